@@ -1,0 +1,38 @@
+# Two commands matter on a fresh machine: `make run` and `make test`. Both install what is missing.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+N ?= 100000
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-fast lint typecheck bench schemas check clean
+
+install: ## install uv if missing, then the locked workspace into .venv
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --locked --quiet
+
+run: install ## the broker and the four services on SQLite under ./data, in the foreground
+	@$(UV) run --no-sync python -m crm_shared.devstack --data-dir data
+
+test: install ## the whole suite: unit, contract, integration (embedded broker), end-to-end
+	@$(UV) run --no-sync pytest $(PYTEST_ARGS)
+
+test-fast: install ## unit and contract tests only
+	@$(UV) run --no-sync pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+lint: install
+	@$(UV) run --no-sync ruff check shared services tests bench
+	@$(UV) run --no-sync ruff format --check shared services tests bench
+
+typecheck: install
+	@$(UV) run --no-sync mypy
+
+bench: install ## import benchmark on the embedded stack; N rows (default 100000)
+	@$(UV) run --no-sync python -m bench.import_bench --rows $(N)
+
+schemas: install ## regenerate the event JSON Schemas and the AsyncAPI document
+	@$(UV) run --no-sync python -m crm_shared.contract
+
+check: lint typecheck test
+
+clean:
+	rm -rf data bench-data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Event schemas and common plumbing shared by the CRM services."""

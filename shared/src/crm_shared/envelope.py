@@ -1,0 +1,68 @@
+"""The CloudEvents 1.0 envelope every event travels in, plus the tenant and the actor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Self
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_shared.clock import utcnow
+from crm_shared.ids import new_id
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+class EventData(BaseModel):
+    """Base of every event payload: frozen, versioned by its `event_type`, strict about fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    event_type: ClassVar[str]
+    topic: ClassVar[str]
+
+
+class EventEnvelope(BaseModel):
+    """A CloudEvents 1.0 structured-mode event; `id` is what consumers deduplicate on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    specversion: str = "1.0"
+    id: str = Field(default_factory=new_id)
+    source: str
+    type: str
+    time: datetime = Field(default_factory=utcnow)
+    subject: str | None = None
+    datacontenttype: str = "application/json"
+    tenant: str
+    actor: str | None = None
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(
+        cls,
+        data: EventData,
+        *,
+        source: str,
+        tenant: str,
+        subject: str | None,
+        actor: str | None = None,
+    ) -> Self:
+        """Wrap an event payload in an envelope addressed to its tenant and subject."""
+        return cls(
+            source=source,
+            type=data.event_type,
+            subject=subject,
+            tenant=tenant,
+            actor=actor,
+            data=data.model_dump(mode="json"),
+        )
+
+    def to_bytes(self) -> bytes:
+        """Serialize to the JSON bytes sent as the Kafka record value."""
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Self:
+        """Parse a Kafka record value; raises pydantic.ValidationError on a malformed event."""
+        return cls.model_validate_json(raw)

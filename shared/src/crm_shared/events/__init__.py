@@ -1,0 +1,53 @@
+"""Versioned event and command schemas; the public contract other products subscribe to."""
+
+from crm_shared.events.contacts import (
+    ContactAnonymized,
+    ContactCreated,
+    ContactDeleted,
+    ContactRestored,
+    ContactsImported,
+    ContactUpdated,
+    FieldChange,
+    ImportedContact,
+)
+from crm_shared.events.gdpr import (
+    ConsentChanged,
+    ErasureCompleted,
+    ErasureReceipt,
+    ErasureRequested,
+)
+from crm_shared.events.imports import (
+    ExportCompleted,
+    ImportBatchProcessed,
+    ImportContactsBatch,
+    ImportJobFinished,
+    ImportRow,
+    RowResult,
+)
+from crm_shared.events.registry import EVENT_TYPES, parse_event
+from crm_shared.events.timeline import ActivityRecorded, NoteAdded
+
+__all__ = [
+    "EVENT_TYPES",
+    "ActivityRecorded",
+    "ConsentChanged",
+    "ContactAnonymized",
+    "ContactCreated",
+    "ContactDeleted",
+    "ContactRestored",
+    "ContactUpdated",
+    "ContactsImported",
+    "ErasureCompleted",
+    "ErasureReceipt",
+    "ErasureRequested",
+    "ExportCompleted",
+    "FieldChange",
+    "ImportBatchProcessed",
+    "ImportContactsBatch",
+    "ImportJobFinished",
+    "ImportRow",
+    "ImportedContact",
+    "NoteAdded",
+    "RowResult",
+    "parse_event",
+]

@@ -1,0 +1,109 @@
+"""Contact lifecycle events, published by the contacts service keyed by contact id."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from crm_shared.envelope import EventData
+from crm_shared.topics import CONTACT_EVENTS
+
+
+class ContactProfile(BaseModel):
+    """The profile fields a contact event carries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    timezone: str | None = None
+    tags: list[str] = []
+    custom_fields: dict[str, Any] = {}
+
+
+class FieldChange(BaseModel):
+    """One changed field: its value before and after the change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    before: Any = None
+    after: Any = None
+
+
+class ContactCreated(EventData):
+    """A contact was created (manually, by import, chat, form or integration)."""
+
+    event_type = "crm.contacts.contact.created.v1"
+    topic = CONTACT_EVENTS.name
+
+    contact_id: str
+    version: int
+    source: str
+    profile: ContactProfile
+
+
+class ContactUpdated(EventData):
+    """A contact's fields changed; `changes` holds each changed field's before and after."""
+
+    event_type = "crm.contacts.contact.updated.v1"
+    topic = CONTACT_EVENTS.name
+
+    contact_id: str
+    version: int
+    changes: dict[str, FieldChange]
+
+
+class ContactDeleted(EventData):
+    """A contact was soft-deleted and can still be restored."""
+
+    event_type = "crm.contacts.contact.deleted.v1"
+    topic = CONTACT_EVENTS.name
+
+    contact_id: str
+    version: int
+
+
+class ContactRestored(EventData):
+    """A soft-deleted contact was restored."""
+
+    event_type = "crm.contacts.contact.restored.v1"
+    topic = CONTACT_EVENTS.name
+
+    contact_id: str
+    version: int
+
+
+class ContactAnonymized(EventData):
+    """A contact's personal data was erased for an erasure request."""
+
+    event_type = "crm.contacts.contact.anonymized.v1"
+    topic = CONTACT_EVENTS.name
+
+    contact_id: str
+    version: int
+    erasure_id: str
+
+
+class ImportedContact(BaseModel):
+    """One contact written by an import batch, without its personal data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contact_id: str
+    version: int
+    action: Literal["created", "updated"]
+    changed_fields: list[str] = []
+
+
+class ContactsImported(EventData):
+    """A batch of an import created or updated these contacts (one event per batch, not per row)."""
+
+    event_type = "crm.contacts.contacts.imported.v1"
+    topic = CONTACT_EVENTS.name
+
+    job_id: str
+    batch_no: int
+    contacts: list[ImportedContact]

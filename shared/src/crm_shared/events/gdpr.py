@@ -1,0 +1,61 @@
+"""GDPR events: consent changes and the erasure saga (request, per-service receipts, completion)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from crm_shared.envelope import EventData
+from crm_shared.topics import ERASURE_RECEIPTS, GDPR_EVENTS
+
+ERASURE_PARTICIPANTS: tuple[str, ...] = ("contacts", "timeline", "importer")
+
+
+class ConsentChanged(EventData):
+    """A consent ledger entry was recorded for a contact."""
+
+    event_type = "crm.gdpr.consent.changed.v1"
+    topic = GDPR_EVENTS.name
+
+    contact_id: str
+    purpose: str
+    status: Literal["granted", "withdrawn"]
+    entry_id: str
+
+
+class ErasureRequested(EventData):
+    """Every service holding data about the contact must anonymize it and send a receipt.
+
+    `identifier_hashes` are keyed HMACs of the person's normalized emails and phones, so services
+    can find data that is not linked by contact id (for example a failed import row).
+    """
+
+    event_type = "crm.gdpr.erasure.requested.v1"
+    topic = GDPR_EVENTS.name
+
+    erasure_id: str
+    contact_id: str
+    identifier_hashes: list[str] = []
+
+
+class ErasureReceipt(EventData):
+    """A service reports that it erased (or failed to erase) a contact's data."""
+
+    event_type = "crm.gdpr.erasure.receipt.v1"
+    topic = ERASURE_RECEIPTS.name
+
+    erasure_id: str
+    contact_id: str
+    service: str
+    status: Literal["completed", "failed"]
+    detail: str | None = None
+
+
+class ErasureCompleted(EventData):
+    """All services confirmed the erasure (GDPR Art. 19: other products learn of it here)."""
+
+    event_type = "crm.gdpr.erasure.completed.v1"
+    topic = GDPR_EVENTS.name
+
+    erasure_id: str
+    contact_id: str
+    status: Literal["completed", "failed"]

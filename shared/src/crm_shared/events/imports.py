@@ -1,0 +1,87 @@
+"""Import commands and results exchanged between the importer and the contacts service."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from crm_shared.envelope import EventData
+from crm_shared.topics import CONTACT_COMMANDS, IMPORT_RESULTS, IMPORTER_EVENTS
+
+DuplicatePolicy = Literal["skip", "update", "create"]
+
+
+class ImportRow(BaseModel):
+    """One mapped CSV row, as text, for the contacts service to validate and apply."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    row_number: int
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    timezone: str | None = None
+    tags: list[str] = []
+    custom_fields: dict[str, Any] = {}
+
+
+class ImportContactsBatch(EventData):
+    """Command: apply these rows with this duplicate policy and report each row's result."""
+
+    event_type = "crm.contacts.import-batch.requested.v1"
+    topic = CONTACT_COMMANDS.name
+
+    job_id: str
+    batch_no: int
+    on_duplicate: DuplicatePolicy
+    rows: list[ImportRow]
+
+
+class RowResult(BaseModel):
+    """What happened to one row of an import batch."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    row_number: int
+    status: Literal["created", "updated", "skipped", "failed"]
+    contact_id: str | None = None
+    error: str | None = None
+
+
+class ImportBatchProcessed(EventData):
+    """The contacts service applied an import batch; one result per row."""
+
+    event_type = "crm.contacts.import-batch.processed.v1"
+    topic = IMPORT_RESULTS.name
+
+    job_id: str
+    batch_no: int
+    results: list[RowResult]
+
+
+class ImportJobFinished(EventData):
+    """An import job ended, with its counts."""
+
+    event_type = "crm.importer.import.finished.v1"
+    topic = IMPORTER_EVENTS.name
+
+    job_id: str
+    status: Literal["completed", "failed"]
+    total_rows: int
+    created: int
+    updated: int
+    skipped: int
+    failed: int
+
+
+class ExportCompleted(EventData):
+    """An export file was produced with these fields and this many rows."""
+
+    event_type = "crm.importer.export.completed.v1"
+    topic = IMPORTER_EVENTS.name
+
+    export_id: str
+    fields: list[str]
+    rows: int

@@ -1,0 +1,56 @@
+"""Every published event type, so consumers can parse an envelope's data into its model."""
+
+from __future__ import annotations
+
+from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.events.contacts import (
+    ContactAnonymized,
+    ContactCreated,
+    ContactDeleted,
+    ContactRestored,
+    ContactsImported,
+    ContactUpdated,
+)
+from crm_shared.events.gdpr import (
+    ConsentChanged,
+    ErasureCompleted,
+    ErasureReceipt,
+    ErasureRequested,
+)
+from crm_shared.events.imports import (
+    ExportCompleted,
+    ImportBatchProcessed,
+    ImportContactsBatch,
+    ImportJobFinished,
+)
+from crm_shared.events.timeline import ActivityRecorded, NoteAdded
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    model.event_type: model
+    for model in (
+        ContactCreated,
+        ContactUpdated,
+        ContactDeleted,
+        ContactRestored,
+        ContactAnonymized,
+        ContactsImported,
+        ImportContactsBatch,
+        ImportBatchProcessed,
+        ImportJobFinished,
+        ExportCompleted,
+        ActivityRecorded,
+        NoteAdded,
+        ConsentChanged,
+        ErasureRequested,
+        ErasureReceipt,
+        ErasureCompleted,
+    )
+}
+
+
+def parse_event(envelope: EventEnvelope) -> EventData | None:
+    """Return the typed payload of a known event type, or None for a type this code doesn't know."""
+    model = EVENT_TYPES.get(envelope.type)
+    if model is None:
+        return None
+    return model.model_validate(envelope.data)

@@ -1,0 +1,137 @@
+"""HTTP plumbing shared by the services: problem+json errors, authentication, health checks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crm_shared.auth import ApiKeyAuthenticator, Principal
+from crm_shared.problems import ProblemError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+def problem_response(error: ProblemError, request: Request) -> JSONResponse:
+    """Render a domain error as problem+json with its status."""
+    return JSONResponse(
+        error.to_problem(instance=request.url.path),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # The offending input is left out on purpose: it may be personal data.
+    return [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Render every error as RFC 9457 problem+json; never leak a stack trace."""
+
+    @app.exception_handler(ProblemError)
+    async def _domain_error(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        malformed = any(e["type"] == "json_invalid" for e in errors)
+        status = 400 if malformed else 422
+        title = "Malformed JSON" if malformed else "Invalid request"
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+        slug = "malformed-json" if malformed else "invalid-request"
+        body = {
+            "type": f"https://crm.example/problems/{slug}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": request.url.path,
+            "errors": errors,
+        }
+        return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        body = {
+            "type": "about:blank",
+            "title": str(exc.detail) if exc.status_code != 404 else "Not Found",
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+            "instance": request.url.path,
+        }
+        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = {
+            "type": "about:blank",
+            "title": "Internal Server Error",
+            "status": 500,
+            "detail": "an unexpected error occurred; it has been logged",
+            "instance": request.url.path,
+        }
+        return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
+
+
+def _principal(request: Request) -> Principal:
+    authenticator: ApiKeyAuthenticator = request.app.state.authenticator
+    return authenticator.authenticate(request.headers.get("authorization"))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def install_health_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
+    """`/healthz` says the process is up; `/readyz` says the store and the broker answer."""
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await asyncio.wait_for(check(), timeout=2.0)
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"unavailable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+
+def broker_check(bootstrap_servers: str) -> ReadinessCheck:
+    """A readiness check that opens a TCP connection to the first reachable bootstrap server."""
+
+    async def check() -> None:
+        last: Exception | None = None
+        for server in bootstrap_servers.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                _, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
+                writer.close()
+                await writer.wait_closed()
+                return
+            except OSError as exc:
+                last = exc
+        raise ConnectionError(f"no bootstrap server reachable: {last}")
+
+    return check

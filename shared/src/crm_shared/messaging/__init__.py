@@ -1,0 +1,1 @@
+"""Kafka plumbing: topic creation, the producer, the outbox relay and the idempotent consumer."""

@@ -1,0 +1,75 @@
+"""Domain errors that carry their HTTP status, rendered as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ProblemError(Exception):
+    """Base of every error a client can cause; `status` is the HTTP status it maps to."""
+
+    status: int = 400
+    title: str = "Bad Request"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        """Render as a problem+json body."""
+        body: dict[str, Any] = {
+            "type": f"https://crm.example/problems/{self.title.lower().replace(' ', '-')}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(ProblemError):
+    status = 400
+    title = "Bad Request"
+
+
+class Unauthorized(ProblemError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(ProblemError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(ProblemError):
+    status = 404
+    title = "Not Found"
+
+
+class Conflict(ProblemError):
+    status = 409
+    title = "Conflict"
+
+
+class PreconditionFailed(ProblemError):
+    status = 412
+    title = "Precondition Failed"
+
+
+class PayloadTooLarge(ProblemError):
+    status = 413
+    title = "Payload Too Large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status = 415
+    title = "Unsupported Media Type"
+
+
+class Unprocessable(ProblemError):
+    status = 422
+    title = "Unprocessable Content"

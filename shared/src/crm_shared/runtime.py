@@ -1,0 +1,69 @@
+"""Start-up helpers shared by the services' composition roots."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from crm_shared.settings import PlatformSettings
+from crm_shared.storage.port import DocumentStore
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Log one line per record, prefixed with the service name; never log request bodies."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+
+
+def open_store(
+    settings: PlatformSettings, *, service: str, sqlite_path: str | None = None
+) -> DocumentStore:
+    """The store the settings ask for: SQLite under the data dir, or MongoDB."""
+    if settings.crm_store == "mongodb":
+        from crm_shared.storage.mongo import MongoStore
+
+        return MongoStore(settings.mongodb_uri, database=f"crm_{service}")
+    from crm_shared.storage.sqlite import SqliteStore
+
+    path = sqlite_path or str(Path(settings.crm_data_dir) / f"{service}.sqlite3")
+    return SqliteStore(path)
+
+
+class BackgroundTasks:
+    """Long-running loops (relay, consumers) started with the app and cancelled at shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    def start(self, name: str, coro: Coroutine[Any, Any, Any]) -> None:
+        """Start a loop; if it dies unexpectedly the error is logged, not swallowed silently."""
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(_log_crash)
+        self._tasks.append(task)
+
+    async def stop(self) -> None:
+        """Cancel every loop and wait for it to finish its cleanup."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+
+def _log_crash(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger(__name__).error(
+            "background task %s crashed", task.get_name(), exc_info=task.exception()
+        )

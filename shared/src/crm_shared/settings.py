@@ -1,0 +1,62 @@
+"""Settings common to every service; each service subclasses it with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_API_KEYS = "dev-admin-key:demo:admin"
+DEV_SUPPRESSION_KEY = "dev-only-suppression-key-change-me"
+
+
+class PlatformSettings(BaseSettings):
+    """Values every service reads from the environment without a prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    crm_env: Literal["development", "test", "production"] = "development"
+    crm_api_keys: str = ""
+    crm_suppression_key: str = ""
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_idempotence: bool = Field(
+        default=False,
+        description="Idempotent producer; off for embedded Tansu, which lacks InitProducerId.",
+    )
+    kafka_security_protocol: str = "PLAINTEXT"
+    # Tansu delays a group join by about half the session timeout, so the embedded stack and the
+    # tests run with a short one; production keeps Kafka's usual 10 s.
+    kafka_session_timeout_ms: int = 10000
+    kafka_heartbeat_interval_ms: int = 1000
+    crm_store: Literal["sqlite", "mongodb"] = "sqlite"
+    mongodb_uri: str = ""
+    crm_data_dir: str = "data"
+    crm_log_level: str = "INFO"
+    crm_contacts_url: str = "http://127.0.0.1:8001"
+    crm_timeline_url: str = "http://127.0.0.1:8002"
+    crm_importer_url: str = "http://127.0.0.1:8003"
+    crm_gdpr_url: str = "http://127.0.0.1:8004"
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> PlatformSettings:
+        if self.crm_env == "production":
+            if not self.crm_api_keys.strip():
+                raise ValueError("CRM_API_KEYS must be set when CRM_ENV=production")
+            if "dev-admin-key" in self.crm_api_keys:
+                raise ValueError("the development key dev-admin-key is refused in production")
+            if not self.crm_suppression_key or self.crm_suppression_key == DEV_SUPPRESSION_KEY:
+                raise ValueError("CRM_SUPPRESSION_KEY must be set to a secret in production")
+            if self.crm_store == "mongodb" and not self.mongodb_uri:
+                raise ValueError("MONGODB_URI must be set when CRM_STORE=mongodb")
+        return self
+
+    @property
+    def api_keys_spec(self) -> str:
+        """The configured API keys, or the development key when unset outside production."""
+        return self.crm_api_keys.strip() or DEV_API_KEYS
+
+    @property
+    def suppression_key(self) -> bytes:
+        """The HMAC key for identifier hashes (suppression list, erasure look-ups)."""
+        return (self.crm_suppression_key or DEV_SUPPRESSION_KEY).encode()

@@ -1,0 +1,362 @@
+"""MongoDB adapter of the storage port (PyMongo's async API), one database per service.
+
+Documents are stored as given plus `_id` (= their `id`). Outbox rows are written in the same
+transaction as the documents they announce, so the server must be a replica set or a mongos.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from crm_shared.clock import now_iso
+from crm_shared.ids import new_id
+from crm_shared.storage.port import (
+    CollectionSpec,
+    Contains,
+    Cursor,
+    DuplicateKeyError,
+    Eq,
+    In,
+    OutgoingEvent,
+    PendingEvent,
+    Range,
+    TextMatch,
+    Where,
+    check_field,
+)
+
+Doc = dict[str, Any]
+
+_OUTBOX = "_outbox"
+_PROCESSED = "_processed"
+_COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DUPLICATE_KEY_CODES = frozenset({11000, 11001, 12582})
+_NAMESPACE_EXISTS = 48
+_NO_ID = {"_id": False}
+_STANDALONE = (
+    "MongoDB adapter needs a replica set for the transactional outbox; start mongod with --replSet "
+    "(a single-node replica set is enough) or connect to a mongos"
+)
+
+
+def _field(path: str) -> str:
+    return "_id" if path == "id" else check_field(path)
+
+
+def _condition(cond: Where) -> Doc:
+    # `$eq` rather than a bare value, so a dict value is compared, never read as an operator.
+    match cond:
+        case Eq(field=path, value=value):
+            return {_field(path): {"$eq": value}}
+        case In(field=path, values=values):
+            return {_field(path): {"$in": list(values)}}
+        case Contains(field=path, value=value):
+            return {_field(path): {"$eq": value}}
+        case TextMatch(field=path, text=text):
+            return {_field(path): {"$regex": re.escape(text)}}
+        case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
+            ops = (("$gte", gte), ("$lte", lte), ("$gt", gt), ("$lt", lt))
+            bounds = {op: bound for op, bound in ops if bound is not None}
+            return {_field(path): bounds} if bounds else {}
+    raise TypeError(f"unsupported condition {cond!r}")
+
+
+def _filter(tenant: str, where: Sequence[Where], *extra: Doc) -> Doc:
+    clauses = [c for c in map(_condition, where) if c]
+    clauses.extend(extra)
+    query: Doc = {"tenant": tenant}
+    if clauses:
+        query["$and"] = clauses
+    return query
+
+
+def _after(order_by: str, descending: bool, after: Cursor) -> Doc:
+    op = "$lt" if descending else "$gt"
+    if order_by == "id":
+        return {"_id": {op: after.id}}
+    key = check_field(order_by)
+    if after.value is None:
+        # Null and missing values sort first ascending and last descending.
+        if descending:
+            return {key: {"$eq": None}, "_id": {"$lt": after.id}}
+        return {"$or": [{key: {"$ne": None}}, {key: {"$eq": None}, "_id": {"$gt": after.id}}]}
+    branches: list[Doc] = [
+        {key: {op: after.value}},
+        {key: {"$eq": after.value}, "_id": {op: after.id}},
+    ]
+    if descending:
+        branches.append({key: {"$eq": None}})
+    return {"$or": branches}
+
+
+def _stored(doc: Doc) -> Doc:
+    return {**doc, "_id": doc["id"], "tenant": doc["tenant"]}
+
+
+@contextmanager
+def _duplicates_as_port_error() -> Iterator[None]:
+    try:
+        yield
+    except OperationFailure as exc:
+        errors = (
+            (exc.details or {}).get("writeErrors", []) if isinstance(exc, BulkWriteError) else []
+        )
+        codes = {exc.code, *(error.get("code") for error in errors)}
+        if codes & _DUPLICATE_KEY_CODES:
+            raise DuplicateKeyError(str(exc)) from exc
+        raise
+
+
+class MongoSession:
+    """Storage operations on one client session: a transaction, or a read-only session."""
+
+    def __init__(
+        self, db: AsyncDatabase[Doc], session: AsyncClientSession, *, writable: bool
+    ) -> None:
+        self._db = db
+        self._s = session
+        self._writable = writable
+        self.added_events = False
+
+    def _require_write(self) -> None:
+        if not self._writable:
+            raise RuntimeError("write attempted in a read-only session")
+
+    def _coll(self, name: str) -> AsyncCollection[Doc]:
+        if not _COLLECTION_NAME.match(name):
+            raise ValueError(f"invalid collection name {name!r}")
+        return self._db[name]
+
+    async def get(self, collection: str, *, tenant: str, id: str) -> Doc | None:
+        """Return the tenant's document with this id, or None."""
+        return await self._coll(collection).find_one(
+            {"_id": id, "tenant": tenant}, projection=_NO_ID, session=self._s
+        )
+
+    async def find(
+        self,
+        collection: str,
+        *,
+        tenant: str,
+        where: Sequence[Where] = (),
+        order_by: str = "id",
+        descending: bool = False,
+        limit: int = 100,
+        after: Cursor | None = None,
+    ) -> list[Doc]:
+        """Return up to `limit` matching documents sorted by `order_by` then id, after `after`."""
+        if limit <= 0:
+            return []
+        extra = [_after(order_by, descending, after)] if after is not None else []
+        direction = DESCENDING if descending else ASCENDING
+        sort = [("_id", direction)]
+        if order_by != "id":
+            sort.insert(0, (check_field(order_by), direction))
+        query = _filter(tenant, where, *extra)
+        cursor = self._coll(collection).find(query, _NO_ID, sort=sort, limit=limit, session=self._s)
+        return await cursor.to_list()
+
+    async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
+        """Count the tenant's documents matching `where`."""
+        return await self._coll(collection).count_documents(_filter(tenant, where), session=self._s)
+
+    async def insert(self, collection: str, doc: Doc) -> None:
+        """Insert one document; DuplicateKeyError if it breaks a unique index."""
+        await self.insert_many(collection, [doc])
+
+    async def insert_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        """Insert documents; DuplicateKeyError if one breaks a unique index."""
+        self._require_write()
+        if not docs:
+            return
+        with _duplicates_as_port_error():
+            await self._coll(collection).insert_many(
+                [_stored(doc) for doc in docs], session=self._s
+            )
+
+    async def replace(
+        self, collection: str, doc: Doc, *, expected_version: int | None = None
+    ) -> bool:
+        """Replace a document whole; False if it is missing or its version is not the expected."""
+        self._require_write()
+        query: Doc = {"_id": doc["id"], "tenant": doc["tenant"]}
+        if expected_version is not None:
+            query["version"] = {"$eq": expected_version}
+        with _duplicates_as_port_error():
+            result = await self._coll(collection).replace_one(query, _stored(doc), session=self._s)
+        return result.matched_count == 1
+
+    async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
+        """Delete one document; False if the tenant had none with this id."""
+        self._require_write()
+        result = await self._coll(collection).delete_one(
+            {"_id": id, "tenant": tenant}, session=self._s
+        )
+        return result.deleted_count == 1
+
+    async def delete_where(self, collection: str, *, tenant: str, where: Sequence[Where]) -> int:
+        """Delete the tenant's documents matching `where`; return how many went."""
+        self._require_write()
+        result = await self._coll(collection).delete_many(_filter(tenant, where), session=self._s)
+        return result.deleted_count
+
+    async def add_events(self, events: Sequence[OutgoingEvent]) -> None:
+        """Queue events in the outbox, to publish once this transaction commits."""
+        self._require_write()
+        if not events:
+            return
+        rows = [
+            {
+                "_id": new_id(),
+                "topic": event.topic,
+                "key": event.key,
+                "value": event.envelope.to_bytes(),
+                "created_at": now_iso(),
+            }
+            for event in events
+        ]
+        await self._db[_OUTBOX].insert_many(rows, session=self._s)
+        self.added_events = True
+
+    async def mark_processed(self, consumer: str, event_id: str) -> bool:
+        """Record that `consumer` handled `event_id`; False if it already had (a redelivery)."""
+        self._require_write()
+        # An upsert, not insert-and-catch: a duplicate-key error would abort the whole transaction.
+        result = await self._db[_PROCESSED].update_one(
+            {"_id": f"{consumer}:{event_id}"},
+            {"$setOnInsert": {"consumer": consumer, "event_id": event_id, "at": now_iso()}},
+            upsert=True,
+            session=self._s,
+        )
+        return result.upserted_id is not None
+
+
+class MongoStore:
+    """The storage port over one MongoDB database."""
+
+    def __init__(self, uri: str, database: str) -> None:
+        self._uri = uri
+        self._database = database
+        self._client: AsyncMongoClient[Doc] | None = None
+        self._db: AsyncDatabase[Doc] | None = None
+        self.outbox_signal = asyncio.Event()
+
+    def _started(self) -> tuple[AsyncMongoClient[Doc], AsyncDatabase[Doc]]:
+        if self._client is None or self._db is None:
+            raise RuntimeError("store not started")
+        return self._client, self._db
+
+    async def start(self, specs: Sequence[CollectionSpec]) -> None:
+        """Connect, check for a replica set, and create the collections and indexes."""
+        client: AsyncMongoClient[Doc] = AsyncMongoClient(self._uri)
+        try:
+            hello = await client.admin.command("hello")
+            if not hello.get("setName") and hello.get("msg") != "isdbgrid":
+                raise RuntimeError(_STANDALONE)
+            db = client[self._database]
+            # Collections are created up front: not every server creates them inside a transaction.
+            existing = set(await db.list_collection_names())
+            for name in (_OUTBOX, _PROCESSED, *(spec.name for spec in specs)):
+                if name not in existing:
+                    await _create_collection(db, name)
+            for spec in specs:
+                coll = db[spec.name]
+                # Names never clash with Index.name, which always starts with "ix_".
+                await coll.create_index([("tenant", ASCENDING), ("_id", ASCENDING)], name="by_id")
+                for index in spec.indexes:
+                    keys = [("tenant", ASCENDING), *((f, ASCENDING) for f in index.fields)]
+                    options: Doc = {"name": index.name, "unique": index.unique}
+                    if index.unique:
+                        # As in SQL, where NULLs never collide: documents lacking a field are
+                        # left out of the unique index instead of clashing as nulls.
+                        options["partialFilterExpression"] = {
+                            f: {"$exists": True} for f in index.fields
+                        }
+                    else:
+                        # _id is every sort's tiebreak: with it, keyset pages come off the index.
+                        keys.append(("_id", ASCENDING))
+                    await coll.create_index(keys, **options)
+        except BaseException:
+            await client.close()
+            raise
+        self._client, self._db = client, db
+
+    async def close(self) -> None:
+        """Close the client's connections."""
+        if self._client is not None:
+            await self._client.close()
+        self._client = self._db = None
+
+    async def ping(self) -> None:
+        """Raise if the server does not answer."""
+        client, _ = self._started()
+        await client.admin.command("ping")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[MongoSession]:
+        """Run the block in one snapshot transaction; it commits on exit, aborts on an error."""
+        client, db = self._started()
+        async with (
+            client.start_session() as session,
+            await session.start_transaction(
+                read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+            ),
+        ):
+            store_session = MongoSession(db, session, writable=True)
+            yield store_session
+        if store_session.added_events:
+            self.outbox_signal.set()
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[MongoSession]:
+        """A causally consistent read-only session; writes raise RuntimeError."""
+        client, db = self._started()
+        async with client.start_session(causal_consistency=True) as session:
+            yield MongoSession(db, session, writable=False)
+
+    async def pending_events(self, limit: int) -> list[PendingEvent]:
+        """Return up to `limit` unsent outbox entries, oldest first."""
+        _, db = self._started()
+        if limit <= 0:
+            return []
+        # Majority reads: never publish an event that a failover could still roll back.
+        outbox = db.get_collection(_OUTBOX, read_concern=ReadConcern("majority"))
+        rows = await outbox.find({}, sort=[("_id", ASCENDING)], limit=limit).to_list()
+        return [
+            PendingEvent(
+                outbox_id=row["_id"],
+                topic=row["topic"],
+                key=row["key"].encode() if row["key"] is not None else None,
+                value=bytes(row["value"]),
+            )
+            for row in rows
+        ]
+
+    async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None:
+        """Delete outbox entries the broker has acknowledged."""
+        if not outbox_ids:
+            return
+        _, db = self._started()
+        await db[_OUTBOX].delete_many({"_id": {"$in": list(outbox_ids)}})
+
+
+async def _create_collection(db: AsyncDatabase[Doc], name: str) -> None:
+    try:
+        await db.create_collection(name)
+    except CollectionInvalid:
+        pass  # created meanwhile by another instance of the service
+    except OperationFailure as exc:
+        if exc.code != _NAMESPACE_EXISTS:
+            raise

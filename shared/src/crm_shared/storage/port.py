@@ -1,0 +1,235 @@
+"""The storage port every service uses: tenant-scoped JSON documents, typed filters, an outbox.
+
+Documents are plain dicts with at least `id` (a time-ordered id) and `tenant`. Queries are built
+only from the typed conditions below, never from user-supplied query documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from crm_shared.envelope import EventEnvelope
+
+_FIELD_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+
+
+def check_field(path: str) -> str:
+    """Reject a field path that is not plain dotted identifiers (keeps paths out of injection)."""
+    if not _FIELD_PATH.match(path):
+        raise ValueError(f"invalid field path {path!r}")
+    return path
+
+
+class DuplicateKeyError(Exception):
+    """A write broke a unique index."""
+
+
+@dataclass(frozen=True)
+class Index:
+    """A secondary index on `(tenant, *fields)`, declared in code and created at start-up."""
+
+    fields: tuple[str, ...]
+    unique: bool = False
+
+    def __post_init__(self) -> None:
+        for path in self.fields:
+            check_field(path)
+
+    @property
+    def name(self) -> str:
+        """A stable index name derived from its fields."""
+        return (
+            "ix_"
+            + "__".join(f.replace(".", "_") for f in self.fields)
+            + ("_u" if self.unique else "")
+        )
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """A collection and its indexes."""
+
+    name: str
+    indexes: tuple[Index, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^[a-z][a-z0-9_]*$", self.name):
+            raise ValueError(f"invalid collection name {self.name!r}")
+
+
+@dataclass(frozen=True)
+class Eq:
+    """`field` equals `value` (None matches a missing or null field)."""
+
+    field: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class In:
+    """`field` equals one of `values`."""
+
+    field: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Contains:
+    """The array `field` contains `value`."""
+
+    field: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """The string `field` contains `text` (callers store and query lower-cased text)."""
+
+    field: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Range:
+    """`field` lies within the given bounds (any bound may be omitted)."""
+
+    field: str
+    gte: Any = None
+    lte: Any = None
+    gt: Any = None
+    lt: Any = None
+
+
+Where = Eq | In | Contains | TextMatch | Range
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Keyset position: the sort value and id of the last document already returned."""
+
+    value: Any
+    id: str
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """An event to publish once the transaction that recorded it has committed."""
+
+    topic: str
+    key: str | None
+    envelope: EventEnvelope
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An outbox entry not yet acknowledged by the broker."""
+
+    outbox_id: str
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+class Session(Protocol):
+    """Operations inside one transaction (or one read-only snapshot)."""
+
+    async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None: ...
+
+    async def find(
+        self,
+        collection: str,
+        *,
+        tenant: str,
+        where: Sequence[Where] = (),
+        order_by: str = "id",
+        descending: bool = False,
+        limit: int = 100,
+        after: Cursor | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int: ...
+
+    async def insert(self, collection: str, doc: dict[str, Any]) -> None: ...
+
+    async def insert_many(self, collection: str, docs: Sequence[dict[str, Any]]) -> None: ...
+
+    async def replace(
+        self, collection: str, doc: dict[str, Any], *, expected_version: int | None = None
+    ) -> bool: ...
+
+    async def delete(self, collection: str, *, tenant: str, id: str) -> bool: ...
+
+    async def delete_where(
+        self, collection: str, *, tenant: str, where: Sequence[Where]
+    ) -> int: ...
+
+    async def add_events(self, events: Sequence[OutgoingEvent]) -> None: ...
+
+    async def mark_processed(self, consumer: str, event_id: str) -> bool:
+        """Record that `consumer` handled `event_id`; False if it already had (a redelivery)."""
+        ...
+
+
+class DocumentStore(Protocol):
+    """A service's database: transactions, read snapshots and the outbox relay's queue."""
+
+    outbox_signal: asyncio.Event
+
+    async def start(self, specs: Sequence[CollectionSpec]) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Session]: ...
+
+    def reader(self) -> AbstractAsyncContextManager[Session]: ...
+
+    async def pending_events(self, limit: int) -> list[PendingEvent]: ...
+
+    async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None: ...
+
+
+def sort_value(doc: dict[str, Any], path: str) -> Any:
+    """Read a dotted path from a document (for building a cursor from the last row)."""
+    value: Any = doc
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+async def scan(
+    store: DocumentStore,
+    collection: str,
+    *,
+    tenant: str,
+    where: Sequence[Where] = (),
+    order_by: str = "id",
+    page_size: int = 1000,
+) -> AsyncIterator[dict[str, Any]]:
+    """Stream every matching document page by page, so memory stays flat however many match."""
+    after: Cursor | None = None
+    while True:
+        async with store.reader() as session:
+            page = await session.find(
+                collection,
+                tenant=tenant,
+                where=where,
+                order_by=order_by,
+                limit=page_size,
+                after=after,
+            )
+        for doc in page:
+            yield doc
+        if len(page) < page_size:
+            return
+        last = page[-1]
+        after = Cursor(value=sort_value(last, order_by), id=last["id"])

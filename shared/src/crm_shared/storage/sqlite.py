@@ -1,0 +1,350 @@
+"""SQLite adapter of the storage port: the embedded default, one file per service.
+
+One writer connection serialized by an asyncio lock (SQLite allows one writer at a time) and one
+reader connection, which WAL mode lets read while a write is in progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from crm_shared.clock import now_iso
+from crm_shared.ids import new_id
+from crm_shared.storage.port import (
+    CollectionSpec,
+    Contains,
+    Cursor,
+    DuplicateKeyError,
+    Eq,
+    In,
+    OutgoingEvent,
+    PendingEvent,
+    Range,
+    TextMatch,
+    Where,
+    check_field,
+)
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=10000",
+    # Erased personal data must not survive in free pages of the file.
+    "PRAGMA secure_delete=ON",
+)
+
+
+def _table(collection: str) -> str:
+    return f"c_{collection}"
+
+
+def _expr(path: str) -> str:
+    if path == "id":
+        return "id"
+    if path == "tenant":
+        return "tenant"
+    return f"json_extract(doc, '$.{check_field(path)}')"
+
+
+def _bind(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (list, dict)):
+        return orjson.dumps(value).decode()
+    return value
+
+
+def _condition(cond: Where, params: list[Any]) -> str:
+    match cond:
+        case Eq(field=path, value=None):
+            return f"{_expr(path)} IS NULL"
+        case Eq(field=path, value=value):
+            params.append(_bind(value))
+            return f"{_expr(path)} = ?"
+        case In(field=path, values=values):
+            present = [v for v in values if v is not None]
+            parts = [f"{_expr(path)} IS NULL"] if len(present) < len(values) else []
+            if present:
+                params.extend(_bind(v) for v in present)
+                parts.append(f"{_expr(path)} IN ({', '.join('?' for _ in present)})")
+            return f"({' OR '.join(parts)})" if parts else "0"
+        case Contains(field=path, value=value):
+            params.append(_bind(value))
+            return (
+                f"EXISTS (SELECT 1 FROM json_each(doc, '$.{check_field(path)}') AS je "
+                "WHERE je.value = ?)"
+            )
+        case TextMatch(field=path, text=text):
+            # instr, not LIKE: LIKE ignores ASCII case and needs wildcard escaping.
+            params.append(text)
+            return f"instr({_expr(path)}, ?) > 0"
+        case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
+            parts = []
+            for op, bound in ((">=", gte), ("<=", lte), (">", gt), ("<", lt)):
+                if bound is not None:
+                    params.append(_bind(bound))
+                    parts.append(f"{_expr(path)} {op} ?")
+            return " AND ".join(parts) or "1"
+    raise TypeError(f"unsupported condition {cond!r}")
+
+
+def _where_clause(tenant: str, where: Sequence[Where], params: list[Any]) -> str:
+    params.append(tenant)
+    clauses = ["tenant = ?"]
+    clauses.extend(_condition(cond, params) for cond in where)
+    return " AND ".join(clauses)
+
+
+class SqliteSession:
+    """Storage operations on one connection, inside the transaction the store opened."""
+
+    def __init__(self, conn: aiosqlite.Connection, *, writable: bool) -> None:
+        self._conn = conn
+        self._writable = writable
+        self.added_events = False
+
+    def _require_write(self) -> None:
+        if not self._writable:
+            raise RuntimeError("write attempted in a read-only session")
+
+    async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
+        sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
+        async with self._conn.execute(sql, (tenant, id)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    async def find(
+        self,
+        collection: str,
+        *,
+        tenant: str,
+        where: Sequence[Where] = (),
+        order_by: str = "id",
+        descending: bool = False,
+        limit: int = 100,
+        after: Cursor | None = None,
+    ) -> list[dict[str, Any]]:
+        params: list[Any] = []
+        clause = _where_clause(tenant, where, params)
+        key = _expr(order_by)
+        direction = "DESC" if descending else "ASC"
+        if after is not None:
+            op = "<" if descending else ">"
+            if order_by == "id":
+                clause += f" AND id {op} ?"
+                params.append(after.id)
+            elif after.value is None:
+                # NULLs (missing fields) sort first ascending and last descending.
+                if descending:
+                    clause += f" AND {key} IS NULL AND id < ?"
+                else:
+                    clause += f" AND ({key} IS NOT NULL OR id > ?)"
+                params.append(after.id)
+            else:
+                nulls_after = f" OR {key} IS NULL" if descending else ""
+                clause += f" AND ({key} {op} ? OR ({key} = ? AND id {op} ?){nulls_after})"
+                params.extend([_bind(after.value), _bind(after.value), after.id])
+        order = f"id {direction}" if order_by == "id" else f"{key} {direction}, id {direction}"
+        sql = f"SELECT doc FROM {_table(collection)} WHERE {clause} ORDER BY {order} LIMIT ?"
+        params.append(limit)
+        async with self._conn.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        return [orjson.loads(row[0]) for row in rows]
+
+    async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
+        params: list[Any] = []
+        clause = _where_clause(tenant, where, params)
+        async with self._conn.execute(
+            f"SELECT COUNT(*) FROM {_table(collection)} WHERE {clause}", params
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def insert(self, collection: str, doc: dict[str, Any]) -> None:
+        await self.insert_many(collection, [doc])
+
+    async def insert_many(self, collection: str, docs: Sequence[dict[str, Any]]) -> None:
+        self._require_write()
+        rows = [(d["tenant"], d["id"], orjson.dumps(d).decode()) for d in docs]
+        try:
+            await self._conn.executemany(
+                f"INSERT INTO {_table(collection)} (tenant, id, doc) VALUES (?, ?, ?)", rows
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(str(exc)) from exc
+
+    async def replace(
+        self, collection: str, doc: dict[str, Any], *, expected_version: int | None = None
+    ) -> bool:
+        self._require_write()
+        sql = f"UPDATE {_table(collection)} SET doc = ? WHERE tenant = ? AND id = ?"
+        params: list[Any] = [orjson.dumps(doc).decode(), doc["tenant"], doc["id"]]
+        if expected_version is not None:
+            sql += " AND json_extract(doc, '$.version') = ?"
+            params.append(expected_version)
+        try:
+            cur = await self._conn.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(str(exc)) from exc
+        return cur.rowcount == 1
+
+    async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
+        self._require_write()
+        cur = await self._conn.execute(
+            f"DELETE FROM {_table(collection)} WHERE tenant = ? AND id = ?", (tenant, id)
+        )
+        return cur.rowcount == 1
+
+    async def delete_where(self, collection: str, *, tenant: str, where: Sequence[Where]) -> int:
+        self._require_write()
+        params: list[Any] = []
+        clause = _where_clause(tenant, where, params)
+        cur = await self._conn.execute(f"DELETE FROM {_table(collection)} WHERE {clause}", params)
+        return cur.rowcount
+
+    async def add_events(self, events: Sequence[OutgoingEvent]) -> None:
+        self._require_write()
+        if not events:
+            return
+        rows = [(new_id(), e.topic, e.key, e.envelope.to_bytes(), now_iso()) for e in events]
+        await self._conn.executemany(
+            "INSERT INTO _outbox (outbox_id, topic, key, value, created_at) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+        self.added_events = True
+
+    async def mark_processed(self, consumer: str, event_id: str) -> bool:
+        self._require_write()
+        cur = await self._conn.execute(
+            "INSERT OR IGNORE INTO _processed (consumer, event_id, at) VALUES (?, ?, ?)",
+            (consumer, event_id, now_iso()),
+        )
+        return cur.rowcount == 1
+
+
+class SqliteStore:
+    """The storage port over one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
+        self.outbox_signal = asyncio.Event()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self._path, isolation_level=None)
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
+        return conn
+
+    async def start(self, specs: Sequence[CollectionSpec]) -> None:
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        w = self._writer
+        await w.execute(
+            "CREATE TABLE IF NOT EXISTS _outbox (outbox_id TEXT PRIMARY KEY, topic TEXT NOT NULL, "
+            "key TEXT, value BLOB NOT NULL, created_at TEXT NOT NULL) WITHOUT ROWID"
+        )
+        await w.execute(
+            "CREATE TABLE IF NOT EXISTS _processed (consumer TEXT NOT NULL, "
+            "event_id TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (consumer, event_id)) "
+            "WITHOUT ROWID"
+        )
+        for spec in specs:
+            table = _table(spec.name)
+            await w.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, id TEXT NOT NULL, "
+                "doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID"
+            )
+            for index in spec.indexes:
+                unique = "UNIQUE " if index.unique else ""
+                cols = ", ".join(_expr(f) for f in index.fields)
+                await w.execute(
+                    f"CREATE {unique}INDEX IF NOT EXISTS {spec.name}_{index.name} "
+                    f"ON {table} (tenant, {cols})"
+                )
+        self._reader = await self._connect()
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    async def ping(self) -> None:
+        async with self.reader():
+            assert self._reader is not None
+            async with self._reader.execute("SELECT 1") as cur:
+                await cur.fetchone()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteSession]:
+        if self._writer is None:
+            raise RuntimeError("store not started")
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            session = SqliteSession(self._writer, writable=True)
+            try:
+                yield session
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+        if session.added_events:
+            self.outbox_signal.set()
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[SqliteSession]:
+        if self._reader is None:
+            raise RuntimeError("store not started")
+        # One reader connection: a read transaction spans every query of the block (a snapshot).
+        async with self._read_lock:
+            await self._reader.execute("BEGIN")
+            try:
+                yield SqliteSession(self._reader, writable=False)
+            finally:
+                await self._reader.execute("COMMIT")
+
+    async def pending_events(self, limit: int) -> list[PendingEvent]:
+        async with self.reader():
+            assert self._reader is not None
+            async with self._reader.execute(
+                "SELECT outbox_id, topic, key, value FROM _outbox ORDER BY outbox_id LIMIT ?",
+                (limit,),
+            ) as cur:
+                rows = await cur.fetchall()
+        return [
+            PendingEvent(
+                outbox_id=row[0],
+                topic=row[1],
+                key=row[2].encode() if row[2] is not None else None,
+                value=bytes(row[3]),
+            )
+            for row in rows
+        ]
+
+    async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None:
+        if not outbox_ids:
+            return
+        assert self._writer is not None
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                await self._writer.executemany(
+                    "DELETE FROM _outbox WHERE outbox_id = ?", [(i,) for i in outbox_ids]
+                )
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")

@@ -1,0 +1,62 @@
+"""Fixtures shared by every test tier: the embedded broker, settings, an app client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from crm_shared.devstack import EmbeddedBroker
+from crm_shared.messaging.kafka import ensure_topics
+
+# Tests must never pick up a developer's real keys or broker from the environment.
+for _name in ("CRM_API_KEYS", "CRM_ENV", "CRM_STORE", "KAFKA_BOOTSTRAP_SERVERS"):
+    os.environ.pop(_name, None)
+
+ADMIN_KEY = "test-admin-key"
+EDITOR_KEY = "test-editor-key"
+VIEWER_KEY = "test-viewer-key"
+OTHER_TENANT_KEY = "test-other-tenant-key"
+TEST_API_KEYS = ",".join(
+    [
+        f"{ADMIN_KEY}:acme:admin",
+        f"{EDITOR_KEY}:acme:editor",
+        f"{VIEWER_KEY}:acme:viewer",
+        f"{OTHER_TENANT_KEY}:globex:admin",
+    ]
+)
+UNREACHABLE_BROKER = "127.0.0.1:1"
+# A short session timeout: Tansu delays each consumer-group join by about half of it.
+os.environ["KAFKA_SESSION_TIMEOUT_MS"] = "2000"
+os.environ["KAFKA_HEARTBEAT_INTERVAL_MS"] = "300"
+
+
+def auth(key: str = ADMIN_KEY) -> dict[str, str]:
+    """The Authorization header for a test key."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    """A real Kafka-protocol broker (Tansu, in memory) on a free port, with the topics created."""
+    embedded = EmbeddedBroker()
+    embedded.start()
+    asyncio.run(ensure_topics(embedded.bootstrap_servers))
+    yield embedded
+    embedded.stop()
+
+
+@pytest.fixture
+def platform_env(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for an in-process service: test keys, a temp data dir, no reachable broker."""
+    env = {
+        "CRM_ENV": "test",
+        "CRM_API_KEYS": TEST_API_KEYS,
+        "CRM_DATA_DIR": str(tmp_path),
+        "KAFKA_BOOTSTRAP_SERVERS": UNREACHABLE_BROKER,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env

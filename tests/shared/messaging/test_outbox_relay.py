@@ -1,0 +1,115 @@
+"""The outbox relay on the embedded broker: nothing committed is lost, even with no broker."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from crm_shared.devstack import EmbeddedBroker, free_port
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import ContactDeleted
+from crm_shared.messaging.kafka import ensure_topics, new_producer
+from crm_shared.messaging.relay import OutboxRelay
+from crm_shared.settings import PlatformSettings
+from crm_shared.storage import OutgoingEvent
+from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.topics import CONTACT_EVENTS
+
+pytestmark = pytest.mark.integration
+
+
+def _event(contact_id: str, version: int) -> OutgoingEvent:
+    data = ContactDeleted(contact_id=contact_id, version=version)
+    envelope = EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id)
+    return OutgoingEvent(topic=data.topic, key=contact_id, envelope=envelope)
+
+
+async def _commit_events(store: SqliteStore, events: list[OutgoingEvent]) -> None:
+    async with store.transaction() as session:
+        await session.add_events(events)
+
+
+async def _read_ids(bootstrap: str, expected: set[str], within: float = 20.0) -> list[str]:
+    consumer = AIOKafkaConsumer(
+        CONTACT_EVENTS.name,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    seen: list[str] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + within
+        while not expected.issubset(seen) and asyncio.get_running_loop().time() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                seen.extend(EventEnvelope.from_bytes(r.value or b"").id for r in records)
+    finally:
+        await consumer.stop()
+    return seen
+
+
+def _relay(store: SqliteStore, bootstrap: str) -> OutboxRelay:
+    settings = PlatformSettings(kafka_bootstrap_servers=bootstrap)
+    return OutboxRelay(
+        store,
+        lambda: new_producer(settings, client_id="test-relay"),
+        on_reconnect=lambda: ensure_topics(bootstrap),
+        poll_interval=0.2,
+        max_backoff=0.5,
+    )
+
+
+async def test_relay_publishes_committed_events_and_then_forgets_them(
+    tmp_path: Path, broker: EmbeddedBroker
+) -> None:
+    store = SqliteStore(tmp_path / "svc.sqlite3")
+    await store.start([])
+    events = [_event(f"c-{i}", 1) for i in range(25)]
+    await _commit_events(store, events)
+    relay = _relay(store, broker.bootstrap_servers)
+    task = asyncio.create_task(relay.run())
+    try:
+        ids = {e.envelope.id for e in events}
+        seen = await _read_ids(broker.bootstrap_servers, ids)
+        assert ids.issubset(seen)
+        for _ in range(50):
+            if not await store.pending_events(10):
+                break
+            await asyncio.sleep(0.1)
+        assert await store.pending_events(10) == []
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await store.close()
+
+
+async def test_dead_broker_delays_events_and_loses_none(tmp_path: Path) -> None:
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    store = SqliteStore(tmp_path / "svc.sqlite3")
+    await store.start([])
+    relay = _relay(store, bootstrap)
+    task = asyncio.create_task(relay.run())
+    late_broker = EmbeddedBroker(port)
+    try:
+        events = [_event(f"c-{i}", 1) for i in range(10)]
+        await _commit_events(store, events)
+        await asyncio.sleep(1.5)
+        assert len(await store.pending_events(100)) == 10, "events must wait while no broker is up"
+
+        late_broker.start()
+        ids = {e.envelope.id for e in events}
+        seen = await _read_ids(bootstrap, ids)
+        assert ids.issubset(seen)
+        assert await store.pending_events(100) == [] or relay.published >= 10
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        late_broker.stop()
+        await store.close()
