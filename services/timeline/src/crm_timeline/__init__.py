@@ -1,0 +1,1 @@
+"""The timeline service: each contact's activity timeline, built from events and notes."""

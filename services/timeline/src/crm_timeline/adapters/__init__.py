@@ -1,0 +1,1 @@
+"""Repositories over the storage port."""

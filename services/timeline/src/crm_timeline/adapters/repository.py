@@ -1,0 +1,87 @@
+"""Timeline items and the contact projection over the storage port."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crm_shared.storage import CollectionSpec, Cursor, Eq, Index, Session, Where
+from crm_timeline.domain.cursor import TimelinePosition
+from crm_timeline.domain.model import ContactProjection, ItemType, TimelineItem
+
+ITEMS = "items"
+CONTACTS = "contacts"
+
+COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
+    CollectionSpec(
+        ITEMS,
+        indexes=(
+            Index(("contact_id", "occurred_at")),
+            Index(("contact_id", "type", "occurred_at")),
+        ),
+    ),
+    CollectionSpec(CONTACTS),
+)
+
+
+class TimelineRepository:
+    """Reads and writes a tenant's timeline inside one storage session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def get_contact(self, *, tenant: str, contact_id: str) -> ContactProjection | None:
+        """The projection of one contact, or None when no event about it arrived yet."""
+        doc = await self._session.get(CONTACTS, tenant=tenant, id=contact_id)
+        return None if doc is None else ContactProjection.model_validate(doc)
+
+    async def save_contact(
+        self, contact: ContactProjection, *, previous: ContactProjection | None
+    ) -> None:
+        """Insert a new projection or replace the one read earlier in this transaction."""
+        doc = contact.model_dump()
+        if previous is None:
+            await self._session.insert(CONTACTS, doc)
+        else:
+            await self._session.replace(CONTACTS, doc)
+
+    async def add_items(self, items: Sequence[TimelineItem]) -> None:
+        """Store new timeline items."""
+        if items:
+            await self._session.insert_many(ITEMS, [item.model_dump() for item in items])
+
+    async def has_items(self, *, tenant: str, contact_id: str) -> bool:
+        """True when the contact has at least one item (activities may precede its creation)."""
+        found = await self._session.find(
+            ITEMS, tenant=tenant, where=[Eq("contact_id", contact_id)], limit=1
+        )
+        return bool(found)
+
+    async def page(
+        self,
+        *,
+        tenant: str,
+        contact_id: str,
+        item_type: ItemType | None,
+        limit: int,
+        after: TimelinePosition | None,
+    ) -> list[TimelineItem]:
+        """Up to `limit` items, newest first (occurred_at descending, id as tiebreak)."""
+        where: list[Where] = [Eq("contact_id", contact_id)]
+        if item_type is not None:
+            where.append(Eq("type", item_type))
+        docs = await self._session.find(
+            ITEMS,
+            tenant=tenant,
+            where=where,
+            order_by="occurred_at",
+            descending=True,
+            limit=limit,
+            after=None if after is None else Cursor(value=after.occurred_at, id=after.item_id),
+        )
+        return [TimelineItem.model_validate(doc) for doc in docs]
+
+    async def delete_items_of(self, *, tenant: str, contact_id: str) -> int:
+        """Delete every item of one contact; return how many went."""
+        return await self._session.delete_where(
+            ITEMS, tenant=tenant, where=[Eq("contact_id", contact_id)]
+        )

@@ -1,0 +1,1 @@
+"""Pure timeline models and rules; no I/O."""

@@ -1,0 +1,117 @@
+"""Kafka consumers: contact and activity events, and erasure requests."""
+
+from __future__ import annotations
+
+import logging
+
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import (
+    ActivityRecorded,
+    ContactAnonymized,
+    ContactCreated,
+    ContactDeleted,
+    ContactRestored,
+    ContactsImported,
+    ContactUpdated,
+    ErasureRequested,
+    parse_event,
+)
+from crm_shared.messaging.consumer import EventHandler
+from crm_shared.storage import DocumentStore
+from crm_timeline.domain.errors import ContactErased
+from crm_timeline.domain.model import EraseContact, EventOrigin, RecordActivity
+from crm_timeline.service_layer.activities import record_activity
+from crm_timeline.service_layer.contacts import record_contact_event
+from crm_timeline.service_layer.delivery import ERASURE_CONSUMER, EVENTS_CONSUMER, Delivery
+from crm_timeline.service_layer.erasure import erase_contact
+
+log = logging.getLogger(__name__)
+
+
+def _origin(envelope: EventEnvelope) -> EventOrigin:
+    return EventOrigin(
+        tenant=envelope.tenant,
+        source=envelope.source,
+        occurred_at=envelope.time,
+        actor=envelope.actor,
+    )
+
+
+def timeline_event_handler(store: DocumentStore) -> EventHandler:
+    """The handler of group `crm-timeline` (CONTACT_EVENTS and ACTIVITIES)."""
+
+    async def handle(envelope: EventEnvelope) -> None:
+        """Dispatch one event on its type; types this service does not use are ignored."""
+        event = parse_event(envelope)
+        delivery = Delivery(EVENTS_CONSUMER, envelope.id)
+        match event:
+            case (
+                ContactCreated()
+                | ContactUpdated()
+                | ContactDeleted()
+                | ContactRestored()
+                | ContactsImported()
+            ):
+                await record_contact_event(
+                    store, event, origin=_origin(envelope), delivery=delivery
+                )
+            case ContactAnonymized():
+                # The contacts service erased the person: the timeline must not keep them either.
+                await erase_contact(
+                    store,
+                    EraseContact(erasure_id=event.erasure_id, contact_id=event.contact_id),
+                    origin=_origin(envelope),
+                    delivery=delivery,
+                    send_receipt=False,
+                    version=event.version,
+                )
+            case ActivityRecorded():
+                await _record_activity(store, event, envelope, delivery)
+
+    return handle
+
+
+async def _record_activity(
+    store: DocumentStore, event: ActivityRecorded, envelope: EventEnvelope, delivery: Delivery
+) -> None:
+    command = RecordActivity(
+        contact_id=event.contact_id,
+        activity_type=event.activity_type,
+        occurred_at=event.occurred_at,
+        summary=event.summary,
+        data=event.data,
+    )
+    try:
+        await record_activity(
+            store,
+            command,
+            tenant=envelope.tenant,
+            source=envelope.source,
+            actor=envelope.actor,
+            delivery=delivery,
+        )
+    except ContactErased:
+        # Late news about an erased person is dropped, not retried or dead-lettered.
+        log.info("dropped activity event %s: its contact was erased", envelope.id)
+
+
+def erasure_handler(store: DocumentStore) -> EventHandler:
+    """The handler of group `crm-timeline-erasure` (GDPR_EVENTS)."""
+
+    async def handle(envelope: EventEnvelope) -> None:
+        """Erase on ErasureRequested and send a receipt; other gdpr events are ignored."""
+        if envelope.type != ErasureRequested.event_type:
+            return
+        event = parse_event(envelope)
+        if not isinstance(event, ErasureRequested):
+            return
+        await erase_contact(
+            store,
+            EraseContact(erasure_id=event.erasure_id, contact_id=event.contact_id),
+            origin=_origin(envelope),
+            delivery=Delivery(ERASURE_CONSUMER, envelope.id),
+            send_receipt=True,
+        )
+        log.info("erased contact %s for erasure %s", event.contact_id, event.erasure_id)
+
+    return handle

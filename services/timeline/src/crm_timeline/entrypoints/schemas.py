@@ -1,0 +1,78 @@
+"""Request and response bodies of the public HTTP contract v1."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from crm_shared.events.timeline import ActivityType
+from crm_timeline.domain.model import ItemType, TimelineItem
+from crm_timeline.service_layer.queries import TimelinePage
+
+MAX_ACTIVITY_DATA_BYTES = 64 * 1024
+
+NoteBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+class NoteCreate(BaseModel):
+    """A note to add; the body is stripped and must not be empty."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: NoteBody
+
+
+class ActivityCreate(BaseModel):
+    """An activity reported over HTTP by an integration that cannot publish to Kafka."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    activity_type: ActivityType
+    occurred_at: AwareDatetime
+    summary: Summary
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data")
+    @classmethod
+    def _bounded_data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(orjson.dumps(value)) > MAX_ACTIVITY_DATA_BYTES:
+            raise ValueError(f"must be at most {MAX_ACTIVITY_DATA_BYTES} bytes as JSON")
+        return value
+
+
+class ItemPublic(BaseModel):
+    """One timeline item as clients see it."""
+
+    id: str
+    type: ItemType
+    occurred_at: str = Field(description="ISO-8601 UTC")
+    source: str
+    summary: str
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, item: TimelineItem) -> ItemPublic:
+        """The public view of a stored item (tenant and actor stay internal)."""
+        return cls(
+            id=item.id,
+            type=item.type,
+            occurred_at=item.occurred_at,
+            source=item.source,
+            summary=item.summary,
+            data=item.data,
+        )
+
+
+class TimelinePublic(BaseModel):
+    """A page of a timeline, newest first; pass `next_cursor` back to read the next page."""
+
+    items: list[ItemPublic]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: TimelinePage) -> TimelinePublic:
+        """The public view of a page."""
+        return cls(items=[ItemPublic.of(i) for i in page.items], next_cursor=page.next_cursor)

@@ -1,0 +1,82 @@
+"""Erasure: remove everything about a contact from the timeline and confirm it with a receipt."""
+
+from __future__ import annotations
+
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import ErasureReceipt
+from crm_shared.ids import new_id
+from crm_shared.storage import DocumentStore, OutgoingEvent
+from crm_timeline.adapters.repository import TimelineRepository
+from crm_timeline.domain.items import erased_item
+from crm_timeline.domain.model import (
+    TIMELINE_SOURCE,
+    ContactProjection,
+    EraseContact,
+    EventOrigin,
+)
+from crm_timeline.service_layer.delivery import Delivery, first_delivery
+
+
+async def erase_contact(
+    store: DocumentStore,
+    command: EraseContact,
+    *,
+    origin: EventOrigin,
+    delivery: Delivery | None,
+    send_receipt: bool,
+    version: int | None = None,
+) -> bool:
+    """In one transaction: delete the contact's items, mark it erased, keep one erasure item.
+
+    Returns False for a redelivered event. Erasing again for the same erasure id leaves the
+    store as it is (the receipt is sent again, so a re-asking coordinator gets its answer).
+    """
+    async with store.transaction() as session:
+        if not await first_delivery(session, delivery):
+            return False
+        repo = TimelineRepository(session)
+        held = await repo.get_contact(tenant=origin.tenant, contact_id=command.contact_id)
+        already_erased = held is not None and held.erasure_id == command.erasure_id
+        if not already_erased:
+            await repo.delete_items_of(tenant=origin.tenant, contact_id=command.contact_id)
+            marker = erased_item(
+                tenant=origin.tenant,
+                contact_id=command.contact_id,
+                erasure_id=command.erasure_id,
+                item_id=new_id(),
+                at=origin.occurred_at,
+                source=origin.source,
+            )
+            await repo.add_items([marker])
+        held_version = held.version if held is not None else 0
+        erased = ContactProjection(
+            id=command.contact_id,
+            tenant=origin.tenant,
+            version=max(held_version, version or 0),
+            state="erased",
+            erasure_id=command.erasure_id,
+        )
+        await repo.save_contact(erased, previous=held)
+        if send_receipt:
+            await session.add_events([_receipt(command, origin)])
+    return True
+
+
+def _receipt(command: EraseContact, origin: EventOrigin) -> OutgoingEvent:
+    receipt = ErasureReceipt(
+        erasure_id=command.erasure_id,
+        contact_id=command.contact_id,
+        service="timeline",
+        status="completed",
+    )
+    return OutgoingEvent(
+        topic=ErasureReceipt.topic,
+        key=command.contact_id,
+        envelope=EventEnvelope.wrap(
+            receipt,
+            source=TIMELINE_SOURCE,
+            tenant=origin.tenant,
+            subject=command.contact_id,
+            actor=origin.actor,
+        ),
+    )

@@ -1,0 +1,47 @@
+"""Reading a contact's timeline, one keyset page at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm_shared.storage import DocumentStore
+from crm_timeline.adapters.repository import TimelineRepository
+from crm_timeline.domain.cursor import TimelinePosition, decode_cursor, encode_cursor
+from crm_timeline.domain.errors import ContactNotFound
+from crm_timeline.domain.model import ItemType, TimelineItem
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """Items newest first, and the cursor of the next page (None on the last page)."""
+
+    items: list[TimelineItem]
+    next_cursor: str | None
+
+
+async def read_timeline(
+    store: DocumentStore,
+    *,
+    tenant: str,
+    contact_id: str,
+    item_type: ItemType | None,
+    limit: int,
+    cursor: str | None,
+) -> TimelinePage:
+    """One page of a contact's timeline; 404 if the tenant has neither the contact nor items."""
+    after = decode_cursor(cursor) if cursor is not None else None
+    async with store.reader() as session:
+        repo = TimelineRepository(session)
+        known = await repo.get_contact(tenant=tenant, contact_id=contact_id) is not None
+        if not known and not await repo.has_items(tenant=tenant, contact_id=contact_id):
+            raise ContactNotFound(contact_id)
+        # One extra row tells whether another page follows, without a count query.
+        rows = await repo.page(
+            tenant=tenant, contact_id=contact_id, item_type=item_type, limit=limit + 1, after=after
+        )
+    items = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(TimelinePosition(occurred_at=last.occurred_at, item_id=last.id))
+    return TimelinePage(items=items, next_cursor=next_cursor)

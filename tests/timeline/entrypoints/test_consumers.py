@@ -1,0 +1,218 @@
+"""The `crm-timeline` consumer handler: contact events and activities."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from crm_shared.events import (
+    ActivityRecorded,
+    ContactAnonymized,
+    ContactDeleted,
+    ContactRestored,
+    ContactsImported,
+    ImportedContact,
+    ImportJobFinished,
+)
+from crm_shared.ids import new_id
+from crm_timeline.adapters.repository import TimelineRepository
+from tests.conftest import auth
+from tests.timeline.factories import all_documents, at, created, envelope, updated
+
+
+async def _timeline(client: httpx.AsyncClient, contact_id: str) -> list[dict[str, object]]:
+    response = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
+    assert response.status_code == 200, response.text
+    items: list[dict[str, object]] = response.json()["items"]
+    return items
+
+
+async def _projection(app: FastAPI, contact_id: str) -> tuple[int, str]:
+    async with app.state.store.reader() as session:
+        held = await TimelineRepository(session).get_contact(tenant="acme", contact_id=contact_id)
+    assert held is not None
+    return held.version, held.state
+
+
+async def test_created_and_updated_events_produce_items_newest_first(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    await app.state.event_handler(created(contact_id, time=at(0)))
+    await app.state.event_handler(
+        updated(contact_id, {"email": ("ada@example.com", "ada@new.io")}, version=2, time=at(5))
+    )
+
+    items = await _timeline(client, contact_id)
+
+    assert [i["summary"] for i in items] == [
+        "Updated email",
+        "Contact created (source: manual)",
+    ]
+    assert items[0]["type"] == items[1]["type"] == "contact"
+    assert items[0]["occurred_at"] == "2025-03-01T09:05:00.000000Z"
+    assert items[0]["source"] == "crm/contacts"
+    assert items[0]["data"] == {
+        "changes": {"email": {"before": "ada@example.com", "after": "ada@new.io"}}
+    }
+    assert items[1]["data"] == {"fields": ["name", "email", "company"]}
+
+
+async def test_an_older_version_after_a_newer_one_does_not_regress_the_projection(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    await app.state.event_handler(created(contact_id, version=1))
+    await app.state.event_handler(
+        envelope(ContactRestored(contact_id=contact_id, version=3), time=at(3))
+    )
+    await app.state.event_handler(
+        envelope(ContactDeleted(contact_id=contact_id, version=2), time=at(2))
+    )
+
+    assert await _projection(app, contact_id) == (3, "live")
+    summaries = [i["summary"] for i in await _timeline(client, contact_id)]
+    assert "Contact deleted" not in summaries
+    assert summaries == ["Contact restored", "Contact created (source: manual)"]
+
+
+async def test_an_event_of_the_version_held_is_recorded_without_changing_the_projection(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    await app.state.event_handler(
+        envelope(ContactDeleted(contact_id=contact_id, version=2), time=at(2))
+    )
+    await app.state.event_handler(
+        updated(contact_id, {"company": ("A", "B")}, version=2, time=at(3))
+    )
+
+    assert await _projection(app, contact_id) == (2, "deleted")
+    assert [i["summary"] for i in await _timeline(client, contact_id)] == [
+        "Updated company",
+        "Contact deleted",
+    ]
+
+
+async def test_a_redelivered_event_adds_nothing(app: FastAPI) -> None:
+    contact_id = new_id()
+    event = created(contact_id)
+
+    await app.state.event_handler(event)
+    before = await all_documents(app.state.store, "acme")
+    await app.state.event_handler(event)
+
+    assert await all_documents(app.state.store, "acme") == before
+    assert sum(1 for d in before if d.get("contact_id") == contact_id) == 1
+
+
+async def test_an_import_batch_fans_out_to_one_item_per_contact(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    first, second = new_id(), new_id()
+    await app.state.event_handler(created(second, version=1))
+    batch = ContactsImported(
+        job_id="job-7",
+        batch_no=1,
+        contacts=[
+            ImportedContact(
+                contact_id=first, version=1, action="created", changed_fields=["name", "email"]
+            ),
+            ImportedContact(
+                contact_id=second, version=2, action="updated", changed_fields=["phone"]
+            ),
+        ],
+    )
+
+    await app.state.event_handler(envelope(batch, source="crm/contacts", time=at(10)))
+
+    [first_item] = await _timeline(client, first)
+    assert first_item["summary"] == "Contact created by import"
+    assert first_item["data"] == {"job_id": "job-7", "changed_fields": ["name", "email"]}
+    newest = (await _timeline(client, second))[0]
+    assert newest["summary"] == "Contact updated by import"
+    assert newest["data"] == {"job_id": "job-7", "changed_fields": ["phone"]}
+    assert await _projection(app, first) == (1, "live")
+    assert await _projection(app, second) == (2, "live")
+
+
+async def test_an_activity_for_a_contact_not_yet_known_is_kept_and_served(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    activity = ActivityRecorded(
+        contact_id=contact_id,
+        activity_type="conversation",
+        occurred_at=at(1),
+        summary="Chat with the support bot",
+        data={"conversation_id": "conv-1"},
+    )
+
+    await app.state.event_handler(envelope(activity, source="crm/chat"))
+
+    [item] = await _timeline(client, contact_id)
+    assert (item["type"], item["source"], item["summary"]) == (
+        "conversation",
+        "crm/chat",
+        "Chat with the support bot",
+    )
+    assert item["data"] == {"conversation_id": "conv-1"}
+    unknown = await client.get(f"/v1/contacts/{new_id()}/timeline", headers=auth())
+    assert unknown.status_code == 404
+
+
+async def test_event_types_the_timeline_does_not_use_are_ignored(app: FastAPI) -> None:
+    finished = ImportJobFinished(
+        job_id="j", status="completed", total_rows=1, created=1, updated=0, skipped=0, failed=0
+    )
+
+    await app.state.event_handler(envelope(finished, source="crm/importer"))
+
+    assert await all_documents(app.state.store, "acme") == []
+
+
+async def test_contact_anonymized_erases_the_timeline_of_the_contact(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    await app.state.event_handler(created(contact_id))
+    anonymized = ContactAnonymized(contact_id=contact_id, version=4, erasure_id="er-1")
+
+    await app.state.event_handler(envelope(anonymized, time=at(20)))
+
+    [item] = await _timeline(client, contact_id)
+    assert (item["summary"], item["data"]) == ("Contact data erased", {"erasure_id": "er-1"})
+    assert await _projection(app, contact_id) == (4, "erased")
+    assert "ada@example.com" not in str(await all_documents(app.state.store, "acme"))
+
+
+async def test_an_activity_arriving_after_erasure_is_dropped(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    await app.state.event_handler(created(contact_id))
+    await app.state.event_handler(
+        envelope(ContactAnonymized(contact_id=contact_id, version=2, erasure_id="er-2"))
+    )
+    late = ActivityRecorded(
+        contact_id=contact_id, activity_type="email", occurred_at=at(30), summary="Hi Ada"
+    )
+
+    await app.state.event_handler(envelope(late, source="crm/mailer"))
+
+    items = await _timeline(client, contact_id)
+    assert [i["summary"] for i in items] == ["Contact data erased"]
+
+
+async def test_contact_events_after_erasure_do_not_reopen_the_contact(app: FastAPI) -> None:
+    contact_id = new_id()
+    await app.state.event_handler(
+        envelope(ContactAnonymized(contact_id=contact_id, version=2, erasure_id="er-3"))
+    )
+
+    await app.state.event_handler(
+        updated(contact_id, {"email": (None, "ada@example.com")}, version=3)
+    )
+
+    assert "ada@example.com" not in str(await all_documents(app.state.store, "acme"))
+    assert await _projection(app, contact_id) == (2, "erased")
