@@ -238,11 +238,12 @@ def _message(model: type[EventData], envelope: JsonSchema, data_ref: JsonSchema)
     properties = dict(envelope["properties"])
     properties["type"] = {**properties["type"], "const": model.event_type}
     properties["data"] = data_ref
+    summary, _, description = doc.partition("\n")
     return {
         "name": model.event_type,
         "title": model.__name__,
-        "summary": doc.splitlines()[0],
-        "description": doc,
+        "summary": summary,
+        **({"description": description.strip()} if description.strip() else {}),
         "contentType": CONTENT_TYPE,
         "payload": {**envelope, "title": f"{model.__name__} event", "properties": properties},
         "bindings": {

@@ -12,9 +12,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from crm_shared.envelope import EventEnvelope
-from crm_shared.messaging.kafka import new_producer
+from crm_shared.messaging.kafka import ensure_topics, new_producer
 from crm_shared.settings import PlatformSettings
-from crm_shared.topics import DEAD_LETTERS
+from crm_shared.topics import ALL_TOPICS, DEAD_LETTERS
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,12 @@ class EventConsumer:
     async def run(self) -> None:
         """Consume until cancelled, reconnecting with backoff while the broker is unreachable."""
         backoff = 0.5
+        known = [t for t in ALL_TOPICS if t.name in self._topics or t == DEAD_LETTERS]
         while True:
             consumer = self._new_consumer()
             try:
+                # A restarted in-memory broker comes back empty: recreate what this group reads.
+                await ensure_topics(self._settings.kafka_bootstrap_servers, known)
                 await consumer.start()
                 backoff = 0.5
                 await self._consume(consumer)
