@@ -1,0 +1,1 @@
+"""Benchmarks that print a figure next to a ceiling measured in the same run."""

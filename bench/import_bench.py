@@ -1,0 +1,165 @@
+"""Import benchmark on the embedded stack: end-to-end rows/s against a same-run SQLite ceiling.
+
+The ceiling is the same CSV parsed and bulk-inserted straight into a SQLite table of the same shape
+as the contacts collection (tenant, id, JSON doc, email index), in 5,000-row transactions: the
+fastest this machine could possibly land these rows, with no bus, no validation and no services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+from crm_shared.devstack import SERVICES, EmbeddedBroker, Platform, free_port
+from crm_shared.ids import new_id
+from crm_shared.messaging.kafka import ensure_topics
+
+HEADER = ["name", "email", "phone", "company", "timezone", "tags"]
+FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Niklaus"]
+LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman"]
+COMPANIES = ["Acme Inc", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries", "Wayne Ent"]
+ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC", ""]
+DEV_KEY = "dev-admin-key"
+
+
+def generate_csv(path: Path, rows: int, *, seed: int = 7) -> None:
+    """Write a contacts CSV with unique emails and realistic, varied values."""
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for i in range(rows):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            writer.writerow(
+                [
+                    f"{first} {last}",
+                    f"{first.lower()}.{last.lower()}.{i}@example.com",
+                    f"+1415{rng.randrange(2000000, 9999999)}",
+                    rng.choice(COMPANIES),
+                    rng.choice(ZONES),
+                    "prospect;bench" if i % 3 else "customer",
+                ]
+            )
+
+
+def ceiling_rows_per_second(path: Path, workdir: Path) -> float:
+    """Parse the CSV and bulk-insert documents straight into SQLite: the no-overhead ceiling."""
+    db = sqlite3.connect(workdir / "ceiling.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(
+        "CREATE TABLE c_contacts (tenant TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, "
+        "PRIMARY KEY (tenant, id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX ix_email ON c_contacts (tenant, json_extract(doc, '$.email_norm'))")
+    started = time.perf_counter()
+    count = 0
+    batch: list[tuple[str, str, str]] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            doc = {
+                "id": new_id(),
+                "tenant": "bench",
+                "name": row["name"],
+                "email": row["email"],
+                "email_norm": row["email"].lower(),
+                "phone": row["phone"],
+                "company": row["company"],
+                "timezone": row["timezone"] or None,
+                "tags": row["tags"].split(";"),
+            }
+            batch.append(("bench", doc["id"], orjson.dumps(doc).decode()))
+            if len(batch) == 5000:
+                count += _flush(db, batch)
+    count += _flush(db, batch)
+    elapsed = time.perf_counter() - started
+    db.close()
+    return count / elapsed
+
+
+def _flush(db: sqlite3.Connection, batch: list[tuple[str, str, str]]) -> int:
+    if not batch:
+        return 0
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO c_contacts (tenant, id, doc) VALUES (?, ?, ?)", batch)
+    db.execute("COMMIT")
+    size = len(batch)
+    batch.clear()
+    return size
+
+
+async def end_to_end_rows_per_second(path: Path, rows: int, importer_url: str) -> tuple[float, dict]:  # type: ignore[type-arg]
+    """Upload the CSV to the running importer and wait until every row is accounted for."""
+    headers = {"Authorization": f"Bearer {DEV_KEY}"}
+    async with httpx.AsyncClient(base_url=importer_url, headers=headers, timeout=120) as client:
+        started = time.perf_counter()
+        with path.open("rb") as handle:
+            response = await client.post(
+                "/v1/imports",
+                files={"file": ("contacts.csv", handle, "text/csv")},
+                data={"on_duplicate": "skip"},
+            )
+        response.raise_for_status()
+        job_id = response.json()["id"]
+        while True:
+            job = (await client.get(f"/v1/imports/{job_id}")).json()
+            if job["status"] in ("completed", "failed"):
+                break
+            await asyncio.sleep(0.2)
+        elapsed = time.perf_counter() - started
+    if job["status"] != "completed" or job["processed_rows"] != rows:
+        raise RuntimeError(f"import did not complete cleanly: {job}")
+    return rows / elapsed, job
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate the file, measure the ceiling, run the import end to end, print the ratio."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="crm-bench-"))
+    csv_path = workdir / "contacts.csv"
+    print(f"generating {args.rows:,} rows in {csv_path} ...", flush=True)
+    generate_csv(csv_path, args.rows)
+    print(f"file size {csv_path.stat().st_size / 1e6:.1f} MB", flush=True)
+
+    ceiling = ceiling_rows_per_second(csv_path, workdir)
+    print(f"ceiling (csv -> SQLite executemany, same run): {ceiling:,.0f} rows/s", flush=True)
+
+    broker = EmbeddedBroker()
+    broker.start()
+    asyncio.run(ensure_topics(broker.bootstrap_servers))
+    ports = {name: free_port() for name, _ in SERVICES}
+    log = (workdir / "platform.log").open("w")
+    platform = Platform(broker.bootstrap_servers, workdir / "data", ports, log=log)
+    try:
+        platform.start()
+        rate, job = asyncio.run(
+            end_to_end_rows_per_second(csv_path, args.rows, platform.services["importer"].url)
+        )
+    finally:
+        platform.stop()
+        broker.stop()
+        log.close()
+    print(
+        f"end-to-end import (upload -> importer -> Kafka -> contacts -> results): "
+        f"{rate:,.0f} rows/s  ({args.rows / rate:.1f} s for {args.rows:,} rows; "
+        f"created {job['created']:,}, failed {job['failed']:,})"
+    )
+    print(f"ratio end-to-end / ceiling: {rate / ceiling:.3f}")
+    print(f"(platform log: {workdir / 'platform.log'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
