@@ -1,0 +1,1 @@
+"""The contacts service: contacts, tags and the suppression list; contact lifecycle events."""

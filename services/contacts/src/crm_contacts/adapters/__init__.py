@@ -1,0 +1,1 @@
+"""Storage repositories of the contacts service."""

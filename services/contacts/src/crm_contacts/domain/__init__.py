@@ -1,0 +1,1 @@
+"""Pure contact rules: validation, document shape, import planning. No I/O."""

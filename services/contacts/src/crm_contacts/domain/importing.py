@@ -1,0 +1,213 @@
+"""Planning an import batch: validate rows, then decide per row what to create, update or skip.
+
+Pure and dict-based, because a million-row import runs through here: no model per row.
+The service layer looks up existing contacts and suppressed hashes between the two phases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_contacts.domain.contact import apply_profile, bump, identity_hashes, new_contact
+from crm_contacts.domain.errors import SUPPRESSED_DETAIL, InvalidFields
+from crm_contacts.domain.validation import validate_profile
+from crm_shared.events import ImportRow
+from crm_shared.events.imports import DuplicatePolicy
+
+# Fields whose offending value is quoted in a row error, so the user can find it in the file.
+_QUOTED_FIELDS = frozenset({"email", "phone", "timezone"})
+_QUOTE_MAX = 80
+
+
+@dataclass(slots=True)
+class PreparedRow:
+    """A row after validation: its normalized profile, or why it failed."""
+
+    row_number: int
+    profile: dict[str, Any] | None
+    error: str | None = None
+    hashes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BatchPlan:
+    """What applying a batch writes, and what it reports."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    # Existing contacts the batch changed, by id (one new version each, however many rows).
+    replacements: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    imported: list[dict[str, Any]] = field(default_factory=list)
+
+
+def provided_fields(row: ImportRow) -> dict[str, Any]:
+    """The profile fields a row really provides (blank CSV cells provide nothing)."""
+    raw: dict[str, Any] = {}
+    for name, value in (
+        ("name", row.name),
+        ("email", row.email),
+        ("phone", row.phone),
+        ("company", row.company),
+        ("timezone", row.timezone),
+    ):
+        if value is not None and value.strip():
+            raw[name] = value
+    if row.tags:
+        raw["tags"] = row.tags
+    if row.custom_fields:
+        raw["custom_fields"] = row.custom_fields
+    return raw
+
+
+def _row_error(row_number: int, raw: Mapping[str, Any], error: InvalidFields) -> str:
+    parts = []
+    for problem in error.problems:
+        value = raw.get(problem.field)
+        if problem.field in _QUOTED_FIELDS and isinstance(value, str):
+            parts.append(f"{problem.field} '{value.strip()[:_QUOTE_MAX]}' {problem.reason}")
+        else:
+            parts.append(problem.describe())
+    return f"row {row_number}: " + "; ".join(parts)
+
+
+def prepare_rows(
+    rows: Iterable[ImportRow], *, region: str, suppression_key: bytes
+) -> list[PreparedRow]:
+    """Validate every row with the API's rules and compute its suppression hashes."""
+    prepared: list[PreparedRow] = []
+    for row in rows:
+        number = row.row_number
+        raw = provided_fields(row)
+        try:
+            profile = validate_profile(raw, region=region)
+        except InvalidFields as exc:
+            prepared.append(PreparedRow(number, None, _row_error(number, raw, exc)))
+            continue
+        hashes = identity_hashes(
+            suppression_key,
+            email=profile.get("email"),
+            phone=profile.get("phone"),
+            phone_raw=profile.get("phone_raw"),
+        )
+        prepared.append(PreparedRow(number, profile, hashes=hashes))
+    return prepared
+
+
+class _Planner:
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        policy: DuplicatePolicy,
+        existing_by_email: Mapping[str, dict[str, Any]],
+        now: str,
+        new_id: Callable[[], str],
+    ) -> None:
+        self.tenant = tenant
+        self.policy = policy
+        self.now = now
+        self.new_id = new_id
+        self.plan = BatchPlan()
+        # The contact each email currently resolves to, including ones created by this batch.
+        self.by_email: dict[str, dict[str, Any]] = dict(existing_by_email)
+        self.created: dict[str, dict[str, Any]] = {}
+        self.changed_fields: dict[str, dict[str, None]] = {}
+
+    def result(self, row: PreparedRow, status: str, contact_id: str | None = None) -> None:
+        self.plan.results.append(
+            {
+                "row_number": row.row_number,
+                "status": status,
+                "contact_id": contact_id,
+                "error": row.error,
+            }
+        )
+
+    def create(self, row: PreparedRow, profile: dict[str, Any]) -> None:
+        if "name" not in profile:
+            row.error = f"row {row.row_number}: name is required to create a contact"
+            self.result(row, "failed")
+            return
+        doc = new_contact(
+            contact_id=self.new_id(),
+            tenant=self.tenant,
+            profile=profile,
+            source="import",
+            now=self.now,
+        )
+        self.created[doc["id"]] = doc
+        self.changed_fields[doc["id"]] = dict.fromkeys(k for k in profile if k != "phone_raw")
+        if doc["email"] and doc["email"] not in self.by_email:
+            self.by_email[doc["email"]] = doc
+        self.result(row, "created", doc["id"])
+
+    def update(self, row: PreparedRow, target: dict[str, Any], profile: dict[str, Any]) -> None:
+        contact_id = target["id"]
+        updated, changes = apply_profile(target, profile, merge_tags_=True)
+        if not changes:
+            self.result(row, "skipped", contact_id)
+            return
+        if contact_id in self.created:
+            self.created[contact_id] = updated
+        else:
+            self.plan.replacements[contact_id] = updated
+        self.by_email[updated["email"]] = updated
+        self.changed_fields.setdefault(contact_id, {}).update(dict.fromkeys(changes))
+        self.result(row, "updated", contact_id)
+
+    def apply(self, row: PreparedRow, suppressed: set[str]) -> None:
+        profile = row.profile
+        if profile is None:
+            self.result(row, "failed")
+            return
+        if suppressed and any(h in suppressed for h in row.hashes):
+            row.error = f"row {row.row_number}: {SUPPRESSED_DETAIL}"
+            self.result(row, "failed")
+            return
+        email = profile.get("email")
+        target = self.by_email.get(email) if email and self.policy != "create" else None
+        if target is None:
+            self.create(row, profile)
+        elif self.policy == "skip":
+            self.result(row, "skipped", target["id"])
+        else:
+            self.update(row, target, profile)
+
+    def finish(self) -> BatchPlan:
+        plan = self.plan
+        plan.inserts = list(self.created.values())
+        for doc in plan.replacements.values():
+            bump(doc, self.now)
+        for contact_id, fields in self.changed_fields.items():
+            created = contact_id in self.created
+            doc = self.created[contact_id] if created else plan.replacements[contact_id]
+            plan.imported.append(
+                {
+                    "contact_id": contact_id,
+                    "version": doc["version"],
+                    "action": "created" if created else "updated",
+                    "changed_fields": list(fields),
+                }
+            )
+        return plan
+
+
+def plan_batch(
+    rows: list[PreparedRow],
+    *,
+    tenant: str,
+    policy: DuplicatePolicy,
+    existing_by_email: Mapping[str, dict[str, Any]],
+    suppressed: set[str],
+    now: str,
+    new_id: Callable[[], str],
+) -> BatchPlan:
+    """Decide each row's fate under the duplicate policy; earlier rows of the batch count too."""
+    planner = _Planner(
+        tenant=tenant, policy=policy, existing_by_email=existing_by_email, now=now, new_id=new_id
+    )
+    for row in rows:
+        planner.apply(row, suppressed)
+    return planner.finish()

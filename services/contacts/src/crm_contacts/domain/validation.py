@@ -1,0 +1,208 @@
+"""Validation and normalization of contact fields, shared by the API and the import path.
+
+Plain functions over plain values: imports validate up to a million rows, so nothing here builds
+a model per value. Each checker returns the normalized value or raises `_Invalid` with a reason
+that never quotes the value (reasons may reach logs; values are personal data).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from crm_contacts.domain.errors import FieldProblem, InvalidFields
+from crm_contacts.domain.phones import to_e164
+
+NAME_MAX = 200
+COMPANY_MAX = 200
+EMAIL_MAX = 254
+PHONE_RAW_MAX = 64
+TAG_MAX = 50
+TAGS_MAX = 50
+CUSTOM_FIELDS_MAX = 100
+CUSTOM_TEXT_MAX = 2000
+CUSTOM_LIST_MAX = 100
+
+# local@domain.tld, checked after strip + lower-case: ~0.5 µs per address, where
+# email_validator (without deliverability) measured ~22 µs, 22 s of CPU per million-row import.
+_EMAIL = re.compile(
+    r"(?!\.)(?!.*\.\.)[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}(?<!\.)"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})"
+)
+CUSTOM_FIELD_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+class _Invalid(ValueError):
+    """A single value is invalid; `reason` reads after the field name."""
+
+
+def normalize_name(value: Any) -> str:
+    """A stripped name of 1-200 characters."""
+    if not isinstance(value, str):
+        raise _Invalid("is required and must be text")
+    name = value.strip()
+    if not name:
+        raise _Invalid("is required and cannot be empty")
+    if len(name) > NAME_MAX:
+        raise _Invalid(f"must be at most {NAME_MAX} characters")
+    return name
+
+
+def normalize_email(value: str) -> str:
+    """The stripped, lower-cased address, if it looks like local@domain.tld."""
+    email = value.strip().lower()
+    if len(email) > EMAIL_MAX or _EMAIL.fullmatch(email) is None:
+        raise _Invalid("is not a valid address")
+    return email
+
+
+def normalize_phone(value: str, region: str) -> str:
+    """The number in E.164 form, parsed with `region` as the default country."""
+    raw = value.strip()
+    e164 = to_e164(raw, region) if len(raw) <= PHONE_RAW_MAX else None
+    if e164 is None:
+        raise _Invalid("is not a valid phone number")
+    return e164
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def normalize_timezone(value: str) -> str:
+    """A valid IANA timezone name such as Europe/Paris."""
+    name = value.strip()
+    if name not in _timezones():
+        raise _Invalid("is not a valid IANA timezone name (for example Europe/Paris)")
+    return name
+
+
+def normalize_company(value: str) -> str:
+    """A stripped company name of at most 200 characters."""
+    company = value.strip()
+    if len(company) > COMPANY_MAX:
+        raise _Invalid(f"must be at most {COMPANY_MAX} characters")
+    return company
+
+
+def normalize_tags(value: Any) -> list[str]:
+    """Stripped tags of 1-50 characters, de-duplicated ignoring case (first spelling kept)."""
+    if not isinstance(value, list):
+        raise _Invalid("must be a list of text tags")
+    seen: set[str] = set()
+    tags: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise _Invalid("must contain only text tags")
+        tag = item.strip()
+        if not 1 <= len(tag) <= TAG_MAX:
+            raise _Invalid(f"must each be 1-{TAG_MAX} characters")
+        folded = tag.lower()
+        if folded not in seen:
+            seen.add(folded)
+            tags.append(tag)
+    if len(tags) > TAGS_MAX:
+        raise _Invalid(f"must hold at most {TAGS_MAX} tags")
+    return tags
+
+
+def merge_tags(existing: list[str], added: list[str]) -> list[str]:
+    """Existing tags followed by the new ones, de-duplicated ignoring case."""
+    return normalize_tags(existing + added) if added else list(existing)
+
+
+def check_custom_value(key: str, value: Any) -> Any:
+    """One custom field value: text, number, boolean, null or a list of text.
+
+    The single place where custom values are judged, so typed field definitions can plug in here.
+    """
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Invalid(f"value of '{key}' must be a finite number")
+        return value
+    if isinstance(value, str):
+        if len(value) > CUSTOM_TEXT_MAX:
+            raise _Invalid(f"value of '{key}' must be at most {CUSTOM_TEXT_MAX} characters")
+        return value
+    if isinstance(value, list):
+        if len(value) > CUSTOM_LIST_MAX or not all(
+            isinstance(v, str) and len(v) <= CUSTOM_TEXT_MAX for v in value
+        ):
+            raise _Invalid(f"value of '{key}' must be a list of at most {CUSTOM_LIST_MAX} texts")
+        return list(value)
+    raise _Invalid(f"value of '{key}' must be text, a number, a boolean, null or a list of text")
+
+
+def normalize_custom_fields(value: Any) -> dict[str, Any]:
+    """An object whose keys are snake_case identifiers and whose values pass check_custom_value."""
+    if not isinstance(value, dict):
+        raise _Invalid("must be an object")
+    if len(value) > CUSTOM_FIELDS_MAX:
+        raise _Invalid(f"must hold at most {CUSTOM_FIELDS_MAX} fields")
+    fields: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or CUSTOM_FIELD_KEY.fullmatch(key) is None:
+            raise _Invalid("keys must match ^[a-z][a-z0-9_]{0,63}$")
+        fields[key] = check_custom_value(key, item)
+    return fields
+
+
+def _optional_text(check: Callable[[str], str]) -> Callable[[Any], str | None]:
+    def normalize(value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise _Invalid("must be text or null")
+        # A blank optional field means "no value": auto-save sends "" when a field is emptied.
+        return check(value) if value.strip() else None
+
+    return normalize
+
+
+@lru_cache(maxsize=16)
+def _checkers(region: str) -> dict[str, Callable[[Any], Any]]:
+    return {
+        "name": normalize_name,
+        "email": _optional_text(normalize_email),
+        "phone": _optional_text(lambda v: normalize_phone(v, region)),
+        "company": _optional_text(normalize_company),
+        "timezone": _optional_text(normalize_timezone),
+        "tags": lambda v: [] if v is None else normalize_tags(v),
+        "custom_fields": lambda v: {} if v is None else normalize_custom_fields(v),
+    }
+
+
+def validate_profile(
+    raw: Mapping[str, Any], *, region: str, require_name: bool = False
+) -> dict[str, Any]:
+    """Normalize the profile fields present in `raw`; raise InvalidFields naming each bad one.
+
+    Returns only the fields present, plus `phone_raw` next to `phone`. `None` clears an optional
+    field (tags and custom_fields become empty); `name` can never be cleared.
+    """
+    checkers = _checkers(region)
+    profile: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
+    if require_name and "name" not in raw:
+        problems.append(FieldProblem("name", "is required"))
+    for field, value in raw.items():
+        checker = checkers.get(field)
+        if checker is None:
+            problems.append(FieldProblem(field, "is not a contact field"))
+            continue
+        try:
+            profile[field] = checker(value)
+        except _Invalid as exc:
+            problems.append(FieldProblem(field, str(exc)))
+    if problems:
+        raise InvalidFields(problems)
+    if "phone" in profile:
+        profile["phone_raw"] = raw["phone"].strip() if profile["phone"] else None
+    return profile

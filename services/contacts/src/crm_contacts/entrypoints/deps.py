@@ -1,0 +1,24 @@
+"""Dependencies routes use to reach what the lifespan built (the store, the settings)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from crm_contacts.settings import ContactsSettings
+from crm_shared.storage import DocumentStore
+
+
+def _store(request: Request) -> DocumentStore:
+    store: DocumentStore = request.app.state.store
+    return store
+
+
+def _settings(request: Request) -> ContactsSettings:
+    settings: ContactsSettings = request.app.state.settings
+    return settings
+
+
+Store = Annotated[DocumentStore, Depends(_store)]
+Settings = Annotated[ContactsSettings, Depends(_settings)]

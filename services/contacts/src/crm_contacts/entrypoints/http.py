@@ -1,0 +1,156 @@
+"""The public HTTP API v1 of the contacts service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from crm_contacts.domain.commands import (
+    CreateContact,
+    DeleteContact,
+    RestoreContact,
+    UpdateContact,
+)
+from crm_contacts.domain.contact import public_view
+from crm_contacts.entrypoints.deps import Settings, Store
+from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor, etag, expected_version
+from crm_contacts.entrypoints.schemas import (
+    ContactCreate,
+    ContactList,
+    ContactPublic,
+    ContactUpdate,
+)
+from crm_contacts.service_layer import handlers, queries
+from crm_shared.filters import ContactFilter
+from crm_shared.http import CurrentPrincipal
+
+router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
+
+IfMatch = Annotated[
+    str | None, Header(description='Version the change applies to: 3, "3" or W/"3"')
+]
+
+
+def _contact(doc: dict[str, Any], response: Response) -> ContactPublic:
+    response.headers["ETag"] = etag(int(doc["version"]))
+    return ContactPublic.model_validate(public_view(doc))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactPublic)
+async def create_contact(
+    body: ContactCreate,
+    principal: CurrentPrincipal,
+    store: Store,
+    settings: Settings,
+    response: Response,
+    allow_duplicate: Annotated[
+        bool, Query(description="Create even if a live contact has this email")
+    ] = False,
+) -> ContactPublic:
+    """Create a contact; 409 if its email is taken (unless allowed) or its person was erased."""
+    principal.require("editor")
+    command = CreateContact(
+        fields=body.model_dump(exclude={"source"}, exclude_unset=True),
+        source=body.source,
+        allow_duplicate=allow_duplicate,
+    )
+    doc = await handlers.create_contact(
+        store, command, tenant=principal.tenant, actor=principal.key_id, settings=settings
+    )
+    response.headers["Location"] = f"/v1/contacts/{doc['id']}"
+    return _contact(doc, response)
+
+
+@router.get("", response_model=ContactList)
+async def list_contacts(
+    principal: CurrentPrincipal,
+    store: Store,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in name/email/phone/company")
+    ] = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    include_deleted: Annotated[bool, Query(description="Also list soft-deleted (editor)")] = False,
+) -> ContactList:
+    """Contacts in creation order, filtered by text and tag, one keyset page at a time."""
+    principal.require("editor" if include_deleted else "viewer")
+    page = await queries.list_contacts(
+        store,
+        tenant=principal.tenant,
+        criteria=ContactFilter(q=q, tag=tag),
+        include_deleted=include_deleted,
+        limit=limit,
+        after_id=decode_cursor(cursor) if cursor else None,
+    )
+    return ContactList(
+        items=[ContactPublic.model_validate(public_view(doc)) for doc in page.items],
+        next_cursor=encode_cursor(page.last_id) if page.last_id else None,
+    )
+
+
+@router.get("/{contact_id}", response_model=ContactPublic)
+async def get_contact(
+    contact_id: str, principal: CurrentPrincipal, store: Store, response: Response
+) -> ContactPublic:
+    """One contact; 404 when missing or deleted, 410 when erased."""
+    principal.require("viewer")
+    doc = await queries.get_contact(store, contact_id, tenant=principal.tenant)
+    return _contact(doc, response)
+
+
+@router.patch("/{contact_id}", response_model=ContactPublic)
+async def update_contact(
+    contact_id: str,
+    body: ContactUpdate,
+    principal: CurrentPrincipal,
+    store: Store,
+    settings: Settings,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ContactPublic:
+    """Change only the fields sent; 412 with the current contact when If-Match is stale."""
+    principal.require("editor")
+    command = UpdateContact(
+        contact_id=contact_id,
+        fields=body.present_fields(),
+        expected_version=expected_version(if_match),
+    )
+    doc = await handlers.update_contact(
+        store, command, tenant=principal.tenant, actor=principal.key_id, settings=settings
+    )
+    return _contact(doc, response)
+
+
+@router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_contact(
+    contact_id: str, principal: CurrentPrincipal, store: Store, if_match: IfMatch = None
+) -> Response:
+    """Soft-delete a contact (it can be restored)."""
+    principal.require("editor")
+    command = DeleteContact(contact_id=contact_id, expected_version=expected_version(if_match))
+    doc = await handlers.delete_contact(
+        store, command, tenant=principal.tenant, actor=principal.key_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": etag(doc["version"])})
+
+
+@router.post("/{contact_id}/restore", response_model=ContactPublic)
+async def restore_contact(
+    contact_id: str,
+    principal: CurrentPrincipal,
+    store: Store,
+    settings: Settings,
+    response: Response,
+) -> ContactPublic:
+    """Restore a soft-deleted contact; 409 if it is not deleted or its email is taken."""
+    principal.require("editor")
+    doc = await handlers.restore_contact(
+        store,
+        RestoreContact(contact_id=contact_id),
+        tenant=principal.tenant,
+        actor=principal.key_id,
+        settings=settings,
+    )
+    return _contact(doc, response)

@@ -1,0 +1,1 @@
+"""Handlers: one unit of work each, writing the change and its events together."""

@@ -1,0 +1,71 @@
+"""Erasure: anonymize the contact, suppress its identifiers, send the receipt, all at once."""
+
+from __future__ import annotations
+
+import logging
+
+from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
+from crm_contacts.domain.commands import EraseContact
+from crm_contacts.domain.contact import anonymized, identity_hashes
+from crm_contacts.service_layer.outbox import outgoing
+from crm_contacts.settings import ContactsSettings
+from crm_shared.clock import now_iso
+from crm_shared.events import ContactAnonymized, ErasureReceipt
+from crm_shared.storage import DocumentStore, OutgoingEvent
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "contacts.erasure"
+ACTOR = "gdpr"
+
+
+async def erase_contact(
+    store: DocumentStore,
+    command: EraseContact,
+    *,
+    tenant: str,
+    settings: ContactsSettings,
+    event_id: str | None = None,
+) -> bool:
+    """Anonymize the contact and report completion; False if `event_id` was already handled."""
+    contact_id = command.contact_id
+    now = now_iso()
+    async with store.transaction() as session:
+        if event_id is not None and not await session.mark_processed(CONSUMER, event_id):
+            return False
+        contacts = ContactRepository(session, tenant)
+        doc = await contacts.get(contact_id)
+        hashes = list(command.identifier_hashes)
+        events: list[OutgoingEvent] = []
+        detail: str | None = None
+        if doc is None:
+            detail = "no data held"
+        elif doc.get("erased_at") is not None:
+            detail = "already erased"
+        else:
+            hashes += identity_hashes(
+                settings.suppression_key,
+                email=doc.get("email"),
+                phone=doc.get("phone"),
+                phone_raw=doc.get("phone_raw"),
+            )
+            erased = anonymized(doc, now)
+            await contacts.save(erased, expected_version=int(doc["version"]))
+            anonymized_event = ContactAnonymized(
+                contact_id=contact_id, version=erased["version"], erasure_id=command.erasure_id
+            )
+            events.append(outgoing(anonymized_event, tenant=tenant, key=contact_id, actor=ACTOR))
+        await SuppressionRepository(session, tenant).add(
+            hashes, now=now, reason=f"erasure:{command.erasure_id}"
+        )
+        receipt = ErasureReceipt(
+            erasure_id=command.erasure_id,
+            contact_id=contact_id,
+            service="contacts",
+            status="completed",
+            detail=detail,
+        )
+        events.append(outgoing(receipt, tenant=tenant, key=contact_id, actor=ACTOR))
+        await session.add_events(events)
+    log.info("erasure %s of contact %s completed (%s)", command.erasure_id, contact_id, detail)
+    return True

@@ -1,0 +1,198 @@
+"""Handlers for single-contact commands: create, update, delete, restore."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
+from crm_contacts.domain.commands import (
+    CreateContact,
+    DeleteContact,
+    RestoreContact,
+    UpdateContact,
+)
+from crm_contacts.domain.contact import (
+    apply_profile,
+    bump,
+    identity_hashes,
+    new_contact,
+    profile_snapshot,
+    public_view,
+    restored,
+    soft_deleted,
+)
+from crm_contacts.domain.errors import Gone, SuppressedIdentity
+from crm_contacts.domain.validation import validate_profile
+from crm_contacts.service_layer.outbox import outgoing
+from crm_contacts.settings import ContactsSettings
+from crm_shared.clock import now_iso
+from crm_shared.events import (
+    ContactCreated,
+    ContactDeleted,
+    ContactRestored,
+    ContactUpdated,
+    FieldChange,
+)
+from crm_shared.events.contacts import ContactProfile
+from crm_shared.ids import new_id
+from crm_shared.problems import Conflict, NotFound, PreconditionFailed
+from crm_shared.storage import DocumentStore
+
+
+def visible(doc: dict[str, Any] | None, contact_id: str) -> dict[str, Any]:
+    """The contact if it is live: 404 when missing or soft-deleted, 410 when erased."""
+    if doc is None:
+        raise NotFound(f"contact {contact_id} not found")
+    if doc.get("erased_at") is not None:
+        raise Gone(f"contact {contact_id} was erased at the person's request")
+    if doc.get("deleted_at") is not None:
+        raise NotFound(f"contact {contact_id} not found")
+    return doc
+
+
+def _check_version(doc: dict[str, Any], expected: int | None) -> None:
+    if expected is not None and int(doc["version"]) != expected:
+        raise PreconditionFailed(
+            f"contact {doc['id']} is at version {doc['version']}, not {expected}; "
+            "reload it and apply your change again",
+            extra={"current": public_view(doc)},
+        )
+
+
+async def _refuse_suppressed(
+    suppressions: SuppressionRepository, settings: ContactsSettings, doc: dict[str, Any]
+) -> None:
+    hashes = identity_hashes(
+        settings.suppression_key,
+        email=doc.get("email"),
+        phone=doc.get("phone"),
+        phone_raw=doc.get("phone_raw"),
+    )
+    if hashes and await suppressions.suppressed(hashes):
+        raise SuppressedIdentity()
+
+
+async def create_contact(
+    store: DocumentStore,
+    command: CreateContact,
+    *,
+    tenant: str,
+    actor: str,
+    settings: ContactsSettings,
+) -> dict[str, Any]:
+    """Create a contact unless its email is taken (409) or its person was erased (409)."""
+    profile = validate_profile(
+        command.fields, region=settings.contacts_default_region, require_name=True
+    )
+    async with store.transaction() as session:
+        contacts = ContactRepository(session, tenant)
+        await _refuse_suppressed(SuppressionRepository(session, tenant), settings, profile)
+        email = profile.get("email")
+        if email and not command.allow_duplicate:
+            existing = await contacts.live_with_email(email)
+            if existing is not None:
+                raise Conflict(
+                    f"contact {existing['id']} already has this email; "
+                    "pass allow_duplicate=true to create another one",
+                    extra={"existing_id": existing["id"]},
+                )
+        doc = new_contact(
+            contact_id=new_id(),
+            tenant=tenant,
+            profile=profile,
+            source=command.source,
+            now=now_iso(),
+        )
+        await contacts.add(doc)
+        event = ContactCreated(
+            contact_id=doc["id"],
+            version=doc["version"],
+            source=doc["source"],
+            profile=ContactProfile(**profile_snapshot(doc)),
+        )
+        await session.add_events([outgoing(event, tenant=tenant, key=doc["id"], actor=actor)])
+    return doc
+
+
+async def update_contact(
+    store: DocumentStore,
+    command: UpdateContact,
+    *,
+    tenant: str,
+    actor: str,
+    settings: ContactsSettings,
+) -> dict[str, Any]:
+    """Apply only the given fields; no change means no new version and no event."""
+    profile = validate_profile(command.fields, region=settings.contacts_default_region)
+    async with store.transaction() as session:
+        contacts = ContactRepository(session, tenant)
+        doc = visible(await contacts.get(command.contact_id), command.contact_id)
+        _check_version(doc, command.expected_version)
+        # custom_fields merge key by key; an explicit null clears them all.
+        replace_custom = (
+            "custom_fields" in command.fields and command.fields["custom_fields"] is None
+        )
+        updated, changes = apply_profile(doc, profile, merge_custom_fields=not replace_custom)
+        if not changes:
+            return doc
+        if "email" in changes or "phone" in changes:
+            await _refuse_suppressed(SuppressionRepository(session, tenant), settings, updated)
+        bump(updated, now_iso())
+        if not await contacts.save(updated, expected_version=int(doc["version"])):
+            raise PreconditionFailed(f"contact {doc['id']} changed meanwhile; reload it")
+        event = ContactUpdated(
+            contact_id=doc["id"],
+            version=updated["version"],
+            changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
+        )
+        await session.add_events([outgoing(event, tenant=tenant, key=doc["id"], actor=actor)])
+    return updated
+
+
+async def delete_contact(
+    store: DocumentStore, command: DeleteContact, *, tenant: str, actor: str
+) -> dict[str, Any]:
+    """Soft-delete a live contact (restorable)."""
+    async with store.transaction() as session:
+        contacts = ContactRepository(session, tenant)
+        doc = visible(await contacts.get(command.contact_id), command.contact_id)
+        _check_version(doc, command.expected_version)
+        deleted = soft_deleted(doc, now_iso())
+        await contacts.save(deleted, expected_version=int(doc["version"]))
+        event = ContactDeleted(contact_id=doc["id"], version=deleted["version"])
+        await session.add_events([outgoing(event, tenant=tenant, key=doc["id"], actor=actor)])
+    return deleted
+
+
+async def restore_contact(
+    store: DocumentStore,
+    command: RestoreContact,
+    *,
+    tenant: str,
+    actor: str,
+    settings: ContactsSettings,
+) -> dict[str, Any]:
+    """Restore a soft-deleted contact unless a live one took its email meanwhile."""
+    contact_id = command.contact_id
+    async with store.transaction() as session:
+        contacts = ContactRepository(session, tenant)
+        doc = await contacts.get(contact_id)
+        if doc is None:
+            raise NotFound(f"contact {contact_id} not found")
+        if doc.get("erased_at") is not None:
+            raise Gone(f"contact {contact_id} was erased at the person's request")
+        if doc.get("deleted_at") is None:
+            raise Conflict(f"contact {contact_id} is not deleted")
+        if doc.get("email_norm"):
+            other = await contacts.live_with_email(doc["email_norm"], other_than=contact_id)
+            if other is not None:
+                raise Conflict(
+                    f"contact {other['id']} now has this email; merge or change it first",
+                    extra={"existing_id": other["id"]},
+                )
+        await _refuse_suppressed(SuppressionRepository(session, tenant), settings, doc)
+        back = restored(doc, now_iso())
+        await contacts.save(back, expected_version=int(doc["version"]))
+        event = ContactRestored(contact_id=contact_id, version=back["version"])
+        await session.add_events([outgoing(event, tenant=tenant, key=contact_id, actor=actor)])
+    return back

@@ -1,0 +1,109 @@
+"""The contact document: derived fields, changes, deletion and erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm_contacts.domain.contact import (
+    ERASED_NAME,
+    anonymized,
+    apply_profile,
+    identity_hashes,
+    new_contact,
+    public_view,
+)
+from crm_shared.privacy import identifier_hash
+
+NOW = "2026-01-01T00:00:00.000000Z"
+LATER = "2026-01-02T00:00:00.000000Z"
+
+
+def _contact(**profile: object) -> dict[str, Any]:
+    return new_contact(
+        contact_id="c1",
+        tenant="acme",
+        profile={"name": "Ada Lovelace", **profile},
+        source="manual",
+        now=NOW,
+    )
+
+
+def test_new_contact_derives_search_fields() -> None:
+    doc = _contact(email="ada@example.com", company="Analytical", tags=["VIP"])
+    assert doc["version"] == 1
+    assert doc["email_norm"] == "ada@example.com"
+    assert doc["tags_norm"] == ["vip"]
+    assert "analytical" in doc["search_text"] and "ada lovelace" in doc["search_text"]
+
+
+def test_apply_profile_reports_only_changed_fields() -> None:
+    doc = _contact(company="Analytical")
+    updated, changes = apply_profile(doc, {"company": "Analytical", "timezone": "Europe/London"})
+    assert changes == {"timezone": (None, "Europe/London")}
+    assert updated["timezone"] == "Europe/London"
+
+
+def test_custom_fields_merge_key_by_key() -> None:
+    doc = _contact(custom_fields={"plan": "pro", "seats": 3})
+    updated, changes = apply_profile(doc, {"custom_fields": {"seats": 5}})
+    assert updated["custom_fields"] == {"plan": "pro", "seats": 5}
+    assert changes["custom_fields"] == ({"plan": "pro", "seats": 3}, {"plan": "pro", "seats": 5})
+
+
+def test_custom_fields_can_be_replaced() -> None:
+    doc = _contact(custom_fields={"plan": "pro"})
+    updated, _ = apply_profile(doc, {"custom_fields": {}}, merge_custom_fields=False)
+    assert updated["custom_fields"] == {}
+
+
+def test_merged_tags_keep_existing_ones_first() -> None:
+    doc = _contact(tags=["VIP"])
+    updated, changes = apply_profile(doc, {"tags": ["vip", "Partner"]}, merge_tags_=True)
+    assert updated["tags"] == ["VIP", "Partner"]
+    assert updated["tags_norm"] == ["vip", "partner"]
+    assert list(changes) == ["tags"]
+
+
+def test_same_phone_in_another_format_is_no_change() -> None:
+    doc = _contact(phone="+14155552671", phone_raw="+1 415 555 2671")
+    updated, changes = apply_profile(doc, {"phone": "+14155552671", "phone_raw": "4155552671"})
+    assert changes == {}
+    assert updated["phone_raw"] == "+1 415 555 2671"
+
+
+def test_anonymized_contact_keeps_no_personal_data() -> None:
+    doc = _contact(
+        email="ada@example.com",
+        phone="+14155552671",
+        phone_raw="(415) 555-2671",
+        company="Analytical",
+        timezone="Europe/London",
+        tags=["VIP"],
+        custom_fields={"plan": "pro"},
+    )
+    erased = anonymized(doc, LATER)
+    assert erased["name"] == ERASED_NAME
+    for field in ("email", "email_norm", "phone", "phone_raw", "company", "timezone"):
+        assert erased[field] is None
+    assert erased["tags"] == [] and erased["tags_norm"] == [] and erased["custom_fields"] == {}
+    assert erased["search_text"] == ""
+    assert erased["erased_at"] == LATER and erased["version"] == 2
+    assert (erased["id"], erased["tenant"], erased["created_at"]) == ("c1", "acme", NOW)
+
+
+def test_identity_hashes_cover_email_phone_and_typed_phone() -> None:
+    key = b"k"
+    hashes = identity_hashes(
+        key, email="ada@example.com", phone="+14155552671", phone_raw="4155552671"
+    )
+    assert hashes == [
+        identifier_hash(key, "email", "ada@example.com"),
+        identifier_hash(key, "phone", "+14155552671"),
+        identifier_hash(key, "phone", "4155552671"),
+    ]
+
+
+def test_public_view_hides_internal_fields() -> None:
+    view = public_view(_contact(email="ada@example.com"))
+    assert "tenant" not in view and "search_text" not in view and "email_norm" not in view
+    assert view["email"] == "ada@example.com"

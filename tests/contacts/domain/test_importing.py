@@ -1,0 +1,148 @@
+"""Planning an import batch: validation per row and the duplicate policies."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from crm_contacts.domain.contact import identity_hashes, new_contact
+from crm_contacts.domain.errors import SUPPRESSED_DETAIL
+from crm_contacts.domain.importing import BatchPlan, plan_batch, prepare_rows
+from crm_shared.events import ImportRow
+
+KEY = b"test-key"
+NOW = "2026-01-01T00:00:00.000000Z"
+
+
+def _rows(*rows: dict[str, Any]) -> list[ImportRow]:
+    return [ImportRow(row_number=n, **row) for n, row in enumerate(rows, start=1)]
+
+
+def _existing(email: str, contact_id: str = "old-1") -> dict[str, Any]:
+    return new_contact(
+        contact_id=contact_id,
+        tenant="acme",
+        profile={"name": "Old", "email": email, "tags": ["VIP"], "company": "Old Co"},
+        source="manual",
+        now=NOW,
+    )
+
+
+def _plan(
+    rows: list[ImportRow],
+    policy: str,
+    existing: dict[str, dict[str, Any]] | None = None,
+    suppressed: set[str] | None = None,
+) -> BatchPlan:
+    ids = (f"new-{n}" for n in itertools.count(1))
+    return plan_batch(
+        prepare_rows(rows, region="US", suppression_key=KEY),
+        tenant="acme",
+        policy=policy,  # type: ignore[arg-type]
+        existing_by_email=existing or {},
+        suppressed=suppressed or set(),
+        now=NOW,
+        new_id=lambda: next(ids),
+    )
+
+
+def _statuses(plan: BatchPlan) -> list[tuple[str, str | None]]:
+    return [(r["status"], r["contact_id"]) for r in plan.results]
+
+
+def test_invalid_row_fails_with_row_number_field_and_value() -> None:
+    plan = _plan(_rows({"name": "A", "email": "not-an-email"}), "skip")
+    assert plan.results[0]["status"] == "failed"
+    assert plan.results[0]["error"] == "row 1: email 'not-an-email' is not a valid address"
+    assert plan.inserts == []
+
+
+def test_row_without_name_cannot_create() -> None:
+    plan = _plan(_rows({"email": "a@example.com"}), "create")
+    assert plan.results[0]["status"] == "failed"
+    assert "name is required" in plan.results[0]["error"]
+
+
+def test_blank_cells_provide_nothing() -> None:
+    plan = _plan(_rows({"name": "A", "email": " ", "phone": ""}), "create")
+    assert plan.inserts[0]["email"] is None and plan.inserts[0]["phone"] is None
+
+
+def test_skip_policy_skips_existing_and_later_duplicates_in_the_batch() -> None:
+    existing = {"old@example.com": _existing("old@example.com")}
+    rows = _rows(
+        {"name": "A", "email": "OLD@example.com"},
+        {"name": "B", "email": "new@example.com"},
+        {"name": "C", "email": "new@example.com"},
+    )
+    plan = _plan(rows, "skip", existing)
+    assert _statuses(plan) == [("skipped", "old-1"), ("created", "new-1"), ("skipped", "new-1")]
+    assert [d["name"] for d in plan.inserts] == ["B"]
+    assert plan.inserts[0]["source"] == "import"
+
+
+def test_update_policy_changes_only_provided_fields_and_merges_tags() -> None:
+    existing = {"old@example.com": _existing("old@example.com")}
+    rows = _rows({"email": "old@example.com", "company": "New Co", "tags": ["Partner", "vip"]})
+    plan = _plan(rows, "update", existing)
+    assert _statuses(plan) == [("updated", "old-1")]
+    updated = plan.replacements["old-1"]
+    assert (updated["name"], updated["company"]) == ("Old", "New Co")
+    assert updated["tags"] == ["VIP", "Partner"]
+    assert updated["version"] == 2
+    assert plan.imported == [
+        {
+            "contact_id": "old-1",
+            "version": 2,
+            "action": "updated",
+            "changed_fields": ["company", "tags"],
+        }
+    ]
+
+
+def test_update_policy_with_nothing_new_skips_without_a_version() -> None:
+    existing = {"old@example.com": _existing("old@example.com")}
+    plan = _plan(_rows({"email": "old@example.com", "company": "Old Co"}), "update", existing)
+    assert _statuses(plan) == [("skipped", "old-1")]
+    assert plan.replacements == {} and plan.imported == []
+
+
+def test_update_policy_applies_a_later_duplicate_to_the_contact_the_batch_created() -> None:
+    rows = _rows(
+        {"name": "A", "email": "x@example.com"},
+        {"email": "x@example.com", "company": "Acme"},
+    )
+    plan = _plan(rows, "update")
+    assert _statuses(plan) == [("created", "new-1"), ("updated", "new-1")]
+    assert len(plan.inserts) == 1 and plan.inserts[0]["company"] == "Acme"
+    assert plan.imported[0]["action"] == "created"
+    assert plan.imported[0]["changed_fields"] == ["name", "email", "company"]
+
+
+def test_two_rows_updating_one_existing_contact_make_one_new_version() -> None:
+    existing = {"old@example.com": _existing("old@example.com")}
+    rows = _rows(
+        {"email": "old@example.com", "company": "One"},
+        {"email": "old@example.com", "timezone": "Europe/Paris"},
+    )
+    plan = _plan(rows, "update", existing)
+    assert plan.replacements["old-1"]["version"] == 2
+    assert plan.replacements["old-1"]["company"] == "One"
+    assert plan.imported[0]["changed_fields"] == ["company", "timezone"]
+
+
+def test_create_policy_always_creates() -> None:
+    existing = {"old@example.com": _existing("old@example.com")}
+    rows = _rows(
+        {"name": "A", "email": "old@example.com"}, {"name": "B", "email": "old@example.com"}
+    )
+    plan = _plan(rows, "create", existing)
+    assert _statuses(plan) == [("created", "new-1"), ("created", "new-2")]
+
+
+def test_suppressed_identity_fails_the_row_without_quoting_it() -> None:
+    suppressed = set(identity_hashes(KEY, email="gone@example.com", phone=None))
+    plan = _plan(_rows({"name": "A", "email": "gone@example.com"}), "create", suppressed=suppressed)
+    assert plan.results[0]["status"] == "failed"
+    assert plan.results[0]["error"] == f"row 1: {SUPPRESSED_DETAIL}"
+    assert plan.inserts == []

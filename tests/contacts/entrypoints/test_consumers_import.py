@@ -1,0 +1,137 @@
+"""The import-batch consumer: one transaction and two events per batch, idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm_shared.events import ContactsImported, ImportBatchProcessed
+from crm_shared.topics import CONTACT_EVENTS, IMPORT_RESULTS
+from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth
+from tests.contacts.helpers import Harness, envelope, import_batch
+
+
+async def _results(harness: Harness) -> list[dict[str, Any]]:
+    [event] = await harness.outbox(ImportBatchProcessed.event_type)
+    return list(event.data["results"])
+
+
+async def _get(harness: Harness, contact_id: str) -> dict[str, Any]:
+    response = await harness.client.get(f"/v1/contacts/{contact_id}", headers=auth(VIEWER_KEY))
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+async def test_skip_policy_with_existing_invalid_and_in_batch_duplicate(harness: Harness) -> None:
+    existing = await harness.create(email="ada@example.com")
+    batch = import_batch(
+        [
+            {"name": "Ada Again", "email": "ADA@example.com"},
+            {"name": "Grace", "email": "grace@example.com", "tags": ["Imported"]},
+            {"name": "Broken", "email": "grace@"},
+            {"name": "Grace Twin", "email": "grace@example.com"},
+        ],
+        policy="skip",
+    )
+    await harness.handle(envelope(batch))
+    results = await _results(harness)
+    assert [r["status"] for r in results] == ["skipped", "created", "failed", "skipped"]
+    assert results[0]["contact_id"] == existing["id"]
+    assert results[3]["contact_id"] == results[1]["contact_id"]
+    assert results[2]["error"] == "row 3: email 'grace@' is not a valid address"
+    grace = await _get(harness, results[1]["contact_id"])
+    assert (grace["name"], grace["source"], grace["tags"]) == ("Grace", "import", ["Imported"])
+
+
+async def test_update_policy_updates_existing_and_merges_tags(harness: Harness) -> None:
+    existing = await harness.create(email="ada@example.com", company="Old Co", tags=["VIP"])
+    batch = import_batch(
+        [
+            {"email": "ada@example.com", "company": "New Co", "tags": ["Partner"]},
+            {"name": "Bad Phone", "email": "b@example.com", "phone": "nope"},
+            {"name": "Grace", "email": "grace@example.com"},
+            {"email": "grace@example.com", "timezone": "America/New_York"},
+        ],
+        policy="update",
+    )
+    await harness.handle(envelope(batch))
+    results = await _results(harness)
+    assert [r["status"] for r in results] == ["updated", "failed", "created", "updated"]
+    assert results[1]["error"] == "row 2: phone 'nope' is not a valid phone number"
+    ada = await _get(harness, existing["id"])
+    assert (ada["name"], ada["company"], ada["version"]) == ("Ada Lovelace", "New Co", 2)
+    assert ada["tags"] == ["VIP", "Partner"]
+    grace = await _get(harness, results[2]["contact_id"])
+    assert grace["timezone"] == "America/New_York"
+
+
+async def test_create_policy_creates_even_when_the_email_exists(harness: Harness) -> None:
+    existing = await harness.create(email="ada@example.com")
+    batch = import_batch([{"name": "Ada 2", "email": "ada@example.com"}], policy="create")
+    await harness.handle(envelope(batch))
+    [result] = await _results(harness)
+    assert result["status"] == "created" and result["contact_id"] != existing["id"]
+
+
+async def test_batch_publishes_one_result_event_and_one_imported_event(harness: Harness) -> None:
+    existing = await harness.create(email="ada@example.com")
+    batch = import_batch(
+        [
+            {"email": "ada@example.com", "company": "New Co"},
+            {"name": "Grace", "email": "grace@example.com"},
+        ],
+        policy="update",
+        job_id="job-42",
+        batch_no=3,
+    )
+    await harness.handle(envelope(batch))
+    [processed] = await harness.outbox(ImportBatchProcessed.event_type)
+    [imported] = await harness.outbox(ContactsImported.event_type)
+    assert (processed.topic, processed.key) == (IMPORT_RESULTS.name, "job-42")
+    assert (imported.topic, imported.key) == (CONTACT_EVENTS.name, "job-42")
+    for event in (processed, imported):
+        assert event.envelope["tenant"] == "acme"
+        assert event.envelope["actor"] == "import:job-42"
+    assert processed.data["batch_no"] == 3
+    contacts = {c["contact_id"]: c for c in imported.data["contacts"]}
+    assert contacts[existing["id"]] == {
+        "contact_id": existing["id"],
+        "version": 2,
+        "action": "updated",
+        "changed_fields": ["company"],
+    }
+    grace_id = processed.data["results"][1]["contact_id"]
+    assert contacts[grace_id]["action"] == "created"
+    assert contacts[grace_id]["version"] == 1
+    # One event per batch, not per row: no ContactCreated/ContactUpdated for imported rows.
+    types = [e.type for e in await harness.outbox() if e.key == grace_id]
+    assert types == []
+
+
+async def test_handling_the_same_batch_twice_creates_nothing_new(harness: Harness) -> None:
+    event = envelope(import_batch([{"name": "Grace", "email": "grace@example.com"}]))
+    await harness.handle(event)
+    await harness.handle(event)
+    listed = await harness.client.get("/v1/contacts", headers=auth(EDITOR_KEY))
+    assert len(listed.json()["items"]) == 1
+    assert len(await harness.outbox(ImportBatchProcessed.event_type)) == 1
+    assert len(await harness.outbox(ContactsImported.event_type)) == 1
+
+
+async def test_batch_goes_to_the_envelopes_tenant(harness: Harness) -> None:
+    await harness.handle(envelope(import_batch([{"name": "Grace"}]), tenant="globex"))
+    listed = await harness.client.get("/v1/contacts", headers=auth(EDITOR_KEY))
+    assert listed.json()["items"] == []
+
+
+async def test_batch_where_every_row_fails_publishes_no_imported_event(harness: Harness) -> None:
+    await harness.handle(envelope(import_batch([{"name": "", "email": "x"}])))
+    [result] = await _results(harness)
+    assert result["status"] == "failed"
+    assert await harness.outbox(ContactsImported.event_type) == []
+
+
+async def test_unknown_event_types_are_ignored(harness: Harness) -> None:
+    from crm_shared.events import NoteAdded
+
+    await harness.handle(envelope(NoteAdded(contact_id="c1", note_id="n1")))
+    assert await harness.outbox() == []
