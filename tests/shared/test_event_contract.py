@@ -165,16 +165,18 @@ def _types_in(annotation: Any) -> list[type[BaseModel]]:
 
 
 @pytest.mark.parametrize("model", EVENT_TYPES.values(), ids=lambda model: model.event_type)
-def test_event_model_and_its_parts_are_frozen_and_forbid_extra_fields(
+def test_event_model_and_its_parts_are_frozen_and_tolerate_unknown_fields(
     model: type[EventData],
 ) -> None:
     for part in {model} | _nested_models(model):
         assert part.model_config.get("frozen") is True, f"{part.__name__} is not frozen"
-        assert part.model_config.get("extra") == "forbid", f"{part.__name__} allows extras"
+        # Tolerant readers: a later version's added optional field must not break old consumers.
+        assert part.model_config.get("extra") == "ignore", f"{part.__name__} rejects extras"
 
-    with pytest.raises(ValidationError) as raised:
+    try:
         model.model_validate({"not_a_field": 1})
-    assert "extra_forbidden" in {error["type"] for error in raised.value.errors()}
+    except ValidationError as raised:
+        assert "extra_forbidden" not in {error["type"] for error in raised.errors()}
     instance = model.model_construct()
     with pytest.raises(ValidationError):
         instance.__setattr__(next(iter(model.model_fields)), "changed")
@@ -270,3 +272,19 @@ def test_writing_refuses_to_overwrite_a_snapshot_the_models_break(
 
     assert contract.main(["--root", str(tmp_path), "--allow-breaking"]) == 0
     assert "author" not in snapshot.read_text(encoding="utf-8")
+
+
+def test_a_reader_drops_a_field_added_by_a_later_version() -> None:
+    from crm_shared.events import ContactDeleted
+
+    event = ContactDeleted.model_validate({"contact_id": "c1", "version": 2, "added_later": "x"})
+    assert event.model_dump() == {"contact_id": "c1", "version": 2}
+
+
+def test_an_envelope_without_an_id_or_a_time_is_rejected_not_given_new_ones() -> None:
+    from crm_shared.envelope import EventEnvelope
+
+    raw = b'{"source": "x", "type": "t.v1", "tenant": "acme", "data": {}}'
+    with pytest.raises(ValidationError) as raised:
+        EventEnvelope.from_bytes(raw)
+    assert {tuple(e["loc"]) for e in raised.value.errors()} >= {("id",), ("time",)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,9 +15,13 @@ CONTENT_TYPE = "application/cloudevents+json"
 
 
 class EventData(BaseModel):
-    """Base of every event payload: frozen, versioned by its `event_type`, strict about fields."""
+    """Base of every event payload: frozen and versioned by its `event_type`.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Producers only write declared fields (the models are frozen and typed); readers ignore fields
+    they do not know, so a later version may add optional fields without breaking old consumers.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
     event_type: ClassVar[str]
     topic: ClassVar[str]
 
@@ -25,13 +29,15 @@ class EventData(BaseModel):
 class EventEnvelope(BaseModel):
     """A CloudEvents 1.0 structured-mode event; `id` is what consumers deduplicate on."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # CloudEvents extension attributes from other producers are tolerated and dropped.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
-    specversion: str = "1.0"
-    id: str = Field(default_factory=new_id)
+    specversion: Literal["1.0"] = "1.0"
+    # No defaults: an event read without an id or a time must be rejected, not given new ones.
+    id: str = Field(min_length=1)
     source: str
     type: str
-    time: datetime = Field(default_factory=utcnow)
+    time: datetime
     subject: str | None = None
     datacontenttype: str = "application/json"
     tenant: str
@@ -50,6 +56,8 @@ class EventEnvelope(BaseModel):
     ) -> Self:
         """Wrap an event payload in an envelope addressed to its tenant and subject."""
         return cls(
+            id=new_id(),
+            time=utcnow(),
             source=source,
             type=data.event_type,
             subject=subject,

@@ -13,7 +13,7 @@ from crm_shared.topics import CONTACT_EVENTS
 class ContactProfile(BaseModel):
     """The profile fields a contact event carries."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: str
     email: str | None = None
@@ -27,7 +27,7 @@ class ContactProfile(BaseModel):
 class FieldChange(BaseModel):
     """One changed field: its value before and after the change."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     before: Any = None
     after: Any = None
@@ -90,7 +90,7 @@ class ContactAnonymized(EventData):
 class ImportedContact(BaseModel):
     """One contact written by an import batch, without its personal data."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     contact_id: str
     version: int

@@ -15,7 +15,7 @@ DuplicatePolicy = Literal["skip", "update", "create"]
 class ImportRow(BaseModel):
     """One mapped CSV row, as text, for the contacts service to validate and apply."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     row_number: int
     name: str | None = None
@@ -42,7 +42,7 @@ class ImportContactsBatch(EventData):
 class RowResult(BaseModel):
     """What happened to one row of an import batch."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     row_number: int
     status: Literal["created", "updated", "skipped", "failed"]

@@ -106,10 +106,26 @@ def _where_clause(tenant: str, where: Sequence[Where], params: list[Any]) -> str
 class SqliteSession:
     """Storage operations on one connection, inside the transaction the store opened."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, writable: bool) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        writable: bool,
+        indexes: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         self._conn = conn
         self._writable = writable
+        self._indexes = indexes or {}
         self.added_events = False
+
+    def _source(self, collection: str, where: Sequence[Where]) -> str:
+        # Without statistics SQLite prefers walking the primary key in id order over a field
+        # index, which turns an indexed look-up into a scan of the tenant; name the index instead.
+        by_field = self._indexes.get(collection, {})
+        for cond in where:
+            if isinstance(cond, (Eq, In)) and cond.field in by_field:
+                return f"{_table(collection)} INDEXED BY {by_field[cond.field]}"
+        return _table(collection)
 
     def _require_write(self) -> None:
         if not self._writable:
@@ -153,7 +169,8 @@ class SqliteSession:
                 clause += f" AND ({key} {op} ? OR ({key} = ? AND id {op} ?){nulls_after})"
                 params.extend([_bind(after.value), _bind(after.value), after.id])
         order = f"id {direction}" if order_by == "id" else f"{key} {direction}, id {direction}"
-        sql = f"SELECT doc FROM {_table(collection)} WHERE {clause} ORDER BY {order} LIMIT ?"
+        source = self._source(collection, where)
+        sql = f"SELECT doc FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
         params.append(limit)
         async with self._conn.execute(sql, params) as cur:
             rows = await cur.fetchall()
@@ -163,7 +180,7 @@ class SqliteSession:
         params: list[Any] = []
         clause = _where_clause(tenant, where, params)
         async with self._conn.execute(
-            f"SELECT COUNT(*) FROM {_table(collection)} WHERE {clause}", params
+            f"SELECT COUNT(*) FROM {self._source(collection, where)} WHERE {clause}", params
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
@@ -237,6 +254,7 @@ class SqliteStore:
         self._path = str(path)
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._indexes: dict[str, dict[str, str]] = {}
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.outbox_signal = asyncio.Event()
@@ -270,10 +288,13 @@ class SqliteStore:
             for index in spec.indexes:
                 unique = "UNIQUE " if index.unique else ""
                 cols = ", ".join(_expr(f) for f in index.fields)
+                # A trailing id lets equality look-ups return rows already in id order.
+                tail = "" if index.unique else ", id"
+                name = f"{spec.name}_{index.name}"
                 await w.execute(
-                    f"CREATE {unique}INDEX IF NOT EXISTS {spec.name}_{index.name} "
-                    f"ON {table} (tenant, {cols})"
+                    f"CREATE {unique}INDEX IF NOT EXISTS {name} ON {table} (tenant, {cols}{tail})"
                 )
+                self._indexes.setdefault(spec.name, {}).setdefault(index.fields[0], name)
         self._reader = await self._connect()
 
     async def close(self) -> None:
@@ -294,7 +315,7 @@ class SqliteStore:
             raise RuntimeError("store not started")
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
-            session = SqliteSession(self._writer, writable=True)
+            session = SqliteSession(self._writer, writable=True, indexes=self._indexes)
             try:
                 yield session
             except BaseException:
@@ -312,7 +333,7 @@ class SqliteStore:
         async with self._read_lock:
             await self._reader.execute("BEGIN")
             try:
-                yield SqliteSession(self._reader, writable=False)
+                yield SqliteSession(self._reader, writable=False, indexes=self._indexes)
             finally:
                 await self._reader.execute("COMMIT")
 
