@@ -1,0 +1,1 @@
+"""Repositories over the storage session and HTTP clients of other services."""

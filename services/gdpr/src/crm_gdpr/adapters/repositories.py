@@ -1,0 +1,148 @@
+"""Repositories over the storage session: collection names, indexes and every query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from crm_gdpr.domain.consent import ConsentEntry
+from crm_gdpr.domain.erasure import ErasureRequest
+from crm_shared.storage import CollectionSpec, Cursor, Eq, Index, Range, Session, Where
+
+AUDIT_ENTRIES = "audit_entries"
+CONSENTS = "consents"
+ERASURE_REQUESTS = "erasure_requests"
+
+COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
+    CollectionSpec(
+        AUDIT_ENTRIES,
+        # The unique seq per tenant is what keeps concurrent appends from forking the chain.
+        (Index(("seq",), unique=True), Index(("target", "seq"))),
+    ),
+    CollectionSpec(CONSENTS, (Index(("contact_id", "purpose")),)),
+    CollectionSpec(
+        ERASURE_REQUESTS,
+        # At most one pending request per contact, even when two admins ask at the same moment.
+        (Index(("contact_id",)), Index(("pending_key",), unique=True)),
+    ),
+)
+
+_PAGE = 500
+
+
+async def _find_all(
+    session: Session, collection: str, *, tenant: str, where: Sequence[Where], order_by: str
+) -> list[dict[str, Any]]:
+    """Every matching document, read page by page within one session."""
+    docs: list[dict[str, Any]] = []
+    after: Cursor | None = None
+    while True:
+        page = await session.find(
+            collection, tenant=tenant, where=where, order_by=order_by, limit=_PAGE, after=after
+        )
+        docs.extend(page)
+        if len(page) < _PAGE:
+            return docs
+        after = Cursor(value=page[-1].get(order_by), id=page[-1]["id"])
+
+
+class AuditRepository:
+    """The append-only audit entries of each tenant."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def last(self, tenant: str) -> dict[str, Any] | None:
+        """The entry with the highest seq, or None for an empty chain."""
+        found = await self._session.find(
+            AUDIT_ENTRIES, tenant=tenant, order_by="seq", descending=True, limit=1
+        )
+        return found[0] if found else None
+
+    async def add_many(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Append entries; raises DuplicateKeyError if another writer took one of their seqs."""
+        await self._session.insert_many(AUDIT_ENTRIES, entries)
+
+    async def page(
+        self, tenant: str, *, target: str | None, after_seq: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Entries oldest first by seq, optionally only those about one target."""
+        where: list[Where] = []
+        if target is not None:
+            where.append(Eq("target", target))
+        if after_seq is not None:
+            where.append(Range("seq", gt=after_seq))
+        return await self._session.find(
+            AUDIT_ENTRIES, tenant=tenant, where=where, order_by="seq", limit=limit
+        )
+
+    async def for_target(self, tenant: str, target: str) -> list[dict[str, Any]]:
+        """Every entry about one target, oldest first."""
+        return await _find_all(
+            self._session,
+            AUDIT_ENTRIES,
+            tenant=tenant,
+            where=[Eq("target", target)],
+            order_by="seq",
+        )
+
+
+class ConsentRepository:
+    """The consent ledger: entries are only ever added."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def add(self, entry: ConsentEntry) -> None:
+        """Append a ledger entry."""
+        await self._session.insert(CONSENTS, entry.model_dump())
+
+    async def for_contact(self, tenant: str, contact_id: str) -> list[ConsentEntry]:
+        """Every entry of a contact, oldest first."""
+        docs = await _find_all(
+            self._session,
+            CONSENTS,
+            tenant=tenant,
+            where=[Eq("contact_id", contact_id)],
+            order_by="id",
+        )
+        return [ConsentEntry.model_validate(doc) for doc in docs]
+
+
+class ErasureRepository:
+    """Erasure requests and their receipts."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def get(self, tenant: str, erasure_id: str) -> ErasureRequest | None:
+        """One request of the tenant, or None."""
+        doc = await self._session.get(ERASURE_REQUESTS, tenant=tenant, id=erasure_id)
+        return None if doc is None else ErasureRequest.model_validate(doc)
+
+    async def pending_for_contact(self, tenant: str, contact_id: str) -> ErasureRequest | None:
+        """The contact's request still awaiting receipts, if there is one."""
+        found = await self._session.find(
+            ERASURE_REQUESTS,
+            tenant=tenant,
+            where=[Eq("contact_id", contact_id), Eq("status", "pending")],
+            limit=1,
+        )
+        return ErasureRequest.model_validate(found[0]) if found else None
+
+    async def add(self, request: ErasureRequest) -> None:
+        """Store a new request; DuplicateKeyError if the contact already has a pending one."""
+        await self._session.insert(ERASURE_REQUESTS, _erasure_doc(request))
+
+    async def save(self, request: ErasureRequest) -> None:
+        """Replace a request with its new state."""
+        await self._session.replace(ERASURE_REQUESTS, _erasure_doc(request))
+
+
+def _erasure_doc(request: ErasureRequest) -> dict[str, Any]:
+    # The same key for every pending request of a contact, a unique one once it is settled;
+    # never null, since a MongoDB unique index admits a single null.
+    pending_key = (
+        f"pending:{request.contact_id}" if request.status == "pending" else f"done:{request.id}"
+    )
+    return {**request.model_dump(mode="json"), "pending_key": pending_key}

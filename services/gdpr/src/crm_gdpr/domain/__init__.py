@@ -1,0 +1,1 @@
+"""Pure models and rules of the gdpr service: no I/O."""

@@ -1,0 +1,84 @@
+"""Which audit entries an event produces: who, what, on which target, and field NAMES only."""
+
+from __future__ import annotations
+
+from crm_gdpr.domain.audit import AuditDraft
+from crm_shared.clock import iso
+from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.events import (
+    ConsentChanged,
+    ContactAnonymized,
+    ContactCreated,
+    ContactDeleted,
+    ContactRestored,
+    ContactsImported,
+    ContactUpdated,
+    ErasureCompleted,
+    ErasureReceipt,
+    ErasureRequested,
+    ExportCompleted,
+    ImportJobFinished,
+    NoteAdded,
+)
+from crm_shared.events.contacts import ContactProfile
+
+_PROFILE_SCALARS = ("name", "email", "phone", "company", "timezone")
+
+
+def _profile_field_names(profile: ContactProfile) -> tuple[str, ...]:
+    names = [name for name in _PROFILE_SCALARS if getattr(profile, name)]
+    if profile.tags:
+        names.append("tags")
+    names.extend(f"custom_fields.{key}" for key in sorted(profile.custom_fields))
+    return tuple(names)
+
+
+def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, tuple[str, ...]]:
+    """The target id and changed field names of a single-entry event."""
+    match data:
+        case ContactCreated():
+            return data.contact_id, _profile_field_names(data.profile)
+        case ContactUpdated():
+            return data.contact_id, tuple(sorted(data.changes))
+        case ContactDeleted() | ContactRestored() | ContactAnonymized() | NoteAdded():
+            return data.contact_id, ()
+        case ConsentChanged():
+            # The purpose slug names the consent that changed; its status is a value, left out.
+            return data.contact_id, (f"consent.{data.purpose}",)
+        case ErasureRequested() | ErasureReceipt() | ErasureCompleted():
+            # Identifier hashes and failure details stay out: they may single a person out.
+            return data.contact_id, ()
+        case ImportJobFinished():
+            return data.job_id, ()
+        case ExportCompleted():
+            return data.export_id, tuple(data.fields)
+    return envelope.subject or envelope.id, ()
+
+
+def audit_drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
+    """The audit entries for one event: one per event, or one per contact of an import batch."""
+    at = iso(envelope.time)
+    actor = envelope.actor or envelope.source
+    if isinstance(data, ContactsImported):
+        return [
+            AuditDraft(
+                at=at,
+                actor=actor,
+                action=f"{envelope.type}:{imported.action}",
+                target=imported.contact_id,
+                fields=tuple(imported.changed_fields),
+                event_id=envelope.id,
+            )
+            for imported in data.contacts
+        ]
+    target, fields = _fields_and_target(data, envelope)
+    return [
+        AuditDraft(
+            at=at,
+            actor=actor,
+            action=envelope.type,
+            target=target,
+            fields=fields,
+            event_id=envelope.id,
+        )
+    ]

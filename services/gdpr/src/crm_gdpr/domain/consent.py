@@ -1,0 +1,100 @@
+"""The consent ledger: every change is a new entry; the current status is the latest per purpose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PURPOSE_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+
+ConsentStatus = Literal["granted", "withdrawn"]
+Channel = Literal["email", "sms", "phone", "chat", "any"]
+LawfulBasis = Literal[
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interests",
+    "public_task",
+    "legitimate_interests",
+]
+
+
+class RecordConsent(BaseModel):
+    """Command: record a consent decision of a contact for one purpose and channel."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contact_id: str
+    purpose: str = Field(pattern=PURPOSE_PATTERN)
+    status: ConsentStatus
+    channel: Channel = "any"
+    lawful_basis: LawfulBasis = "consent"
+    source: str | None = Field(default=None, max_length=200)
+    notice_version: str | None = Field(default=None, max_length=64)
+
+
+class ConsentEntry(BaseModel):
+    """One immutable ledger entry."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    tenant: str
+    contact_id: str
+    purpose: str
+    channel: Channel
+    status: ConsentStatus
+    lawful_basis: LawfulBasis
+    source: str | None
+    notice_version: str | None
+    recorded_at: str
+    recorded_by: str
+
+    @classmethod
+    def record(
+        cls, command: RecordConsent, *, id: str, tenant: str, recorded_at: str, recorded_by: str
+    ) -> ConsentEntry:
+        """The ledger entry a command produces."""
+        return cls(
+            id=id,
+            tenant=tenant,
+            recorded_at=recorded_at,
+            recorded_by=recorded_by,
+            **command.model_dump(),
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The entry as the API shows it (without the tenant)."""
+        return self.model_dump(exclude={"tenant"})
+
+
+class PurposeConsent(BaseModel):
+    """The current status of one (purpose, channel) and every entry that led to it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    purpose: str
+    channel: Channel
+    status: ConsentStatus
+    updated_at: str
+    history: list[ConsentEntry]
+
+
+def current_consents(entries: Iterable[ConsentEntry]) -> list[PurposeConsent]:
+    """Group a contact's entries per (purpose, channel); the latest recorded entry decides."""
+    grouped: dict[tuple[str, str], list[ConsentEntry]] = {}
+    # Ids are time-ordered, so they break ties between entries recorded in the same microsecond.
+    for entry in sorted(entries, key=lambda e: (e.recorded_at, e.id)):
+        grouped.setdefault((entry.purpose, entry.channel), []).append(entry)
+    return [
+        PurposeConsent(
+            purpose=history[-1].purpose,
+            channel=history[-1].channel,
+            status=history[-1].status,
+            updated_at=history[-1].recorded_at,
+            history=history,
+        )
+        for _, history in sorted(grouped.items())
+    ]

@@ -1,0 +1,51 @@
+"""FastAPI dependencies: the objects the composition root put on `app.state`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Request
+
+from crm_gdpr.adapters.upstream import ContactsApi, TimelineApi
+from crm_gdpr.settings import GdprSettings
+from crm_shared.storage import DocumentStore
+
+
+def _store(request: Request) -> DocumentStore:
+    store: DocumentStore = request.app.state.store
+    return store
+
+
+def _settings(request: Request) -> GdprSettings:
+    settings: GdprSettings = request.app.state.settings
+    return settings
+
+
+def _http(request: Request) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = request.app.state.http
+    return client
+
+
+def _contacts(request: Request) -> ContactsApi:
+    # Forwarding the caller's credentials makes the contacts service enforce the tenant too.
+    settings = _settings(request)
+    return ContactsApi(
+        _http(request), settings.crm_contacts_url, request.headers.get("authorization")
+    )
+
+
+def _timeline(request: Request) -> TimelineApi:
+    settings = _settings(request)
+    return TimelineApi(
+        _http(request),
+        settings.crm_timeline_url,
+        request.headers.get("authorization"),
+        max_pages=settings.gdpr_export_max_timeline_pages,
+    )
+
+
+Store = Annotated[DocumentStore, Depends(_store)]
+Settings = Annotated[GdprSettings, Depends(_settings)]
+Contacts = Annotated[ContactsApi, Depends(_contacts)]
+Timeline = Annotated[TimelineApi, Depends(_timeline)]

@@ -1,0 +1,166 @@
+"""The gdpr service's HTTP API v1: erasure requests, consents, data exports and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from crm_gdpr.domain.consent import RecordConsent
+from crm_gdpr.domain.erasure import RequestErasure
+from crm_gdpr.domain.export import ExportSubjectData
+from crm_gdpr.entrypoints.deps import Contacts, Settings, Store, Timeline
+from crm_gdpr.entrypoints.schemas import (
+    CONTACT_ID_PATTERN,
+    AuditPagePublic,
+    ChainReportPublic,
+    ConsentCreate,
+    ConsentEntryPublic,
+    ConsentsPublic,
+    DataExportCreate,
+    DataExportPublic,
+    ErasurePublic,
+    ErasureRequestCreate,
+    decode_cursor,
+    encode_cursor,
+)
+from crm_gdpr.service_layer.audit import audit_page, public_entry, verify_chain
+from crm_gdpr.service_layer.consents import consent_overview, public_purpose, record_consent
+from crm_gdpr.service_layer.erasure import get_erasure, request_erasure
+from crm_gdpr.service_layer.exports import export_subject_data
+from crm_shared.http import CurrentPrincipal
+
+router = APIRouter(prefix="/v1")
+
+ContactIdPath = Annotated[str, Path(pattern=CONTACT_ID_PATTERN, max_length=100)]
+
+
+@router.post(
+    "/erasure-requests",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ErasurePublic,
+    tags=["erasure"],
+)
+async def create_erasure_request(
+    body: ErasureRequestCreate,
+    principal: CurrentPrincipal,
+    store: Store,
+    contacts: Contacts,
+    settings: Settings,
+    response: Response,
+) -> dict[str, Any]:
+    """Start erasing a contact everywhere; 200 with the existing request if one is pending."""
+    principal.require("admin")
+    request, created = await request_erasure(
+        store,
+        contacts,
+        RequestErasure(contact_id=body.contact_id),
+        tenant=principal.tenant,
+        actor=principal.key_id,
+        suppression_key=settings.suppression_key,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return request.public()
+
+
+@router.get("/erasure-requests/{erasure_id}", response_model=ErasurePublic, tags=["erasure"])
+async def read_erasure_request(
+    erasure_id: Annotated[str, Path(max_length=100)], principal: CurrentPrincipal, store: Store
+) -> dict[str, Any]:
+    """An erasure request with each participating service's receipt."""
+    principal.require("admin")
+    request = await get_erasure(store, tenant=principal.tenant, erasure_id=erasure_id)
+    return request.public()
+
+
+@router.post(
+    "/contacts/{contact_id}/consents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConsentEntryPublic,
+    tags=["consents"],
+)
+async def create_consent(
+    contact_id: ContactIdPath,
+    body: ConsentCreate,
+    principal: CurrentPrincipal,
+    store: Store,
+    contacts: Contacts,
+) -> dict[str, Any]:
+    """Record a consent decision as a new ledger entry (a withdrawal is a new entry too)."""
+    principal.require("editor")
+    entry = await record_consent(
+        store,
+        contacts,
+        RecordConsent(contact_id=contact_id, **body.model_dump()),
+        tenant=principal.tenant,
+        actor=principal.key_id,
+    )
+    return entry.public()
+
+
+@router.get("/contacts/{contact_id}/consents", response_model=ConsentsPublic, tags=["consents"])
+async def read_consents(
+    contact_id: ContactIdPath, principal: CurrentPrincipal, store: Store, contacts: Contacts
+) -> dict[str, Any]:
+    """The current consent per purpose and channel, each with its history."""
+    principal.require("viewer")
+    purposes = await consent_overview(
+        store, contacts, tenant=principal.tenant, contact_id=contact_id
+    )
+    return {"contact_id": contact_id, "purposes": [public_purpose(p) for p in purposes]}
+
+
+@router.post("/data-exports", response_model=DataExportPublic, tags=["data exports"])
+async def create_data_export(
+    body: DataExportCreate,
+    principal: CurrentPrincipal,
+    store: Store,
+    contacts: Contacts,
+    timeline: Timeline,
+) -> dict[str, Any]:
+    """Bundle what the platform holds about a contact (data-subject access request)."""
+    principal.require("admin")
+    return await export_subject_data(
+        store,
+        contacts,
+        timeline,
+        ExportSubjectData(contact_id=body.contact_id),
+        tenant=principal.tenant,
+        actor=principal.key_id,
+    )
+
+
+@router.get("/audit-log", response_model=AuditPagePublic, tags=["audit"])
+async def read_audit_log(
+    principal: CurrentPrincipal,
+    store: Store,
+    contact_id: Annotated[str | None, Query(pattern=CONTACT_ID_PATTERN, max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Audit entries oldest first by seq, optionally about one contact."""
+    principal.require("admin")
+    entries, last_seq = await audit_page(
+        store,
+        tenant=principal.tenant,
+        contact_id=contact_id,
+        after_seq=decode_cursor(cursor) if cursor else None,
+        limit=limit,
+    )
+    return {
+        "items": [public_entry(e) for e in entries],
+        "next_cursor": encode_cursor(last_seq) if last_seq is not None else None,
+    }
+
+
+@router.get("/audit-log/verify", response_model=ChainReportPublic, tags=["audit"])
+async def verify_audit_log(principal: CurrentPrincipal, store: Store) -> dict[str, Any]:
+    """Recompute the tenant's hash chain and report the first broken link."""
+    principal.require("admin")
+    report = await verify_chain(store, tenant=principal.tenant)
+    return {
+        "valid": report.valid,
+        "checked": report.checked,
+        "first_broken_seq": report.first_broken_seq,
+    }

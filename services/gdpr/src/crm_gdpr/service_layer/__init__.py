@@ -1,0 +1,1 @@
+"""Handlers: one unit of work each, writing changes and their events together."""

@@ -1,0 +1,128 @@
+"""Appending to the tenant's audit chain, reading it, and verifying it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from crm_gdpr.adapters.repositories import AuditRepository
+from crm_gdpr.domain.audit import GENESIS_HASH, AuditDraft, ChainReport, ChainWalker, chain_entry
+from crm_gdpr.domain.audit_events import audit_drafts
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import parse_event
+from crm_shared.ids import new_id
+from crm_shared.storage import DocumentStore, DuplicateKeyError, Session
+
+log = logging.getLogger(__name__)
+
+AUDIT_CONSUMER = "gdpr.audit"
+APPEND_ATTEMPTS = 8
+VERIFY_PAGE = 1000
+
+T = TypeVar("T")
+
+
+async def with_seq_retry(
+    store: DocumentStore,
+    work: Callable[[Session], Awaitable[T]],
+    *,
+    attempts: int = APPEND_ATTEMPTS,
+) -> T:
+    """Run `work` in a transaction; start over when a concurrent append took the same seq."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with store.transaction() as session:
+                return await work(session)
+        except DuplicateKeyError:
+            if attempt == attempts:
+                raise
+            log.info("audit seq taken by a concurrent append; retrying (attempt %d)", attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def append_audit(
+    session: Session, tenant: str, drafts: Sequence[AuditDraft]
+) -> list[dict[str, Any]]:
+    """Append drafts after the tenant's last entry, in the caller's transaction."""
+    repo = AuditRepository(session)
+    last = await repo.last(tenant)
+    seq = int(last["seq"]) if last else 0
+    prev_hash = str(last["hash"]) if last else GENESIS_HASH
+    entries: list[dict[str, Any]] = []
+    for draft in drafts:
+        seq += 1
+        entry = chain_entry(draft, id=new_id(), tenant=tenant, seq=seq, prev_hash=prev_hash)
+        prev_hash = entry["hash"]
+        entries.append(entry)
+    if entries:
+        await repo.add_many(entries)
+    return entries
+
+
+async def record_event(store: DocumentStore, envelope: EventEnvelope) -> int:
+    """Append the audit entries of one event, once; return how many were appended."""
+    data = parse_event(envelope)
+    if data is None:
+        log.debug("audit: ignoring unknown event type %s", envelope.type)
+        return 0
+    drafts = audit_drafts(envelope, data)
+
+    async def work(session: Session) -> int:
+        if not await session.mark_processed(AUDIT_CONSUMER, envelope.id):
+            return 0
+        return len(await append_audit(session, envelope.tenant, drafts))
+
+    return await with_seq_retry(store, work)
+
+
+async def audit_page(
+    store: DocumentStore,
+    *,
+    tenant: str,
+    contact_id: str | None,
+    after_seq: int | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of entries oldest first, and the seq to continue after (None on the last page)."""
+    async with store.reader() as session:
+        entries = await AuditRepository(session).page(
+            tenant, target=contact_id, after_seq=after_seq, limit=limit + 1
+        )
+    if len(entries) > limit:
+        entries = entries[:limit]
+        return entries, int(entries[-1]["seq"])
+    return entries, None
+
+
+async def audit_for_target(
+    store: DocumentStore, *, tenant: str, target: str
+) -> list[dict[str, Any]]:
+    """Every entry about one target (a contact), oldest first."""
+    async with store.reader() as session:
+        return await AuditRepository(session).for_target(tenant, target)
+
+
+async def verify_chain(store: DocumentStore, *, tenant: str) -> ChainReport:
+    """Walk the tenant's chain in seq order, recomputing each hash, until the first broken link."""
+    walker = ChainWalker()
+    after_seq: int | None = None
+    while not walker.broken:
+        # One short read per page, so a long chain never holds the reader for the whole walk.
+        async with store.reader() as session:
+            page = await AuditRepository(session).page(
+                tenant, target=None, after_seq=after_seq, limit=VERIFY_PAGE
+            )
+        for entry in page:
+            if not walker.check(entry):
+                break
+        if len(page) < VERIFY_PAGE:
+            break
+        after_seq = int(page[-1]["seq"])
+    return walker.report()
+
+
+def public_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the API shows it."""
+    keys = ("seq", "at", "actor", "action", "target", "fields", "event_id", "prev_hash", "hash")
+    return {key: entry.get(key) for key in keys}

@@ -1,0 +1,20 @@
+"""Settings of the gdpr service, read from the environment (GDPR_PORT, GDPR_HTTP_TIMEOUT...)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from crm_shared.settings import PlatformSettings
+
+
+class GdprSettings(PlatformSettings):
+    """Platform settings plus the gdpr service's own."""
+
+    gdpr_host: str = "127.0.0.1"
+    gdpr_port: int = 8004
+    gdpr_http_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for the contacts and timeline services."
+    )
+    gdpr_export_max_timeline_pages: int = Field(
+        default=1000, ge=1, description="Upper bound on timeline pages fetched for one export."
+    )

@@ -1,0 +1,99 @@
+"""Which audit entries each event produces: targets and field names, never values."""
+
+from __future__ import annotations
+
+from crm_gdpr.domain.audit_events import audit_drafts
+from crm_shared.clock import iso
+from crm_shared.events import (
+    ConsentChanged,
+    ContactCreated,
+    ContactsImported,
+    ContactUpdated,
+    ErasureRequested,
+    ExportCompleted,
+    FieldChange,
+    ImportedContact,
+    ImportJobFinished,
+)
+from crm_shared.events.contacts import ContactProfile
+from tests.gdpr.fakes import wrap
+
+
+def test_contact_created_lists_the_filled_profile_fields_without_values() -> None:
+    data = ContactCreated(
+        contact_id="c1",
+        version=1,
+        source="manual",
+        profile=ContactProfile(
+            name="Bob Secret",
+            email="bob@secret.example",
+            tags=["vip"],
+            custom_fields={"shoe_size": 44},
+        ),
+    )
+    envelope = wrap(data, subject="c1")
+    [draft] = audit_drafts(envelope, data)
+    assert draft.fields == ("name", "email", "tags", "custom_fields.shoe_size")
+    assert draft.target == "c1"
+    assert draft.action == "crm.contacts.contact.created.v1"
+    assert draft.at == iso(envelope.time)
+    assert draft.event_id == envelope.id
+    assert "Bob Secret" not in repr(draft) and "bob@secret.example" not in repr(draft)
+
+
+def test_contact_updated_lists_changed_field_names_only() -> None:
+    data = ContactUpdated(
+        contact_id="c1",
+        version=2,
+        changes={
+            "phone": FieldChange(before="+1555", after="+1666"),
+            "email": FieldChange(before="a@x.io", after="b@x.io"),
+        },
+    )
+    [draft] = audit_drafts(wrap(data), data)
+    assert draft.fields == ("email", "phone")
+    assert "+1666" not in repr(draft) and "b@x.io" not in repr(draft)
+
+
+def test_actor_falls_back_to_the_source() -> None:
+    data = ImportJobFinished(
+        job_id="j1", status="completed", total_rows=1, created=1, updated=0, skipped=0, failed=0
+    )
+    [draft] = audit_drafts(wrap(data, source="crm/importer", actor=None), data)
+    assert draft.actor == "crm/importer"
+    assert draft.target == "j1"
+
+
+def test_contacts_imported_gives_one_entry_per_contact() -> None:
+    data = ContactsImported(
+        job_id="j1",
+        batch_no=1,
+        contacts=[
+            ImportedContact(contact_id="c1", version=1, action="created"),
+            ImportedContact(contact_id="c2", version=4, action="updated", changed_fields=["phone"]),
+        ],
+    )
+    drafts = audit_drafts(wrap(data), data)
+    assert [(d.target, d.action, d.fields) for d in drafts] == [
+        ("c1", "crm.contacts.contacts.imported.v1:created", ()),
+        ("c2", "crm.contacts.contacts.imported.v1:updated", ("phone",)),
+    ]
+
+
+def test_export_completed_targets_the_export_and_names_its_fields() -> None:
+    data = ExportCompleted(export_id="x1", fields=["name", "email"], rows=10)
+    [draft] = audit_drafts(wrap(data, source="crm/importer"), data)
+    assert (draft.target, draft.fields) == ("x1", ("name", "email"))
+
+
+def test_erasure_requested_keeps_no_identifier_hashes() -> None:
+    data = ErasureRequested(erasure_id="r1", contact_id="c1", identifier_hashes=["abc123hash"])
+    [draft] = audit_drafts(wrap(data, source="crm/gdpr"), data)
+    assert draft.target == "c1"
+    assert "abc123hash" not in repr(draft)
+
+
+def test_consent_change_names_the_purpose_not_the_status() -> None:
+    data = ConsentChanged(contact_id="c1", purpose="newsletter", status="withdrawn", entry_id="e")
+    [draft] = audit_drafts(wrap(data, source="crm/gdpr"), data)
+    assert draft.fields == ("consent.newsletter",)

@@ -1,0 +1,156 @@
+"""The audit consumer: one entry per event, field names without values, once per event id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+
+from crm_gdpr.adapters.repositories import AUDIT_ENTRIES
+from crm_gdpr.entrypoints.consumers import AUDIT_TOPICS, GdprConsumers
+from crm_shared.events import (
+    ContactCreated,
+    ContactsImported,
+    ContactUpdated,
+    FieldChange,
+    ImportedContact,
+)
+from crm_shared.events.contacts import ContactProfile
+from crm_shared.storage import DocumentStore, Eq
+from crm_shared.topics import (
+    CONTACT_EVENTS,
+    ERASURE_RECEIPTS,
+    GDPR_EVENTS,
+    IMPORTER_EVENTS,
+    TIMELINE_EVENTS,
+)
+from tests.conftest import ADMIN_KEY, OTHER_TENANT_KEY, auth
+from tests.gdpr.fakes import ALICE_ID, outbox, wrap
+
+SECRET_EMAIL = "carol.private@example.org"
+SECRET_PHONE = "+15550001234"
+SECRET_NAME = "Carol Hidden"
+
+
+def _created(contact_id: str = "c1", tenant: str = "acme") -> Any:
+    profile = ContactProfile(name=SECRET_NAME, email=SECRET_EMAIL, phone=SECRET_PHONE)
+    data = ContactCreated(contact_id=contact_id, version=1, source="manual", profile=profile)
+    return wrap(data, tenant=tenant, subject=contact_id)
+
+
+def _updated(contact_id: str = "c1") -> Any:
+    changes = {
+        "email": FieldChange(before=SECRET_EMAIL, after="carol.new@example.org"),
+        "phone": FieldChange(before=SECRET_PHONE, after=None),
+    }
+    return wrap(
+        ContactUpdated(contact_id=contact_id, version=2, changes=changes), subject=contact_id
+    )
+
+
+async def _log(
+    client: httpx.AsyncClient, key: str = ADMIN_KEY, **params: str
+) -> list[dict[str, Any]]:
+    response = await client.get("/v1/audit-log", params=params, headers=auth(key))
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def test_audit_consumer_listens_to_every_domain_topic() -> None:
+    assert set(AUDIT_TOPICS) == {
+        CONTACT_EVENTS.name,
+        IMPORTER_EVENTS.name,
+        TIMELINE_EVENTS.name,
+        GDPR_EVENTS.name,
+        ERASURE_RECEIPTS.name,
+    }
+
+
+async def test_contact_update_is_audited_with_field_names(
+    client: httpx.AsyncClient, consumers: GdprConsumers
+) -> None:
+    envelope = _updated()
+    await consumers.handle_audit(envelope)
+    [entry] = await _log(client)
+    assert entry["seq"] == 1
+    assert entry["action"] == "crm.contacts.contact.updated.v1"
+    assert entry["target"] == "c1"
+    assert entry["fields"] == ["email", "phone"]
+    assert entry["actor"] == envelope.actor
+    assert entry["event_id"] == envelope.id
+
+
+async def test_audit_entries_hold_no_values(
+    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+) -> None:
+    await consumers.handle_audit(_created())
+    await consumers.handle_audit(_updated())
+    response = await client.get("/v1/audit-log", headers=auth())
+    async with store.reader() as session:
+        stored = await session.find(AUDIT_ENTRIES, tenant="acme", where=[Eq("target", "c1")])
+    assert len(stored) == 2
+    for text in (response.text, orjson.dumps(stored).decode()):
+        for secret in (SECRET_NAME, SECRET_EMAIL, SECRET_PHONE, "carol.new@example.org"):
+            assert secret not in text
+
+
+async def test_same_event_twice_is_audited_once(
+    client: httpx.AsyncClient, consumers: GdprConsumers
+) -> None:
+    envelope = _created()
+    await consumers.handle_audit(envelope)
+    await consumers.handle_audit(envelope)
+    assert len(await _log(client)) == 1
+
+
+async def test_seq_increments_per_tenant_independently(
+    client: httpx.AsyncClient, consumers: GdprConsumers
+) -> None:
+    await consumers.handle_audit(_created("a1"))
+    await consumers.handle_audit(_created("g1", tenant="globex"))
+    await consumers.handle_audit(_created("a2"))
+    assert [(e["seq"], e["target"]) for e in await _log(client)] == [(1, "a1"), (2, "a2")]
+    assert [(e["seq"], e["target"]) for e in await _log(client, OTHER_TENANT_KEY)] == [(1, "g1")]
+
+
+async def test_imported_batch_gives_one_entry_per_contact(
+    client: httpx.AsyncClient, consumers: GdprConsumers
+) -> None:
+    data = ContactsImported(
+        job_id="job1",
+        batch_no=1,
+        contacts=[
+            ImportedContact(contact_id="c1", version=1, action="created"),
+            ImportedContact(contact_id="c2", version=3, action="updated", changed_fields=["phone"]),
+        ],
+    )
+    await consumers.handle_audit(wrap(data, source="crm/contacts"))
+    entries = await _log(client)
+    assert [(e["seq"], e["target"], e["fields"]) for e in entries] == [
+        (1, "c1", []),
+        (2, "c2", ["phone"]),
+    ]
+    assert entries[0]["action"].startswith(data.event_type)
+
+
+async def test_unknown_event_type_is_ignored(
+    client: httpx.AsyncClient, consumers: GdprConsumers
+) -> None:
+    envelope = _created().model_copy(update={"type": "crm.somebody.thing.happened.v9"})
+    await consumers.handle_audit(envelope)
+    assert await _log(client) == []
+
+
+async def test_gdpr_own_erasure_request_is_audited_through_the_consumer(
+    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+) -> None:
+    await client.post("/v1/erasure-requests", json={"contact_id": ALICE_ID}, headers=auth())
+    [(_, _, envelope)] = await outbox(store)
+    await consumers.handle_audit(envelope)
+    [entry] = await _log(client, contact_id=ALICE_ID)
+    assert entry["action"] == "crm.gdpr.erasure.requested.v1"
+    assert entry["fields"] == []
+    for value in envelope.data["identifier_hashes"]:
+        assert value not in str(entry)

@@ -1,0 +1,102 @@
+"""`/v1/data-exports`: the data-subject access bundle, audited without its content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from crm_gdpr.entrypoints.consumers import GdprConsumers
+from crm_shared.events import ContactDeleted
+from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, auth
+from tests.gdpr.fakes import ALICE, ALICE_ID, TIMELINE_URL, FakeUpstream, wrap
+
+PATH = "/v1/data-exports"
+ACTIVITIES = [{"id": f"act{n}", "summary": f"chat {n}"} for n in range(5)]
+
+
+@pytest.fixture
+def upstream() -> FakeUpstream:
+    fake = FakeUpstream(timeline_page_size=2)
+    fake.add_contact("acme", dict(ALICE))
+    fake.timeline[("acme", ALICE_ID)] = list(ACTIVITIES)
+    return fake
+
+
+async def _export(client: httpx.AsyncClient, key: str = ADMIN_KEY) -> httpx.Response:
+    return await client.post(PATH, json={"contact_id": ALICE_ID}, headers=auth(key))
+
+
+async def _audit_log(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    response = await client.get("/v1/audit-log", params={"contact_id": ALICE_ID}, headers=auth())
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_export_bundles_contact_timeline_consents_and_audit(
+    client: httpx.AsyncClient, consumers: GdprConsumers
+) -> None:
+    await client.post(
+        f"/v1/contacts/{ALICE_ID}/consents",
+        json={"purpose": "newsletter", "status": "granted"},
+        headers=auth(EDITOR_KEY),
+    )
+    await consumers.handle_audit(wrap(ContactDeleted(contact_id=ALICE_ID, version=4)))
+    response = await _export(client)
+    assert response.status_code == 200
+    bundle = response.json()
+    assert bundle["contact"] == ALICE
+    assert bundle["timeline"] == ACTIVITIES
+    assert [(p["purpose"], p["status"]) for p in bundle["consents"]] == [("newsletter", "granted")]
+    assert [e["action"] for e in bundle["audit"]] == ["crm.contacts.contact.deleted.v1"]
+    assert bundle["generated_at"].endswith("Z")
+
+
+async def test_export_forwards_the_callers_authorization_to_both_services(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    await _export(client)
+    timeline_calls = [r for r in upstream.requests if str(r.url).startswith(TIMELINE_URL)]
+    assert len(timeline_calls) == 3
+    assert {r.headers["authorization"] for r in upstream.requests} == {f"Bearer {ADMIN_KEY}"}
+
+
+async def test_export_is_recorded_in_the_audit_log_without_the_data(
+    client: httpx.AsyncClient,
+) -> None:
+    await _export(client)
+    [entry] = await _audit_log(client)
+    assert entry["action"] == "gdpr.data-export"
+    assert entry["target"] == ALICE_ID
+    assert entry["actor"].startswith("key_")
+    text = str(entry)
+    assert ALICE["email"] not in text and ALICE["name"] not in text and "chat 0" not in text
+
+
+async def test_export_audit_entry_keeps_the_chain_valid(client: httpx.AsyncClient) -> None:
+    await _export(client)
+    await _export(client)
+    report = (await client.get("/v1/audit-log/verify", headers=auth())).json()
+    assert report == {"valid": True, "checked": 2, "first_broken_seq": None}
+
+
+async def test_editor_cannot_export(client: httpx.AsyncClient) -> None:
+    assert (await _export(client, EDITOR_KEY)).status_code == 403
+
+
+async def test_export_of_another_tenants_contact_is_not_found(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await _export(client, OTHER_TENANT_KEY)).status_code == 404
+    assert await _audit_log(client) == []
+
+
+async def test_export_with_the_timeline_failing_is_503_and_not_audited(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    upstream.timeline_status = 500
+    response = await _export(client)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await _audit_log(client) == []
