@@ -1,0 +1,1 @@
+"""The importer service: CSV imports in batches over the bus, CSV exports, erasure of its files."""

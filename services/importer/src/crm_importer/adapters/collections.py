@@ -1,0 +1,17 @@
+"""The importer's collections and their indexes, created idempotently at start-up."""
+
+from __future__ import annotations
+
+from crm_shared.storage import CollectionSpec, Index
+
+IMPORT_JOBS = "import_jobs"
+IMPORT_ERRORS = "import_errors"
+EXPORTS = "exports"
+WORK_QUEUE = "work_queue"
+
+COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
+    CollectionSpec(IMPORT_JOBS),
+    CollectionSpec(IMPORT_ERRORS, (Index(("job_id", "row_number")),)),
+    CollectionSpec(EXPORTS, (Index(("status",)),)),
+    CollectionSpec(WORK_QUEUE, (Index(("kind",)),)),
+)

@@ -1,0 +1,77 @@
+"""HTTP client of the contacts service's public API, used by exports with the caller's key."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from crm_shared.filters import ContactFilter
+
+_RETRIES = 3
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class ContactsUnavailable(Exception):
+    """The contacts service could not be asked or refused the listing; the message says why."""
+
+
+class ContactsClient:
+    """Pages through `GET /v1/contacts`; the transport is injectable for tests."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def _get_page(self, params: dict[str, str | int], authorization: str) -> dict[str, Any]:
+        delay = 0.5
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                response = await self._http.get(
+                    "/v1/contacts", params=params, headers={"Authorization": authorization}
+                )
+            except httpx.TransportError as exc:
+                if attempt == _RETRIES:
+                    raise ContactsUnavailable(
+                        f"the contacts service is unreachable ({type(exc).__name__})"
+                    ) from exc
+            else:
+                if response.status_code == 200:
+                    body: dict[str, Any] = response.json()
+                    return body
+                if response.status_code not in _RETRY_STATUSES or attempt == _RETRIES:
+                    raise ContactsUnavailable(
+                        f"the contacts service answered {response.status_code} to the listing"
+                    )
+            await asyncio.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    async def pages(
+        self, contact_filter: ContactFilter, *, authorization: str, page_size: int
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield the matching contacts page by page, following `next_cursor`."""
+        cursor: str | None = None
+        while True:
+            params: dict[str, str | int] = {**contact_filter.query_params(), "limit": page_size}
+            if cursor:
+                params["cursor"] = cursor
+            body = await self._get_page(params, authorization)
+            items = body.get("items")
+            if not isinstance(items, list):
+                raise ContactsUnavailable("the contacts service answered without an items list")
+            yield items
+            cursor = body.get("next_cursor")
+            if not cursor or not items:
+                return

@@ -1,0 +1,132 @@
+"""Repositories over the storage session: import jobs, import errors, exports, the work queue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from crm_importer.adapters.collections import EXPORTS, IMPORT_ERRORS, IMPORT_JOBS, WORK_QUEUE
+from crm_importer.domain.exports import ExportJob, ExportStatus
+from crm_importer.domain.jobs import ImportJob
+from crm_shared.ids import new_id
+from crm_shared.storage import Contains, Cursor, Eq, In, Session
+
+WorkKind = Literal["import", "export"]
+# The work queue spans tenants; no API key can carry an empty tenant (parse_api_keys refuses it).
+QUEUE_TENANT = ""
+
+
+class ImportJobs:
+    """Import jobs of any tenant, always read and written with the tenant they belong to."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def get(self, *, tenant: str, job_id: str) -> ImportJob | None:
+        """The job, or None if it does not exist in this tenant."""
+        doc = await self._session.get(IMPORT_JOBS, tenant=tenant, id=job_id)
+        return None if doc is None else ImportJob.model_validate(doc)
+
+    async def add(self, job: ImportJob) -> None:
+        """Store a new job."""
+        await self._session.insert(IMPORT_JOBS, job.model_dump(mode="json"))
+
+    async def save(self, job: ImportJob) -> None:
+        """Store the job's new state."""
+        await self._session.replace(IMPORT_JOBS, job.model_dump(mode="json"))
+
+
+class ImportErrors:
+    """The failed rows of import jobs, with their reasons."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def add_many(self, *, tenant: str, job_id: str, errors: Sequence[dict[str, Any]]) -> None:
+        """Store failed rows: each has row_number and reason, optionally values and their hashes."""
+        if errors:
+            await self._session.insert_many(
+                IMPORT_ERRORS,
+                [{"id": new_id(), "tenant": tenant, "job_id": job_id, **e} for e in errors],
+            )
+
+    async def page(
+        self, *, tenant: str, job_id: str, limit: int, after: Cursor | None
+    ) -> list[dict[str, Any]]:
+        """Failed rows in row order, after the cursor's position."""
+        return await self._session.find(
+            IMPORT_ERRORS,
+            tenant=tenant,
+            where=[Eq("job_id", job_id)],
+            order_by="row_number",
+            limit=limit,
+            after=after,
+        )
+
+    async def delete_matching(self, *, tenant: str, identifier_hashes: Sequence[str]) -> int:
+        """Delete failed rows whose values hold one of these identifier hashes."""
+        deleted = 0
+        for digest in identifier_hashes:
+            deleted += await self._session.delete_where(
+                IMPORT_ERRORS, tenant=tenant, where=[Contains("identifier_hashes", digest)]
+            )
+        return deleted
+
+
+class Exports:
+    """Export jobs."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def get(self, *, tenant: str, export_id: str) -> ExportJob | None:
+        """The export, or None if it does not exist in this tenant."""
+        doc = await self._session.get(EXPORTS, tenant=tenant, id=export_id)
+        return None if doc is None else ExportJob.model_validate(doc)
+
+    async def add(self, export: ExportJob) -> None:
+        """Store a new export."""
+        await self._session.insert(EXPORTS, export.model_dump(mode="json"))
+
+    async def save(self, export: ExportJob) -> None:
+        """Store the export's new state."""
+        await self._session.replace(EXPORTS, export.model_dump(mode="json"))
+
+    async def with_status(
+        self, *, tenant: str, statuses: tuple[ExportStatus, ...]
+    ) -> list[ExportJob]:
+        """Every export of the tenant in one of these statuses (read page by page)."""
+        found: list[ExportJob] = []
+        after: Cursor | None = None
+        while True:
+            page = await self._session.find(
+                EXPORTS, tenant=tenant, where=[In("status", statuses)], limit=500, after=after
+            )
+            found.extend(ExportJob.model_validate(doc) for doc in page)
+            if len(page) < 500:
+                return found
+            after = Cursor(value=page[-1]["id"], id=page[-1]["id"])
+
+
+class WorkQueue:
+    """Unfinished work across tenants: imports still being read, exports still being written."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def add(self, *, kind: WorkKind, item_id: str, tenant: str) -> None:
+        """Remember unfinished work, so a restart finds it."""
+        await self._session.insert(
+            WORK_QUEUE, {"id": item_id, "tenant": QUEUE_TENANT, "kind": kind, "owner": tenant}
+        )
+
+    async def remove(self, item_id: str) -> None:
+        """The work is done (or given up)."""
+        await self._session.delete(WORK_QUEUE, tenant=QUEUE_TENANT, id=item_id)
+
+    async def items(self, kind: WorkKind, *, limit: int = 100) -> list[tuple[str, str]]:
+        """The oldest unfinished items of a kind, as (id, tenant) pairs."""
+        docs = await self._session.find(
+            WORK_QUEUE, tenant=QUEUE_TENANT, where=[Eq("kind", kind)], limit=limit
+        )
+        return [(doc["id"], doc["owner"]) for doc in docs]

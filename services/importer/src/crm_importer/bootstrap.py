@@ -1,0 +1,119 @@
+"""The composition root: builds the store, files, clients, worker and consumers, and the app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from crm_importer.adapters.collections import COLLECTION_SPECS
+from crm_importer.adapters.contacts_client import ContactsClient
+from crm_importer.adapters.files import DataFiles
+from crm_importer.adapters.repository import WorkQueue
+from crm_importer.entrypoints import exports_http, imports_http
+from crm_importer.entrypoints.consumers import ERASURE_GROUP, RESULTS_GROUP, make_handler
+from crm_importer.service_layer.exports import ExportRunner, fail_interrupted_exports
+from crm_importer.service_layer.reading import ReadingOptions
+from crm_importer.service_layer.worker import ImportWorker
+from crm_importer.settings import ImporterSettings
+from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
+from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
+from crm_shared.messaging.consumer import EventConsumer
+from crm_shared.messaging.kafka import ensure_topics, new_producer
+from crm_shared.messaging.relay import OutboxRelay
+from crm_shared.runtime import BackgroundTasks, open_store
+from crm_shared.topics import GDPR_EVENTS, IMPORT_RESULTS
+
+log = logging.getLogger(__name__)
+
+
+async def _recover(app: FastAPI) -> None:
+    """Fail exports the last process left running, and delete uploads no queued job needs."""
+    store, files = app.state.store, app.state.files
+    interrupted = await fail_interrupted_exports(store, files)
+    async with store.reader() as session:
+        queued = {job_id for job_id, _ in await WorkQueue(session).items("import", limit=100_000)}
+    swept = files.sweep_uploads(keep=queued)
+    if interrupted or swept:
+        log.info(
+            "start-up: %d interrupted export(s) failed, %d stale upload(s) deleted",
+            interrupted,
+            swept,
+        )
+
+
+def create_app(
+    settings: ImporterSettings | None = None,
+    *,
+    contacts_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the importer app; `contacts_transport` replaces the network to the contacts API."""
+    settings = settings or ImporterSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        files = DataFiles(settings.importer_data_dir)
+        files.prepare()
+        store = open_store(settings, service="importer")
+        await store.start(COLLECTION_SPECS)
+        contacts = ContactsClient(settings.crm_contacts_url, transport=contacts_transport)
+        worker = ImportWorker(
+            store,
+            files,
+            ReadingOptions(
+                batch_size=settings.importer_batch_size,
+                batch_max_bytes=settings.importer_batch_max_bytes,
+                suppression_key=settings.suppression_key,
+            ),
+            poll_seconds=settings.importer_worker_poll_seconds,
+        )
+        exports = ExportRunner(store, files, contacts, page_size=settings.importer_export_page_size)
+        handler = make_handler(store, files)
+        app.state.store, app.state.files, app.state.worker = store, files, worker
+        app.state.exports, app.state.handle_event = exports, handler
+        await _recover(app)
+
+        tasks = BackgroundTasks()
+        tasks.start(
+            "outbox-relay",
+            OutboxRelay(
+                store,
+                lambda: new_producer(settings, client_id="importer-relay"),
+                on_reconnect=lambda: ensure_topics(settings.kafka_bootstrap_servers),
+            ).run(),
+        )
+        if settings.importer_worker_enabled:
+            tasks.start("import-worker", worker.run())
+        for group, topic in ((RESULTS_GROUP, IMPORT_RESULTS), (ERASURE_GROUP, GDPR_EVENTS)):
+            consumer = EventConsumer(settings, group=group, topics=[topic.name], handler=handler)
+            tasks.start(group, consumer.run())
+        try:
+            yield
+        finally:
+            await exports.stop()
+            await tasks.stop()
+            await contacts.aclose()
+            await store.close()
+
+    app = FastAPI(
+        title="CRM importer",
+        version="1.0.0",
+        description="CSV imports (published to the contacts service in batches) and CSV exports.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
+    install_problem_handlers(app)
+
+    async def store_ready() -> None:
+        await app.state.store.ping()
+
+    install_health_routes(
+        app, {"store": store_ready, "broker": broker_check(settings.kafka_bootstrap_servers)}
+    )
+    app.include_router(imports_http.router)
+    app.include_router(exports_http.router)
+    return app

@@ -1,0 +1,28 @@
+"""Commands the importer's handlers carry out."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from crm_importer.domain.mapping import ColumnMapping
+from crm_shared.events.imports import DuplicatePolicy
+from crm_shared.filters import ContactFilter
+
+
+class StartImport(BaseModel):
+    """Queue an import of the CSV already uploaded under `job_id`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_id: str
+    on_duplicate: DuplicatePolicy = "skip"
+    mapping: ColumnMapping | None = None
+
+
+class RequestExport(BaseModel):
+    """Export the contacts matching `filter` with exactly these fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fields: list[str]
+    filter: ContactFilter = ContactFilter()

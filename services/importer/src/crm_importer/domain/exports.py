@@ -1,0 +1,85 @@
+"""The export job and how a contact becomes one CSV row of the chosen fields."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from crm_importer.domain.fields import custom_key
+from crm_shared.events import ExportCompleted
+from crm_shared.filters import ContactFilter
+
+ExportStatus = Literal["queued", "running", "completed", "failed", "expired"]
+INTERRUPTED = "interrupted by a restart; run it again"
+ERASED = "removed after an erasure request"
+
+
+class ExportJob(BaseModel):
+    """One CSV export; `pending_erasures` holds contacts erased while it was still running."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    tenant: str
+    actor: str | None = None
+    status: ExportStatus = "queued"
+    fields: list[str]
+    filter: ContactFilter = ContactFilter()
+    rows: int = 0
+    created_at: str
+    finished_at: str | None = None
+    error: str | None = None
+    pending_erasures: list[str] = []
+
+    @property
+    def active(self) -> bool:
+        """True while the export may still write its file."""
+        return self.status in ("queued", "running")
+
+    def complete(self, rows: int, now: str) -> None:
+        """The file is written."""
+        self.status = "completed"
+        self.rows = rows
+        self.finished_at = now
+
+    def fail(self, reason: str, now: str) -> None:
+        """The export stopped without a file."""
+        self.status = "failed"
+        self.error = reason
+        self.finished_at = now
+
+    def expire(self, now: str) -> None:
+        """The file was deleted because it contained a person who asked to be erased."""
+        self.status = "expired"
+        self.error = ERASED
+        self.finished_at = self.finished_at or now
+
+    def completed_event(self) -> ExportCompleted:
+        """The event announcing the finished export."""
+        return ExportCompleted(export_id=self.id, fields=self.fields, rows=self.rows)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def _cell(contact: dict[str, Any], field: str) -> str:
+    key = custom_key(field)
+    if key is not None:
+        custom = contact.get("custom_fields") or {}
+        return _text(custom.get(key)) if isinstance(custom, dict) else ""
+    value = contact.get(field)
+    if field == "tags" and isinstance(value, list):
+        return ";".join(str(tag) for tag in value)
+    return _text(value)
+
+
+def contact_row(contact: dict[str, Any], fields: list[str]) -> list[str]:
+    """The contact's values for the chosen fields: tags joined by ';', lists and numbers as JSON."""
+    return [_cell(contact, field) for field in fields]

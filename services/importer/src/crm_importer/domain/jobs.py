@@ -1,0 +1,136 @@
+"""The import job: its progress through reading, publishing and the contacts service's results."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from crm_importer.domain.mapping import ColumnPlan
+from crm_importer.domain.rows import MappedRow, RowFailure
+from crm_shared.events import ImportJobFinished, ImportRow, RowResult
+from crm_shared.events.imports import DuplicatePolicy
+
+ImportStatus = Literal["queued", "running", "completed", "failed"]
+TERMINAL: frozenset[str] = frozenset({"completed", "failed"})
+
+
+class ImportChunk:
+    """What was read since the last flush: rows for one batch and the rows that failed locally."""
+
+    def __init__(self, *, max_rows: int, max_bytes: int, max_row_bytes: int) -> None:
+        self._max_rows = max_rows
+        # Flushing at this mark keeps a batch within max_bytes even if the last row is the largest.
+        self._flush_mark = max_bytes - max_row_bytes
+        self._bytes = 0
+        self.rows: list[ImportRow] = []
+        self.failures: list[RowFailure] = []
+        self.last_row_number = 0
+
+    def add(self, row_number: int, outcome: MappedRow | RowFailure | None) -> None:
+        """Take one record's outcome (None: a blank record, which only advances the position)."""
+        self.last_row_number = row_number
+        if isinstance(outcome, MappedRow):
+            self.rows.append(outcome.row)
+            self._bytes += outcome.size
+        elif outcome is not None:
+            self.failures.append(outcome)
+
+    @property
+    def full(self) -> bool:
+        """True when the batch must go out before another row could push it over its bounds."""
+        return (
+            len(self.rows) >= self._max_rows
+            or len(self.failures) >= self._max_rows
+            or self._bytes >= self._flush_mark
+        )
+
+
+class ImportJob(BaseModel):
+    """One CSV import; `records_read` is where reading resumes after a restart."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+    id: str
+    tenant: str
+    actor: str | None = None
+    status: ImportStatus = "queued"
+    on_duplicate: DuplicatePolicy
+    plan: ColumnPlan
+    created_at: str
+    finished_at: str | None = None
+    error: str | None = None
+    records_read: int = 0
+    rows_read: int = 0
+    published_rows: int = 0
+    batches_published: int = 0
+    total_rows: int | None = None
+    processed_rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    applied_batches: list[int] = []
+
+    @property
+    def finished(self) -> bool:
+        """True once the job completed or failed."""
+        return self.status in TERMINAL
+
+    def record_chunk(self, chunk: ImportChunk) -> int | None:
+        """Account for a flushed chunk; return the batch number its rows go out as, if any."""
+        self.status = "running"
+        self.records_read = chunk.last_row_number
+        self.rows_read += len(chunk.rows) + len(chunk.failures)
+        self.failed += len(chunk.failures)
+        self.processed_rows += len(chunk.failures)
+        if not chunk.rows:
+            return None
+        self.batches_published += 1
+        self.published_rows += len(chunk.rows)
+        return self.batches_published
+
+    def finish_reading(self) -> None:
+        """The whole file was read: the total is now known."""
+        self.status = "running"
+        self.total_rows = self.rows_read
+
+    def apply_results(self, batch_no: int, results: list[RowResult]) -> bool:
+        """Add a batch's row results to the counts; False if this batch was already applied."""
+        if batch_no in self.applied_batches:
+            return False
+        self.applied_batches.append(batch_no)
+        counts = Counter(result.status for result in results)
+        self.created += counts["created"]
+        self.updated += counts["updated"]
+        self.skipped += counts["skipped"]
+        self.failed += counts["failed"]
+        self.processed_rows += len(results)
+        return True
+
+    def settle(self, now: str) -> bool:
+        """Complete the job if every row has a result; True if it completed just now."""
+        if self.finished or self.total_rows is None or self.processed_rows < self.total_rows:
+            return False
+        self.status = "completed"
+        self.finished_at = now
+        return True
+
+    def fail(self, reason: str, now: str) -> None:
+        """Stop the job for good with a reason the user can act on."""
+        self.status = "failed"
+        self.error = reason
+        self.finished_at = now
+
+    def finished_event(self) -> ImportJobFinished:
+        """The event announcing that this job ended, with its counts."""
+        return ImportJobFinished(
+            job_id=self.id,
+            status="failed" if self.status == "failed" else "completed",
+            total_rows=self.total_rows if self.total_rows is not None else self.rows_read,
+            created=self.created,
+            updated=self.updated,
+            skipped=self.skipped,
+            failed=self.failed,
+        )

@@ -1,0 +1,149 @@
+"""One CSV record -> an ImportRow for the contacts service, or a failure the importer reports.
+
+Runs once per row of files up to a million rows: plain code, no per-row validation model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from crm_importer.domain.fields import CUSTOM_PREFIX, IMPORT_FIELDS
+from crm_importer.domain.mapping import ColumnPlan
+from crm_shared.events import ImportRow
+from crm_shared.privacy import identifier_hash, normalize_phone
+
+# Bytes that are not UTF-8 arrive as lone surrogates (errors="surrogateescape").
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_TAG_SEPARATORS = re.compile(r"[;,]")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_PLAIN_FIELDS = frozenset(IMPORT_FIELDS) - {"tags"}
+_PHONE_MIN_DIGITS = 6
+# JSON overhead per mapped cell in a batch ("field":"...",), used to bound a batch's size.
+_CELL_OVERHEAD = 16
+_ROW_OVERHEAD = 48
+
+
+@dataclass(frozen=True, slots=True)
+class RowFailure:
+    """A row the importer rejects itself (encoding, cell count, CSV syntax, size)."""
+
+    row_number: int
+    reason: str
+    values: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class MappedRow:
+    """A row ready for a batch, with an estimate of its size in the batch's JSON."""
+
+    row: ImportRow
+    size: int
+
+
+def _json_size(text: str) -> int:
+    """An upper bound of the text's size once JSON-encoded in a batch (UTF-8, escapes, tags).
+
+    Raises UnicodeEncodeError if the text holds bytes that were not UTF-8.
+    """
+    size = len(text.encode())
+    size += text.count('"') + text.count("\\")  # escaped with a backslash
+    size += 3 * (text.count(";") + text.count(","))  # a tag separator becomes '","'
+    if _CONTROL.search(text):
+        size += 5 * len(_CONTROL.findall(text))  # \u00XX
+    return size
+
+
+def readable(cell: str) -> str:
+    """Show undecodable bytes as Latin-1 characters (the usual culprit), keep valid UTF-8 text."""
+    return _SURROGATE.sub(lambda m: chr(ord(m.group()) - 0xDC00), cell)
+
+
+def has_undecodable_bytes(cells: list[str]) -> bool:
+    """True if a cell holds bytes that were not valid UTF-8."""
+    return any(_SURROGATE.search(cell) for cell in cells)
+
+
+def split_tags(value: str) -> list[str]:
+    """Tags from one cell, separated by ';' or ','; blanks dropped."""
+    return [tag for tag in (part.strip() for part in _TAG_SEPARATORS.split(value)) if tag]
+
+
+class RowMapper:
+    """Maps the cells of one record to an ImportRow following a column plan."""
+
+    def __init__(self, plan: ColumnPlan, *, max_row_bytes: int) -> None:
+        self._width = plan.width
+        self._columns = [(c.index, c.header, c.field) for c in plan.columns]
+        self._max_row_bytes = max_row_bytes
+        # Split once by kind, so the per-row loop does no string tests on field names.
+        self._plain = [(i, f) for i, _, f in self._columns if f in _PLAIN_FIELDS]
+        self._tags = [i for i, _, f in self._columns if f == "tags"]
+        self._custom = [
+            (i, f[len(CUSTOM_PREFIX) :]) for i, _, f in self._columns if f.startswith(CUSTOM_PREFIX)
+        ]
+
+    def failure_values(self, cells: list[str]) -> dict[str, str]:
+        """The mapped columns' cells of a failed row, for the error report (only mapped data)."""
+        return {
+            header: readable(cells[index])
+            for index, header, _ in self._columns
+            if index < len(cells) and cells[index]
+        }
+
+    def map(self, row_number: int, cells: list[str]) -> MappedRow | RowFailure | None:
+        """Map one record: None for a blank one; the wrong width or bad bytes make a failure."""
+        joined = "".join(cells)
+        if not joined.strip():
+            return None
+        if len(cells) != self._width:
+            return RowFailure(
+                row_number,
+                f"row {row_number} has {len(cells)} cells but the header has {self._width}",
+                self.failure_values(cells),
+            )
+        try:
+            size = _json_size(joined)
+        except UnicodeEncodeError:
+            return RowFailure(
+                row_number,
+                f"row {row_number} is not valid UTF-8 (wrong file encoding?)",
+                self.failure_values(cells),
+            )
+        size += _ROW_OVERHEAD + _CELL_OVERHEAD * len(self._columns)
+        if size > self._max_row_bytes:
+            return RowFailure(
+                row_number,
+                f"row {row_number} is too large ({size} bytes; at most {self._max_row_bytes})",
+                {},
+            )
+        return MappedRow(self._build(row_number, cells), size)
+
+    def _build(self, row_number: int, cells: list[str]) -> ImportRow:
+        values: dict[str, Any] = {"row_number": row_number}
+        for index, field in self._plain:
+            value = cells[index].strip()
+            if value:
+                values[field] = value
+        for index in self._tags:
+            values.setdefault("tags", []).extend(split_tags(cells[index]))
+        custom = {key: value for index, key in self._custom if (value := cells[index].strip())}
+        if custom:
+            values["custom_fields"] = custom
+        return ImportRow(**values)
+
+
+def failure_identifier_hashes(values: dict[str, str], key: bytes) -> list[str]:
+    """Keyed hashes of every email- or phone-like value of a failed row, for erasure look-ups.
+
+    Any cell is considered, not only the email and phone columns: in a ragged row the cells may
+    have shifted to another column.
+    """
+    hashes: set[str] = set()
+    for value in values.values():
+        if "@" in value:
+            hashes.add(identifier_hash(key, "email", value))
+        if sum(ch.isdigit() for ch in normalize_phone(value)) >= _PHONE_MIN_DIGITS:
+            hashes.add(identifier_hash(key, "phone", value))
+    return sorted(hashes)

@@ -1,0 +1,45 @@
+"""Request dependencies: the objects the composition root put on `app.state`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from crm_importer.adapters.files import DataFiles
+from crm_importer.service_layer.exports import ExportRunner
+from crm_importer.service_layer.worker import ImportWorker
+from crm_importer.settings import ImporterSettings
+from crm_shared.storage import DocumentStore
+
+
+def _store(request: Request) -> DocumentStore:
+    store: DocumentStore = request.app.state.store
+    return store
+
+
+def _files(request: Request) -> DataFiles:
+    files: DataFiles = request.app.state.files
+    return files
+
+
+def _settings(request: Request) -> ImporterSettings:
+    settings: ImporterSettings = request.app.state.settings
+    return settings
+
+
+def _worker(request: Request) -> ImportWorker:
+    worker: ImportWorker = request.app.state.worker
+    return worker
+
+
+def _exports(request: Request) -> ExportRunner:
+    runner: ExportRunner = request.app.state.exports
+    return runner
+
+
+StoreDep = Annotated[DocumentStore, Depends(_store)]
+FilesDep = Annotated[DataFiles, Depends(_files)]
+SettingsDep = Annotated[ImporterSettings, Depends(_settings)]
+WorkerDep = Annotated[ImportWorker, Depends(_worker)]
+ExportRunnerDep = Annotated[ExportRunner, Depends(_exports)]

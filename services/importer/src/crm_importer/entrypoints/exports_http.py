@@ -1,0 +1,99 @@
+"""`/v1/exports`: export contacts to CSV, follow the export, download the file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+
+from crm_importer.adapters.repository import Exports
+from crm_importer.domain.commands import RequestExport
+from crm_importer.domain.exports import ExportJob
+from crm_importer.entrypoints.deps import ExportRunnerDep, FilesDep, StoreDep
+from crm_importer.entrypoints.schemas import ExportCreate, ExportPublic
+from crm_importer.service_layer.exports import request_export
+from crm_shared.http import CurrentPrincipal
+from crm_shared.problems import Conflict, NotFound, ProblemError
+from crm_shared.storage import DocumentStore
+
+router = APIRouter(prefix="/v1/exports", tags=["exports"])
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such export in your tenant."}
+}
+
+
+class Gone(ProblemError):
+    """The export's file was deleted for good."""
+
+    status = 410
+    title = "Gone"
+
+
+async def _export(store: DocumentStore, tenant: str, export_id: str) -> ExportJob:
+    async with store.reader() as session:
+        export = await Exports(session).get(tenant=tenant, export_id=export_id)
+    if export is None:
+        raise NotFound(f"export {export_id} not found")
+    return export
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ExportPublic,
+    responses={422: {"description": "No field, or a field that cannot be exported (named)."}},
+)
+async def create_export(
+    body: ExportCreate,
+    request: Request,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    runner: ExportRunnerDep,
+) -> ExportPublic:
+    """Queue an export of the matching contacts with exactly these fields (role viewer)."""
+    principal.require("viewer")
+    command = RequestExport.model_validate(body.model_dump(exclude_none=True))
+    export = await request_export(store, command, tenant=principal.tenant, actor=principal.key_id)
+    # The caller's key reads the contacts with the caller's rights; it is kept in memory only.
+    runner.start(export, authorization=request.headers["authorization"])
+    return ExportPublic.of(export)
+
+
+@router.get("/{export_id}", response_model=ExportPublic, responses=_NOT_FOUND)
+async def get_export(export_id: str, principal: CurrentPrincipal, store: StoreDep) -> ExportPublic:
+    """An export's state (role viewer)."""
+    principal.require("viewer")
+    return ExportPublic.of(await _export(store, principal.tenant, export_id))
+
+
+@router.get(
+    "/{export_id}/download",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The CSV, header row first."},
+        409: {"description": "The export is not completed yet."},
+        410: {"description": "The file was deleted after an erasure request."},
+        **_NOT_FOUND,
+    },
+)
+async def download_export(
+    export_id: str, principal: CurrentPrincipal, store: StoreDep, files: FilesDep
+) -> FileResponse:
+    """The export's CSV, streamed from disk (role viewer)."""
+    principal.require("viewer")
+    export = await _export(store, principal.tenant, export_id)
+    if export.status == "expired" or (
+        export.status == "completed" and not files.export_exists(export.id)
+    ):
+        raise Gone(f"export {export_id} is no longer available: {export.error or 'file deleted'}")
+    if export.status != "completed":
+        raise Conflict(
+            f"export {export_id} is {export.status}, not completed; download it once it completes",
+            extra={"export_status": export.status},
+        )
+    return FileResponse(
+        files.export_path(export.id),
+        media_type="text/csv; charset=utf-8",
+        filename=f"contacts-export-{export.id}.csv",
+    )

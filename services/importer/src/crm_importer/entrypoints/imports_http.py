@@ -1,0 +1,163 @@
+"""`/v1/imports`: upload a CSV, follow the job, list its failed rows."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast, get_args
+
+from fastapi import APIRouter, Query, Request
+
+from crm_importer.adapters.multipart import ReceivedForm, receive_form
+from crm_importer.adapters.repository import ImportErrors, ImportJobs
+from crm_importer.domain.commands import StartImport
+from crm_importer.domain.jobs import ImportJob
+from crm_importer.domain.mapping import parse_mapping
+from crm_importer.entrypoints.deps import FilesDep, SettingsDep, StoreDep, WorkerDep
+from crm_importer.entrypoints.pagination import decode_cursor, encode_cursor
+from crm_importer.entrypoints.schemas import (
+    ROW_NUMBER_HELP,
+    ImportErrorItem,
+    ImportErrorPage,
+    ImportJobPublic,
+    JobAccepted,
+)
+from crm_importer.service_layer.imports import start_import
+from crm_shared.events.imports import DuplicatePolicy
+from crm_shared.http import CurrentPrincipal
+from crm_shared.ids import new_id
+from crm_shared.problems import NotFound, Unprocessable
+from crm_shared.storage import DocumentStore
+
+router = APIRouter(prefix="/v1/imports", tags=["imports"])
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The CSV, UTF-8 (a BOM is fine), with a header row.",
+                        },
+                        "mapping": {
+                            "type": "string",
+                            "description": "JSON object, column header -> field (name, email, "
+                            'phone, company, timezone, tags, custom.<key>); "" or null ignores '
+                            "a column. Unmapped headers map by name, ignoring case.",
+                        },
+                        "on_duplicate": {
+                            "type": "string",
+                            "enum": ["skip", "update", "create"],
+                            "default": "skip",
+                            "description": "What to do with a row whose email already exists.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+_POLICIES: tuple[str, ...] = get_args(DuplicatePolicy)
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such import in your tenant."}
+}
+
+
+def _command(job_id: str, form: ReceivedForm) -> StartImport:
+    if not form.file_received:
+        raise Unprocessable("a CSV file part named 'file' is required", extra={"field": "file"})
+    if form.file_bytes == 0:
+        raise Unprocessable(
+            "the file is empty; send a CSV with a header row", extra={"field": "file"}
+        )
+    on_duplicate = form.fields.get("on_duplicate", "").strip() or "skip"
+    if on_duplicate not in _POLICIES:
+        raise Unprocessable(
+            f"on_duplicate must be one of {', '.join(_POLICIES)}, not '{on_duplicate}'",
+            extra={"field": "on_duplicate"},
+        )
+    return StartImport(
+        job_id=job_id,
+        on_duplicate=cast(DuplicatePolicy, on_duplicate),
+        mapping=parse_mapping(form.fields.get("mapping")),
+    )
+
+
+async def _job(store: DocumentStore, tenant: str, job_id: str) -> ImportJob:
+    async with store.reader() as session:
+        job = await ImportJobs(session).get(tenant=tenant, job_id=job_id)
+    if job is None:
+        raise NotFound(f"import {job_id} not found")
+    return job
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobAccepted,
+    summary="Upload a CSV and queue its import",
+    openapi_extra=_UPLOAD_BODY,
+    responses={413: {"description": "The file is larger than the configured limit."}},
+)
+async def create_import(
+    request: Request,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    files: FilesDep,
+    settings: SettingsDep,
+    worker: WorkerDep,
+) -> JobAccepted:
+    """Stream the upload to disk, check its header and mapping, and queue the job (role editor)."""
+    principal.require("editor")
+    job_id = new_id()
+    try:
+        with files.open_partial_upload(job_id) as sink:
+            form = await receive_form(
+                request, sink, file_field="file", max_file_bytes=settings.importer_max_upload_bytes
+            )
+        command = _command(job_id, form)
+    except BaseException:
+        files.delete_upload(job_id)
+        raise
+    job = await start_import(store, files, command, tenant=principal.tenant, actor=principal.key_id)
+    worker.wake()
+    return JobAccepted(id=job.id, status=job.status)
+
+
+@router.get("/{job_id}", response_model=ImportJobPublic, responses=_NOT_FOUND)
+async def get_import(job_id: str, principal: CurrentPrincipal, store: StoreDep) -> ImportJobPublic:
+    """An import's status and counts (role viewer)."""
+    principal.require("viewer")
+    return ImportJobPublic.of(await _job(store, principal.tenant, job_id))
+
+
+@router.get(
+    "/{job_id}/errors",
+    response_model=ImportErrorPage,
+    responses=_NOT_FOUND,
+    description="The failed rows of an import with their reasons, in row order. " + ROW_NUMBER_HELP,
+)
+async def list_import_errors(
+    job_id: str,
+    principal: CurrentPrincipal,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> ImportErrorPage:
+    """Failed rows, paginated (role viewer)."""
+    principal.require("viewer")
+    after = decode_cursor(cursor)
+    await _job(store, principal.tenant, job_id)
+    async with store.reader() as session:
+        docs = await ImportErrors(session).page(
+            tenant=principal.tenant, job_id=job_id, limit=limit + 1, after=after
+        )
+    page, more = docs[:limit], len(docs) > limit
+    return ImportErrorPage(
+        items=[ImportErrorItem.model_validate(d) for d in page],
+        next_cursor=encode_cursor(page[-1]["row_number"], page[-1]["id"]) if more else None,
+    )

@@ -1,0 +1,188 @@
+"""Export handlers: queue an export, write its file from the contacts API, recover at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from crm_importer.adapters.contacts_client import ContactsClient, ContactsUnavailable
+from crm_importer.adapters.files import DataFiles, ExportWriter
+from crm_importer.adapters.repository import Exports, WorkQueue
+from crm_importer.domain.commands import RequestExport
+from crm_importer.domain.exports import INTERRUPTED, ExportJob, contact_row
+from crm_importer.domain.fields import validate_export_fields
+from crm_importer.service_layer.events import outgoing
+from crm_shared.clock import now_iso
+from crm_shared.ids import new_id
+from crm_shared.storage import DocumentStore
+
+log = logging.getLogger(__name__)
+INTERNAL_ERROR = "the export stopped on an internal error; run it again"
+
+
+async def request_export(
+    store: DocumentStore, command: RequestExport, *, tenant: str, actor: str
+) -> ExportJob:
+    """Check the fields and store a queued export."""
+    export = ExportJob(
+        id=new_id(),
+        tenant=tenant,
+        actor=actor,
+        fields=validate_export_fields(command.fields),
+        filter=command.filter,
+        created_at=now_iso(),
+    )
+    async with store.transaction() as session:
+        await Exports(session).add(export)
+        await WorkQueue(session).add(kind="export", item_id=export.id, tenant=tenant)
+    return export
+
+
+async def _write(
+    contacts: ContactsClient,
+    writer: ExportWriter,
+    export: ExportJob,
+    *,
+    authorization: str,
+    page_size: int,
+) -> None:
+    async for page in contacts.pages(
+        export.filter, authorization=authorization, page_size=page_size
+    ):
+        for contact in page:
+            writer.write(str(contact.get("id", "")), contact_row(contact, export.fields))
+        writer.flush()
+    writer.commit()
+
+
+async def _finish(
+    store: DocumentStore,
+    files: DataFiles,
+    export_id: str,
+    tenant: str,
+    *,
+    rows: int | None,
+    error: str | None,
+) -> None:
+    """Record the outcome; a contact erased meanwhile that is in the file expires the export."""
+    async with store.transaction() as session:
+        exports = Exports(session)
+        export = await exports.get(tenant=tenant, export_id=export_id)
+        await WorkQueue(session).remove(export_id)
+        if export is None or not export.active:
+            files.delete_export(export_id)
+            return
+        now = now_iso()
+        if rows is None:
+            export.fail(error or INTERNAL_ERROR, now)
+        elif any(files.export_contains(export_id, c) for c in export.pending_erasures):
+            files.delete_export(export_id)
+            export.expire(now)
+        else:
+            export.complete(rows, now)
+            await session.add_events(
+                [
+                    outgoing(
+                        export.completed_event(), tenant=tenant, key=export.id, actor=export.actor
+                    )
+                ]
+            )
+        await exports.save(export)
+
+
+async def run_export(
+    store: DocumentStore,
+    files: DataFiles,
+    contacts: ContactsClient,
+    *,
+    tenant: str,
+    export_id: str,
+    authorization: str,
+    page_size: int,
+) -> None:
+    """Write the export's CSV page by page as the contacts API answers, then complete it."""
+    async with store.transaction() as session:
+        exports = Exports(session)
+        export = await exports.get(tenant=tenant, export_id=export_id)
+        if export is None or export.status != "queued":
+            return
+        export.status = "running"
+        await exports.save(export)
+    writer = files.new_export(export.id, export.fields)
+    try:
+        await _write(contacts, writer, export, authorization=authorization, page_size=page_size)
+    except asyncio.CancelledError:
+        writer.discard()  # the start-up recovery marks it interrupted
+        raise
+    except ContactsUnavailable as exc:
+        writer.discard()
+        await _finish(store, files, export_id, tenant, rows=None, error=str(exc))
+        return
+    except Exception as exc:
+        writer.discard()
+        log.error("export %s stopped on %s", export_id, type(exc).__name__)
+        await _finish(store, files, export_id, tenant, rows=None, error=INTERNAL_ERROR)
+        return
+    await _finish(store, files, export_id, tenant, rows=writer.rows, error=None)
+
+
+async def fail_interrupted_exports(store: DocumentStore, files: DataFiles) -> int:
+    """At start-up: exports left running by the last process cannot resume (the caller's key is
+    gone with it), so they fail and their partial files are deleted."""
+    failed = 0
+    async with store.transaction() as session:
+        queue = WorkQueue(session)
+        exports = Exports(session)
+        while items := await queue.items("export"):
+            for export_id, tenant in items:
+                export = await exports.get(tenant=tenant, export_id=export_id)
+                if export is not None and export.active:
+                    export.fail(INTERRUPTED, now_iso())
+                    await exports.save(export)
+                    failed += 1
+                files.delete_export(export_id)
+                await queue.remove(export_id)
+    files.sweep_partial_exports()
+    return failed
+
+
+class ExportRunner:
+    """One background task per running export; the caller's key lives only in that task."""
+
+    def __init__(
+        self, store: DocumentStore, files: DataFiles, contacts: ContactsClient, *, page_size: int
+    ) -> None:
+        self._store = store
+        self._files = files
+        self._contacts = contacts
+        self._page_size = page_size
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, export: ExportJob, *, authorization: str) -> None:
+        """Start writing the export in the background."""
+        task = asyncio.create_task(
+            run_export(
+                self._store,
+                self._files,
+                self._contacts,
+                tenant=export.tenant,
+                export_id=export.id,
+                authorization=authorization,
+                page_size=self._page_size,
+            ),
+            name=f"export-{export.id}",
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait_idle(self) -> None:
+        """Wait until every running export finished (for tests and a graceful stop)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Cancel the running exports; the next start marks them interrupted."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()

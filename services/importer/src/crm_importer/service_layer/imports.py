@@ -1,0 +1,148 @@
+"""Import handlers: accept an upload, apply the contacts service's batch results, fail a job."""
+
+from __future__ import annotations
+
+import csv
+import logging
+
+from charset_normalizer import from_bytes
+
+from crm_importer.adapters.files import DataFiles
+from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
+from crm_importer.domain.commands import StartImport
+from crm_importer.domain.jobs import ImportJob
+from crm_importer.domain.mapping import ColumnPlan, plan_columns
+from crm_importer.domain.records import CsvRecords
+from crm_importer.domain.rows import has_undecodable_bytes
+from crm_importer.service_layer.events import outgoing
+from crm_shared.clock import now_iso
+from crm_shared.events import ImportBatchProcessed
+from crm_shared.problems import Unprocessable
+from crm_shared.storage import DocumentStore
+
+log = logging.getLogger(__name__)
+RESULTS_CONSUMER = "importer.results"
+CONTACTS_FAILED_ROW = "rejected by the contacts service"
+
+
+def _encoding_hint(files: DataFiles, job_id: str) -> str:
+    guess = from_bytes(files.upload_sample(job_id)).best()
+    detected = f" (it may be {guess.encoding}, a guess)" if guess is not None else ""
+    return f"; save the file as UTF-8{detected}"
+
+
+def _plan_upload(files: DataFiles, command: StartImport) -> ColumnPlan:
+    """Read the header (and look for one data row) of the uploaded file and plan its columns."""
+    with files.open_upload(command.job_id, partial=True) as text:
+        records = CsvRecords(text)
+        try:
+            header = records.header()
+        except csv.Error as exc:
+            raise Unprocessable(f"the header row could not be parsed as CSV ({exc})") from exc
+        if header is None:
+            raise Unprocessable(
+                "the file is empty; send a CSV with a header row", extra={"field": "file"}
+            )
+        if has_undecodable_bytes(header):
+            raise Unprocessable(
+                "the header row is not valid UTF-8 (wrong file encoding?)"
+                + _encoding_hint(files, command.job_id),
+                extra={"field": "file"},
+            )
+        plan = plan_columns(header, command.mapping)
+        if records.first_data_row() is None:
+            raise Unprocessable(
+                "the file has a header row but no data rows", extra={"field": "file"}
+            )
+    return plan
+
+
+async def start_import(
+    store: DocumentStore, files: DataFiles, command: StartImport, *, tenant: str, actor: str
+) -> ImportJob:
+    """Validate the uploaded file's header against the mapping and queue the job."""
+    try:
+        plan = _plan_upload(files, command)
+        job = ImportJob(
+            id=command.job_id,
+            tenant=tenant,
+            actor=actor,
+            on_duplicate=command.on_duplicate,
+            plan=plan,
+            created_at=now_iso(),
+        )
+        # Renamed before the commit: a crash in between leaves a file without a job, which the
+        # start-up sweep deletes; never a job without its file.
+        files.accept_upload(job.id)
+        async with store.transaction() as session:
+            await ImportJobs(session).add(job)
+            await WorkQueue(session).add(kind="import", item_id=job.id, tenant=tenant)
+    except BaseException:
+        files.delete_upload(command.job_id)
+        raise
+    return job
+
+
+async def apply_batch_results(
+    store: DocumentStore,
+    files: DataFiles,
+    processed: ImportBatchProcessed,
+    *,
+    event_id: str,
+    tenant: str,
+) -> None:
+    """Add one batch's row results to its job; complete the job when every row has a result."""
+    async with store.transaction() as session:
+        if not await session.mark_processed(RESULTS_CONSUMER, event_id):
+            return
+        jobs = ImportJobs(session)
+        job = await jobs.get(tenant=tenant, job_id=processed.job_id)
+        if job is None or job.finished:
+            log.warning(
+                "results of batch %d for unknown or finished import %s ignored",
+                processed.batch_no,
+                processed.job_id,
+            )
+            return
+        if not job.apply_results(processed.batch_no, processed.results):
+            log.warning(
+                "results of batch %d of import %s arrived twice; ignored",
+                processed.batch_no,
+                job.id,
+            )
+            return
+        # Rows failed by the contacts service keep only their number and reason, no values.
+        await ImportErrors(session).add_many(
+            tenant=tenant,
+            job_id=job.id,
+            errors=[
+                {"row_number": r.row_number, "reason": r.error or CONTACTS_FAILED_ROW}
+                for r in processed.results
+                if r.status == "failed"
+            ],
+        )
+        completed = job.settle(now_iso())
+        await jobs.save(job)
+        if completed:
+            await session.add_events(
+                [outgoing(job.finished_event(), tenant=tenant, key=job.id, actor=job.actor)]
+            )
+    if completed:
+        files.delete_upload(job.id)
+
+
+async def fail_import(
+    store: DocumentStore, files: DataFiles, *, tenant: str, job_id: str, reason: str
+) -> None:
+    """Stop a job for good: mark it failed, announce it, and delete its upload."""
+    async with store.transaction() as session:
+        jobs = ImportJobs(session)
+        job = await jobs.get(tenant=tenant, job_id=job_id)
+        await WorkQueue(session).remove(job_id)
+        if job is not None and not job.finished:
+            job.fail(reason, now_iso())
+            await jobs.save(job)
+            await session.add_events(
+                [outgoing(job.finished_event(), tenant=tenant, key=job.id, actor=job.actor)]
+            )
+    files.delete_upload(job_id)

@@ -1,0 +1,55 @@
+"""Fixtures of the importer tests: the app in its lifespan, an HTTP client, a fake contacts API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from crm_importer.bootstrap import create_app
+from crm_importer.settings import ImporterSettings
+from tests.importer.helpers import FakeContactsApi
+
+AppFactory = Callable[..., AbstractAsyncContextManager[FastAPI]]
+
+
+@pytest.fixture
+def contacts_api() -> FakeContactsApi:
+    """An empty fake contacts API; tests fill `contacts`."""
+    return FakeContactsApi(contacts=[])
+
+
+@pytest.fixture
+def running_app(platform_env: dict[str, str], contacts_api: FakeContactsApi) -> AppFactory:
+    """Start an importer app (settings overridable) inside its lifespan; reusable for restarts."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[FastAPI]:
+        application = create_app(
+            ImporterSettings(**overrides), contacts_transport=contacts_api.transport()
+        )
+        async with application.router.lifespan_context(application):
+            yield application
+
+    return start
+
+
+@pytest.fixture
+async def app(running_app: AppFactory) -> AsyncIterator[FastAPI]:
+    """The importer app (SQLite in a temp dir, broker unreachable); batches of 2 rows, so small
+    files already make several batches."""
+    async with running_app(importer_batch_size=2) as application:
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as http:
+        yield http

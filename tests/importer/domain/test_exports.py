@@ -1,0 +1,65 @@
+"""Export rules: which fields are allowed, and how a contact becomes a CSV row."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_importer.domain.exports import contact_row
+from crm_importer.domain.fields import validate_export_fields
+from crm_shared.problems import Unprocessable
+
+CONTACT = {
+    "id": "c1",
+    "name": "Ada",
+    "email": None,
+    "tags": ["vip", "math"],
+    "custom_fields": {"plan": "pro", "langs": ["fr", "en"], "seats": 3, "trial": False},
+}
+
+
+def test_tags_are_joined_with_semicolons() -> None:
+    assert contact_row(CONTACT, ["tags"]) == ["vip;math"]
+
+
+def test_custom_values_are_text_and_lists_or_numbers_are_json() -> None:
+    fields = ["custom.plan", "custom.langs", "custom.seats", "custom.trial", "custom.missing"]
+
+    assert contact_row(CONTACT, fields) == ["pro", '["fr","en"]', "3", "false", ""]
+
+
+def test_missing_and_null_values_are_empty() -> None:
+    assert contact_row(CONTACT, ["email", "phone", "id"]) == ["", "", "c1"]
+
+
+def test_every_documented_field_is_allowed() -> None:
+    fields = [
+        "id",
+        "name",
+        "email",
+        "phone",
+        "company",
+        "timezone",
+        "tags",
+        "source",
+        "created_at",
+        "updated_at",
+        "custom.plan",
+    ]
+
+    assert validate_export_fields(fields) == fields
+
+
+@pytest.mark.parametrize("field", ["birthday", "custom.", "custom.Plan", "Name", "tenant"])
+def test_an_unknown_field_is_refused_by_name(field: str) -> None:
+    with pytest.raises(Unprocessable, match=f"'{field}'"):
+        validate_export_fields(["id", field])
+
+
+def test_no_field_is_refused() -> None:
+    with pytest.raises(Unprocessable, match="at least one"):
+        validate_export_fields([])
+
+
+def test_a_repeated_field_is_refused() -> None:
+    with pytest.raises(Unprocessable, match="listed twice"):
+        validate_export_fields(["name", "name"])

@@ -1,0 +1,176 @@
+"""Helpers of the importer tests: uploads, polling with a deadline, the outbox, fake contacts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import ImportBatchProcessed, RowResult
+from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth
+
+T = TypeVar("T")
+WAIT_SECONDS = 5.0
+
+
+async def wait_for(
+    fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, within: float = WAIT_SECONDS
+) -> T:
+    """Poll `fetch` until `done(value)`; fail with the last value after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        value = await fetch()
+        if done(value):
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
+        await asyncio.sleep(0.02)
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    content: bytes,
+    *,
+    mapping: dict[str, Any] | str | None = None,
+    on_duplicate: str | None = None,
+    key: str = EDITOR_KEY,
+) -> httpx.Response:
+    """POST /v1/imports with the CSV as the `file` part."""
+    data: dict[str, str] = {}
+    if mapping is not None:
+        data["mapping"] = mapping if isinstance(mapping, str) else json.dumps(mapping)
+    if on_duplicate is not None:
+        data["on_duplicate"] = on_duplicate
+    return await client.post(
+        "/v1/imports",
+        files={"file": ("contacts.csv", content, "text/csv")},
+        data=data,
+        headers=auth(key),
+    )
+
+
+async def job(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    """GET /v1/imports/{id} as the editor."""
+    response = await client.get(f"/v1/imports/{job_id}", headers=auth(EDITOR_KEY))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def upload_and_read(
+    client: httpx.AsyncClient, content: bytes, **options: Any
+) -> dict[str, Any]:
+    """Upload a CSV and wait until the worker read the whole file (total_rows known)."""
+    response = await upload(client, content, **options)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    return await wait_for(lambda: job(client, job_id), lambda j: j["total_rows"] is not None)
+
+
+@dataclass(frozen=True)
+class Published:
+    """An outbox entry, decoded."""
+
+    topic: str
+    key: str | None
+    envelope: EventEnvelope
+
+
+async def outbox(app: FastAPI, event_type: str | None = None) -> list[Published]:
+    """The events waiting in the outbox (the test broker is unreachable), oldest first."""
+    pending = await app.state.store.pending_events(100_000)
+    found = [
+        Published(e.topic, e.key.decode() if e.key else None, EventEnvelope.from_bytes(e.value))
+        for e in pending
+    ]
+    return [p for p in found if event_type is None or p.envelope.type == event_type]
+
+
+def batch_processed(
+    job_id: str, batch_no: int, statuses: dict[int, str], *, tenant: str = "acme"
+) -> EventEnvelope:
+    """The contacts service's answer to a batch: row number -> status ("failed" gets a reason)."""
+    results = [
+        RowResult(
+            row_number=row,
+            status=status,
+            contact_id=None if status == "failed" else f"contact-{row}",
+            error="email is not a valid address" if status == "failed" else None,
+        )
+        for row, status in statuses.items()
+    ]
+    data = ImportBatchProcessed(job_id=job_id, batch_no=batch_no, results=results)
+    return EventEnvelope.wrap(data, source="crm/contacts", tenant=tenant, subject=job_id)
+
+
+@dataclass
+class FakeContactsApi:
+    """A stand-in for `GET /v1/contacts`, served through httpx.MockTransport."""
+
+    contacts: list[dict[str, Any]]
+    page_size_seen: list[int] = field(default_factory=list)
+    requests: list[httpx.Request] = field(default_factory=list)
+    status: int = 200
+    gate: asyncio.Event | None = None
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one page, keyset-paginated by the index in `cursor`."""
+        self.requests.append(request)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.status != 200:
+            return httpx.Response(self.status, json={"title": "nope"})
+        limit = int(request.url.params["limit"])
+        start = int(request.url.params.get("cursor", "0"))
+        page = self.contacts[start : start + limit]
+        more = start + limit < len(self.contacts)
+        return httpx.Response(
+            200, json={"items": page, "next_cursor": str(start + limit) if more else None}
+        )
+
+    def transport(self) -> httpx.MockTransport:
+        """The transport to hand to create_app."""
+        return httpx.MockTransport(self.handle)
+
+
+def contact(n: int, **extra: Any) -> dict[str, Any]:
+    """A contact as the contacts API lists it."""
+    return {
+        "id": f"c{n}",
+        "name": f"Person {n}",
+        "email": f"p{n}@example.com",
+        "phone": None,
+        "company": "Acme",
+        "timezone": "Europe/Paris",
+        "tags": ["vip", "early"],
+        "custom_fields": {"plan": "pro", "seats": 3, "langs": ["fr", "en"]},
+        "source": "import",
+        "created_at": "2026-01-01T00:00:00.000000Z",
+        "updated_at": "2026-01-02T00:00:00.000000Z",
+        **extra,
+    }
+
+
+async def export_state(client: httpx.AsyncClient, export_id: str) -> dict[str, Any]:
+    """GET /v1/exports/{id}."""
+    response = await client.get(f"/v1/exports/{export_id}", headers=auth(VIEWER_KEY))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def run_export(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+    """Start an export and wait until it is no longer queued or running."""
+    response = await client.post("/v1/exports", json=body, headers=auth(VIEWER_KEY))
+    assert response.status_code == 202, response.text
+    return await wait_for(
+        lambda: export_state(client, response.json()["id"]),
+        lambda e: e["status"] not in ("queued", "running"),
+    )
