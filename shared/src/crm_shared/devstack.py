@@ -68,6 +68,8 @@ class EmbeddedBroker:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Own process group: Ctrl-C reaches only the launcher, which stops services first.
+            start_new_session=True,
         )
         assert self._process.stdout is not None
         deadline = time.monotonic() + timeout
@@ -130,6 +132,8 @@ class ServiceProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # Own process group: Ctrl-C reaches only the launcher, which stops services first.
+            start_new_session=True,
         )
         assert self.process.stdout is not None
         sink = self.log or open(os.devnull, "w")  # noqa: SIM115
@@ -248,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        print("\nstopping...")
+        # Ctrl-C reaches every process of the terminal's group; a second one must not cut short
+        # the orderly shutdown of the services that are still running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print("\nstopping...", flush=True)
         platform.stop()
         broker.stop()
     return 0
