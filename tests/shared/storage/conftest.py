@@ -2,7 +2,9 @@
 
 SQLite always runs. MongoDB runs against MONGODB_URI when it is set (a replica set: the adapter
 needs transactions), else in a single-node replica set started with testcontainers when a Docker
-engine answers, and is skipped otherwise, saying why.
+engine answers, and is skipped otherwise, saying why. "mongodb-double" always runs the MongoDB
+adapter over an in-process double of PyMongo (mongo_double.py); it has no transactions, so tests
+marked `needs_transactions` are skipped there and only checked against a real MongoDB.
 """
 
 from __future__ import annotations
@@ -91,7 +93,10 @@ def mongodb_uri() -> Iterator[str]:
     yield from _start_replica_set()
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
+NO_TRANSACTIONS = "the in-process pymongo double has no transactions; runs against a real MongoDB"
+
+
+@pytest.fixture(params=["sqlite", "mongodb", "mongodb-double"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
     """A started store of each adapter, empty, with SPECS' collections and indexes."""
     if request.param == "sqlite":
@@ -106,6 +111,19 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     from pymongo import AsyncMongoClient
 
     from crm_shared.storage.mongo import MongoStore
+
+    if request.param == "mongodb-double":
+        if request.node.get_closest_marker("needs_transactions") is not None:
+            pytest.skip(NO_TRANSACTIONS)
+        from tests.shared.storage.mongo_double import MongoDouble
+
+        double = MongoStore("mongodb://in-process-double", "crm_contract", client=MongoDouble())
+        await double.start(SPECS)
+        try:
+            yield double
+        finally:
+            await double.close()
+        return
 
     uri: str = request.getfixturevalue("mongodb_uri")
     database = f"crm_contract_{uuid.uuid4().hex[:16]}"

@@ -350,6 +350,7 @@ async def test_replace_onto_a_taken_unique_value_raises_duplicate_key(
     assert await get(store, "contacts", alan) == alan
 
 
+@pytest.mark.needs_transactions
 async def test_duplicate_key_error_rolls_back_the_whole_transaction(
     store: DocumentStore,
 ) -> None:
@@ -427,6 +428,7 @@ async def test_delete_where_removes_only_matching_documents_and_counts_them(
 # --- transactions, outbox, idempotency --------------------------------------------------------
 
 
+@pytest.mark.needs_transactions
 async def test_rollback_discards_documents_outbox_events_and_processed_marks(
     store: DocumentStore,
 ) -> None:

@@ -246,9 +246,11 @@ class MongoSession:
 class MongoStore:
     """The storage port over one MongoDB database."""
 
-    def __init__(self, uri: str, database: str) -> None:
+    def __init__(self, uri: str, database: str, *, client: Any | None = None) -> None:
+        """`client`, if given, is used instead of connecting to `uri` (a test double's seam)."""
         self._uri = uri
         self._database = database
+        self._injected = client
         self._client: AsyncMongoClient[Doc] | None = None
         self._db: AsyncDatabase[Doc] | None = None
         self.outbox_signal = asyncio.Event()
@@ -260,7 +262,9 @@ class MongoStore:
 
     async def start(self, specs: Sequence[CollectionSpec]) -> None:
         """Connect, check for a replica set, and create the collections and indexes."""
-        client: AsyncMongoClient[Doc] = AsyncMongoClient(self._uri)
+        client: AsyncMongoClient[Doc] = (
+            AsyncMongoClient(self._uri) if self._injected is None else self._injected
+        )
         try:
             hello = await client.admin.command("hello")
             if not hello.get("setName") and hello.get("msg") != "isdbgrid":
