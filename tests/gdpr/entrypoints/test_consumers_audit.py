@@ -6,9 +6,13 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from crm_gdpr.adapters.repositories import AUDIT_ENTRIES
+from crm_gdpr.domain.audit import ChainReport, recomputed_hash
 from crm_gdpr.entrypoints.consumers import AUDIT_TOPICS, GdprConsumers
+from crm_gdpr.service_layer.audit import verify_chain
+from crm_shared.envelope import EventEnvelope
 from crm_shared.events import (
     ContactCreated,
     ContactsImported,
@@ -17,7 +21,7 @@ from crm_shared.events import (
     ImportedContact,
 )
 from crm_shared.events.contacts import ContactProfile
-from crm_shared.storage import DocumentStore, Eq
+from crm_shared.storage import DocumentStore, Eq, scan
 from crm_shared.topics import (
     CONTACT_EVENTS,
     ERASURE_RECEIPTS,
@@ -154,3 +158,88 @@ async def test_gdpr_own_erasure_request_is_audited_through_the_consumer(
     assert entry["fields"] == []
     for value in envelope.data["identifier_hashes"]:
         assert value not in str(entry)
+
+
+def _imported(count: int) -> EventEnvelope:
+    contacts = [
+        ImportedContact(
+            contact_id=f"c{n}",
+            version=1,
+            action="created" if n % 2 else "updated",
+            changed_fields=["email", "phone"] if n % 3 else [],
+        )
+        for n in range(count)
+    ]
+    return wrap(ContactsImported(job_id="job1", batch_no=1, contacts=contacts))
+
+
+async def _stored(store: DocumentStore) -> list[dict[str, Any]]:
+    return [doc async for doc in scan(store, AUDIT_ENTRIES, tenant="acme", order_by="seq")]
+
+
+async def _put(store: DocumentStore, entry: dict[str, Any]) -> None:
+    async with store.transaction() as session:
+        assert await session.replace(AUDIT_ENTRIES, entry)
+
+
+async def test_imported_batch_of_n_contacts_appends_n_consecutive_linked_entries(
+    consumers: GdprConsumers, store: DocumentStore
+) -> None:
+    await consumers.handle_audit(_created("c-before"))
+    envelope = _imported(1000)
+    await consumers.handle_audit(envelope)
+    head, *batch = await _stored(store)
+    assert [e["seq"] for e in batch] == list(range(2, 1002))
+    assert [e["target"] for e in batch] == [f"c{n}" for n in range(1000)]
+    assert {e["event_id"] for e in batch} == {envelope.id}
+    assert [e["prev_hash"] for e in batch] == [e["hash"] for e in [head, *batch[:-1]]]
+    assert len({e["id"] for e in [head, *batch]}) == 1001
+    assert await verify_chain(store, tenant="acme") == ChainReport(True, 1001, None)
+
+
+async def test_imported_batch_delivered_twice_appends_once(
+    consumers: GdprConsumers, store: DocumentStore
+) -> None:
+    envelope = _imported(50)
+    await consumers.handle_audit(envelope)
+    await consumers.handle_audit(envelope)
+    assert [e["seq"] for e in await _stored(store)] == list(range(1, 51))
+
+
+@pytest.mark.parametrize(
+    ("attribute", "forged"),
+    [
+        ("target", "c-forged"),
+        ("action", "crm.contacts.contact.deleted.v1"),
+        ("fields", ["forged"]),
+        ("at", "2000-01-01T00:00:00.000000Z"),
+        ("actor", "forged"),
+        ("event_id", "forged"),
+        ("prev_hash", "f" * 64),
+        ("hash", "f" * 64),
+    ],
+)
+async def test_tampering_any_one_imported_entry_is_detected_at_that_entry(
+    consumers: GdprConsumers, store: DocumentStore, attribute: str, forged: object
+) -> None:
+    await consumers.handle_audit(_imported(20))
+    for entry in await _stored(store):
+        await _put(store, {**entry, attribute: forged})
+        report = await verify_chain(store, tenant="acme")
+        assert (report.valid, report.first_broken_seq) == (False, entry["seq"])
+        await _put(store, entry)
+    assert (await verify_chain(store, tenant="acme")).valid
+
+
+async def test_rehashed_forgery_of_any_imported_entry_breaks_the_next_link(
+    consumers: GdprConsumers, store: DocumentStore
+) -> None:
+    await consumers.handle_audit(_imported(20))
+    *entries, _last = await _stored(store)
+    for entry in entries:
+        forged = {**entry, "fields": ["forged"]}
+        await _put(store, {**forged, "hash": recomputed_hash(forged)})
+        report = await verify_chain(store, tenant="acme")
+        assert (report.valid, report.first_broken_seq) == (False, entry["seq"] + 1)
+        await _put(store, entry)
+    assert (await verify_chain(store, tenant="acme")).valid

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -104,3 +104,42 @@ async def test_verify_walks_more_than_one_page(
         await record_event(store, _deleted(f"c{n}"))
     report = await verify_chain(store, tenant="acme")
     assert (report.valid, report.checked) == (True, 5)
+
+
+class _CountingSession:
+    """Passes calls through to a real session, counting the reads and writes of the chain."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.finds = 0
+        self.inserts = 0
+
+    async def find(self, collection: str, **kwargs: Any) -> list[dict[str, Any]]:
+        self.finds += 1
+        return await self._session.find(collection, **kwargs)
+
+    async def insert_many(self, collection: str, docs: Sequence[dict[str, Any]]) -> None:
+        self.inserts += 1
+        await self._session.insert_many(collection, docs)
+
+
+def _drafts(count: int) -> list[AuditDraft]:
+    at = "2025-01-01T00:00:00.000000Z"
+    return [AuditDraft(at=at, actor="a", action="x", target=f"c{n}") for n in range(count)]
+
+
+async def test_batch_append_reads_the_head_once_and_writes_once(store: DocumentStore) -> None:
+    async with store.transaction() as session:
+        await append_audit(session, "acme", _drafts(3))
+    async with store.transaction() as session:
+        counting = _CountingSession(session)
+        entries = await append_audit(cast(Session, counting), "acme", _drafts(500))
+    assert (counting.finds, counting.inserts) == (1, 1)
+    assert [e["seq"] for e in entries] == list(range(4, 504))
+    assert (await verify_chain(store, tenant="acme")).checked == 503
+
+
+async def test_append_of_no_drafts_writes_nothing(store: DocumentStore) -> None:
+    async with store.transaction() as session:
+        assert await append_audit(session, "acme", []) == []
+    assert await _seqs(store, "acme") == []

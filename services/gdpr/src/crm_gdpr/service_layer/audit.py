@@ -7,11 +7,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from crm_gdpr.adapters.repositories import AuditRepository
-from crm_gdpr.domain.audit import GENESIS_HASH, AuditDraft, ChainReport, ChainWalker, chain_entry
+from crm_gdpr.domain.audit import (
+    GENESIS_HASH,
+    AuditDraft,
+    ChainReport,
+    ChainWalker,
+    chain_entries,
+)
 from crm_gdpr.domain.audit_events import audit_drafts
+from crm_gdpr.service_layer.ids import new_ids
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import parse_event
-from crm_shared.ids import new_id
 from crm_shared.storage import DocumentStore, DuplicateKeyError, Session
 
 log = logging.getLogger(__name__)
@@ -45,18 +51,19 @@ async def append_audit(
     session: Session, tenant: str, drafts: Sequence[AuditDraft]
 ) -> list[dict[str, Any]]:
     """Append drafts after the tenant's last entry, in the caller's transaction."""
+    if not drafts:
+        return []
     repo = AuditRepository(session)
+    # One read of the chain head and one write for the whole batch, however many drafts.
     last = await repo.last(tenant)
-    seq = int(last["seq"]) if last else 0
-    prev_hash = str(last["hash"]) if last else GENESIS_HASH
-    entries: list[dict[str, Any]] = []
-    for draft in drafts:
-        seq += 1
-        entry = chain_entry(draft, id=new_id(), tenant=tenant, seq=seq, prev_hash=prev_hash)
-        prev_hash = entry["hash"]
-        entries.append(entry)
-    if entries:
-        await repo.add_many(entries)
+    entries = chain_entries(
+        drafts,
+        ids=new_ids(len(drafts)),
+        tenant=tenant,
+        after_seq=int(last["seq"]) if last else 0,
+        prev_hash=str(last["hash"]) if last else GENESIS_HASH,
+    )
+    await repo.add_many(entries)
     return entries
 
 
