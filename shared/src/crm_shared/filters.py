@@ -1,18 +1,142 @@
-"""The typed contact filter shared by listing, exports and bulk actions."""
+"""The typed contact filter, defined once: listing, search, exports, tag rules and bulk actions.
+
+It travels as query parameters (`GET /v1/contacts?...`) or as a JSON body (`POST
+/v1/contacts/search`, exports, tag rules). Services translate it into typed storage conditions;
+nothing in it is ever passed to a database as a query document.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+Source = Literal["chat", "manual", "import", "integration", "form"]
+SortKey = Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
+CUSTOM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_CF_PARAM = re.compile(r"^cf\.(?P<key>[a-z][a-z0-9_]{0,63})(?:\.(?P<op>gte|lte|contains))?$")
+Scalar = str | int | float | bool
+
+
+class InvalidFilter(ValueError):
+    """A filter that cannot be understood; the message names the parameter and the rule."""
+
+
+class CustomFieldCondition(BaseModel):
+    """A condition on one custom field: equality, a range, or multi-select membership."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(pattern=CUSTOM_KEY.pattern)
+    eq: Scalar | None = None
+    gte: Scalar | None = None
+    lte: Scalar | None = None
+    contains: str | None = None
+
+    def is_empty(self) -> bool:
+        """True when no operator is set."""
+        return self.eq is None and self.gte is None and self.lte is None and self.contains is None
+
+
+def _as_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [value]
+    return value
 
 
 class ContactFilter(BaseModel):
-    """Which contacts: free text over name, email, phone and company, and a tag."""
+    """Which contacts: text, tags, owner, source, time ranges, custom fields, deleted or not."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     q: str | None = Field(default=None, max_length=200)
-    tag: str | None = Field(default=None, max_length=100)
+    # All of these tags (`tag` is repeatable in a query string; a single string is accepted).
+    tag: list[str] = Field(default_factory=list, max_length=20)
+    tag_any: list[str] = Field(default_factory=list, max_length=20)
+    tag_none: list[str] = Field(default_factory=list, max_length=20)
+    owner: str | None = Field(default=None, max_length=200)
+    source: Source | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    deleted: bool = False
+    custom: list[CustomFieldCondition] = Field(default_factory=list, max_length=20)
 
-    def query_params(self) -> dict[str, str]:
-        """The filter as `GET /v1/contacts` query parameters."""
-        return {k: v for k, v in (("q", self.q), ("tag", self.tag)) if v}
+    _listify = field_validator("tag", "tag_any", "tag_none", mode="before")(_as_list)
+
+    def query_params(self) -> list[tuple[str, str]]:
+        """The filter as `GET /v1/contacts` query parameters (repeatable ones repeated)."""
+        params: list[tuple[str, str]] = []
+        for name in ("q", "owner", "source"):
+            value = getattr(self, name)
+            if value:
+                params.append((name, str(value)))
+        for name in ("tag", "tag_any", "tag_none"):
+            params.extend((name, tag) for tag in getattr(self, name))
+        for name in ("created_after", "created_before", "updated_after", "updated_before"):
+            moment = getattr(self, name)
+            if moment is not None:
+                params.append((name, moment.isoformat()))
+        if self.deleted:
+            params.append(("deleted", "true"))
+        for cond in self.custom:
+            for op in ("eq", "gte", "lte", "contains"):
+                value = getattr(cond, op)
+                if value is not None:
+                    name = f"cf.{cond.key}" if op == "eq" else f"cf.{cond.key}.{op}"
+                    params.append((name, _param_text(value)))
+        return params
+
+    @classmethod
+    def from_query_params(cls, items: Iterable[tuple[str, str]]) -> ContactFilter:
+        """Build a filter from query parameters; unknown or malformed ones raise InvalidFilter.
+
+        Parameters that are not part of the filter (`limit`, `cursor`, `sort`) are skipped.
+        Custom-field values stay text here; the service types them with the field definitions.
+        """
+        data: dict[str, Any] = {}
+        custom: dict[str, dict[str, str]] = {}
+        for name, value in items:
+            if name in NON_FILTER_PARAMS:
+                continue
+            if name in ("tag", "tag_any", "tag_none"):
+                data.setdefault(name, []).append(value)
+            elif name in _SINGLE_PARAMS:
+                data[name] = value
+            elif match := _CF_PARAM.match(name):
+                custom.setdefault(match["key"], {})[match["op"] or "eq"] = value
+            else:
+                raise InvalidFilter(f"unknown filter parameter {name!r}")
+        if custom:
+            data["custom"] = [{"key": key, **ops} for key, ops in custom.items()]
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise InvalidFilter(f"filter parameter {where}: {first['msg']}") from exc
+
+
+NON_FILTER_PARAMS = frozenset({"limit", "cursor", "sort", "include_deleted"})
+_SINGLE_PARAMS = frozenset(
+    {
+        "q",
+        "owner",
+        "source",
+        "created_after",
+        "created_before",
+        "updated_after",
+        "updated_before",
+        "deleted",
+    }
+)
+
+
+def _param_text(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -50,7 +50,7 @@ async def test_an_export_follows_every_page_with_the_callers_key_and_filter(
             )
 
     assert done["rows"] == 5
-    assert done["filter"] == {"q": "ada", "tag": "vip"}
+    assert done["filter"] == {"q": "ada", "tag": ["vip"]}
     assert len(contacts_api.requests) == 3
     first = contacts_api.requests[0]
     assert first.headers["authorization"] == f"Bearer {VIEWER_KEY}"

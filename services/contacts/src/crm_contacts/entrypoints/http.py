@@ -79,7 +79,7 @@ async def list_contacts(
     page = await queries.list_contacts(
         store,
         tenant=principal.tenant,
-        criteria=ContactFilter(q=q, tag=tag),
+        criteria=ContactFilter(q=q, tag=[tag] if tag else []),
         include_deleted=include_deleted,
         limit=limit,
         after_id=decode_cursor(cursor) if cursor else None,

@@ -44,7 +44,7 @@ async def list_contacts(
     async with store.reader() as session:
         docs = await ContactRepository(session, tenant).page(
             text=_folded(criteria.q),
-            tag=_folded(criteria.tag),
+            tag=_folded(criteria.tag[0] if criteria.tag else None),
             include_deleted=include_deleted,
             limit=limit + 1,  # one extra tells whether another page follows
             after_id=after_id,

@@ -34,7 +34,9 @@ class ContactsClient:
         """Close the connection pool."""
         await self._http.aclose()
 
-    async def _get_page(self, params: dict[str, str | int], authorization: str) -> dict[str, Any]:
+    async def _get_page(
+        self, params: list[tuple[str, str | int | float | bool | None]], authorization: str
+    ) -> dict[str, Any]:
         delay = 0.5
         for attempt in range(1, _RETRIES + 1):
             try:
@@ -64,9 +66,12 @@ class ContactsClient:
         """Yield the matching contacts page by page, following `next_cursor`."""
         cursor: str | None = None
         while True:
-            params: dict[str, str | int] = {**contact_filter.query_params(), "limit": page_size}
+            params: list[tuple[str, str | int | float | bool | None]] = [
+                *contact_filter.query_params(),
+                ("limit", page_size),
+            ]
             if cursor:
-                params["cursor"] = cursor
+                params.append(("cursor", cursor))
             body = await self._get_page(params, authorization)
             items = body.get("items")
             if not isinstance(items, list):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from crm_importer.domain.exports import ExportJob, ExportStatus
 from crm_importer.domain.jobs import ImportJob, ImportStatus
@@ -99,6 +101,10 @@ class ExportPublic(BaseModel):
     created_at: str
     finished_at: str | None
     error: str | None = None
+
+    @field_serializer("filter")
+    def _only_the_set_criteria(self, value: ContactFilter) -> dict[str, Any]:
+        return value.model_dump(mode="json", exclude_defaults=True)
 
     @classmethod
     def of(cls, export: ExportJob) -> ExportPublic:
