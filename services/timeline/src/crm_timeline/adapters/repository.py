@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from crm_shared.storage import CollectionSpec, Cursor, Eq, Index, Session, Where
+from crm_shared.storage import CollectionSpec, Cursor, Eq, In, Index, Session, Where
 from crm_timeline.domain.cursor import TimelinePosition
 from crm_timeline.domain.model import ContactProjection, ItemType, TimelineItem
 
@@ -43,6 +43,30 @@ class TimelineRepository:
             await self._session.insert(CONTACTS, doc)
         else:
             await self._session.replace(CONTACTS, doc)
+
+    async def get_contacts(
+        self, *, tenant: str, contact_ids: Collection[str]
+    ) -> dict[str, ContactProjection]:
+        """The projections held for these contacts, by contact id, read with one query."""
+        ids = tuple(set(contact_ids))
+        if not ids:
+            return {}
+        docs = await self._session.find(
+            CONTACTS, tenant=tenant, where=[In("id", ids)], limit=len(ids)
+        )
+        return {doc["id"]: ContactProjection.model_validate(doc) for doc in docs}
+
+    async def save_contacts(
+        self, *, tenant: str, contacts: Sequence[ContactProjection], stored: Collection[str]
+    ) -> None:
+        """Write projections in bulk; ids in `stored` replace those read in this transaction."""
+        if not contacts:
+            return
+        replaced = tuple(contact.id for contact in contacts if contact.id in stored)
+        if replaced:
+            # The port has no replace_many: delete and re-insert keeps it two statements.
+            await self._session.delete_where(CONTACTS, tenant=tenant, where=[In("id", replaced)])
+        await self._session.insert_many(CONTACTS, [contact.model_dump() for contact in contacts])
 
     async def add_items(self, items: Sequence[TimelineItem]) -> None:
         """Store new timeline items."""

@@ -9,13 +9,14 @@ from crm_shared.ids import new_id
 from crm_shared.storage import DocumentStore
 from crm_timeline.adapters.repository import TimelineRepository
 from crm_timeline.domain.contact_history import (
+    ContactFact,
     ContactLifecycleEvent,
     Outcome,
     advance,
     facts_from_event,
     outcome_of,
 )
-from crm_timeline.domain.model import EventOrigin, TimelineItem, as_utc
+from crm_timeline.domain.model import ContactProjection, EventOrigin, TimelineItem, as_utc
 from crm_timeline.service_layer.delivery import Delivery, first_delivery
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,11 @@ async def record_contact_event(
     origin: EventOrigin,
     delivery: Delivery | None,
 ) -> list[TimelineItem]:
-    """Advance the projection for newer versions and record an item for newer-or-equal ones."""
+    """Advance the projection for newer versions and record an item for newer-or-equal ones.
+
+    An import batch lists up to 1,000 contacts, so every fact of the event is decided in memory
+    against projections read with one query and written back with a few bulk statements.
+    """
     facts = facts_from_event(event)
     occurred_at = iso(as_utc(origin.occurred_at))
     recorded: list[TimelineItem] = []
@@ -36,26 +41,39 @@ async def record_contact_event(
         if not await first_delivery(session, delivery):
             return []
         repo = TimelineRepository(session)
+        stored = await repo.get_contacts(
+            tenant=origin.tenant, contact_ids=[fact.contact_id for fact in facts]
+        )
+        # Facts apply in order, so a contact listed twice sees the projection its first fact left.
+        held = dict(stored)
+        advanced: dict[str, ContactProjection] = {}
         for fact in facts:
-            held = await repo.get_contact(tenant=origin.tenant, contact_id=fact.contact_id)
-            outcome = outcome_of(held, fact.version)
+            current = held.get(fact.contact_id)
+            outcome = outcome_of(current, fact.version)
             if outcome is Outcome.IGNORE:
                 log.info("ignored stale or post-erasure version %d of a contact", fact.version)
                 continue
             if outcome is Outcome.APPLY:
-                await repo.save_contact(advance(held, fact, tenant=origin.tenant), previous=held)
-            recorded.append(
-                TimelineItem(
-                    id=new_id(),
-                    tenant=origin.tenant,
-                    contact_id=fact.contact_id,
-                    type="contact",
-                    occurred_at=occurred_at,
-                    source=origin.source,
-                    summary=fact.summary,
-                    data=fact.data,
-                    actor=origin.actor,
+                held[fact.contact_id] = advanced[fact.contact_id] = advance(
+                    current, fact, tenant=origin.tenant
                 )
-            )
+            recorded.append(_contact_item(fact, origin, occurred_at))
+        await repo.save_contacts(
+            tenant=origin.tenant, contacts=list(advanced.values()), stored=stored.keys()
+        )
         await repo.add_items(recorded)
     return recorded
+
+
+def _contact_item(fact: ContactFact, origin: EventOrigin, occurred_at: str) -> TimelineItem:
+    return TimelineItem(
+        id=new_id(),
+        tenant=origin.tenant,
+        contact_id=fact.contact_id,
+        type="contact",
+        occurred_at=occurred_at,
+        source=origin.source,
+        summary=fact.summary,
+        data=fact.data,
+        actor=origin.actor,
+    )
