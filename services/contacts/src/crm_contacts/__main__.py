@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from crm_contacts.bootstrap import create_app
 from crm_contacts.settings import ContactsSettings
-from crm_shared.runtime import configure_logging
+from crm_shared.service import serve
 
 
 def main() -> None:
     """Read the settings from the environment and serve HTTP until stopped."""
     settings = ContactsSettings()
-    configure_logging("contacts", settings.crm_log_level)
-    uvicorn.run(
+    serve(
         create_app(settings),
+        service="contacts",
         host=settings.contacts_host,
         port=settings.contacts_port,
-        log_level="warning",
+        log_level=settings.crm_log_level,
     )
 
 

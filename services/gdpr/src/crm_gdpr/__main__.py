@@ -1,23 +1,21 @@
-"""`python -m crm_gdpr` starts the gdpr service."""
+"""`python -m crm_gdpr`: run the gdpr service."""
 
 from __future__ import annotations
 
-import uvicorn
-
 from crm_gdpr.bootstrap import create_app
 from crm_gdpr.settings import GdprSettings
-from crm_shared.runtime import configure_logging
+from crm_shared.service import serve
 
 
 def main() -> None:
-    """Build the settings, configure logging and serve the app."""
+    """Read the settings from the environment and serve HTTP until stopped."""
     settings = GdprSettings()
-    configure_logging("gdpr", settings.crm_log_level)
-    uvicorn.run(
+    serve(
         create_app(settings),
+        service="gdpr",
         host=settings.gdpr_host,
         port=settings.gdpr_port,
-        log_level="warning",
+        log_level=settings.crm_log_level,
     )
 
 

@@ -18,12 +18,8 @@ from crm_gdpr.entrypoints.consumers import (
 )
 from crm_gdpr.entrypoints.http import router
 from crm_gdpr.settings import GdprSettings
-from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
-from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
-from crm_shared.messaging.consumer import EventConsumer
-from crm_shared.messaging.kafka import ensure_topics, new_producer
-from crm_shared.messaging.relay import OutboxRelay
 from crm_shared.runtime import BackgroundTasks, open_store
+from crm_shared.service import new_service_app, start_messaging
 
 
 def create_app(
@@ -44,28 +40,15 @@ def create_app(
         app.state.http = http
         app.state.consumers = consumers
         tasks = BackgroundTasks()
-        tasks.start(
-            "gdpr-outbox-relay",
-            OutboxRelay(
-                store,
-                lambda: new_producer(settings, client_id="gdpr-relay"),
-                on_reconnect=lambda: ensure_topics(settings.kafka_bootstrap_servers),
-            ).run(),
-        )
-        tasks.start(
-            "gdpr-audit-consumer",
-            EventConsumer(
-                settings, group=AUDIT_GROUP, topics=AUDIT_TOPICS, handler=consumers.handle_audit
-            ).run(),
-        )
-        tasks.start(
-            "gdpr-receipts-consumer",
-            EventConsumer(
-                settings,
-                group=RECEIPTS_GROUP,
-                topics=RECEIPTS_TOPICS,
-                handler=consumers.handle_receipt,
-            ).run(),
+        start_messaging(
+            tasks,
+            store,
+            settings,
+            service="gdpr",
+            consumers=[
+                (AUDIT_GROUP, AUDIT_TOPICS, consumers.handle_audit),
+                (RECEIPTS_GROUP, RECEIPTS_TOPICS, consumers.handle_receipt),
+            ],
         )
         try:
             yield
@@ -74,21 +57,11 @@ def create_app(
             await http.aclose()
             await store.close()
 
-    app = FastAPI(
+    app = new_service_app(
         title="CRM gdpr service",
-        version="1.0.0",
         description="Consent ledger, data-subject exports, erasure saga and the audit log.",
+        settings=settings,
         lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
-
-    async def store_ping() -> None:
-        await app.state.store.ping()
-
-    install_problem_handlers(app)
-    install_health_routes(
-        app, {"store": store_ping, "broker": broker_check(settings.kafka_bootstrap_servers)}
     )
     app.include_router(router)
     return app

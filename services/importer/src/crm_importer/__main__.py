@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from crm_importer.bootstrap import create_app
 from crm_importer.settings import ImporterSettings
-from crm_shared.runtime import configure_logging
+from crm_shared.service import serve
 
 
 def main() -> None:
-    """Read the settings from the environment and serve the API."""
+    """Read the settings from the environment and serve HTTP until stopped."""
     settings = ImporterSettings()
-    configure_logging("importer", settings.crm_log_level)
-    uvicorn.run(
+    serve(
         create_app(settings),
+        service="importer",
         host=settings.importer_host,
         port=settings.importer_port,
-        log_level="warning",
+        log_level=settings.crm_log_level,
     )
 
 

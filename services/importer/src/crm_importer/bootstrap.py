@@ -19,12 +19,8 @@ from crm_importer.service_layer.exports import ExportRunner, fail_interrupted_ex
 from crm_importer.service_layer.reading import ReadingOptions
 from crm_importer.service_layer.worker import ImportWorker
 from crm_importer.settings import ImporterSettings
-from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
-from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
-from crm_shared.messaging.consumer import EventConsumer
-from crm_shared.messaging.kafka import ensure_topics, new_producer
-from crm_shared.messaging.relay import OutboxRelay
 from crm_shared.runtime import BackgroundTasks, open_store
+from crm_shared.service import new_service_app, start_messaging
 from crm_shared.topics import GDPR_EVENTS, IMPORT_RESULTS
 
 log = logging.getLogger(__name__)
@@ -77,19 +73,18 @@ def create_app(
         await _recover(app)
 
         tasks = BackgroundTasks()
-        tasks.start(
-            "outbox-relay",
-            OutboxRelay(
-                store,
-                lambda: new_producer(settings, client_id="importer-relay"),
-                on_reconnect=lambda: ensure_topics(settings.kafka_bootstrap_servers),
-            ).run(),
+        start_messaging(
+            tasks,
+            store,
+            settings,
+            service="importer",
+            consumers=[
+                (RESULTS_GROUP, [IMPORT_RESULTS.name], handler),
+                (ERASURE_GROUP, [GDPR_EVENTS.name], handler),
+            ],
         )
         if settings.importer_worker_enabled:
             tasks.start("import-worker", worker.run())
-        for group, topic in ((RESULTS_GROUP, IMPORT_RESULTS), (ERASURE_GROUP, GDPR_EVENTS)):
-            consumer = EventConsumer(settings, group=group, topics=[topic.name], handler=handler)
-            tasks.start(group, consumer.run())
         try:
             yield
         finally:
@@ -98,21 +93,11 @@ def create_app(
             await contacts.aclose()
             await store.close()
 
-    app = FastAPI(
+    app = new_service_app(
         title="CRM importer",
-        version="1.0.0",
         description="CSV imports (published to the contacts service in batches) and CSV exports.",
+        settings=settings,
         lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
-    install_problem_handlers(app)
-
-    async def store_ready() -> None:
-        await app.state.store.ping()
-
-    install_health_routes(
-        app, {"store": store_ready, "broker": broker_check(settings.kafka_bootstrap_servers)}
     )
     app.include_router(imports_http.router)
     app.include_router(exports_http.router)

@@ -1,23 +1,21 @@
-"""`python -m crm_timeline` starts the timeline service."""
+"""`python -m crm_timeline`: run the timeline service."""
 
 from __future__ import annotations
 
-import uvicorn
-
-from crm_shared.runtime import configure_logging
+from crm_shared.service import serve
 from crm_timeline.bootstrap import create_app
 from crm_timeline.settings import TimelineSettings
 
 
 def main() -> None:
-    """Read the settings from the environment and serve until stopped."""
+    """Read the settings from the environment and serve HTTP until stopped."""
     settings = TimelineSettings()
-    configure_logging("timeline", settings.crm_log_level)
-    uvicorn.run(
+    serve(
         create_app(settings),
+        service="timeline",
         host=settings.timeline_host,
         port=settings.timeline_port,
-        log_level="warning",
+        log_level=settings.crm_log_level,
     )
 
 

@@ -1,0 +1,69 @@
+"""What every service's composition root needs: the app shell, the messaging loops, serving."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+
+import uvicorn
+from fastapi import FastAPI
+
+from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
+from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
+from crm_shared.messaging.consumer import EventConsumer, EventHandler
+from crm_shared.messaging.kafka import ensure_topics, new_producer
+from crm_shared.messaging.relay import OutboxRelay
+from crm_shared.runtime import BackgroundTasks, configure_logging
+from crm_shared.settings import PlatformSettings
+from crm_shared.storage import DocumentStore
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+ConsumerSpec = tuple[str, Sequence[str], EventHandler]
+
+
+def new_service_app(
+    *, title: str, description: str, settings: PlatformSettings, lifespan: Lifespan
+) -> FastAPI:
+    """A FastAPI app with API-key auth, problem+json errors and health routes.
+
+    The readiness check reads `app.state.store`, which the lifespan sets.
+    """
+    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
+    install_problem_handlers(app)
+
+    async def store_ready() -> None:
+        store: DocumentStore = app.state.store
+        await store.ping()
+
+    install_health_routes(
+        app, {"store": store_ready, "broker": broker_check(settings.kafka_bootstrap_servers)}
+    )
+    return app
+
+
+def start_messaging(
+    tasks: BackgroundTasks,
+    store: DocumentStore,
+    settings: PlatformSettings,
+    *,
+    service: str,
+    consumers: Sequence[ConsumerSpec],
+) -> None:
+    """Start the outbox relay and one consumer per (group, topics, handler); all retry forever."""
+    relay = OutboxRelay(
+        store,
+        lambda: new_producer(settings, client_id=f"{service}-relay"),
+        on_reconnect=lambda: ensure_topics(settings.kafka_bootstrap_servers),
+    )
+    tasks.start(f"{service}-outbox-relay", relay.run())
+    for group, topics, handler in consumers:
+        consumer = EventConsumer(settings, group=group, topics=list(topics), handler=handler)
+        tasks.start(group, consumer.run())
+
+
+def serve(app: FastAPI, *, service: str, host: str, port: int, log_level: str) -> None:
+    """Configure logging and serve the app until stopped (what `python -m crm_<service>` does)."""
+    configure_logging(service, log_level)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
