@@ -27,6 +27,10 @@ SPECS = (
             Index(("email",), unique=True),
             Index(("last_name",)),
             Index(("tags",)),
+            # Indexed value by value: SQLite keeps side-table entries, MongoDB multikey/wildcard.
+            Index(("labels",), multi_value="array"),
+            Index(("attrs",), multi_value="object"),
+            Index(("rank",)),
         ),
     ),
     CollectionSpec("notes"),

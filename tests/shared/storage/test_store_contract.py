@@ -10,11 +10,13 @@ from crm_shared.envelope import EventData, EventEnvelope
 from crm_shared.ids import new_id
 from crm_shared.storage import (
     Contains,
+    ContainsAny,
     Cursor,
     DocumentStore,
     DuplicateKeyError,
     Eq,
     In,
+    Not,
     OutgoingEvent,
     Range,
     TextMatch,
@@ -220,6 +222,103 @@ async def test_conditions_all_apply_even_on_the_same_field(
     assert await matching_ids(store, Eq("age", 36), Eq("age", 41)) == set()
 
 
+async def test_contains_any_matches_arrays_holding_one_of_the_values(
+    store: DocumentStore, people: dict[str, dict[str, Any]]
+) -> None:
+    assert await matching_ids(store, ContainsAny("tags", ("vip", "nope"))) == ids(people, "ada")
+    found = await matching_ids(store, ContainsAny("tags", ("vip", "math")))
+    assert found == ids(people, "ada", "alan")
+    assert await matching_ids(store, ContainsAny("tags", ())) == set()
+
+
+async def test_not_negates_a_condition_and_matches_documents_lacking_the_field(
+    store: DocumentStore, people: dict[str, dict[str, Any]]
+) -> None:
+    everyone = ids(people, "ada", "alan", "grace", "linus")
+    assert await matching_ids(store, Not(Contains("tags", "math"))) == ids(people, "grace", "linus")
+    assert await matching_ids(store, Not(Eq("last_name", "turing"))) == everyone - ids(
+        people, "alan"
+    )
+    assert await matching_ids(store, Not(Range("age", gte=40))) == ids(people, "ada", "linus")
+    assert await matching_ids(store, Not(Eq("nickname", None))) == ids(people, "ada", "alan")
+    assert await matching_ids(store, Not(ContainsAny("tags", ()))) == everyone
+    assert await matching_ids(store, Not(Range("age"))) == set()
+    assert await matching_ids(store, Not(Not(Eq("age", 41)))) == ids(people, "alan")
+
+
+# --- multi-value indexes (labels: "array", attrs: "object") -----------------------------------
+
+
+@pytest.fixture
+async def labelled(store: DocumentStore) -> dict[str, dict[str, Any]]:
+    labelled = {
+        "ada": doc(
+            labels=["vip", "math", "vip"],
+            attrs={"plan": "pro", "seats": 12, "langs": ["en", "fr"], "beta": True},
+        ),
+        "alan": doc(labels=["math"], attrs={"plan": "free", "seats": 1.5, "langs": ["en"]}),
+        "grace": doc(labels=[], attrs={"plan": "pro", "seats": 80, "beta": False}),
+        "linus": doc(attrs={"plan": None, "langs": "fi"}),
+        "kay": doc(labels="vip"),
+    }
+    await insert(
+        store, "contacts", *labelled.values(), doc(T2, labels=["vip"], attrs={"plan": "pro"})
+    )
+    return labelled
+
+
+async def test_array_index_serves_contains_contains_any_and_their_negation(
+    store: DocumentStore, labelled: dict[str, dict[str, Any]]
+) -> None:
+    # A scalar counts as a one-element array for Contains, as in MongoDB.
+    assert await matching_ids(store, Contains("labels", "vip")) == ids(labelled, "ada", "kay")
+    assert await matching_ids(store, Contains("labels", "math")) == ids(labelled, "ada", "alan")
+    found = await matching_ids(store, ContainsAny("labels", ("vip", "math", "none")))
+    assert found == ids(labelled, "ada", "alan", "kay")
+    assert await matching_ids(store, ContainsAny("labels", ())) == set()
+    found = await matching_ids(store, Not(Contains("labels", "math")))
+    assert found == ids(labelled, "grace", "linus", "kay")
+
+
+async def test_object_index_serves_equality_ranges_and_contains_on_sub_fields(
+    store: DocumentStore, labelled: dict[str, dict[str, Any]]
+) -> None:
+    assert await matching_ids(store, Eq("attrs.plan", "pro")) == ids(labelled, "ada", "grace")
+    assert await matching_ids(store, Eq("attrs.plan", None)) == ids(labelled, "linus", "kay")
+    assert await matching_ids(store, Eq("attrs.seats", 12.0)) == ids(labelled, "ada")
+    assert await matching_ids(store, Eq("attrs.beta", True)) == ids(labelled, "ada")
+    assert await matching_ids(store, Eq("attrs.beta", False)) == ids(labelled, "grace")
+    assert await matching_ids(store, Range("attrs.seats", gte=1.5, lt=80)) == ids(
+        labelled, "ada", "alan"
+    )
+    assert await matching_ids(store, Contains("attrs.langs", "fr")) == ids(labelled, "ada")
+    found = await matching_ids(store, ContainsAny("attrs.langs", ("en", "fi")))
+    assert found == ids(labelled, "ada", "alan", "linus")
+    found = await matching_ids(store, Eq("attrs.plan", "pro"), Contains("labels", "math"))
+    assert found == ids(labelled, "ada")
+
+
+async def test_multi_value_index_follows_replaced_and_deleted_documents(
+    store: DocumentStore, labelled: dict[str, dict[str, Any]]
+) -> None:
+    ada, alan = labelled["ada"], labelled["alan"]
+    async with store.transaction() as session:
+        await session.replace("contacts", {**ada, "labels": ["math"], "attrs": {"plan": "free"}})
+        await session.replace("contacts", {**alan, "labels": ["vip"]})
+        await session.delete("contacts", tenant=T1, id=labelled["grace"]["id"])
+    assert await matching_ids(store, Contains("labels", "vip")) == ids(labelled, "alan", "kay")
+    assert await matching_ids(store, Contains("labels", "math")) == ids(labelled, "ada")
+    assert await matching_ids(store, Eq("attrs.plan", "pro")) == set()
+    assert await matching_ids(store, Eq("attrs.plan", "free")) == ids(labelled, "ada", "alan")
+    assert await matching_ids(store, Contains("attrs.langs", "fr")) == set()
+    async with store.transaction() as session:
+        removed = await session.delete_where(
+            "contacts", tenant=T1, where=[Eq("attrs.plan", "free")]
+        )
+    assert removed == 2
+    assert await matching_ids(store, ContainsAny("labels", ("vip", "math"))) == ids(labelled, "kay")
+
+
 # --- ordering and keyset pagination -----------------------------------------------------------
 
 
@@ -285,6 +384,53 @@ async def test_keyset_pages_include_documents_missing_the_sort_field(
     seen = await _all_pages(store, "last_name", descending, [], page_size=3)
 
     expected = _expected_order(docs, "last_name", descending)
+    assert [d["id"] for d in seen] == [d["id"] for d in expected]
+
+
+def _spread_docs(count: int) -> list[dict[str, Any]]:
+    """Documents whose labels and attrs make some values rare and others common."""
+    docs = []
+    for i in range(count):
+        labels = ["common"] + (["rare"] if i % 9 == 4 else []) + (["odd"] if i % 2 else [])
+        attrs = {"plan": "pro" if i % 3 else "free", "tier": i % 2, "code": f"c{i % 11}"}
+        docs.append(doc(kind="person", rank=(i * 7) % 5, labels=labels, attrs=attrs))
+    return docs
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+@pytest.mark.parametrize("order_by", ["id", "rank"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        [Contains("labels", "rare")],
+        [Contains("labels", "common"), Eq("attrs.plan", "pro")],
+        [Eq("attrs.plan", "free"), Contains("labels", "odd"), Not(Contains("labels", "rare"))],
+        [Eq("attrs.tier", 1), Range("rank", gte=2), ContainsAny("labels", ("rare", "odd"))],
+        [Range("rank", lte=0), Eq("kind", None), Not(Eq("attrs.code", "c3"))],
+    ],
+    ids=["rare", "common-and-plan", "three-conditions", "range-and-any", "range-only"],
+)
+@pytest.mark.parametrize("probe_limit", [3, 2000], ids=["small-probes", "large-probes"])
+async def test_keyset_pages_over_multi_value_conditions_match_a_plain_filter(
+    store: DocumentStore,
+    monkeypatch: pytest.MonkeyPatch,
+    where: list[Where],
+    order_by: str,
+    descending: bool,
+    probe_limit: int,
+) -> None:
+    # Whichever index a page is read from (SQLite picks by probing), pages must not change.
+    monkeypatch.setattr("crm_shared.storage.sqlite_plan.PROBE_LIMIT", probe_limit)
+    docs = _spread_docs(40)
+    await insert(store, "contacts", *docs, doc(T2, kind="person", rank=1, labels=["rare"]))
+    if any(isinstance(c, Eq) and c.field == "kind" for c in where):
+        where = [c for c in where if not (isinstance(c, Eq) and c.field == "kind")]
+    expected_ids = await matching_ids(store, *where)
+
+    seen = await _all_pages(store, order_by, descending, where, page_size=4)
+
+    expected = _expected_order([d for d in docs if d["id"] in expected_ids], order_by, descending)
+    assert expected, "the scenario must match something"
     assert [d["id"] for d in seen] == [d["id"] for d in expected]
 
 

@@ -25,10 +25,13 @@ from crm_shared.ids import new_id
 from crm_shared.storage.port import (
     CollectionSpec,
     Contains,
+    ContainsAny,
     Cursor,
     DuplicateKeyError,
     Eq,
     In,
+    Index,
+    Not,
     OutgoingEvent,
     PendingEvent,
     Range,
@@ -64,6 +67,12 @@ def _condition(cond: Where) -> Doc:
             return {_field(path): {"$in": list(values)}}
         case Contains(field=path, value=value):
             return {_field(path): {"$eq": value}}
+        case ContainsAny(field=path, values=values):
+            return {_field(path): {"$in": list(values)}}
+        case Not(condition=inner):
+            # $nor, not $not: it also matches documents that lack the field, as SQL's NOT does
+            # here, and it takes any condition (an empty one matches all, so its negation none).
+            return {"$nor": [_condition(inner)]}
         case TextMatch(field=path, text=text):
             return {_field(path): {"$regex": re.escape(text)}}
         case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
@@ -280,6 +289,10 @@ class MongoStore:
                 # Names never clash with Index.name, which always starts with "ix_".
                 await coll.create_index([("tenant", ASCENDING), ("_id", ASCENDING)], name="by_id")
                 for index in spec.indexes:
+                    if index.multi_value == "object":
+                        await coll.create_index(_wildcard_keys(index), name=index.name)
+                        continue
+                    # An index on an array field is multikey in MongoDB: "array" needs nothing else.
                     keys = [("tenant", ASCENDING), *((f, ASCENDING) for f in index.fields)]
                     options: Doc = {"name": index.name, "unique": index.unique}
                     if index.unique:
@@ -354,6 +367,11 @@ class MongoStore:
             return
         _, db = self._started()
         await db[_OUTBOX].delete_many({"_id": {"$in": list(outbox_ids)}})
+
+
+def _wildcard_keys(index: Index) -> list[tuple[str, int]]:
+    # A compound wildcard index (MongoDB 7.0+): every sub-field of the object, after the tenant.
+    return [("tenant", ASCENDING), (f"{index.fields[0]}.$**", ASCENDING)]
 
 
 async def _create_collection(db: AsyncDatabase[Doc], name: str) -> None:

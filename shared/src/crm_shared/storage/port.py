@@ -11,7 +11,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from crm_shared.envelope import EventEnvelope
 
@@ -29,16 +29,30 @@ class DuplicateKeyError(Exception):
     """A write broke a unique index."""
 
 
+MultiValue = Literal["array", "object"]
+
+
 @dataclass(frozen=True)
 class Index:
-    """A secondary index on `(tenant, *fields)`, declared in code and created at start-up."""
+    """A secondary index on `(tenant, *fields)`, declared in code and created at start-up.
+
+    `multi_value` indexes one field's values one by one instead of the field as a whole:
+    "array" each element of an array field (for Contains / ContainsAny); "object" each value
+    under an object field, and each element of its array values (for conditions on its
+    sub-fields `field.<key>`, whatever the keys are). SQLite keeps these in a side table that
+    triggers maintain in the writing transaction; MongoDB uses a multikey index for "array" and a
+    wildcard index (`field.$**`) for "object".
+    """
 
     fields: tuple[str, ...]
     unique: bool = False
+    multi_value: MultiValue | None = None
 
     def __post_init__(self) -> None:
         for path in self.fields:
             check_field(path)
+        if self.multi_value is not None and (len(self.fields) != 1 or self.unique):
+            raise ValueError("a multi-value index covers exactly one field and is not unique")
 
     @property
     def name(self) -> str:
@@ -47,6 +61,7 @@ class Index:
             "ix_"
             + "__".join(f.replace(".", "_") for f in self.fields)
             + ("_u" if self.unique else "")
+            + (f"_mv{self.multi_value[0]}" if self.multi_value else "")
         )
 
 
@@ -87,6 +102,14 @@ class Contains:
 
 
 @dataclass(frozen=True)
+class ContainsAny:
+    """The array `field` contains at least one of `values` (none when `values` is empty)."""
+
+    field: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class TextMatch:
     """The string `field` contains `text` (callers store and query lower-cased text)."""
 
@@ -105,7 +128,14 @@ class Range:
     lt: Any = None
 
 
-Where = Eq | In | Contains | TextMatch | Range
+@dataclass(frozen=True)
+class Not:
+    """The negation of `condition`: a document missing the field matches `Not(Eq(field, x))`."""
+
+    condition: Where
+
+
+Where = Eq | In | Contains | ContainsAny | TextMatch | Range | Not
 
 
 @dataclass(frozen=True)

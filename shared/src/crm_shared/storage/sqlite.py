@@ -20,18 +20,18 @@ from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
 from crm_shared.storage.port import (
     CollectionSpec,
-    Contains,
     Cursor,
     DuplicateKeyError,
-    Eq,
-    In,
     OutgoingEvent,
     PendingEvent,
-    Range,
-    TextMatch,
     Where,
-    check_field,
 )
+from crm_shared.storage.sqlite_multi import Entry, MultiValueIndexes, create_multi_value_indexes
+from crm_shared.storage.sqlite_plan import named_index, plan_source, side_join
+from crm_shared.storage.sqlite_sql import bind as _bind
+from crm_shared.storage.sqlite_sql import field_expr as _expr
+from crm_shared.storage.sqlite_sql import table_name as _table
+from crm_shared.storage.sqlite_sql import where_sql as _where_clause
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -42,65 +42,10 @@ _PRAGMAS = (
 )
 
 
-def _table(collection: str) -> str:
-    return f"c_{collection}"
-
-
-def _expr(path: str) -> str:
-    if path == "id":
-        return "id"
-    if path == "tenant":
-        return "tenant"
-    return f"json_extract(doc, '$.{check_field(path)}')"
-
-
-def _bind(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (list, dict)):
-        return orjson.dumps(value).decode()
-    return value
-
-
-def _condition(cond: Where, params: list[Any]) -> str:
-    match cond:
-        case Eq(field=path, value=None):
-            return f"{_expr(path)} IS NULL"
-        case Eq(field=path, value=value):
-            params.append(_bind(value))
-            return f"{_expr(path)} = ?"
-        case In(field=path, values=values):
-            present = [v for v in values if v is not None]
-            parts = [f"{_expr(path)} IS NULL"] if len(present) < len(values) else []
-            if present:
-                params.extend(_bind(v) for v in present)
-                parts.append(f"{_expr(path)} IN ({', '.join('?' for _ in present)})")
-            return f"({' OR '.join(parts)})" if parts else "0"
-        case Contains(field=path, value=value):
-            params.append(_bind(value))
-            return (
-                f"EXISTS (SELECT 1 FROM json_each(doc, '$.{check_field(path)}') AS je "
-                "WHERE je.value = ?)"
-            )
-        case TextMatch(field=path, text=text):
-            # instr, not LIKE: LIKE ignores ASCII case and needs wildcard escaping.
-            params.append(text)
-            return f"instr({_expr(path)}, ?) > 0"
-        case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
-            parts = []
-            for op, bound in ((">=", gte), ("<=", lte), (">", gt), ("<", lt)):
-                if bound is not None:
-                    params.append(_bind(bound))
-                    parts.append(f"{_expr(path)} {op} ?")
-            return " AND ".join(parts) or "1"
-    raise TypeError(f"unsupported condition {cond!r}")
-
-
-def _where_clause(tenant: str, where: Sequence[Where], params: list[Any]) -> str:
-    params.append(tenant)
-    clauses = ["tenant = ?"]
-    clauses.extend(_condition(cond, params) for cond in where)
-    return " AND ".join(clauses)
+def _entry_order(row: tuple[str, str, Any, str]) -> tuple[str, str, int, Any, str]:
+    # SQLite orders numbers before text; mixed values must not make Python compare them.
+    value = row[2]
+    return (row[0], row[1], isinstance(value, str), value, row[3])
 
 
 class SqliteSession:
@@ -112,20 +57,16 @@ class SqliteSession:
         *,
         writable: bool,
         indexes: dict[str, dict[str, str]] | None = None,
+        multi: dict[str, MultiValueIndexes] | None = None,
     ) -> None:
         self._conn = conn
         self._writable = writable
         self._indexes = indexes or {}
+        self._multi = multi or {}
         self.added_events = False
 
     def _source(self, collection: str, where: Sequence[Where]) -> str:
-        # Without statistics SQLite prefers walking the primary key in id order over a field
-        # index, which turns an indexed look-up into a scan of the tenant; name the index instead.
-        by_field = self._indexes.get(collection, {})
-        for cond in where:
-            if isinstance(cond, (Eq, In)) and cond.field in by_field:
-                return f"{_table(collection)} INDEXED BY {by_field[cond.field]}"
-        return _table(collection)
+        return named_index(collection, where, self._indexes.get(collection, {}))
 
     def _require_write(self) -> None:
         if not self._writable:
@@ -149,11 +90,11 @@ class SqliteSession:
         after: Cursor | None = None,
     ) -> list[dict[str, Any]]:
         params: list[Any] = []
-        clause = _where_clause(tenant, where, params)
+        clause = _where_clause(tenant, where, params, self._multi.get(collection))
         key = _expr(order_by)
         direction = "DESC" if descending else "ASC"
+        op = "<" if descending else ">"
         if after is not None:
-            op = "<" if descending else ">"
             if order_by == "id":
                 clause += f" AND id {op} ?"
                 params.append(after.id)
@@ -169,7 +110,26 @@ class SqliteSession:
                 clause += f" AND ({key} {op} ? OR ({key} = ? AND id {op} ?){nulls_after})"
                 params.extend([_bind(after.value), _bind(after.value), after.id])
         order = f"id {direction}" if order_by == "id" else f"{key} {direction}, id {direction}"
-        source = self._source(collection, where)
+        source = await plan_source(
+            self._conn,
+            collection,
+            tenant,
+            where,
+            order_by,
+            indexes=self._indexes.get(collection, {}),
+            multi=self._multi.get(collection),
+        )
+        if isinstance(source, Entry):
+            lead, lead_params = side_join(source, tenant=tenant)
+            if order_by == "id":
+                # The entries of one value are in id order: the page reads straight off them.
+                order = f"d.e_id {direction}"
+                if after is not None:
+                    lead += f" AND d.e_id {op} ?"
+                    lead_params.append(after.id)
+            clause = f"{lead} AND {clause}"
+            params = [*lead_params, *params]
+            source = self._multi[collection].join(_table(collection))
         sql = f"SELECT doc FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
         params.append(limit)
         async with self._conn.execute(sql, params) as cur:
@@ -178,7 +138,7 @@ class SqliteSession:
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         params: list[Any] = []
-        clause = _where_clause(tenant, where, params)
+        clause = _where_clause(tenant, where, params, self._multi.get(collection))
         async with self._conn.execute(
             f"SELECT COUNT(*) FROM {self._source(collection, where)} WHERE {clause}", params
         ) as cur:
@@ -197,6 +157,13 @@ class SqliteSession:
             )
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(str(exc)) from exc
+        if (multi := self._multi.get(collection)) is not None:
+            await self._conn.executemany(
+                f"INSERT OR IGNORE INTO {multi.table} (e_tenant, e_path, e_value, e_id) "
+                "VALUES (?, ?, ?, ?)",
+                # In key order: each b-tree page is then visited once per batch, not per row.
+                sorted((row for doc in docs for row in multi.rows(doc)), key=_entry_order),
+            )
 
     async def replace(
         self, collection: str, doc: dict[str, Any], *, expected_version: int | None = None
@@ -255,6 +222,7 @@ class SqliteStore:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._indexes: dict[str, dict[str, str]] = {}
+        self._multi: dict[str, MultiValueIndexes] = {}
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.outbox_signal = asyncio.Event()
@@ -286,6 +254,8 @@ class SqliteStore:
                 "doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID"
             )
             for index in spec.indexes:
+                if index.multi_value is not None:
+                    continue  # kept in the side table below
                 unique = "UNIQUE " if index.unique else ""
                 cols = ", ".join(_expr(f) for f in index.fields)
                 # A trailing id lets equality look-ups return rows already in id order.
@@ -295,6 +265,11 @@ class SqliteStore:
                     f"CREATE {unique}INDEX IF NOT EXISTS {name} ON {table} (tenant, {cols}{tail})"
                 )
                 self._indexes.setdefault(spec.name, {}).setdefault(index.fields[0], name)
+            multi = await create_multi_value_indexes(w, spec, table)
+            if multi is not None:
+                known = self._multi.get(spec.name)
+                roots = {**known.roots, **multi.roots} if known else multi.roots
+                self._multi[spec.name] = MultiValueIndexes(spec.name, roots)
         self._reader = await self._connect()
 
     async def close(self) -> None:
@@ -315,7 +290,9 @@ class SqliteStore:
             raise RuntimeError("store not started")
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
-            session = SqliteSession(self._writer, writable=True, indexes=self._indexes)
+            session = SqliteSession(
+                self._writer, writable=True, indexes=self._indexes, multi=self._multi
+            )
             try:
                 yield session
             except BaseException:
@@ -333,7 +310,9 @@ class SqliteStore:
         async with self._read_lock:
             await self._reader.execute("BEGIN")
             try:
-                yield SqliteSession(self._reader, writable=False, indexes=self._indexes)
+                yield SqliteSession(
+                    self._reader, writable=False, indexes=self._indexes, multi=self._multi
+                )
             finally:
                 await self._reader.execute("COMMIT")
 

@@ -1,0 +1,109 @@
+"""SQL of the SQLite adapter: table names, field expressions and the typed conditions.
+
+Every condition becomes SQL with bound parameters; field paths are checked to be plain dotted
+identifiers, so nothing a caller passes is ever spliced into a statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from crm_shared.storage.port import (
+    Contains,
+    ContainsAny,
+    Eq,
+    In,
+    Not,
+    Range,
+    TextMatch,
+    Where,
+    check_field,
+)
+from crm_shared.storage.sqlite_multi import MultiValueIndexes
+
+
+def table_name(collection: str) -> str:
+    """The table of a collection."""
+    return f"c_{collection}"
+
+
+def field_expr(path: str) -> str:
+    """The SQL expression reading a document field (id and tenant are columns)."""
+    if path == "id":
+        return "id"
+    if path == "tenant":
+        return "tenant"
+    return f"json_extract(doc, '$.{check_field(path)}')"
+
+
+def bind(value: Any) -> Any:
+    """A Python value as SQLite compares it with what json_extract returns."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (list, dict)):
+        return orjson.dumps(value).decode()
+    return value
+
+
+def condition_sql(cond: Where, params: list[Any], multi: MultiValueIndexes | None = None) -> str:
+    """The SQL test of one condition, appending its parameters to `params`."""
+    if multi is not None and (probe := multi.probe(cond, params, bind)) is not None:
+        return probe
+    match cond:
+        case Eq(field=path, value=None):
+            return f"{field_expr(path)} IS NULL"
+        case Eq(field=path, value=value):
+            params.append(bind(value))
+            return f"{field_expr(path)} = ?"
+        case In(field=path, values=values):
+            present = [v for v in values if v is not None]
+            parts = [f"{field_expr(path)} IS NULL"] if len(present) < len(values) else []
+            if present:
+                params.extend(bind(v) for v in present)
+                parts.append(f"{field_expr(path)} IN ({', '.join('?' for _ in present)})")
+            return f"({' OR '.join(parts)})" if parts else "0"
+        case Contains(field=path, value=value):
+            params.append(bind(value))
+            return (
+                f"EXISTS (SELECT 1 FROM json_each(doc, '$.{check_field(path)}') AS je "
+                "WHERE je.value = ?)"
+            )
+        case ContainsAny(field=path, values=values):
+            if not values:
+                return "0"
+            params.extend(bind(v) for v in values)
+            return (
+                f"EXISTS (SELECT 1 FROM json_each(doc, '$.{check_field(path)}') AS je "
+                f"WHERE je.value IN ({', '.join('?' for _ in values)}))"
+            )
+        case Not(condition=inner):
+            # A missing field makes the inner test NULL; its negation must then be true.
+            return f"NOT COALESCE(({condition_sql(inner, params, multi)}), 0)"
+        case TextMatch(field=path, text=text):
+            # instr, not LIKE: LIKE ignores ASCII case and needs wildcard escaping.
+            params.append(text)
+            return f"instr({field_expr(path)}, ?) > 0"
+        case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
+            parts = []
+            for op, bound in ((">=", gte), ("<=", lte), (">", gt), ("<", lt)):
+                if bound is not None:
+                    params.append(bind(bound))
+                    parts.append(f"{field_expr(path)} {op} ?")
+            return " AND ".join(parts) or "1"
+    raise TypeError(f"unsupported condition {cond!r}")
+
+
+def where_sql(
+    tenant: str,
+    where: Sequence[Where],
+    params: list[Any],
+    multi: MultiValueIndexes | None = None,
+) -> str:
+    """The WHERE clause of a tenant's documents matching every condition."""
+    params.append(tenant)
+    clauses = ["tenant = ?"]
+    clauses.extend(condition_sql(cond, params, multi) for cond in where)
+    return " AND ".join(clauses)
