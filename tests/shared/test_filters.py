@@ -50,3 +50,13 @@ def test_an_unknown_or_malformed_parameter_is_named(
 ) -> None:
     with pytest.raises(InvalidFilter, match=named):
         ContactFilter.from_query_params(params)
+
+
+def test_the_email_filter_survives_a_round_trip() -> None:
+    original = ContactFilter(email="ada@example.org", q="ada")
+    assert ContactFilter.from_query_params(original.query_params()) == original
+
+
+def test_a_moment_without_an_offset_is_read_as_utc() -> None:
+    parsed = ContactFilter.from_query_params([("created_after", "2026-01-31")])
+    assert parsed.created_after == datetime(2026, 1, 31, tzinfo=UTC)

@@ -49,8 +49,9 @@ KAFKA_BINDING = {"bindingVersion": "0.5.0"}
 DEAD_LETTER_MESSAGE = "crm.dead-letter"
 
 # A payload's Kafka record key is the first of these fields it has: the contact id for anything
-# about a contact, so one contact's events stay in order on one partition.
-KEY_FIELDS: tuple[str, ...] = ("contact_id", "job_id", "export_id")
+# about a contact, so one contact's events stay in order on one partition (an account's events are
+# keyed by the account id).
+KEY_FIELDS: tuple[str, ...] = ("contact_id", "job_id", "export_id", "account_id")
 
 TOPIC_DESCRIPTIONS: dict[str, str] = {
     CONTACT_EVENTS.name: "Contact lifecycle events, published by the contacts service.",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -53,6 +53,8 @@ class ContactFilter(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     q: str | None = Field(default=None, max_length=200)
+    # Contacts holding this address, as primary or additional email (an exact look-up).
+    email: str | None = Field(default=None, max_length=320)
     # All of these tags (`tag` is repeatable in a query string; a single string is accepted).
     tag: list[str] = Field(default_factory=list, max_length=20)
     tag_any: list[str] = Field(default_factory=list, max_length=20)
@@ -68,10 +70,18 @@ class ContactFilter(BaseModel):
 
     _listify = field_validator("tag", "tag_any", "tag_none", mode="before")(_as_list)
 
+    @field_validator("created_after", "created_before", "updated_after", "updated_before")
+    @classmethod
+    def _utc_unless_told(cls, value: datetime | None) -> datetime | None:
+        # A moment without an offset (`2026-01-31` or `2026-01-31T09:00`) is read as UTC.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
     def query_params(self) -> list[tuple[str, str]]:
         """The filter as `GET /v1/contacts` query parameters (repeatable ones repeated)."""
         params: list[tuple[str, str]] = []
-        for name in ("q", "owner", "source"):
+        for name in ("q", "email", "owner", "source"):
             value = getattr(self, name)
             if value:
                 params.append((name, str(value)))
@@ -125,6 +135,7 @@ NON_FILTER_PARAMS = frozenset({"limit", "cursor", "sort", "include_deleted"})
 _SINGLE_PARAMS = frozenset(
     {
         "q",
+        "email",
         "owner",
         "source",
         "created_after",

@@ -22,6 +22,10 @@ class ContactProfile(BaseModel):
     timezone: str | None = None
     tags: list[str] = []
     custom_fields: dict[str, Any] = {}
+    emails: list[str] = []
+    phones: list[str] = []
+    owner: str | None = None
+    account_id: str | None = None
 
 
 class FieldChange(BaseModel):
@@ -85,6 +89,55 @@ class ContactAnonymized(EventData):
     contact_id: str
     version: int
     erasure_id: str
+
+
+class ContactPurged(EventData):
+    """A contact soft-deleted longer ago than the retention period was removed for good."""
+
+    event_type = "crm.contacts.contact.purged.v1"
+    topic = CONTACT_EVENTS.name
+
+    contact_id: str
+    deleted_at: str
+
+
+class AccountCreated(EventData):
+    """An account (company) was created, by hand or for a contact's company or work domain."""
+
+    event_type = "crm.contacts.account.created.v1"
+    topic = CONTACT_EVENTS.name
+
+    account_id: str
+    version: int
+    name: str
+    domain: str | None = None
+
+
+class AccountUpdated(EventData):
+    """An account was renamed or its domain changed; `changes` holds before and after.
+
+    When the erasure of the contact whose company named the account renames it, the name's
+    `before` is null: the erased person's text is not repeated.
+    """
+
+    event_type = "crm.contacts.account.updated.v1"
+    topic = CONTACT_EVENTS.name
+
+    account_id: str
+    version: int
+    changes: dict[str, FieldChange]
+
+
+class AccountDeleted(EventData):
+    """An account was removed because the erasure of its last linked contact left it empty.
+
+    Its name and domain may be all that remained of the erased person.
+    """
+
+    event_type = "crm.contacts.account.deleted.v1"
+    topic = CONTACT_EVENTS.name
+
+    account_id: str
 
 
 class ImportedContact(BaseModel):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from crm_shared.envelope import EventData, EventEnvelope
 from crm_shared.events.contacts import (
+    AccountCreated,
+    AccountDeleted,
+    AccountUpdated,
     ContactAnonymized,
     ContactCreated,
     ContactDeleted,
+    ContactPurged,
     ContactRestored,
     ContactsImported,
     ContactUpdated,
@@ -33,7 +37,11 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ContactDeleted,
         ContactRestored,
         ContactAnonymized,
+        ContactPurged,
         ContactsImported,
+        AccountCreated,
+        AccountUpdated,
+        AccountDeleted,
         ImportContactsBatch,
         ImportBatchProcessed,
         ImportJobFinished,
