@@ -14,6 +14,7 @@ from crm_shared.privacy import identifier_hash
 from crm_shared.settings import DEV_SUPPRESSION_KEY
 from crm_shared.topics import CONTACT_EVENTS, ERASURE_RECEIPTS
 from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth
+from tests.contacts.custom_field_support import define_field
 from tests.contacts.helpers import Harness, envelope, import_batch
 
 PERSON: dict[str, Any] = {
@@ -27,6 +28,14 @@ PERSON: dict[str, Any] = {
 }
 
 
+async def _person(harness: Harness) -> dict[str, Any]:
+    """Create PERSON, defining its custom field first (values are typed by definitions)."""
+    defined = await harness.client.get("/v1/custom-fields/plan", headers=auth(VIEWER_KEY))
+    if defined.status_code == 404:
+        await define_field(harness, "plan", "text")
+    return await harness.create(**PERSON)
+
+
 def _erasure(contact_id: str, hashes: list[str] | None = None) -> ErasureRequested:
     return ErasureRequested(
         erasure_id="er-1", contact_id=contact_id, identifier_hashes=hashes or []
@@ -34,7 +43,7 @@ def _erasure(contact_id: str, hashes: list[str] | None = None) -> ErasureRequest
 
 
 async def test_erasure_anonymizes_the_contact_and_answers_410(harness: Harness) -> None:
-    contact = await harness.create(**PERSON)
+    contact = await _person(harness)
     await harness.handle(envelope(_erasure(contact["id"])))
     response = await harness.client.get(f"/v1/contacts/{contact['id']}", headers=auth(VIEWER_KEY))
     assert response.status_code == 410
@@ -52,7 +61,7 @@ async def test_erasure_anonymizes_the_contact_and_answers_410(harness: Harness) 
 
 
 async def test_erasure_publishes_anonymized_and_receipt_keyed_by_contact(harness: Harness) -> None:
-    contact = await harness.create(**PERSON)
+    contact = await _person(harness)
     await harness.handle(envelope(_erasure(contact["id"])))
     [anonymized] = await harness.outbox(ContactAnonymized.event_type)
     [receipt] = await harness.outbox(ErasureReceipt.event_type)
@@ -64,7 +73,7 @@ async def test_erasure_publishes_anonymized_and_receipt_keyed_by_contact(harness
 
 
 async def test_erased_person_cannot_be_recreated_by_api(harness: Harness) -> None:
-    contact = await harness.create(**PERSON)
+    contact = await _person(harness)
     await harness.handle(envelope(_erasure(contact["id"])))
     for body in (
         {"name": "Ada", "email": "ADA@example.com"},
@@ -76,7 +85,7 @@ async def test_erased_person_cannot_be_recreated_by_api(harness: Harness) -> Non
 
 
 async def test_erased_person_cannot_be_recreated_by_import(harness: Harness) -> None:
-    contact = await harness.create(**PERSON)
+    contact = await _person(harness)
     await harness.handle(envelope(_erasure(contact["id"])))
     await harness.handle(envelope(import_batch([{"name": "Ada", "email": "ada@example.com"}])))
     [processed] = await harness.outbox(ImportBatchProcessed.event_type)
@@ -87,7 +96,7 @@ async def test_erased_person_cannot_be_recreated_by_import(harness: Harness) -> 
 
 
 async def test_erased_contact_is_not_listed(harness: Harness) -> None:
-    contact = await harness.create(**PERSON)
+    contact = await _person(harness)
     await harness.handle(envelope(_erasure(contact["id"])))
     listed = await harness.client.get(
         "/v1/contacts", params={"include_deleted": "true"}, headers=auth(EDITOR_KEY)
@@ -113,7 +122,7 @@ async def test_erasure_of_an_unknown_contact_still_sends_a_receipt(harness: Harn
 
 
 async def test_the_same_erasure_envelope_twice_changes_nothing(harness: Harness) -> None:
-    contact = await harness.create(**PERSON)
+    contact = await _person(harness)
     event = envelope(_erasure(contact["id"]))
     await harness.handle(event)
     await harness.handle(event)
@@ -127,7 +136,7 @@ async def test_the_same_erasure_envelope_twice_changes_nothing(harness: Harness)
 async def test_a_repeated_erasure_request_reports_completed_without_a_new_version(
     harness: Harness,
 ) -> None:
-    contact = await harness.create(**PERSON)
+    contact = await _person(harness)
     await harness.handle(envelope(_erasure(contact["id"])))
     await harness.handle(envelope(_erasure(contact["id"])))  # a new envelope id: a retry by gdpr
     receipts = await harness.outbox(ErasureReceipt.event_type)
@@ -136,7 +145,7 @@ async def test_a_repeated_erasure_request_reports_completed_without_a_new_versio
 
 
 async def test_erasure_of_a_soft_deleted_contact_erases_it(harness: Harness) -> None:
-    contact = await harness.create(**PERSON)
+    contact = await _person(harness)
     await harness.client.delete(f"/v1/contacts/{contact['id']}", headers=auth(EDITOR_KEY))
     await harness.handle(envelope(_erasure(contact["id"])))
     restore = await harness.client.post(
@@ -146,7 +155,7 @@ async def test_erasure_of_a_soft_deleted_contact_erases_it(harness: Harness) -> 
 
 
 async def test_patching_in_an_erased_persons_email_is_409(harness: Harness) -> None:
-    erased = await harness.create(**PERSON)
+    erased = await _person(harness)
     await harness.handle(envelope(_erasure(erased["id"])))
     other = await harness.create(name="Someone", email="someone@example.com")
     response = await harness.client.patch(
@@ -156,7 +165,7 @@ async def test_patching_in_an_erased_persons_email_is_409(harness: Harness) -> N
 
 
 async def test_patching_an_erased_contact_is_410(harness: Harness) -> None:
-    contact = await harness.create(**PERSON)
+    contact = await _person(harness)
     await harness.handle(envelope(_erasure(contact["id"])))
     response = await harness.client.patch(
         f"/v1/contacts/{contact['id']}", json={"company": "X"}, headers=auth(EDITOR_KEY)

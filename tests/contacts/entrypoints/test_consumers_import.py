@@ -26,7 +26,7 @@ async def test_skip_policy_with_existing_invalid_and_in_batch_duplicate(harness:
     batch = import_batch(
         [
             {"name": "Ada Again", "email": "ADA@example.com"},
-            {"name": "Grace", "email": "grace@example.com", "tags": ["Imported"]},
+            {"name": "Grace", "email": "grace@example.com", "tags": ["Webinar"]},
             {"name": "Broken", "email": "grace@"},
             {"name": "Grace Twin", "email": "grace@example.com"},
         ],
@@ -39,7 +39,9 @@ async def test_skip_policy_with_existing_invalid_and_in_batch_duplicate(harness:
     assert results[3]["contact_id"] == results[1]["contact_id"]
     assert results[2]["error"] == "row 3: email 'grace@' is not a valid address"
     grace = await _get(harness, results[1]["contact_id"])
-    assert (grace["name"], grace["source"], grace["tags"]) == ("Grace", "import", ["Imported"])
+    # An import-created contact also carries the system tags source:import and imported.
+    assert (grace["name"], grace["source"]) == ("Grace", "import")
+    assert grace["tags"] == ["Webinar", "source:import", "imported"]
 
 
 async def test_update_policy_updates_existing_and_merges_tags(harness: Harness) -> None:
@@ -59,7 +61,7 @@ async def test_update_policy_updates_existing_and_merges_tags(harness: Harness) 
     assert results[1]["error"] == "row 2: phone 'nope' is not a valid phone number"
     ada = await _get(harness, existing["id"])
     assert (ada["name"], ada["company"], ada["version"]) == ("Ada Lovelace", "New Co", 2)
-    assert ada["tags"] == ["VIP", "Partner"]
+    assert ada["tags"] == ["VIP", "source:manual", "Partner"]
     grace = await _get(harness, results[2]["contact_id"])
     assert grace["timezone"] == "America/New_York"
 

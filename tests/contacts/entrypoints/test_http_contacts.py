@@ -12,6 +12,7 @@ from crm_shared.events import (
 )
 from crm_shared.topics import CONTACT_EVENTS
 from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth
+from tests.contacts.custom_field_support import define_fields
 from tests.contacts.helpers import Harness
 
 FULL: dict[str, Any] = {
@@ -23,11 +24,14 @@ FULL: dict[str, Any] = {
     "tags": ["VIP", "vip", "Customer"],
     "custom_fields": {"plan": "pro", "seats": 3},
 }
+# FULL's custom fields must be defined first: values are typed against their definitions.
+FULL_FIELDS = {"plan": "text", "seats": "number"}
 
 
 async def test_create_returns_the_normalized_contact_with_etag_and_location(
     harness: Harness,
 ) -> None:
+    await define_fields(harness, **FULL_FIELDS)
     response = await harness.client.post("/v1/contacts", json=FULL, headers=auth(EDITOR_KEY))
     assert response.status_code == 201
     body = response.json()
@@ -35,7 +39,7 @@ async def test_create_returns_the_normalized_contact_with_etag_and_location(
     assert body["name"] == "Ada Lovelace"
     assert body["email"] == "ada@example.com"
     assert (body["phone"], body["phone_raw"]) == ("+14155552671", "(415) 555-2671")
-    assert body["tags"] == ["VIP", "Customer"]
+    assert body["tags"] == ["VIP", "Customer", "source:manual"]  # plus the system tag
     assert body["custom_fields"] == {"plan": "pro", "seats": 3}
     assert body["source"] == "manual"
     assert body["created_at"] == body["updated_at"]
@@ -44,6 +48,7 @@ async def test_create_returns_the_normalized_contact_with_etag_and_location(
 
 
 async def test_create_publishes_contact_created_keyed_by_contact_id(harness: Harness) -> None:
+    await define_fields(harness, **FULL_FIELDS)
     contact = await harness.create(**FULL)
     [event] = await harness.outbox(ContactCreated.event_type)
     assert (event.topic, event.key) == (CONTACT_EVENTS.name, contact["id"])
@@ -65,6 +70,7 @@ async def test_get_returns_the_contact_with_etag(harness: Harness) -> None:
 async def test_patch_changes_only_the_field_sent_and_publishes_its_change(
     harness: Harness,
 ) -> None:
+    await define_fields(harness, **FULL_FIELDS)
     contact = await harness.create(**FULL)
     response = await harness.client.patch(
         f"/v1/contacts/{contact['id']}", json={"company": "Babbage & Co"}, headers=auth(EDITOR_KEY)
@@ -85,6 +91,7 @@ async def test_patch_changes_only_the_field_sent_and_publishes_its_change(
 
 
 async def test_patch_with_null_clears_an_optional_field(harness: Harness) -> None:
+    await define_fields(harness, **FULL_FIELDS)
     contact = await harness.create(**FULL)
     response = await harness.client.patch(
         f"/v1/contacts/{contact['id']}", json={"phone": None}, headers=auth(EDITOR_KEY)
@@ -103,6 +110,7 @@ async def test_patch_cannot_clear_the_name(harness: Harness) -> None:
 
 
 async def test_patch_merges_custom_fields_key_by_key(harness: Harness) -> None:
+    await define_fields(harness, **FULL_FIELDS)
     contact = await harness.create(custom_fields={"plan": "pro", "seats": 3})
     response = await harness.client.patch(
         f"/v1/contacts/{contact['id']}",
@@ -115,6 +123,7 @@ async def test_patch_merges_custom_fields_key_by_key(harness: Harness) -> None:
 async def test_patch_that_changes_nothing_keeps_the_version_and_publishes_nothing(
     harness: Harness,
 ) -> None:
+    await define_fields(harness, **FULL_FIELDS)
     contact = await harness.create(**FULL)
     response = await harness.client.patch(
         f"/v1/contacts/{contact['id']}",

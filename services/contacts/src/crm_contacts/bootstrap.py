@@ -8,10 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from crm_contacts.adapters.repository import COLLECTION_SPECS
+from crm_contacts.entrypoints.accounts_http import router as accounts_router
 from crm_contacts.entrypoints.consumers import build_handler
+from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_router
 from crm_contacts.entrypoints.http import router
+from crm_contacts.entrypoints.purge_loop import run_purge_loop
+from crm_contacts.entrypoints.retention_http import router as retention_router
+from crm_contacts.entrypoints.search_http import router as search_router
+from crm_contacts.entrypoints.tag_rules_http import router as tag_rules_router
+from crm_contacts.entrypoints.tags_http import router as tags_router
 from crm_contacts.settings import ContactsSettings
 from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
+from crm_shared.clock import utcnow
 from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
 from crm_shared.messaging.consumer import EventConsumer
 from crm_shared.messaging.kafka import ensure_topics, new_producer
@@ -39,6 +47,7 @@ def _start_background(app: FastAPI, settings: ContactsSettings) -> BackgroundTas
             settings, group=group, topics=[topic], handler=app.state.event_handler
         )
         tasks.start(group, consumer.run())
+    tasks.start("contacts-purge", run_purge_loop(store, settings, clock=lambda: app.state.clock()))
     return tasks
 
 
@@ -66,6 +75,7 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = utcnow  # what "now" is for retention; tests replace it
     app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
     install_problem_handlers(app)
 
@@ -76,4 +86,10 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
         app, {"store": store_ready, "broker": broker_check(settings.kafka_bootstrap_servers)}
     )
     app.include_router(router)
+    app.include_router(search_router)
+    app.include_router(accounts_router)
+    app.include_router(retention_router)
+    app.include_router(custom_fields_router)
+    app.include_router(tags_router)
+    app.include_router(tag_rules_router)
     return app

@@ -5,28 +5,55 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
+from crm_contacts.adapters.tags import TAG_SPECS
 from crm_shared.ids import new_id
 from crm_shared.storage import (
     CollectionSpec,
-    Contains,
-    Cursor,
     Eq,
     In,
     Index,
     Session,
-    TextMatch,
     Where,
 )
 
 CONTACTS = "contacts"
 SUPPRESSIONS = "suppressions"
+ACCOUNTS = "accounts"
+# Soft deletions of every tenant, under the reserved tenant "" (see adapters/deletions.py).
+DELETIONS = "deletions"
+
+# What listing and search read pages from (domain/search.py; the SQLite adapter reads a page off
+# the index of the first equality on an indexed field, so no index on `source`: five values, and
+# forcing one would sort most of a tenant). The "array"/"object" ones are indexed value by value:
+# every email, every tag, and every custom field's values whatever the keys (one index for all
+# tenants' fields, none to create when a field is defined).
+SEARCH_INDEXES: tuple[Index, ...] = (
+    Index(("emails_norm",), multi_value="array"),
+    Index(("tags_norm",), multi_value="array"),
+    Index(("custom_fields",), multi_value="object"),
+    Index(("owner",)),
+    Index(("created_at",)),
+    Index(("updated_at",)),
+    Index(("name_sort",)),
+)
 
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         CONTACTS,
         indexes=(Index(("email_norm",)), Index(("phone",)), Index(("deleted_at",))),
     ),
+    CollectionSpec(CONTACTS, indexes=SEARCH_INDEXES),
     CollectionSpec(SUPPRESSIONS, indexes=(Index(("hash",), unique=True),)),
+    # Accounts: one per folded name; contacts link to them by `account_id` (additional emails
+    # are looked up through `emails_norm` above).
+    CollectionSpec(CONTACTS, indexes=(Index(("account_id",)),)),
+    CollectionSpec(ACCOUNTS, indexes=(Index(("name_folded",), unique=True), Index(("domain",)))),
+    CollectionSpec(
+        DELETIONS, indexes=(Index(("deleted_at",)), Index(("contact_tenant", "deleted_at")))
+    ),
+    CUSTOM_FIELDS_SPEC,
+    *TAG_SPECS,
 )
 
 # Bound the number of values per In query (SQLite caps bound parameters per statement).
@@ -81,28 +108,6 @@ class ContactRepository:
             for doc in found:  # ids ascend within an email: the oldest contact wins
                 by_email.setdefault(doc["email_norm"], doc)
         return by_email
-
-    async def page(
-        self,
-        *,
-        text: str | None,
-        tag: str | None,
-        include_deleted: bool,
-        limit: int,
-        after_id: str | None,
-    ) -> list[dict[str, Any]]:
-        """One page of contacts in id (creation) order after `after_id`."""
-        where: list[Where] = [Eq("erased_at", None)]
-        if not include_deleted:
-            where.append(Eq("deleted_at", None))
-        if text:
-            where.append(TextMatch("search_text", text))
-        if tag:
-            where.append(Contains("tags_norm", tag))
-        after = Cursor(value=after_id, id=after_id) if after_id else None
-        return await self._session.find(
-            CONTACTS, tenant=self._tenant, where=where, limit=limit, after=after
-        )
 
     async def add(self, doc: dict[str, Any]) -> None:
         """Insert a new contact."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from crm_contacts.domain.text import fold
 from crm_contacts.domain.validation import merge_tags
 from crm_shared.privacy import identifier_hash, normalize_phone
 
@@ -17,8 +18,13 @@ PUBLIC_FIELDS = (
     "email",
     "phone",
     "phone_raw",
+    "emails",
+    "phones",
+    "phones_raw",
     "company",
+    "account_id",
     "timezone",
+    "owner",
     "tags",
     "custom_fields",
     "source",
@@ -35,20 +41,40 @@ _ERASED_FIELDS: dict[str, Any] = {
     "company": None,
     "timezone": None,
     "search_text": "",
+    "emails": [],
+    "phones": [],
+    "phones_raw": [],
+    "owner": None,
+    "account_id": None,
+    "emails_norm": [],
+    "name_sort": fold(ERASED_NAME),
 }
+# What a document written before these fields existed reads as.
+_PUBLIC_DEFAULTS: dict[str, Any] = {"emails": [], "phones": [], "phones_raw": []}
 Changes = dict[str, tuple[Any, Any]]
 
 
-def _search_text(doc: Mapping[str, Any]) -> str:
-    parts = (doc.get(f) for f in ("name", "email", "phone", "phone_raw", "company"))
-    return "\n".join(p for p in parts if p).lower()
+def search_text(doc: Mapping[str, Any]) -> str:
+    """The folded text `q` searches: name, emails, phones (also as typed, in digits), company."""
+    parts = [doc.get(f) for f in ("name", "email", "phone", "phone_raw", "company")]
+    for many in ("emails", "phones", "phones_raw"):
+        parts.extend(doc.get(many) or ())
+    # Typed phones in digits too, so "020 7946" and "0207946" both find "020-7946-0958".
+    typed = [doc.get("phone_raw"), *(doc.get("phones_raw") or ())]
+    parts.extend("".join(ch for ch in raw if ch.isdigit()) for raw in typed if raw)
+    # Folding part by part equals folding the joined text, and names and companies repeat, so
+    # fold's cache answers most of them (a million-row import calls this once per row).
+    return " ".join(folded for p in parts if p and (folded := fold(p)))
 
 
 def refresh_derived(doc: dict[str, Any]) -> dict[str, Any]:
-    """Recompute the lower-cased fields that duplicate checks, tag filters and search query."""
+    """Recompute the derived fields that duplicate checks, filters, search and sorting query."""
     doc["email_norm"] = doc.get("email")  # emails are stored normalized already
-    doc["tags_norm"] = [t.lower() for t in doc.get("tags", ())]
-    doc["search_text"] = _search_text(doc)
+    # Every email of the contact, primary first: what the `email` filter looks up.
+    doc["emails_norm"] = unique(e for e in (doc.get("email"), *(doc.get("emails") or ())) if e)
+    doc["tags_norm"] = [fold(t) for t in doc.get("tags", ())]  # tag names compare folded
+    doc["search_text"] = search_text(doc)
+    doc["name_sort"] = fold(doc.get("name") or "")
     return doc
 
 
@@ -64,8 +90,13 @@ def new_contact(
         "email": None,
         "phone": None,
         "phone_raw": None,
+        "emails": [],
+        "phones": [],
+        "phones_raw": [],
         "company": None,
+        "account_id": None,
         "timezone": None,
+        "owner": None,
         "tags": [],
         "custom_fields": {},
         "source": source,
@@ -74,8 +105,31 @@ def new_contact(
         "deleted_at": None,
         "erased_at": None,
     }
-    doc.update(profile)
+    doc.update(without_primary(doc, profile))
     return refresh_derived(doc)
+
+
+def without_primary(doc: Mapping[str, Any], profile: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The profile whose additional emails and phones leave out the (new or kept) primary ones."""
+    emails = profile.get("emails", doc.get("emails"))
+    if not emails and not profile.get("phones", doc.get("phones")):
+        return profile  # no additional ones (every import row): nothing to leave out
+    fields = profile.keys()
+    adjusted = dict(profile)
+    if fields & {"email", "emails"}:
+        email = profile.get("email", doc.get("email"))
+        kept_emails = [e for e in emails or () if e != email]
+        if "emails" in profile or len(kept_emails) != len(emails or ()):
+            adjusted["emails"] = kept_emails
+    if fields & {"phone", "phones"}:
+        phone = profile.get("phone", doc.get("phone"))
+        phones = profile.get("phones", doc.get("phones") or [])
+        typed = profile.get("phones_raw", doc.get("phones_raw") or [])
+        kept = [i for i, number in enumerate(phones) if number != phone]
+        if "phones" in profile or len(kept) != len(phones):
+            adjusted["phones"] = [phones[i] for i in kept]
+            adjusted["phones_raw"] = [typed[i] if i < len(typed) else phones[i] for i in kept]
+    return adjusted
 
 
 def apply_profile(
@@ -93,20 +147,25 @@ def apply_profile(
     """
     updated = dict(doc)
     changes: Changes = {}
+    profile = without_primary(doc, profile)
     for field, value in profile.items():
-        if field == "phone_raw":
+        if field in ("phone_raw", "phones_raw"):
             continue
         before = doc.get(field)
         after = value
         if field == "tags" and merge_tags_:
             after = merge_tags(before or [], value)
         elif field == "custom_fields" and merge_custom_fields:
-            after = {**(before or {}), **value}
+            # A cleared (None) custom value is removed, so "has a value" means "has the key".
+            merged = {**(before or {}), **value}
+            after = {key: item for key, item in merged.items() if item is not None}
         if after != before:
             changes[field] = (before, after)
             updated[field] = after
             if field == "phone":
                 updated["phone_raw"] = profile.get("phone_raw")
+            elif field == "phones":
+                updated["phones_raw"] = profile.get("phones_raw", [])
     if changes:
         refresh_derived(updated)
     return updated, changes
@@ -143,7 +202,7 @@ def is_live(doc: Mapping[str, Any]) -> bool:
 
 def public_view(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The fields clients see (no tenant, no derived search fields)."""
-    return {field: doc.get(field) for field in PUBLIC_FIELDS}
+    return {field: doc.get(field, _PUBLIC_DEFAULTS.get(field)) for field in PUBLIC_FIELDS}
 
 
 def profile_snapshot(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -156,6 +215,10 @@ def profile_snapshot(doc: Mapping[str, Any]) -> dict[str, Any]:
         "timezone": doc.get("timezone"),
         "tags": list(doc.get("tags", ())),
         "custom_fields": dict(doc.get("custom_fields", {})),
+        "emails": list(doc.get("emails") or ()),
+        "phones": list(doc.get("phones") or ()),
+        "owner": doc.get("owner"),
+        "account_id": doc.get("account_id"),
     }
 
 
@@ -171,6 +234,19 @@ def identity_hashes(
     if phone_raw and phone_raw != phone and normalize_phone(phone_raw) not in ("", phone):
         hashes.append(identifier_hash(key, "phone", phone_raw))
     return hashes
+
+
+def contact_hashes(key: bytes, doc: Mapping[str, Any]) -> list[str]:
+    """Suppression hashes of every email and phone a contact (or a profile) holds."""
+    hashes = identity_hashes(
+        key, email=doc.get("email"), phone=doc.get("phone"), phone_raw=doc.get("phone_raw")
+    )
+    hashes += [identifier_hash(key, "email", email) for email in doc.get("emails") or ()]
+    typed = doc.get("phones_raw") or []
+    for i, phone in enumerate(doc.get("phones") or ()):
+        raw = typed[i] if i < len(typed) else None
+        hashes += identity_hashes(key, email=None, phone=phone, phone_raw=raw)
+    return unique(hashes)
 
 
 def unique(values: Iterable[str]) -> list[str]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_contacts.domain.contact import apply_profile, bump, identity_hashes, new_contact
+from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.domain.errors import SUPPRESSED_DETAIL, InvalidFields
 from crm_contacts.domain.validation import validate_profile
 from crm_shared.events import ImportRow
@@ -104,8 +105,10 @@ class _Planner:
         existing_by_email: Mapping[str, dict[str, Any]],
         now: str,
         new_id: Callable[[], str],
+        rules: ContactPolicy | None = None,
     ) -> None:
         self.tenant = tenant
+        self.rules = rules
         self.policy = policy
         self.now = now
         self.new_id = new_id
@@ -125,11 +128,30 @@ class _Planner:
             }
         )
 
+    def checked(
+        self, row: PreparedRow, check: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """The row's profile checked against the tenant's rules, or None (row failed)."""
+        try:
+            return check()
+        except InvalidFields as exc:
+            row.error = _row_error(row.row_number, row.profile or {}, exc)
+            self.result(row, "failed")
+            return None
+
     def create(self, row: PreparedRow, profile: dict[str, Any]) -> None:
         if "name" not in profile:
             row.error = f"row {row.row_number}: name is required to create a contact"
             self.result(row, "failed")
             return
+        rules = self.rules
+        if rules is not None:
+            checked = self.checked(
+                row, lambda: rules.check_create(profile, source="import", from_text=True)
+            )
+            if checked is None:
+                return
+            profile = checked
         doc = new_contact(
             contact_id=self.new_id(),
             tenant=self.tenant,
@@ -137,6 +159,8 @@ class _Planner:
             source="import",
             now=self.now,
         )
+        if rules is not None:
+            rules.retag_new(doc)
         self.created[doc["id"]] = doc
         self.changed_fields[doc["id"]] = dict.fromkeys(k for k in profile if k != "phone_raw")
         if doc["email"] and doc["email"] not in self.by_email:
@@ -145,7 +169,18 @@ class _Planner:
 
     def update(self, row: PreparedRow, target: dict[str, Any], profile: dict[str, Any]) -> None:
         contact_id = target["id"]
+        rules = self.rules
+        if rules is not None:
+            checked = self.checked(
+                row,
+                lambda: rules.check_update(profile, target, merge_tags=True, from_text=True),
+            )
+            if checked is None:
+                return
+            profile = checked
         updated, changes = apply_profile(target, profile, merge_tags_=True)
+        if rules is not None:
+            changes = rules.retag_changed(target, updated, changes)
         if not changes:
             self.result(row, "skipped", contact_id)
             return
@@ -203,10 +238,20 @@ def plan_batch(
     suppressed: set[str],
     now: str,
     new_id: Callable[[], str],
+    rules: ContactPolicy | None = None,
 ) -> BatchPlan:
-    """Decide each row's fate under the duplicate policy; earlier rows of the batch count too."""
+    """Decide each row's fate under the duplicate policy; earlier rows of the batch count too.
+
+    `rules` (the tenant's custom fields, tags and tag rules) type each row's custom values and
+    tags; a row that breaks them fails with the reason while the others go on.
+    """
     planner = _Planner(
-        tenant=tenant, policy=policy, existing_by_email=existing_by_email, now=now, new_id=new_id
+        tenant=tenant,
+        policy=policy,
+        existing_by_email=existing_by_email,
+        now=now,
+        new_id=new_id,
+        rules=rules,
     )
     for row in rows:
         planner.apply(row, suppressed)

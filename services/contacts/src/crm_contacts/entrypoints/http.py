@@ -14,15 +14,13 @@ from crm_contacts.domain.commands import (
 )
 from crm_contacts.domain.contact import public_view
 from crm_contacts.entrypoints.deps import Settings, Store
-from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor, etag, expected_version
+from crm_contacts.entrypoints.paging import etag, expected_version
 from crm_contacts.entrypoints.schemas import (
     ContactCreate,
-    ContactList,
     ContactPublic,
     ContactUpdate,
 )
 from crm_contacts.service_layer import handlers, queries
-from crm_shared.filters import ContactFilter
 from crm_shared.http import CurrentPrincipal
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
@@ -62,32 +60,7 @@ async def create_contact(
     return _contact(doc, response)
 
 
-@router.get("", response_model=ContactList)
-async def list_contacts(
-    principal: CurrentPrincipal,
-    store: Store,
-    q: Annotated[
-        str | None, Query(max_length=200, description="Text in name/email/phone/company")
-    ] = None,
-    tag: Annotated[str | None, Query(max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-    include_deleted: Annotated[bool, Query(description="Also list soft-deleted (editor)")] = False,
-) -> ContactList:
-    """Contacts in creation order, filtered by text and tag, one keyset page at a time."""
-    principal.require("editor" if include_deleted else "viewer")
-    page = await queries.list_contacts(
-        store,
-        tenant=principal.tenant,
-        criteria=ContactFilter(q=q, tag=[tag] if tag else []),
-        include_deleted=include_deleted,
-        limit=limit,
-        after_id=decode_cursor(cursor) if cursor else None,
-    )
-    return ContactList(
-        items=[ContactPublic.model_validate(public_view(doc)) for doc in page.items],
-        next_cursor=encode_cursor(page.last_id) if page.last_id else None,
-    )
+# Listing and search (GET /v1/contacts, POST /v1/contacts/search): search_http.py.
 
 
 @router.get("/{contact_id}", response_model=ContactPublic)

@@ -8,6 +8,35 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.domain.contact import Source
 
+EMAILS_DOC = (
+    "Additional emails (not the primary): normalized like it (case, IDNA domains), repeats and "
+    "the primary dropped, at most 10; the whole list is replaced on update"
+)
+PHONES_DOC = (
+    "Additional phones in any format (stored as E.164 with the text as typed), repeats and the "
+    "primary dropped, at most 10; the whole list is replaced on update"
+)
+COMPANY_DOC = (
+    "Company name; links the contact to the account of that name (accents and case ignored), "
+    "else to the account of its work-email domain, else to a new account"
+)
+OWNER_DOC = "Id of the assigned user, 1-100 characters; null for none"
+
+
+# Tags and custom fields: see /v1/tags, /v1/tag-rules and /v1/custom-fields.
+TAGS_DOC = (
+    "Up to 50 manual tags of 1-50 characters (new names become manual tags). The platform adds "
+    "the system tags (source:<source>, imported) and tag rules add auto tags"
+)
+TAGS_UPDATE_DOC = (
+    "Replaces the manual tags. Send system tags back as read (leaving one out or adding one "
+    "is a 422); auto tags follow the tag rules whether sent or not"
+)
+CUSTOM_FIELDS_DOC = (
+    "Values by the keys of /v1/custom-fields, typed by their definitions (422 naming "
+    "custom_fields.<key> and the rule); required fields must be present"
+)
+
 
 class ContactCreate(BaseModel):
     """Body of `POST /v1/contacts`."""
@@ -17,12 +46,13 @@ class ContactCreate(BaseModel):
     name: str = Field(description="Full name, 1-200 characters")
     email: str | None = None
     phone: str | None = Field(default=None, description="Any format; stored as E.164")
-    company: str | None = None
+    emails: list[str] | None = Field(default=None, description=EMAILS_DOC)
+    phones: list[str] | None = Field(default=None, description=PHONES_DOC)
+    company: str | None = Field(default=None, description=COMPANY_DOC)
     timezone: str | None = Field(default=None, description="IANA name, e.g. Europe/Paris")
-    tags: list[str] | None = Field(default=None, description="Up to 50 tags of 1-50 characters")
-    custom_fields: dict[str, Any] | None = Field(
-        default=None, description="snake_case keys; text, number, boolean, null or list of text"
-    )
+    owner: str | None = Field(default=None, description=OWNER_DOC)
+    tags: list[str] | None = Field(default=None, description=TAGS_DOC)
+    custom_fields: dict[str, Any] | None = Field(default=None, description=CUSTOM_FIELDS_DOC)
     source: Source = "manual"
 
 
@@ -34,11 +64,16 @@ class ContactUpdate(BaseModel):
     name: str | None = None
     email: str | None = None
     phone: str | None = None
-    company: str | None = None
+    emails: list[str] | None = Field(default=None, description=EMAILS_DOC)
+    phones: list[str] | None = Field(default=None, description=PHONES_DOC)
+    company: str | None = Field(default=None, description=COMPANY_DOC)
     timezone: str | None = None
-    tags: list[str] | None = None
+    owner: str | None = Field(default=None, description=OWNER_DOC)
+    tags: list[str] | None = Field(default=None, description=TAGS_UPDATE_DOC)
     custom_fields: dict[str, Any] | None = Field(
-        default=None, description="Merged key by key into the stored ones; null clears them all"
+        default=None,
+        description="Merged key by key into the stored ones (a null value clears that one; "
+        "null clears them all); typed by the definitions in /v1/custom-fields",
     )
 
     def present_fields(self) -> dict[str, Any]:
@@ -55,8 +90,15 @@ class ContactPublic(BaseModel):
     email: str | None
     phone: str | None
     phone_raw: str | None
+    emails: list[str] = Field(default_factory=list, description="Additional emails")
+    phones: list[str] = Field(default_factory=list, description="Additional phones, E.164")
+    phones_raw: list[str] = Field(
+        default_factory=list, description="The additional phones as typed, in the same order"
+    )
     company: str | None
+    account_id: str | None = Field(default=None, description="The account (company) linked")
     timezone: str | None
+    owner: str | None = None
     tags: list[str]
     custom_fields: dict[str, Any]
     source: Source

@@ -6,7 +6,8 @@ import logging
 
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.commands import EraseContact
-from crm_contacts.domain.contact import anonymized, identity_hashes
+from crm_contacts.domain.contact import anonymized, contact_hashes
+from crm_contacts.service_layer.account_erasure import release_account
 from crm_contacts.service_layer.outbox import outgoing
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
@@ -43,18 +44,14 @@ async def erase_contact(
         elif doc.get("erased_at") is not None:
             detail = "already erased"
         else:
-            hashes += identity_hashes(
-                settings.suppression_key,
-                email=doc.get("email"),
-                phone=doc.get("phone"),
-                phone_raw=doc.get("phone_raw"),
-            )
+            hashes += contact_hashes(settings.suppression_key, doc)
             erased = anonymized(doc, now)
             await contacts.save(erased, expected_version=int(doc["version"]))
             anonymized_event = ContactAnonymized(
                 contact_id=contact_id, version=erased["version"], erasure_id=command.erasure_id
             )
             events.append(outgoing(anonymized_event, tenant=tenant, key=contact_id, actor=ACTOR))
+            events += await release_account(session, tenant, doc, now=now, actor=ACTOR)
         await SuppressionRepository(session, tenant).add(
             hashes, now=now, reason=f"erasure:{command.erasure_id}"
         )

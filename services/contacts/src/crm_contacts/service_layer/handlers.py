@@ -14,7 +14,7 @@ from crm_contacts.domain.commands import (
 from crm_contacts.domain.contact import (
     apply_profile,
     bump,
-    identity_hashes,
+    contact_hashes,
     new_contact,
     profile_snapshot,
     public_view,
@@ -23,7 +23,18 @@ from crm_contacts.domain.contact import (
 )
 from crm_contacts.domain.errors import Gone, SuppressedIdentity
 from crm_contacts.domain.validation import validate_profile
+from crm_contacts.service_layer.account_links import (
+    account_created_events,
+    link_accounts,
+    relink_contact,
+)
+from crm_contacts.service_layer.contact_policy import (
+    checked_create,
+    checked_update,
+    record_new_tags,
+)
 from crm_contacts.service_layer.outbox import outgoing
+from crm_contacts.service_layer.retention import note_deleted, note_restored
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
 from crm_shared.events import (
@@ -62,12 +73,7 @@ def _check_version(doc: dict[str, Any], expected: int | None) -> None:
 async def _refuse_suppressed(
     suppressions: SuppressionRepository, settings: ContactsSettings, doc: dict[str, Any]
 ) -> None:
-    hashes = identity_hashes(
-        settings.suppression_key,
-        email=doc.get("email"),
-        phone=doc.get("phone"),
-        phone_raw=doc.get("phone_raw"),
-    )
+    hashes = contact_hashes(settings.suppression_key, doc)
     if hashes and await suppressions.suppressed(hashes):
         raise SuppressedIdentity()
 
@@ -86,6 +92,7 @@ async def create_contact(
     )
     async with store.transaction() as session:
         contacts = ContactRepository(session, tenant)
+        policy, profile = await checked_create(session, tenant, profile, source=command.source)
         await _refuse_suppressed(SuppressionRepository(session, tenant), settings, profile)
         email = profile.get("email")
         if email and not command.allow_duplicate:
@@ -103,6 +110,9 @@ async def create_contact(
             source=command.source,
             now=now_iso(),
         )
+        policy.retag_new(doc)
+        await record_new_tags(session, tenant, policy)
+        accounts = await link_accounts(session, tenant, [doc], now=doc["created_at"])
         await contacts.add(doc)
         event = ContactCreated(
             contact_id=doc["id"],
@@ -110,7 +120,12 @@ async def create_contact(
             source=doc["source"],
             profile=ContactProfile(**profile_snapshot(doc)),
         )
-        await session.add_events([outgoing(event, tenant=tenant, key=doc["id"], actor=actor)])
+        await session.add_events(
+            [
+                *account_created_events(accounts, tenant=tenant, actor=actor),
+                outgoing(event, tenant=tenant, key=doc["id"], actor=actor),
+            ]
+        )
     return doc
 
 
@@ -132,20 +147,31 @@ async def update_contact(
         replace_custom = (
             "custom_fields" in command.fields and command.fields["custom_fields"] is None
         )
+        policy, profile = await checked_update(
+            session, tenant, profile, doc, custom_fields_cleared=replace_custom
+        )
         updated, changes = apply_profile(doc, profile, merge_custom_fields=not replace_custom)
+        changes = policy.retag_changed(doc, updated, changes)
         if not changes:
             return doc
-        if "email" in changes or "phone" in changes:
+        if changes.keys() & {"email", "phone", "emails", "phones"}:
             await _refuse_suppressed(SuppressionRepository(session, tenant), settings, updated)
-        bump(updated, now_iso())
+        now = now_iso()
+        account_events = await relink_contact(
+            session, tenant, doc, updated, changes, now=now, actor=actor
+        )
+        bump(updated, now)
         if not await contacts.save(updated, expected_version=int(doc["version"])):
             raise PreconditionFailed(f"contact {doc['id']} changed meanwhile; reload it")
+        await record_new_tags(session, tenant, policy)
         event = ContactUpdated(
             contact_id=doc["id"],
             version=updated["version"],
             changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
         )
-        await session.add_events([outgoing(event, tenant=tenant, key=doc["id"], actor=actor)])
+        await session.add_events(
+            [*account_events, outgoing(event, tenant=tenant, key=doc["id"], actor=actor)]
+        )
     return updated
 
 
@@ -159,6 +185,7 @@ async def delete_contact(
         _check_version(doc, command.expected_version)
         deleted = soft_deleted(doc, now_iso())
         await contacts.save(deleted, expected_version=int(doc["version"]))
+        await note_deleted(session, tenant, deleted)
         event = ContactDeleted(contact_id=doc["id"], version=deleted["version"])
         await session.add_events([outgoing(event, tenant=tenant, key=doc["id"], actor=actor)])
     return deleted
@@ -193,6 +220,7 @@ async def restore_contact(
         await _refuse_suppressed(SuppressionRepository(session, tenant), settings, doc)
         back = restored(doc, now_iso())
         await contacts.save(back, expected_version=int(doc["version"]))
+        await note_restored(session, tenant, contact_id)
         event = ContactRestored(contact_id=contact_id, version=back["version"])
         await session.add_events([outgoing(event, tenant=tenant, key=contact_id, actor=actor)])
     return back

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.contact import unique
-from crm_contacts.domain.importing import plan_batch, prepare_rows
+from crm_contacts.domain.importing import PreparedRow, plan_batch, prepare_rows
+from crm_contacts.service_layer.account_links import link_import_batch
+from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
 from crm_contacts.service_layer.outbox import outgoing
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
@@ -18,6 +21,12 @@ from crm_shared.storage import DocumentStore
 log = logging.getLogger(__name__)
 
 CONSUMER = "contacts.import"
+
+
+def _tag_names(prepared: list[PreparedRow], targets: Iterable[dict[str, Any]]) -> list[str]:
+    names = [tag for p in prepared if p.profile for tag in p.profile.get("tags") or ()]
+    names += [tag for doc in targets for tag in doc.get("tags") or ()]
+    return unique(names)
 
 
 class ConcurrentUpdateError(RuntimeError):
@@ -56,15 +65,23 @@ async def import_batch(
         suppressed = (
             await SuppressionRepository(session, tenant).suppressed(hashes) if hashes else set()
         )
+        # The tenant's custom fields, tag rules and the batch's tags: read once per batch.
+        rules = await load_policy(
+            session, tenant, tag_names=_tag_names(prepared, existing.values())
+        )
+        now = now_iso()
         plan = plan_batch(
             prepared,
             tenant=tenant,
             policy=batch.on_duplicate,
             existing_by_email=existing,
             suppressed=suppressed,
-            now=now_iso(),
+            now=now,
             new_id=new_id,
+            rules=rules,
         )
+        await record_new_tags(session, tenant, rules)
+        account_events = await link_import_batch(session, tenant, plan, now=now, actor=actor)
         await contacts.add_many(plan.inserts)
         if not await contacts.save_many(list(plan.replacements.values())):
             raise ConcurrentUpdateError(f"a contact of import {batch.job_id} changed meanwhile")
@@ -72,6 +89,7 @@ async def import_batch(
             job_id=batch.job_id, batch_no=batch.batch_no, results=plan.results
         )
         events = [outgoing(processed, tenant=tenant, key=batch.job_id, actor=actor)]
+        events += account_events
         if plan.imported:
             imported = ContactsImported(
                 job_id=batch.job_id, batch_no=batch.batch_no, contacts=plan.imported

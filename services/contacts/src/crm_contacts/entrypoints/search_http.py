@@ -1,0 +1,104 @@
+"""Listing and searching contacts: `GET /v1/contacts` and `POST /v1/contacts/search`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_contacts.domain.contact import public_view
+from crm_contacts.entrypoints.deps import Settings, Store
+from crm_contacts.entrypoints.schemas import ContactList, ContactPublic
+from crm_contacts.service_layer.search import MAX_LIMIT, SearchPage, search_contacts
+from crm_shared.auth import Principal
+from crm_shared.filters import ContactFilter, InvalidFilter, SortKey
+from crm_shared.http import CurrentPrincipal
+from crm_shared.problems import Unprocessable
+
+router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
+
+_FILTERS = """Filters (all must hold): `q` text in name, emails, phones (digits too) or company,
+as a prefix or anywhere inside, ignoring case and accents; `email` (primary or additional, exact);
+`tag` (repeatable, all), `tag_any`, `tag_none` (repeatable); `owner`; `source`;
+`created_after`, `created_before`, `updated_after`, `updated_before` (ISO-8601, inclusive, UTC
+unless an offset is given); `deleted=true` (only soft-deleted contacts, editor role);
+`cf.<key>=<value>`, `cf.<key>.gte=`, `cf.<key>.lte=` (number and date fields),
+`cf.<key>.contains=` (multi-select). Values are typed by the field's definition; an unknown
+parameter, an undefined custom field or a badly typed value is a 422 naming it. Pages follow
+`sort` (`name`, `created_at`, `updated_at`, `-` before for descending; default: creation order)
+and stay stable while contacts change: pass `next_cursor` back as `cursor` with the same sort."""
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}")]
+
+
+class SearchRequest(BaseModel):
+    """Body of `POST /v1/contacts/search`: the filter of `GET /v1/contacts` as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filter: ContactFilter = Field(default_factory=ContactFilter)
+    sort: SortKey | None = None
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
+
+
+def _page(page: SearchPage) -> ContactList:
+    return ContactList(
+        items=[ContactPublic.model_validate(public_view(doc)) for doc in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+def _allowed(principal: Principal, criteria: ContactFilter, include_deleted: bool) -> None:
+    principal.require("editor" if criteria.deleted or include_deleted else "viewer")
+
+
+@router.get("", response_model=ContactList, description=_FILTERS)
+async def list_contacts(
+    request: Request,
+    principal: CurrentPrincipal,
+    store: Store,
+    settings: Settings,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    sort: Annotated[SortKey | None, Query(description="Order; default creation order")] = None,
+    include_deleted: Annotated[
+        bool, Query(description="Live and soft-deleted contacts alike (editor)")
+    ] = False,
+) -> ContactList:
+    """Contacts matching the filter in the query string, one keyset page at a time."""
+    try:
+        criteria = ContactFilter.from_query_params(request.query_params.multi_items())
+    except InvalidFilter as exc:
+        raise Unprocessable(str(exc)) from None
+    _allowed(principal, criteria, include_deleted)
+    page = await search_contacts(
+        store,
+        tenant=principal.tenant,
+        criteria=criteria,
+        secret=settings.suppression_key,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        include_deleted=include_deleted,
+    )
+    return _page(page)
+
+
+@router.post("/search", response_model=ContactList, description=_FILTERS)
+async def search(
+    body: SearchRequest, principal: CurrentPrincipal, store: Store, settings: Settings
+) -> ContactList:
+    """The same listing with the filter as a JSON body, for filters too long for a URL."""
+    _allowed(principal, body.filter, include_deleted=False)
+    page = await search_contacts(
+        store,
+        tenant=principal.tenant,
+        criteria=body.filter,
+        secret=settings.suppression_key,
+        sort=body.sort,
+        limit=body.limit,
+        cursor=body.cursor,
+    )
+    return _page(page)

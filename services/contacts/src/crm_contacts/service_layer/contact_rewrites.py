@@ -1,0 +1,84 @@
+"""Rewriting many contacts inside one transaction: definition changes, tag renames, rule changes.
+
+Each changed contact gets a new version and its own ContactUpdated (before/after), written in the
+same transaction as the change that caused it, so the change and its effects commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from crm_contacts.adapters.contact_pages import contact_pages
+from crm_contacts.adapters.repository import ContactRepository
+from crm_contacts.domain.contact import Changes, bump, refresh_derived
+from crm_contacts.service_layer.outbox import outgoing
+from crm_shared.clock import now_iso
+from crm_shared.events import ContactUpdated, FieldChange
+from crm_shared.problems import Conflict
+from crm_shared.storage import OutgoingEvent, Session, Where
+
+
+class Blocked(Exception):
+    """This contact's data stops the change (counted; nothing is written once one blocks)."""
+
+
+# Returns the fields to set on the contact (only the changed ones), or None for no change.
+Transform = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+@dataclass
+class RewriteResult:
+    """How many contacts changed, and how many blocked the change."""
+
+    changed: int = 0
+    blocked: int = 0
+
+
+def _changes(doc: dict[str, Any], fields: dict[str, Any]) -> Changes:
+    return {
+        name: (doc.get(name), value) for name, value in fields.items() if doc.get(name) != value
+    }
+
+
+async def rewrite_contacts(
+    session: Session,
+    tenant: str,
+    *,
+    where: Sequence[Where],
+    transform: Transform,
+    actor: str | None,
+) -> RewriteResult:
+    """Apply `transform` to every contact matching `where`, page by page, in this transaction.
+
+    Once a contact blocks, the rest are only counted: the caller raises and the transaction
+    rolls back, so nothing is half-applied.
+    """
+    result = RewriteResult()
+    contacts = ContactRepository(session, tenant)
+    now = now_iso()
+    async for page in contact_pages(session, tenant, where=where):
+        events: list[OutgoingEvent] = []
+        for doc in page:
+            try:
+                fields = transform(doc) or {}
+            except Blocked:
+                result.blocked += 1
+                continue
+            changes = _changes(doc, fields)
+            if result.blocked or not changes:
+                continue
+            updated = bump(refresh_derived({**doc, **fields}), now)
+            if not await contacts.save(updated, expected_version=int(doc["version"])):
+                raise Conflict(f"contact {doc['id']} changed meanwhile; retry")
+            event = ContactUpdated(
+                contact_id=doc["id"],
+                version=updated["version"],
+                changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
+            )
+            events.append(outgoing(event, tenant=tenant, key=doc["id"], actor=actor))
+            result.changed += 1
+        if events:
+            await session.add_events(events)
+    return result

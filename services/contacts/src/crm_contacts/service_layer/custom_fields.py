@@ -1,0 +1,205 @@
+"""Handlers for custom field definitions: define, change (converting stored values), delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crm_contacts.adapters.contact_pages import NOT_ERASED
+from crm_contacts.adapters.custom_fields import CustomFieldRepository, definition_from_doc
+from crm_contacts.adapters.tags import TagRuleRepository
+from crm_contacts.domain.custom_fields import FieldDefinition, InvalidValue
+from crm_contacts.domain.errors import InvalidFields
+from crm_contacts.domain.field_definitions import changed_definition, convert_value, needs_rewrite
+from crm_contacts.domain.tag_rules import check_rule_filter
+from crm_contacts.service_layer.contact_policy import load_policy
+from crm_contacts.service_layer.contact_rewrites import Blocked, rewrite_contacts
+from crm_shared.clock import now_iso
+from crm_shared.ids import new_id
+from crm_shared.problems import Conflict, NotFound, PreconditionFailed
+from crm_shared.storage import DocumentStore, DuplicateKeyError, Session
+
+
+def definition_doc(definition: FieldDefinition, *, tenant: str, now: str) -> dict[str, Any]:
+    """A new stored definition."""
+    return {
+        "id": new_id(),
+        "tenant": tenant,
+        **_attributes(definition),
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+
+
+def _attributes(definition: FieldDefinition) -> dict[str, Any]:
+    return {
+        "key": definition.key,
+        "label": definition.label,
+        "type": definition.type,
+        "options": list(definition.options),
+        "retired_options": list(definition.retired_options),
+        "required": definition.required,
+        "description": definition.description,
+    }
+
+
+def _not_found(key: str) -> NotFound:
+    return NotFound(f"custom field '{key}' not found")
+
+
+async def list_definitions(store: DocumentStore, *, tenant: str) -> list[dict[str, Any]]:
+    """Every definition of the tenant, by key."""
+    async with store.reader() as session:
+        return await CustomFieldRepository(session, tenant).all_docs()
+
+
+async def get_definition(store: DocumentStore, key: str, *, tenant: str) -> dict[str, Any]:
+    """One definition (404 if the tenant has none with this key)."""
+    async with store.reader() as session:
+        doc = await CustomFieldRepository(session, tenant).get_doc(key)
+    if doc is None:
+        raise _not_found(key)
+    return doc
+
+
+async def _convert_stored_values(
+    session: Session,
+    tenant: str,
+    old: FieldDefinition | None,
+    new: FieldDefinition,
+    *,
+    actor: str,
+) -> int:
+    """Convert every contact's value of the field to `new`; 409 if one cannot be (no writes)."""
+    policy = (await load_policy(session, tenant)).with_definition(new)
+    key = new.key
+    rules_on_key = [r for r in policy.rules if any(c.key == key for c in r.filter.custom)]
+    for rule in rules_on_key:  # a rule must not silently stop matching
+        try:
+            check_rule_filter(rule.filter, policy.definitions)
+        except InvalidFields as exc:
+            raise Conflict(
+                f"tag rule '{rule.name}' filters on '{key}' in a way that does not fit a "
+                f"{new.type} field; change the rule first",
+                extra={"tag_rules": [rule.name]},
+            ) from exc
+    filters_on_key = bool(rules_on_key)
+
+    def convert(doc: dict[str, Any]) -> dict[str, Any] | None:
+        values = doc.get("custom_fields") or {}
+        if key not in values:
+            return None
+        try:
+            converted = convert_value(values[key], old, new)
+        except InvalidValue as exc:
+            raise Blocked from exc
+        fields: dict[str, Any] = {}
+        if converted != values[key]:
+            rest = {k: v for k, v in values.items() if k != key}
+            fields["custom_fields"] = rest if converted is None else {**rest, key: converted}
+        if filters_on_key:  # the rule outcome may differ on the converted value
+            fields["tags"] = policy.tags_for({**doc, **fields})
+        return fields
+
+    result = await rewrite_contacts(
+        session, tenant, where=NOT_ERASED, transform=convert, actor=actor
+    )
+    if result.blocked:
+        kind = "an untyped" if old is None else f"a {old.type}"
+        raise Conflict(
+            f"{result.blocked} contact(s) hold values of '{key}' that do not convert from "
+            f"{kind} value to {new.type} without loss; change or clear those values first",
+            extra={"blocking_contacts": result.blocked},
+        )
+    return result.changed
+
+
+async def create_definition(
+    store: DocumentStore, definition: FieldDefinition, *, tenant: str, actor: str
+) -> dict[str, Any]:
+    """Define a field; values contacts already hold under its key are typed, or 409."""
+    async with store.transaction() as session:
+        fields = CustomFieldRepository(session, tenant)
+        if await fields.get_doc(definition.key) is not None:
+            raise Conflict(f"custom field '{definition.key}' already exists")
+        await _convert_stored_values(session, tenant, None, definition, actor=actor)
+        doc = definition_doc(definition, tenant=tenant, now=now_iso())
+        try:
+            await fields.add(doc)
+        except DuplicateKeyError as exc:
+            raise Conflict(f"custom field '{definition.key}' already exists") from exc
+    return doc
+
+
+async def update_definition(
+    store: DocumentStore,
+    key: str,
+    patch: Mapping[str, Any],
+    *,
+    tenant: str,
+    actor: str,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Change a definition under the documented rules; stored values convert or it is 409."""
+    async with store.transaction() as session:
+        fields = CustomFieldRepository(session, tenant)
+        doc = await fields.get_doc(key)
+        if doc is None:
+            raise _not_found(key)
+        if expected_version is not None and int(doc["version"]) != expected_version:
+            raise PreconditionFailed(f"custom field '{key}' is at version {doc['version']}")
+        old = definition_from_doc(doc)
+        new = changed_definition(old, patch)
+        if new == old:
+            return doc
+        if needs_rewrite(old, new):
+            await _convert_stored_values(session, tenant, old, new, actor=actor)
+        updated = {
+            **doc,
+            **_attributes(new),
+            "updated_at": now_iso(),
+            "version": int(doc["version"]) + 1,
+        }
+        await fields.save(updated, expected_version=int(doc["version"]))
+    return updated
+
+
+async def delete_definition(
+    store: DocumentStore, key: str, *, purge_values: bool, tenant: str, actor: str
+) -> None:
+    """Delete a definition: 409 while live contacts hold values unless they are purged."""
+    async with store.transaction() as session:
+        fields = CustomFieldRepository(session, tenant)
+        doc = await fields.get_doc(key)
+        if doc is None:
+            raise _not_found(key)
+        rules = [
+            rule["name"]
+            for rule in await TagRuleRepository(session, tenant).all()
+            if any(cond.get("key") == key for cond in rule["filter"].get("custom", ()))
+        ]
+        if rules:
+            raise Conflict(
+                f"tag rules filter on custom field '{key}': {', '.join(rules)}; change them first",
+                extra={"tag_rules": rules},
+            )
+
+        def purge(contact: dict[str, Any]) -> dict[str, Any] | None:
+            values = contact.get("custom_fields") or {}
+            if key not in values:
+                return None
+            if contact.get("deleted_at") is None and not purge_values:
+                raise Blocked
+            return {"custom_fields": {k: v for k, v in values.items() if k != key}}
+
+        result = await rewrite_contacts(
+            session, tenant, where=NOT_ERASED, transform=purge, actor=actor
+        )
+        if result.blocked:
+            raise Conflict(
+                f"{result.blocked} live contact(s) have a value for '{key}'; "
+                "pass purge_values=true to remove those values with the field",
+                extra={"contacts_with_values": result.blocked},
+            )
+        await fields.remove(doc["id"])

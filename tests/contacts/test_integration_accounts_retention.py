@@ -1,0 +1,88 @@
+"""With the real embedded broker: account and purge events leave through the outbox relay."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI
+
+from crm_contacts.bootstrap import create_app
+from crm_shared.clock import utcnow
+from crm_shared.devstack import EmbeddedBroker
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events.contacts import AccountCreated, ContactPurged
+from crm_shared.ids import new_id
+from crm_shared.topics import CONTACT_EVENTS
+from tests.conftest import ADMIN_KEY, EDITOR_KEY, auth
+
+pytestmark = pytest.mark.integration
+WAIT_SECONDS = 20.0
+
+
+@pytest.fixture
+async def live_app(
+    platform_env: dict[str, str], broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
+    app = create_app()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield app, client
+
+
+async def _keys_seen(broker: EmbeddedBroker, wanted: dict[str, str]) -> dict[str, EventEnvelope]:
+    """Read CONTACT_EVENTS until an event of each wanted (key -> type) arrived."""
+    consumer = AIOKafkaConsumer(
+        CONTACT_EVENTS.name,
+        bootstrap_servers=broker.bootstrap_servers,
+        group_id=f"contacts-test-{new_id()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=300,
+    )
+    found: dict[str, EventEnvelope] = {}
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while set(found) != set(wanted) and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    key = (record.key or b"").decode()
+                    event = EventEnvelope.from_bytes(record.value or b"")
+                    if wanted.get(key) == event.type:
+                        found[key] = event
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_account_created_and_contact_purged_reach_kafka(
+    live_app: tuple[FastAPI, httpx.AsyncClient], broker: EmbeddedBroker
+) -> None:
+    app, client = live_app
+    created = await client.post(
+        "/v1/contacts", json={"name": "Ada", "company": "Acme"}, headers=auth(EDITOR_KEY)
+    )
+    contact = created.json()
+    await client.delete(f"/v1/contacts/{contact['id']}", headers=auth(EDITOR_KEY))
+    later = utcnow() + timedelta(days=31)
+    app.state.clock = lambda: later
+    purged = await client.post("/v1/contacts/purge", headers=auth(ADMIN_KEY))
+    assert purged.json() == {"purged": 1}
+    found = await _keys_seen(
+        broker,
+        {
+            contact["account_id"]: AccountCreated.event_type,
+            contact["id"]: ContactPurged.event_type,
+        },
+    )
+    assert found[contact["account_id"]].data["name"] == "Acme"
+    assert found[contact["id"]].data["contact_id"] == contact["id"]
