@@ -1,0 +1,274 @@
+"""Search benchmark on the embedded store: contact look-ups at scale against a same-run ceiling.
+
+Loads N contacts (default 1,000,000) with realistic tags and custom fields into the contacts
+service's SQLite store, through its own storage adapter and domain functions (not over HTTP:
+that would measure the API, not the search). The store is first started without the contacts'
+secondary indexes and started again with them once loaded, as a deployment adding an index does:
+a sorted build beats a million random index inserts. Then it times, each ~200 times with varied
+values, through `search_contacts` (the function `GET /v1/contacts` calls):
+(a) an email look-up and (b) a tag + custom-field filter, first page of 50 in creation order;
+and the same queries as hand-written SQL on the same file and indexes (the ceiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from bisect import bisect
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS
+from crm_contacts.adapters.repository import COLLECTION_SPECS, ContactRepository
+from crm_contacts.domain.contact import new_contact
+from crm_contacts.domain.text import fold
+from crm_contacts.service_layer.search import search_contacts
+from crm_shared.clock import iso
+from crm_shared.filters import ContactFilter, CustomFieldCondition
+from crm_shared.ids import new_id
+from crm_shared.storage import CollectionSpec
+from crm_shared.storage.sqlite import SqliteStore
+
+TENANT = "bench"
+SECRET = b"bench-cursor-secret"
+BATCH = 20_000
+SAMPLES_PER_CHUNK = 4
+FIRST = ["Ada", "Grace", "Alan", "Zoë", "José", "Chloé", "Björn", "Anaïs", "Søren", "Renée", "Ken"]
+LAST = ["Lovelace", "Hopper", "Turing", "Müller", "García", "Núñez", "Dubois", "Ševčík", "Knuth"]
+COMPANIES = ["Acme Inc", "Globex", "Initech", "Société Générale", "Zürich Re", "Hooli", "Umbrella"]
+# Tag -> weight: a few common ones, a long tail of rare ones, mixed spelling as users type them.
+TAGS = {
+    "Newsletter": 50,
+    "Prospect": 40,
+    "Customer": 30,
+    "Lead": 25,
+    "SMB": 20,
+    "Webinar": 12,
+    "Event 2025": 10,
+    "Trial": 9,
+    "Partner": 8,
+    "Support": 7,
+    "Churned": 6,
+    "Enterprise": 5,
+    "Referral": 4,
+    "VIP": 3,
+    "Beta": 2,
+}
+PLANS = {"Free": 50, "Starter": 25, "Pro": 18, "Enterprise": 7}
+FIELDS: list[dict[str, Any]] = [
+    {"key": "plan", "label": "Plan", "type": "dropdown", "options": list(PLANS)},
+    {"key": "seats", "label": "Seats", "type": "number"},
+    {"key": "renewal", "label": "Renewal", "type": "date"},
+]
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "ignore").decode().lower()
+
+
+def _picker(weights: dict[str, int]) -> tuple[list[str], list[float]]:
+    names, running, total = list(weights), [], 0
+    for weight in weights.values():
+        total += weight
+        running.append(total / sum(weights.values()))
+    return names, running
+
+
+def chunk(start: int, size: int, total: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """Contacts `start`..`start + size` built by the domain's `new_contact`, and a few emails.
+
+    Deterministic per chunk, so chunks can be built in another process. Contacts are created
+    over a year, in id order.
+    """
+    rng = random.Random(start)
+    draw = rng.random
+    tags, tag_odds = _picker(TAGS)
+    plans, plan_odds = _picker(PLANS)
+    sources = ["import", "manual", "form", "chat", "integration"]
+    step = timedelta(days=365) / max(total, 1)
+    first_moment = datetime(2025, 1, 1, tzinfo=UTC)
+    docs = []
+    for i in range(start, start + size):
+        first, last = FIRST[int(draw() * len(FIRST))], LAST[int(draw() * len(LAST))]
+        profile = {
+            "name": f"{first} {last}",
+            "email": f"{_ascii(first)}.{_ascii(last)}.{i}@example.com",
+            "phone": f"+1415{2_000_000 + int(draw() * 7_999_999)}",
+            "company": COMPANIES[int(draw() * len(COMPANIES))],
+            "owner": f"user-{int(draw() * 40)}",
+            "tags": sorted({tags[bisect(tag_odds, draw())] for _ in range(int(draw() * 5))}),
+            "custom_fields": {
+                "plan": plans[bisect(plan_odds, draw())],
+                "seats": 1 + int(draw() * 499),
+                "renewal": f"2026-{1 + int(draw() * 12):02d}-{1 + int(draw() * 28):02d}",
+            },
+        }
+        docs.append(
+            new_contact(
+                contact_id=new_id(),
+                tenant=TENANT,
+                profile=profile,
+                source=sources[int(draw() * len(sources))],
+                now=iso(first_moment + step * i),
+            )
+        )
+    emails = [doc["email"] for doc in rng.sample(docs, min(len(docs), SAMPLES_PER_CHUNK))]
+    return docs, emails
+
+
+def _chunk(args: tuple[int, int, int]) -> tuple[list[dict[str, Any]], list[str]]:
+    return chunk(*args)
+
+
+async def load(path: Path, count: int) -> tuple[list[str], float, float]:
+    """Load the contacts and field definitions; return sampled emails, load and index seconds."""
+    bare = tuple(CollectionSpec(spec.name) for spec in COLLECTION_SPECS)
+    store = SqliteStore(path)
+    await store.start(bare)
+    emails: list[str] = []
+    started = time.perf_counter()
+    jobs = [(at, min(BATCH, count - at), count) for at in range(0, count, BATCH)]
+    # Building documents is most of the work: other processes build while this one inserts.
+    # Ids stay increasing batch after batch (UUIDv7: time-ordered, whichever process makes them).
+    with multiprocessing.get_context("fork").Pool(max(1, (os.cpu_count() or 2) - 1)) as pool:
+        for docs, sampled in pool.imap(_chunk, jobs):
+            async with store.transaction() as session:
+                await ContactRepository(session, TENANT).add_many(docs)
+            emails.extend(sampled)
+    async with store.transaction() as session:
+        now = iso(datetime.now(UTC))
+        for field in FIELDS:
+            doc = {"id": new_id(), "tenant": TENANT, "version": 1, "created_at": now, **field}
+            await session.insert(CUSTOM_FIELDS, doc)
+    loaded = time.perf_counter() - started
+    await store.close()
+    started = time.perf_counter()
+    store = SqliteStore(path)
+    await store.start(COLLECTION_SPECS)
+    await store.close()
+    return emails, loaded, time.perf_counter() - started
+
+
+def _ms(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(len(ordered) * 0.95) - 1)]
+    return statistics.median(ordered) * 1000, p95 * 1000
+
+
+async def _time_async(run: Callable[[Any], Awaitable[int]], values: list[Any]) -> list[float]:
+    samples = []
+    for value in values:
+        started = time.perf_counter()
+        found = await run(value)
+        samples.append(time.perf_counter() - started)
+        assert found > 0, f"no match for {value!r}"
+    return samples
+
+
+def _time_sql(db: sqlite3.Connection, sql: str, values: list[tuple[Any, ...]]) -> list[float]:
+    samples = []
+    for params in values:
+        started = time.perf_counter()
+        rows = db.execute(sql, params).fetchall()
+        samples.append(time.perf_counter() - started)
+        assert rows, f"no match for {params!r}"
+    return samples
+
+
+LIVE = "json_extract(c.doc, '$.deleted_at') IS NULL AND json_extract(c.doc, '$.erased_at') IS NULL"
+CEILING_EMAIL = (
+    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c "
+    "ON c.tenant = d.e_tenant AND c.id = d.e_id WHERE d.e_tenant = ? "
+    f"AND d.e_path = 'emails_norm' AND d.e_value = ? AND {LIVE} ORDER BY d.e_id LIMIT 51"
+)
+CEILING_TAG_PLAN = (
+    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c "
+    "ON c.tenant = d.e_tenant AND c.id = d.e_id WHERE d.e_tenant = ? "
+    "AND d.e_path = 'tags_norm' AND d.e_value = ? "
+    "AND json_extract(c.doc, '$.custom_fields.plan') = ? "
+    f"AND {LIVE} ORDER BY d.e_id LIMIT 51"
+)
+
+
+async def measure(path: Path, emails: list[str], repeats: int) -> None:
+    """Time both queries through the service and as hand-written SQL; print p50/p95 and ratio."""
+    rng = random.Random(11)
+    lookups = [rng.choice(emails) for _ in range(repeats)]
+    combos = [(rng.choice(list(TAGS)), rng.choice(list(PLANS))) for _ in range(repeats)]
+    store = SqliteStore(path)
+    await store.start(COLLECTION_SPECS)
+    try:
+
+        async def by_email(email: str) -> int:
+            page = await search_contacts(
+                store, tenant=TENANT, criteria=ContactFilter(email=email), secret=SECRET
+            )
+            return len(page.items)
+
+        async def by_tag_and_plan(combo: tuple[str, str]) -> int:
+            tag, plan = combo
+            criteria = ContactFilter(tag=[tag], custom=[CustomFieldCondition(key="plan", eq=plan)])
+            page = await search_contacts(store, tenant=TENANT, criteria=criteria, secret=SECRET)
+            return len(page.items)
+
+        await by_email(lookups[0])  # warm the caches the same way for both sides
+        service_email = await _time_async(by_email, lookups)
+        service_tag = await _time_async(by_tag_and_plan, combos)
+    finally:
+        await store.close()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    ceiling_email = _time_sql(db, CEILING_EMAIL, [(TENANT, e) for e in lookups])
+    ceiling_tag = _time_sql(db, CEILING_TAG_PLAN, [(TENANT, fold(t), p) for t, p in combos])
+    db.close()
+    for label, service, ceiling in (
+        ("(a) email look-up", service_email, ceiling_email),
+        ("(b) tag + custom field (plan)", service_tag, ceiling_tag),
+    ):
+        s50, s95 = _ms(service)
+        c50, c95 = _ms(ceiling)
+        print(
+            f"{label}: service p50 {s50:.2f} ms, p95 {s95:.2f} ms | hand-written SQL p50 "
+            f"{c50:.2f} ms, p95 {c95:.2f} ms | ratio service/SQL p50 {s50 / c50:.1f}x, "
+            f"p95 {s95 / c95:.1f}x"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load N contacts, then time the email look-up and the tag + custom-field filter."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the store file afterwards")
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="crm-search-bench-"))
+    path = workdir / "contacts.sqlite3"
+    print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)
+    emails, loaded, indexed = asyncio.run(load(path, args.contacts))
+    print(
+        f"loaded in {loaded:.1f} s ({args.contacts / loaded:,.0f} contacts/s), "
+        f"indexes built in {indexed:.1f} s; file {path.stat().st_size / 1e6:,.0f} MB",
+        flush=True,
+    )
+    try:
+        asyncio.run(measure(path, emails, args.repeats))
+    finally:
+        if args.keep:
+            print(f"(store kept: {path})")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
