@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal
 from crm_shared.problems import ProblemError
+from crm_shared.storage import DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,15 @@ def _principal(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def _store(request: Request) -> DocumentStore:
+    store: DocumentStore = request.app.state.store
+    return store
+
+
+# The store the app's lifespan opened (every service's composition root sets app.state.store).
+StoreDep = Annotated[DocumentStore, Depends(_store)]
 
 
 def install_health_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:

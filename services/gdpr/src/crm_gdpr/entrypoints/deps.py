@@ -9,12 +9,7 @@ from fastapi import Depends, Request
 
 from crm_gdpr.adapters.upstream import ContactsApi, TimelineApi
 from crm_gdpr.settings import GdprSettings
-from crm_shared.storage import DocumentStore
-
-
-def _store(request: Request) -> DocumentStore:
-    store: DocumentStore = request.app.state.store
-    return store
+from crm_shared.http import StoreDep
 
 
 def _settings(request: Request) -> GdprSettings:
@@ -45,7 +40,7 @@ def _timeline(request: Request) -> TimelineApi:
     )
 
 
-Store = Annotated[DocumentStore, Depends(_store)]
+Store = StoreDep
 Settings = Annotated[GdprSettings, Depends(_settings)]
 Contacts = Annotated[ContactsApi, Depends(_contacts)]
 Timeline = Annotated[TimelineApi, Depends(_timeline)]

@@ -10,12 +10,7 @@ from crm_importer.adapters.files import DataFiles
 from crm_importer.service_layer.exports import ExportRunner
 from crm_importer.service_layer.worker import ImportWorker
 from crm_importer.settings import ImporterSettings
-from crm_shared.storage import DocumentStore
-
-
-def _store(request: Request) -> DocumentStore:
-    store: DocumentStore = request.app.state.store
-    return store
+from crm_shared.http import StoreDep as StoreDep
 
 
 def _files(request: Request) -> DataFiles:
@@ -38,7 +33,6 @@ def _exports(request: Request) -> ExportRunner:
     return runner
 
 
-StoreDep = Annotated[DocumentStore, Depends(_store)]
 FilesDep = Annotated[DataFiles, Depends(_files)]
 SettingsDep = Annotated[ImporterSettings, Depends(_settings)]
 WorkerDep = Annotated[ImportWorker, Depends(_worker)]
