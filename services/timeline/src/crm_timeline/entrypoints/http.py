@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import CurrentPrincipal, StoreDep
 from crm_timeline.domain.model import AddNote, ItemType, RecordActivity
-from crm_timeline.entrypoints.deps import StoreDep
 from crm_timeline.entrypoints.schemas import (
     ActivityCreate,
     ItemPublic,
