@@ -7,12 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from crm_contacts.settings import ContactsSettings
-from crm_shared.storage import DocumentStore
-
-
-def _store(request: Request) -> DocumentStore:
-    store: DocumentStore = request.app.state.store
-    return store
+from crm_shared.http import StoreDep
 
 
 def _settings(request: Request) -> ContactsSettings:
@@ -20,5 +15,5 @@ def _settings(request: Request) -> ContactsSettings:
     return settings
 
 
-Store = Annotated[DocumentStore, Depends(_store)]
+Store = StoreDep
 Settings = Annotated[ContactsSettings, Depends(_settings)]
