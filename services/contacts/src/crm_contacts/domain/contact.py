@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -61,10 +62,24 @@ def search_text(doc: Mapping[str, Any]) -> str:
         parts.extend(doc.get(many) or ())
     # Typed phones in digits too, so "020 7946" and "0207946" both find "020-7946-0958".
     typed = [doc.get("phone_raw"), *(doc.get("phones_raw") or ())]
-    parts.extend("".join(ch for ch in raw if ch.isdigit()) for raw in typed if raw)
-    # Folding part by part equals folding the joined text, and names and companies repeat, so
-    # fold's cache answers most of them (a million-row import calls this once per row).
-    return " ".join(folded for p in parts if p and (folded := fold(p)))
+    parts.extend(_digits(raw) for raw in typed if raw)
+    present = [p for p in parts if p]
+    joined = " ".join(present)
+    if joined.isascii():
+        # Folding ASCII text part by part equals folding the joined text once (fold's ASCII
+        # path), which skips a cache look-up per part (a million-row import calls this per row).
+        return " ".join(joined.lower().split())
+    return " ".join(folded for p in present if (folded := fold(p)))
+
+
+_NON_DIGITS = re.compile(r"[^0-9]")
+
+
+def _digits(raw: str) -> str:
+    """The digits of `raw` (str.isdigit digits, which are 0-9 only in ASCII text)."""
+    if raw.isascii():
+        return _NON_DIGITS.sub("", raw)
+    return "".join(ch for ch in raw if ch.isdigit())
 
 
 def refresh_derived(doc: dict[str, Any]) -> dict[str, Any]:

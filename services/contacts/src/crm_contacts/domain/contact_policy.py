@@ -39,7 +39,26 @@ class ContactPolicy:
         )
         if values or "custom_fields" in profile:
             checked["custom_fields"] = values
-        requested = profile.get("tags") or []
+        checked["tags"] = self._new_contact_tags(
+            tuple(profile.get("tags") or ()), source=source, from_text=from_text
+        )
+        return checked
+
+    def _new_contact_tags(
+        self, requested: tuple[str, ...], *, source: str, from_text: bool
+    ) -> list[str]:
+        # Import rows repeat the same few tag lists. The answer depends only on the arguments and
+        # on the book's entries for these names, which never change once set, so it is memoized.
+        key = (requested, source, from_text)
+        tags = self._create_tags.get(key)
+        if tags is None:
+            tags = self._resolve_new_contact_tags(list(requested), source, from_text)
+            self._create_tags[key] = tags
+        return list(tags)
+
+    def _resolve_new_contact_tags(
+        self, requested: list[str], source: str, from_text: bool
+    ) -> list[str]:
         platform = system_tags_for({"source": source})
         if requested:
             requested = resolve_requested_tags(
@@ -51,8 +70,7 @@ class ContactPolicy:
                 skip_managed=from_text,
             )
         # The system tags go in before the document is built, so it is derived once.
-        checked["tags"] = with_system_tags(requested, {"source": source}, self.book)
-        return checked
+        return with_system_tags(requested, {"source": source}, self.book)
 
     def check_update(
         self,
@@ -92,6 +110,13 @@ class ContactPolicy:
         return checked
 
     _compiled: list[CompiledRule] | None = field(default=None, repr=False)
+    # Memos of tag answers that depend only on their arguments (see the methods using them).
+    _create_tags: dict[tuple[tuple[str, ...], str, bool], list[str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _plain_tags: dict[tuple[tuple[str, ...], str], list[str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def compiled_rules(self) -> list[CompiledRule]:
         """The rules' filters translated once, for evaluating them on many contacts."""
@@ -106,7 +131,17 @@ class ContactPolicy:
 
     def tags_for(self, contact: Mapping[str, Any]) -> list[str]:
         """The contact's final tags: with its system tags and the auto tags the rules give."""
-        return final_tags(contact, book=self.book, rules=self.compiled_rules())
+        rules = self.compiled_rules()
+        if rules:
+            return final_tags(contact, book=self.book, rules=rules)
+        # Without rules the answer depends only on the tags and the source (system tags), and
+        # the book's entries for them never change once set: memoized for imports.
+        key = (tuple(contact.get("tags") or ()), contact.get("source") or "manual")
+        tags = self._plain_tags.get(key)
+        if tags is None:
+            tags = final_tags(contact, book=self.book, rules=rules)
+            self._plain_tags[key] = tags
+        return list(tags)
 
     def retag_new(self, doc: dict[str, Any]) -> dict[str, Any]:
         """A new contact with its system tags and the auto tags the rules give it."""
