@@ -5,13 +5,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 
 _NON_DIGITS = re.compile(r"[^\d+]")
 
 
+@lru_cache(maxsize=4096)
+def _ascii_domain(domain: str) -> str:
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain
+
+
 def normalize_email(email: str) -> str:
-    """Lower-case and trim an email address (the cheap form used for duplicates and hashes)."""
-    return email.strip().lower()
+    """Trim, lower-case and IDNA-encode the domain, the form every service hashes and compares.
+
+    `zoe@bücher.de` and `zoe@xn--bcher-kva.de` are one address: without the IDNA step a hash of
+    the typed form (a failed import row) would never match the hash of the stored one.
+    """
+    normalized = email.strip().lower()
+    if normalized.isascii():
+        return normalized
+    local, at, domain = normalized.rpartition("@")
+    return f"{local}@{_ascii_domain(domain)}" if at else normalized
 
 
 def normalize_phone(phone: str) -> str:
