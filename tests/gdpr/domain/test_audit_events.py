@@ -15,7 +15,13 @@ from crm_shared.events import (
     ImportedContact,
     ImportJobFinished,
 )
-from crm_shared.events.contacts import ContactProfile
+from crm_shared.events.contacts import (
+    AccountCreated,
+    AccountDeleted,
+    AccountUpdated,
+    ContactProfile,
+    ContactPurged,
+)
 from tests.gdpr.fakes import wrap
 
 
@@ -97,3 +103,88 @@ def test_consent_change_names_the_purpose_not_the_status() -> None:
     data = ConsentChanged(contact_id="c1", purpose="newsletter", status="withdrawn", entry_id="e")
     [draft] = audit_drafts(wrap(data, source="crm/gdpr"), data)
     assert draft.fields == ("consent.newsletter",)
+
+
+def test_contact_created_lists_the_new_profile_fields_by_name_only() -> None:
+    data = ContactCreated(
+        contact_id="c1",
+        version=1,
+        source="manual",
+        profile=ContactProfile(
+            name="Bob Secret",
+            emails=["bob.alt@secret.example"],
+            phones=["+15550009999"],
+            owner="owner-key-7",
+            account_id="acc-42",
+        ),
+    )
+    [draft] = audit_drafts(wrap(data, subject="c1"), data)
+    assert draft.fields == ("name", "owner", "account_id", "emails", "phones")
+    for value in ("bob.alt@secret.example", "+15550009999", "owner-key-7", "acc-42"):
+        assert value not in repr(draft)
+
+
+def test_contact_created_leaves_out_empty_new_profile_fields() -> None:
+    data = ContactCreated(
+        contact_id="c1",
+        version=1,
+        source="manual",
+        profile=ContactProfile(name="Bob", emails=[], phones=[], owner=None, account_id=""),
+    )
+    [draft] = audit_drafts(wrap(data, subject="c1"), data)
+    assert draft.fields == ("name",)
+
+
+def test_contact_purged_targets_the_contact_without_fields() -> None:
+    data = ContactPurged(contact_id="c1", deleted_at="2025-01-01T00:00:00.000000Z")
+    [draft] = audit_drafts(wrap(data, subject=None), data)
+    assert (draft.action, draft.target, draft.fields) == (
+        "crm.contacts.contact.purged.v1",
+        "c1",
+        (),
+    )
+
+
+def test_account_created_targets_the_account_and_names_its_fields_only() -> None:
+    data = AccountCreated(account_id="a1", version=1, name="Secret Corp", domain="secret.example")
+    [draft] = audit_drafts(wrap(data, subject="c9"), data)
+    assert (draft.action, draft.target, draft.fields) == (
+        "crm.contacts.account.created.v1",
+        "a1",
+        ("name", "domain"),
+    )
+    assert "Secret Corp" not in repr(draft) and "secret.example" not in repr(draft)
+
+
+def test_account_created_without_a_domain_names_only_the_name() -> None:
+    data = AccountCreated(account_id="a1", version=1, name="Secret Corp")
+    [draft] = audit_drafts(wrap(data), data)
+    assert draft.fields == ("name",)
+
+
+def test_account_updated_lists_changed_field_names_only() -> None:
+    data = AccountUpdated(
+        account_id="a1",
+        version=2,
+        changes={
+            "name": FieldChange(before=None, after="Renamed Corp"),
+            "domain": FieldChange(before="old.example", after="new.example"),
+        },
+    )
+    [draft] = audit_drafts(wrap(data, subject="c9"), data)
+    assert (draft.action, draft.target, draft.fields) == (
+        "crm.contacts.account.updated.v1",
+        "a1",
+        ("domain", "name"),
+    )
+    assert "Renamed Corp" not in repr(draft) and "new.example" not in repr(draft)
+
+
+def test_account_deleted_targets_the_account() -> None:
+    data = AccountDeleted(account_id="a1")
+    [draft] = audit_drafts(wrap(data, subject="c9"), data)
+    assert (draft.action, draft.target, draft.fields) == (
+        "crm.contacts.account.deleted.v1",
+        "a1",
+        (),
+    )

@@ -20,7 +20,7 @@ from crm_shared.events import (
     FieldChange,
     ImportedContact,
 )
-from crm_shared.events.contacts import ContactProfile
+from crm_shared.events.contacts import AccountDeleted, ContactProfile, ContactPurged
 from crm_shared.storage import DocumentStore, Eq, scan
 from crm_shared.topics import (
     CONTACT_EVENTS,
@@ -243,3 +243,19 @@ async def test_rehashed_forgery_of_any_imported_entry_breaks_the_next_link(
         assert (report.valid, report.first_broken_seq) == (False, entry["seq"] + 1)
         await _put(store, entry)
     assert (await verify_chain(store, tenant="acme")).valid
+
+
+async def test_contact_purge_and_account_deletion_are_audited_once(
+    client: httpx.AsyncClient, consumers: GdprConsumers
+) -> None:
+    purged = wrap(
+        ContactPurged(contact_id="c1", deleted_at="2025-01-01T00:00:00.000000Z"), subject="c1"
+    )
+    account_gone = wrap(AccountDeleted(account_id="acc1"), subject="c1")
+    for envelope in (purged, account_gone, purged, account_gone):
+        await consumers.handle_audit(envelope)
+    entries = await _log(client)
+    assert [(e["seq"], e["action"], e["target"], e["fields"]) for e in entries] == [
+        (1, "crm.contacts.contact.purged.v1", "c1", []),
+        (2, "crm.contacts.account.deleted.v1", "acc1", []),
+    ]

@@ -39,6 +39,36 @@ def test_created_fact_lists_filled_field_names_and_no_values() -> None:
     assert fact.state == "live"
 
 
+def test_created_fact_lists_the_new_profile_fields_when_filled() -> None:
+    profile = ContactProfile(
+        name="Ada",
+        emails=["ada.alt@example.com"],
+        phones=["+15550001111"],
+        owner="key_owner",
+        account_id="acc-1",
+    )
+    event = ContactCreated(contact_id="c1", version=1, source="manual", profile=profile)
+
+    [fact] = facts_from_event(event)
+
+    assert fact.data == {"fields": ["name", "emails", "phones", "owner", "account_id"]}
+    assert "ada.alt@example.com" not in str(fact.data) and "+15550001111" not in str(fact.data)
+
+
+def test_created_fact_leaves_out_empty_new_profile_fields() -> None:
+    profile = ContactProfile(name="Ada", emails=[], phones=[], owner=None, account_id="")
+    event = ContactCreated(contact_id="c1", version=1, source="manual", profile=profile)
+
+    [fact] = facts_from_event(event)
+
+    assert fact.data == {"fields": ["name"]}
+
+
+@pytest.mark.parametrize("version", [0, 3, 4, 99])
+def test_any_version_after_a_purge_is_ignored(version: int) -> None:
+    assert outcome_of(_held(3, "purged"), version) is Outcome.IGNORE
+
+
 def test_updated_fact_names_the_changed_fields_and_keeps_before_and_after() -> None:
     event = ContactUpdated(
         contact_id="c1",

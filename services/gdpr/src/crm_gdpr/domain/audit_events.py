@@ -20,15 +20,21 @@ from crm_shared.events import (
     ImportJobFinished,
     NoteAdded,
 )
-from crm_shared.events.contacts import ContactProfile
+from crm_shared.events.contacts import (
+    AccountCreated,
+    AccountDeleted,
+    AccountUpdated,
+    ContactProfile,
+    ContactPurged,
+)
 
-_PROFILE_SCALARS = ("name", "email", "phone", "company", "timezone")
+_PROFILE_SCALARS = ("name", "email", "phone", "company", "timezone", "owner", "account_id")
+_PROFILE_LISTS = ("tags", "emails", "phones")
 
 
 def _profile_field_names(profile: ContactProfile) -> tuple[str, ...]:
     names = [name for name in _PROFILE_SCALARS if getattr(profile, name)]
-    if profile.tags:
-        names.append("tags")
+    names.extend(name for name in _PROFILE_LISTS if getattr(profile, name))
     names.extend(f"custom_fields.{key}" for key in sorted(profile.custom_fields))
     return tuple(names)
 
@@ -40,8 +46,20 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
             return data.contact_id, _profile_field_names(data.profile)
         case ContactUpdated():
             return data.contact_id, tuple(sorted(data.changes))
-        case ContactDeleted() | ContactRestored() | ContactAnonymized() | NoteAdded():
+        case (
+            ContactDeleted()
+            | ContactRestored()
+            | ContactAnonymized()
+            | ContactPurged()
+            | NoteAdded()
+        ):
             return data.contact_id, ()
+        case AccountCreated():
+            return data.account_id, ("name", "domain") if data.domain else ("name",)
+        case AccountUpdated():
+            return data.account_id, tuple(sorted(data.changes))
+        case AccountDeleted():
+            return data.account_id, ()
         case ConsentChanged():
             # The purpose slug names the consent that changed; its status is a value, left out.
             return data.contact_id, (f"consent.{data.purpose}",)

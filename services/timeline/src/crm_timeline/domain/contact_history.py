@@ -102,10 +102,13 @@ def _bare_fact(contact_id: str, version: int, state: ContactState, summary: str)
 
 
 def outcome_of(held: ContactProjection | None, version: int) -> Outcome:
-    """Consumers ignore an older version than the one they hold; an erased contact stays erased."""
+    """Consumers ignore an older version than the one they hold; erased or purged stays so.
+
+    A purge carries no version, so every event about the contact arriving after it is stale.
+    """
     if held is None:
         return Outcome.APPLY
-    if held.erased:
+    if held.erased or held.purged:
         return Outcome.IGNORE
     if version > held.version:
         return Outcome.APPLY

@@ -21,6 +21,13 @@ class ContactErased(Conflict):
         )
 
 
+class ContactRemoved(NotFound):
+    """The contact was removed for good after its retention; nothing more is kept about it."""
+
+    def __init__(self, contact_id: str) -> None:
+        super().__init__(f"no contact {contact_id} in this tenant's timeline")
+
+
 class InvalidCursor(BadRequest):
     """A pagination cursor that this service did not issue."""
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from crm_shared.events.timeline import ActivityType
 
 ItemType = Literal["conversation", "email", "appointment", "note", "ticket", "contact"]
-ContactState = Literal["live", "deleted", "erased"]
+ContactState = Literal["live", "deleted", "erased", "purged"]
 
 TIMELINE_SOURCE = "crm/timeline"
 NOTE_SUMMARY_LENGTH = 140
@@ -48,6 +48,11 @@ class ContactProjection(BaseModel):
     def erased(self) -> bool:
         """True once the contact's data was erased; an erased contact stays erased."""
         return self.state == "erased"
+
+    @property
+    def purged(self) -> bool:
+        """True once the contacts service removed the contact for good; nothing of it is kept."""
+        return self.state == "purged"
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ from crm_shared.events import (
     ErasureRequested,
     parse_event,
 )
+from crm_shared.events.contacts import ContactPurged
 from crm_shared.messaging.consumer import EventHandler
 from crm_shared.storage import DocumentStore
-from crm_timeline.domain.errors import ContactErased
+from crm_timeline.domain.errors import ContactErased, ContactRemoved
 from crm_timeline.domain.model import EraseContact, EventOrigin, RecordActivity
 from crm_timeline.service_layer.activities import record_activity
-from crm_timeline.service_layer.contacts import record_contact_event
+from crm_timeline.service_layer.contacts import purge_contact, record_contact_event
 from crm_timeline.service_layer.delivery import ERASURE_CONSUMER, EVENTS_CONSUMER, Delivery
 from crm_timeline.service_layer.erasure import erase_contact
 
@@ -65,6 +66,11 @@ def timeline_event_handler(store: DocumentStore) -> EventHandler:
                     send_receipt=False,
                     version=event.version,
                 )
+            case ContactPurged():
+                # Retention removed the contact for good: its activities go with it.
+                await purge_contact(
+                    store, event.contact_id, origin=_origin(envelope), delivery=delivery
+                )
             case ActivityRecorded():
                 await _record_activity(store, event, envelope, delivery)
 
@@ -90,9 +96,9 @@ async def _record_activity(
             actor=envelope.actor,
             delivery=delivery,
         )
-    except ContactErased:
-        # Late news about an erased person is dropped, not retried or dead-lettered.
-        log.info("dropped activity event %s: its contact was erased", envelope.id)
+    except (ContactErased, ContactRemoved):
+        # Late news about an erased or purged person is dropped, not retried or dead-lettered.
+        log.info("dropped activity event %s: its contact was erased or purged", envelope.id)
 
 
 def erasure_handler(store: DocumentStore) -> EventHandler:

@@ -8,7 +8,7 @@ from crm_shared.events import NoteAdded
 from crm_shared.ids import new_id
 from crm_shared.storage import DocumentStore, OutgoingEvent
 from crm_timeline.adapters.repository import TimelineRepository
-from crm_timeline.domain.errors import ContactErased, ContactNotFound
+from crm_timeline.domain.errors import ContactErased, ContactNotFound, ContactRemoved
 from crm_timeline.domain.items import activity_item, note_item
 from crm_timeline.domain.model import TIMELINE_SOURCE, AddNote, RecordActivity, TimelineItem
 from crm_timeline.service_layer.delivery import Delivery, first_delivery
@@ -25,8 +25,8 @@ async def record_activity(
 ) -> TimelineItem | None:
     """Store an activity, even before the contact's creation event arrived (topics interleave).
 
-    Returns None for a redelivered event; raises ContactErased once the contact was erased,
-    so nothing about the person re-enters the store.
+    Returns None for a redelivered event; raises ContactErased once the contact was erased
+    and ContactRemoved once it was purged, so nothing about the person re-enters the store.
     """
     async with store.transaction() as session:
         if not await first_delivery(session, delivery):
@@ -35,6 +35,8 @@ async def record_activity(
         held = await repo.get_contact(tenant=tenant, contact_id=command.contact_id)
         if held is not None and held.erased:
             raise ContactErased(command.contact_id)
+        if held is not None and held.purged:
+            raise ContactRemoved(command.contact_id)
         item = activity_item(command, tenant=tenant, item_id=new_id(), source=source, actor=actor)
         await repo.add_items([item])
     return item
@@ -47,7 +49,7 @@ async def add_note(
     async with store.transaction() as session:
         repo = TimelineRepository(session)
         held = await repo.get_contact(tenant=tenant, contact_id=command.contact_id)
-        if held is None:
+        if held is None or held.purged:
             raise ContactNotFound(command.contact_id)
         if held.erased:
             raise ContactErased(command.contact_id)

@@ -65,6 +65,32 @@ async def record_contact_event(
     return recorded
 
 
+async def purge_contact(
+    store: DocumentStore, contact_id: str, *, origin: EventOrigin, delivery: Delivery | None
+) -> bool:
+    """In one transaction: delete every item of the contact and mark its projection purged.
+
+    The purged projection (holding no personal data) stays as a tombstone, so a stale event
+    about the contact arriving later is dropped instead of bringing it back. Returns False for
+    a redelivered event.
+    """
+    async with store.transaction() as session:
+        if not await first_delivery(session, delivery):
+            return False
+        repo = TimelineRepository(session)
+        held = await repo.get_contact(tenant=origin.tenant, contact_id=contact_id)
+        deleted = await repo.delete_items_of(tenant=origin.tenant, contact_id=contact_id)
+        purged = ContactProjection(
+            id=contact_id,
+            tenant=origin.tenant,
+            version=held.version if held is not None else 0,
+            state="purged",
+        )
+        await repo.save_contact(purged, previous=held)
+    log.info("purged contact %s: %d timeline items deleted", contact_id, deleted)
+    return True
+
+
 def _contact_item(fact: ContactFact, origin: EventOrigin, occurred_at: str) -> TimelineItem:
     return TimelineItem(
         id=new_id(),

@@ -36,6 +36,11 @@ async def erase_contact(
             return False
         repo = TimelineRepository(session)
         held = await repo.get_contact(tenant=origin.tenant, contact_id=command.contact_id)
+        if held is not None and held.purged:
+            # A purge already removed everything and keeps nothing, not even an erasure marker.
+            if send_receipt:
+                await session.add_events([_receipt(command, origin)])
+            return True
         already_erased = held is not None and held.erasure_id == command.erasure_id
         if not already_erased:
             await repo.delete_items_of(tenant=origin.tenant, contact_id=command.contact_id)

@@ -28,12 +28,14 @@ async def read_timeline(
     limit: int,
     cursor: str | None,
 ) -> TimelinePage:
-    """One page of a contact's timeline; 404 if the tenant has neither the contact nor items."""
+    """One page of a contact's timeline; 404 if the contact is unknown (no items) or purged."""
     after = decode_cursor(cursor) if cursor is not None else None
     async with store.reader() as session:
         repo = TimelineRepository(session)
-        known = await repo.get_contact(tenant=tenant, contact_id=contact_id) is not None
-        if not known and not await repo.has_items(tenant=tenant, contact_id=contact_id):
+        held = await repo.get_contact(tenant=tenant, contact_id=contact_id)
+        if held is not None and held.purged:
+            raise ContactNotFound(contact_id)
+        if held is None and not await repo.has_items(tenant=tenant, contact_id=contact_id):
             raise ContactNotFound(contact_id)
         # One extra row tells whether another page follows, without a count query.
         rows = await repo.page(
