@@ -1,9 +1,14 @@
 """Versioned event and command schemas; the public contract other products subscribe to."""
 
 from crm_shared.events.contacts import (
+    AccountCreated,
+    AccountDeleted,
+    AccountUpdated,
     ContactAnonymized,
     ContactCreated,
     ContactDeleted,
+    ContactProfile,
+    ContactPurged,
     ContactRestored,
     ContactsImported,
     ContactUpdated,
@@ -29,11 +34,16 @@ from crm_shared.events.timeline import ActivityRecorded, NoteAdded
 
 __all__ = [
     "EVENT_TYPES",
+    "AccountCreated",
+    "AccountDeleted",
+    "AccountUpdated",
     "ActivityRecorded",
     "ConsentChanged",
     "ContactAnonymized",
     "ContactCreated",
     "ContactDeleted",
+    "ContactProfile",
+    "ContactPurged",
     "ContactRestored",
     "ContactUpdated",
     "ContactsImported",
