@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal
 from crm_shared.problems import ProblemError
-from crm_shared.storage import DocumentStore
+from crm_shared.storage import ConcurrentWriteError, DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,17 @@ def install_problem_handlers(app: FastAPI) -> None:
             "errors": errors,
         }
         return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+    @app.exception_handler(ConcurrentWriteError)
+    async def _write_conflict(request: Request, exc: ConcurrentWriteError) -> JSONResponse:
+        body = {
+            "type": "https://crm.example/problems/concurrent-write",
+            "title": "Conflict",
+            "status": 409,
+            "detail": "another change to the same data committed first; retry the request",
+            "instance": request.url.path,
+        }
+        return JSONResponse(body, status_code=409, media_type=PROBLEM_JSON)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

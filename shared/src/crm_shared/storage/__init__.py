@@ -2,6 +2,7 @@
 
 from crm_shared.storage.port import (
     CollectionSpec,
+    ConcurrentWriteError,
     Contains,
     ContainsAny,
     Cursor,
@@ -23,6 +24,7 @@ from crm_shared.storage.port import (
 
 __all__ = [
     "CollectionSpec",
+    "ConcurrentWriteError",
     "Contains",
     "ContainsAny",
     "Cursor",

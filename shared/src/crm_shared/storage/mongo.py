@@ -16,7 +16,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure
+from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -24,6 +24,7 @@ from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
 from crm_shared.storage.port import (
     CollectionSpec,
+    ConcurrentWriteError,
     Contains,
     ContainsAny,
     Cursor,
@@ -325,14 +326,20 @@ class MongoStore:
     async def transaction(self) -> AsyncIterator[MongoSession]:
         """Run the block in one snapshot transaction; it commits on exit, aborts on an error."""
         client, db = self._started()
-        async with (
-            client.start_session() as session,
-            await session.start_transaction(
-                read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
-            ),
-        ):
-            store_session = MongoSession(db, session, writable=True)
-            yield store_session
+        try:
+            async with (
+                client.start_session() as session,
+                await session.start_transaction(
+                    read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+                ),
+            ):
+                store_session = MongoSession(db, session, writable=True)
+                yield store_session
+        except PyMongoError as exc:
+            # A write conflict aborts the whole transaction; callers retry the unit of work.
+            if exc.has_error_label("TransientTransactionError"):
+                raise ConcurrentWriteError(str(exc)) from exc
+            raise
         if store_session.added_events:
             self.outbox_signal.set()
 

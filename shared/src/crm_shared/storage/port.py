@@ -29,6 +29,10 @@ class DuplicateKeyError(Exception):
     """A write broke a unique index."""
 
 
+class ConcurrentWriteError(Exception):
+    """Another transaction changed the same data first; the whole unit of work may be retried."""
+
+
 MultiValue = Literal["array", "object"]
 
 
