@@ -14,6 +14,7 @@ def test_the_settings_have_the_documented_defaults(platform_env: dict[str, str])
     assert settings.importer_port == 8003
     assert settings.importer_batch_size == 1000
     assert settings.importer_max_upload_bytes == 200 * 1024 * 1024
+    assert settings.importer_default_region == "US"
 
 
 def test_settings_are_read_from_importer_variables(
@@ -25,6 +26,17 @@ def test_settings_are_read_from_importer_variables(
     settings = ImporterSettings()
 
     assert (settings.importer_batch_size, settings.importer_port) == (250, 9003)
+
+
+def test_the_default_region_is_upper_cased_and_must_be_known(
+    platform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMPORTER_DEFAULT_REGION", " gb ")
+    assert ImporterSettings().importer_default_region == "GB"
+
+    monkeypatch.setenv("IMPORTER_DEFAULT_REGION", "XX")
+    with pytest.raises(ValueError, match="unknown phone region"):
+        ImporterSettings()
 
 
 async def test_the_service_is_alive_while_the_broker_is_down(client: httpx.AsyncClient) -> None:

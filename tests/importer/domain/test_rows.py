@@ -8,6 +8,7 @@ from crm_importer.domain.rows import (
     RowFailure,
     RowMapper,
     failure_identifier_hashes,
+    phone_e164,
     split_tags,
 )
 from crm_shared.privacy import identifier_hash
@@ -80,3 +81,27 @@ def test_failed_row_hashes_cover_emails_and_phones_in_any_column() -> None:
     assert identifier_hash(key, "email", "ada@example.com") in hashes
     assert identifier_hash(key, "phone", "+442079460000") in hashes
     assert len(hashes) == 2
+
+
+def test_a_national_phone_is_also_hashed_in_e164_form_with_the_default_region() -> None:
+    key = b"secret"
+
+    hashes = failure_identifier_hashes({"phone": "(415) 555-0123"}, key, region="US")
+
+    assert identifier_hash(key, "phone", "+14155550123") in hashes
+    assert identifier_hash(key, "phone", "4155550123") in hashes  # the typed digits, kept
+    assert len(hashes) == 2
+
+
+def test_the_default_region_decides_the_country_of_a_national_phone() -> None:
+    assert phone_e164("020 7946 0000", "GB") == "+442079460000"
+    assert phone_e164("(415) 555-0123", "US") == "+14155550123"
+
+
+def test_an_invalid_phone_gets_no_e164_hash() -> None:
+    key = b"secret"
+
+    hashes = failure_identifier_hashes({"code": "000000"}, key, region="US")
+
+    assert phone_e164("000000", "US") is None
+    assert hashes == [identifier_hash(key, "phone", "000000")]

@@ -112,6 +112,23 @@ async def test_failed_import_rows_holding_the_person_are_deleted(
     assert [e["row_number"] for e in errors["items"]] == [2]
 
 
+async def test_a_failed_row_with_a_national_format_phone_is_deleted(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    csv = (
+        b"name,email,phone\n"
+        b"Ada,not-an-email,(415) 555-0123,extra\n"  # ragged: her phone as typed, national form
+        b"Bob,not-an-email,(415) 555-0199,extra\n"  # ragged: someone else's phone
+    )
+    job = await upload_and_read(client, csv)
+
+    # gdpr hashes the phone as the contacts service stores it: E.164.
+    await app.state.handle_event(erasure("c1", phones=["+14155550123"]))
+
+    errors = (await client.get(f"/v1/imports/{job['id']}/errors", headers=auth())).json()
+    assert [e["row_number"] for e in errors["items"]] == [2]
+
+
 async def test_a_receipt_is_published_for_the_contact(app: FastAPI) -> None:
     await app.state.handle_event(erasure("c9"))
 

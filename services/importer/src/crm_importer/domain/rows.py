@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+import phonenumbers
 
 from crm_importer.domain.fields import CUSTOM_PREFIX, IMPORT_FIELDS
 from crm_importer.domain.mapping import ColumnPlan
@@ -134,11 +137,31 @@ class RowMapper:
         return ImportRow(**values)
 
 
-def failure_identifier_hashes(values: dict[str, str], key: bytes) -> list[str]:
+@lru_cache(maxsize=8192)
+def phone_e164(value: str, region: str) -> str | None:
+    """The value as a valid phone in E.164 form, `region` being the country of national numbers.
+
+    Parsed as the contacts service parses phones (which stores them in E.164 form), so a
+    national-format cell ("(415) 555-0123") hashes like the stored number. None if not valid.
+    """
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def failure_identifier_hashes(
+    values: dict[str, str], key: bytes, *, region: str = "US"
+) -> list[str]:
     """Keyed hashes of every email- or phone-like value of a failed row, for erasure look-ups.
 
     Any cell is considered, not only the email and phone columns: in a ragged row the cells may
-    have shifted to another column.
+    have shifted to another column. A phone is hashed as typed (digits kept) and, when valid, in
+    its E.164 form with `region` as the default country: erasure requests carry hashes of the
+    stored E.164 number, which the typed digits of a national number never match.
     """
     hashes: set[str] = set()
     for value in values.values():
@@ -146,4 +169,7 @@ def failure_identifier_hashes(values: dict[str, str], key: bytes) -> list[str]:
             hashes.add(identifier_hash(key, "email", value))
         if sum(ch.isdigit() for ch in normalize_phone(value)) >= _PHONE_MIN_DIGITS:
             hashes.add(identifier_hash(key, "phone", value))
+            e164 = phone_e164(value.strip(), region)
+            if e164 is not None:
+                hashes.add(identifier_hash(key, "phone", e164))
     return sorted(hashes)

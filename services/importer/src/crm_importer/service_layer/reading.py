@@ -22,11 +22,13 @@ MISSING_UPLOAD = "the uploaded file is missing; upload it again"
 
 @dataclass(frozen=True)
 class ReadingOptions:
-    """How rows are grouped into batches, and the key that hashes failed rows' identifiers."""
+    """How rows are grouped into batches, and how failed rows' identifiers are hashed."""
 
     batch_size: int
     batch_max_bytes: int
     suppression_key: bytes
+    # Country of phones typed without one; must match the contacts service's default region.
+    default_region: str = "US"
 
     @property
     def max_row_bytes(self) -> int:
@@ -46,11 +48,13 @@ class JobGone(Exception):
     """The job disappeared or finished while its file was being read."""
 
 
-def _error_doc(failure: RowFailure, key: bytes) -> dict[str, object]:
+def _error_doc(failure: RowFailure, options: ReadingOptions) -> dict[str, object]:
     doc: dict[str, object] = {"row_number": failure.row_number, "reason": failure.reason}
     if failure.values:
         doc["values"] = failure.values
-        doc["identifier_hashes"] = failure_identifier_hashes(failure.values, key)
+        doc["identifier_hashes"] = failure_identifier_hashes(
+            failure.values, options.suppression_key, region=options.default_region
+        )
     return doc
 
 
@@ -79,7 +83,7 @@ async def _flush(
         await ImportErrors(session).add_many(
             tenant=tenant,
             job_id=job.id,
-            errors=[_error_doc(f, options.suppression_key) for f in chunk.failures],
+            errors=[_error_doc(f, options) for f in chunk.failures],
         )
         if final:
             job.finish_reading()
