@@ -2,64 +2,19 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
-from crm_contacts.bootstrap import create_app
 from crm_shared.devstack import EmbeddedBroker
-from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ContactCreated, ImportBatchProcessed
 from crm_shared.ids import new_id
 from crm_shared.topics import CONTACT_COMMANDS, CONTACT_EVENTS, IMPORT_RESULTS
 from tests.conftest import EDITOR_KEY, auth
 from tests.contacts.helpers import envelope, import_batch
+from tests.contacts.kafka_reading import first_matching
 
 pytestmark = pytest.mark.integration
-WAIT_SECONDS = 20.0
-
-
-@pytest.fixture
-async def live_client(
-    platform_env: dict[str, str], broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[httpx.AsyncClient]:
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
-    app = create_app()
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
-
-
-async def _first_matching(
-    broker: EmbeddedBroker, topic: str, event_type: str, key: str
-) -> EventEnvelope:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=broker.bootstrap_servers,
-        group_id=f"contacts-test-{new_id()}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        # Tansu answers a group join after half the session timeout (5 s at the default).
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
-    await consumer.start()
-    try:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    event = EventEnvelope.from_bytes(record.value or b"")
-                    if event.type == event_type and record.key == key.encode():
-                        return event
-        raise AssertionError(f"no {event_type} keyed {key} on {topic} within {WAIT_SECONDS}s")
-    finally:
-        await consumer.stop()
 
 
 async def test_contact_created_reaches_kafka(
@@ -70,9 +25,7 @@ async def test_contact_created_reaches_kafka(
     )
     assert response.status_code == 201
     contact_id = response.json()["id"]
-    event = await _first_matching(
-        broker, CONTACT_EVENTS.name, ContactCreated.event_type, contact_id
-    )
+    event = await first_matching(broker, CONTACT_EVENTS.name, ContactCreated.event_type, contact_id)
     assert event.tenant == "acme"
     assert event.subject == contact_id
     assert event.data["profile"]["email"] == "ada@example.com"
@@ -93,7 +46,7 @@ async def test_import_batch_from_kafka_is_applied_and_answered(
         )
     finally:
         await producer.stop()
-    answer = await _first_matching(
+    answer = await first_matching(
         broker, IMPORT_RESULTS.name, ImportBatchProcessed.event_type, job_id
     )
     [result] = answer.data["results"]

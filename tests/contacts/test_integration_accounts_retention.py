@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -11,7 +10,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
-from crm_contacts.bootstrap import create_app
 from crm_shared.clock import utcnow
 from crm_shared.devstack import EmbeddedBroker
 from crm_shared.envelope import EventEnvelope
@@ -22,18 +20,6 @@ from tests.conftest import ADMIN_KEY, EDITOR_KEY, auth
 
 pytestmark = pytest.mark.integration
 WAIT_SECONDS = 20.0
-
-
-@pytest.fixture
-async def live_app(
-    platform_env: dict[str, str], broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
-    app = create_app()
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
 
 
 async def _keys_seen(broker: EmbeddedBroker, wanted: dict[str, str]) -> dict[str, EventEnvelope]:
