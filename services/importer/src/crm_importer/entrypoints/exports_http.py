@@ -13,7 +13,7 @@ from crm_importer.domain.exports import ExportJob
 from crm_importer.entrypoints.deps import ExportRunnerDep, FilesDep, StoreDep
 from crm_importer.entrypoints.schemas import ExportCreate, ExportPublic
 from crm_importer.service_layer.exports import request_export
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import ViewerAuth
 from crm_shared.problems import Conflict, NotFound, ProblemError
 from crm_shared.storage import DocumentStore
 
@@ -47,12 +47,11 @@ async def _export(store: DocumentStore, tenant: str, export_id: str) -> ExportJo
 async def create_export(
     body: ExportCreate,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: StoreDep,
     runner: ExportRunnerDep,
 ) -> ExportPublic:
     """Queue an export of the matching contacts with exactly these fields (role viewer)."""
-    principal.require("viewer")
     command = RequestExport.model_validate(body.model_dump(exclude_none=True))
     export = await request_export(store, command, tenant=principal.tenant, actor=principal.key_id)
     # The caller's key reads the contacts with the caller's rights; it is kept in memory only.
@@ -61,9 +60,8 @@ async def create_export(
 
 
 @router.get("/{export_id}", response_model=ExportPublic, responses=_NOT_FOUND)
-async def get_export(export_id: str, principal: CurrentPrincipal, store: StoreDep) -> ExportPublic:
+async def get_export(export_id: str, principal: ViewerAuth, store: StoreDep) -> ExportPublic:
     """An export's state (role viewer)."""
-    principal.require("viewer")
     return ExportPublic.of(await _export(store, principal.tenant, export_id))
 
 
@@ -78,10 +76,9 @@ async def get_export(export_id: str, principal: CurrentPrincipal, store: StoreDe
     },
 )
 async def download_export(
-    export_id: str, principal: CurrentPrincipal, store: StoreDep, files: FilesDep
+    export_id: str, principal: ViewerAuth, store: StoreDep, files: FilesDep
 ) -> FileResponse:
     """The export's CSV, streamed from disk (role viewer)."""
-    principal.require("viewer")
     export = await _export(store, principal.tenant, export_id)
     if export.status == "expired" or (
         export.status == "completed" and not files.export_exists(export.id)

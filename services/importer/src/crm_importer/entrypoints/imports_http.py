@@ -22,7 +22,7 @@ from crm_importer.entrypoints.schemas import (
 )
 from crm_importer.service_layer.imports import start_import
 from crm_shared.events.imports import DuplicatePolicy
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import EditorAuth, ViewerAuth
 from crm_shared.ids import new_id
 from crm_shared.problems import NotFound, Unprocessable
 from crm_shared.storage import DocumentStore
@@ -105,14 +105,13 @@ async def _job(store: DocumentStore, tenant: str, job_id: str) -> ImportJob:
 )
 async def create_import(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: StoreDep,
     files: FilesDep,
     settings: SettingsDep,
     worker: WorkerDep,
 ) -> JobAccepted:
     """Stream the upload to disk, check its header and mapping, and queue the job (role editor)."""
-    principal.require("editor")
     job_id = new_id()
     try:
         with files.open_partial_upload(job_id) as sink:
@@ -129,9 +128,8 @@ async def create_import(
 
 
 @router.get("/{job_id}", response_model=ImportJobPublic, responses=_NOT_FOUND)
-async def get_import(job_id: str, principal: CurrentPrincipal, store: StoreDep) -> ImportJobPublic:
+async def get_import(job_id: str, principal: ViewerAuth, store: StoreDep) -> ImportJobPublic:
     """An import's status and counts (role viewer)."""
-    principal.require("viewer")
     return ImportJobPublic.of(await _job(store, principal.tenant, job_id))
 
 
@@ -143,13 +141,12 @@ async def get_import(job_id: str, principal: CurrentPrincipal, store: StoreDep) 
 )
 async def list_import_errors(
     job_id: str,
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> ImportErrorPage:
     """Failed rows, paginated (role viewer)."""
-    principal.require("viewer")
     after = decode_cursor(cursor)
     await _job(store, principal.tenant, job_id)
     async with store.reader() as session:
