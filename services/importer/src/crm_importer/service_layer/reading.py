@@ -49,7 +49,8 @@ class JobGone(Exception):
     """The job disappeared or finished while its file was being read."""
 
 
-def _error_doc(failure: RowFailure, options: ReadingOptions) -> dict[str, object]:
+def failure_doc(failure: RowFailure, options: ReadingOptions) -> dict[str, object]:
+    """The stored error of a failed row: its number, reason, mapped cells and their hashes."""
     doc: dict[str, object] = {"row_number": failure.row_number, "reason": failure.reason}
     if failure.values:
         doc["values"] = failure.values
@@ -87,7 +88,7 @@ async def _flush(
         await ImportErrors(session).add_many(
             tenant=tenant,
             job_id=job.id,
-            errors=[_error_doc(f, options) for f in chunk.failures],
+            errors=[failure_doc(f, options) for f in chunk.failures],
         )
         if final:
             job.finish_reading()
