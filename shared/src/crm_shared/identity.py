@@ -21,9 +21,8 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import phonenumbers
 
@@ -145,7 +144,10 @@ def to_e164(raw: str, region: str) -> str | None:
 
 def phone_digits(value: str) -> str:
     """Only the digits and a leading plus: the phone as typed, formatting left out."""
-    digits = _NON_DIGITS.sub("", value.strip())
+    text = value.strip()
+    if (text[1:] if text[:1] == "+" else text).isdecimal():
+        return text  # already compact, as E.164 numbers are
+    digits = _NON_DIGITS.sub("", text)
     return ("+" + digits.replace("+", "")) if digits.startswith("+") else digits.replace("+", "")
 
 
@@ -160,8 +162,16 @@ def known_region(value: str) -> str:
 # --- keyed hashes ---------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8)
+def _keyed(key: bytes) -> hmac.HMAC:
+    # Copying a keyed HMAC skips deriving the key pads again: half the cost of hmac.new.
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def _hash(key: bytes, kind: IdentifierKind, normalized: str) -> str:
-    return hmac.new(key, f"{kind}:{normalized}".encode(), hashlib.sha256).hexdigest()
+    mac = _keyed(key).copy()
+    mac.update(f"{kind}:{normalized}".encode())
+    return mac.hexdigest()
 
 
 def identifier_hash(key: bytes, kind: IdentifierKind, value: str) -> str:
@@ -171,37 +181,37 @@ def identifier_hash(key: bytes, kind: IdentifierKind, value: str) -> str:
     return _hash(key, kind, phone_digits(value))
 
 
-def _texts(*values: object) -> tuple[str, ...]:
+def _texts(first: object, more: object) -> tuple[str, ...]:
+    """The non-blank texts of a single field and its list field (a contact's primary + others)."""
+    values = (first, *more) if isinstance(more, list | tuple) and more else (first,)
     return tuple(v for v in values if isinstance(v, str) and v.strip())
 
 
-def _listed(value: object) -> Iterable[object]:
-    return value if isinstance(value, list | tuple) else ()
-
-
-@dataclass(frozen=True, slots=True)
-class PersonIdentifiers:
+class PersonIdentifiers(NamedTuple):
     """A person's emails and phones, before hashing."""
 
     emails: tuple[str, ...] = ()
-    # Phones in any format: hashed in E.164 form (when valid) and as typed.
+    # Phones in any format, not known to be valid: parsed with the region, hashed in E.164 form
+    # (when valid) and as typed.
     phones: tuple[str, ...] = ()
-    # Phones already in E.164 form (as the contacts service stores them): not parsed again.
+    # Valid phones as the contacts service stores them, in E.164 form and as typed: hashed as
+    # they are, without parsing them again (imports hash every row).
     e164: tuple[str, ...] = ()
+    typed: tuple[str, ...] = ()
 
     @classmethod
     def of_contact(cls, contact: Mapping[str, Any]) -> PersonIdentifiers:
         """A stored contact, a validated profile, or a contact as the contacts API returns it."""
         return cls(
-            emails=_texts(contact.get("email"), *_listed(contact.get("emails"))),
-            phones=_texts(contact.get("phone_raw"), *_listed(contact.get("phones_raw"))),
-            e164=_texts(contact.get("phone"), *_listed(contact.get("phones"))),
+            emails=_texts(contact.get("email"), contact.get("emails")),
+            e164=_texts(contact.get("phone"), contact.get("phones")),
+            typed=_texts(contact.get("phone_raw"), contact.get("phones_raw")),
         )
 
     @classmethod
     def of_row(cls, values: Mapping[str, str]) -> PersonIdentifiers:
         """Every cell of a failed import row: its cells may have shifted to another column."""
-        cells = _texts(*values.values())
+        cells = tuple(v for v in values.values() if v.strip())
         return cls(
             emails=tuple(c for c in cells if "@" in c),
             phones=tuple(c for c in cells if "@" not in c and any(ch.isdigit() for ch in c)),
@@ -224,9 +234,13 @@ def person_hashes(key: bytes, person: PersonIdentifiers, *, region: str) -> list
     `region` is the platform's default region (`CRM_DEFAULT_REGION`), the country of phones
     typed without one. The same person gives the same hashes in every service.
     """
-    emails = (_canonical_email(e) or e.strip().lower() for e in person.emails)
-    phones: dict[str, None] = {phone_digits(p): None for p in person.e164}
-    for typed in person.phones:
-        phones.update(dict.fromkeys(_phone_keys(typed, region)))
-    hashes = [_hash(key, "email", email) for email in dict.fromkeys(emails)]
+    emails: dict[str, None] = {}
+    for email in person.emails:
+        emails[_canonical_email(email) or email.strip().lower()] = None
+    phones: dict[str, None] = {}
+    for number in (*person.e164, *person.typed):
+        phones[phone_digits(number)] = None
+    for unknown in person.phones:
+        phones.update(dict.fromkeys(_phone_keys(unknown, region)))
+    hashes = [_hash(key, "email", email) for email in emails]
     return hashes + [_hash(key, "phone", phone) for phone in phones if phone]
