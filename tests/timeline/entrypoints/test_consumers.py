@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from crm_shared.events import (
@@ -15,6 +16,7 @@ from crm_shared.events import (
     ImportJobFinished,
 )
 from crm_shared.ids import new_id
+from crm_shared.messaging.errors import PermanentMessageError
 from crm_timeline.adapters.repository import TimelineRepository
 from tests.conftest import auth
 from tests.timeline.factories import all_documents, at, created, envelope, updated
@@ -212,3 +214,22 @@ async def test_contact_events_after_erasure_do_not_reopen_the_contact(app: FastA
 
     assert "ada@example.com" not in str(await all_documents(app.state.store, "acme"))
     assert await _projection(app, contact_id) == (2, "erased")
+
+
+async def test_a_schema_invalid_activity_is_a_permanent_error_naming_the_fields(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    activity = ActivityRecorded(
+        contact_id=contact_id, activity_type="email", occurred_at=at(30), summary="Hi Ada"
+    )
+    invalid = envelope(activity, source="crm/mailer")
+    invalid = invalid.model_copy(update={"data": {**invalid.data, "occurred_at": "Hi Ada"}})
+
+    with pytest.raises(PermanentMessageError) as raised:
+        await app.state.bus.handle(invalid)
+
+    assert (raised.value.reason, raised.value.fields) == ("schema-invalid", ("data.occurred_at",))
+    assert "Hi Ada" not in str(raised.value)
+    response = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
+    assert response.status_code == 404  # nothing was recorded about the contact
