@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from crm_gdpr.bootstrap import create_app
-from crm_gdpr.entrypoints.consumers import GdprConsumers
+from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_gdpr.settings import GdprSettings
 from crm_shared.storage import DocumentStore
 from tests.gdpr.fakes import ALICE, CONTACTS_URL, TIMELINE_URL, FakeUpstream
@@ -55,7 +55,7 @@ def store(app: FastAPI) -> DocumentStore:
 
 
 @pytest.fixture
-def consumers(app: FastAPI) -> GdprConsumers:
-    """The consumer handlers the app runs."""
-    handlers: GdprConsumers = app.state.consumers
+def consumers(app: FastAPI) -> GdprBuses:
+    """The message tables the app's consumer groups route by."""
+    handlers: GdprBuses = app.state.buses
     return handlers

@@ -80,7 +80,7 @@ async def test_a_note_added_event_reaches_kafka(broker_env: EmbeddedBroker) -> N
     )
     try:
         async with app.router.lifespan_context(app):
-            await app.state.event_handler(created(contact_id))
+            await app.state.bus.handle(created(contact_id))
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 response = await client.post(
