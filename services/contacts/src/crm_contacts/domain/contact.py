@@ -8,50 +8,14 @@ from typing import Any, Literal
 
 from crm_contacts.domain.text import fold
 from crm_contacts.domain.validation import merge_tags
+from crm_shared.contact_fields import ERASED_FIELDS, FIELDS_BY_NAME, PROFILE_FIELDS, PUBLIC_FIELDS
 from crm_shared.privacy import identifier_hash, normalize_phone
 
 Source = Literal["manual", "chat", "form", "integration", "import"]
 ERASED_NAME = "Erased contact"
-PUBLIC_FIELDS = (
-    "id",
-    "version",
-    "name",
-    "email",
-    "phone",
-    "phone_raw",
-    "emails",
-    "phones",
-    "phones_raw",
-    "company",
-    "account_id",
-    "timezone",
-    "owner",
-    "tags",
-    "custom_fields",
-    "source",
-    "created_at",
-    "updated_at",
-    "deleted_at",
-)
-# Fields erasure clears; they hold or are derived from personal data.
-_ERASED_FIELDS: dict[str, Any] = {
-    "email": None,
-    "email_norm": None,
-    "phone": None,
-    "phone_raw": None,
-    "company": None,
-    "timezone": None,
-    "search_text": "",
-    "emails": [],
-    "phones": [],
-    "phones_raw": [],
-    "owner": None,
-    "account_id": None,
-    "emails_norm": [],
-    "name_sort": fold(ERASED_NAME),
-}
-# What a document written before these fields existed reads as.
-_PUBLIC_DEFAULTS: dict[str, Any] = {"emails": [], "phones": [], "phones_raw": []}
+_PUBLIC = tuple(FIELDS_BY_NAME[name] for name in PUBLIC_FIELDS)
+_PROFILE = tuple(FIELDS_BY_NAME[name] for name in PROFILE_FIELDS)
+_ERASED = tuple(FIELDS_BY_NAME[name] for name in ERASED_FIELDS)
 Changes = dict[str, tuple[Any, Any]]
 
 
@@ -205,8 +169,10 @@ def restored(doc: Mapping[str, Any], now: str) -> dict[str, Any]:
 
 def anonymized(doc: Mapping[str, Any], now: str) -> dict[str, Any]:
     """The document stripped of personal data; id, tenant and creation time are kept."""
-    erased = {**doc, **_ERASED_FIELDS}
-    erased.update(name=ERASED_NAME, tags=[], tags_norm=[], custom_fields={}, erased_at=now)
+    erased = {**doc, **{field.name: field.empty for field in _ERASED}}
+    erased.update(name=ERASED_NAME, erased_at=now)
+    refresh_derived(erased)
+    erased["search_text"] = ""  # found by no text search, not even by the placeholder name
     return bump(erased, now)
 
 
@@ -216,25 +182,24 @@ def is_live(doc: Mapping[str, Any]) -> bool:
 
 
 def public_view(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields clients see (no tenant, no derived search fields)."""
-    return {field: doc.get(field, _PUBLIC_DEFAULTS.get(field)) for field in PUBLIC_FIELDS}
+    """The fields clients see (no tenant, no derived search fields).
+
+    A field missing from a document written before it existed reads as empty.
+    """
+    return {field.name: doc.get(field.name, field.empty) for field in _PUBLIC}
 
 
 def profile_snapshot(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The profile fields a ContactCreated event carries."""
-    return {
-        "name": doc["name"],
-        "email": doc.get("email"),
-        "phone": doc.get("phone"),
-        "company": doc.get("company"),
-        "timezone": doc.get("timezone"),
-        "tags": list(doc.get("tags", ())),
-        "custom_fields": dict(doc.get("custom_fields", {})),
-        "emails": list(doc.get("emails") or ()),
-        "phones": list(doc.get("phones") or ()),
-        "owner": doc.get("owner"),
-        "account_id": doc.get("account_id"),
-    }
+    """The profile fields a ContactCreated event carries (lists and objects copied)."""
+    snapshot: dict[str, Any] = {}
+    for field in _PROFILE:
+        value = doc.get(field.name)
+        if field.shape == "list":
+            value = list(value or ())
+        elif field.shape == "map":
+            value = dict(value or {})
+        snapshot[field.name] = value
+    return snapshot
 
 
 def identity_hashes(

@@ -14,12 +14,16 @@ from crm_contacts.domain.contact import apply_profile, bump, identity_hashes, ne
 from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.domain.errors import SUPPRESSED_DETAIL, InvalidFields
 from crm_contacts.domain.validation import validate_profile
+from crm_shared.contact_fields import FIELDS_BY_NAME, IMPORTABLE_FIELDS
 from crm_shared.events import ImportRow
 from crm_shared.events.imports import DuplicatePolicy
 
 # Fields whose offending value is quoted in a row error, so the user can find it in the file.
 _QUOTED_FIELDS = frozenset({"email", "phone", "timezone"})
 _QUOTE_MAX = 80
+# The standard fields an import row carries (as text, or lists of text), from the shared table.
+_ROW_TEXT_FIELDS = tuple(n for n in IMPORTABLE_FIELDS if FIELDS_BY_NAME[n].shape == "one")
+_ROW_LIST_FIELDS = tuple(n for n in IMPORTABLE_FIELDS if FIELDS_BY_NAME[n].shape == "list")
 
 
 @dataclass(slots=True)
@@ -46,17 +50,13 @@ class BatchPlan:
 def provided_fields(row: ImportRow) -> dict[str, Any]:
     """The profile fields a row really provides (blank CSV cells provide nothing)."""
     raw: dict[str, Any] = {}
-    for name, value in (
-        ("name", row.name),
-        ("email", row.email),
-        ("phone", row.phone),
-        ("company", row.company),
-        ("timezone", row.timezone),
-    ):
+    for name in _ROW_TEXT_FIELDS:
+        value = getattr(row, name)
         if value is not None and value.strip():
             raw[name] = value
-    if row.tags:
-        raw["tags"] = row.tags
+    for name in _ROW_LIST_FIELDS:
+        if items := getattr(row, name):
+            raw[name] = items
     if row.custom_fields:
         raw["custom_fields"] = row.custom_fields
     return raw
