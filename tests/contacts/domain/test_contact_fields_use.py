@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from crm_contacts.domain.contact import (
     ERASED_NAME,
     anonymized,
@@ -11,6 +9,7 @@ from crm_contacts.domain.contact import (
     profile_snapshot,
     public_view,
 )
+from crm_contacts.domain.contact_doc import ContactDoc
 from crm_contacts.entrypoints.schemas import ContactPublic
 from crm_shared.contact_fields import (
     ALL_FIELDS,
@@ -27,7 +26,7 @@ NOW = "2026-01-01T00:00:00.000000Z"
 LATER = "2026-01-02T00:00:00.000000Z"
 
 
-def _full_contact() -> dict[str, Any]:
+def _full_contact() -> ContactDoc:
     """A contact with a value in every personal field."""
     doc = new_contact(
         contact_id="c1",
@@ -55,6 +54,10 @@ def _full_contact() -> dict[str, Any]:
 
 def test_a_new_contact_holds_every_field_of_the_table() -> None:
     assert set(_full_contact()) == set(ALL_FIELDS)
+
+
+def test_the_typed_contact_document_has_exactly_the_fields_of_the_table() -> None:
+    assert ContactDoc.__required_keys__ == frozenset(ALL_FIELDS)
 
 
 def test_a_full_contact_fills_every_personal_field() -> None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from crm_contacts.domain.contact_doc import AnyContactDoc, ContactDoc, writable
 from crm_contacts.domain.text import fold
 from crm_contacts.domain.validation import merge_tags
 from crm_shared.contact_fields import ERASED_FIELDS, FIELDS_BY_NAME, PROFILE_FIELDS, PUBLIC_FIELDS
@@ -46,11 +47,12 @@ def _digits(raw: str) -> str:
     return "".join(ch for ch in raw if ch.isdigit())
 
 
-def refresh_derived(doc: dict[str, Any]) -> dict[str, Any]:
+def refresh_derived(doc: AnyContactDoc) -> AnyContactDoc:
     """Recompute the derived fields that duplicate checks, filters, search and sorting query."""
     doc["email_norm"] = doc.get("email")  # emails are stored normalized already
     # Every email of the contact, primary first: what the `email` filter looks up.
-    doc["emails_norm"] = unique(e for e in (doc.get("email"), *(doc.get("emails") or ())) if e)
+    emails: list[str] = doc.get("emails") or []
+    doc["emails_norm"] = unique(e for e in (doc.get("email"), *emails) if e)
     doc["tags_norm"] = [fold(t) for t in doc.get("tags", ())]  # tag names compare folded
     doc["search_text"] = search_text(doc)
     doc["name_sort"] = fold(doc.get("name") or "")
@@ -59,32 +61,37 @@ def refresh_derived(doc: dict[str, Any]) -> dict[str, Any]:
 
 def new_contact(
     *, contact_id: str, tenant: str, profile: Mapping[str, Any], source: str, now: str
-) -> dict[str, Any]:
+) -> ContactDoc:
     """A version-1 contact document from a validated profile."""
-    doc: dict[str, Any] = {
+    given = without_primary({}, profile)
+    doc: ContactDoc = {
         "id": contact_id,
-        "tenant": tenant,
         "version": 1,
-        "name": None,
-        "email": None,
-        "phone": None,
-        "phone_raw": None,
-        "emails": [],
-        "phones": [],
-        "phones_raw": [],
-        "company": None,
-        "account_id": None,
-        "timezone": None,
-        "owner": None,
-        "tags": [],
-        "custom_fields": {},
+        "name": given.get("name", ""),
+        "email": given.get("email"),
+        "phone": given.get("phone"),
+        "phone_raw": given.get("phone_raw"),
+        "company": given.get("company"),
+        "timezone": given.get("timezone"),
+        "tags": given.get("tags", []),
+        "custom_fields": given.get("custom_fields", {}),
+        "emails": given.get("emails", []),
+        "phones": given.get("phones", []),
+        "phones_raw": given.get("phones_raw", []),
+        "owner": given.get("owner"),
+        "account_id": given.get("account_id"),
         "source": source,
         "created_at": now,
         "updated_at": now,
         "deleted_at": None,
+        "tenant": tenant,
         "erased_at": None,
+        "email_norm": None,
+        "emails_norm": [],
+        "tags_norm": [],
+        "search_text": "",
+        "name_sort": "",
     }
-    doc.update(without_primary(doc, profile))
     return refresh_derived(doc)
 
 
@@ -112,25 +119,27 @@ def without_primary(doc: Mapping[str, Any], profile: Mapping[str, Any]) -> Mappi
 
 
 def apply_profile(
-    doc: Mapping[str, Any],
+    doc: AnyContactDoc,
     profile: Mapping[str, Any],
     *,
     merge_tags_: bool = False,
     merge_custom_fields: bool = True,
-) -> tuple[dict[str, Any], Changes]:
+) -> tuple[AnyContactDoc, Changes]:
     """The document with a validated (partial) profile applied, and what actually changed.
 
     Custom fields merge key by key (auto-save sends one at a time) unless told to replace; tags
     replace unless told to merge (imports merge them). A phone that formats to the same E.164
     number is no change, so its original spelling is kept.
     """
-    updated = dict(doc)
+    updated = doc.copy()
+    # Read and written by the profile's field names: the same dicts, untyped.
+    original, fields = writable(doc), writable(updated)
     changes: Changes = {}
     profile = without_primary(doc, profile)
     for field, value in profile.items():
         if field in ("phone_raw", "phones_raw"):
             continue
-        before = doc.get(field)
+        before = original.get(field)
         after = value
         if field == "tags" and merge_tags_:
             after = merge_tags(before or [], value)
@@ -140,7 +149,7 @@ def apply_profile(
             after = {key: item for key, item in merged.items() if item is not None}
         if after != before:
             changes[field] = (before, after)
-            updated[field] = after
+            fields[field] = after
             if field == "phone":
                 updated["phone_raw"] = profile.get("phone_raw")
             elif field == "phones":
@@ -150,7 +159,7 @@ def apply_profile(
     return updated, changes
 
 
-def bump(doc: dict[str, Any], now: str) -> dict[str, Any]:
+def bump(doc: AnyContactDoc, now: str) -> AnyContactDoc:
     """Record one more change: version + 1 and the update time."""
     doc["version"] = int(doc["version"]) + 1
     doc["updated_at"] = now

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_contacts.domain.contact import apply_profile, bump, identity_hashes, new_contact
+from crm_contacts.domain.contact_doc import ContactDoc, as_contact_doc, as_stored
 from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.domain.errors import SUPPRESSED_DETAIL, InvalidFields
 from crm_contacts.domain.validation import validate_profile
@@ -114,8 +115,9 @@ class _Planner:
         self.new_id = new_id
         self.plan = BatchPlan()
         # The contact each email currently resolves to, including ones created by this batch.
-        self.by_email: dict[str, dict[str, Any]] = dict(existing_by_email)
-        self.created: dict[str, dict[str, Any]] = {}
+        self.by_email = {email: as_contact_doc(doc) for email, doc in existing_by_email.items()}
+        self.created: dict[str, ContactDoc] = {}
+        self.replaced: dict[str, ContactDoc] = {}
         self.changed_fields: dict[str, dict[str, None]] = {}
 
     def result(self, row: PreparedRow, status: str, contact_id: str | None = None) -> None:
@@ -167,7 +169,7 @@ class _Planner:
             self.by_email[doc["email"]] = doc
         self.result(row, "created", doc["id"])
 
-    def update(self, row: PreparedRow, target: dict[str, Any], profile: dict[str, Any]) -> None:
+    def update(self, row: PreparedRow, target: ContactDoc, profile: dict[str, Any]) -> None:
         contact_id = target["id"]
         rules = self.rules
         if rules is not None:
@@ -187,8 +189,9 @@ class _Planner:
         if contact_id in self.created:
             self.created[contact_id] = updated
         else:
-            self.plan.replacements[contact_id] = updated
-        self.by_email[updated["email"]] = updated
+            self.replaced[contact_id] = updated
+        if updated["email"]:
+            self.by_email[updated["email"]] = updated
         self.changed_fields.setdefault(contact_id, {}).update(dict.fromkeys(changes))
         self.result(row, "updated", contact_id)
 
@@ -212,12 +215,13 @@ class _Planner:
 
     def finish(self) -> BatchPlan:
         plan = self.plan
-        plan.inserts = list(self.created.values())
-        for doc in plan.replacements.values():
-            bump(doc, self.now)
+        plan.inserts = [as_stored(doc) for doc in self.created.values()]
+        plan.replacements = {
+            key: as_stored(bump(doc, self.now)) for key, doc in self.replaced.items()
+        }
         for contact_id, fields in self.changed_fields.items():
             created = contact_id in self.created
-            doc = self.created[contact_id] if created else plan.replacements[contact_id]
+            doc = self.created[contact_id] if created else self.replaced[contact_id]
             plan.imported.append(
                 {
                     "contact_id": contact_id,
