@@ -13,6 +13,7 @@ from crm_shared.contact_fields import (
     PERSONAL_FIELDS,
     PROFILE_FIELDS,
     PUBLIC_FIELDS,
+    WRITABLE_FIELDS,
 )
 from crm_shared.events import ImportRow
 from crm_shared.events.contacts import ContactProfile
@@ -36,7 +37,7 @@ def test_an_import_row_carries_exactly_the_importable_fields_and_custom_values()
 
 
 def test_only_public_fields_are_imported_or_exported() -> None:
-    assert set(IMPORTABLE_FIELDS) <= set(PUBLIC_FIELDS)
+    assert set(IMPORTABLE_FIELDS) <= set(WRITABLE_FIELDS) <= set(PUBLIC_FIELDS)
     assert set(EXPORTABLE_FIELDS) <= set(PUBLIC_FIELDS)
 
 

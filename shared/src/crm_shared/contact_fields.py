@@ -1,11 +1,12 @@
 """The contact's fields, listed once, with what each service may do with them.
 
 Every list of contact fields derives from `FIELDS`: the API's public view and the data-subject
-export (`PUBLIC_FIELDS`), the fields an erasure clears (`PERSONAL_FIELDS`), the profile contact
-events carry (`PROFILE_FIELDS`, checked against `events.contacts.ContactProfile` by a test), the
-columns an import may map (`IMPORTABLE_FIELDS`) and the fields an export may list
-(`EXPORTABLE_FIELDS`). Adding a standard field starts here; tests then name every model that
-must carry it.
+export (`PUBLIC_FIELDS`), what clients may set (`WRITABLE_FIELDS`), what an erasure clears
+(`PERSONAL_FIELDS`), the profile contact events carry (`PROFILE_FIELDS`), the columns an import
+may map (`IMPORTABLE_FIELDS`) and the fields an export may list (`EXPORTABLE_FIELDS`). Models
+that spell fields out (`ContactProfile`, `ImportRow`, `ContactDoc`, the contacts API schemas)
+are checked against it by tests, so adding a standard field starts here and the tests name every
+place that must carry it.
 
 Custom fields are not listed one by one: they live under `custom_fields`, are imported and
 exported as `custom.<key>` (keys: `rules.CUSTOM_FIELD_KEY_PATTERN`).
@@ -32,6 +33,7 @@ class ContactField:
     shape: Shape = "one"
     public: bool = True  # in the API's contact view (and so in the data-subject export)
     personal: bool = False  # holds, or is derived from, personal data: an erasure clears it
+    writable: bool = False  # clients set it (create, update); the others the service derives
     profile: bool = False  # carried by contact events (`ContactProfile`)
     importable: bool = False  # a CSV column may map to it
     exportable: bool = False  # an export may list it
@@ -47,42 +49,54 @@ class ContactField:
         return None
 
 
-def _personal(name: str, kind: FieldKind, shape: Shape = "one", **uses: bool) -> ContactField:
-    return ContactField(name, kind, shape, personal=True, **uses)
+def _profile(name: str, kind: FieldKind, shape: Shape = "one", *, files: bool) -> ContactField:
+    """A personal field clients set and events carry; `files`: also imported and exported."""
+    return ContactField(
+        name,
+        kind,
+        shape,
+        personal=True,
+        writable=True,
+        profile=True,
+        importable=files,
+        exportable=files,
+    )
 
 
-def _internal(name: str, kind: FieldKind, shape: Shape = "one", **flags: bool) -> ContactField:
-    return ContactField(name, kind, shape, public=False, **flags)
+def _internal(name: str, kind: FieldKind, shape: Shape = "one", *, derived: bool) -> ContactField:
+    """A field the contacts service stores and never shows; derived ones hold personal data."""
+    return ContactField(name, kind, shape, public=False, personal=derived, derived=derived)
 
 
 FIELDS: tuple[ContactField, ...] = (
     ContactField("id", "id", exportable=True),
     ContactField("version", "integer"),
-    _personal("name", "text", profile=True, importable=True, exportable=True),
-    _personal("email", "email", profile=True, importable=True, exportable=True),
-    _personal("phone", "phone", profile=True, importable=True, exportable=True),
-    _personal("phone_raw", "text"),  # the primary phone as typed
-    _personal("company", "text", profile=True, importable=True, exportable=True),
-    _personal("timezone", "timezone", profile=True, importable=True, exportable=True),
-    _personal("tags", "tag", "list", profile=True, importable=True, exportable=True),
-    _personal("custom_fields", "custom", "map", profile=True),  # in files as custom.<key>
-    _personal("emails", "email", "list", profile=True),  # additional ones
-    _personal("phones", "phone", "list", profile=True),
-    _personal("phones_raw", "text", "list"),  # the additional phones as typed
-    _personal("owner", "id", profile=True),
-    _personal("account_id", "id", profile=True),
+    _profile("name", "text", files=True),
+    _profile("email", "email", files=True),
+    _profile("phone", "phone", files=True),
+    ContactField("phone_raw", "text", personal=True),  # the primary phone as typed
+    _profile("company", "text", files=True),
+    _profile("timezone", "timezone", files=True),
+    _profile("tags", "tag", "list", files=True),
+    _profile("custom_fields", "custom", "map", files=False),  # in files as custom.<key>
+    _profile("emails", "email", "list", files=False),  # the additional ones
+    _profile("phones", "phone", "list", files=False),
+    ContactField("phones_raw", "text", "list", personal=True),  # the additional phones as typed
+    _profile("owner", "id", files=False),
+    # Linked by the service from the company or work-email domain, not set by clients.
+    ContactField("account_id", "id", personal=True, profile=True),
     ContactField("source", "source", exportable=True),
     ContactField("created_at", "timestamp", exportable=True),
     ContactField("updated_at", "timestamp", exportable=True),
     ContactField("deleted_at", "timestamp"),
     # Stored by the contacts service, never shown: ownership, erasure, and search helpers.
-    _internal("tenant", "id"),
-    _internal("erased_at", "timestamp"),
-    _internal("email_norm", "email", personal=True, derived=True),
-    _internal("emails_norm", "email", "list", personal=True, derived=True),
-    _internal("tags_norm", "tag", "list", personal=True, derived=True),
-    _internal("search_text", "text", personal=True, derived=True),
-    _internal("name_sort", "text", personal=True, derived=True),
+    _internal("tenant", "id", derived=False),
+    _internal("erased_at", "timestamp", derived=False),
+    _internal("email_norm", "email", derived=True),
+    _internal("emails_norm", "email", "list", derived=True),
+    _internal("tags_norm", "tag", "list", derived=True),
+    _internal("search_text", "text", derived=True),
+    _internal("name_sort", "text", derived=True),
 )
 FIELDS_BY_NAME: dict[str, ContactField] = {field.name: field for field in FIELDS}
 
@@ -90,6 +104,7 @@ ALL_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS)
 PUBLIC_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.public)
 PERSONAL_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.personal)
 DERIVED_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.derived)
+WRITABLE_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.writable)
 PROFILE_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.profile)
 IMPORTABLE_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.importable)
 EXPORTABLE_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.exportable)

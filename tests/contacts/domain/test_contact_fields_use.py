@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from crm_contacts.domain.contact import (
     ERASED_NAME,
     anonymized,
@@ -10,7 +12,9 @@ from crm_contacts.domain.contact import (
     public_view,
 )
 from crm_contacts.domain.contact_doc import ContactDoc
-from crm_contacts.entrypoints.schemas import ContactPublic
+from crm_contacts.domain.errors import InvalidFields
+from crm_contacts.domain.validation import validate_profile
+from crm_contacts.entrypoints.schemas import ContactCreate, ContactPublic, ContactUpdate
 from crm_shared.contact_fields import (
     ALL_FIELDS,
     DERIVED_FIELDS,
@@ -19,6 +23,7 @@ from crm_shared.contact_fields import (
     PERSONAL_FIELDS,
     PROFILE_FIELDS,
     PUBLIC_FIELDS,
+    WRITABLE_FIELDS,
 )
 from crm_shared.events.contacts import ContactProfile
 
@@ -104,3 +109,19 @@ def test_erasure_keeps_the_fields_that_are_not_personal() -> None:
     kept = set(ALL_FIELDS) - set(PERSONAL_FIELDS) - {"version", "updated_at", "erased_at"}
     assert {name: erased[name] for name in kept} == {name: doc[name] for name in kept}
     assert (erased["version"], erased["erased_at"]) == (2, LATER)
+
+
+def test_the_write_schemas_take_exactly_the_writable_fields() -> None:
+    assert set(ContactUpdate.model_fields) == set(WRITABLE_FIELDS)
+    assert set(ContactCreate.model_fields) == {*WRITABLE_FIELDS, "source"}
+
+
+def test_validation_knows_every_writable_field() -> None:
+    clearing = {name: None for name in WRITABLE_FIELDS if name != "name"}
+    assert set(validate_profile(clearing, region="US")) >= set(clearing)
+
+
+@pytest.mark.parametrize("name", sorted(set(PUBLIC_FIELDS) - set(WRITABLE_FIELDS)))
+def test_validation_refuses_fields_the_service_sets_itself(name: str) -> None:
+    with pytest.raises(InvalidFields, match="is not a contact field"):
+        validate_profile({name: "x"}, region="US")
