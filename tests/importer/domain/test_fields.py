@@ -12,9 +12,11 @@ from crm_importer.domain.fields import (
     validate_export_fields,
 )
 from crm_importer.domain.mapping import plan_columns
-from crm_importer.domain.rows import MappedRow, RowMapper
+from crm_importer.domain.rows import MappedRow, RowMapper, split_tags
 from crm_shared.contact_fields import EXPORTABLE_FIELDS, FIELDS_BY_NAME, IMPORTABLE_FIELDS
 from crm_shared.problems import Unprocessable
+from crm_shared.rules import clean_tag_name, is_custom_field_key
+from tests.shared.test_rules import BAD_KEYS, GOOD_KEYS
 
 
 def test_the_import_and_export_fields_are_the_tables() -> None:
@@ -46,6 +48,15 @@ def test_every_exportable_field_is_accepted_and_others_refused() -> None:
         validate_export_fields(["name", "tenant"])
 
 
-@pytest.mark.parametrize("field", ["custom.Plan", "custom.", "custom.2x", "plan"])
-def test_custom_keys_follow_the_shared_rule(field: str) -> None:
-    assert custom_key(field) is None
+@pytest.mark.parametrize("key", GOOD_KEYS + BAD_KEYS)
+def test_custom_columns_take_exactly_the_valid_keys(key: str) -> None:
+    expected = key if is_custom_field_key(key) else None
+    assert custom_key(f"custom.{key}") == expected
+
+
+def test_a_field_without_the_custom_prefix_is_no_custom_field() -> None:
+    assert custom_key("plan") is None
+
+
+def test_tags_in_a_cell_are_cleaned_with_the_shared_rule() -> None:
+    assert split_tags("  big   spender ; vip") == [clean_tag_name("  big   spender "), "vip"]
