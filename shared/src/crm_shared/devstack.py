@@ -208,8 +208,8 @@ class Platform:
         env = self.env()
         for name in names or iter(self.ports):
             service = ServiceProcess(name, self.ports[name], env, self.log)
+            self.services[name] = service  # registered first: a stop during start-up reaches it
             service.start()
-            self.services[name] = service
         for service in self.services.values():
             service.wait_ready()
 
@@ -219,8 +219,30 @@ class Platform:
             service.stop()
 
 
+class _StopRequested(Exception):
+    """A stop signal arrived while the stack was still starting."""
+
+
+def _on_stop_signals(stop: threading.Event, starting: threading.Event) -> None:
+    """Stop on SIGINT as well as SIGTERM, whatever dispositions the launcher inherited.
+
+    A process started in the background by a non-interactive shell (`make run &` in a script)
+    inherits SIGINT as ignored, and Python keeps it ignored: without a handler of our own, Ctrl-C
+    or `kill -INT` would do nothing. While the stack is starting, the handler also breaks out of
+    the start-up so that the `finally` below stops whatever already runs.
+    """
+
+    def handle(signum: int, frame: object) -> None:
+        stop.set()
+        if starting.is_set():
+            raise _StopRequested(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the broker and the four services in the foreground until Ctrl-C."""
+    """Run the broker and the four services in the foreground until Ctrl-C, SIGINT or SIGTERM."""
     parser = argparse.ArgumentParser(description="Run the CRM platform on the embedded stack")
     parser.add_argument("--data-dir", default=os.environ.get("CRM_DATA_DIR", "data"))
     parser.add_argument(
@@ -228,17 +250,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    stop, starting = threading.Event(), threading.Event()
+    starting.set()
+    _on_stop_signals(stop, starting)
     broker = EmbeddedBroker(args.broker_port, log=sys.stdout)
-    broker.start()
-    asyncio.run(ensure_topics(broker.bootstrap_servers))
     ports = {
         name: int(os.environ.get(f"{name.upper()}_PORT", default)) for name, default in SERVICES
     }
     platform = Platform(broker.bootstrap_servers, Path(args.data_dir), ports, log=sys.stdout)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
+        broker.start()
+        asyncio.run(ensure_topics(broker.bootstrap_servers))
         platform.start()
+        starting.clear()
+        if stop.is_set():
+            return 0
         keys = os.environ.get("CRM_API_KEYS") or DEV_API_KEYS
         print("\nCRM platform is up (Ctrl-C stops everything):")
         print(f"  broker    {broker.bootstrap_servers}")
@@ -249,12 +275,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  dev key   Authorization: Bearer {key}   (tenant demo, role admin)")
         sys.stdout.flush()
         stop.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _StopRequested):
         pass
     finally:
         # Ctrl-C reaches every process of the terminal's group; a second one must not cut short
         # the orderly shutdown of the services that are still running.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nstopping...", flush=True)
         platform.stop()
         broker.stop()
