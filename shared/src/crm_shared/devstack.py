@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -38,8 +38,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _pump(stream: IO[str], prefix: str, sink: IO[str]) -> None:
+def _pump(
+    stream: IO[str], prefix: str, sink: IO[str], on_line: Callable[[str], object] | None = None
+) -> None:
     for line in stream:
+        if on_line is not None:
+            on_line(line)
         sink.write(f"{prefix} {line}" if line.endswith("\n") else f"{prefix} {line}\n")
         sink.flush()
 
@@ -72,20 +76,26 @@ class EmbeddedBroker:
             start_new_session=True,
         )
         assert self._process.stdout is not None
-        deadline = time.monotonic() + timeout
-        for line in self._process.stdout:
-            if self._log is not None:
-                self._log.write(f"[broker] {line}")
+        ready = threading.Event()
+
+        def watch(line: str) -> None:
             if "ready" in line:
-                break
-            if time.monotonic() > deadline:
-                break
-        else:
-            raise RuntimeError(f"the Tansu broker exited with code {self._process.poll()}")
+                ready.set()
+
         sink = self._log or open(os.devnull, "w")  # noqa: SIM115
+        # A thread reads the output, so a broker that prints nothing cannot block start-up.
         threading.Thread(
-            target=_pump, args=(self._process.stdout, "[broker]", sink), daemon=True
+            target=_pump,
+            args=(self._process.stdout, "[broker]", sink),
+            kwargs={"on_line": watch},
+            daemon=True,
         ).start()
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.05):
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the Tansu broker exited with code {self._process.returncode}")
+            if time.monotonic() > deadline:
+                break  # the port check below decides
         _wait_for_port(self.port, timeout)
 
     def stop(self) -> None:
