@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from itertools import pairwise
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from crm_shared.devstack import EmbeddedBroker
 from crm_shared.envelope import EventEnvelope
@@ -21,6 +20,8 @@ from crm_shared.messaging.errors import PermanentMessageError
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage import ConcurrentWriteError
 from crm_shared.topics import DEAD_LETTERS, Topic
+from tests.kafka_clients import first_record, producer, reader
+from tests.polling import cancel_and_wait, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -46,40 +47,20 @@ def _bus_of(handler: Callable[[EventEnvelope], Awaitable[None]]) -> MessageBus:
 
 
 async def _publish(broker: EmbeddedBroker, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
-    await producer.start()
-    try:
+    async with producer(broker.bootstrap_servers) as sender:
         for value in values:
-            await producer.send_and_wait(topic, value=value, key=b"k")
-    finally:
-        await producer.stop()
+            await sender.send_and_wait(topic, value=value, key=b"k")
 
 
-async def _wait_until(condition: object, within: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-async def _dead_letters_with(broker: EmbeddedBroker, marker: bytes) -> list[dict[str, bytes]]:
-    consumer = AIOKafkaConsumer(
-        DEAD_LETTERS.name,
-        bootstrap_servers=broker.bootstrap_servers,
-        group_id=f"test-{uuid.uuid4()}",
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    found: list[dict[str, bytes]] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + 15
-        while not found and asyncio.get_running_loop().time() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                found += [dict(r.headers) for r in records if r.value and marker in r.value]
-    finally:
-        await consumer.stop()
-    return found
+async def _dead_letters_with(broker: EmbeddedBroker, marker: bytes) -> dict[str, bytes]:
+    async with reader(broker.bootstrap_servers, DEAD_LETTERS.name) as consumer:
+        record = await first_record(
+            consumer,
+            lambda r: bool(r.value and marker in r.value),
+            within=15,
+            what="the dead letter",
+        )
+    return dict(record.headers)
 
 
 async def test_failing_event_is_dead_lettered_and_the_partition_moves_on(
@@ -107,17 +88,16 @@ async def test_failing_event_is_dead_lettered_and_the_partition_moves_on(
     await _publish(broker, topic, [poison.to_bytes(), good.to_bytes(), b"not json at all"])
     task = asyncio.create_task(consumer.run())
     try:
-        await _wait_until(lambda: handled == ["good"] and consumer.dead_lettered == 2)
+        await eventually(lambda: handled == ["good"] and consumer.dead_lettered == 2)
         assert attempts.count("poison") == 3
-        [headers] = await _dead_letters_with(broker, poison.id.encode())
+        headers = await _dead_letters_with(broker, poison.id.encode())
         assert headers["dlq.reason"] == b"retries-exhausted"
         assert (headers["dlq.error"], headers["dlq.attempts"]) == (b"RuntimeError", b"3")
         assert headers["dlq.topic"] == topic.encode()
         # Exception messages may quote personal data: only the type name is kept.
         assert not any(b"cannot handle" in value for value in headers.values())
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
 
 async def test_a_restarted_consumer_resumes_after_the_last_committed_offset(
@@ -136,11 +116,10 @@ async def test_a_restarted_consumer_resumes_after_the_last_committed_offset(
         consumer = EventConsumer(settings, group=group, topics=[topic], bus=_bus_of(handler))
         task = asyncio.create_task(consumer.run())
         try:
-            await _wait_until(lambda: len(target) >= count)
+            await eventually(lambda: len(target) >= count)
             await asyncio.sleep(0.3)
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
 
     batch_one = [_envelope(f"a{i}") for i in range(5)]
     await _publish(broker, topic, [e.to_bytes() for e in batch_one])
@@ -200,9 +179,9 @@ async def test_a_schema_invalid_message_is_dead_lettered_at_once_naming_fields_n
     await _publish(broker, topic, [e.to_bytes() for e in (invalid, unknown, good)])
     task = asyncio.create_task(consumer.run())
     try:
-        await _wait_until(lambda: handled == [good.id] and consumer.dead_lettered == 2)
-        [schema] = await _dead_letters_with(broker, invalid.id.encode())
-        [permanent] = await _dead_letters_with(broker, unknown.id.encode())
+        await eventually(lambda: handled == [good.id] and consumer.dead_lettered == 2)
+        schema = await _dead_letters_with(broker, invalid.id.encode())
+        permanent = await _dead_letters_with(broker, unknown.id.encode())
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -242,7 +221,7 @@ async def test_a_transient_error_is_retried_with_backoff_and_not_dead_lettered(
     await _publish(broker, topic, [flaky.to_bytes()])
     task = asyncio.create_task(consumer.run())
     try:
-        await _wait_until(lambda: consumer.handled == 1)
+        await eventually(lambda: consumer.handled == 1)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
