@@ -32,6 +32,8 @@ UNREACHABLE_BROKER = "127.0.0.1:1"
 # A short session timeout: Tansu delays each consumer-group join by about half of it.
 os.environ["KAFKA_SESSION_TIMEOUT_MS"] = "2000"
 os.environ["KAFKA_HEARTBEAT_INTERVAL_MS"] = "300"
+# Tansu answers a waiting fetch only when the wait runs out: a short wait keeps each hop short.
+os.environ["KAFKA_FETCH_MAX_WAIT_MS"] = "10"
 
 
 # Per-test timeouts (pyproject.toml sets the default); end-to-end tests start the whole platform.

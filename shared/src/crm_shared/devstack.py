@@ -23,6 +23,9 @@ from typing import IO
 from crm_shared.messaging.kafka import ensure_topics
 from crm_shared.settings import DEV_API_KEYS
 
+# The consumers' fetch wait on the embedded broker (KAFKA_FETCH_MAX_WAIT_MS), in milliseconds.
+EMBEDDED_FETCH_WAIT_MS = "10"
+
 SERVICES: tuple[tuple[str, int], ...] = (
     ("contacts", 8001),
     ("timeline", 8002),
@@ -205,6 +208,10 @@ class Platform:
                 "PYTHONUNBUFFERED": "1",
                 "KAFKA_SESSION_TIMEOUT_MS": env.get("KAFKA_SESSION_TIMEOUT_MS", "3000"),
                 "KAFKA_HEARTBEAT_INTERVAL_MS": env.get("KAFKA_HEARTBEAT_INTERVAL_MS", "500"),
+                # Tansu answers a waiting fetch only when the wait runs out: keep hops short.
+                "KAFKA_FETCH_MAX_WAIT_MS": env.get(
+                    "KAFKA_FETCH_MAX_WAIT_MS", EMBEDDED_FETCH_WAIT_MS
+                ),
             }
         )
         for name, port in self.ports.items():

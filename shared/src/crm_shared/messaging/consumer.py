@@ -79,6 +79,7 @@ class EventConsumer:
             max_poll_interval_ms=60000,
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
         )
 
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
