@@ -10,8 +10,9 @@ from itertools import pairwise
 
 import pytest
 
+from crm_shared.cloudevents import binary_record
 from crm_shared.devstack import EmbeddedBroker
-from crm_shared.envelope import EventEnvelope
+from crm_shared.envelope import CONTENT_TYPE, EventEnvelope
 from crm_shared.events import ActivityRecorded, ContactDeleted
 from crm_shared.ids import new_id
 from crm_shared.messaging.bus import MessageBus
@@ -46,10 +47,15 @@ def _bus_of(handler: Callable[[EventEnvelope], Awaitable[None]]) -> MessageBus:
     return MessageBus().on(ContactDeleted, on_deleted)
 
 
-async def _publish(broker: EmbeddedBroker, topic: str, values: list[bytes]) -> None:
+async def _publish(
+    broker: EmbeddedBroker,
+    topic: str,
+    values: list[bytes],
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
     async with producer(broker.bootstrap_servers) as sender:
         for value in values:
-            await sender.send_and_wait(topic, value=value, key=b"k")
+            await sender.send_and_wait(topic, value=value, key=b"k", headers=headers)
 
 
 async def _dead_letters_with(broker: EmbeddedBroker, marker: bytes) -> dict[str, bytes]:
@@ -94,6 +100,7 @@ async def test_failing_event_is_dead_lettered_and_the_partition_moves_on(
         assert headers["dlq.reason"] == b"retries-exhausted"
         assert (headers["dlq.error"], headers["dlq.attempts"]) == (b"RuntimeError", b"3")
         assert headers["dlq.topic"] == topic.encode()
+        assert headers["content-type"] == CONTENT_TYPE.encode()
         # Exception messages may quote personal data: only the type name is kept.
         assert not any(b"cannot handle" in value for value in headers.values())
     finally:
@@ -229,3 +236,31 @@ async def test_a_transient_error_is_retried_with_backoff_and_not_dead_lettered(
     assert len(attempts) == 3 and consumer.dead_lettered == 0
     gaps = [later - earlier for earlier, later in pairwise(attempts)]
     assert gaps[0] >= 0.09 and gaps[1] >= 0.19  # the backoff doubles from first_backoff
+
+
+async def test_a_binary_mode_event_is_handled_like_a_structured_one(
+    broker: EmbeddedBroker,
+) -> None:
+    topic = await _new_topic(broker)
+    structured, binary = _envelope("structured"), _envelope("binary")
+    handled: list[EventEnvelope] = []
+
+    async def handler(envelope: EventEnvelope) -> None:
+        handled.append(envelope)
+
+    settings = PlatformSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    consumer = EventConsumer(
+        settings, group=f"test-{uuid.uuid4().hex[:8]}", topics=[topic], bus=_bus_of(handler)
+    )
+    await _publish(
+        broker, topic, [structured.to_bytes()], [("content-type", CONTENT_TYPE.encode())]
+    )
+    value, headers = binary_record(binary)
+    await _publish(broker, topic, [value], headers)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: len(handled) == 2)
+    finally:
+        await cancel_and_wait(task)
+
+    assert handled == [structured, binary] and consumer.dead_lettered == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crm_shared.devstack import EmbeddedBroker, free_port
-from crm_shared.envelope import EventEnvelope
+from crm_shared.envelope import CONTENT_TYPE, EventEnvelope
 from crm_shared.events import ContactDeleted
 from crm_shared.messaging.kafka import ensure_topics, new_producer
 from crm_shared.messaging.relay import OutboxRelay
@@ -39,7 +39,10 @@ async def _read_ids(bootstrap: str, expected: set[str], within: float = 20.0) ->
 
         async def read_more() -> list[str]:
             for records in (await consumer.getmany(timeout_ms=200)).values():
-                seen.extend(EventEnvelope.from_bytes(r.value or b"").id for r in records)
+                for record in records:
+                    # Structured mode, as the CloudEvents Kafka binding spells it.
+                    assert dict(record.headers)["content-type"] == CONTENT_TYPE.encode()
+                    seen.append(EventEnvelope.from_bytes(record.value or b"").id)
             return seen
 
         await eventually(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
+from crm_shared.cloudevents import Headers, MalformedData, envelope_from_record
 from crm_shared.envelope import EventEnvelope
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
@@ -34,10 +35,15 @@ class RetryPolicy:
     max_backoff: float = 5.0
 
 
-def parse_record(value: bytes | None) -> EventEnvelope:
-    """The envelope of a record value; PermanentMessageError if it is not one (no values kept)."""
+def parse_record(value: bytes | None, headers: Headers | None = None) -> EventEnvelope:
+    """The envelope of a record, structured or binary CloudEvents mode.
+
+    PermanentMessageError if it is not one (the error names fields, never values).
+    """
     try:
-        return EventEnvelope.from_bytes(value or b"")
+        return envelope_from_record(value, headers)
+    except MalformedData:
+        raise PermanentMessageError("malformed-json", fields=("data",)) from None
     except ValidationError as exc:
         if any(err["type"] == "json_invalid" for err in exc.errors(include_input=False)):
             raise PermanentMessageError("malformed-json") from None
@@ -84,7 +90,7 @@ class EventConsumer:
 
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            envelope = parse_record(record.value)
+            envelope = parse_record(record.value, record.headers)
         except PermanentMessageError as exc:
             await self._dead_letter(record, Failure(exc.reason, "ValidationError", 1, exc.fields))
             return

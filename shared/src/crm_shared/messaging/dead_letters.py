@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from crm_shared.cloudevents import Headers, carries_binary_event, with_structured_content_type
 from crm_shared.messaging.kafka import new_producer, stop_within
 from crm_shared.settings import PlatformSettings
 from crm_shared.topics import DEAD_LETTERS
@@ -61,7 +62,7 @@ class DeadLetterSink:
         """Publish the record unchanged plus headers naming where it came from and why it failed."""
         producer = await self._started()
         headers = [
-            *(record.headers or ()),
+            *_content_headers(record.headers),
             *failure.headers(),
             ("dlq.group", group.encode()),
             ("dlq.topic", record.topic.encode()),
@@ -81,3 +82,14 @@ class DeadLetterSink:
         producer, self._producer = self._producer, None
         if producer is not None:
             await stop_within(producer.stop, what="dead-letter producer")
+
+
+def _content_headers(headers: Headers | None) -> list[tuple[str, bytes]]:
+    """The record's own headers, marked structured CloudEvents unless it came in binary mode.
+
+    A binary-mode record keeps its `ce_*` and `content-type` headers, so it stays readable as
+    what it was; anything else is a structured envelope (possibly a malformed one).
+    """
+    if carries_binary_event(headers):
+        return list(headers or ())
+    return with_structured_content_type(headers)

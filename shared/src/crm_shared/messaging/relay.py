@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaProducer
 
+from crm_shared.cloudevents import with_structured_content_type
 from crm_shared.messaging.kafka import stop_within
 from crm_shared.storage.port import DocumentStore
 
@@ -62,7 +63,9 @@ class OutboxRelay:
             return 0
         producer = await self._connected_producer()
         futures = [
-            await producer.send(e.topic, value=e.value, key=e.key, headers=e.headers)
+            await producer.send(
+                e.topic, value=e.value, key=e.key, headers=with_structured_content_type(e.headers)
+            )
             for e in pending
         ]
         await asyncio.gather(*futures)

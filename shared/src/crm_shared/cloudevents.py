@@ -1,0 +1,98 @@
+"""The CloudEvents Kafka protocol binding: how an envelope sits in a record, in both modes.
+
+Structured mode (what this platform produces): the whole envelope is the JSON value and the
+`content-type` header is `application/cloudevents+json`. Binary mode (what other products may
+send): the attributes travel as `ce_<name>` headers, the value is the data alone, and
+`content-type` holds the data's media type. Per the binding, a record whose `content-type` does not
+start with `application/cloudevents` is binary mode. Both parse into the same EventEnvelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from crm_shared.envelope import CONTENT_TYPE, EventEnvelope
+
+CONTENT_TYPE_HEADER = "content-type"
+CE_PREFIX = "ce_"
+STRUCTURED_PREFIX = "application/cloudevents"
+# The header every record this platform produces carries (structured mode).
+STRUCTURED_HEADERS: tuple[tuple[str, bytes], ...] = ((CONTENT_TYPE_HEADER, CONTENT_TYPE.encode()),)
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+class MalformedData(ValueError):
+    """A binary-mode record whose value is not a JSON object (no value is quoted)."""
+
+
+def header(headers: Headers | None, name: str) -> str | None:
+    """The first header `name` (case-insensitive) as text, or None."""
+    for key, value in headers or ():
+        if key.lower() == name:
+            return value.decode("utf-8", errors="replace")
+    return None
+
+
+def with_structured_content_type(headers: Headers | None) -> list[tuple[str, bytes]]:
+    """`headers` with `content-type: application/cloudevents+json` instead of any other one."""
+    kept = [(k, v) for k, v in headers or () if k.lower() != CONTENT_TYPE_HEADER]
+    return [*kept, *STRUCTURED_HEADERS]
+
+
+def is_binary_mode(headers: Headers | None) -> bool:
+    """Whether a record is binary mode: no `content-type` starting with application/cloudevents."""
+    content_type = header(headers, CONTENT_TYPE_HEADER) or ""
+    return not content_type.strip().lower().startswith(STRUCTURED_PREFIX)
+
+
+def envelope_from_record(value: bytes | None, headers: Headers | None) -> EventEnvelope:
+    """The envelope of a record in either mode.
+
+    Raises pydantic.ValidationError for a malformed envelope (structured JSON included) and
+    MalformedData when a binary-mode value is not a JSON object.
+    """
+    if not carries_binary_event(headers):
+        # Structured, or a record with neither mode's marks: read the value as the envelope, so
+        # a producer that omits the header still gets the structured reading it meant.
+        return EventEnvelope.from_bytes(value or b"")
+    return EventEnvelope.model_validate(binary_attributes(value, headers))
+
+
+def binary_attributes(value: bytes | None, headers: Headers | None) -> dict[str, Any]:
+    """The envelope attributes of a binary-mode record: `ce_*` headers plus the value as data."""
+    attributes: dict[str, Any] = {}
+    for key, raw in headers or ():
+        name = key.lower()
+        if name.startswith(CE_PREFIX) and len(name) > len(CE_PREFIX):
+            attributes.setdefault(name[len(CE_PREFIX) :], raw.decode("utf-8", errors="replace"))
+    content_type = header(headers, CONTENT_TYPE_HEADER)
+    if content_type:
+        attributes["datacontenttype"] = content_type
+    try:
+        data = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        raise MalformedData("binary-mode data is not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedData("binary-mode data is not a JSON object")
+    attributes["data"] = data
+    return attributes
+
+
+def binary_record(envelope: EventEnvelope) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The value and headers of `envelope` in binary mode (what another product may send)."""
+    attributes = envelope.model_dump(mode="json", exclude_none=True)
+    data = attributes.pop("data")
+    content_type = attributes.pop("datacontenttype", "application/json")
+    headers = [(f"{CE_PREFIX}{name}", str(value).encode()) for name, value in attributes.items()]
+    headers.append((CONTENT_TYPE_HEADER, str(content_type).encode()))
+    return orjson.dumps(data), headers
+
+
+def carries_binary_event(headers: Headers | None) -> bool:
+    """Binary mode with `ce_*` attributes: a record to read from its headers, not its value."""
+    marked = any(key.lower().startswith(CE_PREFIX) for key, _ in headers or ())
+    return marked and is_binary_mode(headers)
