@@ -1,10 +1,15 @@
-"""The import-batch consumer: one transaction and two events per batch, idempotent."""
+"""The import-batch consumer: one transaction, a summary and an event per contact, idempotent."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from crm_shared.events import ContactsImported, ImportBatchProcessed
+from crm_shared.events import (
+    ContactCreated,
+    ContactsImported,
+    ContactUpdated,
+    ImportBatchProcessed,
+)
 from crm_shared.topics import CONTACT_EVENTS, IMPORT_RESULTS
 from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth
 from tests.contacts.helpers import Harness, envelope, import_batch
@@ -104,9 +109,49 @@ async def test_batch_publishes_one_result_event_and_one_imported_event(harness: 
     grace_id = processed.data["results"][1]["contact_id"]
     assert contacts[grace_id]["action"] == "created"
     assert contacts[grace_id]["version"] == 1
-    # One event per batch, not per row: no ContactCreated/ContactUpdated for imported rows.
-    types = [e.type for e in await harness.outbox() if e.key == grace_id]
-    assert types == []
+
+    # Each contact also gets its own event, keyed by its id, with the API's payload.
+    [created] = [e for e in await harness.outbox(ContactCreated.event_type) if e.key == grace_id]
+    assert (created.topic, created.envelope["subject"]) == (CONTACT_EVENTS.name, grace_id)
+    assert created.data["version"] == 1 and created.data["source"] == "import"
+    assert created.data["profile"]["email"] == "grace@example.com"
+    assert created.data["import_job_id"] == "job-42"
+    [updated] = await harness.outbox(ContactUpdated.event_type)
+    assert updated.key == existing["id"] and updated.data["version"] == 2
+    assert updated.data["changes"] == {"company": {"before": None, "after": "New Co"}}
+    assert updated.envelope["actor"] == "import:job-42"
+
+
+async def test_a_contact_changed_twice_in_a_batch_gets_one_event_from_its_first_state(
+    harness: Harness,
+) -> None:
+    existing = await harness.create(email="ada@example.com", company="Old Co")
+    batch = import_batch(
+        [
+            {"email": "ada@example.com", "company": "Mid Co"},
+            {"email": "ada@example.com", "company": "New Co", "timezone": "UTC"},
+        ],
+        policy="update",
+    )
+    await harness.handle(envelope(batch))
+
+    [updated] = await harness.outbox(ContactUpdated.event_type)
+    assert updated.key == existing["id"] and updated.data["version"] == 2
+    assert updated.data["changes"] == {
+        "company": {"before": "Old Co", "after": "New Co"},
+        "timezone": {"before": None, "after": "UTC"},
+    }
+
+
+async def test_per_contact_events_precede_the_batch_summary_in_the_outbox(
+    harness: Harness,
+) -> None:
+    batch = import_batch([{"name": "Grace", "email": "grace@example.com"}, {"name": "Alan"}])
+    await harness.handle(envelope(batch))
+
+    types = [e.type for e in await harness.outbox() if ".account." not in e.type]
+    assert types[1:] == [ContactCreated.event_type] * 2 + [ContactsImported.event_type]
+    assert types[0] == ImportBatchProcessed.event_type
 
 
 async def test_handling_the_same_batch_twice_creates_nothing_new(harness: Harness) -> None:

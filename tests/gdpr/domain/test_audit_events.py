@@ -86,6 +86,24 @@ def test_contacts_imported_gives_one_entry_per_contact() -> None:
     ]
 
 
+def test_an_imports_per_contact_events_are_audited_by_its_summary_not_twice() -> None:
+    created = ContactCreated(
+        contact_id="c1",
+        version=1,
+        source="import",
+        profile=ContactProfile(name="Bob"),
+        import_job_id="job-1",
+    )
+    changed = ContactUpdated(
+        contact_id="c2",
+        version=3,
+        changes={"company": FieldChange(before=None, after="Acme")},
+        import_job_id="job-1",
+    )
+    for data in (created, changed):
+        assert audit_drafts(wrap(data, subject=data.contact_id), data) == []
+
+
 def test_export_completed_targets_the_export_and_names_its_fields() -> None:
     data = ExportCompleted(export_id="x1", fields=["name", "email"], rows=10)
     [draft] = audit_drafts(wrap(data, source="crm/importer"), data)

@@ -136,6 +136,24 @@ async def test_an_import_batch_fans_out_to_one_item_per_contact(
     assert await _projection(app, second) == (2, "live")
 
 
+async def test_an_imports_per_contact_events_add_nothing_beside_its_summary(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    per_contact = created(contact_id).data | {"import_job_id": "job-7"}
+    batch = ContactsImported(
+        job_id="job-7",
+        batch_no=1,
+        contacts=[ImportedContact(contact_id=contact_id, version=1, action="created")],
+    )
+
+    await app.state.bus.handle(created(contact_id).model_copy(update={"data": per_contact}))
+    await app.state.bus.handle(envelope(batch, source="crm/contacts", time=at(10)))
+
+    [item] = await _timeline(client, contact_id)
+    assert item["summary"] == "Contact created by import"
+
+
 async def test_an_activity_for_a_contact_not_yet_known_is_kept_and_served(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

@@ -14,6 +14,7 @@ from crm_shared.events.contacts import (
     ContactUpdated,
     FieldChange,
     ImportedContact,
+    in_import_summary,
 )
 from crm_shared.events.gdpr import (
     ConsentChanged,
@@ -59,5 +60,6 @@ __all__ = [
     "ImportedContact",
     "NoteAdded",
     "RowResult",
+    "in_import_summary",
     "parse_event",
 ]

@@ -38,7 +38,12 @@ class FieldChange(BaseModel):
 
 
 class ContactCreated(EventData):
-    """A contact was created (manually, by import, chat, form or integration)."""
+    """A contact was created (manually, by import, chat, form or integration).
+
+    An import publishes one per created contact too, with `import_job_id` set, so a consumer of
+    this topic alone mirrors every contact; consumers that follow the compact
+    ContactsImported summary skip the ones with `import_job_id`.
+    """
 
     event_type = "crm.contacts.contact.created.v1"
     topic = CONTACT_EVENTS.name
@@ -47,10 +52,14 @@ class ContactCreated(EventData):
     version: int
     source: str
     profile: ContactProfile
+    import_job_id: str | None = None
 
 
 class ContactUpdated(EventData):
-    """A contact's fields changed; `changes` holds each changed field's before and after."""
+    """A contact's fields changed; `changes` holds each changed field's before and after.
+
+    `import_job_id` is set when an import made the change (see ContactCreated).
+    """
 
     event_type = "crm.contacts.contact.updated.v1"
     topic = CONTACT_EVENTS.name
@@ -58,6 +67,7 @@ class ContactUpdated(EventData):
     contact_id: str
     version: int
     changes: dict[str, FieldChange]
+    import_job_id: str | None = None
 
 
 class ContactDeleted(EventData):
@@ -152,7 +162,11 @@ class ImportedContact(BaseModel):
 
 
 class ContactsImported(EventData):
-    """A batch of an import created or updated these contacts (one event per batch, not per row)."""
+    """A batch of an import created or updated these contacts (one summary event per batch).
+
+    Keyed by the job id. Each contact also gets its own ContactCreated / ContactUpdated (keyed
+    by its id, with `import_job_id` set) in the same transaction, before this summary.
+    """
 
     event_type = "crm.contacts.contacts.imported.v1"
     topic = CONTACT_EVENTS.name
@@ -160,3 +174,11 @@ class ContactsImported(EventData):
     job_id: str
     batch_no: int
     contacts: list[ImportedContact]
+
+
+def in_import_summary(event: EventData) -> bool:
+    """Whether a ContactsImported summary also reports this event (an import's per-contact one).
+
+    Consumers that follow the compact summary skip these, so an import is not counted twice.
+    """
+    return isinstance(event, ContactCreated | ContactUpdated) and event.import_job_id is not None

@@ -1,4 +1,4 @@
-"""Applying an import batch: one transaction, one look-up per batch, two events per batch."""
+"""Applying an import batch: one transaction, one look-up per batch, an event per contact."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from crm_contacts.domain.contact import unique
 from crm_contacts.domain.importing import PreparedRow, plan_batch, prepare_rows
 from crm_contacts.service_layer.account_links import link_import_batch
 from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
+from crm_contacts.service_layer.import_events import per_contact_events
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactsImported, ImportBatchProcessed, ImportContactsBatch
@@ -94,6 +95,9 @@ async def import_batch(
             )
         ]
         events += account_events
+        events += per_contact_events(
+            plan, existing.values(), job_id=batch.job_id, tenant=tenant, actor=actor
+        )
         if plan.imported:
             imported = ContactsImported(
                 job_id=batch.job_id, batch_no=batch.batch_no, contacts=plan.imported

@@ -20,6 +20,7 @@ from crm_shared.events import (
     ExportCompleted,
     ImportJobFinished,
     NoteAdded,
+    in_import_summary,
 )
 from crm_shared.events.contacts import (
     AccountCreated,
@@ -76,6 +77,8 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
 
 def audit_drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
     """The audit entries for one event: one per event, or one per contact of an import batch."""
+    if in_import_summary(data):
+        return []  # the batch's ContactsImported audits each contact of the import
     at = iso(envelope.time)
     actor = envelope.actor or envelope.source
     if isinstance(data, ContactsImported):

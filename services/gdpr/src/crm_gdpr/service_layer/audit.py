@@ -80,6 +80,8 @@ async def record_event(
         log.debug("audit: ignoring unknown event type %s", envelope.type)
         return 0
     drafts = audit_drafts(envelope, data)
+    if not drafts:
+        return 0
 
     async def work(session: Session) -> int:
         if not await session.mark_processed(AUDIT_CONSUMER, envelope.id):

@@ -19,6 +19,7 @@ from crm_shared.events import (
     ContactsImported,
     ContactUpdated,
     ErasureRequested,
+    in_import_summary,
 )
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
@@ -52,6 +53,8 @@ def build_bus(store: DocumentStore) -> MessageBus:
     """The timeline's message table; late news about an erased or purged contact is dropped."""
 
     async def on_contact_event(event: ContactLifecycleEvent, envelope: EventEnvelope) -> None:
+        if in_import_summary(event):
+            return  # the batch's ContactsImported records each imported contact
         delivery = Delivery(EVENTS_CONSUMER, envelope.id)
         await record_contact_event(store, event, origin=_origin(envelope), delivery=delivery)
 
