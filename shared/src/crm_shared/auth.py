@@ -7,6 +7,7 @@ import hmac
 from dataclasses import dataclass
 from typing import Literal
 
+from crm_shared.actors import key_actor, valid_label
 from crm_shared.problems import Forbidden, Unauthorized
 
 Role = Literal["admin", "editor", "viewer"]
@@ -21,7 +22,10 @@ _IMPLIED: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key's fingerprint (never the key), its tenant and its roles."""
+    """Who is calling: its actor (`key:<label or fingerprint>`, never the key), tenant, roles.
+
+    `key_id` is what every write records as its actor (see crm_shared.actors).
+    """
 
     key_id: str
     tenant: str
@@ -34,26 +38,31 @@ class Principal:
 
 
 def fingerprint(key: str) -> str:
-    """A short, non-reversible id for a key, safe to log and to record as the actor."""
-    return "key_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+    """A short, non-reversible id for a key (12 hex digits), safe to log and to publish."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def parse_api_keys(spec: str) -> dict[str, Principal]:
-    """Parse `key:tenant:role[+role...]` entries separated by commas."""
+    """Parse `key:tenant:role[+role...][:label]` entries separated by commas.
+
+    The label names the key in events and the audit log (`key:<label>`); without one the key's
+    fingerprint does (`key:<12 hex digits>`).
+    """
     keys: dict[str, Principal] = {}
     for raw in spec.split(","):
         entry = raw.strip()
         if not entry:
             continue
         parts = entry.split(":")
-        if len(parts) != 3 or not all(parts):
-            raise ValueError("each API key entry must be key:tenant:role[+role...]")
-        key, tenant, roles_text = parts
+        if len(parts) not in (3, 4) or not all(parts):
+            raise ValueError("each API key entry must be key:tenant:role[+role...][:label]")
+        key, tenant, roles_text = parts[:3]
         roles = frozenset(roles_text.split("+"))
         unknown = roles - ROLES
         if unknown:
             raise ValueError(f"unknown role(s) {sorted(unknown)} in CRM_API_KEYS")
-        keys[key] = Principal(key_id=fingerprint(key), tenant=tenant, roles=roles)
+        label = valid_label(parts[3]) if len(parts) == 4 else fingerprint(key)
+        keys[key] = Principal(key_id=key_actor(label), tenant=tenant, roles=roles)
     if not keys:
         raise ValueError("no API keys configured")
     return keys

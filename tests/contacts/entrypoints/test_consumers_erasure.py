@@ -69,7 +69,7 @@ async def test_erasure_publishes_anonymized_and_receipt_keyed_by_contact(harness
     assert anonymized.data == {"contact_id": contact["id"], "version": 2, "erasure_id": "er-1"}
     assert (receipt.topic, receipt.key) == (ERASURE_RECEIPTS.name, contact["id"])
     assert receipt.data["service"] == "contacts" and receipt.data["status"] == "completed"
-    assert receipt.envelope["tenant"] == "acme" and receipt.envelope["actor"] == "gdpr"
+    assert receipt.envelope["tenant"] == "acme" and receipt.envelope["actor"] == "system:erasure"
 
 
 async def test_erased_person_cannot_be_recreated_by_api(harness: Harness) -> None:

@@ -54,7 +54,7 @@ async def test_create_publishes_contact_created_keyed_by_contact_id(harness: Har
     assert (event.topic, event.key) == (CONTACT_EVENTS.name, contact["id"])
     assert event.envelope["tenant"] == "acme"
     assert event.envelope["subject"] == contact["id"]
-    assert event.envelope["actor"].startswith("key_")
+    assert event.envelope["actor"].startswith("key:")
     assert event.data["source"] == "manual"
     assert event.data["profile"]["email"] == "ada@example.com"
 

@@ -34,25 +34,29 @@ async def test_recording_consent_returns_the_ledger_entry(client: httpx.AsyncCli
     assert {k: entry[k] for k in body} == body
     assert entry["contact_id"] == ALICE_ID
     assert entry["lawful_basis"] == "consent"
-    assert entry["id"] and entry["recorded_at"] and entry["recorded_by"].startswith("key_")
+    assert entry["id"] and entry["recorded_at"] and entry["recorded_by"].startswith("key:")
 
 
 async def test_recording_consent_emits_consent_changed(
     client: httpx.AsyncClient, store: DocumentStore
 ) -> None:
-    entry = (await _record(client, {"purpose": "newsletter", "status": "granted"})).json()
+    body = {
+        "purpose": "newsletter",
+        "status": "withdrawn",
+        "channel": "sms",
+        "lawful_basis": "legitimate_interests",
+        "source": "preference-centre",
+        "notice_version": "2025-01",
+    }
+    entry = (await _record(client, body)).json()
     [(topic, key, envelope)] = await outbox(store)
     assert (topic, key, envelope.type) == (
         GDPR_EVENTS.name,
         ALICE_ID,
         "crm.gdpr.consent.changed.v1",
     )
-    assert envelope.data == {
-        "contact_id": ALICE_ID,
-        "purpose": "newsletter",
-        "status": "granted",
-        "entry_id": entry["id"],
-    }
+    # The channel travels with the status: withdrawn on sms is not withdrawn everywhere.
+    assert envelope.data == {"contact_id": ALICE_ID, "entry_id": entry["id"], **body}
 
 
 async def test_grant_then_withdraw_is_withdrawn_with_two_history_entries(

@@ -69,7 +69,7 @@ async def test_export_is_recorded_in_the_audit_log_without_the_data(
     [entry] = await _audit_log(client)
     assert entry["action"] == "gdpr.data-export"
     assert entry["target"] == ALICE_ID
-    assert entry["actor"].startswith("key_")
+    assert entry["actor"].startswith("key:")
     text = str(entry)
     assert ALICE["email"] not in text and ALICE["name"] not in text and "chat 0" not in text
 

@@ -50,7 +50,7 @@ async def test_a_note_emits_note_added_without_the_body(
     assert event.type == NoteAdded.event_type
     assert event.data == {"contact_id": contact_id, "note_id": response.json()["data"]["note_id"]}
     assert (event.tenant, event.subject, event.source) == ("acme", contact_id, "crm/timeline")
-    assert event.actor is not None and event.actor.startswith("key_")
+    assert event.actor is not None and event.actor.startswith("key:")
     assert "private remark" not in event.model_dump_json()
 
 

@@ -9,9 +9,25 @@ from crm_shared.topics import ERASURE_RECEIPTS, GDPR_EVENTS
 
 ERASURE_PARTICIPANTS: tuple[str, ...] = ("contacts", "timeline", "importer")
 
+# The channels a consent applies to ("any" means every channel) and the GDPR Art. 6 bases.
+ConsentChannel = Literal["email", "sms", "phone", "chat", "any"]
+LawfulBasis = Literal[
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interests",
+    "public_task",
+    "legitimate_interests",
+]
+
 
 class ConsentChanged(EventData):
-    """A consent ledger entry was recorded for a contact."""
+    """A consent ledger entry was recorded for a contact, for one purpose on one channel.
+
+    "marketing withdrawn on sms" leaves marketing on other channels as it was; `channel` "any"
+    applies to every channel. `source` says where the decision was given (e.g. a form) and
+    `notice_version` which privacy notice the person saw.
+    """
 
     event_type = "crm.gdpr.consent.changed.v1"
     topic = GDPR_EVENTS.name
@@ -20,6 +36,10 @@ class ConsentChanged(EventData):
     purpose: str
     status: Literal["granted", "withdrawn"]
     entry_id: str
+    channel: ConsentChannel = "any"
+    lawful_basis: LawfulBasis = "consent"
+    source: str | None = None
+    notice_version: str | None = None
 
 
 class ErasureRequested(EventData):

@@ -9,6 +9,7 @@ from crm_contacts.domain.commands import EraseContact
 from crm_contacts.domain.contact import anonymized
 from crm_contacts.service_layer.account_erasure import release_account
 from crm_contacts.settings import ContactsSettings
+from crm_shared.actors import system_actor
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactAnonymized, ErasureReceipt
 from crm_shared.identity import PersonIdentifiers, person_hashes
@@ -18,7 +19,7 @@ from crm_shared.storage import DocumentStore, OutgoingEvent
 log = logging.getLogger(__name__)
 
 CONSUMER = "contacts.erasure"
-ACTOR = "gdpr"
+ACTOR = system_actor("erasure")
 
 
 async def erase_contact(

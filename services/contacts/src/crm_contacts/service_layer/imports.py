@@ -13,6 +13,7 @@ from crm_contacts.service_layer.account_links import link_import_batch
 from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
 from crm_contacts.service_layer.import_events import per_contact_events
 from crm_contacts.settings import ContactsSettings
+from crm_shared.actors import import_actor
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactsImported, ImportBatchProcessed, ImportContactsBatch
 from crm_shared.ids import new_id
@@ -49,7 +50,7 @@ async def import_batch(
         region=settings.crm_default_region,
         suppression_key=settings.suppression_key,
     )
-    actor = f"import:{batch.job_id}"
+    actor = import_actor(batch.job_id)
     async with store.transaction() as session:
         if not await session.mark_processed(CONSUMER, event_id):
             return None

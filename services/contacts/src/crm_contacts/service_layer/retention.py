@@ -8,13 +8,14 @@ from typing import Any
 
 from crm_contacts.adapters.deletions import DeletionIndex, PurgeableContacts
 from crm_contacts.domain.retention import is_purgeable, purge_cutoff, still_waiting
+from crm_shared.actors import system_actor
 from crm_shared.events.contacts import ContactPurged
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent, Session
 
 log = logging.getLogger(__name__)
 
-ACTOR = "contacts-retention"
+ACTOR = system_actor("retention")
 # Deletions handled per transaction: the write lock is held for one page at a time.
 PURGE_PAGE = 500
 

@@ -7,18 +7,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_shared.events.gdpr import ConsentChannel, LawfulBasis
+
 PURPOSE_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 
 ConsentStatus = Literal["granted", "withdrawn"]
-Channel = Literal["email", "sms", "phone", "chat", "any"]
-LawfulBasis = Literal[
-    "consent",
-    "contract",
-    "legal_obligation",
-    "vital_interests",
-    "public_task",
-    "legitimate_interests",
-]
+# One definition with the published ConsentChanged event.
+Channel = ConsentChannel
 
 
 class RecordConsent(BaseModel):

@@ -27,7 +27,14 @@ async def record_consent(
         command, id=new_id(), tenant=tenant, recorded_at=now_iso(), recorded_by=actor
     )
     event = ConsentChanged(
-        contact_id=entry.contact_id, purpose=entry.purpose, status=entry.status, entry_id=entry.id
+        contact_id=entry.contact_id,
+        purpose=entry.purpose,
+        status=entry.status,
+        entry_id=entry.id,
+        channel=entry.channel,
+        lawful_basis=entry.lawful_basis,
+        source=entry.source,
+        notice_version=entry.notice_version,
     )
     async with store.transaction() as session:
         await ConsentRepository(session).add(entry)

@@ -7,6 +7,7 @@ import logging
 from crm_gdpr.adapters.repositories import ErasureRepository
 from crm_gdpr.domain.erasure import ErasureRequest, RequestErasure, apply_receipt
 from crm_gdpr.service_layer.ports import ContactLookup
+from crm_shared.actors import system_actor
 from crm_shared.clock import now_iso
 from crm_shared.events import ErasureCompleted, ErasureReceipt, ErasureRequested
 from crm_shared.identity import PersonIdentifiers, person_hashes
@@ -118,7 +119,11 @@ async def record_receipt(
             await session.add_events(
                 [
                     outgoing(
-                        done, source=GDPR_SOURCE, tenant=tenant, key=request.contact_id, actor=None
+                        done,
+                        source=GDPR_SOURCE,
+                        tenant=tenant,
+                        key=request.contact_id,
+                        actor=system_actor("erasure"),
                     )
                 ]
             )
