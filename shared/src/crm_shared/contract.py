@@ -19,7 +19,13 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from crm_shared.envelope import CONTENT_TYPE, EventData, EventEnvelope
+from crm_shared.envelope import (
+    CONTENT_TYPE,
+    SCHEMA_BASE_URI,
+    EventData,
+    EventEnvelope,
+    schema_uri,
+)
 from crm_shared.events.gdpr import ErasureRequested
 from crm_shared.events.registry import EVENT_TYPES
 from crm_shared.schema_compat import JsonSchema, compatibility_breaks
@@ -44,7 +50,6 @@ ASYNCAPI_PATH = Path("docs/asyncapi.json")
 ENVELOPE_SCHEMA = "envelope"
 REGENERATE_HINT = "make schemas (uv run python -m crm_shared.contract)"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_BASE_URI = "https://crm.example/schemas/"
 KAFKA_BINDING = {"bindingVersion": "0.5.0"}
 DEAD_LETTER_MESSAGE = "crm.dead-letter"
 
@@ -146,7 +151,7 @@ def event_schema(model: type[EventData]) -> JsonSchema:
     """The JSON Schema of an event type's payload (the envelope's `data`)."""
     return {
         "$schema": SCHEMA_DIALECT,
-        "$id": f"{SCHEMA_BASE_URI}{model.event_type}.json",
+        "$id": schema_uri(model.event_type),
         "x-event-type": model.event_type,
         "x-topic": model.topic,
         "x-key": f"data.{record_key_field(model)}",

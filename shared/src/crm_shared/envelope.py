@@ -12,6 +12,14 @@ from crm_shared.clock import utcnow
 from crm_shared.ids import new_id
 
 CONTENT_TYPE = "application/cloudevents+json"
+# Where each event type's JSON Schema is published: `<base><event type>.json`, the `$id` of the
+# generated file shared/schemas/<event type>.json.
+SCHEMA_BASE_URI = "https://crm.example/schemas/"
+
+
+def schema_uri(event_type: str) -> str:
+    """The `dataschema` of an event type: the `$id` of its generated JSON Schema."""
+    return f"{SCHEMA_BASE_URI}{event_type}.json"
 
 
 class EventData(BaseModel):
@@ -40,8 +48,15 @@ class EventEnvelope(BaseModel):
     time: datetime
     subject: str | None = None
     datacontenttype: str = "application/json"
+    dataschema: str | None = Field(
+        default=None, description="The URI of the JSON Schema `data` follows (set on every event)."
+    )
     tenant: str
-    actor: str | None = None
+    actor: str | None = Field(
+        default=None,
+        description="Who caused the event, as `<kind>:<name>`: key:<label or fingerprint>, "
+        "import:<job id>, system:<task>, or a product's own name.",
+    )
     data: dict[str, Any]
 
     @classmethod
@@ -60,6 +75,7 @@ class EventEnvelope(BaseModel):
             time=utcnow(),
             source=source,
             type=data.event_type,
+            dataschema=schema_uri(data.event_type),
             subject=subject,
             tenant=tenant,
             actor=actor,

@@ -7,13 +7,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_shared.events.gdpr import ConsentChannel, LawfulBasis
+from crm_shared.events.gdpr import ConsentChannel
+from crm_shared.events.gdpr import LawfulBasis as PublishedLawfulBasis
 
 PURPOSE_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 
 ConsentStatus = Literal["granted", "withdrawn"]
 # One definition with the published ConsentChanged event.
 Channel = ConsentChannel
+LawfulBasis = PublishedLawfulBasis
 
 
 class RecordConsent(BaseModel):
