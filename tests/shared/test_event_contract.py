@@ -232,9 +232,15 @@ def test_every_topic_has_a_sender_and_every_event_type_a_receiver() -> None:
         for event_type in use.event_types
         or contract.asyncapi_document()["channels"][use.topic.name]["messages"]
     }
-    # Other products subscribe to these; no service of ours needs them back.
-    published_for_others = {"crm.gdpr.consent.changed.v1", "crm.gdpr.erasure.completed.v1"}
-    assert set(EVENT_TYPES) - received == published_for_others
+    # The audit log reads every domain topic, so every event type has a receiver.
+    assert set(EVENT_TYPES) - received == set()
+
+
+def test_the_audit_log_is_documented_as_reading_activities_and_gdpr_events() -> None:
+    operations = contract.asyncapi_document()["operations"]
+    for topic in ("crm.activities.v1", "crm.gdpr.events.v1"):
+        operation = operations[f"gdpr.receive.{topic}.crm-gdpr-audit"]
+        assert operation["x-consumer-group"] == "crm-gdpr-audit"
 
 
 # The command line used by `make schemas` and CI.

@@ -26,7 +26,6 @@ from crm_shared.envelope import (
     EventEnvelope,
     schema_uri,
 )
-from crm_shared.events.gdpr import ErasureRequested
 from crm_shared.events.registry import EVENT_TYPES
 from crm_shared.schema_compat import JsonSchema, compatibility_breaks
 from crm_shared.topics import (
@@ -42,6 +41,7 @@ from crm_shared.topics import (
     TIMELINE_EVENTS,
     Topic,
 )
+from crm_shared.wiring import SERVICES, publications
 
 Action = Literal["send", "receive"]
 
@@ -99,44 +99,37 @@ class TopicUse:
     action: Action
     topic: Topic
     purpose: str
-    event_types: tuple[str, ...] = ()  # the messages it handles; empty means all of the topic's
+    event_types: tuple[str, ...] = ()  # the messages it handles; empty: all of the topic's
+    group: str | None = None  # the consumer group that receives
 
 
-_ERASURE_REQUESTS = (ErasureRequested.event_type,)
-_CONSUMERS = ("contacts", "timeline", "importer", "gdpr")
+def _topic_uses() -> tuple[TopicUse, ...]:
+    """The send/receive table, from the declarations the services' consumers are checked by."""
+    uses: list[TopicUse] = []
+    for messaging in SERVICES:
+        for publication in publications(messaging):
+            uses.append(TopicUse(messaging.service, "send", publication.topic, publication.purpose))
+        for subscription in messaging.subscriptions:
+            for topic in subscription.topics:
+                types = tuple(
+                    m.event_type
+                    for m in EVENT_TYPES.values()
+                    if m.event_type in subscription.handled_types(topic)
+                )
+                uses.append(
+                    TopicUse(
+                        messaging.service,
+                        "receive",
+                        topic,
+                        subscription.purpose,
+                        types,
+                        subscription.group,
+                    )
+                )
+    return tuple(uses)
 
-TOPIC_USES: tuple[TopicUse, ...] = (
-    TopicUse("contacts", "send", CONTACT_EVENTS, "Publishes contact lifecycle events."),
-    TopicUse("contacts", "receive", CONTACT_COMMANDS, "Applies import batches."),
-    TopicUse("contacts", "send", IMPORT_RESULTS, "Reports each import batch's row results."),
-    TopicUse("contacts", "receive", GDPR_EVENTS, "Anonymizes the contact.", _ERASURE_REQUESTS),
-    TopicUse("contacts", "send", ERASURE_RECEIPTS, "Confirms its part of an erasure."),
-    TopicUse("timeline", "receive", CONTACT_EVENTS, "Records contact changes on the timeline."),
-    TopicUse("timeline", "receive", ACTIVITIES, "Records other products' interactions."),
-    TopicUse(
-        "timeline", "receive", GDPR_EVENTS, "Erases the contact's activities.", _ERASURE_REQUESTS
-    ),
-    TopicUse("timeline", "send", TIMELINE_EVENTS, "Publishes note events."),
-    TopicUse("timeline", "send", ERASURE_RECEIPTS, "Confirms its part of an erasure."),
-    TopicUse("importer", "send", CONTACT_COMMANDS, "Sends import batches to contacts."),
-    TopicUse("importer", "send", IMPORTER_EVENTS, "Publishes import and export job events."),
-    TopicUse("importer", "receive", IMPORT_RESULTS, "Records each row's result."),
-    TopicUse(
-        "importer", "receive", GDPR_EVENTS, "Erases import rows and files.", _ERASURE_REQUESTS
-    ),
-    TopicUse("importer", "send", ERASURE_RECEIPTS, "Confirms its part of an erasure."),
-    TopicUse("gdpr", "send", GDPR_EVENTS, "Publishes consent changes and the erasure saga."),
-    TopicUse("gdpr", "receive", ERASURE_RECEIPTS, "Completes an erasure once every receipt is in."),
-    TopicUse("gdpr", "receive", CONTACT_EVENTS, "Appends to the audit log."),
-    TopicUse("gdpr", "receive", IMPORTER_EVENTS, "Appends to the audit log."),
-    TopicUse("gdpr", "receive", TIMELINE_EVENTS, "Appends to the audit log."),
-    TopicUse("gdpr", "receive", ACTIVITIES, "Appends to the audit log."),
-    TopicUse("products", "send", ACTIVITIES, "Other products report interactions with a contact."),
-    *(
-        TopicUse(service, "send", DEAD_LETTERS, "Parks a record its consumers could not handle.")
-        for service in _CONSUMERS
-    ),
-)
+
+TOPIC_USES: tuple[TopicUse, ...] = _topic_uses()
 
 
 def record_key_field(model: type[EventData]) -> str:
@@ -197,10 +190,15 @@ def asyncapi_document() -> dict[str, Any]:
             "version": version("crm-shared"),
             "description": (
                 "Every topic of the CRM Contacts platform and the services that send and receive "
-                "on it. Every event is a CloudEvents 1.0 structured-mode JSON record with the "
-                "tenant; consumers deduplicate on `id`. Event types end with their version "
-                "(`.v<N>`): a breaking change is a new event type. Records about a contact are "
-                "keyed by its id, so one contact's events stay in order on one partition."
+                "on it, generated from the declarations the services' consumers are checked "
+                "against at start-up. Every event is a CloudEvents 1.0 record with the tenant "
+                "and a `dataschema` URI; consumers deduplicate on `id`. The platform writes "
+                "structured mode (header `content-type: application/cloudevents+json`) and "
+                "reads both modes: binary mode puts the attributes in `ce_<name>` headers "
+                "(`ce_tenant`, `ce_actor` for the extensions) and the data alone in the value. "
+                "Event types end with their version (`.v<N>`): a breaking change is a new event "
+                "type. Records about a contact are keyed by its id, so one contact's events stay "
+                "in order on one partition."
             ),
         },
         "defaultContentType": CONTENT_TYPE,
@@ -297,8 +295,10 @@ def _dead_letter_message() -> JsonSchema:
 def _operation(use: TopicUse) -> tuple[str, dict[str, Any]]:
     channel = f"#/channels/{use.topic.name}"
     message_ids = use.event_types or _message_ids(use.topic)
-    return f"{use.service}.{use.action}.{use.topic.name}", {
+    group = f".{use.group}" if use.group else ""
+    return f"{use.service}.{use.action}.{use.topic.name}{group}", {
         "action": use.action,
+        **({"x-consumer-group": use.group} if use.group else {}),
         "channel": {"$ref": channel},
         "summary": use.purpose,
         "tags": [{"name": use.service}],

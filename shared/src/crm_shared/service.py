@@ -18,6 +18,7 @@ from crm_shared.messaging.relay import OutboxRelay
 from crm_shared.runtime import BackgroundTasks, configure_logging
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage import DocumentStore
+from crm_shared.wiring import consumer_mismatches
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -61,7 +62,18 @@ def start_messaging(
     service: str,
     consumers: Sequence[ConsumerSpec],
 ) -> None:
-    """Start the outbox relay and one consumer per spec; all retry forever in the background."""
+    """Start the outbox relay and one consumer per spec; all retry forever in the background.
+
+    Raises RuntimeError, starting nothing, if a consumer differs from its declaration in
+    crm_shared.wiring (the table the AsyncAPI document is generated from).
+    """
+    problems = [
+        problem
+        for spec in consumers
+        for problem in consumer_mismatches(service, spec.group, spec.topics, spec.bus.event_types)
+    ]
+    if problems:
+        raise RuntimeError("consumers differ from crm_shared.wiring: " + "; ".join(problems))
     relay = OutboxRelay(
         store,
         lambda: new_producer(settings, client_id=f"{service}-relay"),

@@ -10,12 +10,13 @@ from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ErasureRequested, ImportContactsBatch
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
-from crm_shared.topics import CONTACT_COMMANDS, GDPR_EVENTS
+from crm_shared.wiring import CONTACTS
 
 COMMANDS_GROUP = "crm-contacts-commands"
 ERASURE_GROUP = "crm-contacts-erasure"
-COMMANDS_TOPICS: tuple[str, ...] = (CONTACT_COMMANDS.name,)
-ERASURE_TOPICS: tuple[str, ...] = (GDPR_EVENTS.name,)
+# Declared in crm_shared.wiring, which the AsyncAPI document is generated from.
+COMMANDS_TOPICS = CONTACTS.topics_of(COMMANDS_GROUP)
+ERASURE_TOPICS = CONTACTS.topics_of(ERASURE_GROUP)
 
 
 def build_bus(store: DocumentStore, settings: ContactsSettings) -> MessageBus:

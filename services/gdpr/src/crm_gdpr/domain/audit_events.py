@@ -7,6 +7,7 @@ from crm_shared.clock import iso
 from crm_shared.contact_fields import FIELDS_BY_NAME, PROFILE_FIELDS
 from crm_shared.envelope import EventData, EventEnvelope
 from crm_shared.events import (
+    ActivityRecorded,
     ConsentChanged,
     ContactAnonymized,
     ContactCreated,
@@ -48,6 +49,9 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
             return data.contact_id, _profile_field_names(data.profile)
         case ContactUpdated():
             return data.contact_id, tuple(sorted(data.changes))
+        case ActivityRecorded():
+            # An interaction another product reported: its type, never its summary or data.
+            return data.contact_id, (f"activity.{data.activity_type}",)
         case (
             ContactDeleted()
             | ContactRestored()

@@ -15,24 +15,14 @@ from crm_shared.envelope import EventData, EventEnvelope
 from crm_shared.events import EVENT_TYPES, ErasureReceipt
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
-from crm_shared.topics import (
-    CONTACT_EVENTS,
-    ERASURE_RECEIPTS,
-    GDPR_EVENTS,
-    IMPORTER_EVENTS,
-    TIMELINE_EVENTS,
-)
+from crm_shared.wiring import GDPR
 
 AUDIT_GROUP = "crm-gdpr-audit"
-AUDIT_TOPICS: tuple[str, ...] = (
-    CONTACT_EVENTS.name,
-    IMPORTER_EVENTS.name,
-    TIMELINE_EVENTS.name,
-    GDPR_EVENTS.name,
-    ERASURE_RECEIPTS.name,
-)
 RECEIPTS_GROUP = "crm-gdpr-receipts"
-RECEIPTS_TOPICS: tuple[str, ...] = (ERASURE_RECEIPTS.name,)
+# Declared in crm_shared.wiring, which the AsyncAPI document is generated from; the audit reads
+# every domain topic, the activities other products report included.
+AUDIT_TOPICS = GDPR.topics_of(AUDIT_GROUP)
+RECEIPTS_TOPICS = GDPR.topics_of(RECEIPTS_GROUP)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ErasureRequested, ImportBatchProcessed
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
-from crm_shared.topics import GDPR_EVENTS, IMPORT_RESULTS
+from crm_shared.wiring import IMPORTER
 
 RESULTS_GROUP = "crm-importer-results"
 ERASURE_GROUP = "crm-importer-erasure"
-RESULTS_TOPICS: tuple[str, ...] = (IMPORT_RESULTS.name,)
-ERASURE_TOPICS: tuple[str, ...] = (GDPR_EVENTS.name,)
+# Declared in crm_shared.wiring, which the AsyncAPI document is generated from.
+RESULTS_TOPICS = IMPORTER.topics_of(RESULTS_GROUP)
+ERASURE_TOPICS = IMPORTER.topics_of(ERASURE_GROUP)
 
 
 def build_bus(store: DocumentStore, files: DataFiles) -> MessageBus:

@@ -23,7 +23,7 @@ from crm_shared.events import (
 )
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
-from crm_shared.topics import ACTIVITIES, CONTACT_EVENTS, GDPR_EVENTS
+from crm_shared.wiring import TIMELINE
 from crm_timeline.domain.contact_history import ContactLifecycleEvent
 from crm_timeline.domain.errors import ContactErased, ContactRemoved
 from crm_timeline.domain.model import EraseContact, EventOrigin, RecordActivity, TimelineItem
@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 
 EVENTS_GROUP = "crm-timeline"
 ERASURE_GROUP = "crm-timeline-erasure"
-EVENTS_TOPICS: tuple[str, ...] = (CONTACT_EVENTS.name, ACTIVITIES.name)
-ERASURE_TOPICS: tuple[str, ...] = (GDPR_EVENTS.name,)
+# Declared in crm_shared.wiring, which the AsyncAPI document is generated from.
+EVENTS_TOPICS = TIMELINE.topics_of(EVENTS_GROUP)
+ERASURE_TOPICS = TIMELINE.topics_of(ERASURE_GROUP)
 
 
 def _origin(envelope: EventEnvelope) -> EventOrigin:

@@ -1,0 +1,238 @@
+"""Which topics each service reads and writes: one table the services run by and the docs show.
+
+Every consumer group a service starts must be declared here with its topics and the message types
+its bus handles there; `start_messaging` refuses to start a consumer that differs (see
+`consumer_mismatches`). The AsyncAPI document (crm_shared.contract) is generated from this table,
+so it cannot claim a subscription the code does not have, nor miss one it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from crm_shared.envelope import EventData
+from crm_shared.events import (
+    ActivityRecorded,
+    ContactAnonymized,
+    ContactCreated,
+    ContactDeleted,
+    ContactPurged,
+    ContactRestored,
+    ContactsImported,
+    ContactUpdated,
+    ErasureReceipt,
+    ErasureRequested,
+    ImportBatchProcessed,
+    ImportContactsBatch,
+)
+from crm_shared.events.registry import EVENT_TYPES
+from crm_shared.topics import (
+    ACTIVITIES,
+    CONTACT_COMMANDS,
+    CONTACT_EVENTS,
+    DEAD_LETTERS,
+    ERASURE_RECEIPTS,
+    GDPR_EVENTS,
+    IMPORT_RESULTS,
+    IMPORTER_EVENTS,
+    TIMELINE_EVENTS,
+    Topic,
+)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer group: the topics it reads and what its bus handles there.
+
+    `handles` None means every event type published on those topics (the audit log).
+    """
+
+    group: str
+    topics: tuple[Topic, ...]
+    purpose: str
+    handles: tuple[type[EventData], ...] | None
+
+    @property
+    def topic_names(self) -> tuple[str, ...]:
+        """The topic names, as a consumer subscribes to them."""
+        return tuple(topic.name for topic in self.topics)
+
+    def handled_types(self, topic: Topic | None = None) -> frozenset[str]:
+        """The message types this group handles (on one of its topics, or on any)."""
+        names = {t.name for t in self.topics} if topic is None else {topic.name}
+        models = EVENT_TYPES.values() if self.handles is None else self.handles
+        return frozenset(m.event_type for m in models if m.topic in names)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A topic a service writes to, and why."""
+
+    topic: Topic
+    purpose: str
+
+
+@dataclass(frozen=True)
+class ServiceMessaging:
+    """A service's consumer groups and the topics it publishes on."""
+
+    service: str
+    subscriptions: tuple[Subscription, ...] = ()
+    publications: tuple[Publication, ...] = ()
+
+    def subscription(self, group: str) -> Subscription:
+        """The declared consumer group `group` (KeyError if it is not declared)."""
+        for subscription in self.subscriptions:
+            if subscription.group == group:
+                return subscription
+        raise KeyError(f"{self.service} declares no consumer group {group}")
+
+    def topics_of(self, group: str) -> tuple[str, ...]:
+        """The topic names the consumer group `group` subscribes to."""
+        return self.subscription(group).topic_names
+
+
+_LIFECYCLE: tuple[type[EventData], ...] = (
+    ContactCreated,
+    ContactUpdated,
+    ContactDeleted,
+    ContactRestored,
+    ContactsImported,
+    ContactAnonymized,
+    ContactPurged,
+)
+_ERASES = "Erases what it holds about the contact and sends its receipt."
+_PARKS = "Parks a record its consumers could not handle."
+
+CONTACTS = ServiceMessaging(
+    "contacts",
+    subscriptions=(
+        Subscription(
+            "crm-contacts-commands",
+            (CONTACT_COMMANDS,),
+            "Applies import batches.",
+            (ImportContactsBatch,),
+        ),
+        Subscription(
+            "crm-contacts-erasure", (GDPR_EVENTS,), "Anonymizes the contact.", (ErasureRequested,)
+        ),
+    ),
+    publications=(
+        Publication(
+            CONTACT_EVENTS,
+            "Publishes contact lifecycle events: one per contact written, API or import, "
+            "plus each import batch's summary.",
+        ),
+        Publication(IMPORT_RESULTS, "Reports each import batch's row results."),
+        Publication(ERASURE_RECEIPTS, "Confirms its part of an erasure."),
+    ),
+)
+
+TIMELINE = ServiceMessaging(
+    "timeline",
+    subscriptions=(
+        Subscription(
+            "crm-timeline",
+            (CONTACT_EVENTS, ACTIVITIES),
+            "Records contact changes (an import's from its summaries) and other products' "
+            "interactions on the timeline.",
+            (*_LIFECYCLE, ActivityRecorded),
+        ),
+        Subscription("crm-timeline-erasure", (GDPR_EVENTS,), _ERASES, (ErasureRequested,)),
+    ),
+    publications=(
+        Publication(TIMELINE_EVENTS, "Publishes note events."),
+        Publication(ERASURE_RECEIPTS, "Confirms its part of an erasure."),
+    ),
+)
+
+IMPORTER = ServiceMessaging(
+    "importer",
+    subscriptions=(
+        Subscription(
+            "crm-importer-results",
+            (IMPORT_RESULTS,),
+            "Records each row's result.",
+            (ImportBatchProcessed,),
+        ),
+        Subscription("crm-importer-erasure", (GDPR_EVENTS,), _ERASES, (ErasureRequested,)),
+    ),
+    publications=(
+        Publication(CONTACT_COMMANDS, "Sends import batches to contacts."),
+        Publication(IMPORTER_EVENTS, "Publishes import and export job events."),
+        Publication(ERASURE_RECEIPTS, "Confirms its part of an erasure."),
+    ),
+)
+
+GDPR = ServiceMessaging(
+    "gdpr",
+    subscriptions=(
+        Subscription(
+            "crm-gdpr-audit",
+            (
+                CONTACT_EVENTS,
+                IMPORTER_EVENTS,
+                TIMELINE_EVENTS,
+                ACTIVITIES,
+                GDPR_EVENTS,
+                ERASURE_RECEIPTS,
+            ),
+            "Appends every domain event to the audit log (an import's contacts from its "
+            "summaries).",
+            None,
+        ),
+        Subscription(
+            "crm-gdpr-receipts",
+            (ERASURE_RECEIPTS,),
+            "Completes an erasure once every receipt is in.",
+            (ErasureReceipt,),
+        ),
+    ),
+    publications=(Publication(GDPR_EVENTS, "Publishes consent changes and the erasure saga."),),
+)
+
+# Other products write to the platform's input topics.
+PRODUCTS = ServiceMessaging(
+    "products",
+    publications=(Publication(ACTIVITIES, "Other products report interactions with a contact."),),
+)
+
+SERVICES: tuple[ServiceMessaging, ...] = (CONTACTS, TIMELINE, IMPORTER, GDPR, PRODUCTS)
+
+
+def messaging_of(service: str) -> ServiceMessaging:
+    """The declared messaging of a service (KeyError if it has none)."""
+    for declared in SERVICES:
+        if declared.service == service:
+            return declared
+    raise KeyError(f"no messaging declared for service {service}")
+
+
+def publications(messaging: ServiceMessaging) -> tuple[Publication, ...]:
+    """What a service writes, including the dead-letter topic when it consumes anything."""
+    parked = (Publication(DEAD_LETTERS, _PARKS),) if messaging.subscriptions else ()
+    return (*messaging.publications, *parked)
+
+
+def consumer_mismatches(
+    service: str, group: str, topics: Iterable[str], handled: Iterable[str]
+) -> list[str]:
+    """How a consumer about to start differs from its declaration; empty when it matches.
+
+    `handled` are the message types its bus handles; only those on its topics count.
+    """
+    try:
+        declared = messaging_of(service).subscription(group)
+    except KeyError as exc:
+        return [str(exc.args[0])]
+    found: list[str] = []
+    reads = set(topics)
+    if reads != set(declared.topic_names):
+        found.append(f"{group} reads {sorted(reads)}, declared {sorted(declared.topic_names)}")
+    on_topics = {t for t in handled if t in EVENT_TYPES and EVENT_TYPES[t].topic in reads}
+    if on_topics != declared.handled_types():
+        found.append(
+            f"{group} handles {sorted(on_topics)}, declared {sorted(declared.handled_types())}"
+        )
+    return found
