@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from crm_gdpr.entrypoints.consumers import AUDIT_TOPICS, GdprBuses
 from crm_gdpr.service_layer.audit import verify_chain
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import (
+    ActivityRecorded,
     ContactCreated,
     ContactsImported,
     ContactUpdated,
@@ -23,6 +25,7 @@ from crm_shared.events import (
 from crm_shared.events.contacts import AccountDeleted, ContactProfile, ContactPurged
 from crm_shared.storage import DocumentStore, Eq, scan
 from crm_shared.topics import (
+    ACTIVITIES,
     CONTACT_EVENTS,
     ERASURE_RECEIPTS,
     GDPR_EVENTS,
@@ -64,12 +67,30 @@ async def _log(
 
 def test_audit_consumer_listens_to_every_domain_topic() -> None:
     assert set(AUDIT_TOPICS) == {
+        ACTIVITIES.name,
         CONTACT_EVENTS.name,
         IMPORTER_EVENTS.name,
         TIMELINE_EVENTS.name,
         GDPR_EVENTS.name,
         ERASURE_RECEIPTS.name,
     }
+
+
+async def test_an_activity_from_another_product_is_audited_by_its_type_only(
+    client: httpx.AsyncClient, consumers: GdprBuses
+) -> None:
+    activity = ActivityRecorded(
+        contact_id="c1",
+        activity_type="ticket",
+        occurred_at=datetime(2025, 3, 1, tzinfo=UTC),
+        summary=f"Refund for {SECRET_NAME}",
+    )
+    await consumers.audit.handle(wrap(activity, subject="c1"))
+
+    [entry] = await _log(client)
+    assert (entry["action"], entry["target"]) == (ActivityRecorded.event_type, "c1")
+    assert entry["fields"] == ["activity.ticket"]
+    assert SECRET_NAME not in orjson.dumps(entry).decode()
 
 
 async def test_contact_update_is_audited_with_field_names(
