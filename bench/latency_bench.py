@@ -1,0 +1,296 @@
+"""Write-to-timeline latency on the embedded stack, next to a bare produce-to-consume ping.
+
+Another product publishes activities on crm.activities.v1 at a paced rate; the latency of each is
+the time from its send to the moment the running timeline service writes its item (the item's
+time-ordered id, stamped in the writing transaction; same machine, same clock). The ping is the
+floor: the same paced rate through the same broker, one producer to one consumer with the
+services' fetch wait, no service in between. Goal: p99 under 100 ms and at most 3x the ping's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from crm_shared.cloudevents import STRUCTURED_HEADERS
+from crm_shared.devstack import EMBEDDED_FETCH_WAIT_MS, EmbeddedBroker, Platform, free_port
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import ActivityRecorded, ContactCreated, ContactProfile
+from crm_shared.ids import new_id
+from crm_shared.messaging.kafka import ensure_topics
+from crm_shared.topics import ACTIVITIES, ALL_TOPICS, CONTACT_EVENTS, Topic
+
+TENANT = "demo"
+PING = Topic("bench.ping.v1", ACTIVITIES.partitions)
+GOAL_P99_MS = 100.0
+GOAL_RATIO = 3.0
+CONTACTS = 50
+
+
+@dataclass
+class Figures:
+    """Latencies of one run, in milliseconds."""
+
+    latencies: list[float]
+    sent: int
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile (0..1) of the latencies (infinite when none arrived)."""
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("inf")
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def line(self, what: str) -> str:
+        """One printable line: p50, p99, max and how many arrived."""
+        lost = self.sent - len(self.latencies)
+        worst = max(self.latencies, default=float("inf"))
+        seen = f"{len(self.latencies)}/{self.sent} seen" + (f", {lost} missing" if lost else "")
+        return (
+            f"{what}: p50 {self.quantile(0.5):7.1f} ms  p99 {self.quantile(0.99):7.1f} ms  "
+            f"max {worst:7.1f} ms  ({seen})"
+        )
+
+
+def _producer(bootstrap: str) -> AIOKafkaProducer:
+    # What another product would run: acks from the leader, no lingering.
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
+
+
+async def paced_send(
+    producer: AIOKafkaProducer,
+    topic: str,
+    *,
+    rate: float,
+    count: int,
+    record: Callable[[int], tuple[bytes, bytes]],
+    sent_at: dict[int, float],
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Send `count` records at `rate` per second, noting each one's send time on `clock`."""
+    start = time.monotonic()
+    futures = []
+    for seq in range(count):
+        delay = start + seq / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        key, value = record(seq)
+        sent_at[seq] = clock()
+        futures.append(
+            await producer.send(topic, value=value, key=key, headers=list(STRUCTURED_HEADERS))
+        )
+    await asyncio.gather(*futures)
+
+
+async def ping(bootstrap: str, *, rate: float, count: int, fetch_wait_ms: int) -> Figures:
+    """Bare produce-to-consume latency through the broker at a paced rate."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=fetch_wait_ms,
+    )
+    await consumer.start()
+    producer = _producer(bootstrap)
+    await producer.start()
+    sent_at: dict[int, float] = {}
+    received: dict[int, float] = {}
+    try:
+        partitions = [TopicPartition(PING.name, p) for p in range(PING.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await consumer.position(tp)  # resolve "latest" before anything is sent
+
+        async def receive() -> None:
+            while len(received) < count:
+                for records in (await consumer.getmany(timeout_ms=100)).values():
+                    now = time.monotonic()
+                    for r in records:
+                        received.setdefault(int(r.value or b"-1"), now)
+
+        receiving = asyncio.create_task(receive())
+        await paced_send(
+            producer,
+            PING.name,
+            rate=rate,
+            count=count,
+            record=lambda seq: (str(seq % CONTACTS).encode(), str(seq).encode()),
+            sent_at=sent_at,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(receiving, 30)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return Figures([1000 * (received[s] - sent_at[s]) for s in received if s in sent_at], count)
+
+
+def _items_created_at(db_path: Path, run: str) -> dict[int, float]:
+    """When the timeline created each item of a run (UNIX seconds), from its UUIDv7 id.
+
+    The service stamps the id inside the writing transaction, just before its commit, so
+    reading it afterwards observes without polling the service's store while it works.
+    """
+    prefix = f"bench {run} "
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            "SELECT id, json_extract(doc, '$.summary') FROM c_items WHERE tenant = ?", (TENANT,)
+        ).fetchall()
+    return {
+        int(summary.removeprefix(prefix)): (uuid.UUID(item_id).int >> 80) / 1000
+        for item_id, summary in rows
+        if isinstance(summary, str) and summary.startswith(prefix)
+    }
+
+
+def _activity(contact_ids: list[str], run: str, seq: int) -> tuple[bytes, bytes]:
+    contact_id = contact_ids[seq % len(contact_ids)]
+    data = ActivityRecorded(
+        contact_id=contact_id,
+        activity_type="conversation",
+        occurred_at=datetime.now(UTC),
+        summary=f"bench {run} {seq}",
+    )
+    envelope = EventEnvelope.wrap(
+        data, source="bench-product", tenant=TENANT, subject=contact_id, actor="product:bench"
+    )
+    return contact_id.encode(), envelope.to_bytes()
+
+
+async def write_to_timeline(
+    bootstrap: str, db_path: Path, contact_ids: list[str], *, rate: float, count: int
+) -> Figures:
+    """Activities at a paced rate until each shows in the timeline's store."""
+    run = new_id()[-8:]
+    producer = _producer(bootstrap)
+    await producer.start()
+    sent_at: dict[int, float] = {}
+    try:
+        await paced_send(
+            producer,
+            ACTIVITIES.name,
+            rate=rate,
+            count=count,
+            record=lambda seq: _activity(contact_ids, run, seq),
+            sent_at=sent_at,
+            clock=time.time,  # the service's ids carry wall-clock milliseconds
+        )
+    finally:
+        await producer.stop()
+    created: dict[int, float] = {}
+    deadline = time.monotonic() + 60
+    while len(created) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        created = _items_created_at(db_path, run)
+    return Figures([1000 * (created[s] - sent_at[s]) for s in created if s in sent_at], count)
+
+
+async def known_contacts(bootstrap: str, db_path: Path) -> list[str]:
+    """Tell the timeline about the bench's contacts (as the contacts service would)."""
+    ids = [new_id() for _ in range(CONTACTS)]
+    producer = _producer(bootstrap)
+    await producer.start()
+    try:
+        for contact_id in ids:
+            data = ContactCreated(
+                contact_id=contact_id, version=1, source="manual", profile=ContactProfile(name="B")
+            )
+            envelope = EventEnvelope.wrap(
+                data, source="crm/contacts", tenant=TENANT, subject=contact_id
+            )
+            await producer.send(
+                CONTACT_EVENTS.name,
+                value=envelope.to_bytes(),
+                key=contact_id.encode(),
+                headers=list(STRUCTURED_HEADERS),
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if _contacts_held(db_path) >= CONTACTS:
+            return ids
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the timeline did not learn the bench contacts within 60 s")
+
+
+def _contacts_held(db_path: Path) -> int:
+    if not db_path.exists():
+        return 0
+    with sqlite3.connect(db_path) as db:
+        try:
+            (held,) = db.execute("SELECT count(*) FROM c_contacts").fetchone()
+        except sqlite3.OperationalError:  # the service has not created its tables yet
+            return 0
+    return int(held)
+
+
+async def measure(bootstrap: str, db_path: Path, rates: list[int], seconds: float) -> int:
+    """Warm up, then for each rate: the ping, then the timeline; print both and the verdict."""
+    fetch_wait = int(EMBEDDED_FETCH_WAIT_MS)
+    contact_ids = await known_contacts(bootstrap, db_path)
+    await write_to_timeline(bootstrap, db_path, contact_ids, rate=100, count=100)  # warm-up
+    await ping(bootstrap, rate=100, count=100, fetch_wait_ms=fetch_wait)
+    missed = 0
+    for rate in rates:
+        count = int(rate * seconds)
+        floor = await ping(bootstrap, rate=rate, count=count, fetch_wait_ms=fetch_wait)
+        timeline = await write_to_timeline(bootstrap, db_path, contact_ids, rate=rate, count=count)
+        print(floor.line(f"bare ping (produce -> consume), {rate:>5}/s"))
+        print(timeline.line(f"write-to-timeline,             {rate:>5}/s"))
+        p99, floor_p99 = timeline.quantile(0.99), floor.quantile(0.99)
+        ok = p99 < GOAL_P99_MS and p99 <= GOAL_RATIO * floor_p99
+        missed += not ok
+        print(
+            f"  p99 {p99:.1f} ms = {p99 / floor_p99:.1f}x the ping's; goal p99 < "
+            f"{GOAL_P99_MS:.0f} ms and <= {GOAL_RATIO:.0f}x: {'met' if ok else 'MISSED'}"
+        )
+        sys.stdout.flush()
+    return missed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start a broker and the timeline service, measure, print, stop."""
+    parser = argparse.ArgumentParser(prog="python -m bench.latency_bench", description=__doc__)
+    parser.add_argument("--rates", default="200,1000", help="events per second, comma-separated")
+    parser.add_argument("--seconds", type=float, default=5.0, help="how long each rate runs")
+    args = parser.parse_args(argv)
+    rates = [int(r) for r in args.rates.split(",")]
+    workdir = Path(tempfile.mkdtemp(prefix="crm-latency-"))
+    broker = EmbeddedBroker()
+    broker.start()
+    asyncio.run(ensure_topics(broker.bootstrap_servers, [*ALL_TOPICS, PING]))
+    log = (workdir / "platform.log").open("w")
+    platform = Platform(
+        broker.bootstrap_servers, workdir / "data", {"timeline": free_port()}, log=log
+    )
+    print(f"timeline on the embedded broker, consumer fetch wait {EMBEDDED_FETCH_WAIT_MS} ms")
+    try:
+        platform.start()
+        db_path = workdir / "data" / "timeline.sqlite3"
+        asyncio.run(measure(broker.bootstrap_servers, db_path, rates, args.seconds))
+    finally:
+        platform.stop()
+        broker.stop()
+        log.close()
+    print(f"(platform log: {workdir / 'platform.log'})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
