@@ -36,8 +36,8 @@ class PlatformSettings(BaseSettings):
         ge=1,
         description=(
             "How long a consumer's fetch may wait for data (Kafka's default 500 ms). Tansu answers"
-            " a waiting fetch only when the wait runs out, so the embedded stack and the tests use"
-            " 10 ms: a hop then costs milliseconds instead of about a quarter second."
+            " a waiting fetch only when the wait runs out, so the embedded stack uses 25 ms and the"
+            " tests 10 ms: a hop then costs milliseconds instead of about a quarter second."
         ),
     )
     crm_store: Literal["sqlite", "mongodb"] = "sqlite"
