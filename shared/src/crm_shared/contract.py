@@ -11,10 +11,9 @@ import inspect
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -41,9 +40,7 @@ from crm_shared.topics import (
     TIMELINE_EVENTS,
     Topic,
 )
-from crm_shared.wiring import SERVICES, publications
-
-Action = Literal["send", "receive"]
+from crm_shared.wiring import TOPIC_USES, TopicUse
 
 SCHEMAS_DIR = Path("shared/schemas")
 ASYNCAPI_PATH = Path("docs/asyncapi.json")
@@ -89,47 +86,6 @@ OPTIONAL_DEAD_LETTER_HEADERS: dict[str, str] = {
     "dlq.fields": "The failing fields as comma-separated dotted paths (e.g. data.summary); "
     "names only, never values.",
 }
-
-
-@dataclass(frozen=True)
-class TopicUse:
-    """One row of the send/receive table: a service sends or receives messages on a topic."""
-
-    service: str
-    action: Action
-    topic: Topic
-    purpose: str
-    event_types: tuple[str, ...] = ()  # the messages it handles; empty: all of the topic's
-    group: str | None = None  # the consumer group that receives
-
-
-def _topic_uses() -> tuple[TopicUse, ...]:
-    """The send/receive table, from the declarations the services' consumers are checked by."""
-    uses: list[TopicUse] = []
-    for messaging in SERVICES:
-        for publication in publications(messaging):
-            uses.append(TopicUse(messaging.service, "send", publication.topic, publication.purpose))
-        for subscription in messaging.subscriptions:
-            for topic in subscription.topics:
-                types = tuple(
-                    m.event_type
-                    for m in EVENT_TYPES.values()
-                    if m.event_type in subscription.handled_types(topic)
-                )
-                uses.append(
-                    TopicUse(
-                        messaging.service,
-                        "receive",
-                        topic,
-                        subscription.purpose,
-                        types,
-                        subscription.group,
-                    )
-                )
-    return tuple(uses)
-
-
-TOPIC_USES: tuple[TopicUse, ...] = _topic_uses()
 
 
 def record_key_field(model: type[EventData]) -> str:

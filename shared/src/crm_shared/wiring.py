@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from crm_shared.envelope import EventData
 from crm_shared.events import (
@@ -236,3 +237,47 @@ def consumer_mismatches(
             f"{group} handles {sorted(on_topics)}, declared {sorted(declared.handled_types())}"
         )
     return found
+
+
+Action = Literal["send", "receive"]
+
+
+@dataclass(frozen=True)
+class TopicUse:
+    """One row of the send/receive table: a service sends or receives messages on a topic."""
+
+    service: str
+    action: Action
+    topic: Topic
+    purpose: str
+    event_types: tuple[str, ...] = ()  # the messages it handles; empty: all of the topic's
+    group: str | None = None  # the consumer group that receives
+
+
+def _topic_uses() -> tuple[TopicUse, ...]:
+    """The send/receive table the AsyncAPI document shows, from the declarations above."""
+    uses: list[TopicUse] = []
+    for messaging in SERVICES:
+        for publication in publications(messaging):
+            uses.append(TopicUse(messaging.service, "send", publication.topic, publication.purpose))
+        for subscription in messaging.subscriptions:
+            for topic in subscription.topics:
+                types = tuple(
+                    m.event_type
+                    for m in EVENT_TYPES.values()
+                    if m.event_type in subscription.handled_types(topic)
+                )
+                uses.append(
+                    TopicUse(
+                        messaging.service,
+                        "receive",
+                        topic,
+                        subscription.purpose,
+                        types,
+                        subscription.group,
+                    )
+                )
+    return tuple(uses)
+
+
+TOPIC_USES: tuple[TopicUse, ...] = _topic_uses()
