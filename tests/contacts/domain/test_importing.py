@@ -146,3 +146,27 @@ def test_suppressed_identity_fails_the_row_without_quoting_it() -> None:
     assert plan.results[0]["status"] == "failed"
     assert plan.results[0]["error"] == f"row 1: {SUPPRESSED_DETAIL}"
     assert plan.inserts == []
+
+
+def test_a_row_no_store_can_hold_fails_alone_naming_the_field() -> None:
+    rows = prepare_rows(
+        _rows({"name": "Fine"}, {"name": "Too big"}, {"name": "Also fine"}),
+        region="US",
+        suppression_key=KEY,
+    )
+    # Validation bounds custom values; this row stands for one that slipped through.
+    assert rows[1].profile is not None
+    rows[1].profile["custom_fields"] = {"seats": 2**70}
+    ids = (f"new-{n}" for n in itertools.count(1))
+    plan = plan_batch(
+        rows,
+        tenant="acme",
+        policy="skip",
+        existing_by_email={},
+        suppressed=set(),
+        now=NOW,
+        new_id=lambda: next(ids),
+    )
+    assert [r["status"] for r in plan.results] == ["created", "failed", "created"]
+    assert plan.results[1]["error"].startswith("row 2: custom_fields.seats: must be an integer")
+    assert [doc["name"] for doc in plan.inserts] == ["Fine", "Also fine"]

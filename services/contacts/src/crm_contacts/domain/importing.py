@@ -16,6 +16,7 @@ from crm_contacts.domain.errors import SUPPRESSED_DETAIL, InvalidFields
 from crm_contacts.domain.validation import validate_profile
 from crm_shared.events import ImportRow
 from crm_shared.events.imports import DuplicatePolicy
+from crm_shared.validation import json_problem
 
 # Fields whose offending value is quoted in a row error, so the user can find it in the file.
 _QUOTED_FIELDS = frozenset({"email", "phone", "timezone"})
@@ -139,6 +140,17 @@ class _Planner:
             self.result(row, "failed")
             return None
 
+    def storable(self, row: PreparedRow, doc: dict[str, Any]) -> bool:
+        """False (the row failed, naming the field) when no store could hold `doc`."""
+        # Defence in depth: validation bounds every value, but one unstorable document would
+        # fail the write of the whole batch.
+        problem = json_problem(doc)
+        if problem is None:
+            return True
+        row.error = f"row {row.row_number}: {problem} (cannot be stored)"
+        self.result(row, "failed")
+        return False
+
     def create(self, row: PreparedRow, profile: dict[str, Any]) -> None:
         if "name" not in profile:
             row.error = f"row {row.row_number}: name is required to create a contact"
@@ -161,6 +173,8 @@ class _Planner:
         )
         if rules is not None:
             rules.retag_new(doc)
+        if not self.storable(row, doc):
+            return
         self.created[doc["id"]] = doc
         self.changed_fields[doc["id"]] = dict.fromkeys(k for k in profile if k != "phone_raw")
         if doc["email"] and doc["email"] not in self.by_email:
@@ -183,6 +197,8 @@ class _Planner:
             changes = rules.retag_changed(target, updated, changes)
         if not changes:
             self.result(row, "skipped", contact_id)
+            return
+        if not self.storable(row, updated):
             return
         if contact_id in self.created:
             self.created[contact_id] = updated

@@ -33,6 +33,17 @@ class ConcurrentUpdateError(RuntimeError):
     """A contact changed between the batch's read and its write; the batch is retried."""
 
 
+# What a write raises for data no store can hold (a 64-bit overflow, text that is not UTF-8, a
+# value the driver cannot encode): the same batch fails the same way on every retry.
+UNSTORABLE_ERRORS: tuple[type[Exception], ...] = (OverflowError, ValueError, TypeError)
+try:
+    from bson.errors import InvalidDocument
+
+    UNSTORABLE_ERRORS += (InvalidDocument,)
+except ImportError:  # pragma: no cover - pymongo is installed with crm_shared
+    pass
+
+
 async def import_batch(
     store: DocumentStore,
     batch: ImportContactsBatch,
@@ -41,13 +52,86 @@ async def import_batch(
     settings: ContactsSettings,
     event_id: str,
 ) -> list[dict[str, Any]] | None:
-    """Apply a batch under its duplicate policy; None if this event was already handled."""
+    """Apply a batch under its duplicate policy; None if this event was already handled.
+
+    A row that cannot be applied fails alone with its reason. If the batch's write still fails
+    for a reason retrying cannot cure, every row is reported failed with that reason, so the
+    import ends instead of waiting for a batch that was dead-lettered.
+    """
     # Validation is pure CPU work: done before taking the write lock.
     prepared = prepare_rows(
         batch.rows,
         region=settings.contacts_default_region,
         suppression_key=settings.suppression_key,
     )
+    try:
+        return await _apply(
+            store, batch, prepared, tenant=tenant, settings=settings, event_id=event_id
+        )
+    except UNSTORABLE_ERRORS as exc:
+        # The exception's text may quote a value (personal data): only its class is kept.
+        reason = f"the batch could not be stored ({type(exc).__name__}); import the row again"
+        log.error(
+            "import %s batch %d cannot be stored (%s): its %d rows are reported failed",
+            batch.job_id,
+            batch.batch_no,
+            type(exc).__name__,
+            len(prepared),
+        )
+        return await _report_unstorable(
+            store, batch, prepared, tenant=tenant, event_id=event_id, reason=reason
+        )
+
+
+async def _report_unstorable(
+    store: DocumentStore,
+    batch: ImportContactsBatch,
+    prepared: list[PreparedRow],
+    *,
+    tenant: str,
+    event_id: str,
+    reason: str,
+) -> list[dict[str, Any]] | None:
+    """Record the batch as handled with every row failed, and tell the importer."""
+    results = [
+        {
+            "row_number": p.row_number,
+            "status": "failed",
+            "contact_id": None,
+            "error": p.error or f"row {p.row_number}: {reason}",
+        }
+        for p in prepared
+    ]
+    async with store.transaction() as session:
+        if not await session.mark_processed(CONSUMER, event_id):
+            return None
+        processed = ImportBatchProcessed(
+            job_id=batch.job_id, batch_no=batch.batch_no, results=results
+        )
+        await session.add_events(
+            [
+                outgoing(
+                    processed,
+                    source=CONTACTS_SOURCE,
+                    tenant=tenant,
+                    key=batch.job_id,
+                    actor=f"import:{batch.job_id}",
+                )
+            ]
+        )
+    return results
+
+
+async def _apply(
+    store: DocumentStore,
+    batch: ImportContactsBatch,
+    prepared: list[PreparedRow],
+    *,
+    tenant: str,
+    settings: ContactsSettings,
+    event_id: str,
+) -> list[dict[str, Any]] | None:
+    """Plan and write the batch in one transaction with its events."""
     actor = f"import:{batch.job_id}"
     async with store.transaction() as session:
         if not await session.mark_processed(CONSUMER, event_id):
