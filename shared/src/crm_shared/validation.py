@@ -47,6 +47,11 @@ def is_clean_text(value: str) -> bool:
     return _FORBIDDEN_CHARS.search(value) is None
 
 
+def scrub_text(value: str) -> str:
+    """`value` with NUL and lone surrogates replaced by U+FFFD (for records that must be kept)."""
+    return _FORBIDDEN_CHARS.sub("\ufffd", value)
+
+
 def check_text(value: str) -> str:
     """`value` unchanged, or ValueError when it holds NUL or a lone surrogate."""
     if not is_clean_text(value):

@@ -27,6 +27,7 @@ from crm_shared.events.contacts import (
     ContactProfile,
     ContactPurged,
 )
+from crm_shared.validation import is_clean_text, scrub_text
 
 _PROFILE_SCALARS = ("name", "email", "phone", "company", "timezone", "owner", "account_id")
 _PROFILE_LISTS = ("tags", "emails", "phones")
@@ -74,7 +75,28 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
 
 
 def audit_drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
-    """The audit entries for one event: one per event, or one per contact of an import batch."""
+    """The audit entries for one event: one per event, or one per contact of an import batch.
+
+    Text no store can hold (NUL, lone surrogates) is replaced by U+FFFD in the entry that holds
+    it, so one odd identifier never fails the other entries of the batch.
+    """
+    return [_storable(draft) for draft in _drafts(envelope, data)]
+
+
+def _storable(draft: AuditDraft) -> AuditDraft:
+    texts = (draft.at, draft.actor, draft.action, draft.target, *draft.fields)
+    if all(is_clean_text(text) for text in texts):
+        return draft
+    return draft._replace(
+        at=scrub_text(draft.at),
+        actor=scrub_text(draft.actor),
+        action=scrub_text(draft.action),
+        target=scrub_text(draft.target),
+        fields=tuple(scrub_text(name) for name in draft.fields),
+    )
+
+
+def _drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
     at = iso(envelope.time)
     actor = envelope.actor or envelope.source
     if isinstance(data, ContactsImported):
