@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
+from crm_shared.edge import EdgeGuard
 from crm_shared.problems import ProblemError
 from crm_shared.storage import ConcurrentWriteError, DocumentStore
 
@@ -42,7 +43,12 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Render every error as RFC 9457 problem+json; never leak a stack trace."""
+    """Render every error as RFC 9457 problem+json; never leak a stack trace.
+
+    Also installs the edge guard: NUL in query strings and JSON bodies no store can hold (lone
+    surrogates, integers beyond 64 bits, deep nesting) are a 422 naming the field.
+    """
+    app.add_middleware(EdgeGuard)
 
     @app.exception_handler(ProblemError)
     async def _domain_error(request: Request, exc: ProblemError) -> JSONResponse:
@@ -86,7 +92,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             "detail": str(exc.detail),
             "instance": request.url.path,
         }
-        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON)
+        # Starlette's 405 carries `Allow` (RFC 9110 section 15.5.6): keep the headers it set.
+        return JSONResponse(
+            body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

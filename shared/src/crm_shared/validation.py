@@ -71,35 +71,48 @@ def check_int64(value: int) -> int:
     return value
 
 
-def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH, path: str = "") -> str | None:
-    """Where and why `value` (decoded JSON) cannot be stored, or None when every store holds it.
+Loc = tuple[str | int, ...]
 
-    The answer names a path (`a.b[2]`) and a rule, never the value (it may be personal data).
+
+def json_problem_at(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[Loc, str] | None:
+    """Where (a path of keys and indexes) and why no store can hold `value`; None if all can.
+
+    Refused: text with NUL or lone surrogates (keys too), integers beyond 64 bits, non-finite
+    numbers, nesting deeper than `max_depth`. Iterative, so any depth is walked safely.
     """
-    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    stack: list[tuple[Any, Loc]] = [(value, ())]
     while stack:
-        item, where, depth = stack.pop()
-        if depth > max_depth:
-            return f"{where or 'value'}: must nest at most {max_depth} levels"
+        item, loc = stack.pop()
+        if len(loc) > max_depth:
+            return loc[: max_depth + 1], f"must nest at most {max_depth} levels"
         if isinstance(item, str):
             if not is_clean_text(item):
-                return f"{where or 'value'}: {TEXT_RULE}"
+                return loc, TEXT_RULE
         elif isinstance(item, bool) or item is None:
             continue
         elif isinstance(item, int):
             if not is_int64(item):
-                return f"{where or 'value'}: {INT_RULE}"
+                return loc, INT_RULE
         elif isinstance(item, float):
             if not math.isfinite(item):
-                return f"{where or 'value'}: must be a finite number"
+                return loc, "must be a finite number"
         elif isinstance(item, Mapping):
             for key, child in item.items():
                 if not isinstance(key, str) or not is_clean_text(key):
-                    return f"{where or 'value'}: keys {TEXT_RULE}"
-                stack.append((child, f"{where}.{key}" if where else key, depth + 1))
+                    return loc, f"keys {TEXT_RULE}"
+                stack.append((child, (*loc, key)))
         elif isinstance(item, list | tuple):
-            stack.extend((child, f"{where}[{n}]", depth + 1) for n, child in enumerate(item))
+            stack.extend((child, (*loc, n)) for n, child in enumerate(item))
     return None
+
+
+def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """`json_problem_at` as text (`a.b.2: rule`), never quoting the value (it may be personal)."""
+    found = json_problem_at(value, max_depth=max_depth)
+    if found is None:
+        return None
+    loc, rule = found
+    return f"{'.'.join(str(part) for part in loc) or 'value'}: {rule}"
 
 
 def check_json(
@@ -149,8 +162,10 @@ def utc_unless_told(value: datetime) -> datetime:
 
 # Signed 64-bit integer (no bool, no float with a fraction: pydantic's int rules).
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
-# Text that every store can hold; compose with StringConstraints or Field for lengths.
-Text = Annotated[str, AfterValidator(check_text)]
+# Text that every store can hold; Field lengths apply. With StringConstraints, put them first:
+# `Annotated[str, StringConstraints(...), CLEAN_TEXT]` (after the validator they are not checked).
+CLEAN_TEXT = AfterValidator(check_text)
+Text = Annotated[str, CLEAN_TEXT]
 # A free-form JSON object: at most 32 levels, 64 KiB as JSON, holding only storable values.
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
 # A boolean: JSON true/false, or true/false/1/0/yes/no as query-string text; never a number.

@@ -21,6 +21,7 @@ from crm_shared.messaging.consumer import EventHandler
 from crm_shared.storage import DocumentStore
 from crm_timeline.domain.errors import ContactErased, ContactRemoved
 from crm_timeline.domain.model import EraseContact, EventOrigin, RecordActivity
+from crm_timeline.entrypoints.schemas import ActivityCreate
 from crm_timeline.service_layer.activities import record_activity
 from crm_timeline.service_layer.contacts import purge_contact, record_contact_event
 from crm_timeline.service_layer.delivery import ERASURE_CONSUMER, EVENTS_CONSUMER, Delivery
@@ -77,15 +78,25 @@ def timeline_event_handler(store: DocumentStore) -> EventHandler:
     return handle
 
 
+def _valid_activity(envelope: EventEnvelope) -> ActivityCreate:
+    """The event's activity judged by the HTTP model: the topic refuses what the API refuses.
+
+    A ValidationError here is permanent (schema-invalid): retrying the message cannot cure it.
+    """
+    fields = {name: value for name, value in envelope.data.items() if name != "contact_id"}
+    return ActivityCreate.model_validate(fields)
+
+
 async def _record_activity(
     store: DocumentStore, event: ActivityRecorded, envelope: EventEnvelope, delivery: Delivery
 ) -> None:
+    activity = _valid_activity(envelope)
     command = RecordActivity(
         contact_id=event.contact_id,
-        activity_type=event.activity_type,
-        occurred_at=event.occurred_at,
-        summary=event.summary,
-        data=event.data,
+        activity_type=activity.activity_type,
+        occurred_at=activity.occurred_at,
+        summary=activity.summary,
+        data=activity.data,
     )
     try:
         await record_activity(
