@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
 from crm_shared.edge import EdgeGuard
@@ -39,6 +40,21 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
         for err in exc.errors()
+    ]
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app fully matches on the request's path."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
     ]
 
 
@@ -92,9 +108,13 @@ def install_problem_handlers(app: FastAPI) -> None:
             "detail": str(exc.detail),
             "instance": request.url.path,
         }
-        # Starlette's 405 carries `Allow` (RFC 9110 section 15.5.6): keep the headers it set.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # RFC 9110 section 15.5.6: name every method of the path (Starlette names only the
+            # first route's, though GET and POST of one path may be two routes).
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return JSONResponse(
-            body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers
+            body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=headers or None
         )
 
     @app.exception_handler(Exception)
