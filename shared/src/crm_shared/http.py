@@ -16,6 +16,7 @@ from starlette.routing import Match
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
 from crm_shared.edge import EdgeGuard
+from crm_shared.openapi_problems import install_problem_openapi
 from crm_shared.problems import ProblemError
 from crm_shared.storage import ConcurrentWriteError, DocumentStore
 
@@ -62,9 +63,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Render every error as RFC 9457 problem+json; never leak a stack trace.
 
     Also installs the edge guard: NUL in query strings and JSON bodies no store can hold (lone
-    surrogates, integers beyond 64 bits, deep nesting) are a 422 naming the field.
+    surrogates, integers beyond 64 bits, deep nesting) are a 422 naming the field; and declares
+    the problem answers of every route in the OpenAPI document.
     """
     app.add_middleware(EdgeGuard)
+    install_problem_openapi(app)
 
     @app.exception_handler(ProblemError)
     async def _domain_error(request: Request, exc: ProblemError) -> JSONResponse:
