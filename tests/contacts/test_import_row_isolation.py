@@ -63,3 +63,12 @@ async def test_a_batch_whose_write_fails_for_good_reports_every_row_failed(
     # Handled once: a redelivery reports nothing twice.
     await harness.handle(command)
     assert len(await harness.outbox(ImportBatchProcessed.event_type)) == 1
+
+
+async def test_a_cell_holding_nul_fails_its_row_naming_the_field(harness: Harness) -> None:
+    rows = [{"name": "Ada"}, {"name": "Gr\x00ce"}, {"name": "Alan", "company": "Blet\x00chley"}]
+    await harness.handle(envelope(import_batch(rows)))
+    results = await _results(harness)
+    assert [r["status"] for r in results] == ["created", "failed", "failed"]
+    assert results[1]["error"].startswith("row 2: name must not contain NUL")
+    assert results[2]["error"].startswith("row 3: company must not contain NUL")
