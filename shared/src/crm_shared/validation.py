@@ -33,7 +33,7 @@ MAX_JSON_BYTES = 64 * 1024
 
 # NUL and the surrogate code points: neither encodes to UTF-8 (SQLite, BSON, orjson all refuse).
 _FORBIDDEN_CHARS = re.compile("[\x00\ud800-\udfff]")
-_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ].*)?")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ].*)?", re.ASCII)
 
 TEXT_RULE = "must not contain NUL or unpaired surrogate characters"
 INT_RULE = f"must be an integer between {INT64_MIN} and {INT64_MAX}"

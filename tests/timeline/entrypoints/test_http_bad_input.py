@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -113,3 +114,20 @@ async def test_a_wrong_method_is_a_405_with_allow(app: FastAPI, client: httpx.As
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "position",
+    [["2025-03-01T09:30:00.000000Z²", "i"], ["٢٠٢٥-03-01T09:30:00.000000Z", "i"], [10**20, "i"]],
+    ids=["superscript two", "arabic-indic digits", "above 64 bits"],
+)
+async def test_a_forged_cursor_is_a_400(
+    app: FastAPI, client: httpx.AsyncClient, position: list[object]
+) -> None:
+    contact_id = await seed_contact(app)
+    token = base64.urlsafe_b64encode(json.dumps(position).encode()).rstrip(b"=").decode()
+    response = await client.get(
+        f"/v1/contacts/{contact_id}/timeline", params={"cursor": token}, headers=auth()
+    )
+    assert response.status_code == 400, response.text
+    assert "cursor" in response.json()["detail"]
