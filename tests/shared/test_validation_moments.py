@@ -52,7 +52,9 @@ def test_the_range_edges_pass() -> None:
 
 def test_a_filter_moment_without_offset_is_utc_and_bounded_too() -> None:
     assert _Filter(after="2026-01-31").after == datetime(2026, 1, 31, tzinfo=UTC)  # type: ignore[arg-type]
-    with pytest.raises(ValidationError):
-        _Filter(after="9999-12-31T23:59:59-14:00")  # type: ignore[arg-type]
+    assert _Filter(after="2999-01-01T00:00:00Z").after.year == 2999  # type: ignore[arg-type, union-attr]
+    for overflowing in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"):
+        with pytest.raises(ValidationError, match="years 1 to 9999"):
+            _Filter(after=overflowing)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         _Filter(after=0)  # type: ignore[arg-type]

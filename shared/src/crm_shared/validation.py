@@ -8,7 +8,8 @@ and events):
 - text holds no NUL and no lone surrogate (`"\\ud800"` is valid JSON but not UTF-8) (`Text`);
 - free-form JSON objects are bounded in depth and size, and hold only the above (`JsonObject`);
 - a boolean is `true`/`false` (or its query-string spelling), never a number (`Flag`);
-- a moment is ISO-8601 text with an offset, in the years 1900-2200, never a number (`Moment`).
+- a moment is ISO-8601 text with an offset, in the years 1900-2200, never a number (`Moment`);
+  a filter's bound may be any moment UTC can express (`LenientMoment`).
 
 `check_json` is also what a writer uses to refuse a document no store can hold.
 """
@@ -160,6 +161,14 @@ def utc_unless_told(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def in_utc(value: datetime) -> datetime:
+    """`value` in UTC, or ValueError when that falls outside years 1-9999 (no OverflowError)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must fall within the years 1 to 9999 in UTC") from None
+
+
 # Signed 64-bit integer (no bool, no float with a fraction: pydantic's int rules).
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 # Text that every store can hold; Field lengths apply. With StringConstraints, put them first:
@@ -172,10 +181,11 @@ JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
 Flag = Annotated[bool, BeforeValidator(_not_a_number_flag)]
 # A moment with an offset, ISO-8601 text in the years 1900-2200, in UTC.
 Moment = Annotated[AwareDatetime, BeforeValidator(_moment_text), AfterValidator(check_moment)]
-# A moment where a missing offset means UTC (filters: `2026-01-31` is midnight UTC).
+# A bound of a range (filters): a missing offset means UTC (`2026-01-31` is midnight UTC), and
+# any moment UTC can express is a valid bound (`2999-01-01` matches nothing yet, fine).
 LenientMoment = Annotated[
     datetime,
     BeforeValidator(_moment_text),
     AfterValidator(utc_unless_told),
-    AfterValidator(check_moment),
+    AfterValidator(in_utc),
 ]

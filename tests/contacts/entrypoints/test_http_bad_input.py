@@ -93,8 +93,8 @@ BAD_QUERIES: dict[str, tuple[str, str]] = {
         "/v1/contacts?created_after=9999-12-31T23:59:59-14:00",
         "created_after",
     ),
-    "deleted as a digit with a year-1 date": (
-        "/v1/contacts?updated_before=0001-01-01",
+    "date before year 1 in UTC": (
+        "/v1/contacts?updated_before=0001-01-01T00:00:00%2B14:00",
         "updated_before",
     ),
     "text with NUL": ("/v1/contacts?q=ada%00", "q"),
