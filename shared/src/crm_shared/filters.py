@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from crm_shared.rules import CUSTOM_FIELD_KEY_BODY, CUSTOM_FIELD_KEY_PATTERN
 from crm_shared.validation import CLEAN_TEXT, Flag, LenientMoment, Text, check_int64, check_text
 
 Source = Literal["chat", "manual", "import", "integration", "form"]
 SortKey = Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
-CUSTOM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_CF_PARAM = re.compile(r"^cf\.(?P<key>[a-z][a-z0-9_]{0,63})(?:\.(?P<op>gte|lte|contains))?$")
+_CF_PARAM = re.compile(rf"cf\.(?P<key>{CUSTOM_FIELD_KEY_BODY})(?:\.(?P<op>gte|lte|contains))?")
 
 
 def _storable_scalar(value: str | int | float | bool) -> str | int | float | bool:
@@ -42,7 +42,7 @@ class CustomFieldCondition(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    key: str = Field(pattern=CUSTOM_KEY.pattern)
+    key: str = Field(pattern=CUSTOM_FIELD_KEY_PATTERN)
     eq: Scalar | None = None
     gte: Scalar | None = None
     lte: Scalar | None = None
@@ -122,7 +122,7 @@ class ContactFilter(BaseModel):
                 data.setdefault(name, []).append(value)
             elif name in _SINGLE_PARAMS:
                 data[name] = value
-            elif match := _CF_PARAM.match(name):
+            elif match := _CF_PARAM.fullmatch(name):  # `$` would let a trailing newline in
                 custom.setdefault(match["key"], {})[match["op"] or "eq"] = value
             else:
                 raise InvalidFilter(f"unknown filter parameter {name!r}")

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import ValidationError
 
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ActivityRecorded
+from crm_shared.messaging.errors import PermanentMessageError
 from tests.conftest import EDITOR_KEY, auth
 from tests.timeline.factories import envelope, seed_contact
 
@@ -79,9 +79,10 @@ async def test_bad_activity_on_the_topic_is_refused_by_the_same_model(
     )
     data = {**json.loads(_body(patch)), "contact_id": contact_id}
     bad = EventEnvelope.model_validate({**good.model_dump(), "data": data})
-    with pytest.raises(ValidationError) as raised:
-        await app.state.event_handler(bad)
-    assert field in str(raised.value)
+    with pytest.raises(PermanentMessageError) as raised:
+        await app.state.bus.handle(bad)
+    assert raised.value.reason == "schema-invalid"
+    assert any(name.startswith(f"data.{field}") for name in raised.value.fields)
     timeline = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
     assert all(item["type"] != "email" for item in timeline.json()["items"])
 
