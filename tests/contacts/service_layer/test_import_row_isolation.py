@@ -8,6 +8,7 @@ import pytest
 
 from crm_contacts.adapters.repository import ContactRepository
 from crm_shared.events import ImportBatchProcessed
+from crm_shared.storage import ConcurrentWriteError
 from tests.conftest import EDITOR_KEY, auth
 from tests.contacts.custom_field_support import define_field
 from tests.contacts.helpers import Harness, envelope, import_batch
@@ -72,3 +73,16 @@ async def test_a_cell_holding_nul_fails_its_row_naming_the_field(harness: Harnes
     assert [r["status"] for r in results] == ["created", "failed", "failed"]
     assert results[1]["error"].startswith("row 2: name must not contain NUL")
     assert results[2]["error"].startswith("row 3: company must not contain NUL")
+
+
+async def test_a_write_conflict_is_retried_not_reported(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def conflict(self: ContactRepository, docs: list[dict[str, Any]]) -> None:
+        raise ConcurrentWriteError("another write committed first")
+
+    monkeypatch.setattr(ContactRepository, "add_many", conflict)
+    with pytest.raises(ConcurrentWriteError):
+        await harness.handle(envelope(import_batch([{"name": "Ada"}])))
+    # Nothing recorded: the redelivery applies the batch once the conflict is gone.
+    assert await harness.outbox(ImportBatchProcessed.event_type) == []
