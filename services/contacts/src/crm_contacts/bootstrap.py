@@ -11,12 +11,15 @@ from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.entrypoints.accounts_http import router as accounts_router
 from crm_contacts.entrypoints.consumers import build_handler
 from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_router
+from crm_contacts.entrypoints.duplicates_http import router as duplicates_router
 from crm_contacts.entrypoints.http import router
+from crm_contacts.entrypoints.match_loop import run_match_loop
 from crm_contacts.entrypoints.purge_loop import run_purge_loop
 from crm_contacts.entrypoints.retention_http import router as retention_router
 from crm_contacts.entrypoints.search_http import router as search_router
 from crm_contacts.entrypoints.tag_rules_http import router as tag_rules_router
 from crm_contacts.entrypoints.tags_http import router as tags_router
+from crm_contacts.service_layer.duplicate_scan import DuplicateScans
 from crm_contacts.settings import ContactsSettings
 from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
 from crm_shared.clock import utcnow
@@ -48,6 +51,10 @@ def _start_background(app: FastAPI, settings: ContactsSettings) -> BackgroundTas
         )
         tasks.start(group, consumer.run())
     tasks.start("contacts-purge", run_purge_loop(store, settings, clock=lambda: app.state.clock()))
+    tasks.start(
+        "duplicate-pairs",
+        run_match_loop(store, idle_seconds=settings.contacts_match_interval_seconds),
+    )
     return tasks
 
 
@@ -65,6 +72,7 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.duplicate_scans.stop()
             await tasks.stop()
             await store.close()
 
@@ -75,6 +83,7 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.duplicate_scans = DuplicateScans()
     app.state.clock = utcnow  # what "now" is for retention; tests replace it
     app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
     install_problem_handlers(app)
@@ -92,4 +101,5 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
     app.include_router(custom_fields_router)
     app.include_router(tags_router)
     app.include_router(tag_rules_router)
+    app.include_router(duplicates_router)
     return app

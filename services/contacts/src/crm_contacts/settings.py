@@ -20,6 +20,9 @@ class ContactsSettings(PlatformSettings):
     # The first purge runs shortly after start-up, not a whole interval later.
     contacts_purge_first_run_seconds: float = Field(default=60.0, ge=0)
 
+    # How long the duplicate-pair refresh waits when its queue is empty.
+    contacts_match_interval_seconds: float = Field(default=0.2, gt=0)
+
     @field_validator("contacts_default_region")
     @classmethod
     def _known_region(cls, value: str) -> str:

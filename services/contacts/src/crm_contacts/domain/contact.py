@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from crm_contacts.domain.matching.profile import match_keys
 from crm_contacts.domain.text import fold
 from crm_contacts.domain.validation import merge_tags
 from crm_shared.privacy import identifier_hash, normalize_phone
@@ -48,6 +49,7 @@ _ERASED_FIELDS: dict[str, Any] = {
     "owner": None,
     "account_id": None,
     "emails_norm": [],
+    "match_keys": [],
     "name_sort": fold(ERASED_NAME),
 }
 # What a document written before these fields existed reads as.
@@ -90,6 +92,8 @@ def refresh_derived(doc: dict[str, Any]) -> dict[str, Any]:
     doc["tags_norm"] = [fold(t) for t in doc.get("tags", ())]  # tag names compare folded
     doc["search_text"] = search_text(doc)
     doc["name_sort"] = fold(doc.get("name") or "")
+    # Phones, external ids and name blocks: what finds a contact's duplicate candidates.
+    doc["match_keys"] = match_keys(doc)
     return doc
 
 

@@ -96,13 +96,55 @@ def prepare_rows(
     return prepared
 
 
+@dataclass
+class ExistingContacts:
+    """Live contacts a batch may update or skip, by each of their emails and phones.
+
+    The oldest contact wins an identifier several hold. Rows created by the batch are added as
+    it goes, so a later row with the same email or phone finds them.
+    """
+
+    by_email: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_phone: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def contacts(self) -> list[dict[str, Any]]:
+        """Each contact once."""
+        docs = {d["id"]: d for d in (*self.by_email.values(), *self.by_phone.values())}
+        return list(docs.values())
+
+    def find(self, profile: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The contact holding the row's email, else its phone."""
+        email, phone = profile.get("email"), profile.get("phone")
+        found = self.by_email.get(email) if email else None
+        if found is None and phone:
+            found = self.by_phone.get(phone)
+        return found
+
+    def note(self, doc: dict[str, Any], *, replace: bool) -> None:
+        """Resolve the document's identifiers to it (`replace`: it is a newer version)."""
+        for email in (doc.get("email"), *(doc.get("emails") or ())):
+            if email and (replace or email not in self.by_email):
+                self.by_email[email] = doc
+        for phone in (doc.get("phone"), *(doc.get("phones") or ())):
+            if phone and (replace or phone not in self.by_phone):
+                self.by_phone[phone] = doc
+
+
+def existing_by_identifiers(docs: Iterable[dict[str, Any]]) -> ExistingContacts:
+    """Index live contacts (oldest first) by every email and phone they hold."""
+    existing = ExistingContacts()
+    for doc in docs:
+        existing.note(doc, replace=False)
+    return existing
+
+
 class _Planner:
     def __init__(
         self,
         *,
         tenant: str,
         policy: DuplicatePolicy,
-        existing_by_email: Mapping[str, dict[str, Any]],
+        existing: ExistingContacts,
         now: str,
         new_id: Callable[[], str],
         rules: ContactPolicy | None = None,
@@ -113,8 +155,8 @@ class _Planner:
         self.now = now
         self.new_id = new_id
         self.plan = BatchPlan()
-        # The contact each email currently resolves to, including ones created by this batch.
-        self.by_email: dict[str, dict[str, Any]] = dict(existing_by_email)
+        # The contact each email and phone resolves to, including ones created by this batch.
+        self.existing = existing
         self.created: dict[str, dict[str, Any]] = {}
         self.changed_fields: dict[str, dict[str, None]] = {}
 
@@ -163,8 +205,7 @@ class _Planner:
             rules.retag_new(doc)
         self.created[doc["id"]] = doc
         self.changed_fields[doc["id"]] = dict.fromkeys(k for k in profile if k != "phone_raw")
-        if doc["email"] and doc["email"] not in self.by_email:
-            self.by_email[doc["email"]] = doc
+        self.existing.note(doc, replace=False)
         self.result(row, "created", doc["id"])
 
     def update(self, row: PreparedRow, target: dict[str, Any], profile: dict[str, Any]) -> None:
@@ -188,7 +229,7 @@ class _Planner:
             self.created[contact_id] = updated
         else:
             self.plan.replacements[contact_id] = updated
-        self.by_email[updated["email"]] = updated
+        self.existing.note(updated, replace=True)
         self.changed_fields.setdefault(contact_id, {}).update(dict.fromkeys(changes))
         self.result(row, "updated", contact_id)
 
@@ -201,8 +242,7 @@ class _Planner:
             row.error = f"row {row.row_number}: {SUPPRESSED_DETAIL}"
             self.result(row, "failed")
             return
-        email = profile.get("email")
-        target = self.by_email.get(email) if email and self.policy != "create" else None
+        target = self.existing.find(profile) if self.policy != "create" else None
         if target is None:
             self.create(row, profile)
         elif self.policy == "skip":
@@ -234,7 +274,7 @@ def plan_batch(
     *,
     tenant: str,
     policy: DuplicatePolicy,
-    existing_by_email: Mapping[str, dict[str, Any]],
+    existing: ExistingContacts,
     suppressed: set[str],
     now: str,
     new_id: Callable[[], str],
@@ -248,7 +288,7 @@ def plan_batch(
     planner = _Planner(
         tenant=tenant,
         policy=policy,
-        existing_by_email=existing_by_email,
+        existing=existing,
         now=now,
         new_id=new_id,
         rules=rules,
