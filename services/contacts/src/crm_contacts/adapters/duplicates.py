@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from crm_contacts.domain.matching.profile import PHONE_KEY
+from crm_contacts.domain.matching.profile import EMAIL_KEY, PHONE_KEY
 from crm_shared.ids import new_id
 from crm_shared.storage import (
     CollectionSpec,
@@ -61,38 +61,25 @@ class CandidateFinder:
         self._session = session
         self._tenant = tenant
 
-    async def by_keys(
-        self, *, emails: Sequence[str], keys: Sequence[str], limit: int
-    ) -> list[dict[str, Any]]:
-        """Up to `limit` live contacts per kind of look-up (emails, then match keys)."""
+    async def by_keys(self, keys: Sequence[str], *, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` live contacts holding one of these match keys (one indexed query)."""
         found: dict[str, dict[str, Any]] = {}
-        for field, values in (("emails_norm", emails), ("match_keys", keys)):
-            for chunk in _chunks(list(dict.fromkeys(values))):
-                docs = await self._session.find(
-                    CONTACTS,
-                    tenant=self._tenant,
-                    where=(ContainsAny(field, chunk), *MATCHABLE),
-                    limit=limit,
-                )
-                found.update((doc["id"], doc) for doc in docs)
-        return list(found.values())
+        for chunk in _chunks(list(dict.fromkeys(keys))):
+            docs = await self._session.find(
+                CONTACTS,
+                tenant=self._tenant,
+                where=(ContainsAny("match_keys", chunk), *MATCHABLE),
+                limit=limit,
+            )
+            found.update((doc["id"], doc) for doc in docs)
+        return sorted(found.values(), key=lambda doc: str(doc["id"]))
 
     async def by_identifiers(
         self, *, emails: Sequence[str], phones: Sequence[str]
     ) -> list[dict[str, Any]]:
         """Every live contact holding one of these emails or E.164 phones (primary or not)."""
-        found: dict[str, dict[str, Any]] = {}
-        keys = [PHONE_KEY + p for p in phones]
-        for field, values in (("emails_norm", emails), ("match_keys", keys)):
-            for chunk in _chunks(list(dict.fromkeys(values))):
-                docs = await self._session.find(
-                    CONTACTS,
-                    tenant=self._tenant,
-                    where=(ContainsAny(field, chunk), *MATCHABLE),
-                    limit=_NO_LIMIT,
-                )
-                found.update((doc["id"], doc) for doc in docs)
-        return sorted(found.values(), key=lambda doc: str(doc["id"]))
+        keys = [EMAIL_KEY + e for e in emails] + [PHONE_KEY + p for p in phones]
+        return await self.by_keys(keys, limit=_NO_LIMIT)
 
     async def by_ids(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The tenant's contacts with these ids, whatever their state."""

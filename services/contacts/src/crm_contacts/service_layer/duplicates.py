@@ -30,7 +30,7 @@ from crm_shared.clock import now_iso
 from crm_shared.problems import NotFound
 from crm_shared.storage import Cursor, DocumentStore, Session
 
-# Candidates read per kind of look-up (emails; phones, external ids and name blocks).
+# Candidates read per look-up (a very common name's block is cut there).
 CANDIDATE_LIMIT = 200
 
 
@@ -46,9 +46,7 @@ async def find_matches(
     profile = match_profile(doc)
     keys = doc.get("match_keys")
     candidates = await CandidateFinder(session, tenant).by_keys(
-        emails=sorted(profile.emails),
-        keys=keys if keys is not None else match_keys(doc),
-        limit=limit,
+        keys if keys is not None else match_keys(doc), limit=limit
     )
     by_id = {c["id"]: c for c in candidates}
     matches = rank(profile, (match_profile(c) for c in candidates))

@@ -92,16 +92,19 @@ def soundex(word: str) -> str:
 
 
 def block_keys(tokens: tuple[str, ...]) -> list[str]:
-    """The blocking keys of a name: first and last word, in either order, exact and sounded.
+    """The blocking keys of a name: exact, sounded out, and last name + first initial.
 
-    Both words are sorted so a swapped first/last name gives the same keys; the phonetic key
-    absorbs most typos (not one in the first letter). A single-word name blocks on its own.
+    The first two sort the first and last word, so a swapped first/last name gives the same
+    keys; the phonetic one absorbs most typos (not one in a first letter); the last one catches
+    a typo in the first name, an initial ("J. Smith") and a nickname the table lacks.
     """
     if not tokens:
         return []
-    pair = sorted({tokens[0], tokens[-1]})
-    sounds = sorted({soundex(tokens[0]), soundex(tokens[-1])} - {""})
-    keys = ["n:" + " ".join(pair)]
+    first, last = tokens[0], tokens[-1]
+    keys = ["n:" + " ".join(sorted({first, last}))]
+    sounds = sorted({soundex(first), soundex(last)} - {""})
     if sounds:
         keys.append("s:" + " ".join(sounds))
+    if len(tokens) > 1:
+        keys.append(f"l:{last} {first[0]}")
     return keys

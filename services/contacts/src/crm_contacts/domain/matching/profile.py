@@ -12,7 +12,8 @@ from crm_contacts.domain.text import fold
 
 # Fields whose change can change what a contact matches.
 MATCH_FIELDS = frozenset({"name", "email", "emails", "phone", "phones", "company", "external_ids"})
-# Prefixes of `match_keys` entries: a phone, an external id, and the two name blocks.
+# Prefixes of `match_keys` entries: an email, a phone, an external id (name blocks: names.py).
+EMAIL_KEY = "e:"
 PHONE_KEY = "p:"
 EXTERNAL_KEY = "x:"
 
@@ -69,11 +70,13 @@ def match_profile(doc: Mapping[str, Any]) -> MatchProfile:
 
 
 def match_keys(doc: Mapping[str, Any]) -> list[str]:
-    """The derived, indexed `match_keys` of a contact: phones, external ids, name blocks.
+    """The derived, indexed `match_keys` of a contact: emails, phones, external ids, name blocks.
 
-    Emails are not repeated here: `emails_norm` already indexes every one of them.
+    Every identifier is here (emails too, though `emails_norm` indexes them for search) so a
+    contact's candidates are one indexed query.
     """
-    keys = [PHONE_KEY + p for p in sorted(_phones(doc))]
+    keys = [EMAIL_KEY + e for e in sorted(_emails(doc))]
+    keys += [PHONE_KEY + p for p in sorted(_phones(doc))]
     keys += [EXTERNAL_KEY + x for x in sorted(_external_ids(doc))]
     keys += block_keys(name_tokens(doc.get("name") or ""))
     return keys
