@@ -31,6 +31,7 @@ from bench.duplicates_data import KINDS, KnownPair, generate
 from crm_contacts.adapters.duplicates import DUPLICATE_PAIRS
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.contact import new_contact
+from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.domain.matching.blocking import MAX_BLOCK, blocks
 from crm_contacts.service_layer.duplicate_scan import load_profiles, scan_tenant
 from crm_contacts.service_layer.duplicates import find_matches
@@ -53,8 +54,10 @@ async def load(path: Path, profiles: list[dict[str, Any]]) -> tuple[list[str], f
     for at in range(0, len(profiles), BATCH):
         docs = []
         for profile in profiles[at : at + BATCH]:
-            doc = new_contact(
-                contact_id=new_id(), tenant=TENANT, profile=profile, source="import", now=NOW
+            doc = as_stored(
+                new_contact(
+                    contact_id=new_id(), tenant=TENANT, profile=profile, source="import", now=NOW
+                )
             )
             docs.append(doc)
             ids.append(doc["id"])
@@ -91,9 +94,10 @@ def _probes(profiles: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
             base = {"name": base["name"].split()[-1] + " Newperson", "company": "Nowhere Ltd"}
         base["email"] = f"probe.{n}@example.org"
         base.pop("phone", None)
-        probes.append(
-            new_contact(contact_id=new_id(), tenant=TENANT, profile=base, source="manual", now=NOW)
+        doc = new_contact(
+            contact_id=new_id(), tenant=TENANT, profile=base, source="manual", now=NOW
         )
+        probes.append(as_stored(doc))
     return probes
 
 

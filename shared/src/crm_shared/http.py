@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crm_shared.auth import ApiKeyAuthenticator, Principal
+from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
+from crm_shared.messaging.bus import MessageBus
 from crm_shared.problems import ProblemError
 from crm_shared.storage import ConcurrentWriteError, DocumentStore
 
@@ -28,6 +31,7 @@ def problem_response(error: ProblemError, request: Request) -> JSONResponse:
         error.to_problem(instance=request.url.path),
         status_code=error.status,
         media_type=PROBLEM_JSON,
+        headers=error.headers or None,
     )
 
 
@@ -99,12 +103,38 @@ def install_problem_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
 
 
-def _principal(request: Request) -> Principal:
+# Declared for the OpenAPI document only (the "Authorize" button of /docs); the key itself is
+# checked by the service's authenticator, which gives a problem+json 401 for anything wrong.
+_bearer = HTTPBearer(auto_error=False, description="An API key from CRM_API_KEYS")
+
+
+def _principal(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Principal:
     authenticator: ApiKeyAuthenticator = request.app.state.authenticator
     return authenticator.authenticate(request.headers.get("authorization"))
 
 
+# Any authenticated caller, whatever its role (401 without a valid key).
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def require_role(role: Role) -> Callable[[Principal], Principal]:
+    """A dependency that authenticates the caller (401) and checks it holds `role` (403)."""
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        principal.require(role)
+        return principal
+
+    dependency.__name__ = f"require_{role}"
+    return dependency
+
+
+# What a route declares to be called by a viewer, an editor or an admin (roles imply lower ones).
+ViewerAuth = Annotated[Principal, Depends(require_role("viewer"))]
+EditorAuth = Annotated[Principal, Depends(require_role("editor"))]
+AdminAuth = Annotated[Principal, Depends(require_role("admin"))]
 
 
 def _store(request: Request) -> DocumentStore:
@@ -114,6 +144,15 @@ def _store(request: Request) -> DocumentStore:
 
 # The store the app's lifespan opened (every service's composition root sets app.state.store).
 StoreDep = Annotated[DocumentStore, Depends(_store)]
+
+
+def _bus(request: Request) -> MessageBus:
+    bus: MessageBus = request.app.state.bus
+    return bus
+
+
+# The bus the app's lifespan built: a route doing what a consumer does hands it its message.
+BusDep = Annotated[MessageBus, Depends(_bus)]
 
 
 def install_health_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
@@ -149,7 +188,9 @@ def broker_check(bootstrap_servers: str) -> ReadinessCheck:
             try:
                 _, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
                 writer.close()
-                await writer.wait_closed()
+                # Bounded: a half-dead broker must not hold a readiness probe or a shutdown.
+                with contextlib.suppress(OSError, TimeoutError):
+                    await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
                 return
             except OSError as exc:
                 last = exc

@@ -10,6 +10,7 @@ import httpx
 from crm_shared.events import ImportBatchProcessed
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
 from tests.contacts.helpers import Harness, envelope, import_batch
+from tests.polling import eventually
 
 
 async def _groups(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
@@ -22,13 +23,12 @@ async def _eventually_groups(
     client: httpx.AsyncClient, count: int, **params: Any
 ) -> list[dict[str, Any]]:
     """The groups once the background refresh has caught up (it runs every 0.2 s when idle)."""
-    items: list[dict[str, Any]] = []
-    for _ in range(100):
-        items = (await _groups(client, **params))["items"]
-        if len(items) == count:
-            return items
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"expected {count} groups, still {items}")
+    body = await eventually(
+        lambda: _groups(client, **params),
+        lambda page: len(page["items"]) == count,
+        what=f"{count} duplicate groups",
+    )
+    return list(body["items"])
 
 
 async def _duplicates(client: httpx.AsyncClient, contact_id: str) -> list[dict[str, Any]]:
@@ -248,11 +248,11 @@ async def test_full_scan_rebuilds_groups_and_needs_an_admin(harness: Harness) ->
     assert editor.status_code == 403
     response = await harness.client.post("/v1/duplicates/scan", headers=auth(ADMIN_KEY))
     assert response.status_code == 202 and response.json()["status"] == "running"
-    status: dict[str, Any] = {}
-    for _ in range(100):
-        status = (await harness.client.get("/v1/duplicates/scan", headers=auth(ADMIN_KEY))).json()
-        if status["status"] != "running":
-            break
-        await asyncio.sleep(0.05)
+    finished = await eventually(
+        lambda: harness.client.get("/v1/duplicates/scan", headers=auth(ADMIN_KEY)),
+        lambda response: response.json()["status"] != "running",
+        what="the scan to finish",
+    )
+    status = finished.json()
     assert status["status"] == "completed" and status["contacts"] == 2 and status["groups"] == 1
     assert len((await _groups(harness.client))["items"]) == 1

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import phonenumbers
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from crm_shared.settings import PlatformSettings
 
@@ -13,7 +12,6 @@ class ContactsSettings(PlatformSettings):
 
     contacts_host: str = "127.0.0.1"
     contacts_port: int = 8001
-    contacts_default_region: str = "US"
     # Soft-deleted contacts stay restorable this long, then the purge removes them for good.
     contacts_retention_days: int = Field(default=30, ge=0)
     contacts_purge_interval_seconds: float = Field(default=3600.0, gt=0)
@@ -22,11 +20,3 @@ class ContactsSettings(PlatformSettings):
 
     # How long the duplicate-pair refresh waits when its queue is empty.
     contacts_match_interval_seconds: float = Field(default=0.2, gt=0)
-
-    @field_validator("contacts_default_region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown phone region {value!r} (use an ISO 3166 code such as US)")
-        return region

@@ -19,7 +19,7 @@ from crm_contacts.entrypoints.duplicate_schemas import (
 from crm_contacts.entrypoints.schemas import ContactPublic
 from crm_contacts.service_layer import duplicates
 from crm_contacts.service_layer.duplicate_scan import DuplicateScans
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import AdminAuth, EditorAuth, ViewerAuth
 
 router = APIRouter(tags=["duplicates"])
 
@@ -47,17 +47,16 @@ def _scans(request: Request) -> DuplicateScans:
 
 @router.get("/v1/contacts/{contact_id}/duplicates", response_model=DuplicateCandidates)
 async def contact_duplicates(
-    contact_id: str, principal: CurrentPrincipal, store: Store
+    contact_id: str, principal: ViewerAuth, store: Store
 ) -> DuplicateCandidates:
     """The contact's likely duplicates, best first (dismissed groups left out)."""
-    principal.require("viewer")
     found = await duplicates.contact_duplicates(store, contact_id, tenant=principal.tenant)
     return DuplicateCandidates(items=candidates(found))
 
 
 @router.get("/v1/duplicates", response_model=DuplicateGroups)
 async def list_duplicates(
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: Store,
     settings: Settings,
     min_score: Annotated[float, Query(ge=0, le=1, description="Lowest score listed")] = 0.5,
@@ -65,7 +64,6 @@ async def list_duplicates(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> DuplicateGroups:
     """Candidate groups across the tenant, best first, kept current as contacts change."""
-    principal.require("viewer")
     page = await duplicates.list_groups(
         store,
         tenant=principal.tenant,
@@ -78,11 +76,8 @@ async def list_duplicates(
 
 
 @router.post("/v1/duplicates/{group_id}/dismiss", response_model=DuplicateGroup)
-async def dismiss_duplicates(
-    group_id: str, principal: CurrentPrincipal, store: Store
-) -> DuplicateGroup:
+async def dismiss_duplicates(group_id: str, principal: EditorAuth, store: Store) -> DuplicateGroup:
     """Mark a group as not duplicates; it comes back only if a new reason appears."""
-    principal.require("editor")
     pair = await duplicates.dismiss_group(
         store, group_id, tenant=principal.tenant, actor=principal.key_id
     )
@@ -90,15 +85,13 @@ async def dismiss_duplicates(
 
 
 @router.post("/v1/duplicates/scan", status_code=status.HTTP_202_ACCEPTED, response_model=ScanStatus)
-async def start_scan(principal: CurrentPrincipal, store: Store, request: Request) -> ScanStatus:
+async def start_scan(principal: AdminAuth, store: Store, request: Request) -> ScanStatus:
     """Rebuild the tenant's groups from all its contacts in the background (admins)."""
-    principal.require("admin")
     job = _scans(request).start(store, principal.tenant)
     return ScanStatus.model_validate(job, from_attributes=True)
 
 
 @router.get("/v1/duplicates/scan", response_model=ScanStatus)
-async def scan_status(principal: CurrentPrincipal, request: Request) -> ScanStatus:
+async def scan_status(principal: ViewerAuth, request: Request) -> ScanStatus:
     """The tenant's latest full scan."""
-    principal.require("viewer")
     return ScanStatus.model_validate(_scans(request).status(principal.tenant), from_attributes=True)

@@ -23,7 +23,7 @@ from crm_contacts.entrypoints.schemas import (
     ContactUpdate,
 )
 from crm_contacts.service_layer import duplicates, handlers, queries
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import EditorAuth, ViewerAuth
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -44,7 +44,7 @@ def _contact(doc: dict[str, Any], response: Response) -> ContactPublic:
 )
 async def create_contact(
     body: ContactCreate,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: Store,
     settings: Settings,
     response: Response,
@@ -56,7 +56,6 @@ async def create_contact(
     ] = False,
 ) -> ContactPublic | ContactCreatedWithDuplicates:
     """Create a contact; 409 if its email is taken (unless allowed) or its person was erased."""
-    principal.require("editor")
     command = CreateContact(
         fields=body.model_dump(exclude={"source"}, exclude_unset=True),
         source=body.source,
@@ -80,10 +79,9 @@ async def create_contact(
 
 @router.get("/{contact_id}", response_model=ContactPublic)
 async def get_contact(
-    contact_id: str, principal: CurrentPrincipal, store: Store, response: Response
+    contact_id: str, principal: ViewerAuth, store: Store, response: Response
 ) -> ContactPublic:
     """One contact; 404 when missing or deleted, 410 when erased."""
-    principal.require("viewer")
     doc = await queries.get_contact(store, contact_id, tenant=principal.tenant)
     return _contact(doc, response)
 
@@ -92,14 +90,13 @@ async def get_contact(
 async def update_contact(
     contact_id: str,
     body: ContactUpdate,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: Store,
     settings: Settings,
     response: Response,
     if_match: IfMatch = None,
 ) -> ContactPublic:
     """Change only the fields sent; 412 with the current contact when If-Match is stale."""
-    principal.require("editor")
     command = UpdateContact(
         contact_id=contact_id,
         fields=body.present_fields(),
@@ -113,10 +110,9 @@ async def update_contact(
 
 @router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_contact(
-    contact_id: str, principal: CurrentPrincipal, store: Store, if_match: IfMatch = None
+    contact_id: str, principal: EditorAuth, store: Store, if_match: IfMatch = None
 ) -> Response:
     """Soft-delete a contact (it can be restored)."""
-    principal.require("editor")
     command = DeleteContact(contact_id=contact_id, expected_version=expected_version(if_match))
     doc = await handlers.delete_contact(
         store, command, tenant=principal.tenant, actor=principal.key_id
@@ -127,13 +123,12 @@ async def delete_contact(
 @router.post("/{contact_id}/restore", response_model=ContactPublic)
 async def restore_contact(
     contact_id: str,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: Store,
     settings: Settings,
     response: Response,
 ) -> ContactPublic:
     """Restore a soft-deleted contact; 409 if it is not deleted or its email is taken."""
-    principal.require("editor")
     doc = await handlers.restore_contact(
         store,
         RestoreContact(contact_id=contact_id),

@@ -15,13 +15,13 @@ from crm_contacts.domain.commands import (
 from crm_contacts.domain.contact import (
     apply_profile,
     bump,
-    contact_hashes,
     new_contact,
     profile_snapshot,
     public_view,
     restored,
     soft_deleted,
 )
+from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.domain.errors import Gone, SuppressedIdentity
 from crm_contacts.domain.matching import rematch_needed
 from crm_contacts.domain.validation import validate_profile
@@ -35,7 +35,6 @@ from crm_contacts.service_layer.contact_policy import (
     checked_update,
     record_new_tags,
 )
-from crm_contacts.service_layer.outbox import outgoing
 from crm_contacts.service_layer.retention import note_deleted, note_restored
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
@@ -47,7 +46,9 @@ from crm_shared.events import (
     FieldChange,
 )
 from crm_shared.events.contacts import ContactProfile
+from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict, NotFound, PreconditionFailed
 from crm_shared.storage import DocumentStore
 
@@ -75,7 +76,9 @@ def _check_version(doc: dict[str, Any], expected: int | None) -> None:
 async def _refuse_suppressed(
     suppressions: SuppressionRepository, settings: ContactsSettings, doc: dict[str, Any]
 ) -> None:
-    hashes = contact_hashes(settings.suppression_key, doc)
+    identifiers = PersonIdentifiers.of_contact(doc)
+    region = settings.crm_default_region
+    hashes = person_hashes(settings.suppression_key, identifiers, region=region)
     if hashes and await suppressions.suppressed(hashes):
         raise SuppressedIdentity()
 
@@ -90,7 +93,7 @@ async def create_contact(
 ) -> dict[str, Any]:
     """Create a contact unless its email is taken (409) or its person was erased (409)."""
     profile = validate_profile(
-        command.fields, region=settings.contacts_default_region, require_name=True
+        command.fields, region=settings.crm_default_region, require_name=True
     )
     async with store.transaction() as session:
         contacts = ContactRepository(session, tenant)
@@ -105,12 +108,14 @@ async def create_contact(
                     "pass allow_duplicate=true to create another one",
                     extra={"existing_id": existing["id"]},
                 )
-        doc = new_contact(
-            contact_id=new_id(),
-            tenant=tenant,
-            profile=profile,
-            source=command.source,
-            now=now_iso(),
+        doc = as_stored(
+            new_contact(
+                contact_id=new_id(),
+                tenant=tenant,
+                profile=profile,
+                source=command.source,
+                now=now_iso(),
+            )
         )
         policy.retag_new(doc)
         await record_new_tags(session, tenant, policy)
@@ -126,7 +131,7 @@ async def create_contact(
         await session.add_events(
             [
                 *account_created_events(accounts, tenant=tenant, actor=actor),
-                outgoing(event, tenant=tenant, key=doc["id"], actor=actor),
+                outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor),
             ]
         )
     return doc
@@ -141,7 +146,7 @@ async def update_contact(
     settings: ContactsSettings,
 ) -> dict[str, Any]:
     """Apply only the given fields; no change means no new version and no event."""
-    profile = validate_profile(command.fields, region=settings.contacts_default_region)
+    profile = validate_profile(command.fields, region=settings.crm_default_region)
     async with store.transaction() as session:
         contacts = ContactRepository(session, tenant)
         doc = visible(await contacts.get(command.contact_id), command.contact_id)
@@ -175,7 +180,10 @@ async def update_contact(
             changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
         )
         await session.add_events(
-            [*account_events, outgoing(event, tenant=tenant, key=doc["id"], actor=actor)]
+            [
+                *account_events,
+                outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor),
+            ]
         )
     return updated
 
@@ -193,7 +201,9 @@ async def delete_contact(
         await note_deleted(session, tenant, deleted)
         await queue_rematch(session, tenant, [doc["id"]])
         event = ContactDeleted(contact_id=doc["id"], version=deleted["version"])
-        await session.add_events([outgoing(event, tenant=tenant, key=doc["id"], actor=actor)])
+        await session.add_events(
+            [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor)]
+        )
     return deleted
 
 
@@ -229,5 +239,7 @@ async def restore_contact(
         await note_restored(session, tenant, contact_id)
         await queue_rematch(session, tenant, [contact_id])
         event = ContactRestored(contact_id=contact_id, version=back["version"])
-        await session.add_events([outgoing(event, tenant=tenant, key=contact_id, actor=actor)])
+        await session.add_events(
+            [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=contact_id, actor=actor)]
+        )
     return back
