@@ -97,6 +97,8 @@ FIELDS: tuple[ContactField, ...] = (
     _internal("tags_norm", "tag", "list", derived=True),
     _internal("search_text", "text", derived=True),
     _internal("name_sort", "text", derived=True),
+    # Blocking keys of duplicate matching: every email and phone, external ids, name blocks.
+    _internal("match_keys", "text", "list", derived=True),
 )
 FIELDS_BY_NAME: dict[str, ContactField] = {field.name: field for field in FIELDS}
 

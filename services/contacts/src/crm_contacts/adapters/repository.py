@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
+from crm_contacts.adapters.duplicates import MATCHING_SPECS
 from crm_contacts.adapters.tags import TAG_SPECS
 from crm_shared.ids import new_id
 from crm_shared.storage import (
@@ -54,6 +55,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     ),
     CUSTOM_FIELDS_SPEC,
     *TAG_SPECS,
+    *MATCHING_SPECS,
 )
 
 # Bound the number of values per In query (SQLite caps bound parameters per statement).

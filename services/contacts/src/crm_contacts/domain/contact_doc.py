@@ -40,6 +40,7 @@ class ContactDoc(TypedDict):
     tags_norm: list[str]
     search_text: str
     name_sort: str
+    match_keys: list[str]
 
 
 AnyContactDoc = TypeVar("AnyContactDoc", ContactDoc, dict[str, Any])

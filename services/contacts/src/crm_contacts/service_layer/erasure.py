@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from crm_contacts.adapters.duplicates import queue_rematch
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.commands import EraseContact
 from crm_contacts.domain.contact import anonymized
@@ -52,6 +53,7 @@ async def erase_contact(
             )
             erased = anonymized(doc, now)
             await contacts.save(erased, expected_version=int(doc["version"]))
+            await queue_rematch(session, tenant, [contact_id])  # its pairs go
             anonymized_event = ContactAnonymized(
                 contact_id=contact_id, version=erased["version"], erasure_id=command.erasure_id
             )

@@ -6,9 +6,16 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from crm_contacts.adapters.duplicates import CandidateFinder, queue_rematch
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.contact import unique
-from crm_contacts.domain.importing import PreparedRow, plan_batch, prepare_rows
+from crm_contacts.domain.importing import (
+    ExistingContacts,
+    PreparedRow,
+    existing_by_identifiers,
+    plan_batch,
+    prepare_rows,
+)
 from crm_contacts.service_layer.account_links import link_import_batch
 from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
 from crm_contacts.settings import ContactsSettings
@@ -27,6 +34,12 @@ def _tag_names(prepared: list[PreparedRow], targets: Iterable[dict[str, Any]]) -
     names = [tag for p in prepared if p.profile for tag in p.profile.get("tags") or ()]
     names += [tag for doc in targets for tag in doc.get("tags") or ()]
     return unique(names)
+
+
+def _identifiers(prepared: list[PreparedRow]) -> tuple[list[str], list[str]]:
+    emails = unique(p.profile["email"] for p in prepared if p.profile and p.profile.get("email"))
+    phones = unique(p.profile["phone"] for p in prepared if p.profile and p.profile.get("phone"))
+    return emails, phones
 
 
 class ConcurrentUpdateError(RuntimeError):
@@ -137,28 +150,29 @@ async def _apply(
         if not await session.mark_processed(CONSUMER, event_id):
             return None
         contacts = ContactRepository(session, tenant)
-        emails = unique(
-            p.profile["email"] for p in prepared if p.profile and p.profile.get("email")
-        )
-        existing = (
-            await contacts.live_by_emails(emails)
-            if emails and batch.on_duplicate != "create"
-            else {}
-        )
+        existing = ExistingContacts()
+        if batch.on_duplicate != "create":
+            # The matching engine's exact look-up: any email or phone, primary or additional.
+            emails, phones = _identifiers(prepared)
+            if emails or phones:
+                found = await CandidateFinder(session, tenant).by_identifiers(
+                    emails=emails, phones=phones
+                )
+                existing = existing_by_identifiers(found)
         hashes = [h for p in prepared for h in p.hashes]
         suppressed = (
             await SuppressionRepository(session, tenant).suppressed(hashes) if hashes else set()
         )
         # The tenant's custom fields, tag rules and the batch's tags: read once per batch.
         rules = await load_policy(
-            session, tenant, tag_names=_tag_names(prepared, existing.values())
+            session, tenant, tag_names=_tag_names(prepared, existing.contacts())
         )
         now = now_iso()
         plan = plan_batch(
             prepared,
             tenant=tenant,
             policy=batch.on_duplicate,
-            existing_by_email=existing,
+            existing=existing,
             suppressed=suppressed,
             now=now,
             new_id=new_id,
@@ -169,6 +183,7 @@ async def _apply(
         await contacts.add_many(plan.inserts)
         if not await contacts.save_many(list(plan.replacements.values())):
             raise ConcurrentUpdateError(f"a contact of import {batch.job_id} changed meanwhile")
+        await queue_rematch(session, tenant, [*(d["id"] for d in plan.inserts), *plan.replacements])
         processed = ImportBatchProcessed(
             job_id=batch.job_id, batch_no=batch.batch_no, results=plan.results
         )
