@@ -12,6 +12,7 @@ from crm_contacts.entrypoints.accounts_http import router as accounts_router
 from crm_contacts.entrypoints.consumers import build_handler
 from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_router
 from crm_contacts.entrypoints.http import router
+from crm_contacts.entrypoints.merges_http import router as merges_router
 from crm_contacts.entrypoints.purge_loop import run_purge_loop
 from crm_contacts.entrypoints.retention_http import router as retention_router
 from crm_contacts.entrypoints.search_http import router as search_router
@@ -92,4 +93,5 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
     app.include_router(custom_fields_router)
     app.include_router(tags_router)
     app.include_router(tag_rules_router)
+    app.include_router(merges_router)
     return app
