@@ -16,17 +16,16 @@ from crm_contacts.domain.contact import refresh_derived
 from crm_contacts.domain.merging import CUSTOM_PREFIX, MergeRequest
 
 # What a merge may change on the primary, and so what undo restores. A typed phone text
-# follows its number: they are restored or kept together.
+# follows its number, the linked account its company: they are restored or kept together.
 RESTORED_FIELDS: tuple[tuple[str, ...], ...] = (
     ("name",),
     ("email",),
     ("phone", "phone_raw"),
     ("emails",),
     ("phones", "phones_raw"),
-    ("company",),
+    ("company", "account_id"),
     ("timezone",),
     ("owner",),
-    ("account_id",),
     ("tags",),
     ("campaigns",),
 )
