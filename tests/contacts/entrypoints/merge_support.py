@@ -35,9 +35,7 @@ async def merged(harness: Harness, primary: str, *duplicates: str, **extra: Any)
     return dict(response.json())
 
 
-async def preview(
-    harness: Harness, primary: str, *duplicates: str, **extra: Any
-) -> httpx.Response:
+async def preview(harness: Harness, primary: str, *duplicates: str, **extra: Any) -> httpx.Response:
     """POST /v1/merges/preview."""
     body = {"primary_id": primary, "duplicate_ids": list(duplicates), **extra}
     return await harness.client.post("/v1/merges/preview", json=body, headers=auth(EDITOR_KEY))
