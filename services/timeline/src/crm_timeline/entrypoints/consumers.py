@@ -12,8 +12,10 @@ from crm_shared.events import (
     ContactDeleted,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
     ErasureRequested,
+    MergeUndone,
     parse_event,
 )
 from crm_shared.events.contacts import ContactPurged
@@ -25,6 +27,7 @@ from crm_timeline.service_layer.activities import record_activity
 from crm_timeline.service_layer.contacts import purge_contact, record_contact_event
 from crm_timeline.service_layer.delivery import ERASURE_CONSUMER, EVENTS_CONSUMER, Delivery
 from crm_timeline.service_layer.erasure import erase_contact
+from crm_timeline.service_layer.merges import record_merge_event
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,9 @@ def timeline_event_handler(store: DocumentStore) -> EventHandler:
                     send_receipt=False,
                     version=event.version,
                 )
+            case ContactsMerged() | MergeUndone():
+                # The duplicates' items show under the primary until the merge is undone.
+                await record_merge_event(store, event, origin=_origin(envelope), delivery=delivery)
             case ContactPurged():
                 # Retention removed the contact for good: its activities go with it.
                 await purge_contact(
