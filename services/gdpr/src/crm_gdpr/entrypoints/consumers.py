@@ -6,9 +6,10 @@ import logging
 
 from crm_gdpr.service_layer.audit import record_event
 from crm_gdpr.service_layer.erasure import record_receipt
+from crm_gdpr.service_layer.merges import follow_merge
 from crm_shared.clock import iso
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ErasureReceipt, parse_event
+from crm_shared.events import ContactsMerged, ErasureReceipt, MergeUndone, parse_event
 from crm_shared.storage import DocumentStore
 from crm_shared.topics import (
     CONTACT_EVENTS,
@@ -39,8 +40,15 @@ class GdprConsumers:
         self._store = store
 
     async def handle_audit(self, envelope: EventEnvelope) -> None:
-        """Append the event's audit entries (once, however often it is delivered)."""
+        """Append the event's audit entries (once, however often it is delivered).
+
+        A merge or its undo also moves consents and links audit trails (once as well).
+        """
         await record_event(self._store, envelope)
+        if envelope.type in (ContactsMerged.event_type, MergeUndone.event_type):
+            data = parse_event(envelope)
+            if isinstance(data, ContactsMerged | MergeUndone):
+                await follow_merge(self._store, envelope, data)
 
     async def handle_receipt(self, envelope: EventEnvelope) -> None:
         """Apply an erasure receipt; every other event type is ignored."""
