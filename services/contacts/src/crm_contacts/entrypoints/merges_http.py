@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.domain.contact import public_view
 from crm_contacts.domain.merging import MAX_DUPLICATES, MergeRequest
-from crm_contacts.entrypoints.deps import Settings, Store
+from crm_contacts.entrypoints.deps import Clock, Settings, Store
 from crm_contacts.entrypoints.paging import expected_version
 from crm_contacts.entrypoints.schemas import ContactPublic
 from crm_contacts.service_layer import merges
@@ -110,14 +108,6 @@ class UndoPublic(BaseModel):
     kept_changes: list[str] = Field(
         description="Fields of the primary edited after the merge: undo kept these edits"
     )
-
-
-def _clock(request: Request) -> Callable[[], datetime]:
-    clock: Callable[[], datetime] = request.app.state.clock
-    return clock
-
-
-Clock = Annotated[Callable[[], datetime], Depends(_clock)]
 
 
 def _public(record: dict[str, Any]) -> MergePublic:
