@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from crm_contacts.adapters.repository import MERGES
 from crm_shared.clock import utcnow
-from crm_shared.events import ContactUpdated, MergeUndone
+from crm_shared.events import ContactUpdated, ErasureRequested, MergeUndone
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, auth
 from tests.contacts.custom_field_support import define_fields
 from tests.contacts.entrypoints.merge_support import (
@@ -16,7 +17,7 @@ from tests.contacts.entrypoints.merge_support import (
     undo,
     without_times,
 )
-from tests.contacts.helpers import Harness
+from tests.contacts.helpers import Harness, envelope
 
 
 def _days_later(harness: Harness, days: float) -> None:
@@ -170,3 +171,20 @@ async def test_undo_publishes_merge_undone_for_every_contact_and_the_primary_upd
     update = [e for e in await harness.outbox(ContactUpdated.event_type)][-1]
     assert update.key == primary["id"] and update.data["version"] == 3
     assert update.data["changes"]["company"] == {"before": "Engines", "after": None}
+
+
+async def test_erasing_a_merged_contact_drops_its_data_from_the_merge_record(
+    harness: Harness,
+) -> None:
+    primary = await harness.create(name="Ada")
+    dup = await duplicate(harness, name="Ada Secret", company="Hidden Ltd")
+    body = await merged(harness, primary["id"], dup["id"])
+    request = ErasureRequested(erasure_id="er-1", contact_id=dup["id"], identifier_hashes=[])
+
+    await harness.handle(envelope(request))
+
+    async with harness.app.state.store.reader() as session:
+        record = await session.get(MERGES, tenant="acme", id=body["id"])
+    assert record["status"] == "erased" and "Ada Secret" not in str(record)
+    refused = await undo(harness, body["id"])
+    assert refused.status_code == 409 and "erased" in refused.json()["detail"]
