@@ -9,10 +9,10 @@ from crm_contacts.adapters.repository import ContactRepository, SuppressionRepos
 from crm_contacts.domain.commands import EraseContact
 from crm_contacts.domain.contact import anonymized, contact_hashes
 from crm_contacts.service_layer.account_erasure import release_account
-from crm_contacts.service_layer.outbox import outgoing
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactAnonymized, ErasureReceipt
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,15 @@ async def erase_contact(
             anonymized_event = ContactAnonymized(
                 contact_id=contact_id, version=erased["version"], erasure_id=command.erasure_id
             )
-            events.append(outgoing(anonymized_event, tenant=tenant, key=contact_id, actor=ACTOR))
+            events.append(
+                outgoing(
+                    anonymized_event,
+                    source=CONTACTS_SOURCE,
+                    tenant=tenant,
+                    key=contact_id,
+                    actor=ACTOR,
+                )
+            )
             events += await release_account(session, tenant, doc, now=now, actor=ACTOR)
             # A merge's record keeps the person's pre-merge data: it goes too (no undo then).
             await MergeRepository(session, tenant).close_involving(contact_id, status="erased")
@@ -65,7 +73,9 @@ async def erase_contact(
             status="completed",
             detail=detail,
         )
-        events.append(outgoing(receipt, tenant=tenant, key=contact_id, actor=ACTOR))
+        events.append(
+            outgoing(receipt, source=CONTACTS_SOURCE, tenant=tenant, key=contact_id, actor=ACTOR)
+        )
         await session.add_events(events)
     log.info("erasure %s of contact %s completed (%s)", command.erasure_id, contact_id, detail)
     return True

@@ -33,7 +33,6 @@ from crm_contacts.service_layer.contact_policy import (
     checked_update,
     record_new_tags,
 )
-from crm_contacts.service_layer.outbox import outgoing
 from crm_contacts.service_layer.retention import note_deleted, note_restored
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
@@ -46,6 +45,7 @@ from crm_shared.events import (
 )
 from crm_shared.events.contacts import ContactProfile
 from crm_shared.ids import new_id
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict, NotFound, PreconditionFailed
 from crm_shared.storage import DocumentStore
 
@@ -128,7 +128,7 @@ async def create_contact(
         await session.add_events(
             [
                 *account_created_events(accounts, tenant=tenant, actor=actor),
-                outgoing(event, tenant=tenant, key=doc["id"], actor=actor),
+                outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor),
             ]
         )
     return doc
@@ -175,7 +175,10 @@ async def update_contact(
             changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
         )
         await session.add_events(
-            [*account_events, outgoing(event, tenant=tenant, key=doc["id"], actor=actor)]
+            [
+                *account_events,
+                outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor),
+            ]
         )
     return updated
 
@@ -192,7 +195,9 @@ async def delete_contact(
         await contacts.save(deleted, expected_version=int(doc["version"]))
         await note_deleted(session, tenant, deleted)
         event = ContactDeleted(contact_id=doc["id"], version=deleted["version"])
-        await session.add_events([outgoing(event, tenant=tenant, key=doc["id"], actor=actor)])
+        await session.add_events(
+            [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor)]
+        )
     return deleted
 
 
@@ -233,5 +238,7 @@ async def restore_contact(
         await contacts.save(back, expected_version=int(doc["version"]))
         await note_restored(session, tenant, contact_id)
         event = ContactRestored(contact_id=contact_id, version=back["version"])
-        await session.add_events([outgoing(event, tenant=tenant, key=contact_id, actor=actor)])
+        await session.add_events(
+            [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=contact_id, actor=actor)]
+        )
     return back

@@ -6,11 +6,11 @@ import logging
 
 from crm_gdpr.adapters.repositories import ErasureRepository
 from crm_gdpr.domain.erasure import ErasureRequest, RequestErasure, apply_receipt
-from crm_gdpr.service_layer.outbox import contact_event
 from crm_gdpr.service_layer.ports import ContactLookup
 from crm_shared.clock import now_iso
 from crm_shared.events import ErasureCompleted, ErasureReceipt, ErasureRequested
 from crm_shared.ids import new_id
+from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.privacy import identifier_hashes
 from crm_shared.problems import NotFound
 from crm_shared.storage import DocumentStore, DuplicateKeyError
@@ -59,7 +59,15 @@ async def request_erasure(
         async with store.transaction() as session:
             await ErasureRepository(session).add(request)
             await session.add_events(
-                [contact_event(event, tenant=tenant, contact_id=command.contact_id, actor=actor)]
+                [
+                    outgoing(
+                        event,
+                        source=GDPR_SOURCE,
+                        tenant=tenant,
+                        key=command.contact_id,
+                        actor=actor,
+                    )
+                ]
             )
     except DuplicateKeyError:
         # A concurrent request for the same contact won the race: answer with that one.
@@ -114,7 +122,11 @@ async def record_receipt(
                 erasure_id=request.id, contact_id=request.contact_id, status=applied.announce
             )
             await session.add_events(
-                [contact_event(done, tenant=tenant, contact_id=request.contact_id, actor=None)]
+                [
+                    outgoing(
+                        done, source=GDPR_SOURCE, tenant=tenant, key=request.contact_id, actor=None
+                    )
+                ]
             )
     log.info(
         "erasure %s: %s reported %s; request is %s",

@@ -11,10 +11,10 @@ from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
 from crm_importer.domain.jobs import ImportChunk, ImportJob
 from crm_importer.domain.records import CsvRecords, UnparsableRecord
 from crm_importer.domain.rows import RowFailure, RowMapper, failure_identifier_hashes
-from crm_importer.service_layer.events import outgoing
 from crm_importer.service_layer.imports import fail_import
 from crm_shared.clock import now_iso
 from crm_shared.events import ImportContactsBatch
+from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
 MISSING_UPLOAD = "the uploaded file is missing; upload it again"
@@ -79,7 +79,11 @@ async def _flush(
             command = ImportContactsBatch(
                 job_id=job.id, batch_no=batch_no, on_duplicate=job.on_duplicate, rows=chunk.rows
             )
-            events.append(outgoing(command, tenant=tenant, key=job.id, actor=job.actor))
+            events.append(
+                outgoing(
+                    command, source=IMPORTER_SOURCE, tenant=tenant, key=job.id, actor=job.actor
+                )
+            )
         await ImportErrors(session).add_many(
             tenant=tenant,
             job_id=job.id,
@@ -90,7 +94,13 @@ async def _flush(
             await WorkQueue(session).remove(job.id)
             if job.settle(now_iso()):
                 events.append(
-                    outgoing(job.finished_event(), tenant=tenant, key=job.id, actor=job.actor)
+                    outgoing(
+                        job.finished_event(),
+                        source=IMPORTER_SOURCE,
+                        tenant=tenant,
+                        key=job.id,
+                        actor=job.actor,
+                    )
                 )
         await jobs.save(job)
         await session.add_events(events)
