@@ -13,7 +13,7 @@ from crm_contacts.entrypoints.deps import Clock, Settings, Store
 from crm_contacts.entrypoints.paging import expected_version
 from crm_contacts.entrypoints.schemas import ContactPublic
 from crm_contacts.service_layer import merges
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import EditorAuth, ViewerAuth
 from crm_shared.problems import BadRequest
 
 router = APIRouter(prefix="/v1/merges", tags=["merges"])
@@ -124,11 +124,8 @@ def _public(record: dict[str, Any]) -> MergePublic:
 
 
 @router.post("/preview", response_model=MergePreviewPublic)
-async def preview_merge(
-    body: MergeBody, principal: CurrentPrincipal, store: Store
-) -> MergePreviewPublic:
+async def preview_merge(body: MergeBody, principal: EditorAuth, store: Store) -> MergePreviewPublic:
     """The merged contact as it would be saved, and the conflicting fields; saves nothing."""
-    principal.require("editor")
     preview = await merges.preview_merge(store, body.request(), tenant=principal.tenant)
     return MergePreviewPublic(
         contact=ContactPublic.model_validate(public_view(preview.contact)),
@@ -138,10 +135,9 @@ async def preview_merge(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MergePublic)
 async def merge_contacts(
-    body: MergeCreate, principal: CurrentPrincipal, store: Store, response: Response
+    body: MergeCreate, principal: EditorAuth, store: Store, response: Response
 ) -> MergePublic:
     """Merge the duplicates into the primary; each duplicate then answers 404 naming it."""
-    principal.require("editor")
     try:
         versions = body.versions()
     except BadRequest as exc:
@@ -154,15 +150,14 @@ async def merge_contacts(
 
 
 @router.get("/{merge_id}", response_model=MergePublic)
-async def get_merge(merge_id: str, principal: CurrentPrincipal, store: Store) -> MergePublic:
+async def get_merge(merge_id: str, principal: ViewerAuth, store: Store) -> MergePublic:
     """One merge of the tenant."""
-    principal.require("viewer")
     return _public(await merges.get_merge(store, merge_id, tenant=principal.tenant))
 
 
 @router.post("/{merge_id}/undo", response_model=UndoPublic)
 async def undo_merge(
-    merge_id: str, principal: CurrentPrincipal, store: Store, settings: Settings, clock: Clock
+    merge_id: str, principal: EditorAuth, store: Store, settings: Settings, clock: Clock
 ) -> UndoPublic:
     """Bring every merged contact back as it was (new versions); 409 naming what blocks it.
 
@@ -170,7 +165,6 @@ async def undo_merge(
     involves them. Fields of the primary edited after the merge keep the edit (`kept_changes`);
     every other field, and every duplicate, goes back to its pre-merge value.
     """
-    principal.require("editor")
     result = await merges.undo_merge(
         store,
         merge_id,

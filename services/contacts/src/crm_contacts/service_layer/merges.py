@@ -29,12 +29,13 @@ from crm_contacts.domain.merging import (
 from crm_contacts.domain.retention import purge_cutoff
 from crm_contacts.service_layer.account_links import relink_contact
 from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
-from crm_contacts.service_layer.outbox import outgoing
 from crm_contacts.service_layer.retention import note_deleted, note_restored
 from crm_shared.clock import now_iso
+from crm_shared.envelope import EventData
 from crm_shared.events import ContactsMerged, ContactUpdated, FieldChange, MergeUndone
 from crm_shared.events.contacts import ContactProfile
 from crm_shared.ids import new_id
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict, NotFound, PreconditionFailed, Unprocessable
 from crm_shared.storage import DocumentStore, OutgoingEvent, Session
 
@@ -53,6 +54,11 @@ _PROFILE_FIELDS = (
     "custom_fields",
     "campaigns",
 )
+
+
+def _event(data: EventData, *, tenant: str, key: str, actor: str) -> OutgoingEvent:
+    """An outbox entry of this service, keyed by (and about) `key`."""
+    return outgoing(data, source=CONTACTS_SOURCE, tenant=tenant, key=key, actor=actor)
 
 
 @dataclass(frozen=True)
@@ -192,10 +198,10 @@ async def merge_contacts(
                 version=updated["version"],
                 changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
             )
-            events.append(outgoing(update, tenant=tenant, key=request.primary_id, actor=actor))
+            events.append(_event(update, tenant=tenant, key=request.primary_id, actor=actor))
         profile = ContactProfile(**profile_snapshot(updated))
         events += [
-            outgoing(event, tenant=tenant, key=event.contact_id, actor=actor)
+            _event(event, tenant=tenant, key=event.contact_id, actor=actor)
             for event in _merged_events(record, versions, profile)
         ]
         await session.add_events(events)
@@ -311,7 +317,7 @@ def _undo_events(
     events: list[OutgoingEvent] = []
     if changes:
         update = ContactUpdated(contact_id=primary_id, version=primary["version"], changes=changes)
-        events.append(outgoing(update, tenant=tenant, key=primary_id, actor=actor))
+        events.append(_event(update, tenant=tenant, key=primary_id, actor=actor))
     for doc in restored:
         undone = MergeUndone(
             contact_id=doc["id"],
@@ -321,5 +327,5 @@ def _undo_events(
             duplicate_ids=list(record["duplicate_ids"]),
             profile=ContactProfile(**profile_snapshot(doc)),
         )
-        events.append(outgoing(undone, tenant=tenant, key=doc["id"], actor=actor))
+        events.append(_event(undone, tenant=tenant, key=doc["id"], actor=actor))
     return events

@@ -8,10 +8,10 @@ from crm_gdpr.adapters.repositories import ConsentRepository, MergeLinkRepositor
 from crm_gdpr.domain.consent import ConsentEntry
 from crm_gdpr.domain.merges import EntryStamp, moved_consents, reverted_consents
 from crm_gdpr.service_layer.ids import new_ids
-from crm_gdpr.service_layer.outbox import contact_event
 from crm_shared.clock import now_iso
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ConsentChanged, ContactsMerged, MergeUndone
+from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent
 
 log = logging.getLogger(__name__)
@@ -21,15 +21,16 @@ MERGES_CONSUMER = "gdpr.merges"
 
 def _changed(entries: list[ConsentEntry], *, tenant: str, actor: str) -> list[OutgoingEvent]:
     return [
-        contact_event(
+        outgoing(
             ConsentChanged(
                 contact_id=entry.contact_id,
                 purpose=entry.purpose,
                 status=entry.status,
                 entry_id=entry.id,
             ),
+            source=GDPR_SOURCE,
             tenant=tenant,
-            contact_id=entry.contact_id,
+            key=entry.contact_id,
             actor=actor,
         )
         for entry in entries
