@@ -273,3 +273,20 @@ async def test_a_merge_and_an_edit_sent_at_once_one_wins_the_other_is_refused(
     else:
         assert statuses == [200, 412], merge_response.text
         assert (await get(harness, dup["id"])).json()["company"] == "Engines"
+
+
+async def test_an_if_match_header_guards_the_primary(harness: Harness) -> None:
+    primary = await harness.create(name="Ada")
+    dup = await duplicate(harness, name="Ada")
+    await patch(harness, primary["id"], {"owner": "u1"})
+    body = {"primary_id": primary["id"], "duplicate_ids": [dup["id"]]}
+
+    stale = await harness.client.post(
+        "/v1/merges", json=body, headers={**auth(EDITOR_KEY), "If-Match": '"1"'}
+    )
+    fresh = await harness.client.post(
+        "/v1/merges", json=body, headers={**auth(EDITOR_KEY), "If-Match": '"2"'}
+    )
+
+    assert stale.status_code == 412 and stale.json()["contact_id"] == primary["id"]
+    assert fresh.status_code == 201

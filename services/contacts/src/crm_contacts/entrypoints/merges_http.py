@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.domain.contact import public_view
@@ -135,13 +135,23 @@ async def preview_merge(body: MergeBody, principal: EditorAuth, store: Store) ->
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=MergePublic)
 async def merge_contacts(
-    body: MergeCreate, principal: EditorAuth, store: Store, response: Response
+    body: MergeCreate,
+    principal: EditorAuth,
+    store: Store,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(description="The primary's version (the body's if_match covers every contact)"),
+    ] = None,
 ) -> MergePublic:
     """Merge the duplicates into the primary; each duplicate then answers 404 naming it."""
     try:
         versions = body.versions()
     except BadRequest as exc:
         raise BadRequest(f"if_match: {exc.detail}") from exc
+    header_version = expected_version(if_match)
+    if header_version is not None:
+        versions.setdefault(body.primary_id, header_version)
     record = await merges.merge_contacts(
         store, body.request(), if_match=versions, tenant=principal.tenant, actor=principal.key_id
     )
