@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from crm_gdpr.entrypoints.consumers import GdprConsumers
+from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ContactDeleted, ContactsMerged, MergeUndone
 from crm_shared.events.contacts import ContactProfile
@@ -37,9 +37,9 @@ def _copies(*, undo: bool = False, version: int = 4) -> list[EventEnvelope]:
     ]
 
 
-async def _deliver(consumers: GdprConsumers, envelopes: list[EventEnvelope]) -> None:
+async def _deliver(consumers: GdprBuses, envelopes: list[EventEnvelope]) -> None:
     for envelope in envelopes:
-        await consumers.handle_audit(envelope)
+        await consumers.audit.handle(envelope)
 
 
 async def _consent(client: httpx.AsyncClient, contact_id: str, **body: Any) -> None:
@@ -60,7 +60,7 @@ def _with_duplicate(upstream: FakeUpstream) -> None:
 
 
 async def test_a_merge_copies_the_duplicates_consents_onto_the_primary_as_new_entries(
-    client: httpx.AsyncClient, consumers: GdprConsumers, upstream: FakeUpstream
+    client: httpx.AsyncClient, consumers: GdprBuses, upstream: FakeUpstream
 ) -> None:
     _with_duplicate(upstream)
     await _consent(client, DUP_ID, purpose="newsletter", status="granted", notice_version="v2")
@@ -77,7 +77,7 @@ async def test_a_merge_copies_the_duplicates_consents_onto_the_primary_as_new_en
 
 
 async def test_the_latest_decision_wins_whichever_contact_it_was_made_on(
-    client: httpx.AsyncClient, consumers: GdprConsumers, upstream: FakeUpstream
+    client: httpx.AsyncClient, consumers: GdprBuses, upstream: FakeUpstream
 ) -> None:
     _with_duplicate(upstream)
     await _consent(client, DUP_ID, purpose="newsletter", status="granted")
@@ -95,7 +95,7 @@ async def test_the_latest_decision_wins_whichever_contact_it_was_made_on(
 
 async def test_undo_goes_back_to_the_primarys_own_decision_or_to_withdrawn(
     client: httpx.AsyncClient,
-    consumers: GdprConsumers,
+    consumers: GdprBuses,
     upstream: FakeUpstream,
     store: DocumentStore,
 ) -> None:
@@ -125,7 +125,7 @@ async def test_undo_goes_back_to_the_primarys_own_decision_or_to_withdrawn(
 
 
 async def test_a_redelivered_merge_moves_nothing_twice(
-    client: httpx.AsyncClient, consumers: GdprConsumers, upstream: FakeUpstream
+    client: httpx.AsyncClient, consumers: GdprBuses, upstream: FakeUpstream
 ) -> None:
     _with_duplicate(upstream)
     await _consent(client, DUP_ID, purpose="newsletter", status="granted")
@@ -137,9 +137,9 @@ async def test_a_redelivered_merge_moves_nothing_twice(
 
 
 async def test_the_primarys_audit_trail_includes_the_merged_contacts_until_undone(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
-    await consumers.handle_audit(wrap(ContactDeleted(contact_id=DUP_ID, version=2)))
+    await consumers.audit.handle(wrap(ContactDeleted(contact_id=DUP_ID, version=2)))
     await _deliver(consumers, _copies())
 
     def targets(response: httpx.Response) -> list[tuple[str, str]]:

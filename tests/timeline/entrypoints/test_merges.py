@@ -46,7 +46,7 @@ async def _summaries(client: httpx.AsyncClient, contact_id: str) -> list[tuple[s
 async def _two_contacts_with_history(app: FastAPI) -> tuple[str, str]:
     primary = await seed_contact(app)
     dup = await seed_contact(app)
-    await app.state.event_handler(updated(dup, {"company": (None, "Engines")}, version=2))
+    await app.state.bus.handle(updated(dup, {"company": (None, "Engines")}, version=2))
     return primary, dup
 
 
@@ -56,7 +56,7 @@ async def test_a_duplicates_items_show_under_the_primary_after_a_merge(
     primary, dup = await _two_contacts_with_history(app)
 
     for event in _merge_events(primary, [dup], version=3):
-        await app.state.event_handler(event)
+        await app.state.bus.handle(event)
 
     items = await _summaries(client, primary)
     assert (dup, "Updated company") in items
@@ -74,10 +74,10 @@ async def test_undo_takes_the_duplicates_items_back(
 ) -> None:
     primary, dup = await _two_contacts_with_history(app)
     for event in _merge_events(primary, [dup], version=3):
-        await app.state.event_handler(event)
+        await app.state.bus.handle(event)
 
     for event in _merge_events(primary, [dup], undo=True, version=4):
-        await app.state.event_handler(event)
+        await app.state.bus.handle(event)
 
     assert {cid for cid, _ in await _summaries(client, primary)} == {primary}
     assert (dup, "Updated company") in await _summaries(client, dup)
@@ -90,7 +90,7 @@ async def test_a_redelivered_merge_event_records_nothing_twice(
     primary, dup = await _two_contacts_with_history(app)
     events = _merge_events(primary, [dup], version=3)
     for event in [*events, *events]:
-        await app.state.event_handler(event)
+        await app.state.bus.handle(event)
     assert len(await _summaries(client, primary)) == 5
 
 
@@ -100,13 +100,13 @@ async def test_merges_chain_and_purging_a_merged_contact_keeps_its_items_on_the_
     primary, dup = await _two_contacts_with_history(app)
     top = await seed_contact(app)
     for event in _merge_events(primary, [dup], version=3):
-        await app.state.event_handler(event)
+        await app.state.bus.handle(event)
     for event in _merge_events(top, [primary], version=4):
-        await app.state.event_handler(event)
+        await app.state.bus.handle(event)
     assert (dup, "Updated company") in await _summaries(client, top)
 
     purge = ContactPurged(contact_id=dup, deleted_at="2025-03-01T09:50:00.000000Z")
-    await app.state.event_handler(envelope(purge, time=at(90), subject=dup))
+    await app.state.bus.handle(envelope(purge, time=at(90), subject=dup))
 
     # The purged duplicate's items now belong to its primary for good, wherever it went.
     assert (primary, "Updated company") in await _summaries(client, top)

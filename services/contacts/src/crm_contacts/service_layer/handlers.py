@@ -14,13 +14,13 @@ from crm_contacts.domain.commands import (
 from crm_contacts.domain.contact import (
     apply_profile,
     bump,
-    contact_hashes,
     new_contact,
     profile_snapshot,
     public_view,
     restored,
     soft_deleted,
 )
+from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.domain.errors import Gone, SuppressedIdentity
 from crm_contacts.domain.validation import validate_profile
 from crm_contacts.service_layer.account_links import (
@@ -44,6 +44,7 @@ from crm_shared.events import (
     FieldChange,
 )
 from crm_shared.events.contacts import ContactProfile
+from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict, NotFound, PreconditionFailed
@@ -78,7 +79,9 @@ def _check_version(doc: dict[str, Any], expected: int | None) -> None:
 async def _refuse_suppressed(
     suppressions: SuppressionRepository, settings: ContactsSettings, doc: dict[str, Any]
 ) -> None:
-    hashes = contact_hashes(settings.suppression_key, doc)
+    identifiers = PersonIdentifiers.of_contact(doc)
+    region = settings.crm_default_region
+    hashes = person_hashes(settings.suppression_key, identifiers, region=region)
     if hashes and await suppressions.suppressed(hashes):
         raise SuppressedIdentity()
 
@@ -93,7 +96,7 @@ async def create_contact(
 ) -> dict[str, Any]:
     """Create a contact unless its email is taken (409) or its person was erased (409)."""
     profile = validate_profile(
-        command.fields, region=settings.contacts_default_region, require_name=True
+        command.fields, region=settings.crm_default_region, require_name=True
     )
     async with store.transaction() as session:
         contacts = ContactRepository(session, tenant)
@@ -108,12 +111,14 @@ async def create_contact(
                     "pass allow_duplicate=true to create another one",
                     extra={"existing_id": existing["id"]},
                 )
-        doc = new_contact(
-            contact_id=new_id(),
-            tenant=tenant,
-            profile=profile,
-            source=command.source,
-            now=now_iso(),
+        doc = as_stored(
+            new_contact(
+                contact_id=new_id(),
+                tenant=tenant,
+                profile=profile,
+                source=command.source,
+                now=now_iso(),
+            )
         )
         policy.retag_new(doc)
         await record_new_tags(session, tenant, policy)
@@ -143,7 +148,7 @@ async def update_contact(
     settings: ContactsSettings,
 ) -> dict[str, Any]:
     """Apply only the given fields; no change means no new version and no event."""
-    profile = validate_profile(command.fields, region=settings.contacts_default_region)
+    profile = validate_profile(command.fields, region=settings.crm_default_region)
     async with store.transaction() as session:
         contacts = ContactRepository(session, tenant)
         doc = visible(await contacts.get(command.contact_id), command.contact_id)

@@ -31,6 +31,7 @@ from crm_contacts.service_layer.account_links import relink_contact
 from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
 from crm_contacts.service_layer.retention import note_deleted, note_restored
 from crm_shared.clock import now_iso
+from crm_shared.contact_fields import PROFILE_FIELDS
 from crm_shared.envelope import EventData
 from crm_shared.events import ContactsMerged, ContactUpdated, FieldChange, MergeUndone
 from crm_shared.events.contacts import ContactProfile
@@ -39,21 +40,8 @@ from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict, NotFound, PreconditionFailed, Unprocessable
 from crm_shared.storage import DocumentStore, OutgoingEvent, Session
 
-# The fields a ContactUpdated of an undo compares.
-_PROFILE_FIELDS = (
-    "name",
-    "email",
-    "phone",
-    "emails",
-    "phones",
-    "company",
-    "timezone",
-    "owner",
-    "account_id",
-    "tags",
-    "custom_fields",
-    "campaigns",
-)
+# The fields a ContactUpdated of an undo compares: the profile, and campaign memberships.
+_PROFILE_FIELDS = tuple(dict.fromkeys((*PROFILE_FIELDS, "campaigns")))
 
 
 def _event(data: EventData, *, tenant: str, key: str, actor: str) -> OutgoingEvent:

@@ -1,15 +1,20 @@
-"""Kafka consumers: the audit log over every domain event, and the erasure receipts."""
+"""The gdpr service's message tables: the audit log over every domain event, and the receipts.
+
+The two groups treat ErasureReceipt differently (one audits it, one advances the saga), so each
+has its own table.
+"""
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 
 from crm_gdpr.service_layer.audit import record_event
 from crm_gdpr.service_layer.erasure import record_receipt
 from crm_gdpr.service_layer.merges import follow_merge
 from crm_shared.clock import iso
-from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ContactsMerged, ErasureReceipt, MergeUndone, parse_event
+from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.events import EVENT_TYPES, ContactsMerged, ErasureReceipt, MergeUndone
+from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
 from crm_shared.topics import (
     CONTACT_EVENTS,
@@ -18,8 +23,6 @@ from crm_shared.topics import (
     IMPORTER_EVENTS,
     TIMELINE_EVENTS,
 )
-
-log = logging.getLogger(__name__)
 
 AUDIT_GROUP = "crm-gdpr-audit"
 AUDIT_TOPICS: tuple[str, ...] = (
@@ -33,33 +36,29 @@ RECEIPTS_GROUP = "crm-gdpr-receipts"
 RECEIPTS_TOPICS: tuple[str, ...] = (ERASURE_RECEIPTS.name,)
 
 
-class GdprConsumers:
-    """The handlers the composition root runs in EventConsumers (and tests call directly)."""
+@dataclass(frozen=True)
+class GdprBuses:
+    """The table each gdpr consumer group routes by (tests hand envelopes to them directly)."""
 
-    def __init__(self, store: DocumentStore) -> None:
-        self._store = store
+    audit: MessageBus
+    receipts: MessageBus
 
-    async def handle_audit(self, envelope: EventEnvelope) -> None:
-        """Append the event's audit entries (once, however often it is delivered).
 
-        A merge or its undo also moves consents and links audit trails (once as well).
-        """
-        await record_event(self._store, envelope)
-        if envelope.type in (ContactsMerged.event_type, MergeUndone.event_type):
-            data = parse_event(envelope)
-            if isinstance(data, ContactsMerged | MergeUndone):
-                await follow_merge(self._store, envelope, data)
+def build_buses(store: DocumentStore) -> GdprBuses:
+    """Build both tables once, at start-up."""
 
-    async def handle_receipt(self, envelope: EventEnvelope) -> None:
-        """Apply an erasure receipt; every other event type is ignored."""
-        data = parse_event(envelope)
-        if not isinstance(data, ErasureReceipt):
-            log.debug("receipts: ignoring event type %s", envelope.type)
-            return
+    async def on_any_event(event: EventData, envelope: EventEnvelope) -> None:
+        await record_event(store, envelope, event)
+        if isinstance(event, ContactsMerged | MergeUndone):
+            # A merge or its undo also moves consents and links audit trails (once as well).
+            await follow_merge(store, envelope, event)
+
+    async def on_receipt(receipt: ErasureReceipt, envelope: EventEnvelope) -> None:
         await record_receipt(
-            self._store,
-            data,
-            tenant=envelope.tenant,
-            event_id=envelope.id,
-            at=iso(envelope.time),
+            store, receipt, tenant=envelope.tenant, event_id=envelope.id, at=iso(envelope.time)
         )
+
+    audit = MessageBus()
+    for model in EVENT_TYPES.values():
+        audit.on(model, on_any_event)
+    return GdprBuses(audit=audit, receipts=MessageBus().on(ErasureReceipt, on_receipt))
