@@ -20,6 +20,7 @@ from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_
 from crm_contacts.entrypoints.duplicates_http import router as duplicates_router
 from crm_contacts.entrypoints.http import router
 from crm_contacts.entrypoints.match_loop import run_match_loop
+from crm_contacts.entrypoints.merges_http import router as merges_router
 from crm_contacts.entrypoints.purge_loop import run_purge_loop
 from crm_contacts.entrypoints.retention_http import router as retention_router
 from crm_contacts.entrypoints.search_http import router as search_router
@@ -85,6 +86,7 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
         tags_router,
         tag_rules_router,
         duplicates_router,
+        merges_router,
     ):
         app.include_router(part)
     return app

@@ -89,6 +89,7 @@ def new_contact(
         "deleted_at": None,
         "tenant": tenant,
         "erased_at": None,
+        "merged_into": None,
         "email_norm": None,
         "emails_norm": [],
         "tags_norm": [],

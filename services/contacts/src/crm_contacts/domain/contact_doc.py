@@ -35,6 +35,7 @@ class ContactDoc(TypedDict):
     deleted_at: str | None
     tenant: str
     erased_at: str | None
+    merged_into: str | None
     email_norm: str | None
     emails_norm: list[str]
     tags_norm: list[str]

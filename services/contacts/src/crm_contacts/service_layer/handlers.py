@@ -54,11 +54,16 @@ from crm_shared.storage import DocumentStore
 
 
 def visible(doc: dict[str, Any] | None, contact_id: str) -> dict[str, Any]:
-    """The contact if it is live: 404 when missing or soft-deleted, 410 when erased."""
+    """The contact if it is live: 404 when missing, soft-deleted or merged away, 410 when erased."""
     if doc is None:
         raise NotFound(f"contact {contact_id} not found")
     if doc.get("erased_at") is not None:
         raise Gone(f"contact {contact_id} was erased at the person's request")
+    if doc.get("merged_into"):
+        raise NotFound(
+            f"contact {contact_id} was merged into {doc['merged_into']}",
+            extra={"merged_into": doc["merged_into"]},
+        )
     if doc.get("deleted_at") is not None:
         raise NotFound(f"contact {contact_id} not found")
     return doc
@@ -224,6 +229,12 @@ async def restore_contact(
             raise NotFound(f"contact {contact_id} not found")
         if doc.get("erased_at") is not None:
             raise Gone(f"contact {contact_id} was erased at the person's request")
+        if doc.get("merged_into"):
+            raise Conflict(
+                f"contact {contact_id} was merged into {doc['merged_into']}; "
+                "undo the merge instead",
+                extra={"merged_into": doc["merged_into"]},
+            )
         if doc.get("deleted_at") is None:
             raise Conflict(f"contact {contact_id} is not deleted")
         if doc.get("email_norm"):

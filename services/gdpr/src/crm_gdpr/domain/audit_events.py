@@ -13,12 +13,14 @@ from crm_shared.events import (
     ContactDeleted,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
     ErasureCompleted,
     ErasureReceipt,
     ErasureRequested,
     ExportCompleted,
     ImportJobFinished,
+    MergeUndone,
     NoteAdded,
 )
 from crm_shared.events.contacts import (
@@ -55,6 +57,10 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
             | ContactPurged()
             | NoteAdded()
         ):
+            return data.contact_id, ()
+        case ContactsMerged() | MergeUndone():
+            # One entry per involved contact (each copy of the event): the merge is on record
+            # for the primary and for every duplicate.
             return data.contact_id, ()
         case AccountCreated():
             return data.account_id, ("name", "domain") if data.domain else ("name",)

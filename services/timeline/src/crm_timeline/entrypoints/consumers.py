@@ -19,8 +19,10 @@ from crm_shared.events import (
     ContactPurged,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
     ErasureRequested,
+    MergeUndone,
 )
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.errors import PermanentMessageError
@@ -34,6 +36,7 @@ from crm_timeline.service_layer.activities import record_activity
 from crm_timeline.service_layer.contacts import purge_contact, record_contact_event
 from crm_timeline.service_layer.delivery import ERASURE_CONSUMER, EVENTS_CONSUMER, Delivery
 from crm_timeline.service_layer.erasure import erase_contact
+from crm_timeline.service_layer.merges import record_merge_event
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,11 @@ def build_bus(store: DocumentStore) -> MessageBus:
         delivery = Delivery(EVENTS_CONSUMER, envelope.id)
         await purge_contact(store, event.contact_id, origin=_origin(envelope), delivery=delivery)
 
+    async def on_merge(event: ContactsMerged | MergeUndone, envelope: EventEnvelope) -> None:
+        # The duplicates' items show under the primary until the merge is undone.
+        delivery = Delivery(EVENTS_CONSUMER, envelope.id)
+        await record_merge_event(store, event, origin=_origin(envelope), delivery=delivery)
+
     async def on_activity(event: ActivityRecorded, envelope: EventEnvelope) -> TimelineItem | None:
         activity = valid_activity(envelope)
         command = RecordActivity(
@@ -124,6 +132,8 @@ def build_bus(store: DocumentStore) -> MessageBus:
         .on(ContactsImported, on_contact_event)
         .on(ContactAnonymized, on_anonymized)
         .on(ContactPurged, on_purged)
+        .on(ContactsMerged, on_merge)
+        .on(MergeUndone, on_merge)
         .on(ActivityRecorded, on_activity)
         .on(ErasureRequested, on_erasure_requested)
     )

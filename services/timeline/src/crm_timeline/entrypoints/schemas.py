@@ -50,6 +50,10 @@ class ItemPublic(BaseModel):
     """One timeline item as clients see it."""
 
     id: str
+    contact_id: str = Field(
+        description="The contact the item is about: another id than the timeline's for the "
+        "items of a contact merged into it"
+    )
     type: ItemType
     occurred_at: str = Field(description="ISO-8601 UTC")
     source: str
@@ -61,6 +65,7 @@ class ItemPublic(BaseModel):
         """The public view of a stored item (tenant and actor stay internal)."""
         return cls(
             id=item.id,
+            contact_id=item.contact_id,
             type=item.type,
             occurred_at=item.occurred_at,
             source=item.source,

@@ -80,6 +80,12 @@ async def purge_contact(
             return False
         repo = TimelineRepository(session)
         held = await repo.get_contact(tenant=origin.tenant, contact_id=contact_id)
+        if held is not None and held.merged_into:
+            # Merged away, then purged when undo was no longer possible: its history stays with
+            # the primary for good.
+            await repo.repoint_items(
+                tenant=origin.tenant, from_id=contact_id, to_id=held.merged_into
+            )
         deleted = await repo.delete_items_of(tenant=origin.tenant, contact_id=contact_id)
         purged = ContactProjection(
             id=contact_id,
