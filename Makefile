@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 N ?= 100000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint typecheck bench bench-search bench-latency schemas check clean
+.PHONY: install run test test-fast lint typecheck bench bench-search bench-duplicates bench-latency schemas check clean
 
 install: ## install uv if missing, then the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -29,10 +29,14 @@ typecheck: install
 # N given on the command line sets both benchmarks' sizes; otherwise each has its own default.
 SEARCH_N := $(if $(filter command line,$(origin N)),$(N),1000000)
 
-bench: install ## import benchmark (N rows, default 100000), the search benchmark, then latency
+bench: install ## import (N rows, default 100000), search, duplicates, then latency benchmarks
 	@$(UV) run --no-sync python -m bench.import_bench --rows $(N)
 	@$(UV) run --no-sync python -m bench.search_bench --contacts $(SEARCH_N)
+	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
 	@$(UV) run --no-sync python -m bench.latency_bench --rates 200,1000
+
+bench-duplicates: install ## duplicate check, full scan and recall on N contacts (default 1000000)
+	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
 
 bench-latency: install ## write-to-timeline latency at 200 and 1,000 events/s next to a bare ping
 	@$(UV) run --no-sync python -m bench.latency_bench --rates 200,1000

@@ -21,11 +21,13 @@ from crm_shared.events import (
     ContactPurged,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
     ErasureReceipt,
     ErasureRequested,
     ImportBatchProcessed,
     ImportContactsBatch,
+    MergeUndone,
 )
 from crm_shared.events.registry import EVENT_TYPES
 from crm_shared.topics import (
@@ -102,6 +104,8 @@ _LIFECYCLE: tuple[type[EventData], ...] = (
     ContactsImported,
     ContactAnonymized,
     ContactPurged,
+    ContactsMerged,
+    MergeUndone,
 )
 _ERASES = "Erases what it holds about the contact and sends its receipt."
 _PARKS = "Parks a record its consumers could not handle."

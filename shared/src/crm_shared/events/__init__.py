@@ -11,9 +11,11 @@ from crm_shared.events.contacts import (
     ContactPurged,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
     FieldChange,
     ImportedContact,
+    MergeUndone,
     in_import_summary,
 )
 from crm_shared.events.gdpr import (
@@ -48,6 +50,7 @@ __all__ = [
     "ContactRestored",
     "ContactUpdated",
     "ContactsImported",
+    "ContactsMerged",
     "ErasureCompleted",
     "ErasureReceipt",
     "ErasureRequested",
@@ -58,6 +61,7 @@ __all__ = [
     "ImportJobFinished",
     "ImportRow",
     "ImportedContact",
+    "MergeUndone",
     "NoteAdded",
     "RowResult",
     "in_import_summary",
