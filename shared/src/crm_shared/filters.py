@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 Source = Literal["chat", "manual", "import", "integration", "form"]
+# At most this many ids in one filter (`ids`): bulk actions and exports of a selection.
+MAX_FILTER_IDS = 10_000
 SortKey = Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
 CUSTOM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _CF_PARAM = re.compile(r"^cf\.(?P<key>[a-z][a-z0-9_]{0,63})(?:\.(?P<op>gte|lte|contains))?$")
@@ -67,8 +69,12 @@ class ContactFilter(BaseModel):
     updated_before: datetime | None = None
     deleted: bool = False
     custom: list[CustomFieldCondition] = Field(default_factory=list, max_length=20)
+    # Members of this campaign (a campaign id, see /v1/campaigns).
+    campaign: str | None = Field(default=None, max_length=100)
+    # Only these contacts (exact ids): a selection handed over by a bulk action, e.g. an export.
+    ids: list[str] = Field(default_factory=list, max_length=MAX_FILTER_IDS)
 
-    _listify = field_validator("tag", "tag_any", "tag_none", mode="before")(_as_list)
+    _listify = field_validator("tag", "tag_any", "tag_none", "ids", mode="before")(_as_list)
 
     @field_validator("created_after", "created_before", "updated_after", "updated_before")
     @classmethod
@@ -81,11 +87,11 @@ class ContactFilter(BaseModel):
     def query_params(self) -> list[tuple[str, str]]:
         """The filter as `GET /v1/contacts` query parameters (repeatable ones repeated)."""
         params: list[tuple[str, str]] = []
-        for name in ("q", "email", "owner", "source"):
+        for name in ("q", "email", "owner", "source", "campaign"):
             value = getattr(self, name)
             if value:
                 params.append((name, str(value)))
-        for name in ("tag", "tag_any", "tag_none"):
+        for name in ("tag", "tag_any", "tag_none", "ids"):
             params.extend((name, tag) for tag in getattr(self, name))
         for name in ("created_after", "created_before", "updated_after", "updated_before"):
             moment = getattr(self, name)
@@ -113,7 +119,7 @@ class ContactFilter(BaseModel):
         for name, value in items:
             if name in NON_FILTER_PARAMS:
                 continue
-            if name in ("tag", "tag_any", "tag_none"):
+            if name in ("tag", "tag_any", "tag_none", "ids"):
                 data.setdefault(name, []).append(value)
             elif name in _SINGLE_PARAMS:
                 data[name] = value
@@ -143,6 +149,7 @@ _SINGLE_PARAMS = frozenset(
         "updated_after",
         "updated_before",
         "deleted",
+        "campaign",
     }
 )
 

@@ -28,6 +28,7 @@ PUBLIC_FIELDS = (
     "owner",
     "tags",
     "custom_fields",
+    "campaigns",
     "source",
     "created_at",
     "updated_at",
@@ -51,7 +52,7 @@ _ERASED_FIELDS: dict[str, Any] = {
     "name_sort": fold(ERASED_NAME),
 }
 # What a document written before these fields existed reads as.
-_PUBLIC_DEFAULTS: dict[str, Any] = {"emails": [], "phones": [], "phones_raw": []}
+_PUBLIC_DEFAULTS: dict[str, Any] = {"emails": [], "phones": [], "phones_raw": [], "campaigns": []}
 Changes = dict[str, tuple[Any, Any]]
 
 
@@ -114,6 +115,7 @@ def new_contact(
         "owner": None,
         "tags": [],
         "custom_fields": {},
+        "campaigns": [],
         "source": source,
         "created_at": now,
         "updated_at": now,
