@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
+from crm_contacts.adapters.bulk import BULK_SPECS
+from crm_contacts.adapters.campaigns import CAMPAIGN_SPECS
+from crm_contacts.adapters.importer_client import ImporterExports
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.entrypoints.accounts_http import router as accounts_router
+from crm_contacts.entrypoints.bulk_http import router as bulk_router
+from crm_contacts.entrypoints.campaigns_http import router as campaigns_router
 from crm_contacts.entrypoints.consumers import build_handler
+from crm_contacts.entrypoints.contact_tags_http import router as contact_tags_router
 from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_router
 from crm_contacts.entrypoints.http import router
 from crm_contacts.entrypoints.purge_loop import run_purge_loop
@@ -17,6 +24,7 @@ from crm_contacts.entrypoints.retention_http import router as retention_router
 from crm_contacts.entrypoints.search_http import router as search_router
 from crm_contacts.entrypoints.tag_rules_http import router as tag_rules_router
 from crm_contacts.entrypoints.tags_http import router as tags_router
+from crm_contacts.service_layer.bulk_runner import BulkRunner
 from crm_contacts.settings import ContactsSettings
 from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
 from crm_shared.clock import utcnow
@@ -48,24 +56,35 @@ def _start_background(app: FastAPI, settings: ContactsSettings) -> BackgroundTas
         )
         tasks.start(group, consumer.run())
     tasks.start("contacts-purge", run_purge_loop(store, settings, clock=lambda: app.state.clock()))
+    tasks.start("bulk-actions", app.state.bulk_runner.run())
     return tasks
 
 
-def create_app(settings: ContactsSettings | None = None) -> FastAPI:
-    """Build the contacts service; the store and background loops start with the lifespan."""
+def create_app(
+    settings: ContactsSettings | None = None,
+    *,
+    importer_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the contacts service; the store and background loops start with the lifespan.
+
+    `importer_transport` lets tests hand bulk exports to an in-process importer.
+    """
     settings = settings or ContactsSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(settings, service=SERVICE)
-        await store.start(COLLECTION_SPECS)
+        await store.start((*COLLECTION_SPECS, *CAMPAIGN_SPECS, *BULK_SPECS))
         app.state.store = store
         app.state.event_handler = build_handler(store, settings)
+        exports = ImporterExports(settings.crm_importer_url, transport=importer_transport)
+        app.state.bulk_runner = BulkRunner(store, settings, exports)
         tasks = _start_background(app, settings)
         try:
             yield
         finally:
             await tasks.stop()
+            await exports.aclose()
             await store.close()
 
     app = FastAPI(
@@ -92,4 +111,7 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
     app.include_router(custom_fields_router)
     app.include_router(tags_router)
     app.include_router(tag_rules_router)
+    app.include_router(contact_tags_router)
+    app.include_router(campaigns_router)
+    app.include_router(bulk_router)
     return app

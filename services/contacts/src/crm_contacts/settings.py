@@ -20,6 +20,11 @@ class ContactsSettings(PlatformSettings):
     # The first purge runs shortly after start-up, not a whole interval later.
     contacts_purge_first_run_seconds: float = Field(default=60.0, ge=0)
 
+    # Bulk actions: contacts per transaction, and a pause between chunks that leaves room for
+    # interactive requests on a busy store (0: none).
+    contacts_bulk_chunk_size: int = Field(default=500, ge=1, le=5000)
+    contacts_bulk_chunk_pause_seconds: float = Field(default=0.0, ge=0)
+
     @field_validator("contacts_default_region")
     @classmethod
     def _known_region(cls, value: str) -> str:

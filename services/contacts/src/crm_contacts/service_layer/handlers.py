@@ -62,7 +62,7 @@ def visible(doc: dict[str, Any] | None, contact_id: str) -> dict[str, Any]:
     return doc
 
 
-def _check_version(doc: dict[str, Any], expected: int | None) -> None:
+def check_version(doc: dict[str, Any], expected: int | None) -> None:
     if expected is not None and int(doc["version"]) != expected:
         raise PreconditionFailed(
             f"contact {doc['id']} is at version {doc['version']}, not {expected}; "
@@ -146,7 +146,7 @@ async def update_contact(
         doc = visible(
             await ContactRepository(session, tenant).get(command.contact_id), command.contact_id
         )
-        _check_version(doc, command.expected_version)
+        check_version(doc, command.expected_version)
         return await apply_update(
             session,
             tenant,
@@ -215,7 +215,7 @@ async def delete_contact(
         doc = visible(
             await ContactRepository(session, tenant).get(command.contact_id), command.contact_id
         )
-        _check_version(doc, command.expected_version)
+        check_version(doc, command.expected_version)
         return await apply_delete(session, tenant, doc, actor=actor)
 
 
