@@ -67,3 +67,29 @@ async def results(harness: Harness, job_id: str, **params: Any) -> list[dict[str
         cursor = page["next_cursor"]
         if cursor is None:
             return items
+
+
+async def seed(app: Any, count: int, *, tenant: str = "acme", **fields: Any) -> list[str]:
+    """Store `count` contacts directly (as the benchmarks load them), in id order; their ids."""
+    from crm_contacts.adapters.repository import ContactRepository
+    from crm_contacts.domain.contact import new_contact
+    from crm_shared.clock import now_iso
+    from crm_shared.ids import new_id
+
+    ids: list[str] = []
+    now = now_iso()
+    for start in range(0, count, 5000):
+        docs = [
+            new_contact(
+                contact_id=new_id(),
+                tenant=tenant,
+                profile={"name": f"Seeded {n}", "tags": ["source:manual"], **fields},
+                source="manual",
+                now=now,
+            )
+            for n in range(start, min(count, start + 5000))
+        ]
+        async with app.state.store.transaction() as session:
+            await ContactRepository(session, tenant).add_many(docs)
+        ids += [doc["id"] for doc in docs]
+    return ids

@@ -127,9 +127,7 @@ async def test_joining_and_leaving_publish_membership_events_keyed_by_contact(
     ]
     assert all(e.data["campaign_id"] == spring["id"] for e in changes)
     updates = [
-        e
-        for e in await harness.outbox("crm.contacts.contact.updated.v1")
-        if e.key == contact["id"]
+        e for e in await harness.outbox("crm.contacts.contact.updated.v1") if e.key == contact["id"]
     ]
     assert [e.data["changes"]["campaigns"]["after"] for e in updates] == [[spring["id"]], []]
     created = await harness.outbox("crm.contacts.campaign.created.v1")
