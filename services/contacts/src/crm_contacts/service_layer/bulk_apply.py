@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crm_contacts.adapters.batched_session import BatchedContactWrites
 from crm_contacts.adapters.repository import CONTACTS
 from crm_contacts.domain.bulk import Outcome
 from crm_contacts.domain.contact_policy import ContactPolicy
@@ -24,6 +25,12 @@ from crm_contacts.service_layer.handlers import apply_delete, apply_restore, app
 from crm_contacts.settings import ContactsSettings
 from crm_shared.problems import ProblemError
 from crm_shared.storage import In, Session
+
+
+# Actions that change live contacts which stay live: their writes are batched per chunk.
+_STAY_LIVE = frozenset(
+    {"add_tags", "remove_tags", "assign_owner", "add_to_campaign", "remove_from_campaign"}
+)
 
 
 @dataclass(frozen=True)
@@ -54,14 +61,27 @@ async def apply_chunk(
 ) -> list[ContactOutcome]:
     """Apply `action` to each contact of the chunk inside `session`; one outcome per contact."""
     docs = await _docs(session, tenant, contact_ids)
+    batched = BatchedContactWrites(session, tenant) if action in _STAY_LIVE else None
+    outcomes = await _apply_each(
+        batched or session, tenant, docs, action, params, contact_ids, actor, settings
+    )
+    if batched is not None:
+        await batched.flush()
+    return outcomes
+
+
+async def _apply_each(
+    session: Session,
+    tenant: str,
+    docs: dict[str, dict[str, Any]],
+    action: str,
+    params: Mapping[str, Any],
+    contact_ids: Sequence[str],
+    actor: str,
+    settings: ContactsSettings,
+) -> list[ContactOutcome]:
     policy: ContactPolicy | None = None
-    if action in (
-        "add_tags",
-        "remove_tags",
-        "assign_owner",
-        "add_to_campaign",
-        "remove_from_campaign",
-    ):
+    if action in _STAY_LIVE:
         names = [*params.get("tags", ()), *(t for d in docs.values() for t in d.get("tags") or ())]
         policy = await load_policy(session, tenant, tag_names=names)
     owner_profile = (
