@@ -26,7 +26,6 @@ from crm_contacts.settings import ContactsSettings
 from crm_shared.problems import ProblemError
 from crm_shared.storage import In, Session
 
-
 # Actions that change live contacts which stay live: their writes are batched per chunk.
 _STAY_LIVE = frozenset(
     {"add_tags", "remove_tags", "assign_owner", "add_to_campaign", "remove_from_campaign"}
