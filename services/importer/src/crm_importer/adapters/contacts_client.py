@@ -58,8 +58,8 @@ class ContactsClient:
                     ) from exc
             else:
                 if response.status_code == 200:
-                    body: dict[str, Any] = response.json()
-                    return body
+                    answer: dict[str, Any] = response.json()
+                    return answer
                 if response.status_code not in _RETRY_STATUSES or attempt == _RETRIES:
                     raise ContactsUnavailable(
                         f"the contacts service answered {response.status_code} to the listing"
