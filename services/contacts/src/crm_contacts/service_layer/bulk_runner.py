@@ -23,10 +23,11 @@ from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
 from crm_shared.filters import ContactFilter
 from crm_shared.ids import new_id
-from crm_shared.storage import DocumentStore, Range, scan
+from crm_shared.storage import ConcurrentWriteError, DocumentStore, Range, scan
 
 log = logging.getLogger(__name__)
 _CHUNKS_PER_WRITE = 50
+_CONFLICT_RETRIES = 5
 INTERNAL_ERROR = "the bulk action stopped on an internal error; the outcomes so far are kept"
 
 
@@ -186,6 +187,21 @@ async def export_part(
     return True
 
 
+async def _run_chunk_retrying(
+    store: DocumentStore, job_id: str, tenant: str, settings: ContactsSettings
+) -> bool:
+    """run_chunk, again after a write conflict (MongoDB: another write touched a contact); the
+    chunk's transaction rolled back whole, so a retry applies it once."""
+    for attempt in range(1, _CONFLICT_RETRIES + 1):
+        try:
+            return await run_chunk(store, job_id, tenant, settings)
+        except ConcurrentWriteError:
+            if attempt == _CONFLICT_RETRIES:
+                raise
+            await asyncio.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
+
+
 async def _fail(store: DocumentStore, job_id: str, tenant: str, error: str) -> None:
     async with store.transaction() as session:
         jobs = BulkJobs(session, tenant)
@@ -217,7 +233,7 @@ async def run_job(
             if job["action"] == "export":
                 more = await export_part(store, job_id, tenant, exports)
             else:
-                more = await run_chunk(store, job_id, tenant, settings)
+                more = await _run_chunk_retrying(store, job_id, tenant, settings)
             # Between chunks: room for interactive requests (and the place a cancel is seen).
             await asyncio.sleep(settings.contacts_bulk_chunk_pause_seconds)
     except ExportRefused as exc:
