@@ -6,11 +6,12 @@ import logging
 
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.commands import EraseContact
-from crm_contacts.domain.contact import anonymized, contact_hashes
+from crm_contacts.domain.contact import anonymized
 from crm_contacts.service_layer.account_erasure import release_account
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactAnonymized, ErasureReceipt
+from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent
 
@@ -44,7 +45,11 @@ async def erase_contact(
         elif doc.get("erased_at") is not None:
             detail = "already erased"
         else:
-            hashes += contact_hashes(settings.suppression_key, doc)
+            hashes += person_hashes(
+                settings.suppression_key,
+                PersonIdentifiers.of_contact(doc),
+                region=settings.crm_default_region,
+            )
             erased = anonymized(doc, now)
             await contacts.save(erased, expected_version=int(doc["version"]))
             anonymized_event = ContactAnonymized(

@@ -14,7 +14,6 @@ from crm_contacts.domain.commands import (
 from crm_contacts.domain.contact import (
     apply_profile,
     bump,
-    contact_hashes,
     new_contact,
     profile_snapshot,
     public_view,
@@ -44,6 +43,7 @@ from crm_shared.events import (
     FieldChange,
 )
 from crm_shared.events.contacts import ContactProfile
+from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict, NotFound, PreconditionFailed
@@ -73,7 +73,9 @@ def _check_version(doc: dict[str, Any], expected: int | None) -> None:
 async def _refuse_suppressed(
     suppressions: SuppressionRepository, settings: ContactsSettings, doc: dict[str, Any]
 ) -> None:
-    hashes = contact_hashes(settings.suppression_key, doc)
+    identifiers = PersonIdentifiers.of_contact(doc)
+    region = settings.crm_default_region
+    hashes = person_hashes(settings.suppression_key, identifiers, region=region)
     if hashes and await suppressions.suppressed(hashes):
         raise SuppressedIdentity()
 
@@ -88,7 +90,7 @@ async def create_contact(
 ) -> dict[str, Any]:
     """Create a contact unless its email is taken (409) or its person was erased (409)."""
     profile = validate_profile(
-        command.fields, region=settings.contacts_default_region, require_name=True
+        command.fields, region=settings.crm_default_region, require_name=True
     )
     async with store.transaction() as session:
         contacts = ContactRepository(session, tenant)
@@ -138,7 +140,7 @@ async def update_contact(
     settings: ContactsSettings,
 ) -> dict[str, Any]:
     """Apply only the given fields; no change means no new version and no event."""
-    profile = validate_profile(command.fields, region=settings.contacts_default_region)
+    profile = validate_profile(command.fields, region=settings.crm_default_region)
     async with store.transaction() as session:
         contacts = ContactRepository(session, tenant)
         doc = visible(await contacts.get(command.contact_id), command.contact_id)

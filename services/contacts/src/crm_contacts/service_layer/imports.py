@@ -45,7 +45,7 @@ async def import_batch(
     # Validation is pure CPU work: done before taking the write lock.
     prepared = prepare_rows(
         batch.rows,
-        region=settings.contacts_default_region,
+        region=settings.crm_default_region,
         suppression_key=settings.suppression_key,
     )
     actor = f"import:{batch.job_id}"

@@ -57,6 +57,7 @@ async def create_erasure_request(
         tenant=principal.tenant,
         actor=principal.key_id,
         suppression_key=settings.suppression_key,
+        region=settings.crm_default_region,
     )
     if not created:
         response.status_code = status.HTTP_200_OK

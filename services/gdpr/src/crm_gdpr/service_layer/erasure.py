@@ -9,19 +9,15 @@ from crm_gdpr.domain.erasure import ErasureRequest, RequestErasure, apply_receip
 from crm_gdpr.service_layer.ports import ContactLookup
 from crm_shared.clock import now_iso
 from crm_shared.events import ErasureCompleted, ErasureReceipt, ErasureRequested
+from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
 from crm_shared.outbox import GDPR_SOURCE, outgoing
-from crm_shared.privacy import identifier_hashes
 from crm_shared.problems import NotFound
 from crm_shared.storage import DocumentStore, DuplicateKeyError
 
 log = logging.getLogger(__name__)
 
 RECEIPTS_CONSUMER = "gdpr.receipts"
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 async def request_erasure(
@@ -32,6 +28,7 @@ async def request_erasure(
     tenant: str,
     actor: str,
     suppression_key: bytes,
+    region: str,
 ) -> tuple[ErasureRequest, bool]:
     """Open an erasure request and emit ErasureRequested; (request, False) if one is pending."""
     async with store.reader() as session:
@@ -39,12 +36,9 @@ async def request_erasure(
     if pending is not None:
         return pending, False
     contact = await contacts.get_contact(command.contact_id)
-    # Only keyed hashes leave this function: the email and phone are neither stored nor sent.
-    hashes = identifier_hashes(
-        suppression_key,
-        emails=[_text(contact.get("email"))],
-        phones=[_text(contact.get("phone"))],
-    )
+    # Every email and phone of the contact, hashed as every service hashes them (`region`: the
+    # platform's default). Only the keyed hashes leave this function: no value is stored or sent.
+    hashes = person_hashes(suppression_key, PersonIdentifiers.of_contact(contact), region=region)
     request = ErasureRequest.open(
         id=new_id(),
         tenant=tenant,
