@@ -11,14 +11,14 @@ from tests.contacts.helpers import Harness
 
 def test_settings_read_the_contacts_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONTACTS_PORT", "9101")
-    monkeypatch.setenv("CONTACTS_DEFAULT_REGION", "gb")
+    monkeypatch.setenv("CRM_DEFAULT_REGION", "gb")
     settings = ContactsSettings()
-    assert (settings.contacts_port, settings.contacts_default_region) == (9101, "GB")
+    assert (settings.contacts_port, settings.crm_default_region) == (9101, "GB")
     assert settings.contacts_host == "127.0.0.1"
 
 
 def test_unknown_phone_region_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CONTACTS_DEFAULT_REGION", "XX")
+    monkeypatch.setenv("CRM_DEFAULT_REGION", "XX")
     with pytest.raises(ValidationError):
         ContactsSettings()
 

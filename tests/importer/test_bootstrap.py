@@ -14,7 +14,7 @@ def test_the_settings_have_the_documented_defaults(platform_env: dict[str, str])
     assert settings.importer_port == 8003
     assert settings.importer_batch_size == 1000
     assert settings.importer_max_upload_bytes == 200 * 1024 * 1024
-    assert settings.importer_default_region == "US"
+    assert settings.crm_default_region == "US"
 
 
 def test_settings_are_read_from_importer_variables(
@@ -31,10 +31,10 @@ def test_settings_are_read_from_importer_variables(
 def test_the_default_region_is_upper_cased_and_must_be_known(
     platform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("IMPORTER_DEFAULT_REGION", " gb ")
-    assert ImporterSettings().importer_default_region == "GB"
+    monkeypatch.setenv("CRM_DEFAULT_REGION", " gb ")
+    assert ImporterSettings().crm_default_region == "GB"
 
-    monkeypatch.setenv("IMPORTER_DEFAULT_REGION", "XX")
+    monkeypatch.setenv("CRM_DEFAULT_REGION", "XX")
     with pytest.raises(ValueError, match="unknown phone region"):
         ImporterSettings()
 

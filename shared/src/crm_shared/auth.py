@@ -30,7 +30,7 @@ class Principal:
     def require(self, role: Role) -> None:
         """Raise 403 unless this principal holds the role (or one that implies it)."""
         if not any(role in _IMPLIED[held] for held in self.roles):
-            raise Forbidden(f"this action needs the '{role}' role")
+            raise Forbidden(f"this action needs the '{role}' role", extra={"required_role": role})
 
 
 def fingerprint(key: str) -> str:

@@ -7,12 +7,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crm_shared.auth import ApiKeyAuthenticator, Principal
+from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
 from crm_shared.problems import ProblemError
 from crm_shared.storage import ConcurrentWriteError, DocumentStore
 
@@ -28,6 +29,7 @@ def problem_response(error: ProblemError, request: Request) -> JSONResponse:
         error.to_problem(instance=request.url.path),
         status_code=error.status,
         media_type=PROBLEM_JSON,
+        headers=error.headers or None,
     )
 
 
@@ -99,12 +101,38 @@ def install_problem_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
 
 
-def _principal(request: Request) -> Principal:
+# Declared for the OpenAPI document only (the "Authorize" button of /docs); the key itself is
+# checked by the service's authenticator, which gives a problem+json 401 for anything wrong.
+_bearer = HTTPBearer(auto_error=False, description="An API key from CRM_API_KEYS")
+
+
+def _principal(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Principal:
     authenticator: ApiKeyAuthenticator = request.app.state.authenticator
     return authenticator.authenticate(request.headers.get("authorization"))
 
 
+# Any authenticated caller, whatever its role (401 without a valid key).
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def require_role(role: Role) -> Callable[[Principal], Principal]:
+    """A dependency that authenticates the caller (401) and checks it holds `role` (403)."""
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        principal.require(role)
+        return principal
+
+    dependency.__name__ = f"require_{role}"
+    return dependency
+
+
+# What a route declares to be called by a viewer, an editor or an admin (roles imply lower ones).
+ViewerAuth = Annotated[Principal, Depends(require_role("viewer"))]
+EditorAuth = Annotated[Principal, Depends(require_role("editor"))]
+AdminAuth = Annotated[Principal, Depends(require_role("admin"))]
 
 
 def _store(request: Request) -> DocumentStore:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class ProblemError(Exception):
@@ -10,6 +10,8 @@ class ProblemError(Exception):
 
     status: int = 400
     title: str = "Bad Request"
+    # Response headers the status calls for (e.g. WWW-Authenticate on a 401).
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
@@ -38,6 +40,8 @@ class BadRequest(ProblemError):
 class Unauthorized(ProblemError):
     status = 401
     title = "Unauthorized"
+    # RFC 9110 section 11.6.1: a 401 names the scheme the client must use.
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(ProblemError):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crm_shared.identity import known_region
 
 DEV_API_KEYS = "dev-admin-key:demo:admin"
 DEV_SUPPRESSION_KEY = "dev-only-suppression-key-change-me"
@@ -37,6 +39,22 @@ class PlatformSettings(BaseSettings):
     crm_timeline_url: str = "http://127.0.0.1:8002"
     crm_importer_url: str = "http://127.0.0.1:8003"
     crm_gdpr_url: str = "http://127.0.0.1:8004"
+    crm_default_region: str = Field(
+        default="US",
+        # The old per-service names still work (deprecated): CRM_DEFAULT_REGION wins over them.
+        validation_alias=AliasChoices(
+            "crm_default_region", "contacts_default_region", "importer_default_region"
+        ),
+        description=(
+            "Country (ISO 3166) of phones typed without one, for every service: contacts store"
+            " them in E.164 with it and every service hashes them with it for erasure look-ups."
+        ),
+    )
+
+    @field_validator("crm_default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        return known_region(value)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> PlatformSettings:

@@ -8,11 +8,10 @@ from crm_contacts.domain.contact import (
     ERASED_NAME,
     anonymized,
     apply_profile,
-    identity_hashes,
     new_contact,
     public_view,
 )
-from crm_shared.privacy import identifier_hash
+from crm_shared.identity import PersonIdentifiers, identifier_hash, person_hashes
 
 NOW = "2026-01-01T00:00:00.000000Z"
 LATER = "2026-01-02T00:00:00.000000Z"
@@ -93,9 +92,8 @@ def test_anonymized_contact_keeps_no_personal_data() -> None:
 
 def test_identity_hashes_cover_email_phone_and_typed_phone() -> None:
     key = b"k"
-    hashes = identity_hashes(
-        key, email="ada@example.com", phone="+14155552671", phone_raw="4155552671"
-    )
+    doc = _contact(email="ada@example.com", phone="+14155552671", phone_raw="4155552671")
+    hashes = person_hashes(key, PersonIdentifiers.of_contact(doc), region="US")
     assert hashes == [
         identifier_hash(key, "email", "ada@example.com"),
         identifier_hash(key, "phone", "+14155552671"),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from crm_contacts.domain.contact import identity_hashes, new_contact
+from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.errors import SUPPRESSED_DETAIL
 from crm_contacts.domain.importing import BatchPlan, plan_batch, prepare_rows
 from crm_shared.events import ImportRow
+from crm_shared.identity import PersonIdentifiers, person_hashes
 
 KEY = b"test-key"
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -141,7 +142,8 @@ def test_create_policy_always_creates() -> None:
 
 
 def test_suppressed_identity_fails_the_row_without_quoting_it() -> None:
-    suppressed = set(identity_hashes(KEY, email="gone@example.com", phone=None))
+    gone = PersonIdentifiers(emails=("gone@example.com",))
+    suppressed = set(person_hashes(KEY, gone, region="US"))
     plan = _plan(_rows({"name": "A", "email": "gone@example.com"}), "create", suppressed=suppressed)
     assert plan.results[0]["status"] == "failed"
     assert plan.results[0]["error"] == f"row 1: {SUPPRESSED_DETAIL}"

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from crm_contacts.domain.contact import anonymized, apply_profile, contact_hashes, new_contact
+from crm_contacts.domain.contact import anonymized, apply_profile, new_contact
 from crm_contacts.domain.errors import InvalidFields
 from crm_contacts.domain.validation import validate_profile
-from crm_shared.privacy import identifier_hash
+from crm_shared.identity import PersonIdentifiers, identifier_hash, person_hashes
 
 NOW = "2026-01-01T00:00:00.000000Z"
 KEY = b"k"
@@ -123,7 +123,7 @@ def test_additional_emails_and_phones_are_searchable() -> None:
 
 def test_suppression_hashes_cover_additional_emails_and_phones() -> None:
     doc = _contact(email="ada@example.com", emails=["ada@home.example"], phones=["(415) 555-2671"])
-    hashes = contact_hashes(KEY, doc)
+    hashes = person_hashes(KEY, PersonIdentifiers.of_contact(doc), region="US")
     assert identifier_hash(KEY, "email", "ada@home.example") in hashes
     assert identifier_hash(KEY, "phone", "+14155552671") in hashes
     assert identifier_hash(KEY, "phone", "(415) 555-2671") in hashes

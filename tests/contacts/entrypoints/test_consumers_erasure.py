@@ -10,7 +10,7 @@ from crm_shared.events import (
     ErasureRequested,
     ImportBatchProcessed,
 )
-from crm_shared.privacy import identifier_hash
+from crm_shared.identity import identifier_hash
 from crm_shared.settings import DEV_SUPPRESSION_KEY
 from crm_shared.topics import CONTACT_EVENTS, ERASURE_RECEIPTS
 from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
+import pytest
 
 from crm_gdpr.adapters.repositories import AUDIT_ENTRIES
 from crm_gdpr.entrypoints.consumers import GdprConsumers
@@ -26,12 +29,16 @@ async def _verify(client: httpx.AsyncClient, key: str | None = None) -> dict[str
 
 
 async def test_audit_log_without_a_key_is_unauthorized(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/v1/audit-log")).status_code == 401
+    response = await client.get("/v1/audit-log")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_audit_log_needs_admin(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/v1/audit-log", headers=auth(EDITOR_KEY))).status_code == 403
-    assert (await client.get("/v1/audit-log", headers=auth(VIEWER_KEY))).status_code == 403
+    for key in (EDITOR_KEY, VIEWER_KEY):
+        response = await client.get("/v1/audit-log", headers=auth(key))
+        assert response.status_code == 403
+        assert response.json()["required_role"] == "admin"
 
 
 async def test_verify_needs_admin(client: httpx.AsyncClient) -> None:
@@ -74,6 +81,32 @@ async def test_last_page_has_no_next_cursor(
 async def test_foreign_cursor_is_a_bad_request(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/audit-log", params={"cursor": "!!nope"}, headers=auth())
     assert response.status_code == 400
+    assert "cursor" in response.json()["detail"]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _b64("seq:²".encode()),
+        _b64(b"seq:99999999999999999999999"),
+        _b64('["²"]'.encode()),
+        _b64(b"[99999999999999999999999]"),
+        _b64(b"[18446744073709551615]"),
+        _b64(b"\xff\xfe"),
+    ],
+    ids=["old-superscript", "old-huge", "superscript", "beyond-64-bits", "u64-max", "non-utf8"],
+)
+async def test_a_cursor_with_a_number_no_seq_can_hold_is_a_400_not_a_500(
+    client: httpx.AsyncClient, consumers: GdprConsumers, cursor: str
+) -> None:
+    await _audit(consumers, "c1")
+    response = await client.get("/v1/audit-log", params={"cursor": cursor}, headers=auth())
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
     assert "cursor" in response.json()["detail"]
 
 

@@ -11,7 +11,7 @@ from crm_gdpr.adapters.repositories import ERASURE_REQUESTS
 from crm_gdpr.entrypoints.consumers import GdprConsumers
 from crm_gdpr.settings import GdprSettings
 from crm_shared.events import ErasureReceipt
-from crm_shared.privacy import identifier_hashes
+from crm_shared.identity import PersonIdentifiers, identifier_hash, person_hashes
 from crm_shared.storage import DocumentStore
 from crm_shared.topics import GDPR_EVENTS
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
@@ -119,12 +119,41 @@ async def test_request_emits_erasure_requested_with_hashes_and_no_email(
         "crm.gdpr.erasure.requested.v1",
     )
     assert envelope.data["erasure_id"] == erasure_id
-    assert envelope.data["identifier_hashes"] == identifier_hashes(
-        settings.suppression_key, emails=[ALICE["email"]], phones=[ALICE["phone"]]
+    assert envelope.data["identifier_hashes"] == person_hashes(
+        settings.suppression_key, PersonIdentifiers.of_contact(ALICE), region="US"
     )
     raw = envelope.to_bytes().lower()
     assert b"alice@example.com" not in raw
     assert b"7946" not in raw
+
+
+async def test_request_hashes_every_email_and_phone_of_the_contact(
+    client: httpx.AsyncClient, store: DocumentStore, settings: GdprSettings, upstream: FakeUpstream
+) -> None:
+    upstream.add_contact(
+        "acme",
+        {
+            **ALICE,
+            "email": "alice@example.com",
+            "phone": "+442079460001",
+            "phone_raw": "020 7946 0001",
+            "emails": ["alice.home@bücher.de"],
+            "phones": ["+14155552671"],
+            "phones_raw": ["(415) 555-2671"],
+        },
+    )
+    await _request(client)
+    [(_, _, envelope)] = await outbox(store)
+    key = settings.suppression_key
+    expected = {
+        identifier_hash(key, "email", "alice@example.com"),
+        identifier_hash(key, "email", "alice.home@xn--bcher-kva.de"),
+        identifier_hash(key, "phone", "+442079460001"),
+        identifier_hash(key, "phone", "02079460001"),
+        identifier_hash(key, "phone", "+14155552671"),
+        identifier_hash(key, "phone", "4155552671"),
+    }
+    assert set(envelope.data["identifier_hashes"]) == expected
 
 
 async def test_stored_request_holds_no_email_or_phone(

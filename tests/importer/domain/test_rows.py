@@ -7,11 +7,9 @@ from crm_importer.domain.rows import (
     MappedRow,
     RowFailure,
     RowMapper,
-    failure_identifier_hashes,
-    phone_e164,
     split_tags,
 )
-from crm_shared.privacy import identifier_hash
+from crm_shared.identity import PersonIdentifiers, identifier_hash, person_hashes, to_e164
 
 HEADER = ["name", "email", "Tags", "Plan", "Notes"]
 MAPPER = RowMapper(plan_columns(HEADER, {"Plan": "custom.plan", "Notes": None}), max_row_bytes=1024)
@@ -74,9 +72,8 @@ def test_a_row_over_the_size_limit_fails() -> None:
 def test_failed_row_hashes_cover_emails_and_phones_in_any_column() -> None:
     key = b"secret"
 
-    hashes = failure_identifier_hashes(
-        {"name": "ADA@example.com ", "email": "+44 (20) 7946-0000", "tags": "vip"}, key
-    )
+    cells = {"name": "ADA@example.com ", "email": "+44 (20) 7946-0000", "tags": "vip"}
+    hashes = person_hashes(key, PersonIdentifiers.of_row(cells), region="US")
 
     assert identifier_hash(key, "email", "ada@example.com") in hashes
     assert identifier_hash(key, "phone", "+442079460000") in hashes
@@ -86,7 +83,8 @@ def test_failed_row_hashes_cover_emails_and_phones_in_any_column() -> None:
 def test_a_national_phone_is_also_hashed_in_e164_form_with_the_default_region() -> None:
     key = b"secret"
 
-    hashes = failure_identifier_hashes({"phone": "(415) 555-0123"}, key, region="US")
+    cells = {"phone": "(415) 555-0123"}
+    hashes = person_hashes(key, PersonIdentifiers.of_row(cells), region="US")
 
     assert identifier_hash(key, "phone", "+14155550123") in hashes
     assert identifier_hash(key, "phone", "4155550123") in hashes  # the typed digits, kept
@@ -94,14 +92,14 @@ def test_a_national_phone_is_also_hashed_in_e164_form_with_the_default_region() 
 
 
 def test_the_default_region_decides_the_country_of_a_national_phone() -> None:
-    assert phone_e164("020 7946 0000", "GB") == "+442079460000"
-    assert phone_e164("(415) 555-0123", "US") == "+14155550123"
+    assert to_e164("020 7946 0000", "GB") == "+442079460000"
+    assert to_e164("(415) 555-0123", "US") == "+14155550123"
 
 
 def test_an_invalid_phone_gets_no_e164_hash() -> None:
     key = b"secret"
 
-    hashes = failure_identifier_hashes({"code": "000000"}, key, region="US")
+    hashes = person_hashes(key, PersonIdentifiers.of_row({"code": "000000"}), region="US")
 
-    assert phone_e164("000000", "US") is None
+    assert to_e164("000000", "US") is None
     assert hashes == [identifier_hash(key, "phone", "000000")]

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ErasureReceipt, ErasureRequested
-from crm_shared.privacy import identifier_hashes
+from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.settings import DEV_SUPPRESSION_KEY
 from crm_shared.topics import ERASURE_RECEIPTS
 from tests.conftest import OTHER_TENANT_KEY, auth
@@ -41,7 +41,9 @@ def erasure(
     data = ErasureRequested(
         erasure_id="er-1",
         contact_id=contact_id,
-        identifier_hashes=identifier_hashes(KEY, emails=list(emails), phones=list(phones)),
+        identifier_hashes=person_hashes(
+            KEY, PersonIdentifiers(emails=tuple(emails), phones=tuple(phones)), region="US"
+        ),
     )
     return EventEnvelope.wrap(data, source="crm/gdpr", tenant=tenant, subject=contact_id)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
+import pytest
 
 from tests.conftest import VIEWER_KEY, auth
 from tests.importer.helpers import upload_and_read
@@ -57,6 +60,34 @@ async def test_a_malformed_cursor_is_a_bad_request(client: httpx.AsyncClient) ->
 
     assert response.status_code == 400
     assert "cursor" in response.json()["detail"]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _b64(b"99999999999999999999999:0190a0a0-0000-7000-8000-000000000000"),
+        _b64(b'[99999999999999999999999, "0190a0a0-0000-7000-8000-000000000000"]'),
+        _b64(b'[9223372036854775808, "0190a0a0-0000-7000-8000-000000000000"]'),
+        _b64('["²", "0190a0a0-0000-7000-8000-000000000000"]'.encode()),
+        _b64(b"\xff\xfe:x"),
+    ],
+    ids=["old-huge", "beyond-64-bits", "i64-max-plus-one", "superscript", "non-utf8"],
+)
+async def test_a_cursor_no_row_number_can_hold_is_a_400_not_a_500(
+    client: httpx.AsyncClient, cursor: str
+) -> None:
+    job = await upload_and_read(client, RAGGED)
+
+    response = await client.get(
+        f"/v1/imports/{job['id']}/errors", params={"cursor": cursor}, headers=auth()
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_a_limit_out_of_range_is_refused(client: httpx.AsyncClient) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import phonenumbers
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from crm_shared.settings import PlatformSettings
 
@@ -13,22 +12,12 @@ class ContactsSettings(PlatformSettings):
 
     contacts_host: str = "127.0.0.1"
     contacts_port: int = 8001
-    contacts_default_region: str = "US"
     # Soft-deleted contacts stay restorable this long, then the purge removes them for good.
     contacts_retention_days: int = Field(default=30, ge=0)
     contacts_purge_interval_seconds: float = Field(default=3600.0, gt=0)
     # The first purge runs shortly after start-up, not a whole interval later.
     contacts_purge_first_run_seconds: float = Field(default=60.0, ge=0)
-
     # Bulk actions: contacts per transaction, and a pause between chunks that leaves room for
     # interactive requests on a busy store (0: none).
     contacts_bulk_chunk_size: int = Field(default=500, ge=1, le=5000)
     contacts_bulk_chunk_pause_seconds: float = Field(default=0.0, ge=0)
-
-    @field_validator("contacts_default_region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown phone region {value!r} (use an ISO 3166 code such as US)")
-        return region

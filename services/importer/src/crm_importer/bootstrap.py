@@ -63,7 +63,7 @@ def create_app(
                 batch_size=settings.importer_batch_size,
                 batch_max_bytes=settings.importer_batch_max_bytes,
                 suppression_key=settings.suppression_key,
-                default_region=settings.importer_default_region,
+                default_region=settings.crm_default_region,
             ),
             poll_seconds=settings.importer_worker_poll_seconds,
         )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import phonenumbers
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from crm_shared.settings import PlatformSettings
 
@@ -34,22 +33,6 @@ class ImporterSettings(PlatformSettings):
         default=True, description="Run the background import worker in this process."
     )
     importer_worker_poll_seconds: float = Field(default=2.0, gt=0)
-    importer_default_region: str = Field(
-        default="US",
-        description=(
-            "Default country of phones typed without one in failed CSV rows, used to hash their"
-            " E.164 form for erasure look-ups; must match the contacts service's"
-            " CONTACTS_DEFAULT_REGION."
-        ),
-    )
-
-    @field_validator("importer_default_region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown phone region {value!r} (use an ISO 3166 code such as US)")
-        return region
 
     @property
     def importer_data_dir(self) -> Path:

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from crm_contacts.domain.emails import email_domain, normalized_domain
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
 from crm_contacts.domain.text import fold
+from crm_shared.identity import email_domain, normalize_domain
 
 ACCOUNT_NAME_MAX = 200
 FREE_MAIL_DOMAINS = frozenset(
@@ -63,7 +63,7 @@ def _account_name(value: Any) -> str:
 def _account_domain(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    domain = normalized_domain(value) if isinstance(value, str) else None
+    domain = normalize_domain(value) if isinstance(value, str) else None
     if domain is None:
         raise ValueError("is not a valid domain name (for example example.com)")
     if is_free_mail(domain):

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from crm_contacts.domain.text import fold
 from crm_contacts.domain.validation import merge_tags
-from crm_shared.privacy import identifier_hash, normalize_phone
 
 Source = Literal["manual", "chat", "form", "integration", "import"]
 ERASED_NAME = "Erased contact"
@@ -237,33 +236,6 @@ def profile_snapshot(doc: Mapping[str, Any]) -> dict[str, Any]:
         "owner": doc.get("owner"),
         "account_id": doc.get("account_id"),
     }
-
-
-def identity_hashes(
-    key: bytes, *, email: str | None, phone: str | None, phone_raw: str | None = None
-) -> list[str]:
-    """Suppression hashes of a person's email and phone (E.164 and, if it differs, as typed)."""
-    hashes: list[str] = []
-    if email:
-        hashes.append(identifier_hash(key, "email", email))
-    if phone:
-        hashes.append(identifier_hash(key, "phone", phone))
-    if phone_raw and phone_raw != phone and normalize_phone(phone_raw) not in ("", phone):
-        hashes.append(identifier_hash(key, "phone", phone_raw))
-    return hashes
-
-
-def contact_hashes(key: bytes, doc: Mapping[str, Any]) -> list[str]:
-    """Suppression hashes of every email and phone a contact (or a profile) holds."""
-    hashes = identity_hashes(
-        key, email=doc.get("email"), phone=doc.get("phone"), phone_raw=doc.get("phone_raw")
-    )
-    hashes += [identifier_hash(key, "email", email) for email in doc.get("emails") or ()]
-    typed = doc.get("phones_raw") or []
-    for i, phone in enumerate(doc.get("phones") or ()):
-        raw = typed[i] if i < len(typed) else None
-        hashes += identity_hashes(key, email=None, phone=phone, phone_raw=raw)
-    return unique(hashes)
 
 
 def unique(values: Iterable[str]) -> list[str]:

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from crm_contacts.domain.emails import normalized_email
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
 from crm_contacts.domain.text import fold
+from crm_shared.identity import normalize_email
 
 FieldType = Literal["text", "number", "date", "dropdown", "multi_select", "boolean", "url", "email"]
 FIELD_TYPES: tuple[FieldType, ...] = (
@@ -188,7 +188,7 @@ def _url(value: Any, definition: FieldDefinition, from_text: bool) -> str:
 
 
 def _email(value: Any, definition: FieldDefinition, from_text: bool) -> str:
-    email = normalized_email(value) if isinstance(value, str) else None
+    email = normalize_email(value) if isinstance(value, str) else None
     if email is None:
         raise InvalidValue("must be a valid email address")
     return email

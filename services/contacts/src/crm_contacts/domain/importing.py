@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_contacts.domain.contact import apply_profile, bump, identity_hashes, new_contact
+from crm_contacts.domain.contact import apply_profile, bump, new_contact
 from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.domain.errors import SUPPRESSED_DETAIL, InvalidFields
 from crm_contacts.domain.validation import validate_profile
 from crm_shared.events import ImportRow
 from crm_shared.events.imports import DuplicatePolicy
+from crm_shared.identity import PersonIdentifiers, person_hashes
 
 # Fields whose offending value is quoted in a row error, so the user can find it in the file.
 _QUOTED_FIELDS = frozenset({"email", "phone", "timezone"})
@@ -86,12 +87,8 @@ def prepare_rows(
         except InvalidFields as exc:
             prepared.append(PreparedRow(number, None, _row_error(number, raw, exc)))
             continue
-        hashes = identity_hashes(
-            suppression_key,
-            email=profile.get("email"),
-            phone=profile.get("phone"),
-            phone_raw=profile.get("phone_raw"),
-        )
+        identifiers = PersonIdentifiers.of_contact(profile)
+        hashes = person_hashes(suppression_key, identifiers, region=region)
         prepared.append(PreparedRow(number, profile, hashes=hashes))
     return prepared
 

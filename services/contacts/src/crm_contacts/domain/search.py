@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from crm_contacts.domain.custom_fields import CHECKERS, FieldDefinition, InvalidValue
-from crm_contacts.domain.emails import normalized_email
 from crm_contacts.domain.text import fold
 from crm_shared.clock import iso
 from crm_shared.filters import ContactFilter, CustomFieldCondition
+from crm_shared.identity import normalize_email
 from crm_shared.problems import Unprocessable
 from crm_shared.storage import Contains, ContainsAny, Eq, In, Not, Range, TextMatch, Where
 
@@ -113,7 +113,7 @@ def _moment(value: datetime | None) -> str | None:
 
 
 def _email(value: str) -> str:
-    email = normalized_email(value)
+    email = normalize_email(value)
     if email is None:
         raise _problem("email", "is not a valid email address")
     return email

@@ -13,15 +13,12 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from crm_contacts.domain.emails import normalized_email
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
-from crm_contacts.domain.phones import to_e164
 from crm_contacts.domain.text import fold
+from crm_shared.identity import PHONE_MAX, normalize_email, to_e164
 
 NAME_MAX = 200
 COMPANY_MAX = 200
-EMAIL_MAX = 254
-PHONE_RAW_MAX = 64
 TAG_MAX = 50
 TAGS_MAX = 50
 CUSTOM_FIELDS_MAX = 100
@@ -51,18 +48,18 @@ def normalize_name(value: Any) -> str:
     return name
 
 
-def normalize_email(value: str) -> str:
-    """The stripped, lower-cased address with an ASCII (IDNA) domain, if it is local@domain.tld."""
-    email = normalized_email(value)
+def check_email(value: str) -> str:
+    """The address normalized by the platform's identity rules; refused if not local@domain.tld."""
+    email = normalize_email(value)
     if email is None:
         raise _Invalid("is not a valid address")
     return email
 
 
-def normalize_phone(value: str, region: str) -> str:
+def check_phone(value: str, region: str) -> str:
     """The number in E.164 form, parsed with `region` as the default country."""
     raw = value.strip()
-    e164 = to_e164(raw, region) if len(raw) <= PHONE_RAW_MAX else None
+    e164 = to_e164(raw, region) if len(raw) <= PHONE_MAX else None
     if e164 is None:
         raise _Invalid("is not a valid phone number")
     return e164
@@ -122,7 +119,7 @@ def normalize_emails(value: Any) -> list[str]:
     """Additional emails, each normalized like the primary, without repeats, at most 10."""
     emails: dict[str, None] = {}
     for position, item in _list_items(value, "email addresses"):
-        email = normalized_email(item)
+        email = normalize_email(item)
         if email is None:
             raise _Invalid("is not a valid address", item=position)
         emails[email] = None
@@ -134,7 +131,7 @@ def normalize_phones(value: Any, region: str) -> list[tuple[str, str]]:
     phones: dict[str, str] = {}
     for position, item in _list_items(value, "phone numbers"):
         try:
-            e164 = normalize_phone(item, region)
+            e164 = check_phone(item, region)
         except _Invalid as exc:
             raise _Invalid(str(exc), item=position) from None
         phones.setdefault(e164, item.strip())
@@ -201,8 +198,8 @@ def _optional_text(check: Callable[[str], str]) -> Callable[[Any], str | None]:
 def _checkers(region: str) -> dict[str, Callable[[Any], Any]]:
     return {
         "name": normalize_name,
-        "email": _optional_text(normalize_email),
-        "phone": _optional_text(lambda v: normalize_phone(v, region)),
+        "email": _optional_text(check_email),
+        "phone": _optional_text(lambda v: check_phone(v, region)),
         "company": _optional_text(normalize_company),
         "timezone": _optional_text(normalize_timezone),
         "owner": _optional_text(normalize_owner),

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
-
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_shared.problems import BadRequest
+from crm_shared.cursors import ID, CursorCodec, Text
 from crm_shared.storage import Cursor
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # A folded name of up to 200 characters (several bytes each) plus an id, base64-encoded.
-_CURSOR_MAX = 2048
-_MALFORMED = "cursor is malformed; pass the next_cursor of a previous page"
+_CURSOR = CursorCodec(Text(), ID, max_length=2048)
 
 
 class AccountCreate(BaseModel):
@@ -68,24 +61,9 @@ class AccountList(BaseModel):
 
 def encode_account_cursor(after: Cursor) -> str:
     """The opaque cursor continuing after this (folded name, id)."""
-    raw = orjson.dumps([after.value, after.id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _CURSOR.encode_position(after)
 
 
 def decode_account_cursor(cursor: str) -> Cursor:
     """The position a cursor continues after; 400 if it was not made by encode_account_cursor."""
-    if len(cursor) > _CURSOR_MAX:
-        raise BadRequest(_MALFORMED)
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = orjson.loads(base64.b64decode(padded, altchars=b"-_", validate=True))
-    except (binascii.Error, ValueError):
-        value = None
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or not all(isinstance(part, str) for part in value)
-        or _UUID.fullmatch(value[1]) is None
-    ):
-        raise BadRequest(_MALFORMED)
-    return Cursor(value=value[0], id=value[1])
+    return _CURSOR.decode_position(cursor)

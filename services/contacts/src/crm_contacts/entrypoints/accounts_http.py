@@ -21,7 +21,7 @@ from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor, etag, expected_version
 from crm_contacts.entrypoints.schemas import ContactList, ContactPublic
 from crm_contacts.service_layer import accounts
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import EditorAuth, ViewerAuth
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -42,7 +42,7 @@ def _account(doc: dict[str, Any], response: Response) -> AccountPublic:
 
 @router.get("", response_model=AccountList)
 async def list_accounts(
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: Store,
     q: Annotated[
         str | None, Query(max_length=200, description="Text in the name (case, accents ignored)")
@@ -51,7 +51,6 @@ async def list_accounts(
     cursor: PageCursor = None,
 ) -> AccountList:
     """Accounts in name order, optionally those whose name contains `q`."""
-    principal.require("viewer")
     page = await accounts.list_accounts(
         store,
         tenant=principal.tenant,
@@ -67,10 +66,9 @@ async def list_accounts(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
 async def create_account(
-    body: AccountCreate, principal: CurrentPrincipal, store: Store, response: Response
+    body: AccountCreate, principal: EditorAuth, store: Store, response: Response
 ) -> AccountPublic:
     """Create an account; 409 if an account has this name (case, accents ignored) or domain."""
-    principal.require("editor")
     doc = await accounts.create_account(
         store, body.model_dump(exclude_unset=True), tenant=principal.tenant, actor=principal.key_id
     )
@@ -80,10 +78,9 @@ async def create_account(
 
 @router.get("/{account_id}", response_model=AccountDetail)
 async def get_account(
-    account_id: str, principal: CurrentPrincipal, store: Store, response: Response
+    account_id: str, principal: ViewerAuth, store: Store, response: Response
 ) -> AccountDetail:
     """One account with the number of live contacts linked to it."""
-    principal.require("viewer")
     doc, count = await accounts.get_account(store, account_id, tenant=principal.tenant)
     response.headers["ETag"] = etag(int(doc["version"]))
     return AccountDetail.model_validate({**doc, "contact_count": count})
@@ -93,13 +90,12 @@ async def get_account(
 async def update_account(
     account_id: str,
     body: AccountUpdate,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: Store,
     response: Response,
     if_match: Annotated[str | None, Header(description='Version: 3, "3" or W/"3"')] = None,
 ) -> AccountPublic:
     """Rename an account or change its domain; 412 with the current account when stale."""
-    principal.require("editor")
     doc = await accounts.update_account(
         store,
         account_id,
@@ -114,13 +110,12 @@ async def update_account(
 @router.get("/{account_id}/contacts", response_model=ContactList)
 async def list_account_contacts(
     account_id: str,
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: Store,
     limit: Limit = 50,
     cursor: PageCursor = None,
 ) -> ContactList:
     """Live contacts linked to the account, in creation order."""
-    principal.require("viewer")
     page = await accounts.account_contacts(
         store,
         account_id,

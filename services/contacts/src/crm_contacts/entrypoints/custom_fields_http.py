@@ -12,7 +12,7 @@ from crm_contacts.domain.field_definitions import KEY_PATTERN, new_definition
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.paging import etag, expected_version
 from crm_contacts.service_layer import custom_fields as handlers
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import AdminAuth, ViewerAuth
 
 router = APIRouter(prefix="/v1/custom-fields", tags=["custom fields"])
 
@@ -93,9 +93,8 @@ def _public(doc: dict[str, Any]) -> CustomFieldPublic:
 
 
 @router.get("", response_model=CustomFieldList)
-async def list_custom_fields(principal: CurrentPrincipal, store: Store) -> CustomFieldList:
+async def list_custom_fields(principal: ViewerAuth, store: Store) -> CustomFieldList:
     """Every custom field definition of the tenant."""
-    principal.require("viewer")
     docs = await handlers.list_definitions(store, tenant=principal.tenant)
     return CustomFieldList(items=[_public(doc) for doc in docs])
 
@@ -113,10 +112,9 @@ async def list_custom_fields(principal: CurrentPrincipal, store: Store) -> Custo
     ),
 )
 async def create_custom_field(
-    body: CustomFieldCreate, principal: CurrentPrincipal, store: Store, response: Response
+    body: CustomFieldCreate, principal: AdminAuth, store: Store, response: Response
 ) -> CustomFieldPublic:
     """Define a custom field (admin)."""
-    principal.require("admin")
     definition = new_definition(**body.model_dump())
     doc = await handlers.create_definition(
         store, definition, tenant=principal.tenant, actor=principal.key_id
@@ -128,10 +126,9 @@ async def create_custom_field(
 
 @router.get("/{key}", response_model=CustomFieldPublic)
 async def get_custom_field(
-    key: str, principal: CurrentPrincipal, store: Store, response: Response
+    key: str, principal: ViewerAuth, store: Store, response: Response
 ) -> CustomFieldPublic:
     """One custom field definition."""
-    principal.require("viewer")
     doc = await handlers.get_definition(store, key, tenant=principal.tenant)
     response.headers["ETag"] = etag(int(doc["version"]))
     return _public(doc)
@@ -141,13 +138,12 @@ async def get_custom_field(
 async def update_custom_field(
     key: str,
     body: CustomFieldUpdate,
-    principal: CurrentPrincipal,
+    principal: AdminAuth,
     store: Store,
     response: Response,
     if_match: Annotated[str | None, Header(description="Definition version")] = None,
 ) -> CustomFieldPublic:
     """Change a custom field definition (admin); the key cannot change."""
-    principal.require("admin")
     doc = await handlers.update_definition(
         store,
         key,
@@ -173,14 +169,13 @@ async def update_custom_field(
 )
 async def delete_custom_field(
     key: str,
-    principal: CurrentPrincipal,
+    principal: AdminAuth,
     store: Store,
     purge_values: Annotated[
         bool, Query(description="Also remove the values contacts hold")
     ] = False,
 ) -> Response:
     """Delete a custom field definition (admin)."""
-    principal.require("admin")
     await handlers.delete_definition(
         store, key, purge_values=purge_values, tenant=principal.tenant, actor=principal.key_id
     )

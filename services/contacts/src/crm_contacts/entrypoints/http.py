@@ -21,7 +21,7 @@ from crm_contacts.entrypoints.schemas import (
     ContactUpdate,
 )
 from crm_contacts.service_layer import handlers, queries
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import EditorAuth, ViewerAuth
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -38,7 +38,7 @@ def _contact(doc: dict[str, Any], response: Response) -> ContactPublic:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactPublic)
 async def create_contact(
     body: ContactCreate,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: Store,
     settings: Settings,
     response: Response,
@@ -47,7 +47,6 @@ async def create_contact(
     ] = False,
 ) -> ContactPublic:
     """Create a contact; 409 if its email is taken (unless allowed) or its person was erased."""
-    principal.require("editor")
     command = CreateContact(
         fields=body.model_dump(exclude={"source"}, exclude_unset=True),
         source=body.source,
@@ -65,10 +64,9 @@ async def create_contact(
 
 @router.get("/{contact_id}", response_model=ContactPublic)
 async def get_contact(
-    contact_id: str, principal: CurrentPrincipal, store: Store, response: Response
+    contact_id: str, principal: ViewerAuth, store: Store, response: Response
 ) -> ContactPublic:
     """One contact; 404 when missing or deleted, 410 when erased."""
-    principal.require("viewer")
     doc = await queries.get_contact(store, contact_id, tenant=principal.tenant)
     return _contact(doc, response)
 
@@ -77,14 +75,13 @@ async def get_contact(
 async def update_contact(
     contact_id: str,
     body: ContactUpdate,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: Store,
     settings: Settings,
     response: Response,
     if_match: IfMatch = None,
 ) -> ContactPublic:
     """Change only the fields sent; 412 with the current contact when If-Match is stale."""
-    principal.require("editor")
     command = UpdateContact(
         contact_id=contact_id,
         fields=body.present_fields(),
@@ -98,10 +95,9 @@ async def update_contact(
 
 @router.delete("/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_contact(
-    contact_id: str, principal: CurrentPrincipal, store: Store, if_match: IfMatch = None
+    contact_id: str, principal: EditorAuth, store: Store, if_match: IfMatch = None
 ) -> Response:
     """Soft-delete a contact (it can be restored)."""
-    principal.require("editor")
     command = DeleteContact(contact_id=contact_id, expected_version=expected_version(if_match))
     doc = await handlers.delete_contact(
         store, command, tenant=principal.tenant, actor=principal.key_id
@@ -112,13 +108,12 @@ async def delete_contact(
 @router.post("/{contact_id}/restore", response_model=ContactPublic)
 async def restore_contact(
     contact_id: str,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: Store,
     settings: Settings,
     response: Response,
 ) -> ContactPublic:
     """Restore a soft-deleted contact; 409 if it is not deleted or its email is taken."""
-    principal.require("editor")
     doc = await handlers.restore_contact(
         store,
         RestoreContact(contact_id=contact_id),

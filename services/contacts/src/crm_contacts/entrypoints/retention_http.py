@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from crm_contacts.entrypoints.deps import Settings, Store
 from crm_contacts.service_layer.retention import purge_expired
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import AdminAuth
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -33,14 +33,13 @@ class PurgeResult(BaseModel):
 
 @router.post("/purge", response_model=PurgeResult)
 async def purge_deleted_contacts(
-    principal: CurrentPrincipal, store: Store, settings: Settings, clock: Clock
+    principal: AdminAuth, store: Store, settings: Settings, clock: Clock
 ) -> PurgeResult:
     """Remove now, for good, this tenant's contacts soft-deleted longer ago than the retention.
 
     The same purge runs in the background for every tenant; each purged contact publishes
     ContactPurged and can no longer be restored (404).
     """
-    principal.require("admin")
     purged = await purge_expired(
         store,
         now=clock(),

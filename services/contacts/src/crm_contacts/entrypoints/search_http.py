@@ -13,7 +13,7 @@ from crm_contacts.entrypoints.schemas import ContactList, ContactPublic
 from crm_contacts.service_layer.search import MAX_LIMIT, SearchPage, search_contacts
 from crm_shared.auth import Principal
 from crm_shared.filters import ContactFilter, InvalidFilter, SortKey
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import ViewerAuth
 from crm_shared.problems import Unprocessable
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
@@ -52,13 +52,15 @@ def _page(page: SearchPage) -> ContactList:
 
 
 def _allowed(principal: Principal, criteria: ContactFilter, include_deleted: bool) -> None:
-    principal.require("editor" if criteria.deleted or include_deleted else "viewer")
+    # Any viewer may list live contacts (ViewerAuth); soft-deleted ones are for editors.
+    if criteria.deleted or include_deleted:
+        principal.require("editor")
 
 
 @router.get("", response_model=ContactList, description=_FILTERS)
 async def list_contacts(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: Store,
     settings: Settings,
     limit: Limit = 50,
@@ -89,7 +91,7 @@ async def list_contacts(
 
 @router.post("/search", response_model=ContactList, description=_FILTERS)
 async def search(
-    body: SearchRequest, principal: CurrentPrincipal, store: Store, settings: Settings
+    body: SearchRequest, principal: ViewerAuth, store: Store, settings: Settings
 ) -> ContactList:
     """The same listing with the filter as a JSON body, for filters too long for a URL."""
     _allowed(principal, body.filter, include_deleted=False)

@@ -12,7 +12,7 @@ from crm_contacts.domain.tags import TAG_NAME_MAX
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.service_layer import tag_rules as handlers
 from crm_shared.filters import ContactFilter
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import AdminAuth, ViewerAuth
 
 router = APIRouter(prefix="/v1/tag-rules", tags=["tag rules"])
 
@@ -76,9 +76,8 @@ def _filter_body(criteria: ContactFilter | None) -> dict[str, Any] | None:
 
 
 @router.get("", response_model=TagRuleList)
-async def list_tag_rules(principal: CurrentPrincipal, store: Store) -> TagRuleList:
+async def list_tag_rules(principal: ViewerAuth, store: Store) -> TagRuleList:
     """The tenant's tag rules."""
-    principal.require("viewer")
     rules = await handlers.list_rules(store, tenant=principal.tenant)
     return TagRuleList(items=[TagRulePublic.model_validate(rule) for rule in rules])
 
@@ -87,10 +86,9 @@ async def list_tag_rules(principal: CurrentPrincipal, store: Store) -> TagRuleLi
     "", status_code=status.HTTP_201_CREATED, response_model=TagRuleChanged, description=_HOW
 )
 async def create_tag_rule(
-    body: TagRuleCreate, principal: CurrentPrincipal, store: Store, response: Response
+    body: TagRuleCreate, principal: AdminAuth, store: Store, response: Response
 ) -> TagRuleChanged:
     """Create a tag rule (admin) and tag the contacts it matches."""
-    principal.require("admin")
     rule = await handlers.create_rule(
         store,
         tenant=principal.tenant,
@@ -104,19 +102,17 @@ async def create_tag_rule(
 
 
 @router.get("/{rule_id}", response_model=TagRulePublic)
-async def get_tag_rule(rule_id: str, principal: CurrentPrincipal, store: Store) -> TagRulePublic:
+async def get_tag_rule(rule_id: str, principal: ViewerAuth, store: Store) -> TagRulePublic:
     """One tag rule."""
-    principal.require("viewer")
     rule = await handlers.get_rule(store, rule_id, tenant=principal.tenant)
     return TagRulePublic.model_validate(rule)
 
 
 @router.patch("/{rule_id}", response_model=TagRuleChanged, description=_HOW)
 async def update_tag_rule(
-    rule_id: str, body: TagRuleUpdate, principal: CurrentPrincipal, store: Store
+    rule_id: str, body: TagRuleUpdate, principal: AdminAuth, store: Store
 ) -> TagRuleChanged:
     """Change a tag rule (admin) and re-tag every contact."""
-    principal.require("admin")
     patch = {"name": body.name, "filter": _filter_body(body.filter), "tag": body.tag}
     rule = await handlers.update_rule(
         store, rule_id, patch, tenant=principal.tenant, actor=principal.key_id
@@ -125,8 +121,7 @@ async def update_tag_rule(
 
 
 @router.delete("/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_tag_rule(rule_id: str, principal: CurrentPrincipal, store: Store) -> Response:
+async def delete_tag_rule(rule_id: str, principal: AdminAuth, store: Store) -> Response:
     """Delete a tag rule (admin); its tag leaves contacts no other rule gives it to."""
-    principal.require("admin")
     await handlers.delete_rule(store, rule_id, tenant=principal.tenant, actor=principal.key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

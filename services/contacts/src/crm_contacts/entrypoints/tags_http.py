@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from crm_contacts.domain.tags import TAG_GROUP_MAX, TAG_NAME_MAX, TagKind
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.service_layer import tags as handlers
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import EditorAuth, ViewerAuth
 from crm_shared.problems import Unprocessable
 
 router = APIRouter(prefix="/v1/tags", tags=["tags"])
@@ -78,23 +78,21 @@ class TagList(BaseModel):
 
 @router.get("", response_model=TagList, description=_KINDS)
 async def list_tags(
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: Store,
     kind: Annotated[TagKind | None, Query()] = None,
     group: Annotated[str | None, Query(max_length=TAG_GROUP_MAX)] = None,
 ) -> TagList:
     """The tenant's tags, optionally of one kind and group."""
-    principal.require("viewer")
     docs = await handlers.list_tags(store, tenant=principal.tenant, kind=kind, group=group)
     return TagList(items=[TagPublic.model_validate(doc) for doc in docs])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TagPublic)
 async def create_tag(
-    body: TagCreate, principal: CurrentPrincipal, store: Store, response: Response
+    body: TagCreate, principal: EditorAuth, store: Store, response: Response
 ) -> TagPublic:
     """Create a manual tag; 409 if the name exists ignoring case and accents."""
-    principal.require("editor")
     if body.kind != "manual":
         raise Unprocessable(
             f"kind: users may create manual tags only; {body.kind} tags come from "
@@ -108,9 +106,8 @@ async def create_tag(
 
 
 @router.get("/{tag_id}", response_model=TagPublic)
-async def get_tag(tag_id: str, principal: CurrentPrincipal, store: Store) -> TagPublic:
+async def get_tag(tag_id: str, principal: ViewerAuth, store: Store) -> TagPublic:
     """One tag."""
-    principal.require("viewer")
     return TagPublic.model_validate(await handlers.get_tag(store, tag_id, tenant=principal.tenant))
 
 
@@ -124,10 +121,9 @@ async def get_tag(tag_id: str, principal: CurrentPrincipal, store: Store) -> Tag
     ),
 )
 async def update_tag(
-    tag_id: str, body: TagUpdate, principal: CurrentPrincipal, store: Store
+    tag_id: str, body: TagUpdate, principal: EditorAuth, store: Store
 ) -> TagChanged:
     """Rename (everywhere), regroup or recolor a tag."""
-    principal.require("editor")
     doc, renamed = await handlers.update_tag(
         store, tag_id, body.present_fields(), tenant=principal.tenant, actor=principal.key_id
     )
@@ -142,8 +138,7 @@ async def update_tag(
         "cannot be deleted; 409 while a tag rule gives the tag or filters on it."
     ),
 )
-async def delete_tag(tag_id: str, principal: CurrentPrincipal, store: Store) -> Response:
+async def delete_tag(tag_id: str, principal: EditorAuth, store: Store) -> Response:
     """Delete a tag and remove it from every contact."""
-    principal.require("editor")
     await handlers.delete_tag(store, tag_id, tenant=principal.tenant, actor=principal.key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -16,8 +16,8 @@ from typing import Any
 from crm_contacts.adapters.accounts import AccountContacts, AccountRepository
 from crm_contacts.domain.contact import bump
 from crm_contacts.domain.text import fold
-from crm_contacts.service_layer.outbox import outgoing
 from crm_shared.events.contacts import AccountDeleted, AccountUpdated, FieldChange
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import OutgoingEvent, Session
 
 
@@ -36,7 +36,9 @@ async def release_account(
     if not await linked.any_linked(account_id):
         await accounts.remove(account_id)
         deleted = AccountDeleted(account_id=account_id)
-        return [outgoing(deleted, tenant=tenant, key=account_id, actor=actor)]
+        return [
+            outgoing(deleted, source=CONTACTS_SOURCE, tenant=tenant, key=account_id, actor=actor)
+        ]
     named_by_erased = fold(erased.get("company") or "") == account["name_folded"]
     if not named_by_erased or await linked.any_with_company(account_id, account["name_folded"]):
         return []
@@ -48,7 +50,7 @@ async def release_account(
         version=renamed["version"],
         changes={"name": FieldChange(before=None, after=name)},
     )
-    return [outgoing(updated, tenant=tenant, key=account_id, actor=actor)]
+    return [outgoing(updated, source=CONTACTS_SOURCE, tenant=tenant, key=account_id, actor=actor)]
 
 
 async def _neutral_name(accounts: AccountRepository, account: Mapping[str, Any]) -> str:

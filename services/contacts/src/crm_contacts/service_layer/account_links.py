@@ -13,9 +13,9 @@ from crm_contacts.adapters.accounts import AccountRepository
 from crm_contacts.domain.accounts import AccountLinker, wanted_account
 from crm_contacts.domain.contact import Changes, unique
 from crm_contacts.domain.importing import BatchPlan
-from crm_contacts.service_layer.outbox import outgoing
 from crm_shared.events.contacts import AccountCreated
 from crm_shared.ids import new_id
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import OutgoingEvent, Session
 
 
@@ -47,6 +47,7 @@ def account_created_events(
                 name=account["name"],
                 domain=account.get("domain"),
             ),
+            source=CONTACTS_SOURCE,
             tenant=tenant,
             key=account["id"],
             actor=actor,

@@ -11,10 +11,10 @@ from crm_contacts.domain.accounts import new_account, validate_account
 from crm_contacts.domain.contact import bump
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
 from crm_contacts.service_layer.account_links import account_created_events
-from crm_contacts.service_layer.outbox import outgoing
 from crm_shared.clock import now_iso
 from crm_shared.events.contacts import AccountUpdated, FieldChange
 from crm_shared.ids import new_id
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict, NotFound, PreconditionFailed
 from crm_shared.storage import Cursor, DocumentStore
 
@@ -115,7 +115,9 @@ async def update_account(
             version=updated["version"],
             changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
         )
-        await session.add_events([outgoing(event, tenant=tenant, key=account_id, actor=actor)])
+        await session.add_events(
+            [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=account_id, actor=actor)]
+        )
     return updated
 
 

@@ -84,7 +84,7 @@ async def _apply_each(
         names = [*params.get("tags", ()), *(t for d in docs.values() for t in d.get("tags") or ())]
         policy = await load_policy(session, tenant, tag_names=names)
     owner_profile = (
-        validate_profile({"owner": params["owner"]}, region=settings.contacts_default_region)
+        validate_profile({"owner": params["owner"]}, region=settings.crm_default_region)
         if action == "assign_owner"
         else None
     )

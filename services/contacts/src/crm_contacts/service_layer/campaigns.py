@@ -8,11 +8,11 @@ from crm_contacts.adapters.campaigns import CampaignRepository
 from crm_contacts.domain.campaigns import joined, left, new_campaign
 from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.service_layer.handlers import apply_update
-from crm_contacts.service_layer.outbox import outgoing
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
 from crm_shared.events import CampaignCreated, CampaignMembershipChanged
 from crm_shared.ids import new_id
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict, NotFound
 from crm_shared.storage import DocumentStore, DuplicateKeyError, Session
 
@@ -46,7 +46,9 @@ async def create_campaign(
         event = CampaignCreated(
             campaign_id=doc["id"], version=1, name=doc["name"], description=description
         )
-        await session.add_events([outgoing(event, tenant=tenant, key=doc["id"], actor=actor)])
+        await session.add_events(
+            [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor)]
+        )
     return doc
 
 
@@ -109,5 +111,7 @@ async def change_membership(
         change="added" if join else "removed",
         contact_version=int(updated["version"]),
     )
-    await session.add_events([outgoing(event, tenant=tenant, key=contact["id"], actor=actor)])
+    await session.add_events(
+        [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=contact["id"], actor=actor)]
+    )
     return updated

@@ -13,9 +13,9 @@ from typing import Any
 from crm_contacts.adapters.contact_pages import contact_pages
 from crm_contacts.adapters.repository import ContactRepository
 from crm_contacts.domain.contact import Changes, bump, refresh_derived
-from crm_contacts.service_layer.outbox import outgoing
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactUpdated, FieldChange
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict
 from crm_shared.storage import OutgoingEvent, Session, Where
 
@@ -77,7 +77,9 @@ async def rewrite_contacts(
                 version=updated["version"],
                 changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
             )
-            events.append(outgoing(event, tenant=tenant, key=doc["id"], actor=actor))
+            events.append(
+                outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor)
+            )
             result.changed += 1
         if events:
             await session.add_events(events)

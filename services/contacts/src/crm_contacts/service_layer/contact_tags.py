@@ -31,7 +31,7 @@ async def retag(
     wanted = edited_tags(current, list(add), list(remove))
     if wanted == current:
         return contact
-    profile = validate_profile({"tags": wanted}, region=settings.contacts_default_region)
+    profile = validate_profile({"tags": wanted}, region=settings.crm_default_region)
     return await apply_update(
         session, tenant, contact, profile, actor=actor, settings=settings, policy=policy
     )

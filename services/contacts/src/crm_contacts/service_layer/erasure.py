@@ -6,12 +6,13 @@ import logging
 
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.commands import EraseContact
-from crm_contacts.domain.contact import anonymized, contact_hashes
+from crm_contacts.domain.contact import anonymized
 from crm_contacts.service_layer.account_erasure import release_account
-from crm_contacts.service_layer.outbox import outgoing
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactAnonymized, ErasureReceipt
+from crm_shared.identity import PersonIdentifiers, person_hashes
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,25 @@ async def erase_contact(
         elif doc.get("erased_at") is not None:
             detail = "already erased"
         else:
-            hashes += contact_hashes(settings.suppression_key, doc)
+            hashes += person_hashes(
+                settings.suppression_key,
+                PersonIdentifiers.of_contact(doc),
+                region=settings.crm_default_region,
+            )
             erased = anonymized(doc, now)
             await contacts.save(erased, expected_version=int(doc["version"]))
             anonymized_event = ContactAnonymized(
                 contact_id=contact_id, version=erased["version"], erasure_id=command.erasure_id
             )
-            events.append(outgoing(anonymized_event, tenant=tenant, key=contact_id, actor=ACTOR))
+            events.append(
+                outgoing(
+                    anonymized_event,
+                    source=CONTACTS_SOURCE,
+                    tenant=tenant,
+                    key=contact_id,
+                    actor=ACTOR,
+                )
+            )
             events += await release_account(session, tenant, doc, now=now, actor=ACTOR)
         await SuppressionRepository(session, tenant).add(
             hashes, now=now, reason=f"erasure:{command.erasure_id}"
@@ -62,7 +75,9 @@ async def erase_contact(
             status="completed",
             detail=detail,
         )
-        events.append(outgoing(receipt, tenant=tenant, key=contact_id, actor=ACTOR))
+        events.append(
+            outgoing(receipt, source=CONTACTS_SOURCE, tenant=tenant, key=contact_id, actor=ACTOR)
+        )
         await session.add_events(events)
     log.info("erasure %s of contact %s completed (%s)", command.erasure_id, contact_id, detail)
     return True

@@ -14,7 +14,6 @@ from crm_contacts.domain.commands import (
 from crm_contacts.domain.contact import (
     apply_profile,
     bump,
-    contact_hashes,
     new_contact,
     profile_snapshot,
     public_view,
@@ -34,7 +33,6 @@ from crm_contacts.service_layer.contact_policy import (
     checked_update,
     record_new_tags,
 )
-from crm_contacts.service_layer.outbox import outgoing
 from crm_contacts.service_layer.retention import note_deleted, note_restored
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
@@ -46,7 +44,9 @@ from crm_shared.events import (
     FieldChange,
 )
 from crm_shared.events.contacts import ContactProfile
+from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict, NotFound, PreconditionFailed
 from crm_shared.storage import DocumentStore, Session
 
@@ -74,7 +74,9 @@ def check_version(doc: dict[str, Any], expected: int | None) -> None:
 async def _refuse_suppressed(
     suppressions: SuppressionRepository, settings: ContactsSettings, doc: dict[str, Any]
 ) -> None:
-    hashes = contact_hashes(settings.suppression_key, doc)
+    identifiers = PersonIdentifiers.of_contact(doc)
+    region = settings.crm_default_region
+    hashes = person_hashes(settings.suppression_key, identifiers, region=region)
     if hashes and await suppressions.suppressed(hashes):
         raise SuppressedIdentity()
 
@@ -89,7 +91,7 @@ async def create_contact(
 ) -> dict[str, Any]:
     """Create a contact unless its email is taken (409) or its person was erased (409)."""
     profile = validate_profile(
-        command.fields, region=settings.contacts_default_region, require_name=True
+        command.fields, region=settings.crm_default_region, require_name=True
     )
     async with store.transaction() as session:
         contacts = ContactRepository(session, tenant)
@@ -124,7 +126,7 @@ async def create_contact(
         await session.add_events(
             [
                 *account_created_events(accounts, tenant=tenant, actor=actor),
-                outgoing(event, tenant=tenant, key=doc["id"], actor=actor),
+                outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor),
             ]
         )
     return doc
@@ -139,7 +141,7 @@ async def update_contact(
     settings: ContactsSettings,
 ) -> dict[str, Any]:
     """Apply only the given fields; no change means no new version and no event."""
-    profile = validate_profile(command.fields, region=settings.contacts_default_region)
+    profile = validate_profile(command.fields, region=settings.crm_default_region)
     # custom_fields merge key by key; an explicit null clears them all.
     replace_custom = "custom_fields" in command.fields and command.fields["custom_fields"] is None
     async with store.transaction() as session:
@@ -202,7 +204,10 @@ async def apply_update(
         changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
     )
     await session.add_events(
-        [*account_events, outgoing(event, tenant=tenant, key=doc["id"], actor=actor)]
+        [
+            *account_events,
+            outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor),
+        ]
     )
     return updated
 
@@ -227,7 +232,9 @@ async def apply_delete(
     await ContactRepository(session, tenant).save(deleted, expected_version=int(doc["version"]))
     await note_deleted(session, tenant, deleted)
     event = ContactDeleted(contact_id=doc["id"], version=deleted["version"])
-    await session.add_events([outgoing(event, tenant=tenant, key=doc["id"], actor=actor)])
+    await session.add_events(
+        [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor)]
+    )
     return deleted
 
 
@@ -276,5 +283,7 @@ async def apply_restore(
     await contacts.save(back, expected_version=int(doc["version"]))
     await note_restored(session, tenant, contact_id)
     event = ContactRestored(contact_id=contact_id, version=back["version"])
-    await session.add_events([outgoing(event, tenant=tenant, key=contact_id, actor=actor)])
+    await session.add_events(
+        [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=contact_id, actor=actor)]
+    )
     return back

@@ -11,11 +11,11 @@ from crm_contacts.domain.contact import unique
 from crm_contacts.domain.importing import PreparedRow, plan_batch, prepare_rows
 from crm_contacts.service_layer.account_links import link_import_batch
 from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
-from crm_contacts.service_layer.outbox import outgoing
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactsImported, ImportBatchProcessed, ImportContactsBatch
 from crm_shared.ids import new_id
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ async def import_batch(
     # Validation is pure CPU work: done before taking the write lock.
     prepared = prepare_rows(
         batch.rows,
-        region=settings.contacts_default_region,
+        region=settings.crm_default_region,
         suppression_key=settings.suppression_key,
     )
     actor = f"import:{batch.job_id}"
@@ -88,13 +88,21 @@ async def import_batch(
         processed = ImportBatchProcessed(
             job_id=batch.job_id, batch_no=batch.batch_no, results=plan.results
         )
-        events = [outgoing(processed, tenant=tenant, key=batch.job_id, actor=actor)]
+        events = [
+            outgoing(
+                processed, source=CONTACTS_SOURCE, tenant=tenant, key=batch.job_id, actor=actor
+            )
+        ]
         events += account_events
         if plan.imported:
             imported = ContactsImported(
                 job_id=batch.job_id, batch_no=batch.batch_no, contacts=plan.imported
             )
-            events.append(outgoing(imported, tenant=tenant, key=batch.job_id, actor=actor))
+            events.append(
+                outgoing(
+                    imported, source=CONTACTS_SOURCE, tenant=tenant, key=batch.job_id, actor=actor
+                )
+            )
         await session.add_events(events)
     log.info(
         "import %s batch %d: %d rows, %d created, %d updated",

@@ -8,8 +8,8 @@ from typing import Any
 
 from crm_contacts.adapters.deletions import DeletionIndex, PurgeableContacts
 from crm_contacts.domain.retention import is_purgeable, purge_cutoff, still_waiting
-from crm_contacts.service_layer.outbox import outgoing
 from crm_shared.events.contacts import ContactPurged
+from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent, Session
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ async def _purge_page(session: Session, entries: list[dict[str, Any]], cutoff: s
         events += [
             outgoing(
                 ContactPurged(contact_id=doc["id"], deleted_at=doc["deleted_at"]),
+                source=CONTACTS_SOURCE,
                 tenant=tenant,
                 key=doc["id"],
                 actor=ACTOR,

@@ -28,7 +28,7 @@ from crm_gdpr.service_layer.audit import audit_page, public_entry, verify_chain
 from crm_gdpr.service_layer.consents import consent_overview, public_purpose, record_consent
 from crm_gdpr.service_layer.erasure import get_erasure, request_erasure
 from crm_gdpr.service_layer.exports import export_subject_data
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import AdminAuth, EditorAuth, ViewerAuth
 
 router = APIRouter(prefix="/v1")
 
@@ -43,14 +43,13 @@ ContactIdPath = Annotated[str, Path(pattern=CONTACT_ID_PATTERN, max_length=100)]
 )
 async def create_erasure_request(
     body: ErasureRequestCreate,
-    principal: CurrentPrincipal,
+    principal: AdminAuth,
     store: Store,
     contacts: Contacts,
     settings: Settings,
     response: Response,
 ) -> dict[str, Any]:
     """Start erasing a contact everywhere; 200 with the existing request if one is pending."""
-    principal.require("admin")
     request, created = await request_erasure(
         store,
         contacts,
@@ -58,6 +57,7 @@ async def create_erasure_request(
         tenant=principal.tenant,
         actor=principal.key_id,
         suppression_key=settings.suppression_key,
+        region=settings.crm_default_region,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -66,10 +66,9 @@ async def create_erasure_request(
 
 @router.get("/erasure-requests/{erasure_id}", response_model=ErasurePublic, tags=["erasure"])
 async def read_erasure_request(
-    erasure_id: Annotated[str, Path(max_length=100)], principal: CurrentPrincipal, store: Store
+    erasure_id: Annotated[str, Path(max_length=100)], principal: AdminAuth, store: Store
 ) -> dict[str, Any]:
     """An erasure request with each participating service's receipt."""
-    principal.require("admin")
     request = await get_erasure(store, tenant=principal.tenant, erasure_id=erasure_id)
     return request.public()
 
@@ -83,12 +82,11 @@ async def read_erasure_request(
 async def create_consent(
     contact_id: ContactIdPath,
     body: ConsentCreate,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: Store,
     contacts: Contacts,
 ) -> dict[str, Any]:
     """Record a consent decision as a new ledger entry (a withdrawal is a new entry too)."""
-    principal.require("editor")
     entry = await record_consent(
         store,
         contacts,
@@ -101,10 +99,9 @@ async def create_consent(
 
 @router.get("/contacts/{contact_id}/consents", response_model=ConsentsPublic, tags=["consents"])
 async def read_consents(
-    contact_id: ContactIdPath, principal: CurrentPrincipal, store: Store, contacts: Contacts
+    contact_id: ContactIdPath, principal: ViewerAuth, store: Store, contacts: Contacts
 ) -> dict[str, Any]:
     """The current consent per purpose and channel, each with its history."""
-    principal.require("viewer")
     purposes = await consent_overview(
         store, contacts, tenant=principal.tenant, contact_id=contact_id
     )
@@ -114,13 +111,12 @@ async def read_consents(
 @router.post("/data-exports", response_model=DataExportPublic, tags=["data exports"])
 async def create_data_export(
     body: DataExportCreate,
-    principal: CurrentPrincipal,
+    principal: AdminAuth,
     store: Store,
     contacts: Contacts,
     timeline: Timeline,
 ) -> dict[str, Any]:
     """Bundle what the platform holds about a contact (data-subject access request)."""
-    principal.require("admin")
     return await export_subject_data(
         store,
         contacts,
@@ -133,14 +129,13 @@ async def create_data_export(
 
 @router.get("/audit-log", response_model=AuditPagePublic, tags=["audit"])
 async def read_audit_log(
-    principal: CurrentPrincipal,
+    principal: AdminAuth,
     store: Store,
     contact_id: Annotated[str | None, Query(pattern=CONTACT_ID_PATTERN, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Audit entries oldest first by seq, optionally about one contact."""
-    principal.require("admin")
     entries, last_seq = await audit_page(
         store,
         tenant=principal.tenant,
@@ -155,9 +150,8 @@ async def read_audit_log(
 
 
 @router.get("/audit-log/verify", response_model=ChainReportPublic, tags=["audit"])
-async def verify_audit_log(principal: CurrentPrincipal, store: Store) -> dict[str, Any]:
+async def verify_audit_log(principal: AdminAuth, store: Store) -> dict[str, Any]:
     """Recompute the tenant's hash chain and report the first broken link."""
-    principal.require("admin")
     report = await verify_chain(store, tenant=principal.tenant)
     return {
         "valid": report.valid,

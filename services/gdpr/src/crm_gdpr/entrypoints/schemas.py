@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crm_gdpr.domain.consent import PURPOSE_PATTERN, Channel, ConsentStatus, LawfulBasis
 from crm_gdpr.domain.erasure import ReceiptStatus, RequestStatus
-from crm_shared.problems import BadRequest
+from crm_shared.cursors import CursorCodec, Integer
 
 CONTACT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
 ContactId = Annotated[str, StringConstraints(pattern=CONTACT_ID_PATTERN)]
@@ -136,21 +134,15 @@ class DataExportPublic(BaseModel):
     generated_at: str
 
 
-_CURSOR_PREFIX = "seq:"
+_CURSOR = CursorCodec(Integer(minimum=0), max_length=64)
 
 
 def encode_cursor(seq: int) -> str:
     """An opaque cursor continuing after `seq`."""
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).decode().rstrip("=")
+    return _CURSOR.encode([seq])
 
 
 def decode_cursor(cursor: str) -> int:
     """The seq a cursor continues after; 400 for a cursor this API did not issue."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest("cursor: not a cursor returned by this API") from exc
-    value = text.removeprefix(_CURSOR_PREFIX)
-    if not text.startswith(_CURSOR_PREFIX) or not value.isdigit():
-        raise BadRequest("cursor: not a cursor returned by this API")
-    return int(value)
+    [seq] = _CURSOR.decode(cursor)
+    return cast(int, seq)

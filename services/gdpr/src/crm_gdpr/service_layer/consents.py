@@ -5,11 +5,11 @@ from __future__ import annotations
 from crm_gdpr.adapters.repositories import ConsentRepository
 from crm_gdpr.domain.consent import ConsentEntry, PurposeConsent, RecordConsent, current_consents
 from crm_gdpr.domain.errors import ContactErased
-from crm_gdpr.service_layer.outbox import contact_event
 from crm_gdpr.service_layer.ports import ContactLookup
 from crm_shared.clock import now_iso
 from crm_shared.events import ConsentChanged
 from crm_shared.ids import new_id
+from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
 
@@ -32,7 +32,7 @@ async def record_consent(
     async with store.transaction() as session:
         await ConsentRepository(session).add(entry)
         await session.add_events(
-            [contact_event(event, tenant=tenant, contact_id=entry.contact_id, actor=actor)]
+            [outgoing(event, source=GDPR_SOURCE, tenant=tenant, key=entry.contact_id, actor=actor)]
         )
     return entry
 

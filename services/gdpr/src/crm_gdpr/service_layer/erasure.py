@@ -6,22 +6,18 @@ import logging
 
 from crm_gdpr.adapters.repositories import ErasureRepository
 from crm_gdpr.domain.erasure import ErasureRequest, RequestErasure, apply_receipt
-from crm_gdpr.service_layer.outbox import contact_event
 from crm_gdpr.service_layer.ports import ContactLookup
 from crm_shared.clock import now_iso
 from crm_shared.events import ErasureCompleted, ErasureReceipt, ErasureRequested
+from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
-from crm_shared.privacy import identifier_hashes
+from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.problems import NotFound
 from crm_shared.storage import DocumentStore, DuplicateKeyError
 
 log = logging.getLogger(__name__)
 
 RECEIPTS_CONSUMER = "gdpr.receipts"
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 async def request_erasure(
@@ -32,6 +28,7 @@ async def request_erasure(
     tenant: str,
     actor: str,
     suppression_key: bytes,
+    region: str,
 ) -> tuple[ErasureRequest, bool]:
     """Open an erasure request and emit ErasureRequested; (request, False) if one is pending."""
     async with store.reader() as session:
@@ -39,12 +36,9 @@ async def request_erasure(
     if pending is not None:
         return pending, False
     contact = await contacts.get_contact(command.contact_id)
-    # Only keyed hashes leave this function: the email and phone are neither stored nor sent.
-    hashes = identifier_hashes(
-        suppression_key,
-        emails=[_text(contact.get("email"))],
-        phones=[_text(contact.get("phone"))],
-    )
+    # Every email and phone of the contact, hashed as every service hashes them (`region`: the
+    # platform's default). Only the keyed hashes leave this function: no value is stored or sent.
+    hashes = person_hashes(suppression_key, PersonIdentifiers.of_contact(contact), region=region)
     request = ErasureRequest.open(
         id=new_id(),
         tenant=tenant,
@@ -59,7 +53,15 @@ async def request_erasure(
         async with store.transaction() as session:
             await ErasureRepository(session).add(request)
             await session.add_events(
-                [contact_event(event, tenant=tenant, contact_id=command.contact_id, actor=actor)]
+                [
+                    outgoing(
+                        event,
+                        source=GDPR_SOURCE,
+                        tenant=tenant,
+                        key=command.contact_id,
+                        actor=actor,
+                    )
+                ]
             )
     except DuplicateKeyError:
         # A concurrent request for the same contact won the race: answer with that one.
@@ -114,7 +116,11 @@ async def record_receipt(
                 erasure_id=request.id, contact_id=request.contact_id, status=applied.announce
             )
             await session.add_events(
-                [contact_event(done, tenant=tenant, contact_id=request.contact_id, actor=None)]
+                [
+                    outgoing(
+                        done, source=GDPR_SOURCE, tenant=tenant, key=request.contact_id, actor=None
+                    )
+                ]
             )
     log.info(
         "erasure %s: %s reported %s; request is %s",

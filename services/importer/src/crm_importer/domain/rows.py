@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
-
-import phonenumbers
 
 from crm_importer.domain.fields import CUSTOM_PREFIX, IMPORT_FIELDS
 from crm_importer.domain.mapping import ColumnPlan
 from crm_shared.events import ImportRow
-from crm_shared.privacy import identifier_hash, normalize_phone
 
 # Bytes that are not UTF-8 arrive as lone surrogates (errors="surrogateescape").
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _TAG_SEPARATORS = re.compile(r"[;,]")
 _CONTROL = re.compile(r"[\x00-\x1f]")
 _PLAIN_FIELDS = frozenset(IMPORT_FIELDS) - {"tags"}
-_PHONE_MIN_DIGITS = 6
 # JSON overhead per mapped cell in a batch ("field":"...",), used to bound a batch's size.
 _CELL_OVERHEAD = 16
 _ROW_OVERHEAD = 48
@@ -135,41 +130,3 @@ class RowMapper:
         if custom:
             values["custom_fields"] = custom
         return ImportRow(**values)
-
-
-@lru_cache(maxsize=8192)
-def phone_e164(value: str, region: str) -> str | None:
-    """The value as a valid phone in E.164 form, `region` being the country of national numbers.
-
-    Parsed as the contacts service parses phones (which stores them in E.164 form), so a
-    national-format cell ("(415) 555-0123") hashes like the stored number. None if not valid.
-    """
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def failure_identifier_hashes(
-    values: dict[str, str], key: bytes, *, region: str = "US"
-) -> list[str]:
-    """Keyed hashes of every email- or phone-like value of a failed row, for erasure look-ups.
-
-    Any cell is considered, not only the email and phone columns: in a ragged row the cells may
-    have shifted to another column. A phone is hashed as typed (digits kept) and, when valid, in
-    its E.164 form with `region` as the default country: erasure requests carry hashes of the
-    stored E.164 number, which the typed digits of a national number never match.
-    """
-    hashes: set[str] = set()
-    for value in values.values():
-        if "@" in value:
-            hashes.add(identifier_hash(key, "email", value))
-        if sum(ch.isdigit() for ch in normalize_phone(value)) >= _PHONE_MIN_DIGITS:
-            hashes.add(identifier_hash(key, "phone", value))
-            e164 = phone_e164(value.strip(), region)
-            if e164 is not None:
-                hashes.add(identifier_hash(key, "phone", e164))
-    return sorted(hashes)

@@ -7,15 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-from crm_importer.adapters.repository import Exports
 from crm_importer.domain.commands import RequestExport
-from crm_importer.domain.exports import ExportJob
 from crm_importer.entrypoints.deps import ExportRunnerDep, FilesDep, StoreDep
 from crm_importer.entrypoints.schemas import ExportCreate, ExportPublic
+from crm_importer.service_layer import queries
 from crm_importer.service_layer.exports import request_export
-from crm_shared.http import CurrentPrincipal
-from crm_shared.problems import Conflict, NotFound, ProblemError
-from crm_shared.storage import DocumentStore
+from crm_shared.http import ViewerAuth
+from crm_shared.problems import Conflict, ProblemError
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -30,14 +28,6 @@ class Gone(ProblemError):
     title = "Gone"
 
 
-async def _export(store: DocumentStore, tenant: str, export_id: str) -> ExportJob:
-    async with store.reader() as session:
-        export = await Exports(session).get(tenant=tenant, export_id=export_id)
-    if export is None:
-        raise NotFound(f"export {export_id} not found")
-    return export
-
-
 @router.post(
     "",
     status_code=202,
@@ -47,12 +37,11 @@ async def _export(store: DocumentStore, tenant: str, export_id: str) -> ExportJo
 async def create_export(
     body: ExportCreate,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: StoreDep,
     runner: ExportRunnerDep,
 ) -> ExportPublic:
     """Queue an export of the matching contacts with exactly these fields (role viewer)."""
-    principal.require("viewer")
     command = RequestExport.model_validate(body.model_dump(exclude_none=True))
     export = await request_export(store, command, tenant=principal.tenant, actor=principal.key_id)
     # The caller's key reads the contacts with the caller's rights; it is kept in memory only.
@@ -61,10 +50,11 @@ async def create_export(
 
 
 @router.get("/{export_id}", response_model=ExportPublic, responses=_NOT_FOUND)
-async def get_export(export_id: str, principal: CurrentPrincipal, store: StoreDep) -> ExportPublic:
+async def get_export(export_id: str, principal: ViewerAuth, store: StoreDep) -> ExportPublic:
     """An export's state (role viewer)."""
-    principal.require("viewer")
-    return ExportPublic.of(await _export(store, principal.tenant, export_id))
+    return ExportPublic.of(
+        await queries.get_export(store, tenant=principal.tenant, export_id=export_id)
+    )
 
 
 @router.get(
@@ -78,11 +68,10 @@ async def get_export(export_id: str, principal: CurrentPrincipal, store: StoreDe
     },
 )
 async def download_export(
-    export_id: str, principal: CurrentPrincipal, store: StoreDep, files: FilesDep
+    export_id: str, principal: ViewerAuth, store: StoreDep, files: FilesDep
 ) -> FileResponse:
     """The export's CSV, streamed from disk (role viewer)."""
-    principal.require("viewer")
-    export = await _export(store, principal.tenant, export_id)
+    export = await queries.get_export(store, tenant=principal.tenant, export_id=export_id)
     if export.status == "expired" or (
         export.status == "completed" and not files.export_exists(export.id)
     ):

@@ -7,9 +7,7 @@ from typing import Annotated, Any, cast, get_args
 from fastapi import APIRouter, Query, Request
 
 from crm_importer.adapters.multipart import ReceivedForm, receive_form
-from crm_importer.adapters.repository import ImportErrors, ImportJobs
 from crm_importer.domain.commands import StartImport
-from crm_importer.domain.jobs import ImportJob
 from crm_importer.domain.mapping import parse_mapping
 from crm_importer.entrypoints.deps import FilesDep, SettingsDep, StoreDep, WorkerDep
 from crm_importer.entrypoints.pagination import decode_cursor, encode_cursor
@@ -20,12 +18,12 @@ from crm_importer.entrypoints.schemas import (
     ImportJobPublic,
     JobAccepted,
 )
+from crm_importer.service_layer import queries
 from crm_importer.service_layer.imports import start_import
 from crm_shared.events.imports import DuplicatePolicy
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import EditorAuth, ViewerAuth
 from crm_shared.ids import new_id
-from crm_shared.problems import NotFound, Unprocessable
-from crm_shared.storage import DocumentStore
+from crm_shared.problems import Unprocessable
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -87,14 +85,6 @@ def _command(job_id: str, form: ReceivedForm) -> StartImport:
     )
 
 
-async def _job(store: DocumentStore, tenant: str, job_id: str) -> ImportJob:
-    async with store.reader() as session:
-        job = await ImportJobs(session).get(tenant=tenant, job_id=job_id)
-    if job is None:
-        raise NotFound(f"import {job_id} not found")
-    return job
-
-
 @router.post(
     "",
     status_code=202,
@@ -105,14 +95,13 @@ async def _job(store: DocumentStore, tenant: str, job_id: str) -> ImportJob:
 )
 async def create_import(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: StoreDep,
     files: FilesDep,
     settings: SettingsDep,
     worker: WorkerDep,
 ) -> JobAccepted:
     """Stream the upload to disk, check its header and mapping, and queue the job (role editor)."""
-    principal.require("editor")
     job_id = new_id()
     try:
         with files.open_partial_upload(job_id) as sink:
@@ -129,10 +118,11 @@ async def create_import(
 
 
 @router.get("/{job_id}", response_model=ImportJobPublic, responses=_NOT_FOUND)
-async def get_import(job_id: str, principal: CurrentPrincipal, store: StoreDep) -> ImportJobPublic:
+async def get_import(job_id: str, principal: ViewerAuth, store: StoreDep) -> ImportJobPublic:
     """An import's status and counts (role viewer)."""
-    principal.require("viewer")
-    return ImportJobPublic.of(await _job(store, principal.tenant, job_id))
+    return ImportJobPublic.of(
+        await queries.get_import(store, tenant=principal.tenant, job_id=job_id)
+    )
 
 
 @router.get(
@@ -143,21 +133,16 @@ async def get_import(job_id: str, principal: CurrentPrincipal, store: StoreDep) 
 )
 async def list_import_errors(
     job_id: str,
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> ImportErrorPage:
     """Failed rows, paginated (role viewer)."""
-    principal.require("viewer")
-    after = decode_cursor(cursor)
-    await _job(store, principal.tenant, job_id)
-    async with store.reader() as session:
-        docs = await ImportErrors(session).page(
-            tenant=principal.tenant, job_id=job_id, limit=limit + 1, after=after
-        )
-    page, more = docs[:limit], len(docs) > limit
+    page = await queries.import_errors(
+        store, tenant=principal.tenant, job_id=job_id, limit=limit, after=decode_cursor(cursor)
+    )
     return ImportErrorPage(
-        items=[ImportErrorItem.model_validate(d) for d in page],
-        next_cursor=encode_cursor(page[-1]["row_number"], page[-1]["id"]) if more else None,
+        items=[ImportErrorItem.model_validate(d) for d in page.items],
+        next_cursor=encode_cursor(page.after.value, page.after.id) if page.after else None,
     )

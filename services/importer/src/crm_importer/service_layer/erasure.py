@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import Exports, ImportErrors
-from crm_importer.service_layer.events import outgoing
 from crm_shared.clock import now_iso
 from crm_shared.events import ErasureReceipt, ErasureRequested
+from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
 ERASURE_CONSUMER = "importer.erasure"
@@ -57,4 +57,6 @@ async def erase_contact(
             status="completed",
             detail=f"deleted {removed_exports} export file(s), {removed_rows} failed import row(s)",
         )
-        await session.add_events([outgoing(receipt, tenant=tenant, key=contact_id, actor=actor)])
+        await session.add_events(
+            [outgoing(receipt, source=IMPORTER_SOURCE, tenant=tenant, key=contact_id, actor=actor)]
+        )

@@ -11,9 +11,9 @@ from crm_importer.adapters.repository import Exports, WorkQueue
 from crm_importer.domain.commands import RequestExport
 from crm_importer.domain.exports import INTERRUPTED, ExportJob, contact_row
 from crm_importer.domain.fields import validate_export_fields
-from crm_importer.service_layer.events import outgoing
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
+from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,11 @@ async def _finish(
             await session.add_events(
                 [
                     outgoing(
-                        export.completed_event(), tenant=tenant, key=export.id, actor=export.actor
+                        export.completed_event(),
+                        source=IMPORTER_SOURCE,
+                        tenant=tenant,
+                        key=export.id,
+                        actor=export.actor,
                     )
                 ]
             )

@@ -14,9 +14,9 @@ from crm_importer.domain.jobs import ImportJob
 from crm_importer.domain.mapping import ColumnPlan, plan_columns
 from crm_importer.domain.records import CsvRecords
 from crm_importer.domain.rows import has_undecodable_bytes
-from crm_importer.service_layer.events import outgoing
 from crm_shared.clock import now_iso
 from crm_shared.events import ImportBatchProcessed
+from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.problems import Unprocessable
 from crm_shared.storage import DocumentStore
 
@@ -125,7 +125,15 @@ async def apply_batch_results(
         await jobs.save(job)
         if completed:
             await session.add_events(
-                [outgoing(job.finished_event(), tenant=tenant, key=job.id, actor=job.actor)]
+                [
+                    outgoing(
+                        job.finished_event(),
+                        source=IMPORTER_SOURCE,
+                        tenant=tenant,
+                        key=job.id,
+                        actor=job.actor,
+                    )
+                ]
             )
     if completed:
         files.delete_upload(job.id)
@@ -143,6 +151,14 @@ async def fail_import(
             job.fail(reason, now_iso())
             await jobs.save(job)
             await session.add_events(
-                [outgoing(job.finished_event(), tenant=tenant, key=job.id, actor=job.actor)]
+                [
+                    outgoing(
+                        job.finished_event(),
+                        source=IMPORTER_SOURCE,
+                        tenant=tenant,
+                        key=job.id,
+                        actor=job.actor,
+                    )
+                ]
             )
     files.delete_upload(job_id)

@@ -10,11 +10,12 @@ from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
 from crm_importer.domain.jobs import ImportChunk, ImportJob
 from crm_importer.domain.records import CsvRecords, UnparsableRecord
-from crm_importer.domain.rows import RowFailure, RowMapper, failure_identifier_hashes
-from crm_importer.service_layer.events import outgoing
+from crm_importer.domain.rows import RowFailure, RowMapper
 from crm_importer.service_layer.imports import fail_import
 from crm_shared.clock import now_iso
 from crm_shared.events import ImportContactsBatch
+from crm_shared.identity import PersonIdentifiers, person_hashes
+from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
 MISSING_UPLOAD = "the uploaded file is missing; upload it again"
@@ -27,7 +28,7 @@ class ReadingOptions:
     batch_size: int
     batch_max_bytes: int
     suppression_key: bytes
-    # Country of phones typed without one; must match the contacts service's default region.
+    # Country of phones typed without one: the platform's CRM_DEFAULT_REGION.
     default_region: str = "US"
 
     @property
@@ -48,12 +49,16 @@ class JobGone(Exception):
     """The job disappeared or finished while its file was being read."""
 
 
-def _error_doc(failure: RowFailure, options: ReadingOptions) -> dict[str, object]:
+def failure_doc(failure: RowFailure, options: ReadingOptions) -> dict[str, object]:
+    """The stored error of a failed row: its number, reason, mapped cells and their hashes."""
     doc: dict[str, object] = {"row_number": failure.row_number, "reason": failure.reason}
     if failure.values:
         doc["values"] = failure.values
-        doc["identifier_hashes"] = failure_identifier_hashes(
-            failure.values, options.suppression_key, region=options.default_region
+        # Every email- and phone-like cell, hashed as the contacts service hashes a contact.
+        doc["identifier_hashes"] = person_hashes(
+            options.suppression_key,
+            PersonIdentifiers.of_row(failure.values),
+            region=options.default_region,
         )
     return doc
 
@@ -79,18 +84,28 @@ async def _flush(
             command = ImportContactsBatch(
                 job_id=job.id, batch_no=batch_no, on_duplicate=job.on_duplicate, rows=chunk.rows
             )
-            events.append(outgoing(command, tenant=tenant, key=job.id, actor=job.actor))
+            events.append(
+                outgoing(
+                    command, source=IMPORTER_SOURCE, tenant=tenant, key=job.id, actor=job.actor
+                )
+            )
         await ImportErrors(session).add_many(
             tenant=tenant,
             job_id=job.id,
-            errors=[_error_doc(f, options) for f in chunk.failures],
+            errors=[failure_doc(f, options) for f in chunk.failures],
         )
         if final:
             job.finish_reading()
             await WorkQueue(session).remove(job.id)
             if job.settle(now_iso()):
                 events.append(
-                    outgoing(job.finished_event(), tenant=tenant, key=job.id, actor=job.actor)
+                    outgoing(
+                        job.finished_event(),
+                        source=IMPORTER_SOURCE,
+                        tenant=tenant,
+                        key=job.id,
+                        actor=job.actor,
+                    )
                 )
         await jobs.save(job)
         await session.add_events(events)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from crm_shared.http import CurrentPrincipal, StoreDep
+from crm_shared.http import EditorAuth, StoreDep, ViewerAuth
 from crm_timeline.domain.model import AddNote, ItemType, RecordActivity
 from crm_timeline.entrypoints.schemas import (
     ActivityCreate,
@@ -27,14 +27,13 @@ ContactId = Annotated[str, Path(min_length=1, max_length=128)]
 @router.get("/contacts/{contact_id}/timeline", response_model=TimelinePublic)
 async def get_timeline(
     contact_id: ContactId,
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     item_type: Annotated[ItemType | None, Query(alias="type")] = None,
 ) -> TimelinePublic:
     """A contact's timeline, newest first, one keyset page at a time."""
-    principal.require("viewer")
     page = await read_timeline(
         store,
         tenant=principal.tenant,
@@ -48,10 +47,9 @@ async def get_timeline(
 
 @router.post("/contacts/{contact_id}/notes", status_code=201, response_model=ItemPublic)
 async def create_note(
-    contact_id: ContactId, body: NoteCreate, principal: CurrentPrincipal, store: StoreDep
+    contact_id: ContactId, body: NoteCreate, principal: EditorAuth, store: StoreDep
 ) -> ItemPublic:
     """Add a note to a contact's timeline."""
-    principal.require("editor")
     item = await add_note(
         store,
         AddNote(contact_id=contact_id, body=body.body),
@@ -63,10 +61,9 @@ async def create_note(
 
 @router.post("/contacts/{contact_id}/activities", status_code=201, response_model=ItemPublic)
 async def create_activity(
-    contact_id: ContactId, body: ActivityCreate, principal: CurrentPrincipal, store: StoreDep
+    contact_id: ContactId, body: ActivityCreate, principal: EditorAuth, store: StoreDep
 ) -> ItemPublic:
     """Record an activity; the same handler as the ACTIVITIES consumer."""
-    principal.require("editor")
     command = RecordActivity(
         contact_id=contact_id,
         activity_type=body.activity_type,

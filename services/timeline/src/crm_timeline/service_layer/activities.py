@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from crm_shared.clock import utcnow
-from crm_shared.envelope import EventEnvelope
 from crm_shared.events import NoteAdded
 from crm_shared.ids import new_id
-from crm_shared.storage import DocumentStore, OutgoingEvent
+from crm_shared.outbox import outgoing
+from crm_shared.storage import DocumentStore
 from crm_timeline.adapters.repository import TimelineRepository
 from crm_timeline.domain.errors import ContactErased, ContactNotFound, ContactRemoved
 from crm_timeline.domain.items import activity_item, note_item
@@ -59,16 +59,12 @@ async def add_note(
         event = NoteAdded(contact_id=command.contact_id, note_id=note_id)
         await session.add_events(
             [
-                OutgoingEvent(
-                    topic=NoteAdded.topic,
+                outgoing(
+                    event,
+                    source=TIMELINE_SOURCE,
+                    tenant=tenant,
                     key=command.contact_id,
-                    envelope=EventEnvelope.wrap(
-                        event,
-                        source=TIMELINE_SOURCE,
-                        tenant=tenant,
-                        subject=command.contact_id,
-                        actor=actor,
-                    ),
+                    actor=actor,
                 )
             ]
         )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ErasureReceipt
 from crm_shared.ids import new_id
+from crm_shared.outbox import outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent
 from crm_timeline.adapters.repository import TimelineRepository
 from crm_timeline.domain.items import erased_item
@@ -74,14 +74,10 @@ def _receipt(command: EraseContact, origin: EventOrigin) -> OutgoingEvent:
         service="timeline",
         status="completed",
     )
-    return OutgoingEvent(
-        topic=ErasureReceipt.topic,
+    return outgoing(
+        receipt,
+        source=TIMELINE_SOURCE,
+        tenant=origin.tenant,
         key=command.contact_id,
-        envelope=EventEnvelope.wrap(
-            receipt,
-            source=TIMELINE_SOURCE,
-            tenant=origin.tenant,
-            subject=command.contact_id,
-            actor=origin.actor,
-        ),
+        actor=origin.actor,
     )

@@ -8,7 +8,7 @@ import phonenumbers
 import pytest
 from phonenumbers.phonemetadata import PhoneMetadata
 
-from crm_contacts.domain.phones import to_e164
+from crm_shared.identity import to_e164
 
 
 def _reference(raw: str, region: str) -> str | None:

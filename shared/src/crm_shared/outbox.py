@@ -1,0 +1,25 @@
+"""The one builder of outgoing events: what a handler writes to the outbox for the relay to send.
+
+Every service wraps its events the same way: a CloudEvents envelope from its `source`, for one
+tenant and actor, on the event model's topic, with the Kafka key also as the envelope's subject
+(the contact id for anything about a contact, so one contact's events stay in order).
+"""
+
+from __future__ import annotations
+
+from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.storage import OutgoingEvent
+
+# The CloudEvents `source` of each service's events.
+CONTACTS_SOURCE = "crm/contacts"
+TIMELINE_SOURCE = "crm/timeline"
+IMPORTER_SOURCE = "crm/importer"
+GDPR_SOURCE = "crm/gdpr"
+
+
+def outgoing(
+    data: EventData, *, source: str, tenant: str, key: str, actor: str | None
+) -> OutgoingEvent:
+    """The outbox entry for `data` on its topic, keyed by (and about) `key`."""
+    envelope = EventEnvelope.wrap(data, source=source, tenant=tenant, subject=key, actor=actor)
+    return OutgoingEvent(topic=data.topic, key=key, envelope=envelope)
