@@ -162,6 +162,7 @@ async def test_another_tenant_cannot_read_a_bulk_action(harness: Harness) -> Non
         ({"action": "add_tags", "ids": ["a"]}, "params.tags"),
         ({"action": "add_tags", "ids": ["a"], "params": {"tags": "VIP"}}, "params.tags"),
         ({"action": "assign_owner", "ids": ["a"]}, "params.owner"),
+        ({"action": "assign_owner", "ids": ["a"], "params": {"owner": "x" * 101}}, "owner"),
         ({"action": "add_to_campaign", "ids": ["a"]}, "params.campaign_id"),
         (
             {"action": "add_to_campaign", "ids": ["a"], "params": {"campaign_id": "nope"}},

@@ -17,6 +17,7 @@ from crm_contacts.domain.bulk import (
     new_job,
 )
 from crm_contacts.domain.search import conditions
+from crm_contacts.domain.validation import validate_profile
 from crm_contacts.service_layer.campaigns import existing_campaign
 from crm_shared.clock import now_iso
 from crm_shared.filters import ContactFilter
@@ -69,6 +70,9 @@ async def queue_bulk_action(
         )
     _selection(ids, criteria)
     checked = checked_params(action, params)
+    if action == "assign_owner":
+        # 422 naming `owner` if it breaks the field rule (the region matters for phones only).
+        validate_profile({"owner": checked["owner"]}, region="US")
     job = new_job(
         job_id=new_id(),
         tenant=tenant,
