@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
+from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
 from tests.contacts.bulk_support import campaign, run_bulk
 from tests.contacts.helpers import Harness
 
@@ -132,3 +132,21 @@ async def test_joining_and_leaving_publish_membership_events_keyed_by_contact(
     assert [e.data["changes"]["campaigns"]["after"] for e in updates] == [[spring["id"]], []]
     created = await harness.outbox("crm.contacts.campaign.created.v1")
     assert [e.key for e in created] == [spring["id"]]
+
+
+async def test_a_tag_rule_on_a_campaign_tags_members_as_they_join(harness: Harness) -> None:
+    spring = await campaign(harness, "Spring")
+    rule = await harness.client.post(
+        "/v1/tag-rules",
+        json={"name": "Spring people", "filter": {"campaign": spring["id"]}, "tag": "Spring 2026"},
+        headers=auth(ADMIN_KEY),
+    )
+    assert rule.status_code == 201, rule.text
+    contact = await harness.create(name="Joiner")
+    await run_bulk(
+        harness, action="add_to_campaign", ids=[contact["id"]], params={"campaign_id": spring["id"]}
+    )
+    got = (
+        await harness.client.get(f"/v1/contacts/{contact['id']}", headers=auth(VIEWER_KEY))
+    ).json()
+    assert "Spring 2026" in got["tags"]
