@@ -201,3 +201,21 @@ async def test_results_page_with_a_cursor_and_by_outcome(harness: Harness) -> No
     assert [r["contact_id"] for r in await results(harness, job["id"], outcome="failed")] == [
         "missing-id"
     ]
+
+
+async def test_bulk_actions_are_listed_newest_first_per_tenant(harness: Harness) -> None:
+    contact = await harness.create()
+    first = await run_bulk(harness, action="add_tags", ids=[contact["id"]], params={"tags": ["A"]})
+    second = await run_bulk(harness, action="add_tags", ids=[contact["id"]], params={"tags": ["B"]})
+    page = (
+        await harness.client.get("/v1/bulk-actions", params={"limit": 1}, headers=auth(VIEWER_KEY))
+    ).json()
+    assert [j["id"] for j in page["items"]] == [second["id"]]
+    rest = (
+        await harness.client.get(
+            "/v1/bulk-actions", params={"cursor": page["next_cursor"]}, headers=auth(VIEWER_KEY)
+        )
+    ).json()
+    assert [j["id"] for j in rest["items"]] == [first["id"]]
+    other = (await harness.client.get("/v1/bulk-actions", headers=auth(OTHER_TENANT_KEY))).json()
+    assert other["items"] == []

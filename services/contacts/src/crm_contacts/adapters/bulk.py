@@ -42,6 +42,17 @@ class BulkJobs:
         job["version"] = expected_version + 1
         return await self._session.replace(BULK_JOBS, job, expected_version=expected_version)
 
+    async def page(self, *, before: str | None, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` jobs, newest first, older than the id `before`."""
+        return await self._session.find(
+            BULK_JOBS,
+            tenant=self._tenant,
+            order_by="id",
+            descending=True,
+            limit=limit,
+            after=Cursor(value=before, id=before) if before else None,
+        )
+
     async def add_chunks(self, chunks: Sequence[dict[str, Any]]) -> None:
         """Store selection chunks."""
         if chunks:

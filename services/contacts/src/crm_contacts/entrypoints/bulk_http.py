@@ -113,6 +113,34 @@ async def create_bulk_action(
     return BulkActionPublic.of(job)
 
 
+class BulkActionList(BaseModel):
+    """Bulk actions, newest first; pass `next_cursor` as `cursor` for the next page."""
+
+    items: list[BulkActionPublic]
+    next_cursor: str | None
+
+
+@router.get("", response_model=BulkActionList)
+async def list_bulk_actions(
+    principal: CurrentPrincipal,
+    store: Store,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> BulkActionList:
+    """The tenant's bulk actions, newest first (viewer)."""
+    principal.require("viewer")
+    docs, more = await handlers.list_bulk_actions(
+        store,
+        tenant=principal.tenant,
+        before=decode_cursor(cursor) if cursor else None,
+        limit=limit,
+    )
+    return BulkActionList(
+        items=[BulkActionPublic.of(doc) for doc in docs],
+        next_cursor=encode_cursor(docs[-1]["id"]) if more and docs else None,
+    )
+
+
 @router.get("/{job_id}", response_model=BulkActionPublic)
 async def get_bulk_action(
     job_id: str, principal: CurrentPrincipal, store: Store

@@ -116,6 +116,15 @@ async def get_bulk_action(store: DocumentStore, job_id: str, *, tenant: str) -> 
     return job
 
 
+async def list_bulk_actions(
+    store: DocumentStore, *, tenant: str, before: str | None, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """A page of the tenant's bulk actions, newest first, and whether more follow."""
+    async with store.reader() as session:
+        docs = await BulkJobs(session, tenant).page(before=before, limit=limit + 1)
+    return docs[:limit], len(docs) > limit
+
+
 async def bulk_results(
     store: DocumentStore,
     job_id: str,
