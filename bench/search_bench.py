@@ -32,6 +32,7 @@ from typing import Any
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS
 from crm_contacts.adapters.repository import COLLECTION_SPECS, ContactRepository
 from crm_contacts.domain.contact import new_contact
+from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.domain.text import fold
 from crm_contacts.service_layer.search import search_contacts
 from crm_shared.clock import iso
@@ -114,15 +115,14 @@ def chunk(start: int, size: int, total: int) -> tuple[list[dict[str, Any]], list
                 "renewal": f"2026-{1 + int(draw() * 12):02d}-{1 + int(draw() * 28):02d}",
             },
         }
-        docs.append(
-            new_contact(
-                contact_id=new_id(),
-                tenant=TENANT,
-                profile=profile,
-                source=sources[int(draw() * len(sources))],
-                now=iso(first_moment + step * i),
-            )
+        doc = new_contact(
+            contact_id=new_id(),
+            tenant=TENANT,
+            profile=profile,
+            source=sources[int(draw() * len(sources))],
+            now=iso(first_moment + step * i),
         )
+        docs.append(as_stored(doc))
     emails = [doc["email"] for doc in rng.sample(docs, min(len(docs), SAMPLES_PER_CHUNK))]
     return docs, emails
 

@@ -10,6 +10,7 @@ import pytest
 
 from crm_shared.devstack import EmbeddedBroker
 from crm_shared.messaging.kafka import ensure_topics
+from tests import hang_report
 
 # Tests must never pick up a developer's real keys or broker from the environment.
 for _name in ("CRM_API_KEYS", "CRM_ENV", "CRM_STORE", "KAFKA_BOOTSTRAP_SERVERS"):
@@ -31,6 +32,22 @@ UNREACHABLE_BROKER = "127.0.0.1:1"
 # A short session timeout: Tansu delays each consumer-group join by about half of it.
 os.environ["KAFKA_SESSION_TIMEOUT_MS"] = "2000"
 os.environ["KAFKA_HEARTBEAT_INTERVAL_MS"] = "300"
+
+
+# Per-test timeouts (pyproject.toml sets the default); end-to-end tests start the whole platform.
+E2E_TIMEOUT_SECONDS = 600
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give end-to-end tests the longer timeout unless they set their own."""
+    for item in items:
+        if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_SECONDS))
+
+
+def pytest_timeout_set_timer(item: pytest.Item, settings: object) -> bool | None:
+    """On timeout, dump every thread's and every asyncio task's stack, then fail the test."""
+    return hang_report.arm(item, settings) or None
 
 
 def auth(key: str = ADMIN_KEY) -> dict[str, str]:

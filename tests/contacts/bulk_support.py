@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth
 from tests.contacts.helpers import Harness
+from tests.polling import eventually
 
 FINISHED = frozenset({"completed", "failed", "cancelled"})
 
@@ -37,13 +36,13 @@ async def job_state(harness: Harness, job_id: str) -> dict[str, Any]:
 
 async def wait_finished(harness: Harness, job_id: str, *, seconds: float = 30.0) -> dict[str, Any]:
     """Poll the job until it finished; fails after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        state = await job_state(harness, job_id)
-        if state["status"] in FINISHED:
-            return state
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"bulk action {job_id} not finished within {seconds}s")
+    return await eventually(
+        lambda: job_state(harness, job_id),
+        lambda state: state["status"] in FINISHED,
+        within=seconds,
+        interval=0.02,
+        what=f"bulk action {job_id} finished",
+    )
 
 
 async def run_bulk(harness: Harness, **body: Any) -> dict[str, Any]:

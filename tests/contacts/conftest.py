@@ -11,13 +11,14 @@ from fastapi import FastAPI
 from crm_contacts.bootstrap import create_app
 from crm_shared.devstack import EmbeddedBroker
 from tests.contacts.helpers import Harness
+from tests.polling import app_lifespan
 
 
 @pytest.fixture
 async def app(platform_env: dict[str, str]) -> AsyncIterator[FastAPI]:
     """The contacts app with its lifespan running (SQLite in a temp dir, broker unreachable)."""
     application = create_app()
-    async with application.router.lifespan_context(application):
+    async with app_lifespan(application):
         yield application
 
 
@@ -42,7 +43,7 @@ async def live_app(
     """The contacts app wired to the real embedded broker, with an HTTP client."""
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
     application = create_app()
-    async with application.router.lifespan_context(application):
+    async with app_lifespan(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield application, client

@@ -75,4 +75,4 @@ class Harness:
 
     async def handle(self, event: EventEnvelope) -> None:
         """Run the service's consumer handler on an envelope."""
-        await self.app.state.event_handler(event)
+        await self.app.state.bus.handle(event)

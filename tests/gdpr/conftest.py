@@ -9,10 +9,11 @@ import pytest
 from fastapi import FastAPI
 
 from crm_gdpr.bootstrap import create_app
-from crm_gdpr.entrypoints.consumers import GdprConsumers
+from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_gdpr.settings import GdprSettings
 from crm_shared.storage import DocumentStore
 from tests.gdpr.fakes import ALICE, CONTACTS_URL, TIMELINE_URL, FakeUpstream
+from tests.polling import app_lifespan
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def settings(platform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> G
 async def app(settings: GdprSettings, upstream: FakeUpstream) -> AsyncIterator[FastAPI]:
     """The app with its lifespan running (SQLite in a temp dir, broker unreachable)."""
     application = create_app(settings, http_transport=upstream.transport())
-    async with application.router.lifespan_context(application):
+    async with app_lifespan(application):
         yield application
 
 
@@ -55,7 +56,7 @@ def store(app: FastAPI) -> DocumentStore:
 
 
 @pytest.fixture
-def consumers(app: FastAPI) -> GdprConsumers:
-    """The consumer handlers the app runs."""
-    handlers: GdprConsumers = app.state.consumers
+def consumers(app: FastAPI) -> GdprBuses:
+    """The message tables the app's consumer groups route by."""
+    handlers: GdprBuses = app.state.buses
     return handlers

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from crm_importer.bootstrap import create_app
 from crm_importer.settings import ImporterSettings
 from tests.importer.helpers import FakeContactsApi
+from tests.polling import app_lifespan
 
 AppFactory = Callable[..., AbstractAsyncContextManager[FastAPI]]
 
@@ -32,7 +33,7 @@ def running_app(platform_env: dict[str, str], contacts_api: FakeContactsApi) -> 
         application = create_app(
             ImporterSettings(**overrides), contacts_transport=contacts_api.transport()
         )
-        async with application.router.lifespan_context(application):
+        async with app_lifespan(application):
             yield application
 
     return start

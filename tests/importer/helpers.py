@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ImportBatchProcessed, RowResult
 from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth
+from tests.polling import eventually
 
 T = TypeVar("T")
 WAIT_SECONDS = 5.0
@@ -23,15 +24,7 @@ async def wait_for(
     fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, within: float = WAIT_SECONDS
 ) -> T:
     """Poll `fetch` until `done(value)`; fail with the last value after `within` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = await fetch()
-        if done(value):
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within}s; last value: {value!r}")
-        await asyncio.sleep(0.02)
+    return await eventually(fetch, done, within=within)
 
 
 async def upload(

@@ -9,13 +9,14 @@ import pytest
 from fastapi import FastAPI
 
 from crm_timeline.bootstrap import create_app
+from tests.polling import app_lifespan
 
 
 @pytest.fixture
 async def app(platform_env: dict[str, str]) -> AsyncIterator[FastAPI]:
     """The timeline app with its store started (SQLite in a temp dir, broker unreachable)."""
     application = create_app()
-    async with application.router.lifespan_context(application):
+    async with app_lifespan(application):
         yield application
 
 

@@ -82,7 +82,7 @@ def erasure_requested(contact_id: str, *, erasure_id: str | None = None) -> Even
 async def seed_contact(app: FastAPI, contact_id: str | None = None, **kwargs: Any) -> str:
     """Make the timeline know a contact, as its ContactCreated event would."""
     contact_id = contact_id or new_id()
-    await app.state.event_handler(created(contact_id, **kwargs))
+    await app.state.bus.handle(created(contact_id, **kwargs))
     return contact_id
 
 

@@ -70,16 +70,25 @@ TOPIC_DESCRIPTIONS: dict[str, str] = {
     GDPR_EVENTS.name: "Consent changes and the erasure saga's requests and completions; "
     "other products learn of an erasure here (GDPR Art. 19).",
     ERASURE_RECEIPTS.name: "Each service's receipt for its part of an erasure request.",
-    DEAD_LETTERS.name: "Records a consumer kept failing on after bounded retries, republished "
-    "unchanged with the error in dlq.* headers.",
+    DEAD_LETTERS.name: "Records a consumer could not handle, republished unchanged with the error "
+    "in dlq.* headers: at once when retrying cannot help (malformed, schema-invalid, unknown "
+    "tenant or contact), after bounded retries with backoff otherwise.",
 }
 
 DEAD_LETTER_HEADERS: dict[str, str] = {
-    "dlq.error": "Why handling failed (at most 1,000 characters).",
+    "dlq.reason": "Why it was given up on: malformed-json, malformed-envelope, schema-invalid, "
+    "unknown-tenant, a handler's own slug (e.g. unknown-contact), or retries-exhausted.",
+    "dlq.error": "The type name of the error; never its message, which may quote values.",
+    "dlq.attempts": "How many times handling was attempted (1 for what retrying cannot fix).",
     "dlq.group": "The consumer group that gave up on the record.",
     "dlq.topic": "The topic the record came from.",
     "dlq.partition": "Its partition.",
     "dlq.offset": "Its offset.",
+}
+# Present only when the failure names fields.
+OPTIONAL_DEAD_LETTER_HEADERS: dict[str, str] = {
+    "dlq.fields": "The failing fields as comma-separated dotted paths (e.g. data.summary); "
+    "names only, never values.",
 }
 
 
@@ -125,7 +134,7 @@ TOPIC_USES: tuple[TopicUse, ...] = (
     TopicUse("gdpr", "receive", ACTIVITIES, "Appends to the audit log."),
     TopicUse("products", "send", ACTIVITIES, "Other products report interactions with a contact."),
     *(
-        TopicUse(service, "send", DEAD_LETTERS, "Parks a record its consumers kept failing on.")
+        TopicUse(service, "send", DEAD_LETTERS, "Parks a record its consumers could not handle.")
         for service in _CONSUMERS
     ),
 )
@@ -267,13 +276,15 @@ def _dead_letter_message() -> JsonSchema:
     return {
         "name": DEAD_LETTER_MESSAGE,
         "title": "Dead letter",
-        "summary": "A record a consumer kept failing on, with the error in headers.",
+        "summary": "A record a consumer could not handle, with the error in headers.",
         "contentType": "application/octet-stream",
         "headers": {
             "type": "object",
             "properties": {
                 name: {"type": "string", "description": description}
-                for name, description in DEAD_LETTER_HEADERS.items()
+                for name, description in (
+                    DEAD_LETTER_HEADERS | OPTIONAL_DEAD_LETTER_HEADERS
+                ).items()
             },
             "required": list(DEAD_LETTER_HEADERS),
         },

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -38,8 +38,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _pump(stream: IO[str], prefix: str, sink: IO[str]) -> None:
+def _pump(
+    stream: IO[str], prefix: str, sink: IO[str], on_line: Callable[[str], object] | None = None
+) -> None:
     for line in stream:
+        if on_line is not None:
+            on_line(line)
         sink.write(f"{prefix} {line}" if line.endswith("\n") else f"{prefix} {line}\n")
         sink.flush()
 
@@ -72,20 +76,26 @@ class EmbeddedBroker:
             start_new_session=True,
         )
         assert self._process.stdout is not None
-        deadline = time.monotonic() + timeout
-        for line in self._process.stdout:
-            if self._log is not None:
-                self._log.write(f"[broker] {line}")
+        ready = threading.Event()
+
+        def watch(line: str) -> None:
             if "ready" in line:
-                break
-            if time.monotonic() > deadline:
-                break
-        else:
-            raise RuntimeError(f"the Tansu broker exited with code {self._process.poll()}")
+                ready.set()
+
         sink = self._log or open(os.devnull, "w")  # noqa: SIM115
+        # A thread reads the output, so a broker that prints nothing cannot block start-up.
         threading.Thread(
-            target=_pump, args=(self._process.stdout, "[broker]", sink), daemon=True
+            target=_pump,
+            args=(self._process.stdout, "[broker]", sink),
+            kwargs={"on_line": watch},
+            daemon=True,
         ).start()
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.05):
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the Tansu broker exited with code {self._process.returncode}")
+            if time.monotonic() > deadline:
+                break  # the port check below decides
         _wait_for_port(self.port, timeout)
 
     def stop(self) -> None:
@@ -208,8 +218,8 @@ class Platform:
         env = self.env()
         for name in names or iter(self.ports):
             service = ServiceProcess(name, self.ports[name], env, self.log)
+            self.services[name] = service  # registered first: a stop during start-up reaches it
             service.start()
-            self.services[name] = service
         for service in self.services.values():
             service.wait_ready()
 
@@ -219,8 +229,30 @@ class Platform:
             service.stop()
 
 
+class _StopRequested(Exception):
+    """A stop signal arrived while the stack was still starting."""
+
+
+def _on_stop_signals(stop: threading.Event, starting: threading.Event) -> None:
+    """Stop on SIGINT as well as SIGTERM, whatever dispositions the launcher inherited.
+
+    A process started in the background by a non-interactive shell (`make run &` in a script)
+    inherits SIGINT as ignored, and Python keeps it ignored: without a handler of our own, Ctrl-C
+    or `kill -INT` would do nothing. While the stack is starting, the handler also breaks out of
+    the start-up so that the `finally` below stops whatever already runs.
+    """
+
+    def handle(signum: int, frame: object) -> None:
+        stop.set()
+        if starting.is_set():
+            raise _StopRequested(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the broker and the four services in the foreground until Ctrl-C."""
+    """Run the broker and the four services in the foreground until Ctrl-C, SIGINT or SIGTERM."""
     parser = argparse.ArgumentParser(description="Run the CRM platform on the embedded stack")
     parser.add_argument("--data-dir", default=os.environ.get("CRM_DATA_DIR", "data"))
     parser.add_argument(
@@ -228,17 +260,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    stop, starting = threading.Event(), threading.Event()
+    starting.set()
+    _on_stop_signals(stop, starting)
     broker = EmbeddedBroker(args.broker_port, log=sys.stdout)
-    broker.start()
-    asyncio.run(ensure_topics(broker.bootstrap_servers))
     ports = {
         name: int(os.environ.get(f"{name.upper()}_PORT", default)) for name, default in SERVICES
     }
     platform = Platform(broker.bootstrap_servers, Path(args.data_dir), ports, log=sys.stdout)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
+        broker.start()
+        asyncio.run(ensure_topics(broker.bootstrap_servers))
         platform.start()
+        starting.clear()
+        if stop.is_set():
+            return 0
         keys = os.environ.get("CRM_API_KEYS") or DEV_API_KEYS
         print("\nCRM platform is up (Ctrl-C stops everything):")
         print(f"  broker    {broker.bootstrap_servers}")
@@ -249,12 +285,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  dev key   Authorization: Bearer {key}   (tenant demo, role admin)")
         sys.stdout.flush()
         stop.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _StopRequested):
         pass
     finally:
         # Ctrl-C reaches every process of the terminal's group; a second one must not cut short
         # the orderly shutdown of the services that are still running.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nstopping...", flush=True)
         platform.stop()
         broker.stop()

@@ -14,12 +14,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from crm_shared.rules import CUSTOM_FIELD_KEY_BODY, CUSTOM_FIELD_KEY_PATTERN
+
 Source = Literal["chat", "manual", "import", "integration", "form"]
 # At most this many ids in one filter (`ids`): bulk actions and exports of a selection.
 MAX_FILTER_IDS = 10_000
 SortKey = Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
-CUSTOM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_CF_PARAM = re.compile(r"^cf\.(?P<key>[a-z][a-z0-9_]{0,63})(?:\.(?P<op>gte|lte|contains))?$")
+_CF_PARAM = re.compile(rf"cf\.(?P<key>{CUSTOM_FIELD_KEY_BODY})(?:\.(?P<op>gte|lte|contains))?")
 Scalar = str | int | float | bool
 
 
@@ -32,7 +33,7 @@ class CustomFieldCondition(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    key: str = Field(pattern=CUSTOM_KEY.pattern)
+    key: str = Field(pattern=CUSTOM_FIELD_KEY_PATTERN)
     eq: Scalar | None = None
     gte: Scalar | None = None
     lte: Scalar | None = None
@@ -123,7 +124,7 @@ class ContactFilter(BaseModel):
                 data.setdefault(name, []).append(value)
             elif name in _SINGLE_PARAMS:
                 data[name] = value
-            elif match := _CF_PARAM.match(name):
+            elif match := _CF_PARAM.fullmatch(name):  # `$` would let a trailing newline in
                 custom.setdefault(match["key"], {})[match["op"] or "eq"] = value
             else:
                 raise InvalidFilter(f"unknown filter parameter {name!r}")

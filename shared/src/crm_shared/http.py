@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
+from crm_shared.messaging.bus import MessageBus
 from crm_shared.problems import ProblemError
 from crm_shared.storage import ConcurrentWriteError, DocumentStore
 
@@ -144,6 +146,15 @@ def _store(request: Request) -> DocumentStore:
 StoreDep = Annotated[DocumentStore, Depends(_store)]
 
 
+def _bus(request: Request) -> MessageBus:
+    bus: MessageBus = request.app.state.bus
+    return bus
+
+
+# The bus the app's lifespan built: a route doing what a consumer does hands it its message.
+BusDep = Annotated[MessageBus, Depends(_bus)]
+
+
 def install_health_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
     """`/healthz` says the process is up; `/readyz` says the store and the broker answer."""
 
@@ -177,7 +188,9 @@ def broker_check(bootstrap_servers: str) -> ReadinessCheck:
             try:
                 _, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
                 writer.close()
-                await writer.wait_closed()
+                # Bounded: a half-dead broker must not hold a readiness probe or a shutdown.
+                with contextlib.suppress(OSError, TimeoutError):
+                    await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
                 return
             except OSError as exc:
                 last = exc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 from collections.abc import Coroutine
@@ -52,14 +51,18 @@ class BackgroundTasks:
         task.add_done_callback(_log_crash)
         self._tasks.append(task)
 
-    async def stop(self) -> None:
-        """Cancel every loop and wait for it to finish its cleanup."""
-        for task in self._tasks:
+    async def stop(self, *, within: float = 10.0) -> None:
+        """Cancel every loop and wait (at most `within` seconds) for their cleanup."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=within)
+        for task in pending:
+            logging.getLogger(__name__).warning(
+                "background task %s did not stop within %.0fs", task.get_name(), within
+            )
 
 
 def _log_crash(task: asyncio.Task[Any]) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
 
 from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
 from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
-from crm_shared.messaging.consumer import EventConsumer, EventHandler
+from crm_shared.messaging.bus import MessageBus
+from crm_shared.messaging.consumer import EventConsumer
 from crm_shared.messaging.kafka import ensure_topics, new_producer
 from crm_shared.messaging.relay import OutboxRelay
 from crm_shared.runtime import BackgroundTasks, configure_logging
@@ -18,7 +20,15 @@ from crm_shared.settings import PlatformSettings
 from crm_shared.storage import DocumentStore
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
-ConsumerSpec = tuple[str, Sequence[str], EventHandler]
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """One consumer group: the topics it reads and the bus that routes what it reads."""
+
+    group: str
+    topics: Sequence[str]
+    bus: MessageBus
 
 
 def new_service_app(
@@ -51,16 +61,16 @@ def start_messaging(
     service: str,
     consumers: Sequence[ConsumerSpec],
 ) -> None:
-    """Start the outbox relay and one consumer per (group, topics, handler); all retry forever."""
+    """Start the outbox relay and one consumer per spec; all retry forever in the background."""
     relay = OutboxRelay(
         store,
         lambda: new_producer(settings, client_id=f"{service}-relay"),
         on_reconnect=lambda: ensure_topics(settings.kafka_bootstrap_servers),
     )
     tasks.start(f"{service}-outbox-relay", relay.run())
-    for group, topics, handler in consumers:
-        consumer = EventConsumer(settings, group=group, topics=list(topics), handler=handler)
-        tasks.start(group, consumer.run())
+    for spec in consumers:
+        consumer = EventConsumer(settings, group=spec.group, topics=list(spec.topics), bus=spec.bus)
+        tasks.start(spec.group, consumer.run())
 
 
 def serve(app: FastAPI, *, service: str, host: str, port: int, log_level: str) -> None:

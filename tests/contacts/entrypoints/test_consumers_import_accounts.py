@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from crm_contacts.adapters.repository import ACCOUNTS
-from crm_contacts.entrypoints.consumers import build_handler
+from crm_contacts.entrypoints.consumers import build_bus
 from crm_shared.events import ContactsImported, ImportBatchProcessed
 from crm_shared.events.contacts import AccountCreated
 from crm_shared.storage import DocumentStore, Session
@@ -106,7 +106,7 @@ async def test_import_batch_looks_accounts_up_once_and_inserts_them_once(
     harness: Harness,
 ) -> None:
     spy = _SpyStore(harness.app.state.store)
-    handle = build_handler(spy, harness.app.state.settings)  # type: ignore[arg-type]
+    handle = build_bus(spy, harness.app.state.settings).handle  # type: ignore[arg-type]
     await handle(envelope(import_batch(ROWS)))
     account_calls = [call for call in spy.calls if call[1] == ACCOUNTS]
     assert account_calls == [("find", ACCOUNTS), ("find", ACCOUNTS), ("insert_many", ACCOUNTS)]

@@ -17,6 +17,7 @@ from crm_shared.clock import utcnow
 from crm_shared.events.contacts import ContactPurged
 from tests.conftest import EDITOR_KEY, OTHER_TENANT_KEY, auth
 from tests.contacts.helpers import Harness
+from tests.polling import app_lifespan, eventually
 
 WAIT_SECONDS = 5.0
 
@@ -29,7 +30,7 @@ async def fast_purge_harness(
     monkeypatch.setenv("CONTACTS_PURGE_FIRST_RUN_SECONDS", "0")
     monkeypatch.setenv("CONTACTS_PURGE_INTERVAL_SECONDS", "0.05")
     app: FastAPI = create_app()
-    async with app.router.lifespan_context(app):
+    async with app_lifespan(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield Harness(app, client)
@@ -48,13 +49,11 @@ async def test_background_purge_removes_expired_contacts_of_every_tenant(
     ids = {await _delete(harness, EDITOR_KEY, "Ada"), await _delete(harness, OTHER_TENANT_KEY, "G")}
     later = utcnow() + timedelta(days=31)
     harness.app.state.clock = lambda: later
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_SECONDS
-    purged: set[str | None] = set()
-    while purged != ids and loop.time() < deadline:
-        await asyncio.sleep(0.02)
-        purged = {e.key for e in await harness.outbox(ContactPurged.event_type)}
-    assert purged == ids
+
+    async def purged() -> set[str | None]:
+        return {e.key for e in await harness.outbox(ContactPurged.event_type)}
+
+    await eventually(purged, lambda keys: keys == ids, within=WAIT_SECONDS, what="both purged")
 
 
 async def test_purge_loop_keeps_running_after_a_failed_purge(

@@ -10,7 +10,7 @@ import pytest
 
 from crm_gdpr.adapters.repositories import AUDIT_ENTRIES
 from crm_gdpr.domain.audit import ChainReport, recomputed_hash
-from crm_gdpr.entrypoints.consumers import AUDIT_TOPICS, GdprConsumers
+from crm_gdpr.entrypoints.consumers import AUDIT_TOPICS, GdprBuses
 from crm_gdpr.service_layer.audit import verify_chain
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import (
@@ -73,10 +73,10 @@ def test_audit_consumer_listens_to_every_domain_topic() -> None:
 
 
 async def test_contact_update_is_audited_with_field_names(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     envelope = _updated()
-    await consumers.handle_audit(envelope)
+    await consumers.audit.handle(envelope)
     [entry] = await _log(client)
     assert entry["seq"] == 1
     assert entry["action"] == "crm.contacts.contact.updated.v1"
@@ -87,10 +87,10 @@ async def test_contact_update_is_audited_with_field_names(
 
 
 async def test_audit_entries_hold_no_values(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
-    await consumers.handle_audit(_created())
-    await consumers.handle_audit(_updated())
+    await consumers.audit.handle(_created())
+    await consumers.audit.handle(_updated())
     response = await client.get("/v1/audit-log", headers=auth())
     async with store.reader() as session:
         stored = await session.find(AUDIT_ENTRIES, tenant="acme", where=[Eq("target", "c1")])
@@ -101,26 +101,26 @@ async def test_audit_entries_hold_no_values(
 
 
 async def test_same_event_twice_is_audited_once(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     envelope = _created()
-    await consumers.handle_audit(envelope)
-    await consumers.handle_audit(envelope)
+    await consumers.audit.handle(envelope)
+    await consumers.audit.handle(envelope)
     assert len(await _log(client)) == 1
 
 
 async def test_seq_increments_per_tenant_independently(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
-    await consumers.handle_audit(_created("a1"))
-    await consumers.handle_audit(_created("g1", tenant="globex"))
-    await consumers.handle_audit(_created("a2"))
+    await consumers.audit.handle(_created("a1"))
+    await consumers.audit.handle(_created("g1", tenant="globex"))
+    await consumers.audit.handle(_created("a2"))
     assert [(e["seq"], e["target"]) for e in await _log(client)] == [(1, "a1"), (2, "a2")]
     assert [(e["seq"], e["target"]) for e in await _log(client, OTHER_TENANT_KEY)] == [(1, "g1")]
 
 
 async def test_imported_batch_gives_one_entry_per_contact(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     data = ContactsImported(
         job_id="job1",
@@ -130,7 +130,7 @@ async def test_imported_batch_gives_one_entry_per_contact(
             ImportedContact(contact_id="c2", version=3, action="updated", changed_fields=["phone"]),
         ],
     )
-    await consumers.handle_audit(wrap(data, source="crm/contacts"))
+    await consumers.audit.handle(wrap(data, source="crm/contacts"))
     entries = await _log(client)
     assert [(e["seq"], e["target"], e["fields"]) for e in entries] == [
         (1, "c1", []),
@@ -140,19 +140,19 @@ async def test_imported_batch_gives_one_entry_per_contact(
 
 
 async def test_unknown_event_type_is_ignored(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     envelope = _created().model_copy(update={"type": "crm.somebody.thing.happened.v9"})
-    await consumers.handle_audit(envelope)
+    await consumers.audit.handle(envelope)
     assert await _log(client) == []
 
 
 async def test_gdpr_own_erasure_request_is_audited_through_the_consumer(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     await client.post("/v1/erasure-requests", json={"contact_id": ALICE_ID}, headers=auth())
     [(_, _, envelope)] = await outbox(store)
-    await consumers.handle_audit(envelope)
+    await consumers.audit.handle(envelope)
     [entry] = await _log(client, contact_id=ALICE_ID)
     assert entry["action"] == "crm.gdpr.erasure.requested.v1"
     assert entry["fields"] == []
@@ -183,11 +183,11 @@ async def _put(store: DocumentStore, entry: dict[str, Any]) -> None:
 
 
 async def test_imported_batch_of_n_contacts_appends_n_consecutive_linked_entries(
-    consumers: GdprConsumers, store: DocumentStore
+    consumers: GdprBuses, store: DocumentStore
 ) -> None:
-    await consumers.handle_audit(_created("c-before"))
+    await consumers.audit.handle(_created("c-before"))
     envelope = _imported(1000)
-    await consumers.handle_audit(envelope)
+    await consumers.audit.handle(envelope)
     head, *batch = await _stored(store)
     assert [e["seq"] for e in batch] == list(range(2, 1002))
     assert [e["target"] for e in batch] == [f"c{n}" for n in range(1000)]
@@ -198,11 +198,11 @@ async def test_imported_batch_of_n_contacts_appends_n_consecutive_linked_entries
 
 
 async def test_imported_batch_delivered_twice_appends_once(
-    consumers: GdprConsumers, store: DocumentStore
+    consumers: GdprBuses, store: DocumentStore
 ) -> None:
     envelope = _imported(50)
-    await consumers.handle_audit(envelope)
-    await consumers.handle_audit(envelope)
+    await consumers.audit.handle(envelope)
+    await consumers.audit.handle(envelope)
     assert [e["seq"] for e in await _stored(store)] == list(range(1, 51))
 
 
@@ -220,9 +220,9 @@ async def test_imported_batch_delivered_twice_appends_once(
     ],
 )
 async def test_tampering_any_one_imported_entry_is_detected_at_that_entry(
-    consumers: GdprConsumers, store: DocumentStore, attribute: str, forged: object
+    consumers: GdprBuses, store: DocumentStore, attribute: str, forged: object
 ) -> None:
-    await consumers.handle_audit(_imported(20))
+    await consumers.audit.handle(_imported(20))
     for entry in await _stored(store):
         await _put(store, {**entry, attribute: forged})
         report = await verify_chain(store, tenant="acme")
@@ -232,9 +232,9 @@ async def test_tampering_any_one_imported_entry_is_detected_at_that_entry(
 
 
 async def test_rehashed_forgery_of_any_imported_entry_breaks_the_next_link(
-    consumers: GdprConsumers, store: DocumentStore
+    consumers: GdprBuses, store: DocumentStore
 ) -> None:
-    await consumers.handle_audit(_imported(20))
+    await consumers.audit.handle(_imported(20))
     *entries, _last = await _stored(store)
     for entry in entries:
         forged = {**entry, "fields": ["forged"]}
@@ -246,14 +246,14 @@ async def test_rehashed_forgery_of_any_imported_entry_breaks_the_next_link(
 
 
 async def test_contact_purge_and_account_deletion_are_audited_once(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     purged = wrap(
         ContactPurged(contact_id="c1", deleted_at="2025-01-01T00:00:00.000000Z"), subject="c1"
     )
     account_gone = wrap(AccountDeleted(account_id="acc1"), subject="c1")
     for envelope in (purged, account_gone, purged, account_gone):
-        await consumers.handle_audit(envelope)
+        await consumers.audit.handle(envelope)
     entries = await _log(client)
     assert [(e["seq"], e["action"], e["target"], e["fields"]) for e in entries] == [
         (1, "crm.contacts.contact.purged.v1", "c1", []),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from crm_gdpr.entrypoints.consumers import GdprConsumers
+from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_shared.events import ContactDeleted, ErasureReceipt
 from crm_shared.storage import DocumentStore
 from crm_shared.topics import GDPR_EVENTS
@@ -39,8 +39,8 @@ def _receipt(
     )
 
 
-async def _send(consumers: GdprConsumers, receipt: ErasureReceipt, tenant: str = "acme") -> None:
-    await consumers.handle_receipt(
+async def _send(consumers: GdprBuses, receipt: ErasureReceipt, tenant: str = "acme") -> None:
+    await consumers.receipts.handle(
         wrap(receipt, tenant=tenant, subject=ALICE_ID, source=f"crm/{receipt.service}")
     )
 
@@ -56,7 +56,7 @@ async def _completions(store: DocumentStore) -> list[dict[str, object]]:
 
 
 async def test_receipts_from_every_participant_complete_the_request(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     erasure_id = await _open_request(client)
     for service in ("contacts", "timeline", "importer"):
@@ -70,7 +70,7 @@ async def test_receipts_from_every_participant_complete_the_request(
 
 
 async def test_erasure_completed_goes_to_gdpr_events_keyed_by_contact(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     erasure_id = await _open_request(client)
     for service in ("contacts", "timeline", "importer"):
@@ -80,7 +80,7 @@ async def test_erasure_completed_goes_to_gdpr_events_keyed_by_contact(
 
 
 async def test_partial_receipts_leave_the_request_pending(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     erasure_id = await _open_request(client)
     await _send(consumers, _receipt(erasure_id, "contacts"))
@@ -94,7 +94,7 @@ async def test_partial_receipts_leave_the_request_pending(
 
 
 async def test_a_failed_receipt_fails_the_request_with_its_detail(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     erasure_id = await _open_request(client)
     await _send(consumers, _receipt(erasure_id, "contacts"))
@@ -111,7 +111,7 @@ async def test_a_failed_receipt_fails_the_request_with_its_detail(
 
 
 async def test_duplicate_receipt_changes_nothing(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     erasure_id = await _open_request(client)
     envelopes = [
@@ -119,23 +119,23 @@ async def test_duplicate_receipt_changes_nothing(
         for s in ("contacts", "timeline", "importer")
     ]
     for envelope in envelopes:
-        await consumers.handle_receipt(envelope)
+        await consumers.receipts.handle(envelope)
     before = await _read(client, erasure_id)
-    await consumers.handle_receipt(envelopes[-1])
+    await consumers.receipts.handle(envelopes[-1])
     await _send(consumers, _receipt(erasure_id, "importer"))  # same content, new event id
     assert await _read(client, erasure_id) == before
     assert len(await _completions(store)) == 1
 
 
 async def test_receipt_for_an_unknown_request_is_ignored(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     await _send(consumers, _receipt("no-such-request", "contacts"))
     assert await outbox(store) == []
 
 
 async def test_receipt_from_another_tenant_does_not_touch_the_request(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     erasure_id = await _open_request(client)
     await _send(consumers, _receipt(erasure_id, "contacts"), tenant="globex")
@@ -146,7 +146,7 @@ async def test_receipt_from_another_tenant_does_not_touch_the_request(
 
 
 async def test_receipts_consumer_ignores_other_event_types(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
-    await consumers.handle_receipt(wrap(ContactDeleted(contact_id=ALICE_ID, version=2)))
+    await consumers.receipts.handle(wrap(ContactDeleted(contact_id=ALICE_ID, version=2)))
     assert await outbox(store) == []

@@ -8,17 +8,17 @@ import httpx
 import pytest
 
 from crm_gdpr.adapters.repositories import AUDIT_ENTRIES
-from crm_gdpr.entrypoints.consumers import GdprConsumers
+from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_shared.events import ContactDeleted
 from crm_shared.storage import DocumentStore, Eq
 from tests.conftest import EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
 from tests.gdpr.fakes import wrap
 
 
-async def _audit(consumers: GdprConsumers, *contact_ids: str, tenant: str = "acme") -> None:
+async def _audit(consumers: GdprBuses, *contact_ids: str, tenant: str = "acme") -> None:
     for contact_id in contact_ids:
         data = ContactDeleted(contact_id=contact_id, version=2)
-        await consumers.handle_audit(wrap(data, tenant=tenant, subject=contact_id))
+        await consumers.audit.handle(wrap(data, tenant=tenant, subject=contact_id))
 
 
 async def _verify(client: httpx.AsyncClient, key: str | None = None) -> dict[str, object]:
@@ -47,7 +47,7 @@ async def test_verify_needs_admin(client: httpx.AsyncClient) -> None:
 
 
 async def test_audit_log_filters_by_contact(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     await _audit(consumers, "c1", "c2", "c1")
     response = await client.get("/v1/audit-log", params={"contact_id": "c1"}, headers=auth())
@@ -55,7 +55,7 @@ async def test_audit_log_filters_by_contact(
 
 
 async def test_audit_log_pages_oldest_first_with_a_cursor(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     await _audit(consumers, "c1", "c2", "c3", "c4", "c5")
     seen: list[int] = []
@@ -71,7 +71,7 @@ async def test_audit_log_pages_oldest_first_with_a_cursor(
 
 
 async def test_last_page_has_no_next_cursor(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     await _audit(consumers, "c1", "c2")
     body = (await client.get("/v1/audit-log", params={"limit": "2"}, headers=auth())).json()
@@ -101,7 +101,7 @@ def _b64(raw: bytes) -> str:
     ids=["old-superscript", "old-huge", "superscript", "beyond-64-bits", "u64-max", "non-utf8"],
 )
 async def test_a_cursor_with_a_number_no_seq_can_hold_is_a_400_not_a_500(
-    client: httpx.AsyncClient, consumers: GdprConsumers, cursor: str
+    client: httpx.AsyncClient, consumers: GdprBuses, cursor: str
 ) -> None:
     await _audit(consumers, "c1")
     response = await client.get("/v1/audit-log", params={"cursor": cursor}, headers=auth())
@@ -117,7 +117,7 @@ async def test_limit_out_of_range_is_rejected(client: httpx.AsyncClient) -> None
 
 
 async def test_other_tenants_entries_are_invisible(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     await _audit(consumers, "c1", "c2")
     response = await client.get("/v1/audit-log", headers=auth(OTHER_TENANT_KEY))
@@ -129,15 +129,13 @@ async def test_other_tenants_entries_are_invisible(
     }
 
 
-async def test_untouched_chain_verifies(
-    client: httpx.AsyncClient, consumers: GdprConsumers
-) -> None:
+async def test_untouched_chain_verifies(client: httpx.AsyncClient, consumers: GdprBuses) -> None:
     await _audit(consumers, "c1", "c2", "c3")
     assert await _verify(client) == {"valid": True, "checked": 3, "first_broken_seq": None}
 
 
 async def test_verify_finds_an_entry_tampered_in_the_store(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     await _audit(consumers, "c1", "c2", "c3", "c4")
     async with store.transaction() as session:
@@ -149,7 +147,7 @@ async def test_verify_finds_an_entry_tampered_in_the_store(
 
 
 async def test_verify_finds_a_deleted_entry(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     await _audit(consumers, "c1", "c2", "c3")
     async with store.transaction() as session:
@@ -159,7 +157,7 @@ async def test_verify_finds_a_deleted_entry(
 
 
 async def test_tampering_in_one_tenant_leaves_the_other_valid(
-    client: httpx.AsyncClient, consumers: GdprConsumers, store: DocumentStore
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     await _audit(consumers, "c1")
     await _audit(consumers, "g1", tenant="globex")

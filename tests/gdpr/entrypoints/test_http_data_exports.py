@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from crm_gdpr.entrypoints.consumers import GdprConsumers
+from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_shared.events import ContactDeleted
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, auth
 from tests.gdpr.fakes import ALICE, ALICE_ID, TIMELINE_URL, FakeUpstream, wrap
@@ -35,14 +35,14 @@ async def _audit_log(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 async def test_export_bundles_contact_timeline_consents_and_audit(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     await client.post(
         f"/v1/contacts/{ALICE_ID}/consents",
         json={"purpose": "newsletter", "status": "granted"},
         headers=auth(EDITOR_KEY),
     )
-    await consumers.handle_audit(wrap(ContactDeleted(contact_id=ALICE_ID, version=4)))
+    await consumers.audit.handle(wrap(ContactDeleted(contact_id=ALICE_ID, version=4)))
     response = await _export(client)
     assert response.status_code == 200
     bundle = response.json()

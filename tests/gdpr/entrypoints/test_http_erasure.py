@@ -8,7 +8,7 @@ import httpx
 import orjson
 
 from crm_gdpr.adapters.repositories import ERASURE_REQUESTS
-from crm_gdpr.entrypoints.consumers import GdprConsumers
+from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_gdpr.settings import GdprSettings
 from crm_shared.events import ErasureReceipt
 from crm_shared.identity import PersonIdentifiers, identifier_hash, person_hashes
@@ -209,13 +209,13 @@ async def test_concurrent_requests_for_one_contact_open_a_single_request(
 
 
 async def test_contact_can_be_requested_again_after_a_failed_request(
-    client: httpx.AsyncClient, consumers: GdprConsumers
+    client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     first = (await _request(client)).json()
     receipt = ErasureReceipt(
         erasure_id=first["id"], contact_id=ALICE_ID, service="timeline", status="failed"
     )
-    await consumers.handle_receipt(wrap(receipt, subject=ALICE_ID, source="crm/timeline"))
+    await consumers.receipts.handle(wrap(receipt, subject=ALICE_ID, source="crm/timeline"))
     again = await _request(client)
     assert again.status_code == 202
     assert again.json()["id"] != first["id"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -20,16 +19,17 @@ from crm_gdpr.service_layer.audit import (
 )
 from crm_shared.events import ContactDeleted
 from crm_shared.storage import DocumentStore, DuplicateKeyError, Session
-from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.memory import MemoryStore
 from tests.gdpr.fakes import wrap
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[DocumentStore]:
-    sqlite = SqliteStore(tmp_path / "gdpr.sqlite3")
-    await sqlite.start(COLLECTION_SPECS)
-    yield sqlite
-    await sqlite.close()
+async def store() -> AsyncIterator[DocumentStore]:
+    """The gdpr collections in memory: the handlers' rules need no database file."""
+    memory = MemoryStore()
+    await memory.start(COLLECTION_SPECS)
+    yield memory
+    await memory.close()
 
 
 def _deleted(contact_id: str, tenant: str = "acme") -> Any:

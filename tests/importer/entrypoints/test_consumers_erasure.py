@@ -64,7 +64,7 @@ async def test_an_export_containing_the_contact_is_deleted_and_expired(
     contacts_api.contacts = [contact(2)]
     other = await run_export(client, {"fields": ["name"]})
 
-    await app.state.handle_event(erasure("c1"))
+    await app.state.bus.handle(erasure("c1"))
 
     assert export_files(platform_env, holding["id"]) == []
     state = await export_state(client, holding["id"])
@@ -90,7 +90,7 @@ async def test_another_tenants_export_is_left_alone(
     await app.state.exports.wait_idle()
     assert len(export_files(platform_env, export_id)) == 2
 
-    await app.state.handle_event(erasure("c1", tenant="acme"))
+    await app.state.bus.handle(erasure("c1", tenant="acme"))
 
     assert len(export_files(platform_env, export_id)) == 2
 
@@ -106,9 +106,7 @@ async def test_failed_import_rows_holding_the_person_are_deleted(
     )
     job = await upload_and_read(client, csv)
 
-    await app.state.handle_event(
-        erasure("c1", emails=["ada@example.com"], phones=["+442079460000"])
-    )
+    await app.state.bus.handle(erasure("c1", emails=["ada@example.com"], phones=["+442079460000"]))
 
     errors = (await client.get(f"/v1/imports/{job['id']}/errors", headers=auth())).json()
     assert [e["row_number"] for e in errors["items"]] == [2]
@@ -125,14 +123,14 @@ async def test_a_failed_row_with_a_national_format_phone_is_deleted(
     job = await upload_and_read(client, csv)
 
     # gdpr hashes the phone as the contacts service stores it: E.164.
-    await app.state.handle_event(erasure("c1", phones=["+14155550123"]))
+    await app.state.bus.handle(erasure("c1", phones=["+14155550123"]))
 
     errors = (await client.get(f"/v1/imports/{job['id']}/errors", headers=auth())).json()
     assert [e["row_number"] for e in errors["items"]] == [2]
 
 
 async def test_a_receipt_is_published_for_the_contact(app: FastAPI) -> None:
-    await app.state.handle_event(erasure("c9"))
+    await app.state.bus.handle(erasure("c9"))
 
     [receipt] = await outbox(app, RECEIPT)
     assert receipt.topic == ERASURE_RECEIPTS.name
@@ -146,8 +144,8 @@ async def test_a_receipt_is_published_for_the_contact(app: FastAPI) -> None:
 async def test_handling_the_same_request_twice_changes_nothing(app: FastAPI) -> None:
     request = erasure("c9")
 
-    await app.state.handle_event(request)
-    await app.state.handle_event(request)
+    await app.state.bus.handle(request)
+    await app.state.bus.handle(request)
 
     assert len(await outbox(app, RECEIPT)) == 1
 
@@ -164,7 +162,7 @@ async def test_an_export_still_running_expires_if_it_contains_the_contact(
     export_id = created.json()["id"]
     await wait_for(lambda: export_state(client, export_id), lambda e: e["status"] == "running")
 
-    await app.state.handle_event(erasure("c1"))
+    await app.state.bus.handle(erasure("c1"))
     contacts_api.gate.set()
     state: dict[str, Any] = await wait_for(
         lambda: export_state(client, export_id), lambda e: e["status"] != "running"

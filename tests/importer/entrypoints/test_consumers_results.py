@@ -20,7 +20,7 @@ FOUR_ROWS = b"name,email\nA,a@x.io\nB,b@x.io\nC,c@x.io\nD,bad\n"  # two batches 
 async def test_batch_results_add_to_the_counts(client: httpx.AsyncClient, app: FastAPI) -> None:
     created = await upload_and_read(client, FOUR_ROWS)
 
-    await app.state.handle_event(batch_processed(created["id"], 1, {1: "created", 2: "updated"}))
+    await app.state.bus.handle(batch_processed(created["id"], 1, {1: "created", 2: "updated"}))
 
     state = await job(client, created["id"])
     assert (state["processed_rows"], state["created"], state["updated"]) == (2, 1, 1)
@@ -33,8 +33,8 @@ async def test_the_last_results_complete_the_job_and_announce_it(
 ) -> None:
     created = await upload_and_read(client, FOUR_ROWS)
 
-    await app.state.handle_event(batch_processed(created["id"], 1, {1: "created", 2: "skipped"}))
-    await app.state.handle_event(batch_processed(created["id"], 2, {3: "created", 4: "failed"}))
+    await app.state.bus.handle(batch_processed(created["id"], 1, {1: "created", 2: "skipped"}))
+    await app.state.bus.handle(batch_processed(created["id"], 2, {3: "created", 4: "failed"}))
 
     state = await job(client, created["id"])
     assert state["status"] == "completed"
@@ -65,7 +65,7 @@ async def test_handling_the_same_results_twice_changes_nothing(
     last = batch_processed(created["id"], 2, {3: "created", 4: "created"})
 
     for envelope in (first, first, last, last):
-        await app.state.handle_event(envelope)
+        await app.state.bus.handle(envelope)
 
     state = await job(client, created["id"])
     assert (state["processed_rows"], state["created"]) == (4, 4)
@@ -77,8 +77,8 @@ async def test_a_second_answer_for_the_same_batch_is_ignored(
 ) -> None:
     created = await upload_and_read(client, FOUR_ROWS)
 
-    await app.state.handle_event(batch_processed(created["id"], 1, {1: "created", 2: "created"}))
-    await app.state.handle_event(batch_processed(created["id"], 1, {1: "updated", 2: "updated"}))
+    await app.state.bus.handle(batch_processed(created["id"], 1, {1: "created", 2: "created"}))
+    await app.state.bus.handle(batch_processed(created["id"], 1, {1: "updated", 2: "updated"}))
 
     state = await job(client, created["id"])
     assert (state["processed_rows"], state["created"], state["updated"]) == (2, 2, 0)
@@ -89,7 +89,7 @@ async def test_rows_the_contacts_service_failed_are_listed_without_values(
 ) -> None:
     created = await upload_and_read(client, FOUR_ROWS)
 
-    await app.state.handle_event(batch_processed(created["id"], 2, {3: "created", 4: "failed"}))
+    await app.state.bus.handle(batch_processed(created["id"], 2, {3: "created", 4: "failed"}))
 
     errors = (await client.get(f"/v1/imports/{created['id']}/errors", headers=auth())).json()
     assert errors["items"] == [
@@ -102,7 +102,7 @@ async def test_results_of_a_job_in_another_tenant_are_ignored(
 ) -> None:
     created = await upload_and_read(client, FOUR_ROWS)
 
-    await app.state.handle_event(
+    await app.state.bus.handle(
         batch_processed(created["id"], 1, {1: "created", 2: "created"}, tenant="globex")
     )
 
@@ -117,7 +117,7 @@ async def test_an_unrelated_event_is_ignored(client: httpx.AsyncClient, app: Fas
         subject="c1",
     )
 
-    await app.state.handle_event(envelope)
+    await app.state.bus.handle(envelope)
 
     assert await outbox(app) == []
 
@@ -140,7 +140,7 @@ async def test_completion_deletes_an_upload_still_on_disk(
     leftover = app.state.files.upload_path(created["id"])
     leftover.write_text("name\nAda\n")  # as if a crash had kept it after reading
 
-    await app.state.handle_event(batch_processed(created["id"], 1, {1: "created"}))
+    await app.state.bus.handle(batch_processed(created["id"], 1, {1: "created"}))
 
     assert (await job(client, created["id"]))["status"] == "completed"
     assert not leftover.exists()

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from crm_shared.devstack import EmbeddedBroker
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ContactDeleted
+from crm_shared.events import ActivityRecorded, ContactDeleted
+from crm_shared.ids import new_id
+from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer, RetryPolicy
+from crm_shared.messaging.errors import PermanentMessageError
 from crm_shared.settings import PlatformSettings
+from crm_shared.storage import ConcurrentWriteError
 from crm_shared.topics import DEAD_LETTERS, Topic
+from tests.kafka_clients import first_record, producer, reader
+from tests.polling import cancel_and_wait, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -31,41 +39,28 @@ def _envelope(contact_id: str) -> EventEnvelope:
     return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id)
 
 
+def _bus_of(handler: Callable[[EventEnvelope], Awaitable[None]]) -> MessageBus:
+    async def on_deleted(event: ContactDeleted, envelope: EventEnvelope) -> None:
+        await handler(envelope)
+
+    return MessageBus().on(ContactDeleted, on_deleted)
+
+
 async def _publish(broker: EmbeddedBroker, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
-    await producer.start()
-    try:
+    async with producer(broker.bootstrap_servers) as sender:
         for value in values:
-            await producer.send_and_wait(topic, value=value, key=b"k")
-    finally:
-        await producer.stop()
+            await sender.send_and_wait(topic, value=value, key=b"k")
 
 
-async def _wait_until(condition: object, within: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-async def _dead_letters_with(broker: EmbeddedBroker, marker: bytes) -> list[dict[str, bytes]]:
-    consumer = AIOKafkaConsumer(
-        DEAD_LETTERS.name,
-        bootstrap_servers=broker.bootstrap_servers,
-        group_id=f"test-{uuid.uuid4()}",
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    found: list[dict[str, bytes]] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + 15
-        while not found and asyncio.get_running_loop().time() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                found += [dict(r.headers) for r in records if r.value and marker in r.value]
-    finally:
-        await consumer.stop()
-    return found
+async def _dead_letters_with(broker: EmbeddedBroker, marker: bytes) -> dict[str, bytes]:
+    async with reader(broker.bootstrap_servers, DEAD_LETTERS.name) as consumer:
+        record = await first_record(
+            consumer,
+            lambda r: bool(r.value and marker in r.value),
+            within=15,
+            what="the dead letter",
+        )
+    return dict(record.headers)
 
 
 async def test_failing_event_is_dead_lettered_and_the_partition_moves_on(
@@ -87,20 +82,22 @@ async def test_failing_event_is_dead_lettered_and_the_partition_moves_on(
         settings,
         group=f"test-{uuid.uuid4().hex[:8]}",
         topics=[topic],
-        handler=handler,
+        bus=_bus_of(handler),
         retry=RetryPolicy(attempts=3, first_backoff=0.01, max_backoff=0.02),
     )
     await _publish(broker, topic, [poison.to_bytes(), good.to_bytes(), b"not json at all"])
     task = asyncio.create_task(consumer.run())
     try:
-        await _wait_until(lambda: handled == ["good"] and consumer.dead_lettered == 2)
+        await eventually(lambda: handled == ["good"] and consumer.dead_lettered == 2)
         assert attempts.count("poison") == 3
         headers = await _dead_letters_with(broker, poison.id.encode())
-        assert headers and b"cannot handle this one" in headers[0]["dlq.error"]
-        assert headers[0]["dlq.topic"] == topic.encode()
+        assert headers["dlq.reason"] == b"retries-exhausted"
+        assert (headers["dlq.error"], headers["dlq.attempts"]) == (b"RuntimeError", b"3")
+        assert headers["dlq.topic"] == topic.encode()
+        # Exception messages may quote personal data: only the type name is kept.
+        assert not any(b"cannot handle" in value for value in headers.values())
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
 
 
 async def test_a_restarted_consumer_resumes_after_the_last_committed_offset(
@@ -116,14 +113,13 @@ async def test_a_restarted_consumer_resumes_after_the_last_committed_offset(
         async def handler(envelope: EventEnvelope) -> None:
             target.append(envelope.id)
 
-        consumer = EventConsumer(settings, group=group, topics=[topic], handler=handler)
+        consumer = EventConsumer(settings, group=group, topics=[topic], bus=_bus_of(handler))
         task = asyncio.create_task(consumer.run())
         try:
-            await _wait_until(lambda: len(target) >= count)
+            await eventually(lambda: len(target) >= count)
             await asyncio.sleep(0.3)
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
 
     batch_one = [_envelope(f"a{i}") for i in range(5)]
     await _publish(broker, topic, [e.to_bytes() for e in batch_one])
@@ -134,3 +130,102 @@ async def test_a_restarted_consumer_resumes_after_the_last_committed_offset(
 
     assert first_run == [e.id for e in batch_one]
     assert second_run == [e.id for e in batch_two]
+
+
+SECRET = "Divorce lawyer call, ada@example.com"
+
+
+def _activity_record(**changes: object) -> EventEnvelope:
+    data = ActivityRecorded(
+        contact_id="c-1",
+        activity_type="conversation",
+        occurred_at=datetime(2025, 3, 1, tzinfo=UTC),
+        summary=SECRET,
+    ).model_dump(mode="json")
+    envelope = EventEnvelope(
+        id=new_id(),
+        source="crm/chat",
+        type=ActivityRecorded.event_type,
+        time=datetime(2025, 3, 1, tzinfo=UTC),
+        subject="c-1",
+        tenant="acme",
+        data=data,
+    )
+    return envelope.model_copy(update={"data": {**data, **changes}})
+
+
+async def test_a_schema_invalid_message_is_dead_lettered_at_once_naming_fields_not_values(
+    broker: EmbeddedBroker,
+) -> None:
+    topic = await _new_topic(broker)
+    invalid = _activity_record(summary=None, occurred_at=SECRET)
+    unknown = _activity_record(contact_id="c-unknown")
+    good = _activity_record()
+    handled: list[str] = []
+
+    async def on_activity(event: ActivityRecorded, envelope: EventEnvelope) -> None:
+        if event.contact_id == "c-unknown":
+            raise PermanentMessageError("unknown-contact", fields=("data.contact_id",))
+        handled.append(envelope.id)
+
+    settings = PlatformSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    # The default policy: five attempts with backoff, about 3 s for a message that keeps failing.
+    consumer = EventConsumer(
+        settings,
+        group=f"test-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        bus=MessageBus().on(ActivityRecorded, on_activity),
+    )
+    await _publish(broker, topic, [e.to_bytes() for e in (invalid, unknown, good)])
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: handled == [good.id] and consumer.dead_lettered == 2)
+        schema = await _dead_letters_with(broker, invalid.id.encode())
+        permanent = await _dead_letters_with(broker, unknown.id.encode())
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert schema["dlq.reason"] == b"schema-invalid"
+    assert schema["dlq.fields"] == b"data.occurred_at,data.summary"
+    assert schema["dlq.attempts"] == b"1"
+    assert (permanent["dlq.reason"], permanent["dlq.fields"]) == (
+        b"unknown-contact",
+        b"data.contact_id",
+    )
+    assert permanent["dlq.attempts"] == b"1"
+    for headers in (schema, permanent):
+        assert not any(b"ada@example.com" in v or b"Divorce" in v for v in headers.values())
+
+
+async def test_a_transient_error_is_retried_with_backoff_and_not_dead_lettered(
+    broker: EmbeddedBroker,
+) -> None:
+    topic = await _new_topic(broker)
+    flaky = _envelope("flaky")
+    attempts: list[float] = []
+
+    async def handler(envelope: EventEnvelope) -> None:
+        attempts.append(asyncio.get_running_loop().time())
+        if len(attempts) < 3:
+            raise ConcurrentWriteError("another writer committed first")
+
+    settings = PlatformSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    consumer = EventConsumer(
+        settings,
+        group=f"test-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        bus=_bus_of(handler),
+        retry=RetryPolicy(attempts=5, first_backoff=0.1, max_backoff=1.0),
+    )
+    await _publish(broker, topic, [flaky.to_bytes()])
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: consumer.handled == 1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert len(attempts) == 3 and consumer.dead_lettered == 0
+    gaps = [later - earlier for earlier, later in pairwise(attempts)]
+    assert gaps[0] >= 0.09 and gaps[1] >= 0.19  # the backoff doubles from first_backoff

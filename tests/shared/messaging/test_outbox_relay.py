@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from crm_shared.devstack import EmbeddedBroker, free_port
 from crm_shared.envelope import EventEnvelope
@@ -18,6 +16,8 @@ from crm_shared.settings import PlatformSettings
 from crm_shared.storage import OutgoingEvent
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.topics import CONTACT_EVENTS
+from tests.kafka_clients import reader
+from tests.polling import cancel_and_wait, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -34,23 +34,17 @@ async def _commit_events(store: SqliteStore, events: list[OutgoingEvent]) -> Non
 
 
 async def _read_ids(bootstrap: str, expected: set[str], within: float = 20.0) -> list[str]:
-    consumer = AIOKafkaConsumer(
-        CONTACT_EVENTS.name,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-{uuid.uuid4()}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
     seen: list[str] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + within
-        while not expected.issubset(seen) and asyncio.get_running_loop().time() < deadline:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
+    async with reader(bootstrap, CONTACT_EVENTS.name) as consumer:
+
+        async def read_more() -> list[str]:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
                 seen.extend(EventEnvelope.from_bytes(r.value or b"").id for r in records)
-    finally:
-        await consumer.stop()
+            return seen
+
+        await eventually(
+            read_more, expected.issubset, within=within, interval=0, what="every event published"
+        )
     return seen
 
 
@@ -78,14 +72,11 @@ async def test_relay_publishes_committed_events_and_then_forgets_them(
         ids = {e.envelope.id for e in events}
         seen = await _read_ids(broker.bootstrap_servers, ids)
         assert ids.issubset(seen)
-        for _ in range(50):
-            if not await store.pending_events(10):
-                break
-            await asyncio.sleep(0.1)
-        assert await store.pending_events(10) == []
+        await eventually(
+            lambda: store.pending_events(10), lambda p: p == [], within=5, what="an empty outbox"
+        )
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
         await store.close()
 
 
@@ -109,7 +100,6 @@ async def test_dead_broker_delays_events_and_loses_none(tmp_path: Path) -> None:
         assert ids.issubset(seen)
         assert await store.pending_events(100) == [] or relay.published >= 10
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
         late_broker.stop()
         await store.close()

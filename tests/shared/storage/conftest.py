@@ -1,10 +1,11 @@
 """A started store for every adapter of the storage port, so one contract suite covers them all.
 
-SQLite always runs. MongoDB runs against MONGODB_URI when it is set (a replica set: the adapter
-needs transactions), else in a single-node replica set started with testcontainers when a Docker
-engine answers, and is skipped otherwise, saying why. "mongodb-double" always runs the MongoDB
-adapter over an in-process double of PyMongo (mongo_double.py); it has no transactions, so tests
-marked `needs_transactions` are skipped there and only checked against a real MongoDB.
+SQLite and the in-memory store always run. MongoDB runs against MONGODB_URI when it is set (a
+replica set: the adapter needs transactions), else in a single-node replica set started with
+testcontainers when a Docker engine answers, and is skipped otherwise, saying why.
+"mongodb-double" always runs the MongoDB adapter over an in-process double of PyMongo
+(mongo_double.py); it has no transactions, so tests marked `needs_transactions` are skipped there
+and only checked against a real MongoDB.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from crm_shared.storage import CollectionSpec, DocumentStore, Index
+from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
 
 SPECS = (
@@ -100,9 +102,17 @@ def mongodb_uri() -> Iterator[str]:
 NO_TRANSACTIONS = "the in-process pymongo double has no transactions; runs against a real MongoDB"
 
 
-@pytest.fixture(params=["sqlite", "mongodb", "mongodb-double"])
+@pytest.fixture(params=["sqlite", "memory", "mongodb", "mongodb-double"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
     """A started store of each adapter, empty, with SPECS' collections and indexes."""
+    if request.param == "memory":
+        memory = MemoryStore()
+        await memory.start(SPECS)
+        try:
+            yield memory
+        finally:
+            await memory.close()
+        return
     if request.param == "sqlite":
         sqlite = SqliteStore(tmp_path / "store.db")
         await sqlite.start(SPECS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from crm_shared.events import (
@@ -15,6 +16,7 @@ from crm_shared.events import (
     ImportJobFinished,
 )
 from crm_shared.ids import new_id
+from crm_shared.messaging.errors import PermanentMessageError
 from crm_timeline.adapters.repository import TimelineRepository
 from tests.conftest import auth
 from tests.timeline.factories import all_documents, at, created, envelope, updated
@@ -38,8 +40,8 @@ async def test_created_and_updated_events_produce_items_newest_first(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     contact_id = new_id()
-    await app.state.event_handler(created(contact_id, time=at(0)))
-    await app.state.event_handler(
+    await app.state.bus.handle(created(contact_id, time=at(0)))
+    await app.state.bus.handle(
         updated(contact_id, {"email": ("ada@example.com", "ada@new.io")}, version=2, time=at(5))
     )
 
@@ -62,11 +64,11 @@ async def test_an_older_version_after_a_newer_one_does_not_regress_the_projectio
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     contact_id = new_id()
-    await app.state.event_handler(created(contact_id, version=1))
-    await app.state.event_handler(
+    await app.state.bus.handle(created(contact_id, version=1))
+    await app.state.bus.handle(
         envelope(ContactRestored(contact_id=contact_id, version=3), time=at(3))
     )
-    await app.state.event_handler(
+    await app.state.bus.handle(
         envelope(ContactDeleted(contact_id=contact_id, version=2), time=at(2))
     )
 
@@ -80,12 +82,10 @@ async def test_an_event_of_the_version_held_is_recorded_without_changing_the_pro
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     contact_id = new_id()
-    await app.state.event_handler(
+    await app.state.bus.handle(
         envelope(ContactDeleted(contact_id=contact_id, version=2), time=at(2))
     )
-    await app.state.event_handler(
-        updated(contact_id, {"company": ("A", "B")}, version=2, time=at(3))
-    )
+    await app.state.bus.handle(updated(contact_id, {"company": ("A", "B")}, version=2, time=at(3)))
 
     assert await _projection(app, contact_id) == (2, "deleted")
     assert [i["summary"] for i in await _timeline(client, contact_id)] == [
@@ -98,9 +98,9 @@ async def test_a_redelivered_event_adds_nothing(app: FastAPI) -> None:
     contact_id = new_id()
     event = created(contact_id)
 
-    await app.state.event_handler(event)
+    await app.state.bus.handle(event)
     before = await all_documents(app.state.store, "acme")
-    await app.state.event_handler(event)
+    await app.state.bus.handle(event)
 
     assert await all_documents(app.state.store, "acme") == before
     assert sum(1 for d in before if d.get("contact_id") == contact_id) == 1
@@ -110,7 +110,7 @@ async def test_an_import_batch_fans_out_to_one_item_per_contact(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     first, second = new_id(), new_id()
-    await app.state.event_handler(created(second, version=1))
+    await app.state.bus.handle(created(second, version=1))
     batch = ContactsImported(
         job_id="job-7",
         batch_no=1,
@@ -124,7 +124,7 @@ async def test_an_import_batch_fans_out_to_one_item_per_contact(
         ],
     )
 
-    await app.state.event_handler(envelope(batch, source="crm/contacts", time=at(10)))
+    await app.state.bus.handle(envelope(batch, source="crm/contacts", time=at(10)))
 
     [first_item] = await _timeline(client, first)
     assert first_item["summary"] == "Contact created by import"
@@ -148,7 +148,7 @@ async def test_an_activity_for_a_contact_not_yet_known_is_kept_and_served(
         data={"conversation_id": "conv-1"},
     )
 
-    await app.state.event_handler(envelope(activity, source="crm/chat"))
+    await app.state.bus.handle(envelope(activity, source="crm/chat"))
 
     [item] = await _timeline(client, contact_id)
     assert (item["type"], item["source"], item["summary"]) == (
@@ -166,7 +166,7 @@ async def test_event_types_the_timeline_does_not_use_are_ignored(app: FastAPI) -
         job_id="j", status="completed", total_rows=1, created=1, updated=0, skipped=0, failed=0
     )
 
-    await app.state.event_handler(envelope(finished, source="crm/importer"))
+    await app.state.bus.handle(envelope(finished, source="crm/importer"))
 
     assert await all_documents(app.state.store, "acme") == []
 
@@ -175,10 +175,10 @@ async def test_contact_anonymized_erases_the_timeline_of_the_contact(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     contact_id = new_id()
-    await app.state.event_handler(created(contact_id))
+    await app.state.bus.handle(created(contact_id))
     anonymized = ContactAnonymized(contact_id=contact_id, version=4, erasure_id="er-1")
 
-    await app.state.event_handler(envelope(anonymized, time=at(20)))
+    await app.state.bus.handle(envelope(anonymized, time=at(20)))
 
     [item] = await _timeline(client, contact_id)
     assert (item["summary"], item["data"]) == ("Contact data erased", {"erasure_id": "er-1"})
@@ -190,15 +190,15 @@ async def test_an_activity_arriving_after_erasure_is_dropped(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     contact_id = new_id()
-    await app.state.event_handler(created(contact_id))
-    await app.state.event_handler(
+    await app.state.bus.handle(created(contact_id))
+    await app.state.bus.handle(
         envelope(ContactAnonymized(contact_id=contact_id, version=2, erasure_id="er-2"))
     )
     late = ActivityRecorded(
         contact_id=contact_id, activity_type="email", occurred_at=at(30), summary="Hi Ada"
     )
 
-    await app.state.event_handler(envelope(late, source="crm/mailer"))
+    await app.state.bus.handle(envelope(late, source="crm/mailer"))
 
     items = await _timeline(client, contact_id)
     assert [i["summary"] for i in items] == ["Contact data erased"]
@@ -206,13 +206,30 @@ async def test_an_activity_arriving_after_erasure_is_dropped(
 
 async def test_contact_events_after_erasure_do_not_reopen_the_contact(app: FastAPI) -> None:
     contact_id = new_id()
-    await app.state.event_handler(
+    await app.state.bus.handle(
         envelope(ContactAnonymized(contact_id=contact_id, version=2, erasure_id="er-3"))
     )
 
-    await app.state.event_handler(
-        updated(contact_id, {"email": (None, "ada@example.com")}, version=3)
-    )
+    await app.state.bus.handle(updated(contact_id, {"email": (None, "ada@example.com")}, version=3))
 
     assert "ada@example.com" not in str(await all_documents(app.state.store, "acme"))
     assert await _projection(app, contact_id) == (2, "erased")
+
+
+async def test_a_schema_invalid_activity_is_a_permanent_error_naming_the_fields(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    activity = ActivityRecorded(
+        contact_id=contact_id, activity_type="email", occurred_at=at(30), summary="Hi Ada"
+    )
+    invalid = envelope(activity, source="crm/mailer")
+    invalid = invalid.model_copy(update={"data": {**invalid.data, "occurred_at": "Hi Ada"}})
+
+    with pytest.raises(PermanentMessageError) as raised:
+        await app.state.bus.handle(invalid)
+
+    assert (raised.value.reason, raised.value.fields) == ("schema-invalid", ("data.occurred_at",))
+    assert "Hi Ada" not in str(raised.value)
+    response = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
+    assert response.status_code == 404  # nothing was recorded about the contact

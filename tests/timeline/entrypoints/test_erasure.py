@@ -25,8 +25,8 @@ NOTE_BODY = "Ada prefers calls after 6pm, home number +44 20 7946 0958"
 
 
 async def _fill_timeline(app: FastAPI, client: httpx.AsyncClient, contact_id: str) -> None:
-    await app.state.event_handler(created(contact_id, email="ada@example.com"))
-    await app.state.event_handler(
+    await app.state.bus.handle(created(contact_id, email="ada@example.com"))
+    await app.state.bus.handle(
         updated(contact_id, {"email": ("ada@example.com", "lovelace@example.org")}, version=2)
     )
     activity = ActivityRecorded(
@@ -35,7 +35,7 @@ async def _fill_timeline(app: FastAPI, client: httpx.AsyncClient, contact_id: st
         occurred_at=at(3),
         summary="Email to lovelace@example.org",
     )
-    await app.state.event_handler(envelope(activity, source="crm/mailer"))
+    await app.state.bus.handle(envelope(activity, source="crm/mailer"))
     note = await client.post(
         f"/v1/contacts/{contact_id}/notes", json={"body": NOTE_BODY}, headers=auth(EDITOR_KEY)
     )
@@ -49,7 +49,7 @@ async def test_erasure_removes_every_note_change_and_activity_of_the_contact(
     await _fill_timeline(app, client, contact_id)
     assert NOTE_BODY in dump(await all_documents(app.state.store, "acme"))
 
-    await app.state.erasure_handler(erasure_requested(contact_id, erasure_id="er-1"))
+    await app.state.bus.handle(erasure_requested(contact_id, erasure_id="er-1"))
 
     stored = dump(await all_documents(app.state.store, "acme"))
     for personal in (NOTE_BODY, "ada@example.com", "lovelace@example.org", "Ada"):
@@ -63,7 +63,7 @@ async def test_erasure_removes_every_note_change_and_activity_of_the_contact(
 async def test_erasure_emits_a_completed_receipt_keyed_by_the_contact(app: FastAPI) -> None:
     contact_id = await seed_contact(app)
 
-    await app.state.erasure_handler(erasure_requested(contact_id, erasure_id="er-2"))
+    await app.state.bus.handle(erasure_requested(contact_id, erasure_id="er-2"))
 
     [(key, receipt)] = await pending(app.state.store, ERASURE_RECEIPTS.name)
     assert key == contact_id.encode()
@@ -81,10 +81,10 @@ async def test_erasure_emits_a_completed_receipt_keyed_by_the_contact(app: FastA
 async def test_a_redelivered_erasure_request_changes_nothing(app: FastAPI) -> None:
     contact_id = await seed_contact(app)
     request = erasure_requested(contact_id)
-    await app.state.erasure_handler(request)
+    await app.state.bus.handle(request)
     before = await all_documents(app.state.store, "acme")
 
-    await app.state.erasure_handler(request)
+    await app.state.bus.handle(request)
 
     assert await all_documents(app.state.store, "acme") == before
     assert len(await pending(app.state.store, ERASURE_RECEIPTS.name)) == 1
@@ -94,9 +94,9 @@ async def test_a_repeated_request_for_the_same_erasure_keeps_one_marker_and_answ
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     contact_id = await seed_contact(app)
-    await app.state.erasure_handler(erasure_requested(contact_id, erasure_id="er-3"))
+    await app.state.bus.handle(erasure_requested(contact_id, erasure_id="er-3"))
 
-    await app.state.erasure_handler(erasure_requested(contact_id, erasure_id="er-3"))
+    await app.state.bus.handle(erasure_requested(contact_id, erasure_id="er-3"))
 
     response = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
     assert [i["summary"] for i in response.json()["items"]] == ["Contact data erased"]
@@ -108,9 +108,9 @@ async def test_erasure_of_one_contact_leaves_other_contacts_alone(
 ) -> None:
     erased, kept = await seed_contact(app), await seed_contact(app)
     other_tenant = new_id()
-    await app.state.event_handler(created(other_tenant, tenant="globex"))
+    await app.state.bus.handle(created(other_tenant, tenant="globex"))
 
-    await app.state.erasure_handler(erasure_requested(erased))
+    await app.state.bus.handle(erasure_requested(erased))
 
     kept_items = (await client.get(f"/v1/contacts/{kept}/timeline", headers=auth())).json()
     assert [i["summary"] for i in kept_items["items"]] == ["Contact created (source: manual)"]
@@ -121,7 +121,7 @@ async def test_a_note_on_an_erased_contact_is_refused(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     contact_id = await seed_contact(app)
-    await app.state.erasure_handler(erasure_requested(contact_id))
+    await app.state.bus.handle(erasure_requested(contact_id))
 
     response = await client.post(
         f"/v1/contacts/{contact_id}/notes", json={"body": "hello"}, headers=auth(EDITOR_KEY)
@@ -138,7 +138,7 @@ async def test_other_gdpr_events_are_ignored(app: FastAPI) -> None:
     )
     before = await all_documents(app.state.store, "acme")
 
-    await app.state.erasure_handler(envelope(consent, source="crm/gdpr"))
+    await app.state.bus.handle(envelope(consent, source="crm/gdpr"))
 
     assert await all_documents(app.state.store, "acme") == before
     assert await pending(app.state.store, ERASURE_RECEIPTS.name) == []

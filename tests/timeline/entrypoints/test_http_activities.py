@@ -40,7 +40,7 @@ async def test_http_and_consumer_record_the_same_item(
     )
 
     response = await _post(client, via_http, ACTIVITY)
-    await app.state.event_handler(envelope(event, source="crm/calendar"))
+    await app.state.bus.handle(envelope(event, source="crm/calendar"))
 
     assert response.status_code == 201, response.text
     timeline = await client.get(
@@ -96,7 +96,7 @@ async def test_an_activity_for_an_erased_contact_is_409(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     contact_id = await seed_contact(app)
-    await app.state.erasure_handler(erasure_requested(contact_id))
+    await app.state.bus.handle(erasure_requested(contact_id))
 
     response = await _post(client, contact_id, ACTIVITY)
 

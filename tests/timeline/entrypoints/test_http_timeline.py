@@ -20,7 +20,7 @@ async def _add_activities(app: FastAPI, contact_id: str, minutes: list[int]) -> 
             occurred_at=at(minute),
             summary=f"activity {n}",
         )
-        await app.state.event_handler(envelope(activity, source="crm/helpdesk"))
+        await app.state.bus.handle(envelope(activity, source="crm/helpdesk"))
 
 
 async def test_a_missing_key_is_401(app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from crm_shared.clock import iso
 from crm_shared.events import ContactsImported, ImportedContact
 from crm_shared.ids import new_id
 from crm_shared.storage import DocumentStore, scan
-from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.memory import MemoryStore
 from crm_timeline.adapters.repository import (
     COLLECTION_SPECS,
     CONTACTS,
@@ -34,17 +33,17 @@ TENANT = "acme"
 ORIGIN = EventOrigin(tenant=TENANT, source="crm/contacts", occurred_at=at(10), actor="key_test")
 
 
-async def _started_store(path: Path) -> SqliteStore:
-    store = SqliteStore(path)
+async def _started_store() -> MemoryStore:
+    store = MemoryStore()
     await store.start(COLLECTION_SPECS)
     return store
 
 
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[tuple[SqliteStore, SqliteStore]]:
-    """Two empty timeline stores: one handles the batch in bulk, one contact by contact."""
-    bulk = await _started_store(tmp_path / "bulk.sqlite3")
-    single = await _started_store(tmp_path / "single.sqlite3")
+async def stores() -> AsyncIterator[tuple[MemoryStore, MemoryStore]]:
+    """Two empty in-memory timeline stores: one takes the batch in bulk, one contact by contact."""
+    bulk = await _started_store()
+    single = await _started_store()
     yield bulk, single
     await bulk.close()
     await single.close()
@@ -135,7 +134,7 @@ async def _contents(store: DocumentStore) -> tuple[list[dict[str, Any]], list[di
 
 
 async def test_an_import_batch_in_bulk_matches_handling_its_contacts_one_by_one(
-    stores: tuple[SqliteStore, SqliteStore],
+    stores: tuple[MemoryStore, MemoryStore],
 ) -> None:
     bulk, single = stores
     held, batch = _mixed_batch()

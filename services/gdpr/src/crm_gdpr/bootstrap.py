@@ -14,12 +14,12 @@ from crm_gdpr.entrypoints.consumers import (
     AUDIT_TOPICS,
     RECEIPTS_GROUP,
     RECEIPTS_TOPICS,
-    GdprConsumers,
+    build_buses,
 )
 from crm_gdpr.entrypoints.http import router
 from crm_gdpr.settings import GdprSettings
 from crm_shared.runtime import BackgroundTasks, open_store
-from crm_shared.service import new_service_app, start_messaging
+from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
 
 
 def create_app(
@@ -35,10 +35,10 @@ def create_app(
         store = open_store(settings, service="gdpr")
         await store.start(COLLECTION_SPECS)
         http = httpx.AsyncClient(transport=http_transport, timeout=settings.gdpr_http_timeout)
-        consumers = GdprConsumers(store)
+        buses = build_buses(store)
         app.state.store = store
         app.state.http = http
-        app.state.consumers = consumers
+        app.state.buses = buses
         tasks = BackgroundTasks()
         start_messaging(
             tasks,
@@ -46,8 +46,8 @@ def create_app(
             settings,
             service="gdpr",
             consumers=[
-                (AUDIT_GROUP, AUDIT_TOPICS, consumers.handle_audit),
-                (RECEIPTS_GROUP, RECEIPTS_TOPICS, consumers.handle_receipt),
+                ConsumerSpec(AUDIT_GROUP, AUDIT_TOPICS, buses.audit),
+                ConsumerSpec(RECEIPTS_GROUP, RECEIPTS_TOPICS, buses.receipts),
             ],
         )
         try:

@@ -14,14 +14,19 @@ from crm_importer.adapters.contacts_client import ContactsClient
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import WorkQueue
 from crm_importer.entrypoints import exports_http, imports_http
-from crm_importer.entrypoints.consumers import ERASURE_GROUP, RESULTS_GROUP, make_handler
+from crm_importer.entrypoints.consumers import (
+    ERASURE_GROUP,
+    ERASURE_TOPICS,
+    RESULTS_GROUP,
+    RESULTS_TOPICS,
+    build_bus,
+)
 from crm_importer.service_layer.exports import ExportRunner, fail_interrupted_exports
 from crm_importer.service_layer.reading import ReadingOptions
 from crm_importer.service_layer.worker import ImportWorker
 from crm_importer.settings import ImporterSettings
 from crm_shared.runtime import BackgroundTasks, open_store
-from crm_shared.service import new_service_app, start_messaging
-from crm_shared.topics import GDPR_EVENTS, IMPORT_RESULTS
+from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +73,9 @@ def create_app(
             poll_seconds=settings.importer_worker_poll_seconds,
         )
         exports = ExportRunner(store, files, contacts, page_size=settings.importer_export_page_size)
-        handler = make_handler(store, files)
+        bus = build_bus(store, files)
         app.state.store, app.state.files, app.state.worker = store, files, worker
-        app.state.exports, app.state.handle_event = exports, handler
+        app.state.exports, app.state.bus = exports, bus
         await _recover(app)
 
         tasks = BackgroundTasks()
@@ -80,8 +85,8 @@ def create_app(
             settings,
             service="importer",
             consumers=[
-                (RESULTS_GROUP, [IMPORT_RESULTS.name], handler),
-                (ERASURE_GROUP, [GDPR_EVENTS.name], handler),
+                ConsumerSpec(RESULTS_GROUP, RESULTS_TOPICS, bus),
+                ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
             ],
         )
         if settings.importer_worker_enabled:

@@ -1,4 +1,4 @@
-"""The composition root: builds the store, the relay, the consumers and the HTTP app."""
+"""The composition root: builds the store, the message bus, the relay, consumers and the app."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from crm_shared.runtime import BackgroundTasks, open_store
-from crm_shared.service import new_service_app, start_messaging
-from crm_shared.topics import ACTIVITIES, CONTACT_EVENTS, GDPR_EVENTS
+from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
 from crm_timeline.adapters.repository import COLLECTION_SPECS
-from crm_timeline.entrypoints.consumers import erasure_handler, timeline_event_handler
+from crm_timeline.entrypoints.consumers import (
+    ERASURE_GROUP,
+    ERASURE_TOPICS,
+    EVENTS_GROUP,
+    EVENTS_TOPICS,
+    build_bus,
+)
 from crm_timeline.entrypoints.http import router
 from crm_timeline.settings import TimelineSettings
 
@@ -21,9 +26,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: TimelineSettings = app.state.settings
     store = open_store(settings, service="timeline")
     await store.start(COLLECTION_SPECS)
-    app.state.store = store
-    app.state.event_handler = timeline_event_handler(store)
-    app.state.erasure_handler = erasure_handler(store)
+    bus = build_bus(store)
+    app.state.store, app.state.bus = store, bus
     tasks = BackgroundTasks()
     try:
         # The relay and the consumers retry in the background: HTTP serves with the broker down.
@@ -33,8 +37,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings,
             service="timeline",
             consumers=[
-                ("crm-timeline", [CONTACT_EVENTS.name, ACTIVITIES.name], app.state.event_handler),
-                ("crm-timeline-erasure", [GDPR_EVENTS.name], app.state.erasure_handler),
+                ConsumerSpec(EVENTS_GROUP, EVENTS_TOPICS, bus),
+                ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
             ],
         )
         yield

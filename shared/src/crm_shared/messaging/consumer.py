@@ -1,24 +1,28 @@
-"""Consumers that commit offsets only after handling, retry with backoff, then dead-letter."""
+"""Consumers that commit offsets only after handling, retry what can recover, dead-letter the rest.
+
+A message that can never succeed (malformed, schema-invalid, unknown tenant) is dead-lettered on
+the first attempt: one consumer loop serves every tenant, so retrying it would delay them all.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from crm_shared.envelope import EventEnvelope
-from crm_shared.messaging.kafka import ensure_topics, new_producer
+from crm_shared.messaging.bus import MessageBus
+from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
+from crm_shared.messaging.errors import PermanentMessageError, failing_fields
+from crm_shared.messaging.kafka import ensure_topics, stop_within
 from crm_shared.settings import PlatformSettings
 from crm_shared.topics import ALL_TOPICS, DEAD_LETTERS
 
 log = logging.getLogger(__name__)
-
-EventHandler = Callable[[EventEnvelope], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -30,35 +34,18 @@ class RetryPolicy:
     max_backoff: float = 5.0
 
 
-class DeadLetterSink:
-    """Publishes a message that kept failing to the dead-letter topic, with the error in headers."""
-
-    def __init__(self, settings: PlatformSettings, *, client_id: str) -> None:
-        self._settings = settings
-        self._client_id = client_id
-
-    async def send(self, record: ConsumerRecord[bytes, bytes], *, group: str, error: str) -> None:
-        """Publish the record unchanged plus headers naming where it came from and why it failed."""
-        producer = new_producer(self._settings, client_id=f"{self._client_id}-dlq")
-        await producer.start()
-        try:
-            headers = [
-                *(record.headers or ()),
-                ("dlq.error", error[:1000].encode()),
-                ("dlq.group", group.encode()),
-                ("dlq.topic", record.topic.encode()),
-                ("dlq.partition", str(record.partition).encode()),
-                ("dlq.offset", str(record.offset).encode()),
-            ]
-            await producer.send_and_wait(
-                DEAD_LETTERS.name, value=record.value, key=record.key, headers=headers
-            )
-        finally:
-            await producer.stop()
+def parse_record(value: bytes | None) -> EventEnvelope:
+    """The envelope of a record value; PermanentMessageError if it is not one (no values kept)."""
+    try:
+        return EventEnvelope.from_bytes(value or b"")
+    except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors(include_input=False)):
+            raise PermanentMessageError("malformed-json") from None
+        raise PermanentMessageError("malformed-envelope", fields=failing_fields(exc)) from None
 
 
 class EventConsumer:
-    """Runs a handler over topics in one group, committing each partition after handling."""
+    """Runs a bus over topics in one group, committing each partition after handling."""
 
     def __init__(
         self,
@@ -66,17 +53,18 @@ class EventConsumer:
         *,
         group: str,
         topics: Sequence[str],
-        handler: EventHandler,
+        bus: MessageBus,
         retry: RetryPolicy | None = None,
         dead_letters: DeadLetterSink | None = None,
     ) -> None:
         self._settings = settings
         self._group = group
         self._topics = list(topics)
-        self._handler = handler
+        self._bus = bus
         self._retry = retry or RetryPolicy()
         self._dead_letters = dead_letters or DeadLetterSink(settings, client_id=group)
         self.handled = 0
+        self.ignored = 0
         self.dead_lettered = 0
 
     def _new_consumer(self) -> AIOKafkaConsumer:
@@ -93,45 +81,64 @@ class EventConsumer:
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
         )
 
-    async def _handle_with_retries(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            envelope = EventEnvelope.from_bytes(record.value or b"")
-        except ValidationError as exc:
-            await self._dead_letter(record, f"malformed envelope: {exc.error_count()} error(s)")
+            envelope = parse_record(record.value)
+        except PermanentMessageError as exc:
+            await self._dead_letter(record, Failure(exc.reason, "ValidationError", 1, exc.fields))
             return
+        if not self._bus.handles(envelope.type):
+            self.ignored += 1  # consumer groups read shared topics
+            return
+        await self._handle_with_retries(record, envelope)
+
+    async def _handle_with_retries(
+        self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope
+    ) -> None:
         backoff = self._retry.first_backoff
         for attempt in range(1, self._retry.attempts + 1):
             try:
-                await self._handler(envelope)
+                await self._bus.handle(envelope)
                 self.handled += 1
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
-                if attempt == self._retry.attempts:
-                    log.error(
-                        "%s: event %s (%s) failed %d times, dead-lettering: %s",
-                        self._group,
-                        envelope.id,
-                        envelope.type,
-                        attempt,
-                        type(exc).__name__,
-                    )
-                    await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
-                    return
-                log.warning(
-                    "%s: event %s (%s) failed (attempt %d): %s",
-                    self._group,
-                    envelope.id,
-                    envelope.type,
-                    attempt,
-                    type(exc).__name__,
+            except PermanentMessageError as exc:
+                self._log_failure(envelope, attempt, exc, final=True)
+                await self._dead_letter(
+                    record, Failure(exc.reason, type(exc).__name__, attempt, exc.fields)
                 )
+                return
+            except Exception as exc:
+                final = attempt == self._retry.attempts
+                self._log_failure(envelope, attempt, exc, final=final)
+                if final:
+                    failure = Failure("retries-exhausted", type(exc).__name__, attempt)
+                    await self._dead_letter(record, failure)
+                    return
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._retry.max_backoff)
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: str) -> None:
-        await self._dead_letters.send(record, group=self._group, error=error)
+    def _log_failure(
+        self, envelope: EventEnvelope, attempt: int, exc: Exception, *, final: bool
+    ) -> None:
+        # The type name and the slugs only: exception messages may quote personal data.
+        detail = type(exc).__name__
+        if isinstance(exc, PermanentMessageError):
+            detail = f"{exc.reason} {','.join(exc.fields)}".rstrip()
+        log.log(
+            logging.ERROR if final else logging.WARNING,
+            "%s: event %s (%s) failed (attempt %d%s): %s",
+            self._group,
+            envelope.id,
+            envelope.type,
+            attempt,
+            ", dead-lettering" if final else "",
+            detail,
+        )
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], failure: Failure) -> None:
+        await self._dead_letters.send(record, group=self._group, failure=failure)
         self.dead_lettered += 1
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
@@ -139,7 +146,7 @@ class EventConsumer:
             batches = await consumer.getmany(timeout_ms=500, max_records=500)
             for tp, records in batches.items():
                 for record in records:
-                    await self._handle_with_retries(record)
+                    await self._handle_record(record)
                 # Handlers record handled event ids with their effect, so the redelivery of an
                 # uncommitted tail after a crash changes nothing.
                 await consumer.commit(
@@ -150,22 +157,27 @@ class EventConsumer:
         """Consume until cancelled, reconnecting with backoff while the broker is unreachable."""
         backoff = 0.5
         known = [t for t in ALL_TOPICS if t.name in self._topics or t == DEAD_LETTERS]
-        while True:
-            consumer = self._new_consumer()
-            try:
-                # A restarted in-memory broker comes back empty: recreate what this group reads.
-                await ensure_topics(self._settings.kafka_bootstrap_servers, known)
-                await consumer.start()
-                backoff = 0.5
-                await self._consume(consumer)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning(
-                    "%s: consumer stopped (%s); reconnecting in %.1fs", self._group, exc, backoff
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
+        try:
+            while True:
+                consumer = self._new_consumer()
+                try:
+                    # A restarted in-memory broker comes back empty: recreate what it reads.
+                    await ensure_topics(self._settings.kafka_bootstrap_servers, known)
+                    await consumer.start()
+                    backoff = 0.5
+                    await self._consume(consumer)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning(
+                        "%s: consumer stopped (%s); reconnecting in %.1fs",
+                        self._group,
+                        exc,  # broker and commit errors only: handler errors never get here
+                        backoff,
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                finally:
+                    await stop_within(consumer.stop, what=f"{self._group} consumer")
+        finally:
+            await self._dead_letters.close()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -12,6 +13,27 @@ from crm_shared.settings import PlatformSettings
 from crm_shared.topics import ALL_TOPICS, Topic
 
 log = logging.getLogger(__name__)
+
+# How long a client may take to stop before shutdown gives up on it: a dead broker must not hang.
+STOP_TIMEOUT = 3.0
+
+
+async def stop_within(
+    stop: Callable[[], Awaitable[object]], *, what: str, within: float = STOP_TIMEOUT
+) -> None:
+    """Stop a broker client, waiting at most `within` seconds; errors are logged, not raised."""
+    task = asyncio.ensure_future(stop())
+    try:
+        done, _ = await asyncio.wait({task}, timeout=within)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        # Not awaited: a stop that also ignores its cancellation must not hang us either.
+        task.cancel()
+        log.warning("%s did not stop within %.1fs; gave up waiting", what, within)
+    elif not task.cancelled() and task.exception() is not None:
+        log.warning("%s stopped with an error: %s", what, type(task.exception()).__name__)
 
 
 def new_producer(settings: PlatformSettings, *, client_id: str) -> AIOKafkaProducer:
@@ -32,8 +54,8 @@ async def ensure_topics(
 ) -> None:
     """Create the topics that do not exist yet, with their partition counts."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10000)
-    await admin.start()
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t.name not in existing]
         if missing:
@@ -42,4 +64,4 @@ async def ensure_topics(
             )
             log.info("created topics %s", ", ".join(t.name for t in missing))
     finally:
-        await admin.close()
+        await stop_within(admin.close, what="topic admin client")

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaProducer
 
+from crm_shared.messaging.kafka import stop_within
 from crm_shared.storage.port import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,7 @@ class OutboxRelay:
             try:
                 await producer.start()
             except BaseException:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
+                await stop_within(producer.stop, what="outbox relay producer")
                 raise
             self._producer = producer
         return self._producer
@@ -53,8 +53,7 @@ class OutboxRelay:
     async def _drop_producer(self) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            with contextlib.suppress(Exception):
-                await producer.stop()
+            await stop_within(producer.stop, what="outbox relay producer")
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending events; return how many were acknowledged."""

@@ -6,52 +6,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from crm_contacts.domain.contact_doc import AnyContactDoc, ContactDoc, writable
 from crm_contacts.domain.text import fold
 from crm_contacts.domain.validation import merge_tags
+from crm_shared.contact_fields import ERASED_FIELDS, FIELDS_BY_NAME, PROFILE_FIELDS, PUBLIC_FIELDS
 
 Source = Literal["manual", "chat", "form", "integration", "import"]
 ERASED_NAME = "Erased contact"
-PUBLIC_FIELDS = (
-    "id",
-    "version",
-    "name",
-    "email",
-    "phone",
-    "phone_raw",
-    "emails",
-    "phones",
-    "phones_raw",
-    "company",
-    "account_id",
-    "timezone",
-    "owner",
-    "tags",
-    "custom_fields",
-    "campaigns",
-    "source",
-    "created_at",
-    "updated_at",
-    "deleted_at",
-)
-# Fields erasure clears; they hold or are derived from personal data.
-_ERASED_FIELDS: dict[str, Any] = {
-    "email": None,
-    "email_norm": None,
-    "phone": None,
-    "phone_raw": None,
-    "company": None,
-    "timezone": None,
-    "search_text": "",
-    "emails": [],
-    "phones": [],
-    "phones_raw": [],
-    "owner": None,
-    "account_id": None,
-    "emails_norm": [],
-    "name_sort": fold(ERASED_NAME),
-}
-# What a document written before these fields existed reads as.
-_PUBLIC_DEFAULTS: dict[str, Any] = {"emails": [], "phones": [], "phones_raw": [], "campaigns": []}
+_PUBLIC = tuple(FIELDS_BY_NAME[name] for name in PUBLIC_FIELDS)
+_PROFILE = tuple(FIELDS_BY_NAME[name] for name in PROFILE_FIELDS)
+_ERASED = tuple(FIELDS_BY_NAME[name] for name in ERASED_FIELDS)
 Changes = dict[str, tuple[Any, Any]]
 
 
@@ -82,11 +46,12 @@ def _digits(raw: str) -> str:
     return "".join(ch for ch in raw if ch.isdigit())
 
 
-def refresh_derived(doc: dict[str, Any]) -> dict[str, Any]:
+def refresh_derived(doc: AnyContactDoc) -> AnyContactDoc:
     """Recompute the derived fields that duplicate checks, filters, search and sorting query."""
     doc["email_norm"] = doc.get("email")  # emails are stored normalized already
     # Every email of the contact, primary first: what the `email` filter looks up.
-    doc["emails_norm"] = unique(e for e in (doc.get("email"), *(doc.get("emails") or ())) if e)
+    emails: list[str] = doc.get("emails") or []
+    doc["emails_norm"] = unique(e for e in (doc.get("email"), *emails) if e)
     doc["tags_norm"] = [fold(t) for t in doc.get("tags", ())]  # tag names compare folded
     doc["search_text"] = search_text(doc)
     doc["name_sort"] = fold(doc.get("name") or "")
@@ -95,33 +60,38 @@ def refresh_derived(doc: dict[str, Any]) -> dict[str, Any]:
 
 def new_contact(
     *, contact_id: str, tenant: str, profile: Mapping[str, Any], source: str, now: str
-) -> dict[str, Any]:
+) -> ContactDoc:
     """A version-1 contact document from a validated profile."""
-    doc: dict[str, Any] = {
+    given = without_primary({}, profile)
+    doc: ContactDoc = {
         "id": contact_id,
-        "tenant": tenant,
         "version": 1,
-        "name": None,
-        "email": None,
-        "phone": None,
-        "phone_raw": None,
-        "emails": [],
-        "phones": [],
-        "phones_raw": [],
-        "company": None,
-        "account_id": None,
-        "timezone": None,
-        "owner": None,
-        "tags": [],
-        "custom_fields": {},
+        "name": given.get("name", ""),
+        "email": given.get("email"),
+        "phone": given.get("phone"),
+        "phone_raw": given.get("phone_raw"),
+        "company": given.get("company"),
+        "timezone": given.get("timezone"),
+        "tags": given.get("tags", []),
+        "custom_fields": given.get("custom_fields", {}),
+        "emails": given.get("emails", []),
+        "phones": given.get("phones", []),
+        "phones_raw": given.get("phones_raw", []),
+        "owner": given.get("owner"),
+        "account_id": given.get("account_id"),
         "campaigns": [],
         "source": source,
         "created_at": now,
         "updated_at": now,
         "deleted_at": None,
+        "tenant": tenant,
         "erased_at": None,
+        "email_norm": None,
+        "emails_norm": [],
+        "tags_norm": [],
+        "search_text": "",
+        "name_sort": "",
     }
-    doc.update(without_primary(doc, profile))
     return refresh_derived(doc)
 
 
@@ -149,25 +119,27 @@ def without_primary(doc: Mapping[str, Any], profile: Mapping[str, Any]) -> Mappi
 
 
 def apply_profile(
-    doc: Mapping[str, Any],
+    doc: AnyContactDoc,
     profile: Mapping[str, Any],
     *,
     merge_tags_: bool = False,
     merge_custom_fields: bool = True,
-) -> tuple[dict[str, Any], Changes]:
+) -> tuple[AnyContactDoc, Changes]:
     """The document with a validated (partial) profile applied, and what actually changed.
 
     Custom fields merge key by key (auto-save sends one at a time) unless told to replace; tags
     replace unless told to merge (imports merge them). A phone that formats to the same E.164
     number is no change, so its original spelling is kept.
     """
-    updated = dict(doc)
+    updated = doc.copy()
+    # Read and written by the profile's field names: the same dicts, untyped.
+    original, fields = writable(doc), writable(updated)
     changes: Changes = {}
     profile = without_primary(doc, profile)
     for field, value in profile.items():
         if field in ("phone_raw", "phones_raw"):
             continue
-        before = doc.get(field)
+        before = original.get(field)
         after = value
         if field == "tags" and merge_tags_:
             after = merge_tags(before or [], value)
@@ -177,7 +149,7 @@ def apply_profile(
             after = {key: item for key, item in merged.items() if item is not None}
         if after != before:
             changes[field] = (before, after)
-            updated[field] = after
+            fields[field] = after
             if field == "phone":
                 updated["phone_raw"] = profile.get("phone_raw")
             elif field == "phones":
@@ -187,7 +159,7 @@ def apply_profile(
     return updated, changes
 
 
-def bump(doc: dict[str, Any], now: str) -> dict[str, Any]:
+def bump(doc: AnyContactDoc, now: str) -> AnyContactDoc:
     """Record one more change: version + 1 and the update time."""
     doc["version"] = int(doc["version"]) + 1
     doc["updated_at"] = now
@@ -206,8 +178,10 @@ def restored(doc: Mapping[str, Any], now: str) -> dict[str, Any]:
 
 def anonymized(doc: Mapping[str, Any], now: str) -> dict[str, Any]:
     """The document stripped of personal data; id, tenant and creation time are kept."""
-    erased = {**doc, **_ERASED_FIELDS}
-    erased.update(name=ERASED_NAME, tags=[], tags_norm=[], custom_fields={}, erased_at=now)
+    erased = {**doc, **{field.name: field.empty for field in _ERASED}}
+    erased.update(name=ERASED_NAME, erased_at=now)
+    refresh_derived(erased)
+    erased["search_text"] = ""  # found by no text search, not even by the placeholder name
     return bump(erased, now)
 
 
@@ -217,25 +191,24 @@ def is_live(doc: Mapping[str, Any]) -> bool:
 
 
 def public_view(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields clients see (no tenant, no derived search fields)."""
-    return {field: doc.get(field, _PUBLIC_DEFAULTS.get(field)) for field in PUBLIC_FIELDS}
+    """The fields clients see (no tenant, no derived search fields).
+
+    A field missing from a document written before it existed reads as empty.
+    """
+    return {field.name: doc.get(field.name, field.empty) for field in _PUBLIC}
 
 
 def profile_snapshot(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The profile fields a ContactCreated event carries."""
-    return {
-        "name": doc["name"],
-        "email": doc.get("email"),
-        "phone": doc.get("phone"),
-        "company": doc.get("company"),
-        "timezone": doc.get("timezone"),
-        "tags": list(doc.get("tags", ())),
-        "custom_fields": dict(doc.get("custom_fields", {})),
-        "emails": list(doc.get("emails") or ()),
-        "phones": list(doc.get("phones") or ()),
-        "owner": doc.get("owner"),
-        "account_id": doc.get("account_id"),
-    }
+    """The profile fields a ContactCreated event carries (lists and objects copied)."""
+    snapshot: dict[str, Any] = {}
+    for field in _PROFILE:
+        value = doc.get(field.name)
+        if field.shape == "list":
+            value = list(value or ())
+        elif field.shape == "map":
+            value = dict(value or {})
+        snapshot[field.name] = value
+    return snapshot
 
 
 def unique(values: Iterable[str]) -> list[str]:

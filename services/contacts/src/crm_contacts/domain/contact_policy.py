@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_contacts.domain.contact import Changes, refresh_derived
+from crm_contacts.domain.contact_doc import AnyContactDoc
 from crm_contacts.domain.custom_fields import FieldDefinition, validate_custom_values
 from crm_contacts.domain.tag_rules import CompiledRule, TagRule, compile_rules, final_tags
 from crm_contacts.domain.tags import (
@@ -143,7 +144,7 @@ class ContactPolicy:
             self._plain_tags[key] = tags
         return list(tags)
 
-    def retag_new(self, doc: dict[str, Any]) -> dict[str, Any]:
+    def retag_new(self, doc: AnyContactDoc) -> AnyContactDoc:
         """A new contact with its system tags and the auto tags the rules give it."""
         tags = self.tags_for(doc)
         if tags != doc["tags"]:
@@ -152,7 +153,7 @@ class ContactPolicy:
         return doc
 
     def retag_changed(
-        self, before: Mapping[str, Any], updated: dict[str, Any], changes: Changes
+        self, before: Mapping[str, Any], updated: AnyContactDoc, changes: Changes
     ) -> Changes:
         """After a change: re-apply system and auto tags; `changes` reports tags if they moved."""
         if not changes:

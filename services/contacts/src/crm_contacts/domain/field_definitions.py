@@ -17,7 +17,6 @@ The rules for existing values when a definition changes:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,9 +31,8 @@ from crm_contacts.domain.custom_fields import (
 )
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
 from crm_contacts.domain.text import fold
+from crm_shared.rules import CUSTOM_FIELD_KEY_RULE, is_custom_field_key
 
-KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-_KEY = re.compile(KEY_PATTERN)
 LABEL_MAX = 100
 DESCRIPTION_MAX = 500
 OPTION_MAX = 100
@@ -95,8 +93,8 @@ def new_definition(
 ) -> FieldDefinition:
     """A validated definition; InvalidFields names each bad attribute."""
     problems: list[FieldProblem] = []
-    if _KEY.match(key) is None:
-        problems.append(FieldProblem("key", f"must match {KEY_PATTERN}"))
+    if not is_custom_field_key(key):
+        problems.append(FieldProblem("key", CUSTOM_FIELD_KEY_RULE))
     field_type = _field_type(type, problems)
     definition = FieldDefinition(
         key=key,

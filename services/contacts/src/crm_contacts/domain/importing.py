@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_contacts.domain.contact import apply_profile, bump, new_contact
+from crm_contacts.domain.contact_doc import ContactDoc, as_contact_doc, as_stored
 from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.domain.errors import SUPPRESSED_DETAIL, InvalidFields
 from crm_contacts.domain.validation import validate_profile
+from crm_shared.contact_fields import FIELDS_BY_NAME, IMPORTABLE_FIELDS
 from crm_shared.events import ImportRow
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.identity import PersonIdentifiers, person_hashes
@@ -21,6 +23,9 @@ from crm_shared.identity import PersonIdentifiers, person_hashes
 # Fields whose offending value is quoted in a row error, so the user can find it in the file.
 _QUOTED_FIELDS = frozenset({"email", "phone", "timezone"})
 _QUOTE_MAX = 80
+# The standard fields an import row carries (as text, or lists of text), from the shared table.
+_ROW_TEXT_FIELDS = tuple(n for n in IMPORTABLE_FIELDS if FIELDS_BY_NAME[n].shape == "one")
+_ROW_LIST_FIELDS = tuple(n for n in IMPORTABLE_FIELDS if FIELDS_BY_NAME[n].shape == "list")
 
 
 @dataclass(slots=True)
@@ -47,17 +52,13 @@ class BatchPlan:
 def provided_fields(row: ImportRow) -> dict[str, Any]:
     """The profile fields a row really provides (blank CSV cells provide nothing)."""
     raw: dict[str, Any] = {}
-    for name, value in (
-        ("name", row.name),
-        ("email", row.email),
-        ("phone", row.phone),
-        ("company", row.company),
-        ("timezone", row.timezone),
-    ):
+    for name in _ROW_TEXT_FIELDS:
+        value = getattr(row, name)
         if value is not None and value.strip():
             raw[name] = value
-    if row.tags:
-        raw["tags"] = row.tags
+    for name in _ROW_LIST_FIELDS:
+        if items := getattr(row, name):
+            raw[name] = items
     if row.custom_fields:
         raw["custom_fields"] = row.custom_fields
     return raw
@@ -111,8 +112,9 @@ class _Planner:
         self.new_id = new_id
         self.plan = BatchPlan()
         # The contact each email currently resolves to, including ones created by this batch.
-        self.by_email: dict[str, dict[str, Any]] = dict(existing_by_email)
-        self.created: dict[str, dict[str, Any]] = {}
+        self.by_email = {email: as_contact_doc(doc) for email, doc in existing_by_email.items()}
+        self.created: dict[str, ContactDoc] = {}
+        self.replaced: dict[str, ContactDoc] = {}
         self.changed_fields: dict[str, dict[str, None]] = {}
 
     def result(self, row: PreparedRow, status: str, contact_id: str | None = None) -> None:
@@ -164,7 +166,7 @@ class _Planner:
             self.by_email[doc["email"]] = doc
         self.result(row, "created", doc["id"])
 
-    def update(self, row: PreparedRow, target: dict[str, Any], profile: dict[str, Any]) -> None:
+    def update(self, row: PreparedRow, target: ContactDoc, profile: dict[str, Any]) -> None:
         contact_id = target["id"]
         rules = self.rules
         if rules is not None:
@@ -184,8 +186,9 @@ class _Planner:
         if contact_id in self.created:
             self.created[contact_id] = updated
         else:
-            self.plan.replacements[contact_id] = updated
-        self.by_email[updated["email"]] = updated
+            self.replaced[contact_id] = updated
+        if updated["email"]:
+            self.by_email[updated["email"]] = updated
         self.changed_fields.setdefault(contact_id, {}).update(dict.fromkeys(changes))
         self.result(row, "updated", contact_id)
 
@@ -209,12 +212,13 @@ class _Planner:
 
     def finish(self) -> BatchPlan:
         plan = self.plan
-        plan.inserts = list(self.created.values())
-        for doc in plan.replacements.values():
-            bump(doc, self.now)
+        plan.inserts = [as_stored(doc) for doc in self.created.values()]
+        plan.replacements = {
+            key: as_stored(bump(doc, self.now)) for key, doc in self.replaced.items()
+        }
         for contact_id, fields in self.changed_fields.items():
             created = contact_id in self.created
-            doc = self.created[contact_id] if created else plan.replacements[contact_id]
+            doc = self.created[contact_id] if created else self.replaced[contact_id]
             plan.imported.append(
                 {
                     "contact_id": contact_id,

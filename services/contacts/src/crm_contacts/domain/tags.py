@@ -18,7 +18,6 @@ from crm_contacts.domain.text import fold
 
 TagKind = Literal["manual", "auto", "system"]
 TAG_KINDS: tuple[TagKind, ...] = ("manual", "auto", "system")
-TAG_NAME_MAX = 50
 TAG_GROUP_MAX = 50
 SOURCE_PREFIX = "source:"
 IMPORTED = "imported"

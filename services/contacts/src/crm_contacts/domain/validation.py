@@ -7,7 +7,6 @@ that never quotes the value (reasons may reach logs; values are personal data).
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -16,16 +15,20 @@ from typing import Any
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
 from crm_contacts.domain.text import fold
 from crm_shared.identity import PHONE_MAX, normalize_email, to_e164
+from crm_shared.rules import (
+    CUSTOM_FIELD_KEY_RULE,
+    TAG_NAME_MAX,
+    clean_tag_name,
+    is_custom_field_key,
+    is_tag_name,
+)
 
 NAME_MAX = 200
 COMPANY_MAX = 200
-TAG_MAX = 50
 TAGS_MAX = 50
 CUSTOM_FIELDS_MAX = 100
 OWNER_MAX = 100
 ADDITIONAL_MAX = 10  # additional emails, additional phones
-
-CUSTOM_FIELD_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 class _Invalid(ValueError):
@@ -139,7 +142,7 @@ def normalize_phones(value: Any, region: str) -> list[tuple[str, str]]:
 
 
 def normalize_tags(value: Any) -> list[str]:
-    """Stripped tags of 1-50 characters, de-duplicated ignoring case (first spelling kept)."""
+    """Cleaned tags of 1-50 characters, de-duplicated ignoring case (first spelling kept)."""
     if not isinstance(value, list):
         raise _Invalid("must be a list of text tags")
     seen: set[str] = set()
@@ -147,9 +150,9 @@ def normalize_tags(value: Any) -> list[str]:
     for item in value:
         if not isinstance(item, str):
             raise _Invalid("must contain only text tags")
-        tag = item.strip()
-        if not 1 <= len(tag) <= TAG_MAX:
-            raise _Invalid(f"must each be 1-{TAG_MAX} characters")
+        tag = clean_tag_name(item)
+        if not is_tag_name(tag):
+            raise _Invalid(f"must each be 1-{TAG_NAME_MAX} characters")
         folded = fold(tag)  # "VIP", "vip" and "Vìp" are one tag
         if folded not in seen:
             seen.add(folded)
@@ -176,8 +179,8 @@ def normalize_custom_fields(value: Any) -> dict[str, Any]:
         raise _Invalid(f"must hold at most {CUSTOM_FIELDS_MAX} fields")
     fields: dict[str, Any] = {}
     for key, item in value.items():
-        if not isinstance(key, str) or CUSTOM_FIELD_KEY.fullmatch(key) is None:
-            raise _Invalid("keys must match ^[a-z][a-z0-9_]{0,63}$")
+        if not is_custom_field_key(key):
+            raise _Invalid(f"keys {CUSTOM_FIELD_KEY_RULE}")
         fields[key] = item
     return fields
 

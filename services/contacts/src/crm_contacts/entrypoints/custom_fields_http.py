@@ -8,11 +8,12 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.domain.custom_fields import FieldType
-from crm_contacts.domain.field_definitions import KEY_PATTERN, new_definition
+from crm_contacts.domain.field_definitions import new_definition
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.paging import etag, expected_version
 from crm_contacts.service_layer import custom_fields as handlers
 from crm_shared.http import AdminAuth, ViewerAuth
+from crm_shared.rules import CUSTOM_FIELD_KEY_PATTERN
 
 router = APIRouter(prefix="/v1/custom-fields", tags=["custom fields"])
 
@@ -40,7 +41,7 @@ class CustomFieldCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    key: str = Field(pattern=KEY_PATTERN, description="Immutable snake_case key")
+    key: str = Field(pattern=CUSTOM_FIELD_KEY_PATTERN, description="Immutable snake_case key")
     label: str = Field(min_length=1, max_length=100)
     type: FieldType
     options: list[str] | None = Field(

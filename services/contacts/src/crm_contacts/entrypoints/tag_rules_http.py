@@ -8,11 +8,11 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.domain.tag_rules import RULE_NAME_MAX
-from crm_contacts.domain.tags import TAG_NAME_MAX
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.service_layer import tag_rules as handlers
 from crm_shared.filters import ContactFilter
 from crm_shared.http import AdminAuth, ViewerAuth
+from crm_shared.rules import TAG_NAME_MAX
 
 router = APIRouter(prefix="/v1/tag-rules", tags=["tag rules"])
 

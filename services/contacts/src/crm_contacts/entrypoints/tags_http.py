@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_contacts.domain.tags import TAG_GROUP_MAX, TAG_NAME_MAX, TagKind
+from crm_contacts.domain.tags import TAG_GROUP_MAX, TagKind
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.service_layer import tags as handlers
 from crm_shared.http import EditorAuth, ViewerAuth
 from crm_shared.problems import Unprocessable
+from crm_shared.rules import TAG_NAME_MAX
 
 router = APIRouter(prefix="/v1/tags", tags=["tags"])
 

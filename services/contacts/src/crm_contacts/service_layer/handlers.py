@@ -20,6 +20,7 @@ from crm_contacts.domain.contact import (
     restored,
     soft_deleted,
 )
+from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.domain.errors import Gone, SuppressedIdentity
 from crm_contacts.domain.validation import validate_profile
@@ -106,12 +107,14 @@ async def create_contact(
                     "pass allow_duplicate=true to create another one",
                     extra={"existing_id": existing["id"]},
                 )
-        doc = new_contact(
-            contact_id=new_id(),
-            tenant=tenant,
-            profile=profile,
-            source=command.source,
-            now=now_iso(),
+        doc = as_stored(
+            new_contact(
+                contact_id=new_id(),
+                tenant=tenant,
+                profile=profile,
+                source=command.source,
+                now=now_iso(),
+            )
         )
         policy.retag_new(doc)
         await record_new_tags(session, tenant, policy)

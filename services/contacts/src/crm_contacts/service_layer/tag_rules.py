@@ -14,13 +14,14 @@ from crm_contacts.adapters.contact_pages import NOT_ERASED
 from crm_contacts.adapters.tags import TagRepository, TagRuleRepository
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
 from crm_contacts.domain.tag_rules import RULE_NAME_MAX, check_rule_filter
-from crm_contacts.domain.tags import TAG_NAME_MAX, TagInfo, is_reserved
+from crm_contacts.domain.tags import TagInfo, is_reserved
 from crm_contacts.service_layer.contact_policy import load_policy, new_tag_doc
 from crm_contacts.service_layer.contact_rewrites import rewrite_contacts
 from crm_shared.clock import now_iso
 from crm_shared.filters import ContactFilter
 from crm_shared.ids import new_id
 from crm_shared.problems import Conflict, NotFound
+from crm_shared.rules import TAG_NAME_RULE, clean_tag_name, is_tag_name
 from crm_shared.storage import DocumentStore, Session
 
 
@@ -33,11 +34,9 @@ async def _rule(session: Session, tenant: str, rule_id: str) -> dict[str, Any]:
 
 async def _auto_tag(session: Session, tenant: str, name: str) -> dict[str, Any]:
     """The auto tag with this name, created if new; 409 if the name is a manual/system tag."""
-    cleaned = " ".join(name.split())
-    if not 1 <= len(cleaned) <= TAG_NAME_MAX or is_reserved(cleaned):
-        raise InvalidFields(
-            [FieldProblem("tag", f"must be 1-{TAG_NAME_MAX} characters and not a system tag")]
-        )
+    cleaned = clean_tag_name(name)
+    if not is_tag_name(cleaned) or is_reserved(cleaned):
+        raise InvalidFields([FieldProblem("tag", f"{TAG_NAME_RULE} and not a system tag")])
     tags = TagRepository(session, tenant)
     for doc in await tags.by_names([cleaned]):
         if doc["kind"] != "auto":

@@ -8,21 +8,22 @@ from typing import Any
 from crm_contacts.adapters.contact_pages import carrying
 from crm_contacts.adapters.tags import TagRepository, TagRuleRepository
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
-from crm_contacts.domain.tags import TAG_NAME_MAX, TagInfo, is_reserved, replace_tag
+from crm_contacts.domain.tags import TagInfo, is_reserved, replace_tag
 from crm_contacts.domain.text import fold
 from crm_contacts.service_layer.contact_policy import new_tag_doc
 from crm_contacts.service_layer.contact_rewrites import rewrite_contacts
 from crm_shared.clock import now_iso
 from crm_shared.problems import Conflict, NotFound, Unprocessable
+from crm_shared.rules import TAG_NAME_RULE, clean_tag_name, is_tag_name
 from crm_shared.storage import DocumentStore, DuplicateKeyError, Session
 
 _FILTER_TAG_LISTS = ("tag", "tag_any", "tag_none")
 
 
 def _checked_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not 1 <= len(cleaned) <= TAG_NAME_MAX:
-        raise InvalidFields([FieldProblem("name", f"must be 1-{TAG_NAME_MAX} characters")])
+    cleaned = clean_tag_name(name)
+    if not is_tag_name(cleaned):
+        raise InvalidFields([FieldProblem("name", TAG_NAME_RULE)])
     if is_reserved(cleaned):
         raise InvalidFields(
             [FieldProblem("name", "'imported' and names starting 'source:' are system tags")]

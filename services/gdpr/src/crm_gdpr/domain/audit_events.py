@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crm_gdpr.domain.audit import AuditDraft
 from crm_shared.clock import iso
+from crm_shared.contact_fields import FIELDS_BY_NAME, PROFILE_FIELDS
 from crm_shared.envelope import EventData, EventEnvelope
 from crm_shared.events import (
     ConsentChanged,
@@ -28,8 +29,8 @@ from crm_shared.events.contacts import (
     ContactPurged,
 )
 
-_PROFILE_SCALARS = ("name", "email", "phone", "company", "timezone", "owner", "account_id")
-_PROFILE_LISTS = ("tags", "emails", "phones")
+_PROFILE_SCALARS = tuple(n for n in PROFILE_FIELDS if FIELDS_BY_NAME[n].shape == "one")
+_PROFILE_LISTS = tuple(n for n in PROFILE_FIELDS if FIELDS_BY_NAME[n].shape == "list")
 
 
 def _profile_field_names(profile: ContactProfile) -> tuple[str, ...]:

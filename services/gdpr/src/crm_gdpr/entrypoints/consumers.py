@@ -1,14 +1,19 @@
-"""Kafka consumers: the audit log over every domain event, and the erasure receipts."""
+"""The gdpr service's message tables: the audit log over every domain event, and the receipts.
+
+The two groups treat ErasureReceipt differently (one audits it, one advances the saga), so each
+has its own table.
+"""
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 
 from crm_gdpr.service_layer.audit import record_event
 from crm_gdpr.service_layer.erasure import record_receipt
 from crm_shared.clock import iso
-from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ErasureReceipt, parse_event
+from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.events import EVENT_TYPES, ErasureReceipt
+from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
 from crm_shared.topics import (
     CONTACT_EVENTS,
@@ -17,8 +22,6 @@ from crm_shared.topics import (
     IMPORTER_EVENTS,
     TIMELINE_EVENTS,
 )
-
-log = logging.getLogger(__name__)
 
 AUDIT_GROUP = "crm-gdpr-audit"
 AUDIT_TOPICS: tuple[str, ...] = (
@@ -32,26 +35,26 @@ RECEIPTS_GROUP = "crm-gdpr-receipts"
 RECEIPTS_TOPICS: tuple[str, ...] = (ERASURE_RECEIPTS.name,)
 
 
-class GdprConsumers:
-    """The handlers the composition root runs in EventConsumers (and tests call directly)."""
+@dataclass(frozen=True)
+class GdprBuses:
+    """The table each gdpr consumer group routes by (tests hand envelopes to them directly)."""
 
-    def __init__(self, store: DocumentStore) -> None:
-        self._store = store
+    audit: MessageBus
+    receipts: MessageBus
 
-    async def handle_audit(self, envelope: EventEnvelope) -> None:
-        """Append the event's audit entries (once, however often it is delivered)."""
-        await record_event(self._store, envelope)
 
-    async def handle_receipt(self, envelope: EventEnvelope) -> None:
-        """Apply an erasure receipt; every other event type is ignored."""
-        data = parse_event(envelope)
-        if not isinstance(data, ErasureReceipt):
-            log.debug("receipts: ignoring event type %s", envelope.type)
-            return
+def build_buses(store: DocumentStore) -> GdprBuses:
+    """Build both tables once, at start-up."""
+
+    async def on_any_event(event: EventData, envelope: EventEnvelope) -> None:
+        await record_event(store, envelope, event)
+
+    async def on_receipt(receipt: ErasureReceipt, envelope: EventEnvelope) -> None:
         await record_receipt(
-            self._store,
-            data,
-            tenant=envelope.tenant,
-            event_id=envelope.id,
-            at=iso(envelope.time),
+            store, receipt, tenant=envelope.tenant, event_id=envelope.id, at=iso(envelope.time)
         )
+
+    audit = MessageBus()
+    for model in EVENT_TYPES.values():
+        audit.on(model, on_any_event)
+    return GdprBuses(audit=audit, receipts=MessageBus().on(ErasureReceipt, on_receipt))

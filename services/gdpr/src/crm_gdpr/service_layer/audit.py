@@ -16,7 +16,7 @@ from crm_gdpr.domain.audit import (
 )
 from crm_gdpr.domain.audit_events import audit_drafts
 from crm_gdpr.service_layer.ids import new_ids
-from crm_shared.envelope import EventEnvelope
+from crm_shared.envelope import EventData, EventEnvelope
 from crm_shared.events import parse_event
 from crm_shared.storage import DocumentStore, DuplicateKeyError, Session
 
@@ -67,9 +67,15 @@ async def append_audit(
     return entries
 
 
-async def record_event(store: DocumentStore, envelope: EventEnvelope) -> int:
-    """Append the audit entries of one event, once; return how many were appended."""
-    data = parse_event(envelope)
+async def record_event(
+    store: DocumentStore, envelope: EventEnvelope, data: EventData | None = None
+) -> int:
+    """Append the audit entries of one event, once; return how many were appended.
+
+    `data` is the envelope's already parsed payload, if the caller (the bus) has it.
+    """
+    if data is None:
+        data = parse_event(envelope)
     if data is None:
         log.debug("audit: ignoring unknown event type %s", envelope.type)
         return 0

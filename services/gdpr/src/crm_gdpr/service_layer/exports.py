@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from crm_gdpr.domain.audit import DATA_EXPORT_ACTION, AuditDraft
-from crm_gdpr.domain.export import EXPORT_SECTIONS, ExportSubjectData
+from crm_gdpr.domain.export import EXPORT_SECTIONS, ExportSubjectData, contact_section
 from crm_gdpr.service_layer.audit import (
     append_audit,
     audit_for_target,
@@ -55,7 +55,7 @@ async def export_subject_data(
     return {
         "export_id": export_id,
         "contact_id": command.contact_id,
-        "contact": contact,
+        "contact": contact_section(contact),
         "timeline": activities,
         "consents": [public_purpose(p) for p in purposes],
         "audit": [public_entry(e) for e in audit],

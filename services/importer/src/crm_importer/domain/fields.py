@@ -1,28 +1,21 @@
-"""The contact fields a CSV column can map to, and the fields an export can contain."""
+"""The contact fields a CSV column can map to, and the fields an export can contain.
+
+Both lists come from the shared table of contact fields; custom fields are `custom.<key>`.
+"""
 
 from __future__ import annotations
 
-import re
-
+from crm_shared.contact_fields import EXPORTABLE_FIELDS, FIELDS_BY_NAME, IMPORTABLE_FIELDS
 from crm_shared.problems import Unprocessable
+from crm_shared.rules import is_custom_field_key
 
 CUSTOM_PREFIX = "custom."
-# Same key rule as the contacts service's custom field definitions.
-CUSTOM_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
-
-IMPORT_FIELDS: tuple[str, ...] = ("name", "email", "phone", "company", "timezone", "tags")
-EXPORT_FIELDS: tuple[str, ...] = (
-    "id",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "timezone",
-    "tags",
-    "source",
-    "created_at",
-    "updated_at",
+IMPORT_FIELDS: tuple[str, ...] = IMPORTABLE_FIELDS
+# Importable fields holding a list: a cell lists several values separated by ';' or ','.
+LIST_IMPORT_FIELDS: frozenset[str] = frozenset(
+    name for name in IMPORTABLE_FIELDS if FIELDS_BY_NAME[name].shape == "list"
 )
+EXPORT_FIELDS: tuple[str, ...] = EXPORTABLE_FIELDS
 MAX_EXPORT_FIELDS = 100
 
 
@@ -31,7 +24,7 @@ def custom_key(field: str) -> str | None:
     if not field.startswith(CUSTOM_PREFIX):
         return None
     key = field[len(CUSTOM_PREFIX) :]
-    return key if CUSTOM_KEY.fullmatch(key) else None
+    return key if is_custom_field_key(key) else None
 
 
 def is_import_field(field: str) -> bool:

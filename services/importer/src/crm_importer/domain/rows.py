@@ -9,15 +9,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from crm_importer.domain.fields import CUSTOM_PREFIX, IMPORT_FIELDS
+from crm_importer.domain.fields import CUSTOM_PREFIX, IMPORT_FIELDS, LIST_IMPORT_FIELDS
 from crm_importer.domain.mapping import ColumnPlan
 from crm_shared.events import ImportRow
+from crm_shared.rules import clean_tag_name
 
 # Bytes that are not UTF-8 arrive as lone surrogates (errors="surrogateescape").
 _SURROGATE = re.compile("[\udc80-\udcff]")
-_TAG_SEPARATORS = re.compile(r"[;,]")
+_LIST_SEPARATORS = re.compile(r"[;,]")
 _CONTROL = re.compile(r"[\x00-\x1f]")
-_PLAIN_FIELDS = frozenset(IMPORT_FIELDS) - {"tags"}
+_PLAIN_FIELDS = frozenset(IMPORT_FIELDS) - LIST_IMPORT_FIELDS
 # JSON overhead per mapped cell in a batch ("field":"...",), used to bound a batch's size.
 _CELL_OVERHEAD = 16
 _ROW_OVERHEAD = 48
@@ -64,8 +65,8 @@ def has_undecodable_bytes(cells: list[str]) -> bool:
 
 
 def split_tags(value: str) -> list[str]:
-    """Tags from one cell, separated by ';' or ','; blanks dropped."""
-    return [tag for tag in (part.strip() for part in _TAG_SEPARATORS.split(value)) if tag]
+    """Tags from one cell, separated by ';' or ',' and cleaned like tag names; blanks dropped."""
+    return [tag for tag in map(clean_tag_name, _LIST_SEPARATORS.split(value)) if tag]
 
 
 class RowMapper:
@@ -77,7 +78,8 @@ class RowMapper:
         self._max_row_bytes = max_row_bytes
         # Split once by kind, so the per-row loop does no string tests on field names.
         self._plain = [(i, f) for i, _, f in self._columns if f in _PLAIN_FIELDS]
-        self._tags = [i for i, _, f in self._columns if f == "tags"]
+        # List fields (tags) list several values in one cell.
+        self._lists = [(i, f) for i, _, f in self._columns if f in LIST_IMPORT_FIELDS]
         self._custom = [
             (i, f[len(CUSTOM_PREFIX) :]) for i, _, f in self._columns if f.startswith(CUSTOM_PREFIX)
         ]
@@ -124,8 +126,8 @@ class RowMapper:
             value = cells[index].strip()
             if value:
                 values[field] = value
-        for index in self._tags:
-            values.setdefault("tags", []).extend(split_tags(cells[index]))
+        for index, field in self._lists:
+            values.setdefault(field, []).extend(split_tags(cells[index]))
         custom = {key: value for index, key in self._custom if (value := cells[index].strip())}
         if custom:
             values["custom_fields"] = custom

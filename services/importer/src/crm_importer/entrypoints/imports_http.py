@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from crm_importer.adapters.multipart import ReceivedForm, receive_form
 from crm_importer.domain.commands import StartImport
+from crm_importer.domain.fields import IMPORT_FIELDS
 from crm_importer.domain.mapping import parse_mapping
 from crm_importer.entrypoints.deps import FilesDep, SettingsDep, StoreDep, WorkerDep
 from crm_importer.entrypoints.pagination import decode_cursor, encode_cursor
@@ -43,9 +44,10 @@ _UPLOAD_BODY: dict[str, Any] = {
                         },
                         "mapping": {
                             "type": "string",
-                            "description": "JSON object, column header -> field (name, email, "
-                            'phone, company, timezone, tags, custom.<key>); "" or null ignores '
-                            "a column. Unmapped headers map by name, ignoring case.",
+                            "description": "JSON object, column header -> field "
+                            f"({', '.join(IMPORT_FIELDS)}, custom.<key>); "
+                            '"" or null ignores a column. Unmapped headers map by name, '
+                            "ignoring case.",
                         },
                         "on_duplicate": {
                             "type": "string",

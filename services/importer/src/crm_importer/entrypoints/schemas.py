@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from crm_importer.domain.exports import ExportJob, ExportStatus
+from crm_importer.domain.fields import EXPORT_FIELDS
 from crm_importer.domain.jobs import ImportJob, ImportStatus
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.filters import ContactFilter
@@ -83,8 +84,7 @@ class ExportCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fields: list[str] = Field(
-        description="id, name, email, phone, company, timezone, tags, source, created_at, "
-        "updated_at, or custom.<key>",
+        description=f"{', '.join(EXPORT_FIELDS)}, or custom.<key>",
         examples=[["name", "email", "tags", "custom.plan"]],
     )
     filter: ContactFilter | None = None

@@ -1,4 +1,8 @@
-"""Kafka consumers: contact and activity events, and erasure requests."""
+"""The timeline's message table: contact and activity events, and erasure requests.
+
+Group `crm-timeline` reads CONTACT_EVENTS and ACTIVITIES, group `crm-timeline-erasure` reads
+GDPR_EVENTS; both route through the same bus, and POST /activities hands its message to it too.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +14,29 @@ from crm_shared.events import (
     ContactAnonymized,
     ContactCreated,
     ContactDeleted,
+    ContactPurged,
     ContactRestored,
     ContactsImported,
     ContactUpdated,
     ErasureRequested,
-    parse_event,
 )
-from crm_shared.events.contacts import ContactPurged
-from crm_shared.messaging.consumer import EventHandler
+from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
+from crm_shared.topics import ACTIVITIES, CONTACT_EVENTS, GDPR_EVENTS
+from crm_timeline.domain.contact_history import ContactLifecycleEvent
 from crm_timeline.domain.errors import ContactErased, ContactRemoved
-from crm_timeline.domain.model import EraseContact, EventOrigin, RecordActivity
+from crm_timeline.domain.model import EraseContact, EventOrigin, RecordActivity, TimelineItem
 from crm_timeline.service_layer.activities import record_activity
 from crm_timeline.service_layer.contacts import purge_contact, record_contact_event
 from crm_timeline.service_layer.delivery import ERASURE_CONSUMER, EVENTS_CONSUMER, Delivery
 from crm_timeline.service_layer.erasure import erase_contact
 
 log = logging.getLogger(__name__)
+
+EVENTS_GROUP = "crm-timeline"
+ERASURE_GROUP = "crm-timeline-erasure"
+EVENTS_TOPICS: tuple[str, ...] = (CONTACT_EVENTS.name, ACTIVITIES.name)
+ERASURE_TOPICS: tuple[str, ...] = (GDPR_EVENTS.name,)
 
 
 def _origin(envelope: EventEnvelope) -> EventOrigin:
@@ -38,79 +48,47 @@ def _origin(envelope: EventEnvelope) -> EventOrigin:
     )
 
 
-def timeline_event_handler(store: DocumentStore) -> EventHandler:
-    """The handler of group `crm-timeline` (CONTACT_EVENTS and ACTIVITIES)."""
+def build_bus(store: DocumentStore) -> MessageBus:
+    """The timeline's message table; late news about an erased or purged contact is dropped."""
 
-    async def handle(envelope: EventEnvelope) -> None:
-        """Dispatch one event on its type; types this service does not use are ignored."""
-        event = parse_event(envelope)
+    async def on_contact_event(event: ContactLifecycleEvent, envelope: EventEnvelope) -> None:
         delivery = Delivery(EVENTS_CONSUMER, envelope.id)
-        match event:
-            case (
-                ContactCreated()
-                | ContactUpdated()
-                | ContactDeleted()
-                | ContactRestored()
-                | ContactsImported()
-            ):
-                await record_contact_event(
-                    store, event, origin=_origin(envelope), delivery=delivery
-                )
-            case ContactAnonymized():
-                # The contacts service erased the person: the timeline must not keep them either.
-                await erase_contact(
-                    store,
-                    EraseContact(erasure_id=event.erasure_id, contact_id=event.contact_id),
-                    origin=_origin(envelope),
-                    delivery=delivery,
-                    send_receipt=False,
-                    version=event.version,
-                )
-            case ContactPurged():
-                # Retention removed the contact for good: its activities go with it.
-                await purge_contact(
-                    store, event.contact_id, origin=_origin(envelope), delivery=delivery
-                )
-            case ActivityRecorded():
-                await _record_activity(store, event, envelope, delivery)
+        await record_contact_event(store, event, origin=_origin(envelope), delivery=delivery)
 
-    return handle
+    async def on_anonymized(event: ContactAnonymized, envelope: EventEnvelope) -> None:
+        # The contacts service erased the person: the timeline must not keep them either.
+        await erase_contact(
+            store,
+            EraseContact(erasure_id=event.erasure_id, contact_id=event.contact_id),
+            origin=_origin(envelope),
+            delivery=Delivery(EVENTS_CONSUMER, envelope.id),
+            send_receipt=False,
+            version=event.version,
+        )
 
+    async def on_purged(event: ContactPurged, envelope: EventEnvelope) -> None:
+        # Retention removed the contact for good: its activities go with it.
+        delivery = Delivery(EVENTS_CONSUMER, envelope.id)
+        await purge_contact(store, event.contact_id, origin=_origin(envelope), delivery=delivery)
 
-async def _record_activity(
-    store: DocumentStore, event: ActivityRecorded, envelope: EventEnvelope, delivery: Delivery
-) -> None:
-    command = RecordActivity(
-        contact_id=event.contact_id,
-        activity_type=event.activity_type,
-        occurred_at=event.occurred_at,
-        summary=event.summary,
-        data=event.data,
-    )
-    try:
-        await record_activity(
+    async def on_activity(event: ActivityRecorded, envelope: EventEnvelope) -> TimelineItem | None:
+        command = RecordActivity(
+            contact_id=event.contact_id,
+            activity_type=event.activity_type,
+            occurred_at=event.occurred_at,
+            summary=event.summary,
+            data=event.data,
+        )
+        return await record_activity(
             store,
             command,
             tenant=envelope.tenant,
             source=envelope.source,
             actor=envelope.actor,
-            delivery=delivery,
+            delivery=Delivery(EVENTS_CONSUMER, envelope.id),
         )
-    except (ContactErased, ContactRemoved):
-        # Late news about an erased or purged person is dropped, not retried or dead-lettered.
-        log.info("dropped activity event %s: its contact was erased or purged", envelope.id)
 
-
-def erasure_handler(store: DocumentStore) -> EventHandler:
-    """The handler of group `crm-timeline-erasure` (GDPR_EVENTS)."""
-
-    async def handle(envelope: EventEnvelope) -> None:
-        """Erase on ErasureRequested and send a receipt; other gdpr events are ignored."""
-        if envelope.type != ErasureRequested.event_type:
-            return
-        event = parse_event(envelope)
-        if not isinstance(event, ErasureRequested):
-            return
+    async def on_erasure_requested(event: ErasureRequested, envelope: EventEnvelope) -> None:
         await erase_contact(
             store,
             EraseContact(erasure_id=event.erasure_id, contact_id=event.contact_id),
@@ -120,4 +98,15 @@ def erasure_handler(store: DocumentStore) -> EventHandler:
         )
         log.info("erased contact %s for erasure %s", event.contact_id, event.erasure_id)
 
-    return handle
+    return (
+        MessageBus(obsolete=(ContactErased, ContactRemoved))
+        .on(ContactCreated, on_contact_event)
+        .on(ContactUpdated, on_contact_event)
+        .on(ContactDeleted, on_contact_event)
+        .on(ContactRestored, on_contact_event)
+        .on(ContactsImported, on_contact_event)
+        .on(ContactAnonymized, on_anonymized)
+        .on(ContactPurged, on_purged)
+        .on(ActivityRecorded, on_activity)
+        .on(ErasureRequested, on_erasure_requested)
+    )

@@ -6,15 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from crm_shared.http import EditorAuth, StoreDep, ViewerAuth
-from crm_timeline.domain.model import AddNote, ItemType, RecordActivity
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import ActivityRecorded
+from crm_shared.http import BusDep, EditorAuth, StoreDep, ViewerAuth
+from crm_timeline.domain.model import AddNote, ItemType, TimelineItem
 from crm_timeline.entrypoints.schemas import (
     ActivityCreate,
     ItemPublic,
     NoteCreate,
     TimelinePublic,
 )
-from crm_timeline.service_layer.activities import add_note, record_activity
+from crm_timeline.service_layer.activities import add_note
 from crm_timeline.service_layer.queries import read_timeline
 
 API_SOURCE = "crm/timeline/api"
@@ -61,24 +63,24 @@ async def create_note(
 
 @router.post("/contacts/{contact_id}/activities", status_code=201, response_model=ItemPublic)
 async def create_activity(
-    contact_id: ContactId, body: ActivityCreate, principal: EditorAuth, store: StoreDep
+    contact_id: ContactId, body: ActivityCreate, principal: EditorAuth, bus: BusDep
 ) -> ItemPublic:
-    """Record an activity; the same handler as the ACTIVITIES consumer."""
-    command = RecordActivity(
+    """Record an activity: the message goes through the same bus as the ACTIVITIES consumer's."""
+    activity = ActivityRecorded(
         contact_id=contact_id,
         activity_type=body.activity_type,
         occurred_at=body.occurred_at,
         summary=body.summary,
         data=body.data,
     )
-    item = await record_activity(
-        store,
-        command,
-        tenant=principal.tenant,
+    envelope = EventEnvelope.wrap(
+        activity,
         source=API_SOURCE,
+        tenant=principal.tenant,
+        subject=contact_id,
         actor=principal.key_id,
-        delivery=None,
     )
-    if item is None:  # only a redelivered event returns None, and HTTP has no delivery
+    item = await bus.dispatch(envelope)
+    if not isinstance(item, TimelineItem):  # a fresh envelope id is never a redelivery
         raise RuntimeError("activity handler recorded nothing for an HTTP request")
     return ItemPublic.of(item)

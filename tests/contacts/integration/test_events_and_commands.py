@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from crm_shared.devstack import EmbeddedBroker
 from crm_shared.events import ContactCreated, ImportBatchProcessed
@@ -13,6 +12,7 @@ from crm_shared.topics import CONTACT_COMMANDS, CONTACT_EVENTS, IMPORT_RESULTS
 from tests.conftest import EDITOR_KEY, auth
 from tests.contacts.helpers import envelope, import_batch
 from tests.contacts.kafka_reading import first_matching
+from tests.kafka_clients import producer
 
 pytestmark = pytest.mark.integration
 
@@ -38,14 +38,10 @@ async def test_import_batch_from_kafka_is_applied_and_answered(
     command = envelope(
         import_batch([{"name": "Grace", "email": "grace@example.com"}], job_id=job_id)
     )
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
+    async with producer(broker.bootstrap_servers) as sender:
+        await sender.send_and_wait(
             CONTACT_COMMANDS.name, value=command.to_bytes(), key=job_id.encode()
         )
-    finally:
-        await producer.stop()
     answer = await first_matching(
         broker, IMPORT_RESULTS.name, ImportBatchProcessed.event_type, job_id
     )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +16,7 @@ from crm_importer.bootstrap import create_app as create_importer
 from tests.conftest import EDITOR_KEY, auth
 from tests.contacts.bulk_support import results, run_bulk
 from tests.contacts.helpers import Harness
+from tests.polling import app_lifespan, eventually
 
 
 class _Late:
@@ -37,8 +36,8 @@ async def both(platform_env: dict[str, str]) -> AsyncIterator[tuple[Harness, htt
     contacts = create_contacts(importer_transport=httpx.ASGITransport(app=importer))
     contacts_proxy.app = contacts
     async with (
-        contacts.router.lifespan_context(contacts),
-        importer.router.lifespan_context(importer),
+        app_lifespan(contacts),
+        app_lifespan(importer),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=contacts), base_url="http://contacts"
         ) as contacts_client,
@@ -50,17 +49,16 @@ async def both(platform_env: dict[str, str]) -> AsyncIterator[tuple[Harness, htt
 
 
 async def _export_file(importer: httpx.AsyncClient, export_id: str) -> list[dict[str, str]]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        state = (await importer.get(f"/v1/exports/{export_id}", headers=auth(EDITOR_KEY))).json()
-        if state["status"] == "completed":
-            download = await importer.get(
-                f"/v1/exports/{export_id}/download", headers=auth(EDITOR_KEY)
-            )
-            return list(csv.DictReader(io.StringIO(download.text)))
-        assert state["status"] in ("queued", "running"), state
-        await asyncio.sleep(0.05)
-    raise AssertionError("the export did not complete")
+    async def state() -> dict[str, Any]:
+        response = await importer.get(f"/v1/exports/{export_id}", headers=auth(EDITOR_KEY))
+        return dict(response.json())
+
+    done = await eventually(
+        state, lambda s: s["status"] not in ("queued", "running"), what="the export finishing"
+    )
+    assert done["status"] == "completed", done
+    download = await importer.get(f"/v1/exports/{export_id}/download", headers=auth(EDITOR_KEY))
+    return list(csv.DictReader(io.StringIO(download.text)))
 
 
 async def test_export_hands_exactly_the_selected_contacts_to_the_importer(

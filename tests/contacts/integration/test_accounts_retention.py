@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from crm_shared.clock import utcnow
 from crm_shared.devstack import EmbeddedBroker
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events.contacts import AccountCreated, ContactPurged
-from crm_shared.ids import new_id
 from crm_shared.topics import CONTACT_EVENTS
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, auth
+from tests.kafka_clients import reader
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 WAIT_SECONDS = 20.0
@@ -24,29 +23,25 @@ WAIT_SECONDS = 20.0
 
 async def _keys_seen(broker: EmbeddedBroker, wanted: dict[str, str]) -> dict[str, EventEnvelope]:
     """Read CONTACT_EVENTS until an event of each wanted (key -> type) arrived."""
-    consumer = AIOKafkaConsumer(
-        CONTACT_EVENTS.name,
-        bootstrap_servers=broker.bootstrap_servers,
-        group_id=f"contacts-test-{new_id()}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        session_timeout_ms=2000,
-        heartbeat_interval_ms=300,
-    )
     found: dict[str, EventEnvelope] = {}
-    await consumer.start()
-    try:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while set(found) != set(wanted) and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
+    async with reader(broker.bootstrap_servers, CONTACT_EVENTS.name) as consumer:
+
+        async def read_more() -> dict[str, EventEnvelope]:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
                 for record in records:
                     key = (record.key or b"").decode()
                     event = EventEnvelope.from_bytes(record.value or b"")
                     if wanted.get(key) == event.type:
                         found[key] = event
-    finally:
-        await consumer.stop()
+            return found
+
+        await eventually(
+            read_more,
+            lambda seen: set(seen) == set(wanted),
+            within=WAIT_SECONDS,
+            interval=0,
+            what=f"events {sorted(wanted.values())}",
+        )
     return found
 
 

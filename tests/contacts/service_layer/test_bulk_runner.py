@@ -16,6 +16,7 @@ from crm_contacts.bootstrap import create_app
 from tests.conftest import EDITOR_KEY, auth
 from tests.contacts.bulk_support import job_state, results, seed, start_bulk, wait_finished
 from tests.contacts.helpers import Harness
+from tests.polling import app_lifespan, eventually
 
 Started = Callable[..., AbstractAsyncContextManager[Harness]]
 
@@ -29,7 +30,7 @@ def started(platform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> St
         monkeypatch.setenv("CONTACTS_BULK_CHUNK_SIZE", str(chunk))
         monkeypatch.setenv("CONTACTS_BULK_CHUNK_PAUSE_SECONDS", str(pause))
         app = create_app()
-        async with app.router.lifespan_context(app):
+        async with app_lifespan(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 yield Harness(app, client)
@@ -38,13 +39,12 @@ def started(platform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> St
 
 
 async def _until(harness: Harness, job_id: str, ready: Callable[[dict[str, Any]], bool]) -> Any:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        state = await job_state(harness, job_id)
-        if ready(state):
-            return state
-        await asyncio.sleep(0.01)
-    raise AssertionError("the bulk action never reached the expected state")
+    return await eventually(
+        lambda: job_state(harness, job_id),
+        ready,
+        interval=0.01,
+        what=f"bulk action {job_id} reaching the expected state",
+    )
 
 
 async def test_cancel_stops_between_chunks_and_keeps_what_ran(started: Started) -> None:

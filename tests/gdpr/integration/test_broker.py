@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from crm_gdpr.bootstrap import create_app
 from crm_gdpr.settings import GdprSettings
@@ -20,22 +17,12 @@ from crm_shared.ids import new_id
 from crm_shared.topics import CONTACT_EVENTS, GDPR_EVENTS
 from tests.conftest import auth
 from tests.gdpr.fakes import ALICE, ALICE_ID, CONTACTS_URL, FakeUpstream, wrap
+from tests.kafka_clients import first_record, producer, reader
+from tests.polling import app_lifespan, eventually
 
 pytestmark = pytest.mark.integration
 
 WAIT_SECONDS = 30.0
-
-
-async def _eventually(probe: Callable[[], Awaitable[Any]], what: str) -> Any:
-    """Poll until the probe returns something truthy, failing after a bounded wait."""
-    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"{what} did not happen within {WAIT_SECONDS}s")
-        await asyncio.sleep(0.2)
 
 
 @pytest.fixture
@@ -57,15 +44,11 @@ async def test_published_contact_event_appears_in_the_audit_log(
         subject=contact_id,
     )
     app = create_app(broker_settings, http_transport=FakeUpstream().transport())
-    async with app.router.lifespan_context(app):
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
-        await producer.start()
-        try:
-            await producer.send_and_wait(
+    async with app_lifespan(app):
+        async with producer(broker.bootstrap_servers) as sender:
+            await sender.send_and_wait(
                 CONTACT_EVENTS.name, envelope.to_bytes(), key=contact_id.encode()
             )
-        finally:
-            await producer.stop()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
 
@@ -76,7 +59,7 @@ async def test_published_contact_event_appears_in_the_audit_log(
                 items: list[dict[str, Any]] = response.json()["items"]
                 return items
 
-            [entry] = await _eventually(audit_items, "the audit entry")
+            [entry] = await eventually(audit_items, within=WAIT_SECONDS, what="the audit entry")
     assert entry["event_id"] == envelope.id
     assert entry["action"] == "crm.contacts.contact.created.v1"
     assert entry["fields"] == ["name", "email"]
@@ -87,35 +70,21 @@ async def test_erasure_requested_reaches_kafka(
 ) -> None:
     upstream = FakeUpstream()
     upstream.add_contact("acme", dict(ALICE))
-    consumer = AIOKafkaConsumer(
-        GDPR_EVENTS.name,
-        bootstrap_servers=broker.bootstrap_servers,
-        group_id=f"test-gdpr-{new_id()}",
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
     app = create_app(broker_settings, http_transport=upstream.transport())
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                response = await client.post(
-                    "/v1/erasure-requests", json={"contact_id": ALICE_ID}, headers=auth()
-                )
-            erasure_id = response.json()["id"]
-
-            async def requested() -> EventEnvelope | None:
-                batches = await consumer.getmany(timeout_ms=500)
-                for records in batches.values():
-                    for record in records:
-                        event = EventEnvelope.from_bytes(record.value or b"")
-                        if event.data.get("erasure_id") == erasure_id:
-                            assert record.key == ALICE_ID.encode()
-                            return event
-                return None
-
-            event = await _eventually(requested, "the ErasureRequested event")
-    finally:
-        await consumer.stop()
+    async with reader(broker.bootstrap_servers, GDPR_EVENTS.name) as consumer, app_lifespan(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.post(
+                "/v1/erasure-requests", json={"contact_id": ALICE_ID}, headers=auth()
+            )
+        erasure_id = response.json()["id"]
+        record = await first_record(
+            consumer,
+            lambda r: EventEnvelope.from_bytes(r.value or b"").data.get("erasure_id") == erasure_id,
+            within=WAIT_SECONDS,
+            what="the ErasureRequested event",
+        )
+    assert record.key == ALICE_ID.encode()
+    event = EventEnvelope.from_bytes(record.value or b"")
     assert event.type == "crm.gdpr.erasure.requested.v1"
     assert "alice@example.com" not in event.to_bytes().decode().lower()

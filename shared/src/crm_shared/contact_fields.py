@@ -1,0 +1,118 @@
+"""The contact's fields, listed once, with what each service may do with them.
+
+Every list of contact fields derives from `FIELDS`: the API's public view and the data-subject
+export (`PUBLIC_FIELDS`), what clients may set (`WRITABLE_FIELDS`), what an erasure clears
+(`PERSONAL_FIELDS`), the profile contact events carry (`PROFILE_FIELDS`), the columns an import
+may map (`IMPORTABLE_FIELDS`) and the fields an export may list (`EXPORTABLE_FIELDS`). Models
+that spell fields out (`ContactProfile`, `ImportRow`, `ContactDoc`, the contacts API schemas)
+are checked against it by tests, so adding a standard field starts here and the tests name every
+place that must carry it.
+
+Custom fields are not listed one by one: they live under `custom_fields`, are imported and
+exported as `custom.<key>` (keys: `rules.CUSTOM_FIELD_KEY_PATTERN`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+FieldKind = Literal[
+    "id", "integer", "text", "email", "phone", "timezone", "tag", "custom", "source", "timestamp"
+]
+# How a field holds its value: one value (or null), a list, or an object of custom values.
+Shape = Literal["one", "list", "map"]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactField:
+    """One field of a contact and the uses it is open to."""
+
+    name: str
+    kind: FieldKind
+    shape: Shape = "one"
+    public: bool = True  # in the API's contact view (and so in the data-subject export)
+    personal: bool = False  # holds, or is derived from, personal data: an erasure clears it
+    writable: bool = False  # clients set it (create, update); the others the service derives
+    profile: bool = False  # carried by contact events (`ContactProfile`)
+    importable: bool = False  # a CSV column may map to it
+    exportable: bool = False  # an export may list it
+    derived: bool = False  # computed by the contacts service from other fields, never sent
+
+    @property
+    def empty(self) -> Any:
+        """The value that means "none": null, an empty list or an empty object."""
+        if self.shape == "list":
+            return []
+        if self.shape == "map":
+            return {}
+        return None
+
+
+def _profile(name: str, kind: FieldKind, shape: Shape = "one", *, files: bool) -> ContactField:
+    """A personal field clients set and events carry; `files`: also imported and exported."""
+    return ContactField(
+        name,
+        kind,
+        shape,
+        personal=True,
+        writable=True,
+        profile=True,
+        importable=files,
+        exportable=files,
+    )
+
+
+def _internal(name: str, kind: FieldKind, shape: Shape = "one", *, derived: bool) -> ContactField:
+    """A field the contacts service stores and never shows; derived ones hold personal data."""
+    return ContactField(name, kind, shape, public=False, personal=derived, derived=derived)
+
+
+FIELDS: tuple[ContactField, ...] = (
+    ContactField("id", "id", exportable=True),
+    ContactField("version", "integer"),
+    _profile("name", "text", files=True),
+    _profile("email", "email", files=True),
+    _profile("phone", "phone", files=True),
+    ContactField("phone_raw", "text", personal=True),  # the primary phone as typed
+    _profile("company", "text", files=True),
+    _profile("timezone", "timezone", files=True),
+    _profile("tags", "tag", "list", files=True),
+    _profile("custom_fields", "custom", "map", files=False),  # in files as custom.<key>
+    _profile("emails", "email", "list", files=False),  # the additional ones
+    _profile("phones", "phone", "list", files=False),
+    ContactField("phones_raw", "text", "list", personal=True),  # the additional phones as typed
+    _profile("owner", "id", files=False),
+    # Linked by the service from the company or work-email domain, not set by clients.
+    ContactField("account_id", "id", personal=True, profile=True),
+    # Campaign ids: joined and left through bulk actions, not set by clients; an erasure
+    # clears them with the rest of what is known about the person.
+    ContactField("campaigns", "id", "list", personal=True),
+    ContactField("source", "source", exportable=True),
+    ContactField("created_at", "timestamp", exportable=True),
+    ContactField("updated_at", "timestamp", exportable=True),
+    ContactField("deleted_at", "timestamp"),
+    # Stored by the contacts service, never shown: ownership, erasure, and search helpers.
+    _internal("tenant", "id", derived=False),
+    _internal("erased_at", "timestamp", derived=False),
+    _internal("email_norm", "email", derived=True),
+    _internal("emails_norm", "email", "list", derived=True),
+    _internal("tags_norm", "tag", "list", derived=True),
+    _internal("search_text", "text", derived=True),
+    _internal("name_sort", "text", derived=True),
+)
+FIELDS_BY_NAME: dict[str, ContactField] = {field.name: field for field in FIELDS}
+
+ALL_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS)
+PUBLIC_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.public)
+PERSONAL_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.personal)
+DERIVED_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.derived)
+WRITABLE_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.writable)
+PROFILE_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.profile)
+IMPORTABLE_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.importable)
+EXPORTABLE_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.exportable)
+# Erasure sets these to their empty value (the name gets a placeholder), then recomputes the
+# derived fields from what is left.
+ERASED_FIELDS: tuple[str, ...] = tuple(
+    field.name for field in FIELDS if field.personal and not field.derived
+)
