@@ -14,6 +14,7 @@ from crm_contacts.adapters.importer_client import ImporterExports
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.entrypoints.accounts_http import router as accounts_router
 from crm_contacts.entrypoints.bulk_http import router as bulk_router
+from crm_contacts.entrypoints.bulk_loop import BulkRunner
 from crm_contacts.entrypoints.campaigns_http import router as campaigns_router
 from crm_contacts.entrypoints.consumers import (
     COMMANDS_GROUP,
@@ -30,7 +31,6 @@ from crm_contacts.entrypoints.retention_http import router as retention_router
 from crm_contacts.entrypoints.search_http import router as search_router
 from crm_contacts.entrypoints.tag_rules_http import router as tag_rules_router
 from crm_contacts.entrypoints.tags_http import router as tags_router
-from crm_contacts.service_layer.bulk_runner import BulkRunner
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import utcnow
 from crm_shared.runtime import BackgroundTasks, open_store

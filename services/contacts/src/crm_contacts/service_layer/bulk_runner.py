@@ -8,13 +8,13 @@ contact is changed twice. A cancel is seen between chunks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from crm_contacts.adapters.bulk import BulkJobs, BulkQueue
 from crm_contacts.adapters.custom_fields import CustomFieldRepository
-from crm_contacts.adapters.importer_client import ExportRefused, ImporterExports
+from crm_contacts.adapters.importer_client import ExportRefused
 from crm_contacts.adapters.repository import CONTACTS
 from crm_contacts.domain.bulk import ACTIVE, EXPORT_PART, Outcome, chunk_id, counted
 from crm_contacts.domain.search import conditions
@@ -26,6 +26,18 @@ from crm_shared.ids import new_id
 from crm_shared.storage import ConcurrentWriteError, DocumentStore, Range, scan
 
 log = logging.getLogger(__name__)
+
+
+class ExportHandOff(Protocol):
+    """Where a bulk `export` hands its selection (adapters/importer_client.ImporterExports)."""
+
+    def remember(self, job_id: str, authorization: str) -> None: ...
+
+    def forget(self, job_id: str) -> None: ...
+
+    async def request(self, job_id: str, ids: Sequence[str], fields: Sequence[str]) -> str: ...
+
+
 _CHUNKS_PER_WRITE = 50
 _CONFLICT_RETRIES = 5
 INTERNAL_ERROR = "the bulk action stopped on an internal error; the outcomes so far are kept"
@@ -153,7 +165,7 @@ async def _finish_if_done(store: DocumentStore, job_id: str, tenant: str) -> dic
 
 
 async def export_part(
-    store: DocumentStore, job_id: str, tenant: str, exports: ImporterExports
+    store: DocumentStore, job_id: str, tenant: str, exports: ExportHandOff
 ) -> bool:
     """Hand the next chunks (up to 10,000 contacts) to one importer export; False when done.
 
@@ -218,7 +230,7 @@ async def run_job(
     job_id: str,
     tenant: str,
     settings: ContactsSettings,
-    exports: ImporterExports,
+    exports: ExportHandOff,
 ) -> None:
     """Run a job to its end (or its cancel) from wherever it stands."""
     async with store.reader() as session:
@@ -251,29 +263,7 @@ async def run_job(
         exports.forget(job_id)
 
 
-class BulkRunner:
-    """Runs queued bulk jobs one after another; `wake()` after queueing one."""
-
-    def __init__(
-        self, store: DocumentStore, settings: ContactsSettings, exports: ImporterExports
-    ) -> None:
-        self._store = store
-        self._settings = settings
-        self.exports = exports
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        """A job was queued."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Until cancelled: run every queued job (unfinished ones resume at start-up), then wait."""
-        while True:
-            self._wake.clear()
-            async with self._store.reader() as session:
-                entries = await BulkQueue(session).entries()
-            for job_id, tenant in entries:
-                await run_job(self._store, job_id, tenant, self._settings, self.exports)
-            if not entries:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=5.0)
+async def queued_jobs(store: DocumentStore) -> list[tuple[str, str]]:
+    """(job id, tenant) of every unfinished job of every tenant, oldest first."""
+    async with store.reader() as session:
+        return await BulkQueue(session).entries()
