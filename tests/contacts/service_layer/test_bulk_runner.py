@@ -106,6 +106,7 @@ async def test_a_job_running_at_a_restart_resumes_where_it_stood(started: Starte
         assert sorted(e.key for e in updates) == sorted(ids)  # each contact changed once
 
 
+@pytest.mark.timeout(120)  # seeding included; about 50 s on two quiet cores
 async def test_add_tags_over_100000_contacts_shows_progress_while_it_runs(
     started: Started,
 ) -> None:
