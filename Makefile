@@ -26,7 +26,7 @@ lint: install
 typecheck: install
 	@$(UV) run --no-sync mypy
 
-# N given on the command line sets both benchmarks' sizes; otherwise each has its own default.
+# N given on the command line sets every benchmark's size; otherwise each has its own default.
 SEARCH_N := $(if $(filter command line,$(origin N)),$(N),1000000)
 BULK_N := $(if $(filter command line,$(origin N)),$(N),100000)
 
