@@ -95,7 +95,17 @@ async def snapshot(store: DocumentStore, job: dict[str, Any], *, chunk_size: int
         if current is None or current["status"] not in ACTIVE:
             raise JobGone(job["id"])
         version = int(current["version"])
-        current.update(status="running", total=total, chunks=number, started_at=started)
+        # The chunks hold the selection now: the ids (up to 10,000, rewritten with every chunk's
+        # progress otherwise) and the filter (which may quote an email or a name) are dropped.
+        current.update(
+            status="running",
+            total=total,
+            chunks=number,
+            started_at=started,
+            ids=None,
+            filter=None,
+            selection="ids" if job["ids"] is not None else "filter",
+        )
         await jobs.save(current, expected_version=version)
 
 
