@@ -8,6 +8,7 @@ from crm_contacts.adapters.repository import MERGES
 from crm_shared.clock import utcnow
 from crm_shared.events import ContactUpdated, ErasureRequested, MergeUndone
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, auth
+from tests.contacts.bulk_support import campaign, run_bulk
 from tests.contacts.custom_field_support import define_fields
 from tests.contacts.entrypoints.merge_support import (
     duplicate,
@@ -188,3 +189,27 @@ async def test_erasing_a_merged_contact_drops_its_data_from_the_merge_record(
     assert record["status"] == "erased" and "Ada Secret" not in str(record)
     refused = await undo(harness, body["id"])
     assert refused.status_code == 409 and "erased" in refused.json()["detail"]
+
+
+async def test_merge_unions_campaign_memberships_and_undo_gives_each_its_own_back(
+    harness: Harness,
+) -> None:
+    spring, autumn = await campaign(harness, "Spring"), await campaign(harness, "Autumn")
+    primary = await harness.create(name="Ada")
+    dup = await duplicate(harness, name="Ada")
+    for contact, chosen in ((primary, spring), (dup, autumn)):
+        params = {"campaign_id": chosen["id"]}
+        job = await run_bulk(harness, action="add_to_campaign", ids=[contact["id"]], params=params)
+        assert job["status"] == "completed"
+
+    body = await merged(harness, primary["id"], dup["id"])
+
+    assert body["contact"]["campaigns"] == [spring["id"], autumn["id"]]
+    members = await harness.client.get(
+        "/v1/contacts", params={"campaign": autumn["id"]}, headers=auth(EDITOR_KEY)
+    )
+    assert [c["id"] for c in members.json()["items"]] == [primary["id"]]
+
+    assert (await undo(harness, body["id"])).status_code == 200
+    assert (await get(harness, primary["id"])).json()["campaigns"] == [spring["id"]]
+    assert (await get(harness, dup["id"])).json()["campaigns"] == [autumn["id"]]
