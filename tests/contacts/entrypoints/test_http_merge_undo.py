@@ -7,6 +7,7 @@ from datetime import timedelta
 from crm_contacts.adapters.repository import MERGES
 from crm_shared.clock import utcnow
 from crm_shared.events import ContactUpdated, ErasureRequested, MergeUndone
+from crm_shared.events.campaigns import CampaignMembershipChanged
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, auth
 from tests.contacts.bulk_support import campaign, run_bulk
 from tests.contacts.custom_field_support import define_fields
@@ -213,3 +214,9 @@ async def test_merge_unions_campaign_memberships_and_undo_gives_each_its_own_bac
     assert (await undo(harness, body["id"])).status_code == 200
     assert (await get(harness, primary["id"])).json()["campaigns"] == [spring["id"]]
     assert (await get(harness, dup["id"])).json()["campaigns"] == [autumn["id"]]
+    moves = [
+        (e.data["campaign_id"], e.data["change"], e.data["contact_version"])
+        for e in await harness.outbox(CampaignMembershipChanged.event_type)
+        if e.key == primary["id"]
+    ]
+    assert moves[-2:] == [(autumn["id"], "added", 3), (autumn["id"], "removed", 4)]
