@@ -20,4 +20,6 @@ def test_headers_are_matched_by_name_synonym_and_custom_field_label() -> None:
 
 
 def test_a_field_is_suggested_for_one_column_only() -> None:
-    assert suggest_mapping(["email", "Email address"], []) == {"email": "email", "Email address": ""}
+    suggestion = suggest_mapping(["email", "Email address"], [])
+
+    assert suggestion == {"email": "email", "Email address": ""}
