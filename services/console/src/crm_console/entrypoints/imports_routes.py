@@ -7,8 +7,9 @@ import io
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, UploadFile
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from crm_console.adapters.uploads import UnreadableCsv, UploadStore
 from crm_console.domain.mapping import field_choices, suggest_mapping
