@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from crm_console.adapters.api import ApiError
 from crm_console.adapters.sessions import SessionStore
 from crm_console.domain.session import new_token
 from crm_console.entrypoints.deps import (
@@ -84,6 +85,9 @@ async def signin(
         role = await detect_role(api, key)
     except KeyRefused as exc:
         return _signin_form(request, error=f"{exc}.", next_url=target, status=401)
+    except ApiError as exc:
+        message = f"The key cannot be checked right now: {exc.message}."
+        return _signin_form(request, error=message, next_url=target, status=502)
     sessions: SessionStore = request.app.state.sessions
     session = sessions.create(api_key=key, role=role)
     response = redirect(request, target)

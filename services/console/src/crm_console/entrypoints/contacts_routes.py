@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -55,12 +56,19 @@ async def contact_list(
     if cursor:
         params.append(("cursor", cursor))
     error = None
-    try:
-        page = await api.get("contacts", "/v1/contacts", key=session.api_key, params=params)
-    except ApiError as exc:
-        if exc.status not in (400, 422):
-            raise
-        page, error = {"items": [], "next_cursor": None}, exc.message
+    # The page and the custom field definitions (for the filter) are read at once.
+    listing, definitions = await asyncio.gather(
+        api.get("contacts", "/v1/contacts", key=session.api_key, params=params),
+        _definitions_or_none(api, session.api_key),
+        return_exceptions=True,
+    )
+    page: dict[str, Any]
+    if isinstance(listing, ApiError) and listing.status in (400, 422):
+        page, error = {"items": [], "next_cursor": None}, listing.message
+    elif isinstance(listing, BaseException):
+        raise listing
+    else:
+        page = listing
     kept = {name: value for name, value in filters.items() if value}
     if deleted:
         kept["deleted"] = "true"
@@ -70,7 +78,7 @@ async def contact_list(
         "deleted": deleted,
         "error": error,
         "sources": SOURCES,
-        "definitions": await _definitions_or_none(api, session.api_key),
+        "definitions": definitions if isinstance(definitions, list) else [],
         "next_url": f"/contacts?{urlencode({**kept, 'cursor': page['next_cursor']})}"
         if page.get("next_cursor")
         else None,
