@@ -44,6 +44,8 @@ class FakePlatform:
 
     stored: dict[str, Any] = field(default_factory=contact)
     calls: list[httpx.Request] = field(default_factory=list)
+    # None: this platform has no duplicates or merges API (FastAPI's bare 404 for the route).
+    duplicates: list[dict[str, Any]] | None = None
 
     def transport(self) -> httpx.MockTransport:
         """The transport to give the console app."""
@@ -73,14 +75,39 @@ class FakePlatform:
             return _json({"items": [{**plan, "required": False}]})
         if path == "/v1/contacts/c1" and method == "GET":
             return _json(self.stored)
+        if path == "/v1/contacts/c3" and method == "GET":
+            return _json(contact(id="c3", name="Ada L.", company="Dup Corp", version=1))
         if path == "/v1/contacts/c1" and method == "PATCH":
             return self._patch(request)
         if path == "/v1/contacts/c1/timeline":
             item = {"id": "t1", "type": "note", "occurred_at": "2026-01-02T10:00:00Z"}
             return _json({"items": [{**item, "source": "x", "summary": "Met", "data": {}}]})
+        if path.startswith("/v1/merges") or path == "/v1/contacts/c1/duplicates":
+            return self._merging(request)
         if path == "/v1/contacts/c1/consents":
             return _json({"contact_id": "c1", "purposes": []})
         return _problem(404, f"no route {method} {path}")
+
+    def _merging(self, request: httpx.Request) -> httpx.Response:
+        if self.duplicates is None:
+            return httpx.Response(404, json={"detail": "Not Found"})
+        if request.url.path.endswith("/duplicates"):
+            return _json({"items": self.duplicates})
+        if request.url.path == "/v1/merges/preview":
+            body = json.loads(request.content)
+            chosen = body["field_choices"].get("company")
+            company = "Dup Corp" if chosen == "c3" else self.stored["company"]
+            values = [
+                {"contact_id": "c1", "value": self.stored["company"]},
+                {"contact_id": "c3", "value": "Dup Corp"},
+            ]
+            return _json(
+                {
+                    "contact": {**self.stored, "company": company},
+                    "conflicts": [{"field": "company", "values": values}],
+                }
+            )
+        return _problem(404, "no such merge")
 
     def _patch(self, request: httpx.Request) -> httpx.Response:
         expected = request.headers.get("if-match", "").strip('"')

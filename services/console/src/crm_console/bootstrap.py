@@ -23,6 +23,7 @@ from crm_console.entrypoints import (
     contacts_routes,
     exports_routes,
     imports_routes,
+    merge_routes,
     privacy_routes,
     settings_routes,
 )
@@ -78,6 +79,7 @@ def create_app(
         contacts_routes,
         contact_routes,
         activity_routes,
+        merge_routes,
         imports_routes,
         exports_routes,
         privacy_routes,
