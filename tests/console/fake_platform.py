@@ -46,6 +46,8 @@ class FakePlatform:
     calls: list[httpx.Request] = field(default_factory=list)
     # None: this platform has no duplicates or merges API (FastAPI's bare 404 for the route).
     duplicates: list[dict[str, Any]] | None = None
+    # None: no bulk-actions API; otherwise the bodies it received.
+    bulk_bodies: list[dict[str, Any]] | None = None
 
     def transport(self) -> httpx.MockTransport:
         """The transport to give the console app."""
@@ -82,6 +84,14 @@ class FakePlatform:
         if path == "/v1/contacts/c1/timeline":
             item = {"id": "t1", "type": "note", "occurred_at": "2026-01-02T10:00:00Z"}
             return _json({"items": [{**item, "source": "x", "summary": "Met", "data": {}}]})
+        if path.startswith("/v1/bulk-actions"):
+            if self.bulk_bodies is None:
+                return httpx.Response(404, json={"detail": "Not Found"})
+            if method == "POST":
+                self.bulk_bodies.append(json.loads(request.content))
+            job = {"id": "b1", "action": "add_tags", "status": "running", "total": 2}
+            job.update({"processed": 1, "succeeded": 1, "failed": 0, "skipped": 0, "error": None})
+            return _json(job, status=202 if method == "POST" else 200)
         if path.startswith("/v1/merges") or path == "/v1/contacts/c1/duplicates":
             return self._merging(request)
         if path == "/v1/contacts/c1/consents":

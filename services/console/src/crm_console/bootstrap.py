@@ -19,6 +19,7 @@ from crm_console.adapters.uploads import UploadStore
 from crm_console.entrypoints import (
     activity_routes,
     auth_routes,
+    bulk_routes,
     contact_routes,
     contacts_routes,
     exports_routes,
@@ -80,6 +81,7 @@ def create_app(
         contact_routes,
         activity_routes,
         merge_routes,
+        bulk_routes,
         imports_routes,
         exports_routes,
         privacy_routes,
