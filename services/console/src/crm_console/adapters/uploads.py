@@ -6,12 +6,15 @@ import csv
 import io
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crm_console.domain.session import new_token
 
 SAMPLE_ROWS = 3
+# An upload whose mapping was never confirmed is deleted after this long.
+HOLD_FOR = timedelta(hours=1)
 
 
 class UnreadableCsv(ValueError):
@@ -28,6 +31,7 @@ class HeldUpload:
     path: Path
     headers: list[str]
     samples: list[list[str]]
+    held_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class UploadStore:
@@ -39,6 +43,7 @@ class UploadStore:
 
     def hold(self, *, owner: str, filename: str, content: bytes) -> HeldUpload:
         """Keep the file and read its header row and a few sample rows."""
+        self._drop_abandoned()
         headers, samples = _read_head(content)
         token = new_token()
         path = self._root / f"{token}.csv"
@@ -57,6 +62,11 @@ class UploadStore:
         held = self._held.pop(token, None)
         if held is not None:
             held.path.unlink(missing_ok=True)
+
+    def _drop_abandoned(self) -> None:
+        oldest = datetime.now(UTC) - HOLD_FOR
+        for token in [t for t, held in self._held.items() if held.held_at < oldest]:
+            self.release(token)
 
     def close(self) -> None:
         """Delete every held file."""
