@@ -136,3 +136,42 @@ def test_a_created_contact_opens_its_page(
 
     assert response.status_code == 303
     assert response.headers["location"] == "/contacts/c2?created=1"
+
+
+def test_use_theirs_shows_the_field_with_the_stored_value_and_version(
+    console: TestClient, sign_in: Callable[[str], str], fake: FakePlatform
+) -> None:
+    sign_in("editor-key")
+    fake.stored = {**fake.stored, "company": "Babbage & Co", "version": 7}
+
+    response = console.get("/contacts/c1/fields/company", headers={"HX-Request": "true"})
+
+    assert 'id="f-company" name="value" type="text" value="Babbage &amp; Co"' in response.text
+    assert 'id="version" name="version" value="7" hx-swap-oob="true"' in response.text
+
+
+def test_an_unknown_field_is_a_404_not_a_500(
+    console: TestClient, sign_in: Callable[[str], str]
+) -> None:
+    csrf = sign_in("editor-key")
+
+    response = console.patch(
+        "/contacts/c1/fields/cf.nope", data={"value": "x"}, headers={"X-CSRF-Token": csrf}
+    )
+
+    assert response.status_code == 404
+    assert "contacts have no field cf.nope" in response.text
+
+
+def test_a_custom_field_chosen_in_the_new_contact_form_reaches_the_api(
+    console: TestClient, sign_in: Callable[[str], str], fake: FakePlatform
+) -> None:
+    csrf = sign_in("editor-key")
+
+    response = console.post(
+        "/contacts/new", data={"name": "Bob", "cf.plan": "pro", "csrf_token": csrf}
+    )
+
+    assert response.status_code == 303
+    created = next(c for c in fake.calls if c.method == "POST" and c.url.path == "/v1/contacts")
+    assert b'"custom_fields":{"plan":"pro"}' in created.content.replace(b" ", b"")
