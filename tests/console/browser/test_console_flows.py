@@ -167,6 +167,7 @@ def test_notes_timeline_filter_and_consents_on_the_contact_page(
     page.get_by_role("button", name="Add note").click()
     expect(page.locator("#timeline-items")).to_contain_text("Called about the Enigma project")
     settled(page)
+    expect(page.get_by_label("Add a note")).to_be_focused()  # keyboard users carry on
     page.get_by_label("Show").select_option("note")
     expect(page.locator("#timeline-items .item-note")).to_have_count(1)
     expect(page.locator("#timeline-items .item-contact")).to_have_count(0)

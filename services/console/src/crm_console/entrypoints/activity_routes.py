@@ -75,6 +75,8 @@ async def add_note(
             "timeline_types": TIMELINE_TYPES,
             "timeline_type": "",
             "note_error": error,
+            # Focus goes back to the note box after htmx replaced it (keyboard users).
+            "refocus": True,
         },
         session=session,
     )
@@ -110,6 +112,7 @@ async def record_consent(
             "contact": {"id": contact_id},
             "consents": overview.get("purposes", []),
             "consent_error": error,
+            "refocus": True,
         },
         session=session,
     )
