@@ -86,7 +86,7 @@ class FakePlatform:
             return _json({"items": [{**item, "source": "x", "summary": "Met", "data": {}}]})
         if path.startswith("/v1/bulk-actions"):
             if self.bulk_bodies is None:
-                return httpx.Response(404, json={"detail": "Not Found"})
+                return _no_route()
             if method == "POST":
                 self.bulk_bodies.append(json.loads(request.content))
             job = {"id": "b1", "action": "add_tags", "status": "running", "total": 2}
@@ -100,7 +100,7 @@ class FakePlatform:
 
     def _merging(self, request: httpx.Request) -> httpx.Response:
         if self.duplicates is None:
-            return httpx.Response(404, json={"detail": "Not Found"})
+            return _no_route()
         if request.url.path.endswith("/duplicates"):
             return _json({"items": self.duplicates})
         if request.url.path == "/v1/merges/preview":
@@ -128,10 +128,17 @@ class FakePlatform:
         return _json(self.stored)
 
 
+def _no_route() -> httpx.Response:
+    # What the services answer for a route they do not have.
+    body = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "Not Found"}
+    return httpx.Response(404, json=body, headers={"content-type": "application/problem+json"})
+
+
 def _json(body: Any, status: int = 200) -> httpx.Response:
     return httpx.Response(status, json=body)
 
 
 def _problem(status: int, detail: str, **extra: Any) -> httpx.Response:
-    body = {"title": "Problem", "status": status, "detail": detail, **extra}
+    kind = "https://crm.example/problems/problem"
+    body = {"type": kind, "title": "Problem", "status": status, "detail": detail, **extra}
     return httpx.Response(status, json=body, headers={"content-type": "application/problem+json"})

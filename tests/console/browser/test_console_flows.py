@@ -168,6 +168,8 @@ def test_notes_timeline_filter_and_consents_on_the_contact_page(
     expect(page.locator("#timeline-items")).to_contain_text("Called about the Enigma project")
     settled(page)
     expect(page.get_by_label("Add a note")).to_be_focused()  # keyboard users carry on
+    # Without a duplicates API the section says so; with one it lists candidates or none.
+    expect(page.locator("#duplicates")).not_to_contain_text("Looking for duplicates")
     page.get_by_label("Show").select_option("note")
     expect(page.locator("#timeline-items .item-note")).to_have_count(1)
     expect(page.locator("#timeline-items .item-contact")).to_have_count(0)
@@ -311,11 +313,18 @@ def test_a_viewer_reads_every_screen_without_edit_controls(
     expect(page.get_by_role("alert")).to_contain_text("needs the admin role")
 
 
-def test_the_contact_list_fits_a_phone_screen(page: Page, stack: RunningPlatform) -> None:
-    sign_in(page, stack)
+def test_the_contact_list_and_a_contact_fit_a_phone_screen(
+    page: Page, stack: RunningPlatform
+) -> None:
+    person = new_contact(stack, name="Phone Reader", email="phone.reader@example.com")
+    console = sign_in(page, stack)
     page.set_viewport_size({"width": 390, "height": 844})
-    page.reload()
 
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"the page scrolls sideways on a phone ({width}px wide)"
-    shot(page, "contacts-phone")
+    for path, name in (
+        ("/contacts", "contacts-phone"),
+        (f"/contacts/{person['id']}", "contact-phone"),
+    ):
+        page.goto(f"{console}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} scrolls sideways on a phone ({width}px wide)"
+        shot(page, name)

@@ -21,6 +21,16 @@ class ApiError(Exception):
         self.problem = problem
 
     @property
+    def route_missing(self) -> bool:
+        """True when the service has no such route at all (an older or smaller deployment).
+
+        The services answer an unknown route with a bare "Not Found" (`about:blank`), and a
+        missing resource with a typed problem naming it.
+        """
+        kind = self.problem.get("type", "about:blank")
+        return self.status in (404, 405) and kind == "about:blank"
+
+    @property
     def message(self) -> str:
         """What a person reads."""
         return str(self.problem.get("detail") or self.problem.get("title") or "request failed")

@@ -73,7 +73,7 @@ async def start_bulk_action(request: Request, session: CurrentSession, api: Api)
     try:
         job = await api.post("contacts", "/v1/bulk-actions", key=session.api_key, json=body)
     except ApiError as exc:
-        if exc.status in (404, 405) and "type" not in exc.problem:
+        if exc.route_missing:
             return render(request, "error.html", NOT_AVAILABLE, session=session, status_code=404)
         raise
     return redirect(request, f"/bulk/{job['id']}")

@@ -20,11 +20,6 @@ router = APIRouter()
 Id = Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
-def _route_missing(exc: ApiError) -> bool:
-    # FastAPI's own 404 for an unknown route says "Not Found" with no problem type.
-    return exc.status in (404, 405) and "type" not in exc.problem
-
-
 @router.get("/contacts/{contact_id}/duplicates")
 async def duplicates(
     request: Request, contact_id: ContactId, session: CurrentSession, api: Api
@@ -35,7 +30,7 @@ async def duplicates(
             "contacts", f"/v1/contacts/{contact_id}/duplicates", key=session.api_key
         )
     except ApiError as exc:
-        if not _route_missing(exc):
+        if not exc.route_missing:
             raise
         found = None
     context = {"contact_id": contact_id, "candidates": None if found is None else found["items"]}
@@ -70,7 +65,7 @@ async def _preview(
     try:
         preview = await api.post("contacts", "/v1/merges/preview", key=session.api_key, json=body)
     except ApiError as exc:
-        if not _route_missing(exc):
+        if not exc.route_missing:
             raise
         return render(
             request,
