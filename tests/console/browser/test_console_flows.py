@@ -289,8 +289,11 @@ def test_settings_lists_definitions_tags_and_rules_and_adds_a_tag_rule(
     page.get_by_label("and source is").select_option("chat")
     page.get_by_role("button", name="Add rule").click()
 
-    expect(page.locator("section", has_text="Tag rules")).to_contain_text("Chat leads")
+    rules = page.locator("section", has_text="Tag rules")
+    expect(rules).to_contain_text("Chat leads")
     shot(page, "settings")
+    rules.get_by_role("button", name="Delete Chat leads").click()
+    expect(page.locator("section", has_text="Tag rules")).to_contain_text("No tag rules.")
 
 
 def test_a_viewer_reads_every_screen_without_edit_controls(

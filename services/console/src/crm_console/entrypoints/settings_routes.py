@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from crm_console.adapters.api import ApiError
@@ -99,3 +99,25 @@ async def create_tag_rule(request: Request, session: CurrentSession, api: Api) -
         "filter": criteria,
     }
     return await _create(request, session, api, "/v1/tag-rules", body)
+
+
+SettingId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+@router.post("/settings/{kind}/{item_id}/delete")
+async def delete_setting(
+    request: Request,
+    kind: Literal["custom-fields", "tags", "tag-rules"],
+    item_id: SettingId,
+    session: CurrentSession,
+    api: Api,
+) -> Response:
+    """Delete a custom field definition, a tag or a tag rule; the API's refusal is shown."""
+    require(session, "admin")
+    try:
+        await api.send("contacts", "DELETE", f"/v1/{kind}/{item_id}", key=session.api_key)
+    except ApiError as exc:
+        if exc.status not in (404, 409, 422):
+            raise
+        return await _settings_page(request, session, api, error=exc.message, status=exc.status)
+    return redirect(request, "/settings")
