@@ -331,3 +331,55 @@ def test_the_contact_list_and_a_contact_fit_a_phone_screen(
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} scrolls sideways on a phone ({width}px wide)"
         shot(page, name)
+
+
+def test_a_duplicate_is_merged_after_reviewing_the_preview_and_the_merge_is_undone(
+    page: Page, stack: RunningPlatform
+) -> None:
+    keep = new_contact(stack, name="Margaret Hamilton", email="mh@example.com", company="MIT")
+    with api(stack, "contacts") as contacts:
+        dup = contacts.post(
+            "/v1/contacts?allow_duplicate=true",
+            json={"name": "Margaret Hamilton", "email": "mh@example.com", "company": "NASA"},
+        ).json()
+    console = sign_in(page, stack, path=f"/contacts/{keep['id']}")
+
+    candidates = page.locator("#duplicates")
+    expect(candidates).to_contain_text("Margaret Hamilton", timeout=SAVE_WAIT_MS)
+    candidates.get_by_role("link", name="Review merge").click()
+    expect(page.get_by_role("heading", name="Merge preview")).to_be_visible()
+    page.get_by_role("group", name="company").get_by_label(re.compile("NASA")).check()
+    page.get_by_role("button", name="Update preview").click()
+    expect(page.locator("#merge-result")).to_contain_text("NASA")
+    shot(page, "merge-preview")
+    page.get_by_role("button", name="Merge", exact=True).click()
+
+    expect(page.locator("#merge-status")).to_have_text("merged")
+    page.goto(f"{console}/contacts/{dup['id']}")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    page.go_back()
+    page.get_by_role("button", name="Undo merge").click()
+    expect(page.locator("#merge-status")).to_have_text("undone")
+    shot(page, "merge-undone")
+
+
+def test_a_bulk_action_on_selected_rows_shows_its_progress(
+    page: Page, stack: RunningPlatform
+) -> None:
+    first = new_contact(stack, name="Bulk One", email="bulk.one@example.com", tags=["bulk"])
+    second = new_contact(stack, name="Bulk Two", email="bulk.two@example.com", tags=["bulk"])
+    sign_in(page, stack, path="/contacts?tag=bulk")
+
+    page.get_by_label("Select Bulk One").check()
+    page.get_by_label("Select Bulk Two").check()
+    page.get_by_label("Action", exact=True).select_option("add_tags")
+    page.get_by_label("Tags or owner").fill("q3-campaign")
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page.locator("#bulk-state")).to_have_text("completed", timeout=60_000)
+    expect(page.locator("#bulk-succeeded")).to_have_text("2 done")
+    shot(page, "bulk")
+    with api(stack, "contacts") as contacts:
+        for person in (first, second):
+            tags = contacts.get(f"/v1/contacts/{person['id']}").json()["tags"]
+            assert "q3-campaign" in tags
