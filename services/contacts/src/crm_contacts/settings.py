@@ -21,3 +21,6 @@ class ContactsSettings(PlatformSettings):
     # interactive requests on a busy store (0: none).
     contacts_bulk_chunk_size: int = Field(default=500, ge=1, le=5000)
     contacts_bulk_chunk_pause_seconds: float = Field(default=0.0, ge=0)
+
+    # How long the duplicate-pair refresh waits when its queue is empty.
+    contacts_match_interval_seconds: float = Field(default=0.2, gt=0)

@@ -12,9 +12,11 @@ from crm_shared.events.contacts import (
     ContactPurged,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
     FieldChange,
     ImportedContact,
+    MergeUndone,
 )
 from crm_shared.events.gdpr import (
     ConsentChanged,
@@ -50,6 +52,7 @@ __all__ = [
     "ContactRestored",
     "ContactUpdated",
     "ContactsImported",
+    "ContactsMerged",
     "ErasureCompleted",
     "ErasureReceipt",
     "ErasureRequested",
@@ -60,6 +63,7 @@ __all__ = [
     "ImportJobFinished",
     "ImportRow",
     "ImportedContact",
+    "MergeUndone",
     "NoteAdded",
     "RowResult",
     "parse_event",

@@ -14,7 +14,9 @@ from crm_shared.events.contacts import (
     ContactPurged,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
+    MergeUndone,
 )
 from crm_shared.events.gdpr import (
     ConsentChanged,
@@ -40,6 +42,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ContactAnonymized,
         ContactPurged,
         ContactsImported,
+        ContactsMerged,
+        MergeUndone,
         AccountCreated,
         AccountUpdated,
         AccountDeleted,
