@@ -4,8 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 N ?= 100000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint typecheck bench bench-search bench-duplicates bench-bulk \
-	schemas check clean
+.PHONY: install run test test-fast lint typecheck bench bench-search bench-duplicates bench-bulk schemas check clean
 
 install: ## install uv if missing, then the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv

@@ -68,9 +68,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The clock is read at each run: tests replace app.state.clock.
         purge = run_purge_loop(store, settings, clock=lambda: app.state.clock())
         tasks.start(f"{SERVICE}-purge", purge)
-        tasks.start(f"{SERVICE}-bulk-actions", app.state.bulk_runner.run())
         matching = run_match_loop(store, idle_seconds=settings.contacts_match_interval_seconds)
         tasks.start(f"{SERVICE}-duplicate-pairs", matching)
+        tasks.start(f"{SERVICE}-bulk-actions", app.state.bulk_runner.run())
         yield
     finally:
         await app.state.duplicate_scans.stop()
@@ -95,8 +95,8 @@ def create_app(
         lifespan=_lifespan,
     )
     app.state.clock = utcnow  # what "now" is for retention; tests replace it
-    app.state.importer_transport = importer_transport
     app.state.duplicate_scans = DuplicateScans()
+    app.state.importer_transport = importer_transport
     for part in (
         router,
         search_router,
@@ -105,11 +105,11 @@ def create_app(
         custom_fields_router,
         tags_router,
         tag_rules_router,
+        duplicates_router,
+        merges_router,
         contact_tags_router,
         campaigns_router,
         bulk_router,
-        duplicates_router,
-        merges_router,
     ):
         app.include_router(part)
     return app
