@@ -7,6 +7,7 @@ from typing import Any
 
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
 from crm_contacts.adapters.tags import TAG_SPECS
+from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.ids import new_id
 from crm_shared.storage import (
     CollectionSpec,
@@ -54,6 +55,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     ),
     CUSTOM_FIELDS_SPEC,
     *TAG_SPECS,
+    IDEMPOTENCY_COLLECTION,
 )
 
 # Bound the number of values per In query (SQLite caps bound parameters per statement).

@@ -22,6 +22,7 @@ from crm_contacts.entrypoints.schemas import (
 )
 from crm_contacts.service_layer import handlers, queries
 from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -35,7 +36,12 @@ def _contact(doc: dict[str, Any], response: Response) -> ContactPublic:
     return ContactPublic.model_validate(public_view(doc))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactPublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ContactPublic,
+    dependencies=[Idempotent],
+)
 async def create_contact(
     body: ContactCreate,
     principal: EditorAuth,

@@ -7,6 +7,7 @@ from typing import Any
 
 from crm_gdpr.domain.consent import ConsentEntry
 from crm_gdpr.domain.erasure import ErasureRequest
+from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.storage import CollectionSpec, Cursor, Eq, Index, Range, Session, Where
 
 AUDIT_ENTRIES = "audit_entries"
@@ -25,6 +26,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
         # At most one pending request per contact, even when two admins ask at the same moment.
         (Index(("contact_id",)), Index(("pending_key",), unique=True)),
     ),
+    IDEMPOTENCY_COLLECTION,
 )
 
 _PAGE = 500
