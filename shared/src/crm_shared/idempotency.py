@@ -85,6 +85,13 @@ def request_fingerprint(method: str, path: str, query: str, body_digest: str) ->
     return hashlib.sha256(f"{method}\0{path}\0{query}\0{body_digest}".encode()).hexdigest()
 
 
+def _parsed(body: bytes) -> object:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def json_body_digest(body: bytes) -> str:
     """SHA-256 of a JSON body in canonical form (sorted keys), of the raw bytes if not JSON."""
     try:
@@ -92,6 +99,15 @@ def json_body_digest(body: bytes) -> str:
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError):
         canonical = body
     return hashlib.sha256(canonical).hexdigest()
+
+
+def subjects_of(*sources: object) -> list[str]:
+    """The contact ids a request or an answer is about: its `contact_id` and `id` strings."""
+    found: list[str] = []
+    for source in sources:
+        if isinstance(source, dict):
+            found += [v for k in ("contact_id", "id") if isinstance(v := source.get(k), str)]
+    return found
 
 
 def _principal(request: Request) -> Principal:
@@ -112,7 +128,7 @@ class IdempotencyGuard:
         self._request = request
         self.key = key
 
-    async def claim(self, body_digest: str) -> None:
+    async def claim(self, body_digest: str, *, subjects: list[str] | None = None) -> None:
         """Claim the key, or raise: the stored answer (replay), 409 (in flight) or 422 (reused)."""
         if self.key is None:
             return
@@ -132,6 +148,7 @@ class IdempotencyGuard:
             id=id,
             fingerprint=fingerprint,
             now=_clock(request)(),
+            subjects=[*subjects_of(dict(request.path_params)), *(subjects or [])],
         )
         if result.outcome == "claimed":
             slot.claim = _Claim(store, principal.tenant, id)
@@ -168,7 +185,8 @@ async def _guard(request: Request, key: KeyHeader = None) -> IdempotencyGuard:
 async def _idempotent_json(request: Request, key: KeyHeader = None) -> None:
     guard = IdempotencyGuard(request, key)
     if guard.key is not None:
-        await guard.claim(json_body_digest(await request.body()))
+        body = await request.body()
+        await guard.claim(json_body_digest(body), subjects=subjects_of(_parsed(body)))
 
 
 # `dependencies=[Idempotent]` on a route with a JSON body (or none): the one line to opt in.
@@ -231,6 +249,7 @@ async def _settle(claim: _Claim, messages: list[Message]) -> None:
             tenant=claim.tenant,
             id=claim.id,
             response=records.StoredResponse(status=status, headers=headers, body=body),
+            subjects=subjects_of(_parsed(body)),
         )
     except Exception:
         # The work is done and answered; only the replay is lost (the claim lapses in a minute).

@@ -3,6 +3,10 @@
 A record is claimed (`in_flight`) before the request does its work and completed (`done`, with
 the response) after; a failed request releases it so a retry with the same key does the work.
 Every service declares `IDEMPOTENCY_COLLECTION` among its collection specs.
+
+A kept answer may quote personal data (a created contact, a note, a data-subject export), so a
+record notes the contact ids it is about (`subjects`), and each service's erasure handler calls
+`forget_subject` in its transaction: after an erasure no kept answer quotes the person.
 """
 
 from __future__ import annotations
@@ -16,10 +20,14 @@ from typing import Any, Literal
 from crm_shared.clock import iso
 from crm_shared.storage import (
     CollectionSpec,
+    Contains,
     DocumentStore,
     DuplicateKeyError,
+    Eq,
     Index,
     Range,
+    Session,
+    Where,
 )
 
 IDEMPOTENCY_KEYS = "idempotency_keys"
@@ -80,6 +88,7 @@ async def claim(
     id: str,
     fingerprint: str,
     now: datetime,
+    subjects: list[str] | None = None,
     lease: timedelta = CLAIM_LEASE,
     ttl: timedelta = KEY_TTL,
 ) -> ClaimResult:
@@ -89,6 +98,7 @@ async def claim(
         "tenant": tenant,
         "fingerprint": fingerprint,
         "state": "in_flight",
+        "subjects": sorted(set(subjects or [])),
         "created_at": iso(now),
         "lease_until": iso(now + lease),
         "expires_at": iso(now + ttl),
@@ -112,13 +122,21 @@ async def claim(
     return ClaimResult("replay", _stored(doc))
 
 
-async def complete(store: DocumentStore, *, tenant: str, id: str, response: StoredResponse) -> None:
+async def complete(
+    store: DocumentStore,
+    *,
+    tenant: str,
+    id: str,
+    response: StoredResponse,
+    subjects: list[str] | None = None,
+) -> None:
     """Keep the first answer for replays (until the key expires)."""
     async with store.transaction() as session:
         doc = await session.get(IDEMPOTENCY_KEYS, tenant=tenant, id=id)
         if doc is None:
             return
         doc["state"] = "done"
+        doc["subjects"] = sorted({*doc.get("subjects", []), *(subjects or [])})
         doc["response"] = {
             "status": response.status,
             "headers": [[k, v] for k, v in response.headers],
@@ -142,3 +160,9 @@ async def purge_expired(store: DocumentStore, *, tenants: list[str], now: dateti
                 IDEMPOTENCY_KEYS, tenant=tenant, where=[Range("expires_at", lte=iso(now))]
             )
     return removed
+
+
+async def forget_subject(session: Session, *, tenant: str, contact_id: str) -> int:
+    """Delete the kept answers about a contact (erasure), in the caller's transaction."""
+    where: list[Where] = [Eq("state", "done"), Contains("subjects", contact_id)]
+    return await session.delete_where(IDEMPOTENCY_KEYS, tenant=tenant, where=where)

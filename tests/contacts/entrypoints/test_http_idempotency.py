@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from crm_shared.clock import utcnow
+from crm_shared.events import ErasureRequested
 from crm_shared.idempotency_records import IDEMPOTENCY_KEYS
 from tests.conftest import EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
-from tests.contacts.helpers import Harness
+from tests.contacts.helpers import Harness, envelope
 
 CREATED = "crm.contacts.contact.created.v1"
 
@@ -135,3 +136,20 @@ def test_the_openapi_document_declares_the_header(harness: Harness) -> None:
     operation = harness.app.openapi()["paths"]["/v1/contacts"]["post"]
     names = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
     assert "Idempotency-Key" in names
+
+
+async def test_an_erasure_forgets_the_kept_answer_that_quotes_the_person(
+    harness: Harness,
+) -> None:
+    body = {"name": "Ada Lovelace", "email": "ada@example.com"}
+    first = await harness.client.post("/v1/contacts", json=body, headers=_headers("k-1"))
+    other = await harness.client.post("/v1/contacts", json={"name": "Bob"}, headers=_headers("k"))
+    erasure = ErasureRequested(erasure_id="er-1", contact_id=first.json()["id"])
+    await harness.handle(envelope(erasure))
+    async with harness.app.state.store.reader() as session:
+        kept = await session.find(IDEMPOTENCY_KEYS, tenant="acme")
+    assert [doc["subjects"] for doc in kept] == [[other.json()["id"]]]
+    assert "Lovelace" not in str(kept) and "ada@" not in str(kept)
+    # The key no longer replays Ada: the retry is a new request, refused as the erased person.
+    retry = await harness.client.post("/v1/contacts", json=body, headers=_headers("k-1"))
+    assert retry.status_code == 409

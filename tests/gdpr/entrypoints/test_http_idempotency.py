@@ -8,10 +8,13 @@ import httpx
 import pytest
 
 from crm_gdpr.adapters.repositories import ERASURE_REQUESTS
+from crm_shared.auth import fingerprint
+from crm_shared.idempotency_records import IDEMPOTENCY_KEYS, record_id
 from crm_shared.storage import DocumentStore
 from tests.conftest import ADMIN_KEY, OTHER_TENANT_KEY, auth
 from tests.gdpr.fakes import ALICE, ALICE_ID, FakeUpstream, outbox
 
+PATH_EXPORTS = "/v1/data-exports"
 CONSENT = {"purpose": "newsletter", "status": "granted", "source": "form", "channel": "email"}
 ROUTES = pytest.mark.parametrize(
     ("path", "body", "other_body"),
@@ -85,3 +88,24 @@ async def test_another_tenant_with_the_same_key_gets_its_own_erasure(
     assert theirs.json()["id"] != ours.json()["id"]
     async with store.reader() as session:
         assert await session.count(ERASURE_REQUESTS, tenant="globex") == 1
+
+
+async def test_an_erasure_request_forgets_the_kept_data_export(
+    client: httpx.AsyncClient, store: DocumentStore
+) -> None:
+    export = await client.post(PATH_EXPORTS, json={"contact_id": ALICE_ID}, headers=_h("x"))
+    assert export.status_code == 200
+    erasure = await client.post(
+        "/v1/erasure-requests", json={"contact_id": ALICE_ID}, headers=_h("e")
+    )
+    assert erasure.status_code == 202
+    key_id = fingerprint(ADMIN_KEY)
+    async with store.reader() as session:
+        kept_export = await session.get(
+            IDEMPOTENCY_KEYS, tenant="acme", id=record_id(tenant="acme", principal=key_id, key="x")
+        )
+        kept_erasure = await session.get(
+            IDEMPOTENCY_KEYS, tenant="acme", id=record_id(tenant="acme", principal=key_id, key="e")
+        )
+    assert kept_export is None
+    assert kept_erasure is not None  # its own answer holds ids only, and replays

@@ -8,10 +8,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from crm_shared.idempotency_records import IDEMPOTENCY_KEYS
 from crm_shared.topics import TIMELINE_EVENTS
 from crm_timeline.adapters.repository import ITEMS
 from tests.conftest import EDITOR_KEY, OTHER_TENANT_KEY, auth
-from tests.timeline.factories import pending, seed_contact
+from tests.timeline.factories import erasure_requested, pending, seed_contact
 
 NOTE = ("notes", {"body": "Called about the renewal"}, {"body": "Called again"})
 ACTIVITY = (
@@ -77,3 +78,12 @@ async def test_another_tenant_with_the_same_key_is_independent(
     assert theirs.status_code == 201
     assert theirs.json()["id"] != ours.json()["id"]
     assert len(await _items(app, "globex")) == 1
+
+
+async def test_an_erasure_forgets_a_kept_note(app: FastAPI, client: httpx.AsyncClient) -> None:
+    contact_id = await seed_contact(app)
+    url = f"/v1/contacts/{contact_id}/notes"
+    await client.post(url, json={"body": "Private remark"}, headers=_h("k-1"))
+    await app.state.bus.handle(erasure_requested(contact_id))
+    async with app.state.store.reader() as session:
+        assert await session.find(IDEMPOTENCY_KEYS, tenant="acme") == []
