@@ -20,7 +20,7 @@ from crm_shared.service import new_service_app
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage.memory import MemoryStore
 from tests.conftest import EDITOR_KEY, TEST_API_KEYS, auth
-from tests.polling import app_lifespan
+from tests.polling import app_lifespan, eventually
 
 
 def _app(calls: list[str]) -> FastAPI:
@@ -33,6 +33,7 @@ def _app(calls: list[str]) -> FastAPI:
 
     settings = PlatformSettings(crm_api_keys=TEST_API_KEYS)
     app = new_service_app(title="t", description="t", settings=settings, lifespan=lifespan)
+    app.state.gate = asyncio.Event()  # what a "slow" request waits for
 
     @app.post("/things", status_code=201, dependencies=[Idempotent])
     async def create(body: dict[str, str], _: EditorAuth, response: Response) -> dict[str, str]:
@@ -42,7 +43,7 @@ def _app(calls: list[str]) -> FastAPI:
         if body.get("mode") == "crash":
             raise RuntimeError("boom")
         if body.get("mode") == "slow":
-            await asyncio.sleep(0.3)
+            await app.state.gate.wait()
         response.headers["Location"] = f"/things/{len(calls)}"
         return {"n": str(len(calls))}
 
@@ -73,11 +74,12 @@ def _h(key: str = "k") -> dict[str, str]:
 
 
 async def test_a_replay_while_the_first_is_running_is_409_with_retry_after(
-    client: httpx.AsyncClient, calls: list[str]
+    app: FastAPI, client: httpx.AsyncClient, calls: list[str]
 ) -> None:
     slow = asyncio.create_task(client.post("/things", json={"mode": "slow"}, headers=_h()))
-    await asyncio.sleep(0.1)
+    await eventually(lambda: calls, what="the first request running")
     busy = await client.post("/things", json={"mode": "slow"}, headers=_h())
+    app.state.gate.set()
     assert busy.status_code == 409
     assert busy.headers["retry-after"] == "1"
     assert busy.headers["content-type"] == "application/problem+json"

@@ -155,6 +155,20 @@ def _bus(request: Request) -> MessageBus:
 BusDep = Annotated[MessageBus, Depends(_bus)]
 
 
+_READINESS_BODY: dict[str, Any] = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": ["ready", "not ready"]},
+                "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+                "down": {"type": "array", "items": {"type": "string"}},
+            },
+        }
+    }
+}
+
+
 def install_health_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
     """`/healthz` says the process is up; `/readyz` says the store and the broker answer."""
 
@@ -165,7 +179,7 @@ def install_health_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> No
     @app.get(
         "/readyz",
         tags=["health"],
-        responses={503: {"description": "A dependency is down; `down` names which."}},
+        responses={503: {"description": "A dependency is down", "content": _READINESS_BODY}},
     )
     async def readyz() -> JSONResponse:
         # Concurrently, each bounded: the probe answers within READY_CHECK_SECONDS whatever hangs.

@@ -263,9 +263,32 @@ async def _release_quietly(claim: _Claim) -> None:
         log.exception("could not release an idempotency key (it lapses in a minute)")
 
 
+_IN_FLIGHT_RESPONSE: dict[str, Any] = {
+    "description": f"A request with this {HEADER} is still in progress (retry after a moment).",
+    "content": {"application/problem+json": {"schema": {"type": "object"}}},
+}
+
+
+def _document_in_flight_answers(app: FastAPI) -> None:
+    """Declare the 409 an in-flight key gives on every route that takes the header."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                parameters = operation.get("parameters", []) if isinstance(operation, dict) else []
+                if any(p.get("name") == HEADER for p in parameters):
+                    operation.setdefault("responses", {}).setdefault("409", _IN_FLIGHT_RESPONSE)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_idempotency(app: FastAPI) -> None:
     """Add the middleware that keeps answers and the handler that replays them."""
     app.add_middleware(IdempotencyMiddleware)
+    _document_in_flight_answers(app)
 
     @app.exception_handler(IdempotentReplay)
     async def _replay(request: Request, exc: IdempotentReplay) -> Response:

@@ -136,6 +136,7 @@ def test_the_openapi_document_declares_the_header(harness: Harness) -> None:
     operation = harness.app.openapi()["paths"]["/v1/contacts"]["post"]
     names = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
     assert "Idempotency-Key" in names
+    assert "application/problem+json" in operation["responses"]["409"]["content"]
 
 
 async def test_an_erasure_forgets_the_kept_answer_that_quotes_the_person(
