@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from crm_shared.clock import utcnow
 from crm_shared.events import ErasureRequested
 from crm_shared.idempotency_records import IDEMPOTENCY_KEYS
-from tests.conftest import EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
+from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
 from tests.contacts.helpers import Harness, envelope
 
 CREATED = "crm.contacts.contact.created.v1"
@@ -154,3 +157,24 @@ async def test_an_erasure_forgets_the_kept_answer_that_quotes_the_person(
     # The key no longer replays Ada: the retry is a new request, refused as the erased person.
     retry = await harness.client.post("/v1/contacts", json=body, headers=_headers("k-1"))
     assert retry.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/tags", {"name": "VIP"}),
+        ("/v1/accounts", {"name": "Analytical Engines"}),
+        ("/v1/custom-fields", {"key": "plan", "label": "Plan", "type": "text"}),
+        ("/v1/tag-rules", {"name": "Big", "filter": {"q": "ada"}, "tag": "Big"}),
+    ],
+    ids=["tag", "account", "custom-field", "tag-rule"],
+)
+async def test_other_creates_replay_instead_of_answering_409_exists(
+    harness: Harness, path: str, body: dict[str, Any]
+) -> None:
+    first = await harness.client.post(path, json=body, headers=_headers("k", ADMIN_KEY))
+    again = await harness.client.post(path, json=body, headers=_headers("k", ADMIN_KEY))
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
