@@ -20,6 +20,7 @@ from typing import Any, Literal
 from crm_shared.clock import iso
 from crm_shared.storage import (
     CollectionSpec,
+    ConcurrentWriteError,
     Contains,
     DocumentStore,
     DuplicateKeyError,
@@ -112,8 +113,8 @@ async def claim(
             if doc is None:
                 await session.insert(IDEMPOTENCY_KEYS, fresh)
                 return ClaimResult("claimed")
-    except DuplicateKeyError:
-        # Another request inserted the same key between our read and our write (MongoDB).
+    except (DuplicateKeyError, ConcurrentWriteError):
+        # Another request took the same key between our read and our write (MongoDB).
         return ClaimResult("in_flight")
     if doc["fingerprint"] != fingerprint:
         return ClaimResult("mismatch")
