@@ -21,14 +21,12 @@ fields), so the file is never buffered twice and a new multipart boundary is not
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crm_shared import idempotency_records as records
 from crm_shared.auth import Principal
 from crm_shared.clock import utcnow
+from crm_shared.http import CurrentPrincipal
 from crm_shared.problems import Conflict, Unprocessable
 from crm_shared.storage import DocumentStore
 
@@ -80,42 +79,6 @@ class _Slot:
     response: list[Message] = field(default_factory=list)
 
 
-def request_fingerprint(method: str, path: str, query: str, body_digest: str) -> str:
-    """What a key is bound to: the method, the path, the query string and the body's digest."""
-    return hashlib.sha256(f"{method}\0{path}\0{query}\0{body_digest}".encode()).hexdigest()
-
-
-def _parsed(body: bytes) -> object:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def json_body_digest(body: bytes) -> str:
-    """SHA-256 of a JSON body in canonical form (sorted keys), of the raw bytes if not JSON."""
-    try:
-        canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError):
-        canonical = body
-    return hashlib.sha256(canonical).hexdigest()
-
-
-def subjects_of(*sources: object) -> list[str]:
-    """The contact ids a request or an answer is about: its `contact_id` and `id` strings."""
-    found: list[str] = []
-    for source in sources:
-        if isinstance(source, dict):
-            found += [v for k in ("contact_id", "id") if isinstance(v := source.get(k), str)]
-    return found
-
-
-def _principal(request: Request) -> Principal:
-    authenticator = request.app.state.authenticator
-    principal: Principal = authenticator.authenticate(request.headers.get("authorization"))
-    return principal
-
-
 def _clock(request: Request) -> Callable[[], datetime]:
     clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
     return clock
@@ -124,8 +87,9 @@ def _clock(request: Request) -> Callable[[], datetime]:
 class IdempotencyGuard:
     """A route's handle on its key: `claim` binds the key to the request's fingerprint."""
 
-    def __init__(self, request: Request, key: str | None) -> None:
+    def __init__(self, request: Request, principal: Principal, key: str | None) -> None:
         self._request = request
+        self._principal = principal
         self.key = key
 
     async def claim(self, body_digest: str, *, subjects: list[str] | None = None) -> None:
@@ -136,10 +100,10 @@ class IdempotencyGuard:
         slot: _Slot | None = request.scope.get(_SLOT)
         if slot is None:
             raise RuntimeError("install_idempotency(app) was not called")
-        principal = _principal(request)
+        principal = self._principal
         store: DocumentStore = request.app.state.store
         id = records.record_id(tenant=principal.tenant, principal=principal.key_id, key=self.key)
-        fingerprint = request_fingerprint(
+        fingerprint = records.request_fingerprint(
             request.method, request.url.path, request.url.query, body_digest
         )
         result = await records.claim(
@@ -148,7 +112,7 @@ class IdempotencyGuard:
             id=id,
             fingerprint=fingerprint,
             now=_clock(request)(),
-            subjects=[*subjects_of(dict(request.path_params)), *(subjects or [])],
+            subjects=[*records.subjects_of(dict(request.path_params)), *(subjects or [])],
         )
         if result.outcome == "claimed":
             slot.claim = _Claim(store, principal.tenant, id)
@@ -178,15 +142,21 @@ KeyHeader = Annotated[
 ]
 
 
-async def _guard(request: Request, key: KeyHeader = None) -> IdempotencyGuard:
-    return IdempotencyGuard(request, key)
+async def _guard(
+    request: Request, principal: CurrentPrincipal, key: KeyHeader = None
+) -> IdempotencyGuard:
+    return IdempotencyGuard(request, principal, key)
 
 
-async def _idempotent_json(request: Request, key: KeyHeader = None) -> None:
-    guard = IdempotencyGuard(request, key)
+async def _idempotent_json(
+    request: Request, principal: CurrentPrincipal, key: KeyHeader = None
+) -> None:
+    guard = IdempotencyGuard(request, principal, key)
     if guard.key is not None:
         body = await request.body()
-        await guard.claim(json_body_digest(body), subjects=subjects_of(_parsed(body)))
+        await guard.claim(
+            records.json_body_digest(body), subjects=records.subjects_of(records.parsed(body))
+        )
 
 
 # `dependencies=[Idempotent]` on a route with a JSON body (or none): the one line to opt in.
@@ -249,7 +219,7 @@ async def _settle(claim: _Claim, messages: list[Message]) -> None:
             tenant=claim.tenant,
             id=claim.id,
             response=records.StoredResponse(status=status, headers=headers, body=body),
-            subjects=subjects_of(_parsed(body)),
+            subjects=records.subjects_of(records.parsed(body)),
         )
     except Exception:
         # The work is done and answered; only the replay is lost (the claim lapses in a minute).

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import orjson
+
 from crm_shared.clock import iso
 from crm_shared.storage import (
     CollectionSpec,
@@ -65,6 +67,37 @@ def record_id(*, tenant: str, principal: str, key: str) -> str:
     """A record id unique across tenants (MongoDB ids are global) that does not show the key."""
     digest = hashlib.sha256(f"{tenant}\0{principal}\0{key}".encode()).hexdigest()
     return f"idem_{digest[:40]}"
+
+
+def request_fingerprint(method: str, path: str, query: str, body_digest: str) -> str:
+    """What a key is bound to: the method, the path, the query string and the body's digest."""
+    return hashlib.sha256(f"{method}\0{path}\0{query}\0{body_digest}".encode()).hexdigest()
+
+
+def parsed(body: bytes) -> object:
+    """The JSON a body holds, or None."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def json_body_digest(body: bytes) -> str:
+    """SHA-256 of a JSON body in canonical form (sorted keys), of the raw bytes if not JSON."""
+    try:
+        canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError):
+        canonical = body
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def subjects_of(*sources: object) -> list[str]:
+    """The contact ids a request or an answer is about: its `contact_id` and `id` strings."""
+    found: list[str] = []
+    for source in sources:
+        if isinstance(source, dict):
+            found += [v for k in ("contact_id", "id") if isinstance(v := source.get(k), str)]
+    return found
 
 
 def _stored(doc: dict[str, Any]) -> StoredResponse:
