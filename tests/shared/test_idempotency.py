@@ -151,3 +151,8 @@ async def test_the_record_keeps_no_key_in_clear(app: FastAPI, client: httpx.Asyn
     async with app.state.store.reader() as session:
         (doc,) = await session.find(records.IDEMPOTENCY_KEYS, tenant="acme")
     assert "my-secret-ish-key" not in str(doc)
+
+
+async def test_the_app_shell_runs_the_purge_loop(app: FastAPI) -> None:
+    names = {task.get_name() for task in asyncio.all_tasks()}
+    assert "idempotency-purge" in names
