@@ -85,6 +85,9 @@ FIELDS: tuple[ContactField, ...] = (
     _profile("owner", "id", files=False),
     # Linked by the service from the company or work-email domain, not set by clients.
     ContactField("account_id", "id", personal=True, profile=True),
+    # Campaign ids: joined and left through bulk actions, not set by clients; an erasure
+    # clears them with the rest of what is known about the person.
+    ContactField("campaigns", "id", "list", personal=True),
     ContactField("source", "source", exportable=True),
     ContactField("created_at", "timestamp", exportable=True),
     ContactField("updated_at", "timestamp", exportable=True),
@@ -92,11 +95,16 @@ FIELDS: tuple[ContactField, ...] = (
     # Stored by the contacts service, never shown: ownership, erasure, and search helpers.
     _internal("tenant", "id", derived=False),
     _internal("erased_at", "timestamp", derived=False),
+    # The primary a merged-away contact now lives on in (null unless merged); shown only in the
+    # 404 that answers for it.
+    _internal("merged_into", "id", derived=False),
     _internal("email_norm", "email", derived=True),
     _internal("emails_norm", "email", "list", derived=True),
     _internal("tags_norm", "tag", "list", derived=True),
     _internal("search_text", "text", derived=True),
     _internal("name_sort", "text", derived=True),
+    # Blocking keys of duplicate matching: every email and phone, external ids, name blocks.
+    _internal("match_keys", "text", "list", derived=True),
 )
 FIELDS_BY_NAME: dict[str, ContactField] = {field.name: field for field in FIELDS}
 

@@ -1,5 +1,6 @@
 """Versioned event and command schemas; the public contract other products subscribe to."""
 
+from crm_shared.events.campaigns import CampaignCreated, CampaignMembershipChanged
 from crm_shared.events.contacts import (
     AccountCreated,
     AccountDeleted,
@@ -11,9 +12,11 @@ from crm_shared.events.contacts import (
     ContactPurged,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
     FieldChange,
     ImportedContact,
+    MergeUndone,
 )
 from crm_shared.events.gdpr import (
     ConsentChanged,
@@ -38,6 +41,8 @@ __all__ = [
     "AccountDeleted",
     "AccountUpdated",
     "ActivityRecorded",
+    "CampaignCreated",
+    "CampaignMembershipChanged",
     "ConsentChanged",
     "ContactAnonymized",
     "ContactCreated",
@@ -47,6 +52,7 @@ __all__ = [
     "ContactRestored",
     "ContactUpdated",
     "ContactsImported",
+    "ContactsMerged",
     "ErasureCompleted",
     "ErasureReceipt",
     "ErasureRequested",
@@ -57,6 +63,7 @@ __all__ = [
     "ImportJobFinished",
     "ImportRow",
     "ImportedContact",
+    "MergeUndone",
     "NoteAdded",
     "RowResult",
     "parse_event",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.events.campaigns import CampaignCreated, CampaignMembershipChanged
 from crm_shared.events.contacts import (
     AccountCreated,
     AccountDeleted,
@@ -13,7 +14,9 @@ from crm_shared.events.contacts import (
     ContactPurged,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
+    MergeUndone,
 )
 from crm_shared.events.gdpr import (
     ConsentChanged,
@@ -39,9 +42,13 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ContactAnonymized,
         ContactPurged,
         ContactsImported,
+        ContactsMerged,
+        MergeUndone,
         AccountCreated,
         AccountUpdated,
         AccountDeleted,
+        CampaignCreated,
+        CampaignMembershipChanged,
         ImportContactsBatch,
         ImportBatchProcessed,
         ImportJobFinished,

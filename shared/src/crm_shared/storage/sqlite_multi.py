@@ -54,6 +54,14 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class EntrySet:
+    """The side-table entries of any of several values at one path (a ContainsAny)."""
+
+    path: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class MultiValueIndexes:
     """The multi-value indexes of one collection: indexed field -> "array" or "object"."""
 
@@ -87,6 +95,15 @@ class MultiValueIndexes:
                 value, Scalar
             ):
                 return Entry(path, value) if self.serves(path) else None
+        return None
+
+    def entry_set(self, cond: Where) -> EntrySet | None:
+        """The entries holding every match of a ContainsAny, if the side table has them."""
+        match cond:
+            case ContainsAny(field=path, values=values) if values and all(
+                isinstance(v, Scalar) for v in values
+            ):
+                return EntrySet(path, tuple(values)) if self.serves(path) else None
         return None
 
     def probe(self, cond: Where, params: list[Any], bind: Any) -> str | None:
@@ -216,6 +233,10 @@ async def create_multi_value_indexes(
         f"CREATE TABLE IF NOT EXISTS {mv} (e_tenant TEXT NOT NULL, e_path TEXT NOT NULL, "
         "e_value, e_id TEXT NOT NULL, PRIMARY KEY (e_tenant, e_path, e_value, e_id)) WITHOUT ROWID"
     )
+    # The triggers delete a document's entries by (tenant, id): without this index SQLite walks
+    # every entry of the tenant under the path (tens of ms per replaced or deleted document at
+    # 100,000 contacts; with it, microseconds).
+    await conn.execute(f"CREATE INDEX IF NOT EXISTS {mv}_by_doc ON {mv} (e_tenant, e_id)")
     for root, kind in roots.items():
         name = f"{mv}__{root.replace('.', '_')}_{kind}"
         async with conn.execute(

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
+from crm_contacts.adapters.duplicates import MATCHING_SPECS
 from crm_contacts.adapters.tags import TAG_SPECS
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.ids import new_id
@@ -23,6 +24,8 @@ SUPPRESSIONS = "suppressions"
 ACCOUNTS = "accounts"
 # Soft deletions of every tenant, under the reserved tenant "" (see adapters/deletions.py).
 DELETIONS = "deletions"
+# Merge records (adapters/merges.py); `contact_ids` finds the merges a contact took part in.
+MERGES = "merges"
 
 # What listing and search read pages from (domain/search.py; the SQLite adapter reads a page off
 # the index of the first equality on an indexed field, so no index on `source`: five values, and
@@ -55,6 +58,8 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     ),
     CUSTOM_FIELDS_SPEC,
     *TAG_SPECS,
+    *MATCHING_SPECS,
+    CollectionSpec(MERGES, indexes=(Index(("contact_ids",), multi_value="array"),)),
     IDEMPOTENCY_COLLECTION,
 )
 

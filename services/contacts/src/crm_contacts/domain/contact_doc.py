@@ -29,17 +29,20 @@ class ContactDoc(TypedDict):
     phones_raw: list[str]
     owner: str | None
     account_id: str | None
+    campaigns: list[str]
     source: str
     created_at: str
     updated_at: str
     deleted_at: str | None
     tenant: str
     erased_at: str | None
+    merged_into: str | None
     email_norm: str | None
     emails_norm: list[str]
     tags_norm: list[str]
     search_text: str
     name_sort: str
+    match_keys: list[str]
 
 
 AnyContactDoc = TypeVar("AnyContactDoc", ContactDoc, dict[str, Any])
