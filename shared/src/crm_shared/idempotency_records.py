@@ -43,6 +43,10 @@ CLAIM_LEASE = timedelta(seconds=60)
 # Response headers a replay gives back (with the status and the body).
 REPLAYED_HEADERS = frozenset({"content-type", "location", "etag"})
 
+# Where a request or an answer names the contacts it is about.
+_ID_KEYS = ("id", "contact_id", "primary_id")
+_ID_LIST_KEYS = ("duplicate_ids", "contact_ids")
+
 ClaimOutcome = Literal["claimed", "replay", "in_flight", "mismatch"]
 
 
@@ -92,11 +96,19 @@ def json_body_digest(body: bytes) -> str:
 
 
 def subjects_of(*sources: object) -> list[str]:
-    """The contact ids a request or an answer is about: its `contact_id` and `id` strings."""
+    """The contact ids a request or an answer is about (`id`, `contact_id`, `primary_id`,
+    `duplicate_ids`, `contact_ids`, and the `id` of a nested `contact`)."""
     found: list[str] = []
     for source in sources:
-        if isinstance(source, dict):
-            found += [v for k in ("contact_id", "id") if isinstance(v := source.get(k), str)]
+        if not isinstance(source, dict):
+            continue
+        found += [v for k in _ID_KEYS if isinstance(v := source.get(k), str)]
+        for key in _ID_LIST_KEYS:
+            values = source.get(key)
+            if isinstance(values, list):
+                found += [v for v in values if isinstance(v, str)]
+        if isinstance(contact := source.get("contact"), dict):
+            found += subjects_of(contact)
     return found
 
 

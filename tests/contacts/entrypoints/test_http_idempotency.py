@@ -178,3 +178,35 @@ async def test_other_creates_replay_instead_of_answering_409_exists(
     assert again.status_code == 201, again.text
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
+
+
+async def test_a_replayed_merge_returns_the_first_merge_and_merges_once(harness: Harness) -> None:
+    primary = await harness.create(name="Ada Lovelace")
+    dup = await harness.create(name="Ada L.")
+    body = {"primary_id": primary["id"], "duplicate_ids": [dup["id"]]}
+    first = await harness.client.post("/v1/merges", json=body, headers=_headers("m"))
+    events = await harness.outbox()
+    again = await harness.client.post("/v1/merges", json=body, headers=_headers("m"))
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201, again.text  # without the key: 404, the duplicate is gone
+    assert again.json()["id"] == first.json()["id"]
+    assert len(await harness.outbox()) == len(events)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/bulk-actions", {"action": "delete", "filter": {"tag": ["bulk"]}}),
+        ("/v1/campaigns", {"name": "Spring"}),
+    ],
+    ids=["bulk-action", "campaign"],
+)
+async def test_a_replayed_bulk_action_or_campaign_returns_the_first(
+    harness: Harness, path: str, body: dict[str, Any]
+) -> None:
+    first = await harness.client.post(path, json=body, headers=_headers("b"))
+    again = await harness.client.post(path, json=body, headers=_headers("b"))
+    assert first.status_code < 300, first.text
+    assert again.status_code == first.status_code
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
