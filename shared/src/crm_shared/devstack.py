@@ -1,4 +1,4 @@
-"""The embedded platform: the Tansu broker plus the four services as processes, for `make run`.
+"""The embedded platform: the Tansu broker, the four services and the console, for `make run`.
 
 Tests start the same stack through `EmbeddedBroker` and `Platform` on free ports.
 """
@@ -29,6 +29,8 @@ SERVICES: tuple[tuple[str, int], ...] = (
     ("timeline", 8002),
     ("importer", 8003),
     ("gdpr", 8004),
+    # The admin console only calls the four services' HTTP APIs; it starts last.
+    ("console", 8000),
 )
 
 
@@ -280,9 +282,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         keys = os.environ.get("CRM_API_KEYS") or DEV_API_KEYS
         print("\nCRM platform is up (Ctrl-C stops everything):")
+        console = platform.services.get("console")
+        if console is not None:
+            print(f"  console   {console.url}   (sign in with an API key)")
         print(f"  broker    {broker.bootstrap_servers}")
         for name, service in platform.services.items():
-            print(f"  {name:<9} {service.url}   (API docs: {service.url}/docs)")
+            if name != "console":
+                print(f"  {name:<9} {service.url}   (API docs: {service.url}/docs)")
         if not os.environ.get("CRM_API_KEYS"):
             key = keys.split(":")[0]
             print(f"  dev key   Authorization: Bearer {key}   (tenant demo, role admin)")
