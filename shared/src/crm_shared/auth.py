@@ -65,6 +65,11 @@ class ApiKeyAuthenticator:
     def __init__(self, keys: dict[str, Principal]) -> None:
         self._keys = keys
 
+    @property
+    def tenants(self) -> list[str]:
+        """Every tenant a configured key belongs to, sorted."""
+        return sorted({p.tenant for p in self._keys.values()})
+
     def authenticate(self, authorization: str | None) -> Principal:
         """Return the caller's principal, or raise 401."""
         if not authorization:

@@ -22,6 +22,7 @@ from typing import IO
 
 from crm_shared.messaging.kafka import ensure_topics
 from crm_shared.settings import DEV_API_KEYS
+from crm_shared.supervisor import Supervisor
 
 SERVICES: tuple[tuple[str, int], ...] = (
     ("contacts", 8001),
@@ -270,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         name: int(os.environ.get(f"{name.upper()}_PORT", default)) for name, default in SERVICES
     }
     platform = Platform(broker.bootstrap_servers, Path(args.data_dir), ports, log=sys.stdout)
+    # A service that crashes is restarted with backoff, the exit status logged.
+    supervisor = Supervisor(platform.services, log=sys.stdout)
     try:
         broker.start()
         asyncio.run(ensure_topics(broker.bootstrap_servers))
@@ -290,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             key = keys.split(":")[0]
             print(f"  dev key   Authorization: Bearer {key}   (tenant demo, role admin)")
         sys.stdout.flush()
+        supervisor.start()
         stop.wait()
     except (KeyboardInterrupt, _StopRequested):
         pass
@@ -299,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nstopping...", flush=True)
+        supervisor.stop()  # before the services stop: a clean shutdown restarts nothing
         platform.stop()
         broker.stop()
     return 0

@@ -187,6 +187,20 @@ def _bus(request: Request) -> MessageBus:
 BusDep = Annotated[MessageBus, Depends(_bus)]
 
 
+_READINESS_BODY: dict[str, Any] = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": ["ready", "not ready"]},
+                "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+                "down": {"type": "array", "items": {"type": "string"}},
+            },
+        }
+    }
+}
+
+
 def install_health_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
     """`/healthz` says the process is up; `/readyz` says the store and the broker answer."""
 
@@ -194,20 +208,36 @@ def install_health_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> No
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={503: {"description": "A dependency is down", "content": _READINESS_BODY}},
+    )
     async def readyz() -> JSONResponse:
-        results: dict[str, str] = {}
-        for name, check in checks.items():
-            try:
-                await asyncio.wait_for(check(), timeout=2.0)
-                results[name] = "ok"
-            except Exception as exc:
-                results[name] = f"unavailable: {type(exc).__name__}"
-        ready = all(v == "ok" for v in results.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": results},
-            status_code=200 if ready else 503,
+        # Concurrently, each bounded: the probe answers within READY_CHECK_SECONDS whatever hangs.
+        names = list(checks)
+        outcomes = await asyncio.gather(
+            *(_run_check(checks[name]) for name in names), return_exceptions=False
         )
+        results = dict(zip(names, outcomes, strict=True))
+        down = [name for name, outcome in results.items() if outcome != "ok"]
+        return JSONResponse(
+            {"status": "not ready" if down else "ready", "checks": results, "down": down},
+            status_code=503 if down else 200,
+        )
+
+
+READY_CHECK_SECONDS = 2.0
+
+
+async def _run_check(check: ReadinessCheck) -> str:
+    try:
+        await asyncio.wait_for(check(), timeout=READY_CHECK_SECONDS)
+    except TimeoutError:
+        return f"unavailable: no answer within {READY_CHECK_SECONDS:g}s"
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"
 
 
 def broker_check(bootstrap_servers: str) -> ReadinessCheck:

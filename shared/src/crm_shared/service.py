@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 import uvicorn
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 
 from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
 from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
+from crm_shared.idempotency import install_idempotency, purge_loop
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer
 from crm_shared.messaging.kafka import ensure_topics, new_producer
@@ -36,12 +38,19 @@ def new_service_app(
 ) -> FastAPI:
     """A FastAPI app with API-key auth, problem+json errors and health routes.
 
-    The readiness check reads `app.state.store`, which the lifespan sets.
+    The readiness check reads `app.state.store`, which the lifespan sets; so does the purge of
+    expired idempotency keys, started once the service's own lifespan has opened the store.
     """
-    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        description=description,
+        lifespan=_with_idempotency_purge(lifespan),
+    )
     app.state.settings = settings
     app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
     install_problem_handlers(app)
+    install_idempotency(app)
 
     async def store_ready() -> None:
         store: DocumentStore = app.state.store
@@ -51,6 +60,20 @@ def new_service_app(
         app, {"store": store_ready, "broker": broker_check(settings.kafka_bootstrap_servers)}
     )
     return app
+
+
+def _with_idempotency_purge(lifespan: Lifespan) -> Lifespan:
+    @asynccontextmanager
+    async def wrapped(app: FastAPI) -> AsyncIterator[None]:
+        async with lifespan(app):
+            purge = asyncio.create_task(purge_loop(app), name="idempotency-purge")
+            try:
+                yield
+            finally:
+                purge.cancel()
+                await asyncio.wait([purge], timeout=5.0)
+
+    return wrapped
 
 
 def start_messaging(

@@ -13,6 +13,7 @@ from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor
 from crm_contacts.service_layer import bulk_actions as handlers
 from crm_shared.filters import ContactFilter
 from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/bulk-actions", tags=["bulk actions"])
 
@@ -84,6 +85,7 @@ class BulkResultPage(BaseModel):
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkActionPublic,
     description=_ABOUT,
+    dependencies=[Idempotent],
 )
 async def create_bulk_action(
     body: BulkActionCreate,

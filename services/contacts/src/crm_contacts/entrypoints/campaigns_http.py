@@ -12,6 +12,7 @@ from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor
 from crm_contacts.service_layer import campaigns as handlers
 from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 
@@ -58,7 +59,11 @@ class CampaignList(BaseModel):
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=CampaignPublic, description=_MEMBERS
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CampaignPublic,
+    description=_MEMBERS,
+    dependencies=[Idempotent],
 )
 async def create_campaign(
     body: CampaignCreate, principal: EditorAuth, store: Store, response: Response

@@ -9,6 +9,7 @@ from crm_gdpr.domain.erasure import ErasureRequest, RequestErasure, apply_receip
 from crm_gdpr.service_layer.ports import ContactLookup
 from crm_shared.clock import now_iso
 from crm_shared.events import ErasureCompleted, ErasureReceipt, ErasureRequested
+from crm_shared.idempotency_records import forget_subject
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
 from crm_shared.outbox import GDPR_SOURCE, outgoing
@@ -52,6 +53,8 @@ async def request_erasure(
     try:
         async with store.transaction() as session:
             await ErasureRepository(session).add(request)
+            # Kept answers of idempotent requests (a data-subject export) quote the person.
+            await forget_subject(session, tenant=tenant, contact_id=command.contact_id)
             await session.add_events(
                 [
                     outgoing(
