@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
 from crm_shared.messaging.bus import MessageBus
+from crm_shared.observability.context import set_tenant
 from crm_shared.problems import ProblemError
 from crm_shared.storage import ConcurrentWriteError, DocumentStore
 
@@ -113,7 +114,9 @@ def _principal(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
     authenticator: ApiKeyAuthenticator = request.app.state.authenticator
-    return authenticator.authenticate(request.headers.get("authorization"))
+    principal = authenticator.authenticate(request.headers.get("authorization"))
+    set_tenant(principal.tenant)  # the request's log lines name its tenant from here on
+    return principal
 
 
 # Any authenticated caller, whatever its role (401 without a valid key).

@@ -15,7 +15,10 @@ from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer
 from crm_shared.messaging.kafka import ensure_topics, new_producer
 from crm_shared.messaging.relay import OutboxRelay
-from crm_shared.runtime import BackgroundTasks, configure_logging
+from crm_shared.observability.http_middleware import ObservabilityMiddleware, metrics_endpoint
+from crm_shared.observability.logs import configure_logging
+from crm_shared.observability.tracing import configure_tracing
+from crm_shared.runtime import BackgroundTasks
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage import DocumentStore
 
@@ -34,11 +37,15 @@ class ConsumerSpec:
 def new_service_app(
     *, title: str, description: str, settings: PlatformSettings, lifespan: Lifespan
 ) -> FastAPI:
-    """A FastAPI app with API-key auth, problem+json errors and health routes.
+    """A FastAPI app with API-key auth, problem+json errors, health routes and `/metrics`.
 
-    The readiness check reads `app.state.store`, which the lifespan sets.
+    The readiness check reads `app.state.store`, which the lifespan sets. Every request gets a
+    request id, a span and its metrics (no key is needed for `/metrics`, like `/healthz`).
     """
+    configure_tracing(title.removeprefix("CRM ").strip().lower() or "service")
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    app.add_middleware(ObservabilityMiddleware)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.state.settings = settings
     app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
     install_problem_handlers(app)
@@ -75,5 +82,7 @@ def start_messaging(
 
 def serve(app: FastAPI, *, service: str, host: str, port: int, log_level: str) -> None:
     """Configure logging and serve the app until stopped (what `python -m crm_<service>` does)."""
-    configure_logging(service, log_level)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    settings: PlatformSettings = app.state.settings
+    configure_logging(service, log_level, fmt=settings.crm_log_format)
+    # log_config=None: uvicorn's records go through our handler (one JSON object per line).
+    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)

@@ -35,6 +35,9 @@ class PlatformSettings(BaseSettings):
     mongodb_uri: str = ""
     crm_data_dir: str = "data"
     crm_log_level: str = "INFO"
+    crm_log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line; text: plain readable lines."
+    )
     crm_contacts_url: str = "http://127.0.0.1:8001"
     crm_timeline_url: str = "http://127.0.0.1:8002"
     crm_importer_url: str = "http://127.0.0.1:8003"
