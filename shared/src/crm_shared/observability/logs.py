@@ -25,7 +25,9 @@ def _exception_fields(exc_info: Any) -> dict[str, str]:
     exc_type, _exc, tb = exc_info
     if exc_type is None:
         return {}
-    stack = "".join(traceback.format_tb(tb)) if tb is not None else ""
+    # Where, not what: file, line and function of each frame (no source text, no message).
+    frames = traceback.extract_tb(tb) if tb is not None else []
+    stack = " <- ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in reversed(frames))
     return {"exc_type": exc_type.__name__, "stack": stack}
 
 
