@@ -45,7 +45,7 @@ def new_service_app(
     configure_tracing(title.removeprefix("CRM ").strip().lower() or "service")
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     app.add_middleware(ObservabilityMiddleware)
-    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.get("/metrics", include_in_schema=False, tags=["health"])(metrics_endpoint)
     app.state.settings = settings
     app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
     install_problem_handlers(app)

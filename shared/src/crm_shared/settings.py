@@ -38,6 +38,13 @@ class PlatformSettings(BaseSettings):
     crm_log_format: Literal["json", "text"] = Field(
         default="json", description="json: one JSON object per line; text: plain readable lines."
     )
+    crm_log_events: bool = Field(
+        default=False,
+        description=(
+            "One INFO line per event a consumer handled (type, event id, tenant, trace id, time"
+            " taken); off by default because an import of a million rows makes millions."
+        ),
+    )
     crm_contacts_url: str = "http://127.0.0.1:8001"
     crm_timeline_url: str = "http://127.0.0.1:8002"
     crm_importer_url: str = "http://127.0.0.1:8003"

@@ -83,3 +83,17 @@ async def test_the_trace_context_of_a_request_reaches_its_events_and_its_log_lin
     assert {line["tenant"] for line in access} == {"acme"}
     assert any(line["message"] == "POST /v1/contacts 201" for line in access)
     assert "Katherine" not in "\n".join(lines.raw)
+
+
+async def test_metrics_scrapes_count_under_their_route_and_404s_under_unmatched(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.get("/metrics")
+    await client.get("/no/such/path/ada@example.com", headers=auth())
+    samples = await _samples(client)
+    routes = {
+        dict(labels).get("route") for name, labels in samples if name == "crm_http_requests_total"
+    }
+    assert "/metrics" in routes
+    assert "unmatched" in routes
+    assert not any("ada@" in str(route) for route in routes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -118,9 +119,18 @@ class EventConsumer:
         backoff = self._retry.first_backoff
         for attempt in range(1, self._retry.attempts + 1):
             try:
+                started = time.perf_counter()
                 await self._bus.handle(envelope)
                 self.handled += 1
                 CONSUMED.labels(self._group, "handled").inc()
+                if self._settings.crm_log_events:
+                    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                    log.info(
+                        "%s: handled %s",
+                        self._group,
+                        envelope.type,
+                        extra={"duration_ms": elapsed_ms},
+                    )
                 return
             except asyncio.CancelledError:
                 raise

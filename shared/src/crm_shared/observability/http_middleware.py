@@ -10,7 +10,6 @@ from typing import Any
 
 from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -95,6 +94,6 @@ class ObservabilityMiddleware:
                 )
 
 
-async def metrics_endpoint(request: Request) -> Response:
-    """The process's Prometheus series, in the text exposition format."""
+async def metrics_endpoint() -> Response:
+    """The process's Prometheus series, in the text exposition format (no key needed)."""
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -78,6 +78,9 @@ def configure_logging(service: str, level: str = "INFO", *, fmt: str = "json") -
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    # httpx logs each request's full URL at INFO: query strings may hold searched names or emails.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # uvicorn's own loggers go through the same handler (their access log is replaced by ours).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
