@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Awaitable, Callable
 
+import httpx
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from crm_shared.observability.context import current_work
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +96,18 @@ def trace_id_of(traceparent: str) -> str | None:
     """The 32-hex-digit trace id inside a `traceparent` (None when malformed)."""
     parts = traceparent.split("-")
     return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+
+
+async def propagate_trace(request: httpx.Request) -> None:
+    """An httpx request hook: the call to another service joins the current trace and request."""
+    traceparent = current_traceparent()
+    if traceparent is not None:
+        request.headers["traceparent"] = traceparent
+    work = current_work()
+    if work is not None and work.request_id is not None:
+        request.headers.setdefault("x-request-id", work.request_id)
+
+
+TRACE_HOOKS: dict[str, list[Callable[[httpx.Request], Awaitable[None]]]] = {
+    "request": [propagate_trace]
+}
