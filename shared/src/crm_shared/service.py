@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
-from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
+from crm_shared.auth import ApiKeyAuthenticator, Principal, parse_api_keys
 from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer
@@ -47,7 +48,7 @@ def new_service_app(
     app.add_middleware(ObservabilityMiddleware)
     app.get("/metrics", include_in_schema=False, tags=["health"])(metrics_endpoint)
     app.state.settings = settings
-    app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
+    app.state.authenticator = authenticator_for(settings)
     install_problem_handlers(app)
 
     async def store_ready() -> None:
@@ -58,6 +59,14 @@ def new_service_app(
         app, {"store": store_ready, "broker": broker_check(settings.kafka_bootstrap_servers)}
     )
     return app
+
+
+def authenticator_for(settings: PlatformSettings) -> ApiKeyAuthenticator:
+    """The keys of CRM_API_KEYS (or the development key) and those of CRM_API_KEYS_FILE."""
+    spec = settings.api_keys_spec
+    keys: dict[str, Principal] = parse_api_keys(spec) if spec else {}
+    key_file = Path(settings.crm_api_keys_file) if settings.crm_api_keys_file else None
+    return ApiKeyAuthenticator(keys, key_file=key_file)
 
 
 def start_messaging(

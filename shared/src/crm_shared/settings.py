@@ -20,6 +20,13 @@ class PlatformSettings(BaseSettings):
 
     crm_env: Literal["development", "test", "production"] = "development"
     crm_api_keys: str = ""
+    crm_api_keys_file: str = Field(
+        default="",
+        description=(
+            "A file of hashed API keys (sha256-hex:tenant:roles:label per line), e.g. a mounted"
+            " secret; read again when it changes, so keys rotate without a restart."
+        ),
+    )
     crm_suppression_key: str = ""
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_idempotence: bool = Field(
@@ -69,8 +76,10 @@ class PlatformSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> PlatformSettings:
         if self.crm_env == "production":
-            if not self.crm_api_keys.strip():
-                raise ValueError("CRM_API_KEYS must be set when CRM_ENV=production")
+            if not self.crm_api_keys.strip() and not self.crm_api_keys_file:
+                raise ValueError(
+                    "CRM_API_KEYS or CRM_API_KEYS_FILE must be set when CRM_ENV=production"
+                )
             if "dev-admin-key" in self.crm_api_keys:
                 raise ValueError("the development key dev-admin-key is refused in production")
             if not self.crm_suppression_key or self.crm_suppression_key == DEV_SUPPRESSION_KEY:
@@ -81,7 +90,9 @@ class PlatformSettings(BaseSettings):
 
     @property
     def api_keys_spec(self) -> str:
-        """The configured API keys, or the development key when unset outside production."""
+        """The configured API keys, or the development key when no key is configured at all."""
+        if self.crm_api_keys_file and not self.crm_api_keys.strip():
+            return ""
         return self.crm_api_keys.strip() or DEV_API_KEYS
 
     @property
