@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY
 
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ContactDeleted
+from crm_shared.messaging import relay as relay_module
 from crm_shared.messaging.relay import OutboxRelay
+from crm_shared.outbox import outgoing
 from crm_shared.storage import OutgoingEvent
 from crm_shared.storage.memory import MemoryStore
 
@@ -78,3 +84,32 @@ async def test_the_backlog_counts_every_pending_entry_even_beyond_one_batch() ->
     assert _value("crm_outbox_oldest_age_seconds") == 0
     assert _value("crm_outbox_published_total") - published_before == 7
     assert len(producer.sent) == 7
+
+
+async def test_with_an_exporter_each_traced_event_gets_a_publish_span_in_its_write_s_trace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    monkeypatch.setattr(relay_module, "tracer", lambda: provider.get_tracer("test"))
+    monkeypatch.setattr(relay_module, "spans_exported", lambda: True)
+    store = MemoryStore()
+    await store.start([])
+    with provider.get_tracer("test").start_as_current_span("write") as write:
+        event = outgoing(
+            ContactDeleted(contact_id="c-1", version=1),
+            source="crm/test",
+            tenant="acme",
+            key="c-1",
+            actor=None,
+        )
+    async with store.transaction() as session:
+        await session.add_events([event])
+    relay = OutboxRelay(store, _AcceptingProducer, batch_size=10)  # type: ignore[arg-type]
+
+    assert await relay.publish_pending() == 1
+    (span,) = [s for s in exported.get_finished_spans() if s.name.startswith("publish")]
+    assert span.name == "publish crm.contacts.events.v1"
+    assert span.context.trace_id == write.get_span_context().trace_id
+    assert span.parent is not None and span.parent.span_id == write.get_span_context().span_id

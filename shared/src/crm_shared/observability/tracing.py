@@ -25,6 +25,7 @@ from crm_shared.observability.context import current_work
 log = logging.getLogger(__name__)
 
 _propagator = TraceContextTextMapPropagator()
+_exporting = False
 
 
 def tracer() -> trace.Tracer:
@@ -69,7 +70,14 @@ def configure_tracing(service: str) -> None:
     exporter = _exporter(_exporter_name())
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
+        global _exporting
+        _exporting = True
     trace.set_tracer_provider(provider)
+
+
+def spans_exported() -> bool:
+    """Whether spans leave the process (spans only seen through their ids can be skipped)."""
+    return _exporting
 
 
 def current_traceparent() -> str | None:
