@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from crm_shared.problems import Forbidden, Unauthorized
 
@@ -112,10 +112,25 @@ def parse_key_file(text: str) -> dict[str, Principal]:
     return hashed
 
 
-class ApiKeyAuthenticator:
-    """Resolves an Authorization header to a Principal by the hash of the key presented."""
+class TokenVerifier(Protocol):
+    """Something else that may vouch for a bearer token (an OIDC issuer)."""
 
-    def __init__(self, keys: dict[str, Principal], *, key_file: Path | None = None) -> None:
+    def verify(self, token: str) -> Principal:
+        """The principal the token names, or raise 401."""
+        ...
+
+
+class ApiKeyAuthenticator:
+    """Resolves an Authorization header to a Principal: an API key, or a JWT from the issuer."""
+
+    def __init__(
+        self,
+        keys: dict[str, Principal],
+        *,
+        key_file: Path | None = None,
+        tokens: TokenVerifier | None = None,
+    ) -> None:
+        self._tokens = tokens
         self._static = {key_hash(key): principal for key, principal in keys.items()}
         self._key_file = key_file
         self._file_keys: dict[str, Principal] = {}
@@ -152,11 +167,14 @@ class ApiKeyAuthenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("the Authorization header must be 'Bearer <key>'")
         self._reload_if_changed()
-        digest = key_hash(token.strip())
+        token = token.strip()
+        digest = key_hash(token)
         found = self._file_keys.get(digest) or self._static.get(digest)
-        if found is None:
-            raise Unauthorized("unknown API key")
-        return found
+        if found is not None:
+            return found
+        if self._tokens is not None and token.count(".") == 2:
+            return self._tokens.verify(token)  # a JWT: only the issuer can vouch for it
+        raise Unauthorized("unknown API key")
 
 
 def main(argv: list[str] | None = None) -> int:

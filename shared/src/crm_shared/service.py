@@ -19,6 +19,7 @@ from crm_shared.messaging.relay import OutboxRelay
 from crm_shared.observability.http_middleware import ObservabilityMiddleware, metrics_endpoint
 from crm_shared.observability.logs import configure_logging
 from crm_shared.observability.tracing import configure_tracing
+from crm_shared.oidc import OidcConfig, OidcVerifier
 from crm_shared.runtime import BackgroundTasks
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage import DocumentStore
@@ -66,7 +67,18 @@ def authenticator_for(settings: PlatformSettings) -> ApiKeyAuthenticator:
     spec = settings.api_keys_spec
     keys: dict[str, Principal] = parse_api_keys(spec) if spec else {}
     key_file = Path(settings.crm_api_keys_file) if settings.crm_api_keys_file else None
-    return ApiKeyAuthenticator(keys, key_file=key_file)
+    tokens = None
+    if settings.crm_oidc_issuer:
+        tokens = OidcVerifier(
+            OidcConfig(
+                issuer=settings.crm_oidc_issuer,
+                jwks_url=settings.crm_oidc_jwks_url,
+                audience=settings.crm_oidc_audience,
+                tenant_claim=settings.crm_oidc_tenant_claim,
+                roles_claim=settings.crm_oidc_roles_claim,
+            )
+        )
+    return ApiKeyAuthenticator(keys, key_file=key_file, tokens=tokens)
 
 
 def start_messaging(

@@ -28,6 +28,15 @@ class PlatformSettings(BaseSettings):
         ),
     )
     crm_suppression_key: str = ""
+    crm_oidc_issuer: str = Field(
+        default="", description="Accept bearer JWTs from this OIDC issuer (empty: API keys only)."
+    )
+    crm_oidc_jwks_url: str = Field(
+        default="", description="The issuer's JWKS; empty: found through its openid-configuration."
+    )
+    crm_oidc_audience: str = Field(default="", description="Required `aud`; empty: not checked.")
+    crm_oidc_tenant_claim: str = "tenant"
+    crm_oidc_roles_claim: str = "roles"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_idempotence: bool = Field(
         default=False,
@@ -76,9 +85,10 @@ class PlatformSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> PlatformSettings:
         if self.crm_env == "production":
-            if not self.crm_api_keys.strip() and not self.crm_api_keys_file:
+            if not (self.crm_api_keys.strip() or self.crm_api_keys_file or self.crm_oidc_issuer):
                 raise ValueError(
-                    "CRM_API_KEYS or CRM_API_KEYS_FILE must be set when CRM_ENV=production"
+                    "CRM_API_KEYS, CRM_API_KEYS_FILE or CRM_OIDC_ISSUER must be set when"
+                    " CRM_ENV=production"
                 )
             if "dev-admin-key" in self.crm_api_keys:
                 raise ValueError("the development key dev-admin-key is refused in production")
@@ -91,7 +101,7 @@ class PlatformSettings(BaseSettings):
     @property
     def api_keys_spec(self) -> str:
         """The configured API keys, or the development key when no key is configured at all."""
-        if self.crm_api_keys_file and not self.crm_api_keys.strip():
+        if (self.crm_api_keys_file or self.crm_oidc_issuer) and not self.crm_api_keys.strip():
             return ""
         return self.crm_api_keys.strip() or DEV_API_KEYS
 
