@@ -18,6 +18,7 @@ from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.observability.context import set_tenant
 from crm_shared.problems import ProblemError
+from crm_shared.rate_limit import RateLimiter
 from crm_shared.storage import ConcurrentWriteError, DocumentStore
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def problem_response(error: ProblemError, request: Request) -> JSONResponse:
         error.to_problem(instance=request.url.path),
         status_code=error.status,
         media_type=PROBLEM_JSON,
-        headers=error.headers or None,
+        headers=error.response_headers() or None,
     )
 
 
@@ -116,6 +117,9 @@ def _principal(
     authenticator: ApiKeyAuthenticator = request.app.state.authenticator
     principal = authenticator.authenticate(request.headers.get("authorization"))
     set_tenant(principal.tenant)  # the request's log lines name its tenant from here on
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.check(principal.key_id)
     return principal
 
 

@@ -20,6 +20,7 @@ from crm_shared.observability.http_middleware import ObservabilityMiddleware, me
 from crm_shared.observability.logs import configure_logging
 from crm_shared.observability.tracing import configure_tracing
 from crm_shared.oidc import OidcConfig, OidcVerifier
+from crm_shared.rate_limit import Limit, RateLimiter, parse_limits
 from crm_shared.runtime import BackgroundTasks
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage import DocumentStore
@@ -50,6 +51,9 @@ def new_service_app(
     app.get("/metrics", include_in_schema=False, tags=["health"])(metrics_endpoint)
     app.state.settings = settings
     app.state.authenticator = authenticator_for(settings)
+    app.state.rate_limiter = RateLimiter(
+        Limit.parse(settings.crm_rate_limit), parse_limits(settings.crm_rate_limits)
+    )
     install_problem_handlers(app)
 
     async def store_ready() -> None:

@@ -36,6 +36,12 @@ class PlatformSettings(BaseSettings):
     )
     crm_oidc_audience: str = Field(default="", description="Required `aud`; empty: not checked.")
     crm_oidc_tenant_claim: str = "tenant"
+    crm_rate_limit: str = Field(
+        default="0", description="Every key's limit, rate[/burst] requests per second; 0: none."
+    )
+    crm_rate_limits: str = Field(
+        default="", description="Per-key limits: actor=rate[/burst], comma-separated."
+    )
     crm_oidc_roles_claim: str = "roles"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_idempotence: bool = Field(
