@@ -23,7 +23,7 @@ from crm_shared.messaging.errors import PermanentMessageError, failing_fields
 from crm_shared.messaging.kafka import ensure_topics, stop_within
 from crm_shared.observability.context import WorkContext, working_on
 from crm_shared.observability.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED
-from crm_shared.observability.tracing import context_from, tracer
+from crm_shared.observability.tracing import context_from, span
 from crm_shared.settings import PlatformSettings
 from crm_shared.topics import ALL_TOPICS, DEAD_LETTERS
 
@@ -99,9 +99,9 @@ class EventConsumer:
         # Log lines name the event and its tenant; the span joins the trace of the write.
         with (
             working_on(WorkContext(event_id=envelope.id, tenant=envelope.tenant)),
-            tracer().start_as_current_span(
+            span(
                 f"process {envelope.type}",
-                context=context_from(envelope.traceparent),
+                parent=context_from(envelope.traceparent),
                 kind=trace.SpanKind.CONSUMER,
                 attributes={
                     "messaging.system": "kafka",

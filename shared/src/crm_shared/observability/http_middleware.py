@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_shared.observability.context import WorkContext, working_on
 from crm_shared.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from crm_shared.observability.tracing import context_from, tracer
+from crm_shared.observability.tracing import context_from, span
 
 log = logging.getLogger("crm.access")
 
@@ -69,19 +69,17 @@ class ObservabilityMiddleware:
 
         with (
             working_on(WorkContext(request_id=request_id)),
-            tracer().start_as_current_span(
-                method, context=parent, kind=trace.SpanKind.SERVER
-            ) as span,
+            span(method, parent=parent, kind=trace.SpanKind.SERVER) as request_span,
         ):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
                 elapsed = time.perf_counter() - started
                 route = _route_template(scope)
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.request.method", method)
-                span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status)
+                request_span.update_name(f"{method} {route}")
+                request_span.set_attribute("http.request.method", method)
+                request_span.set_attribute("http.route", route)
+                request_span.set_attribute("http.response.status_code", status)
                 HTTP_REQUESTS.labels(method, route, str(status)).inc()
                 HTTP_LATENCY.labels(method, route).observe(elapsed)
                 log.log(
