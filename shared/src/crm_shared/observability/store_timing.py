@@ -46,6 +46,7 @@ class _TimedSession:
             finally:
                 histogram.observe(time.perf_counter() - started)
 
+        setattr(self, name, timed)  # made once per session and method
         return timed
 
 
