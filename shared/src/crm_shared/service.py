@@ -45,7 +45,8 @@ def new_service_app(
     The readiness check reads `app.state.store`, which the lifespan sets. Every request gets a
     request id, a span and its metrics (no key is needed for `/metrics`, like `/healthz`).
     """
-    configure_tracing(title.removeprefix("CRM ").strip().lower() or "service")
+    # "CRM gdpr service" -> crm-gdpr (OTEL_SERVICE_NAME, when set, wins).
+    configure_tracing((title.removeprefix("CRM ").split() or ["service"])[0].lower())
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     app.add_middleware(ObservabilityMiddleware)
     app.get("/metrics", include_in_schema=False, tags=["health"])(metrics_endpoint)
