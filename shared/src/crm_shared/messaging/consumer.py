@@ -7,6 +7,7 @@ the first attempt: one consumer loop serves every tenant, so retrying it would d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -71,6 +72,7 @@ class EventConsumer:
         self.handled = 0
         self.ignored = 0
         self.dead_lettered = 0
+        self._lag_reported: set[TopicPartition] = set()
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -175,8 +177,16 @@ class EventConsumer:
         DEAD_LETTERED.labels(self._group, failure.reason).inc()
 
     async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
-        """Set the lag gauge of each assigned partition: highwater minus the group's position."""
-        for tp in consumer.assignment():
+        """Set the lag gauge of each assigned partition: highwater minus the group's position.
+
+        A partition another replica took over in a rebalance stops being reported from here.
+        """
+        assigned = set(consumer.assignment())
+        for gone in self._lag_reported - assigned:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self._group, gone.topic, str(gone.partition))
+        self._lag_reported &= assigned
+        for tp in assigned:
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue  # no fetch answered for this partition yet
@@ -185,6 +195,7 @@ class EventConsumer:
             CONSUMER_LAG.labels(self._group, tp.topic, str(tp.partition)).set(
                 max(0, highwater - position)
             )
+            self._lag_reported.add(tp)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:
