@@ -94,7 +94,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Runs outside the request's log context: name the request id explicitly.
+        request_id = str(getattr(request.state, "request_id", ""))
+        log.exception(
+            "unhandled error on %s %s",
+            request.method,
+            request.url.path,
+            extra={"request_id": request_id} if request_id else None,
+        )
         body = {
             "type": "about:blank",
             "title": "Internal Server Error",
@@ -102,7 +109,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             "detail": "an unexpected error occurred; it has been logged",
             "instance": request.url.path,
         }
-        return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
+        headers = {"X-Request-ID": request_id} if request_id else None
+        return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON, headers=headers)
 
 
 # Declared for the OpenAPI document only (the "Authorize" button of /docs); the key itself is

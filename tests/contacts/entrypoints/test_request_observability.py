@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import httpx
+from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
 from crm_shared.observability.tracing import trace_id_of
@@ -97,3 +98,21 @@ async def test_metrics_scrapes_count_under_their_route_and_404s_under_unmatched(
     assert "/metrics" in routes
     assert "unmatched" in routes
     assert not any("ada@" in str(route) for route in routes)
+
+
+async def test_an_unexpected_error_is_logged_with_its_request_id_and_no_exception_text(
+    app: FastAPI,
+) -> None:
+    async def boom() -> None:
+        raise RuntimeError("grace@example.com broke it")
+
+    app.add_api_route("/boom", boom)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    with json_logs("contacts") as lines:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/boom", headers={"X-Request-ID": "req-boom"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "req-boom"
+    (line,) = [line for line in lines.parsed() if line.get("exc_type") == "RuntimeError"]
+    assert line["request_id"] == "req-boom"
+    assert "grace@" not in "\n".join(lines.raw)

@@ -54,6 +54,8 @@ class ObservabilityMiddleware:
         given = _header(scope, REQUEST_ID_HEADER.encode())
         request_id = given if given and _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
         method: str = scope["method"]
+        # Also where the 500 handler (outside this middleware) finds it: request.state.request_id.
+        scope.setdefault("state", {})["request_id"] = request_id
         parent = context_from(_header(scope, b"traceparent"), _header(scope, b"tracestate"))
         status = 500
         started = time.perf_counter()
