@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
+import pytest
+
 from crm_shared.observability.context import WorkContext, set_tenant, working_on
+from crm_shared.observability.logs import configure_logging
 from crm_shared.observability.tracing import configure_tracing, tracer
 from tests.shared.observability.log_capture import json_logs
 
@@ -55,3 +59,21 @@ def test_an_exception_keeps_its_type_and_stack_but_never_its_message() -> None:
     assert line["exc_type"] == "ValueError"
     assert "test_json_logs.py" in line["stack"]
     assert "ada@example.com" not in lines.raw[0]
+
+
+def test_configured_logging_writes_json_and_keeps_client_urls_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging("importer", "INFO")
+        logging.getLogger("httpx").info("HTTP Request: GET http://contacts/v1/contacts?q=ada")
+        logging.getLogger("uvicorn.error").warning("server warning")
+        log.info("plain line")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [line["message"] for line in lines] == ["server warning", "plain line"]
+    assert {line["service"] for line in lines} == {"importer"}
