@@ -77,3 +77,10 @@ def test_configured_logging_writes_json_and_keeps_client_urls_out(
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [line["message"] for line in lines] == ["server warning", "plain line"]
     assert {line["service"] for line in lines} == {"importer"}
+
+
+def test_a_line_inside_a_job_names_the_job_and_its_tenant() -> None:
+    with json_logs() as lines, working_on(WorkContext(job_id="job-9", tenant="acme")):
+        log.info("batch published")
+    (line,) = lines.parsed()
+    assert (line["job_id"], line["tenant"]) == ("job-9", "acme")

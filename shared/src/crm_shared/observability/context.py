@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 @dataclass
 class WorkContext:
-    """Ids of the unit of work being handled: an HTTP request or a consumed event."""
+    """Ids of the unit of work being handled: an HTTP request, a consumed event or a job."""
 
     request_id: str | None = None
     event_id: str | None = None
     tenant: str | None = None
+    job_id: str | None = None  # a background job (an import) being worked on
 
 
 _current: ContextVar[WorkContext | None] = ContextVar("crm_work_context", default=None)

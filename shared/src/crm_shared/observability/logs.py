@@ -49,7 +49,7 @@ class JsonFormatter(logging.Formatter):
         }
         work = current_work()
         if work is not None:
-            for name in ("request_id", "event_id", "tenant"):
+            for name in ("request_id", "event_id", "job_id", "tenant"):
                 value = getattr(work, name)
                 if value is not None:
                     line[name] = value

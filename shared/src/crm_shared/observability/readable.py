@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 _SHOWN = ("time", "level", "service", "logger", "message")
-_CONTEXT = ("request_id", "event_id", "tenant", "trace_id")
+_CONTEXT = ("request_id", "event_id", "job_id", "tenant", "trace_id")
 
 
 def readable_line(line: str) -> str:
