@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 N ?= 100000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint typecheck bench bench-search schemas check clean
+.PHONY: install run test test-fast lint typecheck bench bench-search bench-duplicates schemas check clean
 
 install: ## install uv if missing, then the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -29,9 +29,13 @@ typecheck: install
 # N given on the command line sets both benchmarks' sizes; otherwise each has its own default.
 SEARCH_N := $(if $(filter command line,$(origin N)),$(N),1000000)
 
-bench: install ## import benchmark (N rows, default 100000), then the search benchmark
+bench: install ## import benchmark (N rows, default 100000), then the search and duplicates ones
 	@$(UV) run --no-sync python -m bench.import_bench --rows $(N)
 	@$(UV) run --no-sync python -m bench.search_bench --contacts $(SEARCH_N)
+	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
+
+bench-duplicates: install ## duplicate check, full scan and recall on N contacts (default 1000000)
+	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
 
 bench-search: install ## search benchmark: N contacts (default 1000000) in the embedded store
 	@$(UV) run --no-sync python -m bench.search_bench --contacts $(SEARCH_N)

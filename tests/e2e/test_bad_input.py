@@ -92,3 +92,35 @@ def test_ragged_and_wrongly_encoded_rows_are_reported_and_good_rows_imported(
     assert all(e["reason"] for e in errors)
     found = running.client("contacts").get("/v1/contacts", params={"q": "good."}).json()["items"]
     assert len(found) == 2
+
+
+def test_a_number_above_64_bits_fails_its_row_alone_and_the_import_completes(
+    running: RunningPlatform,
+) -> None:
+    defined = running.client("contacts").post(
+        "/v1/custom-fields", json={"key": "seats_e2e", "label": "Seats", "type": "number"}
+    )
+    assert defined.status_code == 201, defined.text
+    lines = ["name,email,custom.seats_e2e"]
+    for n in range(1, 1501):
+        seats = "100000000000000000000" if n == 701 else str(n)
+        lines.append(f"Row {n},row{n}.big@example.net,{seats}")
+    content = ("\n".join(lines) + "\n").encode()
+    importer = running.client("importer")
+    started = importer.post("/v1/imports", files={"file": ("big.csv", content, "text/csv")})
+    assert started.status_code == 202, started.text
+    job_id = started.json()["id"]
+    job = eventually(
+        lambda: (
+            (j := importer.get(f"/v1/imports/{job_id}").json())["status"] != "running"
+            and j["status"] != "queued"
+            and j
+        ),
+        what="the import to end",
+        within=120,
+    )
+    assert job["status"] == "completed", job
+    assert (job["created"], job["failed"], job["processed_rows"]) == (1499, 1, 1500)
+    [error] = importer.get(f"/v1/imports/{job_id}/errors").json()["items"]
+    assert error["row_number"] == 701
+    assert "custom_fields.seats_e2e" in error["reason"]

@@ -92,11 +92,16 @@ FIELDS: tuple[ContactField, ...] = (
     # Stored by the contacts service, never shown: ownership, erasure, and search helpers.
     _internal("tenant", "id", derived=False),
     _internal("erased_at", "timestamp", derived=False),
+    # The primary a merged-away contact now lives on in (null unless merged); shown only in the
+    # 404 that answers for it.
+    _internal("merged_into", "id", derived=False),
     _internal("email_norm", "email", derived=True),
     _internal("emails_norm", "email", "list", derived=True),
     _internal("tags_norm", "tag", "list", derived=True),
     _internal("search_text", "text", derived=True),
     _internal("name_sort", "text", derived=True),
+    # Blocking keys of duplicate matching: every email and phone, external ids, name blocks.
+    _internal("match_keys", "text", "list", derived=True),
 )
 FIELDS_BY_NAME: dict[str, ContactField] = {field.name: field for field in FIELDS}
 

@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from crm_shared.rules import CUSTOM_FIELD_KEY_BODY, CUSTOM_FIELD_KEY_PATTERN
+from crm_shared.validation import CLEAN_TEXT, Flag, LenientMoment, Text, check_int64, check_text
 
 Source = Literal["chat", "manual", "import", "integration", "form"]
 SortKey = Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
 _CF_PARAM = re.compile(rf"cf\.(?P<key>{CUSTOM_FIELD_KEY_BODY})(?:\.(?P<op>gte|lte|contains))?")
-Scalar = str | int | float | bool
+
+
+def _storable_scalar(value: str | int | float | bool) -> str | int | float | bool:
+    # An integer beyond 64 bits would otherwise be read as a float, or fail at the store.
+    if isinstance(value, str):
+        return check_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return check_int64(value)
+    return value
+
+
+Scalar = Annotated[str | int | float | bool, AfterValidator(_storable_scalar)]
 
 
 class InvalidFilter(ValueError):
@@ -35,7 +46,7 @@ class CustomFieldCondition(BaseModel):
     eq: Scalar | None = None
     gte: Scalar | None = None
     lte: Scalar | None = None
-    contains: str | None = None
+    contains: Text | None = None
 
     def is_empty(self) -> bool:
         """True when no operator is set."""
@@ -53,31 +64,24 @@ class ContactFilter(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    q: str | None = Field(default=None, max_length=200)
+    q: Annotated[str, Field(max_length=200), CLEAN_TEXT] | None = None
     # Contacts holding this address, as primary or additional email (an exact look-up).
-    email: str | None = Field(default=None, max_length=320)
+    email: Annotated[str, Field(max_length=320), CLEAN_TEXT] | None = None
     # All of these tags (`tag` is repeatable in a query string; a single string is accepted).
-    tag: list[str] = Field(default_factory=list, max_length=20)
-    tag_any: list[str] = Field(default_factory=list, max_length=20)
-    tag_none: list[str] = Field(default_factory=list, max_length=20)
-    owner: str | None = Field(default=None, max_length=200)
+    tag: list[Text] = Field(default_factory=list, max_length=20)
+    tag_any: list[Text] = Field(default_factory=list, max_length=20)
+    tag_none: list[Text] = Field(default_factory=list, max_length=20)
+    owner: Annotated[str, Field(max_length=200), CLEAN_TEXT] | None = None
     source: Source | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    updated_after: datetime | None = None
-    updated_before: datetime | None = None
-    deleted: bool = False
+    # A moment without an offset (`2026-01-31` or `2026-01-31T09:00`) is read as UTC.
+    created_after: LenientMoment | None = None
+    created_before: LenientMoment | None = None
+    updated_after: LenientMoment | None = None
+    updated_before: LenientMoment | None = None
+    deleted: Flag = False
     custom: list[CustomFieldCondition] = Field(default_factory=list, max_length=20)
 
     _listify = field_validator("tag", "tag_any", "tag_none", mode="before")(_as_list)
-
-    @field_validator("created_after", "created_before", "updated_after", "updated_before")
-    @classmethod
-    def _utc_unless_told(cls, value: datetime | None) -> datetime | None:
-        # A moment without an offset (`2026-01-31` or `2026-01-31T09:00`) is read as UTC.
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
     def query_params(self) -> list[tuple[str, str]]:
         """The filter as `GET /v1/contacts` query parameters (repeatable ones repeated)."""

@@ -13,10 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
+from crm_shared.edge import EdgeGuard
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.observability.context import set_tenant
+from crm_shared.openapi_problems import install_problem_openapi
 from crm_shared.problems import ProblemError
 from crm_shared.rate_limit import RateLimiter
 from crm_shared.storage import ConcurrentWriteError, DocumentStore
@@ -45,8 +48,30 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app fully matches on the request's path."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Render every error as RFC 9457 problem+json; never leak a stack trace."""
+    """Render every error as RFC 9457 problem+json; never leak a stack trace.
+
+    Also installs the edge guard: NUL in query strings and JSON bodies no store can hold (lone
+    surrogates, integers beyond 64 bits, deep nesting) are a 422 naming the field; and declares
+    the problem answers of every route in the OpenAPI document.
+    """
+    app.add_middleware(EdgeGuard)
+    install_problem_openapi(app)
 
     @app.exception_handler(ProblemError)
     async def _domain_error(request: Request, exc: ProblemError) -> JSONResponse:
@@ -90,7 +115,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             "detail": str(exc.detail),
             "instance": request.url.path,
         }
-        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # RFC 9110 section 15.5.6: name every method of the path (Starlette names only the
+            # first route's, though GET and POST of one path may be two routes).
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return JSONResponse(
+            body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=headers or None
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

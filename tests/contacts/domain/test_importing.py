@@ -7,7 +7,12 @@ from typing import Any
 
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.errors import SUPPRESSED_DETAIL
-from crm_contacts.domain.importing import BatchPlan, plan_batch, prepare_rows
+from crm_contacts.domain.importing import (
+    BatchPlan,
+    existing_by_identifiers,
+    plan_batch,
+    prepare_rows,
+)
 from crm_shared.events import ImportRow
 from crm_shared.identity import PersonIdentifiers, person_hashes
 
@@ -40,7 +45,7 @@ def _plan(
         prepare_rows(rows, region="US", suppression_key=KEY),
         tenant="acme",
         policy=policy,  # type: ignore[arg-type]
-        existing_by_email=existing or {},
+        existing=existing_by_identifiers((existing or {}).values()),
         suppressed=suppressed or set(),
         now=NOW,
         new_id=lambda: next(ids),
@@ -148,3 +153,54 @@ def test_suppressed_identity_fails_the_row_without_quoting_it() -> None:
     assert plan.results[0]["status"] == "failed"
     assert plan.results[0]["error"] == f"row 1: {SUPPRESSED_DETAIL}"
     assert plan.inserts == []
+
+
+def test_a_row_no_store_can_hold_fails_alone_naming_the_field() -> None:
+    rows = prepare_rows(
+        _rows({"name": "Fine"}, {"name": "Too big"}, {"name": "Also fine"}),
+        region="US",
+        suppression_key=KEY,
+    )
+    # Validation bounds custom values; this row stands for one that slipped through.
+    assert rows[1].profile is not None
+    rows[1].profile["custom_fields"] = {"seats": 2**70}
+    ids = (f"new-{n}" for n in itertools.count(1))
+    plan = plan_batch(
+        rows,
+        tenant="acme",
+        policy="skip",
+        existing=existing_by_identifiers([]),
+        suppressed=set(),
+        now=NOW,
+        new_id=lambda: next(ids),
+    )
+    assert [r["status"] for r in plan.results] == ["created", "failed", "created"]
+    assert plan.results[1]["error"].startswith("row 2: custom_fields.seats: must be an integer")
+    assert [doc["name"] for doc in plan.inserts] == ["Fine", "Also fine"]
+
+
+def test_row_matches_an_existing_contact_by_an_additional_email_or_phone() -> None:
+    by_email = new_contact(
+        contact_id="old-1",
+        tenant="acme",
+        profile={"name": "Old", "email": "a@x.io", "emails": ["second@x.io"]},
+        source="manual",
+        now=NOW,
+    )
+    by_phone = new_contact(
+        contact_id="old-2",
+        tenant="acme",
+        profile={"name": "Other", "phone": "+14155550100", "phones": ["+14155550199"]},
+        source="manual",
+        now=NOW,
+    )
+    plan = _plan(
+        _rows(
+            {"name": "A", "email": "SECOND@x.io"},
+            {"name": "B", "phone": "(415) 555-0199"},
+            {"name": "C", "email": "new@x.io", "phone": "+1 415 555 0100"},
+        ),
+        "skip",
+        {"old-1": by_email, "old-2": by_phone},
+    )
+    assert _statuses(plan) == [("skipped", "old-1"), ("skipped", "old-2"), ("skipped", "old-2")]

@@ -33,8 +33,15 @@ def test_deleted_selects_only_soft_deleted_contacts_through_an_indexable_range()
     assert Eq("erased_at", None) in where
 
 
-def test_include_deleted_drops_the_deleted_condition_but_never_shows_erased() -> None:
-    assert conditions(ContactFilter(), include_deleted=True) == [Eq("erased_at", None)]
+def test_include_deleted_drops_the_deleted_condition_but_never_shows_erased_or_merged() -> None:
+    assert conditions(ContactFilter(), include_deleted=True) == [
+        Eq("merged_into", None),
+        Eq("erased_at", None),
+    ]
+
+
+def test_deleted_never_lists_merged_away_contacts() -> None:
+    assert Eq("merged_into", None) in conditions(ContactFilter(deleted=True))
 
 
 def test_tags_are_folded_and_selective_conditions_come_first() -> None:

@@ -143,3 +143,19 @@ async def test_append_of_no_drafts_writes_nothing(store: DocumentStore) -> None:
     async with store.transaction() as session:
         assert await append_audit(session, "acme", []) == []
     assert await _seqs(store, "acme") == []
+
+
+async def test_an_import_batch_with_an_unstorable_id_keeps_every_entry(
+    store: DocumentStore,
+) -> None:
+    from crm_shared.events import ContactsImported, ImportedContact
+
+    contacts = [
+        ImportedContact(contact_id=contact_id, version=1, action="created", changed_fields=["name"])
+        for contact_id in ("c-1", "c-\ud800\x00", "c-3")
+    ]
+    envelope = wrap(ContactsImported(job_id="job-1", batch_no=1, contacts=contacts))
+    assert await record_event(store, envelope) == 3
+    entries, _ = await audit_page(store, tenant="acme", contact_id=None, after_seq=None, limit=9)
+    assert [e["target"] for e in entries] == ["c-1", "c-\ufffd\ufffd", "c-3"]
+    assert (await verify_chain(store, tenant="acme")).valid

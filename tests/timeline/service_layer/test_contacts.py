@@ -164,3 +164,19 @@ async def test_an_import_batch_in_bulk_matches_handling_its_contacts_one_by_one(
         (1, "erased"),
     ]
     assert by_id[batch.contacts[0].contact_id] == (2, "live")
+
+
+async def test_one_fact_no_store_can_hold_does_not_lose_the_others_of_its_batch(
+    stores: tuple[MemoryStore, MemoryStore],
+) -> None:
+    store, _ = stores
+    rows = [
+        ImportedContact(contact_id=contact_id, version=1, action="created", changed_fields=["name"])
+        for contact_id in ("c-1", "c-\ud800", "c-3")
+    ]
+    event = ContactsImported(job_id="job-1", batch_no=1, contacts=rows)
+    recorded = await record_contact_event(store, event, origin=ORIGIN, delivery=None)
+    assert sorted(item.contact_id for item in recorded) == ["c-1", "c-3"]
+    projections, items = await _contents(store)
+    assert sorted(p["id"] for p in projections) == ["c-1", "c-3"]
+    assert len(items) == 2

@@ -17,12 +17,16 @@ from crm_contacts.entrypoints.consumers import (
     build_bus,
 )
 from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_router
+from crm_contacts.entrypoints.duplicates_http import router as duplicates_router
 from crm_contacts.entrypoints.http import router
+from crm_contacts.entrypoints.match_loop import run_match_loop
+from crm_contacts.entrypoints.merges_http import router as merges_router
 from crm_contacts.entrypoints.purge_loop import run_purge_loop
 from crm_contacts.entrypoints.retention_http import router as retention_router
 from crm_contacts.entrypoints.search_http import router as search_router
 from crm_contacts.entrypoints.tag_rules_http import router as tag_rules_router
 from crm_contacts.entrypoints.tags_http import router as tags_router
+from crm_contacts.service_layer.duplicate_scan import DuplicateScans
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import utcnow
 from crm_shared.runtime import BackgroundTasks, open_store
@@ -54,8 +58,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The clock is read at each run: tests replace app.state.clock.
         purge = run_purge_loop(store, settings, clock=lambda: app.state.clock())
         tasks.start(f"{SERVICE}-purge", purge)
+        matching = run_match_loop(store, idle_seconds=settings.contacts_match_interval_seconds)
+        tasks.start(f"{SERVICE}-duplicate-pairs", matching)
         yield
     finally:
+        await app.state.duplicate_scans.stop()
         await tasks.stop()
         await store.close()
 
@@ -69,6 +76,7 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.clock = utcnow  # what "now" is for retention; tests replace it
+    app.state.duplicate_scans = DuplicateScans()
     for part in (
         router,
         search_router,
@@ -77,6 +85,8 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
         custom_fields_router,
         tags_router,
         tag_rules_router,
+        duplicates_router,
+        merges_router,
     ):
         app.include_router(part)
     return app

@@ -17,3 +17,6 @@ class ContactsSettings(PlatformSettings):
     contacts_purge_interval_seconds: float = Field(default=3600.0, gt=0)
     # The first purge runs shortly after start-up, not a whole interval later.
     contacts_purge_first_run_seconds: float = Field(default=60.0, ge=0)
+
+    # How long the duplicate-pair refresh waits when its queue is empty.
+    contacts_match_interval_seconds: float = Field(default=0.2, gt=0)

@@ -71,6 +71,7 @@ def create_app(
                 default_region=settings.crm_default_region,
             ),
             poll_seconds=settings.importer_worker_poll_seconds,
+            results_timeout_seconds=settings.importer_results_timeout_seconds,
         )
         exports = ExportRunner(store, files, contacts, page_size=settings.importer_export_page_size)
         bus = build_bus(store, files)

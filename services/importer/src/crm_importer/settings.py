@@ -33,6 +33,11 @@ class ImporterSettings(PlatformSettings):
         default=True, description="Run the background import worker in this process."
     )
     importer_worker_poll_seconds: float = Field(default=2.0, gt=0)
+    importer_results_timeout_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="An import read to the end fails when no batch result came for this long.",
+    )
 
     @property
     def importer_data_dir(self) -> Path:

@@ -11,9 +11,11 @@ from crm_shared.events.contacts import (
     ContactPurged,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
     FieldChange,
     ImportedContact,
+    MergeUndone,
 )
 from crm_shared.events.gdpr import (
     ConsentChanged,
@@ -47,6 +49,7 @@ __all__ = [
     "ContactRestored",
     "ContactUpdated",
     "ContactsImported",
+    "ContactsMerged",
     "ErasureCompleted",
     "ErasureReceipt",
     "ErasureRequested",
@@ -57,6 +60,7 @@ __all__ = [
     "ImportJobFinished",
     "ImportRow",
     "ImportedContact",
+    "MergeUndone",
     "NoteAdded",
     "RowResult",
     "parse_event",

@@ -101,6 +101,43 @@ class ContactPurged(EventData):
     deleted_at: str
 
 
+class ContactsMerged(EventData):
+    """Duplicates were merged into a primary contact; each duplicate left the live set.
+
+    Published once keyed by the primary and once keyed by each duplicate (`contact_id` says which
+    copy this is, `version` is that contact's version after the merge), so every involved
+    contact's partition sees it in order. `profile` is the primary's profile after the merge.
+    """
+
+    event_type = "crm.contacts.contacts.merged.v1"
+    topic = CONTACT_EVENTS.name
+
+    contact_id: str
+    version: int
+    merge_id: str
+    primary_id: str
+    duplicate_ids: list[str]
+    profile: ContactProfile
+
+
+class MergeUndone(EventData):
+    """A merge was undone: the primary and every duplicate are back as they were before it.
+
+    Published keyed by the primary and by each duplicate like ContactsMerged; `profile` is the
+    profile of the contact this copy is keyed by, as restored.
+    """
+
+    event_type = "crm.contacts.merge.undone.v1"
+    topic = CONTACT_EVENTS.name
+
+    contact_id: str
+    version: int
+    merge_id: str
+    primary_id: str
+    duplicate_ids: list[str]
+    profile: ContactProfile
+
+
 class AccountCreated(EventData):
     """An account (company) was created, by hand or for a contact's company or work domain."""
 

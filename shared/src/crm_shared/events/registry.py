@@ -13,7 +13,9 @@ from crm_shared.events.contacts import (
     ContactPurged,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
+    MergeUndone,
 )
 from crm_shared.events.gdpr import (
     ConsentChanged,
@@ -39,6 +41,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ContactAnonymized,
         ContactPurged,
         ContactsImported,
+        ContactsMerged,
+        MergeUndone,
         AccountCreated,
         AccountUpdated,
         AccountDeleted,

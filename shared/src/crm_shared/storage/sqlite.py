@@ -26,8 +26,13 @@ from crm_shared.storage.port import (
     PendingEvent,
     Where,
 )
-from crm_shared.storage.sqlite_multi import Entry, MultiValueIndexes, create_multi_value_indexes
-from crm_shared.storage.sqlite_plan import named_index, plan_source, side_join
+from crm_shared.storage.sqlite_multi import (
+    Entry,
+    EntrySet,
+    MultiValueIndexes,
+    create_multi_value_indexes,
+)
+from crm_shared.storage.sqlite_plan import named_index, plan_source, side_ids, side_join
 from crm_shared.storage.sqlite_sql import bind as _bind
 from crm_shared.storage.sqlite_sql import field_expr as _expr
 from crm_shared.storage.sqlite_sql import table_name as _table
@@ -89,6 +94,19 @@ class SqliteSession:
         limit: int = 100,
         after: Cursor | None = None,
     ) -> list[dict[str, Any]]:
+        source = await plan_source(
+            self._conn,
+            collection,
+            tenant,
+            where,
+            order_by,
+            indexes=self._indexes.get(collection, {}),
+            multi=self._multi.get(collection),
+        )
+        if isinstance(source, EntrySet):
+            # The side table already selects the ContainsAny: probing it again per row is slow.
+            multi = self._multi[collection]
+            where = [c for c in where if multi.entry_set(c) != source]
         params: list[Any] = []
         clause = _where_clause(tenant, where, params, self._multi.get(collection))
         key = _expr(order_by)
@@ -110,16 +128,12 @@ class SqliteSession:
                 clause += f" AND ({key} {op} ? OR ({key} = ? AND id {op} ?){nulls_after})"
                 params.extend([_bind(after.value), _bind(after.value), after.id])
         order = f"id {direction}" if order_by == "id" else f"{key} {direction}, id {direction}"
-        source = await plan_source(
-            self._conn,
-            collection,
-            tenant,
-            where,
-            order_by,
-            indexes=self._indexes.get(collection, {}),
-            multi=self._multi.get(collection),
-        )
-        if isinstance(source, Entry):
+        if isinstance(source, EntrySet):
+            lead, lead_params = side_ids(source, tenant=tenant, table=self._multi[collection].table)
+            clause = f"{lead} AND {clause}"
+            params = [*lead_params, *params]
+            source = _table(collection)
+        elif isinstance(source, Entry):
             lead, lead_params = side_join(source, tenant=tenant)
             if order_by == "id":
                 # The entries of one value are in id order: the page reads straight off them.

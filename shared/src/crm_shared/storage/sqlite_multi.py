@@ -54,6 +54,14 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class EntrySet:
+    """The side-table entries of any of several values at one path (a ContainsAny)."""
+
+    path: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class MultiValueIndexes:
     """The multi-value indexes of one collection: indexed field -> "array" or "object"."""
 
@@ -87,6 +95,15 @@ class MultiValueIndexes:
                 value, Scalar
             ):
                 return Entry(path, value) if self.serves(path) else None
+        return None
+
+    def entry_set(self, cond: Where) -> EntrySet | None:
+        """The entries holding every match of a ContainsAny, if the side table has them."""
+        match cond:
+            case ContainsAny(field=path, values=values) if values and all(
+                isinstance(v, Scalar) for v in values
+            ):
+                return EntrySet(path, tuple(values)) if self.serves(path) else None
         return None
 
     def probe(self, cond: Where, params: list[Any], bind: Any) -> str | None:

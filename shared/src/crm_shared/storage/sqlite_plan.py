@@ -12,7 +12,7 @@ from typing import Any
 import aiosqlite
 
 from crm_shared.storage.port import Eq, In, Range, Where
-from crm_shared.storage.sqlite_multi import Entry, MultiValueIndexes
+from crm_shared.storage.sqlite_multi import Entry, EntrySet, MultiValueIndexes
 from crm_shared.storage.sqlite_sql import bind, condition_sql, table_name
 
 # How many index entries a plan probes a candidate condition for.
@@ -41,6 +41,16 @@ def side_join(entry: Entry, *, tenant: str) -> tuple[str, list[Any]]:
     return terms, [tenant, entry.path, bind(entry.value)]
 
 
+def side_ids(entries: EntrySet, *, tenant: str, table: str) -> tuple[str, list[Any]]:
+    """A WHERE term keeping the documents with any of the values (read off the side table)."""
+    marks = ", ".join("?" for _ in entries.values)
+    term = (
+        f"id IN (SELECT e_id FROM {table} WHERE e_tenant = ? AND e_path = ? "
+        f"AND e_value IN ({marks}))"
+    )
+    return term, [tenant, entries.path, *(bind(v) for v in entries.values)]
+
+
 async def _count_upto_limit(conn: aiosqlite.Connection, sql: str, params: list[Any]) -> int:
     async with conn.execute(f"SELECT count(*) FROM ({sql} LIMIT {PROBE_LIMIT})", params) as cur:
         row = await cur.fetchone()
@@ -56,7 +66,7 @@ async def plan_source(
     *,
     indexes: dict[str, str],
     multi: MultiValueIndexes | None,
-) -> str | Entry:
+) -> str | Entry | EntrySet:
     """Where a page is read from: the table, a named index, or one value's multi-value entries.
 
     An equality on an indexed field names its index (`named_index`). Otherwise the candidates
@@ -65,6 +75,7 @@ async def plan_source(
     value come already sorted, so the rarest of them drives the page however many match; any
     other candidate drives only when fewer than PROBE_LIMIT match (they are then sorted), and
     otherwise SQLite walks the primary key or the index of the sort order, filtering as it goes.
+    A ContainsAny alone (no other indexed condition) reads the ids of its values' entries.
     """
     table = table_name(collection)
     named = named_index(collection, where, indexes)
@@ -73,7 +84,8 @@ async def plan_source(
     entries = [e for e in (multi.entry(c) for c in where) if e] if multi else []
     ranges = [c for c in where if isinstance(c, Range) and c.field in indexes]
     if not entries and not ranges:
-        return table
+        sets = [s for s in (multi.entry_set(c) for c in where) if s] if multi else []
+        return sets[0] if sets else table
     if order_by == "id" and len(entries) == 1 and not ranges:
         return entries[0]
     counted: list[tuple[int, int, str | Entry]] = []

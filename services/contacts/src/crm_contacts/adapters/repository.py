@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
+from crm_contacts.adapters.duplicates import MATCHING_SPECS
 from crm_contacts.adapters.tags import TAG_SPECS
 from crm_shared.ids import new_id
 from crm_shared.storage import (
@@ -22,6 +23,8 @@ SUPPRESSIONS = "suppressions"
 ACCOUNTS = "accounts"
 # Soft deletions of every tenant, under the reserved tenant "" (see adapters/deletions.py).
 DELETIONS = "deletions"
+# Merge records (adapters/merges.py); `contact_ids` finds the merges a contact took part in.
+MERGES = "merges"
 
 # What listing and search read pages from (domain/search.py; the SQLite adapter reads a page off
 # the index of the first equality on an indexed field, so no index on `source`: five values, and
@@ -54,6 +57,8 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     ),
     CUSTOM_FIELDS_SPEC,
     *TAG_SPECS,
+    *MATCHING_SPECS,
+    CollectionSpec(MERGES, indexes=(Index(("contact_ids",), multi_value="array"),)),
 )
 
 # Bound the number of values per In query (SQLite caps bound parameters per statement).

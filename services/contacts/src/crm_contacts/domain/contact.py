@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from crm_contacts.domain.contact_doc import AnyContactDoc, ContactDoc, writable
+from crm_contacts.domain.matching.profile import match_keys
 from crm_contacts.domain.text import fold
 from crm_contacts.domain.validation import merge_tags
 from crm_shared.contact_fields import ERASED_FIELDS, FIELDS_BY_NAME, PROFILE_FIELDS, PUBLIC_FIELDS
@@ -55,6 +56,9 @@ def refresh_derived(doc: AnyContactDoc) -> AnyContactDoc:
     doc["tags_norm"] = [fold(t) for t in doc.get("tags", ())]  # tag names compare folded
     doc["search_text"] = search_text(doc)
     doc["name_sort"] = fold(doc.get("name") or "")
+    # Emails, phones, external ids and name blocks: what finds a contact's duplicate candidates
+    # (none once erased: the placeholder name must not block erased contacts together).
+    doc["match_keys"] = match_keys(doc) if doc.get("erased_at") is None else []
     return doc
 
 
@@ -85,11 +89,13 @@ def new_contact(
         "deleted_at": None,
         "tenant": tenant,
         "erased_at": None,
+        "merged_into": None,
         "email_norm": None,
         "emails_norm": [],
         "tags_norm": [],
         "search_text": "",
         "name_sort": "",
+        "match_keys": [],
     }
     return refresh_derived(doc)
 

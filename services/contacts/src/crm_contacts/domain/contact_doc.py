@@ -35,11 +35,13 @@ class ContactDoc(TypedDict):
     deleted_at: str | None
     tenant: str
     erased_at: str | None
+    merged_into: str | None
     email_norm: str | None
     emails_norm: list[str]
     tags_norm: list[str]
     search_text: str
     name_sort: str
+    match_keys: list[str]
 
 
 AnyContactDoc = TypeVar("AnyContactDoc", ContactDoc, dict[str, Any])

@@ -22,6 +22,7 @@ import orjson
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
 from crm_contacts.domain.text import fold
 from crm_shared.identity import normalize_email
+from crm_shared.validation import INT_RULE, TEXT_RULE, is_clean_text, is_int64
 
 FieldType = Literal["text", "number", "date", "dropdown", "multi_select", "boolean", "url", "email"]
 FIELD_TYPES: tuple[FieldType, ...] = (
@@ -85,7 +86,16 @@ def _text(value: Any, definition: FieldDefinition, from_text: bool) -> str:
         raise InvalidValue("must be text")
     if len(value) > TEXT_MAX:
         raise InvalidValue(f"must be at most {TEXT_MAX} characters")
+    if not is_clean_text(value):
+        raise InvalidValue(TEXT_RULE)
     return value
+
+
+def _int64(number: int) -> int:
+    # Every store holds signed 64 bits; a bigger integer would fail the write of a whole batch.
+    if not is_int64(number):
+        raise InvalidValue(INT_RULE)
+    return number
 
 
 def _finite(number: float) -> float:
@@ -98,13 +108,13 @@ def _number(value: Any, definition: FieldDefinition, from_text: bool) -> int | f
     if isinstance(value, bool):
         raise InvalidValue("must be a number")
     if isinstance(value, int):
-        return value
+        return _int64(value)
     if isinstance(value, float):
         return _finite(value)
     if from_text and isinstance(value, str):
         text = value.strip()
         if _INTEGER.fullmatch(text):
-            return int(text)
+            return _int64(int(text))
         try:
             number = float(text)
         except ValueError:

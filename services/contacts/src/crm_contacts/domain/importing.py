@@ -19,6 +19,7 @@ from crm_shared.contact_fields import FIELDS_BY_NAME, IMPORTABLE_FIELDS
 from crm_shared.events import ImportRow
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.identity import PersonIdentifiers, person_hashes
+from crm_shared.validation import json_problem
 
 # Fields whose offending value is quoted in a row error, so the user can find it in the file.
 _QUOTED_FIELDS = frozenset({"email", "phone", "timezone"})
@@ -94,13 +95,55 @@ def prepare_rows(
     return prepared
 
 
+@dataclass
+class ExistingContacts:
+    """Live contacts a batch may update or skip, by each of their emails and phones.
+
+    The oldest contact wins an identifier several hold. Rows created by the batch are added as
+    it goes, so a later row with the same email or phone finds them.
+    """
+
+    by_email: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_phone: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def contacts(self) -> list[dict[str, Any]]:
+        """Each contact once."""
+        docs = {d["id"]: d for d in (*self.by_email.values(), *self.by_phone.values())}
+        return list(docs.values())
+
+    def find(self, profile: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The contact holding the row's email, else its phone."""
+        email, phone = profile.get("email"), profile.get("phone")
+        found = self.by_email.get(email) if email else None
+        if found is None and phone:
+            found = self.by_phone.get(phone)
+        return found
+
+    def note(self, doc: dict[str, Any], *, replace: bool) -> None:
+        """Resolve the document's identifiers to it (`replace`: it is a newer version)."""
+        for email in (doc.get("email"), *(doc.get("emails") or ())):
+            if email and (replace or email not in self.by_email):
+                self.by_email[email] = doc
+        for phone in (doc.get("phone"), *(doc.get("phones") or ())):
+            if phone and (replace or phone not in self.by_phone):
+                self.by_phone[phone] = doc
+
+
+def existing_by_identifiers(docs: Iterable[dict[str, Any]]) -> ExistingContacts:
+    """Index live contacts (oldest first) by every email and phone they hold."""
+    existing = ExistingContacts()
+    for doc in docs:
+        existing.note(doc, replace=False)
+    return existing
+
+
 class _Planner:
     def __init__(
         self,
         *,
         tenant: str,
         policy: DuplicatePolicy,
-        existing_by_email: Mapping[str, dict[str, Any]],
+        existing: ExistingContacts,
         now: str,
         new_id: Callable[[], str],
         rules: ContactPolicy | None = None,
@@ -111,8 +154,8 @@ class _Planner:
         self.now = now
         self.new_id = new_id
         self.plan = BatchPlan()
-        # The contact each email currently resolves to, including ones created by this batch.
-        self.by_email = {email: as_contact_doc(doc) for email, doc in existing_by_email.items()}
+        # The contact each email and phone resolves to, including ones created by this batch.
+        self.existing = existing
         self.created: dict[str, ContactDoc] = {}
         self.replaced: dict[str, ContactDoc] = {}
         self.changed_fields: dict[str, dict[str, None]] = {}
@@ -138,6 +181,17 @@ class _Planner:
             self.result(row, "failed")
             return None
 
+    def storable(self, row: PreparedRow, doc: Mapping[str, Any]) -> bool:
+        """False (the row failed, naming the field) when no store could hold `doc`."""
+        # Defence in depth: validation bounds every value, but one unstorable document would
+        # fail the write of the whole batch.
+        problem = json_problem(doc)
+        if problem is None:
+            return True
+        row.error = f"row {row.row_number}: {problem} (cannot be stored)"
+        self.result(row, "failed")
+        return False
+
     def create(self, row: PreparedRow, profile: dict[str, Any]) -> None:
         if "name" not in profile:
             row.error = f"row {row.row_number}: name is required to create a contact"
@@ -160,10 +214,11 @@ class _Planner:
         )
         if rules is not None:
             rules.retag_new(doc)
+        if not self.storable(row, doc):
+            return
         self.created[doc["id"]] = doc
         self.changed_fields[doc["id"]] = dict.fromkeys(k for k in profile if k != "phone_raw")
-        if doc["email"] and doc["email"] not in self.by_email:
-            self.by_email[doc["email"]] = doc
+        self.existing.note(as_stored(doc), replace=False)
         self.result(row, "created", doc["id"])
 
     def update(self, row: PreparedRow, target: ContactDoc, profile: dict[str, Any]) -> None:
@@ -183,12 +238,13 @@ class _Planner:
         if not changes:
             self.result(row, "skipped", contact_id)
             return
+        if not self.storable(row, updated):
+            return
         if contact_id in self.created:
             self.created[contact_id] = updated
         else:
             self.replaced[contact_id] = updated
-        if updated["email"]:
-            self.by_email[updated["email"]] = updated
+        self.existing.note(as_stored(updated), replace=True)
         self.changed_fields.setdefault(contact_id, {}).update(dict.fromkeys(changes))
         self.result(row, "updated", contact_id)
 
@@ -201,8 +257,8 @@ class _Planner:
             row.error = f"row {row.row_number}: {SUPPRESSED_DETAIL}"
             self.result(row, "failed")
             return
-        email = profile.get("email")
-        target = self.by_email.get(email) if email and self.policy != "create" else None
+        found = self.existing.find(profile) if self.policy != "create" else None
+        target = as_contact_doc(found) if found is not None else None
         if target is None:
             self.create(row, profile)
         elif self.policy == "skip":
@@ -235,7 +291,7 @@ def plan_batch(
     *,
     tenant: str,
     policy: DuplicatePolicy,
-    existing_by_email: Mapping[str, dict[str, Any]],
+    existing: ExistingContacts,
     suppressed: set[str],
     now: str,
     new_id: Callable[[], str],
@@ -249,7 +305,7 @@ def plan_batch(
     planner = _Planner(
         tenant=tenant,
         policy=policy,
-        existing_by_email=existing_by_email,
+        existing=existing,
         now=now,
         new_id=new_id,
         rules=rules,

@@ -152,6 +152,10 @@ def conditions(
             where.append(Range(field, gte=_moment(after), lte=_moment(before)))
     if criteria.q and (text := text_query(criteria.q)):
         where.append(TextMatch("search_text", text))
+    if criteria.deleted or include_deleted:
+        # Merged-away contacts are stamped deleted too, but never listed: they live on in the
+        # primary (live-only queries skip them through `deleted_at` already).
+        where.append(Eq("merged_into", None))
     if criteria.deleted:
         # Any timestamp is greater than "": unlike "is not null", a range can use the index.
         where.append(Range("deleted_at", gt=""))

@@ -22,6 +22,7 @@ from crm_shared.rules import (
     is_custom_field_key,
     is_tag_name,
 )
+from crm_shared.validation import TEXT_RULE, is_clean_text
 
 NAME_MAX = 200
 COMPANY_MAX = 200
@@ -213,6 +214,16 @@ def _checkers(region: str) -> dict[str, Callable[[Any], Any]]:
     }
 
 
+def _clean(value: Any) -> bool:
+    """False when a text (or a list of texts) holds NUL or a lone surrogate; custom values are
+    judged by their own field types."""
+    if isinstance(value, str):
+        return is_clean_text(value)
+    if isinstance(value, list):
+        return all(is_clean_text(item) for item in value if isinstance(item, str))
+    return True
+
+
 def validate_profile(
     raw: Mapping[str, Any], *, region: str, require_name: bool = False
 ) -> dict[str, Any]:
@@ -231,6 +242,9 @@ def validate_profile(
         checker = checkers.get(field)
         if checker is None:
             problems.append(FieldProblem(field, "is not a contact field"))
+            continue
+        if not _clean(value):
+            problems.append(FieldProblem(field, TEXT_RULE))
             continue
         try:
             profile[field] = checker(value)

@@ -14,6 +14,7 @@ from crm_contacts.entrypoints.paging import etag, expected_version
 from crm_contacts.service_layer import custom_fields as handlers
 from crm_shared.http import AdminAuth, ViewerAuth
 from crm_shared.rules import CUSTOM_FIELD_KEY_PATTERN
+from crm_shared.validation import Flag
 
 router = APIRouter(prefix="/v1/custom-fields", tags=["custom fields"])
 
@@ -47,7 +48,7 @@ class CustomFieldCreate(BaseModel):
     options: list[str] | None = Field(
         default=None, description="Required (non-empty) for dropdown and multi_select only"
     )
-    required: bool = False
+    required: Flag = False
     description: str | None = Field(default=None, max_length=500)
 
 
@@ -60,7 +61,7 @@ class CustomFieldUpdate(BaseModel):
     type: FieldType | None = None
     options: list[str] | None = Field(default=None, description="The new list of active options")
     retired_options: list[str] | None = Field(default=None, description="Options to retire")
-    required: bool | None = None
+    required: Flag | None = None
     description: str | None = Field(default=None, max_length=500)
 
     def present_fields(self) -> dict[str, Any]:

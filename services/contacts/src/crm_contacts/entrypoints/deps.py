@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,5 +17,12 @@ def _settings(request: Request) -> ContactsSettings:
     return settings
 
 
+def _clock(request: Request) -> Callable[[], datetime]:
+    # The app's clock (utcnow), replaceable so retention can be tested without waiting.
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock
+
+
 Store = StoreDep
 Settings = Annotated[ContactsSettings, Depends(_settings)]
+Clock = Annotated[Callable[[], datetime], Depends(_clock)]

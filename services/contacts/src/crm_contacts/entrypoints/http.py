@@ -14,13 +14,15 @@ from crm_contacts.domain.commands import (
 )
 from crm_contacts.domain.contact import public_view
 from crm_contacts.entrypoints.deps import Settings, Store
+from crm_contacts.entrypoints.duplicate_schemas import ContactCreatedWithDuplicates
+from crm_contacts.entrypoints.duplicates_http import candidates
 from crm_contacts.entrypoints.paging import etag, expected_version
 from crm_contacts.entrypoints.schemas import (
     ContactCreate,
     ContactPublic,
     ContactUpdate,
 )
-from crm_contacts.service_layer import handlers, queries
+from crm_contacts.service_layer import duplicates, handlers, queries
 from crm_shared.http import EditorAuth, ViewerAuth
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
@@ -35,7 +37,11 @@ def _contact(doc: dict[str, Any], response: Response) -> ContactPublic:
     return ContactPublic.model_validate(public_view(doc))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactPublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ContactPublic | ContactCreatedWithDuplicates,
+)
 async def create_contact(
     body: ContactCreate,
     principal: EditorAuth,
@@ -45,7 +51,10 @@ async def create_contact(
     allow_duplicate: Annotated[
         bool, Query(description="Create even if a live contact has this email")
     ] = False,
-) -> ContactPublic:
+    check_duplicates: Annotated[
+        bool, Query(description="Also answer `possible_duplicates`: likely duplicates, best first")
+    ] = False,
+) -> ContactPublic | ContactCreatedWithDuplicates:
     """Create a contact; 409 if its email is taken (unless allowed) or its person was erased."""
     command = CreateContact(
         fields=body.model_dump(exclude={"source"}, exclude_unset=True),
@@ -56,7 +65,13 @@ async def create_contact(
         store, command, tenant=principal.tenant, actor=principal.key_id, settings=settings
     )
     response.headers["Location"] = f"/v1/contacts/{doc['id']}"
-    return _contact(doc, response)
+    created = _contact(doc, response)
+    if not check_duplicates:
+        return created
+    found = await duplicates.contact_duplicates(store, doc["id"], tenant=principal.tenant)
+    return ContactCreatedWithDuplicates(
+        **created.model_dump(), possible_duplicates=candidates(found)
+    )
 
 
 # Listing and search (GET /v1/contacts, POST /v1/contacts/search): search_http.py.

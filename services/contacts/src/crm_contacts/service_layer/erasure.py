@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from crm_contacts.adapters.duplicates import queue_rematch
+from crm_contacts.adapters.merges import MergeRepository
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.commands import EraseContact
 from crm_contacts.domain.contact import anonymized
@@ -52,6 +54,7 @@ async def erase_contact(
             )
             erased = anonymized(doc, now)
             await contacts.save(erased, expected_version=int(doc["version"]))
+            await queue_rematch(session, tenant, [contact_id])  # its pairs go
             anonymized_event = ContactAnonymized(
                 contact_id=contact_id, version=erased["version"], erasure_id=command.erasure_id
             )
@@ -65,6 +68,8 @@ async def erase_contact(
                 )
             )
             events += await release_account(session, tenant, doc, now=now, actor=ACTOR)
+            # A merge's record keeps the person's pre-merge data: it goes too (no undo then).
+            await MergeRepository(session, tenant).close_involving(contact_id, status="erased")
         await SuppressionRepository(session, tenant).add(
             hashes, now=now, reason=f"erasure:{command.erasure_id}"
         )

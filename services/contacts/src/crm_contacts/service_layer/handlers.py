@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm_contacts.adapters.duplicates import queue_rematch
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.commands import (
     CreateContact,
@@ -22,6 +23,7 @@ from crm_contacts.domain.contact import (
 )
 from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.domain.errors import Gone, SuppressedIdentity
+from crm_contacts.domain.matching import rematch_needed
 from crm_contacts.domain.validation import validate_profile
 from crm_contacts.service_layer.account_links import (
     account_created_events,
@@ -52,11 +54,16 @@ from crm_shared.storage import DocumentStore
 
 
 def visible(doc: dict[str, Any] | None, contact_id: str) -> dict[str, Any]:
-    """The contact if it is live: 404 when missing or soft-deleted, 410 when erased."""
+    """The contact if it is live: 404 when missing, soft-deleted or merged away, 410 when erased."""
     if doc is None:
         raise NotFound(f"contact {contact_id} not found")
     if doc.get("erased_at") is not None:
         raise Gone(f"contact {contact_id} was erased at the person's request")
+    if doc.get("merged_into"):
+        raise NotFound(
+            f"contact {contact_id} was merged into {doc['merged_into']}",
+            extra={"merged_into": doc["merged_into"]},
+        )
     if doc.get("deleted_at") is not None:
         raise NotFound(f"contact {contact_id} not found")
     return doc
@@ -119,6 +126,7 @@ async def create_contact(
         await record_new_tags(session, tenant, policy)
         accounts = await link_accounts(session, tenant, [doc], now=doc["created_at"])
         await contacts.add(doc)
+        await queue_rematch(session, tenant, [doc["id"]])
         event = ContactCreated(
             contact_id=doc["id"],
             version=doc["version"],
@@ -169,6 +177,8 @@ async def update_contact(
         if not await contacts.save(updated, expected_version=int(doc["version"])):
             raise PreconditionFailed(f"contact {doc['id']} changed meanwhile; reload it")
         await record_new_tags(session, tenant, policy)
+        if rematch_needed(changes):
+            await queue_rematch(session, tenant, [doc["id"]])
         event = ContactUpdated(
             contact_id=doc["id"],
             version=updated["version"],
@@ -194,6 +204,7 @@ async def delete_contact(
         deleted = soft_deleted(doc, now_iso())
         await contacts.save(deleted, expected_version=int(doc["version"]))
         await note_deleted(session, tenant, deleted)
+        await queue_rematch(session, tenant, [doc["id"]])
         event = ContactDeleted(contact_id=doc["id"], version=deleted["version"])
         await session.add_events(
             [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor)]
@@ -218,6 +229,12 @@ async def restore_contact(
             raise NotFound(f"contact {contact_id} not found")
         if doc.get("erased_at") is not None:
             raise Gone(f"contact {contact_id} was erased at the person's request")
+        if doc.get("merged_into"):
+            raise Conflict(
+                f"contact {contact_id} was merged into {doc['merged_into']}; "
+                "undo the merge instead",
+                extra={"merged_into": doc["merged_into"]},
+            )
         if doc.get("deleted_at") is None:
             raise Conflict(f"contact {contact_id} is not deleted")
         if doc.get("email_norm"):
@@ -231,6 +248,7 @@ async def restore_contact(
         back = restored(doc, now_iso())
         await contacts.save(back, expected_version=int(doc["version"]))
         await note_restored(session, tenant, contact_id)
+        await queue_rematch(session, tenant, [contact_id])
         event = ContactRestored(contact_id=contact_id, version=back["version"])
         await session.add_events(
             [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=contact_id, actor=actor)]

@@ -6,9 +6,16 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from crm_contacts.adapters.duplicates import CandidateFinder, queue_rematch
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.contact import unique
-from crm_contacts.domain.importing import PreparedRow, plan_batch, prepare_rows
+from crm_contacts.domain.importing import (
+    ExistingContacts,
+    PreparedRow,
+    existing_by_identifiers,
+    plan_batch,
+    prepare_rows,
+)
 from crm_contacts.service_layer.account_links import link_import_batch
 from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
 from crm_contacts.settings import ContactsSettings
@@ -29,8 +36,25 @@ def _tag_names(prepared: list[PreparedRow], targets: Iterable[dict[str, Any]]) -
     return unique(names)
 
 
+def _identifiers(prepared: list[PreparedRow]) -> tuple[list[str], list[str]]:
+    emails = unique(p.profile["email"] for p in prepared if p.profile and p.profile.get("email"))
+    phones = unique(p.profile["phone"] for p in prepared if p.profile and p.profile.get("phone"))
+    return emails, phones
+
+
 class ConcurrentUpdateError(RuntimeError):
     """A contact changed between the batch's read and its write; the batch is retried."""
+
+
+# What a write raises for data no store can hold (a 64-bit overflow, text that is not UTF-8, a
+# value the driver cannot encode): the same batch fails the same way on every retry.
+UNSTORABLE_ERRORS: tuple[type[Exception], ...] = (OverflowError, ValueError, TypeError)
+try:
+    from bson.errors import InvalidDocument
+
+    UNSTORABLE_ERRORS += (InvalidDocument,)
+except ImportError:  # pragma: no cover - pymongo is installed with crm_shared
+    pass
 
 
 async def import_batch(
@@ -41,40 +65,114 @@ async def import_batch(
     settings: ContactsSettings,
     event_id: str,
 ) -> list[dict[str, Any]] | None:
-    """Apply a batch under its duplicate policy; None if this event was already handled."""
+    """Apply a batch under its duplicate policy; None if this event was already handled.
+
+    A row that cannot be applied fails alone with its reason. If the batch's write still fails
+    for a reason retrying cannot cure, every row is reported failed with that reason, so the
+    import ends instead of waiting for a batch that was dead-lettered.
+    """
     # Validation is pure CPU work: done before taking the write lock.
     prepared = prepare_rows(
         batch.rows,
         region=settings.crm_default_region,
         suppression_key=settings.suppression_key,
     )
+    try:
+        return await _apply(
+            store, batch, prepared, tenant=tenant, settings=settings, event_id=event_id
+        )
+    except UNSTORABLE_ERRORS as exc:
+        # The exception's text may quote a value (personal data): only its class is kept.
+        reason = f"the batch could not be stored ({type(exc).__name__}); import the row again"
+        log.error(
+            "import %s batch %d cannot be stored (%s): its %d rows are reported failed",
+            batch.job_id,
+            batch.batch_no,
+            type(exc).__name__,
+            len(prepared),
+        )
+        return await _report_unstorable(
+            store, batch, prepared, tenant=tenant, event_id=event_id, reason=reason
+        )
+
+
+async def _report_unstorable(
+    store: DocumentStore,
+    batch: ImportContactsBatch,
+    prepared: list[PreparedRow],
+    *,
+    tenant: str,
+    event_id: str,
+    reason: str,
+) -> list[dict[str, Any]] | None:
+    """Record the batch as handled with every row failed, and tell the importer."""
+    results = [
+        {
+            "row_number": p.row_number,
+            "status": "failed",
+            "contact_id": None,
+            "error": p.error or f"row {p.row_number}: {reason}",
+        }
+        for p in prepared
+    ]
+    async with store.transaction() as session:
+        if not await session.mark_processed(CONSUMER, event_id):
+            return None
+        processed = ImportBatchProcessed(
+            job_id=batch.job_id, batch_no=batch.batch_no, results=results
+        )
+        await session.add_events(
+            [
+                outgoing(
+                    processed,
+                    source=CONTACTS_SOURCE,
+                    tenant=tenant,
+                    key=batch.job_id,
+                    actor=f"import:{batch.job_id}",
+                )
+            ]
+        )
+    return results
+
+
+async def _apply(
+    store: DocumentStore,
+    batch: ImportContactsBatch,
+    prepared: list[PreparedRow],
+    *,
+    tenant: str,
+    settings: ContactsSettings,
+    event_id: str,
+) -> list[dict[str, Any]] | None:
+    """Plan and write the batch in one transaction with its events."""
     actor = f"import:{batch.job_id}"
     async with store.transaction() as session:
         if not await session.mark_processed(CONSUMER, event_id):
             return None
         contacts = ContactRepository(session, tenant)
-        emails = unique(
-            p.profile["email"] for p in prepared if p.profile and p.profile.get("email")
-        )
-        existing = (
-            await contacts.live_by_emails(emails)
-            if emails and batch.on_duplicate != "create"
-            else {}
-        )
+        existing = ExistingContacts()
+        if batch.on_duplicate != "create":
+            # The matching engine's exact look-up: any email or phone, primary or additional.
+            emails, phones = _identifiers(prepared)
+            if emails or phones:
+                found = await CandidateFinder(session, tenant).by_identifiers(
+                    emails=emails, phones=phones
+                )
+                existing = existing_by_identifiers(found)
         hashes = [h for p in prepared for h in p.hashes]
         suppressed = (
             await SuppressionRepository(session, tenant).suppressed(hashes) if hashes else set()
         )
         # The tenant's custom fields, tag rules and the batch's tags: read once per batch.
         rules = await load_policy(
-            session, tenant, tag_names=_tag_names(prepared, existing.values())
+            session, tenant, tag_names=_tag_names(prepared, existing.contacts())
         )
         now = now_iso()
         plan = plan_batch(
             prepared,
             tenant=tenant,
             policy=batch.on_duplicate,
-            existing_by_email=existing,
+            existing=existing,
             suppressed=suppressed,
             now=now,
             new_id=new_id,
@@ -85,6 +183,7 @@ async def import_batch(
         await contacts.add_many(plan.inserts)
         if not await contacts.save_many(list(plan.replacements.values())):
             raise ConcurrentUpdateError(f"a contact of import {batch.job_id} changed meanwhile")
+        await queue_rematch(session, tenant, [*(d["id"] for d in plan.inserts), *plan.replacements])
         processed = ImportBatchProcessed(
             job_id=batch.job_id, batch_no=batch.batch_no, results=plan.results
         )

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from crm_contacts.adapters.deletions import DeletionIndex, PurgeableContacts
+from crm_contacts.adapters.merges import MergeRepository
 from crm_contacts.domain.retention import is_purgeable, purge_cutoff, still_waiting
 from crm_shared.events.contacts import ContactPurged
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
@@ -60,6 +61,9 @@ async def _purge_page(session: Session, entries: list[dict[str, Any]], cutoff: s
         docs = await contacts.get_many(contact_ids)
         doomed = [doc for doc in docs if is_purgeable(doc, cutoff)]
         await contacts.remove([doc["id"] for doc in doomed], deleted_before=cutoff)
+        for doc in doomed:  # a merged-away contact's data leaves its merge record too
+            if doc.get("merged_into"):
+                await MergeRepository(session, tenant).close_involving(doc["id"], status="expired")
         events += [
             outgoing(
                 ContactPurged(contact_id=doc["id"], deleted_at=doc["deleted_at"]),

@@ -7,11 +7,14 @@ from typing import Any
 
 from crm_gdpr.domain.consent import ConsentEntry
 from crm_gdpr.domain.erasure import ErasureRequest
-from crm_shared.storage import CollectionSpec, Cursor, Eq, Index, Range, Session, Where
+from crm_shared.storage import CollectionSpec, Cursor, Eq, In, Index, Range, Session, Where
 
 AUDIT_ENTRIES = "audit_entries"
 CONSENTS = "consents"
 ERASURE_REQUESTS = "erasure_requests"
+# Which contacts were merged into which (while the merge stands): audit look-ups follow them.
+MERGE_LINKS = "merge_links"
+MAX_MERGE_DEPTH = 10
 
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
@@ -25,6 +28,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
         # At most one pending request per contact, even when two admins ask at the same moment.
         (Index(("contact_id",)), Index(("pending_key",), unique=True)),
     ),
+    CollectionSpec(MERGE_LINKS, (Index(("primary_id",)), Index(("merge_id",)))),
 )
 
 _PAGE = 500
@@ -64,26 +68,32 @@ class AuditRepository:
         await self._session.insert_many(AUDIT_ENTRIES, entries)
 
     async def page(
-        self, tenant: str, *, target: str | None, after_seq: int | None, limit: int
+        self,
+        tenant: str,
+        *,
+        target: str | Sequence[str] | None,
+        after_seq: int | None,
+        limit: int,
     ) -> list[dict[str, Any]]:
-        """Entries oldest first by seq, optionally only those about one target."""
+        """Entries oldest first by seq, optionally only those about one target (or several)."""
         where: list[Where] = []
-        if target is not None:
+        if isinstance(target, str):
             where.append(Eq("target", target))
+        elif target is not None:
+            where.append(In("target", tuple(target)))
         if after_seq is not None:
             where.append(Range("seq", gt=after_seq))
         return await self._session.find(
             AUDIT_ENTRIES, tenant=tenant, where=where, order_by="seq", limit=limit
         )
 
-    async def for_target(self, tenant: str, target: str) -> list[dict[str, Any]]:
-        """Every entry about one target, oldest first."""
+    async def for_target(self, tenant: str, target: str | Sequence[str]) -> list[dict[str, Any]]:
+        """Every entry about one target (or several), oldest first."""
+        condition: Where = (
+            Eq("target", target) if isinstance(target, str) else In("target", tuple(target))
+        )
         return await _find_all(
-            self._session,
-            AUDIT_ENTRIES,
-            tenant=tenant,
-            where=[Eq("target", target)],
-            order_by="seq",
+            self._session, AUDIT_ENTRIES, tenant=tenant, where=[condition], order_by="seq"
         )
 
 
@@ -146,3 +156,48 @@ def _erasure_doc(request: ErasureRequest) -> dict[str, Any]:
         f"pending:{request.contact_id}" if request.status == "pending" else f"done:{request.id}"
     )
     return {**request.model_dump(mode="json"), "pending_key": pending_key}
+
+
+class MergeLinkRepository:
+    """Contacts merged into others, while their merge stands."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def link(
+        self, tenant: str, *, merge_id: str, primary_id: str, duplicates: Sequence[str]
+    ) -> None:
+        """Record that the duplicates were merged into the primary."""
+        await self._session.insert_many(
+            MERGE_LINKS,
+            [
+                {
+                    "id": f"{merge_id}:{duplicate_id}",
+                    "tenant": tenant,
+                    "merge_id": merge_id,
+                    "primary_id": primary_id,
+                    "duplicate_id": duplicate_id,
+                }
+                for duplicate_id in duplicates
+            ],
+        )
+
+    async def unlink(self, tenant: str, merge_id: str) -> int:
+        """Forget the links of an undone merge."""
+        return await self._session.delete_where(
+            MERGE_LINKS, tenant=tenant, where=[Eq("merge_id", merge_id)]
+        )
+
+    async def with_merged(self, tenant: str, contact_id: str) -> list[str]:
+        """The contact and every contact merged into it, directly or through a chain."""
+        found = [contact_id]
+        frontier = (contact_id,)
+        for _ in range(MAX_MERGE_DEPTH):
+            docs = await self._session.find(
+                MERGE_LINKS, tenant=tenant, where=[In("primary_id", frontier)], limit=10_000
+            )
+            frontier = tuple(d["duplicate_id"] for d in docs if d["duplicate_id"] not in found)
+            if not frontier:
+                break
+            found.extend(frontier)
+        return found

@@ -13,12 +13,14 @@ from crm_shared.events import (
     ContactDeleted,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
     ErasureCompleted,
     ErasureReceipt,
     ErasureRequested,
     ExportCompleted,
     ImportJobFinished,
+    MergeUndone,
     NoteAdded,
 )
 from crm_shared.events.contacts import (
@@ -28,6 +30,7 @@ from crm_shared.events.contacts import (
     ContactProfile,
     ContactPurged,
 )
+from crm_shared.validation import is_clean_text, scrub_text
 
 _PROFILE_SCALARS = tuple(n for n in PROFILE_FIELDS if FIELDS_BY_NAME[n].shape == "one")
 _PROFILE_LISTS = tuple(n for n in PROFILE_FIELDS if FIELDS_BY_NAME[n].shape == "list")
@@ -55,6 +58,10 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
             | NoteAdded()
         ):
             return data.contact_id, ()
+        case ContactsMerged() | MergeUndone():
+            # One entry per involved contact (each copy of the event): the merge is on record
+            # for the primary and for every duplicate.
+            return data.contact_id, ()
         case AccountCreated():
             return data.account_id, ("name", "domain") if data.domain else ("name",)
         case AccountUpdated():
@@ -75,7 +82,28 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
 
 
 def audit_drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
-    """The audit entries for one event: one per event, or one per contact of an import batch."""
+    """The audit entries for one event: one per event, or one per contact of an import batch.
+
+    Text no store can hold (NUL, lone surrogates) is replaced by U+FFFD in the entry that holds
+    it, so one odd identifier never fails the other entries of the batch.
+    """
+    return [_storable(draft) for draft in _drafts(envelope, data)]
+
+
+def _storable(draft: AuditDraft) -> AuditDraft:
+    texts = (draft.at, draft.actor, draft.action, draft.target, *draft.fields)
+    if all(is_clean_text(text) for text in texts):
+        return draft
+    return draft._replace(
+        at=scrub_text(draft.at),
+        actor=scrub_text(draft.actor),
+        action=scrub_text(draft.action),
+        target=scrub_text(draft.target),
+        fields=tuple(scrub_text(name) for name in draft.fields),
+    )
+
+
+def _drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
     at = iso(envelope.time)
     actor = envelope.actor or envelope.source
     if isinstance(data, ContactsImported):

@@ -51,6 +51,9 @@ class ConsentEntry(BaseModel):
     notice_version: str | None
     recorded_at: str
     recorded_by: str
+    # Set on the entries a merge copied from a duplicate onto the primary.
+    merge_id: str | None = None
+    merged_from: str | None = None
 
     @classmethod
     def record(

@@ -74,6 +74,10 @@ class ConsentEntryPublic(BaseModel):
     notice_version: str | None
     recorded_at: str
     recorded_by: str
+    merge_id: str | None = Field(
+        default=None, description="The merge that copied this decision from a duplicate"
+    )
+    merged_from: str | None = Field(default=None, description="The duplicate it came from")
 
 
 class PurposeConsentPublic(BaseModel):

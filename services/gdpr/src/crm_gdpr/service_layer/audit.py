@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from crm_gdpr.adapters.repositories import AuditRepository
+from crm_gdpr.adapters.repositories import AuditRepository, MergeLinkRepository
 from crm_gdpr.domain.audit import (
     GENESIS_HASH,
     AuditDraft,
@@ -99,8 +99,17 @@ async def audit_page(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of entries oldest first, and the seq to continue after (None on the last page)."""
     async with store.reader() as session:
+        # A contact's trail includes the contacts merged into it (while the merge stands).
+        targets = (
+            None
+            if contact_id is None
+            else await MergeLinkRepository(session).with_merged(tenant, contact_id)
+        )
         entries = await AuditRepository(session).page(
-            tenant, target=contact_id, after_seq=after_seq, limit=limit + 1
+            tenant,
+            target=targets[0] if targets and len(targets) == 1 else targets,
+            after_seq=after_seq,
+            limit=limit + 1,
         )
     if len(entries) > limit:
         entries = entries[:limit]
@@ -111,9 +120,12 @@ async def audit_page(
 async def audit_for_target(
     store: DocumentStore, *, tenant: str, target: str
 ) -> list[dict[str, Any]]:
-    """Every entry about one target (a contact), oldest first."""
+    """Every entry about one target (a contact and those merged into it), oldest first."""
     async with store.reader() as session:
-        return await AuditRepository(session).for_target(tenant, target)
+        targets = await MergeLinkRepository(session).with_merged(tenant, target)
+        return await AuditRepository(session).for_target(
+            tenant, targets[0] if len(targets) == 1 else targets
+        )
 
 
 async def verify_chain(store: DocumentStore, *, tenant: str) -> ChainReport:

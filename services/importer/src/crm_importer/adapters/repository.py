@@ -11,7 +11,8 @@ from crm_importer.domain.jobs import ImportJob
 from crm_shared.ids import new_id
 from crm_shared.storage import Contains, Cursor, Eq, In, Session
 
-WorkKind = Literal["import", "export"]
+# "results": an import read to the end, awaiting the contacts service's batch results.
+WorkKind = Literal["import", "export", "results"]
 # The work queue spans tenants; no API key can carry an empty tenant (parse_api_keys refuses it).
 QUEUE_TENANT = ""
 

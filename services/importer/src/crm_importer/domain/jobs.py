@@ -72,6 +72,9 @@ class ImportJob(BaseModel):
     skipped: int = 0
     failed: int = 0
     applied_batches: list[int] = []
+    # When the job last moved (file read to the end, a batch's results): a job awaiting
+    # results that stops moving is failed by the worker instead of staying `running`.
+    progressed_at: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -108,6 +111,11 @@ class ImportJob(BaseModel):
         self.failed += counts["failed"]
         self.processed_rows += len(results)
         return True
+
+    def missing_batches(self) -> list[int]:
+        """The published batches whose results never came back."""
+        applied = set(self.applied_batches)
+        return [n for n in range(1, self.batches_published + 1) if n not in applied]
 
     def settle(self, now: str) -> bool:
         """Complete the job if every row has a result; True if it completed just now."""

@@ -32,7 +32,10 @@ class Gone(ProblemError):
     "",
     status_code=202,
     response_model=ExportPublic,
-    responses={422: {"description": "No field, or a field that cannot be exported (named)."}},
+    responses={
+        403: {"description": "Exporting deleted contacts (`filter.deleted`) needs role editor."},
+        422: {"description": "No field, or a field that cannot be exported (named)."},
+    },
 )
 async def create_export(
     body: ExportCreate,
@@ -41,7 +44,12 @@ async def create_export(
     store: StoreDep,
     runner: ExportRunnerDep,
 ) -> ExportPublic:
-    """Queue an export of the matching contacts with exactly these fields (role viewer)."""
+    """Queue an export of the matching contacts with exactly these fields (role viewer).
+
+    Deleted contacts are for editors, as in the contacts API: refused here, not when read.
+    """
+    if body.filter is not None and body.filter.deleted:
+        principal.require("editor")
     command = RequestExport.model_validate(body.model_dump(exclude_none=True))
     export = await request_export(store, command, tenant=principal.tenant, actor=principal.key_id)
     # The caller's key reads the contacts with the caller's rights; it is kept in memory only.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections import Counter
+from datetime import datetime, timedelta
 
 from charset_normalizer import from_bytes
 
@@ -124,9 +125,11 @@ async def apply_batch_results(
                 if r.status == "failed"
             ],
         )
+        job.progressed_at = now_iso()
         completed = job.settle(now_iso())
         await jobs.save(job)
         if completed:
+            await WorkQueue(session).remove(job.id)
             await session.add_events(
                 [
                     outgoing(
@@ -173,3 +176,42 @@ async def fail_import(
     if failed:
         JOBS_FINISHED.labels("import", "failed").inc()
     files.delete_upload(job_id)
+
+
+def stalled_reason(missing: list[int], timeout_seconds: float) -> str:
+    """Why a job awaiting results was stopped (batch numbers only: no row values)."""
+    shown = ", ".join(str(n) for n in missing[:20]) + (" ..." if len(missing) > 20 else "")
+    return (
+        f"no result came back for batch(es) {shown} within {timeout_seconds:g} s (the contacts "
+        "service could not apply them); their rows may not be imported: import them again"
+    )
+
+
+async def fail_stalled_imports(
+    store: DocumentStore, files: DataFiles, *, now: str, timeout_seconds: float
+) -> int:
+    """Fail every job read to the end whose results stopped coming for `timeout_seconds`.
+
+    A batch the contacts service dead-lettered is never answered; without this its job would
+    stay `running` for ever. Returns how many jobs were failed.
+    """
+    async with store.reader() as session:
+        waiting = await WorkQueue(session).items("results", limit=1000)
+        jobs = [(await ImportJobs(session).get(tenant=t, job_id=j), t, j) for j, t in waiting]
+    deadline = datetime.fromisoformat(now) - timedelta(seconds=timeout_seconds)
+    failed = 0
+    for job, tenant, job_id in jobs:
+        if job is not None and not job.finished:
+            moved = datetime.fromisoformat(job.progressed_at or job.created_at)
+            if moved > deadline:
+                continue
+            reason = stalled_reason(job.missing_batches(), timeout_seconds)
+            log.error(
+                "import %s stopped: %d batch(es) never answered", job_id, len(job.missing_batches())
+            )
+            failed += 1
+        else:
+            reason = ""
+        # fail_import removes the work item, and leaves a finished job as it is.
+        await fail_import(store, files, tenant=tenant, job_id=job_id, reason=reason)
+    return failed

@@ -96,8 +96,12 @@ async def _flush(
         )
         if final:
             job.finish_reading()
-            await WorkQueue(session).remove(job.id)
-            if job.settle(now_iso()):
+            job.progressed_at = now_iso()
+            queue = WorkQueue(session)
+            await queue.remove(job.id)
+            if not job.settle(now_iso()):
+                await queue.add(kind="results", item_id=job.id, tenant=tenant)
+            else:
                 events.append(
                     outgoing(
                         job.finished_event(),

@@ -9,8 +9,9 @@ import traceback
 
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import WorkQueue
-from crm_importer.service_layer.imports import fail_import
+from crm_importer.service_layer.imports import fail_import, fail_stalled_imports
 from crm_importer.service_layer.reading import ReadingOptions, process_import
+from crm_shared.clock import now_iso
 from crm_shared.observability.context import WorkContext, working_on
 from crm_shared.storage import DocumentStore
 
@@ -28,11 +29,13 @@ class ImportWorker:
         options: ReadingOptions,
         *,
         poll_seconds: float,
+        results_timeout_seconds: float = 900.0,
     ) -> None:
         self._store = store
         self._files = files
         self._options = options
         self._poll_seconds = poll_seconds
+        self._results_timeout = results_timeout_seconds
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -45,6 +48,9 @@ class ImportWorker:
             queued = await WorkQueue(session).items("import")
         for job_id, tenant in queued:
             await self._process(tenant, job_id)
+        await fail_stalled_imports(
+            self._store, self._files, now=now_iso(), timeout_seconds=self._results_timeout
+        )
         return len(queued)
 
     async def _process(self, tenant: str, job_id: str) -> None:

@@ -19,8 +19,11 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
             Index(("contact_id", "type", "occurred_at")),
         ),
     ),
-    CollectionSpec(CONTACTS),
+    CollectionSpec(CONTACTS, indexes=(Index(("merged_into",)),)),
 )
+# How deep merges chain (A into B, then B into C) when gathering a timeline's contacts.
+MAX_MERGE_DEPTH = 10
+_MANY = 10_000
 
 
 class TimelineRepository:
@@ -80,17 +83,45 @@ class TimelineRepository:
         )
         return bool(found)
 
+    async def merged_into(self, *, tenant: str, contact_id: str) -> list[str]:
+        """The contact and every contact merged into it, directly or through a chain."""
+        found = [contact_id]
+        frontier = (contact_id,)
+        for _ in range(MAX_MERGE_DEPTH):
+            docs = await self._session.find(
+                CONTACTS, tenant=tenant, where=[In("merged_into", frontier)], limit=_MANY
+            )
+            frontier = tuple(doc["id"] for doc in docs if doc["id"] not in found)
+            if not frontier:
+                break
+            found.extend(frontier)
+        return found
+
+    async def repoint_items(self, *, tenant: str, from_id: str, to_id: str) -> int:
+        """Move every item of one contact to another (a merged-away contact purged for good)."""
+        docs = await self._session.find(
+            ITEMS, tenant=tenant, where=[Eq("contact_id", from_id)], limit=_MANY * 100
+        )
+        if docs:
+            await self.delete_items_of(tenant=tenant, contact_id=from_id)
+            await self._session.insert_many(ITEMS, [{**doc, "contact_id": to_id} for doc in docs])
+        return len(docs)
+
     async def page(
         self,
         *,
         tenant: str,
-        contact_id: str,
+        contact_id: str | Sequence[str],
         item_type: ItemType | None,
         limit: int,
         after: TimelinePosition | None,
     ) -> list[TimelineItem]:
-        """Up to `limit` items, newest first (occurred_at descending, id as tiebreak)."""
-        where: list[Where] = [Eq("contact_id", contact_id)]
+        """Up to `limit` items of one or several contacts, newest first (id as tiebreak)."""
+        where: list[Where] = [
+            Eq("contact_id", contact_id)
+            if isinstance(contact_id, str)
+            else In("contact_id", tuple(contact_id))
+        ]
         if item_type is not None:
             where.append(Eq("type", item_type))
         docs = await self._session.find(

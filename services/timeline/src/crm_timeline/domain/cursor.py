@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from crm_shared.cursors import CursorCodec, MalformedCursor, Text
 from crm_timeline.domain.errors import InvalidCursor
 
-_ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+_ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", re.ASCII)
 _CODEC = CursorCodec(Text(pattern=_ISO_UTC), Text(min_length=1), max_length=256)
 
 

@@ -43,6 +43,8 @@ class ContactProjection(BaseModel):
     version: int
     state: ContactState
     erasure_id: str | None = None
+    # The primary this contact was merged into: its items then show on the primary's timeline.
+    merged_into: str | None = None
 
     @property
     def erased(self) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from pydantic import ValidationError
+
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import (
     ActivityRecorded,
@@ -17,19 +19,24 @@ from crm_shared.events import (
     ContactPurged,
     ContactRestored,
     ContactsImported,
+    ContactsMerged,
     ContactUpdated,
     ErasureRequested,
+    MergeUndone,
 )
 from crm_shared.messaging.bus import MessageBus
+from crm_shared.messaging.errors import PermanentMessageError
 from crm_shared.storage import DocumentStore
 from crm_shared.topics import ACTIVITIES, CONTACT_EVENTS, GDPR_EVENTS
 from crm_timeline.domain.contact_history import ContactLifecycleEvent
 from crm_timeline.domain.errors import ContactErased, ContactRemoved
 from crm_timeline.domain.model import EraseContact, EventOrigin, RecordActivity, TimelineItem
+from crm_timeline.entrypoints.schemas import ActivityCreate
 from crm_timeline.service_layer.activities import record_activity
 from crm_timeline.service_layer.contacts import purge_contact, record_contact_event
 from crm_timeline.service_layer.delivery import ERASURE_CONSUMER, EVENTS_CONSUMER, Delivery
 from crm_timeline.service_layer.erasure import erase_contact
+from crm_timeline.service_layer.merges import record_merge_event
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,18 @@ def _origin(envelope: EventEnvelope) -> EventOrigin:
         occurred_at=envelope.time,
         actor=envelope.actor,
     )
+
+
+def valid_activity(envelope: EventEnvelope) -> ActivityCreate:
+    """The event's activity judged by the HTTP model: the topic refuses what the API refuses.
+
+    An empty summary, a naive or out-of-range time, or oversize data is permanent.
+    """
+    fields = {name: value for name, value in envelope.data.items() if name != "contact_id"}
+    try:
+        return ActivityCreate.model_validate(fields)
+    except ValidationError as exc:
+        raise PermanentMessageError.from_validation("schema-invalid", exc, prefix="data") from None
 
 
 def build_bus(store: DocumentStore) -> MessageBus:
@@ -71,13 +90,19 @@ def build_bus(store: DocumentStore) -> MessageBus:
         delivery = Delivery(EVENTS_CONSUMER, envelope.id)
         await purge_contact(store, event.contact_id, origin=_origin(envelope), delivery=delivery)
 
+    async def on_merge(event: ContactsMerged | MergeUndone, envelope: EventEnvelope) -> None:
+        # The duplicates' items show under the primary until the merge is undone.
+        delivery = Delivery(EVENTS_CONSUMER, envelope.id)
+        await record_merge_event(store, event, origin=_origin(envelope), delivery=delivery)
+
     async def on_activity(event: ActivityRecorded, envelope: EventEnvelope) -> TimelineItem | None:
+        activity = valid_activity(envelope)
         command = RecordActivity(
             contact_id=event.contact_id,
-            activity_type=event.activity_type,
-            occurred_at=event.occurred_at,
-            summary=event.summary,
-            data=event.data,
+            activity_type=activity.activity_type,
+            occurred_at=activity.occurred_at,
+            summary=activity.summary,
+            data=activity.data,
         )
         return await record_activity(
             store,
@@ -107,6 +132,8 @@ def build_bus(store: DocumentStore) -> MessageBus:
         .on(ContactsImported, on_contact_event)
         .on(ContactAnonymized, on_anonymized)
         .on(ContactPurged, on_purged)
+        .on(ContactsMerged, on_merge)
+        .on(MergeUndone, on_merge)
         .on(ActivityRecorded, on_activity)
         .on(ErasureRequested, on_erasure_requested)
     )

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crm_shared.events.timeline import ActivityType
+from crm_shared.validation import CLEAN_TEXT, MAX_JSON_BYTES, MAX_JSON_DEPTH, JsonObject, Moment
 from crm_timeline.domain.model import ItemType, TimelineItem
 from crm_timeline.service_layer.queries import TimelinePage
 
-MAX_ACTIVITY_DATA_BYTES = 64 * 1024
+MAX_ACTIVITY_DATA_BYTES = MAX_JSON_BYTES
 
-NoteBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+NoteBody = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000), CLEAN_TEXT
+]
+Summary = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), CLEAN_TEXT
+]
 
 
 class NoteCreate(BaseModel):
@@ -26,27 +30,30 @@ class NoteCreate(BaseModel):
 
 
 class ActivityCreate(BaseModel):
-    """An activity reported over HTTP by an integration that cannot publish to Kafka."""
+    """An activity reported over HTTP, or on `crm.activities.v1` (both validated by this model)."""
 
     model_config = ConfigDict(extra="forbid")
 
     activity_type: ActivityType
-    occurred_at: AwareDatetime
+    occurred_at: Moment = Field(
+        description="ISO-8601 with an offset, years 1900-2200; stored in UTC"
+    )
     summary: Summary
-    data: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("data")
-    @classmethod
-    def _bounded_data(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(orjson.dumps(value)) > MAX_ACTIVITY_DATA_BYTES:
-            raise ValueError(f"must be at most {MAX_ACTIVITY_DATA_BYTES} bytes as JSON")
-        return value
+    data: JsonObject = Field(
+        default_factory=dict,
+        description=f"Free-form JSON object: at most {MAX_JSON_DEPTH} levels deep and "
+        f"{MAX_JSON_BYTES} bytes, 64-bit integers, no NUL or lone surrogates",
+    )
 
 
 class ItemPublic(BaseModel):
     """One timeline item as clients see it."""
 
     id: str
+    contact_id: str = Field(
+        description="The contact the item is about: another id than the timeline's for the "
+        "items of a contact merged into it"
+    )
     type: ItemType
     occurred_at: str = Field(description="ISO-8601 UTC")
     source: str
@@ -58,6 +65,7 @@ class ItemPublic(BaseModel):
         """The public view of a stored item (tenant and actor stay internal)."""
         return cls(
             id=item.id,
+            contact_id=item.contact_id,
             type=item.type,
             occurred_at=item.occurred_at,
             source=item.source,

@@ -7,6 +7,7 @@ import logging
 from crm_shared.clock import iso
 from crm_shared.ids import new_id
 from crm_shared.storage import DocumentStore
+from crm_shared.validation import is_clean_text, json_problem
 from crm_timeline.adapters.repository import TimelineRepository
 from crm_timeline.domain.contact_history import (
     ContactFact,
@@ -34,7 +35,7 @@ async def record_contact_event(
     An import batch lists up to 1,000 contacts, so every fact of the event is decided in memory
     against projections read with one query and written back with a few bulk statements.
     """
-    facts = facts_from_event(event)
+    facts = _storable_facts(facts_from_event(event))
     occurred_at = iso(as_utc(origin.occurred_at))
     recorded: list[TimelineItem] = []
     async with store.transaction() as session:
@@ -79,6 +80,12 @@ async def purge_contact(
             return False
         repo = TimelineRepository(session)
         held = await repo.get_contact(tenant=origin.tenant, contact_id=contact_id)
+        if held is not None and held.merged_into:
+            # Merged away, then purged when undo was no longer possible: its history stays with
+            # the primary for good.
+            await repo.repoint_items(
+                tenant=origin.tenant, from_id=contact_id, to_id=held.merged_into
+            )
         deleted = await repo.delete_items_of(tenant=origin.tenant, contact_id=contact_id)
         purged = ContactProjection(
             id=contact_id,
@@ -89,6 +96,20 @@ async def purge_contact(
         await repo.save_contact(purged, previous=held)
     log.info("purged contact %s: %d timeline items deleted", contact_id, deleted)
     return True
+
+
+def _storable_facts(facts: list[ContactFact]) -> list[ContactFact]:
+    """The facts every store can hold (UTF-8 text, 64-bit integers); one bad one loses no other."""
+    kept = [
+        fact
+        for fact in facts
+        if is_clean_text(fact.contact_id)
+        and is_clean_text(fact.summary)
+        and json_problem(fact.data) is None
+    ]
+    if len(kept) < len(facts):
+        log.warning("skipped %d contact fact(s) no store can hold", len(facts) - len(kept))
+    return kept
 
 
 def _contact_item(fact: ContactFact, origin: EventOrigin, occurred_at: str) -> TimelineItem:

@@ -37,9 +37,15 @@ async def read_timeline(
             raise ContactNotFound(contact_id)
         if held is None and not await repo.has_items(tenant=tenant, contact_id=contact_id):
             raise ContactNotFound(contact_id)
+        # Contacts merged into this one show their items here (until the merge is undone).
+        contact_ids = await repo.merged_into(tenant=tenant, contact_id=contact_id)
         # One extra row tells whether another page follows, without a count query.
         rows = await repo.page(
-            tenant=tenant, contact_id=contact_id, item_type=item_type, limit=limit + 1, after=after
+            tenant=tenant,
+            contact_id=contact_ids[0] if len(contact_ids) == 1 else contact_ids,
+            item_type=item_type,
+            limit=limit + 1,
+            after=after,
         )
     items = rows[:limit]
     next_cursor = None

@@ -1,0 +1,179 @@
+"""Storage of duplicate matching: candidate look-ups, the pairs, and the re-match queue.
+
+`duplicate_pairs` holds one document per candidate pair (the "group" the API lists), ordered by
+score, indexed by both contact ids. `match_queue` holds the contacts whose pairs must be
+recomputed, written in the same transaction as the contact change and drained by a background
+loop; its entries live under the reserved tenant "" so one loop serves every tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from crm_contacts.domain.matching.profile import EMAIL_KEY, PHONE_KEY
+from crm_shared.ids import new_id
+from crm_shared.storage import (
+    CollectionSpec,
+    Contains,
+    ContainsAny,
+    Cursor,
+    Eq,
+    In,
+    Index,
+    Range,
+    Session,
+    Where,
+)
+
+CONTACTS = "contacts"
+DUPLICATE_PAIRS = "duplicate_pairs"
+MATCH_QUEUE = "match_queue"
+QUEUE_TENANT = ""
+
+MATCHING_SPECS: tuple[CollectionSpec, ...] = (
+    CollectionSpec(CONTACTS, indexes=(Index(("match_keys",), multi_value="array"),)),
+    CollectionSpec(
+        DUPLICATE_PAIRS,
+        indexes=(Index(("contact_ids",), multi_value="array"), Index(("score",))),
+    ),
+    CollectionSpec(MATCH_QUEUE),
+)
+# Matching sees only the live set: not deleted, not erased, not merged away.
+MATCHABLE: tuple[Where, ...] = (
+    Eq("deleted_at", None),
+    Eq("erased_at", None),
+    Eq("merged_into", None),
+)
+_IN_CHUNK = 500
+_NO_LIMIT = 10_000_000
+
+
+def _chunks(values: Sequence[str]) -> Iterable[tuple[str, ...]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield tuple(values[start : start + _IN_CHUNK])
+
+
+class CandidateFinder:
+    """Live contacts of one tenant sharing an email, a phone, an external id or a name block."""
+
+    def __init__(self, session: Session, tenant: str) -> None:
+        self._session = session
+        self._tenant = tenant
+
+    async def by_keys(self, keys: Sequence[str], *, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` live contacts holding one of these match keys (one indexed query)."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(dict.fromkeys(keys))):
+            docs = await self._session.find(
+                CONTACTS,
+                tenant=self._tenant,
+                where=(ContainsAny("match_keys", chunk), *MATCHABLE),
+                limit=limit,
+            )
+            found.update((doc["id"], doc) for doc in docs)
+        return sorted(found.values(), key=lambda doc: str(doc["id"]))
+
+    async def by_identifiers(
+        self, *, emails: Sequence[str], phones: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Every live contact holding one of these emails or E.164 phones (primary or not)."""
+        keys = [EMAIL_KEY + e for e in emails] + [PHONE_KEY + p for p in phones]
+        return await self.by_keys(keys, limit=_NO_LIMIT)
+
+    async def by_ids(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The tenant's contacts with these ids, whatever their state."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            docs = await self._session.find(
+                CONTACTS, tenant=self._tenant, where=(In("id", chunk),), limit=len(chunk)
+            )
+            found.update((doc["id"], doc) for doc in docs)
+        return found
+
+
+class PairRepository:
+    """Candidate duplicate pairs of one tenant."""
+
+    def __init__(self, session: Session, tenant: str) -> None:
+        self._session = session
+        self._tenant = tenant
+
+    async def get(self, pair_id: str) -> dict[str, Any] | None:
+        """One pair by id."""
+        return await self._session.get(DUPLICATE_PAIRS, tenant=self._tenant, id=pair_id)
+
+    async def of_contact(self, contact_id: str) -> list[dict[str, Any]]:
+        """Every pair (dismissed ones too) the contact is in."""
+        return await self._session.find(
+            DUPLICATE_PAIRS,
+            tenant=self._tenant,
+            where=(Contains("contact_ids", contact_id),),
+            limit=10_000,
+        )
+
+    async def page(
+        self, *, min_score: float, limit: int, after: Cursor | None
+    ) -> list[dict[str, Any]]:
+        """Open pairs scoring at least `min_score`, best first."""
+        return await self._session.find(
+            DUPLICATE_PAIRS,
+            tenant=self._tenant,
+            where=(Range("score", gte=min_score), Eq("dismissed", False)),
+            order_by="score",
+            descending=True,
+            limit=limit,
+            after=after,
+        )
+
+    async def put(self, pair: dict[str, Any], *, new: bool) -> None:
+        """Insert a new pair or replace a stored one."""
+        if new:
+            await self._session.insert(DUPLICATE_PAIRS, pair)
+        else:
+            await self._session.replace(DUPLICATE_PAIRS, pair)
+
+    async def remove(self, pair_ids: Sequence[str]) -> None:
+        """Delete pairs by id."""
+        for chunk in _chunks(list(pair_ids)):
+            await self._session.delete_where(
+                DUPLICATE_PAIRS, tenant=self._tenant, where=(In("id", chunk),)
+            )
+
+    async def dismissed(self) -> list[dict[str, Any]]:
+        """Every pair dismissed as not duplicates."""
+        return await self._session.find(
+            DUPLICATE_PAIRS, tenant=self._tenant, where=(Eq("dismissed", True),), limit=10**9
+        )
+
+    async def remove_open(self) -> int:
+        """Delete every pair not dismissed (a full scan rebuilds them)."""
+        return await self._session.delete_where(
+            DUPLICATE_PAIRS, tenant=self._tenant, where=(Eq("dismissed", False),)
+        )
+
+    async def insert_many(self, pairs: Sequence[dict[str, Any]]) -> None:
+        """Insert pairs in one statement batch."""
+        if pairs:
+            await self._session.insert_many(DUPLICATE_PAIRS, pairs)
+
+
+async def queue_rematch(session: Session, tenant: str, contact_ids: Iterable[str]) -> None:
+    """Ask for these contacts' pairs to be recomputed, in the caller's transaction."""
+    docs = [
+        {"id": new_id(), "tenant": QUEUE_TENANT, "contact_tenant": tenant, "contact_id": cid}
+        for cid in dict.fromkeys(contact_ids)
+    ]
+    if docs:
+        await session.insert_many(MATCH_QUEUE, docs)
+
+
+async def queued(session: Session, *, limit: int) -> list[dict[str, Any]]:
+    """The oldest queue entries, every tenant."""
+    return await session.find(MATCH_QUEUE, tenant=QUEUE_TENANT, limit=limit)
+
+
+async def dequeue(session: Session, entry_ids: Sequence[str]) -> None:
+    """Drop handled queue entries."""
+    for chunk in _chunks(list(entry_ids)):
+        await session.delete_where(MATCH_QUEUE, tenant=QUEUE_TENANT, where=(In("id", chunk),))

@@ -1,0 +1,110 @@
+"""Names as a person compares them: folded, nicknames resolved, order-free, sounded out."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from crm_contacts.domain.text import fold
+
+# Nickname -> the given name it shortens (common English, plus a few French, German, Spanish
+# and Italian ones). Cheap on purpose: a dict look-up per first name.
+_NICKNAMES: dict[str, tuple[str, ...]] = {
+    "alexander": ("alex", "sasha", "sandy"),
+    "andrew": ("andy", "drew"),
+    "anthony": ("tony",),
+    "benjamin": ("ben", "benny"),
+    "charles": ("charlie", "chuck", "chas"),
+    "christopher": ("chris", "kit"),
+    "daniel": ("dan", "danny"),
+    "david": ("dave", "davy"),
+    "edward": ("ed", "eddie", "ted", "ned"),
+    "elizabeth": ("liz", "beth", "betty", "eliza", "lizzie", "betsy"),
+    "francis": ("frank", "fran"),
+    "frederick": ("fred", "freddie"),
+    "gregory": ("greg",),
+    "henry": ("harry", "hank"),
+    "james": ("jim", "jimmy", "jamie"),
+    "jennifer": ("jen", "jenny"),
+    "john": ("jack", "johnny"),
+    "jonathan": ("jon", "jonny"),
+    "joseph": ("joe", "joey"),
+    "katherine": ("kate", "kathy", "katie", "kat", "catherine", "kathryn"),
+    "lawrence": ("larry",),
+    "margaret": ("maggie", "meg", "peggy", "marge"),
+    "matthew": ("matt",),
+    "michael": ("mike", "mikey", "mick"),
+    "nicholas": ("nick", "nicky"),
+    "patricia": ("pat", "patty", "trish"),
+    "patrick": ("paddy",),
+    "peter": ("pete",),
+    "rebecca": ("becky", "becca"),
+    "richard": ("rick", "dick", "rich", "ricky"),
+    "robert": ("bob", "rob", "bobby", "robbie", "bert"),
+    "samuel": ("sam", "sammy"),
+    "stephen": ("steve", "steven", "stevie"),
+    "susan": ("sue", "susie"),
+    "theodore": ("theo",),
+    "thomas": ("tom", "tommy"),
+    "timothy": ("tim",),
+    "victoria": ("vicky", "tori"),
+    "william": ("bill", "will", "billy", "willy", "liam"),
+    "zachary": ("zack", "zach"),
+    # French, German, Spanish, Italian
+    "francois": ("francis",),
+    "johann": ("hans",),
+    "wolfgang": ("wolf",),
+    "francisco": ("paco", "pancho", "cisco"),
+    "jose": ("pepe",),
+    "guillermo": ("memo",),
+    "giuseppe": ("beppe", "peppe"),
+    "alessandro": ("sandro",),
+}
+NICKNAMES: dict[str, str] = {short: full for full, shorts in _NICKNAMES.items() for short in shorts}
+_PUNCTUATION = re.compile(r"[^\w\s]")
+_SOUNDEX = str.maketrans("bfpvcgjkqsxzdtlmnr", "111122222222334556")
+
+
+@lru_cache(maxsize=65536)
+def name_tokens(name: str) -> tuple[str, ...]:
+    """The folded words of a name, punctuation dropped, the first one's nickname resolved."""
+    words = _PUNCTUATION.sub(" ", fold(name)).split()
+    if words:
+        words[0] = NICKNAMES.get(words[0], words[0])
+    return tuple(words)
+
+
+def soundex(word: str) -> str:
+    """American Soundex of a folded word ('robert' and 'rupert' -> R163), '' if no letters."""
+    letters = [ch for ch in word if "a" <= ch <= "z"]
+    if not letters:
+        return ""
+    first = letters[0]
+    codes = [first.translate(_SOUNDEX)]
+    for ch in letters[1:]:
+        code = ch.translate(_SOUNDEX)
+        if ch in "hw":
+            continue  # h and w do not separate equal codes
+        if code != codes[-1]:
+            codes.append(code)
+    digits = "".join(c for c in codes[1:] if c.isdigit())
+    return (first.upper() + digits + "000")[:4]
+
+
+def block_keys(tokens: tuple[str, ...]) -> list[str]:
+    """The blocking keys of a name: exact, sounded out, and last name + first initial.
+
+    The first two sort the first and last word, so a swapped first/last name gives the same
+    keys; the phonetic one absorbs most typos (not one in a first letter); the last one catches
+    a typo in the first name, an initial ("J. Smith") and a nickname the table lacks.
+    """
+    if not tokens:
+        return []
+    first, last = tokens[0], tokens[-1]
+    keys = ["n:" + " ".join(sorted({first, last}))]
+    sounds = sorted({soundex(first), soundex(last)} - {""})
+    if sounds:
+        keys.append("s:" + " ".join(sounds))
+    if len(tokens) > 1:
+        keys.append(f"l:{last} {first[0]}")
+    return keys

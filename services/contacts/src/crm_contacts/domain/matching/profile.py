@@ -1,0 +1,87 @@
+"""What the matching engine reads of a contact, and the keys that find its candidates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crm_contacts.domain.accounts import is_free_mail
+from crm_contacts.domain.matching.names import block_keys, name_tokens
+from crm_contacts.domain.text import fold
+
+# Fields whose change can change what a contact matches.
+MATCH_FIELDS = frozenset({"name", "email", "emails", "phone", "phones", "company", "external_ids"})
+# Prefixes of `match_keys` entries: an email, a phone, an external id (name blocks: names.py).
+EMAIL_KEY = "e:"
+PHONE_KEY = "p:"
+EXTERNAL_KEY = "x:"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchProfile:
+    """A contact reduced to what matching compares; built once per contact per comparison run."""
+
+    id: str
+    tokens: tuple[str, ...]
+    name_key: str
+    company: str
+    emails: frozenset[str]
+    domains: frozenset[str]
+    phones: frozenset[str]
+    external_ids: frozenset[str]
+
+
+def _emails(doc: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(e for e in (doc.get("email"), *(doc.get("emails") or ())) if e)
+
+
+def _phones(doc: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(p for p in (doc.get("phone"), *(doc.get("phones") or ())) if p)
+
+
+def _external_ids(doc: Mapping[str, Any]) -> frozenset[str]:
+    """External ids as `system:id` (a mapping of system -> id, or a list of such strings)."""
+    raw = doc.get("external_ids") or ()
+    if isinstance(raw, Mapping):
+        return frozenset(f"{system}:{value}" for system, value in raw.items() if value)
+    return frozenset(str(item) for item in raw if item)
+
+
+def _domain(email: str) -> str | None:
+    domain = email.rpartition("@")[2]
+    return None if not domain or is_free_mail(domain) else domain
+
+
+def match_profile(doc: Mapping[str, Any]) -> MatchProfile:
+    """The matching view of a contact document (or of a validated profile with an id)."""
+    tokens = name_tokens(doc.get("name") or "")
+    emails = _emails(doc)
+    return MatchProfile(
+        id=str(doc.get("id") or ""),
+        tokens=tokens,
+        name_key=" ".join(sorted(tokens)),
+        company=fold(doc.get("company") or ""),
+        emails=emails,
+        domains=frozenset(d for e in emails if (d := _domain(e))),
+        phones=_phones(doc),
+        external_ids=_external_ids(doc),
+    )
+
+
+def match_keys(doc: Mapping[str, Any]) -> list[str]:
+    """The derived, indexed `match_keys` of a contact: emails, phones, external ids, name blocks.
+
+    Every identifier is here (emails too, though `emails_norm` indexes them for search) so a
+    contact's candidates are one indexed query.
+    """
+    keys = [EMAIL_KEY + e for e in sorted(_emails(doc))]
+    keys += [PHONE_KEY + p for p in sorted(_phones(doc))]
+    keys += [EXTERNAL_KEY + x for x in sorted(_external_ids(doc))]
+    keys += block_keys(name_tokens(doc.get("name") or ""))
+    return keys
+
+
+def rematch_needed(changed_fields: Iterable[str]) -> bool:
+    """Whether a change touches what a contact matches on."""
+    return not MATCH_FIELDS.isdisjoint(changed_fields)

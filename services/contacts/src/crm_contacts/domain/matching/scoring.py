@@ -1,0 +1,98 @@
+"""Scoring a pair of contacts: a score in [0, 1] and the reasons a person would give.
+
+Exact identifiers (external id, email, phone) score 0.95 and more. A similar name alone scores
+0.5-0.7 ("possible"); a shared company or work-email domain corroborates it up to 0.94, so a
+name-only match never outranks a shared identifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.fuzz import token_sort_ratio
+
+from crm_contacts.domain.matching.profile import MatchProfile
+
+# Name similarity (0-1, order-free, after folding and nicknames) from which names are "similar".
+SIMILAR_NAME = 0.85
+_IDENTIFIER_SCORES = {"same_external_id": 0.99, "same_email": 0.97, "same_phone": 0.95}
+_FUZZY_CAP = 0.94
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A candidate duplicate of a contact: who, how likely, and why."""
+
+    contact_id: str
+    score: float
+    reasons: tuple[str, ...]
+
+
+def _initials_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """'J Smith' and 'John Smith': same last word, and one first word is the other's initial."""
+    if len(a) < 2 or len(b) < 2 or a[-1] != b[-1]:
+        return False
+    first_a, first_b = a[0], b[0]
+    if len(first_a) == 1 or len(first_b) == 1:
+        return first_a[0] == first_b[0]
+    return False
+
+
+def name_similarity(a: MatchProfile, b: MatchProfile) -> float:
+    """0-1: how alike two names are, word order, accents, case and nicknames aside."""
+    if not a.name_key or not b.name_key:
+        return 0.0
+    if a.name_key == b.name_key:
+        return 1.0
+    if _initials_agree(a.tokens, b.tokens):
+        return 0.9
+    return float(token_sort_ratio(a.name_key, b.name_key)) / 100.0
+
+
+def _same_company(a: str, b: str) -> bool:
+    if not a or not b:
+        return False
+    return a == b or Levenshtein.normalized_similarity(a, b) >= 0.9
+
+
+def score_pair(a: MatchProfile, b: MatchProfile) -> Match | None:
+    """How likely `b` is a duplicate of `a`, or None when nothing points to it."""
+    reasons: list[str] = []
+    if a.external_ids & b.external_ids:
+        reasons.append("same_external_id")
+    if a.emails & b.emails:
+        reasons.append("same_email")
+    if a.phones & b.phones:
+        reasons.append("same_phone")
+    similarity = name_similarity(a, b)
+    similar = similarity >= SIMILAR_NAME
+    if similar:
+        reasons.append("similar_name")
+    if not reasons:
+        return None
+    company = _same_company(a.company, b.company)
+    # A shared address implies its domain: only a domain shared otherwise is a reason.
+    domain = "same_email" not in reasons and bool(a.domains & b.domains)
+    if company:
+        reasons.append("same_company")
+    if domain:
+        reasons.append("same_email_domain")
+    identifiers = [_IDENTIFIER_SCORES[r] for r in reasons if r in _IDENTIFIER_SCORES]
+    score = 0.0
+    if identifiers:
+        # Each further reason (another identifier, the name, the company) adds a little.
+        score = min(1.0, max(identifiers) + 0.01 * (len(reasons) - 1))
+    if similar:
+        fuzzy = 0.5 + 0.2 * (similarity - SIMILAR_NAME) / (1 - SIMILAR_NAME)
+        fuzzy += 0.15 * company + 0.1 * domain
+        score = max(score, min(fuzzy, _FUZZY_CAP))
+    return Match(contact_id=b.id, score=round(score, 4), reasons=tuple(reasons))
+
+
+def rank(a: MatchProfile, candidates: Iterable[MatchProfile]) -> list[Match]:
+    """The candidates that match `a` (itself left out), best first, then oldest first."""
+    found = [m for c in candidates if c.id != a.id and (m := score_pair(a, c)) is not None]
+    found.sort(key=lambda m: (-m.score, m.contact_id))
+    return found

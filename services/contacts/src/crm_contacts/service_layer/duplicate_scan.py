@@ -1,0 +1,152 @@
+"""The full duplicate scan of a tenant: rebuild every open candidate pair from scratch.
+
+For existing data and after a matching-rule change. Reads the live contacts page by page,
+blocks and scores them in memory (domain/matching/blocking.py), then replaces the open pairs in
+one transaction; dismissed pairs are kept (and come back only with a new reason, as always).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_contacts.adapters.duplicates import CONTACTS, MATCHABLE, PairRepository
+from crm_contacts.domain.matching import Match, MatchProfile, match_profile
+from crm_contacts.domain.matching.blocking import ScanStats, scan_pairs
+from crm_contacts.domain.matching.pairs import new_pair, pair_id, rescored_pair
+from crm_shared.clock import now_iso
+from crm_shared.problems import Conflict
+from crm_shared.storage import DocumentStore, scan
+
+log = logging.getLogger(__name__)
+
+_PAGE = 5000
+_WRITE_CHUNK = 5000
+
+
+@dataclass
+class ScanResult:
+    """What a scan found and how long each phase took, in seconds."""
+
+    stats: ScanStats = field(default_factory=ScanStats)
+    load_seconds: float = 0.0
+    score_seconds: float = 0.0
+    write_seconds: float = 0.0
+
+
+async def load_profiles(store: DocumentStore, tenant: str) -> list[MatchProfile]:
+    """The matching view of every live contact of the tenant."""
+    profiles: list[MatchProfile] = []
+    async for doc in scan(store, CONTACTS, tenant=tenant, where=MATCHABLE, page_size=_PAGE):
+        profiles.append(match_profile(doc))
+    return profiles
+
+
+async def _write_pairs(
+    store: DocumentStore, tenant: str, found: list[tuple[MatchProfile, Match]], now: str
+) -> None:
+    async with store.transaction() as session:
+        pairs = PairRepository(session, tenant)
+        dismissed = {p["id"]: p for p in await pairs.dismissed()}
+        await pairs.remove_open()
+        batch: list[dict[str, Any]] = []
+        for profile, match in found:
+            i = pair_id(profile.id, match.contact_id)
+            old = dismissed.get(i)
+            if old is not None:
+                changed = rescored_pair(old, score=match.score, reasons=match.reasons, now=now)
+                if changed is not None:
+                    await pairs.put(changed, new=False)
+                continue
+            batch.append(
+                new_pair(
+                    tenant=tenant,
+                    a=profile.id,
+                    b=match.contact_id,
+                    score=match.score,
+                    reasons=match.reasons,
+                    now=now,
+                )
+            )
+            if len(batch) >= _WRITE_CHUNK:
+                await pairs.insert_many(batch)
+                batch = []
+        await pairs.insert_many(batch)
+
+
+async def scan_tenant(store: DocumentStore, *, tenant: str) -> ScanResult:
+    """Rebuild the tenant's open candidate pairs from all its live contacts."""
+    result = ScanResult()
+    started = time.perf_counter()
+    profiles = await load_profiles(store, tenant)
+    loaded = time.perf_counter()
+    # Blocking and scoring are CPU work: off the event loop, so the API keeps answering.
+    found = await asyncio.to_thread(scan_pairs, profiles, result.stats)
+    scored = time.perf_counter()
+    await _write_pairs(store, tenant, found, now_iso())
+    done = time.perf_counter()
+    result.load_seconds = loaded - started
+    result.score_seconds = scored - loaded
+    result.write_seconds = done - scored
+    log.info(
+        "duplicate scan of %d contacts: %d pairs (%.1fs)",
+        result.stats.contacts,
+        result.stats.matches,
+        done - started,
+    )
+    return result
+
+
+@dataclass
+class ScanJob:
+    """One tenant's latest scan, as this process ran it."""
+
+    status: str = "idle"
+    started_at: str | None = None
+    finished_at: str | None = None
+    contacts: int | None = None
+    groups: int | None = None
+
+
+class DuplicateScans:
+    """Full scans running in the background, at most one per tenant."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, ScanJob] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def status(self, tenant: str) -> ScanJob:
+        """The tenant's latest scan (idle if none ran in this process)."""
+        return self._jobs.get(tenant, ScanJob())
+
+    def start(self, store: DocumentStore, tenant: str) -> ScanJob:
+        """Start a scan; 409 if one is already running for the tenant."""
+        if self.status(tenant).status == "running":
+            raise Conflict("a duplicate scan is already running for this tenant")
+        job = ScanJob(status="running", started_at=now_iso())
+        self._jobs[tenant] = job
+        task = asyncio.create_task(self._run(store, tenant, job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    async def _run(self, store: DocumentStore, tenant: str, job: ScanJob) -> None:
+        try:
+            result = await scan_tenant(store, tenant=tenant)
+        except Exception:
+            log.exception("duplicate scan failed")
+            job.status = "failed"
+        else:
+            job.status = "completed"
+            job.contacts = result.stats.contacts
+            job.groups = result.stats.matches
+        job.finished_at = now_iso()
+
+    async def stop(self) -> None:
+        """Cancel running scans (at shutdown)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

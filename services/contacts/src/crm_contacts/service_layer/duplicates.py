@@ -1,0 +1,180 @@
+"""Duplicate look-ups and the kept-current candidate pairs (the groups `/v1/duplicates` lists).
+
+Pairs are kept current by a queue, not per request: every write path that can change what a
+contact matches queues its id in the same transaction (`queue_rematch`), and a background loop
+(`refresh_queued`) recomputes those contacts' pairs. So a change is never lost (it is committed
+with the contact), a million-row import pays one small insert per row instead of candidate
+look-ups, and reads only read pairs. Listing still drops pairs whose contacts left the live set
+meanwhile (deleted, erased, merged away), whatever path made them leave.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crm_contacts.adapters.duplicates import CandidateFinder, PairRepository, dequeue, queued
+from crm_contacts.domain.contact import is_live
+from crm_contacts.domain.matching import Match, match_keys, match_profile, rank
+from crm_contacts.domain.matching.cursor import decode_pair_cursor, encode_pair_cursor
+from crm_contacts.domain.matching.pairs import (
+    dismissed_pair,
+    new_pair,
+    pair_id,
+    rescored_pair,
+)
+from crm_contacts.service_layer.handlers import visible
+from crm_shared.clock import now_iso
+from crm_shared.problems import NotFound
+from crm_shared.storage import Cursor, DocumentStore, Session
+
+# Candidates read per look-up (a very common name's block is cut there).
+CANDIDATE_LIMIT = 200
+
+
+def matchable(doc: Mapping[str, Any] | None) -> bool:
+    """Live and not merged away: the only contacts matching sees."""
+    return doc is not None and is_live(doc) and doc.get("merged_into") is None
+
+
+async def find_matches(
+    session: Session, tenant: str, doc: Mapping[str, Any], *, limit: int = CANDIDATE_LIMIT
+) -> list[tuple[Match, dict[str, Any]]]:
+    """The contact's likely duplicates among the live ones, best first, with their documents."""
+    profile = match_profile(doc)
+    keys = doc.get("match_keys")
+    candidates = await CandidateFinder(session, tenant).by_keys(
+        keys if keys is not None else match_keys(doc), limit=limit
+    )
+    by_id = {c["id"]: c for c in candidates}
+    matches = rank(profile, (match_profile(c) for c in candidates))
+    return [(m, by_id[m.contact_id]) for m in matches]
+
+
+async def _dismissed_ids(session: Session, tenant: str, contact_id: str) -> set[str]:
+    pairs = await PairRepository(session, tenant).of_contact(contact_id)
+    return {c for p in pairs if p.get("dismissed") for c in p["contact_ids"] if c != contact_id}
+
+
+async def contact_duplicates(
+    store: DocumentStore, contact_id: str, *, tenant: str
+) -> list[tuple[Match, dict[str, Any]]]:
+    """A live contact's duplicates, best first, leaving out pairs dismissed as not duplicates."""
+    async with store.reader() as session:
+        finder = CandidateFinder(session, tenant)
+        doc = visible((await finder.by_ids([contact_id])).get(contact_id), contact_id)
+        if doc.get("merged_into"):
+            raise NotFound(f"contact {contact_id} was merged into {doc['merged_into']}")
+        found = await find_matches(session, tenant, doc)
+        dismissed = await _dismissed_ids(session, tenant, contact_id)
+    return [(m, c) for m, c in found if m.contact_id not in dismissed]
+
+
+async def _rematch_one(
+    session: Session, tenant: str, contact_id: str, doc: dict[str, Any] | None, now: str
+) -> None:
+    pairs = PairRepository(session, tenant)
+    stored = {p["id"]: p for p in await pairs.of_contact(contact_id)}
+    fresh: dict[str, Match] = {}
+    if matchable(doc):
+        assert doc is not None
+        fresh = {
+            pair_id(contact_id, m.contact_id): m
+            for m, _ in await find_matches(session, tenant, doc)
+        }
+    await pairs.remove([i for i, p in stored.items() if i not in fresh and not p["dismissed"]])
+    for i, match in fresh.items():
+        old = stored.get(i)
+        if old is None:
+            pair = new_pair(
+                tenant=tenant,
+                a=contact_id,
+                b=match.contact_id,
+                score=match.score,
+                reasons=match.reasons,
+                now=now,
+            )
+            await pairs.put(pair, new=True)
+        elif changed := rescored_pair(old, score=match.score, reasons=match.reasons, now=now):
+            await pairs.put(changed, new=False)
+
+
+async def refresh_queued(store: DocumentStore, *, batch: int = 100) -> int:
+    """Recompute the pairs of the oldest queued contacts; how many queue entries were handled."""
+    async with store.transaction() as session:
+        entries = await queued(session, limit=batch)
+        if not entries:
+            return 0
+        by_tenant: dict[str, list[str]] = defaultdict(list)
+        for entry in entries:
+            by_tenant[entry["contact_tenant"]].append(entry["contact_id"])
+        now = now_iso()
+        for tenant, ids in by_tenant.items():
+            docs = await CandidateFinder(session, tenant).by_ids(ids)
+            for contact_id in dict.fromkeys(ids):
+                await _rematch_one(session, tenant, contact_id, docs.get(contact_id), now)
+        await dequeue(session, [e["id"] for e in entries])
+    return len(entries)
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    """One page of candidate groups, best first."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+async def list_groups(
+    store: DocumentStore,
+    *,
+    tenant: str,
+    min_score: float,
+    limit: int,
+    cursor: str | None,
+    secret: bytes,
+) -> GroupPage:
+    """Open candidate groups of the tenant scoring at least `min_score`, best first."""
+    after: Cursor | None = decode_pair_cursor(cursor, secret=secret) if cursor else None
+    items: list[dict[str, Any]] = []
+    last: dict[str, Any] | None = None
+    more = True
+    async with store.reader() as session:
+        pairs = PairRepository(session, tenant)
+        finder = CandidateFinder(session, tenant)
+        while more and len(items) < limit:
+            # One more than needed tells whether another page follows.
+            page = await pairs.page(min_score=min_score, limit=limit + 1, after=after)
+            more = len(page) > limit
+            docs = await finder.by_ids([c for p in page for c in p["contact_ids"]])
+            for pair in page:
+                if len(items) == limit:
+                    more = True
+                    break
+                last = pair
+                if all(matchable(docs.get(c)) for c in pair["contact_ids"]):
+                    items.append(pair)
+            if last is not None:
+                after = Cursor(value=last["score"], id=last["id"])
+    next_cursor = None
+    if more and last is not None:
+        next_cursor = encode_pair_cursor(last["score"], last["id"], secret=secret)
+    return GroupPage(items=items, next_cursor=next_cursor)
+
+
+async def dismiss_group(
+    store: DocumentStore, group_id: str, *, tenant: str, actor: str
+) -> dict[str, Any]:
+    """Mark a group as not duplicates; it stays dismissed until a new reason appears."""
+    async with store.transaction() as session:
+        pairs = PairRepository(session, tenant)
+        pair = await pairs.get(group_id)
+        if pair is None:
+            raise NotFound(f"duplicate group {group_id} not found")
+        if pair.get("dismissed"):
+            return pair
+        dismissed = dismissed_pair(pair, actor=actor, now=now_iso())
+        await pairs.put(dismissed, new=False)
+    return dismissed

@@ -1,0 +1,118 @@
+"""The matching engine's pure parts: names, keys, scores and reasons, pairs, the scan core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm_contacts.domain.matching import (
+    match_keys,
+    match_profile,
+    name_tokens,
+    rank,
+    score_pair,
+    soundex,
+)
+from crm_contacts.domain.matching.blocking import ScanStats, scan_pairs
+from crm_contacts.domain.matching.pairs import dismissed_pair, new_pair, pair_id, rescored_pair
+
+
+def _p(contact_id: str, **fields: Any) -> Any:
+    return match_profile({"id": contact_id, **fields})
+
+
+def test_soundex_follows_the_american_rules() -> None:
+    codes = [soundex(w) for w in ("robert", "rupert", "tymczak", "pfister", "ashcraft", "lee")]
+    assert codes == ["R163", "R163", "T522", "P236", "A261", "L000"]
+
+
+def test_names_fold_accents_case_punctuation_and_nicknames() -> None:
+    assert name_tokens("Bob  O'Brien-SMITH") == ("robert", "o", "brien", "smith")
+    assert name_tokens("Zoë Müller") == ("zoe", "muller")
+
+
+def test_match_keys_hold_every_identifier_and_swap_free_name_blocks() -> None:
+    keys = match_keys(
+        {
+            "name": "Bob Smith",
+            "email": "bob@acme.com",
+            "emails": ["b@x.io"],
+            "phone": "+14155550100",
+            "external_ids": {"hubspot": "42"},
+        }
+    )
+    assert keys == [
+        "e:b@x.io",
+        "e:bob@acme.com",
+        "p:+14155550100",
+        "x:hubspot:42",
+        "n:robert smith",
+        "s:R163 S530",
+        "l:smith r",
+    ]
+    swapped = match_keys({"name": "Smith, Robert"})
+    assert {"n:robert smith", "s:R163 S530"} <= set(swapped)
+
+
+def test_identifiers_score_high_and_name_alone_needs_corroboration() -> None:
+    ada = _p("1", name="Ada Lovelace", email="ada@acme.com", company="Acme")
+    assert score_pair(ada, _p("2", name="Someone", emails=["ada@acme.com"])) is not None
+    by_email = score_pair(ada, _p("2", name="Someone", emails=["ada@acme.com"]))
+    assert by_email is not None and by_email.score >= 0.95
+    assert by_email.reasons == ("same_email",)
+    alone = score_pair(ada, _p("3", name="ADA LOVELACE"))
+    corroborated = score_pair(ada, _p("4", name="Lovelace Ada", email="a.l@acme.com"))
+    assert alone is not None and corroborated is not None
+    assert alone.reasons == ("similar_name",) and alone.score <= 0.7
+    assert corroborated.reasons == ("similar_name", "same_email_domain")
+    assert 0.7 < corroborated.score < 0.95
+    # A shared free-mail domain or company alone is no reason.
+    assert score_pair(ada, _p("5", name="Grace Hopper", company="Acme")) is None
+
+
+def test_initials_and_external_ids_match() -> None:
+    john = _p("1", name="John Smith", external_ids={"crm": "7"})
+    initial = score_pair(john, _p("2", name="J. Smith"))
+    assert initial is not None and initial.reasons == ("similar_name",)
+    external = score_pair(john, _p("3", name="Other", external_ids=["crm:7"]))
+    assert external is not None and external.reasons == ("same_external_id",)
+    assert external.score == 0.99
+
+
+def test_rank_orders_best_first_and_leaves_the_contact_out() -> None:
+    ada = _p("1", name="Ada Lovelace", phone="+14155550100", company="Acme")
+    ranked = rank(
+        ada,
+        [
+            ada,
+            _p("2", name="Ada Lovelace"),
+            _p("3", name="X", phone="+14155550100"),
+            _p("4", name="Grace Hopper"),
+        ],
+    )
+    assert [m.contact_id for m in ranked] == ["3", "2"]
+
+
+def test_pair_ids_are_order_free_and_dismissal_lasts_until_a_new_reason() -> None:
+    assert pair_id("a", "b") == pair_id("b", "a")
+    pair = new_pair(tenant="t", a="b", b="a", score=0.7, reasons=["similar_name"], now="1")
+    assert pair["contact_ids"] == ["a", "b"]
+    dismissed = dismissed_pair(pair, actor="key", now="2")
+    same = rescored_pair(dismissed, score=0.85, reasons=["similar_name"], now="3")
+    assert same is not None and same["dismissed"] is True
+    back = rescored_pair(dismissed, score=0.96, reasons=["same_phone", "similar_name"], now="4")
+    assert back is not None and back["dismissed"] is False
+    assert rescored_pair(pair, score=0.7, reasons=["similar_name"], now="5") is None
+
+
+def test_scan_finds_each_pair_once_across_blocks() -> None:
+    profiles = [
+        _p("1", name="Ada Lovelace", email="ada@acme.com", company="Acme"),
+        _p("2", name="Lovelace Ada", email="ada@acme.com"),
+        _p("3", name="Ada Lovelac", company="Acme"),
+        _p("4", name="Grace Hopper"),
+    ]
+    stats = ScanStats()
+    found = scan_pairs(profiles, stats)
+    pairs = {tuple(sorted((a.id, m.contact_id))) for a, m in found}
+    assert pairs == {("1", "2"), ("1", "3"), ("2", "3")}
+    assert len(found) == 3 and stats.contacts == 4 and stats.scored_pairs == 3
