@@ -48,7 +48,6 @@ def new_service_app(
     # "CRM gdpr service" -> crm-gdpr (OTEL_SERVICE_NAME, when set, wins).
     configure_tracing((title.removeprefix("CRM ").split() or ["service"])[0].lower())
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
-    app.add_middleware(ObservabilityMiddleware)
     app.get("/metrics", include_in_schema=False, tags=["health"])(metrics_endpoint)
     app.state.settings = settings
     app.state.authenticator = authenticator_for(settings)
@@ -56,6 +55,8 @@ def new_service_app(
         Limit.parse(settings.crm_rate_limit), parse_limits(settings.crm_rate_limits)
     )
     install_problem_handlers(app)
+    # Added last, so outermost: what the edge guard refuses is counted and logged too.
+    app.add_middleware(ObservabilityMiddleware)
 
     async def store_ready() -> None:
         store: DocumentStore = app.state.store

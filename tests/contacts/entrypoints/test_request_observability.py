@@ -116,3 +116,15 @@ async def test_an_unexpected_error_is_logged_with_its_request_id_and_no_exceptio
     (line,) = [line for line in lines.parsed() if line.get("exc_type") == "RuntimeError"]
     assert line["request_id"] == "req-boom"
     assert "grace@" not in "\n".join(lines.raw)
+
+
+async def test_a_body_the_edge_guard_refuses_still_gets_a_request_id_and_is_counted(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/v1/contacts",
+        content=b'{"name": "\\u0000"}',
+        headers={**auth(), "content-type": "application/json", "X-Request-ID": "req-edge"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["x-request-id"] == "req-edge"
