@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 N ?= 100000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint typecheck bench bench-search bench-duplicates schemas check clean
+.PHONY: install run test test-fast lint typecheck bench bench-search bench-duplicates bench-bulk schemas check clean
 
 install: ## install uv if missing, then the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -26,19 +26,24 @@ lint: install
 typecheck: install
 	@$(UV) run --no-sync mypy
 
-# N given on the command line sets both benchmarks' sizes; otherwise each has its own default.
+# N given on the command line sets every benchmark's size; otherwise each has its own default.
 SEARCH_N := $(if $(filter command line,$(origin N)),$(N),1000000)
+BULK_N := $(if $(filter command line,$(origin N)),$(N),100000)
 
-bench: install ## import benchmark (N rows, default 100000), then the search and duplicates ones
+bench: install ## import benchmark (N rows, default 100000), then search, duplicates and bulk
 	@$(UV) run --no-sync python -m bench.import_bench --rows $(N)
 	@$(UV) run --no-sync python -m bench.search_bench --contacts $(SEARCH_N)
 	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
+	@$(UV) run --no-sync python -m bench.bulk_bench --contacts $(BULK_N)
 
 bench-duplicates: install ## duplicate check, full scan and recall on N contacts (default 1000000)
 	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
 
 bench-search: install ## search benchmark: N contacts (default 1000000) in the embedded store
 	@$(UV) run --no-sync python -m bench.search_bench --contacts $(SEARCH_N)
+
+bench-bulk: install ## bulk add_tags benchmark over N contacts (default 100000)
+	@$(UV) run --no-sync python -m bench.bulk_bench --contacts $(BULK_N)
 
 schemas: install ## regenerate the event JSON Schemas and the AsyncAPI document
 	@$(UV) run --no-sync python -m crm_shared.contract

@@ -85,6 +85,9 @@ FIELDS: tuple[ContactField, ...] = (
     _profile("owner", "id", files=False),
     # Linked by the service from the company or work-email domain, not set by clients.
     ContactField("account_id", "id", personal=True, profile=True),
+    # Campaign ids: joined and left through bulk actions, not set by clients; an erasure
+    # clears them with the rest of what is known about the person.
+    ContactField("campaigns", "id", "list", personal=True),
     ContactField("source", "source", exportable=True),
     ContactField("created_at", "timestamp", exportable=True),
     ContactField("updated_at", "timestamp", exportable=True),

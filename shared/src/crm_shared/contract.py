@@ -51,7 +51,13 @@ DEAD_LETTER_MESSAGE = "crm.dead-letter"
 # A payload's Kafka record key is the first of these fields it has: the contact id for anything
 # about a contact, so one contact's events stay in order on one partition (an account's events are
 # keyed by the account id).
-KEY_FIELDS: tuple[str, ...] = ("contact_id", "job_id", "export_id", "account_id")
+KEY_FIELDS: tuple[str, ...] = (
+    "contact_id",
+    "job_id",
+    "export_id",
+    "account_id",
+    "campaign_id",
+)
 
 TOPIC_DESCRIPTIONS: dict[str, str] = {
     CONTACT_EVENTS.name: "Contact lifecycle events, published by the contacts service.",

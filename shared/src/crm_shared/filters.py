@@ -17,6 +17,8 @@ from crm_shared.rules import CUSTOM_FIELD_KEY_BODY, CUSTOM_FIELD_KEY_PATTERN
 from crm_shared.validation import CLEAN_TEXT, Flag, LenientMoment, Text, check_int64, check_text
 
 Source = Literal["chat", "manual", "import", "integration", "form"]
+# At most this many ids in one filter (`ids`): bulk actions and exports of a selection.
+MAX_FILTER_IDS = 10_000
 SortKey = Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"]
 _CF_PARAM = re.compile(rf"cf\.(?P<key>{CUSTOM_FIELD_KEY_BODY})(?:\.(?P<op>gte|lte|contains))?")
 
@@ -80,17 +82,21 @@ class ContactFilter(BaseModel):
     updated_before: LenientMoment | None = None
     deleted: Flag = False
     custom: list[CustomFieldCondition] = Field(default_factory=list, max_length=20)
+    # Members of this campaign (a campaign id, see /v1/campaigns).
+    campaign: str | None = Field(default=None, max_length=100)
+    # Only these contacts (exact ids): a selection handed over by a bulk action, e.g. an export.
+    ids: list[str] = Field(default_factory=list, max_length=MAX_FILTER_IDS)
 
-    _listify = field_validator("tag", "tag_any", "tag_none", mode="before")(_as_list)
+    _listify = field_validator("tag", "tag_any", "tag_none", "ids", mode="before")(_as_list)
 
     def query_params(self) -> list[tuple[str, str]]:
         """The filter as `GET /v1/contacts` query parameters (repeatable ones repeated)."""
         params: list[tuple[str, str]] = []
-        for name in ("q", "email", "owner", "source"):
+        for name in ("q", "email", "owner", "source", "campaign"):
             value = getattr(self, name)
             if value:
                 params.append((name, str(value)))
-        for name in ("tag", "tag_any", "tag_none"):
+        for name in ("tag", "tag_any", "tag_none", "ids"):
             params.extend((name, tag) for tag in getattr(self, name))
         for name in ("created_after", "created_before", "updated_after", "updated_before"):
             moment = getattr(self, name)
@@ -118,7 +124,7 @@ class ContactFilter(BaseModel):
         for name, value in items:
             if name in NON_FILTER_PARAMS:
                 continue
-            if name in ("tag", "tag_any", "tag_none"):
+            if name in ("tag", "tag_any", "tag_none", "ids"):
                 data.setdefault(name, []).append(value)
             elif name in _SINGLE_PARAMS:
                 data[name] = value
@@ -148,6 +154,7 @@ _SINGLE_PARAMS = frozenset(
         "updated_after",
         "updated_before",
         "deleted",
+        "campaign",
     }
 )
 

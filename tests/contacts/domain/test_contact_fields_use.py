@@ -54,6 +54,7 @@ def _full_contact() -> ContactDoc:
         now=NOW,
     )
     doc["account_id"] = "acc-1"
+    doc["campaigns"] = ["camp-1"]  # joined through a bulk action, never on create
     return doc
 
 

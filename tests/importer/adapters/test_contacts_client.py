@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import orjson
 import pytest
 
 from crm_importer.adapters.contacts_client import ContactsClient, ContactsUnavailable
@@ -67,3 +68,24 @@ async def test_an_answer_without_items_is_an_error() -> None:
 
 async def _no_wait(_: float) -> None:
     return None
+
+
+async def test_a_filter_of_ids_is_sent_as_a_search_body_not_a_query_string() -> None:
+    client, seen = client_of(
+        httpx.Response(200, json={"items": [{"id": "a"}], "next_cursor": "x"}),
+        httpx.Response(200, json={"items": [{"id": "b"}], "next_cursor": None}),
+    )
+    ids = [f"id-{n}" for n in range(3000)]
+
+    pages = [
+        page
+        async for page in client.pages(
+            ContactFilter(ids=ids), authorization="Bearer k", page_size=1
+        )
+    ]
+
+    assert pages == [[{"id": "a"}], [{"id": "b"}]]
+    assert [(r.method, r.url.path) for r in seen] == [("POST", "/v1/contacts/search")] * 2
+    first, second = (orjson.loads(r.content) for r in seen)
+    assert first == {"filter": {"ids": ids}, "limit": 1}
+    assert second["cursor"] == "x"

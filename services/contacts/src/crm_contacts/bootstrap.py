@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
+from crm_contacts.adapters.bulk import BULK_SPECS
+from crm_contacts.adapters.campaigns import CAMPAIGN_SPECS
+from crm_contacts.adapters.importer_client import ImporterExports
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.entrypoints.accounts_http import router as accounts_router
+from crm_contacts.entrypoints.bulk_http import router as bulk_router
+from crm_contacts.entrypoints.bulk_loop import BulkRunner
+from crm_contacts.entrypoints.campaigns_http import router as campaigns_router
 from crm_contacts.entrypoints.consumers import (
     COMMANDS_GROUP,
     COMMANDS_TOPICS,
@@ -16,6 +23,7 @@ from crm_contacts.entrypoints.consumers import (
     ERASURE_TOPICS,
     build_bus,
 )
+from crm_contacts.entrypoints.contact_tags_http import router as contact_tags_router
 from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_router
 from crm_contacts.entrypoints.duplicates_http import router as duplicates_router
 from crm_contacts.entrypoints.http import router
@@ -39,9 +47,11 @@ SERVICE = "contacts"
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ContactsSettings = app.state.settings
     store = open_store(settings, service=SERVICE)
-    await store.start(COLLECTION_SPECS)
+    await store.start((*COLLECTION_SPECS, *CAMPAIGN_SPECS, *BULK_SPECS))
     bus = build_bus(store, settings)
     app.state.store, app.state.bus = store, bus
+    exports = ImporterExports(settings.crm_importer_url, transport=app.state.importer_transport)
+    app.state.bulk_runner = BulkRunner(store, settings, exports)
     tasks = BackgroundTasks()
     try:
         # The relay and the consumers retry in the background: HTTP serves with the broker down.
@@ -60,15 +70,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.start(f"{SERVICE}-purge", purge)
         matching = run_match_loop(store, idle_seconds=settings.contacts_match_interval_seconds)
         tasks.start(f"{SERVICE}-duplicate-pairs", matching)
+        tasks.start(f"{SERVICE}-bulk-actions", app.state.bulk_runner.run())
         yield
     finally:
         await app.state.duplicate_scans.stop()
         await tasks.stop()
+        await exports.aclose()
         await store.close()
 
 
-def create_app(settings: ContactsSettings | None = None) -> FastAPI:
-    """Build the contacts service; the store and background loops start with the lifespan."""
+def create_app(
+    settings: ContactsSettings | None = None,
+    *,
+    importer_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the contacts service; the store and background loops start with the lifespan.
+
+    `importer_transport` lets tests hand bulk exports to an in-process importer.
+    """
     app = new_service_app(
         title="CRM contacts",
         description="Contacts with custom fields and tags; publishes contact lifecycle events.",
@@ -77,6 +96,7 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
     )
     app.state.clock = utcnow  # what "now" is for retention; tests replace it
     app.state.duplicate_scans = DuplicateScans()
+    app.state.importer_transport = importer_transport
     for part in (
         router,
         search_router,
@@ -87,6 +107,9 @@ def create_app(settings: ContactsSettings | None = None) -> FastAPI:
         tag_rules_router,
         duplicates_router,
         merges_router,
+        contact_tags_router,
+        campaigns_router,
+        bulk_router,
     ):
         app.include_router(part)
     return app

@@ -1,5 +1,6 @@
 """Versioned event and command schemas; the public contract other products subscribe to."""
 
+from crm_shared.events.campaigns import CampaignCreated, CampaignMembershipChanged
 from crm_shared.events.contacts import (
     AccountCreated,
     AccountDeleted,
@@ -40,6 +41,8 @@ __all__ = [
     "AccountDeleted",
     "AccountUpdated",
     "ActivityRecorded",
+    "CampaignCreated",
+    "CampaignMembershipChanged",
     "ConsentChanged",
     "ContactAnonymized",
     "ContactCreated",

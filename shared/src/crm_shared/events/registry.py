@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.events.campaigns import CampaignCreated, CampaignMembershipChanged
 from crm_shared.events.contacts import (
     AccountCreated,
     AccountDeleted,
@@ -46,6 +47,8 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         AccountCreated,
         AccountUpdated,
         AccountDeleted,
+        CampaignCreated,
+        CampaignMembershipChanged,
         ImportContactsBatch,
         ImportBatchProcessed,
         ImportJobFinished,

@@ -233,6 +233,10 @@ async def create_multi_value_indexes(
         f"CREATE TABLE IF NOT EXISTS {mv} (e_tenant TEXT NOT NULL, e_path TEXT NOT NULL, "
         "e_value, e_id TEXT NOT NULL, PRIMARY KEY (e_tenant, e_path, e_value, e_id)) WITHOUT ROWID"
     )
+    # The triggers delete a document's entries by (tenant, id): without this index SQLite walks
+    # every entry of the tenant under the path (tens of ms per replaced or deleted document at
+    # 100,000 contacts; with it, microseconds).
+    await conn.execute(f"CREATE INDEX IF NOT EXISTS {mv}_by_doc ON {mv} (e_tenant, e_id)")
     for root, kind in roots.items():
         name = f"{mv}__{root.replace('.', '_')}_{kind}"
         async with conn.execute(

@@ -83,6 +83,7 @@ def new_contact(
         "phones_raw": given.get("phones_raw", []),
         "owner": given.get("owner"),
         "account_id": given.get("account_id"),
+        "campaigns": [],
         "source": source,
         "created_at": now,
         "updated_at": now,

@@ -29,6 +29,7 @@ class ContactDoc(TypedDict):
     phones_raw: list[str]
     owner: str | None
     account_id: str | None
+    campaigns: list[str]
     source: str
     created_at: str
     updated_at: str

@@ -21,7 +21,7 @@ from crm_shared.clock import iso
 from crm_shared.filters import ContactFilter, CustomFieldCondition
 from crm_shared.identity import normalize_email
 from crm_shared.problems import Unprocessable
-from crm_shared.storage import Contains, ContainsAny, Eq, Not, Range, TextMatch, Where
+from crm_shared.storage import Contains, ContainsAny, Eq, In, Not, Range, TextMatch, Where
 
 # `sort` values -> the stored field they order by. Without `sort`, pages come in id order, which
 # is creation order (ids are time-ordered) and the cheapest keyset there is.
@@ -131,10 +131,14 @@ def conditions(
     """
     definitions = definitions or {}
     where: list[Where] = []
+    if criteria.ids:
+        where.append(In("id", tuple(dict.fromkeys(criteria.ids))))
     if criteria.email:
         where.append(Contains("emails_norm", _email(criteria.email)))
     if criteria.owner:
         where.append(Eq("owner", criteria.owner))
+    if criteria.campaign:
+        where.append(Contains("campaigns", criteria.campaign))
     where.extend(Contains("tags_norm", fold(tag)) for tag in criteria.tag)
     for cond in criteria.custom:
         where.extend(custom_conditions(cond, definitions))

@@ -157,3 +157,15 @@ def replace_tag(tags: list[str], old: str, new: str | None) -> list[str]:
             seen.add(fold(name))
             result.append(name)
     return result
+
+
+def edited_tags(current: list[str], add: list[str], remove: list[str]) -> list[str]:
+    """`current` without the `remove` names and with the `add` names not yet there (folded)."""
+    dropped = {fold(tag) for tag in remove}
+    kept = [tag for tag in current if fold(tag) not in dropped]
+    present = {fold(tag) for tag in kept}
+    for tag in add:
+        if fold(tag) not in present and fold(tag) not in dropped:
+            present.add(fold(tag))
+            kept.append(tag)
+    return kept

@@ -101,6 +101,9 @@ class ContactPublic(BaseModel):
     owner: str | None = None
     tags: list[str]
     custom_fields: dict[str, Any]
+    campaigns: list[str] = Field(
+        default_factory=list, description="Ids of the campaigns it belongs to (/v1/campaigns)"
+    )
     source: Source
     created_at: str
     updated_at: str

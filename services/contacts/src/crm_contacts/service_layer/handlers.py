@@ -22,6 +22,7 @@ from crm_contacts.domain.contact import (
     soft_deleted,
 )
 from crm_contacts.domain.contact_doc import as_stored
+from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.domain.errors import Gone, SuppressedIdentity
 from crm_contacts.domain.matching import rematch_needed
 from crm_contacts.domain.validation import validate_profile
@@ -50,7 +51,7 @@ from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.problems import Conflict, NotFound, PreconditionFailed
-from crm_shared.storage import DocumentStore
+from crm_shared.storage import DocumentStore, Session
 
 
 def visible(doc: dict[str, Any] | None, contact_id: str) -> dict[str, Any]:
@@ -69,7 +70,7 @@ def visible(doc: dict[str, Any] | None, contact_id: str) -> dict[str, Any]:
     return doc
 
 
-def _check_version(doc: dict[str, Any], expected: int | None) -> None:
+def check_version(doc: dict[str, Any], expected: int | None) -> None:
     if expected is not None and int(doc["version"]) != expected:
         raise PreconditionFailed(
             f"contact {doc['id']} is at version {doc['version']}, not {expected}; "
@@ -152,44 +153,75 @@ async def update_contact(
 ) -> dict[str, Any]:
     """Apply only the given fields; no change means no new version and no event."""
     profile = validate_profile(command.fields, region=settings.crm_default_region)
+    # custom_fields merge key by key; an explicit null clears them all.
+    replace_custom = "custom_fields" in command.fields and command.fields["custom_fields"] is None
     async with store.transaction() as session:
-        contacts = ContactRepository(session, tenant)
-        doc = visible(await contacts.get(command.contact_id), command.contact_id)
-        _check_version(doc, command.expected_version)
-        # custom_fields merge key by key; an explicit null clears them all.
-        replace_custom = (
-            "custom_fields" in command.fields and command.fields["custom_fields"] is None
+        doc = visible(
+            await ContactRepository(session, tenant).get(command.contact_id), command.contact_id
         )
+        check_version(doc, command.expected_version)
+        return await apply_update(
+            session,
+            tenant,
+            doc,
+            profile,
+            actor=actor,
+            settings=settings,
+            replace_custom=replace_custom,
+        )
+
+
+async def apply_update(
+    session: Session,
+    tenant: str,
+    doc: dict[str, Any],
+    profile: dict[str, Any],
+    *,
+    actor: str,
+    settings: ContactsSettings,
+    replace_custom: bool = False,
+    policy: ContactPolicy | None = None,
+) -> dict[str, Any]:
+    """Apply a validated partial profile to a live contact read in `session` (every update path:
+    PATCH, tag edits, bulk actions); returns the contact, unchanged when nothing changed.
+
+    `policy` lets a caller changing many contacts load the tenant's rules once.
+    """
+    if policy is None:
         policy, profile = await checked_update(
             session, tenant, profile, doc, custom_fields_cleared=replace_custom
         )
-        updated, changes = apply_profile(doc, profile, merge_custom_fields=not replace_custom)
-        changes = policy.retag_changed(doc, updated, changes)
-        if not changes:
-            return doc
-        if changes.keys() & {"email", "phone", "emails", "phones"}:
-            await _refuse_suppressed(SuppressionRepository(session, tenant), settings, updated)
-        now = now_iso()
-        account_events = await relink_contact(
-            session, tenant, doc, updated, changes, now=now, actor=actor
-        )
-        bump(updated, now)
-        if not await contacts.save(updated, expected_version=int(doc["version"])):
-            raise PreconditionFailed(f"contact {doc['id']} changed meanwhile; reload it")
-        await record_new_tags(session, tenant, policy)
-        if rematch_needed(changes):
-            await queue_rematch(session, tenant, [doc["id"]])
-        event = ContactUpdated(
-            contact_id=doc["id"],
-            version=updated["version"],
-            changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
-        )
-        await session.add_events(
-            [
-                *account_events,
-                outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor),
-            ]
-        )
+    else:
+        profile = policy.check_update(profile, doc, raw_custom_fields_cleared=replace_custom)
+    updated, changes = apply_profile(doc, profile, merge_custom_fields=not replace_custom)
+    changes = policy.retag_changed(doc, updated, changes)
+    if not changes:
+        return doc
+    if changes.keys() & {"email", "phone", "emails", "phones"}:
+        await _refuse_suppressed(SuppressionRepository(session, tenant), settings, updated)
+    now = now_iso()
+    account_events = await relink_contact(
+        session, tenant, doc, updated, changes, now=now, actor=actor
+    )
+    bump(updated, now)
+    if not await ContactRepository(session, tenant).save(
+        updated, expected_version=int(doc["version"])
+    ):
+        raise PreconditionFailed(f"contact {doc['id']} changed meanwhile; reload it")
+    await record_new_tags(session, tenant, policy)
+    if rematch_needed(changes):
+        await queue_rematch(session, tenant, [doc["id"]])
+    event = ContactUpdated(
+        contact_id=doc["id"],
+        version=updated["version"],
+        changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
+    )
+    await session.add_events(
+        [
+            *account_events,
+            outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor),
+        ]
+    )
     return updated
 
 
@@ -198,17 +230,25 @@ async def delete_contact(
 ) -> dict[str, Any]:
     """Soft-delete a live contact (restorable)."""
     async with store.transaction() as session:
-        contacts = ContactRepository(session, tenant)
-        doc = visible(await contacts.get(command.contact_id), command.contact_id)
-        _check_version(doc, command.expected_version)
-        deleted = soft_deleted(doc, now_iso())
-        await contacts.save(deleted, expected_version=int(doc["version"]))
-        await note_deleted(session, tenant, deleted)
-        await queue_rematch(session, tenant, [doc["id"]])
-        event = ContactDeleted(contact_id=doc["id"], version=deleted["version"])
-        await session.add_events(
-            [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor)]
+        doc = visible(
+            await ContactRepository(session, tenant).get(command.contact_id), command.contact_id
         )
+        check_version(doc, command.expected_version)
+        return await apply_delete(session, tenant, doc, actor=actor)
+
+
+async def apply_delete(
+    session: Session, tenant: str, doc: dict[str, Any], *, actor: str
+) -> dict[str, Any]:
+    """Soft-delete a live contact read in `session` (DELETE and bulk delete)."""
+    deleted = soft_deleted(doc, now_iso())
+    await ContactRepository(session, tenant).save(deleted, expected_version=int(doc["version"]))
+    await note_deleted(session, tenant, deleted)
+    await queue_rematch(session, tenant, [doc["id"]])
+    event = ContactDeleted(contact_id=doc["id"], version=deleted["version"])
+    await session.add_events(
+        [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor)]
+    )
     return deleted
 
 
@@ -221,36 +261,49 @@ async def restore_contact(
     settings: ContactsSettings,
 ) -> dict[str, Any]:
     """Restore a soft-deleted contact unless a live one took its email meanwhile."""
-    contact_id = command.contact_id
     async with store.transaction() as session:
-        contacts = ContactRepository(session, tenant)
-        doc = await contacts.get(contact_id)
-        if doc is None:
-            raise NotFound(f"contact {contact_id} not found")
-        if doc.get("erased_at") is not None:
-            raise Gone(f"contact {contact_id} was erased at the person's request")
-        if doc.get("merged_into"):
-            raise Conflict(
-                f"contact {contact_id} was merged into {doc['merged_into']}; "
-                "undo the merge instead",
-                extra={"merged_into": doc["merged_into"]},
-            )
-        if doc.get("deleted_at") is None:
-            raise Conflict(f"contact {contact_id} is not deleted")
-        if doc.get("email_norm"):
-            other = await contacts.live_with_email(doc["email_norm"], other_than=contact_id)
-            if other is not None:
-                raise Conflict(
-                    f"contact {other['id']} now has this email; merge or change it first",
-                    extra={"existing_id": other["id"]},
-                )
-        await _refuse_suppressed(SuppressionRepository(session, tenant), settings, doc)
-        back = restored(doc, now_iso())
-        await contacts.save(back, expected_version=int(doc["version"]))
-        await note_restored(session, tenant, contact_id)
-        await queue_rematch(session, tenant, [contact_id])
-        event = ContactRestored(contact_id=contact_id, version=back["version"])
-        await session.add_events(
-            [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=contact_id, actor=actor)]
+        doc = await ContactRepository(session, tenant).get(command.contact_id)
+        return await apply_restore(
+            session, tenant, doc, command.contact_id, actor=actor, settings=settings
         )
+
+
+async def apply_restore(
+    session: Session,
+    tenant: str,
+    doc: dict[str, Any] | None,
+    contact_id: str,
+    *,
+    actor: str,
+    settings: ContactsSettings,
+) -> dict[str, Any]:
+    """Restore a soft-deleted contact read in `session` (restore and bulk restore)."""
+    if doc is None:
+        raise NotFound(f"contact {contact_id} not found")
+    if doc.get("erased_at") is not None:
+        raise Gone(f"contact {contact_id} was erased at the person's request")
+    if doc.get("merged_into"):
+        raise Conflict(
+            f"contact {contact_id} was merged into {doc['merged_into']}; undo the merge instead",
+            extra={"merged_into": doc["merged_into"]},
+        )
+    if doc.get("deleted_at") is None:
+        raise Conflict(f"contact {contact_id} is not deleted")
+    contacts = ContactRepository(session, tenant)
+    if doc.get("email_norm"):
+        other = await contacts.live_with_email(doc["email_norm"], other_than=contact_id)
+        if other is not None:
+            raise Conflict(
+                f"contact {other['id']} now has this email; merge or change it first",
+                extra={"existing_id": other["id"]},
+            )
+    await _refuse_suppressed(SuppressionRepository(session, tenant), settings, doc)
+    back = restored(doc, now_iso())
+    await contacts.save(back, expected_version=int(doc["version"]))
+    await note_restored(session, tenant, contact_id)
+    await queue_rematch(session, tenant, [contact_id])
+    event = ContactRestored(contact_id=contact_id, version=back["version"])
+    await session.add_events(
+        [outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=contact_id, actor=actor)]
+    )
     return back

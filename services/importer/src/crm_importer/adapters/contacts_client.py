@@ -38,14 +38,22 @@ class ContactsClient:
         await self._http.aclose()
 
     async def _get_page(
-        self, params: list[tuple[str, str | int | float | bool | None]], authorization: str
+        self,
+        params: list[tuple[str, str | int | float | bool | None]],
+        authorization: str,
+        *,
+        body: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         delay = 0.5
+        headers = {"Authorization": authorization}
         for attempt in range(1, _RETRIES + 1):
             try:
-                response = await self._http.get(
-                    "/v1/contacts", params=params, headers={"Authorization": authorization}
-                )
+                if body is None:
+                    response = await self._http.get("/v1/contacts", params=params, headers=headers)
+                else:
+                    response = await self._http.post(
+                        "/v1/contacts/search", json=body, headers=headers
+                    )
             except httpx.TransportError as exc:
                 if attempt == _RETRIES:
                     raise ContactsUnavailable(
@@ -53,8 +61,8 @@ class ContactsClient:
                     ) from exc
             else:
                 if response.status_code == 200:
-                    body: dict[str, Any] = response.json()
-                    return body
+                    answer: dict[str, Any] = response.json()
+                    return answer
                 if response.status_code not in _RETRY_STATUSES or attempt == _RETRIES:
                     raise ContactsUnavailable(
                         f"the contacts service answered {response.status_code} to the listing"
@@ -66,20 +74,31 @@ class ContactsClient:
     async def pages(
         self, contact_filter: ContactFilter, *, authorization: str, page_size: int
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yield the matching contacts page by page, following `next_cursor`."""
+        """Yield the matching contacts page by page, following `next_cursor`.
+
+        A filter naming contacts by id (a bulk action's selection, up to 10,000 ids) is too long
+        for a query string: it goes as the JSON body of `POST /v1/contacts/search` instead.
+        """
         cursor: str | None = None
         while True:
+            body: dict[str, Any] | None = None
+            if contact_filter.ids:
+                body = {
+                    "filter": contact_filter.model_dump(mode="json", exclude_defaults=True),
+                    "limit": page_size,
+                    **({"cursor": cursor} if cursor else {}),
+                }
             params: list[tuple[str, str | int | float | bool | None]] = [
                 *contact_filter.query_params(),
                 ("limit", page_size),
             ]
             if cursor:
                 params.append(("cursor", cursor))
-            body = await self._get_page(params, authorization)
-            items = body.get("items")
+            page = await self._get_page(params, authorization, body=body)
+            items = page.get("items")
             if not isinstance(items, list):
                 raise ContactsUnavailable("the contacts service answered without an items list")
             yield items
-            cursor = body.get("next_cursor")
+            cursor = page.get("next_cursor")
             if not cursor or not items:
                 return
