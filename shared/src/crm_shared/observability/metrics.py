@@ -53,12 +53,12 @@ IMPORT_ROWS = Counter(
 )
 JOBS_FINISHED = Counter(
     "crm_jobs_finished_total",
-    "Background jobs finished, by kind (import, export, erasure) and status",
+    "Background jobs finished, by kind (import, export, erasure, bulk) and status",
     ["kind", "status"],
 )
 JOBS_STARTED = Counter(
     "crm_jobs_started_total",
-    "Background jobs accepted, by kind (import, export, erasure)",
+    "Background jobs accepted, by kind (import, export, erasure, bulk)",
     ["kind"],
 )
 
