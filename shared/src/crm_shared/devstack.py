@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from crm_shared.messaging.kafka import ensure_topics
+from crm_shared.observability.readable import readable_line
 from crm_shared.settings import DEV_API_KEYS
 from crm_shared.supervisor import Supervisor
 
@@ -42,11 +43,17 @@ def free_port() -> int:
 
 
 def _pump(
-    stream: IO[str], prefix: str, sink: IO[str], on_line: Callable[[str], object] | None = None
+    stream: IO[str],
+    prefix: str,
+    sink: IO[str],
+    on_line: Callable[[str], object] | None = None,
+    render: Callable[[str], str] | None = None,
 ) -> None:
     for line in stream:
         if on_line is not None:
             on_line(line)
+        if render is not None:
+            line = render(line)
         sink.write(f"{prefix} {line}" if line.endswith("\n") else f"{prefix} {line}\n")
         sink.flush()
 
@@ -131,6 +138,8 @@ class ServiceProcess:
     env: dict[str, str]
     log: IO[str] | None = None
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
+    # How each output line is shown (None: as written, one JSON object per line).
+    render: Callable[[str], str] | None = None
 
     @property
     def url(self) -> str:
@@ -151,7 +160,10 @@ class ServiceProcess:
         assert self.process.stdout is not None
         sink = self.log or open(os.devnull, "w")  # noqa: SIM115
         threading.Thread(
-            target=_pump, args=(self.process.stdout, f"[{self.name}]", sink), daemon=True
+            target=_pump,
+            args=(self.process.stdout, f"[{self.name}]", sink),
+            kwargs={"render": self.render},
+            daemon=True,
         ).start()
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -196,6 +208,7 @@ class Platform:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     log: IO[str] | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    render: Callable[[str], str] | None = None
 
     def env(self) -> dict[str, str]:
         """The environment every service gets: broker, data dir and each other's URLs."""
@@ -220,7 +233,7 @@ class Platform:
         """Start the services (all by default) and wait until each is healthy."""
         env = self.env()
         for name in names or iter(self.ports):
-            service = ServiceProcess(name, self.ports[name], env, self.log)
+            service = ServiceProcess(name, self.ports[name], env, self.log, render=self.render)
             self.services[name] = service  # registered first: a stop during start-up reaches it
             service.start()
         for service in self.services.values():
@@ -261,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--broker-port", type=int, default=int(os.environ.get("BROKER_PORT", "9092"))
     )
+    parser.add_argument(
+        "--json-logs", action="store_true", help="print the services' JSON log lines as they are"
+    )
     args = parser.parse_args(argv)
 
     stop, starting = threading.Event(), threading.Event()
@@ -270,7 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     ports = {
         name: int(os.environ.get(f"{name.upper()}_PORT", default)) for name, default in SERVICES
     }
-    platform = Platform(broker.bootstrap_servers, Path(args.data_dir), ports, log=sys.stdout)
+    platform = Platform(
+        broker.bootstrap_servers,
+        Path(args.data_dir),
+        ports,
+        log=sys.stdout,
+        render=None if args.json_logs else readable_line,
+    )
     # A service that crashes is restarted with backoff, the exit status logged.
     supervisor = Supervisor(platform.services, log=sys.stdout)
     try:

@@ -42,6 +42,8 @@ class EventEnvelope(BaseModel):
     datacontenttype: str = "application/json"
     tenant: str
     actor: str | None = None
+    # CloudEvents distributed-tracing extension: the W3C trace context of the write that caused it.
+    traceparent: str | None = None
     data: dict[str, Any]
 
     @classmethod
@@ -53,6 +55,7 @@ class EventEnvelope(BaseModel):
         tenant: str,
         subject: str | None,
         actor: str | None = None,
+        traceparent: str | None = None,
     ) -> Self:
         """Wrap an event payload in an envelope addressed to its tenant and subject."""
         return cls(
@@ -63,6 +66,7 @@ class EventEnvelope(BaseModel):
             subject=subject,
             tenant=tenant,
             actor=actor,
+            traceparent=traceparent,
             data=data.model_dump(mode="json"),
         )
 

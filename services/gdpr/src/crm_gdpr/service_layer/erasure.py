@@ -12,6 +12,7 @@ from crm_shared.events import ErasureCompleted, ErasureReceipt, ErasureRequested
 from crm_shared.idempotency_records import forget_subject
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
+from crm_shared.observability.metrics import JOBS_FINISHED, JOBS_STARTED
 from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.problems import NotFound
 from crm_shared.storage import DocumentStore, DuplicateKeyError
@@ -76,6 +77,7 @@ async def request_erasure(
             raise
         return pending, False
     log.info("erasure %s requested", request.id)
+    JOBS_STARTED.labels("erasure").inc()
     return request, True
 
 
@@ -125,6 +127,8 @@ async def record_receipt(
                     )
                 ]
             )
+    if applied.announce is not None:
+        JOBS_FINISHED.labels("erasure", applied.announce).inc()
     log.info(
         "erasure %s: %s reported %s; request is %s",
         request.id,
