@@ -4,7 +4,8 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 N ?= 100000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint typecheck bench bench-search bench-duplicates bench-bulk bench-latency schemas check clean
+.PHONY: install run test test-fast lint typecheck bench bench-search bench-duplicates bench-bulk \
+	bench-latency bench-console schemas check clean
 
 install: ## install uv if missing, then the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -30,12 +31,16 @@ typecheck: install
 SEARCH_N := $(if $(filter command line,$(origin N)),$(N),1000000)
 BULK_N := $(if $(filter command line,$(origin N)),$(N),100000)
 
-bench: install ## import (N rows, default 100000), search, duplicates, bulk, then latency
+# The console benchmark is a step of its own: CONSOLE_N=0 skips it, a small N makes it quick.
+CONSOLE_N ?= $(SEARCH_N)
+
+bench: install ## import (N rows, default 100000), search, duplicates, bulk, latency, console
 	@$(UV) run --no-sync python -m bench.import_bench --rows $(N)
 	@$(UV) run --no-sync python -m bench.search_bench --contacts $(SEARCH_N)
 	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
 	@$(UV) run --no-sync python -m bench.bulk_bench --contacts $(BULK_N)
 	@$(UV) run --no-sync python -m bench.latency_bench --rates 200,1000
+	@$(MAKE) --no-print-directory bench-console CONSOLE_N=$(CONSOLE_N)
 
 bench-duplicates: install ## duplicate check, full scan and recall on N contacts (default 1000000)
 	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
@@ -48,6 +53,11 @@ bench-search: install ## search benchmark: N contacts (default 1000000) in the e
 
 bench-bulk: install ## bulk add_tags benchmark over N contacts (default 100000)
 	@$(UV) run --no-sync python -m bench.bulk_bench --contacts $(BULK_N)
+
+bench-console: install ## the console's contact list first page with CONSOLE_N contacts (0 skips)
+	@if [ "$(CONSOLE_N)" != "0" ]; then \
+		$(UV) run --no-sync python -m bench.console_bench --contacts $(CONSOLE_N); \
+	else echo "console benchmark skipped (CONSOLE_N=0)"; fi
 
 schemas: install ## regenerate the event JSON Schemas and the AsyncAPI document
 	@$(UV) run --no-sync python -m crm_shared.contract

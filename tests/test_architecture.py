@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("contacts", "timeline", "importer", "gdpr")
+SERVICES = ("contacts", "timeline", "importer", "gdpr", "console")
 SERVICE_PACKAGES = {f"crm_{name}" for name in SERVICES}
 FRAMEWORKS = ("fastapi", "starlette", "aiokafka", "pymongo", "sqlite3", "aiosqlite", "httpx")
 # Modules of crm_shared that do I/O: a domain module must not reach them either.

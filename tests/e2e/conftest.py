@@ -37,7 +37,9 @@ class RunningPlatform:
         return httpx.Client(base_url=self.url(service), headers=auth(key), timeout=30)
 
 
-def start_platform(root: Path, names: tuple[str, ...] | None = None) -> RunningPlatform:
+def start_platform(
+    root: Path, names: tuple[str, ...] | None = None, *, env: dict[str, str] | None = None
+) -> RunningPlatform:
     """Start a broker and the named services (all by default) on free ports under `root`."""
     log_path = root / "platform.log"
     log = log_path.open("w")
@@ -49,7 +51,7 @@ def start_platform(root: Path, names: tuple[str, ...] | None = None) -> RunningP
         broker.bootstrap_servers,
         root / "data",
         ports,
-        extra_env={"CRM_API_KEYS": TEST_API_KEYS, "CRM_ENV": "test"},
+        extra_env={"CRM_API_KEYS": TEST_API_KEYS, "CRM_ENV": "test", **(env or {})},
         log=log,
     )
     platform.start(iter(names) if names else None)

@@ -4,6 +4,7 @@ It is the envelope's `actor`, the audit log's actor and a consent entry's `recor
 
 - `key:<label>`: an API key, by the label given in CRM_API_KEYS (`key:tenant:roles:label`), or by
   its fingerprint (12 hex digits of its SHA-256, never the key) when it has none;
+- `user:<subject>`: a bearer token's subject (OIDC);
 - `import:<job id>`: an import job;
 - `system:<task>`: a platform task (`system:erasure`, `system:retention`);
 - other products name themselves, e.g. `product:<name>` (the timeline keeps what they send).
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+# No "@": a label like an email address could carry personal data into every event.
+LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ACTOR_PATTERN = r"^[a-z][a-z0-9-]*:.+$"
 
 
@@ -36,7 +38,7 @@ def valid_label(label: str) -> str:
     """A key label, refused unless it is 1-64 plain characters (it is logged and published)."""
     if not LABEL_PATTERN.match(label):
         raise ValueError(
-            "an API key label must be 1-64 letters, digits or . _ @ - (starting with a letter "
+            "an API key label must be 1-64 letters, digits or . _ - (starting with a letter "
             "or digit)"
         )
     return label

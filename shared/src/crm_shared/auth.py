@@ -1,14 +1,28 @@
-"""Bearer API keys, each bound to one tenant and a set of roles."""
+"""Bearer API keys, each bound to one tenant, a set of roles and (optionally) a label.
+
+Keys come from `CRM_API_KEYS` (`key:tenant:role[+role...][:label]`, comma-separated) and from the
+file named by `CRM_API_KEYS_FILE`, which holds only SHA-256 hashes of keys, one
+`sha256-hex:tenant:role[+role...]:label` per line (`python -m crm_shared.auth KEY TENANT ROLES
+LABEL` prints such a line). The file is read again when it changes, so keys rotate without a
+restart. Only hashes are kept in memory; the actor recorded for a caller is its key's label, or
+a fingerprint of the key when it has none.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
+import logging
+import re
+import sys
+import time
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Protocol
 
 from crm_shared.actors import key_actor, valid_label
 from crm_shared.problems import Forbidden, Unauthorized
+
+log = logging.getLogger(__name__)
 
 Role = Literal["admin", "editor", "viewer"]
 ROLES: frozenset[str] = frozenset({"admin", "editor", "viewer"})
@@ -18,6 +32,10 @@ _IMPLIED: dict[str, frozenset[str]] = {
     "editor": frozenset({"editor", "viewer"}),
     "viewer": frozenset({"viewer"}),
 }
+# Labels end up in events and the audit log: plain names of systems or teams, never an email.
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+# How often, at most, the key file's modification time is looked at.
+RELOAD_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -37,9 +55,27 @@ class Principal:
             raise Forbidden(f"this action needs the '{role}' role", extra={"required_role": role})
 
 
+def key_hash(key: str) -> str:
+    """The SHA-256 of a key, hex: what the key file stores and what the table is keyed by."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def fingerprint(key: str) -> str:
     """A short, non-reversible id for a key (12 hex digits), safe to log and to publish."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
+    return key_hash(key)[:12]
+
+
+def _principal(
+    tenant: str, roles_text: str, label: str | None, digest: str, where: str
+) -> Principal:
+    if not tenant or not roles_text:
+        raise ValueError(f"each entry of {where} needs a tenant and at least one role")
+    roles = frozenset(roles_text.split("+"))
+    unknown = roles - ROLES
+    if unknown:
+        raise ValueError(f"unknown role(s) {sorted(unknown)} in {where}")
+    name = valid_label(label) if label is not None else digest[:12]
+    return Principal(key_id=key_actor(name), tenant=tenant, roles=roles)
 
 
 def parse_api_keys(spec: str) -> dict[str, Principal]:
@@ -54,25 +90,84 @@ def parse_api_keys(spec: str) -> dict[str, Principal]:
         if not entry:
             continue
         parts = entry.split(":")
-        if len(parts) not in (3, 4) or not all(parts):
+        if len(parts) not in (3, 4) or not parts[0]:
             raise ValueError("each API key entry must be key:tenant:role[+role...][:label]")
-        key, tenant, roles_text = parts[:3]
-        roles = frozenset(roles_text.split("+"))
-        unknown = roles - ROLES
-        if unknown:
-            raise ValueError(f"unknown role(s) {sorted(unknown)} in CRM_API_KEYS")
-        label = valid_label(parts[3]) if len(parts) == 4 else fingerprint(key)
-        keys[key] = Principal(key_id=key_actor(label), tenant=tenant, roles=roles)
+        label = parts[3] if len(parts) == 4 else None
+        keys[parts[0]] = _principal(parts[1], parts[2], label, key_hash(parts[0]), "CRM_API_KEYS")
     if not keys:
         raise ValueError("no API keys configured")
     return keys
 
 
-class ApiKeyAuthenticator:
-    """Resolves an Authorization header to a Principal, comparing keys in constant time."""
+def parse_key_file(text: str) -> dict[str, Principal]:
+    """Parse a key file: `sha256-hex:tenant:role[+role...]:label` lines; '#' starts a comment."""
+    hashed: dict[str, Principal] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        entry = raw.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        parts = entry.split(":")
+        if len(parts) != 4 or not _SHA256_HEX.match(parts[0]):
+            raise ValueError(
+                f"line {number} of CRM_API_KEYS_FILE must be sha256-hex:tenant:roles:label"
+            )
+        hashed[parts[0]] = _principal(parts[1], parts[2], parts[3], parts[0], "CRM_API_KEYS_FILE")
+    return hashed
 
-    def __init__(self, keys: dict[str, Principal]) -> None:
-        self._keys = keys
+
+class TokenVerifier(Protocol):
+    """Something else that may vouch for a bearer token (an OIDC issuer)."""
+
+    def verify(self, token: str) -> Principal:
+        """The principal the token names, or raise 401."""
+        ...
+
+
+class ApiKeyAuthenticator:
+    """Resolves an Authorization header to a Principal: an API key, or a JWT from the issuer."""
+
+    def __init__(
+        self,
+        keys: dict[str, Principal],
+        *,
+        key_file: Path | None = None,
+        tokens: TokenVerifier | None = None,
+    ) -> None:
+        self._tokens = tokens
+        self._static = {key_hash(key): principal for key, principal in keys.items()}
+        self._key_file = key_file
+        self._file_keys: dict[str, Principal] = {}
+        self._file_mtime: float | None = None
+        self._checked_at = 0.0
+        if key_file is not None:
+            self._file_keys = parse_key_file(key_file.read_text())
+            self._file_mtime = key_file.stat().st_mtime
+
+    def _reload_if_changed(self) -> None:
+        """Read the key file again when its modification time changed (rotation)."""
+        if self._key_file is None:
+            return
+        now = time.monotonic()
+        if now - self._checked_at < RELOAD_CHECK_SECONDS:
+            return
+        self._checked_at = now
+        try:
+            mtime = self._key_file.stat().st_mtime
+            if mtime == self._file_mtime:
+                return
+            self._file_keys = parse_key_file(self._key_file.read_text())
+            self._file_mtime = mtime
+            log.info("API key file reloaded: %d key(s)", len(self._file_keys))
+        except (OSError, ValueError) as exc:
+            # The keys already loaded stay in force; the error names no key or value.
+            log.warning("API key file not reloaded (%s); keeping the previous keys", exc)
+
+    @property
+    def tenants(self) -> list[str]:
+        """Every tenant a configured key (static or from the key file) belongs to, sorted."""
+        self._reload_if_changed()
+        keys = [*self._static.values(), *self._file_keys.values()]
+        return sorted({p.tenant for p in keys})
 
     def authenticate(self, authorization: str | None) -> Principal:
         """Return the caller's principal, or raise 401."""
@@ -81,11 +176,28 @@ class ApiKeyAuthenticator:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("the Authorization header must be 'Bearer <key>'")
+        self._reload_if_changed()
         token = token.strip()
-        found: Principal | None = None
-        for key, principal in self._keys.items():
-            if hmac.compare_digest(key.encode(), token.encode()):
-                found = principal
-        if found is None:
-            raise Unauthorized("unknown API key")
-        return found
+        digest = key_hash(token)
+        found = self._file_keys.get(digest) or self._static.get(digest)
+        if found is not None:
+            return found
+        if self._tokens is not None and token.count(".") == 2:
+            return self._tokens.verify(token)  # a JWT: only the issuer can vouch for it
+        raise Unauthorized("unknown API key")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the key file line of a key: `python -m crm_shared.auth KEY TENANT ROLES LABEL`."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    key, tenant, roles, label = args
+    _principal(tenant, roles, label, key_hash(key), "the arguments")
+    print(f"{key_hash(key)}:{tenant}:{roles}:{label}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""The embedded platform: the Tansu broker plus the four services as processes, for `make run`.
+"""The embedded platform: the Tansu broker, the four services and the console, for `make run`.
 
 Tests start the same stack through `EmbeddedBroker` and `Platform` on free ports.
 """
@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import IO
 
 from crm_shared.messaging.kafka import ensure_topics
+from crm_shared.observability.readable import readable_line
 from crm_shared.settings import DEV_API_KEYS
+from crm_shared.supervisor import Supervisor
 
 # The consumers' fetch wait on the embedded broker (KAFKA_FETCH_MAX_WAIT_MS), in milliseconds.
 # Tansu answers a waiting fetch only when the wait runs out, so a hop costs about half of it, and
@@ -34,6 +36,8 @@ SERVICES: tuple[tuple[str, int], ...] = (
     ("timeline", 8002),
     ("importer", 8003),
     ("gdpr", 8004),
+    # The admin console only calls the four services' HTTP APIs; it starts last.
+    ("console", 8000),
 )
 
 
@@ -45,11 +49,17 @@ def free_port() -> int:
 
 
 def _pump(
-    stream: IO[str], prefix: str, sink: IO[str], on_line: Callable[[str], object] | None = None
+    stream: IO[str],
+    prefix: str,
+    sink: IO[str],
+    on_line: Callable[[str], object] | None = None,
+    render: Callable[[str], str] | None = None,
 ) -> None:
     for line in stream:
         if on_line is not None:
             on_line(line)
+        if render is not None:
+            line = render(line)
         sink.write(f"{prefix} {line}" if line.endswith("\n") else f"{prefix} {line}\n")
         sink.flush()
 
@@ -134,6 +144,8 @@ class ServiceProcess:
     env: dict[str, str]
     log: IO[str] | None = None
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
+    # How each output line is shown (None: as written, one JSON object per line).
+    render: Callable[[str], str] | None = None
 
     @property
     def url(self) -> str:
@@ -154,7 +166,10 @@ class ServiceProcess:
         assert self.process.stdout is not None
         sink = self.log or open(os.devnull, "w")  # noqa: SIM115
         threading.Thread(
-            target=_pump, args=(self.process.stdout, f"[{self.name}]", sink), daemon=True
+            target=_pump,
+            args=(self.process.stdout, f"[{self.name}]", sink),
+            kwargs={"render": self.render},
+            daemon=True,
         ).start()
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -199,6 +214,7 @@ class Platform:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     log: IO[str] | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    render: Callable[[str], str] | None = None
 
     def env(self) -> dict[str, str]:
         """The environment every service gets: broker, data dir and each other's URLs."""
@@ -227,7 +243,7 @@ class Platform:
         """Start the services (all by default) and wait until each is healthy."""
         env = self.env()
         for name in names or iter(self.ports):
-            service = ServiceProcess(name, self.ports[name], env, self.log)
+            service = ServiceProcess(name, self.ports[name], env, self.log, render=self.render)
             self.services[name] = service  # registered first: a stop during start-up reaches it
             service.start()
         for service in self.services.values():
@@ -268,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--broker-port", type=int, default=int(os.environ.get("BROKER_PORT", "9092"))
     )
+    parser.add_argument(
+        "--json-logs", action="store_true", help="print the services' JSON log lines as they are"
+    )
     args = parser.parse_args(argv)
 
     stop, starting = threading.Event(), threading.Event()
@@ -277,7 +296,15 @@ def main(argv: list[str] | None = None) -> int:
     ports = {
         name: int(os.environ.get(f"{name.upper()}_PORT", default)) for name, default in SERVICES
     }
-    platform = Platform(broker.bootstrap_servers, Path(args.data_dir), ports, log=sys.stdout)
+    platform = Platform(
+        broker.bootstrap_servers,
+        Path(args.data_dir),
+        ports,
+        log=sys.stdout,
+        render=None if args.json_logs else readable_line,
+    )
+    # A service that crashes is restarted with backoff, the exit status logged.
+    supervisor = Supervisor(platform.services, log=sys.stdout)
     try:
         broker.start()
         asyncio.run(ensure_topics(broker.bootstrap_servers))
@@ -287,13 +314,18 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         keys = os.environ.get("CRM_API_KEYS") or DEV_API_KEYS
         print("\nCRM platform is up (Ctrl-C stops everything):")
+        console = platform.services.get("console")
+        if console is not None:
+            print(f"  console   {console.url}   (sign in with an API key)")
         print(f"  broker    {broker.bootstrap_servers}")
         for name, service in platform.services.items():
-            print(f"  {name:<9} {service.url}   (API docs: {service.url}/docs)")
+            if name != "console":
+                print(f"  {name:<9} {service.url}   (API docs: {service.url}/docs)")
         if not os.environ.get("CRM_API_KEYS"):
             key = keys.split(":")[0]
             print(f"  dev key   Authorization: Bearer {key}   (tenant demo, role admin)")
         sys.stdout.flush()
+        supervisor.start()
         stop.wait()
     except (KeyboardInterrupt, _StopRequested):
         pass
@@ -303,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nstopping...", flush=True)
+        supervisor.stop()  # before the services stop: a clean shutdown restarts nothing
         platform.stop()
         broker.stop()
     return 0

@@ -57,6 +57,8 @@ class EventEnvelope(BaseModel):
         description="Who caused the event, as `<kind>:<name>`: key:<label or fingerprint>, "
         "import:<job id>, system:<task>, or a product's own name.",
     )
+    # CloudEvents distributed-tracing extension: the W3C trace context of the write that caused it.
+    traceparent: str | None = None
     data: dict[str, Any]
 
     @classmethod
@@ -68,6 +70,7 @@ class EventEnvelope(BaseModel):
         tenant: str,
         subject: str | None,
         actor: str | None = None,
+        traceparent: str | None = None,
     ) -> Self:
         """Wrap an event payload in an envelope addressed to its tenant and subject."""
         return cls(
@@ -79,6 +82,7 @@ class EventEnvelope(BaseModel):
             subject=subject,
             tenant=tenant,
             actor=actor,
+            traceparent=traceparent,
             data=data.model_dump(mode="json"),
         )
 

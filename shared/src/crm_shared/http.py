@@ -18,8 +18,10 @@ from starlette.routing import Match
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
 from crm_shared.edge import EdgeGuard
 from crm_shared.messaging.bus import MessageBus
+from crm_shared.observability.context import set_tenant
 from crm_shared.openapi_problems import install_problem_openapi
 from crm_shared.problems import ProblemError
+from crm_shared.rate_limit import RateLimiter
 from crm_shared.storage import ConcurrentWriteError, DocumentStore
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ def problem_response(error: ProblemError, request: Request) -> JSONResponse:
         error.to_problem(instance=request.url.path),
         status_code=error.status,
         media_type=PROBLEM_JSON,
-        headers=error.headers or None,
+        headers=error.response_headers() or None,
     )
 
 
@@ -124,7 +126,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Runs outside the request's log context: name the request id explicitly.
+        request_id = str(getattr(request.state, "request_id", ""))
+        log.exception(
+            "unhandled error on %s %s",
+            request.method,
+            request.url.path,
+            extra={"request_id": request_id} if request_id else None,
+        )
         body = {
             "type": "about:blank",
             "title": "Internal Server Error",
@@ -132,7 +141,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             "detail": "an unexpected error occurred; it has been logged",
             "instance": request.url.path,
         }
-        return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
+        headers = {"X-Request-ID": request_id} if request_id else None
+        return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON, headers=headers)
 
 
 # Declared for the OpenAPI document only (the "Authorize" button of /docs); the key itself is
@@ -145,7 +155,12 @@ def _principal(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
     authenticator: ApiKeyAuthenticator = request.app.state.authenticator
-    return authenticator.authenticate(request.headers.get("authorization"))
+    principal = authenticator.authenticate(request.headers.get("authorization"))
+    set_tenant(principal.tenant)  # the request's log lines name its tenant from here on
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.check(principal.key_id)
+    return principal
 
 
 # Any authenticated caller, whatever its role (401 without a valid key).
@@ -187,6 +202,20 @@ def _bus(request: Request) -> MessageBus:
 BusDep = Annotated[MessageBus, Depends(_bus)]
 
 
+_READINESS_BODY: dict[str, Any] = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": ["ready", "not ready"]},
+                "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+                "down": {"type": "array", "items": {"type": "string"}},
+            },
+        }
+    }
+}
+
+
 def install_health_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
     """`/healthz` says the process is up; `/readyz` says the store and the broker answer."""
 
@@ -194,20 +223,36 @@ def install_health_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> No
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={503: {"description": "A dependency is down", "content": _READINESS_BODY}},
+    )
     async def readyz() -> JSONResponse:
-        results: dict[str, str] = {}
-        for name, check in checks.items():
-            try:
-                await asyncio.wait_for(check(), timeout=2.0)
-                results[name] = "ok"
-            except Exception as exc:
-                results[name] = f"unavailable: {type(exc).__name__}"
-        ready = all(v == "ok" for v in results.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": results},
-            status_code=200 if ready else 503,
+        # Concurrently, each bounded: the probe answers within READY_CHECK_SECONDS whatever hangs.
+        names = list(checks)
+        outcomes = await asyncio.gather(
+            *(_run_check(checks[name]) for name in names), return_exceptions=False
         )
+        results = dict(zip(names, outcomes, strict=True))
+        down = [name for name, outcome in results.items() if outcome != "ok"]
+        return JSONResponse(
+            {"status": "not ready" if down else "ready", "checks": results, "down": down},
+            status_code=503 if down else 200,
+        )
+
+
+READY_CHECK_SECONDS = 2.0
+
+
+async def _run_check(check: ReadinessCheck) -> str:
+    try:
+        await asyncio.wait_for(check(), timeout=READY_CHECK_SECONDS)
+    except TimeoutError:
+        return f"unavailable: no answer within {READY_CHECK_SECONDS:g}s"
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"
 
 
 def broker_check(bootstrap_servers: str) -> ReadinessCheck:

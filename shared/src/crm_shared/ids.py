@@ -34,3 +34,14 @@ def new_id() -> str:
     value |= 0b10 << 62
     value |= rand_b
     return str(uuid.UUID(int=value))
+
+
+def id_unix_time(value: str) -> float | None:
+    """When a UUIDv7 was made, in Unix seconds; None for anything that is not a UUIDv7."""
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return None
+    if parsed.version != 7:
+        return None
+    return (parsed.int >> 80) / 1000.0

@@ -8,6 +8,7 @@ tenant and actor, on the event model's topic, with the Kafka key also as the env
 from __future__ import annotations
 
 from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.observability.tracing import current_traceparent
 from crm_shared.storage import OutgoingEvent
 
 # The CloudEvents `source` of each service's events.
@@ -20,6 +21,16 @@ GDPR_SOURCE = "crm/gdpr"
 def outgoing(
     data: EventData, *, source: str, tenant: str, key: str, actor: str | None
 ) -> OutgoingEvent:
-    """The outbox entry for `data` on its topic, keyed by (and about) `key`."""
-    envelope = EventEnvelope.wrap(data, source=source, tenant=tenant, subject=key, actor=actor)
+    """The outbox entry for `data` on its topic, keyed by (and about) `key`.
+
+    The envelope carries the current trace context, so the consumers' spans join the write's trace.
+    """
+    envelope = EventEnvelope.wrap(
+        data,
+        source=source,
+        tenant=tenant,
+        subject=key,
+        actor=actor,
+        traceparent=current_traceparent(),
+    )
     return OutgoingEvent(topic=data.topic, key=key, envelope=envelope)

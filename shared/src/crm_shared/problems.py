@@ -31,6 +31,10 @@ class ProblemError(Exception):
         body.update(self.extra)
         return body
 
+    def response_headers(self) -> dict[str, str]:
+        """The headers to send with this error's response."""
+        return dict(self.headers)
+
 
 class BadRequest(ProblemError):
     status = 400
@@ -77,3 +81,16 @@ class UnsupportedMediaType(ProblemError):
 class Unprocessable(ProblemError):
     status = 422
     title = "Unprocessable Content"
+
+
+class TooManyRequests(ProblemError):
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+    def response_headers(self) -> dict[str, str]:
+        """`Retry-After`: whole seconds until a request would be accepted again."""
+        return {**self.headers, "Retry-After": str(self.retry_after)}

@@ -4,39 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from crm_shared.observability.logs import configure_logging
+from crm_shared.observability.store_timing import TimedStore
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage.port import DocumentStore
 
-
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Log one line per record, prefixed with the service name; never log request bodies."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+__all__ = ["BackgroundTasks", "configure_logging", "open_store"]
 
 
 def open_store(
     settings: PlatformSettings, *, service: str, sqlite_path: str | None = None
 ) -> DocumentStore:
-    """The store the settings ask for: SQLite under the data dir, or MongoDB."""
+    """The store the settings ask for (SQLite under the data dir, or MongoDB), its calls timed."""
+    store: DocumentStore
     if settings.crm_store == "mongodb":
         from crm_shared.storage.mongo import MongoStore
 
-        return MongoStore(settings.mongodb_uri, database=f"crm_{service}")
-    from crm_shared.storage.sqlite import SqliteStore
+        store = MongoStore(settings.mongodb_uri, database=f"crm_{service}")
+    else:
+        from crm_shared.storage.sqlite import SqliteStore
 
-    path = sqlite_path or str(Path(settings.crm_data_dir) / f"{service}.sqlite3")
-    return SqliteStore(path)
+        path = sqlite_path or str(Path(settings.crm_data_dir) / f"{service}.sqlite3")
+        store = SqliteStore(path)
+    return TimedStore(store)
 
 
 class BackgroundTasks:

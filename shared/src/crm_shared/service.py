@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
-from crm_shared.auth import ApiKeyAuthenticator, parse_api_keys
+from crm_shared.auth import ApiKeyAuthenticator, Principal, parse_api_keys
 from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
+from crm_shared.idempotency import install_idempotency, purge_loop
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer
 from crm_shared.messaging.kafka import ensure_topics, new_producer
 from crm_shared.messaging.relay import OutboxRelay
-from crm_shared.runtime import BackgroundTasks, configure_logging
+from crm_shared.observability.http_middleware import ObservabilityMiddleware, metrics_endpoint
+from crm_shared.observability.logs import configure_logging
+from crm_shared.observability.tracing import configure_tracing
+from crm_shared.oidc import OidcConfig, OidcVerifier
+from crm_shared.rate_limit import Limit, RateLimiter, parse_limits
+from crm_shared.runtime import BackgroundTasks
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage import DocumentStore
 from crm_shared.wiring import consumer_mismatches
@@ -35,14 +43,31 @@ class ConsumerSpec:
 def new_service_app(
     *, title: str, description: str, settings: PlatformSettings, lifespan: Lifespan
 ) -> FastAPI:
-    """A FastAPI app with API-key auth, problem+json errors and health routes.
+    """A FastAPI app with API-key auth, problem+json errors, health routes and `/metrics`.
 
-    The readiness check reads `app.state.store`, which the lifespan sets.
+    The readiness check reads `app.state.store`, which the lifespan sets; so does the purge of
+    expired idempotency keys, started once the service's own lifespan has opened the store. Every
+    request gets a request id, a span and its metrics (no key is needed for `/metrics`, like
+    `/healthz`).
     """
-    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    # "CRM gdpr service" -> crm-gdpr (OTEL_SERVICE_NAME, when set, wins).
+    configure_tracing((title.removeprefix("CRM ").split() or ["service"])[0].lower())
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        description=description,
+        lifespan=_with_idempotency_purge(lifespan),
+    )
+    app.get("/metrics", include_in_schema=False, tags=["health"])(metrics_endpoint)
     app.state.settings = settings
-    app.state.authenticator = ApiKeyAuthenticator(parse_api_keys(settings.api_keys_spec))
+    app.state.authenticator = authenticator_for(settings)
+    app.state.rate_limiter = RateLimiter(
+        Limit.parse(settings.crm_rate_limit), parse_limits(settings.crm_rate_limits)
+    )
     install_problem_handlers(app)
+    install_idempotency(app)
+    # Added last, so outermost: what the edge guard refuses is counted and logged too.
+    app.add_middleware(ObservabilityMiddleware)
 
     async def store_ready() -> None:
         store: DocumentStore = app.state.store
@@ -52,6 +77,39 @@ def new_service_app(
         app, {"store": store_ready, "broker": broker_check(settings.kafka_bootstrap_servers)}
     )
     return app
+
+
+def _with_idempotency_purge(lifespan: Lifespan) -> Lifespan:
+    @asynccontextmanager
+    async def wrapped(app: FastAPI) -> AsyncIterator[None]:
+        async with lifespan(app):
+            purge = asyncio.create_task(purge_loop(app), name="idempotency-purge")
+            try:
+                yield
+            finally:
+                purge.cancel()
+                await asyncio.wait([purge], timeout=5.0)
+
+    return wrapped
+
+
+def authenticator_for(settings: PlatformSettings) -> ApiKeyAuthenticator:
+    """The keys of CRM_API_KEYS (or the development key) and those of CRM_API_KEYS_FILE."""
+    spec = settings.api_keys_spec
+    keys: dict[str, Principal] = parse_api_keys(spec) if spec else {}
+    key_file = Path(settings.crm_api_keys_file) if settings.crm_api_keys_file else None
+    tokens = None
+    if settings.crm_oidc_issuer:
+        tokens = OidcVerifier(
+            OidcConfig(
+                issuer=settings.crm_oidc_issuer,
+                jwks_url=settings.crm_oidc_jwks_url,
+                audience=settings.crm_oidc_audience,
+                tenant_claim=settings.crm_oidc_tenant_claim,
+                roles_claim=settings.crm_oidc_roles_claim,
+            )
+        )
+    return ApiKeyAuthenticator(keys, key_file=key_file, tokens=tokens)
 
 
 def start_messaging(
@@ -87,5 +145,7 @@ def start_messaging(
 
 def serve(app: FastAPI, *, service: str, host: str, port: int, log_level: str) -> None:
     """Configure logging and serve the app until stopped (what `python -m crm_<service>` does)."""
-    configure_logging(service, log_level)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    settings: PlatformSettings = app.state.settings
+    configure_logging(service, log_level, fmt=settings.crm_log_format)
+    # log_config=None: uvicorn's records go through our handler (one JSON object per line).
+    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)

@@ -20,7 +20,29 @@ class PlatformSettings(BaseSettings):
 
     crm_env: Literal["development", "test", "production"] = "development"
     crm_api_keys: str = ""
+    crm_api_keys_file: str = Field(
+        default="",
+        description=(
+            "A file of hashed API keys (sha256-hex:tenant:roles:label per line), e.g. a mounted"
+            " secret; read again when it changes, so keys rotate without a restart."
+        ),
+    )
     crm_suppression_key: str = ""
+    crm_oidc_issuer: str = Field(
+        default="", description="Accept bearer JWTs from this OIDC issuer (empty: API keys only)."
+    )
+    crm_oidc_jwks_url: str = Field(
+        default="", description="The issuer's JWKS; empty: found through its openid-configuration."
+    )
+    crm_oidc_audience: str = Field(default="", description="Required `aud`; empty: not checked.")
+    crm_oidc_tenant_claim: str = "tenant"
+    crm_rate_limit: str = Field(
+        default="0", description="Every key's limit, rate[/burst] requests per second; 0: none."
+    )
+    crm_rate_limits: str = Field(
+        default="", description="Per-key limits: actor=rate[/burst], comma-separated."
+    )
+    crm_oidc_roles_claim: str = "roles"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_idempotence: bool = Field(
         default=False,
@@ -44,6 +66,16 @@ class PlatformSettings(BaseSettings):
     mongodb_uri: str = ""
     crm_data_dir: str = "data"
     crm_log_level: str = "INFO"
+    crm_log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line; text: plain readable lines."
+    )
+    crm_log_events: bool = Field(
+        default=False,
+        description=(
+            "One INFO line per event a consumer handled (type, event id, tenant, trace id, time"
+            " taken); off by default because an import of a million rows makes millions."
+        ),
+    )
     crm_contacts_url: str = "http://127.0.0.1:8001"
     crm_timeline_url: str = "http://127.0.0.1:8002"
     crm_importer_url: str = "http://127.0.0.1:8003"
@@ -68,8 +100,11 @@ class PlatformSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> PlatformSettings:
         if self.crm_env == "production":
-            if not self.crm_api_keys.strip():
-                raise ValueError("CRM_API_KEYS must be set when CRM_ENV=production")
+            if not (self.crm_api_keys.strip() or self.crm_api_keys_file or self.crm_oidc_issuer):
+                raise ValueError(
+                    "CRM_API_KEYS, CRM_API_KEYS_FILE or CRM_OIDC_ISSUER must be set when"
+                    " CRM_ENV=production"
+                )
             if "dev-admin-key" in self.crm_api_keys:
                 raise ValueError("the development key dev-admin-key is refused in production")
             if not self.crm_suppression_key or self.crm_suppression_key == DEV_SUPPRESSION_KEY:
@@ -80,7 +115,9 @@ class PlatformSettings(BaseSettings):
 
     @property
     def api_keys_spec(self) -> str:
-        """The configured API keys, or the development key when unset outside production."""
+        """The configured API keys, or the development key when no key is configured at all."""
+        if (self.crm_api_keys_file or self.crm_oidc_issuer) and not self.crm_api_keys.strip():
+            return ""
         return self.crm_api_keys.strip() or DEV_API_KEYS
 
     @property

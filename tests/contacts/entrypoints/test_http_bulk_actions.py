@@ -219,3 +219,27 @@ async def test_bulk_actions_are_listed_newest_first_per_tenant(harness: Harness)
     assert [j["id"] for j in rest["items"]] == [first["id"]]
     other = (await harness.client.get("/v1/bulk-actions", headers=auth(OTHER_TENANT_KEY))).json()
     assert other["items"] == []
+
+
+async def test_a_merged_away_contact_fails_naming_the_primary_and_filters_skip_it(
+    harness: Harness,
+) -> None:
+    primary = await harness.create(name="Ada Lovelace", tags=["Merge"])
+    duplicate = await harness.create(name="Ada Lovelace", tags=["Merge"])
+    merged = await harness.client.post(
+        "/v1/merges",
+        json={"primary_id": primary["id"], "duplicate_ids": [duplicate["id"]]},
+        headers=auth(EDITOR_KEY),
+    )
+    assert merged.status_code == 201, merged.text
+    by_id = await run_bulk(
+        harness, action="add_tags", ids=[duplicate["id"]], params={"tags": ["Later"]}
+    )
+    [outcome] = await results(harness, by_id["id"])
+    assert outcome["outcome"] == "failed"
+    assert primary["id"] in outcome["reason"]
+    by_filter = await run_bulk(
+        harness, action="add_tags", filter={"tag": ["merge"]}, params={"tags": ["Later"]}
+    )
+    assert by_filter["total"] == 1
+    assert [r["contact_id"] for r in await results(harness, by_filter["id"])] == [primary["id"]]

@@ -7,7 +7,9 @@ from datetime import timedelta
 from crm_contacts.adapters.repository import MERGES
 from crm_shared.clock import utcnow
 from crm_shared.events import ContactUpdated, ErasureRequested, MergeUndone
+from crm_shared.events.campaigns import CampaignMembershipChanged
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, auth
+from tests.contacts.bulk_support import campaign, run_bulk
 from tests.contacts.custom_field_support import define_fields
 from tests.contacts.entrypoints.merge_support import (
     duplicate,
@@ -188,3 +190,33 @@ async def test_erasing_a_merged_contact_drops_its_data_from_the_merge_record(
     assert record["status"] == "erased" and "Ada Secret" not in str(record)
     refused = await undo(harness, body["id"])
     assert refused.status_code == 409 and "erased" in refused.json()["detail"]
+
+
+async def test_merge_unions_campaign_memberships_and_undo_gives_each_its_own_back(
+    harness: Harness,
+) -> None:
+    spring, autumn = await campaign(harness, "Spring"), await campaign(harness, "Autumn")
+    primary = await harness.create(name="Ada")
+    dup = await duplicate(harness, name="Ada")
+    for contact, chosen in ((primary, spring), (dup, autumn)):
+        params = {"campaign_id": chosen["id"]}
+        job = await run_bulk(harness, action="add_to_campaign", ids=[contact["id"]], params=params)
+        assert job["status"] == "completed"
+
+    body = await merged(harness, primary["id"], dup["id"])
+
+    assert body["contact"]["campaigns"] == [spring["id"], autumn["id"]]
+    members = await harness.client.get(
+        "/v1/contacts", params={"campaign": autumn["id"]}, headers=auth(EDITOR_KEY)
+    )
+    assert [c["id"] for c in members.json()["items"]] == [primary["id"]]
+
+    assert (await undo(harness, body["id"])).status_code == 200
+    assert (await get(harness, primary["id"])).json()["campaigns"] == [spring["id"]]
+    assert (await get(harness, dup["id"])).json()["campaigns"] == [autumn["id"]]
+    moves = [
+        (e.data["campaign_id"], e.data["change"], e.data["contact_version"])
+        for e in await harness.outbox(CampaignMembershipChanged.event_type)
+        if e.key == primary["id"]
+    ]
+    assert moves[-2:] == [(autumn["id"], "added", 3), (autumn["id"], "removed", 4)]

@@ -106,7 +106,7 @@ async def test_a_job_running_at_a_restart_resumes_where_it_stood(started: Starte
         assert sorted(e.key for e in updates) == sorted(ids)  # each contact changed once
 
 
-@pytest.mark.timeout(120)  # seeding included; about 50 s on two quiet cores
+@pytest.mark.timeout(420)  # seeding included: ~50 s on two quiet cores, far more when loaded
 async def test_add_tags_over_100000_contacts_shows_progress_while_it_runs(
     started: Started,
 ) -> None:
@@ -121,7 +121,7 @@ async def test_add_tags_over_100000_contacts_shows_progress_while_it_runs(
             seen.append(state["processed"])
             if state["status"] != "running" and state["status"] != "queued":
                 break
-            assert time.monotonic() - began < 110, f"still at {state['processed']:,}"
+            assert time.monotonic() - began < 400, f"still at {state['processed']:,}"
             await asyncio.sleep(0.5)
         assert state["status"] == "completed"
         assert (state["total"], state["succeeded"]) == (count, count)

@@ -18,6 +18,7 @@ from crm_gdpr.entrypoints.consumers import (
 )
 from crm_gdpr.entrypoints.http import router
 from crm_gdpr.settings import GdprSettings
+from crm_shared.observability.tracing import TRACE_HOOKS
 from crm_shared.runtime import BackgroundTasks, open_store
 from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
 
@@ -34,7 +35,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(settings, service="gdpr")
         await store.start(COLLECTION_SPECS)
-        http = httpx.AsyncClient(transport=http_transport, timeout=settings.gdpr_http_timeout)
+        http = httpx.AsyncClient(
+            transport=http_transport, timeout=settings.gdpr_http_timeout, event_hooks=TRACE_HOOKS
+        )
         buses = build_buses(store)
         app.state.store = store
         app.state.http = http

@@ -7,11 +7,14 @@ the first attempt: one consumer loop serves every tenant, so retrying it would d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from opentelemetry import trace
 from pydantic import ValidationError
 
 from crm_shared.cloudevents import Headers, MalformedData, envelope_from_record
@@ -20,6 +23,9 @@ from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
 from crm_shared.messaging.errors import PermanentMessageError, failing_fields
 from crm_shared.messaging.kafka import ensure_topics, stop_within
+from crm_shared.observability.context import WorkContext, working_on
+from crm_shared.observability.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED
+from crm_shared.observability.tracing import context_from, span
 from crm_shared.settings import PlatformSettings
 from crm_shared.topics import ALL_TOPICS, DEAD_LETTERS
 
@@ -72,6 +78,7 @@ class EventConsumer:
         self.handled = 0
         self.ignored = 0
         self.dead_lettered = 0
+        self._lag_reported: set[TopicPartition] = set()
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -96,8 +103,24 @@ class EventConsumer:
             return
         if not self._bus.handles(envelope.type):
             self.ignored += 1  # consumer groups read shared topics
+            CONSUMED.labels(self._group, "ignored").inc()
             return
-        await self._handle_with_retries(record, envelope)
+        # Log lines name the event and its tenant; the span joins the trace of the write.
+        with (
+            working_on(WorkContext(event_id=envelope.id, tenant=envelope.tenant)),
+            span(
+                f"process {envelope.type}",
+                parent=context_from(envelope.traceparent),
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.consumer.group.name": self._group,
+                    "messaging.destination.name": record.topic,
+                    "messaging.message.id": envelope.id,
+                },
+            ),
+        ):
+            await self._handle_with_retries(record, envelope)
 
     async def _handle_with_retries(
         self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope
@@ -105,8 +128,18 @@ class EventConsumer:
         backoff = self._retry.first_backoff
         for attempt in range(1, self._retry.attempts + 1):
             try:
+                started = time.perf_counter()
                 await self._bus.handle(envelope)
                 self.handled += 1
+                CONSUMED.labels(self._group, "handled").inc()
+                if self._settings.crm_log_events:
+                    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                    log.info(
+                        "%s: handled %s",
+                        self._group,
+                        envelope.type,
+                        extra={"duration_ms": elapsed_ms},
+                    )
                 return
             except asyncio.CancelledError:
                 raise
@@ -147,6 +180,29 @@ class EventConsumer:
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], failure: Failure) -> None:
         await self._dead_letters.send(record, group=self._group, failure=failure)
         self.dead_lettered += 1
+        CONSUMED.labels(self._group, "dead_lettered").inc()
+        DEAD_LETTERED.labels(self._group, failure.reason).inc()
+
+    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Set the lag gauge of each assigned partition: highwater minus the group's position.
+
+        A partition another replica took over in a rebalance stops being reported from here.
+        """
+        assigned = set(consumer.assignment())
+        for gone in self._lag_reported - assigned:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self._group, gone.topic, str(gone.partition))
+        self._lag_reported &= assigned
+        for tp in assigned:
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue  # no fetch answered for this partition yet
+            # Known after a fetch, so this does not wait on the broker.
+            position = await consumer.position(tp)
+            CONSUMER_LAG.labels(self._group, tp.topic, str(tp.partition)).set(
+                max(0, highwater - position)
+            )
+            self._lag_reported.add(tp)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:
@@ -159,6 +215,7 @@ class EventConsumer:
                 await consumer.commit(
                     {TopicPartition(tp.topic, tp.partition): records[-1].offset + 1}
                 )
+            await self._measure_lag(consumer)
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting with backoff while the broker is unreachable."""
@@ -179,7 +236,7 @@ class EventConsumer:
                     log.warning(
                         "%s: consumer stopped (%s); reconnecting in %.1fs",
                         self._group,
-                        exc,  # broker and commit errors only: handler errors never get here
+                        type(exc).__name__,  # broker and commit errors: handler errors stay in
                         backoff,
                     )
                     await asyncio.sleep(backoff)

@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 
+import orjson
 from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
 
 from crm_shared.cloudevents import with_structured_content_type
+from crm_shared.ids import id_unix_time
 from crm_shared.messaging.kafka import stop_within
-from crm_shared.storage.port import DocumentStore
+from crm_shared.observability.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
+from crm_shared.observability.tracing import context_from, spans_exported, tracer
+from crm_shared.storage.port import DocumentStore, PendingEvent
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +62,45 @@ class OutboxRelay:
         if producer is not None:
             await stop_within(producer.stop, what="outbox relay producer")
 
+    async def _measure_backlog(self, pending: Sequence[PendingEvent]) -> None:
+        """Set the backlog gauges from a batch just read (counting only when the batch is full)."""
+        if len(pending) < self._batch_size:
+            OUTBOX_BACKLOG.set(len(pending))
+        else:
+            OUTBOX_BACKLOG.set(await self._store.pending_count())
+        made = id_unix_time(pending[0].outbox_id) if pending else None
+        OUTBOX_OLDEST_AGE.set(max(0.0, time.time() - made) if made is not None else 0.0)
+
     async def publish_pending(self) -> int:
         """Publish one batch of pending events; return how many were acknowledged."""
         pending = await self._store.pending_events(self._batch_size)
+        await self._measure_backlog(pending)
         if not pending:
             return 0
         producer = await self._connected_producer()
-        futures = [
-            await producer.send(
-                e.topic, value=e.value, key=e.key, headers=with_structured_content_type(e.headers)
-            )
-            for e in pending
-        ]
-        await asyncio.gather(*futures)
+        spans = _publish_spans(pending)
+        try:
+            futures = [
+                await producer.send(
+                    e.topic,
+                    value=e.value,
+                    key=e.key,
+                    headers=with_structured_content_type(e.headers),
+                )
+                for e in pending
+            ]
+            await asyncio.gather(*futures)
+        except BaseException as exc:
+            for span in spans:
+                span.record_exception(exc)
+                span.end()
+            raise
+        for span in spans:
+            span.end()
         await self._store.mark_events_sent([e.outbox_id for e in pending])
         self.published += len(pending)
+        OUTBOX_PUBLISHED.inc(len(pending))
+        OUTBOX_BACKLOG.dec(len(pending))
         return len(pending)
 
     async def run(self) -> None:
@@ -86,7 +116,11 @@ class OutboxRelay:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    log.warning("outbox relay cannot publish (%s); retrying in %.1fs", exc, backoff)
+                    log.warning(
+                        "outbox relay cannot publish (%s); retrying in %.1fs",
+                        type(exc).__name__,
+                        backoff,
+                    )
                     await self._drop_producer()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
@@ -97,3 +131,26 @@ class OutboxRelay:
                     await asyncio.wait_for(self._store.outbox_signal.wait(), self._poll_interval)
         finally:
             await self._drop_producer()
+
+
+def _publish_spans(pending: Sequence[PendingEvent]) -> list[trace.Span]:
+    """A producer span per event that carries a trace context, child of the write that made it."""
+    spans: list[trace.Span] = []
+    if not spans_exported():
+        return spans  # nobody would see them: an import's million events skip the parsing
+    for event in pending:
+        if b'"traceparent":"' not in event.value:
+            continue  # cheap test first: most bulk events (imports) carry no trace context
+        traceparent = orjson.loads(event.value).get("traceparent")
+        parent = context_from(traceparent if isinstance(traceparent, str) else None)
+        if parent is None:
+            continue
+        spans.append(
+            tracer().start_span(
+                f"publish {event.topic}",
+                context=parent,
+                kind=trace.SpanKind.PRODUCER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": event.topic},
+            )
+        )
+    return spans

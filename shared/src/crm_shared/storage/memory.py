@@ -239,6 +239,9 @@ class MemoryStore:
         outbox = self._state.outbox
         return [outbox[i] for i in sorted(outbox)[: max(limit, 0)]]
 
+    async def pending_count(self) -> int:
+        return len(self._state.outbox)
+
     async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None:
         if not outbox_ids:
             return

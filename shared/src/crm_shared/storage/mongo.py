@@ -368,6 +368,11 @@ class MongoStore:
             for row in rows
         ]
 
+    async def pending_count(self) -> int:
+        """How many outbox entries wait to be published."""
+        _, db = self._started()
+        return int(await db.get_collection(_OUTBOX).count_documents({}))
+
     async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None:
         """Delete outbox entries the broker has acknowledged."""
         if not outbox_ids:

@@ -229,6 +229,10 @@ class DocumentStore(Protocol):
 
     async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None: ...
 
+    async def pending_count(self) -> int:
+        """How many outbox entries wait to be published (for the backlog metric)."""
+        ...
+
 
 def sort_value(doc: dict[str, Any], path: str) -> Any:
     """Read a dotted path from a document (for building a cursor from the last row)."""

@@ -348,6 +348,13 @@ class SqliteStore:
             for row in rows
         ]
 
+    async def pending_count(self) -> int:
+        async with self.reader():
+            assert self._reader is not None
+            async with self._reader.execute("SELECT COUNT(*) FROM _outbox") as cur:
+                row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None:
         if not outbox_ids:
             return

@@ -8,6 +8,7 @@ from typing import Any
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
 from crm_contacts.adapters.duplicates import MATCHING_SPECS
 from crm_contacts.adapters.tags import TAG_SPECS
+from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.ids import new_id
 from crm_shared.storage import (
     CollectionSpec,
@@ -59,6 +60,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     *TAG_SPECS,
     *MATCHING_SPECS,
     CollectionSpec(MERGES, indexes=(Index(("contact_ids",), multi_value="array"),)),
+    IDEMPOTENCY_COLLECTION,
 )
 
 # Bound the number of values per In query (SQLite caps bound parameters per statement).

@@ -22,6 +22,7 @@ from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor, etag, 
 from crm_contacts.entrypoints.schemas import ContactList, ContactPublic
 from crm_contacts.service_layer import accounts
 from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -64,7 +65,12 @@ async def list_accounts(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AccountPublic,
+    dependencies=[Idempotent],
+)
 async def create_account(
     body: AccountCreate, principal: EditorAuth, store: Store, response: Response
 ) -> AccountPublic:

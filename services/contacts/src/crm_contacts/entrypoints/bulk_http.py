@@ -12,7 +12,8 @@ from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor
 from crm_contacts.service_layer import bulk_actions as handlers
 from crm_shared.filters import ContactFilter
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/bulk-actions", tags=["bulk actions"])
 
@@ -84,16 +85,16 @@ class BulkResultPage(BaseModel):
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkActionPublic,
     description=_ABOUT,
+    dependencies=[Idempotent],
 )
 async def create_bulk_action(
     body: BulkActionCreate,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: Store,
     response: Response,
 ) -> BulkActionPublic:
     """Queue a bulk action (editor); 202 with its id, then follow `GET /v1/bulk-actions/{id}`."""
-    principal.require("editor")
     job = await handlers.queue_bulk_action(
         store,
         tenant=principal.tenant,
@@ -122,13 +123,12 @@ class BulkActionList(BaseModel):
 
 @router.get("", response_model=BulkActionList)
 async def list_bulk_actions(
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: Store,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> BulkActionList:
     """The tenant's bulk actions, newest first (viewer)."""
-    principal.require("viewer")
     docs, more = await handlers.list_bulk_actions(
         store,
         tenant=principal.tenant,
@@ -142,11 +142,8 @@ async def list_bulk_actions(
 
 
 @router.get("/{job_id}", response_model=BulkActionPublic)
-async def get_bulk_action(
-    job_id: str, principal: CurrentPrincipal, store: Store
-) -> BulkActionPublic:
+async def get_bulk_action(job_id: str, principal: ViewerAuth, store: Store) -> BulkActionPublic:
     """A bulk action's status and progress (viewer)."""
-    principal.require("viewer")
     return BulkActionPublic.of(
         await handlers.get_bulk_action(store, job_id, tenant=principal.tenant)
     )
@@ -155,7 +152,7 @@ async def get_bulk_action(
 @router.get("/{job_id}/results", response_model=BulkResultPage)
 async def bulk_action_results(
     job_id: str,
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: Store,
     outcome: Annotated[
         Literal["succeeded", "failed", "skipped"] | None, Query(description="Only this outcome")
@@ -164,7 +161,6 @@ async def bulk_action_results(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> BulkResultPage:
     """Per-contact outcomes with reasons, in processing order (viewer)."""
-    principal.require("viewer")
     docs, more = await handlers.bulk_results(
         store,
         job_id,
@@ -180,12 +176,9 @@ async def bulk_action_results(
 
 
 @router.post("/{job_id}/cancel", response_model=BulkActionPublic)
-async def cancel_bulk_action(
-    job_id: str, principal: CurrentPrincipal, store: Store
-) -> BulkActionPublic:
+async def cancel_bulk_action(job_id: str, principal: EditorAuth, store: Store) -> BulkActionPublic:
     """Stop a queued or running action between chunks (editor); what ran stays done; 409 once
     it finished."""
-    principal.require("editor")
     return BulkActionPublic.of(
         await handlers.cancel_bulk_action(store, job_id, tenant=principal.tenant)
     )

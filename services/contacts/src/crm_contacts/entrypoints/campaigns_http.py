@@ -11,7 +11,8 @@ from crm_contacts.domain.campaigns import DESCRIPTION_MAX, NAME_MAX
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor
 from crm_contacts.service_layer import campaigns as handlers
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 
@@ -58,13 +59,16 @@ class CampaignList(BaseModel):
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=CampaignPublic, description=_MEMBERS
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CampaignPublic,
+    description=_MEMBERS,
+    dependencies=[Idempotent],
 )
 async def create_campaign(
-    body: CampaignCreate, principal: CurrentPrincipal, store: Store, response: Response
+    body: CampaignCreate, principal: EditorAuth, store: Store, response: Response
 ) -> CampaignPublic:
     """Create a campaign (editor); 409 naming the existing one when the name is taken."""
-    principal.require("editor")
     doc = await handlers.create_campaign(
         store,
         tenant=principal.tenant,
@@ -78,13 +82,12 @@ async def create_campaign(
 
 @router.get("", response_model=CampaignList)
 async def list_campaigns(
-    principal: CurrentPrincipal,
+    principal: ViewerAuth,
     store: Store,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> CampaignList:
     """The tenant's campaigns, oldest first (viewer)."""
-    principal.require("viewer")
     after = decode_cursor(cursor) if cursor else None
     docs, more = await handlers.list_campaigns(
         store, tenant=principal.tenant, after=after, limit=limit
@@ -96,11 +99,8 @@ async def list_campaigns(
 
 
 @router.get("/{campaign_id}", response_model=CampaignPublic)
-async def get_campaign(
-    campaign_id: str, principal: CurrentPrincipal, store: Store
-) -> CampaignPublic:
+async def get_campaign(campaign_id: str, principal: ViewerAuth, store: Store) -> CampaignPublic:
     """One campaign with its number of live members (viewer)."""
-    principal.require("viewer")
     return CampaignPublic.of(
         await handlers.get_campaign(store, campaign_id, tenant=principal.tenant)
     )

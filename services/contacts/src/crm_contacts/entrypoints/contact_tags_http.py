@@ -11,7 +11,7 @@ from crm_contacts.entrypoints.http import IfMatch
 from crm_contacts.entrypoints.paging import etag, expected_version
 from crm_contacts.entrypoints.schemas import ContactPublic
 from crm_contacts.service_layer.contact_tags import edit_tags
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import EditorAuth
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -36,7 +36,7 @@ class TagEdit(BaseModel):
 async def edit_contact_tags(
     contact_id: str,
     body: TagEdit,
-    principal: CurrentPrincipal,
+    principal: EditorAuth,
     store: Store,
     settings: Settings,
     response: Response,
@@ -45,7 +45,6 @@ async def edit_contact_tags(
     """Add and remove manual tags (editor). Same rules as PATCH `tags`: a system tag cannot be
     added or removed (422), nor an auto tag added that the rules do not give; 412 with the
     current contact when If-Match is stale. Removing a tag the contact lacks is no change."""
-    principal.require("editor")
     doc = await edit_tags(
         store,
         contact_id,

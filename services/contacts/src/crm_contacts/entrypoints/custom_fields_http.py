@@ -13,6 +13,7 @@ from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.paging import etag, expected_version
 from crm_contacts.service_layer import custom_fields as handlers
 from crm_shared.http import AdminAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 from crm_shared.rules import CUSTOM_FIELD_KEY_PATTERN
 from crm_shared.validation import Flag
 
@@ -105,6 +106,7 @@ async def list_custom_fields(principal: ViewerAuth, store: Store) -> CustomField
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CustomFieldPublic,
+    dependencies=[Idempotent],
     description=(
         "Define a custom field (admin). `options`: non-empty and unique ignoring case and "
         "accents for dropdown and multi_select, forbidden otherwise, no ';' (it separates "

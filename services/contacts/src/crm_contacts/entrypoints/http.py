@@ -24,6 +24,7 @@ from crm_contacts.entrypoints.schemas import (
 )
 from crm_contacts.service_layer import duplicates, handlers, queries
 from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -41,6 +42,7 @@ def _contact(doc: dict[str, Any], response: Response) -> ContactPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ContactPublic | ContactCreatedWithDuplicates,
+    dependencies=[Idempotent],
 )
 async def create_contact(
     body: ContactCreate,

@@ -14,6 +14,7 @@ from crm_contacts.entrypoints.paging import expected_version
 from crm_contacts.entrypoints.schemas import ContactPublic
 from crm_contacts.service_layer import merges
 from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 from crm_shared.problems import BadRequest
 
 router = APIRouter(prefix="/v1/merges", tags=["merges"])
@@ -133,7 +134,12 @@ async def preview_merge(body: MergeBody, principal: EditorAuth, store: Store) ->
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=MergePublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MergePublic,
+    dependencies=[Idempotent],
+)
 async def merge_contacts(
     body: MergeCreate,
     principal: EditorAuth,

@@ -12,6 +12,7 @@ from crm_contacts.entrypoints.deps import Store
 from crm_contacts.service_layer import tag_rules as handlers
 from crm_shared.filters import ContactFilter
 from crm_shared.http import AdminAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 from crm_shared.rules import TAG_NAME_MAX
 
 router = APIRouter(prefix="/v1/tag-rules", tags=["tag rules"])
@@ -83,7 +84,11 @@ async def list_tag_rules(principal: ViewerAuth, store: Store) -> TagRuleList:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=TagRuleChanged, description=_HOW
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TagRuleChanged,
+    description=_HOW,
+    dependencies=[Idempotent],
 )
 async def create_tag_rule(
     body: TagRuleCreate, principal: AdminAuth, store: Store, response: Response

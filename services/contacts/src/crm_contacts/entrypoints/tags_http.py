@@ -11,6 +11,7 @@ from crm_contacts.domain.tags import TAG_GROUP_MAX, TagKind
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.service_layer import tags as handlers
 from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 from crm_shared.problems import Unprocessable
 from crm_shared.rules import TAG_NAME_MAX
 
@@ -89,7 +90,12 @@ async def list_tags(
     return TagList(items=[TagPublic.model_validate(doc) for doc in docs])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TagPublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TagPublic,
+    dependencies=[Idempotent],
+)
 async def create_tag(
     body: TagCreate, principal: EditorAuth, store: Store, response: Response
 ) -> TagPublic:

@@ -22,6 +22,7 @@ from crm_contacts.service_layer.campaigns import existing_campaign
 from crm_shared.clock import now_iso
 from crm_shared.filters import ContactFilter
 from crm_shared.ids import new_id
+from crm_shared.observability.metrics import JOBS_STARTED
 from crm_shared.problems import Conflict, Forbidden, NotFound, Unprocessable
 from crm_shared.storage import DocumentStore, Session
 
@@ -104,6 +105,7 @@ async def queue_bulk_action(
             conditions(criteria, definitions)
         await BulkJobs(session, tenant).add(job)
         await BulkQueue(session).add(job)
+    JOBS_STARTED.labels("bulk").inc()
     return job
 
 

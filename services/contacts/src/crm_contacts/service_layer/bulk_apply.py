@@ -115,7 +115,8 @@ async def _apply_each(
 
 
 def _nothing_to_do(action: str, doc: dict[str, Any] | None) -> str | None:
-    if doc is None or doc.get("erased_at") is not None:
+    # Missing, erased and merged-away contacts fail with the reason the single edit gives.
+    if doc is None or doc.get("erased_at") is not None or doc.get("merged_into"):
         return None
     if action == "delete" and doc.get("deleted_at") is not None:
         return "already deleted"

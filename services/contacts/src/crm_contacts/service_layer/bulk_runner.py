@@ -23,6 +23,7 @@ from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
 from crm_shared.filters import ContactFilter
 from crm_shared.ids import new_id
+from crm_shared.observability.metrics import JOBS_FINISHED
 from crm_shared.storage import ConcurrentWriteError, DocumentStore, Range, scan
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ async def _finish_if_done(store: DocumentStore, job_id: str, tenant: str) -> dic
         job.update(status="completed", finished_at=now_iso())
         await jobs.save(job, expected_version=version)
         await BulkQueue(session).remove(job_id)
+    JOBS_FINISHED.labels("bulk", "completed").inc()
     return None
 
 
@@ -225,6 +227,7 @@ async def _run_chunk_retrying(
 
 
 async def _fail(store: DocumentStore, job_id: str, tenant: str, error: str) -> None:
+    failed = False
     async with store.transaction() as session:
         jobs = BulkJobs(session, tenant)
         job = await jobs.get(job_id)
@@ -232,7 +235,10 @@ async def _fail(store: DocumentStore, job_id: str, tenant: str, error: str) -> N
             version = int(job["version"])
             job.update(status="failed", error=error, finished_at=now_iso())
             await jobs.save(job, expected_version=version)
+            failed = True
         await BulkQueue(session).remove(job_id)
+    if failed:
+        JOBS_FINISHED.labels("bulk", "failed").inc()
 
 
 async def run_job(

@@ -14,6 +14,7 @@ from crm_contacts.settings import ContactsSettings
 from crm_shared.actors import system_actor
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactAnonymized, ErasureReceipt
+from crm_shared.idempotency_records import forget_subject
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent
@@ -39,6 +40,7 @@ async def erase_contact(
         if event_id is not None and not await session.mark_processed(CONSUMER, event_id):
             return False
         contacts = ContactRepository(session, tenant)
+        await forget_subject(session, tenant=tenant, contact_id=contact_id)  # kept answers
         doc = await contacts.get(contact_id)
         hashes = list(command.identifier_hashes)
         events: list[OutgoingEvent] = []

@@ -35,6 +35,7 @@ from crm_shared.clock import now_iso
 from crm_shared.contact_fields import PROFILE_FIELDS
 from crm_shared.envelope import EventData
 from crm_shared.events import ContactsMerged, ContactUpdated, FieldChange, MergeUndone
+from crm_shared.events.campaigns import CampaignMembershipChanged
 from crm_shared.events.contacts import ContactProfile
 from crm_shared.ids import new_id
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
@@ -190,6 +191,7 @@ async def merge_contacts(
                 changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
             )
             events.append(_event(update, tenant=tenant, key=request.primary_id, actor=actor))
+        events += _membership_events(primary, updated, tenant=tenant, actor=actor)
         profile = ContactProfile(**profile_snapshot(updated))
         events += [
             _event(event, tenant=tenant, key=event.contact_id, actor=actor)
@@ -197,6 +199,29 @@ async def merge_contacts(
         ]
         await session.add_events(events)
     return record
+
+
+def _membership_events(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, tenant: str, actor: str
+) -> list[OutgoingEvent]:
+    """A CampaignMembershipChanged per campaign the primary joined or left (as bulk edits do)."""
+    old, new = list(before.get("campaigns") or ()), list(after.get("campaigns") or ())
+    moves = [(c, "added") for c in new if c not in old]
+    moves += [(c, "removed") for c in old if c not in new]
+    return [
+        _event(
+            CampaignMembershipChanged(
+                contact_id=after["id"],
+                campaign_id=campaign_id,
+                change="added" if change == "added" else "removed",
+                contact_version=int(after["version"]),
+            ),
+            tenant=tenant,
+            key=after["id"],
+            actor=actor,
+        )
+        for campaign_id, change in moves
+    ]
 
 
 async def get_merge(store: DocumentStore, merge_id: str, *, tenant: str) -> dict[str, Any]:
@@ -306,7 +331,7 @@ def _undo_events(
         for field in _PROFILE_FIELDS
         if before.get(field) != primary.get(field)
     }
-    events: list[OutgoingEvent] = []
+    events: list[OutgoingEvent] = _membership_events(before, primary, tenant=tenant, actor=actor)
     if changes:
         update = ContactUpdated(contact_id=primary_id, version=primary["version"], changes=changes)
         events.append(_event(update, tenant=tenant, key=primary_id, actor=actor))

@@ -7,6 +7,7 @@ from typing import Any
 
 from crm_gdpr.domain.consent import ConsentEntry
 from crm_gdpr.domain.erasure import ErasureRequest
+from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.storage import CollectionSpec, Cursor, Eq, In, Index, Range, Session, Where
 
 AUDIT_ENTRIES = "audit_entries"
@@ -29,6 +30,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
         (Index(("contact_id",)), Index(("pending_key",), unique=True)),
     ),
     CollectionSpec(MERGE_LINKS, (Index(("primary_id",)), Index(("merge_id",)))),
+    IDEMPOTENCY_COLLECTION,
 )
 
 _PAGE = 500

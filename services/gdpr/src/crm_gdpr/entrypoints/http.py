@@ -29,6 +29,7 @@ from crm_gdpr.service_layer.consents import consent_overview, public_purpose, re
 from crm_gdpr.service_layer.erasure import get_erasure, request_erasure
 from crm_gdpr.service_layer.exports import export_subject_data
 from crm_shared.http import AdminAuth, EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1")
 
@@ -40,6 +41,7 @@ ContactIdPath = Annotated[str, Path(pattern=CONTACT_ID_PATTERN, max_length=100)]
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ErasurePublic,
     tags=["erasure"],
+    dependencies=[Idempotent],
 )
 async def create_erasure_request(
     body: ErasureRequestCreate,
@@ -78,6 +80,7 @@ async def read_erasure_request(
     status_code=status.HTTP_201_CREATED,
     response_model=ConsentEntryPublic,
     tags=["consents"],
+    dependencies=[Idempotent],
 )
 async def create_consent(
     contact_id: ContactIdPath,
@@ -108,7 +111,12 @@ async def read_consents(
     return {"contact_id": contact_id, "purposes": [public_purpose(p) for p in purposes]}
 
 
-@router.post("/data-exports", response_model=DataExportPublic, tags=["data exports"])
+@router.post(
+    "/data-exports",
+    response_model=DataExportPublic,
+    tags=["data exports"],
+    dependencies=[Idempotent],
+)
 async def create_data_export(
     body: DataExportCreate,
     principal: AdminAuth,

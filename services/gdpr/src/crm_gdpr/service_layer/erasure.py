@@ -10,8 +10,10 @@ from crm_gdpr.service_layer.ports import ContactLookup
 from crm_shared.actors import system_actor
 from crm_shared.clock import now_iso
 from crm_shared.events import ErasureCompleted, ErasureReceipt, ErasureRequested
+from crm_shared.idempotency_records import forget_subject
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
+from crm_shared.observability.metrics import JOBS_FINISHED, JOBS_STARTED
 from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.problems import NotFound
 from crm_shared.storage import DocumentStore, DuplicateKeyError
@@ -53,6 +55,8 @@ async def request_erasure(
     try:
         async with store.transaction() as session:
             await ErasureRepository(session).add(request)
+            # Kept answers of idempotent requests (a data-subject export) quote the person.
+            await forget_subject(session, tenant=tenant, contact_id=command.contact_id)
             await session.add_events(
                 [
                     outgoing(
@@ -74,6 +78,7 @@ async def request_erasure(
             raise
         return pending, False
     log.info("erasure %s requested", request.id)
+    JOBS_STARTED.labels("erasure").inc()
     return request, True
 
 
@@ -127,6 +132,8 @@ async def record_receipt(
                     )
                 ]
             )
+    if applied.announce is not None:
+        JOBS_FINISHED.labels("erasure", applied.announce).inc()
     log.info(
         "erasure %s: %s reported %s; request is %s",
         request.id,

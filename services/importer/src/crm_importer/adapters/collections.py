@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.storage import CollectionSpec, Index
 
 IMPORT_JOBS = "import_jobs"
@@ -14,4 +15,5 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(IMPORT_ERRORS, (Index(("job_id", "row_number")),)),
     CollectionSpec(EXPORTS, (Index(("status",)),)),
     CollectionSpec(WORK_QUEUE, (Index(("kind",)),)),
+    IDEMPOTENCY_COLLECTION,
 )

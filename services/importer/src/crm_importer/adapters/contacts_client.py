@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from crm_shared.filters import ContactFilter
+from crm_shared.observability.tracing import TRACE_HOOKS
 
 _RETRIES = 3
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -28,7 +29,9 @@ class ContactsClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
     ) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
+        self._http = httpx.AsyncClient(
+            base_url=base_url, transport=transport, timeout=timeout, event_hooks=TRACE_HOOKS
+        )
 
     async def aclose(self) -> None:
         """Close the connection pool."""

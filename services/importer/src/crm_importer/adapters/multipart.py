@@ -6,6 +6,8 @@ check its size; this receiver enforces the limit while the bytes arrive.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -27,6 +29,13 @@ class ReceivedForm:
     fields: dict[str, str] = field(default_factory=dict)
     file_received: bool = False
     file_bytes: int = 0
+    # SHA-256 of the file part, computed as it streams to disk.
+    file_sha256: str = ""
+
+    def digest(self) -> str:
+        """What the form says, as one hash: the file's content and the fields, not the framing."""
+        fields = json.dumps(sorted(self.fields.items()), ensure_ascii=True)
+        return hashlib.sha256(f"{self.file_sha256}\0{fields}".encode()).hexdigest()
 
 
 class _Receiver:
@@ -41,6 +50,7 @@ class _Receiver:
         self._disposition = b""
         self._part: str | None = None
         self._buffer = bytearray()
+        self._file_hash = hashlib.sha256()
         self.form = ReceivedForm()
         self.ended = False
 
@@ -81,6 +91,7 @@ class _Receiver:
                     extra={"limit_bytes": self._max_file_bytes},
                 )
             self._sink.write(chunk)
+            self._file_hash.update(chunk)
             return
         if len(self._buffer) + len(chunk) > FIELD_MAX_BYTES:
             raise PayloadTooLarge(
@@ -97,6 +108,7 @@ class _Receiver:
 
     def on_end(self) -> None:
         self.ended = True
+        self.form.file_sha256 = self._file_hash.hexdigest()
 
 
 def _boundary(request: Request) -> bytes:

@@ -13,6 +13,7 @@ from crm_importer.entrypoints.schemas import ExportCreate, ExportPublic
 from crm_importer.service_layer import queries
 from crm_importer.service_layer.exports import request_export
 from crm_shared.http import ViewerAuth
+from crm_shared.idempotency import Idempotent
 from crm_shared.problems import Conflict, ProblemError
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -36,6 +37,7 @@ class Gone(ProblemError):
         403: {"description": "Exporting deleted contacts (`filter.deleted`) needs role editor."},
         422: {"description": "No field, or a field that cannot be exported (named)."},
     },
+    dependencies=[Idempotent],
 )
 async def create_export(
     body: ExportCreate,

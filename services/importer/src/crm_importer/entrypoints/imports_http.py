@@ -23,6 +23,7 @@ from crm_importer.service_layer import queries
 from crm_importer.service_layer.imports import start_import
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import IdempotentUpload
 from crm_shared.ids import new_id
 from crm_shared.problems import Unprocessable
 
@@ -102,6 +103,7 @@ async def create_import(
     files: FilesDep,
     settings: SettingsDep,
     worker: WorkerDep,
+    idempotency: IdempotentUpload,
 ) -> JobAccepted:
     """Stream the upload to disk, check its header and mapping, and queue the job (role editor)."""
     job_id = new_id()
@@ -111,6 +113,8 @@ async def create_import(
                 request, sink, file_field="file", max_file_bytes=settings.importer_max_upload_bytes
             )
         command = _command(job_id, form)
+        # Only now is the body known: a replay answers here, and its copy of the file goes.
+        await idempotency.claim(form.digest())
     except BaseException:
         files.delete_upload(job_id)
         raise

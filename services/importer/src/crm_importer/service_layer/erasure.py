@@ -6,6 +6,7 @@ from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import Exports, ImportErrors
 from crm_shared.clock import now_iso
 from crm_shared.events import ErasureReceipt, ErasureRequested
+from crm_shared.idempotency_records import forget_subject
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
@@ -32,6 +33,7 @@ async def erase_contact(
     async with store.transaction() as session:
         if not await session.mark_processed(ERASURE_CONSUMER, event_id):
             return
+        await forget_subject(session, tenant=tenant, contact_id=contact_id)  # kept answers
         exports = Exports(session)
         for export in await exports.with_status(
             tenant=tenant, statuses=("queued", "running", "completed")

@@ -13,6 +13,7 @@ from crm_importer.domain.exports import INTERRUPTED, ExportJob, contact_row
 from crm_importer.domain.fields import validate_export_fields
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
+from crm_shared.observability.metrics import JOBS_FINISHED, JOBS_STARTED
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
@@ -35,6 +36,7 @@ async def request_export(
     async with store.transaction() as session:
         await Exports(session).add(export)
         await WorkQueue(session).add(kind="export", item_id=export.id, tenant=tenant)
+    JOBS_STARTED.labels("export").inc()
     return export
 
 
@@ -92,6 +94,7 @@ async def _finish(
                 ]
             )
         await exports.save(export)
+    JOBS_FINISHED.labels("export", export.status).inc()
 
 
 async def run_export(

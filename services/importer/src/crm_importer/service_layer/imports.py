@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 
 from charset_normalizer import from_bytes
@@ -17,6 +18,7 @@ from crm_importer.domain.records import CsvRecords
 from crm_importer.domain.rows import has_undecodable_bytes
 from crm_shared.clock import now_iso
 from crm_shared.events import ImportBatchProcessed
+from crm_shared.observability.metrics import IMPORT_ROWS, JOBS_FINISHED, JOBS_STARTED
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.problems import Unprocessable
 from crm_shared.storage import DocumentStore
@@ -81,6 +83,7 @@ async def start_import(
     except BaseException:
         files.delete_upload(command.job_id)
         raise
+    JOBS_STARTED.labels("import").inc()
     return job
 
 
@@ -138,7 +141,11 @@ async def apply_batch_results(
                     )
                 ]
             )
+    # Counted once the results are committed (a redelivered batch returned above).
+    for outcome, rows in Counter(r.status for r in processed.results).items():
+        IMPORT_ROWS.labels(outcome).inc(rows)
     if completed:
+        JOBS_FINISHED.labels("import", job.status).inc()
         files.delete_upload(job.id)
 
 
@@ -146,6 +153,7 @@ async def fail_import(
     store: DocumentStore, files: DataFiles, *, tenant: str, job_id: str, reason: str
 ) -> None:
     """Stop a job for good: mark it failed, announce it, and delete its upload."""
+    failed = False
     async with store.transaction() as session:
         jobs = ImportJobs(session)
         job = await jobs.get(tenant=tenant, job_id=job_id)
@@ -153,6 +161,7 @@ async def fail_import(
         if job is not None and not job.finished:
             job.fail(reason, now_iso())
             await jobs.save(job)
+            failed = True
             await session.add_events(
                 [
                     outgoing(
@@ -164,6 +173,8 @@ async def fail_import(
                     )
                 ]
             )
+    if failed:
+        JOBS_FINISHED.labels("import", "failed").inc()
     files.delete_upload(job_id)
 
 

@@ -12,6 +12,7 @@ from crm_importer.adapters.repository import WorkQueue
 from crm_importer.service_layer.imports import fail_import, fail_stalled_imports
 from crm_importer.service_layer.reading import ReadingOptions, process_import
 from crm_shared.clock import now_iso
+from crm_shared.observability.context import WorkContext, working_on
 from crm_shared.storage import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,10 @@ class ImportWorker:
         return len(queued)
 
     async def _process(self, tenant: str, job_id: str) -> None:
+        with working_on(WorkContext(tenant=tenant, job_id=job_id)):  # its log lines say so
+            await self._process_in_context(tenant, job_id)
+
+    async def _process_in_context(self, tenant: str, job_id: str) -> None:
         try:
             await process_import(
                 self._store, self._files, tenant=tenant, job_id=job_id, options=self._options

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.storage import CollectionSpec, Cursor, Eq, In, Index, Session, Where
 from crm_timeline.domain.cursor import TimelinePosition
 from crm_timeline.domain.model import ContactProjection, ItemType, TimelineItem
@@ -20,6 +21,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
         ),
     ),
     CollectionSpec(CONTACTS, indexes=(Index(("merged_into",)),)),
+    IDEMPOTENCY_COLLECTION,
 )
 # How deep merges chain (A into B, then B into C) when gathering a timeline's contacts.
 MAX_MERGE_DEPTH = 10

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ActivityRecorded
 from crm_shared.http import BusDep, EditorAuth, StoreDep, ViewerAuth
+from crm_shared.idempotency import Idempotent
 from crm_timeline.domain.model import AddNote, ItemType, TimelineItem
 from crm_timeline.entrypoints.schemas import (
     ActivityCreate,
@@ -47,7 +48,12 @@ async def get_timeline(
     return TimelinePublic.of(page)
 
 
-@router.post("/contacts/{contact_id}/notes", status_code=201, response_model=ItemPublic)
+@router.post(
+    "/contacts/{contact_id}/notes",
+    status_code=201,
+    response_model=ItemPublic,
+    dependencies=[Idempotent],
+)
 async def create_note(
     contact_id: ContactId, body: NoteCreate, principal: EditorAuth, store: StoreDep
 ) -> ItemPublic:
@@ -61,7 +67,12 @@ async def create_note(
     return ItemPublic.of(item)
 
 
-@router.post("/contacts/{contact_id}/activities", status_code=201, response_model=ItemPublic)
+@router.post(
+    "/contacts/{contact_id}/activities",
+    status_code=201,
+    response_model=ItemPublic,
+    dependencies=[Idempotent],
+)
 async def create_activity(
     contact_id: ContactId, body: ActivityCreate, principal: EditorAuth, bus: BusDep
 ) -> ItemPublic:

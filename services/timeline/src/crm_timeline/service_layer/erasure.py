@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crm_shared.events import ErasureReceipt
+from crm_shared.idempotency_records import forget_subject
 from crm_shared.ids import new_id
 from crm_shared.outbox import outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent
@@ -35,6 +36,8 @@ async def erase_contact(
         if not await first_delivery(session, delivery):
             return False
         repo = TimelineRepository(session)
+        # Kept answers of idempotent requests (a note's body) go with the items.
+        await forget_subject(session, tenant=origin.tenant, contact_id=command.contact_id)
         held = await repo.get_contact(tenant=origin.tenant, contact_id=command.contact_id)
         if held is not None and held.purged:
             # A purge already removed everything and keeps nothing, not even an erasure marker.

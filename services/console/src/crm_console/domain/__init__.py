@@ -1,0 +1,1 @@
+"""What the console decides without I/O: sessions and roles, form values, import mappings."""

@@ -1,0 +1,1 @@
+"""The console's HTTP routes: HTML pages and htmx fragments."""

@@ -1,0 +1,113 @@
+"""Signing in with an API key and signing out."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from crm_console.adapters.api import ApiError
+from crm_console.adapters.sessions import SessionStore
+from crm_console.domain.session import new_token
+from crm_console.entrypoints.deps import (
+    SESSION_COOKIE,
+    SIGNIN_CSRF_COOKIE,
+    Api,
+    CurrentSession,
+    redirect,
+    render,
+)
+from crm_console.service_layer.signin import KeyRefused, detect_role
+from crm_console.settings import ConsoleSettings
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths of this console: never an absolute URL or a scheme-relative one.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/contacts"
+
+
+def _secure(request: Request) -> bool:
+    settings: ConsoleSettings = request.app.state.settings
+    return settings.console_secure_cookies
+
+
+def _signin_form(request: Request, *, error: str | None, next_url: str, status: int) -> Response:
+    token = new_token()
+    response = render(
+        request,
+        "signin.html",
+        {"error": error, "next": next_url, "signin_token": token},
+        status_code=status,
+    )
+    # Sign-in has no session yet: a cookie the form must echo protects it (double submit).
+    response.set_cookie(
+        SIGNIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        max_age=3600,
+    )
+    return response
+
+
+@router.get("/signin")
+async def signin_page(request: Request, next: str | None = None) -> Response:
+    """The sign-in form."""
+    return _signin_form(request, error=None, next_url=_safe_next(next), status=200)
+
+
+@router.post("/signin")
+async def signin(
+    request: Request,
+    api: Api,
+    api_key: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/contacts",
+) -> Response:
+    """Check the key with the services, open a session and set its cookie."""
+    target = _safe_next(next)
+    expected = request.cookies.get(SIGNIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, csrf_token):
+        return _signin_form(
+            request, error="The form expired; please sign in again.", next_url=target, status=403
+        )
+    key = api_key.strip()
+    if not key:
+        return _signin_form(request, error="Enter your API key.", next_url=target, status=422)
+    try:
+        role = await detect_role(api, key)
+    except KeyRefused as exc:
+        return _signin_form(request, error=f"{exc}.", next_url=target, status=401)
+    except ApiError as exc:
+        message = f"The key cannot be checked right now: {exc.message}."
+        return _signin_form(request, error=message, next_url=target, status=502)
+    sessions: SessionStore = request.app.state.sessions
+    session = sessions.create(api_key=key, role=role)
+    response = redirect(request, target)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.id,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/",
+    )
+    response.delete_cookie(SIGNIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, session: CurrentSession) -> Response:
+    """Close the session; its key is forgotten."""
+    sessions: SessionStore = request.app.state.sessions
+    sessions.delete(session.id)
+    response = redirect(request, "/signin")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    return response

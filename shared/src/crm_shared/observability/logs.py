@@ -1,0 +1,87 @@
+"""One JSON object per log line: time, level, service, request or event id, tenant, trace id.
+
+Exception messages are left out of the lines on purpose (they may quote personal data): a line
+carries the exception's type and its stack, never its text.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from opentelemetry import trace
+
+from crm_shared.observability.context import current_work
+
+# Attributes every LogRecord has; anything else was passed with `extra=` and is kept as a field.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+def _exception_fields(exc_info: Any) -> dict[str, str]:
+    exc_type, _exc, tb = exc_info
+    if exc_type is None:
+        return {}
+    # Where, not what: file, line and function of each frame (no source text, no message).
+    frames = traceback.extract_tb(tb) if tb is not None else []
+    stack = " <- ".join(f"{f.filename}:{f.lineno} in {f.name}" for f in reversed(frames))
+    return {"exc_type": exc_type.__name__, "stack": stack}
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object on one line (newlines in values are escaped)."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a JSON line, with the current request/event, tenant and trace ids."""
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self._service,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        work = current_work()
+        if work is not None:
+            for name in ("request_id", "event_id", "job_id", "tenant"):
+                value = getattr(work, name)
+                if value is not None:
+                    line[name] = value
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            line["trace_id"] = format(span.trace_id, "032x")
+            line["span_id"] = format(span.span_id, "016x")
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and key not in line:
+                line[key] = value
+        if record.exc_info:
+            line.update(_exception_fields(record.exc_info))
+        return orjson.dumps(line, default=str).decode()
+
+
+def configure_logging(service: str, level: str = "INFO", *, fmt: str = "json") -> None:
+    """Send every log record to stderr, one JSON object per line (`fmt="text"`: plain lines)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "text":
+        handler.setFormatter(
+            logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
+        )
+    else:
+        handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    # httpx logs each request's full URL at INFO: query strings may hold searched names or emails.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # uvicorn's own loggers go through the same handler (their access log is replaced by ours).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

@@ -1,0 +1,117 @@
+"""Times every storage port call at one place: a wrapper around the store `open_store` returns."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+from crm_shared.observability.metrics import STORE_LATENCY
+from crm_shared.storage.port import CollectionSpec, DocumentStore, PendingEvent, Session
+
+_SESSION_CALLS = frozenset(
+    {
+        "get",
+        "find",
+        "count",
+        "insert",
+        "insert_many",
+        "replace",
+        "delete",
+        "delete_where",
+        "add_events",
+        "mark_processed",
+    }
+)
+
+
+class _TimedSession:
+    """A session whose port calls observe `crm_store_operation_duration_seconds{operation}`."""
+
+    def __init__(self, inner: Session) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if name not in _SESSION_CALLS:
+            return attribute
+        histogram = STORE_LATENCY.labels(name)
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await attribute(*args, **kwargs)
+            finally:
+                histogram.observe(time.perf_counter() - started)
+
+        setattr(self, name, timed)  # made once per session and method
+        return timed
+
+
+class TimedStore:
+    """A DocumentStore that times each call and each transaction; everything else passes through."""
+
+    def __init__(self, inner: DocumentStore) -> None:
+        self.inner = inner
+        # The same Event object: the relay clears and waits on what the wrapped store sets.
+        self.outbox_signal: asyncio.Event = inner.outbox_signal
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def _timed(self, operation: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        try:
+            return await call()
+        finally:
+            STORE_LATENCY.labels(operation).observe(time.perf_counter() - started)
+
+    async def start(self, specs: Sequence[CollectionSpec]) -> None:
+        """Start the wrapped store."""
+        await self.inner.start(specs)
+
+    async def close(self) -> None:
+        """Close the wrapped store."""
+        await self.inner.close()
+
+    async def ping(self) -> None:
+        """Ping the wrapped store."""
+        await self._timed("ping", self.inner.ping)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        """A transaction of the wrapped store; its whole span counts as `transaction`."""
+        started = time.perf_counter()
+        try:
+            async with self.inner.transaction() as session:
+                yield cast(Session, _TimedSession(session))
+        finally:
+            STORE_LATENCY.labels("transaction").observe(time.perf_counter() - started)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Session]:
+        """A read snapshot of the wrapped store; its whole span counts as `reader`."""
+        started = time.perf_counter()
+        try:
+            async with self.inner.reader() as session:
+                yield cast(Session, _TimedSession(session))
+        finally:
+            STORE_LATENCY.labels("reader").observe(time.perf_counter() - started)
+
+    async def pending_events(self, limit: int) -> list[PendingEvent]:
+        """Read pending outbox entries from the wrapped store."""
+        result: list[PendingEvent] = await self._timed(
+            "pending_events", lambda: self.inner.pending_events(limit)
+        )
+        return result
+
+    async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None:
+        """Delete acknowledged outbox entries from the wrapped store."""
+        await self._timed("mark_events_sent", lambda: self.inner.mark_events_sent(outbox_ids))
+
+    async def pending_count(self) -> int:
+        """Count pending outbox entries in the wrapped store."""
+        count: int = await self._timed("pending_count", self.inner.pending_count)
+        return count

@@ -1,0 +1,57 @@
+"""The platform (broker, four services, console) as processes, and headless Chromium from the OS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import RunningPlatform, start_platform
+
+CHROMIUM = Path(os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[3]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+DOC_IMAGES = ROOT / "docs" / "img"
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """The whole platform with the console, shared by a module's browser tests."""
+    running = start_platform(tmp_path_factory.mktemp("console-platform"))
+    try:
+        yield running
+    finally:
+        running.platform.stop()
+        running.broker.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(stack: RunningPlatform) -> Iterator[object]:
+    """Headless Chromium from the OS packages (never a downloaded browser build).
+
+    It starts after the platform: Playwright's sync API runs an event loop in this thread, and
+    the platform's start-up runs one of its own.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

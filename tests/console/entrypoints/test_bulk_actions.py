@@ -1,0 +1,88 @@
+"""Bulk actions from the contact list: selected rows, all matching, progress, not available."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from tests.console.fake_platform import FakePlatform
+
+
+def test_an_editor_gets_row_checkboxes_and_a_viewer_does_not(
+    console: TestClient, sign_in: Callable[[str], str]
+) -> None:
+    sign_in("editor-key")
+    editor_page = console.get("/contacts").text
+    sign_in("viewer-key")
+    viewer_page = console.get("/contacts").text
+
+    assert 'name="ids" value="c1"' in editor_page and "Apply" in editor_page
+    assert 'name="ids"' not in viewer_page and "Bulk action" not in viewer_page
+
+
+def test_selected_rows_are_sent_by_id_and_the_progress_is_shown(
+    console: TestClient, sign_in: Callable[[str], str], fake: FakePlatform
+) -> None:
+    fake.bulk_bodies = []
+    csrf = sign_in("editor-key")
+
+    started = console.post(
+        "/contacts/bulk",
+        data={"csrf_token": csrf, "action": "add_tags", "value": "vip, q3", "ids": ["c1", "c2"]},
+    )
+    progress = console.get("/bulk/b1")
+
+    assert started.status_code == 303 and started.headers["location"] == "/bulk/b1"
+    assert fake.bulk_bodies == [
+        {"action": "add_tags", "params": {"tags": ["vip", "q3"]}, "ids": ["c1", "c2"]}
+    ]
+    assert "1 of 2" in progress.text and 'hx-trigger="every 1s"' in progress.text
+
+
+def test_all_matching_sends_the_lists_filters(
+    console: TestClient, sign_in: Callable[[str], str], fake: FakePlatform
+) -> None:
+    fake.bulk_bodies = []
+    csrf = sign_in("editor-key")
+
+    console.post(
+        "/contacts/bulk",
+        data={
+            "csrf_token": csrf,
+            "action": "assign_owner",
+            "value": "user-7",
+            "scope": "all",
+            "filter.q": "ada",
+            "filter.tag": "vip",
+            "filter.source": "import",
+            "filter.cf_key": "plan",
+            "filter.cf_value": "pro",
+        },
+    )
+
+    assert fake.bulk_bodies == [
+        {
+            "action": "assign_owner",
+            "params": {"owner": "user-7"},
+            "filter": {
+                "q": "ada",
+                "tag": ["vip"],
+                "source": "import",
+                "custom": [{"key": "plan", "eq": "pro"}],
+            },
+        }
+    ]
+
+
+def test_without_a_bulk_api_the_console_says_not_available(
+    console: TestClient, sign_in: Callable[[str], str]
+) -> None:
+    csrf = sign_in("editor-key")
+
+    response = console.post(
+        "/contacts/bulk", data={"csrf_token": csrf, "action": "delete", "ids": ["c1"]}
+    )
+
+    assert response.status_code == 404
+    assert "Bulk actions are not available here." in response.text

@@ -1,0 +1,144 @@
+"""The four services' APIs as an httpx MockTransport: just enough for the console's routes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+ROLES = {"admin-key": "admin", "editor-key": "editor", "viewer-key": "viewer"}
+
+
+def contact(**changes: Any) -> dict[str, Any]:
+    """A stored contact as the contacts API returns it."""
+    doc: dict[str, Any] = {
+        "id": "c1",
+        "version": 3,
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "phone": None,
+        "phone_raw": None,
+        "emails": [],
+        "phones": [],
+        "phones_raw": [],
+        "company": "Analytical Engines",
+        "account_id": None,
+        "timezone": None,
+        "owner": None,
+        "tags": ["vip", "source:manual"],
+        "custom_fields": {"plan": "pro"},
+        "source": "manual",
+        "created_at": "2026-01-01T10:00:00Z",
+        "updated_at": "2026-01-02T10:00:00Z",
+        "deleted_at": None,
+    }
+    doc.update(changes)
+    return doc
+
+
+@dataclass
+class FakePlatform:
+    """Answers like the services would, and records what the console sent."""
+
+    stored: dict[str, Any] = field(default_factory=contact)
+    calls: list[httpx.Request] = field(default_factory=list)
+    # None: this platform has no duplicates or merges API (FastAPI's bare 404 for the route).
+    duplicates: list[dict[str, Any]] | None = None
+    # None: no bulk-actions API; otherwise the bodies it received.
+    bulk_bodies: list[dict[str, Any]] | None = None
+
+    def transport(self) -> httpx.MockTransport:
+        """The transport to give the console app."""
+        return httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request)
+        key = request.headers.get("authorization", "").removeprefix("Bearer ")
+        role = ROLES.get(key)
+        if role is None:
+            return _problem(401, "missing or unknown API key")
+        path, method = request.url.path, request.method
+        if path == "/v1/audit-log":
+            return _problem(403, "needs admin") if role != "admin" else _json({"items": []})
+        if path == "/v1/contacts" and method == "GET":
+            if request.url.params.get("deleted") == "true" and role == "viewer":
+                return _problem(403, "needs editor")
+            return _json({"items": [self.stored], "next_cursor": "next-page-cursor"})
+        if path == "/v1/contacts" and method == "POST":
+            body = json.loads(request.content)
+            if "@" not in (body.get("email") or "@"):
+                errors = [{"loc": ["body", "email"], "msg": "is not a valid email address"}]
+                return _problem(422, "email is not a valid email address", errors=errors)
+            return _json({**contact(), **body, "id": "c2"}, status=201)
+        if path == "/v1/custom-fields":
+            plan = {"key": "plan", "label": "Plan", "type": "dropdown", "options": ["basic", "pro"]}
+            return _json({"items": [{**plan, "required": False}]})
+        if path == "/v1/contacts/c1" and method == "GET":
+            return _json(self.stored)
+        if path == "/v1/contacts/c3" and method == "GET":
+            return _json(contact(id="c3", name="Ada L.", company="Dup Corp", version=1))
+        if path == "/v1/contacts/c1" and method == "PATCH":
+            return self._patch(request)
+        if path == "/v1/contacts/c1/timeline":
+            item = {"id": "t1", "type": "note", "occurred_at": "2026-01-02T10:00:00Z"}
+            return _json({"items": [{**item, "source": "x", "summary": "Met", "data": {}}]})
+        if path.startswith("/v1/bulk-actions"):
+            if self.bulk_bodies is None:
+                return _no_route()
+            if method == "POST":
+                self.bulk_bodies.append(json.loads(request.content))
+            job = {"id": "b1", "action": "add_tags", "status": "running", "total": 2}
+            job.update({"processed": 1, "succeeded": 1, "failed": 0, "skipped": 0, "error": None})
+            return _json(job, status=202 if method == "POST" else 200)
+        if path.startswith("/v1/merges") or path == "/v1/contacts/c1/duplicates":
+            return self._merging(request)
+        if path == "/v1/contacts/c1/consents":
+            return _json({"contact_id": "c1", "purposes": []})
+        return _problem(404, f"no route {method} {path}")
+
+    def _merging(self, request: httpx.Request) -> httpx.Response:
+        if self.duplicates is None:
+            return _no_route()
+        if request.url.path.endswith("/duplicates"):
+            return _json({"items": self.duplicates})
+        if request.url.path == "/v1/merges/preview":
+            body = json.loads(request.content)
+            chosen = body["field_choices"].get("company")
+            company = "Dup Corp" if chosen == "c3" else self.stored["company"]
+            values = [
+                {"contact_id": "c1", "value": self.stored["company"]},
+                {"contact_id": "c3", "value": "Dup Corp"},
+            ]
+            return _json(
+                {
+                    "contact": {**self.stored, "company": company},
+                    "conflicts": [{"field": "company", "values": values}],
+                }
+            )
+        return _problem(404, "no such merge")
+
+    def _patch(self, request: httpx.Request) -> httpx.Response:
+        expected = request.headers.get("if-match", "").strip('"')
+        if expected and int(expected) != self.stored["version"]:
+            return _problem(412, "contact c1 changed meanwhile", current=self.stored)
+        body = json.loads(request.content)
+        self.stored = {**self.stored, **body, "version": self.stored["version"] + 1}
+        return _json(self.stored)
+
+
+def _no_route() -> httpx.Response:
+    # What the services answer for a route they do not have.
+    body = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "Not Found"}
+    return httpx.Response(404, json=body, headers={"content-type": "application/problem+json"})
+
+
+def _json(body: Any, status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json=body)
+
+
+def _problem(status: int, detail: str, **extra: Any) -> httpx.Response:
+    kind = "https://crm.example/problems/problem"
+    body = {"type": kind, "title": "Problem", "status": status, "detail": detail, **extra}
+    return httpx.Response(status, json=body, headers={"content-type": "application/problem+json"})

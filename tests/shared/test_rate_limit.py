@@ -1,0 +1,89 @@
+"""Per-key rate limits: 429 with Retry-After once a key's bucket is empty; other keys go on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from crm_shared.http import ViewerAuth, install_problem_handlers
+from crm_shared.problems import TooManyRequests
+from crm_shared.rate_limit import Limit, RateLimiter, parse_limits
+from crm_shared.service import authenticator_for
+from crm_shared.settings import PlatformSettings
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_key_gets_its_burst_then_one_request_per_refill() -> None:
+    clock = _Clock()
+    limiter = RateLimiter(Limit(rate=2, burst=3), clock=clock)
+    for _ in range(3):
+        limiter.check("ops")
+    with pytest.raises(TooManyRequests) as refused:
+        limiter.check("ops")
+    assert refused.value.retry_after == 1
+    assert refused.value.response_headers()["Retry-After"] == "1"
+    limiter.check("other")  # another key has its own bucket
+    clock.now += 0.5  # one request's worth at 2 per second
+    limiter.check("ops")
+    with pytest.raises(TooManyRequests):
+        limiter.check("ops")
+
+
+def test_a_per_key_limit_overrides_the_default_and_zero_means_none() -> None:
+    limiter = RateLimiter(Limit(rate=0, burst=1), parse_limits("batch-bot=0.1/1"), clock=_Clock())
+    for _ in range(50):
+        limiter.check("dash")
+    limiter.check("batch-bot")
+    with pytest.raises(TooManyRequests) as refused:
+        limiter.check("batch-bot")
+    assert refused.value.retry_after == 10
+
+
+@pytest.mark.parametrize("spec", ["bot", "=1", "bot=-1", "bot=1/0", "bot=fast"])
+def test_a_malformed_limit_is_refused(spec: str) -> None:
+    with pytest.raises(ValueError):
+        parse_limits(spec)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    settings = PlatformSettings(
+        crm_api_keys="k1:acme:viewer:dash,k2:acme:viewer:other",
+        crm_rate_limit="0.01/2",
+    )
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.state.authenticator = authenticator_for(settings)
+    app.state.rate_limiter = RateLimiter(Limit.parse(settings.crm_rate_limit))
+
+    @app.get("/things")
+    async def things(principal: ViewerAuth) -> dict[str, str]:
+        return {"tenant": principal.tenant}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+async def test_over_its_limit_a_key_gets_429_with_retry_after_as_problem_json(
+    client: httpx.AsyncClient,
+) -> None:
+    first = [await client.get("/things", headers={"Authorization": "Bearer k1"}) for _ in range(2)]
+    assert [r.status_code for r in first] == [200, 200]
+    refused = await client.get("/things", headers={"Authorization": "Bearer k1"})
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["retry_after"] == int(refused.headers["retry-after"])
+    other = await client.get("/things", headers={"Authorization": "Bearer k2"})
+    assert other.status_code == 200
