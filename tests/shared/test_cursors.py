@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import orjson
 import pytest
 
 from crm_shared.cursors import (
@@ -12,6 +13,7 @@ from crm_shared.cursors import (
     CursorForOtherSort,
     Integer,
     MalformedCursor,
+    Number,
     Text,
     derive_key,
 )
@@ -173,3 +175,18 @@ def test_a_part_of_the_wrong_kind_is_refused(payload: bytes) -> None:
 def test_a_position_of_the_wrong_arity_cannot_be_encoded() -> None:
     with pytest.raises(ValueError):
         ROWS.encode([1])
+
+
+SCORES = CursorCodec(Number(minimum=0.0, maximum=1.0), Text(min_length=1))
+
+
+def test_a_score_part_round_trips() -> None:
+    token = SCORES.encode_position(Cursor(value=0.875, id="pair-1"))
+    assert SCORES.decode_position(token) == Cursor(value=0.875, id="pair-1")
+
+
+@pytest.mark.parametrize("score", [True, 1.5, -0.1, "0.5", None, 1e400])
+def test_a_score_part_refuses_what_is_not_a_score(score: object) -> None:
+    raw = orjson.dumps([score, "pair-1"]) if score != 1e400 else b'[1e400, "pair-1"]'
+    with pytest.raises(MalformedCursor):
+        SCORES.decode(_b64(raw))

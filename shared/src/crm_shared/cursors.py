@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import orjson
 from crm_shared.problems import BadRequest
 from crm_shared.storage import Cursor
 
-CursorValue = str | int | None
+CursorValue = str | int | float | None
 
 MALFORMED = "cursor is malformed; pass the next_cursor of a previous page unchanged"
 _INT64_MIN = -(2**63)
@@ -82,6 +83,23 @@ class Integer:
         return (
             isinstance(value, int)
             and not isinstance(value, bool)
+            and self.minimum <= value <= self.maximum
+        )
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite number part within [minimum, maximum] (a score, say; never a bool)."""
+
+    minimum: float
+    maximum: float
+
+    def accepts(self, value: object) -> bool:
+        """True for a finite int or float within [minimum, maximum]."""
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
             and self.minimum <= value <= self.maximum
         )
 
