@@ -72,6 +72,16 @@ async def load(path: Path, profiles: list[dict[str, Any]]) -> tuple[list[str], f
     return ids, loaded, time.perf_counter() - started
 
 
+def stored_ids(path: Path) -> list[str]:
+    """The ids of a kept store's contacts in creation order (ids are time-ordered)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT id FROM c_contacts WHERE tenant = ? ORDER BY id", [TENANT])
+        return [row[0] for row in rows]
+    finally:
+        db.close()
+
+
 def _ms(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(len(ordered) * 0.95) - 1)]
@@ -205,18 +215,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the store file afterwards")
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="a store file to reuse (loaded on the first run with the same --contacts, then kept)",
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="crm-duplicates-bench-"))
-    path = workdir / "contacts.sqlite3"
+    path = args.store or workdir / "contacts.sqlite3"
     profiles, known = generate(args.contacts)
-    print(f"loading {len(profiles):,} contacts into {path} ...", flush=True)
-    ids, loaded, indexed = asyncio.run(load(path, profiles))
-    print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
+    if args.store and args.store.exists():
+        ids = stored_ids(args.store)
+        if len(ids) != len(profiles):
+            sys.exit(f"{args.store} holds {len(ids):,} contacts, not {len(profiles):,}")
+        print(f"reusing {len(ids):,} contacts in {path}", flush=True)
+    else:
+        print(f"loading {len(profiles):,} contacts into {path} ...", flush=True)
+        ids, loaded, indexed = asyncio.run(load(path, profiles))
+        print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
     try:
         asyncio.run(measure_check(path, profiles, args.repeats))
         asyncio.run(measure_scan(path, ids, known))
     finally:
-        if args.keep:
+        if args.keep or args.store:
             print(f"(store kept: {path})")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
