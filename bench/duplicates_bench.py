@@ -32,7 +32,7 @@ from crm_contacts.adapters.duplicates import DUPLICATE_PAIRS
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.contact_doc import as_stored
-from crm_contacts.domain.matching.blocking import MAX_BLOCK, blocks
+from crm_contacts.domain.matching.blocking import MAX_BLOCK, blocks, comparison_groups
 from crm_contacts.service_layer.duplicate_scan import load_profiles, scan_tenant
 from crm_contacts.service_layer.duplicates import find_matches
 from crm_shared.ids import new_id
@@ -151,14 +151,15 @@ def bare_rate(path_profiles: list[Any]) -> tuple[int, float]:
     names = [p.name_key for p in path_profiles]
     pairs: list[tuple[int, int]] = []
     total = 0
-    for members in blocks(path_profiles).values():
-        if len(members) > MAX_BLOCK:
-            continue
-        total += len(members) * (len(members) - 1) // 2
-        for x, a in enumerate(members):
-            for b in members[x + 1 :]:
-                if len(pairs) < BARE_PAIRS_MAX:
-                    pairs.append((a, b))
+    for key, block in blocks(path_profiles).items():
+        for members, _ in comparison_groups(key, block, path_profiles):
+            if len(members) > MAX_BLOCK:
+                continue
+            total += len(members) * (len(members) - 1) // 2
+            for x, a in enumerate(members):
+                for b in members[x + 1 :]:
+                    if len(pairs) < BARE_PAIRS_MAX:
+                        pairs.append((a, b))
     started = time.perf_counter()
     for a, b in pairs:
         token_sort_ratio(names[a], names[b])
@@ -181,7 +182,8 @@ async def measure_scan(path: Path, ids: list[str], known: list[KnownPair]) -> No
             f"{result.load_seconds:.1f} s + block & score {result.score_seconds:.1f} s + write "
             f"{result.write_seconds:.1f} s; {stats.blocks:,} blocks ({stats.skipped_blocks} over "
             f"{MAX_BLOCK} skipped), {stats.candidate_pairs:,} candidate pairs, "
-            f"{stats.scored_pairs:,} scored in full, {stats.matches:,} groups",
+            f"{stats.scored_pairs:,} scored in full, {stats.matches:,} groups "
+            f"({result.written:,} pairs written or deleted)",
             flush=True,
         )
         profiles = await load_profiles(store, TENANT)
@@ -199,6 +201,16 @@ async def measure_scan(path: Path, ids: list[str], known: list[KnownPair]) -> No
     finally:
         await store.close()
     found = {tuple(sorted(p["contact_ids"])) for p in stored}
+    name_only = sum(1 for p in stored if set(p["reasons"]) == {"similar_name"})
+    corroborated = sum(
+        1 for p in stored if "similar_name" in p["reasons"] and len(p["reasons"]) > 1
+    )
+    print(
+        f"    groups by evidence: {name_only:,} a similar name only, {corroborated:,} a similar "
+        f"name and a company/domain/identifier, {len(stored) - name_only - corroborated:,} "
+        "identifiers only",
+        flush=True,
+    )
     per_kind: Counter[str] = Counter()
     hits: Counter[str] = Counter()
     for pair in known:
@@ -220,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a store file to reuse (loaded on the first run with the same --contacts, then kept)",
     )
+    parser.add_argument(
+        "--load-only", action="store_true", help="load the --store file and stop (for later runs)"
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="crm-duplicates-bench-"))
     path = args.store or workdir / "contacts.sqlite3"
@@ -234,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         ids, loaded, indexed = asyncio.run(load(path, profiles))
         print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
     try:
+        if args.load_only:
+            return 0
         asyncio.run(measure_check(path, profiles, args.repeats))
         asyncio.run(measure_scan(path, ids, known))
     finally:
