@@ -91,8 +91,9 @@ async def _write_pairs(
     """
     wanted = {pair_id(profile.id, match.contact_id): (profile, match) for profile, match in found}
     stored = await _stored_pairs(store, tenant)
-    stale = [i for i, doc in stored.items() if i not in wanted and not doc.get("dismissed")]
-    changed = [i for i, (_, match) in wanted.items() if not _unchanged(stored.get(i), match)]
+    # In id order: pair ids are hashes, and sorted batches fill the id b-tree page by page.
+    stale = sorted(i for i, doc in stored.items() if i not in wanted and not doc.get("dismissed"))
+    changed = sorted(i for i, (_, match) in wanted.items() if not _unchanged(stored.get(i), match))
     for chunk in _chunks(stale):
         async with store.transaction() as session:
             await PairRepository(session, tenant).remove_open_ids(chunk)
