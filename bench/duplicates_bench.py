@@ -32,7 +32,7 @@ from crm_contacts.adapters.duplicates import DUPLICATE_PAIRS
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.contact_doc import as_stored
-from crm_contacts.domain.matching.blocking import MAX_BLOCK, blocks
+from crm_contacts.domain.matching.blocking import MAX_BLOCK, blocks, comparison_groups
 from crm_contacts.service_layer.duplicate_scan import load_profiles, scan_tenant
 from crm_contacts.service_layer.duplicates import find_matches
 from crm_shared.ids import new_id
@@ -70,6 +70,16 @@ async def load(path: Path, profiles: list[dict[str, Any]]) -> tuple[list[str], f
     await store.start(COLLECTION_SPECS)
     await store.close()
     return ids, loaded, time.perf_counter() - started
+
+
+def stored_ids(path: Path) -> list[str]:
+    """The ids of a kept store's contacts in creation order (ids are time-ordered)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT id FROM c_contacts WHERE tenant = ? ORDER BY id", [TENANT])
+        return [row[0] for row in rows]
+    finally:
+        db.close()
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
@@ -141,14 +151,15 @@ def bare_rate(path_profiles: list[Any]) -> tuple[int, float]:
     names = [p.name_key for p in path_profiles]
     pairs: list[tuple[int, int]] = []
     total = 0
-    for members in blocks(path_profiles).values():
-        if len(members) > MAX_BLOCK:
-            continue
-        total += len(members) * (len(members) - 1) // 2
-        for x, a in enumerate(members):
-            for b in members[x + 1 :]:
-                if len(pairs) < BARE_PAIRS_MAX:
-                    pairs.append((a, b))
+    for key, block in blocks(path_profiles).items():
+        for members, _ in comparison_groups(key, block, path_profiles):
+            if len(members) > MAX_BLOCK:
+                continue
+            total += len(members) * (len(members) - 1) // 2
+            for x, a in enumerate(members):
+                for b in members[x + 1 :]:
+                    if len(pairs) < BARE_PAIRS_MAX:
+                        pairs.append((a, b))
     started = time.perf_counter()
     for a, b in pairs:
         token_sort_ratio(names[a], names[b])
@@ -171,7 +182,8 @@ async def measure_scan(path: Path, ids: list[str], known: list[KnownPair]) -> No
             f"{result.load_seconds:.1f} s + block & score {result.score_seconds:.1f} s + write "
             f"{result.write_seconds:.1f} s; {stats.blocks:,} blocks ({stats.skipped_blocks} over "
             f"{MAX_BLOCK} skipped), {stats.candidate_pairs:,} candidate pairs, "
-            f"{stats.scored_pairs:,} scored in full, {stats.matches:,} groups",
+            f"{stats.scored_pairs:,} scored in full, {stats.matches:,} groups "
+            f"({result.written:,} pairs written or deleted)",
             flush=True,
         )
         profiles = await load_profiles(store, TENANT)
@@ -189,6 +201,16 @@ async def measure_scan(path: Path, ids: list[str], known: list[KnownPair]) -> No
     finally:
         await store.close()
     found = {tuple(sorted(p["contact_ids"])) for p in stored}
+    name_only = sum(1 for p in stored if set(p["reasons"]) == {"similar_name"})
+    corroborated = sum(
+        1 for p in stored if "similar_name" in p["reasons"] and len(p["reasons"]) > 1
+    )
+    print(
+        f"    groups by evidence: {name_only:,} a similar name only, {corroborated:,} a similar "
+        f"name and a company/domain/identifier, {len(stored) - name_only - corroborated:,} "
+        "identifiers only",
+        flush=True,
+    )
     per_kind: Counter[str] = Counter()
     hits: Counter[str] = Counter()
     for pair in known:
@@ -205,18 +227,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the store file afterwards")
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="a store file to reuse (loaded on the first run with the same --contacts, then kept)",
+    )
+    parser.add_argument(
+        "--load-only", action="store_true", help="load the --store file and stop (for later runs)"
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="crm-duplicates-bench-"))
-    path = workdir / "contacts.sqlite3"
+    path = args.store or workdir / "contacts.sqlite3"
     profiles, known = generate(args.contacts)
-    print(f"loading {len(profiles):,} contacts into {path} ...", flush=True)
-    ids, loaded, indexed = asyncio.run(load(path, profiles))
-    print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
+    if args.store and args.store.exists():
+        ids = stored_ids(args.store)
+        if len(ids) != len(profiles):
+            sys.exit(f"{args.store} holds {len(ids):,} contacts, not {len(profiles):,}")
+        print(f"reusing {len(ids):,} contacts in {path}", flush=True)
+    else:
+        print(f"loading {len(profiles):,} contacts into {path} ...", flush=True)
+        ids, loaded, indexed = asyncio.run(load(path, profiles))
+        print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
     try:
+        if args.load_only:
+            return 0
         asyncio.run(measure_check(path, profiles, args.repeats))
         asyncio.run(measure_scan(path, ids, known))
     finally:
-        if args.keep:
+        if args.keep or args.store:
             print(f"(store kept: {path})")
         else:
             shutil.rmtree(workdir, ignore_errors=True)

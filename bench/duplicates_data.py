@@ -1,7 +1,9 @@
 """Generated contacts for the duplicates benchmark, with known duplicates of four kinds.
 
-Names are drawn with a mild skew from 300 first names and ~9,000 made-up surnames (so
-same-name strangers occur, as in real data); every contact has its own email and phone. Known
+Names are drawn by frequency from real first-name and surname tables of nine locales (the
+`faker` package's, US census weights for en_US, Zipf-like elsewhere: about 4,000 first names and
+6,000 surnames), so strangers share a name about as often as in real data; every contact has its
+own email and phone and one of ~6,600 companies. Known
 duplicates are added as pairs (an original, then a copy with another email, no phone and the
 same company) whose name was changed in one way: a typo, first and last swapped, accents lost,
 or a nickname.
@@ -9,7 +11,10 @@ or a nickname.
 
 from __future__ import annotations
 
+import importlib
+import itertools
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,90 +22,78 @@ from crm_contacts.domain.matching.names import NICKNAMES
 
 KINDS = ("typo", "swapped", "accents", "nickname")
 _NICKNAMED = sorted({full for full in NICKNAMES.values()})
-_FIRST_PLAIN = [
-    "Ada",
-    "Grace",
-    "Alan",
-    "Maria",
-    "Olivia",
-    "Emma",
-    "Noah",
-    "Liam",
-    "Sofia",
-    "Lucas",
-    "Mia",
-    "Ethan",
-    "Chloe",
-    "Hugo",
-    "Lea",
-    "Jonas",
-    "Elena",
-    "Marco",
-    "Yuki",
-    "Priya",
-    "Omar",
-    "Fatima",
-    "Ivan",
-    "Anna",
-    "Lars",
-    "Ingrid",
-    "Pedro",
-    "Lucia",
-    "Chen",
-    "Wei",
-    "Aisha",
-    "Kofi",
-    "Amara",
-]
-_SYLLABLES = [
-    "ber",
-    "man",
-    "son",
-    "ko",
-    "li",
-    "var",
-    "en",
-    "ski",
-    "dor",
-    "hal",
-    "ma",
-    "ri",
-    "to",
-    "ne",
-    "gan",
-    "zel",
-    "wic",
-    "ath",
-    "bro",
-    "ley",
-    "mon",
-    "tes",
-    "quin",
-    "ros",
-    "fal",
-    "dun",
-]
+# Where the generated people come from: a locale's share of the contacts. Names come from the
+# faker package's name tables (real frequency weights where it has them, e.g. US census
+# surnames; otherwise a Zipf weight 1/rank^0.5 over the table in a fixed shuffled order).
+_LOCALES = {
+    "en_US": 0.40,
+    "en_GB": 0.10,
+    "de_DE": 0.10,
+    "fr_FR": 0.08,
+    "es_ES": 0.10,
+    "it_IT": 0.08,
+    "nl_NL": 0.06,
+    "sv_SE": 0.04,
+    "pt_PT": 0.04,
+}
+# Zipf exponent for tables without weights: a head, but no name held by more than ~0.1%.
+_ZIPF = 0.5
+_SYLLABLES = ["ber", "man", "son", "ko", "li", "var", "en", "ski", "dor", "hal", "ma", "ri", "to"]
 _ACCENTED = {"e": "é", "o": "ö", "a": "á", "u": "ü", "n": "ñ", "c": "ç", "i": "í"}
 
 
-def _first_names() -> list[str]:
-    names = [n.capitalize() for n in _NICKNAMED] + _FIRST_PLAIN
-    rng = random.Random(3)
-    while len(names) < 300:
-        names.append("".join(rng.choice(_SYLLABLES) for _ in range(2)).capitalize())
-    return list(dict.fromkeys(names))
+@dataclass(frozen=True)
+class _Table:
+    """Names and their cumulative weights, for `random.choices`."""
+
+    names: tuple[str, ...]
+    cumulative: tuple[float, ...]
+
+    def draw(self, rng: random.Random) -> str:
+        return rng.choices(self.names, cum_weights=self.cumulative)[0]
 
 
-def _surnames() -> list[str]:
-    names = [a + b for a in _SYLLABLES for b in _SYLLABLES]
-    names += [a + b + c for a in _SYLLABLES[:13] for b in _SYLLABLES for c in _SYLLABLES[:13]]
-    return [n.capitalize() for n in dict.fromkeys(names)]
+def _table(raw: Iterable[str] | Mapping[str, float], seed: int) -> _Table:
+    if isinstance(raw, Mapping):
+        weighted = [(str(n), float(w)) for n, w in raw.items()]
+    else:
+        names = sorted(dict.fromkeys(str(n) for n in raw))
+        random.Random(seed).shuffle(names)
+        weighted = [(n, rank**-_ZIPF) for rank, n in enumerate(names, start=1)]
+    return _Table(
+        tuple(n for n, _ in weighted), tuple(itertools.accumulate(w for _, w in weighted))
+    )
 
 
-FIRST = _first_names()
-LAST = _surnames()
-COMPANIES = [f"{a.capitalize()}{b} {s}" for a in _SYLLABLES for b in _SYLLABLES for s in ("Inc",)]
+def _locale_tables() -> list[tuple[_Table, _Table]]:
+    tables = []
+    for seed, locale in enumerate(_LOCALES):
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        male, female = provider.first_names_male, provider.first_names_female
+        weighted = isinstance(male, Mapping)
+        first: dict[str, float] | list[str] = (
+            {**dict(male), **dict(female)} if weighted else [*male, *female]
+        )
+        tables.append((_table(first, seed), _table(provider.last_names, seed + 100)))
+    return tables
+
+
+_TABLES = _locale_tables()
+_LOCALE_CUMULATIVE = tuple(itertools.accumulate(_LOCALES.values()))
+COMPANIES = [
+    f"{a.capitalize()}{b}{c} {s}"
+    for a in _SYLLABLES
+    for b in _SYLLABLES
+    for c in _SYLLABLES
+    for s in ("Inc", "GmbH", "Ltd")
+]
 FREE_MAIL = ("gmail.com", "yahoo.com", "outlook.com")
+
+
+def _person(rng: random.Random) -> tuple[str, str]:
+    """A first name and a surname from one locale, drawn by frequency."""
+    first, last = rng.choices(_TABLES, cum_weights=_LOCALE_CUMULATIVE)[0]
+    return first.draw(rng), last.draw(rng)
 
 
 def _skewed(rng: random.Random, values: list[str]) -> str:
@@ -179,11 +172,11 @@ def generate(
     known: list[KnownPair] = []
     pairs = int(count * duplicate_share)
     for i in range(count - 2 * pairs):
-        profiles.append(_profile(i, _skewed(rng, FIRST), _skewed(rng, LAST), rng))
+        profiles.append(_profile(i, *_person(rng), rng))
     raw: list[tuple[str, int, int]] = []
     for n in range(pairs):
         kind = KINDS[n % len(KINDS)]
-        first, last = _skewed(rng, FIRST), _skewed(rng, LAST)
+        first, last = _person(rng)
         original_name, duplicate_name = _duplicate_name(kind, first, last, rng)
         i = len(profiles)
         original = _profile(i, first, last, rng) | {"name": original_name}

@@ -116,3 +116,19 @@ def test_scan_finds_each_pair_once_across_blocks() -> None:
     pairs = {tuple(sorted((a.id, m.contact_id))) for a, m in found}
     assert pairs == {("1", "2"), ("1", "3"), ("2", "3")}
     assert len(found) == 3 and stats.contacts == 4 and stats.scored_pairs == 3
+
+
+def test_scan_compares_holders_of_a_common_name_only_within_a_company() -> None:
+    profiles = [_p(f"s{i}", name="John Smith", company=f"{i:03d} Ltd") for i in range(40)]
+    profiles.append(_p("twin", name="John Smyth", company="007 Ltd"))
+    found = scan_pairs(profiles)
+    pairs = {tuple(sorted((a.id, m.contact_id))) for a, m in found}
+    assert pairs == {("s7", "twin")}
+
+
+def test_scan_pairs_an_initial_with_the_full_first_name_in_a_large_block() -> None:
+    profiles = [_p(f"s{i}", name=f"Jo{'a' * i}n Smith", company="Acme") for i in range(40)]
+    profiles.append(_p("initial", name="J. Smith", company="Acme"))
+    found = scan_pairs(profiles)
+    with_initial = {m.contact_id if a.id == "initial" else a.id for a, m in found} - {"initial"}
+    assert {"s0", "s1", "s39"} <= with_initial

@@ -27,6 +27,8 @@ from crm_shared.storage.port import (
     OutgoingEvent,
     PendingEvent,
     Where,
+    projected,
+    projection,
     sort_value,
 )
 
@@ -110,9 +112,14 @@ class MemorySession:
         descending: bool = False,
         limit: int = 100,
         after: Cursor | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
+        if fields is not None:
+            fields = projection(fields)
         found = [d for d in self._docs(collection, tenant).values() if matches_all(d, where)]
         chosen = page(found, order_by=order_by, descending=descending, limit=limit, after=after)
+        if fields is not None:
+            return [_copy(projected(d, fields)) for d in chosen]
         return [_copy(d) for d in chosen]
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:

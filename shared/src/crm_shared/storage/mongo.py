@@ -39,6 +39,8 @@ from crm_shared.storage.port import (
     TextMatch,
     Where,
     check_field,
+    projected,
+    projection,
 )
 
 Doc = dict[str, Any]
@@ -165,6 +167,7 @@ class MongoSession:
         descending: bool = False,
         limit: int = 100,
         after: Cursor | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[Doc]:
         """Return up to `limit` matching documents sorted by `order_by` then id, after `after`."""
         if limit <= 0:
@@ -175,8 +178,15 @@ class MongoSession:
         if order_by != "id":
             sort.insert(0, (check_field(order_by), direction))
         query = _filter(tenant, where, *extra)
-        cursor = self._coll(collection).find(query, _NO_ID, sort=sort, limit=limit, session=self._s)
-        return await cursor.to_list()
+        chosen: dict[str, bool] = _NO_ID
+        if fields is not None:
+            names = projection(fields)
+            chosen = {"_id": False, "id": True, "tenant": True} | dict.fromkeys(names, True)
+        cursor = self._coll(collection).find(query, chosen, sort=sort, limit=limit, session=self._s)
+        docs: list[Doc] = await cursor.to_list()
+        if fields is not None:
+            return [projected(doc, fields) for doc in docs]
+        return docs
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         """Count the tenant's documents matching `where`."""

@@ -185,7 +185,14 @@ class Session(Protocol):
         descending: bool = False,
         limit: int = 100,
         after: Cursor | None = None,
-    ) -> list[dict[str, Any]]: ...
+        fields: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` matching documents, sorted by `order_by` then id, after `after`.
+
+        With `fields`, each document holds only `id`, `tenant` and those top-level fields (None
+        where the document has none): a projection for scans that read a few fields of many.
+        """
+        ...
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int: ...
 
@@ -234,6 +241,22 @@ class DocumentStore(Protocol):
         ...
 
 
+def projection(fields: Sequence[str]) -> tuple[str, ...]:
+    """The fields of a projection, each checked to be a plain top-level field name."""
+    for name in fields:
+        if "." in check_field(name):
+            raise ValueError(f"a projection takes top-level field names, not {name!r}")
+    return tuple(fields)
+
+
+def projected(doc: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """A document reduced to its id, tenant and these top-level fields (None when absent)."""
+    out = {"id": doc.get("id"), "tenant": doc.get("tenant")}
+    for name in projection(fields):
+        out[name] = doc.get(name)
+    return out
+
+
 def sort_value(doc: dict[str, Any], path: str) -> Any:
     """Read a dotted path from a document (for building a cursor from the last row)."""
     value: Any = doc
@@ -252,6 +275,7 @@ async def scan(
     where: Sequence[Where] = (),
     order_by: str = "id",
     page_size: int = 1000,
+    fields: Sequence[str] | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Stream every matching document page by page, so memory stays flat however many match."""
     after: Cursor | None = None
@@ -264,6 +288,7 @@ async def scan(
                 order_by=order_by,
                 limit=page_size,
                 after=after,
+                fields=fields,
             )
         for doc in page:
             yield doc

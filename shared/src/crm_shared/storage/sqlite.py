@@ -25,6 +25,7 @@ from crm_shared.storage.port import (
     OutgoingEvent,
     PendingEvent,
     Where,
+    projection,
 )
 from crm_shared.storage.sqlite_multi import (
     Entry,
@@ -45,6 +46,16 @@ _PRAGMAS = (
     # Erased personal data must not survive in free pages of the file.
     "PRAGMA secure_delete=ON",
 )
+
+
+def _columns(fields: Sequence[str] | None) -> str:
+    """The selected column: the whole document, or a JSON object of id, tenant and the fields."""
+    if fields is None:
+        return "doc"
+    parts = ["'id', id", "'tenant', tenant"]
+    for name in projection(fields):
+        parts.append(f"'{name}', doc -> '$.{name}'")
+    return f"json_object({', '.join(parts)})"
 
 
 def _entry_order(row: tuple[str, str, Any, str]) -> tuple[str, str, int, Any, str]:
@@ -93,6 +104,7 @@ class SqliteSession:
         descending: bool = False,
         limit: int = 100,
         after: Cursor | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         source = await plan_source(
             self._conn,
@@ -144,7 +156,7 @@ class SqliteSession:
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
             source = self._multi[collection].join(_table(collection))
-        sql = f"SELECT doc FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
+        sql = f"SELECT {_columns(fields)} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
         params.append(limit)
         async with self._conn.execute(sql, params) as cur:
             rows = await cur.fetchall()

@@ -40,6 +40,7 @@ class BatchedContactWrites:
         descending: bool = False,
         limit: int = 100,
         after: Cursor | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         if collection == CONTACTS and self._contacts:
             await self.flush()  # a query must see the changes made so far
@@ -51,6 +52,7 @@ class BatchedContactWrites:
             descending=descending,
             limit=limit,
             after=after,
+            fields=fields,
         )
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:

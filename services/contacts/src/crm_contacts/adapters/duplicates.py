@@ -146,6 +146,25 @@ class PairRepository:
             DUPLICATE_PAIRS, tenant=self._tenant, where=(Eq("dismissed", True),), limit=10**9
         )
 
+    async def by_ids(self, pair_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored pairs among these ids."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(pair_ids)):
+            docs = await self._session.find(
+                DUPLICATE_PAIRS, tenant=self._tenant, where=(In("id", chunk),), limit=len(chunk)
+            )
+            found.update((doc["id"], doc) for doc in docs)
+        return found
+
+    async def remove_open_ids(self, pair_ids: Sequence[str]) -> None:
+        """Delete these pairs unless they were dismissed meanwhile."""
+        for chunk in _chunks(list(pair_ids)):
+            await self._session.delete_where(
+                DUPLICATE_PAIRS,
+                tenant=self._tenant,
+                where=(In("id", chunk), Eq("dismissed", False)),
+            )
+
     async def remove_open(self) -> int:
         """Delete every pair not dismissed (a full scan rebuilds them)."""
         return await self._session.delete_where(

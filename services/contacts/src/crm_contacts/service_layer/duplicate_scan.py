@@ -1,8 +1,10 @@
-"""The full duplicate scan of a tenant: rebuild every open candidate pair from scratch.
+"""The full duplicate scan of a tenant: recompute every candidate pair from scratch.
 
-For existing data and after a matching-rule change. Reads the live contacts page by page,
-blocks and scores them in memory (domain/matching/blocking.py), then replaces the open pairs in
-one transaction; dismissed pairs are kept (and come back only with a new reason, as always).
+For existing data and after a matching-rule change. Reads the matching fields of the live
+contacts page by page (a projection), blocks and scores them in memory
+(domain/matching/blocking.py), then writes only what changed, in transactions of thousands of
+pairs: new and rescored pairs, and deletes of open pairs no longer found. Dismissed pairs are
+kept (and come back only with a new reason, as always).
 """
 
 from __future__ import annotations
@@ -10,21 +12,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_contacts.adapters.duplicates import CONTACTS, MATCHABLE, PairRepository
+from crm_contacts.adapters.duplicates import CONTACTS, DUPLICATE_PAIRS, MATCHABLE, PairRepository
 from crm_contacts.domain.matching import Match, MatchProfile, match_profile
 from crm_contacts.domain.matching.blocking import ScanStats, scan_pairs
 from crm_contacts.domain.matching.pairs import new_pair, pair_id, rescored_pair
+from crm_contacts.domain.matching.profile import MATCH_FIELDS
 from crm_shared.clock import now_iso
 from crm_shared.problems import Conflict
 from crm_shared.storage import DocumentStore, scan
 
 log = logging.getLogger(__name__)
 
-_PAGE = 5000
-_WRITE_CHUNK = 5000
+_PAGE = 20_000
+# What matching reads of a contact: the scan loads only these (a projection), not whole documents.
+_PROFILE_FIELDS = tuple(sorted(MATCH_FIELDS))
+# Pairs written per transaction: big enough to batch, short enough not to hold the writer long.
+_WRITE_CHUNK = 20_000
+_PAIR_FIELDS = ("score", "reasons", "dismissed")
 
 
 @dataclass
@@ -35,46 +43,85 @@ class ScanResult:
     load_seconds: float = 0.0
     score_seconds: float = 0.0
     write_seconds: float = 0.0
+    written: int = 0
 
 
 async def load_profiles(store: DocumentStore, tenant: str) -> list[MatchProfile]:
     """The matching view of every live contact of the tenant."""
     profiles: list[MatchProfile] = []
-    async for doc in scan(store, CONTACTS, tenant=tenant, where=MATCHABLE, page_size=_PAGE):
+    async for doc in scan(
+        store, CONTACTS, tenant=tenant, where=MATCHABLE, page_size=_PAGE, fields=_PROFILE_FIELDS
+    ):
         profiles.append(match_profile(doc))
     return profiles
 
 
+async def _stored_pairs(store: DocumentStore, tenant: str) -> dict[str, dict[str, Any]]:
+    """Id -> score, reasons and dismissal of every stored pair (a projection, page by page)."""
+    return {
+        doc["id"]: doc
+        async for doc in scan(
+            store, DUPLICATE_PAIRS, tenant=tenant, page_size=_PAGE, fields=_PAIR_FIELDS
+        )
+    }
+
+
+def _unchanged(stored: dict[str, Any] | None, match: Match) -> bool:
+    return (
+        stored is not None
+        and not stored.get("dismissed")
+        and stored.get("score") == match.score
+        and list(stored.get("reasons") or ()) == list(match.reasons)
+    )
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for at in range(0, len(values), _WRITE_CHUNK):
+        yield values[at : at + _WRITE_CHUNK]
+
+
 async def _write_pairs(
     store: DocumentStore, tenant: str, found: list[tuple[MatchProfile, Match]], now: str
-) -> None:
-    async with store.transaction() as session:
-        pairs = PairRepository(session, tenant)
-        dismissed = {p["id"]: p for p in await pairs.dismissed()}
-        await pairs.remove_open()
-        batch: list[dict[str, Any]] = []
-        for profile, match in found:
-            i = pair_id(profile.id, match.contact_id)
-            old = dismissed.get(i)
-            if old is not None:
-                changed = rescored_pair(old, score=match.score, reasons=match.reasons, now=now)
-                if changed is not None:
-                    await pairs.put(changed, new=False)
-                continue
-            batch.append(
-                new_pair(
-                    tenant=tenant,
-                    a=profile.id,
-                    b=match.contact_id,
-                    score=match.score,
-                    reasons=match.reasons,
-                    now=now,
-                )
-            )
-            if len(batch) >= _WRITE_CHUNK:
-                await pairs.insert_many(batch)
-                batch = []
-        await pairs.insert_many(batch)
+) -> int:
+    """Make the stored pairs what the scan found, in transactions of `_WRITE_CHUNK` pairs.
+
+    Only what changed is written: a pair stored with the same score and reasons is left alone,
+    open pairs the scan no longer finds are deleted, dismissed ones are kept (and rescored,
+    coming back on new evidence). Returns how many pairs were written or deleted.
+    """
+    wanted = {pair_id(profile.id, match.contact_id): (profile, match) for profile, match in found}
+    stored = await _stored_pairs(store, tenant)
+    # In id order: pair ids are hashes, and sorted batches fill the id b-tree page by page.
+    stale = sorted(i for i, doc in stored.items() if i not in wanted and not doc.get("dismissed"))
+    changed = sorted(i for i, (_, match) in wanted.items() if not _unchanged(stored.get(i), match))
+    for chunk in _chunks(stale):
+        async with store.transaction() as session:
+            await PairRepository(session, tenant).remove_open_ids(chunk)
+    for chunk in _chunks(changed):
+        async with store.transaction() as session:
+            pairs = PairRepository(session, tenant)
+            current = await pairs.by_ids([i for i in chunk if i in stored])
+            batch: list[dict[str, Any]] = []
+            for i in chunk:
+                profile, match = wanted[i]
+                old = current.get(i)
+                if old is None:
+                    batch.append(
+                        new_pair(
+                            tenant=tenant,
+                            a=profile.id,
+                            b=match.contact_id,
+                            score=match.score,
+                            reasons=match.reasons,
+                            now=now,
+                        )
+                    )
+                    continue
+                rescored = rescored_pair(old, score=match.score, reasons=match.reasons, now=now)
+                if rescored is not None:
+                    await pairs.put(rescored, new=False)
+            await pairs.insert_many(batch)
+    return len(stale) + len(changed)
 
 
 async def scan_tenant(store: DocumentStore, *, tenant: str) -> ScanResult:
@@ -86,7 +133,7 @@ async def scan_tenant(store: DocumentStore, *, tenant: str) -> ScanResult:
     # Blocking and scoring are CPU work: off the event loop, so the API keeps answering.
     found = await asyncio.to_thread(scan_pairs, profiles, result.stats)
     scored = time.perf_counter()
-    await _write_pairs(store, tenant, found, now_iso())
+    result.written = await _write_pairs(store, tenant, found, now_iso())
     done = time.perf_counter()
     result.load_seconds = loaded - started
     result.score_seconds = scored - loaded

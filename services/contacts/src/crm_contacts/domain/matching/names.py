@@ -74,6 +74,7 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(words)
 
 
+@lru_cache(maxsize=65536)
 def soundex(word: str) -> str:
     """American Soundex of a folded word ('robert' and 'rupert' -> R163), '' if no letters."""
     letters = [ch for ch in word if "a" <= ch <= "z"]
@@ -92,6 +93,12 @@ def soundex(word: str) -> str:
 
 
 def block_keys(tokens: tuple[str, ...]) -> list[str]:
+    """The blocking keys of a name (see `_block_keys`), a fresh list the caller may extend."""
+    return list(_block_keys(tokens))
+
+
+@lru_cache(maxsize=65536)
+def _block_keys(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """The blocking keys of a name: exact, sounded out, and last name + first initial.
 
     The first two sort the first and last word, so a swapped first/last name gives the same
@@ -99,7 +106,7 @@ def block_keys(tokens: tuple[str, ...]) -> list[str]:
     a typo in the first name, an initial ("J. Smith") and a nickname the table lacks.
     """
     if not tokens:
-        return []
+        return ()
     first, last = tokens[0], tokens[-1]
     keys = ["n:" + " ".join(sorted({first, last}))]
     sounds = sorted({soundex(first), soundex(last)} - {""})
@@ -107,4 +114,4 @@ def block_keys(tokens: tuple[str, ...]) -> list[str]:
         keys.append("s:" + " ".join(sounds))
     if len(tokens) > 1:
         keys.append(f"l:{last} {first[0]}")
-    return keys
+    return tuple(keys)
