@@ -17,7 +17,6 @@ import asyncio
 import random
 import shutil
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from typing import Any
 from rapidfuzz.fuzz import token_sort_ratio
 
 from bench.duplicates_data import KINDS, KnownPair, generate
+from bench.stats import median_p95_ms
 from crm_contacts.adapters.duplicates import DUPLICATE_PAIRS
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.contact import new_contact
@@ -82,12 +82,6 @@ def stored_ids(path: Path) -> list[str]:
         db.close()
 
 
-def _ms(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(len(ordered) * 0.95) - 1)]
-    return statistics.median(ordered) * 1000, p95 * 1000
-
-
 CEILING = (
     "SELECT c.doc FROM c_contacts AS c WHERE c.tenant = ? AND c.id IN (SELECT e_id FROM "
     "mv_contacts WHERE e_tenant = ? AND e_path = ? AND e_value IN ({marks})) LIMIT 200"
@@ -136,8 +130,8 @@ async def measure_check(path: Path, profiles: list[dict[str, Any]], repeats: int
         db.execute(sql, [TENANT, TENANT, "match_keys", *values]).fetchall()
         ceiling.append(time.perf_counter() - started)
     db.close()
-    s50, s95 = _ms(service[1:])
-    c50, c95 = _ms(ceiling[1:])
+    s50, s95 = median_p95_ms(service[1:])
+    c50, c95 = median_p95_ms(ceiling[1:])
     print(
         f"(1) create-time duplicate check, {len(profiles):,} stored: p50 {s50:.2f} ms, "
         f"p95 {s95:.2f} ms (goal < 5 ms) | same look-ups as hand-written SQL p50 {c50:.2f} ms, "

@@ -19,7 +19,6 @@ import os
 import random
 import shutil
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.stats import median_p95_ms
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS
 from crm_contacts.adapters.repository import COLLECTION_SPECS, ContactRepository
 from crm_contacts.domain.contact import new_contact
@@ -160,12 +160,6 @@ async def load(path: Path, count: int) -> tuple[list[str], float, float]:
     return emails, loaded, time.perf_counter() - started
 
 
-def _ms(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(len(ordered) * 0.95) - 1)]
-    return statistics.median(ordered) * 1000, p95 * 1000
-
-
 async def _time_async(run: Callable[[Any], Awaitable[int]], values: list[Any]) -> list[float]:
     samples = []
     for value in values:
@@ -235,8 +229,8 @@ async def measure(path: Path, emails: list[str], repeats: int) -> None:
         ("(a) email look-up", service_email, ceiling_email),
         ("(b) tag + custom field (plan)", service_tag, ceiling_tag),
     ):
-        s50, s95 = _ms(service)
-        c50, c95 = _ms(ceiling)
+        s50, s95 = median_p95_ms(service)
+        c50, c95 = median_p95_ms(ceiling)
         print(
             f"{label}: service p50 {s50:.2f} ms, p95 {s95:.2f} ms | hand-written SQL p50 "
             f"{c50:.2f} ms, p95 {c95:.2f} ms | ratio service/SQL p50 {s50 / c50:.1f}x, "
