@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from crm_contacts.domain.matching.names import NAME_KEYS
 from crm_contacts.domain.matching.profile import MatchProfile
 from crm_contacts.domain.matching.scoring import SIMILAR_NAME, Match, score_pair
 
@@ -111,7 +112,7 @@ def comparison_groups(
     and the pairs to the ones a person would look at. Each part is filtered by name similarity
     first; a part larger than `MAX_BLOCK` is skipped.
     """
-    name_block = key.startswith(("n:", "s:", "l:"))
+    name_block = key.startswith(NAME_KEYS)
     if not name_block or len(members) == 2:
         yield members, False
         return
