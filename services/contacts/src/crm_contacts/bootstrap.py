@@ -21,6 +21,8 @@ from crm_contacts.entrypoints.consumers import (
     COMMANDS_TOPICS,
     ERASURE_GROUP,
     ERASURE_TOPICS,
+    SOURCES_GROUP,
+    SOURCES_TOPICS,
     build_bus,
 )
 from crm_contacts.entrypoints.contact_tags_http import router as contact_tags_router
@@ -32,6 +34,7 @@ from crm_contacts.entrypoints.merges_http import router as merges_router
 from crm_contacts.entrypoints.purge_loop import run_purge_loop
 from crm_contacts.entrypoints.retention_http import router as retention_router
 from crm_contacts.entrypoints.search_http import router as search_router
+from crm_contacts.entrypoints.sources_http import router as sources_router
 from crm_contacts.entrypoints.tag_rules_http import router as tag_rules_router
 from crm_contacts.entrypoints.tags_http import router as tags_router
 from crm_contacts.service_layer.duplicate_scan import DuplicateScans
@@ -63,6 +66,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             consumers=[
                 ConsumerSpec(COMMANDS_GROUP, COMMANDS_TOPICS, bus),
                 ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
+                ConsumerSpec(SOURCES_GROUP, SOURCES_TOPICS, bus),
             ],
         )
         # The clock is read at each run: tests replace app.state.clock.
@@ -98,6 +102,7 @@ def create_app(
     app.state.duplicate_scans = DuplicateScans()
     app.state.importer_transport = importer_transport
     for part in (
+        sources_router,
         router,
         search_router,
         accounts_router,
