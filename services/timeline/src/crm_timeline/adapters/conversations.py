@@ -6,8 +6,10 @@ from typing import Any
 
 from crm_shared.storage import CollectionSpec, Eq, Index, Session
 from crm_timeline.adapters.repository import ITEMS
+from crm_timeline.domain.conversations import erased_conversation
 
 CONVERSATIONS = "conversations"
+_MANY = 100_000
 CONVERSATION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(CONVERSATIONS, indexes=(Index(("contact_id",)),)),
 )
@@ -37,7 +39,14 @@ class ConversationRepository:
         await self._session.insert(ITEMS, item)
 
     async def forget_contact(self, contact_id: str) -> int:
-        """Delete the conversations linked to a contact (its erasure); return how many."""
-        return await self._session.delete_where(
-            CONVERSATIONS, tenant=self._tenant, where=[Eq("contact_id", contact_id)]
+        """Empty the conversations linked to a contact (its erasure); return how many.
+
+        Each stays as a marker without messages, so a late message is refused rather than
+        stored again as a new, unlinked conversation.
+        """
+        docs = await self._session.find(
+            CONVERSATIONS, tenant=self._tenant, where=[Eq("contact_id", contact_id)], limit=_MANY
         )
+        for doc in docs:
+            await self._session.replace(CONVERSATIONS, erased_conversation(doc))
+        return len(docs)

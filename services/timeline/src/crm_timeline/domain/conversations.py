@@ -40,6 +40,11 @@ def new_conversation(*, tenant: str, conversation_id: str, item_id: str) -> dict
     }
 
 
+def erased_conversation(state: dict[str, Any]) -> dict[str, Any]:
+    """What is kept of a conversation once its contact was erased: that it was, no messages."""
+    return {**state, "messages": [], "messages_dropped": 0, "erased": True}
+
+
 def _add_message(state: dict[str, Any], event: ConversationMessage) -> None:
     messages: list[dict[str, Any]] = state["messages"]
     if any(m["id"] == event.message_id for m in messages):

@@ -37,6 +37,8 @@ async def record_conversation_event(
             return None
         conversations = ConversationRepository(session, tenant)
         stored = await conversations.get(event.conversation_id)
+        if stored is not None and stored.get("erased"):
+            raise ContactErased(str(stored["contact_id"]))
         state = stored or new_conversation(
             tenant=tenant, conversation_id=event.conversation_id, item_id=new_id()
         )
