@@ -68,6 +68,11 @@ def _client(request: Request) -> str:
     "/{form_id}/submissions",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SubmissionAccepted,
+    responses={
+        401: {"description": "Missing or wrong X-Form-Key"},
+        403: {"description": "The Origin is not one the form allows"},
+        429: {"description": "Too many submissions from this address; see Retry-After"},
+    },
 )
 async def submit_form(
     form_id: str,
@@ -96,7 +101,10 @@ async def submit_form(
     return SubmissionAccepted()
 
 
-@router.options("/{form_id}/submissions", status_code=status.HTTP_204_NO_CONTENT)
+# CORS plumbing for browsers, not an operation of the API: left out of the OpenAPI document.
+@router.options(
+    "/{form_id}/submissions", status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False
+)
 async def submission_preflight(form_id: str, store: Store, origin: Origin = None) -> Response:
     """CORS preflight: a browser on an allowed origin may post JSON with the form key."""
     headers = {"Vary": "Origin"}
