@@ -239,7 +239,7 @@ class Platform:
         env.update(self.extra_env)
         return env
 
-    def start(self, names: Iterator[str] | None = None) -> None:
+    def start(self, names: Iterator[str] | None = None, *, ready_seconds: float = 30.0) -> None:
         """Start the services (all by default) and wait until each is healthy."""
         env = self.env()
         for name in names or iter(self.ports):
@@ -247,7 +247,7 @@ class Platform:
             self.services[name] = service  # registered first: a stop during start-up reaches it
             service.start()
         for service in self.services.values():
-            service.wait_ready()
+            service.wait_ready(ready_seconds)
 
     def stop(self) -> None:
         """Stop every service."""
