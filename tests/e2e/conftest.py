@@ -57,9 +57,10 @@ def start_platform(
         ports,
         extra_env={"CRM_API_KEYS": TEST_API_KEYS, "CRM_ENV": "test", **(env or {})},
         log=log,
+        ready_timeout=ready_seconds,
     )
     try:
-        platform.start(iter(names) if names else None, ready_seconds=ready_seconds)
+        platform.start(iter(names) if names else None)
     except BaseException:
         # A service that never became healthy must not outlive the test as an orphan.
         platform.stop()
