@@ -4,8 +4,8 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 N ?= 100000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint typecheck bench bench-search bench-duplicates bench-bulk \
-	bench-latency bench-console schemas check clean images
+.PHONY: install run test test-fast test-faults lint typecheck bench bench-search bench-duplicates \
+	bench-bulk bench-latency bench-console schemas check clean images
 
 install: ## install uv if missing, then the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -14,8 +14,11 @@ install: ## install uv if missing, then the locked workspace into .venv
 run: install ## the broker and the four services on SQLite under ./data, in the foreground
 	@$(UV) run --no-sync python -m crm_shared.devstack --data-dir data
 
-test: install ## the whole suite: unit, contract, integration (embedded broker), end-to-end
-	@$(UV) run --no-sync pytest $(PYTEST_ARGS)
+test: install ## the whole suite: unit, contract, integration, end-to-end (schemathesis too)
+	@$(UV) run --no-sync pytest -m "not faults" $(PYTEST_ARGS)
+
+test-faults: install ## SIGKILLs and a broker restart under traffic (CRM_FAULT_SEED replays one)
+	@$(UV) run --no-sync pytest tests/faults -m faults -s -q $(PYTEST_ARGS)
 
 test-fast: install ## unit and contract tests only
 	@$(UV) run --no-sync pytest -m "not integration and not e2e" $(PYTEST_ARGS)

@@ -73,3 +73,43 @@ def test_a_routes_own_answers_keep_their_description() -> None:
     assert set(responses) == {"200", "404", "410", "422"}
     assert list(responses["200"]["content"]) == ["application/json"]
     assert set(declared["paths"]["/healthz"]["get"]["responses"]) == {"200"}
+
+
+def test_if_match_body_ids_and_uploads_declare_400_404_and_415() -> None:
+    document: dict[str, Any] = {
+        "components": {
+            "schemas": {
+                "Erase": {"type": "object", "properties": {"contact_id": {"type": "string"}}}
+            }
+        },
+        "paths": {
+            "/v1/erasures": {
+                "post": {
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Erase"}}
+                        }
+                    },
+                    "responses": {"202": {"description": "Accepted"}},
+                }
+            },
+            "/v1/uploads": {
+                "post": {
+                    "requestBody": {"content": {"multipart/form-data": {"schema": {}}}},
+                    "responses": {"202": {"description": "Accepted"}},
+                }
+            },
+            "/v1/things": {
+                "delete": {
+                    "parameters": [{"name": "If-Match", "in": "header"}],
+                    "responses": {"204": {"description": "Deleted"}},
+                }
+            },
+        },
+    }
+    paths = declare_problems(document)["paths"]
+    assert "404" in paths["/v1/erasures"]["post"]["responses"]
+    assert "415" in paths["/v1/uploads"]["post"]["responses"]
+    assert "404" not in paths["/v1/uploads"]["post"]["responses"]
+    assert {"400", "412"} <= set(paths["/v1/things"]["delete"]["responses"])

@@ -38,7 +38,11 @@ class RunningPlatform:
 
 
 def start_platform(
-    root: Path, names: tuple[str, ...] | None = None, *, env: dict[str, str] | None = None
+    root: Path,
+    names: tuple[str, ...] | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    ready_seconds: float = 30.0,
 ) -> RunningPlatform:
     """Start a broker and the named services (all by default) on free ports under `root`."""
     log_path = root / "platform.log"
@@ -53,8 +57,15 @@ def start_platform(
         ports,
         extra_env={"CRM_API_KEYS": TEST_API_KEYS, "CRM_ENV": "test", **(env or {})},
         log=log,
+        ready_timeout=ready_seconds,
     )
-    platform.start(iter(names) if names else None)
+    try:
+        platform.start(iter(names) if names else None)
+    except BaseException:
+        # A service that never became healthy must not outlive the test as an orphan.
+        platform.stop()
+        broker.stop()
+        raise
     return RunningPlatform(broker, platform, root / "data", log_path)
 
 

@@ -31,6 +31,13 @@ def test_a_single_tag_string_is_accepted_as_a_list() -> None:
     assert ContactFilter.model_validate({"tag": "vip"}).tag == ["vip"]
 
 
+@pytest.mark.parametrize("name", ["tag", "tag_any", "tag_none", "ids"])
+def test_the_schema_says_a_list_field_takes_one_string_too(name: str) -> None:
+    listed = ContactFilter.model_json_schema()["properties"][name]
+    assert [choice["type"] for choice in listed["anyOf"]] == ["array", "string"]
+    assert ContactFilter.model_validate({name: "x"}).model_dump()[name] == ["x"]
+
+
 def test_paging_parameters_are_not_part_of_the_filter() -> None:
     parsed = ContactFilter.from_query_params([("limit", "5"), ("cursor", "x"), ("q", "bo")])
     assert parsed == ContactFilter(q="bo")

@@ -61,10 +61,27 @@ def _as_list(value: Any) -> Any:
     return value
 
 
+_LIST_FIELDS = ("tag", "tag_any", "tag_none", "ids")
+
+
+def _document_single_strings(schema: dict[str, Any]) -> None:
+    # `_as_list` accepts one string for a list: the schema says so, or clients (and schemathesis)
+    # would read `"ids": "a"` as invalid input that the API nonetheless accepts.
+    for name in _LIST_FIELDS:
+        listed = schema["properties"][name]
+        one = {key: value for key, value in listed["items"].items() if key != "title"}
+        schema["properties"][name] = {
+            "anyOf": [{k: v for k, v in listed.items() if k not in ("title", "default")}, one],
+            "title": listed.get("title", name),
+        }
+
+
 class ContactFilter(BaseModel):
     """Which contacts: text, tags, owner, source, time ranges, custom fields, deleted or not."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra=_document_single_strings
+    )
 
     q: Annotated[str, Field(max_length=200), CLEAN_TEXT] | None = None
     # Contacts holding this address, as primary or additional email (an exact look-up).
@@ -87,7 +104,7 @@ class ContactFilter(BaseModel):
     # Only these contacts (exact ids): a selection handed over by a bulk action, e.g. an export.
     ids: list[str] = Field(default_factory=list, max_length=MAX_FILTER_IDS)
 
-    _listify = field_validator("tag", "tag_any", "tag_none", "ids", mode="before")(_as_list)
+    _listify = field_validator(*_LIST_FIELDS, mode="before")(_as_list)
 
     def query_params(self) -> list[tuple[str, str]]:
         """The filter as `GET /v1/contacts` query parameters (repeatable ones repeated)."""

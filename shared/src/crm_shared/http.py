@@ -52,7 +52,14 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """The methods some route of the app fully matches on the request's path."""
+    """The methods of the request's path: its own OpenAPI path item's, else the matching routes'.
+
+    `/v1/contacts/purge` also fits `/v1/contacts/{contact_id}`, but the OpenAPI document (and a
+    client reading it) takes a literal path as a resource of its own: only its methods are allowed.
+    """
+    documented = request.app.openapi().get("paths", {}).get(request.scope["path"])
+    if documented:
+        return [method for method in _METHODS if method.lower() in documented]
     routes = request.app.router.routes
     return [
         method

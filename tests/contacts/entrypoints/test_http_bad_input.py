@@ -135,3 +135,10 @@ async def test_a_wrong_method_is_a_405_naming_the_allowed_ones(harness: Harness)
     response = await harness.client.put("/v1/contacts", headers=auth(EDITOR_KEY))
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
+
+
+async def test_a_literal_paths_405_names_only_its_own_methods(harness: Harness) -> None:
+    # /v1/contacts/purge also fits /v1/contacts/{contact_id}; its own resource allows POST only.
+    response = await harness.client.put("/v1/contacts/purge", headers=auth(EDITOR_KEY))
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
