@@ -216,9 +216,7 @@ def _merge_origins(ordered: Sequence[Mapping[str, Any]], profile: dict[str, Any]
             external.setdefault(system, value)
     if external:
         profile["external_ids"] = external
-    sources = unique(
-        s for doc in ordered for s in (doc.get("sources") or [doc.get("source")]) if s
-    )
+    sources = unique(s for doc in ordered for s in (doc.get("sources") or [doc.get("source")]) if s)
     if sources != list(ordered[0].get("sources") or [ordered[0].get("source")]):
         profile["sources"] = sources
 
