@@ -72,12 +72,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 ConsumerSpec(SOURCES_GROUP, SOURCES_TOPICS, bus),
             ],
         )
+        # Each loop runs on one replica at a time, the holder of its lease in the store.
         # The clock is read at each run: tests replace app.state.clock.
-        purge = run_purge_loop(store, settings, clock=lambda: app.state.clock())
-        tasks.start(f"{SERVICE}-purge", purge)
-        matching = run_match_loop(store, idle_seconds=settings.contacts_match_interval_seconds)
-        tasks.start(f"{SERVICE}-duplicate-pairs", matching)
-        tasks.start(f"{SERVICE}-bulk-actions", app.state.bulk_runner.run())
+        ttl = settings.crm_lease_seconds
+        tasks.start_leased(
+            f"{SERVICE}-purge",
+            store,
+            lambda: run_purge_loop(store, settings, clock=lambda: app.state.clock()),
+            ttl=ttl,
+        )
+        tasks.start_leased(
+            f"{SERVICE}-duplicate-pairs",
+            store,
+            lambda: run_match_loop(store, idle_seconds=settings.contacts_match_interval_seconds),
+            ttl=ttl,
+        )
+        tasks.start_leased(
+            f"{SERVICE}-bulk-actions", store, lambda: app.state.bulk_runner.run(), ttl=ttl
+        )
         yield
     finally:
         await app.state.duplicate_scans.stop()
