@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from crm_contacts.domain.contact import new_contact
+from crm_contacts.domain.merging import MergeRequest, merged_profile
 from crm_contacts.domain.resolution import (
     Arrival,
     ExternalIdTaken,
@@ -115,3 +116,15 @@ def test_a_new_contact_is_named_by_its_email_or_phone_when_no_name_is_given() ->
     assert by_email["name"] == "a@x.example" and by_email["external_ids"] == {"s": "1"}
     by_phone = new_contact_profile(_arrival(phone="+14155552671", phone_raw="(415) 555-2671"))
     assert by_phone["name"] == "(415) 555-2671"
+
+
+def test_a_merge_keeps_every_systems_id_and_every_source() -> None:
+    primary = _contact(name="Ada", email="a@x.example")
+    primary["external_ids"] = {"shop": "c-1"}
+    duplicate = {**_contact(name="Ada L", email="b@x.example"), "id": "c2"}
+    duplicate.update(external_ids={"shop": "c-9", "crm": "7"}, sources=["form"])
+    outcome = merged_profile(
+        MergeRequest(primary_id="c1", duplicate_ids=("c2",)), {"c1": primary, "c2": duplicate}
+    )
+    assert outcome.profile["external_ids"] == {"shop": "c-1", "crm": "7"}
+    assert outcome.profile["sources"] == ["chat", "form"]

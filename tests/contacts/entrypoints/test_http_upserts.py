@@ -83,7 +83,7 @@ async def test_values_are_never_blanked_and_new_emails_and_phones_are_added(
         harness.client,
         f"{SHOP}/c-1",
         {
-            "name": None,
+            "name": "  ",
             "company": None,
             "email": "ada@home.example",
             "phone": "+442079460958",

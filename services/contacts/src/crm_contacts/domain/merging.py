@@ -200,8 +200,25 @@ def merged_profile(request: MergeRequest, docs: Mapping[str, Mapping[str, Any]])
     profile["custom_fields"] = _merged_custom_fields(request, ordered, conflicts)
     if any("campaigns" in doc for doc in ordered):
         profile["campaigns"] = unique(c for doc in ordered for c in doc.get("campaigns") or ())
+    _merge_origins(ordered, profile)
     _check_caps(profile)
     return MergeOutcome(profile=profile, conflicts=conflicts)
+
+
+def _merge_origins(ordered: Sequence[Mapping[str, Any]], profile: dict[str, Any]) -> None:
+    """Other systems' ids (the primary's first, per system) and the channels, as unions.
+
+    So an integration still finds the person by a duplicate's id after the merge.
+    """
+    external: dict[str, str] = {}
+    for doc in ordered:
+        for system, value in (doc.get("external_ids") or {}).items():
+            external.setdefault(system, value)
+    if external:
+        profile["external_ids"] = external
+    sources = unique(s for doc in ordered for s in (doc.get("sources") or [doc.get("source")]) if s)
+    if sources != list(ordered[0].get("sources") or [ordered[0].get("source")]):
+        profile["sources"] = sources
 
 
 def _merged_custom_fields(

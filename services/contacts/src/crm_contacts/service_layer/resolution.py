@@ -48,6 +48,11 @@ class Resolved:
     created: bool
 
 
+def _blank(value: Any) -> bool:
+    """None or whitespace: a source sending nothing for a field, never a request to clear it."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def arrival_of(
     fields: Mapping[str, Any],
     *,
@@ -57,7 +62,7 @@ def arrival_of(
     external: ExternalRef | None = None,
 ) -> Arrival:
     """A validated arrival (422 naming each bad field); blank values are dropped, not cleared."""
-    present = {name: value for name, value in fields.items() if value is not None}
+    present = {name: value for name, value in fields.items() if not _blank(value)}
     profile = validate_profile(present, region=settings.crm_default_region)
     return Arrival(
         source=source,
