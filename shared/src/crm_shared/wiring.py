@@ -15,6 +15,7 @@ from typing import Literal
 from crm_shared.envelope import EventData
 from crm_shared.events import (
     ActivityRecorded,
+    ActivityRecordedV2,
     ContactAnonymized,
     ContactCreated,
     ContactDeleted,
@@ -142,12 +143,15 @@ TIMELINE = ServiceMessaging(
             (CONTACT_EVENTS, ACTIVITIES),
             "Records contact changes (an import's from its summaries) and other products' "
             "interactions on the timeline.",
-            (*_LIFECYCLE, ActivityRecorded),
+            (*_LIFECYCLE, ActivityRecorded, ActivityRecordedV2),
         ),
         Subscription("crm-timeline-erasure", (GDPR_EVENTS,), _ERASES, (ErasureRequested,)),
     ),
     publications=(
-        Publication(TIMELINE_EVENTS, "Publishes note events."),
+        Publication(
+            TIMELINE_EVENTS,
+            "Publishes every activity it records and note added/edited/deleted events.",
+        ),
         Publication(ERASURE_RECEIPTS, "Confirms its part of an erasure."),
     ),
 )
@@ -179,12 +183,11 @@ GDPR = ServiceMessaging(
                 CONTACT_EVENTS,
                 IMPORTER_EVENTS,
                 TIMELINE_EVENTS,
-                ACTIVITIES,
                 GDPR_EVENTS,
                 ERASURE_RECEIPTS,
             ),
             "Appends every domain event to the audit log (an import's contacts from its "
-            "summaries).",
+            "summaries; other products' activities once the timeline recorded them).",
             None,
         ),
         Subscription(

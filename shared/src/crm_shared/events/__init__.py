@@ -1,5 +1,6 @@
 """Versioned event and command schemas; the public contract other products subscribe to."""
 
+from crm_shared.events.activities import ActivityRecordedV2, ActivityReport
 from crm_shared.events.campaigns import CampaignCreated, CampaignMembershipChanged
 from crm_shared.events.contacts import (
     AccountCreated,
@@ -34,7 +35,13 @@ from crm_shared.events.imports import (
     RowResult,
 )
 from crm_shared.events.registry import EVENT_TYPES, parse_event
-from crm_shared.events.timeline import ActivityRecorded, NoteAdded
+from crm_shared.events.timeline import (
+    ActivityRecorded,
+    NoteAdded,
+    NoteDeleted,
+    NoteEdited,
+    TimelineActivityRecorded,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -42,6 +49,8 @@ __all__ = [
     "AccountDeleted",
     "AccountUpdated",
     "ActivityRecorded",
+    "ActivityRecordedV2",
+    "ActivityReport",
     "CampaignCreated",
     "CampaignMembershipChanged",
     "ConsentChanged",
@@ -66,7 +75,10 @@ __all__ = [
     "ImportedContact",
     "MergeUndone",
     "NoteAdded",
+    "NoteDeleted",
+    "NoteEdited",
     "RowResult",
+    "TimelineActivityRecorded",
     "in_import_summary",
     "parse_event",
 ]
