@@ -56,7 +56,7 @@ async def test_erasure_removes_every_note_change_and_activity_of_the_contact(
         assert personal not in stored
     response = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
     [item] = response.json()["items"]
-    assert (item["type"], item["summary"]) == ("contact", "Contact data erased")
+    assert (item["type"], item["summary"]) == ("contact_changed", "Contact data erased")
     assert item["data"] == {"erasure_id": "er-1"}
 
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from crm_shared.messaging.dead_letters import DeadLetterSink
 from crm_shared.runtime import BackgroundTasks, open_store
 from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
 from crm_timeline.adapters.repository import COLLECTION_SPECS
@@ -18,6 +19,7 @@ from crm_timeline.entrypoints.consumers import (
     build_bus,
 )
 from crm_timeline.entrypoints.http import router
+from crm_timeline.entrypoints.parked_expiry import expire_parked_forever
 from crm_timeline.settings import TimelineSettings
 
 
@@ -26,7 +28,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: TimelineSettings = app.state.settings
     store = open_store(settings, service="timeline")
     await store.start(COLLECTION_SPECS)
-    bus = build_bus(store)
+    bus = build_bus(store, settings)
     app.state.store, app.state.bus = store, bus
     tasks = BackgroundTasks()
     try:
@@ -40,6 +42,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 ConsumerSpec(EVENTS_GROUP, EVENTS_TOPICS, bus),
                 ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
             ],
+        )
+        tasks.start(
+            "timeline-parked-expiry",
+            expire_parked_forever(
+                store,
+                DeadLetterSink(settings, client_id="timeline-parked"),
+                every_seconds=settings.timeline_parked_check_seconds,
+            ),
         )
         yield
     finally:
