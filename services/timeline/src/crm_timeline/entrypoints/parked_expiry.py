@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from aiokafka import ConsumerRecord
 
 from crm_shared.cloudevents import STRUCTURED_HEADERS
-from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
+from crm_shared.messaging.dead_letters import Failure
 from crm_shared.storage import DocumentStore
 from crm_shared.topics import ACTIVITIES
 from crm_timeline.domain.model import ParkedActivity
@@ -16,6 +17,17 @@ from crm_timeline.entrypoints.consumers import EVENTS_GROUP
 from crm_timeline.service_layer.parking import put_back, take_expired
 
 log = logging.getLogger(__name__)
+
+
+class DeadLetters(Protocol):
+    """Where records go that can never be handled (crm_shared's DeadLetterSink)."""
+
+    async def send(
+        self, record: ConsumerRecord[bytes, bytes], *, group: str, failure: Failure
+    ) -> None: ...
+
+    async def close(self) -> None: ...
+
 
 UNKNOWN_CONTACT = Failure("unknown-contact", "ContactNotFound", 1, ("contact_id",))
 
@@ -38,7 +50,7 @@ def _record(parked: ParkedActivity) -> ConsumerRecord[bytes, bytes]:
     )
 
 
-async def dead_letter_expired(store: DocumentStore, sink: DeadLetterSink) -> int:
+async def dead_letter_expired(store: DocumentStore, sink: DeadLetters) -> int:
     """Dead-letter every parked activity whose wait ran out; put back what could not be sent."""
     expired = await take_expired(store)
     for index, parked in enumerate(expired):
@@ -53,7 +65,7 @@ async def dead_letter_expired(store: DocumentStore, sink: DeadLetterSink) -> int
 
 
 async def expire_parked_forever(
-    store: DocumentStore, sink: DeadLetterSink, *, every_seconds: float
+    store: DocumentStore, sink: DeadLetters, *, every_seconds: float
 ) -> None:
     """Check for expired parked activities every `every_seconds`, until cancelled."""
     try:
