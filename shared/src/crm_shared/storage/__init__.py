@@ -19,6 +19,7 @@ from crm_shared.storage.port import (
     Session,
     TextMatch,
     Where,
+    mark_processed_many,
     scan,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "Session",
     "TextMatch",
     "Where",
+    "mark_processed_many",
     "scan",
 ]

@@ -109,7 +109,7 @@ def reported_activity(
         command=command,
         origin=origin,
         delivery=delivery,
-        envelope=None if envelope is None else envelope.model_dump_json(),
+        envelope=envelope,
     )
 
 
@@ -136,7 +136,7 @@ def _v1_activity(event: ActivityRecorded, envelope: EventEnvelope) -> ReportedAc
         command=command,
         origin=_origin(envelope),
         delivery=Delivery(EVENTS_CONSUMER, envelope.id),
-        envelope=envelope.model_dump_json(),
+        envelope=envelope,
     )
 
 

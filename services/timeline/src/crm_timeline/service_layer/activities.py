@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crm_shared.clock import iso, utcnow
+from crm_shared.envelope import EventEnvelope
 from crm_shared.events import TimelineActivityRecorded
 from crm_shared.ids import new_id
 from crm_shared.outbox import outgoing
@@ -22,7 +23,7 @@ from crm_timeline.domain.model import (
     RecordActivity,
     TimelineItem,
 )
-from crm_timeline.service_layer.delivery import Delivery, first_delivery
+from crm_timeline.service_layer.delivery import Delivery, first_deliveries
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ReportedActivity:
     command: RecordActivity
     origin: EventOrigin
     delivery: Delivery | None
-    envelope: str | None = None
+    envelope: EventEnvelope | None = None
 
 
 class Parked:
@@ -64,17 +65,23 @@ async def record_activities(
     async with store.transaction() as session:
         repo = TimelineRepository(session)
         known = await _contacts_of(repo, reports)
-        for report in reports:
-            contact = known.get((report.origin.tenant, report.command.contact_id))
-            can_park = park_for is not None and report.envelope is not None
-            refusal = _refusal(contact, report.command.contact_id, can_park=can_park)
+        contacts = [known.get((r.origin.tenant, r.command.contact_id)) for r in reports]
+        refusals = [
+            _refusal(contact, r.command.contact_id, can_park=park_for is not None and r.envelope)
+            for r, contact in zip(reports, contacts, strict=True)
+        ]
+        # One statement or two for the batch's processed marks, not one per report.
+        first = await first_deliveries(
+            session, [r.delivery for r, no in zip(reports, refusals, strict=True) if no is None]
+        )
+        for report, contact, refusal in zip(reports, contacts, refusals, strict=True):
             if refusal is not None:
                 outcomes.append(refusal)
-            elif not await first_delivery(session, report.delivery):
+            elif report.delivery is not None and not first.take(report.delivery):
                 outcomes.append(None)
             elif contact is None:
                 assert park_for is not None and report.envelope is not None
-                parked.append(_parked(report, report.envelope, park_for))
+                parked.append(_parked(report, report.envelope.model_dump_json(), park_for))
                 outcomes.append(PARKED)
             else:
                 item = _item(report)
@@ -125,7 +132,7 @@ async def _contacts_of(
 
 
 def _refusal(
-    contact: ContactProjection | None, contact_id: str, *, can_park: bool
+    contact: ContactProjection | None, contact_id: str, *, can_park: object
 ) -> Exception | None:
     if contact is None:
         return None if can_park else ContactNotFound(contact_id)
