@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from crm_shared.cloudevents import STRUCTURED_HEADERS
 from crm_shared.devstack import EMBEDDED_FETCH_WAIT_MS, EmbeddedBroker, Platform, free_port
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ActivityRecorded, ContactCreated, ContactProfile
+from crm_shared.events import ActivityRecordedV2, ContactCreated, ContactProfile
 from crm_shared.ids import new_id
 from crm_shared.messaging.kafka import ensure_topics
 from crm_shared.topics import ACTIVITIES, ALL_TOPICS, CONTACT_EVENTS, Topic
@@ -159,11 +159,13 @@ def _items_created_at(db_path: Path, run: str) -> dict[int, float]:
 
 def _activity(contact_ids: list[str], run: str, seq: int) -> tuple[bytes, bytes]:
     contact_id = contact_ids[seq % len(contact_ids)]
-    data = ActivityRecorded(
-        contact_id=contact_id,
-        activity_type="conversation",
-        occurred_at=datetime.now(UTC),
-        summary=f"bench {run} {seq}",
+    data = ActivityRecordedV2.model_validate(
+        {
+            "contact_id": contact_id,
+            "occurred_at": datetime.now(UTC),
+            "summary": f"bench {run} {seq}",
+            "details": {"type": "conversation", "conversation_id": f"bench-{run}-{seq}"},
+        }
     )
     envelope = EventEnvelope.wrap(
         data, source="bench-product", tenant=TENANT, subject=contact_id, actor="product:bench"
