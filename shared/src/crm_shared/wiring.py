@@ -16,6 +16,7 @@ from crm_shared.envelope import EventData
 from crm_shared.events import (
     ActivityRecorded,
     ActivityRecordedV2,
+    ConsentChanged,
     ContactAnonymized,
     ContactCreated,
     ContactDeleted,
@@ -145,7 +146,12 @@ TIMELINE = ServiceMessaging(
             "interactions on the timeline.",
             (*_LIFECYCLE, ActivityRecorded, ActivityRecordedV2),
         ),
-        Subscription("crm-timeline-erasure", (GDPR_EVENTS,), _ERASES, (ErasureRequested,)),
+        Subscription(
+            "crm-timeline-erasure",
+            (GDPR_EVENTS,),
+            f"{_ERASES} Records consent changes on the timeline.",
+            (ErasureRequested, ConsentChanged),
+        ),
     ),
     publications=(
         Publication(

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from crm_shared.events import (
     ActivityRecorded,
     ActivityRecordedV2,
+    ConsentChanged,
     ContactAnonymized,
     ContactDeleted,
     ContactRestored,
@@ -329,3 +330,40 @@ async def test_a_schema_invalid_activity_is_a_permanent_error_naming_the_fields(
     assert "Hi Ada" not in str(raised.value)
     response = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
     assert response.status_code == 404  # nothing was recorded about the contact
+
+
+async def test_a_consent_change_is_an_item_with_the_ledger_entry_as_details(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    await app.state.bus.handle(created(contact_id))
+    withdrawn = ConsentChanged(
+        contact_id=contact_id,
+        purpose="marketing",
+        status="withdrawn",
+        entry_id="ce-1",
+        channel="sms",
+        source="form:newsletter",
+    )
+
+    entry = envelope(withdrawn, source="crm/gdpr", time=at(9))
+    await app.state.bus.handle(entry)
+    await app.state.bus.handle(entry)  # a redelivery adds nothing
+
+    item = (await _timeline(client, contact_id))[0]
+    assert (item["type"], item["summary"]) == (
+        "consent_changed",
+        "Consent withdrawn: marketing (sms)",
+    )
+    assert item["details"] == {
+        "purpose": "marketing",
+        "status": "withdrawn",
+        "entry_id": "ce-1",
+        "channel": "sms",
+        "lawful_basis": "consent",
+        "source": "form:newsletter",
+    }
+    filtered = await client.get(
+        f"/v1/contacts/{contact_id}/timeline", params={"type": "consent_changed"}, headers=auth()
+    )
+    assert [i["id"] for i in filtered.json()["items"]] == [item["id"]]

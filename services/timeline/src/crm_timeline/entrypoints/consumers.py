@@ -1,8 +1,9 @@
 """The timeline's message table: contact and activity events, and erasure requests.
 
 Group `crm-timeline` reads CONTACT_EVENTS and ACTIVITIES, group `crm-timeline-erasure` reads
-GDPR_EVENTS; both route through the same bus. POST /activities builds the same v2 event, so the
-same model validates it, and calls the same handler (`reported_activity`, `record_activities`).
+GDPR_EVENTS (erasures and consent changes); both route through the same bus. POST /activities
+validates its body with the model v2 reports are judged by (`ActivityReport`) and calls the same
+handler (`reported_activity`, `record_activities`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from crm_shared.events import (
     ActivityRecorded,
     ActivityRecordedV2,
     ActivityReport,
+    ConsentChanged,
     ContactAnonymized,
     ContactCreated,
     ContactDeleted,
@@ -44,6 +46,7 @@ from crm_timeline.service_layer.activities import (
     ReportedActivity,
     record_activities,
 )
+from crm_timeline.service_layer.consents import record_consent_change
 from crm_timeline.service_layer.contacts import purge_contact, record_contact_event
 from crm_timeline.service_layer.delivery import ERASURE_CONSUMER, EVENTS_CONSUMER, Delivery
 from crm_timeline.service_layer.erasure import erase_contact
@@ -206,6 +209,10 @@ def build_bus(store: DocumentStore, settings: TimelineSettings) -> MessageBus:
         delivery = Delivery(EVENTS_CONSUMER, envelope.id)
         await record_merge_event(store, event, origin=_origin(envelope), delivery=delivery)
 
+    async def on_consent_changed(event: ConsentChanged, envelope: EventEnvelope) -> None:
+        delivery = Delivery(ERASURE_CONSUMER, envelope.id)
+        await record_consent_change(store, event, origin=_origin(envelope), delivery=delivery)
+
     async def on_erasure_requested(event: ErasureRequested, envelope: EventEnvelope) -> None:
         await erase_contact(
             store,
@@ -230,4 +237,5 @@ def build_bus(store: DocumentStore, settings: TimelineSettings) -> MessageBus:
         .on_many(ActivityRecorded, on_activities)
         .on_many(ActivityRecordedV2, on_activities_v2)
         .on(ErasureRequested, on_erasure_requested)
+        .on(ConsentChanged, on_consent_changed)
     )
