@@ -11,6 +11,8 @@ from crm_shared.events import (
 from crm_shared.topics import (
     ACTIVITIES,
     CONTACT_COMMANDS,
+    CONTACT_UPSERTS,
+    CONVERSATIONS,
     DEAD_LETTERS,
     GDPR_EVENTS,
     TIMELINE_EVENTS,
@@ -53,4 +55,6 @@ def test_the_audit_log_reads_activities_as_the_timeline_recorded_them() -> None:
 
 def test_consumers_park_what_they_cannot_handle_and_products_only_send() -> None:
     assert DEAD_LETTERS in {p.topic for p in publications(CONTACTS)}
-    assert [p.topic for p in publications(PRODUCTS)] == [ACTIVITIES]
+    sent = [p.topic for p in publications(PRODUCTS)]
+    assert sent == [ACTIVITIES, CONVERSATIONS, CONTACT_UPSERTS]
+    assert DEAD_LETTERS not in sent
