@@ -25,9 +25,15 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from crm_shared.cloudevents import STRUCTURED_HEADERS
-from crm_shared.devstack import EMBEDDED_FETCH_WAIT_MS, EmbeddedBroker, Platform, free_port
+from crm_shared.devstack import (
+    EMBEDDED_FETCH_WAIT_MS,
+    EmbeddedBroker,
+    Platform,
+    ServiceProcess,
+    free_port,
+)
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ActivityRecorded, ContactCreated, ContactProfile
+from crm_shared.events import ActivityRecordedV2, ContactCreated, ContactProfile
 from crm_shared.ids import new_id
 from crm_shared.messaging.kafka import ensure_topics
 from crm_shared.topics import ACTIVITIES, ALL_TOPICS, CONTACT_EVENTS, Topic
@@ -159,11 +165,13 @@ def _items_created_at(db_path: Path, run: str) -> dict[int, float]:
 
 def _activity(contact_ids: list[str], run: str, seq: int) -> tuple[bytes, bytes]:
     contact_id = contact_ids[seq % len(contact_ids)]
-    data = ActivityRecorded(
-        contact_id=contact_id,
-        activity_type="conversation",
-        occurred_at=datetime.now(UTC),
-        summary=f"bench {run} {seq}",
+    data = ActivityRecordedV2.model_validate(
+        {
+            "contact_id": contact_id,
+            "occurred_at": datetime.now(UTC),
+            "summary": f"bench {run} {seq}",
+            "details": {"type": "conversation", "conversation_id": f"bench-{run}-{seq}"},
+        }
     )
     envelope = EventEnvelope.wrap(
         data, source="bench-product", tenant=TENANT, subject=contact_id, actor="product:bench"
@@ -269,6 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.latency_bench", description=__doc__)
     parser.add_argument("--rates", default="200,1000", help="events per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=5.0, help="how long each rate runs")
+    parser.add_argument(
+        "--ready-within",
+        type=float,
+        default=120.0,
+        help="seconds the service may take to start (imports alone take 30 s on a busy machine)",
+    )
     args = parser.parse_args(argv)
     rates = [int(r) for r in args.rates.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="crm-latency-"))
@@ -276,12 +290,15 @@ def main(argv: list[str] | None = None) -> int:
     broker.start()
     asyncio.run(ensure_topics(broker.bootstrap_servers, [*ALL_TOPICS, PING]))
     log = (workdir / "platform.log").open("w")
-    platform = Platform(
-        broker.bootstrap_servers, workdir / "data", {"timeline": free_port()}, log=log
-    )
+    port = free_port()
+    platform = Platform(broker.bootstrap_servers, workdir / "data", {"timeline": port}, log=log)
     print(f"timeline on the embedded broker, consumer fetch wait {EMBEDDED_FETCH_WAIT_MS} ms")
     try:
-        platform.start()
+        # Platform.start waits 30 s at most; a busy machine needs longer to import the service.
+        service = ServiceProcess("timeline", port, platform.env(), log)
+        platform.services["timeline"] = service  # so platform.stop() stops it
+        service.start()
+        service.wait_ready(timeout=args.ready_within)
         db_path = workdir / "data" / "timeline.sqlite3"
         asyncio.run(measure(broker.bootstrap_servers, db_path, rates, args.seconds))
     finally:

@@ -14,12 +14,13 @@ from crm_shared.storage.memory import MemoryStore
 from crm_shared.wiring import SERVICES, consumer_mismatches
 from crm_timeline.entrypoints import consumers as timeline
 from crm_timeline.entrypoints import conversation_consumers as conversations
+from crm_timeline.settings import TimelineSettings
 
 
 def _consumers(tmp_path: Path) -> dict[str, list[tuple[str, tuple[str, ...], MessageBus]]]:
     store = MemoryStore()
     contacts_bus = contacts.build_bus(store, ContactsSettings())
-    timeline_bus = timeline.build_bus(store)
+    timeline_bus = timeline.build_bus(store, TimelineSettings())
     importer_bus = importer.build_bus(store, DataFiles(tmp_path))
     gdpr_buses = gdpr.build_buses(store)
     return {

@@ -236,9 +236,10 @@ def test_every_topic_has_a_sender_and_every_event_type_a_receiver() -> None:
     assert set(EVENT_TYPES) - received == set()
 
 
-def test_the_audit_log_is_documented_as_reading_activities_and_gdpr_events() -> None:
+def test_the_audit_log_is_documented_as_reading_recorded_activities_and_gdpr_events() -> None:
     operations = contract.asyncapi_document()["operations"]
-    for topic in ("crm.activities.v1", "crm.gdpr.events.v1"):
+    # Activities reach the audit log as the timeline recorded them (crm.timeline.events.v1).
+    for topic in ("crm.timeline.events.v1", "crm.gdpr.events.v1"):
         operation = operations[f"gdpr.receive.{topic}.crm-gdpr-audit"]
         assert operation["x-consumer-group"] == "crm-gdpr-audit"
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from crm_shared.events import ActivityRecorded, ErasureRequested, ImportContactsBatch
+from crm_shared.events import (
+    ActivityRecorded,
+    ErasureRequested,
+    ImportContactsBatch,
+    TimelineActivityRecorded,
+)
 from crm_shared.topics import (
     ACTIVITIES,
     CONTACT_COMMANDS,
@@ -10,6 +15,7 @@ from crm_shared.topics import (
     CONVERSATIONS,
     DEAD_LETTERS,
     GDPR_EVENTS,
+    TIMELINE_EVENTS,
 )
 from crm_shared.wiring import CONTACTS, GDPR, PRODUCTS, consumer_mismatches, publications
 
@@ -39,10 +45,12 @@ def test_a_declared_handler_missing_from_the_bus_is_reported() -> None:
     assert ImportContactsBatch.event_type in missing
 
 
-def test_the_audit_log_handles_every_type_on_its_topics_activities_included() -> None:
+def test_the_audit_log_reads_activities_as_the_timeline_recorded_them() -> None:
     audit = GDPR.subscription("crm-gdpr-audit")
-    assert ACTIVITIES in audit.topics and GDPR_EVENTS in audit.topics
-    assert ActivityRecorded.event_type in audit.handled_types(ACTIVITIES)
+    assert TIMELINE_EVENTS in audit.topics and GDPR_EVENTS in audit.topics
+    # Raw reports may be refused (unknown contact): the audit reads what the timeline kept.
+    assert ACTIVITIES not in audit.topics
+    assert TimelineActivityRecorded.event_type in audit.handled_types(TIMELINE_EVENTS)
 
 
 def test_consumers_park_what_they_cannot_handle_and_products_only_send() -> None:

@@ -15,6 +15,8 @@ from typing import Literal
 from crm_shared.envelope import EventData
 from crm_shared.events import (
     ActivityRecorded,
+    ActivityRecordedV2,
+    ConsentChanged,
     ContactAnonymized,
     ContactCreated,
     ContactDeleted,
@@ -157,9 +159,14 @@ TIMELINE = ServiceMessaging(
             (CONTACT_EVENTS, ACTIVITIES),
             "Records contact changes (an import's from its summaries) and other products' "
             "interactions on the timeline.",
-            (*_LIFECYCLE, ActivityRecorded),
+            (*_LIFECYCLE, ActivityRecorded, ActivityRecordedV2),
         ),
-        Subscription("crm-timeline-erasure", (GDPR_EVENTS,), _ERASES, (ErasureRequested,)),
+        Subscription(
+            "crm-timeline-erasure",
+            (GDPR_EVENTS,),
+            f"{_ERASES} Records consent changes on the timeline.",
+            (ErasureRequested, ConsentChanged),
+        ),
         Subscription(
             "crm-timeline-conversations",
             (CONVERSATIONS, CONTACT_EVENTS),
@@ -174,7 +181,10 @@ TIMELINE = ServiceMessaging(
         ),
     ),
     publications=(
-        Publication(TIMELINE_EVENTS, "Publishes note events."),
+        Publication(
+            TIMELINE_EVENTS,
+            "Publishes every activity it records and note added/edited/deleted events.",
+        ),
         Publication(ERASURE_RECEIPTS, "Confirms its part of an erasure."),
     ),
 )
@@ -206,12 +216,11 @@ GDPR = ServiceMessaging(
                 CONTACT_EVENTS,
                 IMPORTER_EVENTS,
                 TIMELINE_EVENTS,
-                ACTIVITIES,
                 GDPR_EVENTS,
                 ERASURE_RECEIPTS,
             ),
             "Appends every domain event to the audit log (an import's contacts from its "
-            "summaries).",
+            "summaries; other products' activities once the timeline recorded them).",
             None,
         ),
         Subscription(

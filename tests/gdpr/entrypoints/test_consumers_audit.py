@@ -21,11 +21,13 @@ from crm_shared.events import (
     ContactUpdated,
     FieldChange,
     ImportedContact,
+    NoteDeleted,
+    NoteEdited,
+    TimelineActivityRecorded,
 )
 from crm_shared.events.contacts import AccountDeleted, ContactProfile, ContactPurged
 from crm_shared.storage import DocumentStore, Eq, scan
 from crm_shared.topics import (
-    ACTIVITIES,
     CONTACT_EVENTS,
     ERASURE_RECEIPTS,
     GDPR_EVENTS,
@@ -66,8 +68,8 @@ async def _log(
 
 
 def test_audit_consumer_listens_to_every_domain_topic() -> None:
+    # Other products' activities arrive as the timeline recorded them, on TIMELINE_EVENTS.
     assert set(AUDIT_TOPICS) == {
-        ACTIVITIES.name,
         CONTACT_EVENTS.name,
         IMPORTER_EVENTS.name,
         TIMELINE_EVENTS.name,
@@ -91,6 +93,28 @@ async def test_an_activity_from_another_product_is_audited_by_its_type_only(
     assert (entry["action"], entry["target"]) == (ActivityRecorded.event_type, "c1")
     assert entry["fields"] == ["activity.ticket"]
     assert SECRET_NAME not in orjson.dumps(entry).decode()
+
+
+async def test_the_timelines_recorded_activities_and_note_changes_are_audited(
+    client: httpx.AsyncClient, consumers: GdprBuses
+) -> None:
+    recorded = TimelineActivityRecorded(
+        contact_id="c1",
+        item_id="i1",
+        item_type="appointment",
+        occurred_at=datetime(2025, 3, 1, tzinfo=UTC),
+        source="crm/calendar",
+    )
+    await consumers.audit.handle(wrap(recorded, subject="c1"))
+    await consumers.audit.handle(wrap(NoteEdited(contact_id="c1", note_id="n1"), subject="c1"))
+    await consumers.audit.handle(wrap(NoteDeleted(contact_id="c1", note_id="n1"), subject="c1"))
+
+    entries = await _log(client)
+    assert sorted((e["action"], e["target"], tuple(e["fields"])) for e in entries) == [
+        (TimelineActivityRecorded.event_type, "c1", ("activity.appointment",)),
+        (NoteDeleted.event_type, "c1", ()),
+        (NoteEdited.event_type, "c1", ()),
+    ]
 
 
 async def test_contact_update_is_audited_with_field_names(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
 
@@ -264,3 +264,80 @@ async def test_a_binary_mode_event_is_handled_like_a_structured_one(
         await cancel_and_wait(task)
 
     assert handled == [structured, binary] and consumer.dead_lettered == 0
+
+
+async def test_a_polls_batchable_records_go_in_one_call_and_fail_alone(
+    broker: EmbeddedBroker,
+) -> None:
+    topic = await _new_topic(broker)
+    first, unknown, last = (
+        _activity_record(),
+        _activity_record(contact_id="c-unknown"),
+        _activity_record(),
+    )
+    calls: list[list[str]] = []
+
+    async def on_activities(
+        batch: Sequence[tuple[ActivityRecorded, EventEnvelope]],
+    ) -> Sequence[object]:
+        calls.append([envelope.id for _, envelope in batch])
+        return [
+            PermanentMessageError("unknown-contact", fields=("data.contact_id",))
+            if event.contact_id == "c-unknown"
+            else None
+            for event, _ in batch
+        ]
+
+    settings = PlatformSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    consumer = EventConsumer(
+        settings,
+        group=f"test-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        bus=MessageBus().on_many(ActivityRecorded, on_activities),
+    )
+    # Published before the consumer starts, so its first poll holds all three.
+    await _publish(broker, topic, [e.to_bytes() for e in (first, unknown, last)])
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: consumer.handled == 2 and consumer.dead_lettered == 1)
+        refused = await _dead_letters_with(broker, unknown.id.encode())
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert calls == [[first.id, unknown.id, last.id]]
+    assert (refused["dlq.reason"], refused["dlq.attempts"]) == (b"unknown-contact", b"1")
+
+
+async def test_a_batch_that_fails_as_a_whole_is_retried_one_record_at_a_time(
+    broker: EmbeddedBroker,
+) -> None:
+    topic = await _new_topic(broker)
+    records = [_activity_record() for _ in range(3)]
+    calls: list[int] = []
+
+    async def on_activities(
+        batch: Sequence[tuple[ActivityRecorded, EventEnvelope]],
+    ) -> Sequence[object]:
+        calls.append(len(batch))
+        if len(batch) > 1:
+            raise ConcurrentWriteError("the batch's transaction lost a race")
+        return [None]
+
+    settings = PlatformSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    consumer = EventConsumer(
+        settings,
+        group=f"test-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        bus=MessageBus().on_many(ActivityRecorded, on_activities),
+    )
+    await _publish(broker, topic, [e.to_bytes() for e in records])
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: consumer.handled == 3)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert calls == [3, 1, 1, 1]
+    assert consumer.dead_lettered == 0

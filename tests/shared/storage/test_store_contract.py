@@ -23,7 +23,7 @@ from crm_shared.storage import (
     Where,
     scan,
 )
-from crm_shared.storage.port import sort_value
+from crm_shared.storage.port import mark_processed_many, sort_value
 
 T1 = "tenant-a"
 T2 = "tenant-b"
@@ -585,12 +585,14 @@ async def test_rollback_discards_documents_outbox_events_and_processed_marks(
             await session.insert("notes", note)
             await session.add_events([outgoing(1)])
             assert await session.mark_processed("timeline", "event-1") is True
+            assert await mark_processed_many(session, "timeline", ["event-2"]) == {"event-2"}
             raise Boom
     assert await get(store, "notes", note) is None
     assert await store.pending_events(10) == []
     assert not store.outbox_signal.is_set()
     async with store.transaction() as session:
         assert await session.mark_processed("timeline", "event-1") is True
+        assert await mark_processed_many(session, "timeline", ["event-2"]) == {"event-2"}
 
 
 async def test_committed_events_wait_in_order_until_marked_sent(store: DocumentStore) -> None:
@@ -639,6 +641,23 @@ async def test_mark_processed_is_true_once_then_false_on_redelivery(
         # A redelivery must leave the transaction usable.
         await session.insert("notes", note)
     assert await get(store, "notes", note) == note
+
+
+async def test_mark_processed_many_returns_only_the_ids_seen_for_the_first_time(
+    store: DocumentStore,
+) -> None:
+    async with store.transaction() as session:
+        assert await session.mark_processed("timeline", "event-1") is True
+    async with store.transaction() as session:
+        fresh = await mark_processed_many(
+            session, "timeline", ["event-1", "event-2", "event-3", "event-2"]
+        )
+        assert fresh == {"event-2", "event-3"}
+        assert await mark_processed_many(session, "timeline", []) == set()
+        assert await session.mark_processed("timeline", "event-3") is False
+    async with store.transaction() as session:
+        assert await mark_processed_many(session, "timeline", ["event-2", "event-4"]) == {"event-4"}
+        assert await mark_processed_many(session, "contacts", ["event-1"]) == {"event-1"}
 
 
 async def test_reader_refuses_every_write(store: DocumentStore) -> None:

@@ -43,5 +43,5 @@ def test_the_erasure_item_holds_only_the_erasure_id() -> None:
     assert (item.summary, item.data, item.type) == (
         "Contact data erased",
         {"erasure_id": "e1"},
-        "contact",
+        "contact_changed",
     )

@@ -8,6 +8,8 @@ from fastapi import FastAPI
 
 from crm_shared.events import (
     ActivityRecorded,
+    ActivityRecordedV2,
+    ConsentChanged,
     ContactAnonymized,
     ContactDeleted,
     ContactRestored,
@@ -17,9 +19,19 @@ from crm_shared.events import (
 )
 from crm_shared.ids import new_id
 from crm_shared.messaging.errors import PermanentMessageError
+from crm_shared.topics import TIMELINE_EVENTS
 from crm_timeline.adapters.repository import TimelineRepository
-from tests.conftest import auth
-from tests.timeline.factories import all_documents, at, created, envelope, updated
+from tests.conftest import OTHER_TENANT_KEY, auth
+from tests.timeline.factories import (
+    all_documents,
+    at,
+    created,
+    dump,
+    envelope,
+    erasure_requested,
+    pending,
+    updated,
+)
 
 
 async def _timeline(client: httpx.AsyncClient, contact_id: str) -> list[dict[str, object]]:
@@ -51,7 +63,7 @@ async def test_created_and_updated_events_produce_items_newest_first(
         "Updated email",
         "Contact created (source: manual)",
     ]
-    assert items[0]["type"] == items[1]["type"] == "contact"
+    assert items[0]["type"] == items[1]["type"] == "contact_changed"
     assert items[0]["occurred_at"] == "2025-03-01T09:05:00.000000Z"
     assert items[0]["source"] == "crm/contacts"
     assert items[0]["data"] == {
@@ -154,7 +166,7 @@ async def test_an_imports_per_contact_events_add_nothing_beside_its_summary(
     assert item["summary"] == "Contact created by import"
 
 
-async def test_an_activity_for_a_contact_not_yet_known_is_kept_and_served(
+async def test_an_activity_for_a_contact_not_yet_known_waits_for_its_creation(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     contact_id = new_id()
@@ -168,15 +180,82 @@ async def test_an_activity_for_a_contact_not_yet_known_is_kept_and_served(
 
     await app.state.bus.handle(envelope(activity, source="crm/chat"))
 
-    [item] = await _timeline(client, contact_id)
+    unknown = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
+    assert unknown.status_code == 404  # parked, not on any timeline yet
+    assert await pending(app.state.store, TIMELINE_EVENTS.name) == []
+
+    await app.state.bus.handle(created(contact_id, time=at(0)))
+
+    [item, creation] = await _timeline(client, contact_id)
     assert (item["type"], item["source"], item["summary"]) == (
         "conversation",
         "crm/chat",
         "Chat with the support bot",
     )
     assert item["data"] == {"conversation_id": "conv-1"}
-    unknown = await client.get(f"/v1/contacts/{new_id()}/timeline", headers=auth())
-    assert unknown.status_code == 404
+    assert creation["type"] == "contact_changed"
+    [(key, published)] = await pending(app.state.store, TIMELINE_EVENTS.name)
+    assert (key, published.data["item_id"]) == (contact_id.encode(), item["id"])
+
+
+async def test_a_parked_activity_is_released_once_and_a_redelivery_adds_nothing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    report = envelope(_v2_call(contact_id), source="crm/chat")
+
+    await app.state.bus.handle(report)
+    await app.state.bus.handle(report)
+    await app.state.bus.handle(created(contact_id))
+    await app.state.bus.handle(updated(contact_id, {"company": ("A", "B")}, version=2))
+    await app.state.bus.handle(report)
+
+    types = [i["type"] for i in await _timeline(client, contact_id)]
+    assert sorted(types) == ["contact_changed", "contact_changed", "conversation"]
+
+
+async def test_an_erasure_drops_what_was_parked_for_the_person(app: FastAPI) -> None:
+    contact_id = new_id()
+    await app.state.bus.handle(envelope(_v2_call(contact_id), source="crm/chat"))
+
+    await app.state.bus.handle(erasure_requested(contact_id))
+    await app.state.bus.handle(created(contact_id))
+
+    async with app.state.store.reader() as session:
+        repo = TimelineRepository(session)
+        assert await repo.parked_for(tenant="acme", contact_ids=[contact_id]) == []
+    docs = await all_documents(app.state.store, "acme")
+    assert "Chat with the bot" not in dump(docs)
+
+
+async def test_another_tenants_contact_is_unknown_to_a_report(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    await app.state.bus.handle(created(contact_id, tenant="globex"))
+
+    await app.state.bus.handle(envelope(_v2_call(contact_id), source="crm/chat", tenant="acme"))
+
+    async with app.state.store.reader() as session:
+        parked = await TimelineRepository(session).parked_for(
+            tenant="acme", contact_ids=[contact_id]
+        )
+    assert [p.contact_id for p in parked] == [contact_id]
+    response = await client.get(
+        f"/v1/contacts/{contact_id}/timeline", headers=auth(OTHER_TENANT_KEY)
+    )
+    assert [i["type"] for i in response.json()["items"]] == ["contact_changed"]
+
+
+def _v2_call(contact_id: str) -> ActivityRecordedV2:
+    return ActivityRecordedV2.model_validate(
+        {
+            "contact_id": contact_id,
+            "occurred_at": "2025-03-01T09:01:00Z",
+            "summary": "Chat with the bot",
+            "details": {"type": "conversation", "conversation_id": "cv-1"},
+        }
+    )
 
 
 async def test_event_types_the_timeline_does_not_use_are_ignored(app: FastAPI) -> None:
@@ -251,3 +330,40 @@ async def test_a_schema_invalid_activity_is_a_permanent_error_naming_the_fields(
     assert "Hi Ada" not in str(raised.value)
     response = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
     assert response.status_code == 404  # nothing was recorded about the contact
+
+
+async def test_a_consent_change_is_an_item_with_the_ledger_entry_as_details(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = new_id()
+    await app.state.bus.handle(created(contact_id))
+    withdrawn = ConsentChanged(
+        contact_id=contact_id,
+        purpose="marketing",
+        status="withdrawn",
+        entry_id="ce-1",
+        channel="sms",
+        source="form:newsletter",
+    )
+
+    entry = envelope(withdrawn, source="crm/gdpr", time=at(9))
+    await app.state.bus.handle(entry)
+    await app.state.bus.handle(entry)  # a redelivery adds nothing
+
+    item = (await _timeline(client, contact_id))[0]
+    assert (item["type"], item["summary"]) == (
+        "consent_changed",
+        "Consent withdrawn: marketing (sms)",
+    )
+    assert item["details"] == {
+        "purpose": "marketing",
+        "status": "withdrawn",
+        "entry_id": "ce-1",
+        "channel": "sms",
+        "lawful_basis": "consent",
+        "source": "form:newsletter",
+    }
+    filtered = await client.get(
+        f"/v1/contacts/{contact_id}/timeline", params={"type": "consent_changed"}, headers=auth()
+    )
+    assert [i["id"] for i in filtered.json()["items"]] == [item["id"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from crm_shared.events import ActivityRecorded, ConsentChanged, ErasureReceipt
+from crm_shared.events import ActivityRecorded, ErasureCompleted, ErasureReceipt
 from crm_shared.ids import new_id
 from crm_shared.topics import ERASURE_RECEIPTS
 from tests.conftest import EDITOR_KEY, auth
@@ -56,7 +56,7 @@ async def test_erasure_removes_every_note_change_and_activity_of_the_contact(
         assert personal not in stored
     response = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
     [item] = response.json()["items"]
-    assert (item["type"], item["summary"]) == ("contact", "Contact data erased")
+    assert (item["type"], item["summary"]) == ("contact_changed", "Contact data erased")
     assert item["data"] == {"erasure_id": "er-1"}
 
 
@@ -132,13 +132,12 @@ async def test_a_note_on_an_erased_contact_is_refused(
 
 
 async def test_other_gdpr_events_are_ignored(app: FastAPI) -> None:
+    # Consent changes are items of their own (test_consumers); the saga's end is not.
     contact_id = await seed_contact(app)
-    consent = ConsentChanged(
-        contact_id=contact_id, purpose="marketing", status="granted", entry_id="e1"
-    )
+    completed = ErasureCompleted(erasure_id="er-9", contact_id=contact_id, status="completed")
     before = await all_documents(app.state.store, "acme")
 
-    await app.state.bus.handle(envelope(consent, source="crm/gdpr"))
+    await app.state.bus.handle(envelope(completed, source="crm/gdpr"))
 
     assert await all_documents(app.state.store, "acme") == before
     assert await pending(app.state.store, ERASURE_RECEIPTS.name) == []

@@ -11,17 +11,18 @@ import pytest
 from fastapi import FastAPI
 
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ActivityRecorded
+from crm_shared.events import ActivityRecordedV2
 from crm_shared.messaging.errors import PermanentMessageError
 from tests.conftest import EDITOR_KEY, auth
 from tests.timeline.factories import envelope, seed_contact
 
 GOOD = {
-    "activity_type": "email",
     "occurred_at": "2025-03-01T10:30:00+01:00",
     "summary": "Sent the quote",
+    "details": {"type": "email_sent", "message_id": "m-1", "subject": "Quote"},
     "data": {"n": 1},
 }
+MEETING = {"type": "appointment", "appointment_id": "ap-1", "status": "scheduled"}
 DEEP: Any = json.loads('{"a":' * 300 + "1" + "}" * 300)
 
 BAD_ACTIVITIES = {
@@ -40,6 +41,33 @@ BAD_ACTIVITIES = {
     "occurred_at without offset": ({"occurred_at": "2025-03-01T10:30:00"}, "occurred_at"),
     "occurred_at in year 1": ({"occurred_at": "0001-01-01T00:00:00+14:00"}, "occurred_at"),
     "empty summary": ({"summary": "  "}, "summary"),
+    "an unknown field": ({"source": "me"}, "source"),
+    "no details": ({"details": None}, "details"),
+    "a type the timeline records itself": ({"details": {"type": "merged"}}, "details"),
+    "an unknown type": ({"details": {"type": "fax"}}, "details"),
+    "an unknown detail": ({"details": {"type": "email_sent", "cc": "x"}}, "details"),
+    "a scheduled appointment without its start": ({"details": MEETING}, "details"),
+    "an appointment ending before it starts": (
+        {
+            "details": MEETING
+            | {"starts_at": "2025-03-02T10:00:00Z", "ends_at": "2025-03-02T09:00:00Z"}
+        },
+        "details",
+    ),
+    "an appointment status not in the list": (
+        {"details": MEETING | {"status": "maybe", "starts_at": "2025-03-02T10:00:00Z"}},
+        "details",
+    ),
+    "a ticket status change without the status": (
+        {"details": {"type": "ticket", "ticket_id": "t-1", "change": "status_changed"}},
+        "details",
+    ),
+    "a ticket without its id": ({"details": {"type": "ticket", "change": "opened"}}, "details"),
+    "an empty note": ({"details": {"type": "note", "body": " "}}, "details"),
+    "a conversation with a negative message count": (
+        {"details": {"type": "conversation", "conversation_id": "c", "message_count": -1}},
+        "details",
+    ),
 }
 
 
@@ -69,13 +97,7 @@ async def test_bad_activity_on_the_topic_is_refused_by_the_same_model(
 ) -> None:
     contact_id = await seed_contact(app)
     good = envelope(
-        ActivityRecorded(
-            contact_id=contact_id,
-            activity_type="email",
-            occurred_at="2025-03-01T09:30:00Z",  # type: ignore[arg-type]
-            summary="ok",
-        ),
-        source="crm/mailer",
+        ActivityRecordedV2.model_validate({**GOOD, "contact_id": contact_id}), source="crm/mailer"
     )
     data = {**json.loads(_body(patch)), "contact_id": contact_id}
     bad = EventEnvelope.model_validate({**good.model_dump(), "data": data})
@@ -84,7 +106,33 @@ async def test_bad_activity_on_the_topic_is_refused_by_the_same_model(
     assert raised.value.reason == "schema-invalid"
     assert any(name.startswith(f"data.{field}") for name in raised.value.fields)
     timeline = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
-    assert all(item["type"] != "email" for item in timeline.json()["items"])
+    assert all(item["type"] == "contact_changed" for item in timeline.json()["items"])
+
+
+async def test_the_good_activity_is_accepted_both_ways(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The control of the two tests above: without the bad part, both ways record it."""
+    contact_id = await seed_contact(app)
+    response = await client.post(
+        f"/v1/contacts/{contact_id}/activities", content=_body({}), headers=_json_editor()
+    )
+    await app.state.bus.handle(
+        envelope(
+            ActivityRecordedV2.model_validate({**GOOD, "contact_id": contact_id}),
+            source="crm/mailer",
+        )
+    )
+    assert response.status_code == 201, response.text
+    timeline = await client.get(
+        f"/v1/contacts/{contact_id}/timeline", params={"type": "email_sent"}, headers=auth()
+    )
+    sources = sorted(item["source"] for item in timeline.json()["items"])
+    assert sources == ["crm/mailer", "crm/timeline/api"]
+
+
+def _json_editor() -> dict[str, str]:
+    return {**auth(EDITOR_KEY), "content-type": "application/json"}
 
 
 async def test_bad_note_text_is_a_422_naming_the_body(

@@ -147,3 +147,61 @@ async def test_the_default_page_holds_fifty_items(app: FastAPI, client: httpx.As
     body = response.json()
     assert len(body["items"]) == 50
     assert body["next_cursor"] is not None
+
+
+async def test_several_types_and_a_time_range_filter_together_across_pages(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contact_id = await seed_contact(app)  # contact_changed at minute 0
+    # Types alternate email (even n) and ticket (odd n), at minutes 1..10.
+    await _add_activities(app, contact_id, list(range(1, 11)))
+    seen: list[dict[str, str]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, str | int | list[str]] = {
+            "type": ["ticket", "contact_changed"],
+            "since": "2025-03-01T09:00:00Z",  # minute 0 included
+            "until": "2025-03-01T10:07:00+01:00",  # 09:07 UTC, excluded
+            "limit": 2,
+        }
+        response = await client.get(
+            f"/v1/contacts/{contact_id}/timeline",
+            params=params | ({"cursor": cursor} if cursor else {}),
+            headers=auth(),
+        )
+        assert response.status_code == 200, response.text
+        seen += response.json()["items"]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+
+    # Tickets are the odd n: minutes 2, 4, 6 before 09:07; then the creation at minute 0.
+    assert [(i["type"], i["occurred_at"][11:16]) for i in seen] == [
+        ("ticket", "09:06"),
+        ("ticket", "09:04"),
+        ("ticket", "09:02"),
+        ("contact_changed", "09:00"),
+    ]
+
+
+@pytest.mark.parametrize("bound", ["since", "until"])
+async def test_a_bound_that_is_not_a_moment_is_422_naming_it(
+    app: FastAPI, client: httpx.AsyncClient, bound: str
+) -> None:
+    contact_id = await seed_contact(app)
+
+    response = await client.get(
+        f"/v1/contacts/{contact_id}/timeline", params={bound: "yesterday"}, headers=auth()
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", bound]
+
+
+async def test_items_say_who_caused_them(app: FastAPI, client: httpx.AsyncClient) -> None:
+    contact_id = await seed_contact(app)
+    await _add_activities(app, contact_id, [1])
+
+    items = (await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())).json()
+    # The factories' envelopes carry actor "key_test"; the item keeps what the event said.
+    assert [i["actor"] for i in items["items"]] == ["key_test", "key_test"]

@@ -64,7 +64,7 @@ async def _record_one_by_one(store: DocumentStore, event: ContactLifecycleEvent)
                 id=new_id(),
                 tenant=TENANT,
                 contact_id=fact.contact_id,
-                type="contact",
+                type=fact.item_type,
                 occurred_at=iso(ORIGIN.occurred_at),
                 source=ORIGIN.source,
                 summary=fact.summary,

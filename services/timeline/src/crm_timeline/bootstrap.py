@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from crm_shared.messaging.dead_letters import DeadLetterSink
 from crm_shared.runtime import BackgroundTasks, open_store
 from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
 from crm_timeline.adapters.conversations import CONVERSATION_SPECS
@@ -24,6 +25,7 @@ from crm_timeline.entrypoints.conversation_consumers import (
     build_conversations_bus,
 )
 from crm_timeline.entrypoints.http import router
+from crm_timeline.entrypoints.parked_expiry import expire_parked_forever
 from crm_timeline.settings import TimelineSettings
 
 
@@ -32,7 +34,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: TimelineSettings = app.state.settings
     store = open_store(settings, service="timeline")
     await store.start((*COLLECTION_SPECS, *CONVERSATION_SPECS))
-    bus = build_bus(store)
+    bus = build_bus(store, settings)
     conversations = build_conversations_bus(store)
     app.state.store, app.state.bus = store, bus
     app.state.conversations_bus = conversations
@@ -49,6 +51,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
                 ConsumerSpec(CONVERSATIONS_GROUP, CONVERSATIONS_TOPICS, conversations),
             ],
+        )
+        tasks.start(
+            "timeline-parked-expiry",
+            expire_parked_forever(
+                store,
+                DeadLetterSink(settings, client_id="timeline-parked"),
+                every_seconds=settings.timeline_parked_check_seconds,
+            ),
         )
         yield
     finally:

@@ -1,5 +1,6 @@
 """Versioned event and command schemas; the public contract other products subscribe to."""
 
+from crm_shared.events.activities import ActivityRecordedV2, ActivityReport
 from crm_shared.events.campaigns import CampaignCreated, CampaignMembershipChanged
 from crm_shared.events.contacts import (
     AccountCreated,
@@ -44,7 +45,13 @@ from crm_shared.events.sources import (
     UpsertContactByExternalId,
     VisitorIdentified,
 )
-from crm_shared.events.timeline import ActivityRecorded, NoteAdded
+from crm_shared.events.timeline import (
+    ActivityRecorded,
+    NoteAdded,
+    NoteDeleted,
+    NoteEdited,
+    TimelineActivityRecorded,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -52,6 +59,8 @@ __all__ = [
     "AccountDeleted",
     "AccountUpdated",
     "ActivityRecorded",
+    "ActivityRecordedV2",
+    "ActivityReport",
     "CampaignCreated",
     "CampaignMembershipChanged",
     "ConsentChanged",
@@ -82,7 +91,10 @@ __all__ = [
     "ImportedContact",
     "MergeUndone",
     "NoteAdded",
+    "NoteDeleted",
+    "NoteEdited",
     "RowResult",
+    "TimelineActivityRecorded",
     "UpsertContactByExternalId",
     "VisitorIdentified",
     "in_import_summary",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.events.activities import ActivityRecordedV2
 from crm_shared.events.campaigns import CampaignCreated, CampaignMembershipChanged
 from crm_shared.events.contacts import (
     AccountCreated,
@@ -39,7 +40,13 @@ from crm_shared.events.sources import (
     UpsertContactByExternalId,
     VisitorIdentified,
 )
-from crm_shared.events.timeline import ActivityRecorded, NoteAdded
+from crm_shared.events.timeline import (
+    ActivityRecorded,
+    NoteAdded,
+    NoteDeleted,
+    NoteEdited,
+    TimelineActivityRecorded,
+)
 
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
@@ -63,7 +70,11 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ImportJobFinished,
         ExportCompleted,
         ActivityRecorded,
+        ActivityRecordedV2,
         NoteAdded,
+        NoteEdited,
+        NoteDeleted,
+        TimelineActivityRecorded,
         ConsentChanged,
         ErasureRequested,
         ErasureReceipt,

@@ -32,3 +32,42 @@ class NoteAdded(EventData):
 
     contact_id: str
     note_id: str
+
+
+class NoteEdited(EventData):
+    """A note's body was changed (the body itself stays in the timeline)."""
+
+    event_type = "crm.timeline.note.edited.v1"
+    topic = TIMELINE_EVENTS.name
+
+    contact_id: str
+    note_id: str
+
+
+class NoteDeleted(EventData):
+    """A note was deleted from a contact's timeline."""
+
+    event_type = "crm.timeline.note.deleted.v1"
+    topic = TIMELINE_EVENTS.name
+
+    contact_id: str
+    note_id: str
+
+
+class TimelineActivityRecorded(EventData):
+    """The timeline recorded an activity on a contact's timeline (from HTTP or a product).
+
+    Other products and the audit log read what was kept, after the timeline accepted it: the
+    contact was known to the tenant and the activity valid. Like the note events it names the
+    item and never carries its text (read it with GET /v1/contacts/{id}/timeline), so the
+    topic holds no free text about the person.
+    """
+
+    event_type = "crm.timeline.activity.recorded.v1"
+    topic = TIMELINE_EVENTS.name
+
+    contact_id: str
+    item_id: str
+    item_type: str
+    occurred_at: datetime
+    source: str

@@ -7,7 +7,7 @@ message is parsed, checked and dispatched one way whatever brought it in.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -19,7 +19,11 @@ log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=EventData)
 MessageHandler = Callable[[E, EventEnvelope], Awaitable[object]]
+# A handler of many messages of one type at once (one unit of work for a consumer's poll): it
+# returns one result per message, an Exception instance for a message that failed on its own.
+BatchHandler = Callable[[Sequence[tuple[E, EventEnvelope]]], Awaitable[Sequence[object]]]
 _AnyHandler = Callable[[Any, EventEnvelope], Awaitable[object]]
+_AnyBatchHandler = Callable[[Sequence[tuple[Any, EventEnvelope]]], Awaitable[Sequence[object]]]
 
 
 class MessageBus:
@@ -32,6 +36,7 @@ class MessageBus:
 
     def __init__(self, *, obsolete: tuple[type[Exception], ...] = ()) -> None:
         self._routes: dict[str, tuple[type[EventData], _AnyHandler]] = {}
+        self._batches: dict[str, _AnyBatchHandler] = {}
         self._obsolete = obsolete
 
     def on(self, model: type[E], handler: MessageHandler[E]) -> MessageBus:
@@ -40,6 +45,59 @@ class MessageBus:
             raise ValueError(f"{model.event_type} already has a handler")
         self._routes[model.event_type] = (model, handler)
         return self
+
+    def on_many(self, model: type[E], handler: BatchHandler[E]) -> MessageBus:
+        """Register a handler that takes many messages of one type in one unit of work.
+
+        A single message (an HTTP route's `dispatch`) goes through the same handler as a batch
+        of one, so both ways in share one code path.
+        """
+
+        async def one(message: E, envelope: EventEnvelope) -> object:
+            [result] = await handler([(message, envelope)])
+            if isinstance(result, Exception):
+                raise result
+            return result
+
+        self.on(model, one)
+        self._batches[model.event_type] = handler
+        return self
+
+    def batches(self, event_type: str) -> bool:
+        """Whether messages of this type may be handled many at once (`handle_many`)."""
+        return event_type in self._batches
+
+    async def handle_many(self, envelopes: Sequence[EventEnvelope]) -> list[Exception | None]:
+        """Handle messages of batchable types, each type's run in one call of its handler.
+
+        Returns, per envelope, None when it was handled (or dropped as obsolete) or the error
+        that message alone failed with (a PermanentMessageError for one that can never succeed).
+        An error of the whole batch (the store is down) is raised: the caller retries one by one.
+        """
+        outcomes: list[Exception | None] = [None] * len(envelopes)
+        # Consecutive messages of one type form a run, so the order between types is kept.
+        runs: list[list[tuple[int, EventData, EventEnvelope]]] = []
+        for index, envelope in enumerate(envelopes):
+            if not self.batches(envelope.type):
+                raise ValueError(f"{envelope.type} has no batch handler")
+            try:
+                message = self.parse(envelope)
+            except PermanentMessageError as exc:
+                outcomes[index] = exc
+                continue
+            assert message is not None  # a batchable type always has a route
+            if not runs or runs[-1][0][2].type != envelope.type:
+                runs.append([])
+            runs[-1].append((index, message, envelope))
+        for run in runs:
+            handler = self._batches[run[0][2].type]
+            results = await handler([(message, envelope) for _, message, envelope in run])
+            for (index, _, envelope), result in zip(run, results, strict=True):
+                if isinstance(result, self._obsolete):
+                    log.info("dropped %s %s: %s", envelope.type, envelope.id, type(result).__name__)
+                elif isinstance(result, Exception):
+                    outcomes[index] = result
+        return outcomes
 
     @property
     def event_types(self) -> frozenset[str]:

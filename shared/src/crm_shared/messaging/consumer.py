@@ -207,15 +207,84 @@ class EventConsumer:
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            one_by_one: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+            together: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] = []
             for tp, records in batches.items():
+                parsed = self._batchable(records)
+                if parsed is None:
+                    one_by_one[tp] = records
+                else:
+                    together.extend(parsed)
+            if together:
+                # Every partition whose records the bus takes many at once: one unit of work.
+                await self._handle_together(together)
+            for records in one_by_one.values():
                 for record in records:
                     await self._handle_record(record)
+            for tp, records in batches.items():
                 # Handlers record handled event ids with their effect, so the redelivery of an
                 # uncommitted tail after a crash changes nothing.
                 await consumer.commit(
                     {TopicPartition(tp.topic, tp.partition): records[-1].offset + 1}
                 )
             await self._measure_lag(consumer)
+
+    def _batchable(
+        self, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None:
+        """The records with their envelopes when the bus handles all of them many at once."""
+        parsed = []
+        for record in records:
+            try:
+                envelope = parse_record(record.value, record.headers)
+            except PermanentMessageError:
+                return None  # dead-lettered on the one-by-one path, with its reason
+            if not self._bus.batches(envelope.type):
+                return None
+            parsed.append((record, envelope))
+        return parsed
+
+    async def _handle_together(
+        self, parsed: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]]
+    ) -> None:
+        """Handle a poll's batchable records in one call; a failure of the batch as a whole
+        falls back to one record at a time with retries, so a bad message fails alone."""
+        try:
+            with span(
+                "process batch",
+                parent=None,
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.consumer.group.name": self._group,
+                    "messaging.batch.message_count": str(len(parsed)),
+                },
+            ):
+                outcomes = await self._bus.handle_many([envelope for _, envelope in parsed])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "%s: a batch of %d failed (%s); handling its records one by one",
+                self._group,
+                len(parsed),
+                type(exc).__name__,
+            )
+            for record, _ in parsed:
+                await self._handle_record(record)
+            return
+        for (record, envelope), outcome in zip(parsed, outcomes, strict=True):
+            if outcome is None:
+                self.handled += 1
+                CONSUMED.labels(self._group, "handled").inc()
+            elif isinstance(outcome, PermanentMessageError):
+                self._log_failure(envelope, 1, outcome, final=True)
+                failure = Failure(outcome.reason, type(outcome).__name__, 1, outcome.fields)
+                await self._dead_letter(record, failure)
+            else:
+                # Only this message failed: it gets the retries it would have had alone.
+                with working_on(WorkContext(event_id=envelope.id, tenant=envelope.tenant)):
+                    await self._handle_with_retries(record, envelope)
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting with backoff while the broker is unreachable."""

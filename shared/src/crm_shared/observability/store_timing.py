@@ -24,6 +24,7 @@ _SESSION_CALLS = frozenset(
         "delete_where",
         "add_events",
         "mark_processed",
+        "mark_processed_many",
     }
 )
 

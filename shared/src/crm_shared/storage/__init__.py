@@ -20,6 +20,7 @@ from crm_shared.storage.port import (
     Session,
     TextMatch,
     Where,
+    mark_processed_many,
     scan,
 )
 
@@ -43,5 +44,6 @@ __all__ = [
     "Session",
     "TextMatch",
     "Where",
+    "mark_processed_many",
     "scan",
 ]

@@ -194,6 +194,9 @@ class MemorySession:
         self._state.processed.add((consumer, event_id))
         return True
 
+    async def mark_processed_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        return {e for e in dict.fromkeys(event_ids) if await self.mark_processed(consumer, e)}
+
 
 class MemoryStore:
     """The storage port in memory; see the module docstring for its transaction semantics."""

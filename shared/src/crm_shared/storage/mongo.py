@@ -264,6 +264,25 @@ class MongoSession:
         )
         return result.upserted_id is not None
 
+    async def mark_processed_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        """`mark_processed` for a batch: one find, one insert of the ids not seen before."""
+        self._require_write()
+        wanted = list(dict.fromkeys(event_ids))
+        keys = [f"{consumer}:{event_id}" for event_id in wanted]
+        cursor = self._db[_PROCESSED].find({"_id": {"$in": keys}}, {"event_id": 1}, session=self._s)
+        seen = {doc["event_id"] for doc in await cursor.to_list()}
+        fresh = [event_id for event_id in wanted if event_id not in seen]
+        if fresh:
+            at = now_iso()
+            await self._db[_PROCESSED].insert_many(
+                [
+                    {"_id": f"{consumer}:{e}", "consumer": consumer, "event_id": e, "at": at}
+                    for e in fresh
+                ],
+                session=self._s,
+            )
+        return set(fresh)
+
 
 class MongoStore:
     """The storage port over one MongoDB database."""

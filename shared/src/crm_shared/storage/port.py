@@ -11,7 +11,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from crm_shared.envelope import EventEnvelope
 from crm_shared.storage.leases import Lease
@@ -251,6 +251,21 @@ class DocumentStore(Protocol):
     async def release_lease(self, name: str, *, holder: str) -> None:
         """Let lease `name` go at once if `holder` holds it (its token is kept)."""
         ...
+
+
+async def mark_processed_many(
+    session: Session, consumer: str, event_ids: Sequence[str]
+) -> set[str]:
+    """`mark_processed` for a batch: the ids handled for the first time (a repeat counts once).
+
+    The SQLite, MongoDB and memory sessions do it in one or two statements; a session wrapper
+    without `mark_processed_many` (kept out of the Session protocol, so wrappers need not grow
+    it) is marked one id at a time.
+    """
+    batched = getattr(session, "mark_processed_many", None)
+    if batched is not None:
+        return cast(set[str], await batched(consumer, event_ids))
+    return {e for e in dict.fromkeys(event_ids) if await session.mark_processed(consumer, e)}
 
 
 def projection(fields: Sequence[str]) -> tuple[str, ...]:

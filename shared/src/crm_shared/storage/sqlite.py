@@ -241,6 +241,30 @@ class SqliteSession:
         )
         return cur.rowcount == 1
 
+    async def mark_processed_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        self._require_write()
+        wanted = list(dict.fromkeys(event_ids))
+        seen: set[str] = set()
+        # Chunks keep each statement under SQLite's bound-parameter limit.
+        for start in range(0, len(wanted), _PROCESSED_CHUNK):
+            chunk = wanted[start : start + _PROCESSED_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            cur = await self._conn.execute(
+                f"SELECT event_id FROM _processed WHERE consumer = ? AND event_id IN ({marks})",
+                (consumer, *chunk),
+            )
+            seen.update(row[0] for row in await cur.fetchall())
+        fresh = [event_id for event_id in wanted if event_id not in seen]
+        at = now_iso()
+        await self._conn.executemany(
+            "INSERT INTO _processed (consumer, event_id, at) VALUES (?, ?, ?)",
+            [(consumer, event_id, at) for event_id in fresh],
+        )
+        return set(fresh)
+
+
+_PROCESSED_CHUNK = 500
+
 
 class SqliteStore:
     """The storage port over one SQLite file."""

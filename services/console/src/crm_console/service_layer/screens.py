@@ -8,13 +8,18 @@ from typing import Any
 
 from crm_console.adapters.api import ApiError, PlatformApi
 
+# The timeline's item types (crm_timeline.domain.model.ItemType), offered as filters.
 TIMELINE_TYPES: tuple[str, ...] = (
     "note",
-    "contact",
+    "contact_changed",
     "conversation",
-    "email",
+    "email_sent",
+    "email_received",
     "appointment",
     "ticket",
+    "consent_changed",
+    "imported",
+    "merged",
 )
 
 

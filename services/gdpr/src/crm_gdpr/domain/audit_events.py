@@ -23,6 +23,9 @@ from crm_shared.events import (
     ImportJobFinished,
     MergeUndone,
     NoteAdded,
+    NoteDeleted,
+    NoteEdited,
+    TimelineActivityRecorded,
     in_import_summary,
 )
 from crm_shared.events.contacts import (
@@ -55,12 +58,16 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
         case ActivityRecorded():
             # An interaction another product reported: its type, never its summary or data.
             return data.contact_id, (f"activity.{data.activity_type}",)
+        case TimelineActivityRecorded():
+            return data.contact_id, (f"activity.{data.item_type}",)
         case (
             ContactDeleted()
             | ContactRestored()
             | ContactAnonymized()
             | ContactPurged()
             | NoteAdded()
+            | NoteEdited()
+            | NoteDeleted()
         ):
             return data.contact_id, ()
         case ContactsMerged() | MergeUndone():

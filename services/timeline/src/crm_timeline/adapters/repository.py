@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
-from crm_shared.storage import CollectionSpec, Cursor, Eq, In, Index, Session, Where
+from crm_shared.storage import CollectionSpec, Cursor, Eq, In, Index, Range, Session, Where
 from crm_timeline.domain.cursor import TimelinePosition
-from crm_timeline.domain.model import ContactProjection, ItemType, TimelineItem
+from crm_timeline.domain.model import ContactProjection, ItemType, ParkedActivity, TimelineItem
 
 ITEMS = "items"
 CONTACTS = "contacts"
+# Activities waiting for their contact's first event (topics interleave), across tenants: the
+# expiry sweep reads them all, so they live under one internal tenant and name their own.
+PARKED = "parked"
+PARKED_TENANT = "timeline:parked"
 
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
@@ -21,6 +25,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
         ),
     ),
     CollectionSpec(CONTACTS, indexes=(Index(("merged_into",)),)),
+    CollectionSpec(PARKED, indexes=(Index(("owner", "contact_id")), Index(("expires_at",)))),
     IDEMPOTENCY_COLLECTION,
 )
 # How deep merges chain (A into B, then B into C) when gathering a timeline's contacts.
@@ -109,23 +114,96 @@ class TimelineRepository:
             await self._session.insert_many(ITEMS, [{**doc, "contact_id": to_id} for doc in docs])
         return len(docs)
 
+    async def get_item(self, *, tenant: str, item_id: str) -> TimelineItem | None:
+        """One item by id, or None."""
+        doc = await self._session.get(ITEMS, tenant=tenant, id=item_id)
+        return None if doc is None else TimelineItem.model_validate(doc)
+
+    async def replace_item(self, item: TimelineItem) -> None:
+        """Write back an item read in this transaction."""
+        await self._session.replace(ITEMS, item.model_dump())
+
+    async def delete_item(self, *, tenant: str, item_id: str) -> bool:
+        """Delete one item; False if it was not there."""
+        return await self._session.delete(ITEMS, tenant=tenant, id=item_id)
+
+    async def park(self, parked: Sequence[ParkedActivity]) -> None:
+        """Keep activities whose contact the timeline does not know yet."""
+        if parked:
+            docs = [{**p.model_dump(mode="json"), "tenant": PARKED_TENANT} for p in parked]
+            await self._session.insert_many(PARKED, docs)
+
+    async def parked_for(
+        self, *, tenant: str, contact_ids: Collection[str]
+    ) -> list[ParkedActivity]:
+        """The activities parked for these contacts of a tenant, oldest first."""
+        ids = tuple(set(contact_ids))
+        if not ids:
+            return []
+        docs = await self._session.find(
+            PARKED,
+            tenant=PARKED_TENANT,
+            where=[Eq("owner", tenant), In("contact_id", ids)],
+            limit=_MANY,
+        )
+        return [_parked(doc) for doc in docs]
+
+    async def expired_parked(self, *, now: str, limit: int) -> list[ParkedActivity]:
+        """Parked activities whose wait for their contact ran out before `now` (ISO UTC)."""
+        docs = await self._session.find(
+            PARKED,
+            tenant=PARKED_TENANT,
+            where=[Range("expires_at", lt=now)],
+            order_by="expires_at",
+            limit=limit,
+        )
+        return [_parked(doc) for doc in docs]
+
+    async def unpark(self, parked_ids: Collection[str]) -> int:
+        """Remove parked activities by id (released, erased or expired)."""
+        if not parked_ids:
+            return 0
+        return await self._session.delete_where(
+            PARKED, tenant=PARKED_TENANT, where=[In("id", tuple(parked_ids))]
+        )
+
+    async def unpark_contact(self, *, tenant: str, contact_id: str) -> int:
+        """Remove everything parked for one contact (it was erased or purged)."""
+        return await self._session.delete_where(
+            PARKED,
+            tenant=PARKED_TENANT,
+            where=[Eq("owner", tenant), Eq("contact_id", contact_id)],
+        )
+
     async def page(
         self,
         *,
         tenant: str,
         contact_id: str | Sequence[str],
-        item_type: ItemType | None,
+        item_types: Sequence[ItemType] = (),
         limit: int,
         after: TimelinePosition | None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[TimelineItem]:
-        """Up to `limit` items of one or several contacts, newest first (id as tiebreak)."""
+        """Up to `limit` items of one or several contacts, newest first (id as tiebreak).
+
+        `item_types` (any of them; all when empty) and the time range [since, until) filter.
+        """
         where: list[Where] = [
             Eq("contact_id", contact_id)
             if isinstance(contact_id, str)
             else In("contact_id", tuple(contact_id))
         ]
-        if item_type is not None:
-            where.append(Eq("type", item_type))
+        stored_types: list[str] = list(item_types)
+        if "contact_changed" in stored_types:
+            stored_types.append("contact")  # what items stored before the split say
+        if len(stored_types) == 1:
+            where.append(Eq("type", stored_types[0]))
+        elif stored_types:
+            where.append(In("type", tuple(stored_types)))
+        if since is not None or until is not None:
+            where.append(Range("occurred_at", gte=since, lt=until))
         docs = await self._session.find(
             ITEMS,
             tenant=tenant,
@@ -142,3 +220,7 @@ class TimelineRepository:
         return await self._session.delete_where(
             ITEMS, tenant=tenant, where=[Eq("contact_id", contact_id)]
         )
+
+
+def _parked(doc: dict[str, object]) -> ParkedActivity:
+    return ParkedActivity.model_validate({k: v for k, v in doc.items() if k != "tenant"})

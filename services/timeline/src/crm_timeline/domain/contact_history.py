@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from crm_shared.events.contacts import (
     ContactCreated,
@@ -33,6 +33,7 @@ class ContactFact:
     state: ContactState | None
     summary: str
     data: dict[str, Any]
+    item_type: Literal["contact_changed", "imported"] = "contact_changed"
 
 
 class Outcome(Enum):
@@ -89,6 +90,7 @@ def facts_from_event(event: ContactLifecycleEvent) -> list[ContactFact]:
                     state="live" if row.action == "created" else None,
                     summary=f"Contact {row.action} by import",
                     data={"job_id": event.job_id, "changed_fields": list(row.changed_fields)},
+                    item_type="imported",
                 )
                 for row in event.contacts
             ]

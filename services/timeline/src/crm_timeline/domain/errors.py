@@ -28,6 +28,13 @@ class ContactRemoved(NotFound):
         super().__init__(f"no contact {contact_id} in this tenant's timeline")
 
 
+class NoteNotFound(NotFound):
+    """No note written in the timeline with this id on this contact's timeline."""
+
+    def __init__(self, note_id: str) -> None:
+        super().__init__(f"no note {note_id} on this contact's timeline")
+
+
 class InvalidCursor(BadRequest):
     """A pagination cursor that this service did not issue."""
 

@@ -44,6 +44,7 @@ def activity_item(
         occurred_at=iso(as_utc(command.occurred_at)),
         source=source,
         summary=command.summary,
+        details=dict(command.details),
         data=dict(command.data),
         actor=actor,
     )
@@ -57,7 +58,7 @@ def erased_item(
         id=item_id,
         tenant=tenant,
         contact_id=contact_id,
-        type="contact",
+        type="contact_changed",
         occurred_at=iso(as_utc(at)),
         source=source,
         summary="Contact data erased",

@@ -4,33 +4,62 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from crm_shared.events.timeline import ActivityType
+from crm_shared.events.activities import ReportedType
 
-ItemType = Literal["conversation", "email", "appointment", "note", "ticket", "contact"]
+# Reported by other products (typed, see crm_shared.events.activities) or recorded by the
+# timeline itself from contact, consent and merge events. "email" is what v1 reports call an
+# email whose direction they did not say.
+ItemType = Literal[
+    "conversation",
+    "email_sent",
+    "email_received",
+    "appointment",
+    "note",
+    "ticket",
+    "contact_changed",
+    "consent_changed",
+    "imported",
+    "merged",
+    "email",
+]
+ITEM_TYPES: tuple[ItemType, ...] = get_args(ItemType)
+REPORTED_TYPES: tuple[ReportedType, ...] = get_args(ReportedType)
+V1_ACTIVITY_TYPES = ("conversation", "email", "appointment", "note", "ticket")
 ContactState = Literal["live", "deleted", "erased", "purged"]
 
 TIMELINE_SOURCE = "crm/timeline"
 NOTE_SUMMARY_LENGTH = 140
 
 
+def _stored_type(value: object) -> object:
+    # Items stored before the types were split said "contact" for every contact change.
+    return "contact_changed" if value == "contact" else value
+
+
 class TimelineItem(BaseModel):
-    """One entry of a contact's timeline; `occurred_at` is fixed-width ISO-8601 UTC text."""
+    """One entry of a contact's timeline; `occurred_at` is fixed-width ISO-8601 UTC text.
+
+    `details` holds the typed fields of a reported activity (crm_shared.events.activities),
+    `data` free-form extras; `actor` who or what caused it (crm_shared.actors).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
     tenant: str
     contact_id: str
-    type: ItemType
+    type: Annotated[ItemType, BeforeValidator(_stored_type)]
     occurred_at: str
     source: str
     summary: str
+    details: dict[str, Any] = {}
     data: dict[str, Any] = {}
     actor: str | None = None
+    edited_at: str | None = None
 
 
 class ContactProjection(BaseModel):
@@ -82,10 +111,49 @@ class RecordActivity(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     contact_id: str
-    activity_type: ActivityType
+    activity_type: ItemType
     occurred_at: datetime
     summary: str
+    details: dict[str, Any] = {}
     data: dict[str, Any] = {}
+
+
+class ParkedActivity(BaseModel):
+    """An activity reported before its contact's first event: kept until that event or expiry.
+
+    `id` is the reporting event's id; `envelope` the event as received, dead-lettered unchanged
+    (with the reason) if the contact never shows up.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    owner: str
+    contact_id: str
+    expires_at: str
+    activity: RecordActivity
+    source: str
+    actor: str | None
+    envelope: str
+
+
+class EditNote(BaseModel):
+    """Replace the body of a note written in the timeline."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contact_id: str
+    note_id: str
+    body: str
+
+
+class DeleteNote(BaseModel):
+    """Delete a note written in the timeline."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contact_id: str
+    note_id: str
 
 
 class EraseContact(BaseModel):

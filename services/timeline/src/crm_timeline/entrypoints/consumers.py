@@ -1,18 +1,26 @@
 """The timeline's message table: contact and activity events, and erasure requests.
 
 Group `crm-timeline` reads CONTACT_EVENTS and ACTIVITIES, group `crm-timeline-erasure` reads
-GDPR_EVENTS; both route through the same bus, and POST /activities hands its message to it too.
+GDPR_EVENTS (erasures and consent changes); both route through the same bus. POST /activities
+validates its body with the model v2 reports are judged by (`ActivityReport`) and calls the same
+handler (`reported_activity`, `record_activities`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import TypeVar
 
 from pydantic import ValidationError
 
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import (
     ActivityRecorded,
+    ActivityRecordedV2,
+    ActivityReport,
+    ConsentChanged,
     ContactAnonymized,
     ContactCreated,
     ContactDeleted,
@@ -30,16 +38,23 @@ from crm_shared.messaging.errors import PermanentMessageError
 from crm_shared.storage import DocumentStore
 from crm_shared.wiring import TIMELINE
 from crm_timeline.domain.contact_history import ContactLifecycleEvent
-from crm_timeline.domain.errors import ContactErased, ContactRemoved
-from crm_timeline.domain.model import EraseContact, EventOrigin, RecordActivity, TimelineItem
+from crm_timeline.domain.errors import ContactErased, ContactNotFound, ContactRemoved
+from crm_timeline.domain.model import EraseContact, EventOrigin, RecordActivity
 from crm_timeline.entrypoints.schemas import ActivityCreate
-from crm_timeline.service_layer.activities import record_activity
+from crm_timeline.service_layer.activities import (
+    ActivityOutcome,
+    ReportedActivity,
+    record_activities,
+)
+from crm_timeline.service_layer.consents import record_consent_change
 from crm_timeline.service_layer.contacts import purge_contact, record_contact_event
 from crm_timeline.service_layer.delivery import ERASURE_CONSUMER, EVENTS_CONSUMER, Delivery
 from crm_timeline.service_layer.erasure import erase_contact
 from crm_timeline.service_layer.merges import record_merge_event
+from crm_timeline.settings import TimelineSettings
 
 log = logging.getLogger(__name__)
+E = TypeVar("E", ActivityRecorded, ActivityRecordedV2)
 
 EVENTS_GROUP = "crm-timeline"
 ERASURE_GROUP = "crm-timeline-erasure"
@@ -58,10 +73,8 @@ def _origin(envelope: EventEnvelope) -> EventOrigin:
 
 
 def valid_activity(envelope: EventEnvelope) -> ActivityCreate:
-    """The event's activity judged by the HTTP model: the topic refuses what the API refuses.
-
-    An empty summary, a naive or out-of-range time, or oversize data is permanent.
-    """
+    """A v1 report judged by its v1 model; an empty summary, a naive or out-of-range time, or
+    oversize data is permanent. (v2 reports are validated by their event model itself.)"""
     fields = {name: value for name, value in envelope.data.items() if name != "contact_id"}
     try:
         return ActivityCreate.model_validate(fields)
@@ -69,8 +82,105 @@ def valid_activity(envelope: EventEnvelope) -> ActivityCreate:
         raise PermanentMessageError.from_validation("schema-invalid", exc, prefix="data") from None
 
 
-def build_bus(store: DocumentStore) -> MessageBus:
-    """The timeline's message table; late news about an erased or purged contact is dropped."""
+def valid_report(envelope: EventEnvelope) -> ActivityReport:
+    """A v2 report judged by the HTTP body's model: the topic refuses what the API refuses."""
+    fields = {name: value for name, value in envelope.data.items() if name != "contact_id"}
+    try:
+        return ActivityReport.model_validate(fields)
+    except ValidationError as exc:
+        raise PermanentMessageError.from_validation("schema-invalid", exc, prefix="data") from None
+
+
+def reported_activity(
+    contact_id: str,
+    report: ActivityReport,
+    *,
+    origin: EventOrigin,
+    delivery: Delivery | None,
+    envelope: EventEnvelope | None,
+) -> ReportedActivity:
+    """A v2 report as the handler takes it, from a topic or (no delivery) from HTTP."""
+    command = RecordActivity(
+        contact_id=contact_id,
+        activity_type=report.details.type,
+        occurred_at=report.occurred_at,
+        summary=report.summary,
+        details=report.details.model_dump(mode="json", exclude={"type"}, exclude_none=True),
+        data=report.data,
+    )
+    return ReportedActivity(
+        command=command,
+        origin=origin,
+        delivery=delivery,
+        envelope=envelope,
+    )
+
+
+def _v2_activity(event: ActivityRecordedV2, envelope: EventEnvelope) -> ReportedActivity:
+    return reported_activity(
+        event.contact_id,
+        valid_report(envelope),
+        origin=_origin(envelope),
+        delivery=Delivery(EVENTS_CONSUMER, envelope.id),
+        envelope=envelope,
+    )
+
+
+def _v1_activity(event: ActivityRecorded, envelope: EventEnvelope) -> ReportedActivity:
+    activity = valid_activity(envelope)
+    command = RecordActivity(
+        contact_id=event.contact_id,
+        activity_type=activity.activity_type,
+        occurred_at=activity.occurred_at,
+        summary=activity.summary,
+        data=activity.data,
+    )
+    return ReportedActivity(
+        command=command,
+        origin=_origin(envelope),
+        delivery=Delivery(EVENTS_CONSUMER, envelope.id),
+        envelope=envelope,
+    )
+
+
+def _judged(
+    judge: Callable[[E, EventEnvelope], ReportedActivity], event: E, envelope: EventEnvelope
+) -> ReportedActivity | Exception:
+    # A report refused by validation fails alone; the rest of the batch is recorded.
+    try:
+        return judge(event, envelope)
+    except PermanentMessageError as exc:
+        return exc
+
+
+def _refused(outcome: ActivityOutcome) -> ActivityOutcome:
+    # Only an HTTP caller is told "not found"; a topic's report of an unknown contact is parked.
+    if isinstance(outcome, ContactNotFound):
+        return PermanentMessageError("unknown-contact", fields=("contact_id",))
+    return outcome
+
+
+def build_bus(store: DocumentStore, settings: TimelineSettings) -> MessageBus:
+    """The timeline's message table; late news about an erased or purged contact is dropped.
+
+    Activities (v1 and v2) are handled many per transaction: one per consumer poll.
+    """
+    park_for = timedelta(seconds=settings.timeline_unknown_contact_wait_seconds)
+
+    async def record(reports: list[ReportedActivity | Exception]) -> list[object]:
+        valid = [r for r in reports if isinstance(r, ReportedActivity)]
+        recorded = iter(await record_activities(store, valid, park_for=park_for))
+        return [r if isinstance(r, Exception) else _refused(next(recorded)) for r in reports]
+
+    async def on_activities(
+        batch: Sequence[tuple[ActivityRecorded, EventEnvelope]],
+    ) -> Sequence[object]:
+        return await record([_judged(_v1_activity, event, envelope) for event, envelope in batch])
+
+    async def on_activities_v2(
+        batch: Sequence[tuple[ActivityRecordedV2, EventEnvelope]],
+    ) -> Sequence[object]:
+        return await record([_judged(_v2_activity, event, envelope) for event, envelope in batch])
 
     async def on_contact_event(event: ContactLifecycleEvent, envelope: EventEnvelope) -> None:
         if in_import_summary(event):
@@ -99,23 +209,9 @@ def build_bus(store: DocumentStore) -> MessageBus:
         delivery = Delivery(EVENTS_CONSUMER, envelope.id)
         await record_merge_event(store, event, origin=_origin(envelope), delivery=delivery)
 
-    async def on_activity(event: ActivityRecorded, envelope: EventEnvelope) -> TimelineItem | None:
-        activity = valid_activity(envelope)
-        command = RecordActivity(
-            contact_id=event.contact_id,
-            activity_type=activity.activity_type,
-            occurred_at=activity.occurred_at,
-            summary=activity.summary,
-            data=activity.data,
-        )
-        return await record_activity(
-            store,
-            command,
-            tenant=envelope.tenant,
-            source=envelope.source,
-            actor=envelope.actor,
-            delivery=Delivery(EVENTS_CONSUMER, envelope.id),
-        )
+    async def on_consent_changed(event: ConsentChanged, envelope: EventEnvelope) -> None:
+        delivery = Delivery(ERASURE_CONSUMER, envelope.id)
+        await record_consent_change(store, event, origin=_origin(envelope), delivery=delivery)
 
     async def on_erasure_requested(event: ErasureRequested, envelope: EventEnvelope) -> None:
         await erase_contact(
@@ -138,6 +234,8 @@ def build_bus(store: DocumentStore) -> MessageBus:
         .on(ContactPurged, on_purged)
         .on(ContactsMerged, on_merge)
         .on(MergeUndone, on_merge)
-        .on(ActivityRecorded, on_activity)
+        .on_many(ActivityRecorded, on_activities)
+        .on_many(ActivityRecordedV2, on_activities_v2)
         .on(ErasureRequested, on_erasure_requested)
+        .on(ConsentChanged, on_consent_changed)
     )

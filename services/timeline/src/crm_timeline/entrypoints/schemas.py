@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from crm_shared.events.activities import ActivityReport, NoteText
 from crm_shared.events.timeline import ActivityType
 from crm_shared.validation import CLEAN_TEXT, MAX_JSON_BYTES, MAX_JSON_DEPTH, JsonObject, Moment
 from crm_timeline.domain.model import ItemType, TimelineItem
@@ -13,12 +14,12 @@ from crm_timeline.service_layer.queries import TimelinePage
 
 MAX_ACTIVITY_DATA_BYTES = MAX_JSON_BYTES
 
-NoteBody = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000), CLEAN_TEXT
-]
 Summary = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), CLEAN_TEXT
 ]
+
+# The body of POST /activities: the very model crm.activities.v1 carries (v2), less contact_id.
+ActivityBody = ActivityReport
 
 
 class NoteCreate(BaseModel):
@@ -26,11 +27,19 @@ class NoteCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: NoteBody
+    body: NoteText
+
+
+class NoteUpdate(BaseModel):
+    """A note's new body; stripped and must not be empty."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: NoteText
 
 
 class ActivityCreate(BaseModel):
-    """An activity reported over HTTP, or on `crm.activities.v1` (both validated by this model)."""
+    """A v1 activity on `crm.activities.v1` (activity.recorded.v1), validated as v1 always was."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -57,20 +66,31 @@ class ItemPublic(BaseModel):
     type: ItemType
     occurred_at: str = Field(description="ISO-8601 UTC")
     source: str
+    actor: str | None = Field(
+        description="Who or what caused it: key:<label>, user:<subject>, import:<job id>, "
+        "system:<task>, or a product's own name (product:<name>)"
+    )
     summary: str
+    details: dict[str, Any] = Field(
+        description="The typed fields of a reported activity, by type (see the v2 event schema)"
+    )
     data: dict[str, Any]
+    edited_at: str | None = Field(default=None, description="When a note was last edited")
 
     @classmethod
     def of(cls, item: TimelineItem) -> ItemPublic:
-        """The public view of a stored item (tenant and actor stay internal)."""
+        """The public view of a stored item (the tenant stays internal)."""
         return cls(
             id=item.id,
             contact_id=item.contact_id,
             type=item.type,
             occurred_at=item.occurred_at,
             source=item.source,
+            actor=item.actor,
             summary=item.summary,
+            details=item.details,
             data=item.data,
+            edited_at=item.edited_at,
         )
 
 

@@ -19,6 +19,7 @@ from crm_timeline.domain.contact_history import (
 )
 from crm_timeline.domain.model import ContactProjection, EventOrigin, TimelineItem, as_utc
 from crm_timeline.service_layer.delivery import Delivery, first_delivery
+from crm_timeline.service_layer.parking import release_parked
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,9 @@ async def record_contact_event(
             tenant=origin.tenant, contacts=list(advanced.values()), stored=stored.keys()
         )
         await repo.add_items(recorded)
+        # Activities reported before the contact's first event waited for it.
+        newly_known = [contact_id for contact_id in advanced if contact_id not in stored]
+        await release_parked(session, repo, tenant=origin.tenant, contact_ids=newly_known)
     return recorded
 
 
@@ -87,6 +91,7 @@ async def purge_contact(
                 tenant=origin.tenant, from_id=contact_id, to_id=held.merged_into
             )
         deleted = await repo.delete_items_of(tenant=origin.tenant, contact_id=contact_id)
+        await repo.unpark_contact(tenant=origin.tenant, contact_id=contact_id)
         purged = ContactProjection(
             id=contact_id,
             tenant=origin.tenant,
@@ -117,7 +122,7 @@ def _contact_item(fact: ContactFact, origin: EventOrigin, occurred_at: str) -> T
         id=new_id(),
         tenant=origin.tenant,
         contact_id=fact.contact_id,
-        type="contact",
+        type=fact.item_type,
         occurred_at=occurred_at,
         source=origin.source,
         summary=fact.summary,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from crm_shared.storage import Session
+from crm_shared.storage import Session, mark_processed_many
 
 EVENTS_CONSUMER = "timeline.events"
 ERASURE_CONSUMER = "timeline.erasure"
@@ -23,3 +24,33 @@ async def first_delivery(session: Session, delivery: Delivery | None) -> bool:
     if delivery is None:
         return True
     return await session.mark_processed(delivery.consumer, delivery.event_id)
+
+
+class FirstDeliveries:
+    """Which deliveries of a batch are new; each is taken once (a batch may repeat an event)."""
+
+    def __init__(self, consumer_ids: set[tuple[str, str]]) -> None:
+        self._fresh = consumer_ids
+
+    def take(self, delivery: Delivery) -> bool:
+        """True the first time a new delivery is taken, False for a redelivery or a repeat."""
+        key = (delivery.consumer, delivery.event_id)
+        if key in self._fresh:
+            self._fresh.discard(key)
+            return True
+        return False
+
+
+async def first_deliveries(
+    session: Session, deliveries: Sequence[Delivery | None]
+) -> FirstDeliveries:
+    """Record a batch's deliveries in this transaction, one statement or two per consumer."""
+    by_consumer: dict[str, list[str]] = {}
+    for delivery in deliveries:
+        if delivery is not None:
+            by_consumer.setdefault(delivery.consumer, []).append(delivery.event_id)
+    fresh: set[tuple[str, str]] = set()
+    for consumer, event_ids in by_consumer.items():
+        marked = await mark_processed_many(session, consumer, event_ids)
+        fresh.update((consumer, event_id) for event_id in marked)
+    return FirstDeliveries(fresh)

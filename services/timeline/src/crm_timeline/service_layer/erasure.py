@@ -39,6 +39,8 @@ async def erase_contact(
         repo = TimelineRepository(session)
         # Kept answers of idempotent requests (a note's body) go with the items.
         await forget_subject(session, tenant=origin.tenant, contact_id=command.contact_id)
+        # Activities parked for the person (their contact event never came) go too.
+        await repo.unpark_contact(tenant=origin.tenant, contact_id=command.contact_id)
         held = await repo.get_contact(tenant=origin.tenant, contact_id=command.contact_id)
         if held is not None and held.purged:
             # A purge already removed everything and keeps nothing, not even an erasure marker.

@@ -13,6 +13,7 @@ from crm_timeline.domain.contact_history import Outcome, outcome_of
 from crm_timeline.domain.merges import merge_summary
 from crm_timeline.domain.model import ContactProjection, EventOrigin, TimelineItem, as_utc
 from crm_timeline.service_layer.delivery import Delivery, first_delivery
+from crm_timeline.service_layer.parking import release_parked
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +52,16 @@ async def record_merge_event(
                 merged_into=merged_into,
             )
             await repo.save_contact(projection, previous=held)
+            if held is None:
+                await release_parked(
+                    session, repo, tenant=origin.tenant, contact_ids=[event.contact_id]
+                )
         summary, data = merge_summary(event)
         item = TimelineItem(
             id=new_id(),
             tenant=origin.tenant,
             contact_id=event.contact_id,
-            type="contact",
+            type="merged",
             occurred_at=iso(as_utc(origin.occurred_at)),
             source=origin.source,
             summary=summary,

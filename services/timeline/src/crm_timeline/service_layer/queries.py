@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from crm_shared.clock import iso
 from crm_shared.storage import DocumentStore
 from crm_timeline.adapters.repository import TimelineRepository
 from crm_timeline.domain.cursor import TimelinePosition, decode_cursor, encode_cursor
@@ -24,11 +27,16 @@ async def read_timeline(
     *,
     tenant: str,
     contact_id: str,
-    item_type: ItemType | None,
+    item_types: Sequence[ItemType] = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int,
     cursor: str | None,
 ) -> TimelinePage:
-    """One page of a contact's timeline; 404 if the contact is unknown (no items) or purged."""
+    """One page of a contact's timeline; 404 if the contact is unknown (no items) or purged.
+
+    Only items of `item_types` (any; all when empty) that occurred in [since, until) are listed.
+    """
     after = decode_cursor(cursor) if cursor is not None else None
     async with store.reader() as session:
         repo = TimelineRepository(session)
@@ -43,9 +51,11 @@ async def read_timeline(
         rows = await repo.page(
             tenant=tenant,
             contact_id=contact_ids[0] if len(contact_ids) == 1 else contact_ids,
-            item_type=item_type,
+            item_types=item_types,
             limit=limit + 1,
             after=after,
+            since=None if since is None else iso(since),
+            until=None if until is None else iso(until),
         )
     items = rows[:limit]
     next_cursor = None
