@@ -59,6 +59,7 @@ KEY_FIELDS: tuple[str, ...] = (
     "export_id",
     "account_id",
     "campaign_id",
+    "identifier_hash",
 )
 
 TOPIC_DESCRIPTIONS: dict[str, str] = {

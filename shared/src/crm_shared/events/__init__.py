@@ -24,6 +24,7 @@ from crm_shared.events.gdpr import (
     ErasureCompleted,
     ErasureReceipt,
     ErasureRequested,
+    SuppressionLifted,
 )
 from crm_shared.events.imports import (
     ExportCompleted,
@@ -67,6 +68,7 @@ __all__ = [
     "MergeUndone",
     "NoteAdded",
     "RowResult",
+    "SuppressionLifted",
     "in_import_summary",
     "parse_event",
 ]

@@ -23,6 +23,7 @@ from crm_shared.events.gdpr import (
     ErasureCompleted,
     ErasureReceipt,
     ErasureRequested,
+    SuppressionLifted,
 )
 from crm_shared.events.imports import (
     ExportCompleted,
@@ -58,6 +59,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ConsentChanged,
         ErasureRequested,
         ErasureReceipt,
+        SuppressionLifted,
         ErasureCompleted,
     )
 }

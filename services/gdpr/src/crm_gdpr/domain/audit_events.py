@@ -23,6 +23,7 @@ from crm_shared.events import (
     ImportJobFinished,
     MergeUndone,
     NoteAdded,
+    SuppressionLifted,
     in_import_summary,
 )
 from crm_shared.events.contacts import (
@@ -79,6 +80,9 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
         case ErasureRequested() | ErasureReceipt() | ErasureCompleted():
             # Identifier hashes and failure details stay out: they may single a person out.
             return data.contact_id, ()
+        case SuppressionLifted():
+            # The hash, never an identifier; the reason is on record in the event it points to.
+            return data.identifier_hash, ("suppression", "reason")
         case ImportJobFinished():
             return data.job_id, ()
         case ExportCompleted():
