@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from crm_gdpr.domain.consent import RecordConsent
-from crm_gdpr.domain.erasure import RequestErasure
+from crm_gdpr.domain.erasure import RequestErasure, RequestStatus
 from crm_gdpr.domain.export import ExportSubjectData
 from crm_gdpr.entrypoints.deps import Contacts, Settings, Store, Timeline
 from crm_gdpr.entrypoints.schemas import (
@@ -19,15 +19,24 @@ from crm_gdpr.entrypoints.schemas import (
     ConsentsPublic,
     DataExportCreate,
     DataExportPublic,
+    ErasurePagePublic,
     ErasurePublic,
     ErasureRequestCreate,
     decode_cursor,
+    decode_erasure_cursor,
     encode_cursor,
+    encode_erasure_cursor,
 )
 from crm_gdpr.service_layer.audit import audit_page, public_entry, verify_chain
 from crm_gdpr.service_layer.consents import consent_overview, public_purpose, record_consent
-from crm_gdpr.service_layer.erasure import get_erasure, request_erasure
+from crm_gdpr.service_layer.erasure import (
+    erasure_details,
+    erasure_page,
+    records_with_receipts,
+    request_erasure,
+)
 from crm_gdpr.service_layer.exports import export_subject_data
+from crm_shared.clock import now_iso, utcnow
 from crm_shared.http import AdminAuth, EditorAuth, ViewerAuth
 from crm_shared.idempotency import Idempotent
 
@@ -40,6 +49,7 @@ ContactIdPath = Annotated[str, Path(pattern=CONTACT_ID_PATTERN, max_length=100)]
     "/erasure-requests",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ErasurePublic,
+    response_model_exclude_none=True,
     tags=["erasure"],
     dependencies=[Idempotent],
 )
@@ -51,28 +61,57 @@ async def create_erasure_request(
     settings: Settings,
     response: Response,
 ) -> dict[str, Any]:
-    """Start erasing a contact everywhere; 200 with the existing request if one is pending."""
+    """Erase every record of a person everywhere; 200 with the open request if there is one."""
     request, created = await request_erasure(
         store,
         contacts,
-        RequestErasure(contact_id=body.contact_id),
+        RequestErasure(**body.command_fields()),
         tenant=principal.tenant,
         actor=principal.key_id,
         suppression_key=settings.suppression_key,
         region=settings.crm_default_region,
+        deadline_days=settings.gdpr_erasure_days,
+        received=utcnow(),
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return request.public()
+    return request.public(now_iso())
+
+
+@router.get("/erasure-requests", response_model=ErasurePagePublic, tags=["erasure"])
+async def list_erasure_requests(
+    principal: AdminAuth,
+    store: Store,
+    request_status: Annotated[RequestStatus | None, Query(alias="status")] = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """The tenant's erasure requests oldest first; `overdue=true`: open past 80% of their time."""
+    now = now_iso()
+    requests = await erasure_page(
+        store,
+        tenant=principal.tenant,
+        status=request_status,
+        overdue_at=now if overdue else None,
+        after_id=decode_erasure_cursor(cursor) if cursor else None,
+        limit=limit,
+    )
+    return {
+        "items": [r.public(now) for r in requests],
+        "next_cursor": encode_erasure_cursor(requests[-1].id) if len(requests) == limit else None,
+    }
 
 
 @router.get("/erasure-requests/{erasure_id}", response_model=ErasurePublic, tags=["erasure"])
 async def read_erasure_request(
     erasure_id: Annotated[str, Path(max_length=100)], principal: AdminAuth, store: Store
 ) -> dict[str, Any]:
-    """An erasure request with each participating service's receipt."""
-    request = await get_erasure(store, tenant=principal.tenant, erasure_id=erasure_id)
-    return request.public()
+    """An erasure request with every record it found and each service's receipt for each."""
+    request, records, receipts = await erasure_details(
+        store, tenant=principal.tenant, erasure_id=erasure_id
+    )
+    return {**request.public(now_iso()), "records": records_with_receipts(records, receipts)}
 
 
 @router.post(
