@@ -23,6 +23,7 @@ class Saga:
             requested_by="key:a",
             received=RECEIVED,
             deadline_days=30,
+            participants=("contacts", "timeline", "importer"),
         )
         self.stored: dict[tuple[str, str], ReceiptStatus] = {}
 

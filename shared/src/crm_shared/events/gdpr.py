@@ -7,7 +7,7 @@ from typing import Literal
 from crm_shared.envelope import EventData
 from crm_shared.topics import CONTACT_EVENTS, ERASURE_RECEIPTS, GDPR_EVENTS
 
-ERASURE_PARTICIPANTS: tuple[str, ...] = ("contacts", "timeline", "importer")
+ERASURE_PARTICIPANTS: tuple[str, ...] = ("contacts", "timeline", "importer", "gdpr")
 
 # The channels a consent applies to ("any" means every channel) and the GDPR Art. 6 bases.
 ConsentChannel = Literal["email", "sms", "phone", "chat", "any"]

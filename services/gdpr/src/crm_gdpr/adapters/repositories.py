@@ -8,7 +8,17 @@ from typing import Any
 from crm_gdpr.domain.consent import ConsentEntry
 from crm_gdpr.domain.erasure import ErasureRequest
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
-from crm_shared.storage import CollectionSpec, Cursor, Eq, In, Index, Range, Session, Where
+from crm_shared.storage import (
+    CollectionSpec,
+    Cursor,
+    Eq,
+    In,
+    Index,
+    Not,
+    Range,
+    Session,
+    Where,
+)
 
 AUDIT_ENTRIES = "audit_entries"
 CONSENTS = "consents"
@@ -28,7 +38,12 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         AUDIT_ENTRIES,
         # The unique seq per tenant is what keeps concurrent appends from forking the chain.
-        (Index(("seq",), unique=True), Index(("target", "seq"))),
+        (
+            Index(("seq",), unique=True),
+            Index(("target", "seq")),
+            Index(("actor", "seq")),
+            Index(("action", "seq")),
+        ),
     ),
     CollectionSpec(CONSENTS, (Index(("contact_id", "purpose")),)),
     CollectionSpec(
@@ -91,9 +106,19 @@ class AuditRepository:
         target: str | Sequence[str] | None,
         after_seq: int | None,
         limit: int,
+        actor: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Entries oldest first by seq, optionally only those about one target (or several)."""
+        """Entries oldest first by seq, filtered by target(s), actor, action and time."""
         where: list[Where] = []
+        if actor is not None:
+            where.append(Eq("actor", actor))
+        if action is not None:
+            where.append(Eq("action", action))
+        if since is not None or until is not None:
+            where.append(Range("at", gte=since, lt=until))
         if isinstance(target, str):
             where.append(Eq("target", target))
         elif target is not None:
@@ -112,6 +137,20 @@ class AuditRepository:
         return await _find_all(
             self._session, AUDIT_ENTRIES, tenant=tenant, where=[condition], order_by="seq"
         )
+
+    async def with_values_about(self, tenant: str, target: str) -> list[dict[str, Any]]:
+        """Entries about a target that still keep values (not redacted)."""
+        return await _find_all(
+            self._session,
+            AUDIT_ENTRIES,
+            tenant=tenant,
+            where=[Eq("target", target), Not(Eq("values", None))],
+            order_by="seq",
+        )
+
+    async def replace(self, entry: dict[str, Any]) -> None:
+        """Replace a stored entry (redaction only: chained attributes stay as they were)."""
+        await self._session.replace(AUDIT_ENTRIES, entry)
 
 
 class ConsentRepository:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from crm_gdpr.domain.consent import RecordConsent
 from crm_gdpr.domain.erasure import RequestErasure, RequestStatus
@@ -27,7 +31,13 @@ from crm_gdpr.entrypoints.schemas import (
     encode_cursor,
     encode_erasure_cursor,
 )
-from crm_gdpr.service_layer.audit import audit_page, public_entry, verify_chain
+from crm_gdpr.service_layer.audit import (
+    AuditFilters,
+    audit_page,
+    public_entry,
+    stream_audit,
+    verify_chain,
+)
 from crm_gdpr.service_layer.consents import consent_overview, public_purpose, record_consent
 from crm_gdpr.service_layer.erasure import (
     erasure_details,
@@ -36,9 +46,10 @@ from crm_gdpr.service_layer.erasure import (
     request_erasure,
 )
 from crm_gdpr.service_layer.exports import export_subject_data
-from crm_shared.clock import now_iso, utcnow
+from crm_shared.clock import iso, now_iso, utcnow
 from crm_shared.http import AdminAuth, EditorAuth, ViewerAuth
 from crm_shared.idempotency import Idempotent
+from crm_shared.problems import BadRequest
 
 router = APIRouter(prefix="/v1")
 
@@ -174,26 +185,70 @@ async def create_data_export(
     )
 
 
+def _filters(
+    actor: Annotated[str | None, Query(max_length=200, description="e.g. key:ops")] = None,
+    action: Annotated[str | None, Query(max_length=200)] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+) -> AuditFilters:
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise BadRequest(f"{name} needs a time zone (e.g. 2025-01-01T00:00:00Z)")
+    return AuditFilters(
+        actor=actor,
+        action=action,
+        since=iso(since) if since else None,
+        until=iso(until) if until else None,
+    )
+
+
+Filters = Annotated[AuditFilters, Depends(_filters)]
+
+
 @router.get("/audit-log", response_model=AuditPagePublic, tags=["audit"])
 async def read_audit_log(
     principal: AdminAuth,
     store: Store,
+    filters: Filters,
     contact_id: Annotated[str | None, Query(pattern=CONTACT_ID_PATTERN, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    """Audit entries oldest first by seq, optionally about one contact."""
+    """Audit entries oldest first by seq: by contact, actor, action, and time."""
     entries, last_seq = await audit_page(
         store,
         tenant=principal.tenant,
         contact_id=contact_id,
         after_seq=decode_cursor(cursor) if cursor else None,
         limit=limit,
+        filters=filters,
     )
     return {
         "items": [public_entry(e) for e in entries],
         "next_cursor": encode_cursor(last_seq) if last_seq is not None else None,
     }
+
+
+@router.get(
+    "/audit-log/export",
+    tags=["audit"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+async def export_audit_log(
+    principal: AdminAuth, store: Store, filters: Filters
+) -> StreamingResponse:
+    """The whole log for an auditor, streamed as one JSON entry per line, oldest first."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for page in stream_audit(store, tenant=principal.tenant, filters=filters):
+            yield b"".join(orjson.dumps(entry) + b"\n" for entry in page)
+
+    return StreamingResponse(
+        lines(),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="audit-log.ndjson"'},
+    )
 
 
 @router.get("/audit-log/verify", response_model=ChainReportPublic, tags=["audit"])

@@ -159,15 +159,27 @@ class ConsentsPublic(BaseModel):
     purposes: list[PurposeConsentPublic]
 
 
+class AuditChangePublic(BaseModel):
+    """One changed field: its values (null once redacted) and the commitments the chain covers."""
+
+    field: str
+    before: Any = None
+    after: Any = None
+    before_commitment: str | None
+    after_commitment: str | None
+
+
 class AuditEntryPublic(BaseModel):
-    """One audit entry: field names, never values."""
+    """One audit entry: who (a readable principal), what, on which target, which values."""
 
     seq: int
     at: str
-    actor: str
+    actor: str = Field(description="key:<label>, user:<subject>, import:<job>, system:<task>")
     action: str
     target: str
     fields: list[str]
+    changes: list[AuditChangePublic] = []
+    redacted: bool = Field(default=False, description="Values deleted on erasure; commitments kept")
     event_id: str | None
     prev_hash: str
     hash: str
