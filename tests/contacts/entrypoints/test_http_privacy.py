@@ -159,3 +159,22 @@ async def test_suppression_list_pages_with_a_cursor(harness: Harness) -> None:
     assert len(seen) == 3 and seen == sorted(seen)
     forged = await harness.client.get("/v1/suppressions", params={"cursor": "xyz"}, headers=auth())
     assert forged.status_code == 400
+
+
+async def test_profiles_for_an_access_request_include_the_soft_deleted_record(
+    harness: Harness,
+) -> None:
+    live = await harness.create(name="Ada One", email="ada@example.com")
+    gone = await duplicate(harness, name="Ada Two", email="ada@example.com", tags=["vip"])
+    await harness.client.delete(f"/v1/contacts/{gone['id']}", headers=auth(EDITOR_KEY))
+
+    resolved = await _resolve(harness, emails=["ada@example.com"], with_profiles=True)
+
+    profiles = {r["id"]: r["profile"] for r in resolved["records"]}
+    assert profiles[live["id"]]["name"] == "Ada One"
+    assert profiles[gone["id"]]["name"] == "Ada Two"
+    assert "vip" in profiles[gone["id"]]["tags"]
+    assert profiles[gone["id"]]["state"] == "deleted"
+    assert profiles[gone["id"]]["deleted_at"] is not None
+    without = await _resolve(harness, emails=["ada@example.com"])
+    assert all(r["profile"] is None for r in without["records"])

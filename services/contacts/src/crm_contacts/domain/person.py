@@ -78,3 +78,16 @@ def identifiers_of(doc: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     emails = [e for e in (doc.get("email"), *(doc.get("emails") or ())) if e]
     phones = [p for p in (doc.get("phone"), *(doc.get("phones") or ())) if p]
     return emails, phones
+
+
+def bundle_profile(doc: Mapping[str, Any], public: Mapping[str, Any]) -> dict[str, Any]:
+    """A record as an access request's bundle shows it: its public fields and its lifecycle."""
+    return {
+        **public,
+        "state": record_state(doc),
+        "campaigns": list(doc.get("campaigns") or ()),
+        "created_at": doc.get("created_at"),
+        "updated_at": doc.get("updated_at"),
+        "deleted_at": doc.get("deleted_at"),
+        "merged_into": doc.get("merged_into"),
+    }

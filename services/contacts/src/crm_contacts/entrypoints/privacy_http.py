@@ -13,7 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crm_contacts.domain.person import MAX_SELECTOR_IDS, RecordState, ResolvePerson
+from crm_contacts.domain.contact import public_view
+from crm_contacts.domain.person import (
+    MAX_SELECTOR_IDS,
+    RecordState,
+    ResolvePerson,
+    bundle_profile,
+)
 from crm_contacts.entrypoints.deps import Settings, Store
 from crm_contacts.service_layer.person import resolve_person
 from crm_contacts.service_layer.suppressions import (
@@ -40,6 +46,9 @@ class PersonQuery(BaseModel):
     contact_ids: list[_CONTACT_ID] = Field(default=[], max_length=MAX_SELECTOR_IDS)
     emails: list[_IDENTIFIER] = Field(default=[], max_length=100)
     phones: list[_IDENTIFIER] = Field(default=[], max_length=100)
+    with_profiles: bool = Field(
+        default=False, description="Include each record's fields (for an access request)"
+    )
 
     @model_validator(mode="after")
     def _names_someone(self) -> PersonQuery:
@@ -54,6 +63,7 @@ class PersonRecordPublic(BaseModel):
     id: str
     state: RecordState
     merged_into: str | None
+    profile: dict[str, Any] | None = None
 
 
 class PersonPublic(BaseModel):
@@ -110,9 +120,17 @@ async def resolve(
         suppression_key=settings.suppression_key,
         region=settings.crm_default_region,
     )
+
+    def profile(record_id: str) -> dict[str, Any] | None:
+        if not body.with_profiles:
+            return None
+        doc = resolution.documents[record_id]
+        return bundle_profile(doc, public_view(doc))
+
     return {
         "records": [
-            {"id": r.id, "state": r.state, "merged_into": r.merged_into} for r in resolution.records
+            {"id": r.id, "state": r.state, "merged_into": r.merged_into, "profile": profile(r.id)}
+            for r in resolution.records
         ],
         "identifier_hashes": resolution.identifier_hashes,
     }

@@ -33,6 +33,8 @@ class PersonResolution:
 
     records: list[PersonRecord]
     identifier_hashes: list[str]
+    # The stored documents by id, for an access request's bundle.
+    documents: dict[str, dict[str, Any]]
 
 
 async def resolve_person(
@@ -80,7 +82,7 @@ async def resolve_person(
     )
     records = [person_record(doc) for doc in sorted(found.values(), key=lambda d: str(d["id"]))]
     log.info("person resolved to %d record(s)", len(records))
-    return PersonResolution(records=records, identifier_hashes=hashes)
+    return PersonResolution(records=records, identifier_hashes=hashes, documents=found)
 
 
 def _unseen_identifiers(
