@@ -94,7 +94,10 @@ class FakeUpstream:
                 continue
             erased = (tenant, contact_id) in self.erased
             state = "erased" if erased else contact.get("state", "live")
-            records.append({"id": contact_id, "state": state, "merged_into": None})
+            profile = dict(contact) if body.get("with_profiles") else None
+            records.append(
+                {"id": contact_id, "state": state, "merged_into": None, "profile": profile}
+            )
             hashes += person_hashes(
                 DEV_SUPPRESSION_KEY.encode(), PersonIdentifiers.of_contact(contact), region="US"
             )

@@ -176,3 +176,17 @@ async def test_a_request_open_past_80_percent_is_flagged_in_the_list_and_logged(
         assert await flag_overdue(store, now=utcnow() + timedelta(days=26)) == 0  # logged once
     assert [r.getMessage() for r in caplog.records if erasure_id in r.getMessage()] != []
     assert "alice" not in caplog.text.lower()
+
+
+async def test_an_access_request_by_email_bundles_the_soft_deleted_duplicate_too(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/v1/data-exports", json={"email": "alice@example.com"}, headers=auth()
+    )
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    assert {r["id"] for r in bundle["records"]} == {ALICE_ID, DELETED_TWIN}
+    assert bundle["contact_id"] == ALICE_ID  # the live record leads
+    assert set(bundle["csv"]) >= {"records", "timeline", "consents", "audit", "tags"}
+    assert "Alice E." in bundle["csv"]["records"]

@@ -59,11 +59,21 @@ class ContactsApi:
         return _json_object(response, "contacts")
 
     async def resolve_person(
-        self, *, contact_ids: Sequence[str], emails: Sequence[str], phones: Sequence[str]
+        self,
+        *,
+        contact_ids: Sequence[str],
+        emails: Sequence[str],
+        phones: Sequence[str],
+        with_profiles: bool = False,
     ) -> PersonFound:
         """Every record of the person, through the contacts service's resolve endpoint."""
         url = f"{self._base_url}/v1/persons/resolve"
-        body = {"contact_ids": list(contact_ids), "emails": list(emails), "phones": list(phones)}
+        body = {
+            "contact_ids": list(contact_ids),
+            "emails": list(emails),
+            "phones": list(phones),
+            "with_profiles": with_profiles,
+        }
         try:
             response = await self._http.post(
                 url, json=body, headers=_headers(self._authorization), timeout=_RESOLVE_TIMEOUT

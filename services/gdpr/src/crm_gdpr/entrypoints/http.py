@@ -179,7 +179,7 @@ async def create_data_export(
         store,
         contacts,
         timeline,
-        ExportSubjectData(contact_id=body.contact_id),
+        ExportSubjectData(**body.command_fields()),
         tenant=principal.tenant,
         actor=principal.key_id,
     )

@@ -64,10 +64,8 @@ class ConsentCreate(_Body):
     notice_version: str | None = Field(default=None, max_length=64)
 
 
-class DataExportCreate(_Body):
-    """Body of `POST /v1/data-exports`."""
-
-    contact_id: ContactId
+class DataExportCreate(PersonSelector):
+    """Body of `POST /v1/data-exports`: the same selectors as an erasure request."""
 
 
 class ReceiptPublic(BaseModel):
@@ -200,15 +198,26 @@ class ChainReportPublic(BaseModel):
     first_broken_seq: int | None
 
 
+class RecordConsentPublic(PurposeConsentPublic):
+    """A current consent of one of the person's records."""
+
+    contact_id: str
+
+
 class DataExportPublic(BaseModel):
-    """Everything the platform holds about a contact."""
+    """Everything the platform holds about a person, over every record (JSON and CSV)."""
 
     export_id: str
-    contact_id: str
+    contact_id: str = Field(description="The record asked for, or the first live one")
     contact: dict[str, Any]
+    records: list[dict[str, Any]] = Field(description="Every record: fields and lifecycle")
+    custom_fields: list[dict[str, Any]]
+    tags: list[dict[str, Any]]
+    campaigns: list[dict[str, Any]]
     timeline: list[dict[str, Any]]
-    consents: list[PurposeConsentPublic]
+    consents: list[RecordConsentPublic]
     audit: list[AuditEntryPublic]
+    csv: dict[str, str] = Field(description="Each section as CSV text")
     generated_at: str
 
 

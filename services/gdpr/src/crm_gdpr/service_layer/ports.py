@@ -16,7 +16,12 @@ class ContactLookup(Protocol):
         ...
 
     async def resolve_person(
-        self, *, contact_ids: Sequence[str], emails: Sequence[str], phones: Sequence[str]
+        self,
+        *,
+        contact_ids: Sequence[str],
+        emails: Sequence[str],
+        phones: Sequence[str],
+        with_profiles: bool = False,
     ) -> PersonFound:
         """Every record of the person in any state, and their identifiers' keyed hashes."""
         ...
