@@ -33,6 +33,9 @@ ACTIVITIES = Topic("crm.activities.v1", 6, personal=True)
 # Consent decisions per contact and the identifier hashes of erasure requests.
 GDPR_EVENTS = Topic("crm.gdpr.events.v1", 3, personal=True)
 ERASURE_RECEIPTS = Topic("crm.gdpr.erasure-receipts.v1", 3)
+# Other products' input: chat conversations (their texts), and integrations' contact upserts.
+CONVERSATIONS = Topic("crm.conversations.v1", 6, personal=True)
+CONTACT_UPSERTS = Topic("crm.contacts.upserts.v1", 6, personal=True)
 # Copies of any record that failed, from any of the topics above.
 DEAD_LETTERS = Topic("crm.dead-letters.v1", 1, personal=True)
 
@@ -45,6 +48,8 @@ ALL_TOPICS: tuple[Topic, ...] = (
     ACTIVITIES,
     GDPR_EVENTS,
     ERASURE_RECEIPTS,
+    CONVERSATIONS,
+    CONTACT_UPSERTS,
     DEAD_LETTERS,
 )
 

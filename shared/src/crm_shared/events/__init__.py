@@ -35,6 +35,16 @@ from crm_shared.events.imports import (
     RowResult,
 )
 from crm_shared.events.registry import EVENT_TYPES, parse_event
+from crm_shared.events.sources import (
+    ConversationEnded,
+    ConversationLinked,
+    ConversationMessage,
+    ConversationStarted,
+    FormSubmitted,
+    GivenConsent,
+    UpsertContactByExternalId,
+    VisitorIdentified,
+)
 from crm_shared.events.timeline import ActivityRecorded, NoteAdded
 
 __all__ = [
@@ -55,11 +65,17 @@ __all__ = [
     "ContactUpdated",
     "ContactsImported",
     "ContactsMerged",
+    "ConversationEnded",
+    "ConversationLinked",
+    "ConversationMessage",
+    "ConversationStarted",
     "ErasureCompleted",
     "ErasureReceipt",
     "ErasureRequested",
     "ExportCompleted",
     "FieldChange",
+    "FormSubmitted",
+    "GivenConsent",
     "ImportBatchProcessed",
     "ImportContactsBatch",
     "ImportJobFinished",
@@ -69,6 +85,8 @@ __all__ = [
     "NoteAdded",
     "RowResult",
     "SuppressionLifted",
+    "UpsertContactByExternalId",
+    "VisitorIdentified",
     "in_import_summary",
     "parse_event",
 ]

@@ -31,6 +31,15 @@ from crm_shared.events.imports import (
     ImportContactsBatch,
     ImportJobFinished,
 )
+from crm_shared.events.sources import (
+    ConversationEnded,
+    ConversationLinked,
+    ConversationMessage,
+    ConversationStarted,
+    FormSubmitted,
+    UpsertContactByExternalId,
+    VisitorIdentified,
+)
 from crm_shared.events.timeline import ActivityRecorded, NoteAdded
 
 EVENT_TYPES: dict[str, type[EventData]] = {
@@ -61,6 +70,13 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ErasureReceipt,
         SuppressionLifted,
         ErasureCompleted,
+        ConversationStarted,
+        ConversationMessage,
+        VisitorIdentified,
+        ConversationEnded,
+        UpsertContactByExternalId,
+        ConversationLinked,
+        FormSubmitted,
     )
 }
 
