@@ -40,11 +40,16 @@ from crm_shared.validation import is_clean_text, scrub_text
 
 _PROFILE_SCALARS = tuple(n for n in PROFILE_FIELDS if FIELDS_BY_NAME[n].shape == "one")
 _PROFILE_LISTS = tuple(n for n in PROFILE_FIELDS if FIELDS_BY_NAME[n].shape == "list")
+# Maps other than custom fields (external ids) are one field; custom fields are one per key.
+_PROFILE_MAPS = tuple(
+    n for n in PROFILE_FIELDS if FIELDS_BY_NAME[n].shape == "map" and n != "custom_fields"
+)
 
 
 def _profile_field_names(profile: ContactProfile) -> tuple[str, ...]:
     names = [name for name in _PROFILE_SCALARS if getattr(profile, name)]
     names.extend(name for name in _PROFILE_LISTS if getattr(profile, name))
+    names.extend(name for name in _PROFILE_MAPS if getattr(profile, name, None))
     names.extend(f"custom_fields.{key}" for key in sorted(profile.custom_fields))
     return tuple(names)
 
@@ -53,6 +58,7 @@ def _profile_values(profile: ContactProfile) -> tuple[ValueChange, ...]:
     dumped = profile.model_dump()
     values = [ValueChange(name, None, dumped[name]) for name in _PROFILE_SCALARS if dumped[name]]
     values += [ValueChange(name, None, dumped[name]) for name in _PROFILE_LISTS if dumped[name]]
+    values += [ValueChange(name, None, dumped[name]) for name in _PROFILE_MAPS if dumped.get(name)]
     values += [
         ValueChange(f"custom_fields.{key}", None, value)
         for key, value in sorted(profile.custom_fields.items())
