@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 
 from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.identity import PersonIdentifiers, person_hashes
+from crm_shared.settings import DEV_SUPPRESSION_KEY
 from crm_shared.storage import DocumentStore
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY
 
@@ -61,6 +64,8 @@ class FakeUpstream:
             return httpx.Response(401, json={"title": "Unauthorized"})
         parts = request.url.path.strip("/").split("/")
         base = f"{request.url.scheme}://{request.url.host}"
+        if base == CONTACTS_URL and parts == ["v1", "persons", "resolve"]:
+            return self._resolve(tenant, orjson.loads(request.content))
         if base == CONTACTS_URL and len(parts) == 3 and parts[:2] == ["v1", "contacts"]:
             return self._contact(tenant, parts[2])
         if base == TIMELINE_URL and len(parts) == 4 and parts[3] == "timeline":
@@ -76,6 +81,27 @@ class FakeUpstream:
         if contact is None:
             return httpx.Response(404, json={"title": "Not Found"})
         return httpx.Response(200, json=contact)
+
+    def _resolve(self, tenant: str, body: dict[str, Any]) -> httpx.Response:
+        # Like the contacts service: by id or by any email (case-insensitive), every state.
+        wanted_ids = set(body.get("contact_ids", []))
+        wanted_emails = {e.strip().lower() for e in body.get("emails", [])}
+        records: list[dict[str, Any]] = []
+        hashes: list[str] = []
+        for (owner, contact_id), contact in sorted(self.contacts.items()):
+            emails = {e.lower() for e in (contact.get("email"), *contact.get("emails", ())) if e}
+            if owner != tenant or not (contact_id in wanted_ids or emails & wanted_emails):
+                continue
+            erased = (tenant, contact_id) in self.erased
+            state = "erased" if erased else contact.get("state", "live")
+            profile = dict(contact) if body.get("with_profiles") else None
+            records.append(
+                {"id": contact_id, "state": state, "merged_into": None, "profile": profile}
+            )
+            hashes += person_hashes(
+                DEV_SUPPRESSION_KEY.encode(), PersonIdentifiers.of_contact(contact), region="US"
+            )
+        return httpx.Response(200, json={"records": records, "identifier_hashes": hashes})
 
     def _timeline(self, tenant: str, contact_id: str, cursor: str | None) -> httpx.Response:
         items = self.timeline.get((tenant, contact_id), [])

@@ -63,6 +63,7 @@ KEY_FIELDS: tuple[str, ...] = (
     "campaign_id",
     "conversation_id",
     "external_id",
+    "identifier_hash",
 )
 
 TOPIC_DESCRIPTIONS: dict[str, str] = {

@@ -44,6 +44,15 @@ class PlatformSettings(BaseSettings):
     )
     crm_oidc_roles_claim: str = "roles"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    crm_personal_data_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        le=30.0,
+        description=(
+            "Retention of the topics that carry personal data, at most the erasure deadline "
+            "(a month): an erased person's records age out of Kafka in time."
+        ),
+    )
     kafka_idempotence: bool = Field(
         default=False,
         description="Idempotent producer; off for embedded Tansu, which lacks InitProducerId.",

@@ -230,7 +230,10 @@ GDPR = ServiceMessaging(
             (ErasureReceipt,),
         ),
     ),
-    publications=(Publication(GDPR_EVENTS, "Publishes consent changes and the erasure saga."),),
+    publications=(
+        Publication(GDPR_EVENTS, "Publishes consent changes and the erasure saga."),
+        Publication(ERASURE_RECEIPTS, "Confirms its part of an erasure (audit values redacted)."),
+    ),
 )
 
 # Other products write to the platform's input topics.

@@ -6,6 +6,7 @@ import httpx
 
 from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_shared.events import ContactDeleted, ErasureReceipt
+from crm_shared.events.gdpr import ERASURE_PARTICIPANTS
 from crm_shared.storage import DocumentStore
 from crm_shared.topics import GDPR_EVENTS
 from tests.conftest import ADMIN_KEY, auth
@@ -59,7 +60,7 @@ async def test_receipts_from_every_participant_complete_the_request(
     client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     erasure_id = await _open_request(client)
-    for service in ("contacts", "timeline", "importer"):
+    for service in ERASURE_PARTICIPANTS:
         await _send(consumers, _receipt(erasure_id, service))
     body = await _read(client, erasure_id)
     assert body["status"] == "completed"
@@ -73,7 +74,7 @@ async def test_erasure_completed_goes_to_gdpr_events_keyed_by_contact(
     client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
 ) -> None:
     erasure_id = await _open_request(client)
-    for service in ("contacts", "timeline", "importer"):
+    for service in ERASURE_PARTICIPANTS:
         await _send(consumers, _receipt(erasure_id, service))
     [(topic, key)] = [(t, k) for t, k, env in await outbox(store) if env.type == COMPLETED]
     assert (topic, key) == (GDPR_EVENTS.name, ALICE_ID)
@@ -116,7 +117,7 @@ async def test_duplicate_receipt_changes_nothing(
     erasure_id = await _open_request(client)
     envelopes = [
         wrap(_receipt(erasure_id, s), subject=ALICE_ID, source=f"crm/{s}")
-        for s in ("contacts", "timeline", "importer")
+        for s in ERASURE_PARTICIPANTS
     ]
     for envelope in envelopes:
         await consumers.receipts.handle(envelope)

@@ -47,7 +47,9 @@ async def test_export_bundles_contact_timeline_consents_and_audit(
     assert response.status_code == 200
     bundle = response.json()
     assert bundle["contact"] == ALICE
-    assert bundle["timeline"] == ACTIVITIES
+    assert bundle["timeline"] == [{"contact_id": ALICE_ID, **item} for item in ACTIVITIES]
+    assert bundle["csv"]["timeline"].splitlines()[0] == "contact_id,id,summary"
+    assert bundle["records"][0]["name"] == ALICE["name"]
     assert [(p["purpose"], p["status"]) for p in bundle["consents"]] == [("newsletter", "granted")]
     assert [e["action"] for e in bundle["audit"]] == ["crm.contacts.contact.deleted.v1"]
     assert bundle["generated_at"].endswith("Z")

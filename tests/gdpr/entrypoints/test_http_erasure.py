@@ -98,6 +98,7 @@ async def test_request_is_accepted_as_pending(client: httpx.AsyncClient) -> None
         "contacts": "pending",
         "timeline": "pending",
         "importer": "pending",
+        "gdpr": "pending",
     }
 
 

@@ -33,6 +33,7 @@ from crm_contacts.entrypoints.forms_http import router as forms_router
 from crm_contacts.entrypoints.http import router
 from crm_contacts.entrypoints.match_loop import run_match_loop
 from crm_contacts.entrypoints.merges_http import router as merges_router
+from crm_contacts.entrypoints.privacy_http import router as privacy_router
 from crm_contacts.entrypoints.purge_loop import run_purge_loop
 from crm_contacts.entrypoints.retention_http import router as retention_router
 from crm_contacts.entrypoints.search_http import router as search_router
@@ -132,6 +133,7 @@ def create_app(
         contact_tags_router,
         campaigns_router,
         bulk_router,
+        privacy_router,
         forms_router,
     ):
         app.include_router(part)

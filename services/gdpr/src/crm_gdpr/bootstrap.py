@@ -16,6 +16,7 @@ from crm_gdpr.entrypoints.consumers import (
     RECEIPTS_TOPICS,
     build_buses,
 )
+from crm_gdpr.entrypoints.deadline_loop import run_deadline_loop
 from crm_gdpr.entrypoints.http import router
 from crm_gdpr.settings import GdprSettings
 from crm_shared.observability.tracing import TRACE_HOOKS
@@ -53,6 +54,7 @@ def create_app(
                 ConsumerSpec(RECEIPTS_GROUP, RECEIPTS_TOPICS, buses.receipts),
             ],
         )
+        tasks.start("gdpr-erasure-deadlines", run_deadline_loop(store, settings))
         try:
             yield
         finally:

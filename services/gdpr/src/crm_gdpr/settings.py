@@ -18,3 +18,11 @@ class GdprSettings(PlatformSettings):
     gdpr_export_max_timeline_pages: int = Field(
         default=1000, ge=1, description="Upper bound on timeline pages fetched for one export."
     )
+    gdpr_erasure_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="The legal deadline of an erasure request in days (GDPR Art. 12: a month).",
+    )
+    gdpr_deadline_check_seconds: float = Field(
+        default=60.0, gt=0, description="How often open erasure requests are checked for lateness."
+    )

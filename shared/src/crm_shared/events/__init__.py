@@ -25,6 +25,7 @@ from crm_shared.events.gdpr import (
     ErasureCompleted,
     ErasureReceipt,
     ErasureRequested,
+    SuppressionLifted,
 )
 from crm_shared.events.imports import (
     ExportCompleted,
@@ -95,6 +96,7 @@ __all__ = [
     "NoteEdited",
     "RowResult",
     "TimelineActivityRecorded",
+    "SuppressionLifted",
     "UpsertContactByExternalId",
     "VisitorIdentified",
     "in_import_summary",

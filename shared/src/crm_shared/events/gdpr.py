@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from crm_shared.envelope import EventData
-from crm_shared.topics import ERASURE_RECEIPTS, GDPR_EVENTS
+from crm_shared.topics import CONTACT_EVENTS, ERASURE_RECEIPTS, GDPR_EVENTS
 
-ERASURE_PARTICIPANTS: tuple[str, ...] = ("contacts", "timeline", "importer")
+ERASURE_PARTICIPANTS: tuple[str, ...] = ("contacts", "timeline", "importer", "gdpr")
 
 # The channels a consent applies to ("any" means every channel) and the GDPR Art. 6 bases.
 ConsentChannel = Literal["email", "sms", "phone", "chat", "any"]
@@ -79,3 +79,18 @@ class ErasureCompleted(EventData):
     erasure_id: str
     contact_id: str
     status: Literal["completed", "failed"]
+
+
+class SuppressionLifted(EventData):
+    """An admin took one keyed hash off the suppression list, giving a reason (audited).
+
+    Published by the contacts service, which keeps the list; `identifier_hash` is the keyed HMAC,
+    never the email or phone, and `reason` is the admin's words (no personal data expected).
+    """
+
+    event_type = "crm.contacts.suppression.lifted.v1"
+    topic = CONTACT_EVENTS.name
+
+    identifier_hash: str
+    reason: str
+    suppressed_at: str | None = None

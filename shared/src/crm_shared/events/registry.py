@@ -24,6 +24,7 @@ from crm_shared.events.gdpr import (
     ErasureCompleted,
     ErasureReceipt,
     ErasureRequested,
+    SuppressionLifted,
 )
 from crm_shared.events.imports import (
     ExportCompleted,
@@ -78,6 +79,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ConsentChanged,
         ErasureRequested,
         ErasureReceipt,
+        SuppressionLifted,
         ErasureCompleted,
         ConversationStarted,
         ConversationMessage,

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from crm_shared.settings import PlatformSettings
-from crm_shared.topics import ALL_TOPICS, Topic
+from crm_shared.topics import ALL_TOPICS, DAY_MS, Topic, topic_config
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,23 @@ def new_producer(settings: PlatformSettings, *, client_id: str) -> AIOKafkaProdu
     )
 
 
+# The erasure deadline's default (30 days): no personal record outlives an erasure request.
+DEFAULT_PERSONAL_RETENTION_MS = 30 * DAY_MS
+
+
+def personal_retention_ms(settings: PlatformSettings) -> int:
+    """The retention of personal-data topics, from CRM_PERSONAL_DATA_RETENTION_DAYS."""
+    return int(settings.crm_personal_data_retention_days * DAY_MS)
+
+
 async def ensure_topics(
-    bootstrap_servers: str, topics: Sequence[Topic] = ALL_TOPICS, *, replication: int = 1
+    bootstrap_servers: str,
+    topics: Sequence[Topic] = ALL_TOPICS,
+    *,
+    replication: int = 1,
+    personal_retention_ms: int = DEFAULT_PERSONAL_RETENTION_MS,
 ) -> None:
-    """Create the topics that do not exist yet, with their partition counts."""
+    """Create the topics that do not exist yet: partition counts, and retention where personal."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10000)
     try:
         await admin.start()
@@ -60,7 +73,15 @@ async def ensure_topics(
         missing = [t for t in topics if t.name not in existing]
         if missing:
             await admin.create_topics(
-                [NewTopic(t.name, t.partitions, replication) for t in missing]
+                [
+                    NewTopic(
+                        t.name,
+                        t.partitions,
+                        replication,
+                        topic_configs=topic_config(t, personal_retention_ms=personal_retention_ms),
+                    )
+                    for t in missing
+                ]
             )
             log.info("created topics %s", ", ".join(t.name for t in missing))
     finally:

@@ -15,6 +15,7 @@ from crm_shared.storage import (
     Eq,
     In,
     Index,
+    Range,
     Session,
     Where,
 )
@@ -180,3 +181,26 @@ class SuppressionRepository:
         if docs:
             await self._session.insert_many(SUPPRESSIONS, docs)
         return len(docs)
+
+    async def get(self, identifier_hash: str) -> dict[str, Any] | None:
+        """The entry of one hash, or None."""
+        found = await self._session.find(
+            SUPPRESSIONS, tenant=self._tenant, where=(Eq("hash", identifier_hash),), limit=1
+        )
+        return found[0] if found else None
+
+    async def remove(self, identifier_hash: str) -> int:
+        """Take one hash off the list; how many entries went (0 or 1)."""
+        return await self._session.delete_where(
+            SUPPRESSIONS, tenant=self._tenant, where=(Eq("hash", identifier_hash),)
+        )
+
+    async def page(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """Entries in hash order, after the hash `after`."""
+        return await self._session.find(
+            SUPPRESSIONS,
+            tenant=self._tenant,
+            where=(Range("hash", gt=after),) if after is not None else (),
+            order_by="hash",
+            limit=limit,
+        )

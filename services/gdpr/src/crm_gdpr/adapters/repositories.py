@@ -8,11 +8,28 @@ from typing import Any
 from crm_gdpr.domain.consent import ConsentEntry
 from crm_gdpr.domain.erasure import ErasureRequest
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
-from crm_shared.storage import CollectionSpec, Cursor, Eq, In, Index, Range, Session, Where
+from crm_shared.storage import (
+    CollectionSpec,
+    Cursor,
+    Eq,
+    In,
+    Index,
+    Not,
+    Range,
+    Session,
+    Where,
+)
 
 AUDIT_ENTRIES = "audit_entries"
 CONSENTS = "consents"
 ERASURE_REQUESTS = "erasure_requests"
+# One document per (request, record, service): the receipts of a request, and its records.
+ERASURE_RECEIPTS = "erasure_receipts"
+ERASURE_RECORDS = "erasure_records"
+# Open requests of every tenant by the moment they pass 80% of their time, under the reserved
+# tenant "" so one loop watches them all.
+ERASURE_DEADLINES = "erasure_deadlines"
+WATCH_TENANT = ""
 # Which contacts were merged into which (while the merge stands): audit look-ups follow them.
 MERGE_LINKS = "merge_links"
 MAX_MERGE_DEPTH = 10
@@ -21,14 +38,27 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         AUDIT_ENTRIES,
         # The unique seq per tenant is what keeps concurrent appends from forking the chain.
-        (Index(("seq",), unique=True), Index(("target", "seq"))),
+        (
+            Index(("seq",), unique=True),
+            Index(("target", "seq")),
+            Index(("actor", "seq")),
+            Index(("action", "seq")),
+        ),
     ),
     CollectionSpec(CONSENTS, (Index(("contact_id", "purpose")),)),
     CollectionSpec(
         ERASURE_REQUESTS,
         # At most one pending request per contact, even when two admins ask at the same moment.
-        (Index(("contact_id",)), Index(("pending_key",), unique=True)),
+        (
+            Index(("contact_id",)),
+            Index(("pending_key",), unique=True),
+            Index(("status",)),
+            Index(("warn_at",)),
+        ),
     ),
+    CollectionSpec(ERASURE_RECEIPTS, (Index(("erasure_id", "contact_id")),)),
+    CollectionSpec(ERASURE_RECORDS),
+    CollectionSpec(ERASURE_DEADLINES, (Index(("warn_at",)),)),
     CollectionSpec(MERGE_LINKS, (Index(("primary_id",)), Index(("merge_id",)))),
     IDEMPOTENCY_COLLECTION,
 )
@@ -76,9 +106,19 @@ class AuditRepository:
         target: str | Sequence[str] | None,
         after_seq: int | None,
         limit: int,
+        actor: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Entries oldest first by seq, optionally only those about one target (or several)."""
+        """Entries oldest first by seq, filtered by target(s), actor, action and time."""
         where: list[Where] = []
+        if actor is not None:
+            where.append(Eq("actor", actor))
+        if action is not None:
+            where.append(Eq("action", action))
+        if since is not None or until is not None:
+            where.append(Range("at", gte=since, lt=until))
         if isinstance(target, str):
             where.append(Eq("target", target))
         elif target is not None:
@@ -97,6 +137,20 @@ class AuditRepository:
         return await _find_all(
             self._session, AUDIT_ENTRIES, tenant=tenant, where=[condition], order_by="seq"
         )
+
+    async def with_values_about(self, tenant: str, target: str) -> list[dict[str, Any]]:
+        """Entries about a target that still keep values (not redacted)."""
+        return await _find_all(
+            self._session,
+            AUDIT_ENTRIES,
+            tenant=tenant,
+            where=[Eq("target", target), Not(Eq("values", None))],
+            order_by="seq",
+        )
+
+    async def replace(self, entry: dict[str, Any]) -> None:
+        """Replace a stored entry (redaction only: chained attributes stay as they were)."""
+        await self._session.replace(AUDIT_ENTRIES, entry)
 
 
 class ConsentRepository:
@@ -122,7 +176,7 @@ class ConsentRepository:
 
 
 class ErasureRepository:
-    """Erasure requests and their receipts."""
+    """Erasure requests, their records and per-record receipts, and the deadline watch."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -133,7 +187,7 @@ class ErasureRepository:
         return None if doc is None else ErasureRequest.model_validate(doc)
 
     async def pending_for_contact(self, tenant: str, contact_id: str) -> ErasureRequest | None:
-        """The contact's request still awaiting receipts, if there is one."""
+        """The request still awaiting receipts whose first record is this contact, if any."""
         found = await self._session.find(
             ERASURE_REQUESTS,
             tenant=tenant,
@@ -142,13 +196,121 @@ class ErasureRepository:
         )
         return ErasureRequest.model_validate(found[0]) if found else None
 
-    async def add(self, request: ErasureRequest) -> None:
-        """Store a new request; DuplicateKeyError if the contact already has a pending one."""
+    async def add(
+        self, request: ErasureRequest, records: Sequence[dict[str, Any]], services: Sequence[str]
+    ) -> None:
+        """Store a new request, its records and a pending receipt per record and service.
+
+        DuplicateKeyError if the first record already has a pending request.
+        """
         await self._session.insert(ERASURE_REQUESTS, _erasure_doc(request))
+        await self._session.insert(
+            ERASURE_RECORDS, {"id": request.id, "tenant": request.tenant, "records": list(records)}
+        )
+        receipts = [
+            {
+                "id": receipt_id(request.id, record["id"], service),
+                "tenant": request.tenant,
+                "erasure_id": request.id,
+                "contact_id": record["id"],
+                "service": service,
+                "status": "pending",
+                "at": None,
+                "detail": None,
+            }
+            for record in records
+            for service in services
+        ]
+        for start in range(0, len(receipts), _PAGE):
+            await self._session.insert_many(ERASURE_RECEIPTS, receipts[start : start + _PAGE])
+        await self._session.insert(
+            ERASURE_DEADLINES,
+            {
+                "id": request.id,
+                "tenant": WATCH_TENANT,
+                "request_tenant": request.tenant,
+                "warn_at": request.warn_at,
+            },
+        )
 
     async def save(self, request: ErasureRequest) -> None:
-        """Replace a request with its new state."""
+        """Replace a request with its new state; a settled one leaves the deadline watch."""
         await self._session.replace(ERASURE_REQUESTS, _erasure_doc(request))
+        if request.status == "completed":
+            await self._session.delete_where(
+                ERASURE_DEADLINES, tenant=WATCH_TENANT, where=[Eq("id", request.id)]
+            )
+
+    async def receipt(
+        self, tenant: str, erasure_id: str, contact_id: str, service: str
+    ) -> dict[str, Any] | None:
+        """The receipt of one service for one record, or None if it is no part of the request."""
+        return await self._session.get(
+            ERASURE_RECEIPTS, tenant=tenant, id=receipt_id(erasure_id, contact_id, service)
+        )
+
+    async def save_receipt(self, receipt: dict[str, Any]) -> None:
+        """Replace one per-record receipt."""
+        await self._session.replace(ERASURE_RECEIPTS, receipt)
+
+    async def receipts_of(self, tenant: str, erasure_id: str) -> list[dict[str, Any]]:
+        """Every per-record receipt of a request."""
+        return await _find_all(
+            self._session,
+            ERASURE_RECEIPTS,
+            tenant=tenant,
+            where=[Eq("erasure_id", erasure_id)],
+            order_by="id",
+        )
+
+    async def records_of(self, tenant: str, erasure_id: str) -> list[dict[str, Any]]:
+        """The records the request found: id and state (live, deleted, merged, erased)."""
+        doc = await self._session.get(ERASURE_RECORDS, tenant=tenant, id=erasure_id)
+        return list(doc["records"]) if doc else []
+
+    async def page(
+        self,
+        tenant: str,
+        *,
+        status: str | None,
+        warned_before: str | None,
+        after_id: str | None,
+        limit: int,
+    ) -> list[ErasureRequest]:
+        """Requests oldest first, by status and/or past their warning time."""
+        where: list[Where] = []
+        if status is not None:
+            where.append(Eq("status", status))
+        if warned_before is not None:
+            where.append(Range("warn_at", lte=warned_before))
+            where.append(In("status", ("pending", "failed")))
+        if after_id is not None:
+            where.append(Range("id", gt=after_id))
+        docs = await self._session.find(
+            ERASURE_REQUESTS, tenant=tenant, where=where, order_by="id", limit=limit
+        )
+        return [ErasureRequest.model_validate(doc) for doc in docs]
+
+    async def due_for_warning(self, now: str, *, limit: int) -> list[dict[str, Any]]:
+        """Open requests of every tenant past their warning time, not flagged yet."""
+        return await self._session.find(
+            ERASURE_DEADLINES,
+            tenant=WATCH_TENANT,
+            where=[Range("warn_at", lte=now)],
+            order_by="warn_at",
+            limit=limit,
+        )
+
+    async def unwatch(self, erasure_id: str) -> None:
+        """Stop watching a request (flagged, or settled)."""
+        await self._session.delete_where(
+            ERASURE_DEADLINES, tenant=WATCH_TENANT, where=[Eq("id", erasure_id)]
+        )
+
+
+def receipt_id(erasure_id: str, contact_id: str, service: str) -> str:
+    """The id of one service's receipt for one record of a request."""
+    return f"{erasure_id}:{service}:{contact_id}"
 
 
 def _erasure_doc(request: ErasureRequest) -> dict[str, Any]:

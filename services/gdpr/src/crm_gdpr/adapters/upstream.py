@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from crm_gdpr.domain.errors import ContactErased, ServiceUnavailable
-from crm_shared.problems import NotFound
+from crm_gdpr.domain.person import PersonFound
+from crm_shared.problems import BadRequest, NotFound
 
 log = logging.getLogger(__name__)
+
+# Resolving 5,000 contacts and everything they lead to takes longer than a single look-up.
+_RESOLVE_TIMEOUT = 120.0
 
 
 def _headers(authorization: str | None) -> dict[str, str]:
@@ -52,6 +57,43 @@ class ContactsApi:
             log.warning("contacts service answered %d to a contact look-up", response.status_code)
             raise ServiceUnavailable(f"the contacts service answered {response.status_code}")
         return _json_object(response, "contacts")
+
+    async def resolve_person(
+        self,
+        *,
+        contact_ids: Sequence[str],
+        emails: Sequence[str],
+        phones: Sequence[str],
+        with_profiles: bool = False,
+    ) -> PersonFound:
+        """Every record of the person, through the contacts service's resolve endpoint."""
+        url = f"{self._base_url}/v1/persons/resolve"
+        body = {
+            "contact_ids": list(contact_ids),
+            "emails": list(emails),
+            "phones": list(phones),
+            "with_profiles": with_profiles,
+        }
+        try:
+            response = await self._http.post(
+                url, json=body, headers=_headers(self._authorization), timeout=_RESOLVE_TIMEOUT
+            )
+        except httpx.HTTPError as exc:
+            log.warning("contacts service unreachable: %s", type(exc).__name__)
+            raise ServiceUnavailable("the contacts service cannot be reached") from exc
+        if response.status_code in (400, 422):
+            # The contacts service names what is wrong (a malformed email or phone): pass it on.
+            detail = _json_object(response, "contacts").get("detail")
+            raise BadRequest(str(detail or "the contacts service refused the selector"))
+        if response.status_code != 200:
+            log.warning("contacts service answered %d to a person look-up", response.status_code)
+            raise ServiceUnavailable(f"the contacts service answered {response.status_code}")
+        found = _json_object(response, "contacts")
+        records = found.get("records")
+        hashes = found.get("identifier_hashes")
+        if not isinstance(records, list) or not isinstance(hashes, list):
+            raise ServiceUnavailable("the contacts service sent an unexpected response")
+        return PersonFound(records=records, identifier_hashes=[str(h) for h in hashes])
 
 
 class TimelineApi:

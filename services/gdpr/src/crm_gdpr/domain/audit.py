@@ -10,6 +10,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from crm_gdpr.domain.audit_values import ValueChange, commit_changes, openings_hold
+
 GENESIS_HASH = "0" * 64
 DATA_EXPORT_ACTION = "gdpr.data-export"
 
@@ -17,7 +19,8 @@ DATA_EXPORT_ACTION = "gdpr.data-export"
 class AuditDraft(NamedTuple):
     """Something that happened, before it gets its place (seq and hashes) in a tenant's chain.
 
-    `fields` names what changed and never holds a value, so the log keeps no personal data.
+    `fields` names what changed; `changes` holds values, which the chain covers only through
+    salted commitments (domain/audit_values.py), so erasure can redact them.
     Immutable; a named tuple rather than a frozen dataclass because an import batch makes a
     thousand at a time and a tuple is built in half the time.
     """
@@ -28,6 +31,8 @@ class AuditDraft(NamedTuple):
     target: str
     fields: tuple[str, ...] = ()
     event_id: str | None = None
+    # Before and after values of the changed fields: committed to in the chain, kept beside it.
+    changes: tuple[ValueChange, ...] = ()
 
 
 def canonical_form(
@@ -41,17 +46,20 @@ def canonical_form(
     fields: list[str],
     event_id: str | None,
     prev_hash: str,
+    changes: list[dict[str, Any]] | None = None,
 ) -> bytes:
     """The bytes an entry's hash covers: its chained attributes as canonical JSON.
 
     Canonical means exactly `json.dumps(attrs, sort_keys=True, separators=(",", ":"),
     ensure_ascii=False).encode("utf-8")`: keys sorted, no whitespace, non-ASCII text unescaped.
+    `changes` (the values' commitments) is among the attributes only when an entry has some,
+    so entries written before values were recorded keep their hashes.
     """
     # Keys written in sorted order, so orjson needs no sorting pass.
-    attrs = {
-        "action": action,
-        "actor": actor,
-        "at": at,
+    attrs: dict[str, Any] = {"action": action, "actor": actor, "at": at}
+    if changes:
+        attrs["changes"] = changes
+    attrs |= {
         "event_id": event_id,
         "fields": fields,
         "prev_hash": prev_hash,
@@ -74,6 +82,7 @@ def canonical_form(
         and (event_id is None or type(event_id) is str)
         and type(fields) is list
         and all(type(name) is str for name in fields)
+        and _sorted_commitments(changes)
     ):
         try:
             return orjson.dumps(attrs)
@@ -81,6 +90,18 @@ def canonical_form(
             pass  # an int beyond 64 bits or a lone surrogate: the reference encoder decides
     return json.dumps(attrs, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
+    )
+
+
+def _sorted_commitments(changes: list[dict[str, Any]] | None) -> bool:
+    """Whether orjson writes `changes` as the reference does (keys in order, plain strings)."""
+    if not changes:
+        return True
+    return type(changes) is list and all(
+        type(c) is dict
+        and list(c) == ["after", "before", "field"]
+        and all(v is None or type(v) is str for v in c.values())
+        for c in changes
     )
 
 
@@ -95,6 +116,7 @@ def entry_hash(
     fields: list[str],
     event_id: str | None,
     prev_hash: str,
+    changes: list[dict[str, Any]] | None = None,
 ) -> str:
     """SHA-256 (lower-case hex) of the entry's `canonical_form`."""
     canonical = canonical_form(
@@ -107,6 +129,7 @@ def entry_hash(
         fields=fields,
         event_id=event_id,
         prev_hash=prev_hash,
+        changes=changes,
     )
     return hashlib.sha256(canonical).hexdigest()
 
@@ -136,6 +159,7 @@ def chain_entries(
     for draft, entry_id in zip(drafts, ids, strict=True):
         seq += 1
         fields = list(draft.fields)
+        committed, openings = commit_changes(draft.changes) if draft.changes else (None, None)
         canonical = canonical_form(
             tenant=tenant,
             seq=seq,
@@ -146,10 +170,13 @@ def chain_entries(
             fields=fields,
             event_id=draft.event_id,
             prev_hash=prev_hash,
+            changes=committed,
         )
         digest = hashlib.sha256(canonical).hexdigest()
+        extra: dict[str, Any] = {"changes": committed, "values": openings} if committed else {}
         entries.append(
             {
+                **extra,
                 "id": entry_id,
                 "tenant": tenant,
                 "seq": seq,
@@ -179,6 +206,7 @@ def recomputed_hash(entry: dict[str, Any]) -> str:
         fields=list(entry.get("fields", [])),
         event_id=entry.get("event_id"),
         prev_hash=entry.get("prev_hash", ""),
+        changes=entry.get("changes"),
     )
 
 
@@ -215,6 +243,8 @@ class ChainWalker:
             seq == self._expected_seq
             and entry.get("prev_hash") == self._prev_hash
             and entry.get("hash") == recomputed_hash(entry)
+            # Kept values must still open their commitments; redacted ones are simply gone.
+            and openings_hold(entry.get("changes"), entry.get("values"))
         )
         if not intact:
             # A missing entry shows as a gap: the entry after it is the first broken link.

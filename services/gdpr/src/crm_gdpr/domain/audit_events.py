@@ -1,8 +1,11 @@
-"""Which audit entries an event produces: who, what, on which target, and field NAMES only."""
+"""Which audit entries an event produces: who, what, on which target, which fields, which values."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from crm_gdpr.domain.audit import AuditDraft
+from crm_gdpr.domain.audit_values import ValueChange
 from crm_shared.clock import iso
 from crm_shared.contact_fields import FIELDS_BY_NAME, PROFILE_FIELDS
 from crm_shared.envelope import EventData, EventEnvelope
@@ -26,6 +29,7 @@ from crm_shared.events import (
     NoteDeleted,
     NoteEdited,
     TimelineActivityRecorded,
+    SuppressionLifted,
     in_import_summary,
 )
 from crm_shared.events.contacts import (
@@ -39,13 +43,47 @@ from crm_shared.validation import is_clean_text, scrub_text
 
 _PROFILE_SCALARS = tuple(n for n in PROFILE_FIELDS if FIELDS_BY_NAME[n].shape == "one")
 _PROFILE_LISTS = tuple(n for n in PROFILE_FIELDS if FIELDS_BY_NAME[n].shape == "list")
+# Maps other than custom fields (external ids) are one field; custom fields are one per key.
+_PROFILE_MAPS = tuple(
+    n for n in PROFILE_FIELDS if FIELDS_BY_NAME[n].shape == "map" and n != "custom_fields"
+)
 
 
 def _profile_field_names(profile: ContactProfile) -> tuple[str, ...]:
     names = [name for name in _PROFILE_SCALARS if getattr(profile, name)]
     names.extend(name for name in _PROFILE_LISTS if getattr(profile, name))
+    names.extend(name for name in _PROFILE_MAPS if getattr(profile, name, None))
     names.extend(f"custom_fields.{key}" for key in sorted(profile.custom_fields))
     return tuple(names)
+
+
+def _profile_values(profile: ContactProfile) -> tuple[ValueChange, ...]:
+    dumped = profile.model_dump()
+    values = [ValueChange(name, None, dumped[name]) for name in _PROFILE_SCALARS if dumped[name]]
+    values += [ValueChange(name, None, dumped[name]) for name in _PROFILE_LISTS if dumped[name]]
+    values += [ValueChange(name, None, dumped[name]) for name in _PROFILE_MAPS if dumped.get(name)]
+    values += [
+        ValueChange(f"custom_fields.{key}", None, value)
+        for key, value in sorted(profile.custom_fields.items())
+    ]
+    return tuple(values)
+
+
+def _values(data: EventData) -> tuple[ValueChange, ...]:
+    """The before/after values an event states (committed to in the chain, redactable)."""
+    match data:
+        case ContactCreated():
+            return _profile_values(data.profile)
+        case ContactUpdated() | AccountUpdated():
+            return tuple(
+                ValueChange(name, change.before, change.after)
+                for name, change in sorted(data.changes.items())
+            )
+        case ConsentChanged():
+            return (ValueChange(f"consent.{data.purpose}", None, data.status),)
+        case SuppressionLifted():
+            return (ValueChange("reason", None, data.reason),)
+    return ()
 
 
 def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, tuple[str, ...]]:
@@ -86,6 +124,9 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
         case ErasureRequested() | ErasureReceipt() | ErasureCompleted():
             # Identifier hashes and failure details stay out: they may single a person out.
             return data.contact_id, ()
+        case SuppressionLifted():
+            # The hash, never an identifier; the reason is on record in the event it points to.
+            return data.identifier_hash, ("suppression", "reason")
         case ImportJobFinished():
             return data.job_id, ()
         case ExportCompleted():
@@ -102,7 +143,24 @@ def audit_drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
     return [_storable(draft) for draft in _drafts(envelope, data)]
 
 
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if is_clean_text(value) else scrub_text(value)
+    if isinstance(value, list):
+        return [_clean_value(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean_value(k): _clean_value(v) for k, v in value.items()}
+    return value
+
+
 def _storable(draft: AuditDraft) -> AuditDraft:
+    if draft.changes:
+        draft = draft._replace(
+            changes=tuple(
+                ValueChange(_clean_value(c.field), _clean_value(c.before), _clean_value(c.after))
+                for c in draft.changes
+            )
+        )
     texts = (draft.at, draft.actor, draft.action, draft.target, *draft.fields)
     if all(is_clean_text(text) for text in texts):
         return draft
@@ -141,5 +199,6 @@ def _drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
             target=target,
             fields=fields,
             event_id=envelope.id,
+            changes=_values(data),
         )
     ]

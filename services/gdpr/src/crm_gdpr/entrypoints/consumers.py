@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm_gdpr.service_layer.audit import record_event
+from crm_gdpr.service_layer.audit_redaction import redact_audit_values
 from crm_gdpr.service_layer.erasure import record_receipt
 from crm_gdpr.service_layer.form_consents import record_form_consents
 from crm_gdpr.service_layer.merges import follow_merge
@@ -18,6 +19,7 @@ from crm_shared.events import (
     EVENT_TYPES,
     ContactsMerged,
     ErasureReceipt,
+    ErasureRequested,
     FormSubmitted,
     MergeUndone,
 )
@@ -46,6 +48,9 @@ def build_buses(store: DocumentStore) -> GdprBuses:
 
     async def on_any_event(event: EventData, envelope: EventEnvelope) -> None:
         await record_event(store, envelope, event)
+        if isinstance(event, ErasureRequested):
+            # The gdpr service's own part of the erasure: the audit values about the contact.
+            await redact_audit_values(store, event, tenant=envelope.tenant, event_id=envelope.id)
         if isinstance(event, ContactsMerged | MergeUndone):
             # A merge or its undo also moves consents and links audit trails (once as well).
             await follow_merge(store, envelope, event)

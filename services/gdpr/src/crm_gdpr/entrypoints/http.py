@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from crm_gdpr.domain.consent import RecordConsent
-from crm_gdpr.domain.erasure import RequestErasure
+from crm_gdpr.domain.erasure import RequestErasure, RequestStatus
 from crm_gdpr.domain.export import ExportSubjectData
 from crm_gdpr.entrypoints.deps import Contacts, Settings, Store, Timeline
 from crm_gdpr.entrypoints.schemas import (
@@ -19,17 +23,33 @@ from crm_gdpr.entrypoints.schemas import (
     ConsentsPublic,
     DataExportCreate,
     DataExportPublic,
+    ErasurePagePublic,
     ErasurePublic,
     ErasureRequestCreate,
     decode_cursor,
+    decode_erasure_cursor,
     encode_cursor,
+    encode_erasure_cursor,
 )
-from crm_gdpr.service_layer.audit import audit_page, public_entry, verify_chain
+from crm_gdpr.service_layer.audit import (
+    AuditFilters,
+    audit_page,
+    public_entry,
+    stream_audit,
+    verify_chain,
+)
 from crm_gdpr.service_layer.consents import consent_overview, public_purpose, record_consent
-from crm_gdpr.service_layer.erasure import get_erasure, request_erasure
+from crm_gdpr.service_layer.erasure import (
+    erasure_details,
+    erasure_page,
+    records_with_receipts,
+    request_erasure,
+)
 from crm_gdpr.service_layer.exports import export_subject_data
+from crm_shared.clock import iso, now_iso, utcnow
 from crm_shared.http import AdminAuth, EditorAuth, ViewerAuth
 from crm_shared.idempotency import Idempotent
+from crm_shared.problems import BadRequest
 
 router = APIRouter(prefix="/v1")
 
@@ -40,6 +60,7 @@ ContactIdPath = Annotated[str, Path(pattern=CONTACT_ID_PATTERN, max_length=100)]
     "/erasure-requests",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ErasurePublic,
+    response_model_exclude_none=True,
     tags=["erasure"],
     dependencies=[Idempotent],
 )
@@ -51,28 +72,57 @@ async def create_erasure_request(
     settings: Settings,
     response: Response,
 ) -> dict[str, Any]:
-    """Start erasing a contact everywhere; 200 with the existing request if one is pending."""
+    """Erase every record of a person everywhere; 200 with the open request if there is one."""
     request, created = await request_erasure(
         store,
         contacts,
-        RequestErasure(contact_id=body.contact_id),
+        RequestErasure(**body.command_fields()),
         tenant=principal.tenant,
         actor=principal.key_id,
         suppression_key=settings.suppression_key,
         region=settings.crm_default_region,
+        deadline_days=settings.gdpr_erasure_days,
+        received=utcnow(),
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return request.public()
+    return request.public(now_iso())
+
+
+@router.get("/erasure-requests", response_model=ErasurePagePublic, tags=["erasure"])
+async def list_erasure_requests(
+    principal: AdminAuth,
+    store: Store,
+    request_status: Annotated[RequestStatus | None, Query(alias="status")] = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """The tenant's erasure requests oldest first; `overdue=true`: open past 80% of their time."""
+    now = now_iso()
+    requests = await erasure_page(
+        store,
+        tenant=principal.tenant,
+        status=request_status,
+        overdue_at=now if overdue else None,
+        after_id=decode_erasure_cursor(cursor) if cursor else None,
+        limit=limit,
+    )
+    return {
+        "items": [r.public(now) for r in requests],
+        "next_cursor": encode_erasure_cursor(requests[-1].id) if len(requests) == limit else None,
+    }
 
 
 @router.get("/erasure-requests/{erasure_id}", response_model=ErasurePublic, tags=["erasure"])
 async def read_erasure_request(
     erasure_id: Annotated[str, Path(max_length=100)], principal: AdminAuth, store: Store
 ) -> dict[str, Any]:
-    """An erasure request with each participating service's receipt."""
-    request = await get_erasure(store, tenant=principal.tenant, erasure_id=erasure_id)
-    return request.public()
+    """An erasure request with every record it found and each service's receipt for each."""
+    request, records, receipts = await erasure_details(
+        store, tenant=principal.tenant, erasure_id=erasure_id
+    )
+    return {**request.public(now_iso()), "records": records_with_receipts(records, receipts)}
 
 
 @router.post(
@@ -129,32 +179,76 @@ async def create_data_export(
         store,
         contacts,
         timeline,
-        ExportSubjectData(contact_id=body.contact_id),
+        ExportSubjectData(**body.command_fields()),
         tenant=principal.tenant,
         actor=principal.key_id,
     )
+
+
+def _filters(
+    actor: Annotated[str | None, Query(max_length=200, description="e.g. key:ops")] = None,
+    action: Annotated[str | None, Query(max_length=200)] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+) -> AuditFilters:
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise BadRequest(f"{name} needs a time zone (e.g. 2025-01-01T00:00:00Z)")
+    return AuditFilters(
+        actor=actor,
+        action=action,
+        since=iso(since) if since else None,
+        until=iso(until) if until else None,
+    )
+
+
+Filters = Annotated[AuditFilters, Depends(_filters)]
 
 
 @router.get("/audit-log", response_model=AuditPagePublic, tags=["audit"])
 async def read_audit_log(
     principal: AdminAuth,
     store: Store,
+    filters: Filters,
     contact_id: Annotated[str | None, Query(pattern=CONTACT_ID_PATTERN, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    """Audit entries oldest first by seq, optionally about one contact."""
+    """Audit entries oldest first by seq: by contact, actor, action, and time."""
     entries, last_seq = await audit_page(
         store,
         tenant=principal.tenant,
         contact_id=contact_id,
         after_seq=decode_cursor(cursor) if cursor else None,
         limit=limit,
+        filters=filters,
     )
     return {
         "items": [public_entry(e) for e in entries],
         "next_cursor": encode_cursor(last_seq) if last_seq is not None else None,
     }
+
+
+@router.get(
+    "/audit-log/export",
+    tags=["audit"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+async def export_audit_log(
+    principal: AdminAuth, store: Store, filters: Filters
+) -> StreamingResponse:
+    """The whole log for an auditor, streamed as one JSON entry per line, oldest first."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for page in stream_audit(store, tenant=principal.tenant, filters=filters):
+            yield b"".join(orjson.dumps(entry) + b"\n" for entry in page)
+
+    return StreamingResponse(
+        lines(),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="audit-log.ndjson"'},
+    )
 
 
 @router.get("/audit-log/verify", response_model=ChainReportPublic, tags=["audit"])

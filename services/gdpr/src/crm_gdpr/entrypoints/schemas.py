@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crm_gdpr.domain.consent import PURPOSE_PATTERN, Channel, ConsentStatus, LawfulBasis
-from crm_gdpr.domain.erasure import ReceiptStatus, RequestStatus
-from crm_shared.cursors import CursorCodec, Integer
+from crm_gdpr.domain.erasure import MAX_ERASURE_IDS, ReceiptStatus, RequestStatus, Selector
+from crm_shared.cursors import UUID_PATTERN, CursorCodec, Integer, Text
 
 CONTACT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
 ContactId = Annotated[str, StringConstraints(pattern=CONTACT_ID_PATTERN)]
@@ -18,10 +18,39 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ErasureRequestCreate(_Body):
-    """Body of `POST /v1/erasure-requests`."""
+class PersonSelector(_Body):
+    """Who a request is about: exactly one of a contact id, an email, a phone or contact ids."""
 
-    contact_id: ContactId
+    contact_id: ContactId | None = None
+    email: str | None = Field(default=None, min_length=3, max_length=254)
+    phone: str | None = Field(default=None, min_length=3, max_length=64)
+    contact_ids: list[ContactId] | None = Field(
+        default=None, min_length=1, max_length=MAX_ERASURE_IDS
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PersonSelector:
+        given = [name for name in _SELECTORS if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of contact_id, email, phone or contact_ids")
+        return self
+
+    def command_fields(self) -> dict[str, Any]:
+        """The selector as the command's fields."""
+        if self.contact_id is not None:
+            return {"selector": "contact_id", "contact_ids": (self.contact_id,)}
+        if self.email is not None:
+            return {"selector": "email", "emails": (self.email,)}
+        if self.phone is not None:
+            return {"selector": "phone", "phones": (self.phone,)}
+        return {"selector": "contact_ids", "contact_ids": tuple(self.contact_ids or ())}
+
+
+_SELECTORS = ("contact_id", "email", "phone", "contact_ids")
+
+
+class ErasureRequestCreate(PersonSelector):
+    """Body of `POST /v1/erasure-requests`."""
 
 
 class ConsentCreate(_Body):
@@ -35,10 +64,8 @@ class ConsentCreate(_Body):
     notice_version: str | None = Field(default=None, max_length=64)
 
 
-class DataExportCreate(_Body):
-    """Body of `POST /v1/data-exports`."""
-
-    contact_id: ContactId
+class DataExportCreate(PersonSelector):
+    """Body of `POST /v1/data-exports`: the same selectors as an erasure request."""
 
 
 class ReceiptPublic(BaseModel):
@@ -49,16 +76,49 @@ class ReceiptPublic(BaseModel):
     detail: str | None
 
 
-class ErasurePublic(BaseModel):
-    """An erasure request and its receipts."""
+class ServiceCountsPublic(BaseModel):
+    """How many of the request's records a service confirmed, failed, or has yet to report."""
+
+    completed: int
+    failed: int
+    pending: int
+
+
+class RecordPublic(BaseModel):
+    """A record the request found, its state then, and each service's receipt for it."""
 
     id: str
-    contact_id: str
+    state: str
+    receipts: dict[str, ReceiptPublic] = {}
+
+
+class ErasurePublic(BaseModel):
+    """An erasure request: the records it found and each service's receipts."""
+
+    id: str
+    contact_id: str = Field(description="The first record found (the request's key)")
+    selector: Selector
+    record_count: int
     status: RequestStatus
-    receipts: dict[str, ReceiptPublic]
+    receipts: dict[str, ReceiptPublic] = Field(description="Each service over every record")
+    services: dict[str, ServiceCountsPublic]
     requested_by: str
     requested_at: str
+    received_at: str
+    due_at: str = Field(description="received_at plus the legal deadline (GDPR_ERASURE_DAYS)")
+    warn_at: str = Field(description="When 80% of the time has gone")
     completed_at: str | None
+    overdue: bool = Field(description="Still open past 80% of its time")
+    records: list[RecordPublic] | None = Field(
+        default=None, description="Every record found, with receipts (one request only)"
+    )
+
+
+class ErasurePagePublic(BaseModel):
+    """A page of erasure requests, oldest first."""
+
+    items: list[ErasurePublic]
+    next_cursor: str | None
 
 
 class ConsentEntryPublic(BaseModel):
@@ -97,15 +157,27 @@ class ConsentsPublic(BaseModel):
     purposes: list[PurposeConsentPublic]
 
 
+class AuditChangePublic(BaseModel):
+    """One changed field: its values (null once redacted) and the commitments the chain covers."""
+
+    field: str
+    before: Any = None
+    after: Any = None
+    before_commitment: str | None
+    after_commitment: str | None
+
+
 class AuditEntryPublic(BaseModel):
-    """One audit entry: field names, never values."""
+    """One audit entry: who (a readable principal), what, on which target, which values."""
 
     seq: int
     at: str
-    actor: str
+    actor: str = Field(description="key:<label>, user:<subject>, import:<job>, system:<task>")
     action: str
     target: str
     fields: list[str]
+    changes: list[AuditChangePublic] = []
+    redacted: bool = Field(default=False, description="Values deleted on erasure; commitments kept")
     event_id: str | None
     prev_hash: str
     hash: str
@@ -126,15 +198,26 @@ class ChainReportPublic(BaseModel):
     first_broken_seq: int | None
 
 
+class RecordConsentPublic(PurposeConsentPublic):
+    """A current consent of one of the person's records."""
+
+    contact_id: str
+
+
 class DataExportPublic(BaseModel):
-    """Everything the platform holds about a contact."""
+    """Everything the platform holds about a person, over every record (JSON and CSV)."""
 
     export_id: str
-    contact_id: str
+    contact_id: str = Field(description="The record asked for, or the first live one")
     contact: dict[str, Any]
+    records: list[dict[str, Any]] = Field(description="Every record: fields and lifecycle")
+    custom_fields: list[dict[str, Any]]
+    tags: list[dict[str, Any]]
+    campaigns: list[dict[str, Any]]
     timeline: list[dict[str, Any]]
-    consents: list[PurposeConsentPublic]
+    consents: list[RecordConsentPublic]
     audit: list[AuditEntryPublic]
+    csv: dict[str, str] = Field(description="Each section as CSV text")
     generated_at: str
 
 
@@ -150,3 +233,17 @@ def decode_cursor(cursor: str) -> int:
     """The seq a cursor continues after; 400 for a cursor this API did not issue."""
     [seq] = _CURSOR.decode(cursor)
     return cast(int, seq)
+
+
+_ERASURE_CURSOR = CursorCodec(Text(pattern=UUID_PATTERN), max_length=100)
+
+
+def encode_erasure_cursor(erasure_id: str) -> str:
+    """An opaque cursor continuing after the request `erasure_id`."""
+    return _ERASURE_CURSOR.encode([erasure_id])
+
+
+def decode_erasure_cursor(cursor: str) -> str:
+    """The request id a cursor continues after; 400 for a cursor this API did not issue."""
+    [erasure_id] = _ERASURE_CURSOR.decode(cursor)
+    return cast(str, erasure_id)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from crm_gdpr.adapters.repositories import AuditRepository, MergeLinkRepository
@@ -21,6 +22,17 @@ from crm_shared.events import parse_event
 from crm_shared.storage import DocumentStore, DuplicateKeyError, Session
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """Who, what and when: `since` inclusive, `until` exclusive (ISO 8601 UTC)."""
+
+    actor: str | None = None
+    action: str | None = None
+    since: str | None = None
+    until: str | None = None
+
 
 AUDIT_CONSUMER = "gdpr.audit"
 APPEND_ATTEMPTS = 8
@@ -98,8 +110,10 @@ async def audit_page(
     contact_id: str | None,
     after_seq: int | None,
     limit: int,
+    filters: AuditFilters | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of entries oldest first, and the seq to continue after (None on the last page)."""
+    filters = filters or AuditFilters()
     async with store.reader() as session:
         # A contact's trail includes the contacts merged into it (while the merge stands).
         targets = (
@@ -112,11 +126,35 @@ async def audit_page(
             target=targets[0] if targets and len(targets) == 1 else targets,
             after_seq=after_seq,
             limit=limit + 1,
+            actor=filters.actor,
+            action=filters.action,
+            since=filters.since,
+            until=filters.until,
         )
     if len(entries) > limit:
         entries = entries[:limit]
         return entries, int(entries[-1]["seq"])
     return entries, None
+
+
+async def stream_audit(
+    store: DocumentStore, *, tenant: str, filters: AuditFilters
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The tenant's whole log (filtered), page by page, each page in its own short read."""
+    after_seq: int | None = None
+    while True:
+        page, after_seq = await audit_page(
+            store,
+            tenant=tenant,
+            contact_id=None,
+            after_seq=after_seq,
+            limit=VERIFY_PAGE,
+            filters=filters,
+        )
+        if page:
+            yield [public_entry(entry) for entry in page]
+        if after_seq is None:
+            return
 
 
 async def audit_for_target(
@@ -150,6 +188,25 @@ async def verify_chain(store: DocumentStore, *, tenant: str) -> ChainReport:
 
 
 def public_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """An entry as the API shows it."""
+    """An entry as the API shows it: each change's values (unless redacted) and commitments."""
     keys = ("seq", "at", "actor", "action", "target", "fields", "event_id", "prev_hash", "hash")
-    return {key: entry.get(key) for key in keys}
+    shown = {key: entry.get(key) for key in keys}
+    committed = entry.get("changes") or []
+    openings = entry.get("values") or [None] * len(committed)
+    shown["changes"] = [
+        {
+            "field": promised.get("field"),
+            "before": _opened_value(opened, "before"),
+            "after": _opened_value(opened, "after"),
+            "before_commitment": promised.get("before"),
+            "after_commitment": promised.get("after"),
+        }
+        for promised, opened in zip(committed, openings, strict=False)
+    ]
+    shown["redacted"] = bool(committed) and entry.get("values") is None
+    return shown
+
+
+def _opened_value(opened: dict[str, Any] | None, side: str) -> Any:
+    kept = (opened or {}).get(side)
+    return kept.get("value") if isinstance(kept, dict) else None

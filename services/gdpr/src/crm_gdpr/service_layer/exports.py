@@ -1,4 +1,4 @@
-"""Data-subject access: bundle what the platform holds about a contact, and audit that it did."""
+"""Data-subject access: bundle what every service holds about a person, and audit that it did."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import logging
 from typing import Any
 
 from crm_gdpr.domain.audit import DATA_EXPORT_ACTION, AuditDraft
-from crm_gdpr.domain.export import EXPORT_SECTIONS, ExportSubjectData, contact_section
+from crm_gdpr.domain.export import (
+    EXPORT_SECTIONS,
+    ExportSubjectData,
+    contact_section,
+    per_record,
+    section_csv,
+)
 from crm_gdpr.service_layer.audit import (
     append_audit,
     audit_for_target,
@@ -17,6 +23,7 @@ from crm_gdpr.service_layer.consents import consents_of, public_purpose
 from crm_gdpr.service_layer.ports import ContactLookup, TimelineSource
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
+from crm_shared.problems import NotFound
 from crm_shared.storage import DocumentStore, Session
 
 log = logging.getLogger(__name__)
@@ -31,33 +38,72 @@ async def export_subject_data(
     tenant: str,
     actor: str,
 ) -> dict[str, Any]:
-    """The bundle; the audit log records that an export happened, never what it contained."""
-    contact = await contacts.get_contact(command.contact_id)
-    activities = await timeline.all_activities(command.contact_id)
-    purposes = await consents_of(store, tenant=tenant, contact_id=command.contact_id)
-    audit = await audit_for_target(store, tenant=tenant, target=command.contact_id)
+    """The bundle over every record of the person (soft-deleted and merged-away included).
+
+    The audit log records that an export happened, never what it contained.
+    """
+    found = await contacts.resolve_person(
+        contact_ids=command.contact_ids,
+        emails=command.emails,
+        phones=command.phones,
+        with_profiles=True,
+    )
+    records = [r for r in found.records if r.get("state") != "erased"]
+    if not records:
+        raise NotFound("no contact of this person was found")
+    primary = _primary(records, command)
+    activities: list[dict[str, Any]] = []
+    consents: list[dict[str, Any]] = []
+    audit: list[dict[str, Any]] = []
+    for record in records:
+        record_id = str(record["id"])
+        activities += [
+            {"contact_id": record_id, **item} for item in await timeline.all_activities(record_id)
+        ]
+        for purpose in await consents_of(store, tenant=tenant, contact_id=record_id):
+            consents.append({"contact_id": record_id, **public_purpose(purpose)})
+        audit += [
+            public_entry(e) for e in await audit_for_target(store, tenant=tenant, target=record_id)
+        ]
     export_id = new_id()
     generated_at = now_iso()
     draft = AuditDraft(
         at=generated_at,
         actor=actor,
         action=DATA_EXPORT_ACTION,
-        target=command.contact_id,
+        target=str(primary["id"]),
         fields=EXPORT_SECTIONS,
         event_id=export_id,
     )
 
-    async def record(session: Session) -> list[dict[str, Any]]:
+    async def record_export(session: Session) -> list[dict[str, Any]]:
         return await append_audit(session, tenant, [draft])
 
-    await with_seq_retry(store, record)
-    log.info("data export %s produced", export_id)
+    await with_seq_retry(store, record_export)
+    log.info("data export %s produced over %d record(s)", export_id, len(records))
+    sections: dict[str, list[dict[str, Any]]] = {
+        "records": [{"id": r["id"], **(r.get("profile") or {})} for r in records],
+        "custom_fields": per_record(records, "custom_fields"),
+        "tags": per_record(records, "tags"),
+        "campaigns": per_record(records, "campaigns"),
+        "timeline": activities,
+        "consents": consents,
+        "audit": audit,
+    }
     return {
         "export_id": export_id,
-        "contact_id": command.contact_id,
-        "contact": contact_section(contact),
-        "timeline": activities,
-        "consents": [public_purpose(p) for p in purposes],
-        "audit": [public_entry(e) for e in audit],
+        "contact_id": str(primary["id"]),
+        "contact": contact_section(primary.get("profile") or {}),
+        **sections,
+        "csv": {name: section_csv(rows) for name, rows in sections.items()},
         "generated_at": generated_at,
     }
+
+
+def _primary(records: list[dict[str, Any]], command: ExportSubjectData) -> dict[str, Any]:
+    """The record asked for by id, else the first live one, else the first found."""
+    for wanted in command.contact_ids:
+        for record in records:
+            if record["id"] == wanted:
+                return record
+    return next((r for r in records if r.get("state") == "live"), records[0])

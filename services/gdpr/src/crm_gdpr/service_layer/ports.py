@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
+
+from crm_gdpr.domain.person import PersonFound
 
 
 class ContactLookup(Protocol):
@@ -10,6 +13,17 @@ class ContactLookup(Protocol):
 
     async def get_contact(self, contact_id: str) -> dict[str, Any]:
         """The contact; raises NotFound, ContactErased or ServiceUnavailable."""
+        ...
+
+    async def resolve_person(
+        self,
+        *,
+        contact_ids: Sequence[str],
+        emails: Sequence[str],
+        phones: Sequence[str],
+        with_profiles: bool = False,
+    ) -> PersonFound:
+        """Every record of the person in any state, and their identifiers' keyed hashes."""
         ...
 
 

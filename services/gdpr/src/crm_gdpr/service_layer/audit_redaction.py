@@ -1,0 +1,55 @@
+"""Erasure in the gdpr service: redact the audit values about a contact, then send the receipt.
+
+Redaction deletes each value and its salt and keeps the commitment, so `verify` still passes
+(domain/audit_values.py) while the values can no longer be read or guessed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from crm_gdpr.adapters.repositories import AuditRepository
+from crm_shared.actors import system_actor
+from crm_shared.clock import now_iso
+from crm_shared.events import ErasureReceipt, ErasureRequested
+from crm_shared.outbox import GDPR_SOURCE, outgoing
+from crm_shared.storage import DocumentStore
+
+log = logging.getLogger(__name__)
+
+ERASURE_CONSUMER = "gdpr.erasure"
+SERVICE = "gdpr"
+
+
+async def redact_audit_values(
+    store: DocumentStore, request: ErasureRequested, *, tenant: str, event_id: str
+) -> int:
+    """Redact once per request event; return how many entries lost their values."""
+    async with store.transaction() as session:
+        if not await session.mark_processed(ERASURE_CONSUMER, event_id):
+            return 0
+        repo = AuditRepository(session)
+        entries = await repo.with_values_about(tenant, request.contact_id)
+        now = now_iso()
+        for entry in entries:
+            await repo.replace({**entry, "values": None, "redacted_at": now})
+        receipt = ErasureReceipt(
+            erasure_id=request.erasure_id,
+            contact_id=request.contact_id,
+            service=SERVICE,
+            status="completed",
+            detail=f"redacted the values of {len(entries)} audit entries",
+        )
+        await session.add_events(
+            [
+                outgoing(
+                    receipt,
+                    source=GDPR_SOURCE,
+                    tenant=tenant,
+                    key=request.contact_id,
+                    actor=system_actor("erasure"),
+                )
+            ]
+        )
+    log.info("erasure %s: %d audit entries redacted", request.erasure_id, len(entries))
+    return len(entries)

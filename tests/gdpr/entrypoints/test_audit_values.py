@@ -1,0 +1,164 @@
+"""Audit values: who changed what from what to what; redacted on erasure; tampering detected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+
+from crm_gdpr.adapters.repositories import AUDIT_ENTRIES
+from crm_gdpr.entrypoints.consumers import GdprBuses
+from crm_shared.events import ContactCreated, ContactUpdated, ErasureRequested, FieldChange
+from crm_shared.events.contacts import ContactProfile
+from crm_shared.storage import DocumentStore, Eq
+from tests.conftest import auth
+from tests.gdpr.fakes import outbox, wrap
+
+NAME = "Carol Hidden"
+EMAIL = "carol.private@example.org"
+NEW_EMAIL = "carol.new@example.org"
+
+
+async def _history(consumers: GdprBuses, contact_id: str = "c1") -> None:
+    profile = ContactProfile(name=NAME, email=EMAIL)
+    created = ContactCreated(contact_id=contact_id, version=1, source="manual", profile=profile)
+    await consumers.audit.handle(wrap(created, subject=contact_id, actor="key:ops"))
+    changes = {"email": FieldChange(before=EMAIL, after=NEW_EMAIL)}
+    updated = ContactUpdated(contact_id=contact_id, version=2, changes=changes)
+    await consumers.audit.handle(wrap(updated, subject=contact_id, actor="user:dana"))
+
+
+async def _erase(consumers: GdprBuses, contact_id: str = "c1") -> None:
+    request = ErasureRequested(erasure_id="er-1", contact_id=contact_id, identifier_hashes=[])
+    await consumers.audit.handle(wrap(request, subject=contact_id, source="crm/gdpr"))
+
+
+async def _entries(client: httpx.AsyncClient, **params: str) -> list[dict[str, Any]]:
+    response = await client.get("/v1/audit-log", params=params, headers=auth())
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def _verify(client: httpx.AsyncClient) -> dict[str, Any]:
+    body: dict[str, Any] = (await client.get("/v1/audit-log/verify", headers=auth())).json()
+    return body
+
+
+async def _tamper(store: DocumentStore, seq: int, **changes: Any) -> None:
+    async with store.transaction() as session:
+        [entry] = await session.find(AUDIT_ENTRIES, tenant="acme", where=[Eq("seq", seq)])
+        await session.replace(AUDIT_ENTRIES, {**entry, **changes})
+
+
+async def test_an_entry_says_who_changed_which_field_from_what_to_what(
+    client: httpx.AsyncClient, consumers: GdprBuses
+) -> None:
+    await _history(consumers)
+    created, updated = await _entries(client)
+    assert created["actor"] == "key:ops"
+    assert {c["field"]: c["after"] for c in created["changes"]} == {"name": NAME, "email": EMAIL}
+    assert updated["actor"] == "user:dana"
+    [change] = updated["changes"]
+    assert (change["field"], change["before"], change["after"]) == ("email", EMAIL, NEW_EMAIL)
+    assert len(change["before_commitment"]) == 64 and updated["redacted"] is False
+
+
+async def test_erasure_redacts_the_values_keeps_the_commitments_and_the_chain_verifies(
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
+) -> None:
+    await _history(consumers)
+    await _history(consumers, "c2")  # someone else: untouched
+    before = await _entries(client, contact_id="c1")
+    await _erase(consumers)
+
+    after = await _entries(client, contact_id="c1")
+    assert all(entry["redacted"] for entry in after[:2])
+    assert [c["before_commitment"] for c in after[1]["changes"]] == [
+        c["before_commitment"] for c in before[1]["changes"]
+    ]
+    async with store.reader() as session:
+        stored = await session.find(AUDIT_ENTRIES, tenant="acme", where=[Eq("target", "c1")])
+    for secret in (NAME, EMAIL, NEW_EMAIL):
+        assert secret not in orjson.dumps(stored).decode()
+        assert secret not in str(after)
+    other = await _entries(client, contact_id="c2")
+    assert other[0]["redacted"] is False
+    assert await _verify(client) == {"valid": True, "checked": 5, "first_broken_seq": None}
+    receipts = [e for _, _, e in await outbox(store) if e.type == "crm.gdpr.erasure.receipt.v1"]
+    assert [(r.data["service"], r.data["contact_id"]) for r in receipts] == [("gdpr", "c1")]
+
+
+async def test_a_changed_value_is_detected_at_its_entry(
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
+) -> None:
+    await _history(consumers)
+    async with store.reader() as session:
+        [entry] = await session.find(AUDIT_ENTRIES, tenant="acme", where=[Eq("seq", 2)])
+    values = entry["values"]
+    values[0]["after"]["value"] = "forged@example.org"
+    await _tamper(store, 2, values=values)
+    assert await _verify(client) == {"valid": False, "checked": 2, "first_broken_seq": 2}
+
+
+async def test_a_changed_commitment_of_a_redacted_entry_is_detected_at_its_entry(
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
+) -> None:
+    await _history(consumers)
+    await _erase(consumers)
+    async with store.reader() as session:
+        [entry] = await session.find(AUDIT_ENTRIES, tenant="acme", where=[Eq("seq", 1)])
+    assert entry["values"] is None
+    changes = entry["changes"]
+    changes[0]["after"] = "0" * 64
+    await _tamper(store, 1, changes=changes)
+    assert await _verify(client) == {"valid": False, "checked": 1, "first_broken_seq": 1}
+
+
+async def test_a_changed_actor_of_a_redacted_entry_is_detected(
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
+) -> None:
+    await _history(consumers)
+    await _erase(consumers)
+    await _tamper(store, 2, actor="key:someone-else")
+    report = await _verify(client)
+    assert (report["valid"], report["first_broken_seq"]) == (False, 2)
+
+
+async def test_the_log_filters_by_actor_action_and_time(
+    client: httpx.AsyncClient, consumers: GdprBuses
+) -> None:
+    await _history(consumers)
+    by_actor = await _entries(client, actor="user:dana")
+    assert [e["action"] for e in by_actor] == ["crm.contacts.contact.updated.v1"]
+    by_action = await _entries(client, action="crm.contacts.contact.created.v1")
+    assert [e["actor"] for e in by_action] == ["key:ops"]
+    everything = await _entries(client)
+    first_at = everything[0]["at"]
+    assert len(await _entries(client, since=first_at)) == 2
+    assert await _entries(client, until=first_at) == []
+    assert await _entries(client, since="2999-01-01T00:00:00Z") == []
+    naive = await client.get(
+        "/v1/audit-log", params={"since": "2025-01-01T00:00:00"}, headers=auth()
+    )
+    assert naive.status_code == 400
+    assert "since" in naive.json()["detail"]
+    bad = await client.get("/v1/audit-log", params={"until": "yesterday"}, headers=auth())
+    assert bad.status_code == 422
+
+
+async def test_the_export_streams_every_entry_as_json_lines(
+    client: httpx.AsyncClient, consumers: GdprBuses
+) -> None:
+    await _history(consumers)
+    await _history(consumers, "c2")
+    response = await client.get("/v1/audit-log/export", headers=auth())
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    lines = [orjson.loads(line) for line in response.text.splitlines()]
+    assert [entry["seq"] for entry in lines] == [1, 2, 3, 4]
+    only_dana = await client.get(
+        "/v1/audit-log/export", params={"actor": "user:dana"}, headers=auth()
+    )
+    assert len(only_dana.text.splitlines()) == 2
