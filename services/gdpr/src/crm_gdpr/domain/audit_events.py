@@ -28,8 +28,8 @@ from crm_shared.events import (
     NoteAdded,
     NoteDeleted,
     NoteEdited,
-    TimelineActivityRecorded,
     SuppressionLifted,
+    TimelineActivityRecorded,
     in_import_summary,
 )
 from crm_shared.events.contacts import (
