@@ -93,6 +93,17 @@ class Exports:
         """Store the export's new state."""
         await self._session.replace(EXPORTS, export.model_dump(mode="json"))
 
+    async def newest(self, *, tenant: str, limit: int, after: str | None) -> list[ExportJob]:
+        """The tenant's exports, newest first (ids are time-ordered), after the id `after`."""
+        docs = await self._session.find(
+            EXPORTS,
+            tenant=tenant,
+            descending=True,
+            limit=limit,
+            after=Cursor(value=after, id=after) if after else None,
+        )
+        return [ExportJob.model_validate(doc) for doc in docs]
+
     async def with_status(
         self, *, tenant: str, statuses: tuple[ExportStatus, ...]
     ) -> list[ExportJob]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from crm_importer.domain.exports import ExportFormat
 from crm_importer.domain.mapping import ColumnMapping
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.filters import ContactFilter
@@ -26,3 +27,5 @@ class RequestExport(BaseModel):
 
     fields: list[str]
     filter: ContactFilter = ContactFilter()
+    format: ExportFormat = "csv"
+    bom: bool = False

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
-from crm_importer.domain.exports import ExportJob, ExportStatus
+from crm_importer.domain.exports import ExportFormat, ExportJob, ExportStatus
 from crm_importer.domain.fields import EXPORT_FIELDS
 from crm_importer.domain.jobs import ImportJob, ImportStatus
 from crm_shared.events.imports import DuplicatePolicy
@@ -88,6 +88,14 @@ class ExportCreate(BaseModel):
         examples=[["name", "email", "tags", "custom.plan"]],
     )
     filter: ContactFilter | None = None
+    format: ExportFormat = Field(
+        default="csv", description="csv, or xlsx (one sheet of up to 1,048,576 rows, then more)."
+    )
+    bom: bool = Field(
+        default=False,
+        description="CSV only: start the file with a UTF-8 byte order mark, so Excel reads it "
+        "as UTF-8.",
+    )
 
 
 class ExportPublic(BaseModel):
@@ -98,6 +106,8 @@ class ExportPublic(BaseModel):
     rows: int
     fields: list[str]
     filter: ContactFilter
+    format: ExportFormat
+    bom: bool
     created_at: str
     finished_at: str | None
     error: str | None = None
@@ -110,3 +120,12 @@ class ExportPublic(BaseModel):
     def of(cls, export: ExportJob) -> ExportPublic:
         """The public view of an export (without internal bookkeeping)."""
         return cls(**export.model_dump(include=set(cls.model_fields)))
+
+
+class ExportList(BaseModel):
+    """One page of exports, newest first."""
+
+    items: list[ExportPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
