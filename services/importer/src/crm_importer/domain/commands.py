@@ -18,6 +18,9 @@ class StartImport(BaseModel):
     job_id: str
     on_duplicate: DuplicatePolicy = "skip"
     mapping: ColumnMapping | None = None
+    # The upload's size and SHA-256: its progress estimate, and repeat detection.
+    file_bytes: int = 0
+    file_sha256: str = ""
 
 
 class RequestExport(BaseModel):
