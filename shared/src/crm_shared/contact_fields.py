@@ -108,6 +108,8 @@ FIELDS: tuple[ContactField, ...] = (
     _internal("name_sort", "text", derived=True),
     # Blocking keys of duplicate matching: every email and phone, external ids, name blocks.
     _internal("match_keys", "text", "list", derived=True),
+    # The imports that created or changed the contact (the latest few): the `import_id` filter.
+    _internal("import_ids", "id", "list", derived=False),
 )
 FIELDS_BY_NAME: dict[str, ContactField] = {field.name: field for field in FIELDS}
 
