@@ -27,6 +27,8 @@ def full_contact(n: int, **extra: Any) -> dict[str, Any]:
         owner="user-7",
         account_id="acc-1",
         campaigns=["cmp-1", "cmp-2"],
+        external_ids={"hubspot": "123"},
+        sources=["import", "chat"],
         deleted_at=None,
         **extra,
     )
@@ -59,6 +61,8 @@ async def test_an_export_of_every_field_writes_each_one(
         "phones": "+14155550100",
         "owner": "user-7",
         "account_id": "acc-1",
+        "external_ids": '{"hubspot":"123"}',
+        "sources": "import;chat",
         "campaigns": "cmp-1;cmp-2",
         "source": "import",
         "created_at": "2026-01-01T00:00:00.000000Z",
