@@ -5,7 +5,7 @@ N ?= 100000
 PYTEST_ARGS ?=
 
 .PHONY: install run test test-fast test-faults lint typecheck bench bench-search bench-duplicates \
-	bench-bulk bench-latency bench-console schemas check clean images
+	bench-bulk bench-latency bench-console bench-export schemas check clean images
 
 install: ## install uv if missing, then the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -33,6 +33,7 @@ typecheck: install
 # N given on the command line sets every benchmark's size; otherwise each has its own default.
 SEARCH_N := $(if $(filter command line,$(origin N)),$(N),1000000)
 BULK_N := $(if $(filter command line,$(origin N)),$(N),100000)
+EXPORT_N := $(if $(filter command line,$(origin N)),$(N),100000)
 
 # The console benchmark is a step of its own: CONSOLE_N=0 skips it, a small N makes it quick.
 CONSOLE_N ?= $(SEARCH_N)
@@ -43,6 +44,7 @@ bench: install ## import (N rows, default 100000), search, duplicates, bulk, lat
 	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
 	@$(UV) run --no-sync python -m bench.bulk_bench --contacts $(BULK_N)
 	@$(UV) run --no-sync python -m bench.latency_bench --rates 200,1000
+	@$(UV) run --no-sync python -m bench.export_bench --contacts $(EXPORT_N)
 	@$(MAKE) --no-print-directory bench-console CONSOLE_N=$(CONSOLE_N)
 
 bench-duplicates: install ## duplicate check, full scan and recall on N contacts (default 1000000)
@@ -53,6 +55,9 @@ bench-latency: install ## write-to-timeline latency at 200 and 1,000 events/s ne
 
 bench-search: install ## search benchmark: N contacts (default 1000000) in the embedded store
 	@$(UV) run --no-sync python -m bench.search_bench --contacts $(SEARCH_N)
+
+bench-export: install ## export of N contacts (default 100000) to CSV and .xlsx next to bare writers
+	@$(UV) run --no-sync python -m bench.export_bench --contacts $(EXPORT_N)
 
 bench-bulk: install ## bulk add_tags benchmark over N contacts (default 100000)
 	@$(UV) run --no-sync python -m bench.bulk_bench --contacts $(BULK_N)

@@ -60,11 +60,11 @@ async def job(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
 async def upload_and_read(
     client: httpx.AsyncClient, content: bytes, **options: Any
 ) -> dict[str, Any]:
-    """Upload a CSV and wait until the worker read the whole file (total_rows known)."""
+    """Upload a CSV and wait until the worker read the whole file (total_rows exact)."""
     response = await upload(client, content, **options)
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
-    return await wait_for(lambda: job(client, job_id), lambda j: j["total_rows"] is not None)
+    return await wait_for(lambda: job(client, job_id), lambda j: not j["total_rows_estimated"])
 
 
 @dataclass(frozen=True)

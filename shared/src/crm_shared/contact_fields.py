@@ -49,8 +49,11 @@ class ContactField:
         return None
 
 
-def _profile(name: str, kind: FieldKind, shape: Shape = "one", *, files: bool) -> ContactField:
-    """A personal field clients set and events carry; `files`: also imported and exported."""
+def _profile(
+    name: str, kind: FieldKind, shape: Shape = "one", *, files: bool, exported: bool | None = None
+) -> ContactField:
+    """A personal field clients set and events carry; `files`: also imported and exported
+    (`exported` when only an export may list it)."""
     return ContactField(
         name,
         kind,
@@ -59,7 +62,7 @@ def _profile(name: str, kind: FieldKind, shape: Shape = "one", *, files: bool) -
         writable=True,
         profile=True,
         importable=files,
-        exportable=files,
+        exportable=files if exported is None else exported,
     )
 
 
@@ -79,25 +82,25 @@ FIELDS: tuple[ContactField, ...] = (
     _profile("timezone", "timezone", files=True),
     _profile("tags", "tag", "list", files=True),
     _profile("custom_fields", "custom", "map", files=False),  # in files as custom.<key>
-    _profile("emails", "email", "list", files=False),  # the additional ones
-    _profile("phones", "phone", "list", files=False),
+    _profile("emails", "email", "list", files=False, exported=True),  # the additional ones
+    _profile("phones", "phone", "list", files=False, exported=True),
     ContactField("phones_raw", "text", "list", personal=True),  # the additional phones as typed
-    _profile("owner", "id", files=False),
+    _profile("owner", "id", files=False, exported=True),
     # Linked by the service from the company or work-email domain, not set by clients.
-    ContactField("account_id", "id", personal=True, profile=True),
+    ContactField("account_id", "id", personal=True, profile=True, exportable=True),
     # Ids other systems know the person by, system -> id (set through the by-external-id
-    # upsert, never by a plain create or update).
-    ContactField("external_ids", "id", "map", personal=True, profile=True),
+    # upsert, never by a plain create or update); exported as a JSON object.
+    ContactField("external_ids", "id", "map", personal=True, profile=True, exportable=True),
     # Every channel the person arrived through (manual, chat, form, import, integration), in
     # order of first arrival; `source` keeps the first.
-    ContactField("sources", "source", "list", profile=True),
+    ContactField("sources", "source", "list", profile=True, exportable=True),
     # Campaign ids: joined and left through bulk actions, not set by clients; an erasure
     # clears them with the rest of what is known about the person.
-    ContactField("campaigns", "id", "list", personal=True),
+    ContactField("campaigns", "id", "list", personal=True, exportable=True),
     ContactField("source", "source", exportable=True),
     ContactField("created_at", "timestamp", exportable=True),
     ContactField("updated_at", "timestamp", exportable=True),
-    ContactField("deleted_at", "timestamp"),
+    ContactField("deleted_at", "timestamp", exportable=True),
     # Stored by the contacts service, never shown: ownership, erasure, and search helpers.
     _internal("tenant", "id", derived=False),
     _internal("erased_at", "timestamp", derived=False),
@@ -114,6 +117,8 @@ FIELDS: tuple[ContactField, ...] = (
     _internal("name_sort", "text", derived=True),
     # Blocking keys of duplicate matching: every email and phone, external ids, name blocks.
     _internal("match_keys", "text", "list", derived=True),
+    # The imports that created or changed the contact (the latest few): the `import_id` filter.
+    _internal("import_ids", "id", "list", derived=False),
 )
 FIELDS_BY_NAME: dict[str, ContactField] = {field.name: field for field in FIELDS}
 

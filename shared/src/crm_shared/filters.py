@@ -101,6 +101,8 @@ class ContactFilter(BaseModel):
     custom: list[CustomFieldCondition] = Field(default_factory=list, max_length=20)
     # Members of this campaign (a campaign id, see /v1/campaigns).
     campaign: str | None = Field(default=None, max_length=100)
+    # Contacts an import created or changed (an import id, see the importer's /v1/imports).
+    import_id: str | None = Field(default=None, max_length=100)
     # Only these contacts (exact ids): a selection handed over by a bulk action, e.g. an export.
     ids: list[str] = Field(default_factory=list, max_length=MAX_FILTER_IDS)
 
@@ -109,7 +111,7 @@ class ContactFilter(BaseModel):
     def query_params(self) -> list[tuple[str, str]]:
         """The filter as `GET /v1/contacts` query parameters (repeatable ones repeated)."""
         params: list[tuple[str, str]] = []
-        for name in ("q", "email", "owner", "source", "campaign"):
+        for name in ("q", "email", "owner", "source", "campaign", "import_id"):
             value = getattr(self, name)
             if value:
                 params.append((name, str(value)))
@@ -172,6 +174,7 @@ _SINGLE_PARAMS = frozenset(
         "updated_before",
         "deleted",
         "campaign",
+        "import_id",
     }
 )
 

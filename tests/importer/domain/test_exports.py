@@ -63,3 +63,27 @@ def test_no_field_is_refused() -> None:
 def test_a_repeated_field_is_refused() -> None:
     with pytest.raises(Unprocessable, match="listed twice"):
         validate_export_fields(["name", "name"])
+
+
+def test_every_list_field_is_joined_with_semicolons() -> None:
+    contact = {
+        "emails": ["a@example.com", "b@example.com"],
+        "phones": ["+33612345678", "+14155550100"],
+        "campaigns": ["cmp1", "cmp2"],
+    }
+
+    assert contact_row(contact, ["emails", "phones", "campaigns"]) == [
+        "a@example.com;b@example.com",
+        "+33612345678;+14155550100",
+        "cmp1;cmp2",
+    ]
+
+
+def test_a_formula_cell_is_neutralized_and_a_phone_kept() -> None:
+    contact = {"name": "=1+2", "company": "@SUM(A1)", "phone": "+33612345678"}
+
+    assert contact_row(contact, ["name", "company", "phone"]) == [
+        "'=1+2",
+        "'@SUM(A1)",
+        "+33612345678",
+    ]

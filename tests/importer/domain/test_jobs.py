@@ -125,6 +125,7 @@ def test_the_finished_event_carries_the_counts() -> None:
         "updated": 1,
         "skipped": 0,
         "failed": 1,
+        "cancelled": False,
     }
 
 

@@ -18,6 +18,7 @@ from crm_shared.topics import ERASURE_RECEIPTS
 from tests.conftest import OTHER_TENANT_KEY, auth
 from tests.importer.helpers import (
     FakeContactsApi,
+    batch_processed,
     contact,
     export_state,
     outbox,
@@ -171,3 +172,18 @@ async def test_an_export_still_running_expires_if_it_contains_the_contact(
     assert state["status"] == "expired"
     assert export_files(platform_env, export_id) == []
     assert await outbox(app, "crm.importer.export.completed.v1") == []
+
+
+async def test_a_row_the_contacts_service_failed_is_erased_once_its_cells_were_copied(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    read = await upload_and_read(client, b"name,email\nGrace,grace@example.com\nAda,ada@x.io\n")
+    await app.state.bus.handle(batch_processed(read["id"], 1, {1: "failed", 2: "created"}))
+    url = f"/v1/imports/{read['id']}/errors.csv"
+    before = await wait_for(lambda: client.get(url, headers=auth()), lambda r: r.status_code == 200)
+
+    await app.state.bus.handle(erasure("c-grace", emails=["grace@example.com"]))
+    after = await client.get(url, headers=auth())
+
+    assert "grace@example.com" in before.text
+    assert after.text.splitlines() == ["name,email,error,warnings"]

@@ -11,10 +11,14 @@ from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ImportJobFinished, NoteAdded
 from crm_shared.topics import IMPORTER_EVENTS
 from tests.conftest import auth
-from tests.importer.helpers import batch_processed, job, outbox, upload_and_read
+from tests.importer.helpers import batch_processed, job, outbox, upload_and_read, wait_for
 
 FINISHED = ImportJobFinished.event_type
 FOUR_ROWS = b"name,email\nA,a@x.io\nB,b@x.io\nC,c@x.io\nD,bad\n"  # two batches of two
+
+
+async def _listing(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())  # noqa: ASYNC240 - a test's folder
 
 
 async def test_batch_results_add_to_the_counts(client: httpx.AsyncClient, app: FastAPI) -> None:
@@ -52,9 +56,11 @@ async def test_the_last_results_complete_the_job_and_announce_it(
         "updated": 0,
         "skipped": 1,
         "failed": 1,
+        "cancelled": False,
     }
+    # The worker copies the failed row's cells for errors.csv, then deletes the upload.
     uploads = Path(platform_env["CRM_DATA_DIR"]) / "importer" / "uploads"
-    assert list(uploads.iterdir()) == []
+    assert await wait_for(lambda: _listing(uploads), lambda names: names == []) == []
 
 
 async def test_handling_the_same_results_twice_changes_nothing(
@@ -133,14 +139,15 @@ async def test_a_file_whose_rows_all_fail_locally_completes_at_once(
     assert finished.envelope.data["failed"] == 2
 
 
-async def test_completion_deletes_an_upload_still_on_disk(
+async def test_completion_deletes_the_upload_kept_for_errors_csv(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     created = await upload_and_read(client, b"name\nAda\n")
-    leftover = app.state.files.upload_path(created["id"])
-    leftover.write_text("name\nAda\n")  # as if a crash had kept it after reading
+    upload = app.state.files.upload_path(created["id"])
+    kept_while_running = upload.exists()
 
     await app.state.bus.handle(batch_processed(created["id"], 1, {1: "created"}))
 
+    assert kept_while_running
     assert (await job(client, created["id"]))["status"] == "completed"
-    assert not leftover.exists()
+    assert await wait_for(lambda: _listing(upload.parent), lambda names: names == []) == []

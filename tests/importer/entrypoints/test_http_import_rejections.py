@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from tests.conftest import EDITOR_KEY, auth
 from tests.importer.conftest import AppFactory
-from tests.importer.helpers import outbox, upload, upload_and_read
+from tests.importer.helpers import batch_processed, outbox, upload, upload_and_read, wait_for
 
 PROBLEM = "application/problem+json"
 
@@ -146,7 +146,16 @@ async def test_a_file_larger_than_the_limit_is_refused_with_413(
     _problem(await upload(small_limit_client, content), 413, "64 bytes")
 
 
-async def test_a_file_within_the_limit_is_accepted(small_limit_client: httpx.AsyncClient) -> None:
-    job = await upload_and_read(small_limit_client, b"name\nAda\n")
+async def test_a_file_within_the_limit_is_accepted(running_app: AppFactory) -> None:
+    async with running_app(importer_max_upload_bytes=64) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            job = await upload_and_read(client, b"name\nAda\n")
+            # Once it ended its upload goes (a running import keeps it for its errors.csv).
+            await app.state.bus.handle(batch_processed(job["id"], 1, {1: "created"}))
+            await wait_for(
+                lambda: client.get(f"/v1/imports/{job['id']}/errors.csv", headers=auth()),
+                lambda response: response.status_code == 200,
+            )
 
     assert job["total_rows"] == 1

@@ -10,7 +10,14 @@ from fastapi import FastAPI
 from crm_shared.events import ImportContactsBatch
 from crm_shared.topics import CONTACT_COMMANDS
 from tests.conftest import EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
-from tests.importer.helpers import Published, outbox, upload, upload_and_read
+from tests.importer.helpers import (
+    Published,
+    batch_processed,
+    outbox,
+    upload,
+    upload_and_read,
+    wait_for,
+)
 
 BATCH = ImportContactsBatch.event_type
 
@@ -176,13 +183,23 @@ async def test_a_utf8_bom_and_crlf_line_ends_are_handled(
     assert job["ignored_columns"] == []
 
 
-async def test_the_upload_is_deleted_once_the_file_is_read(
+async def test_the_upload_is_kept_until_the_job_ends_then_deleted(
     client: httpx.AsyncClient, app: FastAPI, platform_env: dict[str, str]
 ) -> None:
-    await upload_and_read(client, b"name\nAda\n")
-
+    read = await upload_and_read(client, b"name\nAda\n")
     uploads = Path(platform_env["CRM_DATA_DIR"]) / "importer" / "uploads"
+    while_running = [path.name for path in uploads.iterdir()]
+
+    # The job's failed rows are copied from it for errors.csv when it ends; then it goes.
+    await app.state.bus.handle(batch_processed(read["id"], 1, {1: "failed"}))
+    errors = await wait_for(
+        lambda: client.get(f"/v1/imports/{read['id']}/errors.csv", headers=auth()),
+        lambda response: response.status_code == 200,
+    )
+
+    assert while_running == [f"{read['id']}.csv"]
     assert list(uploads.iterdir()) == []
+    assert errors.text.splitlines()[1] == "Ada,email is not a valid address,"
 
 
 async def test_a_job_reports_its_counts(client: httpx.AsyncClient) -> None:

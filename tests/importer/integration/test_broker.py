@@ -10,6 +10,7 @@ from crm_shared.devstack import EmbeddedBroker
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ImportContactsBatch
 from crm_shared.topics import CONTACT_COMMANDS, IMPORT_RESULTS
+from tests.conftest import auth
 from tests.importer.conftest import AppFactory
 from tests.importer.helpers import batch_processed, job, upload, upload_and_read
 from tests.kafka_clients import first_record, producer, reader
@@ -76,3 +77,36 @@ async def test_batch_results_from_the_broker_complete_the_job(
             )
 
     assert (state["created"], state["skipped"], state["processed_rows"]) == (1, 1, 2)
+
+
+async def test_a_cancelled_job_counts_the_results_of_batches_it_had_sent(
+    broker_env: EmbeddedBroker, running_app: AppFactory
+) -> None:
+    async with running_app(importer_batch_size=2) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            job_id = (await upload_and_read(client, b"name\nAda\nBob\nCy\n"))["id"]
+            cancelled = await client.post(f"/v1/imports/{job_id}/cancel", headers=auth())
+            async with producer(broker_env.bootstrap_servers) as sender:
+                for answer in (
+                    batch_processed(job_id, 1, {1: "created", 2: "failed"}),
+                    batch_processed(job_id, 2, {3: "created"}),
+                ):
+                    await sender.send_and_wait(
+                        IMPORT_RESULTS.name, value=answer.to_bytes(), key=job_id.encode()
+                    )
+            # Once every batch it had sent is answered, its failed rows are copied.
+            errors = await eventually(
+                lambda: client.get(f"/v1/imports/{job_id}/errors.csv", headers=auth()),
+                lambda r: r.status_code == 200,
+                within=WAIT_SECONDS,
+                what=f"errors.csv of cancelled job {job_id}",
+            )
+            state = await job(client, job_id)
+
+    assert cancelled.json()["status"] == "cancelled"
+    assert (state["status"], state["created"], state["failed"]) == ("cancelled", 2, 1)
+    assert errors.text.splitlines() == [
+        "name,error,warnings",
+        "Bob,email is not a valid address,",
+    ]

@@ -52,6 +52,10 @@ class DyingFiles(DataFiles):
             yield _DiesAfter(text, self._lines)  # type: ignore[misc]
 
 
+def _read_to_the_end(state: dict[str, object]) -> bool:
+    return state["total_rows_estimated"] is False
+
+
 async def test_a_restart_resumes_after_the_last_published_batch(running_app: AppFactory) -> None:
     async with running_app(importer_batch_size=2, importer_worker_enabled=False) as first:
         transport = httpx.ASGITransport(app=first)
@@ -72,7 +76,7 @@ async def test_a_restart_resumes_after_the_last_published_batch(running_app: App
     async with running_app(importer_batch_size=2) as second:
         transport = httpx.ASGITransport(app=second)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            state = await wait_for(lambda: job(client, job_id), lambda j: j["total_rows"] == 5)
+            state = await wait_for(lambda: job(client, job_id), _read_to_the_end)
         batches = await outbox(second, ImportContactsBatch.event_type)
 
     assert [b.envelope.data["batch_no"] for b in batches] == [1, 2, 3]
@@ -91,7 +95,7 @@ async def test_a_restart_resumes_a_job_that_was_only_queued(running_app: AppFact
     async with running_app() as second:
         transport = httpx.ASGITransport(app=second)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            state = await wait_for(lambda: job(client, job_id), lambda j: j["total_rows"] == 5)
+            state = await wait_for(lambda: job(client, job_id), _read_to_the_end)
         [batch] = await outbox(second, ImportContactsBatch.event_type)
 
     assert len(batch.envelope.data["rows"]) == 5

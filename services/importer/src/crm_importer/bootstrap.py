@@ -13,7 +13,7 @@ from crm_importer.adapters.collections import COLLECTION_SPECS
 from crm_importer.adapters.contacts_client import ContactsClient
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import WorkQueue
-from crm_importer.entrypoints import exports_http, imports_http
+from crm_importer.entrypoints import exports_http, import_jobs_http, imports_http
 from crm_importer.entrypoints.consumers import (
     ERASURE_GROUP,
     ERASURE_TOPICS,
@@ -36,7 +36,13 @@ async def _recover(app: FastAPI) -> None:
     store, files = app.state.store, app.state.files
     interrupted = await fail_interrupted_exports(store, files)
     async with store.reader() as session:
-        queued = {job_id for job_id, _ in await WorkQueue(session).items("import", limit=100_000)}
+        queue = WorkQueue(session)
+        # Uploads stay while their job is read, awaits results, or has failed rows to copy.
+        queued = {
+            job_id
+            for kind in ("import", "results", "errors")
+            for job_id, _ in await queue.items(kind, limit=100_000)
+        }
     swept = files.sweep_uploads(keep=queued)
     if interrupted or swept:
         log.info(
@@ -74,7 +80,7 @@ def create_app(
             results_timeout_seconds=settings.importer_results_timeout_seconds,
         )
         exports = ExportRunner(store, files, contacts, page_size=settings.importer_export_page_size)
-        bus = build_bus(store, files)
+        bus = build_bus(store, files, on_import_ended=worker.wake)
         app.state.store, app.state.files, app.state.worker = store, files, worker
         app.state.exports, app.state.bus = exports, bus
         await _recover(app)
@@ -110,5 +116,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.include_router(imports_http.router)
+    app.include_router(import_jobs_http.router)
     app.include_router(exports_http.router)
     return app

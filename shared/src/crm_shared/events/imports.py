@@ -74,6 +74,8 @@ class ImportJobFinished(EventData):
     updated: int
     skipped: int
     failed: int
+    # A user cancelled it (status is then "failed": it did not complete); rows applied stay.
+    cancelled: bool = False
 
 
 class ExportCompleted(EventData):

@@ -61,6 +61,8 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     *TAG_SPECS,
     *MATCHING_SPECS,
     CollectionSpec(MERGES, indexes=(Index(("contact_ids",), multi_value="array"),)),
+    # The `import_id` filter: the imports that created or changed each contact.
+    CollectionSpec(CONTACTS, indexes=(Index(("import_ids",), multi_value="array"),)),
     IDEMPOTENCY_COLLECTION,
 )
 

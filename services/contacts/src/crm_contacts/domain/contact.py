@@ -100,6 +100,7 @@ def new_contact(
         "search_text": "",
         "name_sort": "",
         "match_keys": [],
+        "import_ids": [],
     }
     return refresh_derived(doc)
 

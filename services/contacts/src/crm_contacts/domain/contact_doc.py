@@ -46,6 +46,7 @@ class ContactDoc(TypedDict):
     search_text: str
     name_sort: str
     match_keys: list[str]
+    import_ids: list[str]
 
 
 AnyContactDoc = TypeVar("AnyContactDoc", ContactDoc, dict[str, Any])

@@ -139,6 +139,8 @@ def conditions(
         where.append(Eq("owner", criteria.owner))
     if criteria.campaign:
         where.append(Contains("campaigns", criteria.campaign))
+    if criteria.import_id:
+        where.append(Contains("import_ids", criteria.import_id))
     where.extend(Contains("tags_norm", fold(tag)) for tag in criteria.tag)
     for cond in criteria.custom:
         where.extend(custom_conditions(cond, definitions))

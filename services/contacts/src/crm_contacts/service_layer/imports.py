@@ -9,6 +9,7 @@ from typing import Any
 from crm_contacts.adapters.duplicates import CandidateFinder, queue_rematch
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.contact import unique
+from crm_contacts.domain.import_marks import mark_imported
 from crm_contacts.domain.importing import (
     ExistingContacts,
     PreparedRow,
@@ -184,6 +185,7 @@ async def _apply(
         )
         await record_new_tags(session, tenant, rules)
         account_events = await link_import_batch(session, tenant, plan, now=now, actor=actor)
+        mark_imported([*plan.inserts, *plan.replacements.values()], batch.job_id)
         await contacts.add_many(plan.inserts)
         if not await contacts.save_many(list(plan.replacements.values())):
             raise ConcurrentUpdateError(f"a contact of import {batch.job_id} changed meanwhile")

@@ -11,7 +11,8 @@ EXPORTS = "exports"
 WORK_QUEUE = "work_queue"
 
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
-    CollectionSpec(IMPORT_JOBS),
+    # Repeat detection looks up a tenant's recent imports of the same file.
+    CollectionSpec(IMPORT_JOBS, (Index(("file_sha256", "created_at")),)),
     CollectionSpec(IMPORT_ERRORS, (Index(("job_id", "row_number")),)),
     CollectionSpec(EXPORTS, (Index(("status",)),)),
     CollectionSpec(WORK_QUEUE, (Index(("kind",)),)),

@@ -1,18 +1,20 @@
-"""The importer's files: uploaded CSVs waiting to be read, and export CSVs with their id lists."""
+"""The importer's files: uploaded CSVs waiting to be read, and export files with their id lists."""
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from crm_importer.adapters.sheets import CsvSheet, Sheet, XlsxSheet
+from crm_importer.domain.exports import ExportFormat
+
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _UPLOAD = ".csv"
 _PARTIAL = ".part"
-_EXPORT = ".csv"
+_EXPORT_SUFFIXES: dict[ExportFormat, str] = {"csv": ".csv", "xlsx": ".xlsx"}
 _IDS = ".ids"
 
 
@@ -31,46 +33,59 @@ def _remove(path: Path) -> bool:
 
 
 class ExportWriter:
-    """Writes an export's CSV and id list under temporary names; `commit` makes them final."""
+    """Writes an export's file and id list under temporary names; `commit` makes them final."""
 
-    def __init__(self, files: DataFiles, export_id: str, fields: list[str]) -> None:
+    def __init__(
+        self,
+        files: DataFiles,
+        export_id: str,
+        fields: list[str],
+        *,
+        file_format: ExportFormat = "csv",
+        bom: bool = False,
+    ) -> None:
         self._files = files
         self._id = export_id
-        self._csv_part = files.exports / _name(export_id, _EXPORT + _PARTIAL)
+        self._format = file_format
+        self._sheet_part = files.exports / _name(
+            export_id, _EXPORT_SUFFIXES[file_format] + _PARTIAL
+        )
         self._ids_part = files.exports / _name(export_id, _IDS + _PARTIAL)
-        self._csv_file = self._csv_part.open("w", encoding="utf-8", newline="")
         self._ids_file = self._ids_part.open("w", encoding="ascii")
-        self._writer = csv.writer(self._csv_file)
-        self._writer.writerow(fields)
+        self._sheet: Sheet = (
+            XlsxSheet(self._sheet_part, fields)
+            if file_format == "xlsx"
+            else CsvSheet(self._sheet_part, fields, bom=bom)
+        )
         self.rows = 0
 
     def write(self, contact_id: str, row: list[str]) -> None:
         """Append one contact's row and its id."""
-        self._writer.writerow(row)
+        self._sheet.write(row)
         self._ids_file.write(contact_id + "\n")
         self.rows += 1
 
     def flush(self) -> None:
         """Hand what was written so far to the operating system."""
-        self._csv_file.flush()
+        self._sheet.flush()
         self._ids_file.flush()
 
     def commit(self) -> None:
         """Close both files and give them their final names."""
         self._close()
         self._ids_part.replace(self._files.export_ids_path(self._id))
-        self._csv_part.replace(self._files.export_path(self._id))
+        self._sheet_part.replace(self._files.export_path(self._id, self._format))
 
     def discard(self) -> None:
         """Close and delete the partial files."""
         self._close()
-        _remove(self._csv_part)
+        _remove(self._sheet_part)
         _remove(self._ids_part)
 
     def _close(self) -> None:
-        for handle in (self._csv_file, self._ids_file):
-            if not handle.closed:
-                handle.close()
+        self._sheet.close()
+        if not self._ids_file.closed:
+            self._ids_file.close()
 
 
 class DataFiles:
@@ -131,26 +146,34 @@ class DataFiles:
 
     # Exports
 
-    def export_path(self, export_id: str) -> Path:
-        """A finished export's CSV."""
-        return self.exports / _name(export_id, _EXPORT)
+    def export_path(self, export_id: str, file_format: ExportFormat = "csv") -> Path:
+        """A finished export's file."""
+        return self.exports / _name(export_id, _EXPORT_SUFFIXES[file_format])
 
     def export_ids_path(self, export_id: str) -> Path:
         """The ids of the contacts in a finished export, one per line."""
         return self.exports / _name(export_id, _IDS)
 
     def export_exists(self, export_id: str) -> bool:
-        """True if a finished export's CSV is on disk."""
-        return self.export_path(export_id).exists()
+        """True if a finished export's file (of any format) is on disk."""
+        return any(self.export_path(export_id, f).exists() for f in _EXPORT_SUFFIXES)
 
-    def new_export(self, export_id: str, fields: list[str]) -> ExportWriter:
+    def new_export(
+        self,
+        export_id: str,
+        fields: list[str],
+        *,
+        file_format: ExportFormat = "csv",
+        bom: bool = False,
+    ) -> ExportWriter:
         """Start writing an export."""
-        return ExportWriter(self, export_id, fields)
+        return ExportWriter(self, export_id, fields, file_format=file_format, bom=bom)
 
     def delete_export(self, export_id: str) -> None:
-        """Delete an export's files, final or partial."""
-        for suffix in (_EXPORT, _IDS, _EXPORT + _PARTIAL, _IDS + _PARTIAL):
+        """Delete an export's files, final or partial, of any format."""
+        for suffix in (*_EXPORT_SUFFIXES.values(), _IDS):
             _remove(self.exports / _name(export_id, suffix))
+            _remove(self.exports / _name(export_id, suffix + _PARTIAL))
 
     def sweep_partial_exports(self) -> int:
         """Delete half-written exports (every export still running at start-up was interrupted)."""

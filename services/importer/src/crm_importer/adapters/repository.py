@@ -9,10 +9,13 @@ from crm_importer.adapters.collections import EXPORTS, IMPORT_ERRORS, IMPORT_JOB
 from crm_importer.domain.exports import ExportJob, ExportStatus
 from crm_importer.domain.jobs import ImportJob
 from crm_shared.ids import new_id
-from crm_shared.storage import Contains, Cursor, Eq, In, Session
+from crm_shared.storage import Contains, Cursor, Eq, In, Range, Session
 
 # "results": an import read to the end, awaiting the contacts service's batch results.
-WorkKind = Literal["import", "export", "results"]
+# "errors": a finished import whose failed rows' original cells are still to be copied.
+WorkKind = Literal["import", "export", "results", "errors"]
+# An "errors" item shares its job's id with the job's other items, so its own id is prefixed.
+_ERRORS_ITEM = "errors-"
 # The work queue spans tenants; no API key can carry an empty tenant (parse_api_keys refuses it).
 QUEUE_TENANT = ""
 
@@ -35,6 +38,28 @@ class ImportJobs:
     async def save(self, job: ImportJob) -> None:
         """Store the job's new state."""
         await self._session.replace(IMPORT_JOBS, job.model_dump(mode="json"))
+
+    async def newest(self, *, tenant: str, limit: int, after: str | None) -> list[ImportJob]:
+        """The tenant's imports, newest first (ids are time-ordered), after the id `after`."""
+        docs = await self._session.find(
+            IMPORT_JOBS,
+            tenant=tenant,
+            descending=True,
+            limit=limit,
+            after=Cursor(value=after, id=after) if after else None,
+        )
+        return [ImportJob.model_validate(doc) for doc in docs]
+
+    async def of_file(self, *, tenant: str, file_sha256: str, since: str) -> list[ImportJob]:
+        """The tenant's imports of a file with this SHA-256 created at or after `since`."""
+        docs = await self._session.find(
+            IMPORT_JOBS,
+            tenant=tenant,
+            where=[Eq("file_sha256", file_sha256), Range("created_at", gte=since)],
+            descending=True,
+            limit=20,
+        )
+        return [ImportJob.model_validate(doc) for doc in docs]
 
 
 class ImportErrors:
@@ -64,6 +89,10 @@ class ImportErrors:
             after=after,
         )
 
+    async def save(self, doc: dict[str, Any]) -> None:
+        """Store a row error's new state (its original cells, once copied)."""
+        await self._session.replace(IMPORT_ERRORS, doc)
+
     async def delete_matching(self, *, tenant: str, identifier_hashes: Sequence[str]) -> int:
         """Delete failed rows whose values hold one of these identifier hashes."""
         deleted = 0
@@ -92,6 +121,17 @@ class Exports:
     async def save(self, export: ExportJob) -> None:
         """Store the export's new state."""
         await self._session.replace(EXPORTS, export.model_dump(mode="json"))
+
+    async def newest(self, *, tenant: str, limit: int, after: str | None) -> list[ExportJob]:
+        """The tenant's exports, newest first (ids are time-ordered), after the id `after`."""
+        docs = await self._session.find(
+            EXPORTS,
+            tenant=tenant,
+            descending=True,
+            limit=limit,
+            after=Cursor(value=after, id=after) if after else None,
+        )
+        return [ExportJob.model_validate(doc) for doc in docs]
 
     async def with_status(
         self, *, tenant: str, statuses: tuple[ExportStatus, ...]
@@ -126,8 +166,26 @@ class WorkQueue:
         await self._session.delete(WORK_QUEUE, tenant=QUEUE_TENANT, id=item_id)
 
     async def items(self, kind: WorkKind, *, limit: int = 100) -> list[tuple[str, str]]:
-        """The oldest unfinished items of a kind, as (id, tenant) pairs."""
+        """The oldest unfinished items of a kind, as (job or export id, tenant) pairs."""
         docs = await self._session.find(
             WORK_QUEUE, tenant=QUEUE_TENANT, where=[Eq("kind", kind)], limit=limit
         )
-        return [(doc["id"], doc["owner"]) for doc in docs]
+        return [(doc["id"].removeprefix(_ERRORS_ITEM), doc["owner"]) for doc in docs]
+
+    async def add_errors_copy(self, *, job_id: str, tenant: str) -> None:
+        """Remember that a finished job's failed rows still need their original cells."""
+        if await self._session.get(WORK_QUEUE, tenant=QUEUE_TENANT, id=_ERRORS_ITEM + job_id):
+            return  # already queued by whatever ended the job first
+        await self._session.insert(
+            WORK_QUEUE,
+            {
+                "id": _ERRORS_ITEM + job_id,
+                "tenant": QUEUE_TENANT,
+                "kind": "errors",
+                "owner": tenant,
+            },
+        )
+
+    async def remove_errors_copy(self, job_id: str) -> None:
+        """The failed rows' cells were copied (or could not be)."""
+        await self._session.delete(WORK_QUEUE, tenant=QUEUE_TENANT, id=_ERRORS_ITEM + job_id)

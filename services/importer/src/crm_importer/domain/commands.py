@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from crm_importer.domain.exports import ExportFormat
 from crm_importer.domain.mapping import ColumnMapping
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.filters import ContactFilter
@@ -17,6 +18,9 @@ class StartImport(BaseModel):
     job_id: str
     on_duplicate: DuplicatePolicy = "skip"
     mapping: ColumnMapping | None = None
+    # The upload's size and SHA-256: its progress estimate, and repeat detection.
+    file_bytes: int = 0
+    file_sha256: str = ""
 
 
 class RequestExport(BaseModel):
@@ -26,3 +30,5 @@ class RequestExport(BaseModel):
 
     fields: list[str]
     filter: ContactFilter = ContactFilter()
+    format: ExportFormat = "csv"
+    bom: bool = False

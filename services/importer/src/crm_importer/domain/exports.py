@@ -1,4 +1,4 @@
-"""The export job and how a contact becomes one CSV row of the chosen fields."""
+"""The export job and how a contact becomes one row of the chosen fields (CSV or .xlsx)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,25 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from crm_importer.domain.cells import neutralize
 from crm_importer.domain.fields import custom_key
+from crm_shared.contact_fields import FIELDS_BY_NAME
 from crm_shared.events import ExportCompleted
 from crm_shared.filters import ContactFilter
 
 ExportStatus = Literal["queued", "running", "completed", "failed", "expired"]
+ExportFormat = Literal["csv", "xlsx"]
+# Standard fields holding a list of values: one cell, the values joined by ';' (as tags import).
+_LIST_FIELDS = frozenset(name for name, f in FIELDS_BY_NAME.items() if f.shape == "list")
 INTERRUPTED = "interrupted by a restart; run it again"
 ERASED = "removed after an erasure request"
 
 
 class ExportJob(BaseModel):
-    """One CSV export; `pending_erasures` holds contacts erased while it was still running."""
+    """One export; `pending_erasures` holds contacts erased while it was still running.
+
+    `bom` starts a CSV with a UTF-8 byte order mark, which Excel needs to read it as UTF-8.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -27,6 +35,8 @@ class ExportJob(BaseModel):
     status: ExportStatus = "queued"
     fields: list[str]
     filter: ContactFilter = ContactFilter()
+    format: ExportFormat = "csv"
+    bom: bool = False
     rows: int = 0
     created_at: str
     finished_at: str | None = None
@@ -75,11 +85,15 @@ def _cell(contact: dict[str, Any], field: str) -> str:
         custom = contact.get("custom_fields") or {}
         return _text(custom.get(key)) if isinstance(custom, dict) else ""
     value = contact.get(field)
-    if field == "tags" and isinstance(value, list):
-        return ";".join(str(tag) for tag in value)
+    if field in _LIST_FIELDS and isinstance(value, list):
+        return ";".join(str(item) for item in value)
     return _text(value)
 
 
 def contact_row(contact: dict[str, Any], fields: list[str]) -> list[str]:
-    """The contact's values for the chosen fields: tags joined by ';', lists and numbers as JSON."""
-    return [_cell(contact, field) for field in fields]
+    """The contact's values for the chosen fields, safe to open in a spreadsheet.
+
+    Lists of a standard field (tags, emails, phones, campaigns) are joined by ';'; custom lists
+    and numbers are JSON; a cell a spreadsheet would run as a formula is neutralized.
+    """
+    return [neutralize(_cell(contact, field)) for field in fields]

@@ -11,9 +11,11 @@ from crm_importer.domain.mapping import ColumnPlan
 from crm_importer.domain.rows import MappedRow, RowFailure
 from crm_shared.events import ImportJobFinished, ImportRow, RowResult
 from crm_shared.events.imports import DuplicatePolicy
+from crm_shared.problems import Conflict
 
-ImportStatus = Literal["queued", "running", "completed", "failed"]
-TERMINAL: frozenset[str] = frozenset({"completed", "failed"})
+ImportStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+CANCELLED = "cancelled by a user; rows applied before the cancel stay imported"
 
 
 class ImportChunk:
@@ -75,11 +77,39 @@ class ImportJob(BaseModel):
     # When the job last moved (file read to the end, a batch's results): a job awaiting
     # results that stops moving is failed by the worker instead of staying `running`.
     progressed_at: str | None = None
+    # Progress: when reading began, the upload's size and the rows it was estimated to hold.
+    started_at: str | None = None
+    file_bytes: int = 0
+    estimated_rows: int | None = None
+    # SHA-256 of the uploaded file: the same file posted again within a day is a repeat.
+    file_sha256: str = ""
+    # The original header and failed rows' cells are copied for errors.csv once the job ends.
+    header: list[str] = []
+    errors_captured: bool = False
 
     @property
     def finished(self) -> bool:
-        """True once the job completed or failed."""
+        """True once the job completed, failed or was cancelled."""
         return self.status in TERMINAL
+
+    @property
+    def awaiting_results(self) -> bool:
+        """True while results may still come: running, or cancelled with batches unanswered."""
+        if self.status == "cancelled":
+            return bool(self.missing_batches())
+        return not self.finished
+
+    def cancel(self, now: str) -> None:
+        """Stop the job: reading stops before its next batch; batches already sent still count."""
+        if self.finished:
+            raise Conflict(
+                f"import {self.id} is {self.status}; only a queued or running import can be "
+                "cancelled",
+                extra={"import_status": self.status},
+            )
+        self.status = "cancelled"
+        self.error = CANCELLED
+        self.finished_at = now
 
     def record_chunk(self, chunk: ImportChunk) -> int | None:
         """Account for a flushed chunk; return the batch number its rows go out as, if any."""
@@ -135,7 +165,8 @@ class ImportJob(BaseModel):
         """The event announcing that this job ended, with its counts."""
         return ImportJobFinished(
             job_id=self.id,
-            status="failed" if self.status == "failed" else "completed",
+            status="completed" if self.status == "completed" else "failed",
+            cancelled=self.status == "cancelled",
             total_rows=self.total_rows if self.total_rows is not None else self.rows_read,
             created=self.created,
             updated=self.updated,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from crm_importer.adapters.files import DataFiles
 from crm_importer.service_layer.erasure import erase_contact
 from crm_importer.service_layer.imports import apply_batch_results
@@ -18,11 +20,21 @@ RESULTS_TOPICS = IMPORTER.topics_of(RESULTS_GROUP)
 ERASURE_TOPICS = IMPORTER.topics_of(ERASURE_GROUP)
 
 
-def build_bus(store: DocumentStore, files: DataFiles) -> MessageBus:
-    """The importer's message table, which both consumer groups route by."""
+def build_bus(
+    store: DocumentStore, files: DataFiles, *, on_import_ended: Callable[[], None] | None = None
+) -> MessageBus:
+    """The importer's message table, which both consumer groups route by; `on_import_ended`
+    wakes the worker that copies an ended import's failed rows."""
 
     async def on_batch_processed(event: ImportBatchProcessed, envelope: EventEnvelope) -> None:
-        await apply_batch_results(store, files, event, event_id=envelope.id, tenant=envelope.tenant)
+        await apply_batch_results(
+            store,
+            files,
+            event,
+            event_id=envelope.id,
+            tenant=envelope.tenant,
+            on_finished=on_import_ended,
+        )
 
     async def on_erasure_requested(event: ErasureRequested, envelope: EventEnvelope) -> None:
         await erase_contact(

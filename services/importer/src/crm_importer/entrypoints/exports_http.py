@@ -1,15 +1,17 @@
-"""`/v1/exports`: export contacts to CSV, follow the export, download the file."""
+"""`/v1/exports`: export contacts to CSV or .xlsx, list and follow exports, download the file."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
 from crm_importer.domain.commands import RequestExport
+from crm_importer.domain.exports import ExportFormat
 from crm_importer.entrypoints.deps import ExportRunnerDep, FilesDep, StoreDep
-from crm_importer.entrypoints.schemas import ExportCreate, ExportPublic
+from crm_importer.entrypoints.pagination import decode_id_cursor, encode_id_cursor
+from crm_importer.entrypoints.schemas import ExportCreate, ExportList, ExportPublic
 from crm_importer.service_layer import queries
 from crm_importer.service_layer.exports import request_export
 from crm_shared.http import ViewerAuth
@@ -19,6 +21,10 @@ from crm_shared.problems import Conflict, ProblemError
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such export in your tenant."}
+}
+_MEDIA_TYPES: dict[ExportFormat, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 
@@ -59,6 +65,22 @@ async def create_export(
     return ExportPublic.of(export)
 
 
+@router.get("", response_model=ExportList)
+async def list_exports(
+    principal: ViewerAuth,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> ExportList:
+    """The tenant's exports, newest first (role viewer)."""
+    exports, last = await queries.list_exports(
+        store, tenant=principal.tenant, limit=limit, after=decode_id_cursor(cursor)
+    )
+    return ExportList(
+        items=[ExportPublic.of(export) for export in exports], next_cursor=encode_id_cursor(last)
+    )
+
+
 @router.get("/{export_id}", response_model=ExportPublic, responses=_NOT_FOUND)
 async def get_export(export_id: str, principal: ViewerAuth, store: StoreDep) -> ExportPublic:
     """An export's state (role viewer)."""
@@ -71,7 +93,10 @@ async def get_export(export_id: str, principal: ViewerAuth, store: StoreDep) -> 
     "/{export_id}/download",
     response_class=FileResponse,
     responses={
-        200: {"content": {"text/csv": {}}, "description": "The CSV, header row first."},
+        200: {
+            "content": {media_type.split(";")[0]: {} for media_type in _MEDIA_TYPES.values()},
+            "description": "The file in the export's format, header row first.",
+        },
         409: {"description": "The export is not completed yet."},
         410: {"description": "The file was deleted after an erasure request."},
         **_NOT_FOUND,
@@ -80,7 +105,7 @@ async def get_export(export_id: str, principal: ViewerAuth, store: StoreDep) -> 
 async def download_export(
     export_id: str, principal: ViewerAuth, store: StoreDep, files: FilesDep
 ) -> FileResponse:
-    """The export's CSV, streamed from disk (role viewer)."""
+    """The export's file, streamed from disk (role viewer)."""
     export = await queries.get_export(store, tenant=principal.tenant, export_id=export_id)
     if export.status == "expired" or (
         export.status == "completed" and not files.export_exists(export.id)
@@ -92,7 +117,7 @@ async def download_export(
             extra={"export_status": export.status},
         )
     return FileResponse(
-        files.export_path(export.id),
-        media_type="text/csv; charset=utf-8",
-        filename=f"contacts-export-{export.id}.csv",
+        files.export_path(export.id, export.format),
+        media_type=_MEDIA_TYPES[export.format],
+        filename=f"contacts-export-{export.id}.{export.format}",
     )

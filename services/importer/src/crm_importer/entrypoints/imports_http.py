@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, cast, get_args
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from crm_importer.adapters.multipart import ReceivedForm, receive_form
 from crm_importer.domain.commands import StartImport
 from crm_importer.domain.fields import IMPORT_FIELDS
 from crm_importer.domain.mapping import parse_mapping
 from crm_importer.entrypoints.deps import FilesDep, SettingsDep, StoreDep, WorkerDep
+from crm_importer.entrypoints.import_jobs_http import ALLOW_REPEAT_HELP, answer_repeat
 from crm_importer.entrypoints.pagination import decode_cursor, encode_cursor
 from crm_importer.entrypoints.schemas import (
     ROW_NUMBER_HELP,
@@ -56,6 +57,11 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "default": "skip",
                             "description": "What to do with a row whose email already exists.",
                         },
+                        "allow_repeat": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": ALLOW_REPEAT_HELP,
+                        },
                     },
                 }
             }
@@ -85,6 +91,8 @@ def _command(job_id: str, form: ReceivedForm) -> StartImport:
         job_id=job_id,
         on_duplicate=cast(DuplicatePolicy, on_duplicate),
         mapping=parse_mapping(form.fields.get("mapping")),
+        file_bytes=form.file_bytes,
+        file_sha256=form.file_sha256,
     )
 
 
@@ -94,10 +102,14 @@ def _command(job_id: str, form: ReceivedForm) -> StartImport:
     response_model=JobAccepted,
     summary="Upload a CSV and queue its import",
     openapi_extra=_UPLOAD_BODY,
-    responses={413: {"description": "The file is larger than the configured limit."}},
+    responses={
+        200: {"description": "The same file was imported in the last 24 hours: that import."},
+        413: {"description": "The file is larger than the configured limit."},
+    },
 )
 async def create_import(
     request: Request,
+    response: Response,
     principal: EditorAuth,
     store: StoreDep,
     files: FilesDep,
@@ -115,11 +127,16 @@ async def create_import(
         command = _command(job_id, form)
         # Only now is the body known: a replay answers here, and its copy of the file goes.
         await idempotency.claim(form.digest())
+        repeat = await answer_repeat(store, response, tenant=principal.tenant, form=form)
+        if repeat is not None:
+            files.delete_upload(job_id)
+            return repeat
     except BaseException:
         files.delete_upload(job_id)
         raise
     job = await start_import(store, files, command, tenant=principal.tenant, actor=principal.key_id)
     worker.wake()
+    response.headers["Location"] = f"/v1/imports/{job.id}"
     return JobAccepted(id=job.id, status=job.status)
 
 

@@ -6,9 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
-from crm_importer.domain.exports import ExportJob, ExportStatus
+from crm_importer.domain.exports import ExportFormat, ExportJob, ExportStatus
 from crm_importer.domain.fields import EXPORT_FIELDS
 from crm_importer.domain.jobs import ImportJob, ImportStatus
+from crm_importer.domain.progress import progress
+from crm_shared.clock import now_iso
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.filters import ContactFilter
 
@@ -20,10 +22,15 @@ ROW_NUMBER_HELP = (
 
 
 class JobAccepted(BaseModel):
-    """A job was queued."""
+    """A job was queued (or, for a repeated upload, the earlier job of the same file)."""
 
     id: str
     status: str
+    repeat_of: str | None = Field(
+        default=None,
+        description="Set when the same file was imported in the last 24 hours: that import, "
+        "answered instead of a new one (send allow_repeat=true to import it again).",
+    )
 
 
 class ImportJobPublic(BaseModel):
@@ -32,8 +39,19 @@ class ImportJobPublic(BaseModel):
     id: str
     status: ImportStatus
     total_rows: int | None = Field(
-        description="Data rows in the file (blank lines not counted); null until it is read."
+        description="Data rows in the file (blank lines not counted): estimated from the file's "
+        "size until it is read to the end (`total_rows_estimated`), null if no estimate."
     )
+    total_rows_estimated: bool = Field(
+        description="True while total_rows is an estimate (the file is still being read)."
+    )
+    rows_per_second: float | None = Field(
+        description="Rows with an outcome per second since reading began; null before."
+    )
+    eta_seconds: float | None = Field(
+        description="Seconds left at that pace; 0 once the import ended, null if unknown."
+    )
+    started_at: str | None = Field(description="When reading began; null while queued.")
     rows_read: int
     processed_rows: int
     created: int
@@ -49,12 +67,28 @@ class ImportJobPublic(BaseModel):
 
     @classmethod
     def of(cls, job: ImportJob) -> ImportJobPublic:
-        """The public view of a job."""
+        """The public view of a job, with its progress as of now."""
+        now = progress(job, now_iso())
         return cls(
-            **job.model_dump(include=set(cls.model_fields) - {"mapping", "ignored_columns"}),
+            **job.model_dump(
+                include=set(cls.model_fields) - {"mapping", "ignored_columns", "total_rows"}
+            ),
             mapping=job.plan.as_mapping(),
             ignored_columns=job.plan.ignored_columns,
+            total_rows=now.total_rows,
+            total_rows_estimated=now.total_rows_estimated,
+            rows_per_second=now.rows_per_second,
+            eta_seconds=now.eta_seconds,
         )
+
+
+class ImportJobList(BaseModel):
+    """One page of imports, newest first, with their counts and progress."""
+
+    items: list[ImportJobPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class ImportErrorItem(BaseModel):
@@ -88,6 +122,14 @@ class ExportCreate(BaseModel):
         examples=[["name", "email", "tags", "custom.plan"]],
     )
     filter: ContactFilter | None = None
+    format: ExportFormat = Field(
+        default="csv", description="csv, or xlsx (one sheet of up to 1,048,576 rows, then more)."
+    )
+    bom: bool = Field(
+        default=False,
+        description="CSV only: start the file with a UTF-8 byte order mark, so Excel reads it "
+        "as UTF-8.",
+    )
 
 
 class ExportPublic(BaseModel):
@@ -98,6 +140,8 @@ class ExportPublic(BaseModel):
     rows: int
     fields: list[str]
     filter: ContactFilter
+    format: ExportFormat
+    bom: bool
     created_at: str
     finished_at: str | None
     error: str | None = None
@@ -110,3 +154,12 @@ class ExportPublic(BaseModel):
     def of(cls, export: ExportJob) -> ExportPublic:
         """The public view of an export (without internal bookkeeping)."""
         return cls(**export.model_dump(include=set(cls.model_fields)))
+
+
+class ExportList(BaseModel):
+    """One page of exports, newest first."""
+
+    items: list[ExportPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )

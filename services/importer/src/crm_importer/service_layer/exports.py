@@ -15,6 +15,7 @@ from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
 from crm_shared.observability.metrics import JOBS_FINISHED, JOBS_STARTED
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
+from crm_shared.problems import Unprocessable
 from crm_shared.storage import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -25,12 +26,18 @@ async def request_export(
     store: DocumentStore, command: RequestExport, *, tenant: str, actor: str
 ) -> ExportJob:
     """Check the fields and store a queued export."""
+    if command.bom and command.format != "csv":
+        raise Unprocessable(
+            "bom applies to CSV exports only; an .xlsx file needs none", extra={"field": "bom"}
+        )
     export = ExportJob(
         id=new_id(),
         tenant=tenant,
         actor=actor,
         fields=validate_export_fields(command.fields),
         filter=command.filter,
+        format=command.format,
+        bom=command.bom,
         created_at=now_iso(),
     )
     async with store.transaction() as session:
@@ -107,7 +114,7 @@ async def run_export(
     authorization: str,
     page_size: int,
 ) -> None:
-    """Write the export's CSV page by page as the contacts API answers, then complete it."""
+    """Write the export's file page by page as the contacts API answers, then complete it."""
     async with store.transaction() as session:
         exports = Exports(session)
         export = await exports.get(tenant=tenant, export_id=export_id)
@@ -115,7 +122,7 @@ async def run_export(
             return
         export.status = "running"
         await exports.save(export)
-    writer = files.new_export(export.id, export.fields)
+    writer = files.new_export(export.id, export.fields, file_format=export.format, bom=export.bom)
     try:
         await _write(contacts, writer, export, authorization=authorization, page_size=page_size)
     except asyncio.CancelledError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from charset_normalizer import from_bytes
@@ -14,8 +15,10 @@ from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
 from crm_importer.domain.commands import StartImport
 from crm_importer.domain.jobs import ImportJob
 from crm_importer.domain.mapping import ColumnPlan, plan_columns
+from crm_importer.domain.progress import estimate_rows
 from crm_importer.domain.records import CsvRecords
 from crm_importer.domain.rows import has_undecodable_bytes
+from crm_importer.service_layer.error_rows import queue_errors_copy
 from crm_shared.clock import now_iso
 from crm_shared.events import ImportBatchProcessed
 from crm_shared.observability.metrics import IMPORT_ROWS, JOBS_FINISHED, JOBS_STARTED
@@ -73,6 +76,9 @@ async def start_import(
             on_duplicate=command.on_duplicate,
             plan=plan,
             created_at=now_iso(),
+            file_bytes=command.file_bytes,
+            file_sha256=command.file_sha256,
+            estimated_rows=estimate_rows(files.upload_sample(command.job_id), command.file_bytes),
         )
         # Renamed before the commit: a crash in between leaves a file without a job, which the
         # start-up sweep deletes; never a job without its file.
@@ -94,14 +100,20 @@ async def apply_batch_results(
     *,
     event_id: str,
     tenant: str,
+    on_finished: Callable[[], None] | None = None,
 ) -> None:
-    """Add one batch's row results to its job; complete the job when every row has a result."""
+    """Add one batch's row results to its job; complete the job when every row has a result.
+
+    A cancelled job still counts the batches it had sent; once they are all answered, its
+    failed rows are copied for errors.csv (`on_finished` wakes the worker that does it).
+    """
+    ended = False
     async with store.transaction() as session:
         if not await session.mark_processed(RESULTS_CONSUMER, event_id):
             return
         jobs = ImportJobs(session)
         job = await jobs.get(tenant=tenant, job_id=processed.job_id)
-        if job is None or job.finished:
+        if job is None or not job.awaiting_results:
             log.warning(
                 "results of batch %d for unknown or finished import %s ignored",
                 processed.batch_no,
@@ -128,8 +140,11 @@ async def apply_batch_results(
         job.progressed_at = now_iso()
         completed = job.settle(now_iso())
         await jobs.save(job)
-        if completed:
+        ended = completed or not job.awaiting_results
+        if ended:
             await WorkQueue(session).remove(job.id)
+            await queue_errors_copy(session, job)
+        if completed:
             await session.add_events(
                 [
                     outgoing(
@@ -146,13 +161,15 @@ async def apply_batch_results(
         IMPORT_ROWS.labels(outcome).inc(rows)
     if completed:
         JOBS_FINISHED.labels("import", job.status).inc()
-        files.delete_upload(job.id)
+    if ended and on_finished is not None:
+        on_finished()
 
 
 async def fail_import(
     store: DocumentStore, files: DataFiles, *, tenant: str, job_id: str, reason: str
 ) -> None:
-    """Stop a job for good: mark it failed, announce it, and delete its upload."""
+    """Stop a job for good: mark it failed, announce it, and have its failed rows copied (then
+    its upload deleted) by the worker."""
     failed = False
     async with store.transaction() as session:
         jobs = ImportJobs(session)
@@ -173,9 +190,12 @@ async def fail_import(
                     )
                 ]
             )
+        if job is not None:
+            await queue_errors_copy(session, job)
     if failed:
         JOBS_FINISHED.labels("import", "failed").inc()
-    files.delete_upload(job_id)
+    if job is None:
+        files.delete_upload(job_id)
 
 
 def stalled_reason(missing: list[int], timeout_seconds: float) -> str:
@@ -201,7 +221,8 @@ async def fail_stalled_imports(
     deadline = datetime.fromisoformat(now) - timedelta(seconds=timeout_seconds)
     failed = 0
     for job, tenant, job_id in jobs:
-        if job is not None and not job.finished:
+        # A cancelled job waits for the batches it had sent, and stops waiting the same way.
+        if job is not None and job.awaiting_results:
             moved = datetime.fromisoformat(job.progressed_at or job.created_at)
             if moved > deadline:
                 continue

@@ -38,6 +38,15 @@ async def get_export(store: DocumentStore, *, tenant: str, export_id: str) -> Ex
     return export
 
 
+async def list_exports(
+    store: DocumentStore, *, tenant: str, limit: int, after: str | None
+) -> tuple[list[ExportJob], str | None]:
+    """The tenant's exports, newest first, and the id to continue after when more follow."""
+    async with store.reader() as session:
+        exports = await Exports(session).newest(tenant=tenant, limit=limit + 1, after=after)
+    return exports[:limit], exports[limit - 1].id if len(exports) > limit else None
+
+
 async def import_errors(
     store: DocumentStore, *, tenant: str, job_id: str, limit: int, after: Cursor | None
 ) -> ErrorPage:

@@ -11,6 +11,7 @@ from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
 from crm_importer.domain.jobs import ImportChunk, ImportJob
 from crm_importer.domain.records import CsvRecords, UnparsableRecord
 from crm_importer.domain.rows import RowFailure, RowMapper
+from crm_importer.service_layer.error_rows import queue_errors_copy
 from crm_importer.service_layer.imports import fail_import
 from crm_shared.clock import now_iso
 from crm_shared.events import ImportContactsBatch
@@ -79,6 +80,7 @@ async def _flush(
         if job is None or job.finished:
             raise JobGone(job_id)
         events = []
+        job.started_at = job.started_at or now_iso()
         batch_no = job.record_chunk(chunk)
         if batch_no is not None:
             command = ImportContactsBatch(
@@ -102,6 +104,7 @@ async def _flush(
             if not job.settle(now_iso()):
                 await queue.add(kind="results", item_id=job.id, tenant=tenant)
             else:
+                await queue_errors_copy(session, job)
                 events.append(
                     outgoing(
                         job.finished_event(),
@@ -158,6 +161,10 @@ async def process_import(
         await _read_file(store, files, job, options)
     except JobGone:
         async with store.transaction() as session:
-            await WorkQueue(session).remove(job_id)
-    # Every row is in the outbox now (or the job is gone): the upload goes at once.
-    files.delete_upload(job_id)
+            current = await ImportJobs(session).get(tenant=tenant, job_id=job_id)
+            # A job cancelled while it was read may still await the batches it had sent.
+            if current is None or not current.awaiting_results:
+                await WorkQueue(session).remove(job_id)
+        if job is None:
+            files.delete_upload(job_id)
+    # Otherwise the upload stays until the job ends: its failed rows are copied for errors.csv.

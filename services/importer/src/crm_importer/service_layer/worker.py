@@ -9,6 +9,7 @@ import traceback
 
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import WorkQueue
+from crm_importer.service_layer.error_rows import copy_pending_error_cells
 from crm_importer.service_layer.imports import fail_import, fail_stalled_imports
 from crm_importer.service_layer.reading import ReadingOptions, process_import
 from crm_shared.clock import now_iso
@@ -51,7 +52,14 @@ class ImportWorker:
         await fail_stalled_imports(
             self._store, self._files, now=now_iso(), timeout_seconds=self._results_timeout
         )
-        return len(queued)
+        # Jobs that ended: their failed rows' cells are copied for errors.csv, uploads deleted.
+        copied = await copy_pending_error_cells(
+            self._store,
+            self._files,
+            suppression_key=self._options.suppression_key,
+            region=self._options.default_region,
+        )
+        return len(queued) + copied
 
     async def _process(self, tenant: str, job_id: str) -> None:
         with working_on(WorkContext(tenant=tenant, job_id=job_id)):  # its log lines say so

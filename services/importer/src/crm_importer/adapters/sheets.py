@@ -1,0 +1,103 @@
+"""Row writers for export files: CSV (optionally with a UTF-8 BOM) and streamed .xlsx.
+
+Both take rows of text already neutralized (`domain.cells`) and keep memory flat whatever the
+number of rows: the CSV goes straight to its file, the workbook through xlsxwriter's
+`constant_memory` mode, which writes each row out once the next one starts.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Protocol
+
+import xlsxwriter
+
+# An .xlsx sheet holds at most this many rows (the header included); more go on another sheet.
+XLSX_MAX_ROWS = 1_048_576
+# Excel refuses longer text in one cell; xlsxwriter would cut it silently.
+XLSX_MAX_CELL_CHARS = 32_767
+SHEET_NAME = "contacts"
+
+
+class Sheet(Protocol):
+    """Where an export's rows go."""
+
+    def write(self, row: list[str]) -> None:
+        """Append one row."""
+
+    def flush(self) -> None:
+        """Hand what was written so far to the operating system, where the format allows."""
+
+    def close(self) -> None:
+        """Finish the file."""
+
+
+class CsvSheet:
+    """A CSV file, header first; `bom` starts it with the UTF-8 byte order mark Excel needs."""
+
+    def __init__(self, path: Path, header: list[str], *, bom: bool) -> None:
+        self._file = path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(header)
+
+    def write(self, row: list[str]) -> None:
+        """Append one row."""
+        self._writer.writerow(row)
+
+    def flush(self) -> None:
+        """Flush the file's buffer."""
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        if not self._file.closed:
+            self._file.close()
+
+
+class XlsxSheet:
+    """An .xlsx workbook written row by row; every cell is a text cell, never a formula."""
+
+    def __init__(self, path: Path, header: list[str]) -> None:
+        self._book = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                # Text stays text: no formula, number or link is ever inferred from a value.
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        self._header = header
+        self._sheets = 0
+        self._new_sheet()
+        self._closed = False
+
+    def _new_sheet(self) -> None:
+        self._sheets += 1
+        name = SHEET_NAME if self._sheets == 1 else f"{SHEET_NAME} ({self._sheets})"
+        self._sheet = self._book.add_worksheet(name)
+        self._row = 0
+        self._put(self._header)
+
+    def _put(self, row: list[str]) -> None:
+        for column, text in enumerate(row):
+            if text:
+                self._sheet.write_string(self._row, column, text[:XLSX_MAX_CELL_CHARS])
+        self._row += 1
+
+    def write(self, row: list[str]) -> None:
+        """Append one row (on a new sheet, header repeated, when this one is full)."""
+        if self._row >= XLSX_MAX_ROWS:
+            self._new_sheet()
+        self._put(row)
+
+    def flush(self) -> None:
+        """Nothing to do: constant_memory mode writes each finished row out already."""
+
+    def close(self) -> None:
+        """Write the workbook's remaining parts and zip it."""
+        if not self._closed:
+            self._closed = True
+            self._book.close()
