@@ -87,15 +87,22 @@ async def outbox(app: FastAPI, event_type: str | None = None) -> list[Published]
 
 
 def batch_processed(
-    job_id: str, batch_no: int, statuses: dict[int, str], *, tenant: str = "acme"
+    job_id: str,
+    batch_no: int,
+    statuses: dict[int, str],
+    *,
+    tenant: str = "acme",
+    warnings: dict[int, list[str]] | None = None,
 ) -> EventEnvelope:
-    """The contacts service's answer to a batch: row number -> status ("failed" gets a reason)."""
+    """The contacts service's answer to a batch: row number -> status ("failed" gets a reason),
+    and the warnings of some rows."""
     results = [
         RowResult(
             row_number=row,
             status=status,
             contact_id=None if status == "failed" else f"contact-{row}",
             error="email is not a valid address" if status == "failed" else None,
+            warnings=(warnings or {}).get(row, []),
         )
         for row, status in statuses.items()
     ]

@@ -49,8 +49,11 @@ class ContactField:
         return None
 
 
-def _profile(name: str, kind: FieldKind, shape: Shape = "one", *, files: bool) -> ContactField:
-    """A personal field clients set and events carry; `files`: also imported and exported."""
+def _profile(
+    name: str, kind: FieldKind, shape: Shape = "one", *, files: bool, imported: bool = False
+) -> ContactField:
+    """A personal field clients set and events carry; `files`: also imported and exported;
+    `imported`: imported only."""
     return ContactField(
         name,
         kind,
@@ -58,7 +61,7 @@ def _profile(name: str, kind: FieldKind, shape: Shape = "one", *, files: bool) -
         personal=True,
         writable=True,
         profile=True,
-        importable=files,
+        importable=files or imported,
         exportable=files,
     )
 
@@ -79,8 +82,8 @@ FIELDS: tuple[ContactField, ...] = (
     _profile("timezone", "timezone", files=True),
     _profile("tags", "tag", "list", files=True),
     _profile("custom_fields", "custom", "map", files=False),  # in files as custom.<key>
-    _profile("emails", "email", "list", files=False),  # the additional ones
-    _profile("phones", "phone", "list", files=False),
+    _profile("emails", "email", "list", files=False, imported=True),  # the additional ones
+    _profile("phones", "phone", "list", files=False, imported=True),
     ContactField("phones_raw", "text", "list", personal=True),  # the additional phones as typed
     _profile("owner", "id", files=False),
     # Linked by the service from the company or work-email domain, not set by clients.

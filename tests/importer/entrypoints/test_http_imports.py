@@ -50,6 +50,8 @@ async def test_headers_map_by_name_ignoring_case_and_spaces(
             "timezone": "Europe/London",
             "tags": ["vip", "math"],
             "custom_fields": {},
+            "emails": [],
+            "phones": [],
         }
     ]
 
@@ -104,6 +106,8 @@ async def test_a_custom_mapping_maps_columns_and_custom_fields(
             "timezone": None,
             "tags": [],
             "custom_fields": {"plan": "pro", "seats": "12"},
+            "emails": [],
+            "phones": [],
         }
     ]
     assert job["ignored_columns"] == []

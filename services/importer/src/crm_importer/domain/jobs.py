@@ -71,6 +71,8 @@ class ImportJob(BaseModel):
     updated: int = 0
     skipped: int = 0
     failed: int = 0
+    # Imported rows with cells left out (each such cell a warning on its row).
+    warned: int = 0
     applied_batches: list[int] = []
     # When the job last moved (file read to the end, a batch's results): a job awaiting
     # results that stops moving is failed by the worker instead of staying `running`.
@@ -109,6 +111,7 @@ class ImportJob(BaseModel):
         self.updated += counts["updated"]
         self.skipped += counts["skipped"]
         self.failed += counts["failed"]
+        self.warned += sum(1 for r in results if r.warnings and r.status != "failed")
         self.processed_rows += len(results)
         return True
 

@@ -6,6 +6,7 @@ Runs once per row of files up to a million rows: plain code, no per-row validati
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from crm_shared.rules import clean_tag_name
 # Bytes that are not UTF-8 arrive as lone surrogates (errors="surrogateescape").
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _LIST_SEPARATORS = re.compile(r"[;,]")
+_EMAIL_SEPARATORS = re.compile(r"[;,\n]")
+_PHONE_SEPARATORS = re.compile(r"[;\n]")
 _CONTROL = re.compile(r"[\x00-\x1f]")
 _PLAIN_FIELDS = frozenset(IMPORT_FIELDS) - LIST_IMPORT_FIELDS
 # JSON overhead per mapped cell in a batch ("field":"...",), used to bound a batch's size.
@@ -67,6 +70,24 @@ def has_undecodable_bytes(cells: list[str]) -> bool:
 def split_tags(value: str) -> list[str]:
     """Tags from one cell, separated by ';' or ',' and cleaned like tag names; blanks dropped."""
     return [tag for tag in map(clean_tag_name, _LIST_SEPARATORS.split(value)) if tag]
+
+
+def split_emails(value: str) -> list[str]:
+    """Addresses from one cell, separated by ';', ',' or a line break; blanks dropped."""
+    return [item for item in map(str.strip, _EMAIL_SEPARATORS.split(value)) if item]
+
+
+def split_phones(value: str) -> list[str]:
+    """Phones from one cell, separated by ';' or a line break (a comma may sit in a number)."""
+    return [item for item in map(str.strip, _PHONE_SEPARATORS.split(value)) if item]
+
+
+# How a cell of each list field splits into values.
+LIST_SPLITTERS: dict[str, Callable[[str], list[str]]] = {
+    "tags": split_tags,
+    "emails": split_emails,
+    "phones": split_phones,
+}
 
 
 class RowMapper:
@@ -127,7 +148,7 @@ class RowMapper:
             if value:
                 values[field] = value
         for index, field in self._lists:
-            values.setdefault(field, []).extend(split_tags(cells[index]))
+            values.setdefault(field, []).extend(LIST_SPLITTERS[field](cells[index]))
         custom = {key: value for index, key in self._custom if (value := cells[index].strip())}
         if custom:
             values["custom_fields"] = custom

@@ -135,7 +135,8 @@ async def get_import(job_id: str, principal: ViewerAuth, store: StoreDep) -> Imp
     "/{job_id}/errors",
     response_model=ImportErrorPage,
     responses=_NOT_FOUND,
-    description="The failed rows of an import with their reasons, in row order. " + ROW_NUMBER_HELP,
+    description="The failed rows of an import with their reasons, and the imported rows with "
+    "warnings (cells left out), in row order. " + ROW_NUMBER_HELP,
 )
 async def list_import_errors(
     job_id: str,

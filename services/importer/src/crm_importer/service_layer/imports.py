@@ -17,7 +17,7 @@ from crm_importer.domain.mapping import ColumnPlan, plan_columns
 from crm_importer.domain.records import CsvRecords
 from crm_importer.domain.rows import has_undecodable_bytes
 from crm_shared.clock import now_iso
-from crm_shared.events import ImportBatchProcessed
+from crm_shared.events import ImportBatchProcessed, RowResult
 from crm_shared.observability.metrics import IMPORT_ROWS, JOBS_FINISHED, JOBS_STARTED
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.problems import Unprocessable
@@ -87,6 +87,13 @@ async def start_import(
     return job
 
 
+def _problem_doc(result: RowResult) -> dict[str, object]:
+    """A failed row's reason, or an imported row's warnings (reason null)."""
+    doc: dict[str, object] = {"row_number": result.row_number, "warnings": result.warnings}
+    doc["reason"] = (result.error or CONTACTS_FAILED_ROW) if result.status == "failed" else None
+    return doc
+
+
 async def apply_batch_results(
     store: DocumentStore,
     files: DataFiles,
@@ -115,14 +122,13 @@ async def apply_batch_results(
                 job.id,
             )
             return
-        # Rows failed by the contacts service keep only their number and reason, no values.
+        # Rows failed or warned by the contacts service keep only their number, reason and
+        # warnings, no values.
         await ImportErrors(session).add_many(
             tenant=tenant,
             job_id=job.id,
             errors=[
-                {"row_number": r.row_number, "reason": r.error or CONTACTS_FAILED_ROW}
-                for r in processed.results
-                if r.status == "failed"
+                _problem_doc(r) for r in processed.results if r.status == "failed" or r.warnings
             ],
         )
         job.progressed_at = now_iso()
