@@ -34,16 +34,18 @@ async def upload(
     mapping: dict[str, Any] | str | None = None,
     on_duplicate: str | None = None,
     key: str = EDITOR_KEY,
+    fields: dict[str, str] | None = None,
+    filename: str = "contacts.csv",
 ) -> httpx.Response:
-    """POST /v1/imports with the CSV as the `file` part."""
-    data: dict[str, str] = {}
+    """POST /v1/imports with the file as the `file` part and `fields` as other form fields."""
+    data: dict[str, str] = dict(fields or {})
     if mapping is not None:
         data["mapping"] = mapping if isinstance(mapping, str) else json.dumps(mapping)
     if on_duplicate is not None:
         data["on_duplicate"] = on_duplicate
     return await client.post(
         "/v1/imports",
-        files={"file": ("contacts.csv", content, "text/csv")},
+        files={"file": (filename, content, "application/octet-stream")},
         data=data,
         headers=auth(key),
     )

@@ -133,7 +133,7 @@ async def test_tags_split_on_semicolons_and_commas(client: httpx.AsyncClient, ap
     assert batch.envelope.data["rows"][0]["tags"] == ["vip", "math", "early"]
 
 
-async def test_a_ragged_row_and_a_latin1_row_fail_while_good_rows_are_batched(
+async def test_a_ragged_row_and_a_latin1_row_of_a_utf8_file_fail_while_good_rows_are_batched(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     csv = (
@@ -144,7 +144,7 @@ async def test_a_ragged_row_and_a_latin1_row_fail_while_good_rows_are_batched(
         b"Cy\n"
         b"Dee,dee@example.com\n"
     )
-    job = await upload_and_read(client, csv)
+    job = await upload_and_read(client, csv, fields={"encoding": "utf-8"})
 
     rows = _rows(await outbox(app, BATCH))
     assert [(r["row_number"], r["name"]) for r in rows] == [(1, "Ada"), (5, "Dee")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from crm_importer.domain.layout import LayoutChoice
 from crm_importer.domain.mapping import ColumnMapping
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.filters import ContactFilter
@@ -17,6 +18,7 @@ class StartImport(BaseModel):
     job_id: str
     on_duplicate: DuplicatePolicy = "skip"
     mapping: ColumnMapping | None = None
+    layout: LayoutChoice = LayoutChoice()
 
 
 class RequestExport(BaseModel):

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from crm_importer.domain.layout import FileLayout
 from crm_importer.domain.mapping import ColumnPlan
 from crm_importer.domain.rows import MappedRow, RowFailure
 from crm_shared.events import ImportJobFinished, ImportRow, RowResult
@@ -58,6 +59,8 @@ class ImportJob(BaseModel):
     status: ImportStatus = "queued"
     on_duplicate: DuplicatePolicy
     plan: ColumnPlan
+    # How the worker reads the upload (a workbook's sheet was converted to UTF-8 CSV).
+    layout: FileLayout = FileLayout()
     created_at: str
     finished_at: str | None = None
     error: str | None = None

@@ -11,6 +11,11 @@ from crm_importer.domain.commands import StartImport
 from crm_importer.domain.fields import IMPORT_FIELDS
 from crm_importer.domain.mapping import parse_mapping
 from crm_importer.entrypoints.deps import FilesDep, SettingsDep, StoreDep, WorkerDep
+from crm_importer.entrypoints.form_options import (
+    LAYOUT_FIELDS,
+    layout_choice,
+    refuse_unknown_fields,
+)
 from crm_importer.entrypoints.pagination import decode_cursor, encode_cursor
 from crm_importer.entrypoints.schemas import (
     ROW_NUMBER_HELP,
@@ -68,6 +73,9 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
+IMPORT_FIELDS_ALLOWED = ("mapping", "on_duplicate", *LAYOUT_FIELDS)
+
+
 def _command(job_id: str, form: ReceivedForm) -> StartImport:
     if not form.file_received:
         raise Unprocessable("a CSV file part named 'file' is required", extra={"field": "file"})
@@ -75,6 +83,7 @@ def _command(job_id: str, form: ReceivedForm) -> StartImport:
         raise Unprocessable(
             "the file is empty; send a CSV with a header row", extra={"field": "file"}
         )
+    refuse_unknown_fields(form.fields, IMPORT_FIELDS_ALLOWED)
     on_duplicate = form.fields.get("on_duplicate", "").strip() or "skip"
     if on_duplicate not in _POLICIES:
         raise Unprocessable(
@@ -85,6 +94,7 @@ def _command(job_id: str, form: ReceivedForm) -> StartImport:
         job_id=job_id,
         on_duplicate=cast(DuplicatePolicy, on_duplicate),
         mapping=parse_mapping(form.fields.get("mapping")),
+        layout=layout_choice(form.fields),
     )
 
 

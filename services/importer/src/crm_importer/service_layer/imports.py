@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
-from charset_normalizer import from_bytes
-
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
+from crm_importer.adapters.workbooks import WorkbookBudget, convert_sheet
 from crm_importer.domain.commands import StartImport
+from crm_importer.domain.dialect import uses_decimal_comma
 from crm_importer.domain.jobs import ImportJob
+from crm_importer.domain.layout import FileLayout
 from crm_importer.domain.mapping import ColumnPlan, plan_columns
-from crm_importer.domain.records import CsvRecords
 from crm_importer.domain.rows import has_undecodable_bytes
+from crm_importer.service_layer.file_head import read_head
 from crm_shared.clock import now_iso
 from crm_shared.events import ImportBatchProcessed, RowResult
 from crm_shared.observability.metrics import IMPORT_ROWS, JOBS_FINISHED, JOBS_STARTED
@@ -28,50 +28,53 @@ RESULTS_CONSUMER = "importer.results"
 CONTACTS_FAILED_ROW = "rejected by the contacts service"
 
 
-def _encoding_hint(files: DataFiles, job_id: str) -> str:
-    guess = from_bytes(files.upload_sample(job_id)).best()
-    detected = f" (it may be {guess.encoding}, a guess)" if guess is not None else ""
-    return f"; save the file as UTF-8{detected}"
-
-
-def _plan_upload(files: DataFiles, command: StartImport) -> ColumnPlan:
-    """Read the header (and look for one data row) of the uploaded file and plan its columns."""
-    with files.open_upload(command.job_id, partial=True) as text:
-        records = CsvRecords(text)
-        try:
-            header = records.header()
-        except csv.Error as exc:
-            raise Unprocessable(f"the header row could not be parsed as CSV ({exc})") from exc
-        if header is None:
-            raise Unprocessable(
-                "the file is empty; send a CSV with a header row", extra={"field": "file"}
-            )
-        if has_undecodable_bytes(header):
-            raise Unprocessable(
-                "the header row is not valid UTF-8 (wrong file encoding?)"
-                + _encoding_hint(files, command.job_id),
-                extra={"field": "file"},
-            )
-        plan = plan_columns(header, command.mapping)
-        if records.first_data_row() is None:
-            raise Unprocessable(
-                "the file has a header row but no data rows", extra={"field": "file"}
-            )
-    return plan
+async def _plan_upload(
+    files: DataFiles, command: StartImport, budget: WorkbookBudget
+) -> tuple[ColumnPlan, FileLayout]:
+    """Read the head of the uploaded file, plan its columns, and turn a workbook's sheet into
+    the CSV the worker reads. Returns the plan and the layout the worker reads with."""
+    path = files.partial_upload_path(command.job_id)
+    head = await read_head(path, command.layout, budget)
+    if has_undecodable_bytes(head.header):
+        raise Unprocessable(
+            f"the header row is not valid {head.layout.encoding.removesuffix('-sig')} text; "
+            "choose the file's "
+            "encoding (form field encoding)",
+            extra={"field": "encoding"},
+        )
+    plan = plan_columns(head.header, command.mapping, head.samples())
+    if not head.rows:
+        raise Unprocessable("the file has a header row but no data rows", extra={"field": "file"})
+    layout = head.layout
+    plan = plan.model_copy(update={"decimal_comma": uses_decimal_comma(layout.delimiter)})
+    if layout.is_workbook:
+        sheet = files.sheet_path(command.job_id)
+        await convert_sheet(path, layout.sheet, sheet, budget)
+        files.replace_partial_upload(command.job_id, sheet)
+        # The worker reads the converted sheet: UTF-8 CSV, the header where it was.
+        layout = layout.model_copy(update={"encoding": "utf-8-sig", "delimiter": ","})
+    return plan, layout
 
 
 async def start_import(
-    store: DocumentStore, files: DataFiles, command: StartImport, *, tenant: str, actor: str
+    store: DocumentStore,
+    files: DataFiles,
+    command: StartImport,
+    *,
+    tenant: str,
+    actor: str,
+    budget: WorkbookBudget | None = None,
 ) -> ImportJob:
-    """Validate the uploaded file's header against the mapping and queue the job."""
+    """Validate the uploaded file's head against the mapping and queue the job."""
     try:
-        plan = _plan_upload(files, command)
+        plan, layout = await _plan_upload(files, command, budget or WorkbookBudget())
         job = ImportJob(
             id=command.job_id,
             tenant=tenant,
             actor=actor,
             on_duplicate=command.on_duplicate,
             plan=plan,
+            layout=layout,
             created_at=now_iso(),
         )
         # Renamed before the commit: a crash in between leaves a file without a job, which the
