@@ -66,9 +66,18 @@ def detect_encoding(sample: bytes) -> str:
         return utf16
     if is_valid_utf8_head(sample):
         return "utf-8-sig"
-    guess = from_bytes(sample, cp_isolation=SINGLE_BYTE).best()
-    encoding = guess.encoding if guess is not None else "cp1252"
-    return _PREFERRED.get(encoding, encoding)
+    return _PREFERRED.get(encoding := _likeliest_code_page(sample), encoding)
+
+
+def _likeliest_code_page(sample: bytes) -> str:
+    """The code page reading the sample with the least chaos and most coherence; among equally
+    plausible ones, the earliest in SINGLE_BYTE (Windows-1252 first: most files are Western)."""
+    matches = list(from_bytes(sample, cp_isolation=SINGLE_BYTE))
+    if not matches:
+        return "cp1252"
+    best = min((m.chaos, -m.coherence) for m in matches)
+    tied = {m.encoding for m in matches if (m.chaos, -m.coherence) == best}
+    return next((cp for cp in SINGLE_BYTE if cp in tied), sorted(tied)[0])
 
 
 def check_encoding(name: str) -> str | None:
