@@ -77,7 +77,11 @@ def _likeliest_code_page(sample: bytes) -> str:
         return "cp1252"
     best = min((m.chaos, -m.coherence) for m in matches)
     tied = {m.encoding for m in matches if (m.chaos, -m.coherence) == best}
-    return next((cp for cp in SINGLE_BYTE if cp in tied), sorted(tied)[0])
+    winner = next((cp for cp in SINGLE_BYTE if cp in tied), sorted(tied)[0])
+    # charset-normalizer reports one of several code pages reading the sample alike (é, ö, ü
+    # are the same bytes in cp1250 and cp1252): the earliest of them wins.
+    text = sample.decode(winner, errors="replace")
+    return next((cp for cp in SINGLE_BYTE if sample.decode(cp, errors="replace") == text), winner)
 
 
 def check_encoding(name: str) -> str | None:

@@ -17,6 +17,7 @@ from crm_importer.entrypoints.form_options import (
     refuse_unknown_fields,
 )
 from crm_importer.entrypoints.pagination import decode_cursor, encode_cursor
+from crm_importer.entrypoints.preview_schemas import ImportPreview
 from crm_importer.entrypoints.schemas import (
     ROW_NUMBER_HELP,
     ImportErrorItem,
@@ -26,6 +27,7 @@ from crm_importer.entrypoints.schemas import (
 )
 from crm_importer.service_layer import queries
 from crm_importer.service_layer.imports import start_import
+from crm_importer.service_layer.preview import preview_upload
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.http import EditorAuth, ViewerAuth
 from crm_shared.idempotency import IdempotentUpload
@@ -46,7 +48,8 @@ _UPLOAD_BODY: dict[str, Any] = {
                         "file": {
                             "type": "string",
                             "format": "binary",
-                            "description": "The CSV, UTF-8 (a BOM is fine), with a header row.",
+                            "description": "CSV or other delimited text in any common encoding, "
+                            ".xlsx, .xls or .ods, with a header row.",
                         },
                         "mapping": {
                             "type": "string",
@@ -61,6 +64,48 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "default": "skip",
                             "description": "What to do with a row whose email already exists.",
                         },
+                    },
+                }
+            }
+        },
+    }
+}
+_LAYOUT_PROPERTIES: dict[str, Any] = {
+    "encoding": {
+        "type": "string",
+        "description": "The file's encoding (utf-8, utf-16, cp1252, latin-1...); "
+        "detected if absent.",
+    },
+    "delimiter": {
+        "type": "string",
+        "description": "',', ';', '|' or tab (also: comma, semicolon, pipe, tab); "
+        "detected if absent.",
+    },
+    "header_row": {
+        "type": "integer",
+        "description": "1-based row holding the header (rows above it are skipped); "
+        "detected if absent.",
+    },
+    "sheet": {"type": "string", "description": "The workbook sheet to read; the first if absent."},
+}
+_UPLOAD_BODY["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"].update(
+    _LAYOUT_PROPERTIES
+)
+_PREVIEW_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "mapping": {
+                            "type": "string",
+                            "description": "JSON object, column header -> field, as for an import.",
+                        },
+                        **_LAYOUT_PROPERTIES,
                     },
                 }
             }
@@ -131,6 +176,42 @@ async def create_import(
     job = await start_import(store, files, command, tenant=principal.tenant, actor=principal.key_id)
     worker.wake()
     return JobAccepted(id=job.id, status=job.status)
+
+
+PREVIEW_FIELDS_ALLOWED = ("mapping", *LAYOUT_FIELDS)
+
+
+@router.post(
+    "/preview",
+    response_model=ImportPreview,
+    summary="Show how a file would be read and mapped, storing nothing",
+    openapi_extra=_PREVIEW_BODY,
+    responses={413: {"description": "The file is larger than the configured limit."}},
+)
+async def preview_import(
+    request: Request, principal: EditorAuth, files: FilesDep, settings: SettingsDep
+) -> ImportPreview:
+    """Detect the layout, suggest a field per column, show the first rows (role editor)."""
+    preview_id = new_id()
+    try:
+        with files.open_partial_upload(preview_id) as sink:
+            form = await receive_form(
+                request, sink, file_field="file", max_file_bytes=settings.importer_max_upload_bytes
+            )
+        if not form.file_received or form.file_bytes == 0:
+            raise Unprocessable(
+                "a non-empty file part named 'file' is required", extra={"field": "file"}
+            )
+        refuse_unknown_fields(form.fields, PREVIEW_FIELDS_ALLOWED)
+        preview = await preview_upload(
+            files.partial_upload_path(preview_id),
+            choice=layout_choice(form.fields),
+            mapping=parse_mapping(form.fields.get("mapping")),
+            region=settings.crm_default_region,
+        )
+    finally:
+        files.delete_upload(preview_id)
+    return ImportPreview.of(preview)
 
 
 @router.get("/{job_id}", response_model=ImportJobPublic, responses=_NOT_FOUND)
