@@ -74,6 +74,12 @@ def sniff_format(path: Path, head: bytes) -> FileFormat:
     return "csv"
 
 
+def sniff_upload(path: Path) -> FileFormat:
+    """The format of the file at `path`, from its first bytes."""
+    with path.open("rb") as raw:
+        return sniff_format(path, raw.read(16))
+
+
 def _chosen_encoding(choice: LayoutChoice, head: bytes) -> str:
     if choice.encoding is None:
         return detect_encoding(head)

@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
-from crm_importer.adapters.workbooks import WorkbookBudget, convert_sheet
+from crm_importer.adapters.workbooks import WorkbookBudget, check_workbook, convert_sheet
 from crm_importer.domain.commands import StartImport
 from crm_importer.domain.dialect import uses_decimal_comma
 from crm_importer.domain.jobs import ImportJob
 from crm_importer.domain.layout import FileLayout
 from crm_importer.domain.mapping import ColumnPlan, plan_columns
 from crm_importer.domain.rows import has_undecodable_bytes
-from crm_importer.service_layer.file_head import read_head
+from crm_importer.service_layer.file_head import FileHead, read_head, sniff_upload
 from crm_shared.clock import now_iso
 from crm_shared.events import ImportBatchProcessed, RowResult
 from crm_shared.observability.metrics import IMPORT_ROWS, JOBS_FINISHED, JOBS_STARTED
@@ -28,32 +28,46 @@ RESULTS_CONSUMER = "importer.results"
 CONTACTS_FAILED_ROW = "rejected by the contacts service"
 
 
+async def _read_upload_head(
+    files: DataFiles, command: StartImport, budget: WorkbookBudget
+) -> FileHead:
+    """The upload's head; a workbook's sheet is first converted (one bounded child run) into
+    the UTF-8 CSV that replaces the upload, and the head is read from that."""
+    path = files.partial_upload_path(command.job_id)
+    file_format = sniff_upload(path)
+    if file_format == "csv":
+        return await read_head(path, command.layout, budget)
+    check_workbook(path, file_format, budget)
+    sheet_csv = files.sheet_path(command.job_id)
+    sheet = await convert_sheet(path, command.layout.sheet, sheet_csv, budget)
+    files.replace_partial_upload(command.job_id, sheet_csv)
+    as_csv = command.layout.model_copy(
+        update={"encoding": "utf-8", "delimiter": ",", "sheet": None}
+    )
+    head = await read_head(path, as_csv, budget)
+    head.layout = head.layout.model_copy(
+        update={"format": file_format, "sheet": sheet.sheet, "sheets": sheet.sheets}
+    )
+    return head
+
+
 async def _plan_upload(
     files: DataFiles, command: StartImport, budget: WorkbookBudget
 ) -> tuple[ColumnPlan, FileLayout]:
-    """Read the head of the uploaded file, plan its columns, and turn a workbook's sheet into
-    the CSV the worker reads. Returns the plan and the layout the worker reads with."""
-    path = files.partial_upload_path(command.job_id)
-    head = await read_head(path, command.layout, budget)
+    """Read the head of the uploaded file and plan its columns. Returns the plan and the
+    layout the worker reads with (a workbook's: its sheet converted to UTF-8 CSV)."""
+    head = await _read_upload_head(files, command, budget)
     if has_undecodable_bytes(head.header):
         raise Unprocessable(
             f"the header row is not valid {head.layout.encoding.removesuffix('-sig')} text; "
-            "choose the file's "
-            "encoding (form field encoding)",
+            "choose the file's encoding (form field encoding)",
             extra={"field": "encoding"},
         )
     plan = plan_columns(head.header, command.mapping, head.samples())
     if not head.rows:
         raise Unprocessable("the file has a header row but no data rows", extra={"field": "file"})
-    layout = head.layout
-    plan = plan.model_copy(update={"decimal_comma": uses_decimal_comma(layout.delimiter)})
-    if layout.is_workbook:
-        sheet = files.sheet_path(command.job_id)
-        await convert_sheet(path, layout.sheet, sheet, budget)
-        files.replace_partial_upload(command.job_id, sheet)
-        # The worker reads the converted sheet: UTF-8 CSV, the header where it was.
-        layout = layout.model_copy(update={"encoding": "utf-8-sig", "delimiter": ","})
-    return plan, layout
+    plan = plan.model_copy(update={"decimal_comma": uses_decimal_comma(head.layout.delimiter)})
+    return plan, head.layout
 
 
 async def start_import(
