@@ -24,12 +24,12 @@ from openpyxl import Workbook
 from python_calamine import CalamineWorkbook
 
 from crm_importer.adapters.workbook_child import cell_text
-from crm_importer.adapters.workbooks import WorkbookBudget, convert_sheet
+from crm_importer.adapters.workbooks import WorkbookBudget, check_workbook, convert_sheet
 from crm_importer.domain.layout import LayoutChoice
 from crm_importer.domain.mapping import plan_columns
 from crm_importer.domain.records import CsvRecords
 from crm_importer.domain.rows import MappedRow, RowMapper
-from crm_importer.service_layer.file_head import read_head
+from crm_importer.service_layer.file_head import read_head, sniff_upload
 from crm_importer.service_layer.preview import preview_upload
 
 HEADER = ["First Name", "Last Name", "Email", "Phone Number", "Company Name", "Seats"]
@@ -89,10 +89,12 @@ async def importer_xlsx(path: Path, work: Path) -> tuple[int, float]:
     """Rows and seconds of the importer's read path over the workbook."""
     budget = WorkbookBudget()
     start = time.perf_counter()
-    head = await read_head(path, LayoutChoice(), budget)
-    plan = plan_columns(head.header, {"Seats": "custom.seats"}, head.samples())
+    # As an upload: checked, converted by one bounded child, the head read from the CSV.
+    check_workbook(path, sniff_upload(path), budget)
     converted = work / "sheet.csv"
-    await convert_sheet(path, head.layout.sheet, converted, budget)
+    await convert_sheet(path, None, converted, budget)
+    head = await read_head(converted, LayoutChoice(), budget)
+    plan = plan_columns(head.header, {"Seats": "custom.seats"}, head.samples())
     mapper = RowMapper(plan, max_row_bytes=128 * 1024)
     rows = 0
     with converted.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
