@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test test-fast lint typecheck bench bench-search bench-duplicates bench-bulk \
 	bench-import-files \
-	bench-latency bench-console schemas check clean
+	bench-latency bench-console schemas check clean images
 
 install: ## install uv if missing, then the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -68,6 +68,18 @@ schemas: install ## regenerate the event JSON Schemas and the AsyncAPI document
 	@$(UV) run --no-sync python -m crm_shared.contract
 
 check: lint typecheck test
+
+# One image per service from deploy/Dockerfile (needs Docker with BuildKit; not run in CI here).
+IMAGE_TAG ?= latest
+IMAGE_PORTS := contacts:8001 timeline:8002 importer:8003 gdpr:8004 console:8000
+
+images: ## build crm-<service>:$(IMAGE_TAG) for the five services with Docker
+	@command -v docker >/dev/null 2>&1 || { echo "make images needs Docker" >&2; exit 1; }
+	@set -e; for entry in $(IMAGE_PORTS); do \
+		service=$${entry%%:*}; port=$${entry##*:}; \
+		docker build -f deploy/Dockerfile --build-arg SERVICE=$$service --build-arg PORT=$$port \
+			-t crm-$$service:$(IMAGE_TAG) .; \
+	done
 
 clean:
 	rm -rf data bench-data .pytest_cache .mypy_cache .ruff_cache

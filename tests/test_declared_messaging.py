@@ -13,6 +13,7 @@ from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.wiring import SERVICES, consumer_mismatches
 from crm_timeline.entrypoints import consumers as timeline
+from crm_timeline.entrypoints import conversation_consumers as conversations
 
 
 def _consumers(tmp_path: Path) -> dict[str, list[tuple[str, tuple[str, ...], MessageBus]]]:
@@ -25,10 +26,16 @@ def _consumers(tmp_path: Path) -> dict[str, list[tuple[str, tuple[str, ...], Mes
         "contacts": [
             (contacts.COMMANDS_GROUP, contacts.COMMANDS_TOPICS, contacts_bus),
             (contacts.ERASURE_GROUP, contacts.ERASURE_TOPICS, contacts_bus),
+            (contacts.SOURCES_GROUP, contacts.SOURCES_TOPICS, contacts_bus),
         ],
         "timeline": [
             (timeline.EVENTS_GROUP, timeline.EVENTS_TOPICS, timeline_bus),
             (timeline.ERASURE_GROUP, timeline.ERASURE_TOPICS, timeline_bus),
+            (
+                conversations.CONVERSATIONS_GROUP,
+                conversations.CONVERSATIONS_TOPICS,
+                conversations.build_conversations_bus(store),
+            ),
         ],
         "importer": [
             (importer.RESULTS_GROUP, importer.RESULTS_TOPICS, importer_bus),

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from crm_shared.events import ActivityRecorded, ErasureRequested, ImportContactsBatch
-from crm_shared.topics import ACTIVITIES, CONTACT_COMMANDS, DEAD_LETTERS, GDPR_EVENTS
+from crm_shared.topics import (
+    ACTIVITIES,
+    CONTACT_COMMANDS,
+    CONTACT_UPSERTS,
+    CONVERSATIONS,
+    DEAD_LETTERS,
+    GDPR_EVENTS,
+)
 from crm_shared.wiring import CONTACTS, GDPR, PRODUCTS, consumer_mismatches, publications
 
 COMMANDS = "crm-contacts-commands"
@@ -40,4 +47,6 @@ def test_the_audit_log_handles_every_type_on_its_topics_activities_included() ->
 
 def test_consumers_park_what_they_cannot_handle_and_products_only_send() -> None:
     assert DEAD_LETTERS in {p.topic for p in publications(CONTACTS)}
-    assert [p.topic for p in publications(PRODUCTS)] == [ACTIVITIES]
+    sent = [p.topic for p in publications(PRODUCTS)]
+    assert sent == [ACTIVITIES, CONVERSATIONS, CONTACT_UPSERTS]
+    assert DEAD_LETTERS not in sent

@@ -7,6 +7,7 @@ It is the envelope's `actor`, the audit log's actor and a consent entry's `recor
 - `user:<subject>`: a bearer token's subject (OIDC);
 - `import:<job id>`: an import job;
 - `system:<task>`: a platform task (`system:erasure`, `system:retention`);
+- `form:<form id>`: a public form's submission (it carries no API key);
 - other products name themselves, e.g. `product:<name>` (the timeline keeps what they send).
 """
 
@@ -32,6 +33,11 @@ def import_actor(job_id: str) -> str:
 def system_actor(task: str) -> str:
     """The actor of a platform task acting on its own (erasure, retention)."""
     return f"system:{task}"
+
+
+def form_actor(form_id: str) -> str:
+    """The actor of what a public form's submission wrote."""
+    return f"form:{form_id}"
 
 
 def valid_label(label: str) -> str:

@@ -88,6 +88,12 @@ FIELDS: tuple[ContactField, ...] = (
     _profile("owner", "id", files=False),
     # Linked by the service from the company or work-email domain, not set by clients.
     ContactField("account_id", "id", personal=True, profile=True),
+    # Ids other systems know the person by, system -> id (set through the by-external-id
+    # upsert, never by a plain create or update).
+    ContactField("external_ids", "id", "map", personal=True, profile=True),
+    # Every channel the person arrived through (manual, chat, form, import, integration), in
+    # order of first arrival; `source` keeps the first.
+    ContactField("sources", "source", "list", profile=True),
     # Campaign ids: joined and left through bulk actions, not set by clients; an erasure
     # clears them with the rest of what is known about the person.
     ContactField("campaigns", "id", "list", personal=True),
@@ -101,6 +107,9 @@ FIELDS: tuple[ContactField, ...] = (
     # The primary a merged-away contact now lives on in (null unless merged); shown only in the
     # 404 that answers for it.
     _internal("merged_into", "id", derived=False),
+    # When a source last wrote each field (field -> its `occurred_at`): the last-writer rule of
+    # identity resolution lets an older write fill a blank but never overwrite a newer value.
+    _internal("field_times", "timestamp", "map", derived=False),
     _internal("email_norm", "email", derived=True),
     _internal("emails_norm", "email", "list", derived=True),
     _internal("tags_norm", "tag", "list", derived=True),

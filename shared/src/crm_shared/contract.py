@@ -32,6 +32,8 @@ from crm_shared.topics import (
     ALL_TOPICS,
     CONTACT_COMMANDS,
     CONTACT_EVENTS,
+    CONTACT_UPSERTS,
+    CONVERSATIONS,
     DEAD_LETTERS,
     ERASURE_RECEIPTS,
     GDPR_EVENTS,
@@ -59,6 +61,8 @@ KEY_FIELDS: tuple[str, ...] = (
     "export_id",
     "account_id",
     "campaign_id",
+    "conversation_id",
+    "external_id",
 )
 
 TOPIC_DESCRIPTIONS: dict[str, str] = {
@@ -72,6 +76,11 @@ TOPIC_DESCRIPTIONS: dict[str, str] = {
     GDPR_EVENTS.name: "Consent changes and the erasure saga's requests and completions; "
     "other products learn of an erasure here (GDPR Art. 19).",
     ERASURE_RECEIPTS.name: "Each service's receipt for its part of an erasure request.",
+    CONVERSATIONS.name: "Chat conversations a conversation product reports (started, message, "
+    "visitor identified, ended), keyed by conversation id; the contacts service resolves the "
+    "identified visitor to one contact, the timeline shows one item per conversation.",
+    CONTACT_UPSERTS.name: "Integrations' contact upserts by their own ids (bulk sync), keyed by "
+    "the external id; the same rules as PUT /v1/contacts/by-external-id/{system}/{id}.",
     DEAD_LETTERS.name: "Records a consumer could not handle, republished unchanged with the error "
     "in dlq.* headers: at once when retrying cannot help (malformed, schema-invalid, unknown "
     "tenant or contact), after bounded retries with backoff otherwise.",

@@ -215,6 +215,8 @@ class Platform:
     log: IO[str] | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     render: Callable[[str], str] | None = None
+    # How long a service may take to answer /healthz after it was started.
+    ready_timeout: float = 30.0
 
     def env(self) -> dict[str, str]:
         """The environment every service gets: broker, data dir and each other's URLs."""
@@ -247,7 +249,21 @@ class Platform:
             self.services[name] = service  # registered first: a stop during start-up reaches it
             service.start()
         for service in self.services.values():
-            service.wait_ready()
+            service.wait_ready(self.ready_timeout)
+
+    def add_replica(self, name: str) -> ServiceProcess:
+        """Start one more process of service `name` on a free port, sharing its store and broker.
+
+        Registered as `<name>-<n>`; the other services keep calling the first one's URL.
+        """
+        port = free_port()
+        env = {**self.env(), f"{name.upper()}_PORT": str(port)}
+        replica = ServiceProcess(name, port, env, self.log, render=self.render)
+        count = sum(1 for service in self.services.values() if service.name == name)
+        self.services[f"{name}-{count + 1}"] = replica
+        replica.start()
+        replica.wait_ready(self.ready_timeout)
+        return replica
 
     def stop(self) -> None:
         """Stop every service."""
@@ -287,6 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json-logs", action="store_true", help="print the services' JSON log lines as they are"
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="processes per service (the console excepted), sharing the SQLite files",
+    )
     args = parser.parse_args(argv)
 
     stop, starting = threading.Event(), threading.Event()
@@ -309,6 +331,10 @@ def main(argv: list[str] | None = None) -> int:
         broker.start()
         asyncio.run(ensure_topics(broker.bootstrap_servers))
         platform.start()
+        for _ in range(args.replicas - 1):
+            for name, _port in SERVICES:
+                if name != "console":  # keeps its sessions in memory: one process
+                    platform.add_replica(name)
         starting.clear()
         if stop.is_set():
             return 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from crm_shared.leased import LeasedWork
 from crm_shared.observability.logs import configure_logging
 from crm_shared.observability.store_timing import TimedStore
 from crm_shared.settings import PlatformSettings
@@ -44,6 +45,19 @@ class BackgroundTasks:
         task = asyncio.create_task(coro, name=name)
         task.add_done_callback(_log_crash)
         self._tasks.append(task)
+
+    def start_leased(
+        self,
+        name: str,
+        store: DocumentStore,
+        work: Callable[[], Coroutine[Any, Any, Any]],
+        *,
+        ttl: float,
+    ) -> LeasedWork:
+        """Start a loop that runs on one replica at a time: the holder of lease `name`."""
+        leased = LeasedWork(store, name, work, ttl=ttl)
+        self.start(name, leased.run())
+        return leased
 
     async def stop(self, *, within: float = 10.0) -> None:
         """Cancel every loop and wait (at most `within` seconds) for their cleanup."""

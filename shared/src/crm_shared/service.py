@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from crm_shared.auth import ApiKeyAuthenticator, Principal, parse_api_keys
 from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
 from crm_shared.idempotency import install_idempotency, purge_loop
+from crm_shared.leased import LeasedWork
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer
 from crm_shared.messaging.kafka import ensure_topics, new_producer
@@ -51,12 +52,13 @@ def new_service_app(
     `/healthz`).
     """
     # "CRM gdpr service" -> crm-gdpr (OTEL_SERVICE_NAME, when set, wins).
-    configure_tracing((title.removeprefix("CRM ").split() or ["service"])[0].lower())
+    service = (title.removeprefix("CRM ").split() or ["service"])[0].lower()
+    configure_tracing(service)
     app = FastAPI(
         title=title,
         version="1.0.0",
         description=description,
-        lifespan=_with_idempotency_purge(lifespan),
+        lifespan=_with_idempotency_purge(lifespan, service=service),
     )
     app.get("/metrics", include_in_schema=False, tags=["health"])(metrics_endpoint)
     app.state.settings = settings
@@ -79,11 +81,18 @@ def new_service_app(
     return app
 
 
-def _with_idempotency_purge(lifespan: Lifespan) -> Lifespan:
+def _with_idempotency_purge(lifespan: Lifespan, *, service: str) -> Lifespan:
     @asynccontextmanager
     async def wrapped(app: FastAPI) -> AsyncIterator[None]:
         async with lifespan(app):
-            purge = asyncio.create_task(purge_loop(app), name="idempotency-purge")
+            # One replica at a time purges (the holder of the lease).
+            leased = LeasedWork(
+                app.state.store,
+                f"{service}-idempotency-purge",
+                lambda: purge_loop(app),
+                ttl=app.state.settings.crm_lease_seconds,
+            )
+            purge = asyncio.create_task(leased.run(), name="idempotency-purge")
             try:
                 yield
             finally:
@@ -132,12 +141,18 @@ def start_messaging(
     ]
     if problems:
         raise RuntimeError("consumers differ from crm_shared.wiring: " + "; ".join(problems))
+    # One relay per service publishes at a time, whatever the number of replicas: it holds the
+    # store lease `<service>-outbox-relay` and checks it before each batch.
+    lease = LeasedWork(
+        store, f"{service}-outbox-relay", lambda: relay.run(), ttl=settings.crm_lease_seconds
+    )
     relay = OutboxRelay(
         store,
         lambda: new_producer(settings, client_id=f"{service}-relay"),
         on_reconnect=lambda: ensure_topics(settings.kafka_bootstrap_servers),
+        may_publish=lease.held,
     )
-    tasks.start(f"{service}-outbox-relay", relay.run())
+    tasks.start(lease.name, lease.run())
     for spec in consumers:
         consumer = EventConsumer(settings, group=spec.group, topics=list(spec.topics), bus=spec.bus)
         tasks.start(spec.group, consumer.run())

@@ -63,6 +63,14 @@ class PlatformSettings(BaseSettings):
         ),
     )
     crm_store: Literal["sqlite", "mongodb"] = "sqlite"
+    crm_lease_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "Time to live of the store leases that let one replica at a time run the outbox relay"
+            " and each background loop; a crashed holder's work moves to another after this."
+        ),
+    )
     mongodb_uri: str = ""
     crm_data_dir: str = "data"
     crm_log_level: str = "INFO"

@@ -21,6 +21,9 @@ TIMELINE_EVENTS = Topic("crm.timeline.events.v1", 3)
 ACTIVITIES = Topic("crm.activities.v1", 6)
 GDPR_EVENTS = Topic("crm.gdpr.events.v1", 3)
 ERASURE_RECEIPTS = Topic("crm.gdpr.erasure-receipts.v1", 3)
+# Other products' input: chat conversations, and integrations' contact upserts for bulk sync.
+CONVERSATIONS = Topic("crm.conversations.v1", 6)
+CONTACT_UPSERTS = Topic("crm.contacts.upserts.v1", 6)
 DEAD_LETTERS = Topic("crm.dead-letters.v1", 1)
 
 ALL_TOPICS: tuple[Topic, ...] = (
@@ -32,5 +35,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     ACTIVITIES,
     GDPR_EVENTS,
     ERASURE_RECEIPTS,
+    CONVERSATIONS,
+    CONTACT_UPSERTS,
     DEAD_LETTERS,
 )

@@ -23,17 +23,25 @@ from crm_shared.events import (
     ContactsImported,
     ContactsMerged,
     ContactUpdated,
+    ConversationEnded,
+    ConversationLinked,
+    ConversationMessage,
+    ConversationStarted,
     ErasureReceipt,
     ErasureRequested,
     ImportBatchProcessed,
     ImportContactsBatch,
     MergeUndone,
+    UpsertContactByExternalId,
+    VisitorIdentified,
 )
 from crm_shared.events.registry import EVENT_TYPES
 from crm_shared.topics import (
     ACTIVITIES,
     CONTACT_COMMANDS,
     CONTACT_EVENTS,
+    CONTACT_UPSERTS,
+    CONVERSATIONS,
     DEAD_LETTERS,
     ERASURE_RECEIPTS,
     GDPR_EVENTS,
@@ -122,6 +130,13 @@ CONTACTS = ServiceMessaging(
         Subscription(
             "crm-contacts-erasure", (GDPR_EVENTS,), "Anonymizes the contact.", (ErasureRequested,)
         ),
+        Subscription(
+            "crm-contacts-sources",
+            (CONVERSATIONS, CONTACT_UPSERTS),
+            "Resolves a chat's identified visitor and an integration's upsert to one contact "
+            "(external id, then email, then phone), creating it only when nothing matches.",
+            (VisitorIdentified, UpsertContactByExternalId),
+        ),
     ),
     publications=(
         Publication(
@@ -145,6 +160,18 @@ TIMELINE = ServiceMessaging(
             (*_LIFECYCLE, ActivityRecorded),
         ),
         Subscription("crm-timeline-erasure", (GDPR_EVENTS,), _ERASES, (ErasureRequested,)),
+        Subscription(
+            "crm-timeline-conversations",
+            (CONVERSATIONS, CONTACT_EVENTS),
+            "Shows each conversation as one timeline item with its messages, on the contact its "
+            "visitor was linked to.",
+            (
+                ConversationStarted,
+                ConversationMessage,
+                ConversationEnded,
+                ConversationLinked,
+            ),
+        ),
     ),
     publications=(
         Publication(TIMELINE_EVENTS, "Publishes note events."),
@@ -200,7 +227,11 @@ GDPR = ServiceMessaging(
 # Other products write to the platform's input topics.
 PRODUCTS = ServiceMessaging(
     "products",
-    publications=(Publication(ACTIVITIES, "Other products report interactions with a contact."),),
+    publications=(
+        Publication(ACTIVITIES, "Other products report interactions with a contact."),
+        Publication(CONVERSATIONS, "A conversation product reports chats and who the visitor is."),
+        Publication(CONTACT_UPSERTS, "Integrations upsert contacts by their own ids (bulk sync)."),
+    ),
 )
 
 SERVICES: tuple[ServiceMessaging, ...] = (CONTACTS, TIMELINE, IMPORTER, GDPR, PRODUCTS)

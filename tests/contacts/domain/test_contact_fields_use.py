@@ -49,6 +49,7 @@ def _full_contact() -> ContactDoc:
             "owner": "user-7",
             "tags": ["VIP"],
             "custom_fields": {"plan": "pro"},
+            "external_ids": {"shop": "cust-42"},
         },
         source="manual",
         now=NOW,

@@ -96,12 +96,14 @@ def test_update_policy_changes_only_provided_fields_and_merges_tags() -> None:
     assert (updated["name"], updated["company"]) == ("Old", "New Co")
     assert updated["tags"] == ["VIP", "Partner"]
     assert updated["version"] == 2
+    # The person came by an import too: the contact's sources say so.
+    assert updated["sources"] == ["manual", "import"]
     assert plan.imported == [
         {
             "contact_id": "old-1",
             "version": 2,
             "action": "updated",
-            "changed_fields": ["company", "tags"],
+            "changed_fields": ["company", "tags", "sources"],
         }
     ]
 
@@ -134,7 +136,7 @@ def test_two_rows_updating_one_existing_contact_make_one_new_version() -> None:
     plan = _plan(rows, "update", existing)
     assert plan.replacements["old-1"]["version"] == 2
     assert plan.replacements["old-1"]["company"] == "One"
-    assert plan.imported[0]["changed_fields"] == ["company", "timezone"]
+    assert plan.imported[0]["changed_fields"] == ["company", "sources", "timezone"]
 
 
 def test_create_policy_always_creates() -> None:

@@ -104,18 +104,59 @@ def test_pair_ids_are_order_free_and_dismissal_lasts_until_a_new_reason() -> Non
     assert rescored_pair(pair, score=0.7, reasons=["similar_name"], now="5") is None
 
 
-def test_scan_finds_each_pair_once_across_blocks() -> None:
+def test_a_bare_name_matches_only_when_very_close_and_nothing_tells_them_apart() -> None:
+    ada = _p("1", name="Ada Lovelace")
+    # Very close names and nothing else known: a possible duplicate, scored low.
+    for twin in (
+        _p("2", name="LOVELACE, Ada"),
+        _p("3", name="Ada Lovelac", company="Acme"),  # one side has no company
+        _p("4", name="Ada Lovelace", email="ada@gmail.com"),  # free mail tells nothing
+    ):
+        match = score_pair(ada, twin)
+        assert match is not None and match.reasons == ("similar_name",), twin
+        assert 0.5 < match.score <= 0.7
+    anna = _p("5", name="Anna Berg")
+    # Similar but not very close (0.89): only with more evidence.
+    assert score_pair(anna, _p("6", name="Anna Borg")) is None
+    with_company = score_pair(
+        _p("7", name="Anna Berg", company="Acme"), _p("8", name="Anna Borg", company="ACME")
+    )
+    assert with_company is not None and with_company.reasons == ("similar_name", "same_company")
+    # The same name at two different employers: strangers with a common name.
+    at_acme = _p("9", name="Ada Lovelace", company="Acme")
+    assert score_pair(at_acme, _p("10", name="Ada Lovelace", company="Globex")) is None
+    by_domain = _p("11", name="Ada Lovelace", email="ada@acme.com")
+    assert score_pair(by_domain, _p("12", name="Ada Lovelace", email="ada@globex.com")) is None
+    # ... unless they share an identifier: then the name is one more reason.
+    shared_phone = score_pair(
+        _p("13", name="Ada Lovelace", company="Acme", phone="+14155550100"),
+        _p("14", name="Ada Lovelace", company="Globex", phones=["+14155550100"]),
+    )
+    assert shared_phone is not None
+    assert shared_phone.reasons == ("same_phone", "similar_name")
+
+
+def test_scan_finds_each_pair_once_across_blocks_by_the_bare_name_rule() -> None:
     profiles = [
         _p("1", name="Ada Lovelace", email="ada@acme.com", company="Acme"),
         _p("2", name="Lovelace Ada", email="ada@acme.com"),
         _p("3", name="Ada Lovelac", company="Acme"),
         _p("4", name="Grace Hopper"),
+        # Very close to 1-3 by name, but at another employer than 1 and 3 and another work
+        # domain than 1 and 2: a stranger to them all.
+        _p("5", name="Ada Lovelace", email="ada@globex.com", company="Globex"),
+        # A bare name, very close to 4 and nothing tells them apart: listed.
+        _p("6", name="Grace Hoper", company="Navy"),
+        # Similar names (0.89) but not very close, and no other evidence: not listed.
+        _p("7", name="Anna Berg"),
+        _p("8", name="Anna Borg"),
     ]
     stats = ScanStats()
     found = scan_pairs(profiles, stats)
     pairs = {tuple(sorted((a.id, m.contact_id))) for a, m in found}
-    assert pairs == {("1", "2"), ("1", "3"), ("2", "3")}
-    assert len(found) == 3 and stats.contacts == 4 and stats.scored_pairs == 3
+    assert pairs == {("1", "2"), ("1", "3"), ("2", "3"), ("4", "6")}
+    assert len(found) == 4 and stats.contacts == 8
+    assert stats.scored_pairs > len(found)  # the strangers were compared, then left out
 
 
 def test_scan_compares_holders_of_a_common_name_only_within_a_company() -> None:

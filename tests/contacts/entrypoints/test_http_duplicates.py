@@ -82,8 +82,12 @@ async def test_name_alone_scores_lower_than_with_a_shared_company(harness: Harne
     ada = await harness.create(name="Ada Lovelace", company="Acme")
     alone = await harness.create(name="Ada Lovelace")
     corroborated = await harness.create(name="Ada Lovelace", company="acme")
+    # The same name at another employer, and a merely similar name: not duplicates.
+    await harness.create(name="Ada Lovelace", company="Globex")
+    await harness.create(name="Adah Lovelaze")  # 0.88: similar, not very close
     items = await _duplicates(harness.client, ada["id"])
     scores = {i["contact"]["id"]: i["score"] for i in items}
+    assert set(scores) == {alone["id"], corroborated["id"]}
     assert scores[alone["id"]] <= 0.7 < scores[corroborated["id"]]
 
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from crm_contacts.adapters.bulk import BULK_SPECS
 from crm_contacts.adapters.campaigns import CAMPAIGN_SPECS
+from crm_contacts.adapters.forms import FORM_SPECS
 from crm_contacts.adapters.importer_client import ImporterExports
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.entrypoints.accounts_http import router as accounts_router
@@ -21,22 +22,27 @@ from crm_contacts.entrypoints.consumers import (
     COMMANDS_TOPICS,
     ERASURE_GROUP,
     ERASURE_TOPICS,
+    SOURCES_GROUP,
+    SOURCES_TOPICS,
     build_bus,
 )
 from crm_contacts.entrypoints.contact_tags_http import router as contact_tags_router
 from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_router
 from crm_contacts.entrypoints.duplicates_http import router as duplicates_router
+from crm_contacts.entrypoints.forms_http import router as forms_router
 from crm_contacts.entrypoints.http import router
 from crm_contacts.entrypoints.match_loop import run_match_loop
 from crm_contacts.entrypoints.merges_http import router as merges_router
 from crm_contacts.entrypoints.purge_loop import run_purge_loop
 from crm_contacts.entrypoints.retention_http import router as retention_router
 from crm_contacts.entrypoints.search_http import router as search_router
+from crm_contacts.entrypoints.sources_http import router as sources_router
 from crm_contacts.entrypoints.tag_rules_http import router as tag_rules_router
 from crm_contacts.entrypoints.tags_http import router as tags_router
 from crm_contacts.service_layer.duplicate_scan import DuplicateScans
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import utcnow
+from crm_shared.rate_limit import Limit, RateLimiter
 from crm_shared.runtime import BackgroundTasks, open_store
 from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
 
@@ -47,7 +53,7 @@ SERVICE = "contacts"
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ContactsSettings = app.state.settings
     store = open_store(settings, service=SERVICE)
-    await store.start((*COLLECTION_SPECS, *CAMPAIGN_SPECS, *BULK_SPECS))
+    await store.start((*COLLECTION_SPECS, *CAMPAIGN_SPECS, *BULK_SPECS, *FORM_SPECS))
     bus = build_bus(store, settings)
     app.state.store, app.state.bus = store, bus
     exports = ImporterExports(settings.crm_importer_url, transport=app.state.importer_transport)
@@ -63,14 +69,27 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             consumers=[
                 ConsumerSpec(COMMANDS_GROUP, COMMANDS_TOPICS, bus),
                 ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
+                ConsumerSpec(SOURCES_GROUP, SOURCES_TOPICS, bus),
             ],
         )
+        # Each loop runs on one replica at a time, the holder of its lease in the store.
         # The clock is read at each run: tests replace app.state.clock.
-        purge = run_purge_loop(store, settings, clock=lambda: app.state.clock())
-        tasks.start(f"{SERVICE}-purge", purge)
-        matching = run_match_loop(store, idle_seconds=settings.contacts_match_interval_seconds)
-        tasks.start(f"{SERVICE}-duplicate-pairs", matching)
-        tasks.start(f"{SERVICE}-bulk-actions", app.state.bulk_runner.run())
+        ttl = settings.crm_lease_seconds
+        tasks.start_leased(
+            f"{SERVICE}-purge",
+            store,
+            lambda: run_purge_loop(store, settings, clock=lambda: app.state.clock()),
+            ttl=ttl,
+        )
+        tasks.start_leased(
+            f"{SERVICE}-duplicate-pairs",
+            store,
+            lambda: run_match_loop(store, idle_seconds=settings.contacts_match_interval_seconds),
+            ttl=ttl,
+        )
+        tasks.start_leased(
+            f"{SERVICE}-bulk-actions", store, lambda: app.state.bulk_runner.run(), ttl=ttl
+        )
         yield
     finally:
         await app.state.duplicate_scans.stop()
@@ -97,7 +116,10 @@ def create_app(
     app.state.clock = utcnow  # what "now" is for retention; tests replace it
     app.state.duplicate_scans = DuplicateScans()
     app.state.importer_transport = importer_transport
+    # Public form submissions are limited per form and client address (they carry no API key).
+    app.state.form_limiter = RateLimiter(Limit.parse(app.state.settings.contacts_form_rate_limit))
     for part in (
+        sources_router,
         router,
         search_router,
         accounts_router,
@@ -110,6 +132,7 @@ def create_app(
         contact_tags_router,
         campaigns_router,
         bulk_router,
+        forms_router,
     ):
         app.include_router(part)
     return app

@@ -91,7 +91,10 @@ def create_app(
             ],
         )
         if settings.importer_worker_enabled:
-            tasks.start("import-worker", worker.run())
+            # One worker at a time across replicas: the holder of the lease.
+            tasks.start_leased(
+                "import-worker", store, lambda: worker.run(), ttl=settings.crm_lease_seconds
+            )
         try:
             yield
         finally:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from crm_shared.runtime import BackgroundTasks, open_store
 from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
+from crm_timeline.adapters.conversations import CONVERSATION_SPECS
 from crm_timeline.adapters.repository import COLLECTION_SPECS
 from crm_timeline.entrypoints.consumers import (
     ERASURE_GROUP,
@@ -16,6 +17,11 @@ from crm_timeline.entrypoints.consumers import (
     EVENTS_GROUP,
     EVENTS_TOPICS,
     build_bus,
+)
+from crm_timeline.entrypoints.conversation_consumers import (
+    CONVERSATIONS_GROUP,
+    CONVERSATIONS_TOPICS,
+    build_conversations_bus,
 )
 from crm_timeline.entrypoints.http import router
 from crm_timeline.settings import TimelineSettings
@@ -25,9 +31,11 @@ from crm_timeline.settings import TimelineSettings
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: TimelineSettings = app.state.settings
     store = open_store(settings, service="timeline")
-    await store.start(COLLECTION_SPECS)
+    await store.start((*COLLECTION_SPECS, *CONVERSATION_SPECS))
     bus = build_bus(store)
+    conversations = build_conversations_bus(store)
     app.state.store, app.state.bus = store, bus
+    app.state.conversations_bus = conversations
     tasks = BackgroundTasks()
     try:
         # The relay and the consumers retry in the background: HTTP serves with the broker down.
@@ -39,6 +47,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             consumers=[
                 ConsumerSpec(EVENTS_GROUP, EVENTS_TOPICS, bus),
                 ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
+                ConsumerSpec(CONVERSATIONS_GROUP, CONVERSATIONS_TOPICS, conversations),
             ],
         )
         yield

@@ -34,6 +34,16 @@ from crm_shared.events.imports import (
     RowResult,
 )
 from crm_shared.events.registry import EVENT_TYPES, parse_event
+from crm_shared.events.sources import (
+    ConversationEnded,
+    ConversationLinked,
+    ConversationMessage,
+    ConversationStarted,
+    FormSubmitted,
+    GivenConsent,
+    UpsertContactByExternalId,
+    VisitorIdentified,
+)
 from crm_shared.events.timeline import ActivityRecorded, NoteAdded
 
 __all__ = [
@@ -54,11 +64,17 @@ __all__ = [
     "ContactUpdated",
     "ContactsImported",
     "ContactsMerged",
+    "ConversationEnded",
+    "ConversationLinked",
+    "ConversationMessage",
+    "ConversationStarted",
     "ErasureCompleted",
     "ErasureReceipt",
     "ErasureRequested",
     "ExportCompleted",
     "FieldChange",
+    "FormSubmitted",
+    "GivenConsent",
     "ImportBatchProcessed",
     "ImportContactsBatch",
     "ImportJobFinished",
@@ -67,6 +83,8 @@ __all__ = [
     "MergeUndone",
     "NoteAdded",
     "RowResult",
+    "UpsertContactByExternalId",
+    "VisitorIdentified",
     "in_import_summary",
     "parse_event",
 ]

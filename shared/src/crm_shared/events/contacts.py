@@ -26,6 +26,8 @@ class ContactProfile(BaseModel):
     phones: list[str] = []
     owner: str | None = None
     account_id: str | None = None
+    external_ids: dict[str, str] = {}
+    sources: list[str] = []
 
 
 class FieldChange(BaseModel):

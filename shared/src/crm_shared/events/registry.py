@@ -30,6 +30,15 @@ from crm_shared.events.imports import (
     ImportContactsBatch,
     ImportJobFinished,
 )
+from crm_shared.events.sources import (
+    ConversationEnded,
+    ConversationLinked,
+    ConversationMessage,
+    ConversationStarted,
+    FormSubmitted,
+    UpsertContactByExternalId,
+    VisitorIdentified,
+)
 from crm_shared.events.timeline import ActivityRecorded, NoteAdded
 
 EVENT_TYPES: dict[str, type[EventData]] = {
@@ -59,6 +68,13 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ErasureRequested,
         ErasureReceipt,
         ErasureCompleted,
+        ConversationStarted,
+        ConversationMessage,
+        VisitorIdentified,
+        ConversationEnded,
+        UpsertContactByExternalId,
+        ConversationLinked,
+        FormSubmitted,
     )
 }
 

@@ -31,6 +31,7 @@ class OutboxRelay:
         producer_factory: Callable[[], AIOKafkaProducer],
         *,
         on_reconnect: Callable[[], Awaitable[None]] | None = None,
+        may_publish: Callable[[], bool] | None = None,
         batch_size: int = 500,
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
@@ -38,6 +39,7 @@ class OutboxRelay:
         self._store = store
         self._producer_factory = producer_factory
         self._on_reconnect = on_reconnect
+        self._may_publish = may_publish
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
@@ -72,7 +74,14 @@ class OutboxRelay:
         OUTBOX_OLDEST_AGE.set(max(0.0, time.time() - made) if made is not None else 0.0)
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending events; return how many were acknowledged."""
+        """Publish one batch of pending events; return how many were acknowledged.
+
+        With `may_publish` (the relay's lease, when replicas share the store), a batch starts
+        only while it says yes, so a replica whose lease may have passed to another publishes
+        nothing more.
+        """
+        if self._may_publish is not None and not self._may_publish():
+            return 0
         pending = await self._store.pending_events(self._batch_size)
         await self._measure_backlog(pending)
         if not pending:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from crm_shared.observability.metrics import STORE_LATENCY
+from crm_shared.storage.leases import Lease
 from crm_shared.storage.port import CollectionSpec, DocumentStore, PendingEvent, Session
 
 _SESSION_CALLS = frozenset(
@@ -115,3 +116,14 @@ class TimedStore:
         """Count pending outbox entries in the wrapped store."""
         count: int = await self._timed("pending_count", self.inner.pending_count)
         return count
+
+    async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
+        """Take or renew a lease in the wrapped store."""
+        lease: Lease | None = await self._timed(
+            "acquire_lease", lambda: self.inner.acquire_lease(name, holder=holder, ttl=ttl)
+        )
+        return lease
+
+    async def release_lease(self, name: str, *, holder: str) -> None:
+        """Let a lease go in the wrapped store."""
+        await self._timed("release_lease", lambda: self.inner.release_lease(name, holder=holder))

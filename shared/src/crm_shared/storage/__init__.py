@@ -1,5 +1,6 @@
 """The storage port (a tenant-scoped document store with an outbox) and its adapters."""
 
+from crm_shared.storage.leases import Lease
 from crm_shared.storage.port import (
     CollectionSpec,
     ConcurrentWriteError,
@@ -33,6 +34,7 @@ __all__ = [
     "Eq",
     "In",
     "Index",
+    "Lease",
     "MultiValue",
     "Not",
     "OutgoingEvent",

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from crm_shared.ids import new_id
+from crm_shared.storage.leases import Lease, LeaseRow, decide
 from crm_shared.storage.memory_query import matches_all, page
 from crm_shared.storage.port import (
     CollectionSpec,
@@ -202,6 +203,7 @@ class MemoryStore:
         self._unique: dict[str, list[tuple[str, ...]]] = {}
         self._write_lock = asyncio.Lock()
         self._started = False
+        self._leases: dict[str, LeaseRow] = {}
         self.outbox_signal = asyncio.Event()
 
     async def start(self, specs: Sequence[CollectionSpec]) -> None:
@@ -257,3 +259,16 @@ class MemoryStore:
             for outbox_id in outbox_ids:
                 outbox.pop(outbox_id, None)
             self._state = _State(self._state.collections, outbox, self._state.processed)
+
+    async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
+        # No await between the read and the write: atomic on the event loop.
+        row = decide(self._leases.get(name), holder=holder, ttl=ttl)
+        if row is None:
+            return None
+        self._leases[name] = row
+        return Lease(name, row.holder, row.token, row.expires_at)
+
+    async def release_lease(self, name: str, *, holder: str) -> None:
+        row = self._leases.get(name)
+        if row is not None and row.holder == holder:
+            self._leases[name] = LeaseRow(holder, row.token, 0.0)

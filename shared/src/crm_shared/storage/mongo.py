@@ -22,6 +22,8 @@ from pymongo.write_concern import WriteConcern
 
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
+from crm_shared.storage import mongo_leases
+from crm_shared.storage.leases import Lease
 from crm_shared.storage.port import (
     CollectionSpec,
     ConcurrentWriteError,
@@ -292,7 +294,7 @@ class MongoStore:
             db = client[self._database]
             # Collections are created up front: not every server creates them inside a transaction.
             existing = set(await db.list_collection_names())
-            for name in (_OUTBOX, _PROCESSED, *(spec.name for spec in specs)):
+            for name in (_OUTBOX, _PROCESSED, mongo_leases.LEASES, *(spec.name for spec in specs)):
                 if name not in existing:
                     await _create_collection(db, name)
             for spec in specs:
@@ -389,6 +391,14 @@ class MongoStore:
             return
         _, db = self._started()
         await db[_OUTBOX].delete_many({"_id": {"$in": list(outbox_ids)}})
+
+    async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
+        """Take or renew lease `name` for `holder` (crm_shared.storage.mongo_leases)."""
+        return await mongo_leases.acquire(self._started()[1], name, holder=holder, ttl=ttl)
+
+    async def release_lease(self, name: str, *, holder: str) -> None:
+        """Let lease `name` go if `holder` holds it."""
+        await mongo_leases.release(self._started()[1], name, holder=holder)
 
 
 def _wildcard_keys(index: Index) -> list[tuple[str, int]]:

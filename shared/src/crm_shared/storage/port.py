@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from crm_shared.envelope import EventEnvelope
+from crm_shared.storage.leases import Lease
 
 _FIELD_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 
@@ -238,6 +239,17 @@ class DocumentStore(Protocol):
 
     async def pending_count(self) -> int:
         """How many outbox entries wait to be published (for the backlog metric)."""
+        ...
+
+    async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
+        """Take or renew lease `name` for `holder` for `ttl` seconds; None while another holds it.
+
+        Atomic across every process sharing the store (see crm_shared.storage.leases).
+        """
+        ...
+
+    async def release_lease(self, name: str, *, holder: str) -> None:
+        """Let lease `name` go at once if `holder` holds it (its token is kept)."""
         ...
 
 

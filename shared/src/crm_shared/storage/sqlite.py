@@ -18,6 +18,7 @@ import orjson
 
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
+from crm_shared.storage.leases import Lease, decide
 from crm_shared.storage.port import (
     CollectionSpec,
     Cursor,
@@ -27,6 +28,7 @@ from crm_shared.storage.port import (
     Where,
     projection,
 )
+from crm_shared.storage.sqlite_leases import read_lease, write_lease
 from crm_shared.storage.sqlite_multi import (
     Entry,
     EntrySet,
@@ -269,6 +271,10 @@ class SqliteStore:
             "key TEXT, value BLOB NOT NULL, created_at TEXT NOT NULL) WITHOUT ROWID"
         )
         await w.execute(
+            "CREATE TABLE IF NOT EXISTS _leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, "
+            "token INTEGER NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID"
+        )
+        await w.execute(
             "CREATE TABLE IF NOT EXISTS _processed (consumer TEXT NOT NULL, "
             "event_id TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (consumer, event_id)) "
             "WITHOUT ROWID"
@@ -381,3 +387,26 @@ class SqliteStore:
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+
+    async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
+        assert self._writer is not None
+        async with self._write_lock:
+            # BEGIN IMMEDIATE takes SQLite's write lock: other processes on the file wait.
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                row = await read_lease(self._writer, name)
+                taken = decide(row, holder=holder, ttl=ttl)
+                if taken is not None:
+                    await write_lease(self._writer, name, taken)
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+        return None if taken is None else Lease(name, holder, taken.token, taken.expires_at)
+
+    async def release_lease(self, name: str, *, holder: str) -> None:
+        assert self._writer is not None
+        async with self._write_lock:
+            await self._writer.execute(
+                "UPDATE _leases SET expires_at = 0 WHERE name = ? AND holder = ?", (name, holder)
+            )

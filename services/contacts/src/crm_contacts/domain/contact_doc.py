@@ -29,6 +29,8 @@ class ContactDoc(TypedDict):
     phones_raw: list[str]
     owner: str | None
     account_id: str | None
+    external_ids: dict[str, str]
+    sources: list[str]
     campaigns: list[str]
     source: str
     created_at: str
@@ -37,6 +39,7 @@ class ContactDoc(TypedDict):
     tenant: str
     erased_at: str | None
     merged_into: str | None
+    field_times: dict[str, str]
     email_norm: str | None
     emails_norm: list[str]
     tags_norm: list[str]

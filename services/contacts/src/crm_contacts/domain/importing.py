@@ -278,6 +278,11 @@ class _Planner:
         if not changes:
             self.result(row, "skipped", contact_id)
             return
+        sources = list(target.get("sources") or [target.get("source") or "manual"])
+        if "import" not in sources:
+            # The import changed the person: the contact's sources record that it came by one.
+            updated["sources"] = [*sources, "import"]
+            changes["sources"] = (sources, updated["sources"])
         if not self.storable(row, updated):
             return
         if contact_id in self.created:

@@ -1,22 +1,30 @@
-"""Kafka entrypoints: import batches (commands) and erasure requests (GDPR events)."""
+"""Kafka entrypoints: import batches, erasure requests, chat visitors and integration upserts."""
 
 from __future__ import annotations
 
 from crm_contacts.domain.commands import EraseContact
 from crm_contacts.service_layer.erasure import erase_contact
 from crm_contacts.service_layer.imports import import_batch
+from crm_contacts.service_layer.source_commands import link_visitor, upsert_by_external_id
 from crm_contacts.settings import ContactsSettings
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ErasureRequested, ImportContactsBatch
+from crm_shared.events import (
+    ErasureRequested,
+    ImportContactsBatch,
+    UpsertContactByExternalId,
+    VisitorIdentified,
+)
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
 from crm_shared.wiring import CONTACTS
 
 COMMANDS_GROUP = "crm-contacts-commands"
 ERASURE_GROUP = "crm-contacts-erasure"
+SOURCES_GROUP = "crm-contacts-sources"
 # Declared in crm_shared.wiring, which the AsyncAPI document is generated from.
 COMMANDS_TOPICS = CONTACTS.topics_of(COMMANDS_GROUP)
 ERASURE_TOPICS = CONTACTS.topics_of(ERASURE_GROUP)
+SOURCES_TOPICS = CONTACTS.topics_of(SOURCES_GROUP)
 
 
 def build_bus(store: DocumentStore, settings: ContactsSettings) -> MessageBus:
@@ -37,8 +45,30 @@ def build_bus(store: DocumentStore, settings: ContactsSettings) -> MessageBus:
             store, command, tenant=envelope.tenant, settings=settings, event_id=envelope.id
         )
 
+    async def on_visitor_identified(event: VisitorIdentified, envelope: EventEnvelope) -> None:
+        await link_visitor(
+            store,
+            event,
+            tenant=envelope.tenant,
+            actor=envelope.actor or envelope.source,
+            settings=settings,
+            event_id=envelope.id,
+        )
+
+    async def on_upsert(command: UpsertContactByExternalId, envelope: EventEnvelope) -> None:
+        await upsert_by_external_id(
+            store,
+            command,
+            tenant=envelope.tenant,
+            actor=envelope.actor or envelope.source,
+            settings=settings,
+            event_id=envelope.id,
+        )
+
     return (
         MessageBus()
         .on(ImportContactsBatch, on_import_batch)
         .on(ErasureRequested, on_erasure_requested)
+        .on(VisitorIdentified, on_visitor_identified)
+        .on(UpsertContactByExternalId, on_upsert)
     )

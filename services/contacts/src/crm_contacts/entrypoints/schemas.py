@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.domain.contact import Source
+from crm_shared.validation import Moment
 
 EMAILS_DOC = (
     "Additional emails (not the primary): normalized like it (case, IDNA domains), repeats and "
@@ -81,6 +82,38 @@ class ContactUpdate(BaseModel):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
+class ContactUpsert(BaseModel):
+    """Body of the upserts (`PUT /v1/contacts/by-external-id/...`, `/by-email/...`).
+
+    Values found on the contact are kept: an empty one changes nothing, a new email or phone is
+    added to the additional ones, and a single value (name, company, timezone, owner, a custom
+    value) is replaced only by a write at least as recent as the one that set it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = Field(default=None, description="Any format; stored as E.164")
+    emails: list[str] | None = None
+    phones: list[str] | None = None
+    company: str | None = None
+    timezone: str | None = None
+    owner: str | None = None
+    tags: list[str] | None = Field(default=None, description="Added to the contact's tags")
+    custom_fields: dict[str, Any] | None = None
+    occurred_at: Moment | None = Field(
+        default=None,
+        description="When the sending system changed these values (default: when received); "
+        "the latest write of a field wins, an older one only fills it when empty",
+    )
+    source: Source = Field(
+        default="manual",
+        description="by-email only: the channel the person came through "
+        "(by-external-id is always `integration`)",
+    )
+
+
 class ContactPublic(BaseModel):
     """A contact as clients see it."""
 
@@ -104,7 +137,16 @@ class ContactPublic(BaseModel):
     campaigns: list[str] = Field(
         default_factory=list, description="Ids of the campaigns it belongs to (/v1/campaigns)"
     )
-    source: Source
+    external_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="Ids other systems know the person by, system -> id "
+        "(/v1/contacts/by-external-id/{system}/{id})",
+    )
+    source: Source = Field(description="The channel the contact first arrived through")
+    sources: list[str] = Field(
+        default_factory=list,
+        description="Every channel the person arrived through, in order of first arrival",
+    )
     created_at: str
     updated_at: str
     deleted_at: str | None = None

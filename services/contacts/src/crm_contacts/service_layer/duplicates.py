@@ -11,14 +11,15 @@ meanwhile (deleted, erased, merged away), whatever path made them leave.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from crm_contacts.adapters.duplicates import CandidateFinder, PairRepository, dequeue, queued
 from crm_contacts.domain.contact import is_live
-from crm_contacts.domain.matching import Match, match_keys, match_profile, rank
+from crm_contacts.domain.matching import Match, match_profile, rank
 from crm_contacts.domain.matching.cursor import decode_pair_cursor, encode_pair_cursor
+from crm_contacts.domain.matching.names import EXACT_NAME_KEY, NAME_KEYS
 from crm_contacts.domain.matching.pairs import (
     dismissed_pair,
     new_pair,
@@ -30,8 +31,13 @@ from crm_shared.clock import now_iso
 from crm_shared.problems import NotFound
 from crm_shared.storage import Cursor, DocumentStore, Session
 
-# Candidates read per look-up (a very common name's block is cut there).
-CANDIDATE_LIMIT = 200
+# Candidates read per look-up. Every holder of a shared email, phone or external id is read (up
+# to IDENTIFIER_CANDIDATES: a switchboard number is cut there); of the holders of the name
+# blocks, at most NAME_CANDIDATES, the exact name's first. A common name's block holds hundreds
+# of strangers at other companies that the matching rule leaves out anyway: reading all of them
+# is what made the create-time check slow with a million contacts stored.
+IDENTIFIER_CANDIDATES = 200
+NAME_CANDIDATES = 50
 
 
 def matchable(doc: Mapping[str, Any] | None) -> bool:
@@ -40,17 +46,34 @@ def matchable(doc: Mapping[str, Any] | None) -> bool:
 
 
 async def find_matches(
-    session: Session, tenant: str, doc: Mapping[str, Any], *, limit: int = CANDIDATE_LIMIT
+    session: Session, tenant: str, doc: Mapping[str, Any]
 ) -> list[tuple[Match, dict[str, Any]]]:
     """The contact's likely duplicates among the live ones, best first, with their documents."""
     profile = match_profile(doc)
-    keys = doc.get("match_keys")
-    candidates = await CandidateFinder(session, tenant).by_keys(
-        keys if keys is not None else match_keys(doc), limit=limit
-    )
-    by_id = {c["id"]: c for c in candidates}
-    matches = rank(profile, (match_profile(c) for c in candidates))
-    return [(m, by_id[m.contact_id]) for m in matches]
+    candidates = await _candidates(CandidateFinder(session, tenant), profile.keys)
+    matches = rank(profile, (match_profile(c) for c in candidates.values()))
+    return [(m, candidates[m.contact_id]) for m in matches]
+
+
+async def _candidates(finder: CandidateFinder, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Id -> document of the live contacts sharing a key: identifiers in full, names capped."""
+    exact = [k for k in keys if k.startswith(EXACT_NAME_KEY)]
+    other_names = [k for k in keys if k.startswith(NAME_KEYS) and k not in exact]
+    identifiers = [k for k in keys if not k.startswith(NAME_KEYS)]
+    found: dict[str, dict[str, Any]] = {}
+    if identifiers:
+        for doc in await finder.by_keys(identifiers, limit=IDENTIFIER_CANDIDATES):
+            found[doc["id"]] = doc
+    by_name = 0
+    for block in (exact, other_names):
+        if not block or by_name >= NAME_CANDIDATES:
+            continue
+        # The exact name's holders hold its other blocks too: they come back here, read once.
+        for doc in await finder.by_keys(block, limit=NAME_CANDIDATES):
+            if doc["id"] not in found and by_name < NAME_CANDIDATES:
+                found[doc["id"]] = doc
+                by_name += 1
+    return found
 
 
 async def _dismissed_ids(session: Session, tenant: str, contact_id: str) -> set[str]:

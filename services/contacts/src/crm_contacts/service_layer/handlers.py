@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from crm_contacts.adapters.duplicates import queue_rematch
@@ -79,9 +80,10 @@ def check_version(doc: dict[str, Any], expected: int | None) -> None:
         )
 
 
-async def _refuse_suppressed(
-    suppressions: SuppressionRepository, settings: ContactsSettings, doc: dict[str, Any]
+async def refuse_suppressed(
+    suppressions: SuppressionRepository, settings: ContactsSettings, doc: Mapping[str, Any]
 ) -> None:
+    """409 when any email or phone of `doc` (a contact or a profile) belongs to an erased person."""
     identifiers = PersonIdentifiers.of_contact(doc)
     region = settings.crm_default_region
     hashes = person_hashes(settings.suppression_key, identifiers, region=region)
@@ -102,44 +104,68 @@ async def create_contact(
         command.fields, region=settings.crm_default_region, require_name=True
     )
     async with store.transaction() as session:
-        contacts = ContactRepository(session, tenant)
-        policy, profile = await checked_create(session, tenant, profile, source=command.source)
-        await _refuse_suppressed(SuppressionRepository(session, tenant), settings, profile)
-        email = profile.get("email")
-        if email and not command.allow_duplicate:
-            existing = await contacts.live_with_email(email)
-            if existing is not None:
-                raise Conflict(
-                    f"contact {existing['id']} already has this email; "
-                    "pass allow_duplicate=true to create another one",
-                    extra={"existing_id": existing["id"]},
-                )
-        doc = as_stored(
-            new_contact(
-                contact_id=new_id(),
-                tenant=tenant,
-                profile=profile,
-                source=command.source,
-                now=now_iso(),
+        return await apply_create(
+            session,
+            tenant,
+            profile,
+            source=command.source,
+            actor=actor,
+            settings=settings,
+            allow_duplicate=command.allow_duplicate,
+        )
+
+
+async def apply_create(
+    session: Session,
+    tenant: str,
+    profile: dict[str, Any],
+    *,
+    source: str,
+    actor: str,
+    settings: ContactsSettings,
+    allow_duplicate: bool = False,
+    stamp: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Create a contact from a validated profile in `session` (POST and identity resolution).
+
+    `stamp` sets internal fields of the new document (the resolver's `field_times`).
+    """
+    contacts = ContactRepository(session, tenant)
+    policy, profile = await checked_create(session, tenant, profile, source=source)
+    await refuse_suppressed(SuppressionRepository(session, tenant), settings, profile)
+    email = profile.get("email")
+    if email and not allow_duplicate:
+        existing = await contacts.live_with_email(email)
+        if existing is not None:
+            raise Conflict(
+                f"contact {existing['id']} already has this email; "
+                "pass allow_duplicate=true to create another one",
+                extra={"existing_id": existing["id"]},
             )
+    doc = as_stored(
+        new_contact(
+            contact_id=new_id(), tenant=tenant, profile=profile, source=source, now=now_iso()
         )
-        policy.retag_new(doc)
-        await record_new_tags(session, tenant, policy)
-        accounts = await link_accounts(session, tenant, [doc], now=doc["created_at"])
-        await contacts.add(doc)
-        await queue_rematch(session, tenant, [doc["id"]])
-        event = ContactCreated(
-            contact_id=doc["id"],
-            version=doc["version"],
-            source=doc["source"],
-            profile=ContactProfile(**profile_snapshot(doc)),
-        )
-        await session.add_events(
-            [
-                *account_created_events(accounts, tenant=tenant, actor=actor),
-                outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor),
-            ]
-        )
+    )
+    if stamp:
+        doc.update(stamp)
+    policy.retag_new(doc)
+    await record_new_tags(session, tenant, policy)
+    accounts = await link_accounts(session, tenant, [doc], now=doc["created_at"])
+    await contacts.add(doc)
+    await queue_rematch(session, tenant, [doc["id"]])
+    event = ContactCreated(
+        contact_id=doc["id"],
+        version=doc["version"],
+        source=doc["source"],
+        profile=ContactProfile(**profile_snapshot(doc)),
+    )
+    await session.add_events(
+        [
+            *account_created_events(accounts, tenant=tenant, actor=actor),
+            outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor),
+        ]
+    )
     return doc
 
 
@@ -181,11 +207,14 @@ async def apply_update(
     settings: ContactsSettings,
     replace_custom: bool = False,
     policy: ContactPolicy | None = None,
+    stamp: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Apply a validated partial profile to a live contact read in `session` (every update path:
-    PATCH, tag edits, bulk actions); returns the contact, unchanged when nothing changed.
+    PATCH, tag edits, bulk actions, identity resolution); returns the contact, unchanged when
+    nothing changed.
 
-    `policy` lets a caller changing many contacts load the tenant's rules once.
+    `policy` lets a caller changing many contacts load the tenant's rules once; `stamp` sets
+    internal fields along with a change (the resolver's `field_times`), never reported as one.
     """
     if policy is None:
         policy, profile = await checked_update(
@@ -197,8 +226,10 @@ async def apply_update(
     changes = policy.retag_changed(doc, updated, changes)
     if not changes:
         return doc
+    if stamp:
+        updated.update(stamp)
     if changes.keys() & {"email", "phone", "emails", "phones"}:
-        await _refuse_suppressed(SuppressionRepository(session, tenant), settings, updated)
+        await refuse_suppressed(SuppressionRepository(session, tenant), settings, updated)
     now = now_iso()
     account_events = await relink_contact(
         session, tenant, doc, updated, changes, now=now, actor=actor
@@ -297,7 +328,7 @@ async def apply_restore(
                 f"contact {other['id']} now has this email; merge or change it first",
                 extra={"existing_id": other["id"]},
             )
-    await _refuse_suppressed(SuppressionRepository(session, tenant), settings, doc)
+    await refuse_suppressed(SuppressionRepository(session, tenant), settings, doc)
     back = restored(doc, now_iso())
     await contacts.save(back, expected_version=int(doc["version"]))
     await note_restored(session, tenant, contact_id)

@@ -10,10 +10,17 @@ from dataclasses import dataclass
 
 from crm_gdpr.service_layer.audit import record_event
 from crm_gdpr.service_layer.erasure import record_receipt
+from crm_gdpr.service_layer.form_consents import record_form_consents
 from crm_gdpr.service_layer.merges import follow_merge
 from crm_shared.clock import iso
 from crm_shared.envelope import EventData, EventEnvelope
-from crm_shared.events import EVENT_TYPES, ContactsMerged, ErasureReceipt, MergeUndone
+from crm_shared.events import (
+    EVENT_TYPES,
+    ContactsMerged,
+    ErasureReceipt,
+    FormSubmitted,
+    MergeUndone,
+)
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
 from crm_shared.wiring import GDPR
@@ -42,6 +49,9 @@ def build_buses(store: DocumentStore) -> GdprBuses:
         if isinstance(event, ContactsMerged | MergeUndone):
             # A merge or its undo also moves consents and links audit trails (once as well).
             await follow_merge(store, envelope, event)
+        elif isinstance(event, FormSubmitted) and event.consents:
+            # The consents a person gave on a public form enter the ledger (once as well).
+            await record_form_consents(store, envelope, event)
 
     async def on_receipt(receipt: ErasureReceipt, envelope: EventEnvelope) -> None:
         await record_receipt(

@@ -7,6 +7,7 @@ from crm_shared.idempotency_records import forget_subject
 from crm_shared.ids import new_id
 from crm_shared.outbox import outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent
+from crm_timeline.adapters.conversations import ConversationRepository
 from crm_timeline.adapters.repository import TimelineRepository
 from crm_timeline.domain.items import erased_item
 from crm_timeline.domain.model import (
@@ -47,6 +48,8 @@ async def erase_contact(
         already_erased = held is not None and held.erasure_id == command.erasure_id
         if not already_erased:
             await repo.delete_items_of(tenant=origin.tenant, contact_id=command.contact_id)
+            # Its conversations' messages too (their items went with the others).
+            await ConversationRepository(session, origin.tenant).forget_contact(command.contact_id)
             marker = erased_item(
                 tenant=origin.tenant,
                 contact_id=command.contact_id,

@@ -1,7 +1,8 @@
 """The full scan's pure core: block every contact, pair within blocks, score the pairs.
 
-Blocks are the same keys the indexed look-up uses (every email, every phone, external ids, the
-exact and phonetic name blocks), so the scan and the create-time check agree. A large name
+Blocks are the contacts' stored `match_keys`, the keys the indexed look-up uses (every email,
+every phone, external ids, the exact and phonetic name blocks), so the scan and the create-time
+check agree. A large name
 block is split by company (see `comparison_groups`) and its parts filtered by name similarity
 (one rapidfuzz C loop per member), which is what lets a scan of a million contacts finish in
 two minutes on Python; a group larger than `MAX_BLOCK` (a shared switchboard phone) is skipped
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from crm_contacts.domain.matching.names import block_keys
-from crm_contacts.domain.matching.profile import EMAIL_KEY, EXTERNAL_KEY, PHONE_KEY, MatchProfile
+from crm_contacts.domain.matching.names import NAME_KEYS
+from crm_contacts.domain.matching.profile import MatchProfile
 from crm_contacts.domain.matching.scoring import SIMILAR_NAME, Match, score_pair
 
 MAX_BLOCK = 5000
@@ -32,20 +33,11 @@ _NAME_CUTOFF = SIMILAR_NAME * 100
 _COMPANY_PREFIX = 4
 
 
-def scan_keys(profile: MatchProfile) -> list[str]:
-    """Every blocking key of a contact."""
-    keys = [EMAIL_KEY + e for e in profile.emails]
-    keys += [PHONE_KEY + p for p in profile.phones]
-    keys += [EXTERNAL_KEY + x for x in profile.external_ids]
-    keys += block_keys(profile.tokens)
-    return keys
-
-
 def blocks(profiles: Sequence[MatchProfile]) -> dict[str, list[int]]:
     """Key -> indexes of the contacts holding it (only keys held by two or more)."""
     by_key: dict[str, list[int]] = defaultdict(list)
     for i, profile in enumerate(profiles):
-        for key in scan_keys(profile):
+        for key in profile.keys:
             by_key[key].append(i)
     return {key: members for key, members in by_key.items() if len(members) > 1}
 
@@ -120,7 +112,7 @@ def comparison_groups(
     and the pairs to the ones a person would look at. Each part is filtered by name similarity
     first; a part larger than `MAX_BLOCK` is skipped.
     """
-    name_block = key.startswith(("n:", "s:", "l:"))
+    name_block = key.startswith(NAME_KEYS)
     if not name_block or len(members) == 2:
         yield members, False
         return

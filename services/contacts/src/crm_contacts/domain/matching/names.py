@@ -61,6 +61,12 @@ _NICKNAMES: dict[str, tuple[str, ...]] = {
     "alessandro": ("sandro",),
 }
 NICKNAMES: dict[str, str] = {short: full for full, shorts in _NICKNAMES.items() for short in shorts}
+# Prefixes of the name blocks in `match_keys`: the exact (folded, order-free) name, its sound,
+# and last name + first initial. The exact block is the most telling and usually the smallest.
+EXACT_NAME_KEY = "n:"
+SOUND_KEY = "s:"
+LAST_INITIAL_KEY = "l:"
+NAME_KEYS = (EXACT_NAME_KEY, SOUND_KEY, LAST_INITIAL_KEY)
 _PUNCTUATION = re.compile(r"[^\w\s]")
 _SOUNDEX = str.maketrans("bfpvcgjkqsxzdtlmnr", "111122222222334556")
 
@@ -108,10 +114,10 @@ def _block_keys(tokens: tuple[str, ...]) -> tuple[str, ...]:
     if not tokens:
         return ()
     first, last = tokens[0], tokens[-1]
-    keys = ["n:" + " ".join(sorted({first, last}))]
+    keys = [EXACT_NAME_KEY + " ".join(sorted({first, last}))]
     sounds = sorted({soundex(first), soundex(last)} - {""})
     if sounds:
-        keys.append("s:" + " ".join(sounds))
+        keys.append(SOUND_KEY + " ".join(sounds))
     if len(tokens) > 1:
-        keys.append(f"l:{last} {first[0]}")
+        keys.append(f"{LAST_INITIAL_KEY}{last} {first[0]}")
     return tuple(keys)

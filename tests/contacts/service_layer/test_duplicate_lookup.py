@@ -1,0 +1,70 @@
+"""The indexed duplicate look-up (create-time check, a contact's duplicates) under common names."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from crm_contacts.adapters.repository import COLLECTION_SPECS
+from crm_contacts.domain.matching import match_keys
+from crm_contacts.service_layer.duplicates import NAME_CANDIDATES, find_matches
+from crm_shared.storage.memory import MemoryStore
+
+TENANT = "acme"
+# More holders of one name block than a look-up reads of it (and than it read before the cap).
+CROWD = 210
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[MemoryStore]:
+    memory = MemoryStore()
+    await memory.start(COLLECTION_SPECS)
+    yield memory
+    await memory.close()
+
+
+def _contact(contact_id: str, **fields: Any) -> dict[str, Any]:
+    doc = {"id": contact_id, "tenant": TENANT, "deleted_at": None, "merged_into": None, **fields}
+    return doc | {"match_keys": match_keys(doc)}
+
+
+async def _insert(store: MemoryStore, docs: list[dict[str, Any]]) -> None:
+    async with store.transaction() as session:
+        await session.insert_many("contacts", docs)
+
+
+async def _matches(store: MemoryStore, **fields: Any) -> dict[str, tuple[str, ...]]:
+    async with store.reader() as session:
+        found = await find_matches(session, TENANT, _contact("probe", **fields))
+    return {match.contact_id: match.reasons for match, _ in found}
+
+
+async def test_a_shared_identifier_is_found_however_common_the_name(store: MemoryStore) -> None:
+    crowd = [_contact(f"a{i:03d}", name="John Smith", company="Globex") for i in range(CROWD)]
+    await _insert(store, [*crowd, _contact("z", name="J. Smith", phone="+14155550100")])
+
+    found = await _matches(store, name="John Smith", company="Acme", phone="+14155550100")
+
+    assert found == {"z": ("same_phone", "similar_name")}
+
+
+async def test_the_exact_name_is_read_before_a_crowd_of_similar_ones(store: MemoryStore) -> None:
+    # Older contacts sharing the sound and last name + initial blocks, at another company.
+    crowd = [_contact(f"a{i:03d}", name="Jon Smith", company="Globex") for i in range(CROWD)]
+    await _insert(store, [*crowd, _contact("z", name="John Smith", company="Acme")])
+
+    found = await _matches(store, name="john SMITH", company="ACME")
+
+    assert found == {"z": ("similar_name", "same_company")}
+
+
+async def test_a_common_name_reads_at_most_the_cap_of_its_holders(store: MemoryStore) -> None:
+    crowd = [_contact(f"a{i:03d}", name="John Smith") for i in range(CROWD)]
+    await _insert(store, crowd)
+
+    found = await _matches(store, name="John Smith")
+
+    # With no company on either side each is a possible duplicate: the cap bounds the work.
+    assert len(found) == NAME_CANDIDATES

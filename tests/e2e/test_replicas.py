@@ -1,0 +1,261 @@
+"""Two replicas of every service on one store and one broker: an import, a merge and an erasure
+complete while replicas are killed, and nothing is applied twice.
+
+Each service runs as two processes sharing its SQLite file (as replicas share MongoDB). Leases
+live 6 s here, so a killed holder's work moves to the other replica within about that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+from faker import Faker
+
+from crm_shared.devstack import EmbeddedBroker, Platform, ServiceProcess, free_port
+from crm_shared.messaging.kafka import ensure_topics
+from tests.conftest import ADMIN_KEY, TEST_API_KEYS, auth
+from tests.e2e.conftest import RunningPlatform, eventually
+
+pytestmark = pytest.mark.e2e
+
+T = TypeVar("T")
+SERVICES = ("contacts", "timeline", "importer", "gdpr")
+ROWS = 2000
+
+
+def _rows(database: Path, sql: str) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+class Replicas:
+    """The processes of each service, and which of them holds a lease."""
+
+    def __init__(self, stack: RunningPlatform) -> None:
+        self.stack = stack
+
+    def of(self, service: str) -> list[ServiceProcess]:
+        return [p for p in self.stack.platform.services.values() if p.name == service]
+
+    def alive(self, service: str) -> ServiceProcess:
+        return next(p for p in self.of(service) if p.process and p.process.poll() is None)
+
+    def client(self, service: str) -> httpx.Client:
+        """A client of a live replica (as a Kubernetes Service would route to one)."""
+        return httpx.Client(base_url=self.alive(service).url, headers=auth(ADMIN_KEY), timeout=30)
+
+    def holder(self, service: str, lease: str) -> ServiceProcess | None:
+        rows = _rows(
+            self.stack.data_dir / f"{service}.sqlite3",
+            f"SELECT holder FROM _leases WHERE name = '{lease}' AND expires_at > 0",
+        )
+        if not rows:
+            return None
+        holder = str(rows[0][0])
+        return next(
+            (p for p in self.of(service) if p.process and f"-{p.process.pid}-" in holder), None
+        )
+
+    def kill_holder(self, service: str, lease: str, *, revive: bool = False) -> ServiceProcess:
+        """SIGKILL the replica holding `lease`: no clean shutdown, no lease released.
+
+        With `revive`, a killed replica that the other services call (they know one URL per
+        service, where Kubernetes would give them a Service) starts again on its port, as a
+        crashed pod is restarted; the lease stays with whoever took it meanwhile.
+        """
+        holder = eventually(lambda: self.holder(service, lease), what=f"a holder of {lease}")
+        holder.stop(kill=True)
+        if revive and self.stack.platform.services[service] is holder:
+            holder.start()
+            holder.wait_ready(180.0)
+        return holder
+
+
+@pytest.fixture
+def replicas(tmp_path: Path) -> Iterator[Replicas]:
+    log = (tmp_path / "platform.log").open("w")
+    broker = EmbeddedBroker(log=log)
+    broker.start()
+    asyncio.run(ensure_topics(broker.bootstrap_servers))
+    platform = Platform(
+        broker.bootstrap_servers,
+        tmp_path / "data",
+        {name: free_port() for name in SERVICES},
+        extra_env={
+            "CRM_API_KEYS": TEST_API_KEYS,
+            "CRM_ENV": "test",
+            "CRM_LEASE_SECONDS": "6",
+            "IMPORTER_BATCH_SIZE": "100",
+            # Kafka's usual session timeout: on a busy machine a short one makes the two
+            # members of each group miss heartbeats and rebalance over and over.
+            "KAFKA_SESSION_TIMEOUT_MS": "10000",
+            "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+        },
+        log=log,
+        # Nine Python processes starting at once on two shared cores take their time.
+        ready_timeout=180.0,
+    )
+    stack = RunningPlatform(broker, platform, tmp_path / "data", tmp_path / "platform.log")
+    try:
+        platform.start()
+        for service in SERVICES:
+            platform.add_replica(service)
+        yield Replicas(stack)
+    finally:
+        platform.stop()
+        broker.stop()
+        log.close()
+
+
+def _people_csv() -> bytes:
+    """ROWS people with varied names, as real data has (a shared name would make every contact
+    a duplicate candidate of every other, and the pair refresh quadratic)."""
+    fake = Faker("en_US")
+    fake.seed_instance(14)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["name", "email"])
+    for i in range(ROWS):
+        writer.writerow([fake.name(), f"replica.person.{i}@example.org"])
+    return out.getvalue().encode()
+
+
+def _state(r: Replicas) -> str:
+    """What each store holds of leases, outbox and handled events: printed when a wait fails."""
+    lines = []
+    for service in SERVICES:
+        database = r.stack.data_dir / f"{service}.sqlite3"
+        leases = _rows(database, "SELECT name, holder, token FROM _leases")
+        outbox = _rows(database, "SELECT COUNT(*) FROM _outbox")
+        handled = _rows(database, "SELECT consumer, COUNT(*) FROM _processed GROUP BY 1")
+        alive = [p.process.pid for p in r.of(service) if p.process and p.process.poll() is None]
+        lines.append(f"{service}: alive {alive} leases {leases} outbox {outbox} handled {handled}")
+    return "\n".join(lines)
+
+
+def waited(r: Replicas, probe: Callable[[], T | None], *, within: float, what: str) -> T:
+    """`eventually`, and on a timeout what the stores hold, to tell where the work stopped."""
+    try:
+        return eventually(probe, within=within, what=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_state(r)}") from None
+
+
+def _contacts_created(r: Replicas) -> int:
+    rows = _rows(
+        r.stack.data_dir / "contacts.sqlite3",
+        "SELECT COUNT(*) FROM c_contacts "
+        "WHERE json_extract(doc, '$.email') LIKE 'replica.person.%'",
+    )
+    return int(rows[0][0]) if rows else 0
+
+
+def test_an_import_finishes_once_when_the_worker_and_relay_holders_die(replicas: Replicas) -> None:
+    r = replicas
+    started = r.client("importer").post(
+        "/v1/imports", files={"file": ("people.csv", _people_csv(), "text/csv")}
+    )
+    assert started.status_code == 202, started.text
+    job_id = started.json()["id"]
+
+    eventually(lambda: _contacts_created(r) > 0, within=120, what="the import to start")
+    r.kill_holder("importer", "import-worker")
+    r.kill_holder("contacts", "contacts-outbox-relay")
+    assert _contacts_created(r) < ROWS, "the kills must happen mid-import"
+
+    job = waited(
+        r,
+        lambda: (
+            (j := r.client("importer").get(f"/v1/imports/{job_id}").json())["status"] == "completed"
+            and j
+        ),
+        within=300,
+        what="the import to complete on the surviving replicas",
+    )
+    assert (job["total_rows"], job["created"], job["failed"]) == (ROWS, ROWS, 0)
+    assert _contacts_created(r) == ROWS
+
+    # Every contact reached the timeline exactly once, though the relay changed hands.
+    def timeline_counts() -> list[tuple[object, ...]]:
+        return _rows(
+            r.stack.data_dir / "timeline.sqlite3",
+            "SELECT json_extract(doc, '$.contact_id'), COUNT(*) FROM c_items "
+            "WHERE json_extract(doc, '$.type') = 'contact' GROUP BY 1",
+        )
+
+    counts = waited(
+        r,
+        lambda: (c := timeline_counts()) and len(c) >= ROWS and c,
+        within=300,
+        what="every imported contact in the timeline",
+    )
+    assert len(counts) == ROWS
+    assert {count for _, count in counts} == {1}, "a contact's creation was applied twice"
+
+
+def test_a_merge_and_an_erasure_complete_while_replicas_die(replicas: Replicas) -> None:
+    r = replicas
+    contacts = r.client("contacts")
+    ids = []
+    for email in ("twin.one@example.org", "twin.two@example.org"):
+        created = contacts.post(
+            "/v1/contacts",
+            params={"allow_duplicate": "true"},
+            json={"name": "Twin Replica", "email": email},
+        )
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    primary, duplicate = ids
+
+    r.kill_holder("contacts", "contacts-outbox-relay", revive=True)
+    merged = r.client("contacts").post(
+        "/v1/merges", json={"primary_id": primary, "duplicate_ids": [duplicate]}
+    )
+    assert merged.status_code == 201, merged.text
+    assert r.client("contacts").get(f"/v1/contacts/{duplicate}").status_code in (301, 404, 410)
+
+    gdpr = r.client("gdpr")
+    erasure = gdpr.post("/v1/erasure-requests", json={"contact_id": primary})
+    assert erasure.status_code == 202, erasure.text
+    erasure_id = erasure.json()["id"]
+    r.kill_holder("gdpr", "gdpr-outbox-relay")
+    r.kill_holder("timeline", "timeline-outbox-relay")
+
+    done = waited(
+        r,
+        lambda: (
+            (e := r.client("gdpr").get(f"/v1/erasure-requests/{erasure_id}").json())["status"]
+            == "completed"
+            and e
+        ),
+        within=180,
+        what="the erasure to complete on the surviving replicas",
+    )
+    assert set(done["receipts"]) == {"contacts", "timeline", "importer"}
+    assert r.client("contacts").get(f"/v1/contacts/{primary}").status_code in (404, 410)
+
+    def audited(action: str) -> int:
+        rows = _rows(
+            r.stack.data_dir / "gdpr.sqlite3",
+            "SELECT COUNT(*) FROM c_audit_entries "
+            f"WHERE json_extract(doc, '$.action') = '{action}'",
+        )
+        return int(rows[0][0]) if rows else 0
+
+    completed = "crm.gdpr.erasure.completed.v1"
+    eventually(lambda: audited(completed), within=120, what="the completion in the audit log")
+    assert audited(completed) == 1, "the erasure was completed twice"
+    assert audited("crm.gdpr.erasure.requested.v1") == 1
