@@ -5,7 +5,7 @@ N ?= 100000
 PYTEST_ARGS ?=
 
 .PHONY: install run test test-fast test-faults lint typecheck bench bench-search bench-duplicates \
-	bench-bulk bench-latency bench-console bench-export schemas check clean images
+	bench-bulk bench-import-files bench-latency bench-console bench-export schemas check clean images
 
 install: ## install uv if missing, then the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -40,12 +40,16 @@ CONSOLE_N ?= $(SEARCH_N)
 
 bench: install ## import (N rows, default 100000), search, duplicates, bulk, latency, console
 	@$(UV) run --no-sync python -m bench.import_bench --rows $(N)
+	@$(UV) run --no-sync python -m bench.import_files_bench
 	@$(UV) run --no-sync python -m bench.search_bench --contacts $(SEARCH_N)
 	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
 	@$(UV) run --no-sync python -m bench.bulk_bench --contacts $(BULK_N)
 	@$(UV) run --no-sync python -m bench.latency_bench --rates 200,1000
 	@$(UV) run --no-sync python -m bench.export_bench --contacts $(EXPORT_N)
 	@$(MAKE) --no-print-directory bench-console CONSOLE_N=$(CONSOLE_N)
+
+bench-import-files: install ## .xlsx import rows/s against bare calamine; preview latency, 100 MB CSV
+	@$(UV) run --no-sync python -m bench.import_files_bench
 
 bench-duplicates: install ## duplicate check, full scan and recall on N contacts (default 1000000)
 	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)

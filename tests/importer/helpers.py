@@ -34,16 +34,18 @@ async def upload(
     mapping: dict[str, Any] | str | None = None,
     on_duplicate: str | None = None,
     key: str = EDITOR_KEY,
+    fields: dict[str, str] | None = None,
+    filename: str = "contacts.csv",
 ) -> httpx.Response:
-    """POST /v1/imports with the CSV as the `file` part."""
-    data: dict[str, str] = {}
+    """POST /v1/imports with the file as the `file` part and `fields` as other form fields."""
+    data: dict[str, str] = dict(fields or {})
     if mapping is not None:
         data["mapping"] = mapping if isinstance(mapping, str) else json.dumps(mapping)
     if on_duplicate is not None:
         data["on_duplicate"] = on_duplicate
     return await client.post(
         "/v1/imports",
-        files={"file": ("contacts.csv", content, "text/csv")},
+        files={"file": (filename, content, "application/octet-stream")},
         data=data,
         headers=auth(key),
     )
@@ -87,15 +89,22 @@ async def outbox(app: FastAPI, event_type: str | None = None) -> list[Published]
 
 
 def batch_processed(
-    job_id: str, batch_no: int, statuses: dict[int, str], *, tenant: str = "acme"
+    job_id: str,
+    batch_no: int,
+    statuses: dict[int, str],
+    *,
+    tenant: str = "acme",
+    warnings: dict[int, list[str]] | None = None,
 ) -> EventEnvelope:
-    """The contacts service's answer to a batch: row number -> status ("failed" gets a reason)."""
+    """The contacts service's answer to a batch: row number -> status ("failed" gets a reason),
+    and the warnings of some rows."""
     results = [
         RowResult(
             row_number=row,
             status=status,
             contact_id=None if status == "failed" else f"contact-{row}",
             error="email is not a valid address" if status == "failed" else None,
+            warnings=(warnings or {}).get(row, []),
         )
         for row, status in statuses.items()
     ]

@@ -32,7 +32,16 @@ def test_internationalized_top_level_domain_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     "address",
-    ["jörg@example.com", "info@bücher..de", "info@" + "ü" * 70 + ".de", "no-at-sign", "a@b", ""],
+    [
+        "jö rg@example.com",
+        "jörg→@example.com",
+        "ö" * 33 + "@example.com",
+        "info@bücher..de",
+        "info@" + "ü" * 70 + ".de",
+        "no-at-sign",
+        "a@b",
+        "",
+    ],
 )
 def test_invalid_addresses_are_refused(address: str) -> None:
     assert normalize_email(address) is None
@@ -56,3 +65,17 @@ def test_domains_are_normalized_like_email_domains(value: str, expected: str) ->
 @pytest.mark.parametrize("value", ["not a domain", "a..b.com", "localhost", "@example.com"])
 def test_invalid_domains_are_refused(value: str) -> None:
     assert normalize_domain(value) is None
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        (" Jörg@Example.com", "jörg@example.com"),
+        ("用户@例子.广告", "用户@xn--fsqu00a.xn--4rr70v"),
+        ("josé.garcía@bücher.de", "josé.garcía@xn--bcher-kva.de"),
+        # The same letter typed decomposed (o + combining diaeresis) is stored composed (NFC).
+        ("jo\u0308rg@example.com", "jörg@example.com"),
+    ],
+)
+def test_internationalized_local_parts_are_accepted_rfc_6531(address: str, expected: str) -> None:
+    assert normalize_email(address) == expected

@@ -50,10 +50,16 @@ class ContactField:
 
 
 def _profile(
-    name: str, kind: FieldKind, shape: Shape = "one", *, files: bool, exported: bool | None = None
+    name: str,
+    kind: FieldKind,
+    shape: Shape = "one",
+    *,
+    files: bool,
+    imported: bool = False,
+    exported: bool | None = None,
 ) -> ContactField:
-    """A personal field clients set and events carry; `files`: also imported and exported
-    (`exported` when only an export may list it)."""
+    """A personal field clients set and events carry; `files`: also imported and exported;
+    `imported` / `exported`: only one of the two when `files` is false."""
     return ContactField(
         name,
         kind,
@@ -61,7 +67,7 @@ def _profile(
         personal=True,
         writable=True,
         profile=True,
-        importable=files,
+        importable=files or imported,
         exportable=files if exported is None else exported,
     )
 
@@ -82,8 +88,8 @@ FIELDS: tuple[ContactField, ...] = (
     _profile("timezone", "timezone", files=True),
     _profile("tags", "tag", "list", files=True),
     _profile("custom_fields", "custom", "map", files=False),  # in files as custom.<key>
-    _profile("emails", "email", "list", files=False, exported=True),  # the additional ones
-    _profile("phones", "phone", "list", files=False, exported=True),
+    _profile("emails", "email", "list", files=False, imported=True, exported=True),  # additional
+    _profile("phones", "phone", "list", files=False, imported=True, exported=True),
     ContactField("phones_raw", "text", "list", personal=True),  # the additional phones as typed
     _profile("owner", "id", files=False, exported=True),
     # Linked by the service from the company or work-email domain, not set by clients.

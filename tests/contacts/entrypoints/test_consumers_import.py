@@ -32,7 +32,7 @@ async def test_skip_policy_with_existing_invalid_and_in_batch_duplicate(harness:
         [
             {"name": "Ada Again", "email": "ADA@example.com"},
             {"name": "Grace", "email": "grace@example.com", "tags": ["Webinar"]},
-            {"name": "Broken", "email": "grace@"},
+            {"email": "grace@", "phone": "+44 20 7946 0000"},
             {"name": "Grace Twin", "email": "grace@example.com"},
         ],
         policy="skip",
@@ -42,6 +42,7 @@ async def test_skip_policy_with_existing_invalid_and_in_batch_duplicate(harness:
     assert [r["status"] for r in results] == ["skipped", "created", "failed", "skipped"]
     assert results[0]["contact_id"] == existing["id"]
     assert results[3]["contact_id"] == results[1]["contact_id"]
+    # Without its bad email the row names no one: nothing usable is left, so it fails.
     assert results[2]["error"] == "row 3: email 'grace@' is not a valid address"
     grace = await _get(harness, results[1]["contact_id"])
     # An import-created contact also carries the system tags source:import and imported.
@@ -62,8 +63,12 @@ async def test_update_policy_updates_existing_and_merges_tags(harness: Harness) 
     )
     await harness.handle(envelope(batch))
     results = await _results(harness)
-    assert [r["status"] for r in results] == ["updated", "failed", "created", "updated"]
-    assert results[1]["error"] == "row 2: phone 'nope' is not a valid phone number"
+    assert [r["status"] for r in results] == ["updated", "created", "created", "updated"]
+    # The bad phone is left out with a warning; the row still names and emails someone.
+    assert results[1]["error"] is None
+    assert results[1]["warnings"] == ["phone 'nope' is not a valid phone number (left out)"]
+    bad_phone = await _get(harness, results[1]["contact_id"])
+    assert (bad_phone["email"], bad_phone["phone"]) == ("b@example.com", None)
     ada = await _get(harness, existing["id"])
     assert (ada["name"], ada["company"], ada["version"]) == ("Ada Lovelace", "New Co", 2)
     assert ada["tags"] == ["VIP", "source:manual", "Partner"]

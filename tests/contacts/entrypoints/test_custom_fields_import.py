@@ -52,7 +52,7 @@ async def test_text_cells_are_parsed_into_typed_values(harness: Harness) -> None
     }
 
 
-async def test_rows_breaking_custom_field_rules_fail_while_the_others_import(
+async def test_values_breaking_custom_field_rules_are_left_out_with_warnings(
     harness: Harness,
 ) -> None:
     await _define_all(harness)
@@ -65,28 +65,24 @@ async def test_rows_breaking_custom_field_rules_fail_while_the_others_import(
         {"name": "Not a number", "custom_fields": {"seats": "NaN"}},
         {"name": "No option", "custom_fields": {"plan": "Gold"}},
         {"name": "Retired", "custom_fields": {"plan": "legacy"}},
-        {"name": "Bad bool", "custom_fields": {"vip": "maybe"}},
+        {"name": "Bad bool", "custom_fields": {"vip": "maybe", "seats": "4"}},
         {"name": "Also ok", "custom_fields": {"renewal": "2024-12-31"}},
     ]
     results = await _import(harness, rows)
-    assert [r["status"] for r in results] == [
-        "created",
-        "failed",
-        "failed",
-        "failed",
-        "failed",
-        "failed",
-        "created",
+    # Each row still names someone: it is imported without the value its field refuses.
+    assert [r["status"] for r in results] == ["created"] * 7
+    warnings = [r["warnings"] for r in results]
+    assert warnings[0] == warnings[6] == []
+    assert warnings[1] == [
+        "custom_fields.shoe_size: is not a defined custom field "
+        "(define it under /v1/custom-fields) (left out)"
     ]
-    errors = [r["error"] for r in results]
-    assert errors[1] == (
-        "row 2: custom_fields.shoe_size: is not a defined custom field "
-        "(define it under /v1/custom-fields)"
-    )
-    assert errors[2] == "row 3: custom_fields.seats: must be a finite number"
-    assert errors[3].startswith("row 4: custom_fields.plan: option 'Gold' does not exist")
-    assert errors[4] == "row 5: custom_fields.plan: option 'Legacy' of 'plan' is retired"
-    assert errors[5] == "row 6: custom_fields.vip: must be true/false, yes/no or 1/0"
+    assert warnings[2] == ["custom_fields.seats: must be a finite number (left out)"]
+    assert warnings[3][0].startswith("custom_fields.plan: option 'Gold' does not exist")
+    assert warnings[4] == ["custom_fields.plan: option 'Legacy' of 'plan' is retired (left out)"]
+    assert warnings[5] == ["custom_fields.vip: must be true/false, yes/no or 1/0 (left out)"]
+    bad_bool = await _contact(harness, results[5]["contact_id"])
+    assert bad_bool["custom_fields"] == {"seats": 4}
 
 
 async def test_an_import_created_row_without_a_required_field_fails(harness: Harness) -> None:

@@ -49,9 +49,15 @@ def test_mapping_field_names_are_case_insensitive() -> None:
     assert fields_of(["Full name"], {"full name": "Name"}) == {"Full name": "name"}
 
 
-def test_a_duplicate_header_is_refused() -> None:
-    with pytest.raises(Unprocessable, match="'email' more than once"):
+def test_a_duplicate_header_is_refused_when_the_column_is_used() -> None:
+    with pytest.raises(Unprocessable, match="'Email' more than once"):
         plan_columns(["Email", "name", "email"], None)
+
+
+def test_a_duplicate_header_nobody_uses_is_fine() -> None:
+    plan = plan_columns(["name", "Notes", "notes"], None)
+    assert plan.as_mapping() == {"name": "name"}
+    assert plan.ignored_columns == ["Notes", "notes"]
 
 
 def test_a_mapping_key_not_in_the_header_is_refused() -> None:
@@ -65,9 +71,23 @@ def test_a_mapping_to_an_unknown_field_is_refused(target: str) -> None:
         plan_columns(["name", "x"], {"x": target})
 
 
-def test_two_columns_for_one_field_are_refused() -> None:
+def test_two_columns_explicitly_mapped_to_one_field_are_refused() -> None:
     with pytest.raises(Unprocessable, match="both map to 'email'"):
-        plan_columns(["email", "Mail"], {"Mail": "email"})
+        plan_columns(["email", "Mail"], {"Mail": "email", "email": "email"})
+
+
+def test_a_suggested_email_gives_way_to_an_explicit_one_as_an_additional_address() -> None:
+    assert fields_of(["email", "Mail"], {"Mail": "email"}) == {"email": "emails", "Mail": "email"}
+
+
+def test_a_mapping_without_a_name_or_email_column_is_refused() -> None:
+    with pytest.raises(Unprocessable, match="no column maps to name or email"):
+        plan_columns(["Phone", "Company"], None)
+
+
+def test_several_columns_may_feed_name_emails_and_phones() -> None:
+    mapping = {"Given": "name", "Family": "name", "Work": "emails", "Home": "emails"}
+    assert fields_of(["Given", "Family", "Work", "Home"], mapping) == mapping
 
 
 def test_a_header_that_maps_nothing_is_refused() -> None:

@@ -99,7 +99,25 @@ async def test_rows_the_contacts_service_failed_are_listed_without_values(
 
     errors = (await client.get(f"/v1/imports/{created['id']}/errors", headers=auth())).json()
     assert errors["items"] == [
-        {"row_number": 4, "reason": "email is not a valid address", "values": None}
+        {"row_number": 4, "reason": "email is not a valid address", "warnings": [], "values": None}
+    ]
+
+
+async def test_imported_rows_with_warnings_are_counted_and_listed_with_them(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    created = await upload_and_read(client, FOUR_ROWS)
+    warning = "phone '+0987654321' is not a valid phone number (left out)"
+
+    await app.state.bus.handle(
+        batch_processed(created["id"], 1, {1: "created", 2: "updated"}, warnings={2: [warning]})
+    )
+
+    state = await job(client, created["id"])
+    assert (state["created"], state["updated"], state["warned"], state["failed"]) == (1, 1, 1, 0)
+    errors = (await client.get(f"/v1/imports/{created['id']}/errors", headers=auth())).json()
+    assert errors["items"] == [
+        {"row_number": 2, "reason": None, "warnings": [warning], "values": None}
     ]
 
 

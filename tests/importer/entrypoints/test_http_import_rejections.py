@@ -93,7 +93,9 @@ async def test_a_mapping_naming_a_column_not_in_the_header_is_refused(
 
 async def test_two_columns_mapped_to_one_field_are_refused(client: httpx.AsyncClient) -> None:
     response = await upload(
-        client, b"name,Work email,email\nA,a@x.io,b@x.io\n", mapping={"Work email": "email"}
+        client,
+        b"name,Work email,email\nA,a@x.io,b@x.io\n",
+        mapping={"Work email": "email", "email": "email"},
     )
 
     _problem(response, 422, "'email'", "Work email")
@@ -109,16 +111,38 @@ async def test_a_bad_on_duplicate_value_is_refused(client: httpx.AsyncClient) ->
     _problem(response, 422, "on_duplicate", "'merge'")
 
 
-async def test_a_header_with_a_duplicate_column_is_refused(client: httpx.AsyncClient) -> None:
+async def test_a_header_with_a_duplicate_column_in_use_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
     response = await upload(client, b"name,email,Email\nAda,a@x.io,b@x.io\n")
 
-    _problem(response, 422, "'Email'", "more than once")
+    _problem(response, 422, "'email'", "more than once")
 
 
-async def test_a_header_that_is_not_utf8_is_refused(client: httpx.AsyncClient) -> None:
-    response = await upload(client, b"name,pr\xe9nom\nAda,Ada\n")
+async def test_a_header_that_is_not_text_in_the_chosen_encoding_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await upload(client, b"name,pr\xe9nom\nAda,Ada\n", fields={"encoding": "utf-8"})
 
-    _problem(response, 422, "header row is not valid UTF-8")
+    _problem(response, 422, "header row is not valid utf-8 text", "encoding")
+
+
+async def test_an_unknown_encoding_is_refused(client: httpx.AsyncClient) -> None:
+    response = await upload(client, b"name\nAda\n", fields={"encoding": "klingon-8"})
+
+    _problem(response, 422, "encoding 'klingon-8'")
+
+
+async def test_an_unknown_form_field_is_a_400(client: httpx.AsyncClient) -> None:
+    response = await upload(client, b"name\nAda\n", fields={"dryrun": "true"})
+
+    _problem(response, 400, "unknown form field(s): dryrun")
+
+
+async def test_a_pdf_is_refused_naming_the_supported_formats(client: httpx.AsyncClient) -> None:
+    response = await upload(client, b"%PDF-1.7\n...", filename="contacts.pdf")
+
+    _problem(response, 422, "a PDF document", ".xlsx")
 
 
 async def test_a_refused_upload_creates_no_job_and_no_event(

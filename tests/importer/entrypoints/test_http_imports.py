@@ -57,6 +57,8 @@ async def test_headers_map_by_name_ignoring_case_and_spaces(
             "timezone": "Europe/London",
             "tags": ["vip", "math"],
             "custom_fields": {},
+            "emails": [],
+            "phones": [],
         }
     ]
 
@@ -111,6 +113,8 @@ async def test_a_custom_mapping_maps_columns_and_custom_fields(
             "timezone": None,
             "tags": [],
             "custom_fields": {"plan": "pro", "seats": "12"},
+            "emails": [],
+            "phones": [],
         }
     ]
     assert job["ignored_columns"] == []
@@ -136,7 +140,7 @@ async def test_tags_split_on_semicolons_and_commas(client: httpx.AsyncClient, ap
     assert batch.envelope.data["rows"][0]["tags"] == ["vip", "math", "early"]
 
 
-async def test_a_ragged_row_and_a_latin1_row_fail_while_good_rows_are_batched(
+async def test_a_ragged_row_and_a_latin1_row_of_a_utf8_file_fail_while_good_rows_are_batched(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     csv = (
@@ -147,7 +151,7 @@ async def test_a_ragged_row_and_a_latin1_row_fail_while_good_rows_are_batched(
         b"Cy\n"
         b"Dee,dee@example.com\n"
     )
-    job = await upload_and_read(client, csv)
+    job = await upload_and_read(client, csv, fields={"encoding": "utf-8"})
 
     rows = _rows(await outbox(app, BATCH))
     assert [(r["row_number"], r["name"]) for r in rows] == [(1, "Ada"), (5, "Dee")]

@@ -47,8 +47,10 @@ class DyingFiles(DataFiles):
         self._lines = lines
 
     @contextmanager
-    def open_upload(self, job_id: str, *, partial: bool = False) -> Iterator[IO[str]]:
-        with super().open_upload(job_id, partial=partial) as text:
+    def open_upload(
+        self, job_id: str, *, partial: bool = False, encoding: str = "utf-8-sig"
+    ) -> Iterator[IO[str]]:
+        with super().open_upload(job_id, partial=partial, encoding=encoding) as text:
             yield _DiesAfter(text, self._lines)  # type: ignore[misc]
 
 

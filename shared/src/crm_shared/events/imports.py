@@ -25,6 +25,9 @@ class ImportRow(BaseModel):
     timezone: str | None = None
     tags: list[str] = []
     custom_fields: dict[str, Any] = {}
+    # Additional emails and phones (the primary ones are `email` and `phone`).
+    emails: list[str] = []
+    phones: list[str] = []
 
 
 class ImportContactsBatch(EventData):
@@ -48,6 +51,8 @@ class RowResult(BaseModel):
     status: Literal["created", "updated", "skipped", "failed"]
     contact_id: str | None = None
     error: str | None = None
+    # Cells that did not validate and were left out of an imported row, each with its reason.
+    warnings: list[str] = []
 
 
 class ImportBatchProcessed(EventData):

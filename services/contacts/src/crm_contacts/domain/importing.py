@@ -14,6 +14,12 @@ from crm_contacts.domain.contact import apply_profile, bump, new_contact
 from crm_contacts.domain.contact_doc import ContactDoc, as_contact_doc, as_stored
 from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.domain.errors import SUPPRESSED_DETAIL, InvalidFields
+from crm_contacts.domain.import_warnings import (
+    describe,
+    identifies_someone,
+    left_out,
+    without_problems,
+)
 from crm_contacts.domain.validation import validate_profile
 from crm_shared.contact_fields import FIELDS_BY_NAME, IMPORTABLE_FIELDS
 from crm_shared.events import ImportRow
@@ -21,9 +27,9 @@ from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.validation import json_problem
 
-# Fields whose offending value is quoted in a row error, so the user can find it in the file.
-_QUOTED_FIELDS = frozenset({"email", "phone", "timezone"})
-_QUOTE_MAX = 80
+# A list field reports one bad item per validation: a row is validated again after each drop,
+# this many times at most (the list fields hold at most 10 items each).
+_MAX_REPAIRS = 32
 # The standard fields an import row carries (as text, or lists of text), from the shared table.
 _ROW_TEXT_FIELDS = tuple(n for n in IMPORTABLE_FIELDS if FIELDS_BY_NAME[n].shape == "one")
 _ROW_LIST_FIELDS = tuple(n for n in IMPORTABLE_FIELDS if FIELDS_BY_NAME[n].shape == "list")
@@ -37,6 +43,8 @@ class PreparedRow:
     profile: dict[str, Any] | None
     error: str | None = None
     hashes: list[str] = field(default_factory=list)
+    # Problems of cells that were left out while the row was imported without them.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,32 +74,45 @@ def provided_fields(row: ImportRow) -> dict[str, Any]:
 
 
 def _row_error(row_number: int, raw: Mapping[str, Any], error: InvalidFields) -> str:
-    parts = []
-    for problem in error.problems:
-        value = raw.get(problem.field)
-        if problem.field in _QUOTED_FIELDS and isinstance(value, str):
-            parts.append(f"{problem.field} '{value.strip()[:_QUOTE_MAX]}' {problem.reason}")
-        else:
-            parts.append(problem.describe())
-    return f"row {row_number}: " + "; ".join(parts)
+    return f"row {row_number}: " + "; ".join(describe(p, raw) for p in error.problems)
+
+
+def _validated(raw: dict[str, Any], region: str) -> tuple[dict[str, Any], list[str]]:
+    """The row's valid profile and a warning per cell left out; InvalidFields (the first
+    problems) when what is left identifies no one."""
+    warnings: list[str] = []
+    kept = raw
+    for _ in range(_MAX_REPAIRS):
+        try:
+            return validate_profile(kept, region=region), warnings
+        except InvalidFields as exc:
+            remaining = without_problems(kept, exc.problems)
+            if not identifies_someone(remaining) or remaining == kept:
+                raise
+            warnings += [left_out(describe(p, kept)) for p in exc.problems]
+            kept = remaining
+    return validate_profile(kept, region=region), warnings
 
 
 def prepare_rows(
     rows: Iterable[ImportRow], *, region: str, suppression_key: bytes
 ) -> list[PreparedRow]:
-    """Validate every row with the API's rules and compute its suppression hashes."""
+    """Validate every row with the API's rules and compute its suppression hashes.
+
+    Invalid cells are left out with a warning when the rest still names or emails someone.
+    """
     prepared: list[PreparedRow] = []
     for row in rows:
         number = row.row_number
         raw = provided_fields(row)
         try:
-            profile = validate_profile(raw, region=region)
+            profile, warnings = _validated(raw, region)
         except InvalidFields as exc:
             prepared.append(PreparedRow(number, None, _row_error(number, raw, exc)))
             continue
         identifiers = PersonIdentifiers.of_contact(profile)
         hashes = person_hashes(suppression_key, identifiers, region=region)
-        prepared.append(PreparedRow(number, profile, hashes=hashes))
+        prepared.append(PreparedRow(number, profile, hashes=hashes, warnings=warnings))
     return prepared
 
 
@@ -167,17 +188,33 @@ class _Planner:
                 "status": status,
                 "contact_id": contact_id,
                 "error": row.error,
+                "warnings": row.warnings,
             }
         )
 
     def checked(
-        self, row: PreparedRow, check: Callable[[], dict[str, Any]]
+        self,
+        row: PreparedRow,
+        profile: dict[str, Any],
+        check: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> dict[str, Any] | None:
-        """The row's profile checked against the tenant's rules, or None (row failed)."""
+        """The row's profile checked against the tenant's rules, or None (row failed).
+
+        Custom values the tenant's fields refuse are left out with a warning, once.
+        """
         try:
-            return check()
+            return check(profile)
         except InvalidFields as exc:
-            row.error = _row_error(row.row_number, row.profile or {}, exc)
+            kept = without_problems(profile, exc.problems)
+            if kept != profile:
+                try:
+                    checked = check(kept)
+                except InvalidFields:
+                    pass
+                else:
+                    row.warnings += [left_out(describe(p, profile)) for p in exc.problems]
+                    return checked
+            row.error = _row_error(row.row_number, profile, exc)
             self.result(row, "failed")
             return None
 
@@ -200,7 +237,9 @@ class _Planner:
         rules = self.rules
         if rules is not None:
             checked = self.checked(
-                row, lambda: rules.check_create(profile, source="import", from_text=True)
+                row,
+                profile,
+                lambda p: rules.check_create(p, source="import", from_text=True),
             )
             if checked is None:
                 return
@@ -227,7 +266,8 @@ class _Planner:
         if rules is not None:
             checked = self.checked(
                 row,
-                lambda: rules.check_update(profile, target, merge_tags=True, from_text=True),
+                profile,
+                lambda p: rules.check_update(p, target, merge_tags=True, from_text=True),
             )
             if checked is None:
                 return

@@ -111,16 +111,22 @@ class DataFiles:
         return self.uploads / _name(job_id, _PARTIAL)
 
     @contextlib.contextmanager
-    def open_upload(self, job_id: str, *, partial: bool = False) -> Iterator[IO[str]]:
-        """The uploaded CSV as text: UTF-8 with its BOM stripped, bad bytes kept as surrogates."""
+    def open_upload(
+        self, job_id: str, *, partial: bool = False, encoding: str = "utf-8-sig"
+    ) -> Iterator[IO[str]]:
+        """The uploaded CSV as text in its encoding (a BOM stripped), bad bytes kept as
+        surrogates."""
         path = self.partial_upload_path(job_id) if partial else self.upload_path(job_id)
-        with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
+        with path.open(encoding=encoding, errors="surrogateescape", newline="") as text:
             yield text
 
-    def upload_sample(self, job_id: str, size: int = 64 * 1024) -> bytes:
-        """The first bytes of an arriving upload, to guess its encoding."""
-        with self.partial_upload_path(job_id).open("rb") as raw:
-            return raw.read(size)
+    def sheet_path(self, job_id: str) -> Path:
+        """Where a workbook upload's sheet is written as CSV before it replaces the upload."""
+        return self.uploads / _name(job_id, ".sheet" + _PARTIAL)
+
+    def replace_partial_upload(self, job_id: str, source: Path) -> None:
+        """Make `source` (a converted sheet) the arriving upload."""
+        source.replace(self.partial_upload_path(job_id))
 
     def open_partial_upload(self, job_id: str) -> IO[bytes]:
         """A new binary file for an arriving upload."""
@@ -134,6 +140,7 @@ class DataFiles:
         """Delete a job's upload, final or partial (no personal data stays after an import)."""
         _remove(self.upload_path(job_id))
         _remove(self.partial_upload_path(job_id))
+        _remove(self.sheet_path(job_id))
 
     def sweep_uploads(self, keep: set[str]) -> int:
         """Delete uploads of jobs not in `keep` (left by a crash); return how many."""

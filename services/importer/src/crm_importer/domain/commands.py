@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from crm_importer.domain.exports import ExportFormat
+from crm_importer.domain.layout import LayoutChoice
 from crm_importer.domain.mapping import ColumnMapping
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.filters import ContactFilter
@@ -21,6 +22,7 @@ class StartImport(BaseModel):
     # The upload's size and SHA-256: its progress estimate, and repeat detection.
     file_bytes: int = 0
     file_sha256: str = ""
+    layout: LayoutChoice = LayoutChoice()
 
 
 class RequestExport(BaseModel):

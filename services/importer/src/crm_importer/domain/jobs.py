@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from crm_importer.domain.layout import FileLayout
 from crm_importer.domain.mapping import ColumnPlan
 from crm_importer.domain.rows import MappedRow, RowFailure
 from crm_shared.events import ImportJobFinished, ImportRow, RowResult
@@ -60,6 +61,8 @@ class ImportJob(BaseModel):
     status: ImportStatus = "queued"
     on_duplicate: DuplicatePolicy
     plan: ColumnPlan
+    # How the worker reads the upload (a workbook's sheet was converted to UTF-8 CSV).
+    layout: FileLayout = FileLayout()
     created_at: str
     finished_at: str | None = None
     error: str | None = None
@@ -73,6 +76,8 @@ class ImportJob(BaseModel):
     updated: int = 0
     skipped: int = 0
     failed: int = 0
+    # Imported rows with cells left out (each such cell a warning on its row).
+    warned: int = 0
     applied_batches: list[int] = []
     # When the job last moved (file read to the end, a batch's results): a job awaiting
     # results that stops moving is failed by the worker instead of staying `running`.
@@ -139,6 +144,7 @@ class ImportJob(BaseModel):
         self.updated += counts["updated"]
         self.skipped += counts["skipped"]
         self.failed += counts["failed"]
+        self.warned += sum(1 for r in results if r.warnings and r.status != "failed")
         self.processed_rows += len(results)
         return True
 

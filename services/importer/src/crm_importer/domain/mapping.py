@@ -1,4 +1,4 @@
-"""Which CSV column feeds which contact field: parsing the `mapping` form field and the header."""
+"""Which column feeds which contact field: the `mapping` form field, the header, suggestions."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from crm_importer.domain.fields import IMPORT_FIELDS, is_import_field
+from crm_importer.domain.suggestions import NAME_PARTS, Suggestion, suggest
 from crm_shared.problems import BadRequest, Unprocessable
 
 ColumnMapping = dict[str, str | None]
 _FIELDS_HINT = f"{', '.join(IMPORT_FIELDS)} or custom.<key>"
+# Fields several columns may feed: name parts are joined, list values are added up.
+MULTI_COLUMN_FIELDS = frozenset({"name", "emails", "phones", "tags"})
+# Where a second email or phone column goes.
+ADDITIONAL = {"email": "emails", "phone": "phones"}
+# A row must be able to name someone: a plan maps at least one of these.
+IDENTIFYING_FIELDS = ("name", "email")
 
 
 class MappedColumn(BaseModel):
@@ -32,10 +39,20 @@ class ColumnPlan(BaseModel):
     width: int
     columns: list[MappedColumn]
     ignored_columns: list[str]
+    # The file writes 3,5 for 3.5 (it is `;`-separated): custom cells holding such numbers
+    # are sent with a decimal point.
+    decimal_comma: bool = False
 
     def as_mapping(self) -> dict[str, str]:
         """The resolved mapping, column header -> field."""
         return {c.header: c.field for c in self.columns}
+
+    def by_field(self) -> dict[str, list[int]]:
+        """Column indexes per field, in the order their cells are combined."""
+        fields: dict[str, list[int]] = {}
+        for column in self.columns:
+            fields.setdefault(column.field, []).append(column.index)
+        return fields
 
 
 def parse_mapping(raw: str | None) -> ColumnMapping | None:
@@ -63,33 +80,26 @@ def _canonical(name: str) -> str:
     return name.strip().casefold()
 
 
-def _default_field(header: str) -> str | None:
-    """The field a header maps to by name: case-insensitive, after stripping."""
-    name = _canonical(header)
-    return name if is_import_field(name) else None
-
-
-def _check_duplicates(header: list[str]) -> None:
-    seen: dict[str, str] = {}
+def _duplicated(header: list[str]) -> set[str]:
+    """Canonical names of the header cells that appear more than once."""
+    seen: set[str] = set()
+    repeated: set[str] = set()
     for cell in header:
         canonical = _canonical(cell)
-        if not canonical:
-            continue
-        if canonical in seen:
-            raise Unprocessable(
-                f"the header row names column '{cell.strip()}' more than once "
-                f"(column names are compared ignoring case); rename one of them",
-                extra={"column": cell.strip()},
-            )
-        seen[canonical] = cell
+        if canonical and canonical in seen:
+            repeated.add(canonical)
+        seen.add(canonical)
+    return repeated
 
 
 def _explicit_targets(header: list[str], mapping: ColumnMapping) -> dict[str, str | None]:
     """The mapping keyed by canonical column name, checked against the header and the fields."""
     present = {_canonical(cell) for cell in header}
+    repeated = _duplicated(header)
     targets: dict[str, str | None] = {}
     for column, target in mapping.items():
-        if _canonical(column) not in present:
+        canonical = _canonical(column)
+        if canonical not in present:
             raise Unprocessable(
                 f"mapping names column '{column}', which is not in the file's header row",
                 extra={"field": "mapping", "column": column},
@@ -103,37 +113,107 @@ def _explicit_targets(header: list[str], mapping: ColumnMapping) -> dict[str, st
                 f"fields are {_FIELDS_HINT} (key: lower-case letters, digits, underscores)",
                 extra={"field": "mapping", "column": column},
             )
-        targets[_canonical(column)] = field or None
+        if field and canonical in repeated:
+            raise _duplicate_used(column)
+        targets[canonical] = field or None
     return targets
 
 
-def plan_columns(header: list[str], mapping: ColumnMapping | None) -> ColumnPlan:
-    """Resolve every header cell to a field (explicit mapping first, then by name) or ignore it."""
-    _check_duplicates(header)
+def _duplicate_used(column: str) -> Unprocessable:
+    return Unprocessable(
+        f"the header row names column '{column.strip()}' more than once (column names are "
+        "compared ignoring case) and that column is mapped; rename one of them",
+        extra={"column": column.strip()},
+    )
+
+
+def _suggested(header: list[str], samples: list[list[str]] | None) -> list[Suggestion | None]:
+    return suggest(header, samples or [[] for _ in header])
+
+
+def _ordered(columns: list[MappedColumn], parts: dict[int, str]) -> list[MappedColumn]:
+    """Name parts in first, middle, last order (the order their cells are joined in)."""
+    rank = {part: n for n, part in enumerate(NAME_PARTS)}
+    return sorted(
+        columns,
+        key=lambda c: (c.field != "name", rank.get(parts.get(c.index, ""), -1), c.index),
+    )
+
+
+def plan_columns(
+    header: list[str],
+    mapping: ColumnMapping | None,
+    samples: list[list[str]] | None = None,
+) -> ColumnPlan:
+    """Resolve every header cell to a field: the explicit mapping first, then the suggestion
+    from its name (in several languages and CRM exports) or its sample values, else ignore it.
+
+    Several columns may feed `name` (joined with spaces), `emails`, `phones` and `tags`.
+    """
     explicit = _explicit_targets(header, mapping or {})
-    columns: list[MappedColumn] = []
+    suggestions = _suggested(header, samples)
+    repeated = _duplicated(header)
+    chosen: list[tuple[int, str, str]] = []
+    parts: dict[int, str] = {}
     ignored: list[str] = []
-    used: dict[str, str] = {}
     for index, cell in enumerate(header):
-        name = cell.strip()
-        canonical = _canonical(cell)
-        field = explicit[canonical] if canonical in explicit else _default_field(cell)
-        if field is None:
-            if canonical not in explicit:
-                ignored.append(name or f"(column {index + 1}, no header)")
+        name, canonical = cell.strip(), _canonical(cell)
+        if canonical in explicit:
+            if explicit[canonical] is not None:
+                chosen.append((index, name, explicit[canonical] or ""))
             continue
-        if field in used:
-            raise Unprocessable(
-                f"columns '{used[field]}' and '{name}' both map to '{field}'; "
-                "map one of them to null in mapping",
-                extra={"field": "mapping"},
-            )
-        used[field] = name
-        columns.append(MappedColumn(index=index, header=name, field=field))
+        suggestion = suggestions[index]
+        if suggestion is None:
+            ignored.append(name or f"(column {index + 1}, no header)")
+            continue
+        if canonical in repeated:
+            raise _duplicate_used(cell)
+        chosen.append((index, name, suggestion.field))
+        if suggestion.part is not None:
+            parts[index] = suggestion.part
+    columns = _resolve_clashes(chosen, explicit_indexes=_explicit_indexes(header, explicit))
     if not columns:
         raise Unprocessable(
             f"no column maps to a contact field; name the columns {_FIELDS_HINT}, or send a "
             "mapping of column header -> field",
             extra={"ignored_columns": ignored},
         )
-    return ColumnPlan(width=len(header), columns=columns, ignored_columns=ignored)
+    if not any(c.field in IDENTIFYING_FIELDS for c in columns):
+        raise Unprocessable(
+            "no column maps to name or email, so no row could name anyone; map a name column "
+            "(several, such as first and last name, are joined) or an email column",
+            extra={"field": "mapping", "mapping": {c.header: c.field for c in columns}},
+        )
+    return ColumnPlan(width=len(header), columns=_ordered(columns, parts), ignored_columns=ignored)
+
+
+def _explicit_indexes(header: list[str], explicit: dict[str, str | None]) -> set[int]:
+    return {i for i, cell in enumerate(header) if _canonical(cell) in explicit}
+
+
+def _resolve_clashes(
+    chosen: list[tuple[int, str, str]], *, explicit_indexes: set[int]
+) -> list[MappedColumn]:
+    """One column per single-value field: two explicit ones are refused; a suggested one gives
+    way to an explicit one (an extra email or phone becomes an additional one)."""
+    columns: list[MappedColumn] = []
+    used: dict[str, tuple[str, bool]] = {}
+    for index, header, field in sorted(chosen, key=lambda c: c[0] not in explicit_indexes):
+        explicit = index in explicit_indexes
+        if field in MULTI_COLUMN_FIELDS:
+            columns.append(MappedColumn(index=index, header=header, field=field))
+            continue
+        if field in used:
+            if explicit and used[field][1]:
+                raise Unprocessable(
+                    f"columns '{used[field][0]}' and '{header}' both map to '{field}'; "
+                    "map one of them to null in mapping",
+                    extra={"field": "mapping"},
+                )
+            extra = ADDITIONAL.get(field)
+            if extra is not None:
+                columns.append(MappedColumn(index=index, header=header, field=extra))
+            continue
+        used[field] = (header, explicit)
+        columns.append(MappedColumn(index=index, header=header, field=field))
+    return sorted(columns, key=lambda c: c.index)

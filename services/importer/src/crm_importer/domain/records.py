@@ -29,16 +29,17 @@ class CsvRecords:
     N + 1 of a file without multi-line cells (and spreadsheet row N + 1).
     """
 
-    def __init__(self, lines: Iterable[str]) -> None:
-        self._reader = csv.reader(lines)
+    def __init__(self, lines: Iterable[str], *, delimiter: str = ",") -> None:
+        self._reader = csv.reader(lines, delimiter=delimiter)
         self._row_number = 0
         self._header_read = False
 
-    def header(self) -> list[str] | None:
-        """The first non-blank record (blank lines before it are not counted), or None."""
+    def header(self, *, skip: int = 0) -> list[str] | None:
+        """The first non-blank record after `skip` records (title lines above the header; blank
+        records count), or None. Records before the header are not numbered."""
         self._header_read = True
-        for cells in self._reader:
-            if not is_blank(cells):
+        for index, cells in enumerate(self._reader):
+            if index >= skip and not is_blank(cells):
                 return cells
         return None
 

@@ -6,17 +6,21 @@ Runs once per row of files up to a million rows: plain code, no per-row validati
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from crm_importer.domain.fields import CUSTOM_PREFIX, IMPORT_FIELDS, LIST_IMPORT_FIELDS
 from crm_importer.domain.mapping import ColumnPlan
+from crm_importer.domain.numbers import from_decimal_comma
 from crm_shared.events import ImportRow
 from crm_shared.rules import clean_tag_name
 
 # Bytes that are not UTF-8 arrive as lone surrogates (errors="surrogateescape").
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _LIST_SEPARATORS = re.compile(r"[;,]")
+_EMAIL_SEPARATORS = re.compile(r"[;,\n]")
+_PHONE_SEPARATORS = re.compile(r"[;\n]")
 _CONTROL = re.compile(r"[\x00-\x1f]")
 _PLAIN_FIELDS = frozenset(IMPORT_FIELDS) - LIST_IMPORT_FIELDS
 # JSON overhead per mapped cell in a batch ("field":"...",), used to bound a batch's size.
@@ -69,6 +73,24 @@ def split_tags(value: str) -> list[str]:
     return [tag for tag in map(clean_tag_name, _LIST_SEPARATORS.split(value)) if tag]
 
 
+def split_emails(value: str) -> list[str]:
+    """Addresses from one cell, separated by ';', ',' or a line break; blanks dropped."""
+    return [item for item in map(str.strip, _EMAIL_SEPARATORS.split(value)) if item]
+
+
+def split_phones(value: str) -> list[str]:
+    """Phones from one cell, separated by ';' or a line break (a comma may sit in a number)."""
+    return [item for item in map(str.strip, _PHONE_SEPARATORS.split(value)) if item]
+
+
+# How a cell of each list field splits into values.
+LIST_SPLITTERS: dict[str, Callable[[str], list[str]]] = {
+    "tags": split_tags,
+    "emails": split_emails,
+    "phones": split_phones,
+}
+
+
 class RowMapper:
     """Maps the cells of one record to an ImportRow following a column plan."""
 
@@ -76,13 +98,20 @@ class RowMapper:
         self._width = plan.width
         self._columns = [(c.index, c.header, c.field) for c in plan.columns]
         self._max_row_bytes = max_row_bytes
+        by_field = plan.by_field()
         # Split once by kind, so the per-row loop does no string tests on field names.
-        self._plain = [(i, f) for i, _, f in self._columns if f in _PLAIN_FIELDS]
-        # List fields (tags) list several values in one cell.
+        self._plain = [
+            (ix[0], f) for f, ix in by_field.items() if f in _PLAIN_FIELDS and len(ix) == 1
+        ]
+        # Several columns for one text field (first and last name): joined with a space.
+        self._joined = [(ix, f) for f, ix in by_field.items() if f in _PLAIN_FIELDS and len(ix) > 1]
+        # List fields (tags, additional emails and phones) list several values in one cell.
         self._lists = [(i, f) for i, _, f in self._columns if f in LIST_IMPORT_FIELDS]
         self._custom = [
             (i, f[len(CUSTOM_PREFIX) :]) for i, _, f in self._columns if f.startswith(CUSTOM_PREFIX)
         ]
+        # `;`-separated files write 3,5 for 3.5: custom cells holding such numbers are rewritten.
+        self._decimal_comma = plan.decimal_comma
 
     def failure_values(self, cells: list[str]) -> dict[str, str]:
         """The mapped columns' cells of a failed row, for the error report (only mapped data)."""
@@ -126,9 +155,15 @@ class RowMapper:
             value = cells[index].strip()
             if value:
                 values[field] = value
+        for indexes, field in self._joined:
+            joined = " ".join(part for i in indexes if (part := cells[i].strip()))
+            if joined:
+                values[field] = joined
         for index, field in self._lists:
-            values.setdefault(field, []).extend(split_tags(cells[index]))
+            values.setdefault(field, []).extend(LIST_SPLITTERS[field](cells[index]))
         custom = {key: value for index, key in self._custom if (value := cells[index].strip())}
+        if custom and self._decimal_comma:
+            custom = {key: from_decimal_comma(value) for key, value in custom.items()}
         if custom:
             values["custom_fields"] = custom
         return ImportRow(**values)

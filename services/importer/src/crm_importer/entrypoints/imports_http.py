@@ -11,8 +11,14 @@ from crm_importer.domain.commands import StartImport
 from crm_importer.domain.fields import IMPORT_FIELDS
 from crm_importer.domain.mapping import parse_mapping
 from crm_importer.entrypoints.deps import FilesDep, SettingsDep, StoreDep, WorkerDep
+from crm_importer.entrypoints.form_options import (
+    LAYOUT_FIELDS,
+    layout_choice,
+    refuse_unknown_fields,
+)
 from crm_importer.entrypoints.import_jobs_http import ALLOW_REPEAT_HELP, answer_repeat
 from crm_importer.entrypoints.pagination import decode_cursor, encode_cursor
+from crm_importer.entrypoints.preview_schemas import ImportPreview
 from crm_importer.entrypoints.schemas import (
     ROW_NUMBER_HELP,
     ImportErrorItem,
@@ -22,6 +28,7 @@ from crm_importer.entrypoints.schemas import (
 )
 from crm_importer.service_layer import queries
 from crm_importer.service_layer.imports import start_import
+from crm_importer.service_layer.preview import preview_upload
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.http import EditorAuth, ViewerAuth
 from crm_shared.idempotency import IdempotentUpload
@@ -42,7 +49,8 @@ _UPLOAD_BODY: dict[str, Any] = {
                         "file": {
                             "type": "string",
                             "format": "binary",
-                            "description": "The CSV, UTF-8 (a BOM is fine), with a header row.",
+                            "description": "CSV or other delimited text in any common encoding, "
+                            ".xlsx, .xls or .ods, with a header row.",
                         },
                         "mapping": {
                             "type": "string",
@@ -68,10 +76,55 @@ _UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
+_LAYOUT_PROPERTIES: dict[str, Any] = {
+    "encoding": {
+        "type": "string",
+        "description": "The file's encoding (utf-8, utf-16, cp1252, latin-1...); "
+        "detected if absent.",
+    },
+    "delimiter": {
+        "type": "string",
+        "description": "',', ';', '|' or tab (also: comma, semicolon, pipe, tab); "
+        "detected if absent.",
+    },
+    "header_row": {
+        "type": "integer",
+        "description": "1-based row holding the header (rows above it are skipped); "
+        "detected if absent.",
+    },
+    "sheet": {"type": "string", "description": "The workbook sheet to read; the first if absent."},
+}
+_UPLOAD_BODY["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"].update(
+    _LAYOUT_PROPERTIES
+)
+_PREVIEW_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "mapping": {
+                            "type": "string",
+                            "description": "JSON object, column header -> field, as for an import.",
+                        },
+                        **_LAYOUT_PROPERTIES,
+                    },
+                }
+            }
+        },
+    }
+}
 _POLICIES: tuple[str, ...] = get_args(DuplicatePolicy)
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such import in your tenant."}
 }
+
+
+IMPORT_FIELDS_ALLOWED = ("mapping", "on_duplicate", "allow_repeat", *LAYOUT_FIELDS)
 
 
 def _command(job_id: str, form: ReceivedForm) -> StartImport:
@@ -81,6 +134,7 @@ def _command(job_id: str, form: ReceivedForm) -> StartImport:
         raise Unprocessable(
             "the file is empty; send a CSV with a header row", extra={"field": "file"}
         )
+    refuse_unknown_fields(form.fields, IMPORT_FIELDS_ALLOWED)
     on_duplicate = form.fields.get("on_duplicate", "").strip() or "skip"
     if on_duplicate not in _POLICIES:
         raise Unprocessable(
@@ -93,6 +147,7 @@ def _command(job_id: str, form: ReceivedForm) -> StartImport:
         mapping=parse_mapping(form.fields.get("mapping")),
         file_bytes=form.file_bytes,
         file_sha256=form.file_sha256,
+        layout=layout_choice(form.fields),
     )
 
 
@@ -140,6 +195,42 @@ async def create_import(
     return JobAccepted(id=job.id, status=job.status)
 
 
+PREVIEW_FIELDS_ALLOWED = ("mapping", *LAYOUT_FIELDS)
+
+
+@router.post(
+    "/preview",
+    response_model=ImportPreview,
+    summary="Show how a file would be read and mapped, storing nothing",
+    openapi_extra=_PREVIEW_BODY,
+    responses={413: {"description": "The file is larger than the configured limit."}},
+)
+async def preview_import(
+    request: Request, principal: EditorAuth, files: FilesDep, settings: SettingsDep
+) -> ImportPreview:
+    """Detect the layout, suggest a field per column, show the first rows (role editor)."""
+    preview_id = new_id()
+    try:
+        with files.open_partial_upload(preview_id) as sink:
+            form = await receive_form(
+                request, sink, file_field="file", max_file_bytes=settings.importer_max_upload_bytes
+            )
+        if not form.file_received or form.file_bytes == 0:
+            raise Unprocessable(
+                "a non-empty file part named 'file' is required", extra={"field": "file"}
+            )
+        refuse_unknown_fields(form.fields, PREVIEW_FIELDS_ALLOWED)
+        preview = await preview_upload(
+            files.partial_upload_path(preview_id),
+            choice=layout_choice(form.fields),
+            mapping=parse_mapping(form.fields.get("mapping")),
+            region=settings.crm_default_region,
+        )
+    finally:
+        files.delete_upload(preview_id)
+    return ImportPreview.of(preview)
+
+
 @router.get("/{job_id}", response_model=ImportJobPublic, responses=_NOT_FOUND)
 async def get_import(job_id: str, principal: ViewerAuth, store: StoreDep) -> ImportJobPublic:
     """An import's status and counts (role viewer)."""
@@ -152,7 +243,8 @@ async def get_import(job_id: str, principal: ViewerAuth, store: StoreDep) -> Imp
     "/{job_id}/errors",
     response_model=ImportErrorPage,
     responses=_NOT_FOUND,
-    description="The failed rows of an import with their reasons, in row order. " + ROW_NUMBER_HELP,
+    description="The failed rows of an import with their reasons, and the imported rows with "
+    "warnings (cells left out), in row order. " + ROW_NUMBER_HELP,
 )
 async def list_import_errors(
     job_id: str,

@@ -58,6 +58,10 @@ class ImportJobPublic(BaseModel):
     updated: int
     skipped: int
     failed: int
+    warned: int = Field(
+        description="Imported rows with cells that did not validate and were left out; "
+        "their warnings are listed under /errors."
+    )
     on_duplicate: DuplicatePolicy
     mapping: dict[str, str] = Field(description="The resolved mapping, column header -> field.")
     ignored_columns: list[str]
@@ -92,10 +96,13 @@ class ImportJobList(BaseModel):
 
 
 class ImportErrorItem(BaseModel):
-    """A row that failed, and why."""
+    """A row that failed, and why; or an imported row with cells left out, and why."""
 
     row_number: int = Field(description=ROW_NUMBER_HELP)
-    reason: str
+    reason: str | None = Field(description="Why the row failed; null for an imported row.")
+    warnings: list[str] = Field(
+        default=[], description="Cells that did not validate and were left out of the row."
+    )
     values: dict[str, str] | None = Field(
         default=None,
         description="The row's mapped cells (column header -> text), for rows the importer "

@@ -63,10 +63,14 @@ async def copy_error_cells(
 ) -> None:
     """Copy the original cells of the job's failed rows from its upload, then delete the upload."""
     header: list[str] = []
-    if files.upload_path(job_id).exists():
-        with files.open_upload(job_id) as text:
-            records = CsvRecords(text)
-            header = [readable(cell) for cell in records.header() or []]
+    async with store.reader() as session:
+        started = await ImportJobs(session).get(tenant=tenant, job_id=job_id)
+    if started is not None and files.upload_path(job_id).exists():
+        # Read as the import read it: the same encoding, delimiter and header row.
+        layout = started.layout
+        with files.open_upload(job_id, encoding=layout.encoding) as text:
+            records = CsvRecords(text, delimiter=layout.delimiter)
+            header = [readable(cell) for cell in records.header(skip=layout.header_row - 1) or []]
             rows = _Rows(records)
             after: Cursor | None = None
             while True:

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from charset_normalizer import from_bytes
-
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
+from crm_importer.adapters.workbooks import WorkbookBudget, check_workbook, convert_sheet
 from crm_importer.domain.commands import StartImport
+from crm_importer.domain.dialect import uses_decimal_comma
 from crm_importer.domain.jobs import ImportJob
+from crm_importer.domain.layout import FileLayout
 from crm_importer.domain.mapping import ColumnPlan, plan_columns
 from crm_importer.domain.progress import estimate_rows
-from crm_importer.domain.records import CsvRecords
 from crm_importer.domain.rows import has_undecodable_bytes
 from crm_importer.service_layer.error_rows import queue_errors_copy
+from crm_importer.service_layer.file_head import FileHead, read_head, sniff_upload
 from crm_shared.clock import now_iso
-from crm_shared.events import ImportBatchProcessed
+from crm_shared.events import ImportBatchProcessed, RowResult
 from crm_shared.observability.metrics import IMPORT_ROWS, JOBS_FINISHED, JOBS_STARTED
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.problems import Unprocessable
@@ -31,50 +31,67 @@ RESULTS_CONSUMER = "importer.results"
 CONTACTS_FAILED_ROW = "rejected by the contacts service"
 
 
-def _encoding_hint(files: DataFiles, job_id: str) -> str:
-    guess = from_bytes(files.upload_sample(job_id)).best()
-    detected = f" (it may be {guess.encoding}, a guess)" if guess is not None else ""
-    return f"; save the file as UTF-8{detected}"
+async def _read_upload_head(
+    files: DataFiles, command: StartImport, budget: WorkbookBudget
+) -> FileHead:
+    """The upload's head; a workbook's sheet is first converted (one bounded child run) into
+    the UTF-8 CSV that replaces the upload, and the head is read from that."""
+    path = files.partial_upload_path(command.job_id)
+    file_format = sniff_upload(path)
+    if file_format == "csv":
+        return await read_head(path, command.layout, budget)
+    check_workbook(path, file_format, budget)
+    sheet_csv = files.sheet_path(command.job_id)
+    sheet = await convert_sheet(path, command.layout.sheet, sheet_csv, budget)
+    files.replace_partial_upload(command.job_id, sheet_csv)
+    as_csv = command.layout.model_copy(
+        update={"encoding": "utf-8", "delimiter": ",", "sheet": None}
+    )
+    head = await read_head(path, as_csv, budget)
+    head.layout = head.layout.model_copy(
+        update={"format": file_format, "sheet": sheet.sheet, "sheets": sheet.sheets}
+    )
+    return head
 
 
-def _plan_upload(files: DataFiles, command: StartImport) -> ColumnPlan:
-    """Read the header (and look for one data row) of the uploaded file and plan its columns."""
-    with files.open_upload(command.job_id, partial=True) as text:
-        records = CsvRecords(text)
-        try:
-            header = records.header()
-        except csv.Error as exc:
-            raise Unprocessable(f"the header row could not be parsed as CSV ({exc})") from exc
-        if header is None:
-            raise Unprocessable(
-                "the file is empty; send a CSV with a header row", extra={"field": "file"}
-            )
-        if has_undecodable_bytes(header):
-            raise Unprocessable(
-                "the header row is not valid UTF-8 (wrong file encoding?)"
-                + _encoding_hint(files, command.job_id),
-                extra={"field": "file"},
-            )
-        plan = plan_columns(header, command.mapping)
-        if records.first_data_row() is None:
-            raise Unprocessable(
-                "the file has a header row but no data rows", extra={"field": "file"}
-            )
-    return plan
+async def _plan_upload(
+    files: DataFiles, command: StartImport, budget: WorkbookBudget
+) -> tuple[ColumnPlan, FileLayout]:
+    """Read the head of the uploaded file and plan its columns. Returns the plan and the
+    layout the worker reads with (a workbook's: its sheet converted to UTF-8 CSV)."""
+    head = await _read_upload_head(files, command, budget)
+    if has_undecodable_bytes(head.header):
+        raise Unprocessable(
+            f"the header row is not valid {head.layout.encoding.removesuffix('-sig')} text; "
+            "choose the file's encoding (form field encoding)",
+            extra={"field": "encoding"},
+        )
+    plan = plan_columns(head.header, command.mapping, head.samples())
+    if not head.rows:
+        raise Unprocessable("the file has a header row but no data rows", extra={"field": "file"})
+    plan = plan.model_copy(update={"decimal_comma": uses_decimal_comma(head.layout.delimiter)})
+    return plan, head.layout
 
 
 async def start_import(
-    store: DocumentStore, files: DataFiles, command: StartImport, *, tenant: str, actor: str
+    store: DocumentStore,
+    files: DataFiles,
+    command: StartImport,
+    *,
+    tenant: str,
+    actor: str,
+    budget: WorkbookBudget | None = None,
 ) -> ImportJob:
-    """Validate the uploaded file's header against the mapping and queue the job."""
+    """Validate the uploaded file's head against the mapping and queue the job."""
     try:
-        plan = _plan_upload(files, command)
+        plan, layout = await _plan_upload(files, command, budget or WorkbookBudget())
         job = ImportJob(
             id=command.job_id,
             tenant=tenant,
             actor=actor,
             on_duplicate=command.on_duplicate,
             plan=plan,
+            layout=layout,
             created_at=now_iso(),
             file_bytes=command.file_bytes,
             file_sha256=command.file_sha256,
@@ -91,6 +108,13 @@ async def start_import(
         raise
     JOBS_STARTED.labels("import").inc()
     return job
+
+
+def _problem_doc(result: RowResult) -> dict[str, object]:
+    """A failed row's reason, or an imported row's warnings (reason null)."""
+    doc: dict[str, object] = {"row_number": result.row_number, "warnings": result.warnings}
+    doc["reason"] = (result.error or CONTACTS_FAILED_ROW) if result.status == "failed" else None
+    return doc
 
 
 async def apply_batch_results(
@@ -127,14 +151,13 @@ async def apply_batch_results(
                 job.id,
             )
             return
-        # Rows failed by the contacts service keep only their number and reason, no values.
+        # Rows failed or warned by the contacts service keep only their number, reason and
+        # warnings, no values.
         await ImportErrors(session).add_many(
             tenant=tenant,
             job_id=job.id,
             errors=[
-                {"row_number": r.row_number, "reason": r.error or CONTACTS_FAILED_ROW}
-                for r in processed.results
-                if r.status == "failed"
+                _problem_doc(r) for r in processed.results if r.status == "failed" or r.warnings
             ],
         )
         job.progressed_at = now_iso()

@@ -123,9 +123,10 @@ async def _read_file(
 ) -> None:
     mapper = RowMapper(job.plan, max_row_bytes=options.max_row_bytes)
     chunk = options.new_chunk()
-    with files.open_upload(job.id) as text:
-        records = CsvRecords(text)
-        records.header()
+    layout = job.layout
+    with files.open_upload(job.id, encoding=layout.encoding) as text:
+        records = CsvRecords(text, delimiter=layout.delimiter)
+        records.header(skip=layout.header_row - 1)
         for row_number, record in records:
             if row_number <= job.records_read:
                 continue  # published before a restart

@@ -1,0 +1,75 @@
+"""Previewing an upload: its layout, columns with suggestions, first rows as they would be sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crm_importer.adapters.workbooks import WorkbookBudget
+from crm_importer.domain.dialect import uses_decimal_comma
+from crm_importer.domain.layout import FileLayout, LayoutChoice
+from crm_importer.domain.mapping import ColumnMapping, ColumnPlan, plan_columns
+from crm_importer.domain.row_problems import row_problems
+from crm_importer.domain.rows import MappedRow, RowMapper, readable
+from crm_importer.domain.suggestions import Suggestion, suggest
+from crm_importer.service_layer.file_head import FileHead, read_head
+
+PREVIEW_ROWS = 10
+SAMPLES_PER_COLUMN = 5
+
+
+@dataclass
+class Preview:
+    """What a preview answers."""
+
+    layout: FileLayout
+    header: list[str]
+    samples: list[list[str]]
+    suggestions: list[Suggestion | None]
+    plan: ColumnPlan
+    rows: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def _preview_rows(head: FileHead, plan: ColumnPlan, region: str) -> list[dict[str, Any]]:
+    mapper = RowMapper(plan, max_row_bytes=1 << 30)
+    rows: list[dict[str, Any]] = []
+    for number, cells in enumerate(head.rows[:PREVIEW_ROWS], start=1):
+        outcome = mapper.map(number, cells)
+        if isinstance(outcome, MappedRow):
+            values = outcome.row.model_dump(exclude_defaults=True, exclude={"row_number"})
+            rows.append(
+                {
+                    "row_number": number,
+                    "values": values,
+                    "problems": row_problems(values, region=region),
+                }
+            )
+        elif outcome is not None:
+            rows.append({"row_number": number, "values": {}, "problems": [outcome.reason]})
+    return rows
+
+
+async def preview_upload(
+    path: Path,
+    *,
+    choice: LayoutChoice,
+    mapping: ColumnMapping | None,
+    region: str,
+    budget: WorkbookBudget | None = None,
+) -> Preview:
+    """Read the head of the file at `path` and show how it would be imported."""
+    head = await read_head(path, choice, budget or WorkbookBudget())
+    samples = head.samples()
+    plan = plan_columns(head.header, mapping, samples)
+    plan = plan.model_copy(update={"decimal_comma": uses_decimal_comma(head.layout.delimiter)})
+    return Preview(
+        layout=head.layout,
+        header=[readable(h) for h in head.header],
+        samples=[[readable(c) for c in column[:SAMPLES_PER_COLUMN]] for column in samples],
+        suggestions=suggest(head.header, samples),
+        plan=plan,
+        rows=_preview_rows(head, plan, region),
+        warnings=head.warnings,
+    )
