@@ -128,6 +128,13 @@ class DataFiles:
         """Make `source` (a converted sheet) the arriving upload."""
         source.replace(self.partial_upload_path(job_id))
 
+    def upload_sample(self, job_id: str, size: int = 64 * 1024) -> tuple[bytes, int]:
+        """The first bytes of an arriving upload and its size (a workbook's: its converted
+        sheet's), to estimate its rows."""
+        path = self.partial_upload_path(job_id)
+        with path.open("rb") as raw:
+            return raw.read(size), path.stat().st_size
+
     def open_partial_upload(self, job_id: str) -> IO[bytes]:
         """A new binary file for an arriving upload."""
         return self.partial_upload_path(job_id).open("wb")

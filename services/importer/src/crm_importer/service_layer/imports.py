@@ -95,7 +95,7 @@ async def start_import(
             created_at=now_iso(),
             file_bytes=command.file_bytes,
             file_sha256=command.file_sha256,
-            estimated_rows=estimate_rows(files.upload_sample(command.job_id), command.file_bytes),
+            estimated_rows=estimate_rows(*files.upload_sample(command.job_id)),
         )
         # Renamed before the commit: a crash in between leaves a file without a job, which the
         # start-up sweep deletes; never a job without its file.
