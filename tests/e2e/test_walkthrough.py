@@ -47,7 +47,7 @@ def test_a_contact_walks_through_the_whole_platform_and_is_erased(running: Runni
         lambda: timeline.get(f"/v1/contacts/{contact_id}/timeline").json().get("items"),
         what="the created contact in the timeline",
     )
-    assert items[0]["type"] == "contact"
+    assert items[0]["type"] == "contact_changed"
 
     audit = eventually(
         lambda: gdpr.get("/v1/audit-log", params={"contact_id": contact_id}).json().get("items"),
@@ -112,7 +112,7 @@ def test_a_contact_walks_through_the_whole_platform_and_is_erased(running: Runni
         ),
         what="the erasure to complete",
     )
-    assert set(done["receipts"]) == {"contacts", "timeline", "importer"}
+    assert set(done["receipts"]) == {"contacts", "timeline", "importer", "gdpr"}
 
     assert contacts.get(f"/v1/contacts/{contact_id}").status_code in (404, 410)
     assert contacts.get("/v1/contacts", params={"q": "zelda"}).json()["items"] == []
