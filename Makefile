@@ -17,8 +17,8 @@ run: install ## the broker and the four services on SQLite under ./data, in the 
 test: install ## the whole suite: unit, contract, integration, end-to-end (schemathesis too)
 	@$(UV) run --no-sync pytest -m "not faults" $(PYTEST_ARGS)
 
-test-faults: install ## SIGKILLs and a broker restart under traffic (CRM_FAULT_SEED replays one)
-	@$(UV) run --no-sync pytest tests/faults -m faults -s -q $(PYTEST_ARGS)
+test-faults: install ## SIGKILLs, a broker restart, replicas killed under traffic (CRM_FAULT_SEED replays one)
+	@$(UV) run --no-sync pytest tests/faults tests/e2e/test_replicas.py -m faults -s -q $(PYTEST_ARGS)
 
 test-fast: install ## unit and contract tests only
 	@$(UV) run --no-sync pytest -m "not integration and not e2e" $(PYTEST_ARGS)

@@ -24,7 +24,8 @@ from crm_shared.messaging.kafka import ensure_topics
 from tests.conftest import ADMIN_KEY, TEST_API_KEYS, auth
 from tests.e2e.conftest import RunningPlatform, eventually
 
-pytestmark = pytest.mark.e2e
+# Heavy and fault-like (SIGKILLs of lease holders): run with the fault suite, `make test-faults`.
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 T = TypeVar("T")
 SERVICES = ("contacts", "timeline", "importer", "gdpr")
