@@ -7,6 +7,7 @@ hashes the cells of a row it failed. An erasure finds a failed row only if these
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,15 @@ from crm_contacts.adapters.repository import COLLECTION_SPECS as CONTACTS_COLLEC
 from crm_contacts.adapters.repository import SUPPRESSIONS
 from crm_contacts.domain.commands import CreateContact, EraseContact
 from crm_contacts.domain.contact import public_view
+from crm_contacts.domain.person import ResolvePerson
 from crm_contacts.entrypoints.schemas import ContactPublic
 from crm_contacts.service_layer.erasure import erase_contact
 from crm_contacts.service_layer.handlers import create_contact
+from crm_contacts.service_layer.person import resolve_person
 from crm_contacts.settings import ContactsSettings
 from crm_gdpr.adapters.repositories import COLLECTION_SPECS as GDPR_COLLECTIONS
 from crm_gdpr.domain.erasure import RequestErasure
+from crm_gdpr.domain.person import PersonFound
 from crm_gdpr.service_layer.erasure import request_erasure
 from crm_importer.domain.mapping import plan_columns
 from crm_importer.domain.rows import RowFailure, RowMapper
@@ -55,13 +59,13 @@ HEADER = ["name", "email", "phone", "Work email", "Other email", "Mobile", "Othe
 
 
 class ContactsApi:
-    """gdpr's view of the contacts service: the contact in the public API's shape."""
+    """gdpr's view of the contacts service: its resolve endpoint's answer for the person."""
 
-    def __init__(self, contact: dict[str, Any]) -> None:
-        self._contact = contact
+    def __init__(self, found: PersonFound) -> None:
+        self._found = found
 
-    async def get_contact(self, contact_id: str) -> dict[str, Any]:
-        return self._contact
+    async def resolve_person(self, **_: Any) -> PersonFound:
+        return self._found
 
 
 @pytest.fixture
@@ -82,6 +86,18 @@ async def _contacts_hashes(
             store, CreateContact(fields=person), tenant=TENANT, actor="t", settings=settings
         )
         api_shape = ContactPublic.model_validate(public_view(doc)).model_dump(mode="json")
+        # What the contacts service's resolve endpoint answers gdpr, before the erasure.
+        resolved = await resolve_person(
+            store,
+            ResolvePerson(contact_ids=(doc["id"],)),
+            tenant=TENANT,
+            suppression_key=KEY,
+            region=REGION,
+        )
+        api_shape["_found"] = PersonFound(
+            records=[{"id": doc["id"], "state": "live"}],
+            identifier_hashes=list(resolved.identifier_hashes),
+        )
         command = EraseContact(erasure_id="er-1", contact_id=doc["id"])
         assert await erase_contact(store, command, tenant=TENANT, settings=settings)
         async with store.reader() as session:
@@ -98,12 +114,14 @@ async def _gdpr_hashes(tmp_path: Path, contact: dict[str, Any]) -> set[str]:
     try:
         await request_erasure(
             store,
-            ContactsApi(contact),
-            RequestErasure(contact_id=contact["id"]),
+            ContactsApi(contact["_found"]),
+            RequestErasure(selector="contact_id", contact_ids=(contact["id"],)),
             tenant=TENANT,
             actor="t",
             suppression_key=KEY,
             region=REGION,
+            deadline_days=30,
+            received=datetime.now(UTC),
         )
         [pending] = await store.pending_events(10)
     finally:

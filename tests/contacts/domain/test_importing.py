@@ -56,10 +56,17 @@ def _statuses(plan: BatchPlan) -> list[tuple[str, str | None]]:
     return [(r["status"], r["contact_id"]) for r in plan.results]
 
 
-def test_invalid_row_fails_with_row_number_field_and_value() -> None:
+def test_a_bad_cell_is_a_warning_on_a_row_that_still_has_a_name() -> None:
     plan = _plan(_rows({"name": "A", "email": "not-an-email"}), "skip")
+    assert plan.results[0]["status"] == "created"
+    assert any("not a valid address" in w for w in plan.results[0]["warnings"])
+    assert plan.inserts[0]["email"] is None
+
+
+def test_a_row_left_with_nothing_usable_fails_with_its_row_number() -> None:
+    plan = _plan(_rows({"email": "not-an-email"}), "skip")
     assert plan.results[0]["status"] == "failed"
-    assert plan.results[0]["error"] == "row 1: email 'not-an-email' is not a valid address"
+    assert plan.results[0]["error"].startswith("row 1:")
     assert plan.inserts == []
 
 

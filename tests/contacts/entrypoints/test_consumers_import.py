@@ -109,7 +109,7 @@ async def test_batch_publishes_one_result_event_and_one_imported_event(harness: 
         "contact_id": existing["id"],
         "version": 2,
         "action": "updated",
-        "changed_fields": ["company"],
+        "changed_fields": ["company", "sources"],
     }
     grace_id = processed.data["results"][1]["contact_id"]
     assert contacts[grace_id]["action"] == "created"
@@ -123,7 +123,10 @@ async def test_batch_publishes_one_result_event_and_one_imported_event(harness: 
     assert created.data["import_job_id"] == "job-42"
     [updated] = await harness.outbox(ContactUpdated.event_type)
     assert updated.key == existing["id"] and updated.data["version"] == 2
-    assert updated.data["changes"] == {"company": {"before": None, "after": "New Co"}}
+    assert updated.data["changes"] == {
+        "company": {"before": None, "after": "New Co"},
+        "sources": {"before": ["manual"], "after": ["manual", "import"]},
+    }
     assert updated.envelope["actor"] == "import:job-42"
 
 
@@ -145,6 +148,7 @@ async def test_a_contact_changed_twice_in_a_batch_gets_one_event_from_its_first_
     assert updated.data["changes"] == {
         "company": {"before": "Old Co", "after": "New Co"},
         "timezone": {"before": None, "after": "UTC"},
+        "sources": {"before": ["manual"], "after": ["manual", "import"]},
     }
 
 

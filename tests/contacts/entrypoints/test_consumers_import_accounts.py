@@ -127,7 +127,11 @@ async def test_import_update_of_the_company_moves_the_contact(harness: Harness) 
     moved = (await _contacts(harness))["Ada Lovelace"]
     assert moved["account_id"] not in (None, existing["account_id"])
     [imported] = await harness.outbox(ContactsImported.event_type)
-    assert set(imported.data["contacts"][0]["changed_fields"]) == {"company", "account_id"}
+    assert set(imported.data["contacts"][0]["changed_fields"]) == {
+        "company",
+        "account_id",
+        "sources",
+    }
 
 
 async def test_import_update_without_company_or_email_change_keeps_the_account(
