@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from crm_shared.events import (
@@ -57,7 +58,9 @@ async def test_erasure_anonymizes_the_contact_and_answers_410(harness: Harness) 
     assert stored["tags"] == [] and stored["custom_fields"] == {} and stored["search_text"] == ""
     assert stored["version"] == 2 and stored["erased_at"] is not None
     assert stored["created_at"] == contact["created_at"]
-    assert "ada" not in str(stored).lower()
+    # Ids and hashes are random hex and may hold "ada" by chance: look at everything else.
+    values = str({k: v for k, v in stored.items() if k not in ("id", "tenant")}).lower()
+    assert "ada" not in re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{16,}", "<hex>", values)
 
 
 async def test_erasure_publishes_anonymized_and_receipt_keyed_by_contact(harness: Harness) -> None:
