@@ -21,6 +21,7 @@ from crm_importer.entrypoints.consumers import (
     RESULTS_TOPICS,
     build_bus,
 )
+from crm_importer.service_layer.dry_runs import DryRunRunner, fail_interrupted_dry_runs
 from crm_importer.service_layer.exports import ExportRunner, fail_interrupted_exports
 from crm_importer.service_layer.reading import ReadingOptions
 from crm_importer.service_layer.worker import ImportWorker
@@ -35,6 +36,8 @@ async def _recover(app: FastAPI) -> None:
     """Fail exports the last process left running, and delete uploads no queued job needs."""
     store, files = app.state.store, app.state.files
     interrupted = await fail_interrupted_exports(store, files)
+    # Before the sweep: a failed dry run keeps its upload until its rows' cells are copied.
+    interrupted += await fail_interrupted_dry_runs(store, files)
     async with store.reader() as session:
         queue = WorkQueue(session)
         # Uploads stay while their job is read, awaits results, or has failed rows to copy.
@@ -46,7 +49,7 @@ async def _recover(app: FastAPI) -> None:
     swept = files.sweep_uploads(keep=queued)
     if interrupted or swept:
         log.info(
-            "start-up: %d interrupted export(s) failed, %d stale upload(s) deleted",
+            "start-up: %d interrupted export(s) and dry run(s) failed, %d stale upload(s) deleted",
             interrupted,
             swept,
         )
@@ -67,22 +70,25 @@ def create_app(
         store = open_store(settings, service="importer")
         await store.start(COLLECTION_SPECS)
         contacts = ContactsClient(settings.crm_contacts_url, transport=contacts_transport)
+        reading = ReadingOptions(
+            batch_size=settings.importer_batch_size,
+            batch_max_bytes=settings.importer_batch_max_bytes,
+            suppression_key=settings.suppression_key,
+            default_region=settings.crm_default_region,
+        )
         worker = ImportWorker(
             store,
             files,
-            ReadingOptions(
-                batch_size=settings.importer_batch_size,
-                batch_max_bytes=settings.importer_batch_max_bytes,
-                suppression_key=settings.suppression_key,
-                default_region=settings.crm_default_region,
-            ),
+            reading,
             poll_seconds=settings.importer_worker_poll_seconds,
             results_timeout_seconds=settings.importer_results_timeout_seconds,
         )
         exports = ExportRunner(store, files, contacts, page_size=settings.importer_export_page_size)
+        dry_runs = DryRunRunner(store, files, contacts, reading, on_finished=worker.wake)
         bus = build_bus(store, files, on_import_ended=worker.wake)
         app.state.store, app.state.files, app.state.worker = store, files, worker
         app.state.exports, app.state.bus = exports, bus
+        app.state.dry_runs = dry_runs
         await _recover(app)
 
         tasks = BackgroundTasks()
@@ -105,6 +111,7 @@ def create_app(
             yield
         finally:
             await exports.stop()
+            await dry_runs.stop()
             await tasks.stop()
             await contacts.aclose()
             await store.close()

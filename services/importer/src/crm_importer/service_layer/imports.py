@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from crm_importer.adapters.files import DataFiles
-from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
+from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkKind, WorkQueue
 from crm_importer.adapters.workbooks import WorkbookBudget, check_workbook, convert_sheet
 from crm_importer.domain.commands import StartImport
 from crm_importer.domain.dialect import uses_decimal_comma
@@ -24,10 +24,11 @@ from crm_shared.events import ImportBatchProcessed, RowResult
 from crm_shared.observability.metrics import IMPORT_ROWS, JOBS_FINISHED, JOBS_STARTED
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.problems import Unprocessable
-from crm_shared.storage import DocumentStore
+from crm_shared.storage import DocumentStore, OutgoingEvent
 
 log = logging.getLogger(__name__)
 RESULTS_CONSUMER = "importer.results"
+DRY_RUN_WORK: WorkKind = "dry-run"
 CONTACTS_FAILED_ROW = "rejected by the contacts service"
 
 
@@ -90,6 +91,8 @@ async def start_import(
             tenant=tenant,
             actor=actor,
             on_duplicate=command.on_duplicate,
+            match_on=command.match_on,
+            dry_run=command.dry_run,
             plan=plan,
             layout=layout,
             created_at=now_iso(),
@@ -102,7 +105,9 @@ async def start_import(
         files.accept_upload(job.id)
         async with store.transaction() as session:
             await ImportJobs(session).add(job)
-            await WorkQueue(session).add(kind="import", item_id=job.id, tenant=tenant)
+            # A dry run is read by its own task, which holds the caller's key for the look-ups.
+            kind = DRY_RUN_WORK if job.dry_run else "import"
+            await WorkQueue(session).add(kind=kind, item_id=job.id, tenant=tenant)
     except BaseException:
         files.delete_upload(command.job_id)
         raise
@@ -110,7 +115,15 @@ async def start_import(
     return job
 
 
-def _problem_doc(result: RowResult) -> dict[str, object]:
+def finished_events(job: ImportJob) -> list[OutgoingEvent]:
+    """The event announcing that the job ended; none for a dry run, which publishes nothing."""
+    if job.dry_run:
+        return []
+    event = job.finished_event()
+    return [outgoing(event, source=IMPORTER_SOURCE, tenant=job.tenant, key=job.id, actor=job.actor)]
+
+
+def problem_doc(result: RowResult) -> dict[str, object]:
     """A failed row's reason, or an imported row's warnings (reason null)."""
     doc: dict[str, object] = {"row_number": result.row_number, "warnings": result.warnings}
     doc["reason"] = (result.error or CONTACTS_FAILED_ROW) if result.status == "failed" else None
@@ -144,7 +157,9 @@ async def apply_batch_results(
                 processed.job_id,
             )
             return
-        if not job.apply_results(processed.batch_no, processed.results):
+        if not job.apply_results(
+            processed.batch_no, processed.results, cancelled=processed.cancelled
+        ):
             log.warning(
                 "results of batch %d of import %s arrived twice; ignored",
                 processed.batch_no,
@@ -152,13 +167,12 @@ async def apply_batch_results(
             )
             return
         # Rows failed or warned by the contacts service keep only their number, reason and
-        # warnings, no values.
+        # warnings, no values. A batch skipped after a cancel is counted, not listed.
+        problems = [] if processed.cancelled else processed.results
         await ImportErrors(session).add_many(
             tenant=tenant,
             job_id=job.id,
-            errors=[
-                _problem_doc(r) for r in processed.results if r.status == "failed" or r.warnings
-            ],
+            errors=[problem_doc(r) for r in problems if r.status == "failed" or r.warnings],
         )
         job.progressed_at = now_iso()
         completed = job.settle(now_iso())
@@ -168,20 +182,10 @@ async def apply_batch_results(
             await WorkQueue(session).remove(job.id)
             await queue_errors_copy(session, job)
         if completed:
-            await session.add_events(
-                [
-                    outgoing(
-                        job.finished_event(),
-                        source=IMPORTER_SOURCE,
-                        tenant=tenant,
-                        key=job.id,
-                        actor=job.actor,
-                    )
-                ]
-            )
+            await session.add_events(finished_events(job))
     # Counted once the results are committed (a redelivered batch returned above).
     for outcome, rows in Counter(r.status for r in processed.results).items():
-        IMPORT_ROWS.labels(outcome).inc(rows)
+        IMPORT_ROWS.labels("not_applied" if processed.cancelled else outcome).inc(rows)
     if completed:
         JOBS_FINISHED.labels("import", job.status).inc()
     if ended and on_finished is not None:
@@ -202,17 +206,7 @@ async def fail_import(
             job.fail(reason, now_iso())
             await jobs.save(job)
             failed = True
-            await session.add_events(
-                [
-                    outgoing(
-                        job.finished_event(),
-                        source=IMPORTER_SOURCE,
-                        tenant=tenant,
-                        key=job.id,
-                        actor=job.actor,
-                    )
-                ]
-            )
+            await session.add_events(finished_events(job))
         if job is not None:
             await queue_errors_copy(session, job)
     if failed:
