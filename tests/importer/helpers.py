@@ -95,9 +95,10 @@ def batch_processed(
     *,
     tenant: str = "acme",
     warnings: dict[int, list[str]] | None = None,
+    cancelled: bool = False,
 ) -> EventEnvelope:
     """The contacts service's answer to a batch: row number -> status ("failed" gets a reason),
-    and the warnings of some rows."""
+    and the warnings of some rows; `cancelled`: the batch was skipped after a cancel."""
     results = [
         RowResult(
             row_number=row,
@@ -108,7 +109,9 @@ def batch_processed(
         )
         for row, status in statuses.items()
     ]
-    data = ImportBatchProcessed(job_id=job_id, batch_no=batch_no, results=results)
+    data = ImportBatchProcessed(
+        job_id=job_id, batch_no=batch_no, results=results, cancelled=cancelled
+    )
     return EventEnvelope.wrap(data, source="crm/contacts", tenant=tenant, subject=job_id)
 
 
