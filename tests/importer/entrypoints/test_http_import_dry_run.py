@@ -3,20 +3,16 @@ look-up (the batch apply's rule), with counts and errors.csv, and nothing writte
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from crm_contacts.bootstrap import create_app as create_contacts
-from crm_importer.bootstrap import create_app as create_importer
-from crm_importer.settings import ImporterSettings
 from crm_shared.events import ImportContactsBatch, ImportJobFinished
 from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth
 from tests.importer.helpers import job, outbox, upload
-from tests.polling import app_lifespan, eventually
+from tests.polling import eventually
 
 FILE = (
     b"name,email,phone\n"
@@ -25,29 +21,6 @@ FILE = (
     b",grace@,\n"
     b"Alan,alan@example.com,\n"
 )
-
-
-@pytest.fixture
-async def apps(
-    platform_env: dict[str, str],
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, httpx.AsyncClient]]:
-    """The importer (batches of 2 rows) calling the real contacts app in-process."""
-    contacts = create_contacts()
-    importer = create_importer(
-        ImporterSettings(importer_batch_size=2),
-        contacts_transport=httpx.ASGITransport(app=contacts),
-    )
-    async with (
-        app_lifespan(contacts),
-        app_lifespan(importer),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=contacts), base_url="http://contacts"
-        ) as contacts_client,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=importer), base_url="http://importer"
-        ) as importer_client,
-    ):
-        yield importer, importer_client, contacts_client
 
 
 async def _ended(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
@@ -65,9 +38,9 @@ async def _contacts(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(
-    apps: tuple[FastAPI, httpx.AsyncClient, httpx.AsyncClient],
+    with_contacts: tuple[FastAPI, httpx.AsyncClient, httpx.AsyncClient],
 ) -> None:
-    importer, client, contacts = apps
+    importer, client, contacts = with_contacts
     created = await contacts.post(
         "/v1/contacts", json={"name": "Ada Lovelace", "email": "ada@example.com"}, headers=auth()
     )
@@ -100,9 +73,9 @@ async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(
 
 
 async def test_the_real_import_after_a_dry_run_does_what_the_dry_run_said(
-    apps: tuple[FastAPI, httpx.AsyncClient, httpx.AsyncClient],
+    with_contacts: tuple[FastAPI, httpx.AsyncClient, httpx.AsyncClient],
 ) -> None:
-    importer, client, _ = apps
+    importer, client, _ = with_contacts
     dry = await upload(client, FILE, fields={"dry_run": "true", "match_on": "email"})
     assert (await _ended(client, dry.json()["id"]))["created"] == 3
     # A dry run wrote nothing: the same file is no repeat, it is imported.
@@ -126,11 +99,11 @@ async def test_the_real_import_after_a_dry_run_does_what_the_dry_run_said(
     [({"dry_run": "maybe"}, "dry_run"), ({"match_on": "email,fax"}, "match_on")],
 )
 async def test_bad_dry_run_or_match_on_values_are_refused_naming_the_field(
-    apps: tuple[FastAPI, httpx.AsyncClient, httpx.AsyncClient],
+    with_contacts: tuple[FastAPI, httpx.AsyncClient, httpx.AsyncClient],
     fields: dict[str, str],
     named: str,
 ) -> None:
-    _, client, _ = apps
+    _, client, _ = with_contacts
     response = await upload(client, FILE, fields=fields)
     assert response.status_code == 422
     assert response.json()["field"] == named

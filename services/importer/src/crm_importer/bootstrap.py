@@ -88,7 +88,7 @@ def create_app(
         bus = build_bus(store, files, on_import_ended=worker.wake)
         app.state.store, app.state.files, app.state.worker = store, files, worker
         app.state.exports, app.state.bus = exports, bus
-        app.state.dry_runs = dry_runs
+        app.state.dry_runs, app.state.contacts = dry_runs, contacts
         await _recover(app)
 
         tasks = BackgroundTasks()

@@ -145,3 +145,37 @@ class ContactsClient:
             await asyncio.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")
+
+    async def custom_field_types(self, *, authorization: str) -> dict[str, str]:
+        """The tenant's custom fields, key -> type (`GET /v1/custom-fields`)."""
+        try:
+            response = await self._http.get(
+                "/v1/custom-fields", headers={"Authorization": authorization}
+            )
+        except httpx.TransportError as exc:
+            raise ContactsUnavailable(
+                f"the contacts service is unreachable ({type(exc).__name__})"
+            ) from exc
+        if response.status_code != 200:
+            raise ContactsUnavailable(
+                f"the contacts service answered {response.status_code} to the custom fields"
+            )
+        items = response.json().get("items") or []
+        return {str(item["key"]): str(item["type"]) for item in items}
+
+    async def create_custom_field(
+        self, *, key: str, label: str, field_type: str, authorization: str
+    ) -> int:
+        """Define a custom field (`POST /v1/custom-fields`); the status code the API answered
+        (201 created, 409 defined meanwhile, 403 the key may not define fields...)."""
+        try:
+            response = await self._http.post(
+                "/v1/custom-fields",
+                json={"key": key, "label": label, "type": field_type},
+                headers={"Authorization": authorization},
+            )
+        except httpx.TransportError as exc:
+            raise ContactsUnavailable(
+                f"the contacts service is unreachable ({type(exc).__name__})"
+            ) from exc
+        return response.status_code

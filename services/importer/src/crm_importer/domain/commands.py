@@ -26,6 +26,8 @@ class StartImport(BaseModel):
     match_on: list[MatchIdentifier] = []
     # Decide every row against live contacts and report, writing nothing.
     dry_run: bool = False
+    # Define the custom fields the mapping names and the tenant lacks (type from the samples).
+    create_fields: bool = False
 
 
 class RequestExport(BaseModel):

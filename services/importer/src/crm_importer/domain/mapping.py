@@ -39,9 +39,11 @@ class ColumnPlan(BaseModel):
     width: int
     columns: list[MappedColumn]
     ignored_columns: list[str]
-    # The file writes 3,5 for 3.5 (it is `;`-separated): custom cells holding such numbers
-    # are sent with a decimal point.
+    # The file writes 3,5 for 3.5 (it is `;`-separated): cells of the number fields below
+    # holding such numbers are sent with a decimal point.
     decimal_comma: bool = False
+    # Keys of the custom fields mapped here that hold numbers (from the tenant's definitions).
+    number_fields: list[str] = []
 
     def as_mapping(self) -> dict[str, str]:
         """The resolved mapping, column header -> field."""

@@ -10,7 +10,14 @@ from crm_importer.adapters.multipart import ReceivedForm, receive_form
 from crm_importer.domain.commands import StartImport
 from crm_importer.domain.fields import IMPORT_FIELDS
 from crm_importer.domain.mapping import parse_mapping
-from crm_importer.entrypoints.deps import DryRunsDep, FilesDep, SettingsDep, StoreDep, WorkerDep
+from crm_importer.entrypoints.deps import (
+    ContactsDep,
+    DryRunsDep,
+    FilesDep,
+    SettingsDep,
+    StoreDep,
+    WorkerDep,
+)
 from crm_importer.entrypoints.form_options import (
     LAYOUT_FIELDS,
     MATCH_IDENTIFIERS,
@@ -30,7 +37,7 @@ from crm_importer.entrypoints.schemas import (
     JobAccepted,
 )
 from crm_importer.service_layer import queries
-from crm_importer.service_layer.imports import start_import
+from crm_importer.service_layer.imports import FieldDefinitions, start_import
 from crm_importer.service_layer.preview import preview_upload
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.http import EditorAuth, ViewerAuth
@@ -58,7 +65,8 @@ _UPLOAD_BODY: dict[str, Any] = {
                         "mapping": {
                             "type": "string",
                             "description": "JSON object, column header -> field "
-                            f"({', '.join(IMPORT_FIELDS)}, custom.<key>); "
+                            f"({', '.join(IMPORT_FIELDS)}, custom.<key> of a defined custom "
+                            "field); "
                             '"" or null ignores a column. Unmapped headers map by name, '
                             "ignoring case.",
                         },
@@ -78,6 +86,14 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "description": "Which identifiers find the existing contact a row "
                             f"is, in order, comma-separated ({', '.join(MATCH_IDENTIFIERS)}); "
                             "default: email, then phone.",
+                        },
+                        "create_fields": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "true defines each custom field the mapping names "
+                            "(custom.<key>) and the tenant lacks, typed from the column's values "
+                            "(number, date, boolean, else text; admin role); otherwise such a "
+                            "mapping is a 422 naming the column and the field.",
                         },
                         "dry_run": {
                             "type": "boolean",
@@ -148,6 +164,7 @@ IMPORT_FIELDS_ALLOWED = (
     "allow_repeat",
     "match_on",
     "dry_run",
+    "create_fields",
     *LAYOUT_FIELDS,
 )
 
@@ -175,6 +192,7 @@ def _command(job_id: str, form: ReceivedForm) -> StartImport:
         layout=layout_choice(form.fields),
         match_on=match_on(form.fields),
         dry_run=flag(form.fields, "dry_run"),
+        create_fields=flag(form.fields, "create_fields"),
     )
 
 
@@ -198,6 +216,7 @@ async def create_import(
     settings: SettingsDep,
     worker: WorkerDep,
     dry_runs: DryRunsDep,
+    contacts: ContactsDep,
     idempotency: IdempotentUpload,
 ) -> JobAccepted:
     """Stream the upload to disk, check its header and mapping, and queue the job (role editor)."""
@@ -220,9 +239,17 @@ async def create_import(
     except BaseException:
         files.delete_upload(job_id)
         raise
-    job = await start_import(store, files, command, tenant=principal.tenant, actor=principal.key_id)
+    authorization = request.headers["authorization"]
+    job = await start_import(
+        store,
+        files,
+        command,
+        tenant=principal.tenant,
+        actor=principal.key_id,
+        definitions=FieldDefinitions(contacts, authorization),
+    )
     if job.dry_run:
-        dry_runs.start(job, authorization=request.headers["authorization"])
+        dry_runs.start(job, authorization=authorization)
     else:
         worker.wake()
     response.headers["Location"] = f"/v1/imports/{job.id}"

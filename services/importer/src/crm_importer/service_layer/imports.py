@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from crm_importer.adapters.contacts_client import ContactsClient
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkKind, WorkQueue
 from crm_importer.adapters.workbooks import WorkbookBudget, check_workbook, convert_sheet
@@ -17,6 +19,7 @@ from crm_importer.domain.layout import FileLayout
 from crm_importer.domain.mapping import ColumnPlan, plan_columns
 from crm_importer.domain.progress import estimate_rows
 from crm_importer.domain.rows import has_undecodable_bytes
+from crm_importer.service_layer.custom_columns import type_custom_columns
 from crm_importer.service_layer.error_rows import queue_errors_copy
 from crm_importer.service_layer.file_head import FileHead, read_head, sniff_upload
 from crm_shared.clock import now_iso
@@ -27,6 +30,16 @@ from crm_shared.problems import Unprocessable
 from crm_shared.storage import DocumentStore, OutgoingEvent
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldDefinitions:
+    """Where the tenant's custom fields are read (and created), with the uploader's key."""
+
+    contacts: ContactsClient
+    authorization: str
+
+
 RESULTS_CONSUMER = "importer.results"
 DRY_RUN_WORK: WorkKind = "dry-run"
 CONTACTS_FAILED_ROW = "rejected by the contacts service"
@@ -56,7 +69,10 @@ async def _read_upload_head(
 
 
 async def _plan_upload(
-    files: DataFiles, command: StartImport, budget: WorkbookBudget
+    files: DataFiles,
+    command: StartImport,
+    budget: WorkbookBudget,
+    definitions: FieldDefinitions | None,
 ) -> tuple[ColumnPlan, FileLayout]:
     """Read the head of the uploaded file and plan its columns. Returns the plan and the
     layout the worker reads with (a workbook's: its sheet converted to UTF-8 CSV)."""
@@ -71,6 +87,15 @@ async def _plan_upload(
     if not head.rows:
         raise Unprocessable("the file has a header row but no data rows", extra={"field": "file"})
     plan = plan.model_copy(update={"decimal_comma": uses_decimal_comma(head.layout.delimiter)})
+    if definitions is not None:
+        plan = await type_custom_columns(
+            plan,
+            head.samples(),
+            definitions.contacts,
+            authorization=definitions.authorization,
+            create_fields=command.create_fields,
+            dry_run=command.dry_run,
+        )
     return plan, head.layout
 
 
@@ -82,10 +107,12 @@ async def start_import(
     tenant: str,
     actor: str,
     budget: WorkbookBudget | None = None,
+    definitions: FieldDefinitions | None = None,
 ) -> ImportJob:
-    """Validate the uploaded file's head against the mapping and queue the job."""
+    """Validate the uploaded file's head against the mapping (and, given `definitions`, the
+    tenant's custom fields) and queue the job."""
     try:
-        plan, layout = await _plan_upload(files, command, budget or WorkbookBudget())
+        plan, layout = await _plan_upload(files, command, budget or WorkbookBudget(), definitions)
         job = ImportJob(
             id=command.job_id,
             tenant=tenant,
