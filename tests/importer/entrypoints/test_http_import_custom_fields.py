@@ -81,3 +81,25 @@ async def test_create_fields_through_the_real_contacts_api(
         what="the import read",
     )
     assert await _custom_values(importer) == [{"plan": "pro", "joined": "2024-01-31"}]
+
+
+async def test_a_type_given_in_the_mapping_wins_over_the_inferred_one(
+    client: httpx.AsyncClient, app: FastAPI, contacts_api: FakeContactsApi
+) -> None:
+    csv = b"name;email;Score\nAda;ada@example.com;3,5\n"
+    await upload_and_read(
+        client, csv, mapping={"Score": "custom.score:text"}, fields={"create_fields": "true"}
+    )
+    assert contacts_api.custom_fields["score"] == "text"
+    assert await _custom_values(app) == [{"score": "3,5"}]
+
+
+async def test_a_type_no_new_field_can_have_is_refused(client: httpx.AsyncClient) -> None:
+    response = await upload(
+        client,
+        b"name,Score\nAda,3\n",
+        mapping={"Score": "custom.score:dropdown"},
+        fields={"create_fields": "true"},
+    )
+    assert response.status_code == 422
+    assert response.json()["column"] == "Score"

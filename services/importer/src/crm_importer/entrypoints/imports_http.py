@@ -92,7 +92,8 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "default": False,
                             "description": "true defines each custom field the mapping names "
                             "(custom.<key>) and the tenant lacks, typed from the column's values "
-                            "(number, date, boolean, else text; admin role); otherwise such a "
+                            "(number, date, boolean, else text) or as the mapping says "
+                            "(custom.<key>:number); admin role. Otherwise such a "
                             "mapping is a 422 naming the column and the field.",
                         },
                         "dry_run": {

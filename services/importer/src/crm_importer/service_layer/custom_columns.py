@@ -2,7 +2,8 @@
 
 The definitions are read from the contacts API with the uploader's key: a column mapped to an
 undefined field is refused up front (422 naming it), or, with `create_fields=true`, the field is
-defined first with a type inferred from the column's sample cells. The number fields learnt
+defined first with the type the mapping gave it (`custom.<key>:<type>`) or one inferred from
+the column's sample cells. The number fields learnt
 here are the only cells whose decimal commas are rewritten.
 """
 
@@ -49,7 +50,9 @@ async def type_custom_columns(
         for column in missing:
             if column.key in types:
                 continue  # two columns feed the same new field
-            field_type = inferred_type(samples[column.index], decimal_comma=plan.decimal_comma)
+            field_type = plan.declared_types.get(column.key) or inferred_type(
+                samples[column.index], decimal_comma=plan.decimal_comma
+            )
             if not dry_run:
                 await _create(contacts, column.key, column.header, field_type, authorization)
             types[column.key] = field_type
