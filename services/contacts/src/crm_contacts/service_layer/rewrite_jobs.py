@@ -139,6 +139,7 @@ async def run_batch(store: DocumentStore, job_id: str, tenant: str, *, batch_siz
         now, actor = now_iso(), job_actor(job_id)
         events: list[OutgoingEvent] = []
         errors: list[RowError] = []
+        live: list[dict[str, Any]] = []
         for doc in page:
             try:
                 fields = plan.transform(doc) or {}
@@ -149,11 +150,17 @@ async def run_batch(store: DocumentStore, job_id: str, tenant: str, *, batch_siz
             if change is None:
                 continue
             updated, event = change
+            events.append(event)
+            if doc.get("deleted_at") is None:
+                live.append(updated)
             # Read in this transaction, so a miss means another writer won (MongoDB): the
             # whole batch rolls back and runs again from the contacts' current state.
-            if not await contacts.save(updated, expected_version=int(doc["version"])):
+            elif not await contacts.save(updated, expected_version=int(doc["version"])):
                 raise ConcurrentWriteError(f"contact {doc['id']} changed during the batch")
-            events.append(event)
+        # Live contacts in two statements per 500 rather than one UPDATE (a thread hop) each;
+        # they were read in this transaction, so this is as safe as a version-checked replace.
+        if live and not await contacts.save_many(live):
+            raise ConcurrentWriteError("a contact of the batch changed during the batch")
         if events:
             await session.add_events(events)
         job_after = progressed(
