@@ -7,6 +7,7 @@ from typing import Any
 
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
 from crm_contacts.adapters.duplicates import MATCHING_SPECS
+from crm_contacts.adapters.import_batches import IMPORT_BATCH_SPECS
 from crm_contacts.adapters.tags import TAG_SPECS
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.ids import new_id
@@ -64,6 +65,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     # The `import_id` filter: the imports that created or changed each contact.
     CollectionSpec(CONTACTS, indexes=(Index(("import_ids",), multi_value="array"),)),
     IDEMPOTENCY_COLLECTION,
+    *IMPORT_BATCH_SPECS,
 )
 
 # Bound the number of values per In query (SQLite caps bound parameters per statement).
