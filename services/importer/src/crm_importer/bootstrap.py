@@ -82,6 +82,7 @@ def create_app(
             reading,
             poll_seconds=settings.importer_worker_poll_seconds,
             results_timeout_seconds=settings.importer_results_timeout_seconds,
+            resend_after_seconds=settings.importer_results_resend_seconds,
         )
         exports = ExportRunner(store, files, contacts, page_size=settings.importer_export_page_size)
         dry_runs = DryRunRunner(store, files, contacts, reading, on_finished=worker.wake)
