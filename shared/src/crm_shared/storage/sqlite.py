@@ -7,6 +7,7 @@ reader connection, which WAL mode lets read while a write is in progress.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -274,6 +275,29 @@ class SqliteSession:
 _PROCESSED_CHUNK = 500
 
 
+@asynccontextmanager
+async def _immediate(conn: aiosqlite.Connection) -> AsyncIterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on an error or a cancellation.
+
+    Even a cancellation that lands while BEGIN itself runs: aiosqlite runs the BEGIN in its
+    thread regardless, and the ROLLBACK queued after it undoes it. Left open, the connection's
+    next BEGIN would fail ("cannot start a transaction within a transaction") for every caller.
+    """
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+        yield
+    except BaseException:
+        await _end(conn, "ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
+async def _end(conn: aiosqlite.Connection, statement: str) -> None:
+    """COMMIT or ROLLBACK, carried out even if the caller is being cancelled; none open: fine."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        await asyncio.shield(conn.execute(statement))
+
+
 class SqliteStore:
     """The storage port over one SQLite file."""
 
@@ -353,16 +377,11 @@ class SqliteStore:
         if self._writer is None:
             raise RuntimeError("store not started")
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             session = SqliteSession(
                 self._writer, writable=True, indexes=self._indexes, multi=self._multi
             )
-            try:
+            async with _immediate(self._writer):
                 yield session
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
         if session.added_events:
             self.outbox_signal.set()
 
@@ -372,13 +391,14 @@ class SqliteStore:
             raise RuntimeError("store not started")
         # One reader connection: a read transaction spans every query of the block (a snapshot).
         async with self._read_lock:
-            await self._reader.execute("BEGIN")
             try:
+                # Inside the try: a cancellation while BEGIN runs still ends the transaction.
+                await self._reader.execute("BEGIN")
                 yield SqliteSession(
                     self._reader, writable=False, indexes=self._indexes, multi=self._multi
                 )
             finally:
-                await self._reader.execute("COMMIT")
+                await _end(self._reader, "COMMIT")
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         # One statement reads a consistent snapshot by itself: no BEGIN and COMMIT around it.
@@ -410,31 +430,19 @@ class SqliteStore:
         if not outbox_ids:
             return
         assert self._writer is not None
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                await self._writer.executemany(
-                    "DELETE FROM _outbox WHERE outbox_id = ?", [(i,) for i in outbox_ids]
-                )
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
+        async with self._write_lock, _immediate(self._writer):
+            await self._writer.executemany(
+                "DELETE FROM _outbox WHERE outbox_id = ?", [(i,) for i in outbox_ids]
+            )
 
     async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
         assert self._writer is not None
-        async with self._write_lock:
-            # BEGIN IMMEDIATE takes SQLite's write lock: other processes on the file wait.
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                row = await read_lease(self._writer, name)
-                taken = decide(row, holder=holder, ttl=ttl)
-                if taken is not None:
-                    await write_lease(self._writer, name, taken)
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
+        # BEGIN IMMEDIATE takes SQLite's write lock: other processes on the file wait.
+        async with self._write_lock, _immediate(self._writer):
+            row = await read_lease(self._writer, name)
+            taken = decide(row, holder=holder, ttl=ttl)
+            if taken is not None:
+                await write_lease(self._writer, name, taken)
         return None if taken is None else Lease(name, holder, taken.token, taken.expires_at)
 
     async def release_lease(self, name: str, *, holder: str) -> None:
