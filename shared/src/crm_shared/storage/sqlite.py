@@ -41,6 +41,12 @@ from crm_shared.storage.sqlite_sql import bind as _bind
 from crm_shared.storage.sqlite_sql import field_expr as _expr
 from crm_shared.storage.sqlite_sql import table_name as _table
 from crm_shared.storage.sqlite_sql import where_sql as _where_clause
+from crm_shared.storage.sqlite_text import (
+    TextIndex,
+    create_keyed_table,
+    create_text_index,
+    text_fields,
+)
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -86,11 +92,13 @@ class SqliteSession:
         writable: bool,
         indexes: dict[str, dict[str, str]] | None = None,
         multi: dict[str, MultiValueIndexes] | None = None,
+        text: dict[str, TextIndex] | None = None,
     ) -> None:
         self._conn = conn
         self._writable = writable
         self._indexes = indexes or {}
         self._multi = multi or {}
+        self._text = text or {}
         self.added_events = False
 
     def _source(self, collection: str, where: Sequence[Where]) -> str:
@@ -132,6 +140,12 @@ class SqliteSession:
             where = [c for c in where if multi.entry_set(c) != source]
         params: list[Any] = []
         clause = _where_clause(tenant, where, params, self._multi.get(collection))
+        if source == _table(collection) and (text := self._text.get(collection)):
+            lead_params: list[Any] = []
+            source, lead = await self._text_source(text, where, source, lead_params)
+            if lead:
+                clause = f"{lead} AND {clause}"
+                params = [*lead_params, *params]
         key = _expr(order_by)
         direction = "DESC" if descending else "ASC"
         op = "<" if descending else ">"
@@ -172,9 +186,30 @@ class SqliteSession:
         rows = await _fetch(self._conn, sql, params)
         return [orjson.loads(row[0]) for row in rows]
 
+    async def _text_source(
+        self, text: TextIndex, where: Sequence[Where], table: str, params: list[Any]
+    ) -> tuple[str, str]:
+        """The source and clause of a page when a text search may lead it.
+
+        A query matching fewer than TEXT_LEAD_LIMIT rows reads them by key off the text index
+        and sorts them; a commoner one walks the sort order, checking each row's text, which
+        finds a page of frequent words after a few rows.
+        """
+        expression = text.search(where)
+        if expression is None:
+            return table, ""
+        if await text.count_upto(self._conn, expression, TEXT_LEAD_LIMIT) >= TEXT_LEAD_LIMIT:
+            return table, ""
+        # NOT INDEXED: the rows come by key from the text index's matches, not off an index.
+        return f"{table} NOT INDEXED", text.members(expression, params)
+
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         params: list[Any] = []
-        clause = _where_clause(tenant, where, params, self._multi.get(collection))
+        if (text := self._text.get(collection)) and (expression := text.search(where)):
+            lead = text.members(expression, params) + " AND "
+        else:
+            lead = ""
+        clause = lead + _where_clause(tenant, where, params, self._multi.get(collection))
         async with self._conn.execute(
             f"SELECT COUNT(*) FROM {self._source(collection, where)} WHERE {clause}", params
         ) as cur:
@@ -186,11 +221,14 @@ class SqliteSession:
 
     async def insert_many(self, collection: str, docs: Sequence[dict[str, Any]]) -> None:
         self._require_write()
-        rows = [(d["tenant"], d["id"], orjson.dumps(d).decode()) for d in docs]
         try:
-            await self._conn.executemany(
-                f"INSERT INTO {_table(collection)} (tenant, id, doc) VALUES (?, ?, ?)", rows
-            )
+            if (text := self._text.get(collection)) is not None:
+                await text.insert_rows(self._conn, _table(collection), docs)
+            else:
+                rows = [(d["tenant"], d["id"], orjson.dumps(d).decode()) for d in docs]
+                await self._conn.executemany(
+                    f"INSERT INTO {_table(collection)} (tenant, id, doc) VALUES (?, ?, ?)", rows
+                )
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(str(exc)) from exc
         if (multi := self._multi.get(collection)) is not None:
@@ -273,6 +311,8 @@ class SqliteSession:
 
 
 _PROCESSED_CHUNK = 500
+# Text searches matching fewer rows than this read them off the text index (see _text_source).
+TEXT_LEAD_LIMIT = 2000
 
 
 @asynccontextmanager
@@ -307,6 +347,7 @@ class SqliteStore:
         self._reader: aiosqlite.Connection | None = None
         self._indexes: dict[str, dict[str, str]] = {}
         self._multi: dict[str, MultiValueIndexes] = {}
+        self._text: dict[str, TextIndex] = {}
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.outbox_signal = asyncio.Event()
@@ -337,13 +378,16 @@ class SqliteStore:
         )
         for spec in specs:
             table = _table(spec.name)
-            await w.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, id TEXT NOT NULL, "
-                "doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID"
-            )
+            if text_fields(specs, spec.name):
+                await create_keyed_table(w, table)  # FTS5 keys rows by integer
+            else:
+                await w.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, id TEXT NOT NULL, "
+                    "doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID"
+                )
             for index in spec.indexes:
-                if index.multi_value is not None:
-                    continue  # kept in the side table below
+                if index.multi_value is not None or index.text:
+                    continue  # kept in the side table or the text index below
                 unique = "UNIQUE " if index.unique else ""
                 cols = ", ".join(_expr(f) for f in index.fields)
                 # A trailing id lets equality look-ups return rows already in id order.
@@ -358,6 +402,13 @@ class SqliteStore:
                 known = self._multi.get(spec.name)
                 roots = {**known.roots, **multi.roots} if known else multi.roots
                 self._multi[spec.name] = MultiValueIndexes(spec.name, roots)
+        for name in dict.fromkeys(spec.name for spec in specs):
+            fields = text_fields(specs, name)
+            if len(fields) > 1:
+                raise ValueError(f"{name}: one text index per collection, not {fields}")
+            if fields:
+                self._text[name] = TextIndex(name, fields[0])
+                await create_text_index(w, _table(name), self._text[name])
         self._reader = await self._connect()
 
     async def close(self) -> None:
@@ -378,7 +429,11 @@ class SqliteStore:
             raise RuntimeError("store not started")
         async with self._write_lock:
             session = SqliteSession(
-                self._writer, writable=True, indexes=self._indexes, multi=self._multi
+                self._writer,
+                writable=True,
+                indexes=self._indexes,
+                multi=self._multi,
+                text=self._text,
             )
             async with _immediate(self._writer):
                 yield session
@@ -395,7 +450,11 @@ class SqliteStore:
                 # Inside the try: a cancellation while BEGIN runs still ends the transaction.
                 await self._reader.execute("BEGIN")
                 yield SqliteSession(
-                    self._reader, writable=False, indexes=self._indexes, multi=self._multi
+                    self._reader,
+                    writable=False,
+                    indexes=self._indexes,
+                    multi=self._multi,
+                    text=self._text,
                 )
             finally:
                 await _end(self._reader, "COMMIT")

@@ -43,6 +43,8 @@ SEARCH_INDEXES: tuple[Index, ...] = (
     Index(("created_at",)),
     Index(("updated_at",)),
     Index(("name_sort",)),
+    # `q`: name, every email and phone (also in digits) and company, folded (domain/contact.py).
+    Index(("search_text",), text=True),
 )
 
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
