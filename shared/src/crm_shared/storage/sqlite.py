@@ -47,11 +47,15 @@ from crm_shared.storage.sqlite_text import (
     create_text_index,
     text_fields,
 )
+from crm_shared.storage.sqlite_wal import WalTruncation
 
+BUSY_TIMEOUT_MS = 10000
+# A checkpoint waits this long for other processes' readers, holding our write lock meanwhile.
+CHECKPOINT_BUSY_TIMEOUT_MS = 200
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=10000",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     # Erased personal data must not survive in free pages of the file.
     "PRAGMA secure_delete=ON",
 )
@@ -351,6 +355,7 @@ class SqliteStore:
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.outbox_signal = asyncio.Event()
+        self._wal_truncation = WalTruncation(self._truncate_wal)
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self._path, isolation_level=None)
@@ -412,6 +417,7 @@ class SqliteStore:
         self._reader = await self._connect()
 
     async def close(self) -> None:
+        await self._wal_truncation.stop()
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
@@ -493,6 +499,23 @@ class SqliteStore:
             await self._writer.executemany(
                 "DELETE FROM _outbox WHERE outbox_id = ?", [(i,) for i in outbox_ids]
             )
+
+    def forget_deleted(self) -> None:
+        """Truncate the WAL soon: it still holds deleted rows as they were (sqlite_wal.py)."""
+        self._wal_truncation.request()
+
+    async def _truncate_wal(self) -> bool:
+        if self._writer is None:
+            return True
+        async with self._write_lock:
+            await self._writer.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_TIMEOUT_MS}")
+            try:
+                async with self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                    row = await cur.fetchone()
+            finally:
+                await self._writer.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # (busy, log frames, checkpointed frames): busy 0 means the log was emptied.
+        return row is None or int(row[0]) == 0
 
     async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
         assert self._writer is not None

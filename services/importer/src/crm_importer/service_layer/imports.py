@@ -159,6 +159,8 @@ def problem_doc(result: RowResult) -> dict[str, object]:
     """A failed row's reason, or an imported row's warnings (reason null)."""
     doc: dict[str, object] = {"row_number": result.row_number, "warnings": result.warnings}
     doc["reason"] = (result.error or CONTACTS_FAILED_ROW) if result.status == "failed" else None
+    if result.suppressed:
+        doc["suppressed"] = True  # an erased person's row: its cells are never copied
     return doc
 
 
