@@ -96,16 +96,25 @@ def batch_processed(
     tenant: str = "acme",
     warnings: dict[int, list[str]] | None = None,
     cancelled: bool = False,
+    suppressed: frozenset[int] = frozenset(),
 ) -> EventEnvelope:
     """The contacts service's answer to a batch: row number -> status ("failed" gets a reason),
-    and the warnings of some rows; `cancelled`: the batch was skipped after a cancel."""
+    the warnings of some rows, the rows refused for naming an erased person; `cancelled`: the
+    batch was skipped after a cancel."""
     results = [
         RowResult(
             row_number=row,
             status=status,
             contact_id=None if status == "failed" else f"contact-{row}",
-            error="email is not a valid address" if status == "failed" else None,
+            error=(
+                "the person was erased"
+                if row in suppressed
+                else "email is not a valid address"
+                if status == "failed"
+                else None
+            ),
             warnings=(warnings or {}).get(row, []),
+            suppressed=row in suppressed,
         )
         for row, status in statuses.items()
     ]

@@ -60,6 +60,8 @@ class RowResult(BaseModel):
     error: str | None = None
     # Cells that did not validate and were left out of an imported row, each with its reason.
     warnings: list[str] = []
+    # The row names an erased person: the importer keeps none of its cells (errors.csv either).
+    suppressed: bool = False
 
 
 class ImportBatchProcessed(EventData):

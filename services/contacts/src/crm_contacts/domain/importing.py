@@ -211,16 +211,24 @@ class _Planner:
         self.replaced: dict[str, ContactDoc] = {}
         self.changed_fields: dict[str, dict[str, None]] = {}
 
-    def result(self, row: PreparedRow, status: str, contact_id: str | None = None) -> None:
-        self.plan.results.append(
-            {
-                "row_number": row.row_number,
-                "status": status,
-                "contact_id": contact_id,
-                "error": row.error,
-                "warnings": row.warnings,
-            }
-        )
+    def result(
+        self,
+        row: PreparedRow,
+        status: str,
+        contact_id: str | None = None,
+        *,
+        suppressed: bool = False,
+    ) -> None:
+        outcome: dict[str, Any] = {
+            "row_number": row.row_number,
+            "status": status,
+            "contact_id": contact_id,
+            "error": row.error,
+            "warnings": row.warnings,
+        }
+        if suppressed:
+            outcome["suppressed"] = True
+        self.plan.results.append(outcome)
 
     def checked(
         self,
@@ -339,7 +347,7 @@ class _Planner:
             return
         if suppressed and any(h in suppressed for h in row.hashes):
             row.error = f"row {row.row_number}: {SUPPRESSED_DETAIL}"
-            self.result(row, "failed")
+            self.result(row, "failed", suppressed=True)
             return
         found = self.existing.find(profile) if self.policy != "create" else None
         target = as_contact_doc(found) if found is not None else None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm_contacts.adapters.duplicates import CandidateFinder, queue_rematch
+from crm_contacts.adapters.import_batches import answered_results, record_results
 from crm_contacts.adapters.import_cancellations import ImportCancellations
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.contact import unique
@@ -32,7 +33,7 @@ from crm_shared.events import ContactsImported, ImportBatchProcessed, ImportCont
 from crm_shared.events.imports import DEFAULT_MATCH_ON, DuplicatePolicy, MatchIdentifier
 from crm_shared.ids import new_id
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
-from crm_shared.storage import DocumentStore, Session
+from crm_shared.storage import DocumentStore, OutgoingEvent, Session
 
 log = logging.getLogger(__name__)
 
@@ -122,20 +123,10 @@ async def _report_unstorable(
     async with store.transaction() as session:
         if not await session.mark_processed(CONSUMER, event_id):
             return None
-        processed = ImportBatchProcessed(
-            job_id=batch.job_id, batch_no=batch.batch_no, results=results
-        )
-        await session.add_events(
-            [
-                outgoing(
-                    processed,
-                    source=CONTACTS_SOURCE,
-                    tenant=tenant,
-                    key=batch.job_id,
-                    actor=import_actor(batch.job_id),
-                )
-            ]
-        )
+        if await _answer_again(session, batch, tenant=tenant):
+            return None
+        await record_results(session, tenant, batch.job_id, batch.batch_no, results)
+        await session.add_events([_processed(batch, results, tenant=tenant)])
     return results
 
 
@@ -225,6 +216,34 @@ async def _answer_cancelled(
     return results
 
 
+def _processed(
+    batch: ImportContactsBatch, results: list[dict[str, Any]], *, tenant: str
+) -> OutgoingEvent:
+    processed = ImportBatchProcessed(job_id=batch.job_id, batch_no=batch.batch_no, results=results)
+    return outgoing(
+        processed,
+        source=CONTACTS_SOURCE,
+        tenant=tenant,
+        key=batch.job_id,
+        actor=import_actor(batch.job_id),
+    )
+
+
+async def _answer_again(session: Session, batch: ImportContactsBatch, *, tenant: str) -> bool:
+    """True if this batch was applied before (the importer sent it again): its results are
+    published again, and nothing is applied twice."""
+    results = await answered_results(session, tenant, batch.job_id, batch.batch_no)
+    if results is None:
+        return False
+    log.info(
+        "import %s batch %d was sent again: its results are sent again",
+        batch.job_id,
+        batch.batch_no,
+    )
+    await session.add_events([_processed(batch, results, tenant=tenant)])
+    return True
+
+
 async def _apply(
     store: DocumentStore,
     batch: ImportContactsBatch,
@@ -238,6 +257,8 @@ async def _apply(
     actor = import_actor(batch.job_id)
     async with store.transaction() as session:
         if not await session.mark_processed(CONSUMER, event_id):
+            return None
+        if await _answer_again(session, batch, tenant=tenant):
             return None
         if await ImportCancellations(session, tenant).is_cancelled(batch.job_id):
             return await _answer_cancelled(session, batch, tenant=tenant)
@@ -260,14 +281,8 @@ async def _apply(
         if not await contacts.save_many(list(plan.replacements.values())):
             raise ConcurrentUpdateError(f"a contact of import {batch.job_id} changed meanwhile")
         await queue_rematch(session, tenant, [*(d["id"] for d in plan.inserts), *plan.replacements])
-        processed = ImportBatchProcessed(
-            job_id=batch.job_id, batch_no=batch.batch_no, results=plan.results
-        )
-        events = [
-            outgoing(
-                processed, source=CONTACTS_SOURCE, tenant=tenant, key=batch.job_id, actor=actor
-            )
-        ]
+        await record_results(session, tenant, batch.job_id, batch.batch_no, plan.results)
+        events = [_processed(batch, plan.results, tenant=tenant)]
         events += account_events
         events += per_contact_events(
             plan, originals, job_id=batch.job_id, tenant=tenant, actor=actor

@@ -88,6 +88,11 @@ class ImportJob(BaseModel):
     # Rows sent in batches the contacts service skipped because the job was cancelled.
     not_applied: int = 0
     applied_batches: list[int] = []
+    # The first and last record number of each published batch (batch n at index n - 1): the
+    # rows a batch whose results never came back is made of again, to send it again.
+    batch_records: list[tuple[int, int]] = []
+    # How often unanswered batches were sent again (bounded: then the job fails).
+    resends: int = 0
     # When the job last moved (file read to the end, a batch's results): a job awaiting
     # results that stops moving is failed by the worker instead of staying `running`.
     progressed_at: str | None = None
@@ -128,6 +133,7 @@ class ImportJob(BaseModel):
     def record_chunk(self, chunk: ImportChunk) -> int | None:
         """Account for a flushed chunk; return the batch number its rows go out as, if any."""
         self.status = "running"
+        first_record = self.records_read + 1
         self.records_read = chunk.last_row_number
         self.rows_read += len(chunk.rows) + len(chunk.failures)
         self.failed += len(chunk.failures)
@@ -136,7 +142,15 @@ class ImportJob(BaseModel):
             return None
         self.batches_published += 1
         self.published_rows += len(chunk.rows)
+        self.batch_records.append((first_record, chunk.last_row_number))
         return self.batches_published
+
+    def batch_of(self, record_number: int) -> int | None:
+        """The number of the published batch holding this record, if any."""
+        for batch_no, (first, last) in enumerate(self.batch_records, start=1):
+            if first <= record_number <= last:
+                return batch_no
+        return None
 
     def finish_reading(self) -> None:
         """The whole file was read: the total is now known."""

@@ -248,6 +248,7 @@ async def create_import(
         tenant=principal.tenant,
         actor=principal.key_id,
         definitions=FieldDefinitions(contacts, authorization),
+        replica=dry_runs.owner,
     )
     if job.dry_run:
         dry_runs.start(job, authorization=authorization)

@@ -13,6 +13,7 @@ from crm_importer.domain.progress import progress
 from crm_shared.clock import now_iso
 from crm_shared.events.imports import DuplicatePolicy, MatchIdentifier
 from crm_shared.filters import ContactFilter
+from crm_shared.validation import Flag
 
 ROW_NUMBER_HELP = (
     "1-based number of the data row: the header row is excluded, so row 1 is the first line "
@@ -147,7 +148,7 @@ class ExportCreate(BaseModel):
     format: ExportFormat = Field(
         default="csv", description="csv, or xlsx (one sheet of up to 1,048,576 rows, then more)."
     )
-    bom: bool = Field(
+    bom: Flag = Field(
         default=False,
         description="CSV only: start the file with a UTF-8 byte order mark, so Excel reads it "
         "as UTF-8.",

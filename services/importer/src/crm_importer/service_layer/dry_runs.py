@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from crm_importer.adapters.contacts_client import ContactsClient, ContactsUnavailable
 from crm_importer.adapters.files import DataFiles
@@ -141,14 +141,21 @@ async def run_dry_run(
         await fail_import(store, files, tenant=tenant, job_id=job_id, reason=reason)
 
 
-async def fail_interrupted_dry_runs(store: DocumentStore, files: DataFiles) -> int:
-    """At start-up: the dry runs the last process was reading cannot resume (the caller's key
-    went with it); they fail, and their problems so far stay listed."""
+async def fail_interrupted_dry_runs(
+    store: DocumentStore, files: DataFiles, *, owner_gone: Callable[[str], Awaitable[bool]]
+) -> int:
+    """At start-up: the dry runs a gone instance was reading cannot resume (the caller's key
+    went with it); they fail, and their problems so far stay listed. Dry runs a live instance
+    (another replica, or this one) is reading are left alone."""
     async with store.reader() as session:
-        items = await WorkQueue(session).items(DRY_RUN_WORK, limit=100_000)
-    for job_id, tenant in items:
-        await fail_import(store, files, tenant=tenant, job_id=job_id, reason=INTERRUPTED)
-    return len(items)
+        items = await WorkQueue(session).owned_items(DRY_RUN_WORK, limit=100_000)
+    failed = 0
+    for job_id, tenant, owner in items:
+        # Recorded before dry runs had owners: the last process's, as before.
+        if owner is None or await owner_gone(owner):
+            await fail_import(store, files, tenant=tenant, job_id=job_id, reason=INTERRUPTED)
+            failed += 1
+    return failed
 
 
 class DryRunRunner:
@@ -162,7 +169,9 @@ class DryRunRunner:
         options: ReadingOptions,
         *,
         on_finished: Callable[[], None] | None = None,
+        owner: str | None = None,
     ) -> None:
+        self.owner = owner  # the instance whose tasks read the dry runs (crm_shared.presence)
         self._store = store
         self._files = files
         self._contacts = contacts

@@ -108,9 +108,10 @@ async def start_import(
     actor: str,
     budget: WorkbookBudget | None = None,
     definitions: FieldDefinitions | None = None,
+    replica: str | None = None,
 ) -> ImportJob:
     """Validate the uploaded file's head against the mapping (and, given `definitions`, the
-    tenant's custom fields) and queue the job."""
+    tenant's custom fields) and queue the job; `replica` is the instance that reads a dry run."""
     try:
         plan, layout = await _plan_upload(files, command, budget or WorkbookBudget(), definitions)
         job = ImportJob(
@@ -133,8 +134,12 @@ async def start_import(
         async with store.transaction() as session:
             await ImportJobs(session).add(job)
             # A dry run is read by its own task, which holds the caller's key for the look-ups.
-            kind = DRY_RUN_WORK if job.dry_run else "import"
-            await WorkQueue(session).add(kind=kind, item_id=job.id, tenant=tenant)
+            if job.dry_run:
+                await WorkQueue(session).add(
+                    kind=DRY_RUN_WORK, item_id=job.id, tenant=tenant, replica=replica
+                )
+            else:
+                await WorkQueue(session).add(kind="import", item_id=job.id, tenant=tenant)
     except BaseException:
         files.delete_upload(command.job_id)
         raise
@@ -154,6 +159,8 @@ def problem_doc(result: RowResult) -> dict[str, object]:
     """A failed row's reason, or an imported row's warnings (reason null)."""
     doc: dict[str, object] = {"row_number": result.row_number, "warnings": result.warnings}
     doc["reason"] = (result.error or CONTACTS_FAILED_ROW) if result.status == "failed" else None
+    if result.suppressed:
+        doc["suppressed"] = True  # an erased person's row: its cells are never copied
     return doc
 
 
