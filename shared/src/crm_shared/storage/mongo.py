@@ -422,6 +422,10 @@ class MongoStore:
         """Let lease `name` go if `holder` holds it."""
         await mongo_leases.release(self._started()[1], name, holder=holder)
 
+    def forget_deleted(self) -> None:
+        """Nothing the driver can do: WiredTiger reuses a deleted document's blocks itself; its
+        journal and the deployment's backups are the operator's to age out."""
+
 
 def _wildcard_keys(index: Index) -> list[tuple[str, int]]:
     # A compound wildcard index (MongoDB 7.0+): every sub-field of the object, after the tenant.

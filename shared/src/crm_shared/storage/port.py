@@ -272,6 +272,13 @@ class DocumentStore(Protocol):
         """Let lease `name` go at once if `holder` holds it (its token is kept)."""
         ...
 
+    def forget_deleted(self) -> None:
+        """Soon make what was deleted unreadable in the store's own files too (after an erasure).
+
+        Returns at once; the work happens in the background, several calls sharing one pass.
+        """
+        ...
+
 
 async def mark_processed_many(
     session: Session, consumer: str, event_ids: Sequence[str]

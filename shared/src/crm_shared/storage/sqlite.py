@@ -7,6 +7,7 @@ reader connection, which WAL mode lets read while a write is in progress.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -46,11 +47,15 @@ from crm_shared.storage.sqlite_text import (
     create_text_index,
     text_fields,
 )
+from crm_shared.storage.sqlite_wal import WalTruncation
 
+BUSY_TIMEOUT_MS = 10000
+# A checkpoint waits this long for other processes' readers, holding our write lock meanwhile.
+CHECKPOINT_BUSY_TIMEOUT_MS = 200
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=10000",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     # Erased personal data must not survive in free pages of the file.
     "PRAGMA secure_delete=ON",
 )
@@ -70,6 +75,15 @@ def _entry_order(row: tuple[str, str, Any, str]) -> tuple[str, str, int, Any, st
     # SQLite orders numbers before text; mixed values must not make Python compare them.
     value = row[2]
     return (row[0], row[1], isinstance(value, str), value, row[3])
+
+
+async def _fetch(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Every row of a query in one trip to the connection's thread.
+
+    A cursor's execute, fetch and close are three trips, each a thread hand-off that costs more
+    than a small indexed query (most of a duplicate look-up's time with a million contacts).
+    """
+    return list(await conn.execute_fetchall(sql, params))
 
 
 class SqliteSession:
@@ -100,9 +114,8 @@ class SqliteSession:
 
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
-        async with self._conn.execute(sql, (tenant, id)) as cur:
-            row = await cur.fetchone()
-        return None if row is None else orjson.loads(row[0])
+        rows = await _fetch(self._conn, sql, (tenant, id))
+        return orjson.loads(rows[0][0]) if rows else None
 
     async def find(
         self,
@@ -174,8 +187,7 @@ class SqliteSession:
             source = self._multi[collection].join(_table(collection))
         sql = f"SELECT {_columns(fields)} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
         params.append(limit)
-        async with self._conn.execute(sql, params) as cur:
-            rows = await cur.fetchall()
+        rows = await _fetch(self._conn, sql, params)
         return [orjson.loads(row[0]) for row in rows]
 
     async def _text_source(
@@ -287,11 +299,12 @@ class SqliteSession:
         for start in range(0, len(wanted), _PROCESSED_CHUNK):
             chunk = wanted[start : start + _PROCESSED_CHUNK]
             marks = ", ".join("?" * len(chunk))
-            cur = await self._conn.execute(
+            rows = await _fetch(
+                self._conn,
                 f"SELECT event_id FROM _processed WHERE consumer = ? AND event_id IN ({marks})",
                 (consumer, *chunk),
             )
-            seen.update(row[0] for row in await cur.fetchall())
+            seen.update(row[0] for row in rows)
         fresh = [event_id for event_id in wanted if event_id not in seen]
         at = now_iso()
         await self._conn.executemany(
@@ -304,6 +317,29 @@ class SqliteSession:
 _PROCESSED_CHUNK = 500
 # Text searches matching fewer rows than this read them off the text index (see _text_source).
 TEXT_LEAD_LIMIT = 2000
+
+
+@asynccontextmanager
+async def _immediate(conn: aiosqlite.Connection) -> AsyncIterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on an error or a cancellation.
+
+    Even a cancellation that lands while BEGIN itself runs: aiosqlite runs the BEGIN in its
+    thread regardless, and the ROLLBACK queued after it undoes it. Left open, the connection's
+    next BEGIN would fail ("cannot start a transaction within a transaction") for every caller.
+    """
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+        yield
+    except BaseException:
+        await _end(conn, "ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
+async def _end(conn: aiosqlite.Connection, statement: str) -> None:
+    """COMMIT or ROLLBACK, carried out even if the caller is being cancelled; none open: fine."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        await asyncio.shield(conn.execute(statement))
 
 
 class SqliteStore:
@@ -319,6 +355,7 @@ class SqliteStore:
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.outbox_signal = asyncio.Event()
+        self._wal_truncation = WalTruncation(self._truncate_wal)
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self._path, isolation_level=None)
@@ -380,6 +417,7 @@ class SqliteStore:
         self._reader = await self._connect()
 
     async def close(self) -> None:
+        await self._wal_truncation.stop()
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
@@ -396,7 +434,6 @@ class SqliteStore:
         if self._writer is None:
             raise RuntimeError("store not started")
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             session = SqliteSession(
                 self._writer,
                 writable=True,
@@ -404,12 +441,8 @@ class SqliteStore:
                 multi=self._multi,
                 text=self._text,
             )
-            try:
+            async with _immediate(self._writer):
                 yield session
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
         if session.added_events:
             self.outbox_signal.set()
 
@@ -419,8 +452,9 @@ class SqliteStore:
             raise RuntimeError("store not started")
         # One reader connection: a read transaction spans every query of the block (a snapshot).
         async with self._read_lock:
-            await self._reader.execute("BEGIN")
             try:
+                # Inside the try: a cancellation while BEGIN runs still ends the transaction.
+                await self._reader.execute("BEGIN")
                 yield SqliteSession(
                     self._reader,
                     writable=False,
@@ -429,16 +463,17 @@ class SqliteStore:
                     text=self._text,
                 )
             finally:
-                await self._reader.execute("COMMIT")
+                await _end(self._reader, "COMMIT")
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
-        async with self.reader():
+        # One statement reads a consistent snapshot by itself: no BEGIN and COMMIT around it.
+        async with self._read_lock:
             assert self._reader is not None
-            async with self._reader.execute(
+            rows = await _fetch(
+                self._reader,
                 "SELECT outbox_id, topic, key, value FROM _outbox ORDER BY outbox_id LIMIT ?",
                 (limit,),
-            ) as cur:
-                rows = await cur.fetchall()
+            )
         return [
             PendingEvent(
                 outbox_id=row[0],
@@ -460,31 +495,36 @@ class SqliteStore:
         if not outbox_ids:
             return
         assert self._writer is not None
+        async with self._write_lock, _immediate(self._writer):
+            await self._writer.executemany(
+                "DELETE FROM _outbox WHERE outbox_id = ?", [(i,) for i in outbox_ids]
+            )
+
+    def forget_deleted(self) -> None:
+        """Truncate the WAL soon: it still holds deleted rows as they were (sqlite_wal.py)."""
+        self._wal_truncation.request()
+
+    async def _truncate_wal(self) -> bool:
+        if self._writer is None:
+            return True
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            await self._writer.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_TIMEOUT_MS}")
             try:
-                await self._writer.executemany(
-                    "DELETE FROM _outbox WHERE outbox_id = ?", [(i,) for i in outbox_ids]
-                )
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
+                async with self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                    row = await cur.fetchone()
+            finally:
+                await self._writer.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # (busy, log frames, checkpointed frames): busy 0 means the log was emptied.
+        return row is None or int(row[0]) == 0
 
     async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
         assert self._writer is not None
-        async with self._write_lock:
-            # BEGIN IMMEDIATE takes SQLite's write lock: other processes on the file wait.
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                row = await read_lease(self._writer, name)
-                taken = decide(row, holder=holder, ttl=ttl)
-                if taken is not None:
-                    await write_lease(self._writer, name, taken)
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
+        # BEGIN IMMEDIATE takes SQLite's write lock: other processes on the file wait.
+        async with self._write_lock, _immediate(self._writer):
+            row = await read_lease(self._writer, name)
+            taken = decide(row, holder=holder, ttl=ttl)
+            if taken is not None:
+                await write_lease(self._writer, name, taken)
         return None if taken is None else Lease(name, holder, taken.token, taken.expires_at)
 
     async def release_lease(self, name: str, *, holder: str) -> None:

@@ -212,7 +212,9 @@ def _old_entries_sql(mv: str, root: str, kind: MultiValue) -> str:
     document, and an update's trigger then adds back every entry of the new one.
     """
     each = f"json_each(OLD.doc, '$.{root}')"
-    paths = f"SELECT CASE WHEN typeof(key) = 'text' THEN '{root}.' || key ELSE '{root}' END FROM {each}"
+    paths = (
+        f"SELECT CASE WHEN typeof(key) = 'text' THEN '{root}.' || key ELSE '{root}' END FROM {each}"
+    )
     values = f"SELECT atom FROM {each} WHERE atom IS NOT NULL"
     if kind == "object":
         values += (
