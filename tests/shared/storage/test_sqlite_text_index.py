@@ -13,6 +13,7 @@ from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Cursor, Index, TextMatch
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.text import search_fold
+from tests.polling import eventually
 
 T = "acme"
 OLD_SPECS = (CollectionSpec("people", indexes=(Index(("name",)),)),)
@@ -102,4 +103,27 @@ async def test_common_and_rare_searches_page_alike(
     ]
     by_name = await names(store, "hopper 02", order_by="name", descending=True, limit=3)
     assert by_name == ["grace029", "grace028", "grace027"]
+    await store.close()
+
+
+async def test_forgetting_deleted_rows_takes_an_erased_texts_trigrams_off_the_disk(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "people.db"
+    store = SqliteStore(path)
+    await store.start(SPECS)
+    ole = person("Ole Ødegaard", name="ole")
+    async with store.transaction() as session:
+        await session.insert_many("people", [ole, person("Ada Lovelace", name="ada")])
+        await session.replace("people", {**ole, "search": ""})
+
+    def blocks_holding(trigram: str) -> int:
+        with sqlite3.connect(path) as db:
+            sql = "SELECT count(*) FROM ft_people_data WHERE instr(block, ?) > 0"
+            return int(db.execute(sql, (trigram.encode(),)).fetchone()[0])
+
+    assert blocks_holding("gaa") > 0  # deleted from the index, yet still in its segments
+    store.forget_deleted()
+    await eventually(lambda: blocks_holding("gaa"), lambda n: n == 0, what="trigrams forgotten")
+    assert await names(store, "lovelace") == ["ada"]
     await store.close()

@@ -507,6 +507,12 @@ class SqliteStore:
     async def _truncate_wal(self) -> bool:
         if self._writer is None:
             return True
+        # A text index forgets a deleted row's trigrams only when its segments are merged: until
+        # then they are on disk, and an erased name could be pieced together from them.
+        for text in self._text.values():
+            async with self._write_lock, _immediate(self._writer):
+                optimize = f"INSERT INTO {text.table} ({text.table}) VALUES ('optimize')"
+                await self._writer.execute(optimize)
         async with self._write_lock:
             await self._writer.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_TIMEOUT_MS}")
             try:

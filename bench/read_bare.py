@@ -1,0 +1,62 @@
+"""The read benchmark's ceilings: bare Starlette routes on the contacts store, no service code.
+
+`GET /json` answers one fixed contact document (a bare JSON route); `GET /contacts/{id}` reads a
+document with hand-written SQL; `GET /search?q=` runs a bare FTS5 query. Served by uvicorn like
+the services (`python -m uvicorn bench.read_bare:app`), the store's path in READ_BENCH_DB.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+_DB = sqlite3.connect(
+    f"file:{os.environ.get('READ_BENCH_DB', ':memory:')}?mode=ro", uri=True, check_same_thread=False
+)
+_TENANT = os.environ.get("READ_BENCH_TENANT", "bench")
+_ONE = _DB.execute("SELECT doc FROM c_contacts LIMIT 1").fetchone()
+_FIXED = _ONE[0].encode() if _ONE else b"{}"
+
+
+def _json(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def fixed(request: Request) -> Response:
+    """One fixed contact document: the cost of a bare JSON route."""
+    return _json(_FIXED)
+
+
+async def contact(request: Request) -> Response:
+    """A contact read with hand-written SQL."""
+    row = _DB.execute(
+        "SELECT doc FROM c_contacts WHERE tenant = ? AND id = ?",
+        (_TENANT, request.path_params["contact_id"]),
+    ).fetchone()
+    return _json(row[0].encode()) if row else _json(b"{}", 404)
+
+
+async def search(request: Request) -> Response:
+    """A bare FTS5 query, first 50 matches."""
+    words = request.query_params.get("q", "").split()
+    expression = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+    rows = _DB.execute(
+        "SELECT c.doc FROM ft_contacts AS f CROSS JOIN c_contacts AS c ON c.n = f.rowid "
+        "WHERE ft_contacts MATCH ? LIMIT 50",
+        (expression,),
+    ).fetchall()
+    return _json(b'{"items": [' + b",".join(r[0].encode() for r in rows) + b"]}")
+
+
+app = Starlette(
+    routes=[
+        Route("/json", fixed),
+        Route("/contacts/{contact_id}", contact),
+        Route("/search", search),
+    ]
+)

@@ -1,0 +1,199 @@
+"""Read-path benchmark: `GET /v1/contacts/{id}` and `q` search under 64 concurrent connections.
+
+Loads N contacts (default 100,000) as the search benchmark does, starts the contacts service on
+them (a process, with the embedded broker) and, as the same-run ceilings, bare Starlette routes
+on the same file (bench/read_bare.py): a fixed JSON document, a hand-written SQL read by id and
+a bare FTS5 query. A load generator in its own process (httpx, HTTP keep-alive, 64 connections
+each with one request in flight) drives each for a few seconds. Prints requests/s, p50 and p99,
+and the service's share of the ceiling's requests/s (goal: at least 40% of the bare JSON route,
+p99 under 20 ms for the read by id). Run it un-niced: other work on the cores skews every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.search_bench import TENANT, load, text_queries
+from crm_shared.devstack import EmbeddedBroker, Platform, free_port
+
+KEY = "bench-viewer-key"
+CONCURRENCY = 64
+
+
+async def _drive(
+    base: str, paths: list[str], headers: dict[str, str], seconds: float
+) -> list[float]:
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as c:
+
+        async def worker(start: int, until: float, record: bool) -> None:
+            at = start
+            while time.perf_counter() < until:
+                began = time.perf_counter()
+                response = await c.get(paths[at % len(paths)])
+                if response.status_code != 200:
+                    raise RuntimeError(
+                        f"{paths[at % len(paths)]}: {response.status_code} {response.text[:200]}"
+                    )
+                if record:
+                    latencies.append(time.perf_counter() - began)
+                at += CONCURRENCY
+
+        warm = time.perf_counter() + 1.0
+        await asyncio.gather(*(worker(i, warm, False) for i in range(CONCURRENCY)))
+        until = time.perf_counter() + seconds
+        await asyncio.gather(*(worker(i, until, True) for i in range(CONCURRENCY)))
+    return latencies
+
+
+def _generator(
+    base: str,
+    paths: list[str],
+    headers: dict[str, str],
+    seconds: float,
+    out: multiprocessing.Queue[list[float] | str],
+) -> None:
+    try:
+        out.put(asyncio.run(_drive(base, paths, headers, seconds)))
+    except Exception as exc:  # reported by the parent, which would otherwise wait in vain
+        out.put(f"{type(exc).__name__}: {exc}")
+
+
+def drive(
+    base: str, paths: list[str], headers: dict[str, str], seconds: float
+) -> tuple[float, float, float]:
+    """Requests/s, p50 and p99 (ms) of `paths` served at `base`, from a separate process."""
+    ctx = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[list[float] | str] = ctx.Queue()
+    process = ctx.Process(target=_generator, args=(base, paths, headers, seconds, queue))
+    process.start()
+    got = queue.get(timeout=seconds + 300)
+    process.join(timeout=30)
+    if isinstance(got, str):
+        raise RuntimeError(f"load generator on {base}: {got}")
+    latencies = sorted(got)
+    p50 = latencies[len(latencies) // 2] * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    return len(latencies) / seconds, p50, p99
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer")
+
+
+def _line(
+    label: str,
+    figures: tuple[float, float, float],
+    ceiling: tuple[float, float, float] | None = None,
+) -> str:
+    rps, p50, p99 = figures
+    text = f"  {label:<44} {rps:>8,.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+    if ceiling is not None:
+        text += f"  | {rps / ceiling[0]:.0%} of the ceiling's req/s"
+    return text
+
+
+def measure(workdir: Path, path: Path, emails: list[str], seconds: float) -> None:
+    """Start the service and the bare routes on the loaded store, drive each, print figures."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        ids = [r[0] for r in db.execute("SELECT id FROM c_contacts ORDER BY random() LIMIT 5000")]
+    queries = text_queries(emails, 500)["rare substring"]
+    by_id = [f"/v1/contacts/{i}" for i in ids]
+    searches = [str(httpx.URL("/v1/contacts", params={"q": q})) for q in queries]
+    broker = EmbeddedBroker()
+    broker.start()
+    platform = Platform(
+        broker.bootstrap_servers,
+        workdir / "data",
+        {"contacts": free_port()},
+        extra_env={"CRM_API_KEYS": f"{KEY}:{TENANT}:viewer", "CRM_ENV": "test"},
+        ready_timeout=180,
+    )
+    bare_port = free_port()
+    bare = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.read_bare:app",
+            "--port",
+            str(bare_port),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, "READ_BENCH_DB": str(path), "READ_BENCH_TENANT": TENANT},
+    )
+    try:
+        platform.start(iter(["contacts"]))
+        bare_url = f"http://127.0.0.1:{bare_port}"
+        _wait_for(f"{bare_url}/json")
+        service = platform.services["contacts"].url
+        auth = {"Authorization": f"Bearer {KEY}"}
+        bare_json = drive(bare_url, ["/json"], {}, seconds)
+        bare_sql = drive(bare_url, [f"/contacts/{i}" for i in ids], {}, seconds)
+        get = drive(service, by_id, auth, seconds)
+        bare_fts = drive(
+            bare_url, [str(httpx.URL("/search", params={"q": q})) for q in queries], {}, seconds
+        )
+        search = drive(service, searches, auth, seconds)
+        load1, load5, _ = os.getloadavg()
+        print(
+            f"\nread path, {CONCURRENCY} connections, {seconds:.0f} s each "
+            f"(load average {load1:.2f} {load5:.2f})"
+        )
+        print(_line("bare Starlette JSON route (ceiling)", bare_json))
+        print(_line("bare Starlette + hand-written SQL by id", bare_sql, bare_json))
+        print(_line("GET /v1/contacts/{id} (goal >= 40%, p99 < 20 ms)", get, bare_json))
+        print(_line("bare Starlette + bare FTS5 query (ceiling)", bare_fts))
+        print(_line("GET /v1/contacts?q=<rare substring>", search, bare_fts))
+    finally:
+        bare.terminate()
+        bare.wait(timeout=30)
+        platform.stop()
+        broker.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load N contacts, then drive the read routes and their ceilings."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    random.seed(7)
+    workdir = Path(tempfile.mkdtemp(prefix="crm-read-bench-"))
+    path = workdir / "data" / "contacts.sqlite3"
+    path.parent.mkdir(parents=True)
+    print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)
+    emails, loaded, indexed = asyncio.run(load(path, args.contacts))
+    print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
+    try:
+        measure(workdir, path, emails, args.seconds)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
