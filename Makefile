@@ -19,7 +19,7 @@ test: install ## the whole suite: unit, contract, integration, end-to-end (schem
 	@$(UV) run --no-sync pytest -m "not faults" $(PYTEST_ARGS)
 
 test-faults: install ## SIGKILLs, a broker restart, replicas killed under traffic (CRM_FAULT_SEED replays one)
-	@$(UV) run --no-sync pytest tests/faults tests/e2e/test_replicas.py -m faults -s -q $(PYTEST_ARGS)
+	@$(UV) run --no-sync pytest tests/faults tests/e2e/test_replicas.py tests/e2e/test_schemathesis.py -m faults -s -q $(PYTEST_ARGS)
 
 test-fast: install ## unit and contract tests only
 	@$(UV) run --no-sync pytest -m "not integration and not e2e" $(PYTEST_ARGS)

@@ -32,7 +32,9 @@ import pytest
 from tests.conftest import ADMIN_KEY
 from tests.e2e.conftest import RunningPlatform, start_platform
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+# Not yet in `make test`: on the shared 2-core machine (load 18-30) the four runs at once did not
+# finish within RUN_SECONDS, so it runs with `make test-faults` until it is shown to be quick.
+pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(900)]
 
 SERVICES = ("contacts", "timeline", "importer", "gdpr")
 MAX_EXAMPLES = 5
