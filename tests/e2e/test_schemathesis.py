@@ -1,12 +1,17 @@
 """Schemathesis against the four services' OpenAPI documents, on the running platform.
 
 Each service runs as a real process on SQLite with the embedded broker; schemathesis generates
-requests from the service's own document (examples, coverage, fuzzing and stateful phases, with
-links inferred from the responses) and checks every answer against that document. The run must
-find no server error and no undocumented status, content type or header.
+requests from the service's own document and checks every answer against that document. The run
+must find no server error and no undocumented status, content type or header.
+
+Phases: examples, coverage (the deterministic boundary and negative values of every parameter and
+property, missing headers, unexpected methods: what found every past finding) and stateful (links
+inferred from the responses: use-after-free, resource availability). Fuzzing is left out: its
+random cases re-checked what coverage had already covered and cost a tenth of the run.
 
 Reproducible and bounded: generation is derandomized (`--generation-deterministic`), each
-operation gets at most `MAX_EXAMPLES` cases, and the four services are tested at once.
+operation gets at most `MAX_EXAMPLES` cases in the stateful phase, and the four services are
+tested at once (one process each, so the two cores both work while a service answers).
 
 Every check is on except `positive_data_acceptance`, which expects every schema-valid request to
 succeed: rules a schema cannot state (a contact merged with itself, a system tag, a cursor this
@@ -15,8 +20,10 @@ API did not issue, an Idempotency-Key reused for another body) answer a document
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,12 +32,14 @@ import pytest
 from tests.conftest import ADMIN_KEY
 from tests.e2e.conftest import RunningPlatform, start_platform
 
-# Long (minutes) and still finding things in the merged main: run with `make test-faults`.
+# Not yet in `make test`: on the shared 2-core machine (load 18-30) the four runs at once did not
+# finish within RUN_SECONDS, so it runs with `make test-faults` until it is shown to be quick.
 pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(900)]
 
 SERVICES = ("contacts", "timeline", "importer", "gdpr")
 MAX_EXAMPLES = 5
-RUN_SECONDS = 480
+RUN_SECONDS = 600
+PHASES = "examples,coverage,stateful"
 EXCLUDED_CHECKS = "positive_data_acceptance"
 
 
@@ -58,6 +67,8 @@ def _schemathesis(stack: RunningPlatform, service: str, report: Path) -> subproc
         "all",
         "--exclude-checks",
         EXCLUDED_CHECKS,
+        "--phases",
+        PHASES,
         "--max-examples",
         str(MAX_EXAMPLES),
         "--generation-deterministic",
@@ -76,22 +87,42 @@ def _schemathesis(stack: RunningPlatform, service: str, report: Path) -> subproc
     )
 
 
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _wait_for(runs: dict[str, subprocess.Popen[str]], reports: dict[str, Path]) -> dict[str, str]:
+    """Each run's failure report (its output's tail), by service; {} when all passed."""
+    failed: dict[str, str] = {}
+    started = time.monotonic()
+    for service, run in runs.items():
+        try:
+            code = run.wait(timeout=max(1.0, started + RUN_SECONDS - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            failed[service] = f"did not finish within {RUN_SECONDS}s"
+            continue
+        print(f"schemathesis {service}: finished after {time.monotonic() - started:.0f}s")
+        if code != 0:
+            failed[service] = reports[service].read_text()[-12_000:]
+    return failed
+
+
 def test_schemathesis_finds_no_server_error_and_nothing_undocumented(
     running: RunningPlatform, tmp_path: Path
 ) -> None:
     reports = {service: tmp_path / f"schemathesis-{service}.txt" for service in SERVICES}
+    before = _children_cpu_seconds()
     runs = {service: _schemathesis(running, service, reports[service]) for service in SERVICES}
-    failed: dict[str, str] = {}
-    for service, run in runs.items():
-        try:
-            code = run.wait(timeout=RUN_SECONDS)
-        except subprocess.TimeoutExpired:
-            run.kill()
-            code = run.wait()
-            failed[service] = f"did not finish within {RUN_SECONDS}s"
-            continue
-        if code != 0:
-            failed[service] = reports[service].read_text()[-12_000:]
+    try:
+        failed = _wait_for(runs, reports)
+    finally:
+        for run in runs.values():  # none may outlive the test, whatever failed
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    # CPU time says what the run costs whatever else the machine does (wall time does not).
+    print(f"schemathesis: {_children_cpu_seconds() - before:.0f} CPU seconds in all")
     assert not failed, "\n\n".join(f"== {name} ==\n{text}" for name, text in failed.items())
     unhandled = [
         line for line in running.log_path.read_text().splitlines() if "unhandled error" in line

@@ -9,8 +9,9 @@ What the in-memory broker cannot survive is a record it acknowledged that no con
 yet: it dies with the broker (the outbox already let it go). The first runs of this suite lost an
 import's batch that way, leaving the job `running`. So the broker is stopped at a moment when
 every declared consumer group has committed up to the end of its topics, found while the services
-are frozen (SIGSTOP, a second at most): HTTP traffic goes on around the restart, writes made while
-the broker is down wait in the outboxes, and nothing acknowledged is lost.
+are frozen (SIGSTOP, a second at most) and new requests wait: HTTP traffic goes on around the
+restart, writes made while the broker is down wait in the outboxes, and nothing acknowledged is
+lost.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ GROUPS = {
     for messaging in (CONTACTS, TIMELINE, IMPORTER, GDPR)
     for sub in messaging.subscriptions
 }
-QUIET_SECONDS = 60.0
+QUIET_SECONDS = 90.0
 
 
 async def _ends(reader: AIOKafkaConsumer) -> dict[TopicPartition, int]:
@@ -71,6 +72,8 @@ class Chaos:
     stack: RunningPlatform
     rng: random.Random
     window_seconds: float
+    # The workload's gate: closed while the quiet point is sought, so consumers can catch up.
+    traffic: threading.Event = field(default_factory=threading.Event)
     kills: int = 6
     broker_down_seconds: tuple[float, float] = (1.0, 3.0)
     done: list[str] = field(default_factory=list)
@@ -146,18 +149,23 @@ class Chaos:
             await bounded(client.start(), seconds=20, what="a Kafka client start")
         deadline = time.monotonic() + QUIET_SECONDS
         checks = 1
+        # New requests wait (those in flight finish): on a busy machine the consumers never
+        # caught up with the traffic within a minute. Writes resume once the broker is down.
+        self.traffic.clear()
         try:
             while not await self._stopped_when_all_read(watchers, reader):
                 checks += 1
                 if time.monotonic() > deadline:
                     raise AssertionError(f"consumers never caught up within {QUIET_SECONDS}s")
                 await asyncio.sleep(0.2)
+            self.traffic.set()
             await asyncio.sleep(self.rng.uniform(*self.broker_down_seconds))
             broker = EmbeddedBroker(port, log=self.stack.broker._log)
             broker.start()
             self.stack.broker = broker
             await ensure_topics(broker.bootstrap_servers)
         finally:
+            self.traffic.set()
             for client in [reader, *watchers.values()]:
                 await stop_client(client)
         return checks

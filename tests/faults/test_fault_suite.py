@@ -79,7 +79,7 @@ def test_kills_and_a_broker_restart_lose_nothing_and_apply_nothing_twice(
     running, supervisor = stack
     rng = random.Random(seed)
     workload = Workload(running.url, run_id=uuid.uuid4().hex[:8])
-    chaos = Chaos(running, rng, TRAFFIC_WINDOW_SECONDS)
+    chaos = Chaos(running, rng, TRAFFIC_WINDOW_SECONDS, traffic=workload.gate)
     plan = chaos.schedule()
     print("plan:", "; ".join(f"{at:.1f}s {what}" for at, what in plan))
 

@@ -21,6 +21,10 @@ import httpx
 from tests.conftest import auth
 
 RETRY_SECONDS = 180.0
+# A write may wait behind an import batch's transaction (the store has one writer): on a starved
+# machine that took 40 s. A client that gives up sooner only queues its retry behind it too.
+REQUEST_SECONDS = 60.0
+GATE_SECONDS = 180.0
 # A killed service refuses connections until the supervisor restarted it; a service whose
 # dependency is down answers 503; an in-flight key answers 409 until the first try finishes.
 RETRIED_STATUSES = frozenset({409, 500, 502, 503, 504})
@@ -37,16 +41,23 @@ def call(
     *,
     idempotent: bool = False,
     ok: tuple[int, ...] = (200, 201, 202),
+    gate: threading.Event | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
-    """Send a request until it succeeds (same Idempotency-Key on every try) or RETRY_SECONDS."""
+    """Send a request until it succeeds (same Idempotency-Key on every try) or RETRY_SECONDS.
+
+    Each try waits for `gate` to be open (see Chaos: new requests pause while it finds a moment
+    when every consumer has read everything).
+    """
     headers = {**auth(), **({"Idempotency-Key": str(uuid.uuid4())} if idempotent else {})}
     deadline = time.monotonic() + RETRY_SECONDS
     last = "no answer"
     while time.monotonic() < deadline:
+        if gate is not None and not gate.wait(timeout=GATE_SECONDS):
+            raise GaveUp(f"{method} {path}: the traffic stayed paused for {GATE_SECONDS}s")
         try:
             response = httpx.request(
-                method, f"{base_url()}{path}", headers=headers, timeout=15, **kwargs
+                method, f"{base_url()}{path}", headers=headers, timeout=REQUEST_SECONDS, **kwargs
             )
         except httpx.TransportError as exc:
             last = f"{type(exc).__name__}"
@@ -89,13 +100,18 @@ class Workload:
 
     url: Callable[[str], str]
     run_id: str
-    creates: int = 80
+    creates: int = 40
     imports: int = 2
     rows_per_import: int = 100
     merges: int = 6
     erasures: int = 6
     outcomes: Outcomes = field(default_factory=Outcomes)
+    # Open (set) while new requests may go out; Chaos closes it for a moment.
+    gate: threading.Event = field(default_factory=threading.Event)
     _used: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     def threads(self) -> list[threading.Thread]:
         """One thread per kind of traffic, not started."""
@@ -121,7 +137,12 @@ class Workload:
         for i in range(self.creates):
             body = {"name": f"Fault {self.run_id} {i}", "email": f"f{i}.{self.run_id}@example.org"}
             response = call(
-                self._service("contacts"), "POST", "/v1/contacts", json=body, idempotent=True
+                self._service("contacts"),
+                "POST",
+                "/v1/contacts",
+                json=body,
+                idempotent=True,
+                gate=self.gate,
             )
             with self.outcomes.lock:
                 self.outcomes.created.append(response.json()["id"])
@@ -137,6 +158,7 @@ class Workload:
                 "POST",
                 "/v1/imports",
                 idempotent=True,
+                gate=self.gate,
                 files={"file": (f"faults-{job}.csv", csv.getvalue().encode(), "text/csv")},
                 data={"on_duplicate": "skip"},
             )
@@ -153,7 +175,14 @@ class Workload:
                 continue
             primary, duplicate = pair
             body = {"primary_id": primary, "duplicate_ids": [duplicate]}
-            call(self._service("contacts"), "POST", "/v1/merges", json=body, idempotent=True)
+            call(
+                self._service("contacts"),
+                "POST",
+                "/v1/merges",
+                json=body,
+                idempotent=True,
+                gate=self.gate,
+            )
             with self.outcomes.lock:
                 self.outcomes.merges.append(pair)
             done += 1
@@ -173,6 +202,7 @@ class Workload:
                 "/v1/erasure-requests",
                 json={"contact_id": contact_id},
                 idempotent=True,
+                gate=self.gate,
             )
             with self.outcomes.lock:
                 self.outcomes.erasures[response.json()["id"]] = contact_id
@@ -185,7 +215,12 @@ class Workload:
             ids = list(self.outcomes.created)
         body = {"action": "add_tags", "ids": ids, "params": {"tags": ["fault-suite"]}}
         response = call(
-            self._service("contacts"), "POST", "/v1/bulk-actions", json=body, idempotent=True
+            self._service("contacts"),
+            "POST",
+            "/v1/bulk-actions",
+            json=body,
+            idempotent=True,
+            gate=self.gate,
         )
         with self.outcomes.lock:
             self.outcomes.bulk_jobs.append(response.json()["id"])

@@ -48,6 +48,11 @@ async def test_an_unanswered_batch_is_sent_again_with_the_same_rows_and_complete
     assert first == [(4, "d@x.io"), (5, "e@x.io")]
     assert await _batches(app, 2) == [first, first]
     assert await _batches(app, 1) == [[(1, "a@x.io"), (3, "c@x.io")]]  # answered: not again
+    # The very same command: policy, match_on, the upload's time for the last-writer rule.
+    sent = [p.envelope.data for p in await outbox(app, ImportContactsBatch.event_type)]
+    original, again = [data for data in sent if data["batch_no"] == 2]
+    assert again == original
+    assert original["occurred_at"] is not None
 
     await app.state.bus.handle(batch_processed(created["id"], 2, {4: "created", 5: "created"}))
     state = await job(client, created["id"])

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from crm_importer.domain.layout import FileLayout
 from crm_importer.domain.mapping import ColumnPlan
 from crm_importer.domain.rows import MappedRow, RowFailure
-from crm_shared.events import ImportJobFinished, ImportRow, RowResult
+from crm_shared.events import ImportContactsBatch, ImportJobFinished, ImportRow, RowResult
 from crm_shared.events.imports import DuplicatePolicy, MatchIdentifier
 from crm_shared.problems import Conflict
 
@@ -199,6 +199,18 @@ class ImportJob(BaseModel):
         self.status = "failed"
         self.error = reason
         self.finished_at = now
+
+    def batch_command(self, batch_no: int, rows: list[ImportRow]) -> ImportContactsBatch:
+        """The command applying batch `batch_no` of these rows (sent again, the same one)."""
+        return ImportContactsBatch(
+            job_id=self.id,
+            batch_no=batch_no,
+            on_duplicate=self.on_duplicate,
+            rows=rows,
+            match_on=self.match_on,
+            # The rows were written when uploaded: the resolver's last-writer rule's time.
+            occurred_at=self.created_at,
+        )
 
     def finished_event(self) -> ImportJobFinished:
         """The event announcing that this job ended, with its counts."""

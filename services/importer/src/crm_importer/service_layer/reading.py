@@ -14,7 +14,6 @@ from crm_importer.domain.rows import RowFailure, RowMapper
 from crm_importer.service_layer.error_rows import queue_errors_copy
 from crm_importer.service_layer.imports import fail_import
 from crm_shared.clock import now_iso
-from crm_shared.events import ImportContactsBatch
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
@@ -83,15 +82,7 @@ async def _flush(
         job.started_at = job.started_at or now_iso()
         batch_no = job.record_chunk(chunk)
         if batch_no is not None:
-            command = ImportContactsBatch(
-                job_id=job.id,
-                batch_no=batch_no,
-                on_duplicate=job.on_duplicate,
-                rows=chunk.rows,
-                match_on=job.match_on,
-                # The rows were written when uploaded: the resolver's last-writer rule's time.
-                occurred_at=job.created_at,
-            )
+            command = job.batch_command(batch_no, chunk.rows)
             events.append(
                 outgoing(
                     command, source=IMPORTER_SOURCE, tenant=tenant, key=job.id, actor=job.actor

@@ -20,7 +20,7 @@ from crm_importer.domain.jobs import ImportJob
 from crm_importer.domain.records import CsvRecords, UnparsableRecord
 from crm_importer.domain.rows import MappedRow, RowMapper
 from crm_importer.service_layer.reading import ReadingOptions
-from crm_shared.events import ImportContactsBatch, ImportRow
+from crm_shared.events import ImportRow
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
@@ -64,12 +64,7 @@ async def resend_unanswered(
         if current is None or not current.awaiting_results:
             return []
         again = sorted(missing & set(current.missing_batches()))
-        commands = [
-            ImportContactsBatch(
-                job_id=job.id, batch_no=n, on_duplicate=current.on_duplicate, rows=rows[n]
-            )
-            for n in again
-        ]
+        commands = [current.batch_command(n, rows[n]) for n in again]
         current.resends += 1
         current.progressed_at = now
         await jobs.save(current)
