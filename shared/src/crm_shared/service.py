@@ -128,8 +128,12 @@ def start_messaging(
     *,
     service: str,
     consumers: Sequence[ConsumerSpec],
+    relay_gather_for: float = 0.0,
 ) -> None:
     """Start the outbox relay and one consumer per spec; all retry forever in the background.
+
+    `relay_gather_for` (seconds) lets the relay wait that long after a publish, so a service
+    that commits many small transactions publishes their events together (see OutboxRelay).
 
     Raises RuntimeError, starting nothing, if a consumer differs from its declaration in
     crm_shared.wiring (the table the AsyncAPI document is generated from).
@@ -151,6 +155,7 @@ def start_messaging(
         lambda: new_producer(settings, client_id=f"{service}-relay"),
         on_reconnect=lambda: prepare_topics(settings),
         may_publish=lease.held,
+        gather_for=relay_gather_for,
     )
     tasks.start(lease.name, lease.run())
     for spec in consumers:

@@ -108,3 +108,42 @@ async def test_dead_broker_delays_events_and_loses_none(tmp_path: Path) -> None:
         await cancel_and_wait(task)
         late_broker.stop()
         await store.close()
+
+
+async def test_a_gathering_relay_publishes_quick_commits_together(
+    tmp_path: Path, broker: EmbeddedBroker
+) -> None:
+    store = SqliteStore(tmp_path / "svc.sqlite3")
+    await store.start([])
+    settings = PlatformSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    relay = OutboxRelay(
+        store,
+        lambda: new_producer(settings, client_id="test-relay"),
+        on_reconnect=lambda: ensure_topics(broker.bootstrap_servers),
+        gather_for=2.0,
+    )
+    batches: list[int] = []
+    publish = relay.publish_pending
+
+    async def counted() -> int:
+        sent = await publish()
+        if sent:
+            batches.append(sent)
+        return sent
+
+    relay.publish_pending = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(relay.run())
+    try:
+        await _commit_events(store, [_event("c-first", 1)])
+        await eventually(lambda: relay.published, lambda n: n == 1, what="the first event sent")
+        later = [_event(f"c-{i}", 1) for i in range(3)]
+        for event in later:
+            # Each commit alone would wake a relay that does not gather.
+            await _commit_events(store, [event])
+            await asyncio.sleep(0.1)
+        ids = {e.envelope.id for e in later}
+        assert ids.issubset(await _read_ids(broker.bootstrap_servers, ids))
+        assert batches == [1, 3]
+    finally:
+        await cancel_and_wait(task)
+        await store.close()

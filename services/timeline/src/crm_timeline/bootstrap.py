@@ -28,6 +28,9 @@ from crm_timeline.entrypoints.http import router
 from crm_timeline.entrypoints.parked_expiry import expire_parked_forever
 from crm_timeline.settings import TimelineSettings
 
+# How long the relay lets recorded-activity events gather before publishing them.
+RELAY_GATHER_SECONDS = 0.05
+
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +54,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
                 ConsumerSpec(CONVERSATIONS_GROUP, CONVERSATIONS_TOPICS, conversations),
             ],
+            # Activities arrive at up to thousands a second, a poll's worth per transaction:
+            # publishing after each one took the store's write lock between every two polls.
+            relay_gather_for=RELAY_GATHER_SECONDS,
         )
         tasks.start(
             "timeline-parked-expiry",

@@ -35,6 +35,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         max_backoff: float = 5.0,
+        gather_for: float = 0.0,
     ) -> None:
         self._store = store
         self._producer_factory = producer_factory
@@ -43,6 +44,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
+        self._gather_for = gather_for
         self._producer: AIOKafkaProducer | None = None
         self.published = 0
 
@@ -135,6 +137,11 @@ class OutboxRelay:
                     backoff = min(backoff * 2, self._max_backoff)
                     continue
                 if sent == self._batch_size:
+                    continue
+                if sent and self._gather_for:
+                    # A busy writer commits again and again: let its events gather, so one read,
+                    # one send and one (write-locked) removal serve many commits, not each one.
+                    await asyncio.sleep(self._gather_for)
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._store.outbox_signal.wait(), self._poll_interval)
