@@ -20,6 +20,7 @@ from crm_importer.entrypoints.consumers import (
     RESULTS_TOPICS,
     build_bus,
 )
+from crm_importer.service_layer.dry_runs import DryRunRunner
 from crm_importer.service_layer.exports import ExportRunner
 from crm_importer.service_layer.reading import ReadingOptions
 from crm_importer.service_layer.recovery import recover
@@ -50,17 +51,19 @@ def create_app(
         files = DataFiles(settings.importer_data_dir, owner=presence.id)
         files.prepare()
         contacts = ContactsClient(settings.crm_contacts_url, transport=contacts_transport)
+        reading = ReadingOptions(
+            batch_size=settings.importer_batch_size,
+            batch_max_bytes=settings.importer_batch_max_bytes,
+            suppression_key=settings.suppression_key,
+            default_region=settings.crm_default_region,
+        )
         worker = ImportWorker(
             store,
             files,
-            ReadingOptions(
-                batch_size=settings.importer_batch_size,
-                batch_max_bytes=settings.importer_batch_max_bytes,
-                suppression_key=settings.suppression_key,
-                default_region=settings.crm_default_region,
-            ),
+            reading,
             poll_seconds=settings.importer_worker_poll_seconds,
             results_timeout_seconds=settings.importer_results_timeout_seconds,
+            resend_after_seconds=settings.importer_results_resend_seconds,
         )
         exports = ExportRunner(
             store,
@@ -69,9 +72,13 @@ def create_app(
             page_size=settings.importer_export_page_size,
             owner=presence.id,
         )
+        dry_runs = DryRunRunner(
+            store, files, contacts, reading, on_finished=worker.wake, owner=presence.id
+        )
         bus = build_bus(store, files, on_import_ended=worker.wake)
         app.state.store, app.state.files, app.state.worker = store, files, worker
         app.state.exports, app.state.bus = exports, bus
+        app.state.dry_runs, app.state.contacts = dry_runs, contacts
         tasks = BackgroundTasks()
         tasks.start("importer-presence", presence.run())
         # Only what instances that are gone left: other replicas may be mid-export or mid-upload.
@@ -95,6 +102,7 @@ def create_app(
             yield
         finally:
             await exports.stop()
+            await dry_runs.stop()
             await tasks.stop()
             await contacts.aclose()
             await store.close()

@@ -221,11 +221,15 @@ class EventConsumer:
             for records in one_by_one.values():
                 for record in records:
                     await self._handle_record(record)
-            for tp, records in batches.items():
+            if batches:
                 # Handlers record handled event ids with their effect, so the redelivery of an
-                # uncommitted tail after a crash changes nothing.
+                # uncommitted tail after a crash changes nothing. Every partition of the poll in
+                # one request: one round trip per partition made each poll wait that much longer.
                 await consumer.commit(
-                    {TopicPartition(tp.topic, tp.partition): records[-1].offset + 1}
+                    {
+                        TopicPartition(tp.topic, tp.partition): records[-1].offset + 1
+                        for tp, records in batches.items()
+                    }
                 )
             await self._measure_lag(consumer)
 

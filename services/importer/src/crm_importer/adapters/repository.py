@@ -13,7 +13,7 @@ from crm_shared.storage import Contains, Cursor, Eq, In, Range, Session
 
 # "results": an import read to the end, awaiting the contacts service's batch results.
 # "errors": a finished import whose failed rows' original cells are still to be copied.
-WorkKind = Literal["import", "export", "results", "errors"]
+WorkKind = Literal["import", "dry-run", "export", "results", "errors"]
 # An "errors" item shares its job's id with the job's other items, so its own id is prefixed.
 _ERRORS_ITEM = "errors-"
 # The work queue spans tenants; no API key can carry an empty tenant (parse_api_keys refuses it).

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import WorkQueue
+from crm_importer.service_layer.dry_runs import fail_interrupted_dry_runs
 from crm_importer.service_layer.exports import fail_interrupted_exports
 from crm_shared.presence import Presence
 from crm_shared.storage import DocumentStore
@@ -46,6 +47,8 @@ async def recover(store: DocumentStore, files: DataFiles, presence: Presence) ->
     accepted uploads no job names (a crash between accepting a file and committing its job)."""
     liveness = _Liveness(presence)
     failed = await fail_interrupted_exports(store, files, owner_gone=liveness.gone)
+    # Before the sweep: a failed dry run keeps its upload until its rows' cells are copied.
+    failed += await fail_interrupted_dry_runs(store, files, owner_gone=liveness.gone)
     async with store.reader() as session:
         queue = WorkQueue(session)
         # Uploads stay while their job is read, awaits results, or has failed rows to copy.
@@ -58,7 +61,7 @@ async def recover(store: DocumentStore, files: DataFiles, presence: Presence) ->
     deleted = files.sweep_uploads(keep=queued, gone=gone)
     if failed or deleted:
         log.info(
-            "recovery: %d interrupted export(s) failed, %d stale upload(s) deleted",
+            "recovery: %d interrupted export(s) and dry run(s) failed, %d stale upload(s) deleted",
             failed,
             deleted,
         )
