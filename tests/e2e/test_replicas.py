@@ -119,8 +119,9 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
     stack = RunningPlatform(broker, platform, tmp_path / "data", tmp_path / "platform.log")
     try:
         platform.start()
-        for service in SERVICES:
-            platform.add_replica(service)
+        # Started side by side, not one after the other: on two busy cores each takes a while.
+        for replica in [platform.add_replica(service, wait=False) for service in SERVICES]:
+            replica.wait_ready(platform.ready_timeout)
         yield Replicas(stack)
     finally:
         platform.stop()

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from crm_shared.leased import LeasedWork
+from crm_shared.leased import LeasedWork, LeaseLost, run_holding
 from crm_shared.messaging.relay import OutboxRelay
-from crm_shared.storage import DocumentStore
+from crm_shared.storage import DocumentStore, Lease
 from crm_shared.storage.memory import MemoryStore
 from tests.polling import eventually
 from tests.shared.storage.test_store_contract import outgoing
@@ -110,3 +110,44 @@ async def test_a_relay_without_its_lease_publishes_nothing(store: DocumentStore)
     relay = OutboxRelay(store, no_producer, may_publish=lambda: False)
     assert await relay.publish_pending() == 0
     assert len(await store.pending_events(10)) == 1
+
+
+class LosingStore(MemoryStore):
+    """A memory store whose renewals fail once `lose` is set (another replica took the lease)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lose = False
+
+    async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
+        return None if self.lose else await super().acquire_lease(name, holder=holder, ttl=ttl)
+
+
+async def test_run_holding_returns_the_result_and_frees_the_lease(store: DocumentStore) -> None:
+    assert await store.acquire_lease("scan", holder="a", ttl=TTL) is not None
+
+    async def work() -> int:
+        await asyncio.sleep(TTL * 2)  # outlives the time to live: renewed meanwhile
+        return 42
+
+    assert await run_holding(store, "scan", holder="a", ttl=TTL, work=work()) == 42
+    assert await store.acquire_lease("scan", holder="b", ttl=TTL) is not None, "released"
+
+
+async def test_run_holding_stops_the_work_when_the_lease_is_lost() -> None:
+    store = LosingStore()
+    await store.start(())
+    assert await store.acquire_lease("scan", holder="a", ttl=TTL) is not None
+    cancelled = asyncio.Event()
+
+    async def work() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.set()
+
+    store.lose = True
+    with pytest.raises(LeaseLost):
+        await asyncio.wait_for(run_holding(store, "scan", holder="a", ttl=TTL, work=work()), 5)
+    assert cancelled.is_set(), "the work went on without the lease"
+    await store.close()

@@ -251,10 +251,11 @@ class Platform:
         for service in self.services.values():
             service.wait_ready(self.ready_timeout)
 
-    def add_replica(self, name: str) -> ServiceProcess:
+    def add_replica(self, name: str, *, wait: bool = True) -> ServiceProcess:
         """Start one more process of service `name` on a free port, sharing its store and broker.
 
-        Registered as `<name>-<n>`; the other services keep calling the first one's URL.
+        Registered as `<name>-<n>`; the other services keep calling the first one's URL. Without
+        `wait`, the caller waits for it to be ready (to start several side by side).
         """
         port = free_port()
         env = {**self.env(), f"{name.upper()}_PORT": str(port)}
@@ -262,7 +263,8 @@ class Platform:
         count = sum(1 for service in self.services.values() if service.name == name)
         self.services[f"{name}-{count + 1}"] = replica
         replica.start()
-        replica.wait_ready(self.ready_timeout)
+        if wait:
+            replica.wait_ready(self.ready_timeout)
         return replica
 
     def stop(self) -> None:

@@ -16,12 +16,13 @@ import os
 import socket
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from crm_shared.ids import new_id
 from crm_shared.storage import DocumentStore, Lease
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _REPLICA_ID = f"{socket.gethostname()}-{os.getpid()}-{new_id()[-6:]}"
 
@@ -104,3 +105,34 @@ class LeasedWork:
         finally:
             task.cancel()
             await asyncio.wait([task], timeout=10.0)
+
+
+class LeaseLost(Exception):
+    """Another holder took the lease (this one's renewals failed for a time to live)."""
+
+
+async def run_holding(
+    store: DocumentStore, name: str, *, holder: str, ttl: float, work: Coroutine[Any, Any, T]
+) -> T:
+    """Run `work` once while renewing lease `name`, which `holder` has just taken; release it
+    after. If a renewal finds the lease lost, the work is cancelled and LeaseLost raised: for a
+    one-off job (a tenant's full scan) where `LeasedWork`'s run-again-forever does not fit."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait([task], timeout=ttl / 3)
+            if done:
+                return task.result()
+            try:
+                renewed = await store.acquire_lease(name, holder=holder, ttl=ttl)
+            except Exception as exc:  # the store did not answer: the next beat tries again
+                log.warning("lease %s: the store did not answer (%s)", name, type(exc).__name__)
+                continue
+            if renewed is None:
+                raise LeaseLost(name)
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=10.0)
+        with contextlib.suppress(Exception):
+            await asyncio.shield(store.release_lease(name, holder=holder))

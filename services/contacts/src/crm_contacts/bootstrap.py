@@ -126,7 +126,7 @@ def create_app(
         lifespan=_lifespan,
     )
     app.state.clock = utcnow  # what "now" is for retention; tests replace it
-    app.state.duplicate_scans = DuplicateScans()
+    app.state.duplicate_scans = DuplicateScans(ttl=app.state.settings.crm_lease_seconds)
     app.state.importer_transport = importer_transport
     # Public form submissions are limited per form and client address (they carry no API key).
     app.state.form_limiter = RateLimiter(Limit.parse(app.state.settings.contacts_form_rate_limit))

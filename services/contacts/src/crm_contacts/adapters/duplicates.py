@@ -29,6 +29,7 @@ from crm_shared.storage import (
 CONTACTS = "contacts"
 DUPLICATE_PAIRS = "duplicate_pairs"
 MATCH_QUEUE = "match_queue"
+SCAN_STATUS = "duplicate_scans"  # each tenant's latest full scan, read by every replica
 QUEUE_TENANT = ""
 
 MATCHING_SPECS: tuple[CollectionSpec, ...] = (
@@ -38,6 +39,7 @@ MATCHING_SPECS: tuple[CollectionSpec, ...] = (
         indexes=(Index(("contact_ids",), multi_value="array"), Index(("score",))),
     ),
     CollectionSpec(MATCH_QUEUE),
+    CollectionSpec(SCAN_STATUS),
 )
 # Matching sees only the live set: not deleted, not erased, not merged away.
 MATCHABLE: tuple[Where, ...] = (

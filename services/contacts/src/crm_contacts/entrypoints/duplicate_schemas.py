@@ -56,7 +56,7 @@ class DuplicateGroups(BaseModel):
 
 
 class ScanStatus(BaseModel):
-    """The tenant's latest full duplicate scan (kept by this process)."""
+    """The tenant's latest full duplicate scan, on whichever replica it ran."""
 
     status: Literal["idle", "running", "completed", "failed"]
     started_at: str | None = None

@@ -87,11 +87,12 @@ async def dismiss_duplicates(group_id: str, principal: EditorAuth, store: Store)
 @router.post("/v1/duplicates/scan", status_code=status.HTTP_202_ACCEPTED, response_model=ScanStatus)
 async def start_scan(principal: AdminAuth, store: Store, request: Request) -> ScanStatus:
     """Rebuild the tenant's groups from all its contacts in the background (admins)."""
-    job = _scans(request).start(store, principal.tenant)
+    job = await _scans(request).start(store, principal.tenant)
     return ScanStatus.model_validate(job, from_attributes=True)
 
 
 @router.get("/v1/duplicates/scan", response_model=ScanStatus)
-async def scan_status(principal: ViewerAuth, request: Request) -> ScanStatus:
-    """The tenant's latest full scan."""
-    return ScanStatus.model_validate(_scans(request).status(principal.tenant), from_attributes=True)
+async def scan_status(principal: ViewerAuth, store: Store, request: Request) -> ScanStatus:
+    """The tenant's latest full scan, whichever replica runs it."""
+    job = await _scans(request).status(store, principal.tenant)
+    return ScanStatus.model_validate(job, from_attributes=True)

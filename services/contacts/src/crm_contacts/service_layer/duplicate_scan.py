@@ -13,15 +13,23 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from crm_contacts.adapters.duplicates import CONTACTS, DUPLICATE_PAIRS, MATCHABLE, PairRepository
+from crm_contacts.adapters.duplicates import (
+    CONTACTS,
+    DUPLICATE_PAIRS,
+    MATCHABLE,
+    SCAN_STATUS,
+    PairRepository,
+)
 from crm_contacts.domain.matching import Match, MatchProfile, match_profile
 from crm_contacts.domain.matching.blocking import ScanStats, scan_pairs
 from crm_contacts.domain.matching.pairs import new_pair, pair_id, rescored_pair
 from crm_contacts.domain.matching.profile import MATCH_FIELDS
 from crm_shared.clock import now_iso
+from crm_shared.ids import new_id
+from crm_shared.leased import LeaseLost, replica_id, run_holding
 from crm_shared.problems import Conflict
 from crm_shared.storage import DocumentStore, scan
 
@@ -35,6 +43,7 @@ _PROFILE_FIELDS = tuple(sorted(MATCH_FIELDS | {"match_keys"}))
 # Pairs written per transaction: big enough to batch, short enough not to hold the writer long.
 _WRITE_CHUNK = 20_000
 _PAIR_FIELDS = ("score", "reasons", "dismissed")
+_STATUS_ID = "full-scan"  # one status document per tenant
 
 
 @dataclass
@@ -151,7 +160,7 @@ async def scan_tenant(store: DocumentStore, *, tenant: str) -> ScanResult:
 
 @dataclass
 class ScanJob:
-    """One tenant's latest scan, as this process ran it."""
+    """One tenant's latest full scan, whichever replica ran it."""
 
     status: str = "idle"
     started_at: str | None = None
@@ -160,29 +169,104 @@ class ScanJob:
     groups: int | None = None
 
 
-class DuplicateScans:
-    """Full scans running in the background, at most one per tenant."""
+def _lease(tenant: str) -> str:
+    return f"contacts-duplicate-scan:{tenant}"
 
-    def __init__(self) -> None:
-        self._jobs: dict[str, ScanJob] = {}
+
+async def _load(store: DocumentStore, tenant: str) -> ScanJob:
+    async with store.reader() as session:
+        doc = await session.get(SCAN_STATUS, tenant=tenant, id=_STATUS_ID)
+    if doc is None:
+        return ScanJob()
+    return ScanJob(
+        status=str(doc.get("status") or "idle"),
+        started_at=doc.get("started_at"),
+        finished_at=doc.get("finished_at"),
+        contacts=doc.get("contacts"),
+        groups=doc.get("groups"),
+    )
+
+
+async def _save(store: DocumentStore, tenant: str, job: ScanJob) -> None:
+    doc = {"id": _STATUS_ID, "tenant": tenant, **asdict(job)}
+    async with store.transaction() as session:
+        if await session.get(SCAN_STATUS, tenant=tenant, id=_STATUS_ID) is None:
+            await session.insert(SCAN_STATUS, doc)
+        else:
+            await session.replace(SCAN_STATUS, doc)
+
+
+class DuplicateScans:
+    """Full scans running in the background, at most one per tenant across every replica.
+
+    A scan holds the store lease `contacts-duplicate-scan:<tenant>` while it runs (renewed, and
+    the scan stopped should another replica ever take it), and its status is kept in the store,
+    so any replica refuses a second scan with 409 and any replica answers the status.
+    """
+
+    def __init__(self, *, ttl: float = 10.0) -> None:
+        # Per instance, not per process: two apps in one test process are two replicas.
+        self._holder = f"{replica_id()}-{new_id()[-6:]}"
+        self._ttl = ttl
+        self._running: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def status(self, tenant: str) -> ScanJob:
-        """The tenant's latest scan (idle if none ran in this process)."""
-        return self._jobs.get(tenant, ScanJob())
+    async def status(self, store: DocumentStore, tenant: str) -> ScanJob:
+        """The tenant's latest scan (idle if none ran); a scan whose replica died has failed."""
+        job = await _load(store, tenant)
+        if job.status == "running" and await self._abandoned(store, tenant):
+            # Read again: the holder records the outcome before it frees the lease, so a scan
+            # that ended between the first read and the probe shows its outcome now.
+            job = await _load(store, tenant)
+            if job.status == "running":
+                job.status = "failed"
+        return job
 
-    def start(self, store: DocumentStore, tenant: str) -> ScanJob:
-        """Start a scan; 409 if one is already running for the tenant."""
-        if self.status(tenant).status == "running":
+    async def _abandoned(self, store: DocumentStore, tenant: str) -> bool:
+        # Nobody renews the lease any more: taking it succeeds (and it is let go at once).
+        probe = f"probe-{self._holder}"
+        if await store.acquire_lease(_lease(tenant), holder=probe, ttl=self._ttl) is None:
+            return False
+        await store.release_lease(_lease(tenant), holder=probe)
+        return True
+
+    async def start(self, store: DocumentStore, tenant: str) -> ScanJob:
+        """Start a scan; 409 if one is already running for the tenant on any replica."""
+        if tenant in self._running or (
+            await store.acquire_lease(_lease(tenant), holder=self._holder, ttl=self._ttl) is None
+        ):
             raise Conflict("a duplicate scan is already running for this tenant")
+        self._running.add(tenant)
         job = ScanJob(status="running", started_at=now_iso())
-        self._jobs[tenant] = job
+        try:
+            await _save(store, tenant, job)
+        except BaseException:
+            self._running.discard(tenant)
+            await store.release_lease(_lease(tenant), holder=self._holder)
+            raise
         task = asyncio.create_task(self._run(store, tenant, job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
 
     async def _run(self, store: DocumentStore, tenant: str, job: ScanJob) -> None:
+        try:
+            await run_holding(
+                store,
+                _lease(tenant),
+                holder=self._holder,
+                ttl=self._ttl,
+                work=self._scan(store, tenant, job),
+            )
+        except LeaseLost:
+            # Another replica took the tenant's scan over: its status is its own to write.
+            log.warning("duplicate scan stopped: its lease was lost")
+        finally:
+            self._running.discard(tenant)
+
+    async def _scan(self, store: DocumentStore, tenant: str, job: ScanJob) -> None:
+        """Scan and record the outcome, still holding the lease: a status read in between never
+        finds the lease free and the scan "running"."""
         try:
             result = await scan_tenant(store, tenant=tenant)
         except Exception:
@@ -193,9 +277,10 @@ class DuplicateScans:
             job.contacts = result.stats.contacts
             job.groups = result.stats.matches
         job.finished_at = now_iso()
+        await _save(store, tenant, job)
 
     async def stop(self) -> None:
-        """Cancel running scans (at shutdown)."""
+        """Cancel running scans (at shutdown): their status reads failed once the lease is free."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
