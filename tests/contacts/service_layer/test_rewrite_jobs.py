@@ -18,6 +18,8 @@ from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.domain.commands import CreateContact, UpdateContact
 from crm_contacts.domain.field_definitions import new_definition
 from crm_contacts.service_layer import custom_fields, tags
+from crm_contacts.service_layer.bulk_actions import get_bulk_action, queue_bulk_action
+from crm_contacts.service_layer.bulk_runner import snapshot
 from crm_contacts.service_layer.handlers import create_contact, update_contact
 from crm_contacts.service_layer.rewrite_jobs import get_job, run_batch, run_job, start_job
 from crm_contacts.service_layer.search import search_contacts
@@ -238,3 +240,26 @@ async def test_a_field_purge_removes_values_from_live_and_deleted_contacts(
     done = await get_job(store, job["id"], tenant=TENANT)
     assert (done["total"], done["changed"]) == (5, 5)
     assert [(await _contact(store, c["id"]))["custom_fields"] for c in holders] == [{}] * 5
+
+
+async def test_a_bulk_selection_on_a_renamed_tag_takes_contacts_not_yet_rewritten(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    await _seed(store, settings, 6, tags=["VIP"])
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    await start_job(store, job["id"], TENANT)
+    await run_batch(store, job["id"], TENANT, batch_size=2)
+    bulk = await queue_bulk_action(
+        store,
+        tenant=TENANT,
+        actor=USER,
+        is_admin=True,
+        action="add_tags",
+        ids=None,
+        criteria=ContactFilter(tag=["Gold"]),
+        params={"tags": ["Wave"]},
+    )
+    await snapshot(store, bulk, chunk_size=100)
+    assert (await get_bulk_action(store, bulk["id"], tenant=TENANT))["total"] == 6
