@@ -4,7 +4,7 @@ once."""
 
 from __future__ import annotations
 
-import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from crm_shared.filters import ContactFilter
 from crm_shared.storage import DocumentStore
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
+from tests.shared.storage.conftest import mongodb_uri  # noqa: F401 (the fixture, imported)
 
 TENANT = "acme"
 USER = "key:test"
@@ -51,11 +52,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             from tests.shared.storage.mongo_double import MongoDouble
 
             opened = MongoStore("mongodb://double", "crm_jobs", client=MongoDouble())
-        else:
-            uri = os.environ.get("MONGODB_URI")
-            if not uri:
-                pytest.skip("MONGODB_URI not set (the store contract suite starts one in Docker)")
-            opened = MongoStore(uri, f"crm_jobs_{os.getpid()}_{id(tmp_path)}")
+        else:  # MONGODB_URI, or a replica set in Docker, as the store contract suite does
+            uri = request.getfixturevalue("mongodb_uri")
+            opened = MongoStore(uri, f"crm_jobs_{uuid.uuid4().hex[:12]}")
     await opened.start(SPECS)
     try:
         yield opened
