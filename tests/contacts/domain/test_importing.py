@@ -161,6 +161,7 @@ def test_suppressed_identity_fails_the_row_without_quoting_it() -> None:
     plan = _plan(_rows({"name": "A", "email": "gone@example.com"}), "create", suppressed=suppressed)
     assert plan.results[0]["status"] == "failed"
     assert plan.results[0]["error"] == f"row 1: {SUPPRESSED_DETAIL}"
+    assert plan.results[0]["suppressed"] is True  # the importer keeps none of its cells
     assert plan.inserts == []
 
 

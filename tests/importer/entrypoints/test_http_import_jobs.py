@@ -260,6 +260,26 @@ async def test_errors_csv_round_trip_fixed_rows_import_again(
     assert sent == [("Grace", "grace@example.com"), ("Linus", "linus@example.com")]
 
 
+async def test_errors_csv_keeps_no_cell_of_a_row_naming_an_erased_person(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    read = await upload_and_read(
+        client, b"name,email\nAda,ada@example.com\nGone,gone@example.com\n"
+    )
+    processed = batch_processed(
+        read["id"], 1, {1: "failed", 2: "failed"}, suppressed=frozenset({2})
+    )
+    await app.state.bus.handle(processed)
+
+    rows = await _errors_csv(client, read["id"])
+
+    assert rows[1][:2] == ["Ada", "ada@example.com"]
+    assert rows[2] == ["", "", "the person was erased", ""]
+    async with app.state.store.reader() as session:
+        kept = await session.find("import_errors", tenant="acme")
+    assert "gone@example.com" not in str(kept) and "Gone" not in str(kept)
+
+
 async def test_errors_csv_waits_for_the_end_of_the_import(client: httpx.AsyncClient) -> None:
     read = await upload_and_read(client, b"name\nAda\n")
 

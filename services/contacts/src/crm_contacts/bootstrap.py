@@ -23,6 +23,8 @@ from crm_contacts.entrypoints.consumers import (
     COMMANDS_TOPICS,
     ERASURE_GROUP,
     ERASURE_TOPICS,
+    IMPORT_CONTROL_GROUP,
+    IMPORT_CONTROL_TOPICS,
     SOURCES_GROUP,
     SOURCES_TOPICS,
     build_bus,
@@ -32,6 +34,7 @@ from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_
 from crm_contacts.entrypoints.duplicates_http import router as duplicates_router
 from crm_contacts.entrypoints.forms_http import router as forms_router
 from crm_contacts.entrypoints.http import router
+from crm_contacts.entrypoints.import_lookup_http import router as import_lookup_router
 from crm_contacts.entrypoints.jobs_http import router as jobs_router
 from crm_contacts.entrypoints.jobs_loop import JobRunner
 from crm_contacts.entrypoints.match_loop import run_match_loop
@@ -75,6 +78,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 ConsumerSpec(COMMANDS_GROUP, COMMANDS_TOPICS, bus),
                 ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
                 ConsumerSpec(SOURCES_GROUP, SOURCES_TOPICS, bus),
+                ConsumerSpec(IMPORT_CONTROL_GROUP, IMPORT_CONTROL_TOPICS, bus),
             ],
         )
         # Each loop runs on one replica at a time, the holder of its lease in the store.
@@ -127,6 +131,7 @@ def create_app(
     # Public form submissions are limited per form and client address (they carry no API key).
     app.state.form_limiter = RateLimiter(Limit.parse(app.state.settings.contacts_form_rate_limit))
     for part in (
+        import_lookup_router,
         sources_router,
         router,
         search_router,

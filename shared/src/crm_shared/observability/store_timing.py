@@ -128,3 +128,7 @@ class TimedStore:
     async def release_lease(self, name: str, *, holder: str) -> None:
         """Let a lease go in the wrapped store."""
         await self._timed("release_lease", lambda: self.inner.release_lease(name, holder=holder))
+
+    def forget_deleted(self) -> None:
+        """Ask the wrapped store to make deleted data unreadable in its files."""
+        self.inner.forget_deleted()

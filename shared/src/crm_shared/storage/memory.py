@@ -271,6 +271,9 @@ class MemoryStore:
         self._leases[name] = row
         return Lease(name, row.holder, row.token, row.expires_at)
 
+    def forget_deleted(self) -> None:
+        """Nothing to do: a deleted document is gone from memory at once."""
+
     async def release_lease(self, name: str, *, holder: str) -> None:
         row = self._leases.get(name)
         if row is not None and row.holder == holder:

@@ -78,8 +78,11 @@ def _condition(cond: Where) -> Doc:
             # $nor, not $not: it also matches documents that lack the field, as SQL's NOT does
             # here, and it takes any condition (an empty one matches all, so its negation none).
             return {"$nor": [_condition(inner)]}
-        case TextMatch(field=path, text=text):
-            return {_field(path): {"$regex": re.escape(text)}}
+        case TextMatch(field=path):
+            if not cond.words:
+                return {_field(path): {"$type": "string"}}
+            # Each word a literal substring, in any order (re.escape: no pattern from a client).
+            return {"$and": [{_field(path): {"$regex": re.escape(w)}} for w in cond.words]}
         case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
             ops = (("$gte", gte), ("$lte", lte), ("$gt", gt), ("$lt", lt))
             bounds = {op: bound for op, bound in ops if bound is not None}
@@ -418,6 +421,10 @@ class MongoStore:
     async def release_lease(self, name: str, *, holder: str) -> None:
         """Let lease `name` go if `holder` holds it."""
         await mongo_leases.release(self._started()[1], name, holder=holder)
+
+    def forget_deleted(self) -> None:
+        """Nothing the driver can do: WiredTiger reuses a deleted document's blocks itself; its
+        journal and the deployment's backups are the operator's to age out."""
 
 
 def _wildcard_keys(index: Index) -> list[tuple[str, int]]:

@@ -87,5 +87,6 @@ async def erase_contact(
             outgoing(receipt, source=CONTACTS_SOURCE, tenant=tenant, key=contact_id, actor=ACTOR)
         )
         await session.add_events(events)
+    store.forget_deleted()  # the store's log still holds the record as it was
     log.info("erasure %s of contact %s completed (%s)", command.erasure_id, contact_id, detail)
     return True

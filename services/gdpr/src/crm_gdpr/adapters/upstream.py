@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 # Resolving 5,000 contacts and everything they lead to takes longer than a single look-up.
 _RESOLVE_TIMEOUT = 120.0
+_TIMELINE_PAGE = 200
 
 
 def _headers(authorization: str | None) -> dict[str, str]:
@@ -118,7 +119,8 @@ class TimelineApi:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         for _ in range(self._max_pages):
-            params = {"cursor": cursor} if cursor else {}
+            # The largest page the timeline serves: a bundle reads every item.
+            params = {"limit": str(_TIMELINE_PAGE), **({"cursor": cursor} if cursor else {})}
             try:
                 response = await self._http.get(
                     url, params=params, headers=_headers(self._authorization)

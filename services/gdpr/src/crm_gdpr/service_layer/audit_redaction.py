@@ -51,5 +51,6 @@ async def redact_audit_values(
                 )
             ]
         )
+    store.forget_deleted()  # the store's log still holds the values as they were
     log.info("erasure %s: %d audit entries redacted", request.erasure_id, len(entries))
     return len(entries)

@@ -62,3 +62,4 @@ async def erase_contact(
         await session.add_events(
             [outgoing(receipt, source=IMPORTER_SOURCE, tenant=tenant, key=contact_id, actor=actor)]
         )
+    store.forget_deleted()  # the store's log still holds the deleted rows as they were

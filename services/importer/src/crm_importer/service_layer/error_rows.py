@@ -81,7 +81,8 @@ async def copy_error_cells(
                 if not docs:
                     break
                 for doc in docs:
-                    cells = rows.cells(doc["row_number"])
+                    # An erased person's row is reported by its number and reason alone.
+                    cells = None if doc.get("suppressed") else rows.cells(doc["row_number"])
                     if cells is not None:
                         doc["cells"] = cells
                         doc["identifier_hashes"] = _identifier_hashes(

@@ -72,6 +72,7 @@ async def erase_contact(
         await repo.save_contact(erased, previous=held)
         if send_receipt:
             await session.add_events([_receipt(command, origin)])
+    store.forget_deleted()  # the store's log still holds the deleted items as they were
     return True
 
 
