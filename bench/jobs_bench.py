@@ -3,7 +3,7 @@ with single-contact writes going on meanwhile, next to a same-run ceiling.
 
 Loads N contacts that all carry the tag "Member" into the contacts service's SQLite store, then
 renames the tag through the service layer the HTTP route uses (`PATCH /v1/tags/{id}`): the
-definition commits, and the job rewrites the contacts in bounded transactions (1,000 per batch,
+definition commits, and the job rewrites the contacts in bounded transactions (500 per batch,
 each contact re-read, a new version and a ContactUpdated in the outbox, the job's cursor and
 progress). While it runs, a writer updates one random contact at a time (as `PATCH
 /v1/contacts/{id}` does) and records each write's latency; the same writer runs for a while
@@ -49,7 +49,7 @@ from crm_shared.storage import CollectionSpec, Contains, DocumentStore
 from crm_shared.storage.sqlite import SqliteStore
 
 TENANT = "bench"
-BATCH = 1000
+BATCH = ContactsSettings().contacts_job_batch_size
 LOAD_BATCH = 20_000
 SPECS = (*COLLECTION_SPECS, *BULK_SPECS, *JOB_SPECS)
 # The concurrent writer: one write, then this pause (about 50 writes/s when nothing waits).
@@ -169,7 +169,7 @@ async def service_run(path: Path, ids: list[str]) -> dict[str, Any]:
         assert job is not None
         writer = asyncio.create_task(during.run_until(done))
         progress = asyncio.create_task(_progress(store, job["id"], done))
-        await run_job(store, job["id"], TENANT, batch_size=BATCH)
+        await run_job(store, job["id"], TENANT, batch_size=settings.contacts_job_batch_size)
         elapsed = time.perf_counter() - started
         done.set()
         await writer

@@ -4,7 +4,7 @@ once."""
 
 from __future__ import annotations
 
-import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.domain.commands import CreateContact, UpdateContact
 from crm_contacts.domain.field_definitions import new_definition
 from crm_contacts.service_layer import custom_fields, tags
+from crm_contacts.service_layer.bulk_actions import get_bulk_action, queue_bulk_action
+from crm_contacts.service_layer.bulk_runner import snapshot
 from crm_contacts.service_layer.handlers import create_contact, update_contact
 from crm_contacts.service_layer.rewrite_jobs import get_job, run_batch, run_job, start_job
 from crm_contacts.service_layer.search import search_contacts
@@ -27,6 +29,7 @@ from crm_shared.filters import ContactFilter
 from crm_shared.storage import DocumentStore
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
+from tests.shared.storage.conftest import mongodb_uri  # noqa: F401 (the fixture, imported)
 
 TENANT = "acme"
 USER = "key:test"
@@ -49,11 +52,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             from tests.shared.storage.mongo_double import MongoDouble
 
             opened = MongoStore("mongodb://double", "crm_jobs", client=MongoDouble())
-        else:
-            uri = os.environ.get("MONGODB_URI")
-            if not uri:
-                pytest.skip("MONGODB_URI not set (the store contract suite starts one in Docker)")
-            opened = MongoStore(uri, f"crm_jobs_{os.getpid()}_{id(tmp_path)}")
+        else:  # MONGODB_URI, or a replica set in Docker, as the store contract suite does
+            uri = request.getfixturevalue("mongodb_uri")
+            opened = MongoStore(uri, f"crm_jobs_{uuid.uuid4().hex[:12]}")
     await opened.start(SPECS)
     try:
         yield opened
@@ -238,3 +239,26 @@ async def test_a_field_purge_removes_values_from_live_and_deleted_contacts(
     done = await get_job(store, job["id"], tenant=TENANT)
     assert (done["total"], done["changed"]) == (5, 5)
     assert [(await _contact(store, c["id"]))["custom_fields"] for c in holders] == [{}] * 5
+
+
+async def test_a_bulk_selection_on_a_renamed_tag_takes_contacts_not_yet_rewritten(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    await _seed(store, settings, 6, tags=["VIP"])
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    await start_job(store, job["id"], TENANT)
+    await run_batch(store, job["id"], TENANT, batch_size=2)
+    bulk = await queue_bulk_action(
+        store,
+        tenant=TENANT,
+        actor=USER,
+        is_admin=True,
+        action="add_tags",
+        ids=None,
+        criteria=ContactFilter(tag=["Gold"]),
+        params={"tags": ["Wave"]},
+    )
+    await snapshot(store, bulk, chunk_size=100)
+    assert (await get_bulk_action(store, bulk["id"], tenant=TENANT))["total"] == 6

@@ -19,6 +19,7 @@ from crm_contacts.adapters.repository import CONTACTS
 from crm_contacts.domain.bulk import ACTIVE, EXPORT_PART, Outcome, chunk_id, counted
 from crm_contacts.domain.search import conditions
 from crm_contacts.service_layer.bulk_apply import ContactOutcome, apply_chunk
+from crm_contacts.service_layer.search import with_renamed_tags
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
 from crm_shared.filters import ContactFilter
@@ -59,7 +60,10 @@ async def _selection_pages(store: DocumentStore, job: dict[str, Any], chunk_size
     criteria = ContactFilter.model_validate(job["filter"])
     async with store.reader() as session:
         definitions = await CustomFieldRepository(session, job["tenant"]).all()
-    where = [*conditions(criteria, definitions), Range("id", lt=job["id"])]
+        matching = await with_renamed_tags(
+            session, job["tenant"], criteria, conditions(criteria, definitions)
+        )
+    where = [*matching, Range("id", lt=job["id"])]
     page: list[str] = []
     async for doc in scan(store, CONTACTS, tenant=job["tenant"], where=where, page_size=chunk_size):
         page.append(doc["id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -13,7 +14,7 @@ from crm_contacts.domain.search import conditions, sort_order
 from crm_contacts.domain.search_cursor import cursor_key, decode_cursor, encode_cursor
 from crm_contacts.domain.tag_aliases import aliases_of, with_tag_aliases
 from crm_shared.filters import ContactFilter
-from crm_shared.storage import DocumentStore
+from crm_shared.storage import DocumentStore, Session, Where
 from crm_shared.storage.port import sort_value
 
 MAX_LIMIT = 200
@@ -30,6 +31,18 @@ class SearchPage:
 @lru_cache(maxsize=8)
 def _key(secret: bytes) -> bytes:
     return cursor_key(secret)
+
+
+async def with_renamed_tags(
+    session: Session, tenant: str, criteria: ContactFilter, where: Sequence[Where]
+) -> list[Where]:
+    """`where` whose conditions on a tag renamed by a job still running match its old name too
+    (docs/jobs.md); one indexed read, only when the filter names tags."""
+    named_tags = [*criteria.tag, *criteria.tag_any, *criteria.tag_none]
+    if not named_tags:
+        return list(where)
+    tag_docs = await TagRepository(session, tenant).by_names(named_tags)
+    return with_tag_aliases(where, aliases_of(tag_docs))
 
 
 async def search_contacts(
@@ -57,10 +70,7 @@ async def search_contacts(
     async with store.reader() as session:
         definitions = await CustomFieldRepository(session, tenant).all() if criteria.custom else {}
         where = conditions(criteria, definitions, include_deleted=include_deleted)
-        named_tags = [*criteria.tag, *(criteria.tag_any or ()), *(criteria.tag_none or ())]
-        if named_tags:  # a tag renamed by a job still running: match its old name too
-            tag_docs = await TagRepository(session, tenant).by_names(named_tags)
-            where = with_tag_aliases(where, aliases_of(tag_docs))
+        where = await with_renamed_tags(session, tenant, criteria, where)
         # One extra row tells whether another page follows.
         docs = await ContactSearch(session, tenant).page(where, order, limit=limit + 1, after=after)
     items = docs[:limit]
