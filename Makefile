@@ -5,7 +5,8 @@ N ?= 100000
 PYTEST_ARGS ?=
 
 .PHONY: install run test test-fast test-faults lint typecheck bench bench-search bench-duplicates \
-	bench-bulk bench-import-files bench-latency bench-console bench-export schemas check clean images
+	bench-bulk bench-import-files bench-latency bench-console bench-export bench-jobs schemas check \
+	clean images
 
 install: ## install uv if missing, then the locked workspace into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -38,7 +39,7 @@ EXPORT_N := $(if $(filter command line,$(origin N)),$(N),100000)
 # The console benchmark is a step of its own: CONSOLE_N=0 skips it, a small N makes it quick.
 CONSOLE_N ?= $(SEARCH_N)
 
-bench: install ## import (N rows, default 100000), search, duplicates, bulk, latency, export, erasure, console
+bench: install ## import (N rows, default 100000), search, duplicates, bulk, latency, export, jobs, erasure, console
 	@$(UV) run --no-sync python -m bench.import_bench --rows $(N)
 	@$(UV) run --no-sync python -m bench.import_files_bench
 	@$(UV) run --no-sync python -m bench.search_bench --contacts $(SEARCH_N)
@@ -46,6 +47,7 @@ bench: install ## import (N rows, default 100000), search, duplicates, bulk, lat
 	@$(UV) run --no-sync python -m bench.bulk_bench --contacts $(BULK_N)
 	@$(UV) run --no-sync python -m bench.latency_bench --rates 200,1000
 	@$(UV) run --no-sync python -m bench.export_bench --contacts $(EXPORT_N)
+	@$(UV) run --no-sync python -m bench.jobs_bench --contacts $(SEARCH_N)
 	@$(UV) run --no-sync python -m bench.erasure_bench
 	@$(MAKE) --no-print-directory bench-console CONSOLE_N=$(CONSOLE_N)
 
@@ -63,6 +65,9 @@ bench-search: install ## search benchmark: N contacts (default 1000000) in the e
 
 bench-export: install ## export of N contacts (default 100000) to CSV and .xlsx next to bare writers
 	@$(UV) run --no-sync python -m bench.export_bench --contacts $(EXPORT_N)
+
+bench-jobs: install ## a tag rename over N contacts (default 1000000) as a job, writes going on
+	@$(UV) run --no-sync python -m bench.jobs_bench --contacts $(SEARCH_N)
 
 .PHONY: bench-erasure
 bench-erasure: install ## erasure end to end p50/p99, 5,000 in one request, a 10,000-item access bundle

@@ -7,7 +7,10 @@ secondary indexes and started again with them once loaded, as a deployment addin
 a sorted build beats a million random index inserts. Then it times, each ~200 times with varied
 values, through `search_contacts` (the function `GET /v1/contacts` calls):
 (a) an email look-up and (b) a tag + custom-field filter, first page of 50 in creation order;
-and the same queries as hand-written SQL on the same file and indexes (the ceiling).
+and the same queries as hand-written SQL on the same file and indexes (the ceiling); and the
+text search `q` for a rare substring, a common prefix and two words (a name and a number), next
+to a bare FTS5 look-up of the same words in hand-written SQL. Last, the bytes each stored contact
+takes (indexes included) next to its JSON document alone, and where the bytes go (dbstat).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from crm_shared.filters import ContactFilter, CustomFieldCondition
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.text import search_fold
 
 TENANT = "bench"
 SECRET = b"bench-cursor-secret"
@@ -133,7 +137,11 @@ def _chunk(args: tuple[int, int, int]) -> tuple[list[dict[str, Any]], list[str]]
 
 async def load(path: Path, count: int) -> tuple[list[str], float, float]:
     """Load the contacts and field definitions; return sampled emails, load and index seconds."""
-    bare = tuple(CollectionSpec(spec.name) for spec in COLLECTION_SPECS)
+    # The text index stays: it decides the table's shape, and its triggers are the write path.
+    bare = tuple(
+        CollectionSpec(spec.name, tuple(i for i in spec.indexes if i.text))
+        for spec in COLLECTION_SPECS
+    )
     store = SqliteStore(path)
     await store.start(bare)
     emails: list[str] = []
@@ -193,6 +201,87 @@ CEILING_TAG_PLAN = (
     "AND json_extract(c.doc, '$.custom_fields.plan') = ? "
     f"AND {LIVE} ORDER BY d.e_id LIMIT 51"
 )
+
+
+CEILING_TEXT = (
+    "SELECT c.doc FROM ft_contacts AS f CROSS JOIN c_contacts AS c ON c.n = f.rowid "
+    "WHERE ft_contacts MATCH ? LIMIT 51"
+)
+
+
+def text_queries(emails: list[str], repeats: int) -> dict[str, list[str]]:
+    """Queries for `q`: a rare substring, a common prefix, and a name with a number."""
+    rng = random.Random(13)
+    sampled = [rng.choice(emails) for _ in range(repeats)]
+    names = sorted({search_fold(n) for n in FIRST + LAST})
+    return {
+        # "a.lovelace.123456@exa": cut from the middle of one contact's email.
+        "rare substring": [e[2 : e.index("@") + 4] for e in sampled],
+        # "lov", "grac": the start of a name thousands of contacts share.
+        "common prefix": [rng.choice(names)[: rng.choice((3, 4))] for _ in range(repeats)],
+        # "ada 123456": a common first name and a number found in one email.
+        "two words": [f"{e.split('.')[0]} {e.split('.')[2].split('@')[0]}" for e in sampled],
+    }
+
+
+def _fts_query(q: str) -> str:
+    return " AND ".join(f'"{word}"' for word in search_fold(q).split())
+
+
+async def measure_text(path: Path, emails: list[str], repeats: int) -> None:
+    """Time `q` through `search_contacts` and as a bare FTS5 look-up; print p50/p95."""
+    queries = text_queries(emails, repeats)
+    store = SqliteStore(path)
+    await store.start(COLLECTION_SPECS)
+    timed: dict[str, list[float]] = {}
+    try:
+
+        async def by_text(q: str) -> int:
+            page = await search_contacts(
+                store, tenant=TENANT, criteria=ContactFilter(q=q), secret=SECRET
+            )
+            return len(page.items)
+
+        await by_text(queries["rare substring"][0])
+        for label, values in queries.items():
+            timed[label] = await _time_async(by_text, values)
+    finally:
+        await store.close()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    for label, values in queries.items():
+        ceiling = _time_sql(db, CEILING_TEXT, [(_fts_query(q),) for q in values])
+        s50, s95 = median_p95_ms(timed[label])
+        c50, c95 = median_p95_ms(ceiling)
+        print(
+            f"(c) q, {label} (e.g. {values[0]!r}): service p50 {s50:.2f} ms, p95 {s95:.2f} ms "
+            f"(goal p95 < 20 ms) | bare FTS5 SQL p50 {c50:.2f} ms, p95 {c95:.2f} ms | ratio "
+            f"service/SQL p95 {s95 / c95:.1f}x",
+            flush=True,
+        )
+    db.close()
+
+
+def report_size(path: Path, count: int) -> None:
+    """Bytes per stored contact (the whole file) next to its JSON document, and the big tables."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    docs = db.execute("SELECT sum(length(doc)), count(*) FROM c_contacts").fetchone()
+    parts = db.execute(
+        "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
+    ).fetchall()
+    db.close()
+    size = path.stat().st_size
+    print(
+        f"(d) storage: {size / 1e6:,.0f} MB for {count:,} contacts = {size / count:,.0f} bytes per "
+        f"contact, indexes included (goal < 800) | the JSON documents alone "
+        f"{docs[0] / max(docs[1], 1):,.0f} bytes per contact",
+        flush=True,
+    )
+    print(
+        "    where the bytes go: "
+        + ", ".join(f"{name} {pages / count:,.0f} B" for name, pages in parts),
+        flush=True,
+    )
 
 
 async def measure(path: Path, emails: list[str], repeats: int) -> None:
@@ -256,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         asyncio.run(measure(path, emails, args.repeats))
+        asyncio.run(measure_text(path, emails, args.repeats))
+        report_size(path, args.contacts)
+        print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}", flush=True)
     finally:
         if args.keep:
             print(f"(store kept: {path})")

@@ -28,6 +28,7 @@ def _consumers(tmp_path: Path) -> dict[str, list[tuple[str, tuple[str, ...], Mes
             (contacts.COMMANDS_GROUP, contacts.COMMANDS_TOPICS, contacts_bus),
             (contacts.ERASURE_GROUP, contacts.ERASURE_TOPICS, contacts_bus),
             (contacts.SOURCES_GROUP, contacts.SOURCES_TOPICS, contacts_bus),
+            (contacts.IMPORT_CONTROL_GROUP, contacts.IMPORT_CONTROL_TOPICS, contacts_bus),
         ],
         "timeline": [
             (timeline.EVENTS_GROUP, timeline.EVENTS_TOPICS, timeline_bus),

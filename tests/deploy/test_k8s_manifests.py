@@ -213,3 +213,20 @@ def test_the_renderer_refuses_a_patch_that_matches_nothing(tmp_path: Path) -> No
     )
     with pytest.raises(ValueError, match="matches no resource"):
         render(tmp_path)
+
+
+@pytest.mark.parametrize("service", ["contacts", "timeline", "importer", "gdpr"])
+def test_each_service_pod_waits_for_the_topics_instead_of_creating_them(service: str) -> None:
+    docs = RENDERED["overlay"]
+    spec = find(docs, "Deployment", f"crm-{service}")["spec"]["template"]["spec"]
+    (init,) = spec["initContainers"]
+    (container,) = spec["containers"]
+    job = find(docs, "Job", "crm-create-topics")["spec"]["template"]["spec"]["containers"][0]
+    assert init["command"] == job["command"], "the same CLI as the Job, in its waiting mode"
+    assert init["args"][0] == "--wait" and float(init["args"][1]) > 0
+    assert init["image"] == container["image"], "the service's own image holds crm_shared"
+    assert init["envFrom"][0]["configMapRef"] == container["envFrom"][0]["configMapRef"]
+    config = find(docs, "ConfigMap", container["envFrom"][0]["configMapRef"]["name"])
+    assert config["data"]["CRM_REQUIRE_TOPICS"] == "true", "services never create topics here"
+    assert init["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {"cpu", "memory"} <= set(init["resources"]["limits"])

@@ -14,6 +14,7 @@ TENANT = "acme"
 CREATED = ("crm.contacts.contact.created.v1", "crm.contacts.contacts.imported.v1:created")
 MERGED = "crm.contacts.contacts.merged.v1"
 ERASURE_COMPLETED = "crm.gdpr.erasure.completed.v1"
+CREATION_ITEM_TYPES = ("contact_changed", "imported")
 OUTBOXES = ("contacts", "timeline", "importer", "gdpr")
 
 
@@ -66,10 +67,14 @@ class Ledger:
         return [pair for pair, n in counts.items() if n > 1 and pair[0]]
 
     def timeline_creations(self) -> Counter[str]:
-        """Timeline items telling a contact's creation (by hand or by import), per contact."""
+        """Timeline items telling a contact's creation (by hand or by import), per contact.
+
+        A creation by hand is a `contact_changed` item, an imported one an `imported` item; both
+        summaries start the same way.
+        """
         return Counter(
             item["contact_id"]
             for item in self.timeline_items
-            if item.get("type") == "contact"
+            if item.get("type") in CREATION_ITEM_TYPES
             and str(item.get("summary", "")).startswith("Contact created")
         )

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from crm_contacts.bootstrap import create_app as create_contacts
 from crm_importer.bootstrap import create_app
 from crm_importer.settings import ImporterSettings
 from tests.importer.helpers import FakeContactsApi
@@ -54,3 +55,26 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=app), base_url="http://test"
     ) as http:
         yield http
+
+
+@pytest.fixture
+async def with_contacts(
+    platform_env: dict[str, str],
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, httpx.AsyncClient]]:
+    """The importer (batches of 2 rows) calling the real contacts app in-process."""
+    contacts = create_contacts()
+    importer = create_app(
+        ImporterSettings(importer_batch_size=2),
+        contacts_transport=httpx.ASGITransport(app=contacts),
+    )
+    async with (
+        app_lifespan(contacts),
+        app_lifespan(importer),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=contacts), base_url="http://contacts"
+        ) as contacts_client,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=importer), base_url="http://importer"
+        ) as importer_client,
+    ):
+        yield importer, importer_client, contacts_client

@@ -95,10 +95,12 @@ def batch_processed(
     *,
     tenant: str = "acme",
     warnings: dict[int, list[str]] | None = None,
+    cancelled: bool = False,
     suppressed: frozenset[int] = frozenset(),
 ) -> EventEnvelope:
     """The contacts service's answer to a batch: row number -> status ("failed" gets a reason),
-    the warnings of some rows, and the rows refused for naming an erased person."""
+    the warnings of some rows, the rows refused for naming an erased person; `cancelled`: the
+    batch was skipped after a cancel."""
     results = [
         RowResult(
             row_number=row,
@@ -116,22 +118,41 @@ def batch_processed(
         )
         for row, status in statuses.items()
     ]
-    data = ImportBatchProcessed(job_id=job_id, batch_no=batch_no, results=results)
+    data = ImportBatchProcessed(
+        job_id=job_id, batch_no=batch_no, results=results, cancelled=cancelled
+    )
     return EventEnvelope.wrap(data, source="crm/contacts", tenant=tenant, subject=job_id)
 
 
 @dataclass
 class FakeContactsApi:
-    """A stand-in for `GET /v1/contacts`, served through httpx.MockTransport."""
+    """A stand-in for `GET /v1/contacts` and `/v1/custom-fields`, served through
+    httpx.MockTransport."""
 
     contacts: list[dict[str, Any]]
     page_size_seen: list[int] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
     status: int = 200
     gate: asyncio.Event | None = None
+    # The tenant's custom fields, key -> type; POST /v1/custom-fields adds to them.
+    custom_fields: dict[str, str] = field(
+        default_factory=lambda: {"plan": "text", "seats": "number", "orders": "number"}
+    )
+
+    def _custom_fields(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            body = json.loads(request.content)
+            if body["key"] in self.custom_fields:
+                return httpx.Response(409, json={"title": "exists"})
+            self.custom_fields[body["key"]] = body["type"]
+            return httpx.Response(201, json=body)
+        items = [{"key": key, "type": kind} for key, kind in self.custom_fields.items()]
+        return httpx.Response(200, json={"items": items})
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer one page, keyset-paginated by the index in `cursor`."""
+        if request.url.path == "/v1/custom-fields":
+            return self._custom_fields(request)
         self.requests.append(request)
         if self.gate is not None:
             await self.gate.wait()

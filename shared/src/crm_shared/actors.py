@@ -6,6 +6,7 @@ It is the envelope's `actor`, the audit log's actor and a consent entry's `recor
   its fingerprint (12 hex digits of its SHA-256, never the key) when it has none;
 - `user:<subject>`: a bearer token's subject (OIDC);
 - `import:<job id>`: an import job;
+- `job:<job id>`: a background job rewriting many contacts (tag rename, field type change);
 - `system:<task>`: a platform task (`system:erasure`, `system:retention`);
 - `form:<form id>`: a public form's submission (it carries no API key);
 - other products name themselves, e.g. `product:<name>` (the timeline keeps what they send).
@@ -48,3 +49,8 @@ def valid_label(label: str) -> str:
             "or digit)"
         )
     return label
+
+
+def job_actor(job_id: str) -> str:
+    """The actor of what a background job (a tenant-wide rewrite) wrote."""
+    return f"job:{job_id}"

@@ -14,7 +14,15 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from crm_shared.rules import CUSTOM_FIELD_KEY_BODY, CUSTOM_FIELD_KEY_PATTERN
-from crm_shared.validation import CLEAN_TEXT, Flag, LenientMoment, Text, check_int64, check_text
+from crm_shared.validation import (
+    CLEAN_TEXT,
+    Flag,
+    LenientMoment,
+    Text,
+    check_int64,
+    check_text,
+    query_flag,
+)
 
 Source = Literal["chat", "manual", "import", "integration", "form"]
 # At most this many ids in one filter (`ids`): bulk actions and exports of a selection.
@@ -32,7 +40,7 @@ def _storable_scalar(value: str | int | float | bool) -> str | int | float | boo
     return value
 
 
-Scalar = Annotated[str | int | float | bool, AfterValidator(_storable_scalar)]
+Scalar = Annotated[str | int | float | Flag, AfterValidator(_storable_scalar)]
 
 
 class InvalidFilter(ValueError):
@@ -145,6 +153,8 @@ class ContactFilter(BaseModel):
                 continue
             if name in ("tag", "tag_any", "tag_none", "ids"):
                 data.setdefault(name, []).append(value)
+            elif name == "deleted":
+                data[name] = _query_flag(name, value)
             elif name in _SINGLE_PARAMS:
                 data[name] = value
             elif match := _CF_PARAM.fullmatch(name):  # `$` would let a trailing newline in
@@ -177,6 +187,13 @@ _SINGLE_PARAMS = frozenset(
         "import_id",
     }
 )
+
+
+def _query_flag(name: str, text: str) -> bool:
+    try:
+        return query_flag(text)
+    except ValueError as exc:
+        raise InvalidFilter(f"filter parameter {name}: {exc}") from None
 
 
 def _param_text(value: Scalar) -> str:

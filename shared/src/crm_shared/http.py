@@ -17,6 +17,7 @@ from starlette.routing import Match
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
 from crm_shared.edge import EdgeGuard
+from crm_shared.literal_paths import LiteralPathMethods, documented_methods
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.observability.context import set_tenant
 from crm_shared.openapi_problems import install_problem_openapi
@@ -57,9 +58,9 @@ def _allowed_methods(request: Request) -> list[str]:
     `/v1/contacts/purge` also fits `/v1/contacts/{contact_id}`, but the OpenAPI document (and a
     client reading it) takes a literal path as a resource of its own: only its methods are allowed.
     """
-    documented = request.app.openapi().get("paths", {}).get(request.scope["path"])
+    documented = documented_methods(request.app.openapi(), request.scope["path"])
     if documented:
-        return [method for method in _METHODS if method.lower() in documented]
+        return documented
     routes = request.app.router.routes
     return [
         method
@@ -73,11 +74,14 @@ def _allowed_methods(request: Request) -> list[str]:
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error as RFC 9457 problem+json; never leak a stack trace.
 
-    Also installs the edge guard: NUL in query strings and JSON bodies no store can hold (lone
+    Also checks the methods of literal paths before routing (crm_shared.literal_paths), installs
+    the edge guard: NUL in query strings and JSON bodies no store can hold (lone
     surrogates, integers beyond 64 bits, deep nesting) are a 422 naming the field; and declares
     the problem answers of every route in the OpenAPI document.
     """
     app.add_middleware(EdgeGuard)
+    # Outside the edge guard: a method the path lacks is a 405 whatever the body holds.
+    app.add_middleware(LiteralPathMethods)
     install_problem_openapi(app)
 
     @app.exception_handler(ProblemError)

@@ -17,7 +17,7 @@ from crm_shared.idempotency import install_idempotency, purge_loop
 from crm_shared.leased import LeasedWork
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer
-from crm_shared.messaging.kafka import ensure_topics, new_producer, personal_retention_ms
+from crm_shared.messaging.kafka import new_producer, prepare_topics
 from crm_shared.messaging.relay import OutboxRelay
 from crm_shared.observability.http_middleware import ObservabilityMiddleware, metrics_endpoint
 from crm_shared.observability.logs import configure_logging
@@ -149,10 +149,7 @@ def start_messaging(
     relay = OutboxRelay(
         store,
         lambda: new_producer(settings, client_id=f"{service}-relay"),
-        on_reconnect=lambda: ensure_topics(
-            settings.kafka_bootstrap_servers,
-            personal_retention_ms=personal_retention_ms(settings),
-        ),
+        on_reconnect=lambda: prepare_topics(settings),
         may_publish=lease.held,
     )
     tasks.start(lease.name, lease.run())

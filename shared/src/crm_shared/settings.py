@@ -71,6 +71,13 @@ class PlatformSettings(BaseSettings):
             " tests 10 ms: a hop then costs milliseconds instead of about a quarter second."
         ),
     )
+    crm_require_topics: bool = Field(
+        default=False,
+        description=(
+            "Never create topics: wait until they exist (on a cluster the crm-create-topics Job"
+            " creates them with their replicas). Off for the embedded stack, which creates them."
+        ),
+    )
     crm_store: Literal["sqlite", "mongodb"] = "sqlite"
     crm_lease_seconds: float = Field(
         default=10.0,

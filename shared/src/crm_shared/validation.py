@@ -7,7 +7,8 @@ and events):
 - integers are bounded to signed 64 bits (`Int64`);
 - text holds no NUL and no lone surrogate (`"\\ud800"` is valid JSON but not UTF-8) (`Text`);
 - free-form JSON objects are bounded in depth and size, and hold only the above (`JsonObject`);
-- a boolean is `true`/`false` (or its query-string spelling), never a number (`Flag`);
+- a boolean in a JSON body is `true` or `false`, never a number or text (`Flag`); in a query
+  string, one of its usual spellings (`query_flag`);
 - a moment is ISO-8601 text with an offset, in the years 1900-2200, never a number (`Moment`);
   a filter's bound may be any moment UTC can express (`LenientMoment`).
 
@@ -35,11 +36,17 @@ MAX_JSON_BYTES = 64 * 1024
 # NUL and the surrogate code points: neither encodes to UTF-8 (SQLite, BSON, orjson all refuse).
 _FORBIDDEN_CHARS = re.compile("[\x00\ud800-\udfff]")
 _ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ].*)?", re.ASCII)
+# RFC 3339's date-time, what `format: date-time` in an OpenAPI document means: offset required.
+_RFC3339_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
 
 TEXT_RULE = "must not contain NUL or unpaired surrogate characters"
 INT_RULE = f"must be an integer between {INT64_MIN} and {INT64_MAX}"
-FLAG_RULE = "must be true or false, not a number"
+FLAG_RULE = "must be true or false (a JSON boolean), not a number or text"
+QUERY_FLAG_RULE = "must be true or false"
 MOMENT_RULE = "must be an ISO-8601 date-time text, not a number"
+QUERY_MOMENT_RULE = "must be an RFC 3339 date-time with an offset, such as 2026-01-31T09:00:00Z"
 YEAR_RULE = f"must be between the years {MIN_YEAR} and {MAX_YEAR}"
 
 
@@ -128,10 +135,22 @@ def check_json(
     return value
 
 
-def _not_a_number_flag(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+def _json_boolean(value: Any) -> Any:
+    # Pydantic's lax mode would read 0, 1, "yes", "off" as booleans; the schema says boolean.
+    if not isinstance(value, bool):
         raise ValueError(FLAG_RULE)
     return value
+
+
+_QUERY_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def query_flag(text: str) -> bool:
+    """A query-string boolean (`true`/`false`, `1`/`0`, `yes`/`no`), or ValueError."""
+    try:
+        return _QUERY_FLAGS[text.strip().lower()]
+    except KeyError:
+        raise ValueError(QUERY_FLAG_RULE) from None
 
 
 def _moment_text(value: Any) -> Any:
@@ -141,6 +160,14 @@ def _moment_text(value: Any) -> Any:
         raise ValueError(MOMENT_RULE)
     if not _ISO_MOMENT.fullmatch(value.strip()):
         raise ValueError("must be an ISO-8601 date-time such as 2026-01-31T09:00:00Z")
+    return value
+
+
+def _rfc3339_text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339_DATE_TIME.fullmatch(value):
+        raise ValueError(QUERY_MOMENT_RULE)
     return value
 
 
@@ -177,8 +204,10 @@ CLEAN_TEXT = AfterValidator(check_text)
 Text = Annotated[str, CLEAN_TEXT]
 # A free-form JSON object: at most 32 levels, 64 KiB as JSON, holding only storable values.
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
-# A boolean: JSON true/false, or true/false/1/0/yes/no as query-string text; never a number.
-Flag = Annotated[bool, BeforeValidator(_not_a_number_flag)]
+# A boolean of a JSON body: true or false, nothing else. Every request model's boolean is one
+# (tests/test_request_types.py); query parameters spell booleans as text (`query_flag`).
+JSON_BOOLEAN = BeforeValidator(_json_boolean)
+Flag = Annotated[bool, JSON_BOOLEAN]
 # A moment with an offset, ISO-8601 text in the years 1900-2200, in UTC.
 Moment = Annotated[AwareDatetime, BeforeValidator(_moment_text), AfterValidator(check_moment)]
 # A bound of a range (filters): a missing offset means UTC (`2026-01-31` is midnight UTC), and
@@ -189,3 +218,8 @@ LenientMoment = Annotated[
     AfterValidator(utc_unless_told),
     AfterValidator(in_utc),
 ]
+# A query parameter's moment, as its schema (`format: date-time`) says: RFC 3339 text with an
+# offset, nothing looser (no timestamp, no bare date); any moment UTC can express, in UTC.
+# Every date-time query parameter is one (tests/test_request_types.py).
+QUERY_MOMENT = BeforeValidator(_rfc3339_text)
+QueryMoment = Annotated[AwareDatetime, QUERY_MOMENT, AfterValidator(in_utc)]

@@ -34,6 +34,7 @@ from crm_shared.events import (
     ErasureRequested,
     ImportBatchProcessed,
     ImportContactsBatch,
+    ImportJobFinished,
     MergeUndone,
     UpsertContactByExternalId,
     VisitorIdentified,
@@ -130,6 +131,13 @@ CONTACTS = ServiceMessaging(
             (CONTACT_COMMANDS,),
             "Applies import batches.",
             (ImportContactsBatch,),
+        ),
+        Subscription(
+            "crm-contacts-import-control",
+            (IMPORTER_EVENTS,),
+            "Skips the batches of a cancelled import not applied yet (read apart from the "
+            "batches, so a cancel is not queued behind them).",
+            (ImportJobFinished,),
         ),
         Subscription(
             "crm-contacts-erasure", (GDPR_EVENTS,), "Anonymizes the contact.", (ErasureRequested,)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from crm_contacts.domain.custom_fields import FieldDefinition
-from crm_contacts.domain.search import conditions, sort_order, text_query
+from crm_contacts.domain.search import conditions, sort_order, text_conditions, text_query
 from crm_contacts.domain.search_cursor import cursor_key, decode_cursor, encode_cursor
 from crm_shared.filters import ContactFilter, CustomFieldCondition
 from crm_shared.ids import new_id
@@ -143,3 +143,14 @@ def test_an_altered_cursor_is_refused() -> None:
         decode_cursor(f"{forged}.{mac}", sort_order("name"), key=KEY)
     with pytest.raises(BadRequest):
         decode_cursor(body, sort_order("name"), key=KEY)
+
+
+def test_a_query_with_a_word_of_three_characters_searches_the_text_index() -> None:
+    assert text_conditions("Ødegaard jo") == [TextMatch("search_text", "odegaard jo")]
+
+
+def test_a_query_too_short_for_the_text_index_is_a_folded_name_prefix() -> None:
+    [condition] = text_conditions("Øy")
+    assert isinstance(condition, Range) and condition.field == "name_sort"
+    assert condition.gte == "oy" and condition.lt is not None and condition.lt > "oyzzz"
+    assert text_conditions("   ") == []

@@ -191,3 +191,25 @@ async def test_unknown_event_types_are_ignored(harness: Harness) -> None:
 
     await harness.handle(envelope(NoteAdded(contact_id="c1", note_id="n1")))
     assert await harness.outbox() == []
+
+
+async def test_a_batch_sent_again_is_answered_again_and_applied_once(harness: Harness) -> None:
+    # The importer sends a batch again when its results never came back: a new event, the same
+    # job and batch number.
+    rows = [{"name": "Grace", "email": "grace@example.com"}, {"email": "grace@"}]
+    await harness.handle(envelope(import_batch(rows, policy="create", job_id="job-9")))
+    await harness.handle(envelope(import_batch(rows, policy="create", job_id="job-9")))
+
+    first, again = await harness.outbox(ImportBatchProcessed.event_type)
+    statuses = [(r["row_number"], r["status"], r["contact_id"]) for r in first.data["results"]]
+    assert [(r["row_number"], r["status"], r["contact_id"]) for r in again.data["results"]] == (
+        statuses
+    )
+    assert [s for _, s, _ in statuses] == ["created", "failed"]
+    # Only the number, status and contact id are kept: the reason quoted a cell.
+    assert again.data["results"][1]["error"] is None
+    listed = await harness.client.get(
+        "/v1/contacts", params={"email": "grace@example.com"}, headers=auth(VIEWER_KEY)
+    )
+    assert [c["id"] for c in listed.json()["items"]] == [statuses[0][2]]
+    assert len(await harness.outbox(ContactCreated.event_type)) == 1

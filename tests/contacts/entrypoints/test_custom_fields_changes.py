@@ -8,6 +8,7 @@ from crm_shared.events import ContactUpdated
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, VIEWER_KEY, auth
 from tests.contacts.custom_field_support import define_field
 from tests.contacts.helpers import Harness
+from tests.contacts.job_support import job_finished
 
 
 async def _patch_field(harness: Harness, key: str, body: dict[str, Any]) -> Any:
@@ -111,7 +112,7 @@ async def test_a_respelled_option_is_respelled_on_contacts(harness: Harness) -> 
     await define_field(harness, "plan", "dropdown", options=["pro", "free"])
     contact = await harness.create(custom_fields={"plan": "pro"})
     response = await _patch_field(harness, "plan", {"options": ["Pro", "free"]})
-    assert response.status_code == 200
+    assert (await job_finished(harness.client, response))["kind"] == "field_change"
     stored = await _contact(harness, contact["id"])
     assert (stored["custom_fields"], stored["version"]) == ({"plan": "Pro"}, 2)
     [event] = await harness.outbox(ContactUpdated.event_type)
@@ -126,66 +127,83 @@ async def test_a_type_change_that_converts_rewrites_values_with_events(harness: 
     second = await harness.create(name="Grace", custom_fields={"seats": " 3.5 "})
     untouched = await harness.create(name="Alan")
     response = await _patch_field(harness, "seats", {"type": "number"})
-    assert response.status_code == 200 and response.json()["type"] == "number"
+    assert response.json()["type"] == "number"
+    job = await job_finished(harness.client, response)
+    assert job["progress"] == {"done": 2, "total": 2, "changed": 2, "failed": 0}
     assert (await _contact(harness, first["id"]))["custom_fields"] == {"seats": 12}
     assert (await _contact(harness, second["id"]))["custom_fields"] == {"seats": 3.5}
     assert (await _contact(harness, untouched["id"]))["version"] == 1
     events = await harness.outbox(ContactUpdated.event_type)
     assert sorted(e.key for e in events) == sorted([first["id"], second["id"]])
     assert {e.data["version"] for e in events} == {2}
+    assert {e.envelope["actor"] for e in events} == {f"job:{job['id']}"}
 
 
-async def test_a_type_change_that_would_lose_data_is_409_with_the_count(harness: Harness) -> None:
+async def test_a_type_change_converts_what_it_can_and_lists_the_rest(harness: Harness) -> None:
     await define_field(harness, "seats", "text")
     ok = await harness.create(custom_fields={"seats": "12"})
-    await harness.create(name="Grace", custom_fields={"seats": "a dozen"})
-    await harness.create(name="Alan", custom_fields={"seats": "few"})
+    grace = await harness.create(name="Grace", custom_fields={"seats": "a dozen"})
+    alan = await harness.create(name="Alan", custom_fields={"seats": "few"})
     response = await _patch_field(harness, "seats", {"type": "number"})
-    assert response.status_code == 409
-    assert response.json()["blocking_contacts"] == 2
-    assert "2 contact(s)" in response.json()["detail"]
-    # Nothing changed: the definition, the convertible contact, the outbox.
+    job = await job_finished(harness.client, response)
+    assert (job["status"], job["progress"]["changed"], job["progress"]["failed"]) == (
+        "completed",
+        1,
+        2,
+    )
+    assert {e["contact_id"] for e in job["errors"]} == {grace["id"], alan["id"]}
+    reason = job["errors"][0]["reason"]
+    assert "custom_fields.seats: a text value does not convert to number" in reason
+    assert "dozen" not in reason and "few" not in reason  # never the value itself
+    # The definition changed; the convertible contact converted; the others kept their value.
     field = await harness.client.get("/v1/custom-fields/seats", headers=auth(VIEWER_KEY))
-    assert field.json()["type"] == "text"
-    assert (await _contact(harness, ok["id"]))["custom_fields"] == {"seats": "12"}
-    assert await harness.outbox(ContactUpdated.event_type) == []
+    assert field.json()["type"] == "number"
+    assert (await _contact(harness, ok["id"]))["custom_fields"] == {"seats": 12}
+    kept = await _contact(harness, grace["id"])
+    assert (kept["custom_fields"], kept["version"]) == ({"seats": "a dozen"}, 1)
+    [event] = await harness.outbox(ContactUpdated.event_type)
+    assert event.key == ok["id"]
 
 
 async def test_dropdown_to_multi_select_always_converts(harness: Harness) -> None:
     await define_field(harness, "plan", "dropdown", options=["Free", "Pro"])
     contact = await harness.create(custom_fields={"plan": "Pro"})
     response = await _patch_field(harness, "plan", {"type": "multi_select"})
-    assert response.status_code == 200
+    await job_finished(harness.client, response)
     assert (await _contact(harness, contact["id"]))["custom_fields"] == {"plan": ["Pro"]}
 
 
-async def test_multi_select_to_dropdown_is_blocked_by_a_contact_with_two_options(
+async def test_multi_select_to_dropdown_lists_a_contact_with_two_options(
     harness: Harness,
 ) -> None:
     await define_field(harness, "channels", "multi_select", options=["Email", "SMS"])
-    await harness.create(custom_fields={"channels": ["Email"]})
-    await harness.create(name="Grace", custom_fields={"channels": ["Email", "SMS"]})
+    one = await harness.create(custom_fields={"channels": ["Email"]})
+    two = await harness.create(name="Grace", custom_fields={"channels": ["Email", "SMS"]})
     response = await _patch_field(harness, "channels", {"type": "dropdown"})
-    assert response.status_code == 409 and response.json()["blocking_contacts"] == 1
+    job = await job_finished(harness.client, response)
+    assert [e["contact_id"] for e in job["errors"]] == [two["id"]]
+    assert "at most one option" in job["errors"][0]["reason"]
+    assert (await _contact(harness, one["id"]))["custom_fields"] == {"channels": "Email"}
 
 
 async def test_number_to_text_always_converts(harness: Harness) -> None:
     await define_field(harness, "seats", "number")
     contact = await harness.create(custom_fields={"seats": 7})
     response = await _patch_field(harness, "seats", {"type": "text"})
-    assert response.status_code == 200
+    await job_finished(harness.client, response)
     assert (await _contact(harness, contact["id"]))["custom_fields"] == {"seats": "7"}
 
 
 async def test_text_to_dropdown_needs_options_and_matching_values(harness: Harness) -> None:
     await define_field(harness, "plan", "text")
-    await harness.create(custom_fields={"plan": "pro"})
+    pro = await harness.create(custom_fields={"plan": "pro"})
+    gold = await harness.create(name="Grace", custom_fields={"plan": "Gold"})
     without = await _patch_field(harness, "plan", {"type": "dropdown"})
     assert without.status_code == 422 and "options" in without.json()["detail"]
-    blocked = await _patch_field(harness, "plan", {"type": "dropdown", "options": ["Free"]})
-    assert blocked.status_code == 409
     converted = await _patch_field(harness, "plan", {"type": "dropdown", "options": ["Pro"]})
-    assert converted.status_code == 200
+    job = await job_finished(harness.client, converted)
+    assert [e["contact_id"] for e in job["errors"]] == [gold["id"]]
+    assert (await _contact(harness, pro["id"]))["custom_fields"] == {"plan": "Pro"}
 
 
 async def test_deleting_a_field_that_live_contacts_use_is_409(harness: Harness) -> None:
@@ -193,7 +211,7 @@ async def test_deleting_a_field_that_live_contacts_use_is_409(harness: Harness) 
     await harness.create(custom_fields={"plan": "pro"})
     response = await harness.client.delete("/v1/custom-fields/plan", headers=auth(ADMIN_KEY))
     assert response.status_code == 409
-    assert response.json()["contacts_with_values"] == 1
+    assert "purge_values=true" in response.json()["detail"]
     assert (
         await harness.client.get("/v1/custom-fields/plan", headers=auth(VIEWER_KEY))
     ).status_code == 200
@@ -206,7 +224,7 @@ async def test_deleting_with_purge_values_removes_them_with_events(harness: Harn
     response = await harness.client.delete(
         "/v1/custom-fields/plan?purge_values=true", headers=auth(ADMIN_KEY)
     )
-    assert response.status_code == 204
+    assert (await job_finished(harness.client, response))["kind"] == "field_purge"
     stored = await _contact(harness, contact["id"])
     assert (stored["custom_fields"], stored["version"]) == ({"seats": 2}, 2)
     [event] = await harness.outbox(ContactUpdated.event_type)
@@ -216,12 +234,12 @@ async def test_deleting_with_purge_values_removes_them_with_events(harness: Harn
     assert gone.status_code == 404
 
 
-async def test_deleting_an_unused_field_is_204_and_its_key_becomes_unknown(
+async def test_deleting_an_unused_field_is_202_and_its_key_becomes_unknown(
     harness: Harness,
 ) -> None:
     await define_field(harness, "plan", "text")
     response = await harness.client.delete("/v1/custom-fields/plan", headers=auth(ADMIN_KEY))
-    assert response.status_code == 204
+    assert response.status_code == 202
     refused = await harness.client.post(
         "/v1/contacts",
         json={"name": "Ada", "custom_fields": {"plan": "pro"}},
@@ -235,7 +253,7 @@ async def test_deleting_removes_values_of_soft_deleted_contacts_too(harness: Har
     contact = await harness.create(custom_fields={"plan": "pro"})
     await harness.client.delete(f"/v1/contacts/{contact['id']}", headers=auth(EDITOR_KEY))
     response = await harness.client.delete("/v1/custom-fields/plan", headers=auth(ADMIN_KEY))
-    assert response.status_code == 204
+    await job_finished(harness.client, response)
     async with harness.app.state.store.reader() as session:
         stored = await session.get("contacts", tenant="acme", id=contact["id"])
     assert stored is not None and stored["custom_fields"] == {}

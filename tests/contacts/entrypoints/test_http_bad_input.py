@@ -142,3 +142,14 @@ async def test_a_literal_paths_405_names_only_its_own_methods(harness: Harness) 
     response = await harness.client.put("/v1/contacts/purge", headers=auth(EDITOR_KEY))
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
+
+
+async def test_a_literal_path_is_a_405_before_the_parameterised_paths_validation(
+    harness: Harness,
+) -> None:
+    # /v1/suppressions/check also fits /v1/suppressions/{identifier_hash} (DELETE), whose path
+    # validation would refuse "check" with a 422: the literal resource answers first.
+    response = await harness.client.delete("/v1/suppressions/check", headers=auth(EDITOR_KEY))
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == "POST"
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -141,7 +141,7 @@ async def test_a_tag_rule_on_a_campaign_tags_members_as_they_join(harness: Harne
         json={"name": "Spring people", "filter": {"campaign": spring["id"]}, "tag": "Spring 2026"},
         headers=auth(ADMIN_KEY),
     )
-    assert rule.status_code == 201, rule.text
+    assert rule.status_code == 202, rule.text
     contact = await harness.create(name="Joiner")
     await run_bulk(
         harness, action="add_to_campaign", ids=[contact["id"]], params={"campaign_id": spring["id"]}

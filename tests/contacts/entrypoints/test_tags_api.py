@@ -9,6 +9,7 @@ import pytest
 from crm_shared.events import ContactUpdated
 from tests.conftest import EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
 from tests.contacts.helpers import Harness
+from tests.contacts.job_support import job_finished
 
 
 async def _tag(harness: Harness, name: str, **extra: Any) -> dict[str, Any]:
@@ -117,14 +118,21 @@ async def test_renaming_a_tag_renames_it_on_every_contact(harness: Harness) -> N
     response = await harness.client.patch(
         f"/v1/tags/{tag['id']}", json={"name": "Key account"}, headers=auth(EDITOR_KEY)
     )
-    assert response.status_code == 200
-    assert (response.json()["name"], response.json()["contacts_updated"]) == ("Key account", 2)
+    assert response.json()["name"] == "Key account"
+    job = await job_finished(harness.client, response)
+    assert (job["kind"], job["status"], job["progress"]) == (
+        "tag_rename",
+        "completed",
+        {"done": 2, "total": 2, "changed": 2, "failed": 0},
+    )
     renamed = await _contact(harness, ada["id"])
     assert (renamed["tags"], renamed["version"]) == (["Key account", "Partner", "source:manual"], 2)
     assert (await _contact(harness, grace["id"]))["tags"] == ["Key account", "source:manual"]
     assert (await _contact(harness, alan["id"]))["version"] == 1
     events = {e.key: e.data for e in await harness.outbox(ContactUpdated.event_type)}
     assert set(events) == {ada["id"], grace["id"]}
+    actors = {e.envelope.get("actor") for e in await harness.outbox(ContactUpdated.event_type)}
+    assert actors == {f"job:{job['id']}"}
     assert events[ada["id"]]["changes"]["tags"] == {
         "before": ["VIP", "Partner", "source:manual"],
         "after": ["Key account", "Partner", "source:manual"],
@@ -134,9 +142,10 @@ async def test_renaming_a_tag_renames_it_on_every_contact(harness: Harness) -> N
 async def test_a_renamed_tag_is_found_by_its_new_name(harness: Harness) -> None:
     tag = await _tag(harness, "VIP")
     ada = await harness.create(tags=["VIP"])
-    await harness.client.patch(
+    response = await harness.client.patch(
         f"/v1/tags/{tag['id']}", json={"name": "Gold"}, headers=auth(EDITOR_KEY)
     )
+    await job_finished(harness.client, response)
     found = await harness.client.get("/v1/contacts?tag=gold", headers=auth(VIEWER_KEY))
     assert [c["id"] for c in found.json()["items"]] == [ada["id"]]
     stale = await harness.client.get("/v1/contacts?tag=vip", headers=auth(VIEWER_KEY))
@@ -158,7 +167,7 @@ async def test_a_tag_can_be_respelled_in_another_case(harness: Harness) -> None:
     response = await harness.client.patch(
         f"/v1/tags/{tag['id']}", json={"name": "VIP"}, headers=auth(EDITOR_KEY)
     )
-    assert response.status_code == 200
+    await job_finished(harness.client, response)
     assert (await _contact(harness, contact["id"]))["tags"] == ["VIP", "source:manual"]
 
 
@@ -166,7 +175,8 @@ async def test_deleting_a_tag_removes_it_from_every_contact(harness: Harness) ->
     tag = await _tag(harness, "VIP")
     ada = await harness.create(tags=["VIP", "Partner"])
     response = await harness.client.delete(f"/v1/tags/{tag['id']}", headers=auth(EDITOR_KEY))
-    assert response.status_code == 204
+    job = await job_finished(harness.client, response)
+    assert (job["kind"], job["progress"]["changed"]) == ("tag_delete", 1)
     stored = await _contact(harness, ada["id"])
     assert (stored["tags"], stored["version"]) == (["Partner", "source:manual"], 2)
     [event] = await harness.outbox(ContactUpdated.event_type)

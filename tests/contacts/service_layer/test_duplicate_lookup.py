@@ -9,7 +9,11 @@ import pytest
 
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.matching import match_keys
-from crm_contacts.service_layer.duplicates import NAME_CANDIDATES, find_matches
+from crm_contacts.service_layer.duplicates import (
+    IDENTIFIER_CANDIDATES,
+    NAME_CANDIDATES,
+    find_matches,
+)
 from crm_shared.storage.memory import MemoryStore
 
 TENANT = "acme"
@@ -68,3 +72,41 @@ async def test_a_common_name_reads_at_most_the_cap_of_its_holders(store: MemoryS
 
     # With no company on either side each is a possible duplicate: the cap bounds the work.
     assert len(found) == NAME_CANDIDATES
+
+
+# More holders of the probe's blocks than one query reads of them together (identifiers, the
+# exact name and the other name blocks): each block is then read by itself, with its own cap.
+BIG_CROWD = IDENTIFIER_CANDIDATES + 2 * NAME_CANDIDATES + 10
+
+
+async def test_beyond_one_query_a_shared_identifier_is_still_found(store: MemoryStore) -> None:
+    crowd = [_contact(f"a{i:03d}", name="John Smith", company="Globex") for i in range(BIG_CROWD)]
+    await _insert(store, [*crowd, _contact("z", name="J. Smith", phone="+14155550100")])
+
+    found = await _matches(store, name="John Smith", company="Acme", phone="+14155550100")
+
+    assert found == {"z": ("same_phone", "similar_name")}
+
+
+async def test_beyond_one_query_the_exact_name_comes_first_and_the_cap_holds(
+    store: MemoryStore,
+) -> None:
+    similar = [_contact(f"a{i:03d}", name="Jon Smith") for i in range(BIG_CROWD)]
+    exact = [_contact(f"b{i:03d}", name="John Smith") for i in range(NAME_CANDIDATES + 5)]
+    await _insert(store, [*similar, *exact])
+
+    found = await _matches(store, name="John Smith")
+
+    assert len(found) == NAME_CANDIDATES
+    assert all(contact_id.startswith("b") for contact_id in found)
+
+
+async def test_matches_come_with_their_whole_documents(store: MemoryStore) -> None:
+    await _insert(store, [_contact("z", name="Ada Lovelace", email="ada@example.org", tags=["x"])])
+
+    async with store.reader() as session:
+        found = await find_matches(session, TENANT, _contact("probe", email="ada@example.org"))
+
+    [(match, doc)] = found
+    assert match.contact_id == "z"
+    assert doc["tags"] == ["x"] and doc["email"] == "ada@example.org"

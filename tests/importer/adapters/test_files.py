@@ -42,10 +42,49 @@ def test_the_sweep_keeps_only_uploads_of_queued_jobs(files: DataFiles) -> None:
     files.upload_path("stale").write_text("name\n")
     files.partial_upload_path("half").write_text("na")
 
-    removed = files.sweep_uploads(keep={"kept"})
+    removed = files.sweep_uploads(keep={"kept"}, gone={files.owner}, unqueued_after=0)
 
     assert removed == 2
     assert [p.name for p in files.uploads.iterdir()] == ["kept.csv"]
+
+
+def test_uploads_arriving_at_a_live_instance_survive_the_sweep(tmp_path: Path) -> None:
+    root = tmp_path / "importer"
+    mine, theirs = DataFiles(root, owner="a-1"), DataFiles(root, owner="b-1")
+    mine.prepare()
+    theirs.partial_upload_path("arriving").write_text("na")
+    theirs.sheet_path("converting").write_text("name")
+    mine.partial_upload_path("crashed").write_text("na")
+    assert mine.upload_owners() == {"a-1", "b-1"}
+
+    removed = mine.sweep_uploads(keep=set(), gone={"a-1"})
+
+    assert removed == 1
+    assert sorted(p.name for p in root.joinpath("uploads").iterdir()) == [
+        "arriving.b-1.part",
+        "converting.b-1.sheet.part",
+    ]
+
+
+def test_an_accepted_upload_without_its_job_yet_is_kept_for_a_while(files: DataFiles) -> None:
+    # Between accepting the file and committing its job, another replica may sweep.
+    files.upload_path("committing").write_text("name\n")
+
+    assert files.sweep_uploads(keep=set(), gone=set()) == 0
+    assert files.sweep_uploads(keep=set(), gone=set(), unqueued_after=0) == 1
+
+
+def test_partial_exports_of_live_writers_are_kept(files: DataFiles) -> None:
+    files.new_export("live", ["name"]).flush()
+    files.new_export("dead", ["name"]).flush()
+
+    assert files.sweep_partial_exports(keep={"live"}) == 2  # the sheet and the id list
+    assert sorted(p.name for p in files.exports.iterdir()) == ["live.csv.part", "live.ids.part"]
+
+
+def test_an_owner_that_is_not_a_plain_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        DataFiles(tmp_path, owner="../x")
 
 
 @pytest.mark.parametrize("bad_id", ["../escape", "a/b", "", "x" * 65])

@@ -110,3 +110,28 @@ async def test_a_cancelled_job_counts_the_results_of_batches_it_had_sent(
         "name,error,warnings",
         "Bob,email is not a valid address,",
     ]
+
+
+async def test_batches_contacts_skipped_after_a_cancel_count_as_not_applied(
+    broker_env: EmbeddedBroker, running_app: AppFactory
+) -> None:
+    async with running_app(importer_batch_size=2) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            job_id = (await upload_and_read(client, b"name\nAda\nBob\nCy\n"))["id"]
+            await client.post(f"/v1/imports/{job_id}/cancel", headers=auth())
+            skipped = batch_processed(job_id, 2, {3: "failed"}, cancelled=True)
+            async with producer(broker_env.bootstrap_servers) as sender:
+                for answer in (batch_processed(job_id, 1, {1: "created", 2: "created"}), skipped):
+                    await sender.send_and_wait(
+                        IMPORT_RESULTS.name, value=answer.to_bytes(), key=job_id.encode()
+                    )
+            state = await eventually(
+                lambda: job(client, job_id),
+                lambda j: j["processed_rows"] == 3,
+                within=WAIT_SECONDS,
+                what=f"both batches of cancelled job {job_id} answered",
+            )
+
+    counts = (state["status"], state["created"], state["failed"], state["not_applied"])
+    assert counts == ("cancelled", 2, 0, 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -9,7 +11,7 @@ from typing import IO
 import httpx
 import pytest
 
-from crm_importer.adapters.files import DataFiles
+from crm_importer.adapters.files import UNQUEUED_GRACE, DataFiles
 from crm_importer.service_layer.reading import ReadingOptions, process_import
 from crm_shared.events import ImportContactsBatch
 from tests.importer.conftest import AppFactory
@@ -127,6 +129,9 @@ async def test_a_stale_upload_without_a_job_is_deleted_at_start_up(
     async with running_app() as first:
         stray = first.state.files.upload_path("0000-stray")
         stray.write_text("name\nAda\n")
+        # Older than a job takes to be committed after its file was accepted.
+        stale = time.time() - UNQUEUED_GRACE - 1
+        os.utime(stray, (stale, stale))
 
     async with running_app():
         assert not stray.exists()

@@ -33,6 +33,8 @@ SPECS = (
             Index(("labels",), multi_value="array"),
             Index(("attrs",), multi_value="object"),
             Index(("rank",)),
+            # A substring index for TextMatch: SQLite keeps an FTS5 trigram table.
+            Index(("search",), text=True),
         ),
     ),
     CollectionSpec("notes"),

@@ -14,6 +14,7 @@ from crm_contacts.adapters.contact_state import ContactStateStore
 from crm_contacts.adapters.forms import FORM_SPECS
 from crm_contacts.adapters.importer_client import ImporterExports
 from crm_contacts.adapters.repository import COLLECTION_SPECS
+from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.entrypoints.accounts_http import router as accounts_router
 from crm_contacts.entrypoints.bulk_http import router as bulk_router
 from crm_contacts.entrypoints.bulk_loop import BulkRunner
@@ -23,6 +24,8 @@ from crm_contacts.entrypoints.consumers import (
     COMMANDS_TOPICS,
     ERASURE_GROUP,
     ERASURE_TOPICS,
+    IMPORT_CONTROL_GROUP,
+    IMPORT_CONTROL_TOPICS,
     SOURCES_GROUP,
     SOURCES_TOPICS,
     build_bus,
@@ -32,6 +35,9 @@ from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_
 from crm_contacts.entrypoints.duplicates_http import router as duplicates_router
 from crm_contacts.entrypoints.forms_http import router as forms_router
 from crm_contacts.entrypoints.http import router
+from crm_contacts.entrypoints.import_lookup_http import router as import_lookup_router
+from crm_contacts.entrypoints.jobs_http import router as jobs_router
+from crm_contacts.entrypoints.jobs_loop import JobRunner
 from crm_contacts.entrypoints.match_loop import run_match_loop
 from crm_contacts.entrypoints.merges_http import router as merges_router
 from crm_contacts.entrypoints.privacy_http import router as privacy_router
@@ -56,11 +62,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ContactsSettings = app.state.settings
     # Every transaction also publishes the state of the contacts it changed (the state topic).
     store = ContactStateStore(open_store(settings, service=SERVICE))
-    await store.start((*COLLECTION_SPECS, *CAMPAIGN_SPECS, *BULK_SPECS, *FORM_SPECS))
+    await store.start((*COLLECTION_SPECS, *CAMPAIGN_SPECS, *BULK_SPECS, *FORM_SPECS, *JOB_SPECS))
     bus = build_bus(store, settings)
     app.state.store, app.state.bus = store, bus
     exports = ImporterExports(settings.crm_importer_url, transport=app.state.importer_transport)
     app.state.bulk_runner = BulkRunner(store, settings, exports)
+    app.state.job_runner = JobRunner(store, settings)
     tasks = BackgroundTasks()
     try:
         # The relay and the consumers retry in the background: HTTP serves with the broker down.
@@ -73,6 +80,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 ConsumerSpec(COMMANDS_GROUP, COMMANDS_TOPICS, bus),
                 ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
                 ConsumerSpec(SOURCES_GROUP, SOURCES_TOPICS, bus),
+                ConsumerSpec(IMPORT_CONTROL_GROUP, IMPORT_CONTROL_TOPICS, bus),
             ],
         )
         # Each loop runs on one replica at a time, the holder of its lease in the store.
@@ -92,6 +100,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         tasks.start_leased(
             f"{SERVICE}-bulk-actions", store, lambda: app.state.bulk_runner.run(), ttl=ttl
+        )
+        tasks.start_leased(
+            f"{SERVICE}-rewrite-jobs", store, lambda: app.state.job_runner.run(), ttl=ttl
         )
         yield
     finally:
@@ -122,6 +133,7 @@ def create_app(
     # Public form submissions are limited per form and client address (they carry no API key).
     app.state.form_limiter = RateLimiter(Limit.parse(app.state.settings.contacts_form_rate_limit))
     for part in (
+        import_lookup_router,
         sources_router,
         router,
         search_router,
@@ -135,6 +147,7 @@ def create_app(
         contact_tags_router,
         campaigns_router,
         bulk_router,
+        jobs_router,
         privacy_router,
         forms_router,
     ):

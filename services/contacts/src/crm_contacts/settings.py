@@ -24,5 +24,10 @@ class ContactsSettings(PlatformSettings):
     # interactive requests on a busy store (0: none).
     contacts_bulk_chunk_size: int = Field(default=500, ge=1, le=5000)
     contacts_bulk_chunk_pause_seconds: float = Field(default=0.0, ge=0)
+    # Rewrite jobs (tag rename/delete, tag rules, field type change/purge): contacts per
+    # transaction (bounds how long other writes wait on SQLite's writer and keeps MongoDB
+    # transactions far below their limits), and a pause between batches (0: none).
+    contacts_job_batch_size: int = Field(default=1000, ge=1, le=5000)
+    contacts_job_pause_seconds: float = Field(default=0.0, ge=0)
     # Public form submissions per form and client address: `rate[/burst]` per second (0: none).
     contacts_form_rate_limit: str = "0.2/5"

@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from crm_importer.adapters.collections import COLLECTION_SPECS
 from crm_importer.adapters.contacts_client import ContactsClient
 from crm_importer.adapters.files import DataFiles
-from crm_importer.adapters.repository import WorkQueue
 from crm_importer.entrypoints import exports_http, import_jobs_http, imports_http
 from crm_importer.entrypoints.consumers import (
     ERASURE_GROUP,
@@ -21,35 +20,17 @@ from crm_importer.entrypoints.consumers import (
     RESULTS_TOPICS,
     build_bus,
 )
-from crm_importer.service_layer.exports import ExportRunner, fail_interrupted_exports
+from crm_importer.service_layer.dry_runs import DryRunRunner
+from crm_importer.service_layer.exports import ExportRunner
 from crm_importer.service_layer.reading import ReadingOptions
+from crm_importer.service_layer.recovery import recover
 from crm_importer.service_layer.worker import ImportWorker
 from crm_importer.settings import ImporterSettings
+from crm_shared.presence import Presence
 from crm_shared.runtime import BackgroundTasks, open_store
 from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
 
 log = logging.getLogger(__name__)
-
-
-async def _recover(app: FastAPI) -> None:
-    """Fail exports the last process left running, and delete uploads no queued job needs."""
-    store, files = app.state.store, app.state.files
-    interrupted = await fail_interrupted_exports(store, files)
-    async with store.reader() as session:
-        queue = WorkQueue(session)
-        # Uploads stay while their job is read, awaits results, or has failed rows to copy.
-        queued = {
-            job_id
-            for kind in ("import", "results", "errors")
-            for job_id, _ in await queue.items(kind, limit=100_000)
-        }
-    swept = files.sweep_uploads(keep=queued)
-    if interrupted or swept:
-        log.info(
-            "start-up: %d interrupted export(s) failed, %d stale upload(s) deleted",
-            interrupted,
-            swept,
-        )
 
 
 def create_app(
@@ -62,30 +43,46 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        files = DataFiles(settings.importer_data_dir)
-        files.prepare()
         store = open_store(settings, service="importer")
         await store.start(COLLECTION_SPECS)
+        # This instance owns its exports and arriving uploads: alive as long as it renews this.
+        presence = Presence(store, service="importer", ttl=settings.crm_lease_seconds)
+        await presence.announce()
+        files = DataFiles(settings.importer_data_dir, owner=presence.id)
+        files.prepare()
         contacts = ContactsClient(settings.crm_contacts_url, transport=contacts_transport)
+        reading = ReadingOptions(
+            batch_size=settings.importer_batch_size,
+            batch_max_bytes=settings.importer_batch_max_bytes,
+            suppression_key=settings.suppression_key,
+            default_region=settings.crm_default_region,
+        )
         worker = ImportWorker(
             store,
             files,
-            ReadingOptions(
-                batch_size=settings.importer_batch_size,
-                batch_max_bytes=settings.importer_batch_max_bytes,
-                suppression_key=settings.suppression_key,
-                default_region=settings.crm_default_region,
-            ),
+            reading,
             poll_seconds=settings.importer_worker_poll_seconds,
             results_timeout_seconds=settings.importer_results_timeout_seconds,
+            resend_after_seconds=settings.importer_results_resend_seconds,
         )
-        exports = ExportRunner(store, files, contacts, page_size=settings.importer_export_page_size)
+        exports = ExportRunner(
+            store,
+            files,
+            contacts,
+            page_size=settings.importer_export_page_size,
+            owner=presence.id,
+        )
+        dry_runs = DryRunRunner(
+            store, files, contacts, reading, on_finished=worker.wake, owner=presence.id
+        )
         bus = build_bus(store, files, on_import_ended=worker.wake)
         app.state.store, app.state.files, app.state.worker = store, files, worker
         app.state.exports, app.state.bus = exports, bus
-        await _recover(app)
-
+        app.state.dry_runs, app.state.contacts = dry_runs, contacts
         tasks = BackgroundTasks()
+        tasks.start("importer-presence", presence.run())
+        # Only what instances that are gone left: other replicas may be mid-export or mid-upload.
+        await recover(store, files, presence)
         start_messaging(
             tasks,
             store,
@@ -105,6 +102,7 @@ def create_app(
             yield
         finally:
             await exports.stop()
+            await dry_runs.stop()
             await tasks.stop()
             await contacts.aclose()
             await store.close()

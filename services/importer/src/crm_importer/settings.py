@@ -38,6 +38,12 @@ class ImporterSettings(PlatformSettings):
         gt=0,
         description="An import read to the end fails when no batch result came for this long.",
     )
+    importer_results_resend_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="An import read to the end sends its unanswered batches again when no "
+        "result came for this long (at most 3 times; then the timeout above fails it).",
+    )
 
     @property
     def importer_data_dir(self) -> Path:

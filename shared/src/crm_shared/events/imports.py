@@ -10,6 +10,9 @@ from crm_shared.envelope import EventData
 from crm_shared.topics import CONTACT_COMMANDS, IMPORT_RESULTS, IMPORTER_EVENTS
 
 DuplicatePolicy = Literal["skip", "update", "create"]
+# An identifier that finds the existing contact a row is (`match_on`, tried in order).
+MatchIdentifier = Literal["email", "phone"]
+DEFAULT_MATCH_ON: tuple[MatchIdentifier, ...] = ("email", "phone")
 
 
 class ImportRow(BaseModel):
@@ -40,6 +43,10 @@ class ImportContactsBatch(EventData):
     batch_no: int
     on_duplicate: DuplicatePolicy
     rows: list[ImportRow]
+    # Which identifiers find the contact a row is, in order; empty: email, then phone.
+    match_on: list[MatchIdentifier] = []
+    # When the rows were written (the upload): the time of the last-writer rule; None: applied.
+    occurred_at: str | None = None
 
 
 class RowResult(BaseModel):
@@ -66,6 +73,8 @@ class ImportBatchProcessed(EventData):
     job_id: str
     batch_no: int
     results: list[RowResult]
+    # The job was cancelled before this batch was applied: none of its rows was written.
+    cancelled: bool = False
 
 
 class ImportJobFinished(EventData):

@@ -22,7 +22,7 @@ from crm_shared.envelope import EventEnvelope
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
 from crm_shared.messaging.errors import PermanentMessageError, failing_fields
-from crm_shared.messaging.kafka import ensure_topics, personal_retention_ms, stop_within
+from crm_shared.messaging.kafka import prepare_topics, stop_within
 from crm_shared.observability.context import WorkContext, working_on
 from crm_shared.observability.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED
 from crm_shared.observability.tracing import context_from, span
@@ -221,11 +221,15 @@ class EventConsumer:
             for records in one_by_one.values():
                 for record in records:
                     await self._handle_record(record)
-            for tp, records in batches.items():
+            if batches:
                 # Handlers record handled event ids with their effect, so the redelivery of an
-                # uncommitted tail after a crash changes nothing.
+                # uncommitted tail after a crash changes nothing. Every partition of the poll in
+                # one request: one round trip per partition made each poll wait that much longer.
                 await consumer.commit(
-                    {TopicPartition(tp.topic, tp.partition): records[-1].offset + 1}
+                    {
+                        TopicPartition(tp.topic, tp.partition): records[-1].offset + 1
+                        for tp, records in batches.items()
+                    }
                 )
             await self._measure_lag(consumer)
 
@@ -294,12 +298,9 @@ class EventConsumer:
             while True:
                 consumer = self._new_consumer()
                 try:
-                    # A restarted in-memory broker comes back empty: recreate what it reads.
-                    await ensure_topics(
-                        self._settings.kafka_bootstrap_servers,
-                        known,
-                        personal_retention_ms=personal_retention_ms(self._settings),
-                    )
+                    # A restarted in-memory broker comes back empty: recreate what it reads
+                    # (or, with CRM_REQUIRE_TOPICS, wait for the topic Job to have created it).
+                    await prepare_topics(self._settings, known)
                     await consumer.start()
                     backoff = 0.5
                     await self._consume(consumer)

@@ -58,6 +58,42 @@ def personal_retention_ms(settings: PlatformSettings) -> int:
     return int(settings.crm_personal_data_retention_days * DAY_MS)
 
 
+class TopicsMissing(RuntimeError):
+    """Topics the platform needs do not exist, and this process may not create them."""
+
+
+async def missing_topics(bootstrap_servers: str, topics: Sequence[Topic] = ALL_TOPICS) -> list[str]:
+    """The names of `topics` the broker does not have yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10000)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+    finally:
+        await stop_within(admin.close, what="topic admin client")
+    return [t.name for t in topics if t.name not in existing]
+
+
+async def prepare_topics(settings: PlatformSettings, topics: Sequence[Topic] = ALL_TOPICS) -> None:
+    """Before a client (re)connects: create missing topics, or with CRM_REQUIRE_TOPICS only check.
+
+    The embedded stack creates them (one broker, one replica each). On a cluster the topic Job
+    creates them with three replicas; a service that started first would otherwise create them
+    with one, so there it raises TopicsMissing and its loop retries until the Job has run.
+    """
+    if not settings.crm_require_topics:
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            topics,
+            personal_retention_ms=personal_retention_ms(settings),
+        )
+        return
+    missing = await missing_topics(settings.kafka_bootstrap_servers, topics)
+    if missing:
+        raise TopicsMissing(
+            f"topics missing (CRM_REQUIRE_TOPICS: created by the topic Job): {', '.join(missing)}"
+        )
+
+
 async def ensure_topics(
     bootstrap_servers: str,
     topics: Sequence[Topic] = ALL_TOPICS,

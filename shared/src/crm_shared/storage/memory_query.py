@@ -22,6 +22,7 @@ from crm_shared.storage.port import (
     TextMatch,
     Where,
     sort_value,
+    text_holds,
 )
 
 
@@ -86,7 +87,7 @@ def matches(doc: dict[str, Any], cond: Where) -> bool:
     if isinstance(cond, ContainsAny):
         return any(_same(e, v) for e in _elements(value) for v in cond.values)
     if isinstance(cond, TextMatch):
-        return isinstance(value, str) and cond.text in value
+        return text_holds(value, cond)
     if isinstance(cond, Range):
         return _in_range(value, cond)
     raise TypeError(f"unknown condition {cond!r}")

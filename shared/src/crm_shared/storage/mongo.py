@@ -80,8 +80,11 @@ def _condition(cond: Where) -> Doc:
             # $nor, not $not: it also matches documents that lack the field, as SQL's NOT does
             # here, and it takes any condition (an empty one matches all, so its negation none).
             return {"$nor": [_condition(inner)]}
-        case TextMatch(field=path, text=text):
-            return {_field(path): {"$regex": re.escape(text)}}
+        case TextMatch(field=path):
+            if not cond.words:
+                return {_field(path): {"$type": "string"}}
+            # Each word a literal substring, in any order (re.escape: no pattern from a client).
+            return {"$and": [{_field(path): {"$regex": re.escape(w)}} for w in cond.words]}
         case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
             ops = (("$gte", gte), ("$lte", lte), ("$gt", gt), ("$lt", lt))
             bounds = {op: bound for op, bound in ops if bound is not None}

@@ -52,12 +52,16 @@ class Index:
     fields: tuple[str, ...]
     unique: bool = False
     multi_value: MultiValue | None = None
+    # A substring index on one text field for TextMatch (SQLite: an FTS5 trigram table).
+    text: bool = False
 
     def __post_init__(self) -> None:
         for path in self.fields:
             check_field(path)
         if self.multi_value is not None and (len(self.fields) != 1 or self.unique):
             raise ValueError("a multi-value index covers exactly one field and is not unique")
+        if self.text and (len(self.fields) != 1 or self.unique or self.multi_value):
+            raise ValueError("a text index covers exactly one field and is nothing else")
 
     @property
     def name(self) -> str:
@@ -67,6 +71,7 @@ class Index:
             + "__".join(f.replace(".", "_") for f in self.fields)
             + ("_u" if self.unique else "")
             + (f"_mv{self.multi_value[0]}" if self.multi_value else "")
+            + ("_text" if self.text else "")
         )
 
 
@@ -116,10 +121,25 @@ class ContainsAny:
 
 @dataclass(frozen=True)
 class TextMatch:
-    """The string `field` contains `text` (callers store and query lower-cased text)."""
+    """Every word of `text` occurs in the string `field`, in any order, as a literal substring.
+
+    Case-sensitive: callers store and query text folded alike (`crm_shared.text.search_fold`).
+    A field with a text index (`Index(..., text=True)`) is searched through it for words of at
+    least three characters; shorter words are checked on the documents the index selected.
+    """
 
     field: str
     text: str
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The distinct words, longest (most selective) first."""
+        return tuple(sorted(dict.fromkeys(self.text.split()), key=len, reverse=True))
+
+
+def text_holds(stored: Any, cond: TextMatch) -> bool:
+    """Whether a stored value satisfies a TextMatch (the meaning every adapter shares)."""
+    return isinstance(stored, str) and all(word in stored for word in cond.words)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ reader connection, which WAL mode lets read while a write is in progress.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -42,6 +43,12 @@ from crm_shared.storage.sqlite_sql import bind as _bind
 from crm_shared.storage.sqlite_sql import field_expr as _expr
 from crm_shared.storage.sqlite_sql import table_name as _table
 from crm_shared.storage.sqlite_sql import where_sql as _where_clause
+from crm_shared.storage.sqlite_text import (
+    TextIndex,
+    create_keyed_table,
+    create_text_index,
+    text_fields,
+)
 from crm_shared.storage.sqlite_wal import WalTruncation
 
 BUSY_TIMEOUT_MS = 10000
@@ -72,6 +79,15 @@ def _entry_order(row: tuple[str, str, Any, str]) -> tuple[str, str, int, Any, st
     return (row[0], row[1], isinstance(value, str), value, row[3])
 
 
+async def _fetch(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Every row of a query in one trip to the connection's thread.
+
+    A cursor's execute, fetch and close are three trips, each a thread hand-off that costs more
+    than a small indexed query (most of a duplicate look-up's time with a million contacts).
+    """
+    return list(await conn.execute_fetchall(sql, params))
+
+
 class SqliteSession:
     """Storage operations on one connection, inside the transaction the store opened."""
 
@@ -82,11 +98,13 @@ class SqliteSession:
         writable: bool,
         indexes: dict[str, dict[str, str]] | None = None,
         multi: dict[str, MultiValueIndexes] | None = None,
+        text: dict[str, TextIndex] | None = None,
     ) -> None:
         self._conn = conn
         self._writable = writable
         self._indexes = indexes or {}
         self._multi = multi or {}
+        self._text = text or {}
         self.added_events = False
 
     def _source(self, collection: str, where: Sequence[Where]) -> str:
@@ -98,9 +116,8 @@ class SqliteSession:
 
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
-        async with self._conn.execute(sql, (tenant, id)) as cur:
-            row = await cur.fetchone()
-        return None if row is None else orjson.loads(row[0])
+        rows = await _fetch(self._conn, sql, (tenant, id))
+        return orjson.loads(rows[0][0]) if rows else None
 
     async def find(
         self,
@@ -129,6 +146,12 @@ class SqliteSession:
             where = [c for c in where if multi.entry_set(c) != source]
         params: list[Any] = []
         clause = _where_clause(tenant, where, params, self._multi.get(collection))
+        if source == _table(collection) and (text := self._text.get(collection)):
+            lead_params: list[Any] = []
+            source, lead = await self._text_source(text, where, source, lead_params)
+            if lead:
+                clause = f"{lead} AND {clause}"
+                params = [*lead_params, *params]
         key = _expr(order_by)
         direction = "DESC" if descending else "ASC"
         op = "<" if descending else ">"
@@ -166,13 +189,33 @@ class SqliteSession:
             source = self._multi[collection].join(_table(collection))
         sql = f"SELECT {_columns(fields)} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
         params.append(limit)
-        async with self._conn.execute(sql, params) as cur:
-            rows = await cur.fetchall()
+        rows = await _fetch(self._conn, sql, params)
         return [orjson.loads(row[0]) for row in rows]
+
+    async def _text_source(
+        self, text: TextIndex, where: Sequence[Where], table: str, params: list[Any]
+    ) -> tuple[str, str]:
+        """The source and clause of a page when a text search may lead it.
+
+        A query matching fewer than TEXT_LEAD_LIMIT rows reads them by key off the text index
+        and sorts them; a commoner one walks the sort order, checking each row's text, which
+        finds a page of frequent words after a few rows.
+        """
+        expression = text.search(where)
+        if expression is None:
+            return table, ""
+        if await text.count_upto(self._conn, expression, TEXT_LEAD_LIMIT) >= TEXT_LEAD_LIMIT:
+            return table, ""
+        # NOT INDEXED: the rows come by key from the text index's matches, not off an index.
+        return f"{table} NOT INDEXED", text.members(expression, params)
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         params: list[Any] = []
-        clause = _where_clause(tenant, where, params, self._multi.get(collection))
+        if (text := self._text.get(collection)) and (expression := text.search(where)):
+            lead = text.members(expression, params) + " AND "
+        else:
+            lead = ""
+        clause = lead + _where_clause(tenant, where, params, self._multi.get(collection))
         async with self._conn.execute(
             f"SELECT COUNT(*) FROM {self._source(collection, where)} WHERE {clause}", params
         ) as cur:
@@ -184,11 +227,14 @@ class SqliteSession:
 
     async def insert_many(self, collection: str, docs: Sequence[dict[str, Any]]) -> None:
         self._require_write()
-        rows = [(d["tenant"], d["id"], orjson.dumps(d).decode()) for d in docs]
         try:
-            await self._conn.executemany(
-                f"INSERT INTO {_table(collection)} (tenant, id, doc) VALUES (?, ?, ?)", rows
-            )
+            if (text := self._text.get(collection)) is not None:
+                await text.insert_rows(self._conn, _table(collection), docs)
+            else:
+                rows = [(d["tenant"], d["id"], orjson.dumps(d).decode()) for d in docs]
+                await self._conn.executemany(
+                    f"INSERT INTO {_table(collection)} (tenant, id, doc) VALUES (?, ?, ?)", rows
+                )
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(str(exc)) from exc
         if (multi := self._multi.get(collection)) is not None:
@@ -255,11 +301,12 @@ class SqliteSession:
         for start in range(0, len(wanted), _PROCESSED_CHUNK):
             chunk = wanted[start : start + _PROCESSED_CHUNK]
             marks = ", ".join("?" * len(chunk))
-            cur = await self._conn.execute(
+            rows = await _fetch(
+                self._conn,
                 f"SELECT event_id FROM _processed WHERE consumer = ? AND event_id IN ({marks})",
                 (consumer, *chunk),
             )
-            seen.update(row[0] for row in await cur.fetchall())
+            seen.update(row[0] for row in rows)
         fresh = [event_id for event_id in wanted if event_id not in seen]
         at = now_iso()
         await self._conn.executemany(
@@ -270,6 +317,31 @@ class SqliteSession:
 
 
 _PROCESSED_CHUNK = 500
+# Text searches matching fewer rows than this read them off the text index (see _text_source).
+TEXT_LEAD_LIMIT = 2000
+
+
+@asynccontextmanager
+async def _immediate(conn: aiosqlite.Connection) -> AsyncIterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on an error or a cancellation.
+
+    Even a cancellation that lands while BEGIN itself runs: aiosqlite runs the BEGIN in its
+    thread regardless, and the ROLLBACK queued after it undoes it. Left open, the connection's
+    next BEGIN would fail ("cannot start a transaction within a transaction") for every caller.
+    """
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+        yield
+    except BaseException:
+        await _end(conn, "ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
+async def _end(conn: aiosqlite.Connection, statement: str) -> None:
+    """COMMIT or ROLLBACK, carried out even if the caller is being cancelled; none open: fine."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        await asyncio.shield(conn.execute(statement))
 
 
 class SqliteStore:
@@ -281,6 +353,7 @@ class SqliteStore:
         self._reader: aiosqlite.Connection | None = None
         self._indexes: dict[str, dict[str, str]] = {}
         self._multi: dict[str, MultiValueIndexes] = {}
+        self._text: dict[str, TextIndex] = {}
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.outbox_signal = asyncio.Event()
@@ -313,13 +386,16 @@ class SqliteStore:
         )
         for spec in specs:
             table = _table(spec.name)
-            await w.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, id TEXT NOT NULL, "
-                "doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID"
-            )
+            if text_fields(specs, spec.name):
+                await create_keyed_table(w, table)  # FTS5 keys rows by integer
+            else:
+                await w.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, id TEXT NOT NULL, "
+                    "doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID"
+                )
             for index in spec.indexes:
-                if index.multi_value is not None:
-                    continue  # kept in the side table below
+                if index.multi_value is not None or index.text:
+                    continue  # kept in the side table or the text index below
                 unique = "UNIQUE " if index.unique else ""
                 cols = ", ".join(_expr(f) for f in index.fields)
                 # A trailing id lets equality look-ups return rows already in id order.
@@ -334,6 +410,13 @@ class SqliteStore:
                 known = self._multi.get(spec.name)
                 roots = {**known.roots, **multi.roots} if known else multi.roots
                 self._multi[spec.name] = MultiValueIndexes(spec.name, roots)
+        for name in dict.fromkeys(spec.name for spec in specs):
+            fields = text_fields(specs, name)
+            if len(fields) > 1:
+                raise ValueError(f"{name}: one text index per collection, not {fields}")
+            if fields:
+                self._text[name] = TextIndex(name, fields[0])
+                await create_text_index(w, _table(name), self._text[name])
         self._reader = await self._connect()
 
     async def close(self) -> None:
@@ -354,16 +437,15 @@ class SqliteStore:
         if self._writer is None:
             raise RuntimeError("store not started")
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             session = SqliteSession(
-                self._writer, writable=True, indexes=self._indexes, multi=self._multi
+                self._writer,
+                writable=True,
+                indexes=self._indexes,
+                multi=self._multi,
+                text=self._text,
             )
-            try:
+            async with _immediate(self._writer):
                 yield session
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
         if session.added_events:
             self.outbox_signal.set()
 
@@ -373,22 +455,28 @@ class SqliteStore:
             raise RuntimeError("store not started")
         # One reader connection: a read transaction spans every query of the block (a snapshot).
         async with self._read_lock:
-            await self._reader.execute("BEGIN")
             try:
+                # Inside the try: a cancellation while BEGIN runs still ends the transaction.
+                await self._reader.execute("BEGIN")
                 yield SqliteSession(
-                    self._reader, writable=False, indexes=self._indexes, multi=self._multi
+                    self._reader,
+                    writable=False,
+                    indexes=self._indexes,
+                    multi=self._multi,
+                    text=self._text,
                 )
             finally:
-                await self._reader.execute("COMMIT")
+                await _end(self._reader, "COMMIT")
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
-        async with self.reader():
+        # One statement reads a consistent snapshot by itself: no BEGIN and COMMIT around it.
+        async with self._read_lock:
             assert self._reader is not None
-            async with self._reader.execute(
+            rows = await _fetch(
+                self._reader,
                 "SELECT outbox_id, topic, key, value FROM _outbox ORDER BY outbox_id LIMIT ?",
                 (limit,),
-            ) as cur:
-                rows = await cur.fetchall()
+            )
         return [
             PendingEvent(
                 outbox_id=row[0],
@@ -410,16 +498,10 @@ class SqliteStore:
         if not outbox_ids:
             return
         assert self._writer is not None
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                await self._writer.executemany(
-                    "DELETE FROM _outbox WHERE outbox_id = ?", [(i,) for i in outbox_ids]
-                )
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
+        async with self._write_lock, _immediate(self._writer):
+            await self._writer.executemany(
+                "DELETE FROM _outbox WHERE outbox_id = ?", [(i,) for i in outbox_ids]
+            )
 
     def forget_deleted(self) -> None:
         """Truncate the WAL soon: it still holds deleted rows as they were (sqlite_wal.py)."""
@@ -440,18 +522,12 @@ class SqliteStore:
 
     async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
         assert self._writer is not None
-        async with self._write_lock:
-            # BEGIN IMMEDIATE takes SQLite's write lock: other processes on the file wait.
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                row = await read_lease(self._writer, name)
-                taken = decide(row, holder=holder, ttl=ttl)
-                if taken is not None:
-                    await write_lease(self._writer, name, taken)
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
+        # BEGIN IMMEDIATE takes SQLite's write lock: other processes on the file wait.
+        async with self._write_lock, _immediate(self._writer):
+            row = await read_lease(self._writer, name)
+            taken = decide(row, holder=holder, ttl=ttl)
+            if taken is not None:
+                await write_lease(self._writer, name, taken)
         return None if taken is None else Lease(name, holder, taken.token, taken.expires_at)
 
     async def release_lease(self, name: str, *, holder: str) -> None:

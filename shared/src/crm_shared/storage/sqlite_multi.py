@@ -203,16 +203,37 @@ def _entries_of(row: str, root: str, kind: MultiValue, *, source: str = "") -> s
     return f"{top} UNION ALL {nested}"
 
 
+def _old_entries_sql(mv: str, root: str, kind: MultiValue) -> str:
+    """DELETE of the old document's entries, by primary-key look-ups (no index by document).
+
+    Scalar INs on each key column let SQLite seek the primary key; a row-value IN on
+    (path, value) would not, and scanned the tenant's entries under the path. Paths and values
+    are crossed, a superset of the document's own pairs: it deletes only entries of this
+    document, and an update's trigger then adds back every entry of the new one.
+    """
+    each = f"json_each(OLD.doc, '$.{root}')"
+    paths = (
+        f"SELECT CASE WHEN typeof(key) = 'text' THEN '{root}.' || key ELSE '{root}' END FROM {each}"
+    )
+    values = f"SELECT atom FROM {each} WHERE atom IS NOT NULL"
+    if kind == "object":
+        values += (
+            f" UNION ALL SELECT e.atom FROM {each} AS c, json_each(c.value) AS e "
+            "WHERE c.type = 'array' AND e.atom IS NOT NULL"
+        )
+    return (
+        f"DELETE FROM {mv} WHERE e_tenant = OLD.tenant AND e_path IN ({paths}) "
+        f"AND e_value IN ({values}) AND e_id = OLD.id;"
+    )
+
+
 def _trigger_sql(table: str, mv: str, name: str, root: str, kind: MultiValue) -> list[str]:
+    check_field(root)
     insert = (
         f"INSERT OR IGNORE INTO {mv} (e_tenant, e_path, e_value, e_id) "
         f"{_entries_of('NEW', root, kind)};"
     )
-    delete = (
-        f"DELETE FROM {mv} WHERE e_tenant = OLD.tenant AND e_id = OLD.id "
-        "AND (e_path, e_value) IN "
-        f"(SELECT p, v FROM ({_entries_of('OLD', root, kind)}));"
-    )
+    delete = _old_entries_sql(mv, root, kind)
     changed = f"json_extract(OLD.doc, '$.{root}') IS NOT json_extract(NEW.doc, '$.{root}')"
     return [
         f"CREATE TRIGGER {name}_del AFTER DELETE ON {table} BEGIN {delete} END",
@@ -233,30 +254,38 @@ async def create_multi_value_indexes(
         f"CREATE TABLE IF NOT EXISTS {mv} (e_tenant TEXT NOT NULL, e_path TEXT NOT NULL, "
         "e_value, e_id TEXT NOT NULL, PRIMARY KEY (e_tenant, e_path, e_value, e_id)) WITHOUT ROWID"
     )
-    # The triggers delete a document's entries by (tenant, id): without this index SQLite walks
-    # every entry of the tenant under the path (tens of ms per replaced or deleted document at
-    # 100,000 contacts; with it, microseconds).
-    await conn.execute(f"CREATE INDEX IF NOT EXISTS {mv}_by_doc ON {mv} (e_tenant, e_id)")
+    # Stores made before the triggers found a document's entries by primary key kept a second
+    # index by (tenant, id) for them, as large as the side table itself: dropped.
+    await conn.execute(f"DROP INDEX IF EXISTS {mv}_by_doc")
     for root, kind in roots.items():
         name = f"{mv}__{root.replace('.', '_')}_{kind}"
-        async with conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (f"{name}_del",)
-        ) as cur:
-            if await cur.fetchone() is not None:
-                continue
+        if await _has_trigger(conn, f"{name}_v2_del"):
+            continue
+        # Triggers of the previous version: their entries are right, only the delete changed.
+        filled = await _has_trigger(conn, f"{name}_del")
         await conn.execute("BEGIN IMMEDIATE")
         try:
-            for sql in _trigger_sql(table, mv, name, root, kind):
+            for old in (f"{name}_del", f"{name}_upd"):
+                await conn.execute(f"DROP TRIGGER IF EXISTS {old}")
+            for sql in _trigger_sql(table, mv, f"{name}_v2", root, kind):
                 await conn.execute(sql)
             # Documents written before the index existed get their entries now, sorted first:
             # appending in key order is much faster than inserting all over the table.
-            await conn.execute(
-                f"INSERT OR IGNORE INTO {mv} (e_tenant, e_path, e_value, e_id) SELECT * FROM ("
-                + _entries_of("src", root, kind, source=f"{table} AS src, ")
-                + ") ORDER BY 1, 2, 3, 4"
-            )
+            if not filled:
+                await conn.execute(
+                    f"INSERT OR IGNORE INTO {mv} (e_tenant, e_path, e_value, e_id) SELECT * FROM ("
+                    + _entries_of("src", root, kind, source=f"{table} AS src, ")
+                    + ") ORDER BY 1, 2, 3, 4"
+                )
         except BaseException:
             await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
     return MultiValueIndexes(spec.name, roots)
+
+
+async def _has_trigger(conn: aiosqlite.Connection, name: str) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
+    ) as cur:
+        return await cur.fetchone() is not None

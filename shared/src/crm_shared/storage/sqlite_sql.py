@@ -82,10 +82,13 @@ def condition_sql(cond: Where, params: list[Any], multi: MultiValueIndexes | Non
         case Not(condition=inner):
             # A missing field makes the inner test NULL; its negation must then be true.
             return f"NOT COALESCE(({condition_sql(inner, params, multi)}), 0)"
-        case TextMatch(field=path, text=text):
-            # instr, not LIKE: LIKE ignores ASCII case and needs wildcard escaping.
-            params.append(text)
-            return f"instr({field_expr(path)}, ?) > 0"
+        case TextMatch(field=path):
+            # instr, not LIKE: LIKE ignores ASCII case and needs wildcard escaping. Checked even
+            # where a text index selected the rows: it serves only words of 3+ characters.
+            if not cond.words:
+                return f"typeof({field_expr(path)}) = 'text'"
+            params.extend(cond.words)
+            return " AND ".join(f"instr({field_expr(path)}, ?) > 0" for _ in cond.words)
         case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
             parts = []
             for op, bound in ((">=", gte), ("<=", lte), (">", gt), ("<", lt)):

@@ -7,6 +7,8 @@ from typing import Any
 
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
 from crm_contacts.adapters.duplicates import MATCHING_SPECS
+from crm_contacts.adapters.import_batches import IMPORT_BATCH_SPECS
+from crm_contacts.adapters.import_cancellations import CANCELLATION_SPECS
 from crm_contacts.adapters.tags import TAG_SPECS
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.ids import new_id
@@ -41,6 +43,8 @@ SEARCH_INDEXES: tuple[Index, ...] = (
     Index(("created_at",)),
     Index(("updated_at",)),
     Index(("name_sort",)),
+    # `q`: name, every email and phone (also in digits) and company, folded (domain/contact.py).
+    Index(("search_text",), text=True),
 )
 
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
@@ -63,7 +67,9 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(MERGES, indexes=(Index(("contact_ids",), multi_value="array"),)),
     # The `import_id` filter: the imports that created or changed each contact.
     CollectionSpec(CONTACTS, indexes=(Index(("import_ids",), multi_value="array"),)),
+    *CANCELLATION_SPECS,
     IDEMPOTENCY_COLLECTION,
+    *IMPORT_BATCH_SPECS,
 )
 
 # Bound the number of values per In query (SQLite caps bound parameters per statement).

@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from crm_contacts.domain.contact import Source
+from crm_shared.events import ImportRow
+from crm_shared.events.imports import DuplicatePolicy, MatchIdentifier
 
 
 class _Command(BaseModel):
@@ -48,3 +50,12 @@ class EraseContact(_Command):
     erasure_id: str
     contact_id: str
     identifier_hashes: tuple[str, ...] = ()
+
+
+class LookUpImportRows(_Command):
+    """Decide what importing these rows would do (the dry run of an import), writing nothing."""
+
+    rows: list[ImportRow]
+    on_duplicate: DuplicatePolicy = "skip"
+    match_on: list[MatchIdentifier] = []
+    occurred_at: str | None = None

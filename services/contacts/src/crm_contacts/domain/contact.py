@@ -11,6 +11,7 @@ from crm_contacts.domain.matching.profile import match_keys
 from crm_contacts.domain.text import fold
 from crm_contacts.domain.validation import merge_tags
 from crm_shared.contact_fields import ERASED_FIELDS, FIELDS_BY_NAME, PROFILE_FIELDS, PUBLIC_FIELDS
+from crm_shared.text import search_fold
 
 Source = Literal["manual", "chat", "form", "integration", "import"]
 ERASED_NAME = "Erased contact"
@@ -31,10 +32,11 @@ def search_text(doc: Mapping[str, Any]) -> str:
     present = [p for p in parts if p]
     joined = " ".join(present)
     if joined.isascii():
-        # Folding ASCII text part by part equals folding the joined text once (fold's ASCII
-        # path), which skips a cache look-up per part (a million-row import calls this per row).
+        # Folding ASCII text part by part equals folding the joined text once (search_fold's
+        # ASCII path), which skips a cache look-up per part (an import calls this per row).
         return " ".join(joined.lower().split())
-    return " ".join(folded for p in present if (folded := fold(p)))
+    # Folded as queries are (text_query), transliterating too: "odegaard" finds "Ødegaard".
+    return " ".join(folded for p in present if (folded := search_fold(p)))
 
 
 _NON_DIGITS = re.compile(r"[^0-9]")
@@ -55,7 +57,8 @@ def refresh_derived(doc: AnyContactDoc) -> AnyContactDoc:
     doc["emails_norm"] = unique(e for e in (doc.get("email"), *emails) if e)
     doc["tags_norm"] = [fold(t) for t in doc.get("tags", ())]  # tag names compare folded
     doc["search_text"] = search_text(doc)
-    doc["name_sort"] = fold(doc.get("name") or "")
+    # Folded as searches are: a query too short for the text index is a prefix of it.
+    doc["name_sort"] = search_fold(doc.get("name") or "")
     # Emails, phones, external ids and name blocks: what finds a contact's duplicate candidates
     # (none once erased: the placeholder name must not block erased contacts together).
     doc["match_keys"] = match_keys(doc) if doc.get("erased_at") is None else []

@@ -17,6 +17,7 @@ from crm_contacts.domain.search import conditions
 from crm_shared.filters import ContactFilter
 from crm_shared.problems import ProblemError
 from crm_shared.storage import Contains, ContainsAny, Eq, In, Not, Range, TextMatch, Where
+from crm_shared.storage.port import text_holds
 
 
 def compile_filter(
@@ -88,9 +89,8 @@ def holds(cond: Where, doc: Mapping[str, Any]) -> bool:
         case ContainsAny(field=path, values=values):
             items = _elements(_read(doc, path))
             return any(_same(item, v) for item in items for v in values)
-        case TextMatch(field=path, text=text):
-            stored = _read(doc, path)
-            return isinstance(stored, str) and text in stored
+        case TextMatch(field=path):
+            return text_holds(_read(doc, path), cond)
         case Range():
             return _in_range(_read(doc, cond.field), cond)
         case Not(condition=inner):

@@ -20,10 +20,11 @@ from crm_contacts.domain.import_warnings import (
     left_out,
     without_problems,
 )
+from crm_contacts.domain.resolution import Arrival, resolve_update, written_times
 from crm_contacts.domain.validation import validate_profile
 from crm_shared.contact_fields import FIELDS_BY_NAME, IMPORTABLE_FIELDS
 from crm_shared.events import ImportRow
-from crm_shared.events.imports import DuplicatePolicy
+from crm_shared.events.imports import DEFAULT_MATCH_ON, DuplicatePolicy, MatchIdentifier
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.validation import json_problem
 
@@ -126,6 +127,8 @@ class ExistingContacts:
 
     by_email: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_phone: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The identifiers that decide who a row is, in order (the import's `match_on`).
+    match_on: tuple[MatchIdentifier, ...] = DEFAULT_MATCH_ON
 
     def contacts(self) -> list[dict[str, Any]]:
         """Each contact once."""
@@ -133,12 +136,16 @@ class ExistingContacts:
         return list(docs.values())
 
     def find(self, profile: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The contact holding the row's email, else its phone."""
-        email, phone = profile.get("email"), profile.get("phone")
-        found = self.by_email.get(email) if email else None
-        if found is None and phone:
-            found = self.by_phone.get(phone)
-        return found
+        """The contact holding the row's first `match_on` identifier that one holds (by default
+        its email, else its phone)."""
+        for identifier in self.match_on:
+            value = profile.get(identifier)
+            if value:
+                index = self.by_email if identifier == "email" else self.by_phone
+                found = index.get(value)
+                if found is not None:
+                    return found
+        return None
 
     def note(self, doc: dict[str, Any], *, replace: bool) -> None:
         """Resolve the document's identifiers to it (`replace`: it is a newer version)."""
@@ -150,9 +157,29 @@ class ExistingContacts:
                 self.by_phone[phone] = doc
 
 
-def existing_by_identifiers(docs: Iterable[dict[str, Any]]) -> ExistingContacts:
+def match_identifiers(
+    rows: Iterable[PreparedRow], match_on: Iterable[MatchIdentifier] = DEFAULT_MATCH_ON
+) -> tuple[list[str], list[str]]:
+    """The normalized emails and phones of valid rows that `match_on` looks up (each once)."""
+    wanted = set(match_on)
+    emails: dict[str, None] = {}
+    phones: dict[str, None] = {}
+    for row in rows:
+        profile = row.profile
+        if not profile:
+            continue
+        if "email" in wanted and (email := profile.get("email")):
+            emails[email] = None
+        if "phone" in wanted and (phone := profile.get("phone")):
+            phones[phone] = None
+    return list(emails), list(phones)
+
+
+def existing_by_identifiers(
+    docs: Iterable[dict[str, Any]], match_on: Iterable[MatchIdentifier] = DEFAULT_MATCH_ON
+) -> ExistingContacts:
     """Index live contacts (oldest first) by every email and phone they hold."""
-    existing = ExistingContacts()
+    existing = ExistingContacts(match_on=tuple(match_on) or DEFAULT_MATCH_ON)
     for doc in docs:
         existing.note(doc, replace=False)
     return existing
@@ -168,11 +195,14 @@ class _Planner:
         now: str,
         new_id: Callable[[], str],
         rules: ContactPolicy | None = None,
+        occurred_at: str | None = None,
     ) -> None:
         self.tenant = tenant
         self.rules = rules
         self.policy = policy
         self.now = now
+        # When the rows were written at their source (the upload): the last-writer rule's time.
+        self.occurred_at = occurred_at or now
         self.new_id = new_id
         self.plan = BatchPlan()
         # The contact each email and phone resolves to, including ones created by this batch.
@@ -259,6 +289,7 @@ class _Planner:
             source="import",
             now=self.now,
         )
+        doc["field_times"] = written_times(profile, self.occurred_at)
         if rules is not None:
             rules.retag_new(doc)
         if not self.storable(row, doc):
@@ -280,7 +311,15 @@ class _Planner:
             if checked is None:
                 return
             profile = checked
-        updated, changes = apply_profile(target, profile, merge_tags_=True)
+        # The resolver's rule, as for every other source: the later write wins a field, an
+        # older one only fills blanks, nothing is blanked, a new email or phone is added.
+        resolution = resolve_update(
+            target, Arrival(source="import", profile=profile, occurred_at=self.occurred_at)
+        )
+        resolution.profile.pop("sources", None)  # recorded below, only when something changed
+        updated, changes = apply_profile(target, resolution.profile, merge_tags_=True)
+        if changes:
+            updated["field_times"] = resolution.field_times
         if rules is not None:
             changes = rules.retag_changed(target, updated, changes)
         if not changes:
@@ -349,11 +388,13 @@ def plan_batch(
     now: str,
     new_id: Callable[[], str],
     rules: ContactPolicy | None = None,
+    occurred_at: str | None = None,
 ) -> BatchPlan:
     """Decide each row's fate under the duplicate policy; earlier rows of the batch count too.
 
     `rules` (the tenant's custom fields, tags and tag rules) type each row's custom values and
-    tags; a row that breaks them fails with the reason while the others go on.
+    tags; a row that breaks them fails with the reason while the others go on. An update follows
+    the resolver's last-writer rule with the rows written at `occurred_at` (default: `now`).
     """
     planner = _Planner(
         tenant=tenant,
@@ -362,6 +403,7 @@ def plan_batch(
         now=now,
         new_id=new_id,
         rules=rules,
+        occurred_at=occurred_at,
     )
     for row in rows:
         planner.apply(row, suppressed)

@@ -22,6 +22,7 @@ from crm_shared.filters import ContactFilter, CustomFieldCondition
 from crm_shared.identity import normalize_email
 from crm_shared.problems import Unprocessable
 from crm_shared.storage import Contains, ContainsAny, Eq, In, Not, Range, TextMatch, Where
+from crm_shared.text import MIN_INDEXED_LENGTH, search_fold
 
 # `sort` values -> the stored field they order by. Without `sort`, pages come in id order, which
 # is creation order (ids are time-ordered) and the cheapest keyset there is.
@@ -33,6 +34,8 @@ SORT_FIELDS: dict[str, str] = {
 DEFAULT_SORT = "id"
 _PHONE_LIKE = re.compile(r"[+\d\s().\-/]+")
 _RANGE_TYPES = frozenset({"number", "date"})
+# Sorts after every character: the upper bound of a prefix range.
+_AFTER_EVERY_CHARACTER = "\U0010ffff"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,21 @@ def text_query(q: str) -> str:
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 3 and _PHONE_LIKE.fullmatch(q.strip()):
         return digits
-    return fold(q)
+    return search_fold(q)
+
+
+def text_conditions(q: str) -> list[Where]:
+    """The condition `q` stands for: every word in the contact's searched text, in any order.
+
+    A query with no word of MIN_INDEXED_LENGTH characters is one no trigram index can serve
+    (it would read every contact): it matches contacts whose folded name starts with it.
+    """
+    text = text_query(q)
+    if not text:
+        return []
+    if max(len(word) for word in text.split()) < MIN_INDEXED_LENGTH:
+        return [Range("name_sort", gte=text, lt=text + _AFTER_EVERY_CHARACTER)]
+    return [TextMatch("search_text", text)]
 
 
 def _problem(param: str, reason: str) -> Unprocessable:
@@ -156,8 +173,8 @@ def conditions(
     ):
         if after is not None or before is not None:
             where.append(Range(field, gte=_moment(after), lte=_moment(before)))
-    if criteria.q and (text := text_query(criteria.q)):
-        where.append(TextMatch("search_text", text))
+    if criteria.q:
+        where.extend(text_conditions(criteria.q))
     if criteria.deleted or include_deleted:
         # Merged-away contacts are stamped deleted too, but never listed: they live on in the
         # primary (live-only queries skip them through `deleted_at` already).

@@ -1,9 +1,10 @@
-"""Kafka entrypoints: import batches, erasure requests, chat visitors and integration upserts."""
+"""Kafka entrypoints: import batches and cancels, erasure requests, chat visitors, upserts."""
 
 from __future__ import annotations
 
 from crm_contacts.domain.commands import EraseContact
 from crm_contacts.service_layer.erasure import erase_contact
+from crm_contacts.service_layer.import_cancellations import record_import_end
 from crm_contacts.service_layer.imports import import_batch
 from crm_contacts.service_layer.source_commands import link_visitor, upsert_by_external_id
 from crm_contacts.settings import ContactsSettings
@@ -11,6 +12,7 @@ from crm_shared.envelope import EventEnvelope
 from crm_shared.events import (
     ErasureRequested,
     ImportContactsBatch,
+    ImportJobFinished,
     UpsertContactByExternalId,
     VisitorIdentified,
 )
@@ -21,10 +23,12 @@ from crm_shared.wiring import CONTACTS
 COMMANDS_GROUP = "crm-contacts-commands"
 ERASURE_GROUP = "crm-contacts-erasure"
 SOURCES_GROUP = "crm-contacts-sources"
+IMPORT_CONTROL_GROUP = "crm-contacts-import-control"
 # Declared in crm_shared.wiring, which the AsyncAPI document is generated from.
 COMMANDS_TOPICS = CONTACTS.topics_of(COMMANDS_GROUP)
 ERASURE_TOPICS = CONTACTS.topics_of(ERASURE_GROUP)
 SOURCES_TOPICS = CONTACTS.topics_of(SOURCES_GROUP)
+IMPORT_CONTROL_TOPICS = CONTACTS.topics_of(IMPORT_CONTROL_GROUP)
 
 
 def build_bus(store: DocumentStore, settings: ContactsSettings) -> MessageBus:
@@ -34,6 +38,9 @@ def build_bus(store: DocumentStore, settings: ContactsSettings) -> MessageBus:
         await import_batch(
             store, batch, tenant=envelope.tenant, settings=settings, event_id=envelope.id
         )
+
+    async def on_import_finished(ended: ImportJobFinished, envelope: EventEnvelope) -> None:
+        await record_import_end(store, ended, tenant=envelope.tenant, event_id=envelope.id)
 
     async def on_erasure_requested(event: ErasureRequested, envelope: EventEnvelope) -> None:
         command = EraseContact(
@@ -68,6 +75,7 @@ def build_bus(store: DocumentStore, settings: ContactsSettings) -> MessageBus:
     return (
         MessageBus()
         .on(ImportContactsBatch, on_import_batch)
+        .on(ImportJobFinished, on_import_finished)
         .on(ErasureRequested, on_erasure_requested)
         .on(VisitorIdentified, on_visitor_identified)
         .on(UpsertContactByExternalId, on_upsert)

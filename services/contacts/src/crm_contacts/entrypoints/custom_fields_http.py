@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.domain.custom_fields import FieldType
 from crm_contacts.domain.field_definitions import new_definition
 from crm_contacts.entrypoints.deps import Store
+from crm_contacts.entrypoints.jobs_http import JobPublic, accepted
 from crm_contacts.entrypoints.paging import etag, expected_version
 from crm_contacts.service_layer import custom_fields as handlers
 from crm_shared.http import AdminAuth, ViewerAuth
@@ -30,11 +31,13 @@ Rules for the values contacts already hold:
   "option 'x' of 'plan' is retired". Listing it in `options` again re-activates it.
 - respelling an option (same option ignoring case and accents): stored values take the new
   spelling (ContactUpdated per changed contact).
-- changing `type`: allowed only when every stored value (live and soft-deleted contacts) converts
-  without loss - e.g. text->number when all parse, dropdown->multi_select always, anything->text
-  always, multi_select->dropdown when no contact holds more than one option. The values are
-  converted in the same transaction (ContactUpdated per changed contact). Otherwise 409 with
-  `blocking_contacts`, the number of contacts whose values block it; nothing changes.
+- changing `type`: the definition changes at once (new writes use the new type) and the answer
+  is 202 with a job (`job`, `Location` of the job) converting the values contacts hold (live and
+  soft-deleted) in batches, ContactUpdated per changed contact: text->number when the value
+  parses, dropdown->multi_select always, anything->text always, multi_select->dropdown when the
+  contact holds at most one option, ->date when it is YYYY-MM-DD. A value that does not
+  convert stays as it was, and the contact is listed in the job's `errors` with the rule it
+  breaks (never the value). Respelled options are rewritten by a job the same way.
 """
 
 
@@ -83,6 +86,12 @@ class CustomFieldPublic(BaseModel):
     version: int
     created_at: str
     updated_at: str
+
+
+class CustomFieldChanged(CustomFieldPublic):
+    """A definition after a change, and the job converting stored values (null if none)."""
+
+    job: JobPublic | None
 
 
 class CustomFieldList(BaseModel):
@@ -138,17 +147,23 @@ async def get_custom_field(
     return _public(doc)
 
 
-@router.patch("/{key}", response_model=CustomFieldPublic, description=_CHANGE_RULES)
+@router.patch(
+    "/{key}",
+    response_model=CustomFieldChanged,
+    responses={202: {"model": CustomFieldChanged, "description": "Changed; the job follows"}},
+    description=_CHANGE_RULES,
+)
 async def update_custom_field(
     key: str,
     body: CustomFieldUpdate,
     principal: AdminAuth,
     store: Store,
+    request: Request,
     response: Response,
     if_match: Annotated[str | None, Header(description="Definition version")] = None,
-) -> CustomFieldPublic:
+) -> CustomFieldChanged:
     """Change a custom field definition (admin); the key cannot change."""
-    doc = await handlers.update_definition(
+    doc, job = await handlers.update_definition(
         store,
         key,
         body.present_fields(),
@@ -157,30 +172,34 @@ async def update_custom_field(
         expected_version=expected_version(if_match),
     )
     response.headers["ETag"] = etag(int(doc["version"]))
-    return _public(doc)
+    queued = accepted(request, response, job) if job is not None else None
+    return CustomFieldChanged.model_validate({**doc, "job": queued})
 
 
 @router.delete(
     "/{key}",
-    status_code=status.HTTP_204_NO_CONTENT,
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobPublic,
     description=(
-        "Delete a definition (admin). 409 while any live contact has a value for it, unless "
-        "`purge_values=true`, which removes those values (ContactUpdated per contact). Values "
-        "on soft-deleted contacts are removed with the definition either way, so a restored "
-        "contact never holds a value of a field that no longer exists. 409 while a tag rule "
-        "filters on the field."
+        "Delete a definition (admin): 202 with the job (`Location` of the job) that removes "
+        "the values contacts hold in batches (ContactUpdated per contact). 409 while any live "
+        "contact has a value for it, unless `purge_values=true`. Values on soft-deleted "
+        "contacts are removed either way, so a restored contact never holds a value of a field "
+        "that no longer exists. 409 while a tag rule filters on the field."
     ),
 )
 async def delete_custom_field(
     key: str,
     principal: AdminAuth,
     store: Store,
+    request: Request,
+    response: Response,
     purge_values: Annotated[
         bool, Query(description="Also remove the values contacts hold")
     ] = False,
-) -> Response:
+) -> JobPublic:
     """Delete a custom field definition (admin)."""
-    await handlers.delete_definition(
+    job = await handlers.delete_definition(
         store, key, purge_values=purge_values, tenant=principal.tenant, actor=principal.key_id
     )
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return accepted(request, response, job)

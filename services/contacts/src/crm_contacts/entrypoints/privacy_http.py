@@ -29,6 +29,7 @@ from crm_contacts.service_layer.suppressions import (
 )
 from crm_shared.cursors import CursorCodec, Text
 from crm_shared.http import AdminAuth, EditorAuth
+from crm_shared.validation import Flag
 
 router = APIRouter(prefix="/v1", tags=["privacy"])
 
@@ -46,7 +47,7 @@ class PersonQuery(BaseModel):
     contact_ids: list[_CONTACT_ID] = Field(default=[], max_length=MAX_SELECTOR_IDS)
     emails: list[_IDENTIFIER] = Field(default=[], max_length=100)
     phones: list[_IDENTIFIER] = Field(default=[], max_length=100)
-    with_profiles: bool = Field(
+    with_profiles: Flag = Field(
         default=False, description="Include each record's fields (for an access request)"
     )
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.domain.tag_rules import RULE_NAME_MAX
 from crm_contacts.entrypoints.deps import Store
+from crm_contacts.entrypoints.jobs_http import JobPublic, accepted
 from crm_contacts.service_layer import tag_rules as handlers
 from crm_shared.filters import ContactFilter
 from crm_shared.http import AdminAuth, ViewerAuth
@@ -21,8 +22,9 @@ _HOW = (
     "A contact matching the rule's filter (the same filter as POST /v1/contacts/search) "
     "carries the rule's auto tag; one that stops matching loses it unless another rule gives "
     "it. Rules are evaluated on every create and update (API and import). Creating, changing "
-    "or deleting a rule re-evaluates every contact of the tenant in the same transaction "
-    "(ContactUpdated for each contact whose tags change; `contacts_updated` counts them). "
+    "(filter or tag) or deleting a rule answers 202 with a job (`job`; `Location` of the job) "
+    "that re-evaluates every contact of the tenant in batches (ContactUpdated for each contact "
+    "whose tags change); new writes apply the changed rules at once. "
     "Rules see manual and system tags, not auto tags (rules do not chain); `deleted` must be "
     "false; custom-field conditions must name defined fields and fit their types."
 )
@@ -61,9 +63,9 @@ class TagRulePublic(BaseModel):
 
 
 class TagRuleChanged(TagRulePublic):
-    """A rule after a change, and how many contacts gained or lost its tag."""
+    """A rule after a change, and the job re-tagging the contacts (null if none was needed)."""
 
-    contacts_updated: int
+    job: JobPublic | None
 
 
 class TagRuleList(BaseModel):
@@ -85,16 +87,16 @@ async def list_tag_rules(principal: ViewerAuth, store: Store) -> TagRuleList:
 
 @router.post(
     "",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     response_model=TagRuleChanged,
     description=_HOW,
     dependencies=[Idempotent],
 )
 async def create_tag_rule(
-    body: TagRuleCreate, principal: AdminAuth, store: Store, response: Response
+    body: TagRuleCreate, principal: AdminAuth, store: Store, request: Request, response: Response
 ) -> TagRuleChanged:
-    """Create a tag rule (admin) and tag the contacts it matches."""
-    rule = await handlers.create_rule(
+    """Create a tag rule (admin); a job tags the contacts it matches."""
+    rule, job = await handlers.create_rule(
         store,
         tenant=principal.tenant,
         name=body.name,
@@ -102,8 +104,7 @@ async def create_tag_rule(
         tag=body.tag,
         actor=principal.key_id,
     )
-    response.headers["Location"] = f"/v1/tag-rules/{rule['id']}"
-    return TagRuleChanged.model_validate(rule)
+    return TagRuleChanged.model_validate({**rule, "job": accepted(request, response, job)})
 
 
 @router.get("/{rule_id}", response_model=TagRulePublic)
@@ -113,20 +114,37 @@ async def get_tag_rule(rule_id: str, principal: ViewerAuth, store: Store) -> Tag
     return TagRulePublic.model_validate(rule)
 
 
-@router.patch("/{rule_id}", response_model=TagRuleChanged, description=_HOW)
+@router.patch(
+    "/{rule_id}",
+    response_model=TagRuleChanged,
+    responses={202: {"model": TagRuleChanged, "description": "Changed; the job follows"}},
+    description=_HOW,
+)
 async def update_tag_rule(
-    rule_id: str, body: TagRuleUpdate, principal: AdminAuth, store: Store
+    rule_id: str,
+    body: TagRuleUpdate,
+    principal: AdminAuth,
+    store: Store,
+    request: Request,
+    response: Response,
 ) -> TagRuleChanged:
-    """Change a tag rule (admin) and re-tag every contact."""
+    """Change a tag rule (admin); a job re-tags every contact."""
     patch = {"name": body.name, "filter": _filter_body(body.filter), "tag": body.tag}
-    rule = await handlers.update_rule(
+    rule, job = await handlers.update_rule(
         store, rule_id, patch, tenant=principal.tenant, actor=principal.key_id
     )
-    return TagRuleChanged.model_validate(rule)
+    queued = accepted(request, response, job) if job is not None else None
+    return TagRuleChanged.model_validate({**rule, "job": queued})
 
 
-@router.delete("/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_tag_rule(rule_id: str, principal: AdminAuth, store: Store) -> Response:
-    """Delete a tag rule (admin); its tag leaves contacts no other rule gives it to."""
-    await handlers.delete_rule(store, rule_id, tenant=principal.tenant, actor=principal.key_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{rule_id}", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic, description=_HOW
+)
+async def delete_tag_rule(
+    rule_id: str, principal: AdminAuth, store: Store, request: Request, response: Response
+) -> JobPublic:
+    """Delete a tag rule (admin); a job takes its tag from contacts no other rule gives it to."""
+    job = await handlers.delete_rule(
+        store, rule_id, tenant=principal.tenant, actor=principal.key_id
+    )
+    return accepted(request, response, job)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.domain.tags import TAG_GROUP_MAX, TagKind
 from crm_contacts.entrypoints.deps import Store
+from crm_contacts.entrypoints.jobs_http import JobPublic, accepted
 from crm_contacts.service_layer import tags as handlers
 from crm_shared.http import EditorAuth, ViewerAuth
 from crm_shared.idempotency import Idempotent
@@ -67,9 +68,9 @@ class TagPublic(BaseModel):
 
 
 class TagChanged(TagPublic):
-    """A tag after a change, and how many contacts were renamed with it."""
+    """A tag after a change, and for a rename the job renaming it on the contacts (else null)."""
 
-    contacts_updated: int
+    job: JobPublic | None
 
 
 class TagList(BaseModel):
@@ -121,31 +122,44 @@ async def get_tag(tag_id: str, principal: ViewerAuth, store: Store) -> TagPublic
 @router.patch(
     "/{tag_id}",
     response_model=TagChanged,
+    responses={202: {"model": TagChanged, "description": "Renamed; the job follows"}},
     description=(
-        "Rename, regroup or recolor a tag. A rename renames it on every contact that carries "
-        "it (new version and ContactUpdated each) and in the filters of tag rules; 409 if "
-        "another tag has the name ignoring case and accents. System tags cannot be renamed."
+        "Rename, regroup or recolor a tag (200). A rename (202, `Location` of the job) renames "
+        "it in the filters of tag rules at once and queues a job renaming it on every contact "
+        "that carries it (new version and ContactUpdated each); until the job completes a "
+        "filter on the tag finds contacts under either name. 409 if another tag has the name "
+        "ignoring case and accents. System tags cannot be renamed."
     ),
 )
 async def update_tag(
-    tag_id: str, body: TagUpdate, principal: EditorAuth, store: Store
+    tag_id: str,
+    body: TagUpdate,
+    principal: EditorAuth,
+    store: Store,
+    request: Request,
+    response: Response,
 ) -> TagChanged:
     """Rename (everywhere), regroup or recolor a tag."""
-    doc, renamed = await handlers.update_tag(
+    doc, job = await handlers.update_tag(
         store, tag_id, body.present_fields(), tenant=principal.tenant, actor=principal.key_id
     )
-    return TagChanged.model_validate({**doc, "contacts_updated": renamed})
+    queued = accepted(request, response, job) if job is not None else None
+    return TagChanged.model_validate({**doc, "job": queued})
 
 
 @router.delete(
     "/{tag_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobPublic,
     description=(
-        "Delete a tag and remove it from every contact (ContactUpdated each). System tags "
-        "cannot be deleted; 409 while a tag rule gives the tag or filters on it."
+        "Delete a tag (202 with the job, `Location` of the job): the tag is gone at once and "
+        "the job removes it from every contact (ContactUpdated each). System tags cannot be "
+        "deleted; 409 while a tag rule gives the tag or filters on it."
     ),
 )
-async def delete_tag(tag_id: str, principal: EditorAuth, store: Store) -> Response:
+async def delete_tag(
+    tag_id: str, principal: EditorAuth, store: Store, request: Request, response: Response
+) -> JobPublic:
     """Delete a tag and remove it from every contact."""
-    await handlers.delete_tag(store, tag_id, tenant=principal.tenant, actor=principal.key_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    job = await handlers.delete_tag(store, tag_id, tenant=principal.tenant, actor=principal.key_id)
+    return accepted(request, response, job)

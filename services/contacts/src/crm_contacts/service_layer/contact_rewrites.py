@@ -1,4 +1,5 @@
-"""Rewriting many contacts inside one transaction: definition changes, tag renames, rule changes.
+"""Rewriting contacts: one contact at a time (`rewritten`, used by the rewrite jobs), or many
+inside one transaction (`rewrite_contacts`, for a new definition typing untyped values).
 
 Each changed contact gets a new version and its own ContactUpdated (before/after), written in the
 same transaction as the change that caused it, so the change and its effects commit together.
@@ -42,6 +43,24 @@ def _changes(doc: dict[str, Any], fields: dict[str, Any]) -> Changes:
     }
 
 
+def rewritten(
+    doc: dict[str, Any], fields: dict[str, Any], *, now: str, tenant: str, actor: str | None
+) -> tuple[dict[str, Any], OutgoingEvent] | None:
+    """`doc` with `fields` set (new version) and its ContactUpdated, or None if nothing changes."""
+    changes = _changes(doc, fields)
+    if not changes:
+        return None
+    updated = bump(refresh_derived({**doc, **fields}), now)
+    event = ContactUpdated(
+        contact_id=doc["id"],
+        version=updated["version"],
+        changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
+    )
+    return updated, outgoing(
+        event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor
+    )
+
+
 async def rewrite_contacts(
     session: Session,
     tenant: str,
@@ -66,20 +85,17 @@ async def rewrite_contacts(
             except Blocked:
                 result.blocked += 1
                 continue
-            changes = _changes(doc, fields)
-            if result.blocked or not changes:
+            change = (
+                None
+                if result.blocked
+                else rewritten(doc, fields, now=now, tenant=tenant, actor=actor)
+            )
+            if change is None:
                 continue
-            updated = bump(refresh_derived({**doc, **fields}), now)
+            updated, event = change
             if not await contacts.save(updated, expected_version=int(doc["version"])):
                 raise Conflict(f"contact {doc['id']} changed meanwhile; retry")
-            event = ContactUpdated(
-                contact_id=doc["id"],
-                version=updated["version"],
-                changes={f: FieldChange(before=b, after=a) for f, (b, a) in changes.items()},
-            )
-            events.append(
-                outgoing(event, source=CONTACTS_SOURCE, tenant=tenant, key=doc["id"], actor=actor)
-            )
+            events.append(event)
             result.changed += 1
         if events:
             await session.add_events(events)

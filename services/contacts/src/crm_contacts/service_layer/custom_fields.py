@@ -1,12 +1,18 @@
-"""Handlers for custom field definitions: define, change (converting stored values), delete."""
+"""Handlers for custom field definitions: define, change (converting stored values), delete.
+
+A type change (or respelled options) and a delete commit the definition first and queue a job
+(service_layer/rewrite_jobs.py) that converts or removes the values contacts hold, in batches;
+a value that does not convert stays and is listed in the job's errors.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from crm_contacts.adapters.contact_pages import NOT_ERASED
+from crm_contacts.adapters.contact_pages import NOT_ERASED, holding
 from crm_contacts.adapters.custom_fields import CustomFieldRepository, definition_from_doc
+from crm_contacts.adapters.repository import CONTACTS
 from crm_contacts.adapters.tags import TagRuleRepository
 from crm_contacts.domain.custom_fields import FieldDefinition, InvalidValue
 from crm_contacts.domain.errors import InvalidFields
@@ -14,10 +20,11 @@ from crm_contacts.domain.field_definitions import changed_definition, convert_va
 from crm_contacts.domain.tag_rules import check_rule_filter
 from crm_contacts.service_layer.contact_policy import load_policy
 from crm_contacts.service_layer.contact_rewrites import Blocked, rewrite_contacts
+from crm_contacts.service_layer.rewrite_jobs import queue_job
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
 from crm_shared.problems import Conflict, NotFound, PreconditionFailed
-from crm_shared.storage import DocumentStore, DuplicateKeyError, Session
+from crm_shared.storage import DocumentStore, DuplicateKeyError, Eq, Session
 
 
 def definition_doc(definition: FieldDefinition, *, tenant: str, now: str) -> dict[str, Any]:
@@ -72,19 +79,10 @@ async def _convert_stored_values(
     actor: str,
 ) -> int:
     """Convert every contact's value of the field to `new`; 409 if one cannot be (no writes)."""
+    await _check_rules_fit(session, tenant, new)
     policy = (await load_policy(session, tenant)).with_definition(new)
     key = new.key
-    rules_on_key = [r for r in policy.rules if any(c.key == key for c in r.filter.custom)]
-    for rule in rules_on_key:  # a rule must not silently stop matching
-        try:
-            check_rule_filter(rule.filter, policy.definitions)
-        except InvalidFields as exc:
-            raise Conflict(
-                f"tag rule '{rule.name}' filters on '{key}' in a way that does not fit a "
-                f"{new.type} field; change the rule first",
-                extra={"tag_rules": [rule.name]},
-            ) from exc
-    filters_on_key = bool(rules_on_key)
+    filters_on_key = any(c.key == key for r in policy.rules for c in r.filter.custom)
 
     def convert(doc: dict[str, Any]) -> dict[str, Any] | None:
         values = doc.get("custom_fields") or {}
@@ -115,6 +113,22 @@ async def _convert_stored_values(
     return result.changed
 
 
+async def _check_rules_fit(session: Session, tenant: str, new: FieldDefinition) -> None:
+    """409 if a tag rule filters on the field in a way its new type does not fit."""
+    policy = (await load_policy(session, tenant)).with_definition(new)
+    for rule in policy.rules:
+        if not any(c.key == new.key for c in rule.filter.custom):
+            continue
+        try:
+            check_rule_filter(rule.filter, policy.definitions)
+        except InvalidFields as exc:  # a rule must not silently stop matching
+            raise Conflict(
+                f"tag rule '{rule.name}' filters on '{new.key}' in a way that does not fit a "
+                f"{new.type} field; change the rule first",
+                extra={"tag_rules": [rule.name]},
+            ) from exc
+
+
 async def create_definition(
     store: DocumentStore, definition: FieldDefinition, *, tenant: str, actor: str
 ) -> dict[str, Any]:
@@ -140,8 +154,9 @@ async def update_definition(
     tenant: str,
     actor: str,
     expected_version: int | None = None,
-) -> dict[str, Any]:
-    """Change a definition under the documented rules; stored values convert or it is 409."""
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Change a definition under the documented rules; returns it and, when stored values must
+    be converted, the job converting them."""
     async with store.transaction() as session:
         fields = CustomFieldRepository(session, tenant)
         doc = await fields.get_doc(key)
@@ -152,9 +167,17 @@ async def update_definition(
         old = definition_from_doc(doc)
         new = changed_definition(old, patch)
         if new == old:
-            return doc
+            return doc, None
+        job = None
         if needs_rewrite(old, new):
-            await _convert_stored_values(session, tenant, old, new, actor=actor)
+            await _check_rules_fit(session, tenant, new)
+            job = await queue_job(
+                session,
+                tenant=tenant,
+                kind="field_change",
+                params={"key": key, "old": _attributes(old), "new": _attributes(new)},
+                requested_by=actor,
+            )
         updated = {
             **doc,
             **_attributes(new),
@@ -162,13 +185,28 @@ async def update_definition(
             "version": int(doc["version"]) + 1,
         }
         await fields.save(updated, expected_version=int(doc["version"]))
-    return updated
+    return updated, job
+
+
+async def _live_holder(store: DocumentStore, tenant: str, key: str) -> bool:
+    """Whether a live contact holds a value of the field (one indexed read, outside the writer)."""
+    async with store.reader() as session:
+        found = await session.find(
+            CONTACTS, tenant=tenant, where=(*holding(key), Eq("deleted_at", None)), limit=1
+        )
+    return bool(found)
 
 
 async def delete_definition(
     store: DocumentStore, key: str, *, purge_values: bool, tenant: str, actor: str
-) -> None:
-    """Delete a definition: 409 while live contacts hold values unless they are purged."""
+) -> dict[str, Any]:
+    """Delete a definition: 409 while live contacts hold values unless they are purged; returns
+    the job removing the values contacts hold (soft-deleted contacts' always)."""
+    if not purge_values and await _live_holder(store, tenant, key):
+        raise Conflict(
+            f"live contacts have a value for '{key}'; pass purge_values=true to remove those "
+            "values with the field"
+        )
     async with store.transaction() as session:
         fields = CustomFieldRepository(session, tenant)
         doc = await fields.get_doc(key)
@@ -184,22 +222,9 @@ async def delete_definition(
                 f"tag rules filter on custom field '{key}': {', '.join(rules)}; change them first",
                 extra={"tag_rules": rules},
             )
-
-        def purge(contact: dict[str, Any]) -> dict[str, Any] | None:
-            values = contact.get("custom_fields") or {}
-            if key not in values:
-                return None
-            if contact.get("deleted_at") is None and not purge_values:
-                raise Blocked
-            return {"custom_fields": {k: v for k, v in values.items() if k != key}}
-
-        result = await rewrite_contacts(
-            session, tenant, where=NOT_ERASED, transform=purge, actor=actor
-        )
-        if result.blocked:
-            raise Conflict(
-                f"{result.blocked} live contact(s) have a value for '{key}'; "
-                "pass purge_values=true to remove those values with the field",
-                extra={"contacts_with_values": result.blocked},
-            )
         await fields.remove(doc["id"])
+        # Every value goes, also one a live contact gained since the check above: the field
+        # no longer exists, so no value of it may stay.
+        return await queue_job(
+            session, tenant=tenant, kind="field_purge", params={"key": key}, requested_by=actor
+        )

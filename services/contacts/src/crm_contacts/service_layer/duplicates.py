@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crm_contacts.adapters.duplicates import CandidateFinder, PairRepository, dequeue, queued
+from crm_contacts.adapters.duplicates import (
+    MATCH_VIEW,
+    CandidateFinder,
+    PairRepository,
+    dequeue,
+    queued,
+)
 from crm_contacts.domain.contact import is_live
 from crm_contacts.domain.matching import Match, match_profile, rank
 from crm_contacts.domain.matching.cursor import decode_pair_cursor, encode_pair_cursor
@@ -45,35 +51,73 @@ def matchable(doc: Mapping[str, Any] | None) -> bool:
     return doc is not None and is_live(doc) and doc.get("merged_into") is None
 
 
+async def match_list(session: Session, tenant: str, doc: Mapping[str, Any]) -> list[Match]:
+    """The contact's likely duplicates among the live ones, best first (no document read whole)."""
+    profile = match_profile(doc)
+    candidates = await _candidates(CandidateFinder(session, tenant), profile.keys)
+    return rank(profile, (match_profile(view) for view in candidates))
+
+
 async def find_matches(
     session: Session, tenant: str, doc: Mapping[str, Any]
 ) -> list[tuple[Match, dict[str, Any]]]:
     """The contact's likely duplicates among the live ones, best first, with their documents."""
-    profile = match_profile(doc)
-    candidates = await _candidates(CandidateFinder(session, tenant), profile.keys)
-    matches = rank(profile, (match_profile(c) for c in candidates.values()))
-    return [(m, candidates[m.contact_id]) for m in matches]
+    matches = await match_list(session, tenant, doc)
+    if not matches:
+        return []
+    # The same snapshot or transaction: every match is still there, as it was matched.
+    docs = await CandidateFinder(session, tenant).by_ids([m.contact_id for m in matches])
+    return [(m, docs[m.contact_id]) for m in matches]
 
 
-async def _candidates(finder: CandidateFinder, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Id -> document of the live contacts sharing a key: identifiers in full, names capped."""
+async def _candidates(finder: CandidateFinder, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The live contacts sharing a key (as MATCH_VIEW): identifiers in full, names capped."""
     exact = [k for k in keys if k.startswith(EXACT_NAME_KEY)]
     other_names = [k for k in keys if k.startswith(NAME_KEYS) and k not in exact]
     identifiers = [k for k in keys if not k.startswith(NAME_KEYS)]
-    found: dict[str, dict[str, Any]] = {}
-    if identifiers:
-        for doc in await finder.by_keys(identifiers, limit=IDENTIFIER_CANDIDATES):
-            found[doc["id"]] = doc
+    by_identifier, by_exact, by_other = await _holders(
+        finder,
+        [
+            (identifiers, IDENTIFIER_CANDIDATES),
+            (exact, NAME_CANDIDATES),
+            (other_names, NAME_CANDIDATES),
+        ],
+    )
+    found = {view["id"]: view for view in by_identifier}
     by_name = 0
-    for block in (exact, other_names):
-        if not block or by_name >= NAME_CANDIDATES:
-            continue
-        # The exact name's holders hold its other blocks too: they come back here, read once.
-        for doc in await finder.by_keys(block, limit=NAME_CANDIDATES):
-            if doc["id"] not in found and by_name < NAME_CANDIDATES:
-                found[doc["id"]] = doc
-                by_name += 1
-    return found
+    # The exact name's holders hold its other blocks too: they come back there, taken once.
+    for view in (*by_exact, *by_other):
+        if by_name >= NAME_CANDIDATES:
+            break
+        if view["id"] not in found:
+            found[view["id"]] = view
+            by_name += 1
+    return list(found.values())
+
+
+async def _holders(
+    finder: CandidateFinder, blocks: Sequence[tuple[list[str], int]]
+) -> list[list[dict[str, Any]]]:
+    """Per (keys, limit): the first `limit` live holders of the keys in id order, as MATCH_VIEW.
+
+    One query reads the holders of every block at once, up to the sum of the limits; each
+    block's page is then cut from them (a view carries its match keys). Only when that many
+    hold them (a crowd under a common name) is each block read by itself.
+    """
+    wanted = [(keys, limit) for keys, limit in blocks if keys]
+    total = sum(limit for _, limit in wanted)
+    every_key = [key for keys, _ in wanted for key in keys]
+    views = await finder.by_keys(every_key, limit=total, fields=MATCH_VIEW) if every_key else []
+    pages: list[list[dict[str, Any]]] = []
+    for keys, limit in blocks:
+        if not keys:
+            pages.append([])
+        elif len(views) < total:
+            held = frozenset(keys)
+            pages.append([v for v in views if not held.isdisjoint(v["match_keys"])][:limit])
+        else:
+            pages.append(await finder.by_keys(keys, limit=limit, fields=MATCH_VIEW))
+    return pages
 
 
 async def _dismissed_ids(session: Session, tenant: str, contact_id: str) -> set[str]:
@@ -103,10 +147,8 @@ async def _rematch_one(
     fresh: dict[str, Match] = {}
     if matchable(doc):
         assert doc is not None
-        fresh = {
-            pair_id(contact_id, m.contact_id): m
-            for m, _ in await find_matches(session, tenant, doc)
-        }
+        matches = await match_list(session, tenant, doc)
+        fresh = {pair_id(contact_id, m.contact_id): m for m in matches}
     await pairs.remove([i for i, p in stored.items() if i not in fresh and not p["dismissed"]])
     for i, match in fresh.items():
         old = stored.get(i)

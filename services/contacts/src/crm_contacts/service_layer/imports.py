@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from crm_contacts.adapters.duplicates import CandidateFinder, queue_rematch
+from crm_contacts.adapters.import_batches import answered_results, record_results
+from crm_contacts.adapters.import_cancellations import ImportCancellations
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.contact import unique
+from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.domain.import_marks import mark_imported
 from crm_contacts.domain.importing import (
+    BatchPlan,
     ExistingContacts,
     PreparedRow,
     existing_by_identifiers,
+    match_identifiers,
     plan_batch,
     prepare_rows,
 )
@@ -24,25 +30,21 @@ from crm_contacts.settings import ContactsSettings
 from crm_shared.actors import import_actor
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactsImported, ImportBatchProcessed, ImportContactsBatch
+from crm_shared.events.imports import DEFAULT_MATCH_ON, DuplicatePolicy, MatchIdentifier
 from crm_shared.ids import new_id
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
-from crm_shared.storage import DocumentStore
+from crm_shared.storage import DocumentStore, OutgoingEvent, Session
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "contacts.import"
+NOT_APPLIED_CANCELLED = "not applied: the import was cancelled before this row's batch"
 
 
 def _tag_names(prepared: list[PreparedRow], targets: Iterable[dict[str, Any]]) -> list[str]:
     names = [tag for p in prepared if p.profile for tag in p.profile.get("tags") or ()]
     names += [tag for doc in targets for tag in doc.get("tags") or ()]
     return unique(names)
-
-
-def _identifiers(prepared: list[PreparedRow]) -> tuple[list[str], list[str]]:
-    emails = unique(p.profile["email"] for p in prepared if p.profile and p.profile.get("email"))
-    phones = unique(p.profile["phone"] for p in prepared if p.profile and p.profile.get("phone"))
-    return emails, phones
 
 
 class ConcurrentUpdateError(RuntimeError):
@@ -121,21 +123,125 @@ async def _report_unstorable(
     async with store.transaction() as session:
         if not await session.mark_processed(CONSUMER, event_id):
             return None
-        processed = ImportBatchProcessed(
-            job_id=batch.job_id, batch_no=batch.batch_no, results=results
-        )
-        await session.add_events(
-            [
-                outgoing(
-                    processed,
-                    source=CONTACTS_SOURCE,
-                    tenant=tenant,
-                    key=batch.job_id,
-                    actor=import_actor(batch.job_id),
-                )
-            ]
-        )
+        if await _answer_again(session, batch, tenant=tenant):
+            return None
+        await record_results(session, tenant, batch.job_id, batch.batch_no, results)
+        await session.add_events([_processed(batch, results, tenant=tenant)])
     return results
+
+
+@dataclass
+class PlannedBatch:
+    """A batch's plan, the stored documents it read, and the tenant's rules it was checked by."""
+
+    plan: BatchPlan
+    originals: list[dict[str, Any]]
+    rules: ContactPolicy
+
+
+async def plan_rows(
+    session: Session,
+    tenant: str,
+    prepared: list[PreparedRow],
+    *,
+    policy: DuplicatePolicy,
+    match_on: Sequence[MatchIdentifier],
+    occurred_at: str | None,
+    now: str,
+) -> PlannedBatch:
+    """Decide each row's fate against the tenant's live contacts, writing nothing.
+
+    The one rule of imports: the batch apply writes this plan, the dry run's look-up reports it.
+    """
+    match_on = tuple(match_on) or DEFAULT_MATCH_ON
+    existing = ExistingContacts(match_on=match_on)
+    if policy != "create":
+        # The matching engine's exact look-up: any email or phone, primary or additional.
+        emails, phones = match_identifiers(prepared, match_on)
+        if emails or phones:
+            found = await CandidateFinder(session, tenant).by_identifiers(
+                emails=emails, phones=phones
+            )
+            existing = existing_by_identifiers(found, match_on)
+    hashes = [h for p in prepared for h in p.hashes]
+    suppressed = (
+        await SuppressionRepository(session, tenant).suppressed(hashes) if hashes else set()
+    )
+    # The tenant's custom fields, tag rules and the batch's tags: read once per batch.
+    rules = await load_policy(session, tenant, tag_names=_tag_names(prepared, existing.contacts()))
+    # The stored documents before the batch: planning notes its own writes in `existing`.
+    originals = existing.contacts()
+    plan = plan_batch(
+        prepared,
+        tenant=tenant,
+        policy=policy,
+        existing=existing,
+        suppressed=suppressed,
+        now=now,
+        new_id=new_id,
+        rules=rules,
+        occurred_at=occurred_at,
+    )
+    return PlannedBatch(plan, originals, rules)
+
+
+async def _answer_cancelled(
+    session: Session, batch: ImportContactsBatch, *, tenant: str
+) -> list[dict[str, Any]]:
+    """Report every row of a cancelled job's batch as not applied."""
+    results = [
+        {
+            "row_number": row.row_number,
+            "status": "failed",
+            "contact_id": None,
+            "error": NOT_APPLIED_CANCELLED,
+        }
+        for row in batch.rows
+    ]
+    processed = ImportBatchProcessed(
+        job_id=batch.job_id, batch_no=batch.batch_no, results=results, cancelled=True
+    )
+    await session.add_events(
+        [
+            outgoing(
+                processed,
+                source=CONTACTS_SOURCE,
+                tenant=tenant,
+                key=batch.job_id,
+                actor=import_actor(batch.job_id),
+            )
+        ]
+    )
+    log.info("import %s batch %d skipped: the import was cancelled", batch.job_id, batch.batch_no)
+    return results
+
+
+def _processed(
+    batch: ImportContactsBatch, results: list[dict[str, Any]], *, tenant: str
+) -> OutgoingEvent:
+    processed = ImportBatchProcessed(job_id=batch.job_id, batch_no=batch.batch_no, results=results)
+    return outgoing(
+        processed,
+        source=CONTACTS_SOURCE,
+        tenant=tenant,
+        key=batch.job_id,
+        actor=import_actor(batch.job_id),
+    )
+
+
+async def _answer_again(session: Session, batch: ImportContactsBatch, *, tenant: str) -> bool:
+    """True if this batch was applied before (the importer sent it again): its results are
+    published again, and nothing is applied twice."""
+    results = await answered_results(session, tenant, batch.job_id, batch.batch_no)
+    if results is None:
+        return False
+    log.info(
+        "import %s batch %d was sent again: its results are sent again",
+        batch.job_id,
+        batch.batch_no,
+    )
+    await session.add_events([_processed(batch, results, tenant=tenant)])
+    return True
 
 
 async def _apply(
@@ -152,37 +258,22 @@ async def _apply(
     async with store.transaction() as session:
         if not await session.mark_processed(CONSUMER, event_id):
             return None
+        if await _answer_again(session, batch, tenant=tenant):
+            return None
+        if await ImportCancellations(session, tenant).is_cancelled(batch.job_id):
+            return await _answer_cancelled(session, batch, tenant=tenant)
         contacts = ContactRepository(session, tenant)
-        existing = ExistingContacts()
-        if batch.on_duplicate != "create":
-            # The matching engine's exact look-up: any email or phone, primary or additional.
-            emails, phones = _identifiers(prepared)
-            if emails or phones:
-                found = await CandidateFinder(session, tenant).by_identifiers(
-                    emails=emails, phones=phones
-                )
-                existing = existing_by_identifiers(found)
-        hashes = [h for p in prepared for h in p.hashes]
-        suppressed = (
-            await SuppressionRepository(session, tenant).suppressed(hashes) if hashes else set()
-        )
-        # The tenant's custom fields, tag rules and the batch's tags: read once per batch.
-        rules = await load_policy(
-            session, tenant, tag_names=_tag_names(prepared, existing.contacts())
-        )
         now = now_iso()
-        # The stored documents before the batch: planning notes its own writes in `existing`.
-        originals = existing.contacts()
-        plan = plan_batch(
+        planned = await plan_rows(
+            session,
+            tenant,
             prepared,
-            tenant=tenant,
             policy=batch.on_duplicate,
-            existing=existing,
-            suppressed=suppressed,
+            match_on=batch.match_on,
+            occurred_at=batch.occurred_at,
             now=now,
-            new_id=new_id,
-            rules=rules,
         )
+        plan, originals, rules = planned.plan, planned.originals, planned.rules
         await record_new_tags(session, tenant, rules)
         account_events = await link_import_batch(session, tenant, plan, now=now, actor=actor)
         mark_imported([*plan.inserts, *plan.replacements.values()], batch.job_id)
@@ -190,14 +281,8 @@ async def _apply(
         if not await contacts.save_many(list(plan.replacements.values())):
             raise ConcurrentUpdateError(f"a contact of import {batch.job_id} changed meanwhile")
         await queue_rematch(session, tenant, [*(d["id"] for d in plan.inserts), *plan.replacements])
-        processed = ImportBatchProcessed(
-            job_id=batch.job_id, batch_no=batch.batch_no, results=plan.results
-        )
-        events = [
-            outgoing(
-                processed, source=CONTACTS_SOURCE, tenant=tenant, key=batch.job_id, actor=actor
-            )
-        ]
+        await record_results(session, tenant, batch.job_id, batch.batch_no, plan.results)
+        events = [_processed(batch, plan.results, tenant=tenant)]
         events += account_events
         events += per_contact_events(
             plan, originals, job_id=batch.job_id, tenant=tenant, actor=actor

@@ -8,8 +8,10 @@ from typing import Any
 
 from crm_contacts.adapters.contact_search import ContactSearch
 from crm_contacts.adapters.custom_fields import CustomFieldRepository
+from crm_contacts.adapters.tags import TagRepository
 from crm_contacts.domain.search import conditions, sort_order
 from crm_contacts.domain.search_cursor import cursor_key, decode_cursor, encode_cursor
+from crm_contacts.domain.tag_aliases import aliases_of, with_tag_aliases
 from crm_shared.filters import ContactFilter
 from crm_shared.storage import DocumentStore
 from crm_shared.storage.port import sort_value
@@ -55,6 +57,10 @@ async def search_contacts(
     async with store.reader() as session:
         definitions = await CustomFieldRepository(session, tenant).all() if criteria.custom else {}
         where = conditions(criteria, definitions, include_deleted=include_deleted)
+        named_tags = [*criteria.tag, *(criteria.tag_any or ()), *(criteria.tag_none or ())]
+        if named_tags:  # a tag renamed by a job still running: match its old name too
+            tag_docs = await TagRepository(session, tenant).by_names(named_tags)
+            where = with_tag_aliases(where, aliases_of(tag_docs))
         # One extra row tells whether another page follows.
         docs = await ContactSearch(session, tenant).page(where, order, limit=limit + 1, after=after)
     items = docs[:limit]

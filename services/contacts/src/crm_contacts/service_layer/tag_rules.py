@@ -1,8 +1,8 @@
-"""Handlers for tag rules: each change re-evaluates every contact of the tenant in one transaction.
+"""Handlers for tag rules: each change commits the rule, then a job re-evaluates every contact.
 
-The rule change and the contacts it re-tags commit together (one ContactUpdated per contact
-whose tags change), so nobody sees a rule without its effect. On a large tenant this holds the
-write lock for the whole pass; see the report on moving it to a background job.
+New writes apply the changed rules at once; the job (service_layer/rewrite_jobs.py) catches up
+the contacts already stored in bounded batches (one ContactUpdated per contact whose tags
+change), so a tenant of a million contacts never holds the store's writer for the whole pass.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crm_contacts.adapters.contact_pages import NOT_ERASED
 from crm_contacts.adapters.tags import TagRepository, TagRuleRepository
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
 from crm_contacts.domain.tag_rules import RULE_NAME_MAX, check_rule_filter
 from crm_contacts.domain.tags import TagInfo, is_reserved
 from crm_contacts.service_layer.contact_policy import load_policy, new_tag_doc
-from crm_contacts.service_layer.contact_rewrites import rewrite_contacts
+from crm_contacts.service_layer.rewrite_jobs import queue_job
 from crm_shared.clock import now_iso
 from crm_shared.filters import ContactFilter
 from crm_shared.ids import new_id
@@ -65,29 +64,19 @@ def _checked_name(name: str) -> str:
     return cleaned
 
 
-async def reevaluate(session: Session, tenant: str, *, actor: str) -> int:
-    """Re-apply every rule to every non-erased contact; returns how many contacts changed."""
-    policy = await load_policy(session, tenant)
-    result = await rewrite_contacts(
-        session,
-        tenant,
-        where=NOT_ERASED,
-        transform=lambda doc: {"tags": policy.tags_for(doc)},
-        actor=actor,
+async def reevaluate(session: Session, tenant: str, *, rule_id: str, actor: str) -> dict[str, Any]:
+    """Queue the job that re-applies every rule to every non-erased contact."""
+    return await queue_job(
+        session, tenant=tenant, kind="tag_rules", params={"rule_id": rule_id}, requested_by=actor
     )
-    return result.changed
 
 
-def public_rule(
-    doc: Mapping[str, Any], tag_name: str, retagged: int | None = None
-) -> dict[str, Any]:
+def public_rule(doc: Mapping[str, Any], tag_name: str) -> dict[str, Any]:
     """A rule as clients see it: its tag by name."""
     view = {
         key: doc[key] for key in ("id", "name", "filter", "version", "created_at", "updated_at")
     }
     view["tag"] = tag_name
-    if retagged is not None:
-        view["contacts_updated"] = retagged
     return view
 
 
@@ -117,8 +106,8 @@ async def create_rule(
     criteria: Mapping[str, Any],
     tag: str,
     actor: str,
-) -> dict[str, Any]:
-    """Create a rule and tag every contact it matches."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Create a rule; returns it and the job tagging every contact it matches."""
     async with store.transaction() as session:
         tag_doc = await _auto_tag(session, tenant, tag)
         now = now_iso()
@@ -133,8 +122,8 @@ async def create_rule(
             "version": 1,
         }
         await TagRuleRepository(session, tenant).add(doc)
-        retagged = await reevaluate(session, tenant, actor=actor)
-    return public_rule(doc, tag_doc["name"], retagged)
+        job = await reevaluate(session, tenant, rule_id=doc["id"], actor=actor)
+    return public_rule(doc, tag_doc["name"]), job
 
 
 async def update_rule(
@@ -144,8 +133,8 @@ async def update_rule(
     *,
     tenant: str,
     actor: str,
-) -> dict[str, Any]:
-    """Change a rule's name, filter or tag, then re-tag every contact."""
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Change a rule's name, filter or tag; returns it and the job re-tagging every contact."""
     async with store.transaction() as session:
         rules = TagRuleRepository(session, tenant)
         doc = await _rule(session, tenant, rule_id)
@@ -159,17 +148,21 @@ async def update_rule(
         tag = await TagRepository(session, tenant).get(updated["tag_id"])
         tag_name = tag["name"] if tag else ""
         if updated == doc:
-            return public_rule(doc, tag_name, 0)
+            return public_rule(doc, tag_name), None
         version = int(doc["version"])
         updated.update(version=version + 1, updated_at=now_iso())
         await rules.save(updated, expected_version=version)
-        retagged = await reevaluate(session, tenant, actor=actor)
-    return public_rule(updated, tag_name, retagged)
+        job = None
+        if (updated["filter"], updated["tag_id"]) != (doc["filter"], doc["tag_id"]):
+            job = await reevaluate(session, tenant, rule_id=rule_id, actor=actor)
+    return public_rule(updated, tag_name), job
 
 
-async def delete_rule(store: DocumentStore, rule_id: str, *, tenant: str, actor: str) -> int:
-    """Delete a rule; its tag leaves the contacts no other rule gives it to."""
+async def delete_rule(
+    store: DocumentStore, rule_id: str, *, tenant: str, actor: str
+) -> dict[str, Any]:
+    """Delete a rule; returns the job taking its tag from contacts no other rule gives it to."""
     async with store.transaction() as session:
         await _rule(session, tenant, rule_id)
         await TagRuleRepository(session, tenant).remove(rule_id)
-        return await reevaluate(session, tenant, actor=actor)
+        return await reevaluate(session, tenant, rule_id=rule_id, actor=actor)

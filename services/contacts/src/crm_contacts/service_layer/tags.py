@@ -1,17 +1,21 @@
-"""Handlers for tags: create, rename (everywhere), regroup, delete (from every contact)."""
+"""Handlers for tags: create, rename (everywhere), regroup, delete (from every contact).
+
+A rename or delete commits the tag's change first and queues a job that rewrites the contacts
+carrying it (service_layer/rewrite_jobs.py). Until the job completes, the renamed tag keeps its
+old name in `previous_names`, and a filter on the tag matches either name.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from crm_contacts.adapters.contact_pages import carrying
 from crm_contacts.adapters.tags import TagRepository, TagRuleRepository
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
-from crm_contacts.domain.tags import TagInfo, is_reserved, replace_tag
+from crm_contacts.domain.tags import TagInfo, is_reserved
 from crm_contacts.domain.text import fold
 from crm_contacts.service_layer.contact_policy import new_tag_doc
-from crm_contacts.service_layer.contact_rewrites import rewrite_contacts
+from crm_contacts.service_layer.rewrite_jobs import queue_job
 from crm_shared.clock import now_iso
 from crm_shared.problems import Conflict, NotFound, Unprocessable
 from crm_shared.rules import TAG_NAME_RULE, clean_tag_name, is_tag_name
@@ -115,42 +119,46 @@ async def update_tag(
     *,
     tenant: str,
     actor: str,
-) -> tuple[dict[str, Any], int]:
-    """Rename (on every contact carrying it), regroup or recolor a tag; returns it and how many
-    contacts were renamed."""
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Rename, regroup or recolor a tag; returns it and, for a rename, the job renaming it on
+    the contacts that carry it."""
     async with store.transaction() as session:
         doc = await _tag(session, tenant, tag_id)
         updated = {**doc, **{k: v for k, v in patch.items() if k in ("group", "color")}}
-        renamed = 0
+        job = None
         if "name" in patch and patch["name"] is not None and patch["name"] != doc["name"]:
             if doc["kind"] == "system":
                 raise Unprocessable(f"tag '{doc['name']}' is a system tag; it cannot be renamed")
             new = _checked_name(patch["name"])
             await _name_taken(session, tenant, new, tag_id)
             old = doc["name"]
-            updated.update(name=new, name_norm=fold(new))
-            result = await rewrite_contacts(
-                session,
-                tenant,
-                where=carrying(old),
-                transform=lambda c: {"tags": replace_tag(list(c.get("tags") or ()), old, new)},
-                actor=actor,
-            )
-            renamed = result.changed
+            previous = [name for name in doc.get("previous_names") or () if fold(name) != fold(new)]
+            if fold(old) != fold(new):
+                previous.append(old)
+            updated.update(name=new, name_norm=fold(new), previous_names=previous)
             await _rename_in_rule_filters(session, tenant, old, new)
+            job = await queue_job(
+                session,
+                tenant=tenant,
+                kind="tag_rename",
+                params={"tag_id": tag_id, "old": old, "new": new},
+                requested_by=actor,
+            )
         if updated == doc:
-            return doc, 0
+            return doc, None
         version = int(doc["version"])
         updated.update(version=version + 1, updated_at=now_iso())
         try:
             await TagRepository(session, tenant).save(updated, expected_version=version)
         except DuplicateKeyError as exc:
             raise Conflict(f"tag '{updated['name']}' already exists") from exc
-    return updated, renamed
+    return updated, job
 
 
-async def delete_tag(store: DocumentStore, tag_id: str, *, tenant: str, actor: str) -> int:
-    """Delete a tag and remove it from every contact; returns how many contacts lost it."""
+async def delete_tag(
+    store: DocumentStore, tag_id: str, *, tenant: str, actor: str
+) -> dict[str, Any]:
+    """Delete a tag; returns the job that removes it from every contact."""
     async with store.transaction() as session:
         doc = await _tag(session, tenant, tag_id)
         if doc["kind"] == "system":
@@ -161,13 +169,11 @@ async def delete_tag(store: DocumentStore, tag_id: str, *, tenant: str, actor: s
                 f"tag rules use tag '{doc['name']}': {', '.join(rules)}; change them first",
                 extra={"tag_rules": rules},
             )
-        name = doc["name"]
-        result = await rewrite_contacts(
-            session,
-            tenant,
-            where=carrying(name),
-            transform=lambda c: {"tags": replace_tag(list(c.get("tags") or ()), name, None)},
-            actor=actor,
-        )
         await TagRepository(session, tenant).remove(tag_id)
-    return result.changed
+        return await queue_job(
+            session,
+            tenant=tenant,
+            kind="tag_delete",
+            params={"tag_id": tag_id, "name": doc["name"]},
+            requested_by=actor,
+        )

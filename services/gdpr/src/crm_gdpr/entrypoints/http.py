@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -49,7 +48,7 @@ from crm_gdpr.service_layer.exports import export_subject_data
 from crm_shared.clock import iso, now_iso, utcnow
 from crm_shared.http import AdminAuth, EditorAuth, ViewerAuth
 from crm_shared.idempotency import Idempotent
-from crm_shared.problems import BadRequest
+from crm_shared.validation import QueryMoment
 
 router = APIRouter(prefix="/v1")
 
@@ -188,12 +187,13 @@ async def create_data_export(
 def _filters(
     actor: Annotated[str | None, Query(max_length=200, description="e.g. key:ops")] = None,
     action: Annotated[str | None, Query(max_length=200)] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+    since: Annotated[
+        QueryMoment | None, Query(description="RFC 3339 with an offset, inclusive")
+    ] = None,
+    until: Annotated[
+        QueryMoment | None, Query(description="RFC 3339 with an offset, exclusive")
+    ] = None,
 ) -> AuditFilters:
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None and moment.tzinfo is None:
-            raise BadRequest(f"{name} needs a time zone (e.g. 2025-01-01T00:00:00Z)")
     return AuditFilters(
         actor=actor,
         action=action,

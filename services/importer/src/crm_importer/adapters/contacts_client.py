@@ -1,4 +1,5 @@
-"""HTTP client of the contacts service's public API, used by exports with the caller's key."""
+"""HTTP client of the contacts service's public API, used with the caller's key: exports list
+contacts, a dry run asks what its rows would do."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from crm_shared.events import ImportRow, RowResult
+from crm_shared.events.imports import DuplicatePolicy, MatchIdentifier
 from crm_shared.filters import ContactFilter
 from crm_shared.observability.tracing import TRACE_HOOKS
 
@@ -102,3 +105,77 @@ class ContactsClient:
             cursor = page.get("next_cursor")
             if not cursor or not items:
                 return
+
+    async def look_up_rows(
+        self,
+        rows: list[ImportRow],
+        *,
+        on_duplicate: DuplicatePolicy,
+        match_on: list[MatchIdentifier],
+        occurred_at: str | None,
+        authorization: str,
+    ) -> list[RowResult]:
+        """What importing `rows` would do (`POST /v1/contacts/lookup`), one result per row."""
+        body = {
+            "rows": [row.model_dump(mode="json", exclude_defaults=True) for row in rows],
+            "on_duplicate": on_duplicate,
+            "match_on": match_on,
+            "occurred_at": occurred_at,
+        }
+        headers = {"Authorization": authorization}
+        delay = 0.5
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                response = await self._http.post("/v1/contacts/lookup", json=body, headers=headers)
+            except httpx.TransportError as exc:
+                if attempt == _RETRIES:
+                    raise ContactsUnavailable(
+                        f"the contacts service is unreachable ({type(exc).__name__})"
+                    ) from exc
+            else:
+                if response.status_code == 200:
+                    results = response.json().get("results")
+                    if not isinstance(results, list) or len(results) != len(rows):
+                        raise ContactsUnavailable("the contacts service answered without results")
+                    return [RowResult.model_validate(r) for r in results]
+                if response.status_code not in _RETRY_STATUSES or attempt == _RETRIES:
+                    raise ContactsUnavailable(
+                        f"the contacts service answered {response.status_code} to the look-up"
+                    )
+            await asyncio.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    async def custom_field_types(self, *, authorization: str) -> dict[str, str]:
+        """The tenant's custom fields, key -> type (`GET /v1/custom-fields`)."""
+        try:
+            response = await self._http.get(
+                "/v1/custom-fields", headers={"Authorization": authorization}
+            )
+        except httpx.TransportError as exc:
+            raise ContactsUnavailable(
+                f"the contacts service is unreachable ({type(exc).__name__})"
+            ) from exc
+        if response.status_code != 200:
+            raise ContactsUnavailable(
+                f"the contacts service answered {response.status_code} to the custom fields"
+            )
+        items = response.json().get("items") or []
+        return {str(item["key"]): str(item["type"]) for item in items}
+
+    async def create_custom_field(
+        self, *, key: str, label: str, field_type: str, authorization: str
+    ) -> int:
+        """Define a custom field (`POST /v1/custom-fields`); the status code the API answered
+        (201 created, 409 defined meanwhile, 403 the key may not define fields...)."""
+        try:
+            response = await self._http.post(
+                "/v1/custom-fields",
+                json={"key": key, "label": label, "type": field_type},
+                headers={"Authorization": authorization},
+            )
+        except httpx.TransportError as exc:
+            raise ContactsUnavailable(
+                f"the contacts service is unreachable ({type(exc).__name__})"
+            ) from exc
+        return response.status_code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -12,6 +13,7 @@ from crm_importer.adapters.sheets import CsvSheet, Sheet, XlsxSheet
 from crm_importer.domain.exports import ExportFormat
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SAFE_OWNER = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _UPLOAD = ".csv"
 _PARTIAL = ".part"
 _EXPORT_SUFFIXES: dict[ExportFormat, str] = {"csv": ".csv", "xlsx": ".xlsx"}
@@ -23,6 +25,24 @@ def _name(item_id: str, suffix: str) -> str:
     if not _SAFE_ID.match(item_id):
         raise ValueError("invalid id for a file name")
     return item_id + suffix
+
+
+# An accepted upload no job names is left by a crash between the rename and the job's commit,
+# which follow each other within moments; older than this, nobody is about to commit its job.
+UNQUEUED_GRACE = 600.0
+
+
+def _owner(path: Path) -> str | None:
+    """The owner in `<job>.<owner>.part` or `<job>.<owner>.sheet.part`; None for other names."""
+    parts = path.name.split(".")
+    return parts[1] if path.suffix == _PARTIAL and len(parts) >= 3 else None
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return time.time()
 
 
 def _remove(path: Path) -> bool:
@@ -89,11 +109,19 @@ class ExportWriter:
 
 
 class DataFiles:
-    """Paths and file operations under `<CRM_DATA_DIR>/importer`."""
+    """Paths and file operations under `<CRM_DATA_DIR>/importer`.
 
-    def __init__(self, root: Path) -> None:
+    Replicas share the folder. An upload still arriving is named after its owner, the instance
+    receiving it (`<job>.<owner>.part`, crm_shared.presence), so that a replica cleaning up after
+    a crash deletes only what instances that are gone left behind.
+    """
+
+    def __init__(self, root: Path, *, owner: str = "local") -> None:
+        if not _SAFE_OWNER.match(owner):
+            raise ValueError("invalid owner for a file name")
         self.uploads = root / "uploads"
         self.exports = root / "exports"
+        self.owner = owner
 
     def prepare(self) -> None:
         """Create the folders."""
@@ -108,7 +136,7 @@ class DataFiles:
 
     def partial_upload_path(self, job_id: str) -> Path:
         """Where an upload is written while it is still arriving and not yet validated."""
-        return self.uploads / _name(job_id, _PARTIAL)
+        return self.uploads / _name(job_id, f".{self.owner}{_PARTIAL}")
 
     @contextlib.contextmanager
     def open_upload(
@@ -122,7 +150,7 @@ class DataFiles:
 
     def sheet_path(self, job_id: str) -> Path:
         """Where a workbook upload's sheet is written as CSV before it replaces the upload."""
-        return self.uploads / _name(job_id, ".sheet" + _PARTIAL)
+        return self.uploads / _name(job_id, f".{self.owner}.sheet{_PARTIAL}")
 
     def replace_partial_upload(self, job_id: str, source: Path) -> None:
         """Make `source` (a converted sheet) the arriving upload."""
@@ -149,12 +177,27 @@ class DataFiles:
         _remove(self.partial_upload_path(job_id))
         _remove(self.sheet_path(job_id))
 
-    def sweep_uploads(self, keep: set[str]) -> int:
-        """Delete uploads of jobs not in `keep` (left by a crash); return how many."""
+    def upload_owners(self) -> set[str]:
+        """The owners of the uploads still arriving (or left half-written by a crash)."""
+        return {owner for path in self.uploads.iterdir() if (owner := _owner(path)) is not None}
+
+    def sweep_uploads(
+        self, keep: set[str], *, gone: set[str], unqueued_after: float = UNQUEUED_GRACE
+    ) -> int:
+        """Delete what crashes left; return how many files.
+
+        A half-written upload goes when its owner is in `gone` (or it names none); an accepted
+        upload of a job not in `keep` goes once it is older than `unqueued_after` seconds (the
+        job is committed just after the file is accepted: a younger file may be a job arriving).
+        """
         removed = 0
+        oldest = time.time() - unqueued_after
         for path in self.uploads.iterdir():
-            job_id = path.name.split(".", 1)[0]
-            if path.suffix == _PARTIAL or job_id not in keep:
+            if path.suffix == _PARTIAL:
+                owner = _owner(path)
+                if owner is None or owner in gone:
+                    removed += _remove(path)
+            elif path.name.split(".", 1)[0] not in keep and _modified(path) < oldest:
                 removed += _remove(path)
         return removed
 
@@ -189,9 +232,13 @@ class DataFiles:
             _remove(self.exports / _name(export_id, suffix))
             _remove(self.exports / _name(export_id, suffix + _PARTIAL))
 
-    def sweep_partial_exports(self) -> int:
-        """Delete half-written exports (every export still running at start-up was interrupted)."""
-        return sum(_remove(path) for path in self.exports.glob("*" + _PARTIAL))
+    def sweep_partial_exports(self, keep: set[str]) -> int:
+        """Delete half-written exports but those in `keep` (still written by a live replica)."""
+        return sum(
+            _remove(path)
+            for path in self.exports.glob("*" + _PARTIAL)
+            if path.name.split(".", 1)[0] not in keep
+        )
 
     def export_contains(self, export_id: str, contact_id: str) -> bool:
         """True if the export's id list names the contact (read line by line, memory stays flat)."""

@@ -13,7 +13,7 @@ from crm_shared.storage import Contains, Cursor, Eq, In, Range, Session
 
 # "results": an import read to the end, awaiting the contacts service's batch results.
 # "errors": a finished import whose failed rows' original cells are still to be copied.
-WorkKind = Literal["import", "export", "results", "errors"]
+WorkKind = Literal["import", "dry-run", "export", "results", "errors"]
 # An "errors" item shares its job's id with the job's other items, so its own id is prefixed.
 _ERRORS_ITEM = "errors-"
 # The work queue spans tenants; no API key can carry an empty tenant (parse_api_keys refuses it).
@@ -155,11 +155,15 @@ class WorkQueue:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def add(self, *, kind: WorkKind, item_id: str, tenant: str) -> None:
-        """Remember unfinished work, so a restart finds it."""
-        await self._session.insert(
-            WORK_QUEUE, {"id": item_id, "tenant": QUEUE_TENANT, "kind": kind, "owner": tenant}
-        )
+    async def add(
+        self, *, kind: WorkKind, item_id: str, tenant: str, replica: str | None = None
+    ) -> None:
+        """Remember unfinished work, so a restart finds it; `replica` is the instance doing it
+        (crm_shared.presence), for work that lives in one instance (an export)."""
+        doc = {"id": item_id, "tenant": QUEUE_TENANT, "kind": kind, "owner": tenant}
+        if replica is not None:
+            doc["replica"] = replica
+        await self._session.insert(WORK_QUEUE, doc)
 
     async def remove(self, item_id: str) -> None:
         """The work is done (or given up)."""
@@ -171,6 +175,15 @@ class WorkQueue:
             WORK_QUEUE, tenant=QUEUE_TENANT, where=[Eq("kind", kind)], limit=limit
         )
         return [(doc["id"].removeprefix(_ERRORS_ITEM), doc["owner"]) for doc in docs]
+
+    async def owned_items(
+        self, kind: WorkKind, *, limit: int = 100
+    ) -> list[tuple[str, str, str | None]]:
+        """Like `items`, with the instance doing each (None: recorded before owners were)."""
+        docs = await self._session.find(
+            WORK_QUEUE, tenant=QUEUE_TENANT, where=[Eq("kind", kind)], limit=limit
+        )
+        return [(doc["id"], doc["owner"], doc.get("replica")) for doc in docs]
 
     async def add_errors_copy(self, *, job_id: str, tenant: str) -> None:
         """Remember that a finished job's failed rows still need their original cells."""

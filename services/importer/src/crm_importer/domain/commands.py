@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from crm_importer.domain.exports import ExportFormat
 from crm_importer.domain.layout import LayoutChoice
 from crm_importer.domain.mapping import ColumnMapping
-from crm_shared.events.imports import DuplicatePolicy
+from crm_shared.events.imports import DuplicatePolicy, MatchIdentifier
 from crm_shared.filters import ContactFilter
 
 
@@ -23,6 +23,11 @@ class StartImport(BaseModel):
     file_bytes: int = 0
     file_sha256: str = ""
     layout: LayoutChoice = LayoutChoice()
+    match_on: list[MatchIdentifier] = []
+    # Decide every row against live contacts and report, writing nothing.
+    dry_run: bool = False
+    # Define the custom fields the mapping names and the tenant lacks (type from the samples).
+    create_fields: bool = False
 
 
 class RequestExport(BaseModel):

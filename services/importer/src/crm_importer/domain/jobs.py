@@ -11,12 +11,15 @@ from crm_importer.domain.layout import FileLayout
 from crm_importer.domain.mapping import ColumnPlan
 from crm_importer.domain.rows import MappedRow, RowFailure
 from crm_shared.events import ImportJobFinished, ImportRow, RowResult
-from crm_shared.events.imports import DuplicatePolicy
+from crm_shared.events.imports import DuplicatePolicy, MatchIdentifier
 from crm_shared.problems import Conflict
 
 ImportStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
-CANCELLED = "cancelled by a user; rows applied before the cancel stay imported"
+CANCELLED = (
+    "cancelled by a user; rows applied before the cancel stay imported, the rows of batches "
+    "not yet applied are not (not_applied)"
+)
 
 
 class ImportChunk:
@@ -60,6 +63,10 @@ class ImportJob(BaseModel):
     actor: str | None = None
     status: ImportStatus = "queued"
     on_duplicate: DuplicatePolicy
+    # Which identifiers find the contact a row is, in order; empty: email, then phone.
+    match_on: list[MatchIdentifier] = []
+    # A dry run decides every row against live contacts and writes nothing.
+    dry_run: bool = False
     plan: ColumnPlan
     # How the worker reads the upload (a workbook's sheet was converted to UTF-8 CSV).
     layout: FileLayout = FileLayout()
@@ -78,7 +85,14 @@ class ImportJob(BaseModel):
     failed: int = 0
     # Imported rows with cells left out (each such cell a warning on its row).
     warned: int = 0
+    # Rows sent in batches the contacts service skipped because the job was cancelled.
+    not_applied: int = 0
     applied_batches: list[int] = []
+    # The first and last record number of each published batch (batch n at index n - 1): the
+    # rows a batch whose results never came back is made of again, to send it again.
+    batch_records: list[tuple[int, int]] = []
+    # How often unanswered batches were sent again (bounded: then the job fails).
+    resends: int = 0
     # When the job last moved (file read to the end, a batch's results): a job awaiting
     # results that stops moving is failed by the worker instead of staying `running`.
     progressed_at: str | None = None
@@ -119,6 +133,7 @@ class ImportJob(BaseModel):
     def record_chunk(self, chunk: ImportChunk) -> int | None:
         """Account for a flushed chunk; return the batch number its rows go out as, if any."""
         self.status = "running"
+        first_record = self.records_read + 1
         self.records_read = chunk.last_row_number
         self.rows_read += len(chunk.rows) + len(chunk.failures)
         self.failed += len(chunk.failures)
@@ -127,18 +142,36 @@ class ImportJob(BaseModel):
             return None
         self.batches_published += 1
         self.published_rows += len(chunk.rows)
+        self.batch_records.append((first_record, chunk.last_row_number))
         return self.batches_published
+
+    def batch_of(self, record_number: int) -> int | None:
+        """The number of the published batch holding this record, if any."""
+        for batch_no, (first, last) in enumerate(self.batch_records, start=1):
+            if first <= record_number <= last:
+                return batch_no
+        return None
 
     def finish_reading(self) -> None:
         """The whole file was read: the total is now known."""
         self.status = "running"
         self.total_rows = self.rows_read
 
-    def apply_results(self, batch_no: int, results: list[RowResult]) -> bool:
-        """Add a batch's row results to the counts; False if this batch was already applied."""
+    def apply_results(
+        self, batch_no: int, results: list[RowResult], *, cancelled: bool = False
+    ) -> bool:
+        """Add a batch's row results to the counts; False if this batch was already applied.
+
+        `cancelled`: the contacts service skipped the batch (the job was cancelled first); its
+        rows count as not applied, so the other counts say exactly what was written.
+        """
         if batch_no in self.applied_batches:
             return False
         self.applied_batches.append(batch_no)
+        if cancelled:
+            self.not_applied += len(results)
+            self.processed_rows += len(results)
+            return True
         counts = Counter(result.status for result in results)
         self.created += counts["created"]
         self.updated += counts["updated"]

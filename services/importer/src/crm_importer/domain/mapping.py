@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from crm_importer.domain.fields import IMPORT_FIELDS, is_import_field
+from crm_importer.domain.fields import CUSTOM_PREFIX, IMPORT_FIELDS, is_import_field
 from crm_importer.domain.suggestions import NAME_PARTS, Suggestion, suggest
 from crm_shared.problems import BadRequest, Unprocessable
 
@@ -19,6 +19,9 @@ MULTI_COLUMN_FIELDS = frozenset({"name", "emails", "phones", "tags"})
 ADDITIONAL = {"email": "emails", "phone": "phones"}
 # A row must be able to name someone: a plan maps at least one of these.
 IDENTIFYING_FIELDS = ("name", "email")
+# Types a mapping may give a custom field it creates (`custom.<key>:<type>`); dropdowns and
+# multi-selects need their options defined first.
+DECLARABLE_TYPES = ("text", "number", "date", "boolean", "url", "email")
 
 
 class MappedColumn(BaseModel):
@@ -39,9 +42,13 @@ class ColumnPlan(BaseModel):
     width: int
     columns: list[MappedColumn]
     ignored_columns: list[str]
-    # The file writes 3,5 for 3.5 (it is `;`-separated): custom cells holding such numbers
-    # are sent with a decimal point.
+    # The file writes 3,5 for 3.5 (it is `;`-separated): cells of the number fields below
+    # holding such numbers are sent with a decimal point.
     decimal_comma: bool = False
+    # Keys of the custom fields mapped here that hold numbers (from the tenant's definitions).
+    number_fields: list[str] = []
+    # Types the mapping gave new custom fields (`custom.<key>:<type>`), key -> type.
+    declared_types: dict[str, str] = {}
 
     def as_mapping(self) -> dict[str, str]:
         """The resolved mapping, column header -> field."""
@@ -74,6 +81,27 @@ def parse_mapping(raw: str | None) -> ColumnMapping | None:
                 extra={"field": "mapping"},
             )
     return value
+
+
+def split_declared_types(mapping: ColumnMapping) -> tuple[ColumnMapping, dict[str, str]]:
+    """The mapping without `:<type>` suffixes of custom fields, and those types by key."""
+    plain: ColumnMapping = {}
+    types: dict[str, str] = {}
+    for column, target in mapping.items():
+        field, colon, declared = (target or "").partition(":")
+        if not colon or not field.strip().startswith(CUSTOM_PREFIX):
+            plain[column] = target
+            continue
+        declared = declared.strip().casefold()
+        if declared not in DECLARABLE_TYPES:
+            raise Unprocessable(
+                f"mapping gives column '{column}' the type '{declared}'; a new custom field may "
+                f"be {', '.join(DECLARABLE_TYPES)}",
+                extra={"field": "mapping", "column": column},
+            )
+        plain[column] = field.strip()
+        types[field.strip()[len(CUSTOM_PREFIX) :]] = declared
+    return plain, types
 
 
 def _canonical(name: str) -> str:
@@ -148,9 +176,11 @@ def plan_columns(
     """Resolve every header cell to a field: the explicit mapping first, then the suggestion
     from its name (in several languages and CRM exports) or its sample values, else ignore it.
 
-    Several columns may feed `name` (joined with spaces), `emails`, `phones` and `tags`.
+    Several columns may feed `name` (joined with spaces), `emails`, `phones` and `tags`. A custom
+    field may be given the type it is created with (`custom.<key>:number`, see create_fields).
     """
-    explicit = _explicit_targets(header, mapping or {})
+    mapping, declared_types = split_declared_types(mapping or {})
+    explicit = _explicit_targets(header, mapping)
     suggestions = _suggested(header, samples)
     repeated = _duplicated(header)
     chosen: list[tuple[int, str, str]] = []
@@ -184,7 +214,12 @@ def plan_columns(
             "(several, such as first and last name, are joined) or an email column",
             extra={"field": "mapping", "mapping": {c.header: c.field for c in columns}},
         )
-    return ColumnPlan(width=len(header), columns=_ordered(columns, parts), ignored_columns=ignored)
+    return ColumnPlan(
+        width=len(header),
+        columns=_ordered(columns, parts),
+        ignored_columns=ignored,
+        declared_types=declared_types,
+    )
 
 
 def _explicit_indexes(header: list[str], explicit: dict[str, str | None]) -> set[int]:

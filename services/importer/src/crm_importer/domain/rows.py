@@ -110,8 +110,9 @@ class RowMapper:
         self._custom = [
             (i, f[len(CUSTOM_PREFIX) :]) for i, _, f in self._columns if f.startswith(CUSTOM_PREFIX)
         ]
-        # `;`-separated files write 3,5 for 3.5: custom cells holding such numbers are rewritten.
-        self._decimal_comma = plan.decimal_comma
+        # `;`-separated files write 3,5 for 3.5: cells of number fields are rewritten (a text
+        # field's "12,5" stays as written).
+        self._decimal_comma_keys = frozenset(plan.number_fields) if plan.decimal_comma else None
 
     def failure_values(self, cells: list[str]) -> dict[str, str]:
         """The mapped columns' cells of a failed row, for the error report (only mapped data)."""
@@ -162,8 +163,12 @@ class RowMapper:
         for index, field in self._lists:
             values.setdefault(field, []).extend(LIST_SPLITTERS[field](cells[index]))
         custom = {key: value for index, key in self._custom if (value := cells[index].strip())}
-        if custom and self._decimal_comma:
-            custom = {key: from_decimal_comma(value) for key, value in custom.items()}
+        if custom and self._decimal_comma_keys:
+            numbers = self._decimal_comma_keys
+            custom = {
+                key: from_decimal_comma(value) if key in numbers else value
+                for key, value in custom.items()
+            }
         if custom:
             values["custom_fields"] = custom
         return ImportRow(**values)

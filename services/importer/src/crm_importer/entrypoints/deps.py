@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from crm_importer.adapters.contacts_client import ContactsClient
 from crm_importer.adapters.files import DataFiles
+from crm_importer.service_layer.dry_runs import DryRunRunner
 from crm_importer.service_layer.exports import ExportRunner
 from crm_importer.service_layer.worker import ImportWorker
 from crm_importer.settings import ImporterSettings
@@ -33,7 +35,19 @@ def _exports(request: Request) -> ExportRunner:
     return runner
 
 
+def _dry_runs(request: Request) -> DryRunRunner:
+    runner: DryRunRunner = request.app.state.dry_runs
+    return runner
+
+
+def _contacts(request: Request) -> ContactsClient:
+    contacts: ContactsClient = request.app.state.contacts
+    return contacts
+
+
 FilesDep = Annotated[DataFiles, Depends(_files)]
 SettingsDep = Annotated[ImporterSettings, Depends(_settings)]
 WorkerDep = Annotated[ImportWorker, Depends(_worker)]
 ExportRunnerDep = Annotated[ExportRunner, Depends(_exports)]
+DryRunsDep = Annotated[DryRunRunner, Depends(_dry_runs)]
+ContactsDep = Annotated[ContactsClient, Depends(_contacts)]

@@ -59,7 +59,9 @@ async def create_export(
     if body.filter is not None and body.filter.deleted:
         principal.require("editor")
     command = RequestExport.model_validate(body.model_dump(exclude_none=True))
-    export = await request_export(store, command, tenant=principal.tenant, actor=principal.key_id)
+    export = await request_export(
+        store, command, tenant=principal.tenant, actor=principal.key_id, replica=runner.owner
+    )
     # The caller's key reads the contacts with the caller's rights; it is kept in memory only.
     runner.start(export, authorization=request.headers["authorization"])
     return ExportPublic.of(export)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast, get_args
+
 from crm_importer.domain.layout import LayoutChoice
+from crm_shared.events.imports import MatchIdentifier
 from crm_shared.problems import BadRequest, Unprocessable
+
+_FLAGS = {"": False, "false": False, "0": False, "no": False, "true": True, "1": True, "yes": True}
+MATCH_IDENTIFIERS: tuple[str, ...] = get_args(MatchIdentifier)
 
 LAYOUT_FIELDS = ("encoding", "delimiter", "header_row", "sheet")
 _MAX_HEADER_ROW = 20
@@ -42,3 +48,28 @@ def layout_choice(fields: dict[str, str]) -> LayoutChoice:
         header_row=header_row,
         sheet=_text(fields, "sheet"),
     )
+
+
+def flag(fields: dict[str, str], name: str) -> bool:
+    """A true/false form field (absent: false); 422 naming it when it is neither."""
+    raw = fields.get(name, "").strip().casefold()
+    if raw not in _FLAGS:
+        raise Unprocessable(f"{name} must be true or false", extra={"field": name})
+    return _FLAGS[raw]
+
+
+def match_on(fields: dict[str, str]) -> list[MatchIdentifier]:
+    """The identifiers that find a row's existing contact, in order ("email,phone"); empty:
+    the default (email, then phone). 422 naming an unknown or repeated one."""
+    raw = fields.get("match_on", "")
+    chosen = [part.strip().casefold() for part in raw.split(",") if part.strip()]
+    for identifier in chosen:
+        if identifier not in MATCH_IDENTIFIERS:
+            raise Unprocessable(
+                f"match_on names '{identifier}'; a row is matched by "
+                f"{' or '.join(MATCH_IDENTIFIERS)} (several in order, comma-separated)",
+                extra={"field": "match_on", "allowed": list(MATCH_IDENTIFIERS)},
+            )
+    if len(set(chosen)) != len(chosen):
+        raise Unprocessable("match_on names an identifier twice", extra={"field": "match_on"})
+    return [cast(MatchIdentifier, identifier) for identifier in chosen]

@@ -13,19 +13,18 @@ from fastapi.responses import StreamingResponse
 from crm_importer.adapters.multipart import ReceivedForm
 from crm_importer.domain.cells import neutralize
 from crm_importer.entrypoints.deps import StoreDep, WorkerDep
+from crm_importer.entrypoints.form_options import flag
 from crm_importer.entrypoints.pagination import decode_id_cursor, encode_id_cursor
 from crm_importer.entrypoints.schemas import ImportJobList, ImportJobPublic, JobAccepted
 from crm_importer.service_layer.error_rows import error_file_rows
 from crm_importer.service_layer.import_jobs import cancel_import, earlier_import_of, list_imports
 from crm_shared.clock import now_iso
 from crm_shared.http import EditorAuth, ViewerAuth
-from crm_shared.problems import Unprocessable
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such import in your tenant."}
 }
-_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 ALLOW_REPEAT_HELP = (
     "true imports a file again although the same file (same bytes) was imported in the last 24 "
     "hours; otherwise such an upload answers 200 with the earlier import and its Location."
@@ -34,10 +33,7 @@ ALLOW_REPEAT_HELP = (
 
 def allow_repeat(form: ReceivedForm) -> bool:
     """The `allow_repeat` form field as a flag; 422 naming it when it is not one."""
-    raw = form.fields.get("allow_repeat", "").strip().casefold()
-    if raw not in _FLAGS:
-        raise Unprocessable("allow_repeat must be true or false", extra={"field": "allow_repeat"})
-    return _FLAGS[raw]
+    return flag(form.fields, "allow_repeat")
 
 
 async def answer_repeat(

@@ -10,10 +10,20 @@ from crm_importer.adapters.multipart import ReceivedForm, receive_form
 from crm_importer.domain.commands import StartImport
 from crm_importer.domain.fields import IMPORT_FIELDS
 from crm_importer.domain.mapping import parse_mapping
-from crm_importer.entrypoints.deps import FilesDep, SettingsDep, StoreDep, WorkerDep
+from crm_importer.entrypoints.deps import (
+    ContactsDep,
+    DryRunsDep,
+    FilesDep,
+    SettingsDep,
+    StoreDep,
+    WorkerDep,
+)
 from crm_importer.entrypoints.form_options import (
     LAYOUT_FIELDS,
+    MATCH_IDENTIFIERS,
+    flag,
     layout_choice,
+    match_on,
     refuse_unknown_fields,
 )
 from crm_importer.entrypoints.import_jobs_http import ALLOW_REPEAT_HELP, answer_repeat
@@ -27,7 +37,7 @@ from crm_importer.entrypoints.schemas import (
     JobAccepted,
 )
 from crm_importer.service_layer import queries
-from crm_importer.service_layer.imports import start_import
+from crm_importer.service_layer.imports import FieldDefinitions, start_import
 from crm_importer.service_layer.preview import preview_upload
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.http import EditorAuth, ViewerAuth
@@ -55,7 +65,8 @@ _UPLOAD_BODY: dict[str, Any] = {
                         "mapping": {
                             "type": "string",
                             "description": "JSON object, column header -> field "
-                            f"({', '.join(IMPORT_FIELDS)}, custom.<key>); "
+                            f"({', '.join(IMPORT_FIELDS)}, custom.<key> of a defined custom "
+                            "field); "
                             '"" or null ignores a column. Unmapped headers map by name, '
                             "ignoring case.",
                         },
@@ -69,6 +80,30 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "type": "boolean",
                             "default": False,
                             "description": ALLOW_REPEAT_HELP,
+                        },
+                        "match_on": {
+                            "type": "string",
+                            "description": "Which identifiers find the existing contact a row "
+                            f"is, in order, comma-separated ({', '.join(MATCH_IDENTIFIERS)}); "
+                            "default: email, then phone.",
+                        },
+                        "create_fields": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "true defines each custom field the mapping names "
+                            "(custom.<key>) and the tenant lacks, typed from the column's values "
+                            "(number, date, boolean, else text) or as the mapping says "
+                            "(custom.<key>:number); admin role. Otherwise such a "
+                            "mapping is a 422 naming the column and the field.",
+                        },
+                        "dry_run": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "true reads, maps and validates the whole file and "
+                            "decides every row against your live contacts as an import would, "
+                            "writing nothing: the job completes with dry_run true, the counts "
+                            "of what would be created, updated, skipped and failed, and "
+                            "errors.csv listing the rows that would fail or warn.",
                         },
                     },
                 }
@@ -124,7 +159,15 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-IMPORT_FIELDS_ALLOWED = ("mapping", "on_duplicate", "allow_repeat", *LAYOUT_FIELDS)
+IMPORT_FIELDS_ALLOWED = (
+    "mapping",
+    "on_duplicate",
+    "allow_repeat",
+    "match_on",
+    "dry_run",
+    "create_fields",
+    *LAYOUT_FIELDS,
+)
 
 
 def _command(job_id: str, form: ReceivedForm) -> StartImport:
@@ -148,6 +191,9 @@ def _command(job_id: str, form: ReceivedForm) -> StartImport:
         file_bytes=form.file_bytes,
         file_sha256=form.file_sha256,
         layout=layout_choice(form.fields),
+        match_on=match_on(form.fields),
+        dry_run=flag(form.fields, "dry_run"),
+        create_fields=flag(form.fields, "create_fields"),
     )
 
 
@@ -170,6 +216,8 @@ async def create_import(
     files: FilesDep,
     settings: SettingsDep,
     worker: WorkerDep,
+    dry_runs: DryRunsDep,
+    contacts: ContactsDep,
     idempotency: IdempotentUpload,
 ) -> JobAccepted:
     """Stream the upload to disk, check its header and mapping, and queue the job (role editor)."""
@@ -182,15 +230,30 @@ async def create_import(
         command = _command(job_id, form)
         # Only now is the body known: a replay answers here, and its copy of the file goes.
         await idempotency.claim(form.digest())
-        repeat = await answer_repeat(store, response, tenant=principal.tenant, form=form)
+        # A dry run writes nothing: running it again, or importing after it, is no repeat.
+        repeat = None
+        if not command.dry_run:
+            repeat = await answer_repeat(store, response, tenant=principal.tenant, form=form)
         if repeat is not None:
             files.delete_upload(job_id)
             return repeat
     except BaseException:
         files.delete_upload(job_id)
         raise
-    job = await start_import(store, files, command, tenant=principal.tenant, actor=principal.key_id)
-    worker.wake()
+    authorization = request.headers["authorization"]
+    job = await start_import(
+        store,
+        files,
+        command,
+        tenant=principal.tenant,
+        actor=principal.key_id,
+        definitions=FieldDefinitions(contacts, authorization),
+        replica=dry_runs.owner,
+    )
+    if job.dry_run:
+        dry_runs.start(job, authorization=authorization)
+    else:
+        worker.wake()
     response.headers["Location"] = f"/v1/imports/{job.id}"
     return JobAccepted(id=job.id, status=job.status)
 

@@ -11,8 +11,9 @@ from crm_importer.domain.fields import EXPORT_FIELDS
 from crm_importer.domain.jobs import ImportJob, ImportStatus
 from crm_importer.domain.progress import progress
 from crm_shared.clock import now_iso
-from crm_shared.events.imports import DuplicatePolicy
+from crm_shared.events.imports import DuplicatePolicy, MatchIdentifier
 from crm_shared.filters import ContactFilter
+from crm_shared.validation import Flag
 
 ROW_NUMBER_HELP = (
     "1-based number of the data row: the header row is excluded, so row 1 is the first line "
@@ -62,7 +63,22 @@ class ImportJobPublic(BaseModel):
         description="Imported rows with cells that did not validate and were left out; "
         "their warnings are listed under /errors."
     )
+    not_applied: int = Field(
+        default=0,
+        description="Rows of a cancelled import that were sent but not applied: the contacts "
+        "service skipped their batches once the cancel reached it.",
+    )
     on_duplicate: DuplicatePolicy
+    match_on: list[MatchIdentifier] = Field(
+        default=[],
+        description="Identifiers that find the existing contact a row is, in order; empty: "
+        "email, then phone.",
+    )
+    dry_run: bool = Field(
+        default=False,
+        description="A dry run: the counts say what an import would have created, updated, "
+        "skipped and failed; nothing was written.",
+    )
     mapping: dict[str, str] = Field(description="The resolved mapping, column header -> field.")
     ignored_columns: list[str]
     created_at: str
@@ -132,7 +148,7 @@ class ExportCreate(BaseModel):
     format: ExportFormat = Field(
         default="csv", description="csv, or xlsx (one sheet of up to 1,048,576 rows, then more)."
     )
-    bom: bool = Field(
+    bom: Flag = Field(
         default=False,
         description="CSV only: start the file with a UTF-8 byte order mark, so Excel reads it "
         "as UTF-8.",

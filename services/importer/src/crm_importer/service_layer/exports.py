@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from crm_importer.adapters.contacts_client import ContactsClient, ContactsUnavailable
 from crm_importer.adapters.files import DataFiles, ExportWriter
@@ -20,12 +21,18 @@ from crm_shared.storage import DocumentStore
 
 log = logging.getLogger(__name__)
 INTERNAL_ERROR = "the export stopped on an internal error; run it again"
+_ALL = 100_000  # queued exports read at once by the recovery (each is one caller's request)
 
 
 async def request_export(
-    store: DocumentStore, command: RequestExport, *, tenant: str, actor: str
+    store: DocumentStore,
+    command: RequestExport,
+    *,
+    tenant: str,
+    actor: str,
+    replica: str | None = None,
 ) -> ExportJob:
-    """Check the fields and store a queued export."""
+    """Check the fields and store a queued export, owned by `replica` (the instance writing it)."""
     if command.bom and command.format != "csv":
         raise Unprocessable(
             "bom applies to CSV exports only; an .xlsx file needs none", extra={"field": "bom"}
@@ -42,7 +49,9 @@ async def request_export(
     )
     async with store.transaction() as session:
         await Exports(session).add(export)
-        await WorkQueue(session).add(kind="export", item_id=export.id, tenant=tenant)
+        await WorkQueue(session).add(
+            kind="export", item_id=export.id, tenant=tenant, replica=replica
+        )
     JOBS_STARTED.labels("export").inc()
     return export
 
@@ -140,23 +149,35 @@ async def run_export(
     await _finish(store, files, export_id, tenant, rows=writer.rows, error=None)
 
 
-async def fail_interrupted_exports(store: DocumentStore, files: DataFiles) -> int:
-    """At start-up: exports left running by the last process cannot resume (the caller's key is
-    gone with it), so they fail and their partial files are deleted."""
+async def fail_interrupted_exports(
+    store: DocumentStore, files: DataFiles, *, owner_gone: Callable[[str], Awaitable[bool]]
+) -> int:
+    """Fail the exports whose writer is gone (a crashed or stopped instance), and delete their
+    partial files: they cannot resume, the caller's key went with the instance. Exports another
+    live instance (or this one) is writing are left alone. Returns how many failed."""
+    async with store.reader() as session:
+        queued = await WorkQueue(session).owned_items("export", limit=_ALL)
+    interrupted: list[tuple[str, str]] = []
+    writing: set[str] = set()
+    for export_id, tenant, owner in queued:
+        # Recorded before exports had owners: the last process's, as before.
+        if owner is None or await owner_gone(owner):
+            interrupted.append((export_id, tenant))
+        else:
+            writing.add(export_id)
     failed = 0
     async with store.transaction() as session:
         queue = WorkQueue(session)
         exports = Exports(session)
-        while items := await queue.items("export"):
-            for export_id, tenant in items:
-                export = await exports.get(tenant=tenant, export_id=export_id)
-                if export is not None and export.active:
-                    export.fail(INTERRUPTED, now_iso())
-                    await exports.save(export)
-                    failed += 1
-                files.delete_export(export_id)
-                await queue.remove(export_id)
-    files.sweep_partial_exports()
+        for export_id, tenant in interrupted:
+            export = await exports.get(tenant=tenant, export_id=export_id)
+            if export is not None and export.active:
+                export.fail(INTERRUPTED, now_iso())
+                await exports.save(export)
+                failed += 1
+            files.delete_export(export_id)
+            await queue.remove(export_id)
+    files.sweep_partial_exports(keep=writing)
     return failed
 
 
@@ -164,8 +185,15 @@ class ExportRunner:
     """One background task per running export; the caller's key lives only in that task."""
 
     def __init__(
-        self, store: DocumentStore, files: DataFiles, contacts: ContactsClient, *, page_size: int
+        self,
+        store: DocumentStore,
+        files: DataFiles,
+        contacts: ContactsClient,
+        *,
+        page_size: int,
+        owner: str | None = None,
     ) -> None:
+        self.owner = owner  # the instance whose tasks write the exports (crm_shared.presence)
         self._store = store
         self._files = files
         self._contacts = contacts

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from crm_importer.adapters.repository import ImportJobs, WorkQueue
 from crm_importer.domain.jobs import ImportJob
 from crm_importer.service_layer.error_rows import queue_errors_copy
+from crm_importer.service_layer.imports import finished_events
 from crm_shared.clock import iso, now_iso
 from crm_shared.observability.metrics import JOBS_FINISHED
-from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.problems import NotFound
 from crm_shared.storage import DocumentStore
 
@@ -37,7 +37,8 @@ async def earlier_import_of(
         jobs = await ImportJobs(session).of_file(
             tenant=tenant, file_sha256=file_sha256, since=since
         )
-    return next((job for job in jobs if job.status not in _NOT_A_REPEAT), None)
+    # A dry run wrote nothing: the same file may be imported after it.
+    return next((job for job in jobs if job.status not in _NOT_A_REPEAT and not job.dry_run), None)
 
 
 async def cancel_import(store: DocumentStore, *, tenant: str, job_id: str) -> ImportJob:
@@ -61,16 +62,6 @@ async def cancel_import(store: DocumentStore, *, tenant: str, job_id: str) -> Im
             await queue.add(kind="results", item_id=job.id, tenant=tenant)
         else:
             await queue_errors_copy(session, job)
-        await session.add_events(
-            [
-                outgoing(
-                    job.finished_event(),
-                    source=IMPORTER_SOURCE,
-                    tenant=tenant,
-                    key=job.id,
-                    actor=job.actor,
-                )
-            ]
-        )
+        await session.add_events(finished_events(job))
     JOBS_FINISHED.labels("import", "cancelled").inc()
     return job

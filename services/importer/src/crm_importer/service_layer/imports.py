@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from crm_importer.adapters.contacts_client import ContactsClient
 from crm_importer.adapters.files import DataFiles
-from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
+from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkKind, WorkQueue
 from crm_importer.adapters.workbooks import WorkbookBudget, check_workbook, convert_sheet
 from crm_importer.domain.commands import StartImport
 from crm_importer.domain.dialect import uses_decimal_comma
@@ -17,6 +19,7 @@ from crm_importer.domain.layout import FileLayout
 from crm_importer.domain.mapping import ColumnPlan, plan_columns
 from crm_importer.domain.progress import estimate_rows
 from crm_importer.domain.rows import has_undecodable_bytes
+from crm_importer.service_layer.custom_columns import type_custom_columns
 from crm_importer.service_layer.error_rows import queue_errors_copy
 from crm_importer.service_layer.file_head import FileHead, read_head, sniff_upload
 from crm_shared.clock import now_iso
@@ -24,10 +27,21 @@ from crm_shared.events import ImportBatchProcessed, RowResult
 from crm_shared.observability.metrics import IMPORT_ROWS, JOBS_FINISHED, JOBS_STARTED
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.problems import Unprocessable
-from crm_shared.storage import DocumentStore
+from crm_shared.storage import DocumentStore, OutgoingEvent
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldDefinitions:
+    """Where the tenant's custom fields are read (and created), with the uploader's key."""
+
+    contacts: ContactsClient
+    authorization: str
+
+
 RESULTS_CONSUMER = "importer.results"
+DRY_RUN_WORK: WorkKind = "dry-run"
 CONTACTS_FAILED_ROW = "rejected by the contacts service"
 
 
@@ -55,7 +69,10 @@ async def _read_upload_head(
 
 
 async def _plan_upload(
-    files: DataFiles, command: StartImport, budget: WorkbookBudget
+    files: DataFiles,
+    command: StartImport,
+    budget: WorkbookBudget,
+    definitions: FieldDefinitions | None,
 ) -> tuple[ColumnPlan, FileLayout]:
     """Read the head of the uploaded file and plan its columns. Returns the plan and the
     layout the worker reads with (a workbook's: its sheet converted to UTF-8 CSV)."""
@@ -70,6 +87,15 @@ async def _plan_upload(
     if not head.rows:
         raise Unprocessable("the file has a header row but no data rows", extra={"field": "file"})
     plan = plan.model_copy(update={"decimal_comma": uses_decimal_comma(head.layout.delimiter)})
+    if definitions is not None:
+        plan = await type_custom_columns(
+            plan,
+            head.samples(),
+            definitions.contacts,
+            authorization=definitions.authorization,
+            create_fields=command.create_fields,
+            dry_run=command.dry_run,
+        )
     return plan, head.layout
 
 
@@ -81,15 +107,20 @@ async def start_import(
     tenant: str,
     actor: str,
     budget: WorkbookBudget | None = None,
+    definitions: FieldDefinitions | None = None,
+    replica: str | None = None,
 ) -> ImportJob:
-    """Validate the uploaded file's head against the mapping and queue the job."""
+    """Validate the uploaded file's head against the mapping (and, given `definitions`, the
+    tenant's custom fields) and queue the job; `replica` is the instance that reads a dry run."""
     try:
-        plan, layout = await _plan_upload(files, command, budget or WorkbookBudget())
+        plan, layout = await _plan_upload(files, command, budget or WorkbookBudget(), definitions)
         job = ImportJob(
             id=command.job_id,
             tenant=tenant,
             actor=actor,
             on_duplicate=command.on_duplicate,
+            match_on=command.match_on,
+            dry_run=command.dry_run,
             plan=plan,
             layout=layout,
             created_at=now_iso(),
@@ -102,7 +133,13 @@ async def start_import(
         files.accept_upload(job.id)
         async with store.transaction() as session:
             await ImportJobs(session).add(job)
-            await WorkQueue(session).add(kind="import", item_id=job.id, tenant=tenant)
+            # A dry run is read by its own task, which holds the caller's key for the look-ups.
+            if job.dry_run:
+                await WorkQueue(session).add(
+                    kind=DRY_RUN_WORK, item_id=job.id, tenant=tenant, replica=replica
+                )
+            else:
+                await WorkQueue(session).add(kind="import", item_id=job.id, tenant=tenant)
     except BaseException:
         files.delete_upload(command.job_id)
         raise
@@ -110,7 +147,15 @@ async def start_import(
     return job
 
 
-def _problem_doc(result: RowResult) -> dict[str, object]:
+def finished_events(job: ImportJob) -> list[OutgoingEvent]:
+    """The event announcing that the job ended; none for a dry run, which publishes nothing."""
+    if job.dry_run:
+        return []
+    event = job.finished_event()
+    return [outgoing(event, source=IMPORTER_SOURCE, tenant=job.tenant, key=job.id, actor=job.actor)]
+
+
+def problem_doc(result: RowResult) -> dict[str, object]:
     """A failed row's reason, or an imported row's warnings (reason null)."""
     doc: dict[str, object] = {"row_number": result.row_number, "warnings": result.warnings}
     doc["reason"] = (result.error or CONTACTS_FAILED_ROW) if result.status == "failed" else None
@@ -146,7 +191,9 @@ async def apply_batch_results(
                 processed.job_id,
             )
             return
-        if not job.apply_results(processed.batch_no, processed.results):
+        if not job.apply_results(
+            processed.batch_no, processed.results, cancelled=processed.cancelled
+        ):
             log.warning(
                 "results of batch %d of import %s arrived twice; ignored",
                 processed.batch_no,
@@ -154,13 +201,12 @@ async def apply_batch_results(
             )
             return
         # Rows failed or warned by the contacts service keep only their number, reason and
-        # warnings, no values.
+        # warnings, no values. A batch skipped after a cancel is counted, not listed.
+        problems = [] if processed.cancelled else processed.results
         await ImportErrors(session).add_many(
             tenant=tenant,
             job_id=job.id,
-            errors=[
-                _problem_doc(r) for r in processed.results if r.status == "failed" or r.warnings
-            ],
+            errors=[problem_doc(r) for r in problems if r.status == "failed" or r.warnings],
         )
         job.progressed_at = now_iso()
         completed = job.settle(now_iso())
@@ -170,23 +216,13 @@ async def apply_batch_results(
             await WorkQueue(session).remove(job.id)
             await queue_errors_copy(session, job)
         if completed:
-            await session.add_events(
-                [
-                    outgoing(
-                        job.finished_event(),
-                        source=IMPORTER_SOURCE,
-                        tenant=tenant,
-                        key=job.id,
-                        actor=job.actor,
-                    )
-                ]
-            )
+            await session.add_events(finished_events(job))
     if any(r.suppressed for r in processed.results):
         # The batch sent an erased person's cells through the outbox: its log still holds them.
         store.forget_deleted()
     # Counted once the results are committed (a redelivered batch returned above).
     for outcome, rows in Counter(r.status for r in processed.results).items():
-        IMPORT_ROWS.labels(outcome).inc(rows)
+        IMPORT_ROWS.labels("not_applied" if processed.cancelled else outcome).inc(rows)
     if completed:
         JOBS_FINISHED.labels("import", job.status).inc()
     if ended and on_finished is not None:
@@ -207,17 +243,7 @@ async def fail_import(
             job.fail(reason, now_iso())
             await jobs.save(job)
             failed = True
-            await session.add_events(
-                [
-                    outgoing(
-                        job.finished_event(),
-                        source=IMPORTER_SOURCE,
-                        tenant=tenant,
-                        key=job.id,
-                        actor=job.actor,
-                    )
-                ]
-            )
+            await session.add_events(finished_events(job))
         if job is not None:
             await queue_errors_copy(session, job)
     if failed:

@@ -84,7 +84,13 @@ async def _flush(
         batch_no = job.record_chunk(chunk)
         if batch_no is not None:
             command = ImportContactsBatch(
-                job_id=job.id, batch_no=batch_no, on_duplicate=job.on_duplicate, rows=chunk.rows
+                job_id=job.id,
+                batch_no=batch_no,
+                on_duplicate=job.on_duplicate,
+                rows=chunk.rows,
+                match_on=job.match_on,
+                # The rows were written when uploaded: the resolver's last-writer rule's time.
+                occurred_at=job.created_at,
             )
             events.append(
                 outgoing(

@@ -12,6 +12,7 @@ from crm_importer.adapters.repository import WorkQueue
 from crm_importer.service_layer.error_rows import copy_pending_error_cells
 from crm_importer.service_layer.imports import fail_import, fail_stalled_imports
 from crm_importer.service_layer.reading import ReadingOptions, process_import
+from crm_importer.service_layer.resending import resend_stalled_batches
 from crm_shared.clock import now_iso
 from crm_shared.observability.context import WorkContext, working_on
 from crm_shared.storage import DocumentStore
@@ -31,12 +32,14 @@ class ImportWorker:
         *,
         poll_seconds: float,
         results_timeout_seconds: float = 900.0,
+        resend_after_seconds: float = 60.0,
     ) -> None:
         self._store = store
         self._files = files
         self._options = options
         self._poll_seconds = poll_seconds
         self._results_timeout = results_timeout_seconds
+        self._resend_after = resend_after_seconds
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -49,6 +52,14 @@ class ImportWorker:
             queued = await WorkQueue(session).items("import")
         for job_id, tenant in queued:
             await self._process(tenant, job_id)
+        # Unanswered batches are sent again first; a job still unanswered after that fails.
+        await resend_stalled_batches(
+            self._store,
+            self._files,
+            self._options,
+            now=now_iso(),
+            after_seconds=self._resend_after,
+        )
         await fail_stalled_imports(
             self._store, self._files, now=now_iso(), timeout_seconds=self._results_timeout
         )

@@ -10,7 +10,7 @@ from crm_shared.clock import utcnow
 from crm_shared.http import EditorAuth, StoreDep, ViewerAuth
 from crm_shared.idempotency import Idempotent
 from crm_shared.problems import Unprocessable
-from crm_shared.validation import LenientMoment, is_clean_text
+from crm_shared.validation import QueryMoment, is_clean_text
 from crm_timeline.domain.model import (
     AddNote,
     DeleteNote,
@@ -51,10 +51,10 @@ async def get_timeline(
         Query(alias="type", description="Only these types; repeat the parameter for several"),
     ] = None,
     since: Annotated[
-        LenientMoment | None, Query(description="Only items that occurred at or after this")
+        QueryMoment | None, Query(description="Only items that occurred at or after this")
     ] = None,
     until: Annotated[
-        LenientMoment | None, Query(description="Only items that occurred before this")
+        QueryMoment | None, Query(description="Only items that occurred before this")
     ] = None,
 ) -> TimelinePublic:
     """A contact's timeline, newest first, one keyset page at a time."""

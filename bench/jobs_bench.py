@@ -1,0 +1,264 @@
+"""Rewrite-job benchmark: a tag rename over N contacts (default 1,000,000) as a background job,
+with single-contact writes going on meanwhile, next to a same-run ceiling.
+
+Loads N contacts that all carry the tag "Member" into the contacts service's SQLite store, then
+renames the tag through the service layer the HTTP route uses (`PATCH /v1/tags/{id}`): the
+definition commits, and the job rewrites the contacts in bounded transactions (1,000 per batch,
+each contact re-read, a new version and a ContactUpdated in the outbox, the job's cursor and
+progress). While it runs, a writer updates one random contact at a time (as `PATCH
+/v1/contacts/{id}` does) and records each write's latency; the same writer runs for a while
+before the job too, so the p95 during the job sits next to an idle p95 from the same run. The
+ceiling is a bare read-modify-write of the same rows in hand-written SQL (documents read in id
+order, the tag renamed in Python, `executemany` UPDATE in transactions of the same size; the
+multi-value index triggers fire as they do for the service), with no events and no versions
+checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.stats import median_p95_ms
+from crm_contacts.adapters.bulk import BULK_SPECS
+from crm_contacts.adapters.repository import COLLECTION_SPECS, ContactRepository
+from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
+from crm_contacts.domain.commands import UpdateContact
+from crm_contacts.domain.contact import new_contact
+from crm_contacts.domain.tags import replace_tag
+from crm_contacts.domain.text import fold
+from crm_contacts.service_layer import tags
+from crm_contacts.service_layer.handlers import update_contact
+from crm_contacts.service_layer.rewrite_jobs import get_job, run_job
+from crm_contacts.settings import ContactsSettings
+from crm_shared.clock import now_iso
+from crm_shared.ids import new_id
+from crm_shared.storage import CollectionSpec, Contains, DocumentStore
+from crm_shared.storage.sqlite import SqliteStore
+
+TENANT = "bench"
+BATCH = 1000
+LOAD_BATCH = 20_000
+SPECS = (*COLLECTION_SPECS, *BULK_SPECS, *JOB_SPECS)
+# The concurrent writer: one write, then this pause (about 50 writes/s when nothing waits).
+WRITE_PAUSE = 0.02
+IDLE_WRITES_SECONDS = 5.0
+
+
+def _docs(args: tuple[int, int]) -> list[dict[str, Any]]:
+    start, size = args
+    now = now_iso()
+    return [
+        dict(
+            new_contact(
+                contact_id=new_id(),
+                tenant=TENANT,
+                profile={
+                    "name": f"Person {n}",
+                    "email": f"person{n}@example.com",
+                    "company": f"Company {n % 5000}",
+                    "tags": ["Member", "source:import", "imported"],
+                },
+                source="import",
+                now=now,
+            )
+        )
+        for n in range(start, start + size)
+    ]
+
+
+async def load(path: Path, count: int) -> tuple[list[str], float]:
+    """Store `count` contacts carrying "Member"; their ids and the seconds it took (indexes too)."""
+    started = time.perf_counter()
+    store = SqliteStore(path)
+    await store.start(tuple(CollectionSpec(spec.name) for spec in SPECS))
+    ids: list[str] = []
+    jobs = [(at, min(LOAD_BATCH, count - at)) for at in range(0, count, LOAD_BATCH)]
+    with multiprocessing.get_context("fork").Pool(max(1, (os.cpu_count() or 2) - 1)) as pool:
+        for docs in pool.imap(_docs, jobs):
+            async with store.transaction() as session:
+                await ContactRepository(session, TENANT).add_many(docs)
+            ids.extend(doc["id"] for doc in docs)
+    await store.close()
+    store = SqliteStore(path)
+    await store.start(SPECS)  # builds the service's indexes
+    await store.close()
+    return ids, time.perf_counter() - started
+
+
+class Writer:
+    """Single-contact updates, one after another, each timed; failures counted."""
+
+    def __init__(self, store: DocumentStore, ids: list[str], settings: ContactsSettings) -> None:
+        self._store, self._ids, self._settings = store, ids, settings
+        self.samples: list[float] = []
+        self.failures = 0
+        self._random = random.Random(7)
+
+    async def write_one(self) -> None:
+        """Update one random contact's company, as PATCH /v1/contacts/{id} does."""
+        contact_id = self._random.choice(self._ids)
+        company = f"Written {self._random.randrange(10**9)}"
+        started = time.perf_counter()
+        try:
+            await update_contact(
+                self._store,
+                UpdateContact(contact_id=contact_id, fields={"company": company}),
+                tenant=TENANT,
+                actor="key:bench",
+                settings=self._settings,
+            )
+        except Exception:
+            self.failures += 1
+            return
+        self.samples.append(time.perf_counter() - started)
+
+    async def run_for(self, seconds: float) -> None:
+        """Write until `seconds` passed."""
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            await self.write_one()
+            await asyncio.sleep(WRITE_PAUSE)
+
+    async def run_until(self, done: asyncio.Event) -> None:
+        """Write until `done` is set."""
+        while not done.is_set():
+            await self.write_one()
+            await asyncio.sleep(WRITE_PAUSE)
+
+
+async def _progress(store: DocumentStore, job_id: str, done: asyncio.Event) -> None:
+    started = time.perf_counter()
+    while not done.is_set():
+        await asyncio.sleep(10)
+        job = await get_job(store, job_id, tenant=TENANT)
+        print(
+            f"  job {job['status']}: {job['done']:,} of {job['total'] or 0:,} contacts "
+            f"after {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+
+
+async def service_run(path: Path, ids: list[str]) -> dict[str, Any]:
+    """The rename as a job with the writer going; the job's figures and the writes' latencies."""
+    store = SqliteStore(path)
+    await store.start(SPECS)
+    settings = ContactsSettings()
+    try:
+        tag = await tags.create_tag(store, tenant=TENANT, name="Member", group=None, color=None)
+        idle = Writer(store, ids, settings)
+        await idle.run_for(IDLE_WRITES_SECONDS)
+        during = Writer(store, ids, settings)
+        done = asyncio.Event()
+        started = time.perf_counter()
+        _, job = await tags.update_tag(
+            store, tag["id"], {"name": "Members"}, tenant=TENANT, actor="key:bench"
+        )
+        assert job is not None
+        writer = asyncio.create_task(during.run_until(done))
+        progress = asyncio.create_task(_progress(store, job["id"], done))
+        await run_job(store, job["id"], TENANT, batch_size=BATCH)
+        elapsed = time.perf_counter() - started
+        done.set()
+        await writer
+        progress.cancel()
+        final = await get_job(store, job["id"], tenant=TENANT)
+        assert final["status"] == "completed", final
+        assert final["changed"] == len(ids), f"{final['changed']} of {len(ids)} renamed"
+        async with store.reader() as session:
+            left = await session.count(
+                "contacts", tenant=TENANT, where=(Contains("tags_norm", "member"),)
+            )
+        assert left == 0, f"{left} contacts still carry the old name"
+        return {"seconds": elapsed, "job": final, "idle": idle, "during": during}
+    finally:
+        await store.close()
+
+
+def ceiling_run(path: Path) -> tuple[float, int]:
+    """Seconds for a bare SQL read-modify-write renaming the tag back on the same rows."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    started = time.perf_counter()
+    written = 0
+    last = ""
+    while True:
+        rows = db.execute(
+            "SELECT id, doc FROM c_contacts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?",
+            (TENANT, last, BATCH),
+        ).fetchall()
+        if not rows:
+            break
+        updates = []
+        for contact_id, raw in rows:
+            doc = orjson.loads(raw)
+            doc["tags"] = replace_tag(doc["tags"], "Members", "Member again")
+            doc["tags_norm"] = [fold(t) for t in doc["tags"]]
+            doc["version"] += 1
+            updates.append((orjson.dumps(doc).decode(), TENANT, contact_id))
+        db.execute("BEGIN")
+        db.executemany("UPDATE c_contacts SET doc = ? WHERE tenant = ? AND id = ?", updates)
+        db.execute("COMMIT")
+        written += len(updates)
+        last = rows[-1][0]
+    elapsed = time.perf_counter() - started
+    db.close()
+    return elapsed, written
+
+
+def _load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load N contacts, rename their tag as a job with writes going on, then the ceiling."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="crm-jobs-bench-"))
+    path = workdir / "contacts.sqlite3"
+    try:
+        print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)
+        ids, loaded = asyncio.run(load(path, args.contacts))
+        print(f"loaded and indexed in {loaded:.1f} s ({_load_average()})", flush=True)
+        result = asyncio.run(service_run(path, ids))
+        ceiling, written = ceiling_run(path)
+        assert written == args.contacts
+        seconds, job = result["seconds"], result["job"]
+        rate, c_rate = job["changed"] / seconds, written / ceiling
+        idle_p50, idle_p95 = median_p95_ms(result["idle"].samples)
+        during = result["during"]
+        p50, p95 = median_p95_ms(during.samples) if during.samples else (0.0, 0.0)
+        print(
+            f"tag rename job over {args.contacts:,} contacts: {seconds:.1f} s, "
+            f"{rate:,.0f} contacts/s ({job['changed']:,} rewritten with their events, batches "
+            f"of {BATCH:,}) | bare SQL read-modify-write {c_rate:,.0f} rows/s ({ceiling:.1f} s) "
+            f"| job/ceiling {rate / c_rate:.2f}"
+        )
+        print(
+            f"single-contact writes during the job: {len(during.samples):,} succeeded, "
+            f"{during.failures} failed, p50 {p50:.1f} ms, p95 {p95:.1f} ms, max "
+            f"{max(during.samples, default=0) * 1000:.0f} ms | same writer before the job: "
+            f"p50 {idle_p50:.1f} ms, p95 {idle_p95:.1f} ms ({_load_average()})"
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

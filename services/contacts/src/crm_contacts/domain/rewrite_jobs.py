@@ -1,0 +1,107 @@
+"""Background jobs that rewrite many contacts of a tenant after a definition change.
+
+A tag rename or delete, a tag-rule change, a custom field's type change or purge first commits
+the definition (so new writes use it at once), then queues a job that catches up the contacts
+already stored, in bounded transactions in id order. The job keeps its cursor (the last
+contact id done), its progress and the contacts it could not rewrite, so a restarted service
+resumes it where it stopped and no contact is rewritten twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+JobKind = Literal["tag_rename", "tag_delete", "tag_rules", "field_change", "field_purge"]
+JOB_KINDS: tuple[str, ...] = get_args(JobKind)
+JobStatus = Literal["queued", "running", "completed", "failed"]
+ACTIVE: frozenset[str] = frozenset({"queued", "running"})
+# The job keeps the first errors in full (contact id and reason) and counts the rest: a field
+# change over a million contacts must not grow one document without bound.
+MAX_ERRORS_KEPT = 100
+INTERNAL_ERROR = "the job stopped on an internal error; the contacts done so far stay done"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one contact could not be rewritten (the reason names the rule, never the value)."""
+
+    contact_id: str
+    reason: str
+
+
+class CannotRewrite(Exception):
+    """This contact's data cannot take the change; the job records it and goes on."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def new_job(
+    *,
+    job_id: str,
+    tenant: str,
+    kind: JobKind,
+    params: Mapping[str, Any],
+    requested_by: str,
+    now: str,
+) -> dict[str, Any]:
+    """A queued job; `cursor` is the id of the last contact done (None: none yet)."""
+    return {
+        "id": job_id,
+        "tenant": tenant,
+        "version": 1,
+        "kind": kind,
+        "params": dict(params),
+        "requested_by": requested_by,
+        "status": "queued",
+        "cursor": None,
+        "total": None,
+        "done": 0,
+        "changed": 0,
+        "failed": 0,
+        "errors": [],
+        "error": None,
+        "created_at": now,
+        "started_at": None,
+        "finished_at": None,
+    }
+
+
+def started(job: Mapping[str, Any], *, total: int, now: str) -> dict[str, Any]:
+    """The job once it runs, with the number of contacts it will look at."""
+    return {**job, "status": "running", "total": total, "started_at": now}
+
+
+def progressed(
+    job: Mapping[str, Any],
+    *,
+    cursor: str | None,
+    looked_at: int,
+    changed: int,
+    errors: list[RowError],
+) -> dict[str, Any]:
+    """The job after one more batch: its cursor moved past `looked_at` contacts."""
+    kept = list(job["errors"])
+    room = MAX_ERRORS_KEPT - len(kept)
+    kept += [{"contact_id": e.contact_id, "reason": e.reason} for e in errors[: max(room, 0)]]
+    done = int(job["done"]) + looked_at
+    total = job["total"]
+    return {
+        **job,
+        "cursor": cursor if cursor is not None else job["cursor"],
+        "done": done,
+        # Contacts created after the count and matching it are done too; total never lags.
+        "total": max(int(total), done) if total is not None else done,
+        "changed": int(job["changed"]) + changed,
+        "failed": int(job["failed"]) + len(errors),
+        "errors": kept,
+    }
+
+
+def finished(job: Mapping[str, Any], *, now: str, error: str | None = None) -> dict[str, Any]:
+    """The job completed (or failed with `error`)."""
+    status: JobStatus = "failed" if error else "completed"
+    return {**job, "status": status, "error": error, "finished_at": now}

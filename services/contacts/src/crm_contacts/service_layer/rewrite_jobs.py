@@ -1,0 +1,227 @@
+"""Rewrite jobs: queued with a definition change, run batch by batch in the background.
+
+Each batch is one transaction that re-reads its contacts (so a contact a user edited meanwhile
+is rewritten from its current state, never from a stale copy), writes each changed contact with
+a version check and its own ContactUpdated (the job as the actor), and moves the job's cursor and
+progress: a restart resumes at the first batch not committed, and no contact is rewritten twice.
+Between batches other writes take the store's writer, so they keep succeeding while a job runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from crm_contacts.adapters.contact_pages import contacts_after
+from crm_contacts.adapters.repository import CONTACTS, ContactRepository
+from crm_contacts.adapters.rewrite_jobs import JobQueue, RewriteJobs
+from crm_contacts.adapters.tags import TagRepository
+from crm_contacts.domain.rewrite_jobs import (
+    ACTIVE,
+    INTERNAL_ERROR,
+    CannotRewrite,
+    JobKind,
+    RowError,
+    finished,
+    new_job,
+    progressed,
+    started,
+)
+from crm_contacts.service_layer.contact_rewrites import rewritten
+from crm_contacts.service_layer.rewrite_plans import plan_for
+from crm_shared.actors import job_actor
+from crm_shared.clock import now_iso
+from crm_shared.ids import new_id
+from crm_shared.observability.metrics import JOBS_FINISHED, JOBS_STARTED
+from crm_shared.problems import NotFound
+from crm_shared.storage import ConcurrentWriteError, DocumentStore, OutgoingEvent, Session
+
+log = logging.getLogger(__name__)
+_CONFLICT_RETRIES = 10
+
+
+class JobGone(Exception):
+    """The job finished or was removed meanwhile."""
+
+
+async def queue_job(
+    session: Session, *, tenant: str, kind: JobKind, params: Mapping[str, Any], requested_by: str
+) -> dict[str, Any]:
+    """Queue a job in the transaction that commits the definition change it catches up."""
+    job = new_job(
+        job_id=new_id(),
+        tenant=tenant,
+        kind=kind,
+        params=params,
+        requested_by=requested_by,
+        now=now_iso(),
+    )
+    await RewriteJobs(session, tenant).add(job)
+    await JobQueue(session).add(job)
+    JOBS_STARTED.labels("rewrite").inc()
+    return job
+
+
+async def get_job(store: DocumentStore, job_id: str, *, tenant: str) -> dict[str, Any]:
+    """One job of the tenant (404 otherwise)."""
+    async with store.reader() as session:
+        job = await RewriteJobs(session, tenant).get(job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
+async def list_jobs(
+    store: DocumentStore, *, tenant: str, before: str | None, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """A page of the tenant's jobs, newest first, and whether more follow."""
+    async with store.reader() as session:
+        docs = await RewriteJobs(session, tenant).page(before=before, limit=limit + 1)
+    return docs[:limit], len(docs) > limit
+
+
+async def queued_jobs(store: DocumentStore) -> list[tuple[str, str]]:
+    """(job id, tenant) of every unfinished job of every tenant, oldest first."""
+    async with store.reader() as session:
+        return await JobQueue(session).entries()
+
+
+async def start_job(store: DocumentStore, job_id: str, tenant: str) -> None:
+    """Count the contacts the job will look at (outside the writer), then mark it running."""
+    async with store.reader() as session:
+        job = await RewriteJobs(session, tenant).get(job_id)
+        if job is None or job["status"] not in ACTIVE:
+            raise JobGone(job_id)
+        if job["status"] == "running":
+            return
+        plan = await plan_for(session, job)
+        total = await session.count(CONTACTS, tenant=tenant, where=plan.where)
+    async with store.transaction() as session:
+        jobs = RewriteJobs(session, tenant)
+        current = await jobs.get(job_id)
+        if current is None or current["status"] != "queued":
+            return
+        await jobs.save(
+            started(current, total=total, now=now_iso()), expected_version=current["version"]
+        )
+
+
+async def _on_completion(session: Session, job: Mapping[str, Any]) -> None:
+    """What a job's definition change keeps until every contact caught up, dropped at the end."""
+    if job["kind"] != "tag_rename":
+        return
+    tags = TagRepository(session, job["tenant"])
+    tag = await tags.get(job["params"]["tag_id"])
+    previous = list((tag or {}).get("previous_names") or ())
+    if tag is None or job["params"]["old"] not in previous:
+        return
+    previous.remove(job["params"]["old"])
+    version = int(tag["version"])
+    await tags.save(
+        {**tag, "previous_names": previous, "version": version + 1}, expected_version=version
+    )
+
+
+async def run_batch(store: DocumentStore, job_id: str, tenant: str, *, batch_size: int) -> bool:
+    """Rewrite the job's next batch in one transaction; False once the job completed."""
+    async with store.transaction() as session:
+        jobs = RewriteJobs(session, tenant)
+        job = await jobs.get(job_id)
+        if job is None or job["status"] != "running":
+            raise JobGone(job_id)
+        plan = await plan_for(session, job)
+        page = await contacts_after(
+            session, tenant, where=plan.where, after=job["cursor"], limit=batch_size
+        )
+        contacts = ContactRepository(session, tenant)
+        now, actor = now_iso(), job_actor(job_id)
+        events: list[OutgoingEvent] = []
+        errors: list[RowError] = []
+        live: list[dict[str, Any]] = []
+        for doc in page:
+            try:
+                fields = plan.transform(doc) or {}
+            except CannotRewrite as exc:
+                errors.append(RowError(doc["id"], exc.reason))
+                continue
+            change = rewritten(doc, fields, now=now, tenant=tenant, actor=actor)
+            if change is None:
+                continue
+            updated, event = change
+            events.append(event)
+            if doc.get("deleted_at") is None:
+                live.append(updated)
+            # Read in this transaction, so a miss means another writer won (MongoDB): the
+            # whole batch rolls back and runs again from the contacts' current state.
+            elif not await contacts.save(updated, expected_version=int(doc["version"])):
+                raise ConcurrentWriteError(f"contact {doc['id']} changed during the batch")
+        # Live contacts in two statements per 500 rather than one UPDATE (a thread hop) each;
+        # they were read in this transaction, so this is as safe as a version-checked replace.
+        if live and not await contacts.save_many(live):
+            raise ConcurrentWriteError("a contact of the batch changed during the batch")
+        if events:
+            await session.add_events(events)
+        job_after = progressed(
+            job,
+            cursor=page[-1]["id"] if page else None,
+            looked_at=len(page),
+            changed=len(events),
+            errors=errors,
+        )
+        done = len(page) < batch_size
+        if done:
+            job_after = finished(job_after, now=now)
+            await _on_completion(session, job_after)
+            await JobQueue(session).remove(job_id)
+        await jobs.save(job_after, expected_version=int(job["version"]))
+    if done:
+        JOBS_FINISHED.labels("rewrite", "completed").inc()
+    return not done
+
+
+async def _batch_retrying(
+    store: DocumentStore, job_id: str, tenant: str, *, batch_size: int
+) -> bool:
+    for attempt in range(1, _CONFLICT_RETRIES + 1):
+        try:
+            return await run_batch(store, job_id, tenant, batch_size=batch_size)
+        except ConcurrentWriteError:
+            if attempt == _CONFLICT_RETRIES:
+                raise
+            await asyncio.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
+
+
+async def _fail(store: DocumentStore, job_id: str, tenant: str) -> None:
+    async with store.transaction() as session:
+        jobs = RewriteJobs(session, tenant)
+        job = await jobs.get(job_id)
+        if job is not None and job["status"] in ACTIVE:
+            failed = finished(job, now=now_iso(), error=INTERNAL_ERROR)
+            await jobs.save(failed, expected_version=int(job["version"]))
+        await JobQueue(session).remove(job_id)
+    JOBS_FINISHED.labels("rewrite", "failed").inc()
+
+
+async def run_job(
+    store: DocumentStore, job_id: str, tenant: str, *, batch_size: int, pause: float = 0.0
+) -> None:
+    """Run a job to its end from wherever it stands (its cursor)."""
+    try:
+        await start_job(store, job_id, tenant)
+        more = True
+        while more:
+            more = await _batch_retrying(store, job_id, tenant, batch_size=batch_size)
+            # Between batches: room for interactive writes on a busy store.
+            await asyncio.sleep(pause)
+    except JobGone:
+        async with store.transaction() as session:
+            await JobQueue(session).remove(job_id)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        # The message may quote personal data: only the job and the error's type are logged.
+        log.error("rewrite job %s stopped on %s", job_id, type(exc).__name__)
+        await _fail(store, job_id, tenant)

@@ -1,0 +1,240 @@
+"""Rewrite jobs on every store adapter: bounded batches, per-contact events with the job as the
+actor, per-row errors, edits made during the job kept, and a resume that rewrites each contact
+once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from crm_contacts.adapters.bulk import BULK_SPECS
+from crm_contacts.adapters.repository import COLLECTION_SPECS
+from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
+from crm_contacts.domain.commands import CreateContact, UpdateContact
+from crm_contacts.domain.field_definitions import new_definition
+from crm_contacts.service_layer import custom_fields, tags
+from crm_contacts.service_layer.handlers import create_contact, update_contact
+from crm_contacts.service_layer.rewrite_jobs import get_job, run_batch, run_job, start_job
+from crm_contacts.service_layer.search import search_contacts
+from crm_contacts.settings import ContactsSettings
+from crm_shared.events import ContactUpdated
+from crm_shared.filters import ContactFilter
+from crm_shared.storage import DocumentStore
+from crm_shared.storage.memory import MemoryStore
+from crm_shared.storage.sqlite import SqliteStore
+
+TENANT = "acme"
+USER = "key:test"
+SPECS = (*COLLECTION_SPECS, *BULK_SPECS, *JOB_SPECS)
+ADAPTERS = ["memory", "sqlite", "mongodb", "mongodb-double"]
+
+
+@pytest.fixture(params=ADAPTERS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
+    """The contacts collections on each adapter (MongoDB when MONGODB_URI names a replica set)."""
+    opened: DocumentStore
+    if request.param == "memory":
+        opened = MemoryStore()
+    elif request.param == "sqlite":
+        opened = SqliteStore(tmp_path / "contacts.db")
+    else:
+        from crm_shared.storage.mongo import MongoStore
+
+        if request.param == "mongodb-double":
+            from tests.shared.storage.mongo_double import MongoDouble
+
+            opened = MongoStore("mongodb://double", "crm_jobs", client=MongoDouble())
+        else:
+            uri = os.environ.get("MONGODB_URI")
+            if not uri:
+                pytest.skip("MONGODB_URI not set (the store contract suite starts one in Docker)")
+            opened = MongoStore(uri, f"crm_jobs_{os.getpid()}_{id(tmp_path)}")
+    await opened.start(SPECS)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+def settings(platform_env: dict[str, str]) -> ContactsSettings:
+    """The service's settings over the test environment."""
+    return ContactsSettings()
+
+
+async def _seed(
+    store: DocumentStore, settings: ContactsSettings, count: int, **fields: Any
+) -> list[dict[str, Any]]:
+    return [
+        await create_contact(
+            store,
+            CreateContact(fields={"name": f"Person {n}", **fields}),
+            tenant=TENANT,
+            actor=USER,
+            settings=settings,
+        )
+        for n in range(count)
+    ]
+
+
+async def _contact(store: DocumentStore, contact_id: str) -> dict[str, Any]:
+    async with store.reader() as session:
+        doc = await session.get("contacts", tenant=TENANT, id=contact_id)
+    assert doc is not None
+    return doc
+
+
+async def _updates(store: DocumentStore) -> list[dict[str, Any]]:
+    """ContactUpdated envelopes waiting in the outbox, each with its record key."""
+    pending = await store.pending_events(100_000)
+    envelopes = [{**orjson.loads(p.value), "key": (p.key or b"").decode()} for p in pending]
+    return [e for e in envelopes if e["type"] == ContactUpdated.event_type]
+
+
+async def _vip_tag(store: DocumentStore) -> dict[str, Any]:
+    return await tags.create_tag(store, tenant=TENANT, name="VIP", group=None, color=None)
+
+
+async def test_a_rename_runs_in_batches_with_an_event_per_contact(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    carriers = await _seed(store, settings, 25, tags=["VIP"])
+    others = await _seed(store, settings, 3, tags=["Partner"])
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    await run_job(store, job["id"], TENANT, batch_size=10)
+    done = await get_job(store, job["id"], tenant=TENANT)
+    assert (done["status"], done["total"], done["done"], done["changed"]) == (
+        "completed",
+        25,
+        25,
+        25,
+    )
+    assert done["started_at"] and done["finished_at"]
+    for contact in carriers:
+        stored = await _contact(store, contact["id"])
+        assert (stored["tags"], stored["version"]) == (["Gold", "source:manual"], 2)
+    assert [(await _contact(store, c["id"]))["version"] for c in others] == [1, 1, 1]
+    events = await _updates(store)
+    assert sorted(e["key"] for e in events) == sorted(c["id"] for c in carriers)
+    assert {e["actor"] for e in events} == {f"job:{job['id']}"}
+
+
+async def test_running_a_completed_job_again_changes_nothing(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    carriers = await _seed(store, settings, 12, tags=["VIP"])
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    await run_job(store, job["id"], TENANT, batch_size=5)
+    await run_job(store, job["id"], TENANT, batch_size=5)  # e.g. a second replica's runner
+    assert [(await _contact(store, c["id"]))["version"] for c in carriers] == [2] * 12
+    assert len(await _updates(store)) == 12
+
+
+async def test_an_interrupted_job_continues_from_its_last_committed_batch(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    carriers = await _seed(store, settings, 20, tags=["VIP"])
+    queued = await tags.delete_tag(store, tag["id"], tenant=TENANT, actor=USER)
+    await start_job(store, queued["id"], TENANT)
+    assert await run_batch(store, queued["id"], TENANT, batch_size=8)
+    mid = await get_job(store, queued["id"], tenant=TENANT)
+    assert (mid["status"], mid["done"], mid["cursor"]) == ("running", 8, carriers[7]["id"])
+    # The service stops here; the restarted runner resumes the same job from its cursor.
+    await run_job(store, queued["id"], TENANT, batch_size=8)
+    assert (await get_job(store, queued["id"], tenant=TENANT))["done"] == 20
+    versions = [(await _contact(store, c["id"]))["version"] for c in carriers]
+    assert versions == [2] * 20
+    assert len(await _updates(store)) == 20
+
+
+async def test_an_edit_made_during_the_job_is_kept(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    carriers = await _seed(store, settings, 10, tags=["VIP"])
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    await start_job(store, job["id"], TENANT)
+    await run_batch(store, job["id"], TENANT, batch_size=4)
+    late = carriers[8]["id"]  # not reached yet: a user edits it between two batches
+    await update_contact(
+        store,
+        UpdateContact(contact_id=late, fields={"company": "Initech"}),
+        tenant=TENANT,
+        actor=USER,
+        settings=settings,
+    )
+    await run_job(store, job["id"], TENANT, batch_size=4)
+    stored = await _contact(store, late)
+    assert (stored["company"], stored["tags"][0], stored["version"]) == ("Initech", "Gold", 3)
+
+
+async def test_a_filter_on_a_renamed_tag_finds_contacts_not_yet_rewritten(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    carriers = await _seed(store, settings, 6, tags=["VIP"])
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    await start_job(store, job["id"], TENANT)
+    await run_batch(store, job["id"], TENANT, batch_size=3)  # half of them renamed
+
+    async def found(**criteria: Any) -> set[str]:
+        page = await search_contacts(
+            store, tenant=TENANT, criteria=ContactFilter(**criteria), secret=b"s", limit=50
+        )
+        return {doc["id"] for doc in page.items}
+
+    everyone = {c["id"] for c in carriers}
+    assert await found(tag=["gold"]) == everyone
+    assert await found(tag_any=["Gold", "Other"]) == everyone
+    assert await found(tag_none=["Gold"]) == set()
+    await run_job(store, job["id"], TENANT, batch_size=3)
+    assert await found(tag=["gold"]) == everyone
+    assert await found(tag=["vip"]) == set()  # the old name is gone once the job completed
+
+
+async def test_a_field_change_lists_contacts_whose_value_does_not_convert(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    definition = new_definition(key="seats", label="Seats", type="text")
+    await custom_fields.create_definition(store, definition, tenant=TENANT, actor=USER)
+    good = await _seed(store, settings, 4, custom_fields={"seats": "12"})
+    bad = await _seed(store, settings, 2, custom_fields={"seats": "many"})
+    _, job = await custom_fields.update_definition(
+        store, "seats", {"type": "number"}, tenant=TENANT, actor=USER
+    )
+    assert job is not None
+    await run_job(store, job["id"], TENANT, batch_size=3)
+    done = await get_job(store, job["id"], tenant=TENANT)
+    assert (done["status"], done["changed"], done["failed"]) == ("completed", 4, 2)
+    assert [e["contact_id"] for e in done["errors"]] == [c["id"] for c in bad]
+    assert all("many" not in e["reason"] for e in done["errors"])
+    assert [(await _contact(store, c["id"]))["custom_fields"] for c in good] == [{"seats": 12}] * 4
+    assert (await _contact(store, bad[0]["id"]))["custom_fields"] == {"seats": "many"}
+
+
+async def test_a_field_purge_removes_values_from_live_and_deleted_contacts(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    definition = new_definition(key="plan", label="Plan", type="text")
+    await custom_fields.create_definition(store, definition, tenant=TENANT, actor=USER)
+    holders = await _seed(store, settings, 5, custom_fields={"plan": "pro"})
+    await _seed(store, settings, 2)
+    job = await custom_fields.delete_definition(
+        store, "plan", purge_values=True, tenant=TENANT, actor=USER
+    )
+    await run_job(store, job["id"], TENANT, batch_size=2)
+    done = await get_job(store, job["id"], tenant=TENANT)
+    assert (done["total"], done["changed"]) == (5, 5)
+    assert [(await _contact(store, c["id"]))["custom_fields"] for c in holders] == [{}] * 5
