@@ -40,7 +40,7 @@ READ_N := $(if $(filter command line,$(origin N)),$(N),100000)
 # The console benchmark is a step of its own: CONSOLE_N=0 skips it, a small N makes it quick.
 CONSOLE_N ?= $(SEARCH_N)
 
-bench: install ## import (N rows, default 100000), search, duplicates, bulk, latency, jobs, console
+bench: install ## import (N rows, default 100000), search, duplicates, bulk, latency, export, jobs, erasure, console
 	@$(UV) run --no-sync python -m bench.import_bench --rows $(N)
 	@$(UV) run --no-sync python -m bench.import_files_bench
 	@$(UV) run --no-sync python -m bench.search_bench --contacts $(SEARCH_N)
@@ -50,6 +50,7 @@ bench: install ## import (N rows, default 100000), search, duplicates, bulk, lat
 	@$(UV) run --no-sync python -m bench.export_bench --contacts $(EXPORT_N)
 	@$(UV) run --no-sync python -m bench.jobs_bench --contacts $(SEARCH_N)
 	@$(UV) run --no-sync python -m bench.read_bench --contacts $(READ_N)
+	@$(UV) run --no-sync python -m bench.erasure_bench
 	@$(MAKE) --no-print-directory bench-console CONSOLE_N=$(CONSOLE_N)
 
 bench-import-files: install ## .xlsx import rows/s against bare calamine; preview latency, 100 MB CSV
@@ -72,6 +73,10 @@ bench-jobs: install ## a tag rename over N contacts (default 1000000) as a job, 
 
 bench-read: install ## GET /v1/contacts/{id} and q at 64 connections next to bare Starlette routes
 	@$(UV) run --no-sync python -m bench.read_bench --contacts $(READ_N)
+
+.PHONY: bench-erasure
+bench-erasure: install ## erasure end to end p50/p99, 5,000 in one request, a 10,000-item access bundle
+	@$(UV) run --no-sync python -m bench.erasure_bench
 
 bench-bulk: install ## bulk add_tags benchmark over N contacts (default 100000)
 	@$(UV) run --no-sync python -m bench.bulk_bench --contacts $(BULK_N)

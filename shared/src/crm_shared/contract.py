@@ -26,12 +26,14 @@ from crm_shared.envelope import (
     schema_uri,
 )
 from crm_shared.events.registry import EVENT_TYPES
+from crm_shared.messaging.kafka import DEFAULT_PERSONAL_RETENTION_MS
 from crm_shared.schema_compat import JsonSchema, compatibility_breaks
 from crm_shared.topics import (
     ACTIVITIES,
     ALL_TOPICS,
     CONTACT_COMMANDS,
     CONTACT_EVENTS,
+    CONTACT_STATE,
     CONTACT_UPSERTS,
     CONVERSATIONS,
     DEAD_LETTERS,
@@ -41,6 +43,7 @@ from crm_shared.topics import (
     IMPORTER_EVENTS,
     TIMELINE_EVENTS,
     Topic,
+    topic_config,
 )
 from crm_shared.wiring import TOPIC_USES, TopicUse
 
@@ -82,6 +85,10 @@ TOPIC_DESCRIPTIONS: dict[str, str] = {
     "identified visitor to one contact, the timeline shows one item per conversation.",
     CONTACT_UPSERTS.name: "Integrations' contact upserts by their own ids (bulk sync), keyed by "
     "the external id; the same rules as PUT /v1/contacts/by-external-id/{system}/{id}.",
+    CONTACT_STATE.name: "Each contact's current profile, keyed by contact id, written after "
+    "every change (compacted: the latest record per key is the contact now); a tombstone (null "
+    "value, no content-type) once the contact is erased, purged or merged away: delete your "
+    "copy. Read it from the beginning to build a current copy of every contact.",
     DEAD_LETTERS.name: "Records a consumer could not handle, republished unchanged with the error "
     "in dlq.* headers: at once when retrying cannot help (malformed, schema-invalid, unknown "
     "tenant or contact), after bounded retries with backoff otherwise.",
@@ -212,9 +219,32 @@ def _channel(topic: Topic) -> dict[str, Any]:
         "x-key": _key_convention(topic),
         "messages": {mid: {"$ref": f"#/components/messages/{mid}"} for mid in _message_ids(topic)},
         "bindings": {
-            "kafka": {"topic": topic.name, "partitions": topic.partitions, **KAFKA_BINDING}
+            "kafka": {
+                "topic": topic.name,
+                "partitions": topic.partitions,
+                **_topic_configuration(topic),
+                **KAFKA_BINDING,
+            }
         },
+        **({"x-topic-config": config} if (config := _created_with(topic)) else {}),
     }
+
+
+def _created_with(topic: Topic) -> dict[str, str]:
+    """The configs the platform creates the topic with (at the default retention)."""
+    return topic_config(topic, personal_retention_ms=DEFAULT_PERSONAL_RETENTION_MS)
+
+
+def _topic_configuration(topic: Topic) -> dict[str, Any]:
+    """The Kafka binding's topicConfiguration: the created configs the binding defines."""
+    config = _created_with(topic)
+    known: dict[str, Any] = {}
+    if "cleanup.policy" in config:
+        known["cleanup.policy"] = config["cleanup.policy"].split(",")
+    for name in ("retention.ms", "delete.retention.ms"):
+        if name in config:
+            known[name] = int(config[name])
+    return {"topicConfiguration": known} if known else {}
 
 
 def _message(model: type[EventData], envelope: JsonSchema, data_ref: JsonSchema) -> JsonSchema:

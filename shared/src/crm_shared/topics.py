@@ -17,6 +17,8 @@ class Topic:
     name: str
     partitions: int = 3
     personal: bool = False
+    # Compacted: Kafka keeps the latest record per key (a null value, a tombstone, removes it).
+    compacted: bool = False
 
 
 # Profiles in created/updated/merged events.
@@ -36,6 +38,8 @@ ERASURE_RECEIPTS = Topic("crm.gdpr.erasure-receipts.v1", 3)
 # Other products' input: chat conversations (their texts), and integrations' contact upserts.
 CONVERSATIONS = Topic("crm.conversations.v1", 6, personal=True)
 CONTACT_UPSERTS = Topic("crm.contacts.upserts.v1", 6, personal=True)
+# Each contact's current profile, keyed by its id; a tombstone once it is erased, purged or merged.
+CONTACT_STATE = Topic("crm.contacts.state.v1", 6, personal=True, compacted=True)
 # Copies of any record that failed, from any of the topics above.
 DEAD_LETTERS = Topic("crm.dead-letters.v1", 1, personal=True)
 
@@ -50,6 +54,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     ERASURE_RECEIPTS,
     CONVERSATIONS,
     CONTACT_UPSERTS,
+    CONTACT_STATE,
     DEAD_LETTERS,
 )
 
@@ -57,6 +62,21 @@ ALL_TOPICS: tuple[Topic, ...] = (
 DAY_MS = 86_400_000
 
 
+# How long a compacted topic keeps a tombstone, so a consumer that was away still sees it.
+TOMBSTONE_RETENTION_MS = DAY_MS
+
+
 def topic_config(topic: Topic, *, personal_retention_ms: int) -> dict[str, str]:
-    """The configs a topic is created with: a bounded retention when it holds personal data."""
+    """The configs a topic is created with: a bounded retention when it holds personal data.
+
+    A compacted topic keeps each key's latest record for good, so its bound is on compaction
+    instead: a record a newer one (or a tombstone) replaced is compacted away within the
+    retention, and a tombstone stays a day so that consumers that were away see it.
+    """
+    if topic.compacted:
+        return {
+            "cleanup.policy": "compact",
+            "max.compaction.lag.ms": str(personal_retention_ms),
+            "delete.retention.ms": str(min(TOMBSTONE_RETENTION_MS, personal_retention_ms)),
+        }
     return {"retention.ms": str(personal_retention_ms)} if topic.personal else {}

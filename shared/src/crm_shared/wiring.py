@@ -24,6 +24,7 @@ from crm_shared.events import (
     ContactRestored,
     ContactsImported,
     ContactsMerged,
+    ContactState,
     ContactUpdated,
     ConversationEnded,
     ConversationLinked,
@@ -43,6 +44,7 @@ from crm_shared.topics import (
     ACTIVITIES,
     CONTACT_COMMANDS,
     CONTACT_EVENTS,
+    CONTACT_STATE,
     CONTACT_UPSERTS,
     CONVERSATIONS,
     DEAD_LETTERS,
@@ -154,6 +156,13 @@ CONTACTS = ServiceMessaging(
             "Publishes contact lifecycle events: one per contact written, API or import, "
             "plus each import batch's summary.",
         ),
+        Publication(
+            CONTACT_STATE,
+            "Publishes each contact's current profile after every change (compacted, keyed by "
+            "contact id; cleanup.policy=compact), and a tombstone (null value) once the contact "
+            "is erased, purged or merged away, so other products keep a current copy and forget "
+            "on time.",
+        ),
         Publication(IMPORT_RESULTS, "Reports each import batch's row results."),
         Publication(ERASURE_RECEIPTS, "Confirms its part of an erasure."),
     ),
@@ -255,6 +264,10 @@ PRODUCTS = ServiceMessaging(
 )
 
 SERVICES: tuple[ServiceMessaging, ...] = (CONTACTS, TIMELINE, IMPORTER, GDPR, PRODUCTS)
+
+# Published for other products only (no service of the platform reads them): the state topic,
+# from which a product keeps a current copy of every contact and deletes it on a tombstone.
+FOR_OTHER_PRODUCTS: frozenset[str] = frozenset({ContactState.event_type})
 
 
 def messaging_of(service: str) -> ServiceMessaging:

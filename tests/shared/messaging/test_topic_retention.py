@@ -15,8 +15,20 @@ def test_personal_topics_get_the_retention_and_others_keep_the_default() -> None
     assert {"crm.contacts.events.v1", "crm.dead-letters.v1", "crm.activities.v1"} <= personal
     assert "crm.gdpr.erasure-receipts.v1" not in personal
     for topic in ALL_TOPICS:
+        if topic.compacted:
+            continue
         config = topic_config(topic, personal_retention_ms=7 * DAY_MS)
         assert config == ({"retention.ms": str(7 * DAY_MS)} if topic.personal else {})
+
+
+def test_the_state_topic_is_compacted_and_compaction_keeps_the_deadline() -> None:
+    [state] = [t for t in ALL_TOPICS if t.compacted]
+    assert state.name == "crm.contacts.state.v1"
+    assert topic_config(state, personal_retention_ms=7 * DAY_MS) == {
+        "cleanup.policy": "compact",
+        "max.compaction.lag.ms": str(7 * DAY_MS),
+        "delete.retention.ms": str(DAY_MS),
+    }
 
 
 async def test_the_broker_keeps_a_created_topics_retention(broker: EmbeddedBroker) -> None:

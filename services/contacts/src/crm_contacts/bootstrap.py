@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from crm_contacts.adapters.bulk import BULK_SPECS
 from crm_contacts.adapters.campaigns import CAMPAIGN_SPECS
+from crm_contacts.adapters.contact_state import ContactStateStore
 from crm_contacts.adapters.forms import FORM_SPECS
 from crm_contacts.adapters.importer_client import ImporterExports
 from crm_contacts.adapters.repository import COLLECTION_SPECS
@@ -59,7 +60,8 @@ SERVICE = "contacts"
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: ContactsSettings = app.state.settings
-    store = open_store(settings, service=SERVICE)
+    # Every transaction also publishes the state of the contacts it changed (the state topic).
+    store = ContactStateStore(open_store(settings, service=SERVICE))
     await store.start((*COLLECTION_SPECS, *CAMPAIGN_SPECS, *BULK_SPECS, *FORM_SPECS, *JOB_SPECS))
     bus = build_bus(store, settings)
     app.state.store, app.state.bus = store, bus

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from crm_shared.envelope import EventData
-from crm_shared.topics import CONTACT_EVENTS
+from crm_shared.topics import CONTACT_EVENTS, CONTACT_STATE
 
 
 class ContactProfile(BaseModel):
@@ -221,3 +221,22 @@ def in_import_summary(event: EventData) -> bool:
     Consumers that follow the compact summary skip these, so an import is not counted twice.
     """
     return isinstance(event, ContactCreated | ContactUpdated) and event.import_job_id is not None
+
+
+class ContactState(EventData):
+    """A contact as it is now, after its latest change, on the compacted state topic.
+
+    Keyed by the contact id: the latest record of a key is the contact's current profile; a
+    record with a null value (a tombstone) means the contact was erased, purged or merged away,
+    and a consumer keeping a copy deletes it. Soft-deleted contacts stay, with `deleted_at`.
+    """
+
+    event_type = "crm.contacts.contact-state.v1"
+    topic = CONTACT_STATE.name
+
+    contact_id: str
+    version: int
+    profile: ContactProfile
+    created_at: str | None = None
+    updated_at: str | None = None
+    deleted_at: str | None = None

@@ -16,6 +16,7 @@ from crm_shared.events.contacts import (
     ContactRestored,
     ContactsImported,
     ContactsMerged,
+    ContactState,
     ContactUpdated,
     MergeUndone,
 )
@@ -59,6 +60,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ContactAnonymized,
         ContactPurged,
         ContactsImported,
+        ContactState,
         ContactsMerged,
         MergeUndone,
         AccountCreated,

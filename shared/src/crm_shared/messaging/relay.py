@@ -17,7 +17,7 @@ from crm_shared.ids import id_unix_time
 from crm_shared.messaging.kafka import stop_within
 from crm_shared.observability.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 from crm_shared.observability.tracing import context_from, spans_exported, tracer
-from crm_shared.storage.port import DocumentStore, PendingEvent
+from crm_shared.storage.port import TOMBSTONE_VALUE, DocumentStore, PendingEvent
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,12 @@ class OutboxRelay:
             futures = [
                 await producer.send(
                     e.topic,
-                    value=e.value,
+                    # A tombstone is Kafka's null value, with no CloudEvents content type.
+                    value=None if e.value == TOMBSTONE_VALUE else e.value,
                     key=e.key,
-                    headers=with_structured_content_type(e.headers),
+                    headers=e.headers
+                    if e.value == TOMBSTONE_VALUE
+                    else with_structured_content_type(e.headers),
                 )
                 for e in pending
             ]

@@ -27,7 +27,9 @@ from crm_shared.storage.port import (
     DuplicateKeyError,
     OutgoingEvent,
     PendingEvent,
+    Tombstone,
     Where,
+    outbox_value,
     projected,
     projection,
     sort_value,
@@ -170,7 +172,7 @@ class MemorySession:
                 del target[doc_id]
         return len(doomed)
 
-    async def add_events(self, events: Sequence[OutgoingEvent]) -> None:
+    async def add_events(self, events: Sequence[OutgoingEvent | Tombstone]) -> None:
         self._require_write()
         if not events:
             return
@@ -180,7 +182,7 @@ class MemorySession:
         for event in events:
             outbox_id = new_id()
             key = event.key.encode() if event.key is not None else None
-            value = event.envelope.to_bytes()
+            value = outbox_value(event)
             self._state.outbox[outbox_id] = PendingEvent(outbox_id, event.topic, key, value)
         self.added_events = True
 

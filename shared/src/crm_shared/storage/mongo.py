@@ -39,8 +39,10 @@ from crm_shared.storage.port import (
     PendingEvent,
     Range,
     TextMatch,
+    Tombstone,
     Where,
     check_field,
+    outbox_value,
     projected,
     projection,
 )
@@ -237,7 +239,7 @@ class MongoSession:
         result = await self._coll(collection).delete_many(_filter(tenant, where), session=self._s)
         return result.deleted_count
 
-    async def add_events(self, events: Sequence[OutgoingEvent]) -> None:
+    async def add_events(self, events: Sequence[OutgoingEvent | Tombstone]) -> None:
         """Queue events in the outbox, to publish once this transaction commits."""
         self._require_write()
         if not events:
@@ -247,7 +249,7 @@ class MongoSession:
                 "_id": new_id(),
                 "topic": event.topic,
                 "key": event.key,
-                "value": event.envelope.to_bytes(),
+                "value": outbox_value(event),
                 "created_at": now_iso(),
             }
             for event in events

@@ -181,6 +181,23 @@ class OutgoingEvent:
 
 
 @dataclass(frozen=True)
+class Tombstone:
+    """A record with a null value for `key`: on a compacted topic, Kafka then forgets the key."""
+
+    topic: str
+    key: str
+
+
+# How the outbox stores a tombstone: no envelope is ever empty, so an empty value is the marker.
+TOMBSTONE_VALUE = b""
+
+
+def outbox_value(event: OutgoingEvent | Tombstone) -> bytes:
+    """The bytes an outbox keeps for an event: its envelope, or the tombstone marker."""
+    return TOMBSTONE_VALUE if isinstance(event, Tombstone) else event.envelope.to_bytes()
+
+
+@dataclass(frozen=True)
 class PendingEvent:
     """An outbox entry not yet acknowledged by the broker."""
 
@@ -231,7 +248,7 @@ class Session(Protocol):
         self, collection: str, *, tenant: str, where: Sequence[Where]
     ) -> int: ...
 
-    async def add_events(self, events: Sequence[OutgoingEvent]) -> None: ...
+    async def add_events(self, events: Sequence[OutgoingEvent | Tombstone]) -> None: ...
 
     async def mark_processed(self, consumer: str, event_id: str) -> bool:
         """Record that `consumer` handled `event_id`; False if it already had (a redelivery)."""

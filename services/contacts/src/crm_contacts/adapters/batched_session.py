@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from crm_contacts.adapters.repository import CONTACTS, ContactRepository
-from crm_shared.storage import ConcurrentWriteError, Cursor, OutgoingEvent, Session, Where
+from crm_shared.storage import (
+    ConcurrentWriteError,
+    Cursor,
+    OutgoingEvent,
+    Session,
+    Tombstone,
+    Where,
+)
 
 
 class BatchedContactWrites:
@@ -23,7 +30,7 @@ class BatchedContactWrites:
         self._session = session
         self._tenant = tenant
         self._contacts: dict[str, dict[str, Any]] = {}
-        self._events: list[OutgoingEvent] = []
+        self._events: list[OutgoingEvent | Tombstone] = []
 
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         if collection == CONTACTS and tenant == self._tenant and id in self._contacts:
@@ -80,7 +87,7 @@ class BatchedContactWrites:
     async def delete_where(self, collection: str, *, tenant: str, where: Sequence[Where]) -> int:
         return await self._session.delete_where(collection, tenant=tenant, where=where)
 
-    async def add_events(self, events: Sequence[OutgoingEvent]) -> None:
+    async def add_events(self, events: Sequence[OutgoingEvent | Tombstone]) -> None:
         self._events.extend(events)
 
     async def mark_processed(self, consumer: str, event_id: str) -> bool:

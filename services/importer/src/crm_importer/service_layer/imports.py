@@ -217,6 +217,9 @@ async def apply_batch_results(
             await queue_errors_copy(session, job)
         if completed:
             await session.add_events(finished_events(job))
+    if any(r.suppressed for r in processed.results):
+        # The batch sent an erased person's cells through the outbox: its log still holds them.
+        store.forget_deleted()
     # Counted once the results are committed (a redelivered batch returned above).
     for outcome, rows in Counter(r.status for r in processed.results).items():
         IMPORT_ROWS.labels("not_applied" if processed.cancelled else outcome).inc(rows)
