@@ -12,7 +12,7 @@ from crm_importer.domain.jobs import ImportChunk, ImportJob
 from crm_importer.domain.records import CsvRecords, UnparsableRecord
 from crm_importer.domain.rows import RowFailure, RowMapper
 from crm_importer.service_layer.error_rows import queue_errors_copy
-from crm_importer.service_layer.imports import fail_import
+from crm_importer.service_layer.imports import fail_import, finished_events
 from crm_shared.clock import now_iso
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.outbox import IMPORTER_SOURCE, outgoing
@@ -102,15 +102,7 @@ async def _flush(
                 await queue.add(kind="results", item_id=job.id, tenant=tenant)
             else:
                 await queue_errors_copy(session, job)
-                events.append(
-                    outgoing(
-                        job.finished_event(),
-                        source=IMPORTER_SOURCE,
-                        tenant=tenant,
-                        key=job.id,
-                        actor=job.actor,
-                    )
-                )
+                events.extend(finished_events(job))
         await jobs.save(job)
         await session.add_events(events)
 
