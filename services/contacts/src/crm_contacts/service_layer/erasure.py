@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from crm_contacts.adapters.consents import ConsentStateRepository
 from crm_contacts.adapters.duplicates import queue_rematch
 from crm_contacts.adapters.merges import MergeRepository
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
@@ -41,6 +42,8 @@ async def erase_contact(
             return False
         contacts = ContactRepository(session, tenant)
         await forget_subject(session, tenant=tenant, contact_id=contact_id)  # kept answers
+        # The consents kept from the ledger (sources and notices may single the person out).
+        await ConsentStateRepository(session, tenant).forget(contact_id)
         doc = await contacts.get(contact_id)
         hashes = list(command.identifier_hashes)
         events: list[OutgoingEvent] = []
