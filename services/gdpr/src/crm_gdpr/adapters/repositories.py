@@ -174,6 +174,15 @@ class ConsentRepository:
         )
         return [ConsentEntry.model_validate(doc) for doc in docs]
 
+    async def redact_contact(self, tenant: str, contact_id: str, *, at: str) -> int:
+        """Take the personal values out of a contact's entries (erasure); how many changed."""
+        changed = 0
+        for entry in await self.for_contact(tenant, contact_id):
+            if entry.redacted_at is None and entry.source is not None:
+                await self._session.replace(CONSENTS, entry.redacted(at=at).model_dump())
+                changed += 1
+        return changed
+
 
 class ErasureRepository:
     """Erasure requests, their records and per-record receipts, and the deadline watch."""

@@ -52,6 +52,9 @@ class ConsentEntry(BaseModel):
     # Set on the entries a merge copied from a duplicate onto the primary.
     merge_id: str | None = None
     merged_from: str | None = None
+    # When an erasure took the personal values out (`source`, free text that may name the
+    # person); what was decided, when, on which notice and by whom stays as proof.
+    redacted_at: str | None = None
 
     @classmethod
     def record(
@@ -78,6 +81,10 @@ class ConsentEntry(BaseModel):
             source=self.source,
             notice_version=self.notice_version,
         )
+
+    def redacted(self, *, at: str) -> ConsentEntry:
+        """The entry without its personal values (erasure)."""
+        return self.model_copy(update={"source": None, "redacted_at": at})
 
     def public(self) -> dict[str, Any]:
         """The entry as the API shows it (without the tenant)."""

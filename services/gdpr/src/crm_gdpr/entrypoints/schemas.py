@@ -138,6 +138,9 @@ class ConsentEntryPublic(BaseModel):
         default=None, description="The merge that copied this decision from a duplicate"
     )
     merged_from: str | None = Field(default=None, description="The duplicate it came from")
+    redacted_at: str | None = Field(
+        default=None, description="When an erasure took its personal values (source) out"
+    )
 
 
 class PurposeConsentPublic(BaseModel):
