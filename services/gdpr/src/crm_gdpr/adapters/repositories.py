@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from crm_gdpr.adapters.bundles import BUNDLE_SPECS
 from crm_gdpr.domain.consent import ConsentEntry
 from crm_gdpr.domain.erasure import ErasureRequest
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
@@ -61,6 +62,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(ERASURE_DEADLINES, (Index(("warn_at",)),)),
     CollectionSpec(MERGE_LINKS, (Index(("primary_id",)), Index(("merge_id",)))),
     IDEMPOTENCY_COLLECTION,
+    *BUNDLE_SPECS,
 )
 
 _PAGE = 500

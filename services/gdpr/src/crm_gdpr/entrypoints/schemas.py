@@ -222,6 +222,9 @@ class DataExportPublic(BaseModel):
     audit: list[AuditEntryPublic]
     csv: dict[str, str] = Field(description="Each section as CSV text")
     generated_at: str
+    expires_at: str | None = Field(
+        default=None, description="When the kept bundle is deleted (GDPR_BUNDLE_RETENTION_HOURS)"
+    )
 
 
 _CURSOR = CursorCodec(Integer(minimum=0), max_length=64)

@@ -1,5 +1,5 @@
 """Erasure in the gdpr service: redact the audit values and consent ledger entries about a
-contact, then send the receipt.
+contact, delete the access bundles kept about it, then send the receipt.
 
 Audit redaction deletes each value and its salt and keeps the commitment, so `verify` still passes
 (domain/audit_values.py) while the values can no longer be read or guessed. A ledger entry keeps
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from crm_gdpr.adapters.repositories import AuditRepository, ConsentRepository
+from crm_gdpr.service_layer.bundle_retention import forget_bundles_about
 from crm_shared.actors import system_actor
 from crm_shared.clock import now_iso
 from crm_shared.events import ErasureReceipt, ErasureRequested
@@ -37,6 +38,8 @@ async def redact_audit_values(
         for entry in entries:
             await repo.replace({**entry, "values": None, "redacted_at": now})
         ledger = await ConsentRepository(session).redact_contact(tenant, request.contact_id, at=now)
+        # A kept access bundle quotes everything about the person.
+        bundles = await forget_bundles_about(session, tenant=tenant, contact_id=request.contact_id)
         receipt = ErasureReceipt(
             erasure_id=request.erasure_id,
             contact_id=request.contact_id,
@@ -44,7 +47,7 @@ async def redact_audit_values(
             status="completed",
             detail=(
                 f"redacted the values of {len(entries)} audit entries "
-                f"and {ledger} consent ledger entries"
+                f"and {ledger} consent ledger entries; deleted {bundles} access bundles"
             ),
         )
         await session.add_events(
