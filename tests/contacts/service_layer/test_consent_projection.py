@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,14 @@ import pytest
 from crm_contacts.adapters.bulk import BULK_SPECS
 from crm_contacts.adapters.consents import ConsentStateRepository
 from crm_contacts.adapters.repository import COLLECTION_SPECS
-from crm_contacts.domain.commands import CreateContact, EraseContact
+from crm_contacts.domain.commands import CreateContact, DeleteContact, EraseContact
 from crm_contacts.domain.errors import Gone
 from crm_contacts.service_layer.bulk_actions import get_bulk_action, queue_bulk_action
 from crm_contacts.service_layer.bulk_runner import snapshot
 from crm_contacts.service_layer.consents import current_consents, record_consent
 from crm_contacts.service_layer.erasure import erase_contact
-from crm_contacts.service_layer.handlers import create_contact
+from crm_contacts.service_layer.handlers import create_contact, delete_contact
+from crm_contacts.service_layer.retention import purge_expired
 from crm_contacts.service_layer.search import search_contacts
 from crm_contacts.settings import ContactsSettings
 from crm_shared.events import ConsentChanged
@@ -212,3 +214,19 @@ async def test_erasure_forgets_the_consents_and_ignores_later_decisions(
         assert await ConsentStateRepository(session, TENANT).of_contact(person) == []
     with pytest.raises(Gone):
         await current_consents(store, person, tenant=TENANT)
+
+
+async def test_a_purged_contact_leaves_no_consents_behind(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    person = await _contact(store, settings, "Ada Purged")
+    kept = await _contact(store, settings, "Grace Kept")
+    for contact_id in (person, kept):
+        await _decide(store, contact_id, "granted", at="1")
+    await delete_contact(store, DeleteContact(contact_id=person), tenant=TENANT, actor=USER)
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert await purge_expired(store, now=later, retention_days=30) == 1
+    async with store.reader() as session:
+        consents = ConsentStateRepository(session, TENANT)
+        assert await consents.of_contact(person) == []
+        assert len(await consents.of_contact(kept)) == 1

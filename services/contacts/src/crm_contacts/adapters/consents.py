@@ -7,9 +7,10 @@ what `consent=` filters read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from crm_shared.storage import CollectionSpec, Eq, Index, Session
+from crm_shared.storage import CollectionSpec, Eq, In, Index, Session
 
 CONTACTS = "contacts"  # adapters/repository.py lists these specs, so it cannot be imported here
 CONTACT_CONSENTS = "contact_consents"
@@ -17,6 +18,7 @@ CONSENT_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(CONTACT_CONSENTS, indexes=(Index(("contact_id",)),)),
     CollectionSpec(CONTACTS, indexes=(Index(("consents_granted",), multi_value="array"),)),
 )
+_CHUNK = 500  # ids per In condition (SQLite caps bound parameters per statement)
 # A person decides on a handful of purposes and channels; more than this is not a person.
 _MAX_PER_CONTACT = 1_000
 
@@ -55,3 +57,13 @@ class ConsentStateRepository:
         return await self._session.delete_where(
             CONTACT_CONSENTS, tenant=self._tenant, where=(Eq("contact_id", contact_id),)
         )
+
+    async def forget_many(self, contact_ids: Sequence[str]) -> int:
+        """Drop every decision held for these contacts (purge); how many went."""
+        removed = 0
+        for start in range(0, len(contact_ids), _CHUNK):
+            chunk = tuple(contact_ids[start : start + _CHUNK])
+            removed += await self._session.delete_where(
+                CONTACT_CONSENTS, tenant=self._tenant, where=(In("contact_id", chunk),)
+            )
+        return removed
