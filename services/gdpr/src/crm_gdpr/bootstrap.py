@@ -56,7 +56,13 @@ def create_app(
                 ConsumerSpec(RECEIPTS_GROUP, RECEIPTS_TOPICS, buses.receipts),
             ],
         )
-        tasks.start("gdpr-erasure-deadlines", run_deadline_loop(store, settings))
+        # One replica at a time checks deadlines and resends commands (the lease's holder).
+        tasks.start_leased(
+            "gdpr-erasure-deadlines",
+            store,
+            lambda: run_deadline_loop(store, settings),
+            ttl=settings.crm_lease_seconds,
+        )
         # One replica at a time deletes expired bundles (each deletion is one audit entry).
         tasks.start_leased(
             "gdpr-bundle-retention",

@@ -83,6 +83,7 @@ async def create_erasure_request(
         region=settings.crm_default_region,
         deadline_days=settings.gdpr_erasure_days,
         received=utcnow(),
+        resend_after_seconds=settings.gdpr_erasure_resend_seconds,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
