@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+SUPPRESSED = "ab" * 32
 ROLES = {"admin-key": "admin", "editor-key": "editor", "viewer-key": "viewer"}
 
 
@@ -96,6 +97,11 @@ class FakePlatform:
             return _json(job, status=202 if method == "POST" else 200)
         if path.startswith("/v1/merges") or path == "/v1/contacts/c1/duplicates":
             return self._merging(request)
+        if path.startswith("/v1/suppressions"):
+            return self._suppressions(request)
+        if path == "/v1/campaigns":
+            spring = {"id": "cmp1", "name": "Spring launch", "description": None, "version": 1}
+            return _json({"items": [spring], "next_cursor": None})
         if path.startswith("/v1/imports"):
             return self._importing(request)
         if path == "/v1/erasure-requests" and method == "GET":
@@ -103,6 +109,15 @@ class FakePlatform:
         if path == "/v1/contacts/c1/consents":
             return _json({"contact_id": "c1", "purposes": []})
         return _problem(404, f"no route {method} {path}")
+
+    def _suppressions(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            entry = {"hash": SUPPRESSED, "reason": "erasure", "created_at": "2026-01-03T10:00:00Z"}
+            return _json({"items": [entry], "next_cursor": None})
+        if request.url.path == "/v1/suppressions/check":
+            hit = "ada@example.com" in json.loads(request.content).get("emails", [])
+            return _json({"suppressed": hit, "hashes": [SUPPRESSED] if hit else []})
+        return httpx.Response(204)
 
     def _importing(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST" and request.url.path == "/v1/imports":

@@ -23,6 +23,7 @@ SCREENS = (
     "/exports/new",
     "/privacy",
     "/privacy/audit",
+    "/privacy/suppressions",
     "/settings",
 )
 

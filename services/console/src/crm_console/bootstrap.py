@@ -26,6 +26,7 @@ from crm_console.entrypoints import (
     merge_routes,
     privacy_routes,
     settings_routes,
+    suppressions_routes,
 )
 from crm_console.entrypoints.deps import (
     SESSION_COOKIE,
@@ -97,6 +98,7 @@ def create_app(
         exports_routes,
         privacy_routes,
         settings_routes,
+        suppressions_routes,
     ):
         app.include_router(module.router)
 

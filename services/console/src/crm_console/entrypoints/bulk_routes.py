@@ -28,7 +28,9 @@ NOT_AVAILABLE = {"title": "Not available", "message": "Bulk actions are not avai
 def selection_filter(form: Any) -> dict[str, Any]:
     """The list's current filters (hidden in the bulk form) as the API's contact filter."""
     criteria: dict[str, Any] = {}
-    for name in ("q", "owner"):
+    # A consent filter goes along too: should the API not know it, it refuses the action
+    # rather than acting on more contacts than the list showed.
+    for name in ("q", "owner", "campaign", "consent"):
         if value := text_or_none(str(form.get(f"filter.{name}") or "")):
             criteria[name] = value
     if tags := split_list(str(form.get("filter.tag") or "")):
