@@ -49,6 +49,7 @@ class FakePlatform:
     duplicates: list[dict[str, Any]] | None = None
     # None: no bulk-actions API; otherwise the bodies it received.
     bulk_bodies: list[dict[str, Any]] | None = None
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Each import the importer received: its form fields and the file's bytes.
     imports: list[dict[str, Any]] = field(default_factory=list)
 
@@ -97,6 +98,10 @@ class FakePlatform:
             return _json(job, status=202 if method == "POST" else 200)
         if path.startswith("/v1/merges") or path == "/v1/contacts/c1/duplicates":
             return self._merging(request)
+        if path in ("/v1/tags", "/v1/tag-rules"):
+            return _json({"items": []})
+        if path.startswith("/v1/forms"):
+            return self._forms(request)
         if path.startswith("/v1/suppressions"):
             return self._suppressions(request)
         if path == "/v1/campaigns":
@@ -109,6 +114,21 @@ class FakePlatform:
         if path == "/v1/contacts/c1/consents":
             return _json({"contact_id": "c1", "purposes": []})
         return _problem(404, f"no route {method} {path}")
+
+    def _forms(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path == "/v1/forms":
+            return _json({"items": list(self.forms.values())})
+        if request.method == "GET":
+            form = self.forms.get(request.url.path.rsplit("/", 1)[1])
+            return _json(form) if form else _problem(404, "form not found")
+        body = json.loads(request.content)
+        if not {"email", "phone"} & set(body["fields"].values()):
+            errors = [{"loc": ["body", "fields"], "msg": "an email or a phone must be mapped"}]
+            return _problem(422, "fields: an email or a phone must be mapped", errors=errors)
+        form_id = request.url.path.rsplit("/", 1)[1] if request.method == "PUT" else "f1"
+        stored = {"id": form_id, "key": "fk_1", "submit_url": f"/v1/forms/{form_id}/submissions"}
+        self.forms[form_id] = {**stored, **body}
+        return _json(self.forms[form_id], status=200 if request.method == "PUT" else 201)
 
     def _suppressions(self, request: httpx.Request) -> httpx.Response:
         if request.method == "GET":

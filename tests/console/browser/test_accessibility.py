@@ -24,6 +24,7 @@ SCREENS = (
     "/privacy",
     "/privacy/audit",
     "/privacy/suppressions",
+    "/settings/forms/new",
     "/settings",
 )
 

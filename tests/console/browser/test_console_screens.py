@@ -138,3 +138,34 @@ def test_the_campaign_filter_and_previous_page_paging_on_the_contact_list(
     expect(rows).to_have_count(2)
     expect(rows.nth(1)).to_contain_text("Pager 01")
     shot(page, "contacts-campaign")
+
+
+def test_forms_settings_create_a_form_then_edit_its_allowed_origins(
+    page: Page, stack: RunningPlatform
+) -> None:
+    sign_in(page, stack, path="/settings")
+    page.get_by_role("link", name="New form").click()
+    page.get_by_label("Form name").fill("Browser signup")
+    page.get_by_label("Email", exact=True).fill("mail")
+    page.get_by_label("Name", exact=True).fill("full_name")
+    page.get_by_label("Allowed origins", exact=False).fill("https://shop.example")
+    page.get_by_label("Consent checkboxes", exact=False).fill("newsletter:email: Send me news")
+    page.get_by_role("button", name="Create form").click()
+
+    forms = page.locator("table.forms tbody tr", has_text="Browser signup")
+    expect(forms).to_contain_text("mail → email")
+    expect(forms).to_contain_text("newsletter (email)")
+    expect(forms).to_contain_text("https://shop.example")
+    forms.get_by_role("link", name="Edit Browser signup").click()
+    expect(page.locator("#form-key")).to_contain_text("fk_")
+    page.get_by_label("Allowed origins", exact=False).fill("https://www.shop.example")
+    page.get_by_role("button", name="Save form").click()
+
+    expect(forms).to_contain_text("https://www.shop.example")
+    shot(page, "settings-forms")
+    with api(stack, "contacts") as contacts:
+        stored = [
+            f for f in contacts.get("/v1/forms").json()["items"] if f["name"] == "Browser signup"
+        ]
+    assert stored[0]["allowed_origins"] == ["https://www.shop.example"]
+    assert stored[0]["fields"] == {"mail": "email", "full_name": "name"}

@@ -22,6 +22,7 @@ from crm_console.entrypoints import (
     contact_routes,
     contacts_routes,
     exports_routes,
+    forms_routes,
     imports_routes,
     merge_routes,
     privacy_routes,
@@ -98,6 +99,7 @@ def create_app(
         exports_routes,
         privacy_routes,
         settings_routes,
+        forms_routes,
         suppressions_routes,
     ):
         app.include_router(module.router)
