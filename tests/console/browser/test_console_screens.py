@@ -3,6 +3,7 @@ suppression list, campaign filter and previous-page paging, driven in headless C
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,30 @@ def test_forms_settings_create_a_form_then_edit_its_allowed_origins(
         ]
     assert stored[0]["allowed_origins"] == ["https://www.shop.example"]
     assert stored[0]["fields"] == {"mail": "email", "full_name": "name"}
+
+
+def test_a_second_console_process_continues_the_wizard_the_first_one_started(
+    page: Page, stack: RunningPlatform, tmp_path: Path
+) -> None:
+    replica = stack.platform.services.get("console-2") or stack.platform.add_replica("console")
+    csv_file = tmp_path / "replica.csv"
+    csv_file.write_text("Full Name,E-mail\nRita Replica,rita.replica@example.com\n")
+    sign_in(page, stack, path="/imports/new")  # on the first console process
+    page.get_by_label("CSV file").set_input_files(str(csv_file))
+    page.get_by_role("button", name="Upload and map columns").click()
+    expect(page.get_by_label("Field for column E-mail")).to_have_value("email")
+
+    # The browser keeps its cookie (cookies do not depend on the port): the mapping form is sent
+    # to the other process, which finds the session and the held file in the shared store.
+    page.evaluate(
+        "url => { document.querySelector('form[action=\"/imports/start\"]').action = url }",
+        f"{replica.url}/imports/start",
+    )
+    page.get_by_role("button", name="Start import").click()
+
+    expect(page).to_have_url(re.compile(rf"^{re.escape(replica.url)}/imports/"))
+    expect(page.locator("#import-status")).to_have_text("completed", timeout=60_000)
+    expect(page.locator("#import-created")).to_have_text("1 created")
+    with api(stack, "contacts") as contacts:
+        found = contacts.get("/v1/contacts", params={"q": "Rita Replica"}).json()["items"]
+    assert [c["email"] for c in found] == ["rita.replica@example.com"]
