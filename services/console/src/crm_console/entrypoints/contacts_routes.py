@@ -100,10 +100,12 @@ async def contact_list(
 def _search_params(filters: dict[str, str], *, deleted: bool) -> list[tuple[str, Any]]:
     """The contacts API's query for the list's filters (values it would refuse left out)."""
     params: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
-    for name in ("q", "owner", "campaign", "consent"):
+    for name in ("q", "owner", "campaign"):
         if value := filters[name].strip():
             params.append((name, value))
     params += [("tag", name) for name in split_list(filters["tag"])]
+    # Repeatable: `newsletter:email` granted now, `!sms_offers:sms` not granted; all must hold.
+    params += [("consent", selector) for selector in split_list(filters["consent"])]
     if filters["source"] in SOURCES:
         params.append(("source", filters["source"]))
     if filters["sort"] in SORTS:
