@@ -175,7 +175,10 @@ def test_forms_settings_create_a_form_then_edit_its_allowed_origins(
 def test_a_second_console_process_continues_the_wizard_the_first_one_started(
     page: Page, stack: RunningPlatform, tmp_path: Path
 ) -> None:
-    replica = stack.platform.services.get("console-2") or stack.platform.add_replica("console")
+    replica = stack.platform.services.get("console-2")
+    if replica is None:
+        replica = stack.platform.add_replica("console", wait=False)
+        replica.wait_ready(90.0)  # a loaded machine starts a Python process slowly
     csv_file = tmp_path / "replica.csv"
     csv_file.write_text("Full Name,E-mail\nRita Replica,rita.replica@example.com\n")
     sign_in(page, stack, path="/imports/new")  # on the first console process
