@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sqlite3
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench.processes import cpu_seconds, load_average
 from crm_shared.cloudevents import STRUCTURED_HEADERS
 from crm_shared.devstack import (
     EMBEDDED_FETCH_WAIT_MS,
@@ -69,13 +69,6 @@ class Figures:
             f"{what}: p50 {self.quantile(0.5):7.1f} ms  p95 {self.quantile(0.95):7.1f} ms  "
             f"p99 {self.quantile(0.99):7.1f} ms  max {worst:7.1f} ms  ({seen})"
         )
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used so far, from /proc (Linux)."""
-    # Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _producer(bootstrap: str) -> AIOKafkaProducer:
@@ -323,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     platform = Platform(broker.bootstrap_servers, workdir / "data", {"timeline": port}, log=log)
     print(f"timeline on the embedded broker, consumer fetch wait {EMBEDDED_FETCH_WAIT_MS} ms")
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
+    print(f"{load_average()} (1, 5, 15 min)")
     try:
         # Platform.start waits 30 s at most; a busy machine needs longer to import the service.
         service = ServiceProcess("timeline", port, platform.env(), log)
