@@ -101,7 +101,7 @@ class EventConsumer:
         except PermanentMessageError as exc:
             await self._dead_letter(record, Failure(exc.reason, "ValidationError", 1, exc.fields))
             return
-        if not self._bus.handles(envelope.type):
+        if not self._bus.handles(envelope.type) or self._bus.skips(envelope):
             self.ignored += 1  # consumer groups read shared topics
             CONSUMED.labels(self._group, "ignored").inc()
             return

@@ -31,7 +31,7 @@ from crm_shared.events import (
     ContactUpdated,
     ErasureRequested,
     MergeUndone,
-    in_import_summary,
+    envelope_in_import_summary,
 )
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.errors import MAX_FIELDS, MAX_PART, PermanentMessageError
@@ -204,8 +204,6 @@ def build_bus(store: DocumentStore, settings: TimelineSettings) -> MessageBus:
         return await record([_judged(_v2_activity, event, envelope) for event, envelope in batch])
 
     async def on_contact_event(event: ContactLifecycleEvent, envelope: EventEnvelope) -> None:
-        if in_import_summary(event):
-            return  # the batch's ContactsImported records each imported contact
         delivery = Delivery(EVENTS_CONSUMER, envelope.id)
         await record_contact_event(store, event, origin=_origin(envelope), delivery=delivery)
 
@@ -245,7 +243,9 @@ def build_bus(store: DocumentStore, settings: TimelineSettings) -> MessageBus:
         log.info("erased contact %s for erasure %s", event.contact_id, event.erasure_id)
 
     return (
-        MessageBus(obsolete=(ContactErased, ContactRemoved))
+        # An import's per-contact events are skipped unparsed: the batch's ContactsImported
+        # records each imported contact.
+        MessageBus(obsolete=(ContactErased, ContactRemoved), skip=envelope_in_import_summary)
         .on(ContactCreated, on_contact_event)
         .on(ContactUpdated, on_contact_event)
         .on(ContactDeleted, on_contact_event)
