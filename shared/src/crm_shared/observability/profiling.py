@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import cProfile
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 PROFILE_DIR_VARIABLE = "CRM_PROFILE_DIR"
 
@@ -24,10 +26,22 @@ def profiled(service: str) -> Iterator[None]:
         yield
         return
     profile = cProfile.Profile()
+    path = Path(folder) / f"{service}.prof"
+
+    def dump() -> None:
+        profile.disable()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(path)
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        # uvicorn stops on SIGTERM and then raises it again with the previous handler (this
+        # one) in place: the default one would end the process before the `finally` below.
+        dump()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     profile.enable()
     try:
         yield
     finally:
-        profile.disable()
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        profile.dump_stats(Path(folder) / f"{service}.prof")
+        dump()
