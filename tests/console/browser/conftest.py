@@ -34,7 +34,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
     """The whole platform with the console, shared by every browser test."""
-    running = start_platform(tmp_path_factory.mktemp("console-platform"))
+    # A loaded machine (other test runs beside this one) starts a service in well over 30 s.
+    running = start_platform(tmp_path_factory.mktemp("console-platform"), ready_seconds=90.0)
     try:
         yield running
     finally:

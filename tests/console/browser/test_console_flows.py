@@ -254,6 +254,9 @@ def test_a_viewer_reads_every_screen_without_edit_controls(
 
     page.goto(f"{console}/settings")
     expect(page.get_by_role("button", name="Add rule")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Forms")).to_be_visible()
+    expect(page.get_by_role("link", name="New form")).to_have_count(0)
+    expect(page.locator("table.forms").get_by_role("link", name="Edit")).to_have_count(0)
     page.goto(f"{console}/privacy")
     expect(page.get_by_role("alert")).to_contain_text("needs the admin role")
 

@@ -200,3 +200,39 @@ def test_a_second_console_process_continues_the_wizard_the_first_one_started(
     with api(stack, "contacts") as contacts:
         found = contacts.get("/v1/contacts", params={"q": "Rita Replica"}).json()["items"]
     assert [c["email"] for c in found] == ["rita.replica@example.com"]
+
+
+def test_the_consent_filter_lists_who_granted_it_and_who_did_not(
+    page: Page, stack: RunningPlatform
+) -> None:
+    granted = new_contact(stack, name="Consent Yes", email="consent.yes@example.com", tags=["cf"])
+    new_contact(stack, name="Consent No", email="consent.no@example.com", tags=["cf"])
+    with api(stack, "gdpr") as gdpr:
+        recorded = gdpr.post(
+            f"/v1/contacts/{granted['id']}/consents",
+            json={"purpose": "newsletter", "channel": "email", "status": "granted"},
+        )
+        assert recorded.status_code == 201, recorded.text
+
+    def filtered(selector: str) -> list[str]:
+        with api(stack, "contacts") as contacts:
+            found = contacts.get("/v1/contacts", params={"tag": "cf", "consent": selector})
+            return [c["name"] for c in found.json()["items"]]
+
+    # Contacts learns the decision from the gdpr ledger's event.
+    until_true(
+        lambda: filtered("newsletter:email") == ["Consent Yes"],
+        seconds=60,
+        what="contacts holds the consent",
+    )
+    console = sign_in(page, stack, path="/contacts?tag=cf")
+    rows = page.locator("table.contacts tbody tr")
+    page.get_by_label("Consent (purpose:channel)").fill("newsletter:email")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Consent Yes")
+    shot(page, "contacts-consent")
+
+    page.goto(f"{console}/contacts?tag=cf&consent=!newsletter:email")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Consent No")
