@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         "--replicas",
         type=int,
         default=1,
-        help="processes per service (the console excepted), sharing the SQLite files",
+        help="processes per service, sharing the SQLite files",
     )
     args = parser.parse_args(argv)
 
@@ -342,19 +342,18 @@ def main(argv: list[str] | None = None) -> int:
         platform.start()
         for _ in range(args.replicas - 1):
             for name, _port in SERVICES:
-                if name != "console":  # keeps its sessions in memory: one process
-                    platform.add_replica(name)
+                platform.add_replica(name)
         starting.clear()
         if stop.is_set():
             return 0
         keys = os.environ.get("CRM_API_KEYS") or DEV_API_KEYS
         print("\nCRM platform is up (Ctrl-C stops everything):")
-        console = platform.services.get("console")
-        if console is not None:
-            print(f"  console   {console.url}   (sign in with an API key)")
+        for service in platform.services.values():
+            if service.name == "console":
+                print(f"  console   {service.url}   (sign in with an API key)")
         print(f"  broker    {broker.bootstrap_servers}")
         for name, service in platform.services.items():
-            if name != "console":
+            if service.name != "console":
                 print(f"  {name:<9} {service.url}   (API docs: {service.url}/docs)")
         if not os.environ.get("CRM_API_KEYS"):
             key = keys.split(":")[0]
