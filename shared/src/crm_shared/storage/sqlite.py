@@ -31,6 +31,7 @@ from crm_shared.storage.port import (
     outbox_value,
     projection,
 )
+from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, BackgroundCheckpoints
 from crm_shared.storage.sqlite_leases import read_lease, write_lease
 from crm_shared.storage.sqlite_multi import (
     Entry,
@@ -357,6 +358,8 @@ class SqliteStore:
         self.outbox_signal = asyncio.Event()
         # A second's wait: 5,000 erasures in a row share a handful of passes, not 5,000 fsyncs.
         self._wal_truncation = WalTruncation(self._truncate_wal, delay_seconds=1.0)
+        # Checkpoints run beside the writer, not inside the commit that fills the log.
+        self._checkpoints = BackgroundCheckpoints(self._path)
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self._path, isolation_level=None)
@@ -369,6 +372,9 @@ class SqliteStore:
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         w = self._writer
+        if self._path != ":memory:":
+            await w.execute(NO_AUTOMATIC_CHECKPOINTS)
+            await self._checkpoints.start()
         await w.execute(
             "CREATE TABLE IF NOT EXISTS _outbox (outbox_id TEXT PRIMARY KEY, topic TEXT NOT NULL, "
             "key TEXT, value BLOB NOT NULL, created_at TEXT NOT NULL) WITHOUT ROWID"
@@ -419,6 +425,7 @@ class SqliteStore:
 
     async def close(self) -> None:
         await self._wal_truncation.stop()
+        await self._checkpoints.close()
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
@@ -444,6 +451,7 @@ class SqliteStore:
             )
             async with _immediate(self._writer):
                 yield session
+        self._checkpoints.after_commit()
         if session.added_events:
             self.outbox_signal.set()
 
@@ -500,6 +508,7 @@ class SqliteStore:
             await self._writer.executemany(
                 "DELETE FROM _outbox WHERE outbox_id = ?", [(i,) for i in outbox_ids]
             )
+        self._checkpoints.after_commit()
 
     def forget_deleted(self) -> None:
         """Truncate the WAL soon: it still holds deleted rows as they were (sqlite_wal.py)."""
