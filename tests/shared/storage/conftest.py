@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_shared.storage import CollectionSpec, DocumentStore, Index
+from crm_shared.storage import CollectionSpec, DocumentStore, Empty, Index
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
 
@@ -38,6 +38,17 @@ SPECS = (
         ),
     ),
     CollectionSpec("notes"),
+    # Documents whose fields are mostly empty: a store may leave those out of what it writes.
+    CollectionSpec(
+        "people",
+        indexes=(Index(("owner",)), Index(("labels",), multi_value="array")),
+        empties=(
+            Empty("owner"),
+            Empty("deleted_at"),
+            Empty("labels", "list"),
+            Empty("links", "map"),
+        ),
+    ),
 )
 
 MONGO_IMAGE = "mongo:7.0"
