@@ -56,8 +56,18 @@ bench: install ## import (N rows, default 100000), search, duplicates, bulk, lat
 bench-import-files: install ## .xlsx import rows/s against bare calamine; preview latency, 100 MB CSV
 	@$(UV) run --no-sync python -m bench.import_files_bench
 
+# DUPLICATES_STORE=path keeps the loaded store there and reuses it on later runs (same N):
+# build it once with `make bench-duplicates-store`, then each run only measures.
+DUPLICATES_STORE ?=
+DUPLICATES_REUSE := $(if $(DUPLICATES_STORE),--store $(DUPLICATES_STORE),)
+
 bench-duplicates: install ## duplicate check, full scan and recall on N contacts (default 1000000)
-	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N)
+	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N) $(DUPLICATES_REUSE)
+
+.PHONY: bench-duplicates-store
+bench-duplicates-store: install ## load N contacts into DUPLICATES_STORE for bench-duplicates, no measuring
+	@test -n "$(DUPLICATES_STORE)" || { echo "set DUPLICATES_STORE=path"; exit 2; }
+	@$(UV) run --no-sync python -m bench.duplicates_bench --contacts $(SEARCH_N) $(DUPLICATES_REUSE) --load-only
 
 bench-latency: install ## write-to-timeline latency at 200 and 1,000 events/s next to a bare ping
 	@$(UV) run --no-sync python -m bench.latency_bench --rates 200,1000

@@ -137,9 +137,10 @@ def _chunk(args: tuple[int, int, int]) -> tuple[list[dict[str, Any]], list[str]]
 
 async def load(path: Path, count: int) -> tuple[list[str], float, float]:
     """Load the contacts and field definitions; return sampled emails, load and index seconds."""
-    # The text index stays: it decides the table's shape, and its triggers are the write path.
+    # The text index stays: it decides the table's shape, and its triggers are the write path;
+    # so do the declared empty fields: they decide what the stored JSON holds.
     bare = tuple(
-        CollectionSpec(spec.name, tuple(i for i in spec.indexes if i.text))
+        CollectionSpec(spec.name, tuple(i for i in spec.indexes if i.text), spec.empties)
         for spec in COLLECTION_SPECS
     )
     store = SqliteStore(path)

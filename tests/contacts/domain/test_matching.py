@@ -48,6 +48,7 @@ def test_match_keys_hold_every_identifier_and_swap_free_name_blocks() -> None:
         "n:robert smith",
         "s:R163 S530",
         "l:smith r",
+        "f:robert s",
     ]
     swapped = match_keys({"name": "Smith, Robert"})
     assert {"n:robert smith", "s:R163 S530"} <= set(swapped)
@@ -157,6 +158,24 @@ def test_scan_finds_each_pair_once_across_blocks_by_the_bare_name_rule() -> None
     assert pairs == {("1", "2"), ("1", "3"), ("2", "3"), ("4", "6")}
     assert len(found) == 4 and stats.contacts == 8
     assert stats.scored_pairs > len(found)  # the strangers were compared, then left out
+
+
+def test_a_surname_typo_that_changes_its_sound_shares_only_the_first_name_block() -> None:
+    # "Slmith" sounds S453, "Smith" S530: the exact, sound and last-name blocks all differ.
+    smith, slmith = match_keys({"name": "John Smith"}), match_keys({"name": "John Slmith"})
+    assert set(smith) & set(slmith) == {"f:john s"}
+
+
+def test_scan_finds_a_surname_typo_through_first_name_and_last_initial() -> None:
+    profiles = [
+        _p("1", name="Maria Gonzalez", email="maria@gmail.com", company="Acme"),
+        _p("2", name="Maria Gonzarlez", email="mg@yahoo.com", company="Acme"),
+        _p("3", name="Maria Garcia", company="Globex"),
+    ]
+    found = scan_pairs(profiles)
+    assert [(a.id, m.contact_id, m.reasons) for a, m in found] == [
+        ("1", "2", ("similar_name", "same_company"))
+    ]
 
 
 def test_scan_compares_holders_of_a_common_name_only_within_a_company() -> None:

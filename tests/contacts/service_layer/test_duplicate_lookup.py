@@ -54,6 +54,14 @@ async def test_a_shared_identifier_is_found_however_common_the_name(store: Memor
     assert found == {"z": ("same_phone", "similar_name")}
 
 
+async def test_a_surname_typo_that_changes_its_sound_is_found(store: MemoryStore) -> None:
+    await _insert(store, [_contact("z", name="John Smith", company="Acme")])
+
+    found = await _matches(store, name="John Slmith", company="Acme")
+
+    assert found == {"z": ("similar_name", "same_company")}
+
+
 async def test_the_exact_name_is_read_before_a_crowd_of_similar_ones(store: MemoryStore) -> None:
     # Older contacts sharing the sound and last name + initial blocks, at another company.
     crowd = [_contact(f"a{i:03d}", name="Jon Smith", company="Globex") for i in range(CROWD)]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
-from crm_shared.storage import CollectionSpec, DocumentStore, Index
+from crm_shared.storage import CollectionSpec, DocumentStore, Empty, Index
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
 
@@ -39,6 +39,17 @@ SPECS = (
         ),
     ),
     CollectionSpec("notes"),
+    # Documents whose fields are mostly empty: a store may leave those out of what it writes.
+    CollectionSpec(
+        "people",
+        indexes=(Index(("owner",)), Index(("labels",), multi_value="array")),
+        empties=(
+            Empty("owner"),
+            Empty("deleted_at"),
+            Empty("labels", "list"),
+            Empty("links", "map"),
+        ),
+    ),
     # For the idempotency contract (test_idempotent_work.py): keys commit with the work.
     IDEMPOTENCY_COLLECTION,
 )

@@ -25,14 +25,17 @@ from crm_shared.storage.port import (
     CollectionSpec,
     Cursor,
     DuplicateKeyError,
+    Empty,
     OutgoingEvent,
     PendingEvent,
     Tombstone,
     Where,
+    collection_empties,
     outbox_value,
     projected,
     projection,
     sort_value,
+    with_empties,
 )
 
 Tenants = dict[str, dict[str, dict[str, Any]]]  # tenant -> id -> document
@@ -56,11 +59,17 @@ class MemorySession:
     """Operations on one snapshot; a writable session copies what it changes before changing it."""
 
     def __init__(
-        self, state: _State, *, writable: bool, unique: dict[str, list[tuple[str, ...]]]
+        self,
+        state: _State,
+        *,
+        writable: bool,
+        unique: dict[str, list[tuple[str, ...]]],
+        empties: dict[str, tuple[Empty, ...]] | None = None,
     ) -> None:
         self._state = state
         self._writable = writable
         self._unique = unique
+        self._empties = empties or {}
         self._copied: set[tuple[str, str]] = set()
         self._copied_outbox = False
         self._copied_processed = False
@@ -103,7 +112,7 @@ class MemorySession:
 
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         doc = self._docs(collection, tenant).get(id)
-        return None if doc is None else _copy(doc)
+        return None if doc is None else with_empties(_copy(doc), self._empties.get(collection, ()))
 
     async def find(
         self,
@@ -121,9 +130,11 @@ class MemorySession:
             fields = projection(fields)
         found = [d for d in self._docs(collection, tenant).values() if matches_all(d, where)]
         chosen = page(found, order_by=order_by, descending=descending, limit=limit, after=after)
+        # Declared fields a document lacks read as empty, as in every adapter (port.Empty).
+        empties = self._empties.get(collection, ())
         if fields is not None:
-            return [_copy(projected(d, fields)) for d in chosen]
-        return [_copy(d) for d in chosen]
+            return [_copy(projected(with_empties(dict(d), empties), fields)) for d in chosen]
+        return [with_empties(_copy(d), empties) for d in chosen]
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         return sum(1 for d in self._docs(collection, tenant).values() if matches_all(d, where))
@@ -206,6 +217,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._state = _State()
         self._unique: dict[str, list[tuple[str, ...]]] = {}
+        self._empties: dict[str, tuple[Empty, ...]] = {}
         self._write_lock = asyncio.Lock()
         self._started = False
         self._leases: dict[str, LeaseRow] = {}
@@ -218,6 +230,7 @@ class MemoryStore:
             for index in spec.indexes:
                 if index.unique and index.fields not in unique:
                     unique.append(index.fields)
+        self._empties = collection_empties(specs)
         self._started = True
 
     async def close(self) -> None:
@@ -237,7 +250,9 @@ class MemoryStore:
             raise RuntimeError("store not started")
         async with self._write_lock:
             draft = self._snapshot()
-            session = MemorySession(draft, writable=True, unique=self._unique)
+            session = MemorySession(
+                draft, writable=True, unique=self._unique, empties=self._empties
+            )
             yield session  # an exception here leaves self._state untouched: a rollback
             self._state = draft
         if session.added_events:
@@ -247,7 +262,9 @@ class MemoryStore:
     async def reader(self) -> AsyncIterator[MemorySession]:
         if not self._started:
             raise RuntimeError("store not started")
-        yield MemorySession(self._snapshot(), writable=False, unique=self._unique)
+        yield MemorySession(
+            self._snapshot(), writable=False, unique=self._unique, empties=self._empties
+        )
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         outbox = self._state.outbox

@@ -31,6 +31,7 @@ from crm_shared.storage.port import (
     ContainsAny,
     Cursor,
     DuplicateKeyError,
+    Empty,
     Eq,
     In,
     Index,
@@ -42,9 +43,11 @@ from crm_shared.storage.port import (
     Tombstone,
     Where,
     check_field,
+    collection_empties,
     outbox_value,
     projected,
     projection,
+    with_empties,
 )
 
 Doc = dict[str, Any]
@@ -142,11 +145,17 @@ class MongoSession:
     """Storage operations on one client session: a transaction, or a read-only session."""
 
     def __init__(
-        self, db: AsyncDatabase[Doc], session: AsyncClientSession, *, writable: bool
+        self,
+        db: AsyncDatabase[Doc],
+        session: AsyncClientSession,
+        *,
+        writable: bool,
+        empties: dict[str, tuple[Empty, ...]] | None = None,
     ) -> None:
         self._db = db
         self._s = session
         self._writable = writable
+        self._empties = empties or {}
         self.added_events = False
 
     def _require_write(self) -> None:
@@ -160,9 +169,10 @@ class MongoSession:
 
     async def get(self, collection: str, *, tenant: str, id: str) -> Doc | None:
         """Return the tenant's document with this id, or None."""
-        return await self._coll(collection).find_one(
+        doc = await self._coll(collection).find_one(
             {"_id": id, "tenant": tenant}, projection=_NO_ID, session=self._s
         )
+        return None if doc is None else with_empties(doc, self._empties.get(collection, ()))
 
     async def find(
         self,
@@ -191,9 +201,11 @@ class MongoSession:
             chosen = {"_id": False, "id": True, "tenant": True} | dict.fromkeys(names, True)
         cursor = self._coll(collection).find(query, chosen, sort=sort, limit=limit, session=self._s)
         docs: list[Doc] = await cursor.to_list()
+        # Declared fields a document lacks read as empty, as in every adapter (port.Empty).
+        empties = self._empties.get(collection, ())
         if fields is not None:
-            return [projected(doc, fields) for doc in docs]
-        return docs
+            return [projected(with_empties(doc, empties), fields) for doc in docs]
+        return [with_empties(doc, empties) for doc in docs] if empties else docs
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         """Count the tenant's documents matching `where`."""
@@ -299,6 +311,7 @@ class MongoStore:
         self._injected = client
         self._client: AsyncMongoClient[Doc] | None = None
         self._db: AsyncDatabase[Doc] | None = None
+        self._empties: dict[str, tuple[Empty, ...]] = {}
         self.outbox_signal = asyncio.Event()
 
     def _started(self) -> tuple[AsyncMongoClient[Doc], AsyncDatabase[Doc]]:
@@ -346,6 +359,7 @@ class MongoStore:
             await client.close()
             raise
         self._client, self._db = client, db
+        self._empties = collection_empties(specs)
 
     async def close(self) -> None:
         """Close the client's connections."""
@@ -369,7 +383,7 @@ class MongoStore:
                     read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
                 ),
             ):
-                store_session = MongoSession(db, session, writable=True)
+                store_session = MongoSession(db, session, writable=True, empties=self._empties)
                 yield store_session
         except PyMongoError as exc:
             # A write conflict aborts the whole transaction; callers retry the unit of work.
@@ -384,7 +398,7 @@ class MongoStore:
         """A causally consistent read-only session; writes raise RuntimeError."""
         client, db = self._started()
         async with client.start_session(causal_consistency=True) as session:
-            yield MongoSession(db, session, writable=False)
+            yield MongoSession(db, session, writable=False, empties=self._empties)
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         """Return up to `limit` unsent outbox entries, oldest first."""

@@ -75,16 +75,66 @@ class Index:
         )
 
 
+EmptyShape = Literal["one", "list", "map"]
+_EMPTY_BY_SHAPE: dict[str, Any] = {"one": None, "list": [], "map": {}}
+
+
+@dataclass(frozen=True)
+class Empty:
+    """A top-level field every document of a collection has, and its shape's empty value.
+
+    `shape` "one" is empty when null, "list" when [], "map" when {}. An adapter may leave a
+    field out of storage while it holds its empty value (SQLite does: most of a contact's
+    fields are empty, and their names were a third of its stored bytes); every adapter reads
+    a declared field that a document lacks as empty, so what a read returns does not depend on
+    the adapter, and a document holding every declared field reads back exactly as written.
+    Queries see an absent field as they see an empty one, with one exception: Eq on a list or
+    map field compared with an empty one (never used for these fields).
+    """
+
+    field: str
+    shape: EmptyShape = "one"
+
+    def __post_init__(self) -> None:
+        if "." in check_field(self.field) or self.field in ("id", "tenant"):
+            raise ValueError(f"{self.field!r}: only a top-level field other than id and tenant")
+
+    @property
+    def value(self) -> Any:
+        """A fresh empty value (a new list or dict each time: callers may change it)."""
+        empty = _EMPTY_BY_SHAPE[self.shape]
+        return type(empty)() if empty is not None else None
+
+
 @dataclass(frozen=True)
 class CollectionSpec:
-    """A collection and its indexes."""
+    """A collection, its indexes, and the fields its documents hold even when empty."""
 
     name: str
     indexes: tuple[Index, ...] = ()
+    empties: tuple[Empty, ...] = ()
 
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z][a-z0-9_]*$", self.name):
             raise ValueError(f"invalid collection name {self.name!r}")
+
+
+def collection_empties(specs: Sequence[CollectionSpec]) -> dict[str, tuple[Empty, ...]]:
+    """Per collection, the declared empties of all its specs (the first declaration of a field)."""
+    found: dict[str, dict[str, Empty]] = {}
+    for spec in specs:
+        fields = found.setdefault(spec.name, {})
+        for empty in spec.empties:
+            fields.setdefault(empty.field, empty)
+    return {name: tuple(fields.values()) for name, fields in found.items() if fields}
+
+
+def with_empties(doc: dict[str, Any], empties: Sequence[Empty]) -> dict[str, Any]:
+    """The document (changed in place) holding every declared field, absent ones as empty."""
+    for empty in empties:
+        if empty.field not in doc:
+            doc[empty.field] = empty.value
+    return doc
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,11 @@ from crm_shared.storage.port import (
     PendingEvent,
     Tombstone,
     Where,
+    collection_empties,
     outbox_value,
-    projection,
 )
 from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, BackgroundCheckpoints
+from crm_shared.storage.sqlite_compact import DocumentCodec
 from crm_shared.storage.sqlite_leases import read_lease, write_lease
 from crm_shared.storage.sqlite_multi import (
     Entry,
@@ -64,16 +65,6 @@ _PRAGMAS = (
 )
 
 
-def _columns(fields: Sequence[str] | None) -> str:
-    """The selected column: the whole document, or a JSON object of id, tenant and the fields."""
-    if fields is None:
-        return "doc"
-    parts = ["'id', id", "'tenant', tenant"]
-    for name in projection(fields):
-        parts.append(f"'{name}', doc -> '$.{name}'")
-    return f"json_object({', '.join(parts)})"
-
-
 def _entry_order(row: tuple[str, str, Any, str]) -> tuple[str, str, int, Any, str]:
     # SQLite orders numbers before text; mixed values must not make Python compare them.
     value = row[2]
@@ -100,13 +91,18 @@ class SqliteSession:
         indexes: dict[str, dict[str, str]] | None = None,
         multi: dict[str, MultiValueIndexes] | None = None,
         text: dict[str, TextIndex] | None = None,
+        codecs: dict[str, DocumentCodec] | None = None,
     ) -> None:
         self._conn = conn
         self._writable = writable
         self._indexes = indexes or {}
         self._multi = multi or {}
         self._text = text or {}
+        self._codecs = codecs or {}
         self.added_events = False
+
+    def _codec(self, collection: str) -> DocumentCodec:
+        return self._codecs.get(collection, _PLAIN)
 
     def _source(self, collection: str, where: Sequence[Where]) -> str:
         return named_index(collection, where, self._indexes.get(collection, {}))
@@ -118,7 +114,7 @@ class SqliteSession:
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
         rows = await _fetch(self._conn, sql, (tenant, id))
-        return orjson.loads(rows[0][0]) if rows else None
+        return self._codec(collection).decode(rows[0][0]) if rows else None
 
     async def find(
         self,
@@ -188,10 +184,14 @@ class SqliteSession:
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
             source = self._multi[collection].join(_table(collection))
-        sql = f"SELECT {_columns(fields)} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
+        codec = self._codec(collection)
+        columns = codec.columns(fields)
+        sql = f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
         params.append(limit)
         rows = await _fetch(self._conn, sql, params)
-        return [orjson.loads(row[0]) for row in rows]
+        if fields is not None:
+            return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
+        return [codec.decode(row[0]) for row in rows]
 
     async def _text_source(
         self, text: TextIndex, where: Sequence[Where], table: str, params: list[Any]
@@ -229,10 +229,11 @@ class SqliteSession:
     async def insert_many(self, collection: str, docs: Sequence[dict[str, Any]]) -> None:
         self._require_write()
         try:
+            encode = self._codec(collection).encode
             if (text := self._text.get(collection)) is not None:
-                await text.insert_rows(self._conn, _table(collection), docs)
+                await text.insert_rows(self._conn, _table(collection), docs, encode=encode)
             else:
-                rows = [(d["tenant"], d["id"], orjson.dumps(d).decode()) for d in docs]
+                rows = [(d["tenant"], d["id"], encode(d)) for d in docs]
                 await self._conn.executemany(
                     f"INSERT INTO {_table(collection)} (tenant, id, doc) VALUES (?, ?, ?)", rows
                 )
@@ -251,7 +252,7 @@ class SqliteSession:
     ) -> bool:
         self._require_write()
         sql = f"UPDATE {_table(collection)} SET doc = ? WHERE tenant = ? AND id = ?"
-        params: list[Any] = [orjson.dumps(doc).decode(), doc["tenant"], doc["id"]]
+        params: list[Any] = [self._codec(collection).encode(doc), doc["tenant"], doc["id"]]
         if expected_version is not None:
             sql += " AND json_extract(doc, '$.version') = ?"
             params.append(expected_version)
@@ -314,6 +315,7 @@ class SqliteSession:
         return fresh
 
 
+_PLAIN = DocumentCodec()
 # Three bound parameters per id: well under SQLite's limit of 32,766.
 _PROCESSED_CHUNK = 500
 # Text searches matching fewer rows than this read them off the text index (see _text_source).
@@ -353,6 +355,7 @@ class SqliteStore:
         self._indexes: dict[str, dict[str, str]] = {}
         self._multi: dict[str, MultiValueIndexes] = {}
         self._text: dict[str, TextIndex] = {}
+        self._codecs: dict[str, DocumentCodec] = {}
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.outbox_signal = asyncio.Event()
@@ -421,6 +424,10 @@ class SqliteStore:
             if fields:
                 self._text[name] = TextIndex(name, fields[0])
                 await create_text_index(w, _table(name), self._text[name])
+        # The stored JSON leaves empty declared fields out: every process opening the file must
+        # start it with the same specs, as it must for the indexes.
+        for name, empties in collection_empties(specs).items():
+            self._codecs[name] = DocumentCodec(empties)
         self._reader = await self._connect()
 
     async def close(self) -> None:
@@ -448,6 +455,7 @@ class SqliteStore:
                 indexes=self._indexes,
                 multi=self._multi,
                 text=self._text,
+                codecs=self._codecs,
             )
             async with _immediate(self._writer):
                 yield session
@@ -470,6 +478,7 @@ class SqliteStore:
                     indexes=self._indexes,
                     multi=self._multi,
                     text=self._text,
+                    codecs=self._codecs,
                 )
             finally:
                 await _end(self._reader, "COMMIT")

@@ -21,7 +21,7 @@ selected.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +88,12 @@ class TextIndex:
         return f"n IN (SELECT rowid FROM {self.table} WHERE {self.table} MATCH ?)"
 
     async def insert_rows(
-        self, conn: aiosqlite.Connection, table: str, docs: Sequence[dict[str, Any]]
+        self,
+        conn: aiosqlite.Connection,
+        table: str,
+        docs: Sequence[dict[str, Any]],
+        *,
+        encode: Callable[[dict[str, Any]], str] = lambda doc: orjson.dumps(doc).decode(),
     ) -> None:
         """Insert documents with the next row keys, and their text into the index.
 
@@ -101,7 +106,7 @@ class TextIndex:
         keyed = list(enumerate(docs, start=first))
         await conn.executemany(
             f"INSERT INTO {table} (n, tenant, id, doc) VALUES (?, ?, ?, ?)",
-            [(n, d["tenant"], d["id"], orjson.dumps(d).decode()) for n, d in keyed],
+            [(n, d["tenant"], d["id"], encode(d)) for n, d in keyed],
         )
         texts = [(n, text) for n, d in keyed if (text := indexed_text(d, self.field))]
         await conn.executemany(f"INSERT INTO {self.table} (rowid, t) VALUES (?, ?)", texts)

@@ -11,10 +11,12 @@ from crm_contacts.adapters.duplicates import MATCHING_SPECS
 from crm_contacts.adapters.import_batches import IMPORT_BATCH_SPECS
 from crm_contacts.adapters.import_cancellations import CANCELLATION_SPECS
 from crm_contacts.adapters.tags import TAG_SPECS
+from crm_shared.contact_fields import FIELDS
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.ids import new_id
 from crm_shared.storage import (
     CollectionSpec,
+    Empty,
     Eq,
     In,
     Index,
@@ -48,10 +50,18 @@ SEARCH_INDEXES: tuple[Index, ...] = (
     Index(("search_text",), text=True),
 )
 
+# Every field of a stored contact (the shared field table), with its empty value: most are empty
+# for most contacts (no merge, no deletion, no second phone...), and a store may leave those out
+# of what it writes (SQLite does); reads give them back.
+CONTACT_EMPTIES: tuple[Empty, ...] = tuple(
+    Empty(field.name, field.shape) for field in FIELDS if field.name not in ("id", "tenant")
+)
+
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         CONTACTS,
         indexes=(Index(("email_norm",)), Index(("phone",)), Index(("deleted_at",))),
+        empties=CONTACT_EMPTIES,
     ),
     CollectionSpec(CONTACTS, indexes=SEARCH_INDEXES),
     CollectionSpec(SUPPRESSIONS, indexes=(Index(("hash",), unique=True),)),

@@ -62,11 +62,13 @@ _NICKNAMES: dict[str, tuple[str, ...]] = {
 }
 NICKNAMES: dict[str, str] = {short: full for full, shorts in _NICKNAMES.items() for short in shorts}
 # Prefixes of the name blocks in `match_keys`: the exact (folded, order-free) name, its sound,
-# and last name + first initial. The exact block is the most telling and usually the smallest.
+# last name + first initial, and first name + last initial. The exact block is the most telling
+# and usually the smallest.
 EXACT_NAME_KEY = "n:"
 SOUND_KEY = "s:"
 LAST_INITIAL_KEY = "l:"
-NAME_KEYS = (EXACT_NAME_KEY, SOUND_KEY, LAST_INITIAL_KEY)
+FIRST_INITIAL_KEY = "f:"
+NAME_KEYS = (EXACT_NAME_KEY, SOUND_KEY, LAST_INITIAL_KEY, FIRST_INITIAL_KEY)
 _PUNCTUATION = re.compile(r"[^\w\s]")
 _SOUNDEX = str.maketrans("bfpvcgjkqsxzdtlmnr", "111122222222334556")
 
@@ -105,11 +107,15 @@ def block_keys(tokens: tuple[str, ...]) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def _block_keys(tokens: tuple[str, ...]) -> tuple[str, ...]:
-    """The blocking keys of a name: exact, sounded out, and last name + first initial.
+    """The blocking keys of a name: exact, sounded out, last name + first initial, and first
+    name + last initial.
 
     The first two sort the first and last word, so a swapped first/last name gives the same
-    keys; the phonetic one absorbs most typos (not one in a first letter); the last one catches
-    a typo in the first name, an initial ("J. Smith") and a nickname the table lacks.
+    keys; the phonetic one absorbs most typos, but not one that changes a consonant's sound
+    ("Smith" / "Slmith": S530 / S453) or a first letter. Last name + first initial catches a
+    typo in the first name, an initial ("J. Smith") and a nickname the table lacks; first name
+    + last initial catches a typo anywhere in the surname after its first letter, which no
+    other key survives.
     """
     if not tokens:
         return ()
@@ -120,4 +126,5 @@ def _block_keys(tokens: tuple[str, ...]) -> tuple[str, ...]:
         keys.append(SOUND_KEY + " ".join(sounds))
     if len(tokens) > 1:
         keys.append(f"{LAST_INITIAL_KEY}{last} {first[0]}")
+        keys.append(f"{FIRST_INITIAL_KEY}{first} {last[0]}")
     return tuple(keys)

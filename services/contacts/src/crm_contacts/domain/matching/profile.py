@@ -65,10 +65,10 @@ def match_profile(doc: Mapping[str, Any]) -> MatchProfile:
     A stored contact carries its `match_keys`, which already hold its normalized emails, phones
     and external ids: those are read off the keys, which is what makes loading a million
     profiles for the full scan cheap. A document without them (a profile not yet stored) has
-    them derived.
+    them derived, as has one whose keys are empty (a store reads an absent field as empty).
     """
     stored = doc.get("match_keys")
-    keys = tuple(stored) if stored is not None else tuple(match_keys(doc))
+    keys = tuple(stored) if stored else tuple(match_keys(doc))
     tokens = name_tokens(doc.get("name") or "")
     emails: list[str] = []
     phones: list[str] = []

@@ -1,0 +1,64 @@
+"""Compact documents in the SQLite adapter: declared empty fields are not stored.
+
+A collection may declare fields its documents always hold (`CollectionSpec.empties`). Most of a
+contact's fields are empty most of the time (no merge, no deletion, no additional phones, no
+external ids...), and their names and empty values were about a third of its JSON. So a
+declared field holding its empty value is left out of the stored JSON and put back when a
+document is read; a document written before (with the empty values in its JSON) reads the same,
+so stores need no migration: a row is compacted when it is next written.
+
+Queries need no change: `json_extract` gives NULL for an absent field as for a null one, an
+absent list holds no element (json_each yields nothing), and a multi-value index has no entries
+for either. A projection reads an absent list or map field as its empty value in the SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from crm_shared.storage.port import Empty, check_field, projection, with_empties
+
+
+@dataclass(frozen=True)
+class DocumentCodec:
+    """How one collection's documents are written to and read from their JSON column."""
+
+    empties: tuple[Empty, ...] = ()
+
+    def __post_init__(self) -> None:
+        # name -> empty value, for the write path's one dict look-up per field.
+        object.__setattr__(self, "_by_name", {e.field: e.value for e in self.empties})
+
+    def encode(self, doc: dict[str, Any]) -> str:
+        """The stored JSON of a document: its declared fields that are empty left out."""
+        by_name: dict[str, Any] = self._by_name  # type: ignore[attr-defined]
+        if not by_name:
+            return orjson.dumps(doc).decode()
+        kept = {k: v for k, v in doc.items() if k not in by_name or v != by_name[k]}
+        return orjson.dumps(kept).decode()
+
+    def decode(self, stored: str | bytes) -> dict[str, Any]:
+        """A stored document as written: its absent declared fields back as empty."""
+        doc: dict[str, Any] = orjson.loads(stored)
+        return with_empties(doc, self.empties) if self.empties else doc
+
+    def columns(self, fields: Sequence[str] | None) -> str:
+        """The selected column: the whole document, or a JSON object of id, tenant and fields.
+
+        A projected list or map field that is absent reads as its empty value; an absent
+        field of shape "one" reads as null, its empty value, without help.
+        """
+        if fields is None:
+            return "doc"
+        shapes = {e.field: e.shape for e in self.empties}
+        parts = ["'id', id", "'tenant', tenant"]
+        for name in projection(fields):
+            value = f"doc -> '$.{check_field(name)}'"
+            if (shape := shapes.get(name)) in ("list", "map"):
+                value = f"json(coalesce({value}, '{'[]' if shape == 'list' else '{}'}'))"
+            parts.append(f"'{name}', {value}")
+        return f"json_object({', '.join(parts)})"

@@ -1,0 +1,42 @@
+"""The duplicates benchmark's kept store holds exactly what the contacts service would store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.duplicates_bench import NOW, TENANT, load, stored_ids
+from bench.duplicates_data import generate
+from crm_contacts.adapters.repository import COLLECTION_SPECS
+from crm_contacts.domain.contact import new_contact
+from crm_contacts.domain.contact_doc import as_stored
+from crm_contacts.service_layer.duplicates import find_matches
+from crm_shared.storage.sqlite import SqliteStore
+
+
+async def test_the_bulk_loaded_store_reads_as_the_service_stores_and_is_indexed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "contacts.sqlite3"
+    profiles, known = generate(400)
+    ids, _, _ = await load(path, profiles)
+
+    assert stored_ids(path) == ids  # a kept store maps back to the generated profiles
+    expected = {
+        contact_id: as_stored(
+            new_contact(
+                contact_id=contact_id, tenant=TENANT, profile=profile, source="import", now=NOW
+            )
+        )
+        for contact_id, profile in zip(ids, profiles, strict=True)
+    }
+    store = SqliteStore(path)
+    await store.start(COLLECTION_SPECS)
+    try:
+        async with store.reader() as session:
+            stored = await session.find("contacts", tenant=TENANT, limit=1000)
+            assert {doc["id"]: doc for doc in stored} == expected
+            pair = known[0]
+            matches = await find_matches(session, TENANT, expected[ids[pair.duplicate]])
+        assert ids[pair.original] in {match.contact_id for match, _ in matches}
+    finally:
+        await store.close()

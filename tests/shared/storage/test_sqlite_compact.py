@@ -1,0 +1,92 @@
+"""SQLite leaves declared empty fields out of the stored JSON; older rows still read the same."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from crm_shared.ids import new_id
+from crm_shared.storage import CollectionSpec, Contains, Empty, Eq, Index
+from crm_shared.storage.sqlite import SqliteStore
+
+SPECS = (
+    CollectionSpec(
+        "people",
+        indexes=(
+            Index(("owner",)),
+            Index(("labels",), multi_value="array"),
+            Index(("search",), text=True),
+        ),
+        empties=(Empty("owner"), Empty("labels", "list"), Empty("links", "map")),
+    ),
+)
+EMPTY = {"owner": None, "labels": [], "links": {}}
+
+
+def _stored_json(path: Path) -> dict[str, dict[str, Any]]:
+    db = sqlite3.connect(path)
+    try:
+        return {row[0]: orjson.loads(row[1]) for row in db.execute("SELECT id, doc FROM c_people")}
+    finally:
+        db.close()
+
+
+async def test_empty_declared_fields_are_not_written(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    empty = {"id": new_id(), "tenant": "t", "name": "Ada", **EMPTY}
+    filled = {"id": new_id(), "tenant": "t", "name": "Grace", "owner": "u1", "labels": ["vip"]}
+    filled["links"] = {"web": "x.io"}
+    store = SqliteStore(path)
+    await store.start(SPECS)
+    try:
+        async with store.transaction() as session:
+            await session.insert_many("people", [empty, filled])
+        stored = _stored_json(path)
+        assert stored[empty["id"]] == {"id": empty["id"], "tenant": "t", "name": "Ada"}
+        assert stored[filled["id"]] == filled
+        emptied = filled | EMPTY
+        async with store.transaction() as session:
+            assert await session.replace("people", emptied)
+        assert _stored_json(path)[filled["id"]] == {
+            "id": filled["id"],
+            "tenant": "t",
+            "name": "Grace",
+        }
+    finally:
+        await store.close()
+
+
+async def test_rows_written_with_their_empty_values_read_and_query_the_same(
+    tmp_path: Path,
+) -> None:
+    """A store written before declared empties were left out: no migration, same answers."""
+    path = tmp_path / "store.db"
+    old = [
+        {"id": new_id(), "tenant": "t", "name": "Ada", "search": "ada", **EMPTY},
+        {"id": new_id(), "tenant": "t", "name": "Bob", "search": "bob", **EMPTY, "owner": "u1"},
+    ]
+    before = SqliteStore(path)
+    await before.start(tuple(CollectionSpec(s.name, s.indexes) for s in SPECS))
+    async with before.transaction() as session:
+        await session.insert_many("people", old)
+    await before.close()
+    assert _stored_json(path)[old[0]["id"]] == old[0]  # the empty values are in the JSON
+
+    store = SqliteStore(path)
+    await store.start(SPECS)
+    try:
+        async with store.reader() as session:
+            assert await session.find("people", tenant="t") == old
+            nobody = await session.find("people", tenant="t", where=[Eq("owner", None)])
+            labelled = await session.find("people", tenant="t", where=[Contains("labels", "x")])
+            narrow = await session.find("people", tenant="t", fields=("labels", "links"))
+        assert [d["id"] for d in nobody] == [old[0]["id"]] and labelled == []
+        assert [(d["labels"], d["links"]) for d in narrow] == [([], {}), ([], {})]
+        async with store.transaction() as session:  # its next write compacts the row
+            assert await session.replace("people", old[0] | {"name": "Ada L."})
+        assert "owner" not in _stored_json(path)[old[0]["id"]]
+    finally:
+        await store.close()
