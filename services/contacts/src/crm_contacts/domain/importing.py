@@ -74,8 +74,8 @@ def provided_fields(row: ImportRow) -> dict[str, Any]:
     return raw
 
 
-def _row_error(row_number: int, raw: Mapping[str, Any], error: InvalidFields) -> str:
-    return f"row {row_number}: " + "; ".join(describe(p, raw) for p in error.problems)
+def _row_error(row_number: int, error: InvalidFields) -> str:
+    return f"row {row_number}: " + "; ".join(describe(p) for p in error.problems)
 
 
 def _validated(raw: dict[str, Any], region: str) -> tuple[dict[str, Any], list[str]]:
@@ -90,7 +90,7 @@ def _validated(raw: dict[str, Any], region: str) -> tuple[dict[str, Any], list[s
             remaining = without_problems(kept, exc.problems)
             if not identifies_someone(remaining) or remaining == kept:
                 raise
-            warnings += [left_out(describe(p, kept)) for p in exc.problems]
+            warnings += [left_out(describe(p)) for p in exc.problems]
             kept = remaining
     return validate_profile(kept, region=region), warnings
 
@@ -109,7 +109,7 @@ def prepare_rows(
         try:
             profile, warnings = _validated(raw, region)
         except InvalidFields as exc:
-            prepared.append(PreparedRow(number, None, _row_error(number, raw, exc)))
+            prepared.append(PreparedRow(number, None, _row_error(number, exc)))
             continue
         identifiers = PersonIdentifiers.of_contact(profile)
         hashes = person_hashes(suppression_key, identifiers, region=region)
@@ -250,9 +250,9 @@ class _Planner:
                 except InvalidFields:
                     pass
                 else:
-                    row.warnings += [left_out(describe(p, profile)) for p in exc.problems]
+                    row.warnings += [left_out(describe(p)) for p in exc.problems]
                     return checked
-            row.error = _row_error(row.row_number, profile, exc)
+            row.error = _row_error(row.row_number, exc)
             self.result(row, "failed")
             return None
 
