@@ -34,6 +34,7 @@ from crm_shared.events.imports import (
     ImportContactsBatch,
     ImportJobFinished,
     ImportRow,
+    JobDataDeleted,
     RowResult,
 )
 from crm_shared.events.registry import EVENT_TYPES, parse_event
@@ -92,6 +93,7 @@ __all__ = [
     "ImportJobFinished",
     "ImportRow",
     "ImportedContact",
+    "JobDataDeleted",
     "MergeUndone",
     "NoteAdded",
     "NoteDeleted",

@@ -99,6 +99,10 @@ async def _finish(
             export.expire(now)
         else:
             export.complete(rows, now)
+            # Its file is kept for the retention period (crm_importer retention).
+            await WorkQueue(session).add_retention(
+                job_kind="export", job_id=export.id, tenant=tenant, finished_at=now
+            )
             await session.add_events(
                 [
                     outgoing(
