@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from crm_gdpr.domain.consent import RecordConsent
 from crm_gdpr.domain.erasure import RequestErasure, RequestStatus
 from crm_gdpr.domain.export import ExportSubjectData
-from crm_gdpr.entrypoints.deps import Contacts, Settings, Store, Timeline
+from crm_gdpr.entrypoints.deps import Contacts, Importer, Settings, Store, Timeline
 from crm_gdpr.entrypoints.schemas import (
     CONTACT_ID_PATTERN,
     AuditPagePublic,
@@ -172,6 +172,7 @@ async def create_data_export(
     store: Store,
     contacts: Contacts,
     timeline: Timeline,
+    importer: Importer,
 ) -> dict[str, Any]:
     """Bundle what the platform holds about a contact (data-subject access request)."""
     return await export_subject_data(
@@ -181,6 +182,7 @@ async def create_data_export(
         ExportSubjectData(**body.command_fields()),
         tenant=principal.tenant,
         actor=principal.key_id,
+        import_rows=importer,
     )
 
 
