@@ -17,6 +17,8 @@ from starlette.routing import Match
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
 from crm_shared.edge import EdgeGuard
+from crm_shared.idempotent_work import SCOPE_KEY as WORK_SCOPE_KEY
+from crm_shared.idempotent_work import RequestScopedStore, RequestWork
 from crm_shared.literal_paths import LiteralPathMethods, documented_methods
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.observability.context import set_tenant
@@ -197,7 +199,11 @@ AdminAuth = Annotated[Principal, Depends(require_role("admin"))]
 
 def _store(request: Request) -> DocumentStore:
     store: DocumentStore = request.app.state.store
-    return store
+    work: RequestWork | None = request.scope.get(WORK_SCOPE_KEY)
+    if work is None:
+        return store
+    # A keyed POST: its write transaction commits with its answer (crm_shared.idempotent_work).
+    return RequestScopedStore(store, work)
 
 
 # The store the app's lifespan opened (every service's composition root sets app.state.store).

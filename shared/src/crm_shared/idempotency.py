@@ -5,12 +5,17 @@ streamed upload, an `IdempotentUpload` parameter it calls once it has read the b
 
 - a key's first request claims it (scoped to the tenant and the API key), does its work, and its
   2xx answer (status, body, `Content-Type`, `Location`, `ETag`) is kept for 24 hours; a replay
-  gets that answer again, with `Idempotent-Replayed: true`, without doing the work again;
+  gets that answer again, with `Idempotent-Replayed: true`, without doing the work again. The
+  answer commits in the same transaction as the route's (last) write transaction
+  (`crm_shared.idempotent_work`), so a process killed at any point leaves either both (the retry
+  replays) or neither (the retry does the work); a commit that loses a write conflict answers
+  409 and keeps nothing;
 - the same key with another request (method, path, query or body differ) is a 422;
 - the same key while its first request is still running is a 409 with `Retry-After: 1` (a claim
   older than a minute is taken to have died with its process and may be taken over);
-- a request that fails (4xx, 5xx, an exception) releases the key: nothing was done, so a retry
-  with the same key does the work.
+- a request that fails releases the key, so a retry with the same key does the work: on a 5xx
+  or an exception the work it held is rolled back; a 4xx answer commits what the route wrote
+  (a refusal it records, say) and is not kept.
 
 The fingerprint of a JSON body is taken on its canonical form (keys sorted), so a client that
 re-serialises the same object is not refused. A streamed upload is fingerprinted by the route
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,9 +40,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crm_shared import idempotency_records as records
 from crm_shared.auth import Principal
 from crm_shared.clock import utcnow
-from crm_shared.http import CurrentPrincipal
+from crm_shared.http import PROBLEM_JSON, CurrentPrincipal
+from crm_shared.idempotent_work import SCOPE_KEY as WORK_SCOPE_KEY
+from crm_shared.idempotent_work import RequestWork
 from crm_shared.problems import Conflict, Unprocessable
-from crm_shared.storage import DocumentStore
+from crm_shared.storage import ConcurrentWriteError, DocumentStore, Session
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +83,7 @@ class _Claim:
 class _Slot:
     """Where a route's claim waits for the response the middleware sees."""
 
+    work: RequestWork
     claim: _Claim | None = None
     response: list[Message] = field(default_factory=list)
 
@@ -116,6 +125,7 @@ class IdempotencyGuard:
         )
         if result.outcome == "claimed":
             slot.claim = _Claim(store, principal.tenant, id)
+            slot.work.claimed()
         elif result.outcome == "replay" and result.response is not None:
             raise IdempotentReplay(result.response)
         elif result.outcome == "mismatch":
@@ -175,55 +185,95 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        slot = _Slot()
+        slot = _Slot(RequestWork())
         scope[_SLOT] = slot
+        scope[WORK_SCOPE_KEY] = slot.work
         done = False
 
         async def send_after_keeping(message: Message) -> None:
             nonlocal done
-            if slot.claim is None:
+            if slot.claim is None or done:
                 await send(message)
                 return
             slot.response.append(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
-                await _settle(slot.claim, slot.response)
+                held = await _settle(slot.claim, slot.work, slot.response)
                 done = True
-                for held in slot.response:
-                    await send(held)
+                slot.work.finish()
+                for kept in held:
+                    await send(kept)
 
         try:
             await self.app(scope, receive, send_after_keeping)
         except BaseException:
             if slot.claim is not None and not done:
+                await slot.work.roll_back_held()
                 await _release_quietly(slot.claim)
             raise
+        finally:
+            slot.work.finish()
         if slot.claim is not None and not done:
+            await slot.work.roll_back_held()
             await _release_quietly(slot.claim)
 
 
-async def _settle(claim: _Claim, messages: list[Message]) -> None:
+async def _settle(claim: _Claim, work: RequestWork, messages: list[Message]) -> list[Message]:
+    """Commit the work with its answer kept; the messages to send (a 409 if the commit lost)."""
     start = messages[0]
     status = int(start["status"])
-    if not 200 <= status < 300:
+    if status >= 500:
+        await work.roll_back_held()
         await _release_quietly(claim)
-        return
+        return messages
+    if status >= 300:
+        await work.commit_held()  # a deliberate answer: what the route recorded stands
+        await _release_quietly(claim)
+        return messages
     headers = [
         (k.decode("latin-1"), v.decode("latin-1"))
         for k, v in start.get("headers", [])
         if k.decode("latin-1").lower() in records.REPLAYED_HEADERS
     ]
     body = b"".join(m.get("body", b"") for m in messages[1:])
-    try:
-        await records.complete(
-            claim.store,
-            tenant=claim.tenant,
-            id=claim.id,
-            response=records.StoredResponse(status=status, headers=headers, body=body),
-            subjects=records.subjects_of(records.parsed(body)),
+    response = records.StoredResponse(status=status, headers=headers, body=body)
+    subjects = records.subjects_of(records.parsed(body))
+
+    async def keep(session: Session) -> None:
+        await records.complete_in(
+            session, tenant=claim.tenant, id=claim.id, response=response, subjects=subjects
         )
-    except Exception:
-        # The work is done and answered; only the replay is lost (the claim lapses in a minute).
-        log.exception("could not keep the answer of an idempotent request")
+
+    try:
+        if not await work.commit_with(keep):
+            # The route wrote nothing through its store: there is no work to lose, only the answer.
+            await records.complete(
+                claim.store, tenant=claim.tenant, id=claim.id, response=response, subjects=subjects
+            )
+    except ConcurrentWriteError:
+        # Nothing committed: the client retries with the same key and the work is done then.
+        await _release_quietly(claim)
+        return _concurrent_write(messages)
+    return messages
+
+
+def _concurrent_write(messages: list[Message]) -> list[Message]:
+    """The 409 a write conflict answers anywhere (crm_shared.http), for a commit that lost one."""
+    body = orjson.dumps(
+        {
+            "type": "https://crm.example/problems/concurrent-write",
+            "title": "Conflict",
+            "status": 409,
+            "detail": "another change to the same data committed first; retry the request",
+        }
+    )
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    return [
+        {"type": "http.response.start", "status": 409, "headers": headers},
+        {"type": "http.response.body", "body": body, "more_body": False},
+    ]
 
 
 async def _release_quietly(claim: _Claim) -> None:

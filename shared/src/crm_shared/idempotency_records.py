@@ -1,7 +1,8 @@
 """Storage of idempotency keys: one record per (tenant, caller, key), kept 24 hours.
 
 A record is claimed (`in_flight`) before the request does its work and completed (`done`, with
-the response) after; a failed request releases it so a retry with the same key does the work.
+the response) in the transaction that commits the work (`crm_shared.idempotent_work`); a failed
+request releases it so a retry with the same key does the work.
 Every service declares `IDEMPOTENCY_COLLECTION` among its collection specs.
 
 A kept answer may quote personal data (a created contact, a note, a data-subject export), so a
@@ -176,19 +177,31 @@ async def complete(
     response: StoredResponse,
     subjects: list[str] | None = None,
 ) -> None:
-    """Keep the first answer for replays (until the key expires)."""
+    """Keep the first answer for replays (until the key expires), in a transaction of its own."""
     async with store.transaction() as session:
-        doc = await session.get(IDEMPOTENCY_KEYS, tenant=tenant, id=id)
-        if doc is None:
-            return
-        doc["state"] = "done"
-        doc["subjects"] = sorted({*doc.get("subjects", []), *(subjects or [])})
-        doc["response"] = {
-            "status": response.status,
-            "headers": [[k, v] for k, v in response.headers],
-            "body": base64.b64encode(response.body).decode("ascii"),
-        }
-        await session.replace(IDEMPOTENCY_KEYS, doc)
+        await complete_in(session, tenant=tenant, id=id, response=response, subjects=subjects)
+
+
+async def complete_in(
+    session: Session,
+    *,
+    tenant: str,
+    id: str,
+    response: StoredResponse,
+    subjects: list[str] | None = None,
+) -> None:
+    """Keep the first answer in the caller's transaction (the one that commits the work)."""
+    doc = await session.get(IDEMPOTENCY_KEYS, tenant=tenant, id=id)
+    if doc is None:
+        return
+    doc["state"] = "done"
+    doc["subjects"] = sorted({*doc.get("subjects", []), *(subjects or [])})
+    doc["response"] = {
+        "status": response.status,
+        "headers": [[k, v] for k, v in response.headers],
+        "body": base64.b64encode(response.body).decode("ascii"),
+    }
+    await session.replace(IDEMPOTENCY_KEYS, doc)
 
 
 async def release(store: DocumentStore, *, tenant: str, id: str) -> None:

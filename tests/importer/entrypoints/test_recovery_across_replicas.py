@@ -126,3 +126,36 @@ async def test_a_live_replica_starting_fails_only_the_gone_replicas_work(
             what="the live replica's export to finish",
         )
         assert done["status"] == "completed"
+
+
+async def test_a_running_replica_cleans_up_after_a_gone_one_without_a_restart(
+    running_app: Any, contacts_api: FakeContactsApi, platform_env: dict[str, str]
+) -> None:
+    contacts_api.contacts = [contact(1)]
+    contacts_api.gate = asyncio.Event()
+    folder = _folder(platform_env)
+    async with running_app(importer_recovery_interval_seconds=0.2) as live, _client(live) as client:
+        kept = await client.post("/v1/exports", json={"fields": ["name"]}, headers=auth())
+        async with running_app() as gone, _client(gone) as gone_client:
+            lost = await gone_client.post("/v1/exports", json={"fields": ["name"]}, headers=auth())
+            await eventually(lambda: len(contacts_api.requests) >= 2, what="both exports writing")
+            gone_owner = gone.state.files.owner
+        left = DataFiles(folder, owner=gone_owner).partial_upload_path("left-by-crash")
+        left.write_text("name\n")
+
+        # No importer starts: the live one's periodic recovery finds the gone one's work.
+        failed = await eventually(
+            lambda: export_state(client, lost.json()["id"]),
+            lambda e: e["status"] == "failed",
+            what="the gone replica's export to be failed",
+        )
+        assert failed["error"] == "interrupted by a restart; run it again"
+        await eventually(lambda: not left.exists(), what="the gone replica's upload deleted")
+        assert (await export_state(client, kept.json()["id"]))["status"] == "running"
+        contacts_api.gate.set()
+        done = await eventually(
+            lambda: export_state(client, kept.json()["id"]),
+            lambda e: e["status"] != "running",
+            what="the live replica's export to finish",
+        )
+        assert done["status"] == "completed"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.storage import CollectionSpec, DocumentStore, Index
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
@@ -38,6 +39,8 @@ SPECS = (
         ),
     ),
     CollectionSpec("notes"),
+    # For the idempotency contract (test_idempotent_work.py): keys commit with the work.
+    IDEMPOTENCY_COLLECTION,
 )
 
 MONGO_IMAGE = "mongo:7.0"

@@ -17,8 +17,8 @@ from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.entrypoints.accounts_http import router as accounts_router
 from crm_contacts.entrypoints.bulk_http import router as bulk_router
-from crm_contacts.entrypoints.bulk_loop import BulkRunner
 from crm_contacts.entrypoints.campaigns_http import router as campaigns_router
+from crm_contacts.entrypoints.consents_http import router as consents_router
 from crm_contacts.entrypoints.consumers import (
     COMMANDS_GROUP,
     COMMANDS_TOPICS,
@@ -36,8 +36,8 @@ from crm_contacts.entrypoints.duplicates_http import router as duplicates_router
 from crm_contacts.entrypoints.forms_http import router as forms_router
 from crm_contacts.entrypoints.http import router
 from crm_contacts.entrypoints.import_lookup_http import router as import_lookup_router
+from crm_contacts.entrypoints.job_loops import BulkRunner, rewrite_job_runner
 from crm_contacts.entrypoints.jobs_http import router as jobs_router
-from crm_contacts.entrypoints.jobs_loop import JobRunner
 from crm_contacts.entrypoints.match_loop import run_match_loop
 from crm_contacts.entrypoints.merges_http import router as merges_router
 from crm_contacts.entrypoints.privacy_http import router as privacy_router
@@ -67,7 +67,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store, app.state.bus = store, bus
     exports = ImporterExports(settings.crm_importer_url, transport=app.state.importer_transport)
     app.state.bulk_runner = BulkRunner(store, settings, exports)
-    app.state.job_runner = JobRunner(store, settings)
+    app.state.job_runner = rewrite_job_runner(store, settings)
     tasks = BackgroundTasks()
     try:
         # The relay and the consumers retry in the background: HTTP serves with the broker down.
@@ -146,6 +146,7 @@ def create_app(
         merges_router,
         contact_tags_router,
         campaigns_router,
+        consents_router,
         bulk_router,
         jobs_router,
         privacy_router,

@@ -17,6 +17,9 @@ class ContactsSettings(PlatformSettings):
     contacts_purge_interval_seconds: float = Field(default=3600.0, gt=0)
     # The first purge runs shortly after start-up, not a whole interval later.
     contacts_purge_first_run_seconds: float = Field(default=60.0, ge=0)
+    # An import job's kept batch results and cancellation go this long after its last batch
+    # (the importer stops sending a job's batches within minutes).
+    contacts_import_batch_retention_days: float = Field(default=7.0, gt=0)
 
     # How long the duplicate-pair refresh waits when its queue is empty.
     contacts_match_interval_seconds: float = Field(default=0.2, gt=0)

@@ -24,5 +24,25 @@ class GdprSettings(PlatformSettings):
         description="The legal deadline of an erasure request in days (GDPR Art. 12: a month).",
     )
     gdpr_deadline_check_seconds: float = Field(
-        default=60.0, gt=0, description="How often open erasure requests are checked for lateness."
+        default=60.0,
+        gt=0,
+        description="How often open erasure requests are checked for lateness and resends.",
+    )
+    gdpr_erasure_resend_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds after which an erasure command still lacking a receipt is sent "
+        "again (a command lost with a broker's records); the wait doubles after each resend.",
+    )
+    gdpr_erasure_resend_attempts: int = Field(
+        default=5, ge=0, description="How many times an erasure command is sent again at most."
+    )
+    gdpr_bundle_retention_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="How long an access bundle (POST /v1/data-exports) can be downloaded again "
+        "before it is deleted (each deletion is audited).",
+    )
+    gdpr_retention_check_seconds: float = Field(
+        default=300.0, gt=0, description="How often expired access bundles are looked for."
     )

@@ -20,6 +20,7 @@ from crm_importer.entrypoints.consumers import (
     RESULTS_TOPICS,
     build_bus,
 )
+from crm_importer.entrypoints.recovery_loop import run_recovery_loop
 from crm_importer.entrypoints.retention_loop import run_retention_loop
 from crm_importer.service_layer.dry_runs import DryRunRunner
 from crm_importer.service_layer.exports import ExportRunner
@@ -94,6 +95,18 @@ def create_app(
                 ConsumerSpec(RESULTS_GROUP, RESULTS_TOPICS, bus),
                 ConsumerSpec(ERASURE_GROUP, ERASURE_TOPICS, bus),
             ],
+        )
+        # And now and then, on one instance at a time: a replica may crash while others run.
+        tasks.start_leased(
+            "importer-recovery",
+            store,
+            lambda: run_recovery_loop(
+                store,
+                files,
+                presence,
+                interval_seconds=settings.importer_recovery_interval_seconds,
+            ),
+            ttl=settings.crm_lease_seconds,
         )
         if settings.importer_worker_enabled:
             # One worker at a time across replicas: the holder of the lease.

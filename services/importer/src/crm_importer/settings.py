@@ -33,6 +33,12 @@ class ImporterSettings(PlatformSettings):
         default=True, description="Run the background import worker in this process."
     )
     importer_worker_poll_seconds: float = Field(default=2.0, gt=0)
+    importer_recovery_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often one instance fails the exports and dry runs of instances that "
+        "are gone and deletes their half-written uploads (also done at every start).",
+    )
     importer_results_timeout_seconds: float = Field(
         default=900.0,
         gt=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crm_contacts.adapters.import_batches import note_job_activity
 from crm_shared.storage import CollectionSpec, Session
 
 IMPORT_CANCELLATIONS = "import_cancellations"
@@ -22,6 +23,11 @@ class ImportCancellations:
         await self._session.insert(
             IMPORT_CANCELLATIONS, {"id": job_id, "tenant": self._tenant, "cancelled_at": at}
         )
+        await note_job_activity(self._session, self._tenant, job_id, at=at)
+
+    async def forget(self, job_id: str) -> None:
+        """The job went quiet long ago: a batch of it can no longer arrive."""
+        await self._session.delete(IMPORT_CANCELLATIONS, tenant=self._tenant, id=job_id)
 
     async def is_cancelled(self, job_id: str) -> bool:
         """True if the job was cancelled."""

@@ -1,4 +1,4 @@
-"""The background purge of expired soft deletions, across tenants, started with the app."""
+"""The background purge of expired soft deletions and kept import batch results, across tenants."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from crm_contacts.service_layer.import_batch_retention import purge_import_batches
 from crm_contacts.service_layer.retention import purge_expired
 from crm_contacts.settings import ContactsSettings
 from crm_shared.storage import DocumentStore
@@ -25,4 +26,10 @@ async def run_purge_loop(
         except Exception:
             # A failed purge is retried at the next interval; the loop must not die of it.
             log.exception("purge of expired soft-deleted contacts failed")
+        try:
+            await purge_import_batches(
+                store, now=clock(), retention_days=settings.contacts_import_batch_retention_days
+            )
+        except Exception:
+            log.exception("purge of kept import batch results failed")
         await asyncio.sleep(settings.contacts_purge_interval_seconds)

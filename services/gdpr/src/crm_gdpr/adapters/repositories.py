@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from crm_gdpr.adapters.bundles import BUNDLE_SPECS
 from crm_gdpr.domain.consent import ConsentEntry
 from crm_gdpr.domain.erasure import ErasureRequest
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
@@ -30,6 +31,9 @@ ERASURE_RECORDS = "erasure_records"
 # tenant "" so one loop watches them all.
 ERASURE_DEADLINES = "erasure_deadlines"
 WATCH_TENANT = ""
+# Open requests of every tenant by the moment their commands are sent again if a receipt is
+# still missing (a command lost with a broker's records); with the hashes the commands carried.
+ERASURE_RESENDS = "erasure_resends"
 # Which contacts were merged into which (while the merge stands): audit look-ups follow them.
 MERGE_LINKS = "merge_links"
 MAX_MERGE_DEPTH = 10
@@ -59,8 +63,10 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(ERASURE_RECEIPTS, (Index(("erasure_id", "contact_id")),)),
     CollectionSpec(ERASURE_RECORDS),
     CollectionSpec(ERASURE_DEADLINES, (Index(("warn_at",)),)),
+    CollectionSpec(ERASURE_RESENDS, (Index(("resend_at",)),)),
     CollectionSpec(MERGE_LINKS, (Index(("primary_id",)), Index(("merge_id",)))),
     IDEMPOTENCY_COLLECTION,
+    *BUNDLE_SPECS,
 )
 
 _PAGE = 500
@@ -174,6 +180,15 @@ class ConsentRepository:
         )
         return [ConsentEntry.model_validate(doc) for doc in docs]
 
+    async def redact_contact(self, tenant: str, contact_id: str, *, at: str) -> int:
+        """Take the personal values out of a contact's entries (erasure); how many changed."""
+        changed = 0
+        for entry in await self.for_contact(tenant, contact_id):
+            if entry.redacted_at is None and entry.source is not None:
+                await self._session.replace(CONSENTS, entry.redacted(at=at).model_dump())
+                changed += 1
+        return changed
+
 
 class ErasureRepository:
     """Erasure requests, their records and per-record receipts, and the deadline watch."""
@@ -240,6 +255,42 @@ class ErasureRepository:
             await self._session.delete_where(
                 ERASURE_DEADLINES, tenant=WATCH_TENANT, where=[Eq("id", request.id)]
             )
+        if request.status != "pending":
+            await self.unwatch_resend(request.id)
+
+    async def watch_resend(self, request: ErasureRequest, hashes: list[str], at: str) -> None:
+        """Send the request's commands again at `at` if a receipt is still missing then."""
+        await self._session.insert(
+            ERASURE_RESENDS,
+            {
+                "id": request.id,
+                "tenant": WATCH_TENANT,
+                "request_tenant": request.tenant,
+                "resend_at": at,
+                "attempts": 0,
+                "hashes": hashes,
+            },
+        )
+
+    async def due_for_resend(self, now: str, *, limit: int) -> list[dict[str, Any]]:
+        """Open requests of every tenant whose commands are due to be sent again."""
+        return await self._session.find(
+            ERASURE_RESENDS,
+            tenant=WATCH_TENANT,
+            where=[Range("resend_at", lte=now)],
+            order_by="resend_at",
+            limit=limit,
+        )
+
+    async def save_resend(self, watch: dict[str, Any]) -> None:
+        """Replace a resend watch (its next moment and attempts)."""
+        await self._session.replace(ERASURE_RESENDS, watch)
+
+    async def unwatch_resend(self, erasure_id: str) -> None:
+        """Send the request's commands no more (answered, or out of attempts)."""
+        await self._session.delete_where(
+            ERASURE_RESENDS, tenant=WATCH_TENANT, where=[Eq("id", erasure_id)]
+        )
 
     async def receipt(
         self, tenant: str, erasure_id: str, contact_id: str, service: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from crm_gdpr.adapters.repositories import ErasureRepository
@@ -42,8 +42,12 @@ async def request_erasure(
     region: str,
     deadline_days: float,
     received: datetime,
+    resend_after_seconds: float = 300.0,
 ) -> tuple[ErasureRequest, bool]:
-    """Open an erasure request for every record of the person; (request, False) if one is open."""
+    """Open an erasure request for every record of the person; (request, False) if one is open.
+
+    Its commands are sent again after `resend_after_seconds` to every record still missing a
+    receipt (`resend_unanswered`)."""
     found = await contacts.resolve_person(
         contact_ids=command.contact_ids, emails=command.emails, phones=command.phones
     )
@@ -71,10 +75,12 @@ async def request_erasure(
         received=received,
         deadline_days=deadline_days,
     )
-    events = _requested_events(request, records, hashes, actor=actor)
+    events = requested_events(request, records, hashes, actor=actor)
+    resend_at = iso(received + timedelta(seconds=resend_after_seconds))
     try:
         async with store.transaction() as session:
             await ErasureRepository(session).add(request, records, ERASURE_PARTICIPANTS)
+            await ErasureRepository(session).watch_resend(request, hashes, resend_at)
             for record in records:
                 # Kept answers of idempotent requests (a data-subject export) quote the person.
                 await forget_subject(session, tenant=tenant, contact_id=str(record["id"]))
@@ -107,13 +113,19 @@ def _records_to_erase(
     return [{"id": f"{NO_RECORD_PREFIX}{erasure_id}", "state": "none"}]
 
 
-def _requested_events(
-    request: ErasureRequest, records: list[dict[str, Any]], hashes: list[str], *, actor: str
+def requested_events(
+    request: ErasureRequest,
+    records: list[dict[str, Any]],
+    hashes: list[str],
+    *,
+    actor: str,
+    only: set[str] | None = None,
 ) -> list[OutgoingEvent]:
-    """One ErasureRequested per record; the hashes are dealt out among them.
+    """One ErasureRequested per record (or per record in `only`); the hashes are dealt out.
 
     Every service reads every event of the request, so each hash needs to travel once: 5,000
-    records of 5,000 people then carry about three hashes each instead of 15,000.
+    records of 5,000 people then carry about three hashes each instead of 15,000. A record's
+    share depends only on its position, so a command sent again carries the same hashes.
     """
     count = len(records)
     return [
@@ -129,6 +141,7 @@ def _requested_events(
             actor=actor,
         )
         for position, record in enumerate(records)
+        if only is None or record["id"] in only
     ]
 
 

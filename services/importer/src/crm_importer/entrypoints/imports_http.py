@@ -42,6 +42,7 @@ from crm_importer.service_layer.preview import preview_upload
 from crm_shared.events.imports import DuplicatePolicy
 from crm_shared.http import EditorAuth, ViewerAuth
 from crm_shared.idempotency import IdempotentUpload
+from crm_shared.idempotent_work import after_commit
 from crm_shared.ids import new_id
 from crm_shared.problems import Unprocessable
 
@@ -258,10 +259,12 @@ async def create_import(
         definitions=FieldDefinitions(contacts, authorization),
         replica=dry_runs.owner,
     )
+    # Once the job is committed (with a key, that is when the answer is kept): before, they
+    # would find no job.
     if job.dry_run:
-        dry_runs.start(job, authorization=authorization)
+        after_commit(lambda: dry_runs.start(job, authorization=authorization))
     else:
-        worker.wake()
+        after_commit(worker.wake)
     response.headers["Location"] = f"/v1/imports/{job.id}"
     return JobAccepted(id=job.id, status=job.status)
 
