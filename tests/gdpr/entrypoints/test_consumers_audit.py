@@ -312,3 +312,15 @@ async def test_contact_purge_and_account_deletion_are_audited_once(
         (1, "crm.contacts.contact.purged.v1", "c1", []),
         (2, "crm.contacts.account.deleted.v1", "acc1", []),
     ]
+
+
+async def test_an_imports_contact_events_polled_together_append_in_one_unit_once(
+    consumers: GdprBuses, store: DocumentStore
+) -> None:
+    envelopes = [e for e in _imported(40) if e.type == ContactUpdated.event_type]
+    assert consumers.audit.batches(ContactUpdated.event_type)
+    assert await consumers.audit.handle_many(envelopes) == [None] * len(envelopes)
+    assert await consumers.audit.handle_many(envelopes) == [None] * len(envelopes)
+    stored = await _stored(store)
+    assert [e["event_id"] for e in stored] == [e.id for e in envelopes]
+    assert (await verify_chain(store, tenant="acme")).valid
