@@ -12,7 +12,7 @@ from crm_gdpr.bootstrap import create_app
 from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_gdpr.settings import GdprSettings
 from crm_shared.storage import DocumentStore
-from tests.gdpr.fakes import ALICE, CONTACTS_URL, TIMELINE_URL, FakeUpstream
+from tests.gdpr.fakes import ALICE, CONTACTS_URL, IMPORTER_URL, TIMELINE_URL, FakeUpstream
 from tests.polling import app_lifespan
 
 
@@ -29,6 +29,7 @@ def settings(platform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> G
     """Settings for an in-process service pointing at the fake upstream API."""
     monkeypatch.setenv("CRM_CONTACTS_URL", CONTACTS_URL)
     monkeypatch.setenv("CRM_TIMELINE_URL", TIMELINE_URL)
+    monkeypatch.setenv("CRM_IMPORTER_URL", IMPORTER_URL)
     return GdprSettings()
 
 

@@ -1,4 +1,4 @@
-"""Fake contacts and timeline APIs for httpx.MockTransport, enforcing tenants like the real ones."""
+"""Fake contacts, timeline and importer APIs for httpx.MockTransport, enforcing tenants."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY
 
 CONTACTS_URL = "http://contacts.test"
 TIMELINE_URL = "http://timeline.test"
+IMPORTER_URL = "http://importer.test"
 
 TENANT_OF_KEY = {
     ADMIN_KEY: "acme",
@@ -45,6 +46,9 @@ class FakeUpstream:
         self.requests: list[httpx.Request] = []
         self.unreachable = False
         self.timeline_status: int | None = None
+        # The importer's stored rows per tenant, each with the identifier hashes it holds.
+        self.import_rows: dict[str, list[tuple[set[str], dict[str, Any]]]] = {}
+        self.import_rows_status: int | None = None
 
     def add_contact(self, tenant: str, contact: dict[str, Any]) -> None:
         """Make a contact visible to the tenant's keys."""
@@ -72,6 +76,12 @@ class FakeUpstream:
             if self.timeline_status is not None:
                 return httpx.Response(self.timeline_status, json={"title": "failing"})
             return self._timeline(tenant, parts[2], request.url.params.get("cursor"))
+        if base == IMPORTER_URL and parts == ["v1", "import-rows"]:
+            if self.import_rows_status is not None:
+                return httpx.Response(self.import_rows_status, json={"title": "failing"})
+            wanted = set(request.url.params.get_list("identifier_hash"))
+            rows = [row for held, row in self.import_rows.get(tenant, []) if held & wanted]
+            return httpx.Response(200, json={"items": rows})
         return httpx.Response(404, json={"title": "Not Found"})
 
     def _contact(self, tenant: str, contact_id: str) -> httpx.Response:

@@ -223,7 +223,11 @@ IMPORTER = ServiceMessaging(
     ),
     publications=(
         Publication(CONTACT_COMMANDS, "Sends import batches to contacts."),
-        Publication(IMPORTER_EVENTS, "Publishes import and export job events."),
+        Publication(
+            IMPORTER_EVENTS,
+            "Publishes import and export job events, and each deletion of a finished job's "
+            "kept data by retention.",
+        ),
         Publication(ERASURE_RECEIPTS, "Confirms its part of an erasure."),
     ),
 )
@@ -240,8 +244,9 @@ GDPR = ServiceMessaging(
                 GDPR_EVENTS,
                 ERASURE_RECEIPTS,
             ),
-            "Appends every domain event to the audit log (an import's contacts from its "
-            "summaries; other products' activities once the timeline recorded them).",
+            "Appends every domain event to the audit log (an import's contacts from their own "
+            "created/updated events, with values; other products' activities once the timeline "
+            "recorded them; retention's deletions of import and export data).",
             None,
         ),
         Subscription(

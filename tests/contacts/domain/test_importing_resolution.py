@@ -9,7 +9,7 @@ from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.importing import (
     BatchPlan,
     existing_by_identifiers,
-    match_identifiers,
+    match_keys,
     plan_batch,
     prepare_rows,
 )
@@ -164,5 +164,5 @@ def test_only_the_identifiers_match_on_names_are_looked_up() -> None:
         region="US",
         suppression_key=KEY,
     )
-    assert match_identifiers(prepared, ("phone",)) == ([], ["+14155550100"])
-    assert match_identifiers(prepared) == (["a@example.com"], ["+14155550100"])
+    assert match_keys(prepared, ("phone",)) == ["p:+14155550100"]
+    assert match_keys(prepared) == ["e:a@example.com", "p:+14155550100"]

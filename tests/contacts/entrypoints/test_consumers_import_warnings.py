@@ -44,7 +44,7 @@ async def test_the_seed_sample_imports_both_rows_one_with_a_phone_warning(
         ],
     )
     assert [r["status"] for r in results] == ["created", "created"]
-    assert results[1]["warnings"] == ["phone '+0987654321' is not a valid phone number (left out)"]
+    assert results[1]["warnings"] == ["phone is not a valid phone number (left out)"]
     jane = await _contact(harness, results[1]["contact_id"])
     assert (jane["name"], jane["email"], jane["company"], jane["phone"]) == (
         "Jane Smith",
@@ -66,11 +66,10 @@ async def test_a_row_with_only_a_name_left_is_imported_and_one_with_nothing_fail
     )
     assert [r["status"] for r in results] == ["created", "failed"]
     assert sorted(results[0]["warnings"]) == [
-        "email 'ada@' is not a valid address (left out)",
-        "timezone 'Mars/Base' is not a valid IANA timezone name (for example Europe/Paris) "
-        "(left out)",
+        "email is not a valid address (left out)",
+        "timezone is not a valid IANA timezone name (for example Europe/Paris) (left out)",
     ]
-    assert results[1]["error"] == "row 2: email 'nobody@' is not a valid address"
+    assert results[1]["error"] == "row 2: email is not a valid address"
     assert results[1]["warnings"] == []
 
 

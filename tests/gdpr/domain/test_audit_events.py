@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crm_gdpr.domain.audit_events import audit_drafts
+from crm_gdpr.domain.audit_values import ValueChange
 from crm_shared.clock import iso
 from crm_shared.events import (
     ConsentChanged,
@@ -14,6 +15,7 @@ from crm_shared.events import (
     FieldChange,
     ImportedContact,
     ImportJobFinished,
+    JobDataDeleted,
 )
 from crm_shared.events.contacts import (
     AccountCreated,
@@ -79,7 +81,7 @@ def test_actor_falls_back_to_the_source() -> None:
     assert draft.target == "j1"
 
 
-def test_contacts_imported_gives_one_entry_per_contact() -> None:
+def test_an_imports_summary_adds_no_entry_its_per_contact_events_do() -> None:
     data = ContactsImported(
         job_id="j1",
         batch_no=1,
@@ -88,29 +90,39 @@ def test_contacts_imported_gives_one_entry_per_contact() -> None:
             ImportedContact(contact_id="c2", version=4, action="updated", changed_fields=["phone"]),
         ],
     )
-    drafts = audit_drafts(wrap(data), data)
-    assert [(d.target, d.action, d.fields) for d in drafts] == [
-        ("c1", "crm.contacts.contacts.imported.v1:created", ()),
-        ("c2", "crm.contacts.contacts.imported.v1:updated", ("phone",)),
-    ]
+    assert audit_drafts(wrap(data), data) == []
 
 
-def test_an_imports_per_contact_events_are_audited_by_its_summary_not_twice() -> None:
+def test_an_imports_writes_are_audited_with_their_values_and_the_import_as_actor() -> None:
     created = ContactCreated(
         contact_id="c1",
         version=1,
         source="import",
-        profile=ContactProfile(name="Bob"),
+        profile=ContactProfile(name="Bob", email="bob@example.com"),
         import_job_id="job-1",
     )
     changed = ContactUpdated(
         contact_id="c2",
         version=3,
-        changes={"company": FieldChange(before=None, after="Acme")},
+        changes={"company": FieldChange(before="Old Co", after="Acme")},
         import_job_id="job-1",
     )
-    for data in (created, changed):
-        assert audit_drafts(wrap(data, subject=data.contact_id), data) == []
+    [create] = audit_drafts(wrap(created, subject="c1", actor="import:job-1"), created)
+    [update] = audit_drafts(wrap(changed, subject="c2", actor="import:job-1"), changed)
+    assert (create.actor, create.action, create.target) == (
+        "import:job-1",
+        "crm.contacts.contacts.imported.v1:created",
+        "c1",
+    )
+    assert set(create.changes) >= {
+        ValueChange("name", None, "Bob"),
+        ValueChange("email", None, "bob@example.com"),
+    }
+    assert (update.action, update.fields) == (
+        "crm.contacts.contacts.imported.v1:updated",
+        ("company",),
+    )
+    assert update.changes == (ValueChange("company", "Old Co", "Acme"),)
 
 
 def test_export_completed_targets_the_export_and_names_its_fields() -> None:
@@ -219,3 +231,21 @@ def test_account_deleted_targets_the_account() -> None:
         "a1",
         (),
     )
+
+
+def test_a_retention_deletion_names_the_job_and_what_went_never_data() -> None:
+    data = JobDataDeleted(
+        job_kind="import",
+        job_id="job-9",
+        deleted=["failed_rows", "upload"],
+        rows=12,
+        finished_at="2026-04-01T00:00:00.000000Z",
+        retention_days=30,
+    )
+    [draft] = audit_drafts(wrap(data, source="crm/importer", actor="system:retention"), data)
+    assert (draft.actor, draft.action, draft.target) == (
+        "system:retention",
+        "crm.importer.job-data.deleted.v1",
+        "job-9",
+    )
+    assert draft.fields == ("failed_rows", "upload")

@@ -162,3 +162,26 @@ async def test_the_export_streams_every_entry_as_json_lines(
         "/v1/audit-log/export", params={"actor": "user:dana"}, headers=auth()
     )
     assert len(only_dana.text.splitlines()) == 2
+
+
+async def test_an_imports_writes_answer_who_changed_what_with_the_values(
+    client: httpx.AsyncClient, consumers: GdprBuses
+) -> None:
+    """An imported contact's per-contact events, not only the batch summary, reach the log."""
+    profile = ContactProfile(name=NAME, email=EMAIL)
+    created = ContactCreated(
+        contact_id="c9", version=1, source="import", profile=profile, import_job_id="job-7"
+    )
+    changes = {"email": FieldChange(before=EMAIL, after=NEW_EMAIL)}
+    updated = ContactUpdated(contact_id="c9", version=2, changes=changes, import_job_id="job-8")
+    await consumers.audit.handle(wrap(created, subject="c9", actor="import:job-7"))
+    await consumers.audit.handle(wrap(updated, subject="c9", actor="import:job-8"))
+
+    entries = await _entries(client, actor="import:job-8")
+    [entry] = entries
+    assert entry["action"] == "crm.contacts.contacts.imported.v1:updated"
+    [change] = entry["changes"]
+    assert (change["field"], change["before"], change["after"]) == ("email", EMAIL, NEW_EMAIL)
+    [first] = await _entries(client, actor="import:job-7")
+    assert {c["field"]: c["after"] for c in first["changes"]} == {"name": NAME, "email": EMAIL}
+    assert (await _verify(client))["valid"] is True

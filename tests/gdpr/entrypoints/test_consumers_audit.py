@@ -150,7 +150,7 @@ async def test_seq_increments_per_tenant_independently(
     assert [(e["seq"], e["target"]) for e in await _log(client, OTHER_TENANT_KEY)] == [(1, "g1")]
 
 
-async def test_imported_batch_gives_one_entry_per_contact(
+async def test_an_imports_summary_adds_nothing_its_contacts_own_events_are_audited(
     client: httpx.AsyncClient, consumers: GdprBuses
 ) -> None:
     data = ContactsImported(
@@ -162,12 +162,18 @@ async def test_imported_batch_gives_one_entry_per_contact(
         ],
     )
     await consumers.audit.handle(wrap(data, source="crm/contacts"))
+    assert await _log(client) == []
+    for envelope in _imported(2):
+        await consumers.audit.handle(envelope)
     entries = await _log(client)
-    assert [(e["seq"], e["target"], e["fields"]) for e in entries] == [
-        (1, "c1", []),
-        (2, "c2", ["phone"]),
+    assert [(e["seq"], e["target"], e["action"]) for e in entries] == [
+        (1, "c0", "crm.contacts.contacts.imported.v1:updated"),
+        (2, "c1", "crm.contacts.contacts.imported.v1:created"),
     ]
-    assert entries[0]["action"].startswith(data.event_type)
+    assert entries[0]["actor"] == "import:job1"
+    assert [(c["field"], c["before"], c["after"]) for c in entries[0]["changes"]] == [
+        ("phone", None, "+14155550100")
+    ]
 
 
 async def test_unknown_event_type_is_ignored(
@@ -191,17 +197,33 @@ async def test_gdpr_own_erasure_request_is_audited_through_the_consumer(
         assert value not in str(entry)
 
 
-def _imported(count: int) -> EventEnvelope:
-    contacts = [
-        ImportedContact(
-            contact_id=f"c{n}",
-            version=1,
-            action="created" if n % 2 else "updated",
-            changed_fields=["email", "phone"] if n % 3 else [],
-        )
-        for n in range(count)
-    ]
-    return wrap(ContactsImported(job_id="job1", batch_no=1, contacts=contacts))
+def _imported(count: int) -> list[EventEnvelope]:
+    """An import's per-contact events, as the contacts service publishes them."""
+    envelopes: list[EventEnvelope] = []
+    for n in range(count):
+        contact_id = f"c{n}"
+        data: ContactCreated | ContactUpdated
+        if n % 2:
+            profile = ContactProfile(name=f"Person {n}", email=f"p{n}@example.com")
+            data = ContactCreated(
+                contact_id=contact_id,
+                version=1,
+                source="import",
+                profile=profile,
+                import_job_id="job1",
+            )
+        else:
+            changes = {"phone": FieldChange(before=None, after="+14155550100")}
+            data = ContactUpdated(
+                contact_id=contact_id, version=2, changes=changes, import_job_id="job1"
+            )
+        envelopes.append(wrap(data, subject=contact_id, actor="import:job1"))
+    return envelopes
+
+
+async def _audit_all(consumers: GdprBuses, envelopes: list[EventEnvelope]) -> None:
+    for envelope in envelopes:
+        await consumers.audit.handle(envelope)
 
 
 async def _stored(store: DocumentStore) -> list[dict[str, Any]]:
@@ -213,27 +235,27 @@ async def _put(store: DocumentStore, entry: dict[str, Any]) -> None:
         assert await session.replace(AUDIT_ENTRIES, entry)
 
 
-async def test_imported_batch_of_n_contacts_appends_n_consecutive_linked_entries(
+async def test_an_imports_n_contacts_append_n_consecutive_linked_entries(
     consumers: GdprBuses, store: DocumentStore
 ) -> None:
     await consumers.audit.handle(_created("c-before"))
-    envelope = _imported(1000)
-    await consumers.audit.handle(envelope)
+    envelopes = _imported(200)
+    await _audit_all(consumers, envelopes)
     head, *batch = await _stored(store)
-    assert [e["seq"] for e in batch] == list(range(2, 1002))
-    assert [e["target"] for e in batch] == [f"c{n}" for n in range(1000)]
-    assert {e["event_id"] for e in batch} == {envelope.id}
+    assert [e["seq"] for e in batch] == list(range(2, 202))
+    assert [e["target"] for e in batch] == [f"c{n}" for n in range(200)]
+    assert [e["event_id"] for e in batch] == [e.id for e in envelopes]
     assert [e["prev_hash"] for e in batch] == [e["hash"] for e in [head, *batch[:-1]]]
-    assert len({e["id"] for e in [head, *batch]}) == 1001
-    assert await verify_chain(store, tenant="acme") == ChainReport(True, 1001, None)
+    assert len({e["id"] for e in [head, *batch]}) == 201
+    assert await verify_chain(store, tenant="acme") == ChainReport(True, 201, None)
 
 
-async def test_imported_batch_delivered_twice_appends_once(
+async def test_an_imports_events_delivered_twice_append_once(
     consumers: GdprBuses, store: DocumentStore
 ) -> None:
-    envelope = _imported(50)
-    await consumers.audit.handle(envelope)
-    await consumers.audit.handle(envelope)
+    envelopes = _imported(50)
+    await _audit_all(consumers, envelopes)
+    await _audit_all(consumers, envelopes)
     assert [e["seq"] for e in await _stored(store)] == list(range(1, 51))
 
 
@@ -253,7 +275,7 @@ async def test_imported_batch_delivered_twice_appends_once(
 async def test_tampering_any_one_imported_entry_is_detected_at_that_entry(
     consumers: GdprBuses, store: DocumentStore, attribute: str, forged: object
 ) -> None:
-    await consumers.audit.handle(_imported(20))
+    await _audit_all(consumers, _imported(20))
     for entry in await _stored(store):
         await _put(store, {**entry, attribute: forged})
         report = await verify_chain(store, tenant="acme")
@@ -265,7 +287,7 @@ async def test_tampering_any_one_imported_entry_is_detected_at_that_entry(
 async def test_rehashed_forgery_of_any_imported_entry_breaks_the_next_link(
     consumers: GdprBuses, store: DocumentStore
 ) -> None:
-    await consumers.audit.handle(_imported(20))
+    await _audit_all(consumers, _imported(20))
     *entries, _last = await _stored(store)
     for entry in entries:
         forged = {**entry, "fields": ["forged"]}
@@ -290,3 +312,15 @@ async def test_contact_purge_and_account_deletion_are_audited_once(
         (1, "crm.contacts.contact.purged.v1", "c1", []),
         (2, "crm.contacts.account.deleted.v1", "acc1", []),
     ]
+
+
+async def test_an_imports_contact_events_polled_together_append_in_one_unit_once(
+    consumers: GdprBuses, store: DocumentStore
+) -> None:
+    envelopes = [e for e in _imported(40) if e.type == ContactUpdated.event_type]
+    assert consumers.audit.batches(ContactUpdated.event_type)
+    assert await consumers.audit.handle_many(envelopes) == [None] * len(envelopes)
+    assert await consumers.audit.handle_many(envelopes) == [None] * len(envelopes)
+    stored = await _stored(store)
+    assert [e["event_id"] for e in stored] == [e.id for e in envelopes]
+    assert (await verify_chain(store, tenant="acme")).valid

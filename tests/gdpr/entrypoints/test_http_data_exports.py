@@ -9,8 +9,10 @@ import pytest
 
 from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_shared.events import ContactDeleted
+from crm_shared.identity import PersonIdentifiers, person_hashes
+from crm_shared.settings import DEV_SUPPRESSION_KEY
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, auth
-from tests.gdpr.fakes import ALICE, ALICE_ID, TIMELINE_URL, FakeUpstream, wrap
+from tests.gdpr.fakes import ALICE, ALICE_ID, IMPORTER_URL, TIMELINE_URL, FakeUpstream, wrap
 
 PATH = "/v1/data-exports"
 ACTIVITIES = [{"id": f"act{n}", "summary": f"chat {n}"} for n in range(5)]
@@ -102,3 +104,39 @@ async def test_export_with_the_timeline_failing_is_503_and_not_audited(
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert await _audit_log(client) == []
+
+
+async def test_the_bundle_holds_the_import_rows_that_mention_the_person(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    alice = person_hashes(
+        DEV_SUPPRESSION_KEY.encode(), PersonIdentifiers.of_contact(ALICE), region="US"
+    )
+    row = {
+        "job_id": "job-1",
+        "row_number": 3,
+        "outcome": "failed",
+        "reason": "row 3: name is required to create a contact",
+        "warnings": [],
+        "row": {"Email": ALICE["email"]},
+    }
+    upstream.import_rows["acme"] = [
+        ({alice[0]}, row),
+        ({"f" * 64}, {**row, "row_number": 4, "row": {"Email": "someone@else.example"}}),
+    ]
+    bundle = (await _export(client)).json()
+    assert bundle["import_rows"] == [{**row, "warnings": ""}]
+    header, line = bundle["csv"]["import_rows"].splitlines()
+    assert header == "job_id,row_number,outcome,reason,warnings,row"
+    assert ALICE["email"] in line
+    importer_calls = [r for r in upstream.requests if str(r.url).startswith(IMPORTER_URL)]
+    [call] = importer_calls
+    assert set(call.url.params.get_list("identifier_hash")) == set(alice)
+
+
+async def test_an_unreachable_importer_fails_the_bundle_rather_than_leave_rows_out(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    upstream.import_rows_status = 503
+    response = await _export(client)
+    assert response.status_code == 503

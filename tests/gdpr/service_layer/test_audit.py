@@ -145,17 +145,20 @@ async def test_append_of_no_drafts_writes_nothing(store: DocumentStore) -> None:
     assert await _seqs(store, "acme") == []
 
 
-async def test_an_import_batch_with_an_unstorable_id_keeps_every_entry(
+async def test_an_imports_events_with_an_unstorable_id_keep_every_entry(
     store: DocumentStore,
 ) -> None:
-    from crm_shared.events import ContactsImported, ImportedContact
+    from crm_shared.events import ContactCreated, ContactProfile
 
-    contacts = [
-        ImportedContact(contact_id=contact_id, version=1, action="created", changed_fields=["name"])
-        for contact_id in ("c-1", "c-\ud800\x00", "c-3")
-    ]
-    envelope = wrap(ContactsImported(job_id="job-1", batch_no=1, contacts=contacts))
-    assert await record_event(store, envelope) == 3
+    for contact_id in ("c-1", "c-\ud800\x00", "c-3"):
+        created = ContactCreated(
+            contact_id=contact_id,
+            version=1,
+            source="import",
+            profile=ContactProfile(name="Ada"),
+            import_job_id="job-1",
+        )
+        assert await record_event(store, wrap(created, actor="import:job-1")) == 1
     entries, _ = await audit_page(store, tenant="acme", contact_id=None, after_seq=None, limit=9)
     assert [e["target"] for e in entries] == ["c-1", "c-\ufffd\ufffd", "c-3"]
     assert (await verify_chain(store, tenant="acme")).valid

@@ -67,8 +67,8 @@ async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(
     )
     assert report.text.splitlines() == [
         "name,email,phone,error,warnings",
-        "Grace,grace@example.com,nope,,phone 'nope' is not a valid phone number (left out)",
-        ",grace@,,row 3: email 'grace@' is not a valid address,",
+        "Grace,grace@example.com,nope,,phone is not a valid phone number (left out)",
+        ",grace@,,row 3: email is not a valid address,",
     ]
 
 

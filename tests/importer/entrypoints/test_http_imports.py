@@ -59,6 +59,7 @@ async def test_headers_map_by_name_ignoring_case_and_spaces(
             "custom_fields": {},
             "emails": [],
             "phones": [],
+            "external_ids": {},
         }
     ]
 
@@ -115,6 +116,7 @@ async def test_a_custom_mapping_maps_columns_and_custom_fields(
             "custom_fields": {"plan": "pro", "seats": "12"},
             "emails": [],
             "phones": [],
+            "external_ids": {},
         }
     ]
     assert job["ignored_columns"] == []

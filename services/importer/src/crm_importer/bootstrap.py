@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from crm_importer.adapters.collections import COLLECTION_SPECS
 from crm_importer.adapters.contacts_client import ContactsClient
 from crm_importer.adapters.files import DataFiles
-from crm_importer.entrypoints import exports_http, import_jobs_http, imports_http
+from crm_importer.entrypoints import exports_http, import_jobs_http, import_rows_http, imports_http
 from crm_importer.entrypoints.consumers import (
     ERASURE_GROUP,
     ERASURE_TOPICS,
@@ -21,12 +21,14 @@ from crm_importer.entrypoints.consumers import (
     build_bus,
 )
 from crm_importer.entrypoints.recovery_loop import run_recovery_loop
+from crm_importer.entrypoints.retention_loop import run_retention_loop
 from crm_importer.service_layer.dry_runs import DryRunRunner
 from crm_importer.service_layer.exports import ExportRunner
 from crm_importer.service_layer.reading import ReadingOptions
 from crm_importer.service_layer.recovery import recover
 from crm_importer.service_layer.worker import ImportWorker
 from crm_importer.settings import ImporterSettings
+from crm_shared.clock import utcnow
 from crm_shared.presence import Presence
 from crm_shared.runtime import BackgroundTasks, open_store
 from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
@@ -111,6 +113,12 @@ def create_app(
             tasks.start_leased(
                 "import-worker", store, lambda: worker.run(), ttl=settings.crm_lease_seconds
             )
+        tasks.start_leased(
+            "importer-retention",
+            store,
+            lambda: run_retention_loop(store, files, settings, clock=utcnow),
+            ttl=settings.crm_lease_seconds,
+        )
         try:
             yield
         finally:
@@ -128,5 +136,6 @@ def create_app(
     )
     app.include_router(imports_http.router)
     app.include_router(import_jobs_http.router)
+    app.include_router(import_rows_http.router)
     app.include_router(exports_http.router)
     return app

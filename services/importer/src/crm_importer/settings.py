@@ -51,6 +51,16 @@ class ImporterSettings(PlatformSettings):
         "result came for this long (at most 3 times; then the timeout above fails it).",
     )
 
+    importer_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Days a finished import keeps its failed rows (errors.csv) and a finished "
+        "export its file; then both are deleted, each deletion audited.",
+    )
+    importer_retention_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often due job data is looked for."
+    )
+
     @property
     def importer_data_dir(self) -> Path:
         """Where the importer keeps uploads and export files."""

@@ -35,6 +35,7 @@ from crm_shared.events.imports import (
     ImportContactsBatch,
     ImportJobFinished,
     ImportRow,
+    JobDataDeleted,
     RowResult,
 )
 from crm_shared.events.registry import EVENT_TYPES, parse_event
@@ -93,6 +94,7 @@ __all__ = [
     "ImportJobFinished",
     "ImportRow",
     "ImportedContact",
+    "JobDataDeleted",
     "MergeUndone",
     "NoteAdded",
     "NoteDeleted",

@@ -11,7 +11,9 @@ from crm_shared.topics import CONTACT_COMMANDS, IMPORT_RESULTS, IMPORTER_EVENTS
 
 DuplicatePolicy = Literal["skip", "update", "create"]
 # An identifier that finds the existing contact a row is (`match_on`, tried in order).
-MatchIdentifier = Literal["email", "phone"]
+# `external_id`: the id the row gives for another system (a column mapped to
+# `external_ids.<system>`), the key integrations upsert by.
+MatchIdentifier = Literal["email", "phone", "external_id"]
 DEFAULT_MATCH_ON: tuple[MatchIdentifier, ...] = ("email", "phone")
 
 
@@ -31,6 +33,8 @@ class ImportRow(BaseModel):
     # Additional emails and phones (the primary ones are `email` and `phone`).
     emails: list[str] = []
     phones: list[str] = []
+    # The id another system knows the person by, system -> id (at most one system per import).
+    external_ids: dict[str, str] = {}
 
 
 class ImportContactsBatch(EventData):
@@ -103,3 +107,19 @@ class ExportCompleted(EventData):
     export_id: str
     fields: list[str]
     rows: int
+
+
+class JobDataDeleted(EventData):
+    """The importer deleted what a finished import or export kept (failed rows and their cells,
+    an export's file) once its retention period ran out; the job's counts stay."""
+
+    event_type = "crm.importer.job-data.deleted.v1"
+    topic = IMPORTER_EVENTS.name
+
+    job_kind: Literal["import", "export"]
+    job_id: str
+    # What went: "failed_rows" (errors.csv with them), "upload", "export_file".
+    deleted: list[str]
+    rows: int = 0
+    finished_at: str
+    retention_days: float

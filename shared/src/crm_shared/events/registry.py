@@ -32,6 +32,7 @@ from crm_shared.events.imports import (
     ImportBatchProcessed,
     ImportContactsBatch,
     ImportJobFinished,
+    JobDataDeleted,
 )
 from crm_shared.events.sources import (
     ConversationEnded,
@@ -72,6 +73,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ImportBatchProcessed,
         ImportJobFinished,
         ExportCompleted,
+        JobDataDeleted,
         ActivityRecorded,
         ActivityRecordedV2,
         NoteAdded,

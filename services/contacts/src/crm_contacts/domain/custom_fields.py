@@ -78,7 +78,14 @@ class CustomFieldProblem(FieldProblem):
 
 
 class InvalidValue(ValueError):
-    """One custom value breaks its field's rule; the message is the rule."""
+    """One custom value breaks its field's rule; the message is the rule.
+
+    `value_free`: the rule without the value, when the message quotes it.
+    """
+
+    def __init__(self, message: str, *, value_free: str | None = None) -> None:
+        super().__init__(message)
+        self.value_free = value_free
 
 
 def _text(value: Any, definition: FieldDefinition, from_text: bool) -> str:
@@ -140,9 +147,10 @@ def option_value(value: Any, definition: FieldDefinition) -> str:
         raise InvalidValue(f"options of '{definition.key}' are text")
     canonical = definition.choices.get(fold(value))
     if canonical is None:
+        options = f"(options: {', '.join(definition.options)})"
         raise InvalidValue(
-            f"option '{value.strip()[:80]}' does not exist for '{definition.key}' "
-            f"(options: {', '.join(definition.options)})"
+            f"option '{value.strip()[:80]}' does not exist for '{definition.key}' {options}",
+            value_free=f"is not an option of '{definition.key}' {options}",
         )
     return canonical
 
@@ -248,7 +256,10 @@ def check_value(
     checked = CHECKERS[definition.type](value, definition, from_text)
     retired = _retired_in(checked, definition, previous)
     if retired is not None:
-        raise InvalidValue(f"option '{retired}' of '{key}' is retired")
+        raise InvalidValue(
+            f"option '{retired}' of '{key}' is retired",
+            value_free=f"is a retired option of '{key}'",
+        )
     return checked
 
 
@@ -281,7 +292,9 @@ def validate_custom_values(
                 key, value, definitions, previous=previous.get(key), from_text=from_text
             )
         except InvalidValue as exc:
-            problems.append(CustomFieldProblem(f"custom_fields.{key}", str(exc)))
+            problems.append(
+                CustomFieldProblem(f"custom_fields.{key}", str(exc), value_free=exc.value_free)
+            )
             continue
         if checked is None and definition is not None and definition.required:
             rule = "is required" if existing is None else "is required and cannot be cleared"

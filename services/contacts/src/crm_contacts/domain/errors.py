@@ -18,14 +18,25 @@ class Gone(ProblemError):
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """One invalid field: its name and why (the reason never quotes the value)."""
+    """One invalid field: its name and why.
+
+    `reason` may quote the caller's own value back to them (an unknown option); `value_free`,
+    when set, says the same without it, for messages that travel further (import warnings).
+    """
 
     field: str
     reason: str
+    value_free: str | None = None
 
     def describe(self) -> str:
         """The problem as a sentence naming the field."""
         return f"{self.field} {self.reason}"
+
+    def without_value(self) -> FieldProblem:
+        """The same problem, its reason quoting no value."""
+        if self.value_free is None:
+            return self
+        return type(self)(self.field, self.value_free)
 
 
 class InvalidFields(Unprocessable):

@@ -13,21 +13,19 @@ from typing import Any
 
 from crm_contacts.domain.errors import FieldProblem
 
-# Fields whose offending value is quoted in a row error or warning, so the user finds it.
-QUOTED_FIELDS = frozenset({"email", "phone", "timezone"})
-QUOTE_MAX = 80
 # What identifies a person in an import row: without one of them a row is not imported.
 IDENTIFYING_FIELDS = ("name", "email")
 _ITEM = re.compile(r"^(?P<field>[a-z_]+)\[(?P<index>\d+)\]$")
 _CUSTOM = "custom_fields."
 
 
-def describe(problem: FieldProblem, raw: Mapping[str, Any]) -> str:
-    """The problem as a sentence, quoting the value of an email, phone or timezone."""
-    value = raw.get(problem.field)
-    if problem.field in QUOTED_FIELDS and isinstance(value, str):
-        return f"{problem.field} '{value.strip()[:QUOTE_MAX]}' {problem.reason}"
-    return problem.describe()
+def describe(problem: FieldProblem) -> str:
+    """The problem as a sentence naming the field and the kind of problem, never the value.
+
+    Row errors and warnings travel on the bus, into the importer's store and its job events:
+    the cell itself stays in the user's file and in errors.csv, which repeats the row.
+    """
+    return problem.without_value().describe()
 
 
 def left_out(description: str) -> str:

@@ -6,6 +6,7 @@ The service layer looks up existing contacts and suppressed hashes between the t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +21,21 @@ from crm_contacts.domain.import_warnings import (
     left_out,
     without_problems,
 )
-from crm_contacts.domain.resolution import Arrival, resolve_update, written_times
+from crm_contacts.domain.matching.profile import EMAIL_KEY, PHONE_KEY
+from crm_contacts.domain.resolution import (
+    Arrival,
+    ExternalIdTaken,
+    ExternalRef,
+    resolve_update,
+    written_times,
+)
 from crm_contacts.domain.validation import validate_profile
 from crm_shared.contact_fields import FIELDS_BY_NAME, IMPORTABLE_FIELDS
 from crm_shared.events import ImportRow
 from crm_shared.events.imports import DEFAULT_MATCH_ON, DuplicatePolicy, MatchIdentifier
+from crm_shared.events.sources import EXTERNAL_ID_MAX, EXTERNAL_SYSTEM_PATTERN
 from crm_shared.identity import PersonIdentifiers, person_hashes
-from crm_shared.validation import json_problem
+from crm_shared.validation import is_clean_text, json_problem
 
 # A list field reports one bad item per validation: a row is validated again after each drop,
 # this many times at most (the list fields hold at most 10 items each).
@@ -34,6 +43,7 @@ _MAX_REPAIRS = 32
 # The standard fields an import row carries (as text, or lists of text), from the shared table.
 _ROW_TEXT_FIELDS = tuple(n for n in IMPORTABLE_FIELDS if FIELDS_BY_NAME[n].shape == "one")
 _ROW_LIST_FIELDS = tuple(n for n in IMPORTABLE_FIELDS if FIELDS_BY_NAME[n].shape == "list")
+_EXTERNAL_SYSTEM = re.compile(EXTERNAL_SYSTEM_PATTERN)
 
 
 @dataclass(slots=True)
@@ -46,6 +56,8 @@ class PreparedRow:
     hashes: list[str] = field(default_factory=list)
     # Problems of cells that were left out while the row was imported without them.
     warnings: list[str] = field(default_factory=list)
+    # The id another system knows the person by (also in `profile["external_ids"]`).
+    external: ExternalRef | None = None
 
 
 @dataclass
@@ -74,8 +86,29 @@ def provided_fields(row: ImportRow) -> dict[str, Any]:
     return raw
 
 
-def _row_error(row_number: int, raw: Mapping[str, Any], error: InvalidFields) -> str:
-    return f"row {row_number}: " + "; ".join(describe(p, raw) for p in error.problems)
+def external_ref(row: ImportRow) -> tuple[ExternalRef | None, list[str]]:
+    """The row's id in another system, under the rules of the by-external-id upsert, and a
+    warning per id left out (the row goes on without it)."""
+    found: ExternalRef | None = None
+    warnings: list[str] = []
+    for system, external_id in row.external_ids.items():
+        value = external_id.strip()
+        if not value:
+            continue
+        if found is not None:
+            warnings.append(left_out(f"external_ids.{system} is a second system's id"))
+        elif not _EXTERNAL_SYSTEM.match(system):
+            warnings.append(left_out(f"external_ids.{system} is not a system name"))
+        elif len(value) > EXTERNAL_ID_MAX or not is_clean_text(value):
+            rule = f"must be 1-{EXTERNAL_ID_MAX} characters of text"
+            warnings.append(left_out(f"external_ids.{system} {rule}"))
+        else:
+            found = ExternalRef(system, value)
+    return found, warnings
+
+
+def _row_error(row_number: int, error: InvalidFields) -> str:
+    return f"row {row_number}: " + "; ".join(describe(p) for p in error.problems)
 
 
 def _validated(raw: dict[str, Any], region: str) -> tuple[dict[str, Any], list[str]]:
@@ -90,7 +123,7 @@ def _validated(raw: dict[str, Any], region: str) -> tuple[dict[str, Any], list[s
             remaining = without_problems(kept, exc.problems)
             if not identifies_someone(remaining) or remaining == kept:
                 raise
-            warnings += [left_out(describe(p, kept)) for p in exc.problems]
+            warnings += [left_out(describe(p)) for p in exc.problems]
             kept = remaining
     return validate_profile(kept, region=region), warnings
 
@@ -109,17 +142,24 @@ def prepare_rows(
         try:
             profile, warnings = _validated(raw, region)
         except InvalidFields as exc:
-            prepared.append(PreparedRow(number, None, _row_error(number, raw, exc)))
+            prepared.append(PreparedRow(number, None, _row_error(number, exc)))
             continue
+        external, external_warnings = external_ref(row)
+        if external is not None:
+            profile["external_ids"] = {external.system: external.external_id}
         identifiers = PersonIdentifiers.of_contact(profile)
         hashes = person_hashes(suppression_key, identifiers, region=region)
-        prepared.append(PreparedRow(number, profile, hashes=hashes, warnings=warnings))
+        warnings += external_warnings
+        prepared.append(
+            PreparedRow(number, profile, hashes=hashes, warnings=warnings, external=external)
+        )
     return prepared
 
 
 @dataclass
 class ExistingContacts:
-    """Live contacts a batch may update or skip, by each of their emails and phones.
+    """Live contacts a batch may update or skip, by each of their emails, phones and external
+    ids (the matching engine's `match_keys` of an external id, `x:<system>:<id>`).
 
     The oldest contact wins an identifier several hold. Rows created by the batch are added as
     it goes, so a later row with the same email or phone finds them.
@@ -127,25 +167,30 @@ class ExistingContacts:
 
     by_email: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_phone: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_external: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The identifiers that decide who a row is, in order (the import's `match_on`).
     match_on: tuple[MatchIdentifier, ...] = DEFAULT_MATCH_ON
 
     def contacts(self) -> list[dict[str, Any]]:
         """Each contact once."""
-        docs = {d["id"]: d for d in (*self.by_email.values(), *self.by_phone.values())}
+        held = (*self.by_email.values(), *self.by_phone.values(), *self.by_external.values())
+        docs = {d["id"]: d for d in held}
         return list(docs.values())
 
     def find(self, profile: Mapping[str, Any]) -> dict[str, Any] | None:
         """The contact holding the row's first `match_on` identifier that one holds (by default
         its email, else its phone)."""
         for identifier in self.match_on:
-            value = profile.get(identifier)
-            if value:
-                index = self.by_email if identifier == "email" else self.by_phone
-                found = index.get(value)
+            for key in _keys(profile, identifier):
+                found = self._index(identifier).get(key)
                 if found is not None:
                     return found
         return None
+
+    def _index(self, identifier: MatchIdentifier) -> dict[str, dict[str, Any]]:
+        if identifier == "email":
+            return self.by_email
+        return self.by_phone if identifier == "phone" else self.by_external
 
     def note(self, doc: dict[str, Any], *, replace: bool) -> None:
         """Resolve the document's identifiers to it (`replace`: it is a newer version)."""
@@ -155,30 +200,40 @@ class ExistingContacts:
         for phone in (doc.get("phone"), *(doc.get("phones") or ())):
             if phone and (replace or phone not in self.by_phone):
                 self.by_phone[phone] = doc
+        for key in _keys(doc, "external_id"):
+            if replace or key not in self.by_external:
+                self.by_external[key] = doc
 
 
-def match_identifiers(
+def _keys(profile: Mapping[str, Any], identifier: MatchIdentifier) -> list[str]:
+    """The profile's value for one `match_on` identifier: the email, the phone, or the match
+    keys of its external ids."""
+    if identifier == "external_id":
+        ids = profile.get("external_ids") or {}
+        return [ExternalRef(system, value).match_key for system, value in ids.items()]
+    value = profile.get(identifier)
+    return [value] if value else []
+
+
+def match_keys(
     rows: Iterable[PreparedRow], match_on: Iterable[MatchIdentifier] = DEFAULT_MATCH_ON
-) -> tuple[list[str], list[str]]:
-    """The normalized emails and phones of valid rows that `match_on` looks up (each once)."""
-    wanted = set(match_on)
-    emails: dict[str, None] = {}
-    phones: dict[str, None] = {}
-    for row in rows:
-        profile = row.profile
-        if not profile:
-            continue
-        if "email" in wanted and (email := profile.get("email")):
-            emails[email] = None
-        if "phone" in wanted and (phone := profile.get("phone")):
-            phones[phone] = None
-    return list(emails), list(phones)
+) -> list[str]:
+    """The matching engine's `match_keys` that `match_on` looks up for the valid rows (each
+    once): `e:<email>`, `p:<phone>`, `x:<system>:<id>`."""
+    prefixes: dict[MatchIdentifier, str] = {"email": EMAIL_KEY, "phone": PHONE_KEY}
+    keys: dict[str, None] = {}
+    for identifier in match_on:
+        prefix = prefixes.get(identifier, "")
+        for row in rows:
+            if row.profile:
+                keys.update((prefix + key, None) for key in _keys(row.profile, identifier))
+    return list(keys)
 
 
 def existing_by_identifiers(
     docs: Iterable[dict[str, Any]], match_on: Iterable[MatchIdentifier] = DEFAULT_MATCH_ON
 ) -> ExistingContacts:
-    """Index live contacts (oldest first) by every email and phone they hold."""
+    """Index live contacts (oldest first) by every email, phone and external id they hold."""
     existing = ExistingContacts(match_on=tuple(match_on) or DEFAULT_MATCH_ON)
     for doc in docs:
         existing.note(doc, replace=False)
@@ -250,9 +305,9 @@ class _Planner:
                 except InvalidFields:
                     pass
                 else:
-                    row.warnings += [left_out(describe(p, profile)) for p in exc.problems]
+                    row.warnings += [left_out(describe(p)) for p in exc.problems]
                     return checked
-            row.error = _row_error(row.row_number, profile, exc)
+            row.error = _row_error(row.row_number, exc)
             self.result(row, "failed")
             return None
 
@@ -313,9 +368,15 @@ class _Planner:
             profile = checked
         # The resolver's rule, as for every other source: the later write wins a field, an
         # older one only fills blanks, nothing is blanked, a new email or phone is added.
-        resolution = resolve_update(
-            target, Arrival(source="import", profile=profile, occurred_at=self.occurred_at)
+        arrival = Arrival(
+            source="import", profile=profile, occurred_at=self.occurred_at, external=row.external
         )
+        try:
+            resolution = resolve_update(target, arrival)
+        except ExternalIdTaken as exc:
+            row.error = f"row {row.row_number}: {exc.detail}"
+            self.result(row, "failed")
+            return
         resolution.profile.pop("sources", None)  # recorded below, only when something changed
         updated, changes = apply_profile(target, resolution.profile, merge_tags_=True)
         if changes:

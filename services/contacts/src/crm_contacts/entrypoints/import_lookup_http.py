@@ -37,7 +37,7 @@ class LookupRequest(BaseModel):
     on_duplicate: DuplicatePolicy = "skip"
     match_on: list[MatchIdentifier] = Field(
         default=[],
-        max_length=2,
+        max_length=3,
         description="Identifiers that find the contact a row is, in order; "
         "default email, then phone.",
     )

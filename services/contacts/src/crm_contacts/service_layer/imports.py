@@ -19,7 +19,7 @@ from crm_contacts.domain.importing import (
     ExistingContacts,
     PreparedRow,
     existing_by_identifiers,
-    match_identifiers,
+    match_keys,
     plan_batch,
     prepare_rows,
 )
@@ -38,6 +38,8 @@ from crm_shared.storage import DocumentStore, OutgoingEvent, Session
 log = logging.getLogger(__name__)
 
 CONSUMER = "contacts.import"
+# Every holder of a batch's keys: the oldest of them wins, so none may be cut off.
+_ALL_HOLDERS = 10_000_000
 NOT_APPLIED_CANCELLED = "not applied: the import was cancelled before this row's batch"
 
 
@@ -156,12 +158,11 @@ async def plan_rows(
     match_on = tuple(match_on) or DEFAULT_MATCH_ON
     existing = ExistingContacts(match_on=match_on)
     if policy != "create":
-        # The matching engine's exact look-up: any email or phone, primary or additional.
-        emails, phones = match_identifiers(prepared, match_on)
-        if emails or phones:
-            found = await CandidateFinder(session, tenant).by_identifiers(
-                emails=emails, phones=phones
-            )
+        # The matching engine's exact look-up: any email or phone, primary or additional, and
+        # the external ids integrations upsert by.
+        keys = match_keys(prepared, match_on)
+        if keys:
+            found = await CandidateFinder(session, tenant).by_keys(keys, limit=_ALL_HOLDERS)
             existing = existing_by_identifiers(found, match_on)
     hashes = [h for p in prepared for h in p.hashes]
     suppressed = (

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # Resolving 5,000 contacts and everything they lead to takes longer than a single look-up.
 _RESOLVE_TIMEOUT = 120.0
 _TIMELINE_PAGE = 200
+_IMPORT_ROW_HASHES = 100
 
 
 def _headers(authorization: str | None) -> dict[str, str]:
@@ -144,3 +145,39 @@ class TimelineApi:
                 return items
             cursor = str(next_cursor)
         raise ServiceUnavailable("the timeline has more pages than one export may fetch")
+
+
+class ImporterApi:
+    """The importer service's public API, called on behalf of one caller."""
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str, authorization: str | None) -> None:
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._authorization = authorization
+
+    async def rows_mentioning(self, identifier_hashes: Sequence[str]) -> list[dict[str, Any]]:
+        """The import rows (failed, or imported with warnings) holding one of these hashes."""
+        if not identifier_hashes:
+            return []
+        url = f"{self._base_url}/v1/import-rows"
+        # The importer takes at most 100 hashes a request; a person has a few dozen at most.
+        rows: dict[tuple[str, int], dict[str, Any]] = {}
+        for start in range(0, len(identifier_hashes), _IMPORT_ROW_HASHES):
+            chunk = list(identifier_hashes[start : start + _IMPORT_ROW_HASHES])
+            try:
+                response = await self._http.get(
+                    url,
+                    params={"identifier_hash": chunk},
+                    headers=_headers(self._authorization),
+                )
+            except httpx.HTTPError as exc:
+                log.warning("importer service unreachable: %s", type(exc).__name__)
+                raise ServiceUnavailable("the importer service cannot be reached") from exc
+            if response.status_code != 200:
+                log.warning("importer service answered %d", response.status_code)
+                raise ServiceUnavailable(f"the importer service answered {response.status_code}")
+            items = _json_object(response, "importer").get("items", [])
+            if not isinstance(items, list):
+                raise ServiceUnavailable("the importer service sent an unexpected response")
+            rows.update(((str(i["job_id"]), int(i["row_number"])), i) for i in items)
+        return list(rows.values())

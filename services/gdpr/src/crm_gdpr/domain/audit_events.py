@@ -24,6 +24,7 @@ from crm_shared.events import (
     ErasureRequested,
     ExportCompleted,
     ImportJobFinished,
+    JobDataDeleted,
     MergeUndone,
     NoteAdded,
     NoteDeleted,
@@ -131,6 +132,9 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
             return data.job_id, ()
         case ExportCompleted():
             return data.export_id, tuple(data.fields)
+        case JobDataDeleted():
+            # What retention deleted of a finished import or export (never the data itself).
+            return data.job_id, tuple(data.deleted)
     return envelope.subject or envelope.id, ()
 
 
@@ -173,29 +177,26 @@ def _storable(draft: AuditDraft) -> AuditDraft:
     )
 
 
-def _drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
+def _action(envelope: EventEnvelope, data: EventData) -> str:
+    """The entry's action: the event type; an import's write keeps the import's own action
+    (`crm.contacts.contacts.imported.v1:created` or `:updated`), so imports stay findable."""
     if in_import_summary(data):
-        return []  # the batch's ContactsImported audits each contact of the import
-    at = iso(envelope.time)
-    actor = envelope.actor or envelope.source
+        done = "created" if isinstance(data, ContactCreated) else "updated"
+        return f"{ContactsImported.event_type}:{done}"
+    return envelope.type
+
+
+def _drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
     if isinstance(data, ContactsImported):
-        return [
-            AuditDraft(
-                at=at,
-                actor=actor,
-                action=f"{envelope.type}:{imported.action}",
-                target=imported.contact_id,
-                fields=tuple(imported.changed_fields),
-                event_id=envelope.id,
-            )
-            for imported in data.contacts
-        ]
+        # Each contact of the batch has its own created/updated event, audited with its values
+        # like an API write; the summary names no values, so it adds nothing.
+        return []
     target, fields = _fields_and_target(data, envelope)
     return [
         AuditDraft(
-            at=at,
-            actor=actor,
-            action=envelope.type,
+            at=iso(envelope.time),
+            actor=envelope.actor or envelope.source,
+            action=_action(envelope, data),
             target=target,
             fields=fields,
             event_id=envelope.id,

@@ -22,6 +22,7 @@ EXPORT_SECTIONS: tuple[str, ...] = (
     "campaigns",
     "timeline",
     "consents",
+    "import_rows",
     "audit",
 )
 

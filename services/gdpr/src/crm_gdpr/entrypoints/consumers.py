@@ -6,9 +6,10 @@ has its own table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from crm_gdpr.service_layer.audit import record_event
+from crm_gdpr.service_layer.audit import record_event, record_events
 from crm_gdpr.service_layer.audit_redaction import redact_audit_values
 from crm_gdpr.service_layer.erasure import record_receipt
 from crm_gdpr.service_layer.form_consents import record_form_consents
@@ -17,18 +18,20 @@ from crm_shared.clock import iso
 from crm_shared.envelope import EventData, EventEnvelope
 from crm_shared.events import (
     EVENT_TYPES,
+    ContactCreated,
     ContactsMerged,
+    ContactUpdated,
     ErasureReceipt,
     ErasureRequested,
     FormSubmitted,
     MergeUndone,
-    envelope_in_import_summary,
 )
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
 from crm_shared.wiring import GDPR
 
 AUDIT_GROUP = "crm-gdpr-audit"
+CONTACT_WRITES: tuple[type[EventData], ...] = (ContactCreated, ContactUpdated)
 RECEIPTS_GROUP = "crm-gdpr-receipts"
 # Declared in crm_shared.wiring, which the AsyncAPI document is generated from; the audit reads
 # every domain topic, the activities other products report included.
@@ -64,9 +67,18 @@ def build_buses(store: DocumentStore) -> GdprBuses:
             store, receipt, tenant=envelope.tenant, event_id=envelope.id, at=iso(envelope.time)
         )
 
-    # An import's per-contact events are skipped unparsed: the batch's ContactsImported audits
-    # each contact of the import (audit_events.py).
-    audit = MessageBus(skip=envelope_in_import_summary)
+    async def on_contact_writes(
+        items: Sequence[tuple[EventData, EventEnvelope]],
+    ) -> list[object]:
+        await record_events(store, items)
+        return [None] * len(items)
+
+    audit = MessageBus()
+    # Contact writes (an import's per-contact events among them, audited with their values)
+    # come a poll at a time: one append per batch, not one per contact.
+    for model in CONTACT_WRITES:
+        audit.on_many(model, on_contact_writes)
     for model in EVENT_TYPES.values():
-        audit.on(model, on_any_event)
+        if model not in CONTACT_WRITES:
+            audit.on(model, on_any_event)
     return GdprBuses(audit=audit, receipts=MessageBus().on(ErasureReceipt, on_receipt))

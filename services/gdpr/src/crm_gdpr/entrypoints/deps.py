@@ -7,7 +7,7 @@ from typing import Annotated
 import httpx
 from fastapi import Depends, Request
 
-from crm_gdpr.adapters.upstream import ContactsApi, TimelineApi
+from crm_gdpr.adapters.upstream import ContactsApi, ImporterApi, TimelineApi
 from crm_gdpr.settings import GdprSettings
 from crm_shared.http import StoreDep
 
@@ -40,7 +40,15 @@ def _timeline(request: Request) -> TimelineApi:
     )
 
 
+def _importer(request: Request) -> ImporterApi:
+    settings = _settings(request)
+    return ImporterApi(
+        _http(request), settings.crm_importer_url, request.headers.get("authorization")
+    )
+
+
 Store = StoreDep
 Settings = Annotated[GdprSettings, Depends(_settings)]
 Contacts = Annotated[ContactsApi, Depends(_contacts)]
 Timeline = Annotated[TimelineApi, Depends(_timeline)]
+Importer = Annotated[ImporterApi, Depends(_importer)]

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from crm_gdpr.domain.consent import RecordConsent
 from crm_gdpr.domain.erasure import RequestErasure, RequestStatus
 from crm_gdpr.domain.export import ExportSubjectData
-from crm_gdpr.entrypoints.deps import Contacts, Settings, Store, Timeline
+from crm_gdpr.entrypoints.deps import Contacts, Importer, Settings, Store, Timeline
 from crm_gdpr.entrypoints.schemas import (
     CONTACT_ID_PATTERN,
     AuditPagePublic,
@@ -174,6 +174,7 @@ async def create_data_export(
     store: Store,
     contacts: Contacts,
     timeline: Timeline,
+    importer: Importer,
     settings: Settings,
 ) -> dict[str, Any]:
     """Bundle what the platform holds about a contact (data-subject access request).
@@ -190,6 +191,7 @@ async def create_data_export(
         actor=principal.key_id,
         now=utcnow(),
         retention=timedelta(hours=settings.gdpr_bundle_retention_hours),
+        import_rows=importer,
     )
 
 

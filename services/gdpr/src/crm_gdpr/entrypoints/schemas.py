@@ -219,6 +219,10 @@ class DataExportPublic(BaseModel):
     campaigns: list[dict[str, Any]]
     timeline: list[dict[str, Any]]
     consents: list[RecordConsentPublic]
+    import_rows: list[dict[str, Any]] = Field(
+        description="Rows of imported files that mention the person (failed, or imported with "
+        "warnings): the import, the row number, what happened and the row's cells."
+    )
     audit: list[AuditEntryPublic]
     csv: dict[str, str] = Field(description="Each section as CSV text")
     generated_at: str

@@ -22,7 +22,7 @@ from crm_gdpr.service_layer.audit import (
     with_seq_retry,
 )
 from crm_gdpr.service_layer.consents import consents_of, public_purpose
-from crm_gdpr.service_layer.ports import ContactLookup, TimelineSource
+from crm_gdpr.service_layer.ports import ContactLookup, ImportRowsSource, TimelineSource
 from crm_shared.clock import iso
 from crm_shared.ids import new_id
 from crm_shared.problems import NotFound
@@ -41,6 +41,7 @@ async def export_subject_data(
     actor: str,
     now: datetime,
     retention: timedelta,
+    import_rows: ImportRowsSource | None = None,
 ) -> dict[str, Any]:
     """The bundle over every record of the person (soft-deleted and merged-away included).
 
@@ -70,6 +71,9 @@ async def export_subject_data(
         audit += [
             public_entry(e) for e in await audit_for_target(store, tenant=tenant, target=record_id)
         ]
+    # Rows of imported files that hold one of the person's emails or phones (failed or warned
+    # rows, as errors.csv repeats them), found by the identifiers' keyed hashes.
+    mentioning = await import_rows.rows_mentioning(found.identifier_hashes) if import_rows else []
     export_id = new_id()
     generated_at = iso(now)
     draft = AuditDraft(
@@ -88,6 +92,7 @@ async def export_subject_data(
         "campaigns": per_record(records, "campaigns"),
         "timeline": activities,
         "consents": consents,
+        "import_rows": [_flat_import_row(row) for row in mentioning],
         "audit": audit,
     }
     bundle = {
@@ -125,6 +130,19 @@ async def kept_bundle(store: DocumentStore, *, tenant: str, export_id: str) -> d
         raise NotFound(f"data export {export_id} not found (deleted after its retention?)")
     bundle: dict[str, Any] = kept["bundle"]
     return bundle
+
+
+def _flat_import_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An import row as one flat record (its cells under their headers), for JSON and CSV."""
+    warnings = row.get("warnings") or []
+    return {
+        "job_id": row.get("job_id"),
+        "row_number": row.get("row_number"),
+        "outcome": row.get("outcome"),
+        "reason": row.get("reason"),
+        "warnings": "; ".join(str(w) for w in warnings),
+        "row": row.get("row") or {},
+    }
 
 
 def _primary(records: list[dict[str, Any]], command: ExportSubjectData) -> dict[str, Any]:

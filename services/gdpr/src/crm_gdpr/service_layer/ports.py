@@ -33,3 +33,11 @@ class TimelineSource(Protocol):
     async def all_activities(self, contact_id: str) -> list[dict[str, Any]]:
         """Every timeline item of the contact; raises ServiceUnavailable."""
         ...
+
+
+class ImportRowsSource(Protocol):
+    """Reads the importer's stored rows that mention a person, on behalf of the caller."""
+
+    async def rows_mentioning(self, identifier_hashes: Sequence[str]) -> list[dict[str, Any]]:
+        """Failed and warned import rows holding one of these hashes; raises ServiceUnavailable."""
+        ...

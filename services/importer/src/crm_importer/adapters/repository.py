@@ -13,9 +13,11 @@ from crm_shared.storage import Contains, Cursor, Eq, In, Range, Session
 
 # "results": an import read to the end, awaiting the contacts service's batch results.
 # "errors": a finished import whose failed rows' original cells are still to be copied.
-WorkKind = Literal["import", "dry-run", "export", "results", "errors"]
+# "retain": a finished import or export whose kept data (failed rows, a file) awaits deletion.
+WorkKind = Literal["import", "dry-run", "export", "results", "errors", "retain"]
 # An "errors" item shares its job's id with the job's other items, so its own id is prefixed.
 _ERRORS_ITEM = "errors-"
+_RETAIN_ITEM = "retain-"
 # The work queue spans tenants; no API key can carry an empty tenant (parse_api_keys refuses it).
 QUEUE_TENANT = ""
 
@@ -92,6 +94,29 @@ class ImportErrors:
     async def save(self, doc: dict[str, Any]) -> None:
         """Store a row error's new state (its original cells, once copied)."""
         await self._session.replace(IMPORT_ERRORS, doc)
+
+    async def mentioning(
+        self, *, tenant: str, identifier_hashes: Sequence[str], limit: int
+    ) -> list[dict[str, Any]]:
+        """Failed or warned rows whose cells hold one of these identifier hashes (each once)."""
+        found: dict[str, dict[str, Any]] = {}
+        for digest in dict.fromkeys(identifier_hashes):
+            docs = await self._session.find(
+                IMPORT_ERRORS,
+                tenant=tenant,
+                where=[Contains("identifier_hashes", digest)],
+                limit=limit,
+            )
+            found.update((doc["id"], doc) for doc in docs)
+        return sorted(found.values(), key=lambda d: (str(d["job_id"]), int(d["row_number"])))[
+            :limit
+        ]
+
+    async def delete_job(self, *, tenant: str, job_id: str) -> int:
+        """Delete every stored row of one job; how many went."""
+        return await self._session.delete_where(
+            IMPORT_ERRORS, tenant=tenant, where=[Eq("job_id", job_id)]
+        )
 
     async def delete_matching(self, *, tenant: str, identifier_hashes: Sequence[str]) -> int:
         """Delete failed rows whose values hold one of these identifier hashes."""
@@ -198,6 +223,40 @@ class WorkQueue:
                 "owner": tenant,
             },
         )
+
+    async def add_retention(
+        self, *, job_kind: Literal["import", "export"], job_id: str, tenant: str, finished_at: str
+    ) -> None:
+        """Remember that a finished job keeps data (failed rows, a file) until its retention
+        period, counted from `finished_at`, runs out."""
+        item_id = _RETAIN_ITEM + job_id
+        if await self._session.get(WORK_QUEUE, tenant=QUEUE_TENANT, id=item_id):
+            return
+        await self._session.insert(
+            WORK_QUEUE,
+            {
+                "id": item_id,
+                "tenant": QUEUE_TENANT,
+                "kind": "retain",
+                "owner": tenant,
+                "job_kind": job_kind,
+                "job_id": job_id,
+                "finished_at": finished_at,
+            },
+        )
+
+    async def retention_due(self, *, finished_before: str, limit: int) -> list[dict[str, Any]]:
+        """Jobs whose kept data is due for deletion: finished before `finished_before`."""
+        return await self._session.find(
+            WORK_QUEUE,
+            tenant=QUEUE_TENANT,
+            where=[Eq("kind", "retain"), Range("finished_at", lt=finished_before)],
+            limit=limit,
+        )
+
+    async def remove_retention(self, job_id: str) -> None:
+        """The job's kept data was deleted."""
+        await self._session.delete(WORK_QUEUE, tenant=QUEUE_TENANT, id=_RETAIN_ITEM + job_id)
 
     async def remove_errors_copy(self, job_id: str) -> None:
         """The failed rows' cells were copied (or could not be)."""

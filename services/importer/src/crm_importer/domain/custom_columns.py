@@ -40,6 +40,31 @@ def undefined_columns(columns: list[CustomColumn], defined: dict[str, str]) -> l
     return [column for column in columns if column.key not in defined]
 
 
+@dataclass(frozen=True)
+class NewField:
+    """An undefined custom field a column maps to, and the type it would be created with."""
+
+    column: CustomColumn
+    field_type: str
+
+
+def new_fields(
+    missing: list[CustomColumn], plan: ColumnPlan, samples: list[list[str]]
+) -> list[NewField]:
+    """Each undefined field once (two columns may feed it), typed as the mapping says
+    (`custom.<key>:<type>`) or as the first column's sample cells suggest."""
+    fields: dict[str, NewField] = {}
+    for column in missing:
+        if column.key in fields:
+            continue
+        field_type = plan.declared_types.get(column.key) or inferred_type(
+            samples[column.index] if column.index < len(samples) else [],
+            decimal_comma=plan.decimal_comma,
+        )
+        fields[column.key] = NewField(column, field_type)
+    return list(fields.values())
+
+
 def refuse_undefined(columns: list[CustomColumn]) -> Unprocessable:
     """The 422 naming each column mapped to an undefined custom field."""
     named = ", ".join(f"column '{c.header}' maps to 'custom.{c.key}'" for c in columns)

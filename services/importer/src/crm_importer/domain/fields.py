@@ -1,15 +1,22 @@
 """The contact fields a CSV column can map to, and the fields an export can contain.
 
-Both lists come from the shared table of contact fields; custom fields are `custom.<key>`.
+Both lists come from the shared table of contact fields; custom fields are `custom.<key>`, and
+a column may hold the id another system knows each person by, `external_ids.<system>` (the key
+integrations upsert by, so `match_on=external_id` finds the contact holding it).
 """
 
 from __future__ import annotations
 
+import re
+
 from crm_shared.contact_fields import EXPORTABLE_FIELDS, FIELDS_BY_NAME, IMPORTABLE_FIELDS
+from crm_shared.events.sources import EXTERNAL_SYSTEM_PATTERN
 from crm_shared.problems import Unprocessable
 from crm_shared.rules import is_custom_field_key
 
 CUSTOM_PREFIX = "custom."
+EXTERNAL_PREFIX = "external_ids."
+_EXTERNAL_SYSTEM = re.compile(EXTERNAL_SYSTEM_PATTERN)
 IMPORT_FIELDS: tuple[str, ...] = IMPORTABLE_FIELDS
 # Importable fields holding a list: a cell lists several values separated by ';' or ','.
 LIST_IMPORT_FIELDS: frozenset[str] = frozenset(
@@ -27,9 +34,21 @@ def custom_key(field: str) -> str | None:
     return key if is_custom_field_key(key) else None
 
 
+def external_system(field: str) -> str | None:
+    """The system of an `external_ids.<system>` field, or None if `field` is not one."""
+    if not field.startswith(EXTERNAL_PREFIX):
+        return None
+    system = field[len(EXTERNAL_PREFIX) :]
+    return system if _EXTERNAL_SYSTEM.match(system) else None
+
+
 def is_import_field(field: str) -> bool:
     """True if a column may map to `field`."""
-    return field in IMPORT_FIELDS or custom_key(field) is not None
+    return (
+        field in IMPORT_FIELDS
+        or custom_key(field) is not None
+        or external_system(field) is not None
+    )
 
 
 def validate_export_fields(fields: list[str]) -> list[str]:

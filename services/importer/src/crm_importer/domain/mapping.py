@@ -7,12 +7,17 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from crm_importer.domain.fields import CUSTOM_PREFIX, IMPORT_FIELDS, is_import_field
+from crm_importer.domain.fields import (
+    CUSTOM_PREFIX,
+    IMPORT_FIELDS,
+    external_system,
+    is_import_field,
+)
 from crm_importer.domain.suggestions import NAME_PARTS, Suggestion, suggest
 from crm_shared.problems import BadRequest, Unprocessable
 
 ColumnMapping = dict[str, str | None]
-_FIELDS_HINT = f"{', '.join(IMPORT_FIELDS)} or custom.<key>"
+_FIELDS_HINT = f"{', '.join(IMPORT_FIELDS)}, custom.<key> or external_ids.<system>"
 # Fields several columns may feed: name parts are joined, list values are added up.
 MULTI_COLUMN_FIELDS = frozenset({"name", "emails", "phones", "tags"})
 # Where a second email or phone column goes.
@@ -53,6 +58,10 @@ class ColumnPlan(BaseModel):
     def as_mapping(self) -> dict[str, str]:
         """The resolved mapping, column header -> field."""
         return {c.header: c.field for c in self.columns}
+
+    def external_column(self) -> MappedColumn | None:
+        """The column holding each person's id in another system, if one is mapped."""
+        return next((c for c in self.columns if external_system(c.field)), None)
 
     def by_field(self) -> dict[str, list[int]]:
         """Column indexes per field, in the order their cells are combined."""
@@ -202,6 +211,13 @@ def plan_columns(
         if suggestion.part is not None:
             parts[index] = suggestion.part
     columns = _resolve_clashes(chosen, explicit_indexes=_explicit_indexes(header, explicit))
+    externals = [c.header for c in columns if external_system(c.field)]
+    if len(externals) > 1:
+        raise Unprocessable(
+            f"columns '{externals[0]}' and '{externals[1]}' both hold external ids; an import "
+            "takes the ids of one system (map the others to null)",
+            extra={"field": "mapping"},
+        )
     if not columns:
         raise Unprocessable(
             f"no column maps to a contact field; name the columns {_FIELDS_HINT}, or send a "
@@ -220,6 +236,17 @@ def plan_columns(
         ignored_columns=ignored,
         declared_types=declared_types,
     )
+
+
+def check_match_on(plan: ColumnPlan, match_on: list[str]) -> None:
+    """422 when `match_on` names the external id and no column holds one."""
+    if "external_id" in match_on and plan.external_column() is None:
+        raise Unprocessable(
+            "match_on names external_id, but no column maps to an external id; map the column "
+            "holding each person's id in the other system to external_ids.<system> (for "
+            'example {"Record ID": "external_ids.hubspot"})',
+            extra={"field": "match_on"},
+        )
 
 
 def _explicit_indexes(header: list[str], explicit: dict[str, str | None]) -> set[int]:

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crm_importer.domain.fields import CUSTOM_PREFIX, IMPORT_FIELDS, LIST_IMPORT_FIELDS
+from crm_importer.domain.fields import (
+    CUSTOM_PREFIX,
+    IMPORT_FIELDS,
+    LIST_IMPORT_FIELDS,
+    external_system,
+)
 from crm_importer.domain.mapping import ColumnPlan
 from crm_importer.domain.numbers import from_decimal_comma
 from crm_shared.events import ImportRow
@@ -110,6 +115,11 @@ class RowMapper:
         self._custom = [
             (i, f[len(CUSTOM_PREFIX) :]) for i, _, f in self._columns if f.startswith(CUSTOM_PREFIX)
         ]
+        external = plan.external_column()
+        # (column index, system) of the column holding each person's id in another system.
+        self._external = (
+            (external.index, external_system(external.field) or "") if external else None
+        )
         # `;`-separated files write 3,5 for 3.5: cells of number fields are rewritten (a text
         # field's "12,5" stays as written).
         self._decimal_comma_keys = frozenset(plan.number_fields) if plan.decimal_comma else None
@@ -171,4 +181,8 @@ class RowMapper:
             }
         if custom:
             values["custom_fields"] = custom
+        if self._external is not None:
+            index, system = self._external
+            if external_id := cells[index].strip():
+                values["external_ids"] = {system: external_id}
         return ImportRow(**values)

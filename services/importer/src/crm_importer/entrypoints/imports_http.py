@@ -86,7 +86,8 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "type": "string",
                             "description": "Which identifiers find the existing contact a row "
                             f"is, in order, comma-separated ({', '.join(MATCH_IDENTIFIERS)}); "
-                            "default: email, then phone.",
+                            "default: email, then phone. external_id needs a column mapped to "
+                            "external_ids.<system>.",
                         },
                         "create_fields": {
                             "type": "boolean",
@@ -146,6 +147,13 @@ _PREVIEW_BODY: dict[str, Any] = {
                         "mapping": {
                             "type": "string",
                             "description": "JSON object, column header -> field, as for an import.",
+                        },
+                        "create_fields": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "As for an import: mapping_problems then say the "
+                            "undefined custom fields an upload would create (a preview creates "
+                            "nothing).",
                         },
                         **_LAYOUT_PROPERTIES,
                     },
@@ -261,7 +269,7 @@ async def create_import(
     return JobAccepted(id=job.id, status=job.status)
 
 
-PREVIEW_FIELDS_ALLOWED = ("mapping", *LAYOUT_FIELDS)
+PREVIEW_FIELDS_ALLOWED = ("mapping", "create_fields", *LAYOUT_FIELDS)
 
 
 @router.post(
@@ -272,9 +280,14 @@ PREVIEW_FIELDS_ALLOWED = ("mapping", *LAYOUT_FIELDS)
     responses={413: {"description": "The file is larger than the configured limit."}},
 )
 async def preview_import(
-    request: Request, principal: EditorAuth, files: FilesDep, settings: SettingsDep
+    request: Request,
+    principal: EditorAuth,
+    files: FilesDep,
+    settings: SettingsDep,
+    contacts: ContactsDep,
 ) -> ImportPreview:
-    """Detect the layout, suggest a field per column, show the first rows (role editor)."""
+    """Detect the layout, suggest a field per column, show the first rows and the custom fields
+    the mapping names that are not defined (role editor)."""
     preview_id = new_id()
     try:
         with files.open_partial_upload(preview_id) as sink:
@@ -286,15 +299,17 @@ async def preview_import(
                 "a non-empty file part named 'file' is required", extra={"field": "file"}
             )
         refuse_unknown_fields(form.fields, PREVIEW_FIELDS_ALLOWED)
+        create_fields = flag(form.fields, "create_fields")
         preview = await preview_upload(
             files.partial_upload_path(preview_id),
             choice=layout_choice(form.fields),
             mapping=parse_mapping(form.fields.get("mapping")),
             region=settings.crm_default_region,
+            definitions=FieldDefinitions(contacts, request.headers["authorization"]),
         )
     finally:
         files.delete_upload(preview_id)
-    return ImportPreview.of(preview)
+    return ImportPreview.of(preview, create_fields=create_fields)
 
 
 @router.get("/{job_id}", response_model=ImportJobPublic, responses=_NOT_FOUND)

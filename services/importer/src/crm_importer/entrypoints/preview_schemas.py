@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from crm_importer.domain.custom_columns import NewField
 from crm_importer.domain.layout import FileFormat
 from crm_importer.service_layer.file_head import describe_delimiter
 from crm_importer.service_layer.preview import Preview
@@ -38,6 +39,23 @@ class PreviewRow(BaseModel):
     problems: list[str]
 
 
+class MappingProblem(BaseModel):
+    """A column the mapping sends to a custom field the tenant has not defined."""
+
+    column: str
+    field: str = Field(description="The undefined field, `custom.<key>`.")
+    problem: Literal["undefined_custom_field"] = "undefined_custom_field"
+    type: str = Field(
+        description="The type an upload with create_fields=true defines it with (as the mapping "
+        "says, `custom.<key>:<type>`, else inferred from the column's values)."
+    )
+    created_on_upload: bool = Field(
+        description="true: the request sent create_fields=true, so an upload with the same form "
+        "fields creates the field (admin role); false: an upload is refused with a 422."
+    )
+    message: str
+
+
 class ImportPreview(BaseModel):
     """How the file would be read and mapped; nothing is stored."""
 
@@ -50,9 +68,13 @@ class ImportPreview(BaseModel):
     columns: list[PreviewColumn]
     rows: list[PreviewRow]
     warnings: list[str]
+    mapping_problems: list[MappingProblem] = Field(
+        description="Columns mapped to custom fields the tenant lacks, so a wizard can offer to "
+        "create them (create_fields=true) or map them elsewhere."
+    )
 
     @classmethod
-    def of(cls, preview: Preview) -> ImportPreview:
+    def of(cls, preview: Preview, *, create_fields: bool = False) -> ImportPreview:
         """The public view of a preview."""
         layout = preview.layout
         mapped = {c.index: c.field for c in preview.plan.columns}
@@ -77,4 +99,22 @@ class ImportPreview(BaseModel):
             ],
             rows=[PreviewRow.model_validate(r) for r in preview.rows],
             warnings=preview.warnings,
+            mapping_problems=[_problem(new, create_fields) for new in preview.undefined_fields],
         )
+
+
+def _problem(new: NewField, create_fields: bool) -> MappingProblem:
+    column, field = new.column.header, f"custom.{new.column.key}"
+    outcome = (
+        f"an upload with create_fields=true defines it as {new.field_type}"
+        if create_fields
+        else f"an upload refuses it; send create_fields=true to define it as {new.field_type}"
+    )
+    return MappingProblem(
+        column=column,
+        field=field,
+        type=new.field_type,
+        created_on_upload=create_fields,
+        message=f"column '{column}' maps to '{field}', which is not a defined custom field; "
+        + outcome,
+    )

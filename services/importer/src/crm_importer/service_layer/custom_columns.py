@@ -1,4 +1,5 @@
-"""Columns mapped to custom fields, checked against the tenant's definitions at upload.
+"""Columns mapped to custom fields, checked against the tenant's definitions at upload and
+shown at preview.
 
 The definitions are read from the contacts API with the uploader's key: a column mapped to an
 undefined field is refused up front (422 naming it), or, with `create_fields=true`, the field is
@@ -9,11 +10,15 @@ here are the only cells whose decimal commas are rewritten.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from crm_importer.adapters.contacts_client import ContactsClient, ContactsUnavailable
 from crm_importer.domain.custom_columns import (
+    CustomColumn,
+    NewField,
     custom_columns,
     field_label,
-    inferred_type,
+    new_fields,
     refuse_undefined,
     undefined_columns,
 )
@@ -26,6 +31,23 @@ class DefinitionsUnavailable(ProblemError):
 
     status = 503
     title = "Service Unavailable"
+
+
+async def _defined_types(contacts: ContactsClient, authorization: str) -> dict[str, str]:
+    """The tenant's custom fields, key -> type; 503 when they cannot be read."""
+    try:
+        return await contacts.custom_field_types(authorization=authorization)
+    except ContactsUnavailable as exc:
+        raise DefinitionsUnavailable(
+            f"the custom fields this file maps to cannot be checked: {exc}; try again"
+        ) from exc
+
+
+def _with_number_fields(
+    plan: ColumnPlan, columns: list[CustomColumn], types: dict[str, str]
+) -> ColumnPlan:
+    numbers = sorted({c.key for c in columns if types.get(c.key) == "number"})
+    return plan.model_copy(update={"number_fields": numbers})
 
 
 async def type_custom_columns(
@@ -42,33 +64,57 @@ async def type_custom_columns(
     columns = custom_columns(plan)
     if not columns:
         return plan
+    types = await _defined_types(contacts, authorization)
+    missing = undefined_columns(columns, types)
+    if missing and not create_fields:
+        raise refuse_undefined(missing)
+    for new in new_fields(missing, plan, samples):
+        if not dry_run:
+            try:
+                await _create(contacts, new, authorization)
+            except ContactsUnavailable as exc:
+                raise DefinitionsUnavailable(
+                    f"custom field '{new.column.key}' could not be created: {exc}; try again"
+                ) from exc
+        types[new.column.key] = new.field_type
+    return _with_number_fields(plan, columns, types)
+
+
+@dataclass(frozen=True)
+class CustomColumnsCheck:
+    """What a preview says about the custom fields its mapping names."""
+
+    plan: ColumnPlan
+    # Undefined fields an upload would refuse, or create with `create_fields=true`.
+    undefined: list[NewField]
+    # The definitions could not be read: nothing was checked.
+    unchecked: str | None = None
+
+
+async def check_custom_columns(
+    plan: ColumnPlan, samples: list[list[str]], contacts: ContactsClient, *, authorization: str
+) -> CustomColumnsCheck:
+    """The custom fields a preview's mapping names that the tenant lacks, each with the type an
+    upload with `create_fields=true` would define it with; creates nothing."""
+    columns = custom_columns(plan)
+    if not columns:
+        return CustomColumnsCheck(plan, [])
     try:
         types = await contacts.custom_field_types(authorization=authorization)
-        missing = undefined_columns(columns, types)
-        if missing and not create_fields:
-            raise refuse_undefined(missing)
-        for column in missing:
-            if column.key in types:
-                continue  # two columns feed the same new field
-            field_type = plan.declared_types.get(column.key) or inferred_type(
-                samples[column.index], decimal_comma=plan.decimal_comma
-            )
-            if not dry_run:
-                await _create(contacts, column.key, column.header, field_type, authorization)
-            types[column.key] = field_type
     except ContactsUnavailable as exc:
-        raise DefinitionsUnavailable(
-            f"the custom fields this file maps to cannot be checked: {exc}; try again"
-        ) from exc
-    numbers = sorted({c.key for c in columns if types.get(c.key) == "number"})
-    return plan.model_copy(update={"number_fields": numbers})
+        return CustomColumnsCheck(plan, [], unchecked=str(exc))
+    undefined = new_fields(undefined_columns(columns, types), plan, samples)
+    types.update((new.column.key, new.field_type) for new in undefined)
+    return CustomColumnsCheck(_with_number_fields(plan, columns, types), undefined)
 
 
-async def _create(
-    contacts: ContactsClient, key: str, header: str, field_type: str, authorization: str
-) -> None:
+async def _create(contacts: ContactsClient, new: NewField, authorization: str) -> None:
+    key = new.column.key
     status = await contacts.create_custom_field(
-        key=key, label=field_label(header), field_type=field_type, authorization=authorization
+        key=key,
+        label=field_label(new.column.header),
+        field_type=new.field_type,
+        authorization=authorization,
     )
     if status in (201, 409):  # 409: defined meanwhile
         return

@@ -17,6 +17,7 @@ from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
 from crm_importer.domain.jobs import ImportChunk, ImportJob
 from crm_importer.domain.records import CsvRecords, UnparsableRecord
 from crm_importer.domain.rows import RowFailure, RowMapper
+from crm_importer.service_layer.caller_tasks import CallerTasks
 from crm_importer.service_layer.error_rows import queue_errors_copy
 from crm_importer.service_layer.imports import DRY_RUN_WORK, fail_import, problem_doc
 from crm_importer.service_layer.reading import JobGone, ReadingOptions, failure_doc
@@ -176,39 +177,26 @@ class DryRunRunner:
         self._files = files
         self._contacts = contacts
         self._options = options
-        self._on_finished = on_finished
-        self._tasks: set[asyncio.Task[None]] = set()
+        # on_finished: the dry run's failed rows' cells are copied for errors.csv
+        self._tasks = CallerTasks(on_finished=on_finished)
 
     def start(self, job: ImportJob, *, authorization: str) -> None:
         """Start reading the dry run in the background."""
-        task = asyncio.create_task(
-            run_dry_run(
-                self._store,
-                self._files,
-                self._contacts,
-                tenant=job.tenant,
-                job_id=job.id,
-                authorization=authorization,
-                options=self._options,
-            ),
-            name=f"dry-run-{job.id}",
+        work = run_dry_run(
+            self._store,
+            self._files,
+            self._contacts,
+            tenant=job.tenant,
+            job_id=job.id,
+            authorization=authorization,
+            options=self._options,
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._on_finished is not None:
-            self._on_finished()  # its failed rows' cells are copied for errors.csv
+        self._tasks.start(work, name=f"dry-run-{job.id}")
 
     async def wait_idle(self) -> None:
         """Wait until every dry run finished (for tests and a graceful stop)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.wait_idle()
 
     async def stop(self) -> None:
         """Cancel the running dry runs; the next start fails them as interrupted."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self._tasks.stop()

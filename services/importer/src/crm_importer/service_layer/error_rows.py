@@ -16,6 +16,7 @@ from crm_importer.adapters.repository import ImportErrors, ImportJobs, WorkQueue
 from crm_importer.domain.jobs import ImportJob
 from crm_importer.domain.records import CsvRecords, Record
 from crm_importer.domain.rows import readable
+from crm_shared.clock import now_iso
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.problems import Conflict, NotFound
 from crm_shared.storage import Cursor, DocumentStore, Session
@@ -96,11 +97,19 @@ async def copy_error_cells(
     async with store.transaction() as session:
         jobs = ImportJobs(session)
         job = await jobs.get(tenant=tenant, job_id=job_id)
+        queue = WorkQueue(session)
         if job is not None:
             job.header = header
             job.errors_captured = True
             await jobs.save(job)
-        await WorkQueue(session).remove_errors_copy(job_id)
+            # Its failed rows are kept for the retention period (crm_importer retention).
+            await queue.add_retention(
+                job_kind="import",
+                job_id=job_id,
+                tenant=tenant,
+                finished_at=job.finished_at or now_iso(),
+            )
+        await queue.remove_errors_copy(job_id)
     files.delete_upload(job_id)
 
 

@@ -12,6 +12,7 @@ from crm_importer.adapters.repository import Exports, WorkQueue
 from crm_importer.domain.commands import RequestExport
 from crm_importer.domain.exports import INTERRUPTED, ExportJob, contact_row
 from crm_importer.domain.fields import validate_export_fields
+from crm_importer.service_layer.caller_tasks import CallerTasks
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
 from crm_shared.observability.metrics import JOBS_FINISHED, JOBS_STARTED
@@ -98,6 +99,10 @@ async def _finish(
             export.expire(now)
         else:
             export.complete(rows, now)
+            # Its file is kept for the retention period (crm_importer retention).
+            await WorkQueue(session).add_retention(
+                job_kind="export", job_id=export.id, tenant=tenant, finished_at=now
+            )
             await session.add_events(
                 [
                     outgoing(
@@ -198,33 +203,25 @@ class ExportRunner:
         self._files = files
         self._contacts = contacts
         self._page_size = page_size
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = CallerTasks()
 
     def start(self, export: ExportJob, *, authorization: str) -> None:
         """Start writing the export in the background."""
-        task = asyncio.create_task(
-            run_export(
-                self._store,
-                self._files,
-                self._contacts,
-                tenant=export.tenant,
-                export_id=export.id,
-                authorization=authorization,
-                page_size=self._page_size,
-            ),
-            name=f"export-{export.id}",
+        work = run_export(
+            self._store,
+            self._files,
+            self._contacts,
+            tenant=export.tenant,
+            export_id=export.id,
+            authorization=authorization,
+            page_size=self._page_size,
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.start(work, name=f"export-{export.id}")
 
     async def wait_idle(self) -> None:
         """Wait until every running export finished (for tests and a graceful stop)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.wait_idle()
 
     async def stop(self) -> None:
         """Cancel the running exports; the next start marks them interrupted."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self._tasks.stop()

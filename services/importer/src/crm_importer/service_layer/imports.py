@@ -16,7 +16,7 @@ from crm_importer.domain.commands import StartImport
 from crm_importer.domain.dialect import uses_decimal_comma
 from crm_importer.domain.jobs import ImportJob
 from crm_importer.domain.layout import FileLayout
-from crm_importer.domain.mapping import ColumnPlan, plan_columns
+from crm_importer.domain.mapping import ColumnPlan, check_match_on, plan_columns
 from crm_importer.domain.progress import estimate_rows
 from crm_importer.domain.rows import has_undecodable_bytes
 from crm_importer.service_layer.custom_columns import type_custom_columns
@@ -84,6 +84,7 @@ async def _plan_upload(
             extra={"field": "encoding"},
         )
     plan = plan_columns(head.header, command.mapping, head.samples())
+    check_match_on(plan, list(command.match_on))
     if not head.rows:
         raise Unprocessable("the file has a header row but no data rows", extra={"field": "file"})
     plan = plan.model_copy(update={"decimal_comma": uses_decimal_comma(head.layout.delimiter)})

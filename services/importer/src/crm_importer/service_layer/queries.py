@@ -65,3 +65,38 @@ async def import_errors(
         items=items,
         after=Cursor(value=last["row_number"], id=last["id"]) if last is not None else None,
     )
+
+
+async def rows_mentioning(
+    store: DocumentStore, *, tenant: str, identifier_hashes: list[str], limit: int
+) -> list[dict[str, Any]]:
+    """The stored import rows (failed, or imported with warnings) that hold one of the person's
+    identifiers, each with its job and its cells under the file's headers (an access request)."""
+    async with store.reader() as session:
+        docs = await ImportErrors(session).mentioning(
+            tenant=tenant, identifier_hashes=identifier_hashes, limit=limit
+        )
+        jobs = ImportJobs(session)
+        headers: dict[str, list[str]] = {}
+        for job_id in dict.fromkeys(str(d["job_id"]) for d in docs):
+            job = await jobs.get(tenant=tenant, job_id=job_id)
+            headers[job_id] = job.header if job is not None else []
+    return [_row_of(doc, headers[str(doc["job_id"])]) for doc in docs]
+
+
+def _row_of(doc: dict[str, Any], header: list[str]) -> dict[str, Any]:
+    cells: list[str] = doc.get("cells") or []
+    row = {
+        name or f"column {index + 1}": cell
+        for index, (name, cell) in enumerate(zip(header, cells, strict=False))
+    }
+    if not row:
+        row = dict(doc.get("values") or {})  # copied before the job ended: the mapped cells
+    return {
+        "job_id": doc["job_id"],
+        "row_number": doc["row_number"],
+        "outcome": "failed" if doc.get("reason") else "warned",
+        "reason": doc.get("reason"),
+        "warnings": doc.get("warnings") or [],
+        "row": row,
+    }
