@@ -88,6 +88,7 @@ class Bench:
     def __init__(self, platform: Platform, data_dir: Path) -> None:
         headers = {"Authorization": f"Bearer {KEY}"}
         self.data_dir = data_dir
+        self.last_erasure: dict[str, Any] = {}
         self.clients = {
             name: httpx.Client(base_url=service.url, headers=headers, timeout=300)
             for name, service in platform.services.items()
@@ -115,7 +116,9 @@ class Bench:
             what="the erasure",
             poll=poll,
         )
-        return time.perf_counter() - started
+        took = time.perf_counter() - started
+        self.last_erasure = dict(gdpr.get(f"/v1/erasure-requests/{erasure_id}").json())
+        return took
 
     def timeline_ready(self, contact_id: str, count: int, *, within: float) -> None:
         db = self.data_dir / "timeline.sqlite3"
@@ -224,8 +227,21 @@ def bulk_erasure(bench: Bench, workdir: Path, count: int) -> int:
         f"{count} erasures in one request: {took:6.1f} s  ({took / floor:.0f}x the bare deletes; "
         f"goal < {GOAL_BULK_S:.0f} s: {'met' if ok else 'MISSED'}; {_load()})"
     )
+    print(f"  each service's last receipt after the request: {_service_spans(bench.last_erasure)}")
     sys.stdout.flush()
     return 0 if ok else 1
+
+
+def _service_spans(request: dict[str, Any]) -> str:
+    """When each service had sent its last receipt, counted from the request's arrival: which
+    service sets the figure."""
+    received = datetime.fromisoformat(str(request["received_at"]).replace("Z", "+00:00"))
+    spans = []
+    for service, receipt in sorted(request.get("receipts", {}).items()):
+        if receipt.get("at"):
+            done = datetime.fromisoformat(str(receipt["at"]).replace("Z", "+00:00"))
+            spans.append(f"{service} {(done - received).total_seconds():.1f} s")
+    return ", ".join(spans) or "unknown"
 
 
 async def _send_activities(bootstrap: str, contact_id: str, count: int) -> None:

@@ -15,15 +15,21 @@ import sqlite3
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.processes import cpu_seconds, load_average
 from crm_shared.devstack import SERVICES, EmbeddedBroker, Platform, free_port
 from crm_shared.ids import new_id
 from crm_shared.messaging.kafka import ensure_topics
+from crm_shared.topics import ALL_TOPICS
+from crm_shared.wiring import messaging_of
 
 HEADER = ["name", "email", "phone", "company", "timezone", "tags"]
 FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia"]
@@ -31,6 +37,9 @@ LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", 
 COMPANIES = ["Acme Inc", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries", "Wayne Ent"]
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC", ""]
 DEV_KEY = "dev-admin-key"
+# The consumers an import fans out to: each imported contact's timeline and audit entries.
+FAN_OUT_GROUPS = (("timeline", "crm-timeline"), ("gdpr", "crm-gdpr-audit"))
+TOPICS_BY_NAME = {topic.name: topic for topic in ALL_TOPICS}
 
 
 def generate_csv(path: Path, rows: int, *, seed: int = 7, company_shift: int = 0) -> None:
@@ -101,6 +110,75 @@ def _flush(db: sqlite3.Connection, batch: list[tuple[str, str, str]]) -> int:
     size = len(batch)
     batch.clear()
     return size
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    """One import end to end: rows/s until every row was accounted for, and until fanned out."""
+
+    rows_per_second: float
+    job: dict[str, Any]
+    # Until the timeline and the audit log had consumed every event the import caused.
+    fanned_out_seconds: float
+    # CPU seconds each process used over the run (services, and the broker).
+    cpu: dict[str, float]
+
+
+async def fan_out_lag(bootstrap: str) -> int:
+    """Events the timeline and the audit log have yet to consume (committed offsets vs ends)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await reader.start()
+    try:
+        lag = 0
+        for service, group in FAN_OUT_GROUPS:
+            committed = await admin.list_consumer_group_offsets(group)
+            partitions = [
+                TopicPartition(topic, partition)
+                for topic in messaging_of(service).topics_of(group)
+                for partition in range(TOPICS_BY_NAME[topic].partitions)
+            ]
+            ends = await reader.end_offsets(partitions)
+            for tp in partitions:
+                done = committed[tp].offset if tp in committed else 0
+                lag += max(0, ends[tp] - max(done, 0))
+        return lag
+    finally:
+        await reader.stop()
+        await admin.close()
+
+
+async def end_to_end(
+    path: Path,
+    rows: int,
+    importer_url: str,
+    *,
+    bootstrap: str,
+    pids: dict[str, int],
+    on_duplicate: str = "skip",
+) -> ImportRun:
+    """Upload the CSV to the running importer, wait until every row is accounted for, then
+    until the timeline and the audit log consumed everything."""
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    started = time.perf_counter()
+    rate, job = await end_to_end_rows_per_second(
+        path, rows, importer_url, on_duplicate=on_duplicate
+    )
+    while True:
+        if await fan_out_lag(bootstrap) == 0:
+            break
+        await asyncio.sleep(0.2)
+    fanned_out = time.perf_counter() - started
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    return ImportRun(rate, job, fanned_out, cpu)
+
+
+def cpu_line(run: ImportRun) -> str:
+    """Where the CPU went, per process, as seconds and microseconds per row."""
+    rows = max(1, int(run.job["processed_rows"]))
+    parts = [f"{name} {s:.1f} s ({s / rows * 1e6:.0f} us/row)" for name, s in run.cpu.items()]
+    return "  CPU: " + ", ".join(parts)
 
 
 async def end_to_end_rows_per_second(
@@ -188,13 +266,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         platform.start()
         importer = platform.services["importer"]
-        rate, job = asyncio.run(end_to_end_rows_per_second(csv_path, args.rows, importer.url))
+        pids = {name: s.process.pid for name, s in platform.services.items() if s.process}
+        pids["broker"] = broker.pid
+        bootstrap = broker.bootstrap_servers
+        first = asyncio.run(
+            end_to_end(csv_path, args.rows, importer.url, bootstrap=bootstrap, pids=pids)
+        )
+        rate, job = first.rows_per_second, first.job
         # The same people at other companies: every row updates a contact (the last-writer rule).
         update_path = workdir / "contacts-moved.csv"
         generate_csv(update_path, args.rows, company_shift=1)
-        update_rate, update_job = asyncio.run(
-            end_to_end_rows_per_second(update_path, args.rows, importer.url, on_duplicate="update")
+        second = asyncio.run(
+            end_to_end(
+                update_path,
+                args.rows,
+                importer.url,
+                bootstrap=bootstrap,
+                pids=pids,
+                on_duplicate="update",
+            )
         )
+        update_rate, update_job = second.rows_per_second, second.job
         assert importer.process is not None
         baseline = reset_peak_rss(importer.process.pid)
         exported, megabytes = asyncio.run(export_all(importer.url))
@@ -210,10 +302,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"ratio end-to-end / ceiling: {rate / ceiling:.3f}")
     print(
+        f"  every event consumed by the timeline and the audit log after "
+        f"{first.fanned_out_seconds:.1f} s: {args.rows / first.fanned_out_seconds:,.0f} rows/s"
+    )
+    print(cpu_line(first))
+    print(
         f"end-to-end re-import with on_duplicate=update: {update_rate:,.0f} rows/s  "
         f"(updated {update_job['updated']:,}, skipped {update_job['skipped']:,}, "
         f"failed {update_job['failed']:,}); ratio to ceiling: {update_rate / ceiling:.3f}"
     )
+    print(
+        f"  every event consumed by the timeline and the audit log after "
+        f"{second.fanned_out_seconds:.1f} s: {args.rows / second.fanned_out_seconds:,.0f} rows/s"
+    )
+    print(cpu_line(second))
+    print(load_average())
     print(
         f"export of {exported:,} rows ({megabytes:.1f} MB of CSV): importer peak RSS grew by "
         f"{growth / 1024:.1f} MB (ratio to file size: {growth / 1024 / max(megabytes, 1e-9):.3f})"

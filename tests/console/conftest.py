@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,10 +22,15 @@ def fake() -> FakePlatform:
     return FakePlatform()
 
 
+def console_settings(data_dir: Path) -> ConsoleSettings:
+    """Test settings with the console's SQLite store under `data_dir`."""
+    return ConsoleSettings(crm_env="test", crm_data_dir=str(data_dir))
+
+
 @pytest.fixture
-def console(fake: FakePlatform) -> Iterator[TestClient]:
+def console(fake: FakePlatform, tmp_path: Path) -> Iterator[TestClient]:
     """A client of the console app (cookies kept, redirects not followed)."""
-    app = create_app(ConsoleSettings(crm_env="test"), transport=fake.transport())
+    app = create_app(console_settings(tmp_path), transport=fake.transport())
     with TestClient(app, follow_redirects=False) as client:
         yield client
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+SUPPRESSED = "ab" * 32
 ROLES = {"admin-key": "admin", "editor-key": "editor", "viewer-key": "viewer"}
 
 
@@ -48,6 +49,9 @@ class FakePlatform:
     duplicates: list[dict[str, Any]] | None = None
     # None: no bulk-actions API; otherwise the bodies it received.
     bulk_bodies: list[dict[str, Any]] | None = None
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Each import the importer received: its form fields and the file's bytes.
+    imports: list[dict[str, Any]] = field(default_factory=list)
 
     def transport(self) -> httpx.MockTransport:
         """The transport to give the console app."""
@@ -94,9 +98,59 @@ class FakePlatform:
             return _json(job, status=202 if method == "POST" else 200)
         if path.startswith("/v1/merges") or path == "/v1/contacts/c1/duplicates":
             return self._merging(request)
+        if path in ("/v1/tags", "/v1/tag-rules"):
+            return _json({"items": []})
+        if path.startswith("/v1/forms"):
+            return self._forms(request)
+        if path.startswith("/v1/suppressions"):
+            return self._suppressions(request)
+        if path == "/v1/campaigns":
+            spring = {"id": "cmp1", "name": "Spring launch", "description": None, "version": 1}
+            return _json({"items": [spring], "next_cursor": None})
+        if path.startswith("/v1/imports"):
+            return self._importing(request)
+        if path == "/v1/erasure-requests" and method == "GET":
+            return _json({"items": [], "next_cursor": None})
         if path == "/v1/contacts/c1/consents":
             return _json({"contact_id": "c1", "purposes": []})
         return _problem(404, f"no route {method} {path}")
+
+    def _forms(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path == "/v1/forms":
+            return _json({"items": list(self.forms.values())})
+        if request.method == "GET":
+            form = self.forms.get(request.url.path.rsplit("/", 1)[1])
+            return _json(form) if form else _problem(404, "form not found")
+        body = json.loads(request.content)
+        if not {"email", "phone"} & set(body["fields"].values()):
+            errors = [{"loc": ["body", "fields"], "msg": "an email or a phone must be mapped"}]
+            return _problem(422, "fields: an email or a phone must be mapped", errors=errors)
+        form_id = request.url.path.rsplit("/", 1)[1] if request.method == "PUT" else "f1"
+        stored = {"id": form_id, "key": "fk_1", "submit_url": f"/v1/forms/{form_id}/submissions"}
+        self.forms[form_id] = {**stored, **body}
+        return _json(self.forms[form_id], status=200 if request.method == "PUT" else 201)
+
+    def _suppressions(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            entry = {"hash": SUPPRESSED, "reason": "erasure", "created_at": "2026-01-03T10:00:00Z"}
+            return _json({"items": [entry], "next_cursor": None})
+        if request.url.path == "/v1/suppressions/check":
+            hit = "ada@example.com" in json.loads(request.content).get("emails", [])
+            return _json({"suppressed": hit, "hashes": [SUPPRESSED] if hit else []})
+        return httpx.Response(204)
+
+    def _importing(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/v1/imports":
+            fields, file = _multipart(request)
+            self.imports.append({**fields, "file": file})
+            return _json({"id": f"j{len(self.imports)}", "status": "queued"}, status=202)
+        number = request.url.path.removeprefix("/v1/imports/j")
+        if number.isdigit() and 0 < int(number) <= len(self.imports):
+            sent = self.imports[int(number) - 1]
+            job = {"id": f"j{number}", "status": "completed", "dry_run": "dry_run" in sent}
+            counts = {"processed_rows": 2, "total_rows": 2, "created": 2, "updated": 0}
+            return _json({**job, **counts, "skipped": 0, "failed": 0, "error": None})
+        return _problem(404, "no such import")
 
     def _merging(self, request: httpx.Request) -> httpx.Response:
         if self.duplicates is None:
@@ -126,6 +180,22 @@ class FakePlatform:
         body = json.loads(request.content)
         self.stored = {**self.stored, **body, "version": self.stored["version"] + 1}
         return _json(self.stored)
+
+
+def _multipart(request: httpx.Request) -> tuple[dict[str, str], bytes]:
+    """The text fields and the file of a multipart/form-data request."""
+    boundary = request.headers["content-type"].split("boundary=")[1].encode()
+    fields: dict[str, str] = {}
+    file = b""
+    for part in request.content.split(b"--" + boundary)[1:-1]:
+        head, _, body = part.partition(b"\r\n\r\n")
+        body = body.removesuffix(b"\r\n")
+        name = head.split(b'name="')[1].split(b'"')[0].decode()
+        if b"filename=" in head:
+            file = body
+        else:
+            fields[name] = body.decode()
+    return fields, file
 
 
 def _no_route() -> httpx.Response:

@@ -109,5 +109,6 @@ def test_compose_sends_traces_to_its_collector_which_has_a_config() -> None:
     assert "otlp" in pipelines["traces"]["receivers"]
     targets = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]["static_configs"]
     assert set(targets[0]["targets"]) == {
-        f"{s}:{DEPLOYABLES[s].port}" for s in ("contacts", "timeline", "importer", "gdpr")
+        f"{s}:{DEPLOYABLES[s].port}"
+        for s in ("contacts", "timeline", "importer", "gdpr", "console")
     }

@@ -230,3 +230,10 @@ def test_each_service_pod_waits_for_the_topics_instead_of_creating_them(service:
     assert config["data"]["CRM_REQUIRE_TOPICS"] == "true", "services never create topics here"
     assert init["securityContext"]["readOnlyRootFilesystem"] is True
     assert {"cpu", "memory"} <= set(init["resources"]["limits"])
+
+
+def test_the_console_runs_replicas_without_sticky_sessions() -> None:
+    # Sessions and held uploads live in the console's store: any replica serves any request.
+    docs = RENDERED["overlay"]
+    assert find(docs, "Deployment", "crm-console")["spec"]["replicas"] >= 2
+    assert "sessionAffinity" not in find(docs, "Service", "crm-console")["spec"]

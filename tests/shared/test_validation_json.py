@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from crm_shared import validation
 from crm_shared.validation import (
     MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
@@ -69,3 +70,42 @@ def test_size_is_bounded() -> None:
 def test_the_problem_never_quotes_the_value() -> None:
     problem = json_problem({"email": "ada@example.com\x00"})
     assert problem is not None and "ada@example.com" not in problem
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _nested(MAX_JSON_DEPTH),
+        _nested(MAX_JSON_DEPTH + 1),
+        {"n": 2**63},
+        {"n": -(2**63) - 1},
+        {"n": -(2**63), "m": 2**63 - 1},
+        {"x": float("nan")},
+        {"ok": "fine", "later": ["also fine", {"k\ud800": 1}]},
+        {"a": "\ud83d", "b": "\ude00"},  # two halves of one emoji in separate strings
+        {"tuple": ("a", "b\x00")},
+        {"tuple": ("a", "b")},
+        {"deep": [[[[[]]]]], "empty": {}},
+    ],
+    ids=[
+        "at the depth limit",
+        "one level past it",
+        "2**63",
+        "below -2**63",
+        "the int64 bounds themselves",
+        "NaN",
+        "a lone surrogate in a nested key",
+        "surrogate halves split across strings",
+        "NUL in a tuple",
+        "a clean tuple",
+        "empty containers",
+    ],
+)
+def test_the_quick_pass_agrees_with_the_walk_that_names_the_place(
+    data: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quick pass may only say 'storable' where the path-tracking walk finds nothing."""
+    found = json_problem_at(data)
+    # The walk alone, as json_problem_at answered before it had a quick pass.
+    monkeypatch.setattr(validation, "_plainly_storable", lambda value, max_depth: False)
+    assert found == json_problem_at(data)

@@ -12,7 +12,9 @@ def utcnow() -> datetime:
 
 def iso(moment: datetime) -> str:
     """Format a datetime as fixed-width ISO-8601 UTC text, so text order equals time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat with microseconds is `YYYY-MM-DDTHH:MM:SS.ffffff+00:00` in UTC: the same text as
+    # strftime("%Y-%m-%dT%H:%M:%S.%fZ") (years are 4 digits in both) at about half the cost.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def now_iso() -> str:

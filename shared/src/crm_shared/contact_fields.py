@@ -125,6 +125,10 @@ FIELDS: tuple[ContactField, ...] = (
     _internal("match_keys", "text", "list", derived=True),
     # The imports that created or changed the contact (the latest few): the `import_id` filter.
     _internal("import_ids", "id", "list", derived=False),
+    # The (purpose, channel) pairs the person has granted now (`purpose:channel`), kept from the
+    # gdpr ledger's events: the `consent=` filter. Shown by `GET /v1/contacts/{id}/consents`;
+    # an erasure clears it.
+    ContactField("consents_granted", "text", "list", public=False, personal=True),
 )
 FIELDS_BY_NAME: dict[str, ContactField] = {field.name: field for field in FIELDS}
 

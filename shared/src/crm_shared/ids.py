@@ -33,7 +33,10 @@ def new_id() -> str:
     value |= counter << 64
     value |= 0b10 << 62
     value |= rand_b
-    return str(uuid.UUID(int=value))
+    # Formatted by hand: str(uuid.UUID(int=...)) validated and built an object each time, half
+    # of this function's cost, and a busy consumer makes three ids per message it handles.
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def id_unix_time(value: str) -> float | None:

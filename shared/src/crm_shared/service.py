@@ -21,6 +21,7 @@ from crm_shared.messaging.kafka import new_producer, prepare_topics
 from crm_shared.messaging.relay import OutboxRelay
 from crm_shared.observability.http_middleware import ObservabilityMiddleware, metrics_endpoint
 from crm_shared.observability.logs import configure_logging
+from crm_shared.observability.profiling import profiled
 from crm_shared.observability.tracing import configure_tracing
 from crm_shared.oidc import OidcConfig, OidcVerifier
 from crm_shared.rate_limit import Limit, RateLimiter, parse_limits
@@ -168,4 +169,5 @@ def serve(app: FastAPI, *, service: str, host: str, port: int, log_level: str) -
     settings: PlatformSettings = app.state.settings
     configure_logging(service, log_level, fmt=settings.crm_log_format)
     # log_config=None: uvicorn's records go through our handler (one JSON object per line).
-    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
+    with profiled(service):
+        uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)

@@ -88,6 +88,8 @@ def json_problem_at(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[Loc
     Refused: text with NUL or lone surrogates (keys too), integers beyond 64 bits, non-finite
     numbers, nesting deeper than `max_depth`. Iterative, so any depth is walked safely.
     """
+    if _plainly_storable(value, max_depth):
+        return None  # the usual answer, found without tracking where each part is
     stack: list[tuple[Any, Loc]] = [(value, ())]
     while stack:
         item, loc = stack.pop()
@@ -112,6 +114,46 @@ def json_problem_at(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[Loc
         elif isinstance(item, list | tuple):
             stack.extend((child, (*loc, n)) for n, child in enumerate(item))
     return None
+
+
+def _plainly_storable(value: Any, max_depth: int) -> bool:
+    """True when `value` is plain JSON (dict, list, str, int, float, bool, None) a store can hold.
+
+    The quick first pass of `json_problem_at`, run on every imported contact: it keeps no paths
+    and searches all the text (keys too) with one regex over the joined strings, since the
+    forbidden characters are single code points. False sends the caller to the walk that says
+    where and why, also for any type it does not know exactly (subclasses, tuples, mappings).
+    """
+    texts: list[str] = []
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is str:
+            texts.append(item)
+        elif item is None or kind is bool:
+            continue
+        elif kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                return False
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is dict:
+            if item and depth >= max_depth:
+                return False
+            for key, child in item.items():
+                if type(key) is not str:
+                    return False
+                texts.append(key)
+                stack.append((child, depth + 1))
+        elif kind is list:
+            if item and depth >= max_depth:
+                return False
+            stack.extend((child, depth + 1) for child in item)
+        else:
+            return False
+    return _FORBIDDEN_CHARS.search("".join(texts)) is None
 
 
 def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:

@@ -140,7 +140,11 @@ CONTACTS = ServiceMessaging(
             (ImportJobFinished,),
         ),
         Subscription(
-            "crm-contacts-erasure", (GDPR_EVENTS,), "Anonymizes the contact.", (ErasureRequested,)
+            "crm-contacts-erasure",
+            (GDPR_EVENTS,),
+            "Anonymizes the contact. Keeps each contact's current consent per purpose and "
+            "channel (the `consent=` filter; read in order with the erasures of the contact).",
+            (ErasureRequested, ConsentChanged),
         ),
         Subscription(
             "crm-contacts-sources",

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.e2e.conftest import RunningPlatform, start_platform
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path(os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -27,9 +31,9 @@ DOC_IMAGES = ROOT / "docs" / "img"
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    """The whole platform with the console, shared by a module's browser tests."""
+    """The whole platform with the console, shared by every browser test."""
     running = start_platform(tmp_path_factory.mktemp("console-platform"))
     try:
         yield running
@@ -38,8 +42,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]
         running.broker.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(stack: RunningPlatform) -> Iterator[object]:
+@pytest.fixture(scope="session")
+def browser(stack: RunningPlatform) -> Iterator[Browser]:
     """Headless Chromium from the OS packages (never a downloaded browser build).
 
     It starts after the platform: Playwright's sync API runs an event loop in this thread, and
@@ -55,3 +59,15 @@ def browser(stack: RunningPlatform) -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser tab with no cookies, laptop-sized."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()

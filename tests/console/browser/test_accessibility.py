@@ -23,6 +23,8 @@ SCREENS = (
     "/exports/new",
     "/privacy",
     "/privacy/audit",
+    "/privacy/suppressions",
+    "/settings/forms/new",
     "/settings",
 )
 

@@ -7,76 +7,18 @@ README's images in docs/img/ are refreshed too.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.conftest import ADMIN_KEY, VIEWER_KEY, auth
-from tests.console.browser.conftest import DOC_IMAGES, SCREENSHOTS
+from tests.conftest import ADMIN_KEY, VIEWER_KEY
+from tests.console.browser.helpers import SAVE_WAIT_MS, api, new_contact, settled, shot, sign_in
 from tests.e2e.conftest import RunningPlatform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(180)]
-SAVE_WAIT_MS = 10_000
-
-
-def shot(page: Page, name: str, *, doc: bool = False) -> None:
-    """Keep a screenshot of the screen as a test artifact (and as a README image if asked)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    if doc and os.environ.get("CONSOLE_DOC_SCREENSHOTS") == "1":
-        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOC_IMAGES / f"console-{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser tab with no cookies, laptop-sized."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    try:
-        yield tab
-    finally:
-        context.close()
-
-
-def sign_in(page: Page, stack: RunningPlatform, key: str = ADMIN_KEY, path: str = "") -> str:
-    """Sign in through the form; returns the console's URL."""
-    console = stack.url("console")
-    page.goto(f"{console}/signin")
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Contacts", exact=True)).to_be_visible()
-    if path:
-        page.goto(f"{console}{path}")
-    return console
-
-
-def settled(page: Page) -> None:
-    """Wait until htmx finished swapping and wiring new content (as a person would pause)."""
-    page.wait_for_function(
-        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
-    page.wait_for_timeout(100)
-
-
-def api(stack: RunningPlatform, service: str) -> httpx.Client:
-    """The service's API, as the test's own admin (to arrange data and to check results)."""
-    return httpx.Client(base_url=stack.url(service), headers=auth(ADMIN_KEY), timeout=30)
-
-
-def new_contact(stack: RunningPlatform, **fields: Any) -> dict[str, Any]:
-    with api(stack, "contacts") as contacts:
-        response = contacts.post("/v1/contacts", json=fields)
-        assert response.status_code == 201, response.text
-        created: dict[str, Any] = response.json()
-        return created
 
 
 def test_a_wrong_key_is_refused_and_a_right_one_opens_the_contact_list(

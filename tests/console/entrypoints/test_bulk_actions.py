@@ -86,3 +86,28 @@ def test_without_a_bulk_api_the_console_says_not_available(
 
     assert response.status_code == 404
     assert "Bulk actions are not available here." in response.text
+
+
+def test_all_matching_carries_the_campaign_and_consent_filters(
+    console: TestClient, sign_in: Callable[[str], str], fake: FakePlatform
+) -> None:
+    fake.bulk_bodies = []
+    csrf = sign_in("editor-key")
+
+    console.post(
+        "/contacts/bulk",
+        data={
+            "csrf_token": csrf,
+            "action": "add_tags",
+            "value": "q3",
+            "scope": "all",
+            "filter.campaign": "cmp1",
+            "filter.consent": "newsletter:email, !sms_offers:sms",
+        },
+    )
+
+    (body,) = fake.bulk_bodies
+    assert body["filter"] == {
+        "campaign": "cmp1",
+        "consent": ["newsletter:email", "!sms_offers:sms"],
+    }

@@ -175,3 +175,22 @@ def test_a_custom_field_chosen_in_the_new_contact_form_reaches_the_api(
     assert response.status_code == 303
     created = next(c for c in fake.calls if c.method == "POST" and c.url.path == "/v1/contacts")
     assert b'"custom_fields":{"plan":"pro"}' in created.content.replace(b" ", b"")
+
+
+def test_the_list_filters_by_campaign_and_consent_and_links_back_to_the_previous_page(
+    console: TestClient, sign_in: Callable[[str], str], fake: FakePlatform
+) -> None:
+    sign_in("viewer-key")
+
+    page = console.get("/contacts?campaign=cmp1&consent=newsletter:email&cursor=p3&back=p2")
+
+    sent = [c for c in fake.calls if c.url.path == "/v1/contacts"][-1].url.params
+    assert sent["campaign"] == "cmp1"
+    assert sent["consent"] == "newsletter:email"
+    assert sent["cursor"] == "p3"
+    assert (
+        'href="/contacts?campaign=cmp1&amp;consent=newsletter%3Aemail&amp;cursor=p2" rel="prev"'
+        in page.text
+    )
+    assert "back=p2&amp;back=p3" in page.text  # the next page remembers both
+    assert '<option value="cmp1" selected>Spring launch</option>' in page.text

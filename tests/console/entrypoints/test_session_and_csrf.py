@@ -106,3 +106,16 @@ def test_signing_out_forgets_the_session(
     assert out.status_code == 303
     assert after.status_code == 303
     assert after.headers["location"].startswith("/signin")
+
+
+def test_metrics_count_the_consoles_requests_by_route_without_signing_in(
+    console: TestClient, sign_in: Callable[[str], str]
+) -> None:
+    sign_in("viewer-key")
+    console.get("/contacts", params={"q": "ada@example.com"})
+
+    metrics = console.get("/metrics")
+
+    assert metrics.status_code == 200
+    assert 'crm_http_requests_total{method="GET",route="/contacts",status="200"}' in metrics.text
+    assert "ada@example.com" not in metrics.text

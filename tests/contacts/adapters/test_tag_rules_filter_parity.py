@@ -8,10 +8,12 @@ import pytest
 
 from crm_contacts.adapters.custom_fields import CustomFieldRepository
 from crm_contacts.domain.filter_match import matches
+from crm_shared.events import ConsentChanged
 from crm_shared.filters import ContactFilter
+from crm_shared.ids import new_id
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, auth
 from tests.contacts.custom_field_support import define_field
-from tests.contacts.helpers import Harness
+from tests.contacts.helpers import Harness, envelope
 
 CONTACTS: list[dict[str, Any]] = [
     {
@@ -87,6 +89,10 @@ FILTERS: list[dict[str, Any]] = [
     {"custom": [{"key": "note", "eq": "likes tea"}]},
     {"tag": ["customer"], "custom": [{"key": "seats", "gte": 20}], "q": "turing"},
     {"deleted": True},
+    {"consent": ["marketing:email"]},
+    {"consent": ["!marketing:email"]},
+    {"consent": ["marketing:any", "!newsletter:sms"]},
+    {"consent": "!marketing:sms", "tag": ["customer"]},
 ]
 
 
@@ -105,6 +111,16 @@ async def _load(harness: Harness) -> None:
     )
     assert response.status_code == 204
     assert len(ids) == len(CONTACTS)
+    # Consents as the gdpr ledger announces them: granted everywhere, granted then withdrawn.
+    for contact_id, status, channel in (
+        (ids[0], "granted", "any"),
+        (ids[1], "granted", "email"),
+        (ids[1], "withdrawn", "email"),
+    ):
+        decision = {"contact_id": contact_id, "purpose": "marketing", "status": status}
+        await harness.handle(
+            envelope(ConsentChanged(**decision, channel=channel, entry_id=new_id()))
+        )
 
 
 async def _from_database(harness: Harness, criteria: dict[str, Any]) -> set[str]:
@@ -138,7 +154,10 @@ async def test_filters_select_the_same_contacts_in_memory_and_in_the_database(
     assert disagreements == {}
 
 
-@pytest.mark.parametrize("criteria", [{"q": "zoe"}, {"custom": [{"key": "seats", "gte": 10}]}])
+@pytest.mark.parametrize(
+    "criteria",
+    [{"q": "zoe"}, {"custom": [{"key": "seats", "gte": 10}]}, {"consent": ["!marketing:email"]}],
+)
 async def test_the_parity_check_is_not_vacuous(harness: Harness, criteria: dict[str, Any]) -> None:
     await _load(harness)
     found = await _in_memory(harness, criteria)

@@ -56,6 +56,7 @@ def _full_contact() -> ContactDoc:
     )
     doc["account_id"] = "acc-1"
     doc["campaigns"] = ["camp-1"]  # joined through a bulk action, never on create
+    doc["consents_granted"] = ["marketing:email"]  # from the gdpr ledger's events
     return doc
 
 

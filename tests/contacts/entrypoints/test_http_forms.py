@@ -223,3 +223,33 @@ async def test_a_form_of_one_tenant_writes_only_to_that_tenant(harness: Harness)
     assert created.envelope["tenant"] == "globex"
     mine = await harness.client.get("/v1/contacts", headers=auth(VIEWER_KEY))
     assert mine.json()["items"] == []
+
+
+async def test_an_admin_changes_a_forms_fields_and_origins_and_its_key_stays(
+    harness: Harness,
+) -> None:
+    form = await _form(harness.client)
+    changed = {**FORM, "fields": {"mail": "email"}, "allowed_origins": ["https://new.example"]}
+
+    response = await harness.client.put(
+        f"/v1/forms/{form['id']}", json=changed, headers=auth(ADMIN_KEY)
+    )
+    editor = await harness.client.put(
+        f"/v1/forms/{form['id']}", json=changed, headers=auth(EDITOR_KEY)
+    )
+    other = await harness.client.put(
+        f"/v1/forms/{form['id']}", json=changed, headers=auth(OTHER_TENANT_KEY)
+    )
+    bad = await harness.client.put(
+        f"/v1/forms/{form['id']}",
+        json={**changed, "fields": {"x": "nope"}},
+        headers=auth(ADMIN_KEY),
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["fields"] == {"mail": "email"}
+    assert response.json()["allowed_origins"] == ["https://new.example"]
+    assert response.json()["key"] == form["key"]
+    assert [editor.status_code, other.status_code, bad.status_code] == [403, 404, 422]
+    refused = await _submit(harness.client, form, {"mail": "x@example.com"}, origin=SITE)
+    assert refused.status_code == 403  # the old origin is no longer allowed

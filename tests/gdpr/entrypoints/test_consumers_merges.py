@@ -159,3 +159,24 @@ async def test_the_primarys_audit_trail_includes_the_merged_contacts_until_undon
         (ALICE_ID, ContactsMerged.event_type),
         (ALICE_ID, MergeUndone.event_type),
     ]
+
+
+async def test_a_moved_consent_is_announced_on_its_own_channel(
+    client: httpx.AsyncClient, consumers: GdprBuses, upstream: FakeUpstream, store: DocumentStore
+) -> None:
+    _with_duplicate(upstream)
+    await _consent(client, DUP_ID, purpose="newsletter", status="granted", channel="sms")
+
+    await _deliver(consumers, _copies())
+
+    moved = [
+        env.data
+        for topic, _, env in await outbox(store)
+        if topic == GDPR_EVENTS.name
+        and env.type == "crm.gdpr.consent.changed.v1"
+        and env.data["contact_id"] == ALICE_ID
+    ]
+    # The contacts service keeps consents from these events: "any" would grant every channel.
+    assert [(d["purpose"], d["channel"], d["source"]) for d in moved] == [
+        ("newsletter", "sms", f"merge:{MERGE_ID}")
+    ]

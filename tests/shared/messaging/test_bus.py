@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ActivityRecorded, ContactDeleted, NoteAdded
+from crm_shared.events import (
+    ActivityRecorded,
+    ContactCreated,
+    ContactDeleted,
+    NoteAdded,
+    envelope_in_import_summary,
+)
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import parse_record
 from crm_shared.messaging.errors import PermanentMessageError
@@ -150,3 +156,33 @@ def test_a_record_that_is_not_an_envelope_is_permanent(
 
     assert (raised.value.reason, raised.value.fields) == (reason, fields)
     assert "ada@example.com" not in str(raised.value)
+
+
+def _contact_created(**data: Any) -> EventEnvelope:
+    payload = {"contact_id": "c1", "version": 1, "source": "import", "profile": {"name": "Ada"}}
+    return EventEnvelope(
+        id="e2",
+        source="crm/contacts",
+        type=ContactCreated.event_type,
+        time=datetime(2025, 1, 1, tzinfo=UTC),
+        tenant="acme",
+        data={**payload, **data},
+    )
+
+
+async def test_a_skipped_message_is_neither_parsed_nor_handled() -> None:
+    handled: list[str] = []
+
+    async def on_created(event: ContactCreated, envelope: EventEnvelope) -> None:
+        handled.append(event.contact_id)
+
+    bus = MessageBus(skip=envelope_in_import_summary).on(ContactCreated, on_created)
+    # Its profile would not validate: skipping must not even parse it.
+    imported = _contact_created(import_job_id="job-1", profile={"name": 5})
+
+    assert bus.handles(imported.type) and bus.skips(imported)
+    assert bus.parse(imported) is None
+    await bus.handle(imported)
+    await bus.handle(_contact_created())
+
+    assert handled == ["c1"]  # the API write only

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -14,8 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from crm_console.adapters.api import ApiError, PlatformApi
-from crm_console.adapters.sessions import SessionStore
-from crm_console.adapters.uploads import UploadStore
+from crm_console.adapters.repositories import COLLECTION_SPECS
 from crm_console.entrypoints import (
     activity_routes,
     auth_routes,
@@ -23,23 +22,28 @@ from crm_console.entrypoints import (
     contact_routes,
     contacts_routes,
     exports_routes,
+    forms_routes,
     imports_routes,
     merge_routes,
     privacy_routes,
     settings_routes,
+    suppressions_routes,
 )
 from crm_console.entrypoints.deps import (
     SESSION_COOKIE,
     Forbidden,
     SignInRequired,
-    _session,
     is_htmx,
+    known_session,
     render,
     signin_url,
 )
+from crm_console.service_layer.sessions import purge_expired
 from crm_console.settings import ConsoleSettings
 from crm_shared.http import install_health_routes
-from crm_shared.runtime import configure_logging
+from crm_shared.observability.http_middleware import ObservabilityMiddleware, metrics_endpoint
+from crm_shared.runtime import BackgroundTasks, configure_logging, open_store
+from crm_shared.storage import DocumentStore
 
 STATIC = Path(__file__).parent / "static"
 
@@ -64,16 +68,30 @@ def create_app(
             timeout=settings.console_upstream_timeout_s,
             transport=transport,
         )
-        app.state.sessions = SessionStore(timedelta(minutes=settings.console_session_idle_minutes))
-        app.state.uploads = UploadStore()
+        store = open_store(settings, service="console")
+        await store.start(COLLECTION_SPECS)
+        app.state.store = store
+        tasks = BackgroundTasks()
+        # One replica at a time deletes what expired (the holder of the lease).
+        tasks.start_leased(
+            "console-expiry-purge",
+            store,
+            lambda: _purge_loop(store, settings.console_purge_interval_s),
+            ttl=settings.crm_lease_seconds,
+        )
         try:
             yield
         finally:
-            app.state.uploads.close()
+            await tasks.stop()
             await app.state.api.close()
+            await store.close()
 
     app = FastAPI(title="CRM console", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
+    # Like every service: /metrics (no sign-in, like /healthz), request ids, one access line per
+    # request naming the route template, never the URL (search text stays out of logs).
+    app.get("/metrics", include_in_schema=False)(metrics_endpoint)
+    app.add_middleware(ObservabilityMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         auth_routes,
@@ -86,9 +104,16 @@ def create_app(
         exports_routes,
         privacy_routes,
         settings_routes,
+        forms_routes,
+        suppressions_routes,
     ):
         app.include_router(module.router)
-    install_health_routes(app, {})
+
+    async def store_ready() -> None:
+        store: DocumentStore = app.state.store
+        await store.ping()
+
+    install_health_routes(app, {"store": store_ready})
     _install_error_pages(app)
 
     @app.get("/", include_in_schema=False)
@@ -96,6 +121,12 @@ def create_app(
         return RedirectResponse("/contacts", status_code=303)
 
     return app
+
+
+async def _purge_loop(store: DocumentStore, every: float) -> None:
+    while True:
+        await purge_expired(store)
+        await asyncio.sleep(every)
 
 
 def _install_error_pages(app: FastAPI) -> None:
@@ -120,10 +151,7 @@ def _install_error_pages(app: FastAPI) -> None:
 
 
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:
-    try:
-        session = _session(request)
-    except SignInRequired:
-        session = None
+    session = known_session(request)
     template = "partials/alert.html" if is_htmx(request) else "error.html"
     headers = {"HX-Reswap": "innerHTML", "HX-Retarget": "#messages"} if is_htmx(request) else None
     return render(

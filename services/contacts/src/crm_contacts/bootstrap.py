@@ -18,6 +18,7 @@ from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.entrypoints.accounts_http import router as accounts_router
 from crm_contacts.entrypoints.bulk_http import router as bulk_router
 from crm_contacts.entrypoints.campaigns_http import router as campaigns_router
+from crm_contacts.entrypoints.consents_http import router as consents_router
 from crm_contacts.entrypoints.consumers import (
     COMMANDS_GROUP,
     COMMANDS_TOPICS,
@@ -145,6 +146,7 @@ def create_app(
         merges_router,
         contact_tags_router,
         campaigns_router,
+        consents_router,
         bulk_router,
         jobs_router,
         privacy_router,

@@ -18,7 +18,9 @@ from crm_gdpr.entrypoints.consumers import (
 )
 from crm_gdpr.entrypoints.deadline_loop import run_deadline_loop
 from crm_gdpr.entrypoints.http import router
+from crm_gdpr.entrypoints.retention_loop import run_retention_loop
 from crm_gdpr.settings import GdprSettings
+from crm_shared.clock import utcnow
 from crm_shared.observability.tracing import TRACE_HOOKS
 from crm_shared.runtime import BackgroundTasks, open_store
 from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
@@ -59,6 +61,13 @@ def create_app(
             "gdpr-erasure-deadlines",
             store,
             lambda: run_deadline_loop(store, settings),
+            ttl=settings.crm_lease_seconds,
+        )
+        # One replica at a time deletes expired bundles (each deletion is one audit entry).
+        tasks.start_leased(
+            "gdpr-bundle-retention",
+            store,
+            lambda: run_retention_loop(store, settings, clock=utcnow),
             ttl=settings.crm_lease_seconds,
         )
         try:

@@ -37,3 +37,12 @@ class GdprSettings(PlatformSettings):
     gdpr_erasure_resend_attempts: int = Field(
         default=5, ge=0, description="How many times an erasure command is sent again at most."
     )
+    gdpr_bundle_retention_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="How long an access bundle (POST /v1/data-exports) can be downloaded again "
+        "before it is deleted (each deletion is audited).",
+    )
+    gdpr_retention_check_seconds: float = Field(
+        default=300.0, gt=0, description="How often expired access bundles are looked for."
+    )

@@ -19,6 +19,7 @@ from crm_shared.events.contacts import (
     FieldChange,
     ImportedContact,
     MergeUndone,
+    envelope_in_import_summary,
     in_import_summary,
 )
 from crm_shared.events.gdpr import (
@@ -101,6 +102,7 @@ __all__ = [
     "TimelineActivityRecorded",
     "UpsertContactByExternalId",
     "VisitorIdentified",
+    "envelope_in_import_summary",
     "in_import_summary",
     "parse_event",
 ]

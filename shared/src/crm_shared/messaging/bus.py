@@ -31,13 +31,21 @@ class MessageBus:
 
     `obsolete` lists domain errors meaning "this message no longer applies" (e.g. news about an
     erased contact): `handle` (the consumers' entry) logs and drops them, `dispatch` (an HTTP
-    route's entry) raises them so the caller can answer with their status.
+    route's entry) raises them so the caller can answer with their status. `skip` names messages
+    of handled types this service reads in another form (an import's per-contact events, which
+    its batch summaries report): they are ignored before their data is parsed.
     """
 
-    def __init__(self, *, obsolete: tuple[type[Exception], ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        obsolete: tuple[type[Exception], ...] = (),
+        skip: Callable[[EventEnvelope], bool] | None = None,
+    ) -> None:
         self._routes: dict[str, tuple[type[EventData], _AnyHandler]] = {}
         self._batches: dict[str, _AnyBatchHandler] = {}
         self._obsolete = obsolete
+        self._skip = skip
 
     def on(self, model: type[E], handler: MessageHandler[E]) -> MessageBus:
         """Register the handler of one message type (once per type); returns the bus."""
@@ -85,7 +93,8 @@ class MessageBus:
             except PermanentMessageError as exc:
                 outcomes[index] = exc
                 continue
-            assert message is not None  # a batchable type always has a route
+            if message is None:
+                continue  # skipped (a batchable type always has a route)
             if not runs or runs[-1][0][2].type != envelope.type:
                 runs.append([])
             runs[-1].append((index, message, envelope))
@@ -108,14 +117,18 @@ class MessageBus:
         """Whether a message of this type has a handler here."""
         return event_type in self._routes
 
+    def skips(self, envelope: EventEnvelope) -> bool:
+        """Whether this message is ignored although its type has a handler (see `skip`)."""
+        return self._skip is not None and self._skip(envelope)
+
     def parse(self, envelope: EventEnvelope) -> EventData | None:
-        """The typed payload, or None for a type not in the table.
+        """The typed payload, or None for a type not in the table or a skipped message.
 
         Raises PermanentMessageError when the payload does not fit its model or the tenant is
         missing: retrying such a message cannot fix it.
         """
         route = self._routes.get(envelope.type)
-        if route is None:
+        if route is None or self.skips(envelope):
             return None
         if not envelope.tenant.strip():
             raise PermanentMessageError("unknown-tenant", fields=("tenant",))

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from crm_console.adapters.api import ApiError
-from crm_console.adapters.sessions import SessionStore
 from crm_console.domain.session import new_token
 from crm_console.entrypoints.deps import (
     SESSION_COOKIE,
     SIGNIN_CSRF_COOKIE,
     Api,
     CurrentSession,
+    Settings,
+    Store,
     redirect,
     render,
+    settings_of,
 )
+from crm_console.service_layer.sessions import close_session, open_session
 from crm_console.service_layer.signin import KeyRefused, detect_role
-from crm_console.settings import ConsoleSettings
 
 router = APIRouter()
 
@@ -33,8 +36,7 @@ def _safe_next(target: str | None) -> str:
 
 
 def _secure(request: Request) -> bool:
-    settings: ConsoleSettings = request.app.state.settings
-    return settings.console_secure_cookies
+    return settings_of(request).console_secure_cookies
 
 
 def _signin_form(request: Request, *, error: str | None, next_url: str, status: int) -> Response:
@@ -67,6 +69,8 @@ async def signin_page(request: Request, next: str | None = None) -> Response:
 async def signin(
     request: Request,
     api: Api,
+    store: Store,
+    settings: Settings,
     api_key: Annotated[str, Form(max_length=500)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/contacts",
@@ -88,12 +92,12 @@ async def signin(
     except ApiError as exc:
         message = f"The key cannot be checked right now: {exc.message}."
         return _signin_form(request, error=message, next_url=target, status=502)
-    sessions: SessionStore = request.app.state.sessions
-    session = sessions.create(api_key=key, role=role)
+    idle = timedelta(minutes=settings.console_session_idle_minutes)
+    session = await open_session(store, api_key=key, role=role, idle=idle)
     response = redirect(request, target)
     response.set_cookie(
         SESSION_COOKIE,
-        session.id,
+        session.token,
         httponly=True,
         samesite="strict",
         secure=_secure(request),
@@ -104,10 +108,9 @@ async def signin(
 
 
 @router.post("/signout")
-async def signout(request: Request, session: CurrentSession) -> Response:
+async def signout(request: Request, session: CurrentSession, store: Store) -> Response:
     """Close the session; its key is forgotten."""
-    sessions: SessionStore = request.app.state.sessions
-    sessions.delete(session.id)
+    await close_session(store, session.token)
     response = redirect(request, "/signin")
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

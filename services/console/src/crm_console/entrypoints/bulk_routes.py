@@ -28,11 +28,15 @@ NOT_AVAILABLE = {"title": "Not available", "message": "Bulk actions are not avai
 def selection_filter(form: Any) -> dict[str, Any]:
     """The list's current filters (hidden in the bulk form) as the API's contact filter."""
     criteria: dict[str, Any] = {}
-    for name in ("q", "owner"):
+    for name in ("q", "owner", "campaign"):
         if value := text_or_none(str(form.get(f"filter.{name}") or "")):
             criteria[name] = value
     if tags := split_list(str(form.get("filter.tag") or "")):
         criteria["tag"] = tags
+    # The consent filter goes along too: should the API not know it, it refuses the action
+    # rather than acting on more contacts than the list showed.
+    if consent := split_list(str(form.get("filter.consent") or "")):
+        criteria["consent"] = consent
     if (source := str(form.get("filter.source") or "")) in SOURCES:
         criteria["source"] = source
     key, value = str(form.get("filter.cf_key") or ""), str(form.get("filter.cf_value") or "")

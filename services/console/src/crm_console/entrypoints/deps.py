@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -11,9 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from crm_console.adapters.api import PlatformApi
-from crm_console.adapters.sessions import SessionStore
 from crm_console.domain.session import Role, Session
 from crm_console.domain.values import CONSENT_CHANNELS, is_system_tag
+from crm_console.service_layer.sessions import find_session
+from crm_console.settings import ConsoleSettings
+from crm_shared.storage import DocumentStore
 
 SESSION_COOKIE = "crm_console_session"
 SIGNIN_CSRF_COOKIE = "crm_console_signin"
@@ -41,17 +44,36 @@ def _api(request: Request) -> PlatformApi:
     return api
 
 
-def _session(request: Request) -> Session:
-    store: SessionStore = request.app.state.sessions
-    session = store.get(request.cookies.get(SESSION_COOKIE))
+def store_of(request: Request) -> DocumentStore:
+    """The console's own store (sessions, held uploads)."""
+    store: DocumentStore = request.app.state.store
+    return store
+
+
+def settings_of(request: Request) -> ConsoleSettings:
+    """The console's settings."""
+    settings: ConsoleSettings = request.app.state.settings
+    return settings
+
+
+def known_session(request: Request) -> Session | None:
+    """The session this request was found to have (for error pages), if any."""
+    session: Session | None = getattr(request.state, "session", None)
+    return session
+
+
+async def _session(request: Request) -> Session:
+    idle = timedelta(minutes=settings_of(request).console_session_idle_minutes)
+    session = await find_session(store_of(request), request.cookies.get(SESSION_COOKIE), idle=idle)
     if session is None:
         raise SignInRequired
+    request.state.session = session
     return session
 
 
 async def _checked_session(request: Request) -> Session:
     """The session, and for any method that changes something, a matching CSRF token."""
-    session = _session(request)
+    session = await _session(request)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         token = request.headers.get(CSRF_HEADER)
         if token is None and request.headers.get("content-type", "").startswith(
@@ -67,6 +89,8 @@ async def _checked_session(request: Request) -> Session:
 
 Api = Annotated[PlatformApi, Depends(_api)]
 CurrentSession = Annotated[Session, Depends(_checked_session)]
+Store = Annotated[DocumentStore, Depends(store_of)]
+Settings = Annotated[ConsoleSettings, Depends(settings_of)]
 
 
 def require(session: Session, role: Role) -> None:

@@ -5,16 +5,36 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from crm_console.adapters.uploads import UnreadableCsv, UploadStore
+from crm_console.adapters.api import ApiError
+from crm_console.domain.csv_head import UnreadableCsv
 from crm_console.domain.mapping import field_choices, suggest_mapping
-from crm_console.entrypoints.deps import Api, CurrentSession, redirect, render, require
+from crm_console.entrypoints.deps import (
+    Api,
+    CurrentSession,
+    Settings,
+    Store,
+    redirect,
+    render,
+    require,
+)
 from crm_console.service_layer.screens import custom_field_definitions
+from crm_console.service_layer.uploads import (
+    HeldUpload,
+    UploadTooLarge,
+    held_upload,
+    hold_upload,
+    release_upload,
+    remember_choices,
+    upload_file,
+)
 
 router = APIRouter()
 
@@ -24,13 +44,8 @@ POLICIES = (
     ("update", "Update the contact"),
     ("create", "Create another contact"),
 )
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 FINISHED = ("completed", "failed")
-
-
-def _uploads(request: Request) -> UploadStore:
-    store: UploadStore = request.app.state.uploads
-    return store
+UploadToken = Annotated[str, Query(max_length=100, pattern=r"^[A-Za-z0-9_-]*$")]
 
 
 @router.get("/imports/new")
@@ -40,32 +55,45 @@ async def upload_form(request: Request, session: CurrentSession) -> Response:
     return render(request, "import_upload.html", {"error": None}, session=session)
 
 
+def _upload_refused(request: Request, session: CurrentSession, error: str) -> Response:
+    context = {"error": error}
+    return render(request, "import_upload.html", context, session=session, status_code=422)
+
+
 @router.post("/imports/upload")
-async def upload(request: Request, session: CurrentSession, api: Api) -> Response:
-    """Step 2: read the header row and suggest a field for each column."""
+async def upload(
+    request: Request, session: CurrentSession, api: Api, store: Store, settings: Settings
+) -> Response:
+    """Step 2: keep the file, read its header row and suggest a field for each column."""
     require(session, "editor")
     form = await request.form()
     file = form.get("file")
-    error = None
     if not isinstance(file, UploadFile) or not file.filename:
-        error = "Choose a CSV file to upload."
-    else:
-        content = await file.read(MAX_UPLOAD_BYTES + 1)
-        if not content:
-            error = "The file is empty; choose a CSV with a header row."
-        elif len(content) > MAX_UPLOAD_BYTES:
-            error = "The file is larger than 200 MB."
-    if error is None:
-        assert isinstance(file, UploadFile)
-        try:
-            held = _uploads(request).hold(
-                owner=session.id, filename=file.filename or "", content=content
-            )
-        except UnreadableCsv as exc:
-            error = f"The file cannot be read: {exc}."
-    if error is not None:
-        context = {"error": error}
-        return render(request, "import_upload.html", context, session=session, status_code=422)
+        return _upload_refused(request, session, "Choose a CSV file to upload.")
+    try:
+        held = await hold_upload(
+            store,
+            owner=session.ref,
+            filename=file.filename,
+            read=file.read,
+            max_bytes=settings.console_max_upload_mb * 2**20,
+            hold_for=timedelta(minutes=settings.console_upload_hold_minutes),
+        )
+    except (UnreadableCsv, UploadTooLarge) as exc:
+        return _upload_refused(request, session, f"The file cannot be used: {exc}.")
+    return await _mapping_page(request, session, api, held, chosen=None, error=None)
+
+
+async def _mapping_page(
+    request: Request,
+    session: CurrentSession,
+    api: Api,
+    held: HeldUpload,
+    *,
+    chosen: dict[str, str] | None,
+    error: str | None,
+    status: int = 200,
+) -> Response:
     definitions = await custom_field_definitions(api, session.api_key)
     custom = [(d["key"], str(d.get("label") or d["key"])) for d in definitions]
     return render(
@@ -73,57 +101,85 @@ async def upload(request: Request, session: CurrentSession, api: Api) -> Respons
         "import_mapping.html",
         {
             "upload": held,
-            "suggested": suggest_mapping(held.headers, custom),
+            "suggested": chosen if chosen is not None else suggest_mapping(held.headers, custom),
             "choices": field_choices(custom),
             "policies": POLICIES,
-            "error": None,
+            "error": error,
         },
         session=session,
+        status_code=status,
     )
 
 
 @router.post("/imports/start")
-async def start(request: Request, session: CurrentSession, api: Api) -> Response:
-    """Step 3: send the file and the chosen mapping to the importer, then follow the job."""
+async def start(request: Request, session: CurrentSession, api: Api, store: Store) -> Response:
+    """Step 3: send the file to the importer (as a dry run, or to import), then follow the job.
+
+    After a dry run the file stays held with its mapping, so the import can follow unchanged.
+    """
     require(session, "editor")
     form = await request.form()
-    uploads = _uploads(request)
-    held = uploads.get(str(form.get("upload") or ""), owner=session.id)
+    held = await held_upload(store, str(form.get("upload") or ""), owner=session.ref)
     if held is None:
-        return render(
-            request,
-            "import_upload.html",
-            {"error": "The upload expired; choose the file again."},
-            session=session,
-            status_code=422,
+        return _upload_refused(request, session, "The upload expired; choose the file again.")
+    dry_run = form.get("mode") == "dry_run"
+    if form.get("use_saved") == "true":
+        mapping, policy = held.mapping, held.on_duplicate
+    else:
+        mapping = {h: str(form.get(f"map.{i}") or "") for i, h in enumerate(held.headers)}
+        policy = str(form.get("on_duplicate") or "skip")
+    data = {"mapping": json.dumps(mapping), "on_duplicate": policy}
+    if dry_run:
+        data["dry_run"] = "true"
+    try:
+        async with upload_file(store, held) as content:
+            response = await api.send(
+                "importer",
+                "POST",
+                "/v1/imports",
+                key=session.api_key,
+                files={"file": (held.filename, content, "text/csv")},
+                data=data,
+            )
+    except ApiError as exc:
+        if exc.status not in (409, 413, 422):
+            raise
+        # The importer's reason (an undefined custom field, a column mapped twice) next to the
+        # mapping the person chose, to correct it.
+        return await _mapping_page(
+            request, session, api, held, chosen=mapping, error=exc.message, status=exc.status
         )
-    mapping = {
-        header: str(form.get(f"map.{index}") or "") for index, header in enumerate(held.headers)
-    }
-    policy = str(form.get("on_duplicate") or "skip")
-    with held.path.open("rb") as handle:
-        response = await api.send(
-            "importer",
-            "POST",
-            "/v1/imports",
-            key=session.api_key,
-            files={"file": (held.filename, handle, "text/csv")},
-            data={"mapping": json.dumps(mapping), "on_duplicate": policy},
-        )
-    uploads.release(held.token)
-    return redirect(request, f"/imports/{response.json()['id']}")
+    job_id = response.json()["id"]
+    if not dry_run:
+        await release_upload(store, held.token)
+        return redirect(request, f"/imports/{job_id}")
+    await remember_choices(store, held, mapping=mapping, on_duplicate=policy, dry_run_job=job_id)
+    return redirect(request, f"/imports/{job_id}?{urlencode({'upload': held.token})}")
 
 
 @router.get("/imports/{job_id}")
-async def job_page(request: Request, job_id: JobId, session: CurrentSession, api: Api) -> Response:
-    """Step 4: the job's progress (the page polls while it runs) and its rejected rows."""
+async def job_page(
+    request: Request,
+    job_id: JobId,
+    session: CurrentSession,
+    api: Api,
+    store: Store,
+    upload: UploadToken = "",
+) -> Response:
+    """Step 4: the job's progress (the page polls while it runs) and its rejected rows.
+
+    A finished dry run whose file this session still holds offers to import it for real.
+    """
     job = await api.get("importer", f"/v1/imports/{job_id}", key=session.api_key)
+    held = None
+    if job.get("dry_run") and job["status"] in FINISHED and session.can_edit:
+        found = await held_upload(store, upload, owner=session.ref)
+        held = found if found is not None and found.dry_run_job == job_id else None
     template = (
-        "partials/import_progress.html"
-        if request.headers.get("hx-request")
-        else ("import_job.html")
+        "partials/import_progress.html" if request.headers.get("hx-request") else "import_job.html"
     )
-    return render(request, template, {"job": job, "finished": FINISHED}, session=session)
+    context = {"job": job, "finished": FINISHED, "held": held, "upload": upload}
+    return render(request, template, context, session=session)
 
 
 @router.get("/imports/{job_id}/errors")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
@@ -17,6 +18,7 @@ RequestId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z
 ContactIdField = Annotated[str, Form(max_length=100)]
 # GDPR Art. 12(3): answer within one month of the request.
 RESPONSE_DEADLINE = timedelta(days=30)
+ERASURES_PER_PAGE = 50
 
 
 def due_date(requested_at: str) -> str:
@@ -25,15 +27,55 @@ def due_date(requested_at: str) -> str:
     return (moment + RESPONSE_DEADLINE).date().isoformat()
 
 
+ERASURE_STATUSES = ("pending", "completed", "failed")
+Cursor = Annotated[str, Query(max_length=200)]
+
+
+async def _privacy_page(
+    request: Request,
+    session: CurrentSession,
+    api: Api,
+    *,
+    status: str = "",
+    overdue: bool = False,
+    cursor: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    params: dict[str, Any] = {"limit": ERASURES_PER_PAGE}
+    if status in ERASURE_STATUSES:
+        params["status"] = status
+    if overdue:
+        params["overdue"] = "true"
+    if cursor:
+        params["cursor"] = cursor
+    page = await api.get("gdpr", "/v1/erasure-requests", key=session.api_key, params=params)
+    kept = {k: v for k, v in (("status", status), ("overdue", "true" if overdue else "")) if v}
+    next_cursor = page.get("next_cursor")
+    next_url = f"/privacy?{urlencode({**kept, 'cursor': next_cursor})}" if next_cursor else None
+    context = {
+        "error": error,
+        "erasures": page["items"],
+        "statuses": ERASURE_STATUSES,
+        "filters": {"status": status, "overdue": overdue},
+        "next_url": next_url,
+        "first_url": f"/privacy?{urlencode(kept)}" if cursor else None,
+    }
+    return render(request, "privacy.html", context, session=session, status_code=status_code)
+
+
 @router.get("/privacy")
 async def privacy_home(
-    request: Request, session: CurrentSession, error: str | None = None
+    request: Request,
+    session: CurrentSession,
+    api: Api,
+    status: Annotated[str, Query(max_length=20)] = "",
+    overdue: bool = False,
+    cursor: Cursor = "",
 ) -> Response:
-    """Erasure and access requests (admin)."""
+    """Erasure requests (status, due date, overdue), and the forms for new requests (admin)."""
     require(session, "admin")
-    return render(
-        request, "privacy.html", {"error": error, "erasures": session.erasures}, session=session
-    )
+    return await _privacy_page(request, session, api, status=status, overdue=overdue, cursor=cursor)
 
 
 @router.post("/privacy/erasures")
@@ -52,10 +94,9 @@ async def request_erasure(
     except ApiError as exc:
         if exc.status not in (404, 409, 410, 422):
             raise
-        context = {"error": _contact_problem(exc), "erasures": session.erasures}
-        return render(request, "privacy.html", context, session=session, status_code=exc.status)
-    if erasure["id"] not in session.erasures:
-        session.erasures.insert(0, erasure["id"])
+        return await _privacy_page(
+            request, session, api, error=_contact_problem(exc), status_code=exc.status
+        )
     return redirect(request, f"/privacy/erasures/{erasure['id']}")
 
 
@@ -75,7 +116,8 @@ async def erasure_page(
     template = (
         "partials/erasure_status.html" if request.headers.get("hx-request") else ("erasure.html")
     )
-    context = {"erasure": erasure, "due": due_date(erasure["requested_at"])}
+    due = str(erasure.get("due_at") or "")[:10] or due_date(erasure["requested_at"])
+    context = {"erasure": erasure, "due": due}
     return render(request, template, context, session=session)
 
 

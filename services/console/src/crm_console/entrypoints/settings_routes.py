@@ -21,20 +21,33 @@ FIELD_TYPES = ("text", "number", "date", "dropdown", "multi_select", "boolean", 
 async def _settings_page(
     request: Request, session: CurrentSession, api: Api, *, error: str | None, status: int = 200
 ) -> Response:
-    fields, tags, rules = await asyncio.gather(
+    fields, tags, rules, forms = await asyncio.gather(
         api.get("contacts", "/v1/custom-fields", key=session.api_key),
         api.get("contacts", "/v1/tags", key=session.api_key),
         api.get("contacts", "/v1/tag-rules", key=session.api_key),
+        _forms_or_none(api, session.api_key),
     )
     context = {
         "fields": fields["items"],
         "tags": tags["items"],
         "rules": rules["items"],
+        "forms": forms,
         "field_types": FIELD_TYPES,
         "sources": SOURCES,
         "error": error,
     }
     return render(request, "settings.html", context, session=session, status_code=status)
+
+
+async def _forms_or_none(api: Api, key: str) -> list[dict[str, Any]] | None:
+    # None: a platform without the forms API (the section says so).
+    try:
+        body = await api.get("contacts", "/v1/forms", key=key)
+    except ApiError as exc:
+        if exc.route_missing:
+            return None
+        raise
+    return list(body.get("items", []))
 
 
 @router.get("/settings")

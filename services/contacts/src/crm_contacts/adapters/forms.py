@@ -29,6 +29,10 @@ class FormRepository:
         entry = {"id": form["id"], "tenant": INDEX_TENANT, "form_tenant": self._tenant}
         await self._session.insert(FORM_INDEX, entry)
 
+    async def replace(self, form: dict[str, Any]) -> None:
+        """Store a changed form (its index entry, naming only the tenant, stays)."""
+        await self._session.replace(FORMS, form)
+
     async def get(self, form_id: str) -> dict[str, Any] | None:
         """The tenant's form with this id, or None."""
         return await self._session.get(FORMS, tenant=self._tenant, id=form_id)

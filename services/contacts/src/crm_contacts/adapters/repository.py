@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from crm_contacts.adapters.consents import CONSENT_SPECS
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
 from crm_contacts.adapters.duplicates import MATCHING_SPECS
 from crm_contacts.adapters.import_batches import IMPORT_BATCH_SPECS
@@ -70,6 +71,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     *CANCELLATION_SPECS,
     IDEMPOTENCY_COLLECTION,
     *IMPORT_BATCH_SPECS,
+    *CONSENT_SPECS,
 )
 
 # Bound the number of values per In query (SQLite caps bound parameters per statement).

@@ -104,6 +104,7 @@ def new_contact(
         "name_sort": "",
         "match_keys": [],
         "import_ids": [],
+        "consents_granted": [],
     }
     return refresh_derived(doc)
 

@@ -47,6 +47,7 @@ class ContactDoc(TypedDict):
     name_sort: str
     match_keys: list[str]
     import_ids: list[str]
+    consents_granted: list[str]
 
 
 AnyContactDoc = TypeVar("AnyContactDoc", ContactDoc, dict[str, Any])

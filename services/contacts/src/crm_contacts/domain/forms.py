@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crm_contacts.domain.errors import FieldProblem, InvalidFields
+from crm_shared.consent import PURPOSE_PATTERN  # the gdpr ledger's purpose rule
 from crm_shared.events.gdpr import ConsentChannel
 from crm_shared.events.sources import GivenConsent
 from crm_shared.rules import is_custom_field_key
@@ -23,7 +24,6 @@ from crm_shared.validation import Text
 FORM_TARGETS: frozenset[str] = frozenset({"name", "email", "phone", "company", "timezone"})
 CUSTOM_TARGET = "custom_fields."
 FORM_FIELD_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
-PURPOSE_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"  # the gdpr ledger's purpose rule
 MAX_FORM_FIELDS = 50
 MAX_ORIGINS = 20
 VALUE_MAX = 1000

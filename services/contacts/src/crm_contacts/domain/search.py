@@ -33,6 +33,7 @@ SORT_FIELDS: dict[str, str] = {
 }
 DEFAULT_SORT = "id"
 _PHONE_LIKE = re.compile(r"[+\d\s().\-/]+")
+CONSENTS_GRANTED = "consents_granted"
 _RANGE_TYPES = frozenset({"number", "date"})
 # Sorts after every character: the upper bound of a prefix range.
 _AFTER_EVERY_CHARACTER = "\U0010ffff"
@@ -158,6 +159,9 @@ def conditions(
         where.append(Contains("campaigns", criteria.campaign))
     if criteria.import_id:
         where.append(Contains("import_ids", criteria.import_id))
+    selectors = criteria.consent_selectors()
+    # Granted now: the pair is in the contact's granted list (kept from the gdpr ledger).
+    where.extend(Contains(CONSENTS_GRANTED, s.token) for s in selectors if not s.negated)
     where.extend(Contains("tags_norm", fold(tag)) for tag in criteria.tag)
     for cond in criteria.custom:
         where.extend(custom_conditions(cond, definitions))
@@ -167,6 +171,8 @@ def conditions(
         where.append(ContainsAny("tags_norm", tuple(fold(tag) for tag in criteria.tag_any)))
     if criteria.tag_none:
         where.append(Not(ContainsAny("tags_norm", tuple(fold(tag) for tag in criteria.tag_none))))
+    # Not granted: withdrawn, or never given (no decision at all).
+    where.extend(Not(Contains(CONSENTS_GRANTED, s.token)) for s in selectors if s.negated)
     for field, after, before in (
         ("created_at", criteria.created_after, criteria.created_before),
         ("updated_at", criteria.updated_after, criteria.updated_before),

@@ -1,15 +1,18 @@
-"""Kafka entrypoints: import batches and cancels, erasure requests, chat visitors, upserts."""
+"""Kafka entrypoints: import batches and cancels, erasures and consents, chat visitors, upserts."""
 
 from __future__ import annotations
 
 from crm_contacts.domain.commands import EraseContact
+from crm_contacts.service_layer.consents import record_consent
 from crm_contacts.service_layer.erasure import erase_contact
 from crm_contacts.service_layer.import_cancellations import record_import_end
 from crm_contacts.service_layer.imports import import_batch
 from crm_contacts.service_layer.source_commands import link_visitor, upsert_by_external_id
 from crm_contacts.settings import ContactsSettings
+from crm_shared.clock import iso
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import (
+    ConsentChanged,
     ErasureRequested,
     ImportContactsBatch,
     ImportJobFinished,
@@ -52,6 +55,16 @@ def build_bus(store: DocumentStore, settings: ContactsSettings) -> MessageBus:
             store, command, tenant=envelope.tenant, settings=settings, event_id=envelope.id
         )
 
+    async def on_consent_changed(event: ConsentChanged, envelope: EventEnvelope) -> None:
+        # The ledger entry took effect when gdpr recorded it: the event's time.
+        await record_consent(
+            store,
+            event,
+            tenant=envelope.tenant,
+            event_id=envelope.id,
+            effective_at=iso(envelope.time),
+        )
+
     async def on_visitor_identified(event: VisitorIdentified, envelope: EventEnvelope) -> None:
         await link_visitor(
             store,
@@ -77,6 +90,7 @@ def build_bus(store: DocumentStore, settings: ContactsSettings) -> MessageBus:
         .on(ImportContactsBatch, on_import_batch)
         .on(ImportJobFinished, on_import_finished)
         .on(ErasureRequested, on_erasure_requested)
+        .on(ConsentChanged, on_consent_changed)
         .on(VisitorIdentified, on_visitor_identified)
         .on(UpsertContactByExternalId, on_upsert)
     )

@@ -60,6 +60,17 @@ async def get_form(form_id: str, principal: ViewerAuth, store: Store) -> FormPub
     return _public(await forms.get_form(store, form_id, tenant=principal.tenant))
 
 
+@router.put("/{form_id}", response_model=FormPublic)
+async def change_form(
+    form_id: str, body: CreateForm, principal: AdminAuth, store: Store
+) -> FormPublic:
+    """Replace a form's fields, consent purposes, origins and notice; its id and key stay."""
+    form = await forms.change_form(
+        store, form_id, body, tenant=principal.tenant, actor=principal.key_id
+    )
+    return _public(form)
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 

@@ -24,11 +24,14 @@ as a prefix or anywhere inside, ignoring case and accents; `email` (primary or a
 `created_after`, `created_before`, `updated_after`, `updated_before` (ISO-8601, inclusive, UTC
 unless an offset is given); `deleted=true` (only soft-deleted contacts, editor role);
 `cf.<key>=<value>`, `cf.<key>.gte=`, `cf.<key>.lte=` (number and date fields),
-`cf.<key>.contains=` (multi-select); `campaign` (a campaign id: its members); `ids` (repeatable,
-exact contact ids, at most 10,000). Values are typed by the field's definition; an unknown
-parameter, an undefined custom field or a badly typed value is a 422 naming it. Pages follow
-`sort` (`name`, `created_at`, `updated_at`, `-` before for descending; default: creation order)
-and stay stable while contacts change: pass `next_cursor` back as `cursor` with the same sort."""
+`cf.<key>.contains=` (multi-select); `campaign` (a campaign id: its members); `consent`
+(repeatable): `<purpose>:<channel>` granted now, `!<purpose>:<channel>` not granted (withdrawn or
+never given), channel `email`, `sms`, `phone`, `chat` or `any` (granted on every channel);
+`ids` (repeatable, exact contact ids, at most 10,000). Values are typed by the field's
+definition; an unknown parameter, an undefined custom field or a badly typed value is a 422
+naming it. Pages follow `sort` (`name`, `created_at`, `updated_at`, `-` before for descending;
+default: creation order) and stay stable while contacts change: pass `next_cursor` back as
+`cursor` with the same sort."""
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}")]
 

@@ -166,6 +166,16 @@ async def _rematch_one(
             await pairs.put(changed, new=False)
 
 
+async def forget_pairs(session: Session, tenant: str, contact_id: str) -> None:
+    """Drop the open pairs of a contact that can match nothing any more (erased), at once.
+
+    What the queue would do for it, without a queue entry and a later look-up: an erasure of
+    5,000 records in one request then leaves no 5,000 re-matches behind it.
+    """
+    pairs = PairRepository(session, tenant)
+    await pairs.remove([p["id"] for p in await pairs.of_contact(contact_id) if not p["dismissed"]])
+
+
 async def refresh_queued(store: DocumentStore, *, batch: int = 100) -> int:
     """Recompute the pairs of the oldest queued contacts; how many queue entries were handled."""
     async with store.transaction() as session:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from crm_contacts.adapters.duplicates import queue_rematch
+from crm_contacts.adapters.consents import ConsentStateRepository
 from crm_contacts.adapters.merges import MergeRepository
 from crm_contacts.adapters.repository import ContactRepository, SuppressionRepository
 from crm_contacts.domain.commands import EraseContact
 from crm_contacts.domain.contact import anonymized
 from crm_contacts.service_layer.account_erasure import release_account
+from crm_contacts.service_layer.duplicates import forget_pairs
 from crm_contacts.settings import ContactsSettings
 from crm_shared.actors import system_actor
 from crm_shared.clock import now_iso
@@ -41,6 +42,8 @@ async def erase_contact(
             return False
         contacts = ContactRepository(session, tenant)
         await forget_subject(session, tenant=tenant, contact_id=contact_id)  # kept answers
+        # The consents kept from the ledger (sources and notices may single the person out).
+        await ConsentStateRepository(session, tenant).forget(contact_id)
         doc = await contacts.get(contact_id)
         hashes = list(command.identifier_hashes)
         events: list[OutgoingEvent] = []
@@ -57,7 +60,7 @@ async def erase_contact(
             )
             erased = anonymized(doc, now)
             await contacts.save(erased, expected_version=int(doc["version"]))
-            await queue_rematch(session, tenant, [contact_id])  # its pairs go
+            await forget_pairs(session, tenant, contact_id)  # it matches nothing any more
             anonymized_event = ContactAnonymized(
                 contact_id=contact_id, version=erased["version"], erasure_id=command.erasure_id
             )

@@ -44,6 +44,20 @@ async def create_form(
     return form
 
 
+async def change_form(
+    store: DocumentStore, form_id: str, command: CreateForm, *, tenant: str, actor: str
+) -> dict[str, Any]:
+    """Replace a form's definition; its id and public key stay, so embedding pages keep working."""
+    async with store.transaction() as session:
+        forms = FormRepository(session, tenant)
+        form = await forms.get(form_id)
+        if form is None:
+            raise NotFound(f"form {form_id} not found")
+        changed = {**form, **command.model_dump(), "updated_at": now_iso(), "updated_by": actor}
+        await forms.replace(changed)
+    return changed
+
+
 async def get_form(store: DocumentStore, form_id: str, *, tenant: str) -> dict[str, Any]:
     """The tenant's form (404 for another tenant's or an unknown one)."""
     async with store.reader() as session:

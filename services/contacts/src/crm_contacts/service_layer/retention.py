@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from crm_contacts.adapters.consents import ConsentStateRepository
 from crm_contacts.adapters.deletions import DeletionIndex, PurgeableContacts
 from crm_contacts.adapters.merges import MergeRepository
 from crm_contacts.domain.retention import is_purgeable, purge_cutoff, still_waiting
@@ -62,6 +63,8 @@ async def _purge_page(session: Session, entries: list[dict[str, Any]], cutoff: s
         docs = await contacts.get_many(contact_ids)
         doomed = [doc for doc in docs if is_purgeable(doc, cutoff)]
         await contacts.remove([doc["id"] for doc in doomed], deleted_before=cutoff)
+        # The consents kept from the ledger go with the contact.
+        await ConsentStateRepository(session, tenant).forget_many([doc["id"] for doc in doomed])
         for doc in doomed:  # a merged-away contact's data leaves its merge record too
             if doc.get("merged_into"):
                 await MergeRepository(session, tenant).close_involving(doc["id"], status="expired")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from crm_gdpr.adapters.bundles import BUNDLE_SPECS
 from crm_gdpr.domain.consent import ConsentEntry
 from crm_gdpr.domain.erasure import ErasureRequest
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
@@ -65,6 +66,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(ERASURE_RESENDS, (Index(("resend_at",)),)),
     CollectionSpec(MERGE_LINKS, (Index(("primary_id",)), Index(("merge_id",)))),
     IDEMPOTENCY_COLLECTION,
+    *BUNDLE_SPECS,
 )
 
 _PAGE = 500
@@ -177,6 +179,15 @@ class ConsentRepository:
             order_by="id",
         )
         return [ConsentEntry.model_validate(doc) for doc in docs]
+
+    async def redact_contact(self, tenant: str, contact_id: str, *, at: str) -> int:
+        """Take the personal values out of a contact's entries (erasure); how many changed."""
+        changed = 0
+        for entry in await self.for_contact(tenant, contact_id):
+            if entry.redacted_at is None and entry.source is not None:
+                await self._session.replace(CONSENTS, entry.redacted(at=at).model_dump())
+                changed += 1
+        return changed
 
 
 class ErasureRepository:

@@ -14,6 +14,8 @@ from crm_gdpr.domain.audit_values import ValueChange, commit_changes, openings_h
 
 GENESIS_HASH = "0" * 64
 DATA_EXPORT_ACTION = "gdpr.data-export"
+# An access bundle deleted at the end of its retention period.
+DATA_EXPORT_DELETED_ACTION = "gdpr.data-export.deleted"
 
 
 class AuditDraft(NamedTuple):

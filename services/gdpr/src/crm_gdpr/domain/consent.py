@@ -7,10 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_shared.events.gdpr import ConsentChannel
+from crm_shared.consent import PURPOSE_PATTERN
+from crm_shared.events.gdpr import ConsentChanged, ConsentChannel
 from crm_shared.events.gdpr import LawfulBasis as PublishedLawfulBasis
 
-PURPOSE_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+__all__ = ["PURPOSE_PATTERN"]  # the shared rule, read by the API schemas from here
 
 ConsentStatus = Literal["granted", "withdrawn"]
 # One definition with the published ConsentChanged event.
@@ -51,6 +52,9 @@ class ConsentEntry(BaseModel):
     # Set on the entries a merge copied from a duplicate onto the primary.
     merge_id: str | None = None
     merged_from: str | None = None
+    # When an erasure took the personal values out (`source`, free text that may name the
+    # person); what was decided, when, on which notice and by whom stays as proof.
+    redacted_at: str | None = None
 
     @classmethod
     def record(
@@ -64,6 +68,23 @@ class ConsentEntry(BaseModel):
             recorded_by=recorded_by,
             **command.model_dump(),
         )
+
+    def changed(self) -> ConsentChanged:
+        """The event announcing this entry, with every attribute the ledger holds about it."""
+        return ConsentChanged(
+            contact_id=self.contact_id,
+            purpose=self.purpose,
+            status=self.status,
+            entry_id=self.id,
+            channel=self.channel,
+            lawful_basis=self.lawful_basis,
+            source=self.source,
+            notice_version=self.notice_version,
+        )
+
+    def redacted(self, *, at: str) -> ConsentEntry:
+        """The entry without its personal values (erasure)."""
+        return self.model_copy(update={"source": None, "redacted_at": at})
 
     def public(self) -> dict[str, Any]:
         """The entry as the API shows it (without the tenant)."""

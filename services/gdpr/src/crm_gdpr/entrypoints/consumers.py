@@ -22,6 +22,7 @@ from crm_shared.events import (
     ErasureRequested,
     FormSubmitted,
     MergeUndone,
+    envelope_in_import_summary,
 )
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
@@ -63,7 +64,9 @@ def build_buses(store: DocumentStore) -> GdprBuses:
             store, receipt, tenant=envelope.tenant, event_id=envelope.id, at=iso(envelope.time)
         )
 
-    audit = MessageBus()
+    # An import's per-contact events are skipped unparsed: the batch's ContactsImported audits
+    # each contact of the import (audit_events.py).
+    audit = MessageBus(skip=envelope_in_import_summary)
     for model in EVENT_TYPES.values():
         audit.on(model, on_any_event)
     return GdprBuses(audit=audit, receipts=MessageBus().on(ErasureReceipt, on_receipt))

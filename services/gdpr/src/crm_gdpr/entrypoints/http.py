@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -44,7 +45,7 @@ from crm_gdpr.service_layer.erasure import (
     records_with_receipts,
     request_erasure,
 )
-from crm_gdpr.service_layer.exports import export_subject_data
+from crm_gdpr.service_layer.exports import export_subject_data, kept_bundle
 from crm_shared.clock import iso, now_iso, utcnow
 from crm_shared.http import AdminAuth, EditorAuth, ViewerAuth
 from crm_shared.idempotency import Idempotent
@@ -173,8 +174,13 @@ async def create_data_export(
     store: Store,
     contacts: Contacts,
     timeline: Timeline,
+    settings: Settings,
 ) -> dict[str, Any]:
-    """Bundle what the platform holds about a contact (data-subject access request)."""
+    """Bundle what the platform holds about a contact (data-subject access request).
+
+    The bundle can be read again at `GET /v1/data-exports/{export_id}` until `expires_at`
+    (`GDPR_BUNDLE_RETENTION_HOURS`); then it is deleted and the deletion audited.
+    """
     return await export_subject_data(
         store,
         contacts,
@@ -182,7 +188,17 @@ async def create_data_export(
         ExportSubjectData(**body.command_fields()),
         tenant=principal.tenant,
         actor=principal.key_id,
+        now=utcnow(),
+        retention=timedelta(hours=settings.gdpr_bundle_retention_hours),
     )
+
+
+@router.get("/data-exports/{export_id}", response_model=DataExportPublic, tags=["data exports"])
+async def read_data_export(
+    export_id: Annotated[str, Path(max_length=100)], principal: AdminAuth, store: Store
+) -> dict[str, Any]:
+    """A bundle made by `POST /v1/data-exports`, while it is kept; 404 once deleted."""
+    return await kept_bundle(store, tenant=principal.tenant, export_id=export_id)
 
 
 def _filters(

@@ -138,6 +138,9 @@ class ConsentEntryPublic(BaseModel):
         default=None, description="The merge that copied this decision from a duplicate"
     )
     merged_from: str | None = Field(default=None, description="The duplicate it came from")
+    redacted_at: str | None = Field(
+        default=None, description="When an erasure took its personal values (source) out"
+    )
 
 
 class PurposeConsentPublic(BaseModel):
@@ -219,6 +222,9 @@ class DataExportPublic(BaseModel):
     audit: list[AuditEntryPublic]
     csv: dict[str, str] = Field(description="Each section as CSV text")
     generated_at: str
+    expires_at: str | None = Field(
+        default=None, description="When the kept bundle is deleted (GDPR_BUNDLE_RETENTION_HOURS)"
+    )
 
 
 _CURSOR = CursorCodec(Integer(minimum=0), max_length=64)

@@ -1,14 +1,18 @@
-"""Erasure in the gdpr service: redact the audit values about a contact, then send the receipt.
+"""Erasure in the gdpr service: redact the audit values and consent ledger entries about a
+contact, delete the access bundles kept about it, then send the receipt.
 
-Redaction deletes each value and its salt and keeps the commitment, so `verify` still passes
-(domain/audit_values.py) while the values can no longer be read or guessed.
+Audit redaction deletes each value and its salt and keeps the commitment, so `verify` still passes
+(domain/audit_values.py) while the values can no longer be read or guessed. A ledger entry keeps
+the proof (purpose, channel, status, lawful basis, notice version, when and by whom) and loses its
+free-text `source`; the audit log's chained entry of the same change stays verifiable.
 """
 
 from __future__ import annotations
 
 import logging
 
-from crm_gdpr.adapters.repositories import AuditRepository
+from crm_gdpr.adapters.repositories import AuditRepository, ConsentRepository
+from crm_gdpr.service_layer.bundle_retention import forget_bundles_about
 from crm_shared.actors import system_actor
 from crm_shared.clock import now_iso
 from crm_shared.events import ErasureReceipt, ErasureRequested
@@ -33,12 +37,18 @@ async def redact_audit_values(
         now = now_iso()
         for entry in entries:
             await repo.replace({**entry, "values": None, "redacted_at": now})
+        ledger = await ConsentRepository(session).redact_contact(tenant, request.contact_id, at=now)
+        # A kept access bundle quotes everything about the person.
+        bundles = await forget_bundles_about(session, tenant=tenant, contact_id=request.contact_id)
         receipt = ErasureReceipt(
             erasure_id=request.erasure_id,
             contact_id=request.contact_id,
             service=SERVICE,
             status="completed",
-            detail=f"redacted the values of {len(entries)} audit entries",
+            detail=(
+                f"redacted the values of {len(entries)} audit entries "
+                f"and {ledger} consent ledger entries; deleted {bundles} access bundles"
+            ),
         )
         await session.add_events(
             [

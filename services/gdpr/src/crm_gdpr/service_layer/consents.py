@@ -7,7 +7,6 @@ from crm_gdpr.domain.consent import ConsentEntry, PurposeConsent, RecordConsent,
 from crm_gdpr.domain.errors import ContactErased
 from crm_gdpr.service_layer.ports import ContactLookup
 from crm_shared.clock import now_iso
-from crm_shared.events import ConsentChanged
 from crm_shared.ids import new_id
 from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
@@ -26,16 +25,7 @@ async def record_consent(
     entry = ConsentEntry.record(
         command, id=new_id(), tenant=tenant, recorded_at=now_iso(), recorded_by=actor
     )
-    event = ConsentChanged(
-        contact_id=entry.contact_id,
-        purpose=entry.purpose,
-        status=entry.status,
-        entry_id=entry.id,
-        channel=entry.channel,
-        lawful_basis=entry.lawful_basis,
-        source=entry.source,
-        notice_version=entry.notice_version,
-    )
+    event = entry.changed()
     async with store.transaction() as session:
         await ConsentRepository(session).add(entry)
         await session.add_events(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
+from crm_gdpr.adapters.bundles import BundleRepository
 from crm_gdpr.domain.audit import DATA_EXPORT_ACTION, AuditDraft
 from crm_gdpr.domain.export import (
     EXPORT_SECTIONS,
@@ -21,7 +23,7 @@ from crm_gdpr.service_layer.audit import (
 )
 from crm_gdpr.service_layer.consents import consents_of, public_purpose
 from crm_gdpr.service_layer.ports import ContactLookup, TimelineSource
-from crm_shared.clock import now_iso
+from crm_shared.clock import iso
 from crm_shared.ids import new_id
 from crm_shared.problems import NotFound
 from crm_shared.storage import DocumentStore, Session
@@ -37,10 +39,13 @@ async def export_subject_data(
     *,
     tenant: str,
     actor: str,
+    now: datetime,
+    retention: timedelta,
 ) -> dict[str, Any]:
     """The bundle over every record of the person (soft-deleted and merged-away included).
 
-    The audit log records that an export happened, never what it contained.
+    It is kept for `retention` (`GET /v1/data-exports/{id}`), then deleted by the retention
+    loop. The audit log records that an export happened, never what it contained.
     """
     found = await contacts.resolve_person(
         contact_ids=command.contact_ids,
@@ -66,7 +71,7 @@ async def export_subject_data(
             public_entry(e) for e in await audit_for_target(store, tenant=tenant, target=record_id)
         ]
     export_id = new_id()
-    generated_at = now_iso()
+    generated_at = iso(now)
     draft = AuditDraft(
         at=generated_at,
         actor=actor,
@@ -76,11 +81,6 @@ async def export_subject_data(
         event_id=export_id,
     )
 
-    async def record_export(session: Session) -> list[dict[str, Any]]:
-        return await append_audit(session, tenant, [draft])
-
-    await with_seq_retry(store, record_export)
-    log.info("data export %s produced over %d record(s)", export_id, len(records))
     sections: dict[str, list[dict[str, Any]]] = {
         "records": [{"id": r["id"], **(r.get("profile") or {})} for r in records],
         "custom_fields": per_record(records, "custom_fields"),
@@ -90,14 +90,41 @@ async def export_subject_data(
         "consents": consents,
         "audit": audit,
     }
-    return {
+    bundle = {
         "export_id": export_id,
         "contact_id": str(primary["id"]),
         "contact": contact_section(primary.get("profile") or {}),
         **sections,
         "csv": {name: section_csv(rows) for name, rows in sections.items()},
         "generated_at": generated_at,
+        "expires_at": iso(now + retention),
     }
+    kept = {
+        "id": export_id,
+        "tenant": tenant,
+        "contact_id": bundle["contact_id"],
+        "record_ids": [str(r["id"]) for r in records],
+        "expires_at": bundle["expires_at"],
+        "bundle": bundle,
+    }
+
+    async def record_export(session: Session) -> list[dict[str, Any]]:
+        await BundleRepository(session).add(kept)
+        return await append_audit(session, tenant, [draft])
+
+    await with_seq_retry(store, record_export)
+    log.info("data export %s produced over %d record(s)", export_id, len(records))
+    return bundle
+
+
+async def kept_bundle(store: DocumentStore, *, tenant: str, export_id: str) -> dict[str, Any]:
+    """A bundle still kept (within its retention); 404 once deleted or for another tenant."""
+    async with store.reader() as session:
+        kept = await BundleRepository(session).get(tenant, export_id)
+    if kept is None:
+        raise NotFound(f"data export {export_id} not found (deleted after its retention?)")
+    bundle: dict[str, Any] = kept["bundle"]
+    return bundle
 
 
 def _primary(records: list[dict[str, Any]], command: ExportSubjectData) -> dict[str, Any]:

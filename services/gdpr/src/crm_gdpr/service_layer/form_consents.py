@@ -12,7 +12,7 @@ from crm_gdpr.service_layer.ids import new_ids
 from crm_shared.actors import form_actor
 from crm_shared.clock import now_iso
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ConsentChanged, FormSubmitted
+from crm_shared.events import FormSubmitted
 from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
@@ -54,16 +54,7 @@ async def record_form_consents(
         await session.add_events(
             [
                 outgoing(
-                    ConsentChanged(
-                        contact_id=entry.contact_id,
-                        purpose=entry.purpose,
-                        status=entry.status,
-                        entry_id=entry.id,
-                        channel=entry.channel,
-                        lawful_basis=entry.lawful_basis,
-                        source=entry.source,
-                        notice_version=entry.notice_version,
-                    ),
+                    entry.changed(),
                     source=GDPR_SOURCE,
                     tenant=tenant,
                     key=entry.contact_id,

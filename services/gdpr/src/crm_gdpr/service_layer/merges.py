@@ -10,7 +10,7 @@ from crm_gdpr.domain.merges import EntryStamp, moved_consents, reverted_consents
 from crm_gdpr.service_layer.ids import new_ids
 from crm_shared.clock import now_iso
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ConsentChanged, ContactsMerged, MergeUndone
+from crm_shared.events import ContactsMerged, MergeUndone
 from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent
 
@@ -22,12 +22,8 @@ MERGES_CONSUMER = "gdpr.merges"
 def _changed(entries: list[ConsentEntry], *, tenant: str, actor: str) -> list[OutgoingEvent]:
     return [
         outgoing(
-            ConsentChanged(
-                contact_id=entry.contact_id,
-                purpose=entry.purpose,
-                status=entry.status,
-                entry_id=entry.id,
-            ),
+            # Every attribute: a moved "marketing on email" must not read as "on any channel".
+            entry.changed(),
             source=GDPR_SOURCE,
             tenant=tenant,
             key=entry.contact_id,

@@ -1,0 +1,40 @@
+"""Time-ordered ids and the fixed-width UTC text every document and event uses."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from crm_shared.clock import iso
+from crm_shared.ids import id_unix_time, new_id
+
+
+def test_new_ids_are_canonical_uuid7_text_in_increasing_order() -> None:
+    before = time.time()
+    ids = [new_id() for _ in range(5000)]
+
+    for made in ids:
+        parsed = uuid.UUID(made)
+        assert (str(parsed), parsed.version, parsed.variant) == (made, 7, uuid.RFC_4122)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert before - 0.001 <= (id_unix_time(ids[0]) or 0) <= time.time()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2025, 3, 1, 10, 30, tzinfo=timezone(timedelta(hours=1))),
+        datetime(1900, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(2200, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-14))),
+    ],
+    ids=["an offset", "a microsecond past 1900", "the last microsecond of 2200, at UTC-14"],
+)
+def test_iso_is_fixed_width_utc_text_with_microseconds(moment: datetime) -> None:
+    text = iso(moment)
+
+    assert text == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert len(text) == 27 and text.endswith("Z")
+    assert datetime.fromisoformat(text) == moment
