@@ -20,6 +20,7 @@ API did not issue, an Idempotency-Key reused for another body) answer a document
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -32,11 +33,18 @@ import pytest
 from tests.conftest import ADMIN_KEY
 from tests.e2e.conftest import RunningPlatform, start_platform
 
-# Not yet in `make test`: on the shared 2-core machine (load 18-30) the four runs at once did not
-# finish within RUN_SECONDS, so it runs with `make test-faults` until it is shown to be quick.
+# Not in `make test` (it runs in CI through `make test-faults`): four at once did not finish
+# within RUN_SECONDS on the shared 2-core machine (load 15-30); timeline, importer and gdpr take
+# 225-256 s each there, contacts (62 operations, ~3,200 cases) alone 400 s or more.
 pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(900)]
 
-SERVICES = ("contacts", "timeline", "importer", "gdpr")
+ALL_SERVICES = ("contacts", "timeline", "importer", "gdpr")
+# CRM_SCHEMATHESIS_SERVICES=contacts (comma-separated) runs some alone, e.g. to time them.
+SERVICES = tuple(
+    name
+    for name in os.environ.get("CRM_SCHEMATHESIS_SERVICES", ",".join(ALL_SERVICES)).split(",")
+    if name in ALL_SERVICES
+)
 MAX_EXAMPLES = 5
 RUN_SECONDS = 600
 PHASES = "examples,coverage,stateful"
@@ -96,15 +104,20 @@ def _wait_for(runs: dict[str, subprocess.Popen[str]], reports: dict[str, Path]) 
     """Each run's failure report (its output's tail), by service; {} when all passed."""
     failed: dict[str, str] = {}
     started = time.monotonic()
-    for service, run in runs.items():
-        try:
-            code = run.wait(timeout=max(1.0, started + RUN_SECONDS - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            failed[service] = f"did not finish within {RUN_SECONDS}s"
-            continue
-        print(f"schemathesis {service}: finished after {time.monotonic() - started:.0f}s")
-        if code != 0:
-            failed[service] = reports[service].read_text()[-12_000:]
+    waiting = dict(runs)
+    while waiting and time.monotonic() < started + RUN_SECONDS:
+        for service, run in list(waiting.items()):
+            code = run.poll()
+            if code is None:
+                continue
+            # Polled together, so each figure is that service's own wall time.
+            print(f"schemathesis {service}: finished after {time.monotonic() - started:.0f}s")
+            del waiting[service]
+            if code != 0:
+                failed[service] = reports[service].read_text()[-12_000:]
+        time.sleep(0.5)
+    for service in waiting:
+        failed[service] = f"did not finish within {RUN_SECONDS}s"
     return failed
 
 

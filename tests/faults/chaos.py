@@ -40,7 +40,7 @@ GROUPS = {
     for messaging in (CONTACTS, TIMELINE, IMPORTER, GDPR)
     for sub in messaging.subscriptions
 }
-QUIET_SECONDS = 90.0
+QUIET_SECONDS = 180.0
 
 
 async def _ends(reader: AIOKafkaConsumer) -> dict[TopicPartition, int]:
