@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.processes import cpu_seconds, load_average
 from crm_shared.devstack import SERVICES, EmbeddedBroker, Platform, free_port
@@ -125,15 +124,24 @@ class ImportRun:
 
 
 async def fan_out_lag(bootstrap: str) -> int:
-    """Events the timeline and the audit log have yet to consume (committed offsets vs ends)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    """Events the timeline and the audit log have yet to consume (committed offsets vs ends).
+
+    Each group's commits are read by a consumer that names the group but never joins it (the
+    admin client's offset fetch does not decode the embedded broker's answer).
+    """
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
+    watchers = {
+        group: AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        )
+        for _, group in FAN_OUT_GROUPS
+    }
     await reader.start()
+    for watcher in watchers.values():
+        await watcher.start()
     try:
         lag = 0
         for service, group in FAN_OUT_GROUPS:
-            committed = await admin.list_consumer_group_offsets(group)
             partitions = [
                 TopicPartition(topic, partition)
                 for topic in messaging_of(service).topics_of(group)
@@ -141,12 +149,13 @@ async def fan_out_lag(bootstrap: str) -> int:
             ]
             ends = await reader.end_offsets(partitions)
             for tp in partitions:
-                done = committed[tp].offset if tp in committed else 0
-                lag += max(0, ends[tp] - max(done, 0))
+                done = await watchers[group].committed(tp) or 0
+                lag += max(0, ends[tp] - done)
         return lag
     finally:
         await reader.stop()
-        await admin.close()
+        for watcher in watchers.values():
+            await watcher.stop()
 
 
 async def end_to_end(

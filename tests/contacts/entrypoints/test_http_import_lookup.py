@@ -83,3 +83,11 @@ async def test_bad_requests_are_refused_naming_the_problem(harness: Harness) -> 
     assert "rows" in too_many.text
     viewer = await _look_up(harness, {"rows": ROWS}, key=VIEWER_KEY)
     assert viewer.status_code == 403
+
+
+async def test_a_row_number_that_is_not_a_json_integer_is_refused(harness: Harness) -> None:
+    for row_number in (False, "3", 2.5):
+        rows = [{"row_number": row_number, "name": "Ada", "email": "ada@example.com"}]
+        response = await _look_up(harness, {"rows": rows, "on_duplicate": "skip"})
+        assert response.status_code == 422, (row_number, response.text)
+        assert "row_number" in response.text

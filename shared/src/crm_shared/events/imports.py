@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from crm_shared.envelope import EventData
 from crm_shared.topics import CONTACT_COMMANDS, IMPORT_RESULTS, IMPORTER_EVENTS
@@ -22,7 +22,8 @@ class ImportRow(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    row_number: int
+    # Strict: a JSON `false` or `"3"` is not a row number (the contacts look-up route takes rows).
+    row_number: int = Field(strict=True)
     name: str | None = None
     email: str | None = None
     phone: str | None = None
