@@ -42,7 +42,7 @@ def start_platform(
     names: tuple[str, ...] | None = None,
     *,
     env: dict[str, str] | None = None,
-    ready_seconds: float = 30.0,
+    ready_seconds: float = 90.0,
 ) -> RunningPlatform:
     """Start a broker and the named services (all by default) on free ports under `root`."""
     log_path = root / "platform.log"

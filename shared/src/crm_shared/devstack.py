@@ -223,7 +223,7 @@ class Platform:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     render: Callable[[str], str] | None = None
     # How long a service may take to answer /healthz after it was started.
-    ready_timeout: float = 30.0
+    ready_timeout: float = 60.0
 
     def env(self) -> dict[str, str]:
         """The environment every service gets: broker, data dir and each other's URLs."""

@@ -43,12 +43,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]
         running.broker.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(stack: RunningPlatform) -> Iterator[Browser]:
     """Headless Chromium from the OS packages (never a downloaded browser build).
 
     It starts after the platform: Playwright's sync API runs an event loop in this thread, and
-    the platform's start-up runs one of its own.
+    the platform's start-up runs one of its own. It ends with its module: while it runs, that
+    loop counts as running in this thread, and every asyncio test after it would fail
+    ("Runner.run() cannot be called from a running event loop").
     """
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver")
