@@ -15,7 +15,7 @@ install: ## install uv if missing, then the locked workspace into .venv
 run: install ## the broker and the four services on SQLite under ./data, in the foreground
 	@$(UV) run --no-sync python -m crm_shared.devstack --data-dir data
 
-test: install ## the whole suite: unit, contract, integration, end-to-end (schemathesis too)
+test: install ## the whole suite: unit, contract, integration, end-to-end, browser (faults and schemathesis: test-faults)
 	@$(UV) run --no-sync pytest -m "not faults" $(PYTEST_ARGS)
 
 test-faults: install ## SIGKILLs, a broker restart, replicas killed under traffic (CRM_FAULT_SEED replays one)
