@@ -62,3 +62,12 @@ def test_only_admins_edit_forms(console: TestClient, sign_in: Callable[[str], st
     refused = console.post("/settings/forms", data={"csrf_token": csrf, "field.email": "m"})
     assert refused.status_code == 403
     assert "New form" not in console.get("/settings").text
+
+
+def test_the_settings_page_has_a_plain_title_and_one_forms_section(
+    console: TestClient, sign_in: Callable[[str], str]
+) -> None:
+    sign_in("admin-key")
+    page = console.get("/settings").text
+    assert "<title>Settings · CRM console</title>" in page
+    assert page.count('id="forms-h"') == 1
