@@ -103,7 +103,8 @@ async def test_dead_broker_delays_events_and_loses_none(tmp_path: Path) -> None:
         ids = {e.envelope.id for e in events}
         seen = await _read_ids(bootstrap, ids)
         assert ids.issubset(seen)
-        assert await store.pending_events(100) == [] or relay.published >= 10
+        await eventually(lambda: relay.published, lambda n: n >= 10, what="the events marked sent")
+        assert await store.pending_events(100) == []
     finally:
         await cancel_and_wait(task)
         late_broker.stop()
