@@ -24,6 +24,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench import latency_stages as stages
 from bench.processes import cpu_seconds, load_average
 from crm_shared.cloudevents import STRUCTURED_HEADERS
 from crm_shared.devstack import (
@@ -37,6 +38,7 @@ from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ActivityRecordedV2, ContactCreated, ContactProfile
 from crm_shared.ids import new_id
 from crm_shared.messaging.kafka import ensure_topics
+from crm_shared.observability.stages import STAGE_LOG_VARIABLE
 from crm_shared.topics import ACTIVITIES, ALL_TOPICS, CONTACT_EVENTS, Topic
 
 TENANT = "demo"
@@ -164,7 +166,9 @@ def _items_created_at(db_path: Path, run: str) -> dict[int, float]:
     }
 
 
-def _activity(contact_ids: list[str], run: str, seq: int) -> tuple[bytes, bytes]:
+def _activity(
+    contact_ids: list[str], run: str, seq: int, event_ids: dict[int, str]
+) -> tuple[bytes, bytes]:
     contact_id = contact_ids[seq % len(contact_ids)]
     data = ActivityRecordedV2.model_validate(
         {
@@ -177,24 +181,35 @@ def _activity(contact_ids: list[str], run: str, seq: int) -> tuple[bytes, bytes]
     envelope = EventEnvelope.wrap(
         data, source="bench-product", tenant=TENANT, subject=contact_id, actor="product:bench"
     )
+    event_ids[seq] = envelope.id
     return contact_id.encode(), envelope.to_bytes()
 
 
 async def write_to_timeline(
-    bootstrap: str, db_path: Path, contact_ids: list[str], *, rate: float, count: int
+    bootstrap: str,
+    db_path: Path,
+    contact_ids: list[str],
+    *,
+    rate: float,
+    count: int,
+    stage_log: Path | None = None,
 ) -> Figures:
-    """Activities at a paced rate until each shows in the timeline's store."""
+    """Activities at a paced rate until each shows in the timeline's store.
+
+    With the service's `stage_log`, also print where the time went (bench.latency_stages).
+    """
     run = new_id()[-8:]
     producer = _producer(bootstrap)
     await producer.start()
     sent_at: dict[int, float] = {}
+    event_ids: dict[int, str] = {}
     try:
         await paced_send(
             producer,
             ACTIVITIES.name,
             rate=rate,
             count=count,
-            record=lambda seq: _activity(contact_ids, run, seq),
+            record=lambda seq: _activity(contact_ids, run, seq, event_ids),
             sent_at=sent_at,
             clock=time.time,  # the service's ids carry wall-clock milliseconds
         )
@@ -205,6 +220,19 @@ async def write_to_timeline(
     while len(created) < count and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
         created = _items_created_at(db_path, run)
+    if stage_log is not None:
+        await asyncio.sleep(0.5)  # the last polls' lines follow their commits
+        records = stages.read_records(stage_log)
+        activities = stages.join(
+            records,
+            sent_at={event_ids[s]: sent_at[s] for s in sent_at},
+            stamped_at={event_ids[s]: created[s] for s in created if s in event_ids},
+        )
+        relay = stages.relay_records(
+            records, since=min(sent_at.values()), until=max(created.values(), default=0.0)
+        )
+        for line in stages.stage_lines(activities, relay):
+            print(line)
     return Figures([1000 * (created[s] - sent_at[s]) for s in created if s in sent_at], count)
 
 
@@ -257,7 +285,13 @@ async def idle_cpu_share(pid: int, seconds: float = 2.0) -> float:
 
 
 async def measure(
-    bootstrap: str, db_path: Path, rates: list[int], seconds: float, *, service_pid: int
+    bootstrap: str,
+    db_path: Path,
+    rates: list[int],
+    seconds: float,
+    *,
+    service_pid: int,
+    stage_log: Path | None = None,
 ) -> int:
     """Warm up, then for each rate: the ping, then the timeline; print both and the verdict.
 
@@ -275,7 +309,9 @@ async def measure(
         floor = await ping(bootstrap, rate=rate, count=count, fetch_wait_ms=fetch_wait)
         idle = await idle_cpu_share(service_pid)
         cpu_before, started = cpu_seconds(service_pid), time.monotonic()
-        timeline = await write_to_timeline(bootstrap, db_path, contact_ids, rate=rate, count=count)
+        timeline = await write_to_timeline(
+            bootstrap, db_path, contact_ids, rate=rate, count=count, stage_log=stage_log
+        )
         busy = cpu_seconds(service_pid) - cpu_before - idle * (time.monotonic() - started)
         cpu_per_activity = busy / count
         print(floor.line(f"bare ping (produce -> consume), {rate:>5}/s"))
@@ -306,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
         default=120.0,
         help="seconds the service may take to start (imports alone take 30 s on a busy machine)",
     )
+    parser.add_argument(
+        "--stages",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="record the service's per-stage times and print where the latency went",
+    )
     args = parser.parse_args(argv)
     rates = [int(r) for r in args.rates.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="crm-latency-"))
@@ -319,7 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{load_average()} (1, 5, 15 min)")
     try:
         # Platform.start waits 30 s at most; a busy machine needs longer to import the service.
-        service = ServiceProcess("timeline", port, platform.env(), log)
+        env = platform.env()
+        stage_log = workdir / "stages.jsonl" if args.stages else None
+        if stage_log is not None:
+            env[STAGE_LOG_VARIABLE] = str(stage_log)
+        service = ServiceProcess("timeline", port, env, log)
         platform.services["timeline"] = service  # so platform.stop() stops it
         service.start()
         service.wait_ready(timeout=args.ready_within)
@@ -332,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                 rates,
                 args.seconds,
                 service_pid=service.process.pid,
+                stage_log=stage_log,
             )
         )
     finally:

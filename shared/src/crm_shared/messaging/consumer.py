@@ -23,6 +23,7 @@ from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
 from crm_shared.messaging.errors import PermanentMessageError, failing_fields
 from crm_shared.messaging.kafka import prepare_topics, stop_within
+from crm_shared.observability import stages
 from crm_shared.observability.context import WorkContext, working_on
 from crm_shared.observability.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED
 from crm_shared.observability.tracing import context_from, span
@@ -207,31 +208,41 @@ class EventConsumer:
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=500)
-            one_by_one: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
-            together: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] = []
-            for tp, records in batches.items():
-                parsed = self._batchable(records)
-                if parsed is None:
-                    one_by_one[tp] = records
-                else:
-                    together.extend(parsed)
-            if together:
-                # Every partition whose records the bus takes many at once: one unit of work.
-                await self._handle_together(together)
-            for records in one_by_one.values():
-                for record in records:
-                    await self._handle_record(record)
-            if batches:
-                # Handlers record handled event ids with their effect, so the redelivery of an
-                # uncommitted tail after a crash changes nothing. Every partition of the poll in
-                # one request: one round trip per partition made each poll wait that much longer.
-                await consumer.commit(
-                    {
-                        TopicPartition(tp.topic, tp.partition): records[-1].offset + 1
-                        for tp, records in batches.items()
-                    }
-                )
+            with stages.poll(time.time()):
+                await self._handle_poll(consumer, batches)
             await self._measure_lag(consumer)
+
+    async def _handle_poll(
+        self,
+        consumer: AIOKafkaConsumer,
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+    ) -> None:
+        """Handle one poll's records, then commit their offsets."""
+        one_by_one: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+        together: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] = []
+        for tp, records in batches.items():
+            parsed = self._batchable(records)
+            if parsed is None:
+                one_by_one[tp] = records
+            else:
+                together.extend(parsed)
+        if together:
+            # Every partition whose records the bus takes many at once: one unit of work.
+            await self._handle_together(together)
+        for records in one_by_one.values():
+            for record in records:
+                await self._handle_record(record)
+        if batches:
+            # Handlers record handled event ids with their effect, so the redelivery of an
+            # uncommitted tail after a crash changes nothing. Every partition of the poll in
+            # one request: one round trip per partition made each poll wait that much longer.
+            await consumer.commit(
+                {
+                    TopicPartition(tp.topic, tp.partition): records[-1].offset + 1
+                    for tp, records in batches.items()
+                }
+            )
+            stages.note("offsets_committed")
 
     def _batchable(
         self, records: list[ConsumerRecord[bytes, bytes]]
@@ -253,6 +264,8 @@ class EventConsumer:
     ) -> None:
         """Handle a poll's batchable records in one call; a failure of the batch as a whole
         falls back to one record at a time with retries, so a bad message fails alone."""
+        if stages.enabled():
+            stages.handled([envelope.id for _, envelope in parsed])
         try:
             with span(
                 "process batch",

@@ -15,6 +15,7 @@ from opentelemetry import trace
 from crm_shared.cloudevents import with_structured_content_type
 from crm_shared.ids import id_unix_time
 from crm_shared.messaging.kafka import stop_within
+from crm_shared.observability import stages
 from crm_shared.observability.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 from crm_shared.observability.tracing import context_from, spans_exported, tracer
 from crm_shared.storage.port import TOMBSTONE_VALUE, DocumentStore, PendingEvent
@@ -84,6 +85,7 @@ class OutboxRelay:
         """
         if self._may_publish is not None and not self._may_publish():
             return 0
+        read_at = time.time()
         pending = await self._store.pending_events(self._batch_size)
         await self._measure_backlog(pending)
         if not pending:
@@ -111,7 +113,18 @@ class OutboxRelay:
             raise
         for span in spans:
             span.end()
+        acked_at = time.time()
         await self._store.mark_events_sent([e.outbox_id for e in pending])
+        # Where the relay's time goes (off unless CRM_STAGE_LOG asks).
+        stages.write(
+            {
+                "kind": "relay",
+                "n": len(pending),
+                "read": read_at,
+                "acked": acked_at,
+                "marked": time.time(),
+            }
+        )
         self.published += len(pending)
         OUTBOX_PUBLISHED.inc(len(pending))
         OUTBOX_BACKLOG.dec(len(pending))

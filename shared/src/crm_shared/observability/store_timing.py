@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+from crm_shared.observability import stages
 from crm_shared.observability.metrics import STORE_LATENCY
 from crm_shared.storage.leases import Lease
 from crm_shared.storage.port import CollectionSpec, DocumentStore, PendingEvent, Session
@@ -86,9 +87,14 @@ class TimedStore:
     async def transaction(self) -> AsyncIterator[Session]:
         """A transaction of the wrapped store; its whole span counts as `transaction`."""
         started = time.perf_counter()
+        # A consumer poll's stages (off unless CRM_STAGE_LOG asks): waiting for the writer,
+        # holding it, committed.
+        stages.note("tx_wait", first=True)
         try:
             async with self.inner.transaction() as session:
+                stages.note("tx_locked", first=True)
                 yield cast(Session, _TimedSession(session))
+            stages.note("tx_committed")
         finally:
             STORE_LATENCY.labels("transaction").observe(time.perf_counter() - started)
 
