@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,8 @@ from crm_shared.events import ContactDeleted
 from crm_shared.messaging.kafka import ensure_topics, new_producer
 from crm_shared.messaging.relay import OutboxRelay
 from crm_shared.settings import PlatformSettings
-from crm_shared.storage import OutgoingEvent
+from crm_shared.storage import OutgoingEvent, mark_processed_many
+from crm_shared.storage import sqlite as sqlite_store
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.topics import CONTACT_EVENTS
 from tests.kafka_clients import reader
@@ -150,3 +153,73 @@ async def test_a_gathering_relay_publishes_quick_commits_together(
     finally:
         await cancel_and_wait(task)
         await store.close()
+
+
+async def _copies_of(bootstrap: str, ids: set[str], copies: int) -> Counter[str]:
+    """How often each of `ids` is on the topic, once every one is there `copies` times."""
+    counted: Counter[str] = Counter()
+    async with reader(bootstrap, CONTACT_EVENTS.name) as consumer:
+
+        async def read_more() -> Counter[str]:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    event_id = EventEnvelope.from_bytes(record.value or b"").id
+                    if event_id in ids:  # other tests share the broker and the topic
+                        counted[event_id] += 1
+            return counted
+
+        await eventually(
+            read_more,
+            lambda seen: all(seen[i] >= copies for i in ids),
+            within=20,
+            interval=0,
+            what=f"each event {copies} times",
+        )
+    return counted
+
+
+async def test_a_crash_between_publish_and_delete_publishes_again_under_the_same_ids(
+    tmp_path: Path, broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Published entries wait for the next write to delete them; the process dies before one.
+    monkeypatch.setattr(sqlite_store, "SENT_DELETE_DELAY_SECONDS", 3600.0)
+    path = tmp_path / "svc.sqlite3"
+    crashed = SqliteStore(path)
+    await crashed.start([])
+    events = [_event(f"c-{i}", 1) for i in range(5)]
+    ids = {e.envelope.id for e in events}
+    await _commit_events(crashed, events)
+    relay = _relay(crashed, broker.bootstrap_servers)
+    task = asyncio.create_task(relay.run())
+    await eventually(lambda: relay.published, lambda n: n == 5, what="the events marked sent")
+    await cancel_and_wait(task)
+    assert await crashed.pending_events(10) == [], "this process does not publish them again"
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM _outbox").fetchone()[0] == 5
+
+    restarted = SqliteStore(path)
+    await restarted.start([])
+    consumer_store = SqliteStore(tmp_path / "consumer.sqlite3")
+    await consumer_store.start([])
+    again = asyncio.create_task(_relay(restarted, broker.bootstrap_servers).run())
+    try:
+        # At least once: every event twice, under its own id both times ...
+        copies = await _copies_of(broker.bootstrap_servers, ids, 2)
+        assert copies == dict.fromkeys(ids, 2)
+        await eventually(
+            lambda: restarted.pending_events(10), lambda p: p == [], what="an empty outbox"
+        )
+        # ... so a consumer that records handled ids with its effect applies each once.
+        delivered = [event_id for event_id in copies.elements()]
+        async with consumer_store.transaction() as session:
+            first = await mark_processed_many(session, "audit", delivered[:5])
+            second = await mark_processed_many(session, "audit", delivered[5:])
+        assert first | second == ids
+        assert len(first) + len(second) == len(ids)
+    finally:
+        await cancel_and_wait(again)
+        await restarted.close()
+        await consumer_store.close()
+        await crashed.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM _outbox").fetchone()[0] == 0

@@ -41,6 +41,7 @@ from crm_shared.storage.sqlite_multi import (
     create_multi_value_indexes,
 )
 from crm_shared.storage.sqlite_plan import named_index, plan_source, side_ids, side_join
+from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
 from crm_shared.storage.sqlite_sql import field_expr as _expr
 from crm_shared.storage.sqlite_sql import table_name as _table
@@ -54,6 +55,8 @@ from crm_shared.storage.sqlite_text import (
 from crm_shared.storage.sqlite_wal import WalTruncation
 
 BUSY_TIMEOUT_MS = 10000
+# How long published outbox entries wait for a write to delete them before one of their own does.
+SENT_DELETE_DELAY_SECONDS = 0.5
 # A checkpoint waits this long for other processes' readers, holding our write lock meanwhile.
 CHECKPOINT_BUSY_TIMEOUT_MS = 200
 _PRAGMAS = (
@@ -363,6 +366,8 @@ class SqliteStore:
         self._wal_truncation = WalTruncation(self._truncate_wal, delay_seconds=1.0)
         # Checkpoints run beside the writer, not inside the commit that fills the log.
         self._checkpoints = BackgroundCheckpoints(self._path)
+        # Published entries are deleted by the next write, not by a transaction of their own.
+        self._sent = SentEntries(self._delete_sent_alone, delay=SENT_DELETE_DELAY_SECONDS)
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self._path, isolation_level=None)
@@ -431,6 +436,9 @@ class SqliteStore:
         self._reader = await self._connect()
 
     async def close(self) -> None:
+        await self._sent.stop()
+        if self._writer is not None and len(self._sent):
+            await self._delete_sent_alone()
         await self._wal_truncation.stop()
         await self._checkpoints.close()
         for conn in (self._reader, self._writer):
@@ -459,6 +467,9 @@ class SqliteStore:
             )
             async with _immediate(self._writer):
                 yield session
+                # What the relay published meanwhile leaves with this commit (sqlite_sent.py).
+                deleted = await self._sent.delete_in(self._writer) if len(self._sent) else ()
+            self._sent.forget(deleted)
         self._checkpoints.after_commit()
         if session.added_events:
             self.outbox_signal.set()
@@ -484,13 +495,15 @@ class SqliteStore:
                 await _end(self._reader, "COMMIT")
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
+        # Published entries whose delete has not committed yet are still rows: skip them.
+        sent = self._sent.snapshot()
         # One statement reads a consistent snapshot by itself: no BEGIN and COMMIT around it.
         async with self._read_lock:
             assert self._reader is not None
             rows = await _fetch(
                 self._reader,
                 "SELECT outbox_id, topic, key, value FROM _outbox ORDER BY outbox_id LIMIT ?",
-                (limit,),
+                (limit + len(sent),),
             )
         return [
             PendingEvent(
@@ -500,23 +513,28 @@ class SqliteStore:
                 value=bytes(row[3]),
             )
             for row in rows
-        ]
+            if row[0] not in sent
+        ][:limit]
 
     async def pending_count(self) -> int:
+        sent = len(self._sent)
         async with self.reader():
             assert self._reader is not None
             async with self._reader.execute("SELECT COUNT(*) FROM _outbox") as cur:
                 row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        return max(0, int(row[0]) - sent) if row else 0
 
     async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None:
-        if not outbox_ids:
+        # Deleted by the next write's transaction, or alone if none comes (sqlite_sent.py).
+        self._sent.add(outbox_ids)
+
+    async def _delete_sent_alone(self) -> None:
+        if self._writer is None:
             return
-        assert self._writer is not None
-        async with self._write_lock, _immediate(self._writer):
-            await self._writer.executemany(
-                "DELETE FROM _outbox WHERE outbox_id = ?", [(i,) for i in outbox_ids]
-            )
+        async with self._write_lock:
+            async with _immediate(self._writer):
+                deleted = await self._sent.delete_in(self._writer)
+            self._sent.forget(deleted)
         self._checkpoints.after_commit()
 
     def forget_deleted(self) -> None:
