@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
 
 from crm_shared.envelope import EventEnvelope
@@ -128,4 +130,32 @@ async def test_a_batch_limit_counts_only_entries_not_yet_published(tmp_path: Pat
         # The four published rows come first in the table; they must not use up the limit.
         assert [p.outbox_id for p in await store.pending_events(1)] == ids[4:]
     finally:
+        await store.close()
+
+
+@pytest.mark.usefixtures("slow_lone_deletes")
+async def test_outbox_rows_and_published_deletes_go_with_the_commit_in_one_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.sqlite3"
+    store, _ = await _store_with_published(path, 3)
+    trips: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", "call"))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    try:
+        async with store.transaction() as session:
+            await session.insert("notes", {"id": new_id(), "tenant": "t"})
+            await session.add_events([_event("c-new")])
+        # BEGIN, the insert, then the outbox row, the deletes and COMMIT together.
+        assert len(trips) == 3
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", original)
+        assert _outbox_rows(path) == 2  # the one left pending and the new one
+        assert len(await store.pending_events(10)) == 2
+    finally:
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", original)
         await store.close()

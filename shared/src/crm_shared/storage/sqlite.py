@@ -32,6 +32,7 @@ from crm_shared.storage.port import (
     outbox_value,
 )
 from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, BackgroundCheckpoints
+from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
 from crm_shared.storage.sqlite_leases import read_lease, write_lease
 from crm_shared.storage.sqlite_multi import (
@@ -103,6 +104,7 @@ class SqliteSession:
         self._text = text or {}
         self._codecs = codecs or {}
         self.added_events = False
+        self.outbox_rows: list[OutboxRow] = []
 
     def _codec(self, collection: str) -> DocumentCodec:
         return self._codecs.get(collection, _PLAIN)
@@ -283,11 +285,9 @@ class SqliteSession:
         self._require_write()
         if not events:
             return
-        rows = [(new_id(), e.topic, e.key, outbox_value(e), now_iso()) for e in events]
-        await self._conn.executemany(
-            "INSERT INTO _outbox (outbox_id, topic, key, value, created_at) VALUES (?, ?, ?, ?, ?)",
-            rows,
-        )
+        at = now_iso()
+        # Written with the COMMIT, in the same trip to the connection's thread (sqlite_commit.py).
+        self.outbox_rows.extend((new_id(), e.topic, e.key, outbox_value(e), at) for e in events)
         self.added_events = True
 
     async def mark_processed(self, consumer: str, event_id: str) -> bool:
@@ -465,10 +465,15 @@ class SqliteStore:
                 text=self._text,
                 codecs=self._codecs,
             )
-            async with _immediate(self._writer):
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield session
                 # What the relay published meanwhile leaves with this commit (sqlite_sent.py).
-                deleted = await self._sent.delete_in(self._writer) if len(self._sent) else ()
+                deleted = self._sent.taken()
+                await finish(self._writer, outbox=session.outbox_rows, sent=deleted)
+            except BaseException:
+                await _end(self._writer, "ROLLBACK")
+                raise
             self._sent.forget(deleted)
         self._checkpoints.after_commit()
         if session.added_events:
@@ -532,8 +537,13 @@ class SqliteStore:
         if self._writer is None:
             return
         async with self._write_lock:
-            async with _immediate(self._writer):
-                deleted = await self._sent.delete_in(self._writer)
+            deleted = self._sent.taken()
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+                await finish(self._writer, sent=deleted)
+            except BaseException:
+                await _end(self._writer, "ROLLBACK")
+                raise
             self._sent.forget(deleted)
         self._checkpoints.after_commit()
 

@@ -20,12 +20,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-import aiosqlite
-
 log = logging.getLogger(__name__)
-
-# Bound parameters per DELETE: well under SQLite's limit of 32,766.
-_CHUNK = 500
 
 
 class SentEntries:
@@ -56,17 +51,12 @@ class SentEntries:
         """
         return frozenset(self._ids)
 
-    async def delete_in(self, conn: aiosqlite.Connection) -> list[str]:
-        """Delete every handed-over id inside the caller's open transaction; returns them.
+    def taken(self) -> list[str]:
+        """Every handed-over id, for a transaction to delete before its COMMIT.
 
         The caller forgets them (`forget`) once its transaction committed.
         """
-        taken = list(self._ids)
-        for start in range(0, len(taken), _CHUNK):
-            chunk = taken[start : start + _CHUNK]
-            placeholders = ", ".join("?" for _ in chunk)
-            await conn.execute(f"DELETE FROM _outbox WHERE outbox_id IN ({placeholders})", chunk)
-        return taken
+        return list(self._ids)
 
     def forget(self, deleted: Iterable[str]) -> None:
         """Drop ids whose deletion committed."""
