@@ -71,6 +71,16 @@ class PlatformSettings(BaseSettings):
             " tests 10 ms: a hop then costs milliseconds instead of about a quarter second."
         ),
     )
+    kafka_unhurried_fetch_max_wait_ms: int = Field(
+        default=250,
+        ge=1,
+        description=(
+            "The fetch wait of the consumer groups nobody waits on by the millisecond"
+            " (crm_shared.wiring.UNHURRIED_GROUPS: erasures, receipts, an import's cancel),"
+            " when longer than KAFKA_FETCH_MAX_WAIT_MS: an idle group then asks the embedded"
+            " broker 4 times a second instead of 40."
+        ),
+    )
     crm_require_topics: bool = Field(
         default=False,
         description=(

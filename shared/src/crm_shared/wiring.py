@@ -274,6 +274,19 @@ PRODUCTS = ServiceMessaging(
 
 SERVICES: tuple[ServiceMessaging, ...] = (CONTACTS, TIMELINE, IMPORTER, GDPR, PRODUCTS)
 
+# Groups nobody waits on by the millisecond (an erasure's deadline is days, a cancel or a consent
+# change may take a quarter second): they fetch with the longer KAFKA_UNHURRIED_FETCH_MAX_WAIT_MS.
+# On the embedded broker each idle group otherwise asks about 40 times a second.
+UNHURRIED_GROUPS: frozenset[str] = frozenset(
+    {
+        "crm-contacts-import-control",
+        "crm-contacts-erasure",
+        "crm-timeline-erasure",
+        "crm-importer-erasure",
+        "crm-gdpr-receipts",
+    }
+)
+
 # Published for other products only (no service of the platform reads them): the state topic,
 # from which a product keeps a current copy of every contact and deletes it on a tombstone.
 FOR_OTHER_PRODUCTS: frozenset[str] = frozenset({ContactState.event_type})

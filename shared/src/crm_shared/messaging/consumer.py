@@ -29,6 +29,7 @@ from crm_shared.observability.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTER
 from crm_shared.observability.tracing import context_from, span
 from crm_shared.settings import PlatformSettings
 from crm_shared.topics import ALL_TOPICS, DEAD_LETTERS
+from crm_shared.wiring import UNHURRIED_GROUPS
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,14 @@ def parse_record(value: bytes | None, headers: Headers | None = None) -> EventEn
         if any(err["type"] == "json_invalid" for err in exc.errors(include_input=False)):
             raise PermanentMessageError("malformed-json") from None
         raise PermanentMessageError("malformed-envelope", fields=failing_fields(exc)) from None
+
+
+def fetch_wait_ms(group: str, settings: PlatformSettings) -> int:
+    """How long the group's fetches wait for data: longer for the unhurried groups."""
+    short = settings.kafka_fetch_max_wait_ms
+    if group in UNHURRIED_GROUPS:
+        return max(short, settings.kafka_unhurried_fetch_max_wait_ms)
+    return short
 
 
 class EventConsumer:
@@ -93,7 +102,7 @@ class EventConsumer:
             max_poll_interval_ms=60000,
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
-            fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
+            fetch_max_wait_ms=fetch_wait_ms(self._group, self._settings),
         )
 
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
