@@ -8,6 +8,8 @@ store's writer, got it and committed. Per activity that splits the latency into
   writer wait      asks -> holds the writer (another transaction or the relay's deletes hold it)
   in the tx        holds -> its item is stamped (reads, processed marks) ...
   to commit        ... -> committed (inserts, outbox events, COMMIT)
+  offsets commit   committed -> the poll's offsets committed (after the latency; the next poll
+                   waits for it)
 printed for all activities and for the slowest 1%, beside the relay's batches (read -> broker
 acknowledged -> marked sent, the latter holding the writer).
 """
@@ -27,6 +29,8 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("writer wait", "tx_wait", "tx_locked"),
     ("in the tx", "tx_locked", "item"),
     ("to commit", "item", "tx_committed"),
+    # Not part of the latency, but the next poll waits for it.
+    ("offsets commit", "tx_committed", "offsets_committed"),
 )
 
 
