@@ -193,7 +193,7 @@ LIVE = "json_extract(c.doc, '$.deleted_at') IS NULL AND json_extract(c.doc, '$.e
 CEILING_EMAIL = (
     "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c "
     "ON c.tenant = d.e_tenant AND c.id = d.e_id WHERE d.e_tenant = ? "
-    f"AND d.e_path = 'emails_norm' AND d.e_value = ? AND {LIVE} ORDER BY d.e_id LIMIT 51"
+    f"AND d.e_path = 'match_keys' AND d.e_value = 'e:' || ? AND {LIVE} ORDER BY d.e_id LIMIT 51"
 )
 CEILING_TAG_PLAN = (
     "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c "

@@ -63,18 +63,45 @@ async def test_live_by_emails_handles_more_emails_than_one_query_binds(store: Sq
     assert len(found) == 1200
 
 
-async def test_email_lookup_uses_the_email_index(store: SqliteStore) -> None:
-    # Ordered by id alone, SQLite would scan the whole tenant: imports would turn quadratic.
-    conn = store._writer
+async def test_email_lookups_read_the_match_keys_index_not_the_tenant(store: SqliteStore) -> None:
+    # Ordered by id alone over the whole tenant, imports would turn quadratic: the look-up must
+    # read the emails' match-key entries (the side table), never walk the contacts table.
+    conn = store._reader
     assert conn is not None
-    sql = (
-        "EXPLAIN QUERY PLAN SELECT doc FROM c_contacts WHERE tenant = ? AND "
-        "json_extract(doc, '$.email_norm') IN (?, ?) AND json_extract(doc, '$.deleted_at') IS NULL "
-        "ORDER BY json_extract(doc, '$.email_norm') ASC, id ASC LIMIT ?"
+    statements: list[str] = []
+    await conn.set_trace_callback(statements.append)
+    try:
+        async with store.reader() as session:
+            repo = ContactRepository(session, "acme")
+            await repo.live_by_emails(["a@x.io", "b@x.io"])
+            await repo.live_with_email("a@x.io")
+    finally:
+        await conn.set_trace_callback(None)
+    finds = [s for s in statements if s.startswith("SELECT doc FROM")]
+    assert len(finds) == 2
+    for sql in finds:
+        async with conn.execute(f"EXPLAIN QUERY PLAN {sql}") as cursor:
+            plan = " ".join(str(row) for row in await cursor.fetchall())
+        assert "mv_contacts" in plan and "SCAN c_contacts" not in plan, plan
+
+
+async def test_a_secondary_email_is_not_taken_for_a_primary_one(store: SqliteStore) -> None:
+    # The match keys hold every email: the primary-email look-ups must still check the primary.
+    holder = new_contact(
+        contact_id=new_id(),
+        tenant="acme",
+        profile={"name": "H", "email": "main@x.io", "emails": ["a@x.io"]},
+        source="manual",
+        now=NOW,
     )
-    async with conn.execute(sql, ("acme", "a", "b", 10)) as cursor:
-        plan = " ".join(str(row) for row in await cursor.fetchall())
-    assert "ix_email_norm" in plan
+    async with store.transaction() as session:
+        await ContactRepository(session, "acme").add(holder)
+    async with store.reader() as session:
+        repo = ContactRepository(session, "acme")
+        assert await repo.live_with_email("a@x.io") is None
+        assert await repo.live_by_emails(["a@x.io"]) == {}
+        found = await repo.live_with_email("main@x.io")
+    assert found is not None and found["id"] == holder["id"]
 
 
 async def test_save_many_refuses_when_a_contact_is_no_longer_live(store: SqliteStore) -> None:

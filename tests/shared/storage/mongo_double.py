@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 import mongomock
+from pymongo.errors import OperationFailure
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -149,6 +150,13 @@ class DoubleCollection:
             options["partialFilterExpression"] = partialFilterExpression
         created: str = self._sync.create_index(keys, **options)
         return created
+
+    async def drop_index(self, name: str) -> None:
+        """Drop an index by name (OperationFailure when there is none, as the server answers)."""
+        try:
+            self._sync.drop_index(name)
+        except mongomock.OperationFailure as exc:
+            raise OperationFailure(str(exc)) from exc
 
 
 class DoubleDatabase:
