@@ -97,6 +97,11 @@ class DoubleCollection:
         found: Doc | None = self._sync.find_one(filter, projection=projection)
         return found
 
+    async def distinct(self, key: str, *, session: DoubleSession | None = None) -> list[Any]:
+        self._check(session)
+        found: list[Any] = self._sync.distinct(key)
+        return found
+
     async def count_documents(self, filter: Doc, *, session: DoubleSession | None = None) -> int:
         """Count the matching documents."""
         self._check(session)

@@ -212,6 +212,11 @@ class MongoSession:
         """Count the tenant's documents matching `where`."""
         return await self._coll(collection).count_documents(_filter(tenant, where), session=self._s)
 
+    async def tenants(self, collection: str) -> list[str]:
+        """Every tenant with a document in the collection (off the `by_id` index)."""
+        found = await self._coll(collection).distinct("tenant", session=self._s)
+        return sorted(str(t) for t in found)
+
     async def insert(self, collection: str, doc: Doc) -> None:
         """Insert one document; DuplicateKeyError if it breaks a unique index."""
         await self.insert_many(collection, [doc])

@@ -294,6 +294,13 @@ class Session(Protocol):
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int: ...
 
+    async def tenants(self, collection: str) -> list[str]:
+        """Every tenant holding a document in the collection, in order (for cross-tenant upkeep).
+
+        Reads every document's tenant or a whole index: for background work, never a request.
+        """
+        ...
+
     async def insert(self, collection: str, doc: dict[str, Any]) -> None: ...
 
     async def insert_many(self, collection: str, docs: Sequence[dict[str, Any]]) -> None: ...

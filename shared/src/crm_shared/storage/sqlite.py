@@ -224,6 +224,16 @@ class SqliteSession:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
+    async def tenants(self, collection: str) -> list[str]:
+        # Off the (tenant, id) key: one seek per tenant, not one step per document.
+        table = _table(collection)
+        sql = (
+            f"WITH RECURSIVE t(tenant) AS (SELECT min(tenant) FROM {table} UNION ALL "
+            f"SELECT (SELECT min(tenant) FROM {table} WHERE tenant > t.tenant) FROM t "
+            "WHERE t.tenant IS NOT NULL) SELECT tenant FROM t WHERE tenant IS NOT NULL"
+        )
+        return [str(row[0]) for row in await _fetch(self._conn, sql, ())]
+
     async def insert(self, collection: str, doc: dict[str, Any]) -> None:
         await self.insert_many(collection, [doc])
 

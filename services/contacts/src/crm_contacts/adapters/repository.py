@@ -7,6 +7,7 @@ from typing import Any
 
 from crm_contacts.adapters.consents import CONSENT_SPECS
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
+from crm_contacts.adapters.derived_backfill import BACKFILL_SPECS
 from crm_contacts.adapters.duplicates import MATCHING_SPECS
 from crm_contacts.adapters.import_batches import IMPORT_BATCH_SPECS
 from crm_contacts.adapters.import_cancellations import CANCELLATION_SPECS
@@ -96,6 +97,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     IDEMPOTENCY_COLLECTION,
     *IMPORT_BATCH_SPECS,
     *CONSENT_SPECS,
+    *BACKFILL_SPECS,
 )
 
 # Bound the number of values per In query (SQLite caps bound parameters per statement).
