@@ -16,6 +16,7 @@ from crm_contacts.adapters.importer_client import ImporterExports
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.entrypoints.accounts_http import router as accounts_router
+from crm_contacts.entrypoints.backfill_http import router as backfill_router
 from crm_contacts.entrypoints.backfill_loop import run_backfill_loop
 from crm_contacts.entrypoints.bulk_http import router as bulk_router
 from crm_contacts.entrypoints.campaigns_http import router as campaigns_router
@@ -156,6 +157,7 @@ def create_app(
         jobs_router,
         privacy_router,
         forms_router,
+        backfill_router,
     ):
         app.include_router(part)
     return app

@@ -81,7 +81,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(CONTACTS, indexes=SEARCH_INDEXES, retired=RETIRED_INDEXES),
     CollectionSpec(SUPPRESSIONS, indexes=(Index(("hash",), unique=True),)),
     # Accounts: one per folded name; contacts link to them by `account_id` (additional emails
-    # are looked up through `emails_norm` above).
+    # are looked up through the match keys, `holding_email`).
     CollectionSpec(CONTACTS, indexes=(Index(("account_id",), sparse=True),)),
     CollectionSpec(ACCOUNTS, indexes=(Index(("name_folded",), unique=True), Index(("domain",)))),
     CollectionSpec(

@@ -101,3 +101,19 @@ async def _backfill_tenant(
             )
             return
         await asyncio.sleep(pause)
+
+
+async def tenant_progress(
+    store: DocumentStore, tenant: str, *, version: int = DERIVED_FIELDS_VERSION
+) -> dict[str, Any]:
+    """The tenant's backfill at `version`: status, contacts read and rewritten so far."""
+    async with store.reader() as session:
+        stored = await read_progress(session, tenant)
+    if stored is None or stored["version"] != version:
+        return {"version": version, "status": "pending", "processed": 0, "rewritten": 0}
+    return {
+        "version": version,
+        "status": "finished" if stored["finished"] else "running",
+        "processed": stored["processed"],
+        "rewritten": stored["rewritten"],
+    }
