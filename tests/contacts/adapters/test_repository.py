@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from crm_contacts.adapters.repository import (
 )
 from crm_contacts.domain.contact import new_contact, soft_deleted
 from crm_shared.ids import new_id
+from crm_shared.storage import CollectionSpec
 from crm_shared.storage.sqlite import SqliteStore
 
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -123,3 +126,54 @@ async def test_suppressions_are_added_once_per_tenant(store: SqliteStore) -> Non
             "h3",
         }
         assert await SuppressionRepository(session, "globex").suppressed(["h1"]) == set()
+
+
+def _stop8_specs() -> tuple[CollectionSpec, ...]:
+    """The contacts specs as stop 8 declared them: full indexes, `emails_norm`, `email_norm`."""
+    older: list[CollectionSpec] = []
+    for spec in COLLECTION_SPECS:
+        indexes = tuple(dataclasses.replace(index, sparse=False) for index in spec.indexes)
+        older.append(dataclasses.replace(spec, indexes=(*indexes, *spec.retired), retired=()))
+    return tuple(older)
+
+
+async def test_a_store_laid_out_by_stop_8_is_migrated_once_and_answers_the_same(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = SqliteStore(path)
+    await old.start(_stop8_specs())
+    doc = _contact("a@x.io")
+    async with old.transaction() as session:
+        await ContactRepository(session, "acme").add(doc)
+    await old.close()
+    with sqlite3.connect(path) as db:
+        assert (
+            db.execute("SELECT count(*) FROM mv_contacts WHERE e_path = 'emails_norm'").fetchone()[
+                0
+            ]
+            == 1
+        )
+    for _ in range(2):  # a second start finds nothing left to change
+        store = SqliteStore(path)
+        await store.start(COLLECTION_SPECS)
+        try:
+            async with store.reader() as session:
+                found = await ContactRepository(session, "acme").live_with_email("a@x.io")
+        finally:
+            await store.close()
+        assert found is not None and found["id"] == doc["id"]
+        with sqlite3.connect(path) as db:
+            entries = db.execute(
+                "SELECT count(*) FROM mv_contacts WHERE e_path = 'emails_norm'"
+            ).fetchone()[0]
+            indexes = {
+                name: sql
+                for name, sql in db.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                )
+            }
+        assert entries == 0
+        assert "contacts_ix_email_norm" not in indexes
+        assert " WHERE " in indexes["contacts_ix_deleted_at"]
+        assert " WHERE " in indexes["contacts_ix_account_id"]
