@@ -174,6 +174,6 @@ async def test_a_store_laid_out_by_stop_8_is_migrated_once_and_answers_the_same(
                 )
             }
         assert entries == 0
-        assert "contacts_ix_email_norm" not in indexes
+        assert "contacts_ix_email_norm" not in indexes and "contacts_ix_phone" not in indexes
         assert " WHERE " in indexes["contacts_ix_deleted_at"]
         assert " WHERE " in indexes["contacts_ix_account_id"]

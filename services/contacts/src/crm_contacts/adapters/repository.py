@@ -56,11 +56,12 @@ SEARCH_INDEXES: tuple[Index, ...] = (
     Index(("search_text",), text=True),
 )
 
-# Indexes of earlier versions, dropped from stores that still have them: every email is found
-# through the match keys now (see `holding_email`).
+# Indexes of earlier versions, dropped from stores that still have them: every email and phone
+# is found through the match keys now (see `holding_email`); no query read the `phone` index.
 RETIRED_INDEXES: tuple[Index, ...] = (
     Index(("emails_norm",), multi_value="array"),
     Index(("email_norm",)),
+    Index(("phone",)),
 )
 
 # Every field of a stored contact (the shared field table), with its empty value: most are empty
@@ -73,9 +74,10 @@ CONTACT_EMPTIES: tuple[Empty, ...] = tuple(
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         CONTACTS,
-        # No index on `email_norm`: primary-email look-ups read the match keys (`holding_email`).
-        # `deleted_at` is empty for most contacts: only the deleted ones are indexed.
-        indexes=(Index(("phone",)), Index(("deleted_at",), sparse=True)),
+        # No index on `email_norm` or `phone`: look-ups by an email or a phone read the match
+        # keys (`holding_email`, `p:<phone>`). `deleted_at` is empty for most contacts: only the
+        # deleted ones are indexed.
+        indexes=(Index(("deleted_at",), sparse=True),),
         empties=CONTACT_EMPTIES,
     ),
     CollectionSpec(CONTACTS, indexes=SEARCH_INDEXES, retired=RETIRED_INDEXES),
