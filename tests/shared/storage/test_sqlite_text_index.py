@@ -165,5 +165,5 @@ async def test_an_index_made_with_positions_is_rebuilt_without_them_once(tmp_pat
             await store.close()
         with sqlite3.connect(path) as db:
             sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'ft_people'").fetchone()[0]
-        assert "detail=none" in sql
+        assert "detail=none, columnsize=0" in sql
         assert postings(path, "smithers") == []
