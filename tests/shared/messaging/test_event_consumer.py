@@ -309,6 +309,37 @@ async def test_a_polls_batchable_records_go_in_one_call_and_fail_alone(
     assert (refused["dlq.reason"], refused["dlq.attempts"]) == (b"unknown-contact", b"1")
 
 
+async def test_records_of_types_the_group_ignores_do_not_break_up_a_batch(
+    broker: EmbeddedBroker,
+) -> None:
+    topic = await _new_topic(broker)
+    first, other, last = _activity_record(), _envelope("c-9"), _activity_record()
+    calls: list[list[str]] = []
+
+    async def on_activities(
+        batch: Sequence[tuple[ActivityRecorded, EventEnvelope]],
+    ) -> Sequence[object]:
+        calls.append([envelope.id for _, envelope in batch])
+        return [None] * len(batch)
+
+    settings = PlatformSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    consumer = EventConsumer(
+        settings,
+        group=f"test-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        bus=MessageBus().on_many(ActivityRecorded, on_activities),
+    )
+    # One poll: two activities around a contact event this group does not handle.
+    await _publish(broker, topic, [e.to_bytes() for e in (first, other, last)])
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: consumer.handled == 2 and consumer.ignored == 1)
+    finally:
+        await cancel_and_wait(task)
+
+    assert calls == [[first.id, last.id]]
+
+
 async def test_a_batch_that_fails_as_a_whole_is_retried_one_record_at_a_time(
     broker: EmbeddedBroker,
 ) -> None:

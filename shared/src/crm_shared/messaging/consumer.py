@@ -236,16 +236,27 @@ class EventConsumer:
     def _batchable(
         self, records: list[ConsumerRecord[bytes, bytes]]
     ) -> list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None:
-        """The records with their envelopes when the bus handles all of them many at once."""
+        """The records with their envelopes when the bus handles all of them many at once.
+
+        Records of types this group ignores (a shared topic's other events) do not stop a batch:
+        they are counted as ignored here and left out of it.
+        """
         parsed = []
+        ignored = 0
         for record in records:
             try:
                 envelope = parse_record(record.value, record.headers)
             except PermanentMessageError:
                 return None  # dead-lettered on the one-by-one path, with its reason
+            if not self._bus.handles(envelope.type) or self._bus.skips(envelope):
+                ignored += 1
+                continue
             if not self._bus.batches(envelope.type):
                 return None
             parsed.append((record, envelope))
+        if ignored:
+            self.ignored += ignored
+            CONSUMED.labels(self._group, "ignored").inc(ignored)
         return parsed
 
     async def _handle_together(
