@@ -139,7 +139,7 @@ class MessageBus:
             return route[0].model_validate(envelope.data)
         except ValidationError as exc:
             raise PermanentMessageError.from_validation(
-                "schema-invalid", exc, prefix="data"
+                "schema-invalid", exc, model=route[0], prefix="data"
             ) from None
 
     async def dispatch(self, envelope: EventEnvelope) -> object:

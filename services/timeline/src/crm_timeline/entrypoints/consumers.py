@@ -34,7 +34,7 @@ from crm_shared.events import (
     envelope_in_import_summary,
 )
 from crm_shared.messaging.bus import MessageBus
-from crm_shared.messaging.errors import MAX_FIELDS, MAX_PART, PermanentMessageError
+from crm_shared.messaging.errors import MAX_FIELDS, PermanentMessageError, field_path
 from crm_shared.storage import DocumentStore
 from crm_shared.wiring import TIMELINE
 from crm_timeline.domain.contact_history import ContactLifecycleEvent
@@ -82,7 +82,9 @@ def valid_activity(envelope: EventEnvelope) -> ActivityCreate:
     try:
         return ActivityCreate.model_validate(fields)
     except ValidationError as exc:
-        raise PermanentMessageError.from_validation("schema-invalid", exc, prefix="data") from None
+        raise PermanentMessageError.from_validation(
+            "schema-invalid", exc, model=ActivityCreate, prefix="data"
+        ) from None
 
 
 def valid_report(event: ActivityRecordedV2, envelope: EventEnvelope) -> ActivityReport:
@@ -102,8 +104,13 @@ def valid_report(event: ActivityRecordedV2, envelope: EventEnvelope) -> Activity
         kind = event.details.type
         unknown += [("data", "details", kind, name) for name in details if name not in known]
     if unknown:
-        named = sorted(".".join(part[:MAX_PART] for part in path) for path in unknown)
-        raise PermanentMessageError("schema-invalid", fields=named[:MAX_FIELDS])
+        # An unknown name is the sender's choice (it could be a value): shown as `*`.
+        named = sorted({field_path(path, ("data", "details", kind)) for path in unknown})
+        raise PermanentMessageError(
+            "schema-invalid",
+            fields=named[:MAX_FIELDS],
+            kinds=[f"{path}:extra_forbidden" for path in named[:MAX_FIELDS]],
+        )
     return ActivityReport.model_construct(
         occurred_at=event.occurred_at,
         summary=event.summary,
