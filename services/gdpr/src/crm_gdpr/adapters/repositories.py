@@ -300,6 +300,18 @@ class ErasureRepository:
             ERASURE_RECEIPTS, tenant=tenant, id=receipt_id(erasure_id, contact_id, service)
         )
 
+    async def receipts_by_id(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored receipts with these ids (see `receipt_id`), by id; one read per page."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _PAGE):
+            chunk = unique[start : start + _PAGE]
+            for doc in await self._session.find(
+                ERASURE_RECEIPTS, tenant=tenant, where=[In("id", tuple(chunk))], limit=len(chunk)
+            ):
+                found[str(doc["id"])] = doc
+        return found
+
     async def save_receipt(self, receipt: dict[str, Any]) -> None:
         """Replace one per-record receipt."""
         await self._session.replace(ERASURE_RECEIPTS, receipt)

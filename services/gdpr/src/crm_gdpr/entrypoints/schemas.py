@@ -225,6 +225,11 @@ class DataExportPublic(BaseModel):
     )
     audit: list[AuditEntryPublic]
     csv: dict[str, str] = Field(description="Each section as CSV text")
+    held_elsewhere: list[dict[str, str]] = Field(
+        default=[],
+        description="Short-lived copies outside the services' stores that may mention the "
+        "person (the console's held import uploads): who holds them, how long, and erasure",
+    )
     generated_at: str
     expires_at: str | None = Field(
         default=None, description="When the kept bundle is deleted (GDPR_BUNDLE_RETENTION_HOURS)"
