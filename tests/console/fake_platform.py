@@ -110,7 +110,7 @@ class FakePlatform:
         if path.startswith("/v1/imports"):
             return self._importing(request)
         if path == "/v1/erasure-requests" and method == "GET":
-            return _json({"items": [], "next_cursor": None})
+            return self._erasures(request)
         if path == "/v1/contacts/c1/consents":
             return _json({"contact_id": "c1", "purposes": []})
         return _problem(404, f"no route {method} {path}")
@@ -138,6 +138,22 @@ class FakePlatform:
             hit = "ada@example.com" in json.loads(request.content).get("emails", [])
             return _json({"suppressed": hit, "hashes": [SUPPRESSED] if hit else []})
         return httpx.Response(204)
+
+    def _erasures(self, request: httpx.Request) -> httpx.Response:
+        """Two pages of one request each: the cursor "stale" is one gdpr no longer accepts."""
+        cursor = request.url.params.get("cursor")
+        if cursor == "stale":
+            return _problem(400, "cursor was made for sort=due_at; pass the same sort with it")
+        number = 2 if cursor else 1
+        erasure = {
+            "id": f"e{number}",
+            "contact_id": f"c{number}",
+            "status": "pending",
+            "requested_at": "2026-01-0{number}T10:00:00Z",
+            "due_at": "2026-02-0{number}T10:00:00Z",
+            "overdue": False,
+        }
+        return _json({"items": [erasure], "next_cursor": None if cursor else "erasure-page-2"})
 
     def _importing(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST" and request.url.path == "/v1/imports":

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from crm_console.adapters.api import ApiError
+from crm_console.domain.paging import MAX_BACK, page_links
 from crm_console.entrypoints.deps import Api, CurrentSession, redirect, render, require
 
 router = APIRouter()
@@ -28,7 +29,15 @@ def due_date(requested_at: str) -> str:
 
 
 ERASURE_STATUSES = ("pending", "completed", "failed")
+# The gdpr API's orders (sort=), as the list's select offers them; the first is its default.
+ERASURE_ORDERS = (
+    ("received_at", "Oldest first"),
+    ("-received_at", "Newest first"),
+    ("due_at", "Due soonest first"),
+    ("-due_at", "Due latest first"),
+)
 Cursor = Annotated[str, Query(max_length=200)]
+BackCursors = Annotated[list[str], Query(max_length=MAX_BACK * 4)]
 
 
 async def _privacy_page(
@@ -38,28 +47,45 @@ async def _privacy_page(
     *,
     status: str = "",
     overdue: bool = False,
+    sort: str = "",
     cursor: str = "",
+    back: Sequence[str] = (),
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    params: dict[str, Any] = {"limit": ERASURES_PER_PAGE}
+    order = sort if sort in dict(ERASURE_ORDERS) else ERASURE_ORDERS[0][0]
+    params: dict[str, Any] = {"limit": ERASURES_PER_PAGE, "sort": order}
     if status in ERASURE_STATUSES:
         params["status"] = status
     if overdue:
         params["overdue"] = "true"
     if cursor:
         params["cursor"] = cursor
-    page = await api.get("gdpr", "/v1/erasure-requests", key=session.api_key, params=params)
-    kept = {k: v for k, v in (("status", status), ("overdue", "true" if overdue else "")) if v}
-    next_cursor = page.get("next_cursor")
-    next_url = f"/privacy?{urlencode({**kept, 'cursor': next_cursor})}" if next_cursor else None
+    try:
+        page = await api.get("gdpr", "/v1/erasure-requests", key=session.api_key, params=params)
+    except ApiError as exc:
+        if exc.status != 400 or not cursor:
+            raise
+        # A page link from before the order changed, or altered: say so, offer the first page.
+        page = {"items": [], "next_cursor": None}
+        error = "That page link no longer works; go back to the first page."
+    chosen = (
+        ("status", status if status in ERASURE_STATUSES else ""),
+        ("overdue", "true" if overdue else ""),
+        ("sort", "" if order == ERASURE_ORDERS[0][0] else order),
+    )
+    kept = {name: value for name, value in chosen if value}
+    links = page_links(
+        "/privacy", kept, cursor=cursor, back=back, next_cursor=page.get("next_cursor")
+    )
     context = {
         "error": error,
         "erasures": page["items"],
         "statuses": ERASURE_STATUSES,
-        "filters": {"status": status, "overdue": overdue},
-        "next_url": next_url,
-        "first_url": f"/privacy?{urlencode(kept)}" if cursor else None,
+        "orders": ERASURE_ORDERS,
+        "order_label": dict(ERASURE_ORDERS)[order],
+        "filters": {"status": status, "overdue": overdue, "sort": order},
+        "links": links,
     }
     return render(request, "privacy.html", context, session=session, status_code=status_code)
 
@@ -71,11 +97,23 @@ async def privacy_home(
     api: Api,
     status: Annotated[str, Query(max_length=20)] = "",
     overdue: bool = False,
+    sort: Annotated[str, Query(max_length=20)] = "",
     cursor: Cursor = "",
+    back: BackCursors = [],  # noqa: B006 - FastAPI copies a query list's default
 ) -> Response:
-    """Erasure requests (status, due date, overdue), and the forms for new requests (admin)."""
+    """Erasure requests (status, due date, overdue) in the order chosen, and the forms for new
+    requests (admin)."""
     require(session, "admin")
-    return await _privacy_page(request, session, api, status=status, overdue=overdue, cursor=cursor)
+    return await _privacy_page(
+        request,
+        session,
+        api,
+        status=status,
+        overdue=overdue,
+        sort=sort,
+        cursor=cursor,
+        back=[c for c in back if len(c) <= 200],
+    )
 
 
 @router.post("/privacy/erasures")
