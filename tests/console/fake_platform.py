@@ -52,6 +52,9 @@ class FakePlatform:
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Each import the importer received: its form fields and the file's bytes.
     imports: list[dict[str, Any]] = field(default_factory=list)
+    # Each preview the importer received, likewise; a status to answer them with instead.
+    previews: list[dict[str, Any]] = field(default_factory=list)
+    preview_status: int | None = None
 
     def transport(self) -> httpx.MockTransport:
         """The transport to give the console app."""
@@ -156,8 +159,15 @@ class FakePlatform:
         return _json({"items": [erasure], "next_cursor": None if cursor else "erasure-page-2"})
 
     def _importing(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/v1/imports/preview":
+            return self._preview(request)
         if request.method == "POST" and request.url.path == "/v1/imports":
             fields, file = _multipart(request)
+            undefined = _undefined_fields(fields)
+            if undefined and fields.get("create_fields") != "true":
+                return _problem(422, f"column '{undefined[0][0]}' maps to an undefined field")
+            if undefined and ROLES[request.headers["authorization"][7:]] != "admin":
+                return _problem(403, "creating a custom field needs the admin role")
             self.imports.append({**fields, "file": file})
             return _json({"id": f"j{len(self.imports)}", "status": "queued"}, status=202)
         number = request.url.path.removeprefix("/v1/imports/j")
@@ -167,6 +177,27 @@ class FakePlatform:
             counts = {"processed_rows": 2, "total_rows": 2, "created": 2, "updated": 0}
             return _json({**job, **counts, "skipped": 0, "failed": 0, "error": None})
         return _problem(404, "no such import")
+
+    def _preview(self, request: httpx.Request) -> httpx.Response:
+        """Like the importer's preview: the mapping's undefined custom fields (the only one the
+        tenant has is `plan`), typed number when the column is called "Points"."""
+        fields, file = _multipart(request)
+        self.previews.append({**fields, "file": file})
+        if self.preview_status is not None:
+            return _problem(self.preview_status, "the importer is busy")
+        create = fields.get("create_fields") == "true"
+        problems = [
+            {
+                "column": column,
+                "field": target,
+                "problem": "undefined_custom_field",
+                "type": "number" if column == "Points" else "text",
+                "created_on_upload": create,
+                "message": f"column '{column}' maps to '{target}', which is not defined",
+            }
+            for column, target in _undefined_fields(fields)
+        ]
+        return _json({"columns": [], "rows": [], "warnings": [], "mapping_problems": problems})
 
     def _merging(self, request: httpx.Request) -> httpx.Response:
         if self.duplicates is None:
@@ -196,6 +227,16 @@ class FakePlatform:
         body = json.loads(request.content)
         self.stored = {**self.stored, **body, "version": self.stored["version"] + 1}
         return _json(self.stored)
+
+
+def _undefined_fields(fields: dict[str, str]) -> list[tuple[str, str]]:
+    """(column, field) of each column mapped to a custom field other than `plan`."""
+    mapping: dict[str, str] = json.loads(fields.get("mapping") or "{}")
+    return [
+        (column, target)
+        for column, target in mapping.items()
+        if target.startswith("custom.") and target != "custom.plan"
+    ]
 
 
 def _multipart(request: httpx.Request) -> tuple[dict[str, str], bytes]:
