@@ -50,6 +50,8 @@ class FakePlatform:
     # None: no bulk-actions API; otherwise the bodies it received.
     bulk_bodies: list[dict[str, Any]] | None = None
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # True: the tenant has no contacts (every listing is empty).
+    no_contacts: bool = False
     # Each import the importer received: its form fields and the file's bytes.
     imports: list[dict[str, Any]] = field(default_factory=list)
     # Each preview the importer received, likewise; a status to answer them with instead.
@@ -72,6 +74,8 @@ class FakePlatform:
         if path == "/v1/contacts" and method == "GET":
             if request.url.params.get("deleted") == "true" and role == "viewer":
                 return _problem(403, "needs editor")
+            if self.no_contacts:
+                return _json({"items": [], "next_cursor": None})
             return _json({"items": [self.stored], "next_cursor": "next-page-cursor"})
         if path == "/v1/contacts" and method == "POST":
             body = json.loads(request.content)

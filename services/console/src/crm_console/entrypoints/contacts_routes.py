@@ -78,6 +78,7 @@ async def contact_list(
     context = {
         "page": page,
         "filters": filters,
+        "no_filters": not any(v for name, v in filters.items() if name != "sort"),
         "deleted": deleted,
         "error": error,
         "sources": SOURCES,
