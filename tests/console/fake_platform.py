@@ -70,7 +70,7 @@ class FakePlatform:
             return _problem(401, "missing or unknown API key")
         path, method = request.url.path, request.method
         if path == "/v1/audit-log":
-            return _problem(403, "needs admin") if role != "admin" else _json({"items": []})
+            return _problem(403, "needs admin") if role != "admin" else self._audit(request)
         if path == "/v1/contacts" and method == "GET":
             if request.url.params.get("deleted") == "true" and role == "viewer":
                 return _problem(403, "needs editor")
@@ -145,6 +145,17 @@ class FakePlatform:
             hit = "ada@example.com" in json.loads(request.content).get("emails", [])
             return _json({"suppressed": hit, "hashes": [SUPPRESSED] if hit else []})
         return httpx.Response(204)
+
+    def _audit(self, request: httpx.Request) -> httpx.Response:
+        """One entry a page, two pages; a contact id with a space is refused as gdpr would."""
+        if " " in request.url.params.get("contact_id", ""):
+            return _problem(422, "contact_id: String should match pattern")
+        cursor = request.url.params.get("cursor")
+        entry = {"seq": 2 if cursor else 1, "at": "2026-01-02T10:00:00.000000Z", "fields": []}
+        entry.update({"actor": "key:ops", "action": "crm.gdpr.erasure.requested.v1"})
+        return _json(
+            {"items": [{**entry, "target": "c1"}], "next_cursor": None if cursor else "a2"}
+        )
 
     def _erasures(self, request: httpx.Request) -> httpx.Response:
         """Two pages of one request each: the cursor "stale" is one gdpr no longer accepts."""

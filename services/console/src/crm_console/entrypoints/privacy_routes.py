@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from crm_console.adapters.api import ApiError
+from crm_console.domain.audit import AUDIT_ACTIONS, day_start
 from crm_console.domain.paging import MAX_BACK, page_links
 from crm_console.entrypoints.deps import Api, CurrentSession, redirect, render, require
 
@@ -187,36 +188,58 @@ async def audit_log(
     session: CurrentSession,
     api: Api,
     contact_id: Annotated[str, Query(max_length=100)] = "",
-    action: Annotated[str, Query(max_length=100)] = "",
-    cursor: Annotated[str, Query(max_length=200)] = "",
+    action: Annotated[str, Query(max_length=200)] = "",
+    actor: Annotated[str, Query(max_length=200)] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
+    cursor: Cursor = "",
+    back: BackCursors = [],  # noqa: B006 - FastAPI copies a query list's default
 ) -> Response:
-    """The audit log, oldest first, by contact and action, with the chain check."""
+    """The audit log, oldest first, by contact, action, actor and day, with the chain check.
+
+    Every filter is the audit API's own, so it holds across pages (a filter applied to one
+    fetched page would find nothing in a long log).
+    """
     require(session, "admin")
-    params: dict[str, Any] = {"limit": 100}
-    if contact_id.strip():
-        params["contact_id"] = contact_id.strip()
+    chosen = {"contact_id": contact_id, "action": action, "actor": actor}
+    chosen = {name: value.strip() for name, value in chosen.items() if value.strip()}
+    days = {"since": since, "until": until}
+    params: dict[str, Any] = {"limit": 100, **chosen}
+    error = None
+    for name, day in days.items():
+        if day and (moment := day_start(day)) is None:
+            error = f"Enter the {'first' if name == 'since' else 'last'} day as a date."
+        elif day:
+            params[name] = moment
+    if "until" in params:  # the last day counts in full
+        params["until"] = day_start((date.fromisoformat(until) + timedelta(days=1)).isoformat())
     if cursor:
         params["cursor"] = cursor
-    error = None
-    try:
-        page = await api.get("gdpr", "/v1/audit-log", key=session.api_key, params=params)
-    except ApiError as exc:
-        if exc.status not in (400, 422):
-            raise
-        page, error = {"items": [], "next_cursor": None}, "Enter a valid contact id."
-    items = [e for e in page["items"] if not action or action.lower() in e["action"].lower()]
-    return render(
-        request,
-        "audit.html",
-        {
-            "items": items,
-            "next_cursor": page.get("next_cursor"),
-            "contact_id": contact_id,
-            "action": action,
-            "error": error,
-        },
-        session=session,
+    page: dict[str, Any] = {"items": [], "next_cursor": None}
+    if error is None:
+        try:
+            page = await api.get("gdpr", "/v1/audit-log", key=session.api_key, params=params)
+        except ApiError as exc:
+            if exc.status not in (400, 422):
+                raise
+            error = f"These filters cannot be used: {exc.message}"
+    kept = {**chosen, **{name: day for name, day in days.items() if day}}
+    links = page_links(
+        "/privacy/audit",
+        kept,
+        cursor=cursor,
+        back=[c for c in back if len(c) <= 200],
+        next_cursor=page.get("next_cursor"),
     )
+    context = {
+        "items": page["items"],
+        "filters": {**days, "contact_id": contact_id, "action": action, "actor": actor},
+        "filtered": bool(kept),
+        "actions": AUDIT_ACTIONS,
+        "links": links,
+        "error": error,
+    }
+    return render(request, "audit.html", context, session=session)
 
 
 @router.get("/privacy/audit/verify")
