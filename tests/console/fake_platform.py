@@ -118,6 +118,9 @@ class FakePlatform:
             return self._importing(request)
         if path == "/v1/erasure-requests" and method == "GET":
             return self._erasures(request)
+        if path == "/v1/erasure-requests" and method == "POST":
+            body = {"id": "e9", "status": "pending", **json.loads(request.content)}
+            return _json(body, status=202)
         if path == "/v1/contacts/c1/consents":
             return _json({"contact_id": "c1", "purposes": []})
         return _problem(404, f"no route {method} {path}")

@@ -204,6 +204,7 @@ def test_erasure_shows_each_services_status_and_the_audit_chain_verifies(
     victim = new_contact(stack, name="Erase Me", email="erase.me@example.com")
     console = sign_in(page, stack, path="/privacy")
     page.get_by_label("Contact id").first.fill(victim["id"])
+    page.get_by_label("this cannot be undone").check()
     page.get_by_role("button", name="Request erasure").click()
 
     expect(page.get_by_role("heading", name="Erasure request")).to_be_visible()

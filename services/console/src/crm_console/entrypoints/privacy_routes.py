@@ -52,6 +52,7 @@ async def _privacy_page(
     cursor: str = "",
     back: Sequence[str] = (),
     error: str | None = None,
+    erase_contact: str = "",
     status_code: int = 200,
 ) -> Response:
     order = sort if sort in dict(ERASURE_ORDERS) else ERASURE_ORDERS[0][0]
@@ -87,6 +88,7 @@ async def _privacy_page(
         "order_label": dict(ERASURE_ORDERS)[order],
         "filters": {"status": status, "overdue": overdue, "sort": order},
         "links": links,
+        "erase_contact": erase_contact,
     }
     return render(request, "privacy.html", context, session=session, status_code=status_code)
 
@@ -119,10 +121,26 @@ async def privacy_home(
 
 @router.post("/privacy/erasures")
 async def request_erasure(
-    request: Request, session: CurrentSession, api: Api, contact_id: ContactIdField = ""
+    request: Request,
+    session: CurrentSession,
+    api: Api,
+    contact_id: ContactIdField = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Start erasing a contact everywhere, then follow each service's receipt."""
+    """Start erasing a contact everywhere, then follow each service's receipt.
+
+    An erasure cannot be undone: the person ticks a box saying they know, or nothing is asked.
+    """
     require(session, "admin")
+    if confirm != "yes":
+        return await _privacy_page(
+            request,
+            session,
+            api,
+            error="Tick the box to confirm the erasure: it cannot be undone.",
+            erase_contact=contact_id.strip(),
+            status_code=422,
+        )
     try:
         erasure = await api.post(
             "gdpr",
@@ -134,7 +152,12 @@ async def request_erasure(
         if exc.status not in (404, 409, 410, 422):
             raise
         return await _privacy_page(
-            request, session, api, error=_contact_problem(exc), status_code=exc.status
+            request,
+            session,
+            api,
+            error=_contact_problem(exc),
+            erase_contact=contact_id.strip(),
+            status_code=exc.status,
         )
     return redirect(request, f"/privacy/erasures/{erasure['id']}")
 
