@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
@@ -22,6 +23,8 @@ ACTIONS = {
     "delete": "Delete",
 }
 FINISHED = ("completed", "failed", "cancelled")
+# The list's filters the bulk form carries along (as `filter.<name>`).
+LIST_FILTERS = ("q", "tag", "owner", "source", "cf_key", "cf_value", "campaign", "consent")
 NOT_AVAILABLE = {"title": "Not available", "message": "Bulk actions are not available here."}
 
 
@@ -61,17 +64,28 @@ async def start_bulk_action(request: Request, session: CurrentSession, api: Api)
     action = str(form.get("action") or "")
     ids = [str(v) for v in form.getlist("ids")]
     every = form.get("scope") == "all"
+    criteria = selection_filter(form)
     error = None
     if action not in ACTIONS:
         error = "Choose an action."
     elif not every and not ids:
         error = "Select at least one contact, or choose all matching contacts."
+    elif every and action == "delete" and not criteria:
+        # With no filter "all matching" is every contact of the tenant: one slip of a radio
+        # button would delete them all.
+        error = (
+            "Search or filter first: deleting all matching contacts without a filter would "
+            "delete every contact."
+        )
     if error is not None:
-        context = {"title": "Nothing to do", "message": error}
+        # Back to the list as it was (its filters), not to an empty one.
+        kept = [(name, str(form.get(f"filter.{name}") or "")) for name in LIST_FILTERS]
+        back = f"/contacts?{urlencode([(n, v) for n, v in kept if v])}"
+        context = {"title": "Nothing to do", "message": error, "back_url": back}
         return render(request, "error.html", context, session=session, status_code=422)
     body: dict[str, Any] = {"action": action, "params": _params(action, str(form.get("value")))}
     if every:
-        body["filter"] = selection_filter(form)
+        body["filter"] = criteria
     else:
         body["ids"] = ids
     try:
