@@ -56,6 +56,8 @@ class FakePlatform:
     imports: list[dict[str, Any]] = field(default_factory=list)
     # Each preview the importer received, likewise; a status to answer them with instead.
     previews: list[dict[str, Any]] = field(default_factory=list)
+    # The body of each export the importer was asked for.
+    exports: list[dict[str, Any]] = field(default_factory=list)
     preview_status: int | None = None
 
     def transport(self) -> httpx.MockTransport:
@@ -116,6 +118,12 @@ class FakePlatform:
             return _json({"items": [spring], "next_cursor": None})
         if path.startswith("/v1/imports"):
             return self._importing(request)
+        if path == "/v1/exports" and method == "POST":
+            self.exports.append(json.loads(request.content))
+            return _json({"id": "x1", "status": "queued"}, status=202)
+        if path == "/v1/exports/x1":
+            export = {"id": "x1", "status": "completed", "rows": 1, "fields": ["name"]}
+            return _json({**export, "error": None})
         if path == "/v1/erasure-requests" and method == "GET":
             return self._erasures(request)
         if path == "/v1/erasure-requests" and method == "POST":

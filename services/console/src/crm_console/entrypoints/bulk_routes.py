@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from crm_console.adapters.api import ApiError
+from crm_console.domain.list_filter import LIST_FILTERS, contact_filter
 from crm_console.domain.values import split_list, text_or_none
-from crm_console.entrypoints.contacts_routes import SOURCES
 from crm_console.entrypoints.deps import Api, CurrentSession, redirect, render, require
 
 router = APIRouter()
@@ -23,29 +23,12 @@ ACTIONS = {
     "delete": "Delete",
 }
 FINISHED = ("completed", "failed", "cancelled")
-# The list's filters the bulk form carries along (as `filter.<name>`).
-LIST_FILTERS = ("q", "tag", "owner", "source", "cf_key", "cf_value", "campaign", "consent")
 NOT_AVAILABLE = {"title": "Not available", "message": "Bulk actions are not available here."}
 
 
 def selection_filter(form: Any) -> dict[str, Any]:
     """The list's current filters (hidden in the bulk form) as the API's contact filter."""
-    criteria: dict[str, Any] = {}
-    for name in ("q", "owner", "campaign"):
-        if value := text_or_none(str(form.get(f"filter.{name}") or "")):
-            criteria[name] = value
-    if tags := split_list(str(form.get("filter.tag") or "")):
-        criteria["tag"] = tags
-    # The consent filter goes along too: should the API not know it, it refuses the action
-    # rather than acting on more contacts than the list showed.
-    if consent := split_list(str(form.get("filter.consent") or "")):
-        criteria["consent"] = consent
-    if (source := str(form.get("filter.source") or "")) in SOURCES:
-        criteria["source"] = source
-    key, value = str(form.get("filter.cf_key") or ""), str(form.get("filter.cf_value") or "")
-    if key and value:
-        criteria["custom"] = [{"key": key, "eq": value}]
-    return criteria
+    return contact_filter({name: str(form.get(f"filter.{name}") or "") for name in LIST_FILTERS})
 
 
 def _params(action: str, value: str) -> dict[str, Any]:
