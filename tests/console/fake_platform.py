@@ -196,6 +196,11 @@ class FakePlatform:
                 return _problem(403, "creating a custom field needs the admin role")
             self.imports.append({**fields, "file": file})
             return _json({"id": f"j{len(self.imports)}", "status": "queued"}, status=202)
+        if request.url.path.endswith("/errors"):
+            cursor = request.url.params.get("cursor")
+            row = {"row_number": 4 if cursor else 3, "reason": "name: is required"}
+            row["values"] = {"Full Name": "", "E-mail": "no.name@example.com"}
+            return _json({"items": [row], "next_cursor": None if cursor else "r2"})
         number = request.url.path.removeprefix("/v1/imports/j")
         if number.isdigit() and 0 < int(number) <= len(self.imports):
             sent = self.imports[int(number) - 1]

@@ -146,3 +146,18 @@ def test_the_check_sends_only_the_files_first_part_and_a_refusal_does_not_block_
     started = _start(console, csrf, token, mode="import", create_fields="true")
     assert fake.imports[0]["file"] == large  # the import itself sends the whole file
     assert started == ""  # a redirect to the job
+
+
+def test_rejected_rows_name_each_cell_by_its_column_and_page_back_and_forth(
+    console: TestClient, sign_in: Callable[[str], str]
+) -> None:
+    sign_in("viewer-key")
+
+    first = console.get("/imports/j1/errors").text
+
+    assert '<span class="hint">E-mail:</span> no.name@example.com' in first
+    found = re.search(r'<a href="([^"]+)" rel="next">', first)
+    assert found
+    second = console.get(found.group(1).replace("&amp;", "&")).text
+    assert "<td>4</td>" in second
+    assert '<a href="/imports/j1/errors" rel="prev">Previous page</a>' in second

@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 from crm_console.adapters.api import ApiError
 from crm_console.domain.csv_head import UnreadableCsv
 from crm_console.domain.mapping import column_choices, field_choices, suggest_mapping
+from crm_console.domain.paging import MAX_BACK, page_links
 from crm_console.entrypoints.deps import (
     Api,
     CurrentSession,
@@ -239,14 +240,27 @@ async def job_page(
 
 @router.get("/imports/{job_id}/errors")
 async def rejected_rows(
-    request: Request, job_id: JobId, session: CurrentSession, api: Api, cursor: str = ""
+    request: Request,
+    job_id: JobId,
+    session: CurrentSession,
+    api: Api,
+    cursor: Annotated[str, Query(max_length=200)] = "",
+    back: Annotated[list[str], Query(max_length=MAX_BACK * 4)] = [],  # noqa: B006
 ) -> Response:
     """The rejected rows with their reasons, a page at a time."""
     params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
     page = await api.get(
         "importer", f"/v1/imports/{job_id}/errors", key=session.api_key, params=params
     )
-    return render(request, "import_errors.html", {"job_id": job_id, "page": page}, session=session)
+    links = page_links(
+        f"/imports/{job_id}/errors",
+        {},
+        cursor=cursor,
+        back=[c for c in back if len(c) <= 200],
+        next_cursor=page.get("next_cursor"),
+    )
+    context = {"job_id": job_id, "page": page, "links": links}
+    return render(request, "import_errors.html", context, session=session)
 
 
 @router.get("/imports/{job_id}/rejected.csv")
