@@ -74,3 +74,18 @@ def test_the_deleted_contacts_list_says_so_in_its_title(
     deleted = console.get("/contacts", params={"deleted": "true"})
 
     assert "<title>Deleted contacts · CRM console</title>" in deleted.text
+
+
+def test_signing_out_says_so_and_an_ended_session_says_why_it_asks_again(
+    console: TestClient, sign_in: Callable[[str], str]
+) -> None:
+    csrf = sign_in("viewer-key")
+
+    signed_out = console.post("/signout", data={"csrf_token": csrf})
+
+    assert signed_out.headers["location"] == "/signin?signed_out=true"
+    assert "You are signed out." in console.get(signed_out.headers["location"]).text
+    asked = console.get("/contacts")
+    assert asked.headers["location"] == "/signin?next=%2Fcontacts"
+    assert "Sign in to continue" in console.get(asked.headers["location"]).text
+    assert "Sign in to continue" not in console.get("/signin").text
