@@ -189,7 +189,7 @@ def test_export_with_a_filter_and_chosen_fields(page: Page, stack: RunningPlatfo
     page.get_by_role("button", name="Export").click()
 
     expect(page.locator("#export-state")).to_have_text("completed", timeout=60_000)
-    expect(page.get_by_role("status")).to_contain_text("1 rows")
+    expect(page.get_by_role("status")).to_contain_text("1 row ·")
     shot(page, "export")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
