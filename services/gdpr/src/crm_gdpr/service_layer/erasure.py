@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crm_gdpr.adapters.repositories import ErasureRepository
-from crm_gdpr.domain.erasure import ErasureRequest, RequestErasure
+from crm_gdpr.domain.erasure import ErasureOrder, ErasureRequest, RequestErasure
 from crm_gdpr.domain.errors import ContactErased
 from crm_gdpr.domain.person import PersonFound
 from crm_gdpr.service_layer.ports import ContactLookup
@@ -21,7 +21,7 @@ from crm_shared.ids import new_id
 from crm_shared.observability.metrics import JOBS_STARTED
 from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.problems import NotFound
-from crm_shared.storage import DocumentStore, DuplicateKeyError, OutgoingEvent
+from crm_shared.storage import Cursor, DocumentStore, DuplicateKeyError, OutgoingEvent
 
 log = logging.getLogger(__name__)
 
@@ -187,13 +187,14 @@ async def erasure_page(
     tenant: str,
     status: str | None,
     overdue_at: str | None,
-    after_id: str | None,
+    order: ErasureOrder = "received_at",
+    after: Cursor | None,
     limit: int,
 ) -> list[ErasureRequest]:
-    """A page of the tenant's requests, oldest first (`overdue_at`: only those late by then)."""
+    """A page of the tenant's requests in `order` (`overdue_at`: only those late by then)."""
     async with store.reader() as session:
         return await ErasureRepository(session).page(
-            tenant, status=status, warned_before=overdue_at, after_id=after_id, limit=limit
+            tenant, status=status, warned_before=overdue_at, order=order, after=after, limit=limit
         )
 
 
