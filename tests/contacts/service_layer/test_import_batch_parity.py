@@ -1,7 +1,7 @@
 """An import batch stores and publishes what it did before the import path was made cheaper.
 
-`import_batch_parity.json` was recorded from the code before the per-batch work (bulk event
-building, state records from the written documents, the quick storability pass): for a mixed
+`import_batch_parity.json` was recorded from the code before the per-batch event building
+(events and state records built in one pass from the written documents): for a mixed
 batch (creates, an in-batch repeat, updates, unchanged rows, a row with a bad phone, failed rows,
 custom values, a second batch skipping) it holds every stored contact and every outbox record
 the batches added, in order, with ids and times replaced by placeholders in order of appearance.
