@@ -2,10 +2,11 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 N ?= 100000
+IMPORT_APPLY_N ?= 20000
 PYTEST_ARGS ?=
 
 .PHONY: install run test test-fast test-faults lint typecheck bench bench-search bench-duplicates \
-	bench-bulk bench-import-files bench-latency bench-console bench-export bench-jobs bench-read \
+	bench-bulk bench-import bench-import-apply bench-import-files bench-latency bench-console bench-export bench-jobs bench-read \
 	schemas check clean images
 
 install: ## install uv if missing, then the locked workspace into .venv
@@ -52,6 +53,12 @@ bench: install ## import (N rows, default 100000), search, duplicates, bulk, lat
 	@$(UV) run --no-sync python -m bench.read_bench --contacts $(READ_N)
 	@$(UV) run --no-sync python -m bench.erasure_bench
 	@$(MAKE) --no-print-directory bench-console CONSOLE_N=$(CONSOLE_N)
+
+bench-import: install ## the import alone: N rows end to end (default 100000) against the same-run ceiling
+	@$(UV) run --no-sync python -m bench.import_bench --rows $(N)
+
+bench-import-apply: install ## contacts applying import batches in process: CPU us/row (IMPORT_APPLY_N rows)
+	@$(UV) run --no-sync python -m bench.import_apply_bench --rows $(IMPORT_APPLY_N)
 
 bench-import-files: install ## .xlsx import rows/s against bare calamine; preview latency, 100 MB CSV
 	@$(UV) run --no-sync python -m bench.import_files_bench

@@ -86,6 +86,12 @@ def test_the_problem_never_quotes_the_value() -> None:
         {"tuple": ("a", "b\x00")},
         {"tuple": ("a", "b")},
         {"deep": [[[[[]]]]], "empty": {}},
+        {"n": 2**64 - 1},
+        {"x": float("-inf")},
+        {"text": "spells \\u0000 and :1234567890123456789"},
+        {1: "a key that is not text"},
+        {"nul key\x00": 1},
+        [{"a": [1, 2.5, None, True]}] * 20,
     ],
     ids=[
         "at the depth limit",
@@ -99,6 +105,12 @@ def test_the_problem_never_quotes_the_value() -> None:
         "NUL in a tuple",
         "a clean tuple",
         "empty containers",
+        "2**64 - 1 (orjson writes it)",
+        "minus infinity",
+        "text that spells NUL and a long integer",
+        "a key that is not text",
+        "NUL in a key",
+        "more brackets than the depth limit, nested shallowly",
     ],
 )
 def test_the_quick_pass_agrees_with_the_walk_that_names_the_place(
@@ -109,3 +121,19 @@ def test_the_quick_pass_agrees_with_the_walk_that_names_the_place(
     # The walk alone, as json_problem_at answered before it had a quick pass.
     monkeypatch.setattr(validation, "_plainly_storable", lambda value, max_depth: False)
     assert found == json_problem_at(data)
+
+
+def test_the_quick_pass_answers_for_a_plain_document_without_the_walk() -> None:
+    """An ordinary document (text, numbers, lists, maps, nulls) is passed by the quick pass."""
+    doc = {
+        "id": "0192",
+        "name": "Zoë Ødegaard",
+        "version": 3,
+        "score": 0.25,
+        "tags": ["vip", "source:import"],
+        "custom_fields": {"size": 12, "tiers": ["a", "b"]},
+        "deleted_at": None,
+        "active": True,
+        "count": 2**53 - 1,
+    }
+    assert validation._plainly_storable(doc, MAX_JSON_DEPTH)

@@ -7,7 +7,11 @@ tenant and actor, on the event model's topic, with the Kafka key also as the env
 
 from __future__ import annotations
 
-from crm_shared.envelope import EventData, EventEnvelope
+from collections.abc import Iterable
+
+from crm_shared.clock import utcnow
+from crm_shared.envelope import EventData, EventEnvelope, schema_uri
+from crm_shared.ids import new_id
 from crm_shared.observability.tracing import current_traceparent
 from crm_shared.storage import OutgoingEvent
 
@@ -34,3 +38,34 @@ def outgoing(
         traceparent=current_traceparent(),
     )
     return OutgoingEvent(topic=data.topic, key=key, envelope=envelope)
+
+
+def outgoing_many(
+    payloads: Iterable[tuple[EventData, str]],
+    *,
+    source: str,
+    tenant: str,
+    actor: str | None,
+) -> list[OutgoingEvent]:
+    """`outgoing` for each (payload, key) of one write, such as an import batch's per-contact
+    events: the same envelopes, with the trace context and the time read once for them all.
+    """
+    traceparent = current_traceparent()
+    time = utcnow()
+    events: list[OutgoingEvent] = []
+    for data, key in payloads:
+        # Validated as `wrap` does: pydantic's model_construct measured twice as slow.
+        envelope = EventEnvelope(
+            id=new_id(),
+            time=time,
+            source=source,
+            type=data.event_type,
+            dataschema=schema_uri(data.event_type),
+            subject=key,
+            tenant=tenant,
+            actor=actor,
+            traceparent=traceparent,
+            data=data.model_dump(mode="json"),
+        )
+        events.append(OutgoingEvent(topic=data.topic, key=key, envelope=envelope))
+    return events

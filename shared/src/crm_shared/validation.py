@@ -119,41 +119,23 @@ def json_problem_at(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[Loc
 def _plainly_storable(value: Any, max_depth: int) -> bool:
     """True when `value` is plain JSON (dict, list, str, int, float, bool, None) a store can hold.
 
-    The quick first pass of `json_problem_at`, run on every imported contact: it keeps no paths
-    and searches all the text (keys too) with one regex over the joined strings, since the
-    forbidden characters are single code points. False sends the caller to the walk that says
-    where and why, also for any type it does not know exactly (subclasses, tuples, mappings).
+    The quick first pass of `json_problem_at`, run on every imported contact, so it leaves the
+    walking to orjson's C encoder and decoder: encoding refuses lone surrogates (text and keys),
+    keys that are not text, unknown types and (strict) integers beyond 53 bits; decoding the
+    bytes again must give back an equal value (a non-finite float comes back as null, a tuple as
+    a list). NUL is read off the bytes (written `\\u0000`), and the nesting is at most the number
+    of brackets. Any doubt (also a 60-bit integer, or text that spells `\\u0000`) says False, and
+    the caller walks to find where and why.
     """
-    texts: list[str] = []
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        kind = type(item)
-        if kind is str:
-            texts.append(item)
-        elif item is None or kind is bool:
-            continue
-        elif kind is int:
-            if not INT64_MIN <= item <= INT64_MAX:
-                return False
-        elif kind is float:
-            if not math.isfinite(item):
-                return False
-        elif kind is dict:
-            if item and depth >= max_depth:
-                return False
-            for key, child in item.items():
-                if type(key) is not str:
-                    return False
-                texts.append(key)
-                stack.append((child, depth + 1))
-        elif kind is list:
-            if item and depth >= max_depth:
-                return False
-            stack.extend((child, depth + 1) for child in item)
-        else:
-            return False
-    return _FORBIDDEN_CHARS.search("".join(texts)) is None
+    try:
+        encoded = orjson.dumps(value, option=orjson.OPT_STRICT_INTEGER)
+    except orjson.JSONEncodeError:
+        return False
+    if b"\\u0000" in encoded:
+        return False
+    if encoded.count(b"{") + encoded.count(b"[") > max_depth:
+        return False
+    return bool(orjson.loads(encoded) == value)
 
 
 def json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:

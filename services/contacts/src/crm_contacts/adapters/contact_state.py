@@ -52,34 +52,61 @@ CHANGES_A_CONTACT = frozenset(
         MergeUndone,
     )
 )
+_STATE_TYPE = ContactState.event_type
 _CHUNK = 500
 
 
-def contacts_changed(events: Sequence[OutgoingEvent | Tombstone]) -> dict[tuple[str, str], str]:
-    """(tenant, contact id) -> the actor of the last event changing it, in the events' order."""
-    changed: dict[tuple[str, str], str] = {}
+def contacts_changed(
+    events: Sequence[OutgoingEvent | Tombstone],
+    changed: dict[tuple[str, str], str] | None = None,
+) -> dict[tuple[str, str], str]:
+    """(tenant, contact id) -> the actor of the last event changing it, in the events' order,
+    added to `changed`.
+
+    A contact whose state record is among the events after its last change is taken out: the
+    writer published the state it wrote (an import batch, from the documents it holds), so it
+    is not read back.
+    """
+    changed = {} if changed is None else changed
     for event in events:
-        if isinstance(event, Tombstone) or event.envelope.type not in CHANGES_A_CONTACT:
+        if isinstance(event, Tombstone):
             continue
-        data = event.envelope.data
+        kind, data = event.envelope.type, event.envelope.data
+        if kind == _STATE_TYPE:
+            changed.pop((event.envelope.tenant, str(data["contact_id"])), None)
+            continue
+        if kind not in CHANGES_A_CONTACT:
+            continue
         tenant, actor = event.envelope.tenant, event.envelope.actor or ""
         for contact_id in [data["contact_id"], *data.get("duplicate_ids", ())]:
             changed[(tenant, str(contact_id))] = actor
     return changed
 
 
-def state_of(doc: dict[str, Any] | None, *, contact_id: str, tenant: str, actor: str) -> Any:
-    """The state record of a contact: its profile, or a tombstone once it is gone for good."""
-    if doc is None or doc.get("erased_at") or doc.get("merged_into"):
-        return Tombstone(CONTACT_STATE.name, contact_id)
-    state = ContactState(
+def current_state(
+    doc: dict[str, Any], *, contact_id: str, profile: ContactProfile | None = None
+) -> ContactState | None:
+    """A contact's state record payload; None once it is gone for good (a tombstone).
+
+    `profile`: the document's profile when the caller has built it already.
+    """
+    if doc.get("erased_at") or doc.get("merged_into"):
+        return None
+    return ContactState(
         contact_id=contact_id,
         version=int(doc["version"]),
-        profile=ContactProfile(**profile_snapshot(doc)),
+        profile=profile or ContactProfile(**profile_snapshot(doc)),
         created_at=doc.get("created_at"),
         updated_at=doc.get("updated_at"),
         deleted_at=doc.get("deleted_at"),
     )
+
+
+def state_of(doc: dict[str, Any] | None, *, contact_id: str, tenant: str, actor: str) -> Any:
+    """The state record of a contact: its profile, or a tombstone once it is gone for good."""
+    state = None if doc is None else current_state(doc, contact_id=contact_id)
+    if state is None:
+        return Tombstone(CONTACT_STATE.name, contact_id)
     return outgoing(
         state, source=CONTACTS_SOURCE, tenant=tenant, key=contact_id, actor=actor or None
     )
@@ -120,7 +147,7 @@ class _StateSession:
 
     async def add_events(self, events: Sequence[OutgoingEvent | Tombstone]) -> None:
         await self._session.add_events(events)
-        self.changed.update(contacts_changed(events))
+        contacts_changed(events, self.changed)
 
 
 class ContactStateStore(DelegatingStore):

@@ -25,7 +25,7 @@ from crm_contacts.domain.importing import (
 )
 from crm_contacts.service_layer.account_links import link_import_batch
 from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
-from crm_contacts.service_layer.import_events import per_contact_events
+from crm_contacts.service_layer.import_events import per_contact_events_and_states
 from crm_contacts.settings import ContactsSettings
 from crm_shared.actors import import_actor
 from crm_shared.clock import now_iso
@@ -285,9 +285,10 @@ async def _apply(
         await record_results(session, tenant, batch.job_id, batch.batch_no, plan.results)
         events = [_processed(batch, plan.results, tenant=tenant)]
         events += account_events
-        events += per_contact_events(
+        contact_events, states = per_contact_events_and_states(
             plan, originals, job_id=batch.job_id, tenant=tenant, actor=actor
         )
+        events += contact_events
         if plan.imported:
             imported = ContactsImported(
                 job_id=batch.job_id, batch_no=batch.batch_no, contacts=plan.imported
@@ -297,7 +298,7 @@ async def _apply(
                     imported, source=CONTACTS_SOURCE, tenant=tenant, key=batch.job_id, actor=actor
                 )
             )
-        await session.add_events(events)
+        await session.add_events([*events, *states])
     log.info(
         "import %s batch %d: %d rows, %d created, %d updated",
         batch.job_id,
