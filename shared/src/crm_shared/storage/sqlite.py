@@ -289,7 +289,11 @@ class SqliteSession:
         self._require_write()
         params: list[Any] = []
         clause = _where_clause(tenant, where, params)
-        cur = await self._conn.execute(f"DELETE FROM {_table(collection)} WHERE {clause}", params)
+        # The index is named as `find` names it: without it SQLite walks the tenant's whole
+        # table for each delete (an erasure of 5,000 contacts beside one contact's 10,000
+        # timeline items read 50 million rows).
+        source = self._source(collection, where)
+        cur = await self._conn.execute(f"DELETE FROM {source} WHERE {clause}", params)
         return cur.rowcount
 
     async def add_events(self, events: Sequence[OutgoingEvent | Tombstone]) -> None:
