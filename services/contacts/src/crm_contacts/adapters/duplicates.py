@@ -93,6 +93,19 @@ class CandidateFinder:
         keys = [EMAIL_KEY + e for e in emails] + [PHONE_KEY + p for p in phones]
         return await self.by_keys(keys, limit=_NO_LIMIT)
 
+    async def live_views(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The live contacts among these ids, as MATCH_VIEW (what scoring reads), in id order."""
+        found: list[dict[str, Any]] = []
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            found += await self._session.find(
+                CONTACTS,
+                tenant=self._tenant,
+                where=(In("id", chunk), *MATCHABLE),
+                limit=len(chunk),
+                fields=MATCH_VIEW,
+            )
+        return sorted(found, key=lambda doc: str(doc["id"]))
+
     async def by_ids(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The tenant's contacts with these ids, whatever their state."""
         found: dict[str, dict[str, Any]] = {}
