@@ -124,6 +124,11 @@ class PairRepository:
         self._session = session
         self._tenant = tenant
 
+    @property
+    def tenant(self) -> str:
+        """The tenant whose pairs these are."""
+        return self._tenant
+
     async def get(self, pair_id: str) -> dict[str, Any] | None:
         """One pair by id."""
         return await self._session.get(DUPLICATE_PAIRS, tenant=self._tenant, id=pair_id)
@@ -136,6 +141,19 @@ class PairRepository:
             where=(Contains("contact_ids", contact_id),),
             limit=10_000,
         )
+
+    async def of_contacts(self, contact_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Id -> pair, of every pair (dismissed ones too) any of these contacts is in."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(dict.fromkeys(contact_ids))):
+            docs = await self._session.find(
+                DUPLICATE_PAIRS,
+                tenant=self._tenant,
+                where=(ContainsAny("contact_ids", chunk),),
+                limit=_NO_LIMIT,
+            )
+            found.update((doc["id"], doc) for doc in docs)
+        return found
 
     async def page(
         self, *, min_score: float, limit: int, after: Cursor | None

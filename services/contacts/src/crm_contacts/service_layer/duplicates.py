@@ -10,6 +10,7 @@ meanwhile (deleted, erased, merged away), whatever path made them leave.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ WEAK_HOLDERS = 300
 _STRONG_NAME_KEYS = (EXACT_NAME_KEY, SOUND_KEY)
 _WEAK_NAME_KEYS = (LAST_INITIAL_KEY, FIRST_INITIAL_KEY)
 _NAME_ONLY = ("name",)
+# Queue entries handled per round of the re-match: the contacts are matched one short read each,
+# then the round's pairs are written in one transaction (a few thousand rows at most).
+REMATCH_BATCH = 50
 
 
 def matchable(doc: Mapping[str, Any] | None) -> bool:
@@ -152,33 +156,6 @@ async def contact_duplicates(
     return [(m, c) for m, c in found if m.contact_id not in dismissed]
 
 
-async def _rematch_one(
-    session: Session, tenant: str, contact_id: str, doc: dict[str, Any] | None, now: str
-) -> None:
-    pairs = PairRepository(session, tenant)
-    stored = {p["id"]: p for p in await pairs.of_contact(contact_id)}
-    fresh: dict[str, Match] = {}
-    if matchable(doc):
-        assert doc is not None
-        matches = await match_list(session, tenant, doc)
-        fresh = {pair_id(contact_id, m.contact_id): m for m in matches}
-    await pairs.remove([i for i, p in stored.items() if i not in fresh and not p["dismissed"]])
-    for i, match in fresh.items():
-        old = stored.get(i)
-        if old is None:
-            pair = new_pair(
-                tenant=tenant,
-                a=contact_id,
-                b=match.contact_id,
-                score=match.score,
-                reasons=match.reasons,
-                now=now,
-            )
-            await pairs.put(pair, new=True)
-        elif changed := rescored_pair(old, score=match.score, reasons=match.reasons, now=now):
-            await pairs.put(changed, new=False)
-
-
 async def forget_pairs(session: Session, tenant: str, contact_id: str) -> None:
     """Drop the open pairs of a contact that can match nothing any more (erased), at once.
 
@@ -189,22 +166,87 @@ async def forget_pairs(session: Session, tenant: str, contact_id: str) -> None:
     await pairs.remove([p["id"] for p in await pairs.of_contact(contact_id) if not p["dismissed"]])
 
 
-async def refresh_queued(store: DocumentStore, *, batch: int = 100) -> int:
-    """Recompute the pairs of the oldest queued contacts; how many queue entries were handled."""
-    async with store.transaction() as session:
+async def refresh_queued(store: DocumentStore, *, batch: int = REMATCH_BATCH) -> int:
+    """Recompute the pairs of the oldest queued contacts; how many queue entries were handled.
+
+    Matching is reads and CPU, writing the pairs is one short transaction: each contact is
+    matched in a read of its own, yielding the event loop between contacts, and only then are
+    the round's pairs written (in bulk) and its entries dropped. So a long queue (an import of
+    few distinct names) never holds the writer or the reader for more than one step, and the
+    outbox relay, consumers and HTTP keep flowing beside it. A contact changed meanwhile was
+    queued again by that change (a new entry, not dropped here): it is matched again later.
+    """
+    async with store.reader() as session:
         entries = await queued(session, limit=batch)
-        if not entries:
-            return 0
-        by_tenant: dict[str, list[str]] = defaultdict(list)
-        for entry in entries:
-            by_tenant[entry["contact_tenant"]].append(entry["contact_id"])
-        now = now_iso()
-        for tenant, ids in by_tenant.items():
-            docs = await CandidateFinder(session, tenant).by_ids(ids)
-            for contact_id in dict.fromkeys(ids):
-                await _rematch_one(session, tenant, contact_id, docs.get(contact_id), now)
+    if not entries:
+        return 0
+    by_tenant: dict[str, list[str]] = defaultdict(list)
+    for entry in entries:
+        by_tenant[entry["contact_tenant"]].append(entry["contact_id"])
+    fresh = {
+        tenant: await _rematched(store, tenant, list(dict.fromkeys(ids)))
+        for tenant, ids in by_tenant.items()
+    }
+    now = now_iso()
+    async with store.transaction() as session:
+        for tenant, matches in fresh.items():
+            await _write_pairs(PairRepository(session, tenant), matches, now=now)
         await dequeue(session, [e["id"] for e in entries])
     return len(entries)
+
+
+async def _rematched(
+    store: DocumentStore, tenant: str, contact_ids: list[str]
+) -> dict[str, list[Match]]:
+    """Each contact's matches now (none for one that left the live set), one short read each."""
+    async with store.reader() as session:
+        docs = await CandidateFinder(session, tenant).by_ids(contact_ids)
+    found: dict[str, list[Match]] = {}
+    for contact_id in contact_ids:
+        doc = docs.get(contact_id)
+        found[contact_id] = []
+        if matchable(doc):
+            assert doc is not None
+            async with store.reader() as session:
+                found[contact_id] = await match_list(session, tenant, doc)
+        # Matching is CPU: the relay, the consumers and HTTP get the loop between contacts.
+        await asyncio.sleep(0)
+    return found
+
+
+async def _write_pairs(
+    pairs: PairRepository, fresh: Mapping[str, list[Match]], *, now: str
+) -> None:
+    """Make the re-matched contacts' stored pairs what they match now, in bulk.
+
+    A pair stays while either of its contacts (when both were re-matched) still finds the
+    other; an open pair neither finds any more is removed; dismissed ones stay dismissed.
+    The stored pairs are read here, in the transaction: a dismissal made while the contacts
+    were being matched is kept.
+    """
+    wanted: dict[str, tuple[str, Match]] = {}
+    for contact_id, matches in fresh.items():
+        for match in matches:
+            wanted[pair_id(contact_id, match.contact_id)] = (contact_id, match)
+    stored = await pairs.of_contacts(list(fresh))
+    added: list[dict[str, Any]] = []
+    for pid, (contact_id, match) in wanted.items():
+        old = stored.get(pid)
+        if old is None:
+            added.append(
+                new_pair(
+                    tenant=pairs.tenant,
+                    a=contact_id,
+                    b=match.contact_id,
+                    score=match.score,
+                    reasons=match.reasons,
+                    now=now,
+                )
+            )
+        elif changed := rescored_pair(old, score=match.score, reasons=match.reasons, now=now):
+            await pairs.put(changed, new=False)
+    await pairs.insert_many(added)
+    await pairs.remove([i for i, p in stored.items() if i not in wanted and not p["dismissed"]])
 
 
 @dataclass(frozen=True)
