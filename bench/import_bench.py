@@ -23,6 +23,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.backlog import BacklogWatch
 from bench.processes import cpu_seconds, load_average
 from crm_shared.devstack import SERVICES, EmbeddedBroker, Platform, free_port
 from crm_shared.ids import new_id
@@ -278,23 +279,26 @@ def main(argv: list[str] | None = None) -> int:
         pids = {name: s.process.pid for name, s in platform.services.items() if s.process}
         pids["broker"] = broker.pid
         bootstrap = broker.bootstrap_servers
-        first = asyncio.run(
-            end_to_end(csv_path, args.rows, importer.url, bootstrap=bootstrap, pids=pids)
-        )
+        contacts_store = workdir / "data" / "contacts.sqlite3"
+        with BacklogWatch(contacts_store) as first_backlog:
+            first = asyncio.run(
+                end_to_end(csv_path, args.rows, importer.url, bootstrap=bootstrap, pids=pids)
+            )
         rate, job = first.rows_per_second, first.job
         # The same people at other companies: every row updates a contact (the last-writer rule).
         update_path = workdir / "contacts-moved.csv"
         generate_csv(update_path, args.rows, company_shift=1)
-        second = asyncio.run(
-            end_to_end(
-                update_path,
-                args.rows,
-                importer.url,
-                bootstrap=bootstrap,
-                pids=pids,
-                on_duplicate="update",
+        with BacklogWatch(contacts_store) as second_backlog:
+            second = asyncio.run(
+                end_to_end(
+                    update_path,
+                    args.rows,
+                    importer.url,
+                    bootstrap=bootstrap,
+                    pids=pids,
+                    on_duplicate="update",
+                )
             )
-        )
         update_rate, update_job = second.rows_per_second, second.job
         assert importer.process is not None
         baseline = reset_peak_rss(importer.process.pid)
@@ -315,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{first.fanned_out_seconds:.1f} s: {args.rows / first.fanned_out_seconds:,.0f} rows/s"
     )
     print(cpu_line(first))
+    print(first_backlog.line())
     print(
         f"end-to-end re-import with on_duplicate=update: {update_rate:,.0f} rows/s  "
         f"(updated {update_job['updated']:,}, skipped {update_job['skipped']:,}, "
@@ -325,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{second.fanned_out_seconds:.1f} s: {args.rows / second.fanned_out_seconds:,.0f} rows/s"
     )
     print(cpu_line(second))
+    print(second_backlog.line())
     print(load_average())
     print(
         f"export of {exported:,} rows ({megabytes:.1f} MB of CSV): importer peak RSS grew by "
