@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shutil
 import statistics
@@ -46,6 +47,12 @@ def _summary(samples: list[float]) -> str:
     return f"median {statistics.median(ordered):6.1f} ms, p95 {p95:6.1f} ms"
 
 
+def _load_average() -> str:
+    """The machine's load (1, 5, 15 min): figures taken on a busy machine are rough."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
 def _signed_in(console_url: str) -> httpx.Client:
     client = httpx.Client(base_url=console_url, timeout=60)
     form = client.get("/signin")
@@ -78,6 +85,7 @@ def measure(workdir: Path, count: int, repeats: int) -> bool:
         for client, path in ((api, "/v1/contacts?limit=50"), (console, "/contacts")):
             _time(client, path, 3)  # warm caches and connections
         rows = []
+        load_before = _load_average()
         for label, sort in (("creation order", ""), ("sorted by name", "name")):
             api_path = f"/v1/contacts?limit=50{f'&sort={sort}' if sort else ''}"
             console_path = f"/contacts{f'?sort={sort}' if sort else ''}"
@@ -85,6 +93,7 @@ def measure(workdir: Path, count: int, repeats: int) -> bool:
             page = _time(console, console_path, repeats)
             rows.append((label, ceiling, page))
         print(f"\ncontact list, first page of 50, {count:,} contacts stored, {repeats} requests")
+        print(f"  {load_before} before timing, {_load_average()} after")
         met = True
         for label, ceiling, page in rows:
             print(f"  {label:<15} contacts API (ceiling)  {_summary(ceiling)}")
@@ -108,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="crm-console-bench-"))
     path = workdir / "data" / "contacts.sqlite3"
     path.parent.mkdir(parents=True)
-    print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)
+    print(f"loading {args.contacts:,} contacts into {path} ({_load_average()}) ...", flush=True)
     _, loaded, indexed = asyncio.run(load(path, args.contacts))
     print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
     try:

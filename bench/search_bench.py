@@ -43,6 +43,7 @@ from crm_shared.filters import ContactFilter, CustomFieldCondition
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_text import match_expression
 from crm_shared.text import search_fold
 
 TENANT = "bench"
@@ -193,7 +194,7 @@ LIVE = "json_extract(c.doc, '$.deleted_at') IS NULL AND json_extract(c.doc, '$.e
 CEILING_EMAIL = (
     "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c "
     "ON c.tenant = d.e_tenant AND c.id = d.e_id WHERE d.e_tenant = ? "
-    f"AND d.e_path = 'emails_norm' AND d.e_value = ? AND {LIVE} ORDER BY d.e_id LIMIT 51"
+    f"AND d.e_path = 'match_keys' AND d.e_value = 'e:' || ? AND {LIVE} ORDER BY d.e_id LIMIT 51"
 )
 CEILING_TAG_PLAN = (
     "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c "
@@ -226,8 +227,10 @@ def text_queries(emails: list[str], repeats: int) -> dict[str, list[str]]:
 
 
 def _fts_query(q: str) -> str:
-    # Words under three characters have no trigram: the index cannot take them.
-    return " AND ".join(f'"{word}"' for word in search_fold(q).split() if len(word) >= 3)
+    # The index's own query: every trigram of every word of three or more characters.
+    expression = match_expression(search_fold(q).split())
+    assert expression is not None, q
+    return expression
 
 
 async def measure_text(path: Path, emails: list[str], repeats: int) -> None:

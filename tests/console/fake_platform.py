@@ -50,8 +50,15 @@ class FakePlatform:
     # None: no bulk-actions API; otherwise the bodies it received.
     bulk_bodies: list[dict[str, Any]] | None = None
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # True: the tenant has no contacts (every listing is empty).
+    no_contacts: bool = False
     # Each import the importer received: its form fields and the file's bytes.
     imports: list[dict[str, Any]] = field(default_factory=list)
+    # Each preview the importer received, likewise; a status to answer them with instead.
+    previews: list[dict[str, Any]] = field(default_factory=list)
+    # The body of each export the importer was asked for.
+    exports: list[dict[str, Any]] = field(default_factory=list)
+    preview_status: int | None = None
 
     def transport(self) -> httpx.MockTransport:
         """The transport to give the console app."""
@@ -65,10 +72,12 @@ class FakePlatform:
             return _problem(401, "missing or unknown API key")
         path, method = request.url.path, request.method
         if path == "/v1/audit-log":
-            return _problem(403, "needs admin") if role != "admin" else _json({"items": []})
+            return _problem(403, "needs admin") if role != "admin" else self._audit(request)
         if path == "/v1/contacts" and method == "GET":
             if request.url.params.get("deleted") == "true" and role == "viewer":
                 return _problem(403, "needs editor")
+            if self.no_contacts:
+                return _json({"items": [], "next_cursor": None})
             return _json({"items": [self.stored], "next_cursor": "next-page-cursor"})
         if path == "/v1/contacts" and method == "POST":
             body = json.loads(request.content)
@@ -109,8 +118,17 @@ class FakePlatform:
             return _json({"items": [spring], "next_cursor": None})
         if path.startswith("/v1/imports"):
             return self._importing(request)
+        if path == "/v1/exports" and method == "POST":
+            self.exports.append(json.loads(request.content))
+            return _json({"id": "x1", "status": "queued"}, status=202)
+        if path == "/v1/exports/x1":
+            export = {"id": "x1", "status": "completed", "rows": 1, "fields": ["name"]}
+            return _json({**export, "error": None})
         if path == "/v1/erasure-requests" and method == "GET":
-            return _json({"items": [], "next_cursor": None})
+            return self._erasures(request)
+        if path == "/v1/erasure-requests" and method == "POST":
+            body = {"id": "e9", "status": "pending", **json.loads(request.content)}
+            return _json(body, status=202)
         if path == "/v1/contacts/c1/consents":
             return _json({"contact_id": "c1", "purposes": []})
         return _problem(404, f"no route {method} {path}")
@@ -139,11 +157,50 @@ class FakePlatform:
             return _json({"suppressed": hit, "hashes": [SUPPRESSED] if hit else []})
         return httpx.Response(204)
 
+    def _audit(self, request: httpx.Request) -> httpx.Response:
+        """One entry a page, two pages; a contact id with a space is refused as gdpr would."""
+        if " " in request.url.params.get("contact_id", ""):
+            return _problem(422, "contact_id: String should match pattern")
+        cursor = request.url.params.get("cursor")
+        entry = {"seq": 2 if cursor else 1, "at": "2026-01-02T10:00:00.000000Z", "fields": []}
+        entry.update({"actor": "key:ops", "action": "crm.gdpr.erasure.requested.v1"})
+        return _json(
+            {"items": [{**entry, "target": "c1"}], "next_cursor": None if cursor else "a2"}
+        )
+
+    def _erasures(self, request: httpx.Request) -> httpx.Response:
+        """Two pages of one request each: the cursor "stale" is one gdpr no longer accepts."""
+        cursor = request.url.params.get("cursor")
+        if cursor == "stale":
+            return _problem(400, "cursor was made for sort=due_at; pass the same sort with it")
+        number = 2 if cursor else 1
+        erasure = {
+            "id": f"e{number}",
+            "contact_id": f"c{number}",
+            "status": "pending",
+            "requested_at": "2026-01-0{number}T10:00:00Z",
+            "due_at": "2026-02-0{number}T10:00:00Z",
+            "overdue": False,
+        }
+        return _json({"items": [erasure], "next_cursor": None if cursor else "erasure-page-2"})
+
     def _importing(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/v1/imports/preview":
+            return self._preview(request)
         if request.method == "POST" and request.url.path == "/v1/imports":
             fields, file = _multipart(request)
+            undefined = _undefined_fields(fields)
+            if undefined and fields.get("create_fields") != "true":
+                return _problem(422, f"column '{undefined[0][0]}' maps to an undefined field")
+            if undefined and ROLES[request.headers["authorization"][7:]] != "admin":
+                return _problem(403, "creating a custom field needs the admin role")
             self.imports.append({**fields, "file": file})
             return _json({"id": f"j{len(self.imports)}", "status": "queued"}, status=202)
+        if request.url.path.endswith("/errors"):
+            cursor = request.url.params.get("cursor")
+            row = {"row_number": 4 if cursor else 3, "reason": "name: is required"}
+            row["values"] = {"Full Name": "", "E-mail": "no.name@example.com"}
+            return _json({"items": [row], "next_cursor": None if cursor else "r2"})
         number = request.url.path.removeprefix("/v1/imports/j")
         if number.isdigit() and 0 < int(number) <= len(self.imports):
             sent = self.imports[int(number) - 1]
@@ -151,6 +208,27 @@ class FakePlatform:
             counts = {"processed_rows": 2, "total_rows": 2, "created": 2, "updated": 0}
             return _json({**job, **counts, "skipped": 0, "failed": 0, "error": None})
         return _problem(404, "no such import")
+
+    def _preview(self, request: httpx.Request) -> httpx.Response:
+        """Like the importer's preview: the mapping's undefined custom fields (the only one the
+        tenant has is `plan`), typed number when the column is called "Points"."""
+        fields, file = _multipart(request)
+        self.previews.append({**fields, "file": file})
+        if self.preview_status is not None:
+            return _problem(self.preview_status, "the importer is busy")
+        create = fields.get("create_fields") == "true"
+        problems = [
+            {
+                "column": column,
+                "field": target,
+                "problem": "undefined_custom_field",
+                "type": "number" if column == "Points" else "text",
+                "created_on_upload": create,
+                "message": f"column '{column}' maps to '{target}', which is not defined",
+            }
+            for column, target in _undefined_fields(fields)
+        ]
+        return _json({"columns": [], "rows": [], "warnings": [], "mapping_problems": problems})
 
     def _merging(self, request: httpx.Request) -> httpx.Response:
         if self.duplicates is None:
@@ -180,6 +258,16 @@ class FakePlatform:
         body = json.loads(request.content)
         self.stored = {**self.stored, **body, "version": self.stored["version"] + 1}
         return _json(self.stored)
+
+
+def _undefined_fields(fields: dict[str, str]) -> list[tuple[str, str]]:
+    """(column, field) of each column mapped to a custom field other than `plan`."""
+    mapping: dict[str, str] = json.loads(fields.get("mapping") or "{}")
+    return [
+        (column, target)
+        for column, target in mapping.items()
+        if target.startswith("custom.") and target != "custom.plan"
+    ]
 
 
 def _multipart(request: httpx.Request) -> tuple[dict[str, str], bytes]:

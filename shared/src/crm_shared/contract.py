@@ -107,7 +107,10 @@ DEAD_LETTER_HEADERS: dict[str, str] = {
 # Present only when the failure names fields.
 OPTIONAL_DEAD_LETTER_HEADERS: dict[str, str] = {
     "dlq.fields": "The failing fields as comma-separated dotted paths (e.g. data.summary); "
-    "names only, never values.",
+    "names only, never values: a part the schema does not declare (a dict key, an unknown "
+    "field's name) is shown as *.",
+    "dlq.kinds": "Each failing field with its kind of error, `<path>:<kind>` comma-separated "
+    "(e.g. data.email:string_type, pydantic's error types); never the input.",
 }
 
 

@@ -25,7 +25,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
 
-from crm_shared.storage import CollectionSpec, DocumentStore, PendingEvent, Session
+from crm_shared.storage import DocumentStore, Session
+from crm_shared.storage.delegating import DelegatingStore
 from crm_shared.storage.leases import Lease
 
 log = logging.getLogger(__name__)
@@ -164,13 +165,12 @@ class _HeldTransaction:
         return await self._context.__aexit__(exc_type, exc, tb)
 
 
-class RequestScopedStore:
+class RequestScopedStore(DelegatingStore):
     """The store a keyed request's route sees: its write transactions wait for the answer."""
 
     def __init__(self, store: DocumentStore, work: RequestWork) -> None:
-        self.inner = store
+        super().__init__(store)
         self._work = work
-        self.outbox_signal = store.outbox_signal
 
     def transaction(self) -> AbstractAsyncContextManager[Session]:
         if not self._work.holds_transactions():
@@ -182,24 +182,10 @@ class RequestScopedStore:
             return self._work.reading_held()
         return self.inner.reader()
 
-    async def start(self, specs: Sequence[CollectionSpec]) -> None:
-        await self.inner.start(specs)
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-    async def ping(self) -> None:
-        await self.inner.ping()
-
-    async def pending_events(self, limit: int) -> list[PendingEvent]:
-        return await self.inner.pending_events(limit)
-
+    # Calls that write wait for the store's one writer: the request's held work commits first.
     async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None:
         await self._work.yield_writer()
         await self.inner.mark_events_sent(outbox_ids)
-
-    async def pending_count(self) -> int:
-        return await self.inner.pending_count()
 
     async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
         await self._work.yield_writer()
@@ -208,6 +194,3 @@ class RequestScopedStore:
     async def release_lease(self, name: str, *, holder: str) -> None:
         await self._work.yield_writer()
         await self.inner.release_lease(name, holder=holder)
-
-    def forget_deleted(self) -> None:
-        self.inner.forget_deleted()

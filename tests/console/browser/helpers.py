@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from tests.console.browser.conftest import DOC_IMAGES, SCREENSHOTS
 from tests.e2e.conftest import RunningPlatform
 
 SAVE_WAIT_MS = 10_000
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
 def shot(page: Page, name: str, *, doc: bool = False) -> None:
@@ -67,3 +69,16 @@ def until_true(check: Callable[[], bool], *, seconds: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {seconds:.0f}s waiting for {what}")
         time.sleep(0.2)
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2 A/AA violations of impact serious or critical on the page."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.conftest import ADMIN_KEY, auth
+from tests.console.browser.helpers import serious_violations
 from tests.e2e.conftest import RunningPlatform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(180)]
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENS = (
     "/contacts",
     "/contacts/{id}",
@@ -53,19 +51,6 @@ def contact_id(stack: RunningPlatform) -> str:
         )
         created = client.post("/v1/contacts", json={"name": "Axe Checked", "tags": ["vip"]})
         return str(created.json()["id"])
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2 A/AA violations of impact serious or critical on the page."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.mark.parametrize("screen", SCREENS)

@@ -189,7 +189,7 @@ def test_export_with_a_filter_and_chosen_fields(page: Page, stack: RunningPlatfo
     page.get_by_role("button", name="Export").click()
 
     expect(page.locator("#export-state")).to_have_text("completed", timeout=60_000)
-    expect(page.get_by_role("status")).to_contain_text("1 rows")
+    expect(page.get_by_role("status")).to_contain_text("1 row ·")
     shot(page, "export")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
@@ -204,6 +204,7 @@ def test_erasure_shows_each_services_status_and_the_audit_chain_verifies(
     victim = new_contact(stack, name="Erase Me", email="erase.me@example.com")
     console = sign_in(page, stack, path="/privacy")
     page.get_by_label("Contact id").first.fill(victim["id"])
+    page.get_by_label("this cannot be undone").check()
     page.get_by_role("button", name="Request erasure").click()
 
     expect(page.get_by_role("heading", name="Erasure request")).to_be_visible()
@@ -216,9 +217,11 @@ def test_erasure_shows_each_services_status_and_the_audit_chain_verifies(
     expect(page.locator("tbody tr").first).not_to_contain_text("No entries")
     page.get_by_role("button", name="Verify chain").click()
     expect(page.locator("#chain-report")).to_contain_text("Chain intact")
-    page.get_by_label("Action contains").fill("erasure")
+    page.get_by_label("Action", exact=True).fill("crm.gdpr.erasure.requested.v1")
     page.get_by_role("button", name="Filter").click()
-    expect(page.locator("tbody")).to_contain_text("erasure")
+    actions = page.locator("table.audit tbody td:nth-child(4)")
+    expect(actions.first).to_have_text("crm.gdpr.erasure.requested.v1")
+    assert set(actions.all_inner_texts()) == {"crm.gdpr.erasure.requested.v1"}
     shot(page, "audit")
 
 

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.console.browser.helpers import api, new_contact, shot, sign_in, until_true
+from tests.console.browser.helpers import (
+    api,
+    new_contact,
+    serious_violations,
+    shot,
+    sign_in,
+    until_true,
+)
 from tests.e2e.conftest import RunningPlatform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(180)]
@@ -236,3 +243,72 @@ def test_the_consent_filter_lists_who_granted_it_and_who_did_not(
     page.goto(f"{console}/contacts?tag=cf&consent=!newsletter:email")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Consent No")
+
+
+def test_the_mapping_step_names_a_missing_custom_field_and_the_import_creates_it(
+    page: Page, stack: RunningPlatform, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "points.csv"
+    csv_file.write_text(
+        "Full Name,E-mail,Loyalty Points\n"
+        "Ivy Points,ivy.points@example.com,120\n"
+        "Jo Points,jo.points@example.com,80\n"
+    )
+    sign_in(page, stack, path="/imports/new")
+    page.get_by_label("CSV file").set_input_files(str(csv_file))
+    page.get_by_role("button", name="Upload and map columns").click()
+    points = page.get_by_label("Field for column Loyalty Points")
+    expect(points).to_have_value("")
+    points.select_option(label="New custom field: loyalty_points")
+    page.get_by_role("button", name="Check mapping").click()
+
+    problem = page.locator("#problem-2")
+    expect(problem).to_have_text(
+        "custom.loyalty_points is not a custom field yet; it would be created as a number field."
+    )
+    expect(page.get_by_label("Field for column Loyalty Points")).to_have_value(
+        "custom.loyalty_points"
+    )
+    expect(page.locator("#create-fields")).to_contain_text("from column “Loyalty Points”")
+    shot(page, "import-mapping-problems")
+    assert serious_violations(page) == []
+    page.get_by_label("Create the missing custom fields when importing").check()
+    page.get_by_role("button", name="Start import").click()
+
+    expect(page.locator("#import-status")).to_have_text("completed", timeout=60_000)
+    expect(page.locator("#import-created")).to_have_text("2 created")
+    with api(stack, "contacts") as contacts:
+        defined = contacts.get("/v1/custom-fields").json()["items"]
+        ivy = contacts.get("/v1/contacts", params={"q": "Ivy Points"}).json()["items"]
+    assert {(d["key"], d["type"]) for d in defined} >= {("loyalty_points", "number")}
+    assert [c["custom_fields"].get("loyalty_points") for c in ivy] == [120]
+
+
+def test_the_erasure_list_shows_the_newest_first_or_the_soonest_due_first(
+    page: Page, stack: RunningPlatform
+) -> None:
+    people = [
+        new_contact(stack, name=f"Ordered Erasure {n}", email=f"ordered.{n}@example.com")
+        for n in (1, 2)
+    ]
+    with api(stack, "gdpr") as gdpr:
+        erasures = [
+            gdpr.post("/v1/erasure-requests", json={"contact_id": p["id"]}).json() for p in people
+        ]
+    sign_in(page, stack, path="/privacy")
+    rows = page.locator("table.erasures tbody tr")
+
+    page.get_by_label("Order").select_option(label="Newest first")
+    page.get_by_role("button", name="Show").click()
+    expect(rows.first).to_contain_text(erasures[1]["id"])
+    expect(rows.nth(1)).to_contain_text(erasures[0]["id"])
+    expect(page.get_by_label("Order")).to_have_value("-received_at")
+    shot(page, "privacy-erasures-newest")
+
+    page.get_by_label("Order").select_option(label="Due soonest first")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"sort=due_at"))
+    dues = rows.locator("td:nth-child(5)").all_inner_texts()
+    assert dues == sorted(dues) and len(dues) >= 2
+    ids = [text.strip() for text in rows.locator("td:first-child").all_inner_texts()]
+    assert ids.index(erasures[0]["id"]) < ids.index(erasures[1]["id"])

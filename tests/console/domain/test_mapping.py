@@ -37,3 +37,28 @@ def test_custom_values_are_typed_by_their_definition() -> None:
     assert custom_value("date", [""]) is None
     with pytest.raises(InvalidValue, match="must be a number"):
         custom_value("number", ["many"])
+
+
+def test_a_new_custom_field_is_offered_under_the_columns_slug_once() -> None:
+    from crm_console.domain.mapping import column_choices, field_choices, new_field_key
+
+    choices = field_choices([("plan", "Plan")])
+    assert new_field_key("Loyalty Tier (2024)") == "loyalty_tier_2024"
+    assert new_field_key("2nd phone") == "field_2nd_phone"
+    assert new_field_key("custom.points") == "points"
+    assert new_field_key("---") is None
+    offered = column_choices("Loyalty Tier", choices, "")
+    assert offered[-1] == ("custom.loyalty_tier", "New custom field: loyalty_tier")
+    assert column_choices("Plan", choices, "") == choices  # defined already
+    assert column_choices("E-mail", choices, "")[-1] != ("custom.e_mail", "")
+    assert column_choices("---", choices, "custom.kept")[-1] == ("custom.kept", "custom.kept")
+
+
+def test_a_custom_dot_header_is_suggested_as_that_field_defined_or_not() -> None:
+    suggestion = suggest_mapping(["custom.points", "custom.plan", "custom.Bad"], [("plan", "Plan")])
+
+    assert suggestion == {
+        "custom.points": "custom.points",
+        "custom.plan": "custom.plan",
+        "custom.Bad": "",
+    }

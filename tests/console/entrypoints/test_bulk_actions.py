@@ -111,3 +111,35 @@ def test_all_matching_carries_the_campaign_and_consent_filters(
         "campaign": "cmp1",
         "consent": ["newsletter:email", "!sms_offers:sms"],
     }
+
+
+def test_deleting_all_matching_without_a_filter_is_refused_before_the_api_is_asked(
+    console: TestClient, sign_in: Callable[[str], str], fake: FakePlatform
+) -> None:
+    fake.bulk_bodies = []
+    csrf = sign_in("editor-key")
+    unfiltered = {"csrf_token": csrf, "action": "delete", "scope": "all", "filter.q": " "}
+
+    refused = console.post("/contacts/bulk", data=unfiltered)
+
+    assert refused.status_code == 422
+    assert "deleting all matching contacts without a filter" in refused.text
+    assert fake.bulk_bodies == []
+    filtered = console.post("/contacts/bulk", data={**unfiltered, "filter.tag": "churned"})
+    assert filtered.status_code == 303
+    assert fake.bulk_bodies == [{"action": "delete", "params": {}, "filter": {"tag": ["churned"]}}]
+
+
+def test_a_refused_bulk_action_leads_back_to_the_list_with_its_filters(
+    console: TestClient, sign_in: Callable[[str], str]
+) -> None:
+    csrf = sign_in("editor-key")
+
+    refused = console.post(
+        "/contacts/bulk",
+        data={"csrf_token": csrf, "action": "", "filter.tag": "vip", "filter.q": "ada lovelace"},
+    )
+
+    assert refused.status_code == 422
+    assert "Choose an action." in refused.text
+    assert '<a href="/contacts?q=ada+lovelace&amp;tag=vip">Back to contacts</a>' in refused.text

@@ -34,7 +34,8 @@ def test_candidates_are_listed_with_score_reasons_and_a_merge_link_for_editors(
 
     assert "Ada L." in response.text
     assert "96%" in response.text and "same email" in response.text
-    assert 'href="/merges/new?primary=c1&amp;duplicate=c3">Review merge' in response.text
+    link = 'href="/merges/new?primary=c1&amp;duplicate=c3" aria-label="Review merge with Ada L."'
+    assert link in response.text
 
 
 def test_a_viewer_sees_candidates_without_the_merge_link(

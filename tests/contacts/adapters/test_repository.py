@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from crm_contacts.adapters.repository import (
 )
 from crm_contacts.domain.contact import new_contact, soft_deleted
 from crm_shared.ids import new_id
+from crm_shared.storage import CollectionSpec
 from crm_shared.storage.sqlite import SqliteStore
 
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -63,18 +66,45 @@ async def test_live_by_emails_handles_more_emails_than_one_query_binds(store: Sq
     assert len(found) == 1200
 
 
-async def test_email_lookup_uses_the_email_index(store: SqliteStore) -> None:
-    # Ordered by id alone, SQLite would scan the whole tenant: imports would turn quadratic.
-    conn = store._writer
+async def test_email_lookups_read_the_match_keys_index_not_the_tenant(store: SqliteStore) -> None:
+    # Ordered by id alone over the whole tenant, imports would turn quadratic: the look-up must
+    # read the emails' match-key entries (the side table), never walk the contacts table.
+    conn = store._reader
     assert conn is not None
-    sql = (
-        "EXPLAIN QUERY PLAN SELECT doc FROM c_contacts WHERE tenant = ? AND "
-        "json_extract(doc, '$.email_norm') IN (?, ?) AND json_extract(doc, '$.deleted_at') IS NULL "
-        "ORDER BY json_extract(doc, '$.email_norm') ASC, id ASC LIMIT ?"
+    statements: list[str] = []
+    await conn.set_trace_callback(statements.append)
+    try:
+        async with store.reader() as session:
+            repo = ContactRepository(session, "acme")
+            await repo.live_by_emails(["a@x.io", "b@x.io"])
+            await repo.live_with_email("a@x.io")
+    finally:
+        await conn.set_trace_callback(None)
+    finds = [s for s in statements if s.startswith("SELECT doc FROM")]
+    assert len(finds) == 2
+    for sql in finds:
+        async with conn.execute(f"EXPLAIN QUERY PLAN {sql}") as cursor:
+            plan = " ".join(str(row) for row in await cursor.fetchall())
+        assert "mv_contacts" in plan and "SCAN c_contacts" not in plan, plan
+
+
+async def test_a_secondary_email_is_not_taken_for_a_primary_one(store: SqliteStore) -> None:
+    # The match keys hold every email: the primary-email look-ups must still check the primary.
+    holder = new_contact(
+        contact_id=new_id(),
+        tenant="acme",
+        profile={"name": "H", "email": "main@x.io", "emails": ["a@x.io"]},
+        source="manual",
+        now=NOW,
     )
-    async with conn.execute(sql, ("acme", "a", "b", 10)) as cursor:
-        plan = " ".join(str(row) for row in await cursor.fetchall())
-    assert "ix_email_norm" in plan
+    async with store.transaction() as session:
+        await ContactRepository(session, "acme").add(holder)
+    async with store.reader() as session:
+        repo = ContactRepository(session, "acme")
+        assert await repo.live_with_email("a@x.io") is None
+        assert await repo.live_by_emails(["a@x.io"]) == {}
+        found = await repo.live_with_email("main@x.io")
+    assert found is not None and found["id"] == holder["id"]
 
 
 async def test_save_many_refuses_when_a_contact_is_no_longer_live(store: SqliteStore) -> None:
@@ -96,3 +126,54 @@ async def test_suppressions_are_added_once_per_tenant(store: SqliteStore) -> Non
             "h3",
         }
         assert await SuppressionRepository(session, "globex").suppressed(["h1"]) == set()
+
+
+def _stop8_specs() -> tuple[CollectionSpec, ...]:
+    """The contacts specs as stop 8 declared them: full indexes, `emails_norm`, `email_norm`."""
+    older: list[CollectionSpec] = []
+    for spec in COLLECTION_SPECS:
+        indexes = tuple(dataclasses.replace(index, sparse=False) for index in spec.indexes)
+        older.append(dataclasses.replace(spec, indexes=(*indexes, *spec.retired), retired=()))
+    return tuple(older)
+
+
+async def test_a_store_laid_out_by_stop_8_is_migrated_once_and_answers_the_same(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = SqliteStore(path)
+    await old.start(_stop8_specs())
+    doc = _contact("a@x.io")
+    async with old.transaction() as session:
+        await ContactRepository(session, "acme").add(doc)
+    await old.close()
+    with sqlite3.connect(path) as db:
+        assert (
+            db.execute("SELECT count(*) FROM mv_contacts WHERE e_path = 'emails_norm'").fetchone()[
+                0
+            ]
+            == 1
+        )
+    for _ in range(2):  # a second start finds nothing left to change
+        store = SqliteStore(path)
+        await store.start(COLLECTION_SPECS)
+        try:
+            async with store.reader() as session:
+                found = await ContactRepository(session, "acme").live_with_email("a@x.io")
+        finally:
+            await store.close()
+        assert found is not None and found["id"] == doc["id"]
+        with sqlite3.connect(path) as db:
+            entries = db.execute(
+                "SELECT count(*) FROM mv_contacts WHERE e_path = 'emails_norm'"
+            ).fetchone()[0]
+            indexes = {
+                name: sql
+                for name, sql in db.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                )
+            }
+        assert entries == 0
+        assert "contacts_ix_email_norm" not in indexes and "contacts_ix_phone" not in indexes
+        assert " WHERE " in indexes["contacts_ix_deleted_at"]
+        assert " WHERE " in indexes["contacts_ix_account_id"]

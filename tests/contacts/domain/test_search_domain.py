@@ -55,7 +55,7 @@ def test_tags_are_folded_and_selective_conditions_come_first() -> None:
     )
     where = conditions(criteria)
     assert where[:3] == [
-        Contains("emails_norm", "ada@example.org"),
+        Contains("match_keys", "e:ada@example.org"),
         Eq("owner", "user-1"),
         Contains("tags_norm", "vip"),
     ]

@@ -174,3 +174,24 @@ async def test_patching_an_erased_contact_is_410(harness: Harness) -> None:
         f"/v1/contacts/{contact['id']}", json={"company": "X"}, headers=auth(EDITOR_KEY)
     )
     assert response.status_code == 410
+
+
+async def test_a_poll_of_erasures_anonymizes_each_and_sends_each_receipt_once(
+    harness: Harness,
+) -> None:
+    first = await _person(harness)
+    second = await harness.create(name="Grace Hopper", email="grace@example.com")
+    poll = [envelope(_erasure(first["id"])), envelope(_erasure(second["id"]))]
+
+    # Handled, then the same poll again (offsets not committed), with a repeat inside it.
+    assert await harness.app.state.bus.handle_many(poll) == [None, None]
+    await harness.app.state.bus.handle_many([*poll, poll[1]])
+
+    for contact in (first, second):
+        response = await harness.client.get(
+            f"/v1/contacts/{contact['id']}", headers=auth(VIEWER_KEY)
+        )
+        assert response.status_code == 410
+    receipts = [r.key for r in await harness.outbox(ErasureReceipt.event_type)]
+    assert sorted(receipts) == sorted([first["id"], second["id"]])
+    assert len(await harness.outbox(ContactAnonymized.event_type)) == 2

@@ -140,3 +140,14 @@ async def test_an_unreachable_importer_fails_the_bundle_rather_than_leave_rows_o
     upstream.import_rows_status = 503
     response = await _export(client)
     assert response.status_code == 503
+
+
+async def test_the_bundle_says_what_the_console_holds_and_how_long(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await _export(client)
+
+    [held] = response.json()["held_elsewhere"]
+    assert held["holder"] == "console"
+    assert "CONSOLE_UPLOAD_HOLD_MINUTES" in held["kept"] and "at most 1440" in held["kept"]
+    assert "refuses the erased person's rows" in held["erasure"]

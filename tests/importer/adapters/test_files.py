@@ -23,8 +23,8 @@ def test_a_committed_export_lists_its_contact_ids(files: DataFiles) -> None:
     writer.commit()
 
     assert files.export_path("e1").read_bytes() == b"name\r\nAda\r\nBob\r\n"
-    assert files.export_contains("e1", "c22")
-    assert not files.export_contains("e1", "c2")  # a prefix of another id is not a match
+    assert files.contacts_in_export("e1", ["c22", "c3"]) == {"c22"}
+    assert files.contacts_in_export("e1", ["c2"]) == set()  # a prefix of another id: no match
 
 
 def test_a_discarded_export_leaves_no_file(files: DataFiles) -> None:
@@ -34,7 +34,7 @@ def test_a_discarded_export_leaves_no_file(files: DataFiles) -> None:
     writer.discard()
 
     assert list(files.exports.iterdir()) == []
-    assert not files.export_contains("e1", "c1")
+    assert files.contacts_in_export("e1", ["c1"]) == set()
 
 
 def test_the_sweep_keeps_only_uploads_of_queued_jobs(files: DataFiles) -> None:

@@ -12,12 +12,14 @@ from crm_shared.events import (
     ActivityRecorded,
     ContactCreated,
     ContactDeleted,
+    ContactUpdated,
+    ImportContactsBatch,
     NoteAdded,
     envelope_in_import_summary,
 )
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import parse_record
-from crm_shared.messaging.errors import PermanentMessageError
+from crm_shared.messaging.errors import PermanentMessageError, declared_names
 
 SECRET_SUMMARY = "Call with ada@example.com about her divorce"
 
@@ -186,3 +188,39 @@ async def test_a_skipped_message_is_neither_parsed_nor_handled() -> None:
     await bus.handle(_contact_created())
 
     assert handled == ["c1"]  # the API write only
+
+
+async def test_a_sender_chosen_key_in_a_failing_path_is_shown_as_a_star() -> None:
+    async def on_updated(event: ContactUpdated, envelope: EventEnvelope) -> None:
+        return None
+
+    bus = MessageBus().on(ContactUpdated, on_updated)
+    updated = EventEnvelope(
+        id="e1",
+        source="crm/contacts",
+        type=ContactUpdated.event_type,
+        time=datetime(2025, 1, 1, tzinfo=UTC),
+        tenant="acme",
+        data={
+            "contact_id": "c1",
+            "version": [2],
+            # A field change keyed by a value (and a declared field that is wrong too).
+            "changes": {"ada@example.com": "Ada Lovelace", "email": {"before": "x"}},
+        },
+    )
+
+    with pytest.raises(PermanentMessageError) as raised:
+        await bus.handle(updated)
+
+    error = raised.value
+    assert error.fields == ("data.changes.*", "data.version")
+    assert error.kinds == ("data.changes.*:model_type", "data.version:int_type")
+    shown = " ".join((str(error), *error.fields, *error.kinds))
+    assert "ada" not in shown and "Lovelace" not in shown
+
+
+def test_declared_names_hold_the_models_vocabulary_and_nothing_a_sender_sends() -> None:
+    names = declared_names(ImportContactsBatch)
+
+    assert {"rows", "row_number", "external_ids", "on_duplicate", "skip", "ImportRow"} <= names
+    assert "ada@example.com" not in names

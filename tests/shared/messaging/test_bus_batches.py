@@ -121,3 +121,35 @@ async def test_a_type_without_a_batch_handler_is_not_taken_in_a_batch() -> None:
     assert not bus.batches(ContactDeleted.event_type)
     with pytest.raises(ValueError, match="no batch handler"):
         await bus.handle_many([_activity("a", "fine"), _deleted("x")])
+
+
+async def test_one_handler_of_several_types_takes_a_mixed_run_in_one_call() -> None:
+    calls: list[list[str]] = []
+
+    async def on_any(batch: Sequence[tuple[Any, EventEnvelope]]) -> Sequence[object]:
+        calls.append([envelope.id for _, envelope in batch])
+        return [None] * len(batch)
+
+    bus = MessageBus().on_many(ActivityRecorded, on_any).on_many(ContactDeleted, on_any)
+
+    outcomes = await bus.handle_many([_activity("a", "x"), _deleted("b"), _activity("c", "y")])
+
+    assert calls == [["a", "b", "c"]] and outcomes == [None, None, None]
+
+
+async def test_handlers_of_different_types_each_take_their_own_run_in_order() -> None:
+    calls: list[list[str]] = []
+
+    async def on_activities(batch: Sequence[tuple[Any, EventEnvelope]]) -> Sequence[object]:
+        calls.append([envelope.id for _, envelope in batch])
+        return [None] * len(batch)
+
+    async def on_deleted(batch: Sequence[tuple[Any, EventEnvelope]]) -> Sequence[object]:
+        calls.append([envelope.id for _, envelope in batch])
+        return [None] * len(batch)
+
+    bus = MessageBus().on_many(ActivityRecorded, on_activities).on_many(ContactDeleted, on_deleted)
+
+    await bus.handle_many([_activity("a", "x"), _deleted("b"), _activity("c", "y")])
+
+    assert calls == [["a"], ["b"], ["c"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ import pytest
 from crm_shared.cloudevents import binary_record
 from crm_shared.devstack import EmbeddedBroker
 from crm_shared.envelope import CONTENT_TYPE, EventEnvelope
-from crm_shared.events import ActivityRecorded, ContactDeleted
+from crm_shared.events import ActivityRecorded, ContactDeleted, ImportContactsBatch
 from crm_shared.ids import new_id
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer, RetryPolicy
@@ -205,6 +206,62 @@ async def test_a_schema_invalid_message_is_dead_lettered_at_once_naming_fields_n
         assert not any(b"ada@example.com" in v or b"Divorce" in v for v in headers.values())
 
 
+async def test_a_refused_batch_quoting_personal_values_leaves_them_out_of_headers_and_logs(
+    broker: EmbeddedBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = await _new_topic(broker)
+    email, name = "grace.hopper@example.com", "Grace Hopper"
+    # The values sit where pydantic names them in a `loc`: dict keys (the sender's choice).
+    rows = [
+        {"row_number": 1, "name": name, "external_ids": {email: 5}},
+        {"row_number": 2, "custom_fields": {}, "external_ids": {"crm": [name]}, "tags": [7]},
+    ]
+    batch = EventEnvelope(
+        id=new_id(),
+        source="crm/importer",
+        type=ImportContactsBatch.event_type,
+        time=datetime(2025, 3, 1, tzinfo=UTC),
+        tenant="acme",
+        data={"job_id": "j-1", "batch_no": 1, "on_duplicate": "skip", "rows": rows},
+    )
+
+    async def on_batch(event: ImportContactsBatch, envelope: EventEnvelope) -> None:
+        raise AssertionError("a schema-invalid batch reaches no handler")
+
+    settings = PlatformSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    consumer = EventConsumer(
+        settings,
+        group=f"test-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        bus=MessageBus().on(ImportContactsBatch, on_batch),
+    )
+    await _publish(broker, topic, [batch.to_bytes()])
+    task = asyncio.create_task(consumer.run())
+    try:
+        with caplog.at_level(logging.DEBUG):
+            await eventually(lambda: consumer.dead_lettered == 1)
+        refused = await _dead_letters_with(broker, batch.id.encode())
+    finally:
+        await cancel_and_wait(task)
+
+    assert refused["dlq.reason"] == b"schema-invalid"
+    # Every dict key is the sender's choice, a system's name as much as an email.
+    assert refused["dlq.fields"] == (
+        b"data.rows.0.external_ids.*,data.rows.1.external_ids.*,data.rows.1.tags.0"
+    )
+    assert refused["dlq.kinds"] == (
+        b"data.rows.0.external_ids.*:string_type,data.rows.1.external_ids.*:string_type,"
+        b"data.rows.1.tags.0:string_type"
+    )
+    headers = b"".join(value for key, value in refused.items() if key.startswith("dlq."))
+    # The platform's own lines (the Kafka client's debug output quotes whole records).
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("crm"))
+    assert "schema-invalid" in logged and "data.rows.0.external_ids.*" in logged
+    for secret in (email, name, email.split("@")[0], "Grace", "Hopper"):
+        assert secret.encode() not in headers
+        assert secret not in logged
+
+
 async def test_a_transient_error_is_retried_with_backoff_and_not_dead_lettered(
     broker: EmbeddedBroker,
 ) -> None:
@@ -307,6 +364,37 @@ async def test_a_polls_batchable_records_go_in_one_call_and_fail_alone(
 
     assert calls == [[first.id, unknown.id, last.id]]
     assert (refused["dlq.reason"], refused["dlq.attempts"]) == (b"unknown-contact", b"1")
+
+
+async def test_records_of_types_the_group_ignores_do_not_break_up_a_batch(
+    broker: EmbeddedBroker,
+) -> None:
+    topic = await _new_topic(broker)
+    first, other, last = _activity_record(), _envelope("c-9"), _activity_record()
+    calls: list[list[str]] = []
+
+    async def on_activities(
+        batch: Sequence[tuple[ActivityRecorded, EventEnvelope]],
+    ) -> Sequence[object]:
+        calls.append([envelope.id for _, envelope in batch])
+        return [None] * len(batch)
+
+    settings = PlatformSettings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    consumer = EventConsumer(
+        settings,
+        group=f"test-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        bus=MessageBus().on_many(ActivityRecorded, on_activities),
+    )
+    # One poll: two activities around a contact event this group does not handle.
+    await _publish(broker, topic, [e.to_bytes() for e in (first, other, last)])
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: consumer.handled == 2 and consumer.ignored == 1)
+    finally:
+        await cancel_and_wait(task)
+
+    assert calls == [[first.id, last.id]]
 
 
 async def test_a_batch_that_fails_as_a_whole_is_retried_one_record_at_a_time(

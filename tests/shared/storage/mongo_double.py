@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 import mongomock
+from pymongo.errors import OperationFailure
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -96,6 +97,11 @@ class DoubleCollection:
         found: Doc | None = self._sync.find_one(filter, projection=projection)
         return found
 
+    async def distinct(self, key: str, *, session: DoubleSession | None = None) -> list[Any]:
+        self._check(session)
+        found: list[Any] = self._sync.distinct(key)
+        return found
+
     async def count_documents(self, filter: Doc, *, session: DoubleSession | None = None) -> int:
         """Count the matching documents."""
         self._check(session)
@@ -149,6 +155,13 @@ class DoubleCollection:
             options["partialFilterExpression"] = partialFilterExpression
         created: str = self._sync.create_index(keys, **options)
         return created
+
+    async def drop_index(self, name: str) -> None:
+        """Drop an index by name (OperationFailure when there is none, as the server answers)."""
+        try:
+            self._sync.drop_index(name)
+        except mongomock.OperationFailure as exc:
+            raise OperationFailure(str(exc)) from exc
 
 
 class DoubleDatabase:

@@ -12,6 +12,7 @@ import crm_shared.storage.sqlite as sqlite_adapter
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Cursor, Index, TextMatch
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_text import match_expression
 from crm_shared.text import search_fold
 from tests.polling import eventually
 
@@ -31,7 +32,7 @@ def postings(path: Path, word: str) -> list[int]:
     """The rows the FTS5 table itself lists for a word (no check on the documents)."""
     with sqlite3.connect(path) as db:
         sql = "SELECT rowid FROM ft_people WHERE ft_people MATCH ?"
-        return [row[0] for row in db.execute(sql, (f'"{word}"',))]
+        return [row[0] for row in db.execute(sql, (match_expression([word]),))]
 
 
 async def names(store: SqliteStore, query: str, **options: Any) -> list[str]:
@@ -127,3 +128,42 @@ async def test_forgetting_deleted_rows_takes_an_erased_texts_trigrams_off_the_di
     await eventually(lambda: blocks_holding("gaa"), lambda n: n == 0, what="trigrams forgotten")
     assert await names(store, "lovelace") == ["ada"]
     await store.close()
+
+
+async def test_an_index_made_with_positions_is_rebuilt_without_them_once(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    await store.start(SPECS)
+    async with store.transaction() as session:
+        await session.insert_many(
+            "people", [person("Ødegaard", name="Ø"), person("Smith", name="S")]
+        )
+    await store.close()
+    # As stores made before stop 9 had it: an index with positions, filled, with its triggers.
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE ft_people")
+        db.execute(
+            "CREATE VIRTUAL TABLE ft_people USING fts5(t, content='', "
+            "tokenize='trigram case_sensitive 1')"
+        )
+        db.execute(
+            "INSERT INTO ft_people (rowid, t) SELECT n, json_extract(doc, '$.search') FROM c_people"
+        )
+    for _ in range(2):  # the second start finds nothing to do
+        store = SqliteStore(path)
+        await store.start(SPECS)
+        try:
+            assert await names(store, "odegaard") == ["Ø"]
+            async with store.transaction() as session:
+                await session.insert("people", person("Smithers", name="S2"))
+            assert sorted(await names(store, "smith")) == ["S", "S2"]
+            async with store.transaction() as session:
+                await session.delete_where(
+                    "people", tenant=T, where=[TextMatch("search", "smithers")]
+                )
+        finally:
+            await store.close()
+        with sqlite3.connect(path) as db:
+            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'ft_people'").fetchone()[0]
+        assert "detail=none, columnsize=0" in sql
+        assert postings(path, "smithers") == []

@@ -94,6 +94,19 @@ async def test_inserted_document_reads_back_equal_without_storage_fields(
         assert await session.get("contacts", tenant=T1, id=new_id()) is None
 
 
+async def test_tenants_lists_each_tenant_holding_documents_once_in_order(
+    store: DocumentStore,
+) -> None:
+    async with store.reader() as session:
+        assert await session.tenants("contacts") == []
+    await insert(store, "contacts", doc(T2), doc(T1), doc(T2), doc(""))
+    async with store.reader() as session:
+        assert await session.tenants("contacts") == ["", T1, T2]
+    async with store.transaction() as session:
+        await session.delete_where("contacts", tenant=T2, where=())
+        assert await session.tenants("contacts") == ["", T1]
+
+
 async def test_insert_many_with_no_documents_does_nothing(store: DocumentStore) -> None:
     await insert(store, "contacts")
     async with store.reader() as session:

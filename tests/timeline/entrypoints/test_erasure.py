@@ -141,3 +141,25 @@ async def test_other_gdpr_events_are_ignored(app: FastAPI) -> None:
 
     assert await all_documents(app.state.store, "acme") == before
     assert await pending(app.state.store, ERASURE_RECEIPTS.name) == []
+
+
+async def test_a_poll_of_erasure_requests_erases_each_and_sends_each_receipt_once(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    contacts = [new_id() for _ in range(3)]
+    for contact_id in contacts:
+        await _fill_timeline(app, client, contact_id)
+    poll = [erasure_requested(c, erasure_id="er-9") for c in contacts]
+
+    # The same poll again (its offsets were not committed), with a repeat inside it.
+    assert await app.state.bus.handle_many(poll) == [None, None, None]
+    await app.state.bus.handle_many([*poll, poll[0]])
+
+    stored = dump(await all_documents(app.state.store, "acme"))
+    assert NOTE_BODY not in stored and "lovelace@example.org" not in stored
+    receipts = [
+        e.data["contact_id"]
+        for _, e in await pending(app.state.store, ERASURE_RECEIPTS.name)
+        if e.type == ErasureReceipt.event_type
+    ]
+    assert sorted(receipts) == sorted(contacts)

@@ -104,7 +104,9 @@ async def test_bad_activity_on_the_topic_is_refused_by_the_same_model(
     with pytest.raises(PermanentMessageError) as raised:
         await app.state.bus.handle(bad)
     assert raised.value.reason == "schema-invalid"
-    assert any(name.startswith(f"data.{field}") for name in raised.value.fields)
+    # A dead letter names an unknown field `*`: the name is the sender's (it could be a value).
+    shown = "*" if field == "source" else field
+    assert any(name.startswith(f"data.{shown}") for name in raised.value.fields)
     timeline = await client.get(f"/v1/contacts/{contact_id}/timeline", headers=auth())
     assert all(item["type"] == "contact_changed" for item in timeline.json()["items"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from crm_shared.held_uploads import DEFAULT_HOLD_MINUTES, MAX_HOLD_MINUTES
 from crm_shared.settings import PlatformSettings
 
 
@@ -28,9 +29,12 @@ class ConsoleSettings(PlatformSettings):
         default=200, ge=1, le=2048, description="The largest file the import wizard accepts"
     )
     console_upload_hold_minutes: int = Field(
-        default=60,
+        default=DEFAULT_HOLD_MINUTES,
         ge=1,
-        description="An uploaded file whose import was not started is deleted after this long",
+        # Held uploads take no part in erasure: their short life is what erases them.
+        le=MAX_HOLD_MINUTES,
+        description="An uploaded file whose import was not started is deleted after this long "
+        f"(at most {MAX_HOLD_MINUTES}: held files are erased by expiring, crm_shared.held_uploads)",
     )
     console_purge_interval_s: float = Field(
         default=60.0, gt=0, description="How often expired sessions and uploads are deleted"

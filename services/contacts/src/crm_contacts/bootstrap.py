@@ -16,6 +16,8 @@ from crm_contacts.adapters.importer_client import ImporterExports
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.entrypoints.accounts_http import router as accounts_router
+from crm_contacts.entrypoints.backfill_http import router as backfill_router
+from crm_contacts.entrypoints.backfill_loop import run_backfill_loop
 from crm_contacts.entrypoints.bulk_http import router as bulk_router
 from crm_contacts.entrypoints.campaigns_http import router as campaigns_router
 from crm_contacts.entrypoints.consents_http import router as consents_router
@@ -104,6 +106,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.start_leased(
             f"{SERVICE}-rewrite-jobs", store, lambda: app.state.job_runner.run(), ttl=ttl
         )
+        # Contacts stored by older code get the current derived fields (keys, folded text).
+        tasks.start_leased(
+            f"{SERVICE}-derived-backfill", store, lambda: run_backfill_loop(store), ttl=ttl
+        )
         yield
     finally:
         await app.state.duplicate_scans.stop()
@@ -151,6 +157,7 @@ def create_app(
         jobs_router,
         privacy_router,
         forms_router,
+        backfill_router,
     ):
         app.include_router(part)
     return app

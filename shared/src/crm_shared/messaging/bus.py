@@ -57,6 +57,8 @@ class MessageBus:
     def on_many(self, model: type[E], handler: BatchHandler[E]) -> MessageBus:
         """Register a handler that takes many messages of one type in one unit of work.
 
+        The same handler registered for several types takes a run mixing them in one call.
+
         A single message (an HTTP route's `dispatch`) goes through the same handler as a batch
         of one, so both ways in share one code path.
         """
@@ -83,7 +85,8 @@ class MessageBus:
         An error of the whole batch (the store is down) is raised: the caller retries one by one.
         """
         outcomes: list[Exception | None] = [None] * len(envelopes)
-        # Consecutive messages of one type form a run, so the order between types is kept.
+        # Consecutive messages of one handler form a run (one handler may take several types),
+        # so the order between handlers is kept.
         runs: list[list[tuple[int, EventData, EventEnvelope]]] = []
         for index, envelope in enumerate(envelopes):
             if not self.batches(envelope.type):
@@ -95,7 +98,7 @@ class MessageBus:
                 continue
             if message is None:
                 continue  # skipped (a batchable type always has a route)
-            if not runs or runs[-1][0][2].type != envelope.type:
+            if not runs or self._batches[runs[-1][0][2].type] is not self._batches[envelope.type]:
                 runs.append([])
             runs[-1].append((index, message, envelope))
         for run in runs:
@@ -136,7 +139,7 @@ class MessageBus:
             return route[0].model_validate(envelope.data)
         except ValidationError as exc:
             raise PermanentMessageError.from_validation(
-                "schema-invalid", exc, prefix="data"
+                "schema-invalid", exc, model=route[0], prefix="data"
             ) from None
 
     async def dispatch(self, envelope: EventEnvelope) -> object:

@@ -21,7 +21,7 @@ from crm_shared.cloudevents import Headers, MalformedData, envelope_from_record
 from crm_shared.envelope import EventEnvelope
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
-from crm_shared.messaging.errors import PermanentMessageError, failing_fields
+from crm_shared.messaging.errors import PermanentMessageError
 from crm_shared.messaging.kafka import prepare_topics, stop_within
 from crm_shared.observability.context import WorkContext, working_on
 from crm_shared.observability.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED
@@ -53,7 +53,9 @@ def parse_record(value: bytes | None, headers: Headers | None = None) -> EventEn
     except ValidationError as exc:
         if any(err["type"] == "json_invalid" for err in exc.errors(include_input=False)):
             raise PermanentMessageError("malformed-json") from None
-        raise PermanentMessageError("malformed-envelope", fields=failing_fields(exc)) from None
+        raise PermanentMessageError.from_validation(
+            "malformed-envelope", exc, model=EventEnvelope
+        ) from None
 
 
 class EventConsumer:
@@ -99,7 +101,7 @@ class EventConsumer:
         try:
             envelope = parse_record(record.value, record.headers)
         except PermanentMessageError as exc:
-            await self._dead_letter(record, Failure(exc.reason, "ValidationError", 1, exc.fields))
+            await self._dead_letter(record, Failure.of(exc, "ValidationError", 1))
             return
         if not self._bus.handles(envelope.type) or self._bus.skips(envelope):
             self.ignored += 1  # consumer groups read shared topics
@@ -145,9 +147,7 @@ class EventConsumer:
                 raise
             except PermanentMessageError as exc:
                 self._log_failure(envelope, attempt, exc, final=True)
-                await self._dead_letter(
-                    record, Failure(exc.reason, type(exc).__name__, attempt, exc.fields)
-                )
+                await self._dead_letter(record, Failure.of(exc, type(exc).__name__, attempt))
                 return
             except Exception as exc:
                 final = attempt == self._retry.attempts
@@ -165,7 +165,7 @@ class EventConsumer:
         # The type name and the slugs only: exception messages may quote personal data.
         detail = type(exc).__name__
         if isinstance(exc, PermanentMessageError):
-            detail = f"{exc.reason} {','.join(exc.fields)}".rstrip()
+            detail = f"{exc.reason} {','.join(exc.kinds or exc.fields)}".rstrip()
         log.log(
             logging.ERROR if final else logging.WARNING,
             "%s: event %s (%s) failed (attempt %d%s): %s",
@@ -236,16 +236,27 @@ class EventConsumer:
     def _batchable(
         self, records: list[ConsumerRecord[bytes, bytes]]
     ) -> list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None:
-        """The records with their envelopes when the bus handles all of them many at once."""
+        """The records with their envelopes when the bus handles all of them many at once.
+
+        Records of types this group ignores (a shared topic's other events) do not stop a batch:
+        they are counted as ignored here and left out of it.
+        """
         parsed = []
+        ignored = 0
         for record in records:
             try:
                 envelope = parse_record(record.value, record.headers)
             except PermanentMessageError:
                 return None  # dead-lettered on the one-by-one path, with its reason
+            if not self._bus.handles(envelope.type) or self._bus.skips(envelope):
+                ignored += 1
+                continue
             if not self._bus.batches(envelope.type):
                 return None
             parsed.append((record, envelope))
+        if ignored:
+            self.ignored += ignored
+            CONSUMED.labels(self._group, "ignored").inc(ignored)
         return parsed
 
     async def _handle_together(
@@ -286,7 +297,7 @@ class EventConsumer:
                 continue
             if isinstance(outcome, PermanentMessageError):
                 self._log_failure(envelope, 1, outcome, final=True)
-                failure = Failure(outcome.reason, type(outcome).__name__, 1, outcome.fields)
+                failure = Failure.of(outcome, type(outcome).__name__, 1)
                 await self._dead_letter(record, failure)
             else:
                 # Only this message failed: it gets the retries it would have had alone.

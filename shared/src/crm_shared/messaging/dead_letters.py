@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from crm_shared.cloudevents import Headers, carries_binary_event, with_structured_content_type
+from crm_shared.messaging.errors import PermanentMessageError
 from crm_shared.messaging.kafka import new_producer, stop_within
 from crm_shared.settings import PlatformSettings
 from crm_shared.topics import DEAD_LETTERS
@@ -22,6 +23,12 @@ class Failure:
     error: str  # the exception's type name
     attempts: int
     fields: Sequence[str] = ()
+    kinds: Sequence[str] = ()  # `<path>:<kind of error>` for each failing field
+
+    @classmethod
+    def of(cls, refused: PermanentMessageError, error: str, attempts: int) -> Failure:
+        """The failure of a message refused for good: its reason, fields and kinds of error."""
+        return cls(refused.reason, error, attempts, refused.fields, refused.kinds)
 
     def headers(self) -> list[tuple[str, bytes]]:
         """The dlq.* headers describing the failure."""
@@ -32,6 +39,8 @@ class Failure:
         ]
         if self.fields:
             headers.append(("dlq.fields", ",".join(self.fields).encode()))
+        if self.kinds:
+            headers.append(("dlq.kinds", ",".join(self.kinds).encode()))
         return headers
 
 

@@ -46,6 +46,11 @@ OUTBOX_PUBLISHED = Counter(
 )
 
 # Jobs.
+DERIVED_BACKFILL = Counter(
+    "crm_derived_backfill_contacts_total",
+    "Stored contacts the derived-fields backfill read, by outcome (rewritten, unchanged)",
+    ["outcome"],
+)
 IMPORT_ROWS = Counter(
     "crm_import_rows_total",
     "Import rows whose result is known, by outcome (created, updated, skipped, failed)",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from crm_shared.observability.metrics import STORE_LATENCY
+from crm_shared.storage.delegating import DelegatingStore
 from crm_shared.storage.leases import Lease
-from crm_shared.storage.port import CollectionSpec, DocumentStore, PendingEvent, Session
+from crm_shared.storage.port import PendingEvent, Session
 
 _SESSION_CALLS = frozenset(
     {
@@ -52,13 +52,8 @@ class _TimedSession:
         return timed
 
 
-class TimedStore:
+class TimedStore(DelegatingStore):
     """A DocumentStore that times each call and each transaction; everything else passes through."""
-
-    def __init__(self, inner: DocumentStore) -> None:
-        self.inner = inner
-        # The same Event object: the relay clears and waits on what the wrapped store sets.
-        self.outbox_signal: asyncio.Event = inner.outbox_signal
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -69,14 +64,6 @@ class TimedStore:
             return await call()
         finally:
             STORE_LATENCY.labels(operation).observe(time.perf_counter() - started)
-
-    async def start(self, specs: Sequence[CollectionSpec]) -> None:
-        """Start the wrapped store."""
-        await self.inner.start(specs)
-
-    async def close(self) -> None:
-        """Close the wrapped store."""
-        await self.inner.close()
 
     async def ping(self) -> None:
         """Ping the wrapped store."""
@@ -128,7 +115,3 @@ class TimedStore:
     async def release_lease(self, name: str, *, holder: str) -> None:
         """Let a lease go in the wrapped store."""
         await self._timed("release_lease", lambda: self.inner.release_lease(name, holder=holder))
-
-    def forget_deleted(self) -> None:
-        """Ask the wrapped store to make deleted data unreadable in its files."""
-        self.inner.forget_deleted()

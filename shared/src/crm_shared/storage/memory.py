@@ -139,6 +139,10 @@ class MemorySession:
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         return sum(1 for d in self._docs(collection, tenant).values() if matches_all(d, where))
 
+    async def tenants(self, collection: str) -> list[str]:
+        self._docs(collection, "")  # an undeclared collection is an error here too
+        return sorted(t for t, docs in self._state.collections[collection].items() if docs)
+
     async def insert(self, collection: str, doc: dict[str, Any]) -> None:
         await self.insert_many(collection, [doc])
 

@@ -7,6 +7,7 @@ transaction as the documents they announce, so the server must be a replica set 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -211,6 +212,11 @@ class MongoSession:
         """Count the tenant's documents matching `where`."""
         return await self._coll(collection).count_documents(_filter(tenant, where), session=self._s)
 
+    async def tenants(self, collection: str) -> list[str]:
+        """Every tenant with a document in the collection (off the `by_id` index)."""
+        found = await self._coll(collection).distinct("tenant", session=self._s)
+        return sorted(str(t) for t in found)
+
     async def insert(self, collection: str, doc: Doc) -> None:
         """Insert one document; DuplicateKeyError if it breaks a unique index."""
         await self.insert_many(collection, [doc])
@@ -355,6 +361,7 @@ class MongoStore:
                         # _id is every sort's tiebreak: with it, keyset pages come off the index.
                         keys.append(("_id", ASCENDING))
                     await coll.create_index(keys, **options)
+                await _drop_retired(coll, spec, specs)
         except BaseException:
             await client.close()
             raise
@@ -441,6 +448,17 @@ class MongoStore:
     def forget_deleted(self) -> None:
         """Nothing the driver can do: WiredTiger reuses a deleted document's blocks itself; its
         journal and the deployment's backups are the operator's to age out."""
+
+
+async def _drop_retired(
+    coll: AsyncCollection[Doc], spec: CollectionSpec, specs: Sequence[CollectionSpec]
+) -> None:
+    """Drop the spec's retired indexes that no spec of the collection declares any more."""
+    declared = {i.name for s in specs if s.name == spec.name for i in s.indexes}
+    for index in spec.retired:
+        if index.name not in declared:
+            with contextlib.suppress(OperationFailure):  # not there (any more): nothing to do
+                await coll.drop_index(index.name)
 
 
 def _wildcard_keys(index: Index) -> list[tuple[str, int]]:

@@ -54,6 +54,11 @@ class Index:
     multi_value: MultiValue | None = None
     # A substring index on one text field for TextMatch (SQLite: an FTS5 trigram table).
     text: bool = False
+    # For a field empty (null or absent) in most documents: SQLite indexes only the documents
+    # that hold a value (a partial index), so the index serves equalities and ranges on values
+    # but never `Eq(field, None)`, which the adapter reads without an index anyway. MongoDB and
+    # the memory store index every document, as before.
+    sparse: bool = False
 
     def __post_init__(self) -> None:
         for path in self.fields:
@@ -62,6 +67,8 @@ class Index:
             raise ValueError("a multi-value index covers exactly one field and is not unique")
         if self.text and (len(self.fields) != 1 or self.unique or self.multi_value):
             raise ValueError("a text index covers exactly one field and is nothing else")
+        if self.sparse and (len(self.fields) != 1 or self.unique or self.multi_value or self.text):
+            raise ValueError("a sparse index covers exactly one field and is nothing else")
 
     @property
     def name(self) -> str:
@@ -113,6 +120,9 @@ class CollectionSpec:
     name: str
     indexes: tuple[Index, ...] = ()
     empties: tuple[Empty, ...] = ()
+    # Indexes an earlier version declared and no query needs any more: a store that still has
+    # them drops them when it starts (they would otherwise be kept up to date for nothing).
+    retired: tuple[Index, ...] = ()
 
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z][a-z0-9_]*$", self.name):
@@ -283,6 +293,13 @@ class Session(Protocol):
         ...
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int: ...
+
+    async def tenants(self, collection: str) -> list[str]:
+        """Every tenant holding a document in the collection, in order (for cross-tenant upkeep).
+
+        Reads every document's tenant or a whole index: for background work, never a request.
+        """
+        ...
 
     async def insert(self, collection: str, doc: dict[str, Any]) -> None: ...
 

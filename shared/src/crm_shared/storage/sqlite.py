@@ -33,6 +33,7 @@ from crm_shared.storage.port import (
 )
 from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, BackgroundCheckpoints
 from crm_shared.storage.sqlite_compact import DocumentCodec
+from crm_shared.storage.sqlite_layout import drop_retired_indexes, replace_changed_index
 from crm_shared.storage.sqlite_leases import read_lease, write_lease
 from crm_shared.storage.sqlite_multi import (
     Entry,
@@ -223,6 +224,16 @@ class SqliteSession:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
+    async def tenants(self, collection: str) -> list[str]:
+        # Off the (tenant, id) key: one seek per tenant, not one step per document.
+        table = _table(collection)
+        sql = (
+            f"WITH RECURSIVE t(tenant) AS (SELECT min(tenant) FROM {table} UNION ALL "
+            f"SELECT (SELECT min(tenant) FROM {table} WHERE tenant > t.tenant) FROM t "
+            "WHERE t.tenant IS NOT NULL) SELECT tenant FROM t WHERE tenant IS NOT NULL"
+        )
+        return [str(row[0]) for row in await _fetch(self._conn, sql, ())]
+
     async def insert(self, collection: str, doc: dict[str, Any]) -> None:
         await self.insert_many(collection, [doc])
 
@@ -408,8 +419,11 @@ class SqliteStore:
                 # A trailing id lets equality look-ups return rows already in id order.
                 tail = "" if index.unique else ", id"
                 name = f"{spec.name}_{index.name}"
+                partial = f" WHERE {cols} IS NOT NULL" if index.sparse else ""
+                await replace_changed_index(w, name, partial=bool(partial))
                 await w.execute(
                     f"CREATE {unique}INDEX IF NOT EXISTS {name} ON {table} (tenant, {cols}{tail})"
+                    + partial
                 )
                 self._indexes.setdefault(spec.name, {}).setdefault(index.fields[0], name)
             multi = await create_multi_value_indexes(w, spec, table)
@@ -417,6 +431,7 @@ class SqliteStore:
                 known = self._multi.get(spec.name)
                 roots = {**known.roots, **multi.roots} if known else multi.roots
                 self._multi[spec.name] = MultiValueIndexes(spec.name, roots)
+        await drop_retired_indexes(w, specs)
         for name in dict.fromkeys(spec.name for spec in specs):
             fields = text_fields(specs, name)
             if len(fields) > 1:

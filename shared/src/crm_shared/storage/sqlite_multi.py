@@ -177,6 +177,11 @@ def _entries(value: Any, root: str, *, nested: bool) -> Iterator[tuple[str, Any]
         yield root, atom
 
 
+def trigger_base(collection: str, root: str, kind: MultiValue) -> str:
+    """The common start of the names of the triggers keeping one multi-value index."""
+    return f"{side_table(collection)}__{root.replace('.', '_')}_{kind}"
+
+
 def multi_value_indexes(spec: CollectionSpec) -> dict[str, MultiValue]:
     """The spec's multi-value indexes, by field."""
     return {i.fields[0]: i.multi_value for i in spec.indexes if i.multi_value is not None}
@@ -258,7 +263,7 @@ async def create_multi_value_indexes(
     # index by (tenant, id) for them, as large as the side table itself: dropped.
     await conn.execute(f"DROP INDEX IF EXISTS {mv}_by_doc")
     for root, kind in roots.items():
-        name = f"{mv}__{root.replace('.', '_')}_{kind}"
+        name = trigger_base(spec.name, root, kind)
         if await _has_trigger(conn, f"{name}_v2_del"):
             continue
         # Triggers of the previous version: their entries are right, only the delete changed.

@@ -39,12 +39,14 @@ def _secure(request: Request) -> bool:
     return settings_of(request).console_secure_cookies
 
 
-def _signin_form(request: Request, *, error: str | None, next_url: str, status: int) -> Response:
+def _signin_form(
+    request: Request, *, error: str | None, next_url: str, status: int, notice: str | None = None
+) -> Response:
     token = new_token()
     response = render(
         request,
         "signin.html",
-        {"error": error, "next": next_url, "signin_token": token},
+        {"error": error, "notice": notice, "next": next_url, "signin_token": token},
         status_code=status,
     )
     # Sign-in has no session yet: a cookie the form must echo protects it (double submit).
@@ -60,9 +62,17 @@ def _signin_form(request: Request, *, error: str | None, next_url: str, status: 
 
 
 @router.get("/signin")
-async def signin_page(request: Request, next: str | None = None) -> Response:
-    """The sign-in form."""
-    return _signin_form(request, error=None, next_url=_safe_next(next), status=200)
+async def signin_page(
+    request: Request, next: str | None = None, signed_out: bool = False
+) -> Response:
+    """The sign-in form; it says why it is shown when the person did not just arrive."""
+    notice = None
+    if signed_out:
+        notice = "You are signed out."
+    elif next:
+        notice = "Sign in to continue (your session ended, or you have not signed in yet)."
+    target = _safe_next(next)
+    return _signin_form(request, error=None, next_url=target, status=200, notice=notice)
 
 
 @router.post("/signin")
@@ -111,6 +121,6 @@ async def signin(
 async def signout(request: Request, session: CurrentSession, store: Store) -> Response:
     """Close the session; its key is forgotten."""
     await close_session(store, session.token)
-    response = redirect(request, "/signin")
+    response = redirect(request, "/signin?signed_out=true")
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from crm_console.adapters.api import ApiError
+from crm_console.domain.list_filter import LIST_FILTERS, contact_filter
 from crm_console.domain.values import split_list, text_or_none
-from crm_console.entrypoints.contacts_routes import SOURCES
 from crm_console.entrypoints.deps import Api, CurrentSession, redirect, render, require
 
 router = APIRouter()
@@ -27,22 +28,7 @@ NOT_AVAILABLE = {"title": "Not available", "message": "Bulk actions are not avai
 
 def selection_filter(form: Any) -> dict[str, Any]:
     """The list's current filters (hidden in the bulk form) as the API's contact filter."""
-    criteria: dict[str, Any] = {}
-    for name in ("q", "owner", "campaign"):
-        if value := text_or_none(str(form.get(f"filter.{name}") or "")):
-            criteria[name] = value
-    if tags := split_list(str(form.get("filter.tag") or "")):
-        criteria["tag"] = tags
-    # The consent filter goes along too: should the API not know it, it refuses the action
-    # rather than acting on more contacts than the list showed.
-    if consent := split_list(str(form.get("filter.consent") or "")):
-        criteria["consent"] = consent
-    if (source := str(form.get("filter.source") or "")) in SOURCES:
-        criteria["source"] = source
-    key, value = str(form.get("filter.cf_key") or ""), str(form.get("filter.cf_value") or "")
-    if key and value:
-        criteria["custom"] = [{"key": key, "eq": value}]
-    return criteria
+    return contact_filter({name: str(form.get(f"filter.{name}") or "") for name in LIST_FILTERS})
 
 
 def _params(action: str, value: str) -> dict[str, Any]:
@@ -61,17 +47,28 @@ async def start_bulk_action(request: Request, session: CurrentSession, api: Api)
     action = str(form.get("action") or "")
     ids = [str(v) for v in form.getlist("ids")]
     every = form.get("scope") == "all"
+    criteria = selection_filter(form)
     error = None
     if action not in ACTIONS:
         error = "Choose an action."
     elif not every and not ids:
         error = "Select at least one contact, or choose all matching contacts."
+    elif every and action == "delete" and not criteria:
+        # With no filter "all matching" is every contact of the tenant: one slip of a radio
+        # button would delete them all.
+        error = (
+            "Search or filter first: deleting all matching contacts without a filter would "
+            "delete every contact."
+        )
     if error is not None:
-        context = {"title": "Nothing to do", "message": error}
+        # Back to the list as it was (its filters), not to an empty one.
+        kept = [(name, str(form.get(f"filter.{name}") or "")) for name in LIST_FILTERS]
+        back = f"/contacts?{urlencode([(n, v) for n, v in kept if v])}"
+        context = {"title": "Nothing to do", "message": error, "back_url": back}
         return render(request, "error.html", context, session=session, status_code=422)
     body: dict[str, Any] = {"action": action, "params": _params(action, str(form.get("value")))}
     if every:
-        body["filter"] = selection_filter(form)
+        body["filter"] = criteria
     else:
         body["ids"] = ids
     try:

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from crm_console.adapters.api import ApiError
+from crm_console.domain.list_filter import LIST_FILTERS
 from crm_console.domain.paging import MAX_BACK, page_links
 from crm_console.domain.values import custom_value, field_errors, split_list, text_or_none
 from crm_console.entrypoints.deps import Api, CurrentSession, redirect, render, require
-from crm_console.service_layer.screens import custom_field_definitions
+from crm_console.service_layer.screens import campaigns_or_none, custom_field_definitions
 
 router = APIRouter()
 
@@ -55,7 +56,7 @@ async def contact_list(
     listing, definitions, campaigns = await asyncio.gather(
         api.get("contacts", "/v1/contacts", key=session.api_key, params=params),
         _definitions_or_none(api, session.api_key),
-        _campaigns_or_none(api, session.api_key),
+        campaigns_or_none(api, session.api_key),
         return_exceptions=True,
     )
     page: dict[str, Any]
@@ -78,6 +79,7 @@ async def contact_list(
     context = {
         "page": page,
         "filters": filters,
+        "no_filters": not any(v for name, v in filters.items() if name != "sort"),
         "deleted": deleted,
         "error": error,
         "sources": SOURCES,
@@ -87,6 +89,7 @@ async def contact_list(
         "previous_url": links.previous_url,
         "first_url": links.first_url,
         "sort_url": lambda column: _sort_url(kept, column),
+        "export_query": urlencode({n: v for n, v in filters.items() if v and n in LIST_FILTERS}),
         "deleted_notice": request.query_params.get("deleted_id"),
     }
     template = (
@@ -115,15 +118,6 @@ def _search_params(filters: dict[str, str], *, deleted: bool) -> list[tuple[str,
     if deleted:
         params.append(("deleted", "true"))
     return params
-
-
-async def _campaigns_or_none(api: Api, key: str) -> list[dict[str, Any]]:
-    # The filter offers the first 200 campaigns; an older platform without campaigns, none.
-    try:
-        body = await api.get("contacts", "/v1/campaigns", key=key, params={"limit": 200})
-    except ApiError:
-        return []
-    return list(body.get("items", []))
 
 
 def _sort_url(kept: dict[str, str], column: str) -> str:

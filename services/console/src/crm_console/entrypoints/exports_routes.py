@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -9,10 +10,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response, StreamingResponse
 
 from crm_console.adapters.api import ApiError
-from crm_console.domain.values import split_list, text_or_none
-from crm_console.entrypoints.contacts_routes import SOURCES
+from crm_console.domain.list_filter import LIST_FILTERS, SOURCE_NAMES, contact_filter
 from crm_console.entrypoints.deps import Api, CurrentSession, redirect, render
-from crm_console.service_layer.screens import custom_field_definitions
+from crm_console.service_layer.screens import campaigns_or_none, custom_field_definitions
 from crm_shared.contact_fields import EXPORTABLE_FIELDS
 
 router = APIRouter()
@@ -22,20 +22,30 @@ DEFAULT_FIELDS = ("name", "email", "phone", "company", "tags")
 
 
 async def _form_context(api: Api, key: str) -> dict[str, Any]:
-    definitions = await custom_field_definitions(api, key)
+    definitions, campaigns = await asyncio.gather(
+        custom_field_definitions(api, key), campaigns_or_none(api, key)
+    )
     fields = [(name, name.replace("_", " ")) for name in EXPORTABLE_FIELDS]
     fields += [
         (f"custom.{d['key']}", f"{d.get('label') or d['key']} (custom)") for d in definitions
     ]
-    return {"fields": fields, "sources": SOURCES, "defaults": DEFAULT_FIELDS}
+    return {
+        "fields": fields,
+        "sources": SOURCE_NAMES,
+        "defaults": DEFAULT_FIELDS,
+        "definitions": definitions,
+        "campaigns": campaigns,
+    }
 
 
 @router.get("/exports/new")
 async def export_form(request: Request, session: CurrentSession, api: Api) -> Response:
-    """Pick which contacts (filter) and which fields to export."""
+    """Pick which contacts (filter) and which fields to export; the contact list's "Export
+    these contacts" link fills in its filters."""
     context = await _form_context(api, session.api_key)
+    values = {name: request.query_params.get(name, "")[:200] for name in LIST_FILTERS}
     return render(
-        request, "export_new.html", {**context, "error": None, "values": {}}, session=session
+        request, "export_new.html", {**context, "error": None, "values": values}, session=session
     )
 
 
@@ -44,15 +54,8 @@ async def start_export(request: Request, session: CurrentSession, api: Api) -> R
     """Queue the export with the importer and follow it."""
     form = await request.form()
     fields = [str(v) for v in form.getlist("fields")]
-    criteria: dict[str, Any] = {}
-    for name in ("q", "owner"):
-        if value := text_or_none(str(form.get(name) or "")):
-            criteria[name] = value
-    if tags := split_list(str(form.get("tag") or "")):
-        criteria["tag"] = tags
-    if (source := str(form.get("source") or "")) in SOURCES:
-        criteria["source"] = source
-    body: dict[str, Any] = {"fields": fields, "filter": criteria}
+    values = {name: str(form.get(name) or "") for name in LIST_FILTERS}
+    body: dict[str, Any] = {"fields": fields, "filter": contact_filter(values)}
     error = None if fields else "Choose at least one field."
     if error is None:
         try:
@@ -64,7 +67,6 @@ async def start_export(request: Request, session: CurrentSession, api: Api) -> R
         else:
             return redirect(request, f"/exports/{export['id']}")
     context = await _form_context(api, session.api_key)
-    values = {name: str(form.get(name) or "") for name in ("q", "owner", "tag", "source")}
     return render(
         request,
         "export_new.html",

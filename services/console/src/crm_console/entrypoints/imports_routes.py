@@ -15,7 +15,8 @@ from starlette.datastructures import UploadFile
 
 from crm_console.adapters.api import ApiError
 from crm_console.domain.csv_head import UnreadableCsv
-from crm_console.domain.mapping import field_choices, suggest_mapping
+from crm_console.domain.mapping import column_choices, field_choices, suggest_mapping
+from crm_console.domain.paging import MAX_BACK, page_links
 from crm_console.entrypoints.deps import (
     Api,
     CurrentSession,
@@ -25,6 +26,7 @@ from crm_console.entrypoints.deps import (
     render,
     require,
 )
+from crm_console.service_layer.mapping_check import check_mapping
 from crm_console.service_layer.screens import custom_field_definitions
 from crm_console.service_layer.uploads import (
     HeldUpload,
@@ -81,29 +83,51 @@ async def upload(
         )
     except (UnreadableCsv, UploadTooLarge) as exc:
         return _upload_refused(request, session, f"The file cannot be used: {exc}.")
-    return await _mapping_page(request, session, api, held, chosen=None, error=None)
+    return await _mapping_page(request, session, api, store, held)
 
 
 async def _mapping_page(
     request: Request,
     session: CurrentSession,
     api: Api,
+    store: Store,
     held: HeldUpload,
     *,
-    chosen: dict[str, str] | None,
-    error: str | None,
+    chosen: dict[str, str] | None = None,
+    policy: str = POLICIES[0][0],
+    create_fields: bool = False,
+    error: str | None = None,
     status: int = 200,
 ) -> Response:
+    """The mapping step: each column with its samples, field and what the importer says of it."""
     definitions = await custom_field_definitions(api, session.api_key)
     custom = [(d["key"], str(d.get("label") or d["key"])) for d in definitions]
+    mapping = chosen if chosen is not None else suggest_mapping(held.headers, custom)
+    check = await check_mapping(
+        api, store, held, key=session.api_key, mapping=mapping, create_fields=create_fields
+    )
+    choices = field_choices(custom)
+    columns = [
+        {
+            "index": index,
+            "header": header,
+            "samples": [row[index] for row in held.samples if len(row) > index],
+            "chosen": mapping.get(header, ""),
+            "options": column_choices(header, choices, mapping.get(header, "")),
+            "problem": check.problems.get(header),
+        }
+        for index, header in enumerate(held.headers)
+    ]
     return render(
         request,
         "import_mapping.html",
         {
             "upload": held,
-            "suggested": chosen if chosen is not None else suggest_mapping(held.headers, custom),
-            "choices": field_choices(custom),
+            "columns": columns,
+            "check": check,
+            "create_fields": create_fields,
             "policies": POLICIES,
+            "policy": policy,
             "error": error,
         },
         session=session,
@@ -113,22 +137,38 @@ async def _mapping_page(
 
 @router.post("/imports/start")
 async def start(request: Request, session: CurrentSession, api: Api, store: Store) -> Response:
-    """Step 3: send the file to the importer (as a dry run, or to import), then follow the job.
+    """Step 3: check the mapping with the importer, or send the file to it (as a dry run, or to
+    import), then follow the job.
 
-    After a dry run the file stays held with its mapping, so the import can follow unchanged.
+    After a dry run the file stays held with its choices, so the import can follow unchanged.
     """
     require(session, "editor")
     form = await request.form()
     held = await held_upload(store, str(form.get("upload") or ""), owner=session.ref)
     if held is None:
         return _upload_refused(request, session, "The upload expired; choose the file again.")
-    dry_run = form.get("mode") == "dry_run"
+    mode = form.get("mode")
     if form.get("use_saved") == "true":
-        mapping, policy = held.mapping, held.on_duplicate
+        mapping, policy, create_fields = held.mapping, held.on_duplicate, held.create_fields
     else:
         mapping = {h: str(form.get(f"map.{i}") or "") for i, h in enumerate(held.headers)}
         policy = str(form.get("on_duplicate") or "skip")
+        create_fields = form.get("create_fields") == "true"
+    if mode == "check":
+        return await _mapping_page(
+            request,
+            session,
+            api,
+            store,
+            held,
+            chosen=mapping,
+            policy=policy,
+            create_fields=create_fields,
+        )
+    dry_run = mode == "dry_run"
     data = {"mapping": json.dumps(mapping), "on_duplicate": policy}
+    if create_fields:
+        data["create_fields"] = "true"
     if dry_run:
         data["dry_run"] = "true"
     try:
@@ -142,18 +182,34 @@ async def start(request: Request, session: CurrentSession, api: Api, store: Stor
                 data=data,
             )
     except ApiError as exc:
-        if exc.status not in (409, 413, 422):
+        if exc.status not in (403, 409, 413, 422):
             raise
-        # The importer's reason (an undefined custom field, a column mapped twice) next to the
-        # mapping the person chose, to correct it.
+        # The importer's reason (an undefined custom field, a column mapped twice, a field only
+        # an admin may create) next to the mapping the person chose, to correct it.
         return await _mapping_page(
-            request, session, api, held, chosen=mapping, error=exc.message, status=exc.status
+            request,
+            session,
+            api,
+            store,
+            held,
+            chosen=mapping,
+            policy=policy,
+            create_fields=create_fields,
+            error=exc.message,
+            status=exc.status,
         )
     job_id = response.json()["id"]
     if not dry_run:
         await release_upload(store, held.token)
         return redirect(request, f"/imports/{job_id}")
-    await remember_choices(store, held, mapping=mapping, on_duplicate=policy, dry_run_job=job_id)
+    await remember_choices(
+        store,
+        held,
+        mapping=mapping,
+        on_duplicate=policy,
+        create_fields=create_fields,
+        dry_run_job=job_id,
+    )
     return redirect(request, f"/imports/{job_id}?{urlencode({'upload': held.token})}")
 
 
@@ -184,14 +240,27 @@ async def job_page(
 
 @router.get("/imports/{job_id}/errors")
 async def rejected_rows(
-    request: Request, job_id: JobId, session: CurrentSession, api: Api, cursor: str = ""
+    request: Request,
+    job_id: JobId,
+    session: CurrentSession,
+    api: Api,
+    cursor: Annotated[str, Query(max_length=200)] = "",
+    back: Annotated[list[str], Query(max_length=MAX_BACK * 4)] = [],  # noqa: B006
 ) -> Response:
     """The rejected rows with their reasons, a page at a time."""
     params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
     page = await api.get(
         "importer", f"/v1/imports/{job_id}/errors", key=session.api_key, params=params
     )
-    return render(request, "import_errors.html", {"job_id": job_id, "page": page}, session=session)
+    links = page_links(
+        f"/imports/{job_id}/errors",
+        {},
+        cursor=cursor,
+        back=[c for c in back if len(c) <= 200],
+        next_cursor=page.get("next_cursor"),
+    )
+    context = {"job_id": job_id, "page": page, "links": links}
+    return render(request, "import_errors.html", context, session=session)
 
 
 @router.get("/imports/{job_id}/rejected.csv")

@@ -34,6 +34,15 @@ class ContactScreen:
     unavailable: list[str] = field(default_factory=list)
 
 
+async def campaigns_or_none(api: PlatformApi, key: str) -> list[dict[str, Any]]:
+    """The first 200 campaigns, for filters; none from an older platform without campaigns."""
+    try:
+        body = await api.get("contacts", "/v1/campaigns", key=key, params={"limit": 200})
+    except ApiError:
+        return []
+    return list(body.get("items", []))
+
+
 async def custom_field_definitions(api: PlatformApi, key: str) -> list[dict[str, Any]]:
     """The tenant's custom field definitions."""
     body = await api.get("contacts", "/v1/custom-fields", key=key)

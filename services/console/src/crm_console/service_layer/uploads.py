@@ -47,6 +47,7 @@ class HeldUpload:
     # What the person chose when they asked for a dry run, to import the same way afterwards.
     mapping: dict[str, str] = field(default_factory=dict)
     on_duplicate: str = "skip"
+    create_fields: bool = False
     dry_run_job: str | None = None
 
     @classmethod
@@ -61,6 +62,7 @@ class HeldUpload:
             samples=[list(row) for row in doc["samples"]],
             mapping=dict(doc.get("mapping") or {}),
             on_duplicate=str(doc.get("on_duplicate") or "skip"),
+            create_fields=bool(doc.get("create_fields")),
             dry_run_job=doc.get("dry_run_job"),
         )
 
@@ -141,14 +143,19 @@ async def remember_choices(
     *,
     mapping: dict[str, str],
     on_duplicate: str,
+    create_fields: bool,
     dry_run_job: str,
 ) -> None:
-    """Keep the mapping and policy a dry run used, so the import can follow it unchanged."""
+    """Keep the choices a dry run used, so the import can follow them unchanged."""
     async with store.transaction() as tx:
         uploads = UploadRepository(tx)
         doc = await uploads.get(held.token)
         if doc is not None:
-            changes = {"mapping": mapping, "on_duplicate": on_duplicate}
+            changes = {
+                "mapping": mapping,
+                "on_duplicate": on_duplicate,
+                "create_fields": create_fields,
+            }
             await uploads.replace({**doc, **changes, "dry_run_job": dry_run_job})
 
 
@@ -169,6 +176,14 @@ async def upload_file(store: DocumentStore, held: HeldUpload) -> AsyncIterator[I
             after = parts[-1]["seq"]
         copy.seek(0)
         yield copy
+
+
+async def upload_head(store: DocumentStore, held: HeldUpload) -> bytes:
+    """The held file's first part: all of it a preview reads (the importer reads a file's first
+    256 KiB, a part holds 768 KiB), so checking a mapping never sends a large file again."""
+    async with store.reader() as reader:
+        parts = await UploadRepository(reader).parts(held.token, after_seq=-1, limit=1)
+    return base64.b64decode(parts[0]["data"]) if parts else b""
 
 
 async def release_upload(store: DocumentStore, token: str) -> None:

@@ -67,6 +67,11 @@ class BatchedContactWrites:
             await self.flush()
         return await self._session.count(collection, tenant=tenant, where=where)
 
+    async def tenants(self, collection: str) -> list[str]:
+        if collection == CONTACTS and self._contacts:
+            await self.flush()
+        return await self._session.tenants(collection)
+
     async def insert(self, collection: str, doc: dict[str, Any]) -> None:
         await self._session.insert(collection, doc)
 

@@ -30,15 +30,12 @@ from crm_shared.events import (
 )
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import (
-    CollectionSpec,
-    DocumentStore,
     In,
     OutgoingEvent,
-    PendingEvent,
     Session,
     Tombstone,
 )
-from crm_shared.storage.leases import Lease
+from crm_shared.storage.delegating import DelegatingStore
 from crm_shared.topics import CONTACT_STATE
 
 # The events that change a contact (its profile, its lifecycle), so its state is published.
@@ -126,13 +123,8 @@ class _StateSession:
         self.changed.update(contacts_changed(events))
 
 
-class ContactStateStore:
+class ContactStateStore(DelegatingStore):
     """The contacts store: each transaction publishes the state of the contacts it changed."""
-
-    def __init__(self, inner: DocumentStore) -> None:
-        self.inner = inner
-        # The same Event object: the relay waits on what the wrapped store sets.
-        self.outbox_signal = inner.outbox_signal
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -145,43 +137,3 @@ class ContactStateStore:
             yield cast(Session, noting)
             if noting.changed:
                 await session.add_events(await state_records(session, noting.changed))
-
-    def reader(self) -> Any:
-        """A read snapshot of the wrapped store."""
-        return self.inner.reader()
-
-    async def start(self, specs: Sequence[CollectionSpec]) -> None:
-        """Start the wrapped store."""
-        await self.inner.start(specs)
-
-    async def close(self) -> None:
-        """Close the wrapped store."""
-        await self.inner.close()
-
-    async def ping(self) -> None:
-        """Ping the wrapped store."""
-        await self.inner.ping()
-
-    async def pending_events(self, limit: int) -> list[PendingEvent]:
-        """Pending outbox entries of the wrapped store."""
-        return await self.inner.pending_events(limit)
-
-    async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None:
-        """Delete acknowledged outbox entries."""
-        await self.inner.mark_events_sent(outbox_ids)
-
-    async def pending_count(self) -> int:
-        """How many outbox entries wait."""
-        return await self.inner.pending_count()
-
-    async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
-        """Take or renew a lease in the wrapped store."""
-        return await self.inner.acquire_lease(name, holder=holder, ttl=ttl)
-
-    async def release_lease(self, name: str, *, holder: str) -> None:
-        """Let a lease go."""
-        await self.inner.release_lease(name, holder=holder)
-
-    def forget_deleted(self) -> None:
-        """Make deleted data unreadable in the wrapped store's files."""
-        self.inner.forget_deleted()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from crm_contacts.adapters.repository import CONTACTS, MERGES
+from crm_contacts.adapters.repository import CONTACTS, MERGES, holding_email
 from crm_shared.storage import ContainsAny, Eq, In, Session
 
 # At most 51 contacts per merge, and a contact takes part in few merges.
@@ -64,8 +64,12 @@ class MergeRepository:
         found = await self._session.find(
             CONTACTS,
             tenant=self._tenant,
-            where=(Eq("email_norm", email), Eq("deleted_at", None), Eq("erased_at", None)),
-            order_by="email_norm",
+            where=(
+                holding_email(email),
+                Eq("email_norm", email),
+                Eq("deleted_at", None),
+                Eq("erased_at", None),
+            ),
             limit=len(excluded) + 1,
         )
         return next((doc for doc in found if doc["id"] not in excluded), None)

@@ -7,15 +7,19 @@ from typing import Any
 
 from crm_contacts.adapters.consents import CONSENT_SPECS
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
+from crm_contacts.adapters.derived_backfill import BACKFILL_SPECS
 from crm_contacts.adapters.duplicates import MATCHING_SPECS
 from crm_contacts.adapters.import_batches import IMPORT_BATCH_SPECS
 from crm_contacts.adapters.import_cancellations import CANCELLATION_SPECS
 from crm_contacts.adapters.tags import TAG_SPECS
+from crm_contacts.domain.matching.profile import EMAIL_KEY
 from crm_shared.contact_fields import FIELDS
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.ids import new_id
 from crm_shared.storage import (
     CollectionSpec,
+    Contains,
+    ContainsAny,
     Empty,
     Eq,
     In,
@@ -38,8 +42,10 @@ MERGES = "merges"
 # forcing one would sort most of a tenant). The "array"/"object" ones are indexed value by value:
 # every email, every tag, and every custom field's values whatever the keys (one index for all
 # tenants' fields, none to create when a field is defined).
+# Every email of a contact is found through its `match_keys` (`e:<email>`, adapters/
+# duplicates.py): a second multi-value index on `emails_norm` held the same values again, about
+# 110 bytes per email on SQLite.
 SEARCH_INDEXES: tuple[Index, ...] = (
-    Index(("emails_norm",), multi_value="array"),
     Index(("tags_norm",), multi_value="array"),
     Index(("custom_fields",), multi_value="object"),
     Index(("owner",)),
@@ -48,6 +54,14 @@ SEARCH_INDEXES: tuple[Index, ...] = (
     Index(("name_sort",)),
     # `q`: name, every email and phone (also in digits) and company, folded (domain/contact.py).
     Index(("search_text",), text=True),
+)
+
+# Indexes of earlier versions, dropped from stores that still have them: every email and phone
+# is found through the match keys now (see `holding_email`); no query read the `phone` index.
+RETIRED_INDEXES: tuple[Index, ...] = (
+    Index(("emails_norm",), multi_value="array"),
+    Index(("email_norm",)),
+    Index(("phone",)),
 )
 
 # Every field of a stored contact (the shared field table), with its empty value: most are empty
@@ -60,14 +74,17 @@ CONTACT_EMPTIES: tuple[Empty, ...] = tuple(
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         CONTACTS,
-        indexes=(Index(("email_norm",)), Index(("phone",)), Index(("deleted_at",))),
+        # No index on `email_norm` or `phone`: look-ups by an email or a phone read the match
+        # keys (`holding_email`, `p:<phone>`). `deleted_at` is empty for most contacts: only the
+        # deleted ones are indexed.
+        indexes=(Index(("deleted_at",), sparse=True),),
         empties=CONTACT_EMPTIES,
     ),
-    CollectionSpec(CONTACTS, indexes=SEARCH_INDEXES),
+    CollectionSpec(CONTACTS, indexes=SEARCH_INDEXES, retired=RETIRED_INDEXES),
     CollectionSpec(SUPPRESSIONS, indexes=(Index(("hash",), unique=True),)),
     # Accounts: one per folded name; contacts link to them by `account_id` (additional emails
-    # are looked up through `emails_norm` above).
-    CollectionSpec(CONTACTS, indexes=(Index(("account_id",)),)),
+    # are looked up through the match keys, `holding_email`).
+    CollectionSpec(CONTACTS, indexes=(Index(("account_id",), sparse=True),)),
     CollectionSpec(ACCOUNTS, indexes=(Index(("name_folded",), unique=True), Index(("domain",)))),
     CollectionSpec(
         DELETIONS, indexes=(Index(("deleted_at",)), Index(("contact_tenant", "deleted_at")))
@@ -82,6 +99,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     IDEMPOTENCY_COLLECTION,
     *IMPORT_BATCH_SPECS,
     *CONSENT_SPECS,
+    *BACKFILL_SPECS,
 )
 
 # Bound the number of values per In query (SQLite caps bound parameters per statement).
@@ -91,6 +109,16 @@ _NO_LIMIT = 10_000_000
 _LIVE: tuple[Where, ...] = (Eq("deleted_at", None), Eq("erased_at", None))
 # Look-ups by a field are ordered by that field (then id): ordered by id alone, SQLite's planner
 # walks the whole tenant in primary-key order instead of using the field's index.
+
+
+def holding_email(email: str) -> Contains:
+    """The contacts holding this normalized email, primary or not (off the match keys' index)."""
+    return Contains("match_keys", EMAIL_KEY + email)
+
+
+def holding_any_email(emails: Sequence[str]) -> ContainsAny:
+    """The contacts holding any of these normalized emails, primary or not."""
+    return ContainsAny("match_keys", tuple(EMAIL_KEY + e for e in emails))
 
 
 def _chunks(values: Sequence[str]) -> Iterable[tuple[str, ...]]:
@@ -116,8 +144,7 @@ class ContactRepository:
         found = await self._session.find(
             CONTACTS,
             tenant=self._tenant,
-            where=(Eq("email_norm", email), *_LIVE),
-            order_by="email_norm",
+            where=(holding_email(email), Eq("email_norm", email), *_LIVE),
             limit=2,
         )
         return next((doc for doc in found if doc["id"] != other_than), None)
@@ -129,8 +156,7 @@ class ContactRepository:
             found = await self._session.find(
                 CONTACTS,
                 tenant=self._tenant,
-                where=(In("email_norm", chunk), *_LIVE),
-                order_by="email_norm",
+                where=(holding_any_email(chunk), In("email_norm", chunk), *_LIVE),
                 limit=_NO_LIMIT,
             )
             for doc in found:  # ids ascend within an email: the oldest contact wins

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from crm_contacts.domain.custom_fields import CHECKERS, FieldDefinition, InvalidValue
+from crm_contacts.domain.matching.profile import EMAIL_KEY
 from crm_contacts.domain.text import fold
 from crm_shared.clock import iso
 from crm_shared.filters import ContactFilter, CustomFieldCondition
@@ -152,7 +153,8 @@ def conditions(
     if criteria.ids:
         where.append(In("id", tuple(dict.fromkeys(criteria.ids))))
     if criteria.email:
-        where.append(Contains("emails_norm", _email(criteria.email)))
+        # Every email is a match key (`e:<email>`), indexed value by value.
+        where.append(Contains("match_keys", EMAIL_KEY + _email(criteria.email)))
     if criteria.owner:
         where.append(Eq("owner", criteria.owner))
     if criteria.campaign:

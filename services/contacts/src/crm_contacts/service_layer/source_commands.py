@@ -15,8 +15,9 @@ from crm_contacts.domain.errors import InvalidFields, SuppressedIdentity
 from crm_contacts.domain.resolution import ExternalIdTaken, ExternalRef
 from crm_contacts.service_layer.resolution import Resolved, arrival_of, resolve_in
 from crm_contacts.settings import ContactsSettings
+from crm_shared.contact_fields import ALL_FIELDS
 from crm_shared.events import ConversationLinked, UpsertContactByExternalId, VisitorIdentified
-from crm_shared.messaging.errors import PermanentMessageError
+from crm_shared.messaging.errors import MAX_FIELDS, PermanentMessageError, field_path
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
@@ -29,8 +30,12 @@ async def _refused_for_good() -> AsyncIterator[None]:
     try:
         yield
     except InvalidFields as exc:
-        fields = [f"data.fields.{p.field}" for p in exc.problems]
-        raise PermanentMessageError("invalid-fields", fields=fields) from None
+        # A contact field's name, or `*` for a name the sender chose (a custom field's key).
+        known = ("data", "fields", *ALL_FIELDS)
+        fields = sorted(
+            {field_path(("data", "fields", *p.field.split(".")), known) for p in exc.problems}
+        )
+        raise PermanentMessageError("invalid-fields", fields=fields[:MAX_FIELDS]) from None
     except SuppressedIdentity:
         raise PermanentMessageError("suppressed-person") from None
     except ExternalIdTaken:

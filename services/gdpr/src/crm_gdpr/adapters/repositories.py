@@ -7,7 +7,7 @@ from typing import Any
 
 from crm_gdpr.adapters.bundles import BUNDLE_SPECS
 from crm_gdpr.domain.consent import ConsentEntry
-from crm_gdpr.domain.erasure import ErasureRequest
+from crm_gdpr.domain.erasure import ErasureOrder, ErasureRequest
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.storage import (
     CollectionSpec,
@@ -58,6 +58,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
             Index(("pending_key",), unique=True),
             Index(("status",)),
             Index(("warn_at",)),
+            Index(("due_at",)),
         ),
     ),
     CollectionSpec(ERASURE_RECEIPTS, (Index(("erasure_id", "contact_id")),)),
@@ -70,6 +71,8 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
 )
 
 _PAGE = 500
+# The stored field each order sorts by: ids are time-ordered, so received order is id order.
+_ERASURE_SORT_FIELDS = {"received_at": "id", "due_at": "due_at"}
 
 
 async def _find_all(
@@ -300,6 +303,18 @@ class ErasureRepository:
             ERASURE_RECEIPTS, tenant=tenant, id=receipt_id(erasure_id, contact_id, service)
         )
 
+    async def receipts_by_id(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored receipts with these ids (see `receipt_id`), by id; one read per page."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _PAGE):
+            chunk = unique[start : start + _PAGE]
+            for doc in await self._session.find(
+                ERASURE_RECEIPTS, tenant=tenant, where=[In("id", tuple(chunk))], limit=len(chunk)
+            ):
+                found[str(doc["id"])] = doc
+        return found
+
     async def save_receipt(self, receipt: dict[str, Any]) -> None:
         """Replace one per-record receipt."""
         await self._session.replace(ERASURE_RECEIPTS, receipt)
@@ -325,20 +340,25 @@ class ErasureRepository:
         *,
         status: str | None,
         warned_before: str | None,
-        after_id: str | None,
+        order: ErasureOrder = "received_at",
+        after: Cursor | None,
         limit: int,
     ) -> list[ErasureRequest]:
-        """Requests oldest first, by status and/or past their warning time."""
+        """Requests in `order` (then by id), by status and/or past their warning time."""
         where: list[Where] = []
         if status is not None:
             where.append(Eq("status", status))
         if warned_before is not None:
             where.append(Range("warn_at", lte=warned_before))
             where.append(In("status", ("pending", "failed")))
-        if after_id is not None:
-            where.append(Range("id", gt=after_id))
         docs = await self._session.find(
-            ERASURE_REQUESTS, tenant=tenant, where=where, order_by="id", limit=limit
+            ERASURE_REQUESTS,
+            tenant=tenant,
+            where=where,
+            order_by=_ERASURE_SORT_FIELDS[order.removeprefix("-")],
+            descending=order.startswith("-"),
+            after=after,
+            limit=limit,
         )
         return [ErasureRequest.model_validate(doc) for doc in docs]
 

@@ -21,6 +21,9 @@ ReceiptStatus = Literal["pending", "completed", "failed"]
 RequestStatus = Literal["pending", "completed", "failed"]
 Outcome = Literal["completed", "failed"]
 Selector = Literal["contact_id", "email", "phone", "contact_ids"]
+# How a list of requests is ordered: as received (oldest or newest first) or by due date (an
+# admin works the ones due soonest first); ids are time-ordered, so received order is id order.
+ErasureOrder = Literal["received_at", "-received_at", "due_at", "-due_at"]
 MAX_ERASURE_IDS = 5_000
 # The share of the legal deadline after which an open request is flagged and logged.
 WARN_SHARE = 0.8

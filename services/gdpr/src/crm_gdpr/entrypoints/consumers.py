@@ -9,29 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from crm_gdpr.service_layer.audit import record_event, record_events
-from crm_gdpr.service_layer.audit_redaction import redact_audit_values
-from crm_gdpr.service_layer.erasure import record_receipt
-from crm_gdpr.service_layer.form_consents import record_form_consents
-from crm_gdpr.service_layer.merges import follow_merge
-from crm_shared.clock import iso
+from crm_gdpr.service_layer.audit_intake import audit_poll
+from crm_gdpr.service_layer.erasure_receipts import record_receipts
 from crm_shared.envelope import EventData, EventEnvelope
-from crm_shared.events import (
-    EVENT_TYPES,
-    ContactCreated,
-    ContactsMerged,
-    ContactUpdated,
-    ErasureReceipt,
-    ErasureRequested,
-    FormSubmitted,
-    MergeUndone,
-)
+from crm_shared.events import EVENT_TYPES, ErasureReceipt
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.storage import DocumentStore
 from crm_shared.wiring import GDPR
 
 AUDIT_GROUP = "crm-gdpr-audit"
-CONTACT_WRITES: tuple[type[EventData], ...] = (ContactCreated, ContactUpdated)
 RECEIPTS_GROUP = "crm-gdpr-receipts"
 # Declared in crm_shared.wiring, which the AsyncAPI document is generated from; the audit reads
 # every domain topic, the activities other products report included.
@@ -50,35 +36,17 @@ class GdprBuses:
 def build_buses(store: DocumentStore) -> GdprBuses:
     """Build both tables once, at start-up."""
 
-    async def on_any_event(event: EventData, envelope: EventEnvelope) -> None:
-        await record_event(store, envelope, event)
-        if isinstance(event, ErasureRequested):
-            # The gdpr service's own part of the erasure: the audit values about the contact.
-            await redact_audit_values(store, event, tenant=envelope.tenant, event_id=envelope.id)
-        if isinstance(event, ContactsMerged | MergeUndone):
-            # A merge or its undo also moves consents and links audit trails (once as well).
-            await follow_merge(store, envelope, event)
-        elif isinstance(event, FormSubmitted) and event.consents:
-            # The consents a person gave on a public form enter the ledger (once as well).
-            await record_form_consents(store, envelope, event)
+    async def on_events(items: Sequence[tuple[EventData, EventEnvelope]]) -> list[object]:
+        await audit_poll(store, items)
+        return [None] * len(items)
 
-    async def on_receipt(receipt: ErasureReceipt, envelope: EventEnvelope) -> None:
-        await record_receipt(
-            store, receipt, tenant=envelope.tenant, event_id=envelope.id, at=iso(envelope.time)
-        )
-
-    async def on_contact_writes(
-        items: Sequence[tuple[EventData, EventEnvelope]],
-    ) -> list[object]:
-        await record_events(store, items)
+    async def on_receipts(items: Sequence[tuple[ErasureReceipt, EventEnvelope]]) -> list[object]:
+        await record_receipts(store, items)
         return [None] * len(items)
 
     audit = MessageBus()
-    # Contact writes (an import's per-contact events among them, audited with their values)
-    # come a poll at a time: one append per batch, not one per contact.
-    for model in CONTACT_WRITES:
-        audit.on_many(model, on_contact_writes)
+    # Every type through one batch handler: a poll is one unit of work per tenant, whatever mix
+    # of types it holds (an erasure's requests and receipts, an import's contact events).
     for model in EVENT_TYPES.values():
-        if model not in CONTACT_WRITES:
-            audit.on(model, on_any_event)
-    return GdprBuses(audit=audit, receipts=MessageBus().on(ErasureReceipt, on_receipt))
+        audit.on_many(model, on_events)
+    return GdprBuses(audit=audit, receipts=MessageBus().on_many(ErasureReceipt, on_receipts))

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from crm_gdpr.domain.consent import RecordConsent
-from crm_gdpr.domain.erasure import RequestErasure, RequestStatus
+from crm_gdpr.domain.erasure import ErasureOrder, RequestErasure, RequestStatus
 from crm_gdpr.domain.export import ExportSubjectData
 from crm_gdpr.entrypoints.deps import Contacts, Importer, Settings, Store, Timeline
 from crm_gdpr.entrypoints.schemas import (
@@ -96,22 +96,33 @@ async def list_erasure_requests(
     store: Store,
     request_status: Annotated[RequestStatus | None, Query(alias="status")] = None,
     overdue: bool = False,
+    sort: Annotated[
+        ErasureOrder,
+        Query(
+            description="received_at: oldest first (the default); -received_at: newest first; "
+            "due_at: due soonest first (to work the overdue ones); -due_at: due latest first. "
+            "Ties by request id; a next_cursor continues the order it was made for."
+        ),
+    ] = "received_at",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    """The tenant's erasure requests oldest first; `overdue=true`: open past 80% of their time."""
+    """The tenant's erasure requests in `sort` order; `overdue=true`: open past 80% of their
+    time."""
     now = now_iso()
     requests = await erasure_page(
         store,
         tenant=principal.tenant,
         status=request_status,
         overdue_at=now if overdue else None,
-        after_id=decode_erasure_cursor(cursor) if cursor else None,
+        order=sort,
+        after=decode_erasure_cursor(cursor, sort) if cursor else None,
         limit=limit,
     )
+    full = len(requests) == limit
     return {
         "items": [r.public(now) for r in requests],
-        "next_cursor": encode_erasure_cursor(requests[-1].id) if len(requests) == limit else None,
+        "next_cursor": encode_erasure_cursor(requests[-1], sort) if full else None,
     }
 
 

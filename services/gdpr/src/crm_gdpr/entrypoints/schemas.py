@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crm_gdpr.domain.consent import PURPOSE_PATTERN, Channel, ConsentStatus, LawfulBasis
-from crm_gdpr.domain.erasure import MAX_ERASURE_IDS, ReceiptStatus, RequestStatus, Selector
-from crm_shared.cursors import UUID_PATTERN, CursorCodec, Integer, Text
+from crm_gdpr.domain.erasure import (
+    MAX_ERASURE_IDS,
+    ErasureOrder,
+    ErasureRequest,
+    ReceiptStatus,
+    RequestStatus,
+    Selector,
+)
+from crm_shared.cursors import ID, CursorCodec, Integer, Text
+from crm_shared.storage import Cursor
 
 CONTACT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
 ContactId = Annotated[str, StringConstraints(pattern=CONTACT_ID_PATTERN)]
@@ -115,7 +124,7 @@ class ErasurePublic(BaseModel):
 
 
 class ErasurePagePublic(BaseModel):
-    """A page of erasure requests, oldest first."""
+    """A page of erasure requests in the order asked for (oldest first by default)."""
 
     items: list[ErasurePublic]
     next_cursor: str | None
@@ -225,6 +234,11 @@ class DataExportPublic(BaseModel):
     )
     audit: list[AuditEntryPublic]
     csv: dict[str, str] = Field(description="Each section as CSV text")
+    held_elsewhere: list[dict[str, str]] = Field(
+        default=[],
+        description="Short-lived copies outside the services' stores that may mention the "
+        "person (the console's held import uploads): who holds them, how long, and erasure",
+    )
     generated_at: str
     expires_at: str | None = Field(
         default=None, description="When the kept bundle is deleted (GDPR_BUNDLE_RETENTION_HOURS)"
@@ -245,15 +259,31 @@ def decode_cursor(cursor: str) -> int:
     return cast(int, seq)
 
 
-_ERASURE_CURSOR = CursorCodec(Text(pattern=UUID_PATTERN), max_length=100)
+_ERASURE_CURSOR = CursorCodec(ID, max_length=100)
+# The moments the store keeps (crm_shared.clock.iso): fixed width, so text order is time order.
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+_DUE_CURSOR = CursorCodec(Text(pattern=_MOMENT), ID, max_length=200)
 
 
-def encode_erasure_cursor(erasure_id: str) -> str:
-    """An opaque cursor continuing after the request `erasure_id`."""
-    return _ERASURE_CURSOR.encode([erasure_id])
+def encode_erasure_cursor(last: ErasureRequest, order: ErasureOrder = "received_at") -> str:
+    """An opaque cursor continuing after the request `last` in `order`.
+
+    The default order's cursor is the one this API issued before it sorted; every other cursor is
+    bound to its order, so one passed with another sort is a 400, never a page that skips or
+    repeats requests.
+    """
+    if order == "received_at":
+        return _ERASURE_CURSOR.encode([last.id])
+    if order == "-received_at":
+        return _ERASURE_CURSOR.encode([last.id], sort=order)
+    return _DUE_CURSOR.encode_position(Cursor(value=last.due_at, id=last.id), sort=order)
 
 
-def decode_erasure_cursor(cursor: str) -> str:
-    """The request id a cursor continues after; 400 for a cursor this API did not issue."""
-    [erasure_id] = _ERASURE_CURSOR.decode(cursor)
-    return cast(str, erasure_id)
+def decode_erasure_cursor(cursor: str, order: ErasureOrder = "received_at") -> Cursor:
+    """The position a cursor continues after; 400 for a cursor this API did not issue for
+    `order`."""
+    if order in ("received_at", "-received_at"):
+        bound_to = None if order == "received_at" else order
+        [erasure_id] = _ERASURE_CURSOR.decode(cursor, sort=bound_to)
+        return Cursor(value=erasure_id, id=cast(str, erasure_id))
+    return _DUE_CURSOR.decode_position(cursor, sort=order)

@@ -103,36 +103,6 @@ async def record_event(
     return await with_seq_retry(store, work)
 
 
-async def record_events(
-    store: DocumentStore, items: Sequence[tuple[EventData, EventEnvelope]]
-) -> None:
-    """Append the audit entries of many events, each once, in one unit per tenant.
-
-    An import writes a contact event per row: appended a poll at a time, the chain head is read
-    and written once per batch instead of once per contact.
-    """
-    by_tenant: dict[str, list[tuple[EventData, EventEnvelope]]] = {}
-    for data, envelope in items:
-        by_tenant.setdefault(envelope.tenant, []).append((data, envelope))
-    for tenant, events in by_tenant.items():
-        await with_seq_retry(store, _appender(tenant, events))
-
-
-def _appender(
-    tenant: str, events: list[tuple[EventData, EventEnvelope]]
-) -> Callable[[Session], Awaitable[int]]:
-    """The unit of work appending the entries of the events not handled before."""
-
-    async def work(session: Session) -> int:
-        drafts: list[AuditDraft] = []
-        for data, envelope in events:
-            if await session.mark_processed(AUDIT_CONSUMER, envelope.id):
-                drafts += audit_drafts(envelope, data)
-        return len(await append_audit(session, tenant, drafts))
-
-    return work
-
-
 async def audit_page(
     store: DocumentStore,
     *,

@@ -1,4 +1,5 @@
-"""Erasure saga handlers: open a request for a person, record each receipt, flag late ones."""
+"""Erasure saga handlers: open a request for a person, show it, flag late ones (receipts:
+erasure_receipts.py)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crm_gdpr.adapters.repositories import ErasureRepository
-from crm_gdpr.domain.erasure import ErasureRequest, RequestErasure, apply_receipt
+from crm_gdpr.domain.erasure import ErasureOrder, ErasureRequest, RequestErasure
 from crm_gdpr.domain.errors import ContactErased
 from crm_gdpr.domain.person import PersonFound
 from crm_gdpr.service_layer.ports import ContactLookup
-from crm_shared.actors import system_actor
-from crm_shared.clock import iso, now_iso
-from crm_shared.events import ErasureCompleted, ErasureReceipt, ErasureRequested
+from crm_shared.clock import iso
+from crm_shared.events import ErasureRequested
 from crm_shared.events.gdpr import ERASURE_PARTICIPANTS
 from crm_shared.idempotency_records import forget_subject
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from crm_shared.ids import new_id
-from crm_shared.observability.metrics import JOBS_FINISHED, JOBS_STARTED
+from crm_shared.observability.metrics import JOBS_STARTED
 from crm_shared.outbox import GDPR_SOURCE, outgoing
 from crm_shared.problems import NotFound
-from crm_shared.storage import DocumentStore, DuplicateKeyError, OutgoingEvent
+from crm_shared.storage import Cursor, DocumentStore, DuplicateKeyError, OutgoingEvent
 
 log = logging.getLogger(__name__)
 
-RECEIPTS_CONSUMER = "gdpr.receipts"
 # The record id of a request whose email or phone no contact holds (only a failed import row, say):
 # every service still erases by the hashes and the contacts service suppresses them.
 NO_RECORD_PREFIX = "subject:"
@@ -188,65 +187,15 @@ async def erasure_page(
     tenant: str,
     status: str | None,
     overdue_at: str | None,
-    after_id: str | None,
+    order: ErasureOrder = "received_at",
+    after: Cursor | None,
     limit: int,
 ) -> list[ErasureRequest]:
-    """A page of the tenant's requests, oldest first (`overdue_at`: only those late by then)."""
+    """A page of the tenant's requests in `order` (`overdue_at`: only those late by then)."""
     async with store.reader() as session:
         return await ErasureRepository(session).page(
-            tenant, status=status, warned_before=overdue_at, after_id=after_id, limit=limit
+            tenant, status=status, warned_before=overdue_at, order=order, after=after, limit=limit
         )
-
-
-async def record_receipt(
-    store: DocumentStore, receipt: ErasureReceipt, *, tenant: str, event_id: str, at: str
-) -> None:
-    """Apply one service's receipt for one record once; announce the end of the saga."""
-    async with store.transaction() as session:
-        if not await session.mark_processed(RECEIPTS_CONSUMER, event_id):
-            return
-        repo = ErasureRepository(session)
-        request = await repo.get(tenant, receipt.erasure_id)
-        if request is None:
-            log.debug("receipt %s for an unknown erasure request; ignored", event_id)
-            return
-        stored = await repo.receipt(tenant, request.id, receipt.contact_id, receipt.service)
-        if stored is None:
-            log.warning("receipt %s is for no record or participant of %s", event_id, request.id)
-            return
-        applied = apply_receipt(
-            request,
-            service=receipt.service,
-            previous=stored["status"],
-            status=receipt.status,
-            at=at,
-            detail=receipt.detail,
-            now=now_iso(),
-        )
-        if not applied.changed:
-            return
-        await repo.save_receipt(
-            {**stored, "status": receipt.status, "at": at, "detail": receipt.detail}
-        )
-        await repo.save(applied.request)
-        if applied.announce is not None:
-            done = ErasureCompleted(
-                erasure_id=request.id, contact_id=request.contact_id, status=applied.announce
-            )
-            await session.add_events(
-                [
-                    outgoing(
-                        done,
-                        source=GDPR_SOURCE,
-                        tenant=tenant,
-                        key=request.contact_id,
-                        actor=system_actor("erasure"),
-                    )
-                ]
-            )
-    if applied.announce is not None:
-        JOBS_FINISHED.labels("erasure", applied.announce).inc()
-        log.info("erasure %s %s", request.id, applied.announce)
 
 
 async def flag_overdue(store: DocumentStore, *, now: datetime, limit: int = 500) -> int:

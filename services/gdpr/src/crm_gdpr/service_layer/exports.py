@@ -24,6 +24,7 @@ from crm_gdpr.service_layer.audit import (
 from crm_gdpr.service_layer.consents import consents_of, public_purpose
 from crm_gdpr.service_layer.ports import ContactLookup, ImportRowsSource, TimelineSource
 from crm_shared.clock import iso
+from crm_shared.held_uploads import HELD_UPLOADS_NOTE
 from crm_shared.ids import new_id
 from crm_shared.problems import NotFound
 from crm_shared.storage import DocumentStore, Session
@@ -101,6 +102,8 @@ async def export_subject_data(
         "contact": contact_section(primary.get("profile") or {}),
         **sections,
         "csv": {name: section_csv(rows) for name, rows in sections.items()},
+        # Copies no service holds, which no bundle can show: what they are and how long they live.
+        "held_elsewhere": [dict(HELD_UPLOADS_NOTE)],
         "generated_at": generated_at,
         "expires_at": iso(now + retention),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -240,11 +240,16 @@ class DataFiles:
             if path.name.split(".", 1)[0] not in keep
         )
 
-    def export_contains(self, export_id: str, contact_id: str) -> bool:
-        """True if the export's id list names the contact (read line by line, memory stays flat)."""
-        target = contact_id + "\n"
+    def contacts_in_export(self, export_id: str, contact_ids: Collection[str]) -> set[str]:
+        """Which of these contacts the export's id list names: one read of the list, however
+        many contacts are asked about (line by line, memory stays flat)."""
+        wanted = {contact_id + "\n" for contact_id in contact_ids}
+        found: set[str] = set()
         try:
             with self.export_ids_path(export_id).open(encoding="ascii") as ids:
-                return any(line == target for line in ids)
+                for line in ids:
+                    if line in wanted:
+                        found.add(line[:-1])
         except FileNotFoundError:
-            return False
+            pass
+        return found

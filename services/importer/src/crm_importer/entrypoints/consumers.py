@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from crm_importer.adapters.files import DataFiles
-from crm_importer.service_layer.erasure import erase_contact
+from crm_importer.service_layer.erasure import erase_contacts
 from crm_importer.service_layer.imports import apply_batch_results
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ErasureRequested, ImportBatchProcessed
@@ -36,13 +36,15 @@ def build_bus(
             on_finished=on_import_ended,
         )
 
-    async def on_erasure_requested(event: ErasureRequested, envelope: EventEnvelope) -> None:
-        await erase_contact(
-            store, files, event, event_id=envelope.id, tenant=envelope.tenant, actor=envelope.actor
-        )
+    async def on_erasures_requested(
+        items: Sequence[tuple[ErasureRequested, EventEnvelope]],
+    ) -> list[object]:
+        # A poll of them at once: each finished export's id list is read once, not per record.
+        await erase_contacts(store, files, items)
+        return [None] * len(items)
 
     return (
         MessageBus()
         .on(ImportBatchProcessed, on_batch_processed)
-        .on(ErasureRequested, on_erasure_requested)
+        .on_many(ErasureRequested, on_erasures_requested)
     )

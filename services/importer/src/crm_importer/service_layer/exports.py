@@ -94,7 +94,7 @@ async def _finish(
         now = now_iso()
         if rows is None:
             export.fail(error or INTERNAL_ERROR, now)
-        elif any(files.export_contains(export_id, c) for c in export.pending_erasures):
+        elif files.contacts_in_export(export_id, export.pending_erasures):
             files.delete_export(export_id)
             export.expire(now)
         else:

@@ -34,7 +34,7 @@ from crm_shared.events import (
     envelope_in_import_summary,
 )
 from crm_shared.messaging.bus import MessageBus
-from crm_shared.messaging.errors import MAX_FIELDS, MAX_PART, PermanentMessageError
+from crm_shared.messaging.errors import MAX_FIELDS, PermanentMessageError, field_path
 from crm_shared.storage import DocumentStore
 from crm_shared.wiring import TIMELINE
 from crm_timeline.domain.contact_history import ContactLifecycleEvent
@@ -49,7 +49,7 @@ from crm_timeline.service_layer.activities import (
 from crm_timeline.service_layer.consents import record_consent_change
 from crm_timeline.service_layer.contacts import purge_contact, record_contact_event
 from crm_timeline.service_layer.delivery import ERASURE_CONSUMER, EVENTS_CONSUMER, Delivery
-from crm_timeline.service_layer.erasure import erase_contact
+from crm_timeline.service_layer.erasure import erase_contact, erase_requested
 from crm_timeline.service_layer.merges import record_merge_event
 from crm_timeline.settings import TimelineSettings
 
@@ -82,7 +82,9 @@ def valid_activity(envelope: EventEnvelope) -> ActivityCreate:
     try:
         return ActivityCreate.model_validate(fields)
     except ValidationError as exc:
-        raise PermanentMessageError.from_validation("schema-invalid", exc, prefix="data") from None
+        raise PermanentMessageError.from_validation(
+            "schema-invalid", exc, model=ActivityCreate, prefix="data"
+        ) from None
 
 
 def valid_report(event: ActivityRecordedV2, envelope: EventEnvelope) -> ActivityReport:
@@ -102,8 +104,13 @@ def valid_report(event: ActivityRecordedV2, envelope: EventEnvelope) -> Activity
         kind = event.details.type
         unknown += [("data", "details", kind, name) for name in details if name not in known]
     if unknown:
-        named = sorted(".".join(part[:MAX_PART] for part in path) for path in unknown)
-        raise PermanentMessageError("schema-invalid", fields=named[:MAX_FIELDS])
+        # An unknown name is the sender's choice (it could be a value): shown as `*`.
+        named = sorted({field_path(path, ("data", "details", kind)) for path in unknown})
+        raise PermanentMessageError(
+            "schema-invalid",
+            fields=named[:MAX_FIELDS],
+            kinds=[f"{path}:extra_forbidden" for path in named[:MAX_FIELDS]],
+        )
     return ActivityReport.model_construct(
         occurred_at=event.occurred_at,
         summary=event.summary,
@@ -232,15 +239,23 @@ def build_bus(store: DocumentStore, settings: TimelineSettings) -> MessageBus:
         delivery = Delivery(ERASURE_CONSUMER, envelope.id)
         await record_consent_change(store, event, origin=_origin(envelope), delivery=delivery)
 
-    async def on_erasure_requested(event: ErasureRequested, envelope: EventEnvelope) -> None:
-        await erase_contact(
+    async def on_erasures_requested(
+        batch: Sequence[tuple[ErasureRequested, EventEnvelope]],
+    ) -> Sequence[object]:
+        # A poll of them in one transaction (a 5,000-record request brings 5,000).
+        erased = await erase_requested(
             store,
-            EraseContact(erasure_id=event.erasure_id, contact_id=event.contact_id),
-            origin=_origin(envelope),
-            delivery=Delivery(ERASURE_CONSUMER, envelope.id),
-            send_receipt=True,
+            [
+                (
+                    EraseContact(erasure_id=event.erasure_id, contact_id=event.contact_id),
+                    _origin(envelope),
+                    Delivery(ERASURE_CONSUMER, envelope.id),
+                )
+                for event, envelope in batch
+            ],
         )
-        log.info("erased contact %s for erasure %s", event.contact_id, event.erasure_id)
+        log.info("erased %d contact(s) of %d erasure request(s)", erased, len(batch))
+        return [None] * len(batch)
 
     return (
         # An import's per-contact events are skipped unparsed: the batch's ContactsImported
@@ -257,6 +272,6 @@ def build_bus(store: DocumentStore, settings: TimelineSettings) -> MessageBus:
         .on(MergeUndone, on_merge)
         .on_many(ActivityRecorded, on_activities)
         .on_many(ActivityRecordedV2, on_activities_v2)
-        .on(ErasureRequested, on_erasure_requested)
+        .on_many(ErasureRequested, on_erasures_requested)
         .on(ConsentChanged, on_consent_changed)
     )

@@ -97,8 +97,8 @@ def match_profile(doc: Mapping[str, Any]) -> MatchProfile:
 def match_keys(doc: Mapping[str, Any]) -> list[str]:
     """The derived, indexed `match_keys` of a contact: emails, phones, external ids, name blocks.
 
-    Every identifier is here (emails too, though `emails_norm` indexes them for search) so a
-    contact's candidates are one indexed query.
+    Every identifier is here so a contact's candidates are one indexed query; the `email`
+    search filter and the primary-email look-ups read the `e:` keys too (no second index).
     """
     keys = [EMAIL_KEY + e for e in sorted(_emails(doc))]
     keys += [PHONE_KEY + p for p in sorted(_phones(doc))]

@@ -1,0 +1,32 @@
+"""Which generation of derived fields a stored contact holds, and bringing one up to date.
+
+The derived fields (`refresh_derived`: folded emails, tags and search text, the sort name, the
+matching keys) are recomputed at every write, so contacts written by older code keep what that
+code derived until they are next written. When what is derived changes, the version below goes
+up and the backfill (service_layer/derived_backfill.py) rewrites each tenant's contacts once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crm_contacts.domain.contact import refresh_derived
+from crm_shared.contact_fields import FIELDS
+
+# 1: everything stored up to stop 8. 2: the first name + last initial blocking key (`f:`) in
+# `match_keys`, and the fold that transliterates (Ø -> o, ß -> ss, Ł -> l, æ -> ae) in
+# `search_text`, `name_sort`, `tags_norm` and the name keys.
+DERIVED_FIELDS_VERSION = 2
+DERIVED_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.derived)
+
+
+def rederived(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The contact with its derived fields as the current code derives them; None if no change.
+
+    Nothing else changes: not the version, not `updated_at` (no one edited the contact).
+    """
+    fresh = refresh_derived(dict(doc))
+    if all(fresh.get(name) == doc.get(name) for name in DERIVED_FIELDS):
+        return None
+    return fresh

@@ -1,0 +1,78 @@
+"""Layout changes of the SQLite adapter applied when a store starts: retired and changed indexes.
+
+A store keeps every index it was ever asked for until told otherwise: an index nobody queries
+still costs its bytes on every document and its work on every write. A collection declares the
+indexes an earlier version had and no longer needs (`CollectionSpec.retired`); a store that
+still holds one drops it, side-table entries and triggers included. An index declared sparse
+now and full before (or the other way round) is rebuilt. Every step is idempotent: a store
+started again finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiosqlite
+
+from crm_shared.storage.port import CollectionSpec, Index
+from crm_shared.storage.sqlite_multi import side_table, trigger_base
+
+
+async def _index_sql(conn: aiosqlite.Connection, name: str) -> str | None:
+    async with conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def replace_changed_index(conn: aiosqlite.Connection, name: str, *, partial: bool) -> None:
+    """Drop the index `name` if it exists as a partial index and should not, or the reverse."""
+    sql = await _index_sql(conn, name)
+    if sql is not None and (" WHERE " in sql) != partial:
+        await conn.execute(f"DROP INDEX {name}")
+
+
+async def _has_trigger(conn: aiosqlite.Connection, name: str) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
+async def _drop_multi_value(conn: aiosqlite.Connection, collection: str, index: Index) -> None:
+    """Drop a retired multi-value index: its triggers and its entries in the side table."""
+    assert index.multi_value is not None
+    root = index.fields[0]
+    base = trigger_base(collection, root, index.multi_value)
+    triggers = [f"{base}{version}_{op}" for version in ("_v2", "") for op in ("del", "upd")]
+    present = [name for name in triggers if await _has_trigger(conn, name)]
+    if not present:
+        return  # never created here, or dropped at an earlier start
+    mv = side_table(collection)
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        for name in present:
+            await conn.execute(f"DROP TRIGGER {name}")
+        # Entries sit under the root itself ("array") or under `root.<key>` ("object").
+        await conn.execute(
+            f"DELETE FROM {mv} WHERE e_path = ? OR substr(e_path, 1, ?) = ?",
+            (root, len(root) + 1, root + "."),
+        )
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
+async def drop_retired_indexes(conn: aiosqlite.Connection, specs: Sequence[CollectionSpec]) -> None:
+    """Drop the retired indexes of every collection that no spec declares any more."""
+    declared = {(spec.name, index.name) for spec in specs for index in spec.indexes}
+    for spec in specs:
+        for index in spec.retired:
+            if (spec.name, index.name) in declared:
+                continue  # another part of the service still declares it
+            if index.multi_value is not None:
+                await _drop_multi_value(conn, spec.name, index)
+            else:
+                await conn.execute(f"DROP INDEX IF EXISTS {spec.name}_{index.name}")

@@ -1,0 +1,210 @@
+"""The derived-fields backfill: older contacts re-keyed and re-folded once, resumably, silently."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crm_contacts.adapters.derived_backfill import read_progress
+from crm_contacts.adapters.repository import COLLECTION_SPECS
+from crm_contacts.domain.contact import new_contact
+from crm_contacts.domain.derived_fields import DERIVED_FIELDS_VERSION
+from crm_contacts.service_layer.derived_backfill import backfill_derived_fields
+from crm_contacts.service_layer.duplicates import find_matches
+from crm_contacts.service_layer.search import search_contacts
+from crm_shared.filters import ContactFilter
+from crm_shared.ids import new_id
+from crm_shared.storage import DocumentStore, Session
+from crm_shared.storage.memory import MemoryStore
+from crm_shared.storage.sqlite import SqliteStore
+
+TENANT = "acme"
+NOW = "2026-01-01T00:00:00.000000Z"
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
+    started: DocumentStore = (
+        SqliteStore(tmp_path / "contacts.sqlite3") if request.param == "sqlite" else MemoryStore()
+    )
+    await started.start(COLLECTION_SPECS)
+    yield started
+    await started.close()
+
+
+def _stored_by_older_code(
+    name: str, *, company: str = "Acme", tenant: str = TENANT
+) -> dict[str, Any]:
+    """A contact as stop 8's code stored it: no `f:` key, search text folded without
+    transliteration (Ø, ß, Ł and æ were dropped, having no combining-mark decomposition)."""
+    doc = dict(
+        new_contact(
+            contact_id=new_id(),
+            tenant=tenant,
+            profile={"name": name, "company": company},
+            source="manual",
+            now=NOW,
+        )
+    )
+    doc["match_keys"] = [k for k in doc["match_keys"] if not k.startswith("f:")]
+    old_fold = name.lower().replace("ø", "").replace("ß", "")
+    doc["search_text"] = f"{old_fold} {company.lower()}"
+    doc["name_sort"] = old_fold
+    return doc
+
+
+async def _insert(store: DocumentStore, docs: list[dict[str, Any]]) -> None:
+    async with store.transaction() as session:
+        await session.insert_many("contacts", docs)
+
+
+async def _matches(store: DocumentStore, name: str) -> set[str]:
+    probe = dict(
+        new_contact(
+            contact_id="probe",
+            tenant=TENANT,
+            profile={"name": name, "company": "Acme"},
+            source="manual",
+            now=NOW,
+        )
+    )
+    async with store.reader() as session:
+        return {match.contact_id for match, _ in await find_matches(session, TENANT, probe)}
+
+
+async def _stored(store: DocumentStore, doc: dict[str, Any]) -> dict[str, Any]:
+    async with store.reader() as session:
+        found = await session.get("contacts", tenant=doc["tenant"], id=doc["id"])
+    assert found is not None
+    return found
+
+
+async def test_an_old_contact_is_found_by_the_create_time_check_only_after_the_backfill(
+    store: DocumentStore,
+) -> None:
+    # "Smith" and "Slmith" share no sound or surname key: only the first name + initial key.
+    old = _stored_by_older_code("John Smith")
+    await _insert(store, [old])
+    assert await _matches(store, "John Slmith") == set()
+
+    run = await backfill_derived_fields(store, pause=0)
+
+    assert (run.processed, run.rewritten) == (1, 1)
+    assert await _matches(store, "John Slmith") == {old["id"]}
+
+
+async def test_an_old_contact_is_found_by_its_transliterated_name_after_the_backfill(
+    store: DocumentStore,
+) -> None:
+    old = _stored_by_older_code("Øystein Ødegaard")
+    await _insert(store, [old])
+
+    async def searched() -> list[str]:
+        page = await search_contacts(
+            store, tenant=TENANT, criteria=ContactFilter(q="odegaard"), secret=b"s" * 32
+        )
+        return [item["id"] for item in page.items]
+
+    assert await searched() == []
+    await backfill_derived_fields(store, pause=0)
+    assert await searched() == [old["id"]]
+
+
+async def test_the_backfill_changes_no_version_no_edit_time_and_sends_no_event(
+    store: DocumentStore,
+) -> None:
+    old = _stored_by_older_code("Søren Weiß")
+    await _insert(store, [old])
+
+    await backfill_derived_fields(store, pause=0)
+
+    after = await _stored(store, old)
+    assert after["match_keys"] != old["match_keys"] and after["search_text"] != old["search_text"]
+    assert (after["version"], after["updated_at"]) == (old["version"], old["updated_at"])
+    assert {
+        k: v for k, v in after.items() if k not in ("match_keys", "search_text", "name_sort")
+    } == {k: v for k, v in old.items() if k not in ("match_keys", "search_text", "name_sort")}
+    assert await store.pending_count() == 0
+
+
+async def test_the_backfill_runs_once_per_version_and_skips_current_contacts(
+    store: DocumentStore,
+) -> None:
+    current = dict(
+        new_contact(
+            contact_id=new_id(), tenant="globex", profile={"name": "Ada"}, source="manual", now=NOW
+        )
+    )
+    await _insert(store, [_stored_by_older_code("John Smith"), current])
+
+    first = await backfill_derived_fields(store, pause=0)
+    second = await backfill_derived_fields(store, pause=0)
+
+    assert (first.tenants, first.processed, first.rewritten) == (2, 2, 1)
+    assert (second.processed, second.rewritten) == (0, 0)
+    async with store.reader() as session:
+        progress = await read_progress(session, TENANT)
+    assert progress is not None
+    assert (progress["version"], progress["finished"]) == (DERIVED_FIELDS_VERSION, True)
+
+
+class Crash(Exception):
+    """The process dying in the middle of a chunk."""
+
+
+class CrashingStore:
+    """A store whose `crash_on`-th write transaction fails after its writes (rolled back)."""
+
+    def __init__(self, inner: DocumentStore, *, crash_on: int) -> None:
+        self._inner = inner
+        self._crash_on = crash_on
+        self._transactions = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        self._transactions += 1
+        async with self._inner.transaction() as session:
+            yield session
+            if self._transactions == self._crash_on:
+                raise Crash
+
+
+async def test_the_backfill_resumes_after_the_last_committed_chunk(store: DocumentStore) -> None:
+    olds = [_stored_by_older_code(f"John Smith{n}") for n in range(5)]
+    olds.sort(key=lambda doc: doc["id"])
+    await _insert(store, olds)
+
+    with pytest.raises(Crash):
+        await backfill_derived_fields(CrashingStore(store, crash_on=2), chunk=2, pause=0)  # type: ignore[arg-type]
+
+    kept = [await _stored(store, doc) for doc in olds]
+    assert [
+        doc["match_keys"] != old["match_keys"] for doc, old in zip(kept, olds, strict=True)
+    ] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+    async with store.reader() as session:
+        progress = await read_progress(session, TENANT)
+    assert progress is not None
+    assert (progress["after"], progress["processed"], progress["finished"]) == (
+        olds[1]["id"],
+        2,
+        False,
+    )
+
+    run = await backfill_derived_fields(store, chunk=2, pause=0)
+
+    assert (run.processed, run.rewritten) == (3, 3)  # the two committed ones are not read again
+    for old in olds:
+        assert any(key.startswith("f:") for key in (await _stored(store, old))["match_keys"])
