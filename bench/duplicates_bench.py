@@ -4,7 +4,8 @@ Loads N generated contacts (default 1,000,000; 1% are known duplicates of four k
 bench/duplicates_data.py) into the contacts service's SQLite store through its own domain
 functions, builds the indexes, then measures:
 (1) the create-time duplicate check (`find_matches`, what `POST /v1/contacts?check_duplicates`
-    runs) p50/p95 over 200 new profiles, next to the same index look-ups as hand-written SQL;
+    runs) p50/p95 over 200 new profiles, next to the same index look-ups as hand-written SQL,
+    and the look-up's own recall on a sample of the known duplicates;
 (2) the full duplicate scan (`scan_tenant`: load, block, score, write the groups) and its
     pair-scoring rate as a ratio to a bare rapidfuzz loop over the same candidate pairs;
 (3) recall of the scan on the known duplicates, per kind (typo, swapped, accents, nickname).
@@ -29,13 +30,13 @@ from rapidfuzz.fuzz import token_sort_ratio
 
 from bench.duplicates_data import KINDS, KnownPair, generate
 from bench.stats import median_p95_ms
-from crm_contacts.adapters.duplicates import DUPLICATE_PAIRS, PairRepository
+from crm_contacts.adapters.duplicates import DUPLICATE_PAIRS, CandidateFinder, PairRepository
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.domain.matching.blocking import MAX_BLOCK, blocks, comparison_groups
 from crm_contacts.service_layer.duplicate_scan import load_profiles, scan_tenant
-from crm_contacts.service_layer.duplicates import find_matches
+from crm_contacts.service_layer.duplicates import find_matches, match_list
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec
 from crm_shared.storage.sqlite import SqliteStore
@@ -44,6 +45,7 @@ TENANT = "bench"
 BATCH = 20_000
 NOW = "2026-01-01T00:00:00.000000Z"
 BARE_PAIRS_MAX = 2_000_000
+LOOKUP_RECALL_SAMPLE = 2_000
 
 
 async def load(path: Path, profiles: list[dict[str, Any]]) -> tuple[list[str], float, float]:
@@ -154,6 +156,37 @@ async def measure_check(path: Path, profiles: list[dict[str, Any]], repeats: int
         f"p95 {s95:.2f} ms (goal < 5 ms; CPU time p50 {u50:.2f} ms, p95 {u95:.2f} ms) | same "
         f"look-ups as hand-written SQL p50 {c50:.2f} ms, p95 {c95:.2f} ms | {found} of "
         f"{repeats} probes had candidates",
+        flush=True,
+    )
+
+
+async def measure_lookup_recall(path: Path, ids: list[str], known: list[KnownPair]) -> None:
+    """(1b) Recall of the look-up itself (what the create-time check and the re-match use).
+
+    For a sample of known duplicates, the stored duplicate is looked up as the service would
+    after writing it: is its original among the matches? The scan's recall is (3).
+    """
+    rng = random.Random(11)
+    sample = rng.sample(known, min(len(known), LOOKUP_RECALL_SAMPLE))
+    store = SqliteStore(path)
+    await store.start(COLLECTION_SPECS)
+    per_kind: Counter[str] = Counter()
+    hits: Counter[str] = Counter()
+    try:
+        for pair in sample:
+            async with store.reader() as session:
+                finder = CandidateFinder(session, TENANT)
+                doc = (await finder.by_ids([ids[pair.duplicate]]))[ids[pair.duplicate]]
+                matches = await match_list(session, TENANT, doc)
+            per_kind[pair.kind] += 1
+            hits[pair.kind] += any(m.contact_id == ids[pair.original] for m in matches)
+    finally:
+        await store.close()
+    recall = ", ".join(f"{k} {hits[k] / per_kind[k]:.1%}" for k in KINDS if per_kind[k])
+    overall = sum(hits.values()) / max(1, len(sample))
+    print(
+        f"(1b) look-up recall on {len(sample):,} known duplicates (the duplicate looked up "
+        f"finds its original): {overall:.1%} ({recall})",
         flush=True,
     )
 
@@ -278,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         _print_load("before measuring")
         asyncio.run(measure_check(path, profiles, args.repeats))
+        asyncio.run(measure_lookup_recall(path, ids, known))
         asyncio.run(measure_scan(path, ids, known))
         _print_load("after measuring")
     finally:

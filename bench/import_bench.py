@@ -23,6 +23,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.backlog import BacklogWatch
 from bench.processes import cpu_seconds, load_average
 from crm_shared.devstack import SERVICES, EmbeddedBroker, Platform, free_port
 from crm_shared.ids import new_id
@@ -300,23 +301,26 @@ def main(argv: list[str] | None = None) -> int:
         pids["broker"] = broker.pid
         bootstrap = broker.bootstrap_servers
         idle = idle_cpu_per_second(pids)
-        first = asyncio.run(
-            end_to_end(csv_path, args.rows, importer.url, bootstrap=bootstrap, pids=pids)
-        )
+        contacts_store = workdir / "data" / "contacts.sqlite3"
+        with BacklogWatch(contacts_store) as first_backlog:
+            first = asyncio.run(
+                end_to_end(csv_path, args.rows, importer.url, bootstrap=bootstrap, pids=pids)
+            )
         rate, job = first.rows_per_second, first.job
         # The same people at other companies: every row updates a contact (the last-writer rule).
         update_path = workdir / "contacts-moved.csv"
         generate_csv(update_path, args.rows, company_shift=1)
-        second = asyncio.run(
-            end_to_end(
-                update_path,
-                args.rows,
-                importer.url,
-                bootstrap=bootstrap,
-                pids=pids,
-                on_duplicate="update",
+        with BacklogWatch(contacts_store) as second_backlog:
+            second = asyncio.run(
+                end_to_end(
+                    update_path,
+                    args.rows,
+                    importer.url,
+                    bootstrap=bootstrap,
+                    pids=pids,
+                    on_duplicate="update",
+                )
             )
-        )
         update_rate, update_job = second.rows_per_second, second.job
         assert importer.process is not None
         baseline = reset_peak_rss(importer.process.pid)
@@ -337,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{first.fanned_out_seconds:.1f} s: {args.rows / first.fanned_out_seconds:,.0f} rows/s"
     )
     print(cpu_line(first, idle))
+    print(first_backlog.line())
     print(
         f"end-to-end re-import with on_duplicate=update: {update_rate:,.0f} rows/s  "
         f"(updated {update_job['updated']:,}, skipped {update_job['skipped']:,}, "
@@ -347,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{second.fanned_out_seconds:.1f} s: {args.rows / second.fanned_out_seconds:,.0f} rows/s"
     )
     print(cpu_line(second, idle))
+    print(second_backlog.line())
     idle_parts = ", ".join(f"{name} {used * 100:.0f}%" for name, used in idle.items())
     print(f"  idle CPU per process before the import (share of a core): {idle_parts}")
     print(load_average())

@@ -14,6 +14,7 @@ from crm_contacts.domain.matching import (
 )
 from crm_contacts.domain.matching.blocking import ScanStats, scan_pairs
 from crm_contacts.domain.matching.pairs import dismissed_pair, new_pair, pair_id, rescored_pair
+from crm_contacts.domain.matching.scoring import name_similarity, similar_names
 
 
 def _p(contact_id: str, **fields: Any) -> Any:
@@ -192,3 +193,22 @@ def test_scan_pairs_an_initial_with_the_full_first_name_in_a_large_block() -> No
     found = scan_pairs(profiles)
     with_initial = {m.contact_id if a.id == "initial" else a.id for a, m in found} - {"initial"}
     assert {"s0", "s1", "s39"} <= with_initial
+
+
+def test_the_name_pre_filter_keeps_what_name_similarity_calls_similar() -> None:
+    probe = _p("p", name="John Slmith")
+    names = [
+        "John Sanderson",
+        "Smith, John",
+        "J. Slmith",
+        "John Slmiht",
+        "Jon Slmith",
+        "John Sloane",
+        "",
+    ]
+
+    kept = similar_names(probe, names)
+
+    assert kept == [1, 2, 3]  # "Jon Slmith" is just below the line (0.846)
+    similar = [at for at, n in enumerate(names) if name_similarity(probe, _p("c", name=n)) >= 0.85]
+    assert kept == similar

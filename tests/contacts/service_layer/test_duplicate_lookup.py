@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -12,8 +12,10 @@ from crm_contacts.domain.matching import match_keys
 from crm_contacts.service_layer.duplicates import (
     IDENTIFIER_CANDIDATES,
     NAME_CANDIDATES,
+    WEAK_HOLDERS,
     find_matches,
 )
+from crm_shared.storage import Session
 from crm_shared.storage.memory import MemoryStore
 
 TENANT = "acme"
@@ -118,3 +120,64 @@ async def test_matches_come_with_their_whole_documents(store: MemoryStore) -> No
     [(match, doc)] = found
     assert match.contact_id == "z"
     assert doc["tags"] == ["x"] and doc["email"] == "ada@example.org"
+
+
+class _CountingSession:
+    """A session that counts the contact documents its finds return (what a look-up reads)."""
+
+    def __init__(self, inner: Session) -> None:
+        self._inner = inner
+        self.read = 0
+
+    async def find(self, collection: str, **kwargs: Any) -> list[dict[str, Any]]:
+        found = await self._inner.find(collection, **kwargs)
+        if collection == "contacts":
+            self.read += len(found)
+        return found
+
+
+async def _counted_matches(store: MemoryStore, **fields: Any) -> tuple[dict[str, Any], int]:
+    """What a look-up found (id -> reasons) and how many contact documents it read."""
+    async with store.reader() as session:
+        counting = _CountingSession(session)
+        found = await find_matches(cast(Session, counting), TENANT, _contact("probe", **fields))
+    return {match.contact_id: match.reasons for match, _ in found}, counting.read
+
+
+# Holders of a weak name block (first name + last initial): every "John S..." at other companies.
+# More of them than a look-up reads of any one block whole, fewer than it reads the names of.
+WEAK_CROWD = 4 * NAME_CANDIDATES
+assert 2 * NAME_CANDIDATES < WEAK_CROWD < WEAK_HOLDERS
+
+
+def _john_s_crowd() -> list[dict[str, Any]]:
+    surnames = [f"S{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}qx{i:03d}" for i in range(WEAK_CROWD)]
+    return [
+        _contact(f"a{i:03d}", name=f"John {surname}", company="Globex")
+        for i, surname in enumerate(surnames)
+    ]
+
+
+async def test_a_name_found_in_the_strong_blocks_leaves_the_weak_crowd_unread(
+    store: MemoryStore,
+) -> None:
+    await _insert(store, [*_john_s_crowd(), _contact("z", name="John Smith", company="Acme")])
+
+    found, read = await _counted_matches(store, name="John Smith", company="Acme")
+
+    assert found == {"z": ("similar_name", "same_company")}
+    # The exact name's holder only: read for its name, its sound, then whole for the answer.
+    assert read <= 3
+
+
+async def test_a_surname_typo_is_found_behind_a_crowd_sharing_its_weak_block(
+    store: MemoryStore,
+) -> None:
+    # "Slmith" shares only "f:john s" with "Smith": older holders of it fill any first page.
+    await _insert(store, [*_john_s_crowd(), _contact("z", name="John Smith", company="Acme")])
+
+    found, read = await _counted_matches(store, name="John Slmith", company="Acme")
+
+    assert found == {"z": ("similar_name", "same_company")}
+    # The crowd's names are read; whole views (and the answer) only of the similar one.
+    assert read <= WEAK_CROWD + 1 + 2

@@ -93,6 +93,19 @@ class CandidateFinder:
         keys = [EMAIL_KEY + e for e in emails] + [PHONE_KEY + p for p in phones]
         return await self.by_keys(keys, limit=_NO_LIMIT)
 
+    async def live_views(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The live contacts among these ids, as MATCH_VIEW (what scoring reads), in id order."""
+        found: list[dict[str, Any]] = []
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            found += await self._session.find(
+                CONTACTS,
+                tenant=self._tenant,
+                where=(In("id", chunk), *MATCHABLE),
+                limit=len(chunk),
+                fields=MATCH_VIEW,
+            )
+        return sorted(found, key=lambda doc: str(doc["id"]))
+
     async def by_ids(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The tenant's contacts with these ids, whatever their state."""
         found: dict[str, dict[str, Any]] = {}
@@ -111,6 +124,11 @@ class PairRepository:
         self._session = session
         self._tenant = tenant
 
+    @property
+    def tenant(self) -> str:
+        """The tenant whose pairs these are."""
+        return self._tenant
+
     async def get(self, pair_id: str) -> dict[str, Any] | None:
         """One pair by id."""
         return await self._session.get(DUPLICATE_PAIRS, tenant=self._tenant, id=pair_id)
@@ -123,6 +141,19 @@ class PairRepository:
             where=(Contains("contact_ids", contact_id),),
             limit=10_000,
         )
+
+    async def of_contacts(self, contact_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Id -> pair, of every pair (dismissed ones too) any of these contacts is in."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(dict.fromkeys(contact_ids))):
+            docs = await self._session.find(
+                DUPLICATE_PAIRS,
+                tenant=self._tenant,
+                where=(ContainsAny("contact_ids", chunk),),
+                limit=_NO_LIMIT,
+            )
+            found.update((doc["id"], doc) for doc in docs)
+        return found
 
     async def page(
         self, *, min_score: float, limit: int, after: Cursor | None

@@ -22,3 +22,6 @@ async def run_match_loop(store: DocumentStore, *, idle_seconds: float) -> None:
             handled = 0
         if not handled:
             await asyncio.sleep(idle_seconds)
+        else:
+            # A long queue is drained round by round: whoever waits for the loop goes first.
+            await asyncio.sleep(0)

@@ -7,12 +7,14 @@ similar name alone is a match only under `name_alone_is_enough` (scoring 0.57-0.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.fuzz import token_sort_ratio
 
+from crm_contacts.domain.matching.names import name_tokens
 from crm_contacts.domain.matching.profile import MatchProfile
 
 # Name similarity (0-1, order-free, after folding and nicknames) from which names are "similar".
@@ -22,6 +24,7 @@ SIMILAR_NAME = 0.85
 VERY_CLOSE_NAME = 0.9
 _IDENTIFIER_SCORES = {"same_external_id": 0.99, "same_email": 0.97, "same_phone": 0.95}
 _FUZZY_CAP = 0.94
+SIMILAR_NAME_REASON = "similar_name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,26 @@ def name_similarity(a: MatchProfile, b: MatchProfile) -> float:
     if _initials_agree(a.tokens, b.tokens):
         return 0.9
     return float(token_sort_ratio(a.name_key, b.name_key)) / 100.0
+
+
+def similar_names(a: MatchProfile, names: Sequence[str]) -> list[int]:
+    """Positions of the names that `name_similarity` would call similar to `a`'s, in order.
+
+    The cheap pre-filter of a large block: only names are compared (one rapidfuzz C loop),
+    so only the few holders it keeps need reading whole enough to be scored.
+    """
+    if not a.name_key:
+        return []
+    tokens = [name_tokens(name) for name in names]
+    keys = [" ".join(sorted(t)) for t in tokens]
+    hits = {
+        at
+        for _, _, at in process.extract_iter(
+            a.name_key, keys, scorer=token_sort_ratio, score_cutoff=SIMILAR_NAME * 100
+        )
+    }
+    hits.update(at for at, t in enumerate(tokens) if _initials_agree(a.tokens, t))
+    return sorted(hits)
 
 
 def _share(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -92,7 +115,7 @@ def score_pair(a: MatchProfile, b: MatchProfile) -> Match | None:
     similarity = name_similarity(a, b)
     similar = similarity >= SIMILAR_NAME
     if similar:
-        reasons.append("similar_name")
+        reasons.append(SIMILAR_NAME_REASON)
     if not reasons:
         return None
     company = _same_company(a.company, b.company)
@@ -102,7 +125,7 @@ def score_pair(a: MatchProfile, b: MatchProfile) -> Match | None:
         reasons.append("same_company")
     if domain:
         reasons.append("same_email_domain")
-    if reasons == ["similar_name"] and not name_alone_is_enough(a, b, similarity):
+    if reasons == [SIMILAR_NAME_REASON] and not name_alone_is_enough(a, b, similarity):
         return None
     identifiers = [_IDENTIFIER_SCORES[r] for r in reasons if r in _IDENTIFIER_SCORES]
     score = 0.0
