@@ -90,7 +90,7 @@ COMPANIES = [
 FREE_MAIL = ("gmail.com", "yahoo.com", "outlook.com")
 
 
-def _person(rng: random.Random) -> tuple[str, str]:
+def person(rng: random.Random) -> tuple[str, str]:
     """A first name and a surname from one locale, drawn by frequency."""
     first, last = rng.choices(_TABLES, cum_weights=_LOCALE_CUMULATIVE)[0]
     return first.draw(rng), last.draw(rng)
@@ -172,11 +172,11 @@ def generate(
     known: list[KnownPair] = []
     pairs = int(count * duplicate_share)
     for i in range(count - 2 * pairs):
-        profiles.append(_profile(i, *_person(rng), rng))
+        profiles.append(_profile(i, *person(rng), rng))
     raw: list[tuple[str, int, int]] = []
     for n in range(pairs):
         kind = KINDS[n % len(KINDS)]
-        first, last = _person(rng)
+        first, last = person(rng)
         original_name, duplicate_name = _duplicate_name(kind, first, last, rng)
         i = len(profiles)
         original = _profile(i, first, last, rng) | {"name": original_name}
