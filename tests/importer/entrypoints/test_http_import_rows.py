@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from crm_importer.service_layer.erasure import erase_contact
+from crm_importer.service_layer.erasure import erase_contacts
+from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ErasureRequested
 from crm_shared.identity import PersonIdentifiers, person_hashes
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, auth
@@ -60,9 +61,8 @@ async def test_an_erasure_leaves_no_row_for_the_bundle_to_find(
     hashes = _hashes(app, "ada@example.com")
     await wait_for(lambda: _rows(client, hashes), lambda r: bool(r.json()["items"]))
     request = ErasureRequested(erasure_id="er-1", contact_id="c-1", identifier_hashes=hashes)
-    await erase_contact(
-        app.state.store, app.state.files, request, event_id="ev-1", tenant="acme", actor=None
-    )
+    envelope = EventEnvelope.wrap(request, source="crm/gdpr", tenant="acme", subject="c-1")
+    await erase_contacts(app.state.store, app.state.files, [(request, envelope)])
     assert (await _rows(client, hashes)).json()["items"] == []
 
 
