@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import ContactDeleted
 from crm_shared.ids import new_id
-from crm_shared.storage import CollectionSpec
+from crm_shared.storage import CollectionSpec, OutgoingEvent, sqlite
 from crm_shared.storage.sqlite import SqliteStore
 from tests.polling import eventually
 
@@ -65,5 +69,31 @@ async def test_a_reader_holding_the_log_delays_the_truncation_until_it_ends(
             await asyncio.sleep(0.5)  # time for a pass and its wait for readers
             assert _files_holding(path) != []
         await eventually(lambda: _files_holding(path), lambda held: held == [], what="no copy")
+    finally:
+        await store.close()
+
+
+async def test_published_outbox_entries_waiting_for_their_delete_leave_before_the_truncation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The relay's acknowledged entries are deleted by the next write (sqlite_sent.py); an
+    # erasure's truncation must not run before that delete, or the file keeps their values.
+    # No lone delete comes in time here: the truncation itself must delete them.
+    monkeypatch.setattr(sqlite, "SENT_DELETE_DELAY_SECONDS", 600.0)
+    path = tmp_path / "store.sqlite3"
+    store = SqliteStore(path)
+    await store.start(SPECS)
+    try:
+        data = ContactDeleted(contact_id="c-1", version=1)
+        envelope = EventEnvelope.wrap(data, source="crm/test", tenant="t", subject=SECRET.decode())
+        async with store.transaction() as session:
+            await session.add_events(
+                [OutgoingEvent(topic=data.topic, key="c-1", envelope=envelope)]
+            )
+        pending = await store.pending_events(10)
+        await store.mark_events_sent([e.outbox_id for e in pending])
+        store.forget_deleted()
+        await eventually(lambda: _files_holding(path), lambda held: held == [], what="no copy")
+        assert await store.pending_events(10) == []
     finally:
         await store.close()

@@ -573,6 +573,10 @@ class SqliteStore:
     async def _truncate_wal(self) -> bool:
         if self._writer is None:
             return True
+        if len(self._sent):
+            # Published outbox entries still waiting for a write to delete them hold events as
+            # they were: deleted first, or the truncation leaves them in the file.
+            await self._delete_sent_alone()
         # A text index forgets a deleted row's trigrams only when its segments are merged: until
         # then they are on disk, and an erased name could be pieced together from them.
         for text in self._text.values():
