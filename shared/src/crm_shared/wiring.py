@@ -287,6 +287,12 @@ UNHURRIED_GROUPS: frozenset[str] = frozenset(
     }
 )
 
+# Records a group takes per poll when 500 (the default) could outlast the 60 s poll limit: each
+# import batch command carries up to 1,000 rows and takes seconds to apply on a busy machine, so
+# 500 of them in one poll got the contacts consumer dropped from its group mid-import.
+POLL_RECORDS: dict[str, int] = {"crm-contacts-commands": 4}
+DEFAULT_POLL_RECORDS = 500
+
 # Published for other products only (no service of the platform reads them): the state topic,
 # from which a product keeps a current copy of every contact and deletes it on a tombstone.
 FOR_OTHER_PRODUCTS: frozenset[str] = frozenset({ContactState.event_type})

@@ -1,10 +1,10 @@
-"""Idle groups nobody waits on by the millisecond fetch with a longer wait; others stay quick."""
+"""Idle groups nobody waits on fetch with a longer wait; heavy records come a few per poll."""
 
 from __future__ import annotations
 
-from crm_shared.messaging.consumer import fetch_wait_ms
+from crm_shared.messaging.consumer import fetch_wait_ms, poll_records
 from crm_shared.settings import PlatformSettings
-from crm_shared.wiring import SERVICES, UNHURRIED_GROUPS
+from crm_shared.wiring import POLL_RECORDS, SERVICES, UNHURRIED_GROUPS
 
 EMBEDDED = PlatformSettings(kafka_fetch_max_wait_ms=25, kafka_unhurried_fetch_max_wait_ms=250)
 
@@ -23,3 +23,14 @@ def test_an_unhurried_group_waits_longer_and_the_activity_group_stays_quick() ->
 def test_the_unhurried_wait_never_shortens_a_longer_configured_one() -> None:
     kafka = PlatformSettings(kafka_fetch_max_wait_ms=500, kafka_unhurried_fetch_max_wait_ms=250)
     assert fetch_wait_ms("crm-gdpr-receipts", kafka) == 500
+
+
+def test_the_import_batch_group_takes_few_records_per_poll_and_others_the_default() -> None:
+    # 500 import batches of 1,000 rows in one poll outlast the 60 s poll limit many times over.
+    assert poll_records("crm-contacts-commands") * 8 < 60  # ~8 s per batch on a loaded machine
+    assert poll_records("crm-timeline") == 500
+
+
+def test_every_group_with_its_own_poll_size_is_a_declared_consumer_group() -> None:
+    declared = {s.group for service in SERVICES for s in service.subscriptions}
+    assert declared >= set(POLL_RECORDS)

@@ -29,7 +29,7 @@ from crm_shared.observability.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTER
 from crm_shared.observability.tracing import context_from, span
 from crm_shared.settings import PlatformSettings
 from crm_shared.topics import ALL_TOPICS, DEAD_LETTERS
-from crm_shared.wiring import UNHURRIED_GROUPS
+from crm_shared.wiring import DEFAULT_POLL_RECORDS, POLL_RECORDS, UNHURRIED_GROUPS
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ def fetch_wait_ms(group: str, settings: PlatformSettings) -> int:
     if group in UNHURRIED_GROUPS:
         return max(short, settings.kafka_unhurried_fetch_max_wait_ms)
     return short
+
+
+def poll_records(group: str) -> int:
+    """How many records the group takes per poll (fewer where each one is a heavy batch)."""
+    return POLL_RECORDS.get(group, DEFAULT_POLL_RECORDS)
 
 
 class EventConsumer:
@@ -216,7 +221,7 @@ class EventConsumer:
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:
-            batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            batches = await consumer.getmany(timeout_ms=500, max_records=poll_records(self._group))
             with stages.poll(time.time()):
                 await self._handle_poll(consumer, batches)
             await self._measure_lag(consumer)
