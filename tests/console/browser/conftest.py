@@ -31,9 +31,13 @@ DOC_IMAGES = ROOT / "docs" / "img"
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    """The whole platform with the console, shared by every browser test."""
+    """The whole platform with the console, shared by every browser test.
+
+    Stopped when the browser tests end: an idle platform kept for the rest of the session
+    took most of a core (its consumers poll the broker) from every test after it.
+    """
     # A loaded machine (other test runs beside this one) starts a service in well over 30 s.
     running = start_platform(tmp_path_factory.mktemp("console-platform"), ready_seconds=90.0)
     try:
