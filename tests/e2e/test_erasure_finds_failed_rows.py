@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import RunningPlatform, eventually
+from tests.sqlite_dump import dump_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -24,11 +24,7 @@ STRANGER = "someone.else@example.net"
 
 
 def _dump(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return "\n".join(conn.iterdump()).lower()
-    finally:
-        conn.close()
+    return dump_rows(path).lower()
 
 
 def test_erasure_deletes_failed_rows_that_hold_only_an_additional_identifier(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import RunningPlatform, eventually
+from tests.sqlite_dump import dump_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -27,11 +27,7 @@ def _personal_values() -> list[str]:
 
 
 def _dump_sqlite(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
+    return dump_rows(path)
 
 
 def test_a_contact_walks_through_the_whole_platform_and_is_erased(running: RunningPlatform) -> None:
