@@ -70,11 +70,13 @@ class EventEnvelope(BaseModel):
         subject: str | None,
         actor: str | None = None,
         traceparent: str | None = None,
+        time: datetime | None = None,
     ) -> Self:
-        """Wrap an event payload in an envelope addressed to its tenant and subject."""
+        """Wrap an event payload in an envelope addressed to its tenant and subject (at `time`,
+        now unless a batch of one write gives its one time)."""
         return cls(
             id=new_id(),
-            time=utcnow(),
+            time=time or utcnow(),
             source=source,
             type=data.event_type,
             dataschema=schema_uri(data.event_type),

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from crm_shared.clock import utcnow
-from crm_shared.envelope import EventData, EventEnvelope, schema_uri
-from crm_shared.ids import new_id
+from crm_shared.envelope import EventData, EventEnvelope
 from crm_shared.observability.tracing import current_traceparent
 from crm_shared.storage import OutgoingEvent
 
@@ -54,18 +53,14 @@ def outgoing_many(
     time = utcnow()
     events: list[OutgoingEvent] = []
     for data, key in payloads:
-        # Validated as `wrap` does: pydantic's model_construct measured twice as slow.
-        envelope = EventEnvelope(
-            id=new_id(),
-            time=time,
+        envelope = EventEnvelope.wrap(
+            data,
             source=source,
-            type=data.event_type,
-            dataschema=schema_uri(data.event_type),
-            subject=key,
             tenant=tenant,
+            subject=key,
             actor=actor,
             traceparent=traceparent,
-            data=data.model_dump(mode="json"),
+            time=time,
         )
         events.append(OutgoingEvent(topic=data.topic, key=key, envelope=envelope))
     return events

@@ -32,10 +32,9 @@ from crm_shared.storage import (
     DocumentStore,
     DuplicateKeyError,
     Eq,
-    PendingEvent,
     Session,
 )
-from crm_shared.storage.leases import Lease
+from crm_shared.storage.delegating import DelegatingStore
 from tests.conftest import EDITOR_KEY, TEST_API_KEYS, auth
 from tests.polling import app_lifespan, bounded
 
@@ -44,7 +43,7 @@ class ProcessKilled(BaseException):
     """What every store call raises once the "process" is dead (nothing catches it)."""
 
 
-class DyingStore:
+class DyingStore(DelegatingStore):
     """A store that dies right before or right after the n-th commit the requests make (the
     test's task: httpx runs the app in it), not counting the app's background loops; the
     database survives."""
@@ -52,8 +51,7 @@ class DyingStore:
     def __init__(
         self, inner: DocumentStore, *, before_commit: int = 0, after_commit: int = 0
     ) -> None:
-        self.inner = inner
-        self.outbox_signal = inner.outbox_signal
+        super().__init__(inner)
         self._before, self._after = before_commit, after_commit
         self._commits = 0
         self._requests = asyncio.current_task()
@@ -98,24 +96,6 @@ class DyingStore:
 
     async def ping(self) -> None:
         self._alive()
-
-    async def pending_events(self, limit: int) -> list[PendingEvent]:
-        return await self.inner.pending_events(limit)
-
-    async def mark_events_sent(self, outbox_ids: Sequence[str]) -> None:
-        await self.inner.mark_events_sent(outbox_ids)
-
-    async def pending_count(self) -> int:
-        return await self.inner.pending_count()
-
-    async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
-        return await self.inner.acquire_lease(name, holder=holder, ttl=ttl)
-
-    async def release_lease(self, name: str, *, holder: str) -> None:
-        await self.inner.release_lease(name, holder=holder)
-
-    def forget_deleted(self) -> None:
-        self.inner.forget_deleted()
 
 
 def _app(store: DocumentStore, *, clock: Callable[[], datetime] = utcnow) -> FastAPI:
