@@ -40,8 +40,9 @@ MATCHING_SPECS: tuple[CollectionSpec, ...] = (
         DUPLICATE_PAIRS,
         indexes=(Index(("contact_ids",), multi_value="array"), Index(("score",))),
     ),
-    # Normal entries (no import) oldest first; an import job's entries by job, newest last.
-    CollectionSpec(MATCH_QUEUE, indexes=(Index(("after_import", "token")),)),
+    # Entries not from an import, oldest first, and an import job's newest (after_import,
+    # token); every entry oldest first (token), for the rounds after an import.
+    CollectionSpec(MATCH_QUEUE, indexes=(Index(("after_import", "token")), Index(("token",)))),
     CollectionSpec(SCAN_STATUS),
 )
 # Matching sees only the live set: not deleted, not erased, not merged away.
@@ -314,16 +315,14 @@ async def dequeue(session: Session, entries: Sequence[Mapping[str, Any]]) -> Non
     """Drop handled queue entries, unless their contact was queued again meanwhile.
 
     A contact changed while its round was matching has a new token: its entry stays, and it is
-    matched again in a later round. An entry stored before entries had tokens goes by id.
+    matched again in a later round. The entries are read back by id in the caller's
+    transaction (the primary key; a delete naming the tokens would walk their index instead).
     """
-    tokened = [e for e in entries if e.get("token")]
-    for start in range(0, len(tokened), _IN_CHUNK):
-        chunk = tokened[start : start + _IN_CHUNK]
-        ids, tokens = tuple(e["id"] for e in chunk), tuple(e["token"] for e in chunk)
-        await session.delete_where(
-            MATCH_QUEUE, tenant=QUEUE_TENANT, where=(In("id", ids), In("token", tokens))
+    handled = {e["id"]: e.get("token") for e in entries}
+    for chunk in _chunks(list(handled)):
+        now = await session.find(
+            MATCH_QUEUE, tenant=QUEUE_TENANT, where=(In("id", chunk),), limit=len(chunk)
         )
-    for old in _chunks([e["id"] for e in entries if not e.get("token")]):
-        await session.delete_where(
-            MATCH_QUEUE, tenant=QUEUE_TENANT, where=(In("id", old), Eq("token", None))
-        )
+        same = tuple(e["id"] for e in now if e.get("token") == handled[e["id"]])
+        if same:
+            await session.delete_where(MATCH_QUEUE, tenant=QUEUE_TENANT, where=(In("id", same),))
