@@ -40,9 +40,9 @@ MATCHING_SPECS: tuple[CollectionSpec, ...] = (
         DUPLICATE_PAIRS,
         indexes=(Index(("contact_ids",), multi_value="array"), Index(("score",))),
     ),
-    # Entries not from an import, oldest first, and an import job's newest (after_import,
-    # token); every entry oldest first (token), for the rounds after an import.
-    CollectionSpec(MATCH_QUEUE, indexes=(Index(("after_import", "token")), Index(("token",)))),
+    # Entries not from an import, oldest first, and an import job's newest entry. The rounds
+    # after an import read in id order (tenant, then contact id: creation order), no index.
+    CollectionSpec(MATCH_QUEUE, indexes=(Index(("after_import", "token")),)),
     CollectionSpec(SCAN_STATUS),
 )
 # Matching sees only the live set: not deleted, not erased, not merged away.
@@ -262,12 +262,14 @@ async def queue_rematch(
     *,
     reason: str = "changed",
     import_job: str | None = None,
+    new_contacts: bool = False,
 ) -> None:
     """Ask for these contacts' pairs to be recomputed, in the caller's transaction.
 
     One entry per contact: an entry already queued is replaced (the latest reason and token
     win), so a contact created and then updated is matched once. With `import_job`, the entries
-    wait until that import's batches stop arriving (see `refresh_queued`).
+    wait until that import's batches stop arriving (see `refresh_queued`). Contacts created in
+    this transaction (`new_contacts`) have no entry yet: there is none to replace.
     """
     docs: list[dict[str, Any]] = [
         {
@@ -281,20 +283,27 @@ async def queue_rematch(
         }
         for cid in dict.fromkeys(contact_ids)
     ]
-    if docs:
+    if docs and not new_contacts:
         # The port has no upsert: the earlier entries go first, in the same transaction.
         for chunk in _chunks([d["id"] for d in docs]):
             await session.delete_where(MATCH_QUEUE, tenant=QUEUE_TENANT, where=(In("id", chunk),))
+    if docs:
         await session.insert_many(MATCH_QUEUE, docs)
 
 
 async def queued(
     session: Session, *, limit: int, with_imports: bool = True
 ) -> list[dict[str, Any]]:
-    """The oldest queue entries, every tenant; without imports' entries when not `with_imports`."""
-    where: tuple[Where, ...] = () if with_imports else (Eq("after_import", None),)
+    """Queue entries, every tenant: those not from an import, oldest first; or every entry,
+    in id order (by tenant, then contact id: the order an import created its contacts)."""
+    if with_imports:
+        return await session.find(MATCH_QUEUE, tenant=QUEUE_TENANT, limit=limit)
     return await session.find(
-        MATCH_QUEUE, tenant=QUEUE_TENANT, where=where, order_by="token", limit=limit
+        MATCH_QUEUE,
+        tenant=QUEUE_TENANT,
+        where=(Eq("after_import", None),),
+        order_by="token",
+        limit=limit,
     )
 
 
