@@ -117,3 +117,17 @@ async def test_recreating_a_tag_being_deleted_is_409_naming_the_job(
     assert (
         await harness.client.post("/v1/tags", json={"name": "vip"}, headers=auth(EDITOR_KEY))
     ).status_code == 201
+
+
+async def test_the_openapi_document_declares_the_new_answers(harness: Harness) -> None:
+    paths = (await harness.client.get("/openapi.json")).json()["paths"]
+    retry = paths["/v1/jobs/{job_id}/retry"]["post"]["responses"]
+    assert {"202", "404", "409"} <= retry.keys()
+    assert "application/problem+json" in retry["409"]["content"]
+    assert "Idempotency-Key" in {
+        p["name"] for p in paths["/v1/jobs/{job_id}/retry"]["post"].get("parameters", [])
+    }
+    errors = paths["/v1/jobs/{job_id}/errors"]["get"]["responses"]
+    assert "application/problem+json" in errors["400"]["content"]  # a cursor it did not issue
+    assert {"201", "202", "409"} <= paths["/v1/custom-fields"]["post"]["responses"].keys()
+    assert "409" in paths["/v1/tags"]["post"]["responses"]
