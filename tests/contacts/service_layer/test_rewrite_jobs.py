@@ -17,11 +17,13 @@ from crm_contacts.adapters.bulk import BULK_SPECS
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.domain.commands import CreateContact, UpdateContact
+from crm_contacts.domain.contact import new_contact, refresh_derived
 from crm_contacts.domain.field_definitions import new_definition
 from crm_contacts.domain.rewrite_jobs import MAX_ERRORS_KEPT
 from crm_contacts.service_layer import custom_fields, rewrite_plans, tag_rules, tags
 from crm_contacts.service_layer.bulk_actions import get_bulk_action, queue_bulk_action
 from crm_contacts.service_layer.bulk_runner import snapshot
+from crm_contacts.service_layer.contact_rewrites import rewritten
 from crm_contacts.service_layer.handlers import create_contact, update_contact
 from crm_contacts.service_layer.rewrite_jobs import (
     get_job,
@@ -35,6 +37,7 @@ from crm_contacts.service_layer.search import search_contacts
 from crm_contacts.settings import ContactsSettings
 from crm_shared.events import ContactUpdated
 from crm_shared.filters import ContactFilter
+from crm_shared.ids import new_id
 from crm_shared.problems import Conflict, NotFound
 from crm_shared.storage import DocumentStore
 from crm_shared.storage.memory import MemoryStore
@@ -387,3 +390,21 @@ async def test_a_name_being_deleted_by_a_job_is_refused_until_the_job_ends(
     await run_job(store, job["id"], TENANT, batch_size=2)
     again = await tags.create_tag(store, tenant=TENANT, name="VIP", group=None, color=None)
     assert again["name"] == "VIP"
+
+
+def test_a_tag_or_value_rewrite_refreshes_what_follows_from_it_as_a_full_refresh_would() -> None:
+    doc = refresh_derived(
+        new_contact(
+            contact_id=new_id(),
+            tenant=TENANT,
+            profile={"name": "Øystein Ødegaard", "email": "o@fjord.example", "tags": ["VIP"]},
+            source="manual",
+            now="2026-11-30T00:00:00Z",
+        )
+    )
+    for fields in ({"tags": ["Gold", "Ærø"]}, {"custom_fields": {"seats": 3}}):
+        change = rewritten(doc, fields, now="2026-11-30T00:00:01Z", tenant=TENANT, actor=USER)
+        assert change is not None
+        updated, _ = change
+        assert updated == refresh_derived(dict(updated))  # nothing derived left stale
+        assert updated["version"] == doc["version"] + 1

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm_contacts.domain.contact import Changes, bump, refresh_derived
+from crm_contacts.domain.contact import (
+    TAG_AND_VALUE_FIELDS,
+    Changes,
+    bump,
+    refresh_derived,
+    refresh_tags_derived,
+)
 from crm_shared.events import ContactUpdated, FieldChange
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import OutgoingEvent
@@ -27,7 +33,11 @@ def rewritten(
     changes = _changes(doc, fields)
     if not changes:
         return None
-    updated = bump(refresh_derived({**doc, **fields}), now)
+    merged = {**doc, **fields}
+    if TAG_AND_VALUE_FIELDS.issuperset(fields):
+        updated = bump(refresh_tags_derived(merged), now)
+    else:
+        updated = bump(refresh_derived(merged), now)
     event = ContactUpdated(
         contact_id=doc["id"],
         version=updated["version"],
