@@ -285,7 +285,7 @@ async def _all_errors(store: DocumentStore, job_id: str, page: int) -> list[dict
         seen += docs
         if not more:
             return seen
-        after = docs[-1]["id"]
+        after = docs[-1]["position"]
 
 
 async def test_every_error_of_a_job_is_kept_and_paged_in_the_order_found(
@@ -408,3 +408,17 @@ def test_a_tag_or_value_rewrite_refreshes_what_follows_from_it_as_a_full_refresh
         updated, _ = change
         assert updated == refresh_derived(dict(updated))  # nothing derived left stale
         assert updated["version"] == doc["version"] + 1
+
+
+async def test_a_job_from_before_error_records_pages_the_errors_it_kept(
+    store: DocumentStore,
+) -> None:
+    tag = await _vip_tag(store)
+    job = await tags.delete_tag(store, tag["id"], tenant=TENANT, actor=USER)
+    kept = [{"contact_id": f"c{n}", "reason": "custom_fields.seats: ..."} for n in range(5)]
+    async with store.transaction() as session:  # as the earlier code stored it: no records
+        await session.replace("jobs", {**job, "errors": kept, "failed": 5, "version": 2})
+    first, more = await job_errors(store, job["id"], tenant=TENANT, after=None, limit=3)
+    assert ([e["contact_id"] for e in first], more) == (["c0", "c1", "c2"], True)
+    rest, more = await job_errors(store, job["id"], tenant=TENANT, after=2, limit=3)
+    assert ([e["contact_id"] for e in rest], more) == (["c3", "c4"], False)

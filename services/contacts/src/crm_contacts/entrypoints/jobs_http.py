@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
-from crm_contacts.domain.rewrite_jobs import MAX_ERRORS_KEPT, JobKind, JobStatus, error_id
+from crm_contacts.domain.rewrite_jobs import MAX_ERRORS_KEPT, JobKind, JobStatus
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor
 from crm_contacts.service_layer import rewrite_jobs as handlers
@@ -142,7 +142,7 @@ async def list_job_errors(
     if cursor:
         [position] = _ERRORS_CURSOR.decode(cursor)
         assert isinstance(position, int)  # the codec accepts integers only
-        after = error_id(job_id, position)
+        after = position
     docs, more = await handlers.job_errors(
         store, job_id, tenant=principal.tenant, after=after, limit=limit
     )

@@ -24,6 +24,7 @@ from crm_contacts.domain.rewrite_jobs import (
     CannotRewrite,
     JobKind,
     RowError,
+    error_id,
     error_records,
     finished,
     new_job,
@@ -86,14 +87,22 @@ async def list_jobs(
 
 
 async def job_errors(
-    store: DocumentStore, job_id: str, *, tenant: str, after: str | None, limit: int
+    store: DocumentStore, job_id: str, *, tenant: str, after: int | None, limit: int
 ) -> tuple[list[dict[str, Any]], bool]:
-    """A page of the job's errors in the order found, and whether more follow (404 for a job
-    that is not the tenant's)."""
+    """A page of the job's errors in the order found, after the error at position `after`, and
+    whether more follow (404 for a job that is not the tenant's). Each has its `position`."""
     async with store.reader() as session:
-        if await RewriteJobs(session, tenant).get(job_id) is None:
+        job = await RewriteJobs(session, tenant).get(job_id)
+        if job is None:
             raise NotFound(f"job {job_id} not found")
-        docs = await JobErrors(session, tenant).page(job_id, after=after, limit=limit + 1)
+        errors = JobErrors(session, tenant)
+        start = None if after is None else error_id(job_id, after)
+        docs = await errors.page(job_id, after=start, limit=limit + 1)
+        if not docs and job["errors"] and not await errors.page(job_id, after=None, limit=1):
+            # A job that ran before errors had records of their own kept only its first ones.
+            kept = [{**e, "position": n} for n, e in enumerate(job["errors"])]
+            first = 0 if after is None else after + 1
+            docs = kept[first : first + limit + 1]
     return docs[:limit], len(docs) > limit
 
 
