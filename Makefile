@@ -61,7 +61,11 @@ bench-import: install ## the import alone: N rows end to end (default 100000) ag
 bench-import-apply: install ## contacts applying import batches in process: CPU us/row (IMPORT_APPLY_N rows)
 	@$(UV) run --no-sync python -m bench.import_apply_bench --rows $(IMPORT_APPLY_N)
 
-.PHONY: bench-fanout-apply
+.PHONY: bench-fanout-apply bench-broker
+bench-broker: install ## embedded broker, producer and consumer CPU per record for producer linger/batch/compression settings
+	@$(UV) run --no-sync python -m bench.broker_bench --records 20000 --latency 200
+
+
 bench-fanout-apply: install ## gdpr's audit intake and the timeline fed an import's records in process: CPU us/row (FANOUT_APPLY_N rows)
 	@$(UV) run --no-sync python -m bench.fanout_apply_bench --rows $(FANOUT_APPLY_N)
 
