@@ -122,12 +122,4 @@ def outcome_of(held: ContactProjection | None, version: int) -> Outcome:
 def advance(held: ContactProjection | None, fact: ContactFact, *, tenant: str) -> ContactProjection:
     """The projection after applying a newer fact."""
     state: ContactState = fact.state or (held.state if held is not None else "live")
-    # Unvalidated: the values are the validated event's; an import's summary advances 1,000.
-    return ContactProjection.model_construct(
-        id=fact.contact_id,
-        tenant=tenant,
-        version=fact.version,
-        state=state,
-        erasure_id=None,
-        merged_into=None,
-    )
+    return ContactProjection(id=fact.contact_id, tenant=tenant, version=fact.version, state=state)

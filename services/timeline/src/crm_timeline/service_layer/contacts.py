@@ -118,10 +118,9 @@ def _storable_facts(facts: list[ContactFact]) -> list[ContactFact]:
 
 
 def _contact_item(fact: ContactFact, origin: EventOrigin, occurred_at: str) -> TimelineItem:
-    # Built unvalidated: every value comes from the validated event or is the handler's own,
-    # and an import's summary makes a thousand at once (validation and copying the defaults
-    # cost more than the rest of the item).
-    return TimelineItem.model_construct(
+    # `details` given rather than defaulted: pydantic deep-copies a mutable default for every
+    # item, and an import's summary makes a thousand at once.
+    return TimelineItem(
         id=new_id(),
         tenant=origin.tenant,
         contact_id=fact.contact_id,
@@ -132,5 +131,4 @@ def _contact_item(fact: ContactFact, origin: EventOrigin, occurred_at: str) -> T
         details={},
         data=fact.data,
         actor=origin.actor,
-        edited_at=None,
     )
