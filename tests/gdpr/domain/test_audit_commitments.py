@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from crm_gdpr.domain.audit import GENESIS_HASH, ChainWalker, chain_entries
 from crm_gdpr.domain.audit_events import audit_drafts_many
 from crm_gdpr.domain.audit_values import (
     SALT_BYTES,
@@ -115,3 +116,16 @@ def test_a_clean_batch_keeps_every_value_as_the_event_stated_it() -> None:
     assert [[(c.field, c.after) for c in d.changes] for d in drafts] == [
         [("name", f"Person {n}"), ("tags", ["vip"])] for n in range(3)
     ]
+
+
+def test_a_batchs_entries_each_get_fresh_salts_and_verify() -> None:
+    events = [_created(f"c{n}", f"Person {n}", email=f"p{n}@example.com") for n in range(4)]
+    drafts = audit_drafts_many([(event, wrap(event)) for event in events])
+    entries = chain_entries(
+        drafts, ids=[f"id{n}" for n in range(4)], tenant="acme", after_seq=0, prev_hash=GENESIS_HASH
+    )
+    salts = [o[side]["salt"] for e in entries for o in e["values"] for side in ("after",)]
+    assert len(salts) == len(set(salts)) == 8
+    walker = ChainWalker()
+    assert all(walker.check(entry) for entry in entries)
+    assert walker.report().valid

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from crm_gdpr.domain.audit_values import ValueChange, commit_changes, openings_hold
+from crm_gdpr.domain.audit_values import ValueChange, commit_changes, openings_hold, salts
 
 GENESIS_HASH = "0" * 64
 DATA_EXPORT_ACTION = "gdpr.data-export"
@@ -188,11 +188,15 @@ def chain_entries(
     """The stored documents for drafts appended in order after entry `after_seq` (`prev_hash`)."""
     entries: list[dict[str, Any]] = []
     seq = after_seq
+    # Every salt of the batch from one read of the system's random source.
+    draw = salts(2 * sum(len(draft.changes) for draft in drafts))
     # One tight loop for a whole batch: an import event appends a thousand entries at once.
     for draft, entry_id in zip(drafts, ids, strict=True):
         seq += 1
         fields = list(draft.fields)
-        committed, openings = commit_changes(draft.changes) if draft.changes else (None, None)
+        committed, openings = (
+            commit_changes(draft.changes, salt=draw) if draft.changes else (None, None)
+        )
         canonical = _canonical(
             tenant=tenant,
             seq=seq,

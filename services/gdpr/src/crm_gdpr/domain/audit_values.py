@@ -65,12 +65,12 @@ def commitment(salt_hex: str, value: Any) -> str:
     return hashlib.sha256(bytes.fromhex(salt_hex) + canonical_value(value)).hexdigest()
 
 
-def _salts(count: int) -> Callable[[], bytes]:
+def salts(count: int) -> Callable[[], bytes]:
     """`count` fresh salts from one read of the system's random source (one call per value
     cost more than the rest of the entry's commitments together)."""
     pool = secrets.token_bytes(SALT_BYTES * count)
-    salts = [pool[start : start + SALT_BYTES] for start in range(0, len(pool), SALT_BYTES)]
-    return iter(salts).__next__
+    cut = [pool[start : start + SALT_BYTES] for start in range(0, len(pool), SALT_BYTES)]
+    return iter(cut).__next__
 
 
 def commit_changes(
@@ -80,7 +80,7 @@ def commit_changes(
 
     Keys are written in sorted order: the chain's canonical form needs them so.
     """
-    draw = salt or _salts(2 * len(changes))
+    draw = salt or salts(2 * len(changes))
     committed: list[dict[str, Any]] = []
     openings: list[dict[str, Any]] = []
     # One flat loop: an import's entry commits to some eight values, a batch to thousands.
