@@ -191,17 +191,18 @@ def _time_sql(db: sqlite3.Connection, sql: str, values: list[tuple[Any, ...]]) -
 
 
 LIVE = "json_extract(c.doc, '$.deleted_at') IS NULL AND json_extract(c.doc, '$.erased_at') IS NULL"
+# The side table's entries are (key, value, row key); a key names a (tenant, path).
+_KEY = "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = '{path}')"
 CEILING_EMAIL = (
-    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c "
-    "ON c.tenant = d.e_tenant AND c.id = d.e_id WHERE d.e_tenant = ? "
-    f"AND d.e_path = 'match_keys' AND d.e_value = 'e:' || ? AND {LIVE} ORDER BY d.e_id LIMIT 51"
+    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c ON c.n = d.e_n "
+    f"WHERE d.e_key = {_KEY.format(path='match_keys')} AND d.e_value = 'e:' || ? "
+    f"AND {LIVE} ORDER BY c.id LIMIT 51"
 )
 CEILING_TAG_PLAN = (
-    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c "
-    "ON c.tenant = d.e_tenant AND c.id = d.e_id WHERE d.e_tenant = ? "
-    "AND d.e_path = 'tags_norm' AND d.e_value = ? "
+    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c ON c.n = d.e_n "
+    f"WHERE d.e_key = {_KEY.format(path='tags_norm')} AND d.e_value = ? "
     "AND json_extract(c.doc, '$.custom_fields.plan') = ? "
-    f"AND {LIVE} ORDER BY d.e_id LIMIT 51"
+    f"AND {LIVE} ORDER BY c.id LIMIT 51"
 )
 
 

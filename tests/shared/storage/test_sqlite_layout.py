@@ -39,11 +39,8 @@ def _schema(path: Path) -> dict[str, str]:
 def _side_entries(path: Path, entry_path: str) -> int:
     db = sqlite3.connect(path)
     try:
-        return int(
-            db.execute("SELECT count(*) FROM mv_people WHERE e_path = ?", (entry_path,)).fetchone()[
-                0
-            ]
-        )
+        sql = "SELECT count(*) FROM mv_people JOIN mvk_people ON code = e_key WHERE path = ?"
+        return int(db.execute(sql, (entry_path,)).fetchone()[0])
     finally:
         db.close()
 

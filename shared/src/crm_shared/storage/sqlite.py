@@ -40,7 +40,10 @@ from crm_shared.storage.sqlite_multi import (
     Entry,
     EntrySet,
     MultiValueIndexes,
+    SideRow,
     create_multi_value_indexes,
+    entry_order,
+    multi_value_indexes,
 )
 from crm_shared.storage.sqlite_plan import named_index, plan_source, side_ids, side_join
 from crm_shared.storage.sqlite_sent import SentEntries
@@ -52,6 +55,7 @@ from crm_shared.storage.sqlite_text import (
     TextIndex,
     create_keyed_table,
     create_text_index,
+    insert_keyed,
     text_fields,
 )
 from crm_shared.storage.sqlite_wal import WalTruncation
@@ -70,10 +74,9 @@ _PRAGMAS = (
 )
 
 
-def _entry_order(row: tuple[str, str, Any, str]) -> tuple[str, str, int, Any, str]:
-    # SQLite orders numbers before text; mixed values must not make Python compare them.
-    value = row[2]
-    return (row[0], row[1], isinstance(value, str), value, row[3])
+# A store's side-table keys by collection, then (tenant, path): only committed ones, which
+# never change (sqlite_multi.py); a transaction's new keys join them when it commits.
+KeyCodes = dict[str, dict[tuple[str, str], int]]
 
 
 async def _fetch(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
@@ -97,8 +100,14 @@ class SqliteSession:
         multi: dict[str, MultiValueIndexes] | None = None,
         text: dict[str, TextIndex] | None = None,
         codecs: dict[str, DocumentCodec] | None = None,
+        keyed: frozenset[str] = frozenset(),
+        key_codes: KeyCodes | None = None,
     ) -> None:
         self._conn = conn
+        self._keyed = keyed
+        self._key_codes: KeyCodes = {} if key_codes is None else key_codes
+        # Keys this transaction made: known to the store only once it commits.
+        self.new_key_codes: KeyCodes = {}
         self._writable = writable
         self._indexes = indexes or {}
         self._multi = multi or {}
@@ -175,18 +184,12 @@ class SqliteSession:
                 params.extend([_bind(after.value), _bind(after.value), after.id])
         order = f"id {direction}" if order_by == "id" else f"{key} {direction}, id {direction}"
         if isinstance(source, EntrySet):
-            lead, lead_params = side_ids(source, tenant=tenant, table=self._multi[collection].table)
+            lead, lead_params = side_ids(source, tenant=tenant, multi=self._multi[collection])
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
             source = _table(collection)
         elif isinstance(source, Entry):
-            lead, lead_params = side_join(source, tenant=tenant)
-            if order_by == "id":
-                # The entries of one value are in id order: the page reads straight off them.
-                order = f"d.e_id {direction}"
-                if after is not None:
-                    lead += f" AND d.e_id {op} ?"
-                    lead_params.append(after.id)
+            lead, lead_params = side_join(source, tenant=tenant, multi=self._multi[collection])
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
             source = self._multi[collection].join(_table(collection))
@@ -244,24 +247,58 @@ class SqliteSession:
 
     async def insert_many(self, collection: str, docs: Sequence[dict[str, Any]]) -> None:
         self._require_write()
+        table = _table(collection)
+        encode = self._codec(collection).encode
+        first = 0
         try:
-            encode = self._codec(collection).encode
-            if (text := self._text.get(collection)) is not None:
-                await text.insert_rows(self._conn, _table(collection), docs, encode=encode)
+            if collection in self._keyed:
+                first = await insert_keyed(self._conn, table, docs, encode=encode)
             else:
                 rows = [(d["tenant"], d["id"], encode(d)) for d in docs]
                 await self._conn.executemany(
-                    f"INSERT INTO {_table(collection)} (tenant, id, doc) VALUES (?, ?, ?)", rows
+                    f"INSERT INTO {table} (tenant, id, doc) VALUES (?, ?, ?)", rows
                 )
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(str(exc)) from exc
+        if (text := self._text.get(collection)) is not None:
+            await text.insert_texts(self._conn, first, docs)
         if (multi := self._multi.get(collection)) is not None:
+            side = await self._side_rows(multi, first, docs)
             await self._conn.executemany(
-                f"INSERT OR IGNORE INTO {multi.table} (e_tenant, e_path, e_value, e_id) "
-                "VALUES (?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO {multi.table} (e_key, e_value, e_n) VALUES (?, ?, ?)",
                 # In key order: each b-tree page is then visited once per batch, not per row.
-                sorted((row for doc in docs for row in multi.rows(doc)), key=_entry_order),
+                sorted(side, key=entry_order),
             )
+
+    async def _side_rows(
+        self, multi: MultiValueIndexes, first: int, docs: Sequence[dict[str, Any]]
+    ) -> list[SideRow]:
+        """The side-table rows of documents inserted with row keys from `first` on."""
+        known = self._key_codes.get(multi.collection, {})
+        made = self.new_key_codes.setdefault(multi.collection, {})
+        side: list[SideRow] = []
+        for n, doc in enumerate(docs, start=first):
+            tenant = doc["tenant"]
+            for path, value in multi.rows(doc):
+                pair = (tenant, path)
+                code = known.get(pair) or made.get(pair)
+                if code is None:
+                    code = made[pair] = await self._key_code(multi, pair)
+                side.append((code, value, n))
+        return side
+
+    async def _key_code(self, multi: MultiValueIndexes, pair: tuple[str, str]) -> int:
+        """The key of (tenant, path), made now if no process has made it yet."""
+        found = await _fetch(
+            self._conn, f"SELECT code FROM {multi.keys} WHERE tenant = ? AND path = ?", pair
+        )
+        if not found:
+            found = await _fetch(
+                self._conn,
+                f"INSERT INTO {multi.keys} (tenant, path) VALUES (?, ?) RETURNING code",
+                pair,
+            )
+        return int(found[0][0])
 
     async def replace(
         self, collection: str, doc: dict[str, Any], *, expected_version: int | None = None
@@ -374,6 +411,8 @@ class SqliteStore:
         self._multi: dict[str, MultiValueIndexes] = {}
         self._text: dict[str, TextIndex] = {}
         self._codecs: dict[str, DocumentCodec] = {}
+        self._keyed: frozenset[str] = frozenset()
+        self._key_codes: KeyCodes = {}
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.outbox_signal = asyncio.Event()
@@ -411,10 +450,14 @@ class SqliteStore:
             "event_id TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (consumer, event_id)) "
             "WITHOUT ROWID"
         )
+        # FTS5 and the multi-value side tables key rows by integer (sqlite_text.py).
+        self._keyed = frozenset(
+            s.name for s in specs if text_fields(specs, s.name) or multi_value_indexes(s)
+        )
         for spec in specs:
             table = _table(spec.name)
-            if text_fields(specs, spec.name):
-                await create_keyed_table(w, table)  # FTS5 keys rows by integer
+            if spec.name in self._keyed:
+                await create_keyed_table(w, table)
             else:
                 await w.execute(
                     f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, id TEXT NOT NULL, "
@@ -483,6 +526,8 @@ class SqliteStore:
                 multi=self._multi,
                 text=self._text,
                 codecs=self._codecs,
+                keyed=self._keyed,
+                key_codes=self._key_codes,
             )
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
@@ -494,6 +539,8 @@ class SqliteStore:
                 await _end(self._writer, "ROLLBACK")
                 raise
             self._sent.forget(deleted)
+            for collection, made in session.new_key_codes.items():
+                self._key_codes.setdefault(collection, {}).update(made)
         self._checkpoints.after_commit()
         if session.added_events:
             self.outbox_signal.set()

@@ -15,7 +15,13 @@ from collections.abc import Sequence
 import aiosqlite
 
 from crm_shared.storage.port import CollectionSpec, Index
-from crm_shared.storage.sqlite_multi import side_table, trigger_base
+from crm_shared.storage.sqlite_multi import (
+    TRIGGER_VERSION,
+    delete_root_entries_sql,
+    drop_old_layout,
+    side_table,
+    trigger_base,
+)
 
 
 async def _index_sql(conn: aiosqlite.Connection, name: str) -> str | None:
@@ -40,25 +46,32 @@ async def _has_trigger(conn: aiosqlite.Connection, name: str) -> bool:
         return await cur.fetchone() is not None
 
 
+async def _has_table(conn: aiosqlite.Connection, name: str) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
 async def _drop_multi_value(conn: aiosqlite.Connection, collection: str, index: Index) -> None:
     """Drop a retired multi-value index: its triggers and its entries in the side table."""
     assert index.multi_value is not None
     root = index.fields[0]
     base = trigger_base(collection, root, index.multi_value)
-    triggers = [f"{base}{version}_{op}" for version in ("_v2", "") for op in ("del", "upd")]
+    if await _has_table(conn, side_table(collection)):
+        await drop_old_layout(conn, side_table(collection))  # its triggers go with it
+    versions = (TRIGGER_VERSION, "_v2", "")
+    triggers = [f"{base}{version}_{op}" for version in versions for op in ("del", "upd")]
     present = [name for name in triggers if await _has_trigger(conn, name)]
     if not present:
         return  # never created here, or dropped at an earlier start
-    mv = side_table(collection)
     await conn.execute("BEGIN IMMEDIATE")
     try:
         for name in present:
             await conn.execute(f"DROP TRIGGER {name}")
         # Entries sit under the root itself ("array") or under `root.<key>` ("object").
-        await conn.execute(
-            f"DELETE FROM {mv} WHERE e_path = ? OR substr(e_path, 1, ?) = ?",
-            (root, len(root) + 1, root + "."),
-        )
+        if await _has_table(conn, side_table(collection)):
+            await conn.execute(*delete_root_entries_sql(collection, root))
     except BaseException:
         await conn.execute("ROLLBACK")
         raise
