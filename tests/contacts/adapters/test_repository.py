@@ -80,7 +80,7 @@ async def test_email_lookups_read_the_match_keys_index_not_the_tenant(store: Sql
             await repo.live_with_email("a@x.io")
     finally:
         await conn.set_trace_callback(None)
-    finds = [s for s in statements if s.startswith("SELECT doc FROM")]
+    finds = [s for s in statements if s.startswith("SELECT id, doc FROM")]
     assert len(finds) == 2
     for sql in finds:
         async with conn.execute(f"EXPLAIN QUERY PLAN {sql}") as cursor:

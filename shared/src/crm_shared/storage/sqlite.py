@@ -129,7 +129,7 @@ class SqliteSession:
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
         rows = await _fetch(self._conn, sql, (tenant, id))
-        return self._codec(collection).decode(rows[0][0]) if rows else None
+        return self._codec(collection).decode(rows[0][0], tenant=tenant, id=id) if rows else None
 
     async def find(
         self,
@@ -200,7 +200,7 @@ class SqliteSession:
         rows = await _fetch(self._conn, sql, params)
         if fields is not None:
             return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
-        return [codec.decode(row[0]) for row in rows]
+        return [codec.decode(row[1], tenant=tenant, id=row[0]) for row in rows]
 
     async def _text_source(
         self, text: TextIndex, where: Sequence[Where], table: str, params: list[Any]
