@@ -59,6 +59,11 @@ class Index:
     # but never `Eq(field, None)`, which the adapter reads without an index anyway. MongoDB and
     # the memory store index every document, as before.
     sparse: bool = False
+    # For an index that serves sorts and ranges, never a page in id order of one value: SQLite
+    # leaves out the trailing id that lets an equality's matches come in id order (a 36-character
+    # id is half of each entry; ties of the sort value are then ordered by a small sort). MongoDB
+    # and the memory store ignore it.
+    sort_only: bool = False
 
     def __post_init__(self) -> None:
         for path in self.fields:

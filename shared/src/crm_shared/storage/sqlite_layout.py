@@ -3,9 +3,9 @@
 A store keeps every index it was ever asked for until told otherwise: an index nobody queries
 still costs its bytes on every document and its work on every write. A collection declares the
 indexes an earlier version had and no longer needs (`CollectionSpec.retired`); a store that
-still holds one drops it, side-table entries and triggers included. An index declared sparse
-now and full before (or the other way round) is rebuilt. Every step is idempotent: a store
-started again finds nothing left to do.
+still holds one drops it, side-table entries and triggers included. An index defined otherwise
+before (sparse now and full before, sort-only now and with a trailing id before...) is rebuilt.
+Every step is idempotent: a store started again finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -32,10 +32,14 @@ async def _index_sql(conn: aiosqlite.Connection, name: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-async def replace_changed_index(conn: aiosqlite.Connection, name: str, *, partial: bool) -> None:
-    """Drop the index `name` if it exists as a partial index and should not, or the reverse."""
+async def replace_changed_index(conn: aiosqlite.Connection, name: str, *, create: str) -> None:
+    """Drop the index `name` if it exists defined otherwise than by `create` (rebuilt after).
+
+    `create` is the CREATE INDEX statement as the store issues it, IF NOT EXISTS included;
+    SQLite keeps it without that clause.
+    """
     sql = await _index_sql(conn, name)
-    if sql is not None and (" WHERE " in sql) != partial:
+    if sql is not None and sql != create.replace(" IF NOT EXISTS", "", 1):
         await conn.execute(f"DROP INDEX {name}")
 
 
