@@ -97,7 +97,7 @@ def stored_ids(path: Path) -> list[str]:
 
 
 CEILING = (
-    "SELECT c.doc FROM c_contacts AS c WHERE c.tenant = ? AND c.n IN (SELECT e_n FROM "
+    "SELECT c.doc FROM c_contacts AS c WHERE c.tenant = ? AND c.n IN (SELECT e_ref FROM "
     "mv_contacts WHERE e_key = (SELECT code FROM mvk_contacts WHERE tenant = ? AND path = ?) "
     "AND e_value IN ({marks})) LIMIT 200"
 )

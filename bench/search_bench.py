@@ -194,17 +194,16 @@ LIVE = "json_extract(c.doc, '$.deleted_at') IS NULL AND json_extract(c.doc, '$.e
 # The side table's entries are (key, value, row key); a key names a (tenant, path).
 _KEY = "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = '{path}')"
 CEILING_EMAIL = (
-    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c ON c.n = d.e_n "
+    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c ON c.n = d.e_ref "
     f"WHERE d.e_key = {_KEY.format(path='match_keys')} AND d.e_value = 'e:' || ? "
     f"AND {LIVE} ORDER BY c.id LIMIT 51"
 )
-# Entries name contacts by row key, not in id order: a page in id order walks the contacts'
-# (tenant, id) key and probes each one's entry, as the service does for a common tag.
+# Match keys name contacts by row key (lookup-only), tags by id: a tag's entries are in id order.
 CEILING_TAG_PLAN = (
-    "SELECT c.doc FROM c_contacts AS c WHERE c.tenant = ? AND EXISTS (SELECT 1 FROM mv_contacts "
-    f"WHERE e_key = {_KEY.format(path='tags_norm')} AND e_value = ? AND e_n = c.n) "
+    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c ON c.id = d.e_ref "
+    f"WHERE d.e_key = {_KEY.format(path='tags_norm')} AND d.e_value = ? AND c.tenant = ? "
     "AND json_extract(c.doc, '$.custom_fields.plan') = ? "
-    f"AND {LIVE} ORDER BY c.id LIMIT 51"
+    f"AND {LIVE} ORDER BY d.e_ref LIMIT 51"
 )
 
 
@@ -320,7 +319,7 @@ async def measure(path: Path, emails: list[str], repeats: int) -> None:
         await store.close()
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     ceiling_email = _time_sql(db, CEILING_EMAIL, [(TENANT, e) for e in lookups])
-    ceiling_tag = _time_sql(db, CEILING_TAG_PLAN, [(TENANT, TENANT, fold(t), p) for t, p in combos])
+    ceiling_tag = _time_sql(db, CEILING_TAG_PLAN, [(TENANT, fold(t), TENANT, p) for t, p in combos])
     db.close()
     for label, service, ceiling in (
         ("(a) email look-up", service_email, ceiling_email),

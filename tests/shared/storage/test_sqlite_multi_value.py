@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Contains, Cursor, Eq, Index
 from crm_shared.storage.sqlite import SqliteStore
@@ -60,7 +62,8 @@ async def _side_rows(store: SqliteStore) -> list[tuple[object, ...]]:
         # Entries as (tenant, path, value, id): keys and row keys resolved.
         sql = (
             "SELECT k.tenant, k.path, e.e_value, c.id FROM mv_contacts AS e "
-            "JOIN mvk_contacts AS k ON k.code = e.e_key JOIN c_contacts AS c ON c.n = e.e_n "
+            "JOIN mvk_contacts AS k ON k.code = e.e_key "
+            "JOIN c_contacts AS c ON c.id = e.e_ref OR c.n = e.e_ref "
             "ORDER BY 1, 2, 3, 4"
         )
         async with conn.execute(sql) as cur:
@@ -155,14 +158,19 @@ async def test_a_side_table_laid_out_by_stop_9_is_migrated_once_at_start(tmp_pat
         db.close()
     assert not any("_v2_" in name for name in triggers)
     assert {"mv_contacts__tags_array_v3_del", "mv_contacts__tags_array_v3_upd"} <= triggers
-    assert columns == {"e_key", "e_value", "e_n"}
+    assert columns == {"e_key", "e_value", "e_ref"}
 
 
-async def test_a_page_in_id_order_of_a_common_value_is_in_id_order(tmp_path: Path) -> None:
-    # Entries name documents by row key, which follows insertion, not id: a page of a value
-    # held by many documents must still come in id order, and the next page continue it.
+@pytest.mark.parametrize("lookup_only", [False, True])
+async def test_a_page_in_id_order_of_a_common_value_is_in_id_order(
+    tmp_path: Path, lookup_only: bool
+) -> None:
+    # A lookup-only index's entries name documents by row key, which follows insertion, not id:
+    # a page of a value held by many documents must still come in id order, and the next page
+    # continue it, as it does off an index whose entries are in id order.
+    tags = Index(("tags",), multi_value="array", lookup_only=lookup_only)
     store = SqliteStore(tmp_path / "store.db")
-    await store.start(INDEXED)
+    await store.start((CollectionSpec("contacts", indexes=(tags,)),))
     ids = [new_id() for _ in range(700)]
     try:
         async with store.transaction() as session:

@@ -193,10 +193,17 @@ class SqliteSession:
             params = [*lead_params, *params]
             source = _table(collection)
         elif isinstance(source, Entry):
-            lead, lead_params = side_join(source, tenant=tenant, multi=self._multi[collection])
+            multi = self._multi[collection]
+            lead, lead_params = side_join(source, tenant=tenant, multi=multi)
+            if order_by == "id" and multi.in_id_order(source.path):
+                # The entries of one value are in id order: the page reads straight off them.
+                order = f"d.e_ref {direction}"
+                if after is not None:
+                    lead += f" AND d.e_ref {op} ?"
+                    lead_params.append(after.id)
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
-            source = self._multi[collection].join(_table(collection))
+            source = multi.join(_table(collection), source.path)
         codec = self._codec(collection)
         columns = codec.columns(fields)
         sql = f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
@@ -269,7 +276,7 @@ class SqliteSession:
         if (multi := self._multi.get(collection)) is not None:
             side = await self._side_rows(multi, first, docs)
             await self._conn.executemany(
-                f"INSERT OR IGNORE INTO {multi.table} (e_key, e_value, e_n) VALUES (?, ?, ?)",
+                f"INSERT OR IGNORE INTO {multi.table} (e_key, e_value, e_ref) VALUES (?, ?, ?)",
                 # In key order: each b-tree page is then visited once per batch, not per row.
                 sorted(side, key=entry_order),
             )
@@ -283,12 +290,12 @@ class SqliteSession:
         side: list[SideRow] = []
         for n, doc in enumerate(docs, start=first):
             tenant = doc["tenant"]
-            for path, value in multi.rows(doc):
+            for path, value, ref in multi.rows(doc, n):
                 pair = (tenant, path)
                 code = known.get(pair) or made.get(pair)
                 if code is None:
                     code = made[pair] = await self._key_code(multi, pair)
-                side.append((code, value, n))
+                side.append((code, value, ref))
         return side
 
     async def _key_code(self, multi: MultiValueIndexes, pair: tuple[str, str]) -> int:
@@ -487,7 +494,8 @@ class SqliteStore:
             if multi is not None:
                 known = self._multi.get(spec.name)
                 roots = {**known.roots, **multi.roots} if known else multi.roots
-                self._multi[spec.name] = MultiValueIndexes(spec.name, roots)
+                by_row_key = known.by_row_key | multi.by_row_key if known else multi.by_row_key
+                self._multi[spec.name] = MultiValueIndexes(spec.name, roots, by_row_key)
         await drop_retired_indexes(w, specs)
         for name in dict.fromkeys(spec.name for spec in specs):
             fields = text_fields(specs, name)

@@ -64,7 +64,7 @@ async def _drop_multi_value(conn: aiosqlite.Connection, collection: str, index: 
     base = trigger_base(collection, root, index.multi_value)
     if await _has_table(conn, side_table(collection)):
         await drop_old_layout(conn, side_table(collection))  # its triggers go with it
-    versions = (TRIGGER_VERSION, "_v2", "")
+    versions = (f"{TRIGGER_VERSION}_n", TRIGGER_VERSION, "_v2", "")
     triggers = [f"{base}{version}_{op}" for version in versions for op in ("del", "upd")]
     present = [name for name in triggers if await _has_trigger(conn, name)]
     if not present:

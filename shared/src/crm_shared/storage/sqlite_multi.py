@@ -1,15 +1,17 @@
 """Multi-value indexes of the SQLite adapter: one entry per array element or object value.
 
 SQLite cannot index inside a JSON array, so each collection with multi-value indexes gets a side
-table `mv_<collection>` of entries `(key, value, n)`: for an "array" index on `tags`, one entry
+table `mv_<collection>` of entries `(key, value, ref)`: for an "array" index on `tags`, one entry
 per element (path "tags"); for an "object" index on `custom_fields`, one per scalar value (path
-"custom_fields.plan") and one per element of an array value. An entry is small: `key` is a
-small integer naming a (tenant, path) pair in the collection's key dictionary `mvk_<collection>`
-and `n` is the document's integer row key, not its 36-character id (those two text columns were
-two thirds of every entry). Triggers on the collection's table keep the entries in step with
-every replace and delete, inside the same transaction (inserts add theirs from Python, which
-already holds the documents as dicts: a trigger would parse each one's JSON again, which made
-bulk imports three times slower); an index declared on a collection that already holds
+"custom_fields.plan") and one per element of an array value. `key` is a small integer naming a
+(tenant, path) pair in the collection's key dictionary `mvk_<collection>` (a tenant and a path in
+full were ~20 bytes of every entry). `ref` names the document: its id, so the entries of one value
+come in id order and a page in id order reads straight off them; or, for a lookup-only index
+(`Index.lookup_only`: match keys, six entries a contact), its integer row key `n`, a fifth of the
+id's bytes, whose pages in id order are sorted instead. Triggers on the collection's table keep the
+entries in step with every replace and delete, inside the same transaction (inserts add theirs from
+Python, which already holds the documents as dicts: a trigger would parse each one's JSON again,
+which made bulk imports three times slower); an index declared on a collection that already holds
 documents is filled from them when it is created.
 
 An entry says "this value is at this path, alone or as an element": exactly what Contains tests
@@ -41,8 +43,8 @@ Scalar = (str, int, float, bool)
 _SKIP = object()
 # The version of the triggers (and of the side table's layout) this code creates.
 TRIGGER_VERSION = "_v3"
-# Side-table rows as Python writes them: (key code, value, document row key).
-SideRow = tuple[int, Any, int]
+# Side-table rows as Python writes them: (key code, value, document id or row key).
+SideRow = tuple[int, Any, "str | int"]
 
 
 def side_table(collection: str) -> str:
@@ -87,6 +89,12 @@ class _Root:
     root: str
     parts: tuple[str, ...]
     nested: bool
+    by_row_key: bool
+
+
+def ref_column(by_row_key: bool) -> str:
+    """The documents' column an index's entries name them by: `n` or `id`."""
+    return "n" if by_row_key else "id"
 
 
 @dataclass(frozen=True)
@@ -95,11 +103,13 @@ class MultiValueIndexes:
 
     collection: str
     roots: dict[str, MultiValue]
+    # The lookup-only roots: their entries name documents by row key (see the module's doc).
+    by_row_key: frozenset[str] = frozenset()
     _split: tuple[_Root, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         split = tuple(
-            _Root(root, tuple(root.split(".")), kind == "object")
+            _Root(root, tuple(root.split(".")), kind == "object", root in self.by_row_key)
             for root, kind in self.roots.items()
         )
         object.__setattr__(self, "_split", split)
@@ -114,19 +124,32 @@ class MultiValueIndexes:
         """The key dictionary's name."""
         return key_table(self.collection)
 
-    def join(self, table: str) -> str:
-        """FROM the side table (aliased `d`) joined to the documents' table.
+    def join(self, table: str, path: str) -> str:
+        """FROM the side table (aliased `d`) joined to the documents' table, for entries at `path`.
 
-        CROSS JOIN keeps the entries as the outer loop, each then fetching its document by key.
+        CROSS JOIN keeps the entries as the outer loop, each then fetching its document (by id
+        with the page's `tenant = ?`, or by row key).
         """
-        return f"{self.table} AS d CROSS JOIN {table} ON {table}.n = d.e_n"
+        return f"{self.table} AS d CROSS JOIN {table} ON {table}.{self.ref(path)} = d.e_ref"
+
+    def root_of(self, path: str) -> str | None:
+        """The indexed field holding the values at `path`, if the side table has them."""
+        if self.roots.get(path) == "array":
+            return path
+        root = path.rpartition(".")[0]
+        return root if root and self.roots.get(root) == "object" else None
 
     def serves(self, path: str) -> bool:
         """Whether the side table holds the values at `path`."""
-        if self.roots.get(path) == "array":
-            return True
-        root = path.rpartition(".")[0]
-        return bool(root) and self.roots.get(root) == "object"
+        return self.root_of(path) is not None
+
+    def in_id_order(self, path: str) -> bool:
+        """Whether the entries of one value at `path` come in document id order."""
+        return self.root_of(path) not in self.by_row_key
+
+    def ref(self, path: str) -> str:
+        """The documents' column the entries at `path` name them by."""
+        return ref_column(not self.in_id_order(path))
 
     def entry(self, cond: Where) -> Entry | None:
         """The entries holding every match of an equality condition, if the side table has them."""
@@ -163,14 +186,14 @@ class MultiValueIndexes:
             return "0"
         params.extend([tenant, path, *(bind(v) for v in values)])
         marks = ", ".join("?" for _ in values)
-        # The outer row's key `n`: side-table columns are all prefixed, so no clash.
+        # The outer row's id or key: side-table columns are all prefixed, so no clash.
         return (
             f"EXISTS (SELECT 1 FROM {self.table} WHERE e_key = {key_code_sql(self.collection)} "
-            f"AND e_value IN ({marks}) AND e_n = n)"
+            f"AND e_value IN ({marks}) AND e_ref = {self.ref(path)})"
         )
 
-    def rows(self, doc: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-        """The (path, value) entries of a document, as the SQL computes them.
+    def rows(self, doc: Mapping[str, Any], n: int) -> Iterator[tuple[str, Any, str | int]]:
+        """The (path, value, ref) entries of a document stored with row key `n`, as SQL has them.
 
         They must be exactly the ones `_entries_of` selects from the stored JSON: the triggers
         find a document's entries that way to delete them. One pass over the indexed fields,
@@ -179,7 +202,9 @@ class MultiValueIndexes:
         for spec in self._split:
             value = doc.get(spec.root) if len(spec.parts) == 1 else _read(doc, spec.parts)
             if value is not None:
-                yield from _entries(value, spec.root, nested=spec.nested)
+                ref: str | int = n if spec.by_row_key else doc["id"]
+                for path, atom in _entries(value, spec.root, nested=spec.nested):
+                    yield path, atom, ref
 
 
 def _read(doc: Mapping[str, Any], parts: Sequence[str]) -> Any:
@@ -226,10 +251,10 @@ def _entries(value: Any, root: str, *, nested: bool) -> Iterator[tuple[str, Any]
         yield root, atom
 
 
-def entry_order(row: SideRow) -> tuple[int, bool, Any, int]:
+def entry_order(row: SideRow) -> tuple[int, bool, Any, bool, Any]:
     """The side table's key order of a row (SQLite orders numbers before text)."""
-    value = row[1]
-    return (row[0], isinstance(value, str), value, row[2])
+    value, ref = row[1], row[2]
+    return (row[0], isinstance(value, str), value, isinstance(ref, str), ref)
 
 
 def trigger_base(collection: str, root: str, kind: MultiValue) -> str:
@@ -242,21 +267,26 @@ def multi_value_indexes(spec: CollectionSpec) -> dict[str, MultiValue]:
     return {i.fields[0]: i.multi_value for i in spec.indexes if i.multi_value is not None}
 
 
-def _entries_of(row: str, root: str, kind: MultiValue, *, source: str = "") -> str:
-    """SELECT of the entries (t: tenant, p: path, v: value, i: row key) of row `row`.
+def lookup_only_roots(spec: CollectionSpec) -> frozenset[str]:
+    """The spec's lookup-only multi-value indexes, by field (entries name documents by key)."""
+    return frozenset(i.fields[0] for i in spec.indexes if i.multi_value and i.lookup_only)
+
+
+def _entries_of(row: str, root: str, kind: MultiValue, ref: str, *, source: str = "") -> str:
+    """SELECT of the entries (t: tenant, p: path, v: value, i: id or row key) of row `row`.
 
     `row` is NEW or OLD in a trigger; `source` names the table `row` comes from otherwise.
     """
     check_field(root)
     top = (
         f"SELECT {row}.tenant AS t, CASE WHEN typeof(c.key) = 'text' THEN '{root}.' || c.key "
-        f"ELSE '{root}' END AS p, c.atom AS v, {row}.n AS i "
+        f"ELSE '{root}' END AS p, c.atom AS v, {row}.{ref} AS i "
         f"FROM {source}json_each({row}.doc, '$.{root}') AS c WHERE c.atom IS NOT NULL"
     )
     if kind == "array":
         return top
     nested = (
-        f"SELECT {row}.tenant, '{root}.' || c.key, e.atom, {row}.n "
+        f"SELECT {row}.tenant, '{root}.' || c.key, e.atom, {row}.{ref} "
         f"FROM {source}json_each({row}.doc, '$.{root}') AS c, json_each(c.value) AS e "
         "WHERE c.type = 'array' AND typeof(c.key) = 'text' AND e.atom IS NOT NULL"
     )
@@ -268,12 +298,12 @@ def _add_entries_sql(mv: str, mvk: str, entries: str, *, ordered: bool = False) 
     order = " ORDER BY 1, 2, 3" if ordered else ""
     return [
         f"INSERT OR IGNORE INTO {mvk} (tenant, path) SELECT DISTINCT t, p FROM ({entries})",
-        f"INSERT OR IGNORE INTO {mv} (e_key, e_value, e_n) SELECT * FROM (SELECT k.code, e.v, "
+        f"INSERT OR IGNORE INTO {mv} (e_key, e_value, e_ref) SELECT * FROM (SELECT k.code, e.v, "
         f"e.i FROM ({entries}) AS e JOIN {mvk} AS k ON k.tenant = e.t AND k.path = e.p){order}",
     ]
 
 
-def _old_entries_sql(mv: str, mvk: str, root: str, kind: MultiValue) -> str:
+def _old_entries_sql(mv: str, mvk: str, root: str, kind: MultiValue, ref: str) -> str:
     """DELETE of the old document's entries, by primary-key look-ups (no index by document).
 
     Scalar INs on each key column let SQLite seek the primary key. Keys and values are crossed,
@@ -292,17 +322,17 @@ def _old_entries_sql(mv: str, mvk: str, root: str, kind: MultiValue) -> str:
         )
     return (
         f"DELETE FROM {mv} WHERE e_key IN (SELECT code FROM {mvk} WHERE tenant = OLD.tenant "
-        f"AND path IN ({paths})) AND e_value IN ({values}) AND e_n = OLD.n;"
+        f"AND path IN ({paths})) AND e_value IN ({values}) AND e_ref = OLD.{ref};"
     )
 
 
 def _trigger_sql(
-    table: str, mv: str, mvk: str, name: str, root: str, kind: MultiValue
+    table: str, mv: str, mvk: str, name: str, root: str, kind: MultiValue, ref: str
 ) -> list[str]:
     check_field(root)
-    added = _add_entries_sql(mv, mvk, _entries_of("NEW", root, kind))
+    added = _add_entries_sql(mv, mvk, _entries_of("NEW", root, kind, ref))
     insert = " ".join(f"{sql};" for sql in added)
-    delete = _old_entries_sql(mv, mvk, root, kind)
+    delete = _old_entries_sql(mv, mvk, root, kind, ref)
     changed = f"json_extract(OLD.doc, '$.{root}') IS NOT json_extract(NEW.doc, '$.{root}')"
     return [
         f"CREATE TRIGGER {name}_del AFTER DELETE ON {table} BEGIN {delete} END",
@@ -328,9 +358,10 @@ async def _columns(conn: aiosqlite.Connection, table: str) -> set[str]:
 async def drop_old_layout(conn: aiosqlite.Connection, mv: str) -> None:
     """Drop a side table laid out by stop 9 or earlier (tenant, path, value, id) and its triggers.
 
-    Its entries named documents by id; they are derived again from the documents, keyed anew.
+    Its entries held each tenant and path in full; they are derived again from the documents.
     """
-    if "e_tenant" not in await _columns(conn, mv):
+    columns = await _columns(conn, mv)
+    if not columns or "e_ref" in columns:
         return
     async with conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, ?) = ?",
@@ -360,39 +391,41 @@ async def create_multi_value_indexes(
     roots = multi_value_indexes(spec)
     if not roots:
         return None
+    by_row_key = lookup_only_roots(spec)
     mv, mvk = side_table(spec.name), key_table(spec.name)
     await drop_old_layout(conn, mv)
     await conn.execute(
         f"CREATE TABLE IF NOT EXISTS {mv} (e_key INTEGER NOT NULL, e_value, "
-        "e_n INTEGER NOT NULL, PRIMARY KEY (e_key, e_value, e_n)) WITHOUT ROWID"
+        "e_ref NOT NULL, PRIMARY KEY (e_key, e_value, e_ref)) WITHOUT ROWID"
     )
     await conn.execute(
         f"CREATE TABLE IF NOT EXISTS {mvk} (code INTEGER PRIMARY KEY, tenant TEXT NOT NULL, "
         "path TEXT NOT NULL, UNIQUE (tenant, path))"
     )
     for root, kind in roots.items():
+        ref = ref_column(root in by_row_key)
         base = trigger_base(spec.name, root, kind)
-        name = f"{base}{TRIGGER_VERSION}"
+        # The reference column is in the name: a root turned lookup-only gets new triggers.
+        name = f"{base}{TRIGGER_VERSION}{'_n' if ref == 'n' else ''}"
         if await _has_trigger(conn, f"{name}_del"):
             continue
         await conn.execute("BEGIN IMMEDIATE")
         try:
-            for old in ("", "_v2"):
+            for old in ("", "_v2", TRIGGER_VERSION, f"{TRIGGER_VERSION}_n"):
                 for op in ("del", "upd"):
                     await conn.execute(f"DROP TRIGGER IF EXISTS {base}{old}_{op}")
-            await conn.execute(f"DROP TRIGGER IF EXISTS {name}_upd")
             await conn.execute(*delete_root_entries_sql(spec.name, root))
-            for sql in _trigger_sql(table, mv, mvk, name, root, kind):
+            for sql in _trigger_sql(table, mv, mvk, name, root, kind, ref):
                 await conn.execute(sql)
             # Sorted first: appending in key order is much faster than inserting all over.
-            entries = _entries_of("src", root, kind, source=f"{table} AS src, ")
+            entries = _entries_of("src", root, kind, ref, source=f"{table} AS src, ")
             for sql in _add_entries_sql(mv, mvk, entries, ordered=True):
                 await conn.execute(sql)
         except BaseException:
             await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
-    return MultiValueIndexes(spec.name, roots)
+    return MultiValueIndexes(spec.name, roots, by_row_key)
 
 
 async def _has_trigger(conn: aiosqlite.Connection, name: str) -> bool:

@@ -45,8 +45,8 @@ def side_ids(entries: EntrySet, *, tenant: str, multi: MultiValueIndexes) -> tup
     """A WHERE term keeping the documents with any of the values (read off the side table)."""
     marks = ", ".join("?" for _ in entries.values)
     term = (
-        f"n IN (SELECT e_n FROM {multi.table} WHERE e_key = {key_code_sql(multi.collection)} "
-        f"AND e_value IN ({marks}))"
+        f"{multi.ref(entries.path)} IN (SELECT e_ref FROM {multi.table} "
+        f"WHERE e_key = {key_code_sql(multi.collection)} AND e_value IN ({marks}))"
     )
     return term, [tenant, entries.path, *(bind(v) for v in entries.values)]
 
@@ -71,10 +71,11 @@ async def plan_source(
 
     An equality on an indexed field names its index (`named_index`). Otherwise the candidates
     are multi-value entries (an element of an array, a value under an object) and ranges on
-    indexed fields, each probed for at most PROBE_LIMIT matches. The rarest drives the page
-    when fewer than PROBE_LIMIT match (they are then sorted: entries name documents by row key,
-    which is not id order); otherwise SQLite walks the (tenant, id) key or the index of the sort
-    order, filtering as it goes (a Contains by a primary-key probe of the side table).
+    indexed fields, each probed for at most PROBE_LIMIT matches. In id order the entries of one
+    value come already sorted (unless their index is lookup-only: they name documents by row
+    key), so the rarest of them drives the page however many match; any other candidate drives
+    only when fewer than PROBE_LIMIT match (they are then sorted), and otherwise SQLite walks
+    the primary key or the index of the sort order, filtering as it goes.
     A ContainsAny alone (no other indexed condition) reads the ids of its values' entries.
     """
     table = table_name(collection)
@@ -86,6 +87,9 @@ async def plan_source(
     if not entries and not ranges:
         sets = [s for s in (multi.entry_set(c) for c in where) if s] if multi else []
         return sets[0] if sets else table
+    ordered = [e for e in entries if multi and multi.in_id_order(e.path)]
+    if order_by == "id" and len(entries) == 1 and ordered and not ranges:
+        return entries[0]
     counted: list[tuple[int, int, str | Entry]] = []
     for entry in entries:
         assert multi is not None
@@ -98,4 +102,8 @@ async def plan_source(
         sql = f"SELECT 1 FROM {source} WHERE tenant = ? AND {condition_sql(cond, params)}"
         counted.append((await _count_upto_limit(conn, sql, params), len(counted), source))
     count, _, best = min(counted, key=lambda c: c[:2])
-    return best if count < PROBE_LIMIT else table
+    if count < PROBE_LIMIT:
+        return best
+    if order_by == "id" and ordered:
+        return min((c for c in counted if c[2] in ordered), key=lambda c: c[:2])[2]
+    return table
