@@ -86,6 +86,10 @@ async def test_email_lookups_read_the_match_keys_index_not_the_tenant(store: Sql
         async with conn.execute(f"EXPLAIN QUERY PLAN {sql}") as cursor:
             plan = " ".join(str(row) for row in await cursor.fetchall())
         assert "mv_contacts" in plan and "SCAN c_contacts" not in plan, plan
+        # Contacts are read by key, never by walking the tenant's (tenant, id) index; a
+        # contact's own entry is checked by one primary-key seek, not a walk of the value's.
+        assert "(tenant=?)'" not in plan, plan
+        assert "CORRELATED" not in plan or "(e_key=? AND e_value=? AND e_ref=?)" in plan, plan
 
 
 async def test_a_secondary_email_is_not_taken_for_a_primary_one(store: SqliteStore) -> None:

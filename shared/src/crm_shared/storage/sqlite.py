@@ -188,10 +188,13 @@ class SqliteSession:
                 params.extend([_bind(after.value), _bind(after.value), after.id])
         order = f"id {direction}" if order_by == "id" else f"{key} {direction}, id {direction}"
         if isinstance(source, EntrySet):
-            lead, lead_params = side_ids(source, tenant=tenant, multi=self._multi[collection])
+            multi = self._multi[collection]
+            lead, lead_params = side_ids(source, tenant=tenant, multi=multi)
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
-            source = _table(collection)
+            # Row keys: read by key (NOT INDEXED), or SQLite walks the tenant's (tenant, id) key.
+            by_key = not multi.in_id_order(source.path)
+            source = f"{_table(collection)}{' NOT INDEXED' if by_key else ''}"
         elif isinstance(source, Entry):
             multi = self._multi[collection]
             lead, lead_params = side_join(source, tenant=tenant, multi=multi)

@@ -92,6 +92,16 @@ class _Root:
     by_row_key: bool
 
 
+def _seekable(ref: str) -> str:
+    """A document reference compared with `e_ref` so that its primary key is searched.
+
+    `e_ref` has no type affinity (it holds ids and row keys); compared with the INTEGER column
+    `n` it would be given numeric affinity, which its index cannot serve: the unary + drops
+    the column's affinity. Text ids compare as they are.
+    """
+    return f"+{ref}" if ref.rpartition(".")[2] == "n" else ref
+
+
 def ref_column(by_row_key: bool) -> str:
     """The documents' column an index's entries name them by: `n` or `id`."""
     return "n" if by_row_key else "id"
@@ -189,7 +199,7 @@ class MultiValueIndexes:
         # The outer row's id or key: side-table columns are all prefixed, so no clash.
         return (
             f"EXISTS (SELECT 1 FROM {self.table} WHERE e_key = {key_code_sql(self.collection)} "
-            f"AND e_value IN ({marks}) AND e_ref = {self.ref(path)})"
+            f"AND e_value IN ({marks}) AND e_ref = {_seekable(self.ref(path))})"
         )
 
     def rows(self, doc: Mapping[str, Any], n: int) -> Iterator[tuple[str, Any, str | int]]:
@@ -322,7 +332,7 @@ def _old_entries_sql(mv: str, mvk: str, root: str, kind: MultiValue, ref: str) -
         )
     return (
         f"DELETE FROM {mv} WHERE e_key IN (SELECT code FROM {mvk} WHERE tenant = OLD.tenant "
-        f"AND path IN ({paths})) AND e_value IN ({values}) AND e_ref = OLD.{ref};"
+        f"AND path IN ({paths})) AND e_value IN ({values}) AND e_ref = {_seekable(f'OLD.{ref}')};"
     )
 
 
