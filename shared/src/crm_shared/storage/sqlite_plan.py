@@ -88,7 +88,9 @@ async def plan_source(
         sets = [s for s in (multi.entry_set(c) for c in where) if s] if multi else []
         return sets[0] if sets else table
     ordered = [e for e in entries if multi and multi.in_id_order(e.path)]
-    if order_by == "id" and len(entries) == 1 and ordered and not ranges:
+    if order_by == "id" and len(entries) == 1 and not ranges:
+        # Uncounted: in id order a page reads off the entries; entries by row key (a lookup-only
+        # index: a few holders a value) are sorted, which beats walking the tenant past them.
         return entries[0]
     counted: list[tuple[int, int, str | Entry]] = []
     for entry in entries:
