@@ -97,8 +97,11 @@ def stored_ids(path: Path) -> list[str]:
 
 
 CEILING = (
-    "SELECT c.doc FROM c_contacts AS c WHERE c.tenant = ? AND c.id IN (SELECT e_id FROM "
-    "mv_contacts WHERE e_tenant = ? AND e_path = ? AND e_value IN ({marks})) LIMIT 200"
+    # Match keys name contacts by row key: read by key, not by walking the (tenant, id) index.
+    "SELECT c.doc FROM c_contacts AS c NOT INDEXED WHERE c.tenant = ? AND c.n IN "
+    "(SELECT e_ref FROM mv_contacts WHERE e_key = "
+    "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = ?) "
+    "AND e_value IN ({marks})) LIMIT 200"
 )
 
 

@@ -191,17 +191,19 @@ def _time_sql(db: sqlite3.Connection, sql: str, values: list[tuple[Any, ...]]) -
 
 
 LIVE = "json_extract(c.doc, '$.deleted_at') IS NULL AND json_extract(c.doc, '$.erased_at') IS NULL"
+# The side table's entries are (key, value, row key); a key names a (tenant, path).
+_KEY = "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = '{path}')"
 CEILING_EMAIL = (
-    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c "
-    "ON c.tenant = d.e_tenant AND c.id = d.e_id WHERE d.e_tenant = ? "
-    f"AND d.e_path = 'match_keys' AND d.e_value = 'e:' || ? AND {LIVE} ORDER BY d.e_id LIMIT 51"
+    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c ON c.n = d.e_ref "
+    f"WHERE d.e_key = {_KEY.format(path='match_keys')} AND d.e_value = 'e:' || ? "
+    f"AND {LIVE} ORDER BY c.id LIMIT 51"
 )
+# Match keys name contacts by row key (lookup-only), tags by id: a tag's entries are in id order.
 CEILING_TAG_PLAN = (
-    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c "
-    "ON c.tenant = d.e_tenant AND c.id = d.e_id WHERE d.e_tenant = ? "
-    "AND d.e_path = 'tags_norm' AND d.e_value = ? "
+    "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c ON c.id = d.e_ref "
+    f"WHERE d.e_key = {_KEY.format(path='tags_norm')} AND d.e_value = ? AND c.tenant = ? "
     "AND json_extract(c.doc, '$.custom_fields.plan') = ? "
-    f"AND {LIVE} ORDER BY d.e_id LIMIT 51"
+    f"AND {LIVE} ORDER BY d.e_ref LIMIT 51"
 )
 
 
@@ -317,7 +319,7 @@ async def measure(path: Path, emails: list[str], repeats: int) -> None:
         await store.close()
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     ceiling_email = _time_sql(db, CEILING_EMAIL, [(TENANT, e) for e in lookups])
-    ceiling_tag = _time_sql(db, CEILING_TAG_PLAN, [(TENANT, fold(t), p) for t, p in combos])
+    ceiling_tag = _time_sql(db, CEILING_TAG_PLAN, [(TENANT, fold(t), TENANT, p) for t, p in combos])
     db.close()
     for label, service, ceiling in (
         ("(a) email look-up", service_email, ceiling_email),

@@ -27,8 +27,10 @@ def _rows(database: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
 
 
 def _docs(database: Path, collection: str) -> list[dict[str, Any]]:
-    rows = _rows(database, f"SELECT doc FROM c_{collection} WHERE tenant = ?", TENANT)
-    return [json.loads(doc) for (doc,) in rows]
+    # The id and tenant are the row's columns (the stored JSON leaves them out).
+    sql = f"SELECT id, tenant, doc FROM c_{collection} WHERE tenant = ?"
+    rows = _rows(database, sql, TENANT)
+    return [{**json.loads(doc), "id": id_, "tenant": tenant} for id_, tenant, doc in rows]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_shared.ids import new_id
-from crm_shared.storage import CollectionSpec, Contains, Eq, In, Index, Range
+from crm_shared.storage import CollectionSpec, Contains, Cursor, Eq, In, Index, Range
 from crm_shared.storage.sqlite import SqliteStore
 
 FULL = (
@@ -39,11 +39,8 @@ def _schema(path: Path) -> dict[str, str]:
 def _side_entries(path: Path, entry_path: str) -> int:
     db = sqlite3.connect(path)
     try:
-        return int(
-            db.execute("SELECT count(*) FROM mv_people WHERE e_path = ?", (entry_path,)).fetchone()[
-                0
-            ]
-        )
+        sql = "SELECT count(*) FROM mv_people JOIN mvk_people ON code = e_key WHERE path = ?"
+        return int(db.execute(sql, (entry_path,)).fetchone()[0])
     finally:
         db.close()
 
@@ -142,3 +139,47 @@ async def test_a_retired_index_still_declared_by_another_spec_is_kept(tmp_path: 
     store = await _started(path, RETIRING)
     await store.close()
     assert "people_ix_owner" not in _schema(path)
+
+
+def _schema_version(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("PRAGMA schema_version").fetchone()[0])
+    finally:
+        db.close()
+
+
+async def test_a_sort_only_index_loses_its_trailing_id_once_and_still_sorts(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with_id = (CollectionSpec("people", indexes=(Index(("joined",)),)),)
+    sort_only = (CollectionSpec("people", indexes=(Index(("joined",), sort_only=True),)),)
+    people = [
+        {"id": new_id(), "tenant": "t", "joined": joined} for joined in ("b", "a", "b", "c", "a")
+    ]
+    store = await _started(path, with_id)
+    async with store.transaction() as session:
+        await session.insert_many("people", people)
+    await store.close()
+    assert _schema(path)["people_ix_joined"].endswith(", id)")
+
+    versions = []
+    for _ in range(2):  # rebuilt at the first start; the second changes no schema at all
+        store = await _started(path, sort_only)
+        async with store.reader() as session:
+            pages = []
+            after = None
+            while page := await session.find(
+                "people", tenant="t", order_by="joined", descending=True, limit=2, after=after
+            ):
+                pages.extend(page)
+                after = Cursor(value=page[-1]["joined"], id=page[-1]["id"])
+            ranged = await session.find(
+                "people", tenant="t", where=[Range("joined", gte="b")], order_by="joined"
+            )
+        await store.close()
+        versions.append(_schema_version(path))
+        expected = sorted(people, key=lambda p: (p["joined"], p["id"]), reverse=True)
+        assert [p["id"] for p in pages] == [p["id"] for p in expected]
+        assert [p["id"] for p in ranged] == [p["id"] for p in reversed(expected[:3])]
+        assert not _schema(path)["people_ix_joined"].endswith(", id)")
+    assert versions[0] == versions[1]

@@ -59,6 +59,16 @@ class Index:
     # but never `Eq(field, None)`, which the adapter reads without an index anyway. MongoDB and
     # the memory store index every document, as before.
     sparse: bool = False
+    # For an index that serves sorts and ranges, never a page in id order of one value: SQLite
+    # leaves out the trailing id that lets an equality's matches come in id order (a 36-character
+    # id is half of each entry; ties of the sort value are then ordered by a small sort). MongoDB
+    # and the memory store ignore it.
+    sort_only: bool = False
+    # For a multi-value index that serves look-ups of a few documents by value (match keys),
+    # never pages in id order of a common value: SQLite names the documents in its entries by
+    # their integer row key, not their 36-character id (a page in id order of one value is then
+    # sorted). MongoDB and the memory store ignore it.
+    lookup_only: bool = False
 
     def __post_init__(self) -> None:
         for path in self.fields:
@@ -67,6 +77,8 @@ class Index:
             raise ValueError("a multi-value index covers exactly one field and is not unique")
         if self.text and (len(self.fields) != 1 or self.unique or self.multi_value):
             raise ValueError("a text index covers exactly one field and is nothing else")
+        if self.lookup_only and self.multi_value is None:
+            raise ValueError("only a multi-value index is lookup-only")
         if self.sparse and (len(self.fields) != 1 or self.unique or self.multi_value or self.text):
             raise ValueError("a sparse index covers exactly one field and is nothing else")
 

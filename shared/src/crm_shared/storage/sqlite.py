@@ -40,7 +40,10 @@ from crm_shared.storage.sqlite_multi import (
     Entry,
     EntrySet,
     MultiValueIndexes,
+    SideRow,
     create_multi_value_indexes,
+    entry_order,
+    multi_value_indexes,
 )
 from crm_shared.storage.sqlite_plan import named_index, plan_source, side_ids, side_join
 from crm_shared.storage.sqlite_sent import SentEntries
@@ -52,6 +55,7 @@ from crm_shared.storage.sqlite_text import (
     TextIndex,
     create_keyed_table,
     create_text_index,
+    insert_keyed,
     text_fields,
 )
 from crm_shared.storage.sqlite_wal import WalTruncation
@@ -61,6 +65,10 @@ BUSY_TIMEOUT_MS = 10000
 SENT_DELETE_DELAY_SECONDS = 0.5
 # A checkpoint waits this long for other processes' readers, holding our write lock meanwhile.
 CHECKPOINT_BUSY_TIMEOUT_MS = 200
+# Page size and auto_vacuum stay SQLite's defaults (4 KB, none), measured on the search bench's
+# 30,000 contacts (44.5 MB as loaded): VACUUMed with 4 KB pages 43.3 MB, 8 KB 43.0 MB, 16 KB
+# 42.5 MB (-1% and -2%), while every page a write dirties goes to the WAL whole (a contact's
+# write touches ~10-15 pages); auto_vacuum=incremental adds its pointer-map pages (43.4 MB).
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -70,10 +78,9 @@ _PRAGMAS = (
 )
 
 
-def _entry_order(row: tuple[str, str, Any, str]) -> tuple[str, str, int, Any, str]:
-    # SQLite orders numbers before text; mixed values must not make Python compare them.
-    value = row[2]
-    return (row[0], row[1], isinstance(value, str), value, row[3])
+# A store's side-table keys by collection, then (tenant, path): only committed ones, which
+# never change (sqlite_multi.py); a transaction's new keys join them when it commits.
+KeyCodes = dict[str, dict[tuple[str, str], int]]
 
 
 async def _fetch(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
@@ -97,8 +104,14 @@ class SqliteSession:
         multi: dict[str, MultiValueIndexes] | None = None,
         text: dict[str, TextIndex] | None = None,
         codecs: dict[str, DocumentCodec] | None = None,
+        keyed: frozenset[str] = frozenset(),
+        key_codes: KeyCodes | None = None,
     ) -> None:
         self._conn = conn
+        self._keyed = keyed
+        self._key_codes: KeyCodes = {} if key_codes is None else key_codes
+        # Keys this transaction made: known to the store only once it commits.
+        self.new_key_codes: KeyCodes = {}
         self._writable = writable
         self._indexes = indexes or {}
         self._multi = multi or {}
@@ -120,7 +133,7 @@ class SqliteSession:
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
         rows = await _fetch(self._conn, sql, (tenant, id))
-        return self._codec(collection).decode(rows[0][0]) if rows else None
+        return self._codec(collection).decode(rows[0][0], tenant=tenant, id=id) if rows else None
 
     async def find(
         self,
@@ -175,21 +188,25 @@ class SqliteSession:
                 params.extend([_bind(after.value), _bind(after.value), after.id])
         order = f"id {direction}" if order_by == "id" else f"{key} {direction}, id {direction}"
         if isinstance(source, EntrySet):
-            lead, lead_params = side_ids(source, tenant=tenant, table=self._multi[collection].table)
+            multi = self._multi[collection]
+            lead, lead_params = side_ids(source, tenant=tenant, multi=multi)
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
-            source = _table(collection)
+            # Row keys: read by key (NOT INDEXED), or SQLite walks the tenant's (tenant, id) key.
+            by_key = not multi.in_id_order(source.path)
+            source = f"{_table(collection)}{' NOT INDEXED' if by_key else ''}"
         elif isinstance(source, Entry):
-            lead, lead_params = side_join(source, tenant=tenant)
-            if order_by == "id":
+            multi = self._multi[collection]
+            lead, lead_params = side_join(source, tenant=tenant, multi=multi)
+            if order_by == "id" and multi.in_id_order(source.path):
                 # The entries of one value are in id order: the page reads straight off them.
-                order = f"d.e_id {direction}"
+                order = f"d.e_ref {direction}"
                 if after is not None:
-                    lead += f" AND d.e_id {op} ?"
+                    lead += f" AND d.e_ref {op} ?"
                     lead_params.append(after.id)
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
-            source = self._multi[collection].join(_table(collection))
+            source = multi.join(_table(collection), source.path)
         codec = self._codec(collection)
         columns = codec.columns(fields)
         sql = f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
@@ -197,7 +214,7 @@ class SqliteSession:
         rows = await _fetch(self._conn, sql, params)
         if fields is not None:
             return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
-        return [codec.decode(row[0]) for row in rows]
+        return [codec.decode(row[1], tenant=tenant, id=row[0]) for row in rows]
 
     async def _text_source(
         self, text: TextIndex, where: Sequence[Where], table: str, params: list[Any]
@@ -244,24 +261,58 @@ class SqliteSession:
 
     async def insert_many(self, collection: str, docs: Sequence[dict[str, Any]]) -> None:
         self._require_write()
+        table = _table(collection)
+        encode = self._codec(collection).encode
+        first = 0
         try:
-            encode = self._codec(collection).encode
-            if (text := self._text.get(collection)) is not None:
-                await text.insert_rows(self._conn, _table(collection), docs, encode=encode)
+            if collection in self._keyed:
+                first = await insert_keyed(self._conn, table, docs, encode=encode)
             else:
                 rows = [(d["tenant"], d["id"], encode(d)) for d in docs]
                 await self._conn.executemany(
-                    f"INSERT INTO {_table(collection)} (tenant, id, doc) VALUES (?, ?, ?)", rows
+                    f"INSERT INTO {table} (tenant, id, doc) VALUES (?, ?, ?)", rows
                 )
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(str(exc)) from exc
+        if (text := self._text.get(collection)) is not None:
+            await text.insert_texts(self._conn, first, docs)
         if (multi := self._multi.get(collection)) is not None:
+            side = await self._side_rows(multi, first, docs)
             await self._conn.executemany(
-                f"INSERT OR IGNORE INTO {multi.table} (e_tenant, e_path, e_value, e_id) "
-                "VALUES (?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO {multi.table} (e_key, e_value, e_ref) VALUES (?, ?, ?)",
                 # In key order: each b-tree page is then visited once per batch, not per row.
-                sorted((row for doc in docs for row in multi.rows(doc)), key=_entry_order),
+                sorted(side, key=entry_order),
             )
+
+    async def _side_rows(
+        self, multi: MultiValueIndexes, first: int, docs: Sequence[dict[str, Any]]
+    ) -> list[SideRow]:
+        """The side-table rows of documents inserted with row keys from `first` on."""
+        known = self._key_codes.get(multi.collection, {})
+        made = self.new_key_codes.setdefault(multi.collection, {})
+        side: list[SideRow] = []
+        for n, doc in enumerate(docs, start=first):
+            tenant = doc["tenant"]
+            for path, value, ref in multi.rows(doc, n):
+                pair = (tenant, path)
+                code = known.get(pair) or made.get(pair)
+                if code is None:
+                    code = made[pair] = await self._key_code(multi, pair)
+                side.append((code, value, ref))
+        return side
+
+    async def _key_code(self, multi: MultiValueIndexes, pair: tuple[str, str]) -> int:
+        """The key of (tenant, path), made now if no process has made it yet."""
+        found = await _fetch(
+            self._conn, f"SELECT code FROM {multi.keys} WHERE tenant = ? AND path = ?", pair
+        )
+        if not found:
+            found = await _fetch(
+                self._conn,
+                f"INSERT INTO {multi.keys} (tenant, path) VALUES (?, ?) RETURNING code",
+                pair,
+            )
+        return int(found[0][0])
 
     async def replace(
         self, collection: str, doc: dict[str, Any], *, expected_version: int | None = None
@@ -374,6 +425,8 @@ class SqliteStore:
         self._multi: dict[str, MultiValueIndexes] = {}
         self._text: dict[str, TextIndex] = {}
         self._codecs: dict[str, DocumentCodec] = {}
+        self._keyed: frozenset[str] = frozenset()
+        self._key_codes: KeyCodes = {}
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.outbox_signal = asyncio.Event()
@@ -411,10 +464,14 @@ class SqliteStore:
             "event_id TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (consumer, event_id)) "
             "WITHOUT ROWID"
         )
+        # FTS5 and the multi-value side tables key rows by integer (sqlite_text.py).
+        self._keyed = frozenset(
+            s.name for s in specs if text_fields(specs, s.name) or multi_value_indexes(s)
+        )
         for spec in specs:
             table = _table(spec.name)
-            if text_fields(specs, spec.name):
-                await create_keyed_table(w, table)  # FTS5 keys rows by integer
+            if spec.name in self._keyed:
+                await create_keyed_table(w, table)
             else:
                 await w.execute(
                     f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, id TEXT NOT NULL, "
@@ -426,20 +483,22 @@ class SqliteStore:
                 unique = "UNIQUE " if index.unique else ""
                 cols = ", ".join(_expr(f) for f in index.fields)
                 # A trailing id lets equality look-ups return rows already in id order.
-                tail = "" if index.unique else ", id"
+                tail = "" if index.unique or index.sort_only else ", id"
                 name = f"{spec.name}_{index.name}"
                 partial = f" WHERE {cols} IS NOT NULL" if index.sparse else ""
-                await replace_changed_index(w, name, partial=bool(partial))
-                await w.execute(
+                create = (
                     f"CREATE {unique}INDEX IF NOT EXISTS {name} ON {table} (tenant, {cols}{tail})"
                     + partial
                 )
+                await replace_changed_index(w, name, create=create)
+                await w.execute(create)
                 self._indexes.setdefault(spec.name, {}).setdefault(index.fields[0], name)
             multi = await create_multi_value_indexes(w, spec, table)
             if multi is not None:
                 known = self._multi.get(spec.name)
                 roots = {**known.roots, **multi.roots} if known else multi.roots
-                self._multi[spec.name] = MultiValueIndexes(spec.name, roots)
+                by_row_key = known.by_row_key | multi.by_row_key if known else multi.by_row_key
+                self._multi[spec.name] = MultiValueIndexes(spec.name, roots, by_row_key)
         await drop_retired_indexes(w, specs)
         for name in dict.fromkeys(spec.name for spec in specs):
             fields = text_fields(specs, name)
@@ -483,6 +542,8 @@ class SqliteStore:
                 multi=self._multi,
                 text=self._text,
                 codecs=self._codecs,
+                keyed=self._keyed,
+                key_codes=self._key_codes,
             )
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
@@ -494,6 +555,8 @@ class SqliteStore:
                 await _end(self._writer, "ROLLBACK")
                 raise
             self._sent.forget(deleted)
+            for collection, made in session.new_key_codes.items():
+                self._key_codes.setdefault(collection, {}).update(made)
         self._checkpoints.after_commit()
         if session.added_events:
             self.outbox_signal.set()

@@ -1,4 +1,8 @@
-"""Compact documents in the SQLite adapter: declared empty fields are not stored.
+"""Compact documents in the SQLite adapter: no id and tenant, no declared empty fields.
+
+A document's id and tenant are the row's own columns: written again in its JSON they cost ~60
+bytes a document, so they are left out and put back from the columns when it is read (a row
+written before, with them in its JSON, reads the same).
 
 A collection may declare fields its documents always hold (`CollectionSpec.empties`). Most of a
 contact's fields are empty most of the time (no merge, no deletion, no additional phones, no
@@ -22,6 +26,9 @@ import orjson
 
 from crm_shared.storage.port import Empty, check_field, projection, with_empties
 
+# Fields every document has that are columns of its row, not part of its stored JSON.
+_COLUMNS = frozenset(("id", "tenant"))
+
 
 @dataclass(frozen=True)
 class DocumentCodec:
@@ -34,16 +41,18 @@ class DocumentCodec:
         object.__setattr__(self, "_by_name", {e.field: e.value for e in self.empties})
 
     def encode(self, doc: dict[str, Any]) -> str:
-        """The stored JSON of a document: its declared fields that are empty left out."""
+        """The stored JSON of a document: its id, tenant and declared empty fields left out."""
         by_name: dict[str, Any] = self._by_name  # type: ignore[attr-defined]
-        if not by_name:
-            return orjson.dumps(doc).decode()
-        kept = {k: v for k, v in doc.items() if k not in by_name or v != by_name[k]}
+        kept = {
+            k: v
+            for k, v in doc.items()
+            if k not in _COLUMNS and (k not in by_name or v != by_name[k])
+        }
         return orjson.dumps(kept).decode()
 
-    def decode(self, stored: str | bytes) -> dict[str, Any]:
-        """A stored document as written: its absent declared fields back as empty."""
-        doc: dict[str, Any] = orjson.loads(stored)
+    def decode(self, stored: str | bytes, *, tenant: str, id: str) -> dict[str, Any]:
+        """A stored document as written: id and tenant from its row, absent empties back."""
+        doc: dict[str, Any] = {"id": id, **orjson.loads(stored), "tenant": tenant}
         return with_empties(doc, self.empties) if self.empties else doc
 
     def columns(self, fields: Sequence[str] | None) -> str:
@@ -53,10 +62,12 @@ class DocumentCodec:
         field of shape "one" reads as null, its empty value, without help.
         """
         if fields is None:
-            return "doc"
+            return "id, doc"
         shapes = {e.field: e.shape for e in self.empties}
         parts = ["'id', id", "'tenant', tenant"]
         for name in projection(fields):
+            if name in _COLUMNS:
+                continue  # already there, from the row's columns
             value = f"doc -> '$.{check_field(name)}'"
             if (shape := shapes.get(name)) in ("list", "map"):
                 value = f"json(coalesce({value}, '{'[]' if shape == 'list' else '{}'}'))"

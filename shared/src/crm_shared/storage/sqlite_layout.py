@@ -3,9 +3,9 @@
 A store keeps every index it was ever asked for until told otherwise: an index nobody queries
 still costs its bytes on every document and its work on every write. A collection declares the
 indexes an earlier version had and no longer needs (`CollectionSpec.retired`); a store that
-still holds one drops it, side-table entries and triggers included. An index declared sparse
-now and full before (or the other way round) is rebuilt. Every step is idempotent: a store
-started again finds nothing left to do.
+still holds one drops it, side-table entries and triggers included. An index defined otherwise
+before (sparse now and full before, sort-only now and with a trailing id before...) is rebuilt.
+Every step is idempotent: a store started again finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from collections.abc import Sequence
 import aiosqlite
 
 from crm_shared.storage.port import CollectionSpec, Index
-from crm_shared.storage.sqlite_multi import side_table, trigger_base
+from crm_shared.storage.sqlite_multi import (
+    TRIGGER_VERSION,
+    delete_root_entries_sql,
+    drop_old_layout,
+    side_table,
+    trigger_base,
+)
 
 
 async def _index_sql(conn: aiosqlite.Connection, name: str) -> str | None:
@@ -26,10 +32,14 @@ async def _index_sql(conn: aiosqlite.Connection, name: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-async def replace_changed_index(conn: aiosqlite.Connection, name: str, *, partial: bool) -> None:
-    """Drop the index `name` if it exists as a partial index and should not, or the reverse."""
+async def replace_changed_index(conn: aiosqlite.Connection, name: str, *, create: str) -> None:
+    """Drop the index `name` if it exists defined otherwise than by `create` (rebuilt after).
+
+    `create` is the CREATE INDEX statement as the store issues it, IF NOT EXISTS included;
+    SQLite keeps it without that clause.
+    """
     sql = await _index_sql(conn, name)
-    if sql is not None and (" WHERE " in sql) != partial:
+    if sql is not None and sql != create.replace(" IF NOT EXISTS", "", 1):
         await conn.execute(f"DROP INDEX {name}")
 
 
@@ -40,25 +50,32 @@ async def _has_trigger(conn: aiosqlite.Connection, name: str) -> bool:
         return await cur.fetchone() is not None
 
 
+async def _has_table(conn: aiosqlite.Connection, name: str) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
 async def _drop_multi_value(conn: aiosqlite.Connection, collection: str, index: Index) -> None:
     """Drop a retired multi-value index: its triggers and its entries in the side table."""
     assert index.multi_value is not None
     root = index.fields[0]
     base = trigger_base(collection, root, index.multi_value)
-    triggers = [f"{base}{version}_{op}" for version in ("_v2", "") for op in ("del", "upd")]
+    if await _has_table(conn, side_table(collection)):
+        await drop_old_layout(conn, side_table(collection))  # its triggers go with it
+    versions = (f"{TRIGGER_VERSION}_n", TRIGGER_VERSION, "_v2", "")
+    triggers = [f"{base}{version}_{op}" for version in versions for op in ("del", "upd")]
     present = [name for name in triggers if await _has_trigger(conn, name)]
     if not present:
         return  # never created here, or dropped at an earlier start
-    mv = side_table(collection)
     await conn.execute("BEGIN IMMEDIATE")
     try:
         for name in present:
             await conn.execute(f"DROP TRIGGER {name}")
         # Entries sit under the root itself ("array") or under `root.<key>` ("object").
-        await conn.execute(
-            f"DELETE FROM {mv} WHERE e_path = ? OR substr(e_path, 1, ?) = ?",
-            (root, len(root) + 1, root + "."),
-        )
+        if await _has_table(conn, side_table(collection)):
+            await conn.execute(*delete_root_entries_sql(collection, root))
     except BaseException:
         await conn.execute("ROLLBACK")
         raise

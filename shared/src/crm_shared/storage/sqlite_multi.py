@@ -1,15 +1,18 @@
 """Multi-value indexes of the SQLite adapter: one entry per array element or object value.
 
 SQLite cannot index inside a JSON array, so each collection with multi-value indexes gets a side
-table `mv_<collection>` of entries `(tenant, path, value, id)`: for an "array" index on `tags`,
-one entry per element (path "tags"); for an "object" index on `custom_fields`, one per scalar
-value (path "custom_fields.plan") and one per element of an array value. Triggers on the
-collection's table keep the entries in step with every insert, replace and delete, inside the
-same transaction (inserts add theirs from Python, which already holds the documents as dicts:
-a trigger would parse each one's JSON again, which made bulk imports three times slower); an
-index declared on a collection that already holds documents is filled from them when it is
-created. Its primary key orders the entries of one value by document id, so a
-page in id order reads straight off it.
+table `mv_<collection>` of entries `(key, value, ref)`: for an "array" index on `tags`, one entry
+per element (path "tags"); for an "object" index on `custom_fields`, one per scalar value (path
+"custom_fields.plan") and one per element of an array value. `key` is a small integer naming a
+(tenant, path) pair in the collection's key dictionary `mvk_<collection>` (a tenant and a path in
+full were ~20 bytes of every entry). `ref` names the document: its id, so the entries of one value
+come in id order and a page in id order reads straight off them; or, for a lookup-only index
+(`Index.lookup_only`: match keys, six entries a contact), its integer row key `n`, a fifth of the
+id's bytes, whose pages in id order are sorted instead. Triggers on the collection's table keep the
+entries in step with every replace and delete, inside the same transaction (inserts add theirs from
+Python, which already holds the documents as dicts: a trigger would parse each one's JSON again,
+which made bulk imports three times slower); an index declared on a collection that already holds
+documents is filled from them when it is created.
 
 An entry says "this value is at this path, alone or as an element": exactly what Contains tests
 (as json_each does on the document, and MongoDB on an array or a scalar), so Contains and
@@ -20,8 +23,8 @@ matches (an array holding it has them too); a page read from them still applies 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
@@ -38,11 +41,29 @@ from crm_shared.storage.port import (
 
 Scalar = (str, int, float, bool)
 _SKIP = object()
+# The version of the triggers (and of the side table's layout) this code creates.
+TRIGGER_VERSION = "_v3"
+# Side-table rows as Python writes them: (key code, value, document id or row key).
+SideRow = tuple[int, Any, "str | int"]
 
 
 def side_table(collection: str) -> str:
     """The side table holding a collection's multi-value index entries."""
     return f"mv_{collection}"
+
+
+def key_table(collection: str) -> str:
+    """The dictionary of a side table's keys: one small integer per (tenant, path)."""
+    return f"mvk_{collection}"
+
+
+def key_code_sql(collection: str) -> str:
+    """A scalar subquery giving the key of (tenant, path) (two parameters); NULL if it has none.
+
+    Uncorrelated, so SQLite evaluates it once and seeks the side table with its value; a key
+    never made has no entries, and `e_key = NULL` matches none.
+    """
+    return f"(SELECT code FROM {key_table(collection)} WHERE tenant = ? AND path = ?)"
 
 
 @dataclass(frozen=True)
@@ -62,31 +83,83 @@ class EntrySet:
 
 
 @dataclass(frozen=True)
+class _Root:
+    """One indexed field, split once so a document's entries are read without re-parsing it."""
+
+    root: str
+    parts: tuple[str, ...]
+    nested: bool
+    by_row_key: bool
+
+
+def _seekable(ref: str) -> str:
+    """A document reference compared with `e_ref` so that its primary key is searched.
+
+    `e_ref` has no type affinity (it holds ids and row keys); compared with the INTEGER column
+    `n` it would be given numeric affinity, which its index cannot serve: the unary + drops
+    the column's affinity. Text ids compare as they are.
+    """
+    return f"+{ref}" if ref.rpartition(".")[2] == "n" else ref
+
+
+def ref_column(by_row_key: bool) -> str:
+    """The documents' column an index's entries name them by: `n` or `id`."""
+    return "n" if by_row_key else "id"
+
+
+@dataclass(frozen=True)
 class MultiValueIndexes:
     """The multi-value indexes of one collection: indexed field -> "array" or "object"."""
 
     collection: str
     roots: dict[str, MultiValue]
+    # The lookup-only roots: their entries name documents by row key (see the module's doc).
+    by_row_key: frozenset[str] = frozenset()
+    _split: tuple[_Root, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        split = tuple(
+            _Root(root, tuple(root.split(".")), kind == "object", root in self.by_row_key)
+            for root, kind in self.roots.items()
+        )
+        object.__setattr__(self, "_split", split)
 
     @property
     def table(self) -> str:
         """The side table's name."""
         return side_table(self.collection)
 
-    def join(self, table: str) -> str:
-        """FROM the side table (aliased `d`) joined to the documents' table.
+    @property
+    def keys(self) -> str:
+        """The key dictionary's name."""
+        return key_table(self.collection)
 
-        CROSS JOIN keeps the entries as the outer loop, each then fetching its document.
+    def join(self, table: str, path: str) -> str:
+        """FROM the side table (aliased `d`) joined to the documents' table, for entries at `path`.
+
+        CROSS JOIN keeps the entries as the outer loop, each then fetching its document (by id
+        with the page's `tenant = ?`, or by row key).
         """
-        on = f"{table}.tenant = d.e_tenant AND {table}.id = d.e_id"
-        return f"{self.table} AS d CROSS JOIN {table} ON {on}"
+        return f"{self.table} AS d CROSS JOIN {table} ON {table}.{self.ref(path)} = d.e_ref"
+
+    def root_of(self, path: str) -> str | None:
+        """The indexed field holding the values at `path`, if the side table has them."""
+        if self.roots.get(path) == "array":
+            return path
+        root = path.rpartition(".")[0]
+        return root if root and self.roots.get(root) == "object" else None
 
     def serves(self, path: str) -> bool:
         """Whether the side table holds the values at `path`."""
-        if self.roots.get(path) == "array":
-            return True
-        root = path.rpartition(".")[0]
-        return bool(root) and self.roots.get(root) == "object"
+        return self.root_of(path) is not None
+
+    def in_id_order(self, path: str) -> bool:
+        """Whether the entries of one value at `path` come in document id order."""
+        return self.root_of(path) not in self.by_row_key
+
+    def ref(self, path: str) -> str:
+        """The documents' column the entries at `path` name them by."""
+        return ref_column(not self.in_id_order(path))
 
     def entry(self, cond: Where) -> Entry | None:
         """The entries holding every match of an equality condition, if the side table has them."""
@@ -106,7 +179,7 @@ class MultiValueIndexes:
                 return EntrySet(path, tuple(values)) if self.serves(path) else None
         return None
 
-    def probe(self, cond: Where, params: list[Any], bind: Any) -> str | None:
+    def probe(self, cond: Where, params: list[Any], bind: Any, tenant: str) -> str | None:
         """An EXISTS test on the side table for Contains / ContainsAny, or None if not served."""
         match cond:
             case Contains(field=path, value=value) if isinstance(value, Scalar):
@@ -121,28 +194,32 @@ class MultiValueIndexes:
             return None
         if not values:
             return "0"
-        params.extend([path, *(bind(v) for v in values)])
+        params.extend([tenant, path, *(bind(v) for v in values)])
         marks = ", ".join("?" for _ in values)
-        # The outer row's tenant and id: side-table columns are all prefixed, so no clash.
+        # The outer row's id or key: side-table columns are all prefixed, so no clash.
         return (
-            f"EXISTS (SELECT 1 FROM {self.table} WHERE e_tenant = tenant AND e_path = ? "
-            f"AND e_value IN ({marks}) AND e_id = id)"
+            f"EXISTS (SELECT 1 FROM {self.table} WHERE e_key = {key_code_sql(self.collection)} "
+            f"AND e_value IN ({marks}) AND e_ref = {_seekable(self.ref(path))})"
         )
 
-    def rows(self, doc: Mapping[str, Any]) -> Iterator[tuple[str, str, Any, str]]:
-        """The side-table rows (tenant, path, value, id) of a document, as the SQL computes them.
+    def rows(self, doc: Mapping[str, Any], n: int) -> Iterator[tuple[str, Any, str | int]]:
+        """The (path, value, ref) entries of a document stored with row key `n`, as SQL has them.
 
         They must be exactly the ones `_entries_of` selects from the stored JSON: the triggers
-        find a document's entries that way to delete them.
+        find a document's entries that way to delete them. One pass over the indexed fields,
+        split once per collection.
         """
-        for root, kind in self.roots.items():
-            for path, value in _entries(_read(doc, root), root, nested=kind == "object"):
-                yield doc["tenant"], path, value, doc["id"]
+        for spec in self._split:
+            value = doc.get(spec.root) if len(spec.parts) == 1 else _read(doc, spec.parts)
+            if value is not None:
+                ref: str | int = n if spec.by_row_key else doc["id"]
+                for path, atom in _entries(value, spec.root, nested=spec.nested):
+                    yield path, atom, ref
 
 
-def _read(doc: Mapping[str, Any], path: str) -> Any:
+def _read(doc: Mapping[str, Any], parts: Sequence[str]) -> Any:
     value: Any = doc
-    for part in path.split("."):
+    for part in parts:
         if not isinstance(value, Mapping):
             return None
         value = value.get(part)
@@ -151,30 +228,43 @@ def _read(doc: Mapping[str, Any], path: str) -> Any:
 
 def _atom(value: Any) -> Any:
     """What json_each's `atom` is for a JSON value stored from `value` (_SKIP for none)."""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is str or kind is int:
+        return value
+    if kind is bool:
         return int(value)
+    if kind is float:
+        return value if math.isfinite(value) else _SKIP  # orjson writes NaN and inf as null
+    # Subclasses (str and int enums) take the slower way; bool cannot be subclassed.
     if isinstance(value, (int, str)):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else _SKIP  # orjson writes NaN and inf as null
+        return value if math.isfinite(value) else _SKIP
     return _SKIP  # null, arrays and objects have no atom
 
 
 def _entries(value: Any, root: str, *, nested: bool) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, Mapping):
+    if isinstance(value, list):
+        for item in value:
+            if (atom := _atom(item)) is not _SKIP:
+                yield root, atom
+    elif isinstance(value, Mapping):
         for key, child in value.items():
             if (atom := _atom(child)) is not _SKIP:
                 yield f"{root}.{key}", atom
             elif nested and isinstance(child, list):
+                path = f"{root}.{key}"
                 for item in child:
                     if (atom := _atom(item)) is not _SKIP:
-                        yield f"{root}.{key}", atom
-    elif isinstance(value, list):
-        for item in value:
-            if (atom := _atom(item)) is not _SKIP:
-                yield root, atom
+                        yield path, atom
     elif (atom := _atom(value)) is not _SKIP:
         yield root, atom
+
+
+def entry_order(row: SideRow) -> tuple[int, bool, Any, bool, Any]:
+    """The side table's key order of a row (SQLite orders numbers before text)."""
+    value, ref = row[1], row[2]
+    return (row[0], isinstance(value, str), value, isinstance(ref, str), ref)
 
 
 def trigger_base(collection: str, root: str, kind: MultiValue) -> str:
@@ -187,34 +277,48 @@ def multi_value_indexes(spec: CollectionSpec) -> dict[str, MultiValue]:
     return {i.fields[0]: i.multi_value for i in spec.indexes if i.multi_value is not None}
 
 
-def _entries_of(row: str, root: str, kind: MultiValue, *, source: str = "") -> str:
-    """SELECT of the entries (tenant, path, value, id) of row `row` (NEW or OLD).
+def lookup_only_roots(spec: CollectionSpec) -> frozenset[str]:
+    """The spec's lookup-only multi-value indexes, by field (entries name documents by key)."""
+    return frozenset(i.fields[0] for i in spec.indexes if i.multi_value and i.lookup_only)
 
-    `source` names the table `row` comes from when it is not a trigger's own row.
+
+def _entries_of(row: str, root: str, kind: MultiValue, ref: str, *, source: str = "") -> str:
+    """SELECT of the entries (t: tenant, p: path, v: value, i: id or row key) of row `row`.
+
+    `row` is NEW or OLD in a trigger; `source` names the table `row` comes from otherwise.
     """
     check_field(root)
     top = (
         f"SELECT {row}.tenant AS t, CASE WHEN typeof(c.key) = 'text' THEN '{root}.' || c.key "
-        f"ELSE '{root}' END AS p, c.atom AS v, {row}.id AS i "
+        f"ELSE '{root}' END AS p, c.atom AS v, {row}.{ref} AS i "
         f"FROM {source}json_each({row}.doc, '$.{root}') AS c WHERE c.atom IS NOT NULL"
     )
     if kind == "array":
         return top
     nested = (
-        f"SELECT {row}.tenant, '{root}.' || c.key, e.atom, {row}.id "
+        f"SELECT {row}.tenant, '{root}.' || c.key, e.atom, {row}.{ref} "
         f"FROM {source}json_each({row}.doc, '$.{root}') AS c, json_each(c.value) AS e "
         "WHERE c.type = 'array' AND typeof(c.key) = 'text' AND e.atom IS NOT NULL"
     )
     return f"{top} UNION ALL {nested}"
 
 
-def _old_entries_sql(mv: str, root: str, kind: MultiValue) -> str:
+def _add_entries_sql(mv: str, mvk: str, entries: str, *, ordered: bool = False) -> list[str]:
+    """Statements adding the entries a SELECT yields: their keys first, then the entries."""
+    order = " ORDER BY 1, 2, 3" if ordered else ""
+    return [
+        f"INSERT OR IGNORE INTO {mvk} (tenant, path) SELECT DISTINCT t, p FROM ({entries})",
+        f"INSERT OR IGNORE INTO {mv} (e_key, e_value, e_ref) SELECT * FROM (SELECT k.code, e.v, "
+        f"e.i FROM ({entries}) AS e JOIN {mvk} AS k ON k.tenant = e.t AND k.path = e.p){order}",
+    ]
+
+
+def _old_entries_sql(mv: str, mvk: str, root: str, kind: MultiValue, ref: str) -> str:
     """DELETE of the old document's entries, by primary-key look-ups (no index by document).
 
-    Scalar INs on each key column let SQLite seek the primary key; a row-value IN on
-    (path, value) would not, and scanned the tenant's entries under the path. Paths and values
-    are crossed, a superset of the document's own pairs: it deletes only entries of this
-    document, and an update's trigger then adds back every entry of the new one.
+    Scalar INs on each key column let SQLite seek the primary key. Keys and values are crossed,
+    a superset of the document's own pairs: it deletes only entries of this document, and an
+    update's trigger then adds back every entry of the new one.
     """
     each = f"json_each(OLD.doc, '$.{root}')"
     paths = (
@@ -227,18 +331,18 @@ def _old_entries_sql(mv: str, root: str, kind: MultiValue) -> str:
             "WHERE c.type = 'array' AND e.atom IS NOT NULL"
         )
     return (
-        f"DELETE FROM {mv} WHERE e_tenant = OLD.tenant AND e_path IN ({paths}) "
-        f"AND e_value IN ({values}) AND e_id = OLD.id;"
+        f"DELETE FROM {mv} WHERE e_key IN (SELECT code FROM {mvk} WHERE tenant = OLD.tenant "
+        f"AND path IN ({paths})) AND e_value IN ({values}) AND e_ref = {_seekable(f'OLD.{ref}')};"
     )
 
 
-def _trigger_sql(table: str, mv: str, name: str, root: str, kind: MultiValue) -> list[str]:
+def _trigger_sql(
+    table: str, mv: str, mvk: str, name: str, root: str, kind: MultiValue, ref: str
+) -> list[str]:
     check_field(root)
-    insert = (
-        f"INSERT OR IGNORE INTO {mv} (e_tenant, e_path, e_value, e_id) "
-        f"{_entries_of('NEW', root, kind)};"
-    )
-    delete = _old_entries_sql(mv, root, kind)
+    added = _add_entries_sql(mv, mvk, _entries_of("NEW", root, kind, ref))
+    insert = " ".join(f"{sql};" for sql in added)
+    delete = _old_entries_sql(mv, mvk, root, kind, ref)
     changed = f"json_extract(OLD.doc, '$.{root}') IS NOT json_extract(NEW.doc, '$.{root}')"
     return [
         f"CREATE TRIGGER {name}_del AFTER DELETE ON {table} BEGIN {delete} END",
@@ -247,46 +351,91 @@ def _trigger_sql(table: str, mv: str, name: str, root: str, kind: MultiValue) ->
     ]
 
 
+def delete_root_entries_sql(collection: str, root: str) -> tuple[str, tuple[Any, ...]]:
+    """DELETE of every entry under one indexed field: at the root itself or at `root.<key>`."""
+    sql = (
+        f"DELETE FROM {side_table(collection)} WHERE e_key IN (SELECT code FROM "
+        f"{key_table(collection)} WHERE path = ? OR substr(path, 1, ?) = ?)"
+    )
+    return sql, (root, len(root) + 1, root + ".")
+
+
+async def _columns(conn: aiosqlite.Connection, table: str) -> set[str]:
+    async with conn.execute(f"SELECT name FROM pragma_table_info('{table}')") as cur:
+        return {str(row[0]) for row in await cur.fetchall()}
+
+
+async def drop_old_layout(conn: aiosqlite.Connection, mv: str) -> None:
+    """Drop a side table laid out by stop 9 or earlier (tenant, path, value, id) and its triggers.
+
+    Its entries held each tenant and path in full; they are derived again from the documents.
+    """
+    columns = await _columns(conn, mv)
+    if not columns or "e_ref" in columns:
+        return
+    async with conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, ?) = ?",
+        (len(mv) + 2, f"{mv}__"),
+    ) as cur:
+        triggers = [str(row[0]) for row in await cur.fetchall()]
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        for name in triggers:
+            await conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        await conn.execute(f"DROP TABLE {mv}")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
 async def create_multi_value_indexes(
     conn: aiosqlite.Connection, spec: CollectionSpec, table: str
 ) -> MultiValueIndexes | None:
-    """Create the side table and triggers of the spec's multi-value indexes (idempotent)."""
+    """Create the side table, key dictionary and triggers of the spec's multi-value indexes.
+
+    Idempotent. An index whose current triggers are missing (new, or its table was rebuilt with
+    new row keys, or laid out by older code) has its entries emptied and derived again from the
+    stored documents.
+    """
     roots = multi_value_indexes(spec)
     if not roots:
         return None
-    mv = side_table(spec.name)
+    by_row_key = lookup_only_roots(spec)
+    mv, mvk = side_table(spec.name), key_table(spec.name)
+    await drop_old_layout(conn, mv)
     await conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {mv} (e_tenant TEXT NOT NULL, e_path TEXT NOT NULL, "
-        "e_value, e_id TEXT NOT NULL, PRIMARY KEY (e_tenant, e_path, e_value, e_id)) WITHOUT ROWID"
+        f"CREATE TABLE IF NOT EXISTS {mv} (e_key INTEGER NOT NULL, e_value, "
+        "e_ref NOT NULL, PRIMARY KEY (e_key, e_value, e_ref)) WITHOUT ROWID"
     )
-    # Stores made before the triggers found a document's entries by primary key kept a second
-    # index by (tenant, id) for them, as large as the side table itself: dropped.
-    await conn.execute(f"DROP INDEX IF EXISTS {mv}_by_doc")
+    await conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {mvk} (code INTEGER PRIMARY KEY, tenant TEXT NOT NULL, "
+        "path TEXT NOT NULL, UNIQUE (tenant, path))"
+    )
     for root, kind in roots.items():
-        name = trigger_base(spec.name, root, kind)
-        if await _has_trigger(conn, f"{name}_v2_del"):
+        ref = ref_column(root in by_row_key)
+        base = trigger_base(spec.name, root, kind)
+        # The reference column is in the name: a root turned lookup-only gets new triggers.
+        name = f"{base}{TRIGGER_VERSION}{'_n' if ref == 'n' else ''}"
+        if await _has_trigger(conn, f"{name}_del"):
             continue
-        # Triggers of the previous version: their entries are right, only the delete changed.
-        filled = await _has_trigger(conn, f"{name}_del")
         await conn.execute("BEGIN IMMEDIATE")
         try:
-            for old in (f"{name}_del", f"{name}_upd"):
-                await conn.execute(f"DROP TRIGGER IF EXISTS {old}")
-            for sql in _trigger_sql(table, mv, f"{name}_v2", root, kind):
+            for old in ("", "_v2", TRIGGER_VERSION, f"{TRIGGER_VERSION}_n"):
+                for op in ("del", "upd"):
+                    await conn.execute(f"DROP TRIGGER IF EXISTS {base}{old}_{op}")
+            await conn.execute(*delete_root_entries_sql(spec.name, root))
+            for sql in _trigger_sql(table, mv, mvk, name, root, kind, ref):
                 await conn.execute(sql)
-            # Documents written before the index existed get their entries now, sorted first:
-            # appending in key order is much faster than inserting all over the table.
-            if not filled:
-                await conn.execute(
-                    f"INSERT OR IGNORE INTO {mv} (e_tenant, e_path, e_value, e_id) SELECT * FROM ("
-                    + _entries_of("src", root, kind, source=f"{table} AS src, ")
-                    + ") ORDER BY 1, 2, 3, 4"
-                )
+            # Sorted first: appending in key order is much faster than inserting all over.
+            entries = _entries_of("src", root, kind, ref, source=f"{table} AS src, ")
+            for sql in _add_entries_sql(mv, mvk, entries, ordered=True):
+                await conn.execute(sql)
         except BaseException:
             await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
-    return MultiValueIndexes(spec.name, roots)
+    return MultiValueIndexes(spec.name, roots, by_row_key)
 
 
 async def _has_trigger(conn: aiosqlite.Connection, name: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 import aiosqlite
 
 from crm_shared.storage.port import Eq, In, Range, Where
-from crm_shared.storage.sqlite_multi import Entry, EntrySet, MultiValueIndexes
+from crm_shared.storage.sqlite_multi import Entry, EntrySet, MultiValueIndexes, key_code_sql
 from crm_shared.storage.sqlite_sql import bind, condition_sql, table_name
 
 # How many index entries a plan probes a candidate condition for.
@@ -35,18 +35,18 @@ def named_index(collection: str, where: Sequence[Where], by_field: dict[str, str
     return table_name(collection)
 
 
-def side_join(entry: Entry, *, tenant: str) -> tuple[str, list[Any]]:
+def side_join(entry: Entry, *, tenant: str, multi: MultiValueIndexes) -> tuple[str, list[Any]]:
     """The WHERE terms selecting one value's entries in the side table (aliased `d`)."""
-    terms = "d.e_tenant = ? AND d.e_path = ? AND d.e_value = ?"
+    terms = f"d.e_key = {key_code_sql(multi.collection)} AND d.e_value = ?"
     return terms, [tenant, entry.path, bind(entry.value)]
 
 
-def side_ids(entries: EntrySet, *, tenant: str, table: str) -> tuple[str, list[Any]]:
+def side_ids(entries: EntrySet, *, tenant: str, multi: MultiValueIndexes) -> tuple[str, list[Any]]:
     """A WHERE term keeping the documents with any of the values (read off the side table)."""
     marks = ", ".join("?" for _ in entries.values)
     term = (
-        f"id IN (SELECT e_id FROM {table} WHERE e_tenant = ? AND e_path = ? "
-        f"AND e_value IN ({marks}))"
+        f"{multi.ref(entries.path)} IN (SELECT e_ref FROM {multi.table} "
+        f"WHERE e_key = {key_code_sql(multi.collection)} AND e_value IN ({marks}))"
     )
     return term, [tenant, entries.path, *(bind(v) for v in entries.values)]
 
@@ -72,9 +72,10 @@ async def plan_source(
     An equality on an indexed field names its index (`named_index`). Otherwise the candidates
     are multi-value entries (an element of an array, a value under an object) and ranges on
     indexed fields, each probed for at most PROBE_LIMIT matches. In id order the entries of one
-    value come already sorted, so the rarest of them drives the page however many match; any
-    other candidate drives only when fewer than PROBE_LIMIT match (they are then sorted), and
-    otherwise SQLite walks the primary key or the index of the sort order, filtering as it goes.
+    value come already sorted (unless their index is lookup-only: they name documents by row
+    key), so the rarest of them drives the page however many match; any other candidate drives
+    only when fewer than PROBE_LIMIT match (they are then sorted), and otherwise SQLite walks
+    the primary key or the index of the sort order, filtering as it goes.
     A ContainsAny alone (no other indexed condition) reads the ids of its values' entries.
     """
     table = table_name(collection)
@@ -86,12 +87,15 @@ async def plan_source(
     if not entries and not ranges:
         sets = [s for s in (multi.entry_set(c) for c in where) if s] if multi else []
         return sets[0] if sets else table
+    ordered = [e for e in entries if multi and multi.in_id_order(e.path)]
     if order_by == "id" and len(entries) == 1 and not ranges:
+        # Uncounted: in id order a page reads off the entries; entries by row key (a lookup-only
+        # index: a few holders a value) are sorted, which beats walking the tenant past them.
         return entries[0]
     counted: list[tuple[int, int, str | Entry]] = []
     for entry in entries:
         assert multi is not None
-        terms, params = side_join(entry, tenant=tenant)
+        terms, params = side_join(entry, tenant=tenant, multi=multi)
         sql = f"SELECT 1 FROM {multi.table} AS d WHERE {terms}"
         counted.append((await _count_upto_limit(conn, sql, params), len(counted), entry))
     for cond in ranges:
@@ -100,8 +104,8 @@ async def plan_source(
         sql = f"SELECT 1 FROM {source} WHERE tenant = ? AND {condition_sql(cond, params)}"
         counted.append((await _count_upto_limit(conn, sql, params), len(counted), source))
     count, _, best = min(counted, key=lambda c: c[:2])
-    if count < PROBE_LIMIT or (order_by == "id" and isinstance(best, Entry)):
+    if count < PROBE_LIMIT:
         return best
-    if order_by == "id" and entries:
-        return min((c for c in counted if isinstance(c[2], Entry)), key=lambda c: c[:2])[2]
+    if order_by == "id" and ordered:
+        return min((c for c in counted if c[2] in ordered), key=lambda c: c[:2])[2]
     return table

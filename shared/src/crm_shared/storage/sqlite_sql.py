@@ -48,9 +48,21 @@ def bind(value: Any) -> Any:
     return value
 
 
-def condition_sql(cond: Where, params: list[Any], multi: MultiValueIndexes | None = None) -> str:
-    """The SQL test of one condition, appending its parameters to `params`."""
-    if multi is not None and (probe := multi.probe(cond, params, bind)) is not None:
+def condition_sql(
+    cond: Where,
+    params: list[Any],
+    multi: MultiValueIndexes | None = None,
+    tenant: str | None = None,
+) -> str:
+    """The SQL test of one condition, appending its parameters to `params`.
+
+    The side table (`multi`) answers Contains and ContainsAny for the tenant's documents.
+    """
+    if (
+        multi is not None
+        and tenant is not None
+        and (probe := multi.probe(cond, params, bind, tenant)) is not None
+    ):
         return probe
     match cond:
         case Eq(field=path, value=None):
@@ -81,7 +93,7 @@ def condition_sql(cond: Where, params: list[Any], multi: MultiValueIndexes | Non
             )
         case Not(condition=inner):
             # A missing field makes the inner test NULL; its negation must then be true.
-            return f"NOT COALESCE(({condition_sql(inner, params, multi)}), 0)"
+            return f"NOT COALESCE(({condition_sql(inner, params, multi, tenant)}), 0)"
         case TextMatch(field=path):
             # instr, not LIKE: LIKE ignores ASCII case and needs wildcard escaping. Checked even
             # where a text index selected the rows: it serves only words of 3+ characters.
@@ -108,5 +120,5 @@ def where_sql(
     """The WHERE clause of a tenant's documents matching every condition."""
     params.append(tenant)
     clauses = ["tenant = ?"]
-    clauses.extend(condition_sql(cond, params, multi) for cond in where)
+    clauses.extend(condition_sql(cond, params, multi, tenant) for cond in where)
     return " AND ".join(clauses)

@@ -6,7 +6,8 @@ contentless FTS5 table (`content=''`: the text is already in the document, the i
 trigram -> row postings), case-sensitive because callers fold text themselves before it is
 stored and before it is queried (`crm_shared.text.search_fold`).
 
-FTS5 keys rows by integer, so a collection with a text index is a rowid table with a stable
+FTS5 keys rows by integer, so a collection with a text index (or a multi-value index, whose
+entries name documents by that key: sqlite_multi.py) is a rowid table with a stable
 `n INTEGER PRIMARY KEY` (VACUUM keeps it) and a unique (tenant, id) index; the other collections
 stay WITHOUT ROWID. Triggers keep the index in step with every insert, update and delete in the
 writing transaction (a contentless table forgets a row only when given its old text, which the
@@ -98,28 +99,15 @@ class TextIndex:
         params.append(expression)
         return f"n IN (SELECT rowid FROM {self.table} WHERE {self.table} MATCH ?)"
 
-    async def insert_rows(
-        self,
-        conn: aiosqlite.Connection,
-        table: str,
-        docs: Sequence[dict[str, Any]],
-        *,
-        encode: Callable[[dict[str, Any]], str] = lambda doc: orjson.dumps(doc).decode(),
+    async def insert_texts(
+        self, conn: aiosqlite.Connection, first: int, docs: Sequence[dict[str, Any]]
     ) -> None:
-        """Insert documents with the next row keys, and their text into the index.
-
-        The writer holds SQLite's write lock (BEGIN IMMEDIATE), so max(n) is the last key
-        taken by any process sharing the file.
-        """
-        async with conn.execute(f"SELECT coalesce(max(n), 0) FROM {table}") as cur:
-            row = await cur.fetchone()
-        first = (int(row[0]) if row else 0) + 1
-        keyed = list(enumerate(docs, start=first))
-        await conn.executemany(
-            f"INSERT INTO {table} (n, tenant, id, doc) VALUES (?, ?, ?, ?)",
-            [(n, d["tenant"], d["id"], encode(d)) for n, d in keyed],
-        )
-        texts = [(n, text) for n, d in keyed if (text := indexed_text(d, self.field))]
+        """Index the text of documents just inserted with row keys `first`, `first + 1`, ..."""
+        texts = [
+            (n, text)
+            for n, d in enumerate(docs, start=first)
+            if (text := indexed_text(d, self.field))
+        ]
         await conn.executemany(f"INSERT INTO {self.table} (rowid, t) VALUES (?, ?)", texts)
 
     async def count_upto(self, conn: aiosqlite.Connection, expression: str, limit: int) -> int:
@@ -149,7 +137,7 @@ def indexed_text(doc: dict[str, Any], field: str) -> str | None:
 
 
 def _trigger_sql(table: str, ft: str, field: str) -> list[str]:
-    """Triggers for deletes and updates; inserts add their text from Python (see insert_rows).
+    """Triggers for deletes and updates; inserts add their text from Python (see insert_texts).
 
     FTS5 writes its pending postings out at the end of every statement inside a trigger, which
     made each inserted row cost ~60 µs more than the same insert made directly.
@@ -170,6 +158,28 @@ async def _has_key_column(conn: aiosqlite.Connection, table: str) -> bool | None
     async with conn.execute(f"SELECT name FROM pragma_table_info('{table}')") as cur:
         columns = {row[0] for row in await cur.fetchall()}
     return None if not columns else "n" in columns
+
+
+async def insert_keyed(
+    conn: aiosqlite.Connection,
+    table: str,
+    docs: Sequence[dict[str, Any]],
+    *,
+    encode: Callable[[dict[str, Any]], str] = lambda doc: orjson.dumps(doc).decode(),
+) -> int:
+    """Insert documents with the next row keys; return the first (the rest follow in order).
+
+    The writer holds SQLite's write lock (BEGIN IMMEDIATE), so max(n) is the last key
+    taken by any process sharing the file.
+    """
+    async with conn.execute(f"SELECT coalesce(max(n), 0) FROM {table}") as cur:
+        row = await cur.fetchone()
+    first = (int(row[0]) if row else 0) + 1
+    await conn.executemany(
+        f"INSERT INTO {table} (n, tenant, id, doc) VALUES (?, ?, ?, ?)",
+        [(n, d["tenant"], d["id"], encode(d)) for n, d in enumerate(docs, start=first)],
+    )
+    return first
 
 
 KEYED_TABLE = (

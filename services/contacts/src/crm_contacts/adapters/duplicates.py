@@ -35,7 +35,10 @@ SCAN_STATUS = "duplicate_scans"  # each tenant's latest full scan, read by every
 QUEUE_TENANT = ""
 
 MATCHING_SPECS: tuple[CollectionSpec, ...] = (
-    CollectionSpec(CONTACTS, indexes=(Index(("match_keys",), multi_value="array"),)),
+    # Looked up by value, a few holders at a time: SQLite's entries name them by row key.
+    CollectionSpec(
+        CONTACTS, indexes=(Index(("match_keys",), multi_value="array", lookup_only=True),)
+    ),
     CollectionSpec(
         DUPLICATE_PAIRS,
         indexes=(Index(("contact_ids",), multi_value="array"), Index(("score",))),

@@ -50,9 +50,10 @@ SEARCH_INDEXES: tuple[Index, ...] = (
     Index(("tags_norm",), multi_value="array"),
     Index(("custom_fields",), multi_value="object"),
     Index(("owner",)),
-    Index(("created_at",)),
-    Index(("updated_at",)),
-    Index(("name_sort",)),
+    # Sorts and ranges only (no equality on them): SQLite leaves the trailing id out of them.
+    Index(("created_at",), sort_only=True),
+    Index(("updated_at",), sort_only=True),
+    Index(("name_sort",), sort_only=True),
     # `q`: name, every email and phone (also in digits) and company, folded (domain/contact.py).
     Index(("search_text",), text=True),
 )
