@@ -158,8 +158,11 @@ class ContactPolicy:
         """After a change: re-apply system and auto tags; `changes` reports tags if they moved."""
         if not changes:
             return changes
-        updated["tags"] = self.tags_for(updated)
-        refresh_derived(updated)
+        tags = self.tags_for(updated)
+        if tags != updated["tags"]:
+            # Every caller applied the change with apply_profile, which derived the rest already.
+            updated["tags"] = tags
+            refresh_derived(updated)
         old = list(before.get("tags") or ())
         if updated["tags"] != old:
             changes["tags"] = (old, updated["tags"])
