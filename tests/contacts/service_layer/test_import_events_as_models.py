@@ -42,7 +42,8 @@ def _events() -> tuple[list[OutgoingEvent], list[OutgoingEvent]]:
         source="manual",
         now=NOW,
     )
-    rules = ContactPolicy(definitions={"seats": FieldDefinition(key="seats", label="Seats", type="number")})
+    seats = FieldDefinition(key="seats", label="Seats", type="number")
+    rules = ContactPolicy(definitions={"seats": seats})
     rows = [ImportRow(row_number=n, **row) for n, row in enumerate(ROWS, start=1)]
     ids = (f"new-{n}" for n in itertools.count(1))
     existing = existing_by_identifiers([dict(stored)])

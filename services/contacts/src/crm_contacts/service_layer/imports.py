@@ -31,7 +31,7 @@ from crm_shared.actors import import_actor
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactsImported, ImportBatchProcessed, ImportContactsBatch
 from crm_shared.events.imports import DEFAULT_MATCH_ON, DuplicatePolicy, MatchIdentifier
-from crm_shared.ids import new_id
+from crm_shared.ids import new_ids
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent, Session
 
@@ -172,6 +172,8 @@ async def plan_rows(
     rules = await load_policy(session, tenant, tag_names=_tag_names(prepared, existing.contacts()))
     # The stored documents before the batch: planning notes its own writes in `existing`.
     originals = existing.contacts()
+    # Ids for every row that may create a contact, made at once (in order, as one by one).
+    new_contact_ids = iter(new_ids(len(prepared)))
     plan = plan_batch(
         prepared,
         tenant=tenant,
@@ -179,7 +181,7 @@ async def plan_rows(
         existing=existing,
         suppressed=suppressed,
         now=now,
-        new_id=new_id,
+        new_id=new_contact_ids.__next__,
         rules=rules,
         occurred_at=occurred_at,
     )
