@@ -18,9 +18,9 @@ from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_contacts.domain.custom_fields import FieldDefinition
 from crm_contacts.domain.importing import existing_by_identifiers, plan_batch, prepare_rows
-from crm_contacts.service_layer.import_events import per_contact_events_and_states
+from crm_contacts.service_layer.import_events import batch_summary, per_contact_events_and_states
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import EVENT_TYPES, ImportRow
+from crm_shared.events import EVENT_TYPES, ContactsImported, ImportBatchProcessed, ImportRow
 from crm_shared.storage.port import OutgoingEvent, outbox_value
 
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -99,3 +99,33 @@ def test_an_updated_contacts_changes_hold_before_and_after() -> None:
     assert changes["company"] == {"before": "Old", "after": "New Co"}
     assert changes["custom_fields"] == {"before": {}, "after": {"seats": 3}}
     assert changes["tags"]["before"] == ["VIP"] and "Partner" in changes["tags"]["after"]
+
+
+def test_the_batch_summaries_are_their_models_dumps() -> None:
+    results: list[dict[str, Any]] = [
+        {"row_number": 1, "status": "created", "contact_id": "c1", "error": None, "warnings": []},
+        {"row_number": 2, "status": "failed", "contact_id": None, "error": "row 2: x"},
+        {"row_number": 3, "status": "failed", "error": "suppressed", "suppressed": True},
+        {"row_number": 4, "status": "updated", "contact_id": "c4", "warnings": ["left out"]},
+    ]
+    imported: list[dict[str, Any]] = [
+        {"contact_id": "c1", "version": 1, "action": "created", "changed_fields": ["name"]},
+        {"contact_id": "c4", "version": 3, "action": "updated", "changed_fields": []},
+    ]
+    for kind, entries in ((ImportBatchProcessed, results), (ContactsImported, imported)):
+        event = batch_summary(
+            kind, job_id="job-1", batch_no=7, entries=entries, tenant="acme", actor="import:job-1"
+        )
+        assert event.key == "job-1" and event.topic == kind.topic
+        data = event.envelope.data
+        assert list(data.items()) == list(kind.model_validate(data).model_dump(mode="json").items())
+        assert outbox_value(event) == _as_model_gives(event)
+    processed = EventEnvelope.from_bytes(
+        outbox_value(
+            batch_summary(
+                ImportBatchProcessed, job_id="j", batch_no=1, entries=results, tenant="t", actor="a"
+            )
+        )
+    )
+    assert processed.data["results"][2]["suppressed"] is True
+    assert [r["warnings"] for r in processed.data["results"]] == [[], [], [], ["left out"]]

@@ -18,7 +18,13 @@ from crm_contacts.domain.contact import profile_snapshot
 from crm_contacts.domain.importing import BatchPlan
 from crm_shared.clock import utcnow
 from crm_shared.envelope import EventData
-from crm_shared.events import ContactCreated, ContactState, ContactUpdated
+from crm_shared.events import (
+    ContactCreated,
+    ContactsImported,
+    ContactState,
+    ContactUpdated,
+    ImportBatchProcessed,
+)
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing_written
 from crm_shared.storage import OutgoingEvent
 
@@ -94,3 +100,50 @@ def contact_payloads(
             }
             payloads.append((ContactUpdated, data, contact_id))
     return payloads
+
+
+def batch_summary(
+    kind: type[ImportBatchProcessed | ContactsImported],
+    *,
+    job_id: str,
+    batch_no: int,
+    entries: Iterable[Mapping[str, Any]],
+    tenant: str,
+    actor: str,
+) -> OutgoingEvent:
+    """A batch's ImportBatchProcessed (`entries`: its row results) or ContactsImported (the
+    contacts it wrote), keyed by the job, without a model per row: each entry as its model
+    (RowResult, ImportedContact) dumps it, the defaults filled in."""
+    if kind is ImportBatchProcessed:
+        data: dict[str, Any] = {
+            "job_id": job_id,
+            "batch_no": batch_no,
+            "results": [_row_result(entry) for entry in entries],
+            "cancelled": False,
+        }
+    else:
+        data = {"job_id": job_id, "batch_no": batch_no, "contacts": [_written(e) for e in entries]}
+    (event,) = outgoing_written(
+        [(kind, data, job_id)], source=CONTACTS_SOURCE, tenant=tenant, actor=actor
+    )
+    return event
+
+
+def _row_result(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "row_number": result["row_number"],
+        "status": result["status"],
+        "contact_id": result.get("contact_id"),
+        "error": result.get("error"),
+        "warnings": list(result.get("warnings") or ()),
+        "suppressed": bool(result.get("suppressed", False)),
+    }
+
+
+def _written(contact: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "contact_id": contact["contact_id"],
+        "version": contact["version"],
+        "action": contact["action"],
+        "changed_fields": list(contact.get("changed_fields") or ()),
+    }

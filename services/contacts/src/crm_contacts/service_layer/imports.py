@@ -25,7 +25,7 @@ from crm_contacts.domain.importing import (
 )
 from crm_contacts.service_layer.account_links import link_import_batch
 from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
-from crm_contacts.service_layer.import_events import per_contact_events_and_states
+from crm_contacts.service_layer.import_events import batch_summary, per_contact_events_and_states
 from crm_contacts.settings import ContactsSettings
 from crm_shared.actors import import_actor
 from crm_shared.clock import now_iso
@@ -222,12 +222,12 @@ async def _answer_cancelled(
 def _processed(
     batch: ImportContactsBatch, results: list[dict[str, Any]], *, tenant: str
 ) -> OutgoingEvent:
-    processed = ImportBatchProcessed(job_id=batch.job_id, batch_no=batch.batch_no, results=results)
-    return outgoing(
-        processed,
-        source=CONTACTS_SOURCE,
+    return batch_summary(
+        ImportBatchProcessed,
+        job_id=batch.job_id,
+        batch_no=batch.batch_no,
+        entries=results,
         tenant=tenant,
-        key=batch.job_id,
         actor=import_actor(batch.job_id),
     )
 
@@ -292,14 +292,15 @@ async def _apply(
         )
         events += contact_events
         if plan.imported:
-            imported = ContactsImported(
-                job_id=batch.job_id, batch_no=batch.batch_no, contacts=plan.imported
+            imported = batch_summary(
+                ContactsImported,
+                job_id=batch.job_id,
+                batch_no=batch.batch_no,
+                entries=plan.imported,
+                tenant=tenant,
+                actor=actor,
             )
-            events.append(
-                outgoing(
-                    imported, source=CONTACTS_SOURCE, tenant=tenant, key=batch.job_id, actor=actor
-                )
-            )
+            events.append(imported)
         await session.add_events([*events, *states])
     log.info(
         "import %s batch %d: %d rows, %d created, %d updated",
