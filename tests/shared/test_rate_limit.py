@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from crm_shared.http import ViewerAuth, install_problem_handlers
 from crm_shared.problems import TooManyRequests
 from crm_shared.rate_limit import Limit, RateLimiter, parse_limits
+from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION, StoreRateLimiter
 from crm_shared.service import authenticator_for
 from crm_shared.settings import PlatformSettings
+from crm_shared.storage.memory import MemoryStore
 
 
 class _Clock:
@@ -64,7 +66,11 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_problem_handlers(app)
     app.state.authenticator = authenticator_for(settings)
-    app.state.rate_limiter = RateLimiter(Limit.parse(settings.crm_rate_limit))
+    store = MemoryStore()
+    await store.start([RATE_LIMIT_COLLECTION])
+    app.state.rate_limiter = StoreRateLimiter(
+        Limit.parse(settings.crm_rate_limit), store=lambda: store
+    )
 
     @app.get("/things")
     async def things(principal: ViewerAuth) -> dict[str, str]:

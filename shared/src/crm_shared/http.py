@@ -24,7 +24,7 @@ from crm_shared.messaging.bus import MessageBus
 from crm_shared.observability.context import set_tenant
 from crm_shared.openapi_problems import install_problem_openapi
 from crm_shared.problems import ProblemError
-from crm_shared.rate_limit import RateLimiter
+from crm_shared.rate_limit_store import StoreRateLimiter
 from crm_shared.storage import ConcurrentWriteError, DocumentStore
 
 log = logging.getLogger(__name__)
@@ -163,16 +163,24 @@ def install_problem_handlers(app: FastAPI) -> None:
 _bearer = HTTPBearer(auto_error=False, description="An API key from CRM_API_KEYS")
 
 
-def _principal(
+def _authenticated(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
+    # Sync, so FastAPI runs it in a thread: a token's JWKS may have to be fetched.
     authenticator: ApiKeyAuthenticator = request.app.state.authenticator
     principal = authenticator.authenticate(request.headers.get("authorization"))
     set_tenant(principal.tenant)  # the request's log lines name its tenant from here on
-    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    return principal
+
+
+async def _principal(
+    request: Request, principal: Annotated[Principal, Depends(_authenticated)]
+) -> Principal:
+    # Async: the key's bucket lives in the store, shared by every replica.
+    limiter: StoreRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
-        limiter.check(principal.key_id)
+        await limiter.check(principal)
     return principal
 
 

@@ -2,8 +2,9 @@
 
 `CRM_RATE_LIMIT` sets every key's limit as `rate[/burst]` in requests per second (0: no limit);
 `CRM_RATE_LIMITS` overrides it per key, `actor=rate[/burst]` comma-separated. A caller over its
-limit gets 429 with `Retry-After`. Buckets live in each process: with N replicas behind a load
-balancer a key gets up to N times its limit.
+limit gets 429 with `Retry-After`. The API's per-key buckets are kept in the service's store and
+shared by its replicas (crm_shared.rate_limit_store); `RateLimiter` here keeps its buckets in the
+process, for limits that need no store (the contacts forms' per-address limit).
 """
 
 from __future__ import annotations

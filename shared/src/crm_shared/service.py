@@ -24,7 +24,8 @@ from crm_shared.observability.logs import configure_logging
 from crm_shared.observability.profiling import profiled
 from crm_shared.observability.tracing import configure_tracing
 from crm_shared.oidc import OidcConfig, OidcVerifier
-from crm_shared.rate_limit import Limit, RateLimiter, parse_limits
+from crm_shared.rate_limit import Limit, parse_limits
+from crm_shared.rate_limit_store import StoreRateLimiter
 from crm_shared.runtime import BackgroundTasks
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage import DocumentStore
@@ -64,8 +65,11 @@ def new_service_app(
     app.get("/metrics", include_in_schema=False, tags=["health"])(metrics_endpoint)
     app.state.settings = settings
     app.state.authenticator = authenticator_for(settings)
-    app.state.rate_limiter = RateLimiter(
-        Limit.parse(settings.crm_rate_limit), parse_limits(settings.crm_rate_limits)
+    # Buckets kept in the service's store (which the lifespan opens), shared by its replicas.
+    app.state.rate_limiter = StoreRateLimiter(
+        Limit.parse(settings.crm_rate_limit),
+        parse_limits(settings.crm_rate_limits),
+        store=lambda: app.state.store,
     )
     install_problem_handlers(app)
     install_idempotency(app)

@@ -259,14 +259,55 @@ async def test_deleting_removes_values_of_soft_deleted_contacts_too(harness: Har
     assert stored is not None and stored["custom_fields"] == {}
 
 
-async def test_defining_a_key_that_contacts_hold_untyped_types_their_values(
+async def _hold_untyped(harness: Harness, values: list[Any]) -> list[str]:
+    """Contacts holding `seats` values written before definitions existed (stored directly, as
+    old data would be); their ids."""
+    ids = []
+    for value in values:
+        contact = await harness.create()
+        async with harness.app.state.store.transaction() as session:
+            doc = await session.get("contacts", tenant="acme", id=contact["id"])
+            assert doc is not None
+            await session.replace("contacts", {**doc, "custom_fields": {"seats": value}})
+        ids.append(contact["id"])
+    return ids
+
+
+async def _define_seats(harness: Harness) -> Any:
+    body = {"key": "seats", "label": "Seats", "type": "number"}
+    return await harness.client.post("/v1/custom-fields", json=body, headers=auth(ADMIN_KEY))
+
+
+async def test_defining_a_key_that_contacts_hold_untyped_types_their_values_in_a_job(
     harness: Harness,
 ) -> None:
-    # A value written before definitions existed (stored directly, as old data would be).
-    contact = await harness.create()
-    async with harness.app.state.store.transaction() as session:
-        doc = await session.get("contacts", tenant="acme", id=contact["id"])
-        assert doc is not None
-        await session.replace("contacts", {**doc, "custom_fields": {"seats": "12"}})
-    await define_field(harness, "seats", "number")
-    assert (await _contact(harness, contact["id"]))["custom_fields"] == {"seats": 12}
+    typed, lost = await _hold_untyped(harness, ["12", "many"])
+    response = await _define_seats(harness)
+    assert response.status_code == 202, response.text
+    assert response.json()["job"]["kind"] == "field_change"
+    assert response.json()["job"]["params"] == {
+        "key": "seats",
+        "old": None,
+        "new": {**response.json()["job"]["params"]["new"], "type": "number"},
+    }
+    job = await job_finished(harness.client, response)
+    assert (job["status"], job["progress"]["changed"], job["progress"]["failed"]) == (
+        "completed",
+        1,
+        1,
+    )
+    assert (await _contact(harness, typed))["custom_fields"] == {"seats": 12}
+    # A value that does not convert stays, and the job names the contact and the rule.
+    assert (await _contact(harness, lost))["custom_fields"] == {"seats": "many"}
+    assert [e["contact_id"] for e in job["errors"]] == [lost]
+    assert "untyped value does not convert to number" in job["errors"][0]["reason"]
+    assert "many" not in job["errors"][0]["reason"]
+    fields = await harness.client.get("/v1/custom-fields/seats", headers=auth(VIEWER_KEY))
+    assert fields.json()["type"] == "number"  # the definition committed at once
+
+
+async def test_defining_a_key_no_contact_holds_is_201_without_a_job(harness: Harness) -> None:
+    await harness.create()
+    response = await _define_seats(harness)
+    assert (response.status_code, response.json()["job"]) == (201, None)
+    assert response.headers["location"] == "/v1/custom-fields/seats"

@@ -1,6 +1,7 @@
 """Rewrite jobs on every store adapter: bounded batches, per-contact events with the job as the
-actor, per-row errors, edits made during the job kept, and a resume that rewrites each contact
-once."""
+actor, per-row errors (every one kept and paged), edits made during the job kept, a resume that
+rewrites each contact once, a failed job retried, and a tag's name refused while a delete job
+still removes it."""
 
 from __future__ import annotations
 
@@ -16,16 +17,28 @@ from crm_contacts.adapters.bulk import BULK_SPECS
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.domain.commands import CreateContact, UpdateContact
+from crm_contacts.domain.contact import new_contact, refresh_derived
 from crm_contacts.domain.field_definitions import new_definition
-from crm_contacts.service_layer import custom_fields, tags
+from crm_contacts.domain.rewrite_jobs import MAX_ERRORS_KEPT
+from crm_contacts.service_layer import custom_fields, rewrite_plans, tag_rules, tags
 from crm_contacts.service_layer.bulk_actions import get_bulk_action, queue_bulk_action
 from crm_contacts.service_layer.bulk_runner import snapshot
+from crm_contacts.service_layer.contact_rewrites import rewritten
 from crm_contacts.service_layer.handlers import create_contact, update_contact
-from crm_contacts.service_layer.rewrite_jobs import get_job, run_batch, run_job, start_job
+from crm_contacts.service_layer.rewrite_jobs import (
+    get_job,
+    job_errors,
+    retry_job,
+    run_batch,
+    run_job,
+    start_job,
+)
 from crm_contacts.service_layer.search import search_contacts
 from crm_contacts.settings import ContactsSettings
 from crm_shared.events import ContactUpdated
 from crm_shared.filters import ContactFilter
+from crm_shared.ids import new_id
+from crm_shared.problems import Conflict, NotFound
 from crm_shared.storage import DocumentStore
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
@@ -262,3 +275,150 @@ async def test_a_bulk_selection_on_a_renamed_tag_takes_contacts_not_yet_rewritte
     )
     await snapshot(store, bulk, chunk_size=100)
     assert (await get_bulk_action(store, bulk["id"], tenant=TENANT))["total"] == 6
+
+
+async def _all_errors(store: DocumentStore, job_id: str, page: int) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    after = None
+    while True:
+        docs, more = await job_errors(store, job_id, tenant=TENANT, after=after, limit=page)
+        seen += docs
+        if not more:
+            return seen
+        after = docs[-1]["position"]
+
+
+async def test_every_error_of_a_job_is_kept_and_paged_in_the_order_found(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    definition = new_definition(key="seats", label="Seats", type="text")
+    await custom_fields.create_definition(store, definition, tenant=TENANT, actor=USER)
+    bad = await _seed(store, settings, MAX_ERRORS_KEPT + 7, custom_fields={"seats": "many"})
+    good = await _seed(store, settings, 3, custom_fields={"seats": "12"})
+    _, job = await custom_fields.update_definition(
+        store, "seats", {"type": "number"}, tenant=TENANT, actor=USER
+    )
+    assert job is not None
+    await run_job(store, job["id"], TENANT, batch_size=25)
+    done = await get_job(store, job["id"], tenant=TENANT)
+    assert (done["failed"], done["changed"], len(done["errors"])) == (107, 3, MAX_ERRORS_KEPT)
+    errors = await _all_errors(store, job["id"], page=10)
+    assert [e["contact_id"] for e in errors] == [c["id"] for c in bad]  # all, none twice
+    assert all("many" not in e["reason"] and "seats" in e["reason"] for e in errors)
+    assert good[0]["id"] not in {e["contact_id"] for e in errors}
+
+
+async def test_errors_of_another_tenants_job_are_not_found(store: DocumentStore) -> None:
+    tag = await tags.create_tag(store, tenant=TENANT, name="VIP", group=None, color=None)
+    job = await tags.delete_tag(store, tag["id"], tenant=TENANT, actor=USER)
+    with pytest.raises(NotFound):
+        await job_errors(store, job["id"], tenant="other", after=None, limit=10)
+    assert await job_errors(store, job["id"], tenant=TENANT, after=None, limit=10) == ([], False)
+
+
+def _failing_on_batch(monkeypatch: pytest.MonkeyPatch, failing: int) -> None:
+    """Batch number `failing` (1-based) of the next job stops on an internal error."""
+    real = rewrite_plans.plan_for
+    calls = {"n": 0}
+
+    async def plan_for(session: Any, job: Any) -> rewrite_plans.RewritePlan:
+        plan = await real(session, job)
+        calls["n"] += 1
+        if calls["n"] == failing + 1:  # start_job builds the plan once to count
+            raise RuntimeError("disk on fire")
+        return plan
+
+    monkeypatch.setattr("crm_contacts.service_layer.rewrite_jobs.plan_for", plan_for)
+
+
+async def test_a_failed_job_retried_resumes_after_its_last_committed_batch(
+    store: DocumentStore, settings: ContactsSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tag = await tags.create_tag(store, tenant=TENANT, name="VIP", group=None, color=None)
+    carriers = await _seed(store, settings, 23, tags=["VIP"])
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    _failing_on_batch(monkeypatch, failing=3)
+    await run_job(store, job["id"], TENANT, batch_size=5)
+    failed = await get_job(store, job["id"], tenant=TENANT)
+    assert (failed["status"], failed["done"], failed["retries"]) == ("failed", 10, 0)
+    monkeypatch.undo()
+
+    again = await retry_job(store, job["id"], tenant=TENANT)
+    assert (again["status"], again["error"], again["retries"]) == ("running", None, 1)
+    await run_job(store, job["id"], TENANT, batch_size=5)
+    done = await get_job(store, job["id"], tenant=TENANT)
+    assert (done["status"], done["done"], done["changed"], done["total"]) == (
+        "completed",
+        23,
+        23,
+        23,
+    )
+    assert [(await _contact(store, c["id"]))["version"] for c in carriers] == [2] * 23
+    events = await _updates(store)
+    assert sorted(e["key"] for e in events) == sorted(c["id"] for c in carriers)  # once each
+
+
+async def test_only_a_failed_job_can_be_retried(store: DocumentStore) -> None:
+    tag = await tags.create_tag(store, tenant=TENANT, name="VIP", group=None, color=None)
+    job = await tags.delete_tag(store, tag["id"], tenant=TENANT, actor=USER)
+    with pytest.raises(Conflict, match="queued"):
+        await retry_job(store, job["id"], tenant=TENANT)
+    await run_job(store, job["id"], TENANT, batch_size=5)
+    with pytest.raises(Conflict, match="completed"):
+        await retry_job(store, job["id"], tenant=TENANT)
+    with pytest.raises(NotFound):
+        await retry_job(store, job["id"], tenant="other")
+
+
+async def test_a_name_being_deleted_by_a_job_is_refused_until_the_job_ends(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    vip = await tags.create_tag(store, tenant=TENANT, name="VIP", group=None, color=None)
+    lead = await tags.create_tag(store, tenant=TENANT, name="Lead", group=None, color=None)
+    await _seed(store, settings, 3, tags=["VIP"])
+    job = await tags.delete_tag(store, vip["id"], tenant=TENANT, actor=USER)
+    with pytest.raises(Conflict, match=job["id"]) as created:
+        await tags.create_tag(store, tenant=TENANT, name="vip", group=None, color=None)
+    assert created.value.extra == {"job_id": job["id"]}
+    with pytest.raises(Conflict, match=job["id"]):
+        await tags.update_tag(store, lead["id"], {"name": "VÍP"}, tenant=TENANT, actor=USER)
+    with pytest.raises(Conflict, match=job["id"]):
+        await tag_rules.create_rule(
+            store, tenant=TENANT, name="big", tag="VIP", criteria={}, actor=USER
+        )
+    await run_job(store, job["id"], TENANT, batch_size=2)
+    again = await tags.create_tag(store, tenant=TENANT, name="VIP", group=None, color=None)
+    assert again["name"] == "VIP"
+
+
+def test_a_tag_or_value_rewrite_refreshes_what_follows_from_it_as_a_full_refresh_would() -> None:
+    doc = refresh_derived(
+        new_contact(
+            contact_id=new_id(),
+            tenant=TENANT,
+            profile={"name": "Øystein Ødegaard", "email": "o@fjord.example", "tags": ["VIP"]},
+            source="manual",
+            now="2026-11-30T00:00:00Z",
+        )
+    )
+    for fields in ({"tags": ["Gold", "Ærø"]}, {"custom_fields": {"seats": 3}}):
+        change = rewritten(doc, fields, now="2026-11-30T00:00:01Z", tenant=TENANT, actor=USER)
+        assert change is not None
+        updated, _ = change
+        assert updated == refresh_derived(dict(updated))  # nothing derived left stale
+        assert updated["version"] == doc["version"] + 1
+
+
+async def test_a_job_from_before_error_records_pages_the_errors_it_kept(
+    store: DocumentStore,
+) -> None:
+    tag = await _vip_tag(store)
+    job = await tags.delete_tag(store, tag["id"], tenant=TENANT, actor=USER)
+    kept = [{"contact_id": f"c{n}", "reason": "custom_fields.seats: ..."} for n in range(5)]
+    async with store.transaction() as session:  # as the earlier code stored it: no records
+        await session.replace("jobs", {**job, "errors": kept, "failed": 5, "version": 2})
+    first, more = await job_errors(store, job["id"], tenant=TENANT, after=None, limit=3)
+    assert ([e["contact_id"] for e in first], more) == (["c0", "c1", "c2"], True)
+    rest, more = await job_errors(store, job["id"], tenant=TENANT, after=2, limit=3)
+    assert ([e["contact_id"] for e in rest], more) == (["c3", "c4"], False)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
+from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION
 from crm_shared.storage import CollectionSpec, DocumentStore, Empty, Index
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
@@ -52,6 +53,8 @@ SPECS = (
     ),
     # For the idempotency contract (test_idempotent_work.py): keys commit with the work.
     IDEMPOTENCY_COLLECTION,
+    # For the shared rate-limit buckets (test_rate_limit_buckets.py).
+    RATE_LIMIT_COLLECTION,
 )
 
 MONGO_IMAGE = "mongo:7.0"

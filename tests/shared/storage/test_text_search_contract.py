@@ -1,7 +1,8 @@
 """Text search (TextMatch over folded text) means the same on every adapter of the storage port.
 
 Texts are stored and queried folded by `crm_shared.text.search_fold`, as the contacts service
-does; the SQLite adapter answers through its FTS5 trigram index, the others by scanning.
+does; the SQLite adapter answers through its FTS5 trigram index, MongoDB through a multikey index
+of trigrams (storage/mongo_text.py), the memory store by scanning.
 """
 
 from __future__ import annotations

@@ -112,12 +112,16 @@ class EventConsumer:
             fetch_max_wait_ms=fetch_wait_ms(self._group, self._settings),
         )
 
-    async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        try:
-            envelope = parse_record(record.value, record.headers)
-        except PermanentMessageError as exc:
-            await self._dead_letter(record, Failure.of(exc, "ValidationError", 1))
-            return
+    async def _handle_record(
+        self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope | None = None
+    ) -> None:
+        """Handle one record; `envelope` is its envelope when the poll already parsed it."""
+        if envelope is None:
+            try:
+                envelope = parse_record(record.value, record.headers)
+            except PermanentMessageError as exc:
+                await self._dead_letter(record, Failure.of(exc, "ValidationError", 1))
+                return
         if not self._bus.handles(envelope.type) or self._bus.skips(envelope):
             self.ignored += 1  # consumer groups read shared topics
             CONSUMED.labels(self._group, "ignored").inc()
@@ -232,20 +236,22 @@ class EventConsumer:
         batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
     ) -> None:
         """Handle one poll's records, then commit their offsets."""
-        one_by_one: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+        one_by_one: list[list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | None]]] = []
         together: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] = []
-        for tp, records in batches.items():
-            parsed = self._batchable(records)
-            if parsed is None:
-                one_by_one[tp] = records
+        for records in batches.values():
+            parsed, batch = self._batchable(records)
+            if batch is None:
+                one_by_one.append(parsed)
             else:
-                together.extend(parsed)
+                together.extend(batch)
         if together:
             # Every partition whose records the bus takes many at once: one unit of work.
             await self._handle_together(together)
-        for records in one_by_one.values():
-            for record in records:
-                await self._handle_record(record)
+        for parsed in one_by_one:
+            for record, envelope in parsed:
+                # Each record is parsed once a poll: an import's thousand per-contact events a
+                # summary's group skips cost a second envelope validation each otherwise.
+                await self._handle_record(record, envelope)
         if batches:
             # Handlers record handled event ids with their effect, so the redelivery of an
             # uncommitted tail after a crash changes nothing. Every partition of the poll in
@@ -260,29 +266,37 @@ class EventConsumer:
 
     def _batchable(
         self, records: list[ConsumerRecord[bytes, bytes]]
-    ) -> list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None:
-        """The records with their envelopes when the bus handles all of them many at once.
+    ) -> tuple[
+        list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | None]],
+        list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None,
+    ]:
+        """Each record with its envelope (None where it does not parse), and the batch of them
+        the bus takes many at once: None unless it handles every record that way.
 
         Records of types this group ignores (a shared topic's other events) do not stop a batch:
         they are counted as ignored here and left out of it.
         """
-        parsed = []
-        ignored = 0
-        for record in records:
+        parsed: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | None]] = []
+        batch: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None = []
+        for index, record in enumerate(records):
             try:
                 envelope = parse_record(record.value, record.headers)
             except PermanentMessageError:
-                return None  # dead-lettered on the one-by-one path, with its reason
-            if not self._bus.handles(envelope.type) or self._bus.skips(envelope):
-                ignored += 1
-                continue
-            if not self._bus.batches(envelope.type):
-                return None
+                # Dead-lettered on the one-by-one path, with its reason; the rest parsed there.
+                return [*parsed, *((later, None) for later in records[index:])], None
             parsed.append((record, envelope))
-        if ignored:
+            if batch is None or not self._bus.handles(envelope.type) or self._bus.skips(envelope):
+                continue
+            if self._bus.batches(envelope.type):
+                batch.append((record, envelope))
+            else:
+                batch = None
+        if batch is not None and len(batch) < len(records):
+            # The one-by-one path counts what it ignores; a batch's are counted here.
+            ignored = len(records) - len(batch)
             self.ignored += ignored
             CONSUMED.labels(self._group, "ignored").inc(ignored)
-        return parsed
+        return parsed, batch
 
     async def _handle_together(
         self, parsed: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]]
@@ -313,8 +327,8 @@ class EventConsumer:
                 len(parsed),
                 type(exc).__name__,
             )
-            for record, _ in parsed:
-                await self._handle_record(record)
+            for record, envelope in parsed:
+                await self._handle_record(record, envelope)
             return
         handled = sum(outcome is None for outcome in outcomes)
         self.handled += handled

@@ -23,7 +23,7 @@ from pymongo.write_concern import WriteConcern
 
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
-from crm_shared.storage import mongo_leases
+from crm_shared.storage import mongo_leases, mongo_text
 from crm_shared.storage.leases import Lease
 from crm_shared.storage.port import (
     CollectionSpec,
@@ -69,7 +69,8 @@ def _field(path: str) -> str:
     return "_id" if path == "id" else check_field(path)
 
 
-def _condition(cond: Where) -> Doc:
+def _condition(cond: Where, text: frozenset[str] = frozenset()) -> Doc:
+    """The query for one condition; `text` names the fields with a text (trigram) index."""
     # `$eq` rather than a bare value, so a dict value is compared, never read as an operator.
     match cond:
         case Eq(field=path, value=value):
@@ -83,12 +84,9 @@ def _condition(cond: Where) -> Doc:
         case Not(condition=inner):
             # $nor, not $not: it also matches documents that lack the field, as SQL's NOT does
             # here, and it takes any condition (an empty one matches all, so its negation none).
-            return {"$nor": [_condition(inner)]}
+            return {"$nor": [_condition(inner, text)]}
         case TextMatch(field=path):
-            if not cond.words:
-                return {_field(path): {"$type": "string"}}
-            # Each word a literal substring, in any order (re.escape: no pattern from a client).
-            return {"$and": [{_field(path): {"$regex": re.escape(w)}} for w in cond.words]}
+            return mongo_text.condition(_field(path), cond, indexed=path in text)
         case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
             ops = (("$gte", gte), ("$lte", lte), ("$gt", gt), ("$lt", lt))
             bounds = {op: bound for op, bound in ops if bound is not None}
@@ -96,8 +94,10 @@ def _condition(cond: Where) -> Doc:
     raise TypeError(f"unsupported condition {cond!r}")
 
 
-def _filter(tenant: str, where: Sequence[Where], *extra: Doc) -> Doc:
-    clauses = [c for c in map(_condition, where) if c]
+def _filter(
+    tenant: str, where: Sequence[Where], *extra: Doc, text: frozenset[str] = frozenset()
+) -> Doc:
+    clauses = [c for c in (_condition(cond, text) for cond in where) if c]
     clauses.extend(extra)
     query: Doc = {"tenant": tenant}
     if clauses:
@@ -124,8 +124,9 @@ def _after(order_by: str, descending: bool, after: Cursor) -> Doc:
     return {"$or": branches}
 
 
-def _stored(doc: Doc) -> Doc:
-    return {**doc, "_id": doc["id"], "tenant": doc["tenant"]}
+def _stored(doc: Doc, text: Sequence[str] = ()) -> Doc:
+    stored = {**doc, "_id": doc["id"], "tenant": doc["tenant"]}
+    return mongo_text.with_tokens(stored, text) if text else stored
 
 
 @contextmanager
@@ -152,12 +153,21 @@ class MongoSession:
         *,
         writable: bool,
         empties: dict[str, tuple[Empty, ...]] | None = None,
+        text: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self._db = db
         self._s = session
         self._writable = writable
         self._empties = empties or {}
+        self._text = text or {}
         self.added_events = False
+
+    def _text_of(self, collection: str) -> frozenset[str]:
+        return frozenset(self._text.get(collection, ()))
+
+    def _hidden(self, collection: str) -> dict[str, bool]:
+        fields = self._text.get(collection)
+        return mongo_text.hidden(fields) if fields else _NO_ID
 
     def _require_write(self) -> None:
         if not self._writable:
@@ -171,7 +181,7 @@ class MongoSession:
     async def get(self, collection: str, *, tenant: str, id: str) -> Doc | None:
         """Return the tenant's document with this id, or None."""
         doc = await self._coll(collection).find_one(
-            {"_id": id, "tenant": tenant}, projection=_NO_ID, session=self._s
+            {"_id": id, "tenant": tenant}, projection=self._hidden(collection), session=self._s
         )
         return None if doc is None else with_empties(doc, self._empties.get(collection, ()))
 
@@ -195,8 +205,8 @@ class MongoSession:
         sort = [("_id", direction)]
         if order_by != "id":
             sort.insert(0, (check_field(order_by), direction))
-        query = _filter(tenant, where, *extra)
-        chosen: dict[str, bool] = _NO_ID
+        query = _filter(tenant, where, *extra, text=self._text_of(collection))
+        chosen: dict[str, bool] = self._hidden(collection)
         if fields is not None:
             names = projection(fields)
             chosen = {"_id": False, "id": True, "tenant": True} | dict.fromkeys(names, True)
@@ -210,7 +220,8 @@ class MongoSession:
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         """Count the tenant's documents matching `where`."""
-        return await self._coll(collection).count_documents(_filter(tenant, where), session=self._s)
+        query = _filter(tenant, where, text=self._text_of(collection))
+        return await self._coll(collection).count_documents(query, session=self._s)
 
     async def tenants(self, collection: str) -> list[str]:
         """Every tenant with a document in the collection (off the `by_id` index)."""
@@ -227,8 +238,9 @@ class MongoSession:
         if not docs:
             return
         with _duplicates_as_port_error():
+            text = self._text.get(collection, ())
             await self._coll(collection).insert_many(
-                [_stored(doc) for doc in docs], session=self._s
+                [_stored(doc, text) for doc in docs], session=self._s
             )
 
     async def replace(
@@ -240,7 +252,8 @@ class MongoSession:
         if expected_version is not None:
             query["version"] = {"$eq": expected_version}
         with _duplicates_as_port_error():
-            result = await self._coll(collection).replace_one(query, _stored(doc), session=self._s)
+            stored = _stored(doc, self._text.get(collection, ()))
+            result = await self._coll(collection).replace_one(query, stored, session=self._s)
         return result.matched_count == 1
 
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
@@ -254,7 +267,8 @@ class MongoSession:
     async def delete_where(self, collection: str, *, tenant: str, where: Sequence[Where]) -> int:
         """Delete the tenant's documents matching `where`; return how many went."""
         self._require_write()
-        result = await self._coll(collection).delete_many(_filter(tenant, where), session=self._s)
+        query = _filter(tenant, where, text=self._text_of(collection))
+        result = await self._coll(collection).delete_many(query, session=self._s)
         return result.deleted_count
 
     async def add_events(self, events: Sequence[OutgoingEvent | Tombstone]) -> None:
@@ -318,6 +332,7 @@ class MongoStore:
         self._client: AsyncMongoClient[Doc] | None = None
         self._db: AsyncDatabase[Doc] | None = None
         self._empties: dict[str, tuple[Empty, ...]] = {}
+        self._text: dict[str, tuple[str, ...]] = {}
         self.outbox_signal = asyncio.Event()
 
     def _started(self) -> tuple[AsyncMongoClient[Doc], AsyncDatabase[Doc]]:
@@ -345,6 +360,9 @@ class MongoStore:
                 # Names never clash with Index.name, which always starts with "ix_".
                 await coll.create_index([("tenant", ASCENDING), ("_id", ASCENDING)], name="by_id")
                 for index in spec.indexes:
+                    if index.text:
+                        await _create_text_index(coll, index)
+                        continue
                     if index.multi_value == "object":
                         await coll.create_index(_wildcard_keys(index), name=index.name)
                         continue
@@ -367,6 +385,7 @@ class MongoStore:
             raise
         self._client, self._db = client, db
         self._empties = collection_empties(specs)
+        self._text = mongo_text.text_fields(specs)
 
     async def close(self) -> None:
         """Close the client's connections."""
@@ -390,7 +409,9 @@ class MongoStore:
                     read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
                 ),
             ):
-                store_session = MongoSession(db, session, writable=True, empties=self._empties)
+                store_session = MongoSession(
+                    db, session, writable=True, empties=self._empties, text=self._text
+                )
                 yield store_session
         except PyMongoError as exc:
             # A write conflict aborts the whole transaction; callers retry the unit of work.
@@ -405,7 +426,7 @@ class MongoStore:
         """A causally consistent read-only session; writes raise RuntimeError."""
         client, db = self._started()
         async with client.start_session(causal_consistency=True) as session:
-            yield MongoSession(db, session, writable=False, empties=self._empties)
+            yield MongoSession(db, session, writable=False, empties=self._empties, text=self._text)
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         """Return up to `limit` unsent outbox entries, oldest first."""
@@ -459,6 +480,19 @@ async def _drop_retired(
         if index.name not in declared:
             with contextlib.suppress(OperationFailure):  # not there (any more): nothing to do
                 await coll.drop_index(index.name)
+
+
+async def _create_text_index(coll: AsyncCollection[Doc], index: Index) -> None:
+    """The trigram index serving TextMatch (mongo_text), filled for documents stored before it.
+
+    Earlier versions indexed the text field itself under the index's own name (no help to a
+    substring query): that index is dropped and the trigram index takes a name of its own.
+    """
+    field = index.fields[0]
+    with contextlib.suppress(OperationFailure):  # not there (any more): nothing to do
+        await coll.drop_index(index.name)
+    await mongo_text.backfill(coll, field)
+    await coll.create_index(mongo_text.index_keys(field), name=f"{index.name}_trigrams")
 
 
 def _wildcard_keys(index: Index) -> list[tuple[str, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from datetime import timedelta
@@ -154,17 +155,21 @@ async def start(request: Request, session: CurrentSession, api: Api, store: Stor
         mapping = {h: str(form.get(f"map.{i}") or "") for i, h in enumerate(held.headers)}
         policy = str(form.get("on_duplicate") or "skip")
         create_fields = form.get("create_fields") == "true"
+    # The mapping step again with the person's choices: after a check, or with the importer's
+    # refusal beside them.
+    mapping_again = functools.partial(
+        _mapping_page,
+        request,
+        session,
+        api,
+        store,
+        held,
+        chosen=mapping,
+        policy=policy,
+        create_fields=create_fields,
+    )
     if mode == "check":
-        return await _mapping_page(
-            request,
-            session,
-            api,
-            store,
-            held,
-            chosen=mapping,
-            policy=policy,
-            create_fields=create_fields,
-        )
+        return await mapping_again()
     dry_run = mode == "dry_run"
     data = {"mapping": json.dumps(mapping), "on_duplicate": policy}
     if create_fields:
@@ -186,18 +191,7 @@ async def start(request: Request, session: CurrentSession, api: Api, store: Stor
             raise
         # The importer's reason (an undefined custom field, a column mapped twice, a field only
         # an admin may create) next to the mapping the person chose, to correct it.
-        return await _mapping_page(
-            request,
-            session,
-            api,
-            store,
-            held,
-            chosen=mapping,
-            policy=policy,
-            create_fields=create_fields,
-            error=exc.message,
-            status=exc.status,
-        )
+        return await mapping_again(error=exc.message, status=exc.status)
     job_id = response.json()["id"]
     if not dry_run:
         await release_upload(store, held.token)

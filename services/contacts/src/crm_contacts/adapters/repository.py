@@ -16,6 +16,7 @@ from crm_contacts.domain.matching.profile import EMAIL_KEY
 from crm_shared.contact_fields import FIELDS
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.ids import new_id
+from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION
 from crm_shared.storage import (
     CollectionSpec,
     Contains,
@@ -97,6 +98,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(CONTACTS, indexes=(Index(("import_ids",), multi_value="array"),)),
     *CANCELLATION_SPECS,
     IDEMPOTENCY_COLLECTION,
+    RATE_LIMIT_COLLECTION,
     *IMPORT_BATCH_SPECS,
     *CONSENT_SPECS,
     *BACKFILL_SPECS,

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm_shared.storage import CollectionSpec, Cursor, Session
+from crm_shared.storage import CollectionSpec, Cursor, Eq, Index, Session
 
 JOBS = "jobs"
 # Unfinished jobs of every tenant, under the reserved tenant "" (the runner's work list).
 JOB_QUEUE = "job_queue"
 QUEUE_TENANT = ""
-JOB_SPECS: tuple[CollectionSpec, ...] = (CollectionSpec(JOBS), CollectionSpec(JOB_QUEUE))
+# Every contact a job could not rewrite, one record each (the job document keeps the first few).
+JOB_ERRORS = "job_errors"
+JOB_SPECS: tuple[CollectionSpec, ...] = (
+    CollectionSpec(JOBS),
+    CollectionSpec(JOB_QUEUE),
+    CollectionSpec(JOB_ERRORS, indexes=(Index(("job_id",)),)),
+)
 # Unfinished jobs are few (one per definition change still catching up).
 _MANY = 100_000
 
@@ -47,6 +53,30 @@ class RewriteJobs:
         )
 
 
+class JobErrors:
+    """The contacts one tenant's jobs could not rewrite, in the order found."""
+
+    def __init__(self, session: Session, tenant: str) -> None:
+        self._session = session
+        self._tenant = tenant
+
+    async def add(self, records: list[dict[str, Any]]) -> None:
+        """Insert a batch's error records (domain.rewrite_jobs.error_records)."""
+        if records:
+            await self._session.insert_many(JOB_ERRORS, records)
+
+    async def page(self, job_id: str, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` of the job's errors after the record id `after`, in the order found."""
+        return await self._session.find(
+            JOB_ERRORS,
+            tenant=self._tenant,
+            where=(Eq("job_id", job_id),),
+            order_by="id",
+            limit=limit,
+            after=Cursor(value=after, id=after) if after else None,
+        )
+
+
 class JobQueue:
     """Jobs not finished yet, across tenants, oldest first."""
 
@@ -67,3 +97,7 @@ class JobQueue:
         """(job id, tenant) of every unfinished job, oldest first."""
         docs = await self._session.find(JOB_QUEUE, tenant=QUEUE_TENANT, limit=_MANY)
         return [(doc["id"], doc["job_tenant"]) for doc in docs]
+
+    async def of_tenant(self, tenant: str) -> list[str]:
+        """Ids of the tenant's unfinished jobs, oldest first (few: one per change catching up)."""
+        return [job_id for job_id, owner in await self.entries() if owner == tenant]

@@ -55,13 +55,24 @@ def refresh_derived(doc: AnyContactDoc) -> AnyContactDoc:
     # Every email of the contact, primary first: what the `email` filter looks up.
     emails: list[str] = doc.get("emails") or []
     doc["emails_norm"] = unique(e for e in (doc.get("email"), *emails) if e)
-    doc["tags_norm"] = [fold(t) for t in doc.get("tags", ())]  # tag names compare folded
+    refresh_tags_derived(doc)
     doc["search_text"] = search_text(doc)
     # Folded as searches are: a query too short for the text index is a prefix of it.
     doc["name_sort"] = search_fold(doc.get("name") or "")
     # Emails, phones, external ids and name blocks: what finds a contact's duplicate candidates
     # (none once erased: the placeholder name must not block erased contacts together).
     doc["match_keys"] = match_keys(doc) if doc.get("erased_at") is None else []
+    return doc
+
+
+# Fields no derived field reads except `tags_norm`: a change to these alone (a rewrite job's)
+# refreshes only that, not the match keys and search text (most of a rewrite's CPU).
+TAG_AND_VALUE_FIELDS = frozenset({"tags", "custom_fields"})
+
+
+def refresh_tags_derived(doc: AnyContactDoc) -> AnyContactDoc:
+    """Recompute what follows from the tags alone: tag names compare folded."""
+    doc["tags_norm"] = [fold(t) for t in doc.get("tags", ())]
     return doc
 
 

@@ -17,8 +17,9 @@ JobKind = Literal["tag_rename", "tag_delete", "tag_rules", "field_change", "fiel
 JOB_KINDS: tuple[str, ...] = get_args(JobKind)
 JobStatus = Literal["queued", "running", "completed", "failed"]
 ACTIVE: frozenset[str] = frozenset({"queued", "running"})
-# The job keeps the first errors in full (contact id and reason) and counts the rest: a field
-# change over a million contacts must not grow one document without bound.
+# The job document keeps the first errors in full (contact id and reason) and counts the rest: a
+# field change over a million contacts must not grow one document without bound. Every error is
+# also kept as its own record, paged at `GET /v1/jobs/{id}/errors`.
 MAX_ERRORS_KEPT = 100
 INTERNAL_ERROR = "the job stopped on an internal error; the contacts done so far stay done"
 
@@ -67,6 +68,7 @@ def new_job(
         "created_at": now,
         "started_at": None,
         "finished_at": None,
+        "retries": 0,
     }
 
 
@@ -105,3 +107,41 @@ def finished(job: Mapping[str, Any], *, now: str, error: str | None = None) -> d
     """The job completed (or failed with `error`)."""
     status: JobStatus = "failed" if error else "completed"
     return {**job, "status": status, "error": error, "finished_at": now}
+
+
+def retried(job: Mapping[str, Any]) -> dict[str, Any]:
+    """A failed job queued again: it resumes after its cursor (the last batch it committed).
+
+    A job that failed before it started counts its contacts again; one that ran keeps its total
+    and progress, so `done` goes on from where it stopped.
+    """
+    status: JobStatus = "running" if job.get("started_at") else "queued"
+    return {
+        **job,
+        "status": status,
+        "error": None,
+        "finished_at": None,
+        "retries": int(job.get("retries") or 0) + 1,
+    }
+
+
+def error_records(job: Mapping[str, Any], errors: list[RowError]) -> list[dict[str, Any]]:
+    """One record per error of a batch, numbered after those the job already holds, so the
+    job's errors read back in the order found (`error_id`)."""
+    first = int(job["failed"])
+    return [
+        {
+            "id": error_id(job["id"], first + n),
+            "tenant": job["tenant"],
+            "job_id": job["id"],
+            "position": first + n,
+            "contact_id": e.contact_id,
+            "reason": e.reason,
+        }
+        for n, e in enumerate(errors)
+    ]
+
+
+def error_id(job_id: str, position: int) -> str:
+    """The record id of a job's error at `position` (0-based); ids sort in position order."""
+    return f"{job_id}:{position:012d}"

@@ -114,27 +114,41 @@ async def list_custom_fields(principal: ViewerAuth, store: Store) -> CustomField
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=CustomFieldPublic,
+    response_model=CustomFieldChanged,
+    responses={
+        202: {
+            "model": CustomFieldChanged,
+            "description": "Defined; contacts hold untyped values under the key: the job "
+            "typing them follows",
+        }
+    },
     dependencies=[Idempotent],
     description=(
         "Define a custom field (admin). `options`: non-empty and unique ignoring case and "
         "accents for dropdown and multi_select, forbidden otherwise, no ';' (it separates "
-        "options in import cells). 409 if the key exists, or if contacts already hold values "
-        "under this key (written before it was defined) that do not convert to the type; "
-        "values that do convert are typed in the same transaction."
+        "options in import cells). 409 if the key exists. 201 with `job` null, or, when "
+        "contacts already hold values under this key (written before it was defined), 202 "
+        "with a job (`job`, `Location` of the job) typing them in batches: a value that does "
+        "not convert stays as it was and the contact is listed in the job's errors."
     ),
 )
 async def create_custom_field(
-    body: CustomFieldCreate, principal: AdminAuth, store: Store, response: Response
-) -> CustomFieldPublic:
+    body: CustomFieldCreate,
+    principal: AdminAuth,
+    store: Store,
+    request: Request,
+    response: Response,
+) -> CustomFieldChanged:
     """Define a custom field (admin)."""
     definition = new_definition(**body.model_dump())
-    doc = await handlers.create_definition(
+    doc, job = await handlers.create_definition(
         store, definition, tenant=principal.tenant, actor=principal.key_id
     )
-    response.headers["Location"] = f"/v1/custom-fields/{doc['key']}"
     response.headers["ETag"] = etag(int(doc["version"]))
-    return _public(doc)
+    queued = accepted(request, response, job) if job is not None else None
+    if queued is None:  # 202 answers point at the job; 201 at the field
+        response.headers["Location"] = f"/v1/custom-fields/{doc['key']}"
+    return CustomFieldChanged.model_validate({**doc, "job": queued})
 
 
 @router.get("/{key}", response_model=CustomFieldPublic)

@@ -11,9 +11,13 @@ from crm_contacts.domain.rewrite_jobs import MAX_ERRORS_KEPT, JobKind, JobStatus
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor
 from crm_contacts.service_layer import rewrite_jobs as handlers
-from crm_shared.http import ViewerAuth
+from crm_shared.cursors import CursorCodec, Integer
+from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+# An errors page continues after the position (0-based, in the order found) of its last error.
+_ERRORS_CURSOR = CursorCodec(Integer(minimum=0), max_length=64)
 
 ABOUT_JOBS = """Renaming or deleting a tag, creating, changing or deleting a tag rule, changing a
 custom field's type (or respelling its options) and deleting a custom field commit the
@@ -54,6 +58,7 @@ class JobPublic(BaseModel):
     created_at: str
     started_at: str | None
     finished_at: str | None
+    retries: int = 0
 
     @classmethod
     def of(cls, job: dict[str, Any]) -> JobPublic:
@@ -64,6 +69,13 @@ class JobPublic(BaseModel):
                 "progress": {k: job[k] for k in ("done", "total", "changed", "failed")},
             }
         )
+
+
+class JobErrorPage(BaseModel):
+    """A job's errors in the order found; pass `next_cursor` as `cursor` for the next page."""
+
+    items: list[JobError]
+    next_cursor: str | None
 
 
 class JobList(BaseModel):
@@ -110,3 +122,48 @@ async def list_jobs(
 async def get_job(job_id: str, principal: ViewerAuth, store: Store) -> JobPublic:
     """One job's status, progress and errors (viewer)."""
     return JobPublic.of(await handlers.get_job(store, job_id, tenant=principal.tenant))
+
+
+@router.get(
+    "/{job_id}/errors",
+    response_model=JobErrorPage,
+    description="Every contact the job could not rewrite and why (the reason names the field "
+    "and rule, never the value), in the order found, paged with `cursor`.",
+)
+async def list_job_errors(
+    job_id: str,
+    principal: ViewerAuth,
+    store: Store,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> JobErrorPage:
+    """All of a job's errors, paged (viewer)."""
+    after = None
+    if cursor:
+        [position] = _ERRORS_CURSOR.decode(cursor)
+        assert isinstance(position, int)  # the codec accepts integers only
+        after = position
+    docs, more = await handlers.job_errors(
+        store, job_id, tenant=principal.tenant, after=after, limit=limit
+    )
+    return JobErrorPage(
+        items=[JobError(contact_id=doc["contact_id"], reason=doc["reason"]) for doc in docs],
+        next_cursor=_ERRORS_CURSOR.encode([docs[-1]["position"]]) if more and docs else None,
+    )
+
+
+@router.post(
+    "/{job_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobPublic,
+    dependencies=[Idempotent],
+    description="Run a failed job again (editor): it resumes after the last batch it "
+    "committed, so no contact is rewritten twice. 409 when the job is not failed. "
+    "`Location` is the job.",
+)
+async def retry_job(
+    job_id: str, principal: EditorAuth, store: Store, request: Request, response: Response
+) -> JobPublic:
+    """Queue a failed job again (editor)."""
+    job = await handlers.retry_job(store, job_id, tenant=principal.tenant)
+    return accepted(request, response, job)

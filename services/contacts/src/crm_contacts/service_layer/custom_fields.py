@@ -1,8 +1,9 @@
 """Handlers for custom field definitions: define, change (converting stored values), delete.
 
-A type change (or respelled options) and a delete commit the definition first and queue a job
-(service_layer/rewrite_jobs.py) that converts or removes the values contacts hold, in batches;
-a value that does not convert stays and is listed in the job's errors.
+A type change (or respelled options), a delete, and a definition whose key contacts already hold
+untyped values under commit the definition first and queue a job (service_layer/rewrite_jobs.py)
+that converts or removes the values contacts hold, in batches; a value that does not convert
+stays and is listed in the job's errors.
 """
 
 from __future__ import annotations
@@ -10,16 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crm_contacts.adapters.contact_pages import NOT_ERASED, holding
+from crm_contacts.adapters.contact_pages import holding
 from crm_contacts.adapters.custom_fields import CustomFieldRepository, definition_from_doc
 from crm_contacts.adapters.repository import CONTACTS
 from crm_contacts.adapters.tags import TagRuleRepository
-from crm_contacts.domain.custom_fields import FieldDefinition, InvalidValue
+from crm_contacts.domain.custom_fields import FieldDefinition
 from crm_contacts.domain.errors import InvalidFields
-from crm_contacts.domain.field_definitions import changed_definition, convert_value, needs_rewrite
+from crm_contacts.domain.field_definitions import changed_definition, needs_rewrite
 from crm_contacts.domain.tag_rules import check_rule_filter
 from crm_contacts.service_layer.contact_policy import load_policy
-from crm_contacts.service_layer.contact_rewrites import Blocked, rewrite_contacts
 from crm_contacts.service_layer.rewrite_jobs import queue_job
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
@@ -70,49 +70,6 @@ async def get_definition(store: DocumentStore, key: str, *, tenant: str) -> dict
     return doc
 
 
-async def _convert_stored_values(
-    session: Session,
-    tenant: str,
-    old: FieldDefinition | None,
-    new: FieldDefinition,
-    *,
-    actor: str,
-) -> int:
-    """Convert every contact's value of the field to `new`; 409 if one cannot be (no writes)."""
-    await _check_rules_fit(session, tenant, new)
-    policy = (await load_policy(session, tenant)).with_definition(new)
-    key = new.key
-    filters_on_key = any(c.key == key for r in policy.rules for c in r.filter.custom)
-
-    def convert(doc: dict[str, Any]) -> dict[str, Any] | None:
-        values = doc.get("custom_fields") or {}
-        if key not in values:
-            return None
-        try:
-            converted = convert_value(values[key], old, new)
-        except InvalidValue as exc:
-            raise Blocked from exc
-        fields: dict[str, Any] = {}
-        if converted != values[key]:
-            rest = {k: v for k, v in values.items() if k != key}
-            fields["custom_fields"] = rest if converted is None else {**rest, key: converted}
-        if filters_on_key:  # the rule outcome may differ on the converted value
-            fields["tags"] = policy.tags_for({**doc, **fields})
-        return fields
-
-    result = await rewrite_contacts(
-        session, tenant, where=NOT_ERASED, transform=convert, actor=actor
-    )
-    if result.blocked:
-        kind = "an untyped" if old is None else f"a {old.type}"
-        raise Conflict(
-            f"{result.blocked} contact(s) hold values of '{key}' that do not convert from "
-            f"{kind} value to {new.type} without loss; change or clear those values first",
-            extra={"blocking_contacts": result.blocked},
-        )
-    return result.changed
-
-
 async def _check_rules_fit(session: Session, tenant: str, new: FieldDefinition) -> None:
     """409 if a tag rule filters on the field in a way its new type does not fit."""
     policy = (await load_policy(session, tenant)).with_definition(new)
@@ -131,19 +88,31 @@ async def _check_rules_fit(session: Session, tenant: str, new: FieldDefinition) 
 
 async def create_definition(
     store: DocumentStore, definition: FieldDefinition, *, tenant: str, actor: str
-) -> dict[str, Any]:
-    """Define a field; values contacts already hold under its key are typed, or 409."""
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Define a field; returns it and, when contacts already hold untyped values under its key
+    (written before it was defined), the job typing them in batches (a value that does not
+    convert stays and is listed in the job's errors)."""
     async with store.transaction() as session:
         fields = CustomFieldRepository(session, tenant)
         if await fields.get_doc(definition.key) is not None:
             raise Conflict(f"custom field '{definition.key}' already exists")
-        await _convert_stored_values(session, tenant, None, definition, actor=actor)
+        job = None
+        # One indexed read: untyped values are rare (writes refuse undefined keys).
+        if await session.find(CONTACTS, tenant=tenant, where=holding(definition.key), limit=1):
+            await _check_rules_fit(session, tenant, definition)
+            job = await queue_job(
+                session,
+                tenant=tenant,
+                kind="field_change",
+                params={"key": definition.key, "old": None, "new": _attributes(definition)},
+                requested_by=actor,
+            )
         doc = definition_doc(definition, tenant=tenant, now=now_iso())
         try:
             await fields.add(doc)
         except DuplicateKeyError as exc:
             raise Conflict(f"custom field '{definition.key}' already exists") from exc
-    return doc
+    return doc, job
 
 
 async def update_definition(

@@ -16,7 +16,7 @@ from typing import Any
 
 from crm_contacts.adapters.contact_pages import contacts_after
 from crm_contacts.adapters.repository import CONTACTS, ContactRepository
-from crm_contacts.adapters.rewrite_jobs import JobQueue, RewriteJobs
+from crm_contacts.adapters.rewrite_jobs import JobErrors, JobQueue, RewriteJobs
 from crm_contacts.adapters.tags import TagRepository
 from crm_contacts.domain.rewrite_jobs import (
     ACTIVE,
@@ -24,18 +24,22 @@ from crm_contacts.domain.rewrite_jobs import (
     CannotRewrite,
     JobKind,
     RowError,
+    error_id,
+    error_records,
     finished,
     new_job,
     progressed,
+    retried,
     started,
 )
+from crm_contacts.domain.text import fold
 from crm_contacts.service_layer.contact_rewrites import rewritten
 from crm_contacts.service_layer.rewrite_plans import plan_for
 from crm_shared.actors import job_actor
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
 from crm_shared.observability.metrics import JOBS_FINISHED, JOBS_STARTED
-from crm_shared.problems import NotFound
+from crm_shared.problems import Conflict, NotFound
 from crm_shared.storage import ConcurrentWriteError, DocumentStore, OutgoingEvent, Session
 
 log = logging.getLogger(__name__)
@@ -80,6 +84,64 @@ async def list_jobs(
     async with store.reader() as session:
         docs = await RewriteJobs(session, tenant).page(before=before, limit=limit + 1)
     return docs[:limit], len(docs) > limit
+
+
+async def job_errors(
+    store: DocumentStore, job_id: str, *, tenant: str, after: int | None, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """A page of the job's errors in the order found, after the error at position `after`, and
+    whether more follow (404 for a job that is not the tenant's). Each has its `position`."""
+    async with store.reader() as session:
+        job = await RewriteJobs(session, tenant).get(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found")
+        errors = JobErrors(session, tenant)
+        start = None if after is None else error_id(job_id, after)
+        docs = await errors.page(job_id, after=start, limit=limit + 1)
+        if not docs and job["errors"] and not await errors.page(job_id, after=None, limit=1):
+            # A job that ran before errors had records of their own kept only its first ones.
+            kept = [{**e, "position": n} for n, e in enumerate(job["errors"])]
+            first = 0 if after is None else after + 1
+            docs = kept[first : first + limit + 1]
+    return docs[:limit], len(docs) > limit
+
+
+async def retry_job(store: DocumentStore, job_id: str, *, tenant: str) -> dict[str, Any]:
+    """Queue a failed job again; it resumes after its last committed batch (409 unless failed)."""
+    async with store.transaction() as session:
+        jobs = RewriteJobs(session, tenant)
+        job = await jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found")
+        if job["status"] != "failed":
+            raise Conflict(
+                f"job {job_id} is {job['status']}; only a failed job can be retried",
+                extra={"job_id": job_id, "status": job["status"]},
+            )
+        again = retried(job)
+        await jobs.save(again, expected_version=int(job["version"]))
+        await JobQueue(session).add(again)
+    JOBS_STARTED.labels("rewrite").inc()
+    return again
+
+
+async def refuse_name_being_deleted(session: Session, tenant: str, name: str) -> None:
+    """409 naming the job while a running tag delete removes a tag of this name (ignoring case
+    and accents) from contacts: a new tag under it would lose its contacts to that job."""
+    jobs = RewriteJobs(session, tenant)
+    for job_id in await JobQueue(session).of_tenant(tenant):
+        job = await jobs.get(job_id)
+        if (
+            job is not None
+            and job["kind"] == "tag_delete"
+            and job["status"] in ACTIVE
+            and fold(job["params"]["name"]) == fold(name)
+        ):
+            raise Conflict(
+                f"tag '{job['params']['name']}' is still being removed from contacts by job "
+                f"{job_id}; use the name again once that job has ended",
+                extra={"job_id": job_id},
+            )
 
 
 async def queued_jobs(store: DocumentStore) -> list[tuple[str, str]]:
@@ -163,6 +225,7 @@ async def run_batch(store: DocumentStore, job_id: str, tenant: str, *, batch_siz
             raise ConcurrentWriteError("a contact of the batch changed during the batch")
         if events:
             await session.add_events(events)
+        await JobErrors(session, tenant).add(error_records(job, errors))
         job_after = progressed(
             job,
             cursor=page[-1]["id"] if page else None,

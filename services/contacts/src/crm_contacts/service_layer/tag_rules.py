@@ -15,7 +15,7 @@ from crm_contacts.domain.errors import FieldProblem, InvalidFields
 from crm_contacts.domain.tag_rules import RULE_NAME_MAX, check_rule_filter
 from crm_contacts.domain.tags import TagInfo, is_reserved
 from crm_contacts.service_layer.contact_policy import load_policy, new_tag_doc
-from crm_contacts.service_layer.rewrite_jobs import queue_job
+from crm_contacts.service_layer.rewrite_jobs import queue_job, refuse_name_being_deleted
 from crm_shared.clock import now_iso
 from crm_shared.filters import ContactFilter
 from crm_shared.ids import new_id
@@ -45,6 +45,7 @@ async def _auto_tag(session: Session, tenant: str, name: str) -> dict[str, Any]:
                 extra={"existing_id": doc["id"]},
             )
         return doc
+    await refuse_name_being_deleted(session, tenant, cleaned)
     doc = new_tag_doc(tenant, TagInfo(name=cleaned, kind="auto"), now_iso())
     await tags.add(doc)
     return doc

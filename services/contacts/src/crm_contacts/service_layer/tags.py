@@ -15,7 +15,7 @@ from crm_contacts.domain.errors import FieldProblem, InvalidFields
 from crm_contacts.domain.tags import TagInfo, is_reserved
 from crm_contacts.domain.text import fold
 from crm_contacts.service_layer.contact_policy import new_tag_doc
-from crm_contacts.service_layer.rewrite_jobs import queue_job
+from crm_contacts.service_layer.rewrite_jobs import queue_job, refuse_name_being_deleted
 from crm_shared.clock import now_iso
 from crm_shared.problems import Conflict, NotFound, Unprocessable
 from crm_shared.rules import TAG_NAME_RULE, clean_tag_name, is_tag_name
@@ -68,10 +68,12 @@ async def get_tag(store: DocumentStore, tag_id: str, *, tenant: str) -> dict[str
 async def create_tag(
     store: DocumentStore, *, tenant: str, name: str, group: str | None, color: str | None
 ) -> dict[str, Any]:
-    """Create a manual tag; 409 if a tag with the same folded name exists."""
+    """Create a manual tag; 409 if a tag with the same folded name exists or is still being
+    removed from contacts by a delete job."""
     cleaned = _checked_name(name)
     async with store.transaction() as session:
         await _name_taken(session, tenant, cleaned, None)
+        await refuse_name_being_deleted(session, tenant, cleaned)
         doc = new_tag_doc(
             tenant, TagInfo(name=cleaned, kind="manual", group=group), now_iso(), color=color
         )
@@ -131,6 +133,7 @@ async def update_tag(
                 raise Unprocessable(f"tag '{doc['name']}' is a system tag; it cannot be renamed")
             new = _checked_name(patch["name"])
             await _name_taken(session, tenant, new, tag_id)
+            await refuse_name_being_deleted(session, tenant, new)
             old = doc["name"]
             previous = [name for name in doc.get("previous_names") or () if fold(name) != fold(new)]
             if fold(old) != fold(new):

@@ -9,6 +9,7 @@ from crm_gdpr.adapters.bundles import BUNDLE_SPECS
 from crm_gdpr.domain.consent import ConsentEntry
 from crm_gdpr.domain.erasure import ErasureOrder, ErasureRequest
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
+from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION
 from crm_shared.storage import (
     CollectionSpec,
     Cursor,
@@ -67,6 +68,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(ERASURE_RESENDS, (Index(("resend_at",)),)),
     CollectionSpec(MERGE_LINKS, (Index(("primary_id",)), Index(("merge_id",)))),
     IDEMPOTENCY_COLLECTION,
+    RATE_LIMIT_COLLECTION,
     *BUNDLE_SPECS,
 )
 

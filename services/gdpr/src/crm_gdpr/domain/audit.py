@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from crm_gdpr.domain.audit_values import ValueChange, commit_changes, openings_hold
+from crm_gdpr.domain.audit_values import ValueChange, commit_changes, openings_hold, salts
 
 GENESIS_HASH = "0" * 64
 DATA_EXPORT_ACTION = "gdpr.data-export"
@@ -57,6 +57,37 @@ def canonical_form(
     `changes` (the values' commitments) is among the attributes only when an entry has some,
     so entries written before values were recorded keep their hashes.
     """
+    return _canonical(
+        tenant=tenant,
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        target=target,
+        fields=fields,
+        event_id=event_id,
+        prev_hash=prev_hash,
+        changes=changes,
+        commitments_plain=_sorted_commitments(changes),
+    )
+
+
+def _canonical(
+    *,
+    tenant: str,
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    target: str,
+    fields: list[str],
+    event_id: str | None,
+    prev_hash: str,
+    changes: list[dict[str, Any]] | None,
+    commitments_plain: bool,
+) -> bytes:
+    """`canonical_form`; `commitments_plain` says `changes` were checked (or written by
+    `commit_changes`, whose commitments always are keys in order and plain strings)."""
     # Keys written in sorted order, so orjson needs no sorting pass.
     attrs: dict[str, Any] = {"action": action, "actor": actor, "at": at}
     if changes:
@@ -74,7 +105,8 @@ def canonical_form(
     # nested object in a tampered entry, takes the reference encoder, so the hash of every value
     # stays what it always was.
     if (
-        type(seq) is int
+        commitments_plain
+        and type(seq) is int
         and type(tenant) is str
         and type(at) is str
         and type(actor) is str
@@ -84,7 +116,6 @@ def canonical_form(
         and (event_id is None or type(event_id) is str)
         and type(fields) is list
         and all(type(name) is str for name in fields)
-        and _sorted_commitments(changes)
     ):
         try:
             return orjson.dumps(attrs)
@@ -157,12 +188,16 @@ def chain_entries(
     """The stored documents for drafts appended in order after entry `after_seq` (`prev_hash`)."""
     entries: list[dict[str, Any]] = []
     seq = after_seq
+    # Every salt of the batch from one read of the system's random source.
+    draw = salts(2 * sum(len(draft.changes) for draft in drafts))
     # One tight loop for a whole batch: an import event appends a thousand entries at once.
     for draft, entry_id in zip(drafts, ids, strict=True):
         seq += 1
         fields = list(draft.fields)
-        committed, openings = commit_changes(draft.changes) if draft.changes else (None, None)
-        canonical = canonical_form(
+        committed, openings = (
+            commit_changes(draft.changes, salt=draw) if draft.changes else (None, None)
+        )
+        canonical = _canonical(
             tenant=tenant,
             seq=seq,
             at=draft.at,
@@ -173,6 +208,8 @@ def chain_entries(
             event_id=draft.event_id,
             prev_hash=prev_hash,
             changes=committed,
+            # commit_changes writes keys in order and hex or null: only the names can be odd.
+            commitments_plain=all(type(change.field) is str for change in draft.changes),
         )
         digest = hashlib.sha256(canonical).hexdigest()
         extra: dict[str, Any] = {"changes": committed, "values": openings} if committed else {}

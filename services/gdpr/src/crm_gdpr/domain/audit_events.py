@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from crm_gdpr.domain.audit import AuditDraft
 from crm_gdpr.domain.audit_values import ValueChange
@@ -59,7 +62,9 @@ def _profile_field_names(profile: ContactProfile) -> tuple[str, ...]:
 
 
 def _profile_values(profile: ContactProfile) -> tuple[ValueChange, ...]:
-    dumped = profile.model_dump()
+    # The validated attributes themselves: every profile field is text, a list of text or a
+    # string-keyed map, which a dump would only copy (a third of the entry's cost in an import).
+    dumped = profile.__dict__
     values = [ValueChange(name, None, dumped[name]) for name in _PROFILE_SCALARS if dumped[name]]
     values += [ValueChange(name, None, dumped[name]) for name in _PROFILE_LISTS if dumped[name]]
     values += [ValueChange(name, None, dumped[name]) for name in _PROFILE_MAPS if dumped.get(name)]
@@ -139,12 +144,36 @@ def _fields_and_target(data: EventData, envelope: EventEnvelope) -> tuple[str, t
 
 
 def audit_drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
-    """The audit entries for one event: one per event, or one per contact of an import batch.
+    """The audit entries for one event (none for an import's summary, whose contacts' own
+    events are audited).
 
     Text no store can hold (NUL, lone surrogates) is replaced by U+FFFD in the entry that holds
     it, so one odd identifier never fails the other entries of the batch.
     """
-    return [_storable(draft) for draft in _drafts(envelope, data)]
+    return audit_drafts_many([(data, envelope)])
+
+
+def audit_drafts_many(events: Sequence[tuple[EventData, EventEnvelope]]) -> list[AuditDraft]:
+    """`audit_drafts` of each event in order, their text checked in one pass for the batch."""
+    drafts = [draft for data, envelope in events for draft in _drafts(envelope, data)]
+    if _all_storable(drafts):
+        return drafts
+    return [_storable(draft) for draft in drafts]
+
+
+def _all_storable(drafts: Sequence[AuditDraft]) -> bool:
+    """Whether every text of every draft is storable, from one orjson pass over them all.
+
+    orjson refuses a lone surrogate and escapes NUL as `\\u0000`; a clean batch (nearly every
+    one) is thus told apart without visiting each value. A false "no" only costs the slow path:
+    text holding a literal backslash-u0000, or a value orjson does not write.
+    """
+    try:
+        # A draft and its value changes are named tuples, which orjson hands to `default`.
+        encoded = orjson.dumps(drafts, default=tuple)
+    except orjson.JSONEncodeError:
+        return False
+    return b"\\u0000" not in encoded
 
 
 def _clean_value(value: Any) -> Any:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from crm_gdpr.domain.audit import AuditDraft
-from crm_gdpr.domain.audit_events import audit_drafts
+from crm_gdpr.domain.audit_events import audit_drafts_many
 from crm_gdpr.service_layer.audit import AUDIT_CONSUMER, append_audit, with_seq_retry
 from crm_gdpr.service_layer.audit_redaction import redact_requested
 from crm_gdpr.service_layer.form_consents import record_form_consents
@@ -53,12 +52,12 @@ def _intake(
 
     async def work(session: Session) -> None:
         fresh = await mark_processed_many(session, AUDIT_CONSUMER, [e.id for _, e in events])
-        drafts: list[AuditDraft] = []
+        new: list[tuple[EventData, EventEnvelope]] = []
         for data, envelope in events:
             if envelope.id in fresh:
                 fresh.discard(envelope.id)  # the same event twice in one poll is audited once
-                drafts += audit_drafts(envelope, data)
-        await append_audit(session, tenant, drafts)
+                new.append((data, envelope))
+        await append_audit(session, tenant, audit_drafts_many(new))
         # After the append: values the same poll brought about an erased contact go too.
         requests = [(d, e) for d, e in events if isinstance(d, ErasureRequested)]
         if requests:

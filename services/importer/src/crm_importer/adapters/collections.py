@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
+from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION
 from crm_shared.storage import CollectionSpec, Index
 
 IMPORT_JOBS = "import_jobs"
@@ -17,4 +18,5 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(EXPORTS, (Index(("status",)),)),
     CollectionSpec(WORK_QUEUE, (Index(("kind",)),)),
     IDEMPOTENCY_COLLECTION,
+    RATE_LIMIT_COLLECTION,
 )

@@ -116,7 +116,8 @@ async def _create(contacts: ContactsClient, new: NewField, authorization: str) -
         field_type=new.field_type,
         authorization=authorization,
     )
-    if status in (201, 409):  # 409: defined meanwhile
+    # 202: defined, contacts already held values under the key (a job types them); 409: meanwhile
+    if status in (201, 202, 409):
         return
     if status == 403:
         raise Forbidden(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
+from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION
 from crm_shared.storage import CollectionSpec, Cursor, Eq, In, Index, Range, Session, Where
 from crm_timeline.domain.cursor import TimelinePosition
 from crm_timeline.domain.model import ContactProjection, ItemType, ParkedActivity, TimelineItem
@@ -27,6 +28,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(CONTACTS, indexes=(Index(("merged_into",)),)),
     CollectionSpec(PARKED, indexes=(Index(("owner", "contact_id")), Index(("expires_at",)))),
     IDEMPOTENCY_COLLECTION,
+    RATE_LIMIT_COLLECTION,
 )
 # How deep merges chain (A into B, then B into C) when gathering a timeline's contacts.
 MAX_MERGE_DEPTH = 10

@@ -118,6 +118,8 @@ def _storable_facts(facts: list[ContactFact]) -> list[ContactFact]:
 
 
 def _contact_item(fact: ContactFact, origin: EventOrigin, occurred_at: str) -> TimelineItem:
+    # `details` given rather than defaulted: pydantic deep-copies a mutable default for every
+    # item, and an import's summary makes a thousand at once.
     return TimelineItem(
         id=new_id(),
         tenant=origin.tenant,
@@ -126,6 +128,7 @@ def _contact_item(fact: ContactFact, origin: EventOrigin, occurred_at: str) -> T
         occurred_at=occurred_at,
         source=origin.source,
         summary=fact.summary,
+        details={},
         data=fact.data,
         actor=origin.actor,
     )

@@ -1,0 +1,135 @@
+"""A poll's records are parsed once, whichever way the consumer then handles them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from aiokafka import ConsumerRecord, TopicPartition
+
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import ActivityRecorded, ContactDeleted
+from crm_shared.messaging import consumer as consumer_module
+from crm_shared.messaging.bus import MessageBus
+from crm_shared.messaging.consumer import EventConsumer
+from crm_shared.messaging.dead_letters import Failure
+from crm_shared.settings import PlatformSettings
+
+TP = TopicPartition("test.events", 0)
+
+
+class _Offsets:
+    def __init__(self) -> None:
+        self.committed: dict[TopicPartition, int] = {}
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.committed.update(offsets)
+
+
+class _DeadLetters:
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes | None, str]] = []
+
+    async def send(
+        self, record: ConsumerRecord[bytes, bytes], *, group: str, failure: Failure
+    ) -> None:
+        self.sent.append((record.value, failure.reason))
+
+    async def close(self) -> None:
+        return None
+
+
+def _record(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(TP.topic, 0, offset, 0, 0, b"k", value, None, 1, len(value), [])
+
+
+def _deleted(contact_id: str) -> bytes:
+    data = ContactDeleted(contact_id=contact_id, version=1)
+    return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id).to_bytes()
+
+
+def _activity(contact_id: str) -> bytes:
+    data = ActivityRecorded(
+        contact_id=contact_id,
+        activity_type="email",
+        summary="Called",
+        occurred_at="2026-01-01T00:00:00Z",
+    )
+    return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id).to_bytes()
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes | None]:
+    """Every record value the consumer parses."""
+    seen: list[bytes | None] = []
+    original = consumer_module.parse_record
+
+    def counting(value: bytes | None, headers: object = None) -> EventEnvelope:
+        seen.append(value)
+        return original(value, headers)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(consumer_module, "parse_record", counting)
+    return seen
+
+
+def _consumer(bus: MessageBus, dead: _DeadLetters) -> EventConsumer:
+    return EventConsumer(
+        PlatformSettings(),
+        group="test-group",
+        topics=[TP.topic],
+        bus=bus,
+        dead_letters=dead,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_poll_handled_one_by_one_parses_each_record_once(
+    parses: list[bytes | None],
+) -> None:
+    handled: list[str] = []
+
+    async def on_deleted(event: ContactDeleted, envelope: EventEnvelope) -> None:
+        handled.append(event.contact_id)
+
+    # Not batchable, and skipping some: the poll's records go one by one.
+    bus = MessageBus(skip=lambda envelope: envelope.subject == "skipped").on(
+        ContactDeleted, on_deleted
+    )
+    dead = _DeadLetters()
+    consumer = _consumer(bus, dead)
+    values = [_deleted("skipped"), _deleted("a"), b"{not json", _deleted("skipped"), _deleted("b")]
+    records = [_record(offset, value) for offset, value in enumerate(values)]
+    offsets = _Offsets()
+    await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
+    assert handled == ["a", "b"]
+    assert (consumer.handled, consumer.ignored, consumer.dead_lettered) == (2, 2, 1)
+    assert dead.sent == [(b"{not json", "malformed-json")]
+    assert offsets.committed == {TP: 5}
+    # The malformed record is parsed again on its own, to dead-letter it with its reason; the
+    # records before it are not. Those after it are parsed where they are handled, once.
+    assert parses.count(values[0]) == 1
+    assert parses.count(values[1]) == 1
+    assert parses.count(values[2]) == 2
+    assert parses.count(values[4]) == 1
+
+
+async def test_a_batchable_poll_leaves_the_ignored_records_out_and_parses_once(
+    parses: list[bytes | None],
+) -> None:
+    batches: list[list[str]] = []
+
+    async def on_activities(
+        items: Sequence[tuple[ActivityRecorded, EventEnvelope]],
+    ) -> list[object]:
+        batches.append([event.contact_id for event, _ in items])
+        return [None] * len(items)
+
+    bus = MessageBus().on_many(ActivityRecorded, on_activities)
+    consumer = _consumer(bus, _DeadLetters())
+    values = [_activity("a"), _deleted("x"), _activity("b")]
+    offsets = _Offsets()
+    records = [_record(offset, value) for offset, value in enumerate(values)]
+    await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
+    assert batches == [["a", "b"]]
+    assert (consumer.handled, consumer.ignored) == (2, 1)
+    assert sorted(parses, key=values.index) == values
+    assert offsets.committed == {TP: 3}
