@@ -68,3 +68,26 @@ def test_random_digit_strings_agree_with_phonenumbers() -> None:
 )
 def test_common_spellings_become_e164(raw: str, region: str, e164: str) -> None:
     assert to_e164(raw, region) == e164
+
+
+_TYPES = [t for t in vars(phonenumbers.PhoneNumberType).values() if isinstance(t, int)]
+
+
+def test_every_number_type_of_every_region_agrees_with_phonenumbers() -> None:
+    """The quick check of a country's main region stands for phonenumbers' walk through its number
+    types: every type's example number, and neighbours of it that may be of no type at all."""
+    rng = random.Random(11)
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in _TYPES:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            code = example.country_code
+            national = phonenumbers.national_significant_number(example)
+            neighbours = [national[:-2] + f"{rng.randrange(100):02d}" for _ in range(3)]
+            for digits in [national, *neighbours, national[:-1], national + "1"]:
+                for raw in (f"+{code}{digits}", f"+{code} {digits[:3]} {digits[3:]}"):
+                    assert to_e164(raw, "US") == _reference(raw, "US"), (raw, region, kind)
+                    checked += 1
+    assert checked > 10_000

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from crm_shared.clock import iso
-from crm_shared.ids import id_unix_time, new_id
+from crm_shared.ids import id_unix_time, new_id, new_ids
 
 
 def test_new_ids_are_canonical_uuid7_text_in_increasing_order() -> None:
@@ -21,6 +21,20 @@ def test_new_ids_are_canonical_uuid7_text_in_increasing_order() -> None:
         assert (str(parsed), parsed.version, parsed.variant) == (made, 7, uuid.RFC_4122)
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert before - 0.001 <= (id_unix_time(ids[0]) or 0) <= time.time()
+
+
+def test_ids_made_at_once_continue_the_one_by_one_order() -> None:
+    before = time.time()
+    ids = [new_id(), *new_ids(5000), new_id(), *new_ids(1), *new_ids(0), *new_ids(3)]
+
+    assert len(ids) == 5006
+    for made in ids:
+        parsed = uuid.UUID(made)
+        assert (str(parsed), parsed.version, parsed.variant) == (made, 7, uuid.RFC_4122)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert before - 0.001 <= (id_unix_time(ids[1]) or 0) <= time.time()
+    # The random part is random per id, not one draw shared by the batch.
+    assert len({made[19:] for made in ids}) == len(ids)
 
 
 @pytest.mark.parametrize(

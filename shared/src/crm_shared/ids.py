@@ -10,33 +10,59 @@ import uuid
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
+# The variant's two bits (10) written into the first hex digit of the random part.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def _next_stamp(now_ms: int, start: bytes) -> tuple[int, int]:
+    """The next (milliseconds, counter), larger than every one before in the process; `start`
+    (random) seeds the counter when the clock has moved on. Called holding `_lock`."""
+    global _last_ms, _counter
+    if now_ms <= _last_ms:
+        _counter += 1
+        if _counter > 0xFFF:
+            _last_ms += 1
+            _counter = 0
+    else:
+        _last_ms = now_ms
+        _counter = int.from_bytes(start, "big") & 0x3FF
+    return _last_ms, _counter
+
+
+def _head(ms: int) -> str:
+    """The text of an id up to its counter: the 48-bit time and the version digit."""
+    text = f"{ms & 0xFFFF_FFFF_FFFF:012x}"
+    return f"{text[:8]}-{text[8:]}-7"
+
+
+def _tail(counter: int, rand: str) -> str:
+    """The rest: the counter, the variant and 62 random bits (from 16 random hex digits)."""
+    return f"{counter:03x}-{_VARIANT_DIGIT[rand[0]]}{rand[1:4]}-{rand[4:]}"
 
 
 def new_id() -> str:
     """Return a new UUIDv7 string; ids made in one process are strictly increasing."""
-    global _last_ms, _counter
+    noise = os.urandom(10)
+    with _lock:
+        ms, counter = _next_stamp(time.time_ns() // 1_000_000, noise[8:])
+    return _head(ms) + _tail(counter, noise[:8].hex())
+
+
+def new_ids(count: int) -> list[str]:
+    """`count` new ids, as `count` calls of `new_id` would give them (each larger than every id
+    made before in the process), for one read of the OS's randomness and one lock."""
+    noise = os.urandom(8 * count + 2)
+    rand, start = noise[:-2].hex(), noise[-2:]
     with _lock:
         now_ms = time.time_ns() // 1_000_000
-        if now_ms <= _last_ms:
-            _counter += 1
-            if _counter > 0xFFF:
-                _last_ms += 1
-                _counter = 0
-            now_ms = _last_ms
-        else:
-            _last_ms = now_ms
-            _counter = int.from_bytes(os.urandom(2), "big") & 0x3FF
-        counter = _counter
-    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (now_ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= counter << 64
-    value |= 0b10 << 62
-    value |= rand_b
-    # Formatted by hand: str(uuid.UUID(int=...)) validated and built an object each time, half
-    # of this function's cost, and a busy consumer makes three ids per message it handles.
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        stamps = [_next_stamp(now_ms, start) for _ in range(count)]
+    ids: list[str] = []
+    head_ms, head = -1, ""
+    for position, (ms, counter) in enumerate(stamps):
+        if ms != head_ms:  # a batch's ids mostly share their millisecond: its text is made once
+            head_ms, head = ms, _head(ms)
+        ids.append(head + _tail(counter, rand[16 * position : 16 * position + 16]))
+    return ids
 
 
 def id_unix_time(value: str) -> float | None:

@@ -7,10 +7,13 @@ tenant and actor, on the event model's topic, with the Kafka key also as the env
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from crm_shared.clock import utcnow
-from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.envelope import EnvelopeWriter, EventData, EventEnvelope
+from crm_shared.ids import new_ids
 from crm_shared.observability.tracing import current_traceparent
 from crm_shared.storage import OutgoingEvent
 
@@ -39,28 +42,27 @@ def outgoing(
     return OutgoingEvent(topic=data.topic, key=key, envelope=envelope)
 
 
-def outgoing_many(
-    payloads: Iterable[tuple[EventData, str]],
+def outgoing_written(
+    payloads: Sequence[tuple[type[EventData], dict[str, Any], str]],
     *,
     source: str,
     tenant: str,
     actor: str | None,
+    time: datetime | None = None,
 ) -> list[OutgoingEvent]:
-    """`outgoing` for each (payload, key) of one write, such as an import batch's per-contact
-    events: the same envelopes, with the trace context and the time read once for them all.
+    """`outgoing` for each (kind, payload, key) of one write, the payloads already in their JSON
+    form (see `EnvelopeWriter`), such as an import batch's per-contact events: the same envelope
+    bytes without a model per event, their ids made at once, the trace context and the time
+    read once for them all.
     """
-    traceparent = current_traceparent()
-    time = utcnow()
+    traceparent, time = current_traceparent(), time or utcnow()
+    writers: dict[type[EventData], EnvelopeWriter] = {}
     events: list[OutgoingEvent] = []
-    for data, key in payloads:
-        envelope = EventEnvelope.wrap(
-            data,
-            source=source,
-            tenant=tenant,
-            subject=key,
-            actor=actor,
-            traceparent=traceparent,
-            time=time,
-        )
-        events.append(OutgoingEvent(topic=data.topic, key=key, envelope=envelope))
+    for event_id, (kind, data, key) in zip(new_ids(len(payloads)), payloads, strict=True):
+        writer = writers.get(kind)
+        if writer is None:
+            writer = writers[kind] = EnvelopeWriter(
+                kind, source=source, tenant=tenant, actor=actor, traceparent=traceparent, time=time
+            )
+        events.append(OutgoingEvent(kind.topic, key, writer.write(event_id, key, data)))
     return events

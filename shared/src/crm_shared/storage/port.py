@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, cast
 
-from crm_shared.envelope import EventEnvelope
+from crm_shared.envelope import EventEnvelope, WrittenEnvelope
 from crm_shared.storage.leases import Lease
 
 _FIELD_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -249,7 +249,8 @@ class OutgoingEvent:
 
     topic: str
     key: str | None
-    envelope: EventEnvelope
+    # A writer of many events of one kind may build their JSON directly (`outgoing_written`).
+    envelope: EventEnvelope | WrittenEnvelope
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from crm_shared.events import (
     ContactAnonymized,
     ContactCreated,
     ContactDeleted,
-    ContactProfile,
     ContactPurged,
     ContactRestored,
     ContactsMerged,
@@ -83,23 +82,25 @@ def contacts_changed(
     return changed
 
 
-def current_state(
-    doc: dict[str, Any], *, contact_id: str, profile: ContactProfile | None = None
-) -> ContactState | None:
-    """A contact's state record payload; None once it is gone for good (a tombstone).
+def state_data(doc: dict[str, Any], *, contact_id: str, profile: dict[str, Any]) -> dict[str, Any]:
+    """A live or soft-deleted contact's state record payload as JSON (ContactState's fields in
+    order), with its `profile_snapshot`: what the import path writes without a model."""
+    return {
+        "contact_id": contact_id,
+        "version": int(doc["version"]),
+        "profile": profile,
+        "created_at": doc.get("created_at"),
+        "updated_at": doc.get("updated_at"),
+        "deleted_at": doc.get("deleted_at"),
+    }
 
-    `profile`: the document's profile when the caller has built it already.
-    """
+
+def current_state(doc: dict[str, Any], *, contact_id: str) -> ContactState | None:
+    """A contact's state record payload; None once it is gone for good (a tombstone)."""
     if doc.get("erased_at") or doc.get("merged_into"):
         return None
-    return ContactState(
-        contact_id=contact_id,
-        version=int(doc["version"]),
-        profile=profile or ContactProfile(**profile_snapshot(doc)),
-        created_at=doc.get("created_at"),
-        updated_at=doc.get("updated_at"),
-        deleted_at=doc.get("deleted_at"),
-    )
+    profile = profile_snapshot(doc)
+    return ContactState.model_validate(state_data(doc, contact_id=contact_id, profile=profile))
 
 
 def state_of(doc: dict[str, Any] | None, *, contact_id: str, tenant: str, actor: str) -> Any:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_contacts.domain.contact import Changes, refresh_derived
+from crm_contacts.domain.contact import Changes, refresh_tags_derived
 from crm_contacts.domain.contact_doc import AnyContactDoc
 from crm_contacts.domain.custom_fields import FieldDefinition, validate_custom_values
 from crm_contacts.domain.tag_rules import CompiledRule, TagRule, compile_rules, final_tags
@@ -149,7 +149,7 @@ class ContactPolicy:
         tags = self.tags_for(doc)
         if tags != doc["tags"]:
             doc["tags"] = tags
-            refresh_derived(doc)
+            refresh_tags_derived(doc)  # no other derived field reads the tags
         return doc
 
     def retag_changed(
@@ -158,8 +158,11 @@ class ContactPolicy:
         """After a change: re-apply system and auto tags; `changes` reports tags if they moved."""
         if not changes:
             return changes
-        updated["tags"] = self.tags_for(updated)
-        refresh_derived(updated)
+        tags = self.tags_for(updated)
+        if tags != updated["tags"]:
+            # Every caller applied the change with apply_profile, which derived the rest already.
+            updated["tags"] = tags
+            refresh_tags_derived(updated)
         old = list(before.get("tags") or ())
         if updated["tags"] != old:
             changes["tags"] = (old, updated["tags"])

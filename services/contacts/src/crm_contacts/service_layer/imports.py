@@ -25,13 +25,13 @@ from crm_contacts.domain.importing import (
 )
 from crm_contacts.service_layer.account_links import link_import_batch
 from crm_contacts.service_layer.contact_policy import load_policy, record_new_tags
-from crm_contacts.service_layer.import_events import per_contact_events_and_states
+from crm_contacts.service_layer.import_events import batch_summary, per_contact_events_and_states
 from crm_contacts.settings import ContactsSettings
 from crm_shared.actors import import_actor
 from crm_shared.clock import now_iso
 from crm_shared.events import ContactsImported, ImportBatchProcessed, ImportContactsBatch
 from crm_shared.events.imports import DEFAULT_MATCH_ON, DuplicatePolicy, MatchIdentifier
-from crm_shared.ids import new_id
+from crm_shared.ids import new_ids
 from crm_shared.outbox import CONTACTS_SOURCE, outgoing
 from crm_shared.storage import DocumentStore, OutgoingEvent, Session
 
@@ -172,6 +172,8 @@ async def plan_rows(
     rules = await load_policy(session, tenant, tag_names=_tag_names(prepared, existing.contacts()))
     # The stored documents before the batch: planning notes its own writes in `existing`.
     originals = existing.contacts()
+    # Ids for every row that may create a contact, made at once (in order, as one by one).
+    new_contact_ids = iter(new_ids(len(prepared)))
     plan = plan_batch(
         prepared,
         tenant=tenant,
@@ -179,7 +181,7 @@ async def plan_rows(
         existing=existing,
         suppressed=suppressed,
         now=now,
-        new_id=new_id,
+        new_id=new_contact_ids.__next__,
         rules=rules,
         occurred_at=occurred_at,
     )
@@ -220,12 +222,12 @@ async def _answer_cancelled(
 def _processed(
     batch: ImportContactsBatch, results: list[dict[str, Any]], *, tenant: str
 ) -> OutgoingEvent:
-    processed = ImportBatchProcessed(job_id=batch.job_id, batch_no=batch.batch_no, results=results)
-    return outgoing(
-        processed,
-        source=CONTACTS_SOURCE,
+    return batch_summary(
+        ImportBatchProcessed,
+        job_id=batch.job_id,
+        batch_no=batch.batch_no,
+        entries=results,
         tenant=tenant,
-        key=batch.job_id,
         actor=import_actor(batch.job_id),
     )
 
@@ -296,14 +298,15 @@ async def _apply(
         )
         events += contact_events
         if plan.imported:
-            imported = ContactsImported(
-                job_id=batch.job_id, batch_no=batch.batch_no, contacts=plan.imported
+            imported = batch_summary(
+                ContactsImported,
+                job_id=batch.job_id,
+                batch_no=batch.batch_no,
+                entries=plan.imported,
+                tenant=tenant,
+                actor=actor,
             )
-            events.append(
-                outgoing(
-                    imported, source=CONTACTS_SOURCE, tenant=tenant, key=batch.job_id, actor=actor
-                )
-            )
+            events.append(imported)
         await session.add_events([*events, *states])
     log.info(
         "import %s batch %d: %d rows, %d created, %d updated",
