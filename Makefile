@@ -61,6 +61,11 @@ bench-import: install ## the import alone: N rows end to end (default 100000) ag
 bench-import-apply: install ## contacts applying import batches in process: CPU us/row (IMPORT_APPLY_N rows)
 	@$(UV) run --no-sync python -m bench.import_apply_bench --rows $(IMPORT_APPLY_N)
 
+REMATCH_N ?= 20000
+.PHONY: bench-rematch
+bench-rematch: install ## re-match queue drain after an import of N contacts (REMATCH_N) vs its block reads in SQL
+	@$(UV) run --no-sync python -m bench.rematch_bench --contacts $(REMATCH_N)
+
 .PHONY: bench-fanout-apply bench-broker
 bench-broker: install ## embedded broker, producer and consumer CPU per record for producer linger/batch/compression settings
 	@$(UV) run --no-sync python -m bench.broker_bench --records 20000 --latency 200

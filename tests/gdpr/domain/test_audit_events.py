@@ -249,3 +249,34 @@ def test_a_retention_deletion_names_the_job_and_what_went_never_data() -> None:
         "job-9",
     )
     assert draft.fields == ("failed_rows", "upload")
+
+
+def test_a_created_contacts_fields_are_its_filled_profile_fields_of_every_shape() -> None:
+    from crm_gdpr.domain.audit_events import _profile_field_names
+
+    profile = ContactProfile(
+        name="Ann",
+        email="ann@example.com",
+        company="",
+        tags=["vip"],
+        emails=["ann@work.example"],
+        phones=[],
+        external_ids={"crm": "42"},
+        custom_fields={"b": 1, "a": "x", "empty": None},
+        sources=["import"],
+    )
+    data = ContactCreated(contact_id="c1", version=1, source="import", profile=profile)
+    [draft] = audit_drafts(wrap(data, subject="c1"), data)
+    assert draft.fields == _profile_field_names(profile)
+    assert draft.fields == (
+        "name",
+        "email",
+        "tags",
+        "emails",
+        "sources",
+        "external_ids",
+        "custom_fields.a",
+        "custom_fields.b",
+        "custom_fields.empty",
+    )
+    assert draft.fields == tuple(change.field for change in draft.changes)

@@ -176,7 +176,28 @@ async def test_one_fact_no_store_can_hold_does_not_lose_the_others_of_its_batch(
     ]
     event = ContactsImported(job_id="job-1", batch_no=1, contacts=rows)
     recorded = await record_contact_event(store, event, origin=ORIGIN, delivery=None)
-    assert sorted(item.contact_id for item in recorded) == ["c-1", "c-3"]
+    assert sorted(item["contact_id"] for item in recorded) == ["c-1", "c-3"]
     projections, items = await _contents(store)
     assert sorted(p["id"] for p in projections) == ["c-1", "c-3"]
     assert len(items) == 2
+
+
+async def test_a_recorded_item_is_stored_exactly_as_its_model_writes_it(
+    stores: tuple[MemoryStore, MemoryStore],
+) -> None:
+    from crm_timeline.domain.model import TimelineItem
+
+    store, _ = stores
+    rows = [
+        ImportedContact(contact_id="c-1", version=1, action="created", changed_fields=["name"]),
+        ImportedContact(contact_id="c-2", version=1, action="updated", changed_fields=[]),
+    ]
+    event = ContactsImported(job_id="job-1", batch_no=1, contacts=rows)
+    recorded = await record_contact_event(store, event, origin=ORIGIN, delivery=None)
+    _, items = await _contents(store)
+    without_ids = [{key: value for key, value in doc.items() if key != "id"} for doc in recorded]
+    assert sorted(items, key=lambda doc: doc["contact_id"]) == without_ids
+    for doc in recorded:
+        assert TimelineItem.model_validate(doc).model_dump() == doc
+    assert [doc["type"] for doc in recorded] == ["imported", "imported"]
+    assert recorded[0]["data"] == {"job_id": "job-1", "changed_fields": ["name"]}

@@ -97,7 +97,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.start_leased(
             f"{SERVICE}-duplicate-pairs",
             store,
-            lambda: run_match_loop(store, idle_seconds=settings.contacts_match_interval_seconds),
+            lambda: run_match_loop(
+                store,
+                idle_seconds=settings.contacts_match_interval_seconds,
+                import_quiet=settings.contacts_import_rematch_quiet_seconds,
+            ),
             ttl=ttl,
         )
         tasks.start_leased(

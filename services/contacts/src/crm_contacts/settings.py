@@ -23,6 +23,8 @@ class ContactsSettings(PlatformSettings):
 
     # How long the duplicate-pair refresh waits when its queue is empty.
     contacts_match_interval_seconds: float = Field(default=0.2, gt=0)
+    # An import's contacts are re-matched once its batches have stopped arriving this long.
+    contacts_import_rematch_quiet_seconds: float = Field(default=5.0, ge=0)
     # Bulk actions: contacts per transaction, and a pause between chunks that leaves room for
     # interactive requests on a busy store (0: none).
     contacts_bulk_chunk_size: int = Field(default=500, ge=1, le=5000)

@@ -3,12 +3,14 @@
 `duplicate_pairs` holds one document per candidate pair (the "group" the API lists), ordered by
 score, indexed by both contact ids. `match_queue` holds the contacts whose pairs must be
 recomputed, written in the same transaction as the contact change and drained by a background
-loop; its entries live under the reserved tenant "" so one loop serves every tenant.
+loop; its entries live under the reserved tenant "" so one loop serves every tenant. An entry is
+keyed by its contact: a contact queued again (created, then updated) has one entry, holding the
+latest reason and a fresh `token`, and is matched once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from crm_contacts.domain.matching.profile import EMAIL_KEY, PHONE_KEY
@@ -38,7 +40,9 @@ MATCHING_SPECS: tuple[CollectionSpec, ...] = (
         DUPLICATE_PAIRS,
         indexes=(Index(("contact_ids",), multi_value="array"), Index(("score",))),
     ),
-    CollectionSpec(MATCH_QUEUE),
+    # Entries not from an import, oldest first, and an import job's newest entry. The rounds
+    # after an import read in id order (tenant, then contact id: creation order), no index.
+    CollectionSpec(MATCH_QUEUE, indexes=(Index(("after_import", "token")),)),
     CollectionSpec(SCAN_STATUS),
 )
 # Matching sees only the live set: not deleted, not erased, not merged away.
@@ -85,6 +89,28 @@ class CandidateFinder:
             )
             found.update((doc["id"], doc) for doc in docs)
         return sorted(found.values(), key=lambda doc: str(doc["id"]))
+
+    async def every_holder(
+        self, keys: Sequence[str], *, limit: int, fields: Sequence[str]
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Live holders of any of these keys, and whether that is all of them.
+
+        One indexed query per IN list of keys (a re-match round's keys of one kind), each
+        reading at most `limit` holders: a list that reached it may have left some out.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        complete = True
+        for chunk in _chunks(list(dict.fromkeys(keys))):
+            docs = await self._session.find(
+                CONTACTS,
+                tenant=self._tenant,
+                where=(ContainsAny("match_keys", chunk), *MATCHABLE),
+                limit=limit + 1,
+                fields=fields,
+            )
+            complete = complete and len(docs) <= limit
+            found.update((doc["id"], doc) for doc in docs)
+        return list(found.values()), complete
 
     async def by_identifiers(
         self, *, emails: Sequence[str], phones: Sequence[str]
@@ -220,22 +246,92 @@ class PairRepository:
             await self._session.insert_many(DUPLICATE_PAIRS, pairs)
 
 
-async def queue_rematch(session: Session, tenant: str, contact_ids: Iterable[str]) -> None:
-    """Ask for these contacts' pairs to be recomputed, in the caller's transaction."""
-    docs = [
-        {"id": new_id(), "tenant": QUEUE_TENANT, "contact_tenant": tenant, "contact_id": cid}
+def _entry_id(tenant: str, contact_id: str) -> str:
+    return f"{tenant}/{contact_id}"
+
+
+def token_ms(token: str) -> int:
+    """When an entry was queued, in Unix milliseconds: a token is a UUIDv7 (`new_id`)."""
+    return int(token.replace("-", "")[:12], 16)
+
+
+async def queue_rematch(
+    session: Session,
+    tenant: str,
+    contact_ids: Iterable[str],
+    *,
+    reason: str = "changed",
+    import_job: str | None = None,
+    new_contacts: bool = False,
+) -> None:
+    """Ask for these contacts' pairs to be recomputed, in the caller's transaction.
+
+    One entry per contact: an entry already queued is replaced (the latest reason and token
+    win), so a contact created and then updated is matched once. With `import_job`, the entries
+    wait until that import's batches stop arriving (see `refresh_queued`). Contacts created in
+    this transaction (`new_contacts`) have no entry yet: there is none to replace.
+    """
+    docs: list[dict[str, Any]] = [
+        {
+            "id": _entry_id(tenant, cid),
+            "tenant": QUEUE_TENANT,
+            "contact_tenant": tenant,
+            "contact_id": cid,
+            "reason": reason,
+            "after_import": import_job,
+            "token": new_id(),
+        }
         for cid in dict.fromkeys(contact_ids)
     ]
+    if docs and not new_contacts:
+        # The port has no upsert: the earlier entries go first, in the same transaction.
+        for chunk in _chunks([d["id"] for d in docs]):
+            await session.delete_where(MATCH_QUEUE, tenant=QUEUE_TENANT, where=(In("id", chunk),))
     if docs:
         await session.insert_many(MATCH_QUEUE, docs)
 
 
-async def queued(session: Session, *, limit: int) -> list[dict[str, Any]]:
-    """The oldest queue entries, every tenant."""
-    return await session.find(MATCH_QUEUE, tenant=QUEUE_TENANT, limit=limit)
+async def queued(
+    session: Session, *, limit: int, with_imports: bool = True
+) -> list[dict[str, Any]]:
+    """Queue entries, every tenant: those not from an import, oldest first; or every entry,
+    in id order (by tenant, then contact id: the order an import created its contacts)."""
+    if with_imports:
+        return await session.find(MATCH_QUEUE, tenant=QUEUE_TENANT, limit=limit)
+    return await session.find(
+        MATCH_QUEUE,
+        tenant=QUEUE_TENANT,
+        where=(Eq("after_import", None),),
+        order_by="token",
+        limit=limit,
+    )
 
 
-async def dequeue(session: Session, entry_ids: Sequence[str]) -> None:
-    """Drop handled queue entries."""
-    for chunk in _chunks(list(entry_ids)):
-        await session.delete_where(MATCH_QUEUE, tenant=QUEUE_TENANT, where=(In("id", chunk),))
+async def newest_of_import(session: Session, job_id: str) -> dict[str, Any] | None:
+    """The entry an import job queued last, if any is still queued."""
+    found = await session.find(
+        MATCH_QUEUE,
+        tenant=QUEUE_TENANT,
+        where=(Eq("after_import", job_id),),
+        order_by="token",
+        descending=True,
+        limit=1,
+    )
+    return found[0] if found else None
+
+
+async def dequeue(session: Session, entries: Sequence[Mapping[str, Any]]) -> None:
+    """Drop handled queue entries, unless their contact was queued again meanwhile.
+
+    A contact changed while its round was matching has a new token: its entry stays, and it is
+    matched again in a later round. The entries are read back by id in the caller's
+    transaction (the primary key; a delete naming the tokens would walk their index instead).
+    """
+    handled = {e["id"]: e.get("token") for e in entries}
+    for chunk in _chunks(list(handled)):
+        now = await session.find(
+            MATCH_QUEUE, tenant=QUEUE_TENANT, where=(In("id", chunk),), limit=len(chunk)
+        )
+        same = tuple(e["id"] for e in now if e.get("token") == handled[e["id"]])
+        if same:
+            await session.delete_where(MATCH_QUEUE, tenant=QUEUE_TENANT, where=(In("id", same),))

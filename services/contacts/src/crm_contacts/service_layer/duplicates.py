@@ -11,58 +11,60 @@ meanwhile (deleted, erased, merged away), whatever path made them leave.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from crm_contacts.adapters.duplicates import (
-    MATCH_VIEW,
     CandidateFinder,
     PairRepository,
     dequeue,
+    newest_of_import,
     queued,
+    token_ms,
 )
 from crm_contacts.domain.contact import is_live
-from crm_contacts.domain.matching import Match, MatchProfile, match_profile, rank
+from crm_contacts.domain.matching import Match, match_profile
 from crm_contacts.domain.matching.cursor import decode_pair_cursor, encode_pair_cursor
-from crm_contacts.domain.matching.names import (
-    EXACT_NAME_KEY,
-    FIRST_INITIAL_KEY,
-    LAST_INITIAL_KEY,
-    NAME_KEYS,
-    SOUND_KEY,
-)
 from crm_contacts.domain.matching.pairs import (
     dismissed_pair,
     new_pair,
     pair_id,
     rescored_pair,
 )
-from crm_contacts.domain.matching.scoring import SIMILAR_NAME_REASON, similar_names
+
+# The look-up's limits, re-exported: the tests and the bench read them here.
+from crm_contacts.service_layer.candidates import IDENTIFIER_CANDIDATES as IDENTIFIER_CANDIDATES
+from crm_contacts.service_layer.candidates import NAME_CANDIDATES as NAME_CANDIDATES
+from crm_contacts.service_layer.candidates import WEAK_HOLDERS as WEAK_HOLDERS
+from crm_contacts.service_layer.candidates import (
+    FinderSource,
+    matches_from,
+    needs_weak_blocks,
+    strong_matches,
+    weak_matches,
+)
 from crm_contacts.service_layer.handlers import visible
+from crm_contacts.service_layer.rematch_blocks import RoundBlocks
 from crm_shared.clock import now_iso
 from crm_shared.problems import NotFound
 from crm_shared.storage import Cursor, DocumentStore, Session
 
-# Candidates read per look-up, strongest blocks first. Every holder of a shared email, phone or
-# external id is read (up to IDENTIFIER_CANDIDATES: a switchboard number is cut there); then the
-# exact name's holders and the sound's, at most NAME_CANDIDATES of them together. A common
-# name's blocks hold hundreds of strangers at other companies that the matching rule leaves out
-# anyway: reading all of them is what made the create-time check slow with a million stored.
-IDENTIFIER_CANDIDATES = 200
-NAME_CANDIDATES = 50
-# The weak name blocks (last name + first initial, first name + last initial) are read only
-# when the strong ones found no similar name: at a million contacts "f:john s" holds every John
-# S-something, hundreds. Then only the names of at most WEAK_HOLDERS of them are read, compared
-# in one rapidfuzz loop, and just the similar ones read whole enough to be scored.
-WEAK_HOLDERS = 300
-_STRONG_NAME_KEYS = (EXACT_NAME_KEY, SOUND_KEY)
-_WEAK_NAME_KEYS = (LAST_INITIAL_KEY, FIRST_INITIAL_KEY)
-_NAME_ONLY = ("name",)
-# Queue entries handled per round of the re-match: the contacts are matched one short read each,
-# then the round's pairs are written in one transaction (a few thousand rows at most).
+# Queue entries handled per round of the re-match: the round's blocks are read in bulk, its
+# contacts matched from memory, then its pairs written in one transaction (a few thousand rows).
 REMATCH_BATCH = 50
+# An import's contacts are matched after it, in larger rounds: once its batches have stopped
+# arriving for IMPORT_QUIET_SECONDS (a job's batches come seconds apart at most), or once its
+# oldest entry has waited IMPORT_DEFER_LIMIT_SECONDS (a long import is then matched beside it,
+# round by round, rather than never). Meanwhile the import's batches and the outbox relay have
+# the CPU and the writer. Per contact, rounds of 100-200 drained faster than rounds of 500
+# (bench-rematch at 20,000: IN lists of a thousand keys made each bulk read dearer per key).
+IMPORT_REMATCH_BATCH = 200
+IMPORT_QUIET_SECONDS = 5.0
+IMPORT_DEFER_LIMIT_SECONDS = 600.0
+_YIELD_EVERY = 10
 
 
 def matchable(doc: Mapping[str, Any] | None) -> bool:
@@ -72,17 +74,7 @@ def matchable(doc: Mapping[str, Any] | None) -> bool:
 
 async def match_list(session: Session, tenant: str, doc: Mapping[str, Any]) -> list[Match]:
     """The contact's likely duplicates among the live ones, best first (no document read whole)."""
-    profile = match_profile(doc)
-    finder = CandidateFinder(session, tenant)
-    strong = await _strong_candidates(finder, profile.keys)
-    matches = rank(profile, (match_profile(view) for view in strong.values()))
-    if any(SIMILAR_NAME_REASON in m.reasons for m in matches):
-        return matches
-    weak = await _weak_candidates(finder, profile, seen=strong.keys())
-    if not weak:
-        return matches
-    matches += rank(profile, (match_profile(view) for view in weak))
-    return sorted(matches, key=lambda m: (-m.score, m.contact_id))
+    return await matches_from(FinderSource(CandidateFinder(session, tenant)), match_profile(doc))
 
 
 async def find_matches(
@@ -95,46 +87,6 @@ async def find_matches(
     # The same snapshot or transaction: every match is still there, as it was matched.
     docs = await CandidateFinder(session, tenant).by_ids([m.contact_id for m in matches])
     return [(m, docs[m.contact_id]) for m in matches]
-
-
-async def _strong_candidates(finder: CandidateFinder, keys: Sequence[str]) -> dict[str, Any]:
-    """Id -> MATCH_VIEW of the holders of the identifiers, then of the exact name and its sound.
-
-    One query per block, each with its own limit, so a common name costs NAME_CANDIDATES rows.
-    The exact name's holders hold its sound too: the sound's read allows for them coming back.
-    """
-    identifiers = [k for k in keys if not k.startswith(NAME_KEYS)]
-    found: dict[str, Any] = {}
-    if identifiers:
-        views = await finder.by_keys(identifiers, limit=IDENTIFIER_CANDIDATES, fields=MATCH_VIEW)
-        found.update((view["id"], view) for view in views)
-    by_name: set[str] = set()
-    for prefix in _STRONG_NAME_KEYS:
-        block = [k for k in keys if k.startswith(prefix)]
-        room = NAME_CANDIDATES - len(by_name)
-        if not block or room <= 0:
-            continue
-        views = await finder.by_keys(block, limit=room + len(by_name), fields=MATCH_VIEW)
-        for view in views:
-            if len(by_name) < NAME_CANDIDATES and view["id"] not in by_name:
-                by_name.add(view["id"])
-                found.setdefault(view["id"], view)
-    return found
-
-
-async def _weak_candidates(
-    finder: CandidateFinder, profile: MatchProfile, *, seen: Collection[str]
-) -> list[dict[str, Any]]:
-    """MATCH_VIEW of the weak blocks' holders whose names are similar (see WEAK_HOLDERS)."""
-    block = [k for k in profile.keys if k.startswith(_WEAK_NAME_KEYS)]
-    if not block:
-        return []
-    holders = await finder.by_keys(block, limit=WEAK_HOLDERS, fields=_NAME_ONLY)
-    unseen = [h for h in holders if h["id"] not in seen]
-    similar = similar_names(profile, [str(h.get("name") or "") for h in unseen])
-    if not similar:
-        return []
-    return await finder.live_views([unseen[at]["id"] for at in similar[:NAME_CANDIDATES]])
 
 
 async def _dismissed_ids(session: Session, tenant: str, contact_id: str) -> set[str]:
@@ -166,52 +118,98 @@ async def forget_pairs(session: Session, tenant: str, contact_id: str) -> None:
     await pairs.remove([p["id"] for p in await pairs.of_contact(contact_id) if not p["dismissed"]])
 
 
-async def refresh_queued(store: DocumentStore, *, batch: int = REMATCH_BATCH) -> int:
+async def refresh_queued(
+    store: DocumentStore,
+    *,
+    batch: int = REMATCH_BATCH,
+    import_batch: int = IMPORT_REMATCH_BATCH,
+    import_quiet: float = IMPORT_QUIET_SECONDS,
+    defer_limit: float = IMPORT_DEFER_LIMIT_SECONDS,
+) -> int:
     """Recompute the pairs of the oldest queued contacts; how many queue entries were handled.
 
-    Matching is reads and CPU, writing the pairs is one short transaction: each contact is
-    matched in a read of its own, yielding the event loop between contacts, and only then are
-    the round's pairs written (in bulk) and its entries dropped. So a long queue (an import of
-    few distinct names) never holds the writer or the reader for more than one step, and the
-    outbox relay, consumers and HTTP keep flowing beside it. A contact changed meanwhile was
-    queued again by that change (a new entry, not dropped here): it is matched again later.
+    Entries queued by a change come first, `batch` a round; an import's entries only when none
+    of those wait, `import_batch` a round, and only once the import is over (see
+    IMPORT_QUIET_SECONDS). Matching is reads and CPU, writing the pairs is one short
+    transaction: the round's blocks are read in a few bulk queries, its contacts matched from
+    memory (yielding the event loop between contacts), and only then are the round's pairs
+    written (in bulk) and its entries dropped. A contact changed meanwhile was queued again by
+    that change (a new token, so its entry stays): it is matched again later.
     """
     async with store.reader() as session:
-        entries = await queued(session, limit=batch)
+        entries = await queued(session, limit=batch, with_imports=False)
+        if not entries:
+            entries = await _imports_done(
+                session,
+                await queued(session, limit=import_batch),
+                quiet=import_quiet,
+                defer_limit=defer_limit,
+            )
     if not entries:
         return 0
     by_tenant: dict[str, list[str]] = defaultdict(list)
     for entry in entries:
         by_tenant[entry["contact_tenant"]].append(entry["contact_id"])
-    fresh = {
-        tenant: await _rematched(store, tenant, list(dict.fromkeys(ids)))
-        for tenant, ids in by_tenant.items()
-    }
+    fresh = {tenant: await rematch_round(store, tenant, ids) for tenant, ids in by_tenant.items()}
     now = now_iso()
     async with store.transaction() as session:
         for tenant, matches in fresh.items():
             await _write_pairs(PairRepository(session, tenant), matches, now=now)
-        await dequeue(session, [e["id"] for e in entries])
+        await dequeue(session, entries)
     return len(entries)
 
 
-async def _rematched(
-    store: DocumentStore, tenant: str, contact_ids: list[str]
+async def _imports_done(
+    session: Session, entries: list[dict[str, Any]], *, quiet: float, defer_limit: float
+) -> list[dict[str, Any]]:
+    """The entries whose import has stopped sending batches, or that waited long enough."""
+    now_ms = time.time() * 1000
+    oldest: dict[str, int] = {}
+    for entry in entries:
+        if job := entry.get("after_import"):
+            oldest.setdefault(job, token_ms(entry["token"]))
+    ready: set[str] = set()
+    for job, first_ms in oldest.items():
+        newest = await newest_of_import(session, job)
+        last_ms = token_ms(newest["token"]) if newest else first_ms
+        if now_ms - last_ms >= quiet * 1000 or now_ms - first_ms >= defer_limit * 1000:
+            ready.add(job)
+    return [e for e in entries if not e.get("after_import") or e["after_import"] in ready]
+
+
+async def rematch_round(
+    store: DocumentStore, tenant: str, contact_ids: Sequence[str]
 ) -> dict[str, list[Match]]:
-    """Each contact's matches now (none for one that left the live set), one short read each."""
-    async with store.reader() as session:
-        docs = await CandidateFinder(session, tenant).by_ids(contact_ids)
-    found: dict[str, list[Match]] = {}
-    for contact_id in contact_ids:
-        doc = docs.get(contact_id)
-        found[contact_id] = []
-        if matchable(doc):
-            assert doc is not None
-            async with store.reader() as session:
-                found[contact_id] = await match_list(session, tenant, doc)
-        # Matching is CPU: the relay, the consumers and HTTP get the loop between contacts.
-        await asyncio.sleep(0)
+    """Each contact's matches now (none for one that left the live set), its blocks read in bulk.
+
+    The same matches each contact's own look-up finds (`match_list`): the same rule reads the
+    blocks, only from what the round read at once.
+    """
+    blocks = RoundBlocks(store, tenant)
+    profiles = await blocks.read_contacts(list(dict.fromkeys(contact_ids)))
+    await blocks.read_strong(list(profiles.values()))
+    found: dict[str, list[Match]] = {cid: [] for cid in contact_ids}
+    strong: dict[str, dict[str, Any]] = {}
+    for at, (contact_id, profile) in enumerate(profiles.items()):
+        found[contact_id], strong[contact_id] = await strong_matches(blocks, profile)
+        await _yield_now_and_then(at)
+    weak = [p for cid, p in profiles.items() if needs_weak_blocks(found[cid])]
+    if weak:
+        await blocks.read_weak(weak)
+    for at, profile in enumerate(weak):
+        more = await weak_matches(blocks, profile, seen=strong[profile.id].keys())
+        if more:
+            found[profile.id] = sorted(
+                found[profile.id] + more, key=lambda m: (-m.score, m.contact_id)
+            )
+        await _yield_now_and_then(at)
     return found
+
+
+async def _yield_now_and_then(at: int) -> None:
+    # Matching is CPU: the relay, the consumers and HTTP get the loop every few contacts.
+    if at % _YIELD_EVERY == _YIELD_EVERY - 1:
+        await asyncio.sleep(0)
 
 
 async def _write_pairs(

@@ -153,7 +153,7 @@ async def apply_create(
     await record_new_tags(session, tenant, policy)
     accounts = await link_accounts(session, tenant, [doc], now=doc["created_at"])
     await contacts.add(doc)
-    await queue_rematch(session, tenant, [doc["id"]])
+    await queue_rematch(session, tenant, [doc["id"]], reason="created", new_contacts=True)
     event = ContactCreated(
         contact_id=doc["id"],
         version=doc["version"],

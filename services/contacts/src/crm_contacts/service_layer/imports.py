@@ -281,7 +281,13 @@ async def _apply(
         await contacts.add_many(plan.inserts)
         if not await contacts.save_many(list(plan.replacements.values())):
             raise ConcurrentUpdateError(f"a contact of import {batch.job_id} changed meanwhile")
-        await queue_rematch(session, tenant, [*(d["id"] for d in plan.inserts), *plan.replacements])
+        created = [d["id"] for d in plan.inserts]
+        await queue_rematch(
+            session, tenant, created, reason="imported", import_job=batch.job_id, new_contacts=True
+        )
+        await queue_rematch(
+            session, tenant, list(plan.replacements), reason="imported", import_job=batch.job_id
+        )
         await record_results(session, tenant, batch.job_id, batch.batch_no, plan.results)
         events = [_processed(batch, plan.results, tenant=tenant)]
         events += account_events

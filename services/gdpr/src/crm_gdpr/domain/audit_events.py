@@ -220,7 +220,14 @@ def _drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
         # Each contact of the batch has its own created/updated event, audited with its values
         # like an API write; the summary names no values, so it adds nothing.
         return []
-    target, fields = _fields_and_target(data, envelope)
+    if isinstance(data, ContactCreated):
+        # The filled fields are exactly those with values: one walk over the profile, not two
+        # (every contact of an import comes through here).
+        changes = _profile_values(data.profile)
+        target, fields = data.contact_id, tuple(change.field for change in changes)
+    else:
+        target, fields = _fields_and_target(data, envelope)
+        changes = _values(data)
     return [
         AuditDraft(
             at=iso(envelope.time),
@@ -229,6 +236,6 @@ def _drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
             target=target,
             fields=fields,
             event_id=envelope.id,
-            changes=_values(data),
+            changes=changes,
         )
     ]

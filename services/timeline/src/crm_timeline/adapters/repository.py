@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION
@@ -84,6 +85,11 @@ class TimelineRepository:
         """Store new timeline items."""
         if items:
             await self._session.insert_many(ITEMS, [item.model_dump() for item in items])
+
+    async def add_item_documents(self, documents: Sequence[dict[str, Any]]) -> None:
+        """Store new timeline items already written as their documents (`model_dump()`)."""
+        if documents:
+            await self._session.insert_many(ITEMS, list(documents))
 
     async def has_items(self, *, tenant: str, contact_id: str) -> bool:
         """True when the contact has at least one item (activities may precede its creation)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from crm_shared.clock import iso
 from crm_shared.ids import new_id
@@ -17,7 +18,7 @@ from crm_timeline.domain.contact_history import (
     facts_from_event,
     outcome_of,
 )
-from crm_timeline.domain.model import ContactProjection, EventOrigin, TimelineItem, as_utc
+from crm_timeline.domain.model import ContactProjection, EventOrigin, as_utc
 from crm_timeline.service_layer.delivery import Delivery, first_delivery
 from crm_timeline.service_layer.parking import release_parked
 
@@ -30,15 +31,16 @@ async def record_contact_event(
     *,
     origin: EventOrigin,
     delivery: Delivery | None,
-) -> list[TimelineItem]:
-    """Advance the projection for newer versions and record an item for newer-or-equal ones.
+) -> list[dict[str, Any]]:
+    """Advance the projection for newer versions and record an item for newer-or-equal ones;
+    the stored items.
 
     An import batch lists up to 1,000 contacts, so every fact of the event is decided in memory
     against projections read with one query and written back with a few bulk statements.
     """
     facts = _storable_facts(facts_from_event(event))
     occurred_at = iso(as_utc(origin.occurred_at))
-    recorded: list[TimelineItem] = []
+    recorded: list[dict[str, Any]] = []
     async with store.transaction() as session:
         if not await first_delivery(session, delivery):
             return []
@@ -63,7 +65,7 @@ async def record_contact_event(
         await repo.save_contacts(
             tenant=origin.tenant, contacts=list(advanced.values()), stored=stored.keys()
         )
-        await repo.add_items(recorded)
+        await repo.add_item_documents(recorded)
         # Activities reported before the contact's first event waited for it.
         newly_known = [contact_id for contact_id in advanced if contact_id not in stored]
         await release_parked(session, repo, tenant=origin.tenant, contact_ids=newly_known)
@@ -117,18 +119,23 @@ def _storable_facts(facts: list[ContactFact]) -> list[ContactFact]:
     return kept
 
 
-def _contact_item(fact: ContactFact, origin: EventOrigin, occurred_at: str) -> TimelineItem:
-    # `details` given rather than defaulted: pydantic deep-copies a mutable default for every
-    # item, and an import's summary makes a thousand at once.
-    return TimelineItem(
-        id=new_id(),
-        tenant=origin.tenant,
-        contact_id=fact.contact_id,
-        type=fact.item_type,
-        occurred_at=occurred_at,
-        source=origin.source,
-        summary=fact.summary,
-        details={},
-        data=fact.data,
-        actor=origin.actor,
-    )
+def _contact_item(fact: ContactFact, origin: EventOrigin, occurred_at: str) -> dict[str, Any]:
+    """The stored item of a fact, as `TimelineItem.model_dump()` writes it.
+
+    A plain document: every value is the validated event's (its text checked storable by
+    `_storable_facts`) or the handler's own, and an import's summary makes a thousand at once,
+    for which building and dumping a model each was a tenth of the timeline's CPU per row.
+    """
+    return {
+        "id": new_id(),
+        "tenant": origin.tenant,
+        "contact_id": fact.contact_id,
+        "type": fact.item_type,
+        "occurred_at": occurred_at,
+        "source": origin.source,
+        "summary": fact.summary,
+        "details": {},
+        "data": fact.data,
+        "actor": origin.actor,
+        "edited_at": None,
+    }

@@ -1,0 +1,127 @@
+"""A re-match round's blocks, read in bulk: one query per kind of key for the whole round.
+
+The keys of a round's contacts are grouped by kind (shared identifiers, exact names, sounds;
+later the weak name keys of the contacts that need them) and each kind is one indexed query
+(IN lists of up to 500 keys) whose holders are kept by key. Each contact's look-up is then
+answered from memory with the limits a look-up of its own has (candidates.py), so a round finds
+the pairs one-by-one look-ups find; contacts of one round that share a key find each other in
+what was read once. A kind with more holders than the round may read (a common name's sound at
+a million contacts) is not kept: its look-ups go to the store one by one, as before.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from crm_contacts.adapters.duplicates import MATCH_VIEW, CandidateFinder
+from crm_contacts.domain.matching import MatchProfile, match_profile
+from crm_contacts.domain.matching.names import NAME_KEYS
+from crm_contacts.service_layer.candidates import (
+    IDENTIFIER_CANDIDATES,
+    NAME_CANDIDATES,
+    STRONG_NAME_KEYS,
+    WEAK_HOLDERS,
+    WEAK_NAME_KEYS,
+    FinderSource,
+)
+from crm_shared.storage import DocumentStore
+
+
+def _identifiers(keys: Iterable[str]) -> set[str]:
+    return {k for k in keys if not k.startswith(NAME_KEYS)}
+
+
+def _of_kind(keys: Iterable[str], prefixes: tuple[str, ...]) -> set[str]:
+    return {k for k in keys if k.startswith(prefixes)}
+
+
+class RoundBlocks:
+    """The holders of one round's keys, by key, for one tenant (a `BlockSource`)."""
+
+    def __init__(self, store: DocumentStore, tenant: str) -> None:
+        self._store = store
+        self._tenant = tenant
+        self._by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._by_id: dict[str, dict[str, Any]] = {}
+        self._profiles: dict[str, MatchProfile] = {}
+        # Keys whose holders were all read: only their look-ups are answered from memory.
+        self._complete: set[str] = set()
+        self.queries = 0
+        self.fallbacks = 0
+
+    async def read_contacts(self, contact_ids: Sequence[str]) -> dict[str, MatchProfile]:
+        """The live ones among the round's contacts, by id (a contact not here matches nothing)."""
+        async with self._store.reader() as session:
+            views = await CandidateFinder(session, self._tenant).live_views(contact_ids)
+        self.queries += 1
+        self._by_id.update((view["id"], view) for view in views)
+        return {view["id"]: self.profile(view) for view in views}
+
+    async def read_strong(self, profiles: Sequence[MatchProfile]) -> None:
+        """Read the identifier, exact-name and sound blocks of these contacts, one query each."""
+        keys = [k for p in profiles for k in p.keys]
+        kinds = [
+            (_identifiers(keys), IDENTIFIER_CANDIDATES),
+            *((_of_kind(keys, (prefix,)), NAME_CANDIDATES) for prefix in STRONG_NAME_KEYS),
+        ]
+        await self._read(kinds, contacts=len(profiles))
+
+    async def read_weak(self, profiles: Sequence[MatchProfile]) -> None:
+        """Read the weak name blocks of these contacts (those whose strong ones found no name)."""
+        keys = _of_kind((k for p in profiles for k in p.keys), WEAK_NAME_KEYS)
+        await self._read([(keys, WEAK_HOLDERS)], contacts=len(profiles))
+
+    async def _read(self, kinds: Sequence[tuple[set[str], int]], *, contacts: int) -> None:
+        async with self._store.reader() as session:
+            finder = CandidateFinder(session, self._tenant)
+            for keys, per_contact in kinds:
+                wanted = keys - self._complete
+                if not wanted:
+                    continue
+                # As many holders as the round's look-ups would read one by one, at most.
+                views, complete = await finder.every_holder(
+                    sorted(wanted), limit=per_contact * contacts, fields=MATCH_VIEW
+                )
+                self.queries += 1
+                if complete:
+                    self._keep(views, wanted)
+
+    def _keep(self, views: Sequence[dict[str, Any]], keys: set[str]) -> None:
+        for view in views:
+            view = self._by_id.setdefault(view["id"], view)
+            for key in view.get("match_keys") or ():
+                if key in keys:
+                    self._by_key[key].append(view)
+        self._complete |= keys
+
+    async def holders(self, keys: Sequence[str], *, limit: int) -> list[dict[str, Any]]:
+        if not self._complete.issuperset(keys):
+            return await self._fallback_holders(keys, limit=limit)
+        found = {view["id"]: view for key in keys for view in self._by_key.get(key, ())}
+        return [found[i] for i in sorted(found)[:limit]]
+
+    async def weak_holders(self, keys: Sequence[str], *, limit: int) -> list[dict[str, Any]]:
+        return await self.holders(keys, limit=limit)
+
+    async def views(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        if all(i in self._by_id for i in ids):
+            return [self._by_id[i] for i in sorted(set(ids))]
+        async with self._store.reader() as session:
+            self.fallbacks += 1
+            return await FinderSource(CandidateFinder(session, self._tenant)).views(ids)
+
+    def profile(self, view: dict[str, Any]) -> MatchProfile:
+        found = self._profiles.get(view["id"])
+        if found is None:
+            found = self._profiles[view["id"]] = match_profile(view)
+        return found
+
+    async def _fallback_holders(self, keys: Sequence[str], *, limit: int) -> list[dict[str, Any]]:
+        """A look-up of its own, for keys whose blocks were too large to read for the round."""
+        async with self._store.reader() as session:
+            self.fallbacks += 1
+            return await FinderSource(CandidateFinder(session, self._tenant)).holders(
+                keys, limit=limit
+            )
