@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+# The members RFC 9457 defines; an error's extra fields never replace them.
+_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+
 
 class ProblemError(Exception):
     """Base of every error a client can cause; `status` is the HTTP status it maps to."""
@@ -28,7 +31,9 @@ class ProblemError(Exception):
         }
         if instance:
             body["instance"] = instance
-        body.update(self.extra)
+        # RFC 9457's own members keep their meaning: an extra named `status` (a job's state,
+        # say) would turn the HTTP status into a string and break the documented schema.
+        body.update((k, v) for k, v in self.extra.items() if k not in _MEMBERS)
         return body
 
     def response_headers(self) -> dict[str, str]:

@@ -189,6 +189,7 @@ async def test_cancelling_a_finished_action_is_a_409(harness: Harness) -> None:
     )
     assert response.status_code == 409
     assert "completed" in response.json()["detail"]
+    assert (response.json()["status"], response.json()["job_status"]) == (409, "completed")
 
 
 async def test_results_page_with_a_cursor_and_by_outcome(harness: Harness) -> None:

@@ -78,6 +78,8 @@ async def test_a_failed_job_is_retried_once_per_idempotency_key(
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
     assert "completed" in again.json()["detail"]
+    # The problem's `status` is the HTTP status its schema declares; the job's is `job_status`.
+    assert (again.json()["status"], again.json()["job_status"]) == (409, "completed")
     for contact_id in ids:
         stored = await harness.client.get(f"/v1/contacts/{contact_id}", headers=auth(VIEWER_KEY))
         assert stored.json()["tags"][0] == "Gold"

@@ -156,7 +156,7 @@ async def cancel_bulk_action(store: DocumentStore, job_id: str, *, tenant: str) 
             raise Conflict(
                 f"bulk action {job_id} is {job['status']}; only a queued or running one can be "
                 "cancelled",
-                extra={"status": job["status"]},
+                extra={"job_status": job["status"]},
             )
         version = int(job["version"])
         job.update(status="cancelled", finished_at=now_iso())

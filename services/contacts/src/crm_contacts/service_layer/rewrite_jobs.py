@@ -116,7 +116,7 @@ async def retry_job(store: DocumentStore, job_id: str, *, tenant: str) -> dict[s
         if job["status"] != "failed":
             raise Conflict(
                 f"job {job_id} is {job['status']}; only a failed job can be retried",
-                extra={"job_id": job_id, "status": job["status"]},
+                extra={"job_id": job_id, "job_status": job["status"]},
             )
         again = retried(job)
         await jobs.save(again, expected_version=int(job["version"]))
