@@ -58,6 +58,21 @@ class BacklogWatch:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    def wait_for_empty_queue(self, timeout: float) -> float | None:
+        """Seconds until the re-match queue is seen empty (None: still not, after `timeout`).
+
+        Imported contacts are matched for duplicates after their import has gone quiet, so the
+        job's end is not the end of the work an import causes.
+        """
+        began = time.perf_counter()
+        while time.perf_counter() - began < timeout:
+            if self.backlog.samples and self.backlog.queue_empty_at is not None:
+                return max(0.0, self.backlog.queue_empty_at - began)
+            if self.backlog.samples and not self.backlog.peak_queue:
+                return 0.0
+            time.sleep(self._interval)
+        return None
+
     def _run(self) -> None:
         db: sqlite3.Connection | None = None
         try:
