@@ -49,3 +49,19 @@ def test_a_queue_never_emptied_is_said_so(tmp_path: Path) -> None:
         _until(lambda: backlog.samples > 2)
 
     assert "not empty at the end" in backlog.line()
+
+
+def test_the_watch_waits_for_the_queue_to_empty_and_gives_up_after_its_timeout(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "contacts.sqlite3"
+    _store(path, outbox=0, queued=5)
+    watch = BacklogWatch(path, interval=0.01)
+    with watch as backlog:
+        _until(lambda: backlog.peak_queue == 5)
+        assert watch.wait_for_empty_queue(0.2) is None
+
+        _store(path, outbox=0, queued=0)
+        waited = watch.wait_for_empty_queue(10.0)
+
+    assert waited is not None and 0.0 <= waited < 10.0
