@@ -23,7 +23,7 @@ from crm_shared.storage import (
     Where,
     scan,
 )
-from crm_shared.storage.port import mark_processed_many, sort_value
+from crm_shared.storage.port import mark_processed_many, path_value
 
 T1 = "tenant-a"
 T2 = "tenant-b"
@@ -339,7 +339,7 @@ def _expected_order(
     docs: list[dict[str, Any]], order_by: str, descending: bool
 ) -> list[dict[str, Any]]:
     def key(d: dict[str, Any]) -> tuple[Any, ...]:
-        value = sort_value(d, order_by)
+        value = path_value(d, order_by)
         # Missing and null values sort before every other value, as in both databases.
         return (0, 0, d["id"]) if value is None else (1, value, d["id"])
 
@@ -366,7 +366,7 @@ async def _all_pages(
         seen.extend(page)
         if len(page) < page_size:
             return seen
-        after = Cursor(value=sort_value(page[-1], order_by), id=page[-1]["id"])
+        after = Cursor(value=path_value(page[-1], order_by), id=page[-1]["id"])
     raise AssertionError("pagination never ended")
 
 

@@ -32,9 +32,9 @@ from crm_shared.storage.port import (
     Where,
     collection_empties,
     outbox_value,
+    path_value,
     projected,
     projection,
-    sort_value,
     with_empties,
 )
 
@@ -99,14 +99,14 @@ class MemorySession:
         self, collection: str, docs: dict[str, dict[str, Any]], new: dict[str, Any]
     ) -> None:
         for fields in self._unique.get(collection, []):
-            values = [sort_value(new, f) for f in fields]
+            values = [path_value(new, f) for f in fields]
             if any(v is None for v in values):
                 continue  # as in SQLite, a missing value never clashes
             key = orjson.dumps(values)
             for other in docs.values():
                 if (
                     other["id"] != new["id"]
-                    and orjson.dumps([sort_value(other, f) for f in fields]) == key
+                    and orjson.dumps([path_value(other, f) for f in fields]) == key
                 ):
                     raise DuplicateKeyError(f"{collection}: unique {', '.join(fields)}")
 

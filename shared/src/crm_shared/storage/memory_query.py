@@ -21,7 +21,7 @@ from crm_shared.storage.port import (
     Range,
     TextMatch,
     Where,
-    sort_value,
+    path_value,
     text_holds,
 )
 
@@ -77,7 +77,7 @@ def matches(doc: dict[str, Any], cond: Where) -> bool:
     """Whether one document satisfies one condition."""
     if isinstance(cond, Not):
         return not matches(doc, cond.condition)
-    value = sort_value(doc, cond.field)
+    value = path_value(doc, cond.field)
     if isinstance(cond, Eq):
         return value is None if cond.value is None else _same(value, cond.value)
     if isinstance(cond, In):
@@ -121,7 +121,7 @@ def page(
     def key(doc: dict[str, Any]) -> tuple[Any, ...]:
         if order_by == "id":
             return (doc["id"],)
-        return sort_key(sort_value(doc, order_by), doc["id"])
+        return sort_key(path_value(doc, order_by), doc["id"])
 
     ordered = sorted(docs, key=key, reverse=descending)
     if after is not None:

@@ -14,12 +14,12 @@ narrow what the longer words found; a query with no such word scans, as on SQLit
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pymongo import ASCENDING
 
-from crm_shared.storage.port import CollectionSpec, TextMatch
+from crm_shared.storage.port import CollectionSpec, TextMatch, path_value
 
 Doc = dict[str, Any]
 
@@ -49,19 +49,10 @@ def text_fields(specs: Sequence[CollectionSpec]) -> dict[str, tuple[str, ...]]:
     return {name: tuple(dict.fromkeys(fields)) for name, fields in found.items()}
 
 
-def _value(doc: Mapping[str, Any], path: str) -> Any:
-    value: Any = doc
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
 def with_tokens(doc: Doc, fields: Iterable[str]) -> Doc:
     """The document to store: each text field's trigrams beside it (none for a non-string)."""
     for field in fields:
-        value = _value(doc, field)
+        value = path_value(doc, field)
         doc[token_field(field)] = trigrams(value) if isinstance(value, str) else []
     return doc
 
@@ -104,6 +95,6 @@ async def backfill(coll: Any, field: str) -> int:
         for doc in docs:
             await coll.update_one(
                 {"_id": doc["_id"], token: {"$exists": False}},
-                {"$set": {token: trigrams(_value(doc, field))}},
+                {"$set": {token: trigrams(path_value(doc, field))}},
             )
         done += len(docs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, cast
@@ -408,11 +408,11 @@ def projected(doc: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def sort_value(doc: dict[str, Any], path: str) -> Any:
-    """Read a dotted path from a document (for building a cursor from the last row)."""
+def path_value(doc: Mapping[str, Any], path: str) -> Any:
+    """Read a dotted path from a document (a cursor's sort value, a text field's value)."""
     value: Any = doc
     for part in path.split("."):
-        if not isinstance(value, dict):
+        if not isinstance(value, Mapping):
             return None
         value = value.get(part)
     return value
@@ -446,4 +446,4 @@ async def scan(
         if len(page) < page_size:
             return
         last = page[-1]
-        after = Cursor(value=sort_value(last, order_by), id=last["id"])
+        after = Cursor(value=path_value(last, order_by), id=last["id"])

@@ -15,7 +15,7 @@ from crm_contacts.domain.search_cursor import cursor_key, decode_cursor, encode_
 from crm_contacts.domain.tag_aliases import aliases_of, with_tag_aliases
 from crm_shared.filters import ContactFilter
 from crm_shared.storage import DocumentStore, Session, Where
-from crm_shared.storage.port import sort_value
+from crm_shared.storage.port import path_value
 
 MAX_LIMIT = 200
 
@@ -79,5 +79,5 @@ async def search_contacts(
     last = items[-1]
     return SearchPage(
         items=items,
-        next_cursor=encode_cursor(order, sort_value(last, order.field), last["id"], key=key),
+        next_cursor=encode_cursor(order, path_value(last, order.field), last["id"], key=key),
     )
