@@ -12,13 +12,13 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 
-from crm_shared.cloudevents import with_structured_content_type
 from crm_shared.ids import id_unix_time
 from crm_shared.messaging.kafka import stop_within
+from crm_shared.messaging.relay_batches import enqueue
 from crm_shared.observability import stages
 from crm_shared.observability.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 from crm_shared.observability.tracing import context_from, spans_exported, tracer
-from crm_shared.storage.port import TOMBSTONE_VALUE, DocumentStore, PendingEvent
+from crm_shared.storage.port import DocumentStore, PendingEvent
 
 log = logging.getLogger(__name__)
 
@@ -93,19 +93,7 @@ class OutboxRelay:
         producer = await self._connected_producer()
         spans = _publish_spans(pending)
         try:
-            futures = [
-                await producer.send(
-                    e.topic,
-                    # A tombstone is Kafka's null value, with no CloudEvents content type.
-                    value=None if e.value == TOMBSTONE_VALUE else e.value,
-                    key=e.key,
-                    headers=e.headers
-                    if e.value == TOMBSTONE_VALUE
-                    else with_structured_content_type(e.headers),
-                )
-                for e in pending
-            ]
-            await asyncio.gather(*futures)
+            await asyncio.gather(*await enqueue(producer, pending))
         except BaseException as exc:
             for span in spans:
                 span.record_exception(exc)
