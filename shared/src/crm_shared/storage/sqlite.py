@@ -45,6 +45,7 @@ from crm_shared.storage.sqlite_multi import (
     entry_order,
     multi_value_indexes,
 )
+from crm_shared.storage.sqlite_outbox import create_outbox
 from crm_shared.storage.sqlite_plan import named_index, plan_source, side_ids, side_join
 from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
@@ -451,10 +452,7 @@ class SqliteStore:
         if self._path != ":memory:":
             await w.execute(NO_AUTOMATIC_CHECKPOINTS)
             await self._checkpoints.start()
-        await w.execute(
-            "CREATE TABLE IF NOT EXISTS _outbox (outbox_id TEXT PRIMARY KEY, topic TEXT NOT NULL, "
-            "key TEXT, value BLOB NOT NULL, created_at TEXT NOT NULL) WITHOUT ROWID"
-        )
+        await create_outbox(w)
         await w.execute(
             "CREATE TABLE IF NOT EXISTS _leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, "
             "token INTEGER NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID"
