@@ -76,3 +76,28 @@ async def test_an_older_outbox_moves_into_the_new_layout_keeping_every_entry(
         [(sql,)] = _query(path, "SELECT sql FROM sqlite_master WHERE name = '_outbox'")
         assert "WITHOUT ROWID" not in str(sql).upper()
         assert _query(path, "SELECT name FROM sqlite_master WHERE name GLOB '_outbox__*'") == []
+
+
+async def test_a_pending_read_leaves_the_published_out_and_returns_the_next_in_order(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "svc.sqlite3")
+    await store.start([])
+    try:
+        events = [_event(n) for n in range(30)]
+        async with store.transaction() as session:
+            await session.add_events(events)
+        first = await store.pending_events(12)
+        assert [p.key for p in first] == [f"c-{n}".encode() for n in range(12)]
+        # Published, not yet deleted (no write came): the next reads pass over them.
+        await store.mark_events_sent([p.outbox_id for p in first[:10]])
+        second = await store.pending_events(12)
+        assert [p.key for p in second] == [f"c-{n}".encode() for n in range(10, 22)]
+        assert [p.value for p in second[:2]] == [p.value for p in first[10:]]
+        await store.mark_events_sent([p.outbox_id for p in second])
+        third = await store.pending_events(100)
+        assert [p.key for p in third] == [f"c-{n}".encode() for n in range(22, 30)]
+        await store.mark_events_sent([p.outbox_id for p in third])
+        assert await store.pending_events(100) == []
+    finally:
+        await store.close()

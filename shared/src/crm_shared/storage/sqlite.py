@@ -45,7 +45,7 @@ from crm_shared.storage.sqlite_multi import (
     entry_order,
     multi_value_indexes,
 )
-from crm_shared.storage.sqlite_outbox import create_outbox
+from crm_shared.storage.sqlite_outbox import create_outbox, read_pending
 from crm_shared.storage.sqlite_plan import named_index, plan_source, side_ids, side_join
 from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
@@ -582,14 +582,9 @@ class SqliteStore:
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         # Published entries whose delete has not committed yet are still rows: skip them.
         sent = self._sent.snapshot()
-        # One statement reads a consistent snapshot by itself: no BEGIN and COMMIT around it.
         async with self._read_lock:
             assert self._reader is not None
-            rows = await _fetch(
-                self._reader,
-                "SELECT outbox_id, topic, key, value FROM _outbox ORDER BY outbox_id LIMIT ?",
-                (limit + len(sent),),
-            )
+            rows = await read_pending(self._reader, limit, sent)
         return [
             PendingEvent(
                 outbox_id=row[0],
@@ -598,8 +593,7 @@ class SqliteStore:
                 value=bytes(row[3]),
             )
             for row in rows
-            if row[0] not in sent
-        ][:limit]
+        ]
 
     async def pending_count(self) -> int:
         sent = len(self._sent)

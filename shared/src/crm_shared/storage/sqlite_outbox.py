@@ -13,12 +13,58 @@ contact, then checkpointed, both times.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Set
+from typing import Any
+
 import aiosqlite
 
 _COLUMNS = (
     "(outbox_id TEXT PRIMARY KEY, topic TEXT NOT NULL, key TEXT, value BLOB NOT NULL, "
     "created_at TEXT NOT NULL)"
 )
+
+
+# Bound parameters per read of chosen entries: well under SQLite's limit of 32,766.
+_READ_CHUNK = 500
+_COLUMNS_READ = "outbox_id, topic, key, value"
+
+
+def _read_pending(conn: sqlite3.Connection, limit: int, sent: Set[str]) -> list[Any]:
+    """The first `limit` entries not in `sent`, in id order, in one snapshot.
+
+    Entries the relay published wait for the next write to delete them (sqlite_sent.py): under
+    an import's stream of events the relay reads again before that write, thousands of them
+    still there. Their ids come off the key's index alone; only the chosen entries' values
+    (~1 KB each) are read, not every published one's again and again.
+    """
+    if not sent:
+        sql = f"SELECT {_COLUMNS_READ} FROM _outbox ORDER BY outbox_id LIMIT ?"
+        return conn.execute(sql, (limit,)).fetchall()
+    conn.execute("BEGIN")
+    try:
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT outbox_id FROM _outbox ORDER BY outbox_id LIMIT ?", (limit + len(sent),)
+            )
+            if row[0] not in sent
+        ][:limit]
+        rows: list[Any] = []
+        for start in range(0, len(ids), _READ_CHUNK):
+            chunk = ids[start : start + _READ_CHUNK]
+            placeholders = ", ".join("?" for _ in chunk)
+            sql = f"SELECT {_COLUMNS_READ} FROM _outbox WHERE outbox_id IN ({placeholders})"
+            rows += conn.execute(sql + " ORDER BY outbox_id", chunk).fetchall()
+        return rows
+    finally:
+        conn.execute("COMMIT")
+
+
+async def read_pending(conn: aiosqlite.Connection, limit: int, sent: Set[str]) -> list[Any]:
+    """`_read_pending` in one trip to the connection's thread (as sqlite_commit.py does)."""
+    run: Any = conn._execute
+    return list(await run(lambda: _read_pending(conn._conn, limit, sent)))
 
 
 async def _layout(conn: aiosqlite.Connection) -> str | None:
