@@ -103,3 +103,28 @@ async def test_a_long_log_is_copied_under_the_write_lock_and_reused_from_its_sta
         assert await _frames_in_log(path) < 10  # the next commit started the log afresh
     finally:
         await store.close()
+
+
+async def test_while_the_log_is_long_one_commit_a_second_later_starts_a_pass(
+    tmp_path: Path,
+) -> None:
+    # An import batch writes thousands of pages in one commit: waiting for 20 of them let the
+    # log grow by a hundred thousand frames between passes.
+    path = tmp_path / "store.sqlite3"
+    store = SqliteStore(path)
+    passes = BackgroundCheckpoints(
+        str(path), store._write_lock, every_seconds=0.3, every_commits=10**9, long_log_frames=50
+    )
+    store._checkpoints = passes
+    await store.start(SPECS)
+    try:
+        await asyncio.sleep(0.3)
+        await _commit_people(store, 40)
+        assert passes.passes == 0  # a short log and few commits: no pass
+
+        await passes._pass()
+        await asyncio.sleep(0.3)
+        await _commit_people(store, 1)
+        await eventually(lambda: passes.passes, lambda n: n == 2, what="passes")
+    finally:
+        await store.close()

@@ -5,7 +5,8 @@ the log into the file and syncs it while the store's one writer waits, so every 
 behind it waits too (the tail of the timeline's write latency, and seconds when the disk is
 busy). Here the writer's automatic checkpoints are off, and a PASSIVE checkpoint runs on a
 connection of its own after a busy stretch (at least a second and 20 commits since the last
-pass): SQLite lets the writer go on appending to the log meanwhile, and the log is reused from
+pass, or a second and a commit while the last pass found the log over 1,000 pages): SQLite
+lets the writer go on appending to the log meanwhile, and the log is reused from
 its start once a pass copied it all. A store that commits now and then leaves its log alone
 until it closes, as SQLite's own threshold of 1,000 pages did.
 
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 # The writer's connection gets this: no checkpoint inside a commit.
 NO_AUTOMATIC_CHECKPOINTS = "PRAGMA wal_autocheckpoint=0"
 
+# SQLite's own threshold: a log this long gets a pass every second while commits go on.
+LONG_LOG_FRAMES = 1_000
 # 16,384 frames of 4 KiB pages: a log of about 64 MB, 16 times SQLite's own threshold.
 CATCH_UP_FRAMES = 16_384
 
@@ -54,13 +57,16 @@ class BackgroundCheckpoints:
         every_seconds: float = 1.0,
         every_commits: int = 20,
         catch_up_frames: int = CATCH_UP_FRAMES,
+        long_log_frames: int = LONG_LOG_FRAMES,
     ) -> None:
         self._path = path
         self._write_lock = write_lock
         self._every = every_seconds
         self._every_commits = every_commits
         self._catch_up_frames = catch_up_frames
+        self._long_log_frames = long_log_frames
         self._catch_up = False
+        self._long_log = False
         self._conn: aiosqlite.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._last = time.monotonic()
@@ -77,7 +83,10 @@ class BackgroundCheckpoints:
         self._commits += 1
         if self._conn is None or (self._task is not None and not self._task.done()):
             return
-        if self._commits < self._every_commits or time.monotonic() - self._last < self._every:
+        if time.monotonic() - self._last < self._every:
+            return
+        # 20 small commits make a busy stretch; so does one import batch of a few thousand pages.
+        if self._commits < self._every_commits and not self._long_log:
             return
         self._commits = 0
         self._task = asyncio.get_running_loop().create_task(self._pass(), name="wal-checkpoint")
@@ -94,6 +103,7 @@ class BackgroundCheckpoints:
             self.passes += 1
             # A log copied whole is still not reused if a commit was under way meanwhile.
             self._catch_up = log_frames > self._catch_up_frames
+            self._long_log = log_frames > self._long_log_frames
         except sqlite3.Error as exc:  # busy with an erasure's TRUNCATE pass: the next one copies
             log.debug("WAL checkpoint skipped (%s)", type(exc).__name__)
         finally:
