@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 from pydantic import ValidationError
 
-from crm_shared.cloudevents import Headers, MalformedData, envelope_from_record
+from crm_shared.cloudevents import Headers, MalformedData, declared_type, envelope_from_record
 from crm_shared.envelope import EventEnvelope
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
@@ -116,6 +116,8 @@ class EventConsumer:
         self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope | None = None
     ) -> None:
         """Handle one record; `envelope` is its envelope when the poll already parsed it."""
+        if envelope is None and self._ignores_unparsed(record):
+            return
         if envelope is None:
             try:
                 envelope = parse_record(record.value, record.headers)
@@ -142,6 +144,17 @@ class EventConsumer:
             ),
         ):
             await self._handle_with_retries(record, envelope)
+
+    def _ignores_unparsed(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Whether the record's `ce_type` header names a type this group does not handle; it is
+        then counted as ignored without its value being parsed (its offset is committed with the
+        poll's). A record without the header is parsed and judged by its envelope."""
+        event_type = declared_type(record.headers)
+        if event_type is None or self._bus.handles(event_type):
+            return False
+        self.ignored += 1  # consumer groups read shared topics
+        CONSUMED.labels(self._group, "ignored").inc()
+        return True
 
     async def _handle_with_retries(
         self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope
@@ -274,11 +287,14 @@ class EventConsumer:
         the bus takes many at once: None unless it handles every record that way.
 
         Records of types this group ignores (a shared topic's other events) do not stop a batch:
-        they are counted as ignored here and left out of it.
+        they are counted as ignored here and left out of it, unparsed when their `ce_type`
+        header names the type.
         """
         parsed: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | None]] = []
         batch: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None = []
         for index, record in enumerate(records):
+            if self._ignores_unparsed(record):
+                continue  # another group's type on a shared topic (an import's contact events)
             try:
                 envelope = parse_record(record.value, record.headers)
             except PermanentMessageError:
@@ -291,9 +307,9 @@ class EventConsumer:
                 batch.append((record, envelope))
             else:
                 batch = None
-        if batch is not None and len(batch) < len(records):
+        if batch is not None and len(batch) < len(parsed):
             # The one-by-one path counts what it ignores; a batch's are counted here.
-            ignored = len(records) - len(batch)
+            ignored = len(parsed) - len(batch)
             self.ignored += ignored
             CONSUMED.labels(self._group, "ignored").inc(ignored)
         return parsed, batch

@@ -12,7 +12,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 
-from crm_shared.cloudevents import with_structured_content_type
+from crm_shared.cloudevents import structured_headers
 from crm_shared.ids import id_unix_time
 from crm_shared.messaging.kafka import stop_within
 from crm_shared.observability import stages
@@ -101,7 +101,7 @@ class OutboxRelay:
                     key=e.key,
                     headers=e.headers
                     if e.value == TOMBSTONE_VALUE
-                    else with_structured_content_type(e.headers),
+                    else structured_headers(e.value, e.headers),
                 )
                 for e in pending
             ]
