@@ -39,7 +39,7 @@ def _plans() -> list[tuple[ColumnPlan, list[list[str]]]]:
         ["", "Lee", "", "", "", ""],
         ['Quo"te', "Back\\slash", "x@y.z", "1,5", "", " 7 "],
     ]
-    return [(every, [full, blank[:-1] + ["x"], some]), (mapped, rows)]
+    return [(every, [full, [*blank[:-1], "x"], some]), (mapped, rows)]
 
 
 def _mapped_rows(plan: ColumnPlan, records: list[list[str]]) -> list[MappedRow]:
@@ -67,9 +67,7 @@ def test_rows_share_no_containers() -> None:
 
 @pytest.mark.parametrize("case", range(2))
 @pytest.mark.parametrize("match_on", [[], ["external_id", "email"]])
-def test_the_batch_envelope_is_byte_identical_to_the_models(
-    case: int, match_on: list[Any]
-) -> None:
+def test_the_batch_envelope_is_byte_identical_to_the_models(case: int, match_on: list[Any]) -> None:
     plan, records = _plans()[case]
     rows = _mapped_rows(plan, records)
     job = ImportJob(

@@ -10,9 +10,10 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from crm_shared.cloudevents import envelope_type, structured_headers
 from crm_shared.envelope import EnvelopeWriter, EventEnvelope
-from crm_shared.events import ActivityRecorded, ContactDeleted
+from crm_shared.events import ActivityRecorded, ContactCreated, ContactDeleted, ContactProfile
+from crm_shared.events.contacts import IMPORT_EVENT_TYPES, data_in_import_summary
 from crm_shared.messaging import consumer as consumer_module
-from crm_shared.messaging.bus import MessageBus
+from crm_shared.messaging.bus import MessageBus, SkipRule
 from crm_shared.messaging.consumer import EventConsumer
 from crm_shared.messaging.dead_letters import Failure
 from crm_shared.settings import PlatformSettings
@@ -204,3 +205,46 @@ async def test_a_handled_type_named_in_the_header_is_still_validated(
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
     assert dead.sent == [(bad, "malformed-json")]
     assert offsets.committed == {TP: 1}
+
+
+def _created(contact_id: str, import_job_id: str | None) -> bytes:
+    data = ContactCreated(
+        contact_id=contact_id,
+        version=1,
+        source="import",
+        profile=ContactProfile(name="Ann"),
+        import_job_id=import_job_id,
+    )
+    return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id).to_bytes()
+
+
+async def test_an_imports_contact_events_a_summary_reports_are_passed_over_unvalidated(
+    parses: list[bytes | None],
+) -> None:
+    handled: list[str] = []
+
+    async def on_created(event: ContactCreated, envelope: EventEnvelope) -> None:
+        handled.append(event.contact_id)
+
+    bus = MessageBus(skip_rule=SkipRule(IMPORT_EVENT_TYPES, data_in_import_summary)).on(
+        ContactCreated, on_created
+    )
+    dead = _DeadLetters()
+    consumer = _consumer(bus, dead)
+    # A malformed one (its time unreadable) is validated, and dead-lettered, as before.
+    broken = _created("bad", "j-1").replace(b'"time":"', b'"time":"soon', 1)
+    values = [_created("i-1", "j-1"), _created("api", None), _created("i-2", "j-1"), broken]
+    records = [_as_relayed(offset, value) for offset, value in enumerate(values)]
+    offsets = _Offsets()
+    await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
+    assert handled == ["api"]
+    assert (consumer.handled, consumer.ignored, consumer.dead_lettered) == (1, 2, 1)
+    assert parses == [values[1], values[3], values[3]]
+    assert [reason for _, reason in dead.sent] == ["malformed-envelope"]
+    assert offsets.committed == {TP: 4}
+    # Without the header the rule still applies, after the envelope is validated.
+    plain = _consumer(bus, _DeadLetters())
+    await plain._handle_poll(  # type: ignore[arg-type]
+        _Offsets(), {TP: [_record(offset, value, []) for offset, value in enumerate(values)]}
+    )
+    assert (plain.handled, plain.ignored, plain.dead_lettered) == (1, 2, 1)

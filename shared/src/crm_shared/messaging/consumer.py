@@ -18,7 +18,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 
 from crm_shared.cloudevents import Headers, MalformedData, declared_type, envelope_from_record
-from crm_shared.envelope import EventEnvelope
+from crm_shared.envelope import EventEnvelope, plain_attributes
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
 from crm_shared.messaging.errors import PermanentMessageError
@@ -146,12 +146,20 @@ class EventConsumer:
             await self._handle_with_retries(record, envelope)
 
     def _ignores_unparsed(self, record: ConsumerRecord[bytes, bytes]) -> bool:
-        """Whether the record's `ce_type` header names a type this group does not handle; it is
-        then counted as ignored without its value being parsed (its offset is committed with the
-        poll's). A record without the header is parsed and judged by its envelope."""
+        """Whether the record's `ce_type` header names a type this group does not handle, or one
+        its bus's `skip_rule` passes over and the record's plain attributes say so; it is then
+        counted as ignored without its envelope being validated (its offset is committed with
+        the poll's). A record without the header is parsed and judged by its envelope."""
         event_type = declared_type(record.headers)
-        if event_type is None or self._bus.handles(event_type):
+        if event_type is None:
             return False
+        if self._bus.handles(event_type):
+            if not self._bus.may_skip_unvalidated(event_type):
+                return False
+            # An import's per-contact events a summary reports: looked at, never validated.
+            attributes = plain_attributes(record.value)
+            if attributes is None or not self._bus.skips_unvalidated(attributes):
+                return False
         self.ignored += 1  # consumer groups read shared topics
         CONSUMED.labels(self._group, "ignored").inc()
         return True
