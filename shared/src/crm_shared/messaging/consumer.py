@@ -117,6 +117,7 @@ class EventConsumer:
     ) -> None:
         """Handle one record; `envelope` is its envelope when the poll already parsed it."""
         if envelope is None and self._ignores_unparsed(record):
+            self._count_ignored(1)
             return
         if envelope is None:
             try:
@@ -147,9 +148,10 @@ class EventConsumer:
 
     def _ignores_unparsed(self, record: ConsumerRecord[bytes, bytes]) -> bool:
         """Whether the record's `ce_type` header names a type this group does not handle, or one
-        its bus's `skip_rule` passes over and the record's plain attributes say so; it is then
-        counted as ignored without its envelope being validated (its offset is committed with
-        the poll's). A record without the header is parsed and judged by its envelope."""
+        its bus's `skip_rule` passes over and the record's plain attributes say so: it is then
+        ignored (the caller counts it) without its envelope being validated, and its offset is
+        committed with the poll's. A record without the header is parsed and judged by its
+        envelope."""
         event_type = declared_type(record.headers)
         if event_type is None:
             return False
@@ -160,9 +162,13 @@ class EventConsumer:
             attributes = plain_attributes(record.value)
             if attributes is None or not self._bus.skips_unvalidated(attributes):
                 return False
-        self.ignored += 1  # consumer groups read shared topics
-        CONSUMED.labels(self._group, "ignored").inc()
         return True
+
+    def _count_ignored(self, count: int) -> None:
+        # Consumer groups read shared topics. One labelled counter look-up for a poll's ignored
+        # records, not one each (an import's thousands a poll).
+        self.ignored += count
+        CONSUMED.labels(self._group, "ignored").inc(count)
 
     async def _handle_with_retries(
         self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope
@@ -300,13 +306,16 @@ class EventConsumer:
         """
         parsed: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | None]] = []
         batch: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None = []
+        passed_over = 0
         for index, record in enumerate(records):
             if self._ignores_unparsed(record):
-                continue  # another group's type on a shared topic (an import's contact events)
+                passed_over += 1  # another group's type on a shared topic, or a skipped one
+                continue
             try:
                 envelope = parse_record(record.value, record.headers)
             except PermanentMessageError:
                 # Dead-lettered on the one-by-one path, with its reason; the rest parsed there.
+                self._count_ignored(passed_over)
                 return [*parsed, *((later, None) for later in records[index:])], None
             parsed.append((record, envelope))
             if batch is None or not self._bus.handles(envelope.type) or self._bus.skips(envelope):
@@ -315,11 +324,11 @@ class EventConsumer:
                 batch.append((record, envelope))
             else:
                 batch = None
-        if batch is not None and len(batch) < len(parsed):
+        if batch is not None:
             # The one-by-one path counts what it ignores; a batch's are counted here.
-            ignored = len(parsed) - len(batch)
-            self.ignored += ignored
-            CONSUMED.labels(self._group, "ignored").inc(ignored)
+            passed_over += len(parsed) - len(batch)
+        if passed_over:
+            self._count_ignored(passed_over)
         return parsed, batch
 
     async def _handle_together(
