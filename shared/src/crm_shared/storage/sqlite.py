@@ -45,7 +45,14 @@ from crm_shared.storage.sqlite_multi import (
     entry_order,
     multi_value_indexes,
 )
-from crm_shared.storage.sqlite_plan import named_index, plan_source, side_ids, side_join
+from crm_shared.storage.sqlite_plan import (
+    entry_driven,
+    entry_tests,
+    named_index,
+    plan_source,
+    side_ids,
+    side_join,
+)
 from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
 from crm_shared.storage.sqlite_sql import field_expr as _expr
@@ -155,11 +162,16 @@ class SqliteSession:
             order_by,
             indexes=self._indexes.get(collection, {}),
             multi=self._multi.get(collection),
+            descending=descending,
+            after=after,
         )
+        on_entries: list[Where] = []
         if isinstance(source, EntrySet):
             # The side table already selects the ContainsAny: probing it again per row is slow.
             multi = self._multi[collection]
             where = [c for c in where if multi.entry_set(c) != source]
+        elif isinstance(source, Entry):
+            on_entries, where = entry_driven(source, where, self._multi[collection])
         params: list[Any] = []
         clause = _where_clause(tenant, where, params, self._multi.get(collection))
         if source == _table(collection) and (text := self._text.get(collection)):
@@ -198,6 +210,7 @@ class SqliteSession:
         elif isinstance(source, Entry):
             multi = self._multi[collection]
             lead, lead_params = side_join(source, tenant=tenant, multi=multi)
+            lead += entry_tests(on_entries, tenant=tenant, multi=multi, params=lead_params)
             if order_by == "id" and multi.in_id_order(source.path):
                 # The entries of one value are in id order: the page reads straight off them.
                 order = f"d.e_ref {direction}"
