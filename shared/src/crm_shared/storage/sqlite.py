@@ -234,17 +234,19 @@ class SqliteSession:
     ) -> tuple[str, str]:
         """The source and clause of a page when a text search may lead it.
 
-        A query matching fewer than TEXT_LEAD_LIMIT rows reads them by key off the text index
-        and sorts them; a commoner one walks the sort order, checking each row's text, which
-        finds a page of frequent words after a few rows.
+        A query matching fewer than TEXT_LEAD_LIMIT rows reads them by key, the keys the text
+        index gave (searched once: the search is most of such a page's time), and sorts them; a
+        commoner one walks the sort order, checking each row's text, which finds a page of
+        frequent words after a few rows.
         """
         expression = text.search(where)
         if expression is None:
             return table, ""
-        if await text.count_upto(self._conn, expression, TEXT_LEAD_LIMIT) >= TEXT_LEAD_LIMIT:
+        rowids = await text.matches_upto(self._conn, expression, TEXT_LEAD_LIMIT)
+        if len(rowids) >= TEXT_LEAD_LIMIT:
             return table, ""
         # NOT INDEXED: the rows come by key from the text index's matches, not off an index.
-        return f"{table} NOT INDEXED", text.members(expression, params)
+        return f"{table} NOT INDEXED", text.among(rowids, params)
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         params: list[Any] = []

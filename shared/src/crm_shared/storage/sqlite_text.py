@@ -110,15 +110,24 @@ class TextIndex:
         ]
         await conn.executemany(f"INSERT INTO {self.table} (rowid, t) VALUES (?, ?)", texts)
 
-    async def count_upto(self, conn: aiosqlite.Connection, expression: str, limit: int) -> int:
-        """How many rows (of every tenant) the query matches, counting no further than `limit`."""
+    def among(self, rowids: Sequence[int], params: list[Any]) -> str:
+        """A WHERE term keeping the rows with these keys (appends its parameter): the matches
+        of a query already read (`matches_upto`), so the index is not searched again."""
+        params.append(orjson.dumps(rowids).decode())
+        return "n IN (SELECT value FROM json_each(?))"
+
+    async def matches_upto(
+        self, conn: aiosqlite.Connection, expression: str, limit: int
+    ) -> list[int]:
+        """The row keys (of every tenant) the query matches, no more than `limit` of them."""
+        # One row of text, not a row per match: thousands of rows are thousands of tuples.
         sql = (
-            f"SELECT count(*) FROM (SELECT 1 FROM {self.table} WHERE {self.table} MATCH ? "
-            f"LIMIT {int(limit)})"
+            f"SELECT group_concat(rowid) FROM (SELECT rowid FROM {self.table} "
+            f"WHERE {self.table} MATCH ? LIMIT {int(limit)})"
         )
-        async with conn.execute(sql, (expression,)) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        rows = list(await conn.execute_fetchall(sql, (expression,)))
+        keys: list[int] = orjson.loads(f"[{rows[0][0] or ''}]")
+        return keys
 
 
 def _text_of(row: str, field: str) -> str:
