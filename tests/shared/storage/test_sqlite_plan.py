@@ -7,6 +7,7 @@ entries before its document is read. Whatever it picks, pages hold what a plain 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +126,12 @@ async def _plan(
     store_path: Path, where: list[Where], *, after: str | None = None, descending: bool = False
 ) -> object:
     async with aiosqlite.connect(store_path) as conn:
+
+        async def fetch(sql: str, params: Sequence[Any]) -> list[Any]:
+            return list(await conn.execute_fetchall(sql, params))
+
         return await plan_source(
-            conn,
+            fetch,
             "contacts",
             T,
             where,

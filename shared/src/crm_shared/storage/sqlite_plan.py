@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from crm_shared.storage.port import Contains, ContainsAny, Cursor, Eq, In, Range, Where
 from crm_shared.storage.sqlite_multi import Entry, EntrySet, MultiValueIndexes, key_code_sql
+from crm_shared.storage.sqlite_reads import Fetch
 from crm_shared.storage.sqlite_sql import bind, condition_sql, table_name
 
 # How many index entries a plan probes a candidate condition for.
@@ -129,7 +128,7 @@ def _entry_probe(
 
 
 async def _probe(
-    conn: aiosqlite.Connection, probes: Sequence[tuple[str | Entry, str, list[Any], str]]
+    fetch: Fetch, probes: Sequence[tuple[str | Entry, str, list[Any], str]]
 ) -> list[_Candidate]:
     """Count every candidate's matches (up to PROBE_LIMIT) in one statement: one trip."""
     arms: list[str] = []
@@ -137,13 +136,13 @@ async def _probe(
     for position, (_, sql, arm_params, reach) in enumerate(probes):
         arms.append(f"SELECT {position}, count(*), {reach}(r) FROM ({sql})")
         params.extend(arm_params)
-    rows = await conn.execute_fetchall(" UNION ALL ".join(arms), params)
+    rows = await fetch(" UNION ALL ".join(arms), params)
     found = {int(row[0]): (int(row[1]), row[2]) for row in rows}
     return [_Candidate(p[0], *found[i]) for i, p in enumerate(probes)]
 
 
 async def plan_source(
-    conn: aiosqlite.Connection,
+    fetch: Fetch,
     collection: str,
     tenant: str,
     where: Sequence[Where],
@@ -202,7 +201,7 @@ async def plan_source(
             f"LIMIT {PROBE_LIMIT}"
         )
         probes.append((source, sql, params, "max"))
-    counted = await _probe(conn, probes)
+    counted = await _probe(fetch, probes)
     fewest = min(counted, key=lambda c: c.count)
     if fewest.count < PROBE_LIMIT:
         return fewest.source

@@ -30,6 +30,7 @@ import aiosqlite
 import orjson
 
 from crm_shared.storage.port import CollectionSpec, TextMatch, Where, check_field
+from crm_shared.storage.sqlite_reads import Fetch
 from crm_shared.text import MIN_INDEXED_LENGTH
 
 MIN_TRIGRAM_WORD = MIN_INDEXED_LENGTH
@@ -116,16 +117,14 @@ class TextIndex:
         params.append(orjson.dumps(rowids).decode())
         return "n IN (SELECT value FROM json_each(?))"
 
-    async def matches_upto(
-        self, conn: aiosqlite.Connection, expression: str, limit: int
-    ) -> list[int]:
+    async def matches_upto(self, fetch: Fetch, expression: str, limit: int) -> list[int]:
         """The row keys (of every tenant) the query matches, no more than `limit` of them."""
         # One row of text, not a row per match: thousands of rows are thousands of tuples.
         sql = (
             f"SELECT group_concat(rowid) FROM (SELECT rowid FROM {self.table} "
             f"WHERE {self.table} MATCH ? LIMIT {int(limit)})"
         )
-        rows = list(await conn.execute_fetchall(sql, (expression,)))
+        rows = await fetch(sql, (expression,))
         keys: list[int] = orjson.loads(f"[{rows[0][0] or ''}]")
         return keys
 
