@@ -238,19 +238,21 @@ class SqliteSession:
     ) -> tuple[str, str]:
         """The source and clause of a page when a text search may lead it.
 
-        A query matching fewer than TEXT_LEAD_LIMIT rows reads them by key, the keys the text
-        index gave (searched once: the search is most of such a page's time), and sorts them; a
-        commoner one walks the sort order, checking each row's text, which finds a page of
+        A query whose trigrams select fewer than TEXT_LEAD_LIMIT rows reads them by key, the keys
+        the text index gave (searched once per try: the search is most of such a page's time),
+        and sorts them; the index is asked for the rarest trigrams first (sqlite_text_plan.py).
+        A commoner one walks the sort order, checking each row's text, which finds a page of
         frequent words after a few rows.
         """
-        expression = text.search(where)
-        if expression is None:
+        grams = text.trigrams(where)
+        if not grams:
             return table, ""
-        rowids = await text.matches_upto(self._rows, expression, TEXT_LEAD_LIMIT)
-        if len(rowids) >= TEXT_LEAD_LIMIT:
-            return table, ""
-        # NOT INDEXED: the rows come by key from the text index's matches, not off an index.
-        return f"{table} NOT INDEXED", text.among(rowids, params)
+        for expression in await text.counts.expressions(self._rows, grams):
+            rowids = await text.matches_upto(self._rows, expression, TEXT_LEAD_LIMIT)
+            if len(rowids) < TEXT_LEAD_LIMIT:
+                # NOT INDEXED: the rows come by key from the text index's matches.
+                return f"{table} NOT INDEXED", text.among(rowids, params)
+        return table, ""
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         params: list[Any] = []

@@ -22,6 +22,7 @@ selected.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ import orjson
 
 from crm_shared.storage.port import CollectionSpec, TextMatch, Where, check_field
 from crm_shared.storage.sqlite_reads import Fetch
+from crm_shared.storage.sqlite_text_plan import TrigramCounts, quoted
 from crm_shared.text import MIN_INDEXED_LENGTH
 
 MIN_TRIGRAM_WORD = MIN_INDEXED_LENGTH
@@ -70,10 +72,13 @@ def match_expression(words: Sequence[str]) -> str | None:
     trigrams; rows holding all of them are a superset that the `instr` check narrows. Each
     trigram is a quoted string (its quotes doubled), so nothing in it is FTS5 syntax.
     """
-    grams = dict.fromkeys(g for w in words if len(w) >= MIN_TRIGRAM_WORD for g in _trigrams(w))
-    if not grams:
-        return None
-    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+    grams = query_trigrams(words)
+    return quoted(grams) if grams else None
+
+
+def query_trigrams(words: Sequence[str]) -> list[str]:
+    """The distinct trigrams of the words of three or more characters, in query order."""
+    return list(dict.fromkeys(g for w in words if len(w) >= MIN_TRIGRAM_WORD for g in _trigrams(w)))
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,11 @@ class TextIndex:
 
     collection: str
     field: str
+    # What this process has learnt of the index's trigrams (sqlite_text_plan.py).
+    counts: TrigramCounts = dataclasses.field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", TrigramCounts(self.table))
 
     @property
     def table(self) -> str:
@@ -90,10 +100,15 @@ class TextIndex:
 
     def search(self, where: Sequence[Where]) -> str | None:
         """The FTS5 query of the conditions' TextMatch on the indexed field, if it has one."""
+        grams = self.trigrams(where)
+        return quoted(grams) if grams else None
+
+    def trigrams(self, where: Sequence[Where]) -> list[str]:
+        """The trigrams of the conditions' TextMatch on the indexed field (none: no index use)."""
         for cond in where:
             if isinstance(cond, TextMatch) and cond.field == self.field:
-                return match_expression(cond.words)
-        return None
+                return query_trigrams(cond.words)
+        return []
 
     def members(self, expression: str, params: list[Any]) -> str:
         """A WHERE term keeping the rows the FTS5 query matches (appends its parameter)."""
