@@ -76,9 +76,11 @@ class ImportLikeWrites:
     def start(self, timeout: float = 120.0) -> None:
         """Start the writer and return once its first batch has committed."""
         self._process.start()
-        if not self._started.wait(timeout):
-            self._process.kill()
-            raise RuntimeError("the writer committed no batch")
+        deadline = time.monotonic() + timeout
+        while not self._started.wait(0.5):
+            if not self._process.is_alive() or time.monotonic() > deadline:
+                self._process.kill()
+                raise RuntimeError("the writer committed no batch")
 
     def stop(self, timeout: float = 120.0) -> Writes:
         """Stop after the batch being written; what it wrote in all."""
