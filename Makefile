@@ -74,6 +74,10 @@ bench-broker: install ## embedded broker, producer and consumer CPU per record f
 bench-fanout-apply: install ## gdpr's audit intake and the timeline fed an import's records in process: CPU us/row (FANOUT_APPLY_N rows)
 	@$(UV) run --no-sync python -m bench.fanout_apply_bench --rows $(FANOUT_APPLY_N)
 
+.PHONY: bench-importer-batch
+bench-importer-batch: install ## the importer's batch path in process (map rows, write batch envelopes): CPU us/row vs csv+orjson floor
+	@$(UV) run --no-sync python -m bench.importer_batch_bench --rows 20000
+
 bench-import-files: install ## .xlsx import rows/s against bare calamine; preview latency, 100 MB CSV
 	@$(UV) run --no-sync python -m bench.import_files_bench
 

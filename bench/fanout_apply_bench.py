@@ -6,8 +6,11 @@ The import bench's people (`import_bench.generate_csv`) are applied by contacts'
 event plus one `ContactsImported` summary per 1,000-row batch, exactly the bytes the relay
 sends) are handed, 500 per poll as a consumer takes them, to each service's consumer group
 (`EventConsumer`'s poll handling: record parsing, routing, the batch handlers, their SQLite
-stores). Printed per service: CPU microseconds per imported row (every thread of the process,
-SQLite's included) beside two same-run floors: orjson decoding the same record values alone,
+stores), and the timeline's conversations group, which reads the same topic for the links of
+chats. The records carry the headers the outbox relay sends (`ce_type` among them);
+`--no-type-header` leaves `ce_type` out, as records from before it or another producer.
+Printed per service: CPU microseconds per imported row (every thread of the process, SQLite's
+included) beside two same-run floors: orjson decoding the same record values alone,
 and one SQLite `executemany` inserting a row per record. `--profile FILE` writes a cProfile of
 the handling; `--top N` prints its top by own time.
 """
@@ -42,6 +45,7 @@ from crm_contacts.settings import ContactsSettings
 from crm_gdpr.adapters.repositories import COLLECTION_SPECS as GDPR_SPECS
 from crm_gdpr.entrypoints.consumers import AUDIT_GROUP, AUDIT_TOPICS, build_buses
 from crm_gdpr.settings import GdprSettings
+from crm_shared.cloudevents import structured_headers, with_structured_content_type
 from crm_shared.ids import new_id
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer, poll_records
@@ -50,6 +54,11 @@ from crm_shared.storage import PendingEvent
 from crm_timeline.adapters.conversations import CONVERSATION_SPECS
 from crm_timeline.adapters.repository import COLLECTION_SPECS as TIMELINE_SPECS
 from crm_timeline.entrypoints.consumers import EVENTS_GROUP, EVENTS_TOPICS, build_bus
+from crm_timeline.entrypoints.conversation_consumers import (
+    CONVERSATIONS_GROUP,
+    CONVERSATIONS_TOPICS,
+    build_conversations_bus,
+)
 from crm_timeline.settings import TimelineSettings
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -79,6 +88,17 @@ async def imported_records(rows: int, workdir: Path) -> list[PendingEvent]:
         await store.close()
 
 
+# Whether records carry the relay's `ce_type` header (`--no-type-header` turns it off).
+TYPE_HEADER = {"on": True}
+
+
+def relayed_headers(event: PendingEvent) -> list[tuple[str, bytes]]:
+    """The headers the outbox relay sends with the event."""
+    if TYPE_HEADER["on"]:
+        return structured_headers(event.value, event.headers)
+    return with_structured_content_type(event.headers)
+
+
 def polls(pending: Sequence[PendingEvent], topics: Sequence[str]) -> list[list[Record]]:
     """The records of `topics`, one partition each, in polls of the default poll size."""
     offsets: dict[str, int] = {}
@@ -99,7 +119,7 @@ def polls(pending: Sequence[PendingEvent], topics: Sequence[str]) -> list[list[R
                 None,
                 len(event.key or b""),
                 len(event.value),
-                event.headers,
+                relayed_headers(event),
             )
         )
     size = poll_records("bench")
@@ -181,6 +201,7 @@ async def run(
         lines.append(await _gdpr_pass(pending, rows, workdir, profile))
     if only != "gdpr":
         lines.append(await _timeline_pass(pending, rows, workdir, profile))
+        lines.append(await _conversations_pass(pending, rows, workdir, profile))
     return lines
 
 
@@ -218,6 +239,23 @@ async def _timeline_pass(
         await timeline_store.close()
 
 
+async def _conversations_pass(
+    pending: Sequence[PendingEvent], rows: int, workdir: Path, profile: cProfile.Profile | None
+) -> str:
+    timeline_settings = TimelineSettings(crm_data_dir=str(workdir / "conversations"))
+    timeline_store = open_store(timeline_settings, service="timeline")
+    await timeline_store.start((*TIMELINE_SPECS, *CONVERSATION_SPECS))
+    try:
+        bus = build_conversations_bus(timeline_store)
+        consumer = _consumer(timeline_settings, CONVERSATIONS_GROUP, CONVERSATIONS_TOPICS, bus)
+        batches = polls(pending, CONVERSATIONS_TOPICS)
+        return await measure(
+            "timeline conversations", consumer, batches, rows=rows, workdir=workdir, profile=profile
+        )
+    finally:
+        await timeline_store.close()
+
+
 def _consumer(
     settings: GdprSettings | TimelineSettings, group: str, topics: Sequence[str], bus: MessageBus
 ) -> EventConsumer:
@@ -231,7 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write a cProfile of the handling here")
     parser.add_argument("--top", type=int, default=0, help="print the profile's top N")
     parser.add_argument("--only", choices=("gdpr", "timeline"), help="measure one service")
+    parser.add_argument(
+        "--no-type-header", action="store_true", help="records without the relay's ce_type"
+    )
     args = parser.parse_args(argv)
+    TYPE_HEADER["on"] = not args.no_type_header
     profile = cProfile.Profile() if args.profile or args.top else None
     print(load_average(), flush=True)
     with tempfile.TemporaryDirectory(prefix="crm-fanout-apply-") as folder:

@@ -18,6 +18,7 @@ from crm_shared.envelope import CONTENT_TYPE, EventEnvelope
 
 CONTENT_TYPE_HEADER = "content-type"
 CE_PREFIX = "ce_"
+TYPE_HEADER = "ce_type"
 STRUCTURED_PREFIX = "application/cloudevents"
 # The header every record this platform produces carries (structured mode).
 STRUCTURED_HEADERS: tuple[tuple[str, bytes], ...] = ((CONTENT_TYPE_HEADER, CONTENT_TYPE.encode()),)
@@ -41,6 +42,54 @@ def with_structured_content_type(headers: Headers | None) -> list[tuple[str, byt
     """`headers` with `content-type: application/cloudevents+json` instead of any other one."""
     kept = [(k, v) for k, v in headers or () if k.lower() != CONTENT_TYPE_HEADER]
     return [*kept, *STRUCTURED_HEADERS]
+
+
+def structured_headers(value: bytes, headers: Headers | None) -> list[tuple[str, bytes]]:
+    """The headers of a structured-mode record: the CloudEvents content type, and `ce_type`
+    when the value names its type where this platform's envelopes do (`envelope_type`).
+
+    `ce_type` lets a consumer group pass over the types it does not handle without parsing
+    them; the value stays the whole envelope, so readers that ignore the header lose nothing.
+    """
+    kept = with_structured_content_type(headers)
+    event_type = envelope_type(value)
+    if event_type is not None and not any(k.lower() == TYPE_HEADER for k, _ in kept):
+        kept.append((TYPE_HEADER, event_type))
+    return kept
+
+
+# How every envelope this platform writes begins (EventEnvelope's and EnvelopeWriter's field
+# order): the type is the fourth attribute, after the id and the source.
+_ENVELOPE_START = b'{"specversion":"1.0","id":"'
+_SOURCE = b'","source":"'
+_TYPE = b'","type":"'
+
+
+def envelope_type(value: bytes) -> bytes | None:
+    """The `type` of an envelope in this platform's own layout, read without parsing it; None
+    for any other layout.
+
+    Each string up to the type must be free of backslashes: then its first quote ends it, so
+    the bytes found are the top-level attributes, never text inside a value.
+    """
+    if not value.startswith(_ENVELOPE_START):
+        return None
+    id_end = value.find(b'"', len(_ENVELOPE_START))
+    if id_end < 0 or not value.startswith(_SOURCE, id_end):
+        return None
+    source_end = value.find(b'"', id_end + len(_SOURCE))
+    if source_end < 0 or not value.startswith(_TYPE, source_end):
+        return None
+    type_start = source_end + len(_TYPE)
+    type_end = value.find(b'"', type_start)
+    if type_end <= type_start or b"\\" in value[:type_end]:
+        return None
+    return value[type_start:type_end]
+
+
+def declared_type(headers: Headers | None) -> str | None:
+    """The event type a record's `ce_type` header names (either mode), or None without one."""
+    return header(headers, TYPE_HEADER)
 
 
 def is_binary_mode(headers: Headers | None) -> bool:

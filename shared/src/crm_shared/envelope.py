@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Self
@@ -100,6 +101,47 @@ class EventEnvelope(BaseModel):
     def from_bytes(cls, raw: bytes) -> Self:
         """Parse a Kafka record value; raises pydantic.ValidationError on a malformed event."""
         return cls.model_validate_json(raw)
+
+
+# Times as RFC 3339 writes them, which pydantic and datetime.fromisoformat read alike; pydantic
+# alone judges the other spellings it may accept.
+_RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)\Z", re.ASCII
+)
+_REQUIRED_TEXT = ("id", "source", "type", "tenant")
+_OPTIONAL_TEXT = ("subject", "dataschema", "actor", "traceparent")
+
+
+def plain_attributes(raw: bytes | None) -> dict[str, Any] | None:
+    """A record value's envelope attributes as orjson parses them, when EventEnvelope would take
+    them as they are (every attribute of its plain type, no coercion); None for anything else.
+
+    For a consumer that only needs to look at an envelope to pass over it: a None costs it the
+    full validation (`EventEnvelope.from_bytes`), which refuses or accepts as it always did
+    (tests/shared/test_plain_attributes.py holds the two to the same verdicts).
+    """
+    try:
+        attributes = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        return None
+    if type(attributes) is not dict or attributes.get("specversion") != "1.0":
+        return None
+    if not attributes.get("id") or type(attributes.get("data")) is not dict:
+        return None
+    if any(type(attributes.get(name)) is not str for name in _REQUIRED_TEXT):
+        return None
+    if any(type(attributes.get(name)) not in (str, type(None)) for name in _OPTIONAL_TEXT):
+        return None
+    if type(attributes.get("datacontenttype", "")) is not str:
+        return None
+    time = attributes.get("time")
+    if type(time) is not str or not _RFC3339.match(time):
+        return None
+    try:
+        datetime.fromisoformat(time)
+    except ValueError:
+        return None
+    return attributes
 
 
 @dataclass(slots=True)

@@ -85,7 +85,11 @@ async def test_email_lookups_read_the_match_keys_index_not_the_tenant(store: Sql
     for sql in finds:
         async with conn.execute(f"EXPLAIN QUERY PLAN {sql}") as cursor:
             plan = " ".join(str(row) for row in await cursor.fetchall())
-        assert "mv_contacts" in plan and "SCAN c_contacts" not in plan, plan
+        # The side table, searched by name or as `d`, the entries a page is read off.
+        reads_side_table = "mv_contacts" in plan or (
+            "FROM mv_contacts AS d" in sql and "SEARCH d USING PRIMARY KEY" in plan
+        )
+        assert reads_side_table and "SCAN c_contacts" not in plan, plan
         # Contacts are read by key, never by walking the tenant's (tenant, id) index; a
         # contact's own entry is checked by one primary-key seek, not a walk of the value's.
         assert "(tenant=?)'" not in plan, plan

@@ -21,7 +21,7 @@ def new_job() -> ImportJob:
 
 
 def mapped(n: int, size: int = 10) -> MappedRow:
-    return MappedRow(ImportRow(row_number=n, name=f"P{n}"), size)
+    return MappedRow(ImportRow(row_number=n, name=f"P{n}").model_dump(mode="json"), size)
 
 
 def chunk_of(rows: int, failures: int = 0, last: int = 0) -> ImportChunk:

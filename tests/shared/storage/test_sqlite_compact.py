@@ -104,3 +104,24 @@ async def test_rows_written_with_their_empty_values_read_and_query_the_same(
         assert _stored_json(path)[old[0]["id"]] == {"name": "Ada L.", "search": "ada"}
     finally:
         await store.close()
+
+
+async def test_a_read_document_lists_absent_empties_after_its_fields_in_declared_order(
+    tmp_path: Path,
+) -> None:
+    # Documents are serialised as read (events, exports): field order must not move.
+    store = SqliteStore(tmp_path / "store.db")
+    await store.start(SPECS)
+    person = {"id": new_id(), "tenant": "t", "name": "Ada", "labels": ["vip"]}
+    try:
+        async with store.transaction() as session:
+            await session.insert("people", person)
+        async with store.reader() as session:
+            first = await session.get("people", tenant="t", id=person["id"])
+            second = await session.get("people", tenant="t", id=person["id"])
+    finally:
+        await store.close()
+    assert first is not None and second is not None
+    assert list(first) == ["id", "name", "labels", "tenant", "owner", "links"]
+    first["links"]["web"] = "x.io"  # each read gets its own empty map
+    assert second["links"] == {}

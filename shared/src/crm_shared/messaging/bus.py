@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -26,6 +27,15 @@ _AnyHandler = Callable[[Any, EventEnvelope], Awaitable[object]]
 _AnyBatchHandler = Callable[[Sequence[tuple[Any, EventEnvelope]]], Awaitable[Sequence[object]]]
 
 
+@dataclass(frozen=True)
+class SkipRule:
+    """Which messages of handled types a bus skips, judged on the type and the raw data alone,
+    so a consumer may pass over them before validating their envelope (`skips_unvalidated`)."""
+
+    types: frozenset[str]
+    applies: Callable[[str, dict[str, Any]], bool]
+
+
 class MessageBus:
     """Routes an envelope to the handler of its type; types not in the table are ignored.
 
@@ -33,7 +43,9 @@ class MessageBus:
     erased contact): `handle` (the consumers' entry) logs and drops them, `dispatch` (an HTTP
     route's entry) raises them so the caller can answer with their status. `skip` names messages
     of handled types this service reads in another form (an import's per-contact events, which
-    its batch summaries report): they are ignored before their data is parsed.
+    its batch summaries report): they are ignored before their data is parsed. `skip_rule`
+    names such messages by their type and raw data, so a consumer passes over them before even
+    validating their envelope.
     """
 
     def __init__(
@@ -41,11 +53,13 @@ class MessageBus:
         *,
         obsolete: tuple[type[Exception], ...] = (),
         skip: Callable[[EventEnvelope], bool] | None = None,
+        skip_rule: SkipRule | None = None,
     ) -> None:
         self._routes: dict[str, tuple[type[EventData], _AnyHandler]] = {}
         self._batches: dict[str, _AnyBatchHandler] = {}
         self._obsolete = obsolete
         self._skip = skip
+        self._skip_rule = skip_rule
 
     def on(self, model: type[E], handler: MessageHandler[E]) -> MessageBus:
         """Register the handler of one message type (once per type); returns the bus."""
@@ -122,7 +136,18 @@ class MessageBus:
 
     def skips(self, envelope: EventEnvelope) -> bool:
         """Whether this message is ignored although its type has a handler (see `skip`)."""
+        if self._skip_rule is not None and self._skip_rule.applies(envelope.type, envelope.data):
+            return True
         return self._skip is not None and self._skip(envelope)
+
+    def may_skip_unvalidated(self, event_type: str) -> bool:
+        """Whether messages of this type may be skipped on their raw attributes (`skip_rule`)."""
+        return self._skip_rule is not None and event_type in self._skip_rule.types
+
+    def skips_unvalidated(self, attributes: dict[str, Any]) -> bool:
+        """`skips` for attributes EventEnvelope would take as they are (`plain_attributes`)."""
+        rule = self._skip_rule
+        return rule is not None and rule.applies(attributes["type"], attributes["data"])
 
     def parse(self, envelope: EventEnvelope) -> EventData | None:
         """The typed payload, or None for a type not in the table or a skipped message.

@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 from pydantic import ValidationError
 
-from crm_shared.cloudevents import Headers, MalformedData, envelope_from_record
-from crm_shared.envelope import EventEnvelope
+from crm_shared.cloudevents import Headers, MalformedData, declared_type, envelope_from_record
+from crm_shared.envelope import EventEnvelope, plain_attributes
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
 from crm_shared.messaging.errors import PermanentMessageError
@@ -116,6 +116,9 @@ class EventConsumer:
         self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope | None = None
     ) -> None:
         """Handle one record; `envelope` is its envelope when the poll already parsed it."""
+        if envelope is None and self._ignores_unparsed(record):
+            self._count_ignored(1)
+            return
         if envelope is None:
             try:
                 envelope = parse_record(record.value, record.headers)
@@ -142,6 +145,30 @@ class EventConsumer:
             ),
         ):
             await self._handle_with_retries(record, envelope)
+
+    def _ignores_unparsed(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Whether the record's `ce_type` header names a type this group does not handle, or one
+        its bus's `skip_rule` passes over and the record's plain attributes say so: it is then
+        ignored (the caller counts it) without its envelope being validated, and its offset is
+        committed with the poll's. A record without the header is parsed and judged by its
+        envelope."""
+        event_type = declared_type(record.headers)
+        if event_type is None:
+            return False
+        if self._bus.handles(event_type):
+            if not self._bus.may_skip_unvalidated(event_type):
+                return False
+            # An import's per-contact events a summary reports: looked at, never validated.
+            attributes = plain_attributes(record.value)
+            if attributes is None or not self._bus.skips_unvalidated(attributes):
+                return False
+        return True
+
+    def _count_ignored(self, count: int) -> None:
+        # Consumer groups read shared topics. One labelled counter look-up for a poll's ignored
+        # records, not one each (an import's thousands a poll).
+        self.ignored += count
+        CONSUMED.labels(self._group, "ignored").inc(count)
 
     async def _handle_with_retries(
         self, record: ConsumerRecord[bytes, bytes], envelope: EventEnvelope
@@ -274,15 +301,21 @@ class EventConsumer:
         the bus takes many at once: None unless it handles every record that way.
 
         Records of types this group ignores (a shared topic's other events) do not stop a batch:
-        they are counted as ignored here and left out of it.
+        they are counted as ignored here and left out of it, unparsed when their `ce_type`
+        header names the type.
         """
         parsed: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | None]] = []
         batch: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None = []
+        passed_over = 0
         for index, record in enumerate(records):
+            if self._ignores_unparsed(record):
+                passed_over += 1  # another group's type on a shared topic, or a skipped one
+                continue
             try:
                 envelope = parse_record(record.value, record.headers)
             except PermanentMessageError:
                 # Dead-lettered on the one-by-one path, with its reason; the rest parsed there.
+                self._count_ignored(passed_over)
                 return [*parsed, *((later, None) for later in records[index:])], None
             parsed.append((record, envelope))
             if batch is None or not self._bus.handles(envelope.type) or self._bus.skips(envelope):
@@ -291,11 +324,11 @@ class EventConsumer:
                 batch.append((record, envelope))
             else:
                 batch = None
-        if batch is not None and len(batch) < len(records):
+        if batch is not None:
             # The one-by-one path counts what it ignores; a batch's are counted here.
-            ignored = len(records) - len(batch)
-            self.ignored += ignored
-            CONSUMED.labels(self._group, "ignored").inc(ignored)
+            passed_over += len(parsed) - len(batch)
+        if passed_over:
+            self._count_ignored(passed_over)
         return parsed, batch
 
     async def _handle_together(

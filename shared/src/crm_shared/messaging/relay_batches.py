@@ -20,7 +20,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from crm_shared.cloudevents import with_structured_content_type
+from crm_shared.cloudevents import structured_headers
 from crm_shared.messaging.partitions import partition_of
 from crm_shared.storage.port import TOMBSTONE_VALUE, PendingEvent
 
@@ -37,7 +37,7 @@ async def enqueue(
         # A tombstone is Kafka's null value, with no CloudEvents content type.
         tombstone = event.value == TOMBSTONE_VALUE
         value = None if tombstone else event.value
-        headers = event.headers if tombstone else with_structured_content_type(event.headers)
+        headers = event.headers if tombstone else structured_headers(event.value, event.headers)
         if event.key is None:
             futures.append(await producer.send(event.topic, value=value, headers=headers))
             continue

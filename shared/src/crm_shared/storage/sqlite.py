@@ -46,7 +46,15 @@ from crm_shared.storage.sqlite_multi import (
     multi_value_indexes,
 )
 from crm_shared.storage.sqlite_outbox import create_outbox, read_pending
-from crm_shared.storage.sqlite_plan import named_index, plan_source, side_ids, side_join
+from crm_shared.storage.sqlite_plan import (
+    entry_driven,
+    entry_tests,
+    named_index,
+    plan_source,
+    side_ids,
+    side_join,
+)
+from crm_shared.storage.sqlite_reads import LazyRead, fetch_all
 from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
 from crm_shared.storage.sqlite_sql import field_expr as _expr
@@ -84,13 +92,7 @@ _PRAGMAS = (
 KeyCodes = dict[str, dict[tuple[str, str], int]]
 
 
-async def _fetch(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
-    """Every row of a query in one trip to the connection's thread.
-
-    A cursor's execute, fetch and close are three trips, each a thread hand-off that costs more
-    than a small indexed query (most of a duplicate look-up's time with a million contacts).
-    """
-    return list(await conn.execute_fetchall(sql, params))
+_fetch = fetch_all
 
 
 class SqliteSession:
@@ -107,8 +109,11 @@ class SqliteSession:
         codecs: dict[str, DocumentCodec] | None = None,
         keyed: frozenset[str] = frozenset(),
         key_codes: KeyCodes | None = None,
+        read: LazyRead | None = None,
     ) -> None:
         self._conn = conn
+        # A reader's queries go through its read transaction (begun by the first of them).
+        self._read = read
         self._keyed = keyed
         self._key_codes: KeyCodes = {} if key_codes is None else key_codes
         # Keys this transaction made: known to the store only once it commits.
@@ -127,13 +132,19 @@ class SqliteSession:
     def _source(self, collection: str, where: Sequence[Where]) -> str:
         return named_index(collection, where, self._indexes.get(collection, {}))
 
+    async def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Every row of a read, in one trip to the connection's thread."""
+        if self._read is not None:
+            return await self._read.fetch(sql, params)
+        return await _fetch(self._conn, sql, params)
+
     def _require_write(self) -> None:
         if not self._writable:
             raise RuntimeError("write attempted in a read-only session")
 
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
-        rows = await _fetch(self._conn, sql, (tenant, id))
+        rows = await self._rows(sql, (tenant, id))
         return self._codec(collection).decode(rows[0][0], tenant=tenant, id=id) if rows else None
 
     async def find(
@@ -149,18 +160,23 @@ class SqliteSession:
         fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         source = await plan_source(
-            self._conn,
+            self._rows,
             collection,
             tenant,
             where,
             order_by,
             indexes=self._indexes.get(collection, {}),
             multi=self._multi.get(collection),
+            descending=descending,
+            after=after,
         )
+        on_entries: list[Where] = []
         if isinstance(source, EntrySet):
             # The side table already selects the ContainsAny: probing it again per row is slow.
             multi = self._multi[collection]
             where = [c for c in where if multi.entry_set(c) != source]
+        elif isinstance(source, Entry):
+            on_entries, where = entry_driven(source, where, self._multi[collection])
         params: list[Any] = []
         clause = _where_clause(tenant, where, params, self._multi.get(collection))
         if source == _table(collection) and (text := self._text.get(collection)):
@@ -199,6 +215,7 @@ class SqliteSession:
         elif isinstance(source, Entry):
             multi = self._multi[collection]
             lead, lead_params = side_join(source, tenant=tenant, multi=multi)
+            lead += entry_tests(on_entries, tenant=tenant, multi=multi, params=lead_params)
             if order_by == "id" and multi.in_id_order(source.path):
                 # The entries of one value are in id order: the page reads straight off them.
                 order = f"d.e_ref {direction}"
@@ -212,7 +229,7 @@ class SqliteSession:
         columns = codec.columns(fields)
         sql = f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
         params.append(limit)
-        rows = await _fetch(self._conn, sql, params)
+        rows = await self._rows(sql, params)
         if fields is not None:
             return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
         return [codec.decode(row[1], tenant=tenant, id=row[0]) for row in rows]
@@ -222,17 +239,21 @@ class SqliteSession:
     ) -> tuple[str, str]:
         """The source and clause of a page when a text search may lead it.
 
-        A query matching fewer than TEXT_LEAD_LIMIT rows reads them by key off the text index
-        and sorts them; a commoner one walks the sort order, checking each row's text, which
-        finds a page of frequent words after a few rows.
+        A query whose trigrams select fewer than TEXT_LEAD_LIMIT rows reads them by key, the keys
+        the text index gave (searched once per try: the search is most of such a page's time),
+        and sorts them; the index is asked for the rarest trigrams first (sqlite_text_plan.py).
+        A commoner one walks the sort order, checking each row's text, which finds a page of
+        frequent words after a few rows.
         """
-        expression = text.search(where)
-        if expression is None:
+        grams = text.trigrams(where)
+        if not grams:
             return table, ""
-        if await text.count_upto(self._conn, expression, TEXT_LEAD_LIMIT) >= TEXT_LEAD_LIMIT:
-            return table, ""
-        # NOT INDEXED: the rows come by key from the text index's matches, not off an index.
-        return f"{table} NOT INDEXED", text.members(expression, params)
+        for expression in await text.counts.expressions(self._rows, grams):
+            rowids = await text.matches_upto(self._rows, expression, TEXT_LEAD_LIMIT)
+            if len(rowids) < TEXT_LEAD_LIMIT:
+                # NOT INDEXED: the rows come by key from the text index's matches.
+                return f"{table} NOT INDEXED", text.among(rowids, params)
+        return table, ""
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         params: list[Any] = []
@@ -241,11 +262,10 @@ class SqliteSession:
         else:
             lead = ""
         clause = lead + _where_clause(tenant, where, params, self._multi.get(collection))
-        async with self._conn.execute(
+        rows = await self._rows(
             f"SELECT COUNT(*) FROM {self._source(collection, where)} WHERE {clause}", params
-        ) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        )
+        return int(rows[0][0]) if rows else 0
 
     async def tenants(self, collection: str) -> list[str]:
         # Off the (tenant, id) key: one seek per tenant, not one step per document.
@@ -255,7 +275,7 @@ class SqliteSession:
             f"SELECT (SELECT min(tenant) FROM {table} WHERE tenant > t.tenant) FROM t "
             "WHERE t.tenant IS NOT NULL) SELECT tenant FROM t WHERE tenant IS NOT NULL"
         )
-        return [str(row[0]) for row in await _fetch(self._conn, sql, ())]
+        return [str(row[0]) for row in await self._rows(sql, ())]
 
     async def insert(self, collection: str, doc: dict[str, Any]) -> None:
         await self.insert_many(collection, [doc])
@@ -565,9 +585,9 @@ class SqliteStore:
             raise RuntimeError("store not started")
         # One reader connection: a read transaction spans every query of the block (a snapshot).
         async with self._read_lock:
+            # BEGIN goes with the block's first query (sqlite_reads.py).
+            read = LazyRead(self._reader)
             try:
-                # Inside the try: a cancellation while BEGIN runs still ends the transaction.
-                await self._reader.execute("BEGIN")
                 yield SqliteSession(
                     self._reader,
                     writable=False,
@@ -575,9 +595,11 @@ class SqliteStore:
                     multi=self._multi,
                     text=self._text,
                     codecs=self._codecs,
+                    read=read,
                 )
             finally:
-                await _end(self._reader, "COMMIT")
+                if read.began:
+                    await _end(self._reader, "COMMIT")
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         # Published entries whose delete has not committed yet are still rows: skip them.

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from crm_shared.storage.port import Empty, check_field, projection, with_empties
+from crm_shared.storage.port import Empty, check_field, projection
 
 # Fields every document has that are columns of its row, not part of its stored JSON.
 _COLUMNS = frozenset(("id", "tenant"))
@@ -39,6 +39,10 @@ class DocumentCodec:
     def __post_init__(self) -> None:
         # name -> empty value, for the write path's one dict look-up per field.
         object.__setattr__(self, "_by_name", {e.field: e.value for e in self.empties})
+        # (name, shape) in declared order, for the read path: a page decodes 50 documents
+        # missing ~15 empty fields each, and `with_empties` made each empty value by a call.
+        shapes = tuple((e.field, e.shape) for e in self.empties)
+        object.__setattr__(self, "_shapes", shapes)
 
     def encode(self, doc: dict[str, Any]) -> str:
         """The stored JSON of a document: its id, tenant and declared empty fields left out."""
@@ -53,7 +57,12 @@ class DocumentCodec:
     def decode(self, stored: str | bytes, *, tenant: str, id: str) -> dict[str, Any]:
         """A stored document as written: id and tenant from its row, absent empties back."""
         doc: dict[str, Any] = {"id": id, **orjson.loads(stored), "tenant": tenant}
-        return with_empties(doc, self.empties) if self.empties else doc
+        shapes: tuple[tuple[str, str], ...] = self._shapes  # type: ignore[attr-defined]
+        # As `with_empties`, inline: absent fields appended in declared order, fresh lists/maps.
+        for name, shape in shapes:
+            if name not in doc:
+                doc[name] = None if shape == "one" else [] if shape == "list" else {}
+        return doc
 
     def columns(self, fields: Sequence[str] | None) -> str:
         """The selected column: the whole document, or a JSON object of id, tenant and fields.

@@ -179,8 +179,14 @@ class MultiValueIndexes:
                 return EntrySet(path, tuple(values)) if self.serves(path) else None
         return None
 
-    def probe(self, cond: Where, params: list[Any], bind: Any, tenant: str) -> str | None:
-        """An EXISTS test on the side table for Contains / ContainsAny, or None if not served."""
+    def probe(
+        self, cond: Where, params: list[Any], bind: Any, tenant: str, *, ref: str | None = None
+    ) -> str | None:
+        """An EXISTS test on the side table for Contains / ContainsAny, or None if not served.
+
+        `ref` names the outer row's reference column when it is not the document's own (a
+        page read off other entries tests them on `d.e_ref`, before it fetches any document).
+        """
         match cond:
             case Contains(field=path, value=value) if isinstance(value, Scalar):
                 values: tuple[Any, ...] = (value,)
@@ -199,7 +205,7 @@ class MultiValueIndexes:
         # The outer row's id or key: side-table columns are all prefixed, so no clash.
         return (
             f"EXISTS (SELECT 1 FROM {self.table} WHERE e_key = {key_code_sql(self.collection)} "
-            f"AND e_value IN ({marks}) AND e_ref = {_seekable(self.ref(path))})"
+            f"AND e_value IN ({marks}) AND e_ref = {ref or _seekable(self.ref(path))})"
         )
 
     def rows(self, doc: Mapping[str, Any], n: int) -> Iterator[tuple[str, Any, str | int]]:

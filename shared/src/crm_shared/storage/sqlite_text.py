@@ -22,6 +22,7 @@ selected.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ import aiosqlite
 import orjson
 
 from crm_shared.storage.port import CollectionSpec, TextMatch, Where, check_field
+from crm_shared.storage.sqlite_reads import Fetch
+from crm_shared.storage.sqlite_text_plan import TrigramCounts, quoted
 from crm_shared.text import MIN_INDEXED_LENGTH
 
 MIN_TRIGRAM_WORD = MIN_INDEXED_LENGTH
@@ -69,10 +72,13 @@ def match_expression(words: Sequence[str]) -> str | None:
     trigrams; rows holding all of them are a superset that the `instr` check narrows. Each
     trigram is a quoted string (its quotes doubled), so nothing in it is FTS5 syntax.
     """
-    grams = dict.fromkeys(g for w in words if len(w) >= MIN_TRIGRAM_WORD for g in _trigrams(w))
-    if not grams:
-        return None
-    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+    grams = query_trigrams(words)
+    return quoted(grams) if grams else None
+
+
+def query_trigrams(words: Sequence[str]) -> list[str]:
+    """The distinct trigrams of the words of three or more characters, in query order."""
+    return list(dict.fromkeys(g for w in words if len(w) >= MIN_TRIGRAM_WORD for g in _trigrams(w)))
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,11 @@ class TextIndex:
 
     collection: str
     field: str
+    # What this process has learnt of the index's trigrams (sqlite_text_plan.py).
+    counts: TrigramCounts = dataclasses.field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", TrigramCounts(self.table))
 
     @property
     def table(self) -> str:
@@ -89,10 +100,15 @@ class TextIndex:
 
     def search(self, where: Sequence[Where]) -> str | None:
         """The FTS5 query of the conditions' TextMatch on the indexed field, if it has one."""
+        grams = self.trigrams(where)
+        return quoted(grams) if grams else None
+
+    def trigrams(self, where: Sequence[Where]) -> list[str]:
+        """The trigrams of the conditions' TextMatch on the indexed field (none: no index use)."""
         for cond in where:
             if isinstance(cond, TextMatch) and cond.field == self.field:
-                return match_expression(cond.words)
-        return None
+                return query_trigrams(cond.words)
+        return []
 
     def members(self, expression: str, params: list[Any]) -> str:
         """A WHERE term keeping the rows the FTS5 query matches (appends its parameter)."""
@@ -110,15 +126,22 @@ class TextIndex:
         ]
         await conn.executemany(f"INSERT INTO {self.table} (rowid, t) VALUES (?, ?)", texts)
 
-    async def count_upto(self, conn: aiosqlite.Connection, expression: str, limit: int) -> int:
-        """How many rows (of every tenant) the query matches, counting no further than `limit`."""
+    def among(self, rowids: Sequence[int], params: list[Any]) -> str:
+        """A WHERE term keeping the rows with these keys (appends its parameter): the matches
+        of a query already read (`matches_upto`), so the index is not searched again."""
+        params.append(orjson.dumps(rowids).decode())
+        return "n IN (SELECT value FROM json_each(?))"
+
+    async def matches_upto(self, fetch: Fetch, expression: str, limit: int) -> list[int]:
+        """The row keys (of every tenant) the query matches, no more than `limit` of them."""
+        # One row of text, not a row per match: thousands of rows are thousands of tuples.
         sql = (
-            f"SELECT count(*) FROM (SELECT 1 FROM {self.table} WHERE {self.table} MATCH ? "
-            f"LIMIT {int(limit)})"
+            f"SELECT group_concat(rowid) FROM (SELECT rowid FROM {self.table} "
+            f"WHERE {self.table} MATCH ? LIMIT {int(limit)})"
         )
-        async with conn.execute(sql, (expression,)) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        rows = await fetch(sql, (expression,))
+        keys: list[int] = orjson.loads(f"[{rows[0][0] or ''}]")
+        return keys
 
 
 def _text_of(row: str, field: str) -> str:

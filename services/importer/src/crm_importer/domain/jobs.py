@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from crm_importer.domain.layout import FileLayout
 from crm_importer.domain.mapping import ColumnPlan
 from crm_importer.domain.rows import MappedRow, RowFailure
-from crm_shared.events import ImportContactsBatch, ImportJobFinished, ImportRow, RowResult
+from crm_shared.events import ImportJobFinished, RowResult
 from crm_shared.events.imports import DuplicatePolicy, MatchIdentifier
 from crm_shared.problems import Conflict
 
@@ -30,7 +30,8 @@ class ImportChunk:
         # Flushing at this mark keeps a batch within max_bytes even if the last row is the largest.
         self._flush_mark = max_bytes - max_row_bytes
         self._bytes = 0
-        self.rows: list[ImportRow] = []
+        # Each row in its JSON form (MappedRow.values).
+        self.rows: list[dict[str, Any]] = []
         self.failures: list[RowFailure] = []
         self.last_row_number = 0
 
@@ -38,7 +39,7 @@ class ImportChunk:
         """Take one record's outcome (None: a blank record, which only advances the position)."""
         self.last_row_number = row_number
         if isinstance(outcome, MappedRow):
-            self.rows.append(outcome.row)
+            self.rows.append(outcome.values)
             self._bytes += outcome.size
         elif outcome is not None:
             self.failures.append(outcome)
@@ -200,17 +201,19 @@ class ImportJob(BaseModel):
         self.error = reason
         self.finished_at = now
 
-    def batch_command(self, batch_no: int, rows: list[ImportRow]) -> ImportContactsBatch:
-        """The command applying batch `batch_no` of these rows (sent again, the same one)."""
-        return ImportContactsBatch(
-            job_id=self.id,
-            batch_no=batch_no,
-            on_duplicate=self.on_duplicate,
-            rows=rows,
-            match_on=self.match_on,
+    def batch_payload(self, batch_no: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """The JSON form of the command applying batch `batch_no` of these rows (sent again,
+        the same one): what `ImportContactsBatch(...).model_dump(mode="json")` gives, its rows
+        already in their JSON form, so a batch is serialised once and no row is re-validated."""
+        return {
+            "job_id": self.id,
+            "batch_no": batch_no,
+            "on_duplicate": self.on_duplicate,
+            "rows": rows,
+            "match_on": list(self.match_on),
             # The rows were written when uploaded: the resolver's last-writer rule's time.
-            occurred_at=self.created_at,
-        )
+            "occurred_at": self.created_at,
+        }
 
     def finished_event(self) -> ImportJobFinished:
         """The event announcing that this job ended, with its counts."""

@@ -44,10 +44,45 @@ class RowFailure:
 
 @dataclass(frozen=True, slots=True)
 class MappedRow:
-    """A row ready for a batch, with an estimate of its size in the batch's JSON."""
+    """A row ready for a batch in its JSON form (`row_json`), with an estimate of its size in
+    the batch's JSON."""
 
-    row: ImportRow
+    values: dict[str, Any]
     size: int
+
+    @property
+    def row(self) -> ImportRow:
+        """The row as its model (previews and dry runs; a batch sends `values` as they are)."""
+        return ImportRow.model_validate(self.values)
+
+
+def _empty_value(default: object) -> Callable[[], Any]:
+    # A fresh container per row (a shared one could be changed through any row holding it).
+    if default is None:
+        return lambda: None
+    if default == []:
+        return list
+    if default == {}:
+        return dict
+    raise TypeError(f"ImportRow default {default!r} has no JSON form here")
+
+
+# ImportRow's optional fields in its order, each with a maker of its default.
+_ROW_DEFAULTS = tuple(
+    (name, _empty_value(field.default))
+    for name, field in ImportRow.model_fields.items()
+    if name != "row_number"
+)
+
+
+def row_json(values: dict[str, Any]) -> dict[str, Any]:
+    """A row's JSON form from the fields it has: what `ImportRow(**values).model_dump(mode=
+    "json")` gives (every field, in the model's order) for the text the mapper makes, without
+    validating or deep-copying defaults per row (tests/importer/domain/test_batch_payload.py)."""
+    row = {"row_number": values["row_number"]}
+    for name, empty in _ROW_DEFAULTS:
+        row[name] = values[name] if name in values else empty()
+    return row
 
 
 def _json_size(text: str) -> int:
@@ -160,7 +195,7 @@ class RowMapper:
             )
         return MappedRow(self._build(row_number, cells), size)
 
-    def _build(self, row_number: int, cells: list[str]) -> ImportRow:
+    def _build(self, row_number: int, cells: list[str]) -> dict[str, Any]:
         values: dict[str, Any] = {"row_number": row_number}
         for index, field in self._plain:
             value = cells[index].strip()
@@ -185,4 +220,4 @@ class RowMapper:
             index, system = self._external
             if external_id := cells[index].strip():
                 values["external_ids"] = {system: external_id}
-        return ImportRow(**values)
+        return row_json(values)

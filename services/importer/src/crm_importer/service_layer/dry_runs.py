@@ -22,7 +22,7 @@ from crm_importer.service_layer.error_rows import queue_errors_copy
 from crm_importer.service_layer.imports import DRY_RUN_WORK, fail_import, problem_doc
 from crm_importer.service_layer.reading import JobGone, ReadingOptions, failure_doc
 from crm_shared.clock import now_iso
-from crm_shared.events import RowResult
+from crm_shared.events import ImportRow, RowResult
 from crm_shared.storage import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ async def _read(
         results: list[RowResult] = []
         if chunk.rows:
             results = await contacts.look_up_rows(
-                chunk.rows,
+                [ImportRow.model_validate(row) for row in chunk.rows],
                 on_duplicate=job.on_duplicate,
                 match_on=job.match_on,
                 occurred_at=job.created_at,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from crm_importer.adapters.contacts_client import ContactsClient
 from crm_importer.adapters.files import DataFiles
@@ -23,9 +24,9 @@ from crm_importer.service_layer.custom_columns import type_custom_columns
 from crm_importer.service_layer.error_rows import queue_errors_copy
 from crm_importer.service_layer.file_head import FileHead, read_head, sniff_upload
 from crm_shared.clock import now_iso
-from crm_shared.events import ImportBatchProcessed, RowResult
+from crm_shared.events import ImportBatchProcessed, ImportContactsBatch, RowResult
 from crm_shared.observability.metrics import IMPORT_ROWS, JOBS_FINISHED, JOBS_STARTED
-from crm_shared.outbox import IMPORTER_SOURCE, outgoing
+from crm_shared.outbox import IMPORTER_SOURCE, outgoing, outgoing_written
 from crm_shared.problems import Unprocessable
 from crm_shared.storage import DocumentStore, OutgoingEvent
 
@@ -154,6 +155,18 @@ def finished_events(job: ImportJob) -> list[OutgoingEvent]:
         return []
     event = job.finished_event()
     return [outgoing(event, source=IMPORTER_SOURCE, tenant=job.tenant, key=job.id, actor=job.actor)]
+
+
+def batch_events(
+    job: ImportJob, batches: Sequence[tuple[int, list[dict[str, Any]]]]
+) -> list[OutgoingEvent]:
+    """The commands applying these (batch number, rows in their JSON form) of the job: each
+    envelope written once from its plain payload (`ImportJob.batch_payload`)."""
+    payloads = [
+        (ImportContactsBatch, job.batch_payload(batch_no, rows), job.id)
+        for batch_no, rows in batches
+    ]
+    return outgoing_written(payloads, source=IMPORTER_SOURCE, tenant=job.tenant, actor=job.actor)
 
 
 def problem_doc(result: RowResult) -> dict[str, object]:

@@ -12,10 +12,9 @@ from crm_importer.domain.jobs import ImportChunk, ImportJob
 from crm_importer.domain.records import CsvRecords, UnparsableRecord
 from crm_importer.domain.rows import RowFailure, RowMapper
 from crm_importer.service_layer.error_rows import queue_errors_copy
-from crm_importer.service_layer.imports import fail_import, finished_events
+from crm_importer.service_layer.imports import batch_events, fail_import, finished_events
 from crm_shared.clock import now_iso
 from crm_shared.identity import PersonIdentifiers, person_hashes
-from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
 MISSING_UPLOAD = "the uploaded file is missing; upload it again"
@@ -82,12 +81,7 @@ async def _flush(
         job.started_at = job.started_at or now_iso()
         batch_no = job.record_chunk(chunk)
         if batch_no is not None:
-            command = job.batch_command(batch_no, chunk.rows)
-            events.append(
-                outgoing(
-                    command, source=IMPORTER_SOURCE, tenant=tenant, key=job.id, actor=job.actor
-                )
-            )
+            events.extend(batch_events(job, [(batch_no, chunk.rows)]))
         await ImportErrors(session).add_many(
             tenant=tenant,
             job_id=job.id,

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import ImportJobs, WorkQueue
 from crm_importer.domain.jobs import ImportJob
 from crm_importer.domain.records import CsvRecords, UnparsableRecord
 from crm_importer.domain.rows import MappedRow, RowMapper
+from crm_importer.service_layer.imports import batch_events
 from crm_importer.service_layer.reading import ReadingOptions
-from crm_shared.events import ImportRow
-from crm_shared.outbox import IMPORTER_SOURCE, outgoing
 from crm_shared.storage import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,9 @@ RESEND_LIMIT = 3
 
 def _rows_of(
     files: DataFiles, job: ImportJob, batches: set[int], options: ReadingOptions
-) -> dict[int, list[ImportRow]]:
+) -> dict[int, list[dict[str, Any]]]:
     """The rows each of these batches was sent with, read again from the upload."""
-    rows: dict[int, list[ImportRow]] = {n: [] for n in batches}
+    rows: dict[int, list[dict[str, Any]]] = {n: [] for n in batches}
     last = max(job.batch_records[n - 1][1] for n in batches)
     mapper = RowMapper(job.plan, max_row_bytes=options.max_row_bytes)
     with files.open_upload(job.id, encoding=job.layout.encoding) as text:
@@ -46,7 +46,7 @@ def _rows_of(
                 continue
             outcome = mapper.map(record_number, record)
             if isinstance(outcome, MappedRow):
-                rows[batch_no].append(outcome.row)
+                rows[batch_no].append(outcome.values)
     return rows
 
 
@@ -64,16 +64,11 @@ async def resend_unanswered(
         if current is None or not current.awaiting_results:
             return []
         again = sorted(missing & set(current.missing_batches()))
-        commands = [current.batch_command(n, rows[n]) for n in again]
+        commands = batch_events(current, [(n, rows[n]) for n in again])
         current.resends += 1
         current.progressed_at = now
         await jobs.save(current)
-        await session.add_events(
-            [
-                outgoing(c, source=IMPORTER_SOURCE, tenant=job.tenant, key=job.id, actor=job.actor)
-                for c in commands
-            ]
-        )
+        await session.add_events(commands)
     return again
 
 

@@ -31,9 +31,9 @@ from crm_shared.events import (
     ContactUpdated,
     ErasureRequested,
     MergeUndone,
-    envelope_in_import_summary,
 )
-from crm_shared.messaging.bus import MessageBus
+from crm_shared.events.contacts import IMPORT_EVENT_TYPES, data_in_import_summary
+from crm_shared.messaging.bus import MessageBus, SkipRule
 from crm_shared.messaging.errors import MAX_FIELDS, PermanentMessageError, field_path
 from crm_shared.storage import DocumentStore
 from crm_shared.wiring import TIMELINE
@@ -58,6 +58,9 @@ E = TypeVar("E", ActivityRecorded, ActivityRecordedV2)
 
 # What a v2 report's data may hold: the HTTP body's fields and the contact id.
 _REPORT_FIELDS = frozenset(ActivityReport.model_fields) | {"contact_id"}
+
+# An import's per-contact events: the batch's ContactsImported records each imported contact.
+IMPORT_SUMMARY_SKIP = SkipRule(IMPORT_EVENT_TYPES, data_in_import_summary)
 
 EVENTS_GROUP = "crm-timeline"
 ERASURE_GROUP = "crm-timeline-erasure"
@@ -260,7 +263,7 @@ def build_bus(store: DocumentStore, settings: TimelineSettings) -> MessageBus:
     return (
         # An import's per-contact events are skipped unparsed: the batch's ContactsImported
         # records each imported contact.
-        MessageBus(obsolete=(ContactErased, ContactRemoved), skip=envelope_in_import_summary)
+        MessageBus(obsolete=(ContactErased, ContactRemoved), skip_rule=IMPORT_SUMMARY_SKIP)
         .on(ContactCreated, on_contact_event)
         .on(ContactUpdated, on_contact_event)
         .on(ContactDeleted, on_contact_event)

@@ -1,0 +1,71 @@
+"""SQLite read blocks: one snapshot across their queries, begun in the first query's hand-off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+
+from crm_shared.ids import new_id
+from crm_shared.storage import CollectionSpec
+from crm_shared.storage.sqlite import SqliteStore
+
+THINGS = "things"
+
+
+async def _started(tmp_path: Path) -> SqliteStore:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    await store.start((CollectionSpec(THINGS),))
+    return store
+
+
+async def _insert(store: SqliteStore) -> None:
+    async with store.transaction() as session:
+        await session.insert(THINGS, {"id": new_id(), "tenant": "t"})
+
+
+async def test_a_read_block_sees_one_snapshot_across_its_queries(tmp_path: Path) -> None:
+    store = await _started(tmp_path)
+    try:
+        await _insert(store)
+        async with store.reader() as session:
+            assert len(await session.find(THINGS, tenant="t")) == 1
+            await _insert(store)  # committed by the writer while the block is open
+            assert len(await session.find(THINGS, tenant="t")) == 1
+            assert await session.count(THINGS, tenant="t") == 1
+        async with store.reader() as session:
+            assert await session.count(THINGS, tenant="t") == 2
+    finally:
+        await store.close()
+
+
+async def test_a_read_block_costs_one_hand_off_per_query_and_one_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await _started(tmp_path)
+    await _insert(store)
+    hand_offs: list[object] = []
+    hand_off = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hand_offs.append(fn)
+        return await hand_off(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    try:
+        async with store.reader() as session:
+            await session.get(THINGS, tenant="t", id="none")
+        assert len(hand_offs) == 2  # BEGIN with the query, then COMMIT
+        hand_offs.clear()
+        async with store.reader() as session:
+            await session.find(THINGS, tenant="t")
+            await session.count(THINGS, tenant="t")
+        assert len(hand_offs) == 3
+        hand_offs.clear()
+        async with store.reader():
+            pass
+        assert hand_offs == []  # nothing read: nothing begun, nothing to end
+    finally:
+        await store.close()
