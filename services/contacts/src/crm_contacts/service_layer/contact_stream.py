@@ -10,6 +10,7 @@ a dropped stream resumes after the last id it delivered.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -39,21 +40,32 @@ class ContactStream:
     async def chunks(
         self, *, first: int = FIRST_CHUNK, size: int = CHUNK
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """The matching contacts as stored, in id order after `after`, a chunk per read."""
-        position = Cursor(value=self.after, id=self.after) if self.after else None
+        """The matching contacts as stored, in id order after `after`, a chunk per read.
+
+        The next chunk is read while the caller handles this one: SQLite's reads run in the
+        adapter's thread (outside the GIL for most of it), so they overlap the serialization.
+        """
         limit = first
-        while True:
-            async with self.store.reader() as session:
-                docs = await ContactSearch(session, self.tenant).page(
-                    self.where, _ID_ORDER, limit=limit, after=position
-                )
-            if docs:
+        reading = asyncio.ensure_future(self._read(self.after, limit))
+        try:
+            while True:
+                docs = await reading
+                if len(docs) < limit:
+                    if docs:
+                        yield docs
+                    return
+                limit = size
+                reading = asyncio.ensure_future(self._read(docs[-1]["id"], limit))
                 yield docs
-            if len(docs) < limit:
-                return
-            last = docs[-1]["id"]
-            position = Cursor(value=last, id=last)
-            limit = size
+        finally:
+            reading.cancel()
+
+    async def _read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        position = Cursor(value=after, id=after) if after else None
+        async with self.store.reader() as session:
+            return await ContactSearch(session, self.tenant).page(
+                self.where, _ID_ORDER, limit=limit, after=position
+            )
 
 
 async def open_stream(
