@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from crm_shared.filters import ContactFilter
 from tests.conftest import ADMIN_KEY, EDITOR_KEY, OTHER_TENANT_KEY, VIEWER_KEY, auth
 from tests.contacts.helpers import Harness, envelope
 
-Params = list[tuple[str, str]] | dict[str, Any]
+Params = dict[str, str] | list[tuple[str, str | int | float | bool | None]]
 
 
 async def _stream(harness: Harness, params: Params, *, key: str = VIEWER_KEY) -> list[Any]:
@@ -29,7 +30,7 @@ async def _listed(harness: Harness, params: Params, *, key: str = VIEWER_KEY) ->
     """Every page of the listing for the same filter."""
     items: list[Any] = []
     query = list(params.items()) if isinstance(params, dict) else list(params)
-    cursor: list[tuple[str, str]] = []
+    cursor: list[tuple[str, str | int | float | bool | None]] = []
     while True:
         response = await harness.client.get(
             "/v1/contacts", params=[*query, ("limit", "2"), *cursor], headers=auth(key)
@@ -57,7 +58,7 @@ async def people(harness: Harness) -> dict[str, str]:
         headers=auth(ADMIN_KEY),
     )
     assert response.status_code == 201, response.text
-    made = {
+    made: dict[str, dict[str, Any]] = {
         "ada": {"name": "Ada Lovelace", "tags": ["VIP"], "custom_fields": {"plan": "Pro"}},
         "grace": {"name": "Grace Hopper", "tags": ["vip", "Navy"], "company": "Navy"},
         "alan": {"name": "Alan Turing", "custom_fields": {"plan": "Free"}},
@@ -164,3 +165,14 @@ async def test_chunks_continue_where_the_last_one_ended(
     stream = await open_stream(app.state.store, tenant="acme", criteria=ContactFilter())
     chunks = [[c["id"] for c in chunk] async for chunk in stream.chunks(first=1, size=2)]
     assert chunks == [[people["ada"]], [people["grace"], people["alan"]], [people["edsger"]]]
+
+
+async def test_a_stream_closed_after_its_first_chunk_leaves_no_read_running(
+    app: FastAPI, harness: Harness, people: dict[str, str]
+) -> None:
+    stream = await open_stream(app.state.store, tenant="acme", criteria=ContactFilter())
+    chunks = stream.chunks(first=1, size=1)
+    assert [c["id"] for c in await anext(chunks)] == [people["ada"]]
+    await chunks.aclose()  # a client that went away: the next chunk was being read meanwhile
+    running = [getattr(t.get_coro(), "__qualname__", "") for t in asyncio.all_tasks()]
+    assert "ContactStream._read" not in running

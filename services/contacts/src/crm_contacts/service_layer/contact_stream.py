@@ -58,7 +58,11 @@ class ContactStream:
                 reading = asyncio.ensure_future(self._read(docs[-1]["id"], limit))
                 yield docs
         finally:
+            # A client gone mid-way: the read in flight ends before the stream does.
             reading.cancel()
+            await asyncio.wait([reading])
+            if not reading.cancelled():
+                reading.exception()  # retrieved: a failed read after the end is no one's error
 
     async def _read(self, after: str | None, limit: int) -> list[dict[str, Any]]:
         position = Cursor(value=after, id=after) if after else None
