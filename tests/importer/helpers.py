@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 from fastapi import FastAPI
 
 from crm_shared.envelope import EventEnvelope
@@ -126,7 +127,7 @@ def batch_processed(
 
 @dataclass
 class FakeContactsApi:
-    """A stand-in for `GET /v1/contacts` and `/v1/custom-fields`, served through
+    """A stand-in for `GET /v1/contacts`, its stream and `/v1/custom-fields`, served through
     httpx.MockTransport."""
 
     contacts: list[dict[str, Any]]
@@ -158,6 +159,8 @@ class FakeContactsApi:
             await self.gate.wait()
         if self.status != 200:
             return httpx.Response(self.status, json={"title": "nope"})
+        if request.url.path == "/v1/contacts/stream":
+            return self._stream(request)
         limit = int(request.url.params["limit"])
         start = int(request.url.params.get("cursor", "0"))
         page = self.contacts[start : start + limit]
@@ -165,6 +168,14 @@ class FakeContactsApi:
         return httpx.Response(
             200, json={"items": page, "next_cursor": str(start + limit) if more else None}
         )
+
+    def _stream(self, request: httpx.Request) -> httpx.Response:
+        """`GET /v1/contacts/stream`: the contacts after `after` (an id), one JSON per line."""
+        after = request.url.params.get("after")
+        ids = [c["id"] for c in self.contacts]
+        start = ids.index(after) + 1 if after else 0
+        body = b"".join(orjson.dumps(c) + b"\n" for c in self.contacts[start:])
+        return httpx.Response(200, content=body, headers={"content-type": "application/x-ndjson"})
 
     def transport(self) -> httpx.MockTransport:
         """The transport to hand to create_app."""

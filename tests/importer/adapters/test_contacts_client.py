@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import orjson
 import pytest
@@ -89,3 +91,82 @@ async def test_a_filter_of_ids_is_sent_as_a_search_body_not_a_query_string() -> 
     first, second = (orjson.loads(r.content) for r in seen)
     assert first == {"filter": {"ids": ids}, "limit": 1}
     assert second["cursor"] == "x"
+
+
+class Pieces(httpx.AsyncByteStream):
+    """A streamed body arriving in these pieces, then breaking off if `broken`."""
+
+    def __init__(self, *pieces: bytes, broken: bool = False) -> None:
+        self._pieces = pieces
+        self._broken = broken
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self._pieces:
+            yield piece
+        if self._broken:
+            raise httpx.RemoteProtocolError("peer closed connection mid-body")
+
+
+def streamed(*pieces: bytes, broken: bool = False) -> httpx.Response:
+    return httpx.Response(
+        200, stream=Pieces(*pieces, broken=broken), headers={"content-type": "application/x-ndjson"}
+    )
+
+
+async def read_stream(client: ContactsClient, contact_filter: ContactFilter) -> list[str]:
+    return [
+        str(contact["id"])
+        async for received in client.stream(contact_filter, authorization="Bearer k", page_size=200)
+        for contact in received
+    ]
+
+
+async def test_the_stream_yields_each_line_once_however_the_pieces_cut_them() -> None:
+    client, seen = client_of(streamed(b'{"id":"a"}\n{"i', b'd":"b"}\n', b'{"id":"c"}\n'))
+
+    assert await read_stream(client, ContactFilter(tag=["vip"])) == ["a", "b", "c"]
+    [request] = seen
+    assert request.url.path == "/v1/contacts/stream"
+    assert dict(request.url.params) == {"tag": "vip"}
+    assert request.headers["authorization"] == "Bearer k"
+
+
+async def test_a_stream_that_breaks_off_resumes_after_the_last_contact_received(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("crm_importer.adapters.contacts_client.asyncio.sleep", _no_wait)
+    client, seen = client_of(
+        streamed(b'{"id":"a"}\n{"id":"b"}\n{"id":"c', broken=True),
+        streamed(b'{"id":"c"}\n'),
+    )
+
+    assert await read_stream(client, ContactFilter()) == ["a", "b", "c"]
+    assert "after" not in seen[0].url.params
+    assert seen[1].url.params["after"] == "b"
+
+
+async def test_a_stream_breaking_off_three_times_without_progress_gives_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("crm_importer.adapters.contacts_client.asyncio.sleep", _no_wait)
+    client, seen = client_of(*(streamed(b'{"id":"a', broken=True) for _ in range(3)))
+
+    with pytest.raises(ContactsUnavailable, match="broke off"):
+        await read_stream(client, ContactFilter())
+    assert len(seen) == 3
+
+
+async def test_a_refused_stream_is_not_asked_again() -> None:
+    client, seen = client_of(httpx.Response(403))
+
+    with pytest.raises(ContactsUnavailable, match="answered 403 to the stream"):
+        await read_stream(client, ContactFilter())
+    assert len(seen) == 1
+
+
+async def test_a_filter_of_ids_is_read_through_the_search_pages_not_the_stream() -> None:
+    last_page = httpx.Response(200, json={"items": [{"id": "a"}], "next_cursor": None})
+    client, seen = client_of(last_page)
+
+    assert await read_stream(client, ContactFilter(ids=["a"])) == ["a"]
+    assert [(r.method, r.url.path) for r in seen] == [("POST", "/v1/contacts/search")]

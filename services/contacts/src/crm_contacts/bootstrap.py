@@ -47,6 +47,7 @@ from crm_contacts.entrypoints.purge_loop import run_purge_loop
 from crm_contacts.entrypoints.retention_http import router as retention_router
 from crm_contacts.entrypoints.search_http import router as search_router
 from crm_contacts.entrypoints.sources_http import router as sources_router
+from crm_contacts.entrypoints.stream_http import router as stream_router
 from crm_contacts.entrypoints.tag_rules_http import router as tag_rules_router
 from crm_contacts.entrypoints.tags_http import router as tags_router
 from crm_contacts.service_layer.duplicate_scan import DuplicateScans
@@ -145,6 +146,7 @@ def create_app(
     for part in (
         import_lookup_router,
         sources_router,
+        stream_router,  # before `router`: its /{contact_id} would take "stream" for an id
         router,
         search_router,
         accounts_router,

@@ -54,7 +54,8 @@ def _page(page: SearchPage) -> ContactList:
     )
 
 
-def _allowed(principal: Principal, criteria: ContactFilter, include_deleted: bool) -> None:
+def allowed_to_list(principal: Principal, criteria: ContactFilter, include_deleted: bool) -> None:
+    """403 unless the caller may list what the filter asks for."""
     # Any viewer may list live contacts (ViewerAuth); soft-deleted ones are for editors.
     if criteria.deleted or include_deleted:
         principal.require("editor")
@@ -78,7 +79,7 @@ async def list_contacts(
         criteria = ContactFilter.from_query_params(request.query_params.multi_items())
     except InvalidFilter as exc:
         raise Unprocessable(str(exc)) from None
-    _allowed(principal, criteria, include_deleted)
+    allowed_to_list(principal, criteria, include_deleted)
     page = await search_contacts(
         store,
         tenant=principal.tenant,
@@ -97,7 +98,7 @@ async def search(
     body: SearchRequest, principal: ViewerAuth, store: Store, settings: Settings
 ) -> ContactList:
     """The same listing with the filter as a JSON body, for filters too long for a URL."""
-    _allowed(principal, body.filter, include_deleted=False)
+    allowed_to_list(principal, body.filter, include_deleted=False)
     page = await search_contacts(
         store,
         tenant=principal.tenant,

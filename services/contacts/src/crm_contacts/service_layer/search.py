@@ -45,6 +45,16 @@ async def with_renamed_tags(
     return with_tag_aliases(where, aliases_of(tag_docs))
 
 
+async def filter_conditions(
+    session: Session, tenant: str, criteria: ContactFilter, *, include_deleted: bool = False
+) -> list[Where]:
+    """The storage conditions of a listing's filter: the one translation the listing, search and
+    the export stream run (custom fields typed by their definitions, renamed tags followed)."""
+    definitions = await CustomFieldRepository(session, tenant).all() if criteria.custom else {}
+    where = conditions(criteria, definitions, include_deleted=include_deleted)
+    return await with_renamed_tags(session, tenant, criteria, where)
+
+
 async def search_contacts(
     store: DocumentStore,
     *,
@@ -68,9 +78,7 @@ async def search_contacts(
     key = _key(secret)
     after = decode_cursor(cursor, order, key=key) if cursor else None
     async with store.reader() as session:
-        definitions = await CustomFieldRepository(session, tenant).all() if criteria.custom else {}
-        where = conditions(criteria, definitions, include_deleted=include_deleted)
-        where = await with_renamed_tags(session, tenant, criteria, where)
+        where = await filter_conditions(session, tenant, criteria, include_deleted=include_deleted)
         # One extra row tells whether another page follows.
         docs = await ContactSearch(session, tenant).page(where, order, limit=limit + 1, after=after)
     items = docs[:limit]

@@ -1,5 +1,5 @@
-"""HTTP client of the contacts service's public API, used with the caller's key: exports list
-contacts, a dry run asks what its rows would do."""
+"""HTTP client of the contacts service's public API, used with the caller's key: exports read
+contacts (`GET /v1/contacts/stream`), a dry run asks what its rows would do."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 
 from crm_shared.events import ImportRow, RowResult
 from crm_shared.events.imports import DuplicatePolicy, MatchIdentifier
@@ -16,10 +17,17 @@ from crm_shared.observability.tracing import TRACE_HOOKS
 
 _RETRIES = 3
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# A stream may pause between chunks while the contacts service reads the next one; only a
+# silence this long (no byte at all) counts as a dead connection.
+_STREAM_READ_TIMEOUT = 120.0
 
 
 class ContactsUnavailable(Exception):
     """The contacts service could not be asked or refused the listing; the message says why."""
+
+
+class _Retry(Exception):
+    """A failed request of the stream worth asking again (after the last contact received)."""
 
 
 class ContactsClient:
@@ -105,6 +113,86 @@ class ContactsClient:
             cursor = page.get("next_cursor")
             if not cursor or not items:
                 return
+
+    async def stream(
+        self, contact_filter: ContactFilter, *, authorization: str, page_size: int
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield the matching contacts in id order, a list for each piece of the answer read.
+
+        Reads `GET /v1/contacts/stream` (one JSON contact per line) as it arrives. A connection
+        that drops mid-way is asked again after the last contact received (the stream is in id
+        order), up to three times in a row without progress. A filter naming contacts by id is
+        too long for a query string: it is read through the listing's pages (`pages`, at most
+        10,000 contacts).
+        """
+        if contact_filter.ids:
+            async for page in self.pages(
+                contact_filter, authorization=authorization, page_size=page_size
+            ):
+                yield page
+            return
+        after: str | None = None
+        failures = 0
+        delay = 0.5
+        while True:
+            params: list[tuple[str, str | int | float | bool | None]] = [
+                *contact_filter.query_params(),
+                *([("after", after)] if after else []),
+            ]
+            try:
+                async for contacts in self._stream_once(params, authorization):
+                    after = str(contacts[-1].get("id", ""))
+                    failures, delay = 0, 0.5
+                    yield contacts
+                return
+            except _Retry as retry:
+                failures += 1
+                if failures == _RETRIES:
+                    raise ContactsUnavailable(str(retry)) from retry.__cause__
+            await asyncio.sleep(delay)
+            delay *= 2
+
+    async def _stream_once(
+        self, params: list[tuple[str, str | int | float | bool | None]], authorization: str
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """One request of the stream: its complete lines as they arrive; _Retry if it failed
+        in a way asking again may mend."""
+        timeout = httpx.Timeout(self._http.timeout.connect, read=_STREAM_READ_TIMEOUT)
+        request = self._http.build_request(
+            "GET",
+            "/v1/contacts/stream",
+            params=params,
+            headers={"Authorization": authorization},
+            timeout=timeout,
+        )
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _Retry(f"the contacts service is unreachable ({type(exc).__name__})") from exc
+        try:
+            if response.status_code != 200:
+                reason = f"the contacts service answered {response.status_code} to the stream"
+                if response.status_code in _RETRY_STATUSES:
+                    raise _Retry(reason)
+                raise ContactsUnavailable(reason)
+            rest = b""
+            try:
+                async for piece in response.aiter_bytes():
+                    lines = (rest + piece).split(b"\n")
+                    rest = lines.pop()
+                    contacts = [orjson.loads(line) for line in lines if line]
+                    if contacts:
+                        yield contacts
+            except httpx.TransportError as exc:
+                raise _Retry(
+                    f"the contacts service's stream broke off ({type(exc).__name__})"
+                ) from exc
+            if rest.strip():
+                raise _Retry("the contacts service's stream ended inside a line")
+        except orjson.JSONDecodeError as exc:
+            raise ContactsUnavailable("the contacts service streamed a line not JSON") from exc
+        finally:
+            await response.aclose()
 
     async def look_up_rows(
         self,

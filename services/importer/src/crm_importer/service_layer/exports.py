@@ -10,7 +10,7 @@ from crm_importer.adapters.contacts_client import ContactsClient, ContactsUnavai
 from crm_importer.adapters.files import DataFiles, ExportWriter
 from crm_importer.adapters.repository import Exports, WorkQueue
 from crm_importer.domain.commands import RequestExport
-from crm_importer.domain.exports import INTERRUPTED, ExportJob, contact_row
+from crm_importer.domain.exports import INTERRUPTED, ExportJob, RowFormat
 from crm_importer.domain.fields import validate_export_fields
 from crm_importer.service_layer.caller_tasks import CallerTasks
 from crm_shared.clock import now_iso
@@ -65,11 +65,14 @@ async def _write(
     authorization: str,
     page_size: int,
 ) -> None:
-    async for page in contacts.pages(
+    # Rows are written as the contacts arrive: the file's first rows are on disk while the
+    # contacts service is still reading the rest.
+    rows = RowFormat(export.fields)
+    async for received in contacts.stream(
         export.filter, authorization=authorization, page_size=page_size
     ):
-        for contact in page:
-            writer.write(str(contact.get("id", "")), contact_row(contact, export.fields))
+        for contact in received:
+            writer.write(str(contact.get("id", "")), rows.row(contact))
         writer.flush()
     writer.commit()
 
@@ -128,7 +131,7 @@ async def run_export(
     authorization: str,
     page_size: int,
 ) -> None:
-    """Write the export's file page by page as the contacts API answers, then complete it."""
+    """Write the export's file as the contacts API streams the contacts, then complete it."""
     async with store.transaction() as session:
         exports = Exports(session)
         export = await exports.get(tenant=tenant, export_id=export_id)
