@@ -33,14 +33,14 @@ from crm_contacts.domain.rewrite_jobs import (
     started,
 )
 from crm_contacts.domain.text import fold
-from crm_contacts.service_layer.contact_rewrites import rewritten
+from crm_contacts.service_layer.contact_rewrites import Rewrite, rewrite_events, rewritten
 from crm_contacts.service_layer.rewrite_plans import plan_for
 from crm_shared.actors import job_actor
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
 from crm_shared.observability.metrics import JOBS_FINISHED, JOBS_STARTED
 from crm_shared.problems import Conflict, NotFound
-from crm_shared.storage import ConcurrentWriteError, DocumentStore, OutgoingEvent, Session
+from crm_shared.storage import ConcurrentWriteError, DocumentStore, Session
 
 log = logging.getLogger(__name__)
 _CONFLICT_RETRIES = 10
@@ -197,40 +197,35 @@ async def run_batch(store: DocumentStore, job_id: str, tenant: str, *, batch_siz
         page = await contacts_after(
             session, tenant, where=plan.where, after=job["cursor"], limit=batch_size
         )
-        contacts = ContactRepository(session, tenant)
-        now, actor = now_iso(), job_actor(job_id)
-        events: list[OutgoingEvent] = []
+        now = now_iso()
         errors: list[RowError] = []
-        live: list[dict[str, Any]] = []
+        rewrites: list[Rewrite] = []
         for doc in page:
             try:
                 fields = plan.transform(doc) or {}
             except CannotRewrite as exc:
                 errors.append(RowError(doc["id"], exc.reason))
                 continue
-            change = rewritten(doc, fields, now=now, tenant=tenant, actor=actor)
-            if change is None:
-                continue
-            updated, event = change
-            events.append(event)
-            if doc.get("deleted_at") is None:
-                live.append(updated)
-            # Read in this transaction, so a miss means another writer won (MongoDB): the
-            # whole batch rolls back and runs again from the contacts' current state.
-            elif not await contacts.save(updated, expected_version=int(doc["version"])):
-                raise ConcurrentWriteError(f"contact {doc['id']} changed during the batch")
-        # Live contacts in two statements per 500 rather than one UPDATE (a thread hop) each;
-        # they were read in this transaction, so this is as safe as a version-checked replace.
-        if live and not await contacts.save_many(live):
+            rewrite = rewritten(doc, fields, now=now)
+            if rewrite is not None:
+                rewrites.append(rewrite)
+        # One statement batch for the whole page, each contact at the version read here: a miss
+        # means another writer won (MongoDB; SQLite holds the writer), so the whole batch rolls
+        # back and runs again from the contacts' current state.
+        if not await ContactRepository(session, tenant).save_all(
+            [r.doc for r in rewrites], expected_versions=[r.expected_version for r in rewrites]
+        ):
             raise ConcurrentWriteError("a contact of the batch changed during the batch")
-        if events:
-            await session.add_events(events)
+        if rewrites:
+            await session.add_events(
+                rewrite_events(rewrites, tenant=tenant, actor=job_actor(job_id))
+            )
         await JobErrors(session, tenant).add(error_records(job, errors))
         job_after = progressed(
             job,
             cursor=page[-1]["id"] if page else None,
             looked_at=len(page),
-            changed=len(events),
+            changed=len(rewrites),
             errors=errors,
         )
         done = len(page) < batch_size
