@@ -434,7 +434,7 @@ class _StaleFirstPage(DelegatingStore):
     """Hands the job's first page of contacts out with one contact as it was before a user's
     edit: what a batch meets on MongoDB when the edit commits between its read and its write."""
 
-    def __init__(self, inner: DocumentStore, stale: dict[str, Any]) -> None:
+    def __init__(self, inner: DocumentStore, stale: dict[str, Any] | None) -> None:
         super().__init__(inner)
         self.stale: dict[str, Any] | None = stale
         self.transactions = 0
@@ -527,3 +527,23 @@ async def test_a_jobs_events_and_states_are_what_their_models_give_each_state_on
         stored = await _contact(store, contact["id"])
         assert states[contact["id"]]["version"] == stored["version"] == 2
         assert states[contact["id"]]["profile"]["tags"] == stored["tags"]
+
+
+async def test_a_time_budget_shrinks_the_batches_and_each_contact_is_rewritten_once(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    carriers = await _seed(store, settings, 70, tags=["VIP"])
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    counted = _StaleFirstPage(store, None)
+    # No batch can take a nanosecond: 40 contacts (below the first budgeted batch), then the
+    # least batch of 20 each time.
+    await run_job(counted, job["id"], TENANT, batch_size=40, batch_seconds=1e-9)
+    assert counted.transactions == 1 + 3  # the start, then batches of 40, 20 and the last 10
+    done = await get_job(store, job["id"], tenant=TENANT)
+    assert (done["status"], done["done"], done["changed"]) == ("completed", 70, 70)
+    assert [(await _contact(store, c["id"]))["version"] for c in carriers] == [2] * 70
+    assert sorted(e["key"] for e in await _updates(store) if e["actor"] != USER) == sorted(
+        c["id"] for c in carriers
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from crm_contacts.adapters.rewrite_jobs import JobErrors, JobQueue, RewriteJobs
 from crm_contacts.adapters.tags import TagRepository
 from crm_contacts.domain.rewrite_jobs import (
     ACTIVE,
+    FIRST_BATCH,
     INTERNAL_ERROR,
     CannotRewrite,
     JobKind,
@@ -28,6 +30,7 @@ from crm_contacts.domain.rewrite_jobs import (
     error_records,
     finished,
     new_job,
+    next_batch_size,
     progressed,
     retried,
     started,
@@ -264,14 +267,29 @@ async def _fail(store: DocumentStore, job_id: str, tenant: str) -> None:
 
 
 async def run_job(
-    store: DocumentStore, job_id: str, tenant: str, *, batch_size: int, pause: float = 0.0
+    store: DocumentStore,
+    job_id: str,
+    tenant: str,
+    *,
+    batch_size: int,
+    pause: float = 0.0,
+    batch_seconds: float | None = None,
 ) -> None:
-    """Run a job to its end from wherever it stands (its cursor)."""
+    """Run a job to its end from wherever it stands (its cursor).
+
+    With `batch_seconds`, batches of up to `batch_size` contacts are sized so that each holds
+    the store's writer about that long (`next_batch_size`); without it, each is `batch_size`.
+    """
     try:
         await start_job(store, job_id, tenant)
-        more = True
+        # A budgeted job starts small and grows: its first batch cannot hold a write up long.
+        more, size = True, batch_size if batch_seconds is None else min(batch_size, FIRST_BATCH)
         while more:
-            more = await _batch_retrying(store, job_id, tenant, batch_size=batch_size)
+            started = time.perf_counter()
+            more = await _batch_retrying(store, job_id, tenant, batch_size=size)
+            if batch_seconds is not None:
+                took = time.perf_counter() - started
+                size = next_batch_size(size, took, budget=batch_seconds, most=batch_size)
             # Between batches: room for interactive writes on a busy store.
             await asyncio.sleep(pause)
     except JobGone:
