@@ -3,21 +3,20 @@ with single-contact writes going on meanwhile, next to a same-run ceiling.
 
 Loads N contacts that all carry the tag "Member" into the contacts service's SQLite store, then
 renames the tag through the service layer the HTTP route uses (`PATCH /v1/tags/{id}`): the
-definition commits, and the job rewrites the contacts in bounded transactions (500 per batch,
-each contact re-read, a new version and a ContactUpdated in the outbox, the job's cursor and
-progress). While it runs, a writer updates one random contact at a time (as `PATCH
-/v1/contacts/{id}` does) and records each write's latency; the same writer runs for a while
-before the job too, so the p95 during the job sits next to an idle p95 from the same run. The
-ceiling is a bare read-modify-write of the same rows in hand-written SQL (documents read in id
-order, the tag renamed in Python, `executemany` UPDATE in transactions of the same size; the
+definition commits, and the job rewrites the contacts in bounded transactions (each batch
+sized to hold the writer about `CONTACTS_JOB_BATCH_SECONDS`, at most 500 contacts; each contact
+re-read, written at the version read with a new one, its ContactUpdated and state record in the
+outbox, the job's cursor and progress). While it runs, a writer updates one random contact at a
+time (as `PATCH /v1/contacts/{id}` does) and records each write's latency; the same writer runs
+for a while before the job too, so the p95 during the job sits next to an idle p95 from the same
+run. The ceiling is a bare read-modify-write of the same rows in hand-written SQL (documents
+read in id order, the tag renamed in Python, `executemany` UPDATE in transactions of 500; the
 multi-value index triggers fire as they do for the service), with no events and no versions
 checked.
 
 The loaded store can be kept and reused (`--store PATH`, `make bench-jobs-store` then `make
 bench-jobs JOBS_STORE=PATH`): the job rewrites it, so each run works on a fresh copy of it.
-The job runs in batches sized to hold the writer about `CONTACTS_JOB_BATCH_SECONDS` each (the
-service's setting), on the store wrapped as the service wraps it (each contact's state record
-published with its event).
+The job runs on the store wrapped as the service wraps it (`ContactStateStore`).
 """
 
 from __future__ import annotations
