@@ -242,6 +242,10 @@ def _load_average() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+def _batches(budget: float) -> str:
+    return f"up to {BATCH:,} sized to {budget * 1000:.0f} ms" if budget else f"{BATCH:,}"
+
+
 def stored_ids(path: Path) -> list[str]:
     """The ids of a kept store's contacts."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -320,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"tag rename job over {args.contacts:,} contacts: {seconds:.1f} s, "
             f"{rate:,.0f} contacts/s ({job['changed']:,} rewritten with their events and state "
-            f"records, batches of up to {BATCH:,} sized to {budget * 1000:.0f} ms) | bare SQL "
+            f"records, batches of {_batches(budget)}) | bare SQL "
             f"read-modify-write {c_rate:,.0f} rows/s ({ceiling:.1f} s) | job/ceiling "
             f"{rate / c_rate:.2f} | 1,000,000 at this rate: {1_000_000 / rate / 60:.1f} min"
         )

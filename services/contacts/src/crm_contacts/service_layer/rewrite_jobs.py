@@ -215,14 +215,21 @@ async def run_batch(store: DocumentStore, job_id: str, tenant: str, *, batch_siz
         # One statement batch for the whole page, each contact at the version read here: a miss
         # means another writer won (MongoDB; SQLite holds the writer), so the whole batch rolls
         # back and runs again from the contacts' current state.
-        if not await ContactRepository(session, tenant).save_all(
-            [r.doc for r in rewrites], expected_versions=[r.expected_version for r in rewrites]
-        ):
-            raise ConcurrentWriteError("a contact of the batch changed during the batch")
-        if rewrites:
-            await session.add_events(
-                rewrite_events(rewrites, tenant=tenant, actor=job_actor(job_id))
+        saving = asyncio.create_task(
+            ContactRepository(session, tenant).save_all(
+                [r.doc for r in rewrites], expected_versions=[r.expected_version for r in rewrites]
             )
+        )
+        try:
+            # The writes go to the store's thread (or server); the events are built meanwhile.
+            await asyncio.sleep(0)
+            events = rewrite_events(rewrites, tenant=tenant, actor=job_actor(job_id))
+        finally:
+            saved = await saving  # never left running when the transaction ends
+        if not saved:
+            raise ConcurrentWriteError("a contact of the batch changed during the batch")
+        if events:
+            await session.add_events(events)
         await JobErrors(session, tenant).add(error_records(job, errors))
         job_after = progressed(
             job,
