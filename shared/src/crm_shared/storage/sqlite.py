@@ -456,7 +456,7 @@ class SqliteStore:
         # A second's wait: 5,000 erasures in a row share a handful of passes, not 5,000 fsyncs.
         self._wal_truncation = WalTruncation(self._truncate_wal, delay_seconds=1.0)
         # Checkpoints run beside the writer, not inside the commit that fills the log.
-        self._checkpoints = BackgroundCheckpoints(self._path)
+        self._checkpoints = BackgroundCheckpoints(self._path, self._write_lock)
         # Published entries are deleted by the next write, not by a transaction of their own.
         self._sent = SentEntries(self._delete_sent_alone, delay=SENT_DELETE_DELAY_SECONDS)
 
