@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench.backlog import BacklogWatch
 from bench.duplicates_data import person
 from bench.processes import cpu_seconds, load_average
-from crm_shared.devstack import SERVICES, EmbeddedBroker, Platform, free_port
+from crm_shared.devstack import SERVICES, EmbeddedBroker, Platform, ServiceProcess, free_port
 from crm_shared.ids import new_id
 from crm_shared.messaging.kafka import ensure_topics
 from crm_shared.topics import ALL_TOPICS
@@ -283,10 +283,71 @@ async def export_all(importer_url: str) -> tuple[int, float]:
     return int(job["rows"]), size / 1e6
 
 
+def _store_sizes(data: Path) -> str:
+    """Each service's SQLite file with its log, in MB."""
+    sizes: dict[str, int] = {}
+    for path in data.glob("*.sqlite3*"):
+        service = path.name.split(".")[0]
+        sizes[service] = sizes.get(service, 0) + path.stat().st_size
+    return ", ".join(f"{name} {size / 1e6:,.0f} MB" for name, size in sorted(sizes.items()))
+
+
+def _second_import_and_export(
+    workdir: Path,
+    rows: int,
+    importer: ServiceProcess,
+    bootstrap: str,
+    pids: dict[str, int],
+    ceiling: float,
+) -> None:
+    """The same people at other companies (every row updates a contact), then an export."""
+    update_path = workdir / "contacts-moved.csv"
+    generate_csv(update_path, rows, company_shift=1)
+    idle = idle_cpu_per_second(pids)
+    with BacklogWatch(workdir / "data" / "contacts.sqlite3") as second_backlog:
+        second = asyncio.run(
+            end_to_end(
+                update_path,
+                rows,
+                importer.url,
+                bootstrap=bootstrap,
+                pids=pids,
+                on_duplicate="update",
+            )
+        )
+    update_rate, update_job = second.rows_per_second, second.job
+    print(
+        f"end-to-end re-import with on_duplicate=update: {update_rate:,.0f} rows/s  "
+        f"(updated {update_job['updated']:,}, skipped {update_job['skipped']:,}, "
+        f"failed {update_job['failed']:,}); ratio to ceiling: {update_rate / ceiling:.3f}"
+    )
+    print(
+        f"  every event consumed by the timeline and the audit log after "
+        f"{second.fanned_out_seconds:.1f} s: {rows / second.fanned_out_seconds:,.0f} rows/s"
+    )
+    print(cpu_line(second, idle))
+    print(second_backlog.line())
+    assert importer.process is not None
+    baseline = reset_peak_rss(importer.process.pid)
+    exported, megabytes = asyncio.run(export_all(importer.url))
+    growth = _rss_kib(importer.process.pid, "VmHWM") - baseline
+    print(
+        f"export of {exported:,} rows ({megabytes:.1f} MB of CSV): importer peak RSS grew by "
+        f"{growth / 1024:.1f} MB (ratio to file size: {growth / 1024 / max(megabytes, 1e-9):.3f})",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate the file, measure the ceiling, run the import end to end, print the ratio."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument(
+        "--first-only",
+        action="store_true",
+        help="measure the first import alone (no re-import with updates, no export): at 1M rows "
+        "the whole run takes about three times as long",
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     csv_path = workdir / "contacts.csv"
@@ -321,67 +382,41 @@ def main(argv: list[str] | None = None) -> int:
             )
             drained = first_watch.wait_for_empty_queue(REMATCH_WAIT_SECONDS)
         rate, job = first.rows_per_second, first.job
-        # The same people at other companies: every row updates a contact (the last-writer rule).
-        update_path = workdir / "contacts-moved.csv"
-        generate_csv(update_path, args.rows, company_shift=1)
-        with BacklogWatch(contacts_store) as second_backlog:
-            second = asyncio.run(
-                end_to_end(
-                    update_path,
-                    args.rows,
-                    importer.url,
-                    bootstrap=bootstrap,
-                    pids=pids,
-                    on_duplicate="update",
-                )
+        peaks = {name: _rss_kib(pid, "VmHWM") for name, pid in pids.items()}
+        print(
+            f"end-to-end import (upload -> importer -> Kafka -> contacts -> results): "
+            f"{rate:,.0f} rows/s  ({args.rows / rate:.1f} s for {args.rows:,} rows; "
+            f"created {job['created']:,}, failed {job['failed']:,})"
+        )
+        print(f"ratio end-to-end / ceiling: {rate / ceiling:.3f}")
+        print(
+            f"  every event consumed by the timeline and the audit log after "
+            f"{first.fanned_out_seconds:.1f} s: {args.rows / first.fanned_out_seconds:,.0f} rows/s"
+        )
+        print(cpu_line(first, idle))
+        print(first_backlog.line())
+        print(
+            "  every imported contact matched for duplicates "
+            + (
+                f"{drained:.1f} s after the job ended"
+                if drained is not None
+                else f"NOT within {REMATCH_WAIT_SECONDS:.0f} s after the job ended"
             )
-        update_rate, update_job = second.rows_per_second, second.job
-        assert importer.process is not None
-        baseline = reset_peak_rss(importer.process.pid)
-        exported, megabytes = asyncio.run(export_all(importer.url))
-        growth = _rss_kib(importer.process.pid, "VmHWM") - baseline
+        )
+        print(
+            "  peak RSS per process (goal for each service: at most 512 MB): "
+            + ", ".join(f"{name} {kib / 1024:.0f} MB" for name, kib in peaks.items())
+        )
+        print(f"  stores after it: {_store_sizes(workdir / 'data')}")
+        idle_parts = ", ".join(f"{name} {used * 100:.0f}%" for name, used in idle.items())
+        print(f"  idle CPU per process before the import (share of a core): {idle_parts}")
+        print(load_average(), flush=True)
+        if not args.first_only:
+            _second_import_and_export(workdir, args.rows, importer, bootstrap, pids, ceiling)
     finally:
         platform.stop()
         broker.stop()
         log.close()
-    print(
-        f"end-to-end import (upload -> importer -> Kafka -> contacts -> results): "
-        f"{rate:,.0f} rows/s  ({args.rows / rate:.1f} s for {args.rows:,} rows; "
-        f"created {job['created']:,}, failed {job['failed']:,})"
-    )
-    print(f"ratio end-to-end / ceiling: {rate / ceiling:.3f}")
-    print(
-        f"  every event consumed by the timeline and the audit log after "
-        f"{first.fanned_out_seconds:.1f} s: {args.rows / first.fanned_out_seconds:,.0f} rows/s"
-    )
-    print(cpu_line(first, idle))
-    print(first_backlog.line())
-    print(
-        "  every imported contact matched for duplicates "
-        + (
-            f"{drained:.1f} s after the job ended"
-            if drained is not None
-            else f"NOT within {REMATCH_WAIT_SECONDS:.0f} s after the job ended"
-        )
-    )
-    print(
-        f"end-to-end re-import with on_duplicate=update: {update_rate:,.0f} rows/s  "
-        f"(updated {update_job['updated']:,}, skipped {update_job['skipped']:,}, "
-        f"failed {update_job['failed']:,}); ratio to ceiling: {update_rate / ceiling:.3f}"
-    )
-    print(
-        f"  every event consumed by the timeline and the audit log after "
-        f"{second.fanned_out_seconds:.1f} s: {args.rows / second.fanned_out_seconds:,.0f} rows/s"
-    )
-    print(cpu_line(second, idle))
-    print(second_backlog.line())
-    idle_parts = ", ".join(f"{name} {used * 100:.0f}%" for name, used in idle.items())
-    print(f"  idle CPU per process before the import (share of a core): {idle_parts}")
-    print(load_average())
-    print(
-        f"export of {exported:,} rows ({megabytes:.1f} MB of CSV): importer peak RSS grew by "
-        f"{growth / 1024:.1f} MB (ratio to file size: {growth / 1024 / max(megabytes, 1e-9):.3f})"
-    )
     print(f"(platform log: {workdir / 'platform.log'})")
     return 0
 
