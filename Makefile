@@ -108,8 +108,18 @@ EXPORT_REUSE := $(if $(EXPORT_STORE),--store $(EXPORT_STORE),)
 bench-export: install ## export of N contacts (default 100000) from the contacts service to CSV next to bare SQL
 	@$(UV) run --no-sync python -m bench.export_bench --contacts $(EXPORT_N) $(EXPORT_REUSE)
 
+# JOBS_STORE=path keeps the loaded store there (build it once with `make bench-jobs-store`); each
+# bench-jobs run then renames the tag on a fresh copy of it.
+JOBS_STORE ?=
+JOBS_REUSE := $(if $(JOBS_STORE),--store $(JOBS_STORE),)
+
 bench-jobs: install ## a tag rename over N contacts (default 1000000) as a job, writes going on
-	@$(UV) run --no-sync python -m bench.jobs_bench --contacts $(SEARCH_N)
+	@$(UV) run --no-sync python -m bench.jobs_bench --contacts $(SEARCH_N) $(JOBS_REUSE)
+
+.PHONY: bench-jobs-store
+bench-jobs-store: install ## load N contacts into JOBS_STORE for bench-jobs, no measuring
+	@test -n "$(JOBS_STORE)" || { echo "set JOBS_STORE=path"; exit 2; }
+	@$(UV) run --no-sync python -m bench.jobs_bench --contacts $(SEARCH_N) $(JOBS_REUSE) --load-only
 
 bench-read: install ## GET /v1/contacts/{id} and q at 64 connections next to bare Starlette routes
 	@$(UV) run --no-sync python -m bench.read_bench --contacts $(READ_N)

@@ -3,15 +3,20 @@ with single-contact writes going on meanwhile, next to a same-run ceiling.
 
 Loads N contacts that all carry the tag "Member" into the contacts service's SQLite store, then
 renames the tag through the service layer the HTTP route uses (`PATCH /v1/tags/{id}`): the
-definition commits, and the job rewrites the contacts in bounded transactions (500 per batch,
-each contact re-read, a new version and a ContactUpdated in the outbox, the job's cursor and
-progress). While it runs, a writer updates one random contact at a time (as `PATCH
-/v1/contacts/{id}` does) and records each write's latency; the same writer runs for a while
-before the job too, so the p95 during the job sits next to an idle p95 from the same run. The
-ceiling is a bare read-modify-write of the same rows in hand-written SQL (documents read in id
-order, the tag renamed in Python, `executemany` UPDATE in transactions of the same size; the
+definition commits, and the job rewrites the contacts in bounded transactions (each batch
+sized to hold the writer about `CONTACTS_JOB_BATCH_SECONDS`, at most 500 contacts; each contact
+re-read, written at the version read with a new one, its ContactUpdated and state record in the
+outbox, the job's cursor and progress). While it runs, a writer updates one random contact at a
+time (as `PATCH /v1/contacts/{id}` does) and records each write's latency; the same writer runs
+for a while before the job too, so the p95 during the job sits next to an idle p95 from the same
+run. The ceiling is a bare read-modify-write of the same rows in hand-written SQL (documents
+read in id order, the tag renamed in Python, `executemany` UPDATE in transactions of 500; the
 multi-value index triggers fire as they do for the service), with no events and no versions
 checked.
+
+The loaded store can be kept and reused (`--store PATH`, `make bench-jobs-store` then `make
+bench-jobs JOBS_STORE=PATH`): the job rewrites it, so each run works on a fresh copy of it.
+The job runs on the store wrapped as the service wraps it (`ContactStateStore`).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import orjson
 
 from bench.stats import median_p95_ms
 from crm_contacts.adapters.bulk import BULK_SPECS
+from crm_contacts.adapters.contact_state import ContactStateStore
 from crm_contacts.adapters.repository import COLLECTION_SPECS, ContactRepository
 from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.domain.commands import UpdateContact
@@ -139,21 +145,27 @@ class Writer:
             await asyncio.sleep(WRITE_PAUSE)
 
 
+PROGRESS_EVERY = 10.0
+
+
 async def _progress(store: DocumentStore, job_id: str, done: asyncio.Event) -> None:
+    """The job's progress as `GET /v1/jobs/{id}` reports it, every PROGRESS_EVERY seconds."""
     started = time.perf_counter()
     while not done.is_set():
-        await asyncio.sleep(10)
+        await asyncio.sleep(PROGRESS_EVERY)
         job = await get_job(store, job_id, tenant=TENANT)
+        elapsed = time.perf_counter() - started
         print(
             f"  job {job['status']}: {job['done']:,} of {job['total'] or 0:,} contacts "
-            f"after {time.perf_counter() - started:.0f} s",
+            f"({job['changed']:,} changed) after {elapsed:.0f} s, "
+            f"{job['done'] / elapsed:,.0f}/s ({_load_average()})",
             flush=True,
         )
 
 
 async def service_run(path: Path, ids: list[str]) -> dict[str, Any]:
     """The rename as a job with the writer going; the job's figures and the writes' latencies."""
-    store = SqliteStore(path)
+    store = ContactStateStore(SqliteStore(path))
     await store.start(SPECS)
     settings = ContactsSettings()
     try:
@@ -169,7 +181,13 @@ async def service_run(path: Path, ids: list[str]) -> dict[str, Any]:
         assert job is not None
         writer = asyncio.create_task(during.run_until(done))
         progress = asyncio.create_task(_progress(store, job["id"], done))
-        await run_job(store, job["id"], TENANT, batch_size=settings.contacts_job_batch_size)
+        await run_job(
+            store,
+            job["id"],
+            TENANT,
+            batch_size=settings.contacts_job_batch_size,
+            batch_seconds=settings.contacts_job_batch_seconds or None,
+        )
         elapsed = time.perf_counter() - started
         done.set()
         await writer
@@ -224,17 +242,76 @@ def _load_average() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+def _batches(budget: float) -> str:
+    return f"up to {BATCH:,} sized to {budget * 1000:.0f} ms" if budget else f"{BATCH:,}"
+
+
+def stored_ids(path: Path) -> list[str]:
+    """The ids of a kept store's contacts."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT id FROM c_contacts WHERE tenant = ? ORDER BY id", [TENANT])
+        return [row[0] for row in rows]
+    finally:
+        db.close()
+
+
+def _copy_store(kept: Path, path: Path) -> float:
+    """Copy a kept store (and its WAL, if any) to `path`; the seconds it took."""
+    started = time.perf_counter()
+    for suffix in ("", "-wal"):
+        if Path(f"{kept}{suffix}").exists():
+            shutil.copyfile(f"{kept}{suffix}", f"{path}{suffix}")
+    return time.perf_counter() - started
+
+
+def _prepared(args: argparse.Namespace, path: Path) -> list[str] | None:
+    """Load the contacts, or copy a kept store; their ids (None after --load-only)."""
+    kept: Path | None = args.store
+    if kept is not None and kept.exists():
+        ids = stored_ids(kept)
+        if len(ids) != args.contacts:
+            sys.exit(f"{kept} holds {len(ids):,} contacts, not {args.contacts:,}")
+        if args.load_only:
+            print(f"{kept} already holds {len(ids):,} contacts")
+            return None
+        print(f"copied {kept} in {_copy_store(kept, path):.1f} s ({_load_average()})", flush=True)
+        return ids
+    target = kept or path
+    print(f"loading {args.contacts:,} contacts into {target} ...", flush=True)
+    ids, loaded = asyncio.run(load(target, args.contacts))
+    print(f"loaded and indexed in {loaded:.1f} s ({_load_average()})", flush=True)
+    if args.load_only:
+        return None
+    if kept is not None:
+        print(f"copied to {path} in {_copy_store(kept, path):.1f} s", flush=True)
+    return ids
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Load N contacts, rename their tag as a job with writes going on, then the ceiling."""
+    """Load N contacts (or copy a kept store), rename their tag as a job with writes going on,
+    then the ceiling."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="a store file to keep: loaded on the first run with this --contacts, then each run "
+        "works on a copy of it",
+    )
+    parser.add_argument("--load-only", action="store_true", help="load --store and stop")
     args = parser.parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="crm-jobs-bench-"))
+    if args.load_only and args.store is None:
+        parser.error("--load-only needs --store")
+    if args.store is not None:
+        args.store.parent.mkdir(parents=True, exist_ok=True)
+    # Next to a kept store: its copy is then a copy within one disk.
+    workdir = Path(tempfile.mkdtemp(prefix="crm-jobs-bench-", dir=args.store and args.store.parent))
     path = workdir / "contacts.sqlite3"
     try:
-        print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)
-        ids, loaded = asyncio.run(load(path, args.contacts))
-        print(f"loaded and indexed in {loaded:.1f} s ({_load_average()})", flush=True)
+        ids = _prepared(args, path)
+        if ids is None:
+            return 0
         result = asyncio.run(service_run(path, ids))
         ceiling, written = ceiling_run(path)
         assert written == args.contacts
@@ -243,11 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         idle_p50, idle_p95 = median_p95_ms(result["idle"].samples)
         during = result["during"]
         p50, p95 = median_p95_ms(during.samples) if during.samples else (0.0, 0.0)
+        budget = ContactsSettings().contacts_job_batch_seconds
         print(
             f"tag rename job over {args.contacts:,} contacts: {seconds:.1f} s, "
-            f"{rate:,.0f} contacts/s ({job['changed']:,} rewritten with their events, batches "
-            f"of {BATCH:,}) | bare SQL read-modify-write {c_rate:,.0f} rows/s ({ceiling:.1f} s) "
-            f"| job/ceiling {rate / c_rate:.2f}"
+            f"{rate:,.0f} contacts/s ({job['changed']:,} rewritten with their events and state "
+            f"records, batches of {_batches(budget)}) | bare SQL "
+            f"read-modify-write {c_rate:,.0f} rows/s ({ceiling:.1f} s) | job/ceiling "
+            f"{rate / c_rate:.2f} | 1,000,000 at this rate: {1_000_000 / rate / 60:.1f} min"
         )
         print(
             f"single-contact writes during the job: {len(during.samples):,} succeeded, "

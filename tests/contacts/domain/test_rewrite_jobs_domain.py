@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from crm_contacts.domain.rewrite_jobs import (
+    LEAST_BATCH,
     MAX_ERRORS_KEPT,
     RowError,
     finished,
     new_job,
+    next_batch_size,
     progressed,
     started,
 )
@@ -66,3 +68,19 @@ def test_conditions_on_a_renamed_tag_also_match_its_previous_names() -> None:
         Contains("tags_norm", "lead"),
         Eq("owner", "gold"),
     ]
+
+
+def test_batches_move_halfway_towards_the_size_that_takes_the_time_budget() -> None:
+    assert next_batch_size(500, 0.2, budget=0.05, most=500) == 312  # 125 wanted: halfway
+    assert next_batch_size(312, 0.0125, budget=0.05, most=500) == 500  # 1,248 wanted, capped
+    assert next_batch_size(100, 0.05, budget=0.05, most=500) == 100  # on budget: kept
+    assert next_batch_size(40, 5.0, budget=0.05, most=500) == LEAST_BATCH  # never below
+    assert next_batch_size(5, 5.0, budget=0.05, most=8) == 8  # a batch size below the floor
+    assert next_batch_size(10, 0.0, budget=0.05, most=500) == 255  # no time: halfway to most
+
+
+def test_repeated_batches_settle_on_the_size_that_takes_the_budget() -> None:
+    size, per_contact = 500, 0.0004  # 400 µs a contact: 125 contacts in 50 ms
+    for _ in range(12):
+        size = next_batch_size(size, size * per_contact, budget=0.05, most=500)
+    assert abs(size - 125) <= 1

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -35,11 +36,13 @@ from crm_contacts.service_layer.rewrite_jobs import (
 )
 from crm_contacts.service_layer.search import search_contacts
 from crm_contacts.settings import ContactsSettings
-from crm_shared.events import ContactUpdated
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import EVENT_TYPES, ContactState, ContactUpdated
 from crm_shared.filters import ContactFilter
 from crm_shared.ids import new_id
 from crm_shared.problems import Conflict, NotFound
-from crm_shared.storage import DocumentStore
+from crm_shared.storage import DocumentStore, Session
+from crm_shared.storage.delegating import DelegatingStore
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
 from tests.shared.storage.conftest import mongodb_uri  # noqa: F401 (the fixture, imported)
@@ -63,6 +66,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
         if request.param == "mongodb-double":
             from tests.shared.storage.mongo_double import MongoDouble
+
+            if request.node.get_closest_marker("needs_transactions") is not None:
+                pytest.skip("the MongoDB double has no transactions: a batch cannot roll back")
 
             opened = MongoStore("mongodb://double", "crm_jobs", client=MongoDouble())
         else:  # MONGODB_URI, or a replica set in Docker, as the store contract suite does
@@ -403,9 +409,9 @@ def test_a_tag_or_value_rewrite_refreshes_what_follows_from_it_as_a_full_refresh
         )
     )
     for fields in ({"tags": ["Gold", "Ærø"]}, {"custom_fields": {"seats": 3}}):
-        change = rewritten(doc, fields, now="2026-11-30T00:00:01Z", tenant=TENANT, actor=USER)
+        change = rewritten(doc, fields, now="2026-11-30T00:00:01Z")
         assert change is not None
-        updated, _ = change
+        updated = change.doc
         assert updated == refresh_derived(dict(updated))  # nothing derived left stale
         assert updated["version"] == doc["version"] + 1
 
@@ -422,3 +428,122 @@ async def test_a_job_from_before_error_records_pages_the_errors_it_kept(
     assert ([e["contact_id"] for e in first], more) == (["c0", "c1", "c2"], True)
     rest, more = await job_errors(store, job["id"], tenant=TENANT, after=2, limit=3)
     assert ([e["contact_id"] for e in rest], more) == (["c3", "c4"], False)
+
+
+class _StaleFirstPage(DelegatingStore):
+    """Hands the job's first page of contacts out with one contact as it was before a user's
+    edit: what a batch meets on MongoDB when the edit commits between its read and its write."""
+
+    def __init__(self, inner: DocumentStore, stale: dict[str, Any] | None) -> None:
+        super().__init__(inner)
+        self.stale: dict[str, Any] | None = stale
+        self.transactions = 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        self.transactions += 1
+        async with self.inner.transaction() as session:
+            yield cast(Session, _StaleReads(session, self))
+
+
+class _StaleReads:
+    def __init__(self, session: Session, store: _StaleFirstPage) -> None:
+        self._session, self._store = session, store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    async def find(self, collection: str, **kwargs: Any) -> list[dict[str, Any]]:
+        found = await self._session.find(collection, **kwargs)
+        stale = self._store.stale
+        if collection == "contacts" and stale is not None:
+            self._store.stale = None
+            found = [stale if doc["id"] == stale["id"] else doc for doc in found]
+        return found
+
+
+@pytest.mark.needs_transactions
+async def test_a_contact_edited_between_a_batchs_read_and_write_is_read_again_not_overwritten(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    carriers = await _seed(store, settings, 6, tags=["VIP"])
+    edited = carriers[2]["id"]
+    before_edit = await _contact(store, edited)
+    await update_contact(
+        store,
+        UpdateContact(contact_id=edited, fields={"company": "Initech"}),
+        tenant=TENANT,
+        actor=USER,
+        settings=settings,
+    )
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    racing = _StaleFirstPage(store, before_edit)
+    await run_job(racing, job["id"], TENANT, batch_size=10)
+    assert racing.stale is None and racing.transactions >= 3  # start, the refused batch, again
+    stored = await _contact(store, edited)
+    assert (stored["company"], stored["tags"][0], stored["version"]) == ("Initech", "Gold", 3)
+    done = await get_job(store, job["id"], tenant=TENANT)
+    assert (done["status"], done["changed"]) == ("completed", 6)
+    versions = {e["key"]: e["data"]["version"] for e in await _updates(store) if e["actor"] != USER}
+    assert versions == {c["id"]: 3 if c["id"] == edited else 2 for c in carriers}
+
+
+async def test_a_jobs_events_and_states_are_what_their_models_give_each_state_once(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    carriers = await _seed(store, settings, 4, tags=["VIP"], company="Ærø Åb")
+    await store.mark_events_sent([p.outbox_id for p in await store.pending_events(1000)])
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    await run_job(store, job["id"], TENANT, batch_size=3)
+    pending = await store.pending_events(1000)
+    job_records = [
+        EventEnvelope.from_bytes(p.value)
+        for p in pending
+        if p.value and EventEnvelope.from_bytes(p.value).actor == f"job:{job['id']}"
+    ]
+    kinds = [e.type for e in job_records]
+    assert kinds.count(ContactUpdated.event_type) == 4
+    assert kinds.count(ContactState.event_type) == 4  # written by the job, none read back
+    for envelope in job_records:
+        model = EVENT_TYPES[envelope.type].model_validate(envelope.data)
+        wrapped = EventEnvelope.wrap(
+            model,
+            source=envelope.source,
+            tenant=envelope.tenant,
+            subject=envelope.subject,
+            actor=envelope.actor,
+            traceparent=envelope.traceparent,
+            time=envelope.time,
+        ).model_copy(update={"id": envelope.id})
+        assert envelope.to_bytes() == wrapped.to_bytes()
+    states = {
+        e.data["contact_id"]: e.data for e in job_records if e.type == ContactState.event_type
+    }
+    for contact in carriers:
+        stored = await _contact(store, contact["id"])
+        assert states[contact["id"]]["version"] == stored["version"] == 2
+        assert states[contact["id"]]["profile"]["tags"] == stored["tags"]
+
+
+async def test_a_time_budget_shrinks_the_batches_and_each_contact_is_rewritten_once(
+    store: DocumentStore, settings: ContactsSettings
+) -> None:
+    tag = await _vip_tag(store)
+    carriers = await _seed(store, settings, 70, tags=["VIP"])
+    _, job = await tags.update_tag(store, tag["id"], {"name": "Gold"}, tenant=TENANT, actor=USER)
+    assert job is not None
+    counted = _StaleFirstPage(store, None)
+    # No batch can take a nanosecond: 40 contacts (below the first budgeted batch), then the
+    # least batch of 20 each time.
+    await run_job(counted, job["id"], TENANT, batch_size=40, batch_seconds=1e-9)
+    assert counted.transactions == 1 + 3  # the start, then batches of 40, 20 and the last 10
+    done = await get_job(store, job["id"], tenant=TENANT)
+    assert (done["status"], done["done"], done["changed"]) == ("completed", 70, 70)
+    assert [(await _contact(store, c["id"]))["version"] for c in carriers] == [2] * 70
+    assert sorted(e["key"] for e in await _updates(store) if e["actor"] != USER) == sorted(
+        c["id"] for c in carriers
+    )

@@ -10,7 +10,7 @@ MongoStore passes, so a new one fails here loudly instead of being ignored.
 
 from __future__ import annotations
 
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import Any
 
 import mongomock
@@ -118,6 +118,12 @@ class DoubleCollection:
         """Replace the first matching document."""
         self._check(session)
         return self._sync.replace_one(filter, replacement)
+
+    async def bulk_write(self, requests: list[Any], *, session: DoubleSession | None = None) -> Any:
+        """Run ReplaceOne requests in order, as one result counting the documents matched."""
+        self._check(session)
+        matched = sum(self._sync.replace_one(r._filter, r._doc).matched_count for r in requests)
+        return SimpleNamespace(matched_count=matched)
 
     async def update_one(
         self,

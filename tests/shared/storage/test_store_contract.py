@@ -556,6 +556,63 @@ async def test_replace_with_a_stale_version_returns_false_and_changes_nothing(
     assert await get(store, "contacts", ada) == ada
 
 
+async def test_replace_many_stores_each_document_at_its_expected_version_with_its_indexes(
+    store: DocumentStore,
+) -> None:
+    ada = doc(first_name="Ada", labels=["math"], attrs={"plan": "pro"}, search="ada lovelace")
+    alan = doc(first_name="Alan", version=4, labels=["vip"], search="alan turing")
+    await insert(store, "contacts", ada, alan)
+    new_ada = {**ada, "labels": ["poet"], "search": "ada king", "version": 2}
+    new_alan = {**alan, "labels": ["vip", "math"], "version": 5}
+    async with store.transaction() as session:
+        replaced = await session.replace_many(
+            "contacts", [new_ada, new_alan], expected_versions=[1, 4]
+        )
+    assert replaced == 2
+    assert (await get(store, "contacts", ada), await get(store, "contacts", alan)) == (
+        new_ada,
+        new_alan,
+    )
+    assert await matching_ids(store, Contains("labels", "math")) == {alan["id"]}
+    assert await matching_ids(store, Contains("labels", "poet")) == {ada["id"]}
+    assert await matching_ids(store, Eq("attrs.plan", "pro")) == {ada["id"]}
+    assert await matching_ids(store, TextMatch("search", "king")) == {ada["id"]}
+    assert await matching_ids(store, TextMatch("search", "lovelace")) == set()
+    assert await matching_ids(store, TextMatch("search", "turing")) == {alan["id"]}
+
+
+async def test_replace_many_leaves_documents_at_another_version_or_missing_and_counts_the_rest(
+    store: DocumentStore,
+) -> None:
+    ada, alan = doc(first_name="Ada", version=3), doc(first_name="Alan")
+    await insert(store, "contacts", ada, alan)
+    stale = {**ada, "first_name": "Stale", "version": 3}
+    fresh = {**alan, "first_name": "Alan M.", "version": 2}
+    async with store.transaction() as session:
+        assert await session.replace_many("contacts", [], expected_versions=[]) == 0
+        replaced = await session.replace_many(
+            "contacts", [stale, fresh, doc(first_name="Nobody")], expected_versions=[2, 1, 1]
+        )
+        other_tenant = await session.replace_many(
+            "contacts", [{**ada, "tenant": T2}], expected_versions=[3]
+        )
+    assert (replaced, other_tenant) == (1, 0)
+    assert await get(store, "contacts", ada) == ada
+    assert await get(store, "contacts", alan) == fresh
+
+
+async def test_replace_many_onto_a_taken_unique_value_raises_duplicate_key(
+    store: DocumentStore,
+) -> None:
+    ada, alan = doc(email="ada@example.org"), doc(email="alan@example.org")
+    await insert(store, "contacts", ada, alan)
+    with pytest.raises(DuplicateKeyError):
+        async with store.transaction() as session:
+            clash = {**alan, "email": "ada@example.org", "version": 2}
+            await session.replace_many("contacts", [clash], expected_versions=[1])
+    assert await get(store, "contacts", alan) == alan
+
+
 async def test_delete_removes_the_document_and_reports_whether_it_existed(
     store: DocumentStore,
 ) -> None:

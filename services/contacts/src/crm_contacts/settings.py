@@ -34,5 +34,9 @@ class ContactsSettings(PlatformSettings):
     # transactions stay far below their limits), and a pause between batches (0: none).
     contacts_job_batch_size: int = Field(default=500, ge=1, le=5000)
     contacts_job_pause_seconds: float = Field(default=0.0, ge=0)
+    # How long one batch of a rewrite job may hold the store's writer: batches shrink (down to 20
+    # contacts) or grow (up to the batch size) towards it, so a single write made meanwhile waits
+    # about this long at most (0: fixed batches of the batch size).
+    contacts_job_batch_seconds: float = Field(default=0.05, ge=0)
     # Public form submissions per form and client address: `rate[/burst]` per second (0: none).
     contacts_form_rate_limit: str = "0.2/5"

@@ -171,6 +171,14 @@ class MemorySession:
         target[stored["id"]] = stored
         return True
 
+    async def replace_many(
+        self, collection: str, docs: Sequence[dict[str, Any]], *, expected_versions: Sequence[int]
+    ) -> int:
+        replaced = 0
+        for doc, version in zip(docs, expected_versions, strict=True):
+            replaced += await self.replace(collection, doc, expected_version=version)
+        return replaced
+
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
         self._require_write()
         if id not in self._docs(collection, tenant):

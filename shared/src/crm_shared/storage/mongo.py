@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -255,6 +255,26 @@ class MongoSession:
             stored = _stored(doc, self._text.get(collection, ()))
             result = await self._coll(collection).replace_one(query, stored, session=self._s)
         return result.matched_count == 1
+
+    async def replace_many(
+        self, collection: str, docs: Sequence[Doc], *, expected_versions: Sequence[int]
+    ) -> int:
+        """Replace documents whole in one `bulk_write`, each only at its expected version; how
+        many matched."""
+        self._require_write()
+        if not docs:
+            return 0
+        text = self._text.get(collection, ())
+        ops = [
+            ReplaceOne(
+                {"_id": doc["id"], "tenant": doc["tenant"], "version": {"$eq": version}},
+                _stored(doc, text),
+            )
+            for doc, version in zip(docs, expected_versions, strict=True)
+        ]
+        with _duplicates_as_port_error():
+            result = await self._coll(collection).bulk_write(ops, session=self._s)
+        return int(result.matched_count)
 
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
         """Delete one document; False if the tenant had none with this id."""

@@ -322,6 +322,16 @@ class Session(Protocol):
         self, collection: str, doc: dict[str, Any], *, expected_version: int | None = None
     ) -> bool: ...
 
+    async def replace_many(
+        self, collection: str, docs: Sequence[dict[str, Any]], *, expected_versions: Sequence[int]
+    ) -> int:
+        """`replace` with an expected version for each document, in one statement batch; how
+        many were replaced (fewer than `docs` when some went missing or changed meanwhile: the
+        caller then rolls back and starts over from a fresh read). For a rewrite of many
+        documents, where one statement per document would cost a round trip each.
+        """
+        ...
+
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool: ...
 
     async def delete_where(

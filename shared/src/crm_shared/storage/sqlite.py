@@ -350,6 +350,29 @@ class SqliteSession:
             raise DuplicateKeyError(str(exc)) from exc
         return cur.rowcount == 1
 
+    async def replace_many(
+        self, collection: str, docs: Sequence[dict[str, Any]], *, expected_versions: Sequence[int]
+    ) -> int:
+        self._require_write()
+        encode = self._codec(collection).encode
+        rows = [
+            (encode(doc), doc["tenant"], doc["id"], version)
+            for doc, version in zip(docs, expected_versions, strict=True)
+        ]
+        if not rows:
+            return 0
+        # An UPDATE keeps the row key, so the side-table and text triggers rewrite only the
+        # entries of the fields whose value changed (a tag rename: the tag entries alone).
+        sql = (
+            f"UPDATE {_table(collection)} SET doc = ? WHERE tenant = ? AND id = ? "
+            "AND json_extract(doc, '$.version') = ?"
+        )
+        try:
+            cur = await self._conn.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(str(exc)) from exc
+        return cur.rowcount
+
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
         self._require_write()
         cur = await self._conn.execute(

@@ -86,6 +86,15 @@ class BatchedContactWrites:
         self._contacts[doc["id"]] = doc
         return True
 
+    async def replace_many(
+        self, collection: str, docs: Sequence[dict[str, Any]], *, expected_versions: Sequence[int]
+    ) -> int:
+        if collection == CONTACTS and self._contacts:
+            await self.flush()  # the versions expected are those of the stored documents
+        return await self._session.replace_many(
+            collection, docs, expected_versions=expected_versions
+        )
+
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
         return await self._session.delete(collection, tenant=tenant, id=id)
 

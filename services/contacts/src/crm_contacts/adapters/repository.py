@@ -193,6 +193,18 @@ class ContactRepository:
         await self.add_many(docs)
         return True
 
+    async def save_all(
+        self, docs: Sequence[dict[str, Any]], *, expected_versions: Sequence[int]
+    ) -> bool:
+        """Replace contacts, each if it still has its expected version, in one statement batch;
+        False if one went missing or another write won (roll back and read again)."""
+        if not docs:
+            return True
+        replaced = await self._session.replace_many(
+            CONTACTS, docs, expected_versions=expected_versions
+        )
+        return replaced == len(docs)
+
     async def save(self, doc: dict[str, Any], *, expected_version: int) -> bool:
         """Replace a contact if it still has `expected_version`; False if another write won."""
         return await self._session.replace(CONTACTS, doc, expected_version=expected_version)

@@ -145,3 +145,22 @@ def error_records(job: Mapping[str, Any], errors: list[RowError]) -> list[dict[s
 def error_id(job_id: str, position: int) -> str:
     """The record id of a job's error at `position` (0-based); ids sort in position order."""
     return f"{job_id}:{position:012d}"
+
+
+# The fewest contacts a time-budgeted batch takes: below this a batch's fixed cost (the job, the
+# plan, the commit) would dominate.
+LEAST_BATCH = 20
+# The first batch of a time-budgeted job, before any has been timed.
+FIRST_BATCH = 100
+
+
+def next_batch_size(size: int, seconds: float, *, budget: float, most: int) -> int:
+    """The size of a job's next batch, so that a batch holds the store's writer about `budget`
+    seconds: a single write made meanwhile waits at most about one such batch.
+
+    Moves halfway from `size` (which took `seconds`) to the size that would take `budget`, so one
+    slow batch (a checkpoint, a busy disk) does not halve the next outright; within
+    [LEAST_BATCH, most].
+    """
+    wanted = most if seconds <= 0 else size * budget / seconds
+    return max(min(LEAST_BATCH, most), min(most, round((size + wanted) / 2)))

@@ -80,6 +80,7 @@ def rewrite_job_runner(store: DocumentStore, settings: ContactsSettings) -> Queu
             tenant,
             batch_size=settings.contacts_job_batch_size,
             pause=settings.contacts_job_pause_seconds,
+            batch_seconds=settings.contacts_job_batch_seconds or None,
         )
 
     return QueuedJobRunner("rewrite jobs", lambda: rewrite_jobs.queued_jobs(store), run_job)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from crm_contacts.adapters.rewrite_jobs import JobErrors, JobQueue, RewriteJobs
 from crm_contacts.adapters.tags import TagRepository
 from crm_contacts.domain.rewrite_jobs import (
     ACTIVE,
+    FIRST_BATCH,
     INTERNAL_ERROR,
     CannotRewrite,
     JobKind,
@@ -28,19 +30,20 @@ from crm_contacts.domain.rewrite_jobs import (
     error_records,
     finished,
     new_job,
+    next_batch_size,
     progressed,
     retried,
     started,
 )
 from crm_contacts.domain.text import fold
-from crm_contacts.service_layer.contact_rewrites import rewritten
+from crm_contacts.service_layer.contact_rewrites import Rewrite, rewrite_events, rewritten
 from crm_contacts.service_layer.rewrite_plans import plan_for
 from crm_shared.actors import job_actor
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
 from crm_shared.observability.metrics import JOBS_FINISHED, JOBS_STARTED
 from crm_shared.problems import Conflict, NotFound
-from crm_shared.storage import ConcurrentWriteError, DocumentStore, OutgoingEvent, Session
+from crm_shared.storage import ConcurrentWriteError, DocumentStore, Session
 
 log = logging.getLogger(__name__)
 _CONFLICT_RETRIES = 10
@@ -197,31 +200,33 @@ async def run_batch(store: DocumentStore, job_id: str, tenant: str, *, batch_siz
         page = await contacts_after(
             session, tenant, where=plan.where, after=job["cursor"], limit=batch_size
         )
-        contacts = ContactRepository(session, tenant)
-        now, actor = now_iso(), job_actor(job_id)
-        events: list[OutgoingEvent] = []
+        now = now_iso()
         errors: list[RowError] = []
-        live: list[dict[str, Any]] = []
+        rewrites: list[Rewrite] = []
         for doc in page:
             try:
                 fields = plan.transform(doc) or {}
             except CannotRewrite as exc:
                 errors.append(RowError(doc["id"], exc.reason))
                 continue
-            change = rewritten(doc, fields, now=now, tenant=tenant, actor=actor)
-            if change is None:
-                continue
-            updated, event = change
-            events.append(event)
-            if doc.get("deleted_at") is None:
-                live.append(updated)
-            # Read in this transaction, so a miss means another writer won (MongoDB): the
-            # whole batch rolls back and runs again from the contacts' current state.
-            elif not await contacts.save(updated, expected_version=int(doc["version"])):
-                raise ConcurrentWriteError(f"contact {doc['id']} changed during the batch")
-        # Live contacts in two statements per 500 rather than one UPDATE (a thread hop) each;
-        # they were read in this transaction, so this is as safe as a version-checked replace.
-        if live and not await contacts.save_many(live):
+            rewrite = rewritten(doc, fields, now=now)
+            if rewrite is not None:
+                rewrites.append(rewrite)
+        # One statement batch for the whole page, each contact at the version read here: a miss
+        # means another writer won (MongoDB; SQLite holds the writer), so the whole batch rolls
+        # back and runs again from the contacts' current state.
+        saving = asyncio.create_task(
+            ContactRepository(session, tenant).save_all(
+                [r.doc for r in rewrites], expected_versions=[r.expected_version for r in rewrites]
+            )
+        )
+        try:
+            # The writes go to the store's thread (or server); the events are built meanwhile.
+            await asyncio.sleep(0)
+            events = rewrite_events(rewrites, tenant=tenant, actor=job_actor(job_id))
+        finally:
+            saved = await saving  # never left running when the transaction ends
+        if not saved:
             raise ConcurrentWriteError("a contact of the batch changed during the batch")
         if events:
             await session.add_events(events)
@@ -230,7 +235,7 @@ async def run_batch(store: DocumentStore, job_id: str, tenant: str, *, batch_siz
             job,
             cursor=page[-1]["id"] if page else None,
             looked_at=len(page),
-            changed=len(events),
+            changed=len(rewrites),
             errors=errors,
         )
         done = len(page) < batch_size
@@ -269,14 +274,29 @@ async def _fail(store: DocumentStore, job_id: str, tenant: str) -> None:
 
 
 async def run_job(
-    store: DocumentStore, job_id: str, tenant: str, *, batch_size: int, pause: float = 0.0
+    store: DocumentStore,
+    job_id: str,
+    tenant: str,
+    *,
+    batch_size: int,
+    pause: float = 0.0,
+    batch_seconds: float | None = None,
 ) -> None:
-    """Run a job to its end from wherever it stands (its cursor)."""
+    """Run a job to its end from wherever it stands (its cursor).
+
+    With `batch_seconds`, batches of up to `batch_size` contacts are sized so that each holds
+    the store's writer about that long (`next_batch_size`); without it, each is `batch_size`.
+    """
     try:
         await start_job(store, job_id, tenant)
-        more = True
+        # A budgeted job starts small and grows: its first batch cannot hold a write up long.
+        more, size = True, batch_size if batch_seconds is None else min(batch_size, FIRST_BATCH)
         while more:
-            more = await _batch_retrying(store, job_id, tenant, batch_size=batch_size)
+            started = time.perf_counter()
+            more = await _batch_retrying(store, job_id, tenant, batch_size=size)
+            if batch_seconds is not None:
+                took = time.perf_counter() - started
+                size = next_batch_size(size, took, budget=batch_seconds, most=batch_size)
             # Between batches: room for interactive writes on a busy store.
             await asyncio.sleep(pause)
     except JobGone:
