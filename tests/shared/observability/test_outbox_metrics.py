@@ -20,11 +20,39 @@ from crm_shared.storage import OutgoingEvent
 from crm_shared.storage.memory import MemoryStore
 
 
+class _Batch:
+    """A record batch that takes every record (the relay hands the producer one per partition)."""
+
+    def __init__(self) -> None:
+        self.values: list[bytes | None] = []
+
+    def append(self, *, timestamp: Any, key: Any, value: bytes | None, headers: Any) -> object:
+        self.values.append(value)
+        return object()
+
+    def close(self) -> None:
+        return None
+
+
 class _AcceptingProducer:
     """Acknowledges every send at once (the broker is not what these tests are about)."""
 
     def __init__(self) -> None:
-        self.sent: list[bytes] = []
+        self.sent: list[bytes | None] = []
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
+    def create_batch(self) -> _Batch:
+        return _Batch()
+
+    async def send_batch(
+        self, batch: _Batch, topic: str, *, partition: int
+    ) -> asyncio.Future[None]:
+        self.sent.extend(batch.values)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
     async def start(self) -> None:
         return None
