@@ -29,6 +29,7 @@ from typing import Any
 from rapidfuzz.fuzz import token_sort_ratio
 
 from bench.duplicates_data import KINDS, KnownPair, generate
+from bench.kept_store import stored_ids
 from bench.stats import median_p95_ms
 from crm_contacts.adapters.duplicates import DUPLICATE_PAIRS, CandidateFinder, PairRepository
 from crm_contacts.adapters.repository import COLLECTION_SPECS
@@ -84,16 +85,6 @@ async def load(path: Path, profiles: list[dict[str, Any]]) -> tuple[list[str], f
     await store.start(COLLECTION_SPECS)
     await store.close()
     return ids, loaded, time.perf_counter() - started
-
-
-def stored_ids(path: Path) -> list[str]:
-    """The ids of a kept store's contacts in creation order (ids are time-ordered)."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT id FROM c_contacts WHERE tenant = ? ORDER BY id", [TENANT])
-        return [row[0] for row in rows]
-    finally:
-        db.close()
 
 
 CEILING = (
@@ -300,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     path = args.store or workdir / "contacts.sqlite3"
     profiles, known = generate(args.contacts)
     if args.store and args.store.exists():
-        ids = stored_ids(args.store)
+        ids = stored_ids(args.store, TENANT)
         if len(ids) != len(profiles):
             sys.exit(f"{args.store} holds {len(ids):,} contacts, not {len(profiles):,}")
         print(f"reusing {len(ids):,} contacts in {path}", flush=True)

@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from bench.kept_store import stored_ids
 from bench.stats import median_p95_ms
 from crm_contacts.adapters.bulk import BULK_SPECS
 from crm_contacts.adapters.contact_state import ContactStateStore
@@ -246,16 +247,6 @@ def _batches(budget: float) -> str:
     return f"up to {BATCH:,} sized to {budget * 1000:.0f} ms" if budget else f"{BATCH:,}"
 
 
-def stored_ids(path: Path) -> list[str]:
-    """The ids of a kept store's contacts."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT id FROM c_contacts WHERE tenant = ? ORDER BY id", [TENANT])
-        return [row[0] for row in rows]
-    finally:
-        db.close()
-
-
 def _copy_store(kept: Path, path: Path) -> float:
     """Copy a kept store (and its WAL, if any) to `path`; the seconds it took."""
     started = time.perf_counter()
@@ -269,7 +260,7 @@ def _prepared(args: argparse.Namespace, path: Path) -> list[str] | None:
     """Load the contacts, or copy a kept store; their ids (None after --load-only)."""
     kept: Path | None = args.store
     if kept is not None and kept.exists():
-        ids = stored_ids(kept)
+        ids = stored_ids(kept, TENANT)
         if len(ids) != args.contacts:
             sys.exit(f"{kept} holds {len(ids):,} contacts, not {args.contacts:,}")
         if args.load_only:
