@@ -51,7 +51,7 @@ bench: install ## import (N rows, default 100000), search, duplicates, bulk, lat
 	@$(UV) run --no-sync python -m bench.latency_bench --rates 200,1000
 	@$(UV) run --no-sync python -m bench.export_bench --contacts $(EXPORT_N) $(EXPORT_REUSE)
 	@$(UV) run --no-sync python -m bench.jobs_bench --contacts $(SEARCH_N)
-	@$(UV) run --no-sync python -m bench.read_bench --contacts $(READ_N)
+	@$(UV) run --no-sync python -m bench.read_bench --contacts $(READ_N) $(READ_REUSE)
 	@$(UV) run --no-sync python -m bench.erasure_bench
 	@$(MAKE) --no-print-directory bench-console CONSOLE_N=$(CONSOLE_N)
 
@@ -121,8 +121,10 @@ bench-jobs-store: install ## load N contacts into JOBS_STORE for bench-jobs, no 
 	@test -n "$(JOBS_STORE)" || { echo "set JOBS_STORE=path"; exit 2; }
 	@$(UV) run --no-sync python -m bench.jobs_bench --contacts $(SEARCH_N) $(JOBS_REUSE) --load-only
 
+# READ_STORE=dir keeps the loaded store in that data folder and reuses it on later runs (same N).
+READ_REUSE := $(if $(READ_STORE),--store $(READ_STORE),)
 bench-read: install ## GET /v1/contacts/{id} and q at 64 connections next to bare Starlette routes
-	@$(UV) run --no-sync python -m bench.read_bench --contacts $(READ_N)
+	@$(UV) run --no-sync python -m bench.read_bench --contacts $(READ_N) $(READ_REUSE)
 
 .PHONY: bench-erasure
 bench-erasure: install ## erasure end to end p50/p99, 5,000 in one request, a 10,000-item access bundle

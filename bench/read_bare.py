@@ -15,6 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from crm_shared.storage.sqlite_text import match_expression
+from crm_shared.text import search_fold
+
 _DB = sqlite3.connect(
     f"file:{os.environ.get('READ_BENCH_DB', ':memory:')}?mode=ro", uri=True, check_same_thread=False
 )
@@ -43,8 +46,10 @@ async def contact(request: Request) -> Response:
 
 async def search(request: Request) -> Response:
     """A bare FTS5 query, first 50 matches."""
-    words = request.query_params.get("q", "").split()
-    expression = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+    # The index keeps no positions: a word is all of its trigrams (the store's own expression).
+    expression = match_expression(search_fold(request.query_params.get("q", "")).split())
+    if expression is None:
+        return _json(b'{"items": []}')
     rows = _DB.execute(
         "SELECT c.doc FROM ft_contacts AS f CROSS JOIN c_contacts AS c ON c.n = f.rowid "
         "WHERE ft_contacts MATCH ? LIMIT 50",

@@ -126,7 +126,7 @@ def measure(workdir: Path, path: Path, emails: list[str], seconds: float) -> Non
     broker.start()
     platform = Platform(
         broker.bootstrap_servers,
-        workdir / "data",
+        path.parent,
         {"contacts": free_port()},
         extra_env={"CRM_API_KEYS": f"{KEY}:{TENANT}:viewer", "CRM_ENV": "test"},
         ready_timeout=180,
@@ -175,20 +175,43 @@ def measure(workdir: Path, path: Path, emails: list[str], seconds: float) -> Non
         broker.stop()
 
 
+def _kept_emails(path: Path, count: int) -> list[str]:
+    """The e-mails of a kept store's contacts (the load's order); exits if it holds another N."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT doc ->> '$.email' FROM c_contacts WHERE tenant = ? ORDER BY n", [TENANT]
+        ).fetchall()
+    finally:
+        db.close()
+    if len(rows) != count:
+        sys.exit(f"{path} holds {len(rows):,} contacts, not {count:,}")
+    return [row[0] for row in rows]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Load N contacts, then drive the read routes and their ceilings."""
+    """Load N contacts (or reuse a kept store), then drive the read routes and their ceilings."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="a data folder to keep the loaded store in and reuse on later runs (same N)",
+    )
     args = parser.parse_args(argv)
     random.seed(7)
     workdir = Path(tempfile.mkdtemp(prefix="crm-read-bench-"))
-    path = workdir / "data" / "contacts.sqlite3"
-    path.parent.mkdir(parents=True)
-    print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)
-    emails, loaded, indexed = asyncio.run(load(path, args.contacts))
-    print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
+    path = (args.store or workdir / "data") / "contacts.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        if path.exists():
+            emails = _kept_emails(path, args.contacts)
+            print(f"reusing {path} ({args.contacts:,} contacts)", flush=True)
+        else:
+            print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)
+            emails, loaded, indexed = asyncio.run(load(path, args.contacts))
+            print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
         measure(workdir, path, emails, args.seconds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
