@@ -15,8 +15,7 @@ EXPORT_FIELDS: tuple[str, ...] = EXPORTABLE_FIELDS
 CUSTOM_PREFIX = "custom."
 _DOCUMENT_CUSTOM_PREFIX = "custom_fields."
 ALLOWED_DESCRIPTION = (
-    f"{', '.join(EXPORT_FIELDS)} and custom.<key> "
-    "(key: lower-case letters, digits, underscores)"
+    f"{', '.join(EXPORT_FIELDS)} and custom.<key> (key: lower-case letters, digits, underscores)"
 )
 
 
