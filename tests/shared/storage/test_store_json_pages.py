@@ -65,9 +65,7 @@ async def test_json_pages_read_absent_fields_as_their_declared_empty_or_null(
     # Written with every empty field left out, as a store may keep it.
     bare = doc(name="Grace")
     await insert(store, "people", bare)
-    found = await pages(
-        store, "people", paths=("name", "owner", "labels", "links", "nickname")
-    )
+    found = await pages(store, "people", paths=("name", "owner", "labels", "links", "nickname"))
     assert found[0][1] == {
         "id": bare["id"],
         "name": "Grace",
@@ -93,9 +91,7 @@ async def test_json_pages_give_null_under_a_field_that_is_no_object(store: Docum
 async def test_json_pages_keep_filters_id_order_after_and_limit(store: DocumentStore) -> None:
     people = [doc(kind="person", name=f"p{i}") for i in range(5)]
     await insert(store, "contacts", *people, doc(kind="org", name="o"))
-    found = await pages(
-        store, "contacts", paths=("name",), where=(Eq("kind", "person"),), limit=2
-    )
+    found = await pages(store, "contacts", paths=("name",), where=(Eq("kind", "person"),), limit=2)
     assert [d["name"] for _, d in found] == ["p0", "p1"]
     rest = await pages(
         store,

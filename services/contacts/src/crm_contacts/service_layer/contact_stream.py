@@ -17,7 +17,7 @@ contact) never leave the store.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -46,7 +46,7 @@ async def _prefetched(
     after: str | None,
     first: int,
     size: int,
-) -> AsyncIterator[list[Item]]:
+) -> AsyncGenerator[list[Item], None]:
     """Chunks of `read` in id order after `after`, the next one read while this one is handled.
 
     SQLite's reads run in the adapter's thread (outside the GIL for most of it), so they overlap

@@ -85,6 +85,15 @@ class ExportWriter:
         self._ids_file.write(contact_id + "\n")
         self.rows += 1
 
+    def write_many(self, contact_ids: list[str], rows: list[list[str]]) -> None:
+        """Append contacts' rows and their ids, in order (one row per id)."""
+        if len(contact_ids) != len(rows):
+            raise ValueError("one row per contact id")
+        self._sheet.write_many(rows)
+        if contact_ids:
+            self._ids_file.write("\n".join(contact_ids) + "\n")
+        self.rows += len(rows)
+
     def flush(self) -> None:
         """Hand what was written so far to the operating system."""
         self._sheet.flush()

@@ -133,6 +133,16 @@ class RowFormat:
         # Most cells start with no formula character: only those go through `neutralize`.
         return [neutralize(c) if c.startswith(FORMULA_STARTS) else c for c in cells]
 
+    def rows(self, contacts: list[dict[str, Any]]) -> list[list[str]]:
+        """`row` of each contact (the per-contact loop of an export, kept in one frame)."""
+        readers, starts = self._readers, FORMULA_STARTS
+        out: list[list[str]] = []
+        append = out.append
+        for contact in contacts:
+            cells = [read(contact) for read in readers]
+            append([neutralize(c) if c.startswith(starts) else c for c in cells])
+        return out
+
 
 def contact_row(contact: dict[str, Any], fields: list[str]) -> list[str]:
     """The contact's values for the chosen fields (`RowFormat.row`), for a single contact."""
