@@ -98,8 +98,21 @@ def test_rows_of_many_contacts_are_each_contacts_row() -> None:
         {"id": "c3", "name": "@x", "tags": [], "custom_fields": {"plan": None, "seats": 0}},
     ]
 
-    rows = RowFormat(fields).rows(contacts)
+    rows = [list(row) for row in RowFormat(fields).rows(contacts)]
 
     assert rows == [contact_row(c, fields) for c in contacts]
     assert rows[1][1] == "'-2+3+cmd|' /C calc'!A0" and rows[1][5] == "+33612345678"
     assert rows[2] == ["c3", "'@x", "", "", "0", ""]
+
+
+def test_a_list_holding_other_than_text_is_joined_item_by_item_in_a_chunk() -> None:
+    contacts = [{"tags": ["a", "b"]}, {"tags": ["a", 1, None]}, {"tags": None}]
+
+    assert [list(r) for r in RowFormat(["tags"]).rows(contacts)] == [["a;b"], ["a;1;None"], [""]]
+
+
+def test_numbers_and_booleans_are_their_json_text() -> None:
+    contact = {"custom_fields": {"n": 12, "f": 1.5, "big": 10**20, "yes": True, "no": False}}
+    fields = ["custom.n", "custom.f", "custom.big", "custom.yes", "custom.no"]
+
+    assert contact_row(contact, fields) == ["12", "1.5", "100000000000000000000", "true", "false"]

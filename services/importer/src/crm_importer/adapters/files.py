@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -85,7 +85,7 @@ class ExportWriter:
         self._ids_file.write(contact_id + "\n")
         self.rows += 1
 
-    def write_many(self, contact_ids: list[str], rows: list[list[str]]) -> None:
+    def write_many(self, contact_ids: list[str], rows: Sequence[Sequence[str]]) -> None:
         """Append contacts' rows and their ids, in order (one row per id)."""
         if len(contact_ids) != len(rows):
             raise ValueError("one row per contact id")

@@ -8,6 +8,8 @@ number of rows: the CSV goes straight to its file, the workbook through xlsxwrit
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -27,7 +29,7 @@ class Sheet(Protocol):
     def write(self, row: list[str]) -> None:
         """Append one row."""
 
-    def write_many(self, rows: list[list[str]]) -> None:
+    def write_many(self, rows: Sequence[Sequence[str]]) -> None:
         """Append rows in order."""
 
     def flush(self) -> None:
@@ -46,15 +48,21 @@ class CsvSheet:
             "w", encoding="utf-8-sig" if bom else "utf-8", newline="", buffering=_BUFFER
         )
         self._writer = csv.writer(self._file)
+        self._chunk = io.StringIO()
+        self._chunk_writer = csv.writer(self._chunk)
         self._writer.writerow(header)
 
     def write(self, row: list[str]) -> None:
         """Append one row."""
         self._writer.writerow(row)
 
-    def write_many(self, rows: list[list[str]]) -> None:
-        """Append rows in order, in one call into the csv module."""
-        self._writer.writerows(rows)
+    def write_many(self, rows: Sequence[Sequence[str]]) -> None:
+        """Append rows in order: formatted into memory, then one write to the file (the csv
+        module writes each row through the file's encoder otherwise)."""
+        self._chunk.seek(0)
+        self._chunk.truncate()
+        self._chunk_writer.writerows(rows)
+        self._file.write(self._chunk.getvalue())
 
     def flush(self) -> None:
         """Flush the file's buffer."""
@@ -104,10 +112,10 @@ class XlsxSheet:
             self._new_sheet()
         self._put(row)
 
-    def write_many(self, rows: list[list[str]]) -> None:
+    def write_many(self, rows: Sequence[Sequence[str]]) -> None:
         """Append rows in order."""
         for row in rows:
-            self.write(row)
+            self.write(list(row))
 
     def flush(self) -> None:
         """Nothing to do: constant_memory mode writes each finished row out already."""
