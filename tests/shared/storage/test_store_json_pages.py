@@ -124,6 +124,16 @@ async def test_json_pages_match_what_find_reads(store: DocumentStore) -> None:
     ]
 
 
+async def test_json_pages_are_utf8_bytes(store: DocumentStore) -> None:
+    zoe = doc(name="Zoë 東京")
+    await insert(store, "contacts", zoe)
+    async with store.reader() as session:
+        [(zoe_id, line)] = await find_json(session, "contacts", tenant=T1, paths=("name",))
+    assert zoe_id == zoe["id"]
+    assert isinstance(line, bytes) and "Zoë 東京".encode() in line
+    assert orjson.loads(line) == {"id": zoe["id"], "name": "Zoë 東京"}
+
+
 class _Wrapper:
     """A session wrapper without find_json, as the contacts' batched session is."""
 

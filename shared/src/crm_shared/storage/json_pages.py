@@ -2,14 +2,14 @@
 what it reads (an export of a million contacts), where building a dict per document and
 serializing it again would cost more than the read.
 
-`find_json` gives each matching document, in id order after an id, as the JSON object text
-`{"id": ..., <paths>}`: a top-level path is the field's value (a declared field the document
-lacks as its empty value, `port.Empty`; any other absent field null); a dotted path `a.b` puts
-`{"a": {"b": value}}` (null where the document has no such value, or `a` is not an object), and
-paths under one field share its object. Keys follow the order the paths were given. Every adapter
-answers the same text up to key spacing: SQLite builds it in SQL from the stored document
-(`sqlite_json.py`), MongoDB projects the query and serializes here, the memory store serializes
-here.
+`find_json` gives each matching document, in id order after an id, as the UTF-8 bytes of the
+JSON object `{"id": ..., <paths>}` (bytes: a stream sends them as they are, never decoded). A
+top-level path is the field's value (a declared field the document lacks as its empty value,
+`port.Empty`; any other absent field null); a dotted path `a.b` puts `{"a": {"b": value}}`
+(null where the document has no such value, or `a` is not an object), and paths under one field
+share its object. Keys follow the order the paths were given. Every adapter answers the same
+JSON up to key spacing: SQLite builds it in SQL from the stored document (`sqlite_json.py`),
+MongoDB projects the query and serializes here, the memory store serializes here.
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ def _pick(value: Any, tree: PathTree) -> dict[str, Any]:
     }
 
 
-def projected_json(doc: Mapping[str, Any], tree: PathTree) -> str:
-    """The answer's text for one document already holding its declared empty fields."""
-    return orjson.dumps({"id": doc["id"], **_pick(doc, tree)}).decode()
+def projected_json(doc: Mapping[str, Any], tree: PathTree) -> bytes:
+    """The answer's JSON for one document already holding its declared empty fields."""
+    return orjson.dumps({"id": doc["id"], **_pick(doc, tree)})
 
 
 async def find_json(
@@ -71,8 +71,8 @@ async def find_json(
     where: Sequence[Where] = (),
     after: str | None = None,
     limit: int = 100,
-) -> list[tuple[str, str]]:
-    """Up to `limit` matching documents in id order after the id `after`: (id, JSON text).
+) -> list[tuple[str, bytes]]:
+    """Up to `limit` matching documents in id order after the id `after`: (id, JSON bytes).
 
     The SQLite, MongoDB and memory sessions answer it themselves; a session wrapper without
     `find_json` (kept out of the Session protocol, so wrappers need not grow it) is read through
@@ -83,7 +83,7 @@ async def find_json(
         rows = await native(
             collection, tenant=tenant, paths=paths, where=where, after=after, limit=limit
         )
-        return cast(list[tuple[str, str]], rows)
+        return cast(list[tuple[str, bytes]], rows)
     tree = path_tree(paths)
     position = Cursor(value=after, id=after) if after is not None else None
     docs = await session.find(collection, tenant=tenant, where=where, limit=limit, after=position)

@@ -146,7 +146,7 @@ class MemorySession:
         where: Sequence[Where] = (),
         after: str | None = None,
         limit: int = 100,
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[str, bytes]]:
         """`json_pages.find_json`, serialized from the documents `find` gives."""
         tree = path_tree(paths)
         position = Cursor(value=after, id=after) if after is not None else None

@@ -228,7 +228,7 @@ class MongoSession:
         where: Sequence[Where] = (),
         after: str | None = None,
         limit: int = 100,
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[str, bytes]]:
         """`json_pages.find_json`: the server sends only the paths; serialized here."""
         tree = path_tree(paths)
         if limit <= 0:

@@ -179,7 +179,7 @@ class SqliteSession:
         where: Sequence[Where] = (),
         after: str | None = None,
         limit: int = 100,
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[str, bytes]]:
         """`json_pages.find_json`: the answer's text built in SQL (sqlite_json.py)."""
         column = "id, " + json_column(path_tree(paths), self._codec(collection))
         position = Cursor(value=after, id=after) if after is not None else None

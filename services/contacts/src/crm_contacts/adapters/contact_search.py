@@ -34,7 +34,7 @@ class ContactSearch:
 
     async def json_page(
         self, where: Sequence[Where], paths: Sequence[str], *, limit: int, after: str | None
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[str, bytes]]:
         """Up to `limit` contacts in id order after the id `after`: (id, JSON text of the id and
         `paths`), as the store builds it (json_pages.py)."""
         return await find_json(

@@ -53,9 +53,9 @@ async def _lines(stream: ContactStream) -> AsyncIterator[bytes]:
 
 
 async def _projected_lines(stream: ContactStream, paths: tuple[str, ...]) -> AsyncIterator[bytes]:
-    # The store's JSON text goes out as read: one join and one encode per chunk.
+    # The store's JSON goes out as read: one join per chunk.
     async for rows in stream.json_chunks(paths):
-        yield ("\n".join([text for _, text in rows]) + "\n").encode()
+        yield b"\n".join([line for _, line in rows]) + b"\n"
 
 
 @router.get(

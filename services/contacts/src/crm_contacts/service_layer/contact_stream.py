@@ -8,8 +8,8 @@ snapshot, so a long export never holds a snapshot open (the WAL could not be che
 a dropped stream resumes after the last id it delivered.
 
 An export names the fields its file holds (`fields`, the export's own names, checked by the
-shared rule `crm_shared.export_fields`): the stream then reads only those, as JSON text the
-store builds (`json_pages.find_json`; SQLite builds it in SQL), and sends that text as it is: no
+shared rule `crm_shared.export_fields`): the stream then reads only those, as JSON the store
+builds (`json_pages.find_json`; SQLite builds it in SQL), and sends those bytes as they are: no
 contact is parsed or serialized in Python, and the derived search fields (~40% of a stored
 contact) never leave the store.
 """
@@ -76,7 +76,7 @@ def _doc_id(doc: dict[str, Any]) -> str:
     return str(doc["id"])
 
 
-def _row_id(row: tuple[str, str]) -> str:
+def _row_id(row: tuple[str, bytes]) -> str:
     return row[0]
 
 
@@ -100,10 +100,10 @@ class ContactStream:
 
     async def json_chunks(
         self, paths: Sequence[str], *, first: int = FIRST_CHUNK, size: int = CHUNK
-    ) -> AsyncIterator[list[tuple[str, str]]]:
-        """(id, JSON text of the id and `paths`) of the matching contacts, as `chunks` reads."""
+    ) -> AsyncIterator[list[tuple[str, bytes]]]:
+        """(id, JSON of the id and `paths`) of the matching contacts, as `chunks` reads."""
 
-        async def read(after: str | None, limit: int) -> list[tuple[str, str]]:
+        async def read(after: str | None, limit: int) -> list[tuple[str, bytes]]:
             return await self._read_json(paths, after, limit)
 
         async with aclosing(_prefetched(read, _row_id, self.after, first, size)) as rows:
@@ -119,7 +119,7 @@ class ContactStream:
 
     async def _read_json(
         self, paths: Sequence[str], after: str | None, limit: int
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[str, bytes]]:
         async with self.store.reader() as session:
             return await ContactSearch(session, self.tenant).json_page(
                 self.where, paths, limit=limit, after=after
