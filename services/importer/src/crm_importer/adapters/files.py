@@ -85,14 +85,14 @@ class ExportWriter:
         self._ids_file.write(contact_id + "\n")
         self.rows += 1
 
-    def write_many(self, contact_ids: list[str], rows: Sequence[Sequence[str]]) -> None:
-        """Append contacts' rows and their ids, in order (one row per id)."""
-        if len(contact_ids) != len(rows):
-            raise ValueError("one row per contact id")
-        self._sheet.write_many(rows)
+    def write_columns(self, contact_ids: list[str], columns: Sequence[list[str]]) -> None:
+        """Append contacts' rows, given column by column (a cell per id in each), and their ids."""
+        if any(len(column) != len(contact_ids) for column in columns):
+            raise ValueError("one cell per contact id in every column")
+        self._sheet.write_columns(columns)
         if contact_ids:
             self._ids_file.write("\n".join(contact_ids) + "\n")
-        self.rows += len(rows)
+        self.rows += len(contact_ids)
 
     def flush(self) -> None:
         """Hand what was written so far to the operating system."""

@@ -8,7 +8,6 @@ number of rows: the CSV goes straight to its file, the workbook through xlsxwrit
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -29,14 +28,40 @@ class Sheet(Protocol):
     def write(self, row: list[str]) -> None:
         """Append one row."""
 
-    def write_many(self, rows: Sequence[Sequence[str]]) -> None:
-        """Append rows in order."""
+    def write_columns(self, columns: Sequence[list[str]]) -> None:
+        """Append rows given column by column (one list per field, all of one length)."""
 
     def flush(self) -> None:
         """Hand what was written so far to the operating system, where the format allows."""
 
     def close(self) -> None:
         """Finish the file."""
+
+
+# What makes the csv module quote a cell (its default dialect, minimal quoting).
+_QUOTED = (",", '"', "\r", "\n")
+
+
+def _csv_column(cells: list[str]) -> list[str]:
+    joined = "\x00".join(cells)
+    if not any(special in joined for special in _QUOTED):
+        return cells
+    return [
+        '"' + c.replace('"', '""') + '"' if any(special in c for special in _QUOTED) else c
+        for c in cells
+    ]
+
+
+def csv_text(columns: Sequence[list[str]]) -> str:
+    """The CSV lines of rows given column by column, byte for byte as `csv.writer` writes them
+    (minimal quoting, quotes doubled, CRLF), without its per-cell work: a column with no cell
+    to quote (most of them) is joined as it is, and the rows by two C-level joins."""
+    if not columns or not columns[0]:
+        return ""
+    if len(columns) == 1:
+        # A row of one empty cell is written `""`, or it would read back as no row at all.
+        return "".join((c or '""') + "\r\n" for c in _csv_column(columns[0]))
+    return "\r\n".join(map(",".join, zip(*map(_csv_column, columns), strict=True))) + "\r\n"
 
 
 class CsvSheet:
@@ -48,21 +73,15 @@ class CsvSheet:
             "w", encoding="utf-8-sig" if bom else "utf-8", newline="", buffering=_BUFFER
         )
         self._writer = csv.writer(self._file)
-        self._chunk = io.StringIO()
-        self._chunk_writer = csv.writer(self._chunk)
         self._writer.writerow(header)
 
     def write(self, row: list[str]) -> None:
         """Append one row."""
         self._writer.writerow(row)
 
-    def write_many(self, rows: Sequence[Sequence[str]]) -> None:
-        """Append rows in order: formatted into memory, then one write to the file (the csv
-        module writes each row through the file's encoder otherwise)."""
-        self._chunk.seek(0)
-        self._chunk.truncate()
-        self._chunk_writer.writerows(rows)
-        self._file.write(self._chunk.getvalue())
+    def write_columns(self, columns: Sequence[list[str]]) -> None:
+        """Append rows given column by column, as one write to the file (`csv_text`)."""
+        self._file.write(csv_text(columns))
 
     def flush(self) -> None:
         """Flush the file's buffer."""
@@ -112,9 +131,9 @@ class XlsxSheet:
             self._new_sheet()
         self._put(row)
 
-    def write_many(self, rows: Sequence[Sequence[str]]) -> None:
-        """Append rows in order."""
-        for row in rows:
+    def write_columns(self, columns: Sequence[list[str]]) -> None:
+        """Append rows given column by column."""
+        for row in zip(*columns, strict=True):
             self.write(list(row))
 
     def flush(self) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from crm_importer.domain.cells import FORMULA_STARTS, neutralize
+from crm_importer.domain.cells import neutralize_column
 from crm_importer.domain.fields import custom_key
 from crm_shared.contact_fields import FIELDS_BY_NAME
 from crm_shared.events import ExportCompleted
@@ -153,14 +153,12 @@ class RowFormat:
 
     def rows(self, contacts: list[dict[str, Any]]) -> list[tuple[str, ...]]:
         """`row` of each contact, in order."""
+        return list(zip(*self.columns(contacts), strict=True))
+
+    def columns(self, contacts: list[dict[str, Any]]) -> list[list[str]]:
+        """The contacts' cells field by field: one list per field, a cell per contact."""
         customs = [c.get("custom_fields") for c in contacts] if self._custom else []
-        starts = FORMULA_STARTS
-        # Most cells start with no formula character: only those go through `neutralize`.
-        columns = [
-            [neutralize(c) if c.startswith(starts) else c for c in read(contacts, customs)]
-            for read in self._columns
-        ]
-        return list(zip(*columns, strict=True))
+        return [neutralize_column(read(contacts, customs)) for read in self._columns]
 
 
 def contact_row(contact: dict[str, Any], fields: list[str]) -> list[str]:

@@ -71,7 +71,7 @@ async def _write(
     async for received in contacts.stream(
         export.filter, authorization=authorization, page_size=page_size, fields=export.fields
     ):
-        writer.write_many([str(c.get("id", "")) for c in received], rows.rows(received))
+        writer.write_columns([str(c.get("id", "")) for c in received], rows.columns(received))
         writer.flush()
     writer.commit()
 
