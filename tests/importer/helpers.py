@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ImportBatchProcessed, RowResult
+from crm_shared.export_fields import contact_path
 from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth
 from tests.polling import eventually
 
@@ -174,12 +175,30 @@ class FakeContactsApi:
         after = request.url.params.get("after")
         ids = [c["id"] for c in self.contacts]
         start = ids.index(after) + 1 if after else 0
-        body = b"".join(orjson.dumps(c) + b"\n" for c in self.contacts[start:])
+        chosen = self.contacts[start:]
+        if fields := request.url.params.get("fields"):
+            chosen = [_projected(c, fields.split(",")) for c in chosen]
+        body = b"".join(orjson.dumps(c) + b"\n" for c in chosen)
         return httpx.Response(200, content=body, headers={"content-type": "application/x-ndjson"})
 
     def transport(self) -> httpx.MockTransport:
         """The transport to hand to create_app."""
         return httpx.MockTransport(self.handle)
+
+
+def _projected(contact: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """A contact as the stream sends it for `fields`: its id and those fields, nested alike."""
+    out: dict[str, Any] = {"id": contact["id"]}
+    for name in fields:
+        path = contact_path(name)
+        assert path is not None, name
+        top, _, key = path.partition(".")
+        if key:
+            held = contact.get(top)
+            out.setdefault(top, {})[key] = held.get(key) if isinstance(held, dict) else None
+        else:
+            out[top] = contact.get(top)
+    return out
 
 
 def contact(n: int, **extra: Any) -> dict[str, Any]:

@@ -176,3 +176,98 @@ async def test_a_stream_closed_after_its_first_chunk_leaves_no_read_running(
     await chunks.aclose()  # a client that went away: the next chunk was being read meanwhile
     running = [getattr(t.get_coro(), "__qualname__", "") for t in asyncio.all_tasks()]
     assert "ContactStream._read" not in running
+
+
+async def test_fields_reduce_each_line_to_the_id_and_those_fields_shaped_as_the_full_line(
+    harness: Harness, people: dict[str, str]
+) -> None:
+    full = await _stream(harness, {})
+    fields = "name,tags,custom.plan,company,created_at"
+    reduced = await _stream(harness, {"fields": fields})
+    assert reduced == [
+        {
+            "id": c["id"],
+            "name": c["name"],
+            "tags": c["tags"],
+            "custom_fields": {"plan": c["custom_fields"].get("plan")},
+            "company": c["company"],
+            "created_at": c["created_at"],
+        }
+        for c in full
+    ]
+    # Grace has no plan: null, as an export's empty cell; an unset list field is [] as in full.
+    grace = next(c for c in reduced if c["id"] == people["grace"])
+    assert grace["custom_fields"] == {"plan": None}
+    assert list(reduced[0]) == ["id", "name", "tags", "custom_fields", "company", "created_at"]
+
+
+async def test_fields_name_custom_fields_as_an_export_does_or_as_the_contact_holds_them(
+    harness: Harness, people: dict[str, str]
+) -> None:
+    as_export = await _stream(harness, {"fields": "id,custom.plan"})
+    as_contact = await _stream(harness, {"fields": "custom_fields.plan"})
+    assert as_export == as_contact
+    assert [c["custom_fields"]["plan"] for c in as_export] == ["Pro", None, "Free", "Pro"]
+
+
+async def test_fields_keep_the_filter_the_deleted_rules_and_after(
+    harness: Harness, people: dict[str, str]
+) -> None:
+    tagged = await _stream(harness, {"tag": "vip", "fields": "name"})
+    assert [c["name"] for c in tagged] == ["Ada Lovelace", "Grace Hopper", "Edsger Dijkstra"]
+    rest = await _stream(harness, {"after": people["grace"], "fields": "email"})
+    assert [c["id"] for c in rest] == [people["alan"], people["edsger"]]
+    deleted = await _stream(harness, {"deleted": "true", "fields": "name"}, key=EDITOR_KEY)
+    assert deleted == [{"id": people["gone"], "name": "Gone Away"}]
+
+
+async def test_fields_never_reach_another_tenants_contacts(
+    harness: Harness, people: dict[str, str]
+) -> None:
+    theirs = await harness.create(key=OTHER_TENANT_KEY, name="Ada Globex", tags=["VIP"])
+    ours = await _stream(harness, {"fields": "name"})
+    assert theirs["id"] not in {c["id"] for c in ours}
+    assert await _stream(harness, {"fields": "name"}, key=OTHER_TENANT_KEY) == [
+        {"id": theirs["id"], "name": "Ada Globex"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ("name,colour", "colour"),
+        ("search_text", "search_text"),
+        ("tenant", "tenant"),
+        ("custom_fields", "custom_fields"),
+        ("custom.Bad-Key", "custom.Bad-Key"),
+        ("name,,email", "''"),
+        ("name,name", "twice"),
+        ("custom.plan,custom_fields.plan", "twice"),
+    ],
+)
+async def test_a_field_no_export_may_list_is_422_before_any_line(
+    harness: Harness, people: dict[str, str], fields: str, named: str
+) -> None:
+    response = await _problem(harness, {"fields": fields})
+    assert response.status_code == 422
+    assert named in response.text and "fields" in response.text
+
+
+async def test_the_openapi_description_documents_fields(harness: Harness) -> None:
+    spec = (await harness.client.get("/openapi.json")).json()
+    operation = spec["paths"]["/v1/contacts/stream"]["get"]
+    assert "fields" in [p["name"] for p in operation["parameters"]]
+    assert "custom.plan" in operation["description"]
+
+
+async def test_a_reduced_stream_closed_after_its_first_chunk_leaves_no_read_running(
+    app: FastAPI, harness: Harness, people: dict[str, str]
+) -> None:
+    stream = await open_stream(app.state.store, tenant="acme", criteria=ContactFilter())
+    chunks = stream.json_chunks(("name",), first=1, size=1)
+    assert [row_id for row_id, _ in await anext(chunks)] == [people["ada"]]
+    await chunks.aclose()
+    running = [getattr(t.get_coro(), "__qualname__", "") for t in asyncio.all_tasks()]
+    assert not {"ContactStream.json_chunks.<locals>.read", "ContactStream._read_json"} & set(
+        running
+    )

@@ -170,3 +170,31 @@ async def test_a_filter_of_ids_is_read_through_the_search_pages_not_the_stream()
 
     assert await read_stream(client, ContactFilter(ids=["a"])) == ["a"]
     assert [(r.method, r.url.path) for r in seen] == [("POST", "/v1/contacts/search")]
+
+
+async def test_the_stream_asks_for_the_fields_and_keeps_them_when_it_resumes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("crm_importer.adapters.contacts_client.asyncio.sleep", _no_wait)
+    client, seen = client_of(
+        streamed(b'{"id":"a","name":"A"}\n{"id":"b","na', broken=True),
+        streamed(b'{"id":"b","name":"B"}\n', b"\n", b'{"id":"c","name":"C"}\n'),
+    )
+
+    received = [
+        contact
+        async for chunk in client.stream(
+            ContactFilter(), authorization="Bearer k", page_size=200, fields=["id", "name"]
+        )
+        for contact in chunk
+    ]
+
+    assert received == [
+        {"id": "a", "name": "A"},
+        {"id": "b", "name": "B"},
+        {"id": "c", "name": "C"},
+    ]
+    assert [dict(r.url.params) for r in seen] == [
+        {"fields": "id,name"},
+        {"fields": "id,name", "after": "a"},
+    ]

@@ -27,6 +27,27 @@ def test_a_committed_export_lists_its_contact_ids(files: DataFiles) -> None:
     assert files.contacts_in_export("e1", ["c2"]) == set()  # a prefix of another id: no match
 
 
+def test_rows_written_together_land_as_rows_written_one_by_one(files: DataFiles) -> None:
+    writer = files.new_export("e1", ["name", "company"], bom=True)
+    writer.write("c1", ["Ada", "Acme, Inc."])
+    writer.write_columns(["c2", "c3"], [["Bob", 'Say "hi"'], ["", "x"]])
+    writer.write_columns([], [[], []])
+    writer.commit()
+
+    assert files.export_path("e1").read_bytes() == (
+        b'\xef\xbb\xbfname,company\r\nAda,"Acme, Inc."\r\nBob,\r\n"Say ""hi""",x\r\n'
+    )
+    assert writer.rows == 3
+    assert files.export_ids_path("e1").read_text() == "c1\nc2\nc3\n"
+
+
+def test_a_cell_for_each_contact_id_is_required(files: DataFiles) -> None:
+    writer = files.new_export("e1", ["name"])
+    with pytest.raises(ValueError, match="one cell per contact id"):
+        writer.write_columns(["c1", "c2"], [["Ada"]])
+    writer.discard()
+
+
 def test_a_discarded_export_leaves_no_file(files: DataFiles) -> None:
     writer = files.new_export("e1", ["name"])
     writer.write("c1", ["Ada"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_importer.domain.cells import neutralize
+from crm_importer.domain.cells import neutralize, neutralize_column
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,17 @@ def test_other_cells_are_unchanged(text: str) -> None:
 
 def test_digits_of_other_scripts_are_not_a_plain_number() -> None:
     assert neutralize("-\u0663") == "'-\u0663"  # ARABIC-INDIC DIGIT THREE
+
+
+def test_a_column_is_neutralized_cell_by_cell_as_neutralize_does() -> None:
+    cells = ["plain", "=1+2", "+33612345678", "a\x00=b", "-5", "@SUM(A1)", "", "\tx", "ok"]
+
+    assert neutralize_column(cells) == [neutralize(c) for c in cells]
+    # A separator inside a cell that looks like a formula start only costs the slow path.
+    assert neutralize_column(["a\x00=b"]) == ["a\x00=b"]
+
+
+def test_a_column_without_formula_starts_is_returned_as_it_is() -> None:
+    cells = ["Ada", "Acme, Inc.", "x=1", "a+b"]
+
+    assert neutralize_column(cells) is cells

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_importer.domain.exports import contact_row
+from crm_importer.domain.exports import RowFormat, contact_row
 from crm_importer.domain.fields import validate_export_fields
 from crm_shared.problems import Unprocessable
 
@@ -87,3 +87,32 @@ def test_a_formula_cell_is_neutralized_and_a_phone_kept() -> None:
         "'@SUM(A1)",
         "+33612345678",
     ]
+
+
+def test_rows_of_many_contacts_are_each_contacts_row() -> None:
+    fields = ["id", "name", "tags", "custom.plan", "custom.seats", "phone"]
+    contacts = [
+        CONTACT,
+        {"id": "c2", "name": "-2+3+cmd|' /C calc'!A0", "phone": "+33612345678"},
+        # As a reduced stream sends it: a custom field the contact lacks is null.
+        {"id": "c3", "name": "@x", "tags": [], "custom_fields": {"plan": None, "seats": 0}},
+    ]
+
+    rows = [list(row) for row in RowFormat(fields).rows(contacts)]
+
+    assert rows == [contact_row(c, fields) for c in contacts]
+    assert rows[1][1] == "'-2+3+cmd|' /C calc'!A0" and rows[1][5] == "+33612345678"
+    assert rows[2] == ["c3", "'@x", "", "", "0", ""]
+
+
+def test_a_list_holding_other_than_text_is_joined_item_by_item_in_a_chunk() -> None:
+    contacts = [{"tags": ["a", "b"]}, {"tags": ["a", 1, None]}, {"tags": None}]
+
+    assert [list(r) for r in RowFormat(["tags"]).rows(contacts)] == [["a;b"], ["a;1;None"], [""]]
+
+
+def test_numbers_and_booleans_are_their_json_text() -> None:
+    contact = {"custom_fields": {"n": 12, "f": 1.5, "big": 10**20, "yes": True, "no": False}}
+    fields = ["custom.n", "custom.f", "custom.big", "custom.yes", "custom.no"]
+
+    assert contact_row(contact, fields) == ["12", "1.5", "100000000000000000000", "true", "false"]

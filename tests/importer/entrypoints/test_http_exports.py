@@ -46,7 +46,8 @@ async def test_an_export_reads_the_stream_with_the_callers_key_and_filter(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             done = await run_export(
-                client, {"fields": ["id"], "filter": {"q": "ada", "tag": "vip"}}
+                client,
+                {"fields": ["id", "name", "custom.plan"], "filter": {"q": "ada", "tag": "vip"}},
             )
 
     assert done["rows"] == 5
@@ -54,7 +55,8 @@ async def test_an_export_reads_the_stream_with_the_callers_key_and_filter(
     [request] = contacts_api.requests  # one streamed answer, not pages
     assert request.url.path == "/v1/contacts/stream"
     assert request.headers["authorization"] == f"Bearer {VIEWER_KEY}"
-    assert dict(request.url.params) == {"q": "ada", "tag": "vip"}
+    # Only the export's fields are asked for: neither side handles what the file drops.
+    assert dict(request.url.params) == {"q": "ada", "tag": "vip", "fields": "id,name,custom.plan"}
 
 
 async def test_a_completed_export_writes_its_contact_ids_and_announces_itself(

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from crm_shared.ids import new_id
+from crm_shared.storage.json_pages import path_tree, projected_json
 from crm_shared.storage.leases import Lease, LeaseRow, decide
 from crm_shared.storage.memory_query import matches_all, page
 from crm_shared.storage.port import (
@@ -135,6 +136,22 @@ class MemorySession:
         if fields is not None:
             return [_copy(projected(with_empties(dict(d), empties), fields)) for d in chosen]
         return [with_empties(_copy(d), empties) for d in chosen]
+
+    async def find_json(
+        self,
+        collection: str,
+        *,
+        tenant: str,
+        paths: Sequence[str],
+        where: Sequence[Where] = (),
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[tuple[str, bytes]]:
+        """`json_pages.find_json`, serialized from the documents `find` gives."""
+        tree = path_tree(paths)
+        position = Cursor(value=after, id=after) if after is not None else None
+        docs = await self.find(collection, tenant=tenant, where=where, limit=limit, after=position)
+        return [(doc["id"], projected_json(doc, tree)) for doc in docs]
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         return sum(1 for d in self._docs(collection, tenant).values() if matches_all(d, where))

@@ -24,6 +24,7 @@ from pymongo.write_concern import WriteConcern
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
 from crm_shared.storage import mongo_leases, mongo_text
+from crm_shared.storage.json_pages import path_tree, projected_json
 from crm_shared.storage.leases import Lease
 from crm_shared.storage.port import (
     CollectionSpec,
@@ -217,6 +218,32 @@ class MongoSession:
         if fields is not None:
             return [projected(with_empties(doc, empties), fields) for doc in docs]
         return [with_empties(doc, empties) for doc in docs] if empties else docs
+
+    async def find_json(
+        self,
+        collection: str,
+        *,
+        tenant: str,
+        paths: Sequence[str],
+        where: Sequence[Where] = (),
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[tuple[str, bytes]]:
+        """`json_pages.find_json`: the server sends only the paths; serialized here."""
+        tree = path_tree(paths)
+        if limit <= 0:
+            return []
+        extra = [_after("id", False, Cursor(value=after, id=after))] if after is not None else []
+        query = _filter(tenant, where, *extra, text=self._text_of(collection))
+        chosen = {"_id": False, "id": True} | dict.fromkeys(paths, True)
+        cursor = self._coll(collection).find(
+            query, chosen, sort=[("_id", ASCENDING)], limit=limit, session=self._s
+        )
+        empties = self._empties.get(collection, ())
+        return [
+            (doc["id"], projected_json(with_empties(doc, empties), tree))
+            for doc in await cursor.to_list()
+        ]
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         """Count the tenant's documents matching `where`."""

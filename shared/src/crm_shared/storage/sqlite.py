@@ -19,6 +19,7 @@ import orjson
 
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
+from crm_shared.storage.json_pages import path_tree
 from crm_shared.storage.leases import Lease, decide
 from crm_shared.storage.port import (
     CollectionSpec,
@@ -34,6 +35,7 @@ from crm_shared.storage.port import (
 from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, BackgroundCheckpoints
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
+from crm_shared.storage.sqlite_json import json_column
 from crm_shared.storage.sqlite_layout import drop_retired_indexes, replace_changed_index
 from crm_shared.storage.sqlite_leases import read_lease, write_lease
 from crm_shared.storage.sqlite_multi import (
@@ -159,6 +161,44 @@ class SqliteSession:
         after: Cursor | None = None,
         fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
+        codec = self._codec(collection)
+        sql, params = await self._page_sql(
+            collection, tenant, where, order_by, descending, after, codec.columns(fields)
+        )
+        rows = await self._rows(sql, [*params, limit])
+        if fields is not None:
+            return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
+        return [codec.decode(row[1], tenant=tenant, id=row[0]) for row in rows]
+
+    async def find_json(
+        self,
+        collection: str,
+        *,
+        tenant: str,
+        paths: Sequence[str],
+        where: Sequence[Where] = (),
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[tuple[str, bytes]]:
+        """`json_pages.find_json`: the answer's text built in SQL (sqlite_json.py)."""
+        column = "id, " + json_column(path_tree(paths), self._codec(collection))
+        position = Cursor(value=after, id=after) if after is not None else None
+        sql, params = await self._page_sql(collection, tenant, where, "id", False, position, column)
+        # The rows are (id, bytes) tuples already: no copy of a million of them.
+        rows: list[tuple[str, bytes]] = await self._rows(sql, [*params, limit])
+        return rows
+
+    async def _page_sql(
+        self,
+        collection: str,
+        tenant: str,
+        where: Sequence[Where],
+        order_by: str,
+        descending: bool,
+        after: Cursor | None,
+        columns: str,
+    ) -> tuple[str, list[Any]]:
+        """A page's SELECT of `columns` and its parameters, but for the trailing LIMIT's."""
         source = await plan_source(
             self._rows,
             collection,
@@ -225,14 +265,7 @@ class SqliteSession:
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
             source = multi.join(_table(collection), source.path)
-        codec = self._codec(collection)
-        columns = codec.columns(fields)
-        sql = f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
-        params.append(limit)
-        rows = await self._rows(sql, params)
-        if fields is not None:
-            return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
-        return [codec.decode(row[1], tenant=tenant, id=row[0]) for row in rows]
+        return f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?", params
 
     async def _text_source(
         self, text: TextIndex, where: Sequence[Where], table: str, params: list[Any]

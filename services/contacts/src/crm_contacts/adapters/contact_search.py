@@ -8,6 +8,7 @@ from typing import Any
 from crm_contacts.adapters.repository import CONTACTS
 from crm_contacts.domain.search import SortOrder
 from crm_shared.storage import Cursor, Session, Where
+from crm_shared.storage.json_pages import find_json
 
 
 class ContactSearch:
@@ -29,4 +30,19 @@ class ContactSearch:
             descending=order.descending,
             limit=limit,
             after=after,
+        )
+
+    async def json_page(
+        self, where: Sequence[Where], paths: Sequence[str], *, limit: int, after: str | None
+    ) -> list[tuple[str, bytes]]:
+        """Up to `limit` contacts in id order after the id `after`: (id, JSON text of the id and
+        `paths`), as the store builds it (json_pages.py)."""
+        return await find_json(
+            self._session,
+            CONTACTS,
+            tenant=self._tenant,
+            paths=paths,
+            where=where,
+            after=after,
+            limit=limit,
         )

@@ -3,8 +3,9 @@
 Exports read a tenant's contacts through it (the importer writes them to CSV or .xlsx as the
 lines arrive). Documents go out as the listing shows them (`public_view`), serialized by orjson
 straight from the stored dicts: a pydantic model per contact, as the listing builds, would cost
-more than reading the contact. Registered before `/v1/contacts/{contact_id}`, which would
-otherwise take `stream` for an id.
+more than reading the contact. With `fields` (an export's columns) the store builds each line
+itself and it is sent as read (service_layer/contact_stream.py). Registered before
+`/v1/contacts/{contact_id}`, which would otherwise take `stream` for an id.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from crm_contacts.domain.contact import public_view
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.search_http import allowed_to_list
-from crm_contacts.service_layer.contact_stream import ContactStream, open_stream
+from crm_contacts.service_layer.contact_stream import ContactStream, open_stream, stream_paths
 from crm_shared.cursors import UUID_PATTERN
 from crm_shared.filters import ContactFilter, InvalidFilter
 from crm_shared.http import ViewerAuth
@@ -29,13 +30,19 @@ router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
 # Paging parameters of the listing mean nothing here: refused rather than silently ignored.
 _PAGING = frozenset({"limit", "cursor", "sort"})
-_NOT_FILTERS = frozenset({"after", "include_deleted"})
+_NOT_FILTERS = frozenset({"after", "include_deleted", "fields"})
 _DESCRIPTION = """Every contact matching the filter, in creation (id) order, as
 `application/x-ndjson`: one contact per line, shaped as `GET /v1/contacts` lists them. The filter
 parameters are the listing's, with the same rules (erased contacts never; soft-deleted ones with
 `deleted=true` or `include_deleted=true`, editor role). `after` (a contact id) starts after that
 contact: a client whose connection dropped resumes after the last line it read. A bad filter is a
-422 before any line is sent; `limit`, `cursor` and `sort` are refused (no pages, one order)."""
+422 before any line is sent; `limit`, `cursor` and `sort` are refused (no pages, one order).
+
+`fields` (comma-separated, as an export names them: `id,name,email,tags,custom.plan`; a custom
+field may also be named `custom_fields.plan`) reduces each line to the contact's `id` and those
+fields, shaped as in the full line (`{"id": ..., "name": ..., "custom_fields": {"plan": ...}}`;
+a custom field the contact lacks is null). A field no export may list, or one named twice, is a
+422 before any line is sent."""
 _NDJSON = "application/x-ndjson"
 
 
@@ -43,6 +50,12 @@ async def _lines(stream: ContactStream) -> AsyncIterator[bytes]:
     newline = orjson.OPT_APPEND_NEWLINE
     async for docs in stream.chunks():
         yield b"".join([orjson.dumps(public_view(doc), option=newline) for doc in docs])
+
+
+async def _projected_lines(stream: ContactStream, paths: tuple[str, ...]) -> AsyncIterator[bytes]:
+    # The store's JSON goes out as read: one join per chunk.
+    async for rows in stream.json_chunks(paths):
+        yield b"\n".join([line for _, line in rows]) + b"\n"
 
 
 @router.get(
@@ -62,6 +75,13 @@ async def stream_contacts(
     include_deleted: Annotated[
         bool, Query(description="Live and soft-deleted contacts alike (editor)")
     ] = False,
+    fields: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated export fields: each line holds the id and these only",
+            examples=["id,name,email,tags,custom.plan"],
+        ),
+    ] = None,
 ) -> StreamingResponse:
     """Stream the contacts matching the filter in the query string."""
     params = request.query_params.multi_items()
@@ -74,6 +94,7 @@ async def stream_contacts(
         criteria = ContactFilter.from_query_params(p for p in params if p[0] not in _NOT_FILTERS)
     except InvalidFilter as exc:
         raise Unprocessable(str(exc)) from None
+    paths = stream_paths(fields) if fields is not None else None
     allowed_to_list(principal, criteria, include_deleted)
     stream = await open_stream(
         store,
@@ -82,4 +103,5 @@ async def stream_contacts(
         after=after,
         include_deleted=include_deleted,
     )
-    return StreamingResponse(_lines(stream), media_type=_NDJSON)
+    lines = _lines(stream) if paths is None else _projected_lines(stream, paths)
+    return StreamingResponse(lines, media_type=_NDJSON)

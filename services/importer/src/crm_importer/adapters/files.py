@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -84,6 +84,15 @@ class ExportWriter:
         self._sheet.write(row)
         self._ids_file.write(contact_id + "\n")
         self.rows += 1
+
+    def write_columns(self, contact_ids: list[str], columns: Sequence[list[str]]) -> None:
+        """Append contacts' rows, given column by column (a cell per id in each), and their ids."""
+        if any(len(column) != len(contact_ids) for column in columns):
+            raise ValueError("one cell per contact id in every column")
+        self._sheet.write_columns(columns)
+        if contact_ids:
+            self._ids_file.write("\n".join(contact_ids) + "\n")
+        self.rows += len(contact_ids)
 
     def flush(self) -> None:
         """Hand what was written so far to the operating system."""

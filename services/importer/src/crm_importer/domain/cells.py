@@ -28,3 +28,18 @@ def neutralize(text: str) -> str:
     if _PLAIN_NUMBERS.fullmatch(text):
         return text
     return "'" + text
+
+
+# A cell starting with a formula character follows the separator in a column joined by it.
+_MARKS = tuple("\x00" + start for start in FORMULA_STARTS)
+
+
+def neutralize_column(cells: list[str]) -> list[str]:
+    """`neutralize` of each cell; a column none of whose cells starts with a formula character
+    (most of an export's) comes back as it is after a few substring searches, no call per cell.
+    A separator inside a cell can only cause a false alarm: the cells are then checked one by one.
+    """
+    joined = "\x00" + "\x00".join(cells)
+    if not any(mark in joined for mark in _MARKS):
+        return cells
+    return [neutralize(c) if c.startswith(FORMULA_STARTS) else c for c in cells]

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from crm_importer.domain.cells import FORMULA_STARTS, neutralize
+from crm_importer.domain.cells import neutralize_column
 from crm_importer.domain.fields import custom_key
 from crm_shared.contact_fields import FIELDS_BY_NAME
 from crm_shared.events import ExportCompleted
@@ -77,51 +77,71 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
+    if value.__class__ is int:  # not bool: JSON spells those true/false
+        return str(value)  # as JSON writes it, without the call into orjson
     return orjson.dumps(value).decode()
 
 
-CellReader = Callable[[dict[str, Any]], str]
+def _texts(values: list[Any]) -> list[str]:
+    """Cell texts: strings as they are, null empty, other values as JSON."""
+    return [v if v.__class__ is str else _text(v) for v in values]
 
 
-def _custom_cell(key: str) -> CellReader:
-    def read(contact: dict[str, Any]) -> str:
-        custom = contact.get("custom_fields")
-        return _text(custom.get(key)) if isinstance(custom, dict) else ""
-
-    return read
+def _joined(value: Any) -> str:
+    if isinstance(value, list):
+        return ";".join(item if isinstance(item, str) else str(item) for item in value)
+    return _text(value)
 
 
-def _list_cell(field: str) -> CellReader:
-    def read(contact: dict[str, Any]) -> str:
-        value = contact.get(field)
-        if isinstance(value, list):
-            return ";".join(item if isinstance(item, str) else str(item) for item in value)
-        return _text(value)
-
-    return read
+# A column's cells for a chunk of contacts, given the contacts and their `custom_fields`.
+ColumnReader = Callable[[list[dict[str, Any]], list[Any]], list[str]]
 
 
-def _plain_cell(field: str) -> CellReader:
-    def read(contact: dict[str, Any]) -> str:
-        value = contact.get(field)
-        return value if isinstance(value, str) else _text(value)
+def _custom_column(key: str) -> ColumnReader:
+    def read(contacts: list[dict[str, Any]], customs: list[Any]) -> list[str]:
+        return _texts([c.get(key) if c.__class__ is dict else None for c in customs])
 
     return read
 
 
-def _cell_reader(field: str) -> CellReader:
+def _list_column(field: str) -> ColumnReader:
+    def read(contacts: list[dict[str, Any]], customs: list[Any]) -> list[str]:
+        values = [c.get(field) for c in contacts]
+        try:
+            return [";".join(v) if v.__class__ is list else _text(v) for v in values]
+        except TypeError:  # a list holding something other than text: item by item
+            return [_joined(v) for v in values]
+
+    return read
+
+
+def _plain_column(field: str) -> ColumnReader:
+    def read(contacts: list[dict[str, Any]], customs: list[Any]) -> list[str]:
+        return _texts([c.get(field) for c in contacts])
+
+    return read
+
+
+def _column_reader(field: str) -> ColumnReader:
     key = custom_key(field)
     if key is not None:
-        return _custom_cell(key)
-    return _list_cell(field) if field in _LIST_FIELDS else _plain_cell(field)
+        return _custom_column(key)
+    return _list_column(field) if field in _LIST_FIELDS else _plain_column(field)
 
 
 class RowFormat:
     """How contacts become rows of the chosen fields, worked out once per export (a million
-    contacts would otherwise decide each field's kind a million times)."""
+    contacts would otherwise decide each field's kind a million times).
+
+    A chunk of contacts is read column by column: each cell costs a step of a list
+    comprehension instead of a Python call, most of an export's own work per contact.
+    """
 
     def __init__(self, fields: list[str]) -> None:
-        self._readers = tuple(_cell_reader(field) for field in fields)
+        if not fields:
+            raise ValueError("an export lists at least one field")
+        self._columns = tuple(_column_reader(field) for field in fields)
+        self._custom = any(custom_key(field) is not None for field in fields)
 
     def row(self, contact: dict[str, Any]) -> list[str]:
         """The contact's values for the fields, safe to open in a spreadsheet.
@@ -129,9 +149,16 @@ class RowFormat:
         Lists of a standard field (tags, emails, phones, campaigns) are joined by ';'; custom
         lists and numbers are JSON; a cell a spreadsheet would run as a formula is neutralized.
         """
-        cells = [read(contact) for read in self._readers]
-        # Most cells start with no formula character: only those go through `neutralize`.
-        return [neutralize(c) if c.startswith(FORMULA_STARTS) else c for c in cells]
+        return list(self.rows([contact])[0])
+
+    def rows(self, contacts: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+        """`row` of each contact, in order."""
+        return list(zip(*self.columns(contacts), strict=True))
+
+    def columns(self, contacts: list[dict[str, Any]]) -> list[list[str]]:
+        """The contacts' cells field by field: one list per field, a cell per contact."""
+        customs = [c.get("custom_fields") for c in contacts] if self._custom else []
+        return [neutralize_column(read(contacts, customs)) for read in self._columns]
 
 
 def contact_row(contact: dict[str, Any], fields: list[str]) -> list[str]:

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import re
 
-from crm_shared.contact_fields import EXPORTABLE_FIELDS, FIELDS_BY_NAME, IMPORTABLE_FIELDS
+from crm_shared.contact_fields import FIELDS_BY_NAME, IMPORTABLE_FIELDS
 from crm_shared.events.sources import EXTERNAL_SYSTEM_PATTERN
+from crm_shared.export_fields import (
+    ALLOWED_DESCRIPTION,
+    CUSTOM_PREFIX,
+    EXPORT_FIELDS,
+    custom_key,
+    is_export_field,
+)
 from crm_shared.problems import Unprocessable
-from crm_shared.rules import is_custom_field_key
 
-CUSTOM_PREFIX = "custom."
+__all__ = ["CUSTOM_PREFIX", "EXPORT_FIELDS", "custom_key"]
 EXTERNAL_PREFIX = "external_ids."
 _EXTERNAL_SYSTEM = re.compile(EXTERNAL_SYSTEM_PATTERN)
 IMPORT_FIELDS: tuple[str, ...] = IMPORTABLE_FIELDS
@@ -22,16 +28,7 @@ IMPORT_FIELDS: tuple[str, ...] = IMPORTABLE_FIELDS
 LIST_IMPORT_FIELDS: frozenset[str] = frozenset(
     name for name in IMPORTABLE_FIELDS if FIELDS_BY_NAME[name].shape == "list"
 )
-EXPORT_FIELDS: tuple[str, ...] = EXPORTABLE_FIELDS
 MAX_EXPORT_FIELDS = 100
-
-
-def custom_key(field: str) -> str | None:
-    """The key of a `custom.<key>` field, or None if `field` is not a valid custom field."""
-    if not field.startswith(CUSTOM_PREFIX):
-        return None
-    key = field[len(CUSTOM_PREFIX) :]
-    return key if is_custom_field_key(key) else None
 
 
 def external_system(field: str) -> str | None:
@@ -62,10 +59,9 @@ def validate_export_fields(fields: list[str]) -> list[str]:
         raise Unprocessable(f"fields may name at most {MAX_EXPORT_FIELDS} fields")
     seen: set[str] = set()
     for field in fields:
-        if field not in EXPORT_FIELDS and custom_key(field) is None:
+        if not is_export_field(field):
             raise Unprocessable(
-                f"unknown export field '{field}'; allowed are {', '.join(EXPORT_FIELDS)} "
-                "and custom.<key> (key: lower-case letters, digits, underscores)",
+                f"unknown export field '{field}'; allowed are {ALLOWED_DESCRIPTION}",
                 extra={"field": field, "allowed_fields": [*EXPORT_FIELDS, "custom.<key>"]},
             )
         if field in seen:

@@ -66,13 +66,12 @@ async def _write(
     page_size: int,
 ) -> None:
     # Rows are written as the contacts arrive: the file's first rows are on disk while the
-    # contacts service is still reading the rest.
+    # contacts service is still reading the rest. The stream sends only the export's fields.
     rows = RowFormat(export.fields)
     async for received in contacts.stream(
-        export.filter, authorization=authorization, page_size=page_size
+        export.filter, authorization=authorization, page_size=page_size, fields=export.fields
     ):
-        for contact in received:
-            writer.write(str(contact.get("id", "")), rows.row(contact))
+        writer.write_columns([str(c.get("id", "")) for c in received], rows.columns(received))
         writer.flush()
     writer.commit()
 
