@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -61,6 +62,18 @@ def allowed_to_list(principal: Principal, criteria: ContactFilter, include_delet
         principal.require("editor")
 
 
+def listing_criteria(
+    principal: Principal, params: Iterable[tuple[str, str]], include_deleted: bool
+) -> ContactFilter:
+    """The filter a listing's query string asks for: 422 if it is bad, 403 if not the caller's."""
+    try:
+        criteria = ContactFilter.from_query_params(params)
+    except InvalidFilter as exc:
+        raise Unprocessable(str(exc)) from None
+    allowed_to_list(principal, criteria, include_deleted)
+    return criteria
+
+
 @router.get("", response_model=ContactList, description=_FILTERS)
 async def list_contacts(
     request: Request,
@@ -75,11 +88,7 @@ async def list_contacts(
     ] = False,
 ) -> ContactList:
     """Contacts matching the filter in the query string, one keyset page at a time."""
-    try:
-        criteria = ContactFilter.from_query_params(request.query_params.multi_items())
-    except InvalidFilter as exc:
-        raise Unprocessable(str(exc)) from None
-    allowed_to_list(principal, criteria, include_deleted)
+    criteria = listing_criteria(principal, request.query_params.multi_items(), include_deleted)
     page = await search_contacts(
         store,
         tenant=principal.tenant,

@@ -19,10 +19,9 @@ from fastapi.responses import StreamingResponse
 
 from crm_contacts.domain.contact import public_view
 from crm_contacts.entrypoints.deps import Store
-from crm_contacts.entrypoints.search_http import allowed_to_list
+from crm_contacts.entrypoints.search_http import listing_criteria
 from crm_contacts.service_layer.contact_stream import ContactStream, open_stream, stream_paths
 from crm_shared.cursors import UUID_PATTERN
-from crm_shared.filters import ContactFilter, InvalidFilter
 from crm_shared.http import ViewerAuth
 from crm_shared.problems import Unprocessable
 
@@ -90,12 +89,9 @@ async def stream_contacts(
             f"{refused[0]} does not apply to the stream: it has no pages and one order",
             extra={"parameter": refused[0]},
         )
-    try:
-        criteria = ContactFilter.from_query_params(p for p in params if p[0] not in _NOT_FILTERS)
-    except InvalidFilter as exc:
-        raise Unprocessable(str(exc)) from None
+    filters = (p for p in params if p[0] not in _NOT_FILTERS)
+    criteria = listing_criteria(principal, filters, include_deleted)
     paths = stream_paths(fields) if fields is not None else None
-    allowed_to_list(principal, criteria, include_deleted)
     stream = await open_stream(
         store,
         tenant=principal.tenant,
