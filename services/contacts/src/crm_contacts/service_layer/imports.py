@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 CONSUMER = "contacts.import"
 # Every holder of a batch's keys: the oldest of them wins, so none may be cut off.
 _ALL_HOLDERS = 10_000_000
+# A batch whose contacts keep changing under it is planned again from a fresh read this many
+# times; then the error reaches the consumer, which retries the message with backoff.
+_CONFLICT_ATTEMPTS = 3
 NOT_APPLIED_CANCELLED = "not applied: the import was cancelled before this row's batch"
 
 
@@ -79,13 +82,9 @@ async def import_batch(
     import ends instead of waiting for a batch that was dead-lettered.
     """
     # Validation is pure CPU work: done before taking the write lock.
-    prepared = prepare_rows(
-        batch.rows,
-        region=settings.crm_default_region,
-        suppression_key=settings.suppression_key,
-    )
+    prepared = _prepare(batch, settings)
     try:
-        return await _apply(
+        return await _apply_fresh(
             store, batch, prepared, tenant=tenant, settings=settings, event_id=event_id
         )
     except UNSTORABLE_ERRORS as exc:
@@ -101,6 +100,41 @@ async def import_batch(
         return await _report_unstorable(
             store, batch, prepared, tenant=tenant, event_id=event_id, reason=reason
         )
+
+
+def _prepare(batch: ImportContactsBatch, settings: ContactsSettings) -> list[PreparedRow]:
+    return prepare_rows(
+        batch.rows, region=settings.crm_default_region, suppression_key=settings.suppression_key
+    )
+
+
+async def _apply_fresh(
+    store: DocumentStore,
+    batch: ImportContactsBatch,
+    prepared: list[PreparedRow],
+    *,
+    tenant: str,
+    settings: ContactsSettings,
+    event_id: str,
+) -> list[dict[str, Any]] | None:
+    """`_apply`, planned again from a fresh read when a contact changed between the batch's
+    read and its write (the edit is kept, never overwritten by a plan made before it)."""
+    for attempt in range(1, _CONFLICT_ATTEMPTS):
+        try:
+            return await _apply(
+                store, batch, prepared, tenant=tenant, settings=settings, event_id=event_id
+            )
+        except ConcurrentUpdateError:
+            log.info(
+                "import %s batch %d: a contact changed meanwhile, planned again (attempt %d)",
+                batch.job_id,
+                batch.batch_no,
+                attempt + 1,
+            )
+            # Planning notes errors and warnings on the rows it is given: the next plan starts
+            # from rows validated afresh (a conflict is rare, so validating again costs little).
+            prepared = _prepare(batch, settings)
+    return await _apply(store, batch, prepared, tenant=tenant, settings=settings, event_id=event_id)
 
 
 async def _report_unstorable(
@@ -281,7 +315,14 @@ async def _apply(
         account_events = await link_import_batch(session, tenant, plan, now=now, actor=actor)
         mark_imported([*plan.inserts, *plan.replacements.values()], batch.job_id)
         await contacts.add_many(plan.inserts)
-        if not await contacts.save_many(list(plan.replacements.values())):
+        # Each updated contact at the version this batch read: an UPDATE that keeps its row (and
+        # rewrites only the index entries whose values changed); a miss means another write won.
+        read_versions = {doc["id"]: int(doc["version"]) for doc in originals}
+        replaced = await contacts.save_all(
+            list(plan.replacements.values()),
+            expected_versions=[read_versions[contact_id] for contact_id in plan.replacements],
+        )
+        if not replaced:
             raise ConcurrentUpdateError(f"a contact of import {batch.job_id} changed meanwhile")
         created = [d["id"] for d in plan.inserts]
         await queue_rematch(
