@@ -20,6 +20,7 @@ from crm_contacts.domain.importing import (
     PreparedRow,
     existing_by_identifiers,
     match_keys,
+    not_yet_found,
     plan_batch,
     prepare_rows,
 )
@@ -192,12 +193,9 @@ async def plan_rows(
     match_on = tuple(match_on) or DEFAULT_MATCH_ON
     existing = ExistingContacts(match_on=match_on)
     if policy != "create":
-        # The matching engine's exact look-up: any email or phone, primary or additional, and
-        # the external ids integrations upsert by.
-        keys = match_keys(prepared, match_on)
-        if keys:
-            found = await CandidateFinder(session, tenant).by_keys(keys, limit=_ALL_HOLDERS)
-            existing = existing_by_identifiers(found, match_on)
+        existing = existing_by_identifiers(
+            await _holders(session, tenant, prepared, match_on), match_on
+        )
     hashes = [h for p in prepared for h in p.hashes]
     suppressed = (
         await SuppressionRepository(session, tenant).suppressed(hashes) if hashes else set()
@@ -220,6 +218,28 @@ async def plan_rows(
         occurred_at=occurred_at,
     )
     return PlannedBatch(plan, originals, rules)
+
+
+async def _holders(
+    session: Session, tenant: str, rows: list[PreparedRow], match_on: Sequence[MatchIdentifier]
+) -> list[dict[str, Any]]:
+    """Every live holder of the identifiers that decide who each row is, oldest first.
+
+    The matching engine's exact look-up (any email or phone, primary or additional, and the
+    external ids integrations upsert by), one identifier at a time in `match_on` order: a later
+    one only for the rows the earlier ones found no one for, so a contact that two of a row's
+    identifiers lead to is read (and decoded) once, not once per identifier.
+    """
+    finder = CandidateFinder(session, tenant)
+    found: dict[str, dict[str, Any]] = {}
+    for identifier in match_on:
+        keys = match_keys(rows, (identifier,))
+        if not keys:
+            continue
+        holders = await finder.by_keys(keys, limit=_ALL_HOLDERS)
+        found.update((doc["id"], doc) for doc in holders)
+        rows = not_yet_found(rows, identifier, holders)
+    return sorted(found.values(), key=lambda doc: str(doc["id"]))
 
 
 async def _answer_cancelled(
