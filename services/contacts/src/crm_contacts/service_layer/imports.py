@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -301,6 +302,21 @@ async def _answer_again(session: Session, batch: ImportContactsBatch, *, tenant:
     return True
 
 
+async def _write_contacts(
+    contacts: ContactRepository, plan: BatchPlan, originals: list[dict[str, Any]]
+) -> bool:
+    """Insert the batch's new contacts and replace its updated ones; False if one of those
+    changed since the batch read it (another write won: the batch is planned again)."""
+    await contacts.add_many(plan.inserts)
+    # Each at the version this batch read: an UPDATE that keeps its row (and rewrites only the
+    # index entries whose values changed), where deleting and inserting again rebuilt them all.
+    read_versions = {doc["id"]: int(doc["version"]) for doc in originals}
+    return await contacts.save_all(
+        list(plan.replacements.values()),
+        expected_versions=[read_versions[contact_id] for contact_id in plan.replacements],
+    )
+
+
 async def _apply(
     store: DocumentStore,
     batch: ImportContactsBatch,
@@ -334,15 +350,29 @@ async def _apply(
         await record_new_tags(session, tenant, rules)
         account_events = await link_import_batch(session, tenant, plan, now=now, actor=actor)
         mark_imported([*plan.inserts, *plan.replacements.values()], batch.job_id)
-        await contacts.add_many(plan.inserts)
-        # Each updated contact at the version this batch read: an UPDATE that keeps its row (and
-        # rewrites only the index entries whose values changed); a miss means another write won.
-        read_versions = {doc["id"]: int(doc["version"]) for doc in originals}
-        replaced = await contacts.save_all(
-            list(plan.replacements.values()),
-            expected_versions=[read_versions[contact_id] for contact_id in plan.replacements],
-        )
-        if not replaced:
+        # The writes go to the store's thread (or server); the events are built meanwhile, as
+        # the rewrite jobs do. Nothing else uses the session until the writes are done.
+        writing = asyncio.create_task(_write_contacts(contacts, plan, originals))
+        try:
+            await asyncio.sleep(0)
+            events = [_processed(batch, plan.results, tenant=tenant), *account_events]
+            contact_events, states = per_contact_events_and_states(
+                plan, originals, job_id=batch.job_id, tenant=tenant, actor=actor
+            )
+            events += contact_events
+            if plan.imported:
+                imported = batch_summary(
+                    ContactsImported,
+                    job_id=batch.job_id,
+                    batch_no=batch.batch_no,
+                    entries=plan.imported,
+                    tenant=tenant,
+                    actor=actor,
+                )
+                events.append(imported)
+        finally:
+            written = await writing  # never left running when the transaction ends
+        if not written:
             raise ConcurrentUpdateError(f"a contact of import {batch.job_id} changed meanwhile")
         created = [d["id"] for d in plan.inserts]
         await queue_rematch(
@@ -352,22 +382,6 @@ async def _apply(
             session, tenant, list(plan.replacements), reason="imported", import_job=batch.job_id
         )
         await record_results(session, tenant, batch.job_id, batch.batch_no, plan.results)
-        events = [_processed(batch, plan.results, tenant=tenant)]
-        events += account_events
-        contact_events, states = per_contact_events_and_states(
-            plan, originals, job_id=batch.job_id, tenant=tenant, actor=actor
-        )
-        events += contact_events
-        if plan.imported:
-            imported = batch_summary(
-                ContactsImported,
-                job_id=batch.job_id,
-                batch_no=batch.batch_no,
-                entries=plan.imported,
-                tenant=tenant,
-                actor=actor,
-            )
-            events.append(imported)
         await session.add_events([*events, *states])
     log.info(
         "import %s batch %d: %d rows, %d created, %d updated",
