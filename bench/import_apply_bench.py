@@ -6,7 +6,8 @@ once as new contacts (`skip`), once again at other companies (`update`). Printed
 microseconds per row (every thread of the process, SQLite's included) beside a same-run floor,
 the CPU of parsing the same rows into the command models alone, and the CPU of contacts' own
 work on them without a store (validating, planning and writing the events of the same batches
-in memory): the rest is the storage adapter's, both threads. `--profile FILE` writes a cProfile
+in memory): the rest is the storage adapter's, both threads. The process collects garbage as the
+service's does (`collect_for_throughput`). `--profile FILE` writes a cProfile
 of the apply passes; `--top N` prints its top by own time.
 """
 
@@ -39,6 +40,7 @@ from crm_contacts.service_layer.import_events import per_contact_events_and_stat
 from crm_contacts.service_layer.imports import import_batch
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import now_iso
+from crm_shared.collection import collect_for_throughput
 from crm_shared.events import ImportContactsBatch, ImportRow
 from crm_shared.ids import new_id, new_ids
 from crm_shared.runtime import open_store
@@ -173,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write a cProfile of the apply passes here")
     parser.add_argument("--top", type=int, default=0, help="print the profile's top N")
     args = parser.parse_args(argv)
+    collect_for_throughput()  # as `python -m crm_contacts` does
     profile = cProfile.Profile() if args.profile or args.top else None
     print(load_average(), flush=True)
     with tempfile.TemporaryDirectory(prefix="crm-import-apply-") as folder:

@@ -230,6 +230,20 @@ def match_keys(
     return list(keys)
 
 
+def not_yet_found(
+    rows: Iterable[PreparedRow], identifier: MatchIdentifier, found: Iterable[dict[str, Any]]
+) -> list[PreparedRow]:
+    """The valid rows whose `identifier` none of `found` holds, as `ExistingContacts.find` looks
+    it up: only those can be decided by the next `match_on` identifier, so only their keys of it
+    need looking up (a row matched by email never consults its phone)."""
+    index = existing_by_identifiers(found)._index(identifier)
+    return [
+        row
+        for row in rows
+        if row.profile and not any(key in index for key in _keys(row.profile, identifier))
+    ]
+
+
 def existing_by_identifiers(
     docs: Iterable[dict[str, Any]], match_on: Iterable[MatchIdentifier] = DEFAULT_MATCH_ON
 ) -> ExistingContacts:

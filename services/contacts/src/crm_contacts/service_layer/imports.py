@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from crm_contacts.domain.importing import (
     PreparedRow,
     existing_by_identifiers,
     match_keys,
+    not_yet_found,
     plan_batch,
     prepare_rows,
 )
@@ -40,6 +42,9 @@ log = logging.getLogger(__name__)
 CONSUMER = "contacts.import"
 # Every holder of a batch's keys: the oldest of them wins, so none may be cut off.
 _ALL_HOLDERS = 10_000_000
+# A batch whose contacts keep changing under it is planned again from a fresh read this many
+# times; then the error reaches the consumer, which retries the message with backoff.
+_CONFLICT_ATTEMPTS = 3
 NOT_APPLIED_CANCELLED = "not applied: the import was cancelled before this row's batch"
 
 
@@ -79,13 +84,9 @@ async def import_batch(
     import ends instead of waiting for a batch that was dead-lettered.
     """
     # Validation is pure CPU work: done before taking the write lock.
-    prepared = prepare_rows(
-        batch.rows,
-        region=settings.crm_default_region,
-        suppression_key=settings.suppression_key,
-    )
+    prepared = _prepare(batch, settings)
     try:
-        return await _apply(
+        return await _apply_fresh(
             store, batch, prepared, tenant=tenant, settings=settings, event_id=event_id
         )
     except UNSTORABLE_ERRORS as exc:
@@ -101,6 +102,41 @@ async def import_batch(
         return await _report_unstorable(
             store, batch, prepared, tenant=tenant, event_id=event_id, reason=reason
         )
+
+
+def _prepare(batch: ImportContactsBatch, settings: ContactsSettings) -> list[PreparedRow]:
+    return prepare_rows(
+        batch.rows, region=settings.crm_default_region, suppression_key=settings.suppression_key
+    )
+
+
+async def _apply_fresh(
+    store: DocumentStore,
+    batch: ImportContactsBatch,
+    prepared: list[PreparedRow],
+    *,
+    tenant: str,
+    settings: ContactsSettings,
+    event_id: str,
+) -> list[dict[str, Any]] | None:
+    """`_apply`, planned again from a fresh read when a contact changed between the batch's
+    read and its write (the edit is kept, never overwritten by a plan made before it)."""
+    for attempt in range(1, _CONFLICT_ATTEMPTS):
+        try:
+            return await _apply(
+                store, batch, prepared, tenant=tenant, settings=settings, event_id=event_id
+            )
+        except ConcurrentUpdateError:
+            log.info(
+                "import %s batch %d: a contact changed meanwhile, planned again (attempt %d)",
+                batch.job_id,
+                batch.batch_no,
+                attempt + 1,
+            )
+            # Planning notes errors and warnings on the rows it is given: the next plan starts
+            # from rows validated afresh (a conflict is rare, so validating again costs little).
+            prepared = _prepare(batch, settings)
+    return await _apply(store, batch, prepared, tenant=tenant, settings=settings, event_id=event_id)
 
 
 async def _report_unstorable(
@@ -158,12 +194,9 @@ async def plan_rows(
     match_on = tuple(match_on) or DEFAULT_MATCH_ON
     existing = ExistingContacts(match_on=match_on)
     if policy != "create":
-        # The matching engine's exact look-up: any email or phone, primary or additional, and
-        # the external ids integrations upsert by.
-        keys = match_keys(prepared, match_on)
-        if keys:
-            found = await CandidateFinder(session, tenant).by_keys(keys, limit=_ALL_HOLDERS)
-            existing = existing_by_identifiers(found, match_on)
+        existing = existing_by_identifiers(
+            await _holders(session, tenant, prepared, match_on), match_on
+        )
     hashes = [h for p in prepared for h in p.hashes]
     suppressed = (
         await SuppressionRepository(session, tenant).suppressed(hashes) if hashes else set()
@@ -186,6 +219,28 @@ async def plan_rows(
         occurred_at=occurred_at,
     )
     return PlannedBatch(plan, originals, rules)
+
+
+async def _holders(
+    session: Session, tenant: str, rows: list[PreparedRow], match_on: Sequence[MatchIdentifier]
+) -> list[dict[str, Any]]:
+    """Every live holder of the identifiers that decide who each row is, oldest first.
+
+    The matching engine's exact look-up (any email or phone, primary or additional, and the
+    external ids integrations upsert by), one identifier at a time in `match_on` order: a later
+    one only for the rows the earlier ones found no one for, so a contact that two of a row's
+    identifiers lead to is read (and decoded) once, not once per identifier.
+    """
+    finder = CandidateFinder(session, tenant)
+    found: dict[str, dict[str, Any]] = {}
+    for identifier in match_on:
+        keys = match_keys(rows, (identifier,))
+        if not keys:
+            continue
+        holders = await finder.by_keys(keys, limit=_ALL_HOLDERS)
+        found.update((doc["id"], doc) for doc in holders)
+        rows = not_yet_found(rows, identifier, holders)
+    return sorted(found.values(), key=lambda doc: str(doc["id"]))
 
 
 async def _answer_cancelled(
@@ -247,6 +302,21 @@ async def _answer_again(session: Session, batch: ImportContactsBatch, *, tenant:
     return True
 
 
+async def _write_contacts(
+    contacts: ContactRepository, plan: BatchPlan, originals: list[dict[str, Any]]
+) -> bool:
+    """Insert the batch's new contacts and replace its updated ones; False if one of those
+    changed since the batch read it (another write won: the batch is planned again)."""
+    await contacts.add_many(plan.inserts)
+    # Each at the version this batch read: an UPDATE that keeps its row (and rewrites only the
+    # index entries whose values changed), where deleting and inserting again rebuilt them all.
+    read_versions = {doc["id"]: int(doc["version"]) for doc in originals}
+    return await contacts.save_all(
+        list(plan.replacements.values()),
+        expected_versions=[read_versions[contact_id] for contact_id in plan.replacements],
+    )
+
+
 async def _apply(
     store: DocumentStore,
     batch: ImportContactsBatch,
@@ -280,8 +350,29 @@ async def _apply(
         await record_new_tags(session, tenant, rules)
         account_events = await link_import_batch(session, tenant, plan, now=now, actor=actor)
         mark_imported([*plan.inserts, *plan.replacements.values()], batch.job_id)
-        await contacts.add_many(plan.inserts)
-        if not await contacts.save_many(list(plan.replacements.values())):
+        # The writes go to the store's thread (or server); the events are built meanwhile, as
+        # the rewrite jobs do. Nothing else uses the session until the writes are done.
+        writing = asyncio.create_task(_write_contacts(contacts, plan, originals))
+        try:
+            await asyncio.sleep(0)
+            events = [_processed(batch, plan.results, tenant=tenant), *account_events]
+            contact_events, states = per_contact_events_and_states(
+                plan, originals, job_id=batch.job_id, tenant=tenant, actor=actor
+            )
+            events += contact_events
+            if plan.imported:
+                imported = batch_summary(
+                    ContactsImported,
+                    job_id=batch.job_id,
+                    batch_no=batch.batch_no,
+                    entries=plan.imported,
+                    tenant=tenant,
+                    actor=actor,
+                )
+                events.append(imported)
+        finally:
+            written = await writing  # never left running when the transaction ends
+        if not written:
             raise ConcurrentUpdateError(f"a contact of import {batch.job_id} changed meanwhile")
         created = [d["id"] for d in plan.inserts]
         await queue_rematch(
@@ -291,22 +382,6 @@ async def _apply(
             session, tenant, list(plan.replacements), reason="imported", import_job=batch.job_id
         )
         await record_results(session, tenant, batch.job_id, batch.batch_no, plan.results)
-        events = [_processed(batch, plan.results, tenant=tenant)]
-        events += account_events
-        contact_events, states = per_contact_events_and_states(
-            plan, originals, job_id=batch.job_id, tenant=tenant, actor=actor
-        )
-        events += contact_events
-        if plan.imported:
-            imported = batch_summary(
-                ContactsImported,
-                job_id=batch.job_id,
-                batch_no=batch.batch_no,
-                entries=plan.imported,
-                tenant=tenant,
-                actor=actor,
-            )
-            events.append(imported)
         await session.add_events([*events, *states])
     log.info(
         "import %s batch %d: %d rows, %d created, %d updated",
