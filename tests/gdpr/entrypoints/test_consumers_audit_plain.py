@@ -15,7 +15,14 @@ from crm_gdpr.entrypoints.consumers import AUDIT_GROUP, GdprBuses
 from crm_gdpr.service_layer.audit import verify_chain
 from crm_shared.cloudevents import structured_headers
 from crm_shared.envelope import EventEnvelope
-from crm_shared.events import ContactCreated, ContactDeleted, ContactProfile, ContactUpdated
+from crm_shared.events import (
+    ContactCreated,
+    ContactDeleted,
+    ContactProfile,
+    ContactsImported,
+    ContactUpdated,
+    ImportedContact,
+)
 from crm_shared.events.contacts import FieldChange
 from crm_shared.messaging import consumer as consumer_module
 from crm_shared.messaging.consumer import EventConsumer
@@ -169,3 +176,35 @@ async def test_a_blank_tenant_is_dead_lettered_not_audited(
     await _consumer(consumers, dead)._handle_poll(_Offsets(), _records([raw]))
     assert dead.sent == [(raw, "unknown-tenant")]
     assert await _stored(store) == []
+
+
+def _summary(count: int) -> bytes:
+    rows = [
+        ImportedContact(contact_id=f"c{n}", version=1, action="created", changed_fields=["name"])
+        for n in range(count)
+    ]
+    data = ContactsImported(job_id="j1", batch_no=1, contacts=rows)
+    return wrap(data, subject="j1", actor="import:j1").to_bytes()
+
+
+async def test_an_imports_summary_is_passed_over_unvalidated_and_adds_nothing(
+    consumers: GdprBuses, store: DocumentStore, parses: list[bytes | None]
+) -> None:
+    values = [_imported(1), _summary(1000), _imported(3)]
+    offsets = _Offsets()
+    consumer = _consumer(consumers, _DeadLetters())
+    await consumer._handle_poll(offsets, _records(values))
+    assert parses == []
+    assert consumer.ignored == 1 and offsets.committed == {TP: 3}
+    assert [e["target"] for e in await _stored(store)] == ["c1", "c3"]
+
+
+async def test_a_summary_whose_envelope_is_malformed_is_still_dead_lettered(
+    consumers: GdprBuses, store: DocumentStore
+) -> None:
+    envelope = orjson.loads(_summary(3))
+    raw = orjson.dumps({k: v for k, v in envelope.items() if k != "time"})
+    dead = _DeadLetters()
+    await _consumer(consumers, dead)._handle_poll(_Offsets(), _records([raw, _imported(1)]))
+    assert dead.sent == [(raw, "malformed-envelope")]
+    assert [e["target"] for e in await _stored(store)] == ["c1"]

@@ -14,9 +14,19 @@ from crm_gdpr.domain.audit_events import AuditedEvent
 from crm_gdpr.service_layer.audit_intake import audit_poll
 from crm_gdpr.service_layer.erasure_receipts import record_receipts
 from crm_shared.envelope import EventData, EventEnvelope
-from crm_shared.events import EVENT_TYPES, ContactCreated, ContactUpdated, ErasureReceipt
-from crm_shared.events.contacts import plain_contact_created, plain_contact_updated
-from crm_shared.messaging.bus import MessageBus
+from crm_shared.events import (
+    EVENT_TYPES,
+    ContactCreated,
+    ContactsImported,
+    ContactUpdated,
+    ErasureReceipt,
+)
+from crm_shared.events.contacts import (
+    is_import_summary,
+    plain_contact_created,
+    plain_contact_updated,
+)
+from crm_shared.messaging.bus import MessageBus, SkipRule
 from crm_shared.storage import DocumentStore
 from crm_shared.wiring import GDPR
 
@@ -53,7 +63,11 @@ def build_buses(store: DocumentStore) -> GdprBuses:
         await record_receipts(store, items)
         return [None] * len(items)
 
-    audit = MessageBus()
+    # An import's summaries add nothing to the log (each contact's own event is audited):
+    # passed over before their envelope, a thousand contacts long, is validated.
+    audit = MessageBus(
+        skip_rule=SkipRule(frozenset({ContactsImported.event_type}), is_import_summary)
+    )
     # Every type through one batch handler: a poll is one unit of work per tenant, whatever mix
     # of types it holds (an erasure's requests and receipts, an import's contact events).
     for model in EVENT_TYPES.values():
