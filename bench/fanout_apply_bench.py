@@ -9,6 +9,8 @@ sends) are handed, 500 per poll as a consumer takes them, to each service's cons
 stores), and the timeline's conversations group, which reads the same topic for the links of
 chats. The records carry the headers the outbox relay sends (`ce_type` among them);
 `--no-type-header` leaves `ce_type` out, as records from before it or another producer.
+Each pass starts with the process's objects frozen out of garbage collection, as a service's
+are after its start-up (crm_shared.service); `--no-gc-freeze` leaves that out.
 Printed per service: CPU microseconds per imported row (every thread of the process, SQLite's
 included) beside two same-run floors: orjson decoding the same record values alone,
 and one SQLite `executemany` inserting a row per record. `--profile FILE` writes a cProfile of
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import pstats
 import sqlite3
 import sys
@@ -90,6 +93,9 @@ async def imported_records(rows: int, workdir: Path) -> list[PendingEvent]:
 
 # Whether records carry the relay's `ce_type` header (`--no-type-header` turns it off).
 TYPE_HEADER = {"on": True}
+# Whether each pass starts with what was built so far frozen out of garbage collection, as a
+# service process does after its start-up (`--no-gc-freeze` turns it off).
+GC_FREEZE = {"on": True}
 
 
 def relayed_headers(event: PendingEvent) -> list[tuple[str, bytes]]:
@@ -173,6 +179,9 @@ async def measure(
     """One service's pass over its polls: a printable line."""
     count = sum(len(records) for records in batches)
     decoding, inserting = decode_floor(batches), insert_floor(rows, workdir)
+    if GC_FREEZE["on"]:
+        gc.collect()
+        gc.freeze()
     cpu, own, wall = time.process_time(), time.thread_time(), time.perf_counter()
     if profile is not None:
         profile.enable()
@@ -180,6 +189,7 @@ async def measure(
     if profile is not None:
         profile.disable()
     used, elapsed = time.process_time() - cpu, time.perf_counter() - wall
+    gc.unfreeze()
     others = used - (time.thread_time() - own)
     return (
         f"{label}: {used / rows * 1e6:.0f} us CPU/imported row handling {count} records "
@@ -272,8 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-type-header", action="store_true", help="records without the relay's ce_type"
     )
+    parser.add_argument(
+        "--no-gc-freeze", action="store_true", help="leave gc.freeze() out (services freeze)"
+    )
     args = parser.parse_args(argv)
     TYPE_HEADER["on"] = not args.no_type_header
+    GC_FREEZE["on"] = not args.no_gc_freeze
     profile = cProfile.Profile() if args.profile or args.top else None
     print(load_average(), flush=True)
     with tempfile.TemporaryDirectory(prefix="crm-fanout-apply-") as folder:

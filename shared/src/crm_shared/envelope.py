@@ -144,6 +144,39 @@ def plain_attributes(raw: bytes | None) -> dict[str, Any] | None:
     return attributes
 
 
+@dataclass(frozen=True, slots=True)
+class PlainEvent:
+    """An event read without building its envelope or payload model: its attributes as
+    `plain_attributes` gave them, for a type whose handler reads `data` as its model would
+    (MessageBus `on_many_plain`). `time` is the attribute's RFC 3339 text."""
+
+    id: str
+    type: str
+    source: str
+    time: str
+    tenant: str
+    subject: str | None
+    actor: str | None
+    traceparent: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, attributes: dict[str, Any]) -> PlainEvent:
+        """The event of attributes `plain_attributes` took."""
+        get = attributes.get
+        return cls(
+            attributes["id"],
+            attributes["type"],
+            attributes["source"],
+            attributes["time"],
+            attributes["tenant"],
+            get("subject"),
+            get("actor"),
+            get("traceparent"),
+            attributes["data"],
+        )
+
+
 @dataclass(slots=True)
 class WrittenEnvelope:
     """An envelope its writer built straight as JSON (`EnvelopeWriter`): the attributes the

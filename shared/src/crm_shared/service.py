@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -90,6 +91,8 @@ def _with_idempotency_purge(lifespan: Lifespan, *, service: str) -> Lifespan:
     @asynccontextmanager
     async def wrapped(app: FastAPI) -> AsyncIterator[None]:
         async with lifespan(app):
+            if getattr(app.state, "freeze_gc_after_start", False):
+                _freeze_start_up_objects()
             # One replica at a time purges (the holder of the lease).
             leased = LeasedWork(
                 app.state.store,
@@ -105,6 +108,15 @@ def _with_idempotency_purge(lifespan: Lifespan, *, service: str) -> Lifespan:
                 await asyncio.wait([purge], timeout=5.0)
 
     return wrapped
+
+
+def _freeze_start_up_objects() -> None:
+    """Leave what start-up built (modules, models, schemas, buses) out of every later garbage
+    collection: full collections walked them all, over and over through an import (in process,
+    ~0.9 s of gen-2 collections in the audit group's ~1.9 s for 10,000 imported rows; 50 ms
+    with them frozen)."""
+    gc.collect()
+    gc.freeze()
 
 
 def authenticator_for(settings: PlatformSettings) -> ApiKeyAuthenticator:
@@ -172,6 +184,9 @@ def serve(app: FastAPI, *, service: str, host: str, port: int, log_level: str) -
     """Configure logging and serve the app until stopped (what `python -m crm_<service>` does)."""
     settings: PlatformSettings = app.state.settings
     configure_logging(service, log_level, fmt=settings.crm_log_format)
+    # A process of its own: what its start-up builds stays for its life (an app started in a
+    # test process does not freeze the tests' objects).
+    app.state.freeze_gc_after_start = True
     # log_config=None: uvicorn's records go through our handler (one JSON object per line).
     with profiled(service):
         uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)

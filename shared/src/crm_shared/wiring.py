@@ -284,6 +284,10 @@ UNHURRIED_GROUPS: frozenset[str] = frozenset(
         "crm-timeline-erasure",
         "crm-importer-erasure",
         "crm-gdpr-receipts",
+        # The audit log is read by people and audits, never waited on by the millisecond; the
+        # group reads 18 partitions, and idle at 25 ms it cost the embedded broker 13% of a core
+        # (2% at 250 ms) and itself 3% (0.6%). In an import it is busy and fetches at once.
+        "crm-gdpr-audit",
     }
 )
 

@@ -16,6 +16,7 @@ def test_every_unhurried_group_is_a_declared_consumer_group() -> None:
 
 def test_an_unhurried_group_waits_longer_and_the_activity_group_stays_quick() -> None:
     assert fetch_wait_ms("crm-timeline-erasure", EMBEDDED) == 250
+    assert fetch_wait_ms("crm-gdpr-audit", EMBEDDED) == 250
     assert fetch_wait_ms("crm-timeline", EMBEDDED) == 25
     assert fetch_wait_ms("crm-timeline-conversations", EMBEDDED) == 25
 

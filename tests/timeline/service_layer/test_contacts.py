@@ -201,3 +201,20 @@ async def test_a_recorded_item_is_stored_exactly_as_its_model_writes_it(
         assert TimelineItem.model_validate(doc).model_dump() == doc
     assert [doc["type"] for doc in recorded] == ["imported", "imported"]
     assert recorded[0]["data"] == {"job_id": "job-1", "changed_fields": ["name"]}
+
+
+async def test_an_import_batchs_items_get_distinct_ids_in_the_order_they_were_made(
+    stores: tuple[MemoryStore, MemoryStore],
+) -> None:
+    store, _ = stores
+    rows = [
+        ImportedContact(contact_id=f"c-{n}", version=1, action="created", changed_fields=["name"])
+        for n in range(300)
+    ]
+    before = new_id()
+    event = ContactsImported(job_id="job-1", batch_no=1, contacts=rows)
+    recorded = await record_contact_event(store, event, origin=ORIGIN, delivery=None)
+    ids = [item["id"] for item in recorded]
+    assert [item["contact_id"] for item in recorded] == [row.contact_id for row in rows]
+    assert len(set(ids)) == 300 and ids == sorted(ids)
+    assert before < ids[0] and ids[-1] < new_id()

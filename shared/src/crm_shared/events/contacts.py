@@ -231,6 +231,68 @@ def data_in_import_summary(event_type: str, data: dict[str, Any]) -> bool:
     return event_type in IMPORT_EVENT_TYPES and data.get("import_job_id") is not None
 
 
+_PROFILE_TEXT = ("email", "phone", "company", "timezone", "owner", "account_id")
+_PROFILE_TEXT_LISTS = ("tags", "emails", "phones", "sources")
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or type(value) is str
+
+
+def _plain_profile(profile: Any) -> bool:
+    """Whether ContactProfile takes `profile` (parsed JSON) as it is, every field its type."""
+    if type(profile) is not dict or type(profile.get("name")) is not str:
+        return False
+    if not all(_text_or_none(profile.get(name)) for name in _PROFILE_TEXT):
+        return False
+    for name in _PROFILE_TEXT_LISTS:
+        items = profile.get(name, [])
+        if type(items) is not list or not all(type(item) is str for item in items):
+            return False
+    external = profile.get("external_ids", {})
+    if type(external) is not dict or not all(type(v) is str for v in external.values()):
+        return False
+    # JSON object keys are always text; the values are Any.
+    return type(profile.get("custom_fields", {})) is dict
+
+
+def _plain_contact_head(data: dict[str, Any]) -> bool:
+    return (
+        type(data.get("contact_id")) is str
+        and type(data.get("version")) is int
+        and _text_or_none(data.get("import_job_id"))
+    )
+
+
+def plain_contact_created(data: dict[str, Any]) -> bool:
+    """Whether ContactCreated takes this parsed JSON `data` as it is (no coercion, nothing
+    refused), so a reader may use the dict's values as the model's: an import's millions of
+    per-contact events need not each be validated into models to be read
+    (tests/shared/test_plain_contact_events.py holds the two to the same verdicts)."""
+    return (
+        _plain_contact_head(data)
+        and type(data.get("source")) is str
+        and _plain_profile(data.get("profile"))
+    )
+
+
+def plain_contact_updated(data: dict[str, Any]) -> bool:
+    """`plain_contact_created` for ContactUpdated: every change an object (before/after Any)."""
+    changes = data.get("changes")
+    return (
+        _plain_contact_head(data)
+        and type(changes) is dict
+        and all(type(change) is dict for change in changes.values())
+    )
+
+
+def is_import_summary(event_type: str, data: dict[str, Any]) -> bool:
+    """Whether an event, by its type and raw data, is an import batch's ContactsImported, for
+    consumers that follow each contact's own event instead (the mirror of
+    `data_in_import_summary`): they pass over the summary, a thousand contacts long, unparsed."""
+    return event_type == ContactsImported.event_type
+
+
 def envelope_in_import_summary(envelope: EventEnvelope) -> bool:
     """`in_import_summary` read off the envelope, before its data is parsed.
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.envelope import EventData, EventEnvelope, PlainEvent
 from crm_shared.messaging.errors import PermanentMessageError
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,10 @@ MessageHandler = Callable[[E, EventEnvelope], Awaitable[object]]
 BatchHandler = Callable[[Sequence[tuple[E, EventEnvelope]]], Awaitable[Sequence[object]]]
 _AnyHandler = Callable[[Any, EventEnvelope], Awaitable[object]]
 _AnyBatchHandler = Callable[[Sequence[tuple[Any, EventEnvelope]]], Awaitable[Sequence[object]]]
+# A batch handler that also takes events as PlainEvent (`on_many_plain`), in their order.
+PlainBatchHandler = Callable[
+    [Sequence[tuple[Any, EventEnvelope] | PlainEvent]], Awaitable[Sequence[object]]
+]
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class MessageBus:
     ) -> None:
         self._routes: dict[str, tuple[type[EventData], _AnyHandler]] = {}
         self._batches: dict[str, _AnyBatchHandler] = {}
+        self._plain: dict[str, Callable[[dict[str, Any]], bool]] = {}
         self._obsolete = obsolete
         self._skip = skip
         self._skip_rule = skip_rule
@@ -87,12 +92,45 @@ class MessageBus:
         self._batches[model.event_type] = handler
         return self
 
+    def on_many_plain(
+        self,
+        model: type[E],
+        handler: PlainBatchHandler,
+        *,
+        takes_as_is: Callable[[dict[str, Any]], bool],
+    ) -> MessageBus:
+        """`on_many`, and a message of this type whose envelope `plain_attributes` takes and
+        whose data `takes_as_is` (data the model would take without coercion) reaches the
+        handler as a PlainEvent, never validated: for the bulk of a busy topic, where building
+        an envelope and a payload model per message cost more than the handling. Anything else
+        of the type is validated (and refused) as before."""
+        self.on_many(model, handler)
+        self._plain[model.event_type] = takes_as_is
+        return self
+
+    def may_take_plain(self, event_type: str) -> bool:
+        """Whether messages of this type may reach their handler as PlainEvent."""
+        return event_type in self._plain
+
+    def plain_event(self, attributes: dict[str, Any]) -> PlainEvent | None:
+        """The PlainEvent of attributes `plain_attributes` took, when this bus handles it so
+        (None: validate it as usual, which also refuses a blank tenant)."""
+        takes_as_is = self._plain.get(attributes["type"])
+        if takes_as_is is None or self._skip is not None or not attributes["tenant"].strip():
+            return None
+        if self.skips_unvalidated(attributes) or not takes_as_is(attributes["data"]):
+            return None
+        return PlainEvent.of(attributes)
+
     def batches(self, event_type: str) -> bool:
         """Whether messages of this type may be handled many at once (`handle_many`)."""
         return event_type in self._batches
 
-    async def handle_many(self, envelopes: Sequence[EventEnvelope]) -> list[Exception | None]:
-        """Handle messages of batchable types, each type's run in one call of its handler.
+    async def handle_many(
+        self, envelopes: Sequence[EventEnvelope | PlainEvent]
+    ) -> list[Exception | None]:
+        """Handle messages of batchable types, each type's run in one call of its handler
+        (a PlainEvent, which `plain_event` made, goes to its handler as it is).
 
         Returns, per envelope, None when it was handled (or dropped as obsolete) or the error
         that message alone failed with (a PermanentMessageError for one that can never succeed).
@@ -101,23 +139,30 @@ class MessageBus:
         outcomes: list[Exception | None] = [None] * len(envelopes)
         # Consecutive messages of one handler form a run (one handler may take several types),
         # so the order between handlers is kept.
-        runs: list[list[tuple[int, EventData, EventEnvelope]]] = []
+        runs: list[list[tuple[int, EventData | None, EventEnvelope | PlainEvent]]] = []
         for index, envelope in enumerate(envelopes):
             if not self.batches(envelope.type):
                 raise ValueError(f"{envelope.type} has no batch handler")
-            try:
-                message = self.parse(envelope)
-            except PermanentMessageError as exc:
-                outcomes[index] = exc
-                continue
-            if message is None:
-                continue  # skipped (a batchable type always has a route)
+            message: EventData | None = None
+            if isinstance(envelope, EventEnvelope):
+                try:
+                    message = self.parse(envelope)
+                except PermanentMessageError as exc:
+                    outcomes[index] = exc
+                    continue
+                if message is None:
+                    continue  # skipped (a batchable type always has a route)
             if not runs or self._batches[runs[-1][0][2].type] is not self._batches[envelope.type]:
                 runs.append([])
             runs[-1].append((index, message, envelope))
         for run in runs:
             handler = self._batches[run[0][2].type]
-            results = await handler([(message, envelope) for _, message, envelope in run])
+            # A run holds PlainEvents only where its handler was registered to take them.
+            items: list[Any] = [
+                envelope if isinstance(envelope, PlainEvent) else (message, envelope)
+                for _, message, envelope in run
+            ]
+            results = await handler(items)
             for (index, _, envelope), result in zip(run, results, strict=True):
                 if isinstance(result, self._obsolete):
                     log.info("dropped %s %s: %s", envelope.type, envelope.id, type(result).__name__)

@@ -17,8 +17,14 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 from pydantic import ValidationError
 
-from crm_shared.cloudevents import Headers, MalformedData, declared_type, envelope_from_record
-from crm_shared.envelope import EventEnvelope, plain_attributes
+from crm_shared.cloudevents import (
+    Headers,
+    MalformedData,
+    declared_type,
+    envelope_from_record,
+    is_binary_mode,
+)
+from crm_shared.envelope import EventEnvelope, PlainEvent, plain_attributes
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
 from crm_shared.messaging.errors import PermanentMessageError
@@ -164,6 +170,17 @@ class EventConsumer:
                 return False
         return True
 
+    def _plain_event(self, record: ConsumerRecord[bytes, bytes]) -> PlainEvent | None:
+        """The record as a PlainEvent when its bus takes its type so (`on_many_plain`) and its
+        envelope and data are plain; None: it is validated as usual."""
+        event_type = declared_type(record.headers)
+        if event_type is None or not self._bus.may_take_plain(event_type):
+            return None
+        if is_binary_mode(record.headers):
+            return None  # the value is the data alone; the headers hold the attributes
+        attributes = plain_attributes(record.value)
+        return None if attributes is None else self._bus.plain_event(attributes)
+
     def _count_ignored(self, count: int) -> None:
         # Consumer groups read shared topics. One labelled counter look-up for a poll's ignored
         # records, not one each (an import's thousands a poll).
@@ -206,7 +223,7 @@ class EventConsumer:
                 backoff = min(backoff * 2, self._retry.max_backoff)
 
     def _log_failure(
-        self, envelope: EventEnvelope, attempt: int, exc: Exception, *, final: bool
+        self, envelope: EventEnvelope | PlainEvent, attempt: int, exc: Exception, *, final: bool
     ) -> None:
         # The type name and the slugs only: exception messages may quote personal data.
         detail = type(exc).__name__
@@ -264,7 +281,7 @@ class EventConsumer:
     ) -> None:
         """Handle one poll's records, then commit their offsets."""
         one_by_one: list[list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | None]]] = []
-        together: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] = []
+        together: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | PlainEvent]] = []
         for records in batches.values():
             parsed, batch = self._batchable(records)
             if batch is None:
@@ -295,21 +312,29 @@ class EventConsumer:
         self, records: list[ConsumerRecord[bytes, bytes]]
     ) -> tuple[
         list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | None]],
-        list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None,
+        list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | PlainEvent]] | None,
     ]:
-        """Each record with its envelope (None where it does not parse), and the batch of them
-        the bus takes many at once: None unless it handles every record that way.
+        """Each record with its envelope (None where it does not parse, or was taken plain), and
+        the batch of them the bus takes many at once: None unless it handles every record that
+        way.
 
         Records of types this group ignores (a shared topic's other events) do not stop a batch:
         they are counted as ignored here and left out of it, unparsed when their `ce_type`
         header names the type.
         """
         parsed: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | None]] = []
-        batch: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]] | None = []
+        batch: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | PlainEvent]] | None = []
         passed_over = 0
         for index, record in enumerate(records):
             if self._ignores_unparsed(record):
                 passed_over += 1  # another group's type on a shared topic, or a skipped one
+                continue
+            plain = self._plain_event(record)
+            if plain is not None:
+                # The one-by-one path, should the poll take it, validates it there.
+                parsed.append((record, None))
+                if batch is not None:
+                    batch.append((record, plain))
                 continue
             try:
                 envelope = parse_record(record.value, record.headers)
@@ -332,7 +357,7 @@ class EventConsumer:
         return parsed, batch
 
     async def _handle_together(
-        self, parsed: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope]]
+        self, parsed: list[tuple[ConsumerRecord[bytes, bytes], EventEnvelope | PlainEvent]]
     ) -> None:
         """Handle a poll's batchable records in one call; a failure of the batch as a whole
         falls back to one record at a time with retries, so a bad message fails alone."""
@@ -361,7 +386,7 @@ class EventConsumer:
                 type(exc).__name__,
             )
             for record, envelope in parsed:
-                await self._handle_record(record, envelope)
+                await self._handle_record(record, _validated(envelope))
             return
         handled = sum(outcome is None for outcome in outcomes)
         self.handled += handled
@@ -381,9 +406,13 @@ class EventConsumer:
             else:
                 # Only this message failed: it gets the retries it would have had alone.
                 with working_on(WorkContext(event_id=envelope.id, tenant=envelope.tenant)):
-                    await self._handle_with_retries(record, envelope)
+                    await self._handle_with_retries(
+                        record, _validated(envelope) or parse_record(record.value, record.headers)
+                    )
 
-    def _log_handled_batch(self, envelopes: Sequence[EventEnvelope], elapsed_ms: float) -> None:
+    def _log_handled_batch(
+        self, envelopes: Sequence[EventEnvelope | PlainEvent], elapsed_ms: float
+    ) -> None:
         """The line each event handled one by one gets, for each event of a batch: in its own
         trace, so a write's trace still reaches the consumers that handle it in batches."""
         for envelope in envelopes:
@@ -431,3 +460,8 @@ class EventConsumer:
                     await stop_within(consumer.stop, what=f"{self._group} consumer")
         finally:
             await self._dead_letters.close()
+
+
+def _validated(envelope: EventEnvelope | PlainEvent) -> EventEnvelope | None:
+    """The envelope, or None for a PlainEvent (whose record is then parsed and validated)."""
+    return envelope if isinstance(envelope, EventEnvelope) else None

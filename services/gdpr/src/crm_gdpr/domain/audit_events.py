@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeAlias
 
 import orjson
 
@@ -11,7 +12,7 @@ from crm_gdpr.domain.audit import AuditDraft
 from crm_gdpr.domain.audit_values import ValueChange
 from crm_shared.clock import iso
 from crm_shared.contact_fields import FIELDS_BY_NAME, PROFILE_FIELDS
-from crm_shared.envelope import EventData, EventEnvelope
+from crm_shared.envelope import EventData, EventEnvelope, PlainEvent
 from crm_shared.events import (
     ActivityRecorded,
     ConsentChanged,
@@ -61,16 +62,18 @@ def _profile_field_names(profile: ContactProfile) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _profile_values(profile: ContactProfile) -> tuple[ValueChange, ...]:
+def _profile_values(profile: dict[str, Any]) -> tuple[ValueChange, ...]:
+    """The filled fields of a profile: a ContactProfile's attributes (its `__dict__`), or the
+    parsed JSON it would take as it is (a missing field is its default, empty)."""
     # The validated attributes themselves: every profile field is text, a list of text or a
     # string-keyed map, which a dump would only copy (a third of the entry's cost in an import).
-    dumped = profile.__dict__
-    values = [ValueChange(name, None, dumped[name]) for name in _PROFILE_SCALARS if dumped[name]]
-    values += [ValueChange(name, None, dumped[name]) for name in _PROFILE_LISTS if dumped[name]]
-    values += [ValueChange(name, None, dumped[name]) for name in _PROFILE_MAPS if dumped.get(name)]
+    get = profile.get
+    values = [ValueChange(name, None, get(name)) for name in _PROFILE_SCALARS if get(name)]
+    values += [ValueChange(name, None, get(name)) for name in _PROFILE_LISTS if get(name)]
+    values += [ValueChange(name, None, get(name)) for name in _PROFILE_MAPS if get(name)]
     values += [
         ValueChange(f"custom_fields.{key}", None, value)
-        for key, value in sorted(profile.custom_fields.items())
+        for key, value in sorted((get("custom_fields") or {}).items())
     ]
     return tuple(values)
 
@@ -79,7 +82,7 @@ def _values(data: EventData) -> tuple[ValueChange, ...]:
     """The before/after values an event states (committed to in the chain, redactable)."""
     match data:
         case ContactCreated():
-            return _profile_values(data.profile)
+            return _profile_values(data.profile.__dict__)
         case ContactUpdated() | AccountUpdated():
             return tuple(
                 ValueChange(name, change.before, change.after)
@@ -153,9 +156,23 @@ def audit_drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
     return audit_drafts_many([(data, envelope)])
 
 
-def audit_drafts_many(events: Sequence[tuple[EventData, EventEnvelope]]) -> list[AuditDraft]:
+# An event as the audit intake gets it: validated into models, or a contact's created/updated
+# event read plain (`plain_contact_created` / `plain_contact_updated` hold for its data).
+AuditedEvent: TypeAlias = tuple[EventData, EventEnvelope] | PlainEvent
+
+
+def audit_drafts_many(events: Sequence[AuditedEvent]) -> list[AuditDraft]:
     """`audit_drafts` of each event in order, their text checked in one pass for the batch."""
-    drafts = [draft for data, envelope in events for draft in _drafts(envelope, data)]
+    times: dict[str, str] = {}  # an import batch's events share their time
+    drafts: list[AuditDraft] = []
+    for event in events:
+        if isinstance(event, PlainEvent):
+            at = times.get(event.time)
+            if at is None:
+                at = times[event.time] = iso(datetime.fromisoformat(event.time))
+            drafts.append(_plain_draft(event, at))
+        else:
+            drafts.extend(_drafts(event[1], event[0]))
     if _all_storable(drafts):
         return drafts
     return [_storable(draft) for draft in drafts]
@@ -210,9 +227,39 @@ def _action(envelope: EventEnvelope, data: EventData) -> str:
     """The entry's action: the event type; an import's write keeps the import's own action
     (`crm.contacts.contacts.imported.v1:created` or `:updated`), so imports stay findable."""
     if in_import_summary(data):
-        done = "created" if isinstance(data, ContactCreated) else "updated"
-        return f"{ContactsImported.event_type}:{done}"
+        return _IMPORT_ACTIONS[envelope.type]
     return envelope.type
+
+
+_IMPORT_ACTIONS = {
+    ContactCreated.event_type: f"{ContactsImported.event_type}:created",
+    ContactUpdated.event_type: f"{ContactsImported.event_type}:updated",
+}
+
+
+def _plain_draft(event: PlainEvent, at: str) -> AuditDraft:
+    """`_drafts` of a contact's created/updated event read plain: the same entry, read off the
+    parsed JSON (tests/gdpr/domain/test_audit_plain_parity.py holds the two paths alike)."""
+    data = event.data
+    if event.type == ContactCreated.event_type:
+        changes = _profile_values(data["profile"])
+        fields = tuple(change.field for change in changes)
+    else:
+        changes = tuple(
+            ValueChange(name, change.get("before"), change.get("after"))
+            for name, change in sorted(data["changes"].items())
+        )
+        fields = tuple(change.field for change in changes)
+    imported = data.get("import_job_id") is not None
+    return AuditDraft(
+        at=at,
+        actor=event.actor or event.source,
+        action=_IMPORT_ACTIONS[event.type] if imported else event.type,
+        target=data["contact_id"],
+        fields=fields,
+        event_id=event.id,
+        changes=changes,
+    )
 
 
 def _drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
@@ -223,7 +270,7 @@ def _drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:
     if isinstance(data, ContactCreated):
         # The filled fields are exactly those with values: one walk over the profile, not two
         # (every contact of an import comes through here).
-        changes = _profile_values(data.profile)
+        changes = _profile_values(data.profile.__dict__)
         target, fields = data.contact_id, tuple(change.field for change in changes)
     else:
         target, fields = _fields_and_target(data, envelope)
