@@ -29,12 +29,19 @@ def test_the_young_generation_is_collected_far_less_often_than_by_default() -> N
 
 
 @pytest.mark.usefixtures("restored_thresholds")
-def test_the_contacts_process_sets_them_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
-    import crm_contacts.__main__ as entry
+def test_every_served_service_process_sets_them_before_serving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fastapi import FastAPI
+
+    from crm_shared import service
+    from crm_shared.settings import PlatformSettings
 
     seen: list[tuple[int, int, int]] = []
-    monkeypatch.setattr(entry, "serve", lambda *a, **k: seen.append(gc.get_threshold()))
-    monkeypatch.setattr(entry, "create_app", lambda settings: object())
+    monkeypatch.setattr(service.uvicorn, "run", lambda *a, **k: seen.append(gc.get_threshold()))
+    monkeypatch.setattr(service, "configure_logging", lambda *a, **k: None)
+    app = FastAPI()
+    app.state.settings = PlatformSettings()
     gc.set_threshold(700, 10, 10)
-    entry.main()
+    service.serve(app, service="timeline", host="127.0.0.1", port=1, log_level="warning")
     assert seen == [THROUGHPUT_THRESHOLDS]

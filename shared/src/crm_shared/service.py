@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, parse_api_keys
+from crm_shared.collection import collect_for_throughput
 from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
 from crm_shared.idempotency import install_idempotency, purge_loop
 from crm_shared.leased import LeasedWork
@@ -187,6 +188,8 @@ def serve(app: FastAPI, *, service: str, host: str, port: int, log_level: str) -
     # A process of its own: what its start-up builds stays for its life (an app started in a
     # test process does not freeze the tests' objects).
     app.state.freeze_gc_after_start = True
+    # Batches (imports, audit intake, timeline items) allocate in bursts the default rescans.
+    collect_for_throughput()
     # log_config=None: uvicorn's records go through our handler (one JSON object per line).
     with profiled(service):
         uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from crm_contacts.bootstrap import create_app
 from crm_contacts.settings import ContactsSettings
-from crm_shared.collection import collect_for_throughput
 from crm_shared.service import serve
 
 
 def main() -> None:
     """Read the settings from the environment and serve HTTP until stopped."""
     settings = ContactsSettings()
-    # Import batches allocate in bursts that the default collector rescans over and over.
-    collect_for_throughput()
     serve(
         create_app(settings),
         service="contacts",
