@@ -116,8 +116,6 @@ FIELDS: tuple[ContactField, ...] = (
     # When a source last wrote each field (field -> its `occurred_at`): the last-writer rule of
     # identity resolution lets an older write fill a blank but never overwrite a newer value.
     _internal("field_times", "timestamp", "map", derived=False),
-    _internal("email_norm", "email", derived=True),
-    _internal("emails_norm", "email", "list", derived=True),
     _internal("tags_norm", "tag", "list", derived=True),
     _internal("search_text", "text", derived=True),
     _internal("name_sort", "text", derived=True),
@@ -131,6 +129,10 @@ FIELDS: tuple[ContactField, ...] = (
     ContactField("consents_granted", "text", "list", public=False, personal=True),
 )
 FIELDS_BY_NAME: dict[str, ContactField] = {field.name: field for field in FIELDS}
+# Derived fields older code stored and nothing reads any more: `email_norm` (the primary email,
+# which is stored normalized already) and `emails_norm` (every email, each also a match key
+# `e:<email>`). Writes leave them out; the derived-fields backfill removes them from old contacts.
+RETIRED_DERIVED_FIELDS: tuple[str, ...] = ("email_norm", "emails_norm")
 
 ALL_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS)
 PUBLIC_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.public)

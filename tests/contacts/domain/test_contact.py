@@ -10,6 +10,7 @@ from crm_contacts.domain.contact import (
     apply_profile,
     new_contact,
     public_view,
+    refresh_derived,
 )
 from crm_shared.identity import PersonIdentifiers, identifier_hash, person_hashes
 
@@ -30,7 +31,8 @@ def _contact(**profile: object) -> dict[str, Any]:
 def test_new_contact_derives_search_fields() -> None:
     doc = _contact(email="ada@example.com", company="Analytical", tags=["VIP"])
     assert doc["version"] == 1
-    assert doc["email_norm"] == "ada@example.com"
+    assert doc["match_keys"][0] == "e:ada@example.com"
+    assert "email_norm" not in doc and "emails_norm" not in doc  # retired: nothing reads them
     assert doc["tags_norm"] == ["vip"]
     assert "analytical" in doc["search_text"] and "ada lovelace" in doc["search_text"]
 
@@ -82,7 +84,7 @@ def test_anonymized_contact_keeps_no_personal_data() -> None:
     )
     erased = anonymized(doc, LATER)
     assert erased["name"] == ERASED_NAME
-    for field in ("email", "email_norm", "phone", "phone_raw", "company", "timezone"):
+    for field in ("email", "phone", "phone_raw", "company", "timezone"):
         assert erased[field] is None
     assert erased["tags"] == [] and erased["tags_norm"] == [] and erased["custom_fields"] == {}
     assert erased["search_text"] == ""
@@ -105,3 +107,10 @@ def test_public_view_hides_internal_fields() -> None:
     view = public_view(_contact(email="ada@example.com"))
     assert "tenant" not in view and "search_text" not in view and "email_norm" not in view
     assert view["email"] == "ada@example.com"
+
+
+def test_refresh_derived_drops_the_email_fields_older_code_stored() -> None:
+    old = {**_contact(email="ada@example.com"), "email_norm": "x", "emails_norm": ["x"]}
+    fresh = refresh_derived(old)  # type: ignore[arg-type]
+    assert "email_norm" not in fresh and "emails_norm" not in fresh
+    assert fresh["email"] == "ada@example.com"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from crm_contacts.adapters.derived_backfill import read_progress
-from crm_contacts.adapters.repository import COLLECTION_SPECS
+from crm_contacts.adapters.repository import COLLECTION_SPECS, ContactRepository
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.derived_fields import DERIVED_FIELDS_VERSION
 from crm_contacts.service_layer.derived_backfill import backfill_derived_fields
@@ -40,7 +40,8 @@ def _stored_by_older_code(
     name: str, *, company: str = "Acme", tenant: str = TENANT
 ) -> dict[str, Any]:
     """A contact as stop 8's code stored it: no `f:` key, search text folded without
-    transliteration (Ø, ß, Ł and æ were dropped, having no combining-mark decomposition)."""
+    transliteration (Ø, ß, Ł and æ were dropped, having no combining-mark decomposition), and
+    the retired `email_norm` and `emails_norm`."""
     doc = dict(
         new_contact(
             contact_id=new_id(),
@@ -54,6 +55,8 @@ def _stored_by_older_code(
     old_fold = name.lower().replace("ø", "").replace("ß", "")
     doc["search_text"] = f"{old_fold} {company.lower()}"
     doc["name_sort"] = old_fold
+    doc["email_norm"] = doc["email"]
+    doc["emails_norm"] = [doc["email"]] if doc["email"] else []
     return doc
 
 
@@ -125,10 +128,39 @@ async def test_the_backfill_changes_no_version_no_edit_time_and_sends_no_event(
     after = await _stored(store, old)
     assert after["match_keys"] != old["match_keys"] and after["search_text"] != old["search_text"]
     assert (after["version"], after["updated_at"]) == (old["version"], old["updated_at"])
-    assert {
-        k: v for k, v in after.items() if k not in ("match_keys", "search_text", "name_sort")
-    } == {k: v for k, v in old.items() if k not in ("match_keys", "search_text", "name_sort")}
+    rederived = ("match_keys", "search_text", "name_sort", "email_norm", "emails_norm")
+    assert {k: v for k, v in after.items() if k not in rederived} == {
+        k: v for k, v in old.items() if k not in rederived
+    }
     assert await store.pending_count() == 0
+
+
+async def test_the_backfill_removes_the_retired_email_fields_and_the_email_still_finds_it(
+    store: DocumentStore,
+) -> None:
+    old = {
+        **dict(
+            new_contact(
+                contact_id=new_id(),
+                tenant=TENANT,
+                profile={"name": "Ada", "email": "ada@example.com"},
+                source="manual",
+                now=NOW,
+            )
+        ),
+        "email_norm": "ada@example.com",
+        "emails_norm": ["ada@example.com"],
+    }
+    await _insert(store, [old])
+
+    run = await backfill_derived_fields(store, pause=0)
+
+    after = await _stored(store, old)
+    assert run.rewritten == 1
+    assert "email_norm" not in after and "emails_norm" not in after
+    async with store.reader() as session:
+        found = await ContactRepository(session, TENANT).live_with_email("ada@example.com")
+    assert found is not None and found["id"] == old["id"]
 
 
 async def test_the_backfill_runs_once_per_version_and_skips_current_contacts(

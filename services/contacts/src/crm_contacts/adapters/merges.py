@@ -66,7 +66,7 @@ class MergeRepository:
             tenant=self._tenant,
             where=(
                 holding_email(email),
-                Eq("email_norm", email),
+                Eq("email", email),
                 Eq("deleted_at", None),
                 Eq("erased_at", None),
             ),

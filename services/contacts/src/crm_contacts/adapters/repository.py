@@ -147,7 +147,7 @@ class ContactRepository:
         found = await self._session.find(
             CONTACTS,
             tenant=self._tenant,
-            where=(holding_email(email), Eq("email_norm", email), *_LIVE),
+            where=(holding_email(email), Eq("email", email), *_LIVE),
             limit=2,
         )
         return next((doc for doc in found if doc["id"] != other_than), None)
@@ -159,11 +159,11 @@ class ContactRepository:
             found = await self._session.find(
                 CONTACTS,
                 tenant=self._tenant,
-                where=(holding_any_email(chunk), In("email_norm", chunk), *_LIVE),
+                where=(holding_any_email(chunk), In("email", chunk), *_LIVE),
                 limit=_NO_LIMIT,
             )
             for doc in found:  # ids ascend within an email: the oldest contact wins
-                by_email.setdefault(doc["email_norm"], doc)
+                by_email.setdefault(doc["email"], doc)
         return by_email
 
     async def add(self, doc: dict[str, Any]) -> None:

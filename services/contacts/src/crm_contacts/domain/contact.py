@@ -10,7 +10,13 @@ from crm_contacts.domain.contact_doc import AnyContactDoc, ContactDoc, writable
 from crm_contacts.domain.matching.profile import match_keys
 from crm_contacts.domain.text import fold
 from crm_contacts.domain.validation import merge_tags
-from crm_shared.contact_fields import ERASED_FIELDS, FIELDS_BY_NAME, PROFILE_FIELDS, PUBLIC_FIELDS
+from crm_shared.contact_fields import (
+    ERASED_FIELDS,
+    FIELDS_BY_NAME,
+    PROFILE_FIELDS,
+    PUBLIC_FIELDS,
+    RETIRED_DERIVED_FIELDS,
+)
 from crm_shared.text import search_fold
 
 Source = Literal["manual", "chat", "form", "integration", "import"]
@@ -51,10 +57,9 @@ def _digits(raw: str) -> str:
 
 def refresh_derived(doc: AnyContactDoc) -> AnyContactDoc:
     """Recompute the derived fields that duplicate checks, filters, search and sorting query."""
-    doc["email_norm"] = doc.get("email")  # emails are stored normalized already
-    # Every email of the contact, primary first: what the `email` filter looks up.
-    emails: list[str] = doc.get("emails") or []
-    doc["emails_norm"] = unique(e for e in (doc.get("email"), *emails) if e)
+    # Stored by older code, read by nothing (see RETIRED_DERIVED_FIELDS): ~90 bytes a contact.
+    for retired in RETIRED_DERIVED_FIELDS:
+        doc.pop(retired, None)  # type: ignore[misc]
     refresh_tags_derived(doc)
     doc["search_text"] = search_text(doc)
     # Folded as searches are: a query too short for the text index is a prefix of it.
@@ -108,8 +113,6 @@ def new_contact(
         "erased_at": None,
         "merged_into": None,
         "field_times": {},
-        "email_norm": None,
-        "emails_norm": [],
         "tags_norm": [],
         "search_text": "",
         "name_sort": "",

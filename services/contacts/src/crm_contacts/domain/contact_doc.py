@@ -40,8 +40,6 @@ class ContactDoc(TypedDict):
     erased_at: str | None
     merged_into: str | None
     field_times: dict[str, str]
-    email_norm: str | None
-    emails_norm: list[str]
     tags_norm: list[str]
     search_text: str
     name_sort: str

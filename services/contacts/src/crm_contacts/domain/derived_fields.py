@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from crm_contacts.domain.contact import refresh_derived
-from crm_shared.contact_fields import FIELDS
+from crm_shared.contact_fields import FIELDS, RETIRED_DERIVED_FIELDS
 
 # 1: everything stored up to stop 8. 2: the first name + last initial blocking key (`f:`) in
 # `match_keys`, and the fold that transliterates (Ø -> o, ß -> ss, Ł -> l, æ -> ae) in
-# `search_text`, `name_sort`, `tags_norm` and the name keys.
-DERIVED_FIELDS_VERSION = 2
+# `search_text`, `name_sort`, `tags_norm` and the name keys. 3: `email_norm` and `emails_norm`
+# no longer stored (RETIRED_DERIVED_FIELDS).
+DERIVED_FIELDS_VERSION = 3
 DERIVED_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.derived)
 
 
@@ -27,6 +28,8 @@ def rederived(doc: Mapping[str, Any]) -> dict[str, Any] | None:
     Nothing else changes: not the version, not `updated_at` (no one edited the contact).
     """
     fresh = refresh_derived(dict(doc))
-    if all(fresh.get(name) == doc.get(name) for name in DERIVED_FIELDS):
+    if all(fresh.get(name) == doc.get(name) for name in DERIVED_FIELDS) and not any(
+        name in doc for name in RETIRED_DERIVED_FIELDS
+    ):
         return None
     return fresh

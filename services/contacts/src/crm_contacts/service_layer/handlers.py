@@ -321,8 +321,8 @@ async def apply_restore(
     if doc.get("deleted_at") is None:
         raise Conflict(f"contact {contact_id} is not deleted")
     contacts = ContactRepository(session, tenant)
-    if doc.get("email_norm"):
-        other = await contacts.live_with_email(doc["email_norm"], other_than=contact_id)
+    if doc.get("email"):
+        other = await contacts.live_with_email(doc["email"], other_than=contact_id)
         if other is not None:
             raise Conflict(
                 f"contact {other['id']} now has this email; merge or change it first",

@@ -303,7 +303,7 @@ async def _restore_all(
     involved = [primary_id, *record["duplicate_ids"]]
     for duplicate_id in record["duplicate_ids"]:
         back = restored_duplicate(record["before"][duplicate_id], current[duplicate_id], now=now)
-        email = back.get("email_norm")
+        email = back.get("email")
         other = await merges.live_with_email_outside(email, involved) if email else None
         if other is not None:
             raise Conflict(
