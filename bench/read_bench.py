@@ -3,7 +3,7 @@
 Loads N contacts (default 100,000) as the search benchmark does, starts the contacts service on
 them (a process, with the embedded broker) and, as the same-run ceilings, bare Starlette routes
 on the same file (bench/read_bare.py): a fixed JSON document, a hand-written SQL read by id and
-a bare FTS5 query. A load generator in its own process (httpx, HTTP keep-alive, 64 connections
+a bare FTS5 query. A load generator in its own process (plain asyncio HTTP/1.1, keep-alive, 64 connections
 each with one request in flight) drives each for a few seconds. Prints requests/s, p50 and p99,
 and the service's share of the ceiling's requests/s (goal: at least 40% of the bare JSON route,
 p99 under 20 ms for the read by id). Run it un-niced: other work on the cores skews every figure.
@@ -33,30 +33,68 @@ KEY = "bench-viewer-key"
 CONCURRENCY = 64
 
 
+class _Connection:
+    """One keep-alive HTTP/1.1 connection sending GETs, one in flight.
+
+    The load generator speaks HTTP itself: httpx's pool, shared by 64 tasks, served ~130
+    requests/s against a bare route on this machine (one connection alone ~600), so the bench
+    measured the client, not the servers.
+    """
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+        self._address = (host, port)
+        extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self._head = f"Host: {host}:{port}\r\n{extra}\r\n".encode()
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        if self._reader is None or self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(*self._address)
+        self._writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self._head)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+            elif name.strip().lower() == b"transfer-encoding":
+                raise RuntimeError(f"{path}: chunked answer, not expected here")
+        return status, await self._reader.readexactly(length)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
 async def _drive(
     base: str, paths: list[str], headers: dict[str, str], seconds: float
 ) -> list[float]:
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    url = httpx.URL(base)
+    assert url.port is not None, base
     latencies: list[float] = []
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as c:
+    connections = [_Connection(url.host, url.port, headers) for _ in range(CONCURRENCY)]
 
-        async def worker(start: int, until: float, record: bool) -> None:
-            at = start
-            while time.perf_counter() < until:
-                began = time.perf_counter()
-                response = await c.get(paths[at % len(paths)])
-                if response.status_code != 200:
-                    raise RuntimeError(
-                        f"{paths[at % len(paths)]}: {response.status_code} {response.text[:200]}"
-                    )
-                if record:
-                    latencies.append(time.perf_counter() - began)
-                at += CONCURRENCY
+    async def worker(start: int, until: float, record: bool) -> None:
+        at, connection = start, connections[start]
+        while time.perf_counter() < until:
+            began = time.perf_counter()
+            status, body = await connection.get(paths[at % len(paths)])
+            if status != 200:
+                raise RuntimeError(f"{paths[at % len(paths)]}: {status} {body[:200]!r}")
+            if record:
+                latencies.append(time.perf_counter() - began)
+            at += CONCURRENCY
 
+    try:
         warm = time.perf_counter() + 1.0
         await asyncio.gather(*(worker(i, warm, False) for i in range(CONCURRENCY)))
         until = time.perf_counter() + seconds
         await asyncio.gather(*(worker(i, until, True) for i in range(CONCURRENCY)))
+    finally:
+        for connection in connections:
+            connection.close()
     return latencies
 
 
