@@ -4,9 +4,10 @@ Loads N contacts (default 100,000) as the search benchmark does, starts the cont
 them (a process, with the embedded broker) and, as the same-run ceilings, bare Starlette routes
 on the same file (bench/read_bare.py): a fixed JSON document, a hand-written SQL read by id and
 a bare FTS5 query. A load generator in its own process (plain asyncio HTTP/1.1, keep-alive,
-64 connections each with one request in flight) drives each for a few seconds. Prints requests/s, p50 and p99,
-and the service's share of the ceiling's requests/s (goal: at least 40% of the bare JSON route,
-p99 under 20 ms for the read by id). Run it un-niced: other work on the cores skews every figure.
+64 connections each with one request in flight) drives each for a few seconds. Prints
+requests/s, p50 and p99, and the service's share of the ceiling's requests/s (goal: at least
+40% of the bare JSON route, p99 under 20 ms for the read by id). Run it un-niced: other work on
+the cores skews every figure.
 """
 
 from __future__ import annotations
