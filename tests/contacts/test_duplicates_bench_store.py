@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.duplicates_bench import NOW, TENANT, load, stored_ids
+from bench.duplicates_bench import NOW, TENANT, load
 from bench.duplicates_data import generate
+from bench.kept_store import stored_ids
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.contact_doc import as_stored
@@ -20,7 +21,7 @@ async def test_the_bulk_loaded_store_reads_as_the_service_stores_and_is_indexed(
     profiles, known = generate(400)
     ids, _, _ = await load(path, profiles)
 
-    assert stored_ids(path) == ids  # a kept store maps back to the generated profiles
+    assert stored_ids(path, TENANT) == ids  # a kept store maps back to the generated profiles
     expected = {
         contact_id: as_stored(
             new_contact(
