@@ -26,34 +26,13 @@ from crm_shared.events import (
 from crm_shared.events.contacts import FieldChange
 from crm_shared.messaging import consumer as consumer_module
 from crm_shared.messaging.consumer import EventConsumer
-from crm_shared.messaging.dead_letters import Failure
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage import DocumentStore, scan
 from crm_shared.topics import CONTACT_EVENTS
+from tests.consumer_fakes import RecordingDeadLetters, RecordingOffsets
 from tests.gdpr.fakes import wrap
 
 TP = TopicPartition(CONTACT_EVENTS.name, 0)
-
-
-class _Offsets:
-    def __init__(self) -> None:
-        self.committed: dict[TopicPartition, int] = {}
-
-    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
-        self.committed.update(offsets)
-
-
-class _DeadLetters:
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes | None, str]] = []
-
-    async def send(
-        self, record: ConsumerRecord[bytes, bytes], *, group: str, failure: Failure
-    ) -> None:
-        self.sent.append((record.value, failure.reason))
-
-    async def close(self) -> None:
-        return None
 
 
 @pytest.fixture
@@ -99,7 +78,7 @@ def _records(values: list[bytes]) -> dict[TopicPartition, list[ConsumerRecord[by
     }
 
 
-def _consumer(consumers: GdprBuses, dead: _DeadLetters) -> EventConsumer:
+def _consumer(consumers: GdprBuses, dead: RecordingDeadLetters) -> EventConsumer:
     return EventConsumer(
         PlatformSettings(),
         group=AUDIT_GROUP,
@@ -118,8 +97,8 @@ async def test_an_imports_events_are_audited_in_order_without_validating_them(
 ) -> None:
     values = [_imported(n) for n in range(30)]
     deleted = wrap(ContactDeleted(contact_id="c0", version=3), subject="c0").to_bytes()
-    consumer = _consumer(consumers, _DeadLetters())
-    await consumer._handle_poll(_Offsets(), _records([*values, deleted]))
+    consumer = _consumer(consumers, RecordingDeadLetters())
+    await consumer._handle_poll(RecordingOffsets(), _records([*values, deleted]))
     assert parses == [deleted]  # only the type not read plain was validated
     stored = await _stored(store)
     ids = [orjson.loads(v)["id"] for v in [*values, deleted]]
@@ -134,9 +113,9 @@ async def test_an_event_read_twice_plain_is_audited_once(
     consumers: GdprBuses, store: DocumentStore
 ) -> None:
     values = [_imported(n) for n in range(10)]
-    consumer = _consumer(consumers, _DeadLetters())
-    await consumer._handle_poll(_Offsets(), _records([*values, values[3]]))
-    await consumer._handle_poll(_Offsets(), _records(values))
+    consumer = _consumer(consumers, RecordingDeadLetters())
+    await consumer._handle_poll(RecordingOffsets(), _records([*values, values[3]]))
+    await consumer._handle_poll(RecordingOffsets(), _records(values))
     assert [e["seq"] for e in await _stored(store)] == list(range(1, 11))
     assert (await verify_chain(store, tenant="acme")).valid
 
@@ -156,8 +135,8 @@ async def test_a_bad_contact_event_among_plain_ones_is_dead_lettered_alone(
     values = [_imported(n) for n in range(6)]
     target = 1 if "profile" in bad else 2
     values[target] = _with_data(values[target], **bad)
-    dead = _DeadLetters()
-    offsets = _Offsets()
+    dead = RecordingDeadLetters()
+    offsets = RecordingOffsets()
     await _consumer(consumers, dead)._handle_poll(offsets, _records(values))
     assert dead.sent == [(values[target], "schema-invalid")]
     stored = await _stored(store)
@@ -172,8 +151,8 @@ async def test_a_blank_tenant_is_dead_lettered_not_audited(
     consumers: GdprBuses, store: DocumentStore
 ) -> None:
     raw = orjson.dumps({**orjson.loads(_imported(1)), "tenant": " "})
-    dead = _DeadLetters()
-    await _consumer(consumers, dead)._handle_poll(_Offsets(), _records([raw]))
+    dead = RecordingDeadLetters()
+    await _consumer(consumers, dead)._handle_poll(RecordingOffsets(), _records([raw]))
     assert dead.sent == [(raw, "unknown-tenant")]
     assert await _stored(store) == []
 
@@ -191,8 +170,8 @@ async def test_an_imports_summary_is_passed_over_unvalidated_and_adds_nothing(
     consumers: GdprBuses, store: DocumentStore, parses: list[bytes | None]
 ) -> None:
     values = [_imported(1), _summary(1000), _imported(3)]
-    offsets = _Offsets()
-    consumer = _consumer(consumers, _DeadLetters())
+    offsets = RecordingOffsets()
+    consumer = _consumer(consumers, RecordingDeadLetters())
     await consumer._handle_poll(offsets, _records(values))
     assert parses == []
     assert consumer.ignored == 1 and offsets.committed == {TP: 3}
@@ -204,7 +183,7 @@ async def test_a_summary_whose_envelope_is_malformed_is_still_dead_lettered(
 ) -> None:
     envelope = orjson.loads(_summary(3))
     raw = orjson.dumps({k: v for k, v in envelope.items() if k != "time"})
-    dead = _DeadLetters()
-    await _consumer(consumers, dead)._handle_poll(_Offsets(), _records([raw, _imported(1)]))
+    dead = RecordingDeadLetters()
+    await _consumer(consumers, dead)._handle_poll(RecordingOffsets(), _records([raw, _imported(1)]))
     assert dead.sent == [(raw, "malformed-envelope")]
     assert [e["target"] for e in await _stored(store)] == ["c1"]

@@ -12,31 +12,10 @@ from crm_shared.events import ActivityRecorded, ContactDeleted
 from crm_shared.messaging import consumer as consumer_module
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer
-from crm_shared.messaging.dead_letters import Failure
 from crm_shared.settings import PlatformSettings
+from tests.consumer_fakes import RecordingDeadLetters, RecordingOffsets
 
 TP = TopicPartition("test.events", 0)
-
-
-class _Offsets:
-    def __init__(self) -> None:
-        self.committed: dict[TopicPartition, int] = {}
-
-    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
-        self.committed.update(offsets)
-
-
-class _DeadLetters:
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes | None, str]] = []
-
-    async def send(
-        self, record: ConsumerRecord[bytes, bytes], *, group: str, failure: Failure
-    ) -> None:
-        self.sent.append((record.value, failure.reason))
-
-    async def close(self) -> None:
-        return None
 
 
 def _record(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
@@ -72,7 +51,7 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes | None]:
     return seen
 
 
-def _consumer(bus: MessageBus, dead: _DeadLetters) -> EventConsumer:
+def _consumer(bus: MessageBus, dead: RecordingDeadLetters) -> EventConsumer:
     return EventConsumer(
         PlatformSettings(),
         group="test-group",
@@ -94,11 +73,11 @@ async def test_a_poll_handled_one_by_one_parses_each_record_once(
     bus = MessageBus(skip=lambda envelope: envelope.subject == "skipped").on(
         ContactDeleted, on_deleted
     )
-    dead = _DeadLetters()
+    dead = RecordingDeadLetters()
     consumer = _consumer(bus, dead)
     values = [_deleted("skipped"), _deleted("a"), b"{not json", _deleted("skipped"), _deleted("b")]
     records = [_record(offset, value) for offset, value in enumerate(values)]
-    offsets = _Offsets()
+    offsets = RecordingOffsets()
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
     assert handled == ["a", "b"]
     assert (consumer.handled, consumer.ignored, consumer.dead_lettered) == (2, 2, 1)
@@ -124,9 +103,9 @@ async def test_a_batchable_poll_leaves_the_ignored_records_out_and_parses_once(
         return [None] * len(items)
 
     bus = MessageBus().on_many(ActivityRecorded, on_activities)
-    consumer = _consumer(bus, _DeadLetters())
+    consumer = _consumer(bus, RecordingDeadLetters())
     values = [_activity("a"), _deleted("x"), _activity("b")]
-    offsets = _Offsets()
+    offsets = RecordingOffsets()
     records = [_record(offset, value) for offset, value in enumerate(values)]
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
     assert batches == [["a", "b"]]

@@ -15,32 +15,11 @@ from crm_shared.events.contacts import IMPORT_EVENT_TYPES, data_in_import_summar
 from crm_shared.messaging import consumer as consumer_module
 from crm_shared.messaging.bus import MessageBus, SkipRule
 from crm_shared.messaging.consumer import EventConsumer
-from crm_shared.messaging.dead_letters import Failure
 from crm_shared.settings import PlatformSettings
+from tests.consumer_fakes import RecordingDeadLetters, RecordingOffsets
 
 TP = TopicPartition("test.events", 0)
 Headers = list[tuple[str, bytes]]
-
-
-class _Offsets:
-    def __init__(self) -> None:
-        self.committed: dict[TopicPartition, int] = {}
-
-    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
-        self.committed.update(offsets)
-
-
-class _DeadLetters:
-    def __init__(self) -> None:
-        self.sent: list[tuple[bytes | None, str]] = []
-
-    async def send(
-        self, record: ConsumerRecord[bytes, bytes], *, group: str, failure: Failure
-    ) -> None:
-        self.sent.append((record.value, failure.reason))
-
-    async def close(self) -> None:
-        return None
 
 
 def _deleted(contact_id: str) -> bytes:
@@ -81,7 +60,7 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes | None]:
     return seen
 
 
-def _consumer(bus: MessageBus, dead: _DeadLetters) -> EventConsumer:
+def _consumer(bus: MessageBus, dead: RecordingDeadLetters) -> EventConsumer:
     return EventConsumer(
         PlatformSettings(),
         group="test-group",
@@ -134,9 +113,9 @@ async def test_records_of_types_a_group_does_not_handle_are_never_parsed(
         handled.append(event.contact_id)
 
     bus = MessageBus().on(ContactDeleted, on_deleted)
-    consumer = _consumer(bus, _DeadLetters())
+    consumer = _consumer(bus, RecordingDeadLetters())
     values = [_activity("x"), _deleted("a"), _activity("y"), _deleted("b")]
-    offsets = _Offsets()
+    offsets = RecordingOffsets()
     records = [_as_relayed(offset, value) for offset, value in enumerate(values)]
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
     assert handled == ["a", "b"]
@@ -158,9 +137,9 @@ async def test_a_batchable_poll_passes_over_other_types_unparsed(
         return [None] * len(items)
 
     bus = MessageBus().on_many(ActivityRecorded, on_activities)
-    consumer = _consumer(bus, _DeadLetters())
+    consumer = _consumer(bus, RecordingDeadLetters())
     values = [_deleted("x"), _activity("a"), _deleted("y"), _activity("b")]
-    offsets = _Offsets()
+    offsets = RecordingOffsets()
     records = [_as_relayed(offset, value) for offset, value in enumerate(values)]
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
     assert batches == [["a", "b"]]
@@ -176,11 +155,11 @@ async def test_a_record_without_the_header_is_judged_by_its_parsed_envelope(
         return None
 
     bus = MessageBus().on(ContactDeleted, on_deleted)
-    dead = _DeadLetters()
+    dead = RecordingDeadLetters()
     consumer = _consumer(bus, dead)
     values = [_activity("x"), _deleted("a"), b"{not json"]
     records = [_record(offset, value, []) for offset, value in enumerate(values)]
-    offsets = _Offsets()
+    offsets = RecordingOffsets()
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
     assert (consumer.handled, consumer.ignored, consumer.dead_lettered) == (1, 1, 1)
     assert values[0] in parses
@@ -195,13 +174,13 @@ async def test_a_handled_type_named_in_the_header_is_still_validated(
         return None
 
     bus = MessageBus().on(ContactDeleted, on_deleted)
-    dead = _DeadLetters()
+    dead = RecordingDeadLetters()
     consumer = _consumer(bus, dead)
     # The header names a handled type: the value is parsed, and a malformed one dead-lettered.
     bad = b'{"specversion":"1.0","id":"e","source":"s","type":"' + b"x" * 3
     header = [("ce_type", ContactDeleted.event_type.encode())]
     records = [_record(0, bad, header)]
-    offsets = _Offsets()
+    offsets = RecordingOffsets()
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
     assert dead.sent == [(bad, "malformed-json")]
     assert offsets.committed == {TP: 1}
@@ -229,13 +208,13 @@ async def test_an_imports_contact_events_a_summary_reports_are_passed_over_unval
     bus = MessageBus(skip_rule=SkipRule(IMPORT_EVENT_TYPES, data_in_import_summary)).on(
         ContactCreated, on_created
     )
-    dead = _DeadLetters()
+    dead = RecordingDeadLetters()
     consumer = _consumer(bus, dead)
     # A malformed one (its time unreadable) is validated, and dead-lettered, as before.
     broken = _created("bad", "j-1").replace(b'"time":"', b'"time":"soon', 1)
     values = [_created("i-1", "j-1"), _created("api", None), _created("i-2", "j-1"), broken]
     records = [_as_relayed(offset, value) for offset, value in enumerate(values)]
-    offsets = _Offsets()
+    offsets = RecordingOffsets()
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
     assert handled == ["api"]
     assert (consumer.handled, consumer.ignored, consumer.dead_lettered) == (1, 2, 1)
@@ -243,8 +222,9 @@ async def test_an_imports_contact_events_a_summary_reports_are_passed_over_unval
     assert [reason for _, reason in dead.sent] == ["malformed-envelope"]
     assert offsets.committed == {TP: 4}
     # Without the header the rule still applies, after the envelope is validated.
-    plain = _consumer(bus, _DeadLetters())
+    plain = _consumer(bus, RecordingDeadLetters())
     await plain._handle_poll(  # type: ignore[arg-type]
-        _Offsets(), {TP: [_record(offset, value, []) for offset, value in enumerate(values)]}
+        RecordingOffsets(),
+        {TP: [_record(offset, value, []) for offset, value in enumerate(values)]},
     )
     assert (plain.handled, plain.ignored, plain.dead_lettered) == (1, 2, 1)
