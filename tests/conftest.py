@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from crm_shared.devstack import EmbeddedBroker
+from crm_shared.envelope import EventEnvelope
+from crm_shared.messaging import consumer as consumer_module
 from crm_shared.messaging.kafka import ensure_topics
 from tests import hang_report
 
@@ -79,3 +81,17 @@ def platform_env(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> dict[str,
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes | None]:
+    """Every record value a consumer validates into an envelope (`parse_record`), in order."""
+    seen: list[bytes | None] = []
+    original = consumer_module.parse_record
+
+    def counting(value: bytes | None, headers: object = None) -> EventEnvelope:
+        seen.append(value)
+        return original(value, headers)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(consumer_module, "parse_record", counting)
+    return seen

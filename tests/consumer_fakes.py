@@ -1,13 +1,20 @@
-"""Stand-ins for a consumer's offset committer and dead-letter sender, recording what they get.
-
-For tests that hand an `EventConsumer` a poll's records directly, without a broker.
+"""Stand-ins for a consumer's offset committer and dead-letter sender, recording what they get,
+and the consumer and record values for tests that hand an `EventConsumer` a poll's records
+directly, without a broker.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiokafka import ConsumerRecord, TopicPartition
 
+from crm_shared.envelope import EventEnvelope
+from crm_shared.events import ActivityRecorded, ContactDeleted
+from crm_shared.messaging.bus import MessageBus
+from crm_shared.messaging.consumer import EventConsumer
 from crm_shared.messaging.dead_letters import Failure
+from crm_shared.settings import PlatformSettings
 
 
 class RecordingOffsets:
@@ -33,3 +40,33 @@ class RecordingDeadLetters:
 
     async def close(self) -> None:
         return None
+
+
+def recording_consumer(
+    bus: MessageBus, dead: RecordingDeadLetters, *, group: str = "test-group", topic: str
+) -> EventConsumer:
+    """A consumer of one topic for `bus`, dead-lettering into `dead`; records are handed to it."""
+    return EventConsumer(
+        PlatformSettings(),
+        group=group,
+        topics=[topic],
+        bus=bus,
+        dead_letters=dead,  # type: ignore[arg-type]
+    )
+
+
+def deleted_value(contact_id: str) -> bytes:
+    """A `contact deleted` envelope's bytes, of tenant acme."""
+    data = ContactDeleted(contact_id=contact_id, version=1)
+    return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id).to_bytes()
+
+
+def activity_value(contact_id: str) -> bytes:
+    """An `activity recorded` envelope's bytes, of tenant acme."""
+    data = ActivityRecorded(
+        contact_id=contact_id,
+        activity_type="email",
+        summary="Called",
+        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id).to_bytes()

@@ -14,7 +14,6 @@ from crm_gdpr.domain.audit import ChainReport
 from crm_gdpr.entrypoints.consumers import AUDIT_GROUP, GdprBuses
 from crm_gdpr.service_layer.audit import verify_chain
 from crm_shared.cloudevents import structured_headers
-from crm_shared.envelope import EventEnvelope
 from crm_shared.events import (
     ContactCreated,
     ContactDeleted,
@@ -24,7 +23,6 @@ from crm_shared.events import (
     ImportedContact,
 )
 from crm_shared.events.contacts import FieldChange
-from crm_shared.messaging import consumer as consumer_module
 from crm_shared.messaging.consumer import EventConsumer
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage import DocumentStore, scan
@@ -33,20 +31,6 @@ from tests.consumer_fakes import RecordingDeadLetters, RecordingOffsets
 from tests.gdpr.fakes import wrap
 
 TP = TopicPartition(CONTACT_EVENTS.name, 0)
-
-
-@pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes | None]:
-    """Every record value the consumer validates into an envelope."""
-    seen: list[bytes | None] = []
-    original = consumer_module.parse_record
-
-    def counting(value: bytes | None, headers: object = None) -> EventEnvelope:
-        seen.append(value)
-        return original(value, headers)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(consumer_module, "parse_record", counting)
-    return seen
 
 
 def _imported(n: int) -> bytes:

@@ -4,61 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ActivityRecorded, ContactDeleted
-from crm_shared.messaging import consumer as consumer_module
 from crm_shared.messaging.bus import MessageBus
-from crm_shared.messaging.consumer import EventConsumer
-from crm_shared.settings import PlatformSettings
-from tests.consumer_fakes import RecordingDeadLetters, RecordingOffsets
+from tests.consumer_fakes import (
+    RecordingDeadLetters,
+    RecordingOffsets,
+    activity_value,
+    deleted_value,
+    recording_consumer,
+)
 
 TP = TopicPartition("test.events", 0)
 
 
 def _record(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(TP.topic, 0, offset, 0, 0, b"k", value, None, 1, len(value), [])
-
-
-def _deleted(contact_id: str) -> bytes:
-    data = ContactDeleted(contact_id=contact_id, version=1)
-    return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id).to_bytes()
-
-
-def _activity(contact_id: str) -> bytes:
-    data = ActivityRecorded(
-        contact_id=contact_id,
-        activity_type="email",
-        summary="Called",
-        occurred_at="2026-01-01T00:00:00Z",
-    )
-    return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id).to_bytes()
-
-
-@pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes | None]:
-    """Every record value the consumer parses."""
-    seen: list[bytes | None] = []
-    original = consumer_module.parse_record
-
-    def counting(value: bytes | None, headers: object = None) -> EventEnvelope:
-        seen.append(value)
-        return original(value, headers)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(consumer_module, "parse_record", counting)
-    return seen
-
-
-def _consumer(bus: MessageBus, dead: RecordingDeadLetters) -> EventConsumer:
-    return EventConsumer(
-        PlatformSettings(),
-        group="test-group",
-        topics=[TP.topic],
-        bus=bus,
-        dead_letters=dead,  # type: ignore[arg-type]
-    )
 
 
 async def test_a_poll_handled_one_by_one_parses_each_record_once(
@@ -74,8 +37,14 @@ async def test_a_poll_handled_one_by_one_parses_each_record_once(
         ContactDeleted, on_deleted
     )
     dead = RecordingDeadLetters()
-    consumer = _consumer(bus, dead)
-    values = [_deleted("skipped"), _deleted("a"), b"{not json", _deleted("skipped"), _deleted("b")]
+    consumer = recording_consumer(bus, dead, topic=TP.topic)
+    values = [
+        deleted_value("skipped"),
+        deleted_value("a"),
+        b"{not json",
+        deleted_value("skipped"),
+        deleted_value("b"),
+    ]
     records = [_record(offset, value) for offset, value in enumerate(values)]
     offsets = RecordingOffsets()
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
@@ -103,8 +72,8 @@ async def test_a_batchable_poll_leaves_the_ignored_records_out_and_parses_once(
         return [None] * len(items)
 
     bus = MessageBus().on_many(ActivityRecorded, on_activities)
-    consumer = _consumer(bus, RecordingDeadLetters())
-    values = [_activity("a"), _deleted("x"), _activity("b")]
+    consumer = recording_consumer(bus, RecordingDeadLetters(), topic=TP.topic)
+    values = [activity_value("a"), deleted_value("x"), activity_value("b")]
     offsets = RecordingOffsets()
     records = [_record(offset, value) for offset, value in enumerate(values)]
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]

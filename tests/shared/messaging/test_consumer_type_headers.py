@@ -12,29 +12,17 @@ from crm_shared.cloudevents import envelope_type, structured_headers
 from crm_shared.envelope import EnvelopeWriter, EventEnvelope
 from crm_shared.events import ActivityRecorded, ContactCreated, ContactDeleted, ContactProfile
 from crm_shared.events.contacts import IMPORT_EVENT_TYPES, data_in_import_summary
-from crm_shared.messaging import consumer as consumer_module
 from crm_shared.messaging.bus import MessageBus, SkipRule
-from crm_shared.messaging.consumer import EventConsumer
-from crm_shared.settings import PlatformSettings
-from tests.consumer_fakes import RecordingDeadLetters, RecordingOffsets
+from tests.consumer_fakes import (
+    RecordingDeadLetters,
+    RecordingOffsets,
+    activity_value,
+    deleted_value,
+    recording_consumer,
+)
 
 TP = TopicPartition("test.events", 0)
 Headers = list[tuple[str, bytes]]
-
-
-def _deleted(contact_id: str) -> bytes:
-    data = ContactDeleted(contact_id=contact_id, version=1)
-    return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id).to_bytes()
-
-
-def _activity(contact_id: str) -> bytes:
-    data = ActivityRecorded(
-        contact_id=contact_id,
-        activity_type="email",
-        summary="Called",
-        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
-    return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id).to_bytes()
 
 
 def _record(offset: int, value: bytes, headers: Headers) -> ConsumerRecord[bytes, bytes]:
@@ -46,32 +34,8 @@ def _as_relayed(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
     return _record(offset, value, structured_headers(value, None))
 
 
-@pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes | None]:
-    """Every record value the consumer parses."""
-    seen: list[bytes | None] = []
-    original = consumer_module.parse_record
-
-    def counting(value: bytes | None, headers: object = None) -> EventEnvelope:
-        seen.append(value)
-        return original(value, headers)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(consumer_module, "parse_record", counting)
-    return seen
-
-
-def _consumer(bus: MessageBus, dead: RecordingDeadLetters) -> EventConsumer:
-    return EventConsumer(
-        PlatformSettings(),
-        group="test-group",
-        topics=[TP.topic],
-        bus=bus,
-        dead_letters=dead,  # type: ignore[arg-type]
-    )
-
-
 def test_the_relay_names_the_type_of_every_envelope_the_platform_writes() -> None:
-    wrapped = _deleted("c-1")
+    wrapped = deleted_value("c-1")
     writer = EnvelopeWriter(
         ContactDeleted,
         source="crm/test",
@@ -113,8 +77,8 @@ async def test_records_of_types_a_group_does_not_handle_are_never_parsed(
         handled.append(event.contact_id)
 
     bus = MessageBus().on(ContactDeleted, on_deleted)
-    consumer = _consumer(bus, RecordingDeadLetters())
-    values = [_activity("x"), _deleted("a"), _activity("y"), _deleted("b")]
+    consumer = recording_consumer(bus, RecordingDeadLetters(), topic=TP.topic)
+    values = [activity_value("x"), deleted_value("a"), activity_value("y"), deleted_value("b")]
     offsets = RecordingOffsets()
     records = [_as_relayed(offset, value) for offset, value in enumerate(values)]
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
@@ -137,8 +101,8 @@ async def test_a_batchable_poll_passes_over_other_types_unparsed(
         return [None] * len(items)
 
     bus = MessageBus().on_many(ActivityRecorded, on_activities)
-    consumer = _consumer(bus, RecordingDeadLetters())
-    values = [_deleted("x"), _activity("a"), _deleted("y"), _activity("b")]
+    consumer = recording_consumer(bus, RecordingDeadLetters(), topic=TP.topic)
+    values = [deleted_value("x"), activity_value("a"), deleted_value("y"), activity_value("b")]
     offsets = RecordingOffsets()
     records = [_as_relayed(offset, value) for offset, value in enumerate(values)]
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
@@ -156,8 +120,8 @@ async def test_a_record_without_the_header_is_judged_by_its_parsed_envelope(
 
     bus = MessageBus().on(ContactDeleted, on_deleted)
     dead = RecordingDeadLetters()
-    consumer = _consumer(bus, dead)
-    values = [_activity("x"), _deleted("a"), b"{not json"]
+    consumer = recording_consumer(bus, dead, topic=TP.topic)
+    values = [activity_value("x"), deleted_value("a"), b"{not json"]
     records = [_record(offset, value, []) for offset, value in enumerate(values)]
     offsets = RecordingOffsets()
     await consumer._handle_poll(offsets, {TP: records})  # type: ignore[arg-type]
@@ -175,7 +139,7 @@ async def test_a_handled_type_named_in_the_header_is_still_validated(
 
     bus = MessageBus().on(ContactDeleted, on_deleted)
     dead = RecordingDeadLetters()
-    consumer = _consumer(bus, dead)
+    consumer = recording_consumer(bus, dead, topic=TP.topic)
     # The header names a handled type: the value is parsed, and a malformed one dead-lettered.
     bad = b'{"specversion":"1.0","id":"e","source":"s","type":"' + b"x" * 3
     header = [("ce_type", ContactDeleted.event_type.encode())]
@@ -209,7 +173,7 @@ async def test_an_imports_contact_events_a_summary_reports_are_passed_over_unval
         ContactCreated, on_created
     )
     dead = RecordingDeadLetters()
-    consumer = _consumer(bus, dead)
+    consumer = recording_consumer(bus, dead, topic=TP.topic)
     # A malformed one (its time unreadable) is validated, and dead-lettered, as before.
     broken = _created("bad", "j-1").replace(b'"time":"', b'"time":"soon', 1)
     values = [_created("i-1", "j-1"), _created("api", None), _created("i-2", "j-1"), broken]
@@ -222,7 +186,7 @@ async def test_an_imports_contact_events_a_summary_reports_are_passed_over_unval
     assert [reason for _, reason in dead.sent] == ["malformed-envelope"]
     assert offsets.committed == {TP: 4}
     # Without the header the rule still applies, after the envelope is validated.
-    plain = _consumer(bus, RecordingDeadLetters())
+    plain = recording_consumer(bus, RecordingDeadLetters(), topic=TP.topic)
     await plain._handle_poll(  # type: ignore[arg-type]
         RecordingOffsets(),
         {TP: [_record(offset, value, []) for offset, value in enumerate(values)]},
