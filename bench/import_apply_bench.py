@@ -6,9 +6,11 @@ once as new contacts (`skip`), once again at other companies (`update`). Printed
 microseconds per row (every thread of the process, SQLite's included) beside a same-run floor,
 the CPU of parsing the same rows into the command models alone, and the CPU of contacts' own
 work on them without a store (validating, planning and writing the events of the same batches
-in memory): the rest is the storage adapter's, both threads. The process collects garbage as the
-service's does (`collect_for_throughput`). `--profile FILE` writes a cProfile
-of the apply passes; `--top N` prints its top by own time.
+in memory): the rest is the storage adapter's, both threads. Also printed: how the applying CPU
+splits between the event loop's thread and the others (SQLite's connection threads), and the
+part of it the cyclic garbage collector took. The process collects garbage as the service's does
+(`collect_for_throughput`). `--profile FILE` writes a cProfile of the apply passes; `--top N`
+prints its top by own time.
 """
 
 from __future__ import annotations
@@ -47,6 +49,27 @@ from crm_shared.runtime import open_store
 
 BATCH_ROWS = 1_000
 TENANT = "bench"
+
+
+class CollectionClock:
+    """CPU seconds the cyclic garbage collector takes while it is installed (`gc.callbacks`)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __enter__(self) -> CollectionClock:
+        gc.callbacks.append(self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._note)
+
+    def _note(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.seconds += time.thread_time() - self._started
 
 
 def read_batches(path: Path, *, job_id: str, policy: str) -> list[ImportContactsBatch]:
@@ -150,15 +173,20 @@ async def run(rows: int, workdir: Path, profile: cProfile.Profile | None) -> lis
             cpu = time.process_time()
             batches = read_batches(path, job_id=new_id(), policy=policy)
             floor = time.process_time() - cpu
-            cpu, wall = time.process_time(), time.perf_counter()
+            cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
             if profile is not None:
                 profile.enable()
-            counts = await apply_all(store, batches, settings)
+            with CollectionClock() as collector:
+                counts = await apply_all(store, batches, settings)
             if profile is not None:
                 profile.disable()
             used, elapsed = time.process_time() - cpu, time.perf_counter() - wall
+            loop = time.thread_time() - loop
             lines.append(
-                f"{label}: {used / rows * 1e6:.0f} us CPU/row applying ({elapsed:.1f} s wall), "
+                f"{label}: {used / rows * 1e6:.0f} us CPU/row applying ({elapsed:.1f} s wall; "
+                f"event loop {loop / rows * 1e6:.0f}, of which garbage collection "
+                f"{collector.seconds / rows * 1e6:.0f}; other threads, SQLite's, "
+                f"{(used - loop) / rows * 1e6:.0f}), "
                 f"parsing rows into commands alone {floor / rows * 1e6:.0f} us/row; "
                 f"contacts' own work without a store {alone / rows * 1e6:.0f} us/row; "
                 f"outcomes {dict(sorted(counts.items()))}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -52,3 +53,31 @@ def test_iso_is_fixed_width_utc_text_with_microseconds(moment: datetime) -> None
     assert text == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert len(text) == 27 and text.endswith("Z")
     assert datetime.fromisoformat(text) == moment
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_forked_child_draws_its_own_randomness_not_its_parents_next_ids() -> None:
+    new_id()  # the parent holds randomness read ahead for its next ids
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's side, reported through the pipe
+        try:
+            os.write(writer, " ".join(new_id() for _ in range(50)).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        childs = pipe.read().split()
+    os.waitpid(child, 0)
+    parents = [new_id() for _ in range(50)]
+
+    assert len(childs) == 50
+    # Both continue from the same clock and counter: only the random parts keep them apart.
+    assert {made[19:] for made in childs}.isdisjoint(made[19:] for made in parents)
+
+
+def test_one_by_one_ids_each_take_fresh_random_bits_across_many_reads() -> None:
+    ids = [new_id() for _ in range(2000)]  # several reads of the OS's randomness
+
+    assert len({made[19:] for made in ids}) == len(ids)
+    assert ids == sorted(ids)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from crm_contacts.domain.matching.profile import EMAIL_KEY, PHONE_KEY
-from crm_shared.ids import new_id
+from crm_shared.ids import new_ids
 from crm_shared.storage import (
     CollectionSpec,
     Contains,
@@ -274,6 +274,9 @@ async def queue_rematch(
     wait until that import's batches stop arriving (see `refresh_queued`). Contacts created in
     this transaction (`new_contacts`) have no entry yet: there is none to replace.
     """
+    wanted = list(dict.fromkeys(contact_ids))
+    # The tokens made at once (an import batch queues a thousand): one read of the OS's
+    # randomness, and the same increasing UUIDv7s as one `new_id` per entry.
     docs: list[dict[str, Any]] = [
         {
             "id": _entry_id(tenant, cid),
@@ -282,9 +285,9 @@ async def queue_rematch(
             "contact_id": cid,
             "reason": reason,
             "after_import": import_job,
-            "token": new_id(),
+            "token": token,
         }
-        for cid in dict.fromkeys(contact_ids)
+        for cid, token in zip(wanted, new_ids(len(wanted)), strict=True)
     ]
     if docs and not new_contacts:
         # The port has no upsert: the earlier entries go first, in the same transaction.

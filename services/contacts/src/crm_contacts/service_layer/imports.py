@@ -31,6 +31,7 @@ from crm_contacts.service_layer.import_events import batch_summary, per_contact_
 from crm_contacts.settings import ContactsSettings
 from crm_shared.actors import import_actor
 from crm_shared.clock import now_iso
+from crm_shared.collection import pausing_collection
 from crm_shared.events import ContactsImported, ImportBatchProcessed, ImportContactsBatch
 from crm_shared.events.imports import DEFAULT_MATCH_ON, DuplicatePolicy, MatchIdentifier
 from crm_shared.ids import new_ids
@@ -69,6 +70,9 @@ except ImportError:  # pragma: no cover - pymongo is installed with crm_shared
     pass
 
 
+# The batch's rows, documents and events all live until it ends: a collection would only scan
+# them again (see `collection_paused`).
+@pausing_collection
 async def import_batch(
     store: DocumentStore,
     batch: ImportContactsBatch,
