@@ -154,7 +154,26 @@ def _line(
     return text
 
 
-def measure(workdir: Path, path: Path, emails: list[str], seconds: float) -> None:
+def _spied(pid: int, seconds: float, out: Path | None) -> subprocess.Popen[bytes] | None:
+    """py-spy recording the service while it serves the reads by id (when asked for)."""
+    if out is None:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    # Started after the warm-up second of the drive, it covers the measured seconds.
+    command = [spy, "record", "-p", str(pid), "-d", f"{seconds:.0f}", "-r", "100"]
+    command += ["--format", "raw", "--threads", "-o", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def measure(
+    workdir: Path,
+    path: Path,
+    emails: list[str],
+    seconds: float,
+    *,
+    spy: Path | None = None,
+    search: bool = True,
+) -> None:
     """Start the service and the bare routes on the loaded store, drive each, print figures."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         ids = [r[0] for r in db.execute("SELECT id FROM c_contacts ORDER BY random() LIMIT 5000")]
@@ -192,11 +211,15 @@ def measure(workdir: Path, path: Path, emails: list[str], seconds: float) -> Non
         auth = {"Authorization": f"Bearer {KEY}"}
         bare_json = drive(bare_url, ["/json"], {}, seconds)
         bare_sql = drive(bare_url, [f"/contacts/{i}" for i in ids], {}, seconds)
+        process = platform.services["contacts"].process
+        assert process is not None
+        recording = _spied(process.pid, seconds, spy)
         get = drive(service, by_id, auth, seconds)
-        bare_fts = drive(
-            bare_url, [str(httpx.URL("/search", params={"q": q})) for q in queries], {}, seconds
-        )
-        search = drive(service, searches, auth, seconds)
+        if recording is not None:
+            recording.wait(timeout=60)
+        fts_paths = [str(httpx.URL("/search", params={"q": q})) for q in queries]
+        bare_fts = drive(bare_url, fts_paths, {}, seconds) if search else None
+        found = drive(service, searches, auth, seconds) if search else None
         load1, load5, _ = os.getloadavg()
         print(
             f"\nread path, {CONCURRENCY} connections, {seconds:.0f} s each "
@@ -205,8 +228,9 @@ def measure(workdir: Path, path: Path, emails: list[str], seconds: float) -> Non
         print(_line("bare Starlette JSON route (ceiling)", bare_json))
         print(_line("bare Starlette + hand-written SQL by id", bare_sql, bare_json))
         print(_line("GET /v1/contacts/{id} (goal >= 40%, p99 < 20 ms)", get, bare_json))
-        print(_line("bare Starlette + bare FTS5 query (ceiling)", bare_fts))
-        print(_line("GET /v1/contacts?q=<rare substring>", search, bare_fts))
+        if bare_fts is not None and found is not None:
+            print(_line("bare Starlette + bare FTS5 query (ceiling)", bare_fts))
+            print(_line("GET /v1/contacts?q=<rare substring>", found, bare_fts))
     finally:
         bare.terminate()
         bare.wait(timeout=30)
@@ -238,6 +262,15 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a data folder to keep the loaded store in and reuse on later runs (same N)",
     )
+    parser.add_argument(
+        "--spy",
+        type=Path,
+        help="record the service with py-spy (raw, per thread) into this file during the reads "
+        "by id; summarise it with bench/spy_summary.py",
+    )
+    parser.add_argument(
+        "--by-id-only", action="store_true", help="leave out the search routes (a quicker run)"
+    )
     args = parser.parse_args(argv)
     random.seed(7)
     workdir = Path(tempfile.mkdtemp(prefix="crm-read-bench-"))
@@ -251,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)
             emails, loaded, indexed = asyncio.run(load(path, args.contacts))
             print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
-        measure(workdir, path, emails, args.seconds)
+        measure(workdir, path, emails, args.seconds, spy=args.spy, search=not args.by_id_only)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
