@@ -24,9 +24,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
+from bench.processes import cpu_seconds
 from bench.search_bench import TENANT, load, text_queries
 from crm_shared.devstack import EmbeddedBroker, Platform, free_port
 
@@ -71,13 +73,16 @@ class _Connection:
 
 async def _drive(
     base: str, paths: list[str], headers: dict[str, str], seconds: float
-) -> list[float]:
+) -> tuple[list[float], int]:
+    """The measured requests' latencies, and how many requests the warm-up second sent."""
     url = httpx.URL(base)
     assert url.port is not None, base
     latencies: list[float] = []
+    warm_requests = 0
     connections = [_Connection(url.host, url.port, headers) for _ in range(CONCURRENCY)]
 
     async def worker(start: int, until: float, record: bool) -> None:
+        nonlocal warm_requests
         at, connection = start, connections[start]
         while time.perf_counter() < until:
             began = time.perf_counter()
@@ -86,6 +91,8 @@ async def _drive(
                 raise RuntimeError(f"{paths[at % len(paths)]}: {status} {body[:200]!r}")
             if record:
                 latencies.append(time.perf_counter() - began)
+            else:
+                warm_requests += 1
             at += CONCURRENCY
 
     try:
@@ -96,7 +103,7 @@ async def _drive(
     finally:
         for connection in connections:
             connection.close()
-    return latencies
+    return latencies, warm_requests
 
 
 def _generator(
@@ -104,7 +111,7 @@ def _generator(
     paths: list[str],
     headers: dict[str, str],
     seconds: float,
-    out: multiprocessing.Queue[list[float] | str],
+    out: multiprocessing.Queue[tuple[list[float], int] | str],
 ) -> None:
     try:
         out.put(asyncio.run(_drive(base, paths, headers, seconds)))
@@ -112,22 +119,36 @@ def _generator(
         out.put(f"{type(exc).__name__}: {exc}")
 
 
+class Figures(NamedTuple):
+    """What one drive measured."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    # The server process's CPU time (every thread) over the whole drive, warm-up included, per
+    # request sent: less skewed than requests/s by other work on the cores.
+    cpu_ms: float
+
+
 def drive(
-    base: str, paths: list[str], headers: dict[str, str], seconds: float
-) -> tuple[float, float, float]:
-    """Requests/s, p50 and p99 (ms) of `paths` served at `base`, from a separate process."""
+    base: str, paths: list[str], headers: dict[str, str], seconds: float, *, server_pid: int
+) -> Figures:
+    """The figures of `paths` served at `base` by `server_pid`, driven from a separate process."""
     ctx = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[list[float] | str] = ctx.Queue()
+    queue: multiprocessing.Queue[tuple[list[float], int] | str] = ctx.Queue()
     process = ctx.Process(target=_generator, args=(base, paths, headers, seconds, queue))
+    cpu_before = cpu_seconds(server_pid)
     process.start()
     got = queue.get(timeout=seconds + 300)
+    cpu = cpu_seconds(server_pid) - cpu_before
     process.join(timeout=30)
     if isinstance(got, str):
         raise RuntimeError(f"load generator on {base}: {got}")
-    latencies = sorted(got)
+    latencies, warm_requests = sorted(got[0]), got[1]
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return len(latencies) / seconds, p50, p99
+    requests = len(latencies) + warm_requests
+    return Figures(len(latencies) / seconds, p50, p99, cpu * 1000 / max(1, requests))
 
 
 def _wait_for(url: str) -> None:
@@ -142,15 +163,13 @@ def _wait_for(url: str) -> None:
     raise TimeoutError(f"{url} did not answer")
 
 
-def _line(
-    label: str,
-    figures: tuple[float, float, float],
-    ceiling: tuple[float, float, float] | None = None,
-) -> str:
-    rps, p50, p99 = figures
-    text = f"  {label:<44} {rps:>8,.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+def _line(label: str, figures: Figures, ceiling: Figures | None = None) -> str:
+    text = (
+        f"  {label:<44} {figures.rps:>8,.0f} req/s  p50 {figures.p50_ms:6.2f} ms  "
+        f"p99 {figures.p99_ms:6.2f} ms  CPU {figures.cpu_ms:5.2f} ms/req"
+    )
     if ceiling is not None:
-        text += f"  | {rps / ceiling[0]:.0%} of the ceiling's req/s"
+        text += f"  | {figures.rps / ceiling.rps:.0%} of the ceiling's req/s"
     return text
 
 
@@ -208,18 +227,20 @@ def measure(
         bare_url = f"http://127.0.0.1:{bare_port}"
         _wait_for(f"{bare_url}/json")
         service = platform.services["contacts"].url
-        auth = {"Authorization": f"Bearer {KEY}"}
-        bare_json = drive(bare_url, ["/json"], {}, seconds)
-        bare_sql = drive(bare_url, [f"/contacts/{i}" for i in ids], {}, seconds)
         process = platform.services["contacts"].process
         assert process is not None
+        auth = {"Authorization": f"Bearer {KEY}"}
+        on_bare = {"server_pid": bare.pid}
+        on_service = {"server_pid": process.pid}
+        bare_json = drive(bare_url, ["/json"], {}, seconds, **on_bare)
+        bare_sql = drive(bare_url, [f"/contacts/{i}" for i in ids], {}, seconds, **on_bare)
         recording = _spied(process.pid, seconds, spy)
-        get = drive(service, by_id, auth, seconds)
+        get = drive(service, by_id, auth, seconds, **on_service)
         if recording is not None:
             recording.wait(timeout=60)
         fts_paths = [str(httpx.URL("/search", params={"q": q})) for q in queries]
-        bare_fts = drive(bare_url, fts_paths, {}, seconds) if search else None
-        found = drive(service, searches, auth, seconds) if search else None
+        bare_fts = drive(bare_url, fts_paths, {}, seconds, **on_bare) if search else None
+        found = drive(service, searches, auth, seconds, **on_service) if search else None
         load1, load5, _ = os.getloadavg()
         print(
             f"\nread path, {CONCURRENCY} connections, {seconds:.0f} s each "
