@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import multiprocessing
 import os
 import random
@@ -126,21 +127,28 @@ class Figures(NamedTuple):
     p50_ms: float
     p99_ms: float
     # The server process's CPU time (every thread) over the whole drive, warm-up included, per
-    # request sent: less skewed than requests/s by other work on the cores.
+    # request sent, less what it spends idle (its consumers' fetches): less skewed than
+    # requests/s by other work on the cores.
     cpu_ms: float
 
 
 def drive(
-    base: str, paths: list[str], headers: dict[str, str], seconds: float, *, server_pid: int
+    base: str,
+    paths: list[str],
+    headers: dict[str, str],
+    seconds: float,
+    *,
+    server_pid: int,
+    idle_cpu: float = 0.0,
 ) -> Figures:
     """The figures of `paths` served at `base` by `server_pid`, driven from a separate process."""
     ctx = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue[tuple[list[float], int] | str] = ctx.Queue()
     process = ctx.Process(target=_generator, args=(base, paths, headers, seconds, queue))
-    cpu_before = cpu_seconds(server_pid)
+    cpu_before, started = cpu_seconds(server_pid), time.monotonic()
     process.start()
     got = queue.get(timeout=seconds + 300)
-    cpu = cpu_seconds(server_pid) - cpu_before
+    cpu = cpu_seconds(server_pid) - cpu_before - idle_cpu * (time.monotonic() - started)
     process.join(timeout=30)
     if isinstance(got, str):
         raise RuntimeError(f"load generator on {base}: {got}")
@@ -161,6 +169,13 @@ def _wait_for(url: str) -> None:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer")
+
+
+def idle_cpu(pid: int, seconds: float = 3.0) -> float:
+    """The CPU seconds a second a server process spends serving nothing."""
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / seconds
 
 
 def _line(label: str, figures: Figures, ceiling: Figures | None = None) -> str:
@@ -230,21 +245,23 @@ def measure(
         process = platform.services["contacts"].process
         assert process is not None
         auth = {"Authorization": f"Bearer {KEY}"}
-        on_bare = {"server_pid": bare.pid}
-        on_service = {"server_pid": process.pid}
-        bare_json = drive(bare_url, ["/json"], {}, seconds, **on_bare)
-        bare_sql = drive(bare_url, [f"/contacts/{i}" for i in ids], {}, seconds, **on_bare)
+        service_idle = idle_cpu(process.pid)
+        at_service = functools.partial(drive, server_pid=process.pid, idle_cpu=service_idle)
+        at_bare = functools.partial(drive, server_pid=bare.pid)
+        bare_json = at_bare(bare_url, ["/json"], {}, seconds)
+        bare_sql = at_bare(bare_url, [f"/contacts/{i}" for i in ids], {}, seconds)
         recording = _spied(process.pid, seconds, spy)
-        get = drive(service, by_id, auth, seconds, **on_service)
+        get = at_service(service, by_id, auth, seconds)
         if recording is not None:
             recording.wait(timeout=60)
         fts_paths = [str(httpx.URL("/search", params={"q": q})) for q in queries]
-        bare_fts = drive(bare_url, fts_paths, {}, seconds, **on_bare) if search else None
-        found = drive(service, searches, auth, seconds, **on_service) if search else None
+        bare_fts = at_bare(bare_url, fts_paths, {}, seconds) if search else None
+        found = at_service(service, searches, auth, seconds) if search else None
         load1, load5, _ = os.getloadavg()
         print(
             f"\nread path, {CONCURRENCY} connections, {seconds:.0f} s each "
-            f"(load average {load1:.2f} {load5:.2f})"
+            f"(load average {load1:.2f} {load5:.2f}); the service idle: "
+            f"{service_idle * 1000:.0f} ms of CPU a second"
         )
         print(_line("bare Starlette JSON route (ceiling)", bare_json))
         print(_line("bare Starlette + hand-written SQL by id", bare_sql, bare_json))
