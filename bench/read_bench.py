@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import multiprocessing
 import os
 import random
@@ -24,9 +25,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
+from bench.processes import cpu_seconds
 from bench.search_bench import TENANT, load, text_queries
 from crm_shared.devstack import EmbeddedBroker, Platform, free_port
 
@@ -71,13 +74,16 @@ class _Connection:
 
 async def _drive(
     base: str, paths: list[str], headers: dict[str, str], seconds: float
-) -> list[float]:
+) -> tuple[list[float], int]:
+    """The measured requests' latencies, and how many requests the warm-up second sent."""
     url = httpx.URL(base)
     assert url.port is not None, base
     latencies: list[float] = []
+    warm_requests = 0
     connections = [_Connection(url.host, url.port, headers) for _ in range(CONCURRENCY)]
 
     async def worker(start: int, until: float, record: bool) -> None:
+        nonlocal warm_requests
         at, connection = start, connections[start]
         while time.perf_counter() < until:
             began = time.perf_counter()
@@ -86,6 +92,8 @@ async def _drive(
                 raise RuntimeError(f"{paths[at % len(paths)]}: {status} {body[:200]!r}")
             if record:
                 latencies.append(time.perf_counter() - began)
+            else:
+                warm_requests += 1
             at += CONCURRENCY
 
     try:
@@ -96,7 +104,7 @@ async def _drive(
     finally:
         for connection in connections:
             connection.close()
-    return latencies
+    return latencies, warm_requests
 
 
 def _generator(
@@ -104,7 +112,7 @@ def _generator(
     paths: list[str],
     headers: dict[str, str],
     seconds: float,
-    out: multiprocessing.Queue[list[float] | str],
+    out: multiprocessing.Queue[tuple[list[float], int] | str],
 ) -> None:
     try:
         out.put(asyncio.run(_drive(base, paths, headers, seconds)))
@@ -112,22 +120,43 @@ def _generator(
         out.put(f"{type(exc).__name__}: {exc}")
 
 
+class Figures(NamedTuple):
+    """What one drive measured."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    # The server process's CPU time (every thread) over the whole drive, warm-up included, per
+    # request sent, less what it spends idle (its consumers' fetches): less skewed than
+    # requests/s by other work on the cores.
+    cpu_ms: float
+
+
 def drive(
-    base: str, paths: list[str], headers: dict[str, str], seconds: float
-) -> tuple[float, float, float]:
-    """Requests/s, p50 and p99 (ms) of `paths` served at `base`, from a separate process."""
+    base: str,
+    paths: list[str],
+    headers: dict[str, str],
+    seconds: float,
+    *,
+    server_pid: int,
+    idle_cpu: float = 0.0,
+) -> Figures:
+    """The figures of `paths` served at `base` by `server_pid`, driven from a separate process."""
     ctx = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[list[float] | str] = ctx.Queue()
+    queue: multiprocessing.Queue[tuple[list[float], int] | str] = ctx.Queue()
     process = ctx.Process(target=_generator, args=(base, paths, headers, seconds, queue))
+    cpu_before, started = cpu_seconds(server_pid), time.monotonic()
     process.start()
     got = queue.get(timeout=seconds + 300)
+    cpu = cpu_seconds(server_pid) - cpu_before - idle_cpu * (time.monotonic() - started)
     process.join(timeout=30)
     if isinstance(got, str):
         raise RuntimeError(f"load generator on {base}: {got}")
-    latencies = sorted(got)
+    latencies, warm_requests = sorted(got[0]), got[1]
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return len(latencies) / seconds, p50, p99
+    requests = len(latencies) + warm_requests
+    return Figures(len(latencies) / seconds, p50, p99, cpu * 1000 / max(1, requests))
 
 
 def _wait_for(url: str) -> None:
@@ -142,19 +171,43 @@ def _wait_for(url: str) -> None:
     raise TimeoutError(f"{url} did not answer")
 
 
-def _line(
-    label: str,
-    figures: tuple[float, float, float],
-    ceiling: tuple[float, float, float] | None = None,
-) -> str:
-    rps, p50, p99 = figures
-    text = f"  {label:<44} {rps:>8,.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+def idle_cpu(pid: int, seconds: float = 3.0) -> float:
+    """The CPU seconds a second a server process spends serving nothing."""
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / seconds
+
+
+def _line(label: str, figures: Figures, ceiling: Figures | None = None) -> str:
+    text = (
+        f"  {label:<44} {figures.rps:>8,.0f} req/s  p50 {figures.p50_ms:6.2f} ms  "
+        f"p99 {figures.p99_ms:6.2f} ms  CPU {figures.cpu_ms:5.2f} ms/req"
+    )
     if ceiling is not None:
-        text += f"  | {rps / ceiling[0]:.0%} of the ceiling's req/s"
+        text += f"  | {figures.rps / ceiling.rps:.0%} of the ceiling's req/s"
     return text
 
 
-def measure(workdir: Path, path: Path, emails: list[str], seconds: float) -> None:
+def _spied(pid: int, seconds: float, out: Path | None) -> subprocess.Popen[bytes] | None:
+    """py-spy recording the service while it serves the reads by id (when asked for)."""
+    if out is None:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    # Started after the warm-up second of the drive, it covers the measured seconds.
+    command = [spy, "record", "-p", str(pid), "-d", f"{seconds:.0f}", "-r", "100"]
+    command += ["--format", "raw", "--threads", "-o", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def measure(
+    workdir: Path,
+    path: Path,
+    emails: list[str],
+    seconds: float,
+    *,
+    spy: Path | None = None,
+    search: bool = True,
+) -> None:
     """Start the service and the bare routes on the loaded store, drive each, print figures."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         ids = [r[0] for r in db.execute("SELECT id FROM c_contacts ORDER BY random() LIMIT 5000")]
@@ -189,24 +242,33 @@ def measure(workdir: Path, path: Path, emails: list[str], seconds: float) -> Non
         bare_url = f"http://127.0.0.1:{bare_port}"
         _wait_for(f"{bare_url}/json")
         service = platform.services["contacts"].url
+        process = platform.services["contacts"].process
+        assert process is not None
         auth = {"Authorization": f"Bearer {KEY}"}
-        bare_json = drive(bare_url, ["/json"], {}, seconds)
-        bare_sql = drive(bare_url, [f"/contacts/{i}" for i in ids], {}, seconds)
-        get = drive(service, by_id, auth, seconds)
-        bare_fts = drive(
-            bare_url, [str(httpx.URL("/search", params={"q": q})) for q in queries], {}, seconds
-        )
-        search = drive(service, searches, auth, seconds)
+        service_idle = idle_cpu(process.pid)
+        at_service = functools.partial(drive, server_pid=process.pid, idle_cpu=service_idle)
+        at_bare = functools.partial(drive, server_pid=bare.pid)
+        bare_json = at_bare(bare_url, ["/json"], {}, seconds)
+        bare_sql = at_bare(bare_url, [f"/contacts/{i}" for i in ids], {}, seconds)
+        recording = _spied(process.pid, seconds, spy)
+        get = at_service(service, by_id, auth, seconds)
+        if recording is not None:
+            recording.wait(timeout=60)
+        fts_paths = [str(httpx.URL("/search", params={"q": q})) for q in queries]
+        bare_fts = at_bare(bare_url, fts_paths, {}, seconds) if search else None
+        found = at_service(service, searches, auth, seconds) if search else None
         load1, load5, _ = os.getloadavg()
         print(
             f"\nread path, {CONCURRENCY} connections, {seconds:.0f} s each "
-            f"(load average {load1:.2f} {load5:.2f})"
+            f"(load average {load1:.2f} {load5:.2f}); the service idle: "
+            f"{service_idle * 1000:.0f} ms of CPU a second"
         )
         print(_line("bare Starlette JSON route (ceiling)", bare_json))
         print(_line("bare Starlette + hand-written SQL by id", bare_sql, bare_json))
         print(_line("GET /v1/contacts/{id} (goal >= 40%, p99 < 20 ms)", get, bare_json))
-        print(_line("bare Starlette + bare FTS5 query (ceiling)", bare_fts))
-        print(_line("GET /v1/contacts?q=<rare substring>", search, bare_fts))
+        if bare_fts is not None and found is not None:
+            print(_line("bare Starlette + bare FTS5 query (ceiling)", bare_fts))
+            print(_line("GET /v1/contacts?q=<rare substring>", found, bare_fts))
     finally:
         bare.terminate()
         bare.wait(timeout=30)
@@ -238,6 +300,15 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a data folder to keep the loaded store in and reuse on later runs (same N)",
     )
+    parser.add_argument(
+        "--spy",
+        type=Path,
+        help="record the service with py-spy (raw, per thread) into this file during the reads "
+        "by id; summarise it with bench/spy_summary.py",
+    )
+    parser.add_argument(
+        "--by-id-only", action="store_true", help="leave out the search routes (a quicker run)"
+    )
     args = parser.parse_args(argv)
     random.seed(7)
     workdir = Path(tempfile.mkdtemp(prefix="crm-read-bench-"))
@@ -251,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)
             emails, loaded, indexed = asyncio.run(load(path, args.contacts))
             print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
-        measure(workdir, path, emails, args.seconds)
+        measure(workdir, path, emails, args.seconds, spy=args.spy, search=not args.by_id_only)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

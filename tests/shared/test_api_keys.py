@@ -11,6 +11,7 @@ from crm_shared import auth
 from crm_shared.actors import key_actor
 from crm_shared.auth import (
     ApiKeyAuthenticator,
+    Principal,
     fingerprint,
     key_hash,
     parse_api_keys,
@@ -65,6 +66,32 @@ def test_a_rotated_key_file_takes_effect_without_a_restart(
     assert authenticator.authenticate(_bearer("new-key")).key_id == "key:ops"
     with pytest.raises(Unauthorized):
         authenticator.authenticate(_bearer("old-key"))
+
+
+class _RecordingIssuer:
+    """An issuer recording what it is asked (asking may fetch its keys over the network)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def verify(self, token: str) -> Principal:
+        self.asked.append(token)
+        return Principal(key_id="user:ada", tenant="acme", roles=frozenset({"viewer"}))
+
+
+def test_the_key_check_answers_keys_itself_and_leaves_only_a_jwt_to_the_issuer() -> None:
+    issuer = _RecordingIssuer()
+    authenticator = ApiKeyAuthenticator(parse_api_keys("k1:acme:admin:ci-bot"), tokens=issuer)
+    found = authenticator.authenticate_key(_bearer("k1"))
+    assert found is not None and found.key_id == "key:ci-bot"
+    assert authenticator.authenticate_key(_bearer("a.b.c")) is None
+    with pytest.raises(Unauthorized):
+        authenticator.authenticate_key(_bearer("not-a-key"))
+    with pytest.raises(Unauthorized):
+        authenticator.authenticate_key("Basic k1")
+    assert issuer.asked == []
+    assert authenticator.authenticate(_bearer("a.b.c")).key_id == "user:ada"
+    assert issuer.asked == ["a.b.c"]
 
 
 def test_a_broken_key_file_keeps_the_keys_already_loaded(

@@ -171,20 +171,38 @@ class ApiKeyAuthenticator:
 
     def authenticate(self, authorization: str | None) -> Principal:
         """Return the caller's principal, or raise 401."""
-        if not authorization:
-            raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <key>'")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("the Authorization header must be 'Bearer <key>'")
+        found = self.authenticate_key(authorization)
+        if found is not None:
+            return found
+        assert self._tokens is not None  # authenticate_key answers None only for a token
+        return self._tokens.verify(_bearer_token(authorization))
+
+    def authenticate_key(self, authorization: str | None) -> Principal | None:
+        """The principal of an API key, or raise 401; None for a JWT the issuer must verify.
+
+        No waiting: a hash and a look-up (plus, at most once a second, the key file's
+        modification time), so an event loop may call it; only `authenticate` on a JWT may
+        fetch the issuer's keys.
+        """
+        token = _bearer_token(authorization)
         self._reload_if_changed()
-        token = token.strip()
         digest = key_hash(token)
         found = self._file_keys.get(digest) or self._static.get(digest)
         if found is not None:
             return found
         if self._tokens is not None and token.count(".") == 2:
-            return self._tokens.verify(token)  # a JWT: only the issuer can vouch for it
+            return None  # a JWT: only the issuer can vouch for it
         raise Unauthorized("unknown API key")
+
+
+def _bearer_token(authorization: str | None) -> str:
+    """The token of a `Bearer <token>` header, or raise 401."""
+    if not authorization:
+        raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <key>'")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <key>'")
+    return token.strip()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -292,14 +292,20 @@ _IN_FLIGHT_RESPONSE: dict[str, Any] = {
 def _document_in_flight_answers(app: FastAPI) -> None:
     """Declare the 409 an in-flight key gives on every route that takes the header."""
     generate = app.openapi
+    declared: dict[str, Any] | None = None
 
     def openapi() -> dict[str, Any]:
+        nonlocal declared
         schema = generate()
+        # Once per generated document: the 405 check of literal paths reads it on every request.
+        if schema is declared:
+            return schema
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 parameters = operation.get("parameters", []) if isinstance(operation, dict) else []
                 if any(p.get("name") == HEADER for p in parameters):
                     operation.setdefault("responses", {}).setdefault("409", _IN_FLIGHT_RESPONSE)
+        declared = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, parse_api_keys
 from crm_shared.collection import collect_for_throughput
@@ -34,6 +35,16 @@ from crm_shared.storage import DocumentStore
 from crm_shared.wiring import consumer_mismatches
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+# ObservabilityMiddleware makes each request's server span, metrics and access line. FastAPI's
+# own telemetry, on once a tracer provider is set, added a second server span and one span per
+# dependency, endpoint and serialisation to every request.
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ def new_service_app(
         version="1.0.0",
         description=description,
         lifespan=_with_idempotency_purge(lifespan, service=service),
+        telemetry=NO_FASTAPI_TELEMETRY,
     )
     app.get("/metrics", include_in_schema=False, tags=["health"])(metrics_endpoint)
     app.state.settings = settings

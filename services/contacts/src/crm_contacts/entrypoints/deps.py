@@ -12,12 +12,13 @@ from crm_contacts.settings import ContactsSettings
 from crm_shared.http import StoreDep
 
 
-def _settings(request: Request) -> ContactsSettings:
+# Async: FastAPI runs a plain function in a thread, a hop that costs more than the look-up.
+async def _settings(request: Request) -> ContactsSettings:
     settings: ContactsSettings = request.app.state.settings
     return settings
 
 
-def _clock(request: Request) -> Callable[[], datetime]:
+async def _clock(request: Request) -> Callable[[], datetime]:
     # The app's clock (utcnow), replaceable so retention can be tested without waiting.
     clock: Callable[[], datetime] = request.app.state.clock
     return clock
