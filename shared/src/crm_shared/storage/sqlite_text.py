@@ -30,7 +30,8 @@ from typing import Any
 import aiosqlite
 import orjson
 
-from crm_shared.storage.port import CollectionSpec, TextMatch, Where, check_field
+from crm_shared.storage.port import CollectionSpec, TextMatch, Where
+from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_reads import Fetch
 from crm_shared.storage.sqlite_text_plan import TrigramCounts, quoted
 from crm_shared.text import MIN_INDEXED_LENGTH
@@ -144,8 +145,8 @@ class TextIndex:
         return keys
 
 
-def _text_of(row: str, field: str) -> str:
-    return f"json_extract({row}.doc, '$.{check_field(field)}')"
+def _text_of(row: str, field: str, keys: KeyMap) -> str:
+    return f"json_extract({row}.doc, '{keys.path(field)}')"
 
 
 def _indexed(text: str) -> str:
@@ -159,13 +160,13 @@ def indexed_text(doc: dict[str, Any], field: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _trigger_sql(table: str, ft: str, field: str) -> list[str]:
+def _trigger_sql(table: str, ft: str, field: str, keys: KeyMap) -> list[str]:
     """Triggers for deletes and updates; inserts add their text from Python (see insert_texts).
 
     FTS5 writes its pending postings out at the end of every statement inside a trigger, which
     made each inserted row cost ~60 µs more than the same insert made directly.
     """
-    new, old = _text_of("NEW", field), _text_of("OLD", field)
+    new, old = _text_of("NEW", field, keys), _text_of("OLD", field, keys)
     add = f"INSERT INTO {ft} (rowid, t) SELECT NEW.n, {new} WHERE {_indexed(new)};"
     # A contentless table drops a row's postings only when given the exact text it indexed.
     drop = f"INSERT INTO {ft} ({ft}, rowid, t) SELECT 'delete', OLD.n, {old} WHERE {_indexed(old)};"
@@ -257,7 +258,9 @@ async def _drop_if_positional(conn: aiosqlite.Connection, ft: str) -> None:
     await conn.execute("COMMIT")
 
 
-async def create_text_index(conn: aiosqlite.Connection, table: str, index: TextIndex) -> None:
+async def create_text_index(
+    conn: aiosqlite.Connection, table: str, index: TextIndex, keys: KeyMap = NO_KEYS
+) -> None:
     """Create the FTS5 table and its triggers, filling it from the stored documents (idempotent).
 
     The fill runs whenever the triggers are new (a new index, or a table just rebuilt with new
@@ -274,11 +277,11 @@ async def create_text_index(conn: aiosqlite.Connection, table: str, index: TextI
     ) as cur:
         if await cur.fetchone() is not None:
             return
-    text = _text_of(table, index.field)
+    text = _text_of(table, index.field, keys)
     await conn.execute("BEGIN IMMEDIATE")
     try:
         await conn.execute(f"INSERT INTO {ft} ({ft}) VALUES ('delete-all')")
-        for sql in _trigger_sql(table, ft, index.field):
+        for sql in _trigger_sql(table, ft, index.field, keys):
             await conn.execute(sql)
         await conn.execute(
             f"INSERT INTO {ft} (rowid, t) SELECT n, {text} FROM {table} WHERE {_indexed(text)}"
