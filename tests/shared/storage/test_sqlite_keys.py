@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -246,3 +247,51 @@ async def test_a_field_declared_later_is_migrated_to_its_code(tmp_path: Path) ->
     finally:
         await store.close()
     assert set(_stored(path)[PEOPLE[0]["id"]]) == {"0", "1", "2", "3", "name", "version"}
+
+
+async def test_processes_migrating_together_rewrite_each_document_once(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    await _write_plain_store(path)
+    first = await aiosqlite.connect(path, isolation_level=None)
+    second = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await create_key_tables(first)
+        keys = await load_key_map(first, "people", (e.field for e in EMPTIES))
+        await asyncio.gather(
+            recode_documents(first, "c_people", "people", keys, batch=2),
+            recode_documents(second, "c_people", "people", keys, batch=2),
+        )
+    finally:
+        await first.close()
+        await second.close()
+    # A document rewritten twice would hold its codes escaped ("~0").
+    assert {frozenset(doc) for doc in _stored(path).values()} == {
+        frozenset({"name", "version", "0", "1", "2", "3"})
+    }
+
+
+async def test_a_migration_resumed_with_more_declared_fields_ends_with_all_of_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    await _write_plain_store(path)
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await create_key_tables(conn)
+        fewer = await load_key_map(conn, "people", [EMPTIES[0].field])
+        await _recode_until_failure(conn, fewer, batches=2)
+    finally:
+        await conn.close()
+
+    store = SqliteStore(path)
+    await store.start(SPECS)
+    try:
+        async with store.reader() as session:
+            assert await session.find("people", tenant="t") == sorted(PEOPLE, key=lambda p: p["id"])
+            owned = await session.find("people", tenant="t", where=[Eq("owner", "u1")])
+        assert [d["id"] for d in owned] == [p["id"] for p in PEOPLE if p["owner"] == "u1"]
+    finally:
+        await store.close()
+    assert {frozenset(doc) for doc in _stored(path).values()} == {
+        frozenset({"name", "version", "0", "1", "2", "3"})
+    }

@@ -84,11 +84,12 @@ async def create_key_tables(conn: aiosqlite.Connection) -> None:
         f"CREATE TABLE IF NOT EXISTS {KEY_TABLE} (collection TEXT NOT NULL, name TEXT NOT NULL, "
         "code TEXT NOT NULL, PRIMARY KEY (collection, name)) WITHOUT ROWID"
     )
-    # coded: how many codes every document is written with; after_*: an unfinished rewrite's
-    # position (the last document rewritten).
+    # coded: how many codes every document is written with; target: how many the rewrite under
+    # way writes (0: none); after_*: its position (the last document rewritten).
     await conn.execute(
         f"CREATE TABLE IF NOT EXISTS {LAYOUT_TABLE} (collection TEXT PRIMARY KEY, "
-        "coded INTEGER NOT NULL, after_tenant TEXT, after_id TEXT) WITHOUT ROWID"
+        "coded INTEGER NOT NULL, target INTEGER NOT NULL, after_tenant TEXT, after_id TEXT) "
+        "WITHOUT ROWID"
     )
 
 
@@ -130,44 +131,61 @@ async def recode_documents(
     """Rewrite the documents stored with fewer codes than `keys` has; return how many.
 
     Resumable: each batch commits with its position, and a store started again goes on from
-    there. Indexes and triggers on the table read fields by their old paths: they are dropped
-    before the first batch, and the store builds them again (and refills the side table and the
-    text index) once the documents are rewritten.
+    there (a pass begun with fewer codes finishes with them, and another pass follows). Every
+    batch reads the position under the write lock, so processes starting together share the
+    work instead of rewriting a document twice. Indexes and triggers on the table read fields by
+    their old paths: they are dropped with the first batch, and the store builds them again (and
+    refills the side table and the text index) once the documents are rewritten.
     """
-    coded, after = await _layout(conn, collection)
-    if coded == len(keys.codes):
-        return 0
-    # The codes the documents are written with: a code never changes meaning, so a prefix.
-    written = KeyMap({name: code for name, code in keys.codes.items() if int(code) < coded})
-    await _drop_derived(conn, table)
     rewritten = 0
+    dropped = False
     while True:
         await conn.execute("BEGIN IMMEDIATE")
         try:
-            position = "WHERE (tenant, id) > (?, ?) " if after is not None else ""
-            async with conn.execute(
-                f"SELECT tenant, id, doc FROM {table} {position}ORDER BY tenant, id LIMIT ?",
-                (*(after or ()), batch),
-            ) as cur:
-                rows = list(await cur.fetchall())
+            coded, target, after = await _layout(conn, collection)
+            if coded >= len(keys.codes):
+                await conn.execute("COMMIT")
+                return rewritten
+            if not dropped:
+                await _drop_derived(conn, table)
+                dropped = True
+            target = target or len(keys.codes)
+            rows = await _next_batch(conn, table, after, batch)
+            # Codes never change meaning: the documents use the first `coded` of them.
+            written, goal = _first_codes(keys, coded), _first_codes(keys, target)
             await conn.executemany(
                 f"UPDATE {table} SET doc = ? WHERE tenant = ? AND id = ?",
-                [(_recoded(doc, written, keys), tenant, id) for tenant, id, doc in rows],
+                [(_recoded(doc, written, goal), tenant, id) for tenant, id, doc in rows],
             )
-            done = len(rows) < batch
-            after = None if done else (str(rows[-1][0]), str(rows[-1][1]))
+            if len(rows) < batch:  # the pass is over
+                coded, target, after = target, 0, None
+            else:
+                after = (str(rows[-1][0]), str(rows[-1][1]))
             await conn.execute(
-                f"INSERT OR REPLACE INTO {LAYOUT_TABLE} (collection, coded, after_tenant, "
-                "after_id) VALUES (?, ?, ?, ?)",
-                (collection, len(keys.codes) if done else coded, *(after or (None, None))),
+                f"INSERT OR REPLACE INTO {LAYOUT_TABLE} (collection, coded, target, "
+                "after_tenant, after_id) VALUES (?, ?, ?, ?, ?)",
+                (collection, coded, target, *(after or (None, None))),
             )
         except BaseException:
             await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
         rewritten += len(rows)
-        if done:
-            return rewritten
+
+
+async def _next_batch(
+    conn: aiosqlite.Connection, table: str, after: tuple[str, str] | None, batch: int
+) -> list[Any]:
+    position = "WHERE (tenant, id) > (?, ?) " if after is not None else ""
+    async with conn.execute(
+        f"SELECT tenant, id, doc FROM {table} {position}ORDER BY tenant, id LIMIT ?",
+        (*(after or ()), batch),
+    ) as cur:
+        return list(await cur.fetchall())
+
+
+def _first_codes(keys: KeyMap, count: int) -> KeyMap:
+    return KeyMap({name: code for name, code in keys.codes.items() if int(code) < count})
 
 
 def _recoded(stored: str | bytes, written: KeyMap, keys: KeyMap) -> str:
@@ -176,15 +194,17 @@ def _recoded(stored: str | bytes, written: KeyMap, keys: KeyMap) -> str:
 
 async def _layout(
     conn: aiosqlite.Connection, collection: str
-) -> tuple[int, tuple[str, str] | None]:
+) -> tuple[int, int, tuple[str, str] | None]:
+    """(codes every document uses, codes of the pass under way or 0, its position)."""
     async with conn.execute(
-        f"SELECT coded, after_tenant, after_id FROM {LAYOUT_TABLE} WHERE collection = ?",
+        f"SELECT coded, target, after_tenant, after_id FROM {LAYOUT_TABLE} WHERE collection = ?",
         (collection,),
     ) as cur:
         row = await cur.fetchone()
     if row is None:
-        return 0, None
-    return int(row[0]), None if row[1] is None else (str(row[1]), str(row[2]))
+        return 0, 0, None
+    position = None if row[2] is None else (str(row[2]), str(row[3]))
+    return int(row[0]), int(row[1]), position
 
 
 async def _drop_derived(conn: aiosqlite.Connection, table: str) -> None:
