@@ -283,8 +283,9 @@ def report_size(path: Path) -> None:
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     docs = db.execute("SELECT sum(length(doc)), count(*) FROM c_contacts").fetchone()
     count = int(docs[1])  # the loaded contacts and those the writer added
+    # Unused: free bytes inside the pages (fill), beside the page's own headers and pointers.
     parts = db.execute(
-        "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
+        "SELECT name, sum(pgsize), sum(unused) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
     ).fetchall()
     db.close()
     size = path.stat().st_size
@@ -296,7 +297,10 @@ def report_size(path: Path) -> None:
     )
     print(
         "    where the bytes go: "
-        + ", ".join(f"{name} {pages / count:,.0f} B" for name, pages in parts),
+        + ", ".join(
+            f"{name} {pages / count:,.0f} B (unused {unused / count:,.0f})"
+            for name, pages, unused in parts
+        ),
         flush=True,
     )
 
