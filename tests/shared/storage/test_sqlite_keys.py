@@ -295,3 +295,24 @@ async def test_a_migration_resumed_with_more_declared_fields_ends_with_all_of_th
     assert {frozenset(doc) for doc in _stored(path).values()} == {
         frozenset({"name", "version", "0", "1", "2", "3"})
     }
+
+
+async def test_a_process_started_without_the_declared_fields_still_reads_their_codes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    await store.start(SPECS)
+    async with store.transaction() as session:
+        await session.insert_many("people", PEOPLE)
+    await store.close()
+
+    bare = SqliteStore(path)
+    await bare.start(PLAIN_SPECS)
+    try:
+        async with bare.reader() as session:
+            assert await session.get("people", tenant="t", id=PEOPLE[1]["id"]) == PEOPLE[1]
+            owned = await session.find("people", tenant="t", where=[Eq("owner", "u1")])
+        assert [d["id"] for d in owned] == [p["id"] for p in PEOPLE if p["owner"] == "u1"]
+    finally:
+        await bare.close()

@@ -561,9 +561,14 @@ class SqliteStore:
         # codes: every process opening the file must start it with the same specs, as it must
         # for the indexes.
         await create_key_tables(w)
-        for name, empties in collection_empties(specs).items():
+        declared = collection_empties(specs)
+        for name in dict.fromkeys(spec.name for spec in specs):
+            empties = declared.get(name, ())
+            # A collection's codes are the file's: started without its declared fields, a
+            # process still reads and queries the coded documents.
             keys = await load_key_map(w, name, (e.field for e in empties))
-            self._codecs[name] = DocumentCodec(empties, keys)
+            if empties or keys.codes:
+                self._codecs[name] = DocumentCodec(empties, keys)
         for spec in specs:
             table = _table(spec.name)
             if spec.name in self._keyed:

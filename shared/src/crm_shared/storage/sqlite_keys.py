@@ -94,11 +94,18 @@ async def create_key_tables(conn: aiosqlite.Connection) -> None:
 
 
 async def load_key_map(conn: aiosqlite.Connection, collection: str, names: Iterable[str]) -> KeyMap:
-    """The collection's codes, new declared names given the next ones first."""
+    """The collection's codes, new declared names given the next ones first.
+
+    The file's codes are kept whatever `names` holds: its documents are written with them.
+    """
+    wanted = list(dict.fromkeys(names))
+    known = await _codes(conn, collection)
+    if all(name in known for name in wanted):
+        return KeyMap(known)  # nothing to add: no write transaction
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        known = await _codes(conn, collection)
-        for name in dict.fromkeys(names):
+        known = await _codes(conn, collection)  # again, under the write lock
+        for name in wanted:
             if name not in known:
                 known[name] = str(len(known))
                 await conn.execute(
