@@ -569,6 +569,8 @@ class SqliteStore:
             keys = await load_key_map(w, name, (e.field for e in empties))
             if empties or keys.codes:
                 self._codecs[name] = DocumentCodec(empties, keys)
+        # Triggers dropped only for a rewrite to short keys: their entries still hold.
+        kept: frozenset[str] = frozenset()
         for spec in specs:
             table = _table(spec.name)
             if spec.name in self._keyed:
@@ -580,7 +582,7 @@ class SqliteStore:
                 )
             keys = self._codecs.get(spec.name, _PLAIN).keys
             # Before the indexes: documents written with plain names are rewritten first.
-            await recode_documents(w, table, spec.name, keys)
+            kept |= await recode_documents(w, table, spec.name, keys)
             for index in spec.indexes:
                 if index.multi_value is not None or index.text:
                     continue  # kept in the side table or the text index below
@@ -597,7 +599,7 @@ class SqliteStore:
                 await replace_changed_index(w, name, create=create)
                 await w.execute(create)
                 self._indexes.setdefault(spec.name, {}).setdefault(index.fields[0], name)
-            multi = await create_multi_value_indexes(w, spec, table, keys)
+            multi = await create_multi_value_indexes(w, spec, table, keys, kept=kept)
             if multi is not None:
                 known = self._multi.get(spec.name)
                 roots = {**known.roots, **multi.roots} if known else multi.roots
@@ -611,7 +613,7 @@ class SqliteStore:
             if fields:
                 self._text[name] = TextIndex(name, fields[0])
                 keys = self._codecs.get(name, _PLAIN).keys
-                await create_text_index(w, _table(name), self._text[name], keys)
+                await create_text_index(w, _table(name), self._text[name], keys, kept=kept)
         self._reader = await self._connect()
 
     async def close(self) -> None:

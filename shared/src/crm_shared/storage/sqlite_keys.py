@@ -134,28 +134,29 @@ async def recode_documents(
     keys: KeyMap,
     *,
     batch: int = RECODE_BATCH,
-) -> int:
-    """Rewrite the documents stored with fewer codes than `keys` has; return how many.
+) -> frozenset[str]:
+    """Rewrite the documents stored with fewer codes than `keys` has; return the triggers it
+    dropped.
 
     Resumable: each batch commits with its position, and a store started again goes on from
     there (a pass begun with fewer codes finishes with them, and another pass follows). Every
     batch reads the position under the write lock, so processes starting together share the
     work instead of rewriting a document twice. Indexes and triggers on the table read fields by
     their old paths: they are dropped with the first batch, and the store builds them again (and
-    refills the side table and the text index) once the documents are rewritten.
+    refills the side table and the text index) once the documents are rewritten. A rewrite
+    changes no value, so the entries of the triggers dropped here still hold: the store creates
+    those triggers again without refilling their entries (a million contacts' ten million).
     """
-    rewritten = 0
-    dropped = False
+    dropped: frozenset[str] | None = None
     while True:
         await conn.execute("BEGIN IMMEDIATE")
         try:
             coded, target, after = await _layout(conn, collection)
             if coded >= len(keys.codes):
                 await conn.execute("COMMIT")
-                return rewritten
-            if not dropped:
-                await _drop_derived(conn, table)
-                dropped = True
+                return dropped or frozenset()
+            if dropped is None:
+                dropped = await _drop_derived(conn, table)
             target = target or len(keys.codes)
             rows = await _next_batch(conn, table, after, batch)
             # Codes never change meaning: the documents use the first `coded` of them.
@@ -177,7 +178,6 @@ async def recode_documents(
             await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
-        rewritten += len(rows)
 
 
 async def _next_batch(
@@ -214,8 +214,9 @@ async def _layout(
     return int(row[0]), int(row[1]), position
 
 
-async def _drop_derived(conn: aiosqlite.Connection, table: str) -> None:
-    """Drop the table's triggers and declared indexes (the store creates them again)."""
+async def _drop_derived(conn: aiosqlite.Connection, table: str) -> frozenset[str]:
+    """Drop the table's triggers and declared indexes (the store creates them again); return
+    the triggers' names."""
     async with conn.execute(
         "SELECT type, name FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
         "AND type IN ('trigger', 'index')",
@@ -224,6 +225,7 @@ async def _drop_derived(conn: aiosqlite.Connection, table: str) -> None:
         derived = [(str(row[0]), str(row[1])) for row in await cur.fetchall()]
     for kind, name in derived:
         await conn.execute(f"DROP {kind.upper()} IF EXISTS {name}")
+    return frozenset(name for kind, name in derived if kind == "trigger")
 
 
 def stored_keys(db: sqlite3.Connection, collection: str) -> KeyMap:

@@ -398,13 +398,19 @@ async def drop_old_layout(conn: aiosqlite.Connection, mv: str) -> None:
 
 
 async def create_multi_value_indexes(
-    conn: aiosqlite.Connection, spec: CollectionSpec, table: str, keys: KeyMap = NO_KEYS
+    conn: aiosqlite.Connection,
+    spec: CollectionSpec,
+    table: str,
+    keys: KeyMap = NO_KEYS,
+    *,
+    kept: frozenset[str] = frozenset(),
 ) -> MultiValueIndexes | None:
     """Create the side table, key dictionary and triggers of the spec's multi-value indexes.
 
     Idempotent. An index whose current triggers are missing (new, or its table was rebuilt with
     new row keys, or laid out by older code) has its entries emptied and derived again from the
-    stored documents.
+    stored documents; unless the triggers were only dropped for the documents' rewrite to short
+    keys (`kept`, sqlite_keys.py), which changed no value: their entries still hold.
     """
     roots = multi_value_indexes(spec)
     if not roots:
@@ -432,9 +438,12 @@ async def create_multi_value_indexes(
             for old in ("", "_v2", TRIGGER_VERSION, f"{TRIGGER_VERSION}_n"):
                 for op in ("del", "upd"):
                     await conn.execute(f"DROP TRIGGER IF EXISTS {base}{old}_{op}")
-            await conn.execute(*delete_root_entries_sql(spec.name, root))
             for sql in _trigger_sql(table, mv, mvk, name, root, kind, ref, keys):
                 await conn.execute(sql)
+            if f"{name}_del" in kept:
+                await conn.execute("COMMIT")
+                continue
+            await conn.execute(*delete_root_entries_sql(spec.name, root))
             # Sorted first: appending in key order is much faster than inserting all over.
             entries = _entries_of("src", root, kind, ref, keys=keys, source=f"{table} AS src, ")
             for sql in _add_entries_sql(mv, mvk, entries, ordered=True):

@@ -239,14 +239,15 @@ async def create_keyed_table(conn: aiosqlite.Connection, table: str) -> None:
     await conn.execute("COMMIT")
 
 
-async def _drop_if_positional(conn: aiosqlite.Connection, ft: str) -> None:
-    """Drop an index made before it dropped positions, and its triggers: it is then rebuilt."""
+async def _drop_if_positional(conn: aiosqlite.Connection, ft: str) -> bool:
+    """Drop an index made before it dropped positions, and its triggers (it is then rebuilt);
+    whether it was."""
     async with conn.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (ft,)
     ) as cur:
         row = await cur.fetchone()
     if row is None or _DETAIL in str(row[0]):
-        return
+        return False
     await conn.execute("BEGIN IMMEDIATE")
     try:
         for trigger in (f"{ft}_del", f"{ft}_upd"):
@@ -256,18 +257,26 @@ async def _drop_if_positional(conn: aiosqlite.Connection, ft: str) -> None:
         await conn.execute("ROLLBACK")
         raise
     await conn.execute("COMMIT")
+    return True
 
 
 async def create_text_index(
-    conn: aiosqlite.Connection, table: str, index: TextIndex, keys: KeyMap = NO_KEYS
+    conn: aiosqlite.Connection,
+    table: str,
+    index: TextIndex,
+    keys: KeyMap = NO_KEYS,
+    *,
+    kept: frozenset[str] = frozenset(),
 ) -> None:
     """Create the FTS5 table and its triggers, filling it from the stored documents (idempotent).
 
     The fill runs whenever the triggers are new (a new index, or a table just rebuilt with new
-    row keys), after emptying the index, so it never holds postings of rows that moved.
+    row keys), after emptying the index, so it never holds postings of rows that moved; but not
+    when the triggers were only dropped for the documents' rewrite to short keys (`kept`,
+    sqlite_keys.py), which changed no text and no row key.
     """
     ft = index.table
-    await _drop_if_positional(conn, ft)
+    rebuilt = await _drop_if_positional(conn, ft)
     await conn.execute(
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {ft} USING fts5(t, content='', "
         f"tokenize='{_TOKENIZER}', {_DETAIL})"
@@ -280,9 +289,12 @@ async def create_text_index(
     text = _text_of(table, index.field, keys)
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        await conn.execute(f"INSERT INTO {ft} ({ft}) VALUES ('delete-all')")
         for sql in _trigger_sql(table, ft, index.field, keys):
             await conn.execute(sql)
+        if f"{ft}_del" in kept and not rebuilt:
+            await conn.execute("COMMIT")
+            return
+        await conn.execute(f"INSERT INTO {ft} ({ft}) VALUES ('delete-all')")
         await conn.execute(
             f"INSERT INTO {ft} (rowid, t) SELECT n, {text} FROM {table} WHERE {_indexed(text)}"
         )
