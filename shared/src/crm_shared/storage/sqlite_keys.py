@@ -3,9 +3,10 @@
 A contact's top-level field names ("custom_fields", "created_at", "search_text"...) were ~150 of
 the ~600 bytes of its stored JSON, written again in every row. A collection that declares its
 fields (`CollectionSpec.empties`) has them stored under short codes instead ("0", "1", ... in
-`_doc_keys`, per collection, append-only: a code never changes meaning), and reads give the
-names back. Every SQL path into a document goes through `KeyMap.path`, so queries, indexes and
-triggers read the coded fields; nested keys (a custom field's own key) stay as they are.
+`_doc_keys`, per collection, append-only: a code never changes meaning; ~100 bytes less a
+contact), and reads give the names back. Every SQL path into a document goes through
+`KeyMap.path`, so queries, indexes and triggers read the coded fields; nested keys (a custom
+field's own key) stay as they are.
 
 Codes are digit strings, which no field name a query can name is (`check_field`); a stored
 top-level key that is not coded and starts with a digit or "~" is written with a "~" in front,
@@ -14,7 +15,8 @@ so any document reads back exactly as it was written.
 A store written before (or before a field was declared) has documents under the plain names: the
 store rewrites them when it starts (`recode_documents`), in bounded batches, each its own
 transaction with its resume position, before it builds its indexes (their definitions and the
-triggers change with the paths, so they are dropped first and built again after).
+triggers change with the paths, so they are dropped first and built again after; the entries of
+the side table and the text index stay, since no value changes).
 """
 
 from __future__ import annotations
