@@ -57,6 +57,7 @@ from crm_shared.devstack import EmbeddedBroker, Platform, free_port
 from crm_shared.ids import new_id
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_keys import KeyMap, stored_keys
 
 FIELDS = [
     "id",
@@ -75,10 +76,18 @@ VIEWER_KEY = "bench-export-viewer-key"
 STORE_FILE = "contacts.sqlite3"  # the contacts service's file in its data folder
 # The contacts service's own collections, as its composition root starts them.
 SERVICE_SPECS = (*CONTACTS_SPECS, *CAMPAIGN_SPECS, *BULK_SPECS, *FORM_SPECS, *JOB_SPECS)
+# Declared fields are stored under short codes: the paths and names come from the store's own.
 _LIVE_IN_ID_ORDER = (
-    "SELECT id, doc FROM c_contacts WHERE tenant = ? AND doc ->> '$.deleted_at' IS NULL "
-    "AND doc ->> '$.erased_at' IS NULL ORDER BY id"
+    "SELECT id, doc FROM c_contacts WHERE tenant = ? AND doc ->> '{deleted}' IS NULL "
+    "AND doc ->> '{erased}' IS NULL ORDER BY id"
 )
+
+
+def _live_in_id_order(db: sqlite3.Connection) -> tuple[str, KeyMap]:
+    """The ceiling's SELECT on this file, and the codes to read its documents' names."""
+    keys = stored_keys(db, "contacts")
+    sql = _LIVE_IN_ID_ORDER.format(deleted=keys.path("deleted_at"), erased=keys.path("erased_at"))
+    return sql, keys
 
 
 def stored_count(path: Path) -> int:
@@ -167,10 +176,11 @@ def bare_csv(path: Path, out: Path) -> tuple[float, float, list[str]]:
     ):
         writer = csv.writer(handle)
         writer.writerow(FIELDS)
-        rows = db.execute(_LIVE_IN_ID_ORDER, (TENANT,))
+        sql, keys = _live_in_id_order(db)
+        rows = db.execute(sql, (TENANT,))
         while chunk := rows.fetchmany(5000):
             for contact_id, doc in chunk:
-                writer.writerow(_row(contact_id, orjson.loads(doc)))
+                writer.writerow(_row(contact_id, keys.decode(orjson.loads(doc))))
                 ids.append(contact_id)
             if not first:
                 handle.flush()
@@ -185,8 +195,9 @@ def bare_xlsx(path: Path, out: Path) -> float:
     sheet = book.add_worksheet("contacts")
     sheet.write_row(0, 0, FIELDS)
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        for number, (contact_id, doc) in enumerate(db.execute(_LIVE_IN_ID_ORDER, (TENANT,)), 1):
-            for column, text in enumerate(_row(contact_id, orjson.loads(doc))):
+        sql, keys = _live_in_id_order(db)
+        for number, (contact_id, doc) in enumerate(db.execute(sql, (TENANT,)), 1):
+            for column, text in enumerate(_row(contact_id, keys.decode(orjson.loads(doc)))):
                 if text:
                     sheet.write_string(number, column, text)
     book.close()

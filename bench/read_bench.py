@@ -32,6 +32,7 @@ import httpx
 from bench.processes import cpu_seconds
 from bench.search_bench import TENANT, load, text_queries
 from crm_shared.devstack import EmbeddedBroker, Platform, free_port
+from crm_shared.storage.sqlite_keys import stored_path
 
 KEY = "bench-viewer-key"
 CONCURRENCY = 64
@@ -280,8 +281,9 @@ def _kept_emails(path: Path, count: int) -> list[str]:
     """The e-mails of a kept store's contacts (the load's order); exits if it holds another N."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
+        email = stored_path(db, "contacts", "email")  # declared fields have short codes
         rows = db.execute(
-            "SELECT doc ->> '$.email' FROM c_contacts WHERE tenant = ? ORDER BY n", [TENANT]
+            f"SELECT doc ->> '{email}' FROM c_contacts WHERE tenant = ? ORDER BY n", [TENANT]
         ).fetchall()
     finally:
         db.close()

@@ -44,18 +44,24 @@ from crm_contacts.service_layer.duplicates import (
     rematch_round,
 )
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_keys import stored_path
 
 IMPORT_BATCH = 1_000
 JOB = "bench-import"
 # What a round reads of each holder, by hand: the projection the service's MATCH_VIEW asks for.
+# {name}, {company}, {match_keys}: the fields' paths in the store (`stored_path`: short codes).
 BLOCKS_SQL = (
-    "SELECT c.id, json_extract(c.doc, '$.name'), json_extract(c.doc, '$.company'), "
-    "json_extract(c.doc, '$.match_keys') FROM c_contacts AS c NOT INDEXED "
+    "SELECT c.id, json_extract(c.doc, '{name}'), json_extract(c.doc, '{company}'), "
+    "json_extract(c.doc, '{match_keys}') FROM c_contacts AS c NOT INDEXED "
     # Match keys name contacts by row key, as the service reads them (see duplicates_bench).
     "WHERE c.tenant = ? AND c.n IN (SELECT e_ref FROM mv_contacts WHERE e_key = "
     "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = ?) AND e_value IN ({marks}))"
 )
-KEYS_SQL = "SELECT json_extract(doc, '$.match_keys') FROM c_contacts WHERE id IN ({marks})"
+KEYS_SQL = "SELECT json_extract(doc, '{match_keys}') FROM c_contacts WHERE id IN ({marks})"
+
+
+def _paths(db: sqlite3.Connection) -> dict[str, str]:
+    return {name: stored_path(db, "contacts", name) for name in ("name", "company", "match_keys")}
 
 
 def _load_line(when: str) -> str:
@@ -128,6 +134,7 @@ async def measure_matching(path: Path, ids: list[str], one_by_one: int) -> None:
 def measure_ceiling(path: Path, ids: list[str]) -> float:
     """(3) The rounds' block reads as hand-written SQL; returns contacts/s."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    paths = _paths(db)
     rows = 0
     started = time.perf_counter()
     try:
@@ -136,7 +143,7 @@ def measure_ceiling(path: Path, ids: list[str]) -> float:
             marks = ", ".join("?" for _ in chunk)
             keys = {
                 k
-                for (raw,) in db.execute(KEYS_SQL.format(marks=marks), chunk)
+                for (raw,) in db.execute(KEYS_SQL.format(marks=marks, **paths), chunk)
                 for k in orjson.loads(raw)
             }
             kinds = [
@@ -147,7 +154,7 @@ def measure_ceiling(path: Path, ids: list[str]) -> float:
                 values = sorted(kind)
                 for start in range(0, len(values), 500):  # the service's IN lists
                     part = values[start : start + 500]
-                    sql = BLOCKS_SQL.format(marks=", ".join("?" for _ in part))
+                    sql = BLOCKS_SQL.format(marks=", ".join("?" for _ in part), **paths)
                     for row in db.execute(sql, [TENANT, TENANT, "match_keys", *part]):
                         orjson.loads(row[3])
                         rows += 1

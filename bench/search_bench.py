@@ -36,7 +36,7 @@ from typing import Any
 from bench.search_writes import WRITE_BATCH, ImportLikeWrites
 from bench.stats import median_p95_ms
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS
-from crm_contacts.adapters.repository import COLLECTION_SPECS, ContactRepository
+from crm_contacts.adapters.repository import COLLECTION_SPECS, CONTACTS, ContactRepository
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.domain.text import fold
@@ -46,6 +46,7 @@ from crm_shared.filters import ContactFilter, CustomFieldCondition
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_keys import stored_path
 from crm_shared.storage.sqlite_text import match_expression
 from crm_shared.text import search_fold
 
@@ -193,7 +194,8 @@ def _time_sql(db: sqlite3.Connection, sql: str, values: list[tuple[Any, ...]]) -
     return samples
 
 
-LIVE = "json_extract(c.doc, '$.deleted_at') IS NULL AND json_extract(c.doc, '$.erased_at') IS NULL"
+# Document paths are the store's ({deleted}...: `stored_path`, declared fields have short codes).
+LIVE = "json_extract(c.doc, '{deleted}') IS NULL AND json_extract(c.doc, '{erased}') IS NULL"
 # The side table's entries are (key, value, row key); a key names a (tenant, path).
 _KEY = "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = '{path}')"
 CEILING_EMAIL = (
@@ -209,7 +211,7 @@ CEILING_TAG_PLAN = (
     f"WHERE d.e_key = {_KEY.format(path='tags_norm')} AND d.e_value = ? "
     "AND EXISTS (SELECT 1 FROM mv_contacts AS p WHERE "
     f"p.e_key = {_KEY.format(path='custom_fields.plan')} AND p.e_value = ? AND p.e_ref = d.e_ref) "
-    "AND c.tenant = ? AND json_extract(c.doc, '$.custom_fields.plan') = ? "
+    "AND c.tenant = ? AND json_extract(c.doc, '{plan}') = ? "
     f"AND {LIVE} ORDER BY d.e_ref LIMIT 51"
 )
 
@@ -281,8 +283,9 @@ def report_size(path: Path) -> None:
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     docs = db.execute("SELECT sum(length(doc)), count(*) FROM c_contacts").fetchone()
     count = int(docs[1])  # the loaded contacts and those the writer added
+    # Unused: free bytes inside the pages (fill), beside the page's own headers and pointers.
     parts = db.execute(
-        "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
+        "SELECT name, sum(pgsize), sum(unused) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
     ).fetchall()
     db.close()
     size = path.stat().st_size
@@ -294,7 +297,10 @@ def report_size(path: Path) -> None:
     )
     print(
         "    where the bytes go: "
-        + ", ".join(f"{name} {pages / count:,.0f} B" for name, pages in parts),
+        + ", ".join(
+            f"{name} {pages / count:,.0f} B (unused {unused / count:,.0f})"
+            for name, pages, unused in parts
+        ),
         flush=True,
     )
 
@@ -347,10 +353,18 @@ def _time_ceilings(
     """The same look-ups and filters as hand-written SQL on the same file."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        email = _time_sql(db, CEILING_EMAIL, [(TENANT, e) for e in lookups])
-        tag = _time_sql(
-            db, CEILING_TAG_PLAN, [(TENANT, fold(t), TENANT, p, TENANT, p) for t, p in combos]
-        )
+        paths = {
+            name: stored_path(db, CONTACTS, field)
+            for name, field in (
+                ("deleted", "deleted_at"),
+                ("erased", "erased_at"),
+                ("plan", "custom_fields.plan"),
+            )
+        }
+        by_email = CEILING_EMAIL.format(**paths)
+        email = _time_sql(db, by_email, [(TENANT, e) for e in lookups])
+        by_tag = CEILING_TAG_PLAN.format(**paths)
+        tag = _time_sql(db, by_tag, [(TENANT, fold(t), TENANT, p, TENANT, p) for t, p in combos])
     finally:
         db.close()
     return email, tag

@@ -23,6 +23,7 @@ from faker import Faker
 
 from crm_shared.devstack import EmbeddedBroker, Platform, ServiceProcess, free_port
 from crm_shared.messaging.kafka import ensure_topics
+from crm_shared.storage.sqlite_keys import stored_path
 from tests.conftest import ADMIN_KEY, TEST_API_KEYS, auth
 from tests.e2e.conftest import RunningPlatform, eventually
 
@@ -163,11 +164,26 @@ def waited(r: Replicas, probe: Callable[[], T | None], *, within: float, what: s
         raise AssertionError(f"{exc}\n{_state(r)}") from None
 
 
+def _email_path(database: Path) -> str:
+    """The stored JSON path of a contact's email (declared fields have short codes)."""
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+    except sqlite3.OperationalError:
+        return "$.email"  # no file yet: no contact either
+    try:
+        return stored_path(conn, "contacts", "email")
+    except sqlite3.OperationalError:
+        return "$.email"
+    finally:
+        conn.close()
+
+
 def _contacts_created(r: Replicas) -> int:
+    database = r.stack.data_dir / "contacts.sqlite3"
     rows = _rows(
-        r.stack.data_dir / "contacts.sqlite3",
+        database,
         "SELECT COUNT(*) FROM c_contacts "
-        "WHERE json_extract(doc, '$.email') LIKE 'replica.person.%'",
+        f"WHERE json_extract(doc, '{_email_path(database)}') LIKE 'replica.person.%'",
     )
     return int(rows[0][0]) if rows else 0
 
@@ -203,11 +219,13 @@ def test_an_import_finishes_once_when_the_worker_and_relay_holders_die(replicas:
 
     # Every contact reached the timeline exactly once, though the relay changed hands: each has
     # one item (its creation by the import), whatever the item's type is called.
+    database = r.stack.data_dir / "contacts.sqlite3"
+    email = _email_path(database)
     imported = {
         str(row[0])
         for row in _rows(
-            r.stack.data_dir / "contacts.sqlite3",
-            "SELECT id FROM c_contacts WHERE json_extract(doc, '$.email') LIKE 'replica.person.%'",
+            database,
+            f"SELECT id FROM c_contacts WHERE json_extract(doc, '{email}') LIKE 'replica.person.%'",
         )
     }
     assert len(imported) == ROWS

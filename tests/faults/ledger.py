@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm_shared.storage.sqlite_keys import stored_keys
+
 TENANT = "acme"
 # A contact's creation in the audit log: its own event, or its row of an import batch's event.
 CREATED = ("crm.contacts.contact.created.v1", "crm.contacts.contacts.imported.v1:created")
@@ -27,10 +29,18 @@ def _rows(database: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
 
 
 def _docs(database: Path, collection: str) -> list[dict[str, Any]]:
-    # The id and tenant are the row's columns (the stored JSON leaves them out).
-    sql = f"SELECT id, tenant, doc FROM c_{collection} WHERE tenant = ?"
-    rows = _rows(database, sql, TENANT)
-    return [{**json.loads(doc), "id": id_, "tenant": tenant} for id_, tenant, doc in rows]
+    # The id and tenant are the row's columns (the stored JSON leaves them out), and declared
+    # fields are stored under short codes (sqlite_keys.py).
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        keys = stored_keys(conn, collection)
+        sql = f"SELECT id, tenant, doc FROM c_{collection} WHERE tenant = ?"
+        rows = conn.execute(sql, (TENANT,)).fetchall()
+    finally:
+        conn.close()
+    return [
+        {**keys.decode(json.loads(doc)), "id": id_, "tenant": tenant} for id_, tenant, doc in rows
+    ]
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,12 @@ from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, Back
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
 from crm_shared.storage.sqlite_json import json_column
+from crm_shared.storage.sqlite_keys import (
+    KeyMap,
+    create_key_tables,
+    load_key_map,
+    recode_documents,
+)
 from crm_shared.storage.sqlite_layout import drop_retired_indexes, replace_changed_index
 from crm_shared.storage.sqlite_leases import read_lease, write_lease
 from crm_shared.storage.sqlite_multi import (
@@ -133,6 +139,9 @@ class SqliteSession:
     def _codec(self, collection: str) -> DocumentCodec:
         return self._codecs.get(collection, _PLAIN)
 
+    def _keys(self, collection: str) -> KeyMap:
+        return self._codec(collection).keys
+
     def _source(self, collection: str, where: Sequence[Where]) -> str:
         return named_index(collection, where, self._indexes.get(collection, {}))
 
@@ -201,6 +210,7 @@ class SqliteSession:
         columns: str,
     ) -> tuple[str, list[Any]]:
         """A page's SELECT of `columns` and its parameters, but for the trailing LIMIT's."""
+        codec = self._codec(collection)
         source = await plan_source(
             self._rows,
             collection,
@@ -211,6 +221,7 @@ class SqliteSession:
             multi=self._multi.get(collection),
             descending=descending,
             after=after,
+            keys=codec.keys,
         )
         on_entries: list[Where] = []
         if isinstance(source, EntrySet):
@@ -220,14 +231,14 @@ class SqliteSession:
         elif isinstance(source, Entry):
             on_entries, where = entry_driven(source, where, self._multi[collection])
         params: list[Any] = []
-        clause = _where_clause(tenant, where, params, self._multi.get(collection))
+        clause = _where_clause(tenant, where, params, self._multi.get(collection), codec.keys)
         if source == _table(collection) and (text := self._text.get(collection)):
             lead_params: list[Any] = []
             source, lead = await self._text_source(text, where, source, lead_params)
             if lead:
                 clause = f"{lead} AND {clause}"
                 params = [*lead_params, *params]
-        key = _expr(order_by)
+        key = _expr(order_by, codec.keys)
         direction = "DESC" if descending else "ASC"
         op = "<" if descending else ">"
         if after is not None:
@@ -296,7 +307,9 @@ class SqliteSession:
             lead = text.members(expression, params) + " AND "
         else:
             lead = ""
-        clause = lead + _where_clause(tenant, where, params, self._multi.get(collection))
+        clause = lead + _where_clause(
+            tenant, where, params, self._multi.get(collection), self._keys(collection)
+        )
         rows = await self._rows(
             f"SELECT COUNT(*) FROM {self._source(collection, where)} WHERE {clause}", params
         )
@@ -377,7 +390,7 @@ class SqliteSession:
         sql = f"UPDATE {_table(collection)} SET doc = ? WHERE tenant = ? AND id = ?"
         params: list[Any] = [self._codec(collection).encode(doc), doc["tenant"], doc["id"]]
         if expected_version is not None:
-            sql += " AND json_extract(doc, '$.version') = ?"
+            sql += f" AND {_expr('version', self._keys(collection))} = ?"
             params.append(expected_version)
         try:
             cur = await self._conn.execute(sql, params)
@@ -400,7 +413,7 @@ class SqliteSession:
         # entries of the fields whose value changed (a tag rename: the tag entries alone).
         sql = (
             f"UPDATE {_table(collection)} SET doc = ? WHERE tenant = ? AND id = ? "
-            "AND json_extract(doc, '$.version') = ?"
+            f"AND {_expr('version', self._keys(collection))} = ?"
         )
         try:
             cur = await self._conn.executemany(sql, rows)
@@ -418,7 +431,7 @@ class SqliteSession:
     async def delete_where(self, collection: str, *, tenant: str, where: Sequence[Where]) -> int:
         self._require_write()
         params: list[Any] = []
-        clause = _where_clause(tenant, where, params)
+        clause = _where_clause(tenant, where, params, keys=self._keys(collection))
         # The index is named as `find` names it: without it SQLite walks the tenant's whole
         # table for each delete (an erasure of 5,000 contacts beside one contact's 10,000
         # timeline items read 50 million rows).
@@ -544,6 +557,20 @@ class SqliteStore:
         self._keyed = frozenset(
             s.name for s in specs if text_fields(specs, s.name) or multi_value_indexes(s)
         )
+        # The stored JSON leaves empty declared fields out and writes declared names as short
+        # codes: every process opening the file must start it with the same specs, as it must
+        # for the indexes.
+        await create_key_tables(w)
+        declared = collection_empties(specs)
+        for name in dict.fromkeys(spec.name for spec in specs):
+            empties = declared.get(name, ())
+            # A collection's codes are the file's: started without its declared fields, a
+            # process still reads and queries the coded documents.
+            keys = await load_key_map(w, name, (e.field for e in empties))
+            if empties or keys.codes:
+                self._codecs[name] = DocumentCodec(empties, keys)
+        # Triggers dropped only for a rewrite to short keys: their entries still hold.
+        kept: frozenset[str] = frozenset()
         for spec in specs:
             table = _table(spec.name)
             if spec.name in self._keyed:
@@ -553,11 +580,14 @@ class SqliteStore:
                     f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, id TEXT NOT NULL, "
                     "doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID"
                 )
+            keys = self._codecs.get(spec.name, _PLAIN).keys
+            # Before the indexes: documents written with plain names are rewritten first.
+            kept |= await recode_documents(w, table, spec.name, keys)
             for index in spec.indexes:
                 if index.multi_value is not None or index.text:
                     continue  # kept in the side table or the text index below
                 unique = "UNIQUE " if index.unique else ""
-                cols = ", ".join(_expr(f) for f in index.fields)
+                cols = ", ".join(_expr(f, keys) for f in index.fields)
                 # A trailing id lets equality look-ups return rows already in id order.
                 tail = "" if index.unique or index.sort_only else ", id"
                 name = f"{spec.name}_{index.name}"
@@ -569,7 +599,7 @@ class SqliteStore:
                 await replace_changed_index(w, name, create=create)
                 await w.execute(create)
                 self._indexes.setdefault(spec.name, {}).setdefault(index.fields[0], name)
-            multi = await create_multi_value_indexes(w, spec, table)
+            multi = await create_multi_value_indexes(w, spec, table, keys, kept=kept)
             if multi is not None:
                 known = self._multi.get(spec.name)
                 roots = {**known.roots, **multi.roots} if known else multi.roots
@@ -582,11 +612,8 @@ class SqliteStore:
                 raise ValueError(f"{name}: one text index per collection, not {fields}")
             if fields:
                 self._text[name] = TextIndex(name, fields[0])
-                await create_text_index(w, _table(name), self._text[name])
-        # The stored JSON leaves empty declared fields out: every process opening the file must
-        # start it with the same specs, as it must for the indexes.
-        for name, empties in collection_empties(specs).items():
-            self._codecs[name] = DocumentCodec(empties)
+                keys = self._codecs.get(name, _PLAIN).keys
+                await create_text_index(w, _table(name), self._text[name], keys, kept=kept)
         self._reader = await self._connect()
 
     async def close(self) -> None:

@@ -24,7 +24,8 @@ from typing import Any
 
 import orjson
 
-from crm_shared.storage.port import Empty, check_field, projection
+from crm_shared.storage.port import Empty, projection
+from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 
 # Fields every document has that are columns of its row, not part of its stored JSON.
 _COLUMNS = frozenset(("id", "tenant"))
@@ -35,6 +36,8 @@ class DocumentCodec:
     """How one collection's documents are written to and read from their JSON column."""
 
     empties: tuple[Empty, ...] = ()
+    # The short keys the stored JSON uses for declared fields (sqlite_keys.py).
+    keys: KeyMap = NO_KEYS
 
     def __post_init__(self) -> None:
         # name -> empty value, for the write path's one dict look-up per field.
@@ -47,16 +50,16 @@ class DocumentCodec:
     def encode(self, doc: dict[str, Any]) -> str:
         """The stored JSON of a document: its id, tenant and declared empty fields left out."""
         by_name: dict[str, Any] = self._by_name  # type: ignore[attr-defined]
-        kept = {
-            k: v
+        kept = self.keys.encode(
+            (k, v)
             for k, v in doc.items()
             if k not in _COLUMNS and (k not in by_name or v != by_name[k])
-        }
+        )
         return orjson.dumps(kept).decode()
 
     def decode(self, stored: str | bytes, *, tenant: str, id: str) -> dict[str, Any]:
         """A stored document as written: id and tenant from its row, absent empties back."""
-        doc: dict[str, Any] = {"id": id, **orjson.loads(stored), "tenant": tenant}
+        doc: dict[str, Any] = {"id": id, **self.keys.decode(orjson.loads(stored)), "tenant": tenant}
         shapes: tuple[tuple[str, str], ...] = self._shapes  # type: ignore[attr-defined]
         # As `with_empties`, inline: absent fields appended in declared order, fresh lists/maps.
         for name, shape in shapes:
@@ -77,7 +80,7 @@ class DocumentCodec:
         for name in projection(fields):
             if name in _COLUMNS:
                 continue  # already there, from the row's columns
-            value = f"doc -> '$.{check_field(name)}'"
+            value = f"doc -> '{self.keys.path(name)}'"
             if (shape := shapes.get(name)) in ("list", "map"):
                 value = f"json(coalesce({value}, '{'[]' if shape == 'list' else '{}'}'))"
             parts.append(f"'{name}', {value}")

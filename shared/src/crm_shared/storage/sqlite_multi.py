@@ -36,8 +36,8 @@ from crm_shared.storage.port import (
     Eq,
     MultiValue,
     Where,
-    check_field,
 )
+from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 
 Scalar = (str, int, float, bool)
 _SKIP = object()
@@ -288,22 +288,24 @@ def lookup_only_roots(spec: CollectionSpec) -> frozenset[str]:
     return frozenset(i.fields[0] for i in spec.indexes if i.multi_value and i.lookup_only)
 
 
-def _entries_of(row: str, root: str, kind: MultiValue, ref: str, *, source: str = "") -> str:
+def _entries_of(
+    row: str, root: str, kind: MultiValue, ref: str, *, keys: KeyMap, source: str = ""
+) -> str:
     """SELECT of the entries (t: tenant, p: path, v: value, i: id or row key) of row `row`.
 
     `row` is NEW or OLD in a trigger; `source` names the table `row` comes from otherwise.
     """
-    check_field(root)
+    at = keys.path(root)
     top = (
         f"SELECT {row}.tenant AS t, CASE WHEN typeof(c.key) = 'text' THEN '{root}.' || c.key "
         f"ELSE '{root}' END AS p, c.atom AS v, {row}.{ref} AS i "
-        f"FROM {source}json_each({row}.doc, '$.{root}') AS c WHERE c.atom IS NOT NULL"
+        f"FROM {source}json_each({row}.doc, '{at}') AS c WHERE c.atom IS NOT NULL"
     )
     if kind == "array":
         return top
     nested = (
         f"SELECT {row}.tenant, '{root}.' || c.key, e.atom, {row}.{ref} "
-        f"FROM {source}json_each({row}.doc, '$.{root}') AS c, json_each(c.value) AS e "
+        f"FROM {source}json_each({row}.doc, '{at}') AS c, json_each(c.value) AS e "
         "WHERE c.type = 'array' AND typeof(c.key) = 'text' AND e.atom IS NOT NULL"
     )
     return f"{top} UNION ALL {nested}"
@@ -319,14 +321,14 @@ def _add_entries_sql(mv: str, mvk: str, entries: str, *, ordered: bool = False) 
     ]
 
 
-def _old_entries_sql(mv: str, mvk: str, root: str, kind: MultiValue, ref: str) -> str:
+def _old_entries_sql(mv: str, mvk: str, root: str, kind: MultiValue, ref: str, keys: KeyMap) -> str:
     """DELETE of the old document's entries, by primary-key look-ups (no index by document).
 
     Scalar INs on each key column let SQLite seek the primary key. Keys and values are crossed,
     a superset of the document's own pairs: it deletes only entries of this document, and an
     update's trigger then adds back every entry of the new one.
     """
-    each = f"json_each(OLD.doc, '$.{root}')"
+    each = f"json_each(OLD.doc, '{keys.path(root)}')"
     paths = (
         f"SELECT CASE WHEN typeof(key) = 'text' THEN '{root}.' || key ELSE '{root}' END FROM {each}"
     )
@@ -343,13 +345,13 @@ def _old_entries_sql(mv: str, mvk: str, root: str, kind: MultiValue, ref: str) -
 
 
 def _trigger_sql(
-    table: str, mv: str, mvk: str, name: str, root: str, kind: MultiValue, ref: str
+    table: str, mv: str, mvk: str, name: str, root: str, kind: MultiValue, ref: str, keys: KeyMap
 ) -> list[str]:
-    check_field(root)
-    added = _add_entries_sql(mv, mvk, _entries_of("NEW", root, kind, ref))
+    added = _add_entries_sql(mv, mvk, _entries_of("NEW", root, kind, ref, keys=keys))
     insert = " ".join(f"{sql};" for sql in added)
-    delete = _old_entries_sql(mv, mvk, root, kind, ref)
-    changed = f"json_extract(OLD.doc, '$.{root}') IS NOT json_extract(NEW.doc, '$.{root}')"
+    delete = _old_entries_sql(mv, mvk, root, kind, ref, keys)
+    at = keys.path(root)
+    changed = f"json_extract(OLD.doc, '{at}') IS NOT json_extract(NEW.doc, '{at}')"
     return [
         f"CREATE TRIGGER {name}_del AFTER DELETE ON {table} BEGIN {delete} END",
         f"CREATE TRIGGER {name}_upd AFTER UPDATE OF doc ON {table} WHEN {changed} "
@@ -396,13 +398,19 @@ async def drop_old_layout(conn: aiosqlite.Connection, mv: str) -> None:
 
 
 async def create_multi_value_indexes(
-    conn: aiosqlite.Connection, spec: CollectionSpec, table: str
+    conn: aiosqlite.Connection,
+    spec: CollectionSpec,
+    table: str,
+    keys: KeyMap = NO_KEYS,
+    *,
+    kept: frozenset[str] = frozenset(),
 ) -> MultiValueIndexes | None:
     """Create the side table, key dictionary and triggers of the spec's multi-value indexes.
 
     Idempotent. An index whose current triggers are missing (new, or its table was rebuilt with
     new row keys, or laid out by older code) has its entries emptied and derived again from the
-    stored documents.
+    stored documents; unless the triggers were only dropped for the documents' rewrite to short
+    keys (`kept`, sqlite_keys.py), which changed no value: their entries still hold.
     """
     roots = multi_value_indexes(spec)
     if not roots:
@@ -430,11 +438,14 @@ async def create_multi_value_indexes(
             for old in ("", "_v2", TRIGGER_VERSION, f"{TRIGGER_VERSION}_n"):
                 for op in ("del", "upd"):
                     await conn.execute(f"DROP TRIGGER IF EXISTS {base}{old}_{op}")
-            await conn.execute(*delete_root_entries_sql(spec.name, root))
-            for sql in _trigger_sql(table, mv, mvk, name, root, kind, ref):
+            for sql in _trigger_sql(table, mv, mvk, name, root, kind, ref, keys):
                 await conn.execute(sql)
+            if f"{name}_del" in kept:
+                await conn.execute("COMMIT")
+                continue
+            await conn.execute(*delete_root_entries_sql(spec.name, root))
             # Sorted first: appending in key order is much faster than inserting all over.
-            entries = _entries_of("src", root, kind, ref, source=f"{table} AS src, ")
+            entries = _entries_of("src", root, kind, ref, keys=keys, source=f"{table} AS src, ")
             for sql in _add_entries_sql(mv, mvk, entries, ordered=True):
                 await conn.execute(sql)
         except BaseException:

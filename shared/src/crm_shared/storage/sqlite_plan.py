@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm_shared.storage.port import Contains, ContainsAny, Cursor, Eq, In, Range, Where
+from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_multi import Entry, EntrySet, MultiValueIndexes, key_code_sql
 from crm_shared.storage.sqlite_reads import Fetch
 from crm_shared.storage.sqlite_sql import bind, condition_sql, table_name
@@ -152,6 +153,7 @@ async def plan_source(
     multi: MultiValueIndexes | None,
     descending: bool = False,
     after: Cursor | None = None,
+    keys: KeyMap = NO_KEYS,
 ) -> str | Entry | EntrySet:
     """Where a page is read from: the table, a named index, or one value's multi-value entries.
 
@@ -196,10 +198,8 @@ async def plan_source(
     for cond in ranges:
         source = f"{table} INDEXED BY {indexes[cond.field]}"
         params = [tenant]
-        sql = (
-            f"SELECT NULL AS r FROM {source} WHERE tenant = ? AND {condition_sql(cond, params)} "
-            f"LIMIT {PROBE_LIMIT}"
-        )
+        test = condition_sql(cond, params, keys=keys)
+        sql = f"SELECT NULL AS r FROM {source} WHERE tenant = ? AND {test} LIMIT {PROBE_LIMIT}"
         probes.append((source, sql, params, "max"))
     counted = await _probe(fetch, probes)
     fewest = min(counted, key=lambda c: c.count)

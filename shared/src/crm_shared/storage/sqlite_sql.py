@@ -20,8 +20,8 @@ from crm_shared.storage.port import (
     Range,
     TextMatch,
     Where,
-    check_field,
 )
+from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_multi import MultiValueIndexes
 
 
@@ -30,13 +30,13 @@ def table_name(collection: str) -> str:
     return f"c_{collection}"
 
 
-def field_expr(path: str) -> str:
+def field_expr(path: str, keys: KeyMap = NO_KEYS) -> str:
     """The SQL expression reading a document field (id and tenant are columns)."""
     if path == "id":
         return "id"
     if path == "tenant":
         return "tenant"
-    return f"json_extract(doc, '$.{check_field(path)}')"
+    return f"json_extract(doc, '{keys.path(path)}')"
 
 
 def bind(value: Any) -> Any:
@@ -53,6 +53,7 @@ def condition_sql(
     params: list[Any],
     multi: MultiValueIndexes | None = None,
     tenant: str | None = None,
+    keys: KeyMap = NO_KEYS,
 ) -> str:
     """The SQL test of one condition, appending its parameters to `params`.
 
@@ -66,21 +67,21 @@ def condition_sql(
         return probe
     match cond:
         case Eq(field=path, value=None):
-            return f"{field_expr(path)} IS NULL"
+            return f"{field_expr(path, keys)} IS NULL"
         case Eq(field=path, value=value):
             params.append(bind(value))
-            return f"{field_expr(path)} = ?"
+            return f"{field_expr(path, keys)} = ?"
         case In(field=path, values=values):
             present = [v for v in values if v is not None]
-            parts = [f"{field_expr(path)} IS NULL"] if len(present) < len(values) else []
+            parts = [f"{field_expr(path, keys)} IS NULL"] if len(present) < len(values) else []
             if present:
                 params.extend(bind(v) for v in present)
-                parts.append(f"{field_expr(path)} IN ({', '.join('?' for _ in present)})")
+                parts.append(f"{field_expr(path, keys)} IN ({', '.join('?' for _ in present)})")
             return f"({' OR '.join(parts)})" if parts else "0"
         case Contains(field=path, value=value):
             params.append(bind(value))
             return (
-                f"EXISTS (SELECT 1 FROM json_each(doc, '$.{check_field(path)}') AS je "
+                f"EXISTS (SELECT 1 FROM json_each(doc, '{keys.path(path)}') AS je "
                 "WHERE je.value = ?)"
             )
         case ContainsAny(field=path, values=values):
@@ -88,25 +89,25 @@ def condition_sql(
                 return "0"
             params.extend(bind(v) for v in values)
             return (
-                f"EXISTS (SELECT 1 FROM json_each(doc, '$.{check_field(path)}') AS je "
+                f"EXISTS (SELECT 1 FROM json_each(doc, '{keys.path(path)}') AS je "
                 f"WHERE je.value IN ({', '.join('?' for _ in values)}))"
             )
         case Not(condition=inner):
             # A missing field makes the inner test NULL; its negation must then be true.
-            return f"NOT COALESCE(({condition_sql(inner, params, multi, tenant)}), 0)"
+            return f"NOT COALESCE(({condition_sql(inner, params, multi, tenant, keys)}), 0)"
         case TextMatch(field=path):
             # instr, not LIKE: LIKE ignores ASCII case and needs wildcard escaping. Checked even
             # where a text index selected the rows: it serves only words of 3+ characters.
             if not cond.words:
-                return f"typeof({field_expr(path)}) = 'text'"
+                return f"typeof({field_expr(path, keys)}) = 'text'"
             params.extend(cond.words)
-            return " AND ".join(f"instr({field_expr(path)}, ?) > 0" for _ in cond.words)
+            return " AND ".join(f"instr({field_expr(path, keys)}, ?) > 0" for _ in cond.words)
         case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
             parts = []
             for op, bound in ((">=", gte), ("<=", lte), (">", gt), ("<", lt)):
                 if bound is not None:
                     params.append(bind(bound))
-                    parts.append(f"{field_expr(path)} {op} ?")
+                    parts.append(f"{field_expr(path, keys)} {op} ?")
             return " AND ".join(parts) or "1"
     raise TypeError(f"unsupported condition {cond!r}")
 
@@ -116,9 +117,10 @@ def where_sql(
     where: Sequence[Where],
     params: list[Any],
     multi: MultiValueIndexes | None = None,
+    keys: KeyMap = NO_KEYS,
 ) -> str:
     """The WHERE clause of a tenant's documents matching every condition."""
     params.append(tenant)
     clauses = ["tenant = ?"]
-    clauses.extend(condition_sql(cond, params, multi, tenant) for cond in where)
+    clauses.extend(condition_sql(cond, params, multi, tenant, keys) for cond in where)
     return " AND ".join(clauses)

@@ -30,7 +30,8 @@ from typing import Any
 import aiosqlite
 import orjson
 
-from crm_shared.storage.port import CollectionSpec, TextMatch, Where, check_field
+from crm_shared.storage.port import CollectionSpec, TextMatch, Where
+from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_reads import Fetch
 from crm_shared.storage.sqlite_text_plan import TrigramCounts, quoted
 from crm_shared.text import MIN_INDEXED_LENGTH
@@ -144,8 +145,8 @@ class TextIndex:
         return keys
 
 
-def _text_of(row: str, field: str) -> str:
-    return f"json_extract({row}.doc, '$.{check_field(field)}')"
+def _text_of(row: str, field: str, keys: KeyMap) -> str:
+    return f"json_extract({row}.doc, '{keys.path(field)}')"
 
 
 def _indexed(text: str) -> str:
@@ -159,13 +160,13 @@ def indexed_text(doc: dict[str, Any], field: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _trigger_sql(table: str, ft: str, field: str) -> list[str]:
+def _trigger_sql(table: str, ft: str, field: str, keys: KeyMap) -> list[str]:
     """Triggers for deletes and updates; inserts add their text from Python (see insert_texts).
 
     FTS5 writes its pending postings out at the end of every statement inside a trigger, which
     made each inserted row cost ~60 µs more than the same insert made directly.
     """
-    new, old = _text_of("NEW", field), _text_of("OLD", field)
+    new, old = _text_of("NEW", field, keys), _text_of("OLD", field, keys)
     add = f"INSERT INTO {ft} (rowid, t) SELECT NEW.n, {new} WHERE {_indexed(new)};"
     # A contentless table drops a row's postings only when given the exact text it indexed.
     drop = f"INSERT INTO {ft} ({ft}, rowid, t) SELECT 'delete', OLD.n, {old} WHERE {_indexed(old)};"
@@ -238,14 +239,15 @@ async def create_keyed_table(conn: aiosqlite.Connection, table: str) -> None:
     await conn.execute("COMMIT")
 
 
-async def _drop_if_positional(conn: aiosqlite.Connection, ft: str) -> None:
-    """Drop an index made before it dropped positions, and its triggers: it is then rebuilt."""
+async def _drop_if_positional(conn: aiosqlite.Connection, ft: str) -> bool:
+    """Drop an index made before it dropped positions, and its triggers (it is then rebuilt);
+    whether it was."""
     async with conn.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (ft,)
     ) as cur:
         row = await cur.fetchone()
     if row is None or _DETAIL in str(row[0]):
-        return
+        return False
     await conn.execute("BEGIN IMMEDIATE")
     try:
         for trigger in (f"{ft}_del", f"{ft}_upd"):
@@ -255,16 +257,26 @@ async def _drop_if_positional(conn: aiosqlite.Connection, ft: str) -> None:
         await conn.execute("ROLLBACK")
         raise
     await conn.execute("COMMIT")
+    return True
 
 
-async def create_text_index(conn: aiosqlite.Connection, table: str, index: TextIndex) -> None:
+async def create_text_index(
+    conn: aiosqlite.Connection,
+    table: str,
+    index: TextIndex,
+    keys: KeyMap = NO_KEYS,
+    *,
+    kept: frozenset[str] = frozenset(),
+) -> None:
     """Create the FTS5 table and its triggers, filling it from the stored documents (idempotent).
 
     The fill runs whenever the triggers are new (a new index, or a table just rebuilt with new
-    row keys), after emptying the index, so it never holds postings of rows that moved.
+    row keys), after emptying the index, so it never holds postings of rows that moved; but not
+    when the triggers were only dropped for the documents' rewrite to short keys (`kept`,
+    sqlite_keys.py), which changed no text and no row key.
     """
     ft = index.table
-    await _drop_if_positional(conn, ft)
+    rebuilt = await _drop_if_positional(conn, ft)
     await conn.execute(
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {ft} USING fts5(t, content='', "
         f"tokenize='{_TOKENIZER}', {_DETAIL})"
@@ -274,12 +286,15 @@ async def create_text_index(conn: aiosqlite.Connection, table: str, index: TextI
     ) as cur:
         if await cur.fetchone() is not None:
             return
-    text = _text_of(table, index.field)
+    text = _text_of(table, index.field, keys)
     await conn.execute("BEGIN IMMEDIATE")
     try:
-        await conn.execute(f"INSERT INTO {ft} ({ft}) VALUES ('delete-all')")
-        for sql in _trigger_sql(table, ft, index.field):
+        for sql in _trigger_sql(table, ft, index.field, keys):
             await conn.execute(sql)
+        if f"{ft}_del" in kept and not rebuilt:
+            await conn.execute("COMMIT")
+            return
+        await conn.execute(f"INSERT INTO {ft} ({ft}) VALUES ('delete-all')")
         await conn.execute(
             f"INSERT INTO {ft} (rowid, t) SELECT n, {text} FROM {table} WHERE {_indexed(text)}"
         )
