@@ -24,7 +24,7 @@ from typing import Any
 
 from crm_contacts.adapters.duplicates import MATCH_VIEW, CandidateFinder
 from crm_contacts.domain.matching import MatchProfile, match_profile
-from crm_contacts.domain.matching.names import NAME_KEYS, block_keys, name_tokens
+from crm_contacts.domain.matching.names import NAME_KEYS, name_tokens, weak_block_keys
 from crm_contacts.service_layer.candidates import (
     IDENTIFIER_CANDIDATES,
     NAME_CANDIDATES,
@@ -98,7 +98,9 @@ class RoundBlocks:
     def _keep_names(self, holders: Sequence[dict[str, Any]], keys: set[str]) -> None:
         by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for holder in holders:
-            held = [k for k in block_keys(name_tokens(holder.get("name") or "")) if k in keys]
+            # similar_names tokenizes the same names next: name_tokens' cache serves both.
+            tokens = name_tokens(holder.get("name") or "")
+            held = [k for k in weak_block_keys(tokens) if k in keys]
             if not held:
                 # Stored keys that are not its name's (a rule changed since it was written):
                 # these keys' look-ups read the store, which holds the truth.
