@@ -9,8 +9,8 @@ transaction, `queue_rematch` with the import job), then, in process:
     read in bulk per round) and one look-up per contact (`match_list` in its own read, what
     rounds did before) -> contacts/s each;
 (3) the ceiling: reading the same rounds' blocks (every kind of key, each round's keys in one
-    IN list per kind) with hand-written SQL and decoding the rows -> contacts/s, and the ratio
-    of (1) to it.
+    IN list per kind; the weak name blocks as names alone, as the rounds read them) with
+    hand-written SQL and decoding the rows -> contacts/s, and the ratio of (1) to it.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from crm_contacts.adapters.duplicates import (
 )
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.matching.names import NAME_KEYS
+from crm_contacts.service_layer.candidates import STRONG_NAME_KEYS, WEAK_NAME_KEYS
 from crm_contacts.service_layer.duplicates import (
     IMPORT_REMATCH_BATCH,
     match_list,
@@ -48,15 +49,20 @@ from crm_shared.storage.sqlite_keys import stored_path
 
 IMPORT_BATCH = 1_000
 JOB = "bench-import"
-# What a round reads of each holder, by hand: the projection the service's MATCH_VIEW asks for.
+# What a round reads of each holder, by hand: the projection the service's MATCH_VIEW asks for,
+# and the name alone for the weak name blocks (the service derives their keys from the name).
 # {name}, {company}, {match_keys}: the fields' paths in the store (`stored_path`: short codes).
-BLOCKS_SQL = (
-    "SELECT c.id, json_extract(c.doc, '{name}'), json_extract(c.doc, '{company}'), "
-    "json_extract(c.doc, '{match_keys}') FROM c_contacts AS c NOT INDEXED "
+_HOLDERS_OF = (
+    "FROM c_contacts AS c NOT INDEXED "
     # Match keys name contacts by row key, as the service reads them (see duplicates_bench).
     "WHERE c.tenant = ? AND c.n IN (SELECT e_ref FROM mv_contacts WHERE e_key = "
     "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = ?) AND e_value IN ({marks}))"
 )
+BLOCKS_SQL = (
+    "SELECT c.id, json_extract(c.doc, '{name}'), json_extract(c.doc, '{company}'), "
+    "json_extract(c.doc, '{match_keys}') " + _HOLDERS_OF
+)
+WEAK_BLOCKS_SQL = "SELECT c.id, json_extract(c.doc, '{name}') " + _HOLDERS_OF
 KEYS_SQL = "SELECT json_extract(doc, '{match_keys}') FROM c_contacts WHERE id IN ({marks})"
 
 
@@ -147,16 +153,18 @@ def measure_ceiling(path: Path, ids: list[str]) -> float:
                 for k in orjson.loads(raw)
             }
             kinds = [
-                {k for k in keys if not k.startswith(NAME_KEYS)},
-                *({k for k in keys if k.startswith(prefix)} for prefix in NAME_KEYS),
+                ({k for k in keys if not k.startswith(NAME_KEYS)}, BLOCKS_SQL),
+                *(({k for k in keys if k.startswith(p)}, BLOCKS_SQL) for p in STRONG_NAME_KEYS),
+                ({k for k in keys if k.startswith(WEAK_NAME_KEYS)}, WEAK_BLOCKS_SQL),
             ]
-            for kind in kinds:
+            for kind, query in kinds:
                 values = sorted(kind)
                 for start in range(0, len(values), 500):  # the service's IN lists
                     part = values[start : start + 500]
-                    sql = BLOCKS_SQL.format(marks=", ".join("?" for _ in part), **paths)
+                    sql = query.format(marks=", ".join("?" for _ in part), **paths)
                     for row in db.execute(sql, [TENANT, TENANT, "match_keys", *part]):
-                        orjson.loads(row[3])
+                        if len(row) > 3:
+                            orjson.loads(row[3])
                         rows += 1
     finally:
         db.close()

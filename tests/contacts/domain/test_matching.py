@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm_contacts.domain.matching import (
+    block_keys,
     match_keys,
     match_profile,
     name_tokens,
@@ -13,6 +14,11 @@ from crm_contacts.domain.matching import (
     soundex,
 )
 from crm_contacts.domain.matching.blocking import ScanStats, scan_pairs
+from crm_contacts.domain.matching.names import (
+    FIRST_INITIAL_KEY,
+    LAST_INITIAL_KEY,
+    weak_block_keys,
+)
 from crm_contacts.domain.matching.pairs import dismissed_pair, new_pair, pair_id, rescored_pair
 from crm_contacts.domain.matching.scoring import name_similarity, similar_names
 
@@ -212,3 +218,15 @@ def test_the_name_pre_filter_keeps_what_name_similarity_calls_similar() -> None:
     assert kept == [1, 2, 3]  # "Jon Slmith" is just below the line (0.846)
     similar = [at for at, n in enumerate(names) if name_similarity(probe, _p("c", name=n)) >= 0.85]
     assert kept == similar
+
+
+def test_the_weak_block_keys_are_those_a_name_is_stored_with() -> None:
+    # A re-match round derives a holder's weak blocks from its name alone: they must be the
+    # ones `block_keys` stores, whatever the accents, nicknames, punctuation or word count.
+    for name in ("Bob Dylan", "Zoë  MÜLLER", "J. Smith", "Mary Ann O'Neil", "Cher", "", "—"):
+        tokens = name_tokens(name)
+        stored = [
+            k for k in block_keys(tokens) if k.startswith((LAST_INITIAL_KEY, FIRST_INITIAL_KEY))
+        ]
+        assert list(weak_block_keys(tokens)) == stored
+    assert weak_block_keys(name_tokens("Bob Dylan")) == ("l:dylan r", "f:robert d")

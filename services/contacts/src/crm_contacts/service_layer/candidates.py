@@ -117,20 +117,36 @@ def needs_weak_blocks(matches: Sequence[Match]) -> bool:
     return not any(SIMILAR_NAME_REASON in m.reasons for m in matches)
 
 
-async def weak_matches(
+async def similar_weak_holders(
     source: BlockSource, profile: MatchProfile, *, seen: Collection[str]
-) -> list[Match]:
-    """The matches among the weak blocks' holders with similar names (see WEAK_HOLDERS)."""
+) -> list[str]:
+    """Ids of the weak blocks' holders not in `seen` with similar names (see WEAK_HOLDERS)."""
     block = [k for k in profile.keys if k.startswith(WEAK_NAME_KEYS)]
     if not block:
         return []
     holders = await source.weak_holders(block, limit=WEAK_HOLDERS)
     unseen = [h for h in holders if h["id"] not in seen]
     similar = similar_names(profile, [str(h.get("name") or "") for h in unseen])
-    if not similar:
+    return [unseen[at]["id"] for at in similar[:NAME_CANDIDATES]]
+
+
+async def matches_among(
+    source: BlockSource, profile: MatchProfile, ids: Sequence[str]
+) -> list[Match]:
+    """The matches among these holders (read as MATCH_VIEW), best first."""
+    if not ids:
         return []
-    views = await source.views([unseen[at]["id"] for at in similar[:NAME_CANDIDATES]])
+    views = await source.views(ids)
     return rank(profile, (source.profile(view) for view in views))
+
+
+async def weak_matches(
+    source: BlockSource, profile: MatchProfile, *, seen: Collection[str]
+) -> list[Match]:
+    """The matches among the weak blocks' holders with similar names (see WEAK_HOLDERS)."""
+    return await matches_among(
+        source, profile, await similar_weak_holders(source, profile, seen=seen)
+    )
 
 
 async def matches_from(source: BlockSource, profile: MatchProfile) -> list[Match]:

@@ -41,10 +41,11 @@ from crm_contacts.service_layer.candidates import NAME_CANDIDATES as NAME_CANDID
 from crm_contacts.service_layer.candidates import WEAK_HOLDERS as WEAK_HOLDERS
 from crm_contacts.service_layer.candidates import (
     FinderSource,
+    matches_among,
     matches_from,
     needs_weak_blocks,
+    similar_weak_holders,
     strong_matches,
-    weak_matches,
 )
 from crm_contacts.service_layer.handlers import visible
 from crm_contacts.service_layer.rematch_blocks import RoundBlocks
@@ -196,13 +197,19 @@ async def rematch_round(
     weak = [p for cid, p in profiles.items() if needs_weak_blocks(found[cid])]
     if weak:
         await blocks.read_weak(weak)
+    similar: dict[str, list[str]] = {}
     for at, profile in enumerate(weak):
-        more = await weak_matches(blocks, profile, seen=strong[profile.id].keys())
-        if more:
+        similar[profile.id] = await similar_weak_holders(
+            blocks, profile, seen=strong[profile.id].keys()
+        )
+        await _yield_now_and_then(at)
+    # The few similar holders of the whole round, read whole enough to be scored at once.
+    await blocks.read_views(i for ids in similar.values() for i in ids)
+    for profile in weak:
+        if more := await matches_among(blocks, profile, similar[profile.id]):
             found[profile.id] = sorted(
                 found[profile.id] + more, key=lambda m: (-m.score, m.contact_id)
             )
-        await _yield_now_and_then(at)
     return found
 
 

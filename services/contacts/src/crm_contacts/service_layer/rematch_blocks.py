@@ -7,6 +7,13 @@ answered from memory with the limits a look-up of its own has (candidates.py), s
 the pairs one-by-one look-ups find; contacts of one round that share a key find each other in
 what was read once. A kind with more holders than the round may read (a common name's sound at
 a million contacts) is not kept: its look-ups go to the store one by one, as before.
+
+The weak name blocks hold ~170 holders per contact at a million stored, and a look-up needs only
+their names: they are read as names alone (decoding each holder's whole `match_keys` array was
+most of a round's time). Which of the round's weak keys a holder holds is derived from its name,
+as its stored keys were (`match_keys`: a name's blocks are a function of the name alone). The
+few holders with similar names are then read as MATCH_VIEW in one query for the round
+(`read_views`).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Any
 
 from crm_contacts.adapters.duplicates import MATCH_VIEW, CandidateFinder
 from crm_contacts.domain.matching import MatchProfile, match_profile
-from crm_contacts.domain.matching.names import NAME_KEYS
+from crm_contacts.domain.matching.names import NAME_KEYS, name_tokens, weak_block_keys
 from crm_contacts.service_layer.candidates import (
     IDENTIFIER_CANDIDATES,
     NAME_CANDIDATES,
@@ -27,6 +34,8 @@ from crm_contacts.service_layer.candidates import (
     FinderSource,
 )
 from crm_shared.storage import DocumentStore
+
+_NAME_ONLY = ("name",)
 
 
 def _identifiers(keys: Iterable[str]) -> set[str]:
@@ -45,6 +54,10 @@ class RoundBlocks:
         self._tenant = tenant
         self._by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._by_id: dict[str, dict[str, Any]] = {}
+        # The weak blocks' holders by key, each holding its id and name only.
+        self._names_by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # Ids whose MATCH_VIEW was asked for in bulk: those not in _by_id are not live.
+        self._views_read: set[str] = set()
         self._profiles: dict[str, MatchProfile] = {}
         # Keys whose holders were all read: only their look-ups are answered from memory.
         self._complete: set[str] = set()
@@ -69,9 +82,45 @@ class RoundBlocks:
         await self._read(kinds, contacts=len(profiles))
 
     async def read_weak(self, profiles: Sequence[MatchProfile]) -> None:
-        """Read the weak name blocks of these contacts (those whose strong ones found no name)."""
-        keys = _of_kind((k for p in profiles for k in p.keys), WEAK_NAME_KEYS)
-        await self._read([(keys, WEAK_HOLDERS)], contacts=len(profiles))
+        """Read the names of the weak blocks' holders of these contacts (those whose strong
+        blocks found no similar name), one query."""
+        wanted = _of_kind((k for p in profiles for k in p.keys), WEAK_NAME_KEYS) - self._complete
+        if not wanted:
+            return
+        async with self._store.reader() as session:
+            names, complete = await CandidateFinder(session, self._tenant).every_holder(
+                sorted(wanted), limit=WEAK_HOLDERS * len(profiles), fields=_NAME_ONLY
+            )
+        self.queries += 1
+        if complete:
+            self._keep_names(names, wanted)
+
+    def _keep_names(self, holders: Sequence[dict[str, Any]], keys: set[str]) -> None:
+        by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for holder in holders:
+            # similar_names tokenizes the same names next: name_tokens' cache serves both.
+            tokens = name_tokens(holder.get("name") or "")
+            held = [k for k in weak_block_keys(tokens) if k in keys]
+            if not held:
+                # Stored keys that are not its name's (a rule changed since it was written):
+                # these keys' look-ups read the store, which holds the truth.
+                return
+            for key in held:
+                by_key[key].append(holder)
+        self._names_by_key.update(by_key)
+        self._complete |= keys
+
+    async def read_views(self, ids: Iterable[str]) -> None:
+        """Read these contacts as MATCH_VIEW, one query, for `views` to answer from memory."""
+        wanted = sorted({i for i in ids if i not in self._by_id} - self._views_read)
+        if not wanted:
+            return
+        async with self._store.reader() as session:
+            views = await CandidateFinder(session, self._tenant).live_views(wanted)
+        self.queries += 1
+        for view in views:
+            self._by_id.setdefault(view["id"], view)
+        self._views_read.update(wanted)
 
     async def _read(self, kinds: Sequence[tuple[set[str], int]], *, contacts: int) -> None:
         async with self._store.reader() as session:
@@ -103,11 +152,18 @@ class RoundBlocks:
         return [found[i] for i in sorted(found)[:limit]]
 
     async def weak_holders(self, keys: Sequence[str], *, limit: int) -> list[dict[str, Any]]:
-        return await self.holders(keys, limit=limit)
+        if not self._complete.issuperset(keys):
+            async with self._store.reader() as session:
+                self.fallbacks += 1
+                return await FinderSource(CandidateFinder(session, self._tenant)).weak_holders(
+                    keys, limit=limit
+                )
+        found = {h["id"]: h for key in keys for h in self._names_by_key.get(key, ())}
+        return [found[i] for i in sorted(found)[:limit]]
 
     async def views(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        if all(i in self._by_id for i in ids):
-            return [self._by_id[i] for i in sorted(set(ids))]
+        if all(i in self._by_id or i in self._views_read for i in ids):
+            return [self._by_id[i] for i in sorted(set(ids)) if i in self._by_id]
         async with self._store.reader() as session:
             self.fallbacks += 1
             return await FinderSource(CandidateFinder(session, self._tenant)).views(ids)
