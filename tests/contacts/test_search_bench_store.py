@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.read_bench import _backfill_pending
 from bench.search_bench import TENANT, load
 from crm_contacts.adapters.derived_backfill import BACKFILL_SPECS, DERIVED_BACKFILLS
 from crm_contacts.adapters.derived_backfill import PROGRESS_TENANT as BACKFILL_TENANT
@@ -42,3 +43,17 @@ async def test_the_loaded_contacts_already_hold_the_current_derived_fields(
         assert (run.processed, run.rewritten) == (300, 0)
     finally:
         await store.close()
+
+
+async def test_the_read_bench_tells_a_kept_store_the_backfill_would_walk(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.sqlite3"
+    await load(path, 50)
+    assert not _backfill_pending(path)
+    store = SqliteStore(path)
+    await store.start(COLLECTION_SPECS + BACKFILL_SPECS)
+    try:
+        async with store.transaction() as session:  # as a store loaded by the older loader
+            await session.delete(DERIVED_BACKFILLS, tenant=BACKFILL_TENANT, id=TENANT)
+    finally:
+        await store.close()
+    assert _backfill_pending(path)
