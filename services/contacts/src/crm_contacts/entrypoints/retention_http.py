@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from crm_contacts.entrypoints.deps import Settings, Store
+from crm_contacts.entrypoints.deps import Clock, Settings, Store
 from crm_contacts.service_layer.retention import purge_expired
 from crm_shared.http import AdminAuth
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
-
-
-def _clock(request: Request) -> Callable[[], datetime]:
-    # The app's clock (utcnow), replaceable so retention can be tested without waiting.
-    clock: Callable[[], datetime] = request.app.state.clock
-    return clock
-
-
-Clock = Annotated[Callable[[], datetime], Depends(_clock)]
 
 
 class PurgeResult(BaseModel):

@@ -12,7 +12,7 @@ from crm_gdpr.settings import GdprSettings
 from crm_shared.http import StoreDep
 
 
-def _settings(request: Request) -> GdprSettings:
+def _settings_of(request: Request) -> GdprSettings:
     settings: GdprSettings = request.app.state.settings
     return settings
 
@@ -22,16 +22,22 @@ def _http(request: Request) -> httpx.AsyncClient:
     return client
 
 
-def _contacts(request: Request) -> ContactsApi:
+# The dependencies are async: FastAPI runs a plain function in a thread, a hop that costs
+# more than building a client wrapper from `app.state`.
+async def _settings(request: Request) -> GdprSettings:
+    return _settings_of(request)
+
+
+async def _contacts(request: Request) -> ContactsApi:
     # Forwarding the caller's credentials makes the contacts service enforce the tenant too.
-    settings = _settings(request)
+    settings = _settings_of(request)
     return ContactsApi(
         _http(request), settings.crm_contacts_url, request.headers.get("authorization")
     )
 
 
-def _timeline(request: Request) -> TimelineApi:
-    settings = _settings(request)
+async def _timeline(request: Request) -> TimelineApi:
+    settings = _settings_of(request)
     return TimelineApi(
         _http(request),
         settings.crm_timeline_url,
@@ -40,8 +46,8 @@ def _timeline(request: Request) -> TimelineApi:
     )
 
 
-def _importer(request: Request) -> ImporterApi:
-    settings = _settings(request)
+async def _importer(request: Request) -> ImporterApi:
+    settings = _settings_of(request)
     return ImporterApi(
         _http(request), settings.crm_importer_url, request.headers.get("authorization")
     )
