@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Iterator
 
@@ -95,3 +96,14 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes | None]:
 
     monkeypatch.setattr(consumer_module, "parse_record", counting)
     return seen
+
+
+@pytest.fixture
+def collector_enabled() -> Iterator[None]:
+    """The collector running, as in a service; its state put back afterwards."""
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -13,13 +13,19 @@ from crm_contacts.service_layer.derived_backfill import backfill_derived_fields,
 from crm_shared.storage.sqlite import SqliteStore
 
 
+async def _started(tmp_path: Path, contacts: int) -> SqliteStore:
+    """The bench loader's store of `contacts`, started as the contacts service starts it."""
+    path = tmp_path / "contacts.sqlite3"
+    await load(path, contacts)
+    store = SqliteStore(path)
+    await store.start(COLLECTION_SPECS + BACKFILL_SPECS)
+    return store
+
+
 async def test_a_service_started_on_the_loaded_store_walks_none_of_its_contacts(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "contacts.sqlite3"
-    await load(path, 300)
-    store = SqliteStore(path)
-    await store.start(COLLECTION_SPECS + BACKFILL_SPECS)
+    store = await _started(tmp_path, 300)
     try:
         assert (await tenant_progress(store, TENANT))["status"] == "finished"
         run = await backfill_derived_fields(store, pause=0)
@@ -32,10 +38,7 @@ async def test_the_loaded_contacts_already_hold_the_current_derived_fields(
     tmp_path: Path,
 ) -> None:
     # What makes the finished record true: a backfill from scratch rewrites none of them.
-    path = tmp_path / "contacts.sqlite3"
-    await load(path, 300)
-    store = SqliteStore(path)
-    await store.start(COLLECTION_SPECS + BACKFILL_SPECS)
+    store = await _started(tmp_path, 300)
     try:
         async with store.transaction() as session:
             await session.delete(DERIVED_BACKFILLS, tenant=BACKFILL_TENANT, id=TENANT)

@@ -53,17 +53,6 @@ def test_every_served_service_process_sets_them_before_serving(
     assert seen == [THROUGHPUT_THRESHOLDS]
 
 
-@pytest.fixture
-def collector_enabled() -> Iterator[None]:
-    """The collector running, as in a service; its state put back afterwards."""
-    was = gc.isenabled()
-    gc.enable()
-    try:
-        yield
-    finally:
-        (gc.enable if was else gc.disable)()
-
-
 @pytest.mark.usefixtures("collector_enabled")
 def test_a_batch_runs_without_collections_and_the_collector_runs_again_after() -> None:
     with collection_paused():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,16 +12,8 @@ from crm_shared.events import ImportBatchProcessed
 from crm_shared.storage import ConcurrentWriteError
 from tests.contacts.helpers import Harness, envelope, import_batch
 
-
-@pytest.fixture(autouse=True)
-def collector_enabled() -> Iterator[None]:
-    """The collector running, as in a service; its state put back afterwards."""
-    was = gc.isenabled()
-    gc.enable()
-    try:
-        yield
-    finally:
-        (gc.enable if was else gc.disable)()
+# The collector running, as in a service (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("collector_enabled")
 
 
 async def test_a_batch_writes_with_the_collector_paused_and_it_runs_again_after(
