@@ -32,7 +32,7 @@ from bench.duplicates_data import KINDS, KnownPair, generate
 from bench.kept_store import stored_ids
 from bench.stats import median_p95_ms
 from crm_contacts.adapters.duplicates import DUPLICATE_PAIRS, CandidateFinder, PairRepository
-from crm_contacts.adapters.repository import COLLECTION_SPECS
+from crm_contacts.adapters.repository import COLLECTION_SPECS, ContactRepository
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.domain.matching.blocking import MAX_BLOCK, blocks, comparison_groups
@@ -77,7 +77,9 @@ async def load(path: Path, profiles: list[dict[str, Any]]) -> tuple[list[str], f
             docs.append(doc)
             ids.append(doc["id"])
         async with store.transaction() as session:
-            await session.insert_many("contacts", docs)
+            # The service's insert: the tenant's first batch records the derived-fields backfill
+            # finished, so a service started on this store does not walk every contact.
+            await ContactRepository(session, TENANT).add_many(docs)
     loaded = time.perf_counter() - started
     await store.close()
     started = time.perf_counter()

@@ -240,3 +240,104 @@ async def test_the_backfill_resumes_after_the_last_committed_chunk(store: Docume
     assert (run.processed, run.rewritten) == (3, 3)  # the two committed ones are not read again
     for old in olds:
         assert any(key.startswith("f:") for key in (await _stored(store, old))["match_keys"])
+
+
+class ContactReadCountingStore:
+    """A store that counts the contacts its sessions read (`find` and `get`)."""
+
+    def __init__(self, inner: DocumentStore) -> None:
+        self._inner = inner
+        self.contact_reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _counting(self, session: Session) -> Session:
+        store = self
+
+        class Counting:
+            def __getattr__(self, name: str) -> Any:
+                method = getattr(session, name)
+                if name not in ("find", "get"):
+                    return method
+
+                async def counted(collection: str, **kwargs: Any) -> Any:
+                    found = await method(collection, **kwargs)
+                    if collection == "contacts":
+                        store.contact_reads += 1
+                    return found
+
+                return counted
+
+        return Counting()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        async with self._inner.transaction() as session:
+            yield self._counting(session)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Session]:
+        async with self._inner.reader() as session:
+            yield self._counting(session)
+
+
+def _current(name: str, tenant: str = TENANT) -> dict[str, Any]:
+    return dict(
+        new_contact(
+            contact_id=new_id(), tenant=tenant, profile={"name": name}, source="manual", now=NOW
+        )
+    )
+
+
+async def test_a_tenant_whose_first_contacts_current_code_wrote_is_never_walked(
+    store: DocumentStore,
+) -> None:
+    async with store.transaction() as session:
+        await ContactRepository(session, TENANT).add_many([_current("Ada"), _current("Bo")])
+    async with store.transaction() as session:
+        await ContactRepository(session, TENANT).add(_current("Cy"))
+    counting = ContactReadCountingStore(store)
+
+    run = await backfill_derived_fields(counting, pause=0)
+
+    assert (run.tenants, run.processed, run.rewritten, counting.contact_reads) == (1, 0, 0, 0)
+    async with store.reader() as session:
+        progress = await read_progress(session, TENANT)
+    assert progress is not None
+    assert (progress["version"], progress["finished"]) == (DERIVED_FIELDS_VERSION, True)
+
+
+async def test_a_tenant_holding_contacts_of_older_code_is_still_walked_after_a_current_write(
+    store: DocumentStore,
+) -> None:
+    old = _stored_by_older_code("John Smith")
+    await _insert(store, [old])
+    async with store.transaction() as session:
+        await ContactRepository(session, TENANT).add_many([_current("Ada")])
+    async with store.reader() as session:
+        assert await read_progress(session, TENANT) is None
+
+    run = await backfill_derived_fields(store, pause=0)
+
+    assert (run.processed, run.rewritten) == (2, 1)
+    assert any(key.startswith("f:") for key in (await _stored(store, old))["match_keys"])
+
+
+async def test_a_tenant_the_walk_started_keeps_its_progress_when_current_code_writes(
+    store: DocumentStore,
+) -> None:
+    olds = sorted(
+        (_stored_by_older_code(f"John Smith{n}") for n in range(3)), key=lambda d: d["id"]
+    )
+    await _insert(store, olds)
+    with pytest.raises(Crash):
+        await backfill_derived_fields(CrashingStore(store, crash_on=2), chunk=1, pause=0)
+    async with store.transaction() as session:
+        await ContactRepository(session, TENANT).add(_current("Ada"))
+
+    run = await backfill_derived_fields(store, chunk=1, pause=0)
+
+    assert (run.processed, run.rewritten) == (3, 2)  # the rest of the old ones and the new one
+    for old in olds:
+        assert any(key.startswith("f:") for key in (await _stored(store, old))["match_keys"])

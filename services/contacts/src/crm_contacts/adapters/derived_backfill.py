@@ -4,6 +4,9 @@ One progress record per contacts tenant, under the reserved tenant "" (one loop 
 tenant): the version it brings contacts to, the last contact id done, counts, and whether the
 tenant is finished. It is written in the same transaction as the contacts of each chunk, so a
 crash loses at most the chunk in flight, which the next run does again.
+
+A tenant whose first contact current code writes never needs the walk: that first write records
+it finished (`record_current_at_first_write`), so a fresh store is never walked at start-up.
 """
 
 from __future__ import annotations
@@ -44,6 +47,22 @@ async def save_progress(session: Session, record: dict[str, Any], *, new: bool) 
         await session.insert(DERIVED_BACKFILLS, record)
     else:
         await session.replace(DERIVED_BACKFILLS, record)
+
+
+async def record_current_at_first_write(session: Session, tenant: str, version: int) -> None:
+    """Record the tenant finished at `version` if it has no progress record and no contact yet.
+
+    Called in the transaction that inserts contacts, before the insert: a tenant with no contact
+    at all holds nothing older code wrote, and every later write derives the current fields, so
+    walking it would read every contact to rewrite none. A tenant with contacts and no record
+    holds some from older code: it is left to the walk. One primary-key read per insert
+    transaction once the record exists (two until then, for a tenant waiting for its walk).
+    """
+    if await read_progress(session, tenant) is not None:
+        return
+    if await session.find(CONTACTS, tenant=tenant, limit=1):
+        return
+    await save_progress(session, {**fresh_progress(tenant, version), "finished": True}, new=True)
 
 
 async def every_progress(session: Session) -> list[dict[str, Any]]:
