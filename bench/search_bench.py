@@ -36,12 +36,7 @@ from typing import Any
 from bench.search_writes import WRITE_BATCH, ImportLikeWrites
 from bench.stats import median_p95_ms
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS
-from crm_contacts.adapters.derived_backfill import (
-    BACKFILL_SPECS,
-    fresh_progress,
-    read_progress,
-    save_progress,
-)
+from crm_contacts.adapters.derived_backfill import BACKFILL_SPECS, fresh_progress, save_progress
 from crm_contacts.adapters.repository import COLLECTION_SPECS, CONTACTS, ContactRepository
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.contact_doc import as_stored
@@ -188,10 +183,7 @@ async def load(path: Path, count: int) -> tuple[list[str], float, float]:
     store = SqliteStore(path)
     await store.start(COLLECTION_SPECS + BACKFILL_SPECS)
     async with store.transaction() as session:
-        # The first `add_many` recorded it already; a record of another version is replaced.
-        await save_progress(
-            session, _backfilled(), new=await read_progress(session, TENANT) is None
-        )
+        await save_progress(session, _backfilled(), new=True)
     await store.close()
     return emails, loaded, time.perf_counter() - started
 

@@ -7,12 +7,11 @@ from typing import Any
 
 from crm_contacts.adapters.consents import CONSENT_SPECS
 from crm_contacts.adapters.custom_fields import CUSTOM_FIELDS_SPEC
-from crm_contacts.adapters.derived_backfill import BACKFILL_SPECS, record_current_at_first_write
+from crm_contacts.adapters.derived_backfill import BACKFILL_SPECS
 from crm_contacts.adapters.duplicates import MATCHING_SPECS
 from crm_contacts.adapters.import_batches import IMPORT_BATCH_SPECS
 from crm_contacts.adapters.import_cancellations import CANCELLATION_SPECS
 from crm_contacts.adapters.tags import TAG_SPECS
-from crm_contacts.domain.derived_fields import DERIVED_FIELDS_VERSION
 from crm_contacts.domain.matching.profile import EMAIL_KEY
 from crm_shared.contact_fields import FIELDS
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
@@ -169,15 +168,11 @@ class ContactRepository:
 
     async def add(self, doc: dict[str, Any]) -> None:
         """Insert a new contact."""
-        # A tenant's first contact written by this code needs no derived-fields walk.
-        await record_current_at_first_write(self._session, self._tenant, DERIVED_FIELDS_VERSION)
         await self._session.insert(CONTACTS, doc)
 
     async def add_many(self, docs: Sequence[dict[str, Any]]) -> None:
         """Insert new contacts in one statement batch."""
         if docs:
-            # A tenant's first contacts written by this code need no derived-fields walk.
-            await record_current_at_first_write(self._session, self._tenant, DERIVED_FIELDS_VERSION)
             await self._session.insert_many(CONTACTS, docs)
 
     async def save_many(self, docs: Sequence[dict[str, Any]]) -> bool:
@@ -195,9 +190,7 @@ class ContactRepository:
             )
         if removed != len(ids):
             return False
-        # Not `add_many`: the tenant's contacts were just deleted here, not absent before.
-        if docs:
-            await self._session.insert_many(CONTACTS, docs)
+        await self.add_many(docs)
         return True
 
     async def save_all(
