@@ -62,7 +62,7 @@ from crm_shared.storage.sqlite_plan import (
     side_ids,
     side_join,
 )
-from crm_shared.storage.sqlite_reads import LazyRead, fetch_all
+from crm_shared.storage.sqlite_reads import LazyRead, end_read, fetch_all
 from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
 from crm_shared.storage.sqlite_sql import field_expr as _expr
@@ -684,7 +684,7 @@ class SqliteStore:
                 )
             finally:
                 if read.began:
-                    await _end(self._reader, "COMMIT")
+                    end_read(self._reader)  # queued, not waited for (sqlite_reads.py)
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         # Published entries whose delete has not committed yet are still rows: skip them.
