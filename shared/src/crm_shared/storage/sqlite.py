@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,15 @@ from crm_shared.storage.sqlite_plan import (
     side_join,
 )
 from crm_shared.storage.sqlite_reads import LazyRead, fetch_all
+from crm_shared.storage.sqlite_replace import (
+    Held,
+    PlainEntry,
+    ReplaceWrite,
+    current_sql,
+    held_documents,
+    plan_replaces,
+)
+from crm_shared.storage.sqlite_replace import write as write_replaces
 from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
 from crm_shared.storage.sqlite_sql import field_expr as _expr
@@ -357,18 +366,14 @@ class SqliteSession:
         self, multi: MultiValueIndexes, first: int, docs: Sequence[dict[str, Any]]
     ) -> list[SideRow]:
         """The side-table rows of documents inserted with row keys from `first` on."""
-        known = self._key_codes.get(multi.collection, {})
-        made = self.new_key_codes.setdefault(multi.collection, {})
-        side: list[SideRow] = []
-        for n, doc in enumerate(docs, start=first):
-            tenant = doc["tenant"]
-            for path, value, ref in multi.rows(doc, n):
-                pair = (tenant, path)
-                code = known.get(pair) or made.get(pair)
-                if code is None:
-                    code = made[pair] = await self._key_code(multi, pair)
-                side.append((code, value, ref))
-        return side
+        return await self._coded(
+            multi,
+            (
+                (doc["tenant"], path, value, ref)
+                for n, doc in enumerate(docs, start=first)
+                for path, value, ref in multi.rows(doc, n)
+            ),
+        )
 
     async def _key_code(self, multi: MultiValueIndexes, pair: tuple[str, str]) -> int:
         """The key of (tenant, path), made now if no process has made it yet."""
@@ -387,39 +392,97 @@ class SqliteSession:
         self, collection: str, doc: dict[str, Any], *, expected_version: int | None = None
     ) -> bool:
         self._require_write()
-        sql = f"UPDATE {_table(collection)} SET doc = ? WHERE tenant = ? AND id = ?"
-        params: list[Any] = [self._codec(collection).encode(doc), doc["tenant"], doc["id"]]
-        if expected_version is not None:
-            sql += f" AND {_expr('version', self._keys(collection))} = ?"
-            params.append(expected_version)
-        try:
-            cur = await self._conn.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            raise DuplicateKeyError(str(exc)) from exc
-        return cur.rowcount == 1
+        return await self._replace(collection, [doc], [expected_version]) == 1
 
     async def replace_many(
         self, collection: str, docs: Sequence[dict[str, Any]], *, expected_versions: Sequence[int]
     ) -> int:
         self._require_write()
-        encode = self._codec(collection).encode
-        rows = [
-            (encode(doc), doc["tenant"], doc["id"], version)
-            for doc, version in zip(docs, expected_versions, strict=True)
-        ]
-        if not rows:
+        return await self._replace(collection, docs, expected_versions)
+
+    async def _replace(
+        self, collection: str, docs: Sequence[dict[str, Any]], versions: Sequence[int | None]
+    ) -> int:
+        """Replace documents stored at their expected versions (None: any); how many were."""
+        if len(docs) != len(versions):
+            raise ValueError("one expected version per document")
+        if not docs:
             return 0
-        # An UPDATE keeps the row key, so the side-table and text triggers rewrite only the
-        # entries of the fields whose value changed (a tag rename: the tag entries alone).
-        sql = (
-            f"UPDATE {_table(collection)} SET doc = ? WHERE tenant = ? AND id = ? "
-            f"AND {_expr('version', self._keys(collection))} = ?"
-        )
+        if collection in self._keyed:
+            return await self._replace_keyed(collection, docs, versions)
+        table, keys = _table(collection), self._keys(collection)
+        encode = self._codec(collection).encode
+        sql = f"UPDATE {table} SET doc = ? WHERE tenant = ? AND id = ?"
+        checked = f"{sql} AND {_expr('version', keys)} = ?"
+        written = 0
         try:
-            cur = await self._conn.executemany(sql, rows)
+            if all(v is not None for v in versions):
+                pairs = zip(docs, versions, strict=True)
+                rows = [(encode(d), d["tenant"], d["id"], v) for d, v in pairs]
+                written = (await self._conn.executemany(checked, rows)).rowcount
+            else:
+                for doc, version in zip(docs, versions, strict=True):
+                    params = [encode(doc), doc["tenant"], doc["id"]]
+                    if version is None:
+                        cur = await self._conn.execute(sql, params)
+                    else:
+                        cur = await self._conn.execute(checked, [*params, version])
+                    written += cur.rowcount
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(str(exc)) from exc
-        return cur.rowcount
+        return written
+
+    async def _replace_keyed(
+        self, collection: str, docs: Sequence[dict[str, Any]], versions: Sequence[int | None]
+    ) -> int:
+        """Replace in a keyed table, its index entries written from Python (sqlite_replace.py)."""
+        table, keys = _table(collection), self._keys(collection)
+        by_tenant: dict[str, list[str]] = {}
+        for doc in docs:
+            by_tenant.setdefault(doc["tenant"], []).append(doc["id"])
+        held: dict[tuple[str, str], Held] = {}
+        for tenant, ids in by_tenant.items():
+            named = orjson.dumps(ids).decode()
+            rows = await _fetch(self._conn, current_sql(table), (tenant, named))
+            held.update(held_documents(rows, tenant, keys))
+        multi, text = self._multi.get(collection), self._text.get(collection)
+        plan = plan_replaces(
+            docs, versions, held, encode=self._codec(collection).encode, multi=multi, text=text
+        )
+        if not plan.docs:
+            return 0
+        write = ReplaceWrite(
+            table,
+            plan.docs,
+            side_table=multi.table if multi else None,
+            gone=await self._coded(multi, plan.gone) if multi else [],
+            added=await self._coded(multi, plan.added) if multi else [],
+            text_table=text.table if text else None,
+            texts_gone=plan.texts_gone,
+            texts_added=plan.texts_added,
+        )
+        # Documents and entries in one hand-off (aiosqlite's `_execute`, as sqlite_commit.py).
+        run: Any = self._conn._execute
+        try:
+            written: int = await run(write_replaces, self._conn._conn, write)
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(str(exc)) from exc
+        return written
+
+    async def _coded(
+        self, multi: MultiValueIndexes, entries: Iterable[PlainEntry]
+    ) -> list[SideRow]:
+        """Side-table rows of entries: each (tenant, path) as its key, made if still missing."""
+        known = self._key_codes.get(multi.collection, {})
+        made = self.new_key_codes.setdefault(multi.collection, {})
+        side: list[SideRow] = []
+        for tenant, path, value, ref in entries:
+            pair = (tenant, path)
+            code = known.get(pair) or made.get(pair)
+            if code is None:
+                code = made[pair] = await self._key_code(multi, pair)
+            side.append((code, value, ref))
+        return side
 
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
         self._require_write()

@@ -347,16 +347,9 @@ def _old_entries_sql(mv: str, mvk: str, root: str, kind: MultiValue, ref: str, k
 def _trigger_sql(
     table: str, mv: str, mvk: str, name: str, root: str, kind: MultiValue, ref: str, keys: KeyMap
 ) -> list[str]:
-    added = _add_entries_sql(mv, mvk, _entries_of("NEW", root, kind, ref, keys=keys))
-    insert = " ".join(f"{sql};" for sql in added)
+    """The delete trigger: inserts and replaces write their entries from Python (module doc)."""
     delete = _old_entries_sql(mv, mvk, root, kind, ref, keys)
-    at = keys.path(root)
-    changed = f"json_extract(OLD.doc, '{at}') IS NOT json_extract(NEW.doc, '{at}')"
-    return [
-        f"CREATE TRIGGER {name}_del AFTER DELETE ON {table} BEGIN {delete} END",
-        f"CREATE TRIGGER {name}_upd AFTER UPDATE OF doc ON {table} WHEN {changed} "
-        f"BEGIN {delete} {insert} END",
-    ]
+    return [f"CREATE TRIGGER {name}_del AFTER DELETE ON {table} BEGIN {delete} END"]
 
 
 def delete_root_entries_sql(collection: str, root: str) -> tuple[str, tuple[Any, ...]]:
@@ -432,6 +425,10 @@ async def create_multi_value_indexes(
         # The reference column is in the name: a root turned lookup-only gets new triggers.
         name = f"{base}{TRIGGER_VERSION}{'_n' if ref == 'n' else ''}"
         if await _has_trigger(conn, f"{name}_del"):
+            # Laid out by code whose update trigger read both documents' JSON: replaces write
+            # their entries from Python now (sqlite_replace.py), so it goes, once.
+            if await _has_trigger(conn, f"{name}_upd"):
+                await conn.execute(f"DROP TRIGGER IF EXISTS {name}_upd")
             continue
         await conn.execute("BEGIN IMMEDIATE")
         try:
