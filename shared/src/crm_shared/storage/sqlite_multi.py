@@ -8,11 +8,12 @@ per element (path "tags"); for an "object" index on `custom_fields`, one per sca
 full were ~20 bytes of every entry). `ref` names the document: its id, so the entries of one value
 come in id order and a page in id order reads straight off them; or, for a lookup-only index
 (`Index.lookup_only`: match keys, six entries a contact), its integer row key `n`, a fifth of the
-id's bytes, whose pages in id order are sorted instead. Triggers on the collection's table keep the
-entries in step with every replace and delete, inside the same transaction (inserts add theirs from
-Python, which already holds the documents as dicts: a trigger would parse each one's JSON again,
-which made bulk imports three times slower); an index declared on a collection that already holds
-documents is filled from them when it is created.
+id's bytes, whose pages in id order are sorted instead. Inserts and replaces write their entries
+from Python, which already holds the documents as dicts, inside the writing transaction (a
+trigger would parse each one's JSON again: on inserts that made bulk imports three times slower,
+and an update trigger read the old and the new JSON of every row: sqlite_replace.py); a trigger
+on the collection's table deletes a deleted document's entries; an index declared on a
+collection that already holds documents is filled from them when it is created.
 
 An entry says "this value is at this path, alone or as an element": exactly what Contains tests
 (as json_each does on the document, and MongoDB on an array or a scalar), so Contains and
@@ -211,9 +212,9 @@ class MultiValueIndexes:
     def rows(self, doc: Mapping[str, Any], n: int) -> Iterator[tuple[str, Any, str | int]]:
         """The (path, value, ref) entries of a document stored with row key `n`, as SQL has them.
 
-        They must be exactly the ones `_entries_of` selects from the stored JSON: the triggers
-        find a document's entries that way to delete them. One pass over the indexed fields,
-        split once per collection.
+        They must be exactly the ones `_entries_of` selects from the stored JSON: the delete
+        trigger finds a document's entries that way to delete them. One pass over the indexed
+        fields, split once per collection.
         """
         for spec in self._split:
             value = doc.get(spec.root) if len(spec.parts) == 1 else _read(doc, spec.parts)
