@@ -51,6 +51,7 @@ from crm_shared.storage.sqlite_multi import (
     SideRow,
     create_multi_value_indexes,
     entry_order,
+    key_code,
     multi_value_indexes,
 )
 from crm_shared.storage.sqlite_outbox import create_outbox, read_pending
@@ -63,15 +64,7 @@ from crm_shared.storage.sqlite_plan import (
     side_join,
 )
 from crm_shared.storage.sqlite_reads import LazyRead, fetch_all
-from crm_shared.storage.sqlite_replace import (
-    Held,
-    PlainEntry,
-    ReplaceWrite,
-    current_sql,
-    held_documents,
-    plan_replaces,
-)
-from crm_shared.storage.sqlite_replace import write as write_replaces
+from crm_shared.storage.sqlite_replace import Coder, PlainEntry, Replacing, replace_documents
 from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
 from crm_shared.storage.sqlite_sql import field_expr as _expr
@@ -377,16 +370,9 @@ class SqliteSession:
 
     async def _key_code(self, multi: MultiValueIndexes, pair: tuple[str, str]) -> int:
         """The key of (tenant, path), made now if no process has made it yet."""
-        found = await _fetch(
-            self._conn, f"SELECT code FROM {multi.keys} WHERE tenant = ? AND path = ?", pair
-        )
-        if not found:
-            found = await _fetch(
-                self._conn,
-                f"INSERT INTO {multi.keys} (tenant, path) VALUES (?, ?) RETURNING code",
-                pair,
-            )
-        return int(found[0][0])
+        run: Any = self._conn._execute
+        code: int = await run(key_code, self._conn._conn, multi.keys, pair)
+        return code
 
     async def replace(
         self, collection: str, doc: dict[str, Any], *, expected_version: int | None = None
@@ -436,38 +422,39 @@ class SqliteSession:
         self, collection: str, docs: Sequence[dict[str, Any]], versions: Sequence[int | None]
     ) -> int:
         """Replace in a keyed table, its index entries written from Python (sqlite_replace.py)."""
-        table, keys = _table(collection), self._keys(collection)
-        by_tenant: dict[str, list[str]] = {}
-        for doc in docs:
-            by_tenant.setdefault(doc["tenant"], []).append(doc["id"])
-        held: dict[tuple[str, str], Held] = {}
-        for tenant, ids in by_tenant.items():
-            named = orjson.dumps(ids).decode()
-            rows = await _fetch(self._conn, current_sql(table), (tenant, named))
-            held.update(held_documents(rows, tenant, keys))
-        multi, text = self._multi.get(collection), self._text.get(collection)
-        plan = plan_replaces(
-            docs, versions, held, encode=self._codec(collection).encode, multi=multi, text=text
+        multi = self._multi.get(collection)
+        replacing = Replacing(
+            _table(collection),
+            self._keys(collection),
+            self._codec(collection).encode,
+            multi,
+            self._text.get(collection),
+            self._coder(multi),
         )
-        if not plan.docs:
-            return 0
-        write = ReplaceWrite(
-            table,
-            plan.docs,
-            side_table=multi.table if multi else None,
-            gone=await self._coded(multi, plan.gone) if multi else [],
-            added=await self._coded(multi, plan.added) if multi else [],
-            text_table=text.table if text else None,
-            texts_gone=plan.texts_gone,
-            texts_added=plan.texts_added,
-        )
-        # Documents and entries in one hand-off (aiosqlite's `_execute`, as sqlite_commit.py).
+        # Read, plan and write in one hand-off (aiosqlite's `_execute`, as sqlite_commit.py).
         run: Any = self._conn._execute
         try:
-            written: int = await run(write_replaces, self._conn._conn, write)
+            written: int = await run(replace_documents, self._conn._conn, replacing, docs, versions)
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(str(exc)) from exc
         return written
+
+    def _coder(self, multi: MultiValueIndexes | None) -> Coder:
+        """Key codes of (tenant, path) for code running in the connection's thread."""
+        if multi is None:
+            return _no_code
+        known = self._key_codes.get(multi.collection, {})
+        made = self.new_key_codes.setdefault(multi.collection, {})
+        conn = self._conn._conn
+
+        def code(tenant: str, path: str) -> int:
+            pair = (tenant, path)
+            found = known.get(pair) or made.get(pair)
+            if found is None:
+                found = made[pair] = key_code(conn, multi.keys, pair)
+            return found
+
+        return code
 
     async def _coded(
         self, multi: MultiValueIndexes, entries: Iterable[PlainEntry]
@@ -540,6 +527,12 @@ class SqliteSession:
 
 
 _PLAIN = DocumentCodec()
+
+
+def _no_code(tenant: str, path: str) -> int:
+    raise AssertionError(f"no side table to code {path!r} in")
+
+
 # Three bound parameters per id: well under SQLite's limit of 32,766.
 _PROCESSED_CHUNK = 500
 # Text searches matching fewer rows than this read them off the text index (see _text_source).

@@ -24,6 +24,7 @@ matches (an array holding it has them too); a page read from them still applies 
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,16 @@ def side_table(collection: str) -> str:
 def key_table(collection: str) -> str:
     """The dictionary of a side table's keys: one small integer per (tenant, path)."""
     return f"mvk_{collection}"
+
+
+def key_code(conn: sqlite3.Connection, keys: str, pair: tuple[str, str]) -> int:
+    """The code of (tenant, path) in the key dictionary `keys`, made now if no process has made
+    it yet; run in the connection's thread."""
+    found = conn.execute(f"SELECT code FROM {keys} WHERE tenant = ? AND path = ?", pair).fetchone()
+    if found is None:
+        insert = f"INSERT INTO {keys} (tenant, path) VALUES (?, ?) RETURNING code"
+        found = conn.execute(insert, pair).fetchone()
+    return int(found[0])
 
 
 def key_code_sql(collection: str) -> str:

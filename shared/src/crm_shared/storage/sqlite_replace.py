@@ -4,12 +4,13 @@ A collection with multi-value indexes or a text index (a keyed table: sqlite_tex
 UPDATE triggers that read the old and the new JSON of every updated row (json_extract and
 json_each over both documents, once per indexed field): ~175 of the ~192 µs an update cost in
 SQLite's thread (import-apply bench, 20,000 contacts). Inserts already wrote their entries from
-Python, which holds the documents as dicts. Replaces now do too: the rows' current documents are
-read in one query, the version checks are decided on them, and the documents and only the
-entries that changed (the old document's entries diffed against the new one's) are written in
-one hand-off to the connection's thread, inside the writer's transaction, so a crash loses both
-or neither. Deletes keep their triggers: a delete has no new document to diff against, and its
-trigger reads only the old one.
+Python, which holds the documents as dicts. Replaces now do too, in one hand-off to the
+connection's thread (a single replace is one HTTP PATCH: a second hand-off cost it ~60 µs): the
+rows' current documents are read in one query, the version checks are decided on them, and the
+documents and only the entries that changed (the old document's entries diffed against the new
+one's) are written, inside the writer's transaction, so a crash loses both or neither. Deletes
+keep their triggers: a delete has no new document to diff against, and its trigger reads only
+the old one.
 """
 
 from __future__ import annotations
@@ -31,12 +32,64 @@ PlainEntry = tuple[str, str, Any, "str | int"]
 Held = tuple[int, dict[str, Any]]
 
 
-def current_sql(table: str) -> str:
-    """SELECT of the row key, id and stored JSON of one tenant's documents named in a JSON list."""
-    return (
-        f"SELECT n, id, doc FROM {table} "
-        "WHERE tenant = ? AND id IN (SELECT value FROM json_each(?))"
+# (tenant, path) -> its key code in the side table's dictionary, made if missing.
+Coder = Callable[[str, str], int]
+
+
+@dataclass(frozen=True)
+class Replacing:
+    """What replacing documents of one keyed collection needs to know."""
+
+    table: str
+    keys: KeyMap
+    encode: Callable[[dict[str, Any]], str]
+    multi: MultiValueIndexes | None
+    text: TextIndex | None
+    code: Coder
+
+
+def replace_documents(
+    conn: sqlite3.Connection,
+    r: Replacing,
+    docs: Sequence[dict[str, Any]],
+    versions: Sequence[int | None],
+) -> int:
+    """Replace documents stored at their expected versions (None: any); how many were.
+
+    Runs in the connection's thread: read, plan and write in one hand-off.
+    """
+    by_tenant: dict[str, list[str]] = {}
+    for doc in docs:
+        by_tenant.setdefault(doc["tenant"], []).append(doc["id"])
+    held: dict[tuple[str, str], Held] = {}
+    for tenant, ids in by_tenant.items():
+        rows = conn.execute(*_current_sql(r.table, tenant, ids)).fetchall()
+        held.update(held_documents(rows, tenant, r.keys))
+    plan = plan_replaces(docs, versions, held, encode=r.encode, multi=r.multi, text=r.text)
+    if not plan.docs:
+        return 0
+    code = r.code
+    return write(
+        conn,
+        ReplaceWrite(
+            r.table,
+            plan.docs,
+            side_table=r.multi.table if r.multi else None,
+            gone=[(code(t, p), v, ref) for t, p, v, ref in plan.gone],
+            added=[(code(t, p), v, ref) for t, p, v, ref in plan.added],
+            text_table=r.text.table if r.text else None,
+            texts_gone=plan.texts_gone,
+            texts_added=plan.texts_added,
+        ),
     )
+
+
+def _current_sql(table: str, tenant: str, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
+    """SELECT of the row key, id and stored JSON of one tenant's documents `ids`."""
+    head = f"SELECT n, id, doc FROM {table} WHERE tenant = ? AND id"
+    if len(ids) == 1:
+        return f"{head} = ?", (tenant, ids[0])
+    return f"{head} IN (SELECT value FROM json_each(?))", (tenant, orjson.dumps(ids).decode())
 
 
 def held_documents(
