@@ -46,6 +46,16 @@ class Replacing:
     multi: MultiValueIndexes | None
     text: TextIndex | None
     code: Coder
+    # (stored key, name) of the fields a replace reads of the document it replaces: the
+    # version it checks and the indexed fields, not the rest of the contact.
+    read_fields: tuple[tuple[str, str], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = ["version", *(self.multi.roots if self.multi else ())]
+        names += [self.text.field] if self.text else []
+        heads = dict.fromkeys(name.partition(".")[0] for name in names)
+        fields = tuple((self.keys.stored_key(name), name) for name in heads)
+        object.__setattr__(self, "read_fields", fields)
 
 
 def replace_documents(
@@ -64,7 +74,7 @@ def replace_documents(
     held: dict[tuple[str, str], Held] = {}
     for tenant, ids in by_tenant.items():
         rows = conn.execute(*_current_sql(r.table, tenant, ids)).fetchall()
-        held.update(held_documents(rows, tenant, r.keys))
+        held.update(held_documents(rows, tenant, r.read_fields))
     plan = plan_replaces(docs, versions, held, encode=r.encode, multi=r.multi, text=r.text)
     if not plan.docs:
         return 0
@@ -93,15 +103,16 @@ def _current_sql(table: str, tenant: str, ids: list[str]) -> tuple[str, tuple[An
 
 
 def held_documents(
-    rows: Sequence[tuple[int, str, str | bytes]], tenant: str, keys: KeyMap
+    rows: Sequence[tuple[int, str, str | bytes]], tenant: str, fields: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], Held]:
-    """The stored documents read by `current_sql`, by (tenant, id), under their field names.
+    """The stored documents' `fields` ((stored key, name) pairs), by (tenant, id), by name.
 
     Declared empty fields stay absent: they have no entries and no text, as in the stored JSON.
     """
     held: dict[tuple[str, str], Held] = {}
     for n, id, stored in rows:
-        doc = keys.decode(orjson.loads(stored))
+        parsed = orjson.loads(stored)
+        doc = {name: parsed[key] for key, name in fields if key in parsed}
         doc["id"] = id
         doc["tenant"] = tenant
         held[(tenant, id)] = (n, doc)
