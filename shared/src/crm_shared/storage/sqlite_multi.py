@@ -234,6 +234,27 @@ class MultiValueIndexes:
                 for path, atom in _entries(value, spec.root, nested=spec.nested):
                     yield path, atom, ref
 
+    def changed_rows(
+        self, old: Mapping[str, Any], new: Mapping[str, Any], n: int
+    ) -> tuple[set[tuple[str, Any, str | int]], set[tuple[str, Any, str | int]]]:
+        """The entries of `old` and of `new` (stored with row key `n`) under the indexed fields
+        whose values differ: a replace's unchanged fields, most of them, are not walked."""
+        held: set[tuple[str, Any, str | int]] = set()
+        wanted: set[tuple[str, Any, str | int]] = set()
+        for spec in self._split:
+            one = len(spec.parts) == 1
+            before = old.get(spec.root) if one else _read(old, spec.parts)
+            after = new.get(spec.root) if one else _read(new, spec.parts)
+            if before == after:
+                continue
+            for doc, value, into in ((old, before, held), (new, after, wanted)):
+                if value is not None:
+                    ref: str | int = n if spec.by_row_key else doc["id"]
+                    into.update(
+                        (p, a, ref) for p, a in _entries(value, spec.root, nested=spec.nested)
+                    )
+        return held, wanted
+
 
 def _read(doc: Mapping[str, Any], parts: Sequence[str]) -> Any:
     value: Any = doc

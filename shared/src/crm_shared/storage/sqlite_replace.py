@@ -181,11 +181,10 @@ def plan_replaces(
 def _diff_entries(
     plan: ReplacePlan, multi: MultiValueIndexes, old: dict[str, Any], new: dict[str, Any], n: int
 ) -> None:
-    tenant = new["tenant"]
-    held = set(multi.rows(old, n))
-    wanted = set(multi.rows(new, n))
+    held, wanted = multi.changed_rows(old, new, n)
     if held == wanted:
         return
+    tenant = new["tenant"]
     plan.gone.extend((tenant, path, value, ref) for path, value, ref in held - wanted)
     plan.added.extend((tenant, path, value, ref) for path, value, ref in wanted - held)
 
