@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ from crm_shared.storage.sqlite_plan import (
     side_join,
 )
 from crm_shared.storage.sqlite_reads import LazyRead, fetch_all
-from crm_shared.storage.sqlite_replace import Coder, PlainEntry, Replacing, replace_documents
+from crm_shared.storage.sqlite_replace import Coder, Replacing, replace_documents
 from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
 from crm_shared.storage.sqlite_sql import field_expr as _expr
@@ -359,14 +359,19 @@ class SqliteSession:
         self, multi: MultiValueIndexes, first: int, docs: Sequence[dict[str, Any]]
     ) -> list[SideRow]:
         """The side-table rows of documents inserted with row keys from `first` on."""
-        return await self._coded(
-            multi,
-            (
-                (doc["tenant"], path, value, ref)
-                for n, doc in enumerate(docs, start=first)
-                for path, value, ref in multi.rows(doc, n)
-            ),
-        )
+        known = self._key_codes.get(multi.collection, {})
+        made = self.new_key_codes.setdefault(multi.collection, {})
+        side: list[SideRow] = []
+        # Inline, not through `_coder`'s closure: ~1 us a contact less on bulk inserts.
+        for n, doc in enumerate(docs, start=first):
+            tenant = doc["tenant"]
+            for path, value, ref in multi.rows(doc, n):
+                pair = (tenant, path)
+                code = known.get(pair) or made.get(pair)
+                if code is None:
+                    code = made[pair] = await self._key_code(multi, pair)
+                side.append((code, value, ref))
+        return side
 
     async def _key_code(self, multi: MultiValueIndexes, pair: tuple[str, str]) -> int:
         """The key of (tenant, path), made now if no process has made it yet."""
@@ -455,21 +460,6 @@ class SqliteSession:
             return found
 
         return code
-
-    async def _coded(
-        self, multi: MultiValueIndexes, entries: Iterable[PlainEntry]
-    ) -> list[SideRow]:
-        """Side-table rows of entries: each (tenant, path) as its key, made if still missing."""
-        known = self._key_codes.get(multi.collection, {})
-        made = self.new_key_codes.setdefault(multi.collection, {})
-        side: list[SideRow] = []
-        for tenant, path, value, ref in entries:
-            pair = (tenant, path)
-            code = known.get(pair) or made.get(pair)
-            if code is None:
-                code = made[pair] = await self._key_code(multi, pair)
-            side.append((code, value, ref))
-        return side
 
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
         self._require_write()
