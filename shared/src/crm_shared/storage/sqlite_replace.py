@@ -208,8 +208,11 @@ def write(conn: sqlite3.Connection, w: ReplaceWrite) -> int:
 
     All or nothing (a savepoint): a unique index refusing one document undoes the batch's
     earlier ones too, so the transaction never holds a document without its entries; the
-    IntegrityError goes on to the caller.
+    IntegrityError goes on to the caller. One document needs none: a refused UPDATE wrote
+    nothing, and the entries' writes after it cannot break a constraint.
     """
+    if len(w.docs) == 1:
+        return _write(conn, w)
     conn.execute("SAVEPOINT replace_many")
     try:
         written = _write(conn, w)
