@@ -9,11 +9,11 @@ stored and before it is queried (`crm_shared.text.search_fold`).
 FTS5 keys rows by integer, so a collection with a text index (or a multi-value index, whose
 entries name documents by that key: sqlite_multi.py) is a rowid table with a stable
 `n INTEGER PRIMARY KEY` (VACUUM keeps it) and a unique (tenant, id) index; the other collections
-stay WITHOUT ROWID. Triggers keep the index in step with every insert, update and delete in the
-writing transaction (a contentless table forgets a row only when given its old text, which the
-delete and update triggers read from the old document). An existing store is migrated when it
-starts: a collection table without `n` is rebuilt with it, and the index is (re)filled whenever
-its triggers are created.
+stay WITHOUT ROWID. Inserts and replaces write their text from Python in the writing transaction
+(sqlite_replace.py); a trigger takes a deleted row's text out (a contentless table forgets a row
+only when given its old text, which the trigger reads from the old document). An existing store
+is migrated when it starts: a collection table without `n` is rebuilt with it, and the index is
+(re)filled whenever its trigger is created.
 
 Every word is still checked on the document (`instr`), so the index only ever narrows: words of
 one or two characters, which no trigram serves, are checked that way on what the longer words
@@ -161,20 +161,17 @@ def indexed_text(doc: dict[str, Any], field: str) -> str | None:
 
 
 def _trigger_sql(table: str, ft: str, field: str, keys: KeyMap) -> list[str]:
-    """Triggers for deletes and updates; inserts add their text from Python (see insert_texts).
+    """The delete trigger; inserts (`insert_texts`) and replaces (sqlite_replace.py) write their
+    text from Python.
 
     FTS5 writes its pending postings out at the end of every statement inside a trigger, which
-    made each inserted row cost ~60 µs more than the same insert made directly.
+    made each inserted row cost ~60 µs more than the same insert made directly; an update
+    trigger read both documents' JSON for every row.
     """
-    new, old = _text_of("NEW", field, keys), _text_of("OLD", field, keys)
-    add = f"INSERT INTO {ft} (rowid, t) SELECT NEW.n, {new} WHERE {_indexed(new)};"
+    old = _text_of("OLD", field, keys)
     # A contentless table drops a row's postings only when given the exact text it indexed.
     drop = f"INSERT INTO {ft} ({ft}, rowid, t) SELECT 'delete', OLD.n, {old} WHERE {_indexed(old)};"
-    return [
-        f"CREATE TRIGGER {ft}_del AFTER DELETE ON {table} BEGIN {drop} END",
-        f"CREATE TRIGGER {ft}_upd AFTER UPDATE OF doc ON {table} WHEN {old} IS NOT {new} "
-        f"BEGIN {drop} {add} END",
-    ]
+    return [f"CREATE TRIGGER {ft}_del AFTER DELETE ON {table} BEGIN {drop} END"]
 
 
 async def _has_key_column(conn: aiosqlite.Connection, table: str) -> bool | None:
@@ -239,6 +236,14 @@ async def create_keyed_table(conn: aiosqlite.Connection, table: str) -> None:
     await conn.execute("COMMIT")
 
 
+async def _triggers(conn: aiosqlite.Connection, ft: str) -> set[str]:
+    async with conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)",
+        (f"{ft}_del", f"{ft}_upd"),
+    ) as cur:
+        return {str(row[0]) for row in await cur.fetchall()}
+
+
 async def _drop_if_positional(conn: aiosqlite.Connection, ft: str) -> bool:
     """Drop an index made before it dropped positions, and its triggers (it is then rebuilt);
     whether it was."""
@@ -281,11 +286,12 @@ async def create_text_index(
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {ft} USING fts5(t, content='', "
         f"tokenize='{_TOKENIZER}', {_DETAIL})"
     )
-    async with conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (f"{ft}_del",)
-    ) as cur:
-        if await cur.fetchone() is not None:
-            return
+    triggers = await _triggers(conn, ft)
+    if f"{ft}_del" in triggers:
+        # Laid out by code whose update trigger read both documents' JSON: it goes, once.
+        if f"{ft}_upd" in triggers:
+            await conn.execute(f"DROP TRIGGER IF EXISTS {ft}_upd")
+        return
     text = _text_of(table, index.field, keys)
     await conn.execute("BEGIN IMMEDIATE")
     try:
