@@ -21,6 +21,12 @@ def test_an_unhurried_group_waits_longer_and_the_activity_group_stays_quick() ->
     assert fetch_wait_ms("crm-timeline-conversations", EMBEDDED) == 25
 
 
+def test_the_contacts_sources_group_waits_longer_and_the_import_batch_group_stays_quick() -> None:
+    # Sources idle through every import; the import's batches are waited on by the importer.
+    assert fetch_wait_ms("crm-contacts-sources", EMBEDDED) == 250
+    assert fetch_wait_ms("crm-contacts-commands", EMBEDDED) == 25
+
+
 def test_the_unhurried_wait_never_shortens_a_longer_configured_one() -> None:
     kafka = PlatformSettings(kafka_fetch_max_wait_ms=500, kafka_unhurried_fetch_max_wait_ms=250)
     assert fetch_wait_ms("crm-gdpr-receipts", kafka) == 500

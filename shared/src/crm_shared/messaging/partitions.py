@@ -41,7 +41,17 @@ def murmur2(data: bytes) -> int:
     return h
 
 
+def key_hash(key: bytes) -> int:
+    """The non-negative hash the default partitioner takes a key's partition from."""
+    return murmur2(key) & 0x7FFFFFFF
+
+
 def partition_of(key: bytes, partitions: Sequence[int]) -> int:
     """The partition the default partitioner picks for `key` (not None: a record without a key
     goes to a random partition) among `partitions`, every partition of the topic sorted by id."""
-    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+    return partition_by_hash(key_hash(key), partitions)
+
+
+def partition_by_hash(hashed: int, partitions: Sequence[int]) -> int:
+    """`partition_of` for a key whose `key_hash` is `hashed`."""
+    return partitions[hashed % len(partitions)]

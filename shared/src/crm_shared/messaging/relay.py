@@ -22,6 +22,10 @@ from crm_shared.storage.port import DocumentStore, PendingEvent
 
 log = logging.getLogger(__name__)
 
+# Key hashes the relay keeps between batches (about 1 MB at most): an import batch's records for
+# 1,000 contacts come before their 1,000 state records, two relay batches later.
+KEY_HASHES_KEPT = 8192
+
 
 class OutboxRelay:
     """Drains a store's outbox into Kafka; a dead broker delays events, it never loses them."""
@@ -47,6 +51,7 @@ class OutboxRelay:
         self._max_backoff = max_backoff
         self._gather_for = gather_for
         self._producer: AIOKafkaProducer | None = None
+        self._key_hashes: dict[bytes, int] = {}
         self.published = 0
 
     async def _connected_producer(self) -> AIOKafkaProducer:
@@ -92,8 +97,10 @@ class OutboxRelay:
             return 0
         producer = await self._connected_producer()
         spans = _publish_spans(pending)
+        if len(self._key_hashes) > KEY_HASHES_KEPT:
+            self._key_hashes.clear()
         try:
-            await asyncio.gather(*await enqueue(producer, pending))
+            await asyncio.gather(*await enqueue(producer, pending, self._key_hashes))
         except BaseException as exc:
             for span in spans:
                 span.record_exception(exc)

@@ -2,8 +2,10 @@
 
 `producer.send` costs, per record, an await, a metadata check, the default partitioner's
 pure-Python murmur2 and an accumulator append: most of the relay's CPU at two records per
-imported contact. Here each topic's partitions are read once, each key's partition is computed
-once (partitions.py: the default partitioner's choice), and the records are appended to one
+imported contact. Here each topic's partitions are read once, each key is hashed once whatever
+the topics its records go to (partitions.py: the default partitioner's choice; an imported
+contact's event and its state record share one key, a thousand records apart, so the relay keeps
+the hashes across its batches), and the records are appended to one
 `BatchBuilder` per partition, each handed over with one `send_batch`.
 
 Order: a partition's records enter its builders in outbox order and its builders are handed over
@@ -21,17 +23,23 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from crm_shared.cloudevents import structured_headers
-from crm_shared.messaging.partitions import partition_of
+from crm_shared.messaging.partitions import key_hash, partition_by_hash
 from crm_shared.storage.port import TOMBSTONE_VALUE, PendingEvent
 
 
 async def enqueue(
-    producer: AIOKafkaProducer, pending: Sequence[PendingEvent]
+    producer: AIOKafkaProducer,
+    pending: Sequence[PendingEvent],
+    hashes: dict[bytes, int] | None = None,
 ) -> list[asyncio.Future[Any]]:
-    """Queue every event on the producer; the futures the broker's acknowledgements resolve."""
+    """Queue every event on the producer; the futures the broker's acknowledgements resolve.
+
+    `hashes` (key -> `key_hash`) is read and filled, so a caller may keep it between batches.
+    """
     futures: list[asyncio.Future[Any]] = []
     partitions: dict[str, list[int]] = {}
-    chosen: dict[tuple[str, bytes], int] = {}
+    if hashes is None:
+        hashes = {}
     builders: dict[tuple[str, int], Any] = {}
     for event in pending:
         # A tombstone is Kafka's null value, with no CloudEvents content type.
@@ -41,14 +49,13 @@ async def enqueue(
         if event.key is None:
             futures.append(await producer.send(event.topic, value=value, headers=headers))
             continue
-        partition = chosen.get((event.topic, event.key))
-        if partition is None:
-            of_topic = partitions.get(event.topic)
-            if of_topic is None:
-                of_topic = partitions[event.topic] = sorted(
-                    await producer.partitions_for(event.topic)
-                )
-            partition = chosen[(event.topic, event.key)] = partition_of(event.key, of_topic)
+        of_topic = partitions.get(event.topic)
+        if of_topic is None:
+            of_topic = partitions[event.topic] = sorted(await producer.partitions_for(event.topic))
+        hashed = hashes.get(event.key)
+        if hashed is None:
+            hashed = hashes[event.key] = key_hash(event.key)
+        partition = partition_by_hash(hashed, of_topic)
         builder = builders.get((event.topic, partition))
         if builder is None:
             builder = builders[(event.topic, partition)] = producer.create_batch()

@@ -3,6 +3,9 @@
 With `CRM_PROFILE_DIR` set, a service runs under cProfile and writes `<dir>/<service>.prof` when it
 stops (read it with `python -m pstats`). The event loop, the handlers and the consumers all run
 on the main thread, which is what cProfile sees; SQLite's own thread is not in it.
+With `CRM_PROFILE_CLOCK=cpu` it counts the main thread's CPU time instead of wall time, so time
+spent waiting for the GIL (a socket write or a queue put while SQLite's thread holds it) is not
+charged to the call that waited.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from __future__ import annotations
 import cProfile
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
 PROFILE_DIR_VARIABLE = "CRM_PROFILE_DIR"
+PROFILE_CLOCK_VARIABLE = "CRM_PROFILE_CLOCK"
 
 
 @contextmanager
@@ -25,7 +30,10 @@ def profiled(service: str) -> Iterator[None]:
     if not folder:
         yield
         return
-    profile = cProfile.Profile()
+    if os.environ.get(PROFILE_CLOCK_VARIABLE) == "cpu":
+        profile = cProfile.Profile(time.thread_time)
+    else:
+        profile = cProfile.Profile()
     path = Path(folder) / f"{service}.prof"
 
     def dump() -> None:
