@@ -35,6 +35,13 @@ from crm_shared.storage.port import (
 from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, BackgroundCheckpoints
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
+from crm_shared.storage.sqlite_ids import (
+    ID_TEXT_SQL,
+    names_entries_by_id,
+    read_id,
+    store_ids_as_bytes,
+    stored_id,
+)
 from crm_shared.storage.sqlite_json import json_column
 from crm_shared.storage.sqlite_keys import (
     KeyMap,
@@ -166,7 +173,7 @@ class SqliteSession:
 
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
-        rows = await self._rows(sql, (tenant, id))
+        rows = await self._rows(sql, (tenant, stored_id(id)))
         return self._codec(collection).decode(rows[0][0], tenant=tenant, id=id) if rows else None
 
     async def find(
@@ -188,7 +195,7 @@ class SqliteSession:
         rows = await self._rows(sql, [*params, limit])
         if fields is not None:
             return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
-        return [codec.decode(row[1], tenant=tenant, id=row[0]) for row in rows]
+        return [codec.decode(row[1], tenant=tenant, id=read_id(row[0])) for row in rows]
 
     async def find_json(
         self,
@@ -201,10 +208,11 @@ class SqliteSession:
         limit: int = 100,
     ) -> list[tuple[str, bytes]]:
         """`json_pages.find_json`: the answer's text built in SQL (sqlite_json.py)."""
-        column = "id, " + json_column(path_tree(paths), self._codec(collection))
+        # The id's text is made in SQL: the rows are (id, bytes) tuples already, as returned.
+        column = f"{ID_TEXT_SQL}, " + json_column(path_tree(paths), self._codec(collection))
         position = Cursor(value=after, id=after) if after is not None else None
         sql, params = await self._page_sql(collection, tenant, where, "id", False, position, column)
-        # The rows are (id, bytes) tuples already: no copy of a million of them.
+        # No copy of a million of them.
         rows: list[tuple[str, bytes]] = await self._rows(sql, [*params, limit])
         return rows
 
@@ -253,18 +261,18 @@ class SqliteSession:
         if after is not None:
             if order_by == "id":
                 clause += f" AND id {op} ?"
-                params.append(after.id)
+                params.append(stored_id(after.id))
             elif after.value is None:
                 # NULLs (missing fields) sort first ascending and last descending.
                 if descending:
                     clause += f" AND {key} IS NULL AND id < ?"
                 else:
                     clause += f" AND ({key} IS NOT NULL OR id > ?)"
-                params.append(after.id)
+                params.append(stored_id(after.id))
             else:
                 nulls_after = f" OR {key} IS NULL" if descending else ""
                 clause += f" AND ({key} {op} ? OR ({key} = ? AND id {op} ?){nulls_after})"
-                params.extend([_bind(after.value), _bind(after.value), after.id])
+                params.extend([_bind(after.value), _bind(after.value), stored_id(after.id)])
         order = f"id {direction}" if order_by == "id" else f"{key} {direction}, id {direction}"
         if isinstance(source, EntrySet):
             multi = self._multi[collection]
@@ -283,7 +291,7 @@ class SqliteSession:
                 order = f"d.e_ref {direction}"
                 if after is not None:
                     lead += f" AND d.e_ref {op} ?"
-                    lead_params.append(after.id)
+                    lead_params.append(stored_id(after.id))
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
             source = multi.join(_table(collection), source.path)
@@ -346,7 +354,7 @@ class SqliteSession:
             if collection in self._keyed:
                 first = await insert_keyed(self._conn, table, docs, encode=encode)
             else:
-                rows = [(d["tenant"], d["id"], encode(d)) for d in docs]
+                rows = [(d["tenant"], stored_id(d["id"]), encode(d)) for d in docs]
                 await self._conn.executemany(
                     f"INSERT INTO {table} (tenant, id, doc) VALUES (?, ?, ?)", rows
                 )
@@ -418,11 +426,11 @@ class SqliteSession:
         try:
             if all(v is not None for v in versions):
                 pairs = zip(docs, versions, strict=True)
-                rows = [(encode(d), d["tenant"], d["id"], v) for d, v in pairs]
+                rows = [(encode(d), d["tenant"], stored_id(d["id"]), v) for d, v in pairs]
                 written = (await self._conn.executemany(checked, rows)).rowcount
             else:
                 for doc, version in zip(docs, versions, strict=True):
-                    params = [encode(doc), doc["tenant"], doc["id"]]
+                    params = [encode(doc), doc["tenant"], stored_id(doc["id"])]
                     if version is None:
                         cur = await self._conn.execute(sql, params)
                     else:
@@ -442,9 +450,12 @@ class SqliteSession:
             by_tenant.setdefault(doc["tenant"], []).append(doc["id"])
         held: dict[tuple[str, str], Held] = {}
         for tenant, ids in by_tenant.items():
-            named = orjson.dumps(ids).decode()
-            rows = await _fetch(self._conn, current_sql(table), (tenant, named))
-            held.update(held_documents(rows, tenant, keys))
+            # Bound one by one: a UUID is bound as its bytes (sqlite_ids.py), which JSON cannot
+            # hold.
+            for start in range(0, len(ids), _NAMED_CHUNK):
+                named = [stored_id(id) for id in ids[start : start + _NAMED_CHUNK]]
+                rows = await _fetch(self._conn, current_sql(table, len(named)), (tenant, *named))
+                held.update(held_documents(rows, tenant, keys))
         multi, text = self._multi.get(collection), self._text.get(collection)
         plan = plan_replaces(
             docs, versions, held, encode=self._codec(collection).encode, multi=multi, text=text
@@ -481,13 +492,14 @@ class SqliteSession:
             code = known.get(pair) or made.get(pair)
             if code is None:
                 code = made[pair] = await self._key_code(multi, pair)
-            side.append((code, value, ref))
+            side.append((code, value, stored_id(ref)))
         return side
 
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
         self._require_write()
         cur = await self._conn.execute(
-            f"DELETE FROM {_table(collection)} WHERE tenant = ? AND id = ?", (tenant, id)
+            f"DELETE FROM {_table(collection)} WHERE tenant = ? AND id = ?",
+            (tenant, stored_id(id)),
         )
         return cur.rowcount == 1
 
@@ -542,6 +554,8 @@ class SqliteSession:
 _PLAIN = DocumentCodec()
 # Three bound parameters per id: well under SQLite's limit of 32,766.
 _PROCESSED_CHUNK = 500
+# Ids bound in one read of the documents a batch replaces: under the same limit.
+_NAMED_CHUNK = 5000
 # Text searches matching fewer rows than this read them off the text index (see _text_source).
 TEXT_LEAD_LIMIT = 2000
 
@@ -646,6 +660,9 @@ class SqliteStore:
             keys = self._codecs.get(spec.name, _PLAIN).keys
             # Before the indexes: documents written with plain names are rewritten first.
             kept |= await recode_documents(w, table, spec.name, keys)
+            if await store_ids_as_bytes(w, table):
+                # Entries naming documents by id hold the old text ids: derived again.
+                kept = frozenset(name for name in kept if not names_entries_by_id(name))
             for index in spec.indexes:
                 if index.multi_value is not None or index.text:
                     continue  # kept in the side table or the text index below

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from crm_shared.storage.json_pages import PathTree
 from crm_shared.storage.sqlite_compact import DocumentCodec
+from crm_shared.storage.sqlite_ids import ID_TEXT_SQL
 
 _EMPTY_JSON = {"list": "'[]'", "map": "'{}'"}
 
@@ -34,5 +35,5 @@ def _object(tree: PathTree, prefix: str, codec: DocumentCodec) -> list[str]:
 def json_column(tree: PathTree, codec: DocumentCodec) -> str:
     """The selected column: the JSON object of the row's id and the tree's paths, as a BLOB
     (the sqlite3 module hands it over as bytes, with no decoding into a str)."""
-    parts = ["'id', id", *_object(tree, "", codec)]
+    parts = [f"'id', {ID_TEXT_SQL}", *_object(tree, "", codec)]
     return f"CAST(json_object({', '.join(parts)}) AS BLOB)"

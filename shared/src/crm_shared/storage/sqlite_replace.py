@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.storage.sqlite_keys import KeyMap
 from crm_shared.storage.sqlite_multi import MultiValueIndexes, SideRow, entry_order
 from crm_shared.storage.sqlite_text import TextIndex, indexed_text
@@ -31,23 +32,23 @@ PlainEntry = tuple[str, str, Any, "str | int"]
 Held = tuple[int, dict[str, Any]]
 
 
-def current_sql(table: str) -> str:
-    """SELECT of the row key, id and stored JSON of one tenant's documents named in a JSON list."""
-    return (
-        f"SELECT n, id, doc FROM {table} "
-        "WHERE tenant = ? AND id IN (SELECT value FROM json_each(?))"
-    )
+def current_sql(table: str, count: int) -> str:
+    """SELECT of the row key, id and stored JSON of one tenant's documents named by `count`
+    bound ids (as stored: sqlite_ids.py)."""
+    marks = ", ".join("?" for _ in range(count))
+    return f"SELECT n, id, doc FROM {table} WHERE tenant = ? AND id IN ({marks})"
 
 
 def held_documents(
-    rows: Sequence[tuple[int, str, str | bytes]], tenant: str, keys: KeyMap
+    rows: Sequence[tuple[int, str | bytes, str | bytes]], tenant: str, keys: KeyMap
 ) -> dict[tuple[str, str], Held]:
     """The stored documents read by `current_sql`, by (tenant, id), under their field names.
 
     Declared empty fields stay absent: they have no entries and no text, as in the stored JSON.
     """
     held: dict[tuple[str, str], Held] = {}
-    for n, id, stored in rows:
+    for n, raw_id, stored in rows:
+        id = read_id(raw_id)
         doc = keys.decode(orjson.loads(stored))
         doc["id"] = id
         doc["tenant"] = tenant

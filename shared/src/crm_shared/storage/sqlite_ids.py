@@ -1,0 +1,136 @@
+"""Document ids in the SQLite adapter: a canonical UUID is stored as its 16 bytes, not 36 chars.
+
+An id is written again in its row's key, in the (tenant, id) index, in every secondary index
+that ends with it and in every side-table entry naming its document by id (~8 copies a contact):
+as a BLOB of its 16 bytes it takes 20 bytes less each time. The bytes of a canonical (lowercase,
+hyphenated) UUID compare as its text does, so pages in id order read straight off any index stay
+in order. Any other id (ids need not be UUIDs) is stored as the text it is.
+
+Order across kinds: SQLite sorts every TEXT before every BLOB, so in a collection holding both,
+ids that are not canonical UUIDs come first (in text order), then the UUIDs (in text order). The
+port promises time-ordered ids (UUIDv7 from `crm_shared.ids`); a collection mixing them with
+other ids gets that order on SQLite, where MongoDB and the memory store use plain text order.
+
+Every id bound to a statement goes through `stored_id` and every id read back through `read_id`
+(or `ID_TEXT_SQL` where SQL builds the answer's JSON). Stores written before hold text ids: they
+are rewritten when the store starts (`store_ids_as_bytes`), in bounded resumable batches.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import aiosqlite
+
+ID_LAYOUT_TABLE = "_id_layout"
+# Ids rewritten per transaction by the start-up migration.
+ID_BATCH = 5000
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HEX = "lower(hex(id))"
+# The text of a stored id, in SQL: a BLOB is a canonical UUID's bytes (`read_id`).
+ID_TEXT_SQL = (
+    f"CASE WHEN typeof(id) = 'blob' THEN substr({_HEX}, 1, 8) || '-' || substr({_HEX}, 9, 4) "
+    f"|| '-' || substr({_HEX}, 13, 4) || '-' || substr({_HEX}, 17, 4) || '-' || "
+    f"substr({_HEX}, 21) ELSE id END"
+)
+
+
+def stored_id(value: Any) -> Any:
+    """An id as the store keeps it: a canonical UUID's 16 bytes, anything else unchanged."""
+    if type(value) is str and len(value) == 36 and _CANONICAL.fullmatch(value):
+        return bytes.fromhex(value.replace("-", ""))
+    return value
+
+
+def read_id(value: object) -> str:
+    """A stored id as its text (the inverse of `stored_id`)."""
+    if type(value) is bytes:
+        h = value.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return str(value)
+
+
+async def store_ids_as_bytes(
+    conn: aiosqlite.Connection, table: str, *, batch: int = ID_BATCH
+) -> bool:
+    """Rewrite a table's text UUID ids as bytes; whether it finished doing so now (then the
+    side-table entries naming documents by id must be derived again: `names_entries_by_id`).
+
+    Resumable: each batch commits with its position (the last text id it read), and a store
+    started again goes on from there; every batch reads the position under the write lock, so
+    processes starting together share the work. Side-table entries naming documents by id hold
+    the old text: with the last batch, the triggers of those indexes are dropped, so the store
+    derives their entries again from the rewritten rows (sqlite_multi.py), in the same start.
+    """
+    await conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {ID_LAYOUT_TABLE} (tbl TEXT PRIMARY KEY, done INTEGER NOT "
+        "NULL, after_tenant TEXT, after_id TEXT) WITHOUT ROWID"
+    )
+    while True:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            done, after = await _position(conn, table)
+            if done:
+                await conn.execute("COMMIT")
+                return False
+            rows = await _next_text_ids(conn, table, after, batch)
+            await conn.executemany(
+                f"UPDATE {table} SET id = ? WHERE tenant = ? AND id = ?",
+                [(key, tenant, id) for tenant, id in rows if (key := stored_id(id)) != id],
+            )
+            if len(rows) < batch:
+                await _drop_id_entry_triggers(conn, table)
+                done, after = True, None
+            else:
+                after = (str(rows[-1][0]), str(rows[-1][1]))
+            await conn.execute(
+                f"INSERT OR REPLACE INTO {ID_LAYOUT_TABLE} (tbl, done, after_tenant, after_id) "
+                "VALUES (?, ?, ?, ?)",
+                (table, int(done), *(after or (None, None))),
+            )
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+        if done:
+            return True
+
+
+async def _position(conn: aiosqlite.Connection, table: str) -> tuple[bool, tuple[str, str] | None]:
+    async with conn.execute(
+        f"SELECT done, after_tenant, after_id FROM {ID_LAYOUT_TABLE} WHERE tbl = ?", (table,)
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return False, None
+    return bool(row[0]), None if row[1] is None else (str(row[1]), str(row[2]))
+
+
+async def _next_text_ids(
+    conn: aiosqlite.Connection, table: str, after: tuple[str, str] | None, batch: int
+) -> list[tuple[str, str]]:
+    """The next text ids in key order (`id < x''`: every TEXT sorts before every BLOB)."""
+    position = "(tenant, id) > (?, ?) AND " if after is not None else ""
+    async with conn.execute(
+        f"SELECT tenant, id FROM {table} WHERE {position}id < x'' ORDER BY tenant, id LIMIT ?",
+        (*(after or ()), batch),
+    ) as cur:
+        return [(str(row[0]), str(row[1])) for row in await cur.fetchall()]
+
+
+def names_entries_by_id(trigger: str) -> bool:
+    """Whether a trigger keeps side-table entries that name documents by id, not by row key
+    (sqlite_multi.py: `mv_<collection>__...`, `_n_del` / `_n_upd` for row keys)."""
+    return trigger.startswith("mv_") and not trigger.endswith(("_n_del", "_n_upd"))
+
+
+async def _drop_id_entry_triggers(conn: aiosqlite.Connection, table: str) -> None:
+    """Drop the triggers of the side-table indexes whose entries name documents by id: the
+    store creates them again and derives their entries from the rows."""
+    async with conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)
+    ) as cur:
+        names = [str(row[0]) for row in await cur.fetchall()]
+    for name in filter(names_entries_by_id, names):
+        await conn.execute(f"DROP TRIGGER {name}")
