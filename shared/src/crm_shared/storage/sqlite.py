@@ -487,12 +487,17 @@ class SqliteSession:
         known = self._key_codes.get(multi.collection, {})
         made = self.new_key_codes.setdefault(multi.collection, {})
         side: list[SideRow] = []
+        # A document's entries come together and share its reference: converted once for them.
+        last_ref: object = None
+        last_stored: Any = None
         for tenant, path, value, ref in entries:
             pair = (tenant, path)
             code = known.get(pair) or made.get(pair)
             if code is None:
                 code = made[pair] = await self._key_code(multi, pair)
-            side.append((code, value, stored_id(ref)))
+            if ref is not last_ref:
+                last_ref, last_stored = ref, stored_id(ref)
+            side.append((code, value, last_stored))
         return side
 
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
