@@ -36,13 +36,12 @@ from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, Back
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
 from crm_shared.storage.sqlite_ids import (
-    ID_TEXT_SQL,
     names_entries_by_id,
     read_id,
     store_ids_as_bytes,
     stored_id,
 )
-from crm_shared.storage.sqlite_json import json_column
+from crm_shared.storage.sqlite_json import json_column, with_id
 from crm_shared.storage.sqlite_keys import (
     KeyMap,
     create_key_tables,
@@ -208,13 +207,11 @@ class SqliteSession:
         limit: int = 100,
     ) -> list[tuple[str, bytes]]:
         """`json_pages.find_json`: the answer's text built in SQL (sqlite_json.py)."""
-        # The id's text is made in SQL: the rows are (id, bytes) tuples already, as returned.
-        column = f"{ID_TEXT_SQL}, " + json_column(path_tree(paths), self._codec(collection))
+        column = "id, " + json_column(path_tree(paths), self._codec(collection))
         position = Cursor(value=after, id=after) if after is not None else None
         sql, params = await self._page_sql(collection, tenant, where, "id", False, position, column)
-        # No copy of a million of them.
-        rows: list[tuple[str, bytes]] = await self._rows(sql, [*params, limit])
-        return rows
+        rows = await self._rows(sql, [*params, limit])
+        return [with_id(stored, body) for stored, body in rows]
 
     async def _page_sql(
         self,
