@@ -40,6 +40,7 @@ from crm_shared.storage.sqlite_ids import (
     read_id,
     store_ids_as_bytes,
     stored_id,
+    vacuum_if_alone,
 )
 from crm_shared.storage.sqlite_json import json_column, with_id
 from crm_shared.storage.sqlite_keys import (
@@ -650,6 +651,7 @@ class SqliteStore:
                 self._codecs[name] = DocumentCodec(empties, keys)
         # Triggers dropped only for a rewrite to short keys: their entries still hold.
         kept: frozenset[str] = frozenset()
+        rewritten_ids = 0
         for spec in specs:
             table = _table(spec.name)
             if spec.name in self._keyed:
@@ -662,7 +664,9 @@ class SqliteStore:
             keys = self._codecs.get(spec.name, _PLAIN).keys
             # Before the indexes: documents written with plain names are rewritten first.
             kept |= await recode_documents(w, table, spec.name, keys)
-            if await store_ids_as_bytes(w, table):
+            rewrite = await store_ids_as_bytes(w, table)
+            rewritten_ids += rewrite.rewritten
+            if rewrite.finished:
                 # Entries naming documents by id hold the old text ids: derived again.
                 kept = frozenset(name for name in kept if not names_entries_by_id(name))
             for index in spec.indexes:
@@ -696,6 +700,9 @@ class SqliteStore:
                 self._text[name] = TextIndex(name, fields[0])
                 keys = self._codecs.get(name, _PLAIN).keys
                 await create_text_index(w, _table(name), self._text[name], keys, kept=kept)
+        if rewritten_ids and self._path != ":memory:":
+            # Once, after a store written with text ids was rewritten: their bytes freed.
+            await vacuum_if_alone(self._path)
         self._reader = await self._connect()
 
     async def close(self) -> None:
