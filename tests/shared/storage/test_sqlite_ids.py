@@ -185,7 +185,7 @@ async def test_an_interrupted_id_migration_resumes_where_it_stopped(tmp_path: Pa
     conn.executemany = failing  # type: ignore[method-assign, assignment]
     try:
         with pytest.raises(RuntimeError):
-            await store_ids_as_bytes(conn, "c_people", batch=3)
+            await store_ids_as_bytes(conn, "c_people", "people", batch=3)
     finally:
         await conn.close()
     db = sqlite3.connect(path)

@@ -36,7 +36,6 @@ from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, Back
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
 from crm_shared.storage.sqlite_ids import (
-    names_entries_by_id,
     read_id,
     store_ids_as_bytes,
     stored_id,
@@ -664,11 +663,7 @@ class SqliteStore:
             keys = self._codecs.get(spec.name, _PLAIN).keys
             # Before the indexes: documents written with plain names are rewritten first.
             kept |= await recode_documents(w, table, spec.name, keys)
-            rewrite = await store_ids_as_bytes(w, table)
-            rewritten_ids += rewrite.rewritten
-            if rewrite.finished:
-                # Entries naming documents by id hold the old text ids: derived again.
-                kept = frozenset(name for name in kept if not names_entries_by_id(name))
+            rewritten_ids += await store_ids_as_bytes(w, table, spec.name)
             for index in spec.indexes:
                 if index.multi_value is not None or index.text:
                     continue  # kept in the side table or the text index below

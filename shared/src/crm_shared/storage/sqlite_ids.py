@@ -12,21 +12,26 @@ port promises time-ordered ids (UUIDv7 from `crm_shared.ids`); a collection mixi
 other ids gets that order on SQLite, where MongoDB and the memory store use plain text order.
 
 Every id bound to a statement goes through `stored_id` and every id read back through `read_id`
-(or `ID_TEXT_SQL` where SQL builds the answer's JSON). Stores written before hold text ids: they
-are rewritten when the store starts (`store_ids_as_bytes`), in bounded resumable batches.
+(or `ID_TEXT_SQL` in SQL written by hand). Stores written before hold text ids: they are
+rewritten when the store starts (`store_ids_as_bytes`: the rows in bounded resumable batches,
+then the side-table entries naming them), and the file is VACUUMed once after (`vacuum_if_alone`).
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from typing import Any, NamedTuple
+from typing import Any
 
 import aiosqlite
+
+from crm_shared.storage.sqlite_multi import key_table, side_table
 
 ID_LAYOUT_TABLE = "_id_layout"
 # Ids rewritten per transaction by the start-up migration.
 ID_BATCH = 5000
+# The name `stored_id` has as an SQL function on a migrating connection.
+_STORED_ID_SQL = "crm_stored_id"
 _CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _HEX = "lower(hex(id))"
 # The text of a stored id, in SQL: a BLOB is a canonical UUID's bytes (`read_id`).
@@ -52,26 +57,17 @@ def read_id(value: object) -> str:
     return str(value)
 
 
-class IdRewrite(NamedTuple):
-    """What `store_ids_as_bytes` did in one call."""
-
-    # The pass ended in this call: side-table entries naming documents by id are derived again
-    # (their triggers were dropped: `names_entries_by_id`).
-    finished: bool
-    # Ids it rewrote: their old index entries left free space behind (see `vacuum_if_alone`).
-    rewritten: int
-
-
 async def store_ids_as_bytes(
-    conn: aiosqlite.Connection, table: str, *, batch: int = ID_BATCH
-) -> IdRewrite:
-    """Rewrite a table's text UUID ids as bytes.
+    conn: aiosqlite.Connection, table: str, collection: str, *, batch: int = ID_BATCH
+) -> int:
+    """Rewrite a table's text UUID ids as bytes, and the side-table entries naming its documents
+    by id; return how many ids it rewrote.
 
     Resumable: each batch commits with its position (the last text id it read), and a store
     started again goes on from there; every batch reads the position under the write lock, so
-    processes starting together share the work. Side-table entries naming documents by id hold
-    the old text: with the last batch, the triggers of those indexes are dropped, so the store
-    derives their entries again from the rewritten rows (sqlite_multi.py), in the same start.
+    processes starting together share the work. Then the entries, one side-table key (one
+    tenant's path) per transaction: only text ones are rewritten, so a pass begun again skips
+    what is done. The table is marked done only after both.
     """
     await conn.execute(
         f"CREATE TABLE IF NOT EXISTS {ID_LAYOUT_TABLE} (tbl TEXT PRIMARY KEY, done INTEGER NOT "
@@ -84,29 +80,71 @@ async def store_ids_as_bytes(
             done, after = await _position(conn, table)
             if done:
                 await conn.execute("COMMIT")
-                return IdRewrite(finished=False, rewritten=rewritten)
+                return rewritten
             rows = await _next_text_ids(conn, table, after, batch)
             changed = [(key, tenant, id) for tenant, id in rows if (key := stored_id(id)) != id]
             await conn.executemany(
                 f"UPDATE {table} SET id = ? WHERE tenant = ? AND id = ?", changed
             )
-            if len(rows) < batch:
-                await _drop_id_entry_triggers(conn, table)
-                done, after = True, None
-            else:
-                after = (str(rows[-1][0]), str(rows[-1][1]))
-            await conn.execute(
-                f"INSERT OR REPLACE INTO {ID_LAYOUT_TABLE} (tbl, done, after_tenant, after_id) "
-                "VALUES (?, ?, ?, ?)",
-                (table, int(done), *(after or (None, None))),
-            )
+            after = (str(rows[-1][0]), str(rows[-1][1])) if rows else after
+            await _save_position(conn, table, done=False, after=after)
         except BaseException:
             await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
         rewritten += len(changed)
-        if done:
-            return IdRewrite(finished=True, rewritten=rewritten)
+        if len(rows) < batch:
+            break
+    await _refs_as_bytes(conn, collection)
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        await _save_position(conn, table, done=True, after=None)
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+    return rewritten
+
+
+async def _save_position(
+    conn: aiosqlite.Connection, table: str, *, done: bool, after: tuple[str, str] | None
+) -> None:
+    await conn.execute(
+        f"INSERT OR REPLACE INTO {ID_LAYOUT_TABLE} (tbl, done, after_tenant, after_id) "
+        "VALUES (?, ?, ?, ?)",
+        (table, int(done), *(after or (None, None))),
+    )
+
+
+async def _refs_as_bytes(conn: aiosqlite.Connection, collection: str) -> None:
+    """Rewrite the side table's text UUID references as bytes, one key per transaction.
+
+    Entries by row key hold integers and are left as they are. The rewrite runs in SQL through
+    `stored_id` itself (a function of this connection): one statement per key, no rows to
+    Python and back.
+    """
+    side, keys = side_table(collection), key_table(collection)
+    async with conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)", (side, keys)
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None or int(row[0]) < 2:
+        return  # no side table yet: no entries
+    await conn.create_function(_STORED_ID_SQL, 1, stored_id, deterministic=True)
+    async with conn.execute(f"SELECT code FROM {keys} ORDER BY code") as cur:
+        codes = [int(row[0]) for row in await cur.fetchall()]
+    for code in codes:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            await conn.execute(
+                f"UPDATE {side} SET e_ref = {_STORED_ID_SQL}(e_ref) WHERE e_key = ? "
+                "AND typeof(e_ref) = 'text' AND length(e_ref) = 36",
+                (code,),
+            )
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
 
 
 async def _position(conn: aiosqlite.Connection, table: str) -> tuple[bool, tuple[str, str] | None]:
@@ -129,23 +167,6 @@ async def _next_text_ids(
         (*(after or ()), batch),
     ) as cur:
         return [(str(row[0]), str(row[1])) for row in await cur.fetchall()]
-
-
-def names_entries_by_id(trigger: str) -> bool:
-    """Whether a trigger keeps side-table entries that name documents by id, not by row key
-    (sqlite_multi.py: `mv_<collection>__...`, `_n_del` / `_n_upd` for row keys)."""
-    return trigger.startswith("mv_") and not trigger.endswith(("_n_del", "_n_upd"))
-
-
-async def _drop_id_entry_triggers(conn: aiosqlite.Connection, table: str) -> None:
-    """Drop the triggers of the side-table indexes whose entries name documents by id: the
-    store creates them again and derives their entries from the rows."""
-    async with conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)
-    ) as cur:
-        names = [str(row[0]) for row in await cur.fetchall()]
-    for name in filter(names_entries_by_id, names):
-        await conn.execute(f"DROP TRIGGER {name}")
 
 
 async def vacuum_if_alone(path: str) -> bool:
