@@ -123,8 +123,10 @@ bench-jobs-store: install ## load N contacts into JOBS_STORE for bench-jobs, no 
 
 # READ_STORE=dir keeps the loaded store in that data folder and reuses it on later runs (same N).
 READ_REUSE := $(if $(READ_STORE),--store $(READ_STORE),)
+# READ_RATES: offered rates (req/s) for the open-loop reads by id, the latency below saturation.
+READ_RATES ?= 200,500
 bench-read: install ## GET /v1/contacts/{id} and q at 64 connections next to bare Starlette routes
-	@$(UV) run --no-sync python -m bench.read_bench --contacts $(READ_N) $(READ_REUSE)
+	@$(UV) run --no-sync python -m bench.read_bench --contacts $(READ_N) $(READ_REUSE) --rates $(READ_RATES)
 
 .PHONY: bench-erasure
 bench-erasure: install ## erasure end to end p50/p99, 5,000 in one request, a 10,000-item access bundle

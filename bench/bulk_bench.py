@@ -6,8 +6,9 @@ contact) through the service layer the HTTP route and the background runner use:
 snapshot, then chunk after chunk through the single-edit steps (tag rules, system-tag checks,
 ContactUpdated events in the outbox, per-contact outcomes, progress). The ceiling is a bare
 SQLite update of the same rows on the same file: each document read, its tags extended in
-Python, written back with `executemany` in transactions of the same chunk size (the
-multi-value index triggers fire as they do for the service), with no events and no outcomes.
+Python, written back with `executemany` in transactions of the same chunk size, the changed
+`tags_norm` side-table entries written as the adapter writes them (bench/tag_ceiling.py), with
+no events and no outcomes.
 """
 
 from __future__ import annotations
@@ -15,20 +16,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import orjson
-
 from bench.search_bench import load
+from bench.tag_ceiling import rewrite_tags
 from crm_contacts.adapters.bulk import BULK_SPECS
 from crm_contacts.adapters.campaigns import CAMPAIGN_SPECS
 from crm_contacts.adapters.importer_client import ImporterExports
 from crm_contacts.adapters.repository import COLLECTION_SPECS
-from crm_contacts.domain.text import fold
 from crm_contacts.service_layer.bulk_actions import get_bulk_action, queue_bulk_action
 from crm_contacts.service_layer.bulk_runner import run_job
 from crm_contacts.settings import ContactsSettings
@@ -70,34 +68,7 @@ async def service_run(path: Path, count: int) -> float:
 
 def ceiling_run(path: Path) -> tuple[float, int]:
     """Seconds for a bare SQLite read-modify-write of the same rows, and how many it wrote."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    started = time.perf_counter()
-    written = 0
-    last = ""
-    while True:
-        rows = db.execute(
-            "SELECT id, doc FROM c_contacts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?",
-            (TENANT, last, CHUNK),
-        ).fetchall()
-        if not rows:
-            break
-        updates = []
-        for contact_id, raw in rows:
-            doc = orjson.loads(raw)
-            doc["tags"] = [*doc["tags"], "Ceiling"]
-            doc["tags_norm"] = [fold(t) for t in doc["tags"]]
-            doc["version"] += 1
-            updates.append((orjson.dumps(doc).decode(), TENANT, contact_id))
-        db.execute("BEGIN")
-        db.executemany("UPDATE c_contacts SET doc = ? WHERE tenant = ? AND id = ?", updates)
-        db.execute("COMMIT")
-        written += len(updates)
-        last = rows[-1][0]
-    elapsed = time.perf_counter() - started
-    db.close()
-    return elapsed, written
+    return rewrite_tags(path, tenant=TENANT, batch=CHUNK, change=lambda held: [*held, "Ceiling"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,10 +9,10 @@ re-read, written at the version read with a new one, its ContactUpdated and stat
 outbox, the job's cursor and progress). While it runs, a writer updates one random contact at a
 time (as `PATCH /v1/contacts/{id}` does) and records each write's latency; the same writer runs
 for a while before the job too, so the p95 during the job sits next to an idle p95 from the same
-run. The ceiling is a bare read-modify-write of the same rows in hand-written SQL (documents
-read in id order, the tag renamed in Python, `executemany` UPDATE in transactions of 500; the
-multi-value index triggers fire as they do for the service), with no events and no versions
-checked.
+run. The ceiling is a bare read-modify-write of the same rows in hand-written SQL
+(bench/tag_ceiling.py: the tag renamed in Python, `executemany` UPDATE in transactions of 500,
+the changed `tags_norm` side-table entries written as the adapter writes them), with no events
+and no versions checked.
 
 The loaded store can be kept and reused (`--store PATH`, `make bench-jobs-store` then `make
 bench-jobs JOBS_STORE=PATH`): the job rewrites it, so each run works on a fresh copy of it.
@@ -27,17 +27,15 @@ import multiprocessing
 import os
 import random
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from bench.kept_store import stored_ids
 from bench.stats import median_p95_ms
+from bench.tag_ceiling import rewrite_tags
 from crm_contacts.adapters.bulk import BULK_SPECS
 from crm_contacts.adapters.contact_state import ContactStateStore
 from crm_contacts.adapters.repository import COLLECTION_SPECS, ContactRepository
@@ -45,7 +43,6 @@ from crm_contacts.adapters.rewrite_jobs import JOB_SPECS
 from crm_contacts.domain.commands import UpdateContact
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.tags import replace_tag
-from crm_contacts.domain.text import fold
 from crm_contacts.service_layer import tags
 from crm_contacts.service_layer.handlers import update_contact
 from crm_contacts.service_layer.rewrite_jobs import get_job, run_job
@@ -208,34 +205,12 @@ async def service_run(path: Path, ids: list[str]) -> dict[str, Any]:
 
 def ceiling_run(path: Path) -> tuple[float, int]:
     """Seconds for a bare SQL read-modify-write renaming the tag back on the same rows."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    started = time.perf_counter()
-    written = 0
-    last = ""
-    while True:
-        rows = db.execute(
-            "SELECT id, doc FROM c_contacts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?",
-            (TENANT, last, BATCH),
-        ).fetchall()
-        if not rows:
-            break
-        updates = []
-        for contact_id, raw in rows:
-            doc = orjson.loads(raw)
-            doc["tags"] = replace_tag(doc["tags"], "Members", "Member again")
-            doc["tags_norm"] = [fold(t) for t in doc["tags"]]
-            doc["version"] += 1
-            updates.append((orjson.dumps(doc).decode(), TENANT, contact_id))
-        db.execute("BEGIN")
-        db.executemany("UPDATE c_contacts SET doc = ? WHERE tenant = ? AND id = ?", updates)
-        db.execute("COMMIT")
-        written += len(updates)
-        last = rows[-1][0]
-    elapsed = time.perf_counter() - started
-    db.close()
-    return elapsed, written
+    return rewrite_tags(
+        path,
+        tenant=TENANT,
+        batch=BATCH,
+        change=lambda held: replace_tag(held, "Members", "Member again"),
+    )
 
 
 def _load_average() -> str:

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import functools
 import json
-import multiprocessing
 import os
 import random
 import shutil
@@ -25,12 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 import httpx
 
 from bench.processes import cpu_seconds
+from bench.read_load import CONCURRENCY, Figures, drive
 from bench.search_bench import TENANT, load, text_queries
 from crm_contacts.domain.derived_fields import DERIVED_FIELDS_VERSION
 from crm_shared.devstack import EmbeddedBroker, Platform, free_port
@@ -38,129 +38,8 @@ from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.storage.sqlite_keys import stored_path
 
 KEY = "bench-viewer-key"
-CONCURRENCY = 64
-
-
-class _Connection:
-    """One keep-alive HTTP/1.1 connection sending GETs, one in flight.
-
-    The load generator speaks HTTP itself: httpx's pool, shared by 64 tasks, served ~130
-    requests/s against a bare route on this machine (one connection alone ~600), so the bench
-    measured the client, not the servers.
-    """
-
-    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
-        self._address = (host, port)
-        extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        self._head = f"Host: {host}:{port}\r\n{extra}\r\n".encode()
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-
-    async def get(self, path: str) -> tuple[int, bytes]:
-        if self._reader is None or self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(*self._address)
-        self._writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\n" + self._head)
-        head = await self._reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-            elif name.strip().lower() == b"transfer-encoding":
-                raise RuntimeError(f"{path}: chunked answer, not expected here")
-        return status, await self._reader.readexactly(length)
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-
-
-async def _drive(
-    base: str, paths: list[str], headers: dict[str, str], seconds: float
-) -> tuple[list[float], int]:
-    """The measured requests' latencies, and how many requests the warm-up second sent."""
-    url = httpx.URL(base)
-    assert url.port is not None, base
-    latencies: list[float] = []
-    warm_requests = 0
-    connections = [_Connection(url.host, url.port, headers) for _ in range(CONCURRENCY)]
-
-    async def worker(start: int, until: float, record: bool) -> None:
-        nonlocal warm_requests
-        at, connection = start, connections[start]
-        while time.perf_counter() < until:
-            began = time.perf_counter()
-            status, body = await connection.get(paths[at % len(paths)])
-            if status != 200:
-                raise RuntimeError(f"{paths[at % len(paths)]}: {status} {body[:200]!r}")
-            if record:
-                latencies.append(time.perf_counter() - began)
-            else:
-                warm_requests += 1
-            at += CONCURRENCY
-
-    try:
-        warm = time.perf_counter() + 1.0
-        await asyncio.gather(*(worker(i, warm, False) for i in range(CONCURRENCY)))
-        until = time.perf_counter() + seconds
-        await asyncio.gather(*(worker(i, until, True) for i in range(CONCURRENCY)))
-    finally:
-        for connection in connections:
-            connection.close()
-    return latencies, warm_requests
-
-
-def _generator(
-    base: str,
-    paths: list[str],
-    headers: dict[str, str],
-    seconds: float,
-    out: multiprocessing.Queue[tuple[list[float], int] | str],
-) -> None:
-    try:
-        out.put(asyncio.run(_drive(base, paths, headers, seconds)))
-    except Exception as exc:  # reported by the parent, which would otherwise wait in vain
-        out.put(f"{type(exc).__name__}: {exc}")
-
-
-class Figures(NamedTuple):
-    """What one drive measured."""
-
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    # The server process's CPU time (every thread) over the whole drive, warm-up included, per
-    # request sent, less what it spends idle (its consumers' fetches): less skewed than
-    # requests/s by other work on the cores.
-    cpu_ms: float
-
-
-def drive(
-    base: str,
-    paths: list[str],
-    headers: dict[str, str],
-    seconds: float,
-    *,
-    server_pid: int,
-    idle_cpu: float = 0.0,
-) -> Figures:
-    """The figures of `paths` served at `base` by `server_pid`, driven from a separate process."""
-    ctx = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[tuple[list[float], int] | str] = ctx.Queue()
-    process = ctx.Process(target=_generator, args=(base, paths, headers, seconds, queue))
-    cpu_before, started = cpu_seconds(server_pid), time.monotonic()
-    process.start()
-    got = queue.get(timeout=seconds + 300)
-    cpu = cpu_seconds(server_pid) - cpu_before - idle_cpu * (time.monotonic() - started)
-    process.join(timeout=30)
-    if isinstance(got, str):
-        raise RuntimeError(f"load generator on {base}: {got}")
-    latencies, warm_requests = sorted(got[0]), got[1]
-    p50 = latencies[len(latencies) // 2] * 1000
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    requests = len(latencies) + warm_requests
-    return Figures(len(latencies) / seconds, p50, p99, cpu * 1000 / max(1, requests))
+# uvicorn's (HTTP parser, event loop) by --stack: the services' default, and the pure-Python one.
+STACKS = {"httptools": ("httptools", "uvloop"), "h11": ("h11", "asyncio")}
 
 
 def _wait_for(url: str) -> None:
@@ -211,8 +90,16 @@ def measure(
     *,
     spy: Path | None = None,
     search: bool = True,
+    stack: str = "httptools",
+    rates: Sequence[float] = (),
 ) -> None:
-    """Start the service and the bare routes on the loaded store, drive each, print figures."""
+    """Start the service and the bare routes on the loaded store, drive each, print figures.
+
+    Both run on the same HTTP stack (`stack`: uvicorn's httptools parser on uvloop, or h11 on
+    asyncio's loop), so the ratio compares the service's code, not two servers. `rates` are
+    offered rates for open-loop drives of the reads by id after the closed-loop one.
+    """
+    parser, loop = STACKS[stack]
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         rows = db.execute("SELECT id FROM c_contacts ORDER BY random() LIMIT 5000")
         ids = [read_id(r[0]) for r in rows]
@@ -225,7 +112,12 @@ def measure(
         broker.bootstrap_servers,
         path.parent,
         {"contacts": free_port()},
-        extra_env={"CRM_API_KEYS": f"{KEY}:{TENANT}:viewer", "CRM_ENV": "test"},
+        extra_env={
+            "CRM_API_KEYS": f"{KEY}:{TENANT}:viewer",
+            "CRM_ENV": "test",
+            "CRM_HTTP_PARSER": parser,
+            "CRM_EVENT_LOOP": loop,
+        },
         ready_timeout=180,
     )
     bare_port = free_port()
@@ -239,6 +131,10 @@ def measure(
             str(bare_port),
             "--log-level",
             "warning",
+            "--http",
+            parser,
+            "--loop",
+            loop,
         ],
         env={**os.environ, "READ_BENCH_DB": str(path), "READ_BENCH_TENANT": TENANT},
     )
@@ -259,18 +155,22 @@ def measure(
         get = at_service(service, by_id, auth, seconds)
         if recording is not None:
             recording.wait(timeout=60)
+        offered = [(rate, at_service(service, by_id, auth, seconds, rate=rate)) for rate in rates]
         fts_paths = [str(httpx.URL("/search", params={"q": q})) for q in queries]
         bare_fts = at_bare(bare_url, fts_paths, {}, seconds) if search else None
         found = at_service(service, searches, auth, seconds) if search else None
         load1, load5, _ = os.getloadavg()
         print(
-            f"\nread path, {CONCURRENCY} connections, {seconds:.0f} s each "
+            f"\nread path, {CONCURRENCY} connections, {seconds:.0f} s each, uvicorn {parser} on "
+            f"{loop} "
             f"(load average {load1:.2f} {load5:.2f}); the service idle: "
             f"{service_idle * 1000:.0f} ms of CPU a second"
         )
         print(_line("bare Starlette JSON route (ceiling)", bare_json))
         print(_line("bare Starlette + hand-written SQL by id", bare_sql, bare_json))
         print(_line("GET /v1/contacts/{id} (goal >= 40%, p99 < 20 ms)", get, bare_json))
+        for rate, figures in offered:
+            print(_line(f"  the same, open loop, {rate:,.0f} req/s offered", figures))
         if bare_fts is not None and found is not None:
             print(_line("bare Starlette + bare FTS5 query (ceiling)", bare_fts))
             print(_line("GET /v1/contacts?q=<rare substring>", found, bare_fts))
@@ -334,6 +234,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--by-id-only", action="store_true", help="leave out the search routes (a quicker run)"
     )
+    parser.add_argument(
+        "--stack",
+        choices=sorted(STACKS),
+        default="httptools",
+        help="uvicorn's HTTP stack for the service and the bare routes alike (default: the "
+        "services' own, httptools on uvloop)",
+    )
+    parser.add_argument(
+        "--rates",
+        default="",
+        help="offered rates (req/s, comma-separated) for open-loop drives of the reads by id: "
+        "the latency a request sees below saturation",
+    )
     args = parser.parse_args(argv)
     random.seed(7)
     workdir = Path(tempfile.mkdtemp(prefix="crm-read-bench-"))
@@ -353,7 +266,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)
             emails, loaded, indexed = asyncio.run(load(path, args.contacts))
             print(f"loaded in {loaded:.1f} s, indexes built in {indexed:.1f} s", flush=True)
-        measure(workdir, path, emails, args.seconds, spy=args.spy, search=not args.by_id_only)
+        rates = [float(rate) for rate in args.rates.split(",") if rate.strip()]
+        measure(
+            workdir,
+            path,
+            emails,
+            args.seconds,
+            spy=args.spy,
+            search=not args.by_id_only,
+            stack=args.stack,
+            rates=rates,
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -3,9 +3,10 @@
 The search bench's contacts (`search_bench.chunk`, built by the domain's `new_contact`) are
 inserted in 1,000-contact transactions through `insert_many` with the contacts' full specs (text
 index, multi-value side table, expression indexes), then each is replaced once with one more tag
-(the update triggers' path). Printed: CPU microseconds per contact (every thread of the process,
-SQLite's included) beside a same-run floor, the same rows written by `executemany` into a bare
-(tenant, id, doc) table; and bytes per contact of the store after the inserts.
+(the replace path: the changed entries diffed and written from Python). Printed: CPU
+microseconds per contact (every thread of the process, SQLite's included) beside a same-run
+floor, the same rows written by `executemany` into a bare (tenant, id, doc) table; and bytes per
+contact of the store after the inserts.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from bench.kept_store import stored_ids
 from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.contact_doc import as_stored
+from crm_contacts.service_layer.derived_backfill import backfill_derived_fields, tenant_progress
 from crm_contacts.service_layer.duplicates import find_matches
 from crm_shared.storage.sqlite import SqliteStore
 
@@ -41,3 +42,18 @@ async def test_the_bulk_loaded_store_reads_as_the_service_stores_and_is_indexed(
         assert ids[pair.original] in {match.contact_id for match, _ in matches}
     finally:
         await store.close()
+
+
+async def test_a_service_started_on_the_loaded_store_does_not_walk_it(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.sqlite3"
+    profiles, _ = generate(50)
+    await load(path, profiles)
+
+    store = SqliteStore(path)
+    await store.start(COLLECTION_SPECS)
+    try:
+        assert (await tenant_progress(store, TENANT))["status"] == "finished"
+        run = await backfill_derived_fields(store, pause=0)
+    finally:
+        await store.close()
+    assert (run.processed, run.rewritten) == (0, 0)

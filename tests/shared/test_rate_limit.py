@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from crm_shared.http import ViewerAuth, install_problem_handlers
+from crm_shared.http import CurrentPrincipal, EditorAuth, ViewerAuth, install_problem_handlers
 from crm_shared.problems import TooManyRequests
 from crm_shared.rate_limit import Limit, RateLimiter, parse_limits
 from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION, StoreRateLimiter
@@ -93,3 +93,28 @@ async def test_over_its_limit_a_key_gets_429_with_retry_after_as_problem_json(
     assert refused.json()["retry_after"] == int(refused.headers["retry-after"])
     other = await client.get("/things", headers={"Authorization": "Bearer k2"})
     assert other.status_code == 200
+
+
+async def test_a_request_asking_for_its_caller_twice_spends_one_request_of_the_limit() -> None:
+    settings = PlatformSettings(crm_api_keys="k1:acme:admin:dash", crm_rate_limit="0.01/2")
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.state.authenticator = authenticator_for(settings)
+    store = MemoryStore()
+    await store.start([RATE_LIMIT_COLLECTION])
+    app.state.rate_limiter = StoreRateLimiter(
+        Limit.parse(settings.crm_rate_limit), store=lambda: store
+    )
+
+    # A role's dependency and the plain caller's (as the idempotency guard asks for it).
+    @app.post("/things")
+    async def things(principal: EditorAuth, caller: CurrentPrincipal) -> dict[str, str]:
+        assert caller is principal
+        return {"tenant": principal.tenant}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        answers = [
+            await http.post("/things", headers={"Authorization": "Bearer k1"}) for _ in "abc"
+        ]
+    assert [r.status_code for r in answers] == [200, 200, 429]

@@ -108,8 +108,6 @@ class EventEnvelope(BaseModel):
 _RFC3339 = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)\Z", re.ASCII
 )
-_REQUIRED_TEXT = ("id", "source", "type", "tenant")
-_OPTIONAL_TEXT = ("subject", "dataschema", "actor", "traceparent")
 
 
 def plain_attributes(raw: bytes | None) -> dict[str, Any] | None:
@@ -124,18 +122,38 @@ def plain_attributes(raw: bytes | None) -> dict[str, Any] | None:
         attributes = orjson.loads(raw or b"")
     except orjson.JSONDecodeError:
         return None
-    if type(attributes) is not dict or attributes.get("specversion") != "1.0":
+    if type(attributes) is not dict:
         return None
-    if not attributes.get("id") or type(attributes.get("data")) is not dict:
+    get = attributes.get
+    # Text: id, source, type, tenant; text or null: subject, dataschema, actor, traceparent.
+    # Spelled out, not two generator walks over the names: every consumed record comes through
+    # here, and the walks cost ~1 us a record (3.2 against 4.0 us with orjson's 1.7).
+    id_, time = get("id"), get("time")
+    if (
+        get("specversion") != "1.0"
+        or not id_
+        or type(id_) is not str
+        or type(get("source")) is not str
+        or type(get("type")) is not str
+        or type(get("tenant")) is not str
+        or type(get("data")) is not dict
+        or type(time) is not str
+    ):
         return None
-    if any(type(attributes.get(name)) is not str for name in _REQUIRED_TEXT):
-        return None
-    if any(type(attributes.get(name)) not in (str, type(None)) for name in _OPTIONAL_TEXT):
-        return None
-    if type(attributes.get("datacontenttype", "")) is not str:
-        return None
-    time = attributes.get("time")
-    if type(time) is not str or not _RFC3339.match(time):
+    subject, dataschema, actor, traceparent = (
+        get("subject"),
+        get("dataschema"),
+        get("actor"),
+        get("traceparent"),
+    )
+    if (
+        (subject is not None and type(subject) is not str)
+        or (dataschema is not None and type(dataschema) is not str)
+        or (actor is not None and type(actor) is not str)
+        or (traceparent is not None and type(traceparent) is not str)
+        or type(get("datacontenttype", "")) is not str
+        or not _RFC3339.match(time)
+    ):
         return None
     try:
         datetime.fromisoformat(time)

@@ -164,10 +164,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 _bearer = HTTPBearer(auto_error=False, description="An API key from CRM_API_KEYS")
 
 
-async def _authenticated(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> Principal:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+# Where a request's caller is kept once admitted: whichever dependencies ask (a role's, the
+# idempotency guard's), the key is checked and the rate limit taken once per request.
+_PRINCIPAL_SCOPE_KEY = "crm.principal"
+
+
+async def _admitted(request: Request) -> Principal:
+    """The request's caller: authenticated (401), then within its rate limit (429)."""
+    known: Principal | None = request.scope.get(_PRINCIPAL_SCOPE_KEY)
+    if known is not None:
+        return known
     authenticator: ApiKeyAuthenticator = request.app.state.authenticator
     header = request.headers.get("authorization")
     # An API key is answered on the loop: a thread hop per request cost more than the check.
@@ -176,29 +183,31 @@ async def _authenticated(
         # A JWT, in a thread: its issuer's keys may have to be fetched.
         principal = await run_in_threadpool(authenticator.authenticate, header)
     set_tenant(principal.tenant)  # the request's log lines name its tenant from here on
-    return principal
-
-
-async def _principal(
-    request: Request, principal: Annotated[Principal, Depends(_authenticated)]
-) -> Principal:
     # Async: the key's bucket lives in the store, shared by every replica.
     limiter: StoreRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
         await limiter.check(principal)
+    request.scope[_PRINCIPAL_SCOPE_KEY] = principal
     return principal
+
+
+async def _principal(request: Request, _credentials: Credentials) -> Principal:
+    return await _admitted(request)
 
 
 # Any authenticated caller, whatever its role (401 without a valid key).
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 
-def require_role(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
+def require_role(role: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates the caller (401) and checks it holds `role` (403)."""
 
     # Async, as every dependency here: FastAPI runs a plain function in a thread, a hop that
-    # cost more than the work (a GET by id took three).
-    async def dependency(principal: CurrentPrincipal) -> Principal:
+    # cost more than the work (a GET by id took three). One level, not a chain of dependencies
+    # (role on principal on authentication): FastAPI's resolving of each level cost more than
+    # what it ran.
+    async def dependency(request: Request, _credentials: Credentials) -> Principal:
+        principal = await _admitted(request)
         principal.require(role)
         return principal
 

@@ -204,4 +204,12 @@ def serve(app: FastAPI, *, service: str, host: str, port: int, log_level: str) -
     collect_for_throughput()
     # log_config=None: uvicorn's records go through our handler (one JSON object per line).
     with profiled(service):
-        uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=None,
+            http=settings.crm_http_parser,
+            loop=settings.crm_event_loop,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -19,6 +20,13 @@ class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     crm_env: Literal["development", "test", "production"] = "development"
+    # uvicorn's HTTP parser and event loop. httptools and uvloop (installed with crm-shared)
+    # served a GET by id in less CPU than h11 and asyncio's loop (bench/read_bench.py --stack);
+    # "h11"/"asyncio" are the pure-Python stack, for comparing or where no wheel exists.
+    crm_http_parser: Literal["httptools", "h11"] = "httptools"
+    crm_event_loop: Literal["uvloop", "asyncio"] = (
+        "asyncio" if sys.platform == "win32" else "uvloop"  # uvloop has no Windows wheel
+    )
     crm_api_keys: str = ""
     crm_api_keys_file: str = Field(
         default="",

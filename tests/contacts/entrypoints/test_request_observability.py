@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import httpx
 from fastapi import FastAPI
@@ -128,3 +129,30 @@ async def test_a_body_the_edge_guard_refuses_still_gets_a_request_id_and_is_coun
     )
     assert response.status_code == 422, response.text
     assert response.headers["x-request-id"] == "req-edge"
+
+
+async def test_each_read_by_id_gets_its_access_line_and_counts_under_its_route(
+    client: httpx.AsyncClient, harness: Harness
+) -> None:
+    created = await harness.create(name="Mary Jackson", email="mary@example.com")
+    path = f"/v1/contacts/{created['id']}"
+    labels = frozenset(
+        {("method", "GET"), ("route", "/v1/contacts/{contact_id}"), ("status", "200")}
+    )
+    series = ("crm_http_requests_total", labels)
+    before = (await _samples(client)).get(series, 0.0)
+    with json_logs("contacts", logging.INFO) as lines:
+        for n in range(3):
+            response = await client.get(path, headers={**auth(), "X-Request-ID": f"req-read-{n}"})
+            assert response.status_code == 200, response.text
+    assert (await _samples(client))[series] - before == 3
+    access = [line for line in lines.parsed() if line["logger"] == "crm.access"]
+    assert [line["request_id"] for line in access] == ["req-read-0", "req-read-1", "req-read-2"]
+    for line in access:
+        assert line["message"] == "GET /v1/contacts/{contact_id} 200"
+        assert line["level"] == "INFO" and line["tenant"] == "acme"
+        assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line["time"])
+    # The test client's own httpx lines quote the URL; the service's lines never do.
+    written = "\n".join(line for line in lines.raw if '"logger":"httpx"' not in line)
+    assert created["id"] not in written and "Mary" not in written and "mary@" not in written

@@ -214,7 +214,7 @@ async def test_the_backfill_resumes_after_the_last_committed_chunk(store: Docume
     await _insert(store, olds)
 
     with pytest.raises(Crash):
-        await backfill_derived_fields(CrashingStore(store, crash_on=2), chunk=2, pause=0)  # type: ignore[arg-type]
+        await backfill_derived_fields(CrashingStore(store, crash_on=2), chunk=2, pause=0)
 
     kept = [await _stored(store, doc) for doc in olds]
     assert [
@@ -238,5 +238,142 @@ async def test_the_backfill_resumes_after_the_last_committed_chunk(store: Docume
     run = await backfill_derived_fields(store, chunk=2, pause=0)
 
     assert (run.processed, run.rewritten) == (3, 3)  # the two committed ones are not read again
+    for old in olds:
+        assert any(key.startswith("f:") for key in (await _stored(store, old))["match_keys"])
+
+
+class ContactReadCountingStore:
+    """A store that counts the contacts its sessions read (`find` and `get`)."""
+
+    def __init__(self, inner: DocumentStore) -> None:
+        self._inner = inner
+        self.contact_reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _counting(self, session: Session) -> Session:
+        store = self
+
+        class Counting:
+            def __getattr__(self, name: str) -> Any:
+                method = getattr(session, name)
+                if name not in ("find", "get"):
+                    return method
+
+                async def counted(collection: str, **kwargs: Any) -> Any:
+                    found = await method(collection, **kwargs)
+                    if collection == "contacts":
+                        store.contact_reads += 1
+                    return found
+
+                return counted
+
+        return Counting()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        async with self._inner.transaction() as session:
+            yield self._counting(session)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Session]:
+        async with self._inner.reader() as session:
+            yield self._counting(session)
+
+
+def _current(name: str, tenant: str = TENANT) -> dict[str, Any]:
+    """A contact as this code writes it."""
+    return dict(
+        new_contact(
+            contact_id=new_id(), tenant=tenant, profile={"name": name}, source="manual", now=NOW
+        )
+    )
+
+
+async def _write_current(store: DocumentStore, tenant: str = TENANT) -> None:
+    """Contacts written by this code: a batch as an import writes them, then one as POST does."""
+    async with store.transaction() as session:
+        await ContactRepository(session, tenant).add_many(
+            [_current("Ada", tenant), _current("Bo", tenant)]
+        )
+    async with store.transaction() as session:
+        await ContactRepository(session, tenant).add(_current("Cy", tenant))
+
+
+async def _progress(store: DocumentStore, tenant: str = TENANT) -> dict[str, Any] | None:
+    async with store.reader() as session:
+        found: dict[str, Any] | None = await read_progress(session, tenant)
+    return found
+
+
+async def test_a_tenant_current_code_wrote_into_a_fresh_store_is_never_walked(
+    store: DocumentStore,
+) -> None:
+    started_empty = await backfill_derived_fields(store, pause=0)  # the service's first start
+    await _write_current(store)
+    counting = ContactReadCountingStore(store)
+
+    run = await backfill_derived_fields(counting, pause=0)
+
+    assert (started_empty.tenants, started_empty.processed) == (0, 0)
+    assert (run.tenants, run.processed, run.rewritten, counting.contact_reads) == (1, 0, 0, 0)
+    progress = await _progress(store)
+    assert progress is not None
+    assert (progress["version"], progress["finished"]) == (DERIVED_FIELDS_VERSION, True)
+
+
+async def test_a_store_holding_contacts_of_older_code_is_still_walked(
+    store: DocumentStore,
+) -> None:
+    old = _stored_by_older_code("John Smith")
+    await _insert(store, [old])
+    await _write_current(store)  # current code wrote to it before its first backfill
+
+    run = await backfill_derived_fields(store, pause=0)
+
+    assert (run.processed, run.rewritten) == (4, 1)
+    assert any(key.startswith("f:") for key in (await _stored(store, old))["match_keys"])
+
+
+async def test_a_tenant_new_after_every_tenant_was_walked_is_not_walked(
+    store: DocumentStore,
+) -> None:
+    await _insert(store, [_stored_by_older_code("John Smith")])
+    walked = await backfill_derived_fields(store, pause=0)
+    await _write_current(store, tenant="globex")
+    counting = ContactReadCountingStore(store)
+
+    run = await backfill_derived_fields(counting, pause=0)
+
+    assert (walked.processed, walked.rewritten) == (1, 1)
+    assert (run.tenants, run.processed, counting.contact_reads) == (2, 0, 0)
+    assert (await _progress(store, "globex") or {}).get("finished") is True
+
+
+async def test_a_store_marked_current_at_an_older_version_walks_a_new_tenant(
+    store: DocumentStore,
+) -> None:
+    await backfill_derived_fields(store, version=DERIVED_FIELDS_VERSION - 1, pause=0)
+    await _write_current(store)
+
+    run = await backfill_derived_fields(store, pause=0)  # new code, new derived fields
+
+    assert (run.processed, run.rewritten) == (3, 0)
+
+
+async def test_a_failed_walk_does_not_mark_the_store_current(store: DocumentStore) -> None:
+    olds = sorted(
+        (_stored_by_older_code(f"John Smith{n}") for n in range(3)), key=lambda d: d["id"]
+    )
+    await _insert(store, olds)
+    with pytest.raises(Crash):
+        await backfill_derived_fields(CrashingStore(store, crash_on=2), chunk=1, pause=0)
+    await _write_current(store, tenant="globex")
+
+    run = await backfill_derived_fields(store, chunk=1, pause=0)
+
+    # The rest of the old tenant, and the new tenant read too: the store was not marked.
+    assert (run.processed, run.rewritten) == (2 + 3, 2)
     for old in olds:
         assert any(key.startswith("f:") for key in (await _stored(store, old))["match_keys"])

@@ -1,7 +1,9 @@
-"""SQLite read blocks: one snapshot across their queries, begun in the first query's hand-off."""
+"""SQLite read blocks: one snapshot across their queries, begun in the first query's hand-off
+and committed without a hand-off of their own."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ async def test_a_read_block_sees_one_snapshot_across_its_queries(tmp_path: Path)
         await store.close()
 
 
-async def test_a_read_block_costs_one_hand_off_per_query_and_one_to_end(
+async def test_a_read_block_costs_one_hand_off_per_query_and_none_to_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = await _started(tmp_path)
@@ -57,15 +59,56 @@ async def test_a_read_block_costs_one_hand_off_per_query_and_one_to_end(
     try:
         async with store.reader() as session:
             await session.get(THINGS, tenant="t", id="none")
-        assert len(hand_offs) == 2  # BEGIN with the query, then COMMIT
+        assert len(hand_offs) == 1  # BEGIN with the query; the COMMIT is queued, not awaited
         hand_offs.clear()
         async with store.reader() as session:
             await session.find(THINGS, tenant="t")
             await session.count(THINGS, tenant="t")
-        assert len(hand_offs) == 3
+        assert len(hand_offs) == 2
         hand_offs.clear()
         async with store.reader():
             pass
         assert hand_offs == []  # nothing read: nothing begun, nothing to end
+    finally:
+        await store.close()
+
+
+async def test_a_read_block_leaves_no_transaction_open_once_it_ends(tmp_path: Path) -> None:
+    store = await _started(tmp_path)
+    try:
+        await _insert(store)
+        reader = store._reader
+        assert reader is not None
+        async with store.reader() as session:
+            await session.get(THINGS, tenant="t", id="none")
+            assert await reader._execute(lambda: reader._conn.in_transaction)
+        # The next call on the connection's thread runs after the queued COMMIT.
+        assert not await reader._execute(lambda: reader._conn.in_transaction)
+    finally:
+        await store.close()
+
+
+async def test_a_read_block_cancelled_in_its_query_still_ends_its_transaction(
+    tmp_path: Path,
+) -> None:
+    store = await _started(tmp_path)
+    try:
+        await _insert(store)
+        reader = store._reader
+        assert reader is not None
+
+        async def read() -> None:
+            async with store.reader() as session:
+                await session.find(THINGS, tenant="t")
+
+        task = asyncio.create_task(read())
+        await asyncio.sleep(0)  # the query is handed to the thread
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not await reader._execute(lambda: reader._conn.in_transaction)
+        async with store.reader() as session:
+            await _insert(store)
+            assert await session.count(THINGS, tenant="t") == 2  # a fresh snapshot
     finally:
         await store.close()

@@ -240,6 +240,10 @@ async def test_a_refused_replace_leaves_no_document_or_entry_of_its_batch(tmp_pa
                     ],
                     expected_versions=[1, 1],
                 )
+            with pytest.raises(DuplicateKeyError):  # alone, without a savepoint
+                await session.replace(
+                    "people", _changed(docs[1], handle=docs[0]["handle"], tags=["alone"])
+                )
             # The transaction goes on (and commits) without any of the batch.
             stored = await session.get("people", tenant=T, id=docs[0]["id"])
         assert stored is not None and stored["tags"] == docs[0]["tags"]

@@ -37,11 +37,26 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
         self._service = service
+        # The time's text up to its seconds, for the second it was made in: lines come many a
+        # second, and formatting a datetime was a fifth of a line's cost.
+        self._second = -1
+        self._second_text = ""
+
+    def _time(self, created: float) -> str:
+        second = int(created)
+        # Rounded to the microsecond first, as datetime does (0.6699998 s reads .670).
+        micros = round((created - second) * 1_000_000)
+        if micros == 1_000_000:
+            second, micros = second + 1, 0
+        if second != self._second:
+            stamp = datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")
+            self._second, self._second_text = second, stamp.removesuffix("+00:00")
+        return f"{self._second_text}.{micros // 1000:03d}+00:00"
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as a JSON line, with the current request/event, tenant and trace ids."""
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname,
             "service": self._service,
             "logger": record.name,

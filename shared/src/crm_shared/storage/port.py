@@ -49,7 +49,7 @@ class Index:
     "array" each element of an array field (for Contains / ContainsAny); "object" each value
     under an object field, and each element of its array values (for conditions on its
     sub-fields `field.<key>`, whatever the keys are). SQLite keeps these in a side table that
-    triggers maintain in the writing transaction; MongoDB uses a multikey index for "array" and a
+    its writes maintain in the writing transaction; MongoDB uses a multikey index for "array" and a
     wildcard index (`field.$**`) for "object".
     """
 

@@ -8,11 +8,12 @@ per element (path "tags"); for an "object" index on `custom_fields`, one per sca
 full were ~20 bytes of every entry). `ref` names the document: its id, so the entries of one value
 come in id order and a page in id order reads straight off them; or, for a lookup-only index
 (`Index.lookup_only`: match keys, six entries a contact), its integer row key `n`, a fifth of the
-id's bytes, whose pages in id order are sorted instead. Triggers on the collection's table keep the
-entries in step with every replace and delete, inside the same transaction (inserts add theirs from
-Python, which already holds the documents as dicts: a trigger would parse each one's JSON again,
-which made bulk imports three times slower); an index declared on a collection that already holds
-documents is filled from them when it is created.
+id's bytes, whose pages in id order are sorted instead. Inserts and replaces write their entries
+from Python, which already holds the documents as dicts, inside the writing transaction (a
+trigger would parse each one's JSON again: on inserts that made bulk imports three times slower,
+and an update trigger read the old and the new JSON of every row: sqlite_replace.py); a trigger
+on the collection's table deletes a deleted document's entries; an index declared on a
+collection that already holds documents is filled from them when it is created.
 
 An entry says "this value is at this path, alone or as an element": exactly what Contains tests
 (as json_each does on the document, and MongoDB on an array or a scalar), so Contains and
@@ -23,6 +24,7 @@ matches (an array holding it has them too); a page read from them still applies 
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,16 @@ def side_table(collection: str) -> str:
 def key_table(collection: str) -> str:
     """The dictionary of a side table's keys: one small integer per (tenant, path)."""
     return f"mvk_{collection}"
+
+
+def key_code(conn: sqlite3.Connection, keys: str, pair: tuple[str, str]) -> int:
+    """The code of (tenant, path) in the key dictionary `keys`, made now if no process has made
+    it yet; run in the connection's thread."""
+    found = conn.execute(f"SELECT code FROM {keys} WHERE tenant = ? AND path = ?", pair).fetchone()
+    if found is None:
+        insert = f"INSERT INTO {keys} (tenant, path) VALUES (?, ?) RETURNING code"
+        found = conn.execute(insert, pair).fetchone()
+    return int(found[0])
 
 
 def key_code_sql(collection: str) -> str:
@@ -211,9 +223,9 @@ class MultiValueIndexes:
     def rows(self, doc: Mapping[str, Any], n: int) -> Iterator[tuple[str, Any, str | int]]:
         """The (path, value, ref) entries of a document stored with row key `n`, as SQL has them.
 
-        They must be exactly the ones `_entries_of` selects from the stored JSON: the triggers
-        find a document's entries that way to delete them. One pass over the indexed fields,
-        split once per collection.
+        They must be exactly the ones `_entries_of` selects from the stored JSON: the delete
+        trigger finds a document's entries that way to delete them. One pass over the indexed
+        fields, split once per collection.
         """
         for spec in self._split:
             value = doc.get(spec.root) if len(spec.parts) == 1 else _read(doc, spec.parts)
@@ -221,6 +233,27 @@ class MultiValueIndexes:
                 ref: str | int = n if spec.by_row_key else doc["id"]
                 for path, atom in _entries(value, spec.root, nested=spec.nested):
                     yield path, atom, ref
+
+    def changed_rows(
+        self, old: Mapping[str, Any], new: Mapping[str, Any], n: int
+    ) -> tuple[set[tuple[str, Any, str | int]], set[tuple[str, Any, str | int]]]:
+        """The entries of `old` and of `new` (stored with row key `n`) under the indexed fields
+        whose values differ: a replace's unchanged fields, most of them, are not walked."""
+        held: set[tuple[str, Any, str | int]] = set()
+        wanted: set[tuple[str, Any, str | int]] = set()
+        for spec in self._split:
+            one = len(spec.parts) == 1
+            before = old.get(spec.root) if one else _read(old, spec.parts)
+            after = new.get(spec.root) if one else _read(new, spec.parts)
+            if before == after:
+                continue
+            for doc, value, into in ((old, before, held), (new, after, wanted)):
+                if value is not None:
+                    ref: str | int = n if spec.by_row_key else doc["id"]
+                    into.update(
+                        (p, a, ref) for p, a in _entries(value, spec.root, nested=spec.nested)
+                    )
+        return held, wanted
 
 
 def _read(doc: Mapping[str, Any], parts: Sequence[str]) -> Any:

@@ -4,12 +4,13 @@ A collection with multi-value indexes or a text index (a keyed table: sqlite_tex
 UPDATE triggers that read the old and the new JSON of every updated row (json_extract and
 json_each over both documents, once per indexed field): ~175 of the ~192 µs an update cost in
 SQLite's thread (import-apply bench, 20,000 contacts). Inserts already wrote their entries from
-Python, which holds the documents as dicts. Replaces now do too: the rows' current documents are
-read in one query, the version checks are decided on them, and the documents and only the
-entries that changed (the old document's entries diffed against the new one's) are written in
-one hand-off to the connection's thread, inside the writer's transaction, so a crash loses both
-or neither. Deletes keep their triggers: a delete has no new document to diff against, and its
-trigger reads only the old one.
+Python, which holds the documents as dicts. Replaces now do too, in one hand-off to the
+connection's thread (a single replace is one HTTP PATCH: a second hand-off cost it ~60 µs): the
+rows' current documents are read in one query, the version checks are decided on them, and the
+documents and only the entries that changed (the old document's entries diffed against the new
+one's) are written, inside the writer's transaction, so a crash loses both or neither. Deletes
+keep their triggers: a delete has no new document to diff against, and its trigger reads only
+the old one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from crm_shared.storage.sqlite_ids import read_id
+from crm_shared.storage.sqlite_ids import read_id, stored_id
 from crm_shared.storage.sqlite_keys import KeyMap
 from crm_shared.storage.sqlite_multi import MultiValueIndexes, SideRow, entry_order
 from crm_shared.storage.sqlite_text import TextIndex, indexed_text
@@ -30,26 +31,100 @@ from crm_shared.storage.sqlite_text import TextIndex, indexed_text
 PlainEntry = tuple[str, str, Any, "str | int"]
 # A document as stored now: its row key and its fields under their names.
 Held = tuple[int, dict[str, Any]]
+# Ids bound in one read of the documents a batch replaces: under SQLite's 32,766 parameters.
+_NAMED_CHUNK = 5000
 
 
-def current_sql(table: str, count: int) -> str:
-    """SELECT of the row key, id and stored JSON of one tenant's documents named by `count`
-    bound ids (as stored: sqlite_ids.py)."""
-    marks = ", ".join("?" for _ in range(count))
-    return f"SELECT n, id, doc FROM {table} WHERE tenant = ? AND id IN ({marks})"
+# (tenant, path) -> its key code in the side table's dictionary, made if missing.
+Coder = Callable[[str, str], int]
+
+
+@dataclass(frozen=True)
+class Replacing:
+    """What replacing documents of one keyed collection needs to know."""
+
+    table: str
+    keys: KeyMap
+    encode: Callable[[dict[str, Any]], str]
+    multi: MultiValueIndexes | None
+    text: TextIndex | None
+    code: Coder
+    # (stored key, name) of the fields a replace reads of the document it replaces: the
+    # version it checks and the indexed fields, not the rest of the contact.
+    read_fields: tuple[tuple[str, str], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = ["version", *(self.multi.roots if self.multi else ())]
+        names += [self.text.field] if self.text else []
+        heads = dict.fromkeys(name.partition(".")[0] for name in names)
+        fields = tuple((self.keys.stored_key(name), name) for name in heads)
+        object.__setattr__(self, "read_fields", fields)
+
+
+def replace_documents(
+    conn: sqlite3.Connection,
+    r: Replacing,
+    docs: Sequence[dict[str, Any]],
+    versions: Sequence[int | None],
+) -> int:
+    """Replace documents stored at their expected versions (None: any); how many were.
+
+    Runs in the connection's thread: read, plan and write in one hand-off.
+    """
+    by_tenant: dict[str, list[str]] = {}
+    for doc in docs:
+        by_tenant.setdefault(doc["tenant"], []).append(doc["id"])
+    held: dict[tuple[str, str], Held] = {}
+    for tenant, ids in by_tenant.items():
+        for start in range(0, len(ids), _NAMED_CHUNK):
+            named = ids[start : start + _NAMED_CHUNK]
+            rows = conn.execute(*_current_sql(r.table, tenant, named)).fetchall()
+            held.update(held_documents(rows, tenant, r.read_fields))
+    plan = plan_replaces(docs, versions, held, encode=r.encode, multi=r.multi, text=r.text)
+    if not plan.docs:
+        return 0
+    code = r.code
+    return write(
+        conn,
+        ReplaceWrite(
+            r.table,
+            plan.docs,
+            side_table=r.multi.table if r.multi else None,
+            gone=[(code(t, p), v, stored_id(ref)) for t, p, v, ref in plan.gone],
+            added=[(code(t, p), v, stored_id(ref)) for t, p, v, ref in plan.added],
+            text_table=r.text.table if r.text else None,
+            texts_gone=plan.texts_gone,
+            texts_added=plan.texts_added,
+        ),
+    )
+
+
+def _current_sql(table: str, tenant: str, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
+    """SELECT of the row key, id and stored JSON of one tenant's documents `ids`.
+
+    Bound one by one, as stored (sqlite_ids.py): a UUID's bytes, which a JSON list cannot hold.
+    """
+    head = f"SELECT n, id, doc FROM {table} WHERE tenant = ? AND id"
+    if len(ids) == 1:
+        return f"{head} = ?", (tenant, stored_id(ids[0]))
+    marks = ", ".join("?" for _ in ids)
+    return f"{head} IN ({marks})", (tenant, *(stored_id(id) for id in ids))
 
 
 def held_documents(
-    rows: Sequence[tuple[int, str | bytes, str | bytes]], tenant: str, keys: KeyMap
+    rows: Sequence[tuple[int, str | bytes, str | bytes]],
+    tenant: str,
+    fields: Sequence[tuple[str, str]],
 ) -> dict[tuple[str, str], Held]:
-    """The stored documents read by `current_sql`, by (tenant, id), under their field names.
+    """The stored documents' `fields` ((stored key, name) pairs), by (tenant, id), by name.
 
     Declared empty fields stay absent: they have no entries and no text, as in the stored JSON.
     """
     held: dict[tuple[str, str], Held] = {}
     for n, raw_id, stored in rows:
         id = read_id(raw_id)
-        doc = keys.decode(orjson.loads(stored))
+        parsed = orjson.loads(stored)
+        doc = {name: parsed[key] for key, name in fields if key in parsed}
         doc["id"] = id
         doc["tenant"] = tenant
         held[(tenant, id)] = (n, doc)
@@ -118,11 +193,10 @@ def plan_replaces(
 def _diff_entries(
     plan: ReplacePlan, multi: MultiValueIndexes, old: dict[str, Any], new: dict[str, Any], n: int
 ) -> None:
-    tenant = new["tenant"]
-    held = set(multi.rows(old, n))
-    wanted = set(multi.rows(new, n))
+    held, wanted = multi.changed_rows(old, new, n)
     if held == wanted:
         return
+    tenant = new["tenant"]
     plan.gone.extend((tenant, path, value, ref) for path, value, ref in held - wanted)
     plan.added.extend((tenant, path, value, ref) for path, value, ref in wanted - held)
 
@@ -146,8 +220,11 @@ def write(conn: sqlite3.Connection, w: ReplaceWrite) -> int:
 
     All or nothing (a savepoint): a unique index refusing one document undoes the batch's
     earlier ones too, so the transaction never holds a document without its entries; the
-    IntegrityError goes on to the caller.
+    IntegrityError goes on to the caller. One document needs none: a refused UPDATE wrote
+    nothing, and the entries' writes after it cannot break a constraint.
     """
+    if len(w.docs) == 1:
+        return _write(conn, w)
     conn.execute("SAVEPOINT replace_many")
     try:
         written = _write(conn, w)

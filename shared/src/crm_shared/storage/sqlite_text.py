@@ -9,11 +9,11 @@ stored and before it is queried (`crm_shared.text.search_fold`).
 FTS5 keys rows by integer, so a collection with a text index (or a multi-value index, whose
 entries name documents by that key: sqlite_multi.py) is a rowid table with a stable
 `n INTEGER PRIMARY KEY` (VACUUM keeps it) and a unique (tenant, id) index; the other collections
-stay WITHOUT ROWID. Triggers keep the index in step with every insert, update and delete in the
-writing transaction (a contentless table forgets a row only when given its old text, which the
-delete and update triggers read from the old document). An existing store is migrated when it
-starts: a collection table without `n` is rebuilt with it, and the index is (re)filled whenever
-its triggers are created.
+stay WITHOUT ROWID. Inserts and replaces write their text from Python in the writing transaction
+(sqlite_replace.py); a trigger takes a deleted row's text out (a contentless table forgets a row
+only when given its old text, which the trigger reads from the old document). An existing store
+is migrated when it starts: a collection table without `n` is rebuilt with it, and the index is
+(re)filled whenever its trigger is created.
 
 Every word is still checked on the document (`instr`), so the index only ever narrows: words of
 one or two characters, which no trigram serves, are checked that way on what the longer words

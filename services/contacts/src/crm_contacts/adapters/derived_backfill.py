@@ -4,6 +4,11 @@ One progress record per contacts tenant, under the reserved tenant "" (one loop 
 tenant): the version it brings contacts to, the last contact id done, counts, and whether the
 tenant is finished. It is written in the same transaction as the contacts of each chunk, so a
 crash loses at most the chunk in flight, which the next run does again.
+
+Beside them, the store's marker (collection `derived_store`): the version every contact of the
+store was current at when the backfill last found no contact to bring up (an empty store, or
+every tenant finished). Code of that version writes current contacts, so a tenant without a
+record under that marker holds only contacts such code wrote: it is recorded finished unread.
 """
 
 from __future__ import annotations
@@ -16,8 +21,15 @@ from crm_shared.storage import CollectionSpec, Cursor, Session
 CONTACTS = "contacts"
 DERIVED_BACKFILLS = "derived_backfills"
 PROGRESS_TENANT = ""
+# The store's marker, in a collection of its own so that no tenant's record can be mistaken
+# for it.
+DERIVED_STORE = "derived_store"
+STORE_MARKER = "current"
 
-BACKFILL_SPECS: tuple[CollectionSpec, ...] = (CollectionSpec(DERIVED_BACKFILLS),)
+BACKFILL_SPECS: tuple[CollectionSpec, ...] = (
+    CollectionSpec(DERIVED_BACKFILLS),
+    CollectionSpec(DERIVED_STORE),
+)
 
 
 def fresh_progress(tenant: str, version: int) -> dict[str, Any]:
@@ -44,6 +56,21 @@ async def save_progress(session: Session, record: dict[str, Any], *, new: bool) 
         await session.insert(DERIVED_BACKFILLS, record)
     else:
         await session.replace(DERIVED_BACKFILLS, record)
+
+
+async def read_store_current(session: Session) -> int | None:
+    """The version every contact of the store was current at when the marker was written."""
+    marker = await session.get(DERIVED_STORE, tenant=PROGRESS_TENANT, id=STORE_MARKER)
+    return None if marker is None else int(marker["version"])
+
+
+async def save_store_current(session: Session, version: int) -> None:
+    """Record that every contact of the store is current at `version`."""
+    marker = {"id": STORE_MARKER, "tenant": PROGRESS_TENANT, "version": version}
+    if await session.get(DERIVED_STORE, tenant=PROGRESS_TENANT, id=STORE_MARKER) is None:
+        await session.insert(DERIVED_STORE, marker)
+    else:
+        await session.replace(DERIVED_STORE, marker)
 
 
 async def every_progress(session: Session) -> list[dict[str, Any]]:

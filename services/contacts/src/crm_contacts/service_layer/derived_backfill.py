@@ -20,8 +20,10 @@ from crm_contacts.adapters.derived_backfill import (
     contacts_after,
     fresh_progress,
     read_progress,
+    read_store_current,
     save_progress,
     save_rederived,
+    save_store_current,
 )
 from crm_contacts.domain.derived_fields import DERIVED_FIELDS_VERSION, rederived
 from crm_shared.observability.metrics import DERIVED_BACKFILL
@@ -51,23 +53,55 @@ async def backfill_derived_fields(
     chunk: int = CHUNK,
     pause: float = PAUSE_SECONDS,
 ) -> BackfillRun:
-    """Bring every tenant's contacts to `version`'s derived fields; resumes where it stopped."""
+    """Bring every tenant's contacts to `version`'s derived fields; resumes where it stopped.
+
+    A store found empty, or whose every tenant finished, is marked current at `version`: at
+    later starts a tenant without a record (only this code wrote its contacts) is recorded
+    finished without reading a contact.
+    """
     async with store.reader() as session:
         tenants = await session.tenants(CONTACTS)
+        current = await read_store_current(session) == version
     run = BackfillRun()
     for tenant in tenants:
         run.tenants += 1
-        await _backfill_tenant(store, tenant, version=version, chunk=chunk, pause=pause, run=run)
+        await _backfill_tenant(
+            store,
+            tenant,
+            version=version,
+            chunk=chunk,
+            pause=pause,
+            run=run,
+            store_current=current,
+        )
+    if not current:
+        # No contact of an older version is left (or there was none): what code of this
+        # version writes from now on is current too.
+        async with store.transaction() as session:
+            await save_store_current(session, version)
     return run
 
 
 async def _backfill_tenant(
-    store: DocumentStore, tenant: str, *, version: int, chunk: int, pause: float, run: BackfillRun
+    store: DocumentStore,
+    tenant: str,
+    *,
+    version: int,
+    chunk: int,
+    pause: float,
+    run: BackfillRun,
+    store_current: bool,
 ) -> None:
     while True:
         async with store.transaction() as session:
             stored = await read_progress(session, tenant)
             if stored is not None and stored["version"] == version and stored["finished"]:
+                return
+            if stored is None and store_current:
+                # Its first contact came after the store was marked current: nothing to read.
+                finished = {**fresh_progress(tenant, version), "finished": True}
+                await save_progress(session, finished, new=True)
+                log.info("derived-fields backfill v%d: tenant %s current", version, tenant)
                 return
             current = stored is not None and stored["version"] == version
             # A record of an older version starts the tenant over: every contact is read again.
