@@ -57,6 +57,7 @@ from crm_shared.devstack import EmbeddedBroker, Platform, free_port
 from crm_shared.ids import new_id
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_ids import ID_TEXT_SQL
 from crm_shared.storage.sqlite_keys import KeyMap, stored_keys
 
 FIELDS = [
@@ -78,7 +79,8 @@ STORE_FILE = "contacts.sqlite3"  # the contacts service's file in its data folde
 SERVICE_SPECS = (*CONTACTS_SPECS, *CAMPAIGN_SPECS, *BULK_SPECS, *FORM_SPECS, *JOB_SPECS)
 # Declared fields are stored under short codes: the paths and names come from the store's own.
 _LIVE_IN_ID_ORDER = (
-    "SELECT id, doc FROM c_contacts WHERE tenant = ? AND doc ->> '{deleted}' IS NULL "
+    f"SELECT {ID_TEXT_SQL}, doc FROM c_contacts WHERE tenant = ? "
+    "AND doc ->> '{deleted}' IS NULL "
     "AND doc ->> '{erased}' IS NULL ORDER BY id"
 )
 

@@ -39,6 +39,7 @@ from crm_shared.events import ActivityRecordedV2, ContactCreated, ContactProfile
 from crm_shared.ids import new_id
 from crm_shared.messaging.kafka import ensure_topics
 from crm_shared.observability.stages import STAGE_LOG_VARIABLE
+from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.topics import ACTIVITIES, ALL_TOPICS, CONTACT_EVENTS, Topic
 
 TENANT = "demo"
@@ -160,7 +161,7 @@ def _items_created_at(db_path: Path, run: str) -> dict[int, float]:
             "SELECT id, json_extract(doc, '$.summary') FROM c_items WHERE tenant = ?", (TENANT,)
         ).fetchall()
     return {
-        int(summary.removeprefix(prefix)): (uuid.UUID(item_id).int >> 80) / 1000
+        int(summary.removeprefix(prefix)): (uuid.UUID(read_id(item_id)).int >> 80) / 1000
         for item_id, summary in rows
         if isinstance(summary, str) and summary.startswith(prefix)
     }

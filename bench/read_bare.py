@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_text import match_expression
 from crm_shared.text import search_fold
 
@@ -39,7 +40,7 @@ async def contact(request: Request) -> Response:
     """A contact read with hand-written SQL."""
     row = _DB.execute(
         "SELECT doc FROM c_contacts WHERE tenant = ? AND id = ?",
-        (_TENANT, request.path_params["contact_id"]),
+        (_TENANT, stored_id(request.path_params["contact_id"])),
     ).fetchone()
     return _json(row[0].encode()) if row else _json(b"{}", 404)
 

@@ -34,6 +34,7 @@ from bench.read_load import CONCURRENCY, Figures, drive
 from bench.search_bench import TENANT, load, text_queries
 from crm_contacts.domain.derived_fields import DERIVED_FIELDS_VERSION
 from crm_shared.devstack import EmbeddedBroker, Platform, free_port
+from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.storage.sqlite_keys import stored_path
 
 KEY = "bench-viewer-key"
@@ -100,7 +101,8 @@ def measure(
     """
     parser, loop = STACKS[stack]
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        ids = [r[0] for r in db.execute("SELECT id FROM c_contacts ORDER BY random() LIMIT 5000")]
+        rows = db.execute("SELECT id FROM c_contacts ORDER BY random() LIMIT 5000")
+        ids = [read_id(r[0]) for r in rows]
     queries = text_queries(emails, 500)["rare substring"]
     by_id = [f"/v1/contacts/{i}" for i in ids]
     searches = [str(httpx.URL("/v1/contacts", params={"q": q})) for q in queries]

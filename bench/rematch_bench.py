@@ -45,6 +45,7 @@ from crm_contacts.service_layer.duplicates import (
     rematch_round,
 )
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_keys import stored_path
 
 IMPORT_BATCH = 1_000
@@ -149,7 +150,9 @@ def measure_ceiling(path: Path, ids: list[str]) -> float:
             marks = ", ".join("?" for _ in chunk)
             keys = {
                 k
-                for (raw,) in db.execute(KEYS_SQL.format(marks=marks, **paths), chunk)
+                for (raw,) in db.execute(
+                    KEYS_SQL.format(marks=marks, **paths), [stored_id(i) for i in chunk]
+                )
                 for k in orjson.loads(raw)
             }
             kinds = [

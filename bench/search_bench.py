@@ -301,6 +301,12 @@ def report_size(path: Path) -> None:
     parts = db.execute(
         "SELECT name, sum(pgsize), sum(unused) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
     ).fetchall()
+    # The side table's entries by indexed field (an object index's keys counted together).
+    entries = db.execute(
+        "SELECT CASE WHEN instr(k.path, '.') THEN substr(k.path, 1, instr(k.path, '.') - 1) "
+        "ELSE k.path END AS root, count(*) FROM mv_contacts AS e "
+        "JOIN mvk_contacts AS k ON k.code = e.e_key GROUP BY root ORDER BY 2 DESC"
+    ).fetchall()
     db.close()
     size = path.stat().st_size
     print(
@@ -315,6 +321,11 @@ def report_size(path: Path) -> None:
             f"{name} {pages / count:,.0f} B (unused {unused / count:,.0f})"
             for name, pages, unused in parts
         ),
+        flush=True,
+    )
+    print(
+        "    side-table entries per contact: "
+        + ", ".join(f"{root} {n / count:.2f}" for root, n in entries),
         flush=True,
     )
 

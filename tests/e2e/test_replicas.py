@@ -23,6 +23,7 @@ from faker import Faker
 
 from crm_shared.devstack import EmbeddedBroker, Platform, ServiceProcess, free_port
 from crm_shared.messaging.kafka import ensure_topics
+from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.storage.sqlite_keys import stored_path
 from tests.conftest import ADMIN_KEY, TEST_API_KEYS, auth
 from tests.e2e.conftest import RunningPlatform, eventually
@@ -222,7 +223,7 @@ def test_an_import_finishes_once_when_the_worker_and_relay_holders_die(replicas:
     database = r.stack.data_dir / "contacts.sqlite3"
     email = _email_path(database)
     imported = {
-        str(row[0])
+        read_id(row[0])
         for row in _rows(
             database,
             f"SELECT id FROM c_contacts WHERE json_extract(doc, '{email}') LIKE 'replica.person.%'",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.storage.sqlite_keys import stored_keys
 
 TENANT = "acme"
@@ -39,7 +40,8 @@ def _docs(database: Path, collection: str) -> list[dict[str, Any]]:
     finally:
         conn.close()
     return [
-        {**keys.decode(json.loads(doc)), "id": id_, "tenant": tenant} for id_, tenant, doc in rows
+        {**keys.decode(json.loads(doc)), "id": read_id(id_), "tenant": tenant}
+        for id_, tenant, doc in rows
     ]
 
 

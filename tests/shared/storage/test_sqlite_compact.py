@@ -12,6 +12,7 @@ import orjson
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Contains, Empty, Eq, Index
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_ids import read_id, stored_id
 
 SPECS = (
     CollectionSpec(
@@ -30,7 +31,8 @@ EMPTY = {"owner": None, "labels": [], "links": {}}
 def _stored_json(path: Path) -> dict[str, dict[str, Any]]:
     db = sqlite3.connect(path)
     try:
-        return {row[0]: orjson.loads(row[1]) for row in db.execute("SELECT id, doc FROM c_people")}
+        rows = db.execute("SELECT id, doc FROM c_people")
+        return {read_id(row[0]): orjson.loads(row[1]) for row in rows}
     finally:
         db.close()
 
@@ -83,7 +85,7 @@ async def test_rows_written_with_their_empty_values_read_and_query_the_same(
     try:  # as older code wrote them: id and tenant in the JSON too
         db.executemany(
             "UPDATE c_people SET doc = ? WHERE id = ?",
-            [(orjson.dumps(doc).decode(), doc["id"]) for doc in old],
+            [(orjson.dumps(doc).decode(), stored_id(doc["id"])) for doc in old],
         )
         db.commit()
     finally:

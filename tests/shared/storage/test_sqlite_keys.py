@@ -14,6 +14,7 @@ import pytest
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Contains, Empty, Eq, Index, Range, TextMatch
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.storage.sqlite_keys import (
     KeyMap,
     create_key_tables,
@@ -52,7 +53,8 @@ PEOPLE = [_person(i) for i in range(7)]
 def _stored(path: Path) -> dict[str, dict[str, Any]]:
     db = sqlite3.connect(path)
     try:
-        return {row[0]: orjson.loads(row[1]) for row in db.execute("SELECT id, doc FROM c_people")}
+        rows = db.execute("SELECT id, doc FROM c_people")
+        return {read_id(row[0]): orjson.loads(row[1]) for row in rows}
     finally:
         db.close()
 

@@ -10,6 +10,7 @@ import pytest
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Contains, Cursor, Eq, Index
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_ids import read_id
 
 PLAIN = (CollectionSpec("contacts"),)
 INDEXED = (
@@ -67,7 +68,7 @@ async def _side_rows(store: SqliteStore) -> list[tuple[object, ...]]:
             "ORDER BY 1, 2, 3, 4"
         )
         async with conn.execute(sql) as cur:
-            return [tuple(row) for row in await cur.fetchall()]
+            return [(*row[:3], read_id(row[3])) for row in await cur.fetchall()]
 
 
 async def test_entries_written_on_insert_are_the_ones_sql_derives_and_deletes(

@@ -23,6 +23,7 @@ from crm_shared.storage import (
     TextMatch,
 )
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_ids import read_id
 
 T = "acme"
 SPECS = (
@@ -82,7 +83,7 @@ def _entries(path: Path) -> list[tuple[Any, ...]]:
     finally:
         db.close()
     assert count == len(rows)  # no entry names a document that is not there
-    return [tuple(row) for row in rows]
+    return [(*row[:-1], read_id(row[-1])) for row in rows]
 
 
 def _postings(path: Path) -> list[tuple[str, str]]:
@@ -97,7 +98,7 @@ def _postings(path: Path) -> list[tuple[str, str]]:
     finally:
         db.close()
     assert all(doc_id is not None for _, doc_id in rows)  # no posting of a row gone
-    return [tuple(row) for row in rows]
+    return [(*row[:-1], read_id(row[-1])) for row in rows]
 
 
 async def _started(path: Path) -> SqliteStore:

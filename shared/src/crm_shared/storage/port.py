@@ -2,6 +2,10 @@
 
 Documents are plain dicts with at least `id` (a time-ordered id) and `tenant`. Queries are built
 only from the typed conditions below, never from user-supplied query documents.
+
+Id order is text order for ids of one kind. A collection mixing canonical UUIDs with other ids
+gets, on SQLite, the other ids first and then the UUIDs (it stores UUIDs as bytes:
+sqlite_ids.py); MongoDB and the memory store keep plain text order there.
 """
 
 from __future__ import annotations

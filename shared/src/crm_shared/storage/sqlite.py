@@ -35,7 +35,13 @@ from crm_shared.storage.port import (
 from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, BackgroundCheckpoints
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
-from crm_shared.storage.sqlite_json import json_column
+from crm_shared.storage.sqlite_ids import (
+    read_id,
+    store_ids_as_bytes,
+    stored_id,
+    vacuum_if_alone,
+)
+from crm_shared.storage.sqlite_json import json_column, with_id
 from crm_shared.storage.sqlite_keys import (
     KeyMap,
     create_key_tables,
@@ -159,7 +165,7 @@ class SqliteSession:
 
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
-        rows = await self._rows(sql, (tenant, id))
+        rows = await self._rows(sql, (tenant, stored_id(id)))
         return self._codec(collection).decode(rows[0][0], tenant=tenant, id=id) if rows else None
 
     async def find(
@@ -181,7 +187,7 @@ class SqliteSession:
         rows = await self._rows(sql, [*params, limit])
         if fields is not None:
             return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
-        return [codec.decode(row[1], tenant=tenant, id=row[0]) for row in rows]
+        return [codec.decode(row[1], tenant=tenant, id=read_id(row[0])) for row in rows]
 
     async def find_json(
         self,
@@ -197,9 +203,8 @@ class SqliteSession:
         column = "id, " + json_column(path_tree(paths), self._codec(collection))
         position = Cursor(value=after, id=after) if after is not None else None
         sql, params = await self._page_sql(collection, tenant, where, "id", False, position, column)
-        # The rows are (id, bytes) tuples already: no copy of a million of them.
-        rows: list[tuple[str, bytes]] = await self._rows(sql, [*params, limit])
-        return rows
+        rows = await self._rows(sql, [*params, limit])
+        return [with_id(stored, body) for stored, body in rows]
 
     async def _page_sql(
         self,
@@ -246,18 +251,18 @@ class SqliteSession:
         if after is not None:
             if order_by == "id":
                 clause += f" AND id {op} ?"
-                params.append(after.id)
+                params.append(stored_id(after.id))
             elif after.value is None:
                 # NULLs (missing fields) sort first ascending and last descending.
                 if descending:
                     clause += f" AND {key} IS NULL AND id < ?"
                 else:
                     clause += f" AND ({key} IS NOT NULL OR id > ?)"
-                params.append(after.id)
+                params.append(stored_id(after.id))
             else:
                 nulls_after = f" OR {key} IS NULL" if descending else ""
                 clause += f" AND ({key} {op} ? OR ({key} = ? AND id {op} ?){nulls_after})"
-                params.extend([_bind(after.value), _bind(after.value), after.id])
+                params.extend([_bind(after.value), _bind(after.value), stored_id(after.id)])
         order = f"id {direction}" if order_by == "id" else f"{key} {direction}, id {direction}"
         if isinstance(source, EntrySet):
             multi = self._multi[collection]
@@ -276,7 +281,7 @@ class SqliteSession:
                 order = f"d.e_ref {direction}"
                 if after is not None:
                     lead += f" AND d.e_ref {op} ?"
-                    lead_params.append(after.id)
+                    lead_params.append(stored_id(after.id))
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
             source = multi.join(_table(collection), source.path)
@@ -339,7 +344,7 @@ class SqliteSession:
             if collection in self._keyed:
                 first = await insert_keyed(self._conn, table, docs, encode=encode)
             else:
-                rows = [(d["tenant"], d["id"], encode(d)) for d in docs]
+                rows = [(d["tenant"], stored_id(d["id"]), encode(d)) for d in docs]
                 await self._conn.executemany(
                     f"INSERT INTO {table} (tenant, id, doc) VALUES (?, ?, ?)", rows
                 )
@@ -365,12 +370,14 @@ class SqliteSession:
         # Inline, not through `_coder`'s closure: ~1 us a contact less on bulk inserts.
         for n, doc in enumerate(docs, start=first):
             tenant = doc["tenant"]
+            # Entries naming the document by id hold it as stored (sqlite_ids.py): made once.
+            by_id = stored_id(doc["id"])
             for path, value, ref in multi.rows(doc, n):
                 pair = (tenant, path)
                 code = known.get(pair) or made.get(pair)
                 if code is None:
                     code = made[pair] = await self._key_code(multi, pair)
-                side.append((code, value, ref))
+                side.append((code, value, ref if type(ref) is int else by_id))
         return side
 
     async def _key_code(self, multi: MultiValueIndexes, pair: tuple[str, str]) -> int:
@@ -409,11 +416,11 @@ class SqliteSession:
         try:
             if all(v is not None for v in versions):
                 pairs = zip(docs, versions, strict=True)
-                rows = [(encode(d), d["tenant"], d["id"], v) for d, v in pairs]
+                rows = [(encode(d), d["tenant"], stored_id(d["id"]), v) for d, v in pairs]
                 written = (await self._conn.executemany(checked, rows)).rowcount
             else:
                 for doc, version in zip(docs, versions, strict=True):
-                    params = [encode(doc), doc["tenant"], doc["id"]]
+                    params = [encode(doc), doc["tenant"], stored_id(doc["id"])]
                     if version is None:
                         cur = await self._conn.execute(sql, params)
                     else:
@@ -464,7 +471,8 @@ class SqliteSession:
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
         self._require_write()
         cur = await self._conn.execute(
-            f"DELETE FROM {_table(collection)} WHERE tenant = ? AND id = ?", (tenant, id)
+            f"DELETE FROM {_table(collection)} WHERE tenant = ? AND id = ?",
+            (tenant, stored_id(id)),
         )
         return cur.rowcount == 1
 
@@ -617,6 +625,7 @@ class SqliteStore:
                 self._codecs[name] = DocumentCodec(empties, keys)
         # Triggers dropped only for a rewrite to short keys: their entries still hold.
         kept: frozenset[str] = frozenset()
+        rewritten_ids = 0
         for spec in specs:
             table = _table(spec.name)
             if spec.name in self._keyed:
@@ -629,6 +638,7 @@ class SqliteStore:
             keys = self._codecs.get(spec.name, _PLAIN).keys
             # Before the indexes: documents written with plain names are rewritten first.
             kept |= await recode_documents(w, table, spec.name, keys)
+            rewritten_ids += await store_ids_as_bytes(w, table, spec.name)
             for index in spec.indexes:
                 if index.multi_value is not None or index.text:
                     continue  # kept in the side table or the text index below
@@ -660,6 +670,9 @@ class SqliteStore:
                 self._text[name] = TextIndex(name, fields[0])
                 keys = self._codecs.get(name, _PLAIN).keys
                 await create_text_index(w, _table(name), self._text[name], keys, kept=kept)
+        if rewritten_ids and self._path != ":memory:":
+            # Once, after a store written with text ids was rewritten: their bytes freed.
+            await vacuum_if_alone(self._path)
         self._reader = await self._connect()
 
     async def close(self) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from crm_shared.storage.port import Empty, projection
+from crm_shared.storage.sqlite_ids import ID_TEXT_SQL
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 
 # Fields every document has that are columns of its row, not part of its stored JSON.
@@ -76,7 +77,7 @@ class DocumentCodec:
         if fields is None:
             return "id, doc"
         shapes = {e.field: e.shape for e in self.empties}
-        parts = ["'id', id", "'tenant', tenant"]
+        parts = [f"'id', {ID_TEXT_SQL}", "'tenant', tenant"]
         for name in projection(fields):
             if name in _COLUMNS:
                 continue  # already there, from the row's columns

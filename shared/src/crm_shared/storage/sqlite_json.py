@@ -9,8 +9,11 @@ about half as much per row, measured, but answers an array: no field names, no d
 
 from __future__ import annotations
 
+import orjson
+
 from crm_shared.storage.json_pages import PathTree
 from crm_shared.storage.sqlite_compact import DocumentCodec
+from crm_shared.storage.sqlite_ids import read_id
 
 _EMPTY_JSON = {"list": "'[]'", "map": "'{}'"}
 
@@ -32,7 +35,17 @@ def _object(tree: PathTree, prefix: str, codec: DocumentCodec) -> list[str]:
 
 
 def json_column(tree: PathTree, codec: DocumentCodec) -> str:
-    """The selected column: the JSON object of the row's id and the tree's paths, as a BLOB
-    (the sqlite3 module hands it over as bytes, with no decoding into a str)."""
-    parts = ["'id', id", *_object(tree, "", codec)]
-    return f"CAST(json_object({', '.join(parts)}) AS BLOB)"
+    """The selected column: the JSON object of the tree's paths, as a BLOB (the sqlite3 module
+    hands it over as bytes, with no decoding into a str); `with_id` puts the id in front."""
+    return f"CAST(json_object({', '.join(_object(tree, '', codec))}) AS BLOB)"
+
+
+def with_id(stored_id: object, body: bytes) -> tuple[str, bytes]:
+    """A row of `find_json`: the id's text and the JSON object with the id first.
+
+    The id's text is made here, not in SQL: formatting a UUID's bytes in SQL (hex and substr)
+    made an export row cost 8 µs instead of 3.5 (100,000 contacts).
+    """
+    id = read_id(stored_id)
+    head = b'{"id":' + orjson.dumps(id)
+    return id, head + (b"," + body[1:] if len(body) > 2 else b"}")

@@ -170,7 +170,8 @@ async def recode_documents(
             if len(rows) < batch:  # the pass is over
                 coded, target, after = target, 0, None
             else:
-                after = (str(rows[-1][0]), str(rows[-1][1]))
+                # The id as stored: text, or a UUID's bytes (sqlite_ids.py).
+                after = (str(rows[-1][0]), rows[-1][1])
             await conn.execute(
                 f"INSERT OR REPLACE INTO {LAYOUT_TABLE} (collection, coded, target, "
                 "after_tenant, after_id) VALUES (?, ?, ?, ?, ?)",
@@ -183,7 +184,7 @@ async def recode_documents(
 
 
 async def _next_batch(
-    conn: aiosqlite.Connection, table: str, after: tuple[str, str] | None, batch: int
+    conn: aiosqlite.Connection, table: str, after: tuple[str, Any] | None, batch: int
 ) -> list[Any]:
     position = "WHERE (tenant, id) > (?, ?) " if after is not None else ""
     async with conn.execute(
@@ -203,7 +204,7 @@ def _recoded(stored: str | bytes, written: KeyMap, keys: KeyMap) -> str:
 
 async def _layout(
     conn: aiosqlite.Connection, collection: str
-) -> tuple[int, int, tuple[str, str] | None]:
+) -> tuple[int, int, tuple[str, Any] | None]:
     """(codes every document uses, codes of the pass under way or 0, its position)."""
     async with conn.execute(
         f"SELECT coded, target, after_tenant, after_id FROM {LAYOUT_TABLE} WHERE collection = ?",
@@ -212,7 +213,7 @@ async def _layout(
         row = await cur.fetchone()
     if row is None:
         return 0, 0, None
-    position = None if row[2] is None else (str(row[2]), str(row[3]))
+    position = None if row[2] is None else (str(row[2]), row[3])
     return int(row[0]), int(row[1]), position
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm_shared.storage.port import Contains, ContainsAny, Cursor, Eq, In, Range, Where
+from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_multi import Entry, EntrySet, MultiValueIndexes, key_code_sql
 from crm_shared.storage.sqlite_reads import Fetch
@@ -120,7 +121,7 @@ def _entry_probe(
     direction = "DESC" if descending else "ASC"
     if after is not None and multi.in_id_order(entry.path):
         terms += f" AND d.e_ref {'<' if descending else '>'} ?"
-        params.append(after.id)
+        params.append(stored_id(after.id))
     sql = (
         f"SELECT d.e_ref AS r FROM {multi.table} AS d WHERE {terms} "
         f"ORDER BY d.e_ref {direction} LIMIT {PROBE_LIMIT}"
@@ -213,5 +214,6 @@ async def plan_source(
     if order_by == "id" and ordered:
         # min/max keep the first of equals: the condition the caller put first.
         pick = min if descending else max
-        return pick(ordered, key=lambda c: c.reach).source
+        # As SQLite orders ids: text ones before the UUIDs stored as bytes (sqlite_ids.py).
+        return pick(ordered, key=lambda c: (isinstance(c.reach, bytes), c.reach)).source
     return table

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from crm_shared.storage.sqlite_ids import read_id, stored_id
 from crm_shared.storage.sqlite_keys import KeyMap
 from crm_shared.storage.sqlite_multi import MultiValueIndexes, SideRow, entry_order
 from crm_shared.storage.sqlite_text import TextIndex, indexed_text
@@ -30,6 +31,8 @@ from crm_shared.storage.sqlite_text import TextIndex, indexed_text
 PlainEntry = tuple[str, str, Any, "str | int"]
 # A document as stored now: its row key and its fields under their names.
 Held = tuple[int, dict[str, Any]]
+# Ids bound in one read of the documents a batch replaces: under SQLite's 32,766 parameters.
+_NAMED_CHUNK = 5000
 
 
 # (tenant, path) -> its key code in the side table's dictionary, made if missing.
@@ -73,8 +76,10 @@ def replace_documents(
         by_tenant.setdefault(doc["tenant"], []).append(doc["id"])
     held: dict[tuple[str, str], Held] = {}
     for tenant, ids in by_tenant.items():
-        rows = conn.execute(*_current_sql(r.table, tenant, ids)).fetchall()
-        held.update(held_documents(rows, tenant, r.read_fields))
+        for start in range(0, len(ids), _NAMED_CHUNK):
+            named = ids[start : start + _NAMED_CHUNK]
+            rows = conn.execute(*_current_sql(r.table, tenant, named)).fetchall()
+            held.update(held_documents(rows, tenant, r.read_fields))
     plan = plan_replaces(docs, versions, held, encode=r.encode, multi=r.multi, text=r.text)
     if not plan.docs:
         return 0
@@ -85,8 +90,8 @@ def replace_documents(
             r.table,
             plan.docs,
             side_table=r.multi.table if r.multi else None,
-            gone=[(code(t, p), v, ref) for t, p, v, ref in plan.gone],
-            added=[(code(t, p), v, ref) for t, p, v, ref in plan.added],
+            gone=[(code(t, p), v, stored_id(ref)) for t, p, v, ref in plan.gone],
+            added=[(code(t, p), v, stored_id(ref)) for t, p, v, ref in plan.added],
             text_table=r.text.table if r.text else None,
             texts_gone=plan.texts_gone,
             texts_added=plan.texts_added,
@@ -95,22 +100,29 @@ def replace_documents(
 
 
 def _current_sql(table: str, tenant: str, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
-    """SELECT of the row key, id and stored JSON of one tenant's documents `ids`."""
+    """SELECT of the row key, id and stored JSON of one tenant's documents `ids`.
+
+    Bound one by one, as stored (sqlite_ids.py): a UUID's bytes, which a JSON list cannot hold.
+    """
     head = f"SELECT n, id, doc FROM {table} WHERE tenant = ? AND id"
     if len(ids) == 1:
-        return f"{head} = ?", (tenant, ids[0])
-    return f"{head} IN (SELECT value FROM json_each(?))", (tenant, orjson.dumps(ids).decode())
+        return f"{head} = ?", (tenant, stored_id(ids[0]))
+    marks = ", ".join("?" for _ in ids)
+    return f"{head} IN ({marks})", (tenant, *(stored_id(id) for id in ids))
 
 
 def held_documents(
-    rows: Sequence[tuple[int, str, str | bytes]], tenant: str, fields: Sequence[tuple[str, str]]
+    rows: Sequence[tuple[int, str | bytes, str | bytes]],
+    tenant: str,
+    fields: Sequence[tuple[str, str]],
 ) -> dict[tuple[str, str], Held]:
     """The stored documents' `fields` ((stored key, name) pairs), by (tenant, id), by name.
 
     Declared empty fields stay absent: they have no entries and no text, as in the stored JSON.
     """
     held: dict[tuple[str, str], Held] = {}
-    for n, id, stored in rows:
+    for n, raw_id, stored in rows:
+        id = read_id(raw_id)
         parsed = orjson.loads(stored)
         doc = {name: parsed[key] for key, name in fields if key in parsed}
         doc["id"] = id

@@ -21,6 +21,7 @@ from crm_shared.storage.port import (
     TextMatch,
     Where,
 )
+from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_multi import MultiValueIndexes
 
@@ -48,6 +49,11 @@ def bind(value: Any) -> Any:
     return value
 
 
+def _bound(path: str, value: Any) -> Any:
+    """`bind`, but for the id column a value as ids are stored (sqlite_ids.py)."""
+    return stored_id(value) if path == "id" else bind(value)
+
+
 def condition_sql(
     cond: Where,
     params: list[Any],
@@ -69,13 +75,13 @@ def condition_sql(
         case Eq(field=path, value=None):
             return f"{field_expr(path, keys)} IS NULL"
         case Eq(field=path, value=value):
-            params.append(bind(value))
+            params.append(_bound(path, value))
             return f"{field_expr(path, keys)} = ?"
         case In(field=path, values=values):
             present = [v for v in values if v is not None]
             parts = [f"{field_expr(path, keys)} IS NULL"] if len(present) < len(values) else []
             if present:
-                params.extend(bind(v) for v in present)
+                params.extend(_bound(path, v) for v in present)
                 parts.append(f"{field_expr(path, keys)} IN ({', '.join('?' for _ in present)})")
             return f"({' OR '.join(parts)})" if parts else "0"
         case Contains(field=path, value=value):
@@ -106,7 +112,7 @@ def condition_sql(
             parts = []
             for op, bound in ((">=", gte), ("<=", lte), (">", gt), ("<", lt)):
                 if bound is not None:
-                    params.append(bind(bound))
+                    params.append(_bound(path, bound))
                     parts.append(f"{field_expr(path, keys)} {op} ?")
             return " AND ".join(parts) or "1"
     raise TypeError(f"unsupported condition {cond!r}")

@@ -31,6 +31,7 @@ import aiosqlite
 import orjson
 
 from crm_shared.storage.port import CollectionSpec, TextMatch, Where
+from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_reads import Fetch
 from crm_shared.storage.sqlite_text_plan import TrigramCounts, quoted
@@ -198,7 +199,7 @@ async def insert_keyed(
     first = (int(row[0]) if row else 0) + 1
     await conn.executemany(
         f"INSERT INTO {table} (n, tenant, id, doc) VALUES (?, ?, ?, ?)",
-        [(n, d["tenant"], d["id"], encode(d)) for n, d in enumerate(docs, start=first)],
+        [(n, d["tenant"], stored_id(d["id"]), encode(d)) for n, d in enumerate(docs, start=first)],
     )
     return first
 
