@@ -7,7 +7,6 @@ reader connection, which WAL mode lets read while a write is in progress.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -83,6 +82,7 @@ from crm_shared.storage.sqlite_text import (
     insert_keyed,
     text_fields,
 )
+from crm_shared.storage.sqlite_tx import end_transaction, immediate
 from crm_shared.storage.sqlite_wal import WalTruncation
 
 BUSY_TIMEOUT_MS = 10000
@@ -537,29 +537,6 @@ _PROCESSED_CHUNK = 500
 TEXT_LEAD_LIMIT = 2000
 
 
-@asynccontextmanager
-async def _immediate(conn: aiosqlite.Connection) -> AsyncIterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on an error or a cancellation.
-
-    Even a cancellation that lands while BEGIN itself runs: aiosqlite runs the BEGIN in its
-    thread regardless, and the ROLLBACK queued after it undoes it. Left open, the connection's
-    next BEGIN would fail ("cannot start a transaction within a transaction") for every caller.
-    """
-    try:
-        await conn.execute("BEGIN IMMEDIATE")
-        yield
-    except BaseException:
-        await _end(conn, "ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
-
-
-async def _end(conn: aiosqlite.Connection, statement: str) -> None:
-    """COMMIT or ROLLBACK, carried out even if the caller is being cancelled; none open: fine."""
-    with contextlib.suppress(sqlite3.OperationalError):
-        await asyncio.shield(conn.execute(statement))
-
-
 class SqliteStore:
     """The storage port over one SQLite file."""
 
@@ -714,7 +691,7 @@ class SqliteStore:
                 deleted = self._sent.taken()
                 await finish(self._writer, outbox=session.outbox_rows, sent=deleted)
             except BaseException:
-                await _end(self._writer, "ROLLBACK")
+                await end_transaction(self._writer, "ROLLBACK")
                 raise
             self._sent.forget(deleted)
             for collection, made in session.new_key_codes.items():
@@ -782,7 +759,7 @@ class SqliteStore:
                 await self._writer.execute("BEGIN IMMEDIATE")
                 await finish(self._writer, sent=deleted)
             except BaseException:
-                await _end(self._writer, "ROLLBACK")
+                await end_transaction(self._writer, "ROLLBACK")
                 raise
             self._sent.forget(deleted)
         self._checkpoints.after_commit()
@@ -801,7 +778,7 @@ class SqliteStore:
         # A text index forgets a deleted row's trigrams only when its segments are merged: until
         # then they are on disk, and an erased name could be pieced together from them.
         for text in self._text.values():
-            async with self._write_lock, _immediate(self._writer):
+            async with self._write_lock, immediate(self._writer):
                 optimize = f"INSERT INTO {text.table} ({text.table}) VALUES ('optimize')"
                 await self._writer.execute(optimize)
         async with self._write_lock:
@@ -817,7 +794,7 @@ class SqliteStore:
     async def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease | None:
         assert self._writer is not None
         # BEGIN IMMEDIATE takes SQLite's write lock: other processes on the file wait.
-        async with self._write_lock, _immediate(self._writer):
+        async with self._write_lock, immediate(self._writer):
             row = await read_lease(self._writer, name)
             taken = decide(row, holder=holder, ttl=ttl)
             if taken is not None:

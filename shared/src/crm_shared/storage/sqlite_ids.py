@@ -26,6 +26,7 @@ from typing import Any
 import aiosqlite
 
 from crm_shared.storage.sqlite_multi import key_table, side_table
+from crm_shared.storage.sqlite_tx import immediate
 
 ID_LAYOUT_TABLE = "_id_layout"
 # Ids rewritten per transaction by the start-up migration.
@@ -75,11 +76,9 @@ async def store_ids_as_bytes(
     )
     rewritten = 0
     while True:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with immediate(conn):
             done, after = await _position(conn, table)
             if done:
-                await conn.execute("COMMIT")
                 return rewritten
             rows = await _next_text_ids(conn, table, after, batch)
             changed = [(key, tenant, id) for tenant, id in rows if (key := stored_id(id)) != id]
@@ -88,21 +87,12 @@ async def store_ids_as_bytes(
             )
             after = (str(rows[-1][0]), str(rows[-1][1])) if rows else after
             await _save_position(conn, table, done=False, after=after)
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
         rewritten += len(changed)
         if len(rows) < batch:
             break
     await _refs_as_bytes(conn, collection)
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with immediate(conn):
         await _save_position(conn, table, done=True, after=None)
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
     return rewritten
 
 
@@ -134,17 +124,12 @@ async def _refs_as_bytes(conn: aiosqlite.Connection, collection: str) -> None:
     async with conn.execute(f"SELECT code FROM {keys} ORDER BY code") as cur:
         codes = [int(row[0]) for row in await cur.fetchall()]
     for code in codes:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with immediate(conn):
             await conn.execute(
                 f"UPDATE {side} SET e_ref = {_STORED_ID_SQL}(e_ref) WHERE e_key = ? "
                 "AND typeof(e_ref) = 'text' AND length(e_ref) = 36",
                 (code,),
             )
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
 
 
 async def _position(conn: aiosqlite.Connection, table: str) -> tuple[bool, tuple[str, str] | None]:

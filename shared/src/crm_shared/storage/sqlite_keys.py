@@ -30,6 +30,7 @@ import aiosqlite
 import orjson
 
 from crm_shared.storage.port import check_field
+from crm_shared.storage.sqlite_tx import immediate
 
 KEY_TABLE = "_doc_keys"
 LAYOUT_TABLE = "_doc_layout"
@@ -104,8 +105,7 @@ async def load_key_map(conn: aiosqlite.Connection, collection: str, names: Itera
     known = await _codes(conn, collection)
     if all(name in known for name in wanted):
         return KeyMap(known)  # nothing to add: no write transaction
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with immediate(conn):
         known = await _codes(conn, collection)  # again, under the write lock
         for name in wanted:
             if name not in known:
@@ -114,10 +114,6 @@ async def load_key_map(conn: aiosqlite.Connection, collection: str, names: Itera
                     f"INSERT INTO {KEY_TABLE} (collection, name, code) VALUES (?, ?, ?)",
                     (collection, name, known[name]),
                 )
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
     return KeyMap(known)
 
 
@@ -151,11 +147,9 @@ async def recode_documents(
     """
     dropped: frozenset[str] | None = None
     while True:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with immediate(conn):
             coded, target, after = await _layout(conn, collection)
             if coded >= len(keys.codes):
-                await conn.execute("COMMIT")
                 return dropped or frozenset()
             if dropped is None:
                 dropped = await _drop_derived(conn, table)
@@ -177,10 +171,6 @@ async def recode_documents(
                 "after_tenant, after_id) VALUES (?, ?, ?, ?, ?)",
                 (collection, coded, target, *(after or (None, None))),
             )
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
 
 
 async def _next_batch(

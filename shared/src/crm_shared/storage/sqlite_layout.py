@@ -22,6 +22,7 @@ from crm_shared.storage.sqlite_multi import (
     side_table,
     trigger_base,
 )
+from crm_shared.storage.sqlite_tx import immediate
 
 
 async def _index_sql(conn: aiosqlite.Connection, name: str) -> str | None:
@@ -69,17 +70,12 @@ async def _drop_multi_value(conn: aiosqlite.Connection, collection: str, index: 
     present = [name for name in triggers if await _has_trigger(conn, name)]
     if not present:
         return  # never created here, or dropped at an earlier start
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with immediate(conn):
         for name in present:
             await conn.execute(f"DROP TRIGGER {name}")
         # Entries sit under the root itself ("array") or under `root.<key>` ("object").
         if await _has_table(conn, side_table(collection)):
             await conn.execute(*delete_root_entries_sql(collection, root))
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
 
 
 async def drop_retired_indexes(conn: aiosqlite.Connection, specs: Sequence[CollectionSpec]) -> None:

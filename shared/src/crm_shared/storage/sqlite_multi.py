@@ -40,6 +40,7 @@ from crm_shared.storage.port import (
     Where,
 )
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
+from crm_shared.storage.sqlite_tx import immediate
 
 Scalar = (str, int, float, bool)
 _SKIP = object()
@@ -412,15 +413,10 @@ async def drop_old_layout(conn: aiosqlite.Connection, mv: str) -> None:
         (len(mv) + 2, f"{mv}__"),
     ) as cur:
         triggers = [str(row[0]) for row in await cur.fetchall()]
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with immediate(conn):
         for name in triggers:
             await conn.execute(f"DROP TRIGGER IF EXISTS {name}")
         await conn.execute(f"DROP TABLE {mv}")
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
 
 
 async def create_multi_value_indexes(
@@ -463,25 +459,19 @@ async def create_multi_value_indexes(
             if await _has_trigger(conn, f"{name}_upd"):
                 await conn.execute(f"DROP TRIGGER IF EXISTS {name}_upd")
             continue
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with immediate(conn):
             for old in ("", "_v2", TRIGGER_VERSION, f"{TRIGGER_VERSION}_n"):
                 for op in ("del", "upd"):
                     await conn.execute(f"DROP TRIGGER IF EXISTS {base}{old}_{op}")
             for sql in _trigger_sql(table, mv, mvk, name, root, kind, ref, keys):
                 await conn.execute(sql)
             if f"{name}_del" in kept:
-                await conn.execute("COMMIT")
                 continue
             await conn.execute(*delete_root_entries_sql(spec.name, root))
             # Sorted first: appending in key order is much faster than inserting all over.
             entries = _entries_of("src", root, kind, ref, keys=keys, source=f"{table} AS src, ")
             for sql in _add_entries_sql(mv, mvk, entries, ordered=True):
                 await conn.execute(sql)
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
     return MultiValueIndexes(spec.name, roots, by_row_key)
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import aiosqlite
 
+from crm_shared.storage.sqlite_tx import immediate
+
 _COLUMNS = (
     "(outbox_id TEXT PRIMARY KEY, topic TEXT NOT NULL, key TEXT, value BLOB NOT NULL, "
     "created_at TEXT NOT NULL)"
@@ -94,8 +96,7 @@ async def create_outbox(conn: aiosqlite.Connection) -> None:
         return
     if not _without_rowid(sql):
         return
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with immediate(conn):
         sql = await _layout(conn)
         if sql is not None and _without_rowid(sql):
             await conn.execute(f"CREATE TABLE _outbox__rowid {_COLUMNS}")
@@ -105,7 +106,3 @@ async def create_outbox(conn: aiosqlite.Connection) -> None:
             )
             await conn.execute("DROP TABLE _outbox")
             await conn.execute("ALTER TABLE _outbox__rowid RENAME TO _outbox")
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")

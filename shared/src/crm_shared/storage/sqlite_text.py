@@ -35,6 +35,7 @@ from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_reads import Fetch
 from crm_shared.storage.sqlite_text_plan import TrigramCounts, quoted
+from crm_shared.storage.sqlite_tx import immediate
 from crm_shared.text import MIN_INDEXED_LENGTH
 
 MIN_TRIGRAM_WORD = MIN_INDEXED_LENGTH
@@ -222,8 +223,7 @@ async def create_keyed_table(conn: aiosqlite.Connection, table: str) -> None:
         return
     if has_key:
         return
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with immediate(conn):
         await conn.execute(f"CREATE TABLE {table}__keyed {KEYED_TABLE}")
         await conn.execute(
             f"INSERT INTO {table}__keyed (tenant, id, doc) "
@@ -231,10 +231,6 @@ async def create_keyed_table(conn: aiosqlite.Connection, table: str) -> None:
         )
         await conn.execute(f"DROP TABLE {table}")
         await conn.execute(f"ALTER TABLE {table}__keyed RENAME TO {table}")
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
 
 
 async def _triggers(conn: aiosqlite.Connection, ft: str) -> set[str]:
@@ -254,15 +250,10 @@ async def _drop_if_positional(conn: aiosqlite.Connection, ft: str) -> bool:
         row = await cur.fetchone()
     if row is None or _DETAIL in str(row[0]):
         return False
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with immediate(conn):
         for trigger in (f"{ft}_del", f"{ft}_upd"):
             await conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         await conn.execute(f"DROP TABLE {ft}")
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
     return True
 
 
@@ -294,18 +285,12 @@ async def create_text_index(
             await conn.execute(f"DROP TRIGGER IF EXISTS {ft}_upd")
         return
     text = _text_of(table, index.field, keys)
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with immediate(conn):
         for sql in _trigger_sql(table, ft, index.field, keys):
             await conn.execute(sql)
         if f"{ft}_del" in kept and not rebuilt:
-            await conn.execute("COMMIT")
             return
         await conn.execute(f"INSERT INTO {ft} ({ft}) VALUES ('delete-all')")
         await conn.execute(
             f"INSERT INTO {ft} (rowid, t) SELECT n, {text} FROM {table} WHERE {_indexed(text)}"
         )
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
