@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crm_gdpr.domain.audit import GENESIS_HASH, ChainWalker, chain_entries
+from crm_gdpr.domain.audit import GENESIS_HASH, AuditDraft, ChainWalker, chain_entries
 from crm_gdpr.domain.audit_events import audit_drafts_many
 from crm_gdpr.domain.audit_values import (
     SALT_BYTES,
@@ -17,6 +17,7 @@ from crm_gdpr.domain.audit_values import (
     commit_changes,
     commitment,
     openings_hold,
+    salts,
 )
 from crm_shared.events import ContactCreated
 from crm_shared.events.contacts import ContactProfile
@@ -129,3 +130,27 @@ def test_a_batchs_entries_each_get_fresh_salts_and_verify() -> None:
     walker = ChainWalker()
     assert all(walker.check(entry) for entry in entries)
     assert walker.report().valid
+
+
+def test_salts_drawn_past_a_reads_count_come_from_a_new_read_and_never_repeat() -> None:
+    draw = salts(3)
+    drawn = [draw() for _ in range(10)]
+    assert len(set(drawn)) == 10
+    assert all(len(salt) == SALT_BYTES for salt in drawn)
+
+
+def test_entries_with_both_sides_of_every_change_draw_past_the_first_read_and_verify() -> None:
+    changes = tuple(ValueChange(f"f{n}", f"before {n}", f"after {n}") for n in range(5))
+    drafts = [
+        AuditDraft(at="2026-01-01T00:00:00Z", actor="key:ops", action="x", target=f"c{n}")._replace(
+            fields=tuple(c.field for c in changes), changes=changes
+        )
+        for n in range(3)
+    ]
+    entries = chain_entries(
+        drafts, ids=["a", "b", "c"], tenant="acme", after_seq=0, prev_hash=GENESIS_HASH
+    )
+    kept = [o[side]["salt"] for e in entries for o in e["values"] for side in ("before", "after")]
+    assert len(kept) == len(set(kept)) == 30
+    walker = ChainWalker()
+    assert all(walker.check(entry) for entry in entries)

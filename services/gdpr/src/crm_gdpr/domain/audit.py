@@ -188,8 +188,9 @@ def chain_entries(
     """The stored documents for drafts appended in order after entry `after_seq` (`prev_hash`)."""
     entries: list[dict[str, Any]] = []
     seq = after_seq
-    # Every salt of the batch from one read of the system's random source.
-    draw = salts(2 * sum(len(draft.changes) for draft in drafts))
+    # The batch's salts from one read of the system's random source (another when changes with
+    # both sides draw it out), not one per value.
+    draw = salts(sum(len(draft.changes) for draft in drafts))
     # One tight loop for a whole batch: an import event appends a thousand entries at once.
     for draft, entry_id in zip(drafts, ids, strict=True):
         seq += 1

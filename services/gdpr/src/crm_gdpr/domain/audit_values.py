@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -74,11 +74,21 @@ def commitment(salt_hex: str, value: Any) -> str:
 
 
 def salts(count: int) -> Callable[[], bytes]:
-    """`count` fresh salts from one read of the system's random source (one call per value
-    cost more than the rest of the entry's commitments together)."""
-    pool = secrets.token_bytes(SALT_BYTES * count)
-    cut = [pool[start : start + SALT_BYTES] for start in range(0, len(pool), SALT_BYTES)]
-    return iter(cut).__next__
+    """Fresh salts, as many as are drawn, read from the system's random source `count` at a
+    time (one call per value cost more than the rest of the entry's commitments together).
+
+    Read again when drawn out, so a caller sizes `count` for the usual case: an import's
+    entries commit to their profiles' after-values only, and a pool sized for both sides of
+    every change was half wasted.
+    """
+    size = SALT_BYTES * max(1, count)
+
+    def pools() -> Iterator[bytes]:
+        while True:
+            pool = secrets.token_bytes(size)
+            yield from [pool[at : at + SALT_BYTES] for at in range(0, size, SALT_BYTES)]
+
+    return pools().__next__
 
 
 def commit_changes(
