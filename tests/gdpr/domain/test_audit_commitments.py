@@ -125,8 +125,9 @@ def test_a_batchs_entries_each_get_fresh_salts_and_verify() -> None:
     entries = chain_entries(
         drafts, ids=[f"id{n}" for n in range(4)], tenant="acme", after_seq=0, prev_hash=GENESIS_HASH
     )
-    salts = [o[side]["salt"] for e in entries for o in e["values"] for side in ("after",)]
-    assert len(salts) == len(set(salts)) == 8
+    salts = [e["values"]["salt"] for e in entries]
+    assert len(salts) == len(set(salts)) == 4
+    assert all(len(bytes.fromhex(salt)) == SALT_BYTES for salt in salts)
     walker = ChainWalker()
     assert all(walker.check(entry) for entry in entries)
     assert walker.report().valid
@@ -139,18 +140,20 @@ def test_salts_drawn_past_a_reads_count_come_from_a_new_read_and_never_repeat() 
     assert all(len(salt) == SALT_BYTES for salt in drawn)
 
 
-def test_entries_with_both_sides_of_every_change_draw_past_the_first_read_and_verify() -> None:
-    changes = tuple(ValueChange(f"f{n}", f"before {n}", f"after {n}") for n in range(5))
-    drafts = [
-        AuditDraft(at="2026-01-01T00:00:00Z", actor="key:ops", action="x", target=f"c{n}")._replace(
-            fields=tuple(c.field for c in changes), changes=changes
-        )
-        for n in range(3)
-    ]
-    entries = chain_entries(
-        drafts, ids=["a", "b", "c"], tenant="acme", after_seq=0, prev_hash=GENESIS_HASH
+def test_an_entry_commits_to_its_values_as_one_documented_json_of_rows() -> None:
+    changes = tuple(ValueChange(f"f{n}", f"before {n}", ["after", n]) for n in range(5))
+    draft = AuditDraft(
+        at="2026-01-01T00:00:00Z",
+        actor="key:ops",
+        action="x",
+        target="c1",
+        fields=tuple(c.field for c in changes),
+        changes=changes,
     )
-    kept = [o[side]["salt"] for e in entries for o in e["values"] for side in ("before", "after")]
-    assert len(kept) == len(set(kept)) == 30
-    walker = ChainWalker()
-    assert all(walker.check(entry) for entry in entries)
+    [entry] = chain_entries([draft], ids=["a"], tenant="acme", after_seq=0, prev_hash=GENESIS_HASH)
+    rows = [[f"f{n}", f"before {n}", ["after", n]] for n in range(5)]
+    assert entry["values"]["changes"] == rows
+    salt = bytes.fromhex(entry["values"]["salt"])
+    assert entry["values_commitment"] == hashlib.sha256(salt + _reference(rows)).hexdigest()
+    assert (entry["format"], "changes" in entry) == (2, False)
+    assert ChainWalker().check(entry)

@@ -1,10 +1,13 @@
 """Salted commitments to the values an audit entry records, so values can be redacted.
 
-The chain hashes an entry's commitments, never its values: `commitment = sha256(salt || value)`
-with a fresh 16-byte salt per value, where `value` is the value's canonical JSON (sorted keys, no
-whitespace, UTF-8). The entry keeps the salt and value beside the chain; redaction on erasure
-deletes both and keeps the commitment, so the chain still verifies and the value can neither be
-read nor guessed back (the salt is gone with it).
+The chain hashes an entry's commitments, never its values. Entries of format 2 (`format: 2`,
+written since) commit to all their values as one: `values_commitment = sha256(salt || rows)`
+with a fresh 16-byte salt, where `rows` is the canonical JSON (sorted keys, no whitespace, UTF-8)
+of `[[field, before, after], ...]`; the entry keeps `{"salt", "changes": rows}` beside the chain.
+Entries of the first format (no `format`) commit to each value on its own,
+`sha256(salt || value)`, a salt per value, and keep each salt and value. Redaction on erasure
+deletes what is kept beside the chain and keeps the commitments, so the chain still verifies
+and the values can neither be read nor guessed back (the salts are gone with them).
 """
 
 from __future__ import annotations
@@ -94,7 +97,9 @@ def salts(count: int) -> Callable[[], bytes]:
 def commit_changes(
     changes: Sequence[ValueChange], *, salt: Callable[[], bytes] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(commitments the chain covers, openings kept beside it) for an entry's changes.
+    """(commitments the chain covers, openings kept beside it) for an entry's changes, a
+    commitment per value: format 1, how entries were written before format 2 (`commit_values`);
+    the reference for those entries, which `openings_hold` checks.
 
     Keys are written in sorted order: the chain's canonical form needs them so.
     """
@@ -115,6 +120,38 @@ def commit_changes(
         committed.append({"after": after_promise, "before": before_promise, "field": field})
         openings.append({"after": after, "before": before, "field": field})
     return committed, openings
+
+
+# The format of entries that commit to their values as one (`commit_values`); an entry without
+# a `format` commits to each value on its own (`commit_changes`).
+VALUES_AS_ONE = 2
+
+
+def commit_values(
+    changes: Sequence[ValueChange], *, salt: Callable[[], bytes]
+) -> tuple[str, dict[str, Any]]:
+    """(the commitment the chain covers, the opening kept beside it) of an entry's changes as
+    one: a hash and a salt an entry, not one each per value (an import's entry holds some eight
+    values), and an opening of plain rows."""
+    rows = [[field, before, after] for field, before, after in changes]
+    salt_bytes = salt()
+    sealed = hashlib.sha256(salt_bytes + canonical_value(rows)).hexdigest()
+    return sealed, {"salt": salt_bytes.hex(), "changes": rows}
+
+
+def opening_holds(sealed: Any, opening: Any) -> bool:
+    """Whether a format 2 entry's kept values open its commitment (True once redacted)."""
+    if opening is None:
+        return True
+    if not isinstance(opening, dict) or not isinstance(sealed, str):
+        return False
+    salt, rows = opening.get("salt"), opening.get("changes")
+    if not isinstance(salt, str) or not isinstance(rows, list):
+        return False
+    try:
+        return commitment(salt, rows) == sealed
+    except (ValueError, TypeError):
+        return False
 
 
 def openings_hold(committed: Any, openings: Any) -> bool:
