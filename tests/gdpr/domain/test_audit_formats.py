@@ -120,3 +120,13 @@ def test_the_api_shows_each_format_with_its_own_commitments() -> None:
     redacted = public_entry({**new, "values": None})
     assert (redacted["redacted"], redacted["changes"]) == (True, [])
     assert public_entry({**old, "values": None})["redacted"] is True
+
+
+def test_rows_of_another_shape_are_shown_without_them_and_fail_to_verify() -> None:
+    chain = _mixed_chain()
+    chain[3]["values"]["changes"][0] = ["name", "only two"]
+    chain[3]["values"]["changes"].append("not a row")
+    shown = public_entry(chain[3])
+    assert [c["field"] for c in shown["changes"]] == ["email", "tags"]
+    assert _first_broken(chain) == 4
+    assert public_entry({**chain[3], "values": {"salt": "00", "changes": "x"}})["changes"] == []

@@ -82,9 +82,9 @@ def salts(count: int) -> Callable[[], bytes]:
     """Fresh salts, as many as are drawn, read from the system's random source `count` at a
     time (one call per value cost more than the rest of the entry's commitments together).
 
-    Read again when drawn out, so a caller sizes `count` for the usual case: an import's
-    entries commit to their profiles' after-values only, and a pool sized for both sides of
-    every change was half wasted.
+    Read again when drawn out, so a caller sizes `count` for the usual case, not for the most
+    it could draw (a pool sized for both sides of every change was half wasted on an import's
+    entries, which hold after-values only).
     """
     size = SALT_BYTES * max(1, count)
 

@@ -215,15 +215,18 @@ def _shown_values_as_one(shown: dict[str, Any], entry: dict[str, Any]) -> dict[s
     """A format 2 entry: its values (none once redacted) and the one commitment to them all."""
     opening = entry.get("values")
     rows = opening.get("changes") if isinstance(opening, dict) else None
+    # A row of another shape (a tampered entry, which verification reports) is left out, not
+    # a failed read.
     shown["changes"] = [
         {
-            "field": field,
-            "before": before,
-            "after": after,
+            "field": row[0],
+            "before": row[1],
+            "after": row[2],
             "before_commitment": None,
             "after_commitment": None,
         }
-        for field, before, after in rows or ()
+        for row in (rows if isinstance(rows, list) else ())
+        if isinstance(row, list) and len(row) == 3
     ]
     shown["format"] = VALUES_AS_ONE
     shown["values_commitment"] = entry.get("values_commitment")
