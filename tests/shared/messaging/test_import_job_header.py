@@ -9,8 +9,15 @@ import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
 from crm_shared.cloudevents import structured_headers
+from crm_shared.contract import asyncapi_document
 from crm_shared.envelope import EnvelopeWriter, EventEnvelope
-from crm_shared.events import ContactCreated, ContactProfile, ContactUpdated, FieldChange
+from crm_shared.events import (
+    ContactCreated,
+    ContactProfile,
+    ContactsImported,
+    ContactUpdated,
+    FieldChange,
+)
 from crm_shared.events.contacts import (
     IMPORT_EVENT_TYPES,
     IMPORT_JOB_HEADER,
@@ -187,3 +194,19 @@ async def test_the_job_header_skips_only_types_the_rule_names(
     await consumer._handle_poll(RecordingOffsets(), {TP: records})
     assert handled == ["i-1"]
     assert parses == [value]
+
+
+def test_the_published_contract_names_every_header_the_relay_sends() -> None:
+    messages = asyncapi_document()["components"]["messages"]
+    changes = {"email": {"before": "a@x.io", "after": "b@x.io"}}
+    updated = _written(
+        ContactUpdated,
+        {"contact_id": "c-1", "version": 2, "changes": changes, "import_job_id": JOB},
+    )
+    for kind, value in ((ContactCreated, _created("c-1", JOB)), (ContactUpdated, updated)):
+        declared = messages[kind.event_type]["headers"]["properties"]
+        sent = dict(structured_headers(value, None))
+        assert set(sent) == set(declared) == {"content-type", "ce_type", IMPORT_JOB_HEADER}
+        assert sent["ce_type"].decode() == declared["ce_type"]["const"]
+    # Other events' messages name no job header, as the relay sends none with them.
+    assert IMPORT_JOB_HEADER not in messages[ContactsImported.event_type]["headers"]["properties"]
