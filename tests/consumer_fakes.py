@@ -6,11 +6,14 @@ directly, without a broker.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
-from crm_shared.envelope import EventEnvelope
+from crm_shared.envelope import EventEnvelope, plain_attributes
 from crm_shared.events import ActivityRecorded, ContactDeleted
+from crm_shared.messaging import consumer as consumer_module
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer
 from crm_shared.messaging.dead_letters import Failure
@@ -70,3 +73,16 @@ def activity_value(contact_id: str) -> bytes:
         occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
     return EventEnvelope.wrap(data, source="crm/test", tenant="acme", subject=contact_id).to_bytes()
+
+
+def count_looks(monkeypatch: pytest.MonkeyPatch) -> list[bytes | None]:
+    """Every record value a consumer parses to look at its attributes (`plain_attributes`),
+    without validating it; the list fills as the consumer runs."""
+    seen: list[bytes | None] = []
+
+    def counting(raw: bytes | None) -> dict[str, Any] | None:
+        seen.append(raw)
+        return plain_attributes(raw)
+
+    monkeypatch.setattr(consumer_module, "plain_attributes", counting)
+    return seen

@@ -15,6 +15,11 @@ from typing import Any
 import orjson
 
 from crm_shared.envelope import CONTENT_TYPE, EventEnvelope
+from crm_shared.events.contacts import (
+    IMPORT_EVENT_TYPE_BYTES,
+    IMPORT_JOB_HEADER,
+    written_import_job,
+)
 
 CONTENT_TYPE_HEADER = "content-type"
 CE_PREFIX = "ce_"
@@ -38,6 +43,11 @@ def header(headers: Headers | None, name: str) -> str | None:
     return None
 
 
+def has_header(headers: Headers | None, name: str) -> bool:
+    """Whether a header `name` (lower-case; matched case-insensitively) is among `headers`."""
+    return any(key.lower() == name for key, _ in headers or ())
+
+
 def with_structured_content_type(headers: Headers | None) -> list[tuple[str, bytes]]:
     """`headers` with `content-type: application/cloudevents+json` instead of any other one."""
     kept = [(k, v) for k, v in headers or () if k.lower() != CONTENT_TYPE_HEADER]
@@ -45,16 +55,22 @@ def with_structured_content_type(headers: Headers | None) -> list[tuple[str, byt
 
 
 def structured_headers(value: bytes, headers: Headers | None) -> list[tuple[str, bytes]]:
-    """The headers of a structured-mode record: the CloudEvents content type, and `ce_type`
-    when the value names its type where this platform's envelopes do (`envelope_type`).
+    """The headers of a structured-mode record: the CloudEvents content type, `ce_type` when
+    the value names its type where this platform's envelopes do (`envelope_type`), and for an
+    import's per-contact event its job (`IMPORT_JOB_HEADER`, `written_import_job`).
 
     `ce_type` lets a consumer group pass over the types it does not handle without parsing
-    them; the value stays the whole envelope, so readers that ignore the header lose nothing.
+    them, the job header the events an import's summaries report; the value stays the whole
+    envelope, so readers that ignore the headers lose nothing.
     """
     kept = with_structured_content_type(headers)
     event_type = envelope_type(value)
     if event_type is not None and not any(k.lower() == TYPE_HEADER for k, _ in kept):
         kept.append((TYPE_HEADER, event_type))
+    if event_type in IMPORT_EVENT_TYPE_BYTES:
+        job = written_import_job(value)
+        if job is not None:
+            kept.append((IMPORT_JOB_HEADER, job))
     return kept
 
 

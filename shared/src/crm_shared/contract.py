@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from crm_shared.cloudevents import CONTENT_TYPE_HEADER, TYPE_HEADER
 from crm_shared.envelope import (
     CONTENT_TYPE,
     SCHEMA_BASE_URI,
@@ -25,6 +26,7 @@ from crm_shared.envelope import (
     EventEnvelope,
     schema_uri,
 )
+from crm_shared.events.contacts import IMPORT_EVENT_TYPES, IMPORT_JOB_HEADER
 from crm_shared.events.registry import EVENT_TYPES
 from crm_shared.messaging.kafka import DEFAULT_PERSONAL_RETENTION_MS
 from crm_shared.schema_compat import JsonSchema, compatibility_breaks
@@ -263,6 +265,7 @@ def _message(model: type[EventData], envelope: JsonSchema, data_ref: JsonSchema)
         "summary": summary,
         **({"description": description.strip()} if description.strip() else {}),
         "contentType": CONTENT_TYPE,
+        "headers": _record_headers(model),
         "payload": {**envelope, "title": f"{model.__name__} event", "properties": properties},
         "bindings": {
             "kafka": {
@@ -272,6 +275,28 @@ def _message(model: type[EventData], envelope: JsonSchema, data_ref: JsonSchema)
         },
         "x-key": f"data.{key}",
     }
+
+
+def _record_headers(model: type[EventData]) -> JsonSchema:
+    """The headers the platform's relays send with an event of `model`
+    (`crm_shared.cloudevents.structured_headers`)."""
+    properties: dict[str, JsonSchema] = {
+        CONTENT_TYPE_HEADER: {"type": "string", "const": CONTENT_TYPE},
+        TYPE_HEADER: {
+            "type": "string",
+            "const": model.event_type,
+            "description": "The envelope's `type`, so a consumer may pass over types it does "
+            "not handle without parsing the value; a record without it is judged by its value.",
+        },
+    }
+    if model.event_type in IMPORT_EVENT_TYPES:
+        properties[IMPORT_JOB_HEADER] = {
+            "type": "string",
+            "description": "Set on an import's per-contact event: `data.import_job_id`, so a "
+            "consumer that follows the import's ContactsImported summaries may pass over the "
+            "event without parsing it; a record without it is judged by its data.",
+        }
+    return {"type": "object", "properties": properties, "required": [CONTENT_TYPE_HEADER]}
 
 
 def _dead_letter_message() -> JsonSchema:

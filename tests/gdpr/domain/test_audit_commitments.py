@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crm_gdpr.domain.audit import GENESIS_HASH, ChainWalker, chain_entries
+from crm_gdpr.domain.audit import GENESIS_HASH, AuditDraft, ChainWalker, chain_entries
 from crm_gdpr.domain.audit_events import audit_drafts_many
 from crm_gdpr.domain.audit_values import (
     SALT_BYTES,
@@ -17,6 +17,7 @@ from crm_gdpr.domain.audit_values import (
     commit_changes,
     commitment,
     openings_hold,
+    salts,
 )
 from crm_shared.events import ContactCreated
 from crm_shared.events.contacts import ContactProfile
@@ -124,8 +125,35 @@ def test_a_batchs_entries_each_get_fresh_salts_and_verify() -> None:
     entries = chain_entries(
         drafts, ids=[f"id{n}" for n in range(4)], tenant="acme", after_seq=0, prev_hash=GENESIS_HASH
     )
-    salts = [o[side]["salt"] for e in entries for o in e["values"] for side in ("after",)]
-    assert len(salts) == len(set(salts)) == 8
+    salts = [e["values"]["salt"] for e in entries]
+    assert len(salts) == len(set(salts)) == 4
+    assert all(len(bytes.fromhex(salt)) == SALT_BYTES for salt in salts)
     walker = ChainWalker()
     assert all(walker.check(entry) for entry in entries)
     assert walker.report().valid
+
+
+def test_salts_drawn_past_a_reads_count_come_from_a_new_read_and_never_repeat() -> None:
+    draw = salts(3)
+    drawn = [draw() for _ in range(10)]
+    assert len(set(drawn)) == 10
+    assert all(len(salt) == SALT_BYTES for salt in drawn)
+
+
+def test_an_entry_commits_to_its_values_as_one_documented_json_of_rows() -> None:
+    changes = tuple(ValueChange(f"f{n}", f"before {n}", ["after", n]) for n in range(5))
+    draft = AuditDraft(
+        at="2026-01-01T00:00:00Z",
+        actor="key:ops",
+        action="x",
+        target="c1",
+        fields=tuple(c.field for c in changes),
+        changes=changes,
+    )
+    [entry] = chain_entries([draft], ids=["a"], tenant="acme", after_seq=0, prev_hash=GENESIS_HASH)
+    rows = [[f"f{n}", f"before {n}", ["after", n]] for n in range(5)]
+    assert entry["values"]["changes"] == rows
+    salt = bytes.fromhex(entry["values"]["salt"])
+    assert entry["values_commitment"] == hashlib.sha256(salt + _reference(rows)).hexdigest()
+    assert (entry["format"], "changes" in entry) == (2, False)
+    assert ChainWalker().check(entry)

@@ -8,12 +8,15 @@ import httpx
 import orjson
 
 from crm_gdpr.adapters.repositories import AUDIT_ENTRIES
+from crm_gdpr.domain.audit import GENESIS_HASH, AuditDraft
+from crm_gdpr.domain.audit_values import ValueChange
 from crm_gdpr.entrypoints.consumers import GdprBuses
 from crm_shared.events import ContactCreated, ContactUpdated, ErasureRequested, FieldChange
 from crm_shared.events.contacts import ContactProfile
 from crm_shared.storage import DocumentStore, Eq
 from tests.conftest import auth
 from tests.gdpr.fakes import outbox, wrap
+from tests.gdpr.first_format import first_format_entries
 
 NAME = "Carol Hidden"
 EMAIL = "carol.private@example.org"
@@ -62,7 +65,10 @@ async def test_an_entry_says_who_changed_which_field_from_what_to_what(
     assert updated["actor"] == "user:dana"
     [change] = updated["changes"]
     assert (change["field"], change["before"], change["after"]) == ("email", EMAIL, NEW_EMAIL)
-    assert len(change["before_commitment"]) == 64 and updated["redacted"] is False
+    # Format 2: one commitment to all the entry's values, none per value.
+    assert (updated["format"], len(updated["values_commitment"])) == (2, 64)
+    assert (change["before_commitment"], change["after_commitment"]) == (None, None)
+    assert updated["redacted"] is False
 
 
 async def test_erasure_redacts_the_values_keeps_the_commitments_and_the_chain_verifies(
@@ -75,9 +81,9 @@ async def test_erasure_redacts_the_values_keeps_the_commitments_and_the_chain_ve
 
     after = await _entries(client, contact_id="c1")
     assert all(entry["redacted"] for entry in after[:2])
-    assert [c["before_commitment"] for c in after[1]["changes"]] == [
-        c["before_commitment"] for c in before[1]["changes"]
-    ]
+    assert [e["values_commitment"] for e in after[:2]] == [e["values_commitment"] for e in before]
+    assert [e["changes"] for e in after[:2]] == [[], []]
+    assert [e["fields"] for e in after[:2]] == [e["fields"] for e in before]
     async with store.reader() as session:
         stored = await session.find(AUDIT_ENTRIES, tenant="acme", where=[Eq("target", "c1")])
     for secret in (NAME, EMAIL, NEW_EMAIL):
@@ -97,7 +103,7 @@ async def test_a_changed_value_is_detected_at_its_entry(
     async with store.reader() as session:
         [entry] = await session.find(AUDIT_ENTRIES, tenant="acme", where=[Eq("seq", 2)])
     values = entry["values"]
-    values[0]["after"]["value"] = "forged@example.org"
+    values["changes"][0][2] = "forged@example.org"
     await _tamper(store, 2, values=values)
     assert await _verify(client) == {"valid": False, "checked": 2, "first_broken_seq": 2}
 
@@ -110,9 +116,7 @@ async def test_a_changed_commitment_of_a_redacted_entry_is_detected_at_its_entry
     async with store.reader() as session:
         [entry] = await session.find(AUDIT_ENTRIES, tenant="acme", where=[Eq("seq", 1)])
     assert entry["values"] is None
-    changes = entry["changes"]
-    changes[0]["after"] = "0" * 64
-    await _tamper(store, 1, changes=changes)
+    await _tamper(store, 1, values_commitment="0" * 64)
     assert await _verify(client) == {"valid": False, "checked": 1, "first_broken_seq": 1}
 
 
@@ -185,3 +189,37 @@ async def test_an_imports_writes_answer_who_changed_what_with_the_values(
     [first] = await _entries(client, actor="import:job-7")
     assert {c["field"]: c["after"] for c in first["changes"]} == {"name": NAME, "email": EMAIL}
     assert (await _verify(client))["valid"] is True
+
+
+async def test_entries_stored_before_format_2_verify_and_the_chain_continues_after_them(
+    client: httpx.AsyncClient, consumers: GdprBuses, store: DocumentStore
+) -> None:
+    changes = (ValueChange("name", None, NAME), ValueChange("email", EMAIL, NEW_EMAIL))
+    drafts = [
+        AuditDraft(
+            at="2026-01-01T00:00:00Z",
+            actor="key:ops",
+            action=ContactUpdated.event_type,
+            target=target,
+            fields=("name", "email"),
+            event_id=f"old-{target}",
+            changes=changes,
+        )
+        for target in ("c1", "c3")
+    ]
+    old = first_format_entries(drafts, tenant="acme", after_seq=0, prev_hash=GENESIS_HASH)
+    async with store.transaction() as session:
+        await session.insert_many(AUDIT_ENTRIES, old)
+    await _history(consumers)  # format 2 entries, chained after the old ones
+    assert await _verify(client) == {"valid": True, "checked": 4, "first_broken_seq": None}
+    shown = await _entries(client, contact_id="c1")
+    assert [e["format"] for e in shown] == [1, 2, 2]
+    assert shown[0]["changes"][1]["before"] == EMAIL
+    await _erase(consumers)  # redacts entries of both formats about c1
+    redacted = await _entries(client, contact_id="c1")
+    # The erasure's own entry (no values) last.
+    assert [e["redacted"] for e in redacted] == [True, True, True, False]
+    assert await _verify(client) == {"valid": True, "checked": 5, "first_broken_seq": None}
+    async with store.reader() as session:
+        stored = await session.find(AUDIT_ENTRIES, tenant="acme", where=[Eq("target", "c1")])
+    assert NAME not in orjson.dumps(stored).decode()

@@ -89,7 +89,7 @@ async def test_an_imports_events_are_audited_in_order_without_validating_them(
     assert [e["event_id"] for e in stored] == ids
     assert stored[1]["action"] == "crm.contacts.contacts.imported.v1:created"
     assert stored[1]["fields"] == ["name", "email"]
-    assert stored[1]["values"][0]["after"]["value"] == 'Zoë "1" \\ ☃'
+    assert stored[1]["values"]["changes"][0] == ["name", None, 'Zoë "1" \\ ☃']
     assert await verify_chain(store, tenant="acme") == ChainReport(True, 31, None)
 
 

@@ -231,6 +231,43 @@ def data_in_import_summary(event_type: str, data: dict[str, Any]) -> bool:
     return event_type in IMPORT_EVENT_TYPES and data.get("import_job_id") is not None
 
 
+# The Kafka header of an import's per-contact event: its `import_job_id`. The outbox relay sets
+# it (crm_shared.cloudevents.structured_headers), so a group that follows the import's summaries
+# passes over the event on its headers, without parsing its value (MessageBus `skip_rule`).
+# Part of the event contract: a record without it (another producer, an older relay) is judged
+# by its data, as before.
+IMPORT_JOB_HEADER = "crm_import_job_id"
+# The header's event types as the relay reads them off a value (`envelope_type`).
+IMPORT_EVENT_TYPE_BYTES = frozenset(name.encode() for name in IMPORT_EVENT_TYPES)
+
+# How the data of an import's per-contact event ends, and with it the envelope (the data is the
+# envelope's last attribute and the job id its last field, in both writers' layouts).
+_IMPORT_JOB_TAIL = b',"import_job_id":"'
+_ENVELOPE_END = b'"}}'
+# Room for a job id at the tail (ids are 36 characters).
+_MAX_JOB_ID = 128
+
+
+def written_import_job(value: bytes) -> bytes | None:
+    """The `import_job_id` an envelope's data ends with, read off its bytes without parsing
+    them; None when the value does not end so (no job, a null one, or another layout).
+
+    The tail `,"import_job_id":"<id>"}}`, with no quote or backslash in the id, can only be the
+    last field of the object that is the envelope's last attribute: a quote inside a string is
+    always escaped, so each quote of the tail is one the JSON itself writes.
+    """
+    if not value.endswith(_ENVELOPE_END):
+        return None
+    id_end = len(value) - len(_ENVELOPE_END)
+    start = value.rfind(_IMPORT_JOB_TAIL, max(0, id_end - _MAX_JOB_ID - len(_IMPORT_JOB_TAIL)))
+    if start < 0:
+        return None
+    job = value[start + len(_IMPORT_JOB_TAIL) : id_end]
+    if not job or b'"' in job or b"\\" in job:
+        return None
+    return job
+
+
 _PROFILE_TEXT = ("email", "phone", "company", "timezone", "owner", "account_id")
 _PROFILE_TEXT_LISTS = ("tags", "emails", "phones", "sources")
 

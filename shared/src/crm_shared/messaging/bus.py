@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from crm_shared.cloudevents import Headers, has_header
 from crm_shared.envelope import EventData, EventEnvelope, PlainEvent
 from crm_shared.messaging.errors import PermanentMessageError
 
@@ -34,10 +35,16 @@ PlainBatchHandler = Callable[
 @dataclass(frozen=True)
 class SkipRule:
     """Which messages of handled types a bus skips, judged on the type and the raw data alone,
-    so a consumer may pass over them before validating their envelope (`skips_unvalidated`)."""
+    so a consumer may pass over them before validating their envelope (`skips_unvalidated`).
+
+    `header` names a record header by which its producer declares a message of `types` one the
+    rule skips: a consumer then passes over it on its headers, without parsing its value
+    (`skips_declared`); a record without the header is judged by `applies`.
+    """
 
     types: frozenset[str]
     applies: Callable[[str, dict[str, Any]], bool]
+    header: str | None = None
 
 
 class MessageBus:
@@ -188,6 +195,11 @@ class MessageBus:
     def may_skip_unvalidated(self, event_type: str) -> bool:
         """Whether messages of this type may be skipped on their raw attributes (`skip_rule`)."""
         return self._skip_rule is not None and event_type in self._skip_rule.types
+
+    def skips_declared(self, headers: Headers | None) -> bool:
+        """Whether a record of a `may_skip_unvalidated` type carries its rule's `header`."""
+        rule = self._skip_rule
+        return rule is not None and rule.header is not None and has_header(headers, rule.header)
 
     def skips_unvalidated(self, attributes: dict[str, Any]) -> bool:
         """`skips` for attributes EventEnvelope would take as they are (`plain_attributes`)."""

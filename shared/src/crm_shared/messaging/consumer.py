@@ -154,17 +154,20 @@ class EventConsumer:
 
     def _ignores_unparsed(self, record: ConsumerRecord[bytes, bytes]) -> bool:
         """Whether the record's `ce_type` header names a type this group does not handle, or one
-        its bus's `skip_rule` passes over and the record's plain attributes say so: it is then
-        ignored (the caller counts it) without its envelope being validated, and its offset is
-        committed with the poll's. A record without the header is parsed and judged by its
-        envelope."""
+        its bus's `skip_rule` passes over and the record's headers (the rule's own header) or
+        plain attributes say so: it is then ignored (the caller counts it) without its envelope
+        being validated, and its offset is committed with the poll's. A record without the
+        `ce_type` header is parsed and judged by its envelope."""
         event_type = declared_type(record.headers)
         if event_type is None:
             return False
         if self._bus.handles(event_type):
             if not self._bus.may_skip_unvalidated(event_type):
                 return False
-            # An import's per-contact events a summary reports: looked at, never validated.
+            # An import's per-contact events a summary reports: named so by their producer's
+            # header and never parsed, or (from a producer without it) looked at, never validated.
+            if self._bus.skips_declared(record.headers):
+                return True
             attributes = plain_attributes(record.value)
             if attributes is None or not self._bus.skips_unvalidated(attributes):
                 return False

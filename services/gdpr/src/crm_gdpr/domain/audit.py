@@ -10,7 +10,14 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from crm_gdpr.domain.audit_values import ValueChange, commit_changes, openings_hold, salts
+from crm_gdpr.domain.audit_values import (
+    VALUES_AS_ONE,
+    ValueChange,
+    commit_values,
+    opening_holds,
+    openings_hold,
+    salts,
+)
 
 GENESIS_HASH = "0" * 64
 DATA_EXPORT_ACTION = "gdpr.data-export"
@@ -49,13 +56,17 @@ def canonical_form(
     event_id: str | None,
     prev_hash: str,
     changes: list[dict[str, Any]] | None = None,
+    format: Any = None,
+    values_commitment: Any = None,
 ) -> bytes:
     """The bytes an entry's hash covers: its chained attributes as canonical JSON.
 
     Canonical means exactly `json.dumps(attrs, sort_keys=True, separators=(",", ":"),
     ensure_ascii=False).encode("utf-8")`: keys sorted, no whitespace, non-ASCII text unescaped.
-    `changes` (the values' commitments) is among the attributes only when an entry has some,
-    so entries written before values were recorded keep their hashes.
+    `changes` (the first format's per-value commitments) is among the attributes only when an
+    entry has some, so entries written before values were recorded keep their hashes; `format`
+    and `values_commitment` only in an entry that has a format (2: its values committed to as
+    one), so entries of the first format keep theirs.
     """
     return _canonical(
         tenant=tenant,
@@ -69,6 +80,8 @@ def canonical_form(
         prev_hash=prev_hash,
         changes=changes,
         commitments_plain=_sorted_commitments(changes),
+        format=format,
+        values_commitment=values_commitment,
     )
 
 
@@ -85,6 +98,8 @@ def _canonical(
     prev_hash: str,
     changes: list[dict[str, Any]] | None,
     commitments_plain: bool,
+    format: Any = None,
+    values_commitment: Any = None,
 ) -> bytes:
     """`canonical_form`; `commitments_plain` says `changes` were checked (or written by
     `commit_changes`, whose commitments always are keys in order and plain strings)."""
@@ -92,14 +107,18 @@ def _canonical(
     attrs: dict[str, Any] = {"action": action, "actor": actor, "at": at}
     if changes:
         attrs["changes"] = changes
-    attrs |= {
-        "event_id": event_id,
-        "fields": fields,
-        "prev_hash": prev_hash,
-        "seq": seq,
-        "target": target,
-        "tenant": tenant,
-    }
+    attrs |= {"event_id": event_id, "fields": fields}
+    if format is not None:
+        attrs["format"] = format
+    attrs |= {"prev_hash": prev_hash, "seq": seq, "target": target, "tenant": tenant}
+    if format is not None:
+        attrs["values_commitment"] = values_commitment
+        # Anything but a number and text (a tampered entry) takes the reference encoder.
+        commitments_plain = (
+            commitments_plain
+            and type(format) is int
+            and (values_commitment is None or type(values_commitment) is str)
+        )
     # orjson writes strings, 64-bit ints, lists and null byte for byte as json.dumps does (a test
     # pins that over every code point), several times faster. Anything else, such as a float or a
     # nested object in a tampered entry, takes the reference encoder, so the hash of every value
@@ -150,6 +169,8 @@ def entry_hash(
     event_id: str | None,
     prev_hash: str,
     changes: list[dict[str, Any]] | None = None,
+    format: Any = None,
+    values_commitment: Any = None,
 ) -> str:
     """SHA-256 (lower-case hex) of the entry's `canonical_form`."""
     canonical = canonical_form(
@@ -163,6 +184,8 @@ def entry_hash(
         event_id=event_id,
         prev_hash=prev_hash,
         changes=changes,
+        format=format,
+        values_commitment=values_commitment,
     )
     return hashlib.sha256(canonical).hexdigest()
 
@@ -185,18 +208,21 @@ def chain_entries(
     after_seq: int,
     prev_hash: str,
 ) -> list[dict[str, Any]]:
-    """The stored documents for drafts appended in order after entry `after_seq` (`prev_hash`)."""
+    """The stored documents for drafts appended in order after entry `after_seq` (`prev_hash`).
+
+    An entry with values is of format 2: one commitment to all its values (`commit_values`).
+    Its values, their salts and commitments once a nested object each, were most of the cost of
+    an imported contact's entry, to build, to hash and to store.
+    """
     entries: list[dict[str, Any]] = []
     seq = after_seq
-    # Every salt of the batch from one read of the system's random source.
-    draw = salts(2 * sum(len(draft.changes) for draft in drafts))
+    # The batch's salts (one an entry with values) from one read of the system's random source.
+    draw = salts(len(drafts))
     # One tight loop for a whole batch: an import event appends a thousand entries at once.
     for draft, entry_id in zip(drafts, ids, strict=True):
         seq += 1
         fields = list(draft.fields)
-        committed, openings = (
-            commit_changes(draft.changes, salt=draw) if draft.changes else (None, None)
-        )
+        sealed, opening = commit_values(draft.changes, salt=draw) if draft.changes else (None, None)
         canonical = _canonical(
             tenant=tenant,
             seq=seq,
@@ -207,12 +233,17 @@ def chain_entries(
             fields=fields,
             event_id=draft.event_id,
             prev_hash=prev_hash,
-            changes=committed,
-            # commit_changes writes keys in order and hex or null: only the names can be odd.
-            commitments_plain=all(type(change.field) is str for change in draft.changes),
+            changes=None,
+            commitments_plain=True,
+            format=VALUES_AS_ONE if sealed else None,
+            values_commitment=sealed,
         )
         digest = hashlib.sha256(canonical).hexdigest()
-        extra: dict[str, Any] = {"changes": committed, "values": openings} if committed else {}
+        extra: dict[str, Any] = (
+            {"format": VALUES_AS_ONE, "values_commitment": sealed, "values": opening}
+            if sealed
+            else {}
+        )
         entries.append(
             {
                 **extra,
@@ -246,7 +277,20 @@ def recomputed_hash(entry: dict[str, Any]) -> str:
         event_id=entry.get("event_id"),
         prev_hash=entry.get("prev_hash", ""),
         changes=entry.get("changes"),
+        format=entry.get("format"),
+        values_commitment=entry.get("values_commitment"),
     )
+
+
+def values_hold(entry: dict[str, Any]) -> bool:
+    """Whether the values an entry keeps open its commitments, in its format (True once
+    redacted); an entry of a format this code does not know never holds."""
+    entry_format = entry.get("format")
+    if entry_format is None:
+        return openings_hold(entry.get("changes"), entry.get("values"))
+    if entry_format == VALUES_AS_ONE and type(entry_format) is int:
+        return opening_holds(entry.get("values_commitment"), entry.get("values"))
+    return False
 
 
 @dataclass(frozen=True)
@@ -283,7 +327,7 @@ class ChainWalker:
             and entry.get("prev_hash") == self._prev_hash
             and entry.get("hash") == recomputed_hash(entry)
             # Kept values must still open their commitments; redacted ones are simply gone.
-            and openings_hold(entry.get("changes"), entry.get("values"))
+            and values_hold(entry)
         )
         if not intact:
             # A missing entry shows as a gap: the entry after it is the first broken link.

@@ -1,10 +1,13 @@
 """Salted commitments to the values an audit entry records, so values can be redacted.
 
-The chain hashes an entry's commitments, never its values: `commitment = sha256(salt || value)`
-with a fresh 16-byte salt per value, where `value` is the value's canonical JSON (sorted keys, no
-whitespace, UTF-8). The entry keeps the salt and value beside the chain; redaction on erasure
-deletes both and keeps the commitment, so the chain still verifies and the value can neither be
-read nor guessed back (the salt is gone with it).
+The chain hashes an entry's commitments, never its values. Entries of format 2 (`format: 2`,
+written since) commit to all their values as one: `values_commitment = sha256(salt || rows)`
+with a fresh 16-byte salt, where `rows` is the canonical JSON (sorted keys, no whitespace, UTF-8)
+of `[[field, before, after], ...]`; the entry keeps `{"salt", "changes": rows}` beside the chain.
+Entries of the first format (no `format`) commit to each value on its own,
+`sha256(salt || value)`, a salt per value, and keep each salt and value. Redaction on erasure
+deletes what is kept beside the chain and keeps the commitments, so the chain still verifies
+and the values can neither be read nor guessed back (the salts are gone with them).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -53,11 +56,13 @@ def _plain_json(value: Any) -> bool:
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return True
-    # Plain loops with text first, not all() over a generator: an imported contact's tags,
-    # emails, phones and sources are lists of text, committed to one by one.
+    # Plain loops with text and null first, not all() over a generator: an entry's values are
+    # rows of [field, before, after], mostly text, null or lists of text (tags, emails, phones).
     if kind is list:
-        for item in value:  # noqa: SIM110 - all() over a generator measured ~2 us/entry slower
-            if type(item) is not str and not _plain_json(item):
+        for item in value:
+            if item is None or type(item) is str:
+                continue
+            if not _plain_json(item):
                 return False
         return True
     if kind is dict:
@@ -74,17 +79,29 @@ def commitment(salt_hex: str, value: Any) -> str:
 
 
 def salts(count: int) -> Callable[[], bytes]:
-    """`count` fresh salts from one read of the system's random source (one call per value
-    cost more than the rest of the entry's commitments together)."""
-    pool = secrets.token_bytes(SALT_BYTES * count)
-    cut = [pool[start : start + SALT_BYTES] for start in range(0, len(pool), SALT_BYTES)]
-    return iter(cut).__next__
+    """Fresh salts, as many as are drawn, read from the system's random source `count` at a
+    time (one call per value cost more than the rest of the entry's commitments together).
+
+    Read again when drawn out, so a caller sizes `count` for the usual case, not for the most
+    it could draw (a pool sized for both sides of every change was half wasted on an import's
+    entries, which hold after-values only).
+    """
+    size = SALT_BYTES * max(1, count)
+
+    def pools() -> Iterator[bytes]:
+        while True:
+            pool = secrets.token_bytes(size)
+            yield from [pool[at : at + SALT_BYTES] for at in range(0, size, SALT_BYTES)]
+
+    return pools().__next__
 
 
 def commit_changes(
     changes: Sequence[ValueChange], *, salt: Callable[[], bytes] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(commitments the chain covers, openings kept beside it) for an entry's changes.
+    """(commitments the chain covers, openings kept beside it) for an entry's changes, a
+    commitment per value: format 1, how entries were written before format 2 (`commit_values`);
+    the reference for those entries, which `openings_hold` checks.
 
     Keys are written in sorted order: the chain's canonical form needs them so.
     """
@@ -105,6 +122,38 @@ def commit_changes(
         committed.append({"after": after_promise, "before": before_promise, "field": field})
         openings.append({"after": after, "before": before, "field": field})
     return committed, openings
+
+
+# The format of entries that commit to their values as one (`commit_values`); an entry without
+# a `format` commits to each value on its own (`commit_changes`).
+VALUES_AS_ONE = 2
+
+
+def commit_values(
+    changes: Sequence[ValueChange], *, salt: Callable[[], bytes]
+) -> tuple[str, dict[str, Any]]:
+    """(the commitment the chain covers, the opening kept beside it) of an entry's changes as
+    one: a hash and a salt an entry, not one each per value (an import's entry holds some eight
+    values), and an opening of plain rows."""
+    rows = [[field, before, after] for field, before, after in changes]
+    salt_bytes = salt()
+    sealed = hashlib.sha256(salt_bytes + canonical_value(rows)).hexdigest()
+    return sealed, {"salt": salt_bytes.hex(), "changes": rows}
+
+
+def opening_holds(sealed: Any, opening: Any) -> bool:
+    """Whether a format 2 entry's kept values open its commitment (True once redacted)."""
+    if opening is None:
+        return True
+    if not isinstance(opening, dict) or not isinstance(sealed, str):
+        return False
+    salt, rows = opening.get("salt"), opening.get("changes")
+    if not isinstance(salt, str) or not isinstance(rows, list):
+        return False
+    try:
+        return commitment(salt, rows) == sealed
+    except (ValueError, TypeError):
+        return False
 
 
 def openings_hold(committed: Any, openings: Any) -> bool:

@@ -170,7 +170,8 @@ class ConsentsPublic(BaseModel):
 
 
 class AuditChangePublic(BaseModel):
-    """One changed field: its values (null once redacted) and the commitments the chain covers."""
+    """One changed field: its values (null once redacted) and, in an entry of format 1, the
+    commitments the chain covers (format 2 commits to all the entry's values as one)."""
 
     field: str
     before: Any = None
@@ -190,6 +191,15 @@ class AuditEntryPublic(BaseModel):
     fields: list[str]
     changes: list[AuditChangePublic] = []
     redacted: bool = Field(default=False, description="Values deleted on erasure; commitments kept")
+    format: int = Field(
+        default=1,
+        description="1: each value committed to on its own (`changes[].*_commitment`); "
+        "2: all the entry's values as one (`values_commitment`), and `format` is chained",
+    )
+    values_commitment: str | None = Field(
+        default=None,
+        description="Format 2: sha256(salt || canonical JSON of [[field, before, after], ...])",
+    )
     event_id: str | None
     prev_hash: str
     hash: str

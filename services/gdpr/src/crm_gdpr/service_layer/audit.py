@@ -16,6 +16,7 @@ from crm_gdpr.domain.audit import (
     chain_entries,
 )
 from crm_gdpr.domain.audit_events import audit_drafts
+from crm_gdpr.domain.audit_values import VALUES_AS_ONE
 from crm_gdpr.service_layer.ids import new_ids
 from crm_shared.envelope import EventData, EventEnvelope
 from crm_shared.events import parse_event
@@ -191,6 +192,9 @@ def public_entry(entry: dict[str, Any]) -> dict[str, Any]:
     """An entry as the API shows it: each change's values (unless redacted) and commitments."""
     keys = ("seq", "at", "actor", "action", "target", "fields", "event_id", "prev_hash", "hash")
     shown = {key: entry.get(key) for key in keys}
+    if entry.get("format") == VALUES_AS_ONE:
+        return _shown_values_as_one(shown, entry)
+    shown["format"] = 1
     committed = entry.get("changes") or []
     openings = entry.get("values") or [None] * len(committed)
     shown["changes"] = [
@@ -204,6 +208,29 @@ def public_entry(entry: dict[str, Any]) -> dict[str, Any]:
         for promised, opened in zip(committed, openings, strict=False)
     ]
     shown["redacted"] = bool(committed) and entry.get("values") is None
+    return shown
+
+
+def _shown_values_as_one(shown: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """A format 2 entry: its values (none once redacted) and the one commitment to them all."""
+    opening = entry.get("values")
+    rows = opening.get("changes") if isinstance(opening, dict) else None
+    # A row of another shape (a tampered entry, which verification reports) is left out, not
+    # a failed read.
+    shown["changes"] = [
+        {
+            "field": row[0],
+            "before": row[1],
+            "after": row[2],
+            "before_commitment": None,
+            "after_commitment": None,
+        }
+        for row in (rows if isinstance(rows, list) else ())
+        if isinstance(row, list) and len(row) == 3
+    ]
+    shown["format"] = VALUES_AS_ONE
+    shown["values_commitment"] = entry.get("values_commitment")
+    shown["redacted"] = opening is None
     return shown
 
 

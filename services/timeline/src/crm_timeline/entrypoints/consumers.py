@@ -32,7 +32,11 @@ from crm_shared.events import (
     ErasureRequested,
     MergeUndone,
 )
-from crm_shared.events.contacts import IMPORT_EVENT_TYPES, data_in_import_summary
+from crm_shared.events.contacts import (
+    IMPORT_EVENT_TYPES,
+    IMPORT_JOB_HEADER,
+    data_in_import_summary,
+)
 from crm_shared.messaging.bus import MessageBus, SkipRule
 from crm_shared.messaging.errors import MAX_FIELDS, PermanentMessageError, field_path
 from crm_shared.storage import DocumentStore
@@ -60,7 +64,9 @@ E = TypeVar("E", ActivityRecorded, ActivityRecordedV2)
 _REPORT_FIELDS = frozenset(ActivityReport.model_fields) | {"contact_id"}
 
 # An import's per-contact events: the batch's ContactsImported records each imported contact.
-IMPORT_SUMMARY_SKIP = SkipRule(IMPORT_EVENT_TYPES, data_in_import_summary)
+# The relay names them by a header, so they are passed over unparsed; another producer's by
+# their data.
+IMPORT_SUMMARY_SKIP = SkipRule(IMPORT_EVENT_TYPES, data_in_import_summary, IMPORT_JOB_HEADER)
 
 EVENTS_GROUP = "crm-timeline"
 ERASURE_GROUP = "crm-timeline-erasure"
