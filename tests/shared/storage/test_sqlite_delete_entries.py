@@ -232,7 +232,11 @@ def _has_sentinels(path: Path) -> tuple[bool, bool]:
 def _take_out_sentinels(path: Path) -> None:
     db = sqlite3.connect(path)
     try:
-        _sentinels(db, "DELETE FROM mv_people WHERE e_key = ? AND e_ref = ?", "delete")
+        _sentinels(
+            db,
+            "DELETE FROM mv_people WHERE e_key = ? AND e_value = 'sentinel' AND e_ref = ?",
+            "delete",
+        )
         db.commit()
     finally:
         db.close()
@@ -321,3 +325,33 @@ async def test_indexes_declared_on_stored_documents_are_filled_once_by_stores_st
         await store.close()
     assert held == await fresh_entries(tmp_path / "fresh.db", survivors)
     assert len(held[0]) > len(docs)
+
+
+async def test_older_codes_triggers_dropped_by_the_rewrite_to_short_keys_keep_their_entries(
+    tmp_path: Path,
+) -> None:
+    # Written with plain field names: the next start rewrites the documents with codes first,
+    # dropping the table's triggers, whose entries still hold (no value changes).
+    path = tmp_path / "store.db"
+    plain_names = (CollectionSpec("people", indexes=SPECS[0].indexes),)
+    docs = [person(n) for n in range(4)]
+    store = SqliteStore(path)
+    await store.start(plain_names)
+    try:
+        await _insert(store, docs)
+    finally:
+        await store.close()
+    _lay_out_as_older_code(path)
+
+    store = await started(path)
+    try:
+        async with store.reader() as session:
+            found = await session.find("people", tenant=T, where=[Contains("tags", "member")])
+    finally:
+        await store.close()
+    assert len(found) == len(docs)
+    assert triggers(path) == set()
+    assert filled_markers(path) == set(ENTRY_NAMES)
+    assert _has_sentinels(path) == (True, True)  # kept, not filled again
+    _take_out_sentinels(path)
+    assert (entries(path), postings(path)) == await fresh_entries(tmp_path / "fresh.db", docs)
