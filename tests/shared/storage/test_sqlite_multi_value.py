@@ -155,12 +155,12 @@ async def test_a_side_table_laid_out_by_stop_9_is_migrated_once_at_start(tmp_pat
             row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
         }
         columns = {row[1] for row in db.execute("PRAGMA table_info(mv_contacts)")}
+        filled = {row[0] for row in db.execute("SELECT name FROM _filled_entries")}
     finally:
         db.close()
-    assert not any("_v2_" in name for name in triggers)
-    # Deletes keep a trigger; replaces write their entries from Python (sqlite_replace.py).
-    assert "mv_contacts__tags_array_v3_del" in triggers
-    assert not any(name.endswith("_upd") for name in triggers)
+    # Every write keeps the entries from Python: no trigger, the entries marked filled.
+    assert not triggers
+    assert "mv_contacts__tags_array_v3" in filled
     assert columns == {"e_key", "e_value", "e_ref"}
 
 

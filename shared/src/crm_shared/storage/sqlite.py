@@ -34,6 +34,8 @@ from crm_shared.storage.port import (
 from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, BackgroundCheckpoints
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
+from crm_shared.storage.sqlite_delete import Deleting, KeyFinder, delete_documents
+from crm_shared.storage.sqlite_filled import create_filled_table
 from crm_shared.storage.sqlite_ids import (
     read_id,
     store_ids_as_bytes,
@@ -470,11 +472,8 @@ class SqliteSession:
 
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
         self._require_write()
-        cur = await self._conn.execute(
-            f"DELETE FROM {_table(collection)} WHERE tenant = ? AND id = ?",
-            (tenant, stored_id(id)),
-        )
-        return cur.rowcount == 1
+        sql = f"DELETE FROM {_table(collection)} WHERE tenant = ? AND id = ?"
+        return await self._delete(collection, tenant, sql, (tenant, stored_id(id))) == 1
 
     async def delete_where(self, collection: str, *, tenant: str, where: Sequence[Where]) -> int:
         self._require_write()
@@ -484,8 +483,48 @@ class SqliteSession:
         # table for each delete (an erasure of 5,000 contacts beside one contact's 10,000
         # timeline items read 50 million rows).
         source = self._source(collection, where)
-        cur = await self._conn.execute(f"DELETE FROM {source} WHERE {clause}", params)
-        return cur.rowcount
+        return await self._delete(
+            collection, tenant, f"DELETE FROM {source} WHERE {clause}", params
+        )
+
+    async def _delete(self, collection: str, tenant: str, sql: str, params: Sequence[Any]) -> int:
+        """Run a DELETE of the tenant's documents; how many went.
+
+        In a keyed table, their index entries go too, in the same hand-off (sqlite_delete.py).
+        """
+        if collection not in self._keyed:
+            return int((await self._conn.execute(sql, params)).rowcount)
+        multi = self._multi.get(collection)
+        deleting = Deleting(
+            self._keys(collection), multi, self._text.get(collection), self._finder(multi)
+        )
+        run: Any = self._conn._execute
+        deleted: int = await run(
+            delete_documents, self._conn._conn, deleting, sql, params, tenant=tenant
+        )
+        return deleted
+
+    def _finder(self, multi: MultiValueIndexes | None) -> KeyFinder:
+        """Key codes of (tenant, path) for code running in the connection's thread; None for
+        a pair that has none (never made here: a delete adds no entry)."""
+        if multi is None:
+            return _no_key
+        known = self._key_codes.get(multi.collection, {})
+        made = self.new_key_codes.setdefault(multi.collection, {})
+        conn = self._conn._conn
+        sql = f"SELECT code FROM {multi.keys} WHERE tenant = ? AND path = ?"
+
+        def find(tenant: str, path: str) -> int | None:
+            pair = (tenant, path)
+            found = known.get(pair) or made.get(pair)
+            if found is None:
+                row = conn.execute(sql, pair).fetchone()
+                if row is None:
+                    return None
+                found = made[pair] = int(row[0])
+            return found
+
+        return find
 
     async def add_events(self, events: Sequence[OutgoingEvent | Tombstone]) -> None:
         self._require_write()
@@ -529,6 +568,10 @@ _PLAIN = DocumentCodec()
 
 def _no_code(tenant: str, path: str) -> int:
     raise AssertionError(f"no side table to code {path!r} in")
+
+
+def _no_key(tenant: str, path: str) -> int | None:
+    raise AssertionError(f"no side table to find {path!r} in")
 
 
 # Three bound parameters per id: well under SQLite's limit of 32,766.
@@ -592,6 +635,7 @@ class SqliteStore:
         # codes: every process opening the file must start it with the same specs, as it must
         # for the indexes.
         await create_key_tables(w)
+        await create_filled_table(w)
         declared = collection_empties(specs)
         for name in dict.fromkeys(spec.name for spec in specs):
             empties = declared.get(name, ())
@@ -600,13 +644,13 @@ class SqliteStore:
             keys = await load_key_map(w, name, (e.field for e in empties))
             if empties or keys.codes:
                 self._codecs[name] = DocumentCodec(empties, keys)
-        # Triggers dropped only for a rewrite to short keys: their entries still hold.
+        # Older code's delete triggers, dropped for a rewrite to short keys: their entries hold.
         kept: frozenset[str] = frozenset()
         rewritten_ids = 0
         for spec in specs:
             table = _table(spec.name)
             if spec.name in self._keyed:
-                await create_keyed_table(w, table)
+                await create_keyed_table(w, table, spec.name)
             else:
                 await w.execute(
                     f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, id TEXT NOT NULL, "

@@ -3,8 +3,9 @@
 A store keeps every index it was ever asked for until told otherwise: an index nobody queries
 still costs its bytes on every document and its work on every write. A collection declares the
 indexes an earlier version had and no longer needs (`CollectionSpec.retired`); a store that
-still holds one drops it, side-table entries and triggers included. An index defined otherwise
-before (sparse now and full before, sort-only now and with a trailing id before...) is rebuilt.
+still holds one drops it, side-table entries and their marker included (sqlite_filled.py). An
+index defined otherwise before (sparse now and full before, sort-only now and with a trailing id
+before...) is rebuilt.
 Every step is idempotent: a store started again finds nothing left to do.
 """
 
@@ -15,12 +16,14 @@ from collections.abc import Sequence
 import aiosqlite
 
 from crm_shared.storage.port import CollectionSpec, Index
+from crm_shared.storage.sqlite_filled import filled, forget_filled, present_triggers
 from crm_shared.storage.sqlite_multi import (
-    TRIGGER_VERSION,
     delete_root_entries_sql,
     drop_old_layout,
+    entries_base,
+    entries_names,
     side_table,
-    trigger_base,
+    trigger_names,
 )
 from crm_shared.storage.sqlite_tx import immediate
 
@@ -44,13 +47,6 @@ async def replace_changed_index(conn: aiosqlite.Connection, name: str, *, create
         await conn.execute(f"DROP INDEX {name}")
 
 
-async def _has_trigger(conn: aiosqlite.Connection, name: str) -> bool:
-    async with conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
-    ) as cur:
-        return await cur.fetchone() is not None
-
-
 async def _has_table(conn: aiosqlite.Connection, name: str) -> bool:
     async with conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
@@ -59,20 +55,20 @@ async def _has_table(conn: aiosqlite.Connection, name: str) -> bool:
 
 
 async def _drop_multi_value(conn: aiosqlite.Connection, collection: str, index: Index) -> None:
-    """Drop a retired multi-value index: its triggers and its entries in the side table."""
+    """Drop a retired multi-value index: its entries in the side table, their markers and the
+    triggers older code kept them with."""
     assert index.multi_value is not None
     root = index.fields[0]
-    base = trigger_base(collection, root, index.multi_value)
     if await _has_table(conn, side_table(collection)):
-        await drop_old_layout(conn, side_table(collection))  # its triggers go with it
-    versions = (f"{TRIGGER_VERSION}_n", TRIGGER_VERSION, "_v2", "")
-    triggers = [f"{base}{version}_{op}" for version in versions for op in ("del", "upd")]
-    present = [name for name in triggers if await _has_trigger(conn, name)]
-    if not present:
+        await drop_old_layout(conn, collection)  # its triggers and markers go with it
+    names = entries_names(entries_base(collection, root, index.multi_value))
+    triggers = trigger_names(names)
+    if not await filled(conn, collection, names) and not await present_triggers(conn, triggers):
         return  # never created here, or dropped at an earlier start
     async with immediate(conn):
-        for name in present:
+        for name in await present_triggers(conn, triggers):
             await conn.execute(f"DROP TRIGGER {name}")
+        await forget_filled(conn, collection, names)
         # Entries sit under the root itself ("array") or under `root.<key>` ("object").
         if await _has_table(conn, side_table(collection)):
             await conn.execute(*delete_root_entries_sql(collection, root))

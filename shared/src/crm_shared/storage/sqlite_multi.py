@@ -8,12 +8,12 @@ per element (path "tags"); for an "object" index on `custom_fields`, one per sca
 full were ~20 bytes of every entry). `ref` names the document: its id, so the entries of one value
 come in id order and a page in id order reads straight off them; or, for a lookup-only index
 (`Index.lookup_only`: match keys, six entries a contact), its integer row key `n`, a fifth of the
-id's bytes, whose pages in id order are sorted instead. Inserts and replaces write their entries
-from Python, which already holds the documents as dicts, inside the writing transaction (a
-trigger would parse each one's JSON again: on inserts that made bulk imports three times slower,
-and an update trigger read the old and the new JSON of every row: sqlite_replace.py); a trigger
-on the collection's table deletes a deleted document's entries; an index declared on a
-collection that already holds documents is filled from them when it is created.
+id's bytes, whose pages in id order are sorted instead. Inserts, replaces and deletes write
+their entries from Python inside the writing transaction (a trigger would parse each document's
+JSON again in SQL: on inserts that made bulk imports three times slower, an update trigger read
+the old and the new JSON of every row: sqlite_replace.py, and a delete trigger cost a delete
+~8x its row's own work: sqlite_delete.py); an index declared on a collection that already holds
+documents is filled from them when it is created, once (its marker: sqlite_filled.py).
 
 An entry says "this value is at this path, alone or as an element": exactly what Contains tests
 (as json_each does on the document, and MongoDB on an array or a scalar), so Contains and
@@ -39,13 +39,21 @@ from crm_shared.storage.port import (
     MultiValue,
     Where,
 )
+from crm_shared.storage.sqlite_filled import (
+    drop_with_triggers,
+    filled,
+    mark_filled,
+    present_triggers,
+)
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_tx import immediate
 
 Scalar = (str, int, float, bool)
 _SKIP = object()
-# The version of the triggers (and of the side table's layout) this code creates.
-TRIGGER_VERSION = "_v3"
+# The version of the side table's layout this code writes; the earlier ones', oldest first.
+# An index's entries (and the triggers older code kept them with) are named by its version.
+ENTRIES_VERSION = "_v3"
+_VERSIONS = ("", "_v2", ENTRIES_VERSION, f"{ENTRIES_VERSION}_n")
 # Side-table rows as Python writes them: (key code, value, document id or row key).
 SideRow = tuple[int, Any, "str | int"]
 
@@ -224,9 +232,9 @@ class MultiValueIndexes:
     def rows(self, doc: Mapping[str, Any], n: int) -> Iterator[tuple[str, Any, str | int]]:
         """The (path, value, ref) entries of a document stored with row key `n`, as SQL has them.
 
-        They must be exactly the ones `_entries_of` selects from the stored JSON: the delete
-        trigger finds a document's entries that way to delete them. One pass over the indexed
-        fields, split once per collection.
+        They must be exactly the ones `_entries_of` selects from the stored JSON (which fills
+        an index): a delete finds a document's entries by running this on its stored JSON
+        (sqlite_delete.py). One pass over the indexed fields, split once per collection.
         """
         for spec in self._split:
             value = doc.get(spec.root) if len(spec.parts) == 1 else _read(doc, spec.parts)
@@ -307,9 +315,20 @@ def entry_order(row: SideRow) -> tuple[int, bool, Any, bool, Any]:
     return (row[0], isinstance(value, str), value, isinstance(ref, str), ref)
 
 
-def trigger_base(collection: str, root: str, kind: MultiValue) -> str:
-    """The common start of the names of the triggers keeping one multi-value index."""
+def entries_base(collection: str, root: str, kind: MultiValue) -> str:
+    """The common start of the names of one multi-value index's entries (their markers and
+    the triggers older code kept them with)."""
     return f"{side_table(collection)}__{root.replace('.', '_')}_{kind}"
+
+
+def entries_names(base: str) -> tuple[str, ...]:
+    """The names an index's entries had in every layout, this code's among them."""
+    return tuple(f"{base}{version}" for version in _VERSIONS)
+
+
+def trigger_names(names: Sequence[str]) -> list[str]:
+    """The triggers older code kept entries of these names with."""
+    return [f"{name}_{op}" for name in names for op in ("del", "upd")]
 
 
 def multi_value_indexes(spec: CollectionSpec) -> dict[str, MultiValue]:
@@ -355,37 +374,6 @@ def _add_entries_sql(mv: str, mvk: str, entries: str, *, ordered: bool = False) 
     ]
 
 
-def _old_entries_sql(mv: str, mvk: str, root: str, kind: MultiValue, ref: str, keys: KeyMap) -> str:
-    """DELETE of the old document's entries, by primary-key look-ups (no index by document).
-
-    Scalar INs on each key column let SQLite seek the primary key. Keys and values are crossed,
-    a superset of the document's own pairs: it deletes only entries of this document, and an
-    update's trigger then adds back every entry of the new one.
-    """
-    each = f"json_each(OLD.doc, '{keys.path(root)}')"
-    paths = (
-        f"SELECT CASE WHEN typeof(key) = 'text' THEN '{root}.' || key ELSE '{root}' END FROM {each}"
-    )
-    values = f"SELECT atom FROM {each} WHERE atom IS NOT NULL"
-    if kind == "object":
-        values += (
-            f" UNION ALL SELECT e.atom FROM {each} AS c, json_each(c.value) AS e "
-            "WHERE c.type = 'array' AND e.atom IS NOT NULL"
-        )
-    return (
-        f"DELETE FROM {mv} WHERE e_key IN (SELECT code FROM {mvk} WHERE tenant = OLD.tenant "
-        f"AND path IN ({paths})) AND e_value IN ({values}) AND e_ref = {_seekable(f'OLD.{ref}')};"
-    )
-
-
-def _trigger_sql(
-    table: str, mv: str, mvk: str, name: str, root: str, kind: MultiValue, ref: str, keys: KeyMap
-) -> list[str]:
-    """The delete trigger: inserts and replaces write their entries from Python (module doc)."""
-    delete = _old_entries_sql(mv, mvk, root, kind, ref, keys)
-    return [f"CREATE TRIGGER {name}_del AFTER DELETE ON {table} BEGIN {delete} END"]
-
-
 def delete_root_entries_sql(collection: str, root: str) -> tuple[str, tuple[Any, ...]]:
     """DELETE of every entry under one indexed field: at the root itself or at `root.<key>`."""
     sql = (
@@ -400,11 +388,13 @@ async def _columns(conn: aiosqlite.Connection, table: str) -> set[str]:
         return {str(row[0]) for row in await cur.fetchall()}
 
 
-async def drop_old_layout(conn: aiosqlite.Connection, mv: str) -> None:
-    """Drop a side table laid out by stop 9 or earlier (tenant, path, value, id) and its triggers.
+async def drop_old_layout(conn: aiosqlite.Connection, collection: str) -> None:
+    """Drop a side table laid out by stop 9 or earlier (tenant, path, value, id), its triggers
+    and its markers.
 
     Its entries held each tenant and path in full; they are derived again from the documents.
     """
+    mv = side_table(collection)
     columns = await _columns(conn, mv)
     if not columns or "e_ref" in columns:
         return
@@ -413,10 +403,7 @@ async def drop_old_layout(conn: aiosqlite.Connection, mv: str) -> None:
         (len(mv) + 2, f"{mv}__"),
     ) as cur:
         triggers = [str(row[0]) for row in await cur.fetchall()]
-    async with immediate(conn):
-        for name in triggers:
-            await conn.execute(f"DROP TRIGGER IF EXISTS {name}")
-        await conn.execute(f"DROP TABLE {mv}")
+    await drop_with_triggers(conn, mv, triggers, collection=collection, markers=f"{mv}__")
 
 
 async def create_multi_value_indexes(
@@ -427,19 +414,20 @@ async def create_multi_value_indexes(
     *,
     kept: frozenset[str] = frozenset(),
 ) -> MultiValueIndexes | None:
-    """Create the side table, key dictionary and triggers of the spec's multi-value indexes.
+    """Create the side table and key dictionary of the spec's multi-value indexes, and fill them.
 
-    Idempotent. An index whose current triggers are missing (new, or its table was rebuilt with
+    Idempotent. An index not marked filled in this layout (new, or its table was rebuilt with
     new row keys, or laid out by older code) has its entries emptied and derived again from the
-    stored documents; unless the triggers were only dropped for the documents' rewrite to short
-    keys (`kept`, sqlite_keys.py), which changed no value: their entries still hold.
+    stored documents; unless older code's delete trigger of this layout kept them until now
+    (dropped here, once), or the documents' rewrite to short keys dropped that trigger (`kept`,
+    sqlite_keys.py), which changed no value: their entries still hold.
     """
     roots = multi_value_indexes(spec)
     if not roots:
         return None
     by_row_key = lookup_only_roots(spec)
     mv, mvk = side_table(spec.name), key_table(spec.name)
-    await drop_old_layout(conn, mv)
+    await drop_old_layout(conn, spec.name)
     await conn.execute(
         f"CREATE TABLE IF NOT EXISTS {mv} (e_key INTEGER NOT NULL, e_value, "
         "e_ref NOT NULL, PRIMARY KEY (e_key, e_value, e_ref)) WITHOUT ROWID"
@@ -450,33 +438,25 @@ async def create_multi_value_indexes(
     )
     for root, kind in roots.items():
         ref = ref_column(root in by_row_key)
-        base = trigger_base(spec.name, root, kind)
-        # The reference column is in the name: a root turned lookup-only gets new triggers.
-        name = f"{base}{TRIGGER_VERSION}{'_n' if ref == 'n' else ''}"
-        if await _has_trigger(conn, f"{name}_del"):
-            # Laid out by code whose update trigger read both documents' JSON: replaces write
-            # their entries from Python now (sqlite_replace.py), so it goes, once.
-            if await _has_trigger(conn, f"{name}_upd"):
-                await conn.execute(f"DROP TRIGGER IF EXISTS {name}_upd")
+        base = entries_base(spec.name, root, kind)
+        # The reference column is in the name: a root turned lookup-only is filled again.
+        name = f"{base}{ENTRIES_VERSION}{'_n' if ref == 'n' else ''}"
+        names = entries_names(base)
+        triggers = trigger_names(names)
+        if await filled(conn, spec.name, [name]) and not await present_triggers(conn, triggers):
             continue
-        async with immediate(conn):
-            for old in ("", "_v2", TRIGGER_VERSION, f"{TRIGGER_VERSION}_n"):
-                for op in ("del", "upd"):
-                    await conn.execute(f"DROP TRIGGER IF EXISTS {base}{old}_{op}")
-            for sql in _trigger_sql(table, mv, mvk, name, root, kind, ref, keys):
-                await conn.execute(sql)
-            if f"{name}_del" in kept:
+        async with immediate(conn):  # checked again under the write lock: processes take turns
+            present = await present_triggers(conn, triggers)
+            for trigger in present:
+                await conn.execute(f"DROP TRIGGER {trigger}")
+            if await filled(conn, spec.name, [name]):
                 continue
+            await mark_filled(conn, spec.name, name, replacing=names)
+            if f"{name}_del" in present or f"{name}_del" in kept:
+                continue  # kept by older code's trigger until now
             await conn.execute(*delete_root_entries_sql(spec.name, root))
             # Sorted first: appending in key order is much faster than inserting all over.
             entries = _entries_of("src", root, kind, ref, keys=keys, source=f"{table} AS src, ")
             for sql in _add_entries_sql(mv, mvk, entries, ordered=True):
                 await conn.execute(sql)
     return MultiValueIndexes(spec.name, roots, by_row_key)
-
-
-async def _has_trigger(conn: aiosqlite.Connection, name: str) -> bool:
-    async with conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
-    ) as cur:
-        return await cur.fetchone() is not None

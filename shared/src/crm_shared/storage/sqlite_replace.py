@@ -9,8 +9,7 @@ connection's thread (a single replace is one HTTP PATCH: a second hand-off cost 
 rows' current documents are read in one query, the version checks are decided on them, and the
 documents and only the entries that changed (the old document's entries diffed against the new
 one's) are written, inside the writer's transaction, so a crash loses both or neither. Deletes
-keep their triggers: a delete has no new document to diff against, and its trigger reads only
-the old one.
+do the same without a new document to diff against (sqlite_delete.py).
 """
 
 from __future__ import annotations
@@ -54,11 +53,22 @@ class Replacing:
     read_fields: tuple[tuple[str, str], ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        names = ["version", *(self.multi.roots if self.multi else ())]
-        names += [self.text.field] if self.text else []
-        heads = dict.fromkeys(name.partition(".")[0] for name in names)
-        fields = tuple((self.keys.stored_key(name), name) for name in heads)
+        fields = entry_fields(self.keys, self.multi, self.text, also=("version",))
         object.__setattr__(self, "read_fields", fields)
+
+
+def entry_fields(
+    keys: KeyMap,
+    multi: MultiValueIndexes | None,
+    text: TextIndex | None,
+    *,
+    also: Sequence[str] = (),
+) -> tuple[tuple[str, str], ...]:
+    """(stored key, name) of the top-level fields holding a collection's index entries' values,
+    after those of `also`: what a write reads of a stored document to find its entries."""
+    names = [*also, *(multi.roots if multi else ()), *([text.field] if text else [])]
+    heads = dict.fromkeys(name.partition(".")[0] for name in names)
+    return tuple((keys.stored_key(name), name) for name in heads)
 
 
 def replace_documents(

@@ -9,11 +9,11 @@ stored and before it is queried (`crm_shared.text.search_fold`).
 FTS5 keys rows by integer, so a collection with a text index (or a multi-value index, whose
 entries name documents by that key: sqlite_multi.py) is a rowid table with a stable
 `n INTEGER PRIMARY KEY` (VACUUM keeps it) and a unique (tenant, id) index; the other collections
-stay WITHOUT ROWID. Inserts and replaces write their text from Python in the writing transaction
-(sqlite_replace.py); a trigger takes a deleted row's text out (a contentless table forgets a row
-only when given its old text, which the trigger reads from the old document). An existing store
-is migrated when it starts: a collection table without `n` is rebuilt with it, and the index is
-(re)filled whenever its trigger is created.
+stay WITHOUT ROWID. Inserts, replaces and deletes write their text from Python in the writing
+transaction (sqlite_replace.py, sqlite_delete.py: a contentless table forgets a row only when
+given the text it indexed, which a delete reads from the deleted document). An existing store is
+migrated when it starts: a collection table without `n` is rebuilt with it, and the index is
+(re)filled whenever it is not marked filled (sqlite_filled.py).
 
 Every word is still checked on the document (`instr`), so the index only ever narrows: words of
 one or two characters, which no trigram serves, are checked that way on what the longer words
@@ -31,6 +31,13 @@ import aiosqlite
 import orjson
 
 from crm_shared.storage.port import CollectionSpec, TextMatch, Where
+from crm_shared.storage.sqlite_filled import (
+    drop_with_triggers,
+    filled,
+    forget_filled,
+    mark_filled,
+    present_triggers,
+)
 from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_reads import Fetch
@@ -162,20 +169,6 @@ def indexed_text(doc: dict[str, Any], field: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _trigger_sql(table: str, ft: str, field: str, keys: KeyMap) -> list[str]:
-    """The delete trigger; inserts (`insert_texts`) and replaces (sqlite_replace.py) write their
-    text from Python.
-
-    FTS5 writes its pending postings out at the end of every statement inside a trigger, which
-    made each inserted row cost ~60 µs more than the same insert made directly; an update
-    trigger read both documents' JSON for every row.
-    """
-    old = _text_of("OLD", field, keys)
-    # A contentless table drops a row's postings only when given the exact text it indexed.
-    drop = f"INSERT INTO {ft} ({ft}, rowid, t) SELECT 'delete', OLD.n, {old} WHERE {_indexed(old)};"
-    return [f"CREATE TRIGGER {ft}_del AFTER DELETE ON {table} BEGIN {drop} END"]
-
-
 async def _has_key_column(conn: aiosqlite.Connection, table: str) -> bool | None:
     """Whether the table has the integer key `n`; None when the table does not exist yet."""
     async with conn.execute(f"SELECT name FROM pragma_table_info('{table}')") as cur:
@@ -211,10 +204,11 @@ KEYED_TABLE = (
 )
 
 
-async def create_keyed_table(conn: aiosqlite.Connection, table: str) -> None:
+async def create_keyed_table(conn: aiosqlite.Connection, table: str, collection: str) -> None:
     """Create the table with an integer key, or rebuild an existing one without it (idempotent).
 
-    The rebuild drops the old table's indexes and triggers; the store creates them again
+    The rebuild drops the old table's indexes and triggers, and forgets that the collection's
+    entries were filled (they name rows by the old keys); the store creates and fills them again
     afterwards, as for a new store.
     """
     has_key = await _has_key_column(conn, table)
@@ -231,29 +225,25 @@ async def create_keyed_table(conn: aiosqlite.Connection, table: str) -> None:
         )
         await conn.execute(f"DROP TABLE {table}")
         await conn.execute(f"ALTER TABLE {table}__keyed RENAME TO {table}")
+        await forget_filled(conn, collection, prefix="")
 
 
-async def _triggers(conn: aiosqlite.Connection, ft: str) -> set[str]:
-    async with conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)",
-        (f"{ft}_del", f"{ft}_upd"),
-    ) as cur:
-        return {str(row[0]) for row in await cur.fetchall()}
+def _triggers(ft: str) -> list[str]:
+    """The triggers older code kept the index with."""
+    return [f"{ft}_del", f"{ft}_upd"]
 
 
-async def _drop_if_positional(conn: aiosqlite.Connection, ft: str) -> bool:
-    """Drop an index made before it dropped positions, and its triggers (it is then rebuilt);
-    whether it was."""
+async def _drop_if_positional(conn: aiosqlite.Connection, index: TextIndex) -> bool:
+    """Drop an index made before it dropped positions, its triggers and its marker (it is then
+    rebuilt); whether it was."""
+    ft = index.table
     async with conn.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (ft,)
     ) as cur:
         row = await cur.fetchone()
     if row is None or _DETAIL in str(row[0]):
         return False
-    async with immediate(conn):
-        for trigger in (f"{ft}_del", f"{ft}_upd"):
-            await conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-        await conn.execute(f"DROP TABLE {ft}")
+    await drop_with_triggers(conn, ft, _triggers(ft), collection=index.collection, markers=ft)
     return True
 
 
@@ -265,31 +255,33 @@ async def create_text_index(
     *,
     kept: frozenset[str] = frozenset(),
 ) -> None:
-    """Create the FTS5 table and its triggers, filling it from the stored documents (idempotent).
+    """Create the FTS5 table, filling it from the stored documents (idempotent).
 
-    The fill runs whenever the triggers are new (a new index, or a table just rebuilt with new
-    row keys), after emptying the index, so it never holds postings of rows that moved; but not
-    when the triggers were only dropped for the documents' rewrite to short keys (`kept`,
-    sqlite_keys.py), which changed no text and no row key.
+    The fill runs whenever the index is not marked filled (a new index, or a table just rebuilt
+    with new row keys), after emptying the index, so it never holds postings of rows that moved;
+    but not when older code's delete trigger kept it until now (dropped here, once), or the
+    documents' rewrite to short keys dropped that trigger (`kept`, sqlite_keys.py), which
+    changed no text and no row key.
     """
-    ft = index.table
-    rebuilt = await _drop_if_positional(conn, ft)
+    ft, collection = index.table, index.collection
+    rebuilt = await _drop_if_positional(conn, index)
     await conn.execute(
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {ft} USING fts5(t, content='', "
         f"tokenize='{_TOKENIZER}', {_DETAIL})"
     )
-    triggers = await _triggers(conn, ft)
-    if f"{ft}_del" in triggers:
-        # Laid out by code whose update trigger read both documents' JSON: it goes, once.
-        if f"{ft}_upd" in triggers:
-            await conn.execute(f"DROP TRIGGER IF EXISTS {ft}_upd")
+    triggers = _triggers(ft)
+    if await filled(conn, collection, [ft]) and not await present_triggers(conn, triggers):
         return
-    text = _text_of(table, index.field, keys)
-    async with immediate(conn):
-        for sql in _trigger_sql(table, ft, index.field, keys):
-            await conn.execute(sql)
-        if f"{ft}_del" in kept and not rebuilt:
+    async with immediate(conn):  # checked again under the write lock: processes take turns
+        present = await present_triggers(conn, triggers)
+        for trigger in present:
+            await conn.execute(f"DROP TRIGGER {trigger}")
+        if await filled(conn, collection, [ft]):
             return
+        await mark_filled(conn, collection, ft)
+        if (f"{ft}_del" in present or f"{ft}_del" in kept) and not rebuilt:
+            return  # kept by older code's trigger until now
+        text = _text_of(table, index.field, keys)
         await conn.execute(f"INSERT INTO {ft} ({ft}) VALUES ('delete-all')")
         await conn.execute(
             f"INSERT INTO {ft} (rowid, t) SELECT n, {text} FROM {table} WHERE {_indexed(text)}"
