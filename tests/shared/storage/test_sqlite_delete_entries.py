@@ -182,6 +182,27 @@ async def test_deletes_before_a_refused_write_the_transaction_survives_keep_entr
     assert (entries(path), postings(path)) == await fresh_entries(tmp_path / "fresh.db", survivors)
 
 
+async def test_a_refused_batch_insert_leaves_the_rows_before_it_with_their_entries(
+    tmp_path: Path,
+) -> None:
+    # As MongoDB's ordered insert: the rows before the refused one stay until the caller rolls
+    # back; a caller that goes on and commits must not keep rows without their entries.
+    path = tmp_path / "store.db"
+    docs = [person(n) for n in range(4)]
+    store = await started(path)
+    try:
+        await _insert(store, docs)
+        refused = {**person(6), "handle": docs[3]["handle"]}
+        async with store.transaction() as session:
+            with pytest.raises(DuplicateKeyError):
+                await session.insert_many("people", [person(4), person(5), refused, person(7)])
+        survivors = await stored_documents(store)
+    finally:
+        await store.close()
+    assert len(survivors) == 6
+    assert (entries(path), postings(path)) == await fresh_entries(tmp_path / "fresh.db", survivors)
+
+
 def _lay_out_as_older_code(path: Path) -> None:
     """Give a store the layout older code left: no markers, a delete trigger per index (and an
     update trigger for two), and one entry and one posting that a refill would not give back.

@@ -82,6 +82,7 @@ from crm_shared.storage.sqlite_text import (
     create_keyed_table,
     create_text_index,
     insert_keyed,
+    next_row_key,
     text_fields,
 )
 from crm_shared.storage.sqlite_tx import end_transaction, immediate
@@ -341,17 +342,38 @@ class SqliteSession:
         self._require_write()
         table = _table(collection)
         encode = self._codec(collection).encode
-        first = 0
+        keyed = collection in self._keyed
+        first = await next_row_key(self._conn, table) if keyed else 0
         try:
-            if collection in self._keyed:
-                first = await insert_keyed(self._conn, table, docs, encode=encode)
+            if keyed:
+                await insert_keyed(self._conn, table, docs, first, encode=encode)
             else:
                 rows = [(d["tenant"], stored_id(d["id"]), encode(d)) for d in docs]
                 await self._conn.executemany(
                     f"INSERT INTO {table} (tenant, id, doc) VALUES (?, ?, ?)", rows
                 )
         except sqlite3.IntegrityError as exc:
+            if keyed:
+                # As MongoDB's ordered insert, the documents before the refused one stay (until
+                # the caller rolls back): they get their entries, so no row is ever without them.
+                written = await self._rows_from(table, first)
+                await self._insert_entries(collection, first, docs[:written])
             raise DuplicateKeyError(str(exc)) from exc
+        await self._insert_entries(collection, first, docs)
+
+    async def _rows_from(self, table: str, first: int) -> int:
+        """How many rows hold row keys from `first` on: those one `insert_keyed` call wrote."""
+        sql = f"SELECT count(*) FROM {table} WHERE n >= ?"
+        async with self._conn.execute(sql, (first,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _insert_entries(
+        self, collection: str, first: int, docs: Sequence[dict[str, Any]]
+    ) -> None:
+        """The text postings and side-table entries of documents inserted from row key `first`."""
+        if not docs:
+            return
         if (text := self._text.get(collection)) is not None:
             await text.insert_texts(self._conn, first, docs)
         if (multi := self._multi.get(collection)) is not None:

@@ -176,26 +176,30 @@ async def _has_key_column(conn: aiosqlite.Connection, table: str) -> bool | None
     return None if not columns else "n" in columns
 
 
-async def insert_keyed(
-    conn: aiosqlite.Connection,
-    table: str,
-    docs: Sequence[dict[str, Any]],
-    *,
-    encode: Callable[[dict[str, Any]], str] = lambda doc: orjson.dumps(doc).decode(),
-) -> int:
-    """Insert documents with the next row keys; return the first (the rest follow in order).
+async def next_row_key(conn: aiosqlite.Connection, table: str) -> int:
+    """The row key the next inserted document takes (the rest of a batch follow in order).
 
     The writer holds SQLite's write lock (BEGIN IMMEDIATE), so max(n) is the last key
     taken by any process sharing the file.
     """
     async with conn.execute(f"SELECT coalesce(max(n), 0) FROM {table}") as cur:
         row = await cur.fetchone()
-    first = (int(row[0]) if row else 0) + 1
+    return (int(row[0]) if row else 0) + 1
+
+
+async def insert_keyed(
+    conn: aiosqlite.Connection,
+    table: str,
+    docs: Sequence[dict[str, Any]],
+    first: int,
+    *,
+    encode: Callable[[dict[str, Any]], str] = lambda doc: orjson.dumps(doc).decode(),
+) -> None:
+    """Insert documents with the row keys `first`, `first + 1`, ... (`next_row_key`)."""
     await conn.executemany(
         f"INSERT INTO {table} (n, tenant, id, doc) VALUES (?, ?, ?, ?)",
         [(n, d["tenant"], stored_id(d["id"]), encode(d)) for n, d in enumerate(docs, start=first)],
     )
-    return first
 
 
 KEYED_TABLE = (
