@@ -3,6 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 N ?= 100000
 IMPORT_APPLY_N ?= 20000
+STORAGE_WRITE_N ?= 20000
 FANOUT_APPLY_N ?= 10000
 PYTEST_ARGS ?=
 
@@ -60,6 +61,10 @@ bench-import: install ## the import alone: N rows end to end (default 100000) ag
 
 bench-import-apply: install ## contacts applying import batches in process: CPU us/row (IMPORT_APPLY_N rows)
 	@$(UV) run --no-sync python -m bench.import_apply_bench --rows $(IMPORT_APPLY_N)
+
+.PHONY: bench-storage-write
+bench-storage-write: install ## the SQLite adapter's inserts, replaces and deletes: CPU us/contact vs bare SQL (STORAGE_WRITE_N)
+	@$(UV) run --no-sync python -m bench.storage_write_bench --contacts $(STORAGE_WRITE_N)
 
 REMATCH_N ?= 20000
 .PHONY: bench-rematch

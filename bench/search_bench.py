@@ -154,7 +154,7 @@ def _backfilled() -> dict[str, Any]:
 
 async def load(path: Path, count: int) -> tuple[list[str], float, float]:
     """Load the contacts and field definitions; return sampled emails, load and index seconds."""
-    # The text index stays: it decides the table's shape, and its triggers are the write path;
+    # The text index stays: it decides the table's shape, and its postings are written with it;
     # so do the declared empty fields: they decide what the stored JSON holds.
     bare = tuple(
         CollectionSpec(spec.name, tuple(i for i in spec.indexes if i.text), spec.empties)
