@@ -236,12 +236,21 @@ def not_yet_found(
     """The valid rows whose `identifier` none of `found` holds, as `ExistingContacts.find` looks
     it up: only those can be decided by the next `match_on` identifier, so only their keys of it
     need looking up (a row matched by email never consults its phone)."""
-    index = existing_by_identifiers(found)._index(identifier)
+    held = _held(found, identifier)
     return [
         row
         for row in rows
-        if row.profile and not any(key in index for key in _keys(row.profile, identifier))
+        if row.profile and not any(key in held for key in _keys(row.profile, identifier))
     ]
+
+
+def _held(docs: Iterable[dict[str, Any]], identifier: MatchIdentifier) -> set[str]:
+    """The values of one `match_on` identifier these contacts hold, as `ExistingContacts.note`
+    indexes them (only that identifier's: a batch's holders are indexed whole once, later)."""
+    if identifier == "external_id":
+        return {key for doc in docs for key in _keys(doc, identifier)}
+    many = "emails" if identifier == "email" else "phones"
+    return {v for doc in docs for v in (doc.get(identifier), *(doc.get(many) or ())) if v}
 
 
 def existing_by_identifiers(
