@@ -138,6 +138,7 @@ def plan_in_memory(
             now=now_iso(),
             new_id=ids.__next__,
             rules=ContactPolicy(),
+            check_storable=False,  # as the service's first plan of a batch
         )
         per_contact_events_and_states(
             plan, originals, job_id=batch.job_id, tenant=TENANT, actor="import:bench"

@@ -108,8 +108,8 @@ class PlatformSettings(BaseSettings):
         ge=1,
         description=(
             "The fetch wait of the consumer groups nobody waits on by the millisecond"
-            " (crm_shared.wiring.UNHURRIED_GROUPS: erasures, receipts, an import's cancel, the"
-            " audit log),"
+            " (crm_shared.wiring.UNHURRIED_GROUPS: erasures, receipts, an import's batches and"
+            " its cancel, the audit log),"
             " when longer than KAFKA_FETCH_MAX_WAIT_MS: an idle group then asks the embedded"
             " broker 4 times a second instead of 40."
         ),

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from crm_contacts.adapters.repository import ContactRepository
+from crm_contacts.domain.contact_policy import ContactPolicy
 from crm_shared.events import ImportBatchProcessed
 from crm_shared.storage import ConcurrentWriteError
+from crm_shared.validation import TEXT_RULE
 from tests.conftest import EDITOR_KEY, auth
 from tests.contacts.custom_field_support import define_field
 from tests.contacts.helpers import Harness, envelope, import_batch
@@ -88,3 +90,24 @@ async def test_a_write_conflict_is_retried_not_reported(
         await harness.handle(envelope(import_batch([{"name": "Ada"}])))
     # Nothing recorded: the redelivery applies the batch once the conflict is gone.
     assert await harness.outbox(ImportBatchProcessed.event_type) == []
+
+
+async def test_a_document_the_write_refuses_fails_its_row_alone_when_the_batch_is_planned_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A value validation let through that no store can hold (a lone surrogate): the first
+    # write of the batch is refused, and the batch is planned again checking each document.
+    checked = ContactPolicy.check_create
+
+    def let_through(self: ContactPolicy, profile: Any, **options: Any) -> dict[str, Any]:
+        valid = checked(self, profile, **options)
+        return valid | {"company": "\ud800"} if valid["name"] == "Grace" else valid
+
+    monkeypatch.setattr(ContactPolicy, "check_create", let_through)
+    await harness.handle(envelope(import_batch([{"name": "Ada"}, {"name": "Grace"}])))
+
+    results = await _results(harness)
+    assert [r["status"] for r in results] == ["created", "failed"]
+    assert results[1]["error"] == f"row 2: company: {TEXT_RULE} (cannot be stored)"
+    async with harness.app.state.store.reader() as session:
+        assert await session.count("contacts", tenant="acme") == 1

@@ -21,10 +21,12 @@ def test_an_unhurried_group_waits_longer_and_the_activity_group_stays_quick() ->
     assert fetch_wait_ms("crm-timeline-conversations", EMBEDDED) == 25
 
 
-def test_the_contacts_sources_group_waits_longer_and_the_import_batch_group_stays_quick() -> None:
-    # Sources idle through every import; the import's batches are waited on by the importer.
+def test_the_contacts_sources_and_import_batch_groups_wait_longer() -> None:
+    # Sources idle through every import; an import's batches fill one partition of six, and
+    # the next ones are fetched while the last are applied.
     assert fetch_wait_ms("crm-contacts-sources", EMBEDDED) == 250
-    assert fetch_wait_ms("crm-contacts-commands", EMBEDDED) == 25
+    assert fetch_wait_ms("crm-contacts-commands", EMBEDDED) == 250
+    assert fetch_wait_ms("crm-importer-results", EMBEDDED) == 25
 
 
 def test_the_unhurried_wait_never_shortens_a_longer_configured_one() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,18 +190,24 @@ async def rematch_round(
     profiles = await blocks.read_contacts(list(dict.fromkeys(contact_ids)))
     await blocks.read_strong(list(profiles.values()))
     found: dict[str, list[Match]] = {cid: [] for cid in contact_ids}
-    strong: dict[str, dict[str, Any]] = {}
+    # The ids of the strong blocks' holders each contact's look-up read (the weak one skips them).
+    strong: dict[str, Collection[str]] = {}
     for at, (contact_id, profile) in enumerate(profiles.items()):
-        found[contact_id], strong[contact_id] = await strong_matches(blocks, profile)
+        if blocks.holds_alone(profile, weak=False):
+            strong[contact_id] = (contact_id,)  # what its look-up would read: itself alone
+            continue
+        found[contact_id], holders = await strong_matches(blocks, profile)
+        strong[contact_id] = holders.keys()
         await _yield_now_and_then(at)
     weak = [p for cid, p in profiles.items() if needs_weak_blocks(found[cid])]
     if weak:
         await blocks.read_weak(weak)
     similar: dict[str, list[str]] = {}
     for at, profile in enumerate(weak):
-        similar[profile.id] = await similar_weak_holders(
-            blocks, profile, seen=strong[profile.id].keys()
-        )
+        if blocks.holds_alone(profile, weak=True):
+            similar[profile.id] = []  # its similar names could only be its own
+            continue
+        similar[profile.id] = await similar_weak_holders(blocks, profile, seen=strong[profile.id])
         await _yield_now_and_then(at)
     # The few similar holders of the whole round, read whole enough to be scored at once.
     await blocks.read_views(i for ids in similar.values() for i in ids)
