@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Security
@@ -221,7 +222,7 @@ EditorAuth = Annotated[Principal, Depends(require_role("editor"))]
 AdminAuth = Annotated[Principal, Depends(require_role("admin"))]
 
 
-async def _store(request: Request) -> DocumentStore:
+def _request_store(request: Request) -> DocumentStore:
     store: DocumentStore = request.app.state.store
     work: RequestWork | None = request.scope.get(WORK_SCOPE_KEY)
     if work is None:
@@ -230,8 +231,39 @@ async def _store(request: Request) -> DocumentStore:
     return RequestScopedStore(store, work)
 
 
+async def _store(request: Request) -> DocumentStore:
+    return _request_store(request)
+
+
 # The store the app's lifespan opened (every service's composition root sets app.state.store).
 StoreDep = Annotated[DocumentStore, Depends(_store)]
+
+
+@dataclass(frozen=True, slots=True)
+class CallerWithStore:
+    """An admitted caller holding the route's role, and the store its request works on."""
+
+    principal: Principal
+    store: DocumentStore
+
+
+def require_role_with_store(role: Role) -> Callable[..., Awaitable[CallerWithStore]]:
+    """`require_role(role)` and the store in one dependency, for the routes called most.
+
+    FastAPI resolves each dependency of a route on every request (a GET by id spent more there
+    than in its own work): one dependency instead of two is one resolution less.
+    """
+
+    async def dependency(request: Request, _credentials: Credentials) -> CallerWithStore:
+        principal = await _admitted(request)
+        principal.require(role)
+        return CallerWithStore(principal, _request_store(request))
+
+    dependency.__name__ = f"require_{role}_with_store"
+    return dependency
+
+
+ViewerWithStore = Annotated[CallerWithStore, Depends(require_role_with_store("viewer"))]
 
 
 async def _bus(request: Request) -> MessageBus:

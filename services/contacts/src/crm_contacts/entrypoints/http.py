@@ -23,7 +23,7 @@ from crm_contacts.entrypoints.schemas import (
     ContactUpdate,
 )
 from crm_contacts.service_layer import duplicates, handlers, queries
-from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.http import EditorAuth, ViewerWithStore
 from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
@@ -80,12 +80,13 @@ async def create_contact(
 
 
 @router.get("/{contact_id}", response_model=ContactPublic)
-async def get_contact(
-    contact_id: str, principal: ViewerAuth, store: Store, response: Response
-) -> ContactPublic:
+async def get_contact(contact_id: str, caller: ViewerWithStore) -> Response:
     """One contact; 404 when missing or deleted, 410 when erased."""
-    doc = await queries.get_contact(store, contact_id, tenant=principal.tenant)
-    return _contact(doc, response)
+    doc = await queries.get_contact(caller.store, contact_id, tenant=caller.principal.tenant)
+    # Serialised here: FastAPI's response_model path validated and encoded the model again.
+    body = ContactPublic.model_validate(public_view(doc)).model_dump_json()
+    headers = {"ETag": etag(int(doc["version"]))}
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.patch("/{contact_id}", response_model=ContactPublic)
