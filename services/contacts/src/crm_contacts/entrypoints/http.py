@@ -16,13 +16,14 @@ from crm_contacts.domain.contact import public_view
 from crm_contacts.entrypoints.deps import Settings, Store
 from crm_contacts.entrypoints.duplicate_schemas import ContactCreatedWithDuplicates
 from crm_contacts.entrypoints.duplicates_http import candidates
-from crm_contacts.entrypoints.paging import etag, expected_version
+from crm_contacts.entrypoints.paging import etag, expected_version, versioned_json
 from crm_contacts.entrypoints.schemas import (
     ContactCreate,
     ContactPublic,
     ContactUpdate,
 )
 from crm_contacts.service_layer import duplicates, handlers, queries
+from crm_shared.conditional import NOT_MODIFIED, IfNoneMatch
 from crm_shared.http import EditorAuth, ViewerWithStore
 from crm_shared.idempotency import Idempotent
 
@@ -79,14 +80,15 @@ async def create_contact(
 # Listing and search (GET /v1/contacts, POST /v1/contacts/search): search_http.py.
 
 
-@router.get("/{contact_id}", response_model=ContactPublic)
-async def get_contact(contact_id: str, caller: ViewerWithStore) -> Response:
-    """One contact; 404 when missing or deleted, 410 when erased."""
+@router.get("/{contact_id}", response_model=ContactPublic, responses=NOT_MODIFIED)
+async def get_contact(
+    contact_id: str, caller: ViewerWithStore, if_none_match: IfNoneMatch = None
+) -> Response:
+    """One contact; 404 when missing or deleted, 410 when erased; 304 when If-None-Match holds."""
     doc = await queries.get_contact(caller.store, contact_id, tenant=caller.principal.tenant)
-    # Serialised here: FastAPI's response_model path validated and encoded the model again.
-    body = ContactPublic.model_validate(public_view(doc)).model_dump_json()
-    headers = {"ETag": etag(int(doc["version"]))}
-    return Response(body, media_type="application/json", headers=headers)
+    return versioned_json(
+        int(doc["version"]), if_none_match, lambda: ContactPublic.model_validate(public_view(doc))
+    )
 
 
 @router.patch("/{contact_id}", response_model=ContactPublic)
