@@ -10,9 +10,9 @@ is a 400: a client that sent it expects a conditional answer it would not get.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Header
+from fastapi import Request
 from fastapi.responses import Response
 
 from crm_shared.problems import BadRequest
@@ -22,13 +22,21 @@ from crm_shared.problems import BadRequest
 _ELEMENT = re.compile(r'[ \t]*(?:(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)")?[ \t]*(?:,|$)')
 MALFORMED = 'If-None-Match must be * or a list of entity tags such as "3" or W/"3"'
 
-IfNoneMatch = Annotated[
-    str | None,
-    Header(
-        description='ETags of versions the client holds ("3", W/"3", a list, or *): when one '
-        "is the current version the answer is 304 Not Modified, without a body"
-    ),
-]
+# The header, documented on a route by `openapi_extra=IF_NONE_MATCH` and read with
+# `if_none_match(request)`: as a FastAPI header parameter its validation cost a GET by id 120
+# Python calls (10% more), for a value the parser below checks anyway.
+IF_NONE_MATCH: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "if-none-match",
+            "in": "header",
+            "required": False,
+            "description": 'ETags of versions the client holds ("3", W/"3", a list, or *): when '
+            "one is the current version the answer is 304 Not Modified, without a body",
+            "schema": {"type": "string", "title": "If-None-Match"},
+        }
+    ]
+}
 
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {
@@ -36,6 +44,12 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
         "headers": {"ETag": {"description": "The current version", "schema": {"type": "string"}}},
     }
 }
+
+
+def if_none_match(request: Request) -> str | None:
+    """The request's If-None-Match: its field lines as one list (RFC 9110 section 5.3)."""
+    lines = request.headers.getlist("if-none-match")
+    return ", ".join(lines) if lines else None
 
 
 def opaque_tags(header: str) -> list[str] | None:

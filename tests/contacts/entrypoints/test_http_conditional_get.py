@@ -35,6 +35,13 @@ async def test_a_contact_read_again_with_its_etag_is_304_without_a_body(
     _assert_not_modified(await _get(harness, f"/v1/contacts/{contact['id']}", sent), '"1"')
 
 
+async def test_if_none_match_sent_as_two_field_lines_is_one_list(harness: Harness) -> None:
+    contact = await harness.create(name="Ada", email="ada@x.example")
+    headers = [*auth(VIEWER_KEY).items(), ("If-None-Match", '"7"'), ("If-None-Match", 'W/"1"')]
+    response = await harness.client.get(f"/v1/contacts/{contact['id']}", headers=headers)
+    _assert_not_modified(response, '"1"')
+
+
 async def test_a_contact_changed_since_is_200_with_the_new_body_and_etag(harness: Harness) -> None:
     contact = await harness.create(name="Ada", email="ada@x.example")
     patched = await harness.client.patch(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from crm_contacts.domain.contact import public_view
 from crm_contacts.domain.text import fold
@@ -27,7 +27,7 @@ from crm_contacts.entrypoints.paging import (
 )
 from crm_contacts.entrypoints.schemas import ContactList, ContactPublic
 from crm_contacts.service_layer import accounts
-from crm_shared.conditional import NOT_MODIFIED, IfNoneMatch
+from crm_shared.conditional import IF_NONE_MATCH, NOT_MODIFIED, if_none_match
 from crm_shared.http import EditorAuth, ViewerAuth, ViewerWithStore
 from crm_shared.idempotency import Idempotent
 
@@ -89,17 +89,20 @@ async def create_account(
     return _account(doc, response)
 
 
-@router.get("/{account_id}", response_model=AccountDetail, responses=NOT_MODIFIED)
-async def get_account(
-    account_id: str, caller: ViewerWithStore, if_none_match: IfNoneMatch = None
-) -> Response:
+@router.get(
+    "/{account_id}",
+    response_model=AccountDetail,
+    responses=NOT_MODIFIED,
+    openapi_extra=IF_NONE_MATCH,
+)
+async def get_account(account_id: str, caller: ViewerWithStore, request: Request) -> Response:
     """One account with the number of live contacts linked to it; 304 when If-None-Match holds."""
     doc, count = await accounts.get_account(
         caller.store, account_id, tenant=caller.principal.tenant
     )
     return versioned_json(
         int(doc["version"]),
-        if_none_match,
+        if_none_match(request),
         lambda: AccountDetail.model_validate({**doc, "contact_count": count}),
     )
 

@@ -13,7 +13,7 @@ from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.jobs_http import JobPublic, accepted
 from crm_contacts.entrypoints.paging import etag, expected_version, versioned_json
 from crm_contacts.service_layer import custom_fields as handlers
-from crm_shared.conditional import NOT_MODIFIED, IfNoneMatch
+from crm_shared.conditional import IF_NONE_MATCH, NOT_MODIFIED, if_none_match
 from crm_shared.http import AdminAuth, ViewerAuth, ViewerWithStore
 from crm_shared.idempotency import Idempotent
 from crm_shared.rules import CUSTOM_FIELD_KEY_PATTERN
@@ -152,13 +152,16 @@ async def create_custom_field(
     return CustomFieldChanged.model_validate({**doc, "job": queued})
 
 
-@router.get("/{key}", response_model=CustomFieldPublic, responses=NOT_MODIFIED)
-async def get_custom_field(
-    key: str, caller: ViewerWithStore, if_none_match: IfNoneMatch = None
-) -> Response:
+@router.get(
+    "/{key}",
+    response_model=CustomFieldPublic,
+    responses=NOT_MODIFIED,
+    openapi_extra=IF_NONE_MATCH,
+)
+async def get_custom_field(key: str, caller: ViewerWithStore, request: Request) -> Response:
     """One custom field definition; 304 when If-None-Match names its version."""
     doc = await handlers.get_definition(caller.store, key, tenant=caller.principal.tenant)
-    return versioned_json(int(doc["version"]), if_none_match, lambda: _public(doc))
+    return versioned_json(int(doc["version"]), if_none_match(request), lambda: _public(doc))
 
 
 @router.patch(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from crm_contacts.domain.commands import (
     CreateContact,
@@ -23,7 +23,7 @@ from crm_contacts.entrypoints.schemas import (
     ContactUpdate,
 )
 from crm_contacts.service_layer import duplicates, handlers, queries
-from crm_shared.conditional import NOT_MODIFIED, IfNoneMatch
+from crm_shared.conditional import IF_NONE_MATCH, NOT_MODIFIED, if_none_match
 from crm_shared.http import EditorAuth, ViewerWithStore
 from crm_shared.idempotency import Idempotent
 
@@ -80,14 +80,19 @@ async def create_contact(
 # Listing and search (GET /v1/contacts, POST /v1/contacts/search): search_http.py.
 
 
-@router.get("/{contact_id}", response_model=ContactPublic, responses=NOT_MODIFIED)
-async def get_contact(
-    contact_id: str, caller: ViewerWithStore, if_none_match: IfNoneMatch = None
-) -> Response:
+@router.get(
+    "/{contact_id}",
+    response_model=ContactPublic,
+    responses=NOT_MODIFIED,
+    openapi_extra=IF_NONE_MATCH,
+)
+async def get_contact(contact_id: str, caller: ViewerWithStore, request: Request) -> Response:
     """One contact; 404 when missing or deleted, 410 when erased; 304 when If-None-Match holds."""
     doc = await queries.get_contact(caller.store, contact_id, tenant=caller.principal.tenant)
     return versioned_json(
-        int(doc["version"]), if_none_match, lambda: ContactPublic.model_validate(public_view(doc))
+        int(doc["version"]),
+        if_none_match(request),
+        lambda: ContactPublic.model_validate(public_view(doc)),
     )
 
 

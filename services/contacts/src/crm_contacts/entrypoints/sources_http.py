@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from crm_contacts.domain.contact import Source, public_view
 from crm_contacts.domain.resolution import ExternalRef
@@ -19,7 +19,7 @@ from crm_contacts.entrypoints.schemas import ContactPublic, ContactUpsert
 from crm_contacts.service_layer import resolution
 from crm_contacts.settings import ContactsSettings
 from crm_shared.auth import Principal
-from crm_shared.conditional import NOT_MODIFIED, IfNoneMatch
+from crm_shared.conditional import IF_NONE_MATCH, NOT_MODIFIED, if_none_match
 from crm_shared.events.sources import EXTERNAL_ID_MAX, EXTERNAL_SYSTEM_PATTERN
 from crm_shared.http import EditorAuth, ViewerWithStore
 from crm_shared.problems import NotFound, Unprocessable
@@ -117,12 +117,10 @@ async def upsert_by_external_id(
     "/by-external-id/{system}/{external_id}",
     response_model=ContactPublic,
     responses=NOT_MODIFIED,
+    openapi_extra=IF_NONE_MATCH,
 )
 async def get_by_external_id(
-    system: System,
-    external_id: ExternalId,
-    caller: ViewerWithStore,
-    if_none_match: IfNoneMatch = None,
+    system: System, external_id: ExternalId, caller: ViewerWithStore, request: Request
 ) -> Response:
     """The live contact holding this system's id; 404 when none does; 304 as If-None-Match says."""
     ref = ExternalRef(system, external_id)
@@ -133,7 +131,9 @@ async def get_by_external_id(
         raise NotFound(f"no contact has {system} id {external_id}")
     doc = found
     return versioned_json(
-        int(doc["version"]), if_none_match, lambda: ContactPublic.model_validate(public_view(doc))
+        int(doc["version"]),
+        if_none_match(request),
+        lambda: ContactPublic.model_validate(public_view(doc)),
     )
 
 
