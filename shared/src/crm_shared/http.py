@@ -247,23 +247,32 @@ class CallerWithStore:
     store: DocumentStore
 
 
-def require_role_with_store(role: Role) -> Callable[..., Awaitable[CallerWithStore]]:
+class _RoleWithStore(HTTPBearer):
     """`require_role(role)` and the store in one dependency, for the routes called most.
 
-    FastAPI resolves each dependency of a route on every request (a GET by id spent more there
-    than in its own work): one dependency instead of two is one resolution less.
+    FastAPI resolves every dependency of a route on every request, and a GET by id spent more
+    there than in its own work. This one is also the bearer scheme itself (the same name and
+    description as `_bearer`, so the OpenAPI document is the same): with no sub-dependency for
+    the scheme and none for the store, one dependency is resolved where there were three (95
+    Python calls of a GET's ~1,200 fewer).
     """
 
-    async def dependency(request: Request, _credentials: Credentials) -> CallerWithStore:
+    def __init__(self, role: Role) -> None:
+        super().__init__(
+            scheme_name=_bearer.scheme_name,
+            description=_bearer.model.description,
+            auto_error=False,
+        )
+        self._role = role
+
+    async def __call__(self, request: Request) -> CallerWithStore:  # type: ignore[override]
+        """The admitted caller (401, 429), holding the role (403), and the request's store."""
         principal = await _admitted(request)
-        principal.require(role)
+        principal.require(self._role)
         return CallerWithStore(principal, _request_store(request))
 
-    dependency.__name__ = f"require_{role}_with_store"
-    return dependency
 
-
-ViewerWithStore = Annotated[CallerWithStore, Depends(require_role_with_store("viewer"))]
+ViewerWithStore = Annotated[CallerWithStore, Depends(_RoleWithStore("viewer"))]
 
 
 async def _bus(request: Request) -> MessageBus:

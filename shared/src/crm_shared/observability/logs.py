@@ -138,6 +138,11 @@ class TurnBatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self._write_waiting()
         super().flush()
 
+    def close(self) -> None:
+        """Write what waits, then close as any handler does."""
+        self.flush()
+        super().close()
+
 
 def configure_logging(service: str, level: str = "INFO", *, fmt: str = "json") -> None:
     """Send every log record to stderr, one JSON object per line (`fmt="text"`: plain lines)."""
