@@ -6,7 +6,6 @@ carries the exception's type and its stack, never its text.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import traceback
@@ -81,72 +80,9 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
-class TurnBatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """A stream handler that writes the lines one turn of an event loop logs in one write.
-
-    A line per request written and flushed on its own was a sixth of a served GET by id's CPU
-    (a system call, and a wake-up of whatever reads the pipe, per line). Lines logged on a
-    running loop wait for the end of the loop's current turn (`call_soon`), then leave together;
-    a warning or worse, a line logged off the loop, `flush()` (logging's shutdown at exit calls
-    it) and `close()` write whatever waits first, so lines keep their order and nothing waits
-    past the turn that logged it.
-    """
-
-    def __init__(self, stream: Any = None) -> None:
-        super().__init__(stream)
-        self._waiting: list[str] = []
-        # The loop whose turn's end will write the waiting lines (None: nothing scheduled).
-        self._scheduled_on: asyncio.AbstractEventLoop | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Format the record; write it now, or with the rest of the loop turn's lines."""
-        try:
-            line = self.format(record) + self.terminator
-        except Exception:
-            self.handleError(record)
-            return
-        loop = asyncio._get_running_loop()
-        # Handler.handle holds self.lock around emit: the list is not shared unguarded.
-        self._waiting.append(line)
-        if loop is None or record.levelno >= logging.WARNING:
-            self._write_waiting()
-        elif loop is not self._scheduled_on:
-            # Also when another loop was scheduled (it may close before its turn ends).
-            self._scheduled_on = loop
-            loop.call_soon(self._end_of_turn)
-
-    def _end_of_turn(self) -> None:
-        with self.lock:  # type: ignore[union-attr]
-            self._write_waiting()
-
-    def _write_waiting(self) -> None:
-        self._scheduled_on = None
-        if not self._waiting:
-            return
-        text = "".join(self._waiting)
-        self._waiting.clear()
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except Exception:
-            # As logging does for a line it cannot write: report on stderr, never raise.
-            self.handleError(logging.makeLogRecord({"msg": "log lines could not be written"}))
-
-    def flush(self) -> None:
-        """Write the lines waiting for the loop's turn to end, then flush the stream."""
-        with self.lock:  # type: ignore[union-attr]
-            self._write_waiting()
-        super().flush()
-
-    def close(self) -> None:
-        """Write what waits, then close as any handler does."""
-        self.flush()
-        super().close()
-
-
 def configure_logging(service: str, level: str = "INFO", *, fmt: str = "json") -> None:
     """Send every log record to stderr, one JSON object per line (`fmt="text"`: plain lines)."""
-    handler = TurnBatchedStreamHandler(sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
     if fmt == "text":
         handler.setFormatter(
             logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
