@@ -8,7 +8,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from crm_shared.http import CurrentPrincipal, EditorAuth, ViewerAuth, install_problem_handlers
+from crm_shared.http import (
+    CurrentPrincipal,
+    EditorAuth,
+    ViewerAuth,
+    ViewerWithStore,
+    install_problem_handlers,
+)
 from crm_shared.problems import TooManyRequests
 from crm_shared.rate_limit import Limit, RateLimiter, parse_limits
 from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION, StoreRateLimiter
@@ -76,22 +82,29 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     async def things(principal: ViewerAuth) -> dict[str, str]:
         return {"tenant": principal.tenant}
 
+    app.state.store = store
+
+    @app.get("/things-with-store")
+    async def things_with_store(caller: ViewerWithStore) -> dict[str, str]:
+        return {"tenant": caller.principal.tenant}
+
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
 
 
+@pytest.mark.parametrize("path", ["/things", "/things-with-store"])
 async def test_over_its_limit_a_key_gets_429_with_retry_after_as_problem_json(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, path: str
 ) -> None:
-    first = [await client.get("/things", headers={"Authorization": "Bearer k1"}) for _ in range(2)]
+    first = [await client.get(path, headers={"Authorization": "Bearer k1"}) for _ in range(2)]
     assert [r.status_code for r in first] == [200, 200]
-    refused = await client.get("/things", headers={"Authorization": "Bearer k1"})
+    refused = await client.get(path, headers={"Authorization": "Bearer k1"})
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.json()["retry_after"] == int(refused.headers["retry-after"])
-    other = await client.get("/things", headers={"Authorization": "Bearer k2"})
+    other = await client.get(path, headers={"Authorization": "Bearer k2"})
     assert other.status_code == 200
 
 

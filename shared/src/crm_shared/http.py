@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Security
@@ -221,7 +222,7 @@ EditorAuth = Annotated[Principal, Depends(require_role("editor"))]
 AdminAuth = Annotated[Principal, Depends(require_role("admin"))]
 
 
-async def _store(request: Request) -> DocumentStore:
+def _request_store(request: Request) -> DocumentStore:
     store: DocumentStore = request.app.state.store
     work: RequestWork | None = request.scope.get(WORK_SCOPE_KEY)
     if work is None:
@@ -230,8 +231,48 @@ async def _store(request: Request) -> DocumentStore:
     return RequestScopedStore(store, work)
 
 
+async def _store(request: Request) -> DocumentStore:
+    return _request_store(request)
+
+
 # The store the app's lifespan opened (every service's composition root sets app.state.store).
 StoreDep = Annotated[DocumentStore, Depends(_store)]
+
+
+@dataclass(frozen=True, slots=True)
+class CallerWithStore:
+    """An admitted caller holding the route's role, and the store its request works on."""
+
+    principal: Principal
+    store: DocumentStore
+
+
+class _RoleWithStore(HTTPBearer):
+    """`require_role(role)` and the store in one dependency, for the routes called most.
+
+    FastAPI resolves every dependency of a route on every request, and a GET by id spent more
+    there than in its own work. This one is also the bearer scheme itself (the same name and
+    description as `_bearer`, so the OpenAPI document is the same): with no sub-dependency for
+    the scheme and none for the store, one dependency is resolved where there were three (95
+    Python calls of a GET's ~1,200 fewer).
+    """
+
+    def __init__(self, role: Role) -> None:
+        super().__init__(
+            scheme_name=_bearer.scheme_name,
+            description=_bearer.model.description,
+            auto_error=False,
+        )
+        self._role = role
+
+    async def __call__(self, request: Request) -> CallerWithStore:  # type: ignore[override]
+        """The admitted caller (401, 429), holding the role (403), and the request's store."""
+        principal = await _admitted(request)
+        principal.require(self._role)
+        return CallerWithStore(principal, _request_store(request))
+
+
+ViewerWithStore = Annotated[CallerWithStore, Depends(_RoleWithStore("viewer"))]
 
 
 async def _bus(request: Request) -> MessageBus:

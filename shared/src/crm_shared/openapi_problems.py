@@ -4,8 +4,8 @@ FastAPI documents a 422 as `application/json` (its own error shape) and nothing 
 every error here is problem+json. Rather than repeat `responses=` on every route, the app's
 document is post-processed once: each operation gets the problem answers its shape implies.
 
-- 400: a JSON body (malformed JSON), a `cursor` parameter (a cursor this API did not issue) or
-  an `If-Match` header (not a version tag);
+- 400: a JSON body (malformed JSON), a `cursor` parameter (a cursor this API did not issue), an
+  `If-Match` header (not a version tag) or an `If-None-Match` header (not a list of tags);
 - 401 (with `WWW-Authenticate: Bearer`) and 403: an operation that needs an API key;
 - 404: a path with a parameter, or a JSON body naming another resource by id (a `*_id` or
   `*_ids` property): no such resource in the caller's tenant;
@@ -59,7 +59,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 _DESCRIPTIONS = {
-    400: "Malformed JSON, a cursor this API did not issue, or an If-Match that is not a version",
+    400: "Malformed JSON, a cursor this API did not issue, or an If-Match or If-None-Match that "
+    "is not a version",
     401: "Missing or unknown API key",
     403: "The API key's role does not allow this",
     404: "No such resource in your tenant",
@@ -93,7 +94,7 @@ def _statuses(
     params = operation.get("parameters", [])
     names = {p.get("name", "").lower() for p in params}
     statuses = {422}
-    if "requestBody" in operation or names & {"cursor", "if-match"}:
+    if "requestBody" in operation or names & {"cursor", "if-match", "if-none-match"}:
         statuses.add(400)
     if operation.get("security"):
         statuses |= {401, 403}

@@ -42,7 +42,9 @@ async def test_a_request_id_given_by_the_caller_comes_back_and_one_is_made_other
     given = await client.get("/v1/contacts", headers={**auth(), "X-Request-ID": "abc-123"})
     assert given.headers["x-request-id"] == "abc-123"
     made = await client.get("/v1/contacts", headers=auth())
-    assert len(made.headers["x-request-id"]) == 32
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+    again = await client.get("/v1/contacts", headers=auth())
+    assert again.headers["x-request-id"] != made.headers["x-request-id"]
     unsafe = await client.get("/v1/contacts", headers={**auth(), "X-Request-ID": "a b\tc"})
     assert unsafe.headers["x-request-id"] != "a b\tc"
 

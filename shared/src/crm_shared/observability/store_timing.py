@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -30,6 +31,16 @@ _SESSION_CALLS = frozenset(
 )
 
 
+@functools.cache
+def _histogram(operation: str) -> Any:
+    """The operation's child of the store latency histogram, looked up once.
+
+    `labels()` takes a lock and builds its key on every call: twice per GET by id (its read
+    snapshot and its get) for the same few operation names.
+    """
+    return STORE_LATENCY.labels(operation)
+
+
 class _TimedSession:
     """A session whose port calls observe `crm_store_operation_duration_seconds{operation}`."""
 
@@ -40,7 +51,7 @@ class _TimedSession:
         attribute = getattr(self._inner, name)
         if name not in _SESSION_CALLS:
             return attribute
-        histogram = STORE_LATENCY.labels(name)
+        histogram = _histogram(name)
 
         async def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
@@ -64,7 +75,7 @@ class TimedStore(DelegatingStore):
         try:
             return await call()
         finally:
-            STORE_LATENCY.labels(operation).observe(time.perf_counter() - started)
+            _histogram(operation).observe(time.perf_counter() - started)
 
     async def ping(self) -> None:
         """Ping the wrapped store."""
@@ -83,7 +94,7 @@ class TimedStore(DelegatingStore):
                 yield cast(Session, _TimedSession(session))
             stages.note("tx_committed")
         finally:
-            STORE_LATENCY.labels("transaction").observe(time.perf_counter() - started)
+            _histogram("transaction").observe(time.perf_counter() - started)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Session]:
@@ -93,7 +104,7 @@ class TimedStore(DelegatingStore):
             async with self.inner.reader() as session:
                 yield cast(Session, _TimedSession(session))
         finally:
-            STORE_LATENCY.labels("reader").observe(time.perf_counter() - started)
+            _histogram("reader").observe(time.perf_counter() - started)
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         """Read pending outbox entries from the wrapped store."""

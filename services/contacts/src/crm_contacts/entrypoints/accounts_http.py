@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from crm_contacts.domain.contact import public_view
 from crm_contacts.domain.text import fold
@@ -18,10 +18,17 @@ from crm_contacts.entrypoints.account_schemas import (
     encode_account_cursor,
 )
 from crm_contacts.entrypoints.deps import Store
-from crm_contacts.entrypoints.paging import decode_cursor, encode_cursor, etag, expected_version
+from crm_contacts.entrypoints.paging import (
+    decode_cursor,
+    encode_cursor,
+    etag,
+    expected_version,
+    versioned_json,
+)
 from crm_contacts.entrypoints.schemas import ContactList, ContactPublic
 from crm_contacts.service_layer import accounts
-from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.conditional import IF_NONE_MATCH, NOT_MODIFIED, if_none_match
+from crm_shared.http import EditorAuth, ViewerAuth, ViewerWithStore
 from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -82,14 +89,22 @@ async def create_account(
     return _account(doc, response)
 
 
-@router.get("/{account_id}", response_model=AccountDetail)
-async def get_account(
-    account_id: str, principal: ViewerAuth, store: Store, response: Response
-) -> AccountDetail:
-    """One account with the number of live contacts linked to it."""
-    doc, count = await accounts.get_account(store, account_id, tenant=principal.tenant)
-    response.headers["ETag"] = etag(int(doc["version"]))
-    return AccountDetail.model_validate({**doc, "contact_count": count})
+@router.get(
+    "/{account_id}",
+    response_model=AccountDetail,
+    responses=NOT_MODIFIED,
+    openapi_extra=IF_NONE_MATCH,
+)
+async def get_account(account_id: str, caller: ViewerWithStore, request: Request) -> Response:
+    """One account with the number of live contacts linked to it; 304 when If-None-Match holds."""
+    doc, count = await accounts.get_account(
+        caller.store, account_id, tenant=caller.principal.tenant
+    )
+    return versioned_json(
+        int(doc["version"]),
+        if_none_match(request),
+        lambda: AccountDetail.model_validate({**doc, "contact_count": count}),
+    )
 
 
 @router.patch("/{account_id}", response_model=AccountPublic, description=RENAME_RULE)

@@ -11,9 +11,10 @@ from crm_contacts.domain.custom_fields import FieldType
 from crm_contacts.domain.field_definitions import new_definition
 from crm_contacts.entrypoints.deps import Store
 from crm_contacts.entrypoints.jobs_http import JobPublic, accepted
-from crm_contacts.entrypoints.paging import etag, expected_version
+from crm_contacts.entrypoints.paging import etag, expected_version, versioned_json
 from crm_contacts.service_layer import custom_fields as handlers
-from crm_shared.http import AdminAuth, ViewerAuth
+from crm_shared.conditional import IF_NONE_MATCH, NOT_MODIFIED, if_none_match
+from crm_shared.http import AdminAuth, ViewerAuth, ViewerWithStore
 from crm_shared.idempotency import Idempotent
 from crm_shared.rules import CUSTOM_FIELD_KEY_PATTERN
 from crm_shared.validation import Flag
@@ -151,14 +152,16 @@ async def create_custom_field(
     return CustomFieldChanged.model_validate({**doc, "job": queued})
 
 
-@router.get("/{key}", response_model=CustomFieldPublic)
-async def get_custom_field(
-    key: str, principal: ViewerAuth, store: Store, response: Response
-) -> CustomFieldPublic:
-    """One custom field definition."""
-    doc = await handlers.get_definition(store, key, tenant=principal.tenant)
-    response.headers["ETag"] = etag(int(doc["version"]))
-    return _public(doc)
+@router.get(
+    "/{key}",
+    response_model=CustomFieldPublic,
+    responses=NOT_MODIFIED,
+    openapi_extra=IF_NONE_MATCH,
+)
+async def get_custom_field(key: str, caller: ViewerWithStore, request: Request) -> Response:
+    """One custom field definition; 304 when If-None-Match names its version."""
+    doc = await handlers.get_definition(caller.store, key, tenant=caller.principal.tenant)
+    return versioned_json(int(doc["version"]), if_none_match(request), lambda: _public(doc))
 
 
 @router.patch(

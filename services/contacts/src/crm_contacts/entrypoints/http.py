@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from crm_contacts.domain.commands import (
     CreateContact,
@@ -16,14 +16,15 @@ from crm_contacts.domain.contact import public_view
 from crm_contacts.entrypoints.deps import Settings, Store
 from crm_contacts.entrypoints.duplicate_schemas import ContactCreatedWithDuplicates
 from crm_contacts.entrypoints.duplicates_http import candidates
-from crm_contacts.entrypoints.paging import etag, expected_version
+from crm_contacts.entrypoints.paging import etag, expected_version, versioned_json
 from crm_contacts.entrypoints.schemas import (
     ContactCreate,
     ContactPublic,
     ContactUpdate,
 )
 from crm_contacts.service_layer import duplicates, handlers, queries
-from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.conditional import IF_NONE_MATCH, NOT_MODIFIED, if_none_match
+from crm_shared.http import EditorAuth, ViewerWithStore
 from crm_shared.idempotency import Idempotent
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
@@ -79,13 +80,20 @@ async def create_contact(
 # Listing and search (GET /v1/contacts, POST /v1/contacts/search): search_http.py.
 
 
-@router.get("/{contact_id}", response_model=ContactPublic)
-async def get_contact(
-    contact_id: str, principal: ViewerAuth, store: Store, response: Response
-) -> ContactPublic:
-    """One contact; 404 when missing or deleted, 410 when erased."""
-    doc = await queries.get_contact(store, contact_id, tenant=principal.tenant)
-    return _contact(doc, response)
+@router.get(
+    "/{contact_id}",
+    response_model=ContactPublic,
+    responses=NOT_MODIFIED,
+    openapi_extra=IF_NONE_MATCH,
+)
+async def get_contact(contact_id: str, caller: ViewerWithStore, request: Request) -> Response:
+    """One contact; 404 when missing or deleted, 410 when erased; 304 when If-None-Match holds."""
+    doc = await queries.get_contact(caller.store, contact_id, tenant=caller.principal.tenant)
+    return versioned_json(
+        int(doc["version"]),
+        if_none_match(request),
+        lambda: ContactPublic.model_validate(public_view(doc)),
+    )
 
 
 @router.patch("/{contact_id}", response_model=ContactPublic)

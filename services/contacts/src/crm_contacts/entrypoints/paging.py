@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from crm_shared.conditional import none_match_fails, not_modified
 from crm_shared.cursors import ID, CursorCodec
 from crm_shared.problems import BadRequest
 
@@ -25,6 +30,22 @@ def decode_cursor(cursor: str) -> str:
 def etag(version: int) -> str:
     """The strong ETag of a contact version."""
     return f'"{version}"'
+
+
+def versioned_json(
+    version: int, if_none_match: str | None, public: Callable[[], BaseModel]
+) -> Response:
+    """A GET's JSON answer with the version's ETag; 304 when If-None-Match names that version.
+
+    Returned as a response, not as the route's model: FastAPI's response_model pass validated
+    and encoded it again (the route's `response_model` still documents it). `public` is called
+    only for a 200.
+    """
+    tag = etag(version)
+    if none_match_fails(if_none_match, tag):
+        return not_modified(tag)
+    body = public().model_dump_json()
+    return Response(body, media_type="application/json", headers={"ETag": tag})
 
 
 def expected_version(if_match: str | None) -> int | None:

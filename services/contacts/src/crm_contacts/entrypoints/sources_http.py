@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from crm_contacts.domain.contact import Source, public_view
 from crm_contacts.domain.resolution import ExternalRef
 from crm_contacts.entrypoints.deps import Settings, Store
 from crm_contacts.entrypoints.http import IfMatch
-from crm_contacts.entrypoints.paging import etag, expected_version
+from crm_contacts.entrypoints.paging import etag, expected_version, versioned_json
 from crm_contacts.entrypoints.schemas import ContactPublic, ContactUpsert
 from crm_contacts.service_layer import resolution
 from crm_contacts.settings import ContactsSettings
 from crm_shared.auth import Principal
+from crm_shared.conditional import IF_NONE_MATCH, NOT_MODIFIED, if_none_match
 from crm_shared.events.sources import EXTERNAL_ID_MAX, EXTERNAL_SYSTEM_PATTERN
-from crm_shared.http import EditorAuth, ViewerAuth
+from crm_shared.http import EditorAuth, ViewerWithStore
 from crm_shared.problems import NotFound, Unprocessable
 from crm_shared.storage import DocumentStore
 
@@ -112,21 +113,28 @@ async def upsert_by_external_id(
     )
 
 
-@router.get("/by-external-id/{system}/{external_id}", response_model=ContactPublic)
+@router.get(
+    "/by-external-id/{system}/{external_id}",
+    response_model=ContactPublic,
+    responses=NOT_MODIFIED,
+    openapi_extra=IF_NONE_MATCH,
+)
 async def get_by_external_id(
-    system: System,
-    external_id: ExternalId,
-    principal: ViewerAuth,
-    store: Store,
-    response: Response,
-) -> ContactPublic:
-    """The live contact holding this system's id; 404 when none does."""
+    system: System, external_id: ExternalId, caller: ViewerWithStore, request: Request
+) -> Response:
+    """The live contact holding this system's id; 404 when none does; 304 as If-None-Match says."""
     ref = ExternalRef(system, external_id)
-    doc = await resolution.contact_by_external_id(store, ref, tenant=principal.tenant)
-    if doc is None:
+    found = await resolution.contact_by_external_id(
+        caller.store, ref, tenant=caller.principal.tenant
+    )
+    if found is None:
         raise NotFound(f"no contact has {system} id {external_id}")
-    response.headers["ETag"] = etag(int(doc["version"]))
-    return ContactPublic.model_validate(public_view(doc))
+    doc = found
+    return versioned_json(
+        int(doc["version"]),
+        if_none_match(request),
+        lambda: ContactPublic.model_validate(public_view(doc)),
+    )
 
 
 @router.put(
