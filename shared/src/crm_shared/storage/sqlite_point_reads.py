@@ -117,8 +117,8 @@ class ReadBlock:
         """
         assert self._held is not None
         conn = self._held.conn._conn  # aiosqlite's own connection, here on the loop's thread
-        conn.execute("BEGIN")
         try:
+            conn.execute("BEGIN")
             rows: list[Any] = conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             _commit(conn)
