@@ -4,7 +4,8 @@ Each statement through aiosqlite is a hand-off to the connection's thread and ba
 more than a small indexed query (on a busy machine each waits for both threads to be scheduled).
 A read block's BEGIN needs nothing back, so it goes with the block's first query, in one
 hand-off; a block that runs no query begins and commits nothing. Its COMMIT needs nothing back
-either: it is queued to the connection's thread and not waited for (see `end_read`).
+either: it is queued to the connection's thread and not waited for (see `end_read`). A block
+whose first query is a read by key runs on the loop's own thread instead (sqlite_point_reads.py).
 """
 
 from __future__ import annotations
