@@ -1,5 +1,6 @@
-"""SQLite read blocks: one snapshot across their queries, begun in the first query's hand-off
-and committed without a hand-off of their own."""
+"""SQLite read blocks on the reader: one snapshot across their queries, begun in the first
+query's hand-off and committed without a hand-off of their own. (Blocks that begin with a read by
+key run on the loop reader: test_sqlite_point_reads.py.)"""
 
 from __future__ import annotations
 
@@ -58,13 +59,14 @@ async def test_a_read_block_costs_one_hand_off_per_query_and_none_to_end(
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     try:
         async with store.reader() as session:
-            await session.get(THINGS, tenant="t", id="none")
+            await session.find(THINGS, tenant="t")
         assert len(hand_offs) == 1  # BEGIN with the query; the COMMIT is queued, not awaited
         hand_offs.clear()
         async with store.reader() as session:
             await session.find(THINGS, tenant="t")
             await session.count(THINGS, tenant="t")
-        assert len(hand_offs) == 2
+            await session.get(THINGS, tenant="t", id="none")  # on the block's connection
+        assert len(hand_offs) == 3
         hand_offs.clear()
         async with store.reader():
             pass
@@ -80,7 +82,7 @@ async def test_a_read_block_leaves_no_transaction_open_once_it_ends(tmp_path: Pa
         reader = store._reader
         assert reader is not None
         async with store.reader() as session:
-            await session.get(THINGS, tenant="t", id="none")
+            await session.count(THINGS, tenant="t")
             assert await reader._execute(lambda: reader._conn.in_transaction)
         # The next call on the connection's thread runs after the queued COMMIT.
         assert not await reader._execute(lambda: reader._conn.in_transaction)

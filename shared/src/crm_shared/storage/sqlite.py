@@ -1,7 +1,9 @@
 """SQLite adapter of the storage port: the embedded default, one file per service.
 
-One writer connection serialized by an asyncio lock (SQLite allows one writer at a time) and one
-reader connection, which WAL mode lets read while a write is in progress.
+One writer connection serialized by an asyncio lock (SQLite allows one writer at a time) and two
+read connections, which WAL mode lets read while a write is in progress: the reader, whose
+queries run on its thread, and the loop reader, for reads by key on the loop's own thread
+(sqlite_point_reads.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from crm_shared.storage.port import (
     CollectionSpec,
     Cursor,
     DuplicateKeyError,
+    In,
     OutgoingEvent,
     PendingEvent,
     Tombstone,
@@ -70,7 +73,8 @@ from crm_shared.storage.sqlite_plan import (
     side_ids,
     side_join,
 )
-from crm_shared.storage.sqlite_reads import LazyRead, end_read, fetch_all
+from crm_shared.storage.sqlite_point_reads import LoopReader, ReadBlock, open_loop_reader
+from crm_shared.storage.sqlite_reads import fetch_all
 from crm_shared.storage.sqlite_replace import Coder, Replacing, replace_documents
 from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
@@ -130,10 +134,10 @@ class SqliteSession:
         codecs: dict[str, DocumentCodec] | None = None,
         keyed: frozenset[str] = frozenset(),
         key_codes: KeyCodes | None = None,
-        read: LazyRead | None = None,
+        read: ReadBlock | None = None,
     ) -> None:
         self._conn = conn
-        # A reader's queries go through its read transaction (begun by the first of them).
+        # A reader's queries go through its read block's transaction (begun by the first).
         self._read = read
         self._keyed = keyed
         self._key_codes: KeyCodes = {} if key_codes is None else key_codes
@@ -162,13 +166,19 @@ class SqliteSession:
             return await self._read.fetch(sql, params)
         return await _fetch(self._conn, sql, params)
 
+    async def _point_rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """The rows of a read by key (a few seeks): a read block may run it on the loop's thread."""
+        if self._read is not None:
+            return await self._read.fetch_point(sql, params)
+        return await _fetch(self._conn, sql, params)
+
     def _require_write(self) -> None:
         if not self._writable:
             raise RuntimeError("write attempted in a read-only session")
 
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
-        rows = await self._rows(sql, (tenant, stored_id(id)))
+        rows = await self._point_rows(sql, (tenant, stored_id(id)))
         return self._codec(collection).decode(rows[0][0], tenant=tenant, id=id) if rows else None
 
     async def find(
@@ -187,7 +197,8 @@ class SqliteSession:
         sql, params = await self._page_sql(
             collection, tenant, where, order_by, descending, after, codec.columns(fields)
         )
-        rows = await self._rows(sql, [*params, limit])
+        read = self._point_rows if _few_ids(where) else self._rows
+        rows = await read(sql, [*params, limit])
         if fields is not None:
             return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
         return [codec.decode(row[1], tenant=tenant, id=read_id(row[0])) for row in rows]
@@ -586,6 +597,16 @@ class SqliteSession:
 
 
 _PLAIN = DocumentCodec()
+# A page of at most this many ids named by `In` is read by key, as `get` is (a seek per id).
+POINT_READ_IDS = 8
+
+
+def _few_ids(where: Sequence[Where]) -> bool:
+    """Whether a page's conditions are one `In` on id of a few ids: seeks, never a scan."""
+    if len(where) != 1:
+        return False
+    cond = where[0]
+    return isinstance(cond, In) and cond.field == "id" and len(cond.values) <= POINT_READ_IDS
 
 
 def _no_code(tenant: str, path: str) -> int:
@@ -609,6 +630,7 @@ class SqliteStore:
         self._path = str(path)
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._loop_reader: LoopReader | None = None
         self._indexes: dict[str, dict[str, str]] = {}
         self._multi: dict[str, MultiValueIndexes] = {}
         self._text: dict[str, TextIndex] = {}
@@ -717,6 +739,8 @@ class SqliteStore:
             # Once, after a store written with text ids was rewritten: their bytes freed.
             await vacuum_if_alone(self._path)
         self._reader = await self._connect()
+        if self._path != ":memory:":  # another connection to ":memory:" is another database
+            self._loop_reader = await open_loop_reader(self._path, _PRAGMAS)
 
     async def close(self) -> None:
         await self._sent.stop()
@@ -724,13 +748,14 @@ class SqliteStore:
             await self._delete_sent_alone()
         await self._wal_truncation.stop()
         await self._checkpoints.close()
-        for conn in (self._reader, self._writer):
+        loop_reader = self._loop_reader.conn if self._loop_reader is not None else None
+        for conn in (loop_reader, self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        self._reader = self._writer = None
+        self._reader = self._writer = self._loop_reader = None
 
     async def ping(self) -> None:
-        async with self.reader():
+        async with self._read_lock:
             assert self._reader is not None
             async with self._reader.execute("SELECT 1") as cur:
                 await cur.fetchone()
@@ -770,23 +795,21 @@ class SqliteStore:
     async def reader(self) -> AsyncIterator[SqliteSession]:
         if self._reader is None:
             raise RuntimeError("store not started")
-        # One reader connection: a read transaction spans every query of the block (a snapshot).
-        async with self._read_lock:
-            # BEGIN goes with the block's first query (sqlite_reads.py).
-            read = LazyRead(self._reader)
-            try:
-                yield SqliteSession(
-                    self._reader,
-                    writable=False,
-                    indexes=self._indexes,
-                    multi=self._multi,
-                    text=self._text,
-                    codecs=self._codecs,
-                    read=read,
-                )
-            finally:
-                if read.began:
-                    end_read(self._reader)  # queued, not waited for (sqlite_reads.py)
+        # A read transaction spans every query of the block (a snapshot), on the connection its
+        # first query takes: a read by key the loop reader, else the reader (sqlite_point_reads.py).
+        block = ReadBlock(self._reader, self._read_lock, self._loop_reader)
+        try:
+            yield SqliteSession(
+                self._reader,
+                writable=False,
+                indexes=self._indexes,
+                multi=self._multi,
+                text=self._text,
+                codecs=self._codecs,
+                read=block,
+            )
+        finally:
+            block.end()
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         # Published entries whose delete has not committed yet are still rows: skip them.
@@ -806,7 +829,7 @@ class SqliteStore:
 
     async def pending_count(self) -> int:
         sent = len(self._sent)
-        async with self.reader():
+        async with self._read_lock:
             assert self._reader is not None
             async with self._reader.execute("SELECT COUNT(*) FROM _outbox") as cur:
                 row = await cur.fetchone()

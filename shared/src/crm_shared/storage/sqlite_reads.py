@@ -4,11 +4,13 @@ Each statement through aiosqlite is a hand-off to the connection's thread and ba
 more than a small indexed query (on a busy machine each waits for both threads to be scheduled).
 A read block's BEGIN needs nothing back, so it goes with the block's first query, in one
 hand-off; a block that runs no query begins and commits nothing. Its COMMIT needs nothing back
-either: it is queued to the connection's thread and not waited for (see `end_read`).
+either: it is queued to the connection's thread and not waited for (see `end_read`). A block
+whose first query is a read by key runs on the loop's own thread instead (sqlite_point_reads.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import sqlite3
@@ -41,18 +43,31 @@ def _commit_read(conn: sqlite3.Connection) -> None:
         conn.execute("COMMIT")
 
 
-def end_read(conn: aiosqlite.Connection) -> None:
+def _commit_read_then(
+    conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop, then: Callable[[], None]
+) -> None:
+    _commit_read(conn)
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody to tell
+        loop.call_soon_threadsafe(then)
+
+
+def end_read(conn: aiosqlite.Connection, *, then: Callable[[], None] | None = None) -> None:
     """Queue the COMMIT of a read transaction to the connection's thread without waiting for it.
 
     The thread runs what it is handed in order, so the next block's BEGIN (or a close) comes
     after this COMMIT, and a read-only COMMIT has nothing to report: waiting for it only cost a
     second hand-off per read (the thread waking the loop, the loop resuming the block), half of
-    a GET by id's trips. Queued with no future, the thread calls nothing back. Not cancellable,
-    unlike an awaited COMMIT: a block cancelled while it ends still ends its transaction.
+    a GET by id's trips. Queued with no future, the thread calls nothing back, but `then`, on
+    the loop, once the COMMIT has run. Not cancellable, unlike an awaited COMMIT: a block
+    cancelled while it ends still ends its transaction.
     """
     sqlite_conn = conn._conn  # aiosqlite's own connection, used only on the thread
+    commit: Callable[[], None] = functools.partial(_commit_read, sqlite_conn)
+    if then is not None:
+        loop = asyncio.get_running_loop()
+        commit = functools.partial(_commit_read_then, sqlite_conn, loop, then)
     # aiosqlite's queue of (future, call); a None future is its own "nothing to report back".
-    conn._tx.put_nowait((None, functools.partial(_commit_read, sqlite_conn)))
+    conn._tx.put_nowait((None, commit))
 
 
 class LazyRead:
