@@ -8,7 +8,7 @@ from typing import Any
 
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Contains, Cursor, Eq, In, Index, Range
-from crm_shared.storage.sqlite import SqliteStore
+from tests.shared.storage.sqlite_people import started, written
 
 FULL = (
     CollectionSpec("people", indexes=(Index(("left_at",)), Index(("tags",), multi_value="array"))),
@@ -45,19 +45,13 @@ def _side_entries(path: Path, entry_path: str) -> int:
         db.close()
 
 
-async def _started(path: Path, specs: tuple[CollectionSpec, ...]) -> SqliteStore:
-    store = SqliteStore(path)
-    await store.start(specs)
-    return store
-
-
 async def test_a_sparse_index_holds_only_documents_with_a_value_and_serves_value_queries(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "store.db"
     left = [_person(f"2026-01-0{day}") for day in (1, 2, 3)]
     staying = [_person(None) for _ in range(5)]
-    store = await _started(path, SPARSE)
+    store = await started(path, SPARSE)
     try:
         async with store.transaction() as session:
             await session.insert_many("people", [*left, *staying])
@@ -93,13 +87,10 @@ async def test_a_sparse_index_holds_only_documents_with_a_value_and_serves_value
 
 async def test_an_old_full_index_becomes_sparse_once_and_stays_so(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
-    store = await _started(path, FULL)
-    async with store.transaction() as session:
-        await session.insert_many("people", [_person("2026-01-01"), _person(None)])
-    await store.close()
+    await written(path, FULL, [_person("2026-01-01"), _person(None)])
     assert " WHERE " not in _schema(path)["people_ix_left_at"]
     for _ in range(2):  # idempotent: a second start changes nothing
-        store = await _started(path, SPARSE)
+        store = await started(path, SPARSE)
         async with store.reader() as session:
             found = await session.find("people", tenant="t", where=(Eq("left_at", "2026-01-01"),))
         await store.close()
@@ -110,14 +101,14 @@ async def test_an_old_full_index_becomes_sparse_once_and_stays_so(tmp_path: Path
 async def test_a_retired_multi_value_index_loses_its_entries_and_triggers(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     doc = _person(None, ["vip", "beta"])
-    store = await _started(path, FULL)
+    store = await started(path, FULL)
     async with store.transaction() as session:
         await session.insert("people", doc)
     await store.close()
     assert _side_entries(path, "tags") == 2
     assert any(name.startswith("mv_people__tags_array") for name in _schema(path))
     for _ in range(2):
-        store = await _started(path, RETIRING)
+        store = await started(path, RETIRING)
         async with store.transaction() as session:
             # An update must not bring entries back (no trigger left to write them).
             assert await session.replace("people", {**doc, "tags": ["gold"]})
@@ -133,10 +124,10 @@ async def test_a_retired_multi_value_index_loses_its_entries_and_triggers(tmp_pa
 async def test_a_retired_index_still_declared_by_another_spec_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     specs = (*RETIRING, CollectionSpec("people", indexes=(Index(("owner",)),)))
-    store = await _started(path, specs)
+    store = await started(path, specs)
     await store.close()
     assert "people_ix_owner" in _schema(path)
-    store = await _started(path, RETIRING)
+    store = await started(path, RETIRING)
     await store.close()
     assert "people_ix_owner" not in _schema(path)
 
@@ -156,15 +147,12 @@ async def test_a_sort_only_index_loses_its_trailing_id_once_and_still_sorts(tmp_
     people = [
         {"id": new_id(), "tenant": "t", "joined": joined} for joined in ("b", "a", "b", "c", "a")
     ]
-    store = await _started(path, with_id)
-    async with store.transaction() as session:
-        await session.insert_many("people", people)
-    await store.close()
+    await written(path, with_id, people)
     assert _schema(path)["people_ix_joined"].endswith(", id)")
 
     versions = []
     for _ in range(2):  # rebuilt at the first start; the second changes no schema at all
-        store = await _started(path, sort_only)
+        store = await started(path, sort_only)
         async with store.reader() as session:
             pages = []
             after = None
