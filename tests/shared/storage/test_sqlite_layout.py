@@ -8,7 +8,8 @@ from typing import Any
 
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Contains, Cursor, Eq, In, Index, Range
-from tests.shared.storage.sqlite_people import started, written
+from tests.shared.storage.sqlite_people import started as _started
+from tests.shared.storage.sqlite_people import written
 
 FULL = (
     CollectionSpec("people", indexes=(Index(("left_at",)), Index(("tags",), multi_value="array"))),
@@ -51,7 +52,7 @@ async def test_a_sparse_index_holds_only_documents_with_a_value_and_serves_value
     path = tmp_path / "store.db"
     left = [_person(f"2026-01-0{day}") for day in (1, 2, 3)]
     staying = [_person(None) for _ in range(5)]
-    store = await started(path, SPARSE)
+    store = await _started(path, SPARSE)
     try:
         async with store.transaction() as session:
             await session.insert_many("people", [*left, *staying])
@@ -90,7 +91,7 @@ async def test_an_old_full_index_becomes_sparse_once_and_stays_so(tmp_path: Path
     await written(path, FULL, [_person("2026-01-01"), _person(None)])
     assert " WHERE " not in _schema(path)["people_ix_left_at"]
     for _ in range(2):  # idempotent: a second start changes nothing
-        store = await started(path, SPARSE)
+        store = await _started(path, SPARSE)
         async with store.reader() as session:
             found = await session.find("people", tenant="t", where=(Eq("left_at", "2026-01-01"),))
         await store.close()
@@ -101,14 +102,14 @@ async def test_an_old_full_index_becomes_sparse_once_and_stays_so(tmp_path: Path
 async def test_a_retired_multi_value_index_loses_its_entries_and_triggers(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     doc = _person(None, ["vip", "beta"])
-    store = await started(path, FULL)
+    store = await _started(path, FULL)
     async with store.transaction() as session:
         await session.insert("people", doc)
     await store.close()
     assert _side_entries(path, "tags") == 2
     assert any(name.startswith("mv_people__tags_array") for name in _schema(path))
     for _ in range(2):
-        store = await started(path, RETIRING)
+        store = await _started(path, RETIRING)
         async with store.transaction() as session:
             # An update must not bring entries back (no trigger left to write them).
             assert await session.replace("people", {**doc, "tags": ["gold"]})
@@ -124,10 +125,10 @@ async def test_a_retired_multi_value_index_loses_its_entries_and_triggers(tmp_pa
 async def test_a_retired_index_still_declared_by_another_spec_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     specs = (*RETIRING, CollectionSpec("people", indexes=(Index(("owner",)),)))
-    store = await started(path, specs)
+    store = await _started(path, specs)
     await store.close()
     assert "people_ix_owner" in _schema(path)
-    store = await started(path, RETIRING)
+    store = await _started(path, RETIRING)
     await store.close()
     assert "people_ix_owner" not in _schema(path)
 
@@ -152,7 +153,7 @@ async def test_a_sort_only_index_loses_its_trailing_id_once_and_still_sorts(tmp_
 
     versions = []
     for _ in range(2):  # rebuilt at the first start; the second changes no schema at all
-        store = await started(path, sort_only)
+        store = await _started(path, sort_only)
         async with store.reader() as session:
             pages = []
             after = None
