@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from crm_shared.service import new_service_app
 from crm_shared.settings import PlatformSettings
 from crm_shared.storage.memory import MemoryStore
-from tests.conftest import TEST_API_KEYS
+from tests.conftest import TEST_API_KEYS, freeze_what_exists
 from tests.polling import app_lifespan
 
 
@@ -23,9 +23,13 @@ class _BuiltAtStartUp:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    """Nothing frozen during the test; the session's freeze (tests/conftest.py) put back after."""
+    frozen = gc.get_freeze_count() > 0
     gc.unfreeze()
     yield
     gc.unfreeze()
+    if frozen:
+        freeze_what_exists()
 
 
 def _app(built: list[object]) -> FastAPI:
