@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from crm_shared.collection import collect_for_throughput
 from crm_shared.devstack import EmbeddedBroker
 from crm_shared.envelope import EventEnvelope
 from crm_shared.messaging import consumer as consumer_module
@@ -48,6 +49,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("e2e") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_SECONDS))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Collect with the cyclic collector off: importing ~400 test modules and their libraries
+    built ~310,000 objects, and full collections walked them 18 times (10.7 s of a 37 s
+    collection, load ~6)."""
+    gc.disable()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Run the tests with the collector as a service process runs it (crm_shared.collection and
+    crm_shared.service): what collection built frozen out of every later collection, and the
+    young generation collected every 50,000 allocations instead of 700. Measured on tests/timeline
+    and tests/gdpr: 59 s -> 43 s, the collector's own time 5.9 s -> 0.4 s (load ~5)."""
+    gc.enable()
+    freeze_what_exists()
+    collect_for_throughput()
+
+
+def freeze_what_exists() -> None:
+    """Leave every object alive now out of later collections (they walked it all, again and
+    again, as the session went on)."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_timeout_set_timer(item: pytest.Item, settings: object) -> bool | None:

@@ -63,12 +63,9 @@ def test_a_malformed_limit_is_refused(spec: str) -> None:
         parse_limits(spec)
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    settings = PlatformSettings(
-        crm_api_keys="k1:acme:viewer:dash,k2:acme:viewer:other",
-        crm_rate_limit="0.01/2",
-    )
+async def _limited_app(api_keys: str) -> FastAPI:
+    """An app whose callers have two requests each (then one per 100 s), counted in a store."""
+    settings = PlatformSettings(crm_api_keys=api_keys, crm_rate_limit="0.01/2")
     app = FastAPI()
     install_problem_handlers(app)
     app.state.authenticator = authenticator_for(settings)
@@ -77,6 +74,12 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     app.state.rate_limiter = StoreRateLimiter(
         Limit.parse(settings.crm_rate_limit), store=lambda: store
     )
+    return app
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    app = await _limited_app("k1:acme:viewer:dash,k2:acme:viewer:other")
 
     @app.get("/things")
     async def things(principal: ViewerAuth) -> dict[str, str]:
@@ -109,15 +112,7 @@ async def test_over_its_limit_a_key_gets_429_with_retry_after_as_problem_json(
 
 
 async def test_a_request_asking_for_its_caller_twice_spends_one_request_of_the_limit() -> None:
-    settings = PlatformSettings(crm_api_keys="k1:acme:admin:dash", crm_rate_limit="0.01/2")
-    app = FastAPI()
-    install_problem_handlers(app)
-    app.state.authenticator = authenticator_for(settings)
-    store = MemoryStore()
-    await store.start([RATE_LIMIT_COLLECTION])
-    app.state.rate_limiter = StoreRateLimiter(
-        Limit.parse(settings.crm_rate_limit), store=lambda: store
-    )
+    app = await _limited_app("k1:acme:admin:dash")
 
     # A role's dependency and the plain caller's (as the idempotency guard asks for it).
     @app.post("/things")

@@ -23,9 +23,13 @@ class _BuiltAtStartUp:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    """Nothing frozen during the test; the session's freeze (tests/conftest.py) put back after."""
+    frozen = gc.get_freeze_count() > 0
     gc.unfreeze()
     yield
     gc.unfreeze()
+    if frozen:  # without a collection first: late in a session it walks ~1M objects (~9 s)
+        gc.freeze()
 
 
 def _app(built: list[object]) -> FastAPI:

@@ -1,5 +1,5 @@
 """Bulk actions while they run: progress, cancel, a filter snapshot that does not drift, a restart
-in the middle, and 100,000 contacts."""
+in the middle, and a selection of many chunks (the 100,000-contact run is `make bench-bulk`)."""
 
 from __future__ import annotations
 
@@ -106,12 +106,13 @@ async def test_a_job_running_at_a_restart_resumes_where_it_stood(started: Starte
         assert sorted(e.key for e in updates) == sorted(ids)  # each contact changed once
 
 
-@pytest.mark.timeout(420)  # seeding included: ~50 s on two quiet cores, far more when loaded
-async def test_add_tags_over_100000_contacts_shows_progress_while_it_runs(
+async def test_add_tags_over_a_selection_of_many_chunks_shows_progress_while_it_runs(
     started: Started,
 ) -> None:
-    count = 100_000
-    async with started(chunk=500, pause=0.0) as harness:
+    # 60 chunks: the snapshot writes its chunks in two transactions (50 a write), and the job
+    # reports progress chunk by chunk while it runs.
+    count = 6_000
+    async with started(chunk=100, pause=0.0) as harness:
         await seed(harness.app, count)
         began = time.monotonic()
         job = await start_bulk(harness, action="add_tags", filter={}, params={"tags": ["Big"]})
@@ -121,8 +122,8 @@ async def test_add_tags_over_100000_contacts_shows_progress_while_it_runs(
             seen.append(state["processed"])
             if state["status"] != "running" and state["status"] != "queued":
                 break
-            assert time.monotonic() - began < 400, f"still at {state['processed']:,}"
-            await asyncio.sleep(0.5)
+            assert time.monotonic() - began < 100, f"still at {state['processed']:,}"
+            await asyncio.sleep(0.02)
         assert state["status"] == "completed"
         assert (state["total"], state["succeeded"]) == (count, count)
         assert any(0 < n < count for n in seen), seen

@@ -13,6 +13,7 @@ from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Contains, Cursor, Empty, Eq, In, Index, TextMatch
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_ids import read_id, store_ids_as_bytes, stored_id
+from tests.shared.storage.sqlite_people import person, started, written
 
 INDEXES = (
     Index(("owner",)),
@@ -25,17 +26,7 @@ SPECS = (CollectionSpec("people", indexes=INDEXES, empties=(Empty("owner"),)),)
 
 
 def _person(i: int) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "tenant": "t",
-        "name": f"Person {i}",
-        "owner": f"u{i % 2}",
-        "labels": ["vip"] if i % 3 == 0 else ["lead", f"n{i}"],
-        "keys": [f"k{i}"],
-        "search": f"person {i} ada" if i % 2 else f"person {i} grace",
-        "created_at": f"2025-01-{10 + i:02d}",
-        "version": 1,
-    }
+    return {**person(i), "keys": [f"k{i}"]}
 
 
 PEOPLE = [_person(i) for i in range(7)]
@@ -117,8 +108,7 @@ async def _answers(store: SqliteStore) -> dict[str, Any]:
 
 
 async def _written(path: Path) -> dict[str, Any]:
-    store = SqliteStore(path)
-    await store.start(SPECS)
+    store = await started(path, SPECS)
     try:
         async with store.transaction() as session:
             await session.insert_many("people", PEOPLE)
@@ -152,8 +142,7 @@ async def test_a_store_written_with_text_ids_is_migrated_and_answers_the_same(
     expected = await _written(path)
     _as_text_ids(path)
     for _ in range(2):  # the second start finds nothing left to do
-        store = SqliteStore(path)
-        await store.start(SPECS)
+        store = await started(path, SPECS)
         try:
             assert await _answers(store) == expected
             async with store.transaction() as session:  # the by-id entries are kept up again
@@ -195,8 +184,7 @@ async def test_an_interrupted_id_migration_resumes_where_it_stopped(tmp_path: Pa
         db.close()
     assert kinds == ["blob"] * 3 + ["text"] * 4  # the first batch committed, no more
 
-    store = SqliteStore(path)
-    await store.start(SPECS)
+    store = await started(path, SPECS)
     try:
         assert await _answers(store) == expected
     finally:
@@ -205,8 +193,7 @@ async def test_an_interrupted_id_migration_resumes_where_it_stopped(tmp_path: Pa
 
 
 async def test_ids_that_are_not_uuids_stay_text_and_sort_before_uuids(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "store.db")
-    await store.start(SPECS)
+    store = await started(tmp_path / "store.db", SPECS)
     uuid_first = {**PEOPLE[0], "id": "00000000-0000-7000-8000-000000000000"}
     others = [{**PEOPLE[1], "id": "zz"}, {**PEOPLE[2], "id": "a"}]
     try:
@@ -230,19 +217,12 @@ def _pages(path: Path) -> int:
 
 async def test_a_migrated_store_gives_back_the_bytes_it_freed(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
-    many = [{**_person(i), "id": new_id()} for i in range(3000)]
-    store = SqliteStore(path)
-    await store.start(SPECS)
-    try:
-        async with store.transaction() as session:
-            await session.insert_many("people", many)
-    finally:
-        await store.close()
+    many = [_person(i) for i in range(3000)]
+    await written(path, SPECS, many)
     _as_text_ids(path)
     before = _pages(path)
 
-    store = SqliteStore(path)
-    await store.start(SPECS)
+    store = await started(path, SPECS)
     try:
         async with store.reader() as session:
             assert await session.find("people", tenant="t", limit=5000) == many

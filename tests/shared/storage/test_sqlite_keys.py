@@ -21,6 +21,7 @@ from crm_shared.storage.sqlite_keys import (
     load_key_map,
     recode_documents,
 )
+from tests.shared.storage.sqlite_people import person, started, written
 
 INDEXES = (
     Index(("owner",)),
@@ -34,20 +35,7 @@ SPECS = (CollectionSpec("people", indexes=INDEXES, empties=EMPTIES),)
 PLAIN_SPECS = (CollectionSpec("people", indexes=INDEXES),)
 
 
-def _person(i: int) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "tenant": "t",
-        "name": f"Person {i}",
-        "owner": f"u{i % 2}",
-        "labels": ["vip"] if i % 3 == 0 else ["lead", f"n{i}"],
-        "search": f"person {i} ada" if i % 2 else f"person {i} grace",
-        "created_at": f"2025-01-{10 + i:02d}",
-        "version": 1,
-    }
-
-
-PEOPLE = [_person(i) for i in range(7)]
+PEOPLE = [person(i) for i in range(7)]
 
 
 def _stored(path: Path) -> dict[str, dict[str, Any]]:
@@ -69,11 +57,7 @@ def _side_entries(path: Path) -> list[tuple[Any, ...]]:
 
 async def _write_plain_store(path: Path) -> None:
     """A store as the code before short keys left it: plain names, no key tables."""
-    store = SqliteStore(path)
-    await store.start(PLAIN_SPECS)
-    async with store.transaction() as session:
-        await session.insert_many("people", PEOPLE)
-    await store.close()
+    await written(path, PLAIN_SPECS, PEOPLE)
     db = sqlite3.connect(path)
     try:
         db.execute("DROP TABLE _doc_keys")
@@ -122,8 +106,7 @@ async def test_declared_fields_are_stored_under_codes_and_read_back_by_name(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "store.db"
-    store = SqliteStore(path)
-    await store.start(SPECS)
+    store = await started(path, SPECS)
     odd: dict[str, Any] = {
         "id": new_id(),
         "tenant": "t",
@@ -160,16 +143,14 @@ async def test_a_store_written_with_plain_names_is_migrated_and_answers_the_same
 ) -> None:
     path = tmp_path / "store.db"
     await _write_plain_store(path)
-    before = SqliteStore(path)
-    await before.start(PLAIN_SPECS)
+    before = await started(path, PLAIN_SPECS)
     try:
         expected = await _answers(before)
     finally:
         await before.close()
 
     entries = _side_entries(path)
-    store = SqliteStore(path)
-    await store.start(SPECS)
+    store = await started(path, SPECS)
     try:
         assert await _answers(store) == expected
         assert _side_entries(path) == entries  # kept as they were, not derived again
@@ -211,8 +192,7 @@ async def test_an_interrupted_migration_resumes_where_it_stopped(tmp_path: Path)
     ordered = sorted(PEOPLE, key=lambda p: p["id"])
     assert [("0" in stored[p["id"]]) for p in ordered] == [True, True] + [False] * 5
 
-    store = SqliteStore(path)
-    await store.start(SPECS)
+    store = await started(path, SPECS)
     try:
         async with store.reader() as session:
             assert await session.find("people", tenant="t") == sorted(PEOPLE, key=lambda p: p["id"])
@@ -242,15 +222,10 @@ async def _recode_until_failure(conn: aiosqlite.Connection, keys: KeyMap, *, bat
 
 async def test_a_field_declared_later_is_migrated_to_its_code(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
-    first = SqliteStore(path)
-    await first.start((CollectionSpec("people", indexes=INDEXES, empties=EMPTIES[:1]),))
-    async with first.transaction() as session:
-        await session.insert_many("people", PEOPLE)
-    await first.close()
+    await written(path, (CollectionSpec("people", indexes=INDEXES, empties=EMPTIES[:1]),), PEOPLE)
     assert set(_stored(path)[PEOPLE[0]["id"]]) >= {"0", "labels", "search"}
 
-    store = SqliteStore(path)
-    await store.start(SPECS)
+    store = await started(path, SPECS)
     try:
         async with store.reader() as session:
             vip = await session.find("people", tenant="t", where=[Contains("labels", "vip")])
@@ -295,8 +270,7 @@ async def test_a_migration_resumed_with_more_declared_fields_ends_with_all_of_th
     finally:
         await conn.close()
 
-    store = SqliteStore(path)
-    await store.start(SPECS)
+    store = await started(path, SPECS)
     try:
         async with store.reader() as session:
             assert await session.find("people", tenant="t") == sorted(PEOPLE, key=lambda p: p["id"])
@@ -313,14 +287,8 @@ async def test_a_process_started_without_the_declared_fields_still_reads_their_c
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "store.db"
-    store = SqliteStore(path)
-    await store.start(SPECS)
-    async with store.transaction() as session:
-        await session.insert_many("people", PEOPLE)
-    await store.close()
-
-    bare = SqliteStore(path)
-    await bare.start(PLAIN_SPECS)
+    await written(path, SPECS, PEOPLE)
+    bare = await started(path, PLAIN_SPECS)
     try:
         async with bare.reader() as session:
             assert await session.get("people", tenant="t", id=PEOPLE[1]["id"]) == PEOPLE[1]

@@ -8,7 +8,8 @@ from typing import Any
 
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Contains, Cursor, Eq, In, Index, Range
-from crm_shared.storage.sqlite import SqliteStore
+from tests.shared.storage.sqlite_people import started as _started
+from tests.shared.storage.sqlite_people import written
 
 FULL = (
     CollectionSpec("people", indexes=(Index(("left_at",)), Index(("tags",), multi_value="array"))),
@@ -43,12 +44,6 @@ def _side_entries(path: Path, entry_path: str) -> int:
         return int(db.execute(sql, (entry_path,)).fetchone()[0])
     finally:
         db.close()
-
-
-async def _started(path: Path, specs: tuple[CollectionSpec, ...]) -> SqliteStore:
-    store = SqliteStore(path)
-    await store.start(specs)
-    return store
 
 
 async def test_a_sparse_index_holds_only_documents_with_a_value_and_serves_value_queries(
@@ -93,10 +88,7 @@ async def test_a_sparse_index_holds_only_documents_with_a_value_and_serves_value
 
 async def test_an_old_full_index_becomes_sparse_once_and_stays_so(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
-    store = await _started(path, FULL)
-    async with store.transaction() as session:
-        await session.insert_many("people", [_person("2026-01-01"), _person(None)])
-    await store.close()
+    await written(path, FULL, [_person("2026-01-01"), _person(None)])
     assert " WHERE " not in _schema(path)["people_ix_left_at"]
     for _ in range(2):  # idempotent: a second start changes nothing
         store = await _started(path, SPARSE)
@@ -165,10 +157,7 @@ async def test_a_sort_only_index_loses_its_trailing_id_once_and_still_sorts(tmp_
     people = [
         {"id": new_id(), "tenant": "t", "joined": joined} for joined in ("b", "a", "b", "c", "a")
     ]
-    store = await _started(path, with_id)
-    async with store.transaction() as session:
-        await session.insert_many("people", people)
-    await store.close()
+    await written(path, with_id, people)
     assert _schema(path)["people_ix_joined"].endswith(", id)")
 
     versions = []
