@@ -64,7 +64,7 @@ def test_a_malformed_limit_is_refused(spec: str) -> None:
 
 
 async def _limited_app(api_keys: str) -> FastAPI:
-    """An app whose callers have two requests each (then one per 100 s), counted in a store."""
+    """An app whose callers have two requests each (then one per 100 s), counted in its store."""
     settings = PlatformSettings(crm_api_keys=api_keys, crm_rate_limit="0.01/2")
     app = FastAPI()
     install_problem_handlers(app)
@@ -74,6 +74,7 @@ async def _limited_app(api_keys: str) -> FastAPI:
     app.state.rate_limiter = StoreRateLimiter(
         Limit.parse(settings.crm_rate_limit), store=lambda: store
     )
+    app.state.store = store
     return app
 
 
@@ -84,8 +85,6 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     @app.get("/things")
     async def things(principal: ViewerAuth) -> dict[str, str]:
         return {"tenant": principal.tenant}
-
-    app.state.store = store
 
     @app.get("/things-with-store")
     async def things_with_store(caller: ViewerWithStore) -> dict[str, str]:
