@@ -61,6 +61,28 @@ def test_match_keys_hold_every_identifier_and_swap_free_name_blocks() -> None:
     assert {"n:robert smith", "s:R163 S530"} <= set(swapped)
 
 
+def test_match_keys_list_each_email_and_phone_once_sorted_with_or_without_additional_ones() -> None:
+    alone = match_keys({"email": "bob@acme.com", "emails": [], "phone": None, "phones": None})
+    assert alone == ["e:bob@acme.com"]
+    keys = match_keys(
+        {
+            "email": "bob@acme.com",
+            "emails": ["zed@x.io", "", "bob@acme.com", "a@x.io"],
+            "phone": None,
+            "phones": ["+14155550101", "+14155550100", "+14155550101"],
+            "external_ids": {},
+        }
+    )
+    assert keys == [
+        "e:a@x.io",
+        "e:bob@acme.com",
+        "e:zed@x.io",
+        "p:+14155550100",
+        "p:+14155550101",
+    ]
+    assert match_keys({"email": "", "phone": "", "external_ids": None}) == []
+
+
 def test_identifiers_score_high_and_name_alone_needs_corroboration() -> None:
     ada = _p("1", name="Ada Lovelace", email="ada@acme.com", company="Acme")
     assert score_pair(ada, _p("2", name="Someone", emails=["ada@acme.com"])) is not None
