@@ -252,3 +252,15 @@ def test_the_weak_block_keys_are_those_a_name_is_stored_with() -> None:
         ]
         assert list(weak_block_keys(tokens)) == stored
     assert weak_block_keys(name_tokens("Bob Dylan")) == ("l:dylan r", "f:robert d")
+
+
+def test_match_profile_domains_are_the_distinct_work_domains_of_the_emails() -> None:
+    def domains(*emails: str) -> tuple[str, ...]:
+        doc = {"id": "c", "name": "Ada", "email": emails[0], "emails": list(emails[1:])}
+        return match_profile(doc).domains
+
+    assert domains("ada@acme.com") == ("acme.com",)
+    assert domains("ada@gmail.com") == ()
+    # In the order of the sorted email keys they are read from.
+    many = domains("ada@gmail.com", "ada@work.io", "a@acme.com", "b@work.io")
+    assert many == ("acme.com", "work.io")

@@ -51,6 +51,16 @@ def _domain(email: str) -> str | None:
     return None if not domain or is_free_mail(domain) else domain
 
 
+def _work_domains(emails: list[str]) -> tuple[str, ...]:
+    """The distinct work (not free-mail) domains of the emails, in order."""
+    # Most contacts hold one address: no generator and dict for it (a re-match round builds
+    # a profile for each of its contacts and of their blocks' holders).
+    if len(emails) == 1:
+        domain = _domain(emails[0])
+        return (domain,) if domain else ()
+    return tuple(dict.fromkeys(d for e in emails if (d := _domain(e))))
+
+
 def match_profile(doc: Mapping[str, Any]) -> MatchProfile:
     """The matching view of a contact document (or of a validated profile with an id).
 
@@ -79,7 +89,7 @@ def match_profile(doc: Mapping[str, Any]) -> MatchProfile:
         name_key=" ".join(sorted(tokens)),
         company=fold(doc.get("company") or ""),
         emails=tuple(emails),
-        domains=tuple(dict.fromkeys(d for e in emails if (d := _domain(e)))) if emails else (),
+        domains=_work_domains(emails),
         phones=tuple(phones),
         external_ids=tuple(external_ids),
         keys=keys,
