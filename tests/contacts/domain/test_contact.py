@@ -11,6 +11,7 @@ from crm_contacts.domain.contact import (
     new_contact,
     public_view,
     refresh_derived,
+    search_text,
 )
 from crm_shared.identity import PersonIdentifiers, identifier_hash, person_hashes
 
@@ -164,3 +165,19 @@ def test_refresh_derived_for_some_fields_fills_a_derived_field_the_document_lack
     del doc["match_keys"]
     refresh_derived(doc, {"company"})
     assert doc["match_keys"][0] == "e:ada@example.com"
+
+
+def test_search_text_folds_each_part_as_a_query_is_folded_accented_or_not() -> None:
+    doc = {
+        "name": "  Ødegaard   STRAßE ",
+        "email": "Martin@Example.COM",
+        "phone_raw": "020 7946-0958",
+        "company": "Zoë  Ltd",
+        "emails": ["  "],
+    }
+    assert search_text(doc) == (
+        "odegaard strasse martin@example.com 020 7946-0958 zoe ltd 02079460958"
+    )
+    assert search_text({"name": "Ada  LOVELACE", "company": "Analytical"}) == (
+        "ada lovelace analytical"
+    )

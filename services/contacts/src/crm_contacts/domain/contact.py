@@ -42,7 +42,15 @@ def search_text(doc: Mapping[str, Any]) -> str:
         # ASCII path), which skips a cache look-up per part (an import calls this per row).
         return " ".join(joined.lower().split())
     # Folded as queries are (text_query), transliterating too: "odegaard" finds "Ødegaard".
-    return " ".join(folded for p in present if (folded := search_fold(p)))
+    # Only the parts that are not ASCII need search_fold: the others (emails, phones, most
+    # companies) fold as above, without a cache look-up (and a miss) each.
+    words: list[str] = []
+    for part in present:
+        if part.isascii():
+            words += part.lower().split()
+        elif folded := search_fold(part):
+            words.append(folded)
+    return " ".join(words)
 
 
 _NON_DIGITS = re.compile(r"[^0-9]")
