@@ -85,3 +85,22 @@ def test_a_short_valid_number_is_hashed_in_both_forms_though_it_has_few_digits()
         identifier_hash(KEY, "phone", "+6837012"),
         identifier_hash(KEY, "phone", "7012"),
     }
+
+
+def test_of_contact_keeps_the_non_blank_texts_of_each_field_and_its_list() -> None:
+    alone = PersonIdentifiers.of_contact(
+        {"email": " ada@example.com ", "emails": [], "phone": "", "phones": None}
+    )
+    assert alone.emails == (" ada@example.com ",) and alone.e164 == () and alone.typed == ()
+    both = PersonIdentifiers.of_contact(
+        {
+            "email": None,
+            "emails": ["a@x.io", " ", 7, "b@x.io"],
+            "phone": "+14155550100",
+            "phones": ("+14155550101",),
+            "phone_raw": 5,
+        }
+    )
+    assert both.emails == ("a@x.io", "b@x.io")
+    assert both.e164 == ("+14155550100", "+14155550101")
+    assert both.typed == ()

@@ -279,7 +279,9 @@ def identifier_hash(key: bytes, kind: IdentifierKind, value: str) -> str:
 
 def _texts(first: object, more: object) -> tuple[str, ...]:
     """The non-blank texts of a single field and its list field (a contact's primary + others)."""
-    values = (first, *more) if isinstance(more, list | tuple) and more else (first,)
+    if not more:  # no others (nearly every import row): no tuple to build and filter
+        return (first,) if isinstance(first, str) and first.strip() else ()
+    values = (first, *more) if isinstance(more, list | tuple) else (first,)
     return tuple(v for v in values if isinstance(v, str) and v.strip())
 
 

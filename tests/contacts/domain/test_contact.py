@@ -11,6 +11,7 @@ from crm_contacts.domain.contact import (
     new_contact,
     public_view,
     refresh_derived,
+    search_text,
 )
 from crm_shared.identity import PersonIdentifiers, identifier_hash, person_hashes
 
@@ -114,3 +115,69 @@ def test_refresh_derived_drops_the_email_fields_older_code_stored() -> None:
     fresh = refresh_derived(old)  # type: ignore[arg-type]
     assert "email_norm" not in fresh and "emails_norm" not in fresh
     assert fresh["email"] == "ada@example.com"
+
+
+_DERIVED = ("tags_norm", "search_text", "name_sort", "match_keys")
+
+
+def test_apply_profile_derives_what_a_full_refresh_derives_for_every_kind_of_change() -> None:
+    doc = _contact(
+        email="ada@example.com",
+        phone="+14155552671",
+        phone_raw="415 555 2671",
+        company="Analytical",
+        tags=["VIP"],
+        external_ids={"crm": "7"},
+    )
+    changes: list[dict[str, Any]] = [
+        {"company": "Babbage & Co"},
+        {"name": "Augusta King"},
+        {"email": "augusta@example.org"},
+        {"emails": ["ada@work.example"]},
+        {"phone": "+442079460958", "phone_raw": "020 7946 0958"},
+        {"phones": ["+14155550000"], "phones_raw": ["(415) 555-0000"]},
+        {"tags": ["Partner"]},
+        {"external_ids": {"erp": "A-1"}},
+        {"timezone": "Europe/London", "custom_fields": {"seats": 5}},
+    ]
+    for change in changes:
+        updated, changed = apply_profile(doc, change, merge_tags_=True)
+        assert changed, change
+        full = refresh_derived(dict(updated))
+        assert {f: updated[f] for f in _DERIVED} == {f: full[f] for f in _DERIVED}, change
+
+
+def test_refresh_derived_for_some_changed_fields_keeps_the_others_as_they_were() -> None:
+    doc = _contact(email="ada@example.com", company="Analytical")
+    doc["match_keys"] = ["kept"]  # not recomputed: the company is no input of the match keys
+    refresh_derived(doc, {"company"})
+    assert doc["match_keys"] == ["kept"]
+    assert "analytical" in doc["search_text"]
+    doc["company"] = "Babbage"
+    refresh_derived(doc, {"company"})
+    assert "babbage" in doc["search_text"] and "analytical" not in doc["search_text"]
+    refresh_derived(doc, {"name"})
+    assert doc["match_keys"][0] == "e:ada@example.com"
+
+
+def test_refresh_derived_for_some_fields_fills_a_derived_field_the_document_lacks() -> None:
+    doc = _contact(email="ada@example.com")
+    del doc["match_keys"]
+    refresh_derived(doc, {"company"})
+    assert doc["match_keys"][0] == "e:ada@example.com"
+
+
+def test_search_text_folds_each_part_as_a_query_is_folded_accented_or_not() -> None:
+    doc = {
+        "name": "  Ødegaard   STRAßE ",
+        "email": "Martin@Example.COM",
+        "phone_raw": "020 7946-0958",
+        "company": "Zoë  Ltd",
+        "emails": ["  "],
+    }
+    assert search_text(doc) == (
+        "odegaard strasse martin@example.com 020 7946-0958 zoe ltd 02079460958"
+    )
+    assert search_text({"name": "Ada  LOVELACE", "company": "Analytical"}) == (
+        "ada lovelace analytical"
+    )

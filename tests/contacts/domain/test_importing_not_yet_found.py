@@ -7,6 +7,7 @@ from typing import Any
 from crm_contacts.domain.importing import (
     PreparedRow,
     existing_by_identifiers,
+    match_keys,
     not_yet_found,
 )
 from crm_shared.events.imports import MatchIdentifier
@@ -54,3 +55,22 @@ def _only(row: PreparedRow, identifier: MatchIdentifier) -> dict[str, Any]:
     profile = row.profile or {}
     field = "external_ids" if identifier == "external_id" else identifier
     return {field: profile[field]} if field in profile else {}
+
+
+def test_the_batch_looks_up_each_valid_rows_keys_once_identifier_by_identifier() -> None:
+    again = [*ROWS, PreparedRow(7, {"email": "ada@example.com", "phone": ""})]
+    assert match_keys(again) == [
+        "e:ada@example.com",
+        "e:countess@example.com",
+        "e:grace@example.com",
+        "p:+14155550199",
+        "p:+14155550101",
+        "p:+14155550100",
+    ]
+    assert match_keys(again, ("external_id", "email")) == [
+        "x:hubspot:h-1",
+        "x:hubspot:h-2",
+        "e:ada@example.com",
+        "e:countess@example.com",
+        "e:grace@example.com",
+    ]

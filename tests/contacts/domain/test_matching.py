@@ -61,6 +61,28 @@ def test_match_keys_hold_every_identifier_and_swap_free_name_blocks() -> None:
     assert {"n:robert smith", "s:R163 S530"} <= set(swapped)
 
 
+def test_match_keys_list_each_email_and_phone_once_sorted_with_or_without_additional_ones() -> None:
+    alone = match_keys({"email": "bob@acme.com", "emails": [], "phone": None, "phones": None})
+    assert alone == ["e:bob@acme.com"]
+    keys = match_keys(
+        {
+            "email": "bob@acme.com",
+            "emails": ["zed@x.io", "", "bob@acme.com", "a@x.io"],
+            "phone": None,
+            "phones": ["+14155550101", "+14155550100", "+14155550101"],
+            "external_ids": {},
+        }
+    )
+    assert keys == [
+        "e:a@x.io",
+        "e:bob@acme.com",
+        "e:zed@x.io",
+        "p:+14155550100",
+        "p:+14155550101",
+    ]
+    assert match_keys({"email": "", "phone": "", "external_ids": None}) == []
+
+
 def test_identifiers_score_high_and_name_alone_needs_corroboration() -> None:
     ada = _p("1", name="Ada Lovelace", email="ada@acme.com", company="Acme")
     assert score_pair(ada, _p("2", name="Someone", emails=["ada@acme.com"])) is not None
@@ -230,3 +252,15 @@ def test_the_weak_block_keys_are_those_a_name_is_stored_with() -> None:
         ]
         assert list(weak_block_keys(tokens)) == stored
     assert weak_block_keys(name_tokens("Bob Dylan")) == ("l:dylan r", "f:robert d")
+
+
+def test_match_profile_domains_are_the_distinct_work_domains_of_the_emails() -> None:
+    def domains(*emails: str) -> tuple[str, ...]:
+        doc = {"id": "c", "name": "Ada", "email": emails[0], "emails": list(emails[1:])}
+        return match_profile(doc).domains
+
+    assert domains("ada@acme.com") == ("acme.com",)
+    assert domains("ada@gmail.com") == ()
+    # In the order of the sorted email keys they are read from.
+    many = domains("ada@gmail.com", "ada@work.io", "a@acme.com", "b@work.io")
+    assert many == ("acme.com", "work.io")

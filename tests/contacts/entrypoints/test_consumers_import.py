@@ -213,3 +213,16 @@ async def test_a_batch_sent_again_is_answered_again_and_applied_once(harness: Ha
     )
     assert [c["id"] for c in listed.json()["items"]] == [statuses[0][2]]
     assert len(await harness.outbox(ContactCreated.event_type)) == 1
+
+
+async def test_a_batch_creating_hundreds_gives_each_row_its_own_id_in_row_order(
+    harness: Harness,
+) -> None:
+    # More rows than the planner makes ids for at once: the later draws continue the order.
+    rows = [{"name": f"Person {n}", "email": f"p{n}@example.com"} for n in range(300)]
+    await harness.handle(envelope(import_batch(rows, policy="skip")))
+    results = await _results(harness)
+    assert [r["status"] for r in results] == ["created"] * 300
+    ids = [r["contact_id"] for r in results]
+    assert len(set(ids)) == 300
+    assert ids == sorted(ids)  # time-ordered ids, made in row order

@@ -1,9 +1,10 @@
 """Which generation of derived fields a stored contact holds, and bringing one up to date.
 
 The derived fields (`refresh_derived`: folded emails, tags and search text, the sort name, the
-matching keys) are recomputed at every write, so contacts written by older code keep what that
-code derived until they are next written. When what is derived changes, the version below goes
-up and the backfill (service_layer/derived_backfill.py) rewrites each tenant's contacts once.
+matching keys) are recomputed at every write, a profile change (`apply_profile`) recomputing
+only those read from the fields it changed, so contacts written by older code keep what that
+code derived until a write reaches it. When what is derived changes, the version below goes up
+and the backfill (service_layer/derived_backfill.py) rewrites each tenant's contacts once.
 """
 
 from __future__ import annotations

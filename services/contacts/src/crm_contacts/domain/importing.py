@@ -91,6 +91,8 @@ def external_ref(row: ImportRow) -> tuple[ExternalRef | None, list[str]]:
     warning per id left out (the row goes on without it)."""
     found: ExternalRef | None = None
     warnings: list[str] = []
+    if not row.external_ids:
+        return found, warnings  # most rows: no other system's id
     for system, external_id in row.external_ids.items():
         value = external_id.strip()
         if not value:
@@ -224,6 +226,13 @@ def match_keys(
     keys: dict[str, None] = {}
     for identifier in match_on:
         prefix = prefixes.get(identifier, "")
+        if identifier != "external_id":  # one value a row (`_keys`), read without a list each
+            keys.update(
+                (prefix + value, None)
+                for row in rows
+                if row.profile and (value := row.profile.get(identifier))
+            )
+            continue
         for row in rows:
             if row.profile:
                 keys.update((prefix + key, None) for key in _keys(row.profile, identifier))

@@ -121,6 +121,8 @@ def _wins(current: Any, times: Mapping[str, str], name: str, at: str) -> bool:
 
 def _added(current: list[str], primary: Any, new: Sequence[Any]) -> list[str] | None:
     """`current` plus the values of `new` it lacks (primary left out, at most 10); None if same."""
+    if not current and not any(v and v != primary for v in new):
+        return None  # nothing held, nothing added: an import row's usual case, without a list
     merged = unique([*current, *(v for v in new if v and v != primary)])[:ADDITIONAL_MAX]
     return merged if merged != current else None
 

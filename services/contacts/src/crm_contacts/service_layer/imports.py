@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -51,6 +51,8 @@ _ALL_HOLDERS = 10_000_000
 # A batch whose contacts keep changing under it is planned again from a fresh read this many
 # times; then the error reaches the consumer, which retries the message with backoff.
 _CONFLICT_ATTEMPTS = 3
+# New contact ids made together while a batch is planned (one read of the OS's randomness).
+_IDS_AT_ONCE = 128
 
 
 def _tag_names(prepared: list[PreparedRow], targets: Iterable[dict[str, Any]]) -> list[str]:
@@ -245,8 +247,6 @@ async def plan_rows(
     rules = await load_policy(session, tenant, tag_names=_tag_names(prepared, existing.contacts()))
     # The stored documents before the batch: planning notes its own writes in `existing`.
     originals = existing.contacts()
-    # Ids for every row that may create a contact, made at once (in order, as one by one).
-    new_contact_ids = iter(new_ids(len(prepared)))
     plan = plan_batch(
         prepared,
         tenant=tenant,
@@ -254,12 +254,27 @@ async def plan_rows(
         existing=existing,
         suppressed=suppressed,
         now=now,
-        new_id=new_contact_ids.__next__,
+        new_id=_id_supply(min(len(prepared), _IDS_AT_ONCE)),
         rules=rules,
         occurred_at=occurred_at,
         check_storable=check_storable,
     )
     return PlannedBatch(plan, originals, rules)
+
+
+def _id_supply(at_once: int) -> Callable[[], str]:
+    """New contact ids on demand, `at_once` made together (in order, as one by one): a batch
+    whose rows all update contacts makes none (a thousand ids were ~1.2 us of CPU per row)."""
+    made: Iterator[str] = iter(())
+
+    def next_id() -> str:
+        nonlocal made
+        for contact_id in made:
+            return contact_id
+        made = iter(new_ids(max(at_once, 1)))
+        return next(made)
+
+    return next_id
 
 
 async def _holders(
