@@ -47,6 +47,7 @@ from crm_contacts.service_layer.duplicates import (
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_keys import stored_path
+from crm_shared.storage.sqlite_multi import entry_hash
 
 IMPORT_BATCH = 1_000
 JOB = "bench-import"
@@ -165,7 +166,9 @@ def measure_ceiling(path: Path, ids: list[str]) -> float:
                 for start in range(0, len(values), 500):  # the service's IN lists
                     part = values[start : start + 500]
                     sql = query.format(marks=", ".join("?" for _ in part), **paths)
-                    for row in db.execute(sql, [TENANT, TENANT, "match_keys", *part]):
+                    # Match keys are held hashed (sqlite_multi.py), the service's as here.
+                    hashes = map(entry_hash, part)
+                    for row in db.execute(sql, [TENANT, TENANT, "match_keys", *hashes]):
                         if len(row) > 3:
                             orjson.loads(row[3])
                         rows += 1

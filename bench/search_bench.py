@@ -49,6 +49,7 @@ from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_keys import stored_path
+from crm_shared.storage.sqlite_multi import entry_hash
 from crm_shared.storage.sqlite_text import match_expression
 from crm_shared.text import search_fold
 
@@ -212,9 +213,12 @@ def _time_sql(db: sqlite3.Connection, sql: str, values: list[tuple[Any, ...]]) -
 LIVE = "json_extract(c.doc, '{deleted}') IS NULL AND json_extract(c.doc, '{erased}') IS NULL"
 # The side table's entries are (key, value, row key); a key names a (tenant, path).
 _KEY = "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = '{path}')"
+# Match keys are held hashed (sqlite_multi.py): the email's key is hashed here as the service
+# does, and its candidates checked on their documents' keys.
 CEILING_EMAIL = (
     "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c ON c.n = d.e_ref "
-    f"WHERE d.e_key = {_KEY.format(path='match_keys')} AND d.e_value = 'e:' || ? "
+    f"WHERE d.e_key = {_KEY.format(path='match_keys')} AND d.e_value = ? "
+    "AND EXISTS (SELECT 1 FROM json_each(c.doc, '{match_keys}') WHERE value = 'e:' || ?) "
     f"AND {LIVE} ORDER BY c.id LIMIT 51"
 )
 # Match keys name contacts by row key (lookup-only), tags by id: a tag's entries are in id order.
@@ -384,10 +388,11 @@ def _time_ceilings(
                 ("deleted", "deleted_at"),
                 ("erased", "erased_at"),
                 ("plan", "custom_fields.plan"),
+                ("match_keys", "match_keys"),
             )
         }
         by_email = CEILING_EMAIL.format(**paths)
-        email = _time_sql(db, by_email, [(TENANT, e) for e in lookups])
+        email = _time_sql(db, by_email, [(TENANT, entry_hash(f"e:{e}"), e) for e in lookups])
         by_tag = CEILING_TAG_PLAN.format(**paths)
         tag = _time_sql(db, by_tag, [(TENANT, fold(t), TENANT, p, TENANT, p) for t, p in combos])
     finally:

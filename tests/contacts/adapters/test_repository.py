@@ -84,7 +84,8 @@ async def test_email_lookups_read_the_match_keys_index_not_the_tenant(store: Sql
     assert len(finds) == 2
     for sql in finds:
         async with conn.execute(f"EXPLAIN QUERY PLAN {sql}") as cursor:
-            plan = " ".join(str(row) for row in await cursor.fetchall())
+            steps = [tuple(row) for row in await cursor.fetchall()]
+        plan = " ".join(str(step) for step in steps)
         # The side table, searched by name or as `d`, the entries a page is read off.
         reads_side_table = "mv_contacts" in plan or (
             "FROM mv_contacts AS d" in sql and "SEARCH d USING PRIMARY KEY" in plan
@@ -93,7 +94,14 @@ async def test_email_lookups_read_the_match_keys_index_not_the_tenant(store: Sql
         # Contacts are read by key, never by walking the tenant's (tenant, id) index; a
         # contact's own entry is checked by one primary-key seek, not a walk of the value's.
         assert "(tenant=?)'" not in plan, plan
-        assert "CORRELATED" not in plan or "(e_key=? AND e_value=? AND e_ref=?)" in plan, plan
+        # Per contact read, a correlated subquery may only be that seek, or the check of the
+        # email's key among the contact's own (match keys are held hashed: sqlite_multi.py).
+        correlated = {step[0] for step in steps if "CORRELATED" in step[3]}
+        for step in steps:
+            if step[1] in correlated:
+                assert "(e_key=? AND e_value=? AND e_ref=?)" in step[3] or step[3].startswith(
+                    "SCAN je VIRTUAL TABLE"
+                ), plan
 
 
 async def test_a_secondary_email_is_not_taken_for_a_primary_one(store: SqliteStore) -> None:

@@ -19,6 +19,7 @@ from crm_shared.storage import CollectionSpec, Contains, DuplicateKeyError, Eq, 
 from crm_shared.storage.sqlite import SqliteStore
 from tests.shared.storage.sqlite_entry_tables import (
     ENTRY_NAMES,
+    OLDER_ENTRY_NAMES,
     SPECS,
     T,
     changed,
@@ -212,7 +213,7 @@ def _lay_out_as_older_code(path: Path) -> None:
     db = sqlite3.connect(path)
     try:
         db.execute("DROP TABLE _filled_entries")
-        for name in ENTRY_NAMES:
+        for name in OLDER_ENTRY_NAMES:
             if name.startswith("mv_"):
                 body = "INSERT OR IGNORE INTO mv_people VALUES (999999, 'stale', OLD.id);"
             else:

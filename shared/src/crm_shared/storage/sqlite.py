@@ -24,6 +24,7 @@ from crm_shared.storage.json_pages import path_tree
 from crm_shared.storage.leases import Lease, decide
 from crm_shared.storage.port import (
     CollectionSpec,
+    Contains,
     Cursor,
     DuplicateKeyError,
     In,
@@ -78,6 +79,7 @@ from crm_shared.storage.sqlite_reads import fetch_all
 from crm_shared.storage.sqlite_replace import Coder, Replacing, replace_documents
 from crm_shared.storage.sqlite_sent import SentEntries
 from crm_shared.storage.sqlite_sql import bind as _bind
+from crm_shared.storage.sqlite_sql import condition_sql
 from crm_shared.storage.sqlite_sql import field_expr as _expr
 from crm_shared.storage.sqlite_sql import table_name as _table
 from crm_shared.storage.sqlite_sql import where_sql as _where_clause
@@ -245,14 +247,24 @@ class SqliteSession:
             keys=codec.keys,
         )
         on_entries: list[Where] = []
+        # What the entries leading the page hold as hashes (sqlite_multi.py): checked on the
+        # documents, never probed again per row.
+        rechecked: list[Where] = []
         if isinstance(source, EntrySet):
             # The side table already selects the ContainsAny: probing it again per row is slow.
             multi = self._multi[collection]
+            rechecked = [c for c in where if multi.entry_set(c) == source]
             where = [c for c in where if multi.entry_set(c) != source]
         elif isinstance(source, Entry):
-            on_entries, where = entry_driven(source, where, self._multi[collection])
+            multi = self._multi[collection]
+            rechecked = [c for c in where if isinstance(c, Contains) and multi.entry(c) == source]
+            on_entries, where = entry_driven(source, where, multi)
+        if not (isinstance(source, (Entry, EntrySet)) and multi.hashed(source.path)):
+            rechecked = []
         params: list[Any] = []
         clause = _where_clause(tenant, where, params, self._multi.get(collection), codec.keys)
+        for cond in rechecked:
+            clause += " AND " + condition_sql(cond, params, keys=codec.keys)
         if source == _table(collection) and (text := self._text.get(collection)):
             lead_params: list[Any] = []
             source, lead = await self._text_source(text, where, source, lead_params)
@@ -725,7 +737,7 @@ class SqliteStore:
                 known = self._multi.get(spec.name)
                 roots = {**known.roots, **multi.roots} if known else multi.roots
                 by_row_key = known.by_row_key | multi.by_row_key if known else multi.by_row_key
-                self._multi[spec.name] = MultiValueIndexes(spec.name, roots, by_row_key)
+                self._multi[spec.name] = MultiValueIndexes(spec.name, roots, by_row_key, keys)
         await drop_retired_indexes(w, specs)
         for name in dict.fromkeys(spec.name for spec in specs):
             fields = text_fields(specs, name)

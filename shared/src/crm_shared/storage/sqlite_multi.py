@@ -8,7 +8,10 @@ per element (path "tags"); for an "object" index on `custom_fields`, one per sca
 full were ~20 bytes of every entry). `ref` names the document: its id, so the entries of one value
 come in id order and a page in id order reads straight off them; or, for a lookup-only index
 (`Index.lookup_only`: match keys, six entries a contact), its integer row key `n`, a fifth of the
-id's bytes, whose pages in id order are sorted instead. Inserts, replaces and deletes write
+id's bytes, whose pages in id order are sorted instead; its text values are held as a 47-bit
+hash (`entry_hash`: 6 bytes, not a match key's ~15 characters), so a look-up's entries are
+candidates that every query checks again on their documents (`probe`, and the page paths in
+sqlite.py). Inserts, replaces and deletes write
 their entries from Python inside the writing transaction (a trigger would parse each document's
 JSON again in SQL: on inserts that made bulk imports three times slower, an update trigger read
 the old and the new JSON of every row: sqlite_replace.py, and a delete trigger cost a delete
@@ -23,9 +26,10 @@ matches (an array holding it has them too); a page read from them still applies 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,9 +57,23 @@ _SKIP = object()
 # The version of the side table's layout this code writes; the earlier ones', oldest first.
 # An index's entries (and the triggers older code kept them with) are named by its version.
 ENTRIES_VERSION = "_v3"
-_VERSIONS = ("", "_v2", ENTRIES_VERSION, f"{ENTRIES_VERSION}_n")
+_VERSIONS = ("", "_v2", ENTRIES_VERSION, f"{ENTRIES_VERSION}_n", f"{ENTRIES_VERSION}_nh")
+# The SQL function filling a lookup-only index's entries from stored documents (`entry_hash`).
+HASH_SQL = "crm_entry_hash"
+# 47 bits: SQLite stores a non-negative integer below 2**47 in 6 bytes. At a million contacts'
+# two million distinct match keys a look-up meets another key's hash about once in 70 million.
+_HASH_SHIFT = 64 - 47
 # Side-table rows as Python writes them: (key code, value, document id or row key).
 SideRow = tuple[int, Any, "str | int"]
+
+
+def entry_hash(text: str) -> int:
+    """The value a lookup-only index's entry holds for a text value: a 47-bit hash of it.
+
+    Deterministic across processes and versions (blake2b, not `hash`): entries outlive them.
+    """
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest) >> _HASH_SHIFT
 
 
 def side_table(collection: str) -> str:
@@ -134,8 +152,11 @@ class MultiValueIndexes:
 
     collection: str
     roots: dict[str, MultiValue]
-    # The lookup-only roots: their entries name documents by row key (see the module's doc).
+    # The lookup-only roots: their entries name documents by row key and hold text values
+    # hashed (see the module's doc).
     by_row_key: frozenset[str] = frozenset()
+    # The stored documents' short keys: a hashed look-up is checked again on the document.
+    doc_keys: KeyMap = NO_KEYS
     _split: tuple[_Root, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -182,6 +203,17 @@ class MultiValueIndexes:
         """The documents' column the entries at `path` name them by."""
         return ref_column(not self.in_id_order(path))
 
+    def hashed(self, path: str) -> bool:
+        """Whether the entries at `path` hold text values hashed (candidates, not matches)."""
+        root = self.root_of(path)
+        return root is not None and root in self.by_row_key
+
+    def stored(self, path: str, value: Any, bind: Callable[[Any], Any]) -> Any:
+        """A value as the entries at `path` hold it (`bind`: as SQL compares it otherwise)."""
+        if isinstance(value, str) and self.hashed(path):
+            return entry_hash(value)
+        return bind(value)
+
     def entry(self, cond: Where) -> Entry | None:
         """The entries holding every match of an equality condition, if the side table has them."""
         match cond:
@@ -221,12 +253,21 @@ class MultiValueIndexes:
             return None
         if not values:
             return "0"
-        params.extend([tenant, path, *(bind(v) for v in values)])
+        hashed = self.hashed(path)
+        params.extend([tenant, path, *(self.stored(path, v, bind) for v in values)])
         marks = ", ".join("?" for _ in values)
         # The outer row's id or key: side-table columns are all prefixed, so no clash.
-        return (
+        test = (
             f"EXISTS (SELECT 1 FROM {self.table} WHERE e_key = {key_code_sql(self.collection)} "
             f"AND e_value IN ({marks}) AND e_ref = {ref or _seekable(self.ref(path))})"
+        )
+        if not hashed:
+            return test
+        # A hash's entries are candidates: the values are checked on the document too.
+        params.extend(bind(v) for v in values)
+        return (
+            f"({test} AND EXISTS (SELECT 1 FROM json_each(doc, '{self.doc_keys.path(path)}') AS je "
+            f"WHERE je.value IN ({marks})))"
         )
 
     def rows(self, doc: Mapping[str, Any], n: int) -> Iterator[tuple[str, Any, str | int]]:
@@ -241,7 +282,7 @@ class MultiValueIndexes:
             if value is not None:
                 ref: str | int = n if spec.by_row_key else doc["id"]
                 for path, atom in _entries(value, spec.root, nested=spec.nested):
-                    yield path, atom, ref
+                    yield path, _held(atom, hashed=spec.by_row_key), ref
 
     def changed_rows(
         self, old: Mapping[str, Any], new: Mapping[str, Any], n: int
@@ -260,9 +301,15 @@ class MultiValueIndexes:
                 if value is not None:
                     ref: str | int = n if spec.by_row_key else doc["id"]
                     into.update(
-                        (p, a, ref) for p, a in _entries(value, spec.root, nested=spec.nested)
+                        (p, _held(a, hashed=spec.by_row_key), ref)
+                        for p, a in _entries(value, spec.root, nested=spec.nested)
                     )
         return held, wanted
+
+
+def _held(atom: Any, *, hashed: bool) -> Any:
+    """An entry's value as the side table holds it: text hashed for a lookup-only index."""
+    return entry_hash(atom) if hashed and type(atom) is str else atom
 
 
 def _read(doc: Mapping[str, Any], parts: Sequence[str]) -> Any:
@@ -351,17 +398,24 @@ def _entries_of(
     at = keys.path(root)
     top = (
         f"SELECT {row}.tenant AS t, CASE WHEN typeof(c.key) = 'text' THEN '{root}.' || c.key "
-        f"ELSE '{root}' END AS p, c.atom AS v, {row}.{ref} AS i "
+        f"ELSE '{root}' END AS p, {_held_sql('c.atom', ref)} AS v, {row}.{ref} AS i "
         f"FROM {source}json_each({row}.doc, '{at}') AS c WHERE c.atom IS NOT NULL"
     )
     if kind == "array":
         return top
     nested = (
-        f"SELECT {row}.tenant, '{root}.' || c.key, e.atom, {row}.{ref} "
+        f"SELECT {row}.tenant, '{root}.' || c.key, {_held_sql('e.atom', ref)}, {row}.{ref} "
         f"FROM {source}json_each({row}.doc, '{at}') AS c, json_each(c.value) AS e "
         "WHERE c.type = 'array' AND typeof(c.key) = 'text' AND e.atom IS NOT NULL"
     )
     return f"{top} UNION ALL {nested}"
+
+
+def _held_sql(atom: str, ref: str) -> str:
+    """`_held` in SQL: entries naming documents by row key (lookup-only) hold text hashed."""
+    if ref != "n":
+        return atom
+    return f"CASE WHEN typeof({atom}) = 'text' THEN {HASH_SQL}({atom}) ELSE {atom} END"
 
 
 def _add_entries_sql(mv: str, mvk: str, entries: str, *, ordered: bool = False) -> list[str]:
@@ -426,6 +480,7 @@ async def create_multi_value_indexes(
     if not roots:
         return None
     by_row_key = lookup_only_roots(spec)
+    await conn.create_function(HASH_SQL, 1, entry_hash, deterministic=True)
     mv, mvk = side_table(spec.name), key_table(spec.name)
     await drop_old_layout(conn, spec.name)
     await conn.execute(
@@ -439,8 +494,9 @@ async def create_multi_value_indexes(
     for root, kind in roots.items():
         ref = ref_column(root in by_row_key)
         base = entries_base(spec.name, root, kind)
-        # The reference column is in the name: a root turned lookup-only is filled again.
-        name = f"{base}{ENTRIES_VERSION}{'_n' if ref == 'n' else ''}"
+        # The reference column is in the name: a root turned lookup-only is filled again, and so
+        # are the ones filled before their text values were hashed ("_n").
+        name = f"{base}{ENTRIES_VERSION}{'_nh' if ref == 'n' else ''}"
         names = entries_names(base)
         triggers = trigger_names(names)
         if await filled(conn, spec.name, [name]) and not await present_triggers(conn, triggers):
@@ -459,4 +515,4 @@ async def create_multi_value_indexes(
             entries = _entries_of("src", root, kind, ref, keys=keys, source=f"{table} AS src, ")
             for sql in _add_entries_sql(mv, mvk, entries, ordered=True):
                 await conn.execute(sql)
-    return MultiValueIndexes(spec.name, roots, by_row_key)
+    return MultiValueIndexes(spec.name, roots, by_row_key, keys)

@@ -40,7 +40,7 @@ def named_index(collection: str, where: Sequence[Where], by_field: dict[str, str
 def side_join(entry: Entry, *, tenant: str, multi: MultiValueIndexes) -> tuple[str, list[Any]]:
     """The WHERE terms selecting one value's entries in the side table (aliased `d`)."""
     terms = f"d.e_key = {key_code_sql(multi.collection)} AND d.e_value = ?"
-    return terms, [tenant, entry.path, bind(entry.value)]
+    return terms, [tenant, entry.path, multi.stored(entry.path, entry.value, bind)]
 
 
 def side_ids(entries: EntrySet, *, tenant: str, multi: MultiValueIndexes) -> tuple[str, list[Any]]:
@@ -50,7 +50,8 @@ def side_ids(entries: EntrySet, *, tenant: str, multi: MultiValueIndexes) -> tup
         f"{multi.ref(entries.path)} IN (SELECT e_ref FROM {multi.table} "
         f"WHERE e_key = {key_code_sql(multi.collection)} AND e_value IN ({marks}))"
     )
-    return term, [tenant, entries.path, *(bind(v) for v in entries.values)]
+    values = [multi.stored(entries.path, v, bind) for v in entries.values]
+    return term, [tenant, entries.path, *values]
 
 
 def entry_driven(
