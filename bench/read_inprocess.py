@@ -74,7 +74,7 @@ async def _cpu_per_request(app: Any, paths: list[str], headers: list[tuple[bytes
     return min(spent) * 1000 / len(paths)
 
 
-async def _run(store: Path, requests: int, log_level: str) -> None:
+async def _run(store: Path, requests: int, log_level: str, *, fast_reads: bool) -> None:
     os.environ.update(
         {
             "CRM_ENV": "test",
@@ -95,7 +95,7 @@ async def _run(store: Path, requests: int, log_level: str) -> None:
         ids = [read_id(row[0]) for row in rows]
     paths = [f"/v1/contacts/{contact_id}" for contact_id in ids]
     configure_logging("contacts", log_level)
-    app = create_app()
+    app = create_app(fast_reads=fast_reads)
     headers = [(b"host", b"bench"), (b"authorization", f"Bearer {KEY}".encode())]
     async with app.router.lifespan_context(app):
         collect_for_throughput()  # as serve() does
@@ -121,8 +121,13 @@ def main() -> None:
     parser.add_argument(
         "--log-level", default="INFO", help="WARNING leaves the access lines out (their cost)"
     )
+    parser.add_argument(
+        "--fastapi-route",
+        action="store_true",
+        help="serve the read by its FastAPI route, not its fast endpoint (crm_shared.fast_get)",
+    )
     args = parser.parse_args()
-    uvloop.run(_run(args.store, args.requests, args.log_level))
+    uvloop.run(_run(args.store, args.requests, args.log_level, fast_reads=not args.fastapi_route))
 
 
 if __name__ == "__main__":
