@@ -182,7 +182,8 @@ class ApiKeyAuthenticator:
 
         No waiting: a hash and a look-up (plus, at most once a second, the key file's
         modification time), so an event loop may call it; only `authenticate` on a JWT may
-        fetch the issuer's keys.
+        fetch the issuer's keys. A JWT the issuer verified before is answered here when the
+        issuer's check would still accept it (crm_shared.verified_tokens).
         """
         token = _bearer_token(authorization)
         self._reload_if_changed()
@@ -191,7 +192,10 @@ class ApiKeyAuthenticator:
         if found is not None:
             return found
         if self._tokens is not None and token.count(".") == 2:
-            return None  # a JWT: only the issuer can vouch for it
+            # A JWT: only the issuer can vouch for it, unless it did already and its answer still
+            # holds (crm_shared.verified_tokens; an issuer may not keep any: `cached` optional).
+            cached = getattr(self._tokens, "cached", None)
+            return cached(token) if cached is not None else None
         raise Unauthorized("unknown API key")
 
 

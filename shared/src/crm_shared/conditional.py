@@ -10,6 +10,7 @@ is a 400: a client that sent it expects a conditional answer it would not get.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -82,3 +83,22 @@ def none_match_fails(header: str | None, etag: str) -> bool:
 def not_modified(etag: str) -> Response:
     """The 304 answer: the ETag it would have carried, no body."""
     return Response(status_code=304, headers={"ETag": etag})
+
+
+def version_etag(version: int) -> str:
+    """The strong ETag of a representation's version: `"3"`."""
+    return f'"{version}"'
+
+
+def versioned_json(
+    version: int, if_none_match: str | None, body: Callable[[], str | bytes]
+) -> Response:
+    """A GET's JSON answer with the version's ETag; 304 when If-None-Match names that version.
+
+    `body` is called only for a 200. FastAPI routes and crm_shared.fast_get endpoints both
+    answer with it, so the two give the same bytes and headers.
+    """
+    tag = version_etag(version)
+    if none_match_fails(if_none_match, tag):
+        return not_modified(tag)
+    return Response(body(), media_type="application/json", headers={"ETag": tag})

@@ -171,8 +171,11 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 _PRINCIPAL_SCOPE_KEY = "crm.principal"
 
 
-async def _admitted(request: Request) -> Principal:
-    """The request's caller: authenticated (401), then within its rate limit (429)."""
+async def admitted_principal(request: Request) -> Principal:
+    """The request's caller: authenticated (401), then within its rate limit (429).
+
+    Once per request whoever asks (FastAPI's dependencies, crm_shared.fast_get's endpoints).
+    """
     known: Principal | None = request.scope.get(_PRINCIPAL_SCOPE_KEY)
     if known is not None:
         return known
@@ -193,7 +196,7 @@ async def _admitted(request: Request) -> Principal:
 
 
 async def _principal(request: Request, _credentials: Credentials) -> Principal:
-    return await _admitted(request)
+    return await admitted_principal(request)
 
 
 # Any authenticated caller, whatever its role (401 without a valid key).
@@ -208,7 +211,7 @@ def require_role(role: Role) -> Callable[..., Awaitable[Principal]]:
     # (role on principal on authentication): FastAPI's resolving of each level cost more than
     # what it ran.
     async def dependency(request: Request, _credentials: Credentials) -> Principal:
-        principal = await _admitted(request)
+        principal = await admitted_principal(request)
         principal.require(role)
         return principal
 
@@ -222,7 +225,8 @@ EditorAuth = Annotated[Principal, Depends(require_role("editor"))]
 AdminAuth = Annotated[Principal, Depends(require_role("admin"))]
 
 
-def _request_store(request: Request) -> DocumentStore:
+def request_store(request: Request) -> DocumentStore:
+    """The store a request works on: the app's, or a keyed POST's request-scoped one."""
     store: DocumentStore = request.app.state.store
     work: RequestWork | None = request.scope.get(WORK_SCOPE_KEY)
     if work is None:
@@ -232,7 +236,7 @@ def _request_store(request: Request) -> DocumentStore:
 
 
 async def _store(request: Request) -> DocumentStore:
-    return _request_store(request)
+    return request_store(request)
 
 
 # The store the app's lifespan opened (every service's composition root sets app.state.store).
@@ -267,9 +271,9 @@ class _RoleWithStore(HTTPBearer):
 
     async def __call__(self, request: Request) -> CallerWithStore:  # type: ignore[override]
         """The admitted caller (401, 429), holding the role (403), and the request's store."""
-        principal = await _admitted(request)
+        principal = await admitted_principal(request)
         principal.require(self._role)
-        return CallerWithStore(principal, _request_store(request))
+        return CallerWithStore(principal, request_store(request))
 
 
 ViewerWithStore = Annotated[CallerWithStore, Depends(_RoleWithStore("viewer"))]

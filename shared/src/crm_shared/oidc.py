@@ -18,6 +18,7 @@ import jwt
 
 from crm_shared.auth import ROLES, Principal
 from crm_shared.problems import Unauthorized
+from crm_shared.verified_tokens import VerifiedTokens
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,18 @@ def _roles(value: Any) -> frozenset[str]:
     return frozenset(names) & ROLES
 
 
+def _identity(key: jwt.PyJWK) -> tuple[str | None, Any]:
+    """A key as its id and public key, equal for the same key in a refreshed key set."""
+    return key.key_id, key.key
+
+
 class OidcVerifier:
     """Verifies bearer JWTs; the issuer's keys are fetched once and refreshed for unknown ids."""
 
     def __init__(self, config: OidcConfig) -> None:
         self._config = config
         self._jwks: jwt.PyJWKClient | None = None
+        self._verified = VerifiedTokens()
 
     def _keys(self) -> jwt.PyJWKClient:
         if self._jwks is None:
@@ -74,8 +81,23 @@ class OidcVerifier:
             document = json.loads(response.read())
         return str(document["jwks_uri"])
 
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token verified before, if the full check would accept it now.
+
+        No waiting: the issuer's keys are those held, never fetched (None when they are due for
+        a refresh, so the full check runs and fetches them).
+        """
+        held = self._jwks.jwk_set_cache if self._jwks is not None else None
+        keys = held.get() if held is not None else None
+        if keys is None:
+            return None
+        return self._verified.get(token, [_identity(key) for key in keys.keys])
+
     def verify(self, token: str) -> Principal:
         """The principal a valid token names, or 401 (the reason, never the token's content)."""
+        known = self.cached(token)
+        if known is not None:
+            return known
         config = self._config
         try:
             signing_key = self._keys().get_signing_key_from_jwt(token)
@@ -98,8 +120,16 @@ class OidcVerifier:
         tenant = _claim(claims, config.tenant_claim)
         if not isinstance(tenant, str) or not tenant:
             raise Unauthorized(f"the bearer token has no '{config.tenant_claim}' claim")
-        return Principal(
+        principal = Principal(
             key_id=f"user:{claims['sub']}",  # the `<kind>:<name>` actor format
             tenant=tenant,
             roles=_roles(_claim(claims, config.roles_claim)),
         )
+        self._verified.put(
+            token,
+            principal,
+            expires=int(claims["exp"]),
+            leeway=config.leeway_seconds,
+            key=_identity(signing_key),
+        )
+        return principal

@@ -36,7 +36,7 @@ from crm_contacts.entrypoints.contact_tags_http import router as contact_tags_ro
 from crm_contacts.entrypoints.custom_fields_http import router as custom_fields_router
 from crm_contacts.entrypoints.duplicates_http import router as duplicates_router
 from crm_contacts.entrypoints.forms_http import router as forms_router
-from crm_contacts.entrypoints.http import router
+from crm_contacts.entrypoints.http import FAST_GET_CONTACT, router
 from crm_contacts.entrypoints.import_lookup_http import router as import_lookup_router
 from crm_contacts.entrypoints.job_loops import BulkRunner, rewrite_job_runner
 from crm_contacts.entrypoints.jobs_http import router as jobs_router
@@ -53,6 +53,7 @@ from crm_contacts.entrypoints.tags_http import router as tags_router
 from crm_contacts.service_layer.duplicate_scan import DuplicateScans
 from crm_contacts.settings import ContactsSettings
 from crm_shared.clock import utcnow
+from crm_shared.fast_get import install_fast_gets
 from crm_shared.rate_limit import Limit, RateLimiter
 from crm_shared.runtime import BackgroundTasks, open_store
 from crm_shared.service import ConsumerSpec, new_service_app, start_messaging
@@ -127,10 +128,13 @@ def create_app(
     settings: ContactsSettings | None = None,
     *,
     importer_transport: httpx.AsyncBaseTransport | None = None,
+    fast_reads: bool = True,
 ) -> FastAPI:
     """Build the contacts service; the store and background loops start with the lifespan.
 
-    `importer_transport` lets tests hand bulk exports to an in-process importer.
+    `importer_transport` lets tests hand bulk exports to an in-process importer. `fast_reads`
+    False leaves `GET /v1/contacts/{id}` to its FastAPI route alone: the reference its fast
+    endpoint (crm_shared.fast_get) is tested against.
     """
     app = new_service_app(
         title="CRM contacts",
@@ -169,4 +173,6 @@ def create_app(
         backfill_router,
     ):
         app.include_router(part)
+    if fast_reads:
+        install_fast_gets(app, FAST_GET_CONTACT)
     return app

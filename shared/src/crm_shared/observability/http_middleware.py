@@ -30,7 +30,7 @@ _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 class _Series:
     """What one (method, route, status) records: its metric children, span name, access line."""
 
-    __slots__ = ("count", "latency", "level", "line", "name", "route")
+    __slots__ = ("_record", "count", "latency", "level", "line", "name", "route")
 
     def __init__(self, method: str, route: str, status: int) -> None:
         # Looked up once: `labels()` takes a lock and builds its key on every call.
@@ -40,6 +40,26 @@ class _Series:
         self.route = route
         self.line = f"{method} {route} {status}"  # the access line's message, made once
         self.level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
+        self._record: dict[str, Any] | None = None
+
+    def access_record(self, duration_ms: float) -> logging.LogRecord:
+        """The access line's record: a copy of this series' first, with its own time.
+
+        LogRecord() looks up the time, the file's base name and extension, the process, the
+        thread and its name for every line, the same for every access line of the loop's thread
+        but the time: a third of the line's cost. The copy changes only the time and duration.
+        """
+        now = time.time()
+        if self._record is None:
+            made = log.makeRecord(log.name, self.level, "", 0, self.line, (), None)
+            self._record = dict(made.__dict__)
+        record: logging.LogRecord = _bare_record()
+        fields = record.__dict__
+        fields.update(self._record)
+        fields["relativeCreated"] += (now - fields["created"]) * 1000
+        fields["created"], fields["msecs"] = now, (now - int(now)) * 1000
+        fields["duration_ms"] = duration_ms
+        return record
 
 
 # Series kept for reuse, at most this many: methods are whatever a client sends.
@@ -137,11 +157,14 @@ class ObservabilityMiddleware:
                     _access_line(series, elapsed)
 
 
+def _bare_record() -> logging.LogRecord:
+    return logging.LogRecord.__new__(logging.LogRecord)
+
+
 def _access_line(series: _Series, elapsed: float) -> None:
     # Made by hand rather than with log.log(): that also walks the stack for the caller's file
     # and line (findCaller), a fifth of the line's cost, which an access line never names.
-    duration = {"duration_ms": round(elapsed * 1000, 2)}
-    log.handle(log.makeRecord(log.name, series.level, "", 0, series.line, (), None, extra=duration))
+    log.handle(series.access_record(round(elapsed * 1000, 2)))
 
 
 async def metrics_endpoint() -> Response:

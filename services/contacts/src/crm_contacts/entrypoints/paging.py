@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from crm_shared.conditional import none_match_fails, not_modified
+from crm_shared import conditional
 from crm_shared.cursors import ID, CursorCodec
 from crm_shared.problems import BadRequest
 
@@ -29,7 +29,7 @@ def decode_cursor(cursor: str) -> str:
 
 def etag(version: int) -> str:
     """The strong ETag of a contact version."""
-    return f'"{version}"'
+    return conditional.version_etag(version)
 
 
 def versioned_json(
@@ -41,11 +41,7 @@ def versioned_json(
     and encoded it again (the route's `response_model` still documents it). `public` is called
     only for a 200.
     """
-    tag = etag(version)
-    if none_match_fails(if_none_match, tag):
-        return not_modified(tag)
-    body = public().model_dump_json()
-    return Response(body, media_type="application/json", headers={"ETag": tag})
+    return conditional.versioned_json(version, if_none_match, lambda: public().model_dump_json())
 
 
 def expected_version(if_match: str | None) -> int | None:

@@ -1,0 +1,134 @@
+"""crm_shared.fast_get: a GET answered in front of FastAPI's routing, as its FastAPI route would."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import REGISTRY
+
+from crm_shared.conditional import if_none_match, versioned_json
+from crm_shared.fast_get import FastGet, Representation, install_fast_gets
+from crm_shared.http import EditorAuth, install_problem_handlers, request_store
+from crm_shared.observability.http_middleware import ObservabilityMiddleware
+from crm_shared.problems import NotFound
+from crm_shared.service import authenticator_for
+from crm_shared.settings import PlatformSettings
+from crm_shared.storage import DocumentStore
+from crm_shared.storage.memory import MemoryStore
+
+KEYS = "ed:acme:editor:ed,vi:acme:viewer:vi,gx:globex:admin:gx"
+EDITOR = {"Authorization": "Bearer ed"}
+VIEWER = {"Authorization": "Bearer vi"}
+
+
+async def _thing(store: DocumentStore, tenant: str, path_params: dict[str, Any]) -> Representation:
+    """A fixed thing per tenant: version 3; "missing" is a 404."""
+    assert isinstance(store, MemoryStore)
+    if path_params["thing_id"] == "missing":
+        raise NotFound("no such thing")
+    body = {"id": path_params["thing_id"], "tenant": tenant}
+    return 3, lambda: orjson.dumps(body)
+
+
+async def _app(*, fast: bool, served_by_route: list[str]) -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.add_middleware(ObservabilityMiddleware)
+    app.state.authenticator = authenticator_for(PlatformSettings(crm_api_keys=KEYS))
+    app.state.rate_limiter = None
+    store = MemoryStore()
+    await store.start([])
+    app.state.store = store
+
+    @app.get("/things/special")
+    async def special() -> dict[str, str]:
+        return {"special": "yes"}
+
+    @app.get("/things/{thing_id}")
+    async def thing(thing_id: str, principal: EditorAuth, request: Request) -> Response:
+        served_by_route.append(thing_id)
+        version, body = await _thing(
+            request_store(request), principal.tenant, {"thing_id": thing_id}
+        )
+        return versioned_json(version, if_none_match(request), body)
+
+    if fast:
+        install_fast_gets(app, FastGet(thing, "editor", _thing))
+    return app
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, list[str]]]:
+    """(the app with the fast GET, one without it, what the fast app's FastAPI route served)."""
+    served: list[str] = []
+    fast, plain = (
+        await _app(fast=True, served_by_route=served),
+        await _app(fast=False, served_by_route=[]),
+    )
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=fast), base_url="http://t") as one,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=plain), base_url="http://t") as two,
+    ):
+        yield one, two, served
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("GET", "/things/a", EDITOR, 200),
+        ("GET", "/things/a", {**EDITOR, "If-None-Match": 'W/"3"'}, 304),
+        ("GET", "/things/a", {**EDITOR, "If-None-Match": "3"}, 400),
+        ("GET", "/things/a", VIEWER, 403),
+        ("GET", "/things/a", {}, 401),
+        ("GET", "/things/missing", EDITOR, 404),
+        ("GET", "/things/missing", VIEWER, 403),
+        ("GET", "/things/special", {}, 200),
+        ("GET", "/things/a/", EDITOR, 307),
+        ("HEAD", "/things/a", EDITOR, 405),
+        ("DELETE", "/things/a", EDITOR, 405),
+    ],
+)
+async def test_the_fast_get_answers_as_the_route_does(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient, list[str]],
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    fast_client, plain_client, served_by_route = clients
+    fast = await fast_client.request(method, path, headers=headers)
+    plain = await plain_client.request(method, path, headers=headers)
+    assert fast.status_code == plain.status_code == status
+    assert fast.content == plain.content
+    kept = ("content-type", "content-length", "etag", "allow", "www-authenticate", "location")
+    assert {h: fast.headers.get(h) for h in kept} == {h: plain.headers.get(h) for h in kept}
+    assert fast.headers["x-request-id"]
+    assert served_by_route == []  # every GET of the template went to the fast endpoint
+
+
+async def test_the_fast_get_is_counted_under_its_route_template(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient, list[str]],
+) -> None:
+    fast_client, _, _ = clients
+    labels = {"method": "GET", "route": "/things/{thing_id}", "status": "200"}
+    before = REGISTRY.get_sample_value("crm_http_requests_total", labels) or 0.0
+    await fast_client.get("/things/metric-check", headers=EDITOR)
+    assert REGISTRY.get_sample_value("crm_http_requests_total", labels) == before + 1
+
+
+def test_installing_for_an_endpoint_no_get_route_has_is_refused() -> None:
+    app = FastAPI()
+
+    async def nowhere(
+        store: DocumentStore, tenant: str, path_params: dict[str, Any]
+    ) -> Representation:
+        return 1, lambda: b"{}"
+
+    with pytest.raises(ValueError, match="no GET route"):
+        install_fast_gets(app, FastGet(nowhere, "viewer", nowhere))
