@@ -6,6 +6,8 @@ import asyncio
 import gc
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,6 +17,9 @@ from crm_shared.envelope import EventEnvelope
 from crm_shared.messaging import consumer as consumer_module
 from crm_shared.messaging.kafka import ensure_topics
 from tests import hang_report
+
+if TYPE_CHECKING:
+    from tests.openapi_documents import OpenApiDocuments
 
 # Tests must never pick up a developer's real keys or broker from the environment.
 for _name in ("CRM_API_KEYS", "CRM_ENV", "CRM_STORE", "KAFKA_BOOTSTRAP_SERVERS"):
@@ -95,18 +100,32 @@ def broker() -> Iterator[EmbeddedBroker]:
     embedded.stop()
 
 
-@pytest.fixture
-def platform_env(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Environment for an in-process service: test keys, a temp data dir, no reachable broker."""
-    env = {
+def service_env(data_dir: Path) -> dict[str, str]:
+    """Environment for an in-process service: test keys, `data_dir`, no reachable broker."""
+    return {
         "CRM_ENV": "test",
         "CRM_API_KEYS": TEST_API_KEYS,
-        "CRM_DATA_DIR": str(tmp_path),
+        "CRM_DATA_DIR": str(data_dir),
         "KAFKA_BOOTSTRAP_SERVERS": UNREACHABLE_BROKER,
     }
+
+
+@pytest.fixture
+def platform_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for an in-process service: test keys, a temp data dir, no reachable broker."""
+    env = service_env(tmp_path)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def openapi_documents(tmp_path_factory: pytest.TempPathFactory) -> OpenApiDocuments:
+    """Each service's OpenAPI document, built once a session (tests/openapi_documents.py)."""
+    # Imported here: a run that reads no document does not import the four services for it.
+    from tests.openapi_documents import OpenApiDocuments
+
+    return OpenApiDocuments(service_env(tmp_path_factory.mktemp("openapi")))
 
 
 @pytest.fixture

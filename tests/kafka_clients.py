@@ -91,3 +91,20 @@ async def assigned_reader(bootstrap_servers: str, topic: Topic) -> AsyncIterator
         yield client
     finally:
         await stop_client(client)
+
+
+async def committed_offset(bootstrap_servers: str, group: str, tp: TopicPartition) -> int | None:
+    """The offset `group` last committed on `tp` (None: no commit), as the broker holds it.
+
+    Asked by a client of the group that never joins it (no subscription), so the group's members
+    see no rebalance.
+    """
+    client = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
+    try:
+        await bounded(client.start(), seconds=CLIENT_START_SECONDS, what="starting a consumer")
+        committed: int | None = await client.committed(tp)
+        return committed
+    finally:
+        await stop_client(client)

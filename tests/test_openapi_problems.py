@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
-from crm_contacts.bootstrap import create_app as contacts_app
-from crm_gdpr.bootstrap import create_app as gdpr_app
-from crm_importer.bootstrap import create_app as importer_app
 from crm_shared.openapi_problems import PROBLEM_JSON, declare_problems
-from crm_timeline.bootstrap import create_app as timeline_app
-
-APPS: dict[str, Callable[[], FastAPI]] = {
-    "contacts": contacts_app,
-    "timeline": timeline_app,
-    "importer": importer_app,
-    "gdpr": gdpr_app,
-}
+from tests.openapi_documents import APPS, OpenApiDocuments
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -33,9 +21,9 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
 
 @pytest.mark.parametrize("service", list(APPS))
 def test_every_operation_declares_its_problems_as_problem_json(
-    platform_env: dict[str, str], service: str
+    openapi_documents: OpenApiDocuments, service: str
 ) -> None:
-    document = APPS[service]().openapi()
+    document = openapi_documents[service]
     assert "Problem" in document["components"]["schemas"]
     for path, method, operation in _operations(document):
         responses = operation["responses"]

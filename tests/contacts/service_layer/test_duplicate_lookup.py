@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import pytest
-
-from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.matching import match_keys
 from crm_contacts.service_layer.duplicates import (
     IDENTIFIER_CANDIDATES,
@@ -21,14 +17,6 @@ from crm_shared.storage.memory import MemoryStore
 TENANT = "acme"
 # More holders of one name block than a look-up reads of it (and than it read before the cap).
 CROWD = 210
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MemoryStore]:
-    memory = MemoryStore()
-    await memory.start(COLLECTION_SPECS)
-    yield memory
-    await memory.close()
 
 
 def _contact(contact_id: str, **fields: Any) -> dict[str, Any]:

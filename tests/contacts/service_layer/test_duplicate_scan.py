@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
 from crm_contacts.adapters.duplicates import DUPLICATE_PAIRS
-from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.matching.pairs import dismissed_pair, new_pair, pair_id
 from crm_contacts.service_layer.duplicate_scan import scan_tenant
 from crm_shared.storage.memory import MemoryStore
 
 TENANT = "acme"
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MemoryStore]:
-    memory = MemoryStore()
-    await memory.start(COLLECTION_SPECS)
-    yield memory
-    await memory.close()
 
 
 def _contact(contact_id: str, **fields: Any) -> dict[str, Any]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.commands import CreateContact, DeleteContact, UpdateContact
 from crm_contacts.service_layer.handlers import create_contact, delete_contact, update_contact
 from crm_contacts.settings import ContactsSettings
@@ -18,14 +16,6 @@ from crm_shared.storage.memory import MemoryStore
 
 TENANT = "acme"
 ACTOR = "key_test"
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MemoryStore]:
-    memory = MemoryStore()
-    await memory.start(COLLECTION_SPECS)
-    yield memory
-    await memory.close()
 
 
 @pytest.fixture

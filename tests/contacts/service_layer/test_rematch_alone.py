@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.contact import new_contact
 from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.service_layer.duplicates import match_list, rematch_round
@@ -17,14 +13,6 @@ from crm_shared.storage.memory import MemoryStore
 
 TENANT = "acme"
 NOW = "2026-01-01T00:00:00.000000Z"
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MemoryStore]:
-    memory = MemoryStore()
-    await memory.start(COLLECTION_SPECS)
-    yield memory
-    await memory.close()
 
 
 def _stored(profile: dict[str, Any]) -> dict[str, Any]:

@@ -6,15 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import pytest
-
 from crm_contacts.adapters.duplicates import (
     DUPLICATE_PAIRS,
     PairRepository,
     queue_rematch,
     queued,
 )
-from crm_contacts.adapters.repository import COLLECTION_SPECS
 from crm_contacts.domain.matching import match_keys
 from crm_contacts.domain.matching.pairs import dismissed_pair, pair_id
 from crm_contacts.service_layer.duplicates import NAME_CANDIDATES, refresh_queued
@@ -57,14 +54,6 @@ class _WatchedStore:
         self.transactions += 1
         async with self.inner.transaction() as session:
             yield _WatchedSession(session, self)  # type: ignore[misc]
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MemoryStore]:
-    memory = MemoryStore()
-    await memory.start(COLLECTION_SPECS)
-    yield memory
-    await memory.close()
 
 
 def _contact(contact_id: str, **fields: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import VIEWER_KEY, auth
 from tests.importer.helpers import upload_and_read
+from tests.openapi_documents import OpenApiDocuments
 
 RAGGED = b"name,email\n" + b"x\n" * 5  # five rows with one cell instead of two
 
@@ -106,8 +107,8 @@ async def test_errors_of_an_unknown_job_are_not_found(client: httpx.AsyncClient)
     assert response.status_code == 404
 
 
-async def test_the_openapi_document_explains_row_numbers(client: httpx.AsyncClient) -> None:
-    spec = (await client.get("/openapi.json")).json()
+def test_the_openapi_document_explains_row_numbers(openapi_documents: OpenApiDocuments) -> None:
+    spec = openapi_documents["importer"]
 
     operation = spec["paths"]["/v1/imports/{job_id}/errors"]["get"]
     assert "header row is excluded" in operation["description"]

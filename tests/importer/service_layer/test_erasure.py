@@ -3,12 +3,11 @@ a poll of requests reads each finished export's id list once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
 
-from crm_importer.adapters.collections import COLLECTION_SPECS
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import Exports, ImportErrors
 from crm_importer.domain.exports import ExportJob
@@ -28,14 +27,6 @@ def _delivered(
         request, source="crm/gdpr", tenant=TENANT, subject=request.contact_id
     )
     return request, envelope.model_copy(update={"id": event_id})
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MemoryStore]:
-    memory = MemoryStore()
-    await memory.start(COLLECTION_SPECS)
-    yield memory
-    await memory.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ deletion an audit event; younger jobs keep theirs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from crm_importer.adapters.collections import COLLECTION_SPECS
 from crm_importer.adapters.files import DataFiles
 from crm_importer.adapters.repository import ImportErrors, WorkQueue
 from crm_importer.service_layer.retention import RETENTION_ACTOR, delete_expired_job_data
@@ -26,14 +24,6 @@ TENANT = "acme"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 OLD = "2026-04-01T00:00:00.000000Z"  # 61 days before NOW
 RECENT = "2026-05-25T00:00:00.000000Z"  # 7 days before NOW
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[MemoryStore]:
-    memory = MemoryStore()
-    await memory.start(COLLECTION_SPECS)
-    yield memory
-    await memory.close()
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from crm_shared.events.contacts import (
     written_import_job,
 )
 from crm_shared.messaging.bus import MessageBus, SkipRule
+from crm_shared.messaging.consumer import EventConsumer
 from tests.consumer_fakes import (
     RecordingDeadLetters,
     RecordingOffsets,
@@ -124,17 +125,23 @@ def _record(
     return ConsumerRecord(TP.topic, 0, offset, 0, 0, b"k", value, None, 1, len(value), headers)
 
 
-async def test_a_group_passes_over_records_the_header_names_without_parsing_them(
-    parses: list[bytes | None], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    looks = count_looks(monkeypatch)
+def _consumer_of_created(rule: SkipRule | None) -> tuple[EventConsumer, list[str]]:
+    """A consumer of TP whose bus (with `rule`, if any) handles ContactCreated, and the contact
+    ids it handled, in order."""
     handled: list[str] = []
 
     async def on_created(event: ContactCreated, envelope: EventEnvelope) -> None:
         handled.append(event.contact_id)
 
-    bus = MessageBus(skip_rule=RULE).on(ContactCreated, on_created)
-    consumer = recording_consumer(bus, RecordingDeadLetters(), topic=TP.topic)
+    bus = (MessageBus(skip_rule=rule) if rule else MessageBus()).on(ContactCreated, on_created)
+    return recording_consumer(bus, RecordingDeadLetters(), topic=TP.topic), handled
+
+
+async def test_a_group_passes_over_records_the_header_names_without_parsing_them(
+    parses: list[bytes | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looks = count_looks(monkeypatch)
+    consumer, handled = _consumer_of_created(RULE)
     # One with an unreadable time: named by its headers, it is passed over like a type the group
     # does not handle (the groups that read it, such as gdpr's, dead-letter it).
     broken = _created("bad", JOB).replace(b'"time":"', b'"time":"soon', 1)
@@ -154,13 +161,7 @@ async def test_without_the_job_header_the_data_decides_as_before(
     parses: list[bytes | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     looks = count_looks(monkeypatch)
-    handled: list[str] = []
-
-    async def on_created(event: ContactCreated, envelope: EventEnvelope) -> None:
-        handled.append(event.contact_id)
-
-    bus = MessageBus(skip_rule=RULE).on(ContactCreated, on_created)
-    consumer = recording_consumer(bus, RecordingDeadLetters(), topic=TP.topic)
+    consumer, handled = _consumer_of_created(RULE)
     # An older relay's records: `ce_type`, no job header; and a producer with no headers at all.
     values = [_created("i-1", JOB), _created("api", None), _created("i-2", JOB)]
     older = [
@@ -181,14 +182,8 @@ async def test_without_the_job_header_the_data_decides_as_before(
 async def test_the_job_header_skips_only_types_the_rule_names(
     parses: list[bytes | None],
 ) -> None:
-    handled: list[str] = []
-
-    async def on_created(event: ContactCreated, envelope: EventEnvelope) -> None:
-        handled.append(event.contact_id)
-
     # A bus with no rule handles an import's events, header or not.
-    bus = MessageBus().on(ContactCreated, on_created)
-    consumer = recording_consumer(bus, RecordingDeadLetters(), topic=TP.topic)
+    consumer, handled = _consumer_of_created(None)
     value = _created("i-1", JOB)
     records = [_record(0, value, structured_headers(value, None))]
     await consumer._handle_poll(RecordingOffsets(), {TP: records})

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +36,28 @@ from tests.shared.storage.sqlite_entry_tables import (
 )
 
 
-async def _insert(store: SqliteStore, docs: list[dict[str, Any]]) -> None:
-    async with store.transaction() as session:
-        await session.insert_many("people", docs)
+@asynccontextmanager
+async def _holding(
+    path: Path, docs: list[dict[str, Any]], specs: tuple[CollectionSpec, ...] = SPECS
+) -> AsyncIterator[SqliteStore]:
+    """A store of `specs` started on `path` with `docs` inserted in one transaction; closed on
+    the way out."""
+    store = SqliteStore(path)
+    await store.start(specs)
+    try:
+        async with store.transaction() as session:
+            await session.insert_many("people", docs)
+        yield store
+    finally:
+        await store.close()
+
+
+async def _written(
+    path: Path, docs: list[dict[str, Any]], specs: tuple[CollectionSpec, ...] = SPECS
+) -> None:
+    """`docs` written to a store on `path` that is closed again, as by a process that ended."""
+    async with _holding(path, docs, specs):
+        pass
 
 
 async def test_entries_after_inserts_replaces_and_deletes_are_those_of_the_survivors(
@@ -46,9 +67,7 @@ async def test_entries_after_inserts_replaces_and_deletes_are_those_of_the_survi
     # One id is not a UUID (h's): entries naming it by id hold its text, not 16 bytes.
     docs = [person(n, id="legacy-7" if n == 7 else None) for n in range(16)]
     a, b, c, d, e, f, g, h, i, j, k, l_, m, n_, o, last = docs
-    store = await started(path)
-    try:
-        await _insert(store, docs)
+    async with _holding(path, docs) as store:
         async with store.transaction() as session:
             assert await session.delete("people", tenant=T, id=a["id"])
             assert (
@@ -77,8 +96,6 @@ async def test_entries_after_inserts_replaces_and_deletes_are_those_of_the_survi
         async with store.transaction() as session:
             assert await session.delete("people", tenant=T, id=c["id"])
             assert await session.replace("people", changed(f, tags=["stays"], search="stays"))
-    finally:
-        await store.close()
 
     store = await started(path)  # a new process: no key code known yet
     try:
@@ -116,9 +133,7 @@ async def test_entries_after_inserts_replaces_and_deletes_are_those_of_the_survi
 async def test_a_delete_of_a_missing_document_changes_no_entry(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     docs = [person(n) for n in range(3)]
-    store = await started(path)
-    try:
-        await _insert(store, docs)
+    async with _holding(path, docs) as store:
         before = entries(path), postings(path)
         async with store.transaction() as session:
             assert not await session.delete("people", tenant=T, id=person(9)["id"])
@@ -132,8 +147,6 @@ async def test_a_delete_of_a_missing_document_changes_no_entry(tmp_path: Path) -
                 == 0
             )
         assert len(await stored_documents(store)) == 3
-    finally:
-        await store.close()
     assert (entries(path), postings(path)) == before
 
 
@@ -142,9 +155,7 @@ async def test_deletes_in_a_refused_transaction_leave_documents_entries_and_post
 ) -> None:
     path = tmp_path / "store.db"
     docs = [person(n) for n in range(4)]
-    store = await started(path)
-    try:
-        await _insert(store, docs)
+    async with _holding(path, docs) as store:
         before = entries(path), postings(path)
         # A bulk import's shape: the contacts deleted, then inserted again, one of them refused.
         with pytest.raises(DuplicateKeyError):
@@ -154,8 +165,6 @@ async def test_deletes_in_a_refused_transaction_leave_documents_entries_and_post
                 assert await session.delete("people", tenant=T, id=docs[2]["id"])
                 await session.insert("people", {**person(5), "handle": docs[3]["handle"]})
         after = await stored_documents(store)
-    finally:
-        await store.close()
     assert sorted(doc["id"] for doc in after) == sorted(doc["id"] for doc in docs)
     assert (entries(path), postings(path)) == before
 
@@ -165,9 +174,7 @@ async def test_deletes_before_a_refused_write_the_transaction_survives_keep_entr
 ) -> None:
     path = tmp_path / "store.db"
     docs = [person(n) for n in range(4)]
-    store = await started(path)
-    try:
-        await _insert(store, docs)
+    async with _holding(path, docs) as store:
         async with store.transaction() as session:
             assert await session.delete("people", tenant=T, id=docs[0]["id"])
             with pytest.raises(DuplicateKeyError):
@@ -177,8 +184,6 @@ async def test_deletes_before_a_refused_write_the_transaction_survives_keep_entr
                 == 1
             )
         survivors = await stored_documents(store)
-    finally:
-        await store.close()
     assert len(survivors) == 2
     assert (entries(path), postings(path)) == await fresh_entries(tmp_path / "fresh.db", survivors)
 
@@ -190,16 +195,12 @@ async def test_a_refused_batch_insert_leaves_the_rows_before_it_with_their_entri
     # back; a caller that goes on and commits must not keep rows without their entries.
     path = tmp_path / "store.db"
     docs = [person(n) for n in range(4)]
-    store = await started(path)
-    try:
-        await _insert(store, docs)
+    async with _holding(path, docs) as store:
         refused = {**person(6), "handle": docs[3]["handle"]}
         async with store.transaction() as session:
             with pytest.raises(DuplicateKeyError):
                 await session.insert_many("people", [person(4), person(5), refused, person(7)])
         survivors = await stored_documents(store)
-    finally:
-        await store.close()
     assert len(survivors) == 6
     assert (entries(path), postings(path)) == await fresh_entries(tmp_path / "fresh.db", survivors)
 
@@ -287,11 +288,7 @@ async def test_a_store_with_older_codes_triggers_loses_them_once_and_keeps_its_e
 ) -> None:
     path = tmp_path / "store.db"
     docs = [person(n) for n in range(5)]
-    store = await started(path)
-    try:
-        await _insert(store, docs)
-    finally:
-        await store.close()
+    await _written(path, docs)
     _lay_out_as_older_code(path)
 
     await _start_together(path)
@@ -328,13 +325,7 @@ async def test_indexes_declared_on_stored_documents_are_filled_once_by_stores_st
 ) -> None:
     path = tmp_path / "store.db"
     docs = [person(n) for n in range(6)]
-    plain = SqliteStore(path)
-    await plain.start((CollectionSpec("people", empties=SPECS[0].empties),))
-    try:
-        async with plain.transaction() as session:
-            await session.insert_many("people", docs)
-    finally:
-        await plain.close()
+    await _written(path, docs, (CollectionSpec("people", empties=SPECS[0].empties),))
 
     await _start_together(path, count=3)
     assert filled_markers(path) == set(ENTRY_NAMES)
@@ -357,12 +348,7 @@ async def test_older_codes_triggers_dropped_by_the_rewrite_to_short_keys_keep_th
     path = tmp_path / "store.db"
     plain_names = (CollectionSpec("people", indexes=SPECS[0].indexes),)
     docs = [person(n) for n in range(4)]
-    store = SqliteStore(path)
-    await store.start(plain_names)
-    try:
-        await _insert(store, docs)
-    finally:
-        await store.close()
+    await _written(path, docs, plain_names)
     _lay_out_as_older_code(path)
 
     store = await started(path)

@@ -6,6 +6,8 @@ of the final documents gives: compared table against table, with a second store 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +28,24 @@ from tests.shared.storage.sqlite_entry_tables import (
 )
 
 
+@asynccontextmanager
+async def _holding(path: Path, docs: list[dict[str, Any]]) -> AsyncIterator[SqliteStore]:
+    """A store of SPECS started on `path` with `docs` inserted at version 1; closed on the way
+    out."""
+    store = await started(path)
+    try:
+        async with store.transaction() as session:
+            await session.insert_many("people", docs)
+        yield store
+    finally:
+        await store.close()
+
+
 async def test_entries_after_replaces_are_those_a_fresh_insert_of_the_final_documents_gives(
     tmp_path: Path,
 ) -> None:
     docs = [person(n) for n in range(12)]
-    updated = await started(tmp_path / "updated.db")
-    try:
-        async with updated.transaction() as session:
-            await session.insert_many("people", docs)
+    async with _holding(tmp_path / "updated.db", docs) as updated:
         a, b, c, d, e, f, g, h, i, j, k, l_ = docs
         async with updated.transaction() as session:
             written = await session.replace_many(
@@ -67,8 +79,6 @@ async def test_entries_after_replaces_are_those_a_fresh_insert_of_the_final_docu
             back = {**e, "version": 3}
             assert await session.replace_many("people", [back], expected_versions=[2]) == 1
         final = await stored_documents(updated)
-    finally:
-        await updated.close()
 
     held = entries(tmp_path / "updated.db")
     assert (held, postings(tmp_path / "updated.db")) == await fresh_entries(
@@ -120,25 +130,17 @@ async def _changes_of(store: SqliteStore, docs: list[dict[str, Any]]) -> int:
 
 async def test_a_replace_changing_nothing_indexed_writes_no_entry_rows(tmp_path: Path) -> None:
     docs = [person(n) for n in range(5)]
-    store = await started(tmp_path / "store.db")
-    try:
-        async with store.transaction() as session:
-            await session.insert_many("people", docs)
+    async with _holding(tmp_path / "store.db", docs) as store:
         # The five documents' UPDATEs and nothing else.
         assert await _changes_of(store, [changed(d, note="x") for d in docs]) == 5
         # One tag renamed: its old entry deleted and its new one inserted, the others kept.
         renamed = changed(changed(docs[0], note="x"), tags=["member", "renamed"])
         assert await _changes_of(store, [renamed]) == 1 + 2
-    finally:
-        await store.close()
 
 
 async def test_a_refused_replace_leaves_no_document_or_entry_of_its_batch(tmp_path: Path) -> None:
     docs = [person(n) for n in range(2)]
-    store = await started(tmp_path / "store.db")
-    try:
-        async with store.transaction() as session:
-            await session.insert_many("people", docs)
+    async with _holding(tmp_path / "store.db", docs) as store:
         before = entries(tmp_path / "store.db"), postings(tmp_path / "store.db")
         async with store.transaction() as session:
             with pytest.raises(DuplicateKeyError):
@@ -158,5 +160,3 @@ async def test_a_refused_replace_leaves_no_document_or_entry_of_its_batch(tmp_pa
             stored = await session.get("people", tenant=T, id=docs[0]["id"])
         assert stored is not None and stored["tags"] == docs[0]["tags"]
         assert (entries(tmp_path / "store.db"), postings(tmp_path / "store.db")) == before
-    finally:
-        await store.close()
