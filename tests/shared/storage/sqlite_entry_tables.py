@@ -8,6 +8,8 @@ the surviving documents gives: `fresh_entries` builds that second store, and `en
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +126,27 @@ def filled_markers(path: Path) -> set[str]:
     return {str(row[0]) for row in rows}
 
 
-async def started(path: Path) -> SqliteStore:
-    """A store of SPECS on `path`, started."""
+async def started(path: Path, specs: tuple[CollectionSpec, ...] = SPECS) -> SqliteStore:
+    """A store of `specs` on `path`, started."""
     store = SqliteStore(path)
-    await store.start(SPECS)
+    await store.start(specs)
     return store
+
+
+@asynccontextmanager
+async def holding(
+    path: Path, docs: list[dict[str, Any]], specs: tuple[CollectionSpec, ...] = SPECS
+) -> AsyncIterator[SqliteStore]:
+    """A store of `specs` started on `path` with `docs` inserted in one transaction; closed on
+    the way out."""
+    store = await started(path, specs)
+    try:
+        if docs:
+            async with store.transaction() as session:
+                await session.insert_many("people", docs)
+        yield store
+    finally:
+        await store.close()
 
 
 async def stored_documents(store: SqliteStore) -> list[dict[str, Any]]:
@@ -141,11 +159,6 @@ async def fresh_entries(
     path: Path, docs: list[dict[str, Any]]
 ) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]]]:
     """The entries and postings of a new store at `path` holding `docs`, inserted."""
-    fresh = await started(path)
-    try:
-        if docs:
-            async with fresh.transaction() as session:
-                await session.insert_many("people", docs)
-    finally:
-        await fresh.close()
+    async with holding(path, docs):
+        pass
     return entries(path), postings(path)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from tests.shared.storage.sqlite_entry_tables import (
     entries,
     filled_markers,
     fresh_entries,
+    holding,
     person,
     postings,
     started,
@@ -36,27 +35,11 @@ from tests.shared.storage.sqlite_entry_tables import (
 )
 
 
-@asynccontextmanager
-async def _holding(
-    path: Path, docs: list[dict[str, Any]], specs: tuple[CollectionSpec, ...] = SPECS
-) -> AsyncIterator[SqliteStore]:
-    """A store of `specs` started on `path` with `docs` inserted in one transaction; closed on
-    the way out."""
-    store = SqliteStore(path)
-    await store.start(specs)
-    try:
-        async with store.transaction() as session:
-            await session.insert_many("people", docs)
-        yield store
-    finally:
-        await store.close()
-
-
 async def _written(
     path: Path, docs: list[dict[str, Any]], specs: tuple[CollectionSpec, ...] = SPECS
 ) -> None:
     """`docs` written to a store on `path` that is closed again, as by a process that ended."""
-    async with _holding(path, docs, specs):
+    async with holding(path, docs, specs):
         pass
 
 
@@ -67,7 +50,7 @@ async def test_entries_after_inserts_replaces_and_deletes_are_those_of_the_survi
     # One id is not a UUID (h's): entries naming it by id hold its text, not 16 bytes.
     docs = [person(n, id="legacy-7" if n == 7 else None) for n in range(16)]
     a, b, c, d, e, f, g, h, i, j, k, l_, m, n_, o, last = docs
-    async with _holding(path, docs) as store:
+    async with holding(path, docs) as store:
         async with store.transaction() as session:
             assert await session.delete("people", tenant=T, id=a["id"])
             assert (
@@ -133,7 +116,7 @@ async def test_entries_after_inserts_replaces_and_deletes_are_those_of_the_survi
 async def test_a_delete_of_a_missing_document_changes_no_entry(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     docs = [person(n) for n in range(3)]
-    async with _holding(path, docs) as store:
+    async with holding(path, docs) as store:
         before = entries(path), postings(path)
         async with store.transaction() as session:
             assert not await session.delete("people", tenant=T, id=person(9)["id"])
@@ -155,7 +138,7 @@ async def test_deletes_in_a_refused_transaction_leave_documents_entries_and_post
 ) -> None:
     path = tmp_path / "store.db"
     docs = [person(n) for n in range(4)]
-    async with _holding(path, docs) as store:
+    async with holding(path, docs) as store:
         before = entries(path), postings(path)
         # A bulk import's shape: the contacts deleted, then inserted again, one of them refused.
         with pytest.raises(DuplicateKeyError):
@@ -174,7 +157,7 @@ async def test_deletes_before_a_refused_write_the_transaction_survives_keep_entr
 ) -> None:
     path = tmp_path / "store.db"
     docs = [person(n) for n in range(4)]
-    async with _holding(path, docs) as store:
+    async with holding(path, docs) as store:
         async with store.transaction() as session:
             assert await session.delete("people", tenant=T, id=docs[0]["id"])
             with pytest.raises(DuplicateKeyError):
@@ -195,7 +178,7 @@ async def test_a_refused_batch_insert_leaves_the_rows_before_it_with_their_entri
     # back; a caller that goes on and commits must not keep rows without their entries.
     path = tmp_path / "store.db"
     docs = [person(n) for n in range(4)]
-    async with _holding(path, docs) as store:
+    async with holding(path, docs) as store:
         refused = {**person(6), "handle": docs[3]["handle"]}
         async with store.transaction() as session:
             with pytest.raises(DuplicateKeyError):

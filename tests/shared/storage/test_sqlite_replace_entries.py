@@ -6,8 +6,6 @@ of the final documents gives: compared table against table, with a second store 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from tests.shared.storage.sqlite_entry_tables import (
     changed,
     entries,
     fresh_entries,
+    holding,
     person,
     postings,
     started,
@@ -28,24 +27,11 @@ from tests.shared.storage.sqlite_entry_tables import (
 )
 
 
-@asynccontextmanager
-async def _holding(path: Path, docs: list[dict[str, Any]]) -> AsyncIterator[SqliteStore]:
-    """A store of SPECS started on `path` with `docs` inserted at version 1; closed on the way
-    out."""
-    store = await started(path)
-    try:
-        async with store.transaction() as session:
-            await session.insert_many("people", docs)
-        yield store
-    finally:
-        await store.close()
-
-
 async def test_entries_after_replaces_are_those_a_fresh_insert_of_the_final_documents_gives(
     tmp_path: Path,
 ) -> None:
     docs = [person(n) for n in range(12)]
-    async with _holding(tmp_path / "updated.db", docs) as updated:
+    async with holding(tmp_path / "updated.db", docs) as updated:
         a, b, c, d, e, f, g, h, i, j, k, l_ = docs
         async with updated.transaction() as session:
             written = await session.replace_many(
@@ -130,7 +116,7 @@ async def _changes_of(store: SqliteStore, docs: list[dict[str, Any]]) -> int:
 
 async def test_a_replace_changing_nothing_indexed_writes_no_entry_rows(tmp_path: Path) -> None:
     docs = [person(n) for n in range(5)]
-    async with _holding(tmp_path / "store.db", docs) as store:
+    async with holding(tmp_path / "store.db", docs) as store:
         # The five documents' UPDATEs and nothing else.
         assert await _changes_of(store, [changed(d, note="x") for d in docs]) == 5
         # One tag renamed: its old entry deleted and its new one inserted, the others kept.
@@ -140,7 +126,7 @@ async def test_a_replace_changing_nothing_indexed_writes_no_entry_rows(tmp_path:
 
 async def test_a_refused_replace_leaves_no_document_or_entry_of_its_batch(tmp_path: Path) -> None:
     docs = [person(n) for n in range(2)]
-    async with _holding(tmp_path / "store.db", docs) as store:
+    async with holding(tmp_path / "store.db", docs) as store:
         before = entries(tmp_path / "store.db"), postings(tmp_path / "store.db")
         async with store.transaction() as session:
             with pytest.raises(DuplicateKeyError):
