@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from crm_contacts.adapters.duplicates import DUPLICATE_PAIRS
 from crm_contacts.domain.matching.pairs import dismissed_pair, new_pair, pair_id
+from crm_contacts.service_layer import duplicate_scan
 from crm_contacts.service_layer.duplicate_scan import scan_tenant
 from crm_shared.storage.memory import MemoryStore
 
@@ -87,3 +90,32 @@ async def test_scan_rescores_a_changed_pair_in_place(store: MemoryStore) -> None
 
     assert pair["score"] > 0.1 and pair["reasons"] == ["similar_name", "same_company"]
     assert pair["updated_at"] != "1"
+
+
+async def test_a_pair_written_by_the_re_match_while_the_scan_ran_does_not_fail_the_scan(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The contacts' own re-match may store a pair after the scan read the stored pairs and
+    before it writes them: the scan rescores that pair instead of inserting it a second time."""
+    await _insert(
+        store,
+        "contacts",
+        _contact("c1", name="Ada Lovelace", company="Acme"),
+        _contact("c2", name="Ada Lovelace", company="Acme"),
+    )
+    read_stored_pairs = duplicate_scan._stored_pairs
+
+    async def read_then_re_match_writes(store: Any, tenant: str) -> dict[str, dict[str, Any]]:
+        before = await read_stored_pairs(store, tenant)
+        late = new_pair(tenant=TENANT, a="c1", b="c2", score=0.1, reasons=["similar_name"], now="1")
+        await _insert(store, DUPLICATE_PAIRS, late)
+        return before
+
+    monkeypatch.setattr(duplicate_scan, "_stored_pairs", read_then_re_match_writes)
+
+    result = await scan_tenant(store, tenant=TENANT)
+    pairs = await _pairs(store)
+
+    assert result.stats.matches == 1
+    assert list(pairs) == [pair_id("c1", "c2")]
+    assert pairs[pair_id("c1", "c2")]["reasons"] == ["similar_name", "same_company"]

@@ -111,7 +111,9 @@ async def _write_pairs(
     for chunk in _chunks(changed):
         async with store.transaction() as session:
             pairs = PairRepository(session, tenant)
-            current = await pairs.by_ids([i for i in chunk if i in stored])
+            # Every id of the chunk, read in the write transaction: the contacts' re-match may
+            # have stored one of these pairs since `stored` was read.
+            current = await pairs.by_ids(chunk)
             batch: list[dict[str, Any]] = []
             for i in chunk:
                 profile, match = wanted[i]
