@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -16,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
 from crm_shared.http import AdminAuth, ViewerAuth, install_problem_handlers
+from crm_shared.oidc import OidcConfig, OidcVerifier
+from crm_shared.problems import Unauthorized
 from crm_shared.service import authenticator_for
 from crm_shared.settings import PlatformSettings
 
@@ -26,15 +29,26 @@ _signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 _other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _jwks() -> bytes:
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(_signing_key.public_key()))
-    return json.dumps({"keys": [{**public, "kid": KID, "use": "sig", "alg": "RS256"}]}).encode()
+def _jwks(published: dict[str, Any]) -> bytes:
+    keys = [
+        {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": kid}
+        for kid, key in published.items()
+    ]
+    return json.dumps({"keys": [{**key, "use": "sig", "alg": "RS256"} for key in keys]}).encode()
+
+
+class _JwksServer(ThreadingHTTPServer):
+    """The issuer: the keys it publishes (kid -> private key) may change during a test."""
+
+    published: dict[str, Any]
 
 
 class _JwksHandler(BaseHTTPRequestHandler):
+    server: _JwksServer
+
     def do_GET(self) -> None:
         body = (
-            _jwks()
+            _jwks(self.server.published)
             if self.path == "/jwks.json"
             else json.dumps({"jwks_uri": f"http://{self.headers['host']}/jwks.json"}).encode()
         )
@@ -48,14 +62,27 @@ class _JwksHandler(BaseHTTPRequestHandler):
         return None
 
 
-@pytest.fixture(scope="module")
-def jwks_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _JwksHandler)
+@contextmanager
+def _issuer() -> Iterator[_JwksServer]:
+    server = _JwksServer(("127.0.0.1", 0), _JwksHandler)
+    server.published = {KID: _signing_key}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/jwks.json"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _url(server: _JwksServer) -> str:
+    return f"http://127.0.0.1:{server.server_port}/jwks.json"
+
+
+@pytest.fixture(scope="module")
+def jwks_url() -> Iterator[str]:
+    with _issuer() as server:
+        yield _url(server)
 
 
 def _token(key: Any = _signing_key, kid: str = KID, **claims: Any) -> str:
@@ -152,3 +179,29 @@ async def test_the_jwks_is_found_through_the_issuer_s_openid_configuration(
     token = _token(iss=issuer, tenant="acme", roles="viewer")
     principal = authenticator_for(settings).authenticate(f"Bearer {token}")
     assert (principal.tenant, principal.roles) == ("acme", frozenset({"viewer"}))
+
+
+def test_a_key_the_issuer_withdraws_stops_verifying_once_its_key_set_is_fetched_again() -> None:
+    """Key rotation after a leak: tokens signed by the withdrawn key are refused, new or seen."""
+    with _issuer() as server:
+        lifespan = 0.3
+        verifier = OidcVerifier(
+            OidcConfig(
+                issuer=ISSUER,
+                jwks_url=_url(server),
+                audience=AUDIENCE,
+                tenant_claim="crm.tenant",
+                keys_lifespan_seconds=lifespan,
+            )
+        )
+        seen = _token()
+        assert verifier.verify(seen).tenant == "acme"
+        assert verifier.verify(_token(sub="another")).key_id == "user:another"
+
+        server.published = {"test-key-2": _other_key}
+        time.sleep(lifespan + 0.1)
+
+        assert verifier.verify(_token(key=_other_key, kid="test-key-2")).tenant == "acme"
+        for token in (seen, _token(sub="after-withdrawal")):
+            with pytest.raises(Unauthorized):
+                verifier.verify(token)

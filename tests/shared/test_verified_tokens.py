@@ -85,7 +85,7 @@ def test_a_withdrawn_key_stops_answering_from_the_cache_once_the_keys_are_fetche
     verifier._keys().get_jwk_set()  # fetched again, the same key published: answered again
     held.lifespan = 300
     assert verifier.cached(token) is not None
-    monkeypatch.setattr(test_oidc, "_jwks", lambda: json.dumps({"keys": []}).encode())
+    monkeypatch.setattr(test_oidc, "_jwks", lambda _published: json.dumps({"keys": []}).encode())
     held.lifespan = 0
     time.sleep(0.01)
     with pytest.raises(jwt.PyJWKSetError):

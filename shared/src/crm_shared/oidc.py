@@ -35,6 +35,9 @@ class OidcConfig:
     tenant_claim: str = "tenant"
     roles_claim: str = "roles"
     leeway_seconds: int = 30
+    # How long the issuer's key set is trusted before it is fetched again: a key the issuer
+    # withdraws stops verifying tokens at most this long after.
+    keys_lifespan_seconds: float = 300.0
 
 
 def _claim(claims: dict[str, Any], path: str) -> Any:
@@ -72,7 +75,11 @@ class OidcVerifier:
     def _keys(self) -> jwt.PyJWKClient:
         if self._jwks is None:
             url = self._config.jwks_url or self._discover_jwks_url()
-            self._jwks = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+            # Keys come from the key set, cached for its lifespan only: PyJWT's per-key cache
+            # (`cache_keys`) never expires, so a withdrawn key would keep verifying tokens.
+            self._jwks = jwt.PyJWKClient(
+                url, cache_keys=False, lifespan=self._config.keys_lifespan_seconds, timeout=5
+            )
         return self._jwks
 
     def _discover_jwks_url(self) -> str:

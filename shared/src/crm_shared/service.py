@@ -146,6 +146,7 @@ def authenticator_for(settings: PlatformSettings) -> ApiKeyAuthenticator:
                 audience=settings.crm_oidc_audience,
                 tenant_claim=settings.crm_oidc_tenant_claim,
                 roles_claim=settings.crm_oidc_roles_claim,
+                keys_lifespan_seconds=settings.crm_oidc_keys_lifespan_seconds,
             )
         )
     return ApiKeyAuthenticator(keys, key_file=key_file, tokens=tokens)

@@ -51,6 +51,12 @@ class PlatformSettings(BaseSettings):
         default="", description="Per-key limits: actor=rate[/burst], comma-separated."
     )
     crm_oidc_roles_claim: str = "roles"
+    crm_oidc_keys_lifespan_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="How long the issuer's keys are held before they are fetched again.",
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     crm_personal_data_retention_days: float = Field(
         default=30.0,

@@ -6,6 +6,7 @@ Expiry is real time: leases here live 0.3 s, and the waits are just past that.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -35,14 +36,18 @@ async def test_leases_with_different_names_are_independent(store: DocumentStore)
 
 
 async def test_the_holder_renews_its_lease_keeping_the_token(store: DocumentStore) -> None:
-    first = await store.acquire_lease("relay", holder="replica-a", ttl=TTL)
-    await asyncio.sleep(TTL / 2)
-    renewed = await store.acquire_lease("relay", holder="replica-a", ttl=TTL)
+    # Half a time to live apart, and the check just past the first expiry: a long enough
+    # lease that a busy machine's late wake-up (tenths of a second) still lands before the
+    # renewed expiry.
+    ttl = 1.0
+    first = await store.acquire_lease("relay", holder="replica-a", ttl=ttl)
+    await asyncio.sleep(ttl / 2)
+    renewed = await store.acquire_lease("relay", holder="replica-a", ttl=ttl)
     assert first is not None and renewed is not None
     assert renewed.token == first.token
     assert renewed.expires_at > first.expires_at
-    await asyncio.sleep(TTL * 0.7)  # past the first expiry, not the renewed one
-    assert await store.acquire_lease("relay", holder="replica-b", ttl=TTL) is None
+    await asyncio.sleep(max(first.expires_at - time.time(), 0) + 0.05)
+    assert await store.acquire_lease("relay", holder="replica-b", ttl=ttl) is None
 
 
 async def test_an_expired_lease_is_stolen_with_a_higher_token(store: DocumentStore) -> None:
