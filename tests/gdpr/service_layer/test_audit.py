@@ -19,17 +19,15 @@ from crm_gdpr.service_layer.audit import (
 )
 from crm_shared.events import ContactDeleted
 from crm_shared.storage import DocumentStore, DuplicateKeyError, Session
-from crm_shared.storage.memory import MemoryStore
 from tests.gdpr.fakes import wrap
+from tests.stores import memory_store
 
 
 @pytest.fixture
 async def store() -> AsyncIterator[DocumentStore]:
     """The gdpr collections in memory: the handlers' rules need no database file."""
-    memory = MemoryStore()
-    await memory.start(COLLECTION_SPECS)
-    yield memory
-    await memory.close()
+    async with memory_store(COLLECTION_SPECS) as memory:
+        yield memory
 
 
 def _deleted(contact_id: str, tenant: str = "acme") -> Any:

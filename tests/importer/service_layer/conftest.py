@@ -8,12 +8,11 @@ import pytest
 
 from crm_importer.adapters.collections import COLLECTION_SPECS
 from crm_shared.storage.memory import MemoryStore
+from tests.stores import memory_store
 
 
 @pytest.fixture
 async def store() -> AsyncIterator[MemoryStore]:
     """The importer's collections on the in-memory store, closed after the test."""
-    memory = MemoryStore()
-    await memory.start(COLLECTION_SPECS)
-    yield memory
-    await memory.close()
+    async with memory_store(COLLECTION_SPECS) as memory:
+        yield memory

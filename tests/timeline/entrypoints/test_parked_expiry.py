@@ -18,6 +18,7 @@ from crm_timeline.adapters.repository import COLLECTION_SPECS, TimelineRepositor
 from crm_timeline.entrypoints.consumers import build_bus
 from crm_timeline.entrypoints.parked_expiry import dead_letter_expired
 from crm_timeline.settings import TimelineSettings
+from tests.stores import memory_store
 from tests.timeline.factories import created, envelope
 
 WAIT = 0.05
@@ -43,10 +44,8 @@ class RecordingDeadLetters:
 
 @pytest.fixture
 async def store() -> AsyncIterator[MemoryStore]:
-    started = MemoryStore()
-    await started.start(COLLECTION_SPECS)
-    yield started
-    await started.close()
+    async with memory_store(COLLECTION_SPECS) as started:
+        yield started
 
 
 @pytest.fixture
