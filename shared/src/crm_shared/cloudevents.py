@@ -9,6 +9,7 @@ start with `application/cloudevents` is binary mode. Both parse into the same Ev
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,10 +64,16 @@ def structured_headers(value: bytes, headers: Headers | None) -> list[tuple[str,
     them, the job header the events an import's summaries report; the value stays the whole
     envelope, so readers that ignore the headers lose nothing.
     """
-    kept = with_structured_content_type(headers)
     event_type = envelope_type(value)
-    if event_type is not None and not any(k.lower() == TYPE_HEADER for k, _ in kept):
-        kept.append((TYPE_HEADER, event_type))
+    if not headers:
+        # What the outbox holds for nearly every event: no headers of its own to keep or check.
+        kept = [*STRUCTURED_HEADERS]
+        if event_type is not None:
+            kept.append((TYPE_HEADER, event_type))
+    else:
+        kept = with_structured_content_type(headers)
+        if event_type is not None and not any(k.lower() == TYPE_HEADER for k, _ in kept):
+            kept.append((TYPE_HEADER, event_type))
     if event_type in IMPORT_EVENT_TYPE_BYTES:
         job = written_import_job(value)
         if job is not None:
@@ -75,32 +82,19 @@ def structured_headers(value: bytes, headers: Headers | None) -> list[tuple[str,
 
 
 # How every envelope this platform writes begins (EventEnvelope's and EnvelopeWriter's field
-# order): the type is the fourth attribute, after the id and the source.
-_ENVELOPE_START = b'{"specversion":"1.0","id":"'
-_SOURCE = b'","source":"'
-_TYPE = b'","type":"'
+# order): the type is the fourth attribute, after the id and the source. Each string up to the
+# type is free of quotes and backslashes, so its first quote ends it: the bytes found are the
+# top-level attributes, never text inside a value.
+_ENVELOPE_HEAD = re.compile(
+    rb'\{"specversion":"1\.0","id":"[^"\\]*","source":"[^"\\]*","type":"([^"\\]+)"'
+)
 
 
 def envelope_type(value: bytes) -> bytes | None:
     """The `type` of an envelope in this platform's own layout, read without parsing it; None
-    for any other layout.
-
-    Each string up to the type must be free of backslashes: then its first quote ends it, so
-    the bytes found are the top-level attributes, never text inside a value.
-    """
-    if not value.startswith(_ENVELOPE_START):
-        return None
-    id_end = value.find(b'"', len(_ENVELOPE_START))
-    if id_end < 0 or not value.startswith(_SOURCE, id_end):
-        return None
-    source_end = value.find(b'"', id_end + len(_SOURCE))
-    if source_end < 0 or not value.startswith(_TYPE, source_end):
-        return None
-    type_start = source_end + len(_TYPE)
-    type_end = value.find(b'"', type_start)
-    if type_end <= type_start or b"\\" in value[:type_end]:
-        return None
-    return value[type_start:type_end]
+    for any other layout (one anchored match: the relay reads it off every record it sends)."""
+    head = _ENVELOPE_HEAD.match(value)
+    return None if head is None else head.group(1)
 
 
 def declared_type(headers: Headers | None) -> str | None:

@@ -157,3 +157,28 @@ def test_an_entry_commits_to_its_values_as_one_documented_json_of_rows() -> None
     assert entry["values_commitment"] == hashlib.sha256(salt + _reference(rows)).hexdigest()
     assert (entry["format"], "changes" in entry) == (2, False)
     assert ChainWalker().check(entry)
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        1e16,  # orjson writes 1e16, the reference 1e+16
+        {"b": [1.5e-7, None], "a": True},
+        ["text", {"n": 2**70}],  # beyond 64 bits: orjson refuses it
+        ("a", "tuple"),
+    ],
+)
+def test_values_orjson_writes_otherwise_commit_to_the_reference_json(after: Any) -> None:
+    changes = (ValueChange("name", None, "Ann"), ValueChange("custom_fields.x", "was", after))
+    draft = AuditDraft(
+        at="2026-01-01T00:00:00Z",
+        actor="key:ops",
+        action="x",
+        target="c1",
+        fields=("name", "custom_fields.x"),
+        changes=changes,
+    )
+    [entry] = chain_entries([draft], ids=["a"], tenant="acme", after_seq=0, prev_hash=GENESIS_HASH)
+    rows = [["name", None, "Ann"], ["custom_fields.x", "was", after]]
+    salt = bytes.fromhex(entry["values"]["salt"])
+    assert entry["values_commitment"] == hashlib.sha256(salt + _reference(rows)).hexdigest()

@@ -59,6 +59,8 @@ def test_the_relay_names_the_type_of_every_envelope_the_platform_writes() -> Non
         # A source holding an escaped quote could make text look like an attribute.
         b'{"specversion":"1.0","id":"e","source":"a\\",\\"type\\":\\"x","type":"crm.y.v1"}',
         b'{"specversion":"1.0","id":"e","source":"s","type":"',
+        b'{"specversion":"1.0","id":"e","source":"s","type":"","time":"t"}',
+        b'{"specversion":"1.0","id":"e\\u0022","source":"s","type":"crm.y.v1"}',
         b"",
         b"not json",
     ],
@@ -192,3 +194,19 @@ async def test_an_imports_contact_events_a_summary_reports_are_passed_over_unval
         {TP: [_record(offset, value, []) for offset, value in enumerate(values)]},
     )
     assert (plain.handled, plain.ignored, plain.dead_lettered) == (1, 2, 1)
+
+
+def test_an_events_own_headers_are_kept_beside_one_type_and_one_content_type() -> None:
+    value = deleted_value("c-1")
+    own = [("traceparent", b"00-abc-def-01"), ("Content-Type", b"application/json")]
+    assert structured_headers(value, own) == [
+        ("traceparent", b"00-abc-def-01"),
+        ("content-type", b"application/cloudevents+json"),
+        ("ce_type", ContactDeleted.event_type.encode()),
+    ]
+    named = [("CE_TYPE", b"crm.other.v1")]
+    assert structured_headers(value, named) == [
+        ("CE_TYPE", b"crm.other.v1"),
+        ("content-type", b"application/cloudevents+json"),
+    ]
+    assert structured_headers(value, []) == structured_headers(value, None)

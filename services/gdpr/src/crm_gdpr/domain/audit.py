@@ -103,14 +103,29 @@ def _canonical(
 ) -> bytes:
     """`canonical_form`; `commitments_plain` says `changes` were checked (or written by
     `commit_changes`, whose commitments always are keys in order and plain strings)."""
-    # Keys written in sorted order, so orjson needs no sorting pass.
-    attrs: dict[str, Any] = {"action": action, "actor": actor, "at": at}
-    if changes:
-        attrs["changes"] = changes
-    attrs |= {"event_id": event_id, "fields": fields}
-    if format is not None:
-        attrs["format"] = format
-    attrs |= {"prev_hash": prev_hash, "seq": seq, "target": target, "tenant": tenant}
+    # Keys written in sorted order, so orjson needs no sorting pass; one dict literal for the
+    # entries nearly all are (format 2, no per-value commitments), not three merged.
+    if format is not None and not changes:
+        attrs: dict[str, Any] = {
+            "action": action,
+            "actor": actor,
+            "at": at,
+            "event_id": event_id,
+            "fields": fields,
+            "format": format,
+            "prev_hash": prev_hash,
+            "seq": seq,
+            "target": target,
+            "tenant": tenant,
+        }
+    else:
+        attrs = {"action": action, "actor": actor, "at": at}
+        if changes:
+            attrs["changes"] = changes
+        attrs |= {"event_id": event_id, "fields": fields}
+        if format is not None:
+            attrs["format"] = format
+        attrs |= {"prev_hash": prev_hash, "seq": seq, "target": target, "tenant": tenant}
     if format is not None:
         attrs["values_commitment"] = values_commitment
         # Anything but a number and text (a tampered entry) takes the reference encoder.
@@ -134,7 +149,7 @@ def _canonical(
         and type(prev_hash) is str
         and (event_id is None or type(event_id) is str)
         and type(fields) is list
-        and all(type(name) is str for name in fields)
+        and _texts_only(fields)
     ):
         try:
             return orjson.dumps(attrs)
@@ -143,6 +158,15 @@ def _canonical(
     return json.dumps(attrs, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )
+
+
+_TEXT = frozenset({str})
+
+
+def _texts_only(names: list[Any]) -> bool:
+    # Each name's exact type compared in C, not by all() over a generator: every appended
+    # entry's fields are checked.
+    return _TEXT.issuperset(map(type, names))
 
 
 def _sorted_commitments(changes: list[dict[str, Any]] | None) -> bool:

@@ -75,10 +75,11 @@ def _profile_values(profile: dict[str, Any]) -> tuple[ValueChange, ...]:
     # a Python call): some nine per imported contact.
     get, new = profile.get, tuple.__new__
     values = [new(ValueChange, (name, None, value)) for name in _PROFILED if (value := get(name))]
-    values += [
-        new(ValueChange, (f"custom_fields.{key}", None, value))
-        for key, value in sorted((get("custom_fields") or {}).items())
-    ]
+    if custom := get("custom_fields"):  # most imported contacts have none
+        values += [
+            new(ValueChange, (f"custom_fields.{key}", None, value))
+            for key, value in sorted(custom.items())
+        ]
     return tuple(values)
 
 
@@ -247,23 +248,18 @@ def _plain_draft(event: PlainEvent, at: str) -> AuditDraft:
     data = event.data
     if event.type == ContactCreated.event_type:
         changes = _profile_values(data["profile"])
-        fields = tuple(change.field for change in changes)
     else:
         changes = tuple(
             ValueChange(name, change.get("before"), change.get("after"))
             for name, change in sorted(data["changes"].items())
         )
-        fields = tuple(change.field for change in changes)
     imported = data.get("import_job_id") is not None
-    return AuditDraft(
-        at=at,
-        actor=event.actor or event.source,
-        action=_IMPORT_ACTIONS[event.type] if imported else event.type,
-        target=data["contact_id"],
-        fields=fields,
-        event_id=event.id,
-        changes=changes,
-    )
+    action = _IMPORT_ACTIONS[event.type] if imported else event.type
+    # The draft's fields in AuditDraft's order, built by tuple.__new__ (a NamedTuple's own
+    # __new__ is a Python call with keywords): one per imported contact.
+    fields = tuple([change[0] for change in changes])
+    draft = (at, event.actor or event.source, action, data["contact_id"], fields, event.id, changes)
+    return tuple.__new__(AuditDraft, draft)
 
 
 def _drafts(envelope: EventEnvelope, data: EventData) -> list[AuditDraft]:

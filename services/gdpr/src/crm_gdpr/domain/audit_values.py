@@ -41,7 +41,13 @@ def canonical_value(value: Any) -> bytes:
     64 bits) take the reference encoder, so every commitment stays what it always was.
     """
     # Text, nearly every value, skips the walk over containers.
-    if type(value) is str or _plain_json(value):
+    return _canonical_json(value, plain=type(value) is str or _plain_json(value))
+
+
+def _canonical_json(value: Any, *, plain: bool) -> bytes:
+    """`canonical_value` of a value `_plain_json` holds for when `plain` (orjson's bytes);
+    otherwise, or when orjson refuses it, the reference encoder's."""
+    if plain:
         try:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError:
@@ -135,9 +141,21 @@ def commit_values(
     """(the commitment the chain covers, the opening kept beside it) of an entry's changes as
     one: a hash and a salt an entry, not one each per value (an import's entry holds some eight
     values), and an opening of plain rows."""
-    rows = [[field, before, after] for field, before, after in changes]
+    # The rows are checked for `_plain_json` as they are built: text and null (nearly every
+    # value) need no call, and the rows themselves no second walk (`canonical_value` walked
+    # every row again, ~2 us of an imported contact's ~7 values).
+    rows: list[list[Any]] = []
+    plain = True
+    for field, before, after in changes:
+        rows.append([field, before, after])
+        if plain:
+            plain = (
+                type(field) is str
+                and (before is None or type(before) is str or _plain_json(before))
+                and (after is None or type(after) is str or _plain_json(after))
+            )
     salt_bytes = salt()
-    sealed = hashlib.sha256(salt_bytes + canonical_value(rows)).hexdigest()
+    sealed = hashlib.sha256(salt_bytes + _canonical_json(rows, plain=plain)).hexdigest()
     return sealed, {"salt": salt_bytes.hex(), "changes": rows}
 
 

@@ -45,13 +45,13 @@ class TimelineRepository:
     async def get_contact(self, *, tenant: str, contact_id: str) -> ContactProjection | None:
         """The projection of one contact, or None when no event about it arrived yet."""
         doc = await self._session.get(CONTACTS, tenant=tenant, id=contact_id)
-        return None if doc is None else ContactProjection.model_validate(doc)
+        return None if doc is None else ContactProjection.of_document(doc)
 
     async def save_contact(
         self, contact: ContactProjection, *, previous: ContactProjection | None
     ) -> None:
         """Insert a new projection or replace the one read earlier in this transaction."""
-        doc = contact.model_dump()
+        doc = contact.as_document()
         if previous is None:
             await self._session.insert(CONTACTS, doc)
         else:
@@ -67,7 +67,7 @@ class TimelineRepository:
         docs = await self._session.find(
             CONTACTS, tenant=tenant, where=[In("id", ids)], limit=len(ids)
         )
-        return {doc["id"]: ContactProjection.model_validate(doc) for doc in docs}
+        return {doc["id"]: ContactProjection.of_document(doc) for doc in docs}
 
     async def save_contacts(
         self, *, tenant: str, contacts: Sequence[ContactProjection], stored: Collection[str]
@@ -79,7 +79,7 @@ class TimelineRepository:
         if replaced:
             # The port has no replace_many: delete and re-insert keeps it two statements.
             await self._session.delete_where(CONTACTS, tenant=tenant, where=[In("id", replaced)])
-        await self._session.insert_many(CONTACTS, [contact.model_dump() for contact in contacts])
+        await self._session.insert_many(CONTACTS, [contact.as_document() for contact in contacts])
 
     async def add_items(self, items: Sequence[TimelineItem]) -> None:
         """Store new timeline items."""

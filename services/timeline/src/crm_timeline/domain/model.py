@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
@@ -62,10 +63,14 @@ class TimelineItem(BaseModel):
     edited_at: str | None = None
 
 
-class ContactProjection(BaseModel):
-    """What the timeline knows of a contact: enough to order its events and answer 404s."""
+@dataclass(frozen=True, slots=True)
+class ContactProjection:
+    """What the timeline knows of a contact: enough to order its events and answer 404s.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    A plain dataclass, not a model: an import batch advances a thousand at once, and building
+    and dumping a model each was ~4 us of the timeline's CPU per imported row. Its values come
+    from validated events or from documents this service wrote (`as_document`).
+    """
 
     id: str
     tenant: str
@@ -84,6 +89,29 @@ class ContactProjection(BaseModel):
     def purged(self) -> bool:
         """True once the contacts service removed the contact for good; nothing of it is kept."""
         return self.state == "purged"
+
+    def as_document(self) -> dict[str, Any]:
+        """The stored document (the fields in order, as the projection's model dumped them)."""
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "version": self.version,
+            "state": self.state,
+            "erasure_id": self.erasure_id,
+            "merged_into": self.merged_into,
+        }
+
+    @classmethod
+    def of_document(cls, doc: Mapping[str, Any]) -> ContactProjection:
+        """The projection a stored document (`as_document`) holds."""
+        return cls(
+            id=doc["id"],
+            tenant=doc["tenant"],
+            version=doc["version"],
+            state=doc["state"],
+            erasure_id=doc.get("erasure_id"),
+            merged_into=doc.get("merged_into"),
+        )
 
 
 @dataclass(frozen=True)
