@@ -125,12 +125,9 @@ def measure(
         [
             sys.executable,
             "-m",
-            "uvicorn",
-            "bench.read_bare:app",
+            "bench.read_bare",
             "--port",
             str(bare_port),
-            "--log-level",
-            "warning",
             "--http",
             parser,
             "--loop",
