@@ -80,7 +80,12 @@ def main() -> None:
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     args = parser.parse_args()
     uvicorn.run(
-        app, port=args.port, log_level="warning", http=http_protocol(args.http), loop=args.loop
+        app,
+        port=args.port,
+        log_level="warning",
+        access_log=False,  # as the services serve (their access line is their own)
+        http=http_protocol(args.http),
+        loop=args.loop,
     )
 
 

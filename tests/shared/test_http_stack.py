@@ -50,3 +50,11 @@ def test_an_unknown_http_parser_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("CRM_HTTP_PARSER", "fastest")
     with pytest.raises(ValidationError, match="crm_http_parser"):
         PlatformSettings()
+
+
+def test_uvicorns_own_access_log_is_off_as_ours_replaces_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # uvicorn formats its line's client address and quoted path for every answer, even when its
+    # logger's level drops the line; ObservabilityMiddleware writes the service's access line.
+    assert _served_with(monkeypatch, PlatformSettings())["access_log"] is False

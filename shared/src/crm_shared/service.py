@@ -212,6 +212,9 @@ def serve(app: FastAPI, *, service: str, host: str, port: int, log_level: str) -
             port=port,
             log_level="warning",
             log_config=None,
+            # Ours is ObservabilityMiddleware's line; uvicorn's own, though never written at
+            # "warning", still formatted its client address and quoted path for every answer.
+            access_log=False,
             # httptools: with a connection's writes made once per loop turn (http_server.py).
             http=http_protocol(settings.crm_http_parser),
             loop=settings.crm_event_loop,
