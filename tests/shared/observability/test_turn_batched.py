@@ -7,6 +7,8 @@ import io
 import logging
 import threading
 
+import pytest
+
 from crm_shared.observability.turn_batched import KEPT_LINES, TurnBatchedStreamHandler
 
 
@@ -97,3 +99,13 @@ def test_flush_writes_kept_lines_of_a_loop_that_stopped_before_its_turn_ended() 
     loop.close()  # the turn's write may never run now
     handler.flush()  # what logging.shutdown() does at exit
     assert stream.getvalue() == "shutting down\n"
+
+
+def test_a_flush_at_exit_on_a_closed_stream_raises_as_stream_handlers_does() -> None:
+    # logging.shutdown() ignores OSError and ValueError from a handler's flush: a test run's
+    # closed capture stream must not print a "Logging error" at exit.
+    stream = io.TextIOWrapper(io.BytesIO())  # as sys.stderr is
+    handler = TurnBatchedStreamHandler(stream)
+    stream.close()
+    with pytest.raises(ValueError, match="closed file"):
+        handler.flush()

@@ -43,28 +43,36 @@ class TurnBatchedStreamHandler(logging.StreamHandler[TextIO]):
             self._kept.append(line)
             if self._flushing_on is None:
                 self._flushing_on = loop
-                loop.call_soon(self.flush)
+                loop.call_soon(self._end_of_turn)
             return
         self._kept.append(line)
-        self._write_kept()
+        try:
+            self._write_kept()
+        except Exception:
+            self.handleError(record)  # as StreamHandler does for a line it cannot write
 
     def flush(self) -> None:
-        """Write the kept lines, then flush the stream."""
+        """Write the kept lines, then flush the stream (raising as StreamHandler.flush does)."""
         self.acquire()
         try:
             self._write_kept()
         finally:
             self.release()
 
+    def _end_of_turn(self) -> None:
+        self.acquire()
+        try:
+            self._write_kept()
+        except Exception:
+            # Never into the loop's exception handler (which logs): reported as a lost line is.
+            self.handleError(logging.makeLogRecord({"msg": "log lines lost"}))
+        finally:
+            self.release()
+
     def _write_kept(self) -> None:
         self._flushing_on = None
         kept, self._kept = self._kept, []
-        try:
-            if kept:
-                self.stream.write("".join(kept))
-            if hasattr(self.stream, "flush"):
-                self.stream.flush()
-        except Exception:
-            # As StreamHandler does for a line it cannot write: report it, never raise into the
-            # request that logged (logging.raiseExceptions decides whether to print).
-            self.handleError(logging.makeLogRecord({"msg": "log lines lost"}))
+        if kept:
+            self.stream.write("".join(kept))
+        if hasattr(self.stream, "flush"):
+            self.stream.flush()
