@@ -1,20 +1,24 @@
 """The read benchmark's ceilings: bare Starlette routes on the contacts store, no service code.
 
 `GET /json` answers one fixed contact document (a bare JSON route); `GET /contacts/{id}` reads a
-document with hand-written SQL; `GET /search?q=` runs a bare FTS5 query. Served by uvicorn like
-the services (`python -m uvicorn bench.read_bare:app`), the store's path in READ_BENCH_DB.
+document with hand-written SQL; `GET /search?q=` runs a bare FTS5 query. Served by uvicorn as
+the services are, on the same HTTP protocol (`python -m bench.read_bare --port N`: for
+httptools, the services' crm_shared.http_server protocol), the store's path in READ_BENCH_DB.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sqlite3
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from crm_shared.http_server import http_protocol
 from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_text import match_expression
 from crm_shared.text import search_fold
@@ -66,3 +70,24 @@ app = Starlette(
         Route("/search", search),
     ]
 )
+
+
+def main() -> None:
+    """Serve the bare routes as a service is served (the same uvicorn protocol and loop)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--http", choices=("httptools", "h11"), default="httptools")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    args = parser.parse_args()
+    uvicorn.run(
+        app,
+        port=args.port,
+        log_level="warning",
+        access_log=False,  # as the services serve (their access line is their own)
+        http=http_protocol(args.http),
+        loop=args.loop,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -68,6 +68,10 @@ def _line(label: str, figures: Figures, ceiling: Figures | None = None) -> str:
     )
     if ceiling is not None:
         text += f"  | {figures.rps / ceiling.rps:.0%} of the ceiling's req/s"
+        # The ceiling's req/s swings between runs with other work on the cores; CPU per request
+        # is steadier: the same share, from what each answer cost the server.
+        if figures.cpu_ms > 0:
+            text += f", {ceiling.cpu_ms / figures.cpu_ms:.0%} by CPU per request"
     return text
 
 
@@ -125,12 +129,9 @@ def measure(
         [
             sys.executable,
             "-m",
-            "uvicorn",
-            "bench.read_bare:app",
+            "bench.read_bare",
             "--port",
             str(bare_port),
-            "--log-level",
-            "warning",
             "--http",
             parser,
             "--loop",

@@ -90,7 +90,10 @@ async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient,
         ("GET", "/things/missing", VIEWER, 403),
         ("GET", "/things/special", {}, 200),
         ("GET", "/things/a/", EDITOR, 307),
-        ("HEAD", "/things/a", EDITOR, 405),
+        ("HEAD", "/things/a", EDITOR, 200),
+        ("HEAD", "/things/a", {**EDITOR, "If-None-Match": '"3"'}, 304),
+        ("HEAD", "/things/a", VIEWER, 403),
+        ("HEAD", "/things/missing", EDITOR, 404),
         ("DELETE", "/things/a", EDITOR, 405),
     ],
 )
@@ -109,7 +112,14 @@ async def test_the_fast_get_answers_as_the_route_does(
     kept = ("content-type", "content-length", "etag", "allow", "www-authenticate", "location")
     assert {h: fast.headers.get(h) for h in kept} == {h: plain.headers.get(h) for h in kept}
     assert fast.headers["x-request-id"]
-    assert served_by_route == []  # every GET of the template went to the fast endpoint
+    assert served_by_route == []  # every GET (and HEAD) of the template went to the fast endpoint
+    if method == "HEAD":
+        assert fast.content == b""
+        got = await fast_client.request("GET", path, headers=headers)
+        assert (got.status_code, got.headers.get("content-length")) == (
+            status,
+            fast.headers.get("content-length"),
+        )
 
 
 async def test_the_fast_get_is_counted_under_its_route_template(

@@ -9,8 +9,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from crm_shared import service
+from crm_shared.http_server import TurnWritesHttpToolsProtocol
 from crm_shared.settings import PlatformSettings
 
 
@@ -29,10 +31,11 @@ def test_a_service_serves_with_httptools_on_uvloop_by_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     options = _served_with(monkeypatch, PlatformSettings())
-    assert (options["http"], options["loop"]) == ("httptools", "uvloop")
+    # httptools, writing a connection's bytes once per loop turn (crm_shared.http_server).
+    assert (options["http"], options["loop"]) == (TurnWritesHttpToolsProtocol, "uvloop")
     config = uvicorn.Config(FastAPI(), http=options["http"], loop=options["loop"])
-    config.load()  # fails if httptools is not installed
-    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    config.load()
+    assert issubclass(config.http_protocol_class, HttpToolsProtocol)  # needs httptools installed
     import uvloop  # noqa: F401 (the locked environment has it: uvicorn would fail without it)
 
 
@@ -47,3 +50,11 @@ def test_an_unknown_http_parser_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("CRM_HTTP_PARSER", "fastest")
     with pytest.raises(ValidationError, match="crm_http_parser"):
         PlatformSettings()
+
+
+def test_uvicorns_own_access_log_is_off_as_ours_replaces_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # uvicorn formats its line's client address and quoted path for every answer, even when its
+    # logger's level drops the line; ObservabilityMiddleware writes the service's access line.
+    assert _served_with(monkeypatch, PlatformSettings())["access_log"] is False

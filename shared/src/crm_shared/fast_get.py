@@ -8,8 +8,9 @@ stack and the exception handlers, so both keep doing their job), a dispatcher th
 GET whose path fits the route's template itself: the same caller admission (401, then 429, once
 per request: `admitted_principal`), role (403), tenant, store, conditional GET (304, 400) and
 JSON answer (`conditional.versioned_json`) as the route; its errors reach the app's exception
-handlers as the route's do. The FastAPI route keeps its declaration and stays the answer to
-anything else (HEAD, other methods, a trailing slash): the OpenAPI document does not change.
+handlers as the route's do. A HEAD reaches it as a GET (crm_shared.head, around the router,
+leaves out the body). The FastAPI route keeps its declaration and stays the answer to anything
+else (other methods, a trailing slash): the OpenAPI document does not change.
 
 A request goes to FastAPI when an earlier route could take its path: the routes before the
 fast one are looked at once, at installation (which therefore comes after every router is

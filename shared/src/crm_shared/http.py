@@ -19,6 +19,7 @@ from starlette.routing import Match
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
 from crm_shared.edge import EdgeGuard
+from crm_shared.head import HeadAsGet, with_head
 from crm_shared.idempotent_work import SCOPE_KEY as WORK_SCOPE_KEY
 from crm_shared.idempotent_work import RequestScopedStore, RequestWork
 from crm_shared.literal_paths import LiteralPathMethods, documented_methods
@@ -64,15 +65,19 @@ def _allowed_methods(request: Request) -> list[str]:
     """
     documented = documented_methods(request.app.openapi(), request.scope["path"])
     if documented:
-        return documented
+        return with_head(documented)
     routes = request.app.router.routes
-    return [
-        method
-        for method in _METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
-        )
-    ]
+    # HEAD wherever GET (crm_shared.head answers it as the GET; the routes declare only GET).
+    return with_head(
+        [
+            method
+            for method in _METHODS
+            if any(
+                route.matches({**request.scope, "method": method})[0] is Match.FULL
+                for route in routes
+            )
+        ]
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -81,8 +86,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     Also checks the methods of literal paths before routing (crm_shared.literal_paths), installs
     the edge guard: NUL in query strings and JSON bodies no store can hold (lone
     surrogates, integers beyond 64 bits, deep nesting) are a 422 naming the field; and declares
-    the problem answers of every route in the OpenAPI document.
+    the problem answers of every route in the OpenAPI document; and answers HEAD wherever GET is
+    answered (crm_shared.head).
     """
+    # Innermost of the middlewares: each of them sees a HEAD as a HEAD, the routes see a GET.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(EdgeGuard)
     # Outside the edge guard: a method the path lacks is a 405 whatever the body holds.
     app.add_middleware(LiteralPathMethods)

@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crm_shared.head import with_head
+
 PROBLEM_JSON = "application/problem+json"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
@@ -31,7 +33,7 @@ def documented_methods(openapi: dict[str, Any], path: str) -> list[str] | None:
 
 
 def _answers(method: str, allowed: list[str]) -> bool:
-    # Starlette answers HEAD wherever it answers GET; the document does not list it.
+    # HEAD is answered wherever GET is (crm_shared.head); the document does not list it.
     return method in allowed or (method == "HEAD" and "GET" in allowed)
 
 
@@ -70,7 +72,7 @@ class LiteralPathMethods:
                 "headers": [
                     (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(content)).encode()),
-                    (b"allow", ", ".join(allowed).encode()),
+                    (b"allow", ", ".join(with_head(allowed)).encode()),
                 ],
             }
         )

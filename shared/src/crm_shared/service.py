@@ -16,6 +16,7 @@ from fastapi.telemetry import TelemetryConfig
 from crm_shared.auth import ApiKeyAuthenticator, Principal, parse_api_keys
 from crm_shared.collection import collect_for_throughput
 from crm_shared.http import broker_check, install_health_routes, install_problem_handlers
+from crm_shared.http_server import http_protocol
 from crm_shared.idempotency import install_idempotency, purge_loop
 from crm_shared.leased import LeasedWork
 from crm_shared.messaging.bus import MessageBus
@@ -211,6 +212,10 @@ def serve(app: FastAPI, *, service: str, host: str, port: int, log_level: str) -
             port=port,
             log_level="warning",
             log_config=None,
-            http=settings.crm_http_parser,
+            # Ours is ObservabilityMiddleware's line; uvicorn's own, though never written at
+            # "warning", still formatted its client address and quoted path for every answer.
+            access_log=False,
+            # httptools: with a connection's writes made once per loop turn (http_server.py).
+            http=http_protocol(settings.crm_http_parser),
             loop=settings.crm_event_loop,
         )

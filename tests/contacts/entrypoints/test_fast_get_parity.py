@@ -106,13 +106,22 @@ async def test_every_answer_of_the_read_is_the_same_from_both(
         ("GET", "/v1/contacts/a%2Fb", viewer, 404),
         ("GET", "/v1/contacts/stream", [], 401),
         ("GET", "/v1/contacts/purge", viewer, 405),
-        ("HEAD", one, viewer, 405),
+        ("HEAD", one, viewer, 200),
+        ("HEAD", one, [], 401),
+        ("HEAD", one, [*viewer, ("If-None-Match", '"1"')], 304),
+        ("HEAD", one, [*viewer, ("If-None-Match", "1")], 400),
+        ("HEAD", f"/v1/contacts/{MISSING_ID}", viewer, 404),
+        ("HEAD", f"/v1/contacts/{erased['id']}", viewer, 410),
+        ("HEAD", "/v1/contacts/purge", viewer, 405),
         ("PUT", one, viewer, 405),
         ("POST", one, viewer, 405),
     ]
     for method, path, headers, status in cases:
         seen = await _both(harness, reference, method, path, headers)
         assert seen[0] == status, f"{method} {path} {headers}: {seen}"
+        if method == "HEAD":  # the GET's status and headers, without its body
+            got = await _both(harness, reference, "GET", path, headers)
+            assert seen == (got[0], got[1], b""), f"{method} {path} {headers}"
     ok = await harness.client.get(one, headers=viewer)
     assert ok.json() == live
     assert ok.headers["etag"] == '"1"'

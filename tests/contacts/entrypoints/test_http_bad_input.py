@@ -134,7 +134,7 @@ async def test_bad_query_is_a_4xx_naming_the_parameter(
 async def test_a_wrong_method_is_a_405_naming_the_allowed_ones(harness: Harness) -> None:
     response = await harness.client.put("/v1/contacts", headers=auth(EDITOR_KEY))
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"
 
 
 async def test_a_literal_paths_405_names_only_its_own_methods(harness: Harness) -> None:

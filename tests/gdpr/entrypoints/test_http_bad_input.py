@@ -63,4 +63,4 @@ async def test_bad_query_is_a_4xx_problem(client: httpx.AsyncClient, url: str) -
 async def test_a_wrong_method_is_a_405_with_allow(client: httpx.AsyncClient) -> None:
     response = await client.delete("/v1/erasure-requests", headers=auth(ADMIN_KEY))
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"

@@ -40,6 +40,7 @@ from crm_console.entrypoints.deps import (
 )
 from crm_console.service_layer.sessions import purge_expired
 from crm_console.settings import ConsoleSettings
+from crm_shared.head import HeadAsGet
 from crm_shared.http import install_health_routes
 from crm_shared.observability.http_middleware import ObservabilityMiddleware, metrics_endpoint
 from crm_shared.runtime import BackgroundTasks, configure_logging, open_store
@@ -91,6 +92,8 @@ def create_app(
     # Like every service: /metrics (no sign-in, like /healthz), request ids, one access line per
     # request naming the route template, never the URL (search text stays out of logs).
     app.get("/metrics", include_in_schema=False)(metrics_endpoint)
+    # HEAD wherever GET (crm_shared.head), as every service answers it; inside the access line.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(ObservabilityMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (

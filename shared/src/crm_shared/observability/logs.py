@@ -16,6 +16,7 @@ import orjson
 from opentelemetry import trace
 
 from crm_shared.observability.context import current_work
+from crm_shared.observability.turn_batched import TurnBatchedStreamHandler
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is kept as a field.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
@@ -82,7 +83,8 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(service: str, level: str = "INFO", *, fmt: str = "json") -> None:
     """Send every log record to stderr, one JSON object per line (`fmt="text"`: plain lines)."""
-    handler = logging.StreamHandler(sys.stderr)
+    # Lines made on the event loop are written once per turn of it (turn_batched.py).
+    handler = TurnBatchedStreamHandler(sys.stderr)
     if fmt == "text":
         handler.setFormatter(
             logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from crm_contacts.domain.commands import (
@@ -88,10 +89,25 @@ async def contact_representation(
     """A contact's version and JSON body (404 when missing or deleted, 410 when erased)."""
     doc = await queries.get_contact(store, path_params["contact_id"], tenant=tenant)
 
-    def body() -> str:  # made only for a 200, not for a 304
-        return ContactPublic.model_validate(public_view(doc)).model_dump_json()
+    def body() -> bytes:  # made only for a 200, not for a 304
+        return public_json(doc)
 
     return int(doc["version"]), body
+
+
+# ContactPublic's fields in its order: the order of its JSON, and of the OpenAPI document's.
+_PUBLIC_ORDER = tuple(ContactPublic.model_fields)
+
+
+def public_json(doc: dict[str, Any]) -> bytes:
+    """A stored contact as ContactPublic's JSON, byte for byte, without building the model.
+
+    The stored document was validated when it was written; validating it again into a model
+    only to serialise that was a tenth of a GET by id's time. orjson writes what pydantic does
+    for these types (the fast GET parity test compares them on every kind of value).
+    """
+    view = public_view(doc)
+    return orjson.dumps({name: view[name] for name in _PUBLIC_ORDER})
 
 
 # Answered by FAST_GET_CONTACT in front of FastAPI's routing (bootstrap installs it); this route
