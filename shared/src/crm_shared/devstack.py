@@ -30,6 +30,10 @@ from crm_shared.supervisor import Supervisor
 # every idle consumer asks again as often: on a 20,000-row import 10 ms cost ~55 more CPU-seconds
 # than 500 ms, 25 ms ~6 more, for hops of ~12 ms instead of ~250 ms.
 EMBEDDED_FETCH_WAIT_MS = "25"
+# How often the consumers ask the embedded broker for their topics' partitions: it keeps them in
+# memory, so one restarted comes back empty, and a consumer that rejoins before a service has
+# created the topics again gets nothing until it asks again.
+EMBEDDED_METADATA_MAX_AGE_MS = "2000"
 
 SERVICES: tuple[tuple[str, int], ...] = (
     ("contacts", 8001),
@@ -239,6 +243,9 @@ class Platform:
                 # Tansu answers a waiting fetch only when the wait runs out: keep hops short.
                 "KAFKA_FETCH_MAX_WAIT_MS": env.get(
                     "KAFKA_FETCH_MAX_WAIT_MS", EMBEDDED_FETCH_WAIT_MS
+                ),
+                "KAFKA_METADATA_MAX_AGE_MS": env.get(
+                    "KAFKA_METADATA_MAX_AGE_MS", EMBEDDED_METADATA_MAX_AGE_MS
                 ),
             }
         )

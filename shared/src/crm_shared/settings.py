@@ -100,6 +100,16 @@ class PlatformSettings(BaseSettings):
     # tests run with a short one; production keeps Kafka's usual 10 s.
     kafka_session_timeout_ms: int = 10000
     kafka_heartbeat_interval_ms: int = 1000
+    kafka_metadata_max_age_ms: int = Field(
+        default=30_000,
+        ge=100,
+        description=(
+            "How often a consumer asks the broker for its topics' partitions (aiokafka's default"
+            " is 5 minutes). A consumer that joined before its topics existed (a cluster's"
+            " crm-create-topics Job still running, or the in-memory embedded broker restarted"
+            " empty) gets no partitions until it asks again; the embedded stack asks every 2 s."
+        ),
+    )
     kafka_fetch_max_wait_ms: int = Field(
         default=500,
         ge=1,

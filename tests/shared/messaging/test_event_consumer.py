@@ -150,6 +150,49 @@ async def test_a_restarted_consumer_resumes_after_the_last_committed_offset(
     assert second_run == [e.id for e in batch_two]
 
 
+async def test_a_consumer_reads_its_topic_again_after_the_embedded_broker_restarted_empty() -> None:
+    """The embedded broker keeps everything in memory: restarted, it has no topics until a
+    service creates them again. A consumer that was reading, and found its topic gone for a
+    while, reads what is published once the topic is back (with no restart of its own)."""
+    from crm_shared.messaging.kafka import ensure_topics
+
+    first = EmbeddedBroker()
+    first.start()
+    port, revived = first.port, None
+    topic = Topic(f"test.restart.{uuid.uuid4().hex[:8]}", 1)
+    settings = PlatformSettings(
+        kafka_bootstrap_servers=first.bootstrap_servers, kafka_metadata_max_age_ms=1000
+    )
+    handled: list[str] = []
+
+    async def handler(envelope: EventEnvelope) -> None:
+        handled.append(envelope.id)
+
+    await ensure_topics(first.bootstrap_servers, [topic])
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    consumer = EventConsumer(settings, group=group, topics=[topic.name], bus=_bus_of(handler))
+    task = asyncio.create_task(consumer.run())
+    try:
+        before = _envelope("before")
+        await _publish(first, topic.name, [before.to_bytes()])
+        await eventually(lambda: list(handled), lambda ids: ids == [before.id], within=30)
+        await asyncio.to_thread(first.stop)
+        revived = EmbeddedBroker(port)
+        await asyncio.to_thread(revived.start)
+        await asyncio.sleep(4.0)  # the consumer is back on the empty broker: its topic is gone
+        await ensure_topics(revived.bootstrap_servers, [topic])
+        after = _envelope("after")
+        await _publish(revived, topic.name, [after.to_bytes()])
+        await eventually(
+            lambda: list(handled), lambda ids: ids[-1:] == [after.id], within=20, what="after"
+        )
+    finally:
+        await cancel_and_wait(task)
+        for broker in (first, revived):
+            if broker is not None:
+                await asyncio.to_thread(broker.stop)
+
+
 SECRET = "Divorce lawyer call, ada@example.com"
 
 

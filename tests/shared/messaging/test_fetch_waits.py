@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from crm_shared.messaging.consumer import fetch_wait_ms, poll_records
+from crm_shared.messaging.bus import MessageBus
+from crm_shared.messaging.consumer import EventConsumer, fetch_wait_ms, poll_records
 from crm_shared.settings import PlatformSettings
 from crm_shared.wiring import POLL_RECORDS, SERVICES, UNHURRIED_GROUPS
 
@@ -43,3 +44,13 @@ def test_the_import_batch_group_takes_few_records_per_poll_and_others_the_defaul
 def test_every_group_with_its_own_poll_size_is_a_declared_consumer_group() -> None:
     declared = {s.group for service in SERVICES for s in service.subscriptions}
     assert declared >= set(POLL_RECORDS)
+
+
+async def test_a_consumer_asks_for_its_topics_partitions_as_often_as_configured() -> None:
+    # aiokafka's own default is 5 minutes: that long with stale partitions, should a consumer
+    # learn its topics are gone (an embedded broker restarted empty) before they are back.
+    settings = PlatformSettings(kafka_metadata_max_age_ms=2000)
+    consumer = EventConsumer(settings, group="crm-timeline", topics=["t"], bus=MessageBus())
+    kafka = consumer._new_consumer()
+    assert kafka._client._metadata_max_age_ms == 2000
+    assert PlatformSettings().kafka_metadata_max_age_ms == 30_000

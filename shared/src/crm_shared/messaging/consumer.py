@@ -116,6 +116,7 @@ class EventConsumer:
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
             fetch_max_wait_ms=fetch_wait_ms(self._group, self._settings),
+            metadata_max_age_ms=self._settings.kafka_metadata_max_age_ms,
         )
 
     async def _handle_record(
