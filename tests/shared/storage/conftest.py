@@ -21,8 +21,8 @@ import pytest
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION
 from crm_shared.storage import CollectionSpec, DocumentStore, Empty, Index
-from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
+from tests.stores import memory_store
 
 SPECS = (
     CollectionSpec(
@@ -125,12 +125,8 @@ NO_TRANSACTIONS = "the in-process pymongo double has no transactions; runs again
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
     """A started store of each adapter, empty, with SPECS' collections and indexes."""
     if request.param == "memory":
-        memory = MemoryStore()
-        await memory.start(SPECS)
-        try:
+        async with memory_store(SPECS) as memory:
             yield memory
-        finally:
-            await memory.close()
         return
     if request.param == "sqlite":
         sqlite = SqliteStore(tmp_path / "store.db")
