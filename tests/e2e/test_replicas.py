@@ -33,8 +33,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 T = TypeVar("T")
 SERVICES = ("contacts", "timeline", "importer", "gdpr")
-# Enough batches (of 20) that the kills land mid-import, few enough to finish in seconds.
-ROWS = 400
+# Enough batches (of 20) that the kills land mid-import (400 rows were once all applied before
+# both kills had landed), few enough to finish in seconds.
+ROWS = 800
 
 
 def _rows(database: Path, sql: str) -> list[tuple[object, ...]]:
