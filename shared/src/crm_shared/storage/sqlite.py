@@ -9,6 +9,7 @@ queries run on its thread, and the loop reader, for reads by key on the loop's o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ import orjson
 
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
+from crm_shared.storage.derived import DERIVED_SQL, Derived, collection_derived
 from crm_shared.storage.json_pages import path_tree
 from crm_shared.storage.leases import Lease, decide
 from crm_shared.storage.port import (
@@ -39,6 +41,7 @@ from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, Back
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
 from crm_shared.storage.sqlite_delete import Deleting, KeyFinder, delete_documents
+from crm_shared.storage.sqlite_derived import DerivedFunction, check_derived_indexes, derived_sql
 from crm_shared.storage.sqlite_filled import create_filled_table
 from crm_shared.storage.sqlite_ids import (
     read_id,
@@ -419,7 +422,7 @@ class SqliteSession:
             tenant = doc["tenant"]
             # Entries naming the document by id hold it as stored (sqlite_ids.py): made once.
             by_id = stored_id(doc["id"])
-            for path, value, ref in multi.rows(doc, n):
+            for path, value, ref in multi.rows(multi.written(doc), n):
                 pair = (tenant, path)
                 code = known.get(pair) or made.get(pair)
                 if code is None:
@@ -647,6 +650,7 @@ class SqliteStore:
         self._multi: dict[str, MultiValueIndexes] = {}
         self._text: dict[str, TextIndex] = {}
         self._codecs: dict[str, DocumentCodec] = {}
+        self._derived = DerivedFunction({})
         self._keyed: frozenset[str] = frozenset()
         self._key_codes: KeyCodes = {}
         self._write_lock = asyncio.Lock()
@@ -663,11 +667,15 @@ class SqliteStore:
         conn = await aiosqlite.connect(self._path, isolation_level=None)
         for pragma in _PRAGMAS:
             await conn.execute(pragma)
+        await conn.create_function(DERIVED_SQL, 3, self._derived, deterministic=True)
         return conn
 
     async def start(self, specs: Sequence[CollectionSpec]) -> None:
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        all_derived = collection_derived(specs)
+        check_derived_indexes(specs, all_derived)
+        self._derived = DerivedFunction(all_derived)
         self._writer = await self._connect()
         w = self._writer
         if self._path != ":memory:":
@@ -698,8 +706,12 @@ class SqliteStore:
             # A collection's codes are the file's: started without its declared fields, a
             # process still reads and queries the coded documents.
             keys = await load_key_map(w, name, (e.field for e in empties))
-            if empties or keys.codes:
-                self._codecs[name] = DocumentCodec(empties, keys)
+            derived: tuple[Derived, ...] = all_derived.get(name, ())
+            if derived:
+                keys = dataclasses.replace(keys, derived=derived_sql(name, derived, keys))
+            if empties or keys.codes or derived:
+                names = frozenset(d.field for d in derived)
+                self._codecs[name] = DocumentCodec(empties, keys, names)
         # Older code's delete triggers, dropped for a rewrite to short keys: their entries hold.
         kept: frozenset[str] = frozenset()
         rewritten_ids = 0
@@ -732,12 +744,18 @@ class SqliteStore:
                 await replace_changed_index(w, name, create=create)
                 await w.execute(create)
                 self._indexes.setdefault(spec.name, {}).setdefault(index.fields[0], name)
-            multi = await create_multi_value_indexes(w, spec, table, keys, kept=kept)
+            derived = all_derived.get(spec.name, ())
+            multi = await create_multi_value_indexes(
+                w, spec, table, keys, kept=kept, derived=derived
+            )
             if multi is not None:
                 known = self._multi.get(spec.name)
                 roots = {**known.roots, **multi.roots} if known else multi.roots
                 by_row_key = known.by_row_key | multi.by_row_key if known else multi.by_row_key
-                self._multi[spec.name] = MultiValueIndexes(spec.name, roots, by_row_key, keys)
+                indexed = tuple(d for d in derived if d.field in roots)
+                self._multi[spec.name] = MultiValueIndexes(
+                    spec.name, roots, by_row_key, keys, indexed
+                )
         await drop_retired_indexes(w, specs)
         for name in dict.fromkeys(spec.name for spec in specs):
             fields = text_fields(specs, name)
@@ -753,6 +771,9 @@ class SqliteStore:
         self._reader = await self._connect()
         if self._path != ":memory:":  # another connection to ":memory:" is another database
             self._loop_reader = await open_loop_reader(self._path, _PRAGMAS)
+            await self._loop_reader.conn.create_function(
+                DERIVED_SQL, 3, self._derived, deterministic=True
+            )
 
     async def close(self) -> None:
         await self._sent.stop()

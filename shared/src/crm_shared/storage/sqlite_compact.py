@@ -14,6 +14,9 @@ so stores need no migration: a row is compacted when it is next written.
 Queries need no change: `json_extract` gives NULL for an absent field as for a null one, an
 absent list holds no element (json_each yields nothing), and a multi-value index has no entries
 for either. A projection reads an absent list or map field as its empty value in the SQL.
+
+A derived field (derived.py) is never written: a full read leaves it out (one a document still
+holds from before is dropped), a projection naming it reads it through SQL (sqlite_derived.py).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class DocumentCodec:
     empties: tuple[Empty, ...] = ()
     # The short keys the stored JSON uses for declared fields (sqlite_keys.py).
     keys: KeyMap = NO_KEYS
+    # Derived fields (derived.py): left out of the stored JSON and of full reads.
+    derived: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # name -> empty value, for the write path's one dict look-up per field.
@@ -47,20 +52,24 @@ class DocumentCodec:
         # missing ~15 empty fields each, and `with_empties` made each empty value by a call.
         shapes = tuple((e.field, e.shape) for e in self.empties)
         object.__setattr__(self, "_shapes", shapes)
+        object.__setattr__(self, "_left_out", _COLUMNS | self.derived)
 
     def encode(self, doc: dict[str, Any]) -> str:
         """The stored JSON of a document: its id, tenant and declared empty fields left out."""
         by_name: dict[str, Any] = self._by_name  # type: ignore[attr-defined]
+        left_out: frozenset[str] = self._left_out  # type: ignore[attr-defined]
         kept = self.keys.encode(
             (k, v)
             for k, v in doc.items()
-            if k not in _COLUMNS and (k not in by_name or v != by_name[k])
+            if k not in left_out and (k not in by_name or v != by_name[k])
         )
         return orjson.dumps(kept).decode()
 
     def decode(self, stored: str | bytes, *, tenant: str, id: str) -> dict[str, Any]:
         """A stored document as written: id and tenant from its row, absent empties back."""
         doc: dict[str, Any] = {"id": id, **self.keys.decode(orjson.loads(stored)), "tenant": tenant}
+        for name in self.derived:  # held by a document written before it was derived
+            doc.pop(name, None)
         shapes: tuple[tuple[str, str], ...] = self._shapes  # type: ignore[attr-defined]
         # As `with_empties`, inline: absent fields appended in declared order, fresh lists/maps.
         for name, shape in shapes:
@@ -81,7 +90,7 @@ class DocumentCodec:
         for name in projection(fields):
             if name in _COLUMNS:
                 continue  # already there, from the row's columns
-            value = f"doc -> '{self.keys.path(name)}'"
+            value = self.keys.json_sql(name)
             if (shape := shapes.get(name)) in ("list", "map"):
                 value = f"json(coalesce({value}, '{'[]' if shape == 'list' else '{}'}'))"
             parts.append(f"'{name}', {value}")

@@ -67,6 +67,8 @@ def entry_fields(
     """(stored key, name) of the top-level fields holding a collection's index entries' values,
     after those of `also`: what a write reads of a stored document to find its entries."""
     names = [*also, *(multi.roots if multi else ()), *([text.field] if text else [])]
+    if multi is not None:
+        names.extend(multi.derived_reads)  # what the derived indexed fields are computed from
     heads = dict.fromkeys(name.partition(".")[0] for name in names)
     return tuple((keys.stored_key(name), name) for name in heads)
 
@@ -203,7 +205,7 @@ def plan_replaces(
 def _diff_entries(
     plan: ReplacePlan, multi: MultiValueIndexes, old: dict[str, Any], new: dict[str, Any], n: int
 ) -> None:
-    held, wanted = multi.changed_rows(old, new, n)
+    held, wanted = multi.changed_rows(multi.held(old), multi.written(new), n)
     if held == wanted:
         return
     tenant = new["tenant"]
