@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from crm_shared.ids import new_id
 from crm_shared.storage import DocumentStore, In, Session
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
+from tests.contacts.store_derived import as_older_code
 
 TENANT = "acme"
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -37,9 +37,6 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await started.close()
 
 
-# The contacts' collections as older code declared them: the store kept every derived field
-# the code wrote in the document, match keys and folded tags too (crm_shared.storage.derived).
-OLDER_SPECS = tuple(dataclasses.replace(spec, derived=()) for spec in COLLECTION_SPECS)
 Older = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
 
@@ -48,19 +45,10 @@ def older(store: DocumentStore, tmp_path: Path) -> Older:
     """Writes contacts into `store` as older code did, derived values and all."""
 
     async def insert(docs: list[dict[str, Any]]) -> None:
-        if isinstance(store, SqliteStore):  # older code's process, then this code's again
-            await store.close()
-            writer = SqliteStore(tmp_path / "contacts.sqlite3")
-            await writer.start(OLDER_SPECS)
-            try:
-                await _insert(writer, docs)
-            finally:
-                await writer.close()
-            await store.start(COLLECTION_SPECS)
-            return
-        await store.start(OLDER_SPECS)  # the memory store: its state stays, its specs change
-        await _insert(store, docs)
-        await store.start(COLLECTION_SPECS)
+        async def write(into: DocumentStore) -> None:
+            await _insert(into, docs)
+
+        await as_older_code(store, tmp_path / "contacts.sqlite3", write)
 
     return insert
 
