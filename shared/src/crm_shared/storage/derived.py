@@ -16,7 +16,8 @@ made from that value, so the stored value is what the store reads for it (a proj
 delete finding its entries) until the document is next written.
 
 `derive` must be deterministic and read only `reads` (top-level fields), each of which may be
-absent or null (SQL hands it only those fields, absent ones as null).
+absent or null (SQL hands it only those fields, absent ones as null), and must treat an absent
+field, null and an empty list or map alike (a store leaves declared empty fields out).
 """
 
 from __future__ import annotations

@@ -50,6 +50,8 @@ class KeyMap:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_names", {code: name for name, code in self.codes.items()})
+        # names -> `stored_fields`: every replace and delete asks for the same few (~10 us each).
+        object.__setattr__(self, "_fields", {})
 
     def path(self, field_path: str) -> str:
         """The JSON path of a checked dotted field in the stored document ('$.<code>.rest')."""
@@ -84,6 +86,15 @@ class KeyMap:
         if code is not None or not self.codes:
             return code or name
         return _ESCAPE + name if name[:1].isdigit() or name[:1] == _ESCAPE else name
+
+    def stored_fields(self, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        """(stored key, name) of the distinct top-level fields of these dotted names."""
+        cache: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = self._fields  # type: ignore[attr-defined]
+        found = cache.get(names)
+        if found is None:
+            heads = dict.fromkeys(name.partition(".")[0] for name in names)
+            found = cache[names] = tuple((self.stored_key(name), name) for name in heads)
+        return found
 
     def encode(self, items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
         """A document's fields under their stored keys."""

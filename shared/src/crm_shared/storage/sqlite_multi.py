@@ -161,6 +161,8 @@ class MultiValueIndexes:
     # Indexed fields the store derives (derived.py): a written document's entries are made from
     # the function's value, a stored one's from the value it holds, else the function's.
     derived: tuple[Derived, ...] = ()
+    # The fields the derived indexed fields are computed from.
+    derived_reads: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _split: tuple[_Root, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -169,6 +171,8 @@ class MultiValueIndexes:
             for root, kind in self.roots.items()
         )
         object.__setattr__(self, "_split", split)
+        reads = tuple(name for d in self.derived for name in d.reads)
+        object.__setattr__(self, "derived_reads", reads)
 
     def written(self, doc: dict[str, Any]) -> dict[str, Any]:
         """A document being written, its derived indexed fields as their functions give them."""
@@ -178,10 +182,26 @@ class MultiValueIndexes:
         """A stored document (changed in place), holding its derived indexed fields."""
         return held_derived(doc, self.derived) if self.derived else doc
 
-    @property
-    def derived_reads(self) -> tuple[str, ...]:
-        """The fields the derived indexed fields are computed from."""
-        return tuple(name for d in self.derived for name in d.reads)
+    def replaced(
+        self, old: dict[str, Any], new: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A stored document and the one replacing it, holding their derived indexed fields.
+
+        A derived field whose inputs the replace leaves as they were (most replaces touch one
+        or two fields) keeps its entries: it is not derived, on either side, and both hold the
+        same marker, so `changed_rows` skips it.
+        """
+        if not self.derived:
+            return old, new
+        new = dict(new)
+        for d in self.derived:
+            if d.field not in old and all(_same(old.get(r), new.get(r)) for r in d.reads):
+                old[d.field] = new[d.field] = None  # unchanged: no entries to diff
+                continue
+            if d.field not in old:
+                old[d.field] = d.derive(old)
+            new[d.field] = d.derive(new)
+        return old, new
 
     @property
     def table(self) -> str:
@@ -322,6 +342,17 @@ class MultiValueIndexes:
                         for p, a in _entries(value, spec.root, nested=spec.nested)
                     )
         return held, wanted
+
+
+def _same(stored: Any, written: Any) -> bool:
+    """Whether a stored field (absent when it held its declared empty value) and a written one
+    are the same input to a derived field's function."""
+    return stored == written or (
+        not stored and not written and stored in _EMPTY and written in _EMPTY
+    )
+
+
+_EMPTY: tuple[Any, ...] = (None, [], {})
 
 
 def _held(atom: Any, *, hashed: bool) -> Any:
