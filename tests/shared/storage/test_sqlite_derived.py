@@ -248,3 +248,29 @@ async def test_a_row_holding_an_older_functions_values_keeps_them_until_written(
     finally:
         await fresh.close()
     assert _entries(path) == _entries(fresh_path)
+
+
+async def test_a_short_page_of_a_hashed_look_up_reads_on_past_candidates_that_do_not_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_multi, "_HASH_SHIFT", 63)  # one bit: every value collides
+    docs = [card(f"P{n}", [f"p{n}@example.com"], []) for n in range(8)]
+    store = await _started(tmp_path / "s.db")
+    try:
+        async with store.transaction() as session:
+            await session.insert_many(CARDS, docs)
+        async with store.reader() as session:
+            for doc in docs:
+                where = [Contains("keys", f"n:{doc['name'].lower()}")]
+                [full] = await session.find(CARDS, tenant=T, where=where, limit=1)
+                [named] = await session.find(CARDS, tenant=T, where=where, limit=1, fields=["name"])
+                [keyed] = await session.find(CARDS, tenant=T, where=where, limit=1, fields=["keys"])
+                assert full["id"] == named["id"] == keyed["id"] == doc["id"]
+                assert "keys" not in full and "labels_norm" not in full
+                assert set(named) == {"id", "tenant", "name"}
+                assert keyed["keys"] == [
+                    f"e:p{docs.index(doc)}@example.com",
+                    f"n:p{docs.index(doc)}",
+                ]
+    finally:
+        await store.close()

@@ -41,7 +41,12 @@ from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, Back
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
 from crm_shared.storage.sqlite_delete import Deleting, KeyFinder, delete_documents
-from crm_shared.storage.sqlite_derived import DerivedFunction, check_derived_indexes, derived_sql
+from crm_shared.storage.sqlite_derived import (
+    DerivedFunction,
+    check_derived_indexes,
+    derived_sql,
+    holds_every,
+)
 from crm_shared.storage.sqlite_filled import create_filled_table
 from crm_shared.storage.sqlite_ids import (
     read_id,
@@ -199,14 +204,32 @@ class SqliteSession:
         fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         codec = self._codec(collection)
-        sql, params = await self._page_sql(
-            collection, tenant, where, order_by, descending, after, codec.columns(fields)
+        # Derived fields a hashed look-up's candidates are checked on: read with each row and
+        # checked here, not by SQL's function on every candidate (sqlite_derived.py).
+        checked = codec.checked_fields(where)
+        also = tuple(name for name in checked if fields is not None and name not in fields)
+        columns = codec.columns(None if fields is None else (*fields, *also))
+        sql, params, checks = await self._page_sql(
+            collection, tenant, where, order_by, descending, after, columns, in_python=checked
         )
         read = self._point_rows if _few_ids(where) else self._rows
-        rows = await read(sql, [*params, limit])
-        if fields is not None:
-            return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
-        return [codec.decode(row[1], tenant=tenant, id=read_id(row[0])) for row in rows]
+        while True:
+            rows = await read(sql, [*params, limit])
+            if fields is not None:
+                # The projection is complete in SQL but for the derived fields it names.
+                docs = codec.finish([orjson.loads(row[0]) for row in rows], (*fields, *also))
+            else:
+                docs = [
+                    codec.decode(row[1], tenant=tenant, id=read_id(row[0]), held=bool(checks))
+                    for row in rows
+                ]
+            if not checks:
+                return docs
+            found = [doc for doc in docs if holds_every(doc, checks)]
+            if len(found) == len(docs) or len(rows) < limit:
+                return [codec.without(doc, fields, checked) for doc in found]
+            # A hash matched another value (once in ~70 million): read a longer page.
+            limit += len(docs) - len(found)
 
     async def find_json(
         self,
@@ -221,7 +244,9 @@ class SqliteSession:
         """`json_pages.find_json`: the answer's text built in SQL (sqlite_json.py)."""
         column = "id, " + json_column(path_tree(paths), self._codec(collection))
         position = Cursor(value=after, id=after) if after is not None else None
-        sql, params = await self._page_sql(collection, tenant, where, "id", False, position, column)
+        sql, params, _ = await self._page_sql(
+            collection, tenant, where, "id", False, position, column
+        )
         rows = await self._rows(sql, [*params, limit])
         return [with_id(stored, body) for stored, body in rows]
 
@@ -234,8 +259,12 @@ class SqliteSession:
         descending: bool,
         after: Cursor | None,
         columns: str,
-    ) -> tuple[str, list[Any]]:
-        """A page's SELECT of `columns` and its parameters, but for the trailing LIMIT's."""
+        *,
+        in_python: frozenset[str] = frozenset(),
+    ) -> tuple[str, list[Any], list[Where]]:
+        """A page's SELECT of `columns` and its parameters, but for the trailing LIMIT's; and
+        the checks on the hashed entries' candidates left to the caller (on fields of
+        `in_python`)."""
         codec = self._codec(collection)
         source = await plan_source(
             self._rows,
@@ -266,8 +295,10 @@ class SqliteSession:
             rechecked = []
         params: list[Any] = []
         clause = _where_clause(tenant, where, params, self._multi.get(collection), codec.keys)
+        left = [c for c in rechecked if getattr(c, "field", None) in in_python]
         for cond in rechecked:
-            clause += " AND " + condition_sql(cond, params, keys=codec.keys)
+            if cond not in left:
+                clause += " AND " + condition_sql(cond, params, keys=codec.keys)
         if source == _table(collection) and (text := self._text.get(collection)):
             lead_params: list[Any] = []
             source, lead = await self._text_source(text, where, source, lead_params)
@@ -314,7 +345,8 @@ class SqliteSession:
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
             source = multi.join(_table(collection), source.path)
-        return f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?", params
+        sql = f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
+        return sql, params, left
 
     async def _text_source(
         self, text: TextIndex, where: Sequence[Where], table: str, params: list[Any]
@@ -710,8 +742,7 @@ class SqliteStore:
             if derived:
                 keys = dataclasses.replace(keys, derived=derived_sql(name, derived, keys))
             if empties or keys.codes or derived:
-                names = frozenset(d.field for d in derived)
-                self._codecs[name] = DocumentCodec(empties, keys, names)
+                self._codecs[name] = DocumentCodec(empties, keys, derived)
         # Older code's delete triggers, dropped for a rewrite to short keys: their entries hold.
         kept: frozenset[str] = frozenset()
         rewritten_ids = 0
