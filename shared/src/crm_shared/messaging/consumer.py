@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from opentelemetry import trace
 from pydantic import ValidationError
 
@@ -301,16 +302,40 @@ class EventConsumer:
                 # summary's group skips cost a second envelope validation each otherwise.
                 await self._handle_record(record, envelope)
         if batches:
-            # Handlers record handled event ids with their effect, so the redelivery of an
-            # uncommitted tail after a crash changes nothing. Every partition of the poll in
-            # one request: one round trip per partition made each poll wait that much longer.
+            await self._commit(consumer, batches)
+
+    async def _commit(
+        self,
+        consumer: AIOKafkaConsumer,
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+    ) -> None:
+        """Commit the poll's offsets; one the group no longer takes is left for a re-read.
+
+        Handlers record handled event ids with their effect, so the redelivery of an uncommitted
+        tail (after a crash, a rebalance or a broker that restarted empty) changes nothing.
+        """
+        try:
+            # Every partition of the poll in one request: one round trip per partition made
+            # each poll wait that much longer.
             await consumer.commit(
                 {
                     TopicPartition(tp.topic, tp.partition): records[-1].offset + 1
                     for tp, records in batches.items()
                 }
             )
-            stages.note("offsets_committed")
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group went on without this member (a rebalance, or a broker that restarted
+            # empty and forgot the group): aiokafka rejoins on its own and the next poll reads
+            # these partitions again from their last committed offset. Replacing the consumer
+            # instead cost a join, and its old client rejoined while it stopped, as a member that
+            # held every partition until the broker timed it out.
+            log.warning(
+                "%s: offsets not committed (%s); the group is rejoined and reads them again",
+                self._group,
+                type(exc).__name__,
+            )
+            return
+        stages.note("offsets_committed")
 
     def _batchable(
         self, records: list[ConsumerRecord[bytes, bytes]]
