@@ -1,4 +1,5 @@
-"""A consumer outlives a restart of the in-memory embedded broker, which forgets every group."""
+"""Group membership on the embedded broker: a restart that forgets every group, a member that
+stops in the broker's first generation."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from crm_shared.devstack import EmbeddedBroker
 from crm_shared.envelope import EventEnvelope
 from crm_shared.events import ContactDeleted
 from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.consumer import EventConsumer
-from crm_shared.messaging.kafka import ensure_topics
+from crm_shared.messaging.kafka import ensure_topics, stop_within
 from crm_shared.settings import PlatformSettings
 from crm_shared.topics import Topic
 from tests.kafka_clients import producer
@@ -88,3 +90,47 @@ async def test_a_commit_the_restarted_broker_refuses_is_read_again_by_the_same_c
         for broker in (first, revived):
             if broker is not None:
                 await asyncio.to_thread(broker.stop)
+
+
+async def _members(broker: EmbeddedBroker, group: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups([group])
+    finally:
+        await stop_within(admin.close, what="test admin client")
+    (described,) = response.groups
+    return [member[0] for member in described[5]]
+
+
+async def test_a_consumer_that_stops_in_the_first_generation_leaves_its_group(
+    broker: EmbeddedBroker,
+) -> None:
+    """Tansu numbers a group's first generation 0, from which aiokafka sends no LeaveGroup: the
+    stopped member stayed in the group with its partitions until its session timed out, and
+    whoever took its place (a restarted service) read none of them meanwhile."""
+    topic = Topic(f"test.leave.{uuid.uuid4().hex[:8]}", 3)
+    await ensure_topics(broker.bootstrap_servers, [topic])
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    # A session long enough that the broker cannot have timed the member out by the check.
+    settings = PlatformSettings(
+        kafka_bootstrap_servers=broker.bootstrap_servers, kafka_session_timeout_ms=6000
+    )
+
+    handled: list[str] = []
+
+    async def on_deleted(event: ContactDeleted, envelope: EventEnvelope) -> None:
+        handled.append(envelope.id)
+
+    consumer = EventConsumer(
+        settings, group=group, topics=[topic.name], bus=MessageBus().on(ContactDeleted, on_deleted)
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await _publish(broker, topic.name, _envelope("joined"))
+        await eventually(lambda: handled, within=30, what="the consumer to have joined")
+        assert len(await _members(broker, group)) == 1
+    finally:
+        await cancel_and_wait(task)
+
+    assert await _members(broker, group) == []

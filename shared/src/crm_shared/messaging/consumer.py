@@ -30,6 +30,7 @@ from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
 from crm_shared.messaging.errors import PermanentMessageError
 from crm_shared.messaging.kafka import prepare_topics, stop_within
+from crm_shared.messaging.membership import leave_group_on_stop
 from crm_shared.observability import stages
 from crm_shared.observability.context import WorkContext, working_on
 from crm_shared.observability.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED
@@ -472,6 +473,7 @@ class EventConsumer:
                     # (or, with CRM_REQUIRE_TOPICS, wait for the topic Job to have created it).
                     await prepare_topics(self._settings, known)
                     await consumer.start()
+                    leave_group_on_stop(consumer)
                     backoff = 0.5
                     await self._consume(consumer)
                 except asyncio.CancelledError:
