@@ -266,8 +266,13 @@ class EventConsumer:
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue  # no fetch answered for this partition yet
-            # Known after a fetch, so this does not wait on the broker.
-            position = await consumer.position(tp)
+            try:
+                # Known after a fetch, so this does not wait on the broker.
+                position = await consumer.position(tp)
+            except IllegalStateError:
+                # Handed over while it was measured (a rebalance, a broker that restarted and
+                # forgot the group): the loop reads on, as after a refused commit.
+                continue
             CONSUMER_LAG.labels(self._group, tp.topic, str(tp.partition)).set(
                 max(0, highwater - position)
             )
