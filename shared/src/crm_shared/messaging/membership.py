@@ -15,9 +15,10 @@ def leave_group_on_stop(consumer: AIOKafkaConsumer) -> None:
     """Make the started `consumer` leave its group when it stops, whatever its generation.
 
     aiokafka 0.14 sends LeaveGroup only from generation 1 on, as Kafka numbers generations; Tansu,
-    the embedded broker, numbers its first one 0. A member that stopped there stayed in the group,
-    assigned its partitions (the leader's, when it led), until the broker timed its session out:
-    a client that replaced it (a restarted service, a reconnect) read nothing of them meanwhile.
+    the embedded broker, numbers its first one 0 (Kafka's first is 1, so there this adds nothing).
+    A member that stopped there stayed in the group, with the partitions assigned to it, until the
+    broker timed its session out: a client that replaced it (a restarted service, a reconnect) read
+    nothing of them meanwhile, and, while it was the group's leader, got no assignment at all.
     """
     coordinator = getattr(consumer, "_coordinator", None)
     if coordinator is None or not hasattr(coordinator, "_maybe_leave_group"):
