@@ -79,6 +79,23 @@ def test_configured_logging_writes_json_and_keeps_client_urls_out(
     assert {line["service"] for line in lines} == {"importer"}
 
 
+def test_configured_logging_keeps_group_membership_of_the_kafka_client(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging("timeline", "INFO")
+        logging.getLogger("aiokafka.consumer.group_coordinator").info("(Re-)joining group g")
+        logging.getLogger("aiokafka.consumer.fetcher").info("fetch detail")
+        logging.getLogger("aiokafka.conn").info("connection detail")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [line["message"] for line in lines] == ["(Re-)joining group g"]
+
+
 def test_a_line_inside_a_job_names_the_job_and_its_tenant() -> None:
     with json_logs() as lines, working_on(WorkContext(job_id="job-9", tenant="acme")):
         log.info("batch published")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from opentelemetry import trace
 from pydantic import ValidationError
 
@@ -29,6 +30,7 @@ from crm_shared.messaging.bus import MessageBus
 from crm_shared.messaging.dead_letters import DeadLetterSink, Failure
 from crm_shared.messaging.errors import PermanentMessageError
 from crm_shared.messaging.kafka import prepare_topics, stop_within
+from crm_shared.messaging.membership import leave_group_on_stop
 from crm_shared.observability import stages
 from crm_shared.observability.context import WorkContext, working_on
 from crm_shared.observability.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED
@@ -264,8 +266,13 @@ class EventConsumer:
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue  # no fetch answered for this partition yet
-            # Known after a fetch, so this does not wait on the broker.
-            position = await consumer.position(tp)
+            try:
+                # Known after a fetch, so this does not wait on the broker.
+                position = await consumer.position(tp)
+            except IllegalStateError:
+                # Handed over while it was measured (a rebalance, a broker that restarted and
+                # forgot the group): the loop reads on, as after a refused commit.
+                continue
             CONSUMER_LAG.labels(self._group, tp.topic, str(tp.partition)).set(
                 max(0, highwater - position)
             )
@@ -301,16 +308,40 @@ class EventConsumer:
                 # summary's group skips cost a second envelope validation each otherwise.
                 await self._handle_record(record, envelope)
         if batches:
-            # Handlers record handled event ids with their effect, so the redelivery of an
-            # uncommitted tail after a crash changes nothing. Every partition of the poll in
-            # one request: one round trip per partition made each poll wait that much longer.
+            await self._commit(consumer, batches)
+
+    async def _commit(
+        self,
+        consumer: AIOKafkaConsumer,
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+    ) -> None:
+        """Commit the poll's offsets; one the group no longer takes is left for a re-read.
+
+        Handlers record handled event ids with their effect, so the redelivery of an uncommitted
+        tail (after a crash, a rebalance or a broker that restarted empty) changes nothing.
+        """
+        try:
+            # Every partition of the poll in one request: one round trip per partition made
+            # each poll wait that much longer.
             await consumer.commit(
                 {
                     TopicPartition(tp.topic, tp.partition): records[-1].offset + 1
                     for tp, records in batches.items()
                 }
             )
-            stages.note("offsets_committed")
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group went on without this member (a rebalance, or a broker that restarted
+            # empty and forgot the group): aiokafka rejoins on its own and the next poll reads
+            # these partitions again from their last committed offset. Replacing the consumer
+            # instead cost a join, and its old client rejoined while it stopped, as a member that
+            # held every partition until the broker timed it out.
+            log.warning(
+                "%s: offsets not committed (%s); the group is rejoined and reads them again",
+                self._group,
+                type(exc).__name__,
+            )
+            return
+        stages.note("offsets_committed")
 
     def _batchable(
         self, records: list[ConsumerRecord[bytes, bytes]]
@@ -447,6 +478,7 @@ class EventConsumer:
                     # (or, with CRM_REQUIRE_TOPICS, wait for the topic Job to have created it).
                     await prepare_topics(self._settings, known)
                     await consumer.start()
+                    leave_group_on_stop(consumer)
                     backoff = 0.5
                     await self._consume(consumer)
                 except asyncio.CancelledError:

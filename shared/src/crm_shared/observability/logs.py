@@ -95,6 +95,10 @@ def configure_logging(service: str, level: str = "INFO", *, fmt: str = "json") -
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    # But group membership at INFO: joins, rebalances, a member the broker forgot. Rare lines that
+    # name groups, members and partitions only; without them a consumer waiting on its group (the
+    # embedded broker restarted, say) looked silent in the log.
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)
     # httpx logs each request's full URL at INFO: query strings may hold searched names or emails.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
