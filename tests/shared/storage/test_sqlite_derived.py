@@ -25,6 +25,7 @@ from tests.shared.storage.derived_cards import (
     STORED_SPEC,
     as_stored_by_older_code,
     card,
+    card_keys,
 )
 
 T = "acme"
@@ -169,6 +170,32 @@ async def test_a_hashed_look_up_is_checked_against_the_derived_value(
         assert await _ids(store, ContainsAny("keys", ("n:p1", "n:p6"))) == sorted(
             [docs[1]["id"], docs[6]["id"]]
         )
+    finally:
+        await store.close()
+
+
+async def test_a_caller_that_checks_candidates_itself_gets_the_hashed_look_ups_unchecked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_multi, "_HASH_SHIFT", 63)  # one bit: every value collides
+    docs = [card(f"P{n}", [f"p{n}@example.com"], []) for n in range(8)]
+    store = await _started(tmp_path / "s.db")
+    try:
+        async with store.transaction() as session:
+            await session.insert_many(CARDS, docs)
+        # Unchecked, every card with a key whose hash is n:p1's is a candidate; checked (the
+        # default), only the holder.
+        hashed = sqlite_multi.entry_hash("n:p1")
+        colliding = sorted(
+            d["id"] for d in docs if hashed in {sqlite_multi.entry_hash(k) for k in card_keys(d)}
+        )
+        assert len(colliding) > 1
+        assert await _ids(store, ContainsAny("keys", ("n:p1",))) == [docs[1]["id"]]
+        unchecked = ContainsAny("keys", ("n:p1",), candidates=True)
+        assert await _ids(store, unchecked) == colliding
+        async with store.reader() as session:
+            names = await session.find(CARDS, tenant=T, where=[unchecked], fields=("name",))
+        assert all(set(doc) == {"id", "tenant", "name"} for doc in names)
     finally:
         await store.close()
 

@@ -27,6 +27,7 @@ from crm_shared.storage.leases import Lease, decide
 from crm_shared.storage.port import (
     CollectionSpec,
     Contains,
+    ContainsAny,
     Cursor,
     DuplicateKeyError,
     In,
@@ -293,6 +294,8 @@ class SqliteSession:
             on_entries, where = entry_driven(source, where, multi)
         if not (isinstance(source, (Entry, EntrySet)) and multi.hashed(source.path)):
             rechecked = []
+        # A caller that checks the candidates itself is given them unchecked (port.ContainsAny).
+        rechecked = [c for c in rechecked if not (isinstance(c, ContainsAny) and c.candidates)]
         params: list[Any] = []
         clause = _where_clause(tenant, where, params, self._multi.get(collection), codec.keys)
         left = [c for c in rechecked if getattr(c, "field", None) in in_python]

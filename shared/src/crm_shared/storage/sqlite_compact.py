@@ -127,7 +127,11 @@ class DocumentCodec:
         if not names:
             return frozenset()
         return frozenset(
-            c.field for c in where if isinstance(c, (Contains, ContainsAny)) and c.field in names
+            c.field
+            for c in where
+            if isinstance(c, (Contains, ContainsAny))
+            and c.field in names
+            and not (isinstance(c, ContainsAny) and c.candidates)
         )
 
     def without(
