@@ -63,7 +63,12 @@ async def load(path: Path, profiles: list[dict[str, Any]]) -> tuple[list[str], f
     store = SqliteStore(path)
     await store.start(
         tuple(
-            CollectionSpec(spec.name, tuple(i for i in spec.indexes if i.text), spec.empties)
+            CollectionSpec(
+                spec.name,
+                tuple(i for i in spec.indexes if i.text),
+                spec.empties,
+                derived=spec.derived,
+            )
             for spec in COLLECTION_SPECS
         )
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import shutil
 import sqlite3
@@ -36,6 +37,7 @@ from crm_contacts.adapters.duplicates import (
     queue_rematch,
 )
 from crm_contacts.adapters.repository import COLLECTION_SPECS
+from crm_contacts.domain.derived_fields import STORE_DERIVED
 from crm_contacts.domain.matching.names import NAME_KEYS
 from crm_contacts.service_layer.candidates import STRONG_NAME_KEYS, WEAK_NAME_KEYS
 from crm_contacts.service_layer.duplicates import (
@@ -44,16 +46,19 @@ from crm_contacts.service_layer.duplicates import (
     refresh_queued,
     rematch_round,
 )
+from crm_shared.storage.derived import DERIVED_SQL
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_derived import DerivedFunction, derived_sql
 from crm_shared.storage.sqlite_ids import stored_id
-from crm_shared.storage.sqlite_keys import stored_path
+from crm_shared.storage.sqlite_keys import stored_keys
 from crm_shared.storage.sqlite_multi import entry_hash
 
 IMPORT_BATCH = 1_000
 JOB = "bench-import"
 # What a round reads of each holder, by hand: the projection the service's MATCH_VIEW asks for,
 # and the name alone for the weak name blocks (the service derives their keys from the name).
-# {name}, {company}, {match_keys}: the fields' paths in the store (`stored_path`: short codes).
+# {name}, {company}: the fields' paths in the store (`stored_keys`: short codes); {match_keys}:
+# the SQL of the match keys, which the store derives (its function, as the service's reads).
 _HOLDERS_OF = (
     "FROM c_contacts AS c NOT INDEXED "
     # Match keys name contacts by row key, as the service reads them (see duplicates_bench).
@@ -62,14 +67,24 @@ _HOLDERS_OF = (
 )
 BLOCKS_SQL = (
     "SELECT c.id, json_extract(c.doc, '{name}'), json_extract(c.doc, '{company}'), "
-    "json_extract(c.doc, '{match_keys}') " + _HOLDERS_OF
+    "{match_keys} " + _HOLDERS_OF
 )
 WEAK_BLOCKS_SQL = "SELECT c.id, json_extract(c.doc, '{name}') " + _HOLDERS_OF
-KEYS_SQL = "SELECT json_extract(doc, '{match_keys}') FROM c_contacts WHERE id IN ({marks})"
+KEYS_SQL = "SELECT {own_keys} FROM c_contacts WHERE id IN ({marks})"
 
 
 def _paths(db: sqlite3.Connection) -> dict[str, str]:
-    return {name: stored_path(db, "contacts", name) for name in ("name", "company", "match_keys")}
+    """The fields' SQL, the derived match keys' function registered on `db`."""
+    keys = stored_keys(db, "contacts")
+    keys = dataclasses.replace(keys, derived=derived_sql("contacts", STORE_DERIVED, keys))
+    function = DerivedFunction({"contacts": STORE_DERIVED})
+    db.create_function(DERIVED_SQL, 3, function, deterministic=True)
+    return {
+        "name": keys.path("name"),
+        "company": keys.path("company"),
+        "match_keys": keys.value_sql("match_keys", doc="c.doc"),
+        "own_keys": keys.value_sql("match_keys"),
+    }
 
 
 def _load_line(when: str) -> str:

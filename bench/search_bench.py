@@ -158,7 +158,12 @@ async def load(path: Path, count: int) -> tuple[list[str], float, float]:
     # The text index stays: it decides the table's shape, and its postings are written with it;
     # so do the declared empty fields: they decide what the stored JSON holds.
     bare = tuple(
-        CollectionSpec(spec.name, tuple(i for i in spec.indexes if i.text), spec.empties)
+        CollectionSpec(
+            spec.name,
+            tuple(i for i in spec.indexes if i.text),
+            spec.empties,
+            derived=spec.derived,
+        )
         for spec in COLLECTION_SPECS
     )
     store = SqliteStore(path)
@@ -214,11 +219,13 @@ LIVE = "json_extract(c.doc, '{deleted}') IS NULL AND json_extract(c.doc, '{erase
 # The side table's entries are (key, value, row key); a key names a (tenant, path).
 _KEY = "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = '{path}')"
 # Match keys are held hashed (sqlite_multi.py): the email's key is hashed here as the service
-# does, and its candidates checked on their documents' keys.
+# does, and its candidates checked on their documents' emails (the store derives the keys, the
+# stored JSON has none: crm_shared.storage.derived).
 CEILING_EMAIL = (
     "SELECT c.doc FROM mv_contacts AS d CROSS JOIN c_contacts AS c ON c.n = d.e_ref "
     f"WHERE d.e_key = {_KEY.format(path='match_keys')} AND d.e_value = ? "
-    "AND EXISTS (SELECT 1 FROM json_each(c.doc, '{match_keys}') WHERE value = 'e:' || ?) "
+    "AND (json_extract(c.doc, '{email}') = ?3 "
+    "OR EXISTS (SELECT 1 FROM json_each(c.doc, '{emails}') WHERE value = ?3)) "
     f"AND {LIVE} ORDER BY c.id LIMIT 51"
 )
 # Match keys name contacts by row key (lookup-only), tags by id: a tag's entries are in id order.
@@ -388,7 +395,8 @@ def _time_ceilings(
                 ("deleted", "deleted_at"),
                 ("erased", "erased_at"),
                 ("plan", "custom_fields.plan"),
-                ("match_keys", "match_keys"),
+                ("email", "email"),
+                ("emails", "emails"),
             )
         }
         by_email = CEILING_EMAIL.format(**paths)

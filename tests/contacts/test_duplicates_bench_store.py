@@ -13,6 +13,7 @@ from crm_contacts.domain.contact_doc import as_stored
 from crm_contacts.service_layer.derived_backfill import backfill_derived_fields, tenant_progress
 from crm_contacts.service_layer.duplicates import find_matches
 from crm_shared.storage.sqlite import SqliteStore
+from tests.contacts.store_derived import with_store_derived
 
 
 async def test_the_bulk_loaded_store_reads_as_the_service_stores_and_is_indexed(
@@ -35,7 +36,8 @@ async def test_the_bulk_loaded_store_reads_as_the_service_stores_and_is_indexed(
     await store.start(COLLECTION_SPECS)
     try:
         async with store.reader() as session:
-            stored = await session.find("contacts", tenant=TENANT, limit=1000)
+            found = await session.find("contacts", tenant=TENANT, limit=1000)
+            stored = await with_store_derived(session, "contacts", TENANT, found)
             assert {doc["id"]: doc for doc in stored} == expected
             pair = known[0]
             matches = await find_matches(session, TENANT, expected[ids[pair.duplicate]])

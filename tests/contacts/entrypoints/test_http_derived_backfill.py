@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ async def _store_made_by_older_code(data_dir: Path) -> dict[str, Any]:
     )
     doc["match_keys"] = [key for key in doc["match_keys"] if not key.startswith("f:")]
     store = SqliteStore(data_dir / "contacts.sqlite3")
-    await store.start(COLLECTION_SPECS)
+    # Older code stored the derived fields it computed, the match keys among them.
+    await store.start(tuple(dataclasses.replace(spec, derived=()) for spec in COLLECTION_SPECS))
     async with store.transaction() as session:
         await session.insert("contacts", doc)
     await store.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,10 @@ from crm_contacts.service_layer.duplicates import find_matches
 from crm_contacts.service_layer.search import search_contacts
 from crm_shared.filters import ContactFilter
 from crm_shared.ids import new_id
-from crm_shared.storage import DocumentStore, Session
+from crm_shared.storage import DocumentStore, In, Session
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
+from tests.contacts.store_derived import as_older_code
 
 TENANT = "acme"
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -34,6 +35,22 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await started.start(COLLECTION_SPECS)
     yield started
     await started.close()
+
+
+Older = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+@pytest.fixture
+def older(store: DocumentStore, tmp_path: Path) -> Older:
+    """Writes contacts into `store` as older code did, derived values and all."""
+
+    async def insert(docs: list[dict[str, Any]]) -> None:
+        async def write(into: DocumentStore) -> None:
+            await _insert(into, docs)
+
+        await as_older_code(store, tmp_path / "contacts.sqlite3", write)
+
+    return insert
 
 
 def _stored_by_older_code(
@@ -80,18 +97,23 @@ async def _matches(store: DocumentStore, name: str) -> set[str]:
 
 
 async def _stored(store: DocumentStore, doc: dict[str, Any]) -> dict[str, Any]:
+    """The stored contact with the fields the store derives (a projection names them)."""
+    derived = ["match_keys", "tags_norm"]
     async with store.reader() as session:
         found = await session.get("contacts", tenant=doc["tenant"], id=doc["id"])
-    assert found is not None
-    return found
+        held = await session.find(
+            "contacts", tenant=doc["tenant"], where=[In("id", (doc["id"],))], fields=derived
+        )
+    assert found is not None and all(name not in found for name in derived)
+    return {**found, **{name: held[0][name] for name in derived}}
 
 
 async def test_an_old_contact_is_found_by_the_create_time_check_only_after_the_backfill(
-    store: DocumentStore,
+    store: DocumentStore, older: Older
 ) -> None:
     # "Smith" and "Slmith" share no sound or surname key: only the first name + initial key.
     old = _stored_by_older_code("John Smith")
-    await _insert(store, [old])
+    await older([old])
     assert await _matches(store, "John Slmith") == set()
 
     run = await backfill_derived_fields(store, pause=0)
@@ -101,10 +123,10 @@ async def test_an_old_contact_is_found_by_the_create_time_check_only_after_the_b
 
 
 async def test_an_old_contact_is_found_by_its_transliterated_name_after_the_backfill(
-    store: DocumentStore,
+    store: DocumentStore, older: Older
 ) -> None:
     old = _stored_by_older_code("Øystein Ødegaard")
-    await _insert(store, [old])
+    await older([old])
 
     async def searched() -> list[str]:
         page = await search_contacts(
@@ -118,10 +140,10 @@ async def test_an_old_contact_is_found_by_its_transliterated_name_after_the_back
 
 
 async def test_the_backfill_changes_no_version_no_edit_time_and_sends_no_event(
-    store: DocumentStore,
+    store: DocumentStore, older: Older
 ) -> None:
     old = _stored_by_older_code("Søren Weiß")
-    await _insert(store, [old])
+    await older([old])
 
     await backfill_derived_fields(store, pause=0)
 
@@ -136,7 +158,7 @@ async def test_the_backfill_changes_no_version_no_edit_time_and_sends_no_event(
 
 
 async def test_the_backfill_removes_the_retired_email_fields_and_the_email_still_finds_it(
-    store: DocumentStore,
+    store: DocumentStore, older: Older
 ) -> None:
     old = {
         **dict(
@@ -151,7 +173,7 @@ async def test_the_backfill_removes_the_retired_email_fields_and_the_email_still
         "email_norm": "ada@example.com",
         "emails_norm": ["ada@example.com"],
     }
-    await _insert(store, [old])
+    await older([old])
 
     run = await backfill_derived_fields(store, pause=0)
 
@@ -164,14 +186,14 @@ async def test_the_backfill_removes_the_retired_email_fields_and_the_email_still
 
 
 async def test_the_backfill_runs_once_per_version_and_skips_current_contacts(
-    store: DocumentStore,
+    store: DocumentStore, older: Older
 ) -> None:
     current = dict(
         new_contact(
             contact_id=new_id(), tenant="globex", profile={"name": "Ada"}, source="manual", now=NOW
         )
     )
-    await _insert(store, [_stored_by_older_code("John Smith"), current])
+    await older([_stored_by_older_code("John Smith"), current])
 
     first = await backfill_derived_fields(store, pause=0)
     second = await backfill_derived_fields(store, pause=0)
@@ -208,10 +230,12 @@ class CrashingStore:
                 raise Crash
 
 
-async def test_the_backfill_resumes_after_the_last_committed_chunk(store: DocumentStore) -> None:
+async def test_the_backfill_resumes_after_the_last_committed_chunk(
+    store: DocumentStore, older: Older
+) -> None:
     olds = [_stored_by_older_code(f"John Smith{n}") for n in range(5)]
     olds.sort(key=lambda doc: doc["id"])
-    await _insert(store, olds)
+    await older(olds)
 
     with pytest.raises(Crash):
         await backfill_derived_fields(CrashingStore(store, crash_on=2), chunk=2, pause=0)
@@ -324,10 +348,10 @@ async def test_a_tenant_current_code_wrote_into_a_fresh_store_is_never_walked(
 
 
 async def test_a_store_holding_contacts_of_older_code_is_still_walked(
-    store: DocumentStore,
+    store: DocumentStore, older: Older
 ) -> None:
     old = _stored_by_older_code("John Smith")
-    await _insert(store, [old])
+    await older([old])
     await _write_current(store)  # current code wrote to it before its first backfill
 
     run = await backfill_derived_fields(store, pause=0)
@@ -337,9 +361,9 @@ async def test_a_store_holding_contacts_of_older_code_is_still_walked(
 
 
 async def test_a_tenant_new_after_every_tenant_was_walked_is_not_walked(
-    store: DocumentStore,
+    store: DocumentStore, older: Older
 ) -> None:
-    await _insert(store, [_stored_by_older_code("John Smith")])
+    await older([_stored_by_older_code("John Smith")])
     walked = await backfill_derived_fields(store, pause=0)
     await _write_current(store, tenant="globex")
     counting = ContactReadCountingStore(store)
@@ -362,11 +386,13 @@ async def test_a_store_marked_current_at_an_older_version_walks_a_new_tenant(
     assert (run.processed, run.rewritten) == (3, 0)
 
 
-async def test_a_failed_walk_does_not_mark_the_store_current(store: DocumentStore) -> None:
+async def test_a_failed_walk_does_not_mark_the_store_current(
+    store: DocumentStore, older: Older
+) -> None:
     olds = sorted(
         (_stored_by_older_code(f"John Smith{n}") for n in range(3)), key=lambda d: d["id"]
     )
-    await _insert(store, olds)
+    await older(olds)
     with pytest.raises(Crash):
         await backfill_derived_fields(CrashingStore(store, crash_on=2), chunk=1, pause=0)
     await _write_current(store, tenant="globex")

@@ -21,6 +21,7 @@ from crm_contacts.adapters.repository import CONTACTS
 from crm_shared.storage.port import TOMBSTONE_VALUE
 from tests.contacts.custom_field_support import define_field
 from tests.contacts.helpers import Harness, envelope, import_batch
+from tests.contacts.store_derived import with_store_derived
 
 GOLDEN = Path(__file__).with_name("import_batch_parity.json")
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -69,7 +70,7 @@ async def _records(harness: Harness) -> list[dict[str, Any]]:
 async def _stored(harness: Harness) -> list[dict[str, Any]]:
     async with harness.app.state.store.reader() as session:
         found = await session.find(CONTACTS, tenant="acme", limit=1000)
-    return list(found)
+        return await with_store_derived(session, CONTACTS, "acme", found)
 
 
 async def test_a_mixed_batch_stores_and_publishes_what_it_did_before(harness: Harness) -> None:

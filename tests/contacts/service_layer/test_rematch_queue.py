@@ -37,6 +37,7 @@ from crm_shared.ids import new_id
 from crm_shared.storage import DocumentStore, Session
 from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
+from tests.contacts.store_derived import as_older_code
 
 TENANT = "acme"
 NOW = "2026-01-01T00:00:00.000000Z"
@@ -127,14 +128,18 @@ async def test_rounds_find_the_pairs_one_by_one_look_ups_find(store: DocumentSto
 
 
 async def test_a_holder_stored_under_a_weak_key_its_name_no_longer_gives_is_still_found(
-    store: DocumentStore,
+    store: DocumentStore, tmp_path: Path
 ) -> None:
     # A round tells the weak blocks' holders apart by the keys of their names; one written
     # under an older rule holds a key its name does not give: the store's keys decide.
     john = _stored({"name": "John Smyth", "company": "Acme"})
     stale = _stored({"name": "Ohn Smyth", "company": "Acme"})
     stale["match_keys"] = ["f:john s"]
-    await _write(store, [john, stale])
+
+    async def write(into: DocumentStore) -> None:
+        await _write(into, [john, stale])
+
+    await as_older_code(store, tmp_path / "contacts.sqlite3", write)
     async with store.reader() as session:
         one_by_one = {doc["id"]: await match_list(session, TENANT, doc) for doc in (john, stale)}
 

@@ -22,6 +22,7 @@ from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
 from crm_shared.rate_limit_store import RATE_LIMIT_COLLECTION
 from crm_shared.storage import CollectionSpec, DocumentStore, Empty, Index
 from crm_shared.storage.sqlite import SqliteStore
+from tests.shared.storage.derived_cards import CARDS_SPEC
 from tests.stores import memory_store
 
 SPECS = (
@@ -51,6 +52,8 @@ SPECS = (
             Empty("links", "map"),
         ),
     ),
+    # Fields the store derives for its indexes (test_store_derived.py).
+    CARDS_SPEC,
     # For the idempotency contract (test_idempotent_work.py): keys commit with the work.
     IDEMPOTENCY_COLLECTION,
     # For the shared rate-limit buckets (test_rate_limit_buckets.py).

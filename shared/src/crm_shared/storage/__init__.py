@@ -1,5 +1,6 @@
 """The storage port (a tenant-scoped document store with an outbox) and its adapters."""
 
+from crm_shared.storage.derived import Derived
 from crm_shared.storage.leases import Lease
 from crm_shared.storage.port import (
     CollectionSpec,
@@ -32,6 +33,7 @@ __all__ = [
     "Contains",
     "ContainsAny",
     "Cursor",
+    "Derived",
     "DocumentStore",
     "DuplicateKeyError",
     "Empty",

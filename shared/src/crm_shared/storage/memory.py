@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from crm_shared.ids import new_id
+from crm_shared.storage.derived import Derived, collection_derived, with_derived
 from crm_shared.storage.json_pages import path_tree, projected_json
 from crm_shared.storage.leases import Lease, LeaseRow, decide
 from crm_shared.storage.memory_query import matches_all, page
@@ -66,11 +67,13 @@ class MemorySession:
         writable: bool,
         unique: dict[str, list[tuple[str, ...]]],
         empties: dict[str, tuple[Empty, ...]] | None = None,
+        derived: dict[str, tuple[Derived, ...]] | None = None,
     ) -> None:
         self._state = state
         self._writable = writable
         self._unique = unique
         self._empties = empties or {}
+        self._derived = derived or {}
         self._copied: set[tuple[str, str]] = set()
         self._copied_outbox = False
         self._copied_processed = False
@@ -111,9 +114,21 @@ class MemorySession:
                 ):
                     raise DuplicateKeyError(f"{collection}: unique {', '.join(fields)}")
 
+    def _stored(self, collection: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """The copy of a document the store keeps: its derived fields as derived (derived.py)."""
+        derived = self._derived.get(collection)
+        return _copy(with_derived(doc, derived) if derived else doc)
+
+    def _read(self, collection: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """A stored document as a full read gives it: a copy, without its derived fields."""
+        copied = _copy(doc)
+        for d in self._derived.get(collection, ()):
+            copied.pop(d.field, None)
+        return with_empties(copied, self._empties.get(collection, ()))
+
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
         doc = self._docs(collection, tenant).get(id)
-        return None if doc is None else with_empties(_copy(doc), self._empties.get(collection, ()))
+        return None if doc is None else self._read(collection, doc)
 
     async def find(
         self,
@@ -135,7 +150,7 @@ class MemorySession:
         empties = self._empties.get(collection, ())
         if fields is not None:
             return [_copy(projected(with_empties(dict(d), empties), fields)) for d in chosen]
-        return [with_empties(_copy(d), empties) for d in chosen]
+        return [self._read(collection, d) for d in chosen]
 
     async def find_json(
         self,
@@ -150,8 +165,11 @@ class MemorySession:
         """`json_pages.find_json`, serialized from the documents `find` gives."""
         tree = path_tree(paths)
         position = Cursor(value=after, id=after) if after is not None else None
-        docs = await self.find(collection, tenant=tenant, where=where, limit=limit, after=position)
-        return [(doc["id"], projected_json(doc, tree)) for doc in docs]
+        found = [d for d in self._docs(collection, tenant).values() if matches_all(d, where)]
+        chosen = page(found, order_by="id", descending=False, limit=limit, after=position)
+        # From the stored documents: the derived fields the paths name are there.
+        empties = self._empties.get(collection, ())
+        return [(d["id"], projected_json(with_empties(dict(d), empties), tree)) for d in chosen]
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
         return sum(1 for d in self._docs(collection, tenant).values() if matches_all(d, where))
@@ -169,7 +187,7 @@ class MemorySession:
             target = self._writable_docs(collection, doc["tenant"])
             if doc["id"] in target:
                 raise DuplicateKeyError(f"{collection}: id {doc['id']} exists")
-            stored = _copy(doc)
+            stored = self._stored(collection, doc)
             self._check_unique(collection, target, stored)
             target[stored["id"]] = stored
 
@@ -183,7 +201,7 @@ class MemorySession:
         if expected_version is not None and current.get("version") != expected_version:
             return False
         target = self._writable_docs(collection, doc["tenant"])
-        stored = _copy(doc)
+        stored = self._stored(collection, doc)
         self._check_unique(collection, target, stored)
         target[stored["id"]] = stored
         return True
@@ -247,6 +265,7 @@ class MemoryStore:
         self._state = _State()
         self._unique: dict[str, list[tuple[str, ...]]] = {}
         self._empties: dict[str, tuple[Empty, ...]] = {}
+        self._derived: dict[str, tuple[Derived, ...]] = {}
         self._write_lock = asyncio.Lock()
         self._started = False
         self._leases: dict[str, LeaseRow] = {}
@@ -260,6 +279,7 @@ class MemoryStore:
                 if index.unique and index.fields not in unique:
                     unique.append(index.fields)
         self._empties = collection_empties(specs)
+        self._derived = collection_derived(specs)
         self._started = True
 
     async def close(self) -> None:
@@ -280,7 +300,11 @@ class MemoryStore:
         async with self._write_lock:
             draft = self._snapshot()
             session = MemorySession(
-                draft, writable=True, unique=self._unique, empties=self._empties
+                draft,
+                writable=True,
+                unique=self._unique,
+                empties=self._empties,
+                derived=self._derived,
             )
             yield session  # an exception here leaves self._state untouched: a rollback
             self._state = draft
@@ -292,7 +316,11 @@ class MemoryStore:
         if not self._started:
             raise RuntimeError("store not started")
         yield MemorySession(
-            self._snapshot(), writable=False, unique=self._unique, empties=self._empties
+            self._snapshot(),
+            writable=False,
+            unique=self._unique,
+            empties=self._empties,
+            derived=self._derived,
         )
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:

@@ -24,6 +24,7 @@ from pymongo.write_concern import WriteConcern
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
 from crm_shared.storage import mongo_leases, mongo_text
+from crm_shared.storage.derived import Derived, collection_derived, with_derived
 from crm_shared.storage.json_pages import path_tree, projected_json
 from crm_shared.storage.leases import Lease
 from crm_shared.storage.port import (
@@ -125,8 +126,10 @@ def _after(order_by: str, descending: bool, after: Cursor) -> Doc:
     return {"$or": branches}
 
 
-def _stored(doc: Doc, text: Sequence[str] = ()) -> Doc:
-    stored = {**doc, "_id": doc["id"], "tenant": doc["tenant"]}
+def _stored(doc: Doc, text: Sequence[str] = (), derived: Sequence[Derived] = ()) -> Doc:
+    # Derived fields as their functions give them, whatever the writer put (derived.py).
+    written = with_derived(doc, derived) if derived else doc
+    stored = {**written, "_id": doc["id"], "tenant": doc["tenant"]}
     return mongo_text.with_tokens(stored, text) if text else stored
 
 
@@ -155,20 +158,25 @@ class MongoSession:
         writable: bool,
         empties: dict[str, tuple[Empty, ...]] | None = None,
         text: dict[str, tuple[str, ...]] | None = None,
+        derived: dict[str, tuple[Derived, ...]] | None = None,
     ) -> None:
         self._db = db
         self._s = session
         self._writable = writable
         self._empties = empties or {}
         self._text = text or {}
+        self._derived = derived or {}
         self.added_events = False
 
     def _text_of(self, collection: str) -> frozenset[str]:
         return frozenset(self._text.get(collection, ()))
 
     def _hidden(self, collection: str) -> dict[str, bool]:
+        """What a full read leaves out: `_id`, text tokens, derived fields (derived.py)."""
         fields = self._text.get(collection)
-        return mongo_text.hidden(fields) if fields else _NO_ID
+        hidden = mongo_text.hidden(fields) if fields else _NO_ID
+        derived = self._derived.get(collection)
+        return hidden | {d.field: False for d in derived} if derived else hidden
 
     def _require_write(self) -> None:
         if not self._writable:
@@ -265,9 +273,9 @@ class MongoSession:
         if not docs:
             return
         with _duplicates_as_port_error():
-            text = self._text.get(collection, ())
+            text, derived = self._text.get(collection, ()), self._derived.get(collection, ())
             await self._coll(collection).insert_many(
-                [_stored(doc, text) for doc in docs], session=self._s
+                [_stored(doc, text, derived) for doc in docs], session=self._s
             )
 
     async def replace(
@@ -279,7 +287,7 @@ class MongoSession:
         if expected_version is not None:
             query["version"] = {"$eq": expected_version}
         with _duplicates_as_port_error():
-            stored = _stored(doc, self._text.get(collection, ()))
+            stored = _stored(doc, self._text.get(collection, ()), self._derived.get(collection, ()))
             result = await self._coll(collection).replace_one(query, stored, session=self._s)
         return result.matched_count == 1
 
@@ -291,11 +299,11 @@ class MongoSession:
         self._require_write()
         if not docs:
             return 0
-        text = self._text.get(collection, ())
+        text, derived = self._text.get(collection, ()), self._derived.get(collection, ())
         ops = [
             ReplaceOne(
                 {"_id": doc["id"], "tenant": doc["tenant"], "version": {"$eq": version}},
-                _stored(doc, text),
+                _stored(doc, text, derived),
             )
             for doc, version in zip(docs, expected_versions, strict=True)
         ]
@@ -379,6 +387,7 @@ class MongoStore:
         self._client: AsyncMongoClient[Doc] | None = None
         self._db: AsyncDatabase[Doc] | None = None
         self._empties: dict[str, tuple[Empty, ...]] = {}
+        self._derived: dict[str, tuple[Derived, ...]] = {}
         self._text: dict[str, tuple[str, ...]] = {}
         self.outbox_signal = asyncio.Event()
 
@@ -432,6 +441,7 @@ class MongoStore:
             raise
         self._client, self._db = client, db
         self._empties = collection_empties(specs)
+        self._derived = collection_derived(specs)
         self._text = mongo_text.text_fields(specs)
 
     async def close(self) -> None:
@@ -457,7 +467,12 @@ class MongoStore:
                 ),
             ):
                 store_session = MongoSession(
-                    db, session, writable=True, empties=self._empties, text=self._text
+                    db,
+                    session,
+                    writable=True,
+                    empties=self._empties,
+                    text=self._text,
+                    derived=self._derived,
                 )
                 yield store_session
         except PyMongoError as exc:
@@ -473,7 +488,14 @@ class MongoStore:
         """A causally consistent read-only session; writes raise RuntimeError."""
         client, db = self._started()
         async with client.start_session(causal_consistency=True) as session:
-            yield MongoSession(db, session, writable=False, empties=self._empties, text=self._text)
+            yield MongoSession(
+                db,
+                session,
+                writable=False,
+                empties=self._empties,
+                text=self._text,
+                derived=self._derived,
+            )
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         """Return up to `limit` unsent outbox entries, oldest first."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, cast
 
 from crm_shared.envelope import EventEnvelope, WrittenEnvelope
+from crm_shared.storage.derived import Derived
 from crm_shared.storage.leases import Lease
 
 _FIELD_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -139,19 +140,32 @@ class CollectionSpec:
     # Indexes an earlier version declared and no query needs any more: a store that still has
     # them drops them when it starts (they would otherwise be kept up to date for nothing).
     retired: tuple[Index, ...] = ()
+    # Fields the store computes from the others for its indexes, returned only where a
+    # projection names them (derived.py).
+    derived: tuple[Derived, ...] = ()
 
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z][a-z0-9_]*$", self.name):
             raise ValueError(f"invalid collection name {self.name!r}")
+        for d in self.derived:
+            for name in (d.field, *d.reads):
+                if "." in check_field(name) or name in ("id", "tenant"):
+                    raise ValueError(f"{name!r}: only a top-level field other than id and tenant")
+            if d.field in d.reads:
+                raise ValueError(f"{d.field!r} cannot be derived from itself")
 
 
 def collection_empties(specs: Sequence[CollectionSpec]) -> dict[str, tuple[Empty, ...]]:
-    """Per collection, the declared empties of all its specs (the first declaration of a field)."""
+    """Per collection, the declared empties of all its specs (the first declaration of a field).
+
+    A derived field has none: a full read leaves it out (derived.py)."""
+    derived = {(spec.name, d.field) for spec in specs for d in spec.derived}
     found: dict[str, dict[str, Empty]] = {}
     for spec in specs:
         fields = found.setdefault(spec.name, {})
         for empty in spec.empties:
-            fields.setdefault(empty.field, empty)
+            if (spec.name, empty.field) not in derived:
+                fields.setdefault(empty.field, empty)
     return {name: tuple(fields.values()) for name, fields in found.items() if fields}
 
 
@@ -189,10 +203,18 @@ class Contains:
 
 @dataclass(frozen=True)
 class ContainsAny:
-    """The array `field` contains at least one of `values` (none when `values` is empty)."""
+    """The array `field` contains at least one of `values` (none when `values` is empty).
+
+    `candidates`: the caller checks each document it gets against `values` itself, so a store
+    whose index holds the values hashed (a lookup-only index on SQLite: 47 bits, a false
+    candidate about once in 70 million look-ups) may return its index's candidates unchecked
+    instead of deriving or reading each one's values to check them. Stores that answer exactly
+    anyway ignore it.
+    """
 
     field: str
     values: tuple[Any, ...]
+    candidates: bool = False
 
 
 @dataclass(frozen=True)

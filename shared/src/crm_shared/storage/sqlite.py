@@ -9,6 +9,7 @@ queries run on its thread, and the loop reader, for reads by key on the loop's o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,11 +21,13 @@ import orjson
 
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
+from crm_shared.storage.derived import DERIVED_SQL, Derived, collection_derived
 from crm_shared.storage.json_pages import path_tree
 from crm_shared.storage.leases import Lease, decide
 from crm_shared.storage.port import (
     CollectionSpec,
     Contains,
+    ContainsAny,
     Cursor,
     DuplicateKeyError,
     In,
@@ -39,6 +42,12 @@ from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, Back
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
 from crm_shared.storage.sqlite_compact import DocumentCodec
 from crm_shared.storage.sqlite_delete import Deleting, KeyFinder, delete_documents
+from crm_shared.storage.sqlite_derived import (
+    DerivedFunction,
+    check_derived_indexes,
+    derived_sql,
+    holds_every,
+)
 from crm_shared.storage.sqlite_filled import create_filled_table
 from crm_shared.storage.sqlite_ids import (
     read_id,
@@ -196,14 +205,32 @@ class SqliteSession:
         fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         codec = self._codec(collection)
-        sql, params = await self._page_sql(
-            collection, tenant, where, order_by, descending, after, codec.columns(fields)
+        # Derived fields a hashed look-up's candidates are checked on: read with each row and
+        # checked here, not by SQL's function on every candidate (sqlite_derived.py).
+        checked = codec.checked_fields(where)
+        also = tuple(name for name in checked if fields is not None and name not in fields)
+        columns = codec.columns(None if fields is None else (*fields, *also))
+        sql, params, checks = await self._page_sql(
+            collection, tenant, where, order_by, descending, after, columns, in_python=checked
         )
         read = self._point_rows if _few_ids(where) else self._rows
-        rows = await read(sql, [*params, limit])
-        if fields is not None:
-            return [orjson.loads(row[0]) for row in rows]  # the projection is complete in SQL
-        return [codec.decode(row[1], tenant=tenant, id=read_id(row[0])) for row in rows]
+        while True:
+            rows = await read(sql, [*params, limit])
+            if fields is not None:
+                # The projection is complete in SQL but for the derived fields it names.
+                docs = codec.finish([orjson.loads(row[0]) for row in rows], (*fields, *also))
+            else:
+                docs = [
+                    codec.decode(row[1], tenant=tenant, id=read_id(row[0]), held=bool(checks))
+                    for row in rows
+                ]
+            if not checks:
+                return docs
+            found = [doc for doc in docs if holds_every(doc, checks)]
+            if len(found) == len(docs) or len(rows) < limit:
+                return [codec.without(doc, fields, checked) for doc in found]
+            # A hash matched another value (once in ~70 million): read a longer page.
+            limit += len(docs) - len(found)
 
     async def find_json(
         self,
@@ -218,7 +245,9 @@ class SqliteSession:
         """`json_pages.find_json`: the answer's text built in SQL (sqlite_json.py)."""
         column = "id, " + json_column(path_tree(paths), self._codec(collection))
         position = Cursor(value=after, id=after) if after is not None else None
-        sql, params = await self._page_sql(collection, tenant, where, "id", False, position, column)
+        sql, params, _ = await self._page_sql(
+            collection, tenant, where, "id", False, position, column
+        )
         rows = await self._rows(sql, [*params, limit])
         return [with_id(stored, body) for stored, body in rows]
 
@@ -231,8 +260,12 @@ class SqliteSession:
         descending: bool,
         after: Cursor | None,
         columns: str,
-    ) -> tuple[str, list[Any]]:
-        """A page's SELECT of `columns` and its parameters, but for the trailing LIMIT's."""
+        *,
+        in_python: frozenset[str] = frozenset(),
+    ) -> tuple[str, list[Any], list[Where]]:
+        """A page's SELECT of `columns` and its parameters, but for the trailing LIMIT's; and
+        the checks on the hashed entries' candidates left to the caller (on fields of
+        `in_python`)."""
         codec = self._codec(collection)
         source = await plan_source(
             self._rows,
@@ -261,10 +294,14 @@ class SqliteSession:
             on_entries, where = entry_driven(source, where, multi)
         if not (isinstance(source, (Entry, EntrySet)) and multi.hashed(source.path)):
             rechecked = []
+        # A caller that checks the candidates itself is given them unchecked (port.ContainsAny).
+        rechecked = [c for c in rechecked if not (isinstance(c, ContainsAny) and c.candidates)]
         params: list[Any] = []
         clause = _where_clause(tenant, where, params, self._multi.get(collection), codec.keys)
+        left = [c for c in rechecked if getattr(c, "field", None) in in_python]
         for cond in rechecked:
-            clause += " AND " + condition_sql(cond, params, keys=codec.keys)
+            if cond not in left:
+                clause += " AND " + condition_sql(cond, params, keys=codec.keys)
         if source == _table(collection) and (text := self._text.get(collection)):
             lead_params: list[Any] = []
             source, lead = await self._text_source(text, where, source, lead_params)
@@ -311,7 +348,8 @@ class SqliteSession:
             clause = f"{lead} AND {clause}"
             params = [*lead_params, *params]
             source = multi.join(_table(collection), source.path)
-        return f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?", params
+        sql = f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?"
+        return sql, params, left
 
     async def _text_source(
         self, text: TextIndex, where: Sequence[Where], table: str, params: list[Any]
@@ -419,7 +457,7 @@ class SqliteSession:
             tenant = doc["tenant"]
             # Entries naming the document by id hold it as stored (sqlite_ids.py): made once.
             by_id = stored_id(doc["id"])
-            for path, value, ref in multi.rows(doc, n):
+            for path, value, ref in multi.rows(multi.written(doc), n):
                 pair = (tenant, path)
                 code = known.get(pair) or made.get(pair)
                 if code is None:
@@ -647,6 +685,7 @@ class SqliteStore:
         self._multi: dict[str, MultiValueIndexes] = {}
         self._text: dict[str, TextIndex] = {}
         self._codecs: dict[str, DocumentCodec] = {}
+        self._derived = DerivedFunction({})
         self._keyed: frozenset[str] = frozenset()
         self._key_codes: KeyCodes = {}
         self._write_lock = asyncio.Lock()
@@ -663,11 +702,15 @@ class SqliteStore:
         conn = await aiosqlite.connect(self._path, isolation_level=None)
         for pragma in _PRAGMAS:
             await conn.execute(pragma)
+        await conn.create_function(DERIVED_SQL, 3, self._derived, deterministic=True)
         return conn
 
     async def start(self, specs: Sequence[CollectionSpec]) -> None:
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        all_derived = collection_derived(specs)
+        check_derived_indexes(specs, all_derived)
+        self._derived = DerivedFunction(all_derived)
         self._writer = await self._connect()
         w = self._writer
         if self._path != ":memory:":
@@ -698,8 +741,11 @@ class SqliteStore:
             # A collection's codes are the file's: started without its declared fields, a
             # process still reads and queries the coded documents.
             keys = await load_key_map(w, name, (e.field for e in empties))
-            if empties or keys.codes:
-                self._codecs[name] = DocumentCodec(empties, keys)
+            derived: tuple[Derived, ...] = all_derived.get(name, ())
+            if derived:
+                keys = dataclasses.replace(keys, derived=derived_sql(name, derived, keys))
+            if empties or keys.codes or derived:
+                self._codecs[name] = DocumentCodec(empties, keys, derived)
         # Older code's delete triggers, dropped for a rewrite to short keys: their entries hold.
         kept: frozenset[str] = frozenset()
         rewritten_ids = 0
@@ -732,12 +778,18 @@ class SqliteStore:
                 await replace_changed_index(w, name, create=create)
                 await w.execute(create)
                 self._indexes.setdefault(spec.name, {}).setdefault(index.fields[0], name)
-            multi = await create_multi_value_indexes(w, spec, table, keys, kept=kept)
+            derived = all_derived.get(spec.name, ())
+            multi = await create_multi_value_indexes(
+                w, spec, table, keys, kept=kept, derived=derived
+            )
             if multi is not None:
                 known = self._multi.get(spec.name)
                 roots = {**known.roots, **multi.roots} if known else multi.roots
                 by_row_key = known.by_row_key | multi.by_row_key if known else multi.by_row_key
-                self._multi[spec.name] = MultiValueIndexes(spec.name, roots, by_row_key, keys)
+                indexed = tuple(d for d in derived if d.field in roots)
+                self._multi[spec.name] = MultiValueIndexes(
+                    spec.name, roots, by_row_key, keys, indexed
+                )
         await drop_retired_indexes(w, specs)
         for name in dict.fromkeys(spec.name for spec in specs):
             fields = text_fields(specs, name)
@@ -753,6 +805,9 @@ class SqliteStore:
         self._reader = await self._connect()
         if self._path != ":memory:":  # another connection to ":memory:" is another database
             self._loop_reader = await open_loop_reader(self._path, _PRAGMAS)
+            await self._loop_reader.conn.create_function(
+                DERIVED_SQL, 3, self._derived, deterministic=True
+            )
 
     async def close(self) -> None:
         await self._sent.stop()

@@ -72,7 +72,7 @@ def delete_documents(
         # The id as stored (a UUID's bytes: sqlite_ids.py): what entries naming it by id hold.
         doc["id"] = raw_id
         if multi is not None:
-            for path, value, ref in multi.rows(doc, n):
+            for path, value, ref in multi.rows(multi.held(doc), n):
                 code = find_code(tenant, path)
                 if code is not None:
                     gone.add((code, value, ref))

@@ -26,7 +26,7 @@ def _object(tree: PathTree, prefix: str, codec: DocumentCodec) -> list[str]:
         if sub is not None:
             value = f"json_object({', '.join(_object(sub, path, codec))})"
         else:
-            value = f"doc -> '{codec.keys.path(path[1:])}'"
+            value = codec.keys.json_sql(path[1:])
             if (empty := _EMPTY_JSON.get(shapes.get(name, "one"))) is not None:
                 value = f"json(coalesce({value}, {empty}))"
         # Names are checked plain identifiers (path_tree): nothing is spliced from a caller.

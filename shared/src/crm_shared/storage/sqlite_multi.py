@@ -35,6 +35,7 @@ from typing import Any
 
 import aiosqlite
 
+from crm_shared.storage.derived import Derived, held_derived, with_derived
 from crm_shared.storage.port import (
     CollectionSpec,
     Contains,
@@ -157,6 +158,11 @@ class MultiValueIndexes:
     by_row_key: frozenset[str] = frozenset()
     # The stored documents' short keys: a hashed look-up is checked again on the document.
     doc_keys: KeyMap = NO_KEYS
+    # Indexed fields the store derives (derived.py): a written document's entries are made from
+    # the function's value, a stored one's from the value it holds, else the function's.
+    derived: tuple[Derived, ...] = ()
+    # The fields the derived indexed fields are computed from.
+    derived_reads: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _split: tuple[_Root, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -165,6 +171,37 @@ class MultiValueIndexes:
             for root, kind in self.roots.items()
         )
         object.__setattr__(self, "_split", split)
+        reads = tuple(name for d in self.derived for name in d.reads)
+        object.__setattr__(self, "derived_reads", reads)
+
+    def written(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A document being written, its derived indexed fields as their functions give them."""
+        return with_derived(doc, self.derived) if self.derived else doc
+
+    def held(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A stored document (changed in place), holding its derived indexed fields."""
+        return held_derived(doc, self.derived) if self.derived else doc
+
+    def replaced(
+        self, old: dict[str, Any], new: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A stored document and the one replacing it, holding their derived indexed fields.
+
+        A derived field whose inputs the replace leaves as they were (most replaces touch one
+        or two fields) keeps its entries: it is not derived, on either side, and both hold the
+        same marker, so `changed_rows` skips it.
+        """
+        if not self.derived:
+            return old, new
+        new = dict(new)
+        for d in self.derived:
+            if d.field not in old and all(_same(old.get(r), new.get(r)) for r in d.reads):
+                old[d.field] = new[d.field] = None  # unchanged: no entries to diff
+                continue
+            if d.field not in old:
+                old[d.field] = d.derive(old)
+            new[d.field] = d.derive(new)
+        return old, new
 
     @property
     def table(self) -> str:
@@ -266,7 +303,7 @@ class MultiValueIndexes:
         # A hash's entries are candidates: the values are checked on the document too.
         params.extend(bind(v) for v in values)
         return (
-            f"({test} AND EXISTS (SELECT 1 FROM json_each(doc, '{self.doc_keys.path(path)}') AS je "
+            f"({test} AND EXISTS (SELECT 1 FROM json_each({self.doc_keys.each_sql(path)}) AS je "
             f"WHERE je.value IN ({marks})))"
         )
 
@@ -305,6 +342,17 @@ class MultiValueIndexes:
                         for p, a in _entries(value, spec.root, nested=spec.nested)
                     )
         return held, wanted
+
+
+def _same(stored: Any, written: Any) -> bool:
+    """Whether a stored field (absent when it held its declared empty value) and a written one
+    are the same input to a derived field's function."""
+    return stored == written or (
+        not stored and not written and stored in _EMPTY and written in _EMPTY
+    )
+
+
+_EMPTY: tuple[Any, ...] = (None, [], {})
 
 
 def _held(atom: Any, *, hashed: bool) -> Any:
@@ -395,17 +443,17 @@ def _entries_of(
 
     `row` is NEW or OLD in a trigger; `source` names the table `row` comes from otherwise.
     """
-    at = keys.path(root)
+    at = keys.each_sql(root, doc=f"{row}.doc")
     top = (
         f"SELECT {row}.tenant AS t, CASE WHEN typeof(c.key) = 'text' THEN '{root}.' || c.key "
         f"ELSE '{root}' END AS p, {_held_sql('c.atom', ref)} AS v, {row}.{ref} AS i "
-        f"FROM {source}json_each({row}.doc, '{at}') AS c WHERE c.atom IS NOT NULL"
+        f"FROM {source}json_each({at}) AS c WHERE c.atom IS NOT NULL"
     )
     if kind == "array":
         return top
     nested = (
         f"SELECT {row}.tenant, '{root}.' || c.key, {_held_sql('e.atom', ref)}, {row}.{ref} "
-        f"FROM {source}json_each({row}.doc, '{at}') AS c, json_each(c.value) AS e "
+        f"FROM {source}json_each({at}) AS c, json_each(c.value) AS e "
         "WHERE c.type = 'array' AND typeof(c.key) = 'text' AND e.atom IS NOT NULL"
     )
     return f"{top} UNION ALL {nested}"
@@ -467,6 +515,7 @@ async def create_multi_value_indexes(
     keys: KeyMap = NO_KEYS,
     *,
     kept: frozenset[str] = frozenset(),
+    derived: Sequence[Derived] = (),
 ) -> MultiValueIndexes | None:
     """Create the side table and key dictionary of the spec's multi-value indexes, and fill them.
 
@@ -515,4 +564,5 @@ async def create_multi_value_indexes(
             entries = _entries_of("src", root, kind, ref, keys=keys, source=f"{table} AS src, ")
             for sql in _add_entries_sql(mv, mvk, entries, ordered=True):
                 await conn.execute(sql)
-    return MultiValueIndexes(spec.name, roots, by_row_key, keys)
+    indexed = tuple(d for d in derived if d.field in roots)
+    return MultiValueIndexes(spec.name, roots, by_row_key, keys, indexed)

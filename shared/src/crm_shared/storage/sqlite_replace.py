@@ -66,9 +66,13 @@ def entry_fields(
 ) -> tuple[tuple[str, str], ...]:
     """(stored key, name) of the top-level fields holding a collection's index entries' values,
     after those of `also`: what a write reads of a stored document to find its entries."""
-    names = [*also, *(multi.roots if multi else ()), *([text.field] if text else [])]
-    heads = dict.fromkeys(name.partition(".")[0] for name in names)
-    return tuple((keys.stored_key(name), name) for name in heads)
+    names = (
+        *also,
+        *(multi.roots if multi else ()),
+        *(multi.derived_reads if multi else ()),  # what its derived indexed fields read
+        *((text.field,) if text else ()),
+    )
+    return keys.stored_fields(names)
 
 
 def replace_documents(
@@ -203,7 +207,7 @@ def plan_replaces(
 def _diff_entries(
     plan: ReplacePlan, multi: MultiValueIndexes, old: dict[str, Any], new: dict[str, Any], n: int
 ) -> None:
-    held, wanted = multi.changed_rows(old, new, n)
+    held, wanted = multi.changed_rows(*multi.replaced(old, new), n)
     if held == wanted:
         return
     tenant = new["tenant"]

@@ -37,7 +37,7 @@ def field_expr(path: str, keys: KeyMap = NO_KEYS) -> str:
         return "id"
     if path == "tenant":
         return "tenant"
-    return f"json_extract(doc, '{keys.path(path)}')"
+    return keys.value_sql(path)
 
 
 def bind(value: Any) -> Any:
@@ -87,15 +87,14 @@ def condition_sql(
         case Contains(field=path, value=value):
             params.append(bind(value))
             return (
-                f"EXISTS (SELECT 1 FROM json_each(doc, '{keys.path(path)}') AS je "
-                "WHERE je.value = ?)"
+                f"EXISTS (SELECT 1 FROM json_each({keys.each_sql(path)}) AS je WHERE je.value = ?)"
             )
         case ContainsAny(field=path, values=values):
             if not values:
                 return "0"
             params.extend(bind(v) for v in values)
             return (
-                f"EXISTS (SELECT 1 FROM json_each(doc, '{keys.path(path)}') AS je "
+                f"EXISTS (SELECT 1 FROM json_each({keys.each_sql(path)}) AS je "
                 f"WHERE je.value IN ({', '.join('?' for _ in values)}))"
             )
         case Not(condition=inner):

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from crm_shared.storage import CollectionSpec, Cursor, Session
+from crm_contacts.domain.derived_fields import STORE_DERIVED_FIELDS
+from crm_shared.storage import CollectionSpec, Cursor, In, Session
 
 CONTACTS = "contacts"
 DERIVED_BACKFILLS = "derived_backfills"
@@ -81,9 +82,26 @@ async def every_progress(session: Session) -> list[dict[str, Any]]:
 async def contacts_after(
     session: Session, tenant: str, *, after: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    """The tenant's next contacts in id order, whatever their state (deleted, merged, erased)."""
+    """The tenant's next contacts in id order, whatever their state (deleted, merged, erased),
+    with the fields the store derives as it holds them (a contact written by older code keeps
+    what that code derived until it is written: what the backfill looks for)."""
     cursor = None if after is None else Cursor(value=after, id=after)
-    return await session.find(CONTACTS, tenant=tenant, limit=limit, after=cursor)
+    page = await session.find(CONTACTS, tenant=tenant, limit=limit, after=cursor)
+    if not page:
+        return page
+    # A full read leaves them out (crm_shared.storage.derived): one projection of the page.
+    held = await session.find(
+        CONTACTS,
+        tenant=tenant,
+        where=[In("id", tuple(doc["id"] for doc in page))],
+        limit=len(page),
+        fields=STORE_DERIVED_FIELDS,
+    )
+    by_id = {doc["id"]: doc for doc in held}
+    for doc in page:
+        derived = by_id[doc["id"]]
+        doc.update((name, derived[name]) for name in STORE_DERIVED_FIELDS)
+    return page
 
 
 async def save_rederived(session: Session, docs: Sequence[tuple[dict[str, Any], int]]) -> int:

@@ -75,18 +75,24 @@ class CandidateFinder:
         self._tenant = tenant
 
     async def by_keys(
-        self, keys: Sequence[str], *, limit: int, fields: Sequence[str] | None = None
+        self,
+        keys: Sequence[str],
+        *,
+        limit: int,
+        fields: Sequence[str] | None = None,
+        candidates: bool = False,
     ) -> list[dict[str, Any]]:
         """Up to `limit` live contacts holding one of these match keys (one indexed query).
 
         With `fields` (say MATCH_VIEW), each contact holds only its id, tenant and those fields.
+        `candidates`: the caller checks which keys each one holds itself (port.ContainsAny).
         """
         found: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(list(dict.fromkeys(keys))):
             docs = await self._session.find(
                 CONTACTS,
                 tenant=self._tenant,
-                where=(ContainsAny("match_keys", chunk), *MATCHABLE),
+                where=(ContainsAny("match_keys", chunk, candidates), *MATCHABLE),
                 limit=limit,
                 fields=fields,
             )
@@ -94,7 +100,7 @@ class CandidateFinder:
         return sorted(found.values(), key=lambda doc: str(doc["id"]))
 
     async def every_holder(
-        self, keys: Sequence[str], *, limit: int, fields: Sequence[str]
+        self, keys: Sequence[str], *, limit: int, fields: Sequence[str], candidates: bool = False
     ) -> tuple[list[dict[str, Any]], bool]:
         """Live holders of any of these keys, and whether that is all of them.
 
@@ -107,7 +113,7 @@ class CandidateFinder:
             docs = await self._session.find(
                 CONTACTS,
                 tenant=self._tenant,
-                where=(ContainsAny("match_keys", chunk), *MATCHABLE),
+                where=(ContainsAny("match_keys", chunk, candidates), *MATCHABLE),
                 limit=limit + 1,
                 fields=fields,
             )

@@ -12,6 +12,7 @@ from crm_contacts.adapters.duplicates import MATCHING_SPECS
 from crm_contacts.adapters.import_batches import IMPORT_BATCH_SPECS
 from crm_contacts.adapters.import_cancellations import CANCELLATION_SPECS
 from crm_contacts.adapters.tags import TAG_SPECS
+from crm_contacts.domain.derived_fields import STORE_DERIVED
 from crm_contacts.domain.matching.profile import EMAIL_KEY
 from crm_shared.contact_fields import FIELDS
 from crm_shared.idempotency_records import IDEMPOTENCY_COLLECTION
@@ -81,6 +82,9 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
         # deleted ones are indexed.
         indexes=(Index(("deleted_at",), sparse=True),),
         empties=CONTACT_EMPTIES,
+        # The match keys and folded tags: computed by the store for its indexes, never stored
+        # in SQLite's JSON, read back only by projections that name them.
+        derived=STORE_DERIVED,
     ),
     CollectionSpec(CONTACTS, indexes=SEARCH_INDEXES, retired=RETIRED_INDEXES),
     CollectionSpec(SUPPRESSIONS, indexes=(Index(("hash",), unique=True),)),

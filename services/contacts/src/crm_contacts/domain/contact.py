@@ -70,6 +70,8 @@ SEARCH_TEXT_INPUTS = frozenset(
     {"name", "email", "phone", "phone_raw", "company", "emails", "phones", "phones_raw"}
 )
 MATCH_KEY_INPUTS = frozenset({"name", "email", "emails", "phone", "phones", "external_ids"})
+# What the store computes `match_keys` from (derived_fields.STORE_DERIVED): erasure empties them.
+MATCH_KEY_READS = (*sorted(MATCH_KEY_INPUTS), "erased_at")
 _EVERY_INPUT = SEARCH_TEXT_INPUTS | MATCH_KEY_INPUTS | {"tags"}
 
 
@@ -92,10 +94,19 @@ def refresh_derived(doc: AnyContactDoc, changed: Collection[str] | None = None) 
         # Folded as searches are: a query too short for the text index is a prefix of it.
         doc["name_sort"] = search_fold(doc.get("name") or "")
     if not MATCH_KEY_INPUTS.isdisjoint(changed) or "match_keys" not in doc:
-        # Emails, phones, external ids and name blocks: what finds a contact's duplicate
-        # candidates (none once erased: the placeholder name must not block erased contacts).
-        doc["match_keys"] = match_keys(doc) if doc.get("erased_at") is None else []
+        doc["match_keys"] = contact_match_keys(doc)
     return doc
+
+
+def contact_match_keys(doc: Mapping[str, Any]) -> list[str]:
+    """A contact's `match_keys`: emails, phones, external ids and name blocks, what finds its
+    duplicate candidates (none once erased: the placeholder name must not block erased ones)."""
+    return match_keys(doc) if doc.get("erased_at") is None else []
+
+
+def tags_norm(doc: Mapping[str, Any]) -> list[str]:
+    """A contact's `tags_norm`: its tags folded, as tag filters compare them."""
+    return [fold(t) for t in doc.get("tags") or ()]
 
 
 # Fields no derived field reads except `tags_norm`: a change to these alone (a rewrite job's)
@@ -105,7 +116,7 @@ TAG_AND_VALUE_FIELDS = frozenset({"tags", "custom_fields"})
 
 def refresh_tags_derived(doc: AnyContactDoc) -> AnyContactDoc:
     """Recompute what follows from the tags alone: tag names compare folded."""
-    doc["tags_norm"] = [fold(t) for t in doc.get("tags", ())]
+    doc["tags_norm"] = tags_norm(doc)
     return doc
 
 

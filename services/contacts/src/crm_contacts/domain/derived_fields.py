@@ -12,8 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crm_contacts.domain.contact import refresh_derived
+from crm_contacts.domain.contact import (
+    MATCH_KEY_READS,
+    contact_match_keys,
+    refresh_derived,
+    tags_norm,
+)
 from crm_shared.contact_fields import FIELDS, RETIRED_DERIVED_FIELDS
+from crm_shared.storage import Derived
 
 # 1: everything stored up to stop 8. 2: the first name + last initial blocking key (`f:`) in
 # `match_keys`, and the fold that transliterates (Ø -> o, ß -> ss, Ł -> l, æ -> ae) in
@@ -21,6 +27,17 @@ from crm_shared.contact_fields import FIELDS, RETIRED_DERIVED_FIELDS
 # no longer stored (RETIRED_DERIVED_FIELDS).
 DERIVED_FIELDS_VERSION = 3
 DERIVED_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.derived)
+
+# The derived fields the store computes itself for its indexes (crm_shared.storage.derived):
+# the match keys (~110 bytes of a contact's stored JSON on SQLite) and the folded tags. Reads
+# give them back only where a projection names them, so a full read never computes them; the
+# others (the search text, the sort name) stay stored: the text index and the name sort read
+# them on every `q` and every page sorted by name.
+STORE_DERIVED: tuple[Derived, ...] = (
+    Derived("match_keys", contact_match_keys, MATCH_KEY_READS),
+    Derived("tags_norm", tags_norm, ("tags",)),
+)
+STORE_DERIVED_FIELDS: tuple[str, ...] = tuple(d.field for d in STORE_DERIVED)
 
 
 def rederived(doc: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -76,6 +76,10 @@ def final_tags(
     probe = {**contact, "tags": base, "deleted_at": None}
     if base != tags:  # the rules must see the tags without the auto ones
         refresh_derived(probe)
+    else:
+        # A contact read from the store lacks the fields the store derives (its folded tags
+        # and match keys, which tag and email conditions read): made here, the others kept.
+        refresh_derived(probe, ())
     given = {fold(tag): tag for tag in auto_tags(probe, rules)}
     kept = [given.pop(fold(t)) for t in tags if book.kind(t) == "auto" and fold(t) in given]
     return [*base, *kept, *given.values()]

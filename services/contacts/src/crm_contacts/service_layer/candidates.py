@@ -70,7 +70,9 @@ class FinderSource:
         return await self._finder.by_keys(keys, limit=limit, fields=MATCH_VIEW)
 
     async def weak_holders(self, keys: Sequence[str], *, limit: int) -> list[dict[str, Any]]:
-        return await self._finder.by_keys(keys, limit=limit, fields=_NAME_ONLY)
+        # Names only: the weak keys a holder has are its name's (names.weak_block_keys), which
+        # the look-up compares anyway, so the store's candidates need no check of their keys.
+        return await self._finder.by_keys(keys, limit=limit, fields=_NAME_ONLY, candidates=True)
 
     async def views(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         return await self._finder.live_views(ids)

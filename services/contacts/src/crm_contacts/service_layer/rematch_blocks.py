@@ -95,7 +95,10 @@ class RoundBlocks:
             return
         async with self._store.reader() as session:
             names, complete = await CandidateFinder(session, self._tenant).every_holder(
-                sorted(wanted), limit=WEAK_HOLDERS * len(profiles), fields=_NAME_ONLY
+                sorted(wanted),
+                limit=WEAK_HOLDERS * len(profiles),
+                fields=_NAME_ONLY,
+                candidates=True,  # which keys each holds is derived from its name below
             )
         self.queries += 1
         if complete:
