@@ -11,30 +11,20 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from crm_contacts.adapters.repository import COLLECTION_SPECS
+from crm_contacts.adapters import derived_backfill
+from crm_contacts.adapters.repository import COLLECTION_SPECS, CONTACTS
 from crm_contacts.domain.derived_fields import STORE_DERIVED_FIELDS
-from crm_shared.storage import DocumentStore, In, Session
+from crm_shared.storage import DocumentStore, Session
 from crm_shared.storage.sqlite import SqliteStore
 
 
 async def with_store_derived(
     session: Session, collection: str, tenant: str, docs: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The documents of a full read, each with the store-derived fields a projection gives."""
-    if not docs:
-        return []
+    """The contacts of a full read, each with the store-derived fields a projection gives."""
+    assert collection == CONTACTS
     assert all(name not in doc for doc in docs for name in STORE_DERIVED_FIELDS)
-    held = await session.find(
-        collection,
-        tenant=tenant,
-        where=[In("id", tuple(doc["id"] for doc in docs))],
-        limit=len(docs),
-        fields=STORE_DERIVED_FIELDS,
-    )
-    by_id = {doc["id"]: doc for doc in held}
-    return [
-        {**doc, **{name: by_id[doc["id"]][name] for name in STORE_DERIVED_FIELDS}} for doc in docs
-    ]
+    return await derived_backfill.with_store_derived(session, tenant, [dict(d) for d in docs])
 
 
 # The contacts' collections as older code declared them: the store kept in the document every

@@ -87,21 +87,30 @@ async def contacts_after(
     what that code derived until it is written: what the backfill looks for)."""
     cursor = None if after is None else Cursor(value=after, id=after)
     page = await session.find(CONTACTS, tenant=tenant, limit=limit, after=cursor)
-    if not page:
-        return page
-    # A full read leaves them out (crm_shared.storage.derived): one projection of the page.
+    return await with_store_derived(session, tenant, page)
+
+
+async def with_store_derived(
+    session: Session, tenant: str, contacts: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """These contacts of a full read, each given the fields the store derives as it holds them.
+
+    A full read leaves them out (crm_shared.storage.derived): one projection of them all.
+    """
+    if not contacts:
+        return contacts
     held = await session.find(
         CONTACTS,
         tenant=tenant,
-        where=[In("id", tuple(doc["id"] for doc in page))],
-        limit=len(page),
+        where=[In("id", tuple(doc["id"] for doc in contacts))],
+        limit=len(contacts),
         fields=STORE_DERIVED_FIELDS,
     )
     by_id = {doc["id"]: doc for doc in held}
-    for doc in page:
+    for doc in contacts:
         derived = by_id[doc["id"]]
         doc.update((name, derived[name]) for name in STORE_DERIVED_FIELDS)
-    return page
+    return contacts
 
 
 async def save_rederived(session: Session, docs: Sequence[tuple[dict[str, Any], int]]) -> int:
