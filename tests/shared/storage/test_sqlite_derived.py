@@ -8,6 +8,7 @@ exactly the ones a fresh store of the surviving documents holds.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,22 @@ def _cards() -> list[dict[str, Any]]:
         card("Bob", ["bob@example.com", "b@work.example"], ["vip", "Board"]),
         card("Eve", [], ["Board"]),
     ]
+
+
+@pytest.fixture
+async def colliding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[SqliteStore, list[dict[str, Any]]]]:
+    """Eight cards stored with one-bit hashes: every hashed look-up meets other cards' values."""
+    monkeypatch.setattr(sqlite_multi, "_HASH_SHIFT", 63)
+    docs = [card(f"P{n}", [f"p{n}@example.com"], []) for n in range(8)]
+    store = await _started(tmp_path / "s.db")
+    try:
+        async with store.transaction() as session:
+            await session.insert_many(CARDS, docs)
+        yield store, docs
+    finally:
+        await store.close()
 
 
 async def test_the_stored_json_holds_no_derived_field(tmp_path: Path) -> None:
@@ -158,46 +175,32 @@ async def test_rows_stored_with_their_derived_values_read_and_answer_as_new_rows
 
 
 async def test_a_hashed_look_up_is_checked_against_the_derived_value(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    colliding: tuple[SqliteStore, list[dict[str, Any]]],
 ) -> None:
-    monkeypatch.setattr(sqlite_multi, "_HASH_SHIFT", 63)  # one bit: every value collides
-    docs = [card(f"P{n}", [f"p{n}@example.com"], []) for n in range(8)]
-    store = await _started(tmp_path / "s.db")
-    try:
-        async with store.transaction() as session:
-            await session.insert_many(CARDS, docs)
-        assert await _ids(store, Contains("keys", "e:p3@example.com")) == [docs[3]["id"]]
-        assert await _ids(store, ContainsAny("keys", ("n:p1", "n:p6"))) == sorted(
-            [docs[1]["id"], docs[6]["id"]]
-        )
-    finally:
-        await store.close()
+    store, docs = colliding
+    assert await _ids(store, Contains("keys", "e:p3@example.com")) == [docs[3]["id"]]
+    assert await _ids(store, ContainsAny("keys", ("n:p1", "n:p6"))) == sorted(
+        [docs[1]["id"], docs[6]["id"]]
+    )
 
 
 async def test_a_caller_that_checks_candidates_itself_gets_the_hashed_look_ups_unchecked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    colliding: tuple[SqliteStore, list[dict[str, Any]]],
 ) -> None:
-    monkeypatch.setattr(sqlite_multi, "_HASH_SHIFT", 63)  # one bit: every value collides
-    docs = [card(f"P{n}", [f"p{n}@example.com"], []) for n in range(8)]
-    store = await _started(tmp_path / "s.db")
-    try:
-        async with store.transaction() as session:
-            await session.insert_many(CARDS, docs)
-        # Unchecked, every card with a key whose hash is n:p1's is a candidate; checked (the
-        # default), only the holder.
-        hashed = sqlite_multi.entry_hash("n:p1")
-        colliding = sorted(
-            d["id"] for d in docs if hashed in {sqlite_multi.entry_hash(k) for k in card_keys(d)}
-        )
-        assert len(colliding) > 1
-        assert await _ids(store, ContainsAny("keys", ("n:p1",))) == [docs[1]["id"]]
-        unchecked = ContainsAny("keys", ("n:p1",), candidates=True)
-        assert await _ids(store, unchecked) == colliding
-        async with store.reader() as session:
-            names = await session.find(CARDS, tenant=T, where=[unchecked], fields=("name",))
-        assert all(set(doc) == {"id", "tenant", "name"} for doc in names)
-    finally:
-        await store.close()
+    store, docs = colliding
+    # Unchecked, every card with a key whose hash is n:p1's is a candidate; checked (the
+    # default), only the holder.
+    hashed = sqlite_multi.entry_hash("n:p1")
+    sharing = sorted(
+        d["id"] for d in docs if hashed in {sqlite_multi.entry_hash(k) for k in card_keys(d)}
+    )
+    assert len(sharing) > 1
+    assert await _ids(store, ContainsAny("keys", ("n:p1",))) == [docs[1]["id"]]
+    unchecked = ContainsAny("keys", ("n:p1",), candidates=True)
+    assert await _ids(store, unchecked) == sharing
+    async with store.reader() as session:
+        names = await session.find(CARDS, tenant=T, where=[unchecked], fields=("name",))
+    assert all(set(doc) == {"id", "tenant", "name"} for doc in names)
 
 
 async def test_an_index_declared_on_stored_documents_is_filled_with_their_derived_values(
@@ -278,26 +281,19 @@ async def test_a_row_holding_an_older_functions_values_keeps_them_until_written(
 
 
 async def test_a_short_page_of_a_hashed_look_up_reads_on_past_candidates_that_do_not_match(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    colliding: tuple[SqliteStore, list[dict[str, Any]]],
 ) -> None:
-    monkeypatch.setattr(sqlite_multi, "_HASH_SHIFT", 63)  # one bit: every value collides
-    docs = [card(f"P{n}", [f"p{n}@example.com"], []) for n in range(8)]
-    store = await _started(tmp_path / "s.db")
-    try:
-        async with store.transaction() as session:
-            await session.insert_many(CARDS, docs)
-        async with store.reader() as session:
-            for doc in docs:
-                where = [Contains("keys", f"n:{doc['name'].lower()}")]
-                [full] = await session.find(CARDS, tenant=T, where=where, limit=1)
-                [named] = await session.find(CARDS, tenant=T, where=where, limit=1, fields=["name"])
-                [keyed] = await session.find(CARDS, tenant=T, where=where, limit=1, fields=["keys"])
-                assert full["id"] == named["id"] == keyed["id"] == doc["id"]
-                assert "keys" not in full and "labels_norm" not in full
-                assert set(named) == {"id", "tenant", "name"}
-                assert keyed["keys"] == [
-                    f"e:p{docs.index(doc)}@example.com",
-                    f"n:p{docs.index(doc)}",
-                ]
-    finally:
-        await store.close()
+    store, docs = colliding
+    async with store.reader() as session:
+        for doc in docs:
+            where = [Contains("keys", f"n:{doc['name'].lower()}")]
+            [full] = await session.find(CARDS, tenant=T, where=where, limit=1)
+            [named] = await session.find(CARDS, tenant=T, where=where, limit=1, fields=["name"])
+            [keyed] = await session.find(CARDS, tenant=T, where=where, limit=1, fields=["keys"])
+            assert full["id"] == named["id"] == keyed["id"] == doc["id"]
+            assert "keys" not in full and "labels_norm" not in full
+            assert set(named) == {"id", "tenant", "name"}
+            assert keyed["keys"] == [
+                f"e:p{docs.index(doc)}@example.com",
+                f"n:p{docs.index(doc)}",
+            ]
