@@ -48,11 +48,13 @@ def rewrite_tags(
         updates, gone, added = [], [], []
         for contact_id, raw in rows:
             doc = orjson.loads(raw)
-            before = set(doc.get(norm) or ())
+            # The folded tags are store-derived: never in the stored JSON (an older store's
+            # copy is dropped, as the adapter drops it), worked out from the tags both sides.
+            doc.pop(norm, None)
+            before = {fold(t) for t in doc.get(tags) or ()}
             doc[tags] = change(doc.get(tags) or [])
-            doc[norm] = [fold(t) for t in doc[tags]]
             doc[version] += 1
-            after = set(doc[norm])
+            after = {fold(t) for t in doc[tags]}
             gone += [(value, contact_id) for value in before - after]
             added += [(value, contact_id) for value in after - before]
             updates.append((orjson.dumps(doc).decode(), tenant, contact_id))
