@@ -14,6 +14,7 @@ import orjson
 from crm_shared.storage.json_pages import PathTree
 from crm_shared.storage.sqlite_compact import DocumentCodec
 from crm_shared.storage.sqlite_ids import read_id
+from crm_shared.storage.sqlite_stamps import stamp_json_sql
 
 _EMPTY_JSON = {"list": "'[]'", "map": "'{}'"}
 
@@ -27,7 +28,9 @@ def _object(tree: PathTree, prefix: str, codec: DocumentCodec) -> list[str]:
             value = f"json_object({', '.join(_object(sub, path, codec))})"
         else:
             value = codec.keys.json_sql(path[1:])
-            if (empty := _EMPTY_JSON.get(shapes.get(name, "one"))) is not None:
+            if not prefix and name in codec.keys.stamps:
+                value = stamp_json_sql(codec.keys.path(name))  # as written, not the integer
+            elif (empty := _EMPTY_JSON.get(shapes.get(name, "one"))) is not None:
                 value = f"json(coalesce({value}, {empty}))"
         # Names are checked plain identifiers (path_tree): nothing is spliced from a caller.
         parts.append(f"'{name}', {value}")
