@@ -14,7 +14,7 @@ import aiosqlite
 import pytest
 
 from crm_shared.ids import new_id
-from crm_shared.storage import CollectionSpec, Cursor, Eq, Range, Where
+from crm_shared.storage import CollectionSpec, Cursor, Eq, Index, Range, Where
 from crm_shared.storage import sqlite_stamp_layout as layout
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_keys import KeyMap, stored_keys, stored_path
@@ -260,3 +260,11 @@ async def test_a_field_declared_later_is_rewritten_and_one_no_longer_declared_st
     assert stored_types(path, "until") == ["integer"] * 6 + ["absent", "absent"]
     # Started by code that declares none: the file's integer fields are still timestamps.
     assert await answers(path, OLDER) == before
+
+
+async def test_a_timestamp_with_a_multi_value_or_text_index_is_refused(tmp_path: Path) -> None:
+    for index in (Index(("until",), multi_value="array"), Index(("until",), text=True)):
+        store = SqliteStore(tmp_path / "store.db")
+        with pytest.raises(ValueError, match="timestamp"):
+            await store.start([STAMPED_SPEC, CollectionSpec(STAMPED, indexes=(index,))])
+        await store.close()

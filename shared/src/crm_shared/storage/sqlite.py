@@ -746,6 +746,14 @@ class SqliteStore:
         await create_stamp_table(w)
         declared = collection_empties(specs)
         timestamps = collection_timestamps(specs)
+        for spec in specs:
+            for index in spec.indexes:
+                # Their entries are made from the document's text on writes but from the
+                # stored JSON (integers) on deletes: they would never match.
+                if (index.multi_value or index.text) and index.fields[0] in timestamps.get(
+                    spec.name, ()
+                ):
+                    raise ValueError(f"{spec.name}: a timestamp cannot have a {index.name} index")
         for name in dict.fromkeys(spec.name for spec in specs):
             empties = declared.get(name, ())
             # A collection's codes are the file's: started without its declared fields, a
