@@ -59,6 +59,9 @@ async def stamps_as_integers(
     batch: int = STAMP_BATCH,
 ) -> int:
     """Rewrite the documents holding `keys.stamps` fields as text; how many were rewritten."""
+    done, target, _ = await _layout(conn, collection)
+    if not target and keys.stamps <= done:
+        return 0  # the usual start: nothing to do, and no write lock taken to see it
     rewritten = 0
     while True:
         async with immediate(conn):
