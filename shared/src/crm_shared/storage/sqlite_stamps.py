@@ -40,17 +40,24 @@ _SEPARATORS = "--T::."
 # Dates met so far: a store's documents share few days, and a date is half of the text's work.
 _CACHE_LIMIT = 100_000
 _date_of: dict[int, str] = {}
+# Texts and integers converted lately, each with the other.
+_RECENT_LIMIT = 4096
+_micros_of: dict[str, int] = {}
+_text_of: dict[int, str] = {}
+# "THH:MM:" of each minute of a day, and "SS." of each second of a minute.
+_HOUR_MINUTE = tuple("T%02d:%02d:" % divmod(minute, 60) for minute in range(1440))  # noqa: UP031
+_SECOND = tuple(f"{second:02d}." for second in range(60))
 
 
 def stamp_micros(value: object) -> int | None:
     """The microseconds since the epoch canonical text names; None for any other value."""
-    if (
-        type(value) is not str
-        or len(value) != 27
-        or value[4:20:3] != _SEPARATORS
-        or value[26] != "Z"
-        or not value.isascii()
-    ):
+    if type(value) is not str:
+        return None
+    # A document's created_at and updated_at are often the same text (a new contact's are).
+    micros = _micros_of.get(value)
+    if micros is not None:
+        return micros
+    if len(value) != 27 or value[4:20:3] != _SEPARATORS or value[26] != "Z" or not value.isascii():
         return None
     # With every separator in place, fromisoformat (C) accepts only ASCII digits between them,
     # a real date, hours 0-23, minutes and seconds 0-59: exactly canonical text.
@@ -58,7 +65,11 @@ def stamp_micros(value: object) -> int | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return (moment - _EPOCH) // _MICROSECOND
+    micros = (moment - _EPOCH) // _MICROSECOND
+    if len(_micros_of) >= _RECENT_LIMIT:
+        _micros_of.clear()
+    _micros_of[value] = micros
+    return micros
 
 
 def stamp_text(micros: int) -> str:
@@ -70,14 +81,10 @@ def stamp_text(micros: int) -> str:
         if len(_date_of) >= _CACHE_LIMIT:
             _date_of.clear()
         _date_of[day] = text
-    # %-formatting of the four parts: half the time of divmods and an f-string.
-    return "%sT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
-        text,
-        rest // 3_600_000_000,
-        rest // 60_000_000 % 60,
-        rest // 1_000_000 % 60,
-        rest % 1_000_000,
-    )
+    minute, rest = divmod(rest, 60_000_000)
+    second, fraction = divmod(rest, 1_000_000)
+    # Hours, minutes and seconds from tables: 0.66 us a value instead of 1.1 with %02d each.
+    return f"{text}{_HOUR_MINUTE[minute]}{_SECOND[second]}{fraction:06d}Z"
 
 
 def stored_stamp(value: Any) -> Any:
@@ -93,7 +100,14 @@ def stored_stamp(value: Any) -> Any:
 def read_stamp(stored: Any) -> Any:
     """A declared field's stored value as written (the inverse of `stored_stamp`)."""
     if type(stored) is int:
-        return stamp_text(stored)
+        # Pages read again and again (a listing's first ones) find their texts made already.
+        text = _text_of.get(stored)
+        if text is None:
+            text = stamp_text(stored)
+            if len(_text_of) >= _RECENT_LIMIT:
+                _text_of.clear()
+            _text_of[stored] = text
+        return text
     if type(stored) is dict:
         return stored[WRAP]
     return stored
