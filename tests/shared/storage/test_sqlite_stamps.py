@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 import string
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from crm_shared.clock import iso
@@ -16,6 +18,7 @@ from crm_shared.storage.sqlite_stamps import (
     param,
     range_param,
     read_stamp,
+    stamp_json_sql,
     stamp_micros,
     stamp_text,
     stored_stamp,
@@ -152,3 +155,22 @@ def test_a_bound_that_is_not_a_timestamp_selects_what_text_order_would() -> None
         text = stamp_text(rng.randint(FIRST_MICROS, LAST_MICROS))[: rng.randint(0, 26)]
         after = first_after(text)
         assert stamp_text(after) > text and (after == FIRST_MICROS or stamp_text(after - 1) <= text)
+
+
+def test_the_sql_of_a_projection_gives_every_stored_value_as_written() -> None:
+    rng = random.Random(11)
+    edges = [FIRST_MICROS, LAST_MICROS, -1, 0, 1, stamp_micros("2024-02-29T23:59:59.999999Z")]
+    instants = [stamp_text(m) for m in edges] + [
+        stamp_text(rng.randint(FIRST_MICROS, LAST_MICROS)) for _ in range(2_000)
+    ]
+    values: list[object] = [*instants, "soon", "", 5, 2.5, True, [1], {"a": None}, None]
+    db = sqlite3.connect(":memory:")
+    try:
+        read = f"SELECT json_object('v', {stamp_json_sql('$.v')}) FROM (SELECT ? AS doc)"
+        for value in values:
+            stored = orjson.dumps({"v": stored_stamp(value)}).decode()
+            assert orjson.loads(db.execute(read, (stored,)).fetchone()[0]) == {"v": value}
+        absent = db.execute(read, ("{}",)).fetchone()[0]
+    finally:
+        db.close()
+    assert orjson.loads(absent) == {"v": None}
