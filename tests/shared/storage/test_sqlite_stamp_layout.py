@@ -16,6 +16,7 @@ import pytest
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Cursor, Eq, Index, Range, Where
 from crm_shared.storage import sqlite_stamp_layout as layout
+from crm_shared.storage.derived import Derived
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_keys import KeyMap, stored_keys, stored_path
 from tests.shared.storage.conftest import STAMPED_SPEC
@@ -268,3 +269,32 @@ async def test_a_timestamp_with_a_multi_value_or_text_index_is_refused(tmp_path:
         with pytest.raises(ValueError, match="timestamp"):
             await store.start([STAMPED_SPEC, CollectionSpec(STAMPED, indexes=(index,))])
         await store.close()
+
+
+def _first_char(doc: Any) -> Any:
+    return str(doc.get("at") or "")[:1]
+
+
+READS_AT = Derived("at_head", _first_char, reads=("at",))
+
+
+@pytest.mark.parametrize("derived", [READS_AT, Derived("at", _first_char, reads=("kind",))])
+def test_a_spec_whose_derived_field_reads_or_is_a_timestamp_is_refused(derived: Derived) -> None:
+    # SQL would hand the function the stored integer, Python the text: they would disagree.
+    with pytest.raises(ValueError, match=r"derived field .* cannot read the timestamp 'at'"):
+        CollectionSpec(STAMPED, derived=(derived,), timestamps=("at",))
+
+
+async def test_a_derived_field_reading_a_timestamp_of_another_spec_or_the_file_is_refused(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "store.db")
+    with pytest.raises(ValueError, match="cannot read the timestamp 'at'"):
+        await store.start([STAMPED_SPEC, CollectionSpec(STAMPED, derived=(READS_AT,))])
+    await store.close()
+    # A file whose 'at' is stored as integers, started by code that no longer declares it.
+    await write(tmp_path / "old.db", STAMPED_SPEC, documents())
+    store = SqliteStore(tmp_path / "old.db")
+    with pytest.raises(ValueError, match="cannot read the timestamp 'at'"):
+        await store.start([dataclasses.replace(OLDER, derived=(READS_AT,))])
+    await store.close()

@@ -77,8 +77,15 @@ CONTACT_EMPTIES: tuple[Empty, ...] = tuple(
 # A contact's timestamps (canonical text, `clock.iso`): SQLite stores them as integers, 8 bytes
 # in each index entry instead of 27 (sqlite_stamps.py). `field_times` holds timestamps too, as
 # the values of a map: not declared, since only top-level fields are (no query reads it).
+# Nor is a field a store-derived one reads (`erased_at`, for the match keys): SQL would hand the
+# derivation the integer (port.refuse_derived_stamps); it is null for nearly every contact and
+# in no index, so it costs nothing as text.
 CONTACT_TIMESTAMPS: tuple[str, ...] = tuple(
-    field.name for field in FIELDS if field.kind == "timestamp" and field.shape == "one"
+    field.name
+    for field in FIELDS
+    if field.kind == "timestamp"
+    and field.shape == "one"
+    and not any(field.name in d.reads for d in STORE_DERIVED)
 )
 
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
