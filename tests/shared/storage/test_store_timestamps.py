@@ -7,6 +7,7 @@ text order does.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ from crm_shared.ids import new_id
 from crm_shared.storage import Cursor, DocumentStore, Eq, In, Not, Range, Where, scan
 from crm_shared.storage.json_pages import find_json
 from crm_shared.storage.port import path_value
+from crm_shared.storage.sqlite_stamps import FIRST_MICROS, LAST_MICROS, stamp_micros, stamp_text
 
 T = "tenant-a"
 STAMPED = "stamped"
@@ -166,3 +168,41 @@ async def test_a_replaced_timestamp_moves_in_its_index(store: DocumentStore) -> 
     async with store.reader() as session:
         got = await session.get(STAMPED, tenant=T, id=first["id"])
     assert got is not None and (got["at"], got["until"]) == (T3, None)
+
+
+async def test_projections_and_json_pages_give_every_stored_value_as_written(
+    store: DocumentStore,
+) -> None:
+    # SQLite selects the stored JSON and makes the text in Python (sqlite_json.py): every kind
+    # of stored value, wherever the timestamps fall among the paths, must come back as written.
+    rng = random.Random(11)
+    leap = stamp_micros("2024-02-29T23:59:59.999999Z")
+    edges = [FIRST_MICROS, LAST_MICROS, -1, 0, 1, leap if leap is not None else 0]
+    instants = [stamp_text(m) for m in edges] + [
+        stamp_text(rng.randint(FIRST_MICROS, LAST_MICROS)) for _ in range(300)
+    ]
+    odd: list[Any] = ["soon", "", '{"x"', "null", 5, -7, 2.5, True, [1], {"a": None}, {"~": 1}]
+    values = [*instants, *odd, None]
+    docs = [stamped(at=v, until=values[-1 - i], kind=str(i)) for i, v in enumerate(values)]
+    await insert(store, *docs)
+    want = {d["id"]: d for d in docs}
+    async with store.reader() as session:
+        projected = await session.find(
+            STAMPED, tenant=T, fields=("until", "kind", "at"), limit=len(docs)
+        )
+        for paths in (["kind", "at", "until"], ["at", "kind", "until", "attrs.plan"], ["until"]):
+            rows = await find_json(session, STAMPED, tenant=T, paths=paths, limit=len(docs))
+            assert len(rows) == len(docs)
+            for doc_id, body in rows:
+                got = orjson.loads(body)
+                assert list(got) == ["id", *dict.fromkeys(p.split(".")[0] for p in paths)]
+                for name in ("at", "until", "kind"):
+                    if name in got:
+                        assert got[name] == want[doc_id][name], (paths, name)
+                if "attrs" in got:
+                    assert got["attrs"] == {"plan": None}
+    assert len(projected) == len(docs)
+    for got in projected:
+        d = want[got["id"]]
+        assert (got["at"], got["until"], got["kind"]) == (d["at"], d["until"], d["kind"])
+        assert type(got["at"]) is type(d["at"])
