@@ -68,6 +68,7 @@ async def load(path: Path, profiles: list[dict[str, Any]]) -> tuple[list[str], f
                 tuple(i for i in spec.indexes if i.text),
                 spec.empties,
                 derived=spec.derived,
+                timestamps=spec.timestamps,
             )
             for spec in COLLECTION_SPECS
         )

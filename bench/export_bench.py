@@ -59,6 +59,7 @@ from crm_shared.storage.memory import MemoryStore
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_ids import ID_TEXT_SQL
 from crm_shared.storage.sqlite_keys import KeyMap, stored_keys
+from crm_shared.storage.sqlite_stamps import read_stamp
 
 FIELDS = [
     "id",
@@ -161,7 +162,8 @@ def _row(contact_id: str, doc: dict[str, Any]) -> list[str]:
         ";".join(doc.get("tags") or ()),
         doc.get("owner") or "",
         doc.get("source") or "",
-        doc.get("created_at") or "",
+        # Stored as an integer (sqlite_stamps.py): the file holds its text.
+        read_stamp(doc.get("created_at")) or "",
         custom.get("plan") or "",
         "" if seats is None else str(seats),
     ]

@@ -163,6 +163,7 @@ async def load(path: Path, count: int) -> tuple[list[str], float, float]:
             tuple(i for i in spec.indexes if i.text),
             spec.empties,
             derived=spec.derived,
+            timestamps=spec.timestamps,
         )
         for spec in COLLECTION_SPECS
     )

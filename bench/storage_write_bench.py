@@ -45,6 +45,7 @@ WITHOUT_ENTRIES = tuple(
         tuple(i for i in spec.indexes if i.multi_value is None and not i.text),
         spec.empties,
         derived=spec.derived,  # the same stored JSON: the derived fields left out of it
+        timestamps=spec.timestamps,
     )
     for spec in COLLECTION_SPECS
 )

@@ -25,6 +25,13 @@ from crm_shared.storage.sqlite import SqliteStore
 from tests.shared.storage.derived_cards import CARDS_SPEC
 from tests.stores import memory_store
 
+STAMPED_SPEC = CollectionSpec(
+    "stamped",
+    indexes=(Index(("at",)), Index(("until",), sparse=True), Index(("kind", "at"))),
+    empties=(Empty("until"),),
+    timestamps=("at", "until"),
+)
+
 SPECS = (
     CollectionSpec(
         "contacts",
@@ -54,6 +61,8 @@ SPECS = (
     ),
     # Fields the store derives for its indexes (test_store_derived.py).
     CARDS_SPEC,
+    # Declared timestamps (test_store_timestamps.py): SQLite stores them as integers.
+    STAMPED_SPEC,
     # For the idempotency contract (test_idempotent_work.py): keys commit with the work.
     IDEMPOTENCY_COLLECTION,
     # For the shared rate-limit buckets (test_rate_limit_buckets.py).

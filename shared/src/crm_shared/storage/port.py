@@ -143,6 +143,9 @@ class CollectionSpec:
     # Fields the store computes from the others for its indexes, returned only where a
     # projection names them (derived.py).
     derived: tuple[Derived, ...] = ()
+    # Top-level fields holding canonical UTC text (`clock.iso`) or null: SQLite stores them as
+    # integers (sqlite_stamps.py); every adapter reads and compares them as the text.
+    timestamps: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z][a-z0-9_]*$", self.name):
@@ -153,6 +156,27 @@ class CollectionSpec:
                     raise ValueError(f"{name!r}: only a top-level field other than id and tenant")
             if d.field in d.reads:
                 raise ValueError(f"{d.field!r} cannot be derived from itself")
+        for name in self.timestamps:
+            if "." in check_field(name) or name in ("id", "tenant"):
+                raise ValueError(f"{name!r}: only a top-level field other than id and tenant")
+        refuse_derived_stamps(self.name, self.derived, self.timestamps)
+
+
+def refuse_derived_stamps(
+    collection: str, derived: Sequence[Derived], timestamps: Sequence[str]
+) -> None:
+    """Refuse a derived field that reads (or is) a declared timestamp.
+
+    SQLite derives a field in Python from the document as written (text) but in its index SQL
+    from the stored JSON, where a timestamp is an integer (sqlite_stamps.py): the two would
+    disagree, and the index would answer wrongly."""
+    stamps = set(timestamps)
+    for d in derived:
+        read = sorted(stamps.intersection((d.field, *d.reads)))
+        if read:
+            raise ValueError(
+                f"{collection}: derived field {d.field!r} cannot read the timestamp {read[0]!r}"
+            )
 
 
 def collection_empties(specs: Sequence[CollectionSpec]) -> dict[str, tuple[Empty, ...]]:
@@ -167,6 +191,14 @@ def collection_empties(specs: Sequence[CollectionSpec]) -> dict[str, tuple[Empty
             if (spec.name, empty.field) not in derived:
                 fields.setdefault(empty.field, empty)
     return {name: tuple(fields.values()) for name, fields in found.items() if fields}
+
+
+def collection_timestamps(specs: Sequence[CollectionSpec]) -> dict[str, tuple[str, ...]]:
+    """Per collection, the timestamp fields all its specs declare."""
+    found: dict[str, dict[str, None]] = {}
+    for spec in specs:
+        found.setdefault(spec.name, {}).update(dict.fromkeys(spec.timestamps))
+    return {name: tuple(fields) for name, fields in found.items() if fields}
 
 
 def with_empties(doc: dict[str, Any], empties: Sequence[Empty]) -> dict[str, Any]:

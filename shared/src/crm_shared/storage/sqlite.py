@@ -36,7 +36,9 @@ from crm_shared.storage.port import (
     Tombstone,
     Where,
     collection_empties,
+    collection_timestamps,
     outbox_value,
+    refuse_derived_stamps,
 )
 from crm_shared.storage.sqlite_checkpoints import NO_AUTOMATIC_CHECKPOINTS, BackgroundCheckpoints
 from crm_shared.storage.sqlite_commit import OutboxRow, finish
@@ -87,11 +89,16 @@ from crm_shared.storage.sqlite_point_reads import LoopReader, ReadBlock, open_lo
 from crm_shared.storage.sqlite_reads import fetch_all
 from crm_shared.storage.sqlite_replace import Coder, Replacing, replace_documents
 from crm_shared.storage.sqlite_sent import SentEntries
-from crm_shared.storage.sqlite_sql import bind as _bind
+from crm_shared.storage.sqlite_sql import bound as _bound
 from crm_shared.storage.sqlite_sql import condition_sql
 from crm_shared.storage.sqlite_sql import field_expr as _expr
 from crm_shared.storage.sqlite_sql import table_name as _table
 from crm_shared.storage.sqlite_sql import where_sql as _where_clause
+from crm_shared.storage.sqlite_stamp_layout import (
+    create_stamp_table,
+    stamps_as_integers,
+    stored_stamps,
+)
 from crm_shared.storage.sqlite_text import (
     TextIndex,
     create_keyed_table,
@@ -325,7 +332,8 @@ class SqliteSession:
             else:
                 nulls_after = f" OR {key} IS NULL" if descending else ""
                 clause += f" AND ({key} {op} ? OR ({key} = ? AND id {op} ?){nulls_after})"
-                params.extend([_bind(after.value), _bind(after.value), stored_id(after.id)])
+                value = _bound(order_by, after.value, codec.keys)
+                params.extend([value, value, stored_id(after.id)])
         order = f"id {direction}" if order_by == "id" else f"{key} {direction}, id {direction}"
         if isinstance(source, EntrySet):
             multi = self._multi[collection]
@@ -735,20 +743,35 @@ class SqliteStore:
         # for the indexes.
         await create_key_tables(w)
         await create_filled_table(w)
+        await create_stamp_table(w)
         declared = collection_empties(specs)
+        timestamps = collection_timestamps(specs)
+        for spec in specs:
+            for index in spec.indexes:
+                # Their entries are made from the document's text on writes but from the
+                # stored JSON (integers) on deletes: they would never match.
+                if (index.multi_value or index.text) and index.fields[0] in timestamps.get(
+                    spec.name, ()
+                ):
+                    raise ValueError(f"{spec.name}: a timestamp cannot have a {index.name} index")
         for name in dict.fromkeys(spec.name for spec in specs):
             empties = declared.get(name, ())
             # A collection's codes are the file's: started without its declared fields, a
-            # process still reads and queries the coded documents.
+            # process still reads and queries the coded documents. So are its integer
+            # timestamps (sqlite_stamps.py).
             keys = await load_key_map(w, name, (e.field for e in empties))
+            stamps = frozenset(timestamps.get(name, ())) | await stored_stamps(w, name)
             derived: tuple[Derived, ...] = all_derived.get(name, ())
+            # Across the collection's specs, and the file's integer fields too.
+            refuse_derived_stamps(name, derived, tuple(stamps))
+            keys = dataclasses.replace(keys, stamps=stamps)
             if derived:
                 keys = dataclasses.replace(keys, derived=derived_sql(name, derived, keys))
-            if empties or keys.codes or derived:
+            if empties or keys.codes or keys.stamps or derived:
                 self._codecs[name] = DocumentCodec(empties, keys, derived)
         # Older code's delete triggers, dropped for a rewrite to short keys: their entries hold.
         kept: frozenset[str] = frozenset()
-        rewritten_ids = 0
+        rewritten = 0
         for spec in specs:
             table = _table(spec.name)
             if spec.name in self._keyed:
@@ -761,7 +784,9 @@ class SqliteStore:
             keys = self._codecs.get(spec.name, _PLAIN).keys
             # Before the indexes: documents written with plain names are rewritten first.
             kept |= await recode_documents(w, table, spec.name, keys)
-            rewritten_ids += await store_ids_as_bytes(w, table, spec.name)
+            rewritten += await store_ids_as_bytes(w, table, spec.name)
+            # Before the indexes too: no field may hold timestamps as both text and integers.
+            rewritten += await stamps_as_integers(w, table, spec.name, keys)
             for index in spec.indexes:
                 if index.multi_value is not None or index.text:
                     continue  # kept in the side table or the text index below
@@ -799,8 +824,9 @@ class SqliteStore:
                 self._text[name] = TextIndex(name, fields[0])
                 keys = self._codecs.get(name, _PLAIN).keys
                 await create_text_index(w, _table(name), self._text[name], keys, kept=kept)
-        if rewritten_ids and self._path != ":memory:":
-            # Once, after a store written with text ids was rewritten: their bytes freed.
+        if rewritten and self._path != ":memory:":
+            # Once, after a store written with text ids or timestamps was rewritten: their
+            # bytes freed.
             await vacuum_if_alone(self._path)
         self._reader = await self._connect()
         if self._path != ":memory:":  # another connection to ":memory:" is another database

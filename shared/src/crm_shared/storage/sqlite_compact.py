@@ -21,6 +21,9 @@ and the fields its function reads, and `finish` derives it in Python where none 
 (~2 us a match-key list; through the SQL function of sqlite_derived.py, which builds, parses
 and writes JSON around the same call, a re-match round's ~13 holders a contact cost ~60%
 more CPU per contact).
+
+Declared timestamps (`KeyMap.stamps`) are stored as integers and read as their text
+(sqlite_stamps.py), by `decode` and in the SQL of projections.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from crm_shared.storage.derived import Derived
 from crm_shared.storage.port import Contains, ContainsAny, Empty, Where, projection
 from crm_shared.storage.sqlite_ids import ID_TEXT_SQL
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
+from crm_shared.storage.sqlite_stamps import read_stamp, stamp_json_sql, stored_stamp
 
 # Fields every document has that are columns of its row, not part of its stored JSON.
 _COLUMNS = frozenset(("id", "tenant"))
@@ -60,6 +64,9 @@ class DocumentCodec:
         names = frozenset(d.field for d in self.derived)
         object.__setattr__(self, "_derived_names", names)
         object.__setattr__(self, "_left_out", _COLUMNS | names)
+        # The stored keys of the timestamp fields (sqlite_stamps.py), for the write path.
+        stamp_keys = tuple(self.keys.stored_key(name) for name in sorted(self.keys.stamps))
+        object.__setattr__(self, "_stamp_keys", stamp_keys)
 
     def encode(self, doc: dict[str, Any]) -> str:
         """The stored JSON of a document: its id, tenant and declared empty fields left out."""
@@ -70,6 +77,9 @@ class DocumentCodec:
             for k, v in doc.items()
             if k not in left_out and (k not in by_name or v != by_name[k])
         )
+        for key in self._stamp_keys:  # type: ignore[attr-defined]
+            if key in kept:
+                kept[key] = stored_stamp(kept[key])
         return orjson.dumps(kept).decode()
 
     def decode(
@@ -90,6 +100,9 @@ class DocumentCodec:
         for name, shape in shapes:
             if name not in doc:
                 doc[name] = None if shape == "one" else [] if shape == "list" else {}
+        for name in self.keys.stamps:
+            if (value := doc.get(name)) is not None and type(value) is not str:
+                doc[name] = read_stamp(value)
         return doc
 
     def columns(self, fields: Sequence[str] | None) -> str:
@@ -107,7 +120,9 @@ class DocumentCodec:
                 continue  # already there, from the row's columns
             # A derived field: the value a document still holds, else null (`finish`).
             value = f"doc -> '{self.keys.path(name)}'"
-            if (shape := shapes.get(name)) in ("list", "map"):
+            if name in self.keys.stamps:
+                value = stamp_json_sql(self.keys.path(name))
+            elif (shape := shapes.get(name)) in ("list", "map"):
                 value = f"json(coalesce({value}, '{'[]' if shape == 'list' else '{}'}'))"
             parts.append(f"'{name}', {value}")
         return f"json_object({', '.join(parts)})"

@@ -47,6 +47,9 @@ class KeyMap:
     # Derived fields, not in the stored JSON (derived.py): name -> the SQL giving the field's
     # JSON text for the stored document `{doc}` (sqlite_derived.py).
     derived: Mapping[str, str] = field(default_factory=dict)
+    # The fields holding timestamps stored as integers (sqlite_stamps.py): conditions on them
+    # bind integers, reads turn them back into text.
+    stamps: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_names", {code: name for name, code in self.codes.items()})

@@ -24,6 +24,7 @@ from crm_shared.storage.port import (
 from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_multi import MultiValueIndexes
+from crm_shared.storage.sqlite_stamps import param, range_param
 
 
 def table_name(collection: str) -> str:
@@ -49,9 +50,11 @@ def bind(value: Any) -> Any:
     return value
 
 
-def _bound(path: str, value: Any) -> Any:
-    """`bind`, but for the id column a value as ids are stored (sqlite_ids.py)."""
-    return stored_id(value) if path == "id" else bind(value)
+def bound(path: str, value: Any, keys: KeyMap = NO_KEYS) -> Any:
+    """`bind`, but as the field stores it: ids (sqlite_ids.py), timestamps (sqlite_stamps.py)."""
+    if path == "id":
+        return stored_id(value)
+    return param(value) if path in keys.stamps else bind(value)
 
 
 def condition_sql(
@@ -75,13 +78,13 @@ def condition_sql(
         case Eq(field=path, value=None):
             return f"{field_expr(path, keys)} IS NULL"
         case Eq(field=path, value=value):
-            params.append(_bound(path, value))
+            params.append(bound(path, value, keys))
             return f"{field_expr(path, keys)} = ?"
         case In(field=path, values=values):
             present = [v for v in values if v is not None]
             parts = [f"{field_expr(path, keys)} IS NULL"] if len(present) < len(values) else []
             if present:
-                params.extend(_bound(path, v) for v in present)
+                params.extend(bound(path, v, keys) for v in present)
                 parts.append(f"{field_expr(path, keys)} IN ({', '.join('?' for _ in present)})")
             return f"({' OR '.join(parts)})" if parts else "0"
         case Contains(field=path, value=value):
@@ -109,10 +112,15 @@ def condition_sql(
             return " AND ".join(f"instr({field_expr(path, keys)}, ?) > 0" for _ in cond.words)
         case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):
             parts = []
-            for op, bound in ((">=", gte), ("<=", lte), (">", gt), ("<", lt)):
-                if bound is not None:
-                    params.append(_bound(path, bound))
-                    parts.append(f"{field_expr(path, keys)} {op} ?")
+            for op, limit in ((">=", gte), ("<=", lte), (">", gt), ("<", lt)):
+                if limit is None:
+                    continue
+                if path in keys.stamps:
+                    op, limit = range_param(op, limit)
+                    params.append(limit)
+                else:
+                    params.append(bound(path, limit))
+                parts.append(f"{field_expr(path, keys)} {op} ?")
             return " AND ".join(parts) or "1"
     raise TypeError(f"unsupported condition {cond!r}")
 

@@ -74,6 +74,20 @@ CONTACT_EMPTIES: tuple[Empty, ...] = tuple(
     Empty(field.name, field.shape) for field in FIELDS if field.name not in ("id", "tenant")
 )
 
+# A contact's timestamps (canonical text, `clock.iso`): SQLite stores them as integers, 8 bytes
+# in each index entry instead of 27 (sqlite_stamps.py). `field_times` holds timestamps too, as
+# the values of a map: not declared, since only top-level fields are (no query reads it).
+# Nor is a field a store-derived one reads (`erased_at`, for the match keys): SQL would hand the
+# derivation the integer (port.refuse_derived_stamps); it is null for nearly every contact and
+# in no index, so it costs nothing as text.
+CONTACT_TIMESTAMPS: tuple[str, ...] = tuple(
+    field.name
+    for field in FIELDS
+    if field.kind == "timestamp"
+    and field.shape == "one"
+    and not any(field.name in d.reads for d in STORE_DERIVED)
+)
+
 COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(
         CONTACTS,
@@ -85,6 +99,7 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
         # The match keys and folded tags: computed by the store for its indexes, never stored
         # in SQLite's JSON, read back only by projections that name them.
         derived=STORE_DERIVED,
+        timestamps=CONTACT_TIMESTAMPS,
     ),
     CollectionSpec(CONTACTS, indexes=SEARCH_INDEXES, retired=RETIRED_INDEXES),
     CollectionSpec(SUPPRESSIONS, indexes=(Index(("hash",), unique=True),)),
@@ -93,7 +108,9 @@ COLLECTION_SPECS: tuple[CollectionSpec, ...] = (
     CollectionSpec(CONTACTS, indexes=(Index(("account_id",), sparse=True),)),
     CollectionSpec(ACCOUNTS, indexes=(Index(("name_folded",), unique=True), Index(("domain",)))),
     CollectionSpec(
-        DELETIONS, indexes=(Index(("deleted_at",)), Index(("contact_tenant", "deleted_at")))
+        DELETIONS,
+        indexes=(Index(("deleted_at",)), Index(("contact_tenant", "deleted_at"))),
+        timestamps=("deleted_at",),
     ),
     CUSTOM_FIELDS_SPEC,
     *TAG_SPECS,
