@@ -65,6 +65,17 @@ def without_derived(doc: dict[str, Any], names: frozenset[str]) -> dict[str, Any
     return doc
 
 
+def same_input(stored: Any, written: Any) -> bool:
+    """Whether a stored field (absent when it held its declared empty value) and a written one
+    are the same input to a derived field's function."""
+    return stored == written or (
+        not stored and not written and stored in _EMPTY and written in _EMPTY
+    )
+
+
+_EMPTY: tuple[Any, ...] = (None, [], {})
+
+
 def collection_derived(specs: Sequence[Any]) -> dict[str, tuple[Derived, ...]]:
     """Per collection, the derived fields its specs declare (the first declaration of a field)."""
     found: dict[str, dict[str, Derived]] = {}

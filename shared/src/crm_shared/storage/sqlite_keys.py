@@ -47,6 +47,9 @@ class KeyMap:
     # Derived fields, not in the stored JSON (derived.py): name -> the SQL giving the field's
     # JSON text for the stored document `{doc}` (sqlite_derived.py).
     derived: Mapping[str, str] = field(default_factory=dict)
+    # Derived text fields: name -> the SQL test of a text search's words on `{doc}`
+    # (sqlite_derived.py's `text_check_sql`).
+    text_checks: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_names", {code: name for name, code in self.codes.items()})
@@ -65,6 +68,11 @@ class KeyMap:
         if derived is not None:
             return f"json_extract({derived.format(doc=doc)}, '$')"
         return f"json_extract({doc}, '{self.path(field_path)}')"
+
+    def text_check_sql(self, field_path: str, doc: str = "doc") -> str | None:
+        """The SQL test of a text search's words (one `?`) on a derived text field, if it is one."""
+        check = self.text_checks.get(field_path)
+        return None if check is None else check.format(doc=doc)
 
     def each_sql(self, field_path: str, doc: str = "doc") -> str:
         """The arguments of a json_each over a checked dotted field of the document `doc`."""
