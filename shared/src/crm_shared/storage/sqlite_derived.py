@@ -67,6 +67,9 @@ class DerivedFunction:
     def __init__(self, derived: Mapping[str, Sequence[Derived]]) -> None:
         self._by_name = {(name, d.field): d for name, ds in derived.items() for d in ds}
         self._remembered = functools.lru_cache(maxsize=_REMEMBERED)(self._compute)
+        # Every `q` of a common word walks the newest rows first, so its candidates are mostly
+        # the ones the last such query checked (1M contacts: a page of "chlo" p50 5-8 -> 3 ms).
+        self._texts = functools.lru_cache(maxsize=_REMEMBERED)(self._text)
         # A query's words, parsed once for all its candidates.
         self._words = functools.lru_cache(maxsize=64)(_words)
 
@@ -80,8 +83,7 @@ class DerivedFunction:
 
     def holds(self, collection: str, name: str, words: str, values: str | bytes) -> int:
         """`TEXT_HOLDS_SQL`: whether the text holds every word (1 or 0)."""
-        # Not remembered: a page walking the newest rows checks each once (a cache only missed).
-        text = self._text(collection, name, values)
+        text = self._texts(collection, name, values)
         return int(text is not None and all(w in text for w in self._words(words)))
 
     def _compute(self, collection: str, name: str, reads: str | bytes) -> str:

@@ -23,8 +23,9 @@ The indexed field may be one the store derives (derived.py: a contact's search t
 of JSON a contact not stored): postings are then made from the function's value of a document
 written, and taken away with the text a stored document holds (written by older code) else the
 function's; the fill derives it in SQL, and the words are checked on a candidate through
-sqlite_derived.py's `TEXT_HOLDS_SQL` (~10 us a candidate where `instr` on the stored text took
-~1-2: a page of a common word walking the newest rows pays it per row read).
+sqlite_derived.py's `TEXT_HOLDS_SQL`: ~8-10 us a candidate computed, where `instr` on the stored
+text took ~1-2 us, so the texts are remembered (a page of a common word walks the newest rows,
+the same ones the last such page checked).
 """
 
 from __future__ import annotations
