@@ -1,4 +1,4 @@
-"""Test helpers for the contact fields the store derives (match keys, folded tags).
+"""Test helpers for the contact fields the store derives (match keys, folded tags, search text).
 
 A full read leaves them out (crm_shared.storage.derived); tests that compare whole stored
 contacts with what the service wrote read them back by a projection and put them in.

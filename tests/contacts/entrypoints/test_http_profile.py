@@ -6,6 +6,7 @@ from typing import Any
 
 from crm_contacts.adapters.repository import ContactRepository
 from crm_shared.events import ContactCreated, ContactUpdated, ErasureRequested
+from crm_shared.storage import In
 from tests.conftest import EDITOR_KEY, VIEWER_KEY, auth
 from tests.contacts.helpers import Harness, envelope
 
@@ -187,9 +188,13 @@ async def test_erasure_clears_additional_emails_phones_owner_and_account(
     await _erase(harness, contact["id"])
     async with harness.app.state.store.reader() as session:
         stored = await ContactRepository(session, "acme").get(contact["id"])
+        held = await session.find(
+            "contacts", tenant="acme", where=[In("id", (contact["id"],))], fields=["search_text"]
+        )
     assert stored is not None
-    cleared = ("emails", "phones", "phones_raw", "owner", "account_id", "search_text")
-    assert [stored[f] for f in cleared] == [[], [], [], None, None, ""]
+    cleared = ("emails", "phones", "phones_raw", "owner", "account_id")
+    assert [stored[f] for f in cleared] == [[], [], [], None, None]
+    assert held[0]["search_text"] == ""  # found by no text search
 
 
 async def test_erased_additional_email_cannot_come_back_as_a_primary(harness: Harness) -> None:

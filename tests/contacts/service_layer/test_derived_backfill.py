@@ -12,7 +12,7 @@ import pytest
 from crm_contacts.adapters.derived_backfill import read_progress
 from crm_contacts.adapters.repository import COLLECTION_SPECS, ContactRepository
 from crm_contacts.domain.contact import new_contact
-from crm_contacts.domain.derived_fields import DERIVED_FIELDS_VERSION
+from crm_contacts.domain.derived_fields import DERIVED_FIELDS_VERSION, STORE_DERIVED_FIELDS
 from crm_contacts.service_layer.derived_backfill import backfill_derived_fields
 from crm_contacts.service_layer.duplicates import find_matches
 from crm_contacts.service_layer.search import search_contacts
@@ -98,7 +98,7 @@ async def _matches(store: DocumentStore, name: str) -> set[str]:
 
 async def _stored(store: DocumentStore, doc: dict[str, Any]) -> dict[str, Any]:
     """The stored contact with the fields the store derives (a projection names them)."""
-    derived = ["match_keys", "tags_norm"]
+    derived = list(STORE_DERIVED_FIELDS)
     async with store.reader() as session:
         found = await session.get("contacts", tenant=doc["tenant"], id=doc["id"])
         held = await session.find(

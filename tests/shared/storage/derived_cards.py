@@ -2,7 +2,7 @@
 
 `keys` is derived as a contact's match keys are (lower-cased emails and name, none once gone),
 indexed lookup-only (SQLite holds its values hashed, by row key); `labels_norm` as its folded
-tags (an ordinary multi-value index).
+tags (an ordinary multi-value index); `blurb` as its search text (a text index).
 """
 
 from __future__ import annotations
@@ -31,13 +31,22 @@ def labels_norm(doc: Mapping[str, Any]) -> list[str]:
     return [label.casefold() for label in doc.get("labels") or ()]
 
 
+def blurb(doc: Mapping[str, Any]) -> str:
+    """What a text search of a card reads: its name and emails, lower-cased; none once gone."""
+    if doc.get("gone_at") is not None:
+        return ""
+    return " ".join(p.lower() for p in (doc.get("name"), *(doc.get("emails") or ())) if p)
+
+
 DERIVED = (
     Derived("keys", card_keys, ("name", "emails", "gone_at")),
     Derived("labels_norm", labels_norm, ("labels",)),
+    Derived("blurb", blurb, ("name", "emails", "gone_at")),
 )
 INDEXES = (
     Index(("keys",), multi_value="array", lookup_only=True),
     Index(("labels_norm",), multi_value="array"),
+    Index(("blurb",), text=True),
 )
 EMPTIES = (
     Empty("emails", "list"),
@@ -66,9 +75,16 @@ def card(
         "version": 1,
         "keys": ["e:written-by-the-caller"],
         "labels_norm": ["Written-By-The-Caller"],
+        "blurb": "written by the caller",
     }
 
 
 def as_stored_by_older_code(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A card as code that stored its derived fields wrote it: their values in the document."""
-    return {**doc, "keys": card_keys(doc), "labels_norm": labels_norm(doc)}
+    """A card as code that stored its derived fields wrote it: their values in the document,
+    its text as older code folded it (marked "older", which the current function never gives)."""
+    return {
+        **doc,
+        "keys": card_keys(doc),
+        "labels_norm": labels_norm(doc),
+        "blurb": f"{blurb(doc)} older",
+    }

@@ -15,10 +15,19 @@ from typing import Any
 import orjson
 import pytest
 
-from crm_shared.storage import CollectionSpec, Contains, ContainsAny, Eq, Not, sqlite_multi
+from crm_shared.storage import (
+    CollectionSpec,
+    Contains,
+    ContainsAny,
+    Eq,
+    Not,
+    TextMatch,
+    sqlite_multi,
+)
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.storage.sqlite_keys import stored_keys
+from crm_shared.storage.sqlite_text import match_expression
 from tests.shared.storage.derived_cards import (
     CARDS,
     CARDS_SPEC,
@@ -217,6 +226,8 @@ async def test_an_index_declared_on_stored_documents_is_filled_with_their_derive
         await store.close()
     store = await _started(path)
     try:
+        assert _postings(path, "b@work") == [docs[1]["id"]]  # filled from the function in SQL
+        assert await _ids(store, TextMatch("blurb", "b@work")) == [docs[1]["id"]]
         assert await _ids(store, Contains("keys", "e:b@work.example")) == [docs[1]["id"]]
         assert await _ids(store, Contains("labels_norm", "board")) == sorted(
             [docs[1]["id"], docs[2]["id"]]
@@ -297,3 +308,81 @@ async def test_a_short_page_of_a_hashed_look_up_reads_on_past_candidates_that_do
                 f"e:p{docs.index(doc)}@example.com",
                 f"n:p{docs.index(doc)}",
             ]
+
+
+def _postings(path: Path, text: str) -> list[str]:
+    """The ids of the cards whose text-index postings hold every trigram of `text`."""
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute(
+            "SELECT c.id FROM ft_cards AS f JOIN c_cards AS c ON c.n = f.rowid "
+            "WHERE ft_cards MATCH ?",
+            [match_expression([text])],
+        ).fetchall()
+    finally:
+        db.close()
+    return sorted(read_id(row[0]) for row in rows)
+
+
+async def test_a_derived_text_is_never_stored_and_its_postings_come_from_the_function(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.db"
+    docs = _cards()
+    store = await _started(path)
+    try:
+        async with store.transaction() as session:
+            await session.insert_many(CARDS, docs)
+    finally:
+        await store.close()
+    assert all("blurb" not in doc for doc in _stored_docs(path).values())
+    assert _postings(path, "bob@example") == [docs[1]["id"]]
+    assert _postings(path, "caller") == []  # what the writer put in the document
+    ada, bob, _ = docs
+    store = await _started(path)
+    try:
+        async with store.transaction() as session:
+            moved = {**bob, "emails": ["bob@new.example"], "version": 2}
+            assert await session.replace(CARDS, moved, expected_version=1)
+            assert await session.delete(CARDS, tenant=T, id=ada["id"])
+    finally:
+        await store.close()
+    # The old postings went, found from the function's text of the row as it was.
+    assert _postings(path, "bob@example") == [] and _postings(path, "ada@example") == []
+    assert _postings(path, "bob@new") == [bob["id"]]
+
+
+async def test_rows_stored_with_their_text_are_searched_and_unindexed_by_that_text(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    ada, bob, eve = docs = _cards()
+    older = await _started(path, STORED_SPEC)
+    try:
+        async with older.transaction() as session:
+            await session.insert_many(CARDS, [as_stored_by_older_code(d) for d in docs])
+    finally:
+        await older.close()
+    assert _postings(path, "older") == sorted(d["id"] for d in docs)
+    store = await _started(path)
+    try:
+        # The stored text is what the index and the re-check read, not the function's.
+        assert await _ids(store, TextMatch("blurb", "older")) == sorted(d["id"] for d in docs)
+        assert await _ids(store, TextMatch("blurb", "bob older")) == [bob["id"]]
+        async with store.transaction() as session:
+            assert await session.replace(
+                CARDS, {**ada, "emails": ["ada@new.example"], "version": 2}, expected_version=1
+            )
+            # Inputs unchanged: the stored text is rewritten out, its postings made again.
+            assert await session.replace(CARDS, {**bob, "labels": [], "version": 2})
+            assert await session.delete(CARDS, tenant=T, id=eve["id"])
+        assert _postings(path, "older") == []  # every old row's postings went with its text
+        assert _postings(path, "eve") == []
+        assert await _ids(store, TextMatch("blurb", "older")) == []
+        assert await _ids(store, TextMatch("blurb", "ada@new")) == [ada["id"]]
+        assert await _ids(store, TextMatch("blurb", "bob@example")) == [bob["id"]]
+        assert _postings(path, "ada@new") == [ada["id"]]
+        assert _postings(path, "ada@example") == []
+    finally:
+        await store.close()
+    assert all("blurb" not in doc for doc in _stored_docs(path).values())

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm_shared.storage import Contains, ContainsAny, DocumentStore, Eq, Not
+from crm_shared.storage import Contains, ContainsAny, DocumentStore, Eq, Not, TextMatch
 from crm_shared.storage.json_pages import find_json
-from tests.shared.storage.derived_cards import CARDS, card, card_keys, labels_norm
+from tests.shared.storage.derived_cards import CARDS, blurb, card, card_keys, labels_norm
 
 T = "acme"
 
@@ -31,10 +31,11 @@ async def test_a_full_read_leaves_the_derived_fields_out(store: DocumentStore) -
         found = await session.find(CARDS, tenant=T)
         pages = await find_json(session, CARDS, tenant=T, paths=["name", "labels"])
     assert got is not None
-    assert "keys" not in got and "labels_norm" not in got
+    assert "keys" not in got and "labels_norm" not in got and "blurb" not in got
     assert got["emails"] == ["Ada@Example.com"] and got["labels"] == ["VIP"]
     assert found == [got]
     assert b"keys" not in pages[0][1] and b"labels_norm" not in pages[0][1]
+    assert b"blurb" not in pages[0][1]
 
 
 async def test_a_projection_naming_a_derived_field_gives_its_function_of_the_document(
@@ -103,3 +104,56 @@ async def test_queries_on_derived_fields_follow_replaces_and_deletes(store: Docu
         assert await session.delete(CARDS, tenant=T, id=ada["id"])
     assert await _ids(store, Contains("keys", "e:ada@new.example")) == []
     assert await _ids(store, Contains("labels_norm", "board")) == [bob["id"]]
+
+
+async def _found_by(store: DocumentStore, text: str, *where: Any) -> list[str]:
+    return await _ids(store, TextMatch("blurb", text), *where)
+
+
+async def test_a_text_search_on_a_derived_text_answers_from_the_function_not_the_writer(
+    store: DocumentStore,
+) -> None:
+    ada = card("Ada Lovelace", ["ada@analytical.example"], [])
+    bob = card("Bob Babbage", ["bob@engines.example", "b@work.example"], [])
+    async with store.transaction() as session:
+        await session.insert_many(CARDS, [ada, bob])
+        [projected] = await session.find(
+            CARDS, tenant=T, where=[Eq("id", ada["id"])], fields=["blurb"]
+        )
+    assert projected["blurb"] == blurb(ada) == "ada lovelace ada@analytical.example"
+    assert await _found_by(store, "lovelace") == [ada["id"]]
+    assert await _found_by(store, "caller") == []  # the writer's value is not what is indexed
+    assert await _found_by(store, "example") == sorted([ada["id"], bob["id"]])
+    # Words of two fields, in any order; a short word is checked on the text the index chose.
+    assert await _found_by(store, "work.example bob") == [bob["id"]]
+    assert await _found_by(store, "babbage b@") == [bob["id"]]
+    # Every trigram of "lovelaceada" is in Ada's text, the word is not.
+    assert await _found_by(store, "lovelaceada") == []
+    assert await _found_by(store, "lovelace", Eq("name", "Bob Babbage")) == []
+    async with store.reader() as session:
+        assert await session.count(CARDS, tenant=T, where=[TextMatch("blurb", "example")]) == 2
+        assert await session.count(CARDS, tenant=T, where=[TextMatch("blurb", "caller")]) == 0
+
+
+async def test_a_text_search_on_a_derived_text_follows_replaces_and_deletes(
+    store: DocumentStore,
+) -> None:
+    ada = card("Ada", ["ada@analytical.example"], [])
+    bob = card("Bob", ["bob@engines.example"], [])
+    async with store.transaction() as session:
+        await session.insert_many(CARDS, [ada, bob])
+    moved = {**ada, "emails": ["ada@difference.example"], "version": 2}
+    gone = {**bob, "gone_at": "2026-01-01T00:00:00Z", "version": 2}
+    relabelled = {**moved, "labels": ["VIP"], "blurb": "written again", "version": 3}
+    async with store.transaction() as session:
+        assert await session.replace(CARDS, moved, expected_version=1)
+        assert await session.replace_many(CARDS, [gone], expected_versions=[1]) == 1
+        assert await session.replace(CARDS, relabelled, expected_version=2)
+    assert await _found_by(store, "analytical") == []
+    assert await _found_by(store, "difference") == [ada["id"]]
+    assert await _found_by(store, "bob") == []  # gone: no text
+    assert await _found_by(store, "again") == []
+    async with store.transaction() as session:
+        assert await session.delete(CARDS, tenant=T, id=ada["id"])
+    assert await _found_by(store, "difference") == []
+    assert await _found_by(store, "example") == []

@@ -1,15 +1,16 @@
 """Store-derived fields: top-level fields a store computes from a document's other fields.
 
 A collection declares one (`CollectionSpec.derived`) for a field that exists only to be indexed
-(a contact's match keys, its folded tags): the service supplies the function (no adapter imports
-a service). The field is internal to the store: every adapter indexes `derive(doc)` of the
-document as written, whatever the writer put there, and a read gives it back only where a
-projection names it. A full read (get, find without fields, find_json without the path) leaves
-it out on every adapter, so a read that does not need it never computes it: SQLite does not
-store it at all (the match keys alone were ~110 of a contact's ~510 bytes of JSON) and derives
-it where its SQL needs it (`DERIVED_SQL`: projections, checks on candidates of its hashed
-look-ups, conditions that fall back to the document); MongoDB and the memory store keep it in
-the stored document (their indexes read it there) and hide it from full reads.
+(a contact's match keys, its folded tags, its search text under a text index): the service
+supplies the function (no adapter imports a service). The field is internal to the store: every
+adapter indexes `derive(doc)` of the document as written, whatever the writer put there, and a
+read gives it back only where a projection names it. A full read (get, find without fields,
+find_json without the path) leaves it out on every adapter, so a read that does not need it
+never computes it: SQLite does not store it at all (the match keys alone were ~110 of a
+contact's ~510 bytes of JSON) and derives it where its SQL needs it (`DERIVED_SQL`: projections,
+checks on candidates of its hashed look-ups, conditions that fall back to the document); MongoDB
+and the memory store keep it in the stored document (their indexes read it there) and hide it
+from full reads.
 
 A document stored before its field was declared derived still holds it: its index entries were
 made from that value, so the stored value is what the store reads for it (a projection, a
@@ -63,6 +64,17 @@ def without_derived(doc: dict[str, Any], names: frozenset[str]) -> dict[str, Any
     for name in names:
         doc.pop(name, None)
     return doc
+
+
+def same_input(stored: Any, written: Any) -> bool:
+    """Whether a stored field (absent when it held its declared empty value) and a written one
+    are the same input to a derived field's function."""
+    return stored == written or (
+        not stored and not written and stored in _EMPTY and written in _EMPTY
+    )
+
+
+_EMPTY: tuple[Any, ...] = (None, [], {})
 
 
 def collection_derived(specs: Sequence[Any]) -> dict[str, tuple[Derived, ...]]:

@@ -21,7 +21,7 @@ import orjson
 
 from crm_shared.clock import now_iso
 from crm_shared.ids import new_id
-from crm_shared.storage.derived import DERIVED_SQL, Derived, collection_derived
+from crm_shared.storage.derived import Derived, collection_derived
 from crm_shared.storage.json_pages import path_tree
 from crm_shared.storage.leases import Lease, decide
 from crm_shared.storage.port import (
@@ -49,6 +49,7 @@ from crm_shared.storage.sqlite_derived import (
     check_derived_indexes,
     derived_sql,
     holds_every,
+    text_check_sql,
 )
 from crm_shared.storage.sqlite_filled import create_filled_table
 from crm_shared.storage.sqlite_ids import (
@@ -710,7 +711,7 @@ class SqliteStore:
         conn = await aiosqlite.connect(self._path, isolation_level=None)
         for pragma in _PRAGMAS:
             await conn.execute(pragma)
-        await conn.create_function(DERIVED_SQL, 3, self._derived, deterministic=True)
+        await self._derived.register(conn)
         return conn
 
     async def start(self, specs: Sequence[CollectionSpec]) -> None:
@@ -766,7 +767,15 @@ class SqliteStore:
             refuse_derived_stamps(name, derived, tuple(stamps))
             keys = dataclasses.replace(keys, stamps=stamps)
             if derived:
-                keys = dataclasses.replace(keys, derived=derived_sql(name, derived, keys))
+                keys = dataclasses.replace(
+                    keys,
+                    derived=derived_sql(name, derived, keys),
+                    text_checks={
+                        d.field: text_check_sql(name, d, keys)
+                        for d in derived
+                        if d.field in text_fields(specs, name)
+                    },
+                )
             if empties or keys.codes or keys.stamps or derived:
                 self._codecs[name] = DocumentCodec(empties, keys, derived)
         # Older code's delete triggers, dropped for a rewrite to short keys: their entries hold.
@@ -821,7 +830,8 @@ class SqliteStore:
             if len(fields) > 1:
                 raise ValueError(f"{name}: one text index per collection, not {fields}")
             if fields:
-                self._text[name] = TextIndex(name, fields[0])
+                derived_text = {d.field: d for d in all_derived.get(name, ())}.get(fields[0])
+                self._text[name] = TextIndex(name, fields[0], derived_text)
                 keys = self._codecs.get(name, _PLAIN).keys
                 await create_text_index(w, _table(name), self._text[name], keys, kept=kept)
         if rewritten and self._path != ":memory:":
@@ -831,9 +841,7 @@ class SqliteStore:
         self._reader = await self._connect()
         if self._path != ":memory:":  # another connection to ":memory:" is another database
             self._loop_reader = await open_loop_reader(self._path, _PRAGMAS)
-            await self._loop_reader.conn.create_function(
-                DERIVED_SQL, 3, self._derived, deterministic=True
-            )
+            await self._derived.register(self._loop_reader.conn)
 
     async def close(self) -> None:
         await self._sent.stop()

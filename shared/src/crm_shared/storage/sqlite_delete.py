@@ -4,7 +4,7 @@ A collection with multi-value indexes or a text index (a keyed table: sqlite_tex
 DELETE triggers that read each deleted row's JSON in SQL (json_each per indexed field to find
 its side-table entries, json_extract for the text the index forgets). Now the DELETE returns each
 deleted row's key, id and JSON (RETURNING), Python derives its entries as an insert does
-(`MultiValueIndexes.rows`, `indexed_text`), and they are deleted by primary key, the text by
+(`MultiValueIndexes.rows`, `TextIndex.held_text`), and they are deleted by primary key, the text by
 FTS5's 'delete' with the text it indexed: in one hand-off to the connection's thread, whatever
 the number of rows, inside the writer's transaction, so a crash loses both or neither.
 storage_write_bench, 20,000 contacts (~11 entries each), CPU per delete: one call each 365-375
@@ -32,7 +32,7 @@ import orjson
 from crm_shared.storage.sqlite_keys import KeyMap
 from crm_shared.storage.sqlite_multi import MultiValueIndexes, SideRow, entry_order
 from crm_shared.storage.sqlite_replace import entry_fields
-from crm_shared.storage.sqlite_text import TextIndex, indexed_text
+from crm_shared.storage.sqlite_text import TextIndex
 
 # (tenant, path) -> its key code in the side table's dictionary; None if it has none (then no
 # entry holds it). Never makes one: a delete has nothing to add.
@@ -76,7 +76,7 @@ def delete_documents(
                 code = find_code(tenant, path)
                 if code is not None:
                     gone.add((code, value, ref))
-        if text is not None and (old := indexed_text(doc, text.field)) is not None:
+        if text is not None and (old := text.held_text(doc)) is not None:
             texts.append((n, old))
     if gone and multi is not None:
         # In key order, as inserts write theirs: each b-tree page visited once.

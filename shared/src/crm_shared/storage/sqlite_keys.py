@@ -50,6 +50,9 @@ class KeyMap:
     # The fields holding timestamps stored as integers (sqlite_stamps.py): conditions on them
     # bind integers, reads turn them back into text.
     stamps: frozenset[str] = frozenset()
+    # Derived text fields: name -> the SQL test of a text search's words on `{doc}`
+    # (sqlite_derived.py's `text_check_sql`).
+    text_checks: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_names", {code: name for name, code in self.codes.items()})
@@ -68,6 +71,11 @@ class KeyMap:
         if derived is not None:
             return f"json_extract({derived.format(doc=doc)}, '$')"
         return f"json_extract({doc}, '{self.path(field_path)}')"
+
+    def text_check_sql(self, field_path: str, doc: str = "doc") -> str | None:
+        """The SQL test of a text search's words (one `?`) on a derived text field, if it is one."""
+        check = self.text_checks.get(field_path)
+        return None if check is None else check.format(doc=doc)
 
     def each_sql(self, field_path: str, doc: str = "doc") -> str:
         """The arguments of a json_each over a checked dotted field of the document `doc`."""

@@ -35,7 +35,7 @@ from typing import Any
 
 import aiosqlite
 
-from crm_shared.storage.derived import Derived, held_derived, with_derived
+from crm_shared.storage.derived import Derived, held_derived, same_input, with_derived
 from crm_shared.storage.port import (
     CollectionSpec,
     Contains,
@@ -195,7 +195,7 @@ class MultiValueIndexes:
             return old, new
         new = dict(new)
         for d in self.derived:
-            if d.field not in old and all(_same(old.get(r), new.get(r)) for r in d.reads):
+            if d.field not in old and all(same_input(old.get(r), new.get(r)) for r in d.reads):
                 old[d.field] = new[d.field] = None  # unchanged: no entries to diff
                 continue
             if d.field not in old:
@@ -342,17 +342,6 @@ class MultiValueIndexes:
                         for p, a in _entries(value, spec.root, nested=spec.nested)
                     )
         return held, wanted
-
-
-def _same(stored: Any, written: Any) -> bool:
-    """Whether a stored field (absent when it held its declared empty value) and a written one
-    are the same input to a derived field's function."""
-    return stored == written or (
-        not stored and not written and stored in _EMPTY and written in _EMPTY
-    )
-
-
-_EMPTY: tuple[Any, ...] = (None, [], {})
 
 
 def _held(atom: Any, *, hashed: bool) -> Any:

@@ -24,7 +24,7 @@ import orjson
 from crm_shared.storage.sqlite_ids import read_id, stored_id
 from crm_shared.storage.sqlite_keys import KeyMap
 from crm_shared.storage.sqlite_multi import MultiValueIndexes, SideRow, entry_order
-from crm_shared.storage.sqlite_text import TextIndex, indexed_text
+from crm_shared.storage.sqlite_text import TextIndex
 
 # (tenant, path, value, document id or row key): an entry before its (tenant, path) is coded.
 PlainEntry = tuple[str, str, Any, "str | int"]
@@ -70,7 +70,7 @@ def entry_fields(
         *also,
         *(multi.roots if multi else ()),
         *(multi.derived_reads if multi else ()),  # what its derived indexed fields read
-        *((text.field,) if text else ()),
+        *(text.reads if text else ()),  # its field, and what derives it
     )
     return keys.stored_fields(names)
 
@@ -195,7 +195,7 @@ def plan_replaces(
         if multi is not None:
             _diff_entries(plan, multi, old, new, n)
         if text is not None:
-            old_text, new_text = indexed_text(old, text.field), indexed_text(new, text.field)
+            old_text, new_text = text.replaced_texts(old, new)
             if old_text != new_text:
                 if old_text is not None:
                     plan.texts_gone.append((n, old_text))

@@ -108,6 +108,9 @@ def condition_sql(
             # where a text index selected the rows: it serves only words of 3+ characters.
             if not cond.words:
                 return f"typeof({field_expr(path, keys)}) = 'text'"
+            if (check := keys.text_check_sql(path)) is not None:  # a derived text: one call
+                params.append(orjson.dumps(cond.words).decode())
+                return check
             params.extend(cond.words)
             return " AND ".join(f"instr({field_expr(path, keys)}, ?) > 0" for _ in cond.words)
         case Range(field=path, gte=gte, lte=lte, gt=gt, lt=lt):

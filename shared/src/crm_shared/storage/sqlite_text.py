@@ -18,6 +18,14 @@ migrated when it starts: a collection table without `n` is rebuilt with it, and 
 Every word is still checked on the document (`instr`), so the index only ever narrows: words of
 one or two characters, which no trigram serves, are checked that way on what the longer words
 selected.
+
+The indexed field may be one the store derives (derived.py: a contact's search text, ~70 bytes
+of JSON a contact not stored): postings are then made from the function's value of a document
+written, and taken away with the text a stored document holds (written by older code) else the
+function's; the fill derives it in SQL, and the words are checked on a candidate through
+sqlite_derived.py's `TEXT_HOLDS_SQL`: ~8-10 us a candidate computed, where `instr` on the stored
+text took ~1-2 us, so the texts are remembered (a page of a common word walks the newest rows,
+the same ones the last such page checked).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from crm_shared.storage.derived import Derived, same_input
 from crm_shared.storage.port import CollectionSpec, TextMatch, Where
 from crm_shared.storage.sqlite_filled import (
     drop_with_triggers,
@@ -97,6 +106,10 @@ class TextIndex:
 
     collection: str
     field: str
+    # The field's function when the store derives it (derived.py): its postings are made from
+    # the function's value of a document written, and from the value a stored document holds,
+    # else the function's, when they are taken away.
+    derived: Derived | None = None
     # What this process has learnt of the index's trigrams (sqlite_text_plan.py).
     counts: TrigramCounts = dataclasses.field(init=False, compare=False, repr=False)
 
@@ -120,6 +133,40 @@ class TextIndex:
                 return query_trigrams(cond.words)
         return []
 
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The fields a stored document's text is found from: the field, and what derives it."""
+        return (self.field, *(self.derived.reads if self.derived else ()))
+
+    def written_text(self, doc: dict[str, Any]) -> str | None:
+        """The text the index holds for a document being written (None: nothing)."""
+        if self.derived is not None:
+            return _text_or_none(self.derived.derive(doc))
+        return indexed_text(doc, self.field)
+
+    def held_text(self, doc: dict[str, Any]) -> str | None:
+        """The text the index holds for a stored document (read with `reads`)."""
+        if self.derived is not None and self.field not in doc:
+            return _text_or_none(self.derived.derive(doc))
+        return indexed_text(doc, self.field)
+
+    def replaced_texts(
+        self, old: dict[str, Any], new: dict[str, Any]
+    ) -> tuple[str | None, str | None]:
+        """The texts the index holds for a stored document and for the one replacing it.
+
+        A derived text whose inputs the replace leaves as they were (most replaces touch none:
+        a tag, a consent) is not derived at all: the same on both sides, nothing to change.
+        """
+        d = self.derived
+        if (
+            d is not None
+            and self.field not in old
+            and all(same_input(old.get(r), new.get(r)) for r in d.reads)
+        ):
+            return None, None
+        return self.held_text(old), self.written_text(new)
+
     def members(self, expression: str, params: list[Any]) -> str:
         """A WHERE term keeping the rows the FTS5 query matches (appends its parameter)."""
         params.append(expression)
@@ -130,9 +177,7 @@ class TextIndex:
     ) -> None:
         """Index the text of documents just inserted with row keys `first`, `first + 1`, ..."""
         texts = [
-            (n, text)
-            for n, d in enumerate(docs, start=first)
-            if (text := indexed_text(d, self.field))
+            (n, text) for n, d in enumerate(docs, start=first) if (text := self.written_text(d))
         ]
         await conn.executemany(f"INSERT INTO {self.table} (rowid, t) VALUES (?, ?)", texts)
 
@@ -155,7 +200,8 @@ class TextIndex:
 
 
 def _text_of(row: str, field: str, keys: KeyMap) -> str:
-    return f"json_extract({row}.doc, '{keys.path(field)}')"
+    # A derived field's SQL gives the value a document holds, else the function's.
+    return keys.value_sql(field, f"{row}.doc")
 
 
 def _indexed(text: str) -> str:
@@ -165,7 +211,10 @@ def _indexed(text: str) -> str:
 
 def indexed_text(doc: dict[str, Any], field: str) -> str | None:
     """The text of a document the index holds (None: nothing), as `_indexed` selects it."""
-    value = doc.get(field)
+    return _text_or_none(doc.get(field))
+
+
+def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 

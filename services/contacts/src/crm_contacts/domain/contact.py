@@ -53,6 +53,12 @@ def search_text(doc: Mapping[str, Any]) -> str:
     return " ".join(words)
 
 
+def held_search_text(doc: Mapping[str, Any]) -> str:
+    """The `search_text` the store holds (derived_fields.STORE_DERIVED): none once erased, so
+    no text search finds an erased contact, not even by its placeholder name."""
+    return "" if doc.get("erased_at") is not None else search_text(doc)
+
+
 _NON_DIGITS = re.compile(r"[^0-9]")
 
 
@@ -72,6 +78,8 @@ SEARCH_TEXT_INPUTS = frozenset(
 MATCH_KEY_INPUTS = frozenset({"name", "email", "emails", "phone", "phones", "external_ids"})
 # What the store computes `match_keys` from (derived_fields.STORE_DERIVED): erasure empties them.
 MATCH_KEY_READS = (*sorted(MATCH_KEY_INPUTS), "erased_at")
+# What the store computes `search_text` from.
+SEARCH_TEXT_READS = (*sorted(SEARCH_TEXT_INPUTS), "erased_at")
 _EVERY_INPUT = SEARCH_TEXT_INPUTS | MATCH_KEY_INPUTS | {"tags"}
 
 

@@ -14,7 +14,9 @@ from typing import Any
 
 from crm_contacts.domain.contact import (
     MATCH_KEY_READS,
+    SEARCH_TEXT_READS,
     contact_match_keys,
+    held_search_text,
     refresh_derived,
     tags_norm,
 )
@@ -29,13 +31,15 @@ DERIVED_FIELDS_VERSION = 3
 DERIVED_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.derived)
 
 # The derived fields the store computes itself for its indexes (crm_shared.storage.derived):
-# the match keys (~110 bytes of a contact's stored JSON on SQLite) and the folded tags. Reads
-# give them back only where a projection names them, so a full read never computes them; the
-# others (the search text, the sort name) stay stored: the text index and the name sort read
-# them on every `q` and every page sorted by name.
+# the match keys (~110 bytes of a contact's stored JSON on SQLite), the folded tags and the
+# search text (~70 bytes: its text index's postings are made from the function, and `q`
+# re-checks a candidate's words on it through one SQL function call). Reads give them back only
+# where a projection names them, so a full read never computes them; the sort name stays
+# stored: the name sort's expression index reads it.
 STORE_DERIVED: tuple[Derived, ...] = (
     Derived("match_keys", contact_match_keys, MATCH_KEY_READS),
     Derived("tags_norm", tags_norm, ("tags",)),
+    Derived("search_text", held_search_text, SEARCH_TEXT_READS),
 )
 STORE_DERIVED_FIELDS: tuple[str, ...] = tuple(d.field for d in STORE_DERIVED)
 
