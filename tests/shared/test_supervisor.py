@@ -7,6 +7,7 @@ import io
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -69,6 +70,33 @@ async def test_a_killed_service_is_restarted_and_the_signal_logged(
         assert supervisor.restarts("timeline") == 0
     finally:
         supervisor.stop()
+
+
+class SlowStartingService(FakeService):
+    """A service whose start takes a while before its new process is known (a loaded machine)."""
+
+    def start(self) -> None:
+        if self.pids:
+            time.sleep(0.3)
+        super().start()
+
+
+async def test_a_restart_is_counted_only_once_its_new_process_runs_and_is_reported() -> None:
+    slow = SlowStartingService("contacts")
+    slow.start()
+    log = io.StringIO()
+    supervisor = Supervisor({"contacts": slow}, log=log, backoff=FAST, poll_seconds=0.01)
+    supervisor.start()
+    try:
+        first = slow.process
+        assert first is not None
+        first.send_signal(signal.SIGKILL)
+        await eventually(lambda: supervisor.restarts("contacts"), lambda n: n == 1, within=10)
+        assert slow.process is not first and slow.process is not None
+        assert "contacts restarted (restart 1, pid " in log.getvalue()
+    finally:
+        supervisor.stop()
+        slow.stop()
 
 
 async def test_a_service_that_keeps_dying_waits_longer_each_time(

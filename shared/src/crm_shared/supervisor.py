@@ -123,7 +123,6 @@ class Supervisor:
         if now < watch.restart_at:
             return
         watch.restart_at = None
-        watch.restarts += 1
         watch.started_at = now
         watch.delay = min(watch.delay * 2, self._backoff.maximum)
         try:
@@ -132,7 +131,10 @@ class Supervisor:
             self._say(f"{name} could not be restarted ({type(exc).__name__}: {exc})")
             return
         pid = service.process.pid if service.process is not None else "?"
-        self._say(f"{name} restarted (restart {watch.restarts}, pid {pid})")
+        self._say(f"{name} restarted (restart {watch.restarts + 1}, pid {pid})")
+        # Counted once the new process runs and is reported: a reader of `restarts` (another
+        # thread) that sees the count also sees the new process and its line.
+        watch.restarts += 1
 
     def _say(self, message: str) -> None:
         self._log.write(f"[launcher] {message}\n")
