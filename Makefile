@@ -7,7 +7,7 @@ STORAGE_WRITE_N ?= 20000
 FANOUT_APPLY_N ?= 10000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast test-faults lint typecheck bench bench-search bench-duplicates \
+.PHONY: install run compact test test-fast test-faults lint typecheck bench bench-search bench-duplicates \
 	bench-bulk bench-import bench-import-apply bench-import-files bench-latency bench-console bench-export bench-jobs bench-read \
 	schemas check clean images
 
@@ -161,6 +161,9 @@ images: ## build crm-<service>:$(IMAGE_TAG) for the five services with Docker
 		docker build -f deploy/Dockerfile --build-arg SERVICE=$$service --build-arg PORT=$$port \
 			-t crm-$$service:$(IMAGE_TAG) .; \
 	done
+
+compact: install ## VACUUM the SQLite stores under ./data (DATA_DIR), the platform stopped: pages packed
+	@$(UV) run --no-sync python -m crm_shared.storage.sqlite_vacuum $(or $(DATA_DIR),data)
 
 clean:
 	rm -rf data bench-data .pytest_cache .mypy_cache .ruff_cache

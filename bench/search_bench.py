@@ -12,7 +12,8 @@ both ways, while another process inserts contacts in import-sized transactions (
 an import's write load, its WAL growth and checkpoints; its rate is printed); and the
 text search `q` for a rare substring, a common prefix and two words (a name and a number), next
 to a bare FTS5 look-up of the same words in hand-written SQL. Last, the bytes each stored contact
-takes (indexes included) next to its JSON document alone, and where the bytes go (dbstat).
+takes (indexes included) next to its JSON document alone, and where the bytes go (dbstat): as
+written, then after `make compact` (VACUUM: every page packed).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_keys import stored_path
 from crm_shared.storage.sqlite_multi import entry_hash
 from crm_shared.storage.sqlite_text import match_expression
+from crm_shared.storage.sqlite_vacuum import compact_file
 from crm_shared.text import search_fold
 
 TENANT = "bench"
@@ -303,7 +305,7 @@ async def measure_text(path: Path, emails: list[str], repeats: int) -> None:
     db.close()
 
 
-def report_size(path: Path) -> None:
+def report_size(path: Path, label: str = "(d) storage") -> None:
     """Bytes per stored contact (the whole file) next to its JSON document, and the big tables."""
     db = sqlite3.connect(path)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -322,7 +324,7 @@ def report_size(path: Path) -> None:
     db.close()
     size = path.stat().st_size
     print(
-        f"(d) storage: {size / 1e6:,.0f} MB for {count:,} contacts = {size / count:,.0f} bytes per "
+        f"{label}: {size / 1e6:,.0f} MB for {count:,} contacts = {size / count:,.0f} bytes per "
         f"contact, indexes included (goal < 800) | the JSON documents alone "
         f"{docs[0] / max(docs[1], 1):,.0f} bytes per contact",
         flush=True,
@@ -455,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
         measure(path, emails, args.repeats, loaded=args.contacts)
         asyncio.run(measure_text(path, emails, args.repeats))
         report_size(path)
+        # As written (above), then as `make compact` leaves it: pages packed by VACUUM.
+        compacted = compact_file(path)
+        report_size(path, f"(d) after `make compact` (VACUUM, {compacted.seconds:.1f} s)")
         print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}", flush=True)
     finally:
         if args.keep:
