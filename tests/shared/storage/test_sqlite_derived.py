@@ -7,6 +7,7 @@ exactly the ones a fresh store of the surviving documents holds.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from crm_shared.storage import (
     CollectionSpec,
     Contains,
     ContainsAny,
+    Derived,
     Eq,
     Not,
     TextMatch,
@@ -34,8 +36,10 @@ from tests.shared.storage.derived_cards import (
     EMPTIES,
     STORED_SPEC,
     as_stored_by_older_code,
+    blurb,
     card,
     card_keys,
+    labels_norm,
 )
 
 T = "acme"
@@ -386,3 +390,50 @@ async def test_rows_stored_with_their_text_are_searched_and_unindexed_by_that_te
     finally:
         await store.close()
     assert all("blurb" not in doc for doc in _stored_docs(path).values())
+
+
+def _next_generation(version: int) -> CollectionSpec:
+    """The cards with every derived function changed, declared as generation `version`."""
+    reads = ("name", "emails", "gone_at")
+    return dataclasses.replace(
+        CARDS_SPEC,
+        derived=(
+            Derived("keys", lambda d: [f"x{k}" for k in card_keys(d)], reads, version),
+            Derived(
+                "labels_norm", lambda d: [f"x{v}" for v in labels_norm(d)], ("labels",), version
+            ),
+            Derived("blurb", lambda d: f"{blurb(d)} xgen", reads, version),
+        ),
+    )
+
+
+async def test_a_new_generation_of_the_functions_makes_every_entry_again_at_start(
+    tmp_path: Path,
+) -> None:
+    path, fresh_path = tmp_path / "s.db", tmp_path / "fresh.db"
+    cards = _cards()
+    store = await _started(path)
+    async with store.transaction() as session:
+        await session.insert_many(CARDS, cards)
+    await store.close()
+    changed = _next_generation(1)
+    store = await _started(path, changed)
+    try:  # before anything is written: the entries and postings are the new functions'
+        assert await _ids(store, Contains("keys", "xe:ada@example.com")) == [cards[0]["id"]]
+        assert await _ids(store, Contains("keys", "e:ada@example.com")) == []
+        assert _postings(path, "xgen") == sorted(c["id"] for c in cards if blurb(c))
+        async with store.transaction() as session:  # then the new functions take them away
+            assert await session.replace(CARDS, {**cards[0], "version": 2})
+            assert await session.delete(CARDS, tenant=T, id=cards[1]["id"])
+    finally:
+        await store.close()
+    fresh = await _started(fresh_path, changed)
+    try:
+        async with fresh.transaction() as session:
+            await session.insert_many(CARDS, [{**cards[0], "version": 2}, *cards[2:]])
+    finally:
+        await fresh.close()
+    assert _entries(path) == _entries(fresh_path)
+    assert _postings(path, "xgen") == _postings(fresh_path, "xgen")
+    for gone in ("ada", "bob"):  # no posting of the old function's text is left
+        assert all(i in _postings(fresh_path, gone) for i in _postings(path, gone))

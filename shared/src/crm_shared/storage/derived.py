@@ -39,6 +39,21 @@ class Derived:
     field: str
     derive: Callable[[Mapping[str, Any]], Any]
     reads: tuple[str, ...]
+    # The function's generation: raise it whenever `derive` gives another value for some
+    # document. A store's index entries carry the generation that made them (SQLite: in the name
+    # of their filled marker, sqlite_filled.py), so entries of another one are made again from
+    # the stored documents at the next start instead of being taken away with values the new
+    # function never gave (a replace derives a document's old entries from its stored fields).
+    version: int = 0
+
+    @property
+    def entries_suffix(self) -> str:
+        """What the generation adds to the name of the entries' filled marker ("" for 0)."""
+        return f"_d{self.version}" if self.version else ""
+
+    def older_suffixes(self) -> tuple[str, ...]:
+        """The suffixes earlier generations' markers had."""
+        return tuple(f"_d{v}" if v else "" for v in range(self.version))
 
 
 def with_derived(doc: Mapping[str, Any], derived: Sequence[Derived]) -> dict[str, Any]:

@@ -529,13 +529,19 @@ async def create_multi_value_indexes(
         f"CREATE TABLE IF NOT EXISTS {mvk} (code INTEGER PRIMARY KEY, tenant TEXT NOT NULL, "
         "path TEXT NOT NULL, UNIQUE (tenant, path))"
     )
+    derived_by_field = {d.field: d for d in derived}
     for root, kind in roots.items():
         ref = ref_column(root in by_row_key)
         base = entries_base(spec.name, root, kind)
         # The reference column is in the name: a root turned lookup-only is filled again, and so
-        # are the ones filled before their text values were hashed ("_n").
-        name = f"{base}{ENTRIES_VERSION}{'_nh' if ref == 'n' else ''}"
+        # are the ones filled before their text values were hashed ("_n"); so is the generation
+        # of a derived field's function: entries of another one are made again.
+        layout = f"{base}{ENTRIES_VERSION}{'_nh' if ref == 'n' else ''}"
         names = entries_names(base)
+        name = layout
+        if (fn := derived_by_field.get(root)) is not None:
+            name = f"{layout}{fn.entries_suffix}"
+            names = (*names, *(f"{layout}{s}" for s in fn.older_suffixes()))
         triggers = trigger_names(names)
         if await filled(conn, spec.name, [name]) and not await present_triggers(conn, triggers):
             continue

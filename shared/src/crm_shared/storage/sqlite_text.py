@@ -323,15 +323,21 @@ async def create_text_index(
         f"tokenize='{_TOKENIZER}', {_DETAIL})"
     )
     triggers = _triggers(ft)
-    if await filled(conn, collection, [ft]) and not await present_triggers(conn, triggers):
+    # A derived text's function generation is in the marker's name: another one fills again.
+    marker = ft
+    older: tuple[str, ...] = ()
+    if index.derived is not None:
+        marker = f"{ft}{index.derived.entries_suffix}"
+        older = tuple(f"{ft}{s}" for s in index.derived.older_suffixes())
+    if await filled(conn, collection, [marker]) and not await present_triggers(conn, triggers):
         return
     async with immediate(conn):  # checked again under the write lock: processes take turns
         present = await present_triggers(conn, triggers)
         for trigger in present:
             await conn.execute(f"DROP TRIGGER {trigger}")
-        if await filled(conn, collection, [ft]):
+        if await filled(conn, collection, [marker]):
             return
-        await mark_filled(conn, collection, ft)
+        await mark_filled(conn, collection, marker, replacing=older)
         if (f"{ft}_del" in present or f"{ft}_del" in kept) and not rebuilt:
             return  # kept by older code's trigger until now
         text = _text_of(table, index.field, keys)

@@ -36,10 +36,15 @@ DERIVED_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.
 # re-checks a candidate's words on it through one SQL function call). Reads give them back only
 # where a projection names them, so a full read never computes them; the sort name stays
 # stored: the name sort's expression index reads it.
+# Their functions' generation (`Derived.version`): stores' entries made up to version 3 are
+# generation 0, and each later version of the derived fields (a changed fold or key) is a new one,
+# so a store's first start on it makes their index entries again from the stored contacts (at a
+# million, minutes under the write lock) before the backfill rewrites the contacts themselves.
+STORE_DERIVED_GENERATION = DERIVED_FIELDS_VERSION - 3
 STORE_DERIVED: tuple[Derived, ...] = (
-    Derived("match_keys", contact_match_keys, MATCH_KEY_READS),
-    Derived("tags_norm", tags_norm, ("tags",)),
-    Derived("search_text", held_search_text, SEARCH_TEXT_READS),
+    Derived("match_keys", contact_match_keys, MATCH_KEY_READS, STORE_DERIVED_GENERATION),
+    Derived("tags_norm", tags_norm, ("tags",), STORE_DERIVED_GENERATION),
+    Derived("search_text", held_search_text, SEARCH_TEXT_READS, STORE_DERIVED_GENERATION),
 )
 STORE_DERIVED_FIELDS: tuple[str, ...] = tuple(d.field for d in STORE_DERIVED)
 
