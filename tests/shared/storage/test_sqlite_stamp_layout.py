@@ -14,12 +14,13 @@ import aiosqlite
 import pytest
 
 from crm_shared.ids import new_id
-from crm_shared.storage import CollectionSpec, Cursor, Eq, Index, Range, Where
+from crm_shared.storage import CollectionSpec, Eq, Index, Range, Where
 from crm_shared.storage import sqlite_stamp_layout as layout
 from crm_shared.storage.derived import Derived
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_keys import KeyMap, stored_keys, stored_path
 from tests.shared.storage.conftest import STAMPED_SPEC
+from tests.shared.storage.test_store_timestamps import pages
 
 T = "tenant-a"
 STAMPED = STAMPED_SPEC.name
@@ -70,24 +71,7 @@ async def answers(path: Path, spec: CollectionSpec) -> list[list[dict[str, Any]]
     found: list[list[dict[str, Any]]] = []
     try:
         for where, order_by, descending in QUERIES:
-            seen: list[dict[str, Any]] = []
-            after: Cursor | None = None
-            while True:
-                async with store.reader() as session:
-                    page = await session.find(
-                        STAMPED,
-                        tenant=T,
-                        where=where,
-                        order_by=order_by,
-                        descending=descending,
-                        limit=2,
-                        after=after,
-                    )
-                seen += page
-                if len(page) < 2:
-                    break
-                after = Cursor(value=page[-1].get(order_by), id=page[-1]["id"])
-            found.append(seen)
+            found.append(await pages(store, order_by, descending, where, 2))
     finally:
         await store.close()
     return found

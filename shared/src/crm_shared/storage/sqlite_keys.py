@@ -201,7 +201,7 @@ async def recode_documents(
             if dropped is None:
                 dropped = await _drop_derived(conn, table)
             target = target or len(keys.codes)
-            rows = await _next_batch(conn, table, after, batch)
+            rows = await rows_after(conn, table, after, batch)
             # Codes never change meaning: the documents use the first `coded` of them.
             written, goal = _first_codes(keys, coded), _first_codes(keys, target)
             await conn.executemany(
@@ -220,9 +220,11 @@ async def recode_documents(
             )
 
 
-async def _next_batch(
+async def rows_after(
     conn: aiosqlite.Connection, table: str, after: tuple[str, Any] | None, batch: int
 ) -> list[Any]:
+    """A collection table's next `batch` rows (tenant, id, doc) in key order after `after`: the
+    batches of a resumable rewrite of every stored document (this one, sqlite_stamp_layout.py)."""
     position = "WHERE (tenant, id) > (?, ?) " if after is not None else ""
     async with conn.execute(
         f"SELECT tenant, id, doc FROM {table} {position}ORDER BY tenant, id LIMIT ?",

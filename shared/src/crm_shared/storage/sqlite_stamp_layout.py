@@ -25,7 +25,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
-from crm_shared.storage.sqlite_keys import KeyMap
+from crm_shared.storage.sqlite_keys import KeyMap, rows_after
 from crm_shared.storage.sqlite_stamps import stored_stamp
 from crm_shared.storage.sqlite_tx import immediate
 
@@ -72,7 +72,7 @@ async def stamps_as_integers(
                     return rewritten
                 await _drop_indexes_on(conn, table, [keys.path(name) for name in target])
             stored = [keys.stored_key(name) for name in sorted(target)]
-            rows = await _next_batch(conn, table, after, batch)
+            rows = await rows_after(conn, table, after, batch)
             changed = [
                 (new, tenant, id)
                 for tenant, id, doc in rows
@@ -124,17 +124,6 @@ async def _layout(
         return frozenset(), frozenset(), None
     position = None if row[2] is None else (str(row[2]), row[3])
     return frozenset(orjson.loads(row[0])), frozenset(orjson.loads(row[1])), position
-
-
-async def _next_batch(
-    conn: aiosqlite.Connection, table: str, after: tuple[str, Any] | None, batch: int
-) -> list[Any]:
-    position = "WHERE (tenant, id) > (?, ?) " if after is not None else ""
-    async with conn.execute(
-        f"SELECT tenant, id, doc FROM {table} {position}ORDER BY tenant, id LIMIT ?",
-        (*(after or ()), batch),
-    ) as cur:
-        return list(await cur.fetchall())
 
 
 async def _drop_indexes_on(conn: aiosqlite.Connection, table: str, paths: list[str]) -> None:
