@@ -45,13 +45,13 @@ SPECS = (
 # The names of the entries of SPECS' indexes, as their markers say.
 ENTRY_NAMES = (
     "mv_people__tags_array_v3",
-    "mv_people__emails_array_v3_nh",
+    "mv_people__emails_array_v3_nh32",
     "mv_people__phones_array_v3",
     "mv_people__custom_object_v3",
     "ft_people",
 )
 # As older code's triggers named them: its lookup-only entries held text, not hashes ("_n").
-OLDER_ENTRY_NAMES = tuple(name.removesuffix("h") for name in ENTRY_NAMES)
+OLDER_ENTRY_NAMES = tuple(name.replace("_nh32", "_n") for name in ENTRY_NAMES)
 
 
 def person(n: int, *, id: str | None = None) -> dict[str, Any]:

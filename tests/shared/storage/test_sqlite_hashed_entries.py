@@ -8,6 +8,7 @@ so any path that trusted the entries alone would return documents that do not ma
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,7 @@ def _lay_out_with_text_entries(path: Path) -> None:
         )
         db.execute(
             "UPDATE _filled_entries SET name = 'mv_people__emails_array_v3_n' "
-            "WHERE name = 'mv_people__emails_array_v3_nh'"
+            "WHERE name = 'mv_people__emails_array_v3_nh32'"
         )
         db.commit()
     finally:
@@ -134,7 +135,7 @@ async def test_a_store_whose_lookup_entries_hold_text_is_refilled_with_hashes_on
     finally:
         for s in stores:
             await s.close()
-    assert "mv_people__emails_array_v3_nh" in filled_markers(path)
+    assert "mv_people__emails_array_v3_nh32" in filled_markers(path)
     assert "mv_people__emails_array_v3_n" not in filled_markers(path)
     store = await started(path)
     try:
@@ -143,4 +144,66 @@ async def test_a_store_whose_lookup_entries_hold_text_is_refilled_with_hashes_on
     finally:
         await store.close()
     assert found == [docs[4]["id"]]
+    assert entries(path) == (await fresh_entries(tmp_path / "fresh.db", survivors))[0]
+
+
+def _lay_out_with_wide_hashes(path: Path) -> None:
+    """Give a store the layout of code that hashed lookup values to 47 bits (6 bytes each)."""
+    db = sqlite3.connect(path)
+    try:
+        db.create_function("wide_hash", 1, lambda text: _wide_hash(text))
+        code = db.execute("SELECT code FROM mvk_people WHERE path = 'emails'").fetchone()[0]
+        path_code = db.execute(
+            "SELECT code FROM _doc_keys WHERE collection = 'people' AND name = 'emails'"
+        ).fetchone()[0]
+        db.execute("DELETE FROM mv_people WHERE e_key = ?", (code,))
+        db.execute(
+            "INSERT INTO mv_people (e_key, e_value, e_ref) SELECT ?, wide_hash(e.atom), c.n "
+            f"FROM c_people AS c, json_each(c.doc, '$.{path_code}') AS e",
+            (code,),
+        )
+        db.execute(
+            "UPDATE _filled_entries SET name = 'mv_people__emails_array_v3_nh' "
+            "WHERE name = 'mv_people__emails_array_v3_nh32'"
+        )
+        db.commit()
+    finally:
+        db.close()
+
+
+def _wide_hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest()) >> (64 - 47)
+
+
+async def test_lookup_entries_are_held_in_four_bytes_and_wider_ones_are_refilled_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    docs = [person(n) for n in range(40)]
+    store = await started(path)
+    try:
+        async with store.transaction() as session:
+            await session.insert_many("people", docs)
+    finally:
+        await store.close()
+    _lay_out_with_wide_hashes(path)
+    assert max(abs(value) for value, _ in _emails_entry_values(path)) >= 2**31
+
+    stores = [SqliteStore(path) for _ in range(2)]  # processes starting together
+    try:
+        await asyncio.gather(*(s.start(SPECS) for s in stores))
+    finally:
+        for s in stores:
+            await s.close()
+    assert "mv_people__emails_array_v3_nh32" in filled_markers(path)
+    assert "mv_people__emails_array_v3_nh" not in filled_markers(path)
+    # What SQLite stores in four bytes: a signed 32-bit integer.
+    assert all(-(2**31) <= value < 2**31 for value, _ in _emails_entry_values(path))
+    store = await started(path)
+    try:
+        found = await _ids(store, where=[Contains("emails", docs[17]["emails"][0])])
+        survivors = await stored_documents(store)
+    finally:
+        await store.close()
+    assert found == [docs[17]["id"]]
     assert entries(path) == (await fresh_entries(tmp_path / "fresh.db", survivors))[0]

@@ -238,10 +238,10 @@ class ContainsAny:
     """The array `field` contains at least one of `values` (none when `values` is empty).
 
     `candidates`: the caller checks each document it gets against `values` itself, so a store
-    whose index holds the values hashed (a lookup-only index on SQLite: 47 bits, a false
-    candidate about once in 70 million look-ups) may return its index's candidates unchecked
-    instead of deriving or reading each one's values to check them. Stores that answer exactly
-    anyway ignore it.
+    whose index holds the values hashed (a lookup-only index on SQLite: 32 bits, a false
+    candidate about once in 2,000 look-ups at a million contacts) may return its index's
+    candidates unchecked instead of deriving or reading each one's values to check them. Stores
+    that answer exactly anyway ignore it.
     """
 
     field: str

@@ -8,8 +8,8 @@ per element (path "tags"); for an "object" index on `custom_fields`, one per sca
 full were ~20 bytes of every entry). `ref` names the document: its id, so the entries of one value
 come in id order and a page in id order reads straight off them; or, for a lookup-only index
 (`Index.lookup_only`: match keys, six entries a contact), its integer row key `n`, a fifth of the
-id's bytes, whose pages in id order are sorted instead; its text values are held as a 47-bit
-hash (`entry_hash`: 6 bytes, not a match key's ~15 characters), so a look-up's entries are
+id's bytes, whose pages in id order are sorted instead; its text values are held as a 32-bit
+hash (`entry_hash`: 4 bytes, not a match key's ~15 characters), so a look-up's entries are
 candidates that every query checks again on their documents (`probe`, and the page paths in
 sqlite.py). Inserts, replaces and deletes write
 their entries from Python inside the writing transaction (a trigger would parse each document's
@@ -58,23 +58,33 @@ _SKIP = object()
 # The version of the side table's layout this code writes; the earlier ones', oldest first.
 # An index's entries (and the triggers older code kept them with) are named by its version.
 ENTRIES_VERSION = "_v3"
-_VERSIONS = ("", "_v2", ENTRIES_VERSION, f"{ENTRIES_VERSION}_n", f"{ENTRIES_VERSION}_nh")
+# A lookup-only index's layout names its hash's width: "_nh" held 47-bit hashes.
+_HASHED = "_nh32"
+_VERSIONS = (
+    "",
+    "_v2",
+    ENTRIES_VERSION,
+    f"{ENTRIES_VERSION}_n",
+    f"{ENTRIES_VERSION}_nh",
+    f"{ENTRIES_VERSION}{_HASHED}",
+)
 # The SQL function filling a lookup-only index's entries from stored documents (`entry_hash`).
 HASH_SQL = "crm_entry_hash"
-# 47 bits: SQLite stores a non-negative integer below 2**47 in 6 bytes. At a million contacts'
-# two million distinct match keys a look-up meets another key's hash about once in 70 million.
-_HASH_SHIFT = 64 - 47
+# 32 bits, signed: SQLite stores an integer in [-2**31, 2**31) in 4 bytes (47 bits took 6: 12
+# bytes a contact over six match keys). At a million contacts' two million distinct match keys
+# a look-up meets another key's hash about once in 2,000: one more document checked, no more.
+_HASH_SHIFT = 64 - 32
 # Side-table rows as Python writes them: (key code, value, document id or row key).
 SideRow = tuple[int, Any, "str | int"]
 
 
 def entry_hash(text: str) -> int:
-    """The value a lookup-only index's entry holds for a text value: a 47-bit hash of it.
+    """The value a lookup-only index's entry holds for a text value: a 32-bit hash of it.
 
     Deterministic across processes and versions (blake2b, not `hash`): entries outlive them.
     """
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return int.from_bytes(digest) >> _HASH_SHIFT
+    return int.from_bytes(digest, signed=True) >> _HASH_SHIFT
 
 
 def side_table(collection: str) -> str:
@@ -534,9 +544,10 @@ async def create_multi_value_indexes(
         ref = ref_column(root in by_row_key)
         base = entries_base(spec.name, root, kind)
         # The reference column is in the name: a root turned lookup-only is filled again, and so
-        # are the ones filled before their text values were hashed ("_n"); so is the generation
-        # of a derived field's function: entries of another one are made again.
-        layout = f"{base}{ENTRIES_VERSION}{'_nh' if ref == 'n' else ''}"
+        # are the ones filled before their text values were hashed ("_n") or hashed wider
+        # ("_nh"); so is the generation of a derived field's function: entries of another one
+        # are made again.
+        layout = f"{base}{ENTRIES_VERSION}{_HASHED if ref == 'n' else ''}"
         names = entries_names(base)
         name = layout
         if (fn := derived_by_field.get(root)) is not None:
