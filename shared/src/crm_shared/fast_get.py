@@ -12,6 +12,10 @@ handlers as the route's do. A HEAD reaches it as a GET (crm_shared.head, around 
 leaves out the body). The FastAPI route keeps its declaration and stays the answer to anything
 else (other methods, a trailing slash): the OpenAPI document does not change.
 
+The same dispatcher also answers from a front door right inside the observability middleware,
+skipping the middlewares between that leave such a GET alone (`_FrontDoor`); a request any of
+them would act on (a HEAD, a NUL in the query...) goes the whole way, to the dispatcher above.
+
 A request goes to FastAPI when an earlier route could take its path: the routes before the
 fast one are looked at once, at installation (which therefore comes after every router is
 included), and a path one of them fits is left to FastAPI's own routing.
