@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from starlette.responses import Response
 
-from crm_shared.conditional import none_match_fails, not_modified, opaque_tags
+from crm_shared.conditional import none_match_fails, not_modified, opaque_tags, versioned_json
 from crm_shared.problems import BadRequest
 
 
@@ -54,3 +55,17 @@ def test_not_modified_carries_the_etag_and_no_body() -> None:
     assert response.headers["etag"] == '"7"'
     assert "content-length" not in response.headers
     assert "content-type" not in response.headers
+
+
+@pytest.mark.parametrize("body", [b'{"id":"a"}', '{"id":"é"}'])
+def test_a_versioned_answer_has_the_headers_and_body_a_plain_response_would(
+    body: bytes | str,
+) -> None:
+    made = versioned_json(3, None, lambda: body)
+    plain = Response(body, media_type="application/json", headers={"ETag": '"3"'})
+    assert (made.status_code, made.body, made.raw_headers) == (
+        plain.status_code,
+        plain.body,
+        plain.raw_headers,
+    )
+    assert made.headers["content-type"] == "application/json"

@@ -11,6 +11,8 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import REGISTRY
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm_shared.conditional import if_none_match, versioned_json
 from crm_shared.fast_get import FastGet, Representation, install_fast_gets
@@ -32,6 +34,8 @@ async def _thing(store: DocumentStore, tenant: str, path_params: dict[str, Any])
     assert isinstance(store, MemoryStore)
     if path_params["thing_id"] == "missing":
         raise NotFound("no such thing")
+    if path_params["thing_id"] == "broken":
+        raise RuntimeError("a bug")
     body = {"id": path_params["thing_id"], "tenant": tenant}
     return 3, lambda: orjson.dumps(body)
 
@@ -49,6 +53,10 @@ async def _app(*, fast: bool, served_by_route: list[str]) -> FastAPI:
     @app.get("/things/special")
     async def special() -> dict[str, str]:
         return {"special": "yes"}
+
+    @app.post("/things/purge")
+    async def purge() -> dict[str, str]:  # a literal path the template fits, without GET
+        return {"purged": "yes"}
 
     @app.get("/things/{thing_id}")
     async def thing(thing_id: str, principal: EditorAuth, request: Request) -> Response:
@@ -72,8 +80,13 @@ async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient,
         await _app(fast=False, served_by_route=[]),
     )
     async with (
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=fast), base_url="http://t") as one,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=plain), base_url="http://t") as two,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=fast, raise_app_exceptions=False), base_url="http://t"
+        ) as one,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=plain, raise_app_exceptions=False),
+            base_url="http://t",
+        ) as two,
     ):
         yield one, two, served
 
@@ -90,6 +103,9 @@ async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient,
         ("GET", "/things/missing", VIEWER, 403),
         ("GET", "/things/special", {}, 200),
         ("GET", "/things/a/", EDITOR, 307),
+        ("GET", "/things/purge", EDITOR, 405),  # the literal path's methods, not the template's
+        ("GET", "/things/a?name=%00", EDITOR, 422),  # the edge guard's
+        ("GET", "/things/broken", EDITOR, 500),
         ("HEAD", "/things/a", EDITOR, 200),
         ("HEAD", "/things/a", {**EDITOR, "If-None-Match": '"3"'}, 304),
         ("HEAD", "/things/a", VIEWER, 403),
@@ -108,10 +124,13 @@ async def test_the_fast_get_answers_as_the_route_does(
     fast = await fast_client.request(method, path, headers=headers)
     plain = await plain_client.request(method, path, headers=headers)
     assert fast.status_code == plain.status_code == status
-    assert fast.content == plain.content
+    if status != 500:  # a 500 names its own request
+        assert fast.content == plain.content
     kept = ("content-type", "content-length", "etag", "allow", "www-authenticate", "location")
     assert {h: fast.headers.get(h) for h in kept} == {h: plain.headers.get(h) for h in kept}
     assert fast.headers["x-request-id"]
+    if status == 500:  # the error handler names the request it logged
+        assert fast.json()["detail"] == plain.json()["detail"]
     assert served_by_route == []  # every GET (and HEAD) of the template went to the fast endpoint
     if method == "HEAD":
         assert fast.content == b""
@@ -142,3 +161,56 @@ def test_installing_for_an_endpoint_no_get_route_has_is_refused() -> None:
 
     with pytest.raises(ValueError, match="no GET route"):
         install_fast_gets(app, FastGet(nowhere, "viewer", nowhere))
+
+
+class _Counting:
+    """A middleware that counts the requests it sees; with `leaves_alone`, it passes GETs on."""
+
+    seen: list[str]
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen.append(f"{scope['method']} {scope['path']}")
+        await self.app(scope, receive, send)
+
+
+class _LeavesGetsAlone(_Counting):
+    seen: list[str] = []
+
+    @staticmethod
+    def leaves_alone(scope: Scope) -> bool:
+        return bool(scope["method"] == "GET")
+
+
+class _ActsOnEverything(_Counting):
+    seen: list[str] = []
+
+
+async def test_a_fast_get_skips_the_middlewares_that_leave_it_alone_and_no_other() -> None:
+    app = await _app(fast=False, served_by_route=[])
+    # Outermost first: _ActsOnEverything, then _LeavesGetsAlone (then the problem handlers').
+    app.user_middleware.insert(1, Middleware(_LeavesGetsAlone))
+    app.user_middleware.insert(1, Middleware(_ActsOnEverything))
+    install_fast_gets(app, FastGet(_route_endpoint(app), "editor", _thing))
+    _LeavesGetsAlone.seen.clear()
+    _ActsOnEverything.seen.clear()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.get("/things/a", headers=EDITOR)).status_code == 200
+        assert (await c.head("/things/a", headers=EDITOR)).status_code == 200
+    assert _ActsOnEverything.seen == ["GET /things/a", "HEAD /things/a"]
+    assert _LeavesGetsAlone.seen == ["HEAD /things/a"]  # the HEAD goes the whole way
+
+
+def _route_endpoint(app: FastAPI) -> Any:
+    return next(r.endpoint for r in app.routes if getattr(r, "path", "") == "/things/{thing_id}")
+
+
+async def test_fast_gets_are_installed_before_the_app_starts() -> None:
+    app = await _app(fast=False, served_by_route=[])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        await c.get("/things/special")
+    with pytest.raises(RuntimeError, match="before the app has started"):
+        install_fast_gets(app, FastGet(_route_endpoint(app), "editor", _thing))

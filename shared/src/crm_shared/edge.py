@@ -93,6 +93,13 @@ class EdgeGuard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
+    @staticmethod
+    def leaves_alone(scope: Scope) -> bool:
+        """Whether this request passes through untouched (crm_shared.fast_get skips it then)."""
+        if scope["type"] != "http":
+            return True
+        return not query_errors(scope.get("query_string", b"")) and not _is_json(scope)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)

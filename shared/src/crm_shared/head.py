@@ -49,8 +49,13 @@ class HeadAsGet:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
+    @staticmethod
+    def leaves_alone(scope: Scope) -> bool:
+        """Whether this request passes through untouched (crm_shared.fast_get skips it then)."""
+        return scope["type"] != "http" or bool(scope["method"] != "HEAD")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
+        if self.leaves_alone(scope):
             await self.app(scope, receive, send)
             return
         as_get = {**scope, "method": "GET"}

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import Scope
 
 from crm_shared.auth import ApiKeyAuthenticator, Principal, Role
 from crm_shared.edge import EdgeGuard
@@ -188,7 +189,7 @@ async def admitted_principal(request: Request) -> Principal:
     if known is not None:
         return known
     authenticator: ApiKeyAuthenticator = request.app.state.authenticator
-    header = request.headers.get("authorization")
+    header = _authorization(request.scope)
     # An API key is answered on the loop: a thread hop per request cost more than the check.
     principal = authenticator.authenticate_key(header)
     if principal is None:
@@ -201,6 +202,18 @@ async def admitted_principal(request: Request) -> Principal:
         await limiter.check(principal)
     request.scope[_PRINCIPAL_SCOPE_KEY] = principal
     return principal
+
+
+def _authorization(scope: Scope) -> str | None:
+    """The request's first Authorization field line, as `request.headers.get` gives it.
+
+    Read off the scope (ASGI gives names lowercased): building the request's Headers for it
+    cost more than the key's check.
+    """
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
 
 
 async def _principal(request: Request, _credentials: Credentials) -> Principal:

@@ -54,16 +54,17 @@ class LiteralPathMethods:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
+    @staticmethod
+    def leaves_alone(scope: Scope) -> bool:
+        """Whether this request passes through untouched (crm_shared.fast_get skips it then)."""
+        return _allowed_if_refused(scope) is None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        owner = scope.get("app")
-        if scope["type"] != "http" or owner is None or not hasattr(owner, "openapi"):
+        allowed = _allowed_if_refused(scope)
+        if allowed is None:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        allowed = documented_methods(owner.openapi(), path)
-        if allowed is None or _answers(scope["method"], allowed):
-            await self.app(scope, receive, send)
-            return
         content = orjson.dumps(method_not_allowed(path))
         await send(
             {
@@ -77,3 +78,14 @@ class LiteralPathMethods:
             }
         )
         await send({"type": "http.response.body", "body": content})
+
+
+def _allowed_if_refused(scope: Scope) -> list[str] | None:
+    """The methods of the request's documented literal path when it lacks the request's method."""
+    owner = scope.get("app")
+    if scope["type"] != "http" or owner is None or not hasattr(owner, "openapi"):
+        return None
+    allowed = documented_methods(owner.openapi(), scope["path"])
+    if allowed is None or _answers(scope["method"], allowed):
+        return None
+    return allowed

@@ -67,6 +67,31 @@ async def test_a_write_counts_by_route_template_and_its_store_calls_are_timed(
     assert after[timed] - before.get(timed, 0.0) == 2
 
 
+async def test_a_read_by_id_counts_by_route_template_and_times_its_read_block_and_get(
+    client: httpx.AsyncClient, harness: Harness
+) -> None:
+    created = await harness.create(name="Ada Lovelace")
+    before = await _samples(client)
+    got = await client.get(f"/v1/contacts/{created['id']}", headers=auth())
+    missing = await client.get("/v1/contacts/01a230ba-798f-7165-8cd8-089a76caf01d", headers=auth())
+    assert (got.status_code, missing.status_code) == (200, 404)
+    after = await _samples(client)
+    route = ("route", "/v1/contacts/{contact_id}")
+    for status in ("200", "404"):
+        counted = (
+            "crm_http_requests_total",
+            frozenset({("method", "GET"), route, ("status", status)}),
+        )
+        assert after[counted] - before.get(counted, 0.0) == 1
+    for operation in ("reader", "get"):
+        timed = (
+            "crm_store_operation_duration_seconds_count",
+            frozenset({("operation", operation)}),
+        )
+        assert after[timed] - before.get(timed, 0.0) == 2
+    assert not any(created["id"] in str(key) for key in after), "no id in a label"
+
+
 async def test_the_trace_context_of_a_request_reaches_its_events_and_its_log_lines(
     client: httpx.AsyncClient, harness: Harness
 ) -> None:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from crm_shared.observability.context import WorkContext, set_tenant, working_on
+from crm_shared.observability.context import WorkContext, current_work, set_tenant, working_on
 from crm_shared.observability.logs import configure_logging
 from crm_shared.observability.tracing import configure_tracing, tracer
 from tests.shared.observability.log_capture import json_logs
@@ -101,3 +101,14 @@ def test_a_line_inside_a_job_names_the_job_and_its_tenant() -> None:
         log.info("batch published")
     (line,) = lines.parsed()
     assert (line["job_id"], line["tenant"]) == ("job-9", "acme")
+
+
+def test_a_work_context_is_current_only_inside_its_block_even_when_it_raises() -> None:
+    outer, inner = WorkContext(request_id="outer"), WorkContext(request_id="inner")
+    with working_on(outer) as entered:
+        assert entered is outer and current_work() is outer
+        with pytest.raises(KeyError), working_on(inner):
+            assert current_work() is inner
+            raise KeyError("x")
+        assert current_work() is outer
+    assert current_work() is None

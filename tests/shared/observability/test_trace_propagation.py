@@ -98,3 +98,13 @@ def test_with_an_exporter_a_span_is_recorded_as_a_child_of_its_parent(
     assert recorded.name == "process x"
     assert format(recorded.context.trace_id, "032x") == TRACE_ID
     assert recorded.parent is not None and recorded.parent.span_id == 0x00F067AA0BA902B7
+
+
+def test_an_ids_only_span_is_current_only_inside_its_block_even_when_it_raises() -> None:
+    before = trace.get_current_span()
+    with span("outer", parent=None, kind=trace.SpanKind.INTERNAL) as outer:
+        assert trace.get_current_span() is outer
+        with pytest.raises(KeyError), span("inner", parent=None, kind=trace.SpanKind.INTERNAL):
+            raise KeyError("x")
+        assert trace.get_current_span() is outer
+    assert trace.get_current_span() is before

@@ -8,8 +8,7 @@ set in a thread-pool dependency is still seen by the middleware's access line.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 
@@ -31,14 +30,28 @@ def current_work() -> WorkContext | None:
     return _current.get()
 
 
-@contextlib.contextmanager
-def working_on(work: WorkContext) -> Iterator[WorkContext]:
+def working_on(work: WorkContext) -> contextlib.AbstractContextManager[WorkContext]:
     """Make `work` the current unit of work for the code inside the block."""
-    token = _current.set(work)
-    try:
-        yield work
-    finally:
-        _current.reset(token)
+    return _Working(work)
+
+
+class _Working:
+    """`working_on`'s block: a class, as every request and handled event opens one (a generator
+    context manager cost several times the context variable's set and reset)."""
+
+    __slots__ = ("_token", "_work")
+
+    def __init__(self, work: WorkContext) -> None:
+        self._work = work
+        self._token: Token[WorkContext | None] | None = None
+
+    def __enter__(self) -> WorkContext:
+        self._token = _current.set(self._work)
+        return self._work
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._token is not None
+        _current.reset(self._token)
 
 
 def set_tenant(tenant: str) -> None:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_shared.observability.context import WorkContext, working_on
+from crm_shared.observability.logs import sole_json_handler
 from crm_shared.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from crm_shared.observability.tracing import context_from, span
 
@@ -30,7 +31,7 @@ _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 class _Series:
     """What one (method, route, status) records: its metric children, span name, access line."""
 
-    __slots__ = ("_record", "count", "latency", "level", "line", "name", "route")
+    __slots__ = ("_record", "count", "latency", "level", "level_name", "line", "name", "route")
 
     def __init__(self, method: str, route: str, status: int) -> None:
         # Looked up once: `labels()` takes a lock and builds its key on every call.
@@ -40,6 +41,7 @@ class _Series:
         self.route = route
         self.line = f"{method} {route} {status}"  # the access line's message, made once
         self.level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
+        self.level_name = logging.getLevelName(self.level)
         self._record: dict[str, Any] | None = None
 
     def access_record(self, duration_ms: float) -> logging.LogRecord:
@@ -162,9 +164,21 @@ def _bare_record() -> logging.LogRecord:
 
 
 def _access_line(series: _Series, elapsed: float) -> None:
+    duration_ms = round(elapsed * 1000, 2)
+    direct = sole_json_handler(log, series.level)
+    if direct is not None:
+        # Logging set up as a service sets it (one JSON handler, no filter): the line its record
+        # would give, made without one. The record, its handling and its formatting were 60%
+        # of the line's cost.
+        handler, formatter = direct
+        extra = {"duration_ms": duration_ms}
+        handler.write_line(
+            formatter.line(time.time(), series.level_name, log.name, series.line, extra)
+        )
+        return
     # Made by hand rather than with log.log(): that also walks the stack for the caller's file
     # and line (findCaller), a fifth of the line's cost, which an access line never names.
-    log.handle(series.access_record(round(elapsed * 1000, 2)))
+    log.handle(series.access_record(duration_ms))
 
 
 async def metrics_endpoint() -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, cast
 
 from crm_shared.observability import stages
@@ -44,24 +44,62 @@ def _histogram(operation: str) -> Any:
 class _TimedSession:
     """A session whose port calls observe `crm_store_operation_duration_seconds{operation}`."""
 
+    __slots__ = ("_inner",)
+
     def __init__(self, inner: Session) -> None:
         self._inner = inner
 
     def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._inner, name)
-        if name not in _SESSION_CALLS:
-            return attribute
-        histogram = _histogram(name)
+        return getattr(self._inner, name)  # what is not a timed port call (below) passes through
 
-        async def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return await attribute(*args, **kwargs)
-            finally:
-                histogram.observe(time.perf_counter() - started)
 
-        setattr(self, name, timed)  # made once per session and method
-        return timed
+def _timed_call(name: str) -> Callable[..., Awaitable[Any]]:
+    """The session method `name`, timed: made once for the class, not per session and call."""
+    histogram = _histogram(name)
+
+    async def timed(self: _TimedSession, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await getattr(self._inner, name)(*args, **kwargs)
+        finally:
+            histogram.observe(time.perf_counter() - started)
+
+    timed.__name__ = name
+    return timed
+
+
+for _name in _SESSION_CALLS:
+    setattr(_TimedSession, _name, _timed_call(_name))
+
+
+class _TimedBlock:
+    """A wrapped store's read block (or transaction) whose whole span counts as `operation`.
+
+    A class rather than an @asynccontextmanager: a GET by id opens one per request, and the
+    generator's machinery cost more than the timing.
+    """
+
+    __slots__ = ("_histogram", "_inner", "_started")
+
+    def __init__(self, inner: AbstractAsyncContextManager[Session], operation: str) -> None:
+        self._inner = inner
+        self._histogram = _histogram(operation)
+        self._started = 0.0
+
+    async def __aenter__(self) -> Session:
+        self._started = time.perf_counter()
+        try:
+            session = await self._inner.__aenter__()
+        except BaseException:
+            self._histogram.observe(time.perf_counter() - self._started)
+            raise
+        return cast(Session, _TimedSession(session))
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        try:
+            return await self._inner.__aexit__(*exc_info)
+        finally:
+            self._histogram.observe(time.perf_counter() - self._started)
 
 
 class TimedStore(DelegatingStore):
@@ -96,15 +134,9 @@ class TimedStore(DelegatingStore):
         finally:
             _histogram("transaction").observe(time.perf_counter() - started)
 
-    @asynccontextmanager
-    async def reader(self) -> AsyncIterator[Session]:
+    def reader(self) -> AbstractAsyncContextManager[Session]:
         """A read snapshot of the wrapped store; its whole span counts as `reader`."""
-        started = time.perf_counter()
-        try:
-            async with self.inner.reader() as session:
-                yield cast(Session, _TimedSession(session))
-        finally:
-            _histogram("reader").observe(time.perf_counter() - started)
+        return _TimedBlock(self.inner.reader(), "reader")
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         """Read pending outbox entries from the wrapped store."""

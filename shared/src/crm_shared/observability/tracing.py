@@ -13,7 +13,8 @@ import logging
 import os
 import random
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
+from contextvars import Token
 
 import httpx
 from opentelemetry import context as otel_context
@@ -148,14 +149,13 @@ TRACE_HOOKS: dict[str, list[Callable[[httpx.Request], Awaitable[None]]]] = {
 }
 
 
-@contextlib.contextmanager
 def span(
     name: str,
     *,
     parent: Context | None,
     kind: trace.SpanKind,
     attributes: dict[str, str] | None = None,
-) -> Iterator[trace.Span]:
+) -> contextlib.AbstractContextManager[trace.Span]:
     """A span around a unit of work, child of `parent` (or of the current span when None).
 
     While spans are not exported, it only carries ids (a new span id in the parent's trace, or a
@@ -163,22 +163,38 @@ def span(
     matters when every row of an import becomes events that three consumers handle.
     """
     if _exporting:
-        with tracer().start_as_current_span(
+        return tracer().start_as_current_span(
             name, context=parent, kind=kind, attributes=attributes
-        ) as recorded:
-            yield recorded
-        return
-    above = trace.get_current_span(parent).get_span_context()
-    ids = SpanContext(
-        above.trace_id if above.is_valid else random.getrandbits(128) or 1,
-        random.getrandbits(64) or 1,
-        is_remote=False,
-        trace_flags=above.trace_flags if above.is_valid else TraceFlags(0),
-        trace_state=above.trace_state if above.is_valid else None,
-    )
-    ids_only = NonRecordingSpan(ids)
-    token = otel_context.attach(trace.set_span_in_context(ids_only, parent))
-    try:
-        yield ids_only
-    finally:
-        otel_context.detach(token)
+        )
+    return _IdsOnly(parent)
+
+
+class _IdsOnly:
+    """A span that only carries ids, current inside the block.
+
+    A class rather than a generator context manager: every request and every handled event
+    opens one, and the generator's machinery cost more than the ids.
+    """
+
+    __slots__ = ("_parent", "_token")
+
+    def __init__(self, parent: Context | None) -> None:
+        self._parent = parent
+        self._token: Token[Context] | None = None
+
+    def __enter__(self) -> trace.Span:
+        above = trace.get_current_span(self._parent).get_span_context()
+        ids = SpanContext(
+            above.trace_id if above.is_valid else random.getrandbits(128) or 1,
+            random.getrandbits(64) or 1,
+            is_remote=False,
+            trace_flags=above.trace_flags if above.is_valid else TraceFlags(0),
+            trace_state=above.trace_state if above.is_valid else None,
+        )
+        ids_only = NonRecordingSpan(ids)
+        self._token = otel_context.attach(trace.set_span_in_context(ids_only, self._parent))
+        return ids_only
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._token is not None
+        otel_context.detach(self._token)

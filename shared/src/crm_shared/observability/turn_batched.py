@@ -34,6 +34,17 @@ class TurnBatchedStreamHandler(logging.StreamHandler[TextIO]):
         except Exception:
             self.handleError(record)
             return
+        self._keep(line, record)
+
+    def write_line(self, line: str) -> None:
+        """Write a line already formatted (no terminator) as `emit` writes a record's."""
+        self.acquire()
+        try:
+            self._keep(line + self.terminator, None)
+        finally:
+            self.release()
+
+    def _keep(self, line: str, record: logging.LogRecord | None) -> None:
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -49,7 +60,8 @@ class TurnBatchedStreamHandler(logging.StreamHandler[TextIO]):
         try:
             self._write_kept()
         except Exception:
-            self.handleError(record)  # as StreamHandler does for a line it cannot write
+            # As StreamHandler does for a line it cannot write.
+            self.handleError(record or logging.makeLogRecord({"msg": "log line lost"}))
 
     def flush(self) -> None:
         """Write the kept lines, then flush the stream (raising as StreamHandler.flush does)."""
