@@ -51,6 +51,7 @@ from crm_shared.storage import CollectionSpec
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_keys import stored_path
 from crm_shared.storage.sqlite_multi import entry_hash
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 from crm_shared.storage.sqlite_text import match_expression
 from crm_shared.storage.sqlite_vacuum import compact_file
 from crm_shared.text import search_fold
@@ -239,7 +240,7 @@ CEILING_TAG_PLAN = (
     f"WHERE d.e_key = {_KEY.format(path='tags_norm')} AND d.e_value = ? "
     "AND EXISTS (SELECT 1 FROM mv_contacts AS p WHERE "
     f"p.e_key = {_KEY.format(path='custom_fields.plan')} AND p.e_value = ? AND p.e_ref = d.e_ref) "
-    "AND c.tenant = ? AND json_extract(c.doc, '{plan}') = ? "
+    "AND c.tenant = " + TENANT_CODE_OF + " AND json_extract(c.doc, '{plan}') = ? "
     f"AND {LIVE} ORDER BY d.e_ref LIMIT 51"
 )
 

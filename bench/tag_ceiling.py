@@ -20,6 +20,7 @@ import orjson
 
 from crm_contacts.domain.text import fold
 from crm_shared.storage.sqlite_keys import stored_keys
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 
 
 def rewrite_tags(
@@ -40,7 +41,8 @@ def rewrite_tags(
     last = ""
     while True:
         rows = db.execute(
-            "SELECT id, doc FROM c_contacts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?",
+            f"SELECT id, doc FROM c_contacts WHERE tenant = {TENANT_CODE_OF} AND id > ? "
+            "ORDER BY id LIMIT ?",
             (tenant, last, batch),
         ).fetchall()
         if not rows:
@@ -59,7 +61,9 @@ def rewrite_tags(
             added += [(value, contact_id) for value in after - before]
             updates.append((orjson.dumps(doc).decode(), tenant, contact_id))
         db.execute("BEGIN")
-        db.executemany("UPDATE c_contacts SET doc = ? WHERE tenant = ? AND id = ?", updates)
+        db.executemany(
+            f"UPDATE c_contacts SET doc = ? WHERE tenant = {TENANT_CODE_OF} AND id = ?", updates
+        )
         code = _code(db, tenant) if gone or added else None
         db.executemany(
             "DELETE FROM mv_contacts WHERE e_key = ? AND e_value = ? AND e_ref = ?",

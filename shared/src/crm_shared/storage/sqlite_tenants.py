@@ -35,6 +35,9 @@ from crm_shared.storage.sqlite_tx import immediate
 TENANT_TABLE = "_tenant_codes"
 # The code of one tenant (one parameter: its name).
 TENANT_CODE_SQL = f"SELECT code FROM {TENANT_TABLE} WHERE tenant = ?"
+# The code of a tenant named by one parameter, as an SQL value: for SQL written by hand over a
+# store's file (benchmarks, tools) that binds a tenant's name.
+TENANT_CODE_OF = f"({TENANT_CODE_SQL})"
 # Rows moved per transaction by the start-up rewrite: a few MB of WAL at a time.
 TENANT_BATCH = 5000
 # The tenant column of the document tables.
