@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 
 from crm_shared.ids import new_id
@@ -403,3 +404,36 @@ async def test_stores_starting_together_share_the_rewrite(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_rewrite_another_store_finished_after_a_look_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.db"
+    store = await started(path)
+    try:
+        await write(store, ACME, 5)
+        before = await answers(store, ACME)
+    finally:
+        await store.close()
+    looks = 0
+    look = tenants_module.tenant_type
+
+    async def saw_it_before_the_other_finished(conn: aiosqlite.Connection, table: str) -> Any:
+        nonlocal looks
+        looks += 1
+        return "TEXT" if looks == 1 else await look(conn, table)
+
+    # The look outside the write lock says "names"; under it, the table holds codes already.
+    monkeypatch.setattr(tenants_module, "tenant_type", saw_it_before_the_other_finished)
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        assert await tenants_module.tenants_as_codes(conn, "c_people") == (0, frozenset())
+    finally:
+        await conn.close()
+    monkeypatch.setattr(tenants_module, "tenant_type", look)
+    store = await started(path)
+    try:
+        assert await answers(store, ACME) == before
+    finally:
+        await store.close()
