@@ -138,7 +138,8 @@ def where_sql(
     code: int | None,
 ) -> str:
     """The WHERE clause of a tenant's documents matching every condition: the rows hold the
-    tenant's `code` (sqlite_tenants.py), the side table's keys its name."""
+    tenant's `code` (sqlite_tenants.py; None for a tenant without one: no row matches), the
+    side table's keys its name."""
     params.append(code)
     clauses = ["tenant = ?"]
     clauses.extend(condition_sql(cond, params, multi, tenant, keys) for cond in where)
