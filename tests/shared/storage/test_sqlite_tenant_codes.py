@@ -167,6 +167,16 @@ async def test_tenants_sharing_a_file_see_only_their_own_documents_on_every_read
         await store.close()
     assert got["ids"] == [d["id"] for d in acme]
     assert theirs["ids"] == [d["id"] for d in other]
+    store = await started(tmp_path / "store.db")
+    try:
+        async with store.reader() as session:
+            # A few ids named: read by key (sqlite_point_reads.py), the other tenant's left out.
+            named = In("id", (acme[0]["id"], other[0]["id"], acme[5]["id"]))
+            by_ids = await session.find("people", tenant=ACME, where=[named])
+            assert await session.get("people", tenant=ACME, id=other[0]["id"]) is None
+    finally:
+        await store.close()
+    assert by_ids == [acme[0], acme[5]]
     assert got["get"] == acme
     for i, where in enumerate(QUERIES):
         assert got[f"find{i}"], where if where else "every document"
