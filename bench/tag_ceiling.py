@@ -20,7 +20,7 @@ import orjson
 
 from crm_contacts.domain.text import fold
 from crm_shared.storage.sqlite_keys import stored_keys
-from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
+from crm_shared.storage.sqlite_tenants import stored_tenant
 
 
 def rewrite_tags(
@@ -36,14 +36,15 @@ def rewrite_tags(
         db.execute(f"DROP TRIGGER {trigger}")
     keys = stored_keys(db, "contacts")
     tags, norm, version = (keys.stored_key(name) for name in ("tags", "tags_norm", "version"))
+    # The rows hold the tenant's code (sqlite_tenants.py): looked up once, as the store does.
+    tenant_code = stored_tenant(db, tenant)
     started = time.perf_counter()
     written = 0
     last = ""
     while True:
         rows = db.execute(
-            f"SELECT id, doc FROM c_contacts WHERE tenant = {TENANT_CODE_OF} AND id > ? "
-            "ORDER BY id LIMIT ?",
-            (tenant, last, batch),
+            "SELECT id, doc FROM c_contacts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?",
+            (tenant_code, last, batch),
         ).fetchall()
         if not rows:
             break
@@ -59,11 +60,9 @@ def rewrite_tags(
             after = {fold(t) for t in doc[tags]}
             gone += [(value, contact_id) for value in before - after]
             added += [(value, contact_id) for value in after - before]
-            updates.append((orjson.dumps(doc).decode(), tenant, contact_id))
+            updates.append((orjson.dumps(doc).decode(), tenant_code, contact_id))
         db.execute("BEGIN")
-        db.executemany(
-            f"UPDATE c_contacts SET doc = ? WHERE tenant = {TENANT_CODE_OF} AND id = ?", updates
-        )
+        db.executemany("UPDATE c_contacts SET doc = ? WHERE tenant = ? AND id = ?", updates)
         code = _code(db, tenant) if gone or added else None
         db.executemany(
             "DELETE FROM mv_contacts WHERE e_key = ? AND e_value = ? AND e_ref = ?",
