@@ -42,7 +42,8 @@ TENANT_CODE_OF = f"({TENANT_CODE_SQL})"
 TENANT_BATCH = 5000
 # The tenant column of the document tables.
 TENANT_COLUMN = "tenant INTEGER NOT NULL"
-# Collections without a text or multi-value index (sqlite_text.py for the others).
+# The document tables: WITHOUT ROWID for a collection without a text or multi-value index,
+# else keyed by a stable integer `n` (sqlite_text.py).
 PLAIN_TABLE = (
     f"({TENANT_COLUMN}, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) "
     "WITHOUT ROWID"
