@@ -44,6 +44,7 @@ from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_multi import entry_hash
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 
 TENANT = "bench"
 BATCH = 20_000
@@ -103,7 +104,9 @@ async def load(path: Path, profiles: list[dict[str, Any]]) -> tuple[list[str], f
 
 CEILING = (
     # Match keys name contacts by row key: read by key, not by walking the (tenant, id) index.
-    "SELECT c.doc FROM c_contacts AS c NOT INDEXED WHERE c.tenant = ? AND c.n IN "
+    "SELECT c.doc FROM c_contacts AS c NOT INDEXED WHERE c.tenant = "
+    + TENANT_CODE_OF
+    + " AND c.n IN "
     "(SELECT e_ref FROM mv_contacts WHERE e_key = "
     "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = ?) "
     "AND e_value IN ({marks})) LIMIT 200"

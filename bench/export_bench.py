@@ -60,6 +60,7 @@ from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_ids import ID_TEXT_SQL
 from crm_shared.storage.sqlite_keys import KeyMap, stored_keys
 from crm_shared.storage.sqlite_stamps import read_stamp
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 
 FIELDS = [
     "id",
@@ -80,7 +81,7 @@ STORE_FILE = "contacts.sqlite3"  # the contacts service's file in its data folde
 SERVICE_SPECS = (*CONTACTS_SPECS, *CAMPAIGN_SPECS, *BULK_SPECS, *FORM_SPECS, *JOB_SPECS)
 # Declared fields are stored under short codes: the paths and names come from the store's own.
 _LIVE_IN_ID_ORDER = (
-    f"SELECT {ID_TEXT_SQL}, doc FROM c_contacts WHERE tenant = ? "
+    f"SELECT {ID_TEXT_SQL}, doc FROM c_contacts WHERE tenant = {TENANT_CODE_OF} "
     "AND doc ->> '{deleted}' IS NULL "
     "AND doc ->> '{erased}' IS NULL ORDER BY id"
 )
@@ -96,7 +97,9 @@ def _live_in_id_order(db: sqlite3.Connection) -> tuple[str, KeyMap]:
 def stored_count(path: Path) -> int:
     """How many contacts of the benchmark's tenant the store holds."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        row = db.execute("SELECT count(*) FROM c_contacts WHERE tenant = ?", (TENANT,)).fetchone()
+        row = db.execute(
+            f"SELECT count(*) FROM c_contacts WHERE tenant = {TENANT_CODE_OF}", (TENANT,)
+        ).fetchone()
     return int(row[0])
 
 

@@ -28,11 +28,16 @@ from crm_contacts.adapters.repository import COLLECTION_SPECS, CONTACTS
 from crm_shared.export_fields import contact_path
 from crm_shared.storage.json_pages import find_json
 from crm_shared.storage.sqlite import SqliteStore
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 
 ROUNDS = 3
 CHUNK = 5000  # the stream's page after its first (contact_stream.CHUNK)
-CEILING_FIRST = "SELECT id, doc FROM c_contacts WHERE tenant = ? ORDER BY id LIMIT ?"
-CEILING = "SELECT id, doc FROM c_contacts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?"
+CEILING_FIRST = (
+    f"SELECT id, doc FROM c_contacts WHERE tenant = {TENANT_CODE_OF} ORDER BY id LIMIT ?"
+)
+CEILING = (
+    f"SELECT id, doc FROM c_contacts WHERE tenant = {TENANT_CODE_OF} AND id > ? ORDER BY id LIMIT ?"
+)
 
 
 def _file(store: Path) -> Path:

@@ -40,6 +40,7 @@ from crm_shared.ids import new_id
 from crm_shared.messaging.kafka import ensure_topics
 from crm_shared.observability.stages import STAGE_LOG_VARIABLE
 from crm_shared.storage.sqlite_ids import read_id
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 from crm_shared.topics import ACTIVITIES, ALL_TOPICS, CONTACT_EVENTS, Topic
 
 TENANT = "demo"
@@ -158,7 +159,9 @@ def _items_created_at(db_path: Path, run: str) -> dict[int, float]:
     prefix = f"bench {run} "
     with sqlite3.connect(db_path) as db:
         rows = db.execute(
-            "SELECT id, json_extract(doc, '$.summary') FROM c_items WHERE tenant = ?", (TENANT,)
+            "SELECT id, json_extract(doc, '$.summary') FROM c_items WHERE tenant = "
+            + TENANT_CODE_OF,
+            (TENANT,),
         ).fetchall()
     return {
         int(summary.removeprefix(prefix)): (uuid.UUID(read_id(item_id)).int >> 80) / 1000

@@ -40,13 +40,15 @@ from crm_shared.filters import ContactFilter
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.storage.sqlite_keys import stored_keys
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 
 ROUNDS = 5
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The ceiling: the first page of live contacts in creation order, off the created_at index.
 CEILING = (
-    "SELECT id, doc FROM c_contacts INDEXED BY contacts_ix_created_at WHERE tenant = ? "
-    "AND doc ->> '{deleted}' IS NULL AND doc ->> '{erased}' IS NULL "
+    "SELECT id, doc FROM c_contacts INDEXED BY contacts_ix_created_at WHERE tenant = "
+    + TENANT_CODE_OF
+    + " AND doc ->> '{deleted}' IS NULL AND doc ->> '{erased}' IS NULL "
     "ORDER BY json_extract(doc, '{created}'), id LIMIT 50"
 )
 
@@ -61,10 +63,12 @@ def _sample(path: Path, count: int) -> tuple[list[str], str]:
     """Ids of `count` random contacts, and a moment that leaves about a tenth of them after."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT id FROM c_contacts WHERE tenant = ?", (TENANT,)).fetchall()
+        rows = db.execute(
+            f"SELECT id FROM c_contacts WHERE tenant = {TENANT_CODE_OF}", (TENANT,)
+        ).fetchall()
         created = stored_keys(db, CONTACTS).path("created_at")
         moments = db.execute(
-            f"SELECT doc ->> '{created}' FROM c_contacts WHERE tenant = ? "
+            f"SELECT doc ->> '{created}' FROM c_contacts WHERE tenant = {TENANT_CODE_OF} "
             f"ORDER BY doc ->> '{created}'",
             (TENANT,),
         ).fetchall()

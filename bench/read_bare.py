@@ -20,13 +20,15 @@ from starlette.routing import Route
 
 from crm_shared.http_server import http_protocol
 from crm_shared.storage.sqlite_ids import stored_id
+from crm_shared.storage.sqlite_tenants import stored_tenant
 from crm_shared.storage.sqlite_text import match_expression
 from crm_shared.text import search_fold
 
 _DB = sqlite3.connect(
     f"file:{os.environ.get('READ_BENCH_DB', ':memory:')}?mode=ro", uri=True, check_same_thread=False
 )
-_TENANT = os.environ.get("READ_BENCH_TENANT", "bench")
+# The rows hold the tenant's code (sqlite_tenants.py): looked up once, as the store does.
+_TENANT = stored_tenant(_DB, os.environ.get("READ_BENCH_TENANT", "bench"))
 _ONE = _DB.execute("SELECT doc FROM c_contacts LIMIT 1").fetchone()
 _FIXED = _ONE[0].encode() if _ONE else b"{}"
 

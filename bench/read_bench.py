@@ -36,6 +36,7 @@ from crm_contacts.domain.derived_fields import DERIVED_FIELDS_VERSION
 from crm_shared.devstack import EmbeddedBroker, Platform, free_port
 from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.storage.sqlite_keys import stored_path
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 
 KEY = "bench-viewer-key"
 # uvicorn's (HTTP parser, event loop) by --stack: the services' default, and the pure-Python one.
@@ -188,7 +189,8 @@ def _kept_emails(path: Path, count: int) -> list[str]:
     try:
         email = stored_path(db, "contacts", "email")  # declared fields have short codes
         rows = db.execute(
-            f"SELECT doc ->> '{email}' FROM c_contacts WHERE tenant = ? ORDER BY n", [TENANT]
+            f"SELECT doc ->> '{email}' FROM c_contacts WHERE tenant = {TENANT_CODE_OF} ORDER BY n",
+            [TENANT],
         ).fetchall()
     finally:
         db.close()
@@ -206,7 +208,8 @@ def _backfill_pending(path: Path) -> bool:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         row = db.execute(
-            "SELECT doc FROM c_derived_backfills WHERE tenant = '' AND id = ?", [TENANT]
+            f"SELECT doc FROM c_derived_backfills WHERE tenant = {TENANT_CODE_OF} AND id = ?",
+            ["", TENANT],
         ).fetchone()
     except sqlite3.OperationalError:  # no such table: never recorded
         return True

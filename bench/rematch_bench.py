@@ -52,6 +52,7 @@ from crm_shared.storage.sqlite_derived import DerivedFunction, derived_sql
 from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_keys import stored_keys
 from crm_shared.storage.sqlite_multi import entry_hash
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 
 IMPORT_BATCH = 1_000
 JOB = "bench-import"
@@ -62,7 +63,7 @@ JOB = "bench-import"
 _HOLDERS_OF = (
     "FROM c_contacts AS c NOT INDEXED "
     # Match keys name contacts by row key, as the service reads them (see duplicates_bench).
-    "WHERE c.tenant = ? AND c.n IN (SELECT e_ref FROM mv_contacts WHERE e_key = "
+    f"WHERE c.tenant = {TENANT_CODE_OF} AND c.n IN (SELECT e_ref FROM mv_contacts WHERE e_key = "
     "(SELECT code FROM mvk_contacts WHERE tenant = ? AND path = ?) AND e_value IN ({marks}))"
 )
 BLOCKS_SQL = (

@@ -51,11 +51,15 @@ from crm_shared.storage import CollectionSpec
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_keys import stored_path
 from crm_shared.storage.sqlite_multi import entry_hash
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 from crm_shared.storage.sqlite_text import match_expression
 from crm_shared.storage.sqlite_vacuum import compact_file
 from crm_shared.text import search_fold
 
-TENANT = "bench"
+# The tenant the contacts are loaded into; `--tenant` names another (a deployment's are UUIDs),
+# kept in the environment for the writer process the benchmark spawns (search_writes.py).
+TENANT_VARIABLE = "SEARCH_BENCH_TENANT"
+TENANT = os.environ.get(TENANT_VARIABLE, "bench")
 SECRET = b"bench-cursor-secret"
 BATCH = 20_000
 SAMPLES_PER_CHUNK = 4
@@ -239,7 +243,7 @@ CEILING_TAG_PLAN = (
     f"WHERE d.e_key = {_KEY.format(path='tags_norm')} AND d.e_value = ? "
     "AND EXISTS (SELECT 1 FROM mv_contacts AS p WHERE "
     f"p.e_key = {_KEY.format(path='custom_fields.plan')} AND p.e_value = ? AND p.e_ref = d.e_ref) "
-    "AND c.tenant = ? AND json_extract(c.doc, '{plan}') = ? "
+    "AND c.tenant = " + TENANT_CODE_OF + " AND json_extract(c.doc, '{plan}') = ? "
     f"AND {LIVE} ORDER BY d.e_ref LIMIT 51"
 )
 
@@ -439,11 +443,14 @@ def measure(path: Path, emails: list[str], repeats: int, *, loaded: int) -> None
 
 def main(argv: list[str] | None = None) -> int:
     """Load N contacts, then time the email look-up and the tag + custom-field filter."""
+    global TENANT
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the store file afterwards")
+    parser.add_argument("--tenant", default=TENANT, help="the contacts' tenant (default: bench)")
     args = parser.parse_args(argv)
+    TENANT = os.environ[TENANT_VARIABLE] = args.tenant
     workdir = Path(tempfile.mkdtemp(prefix="crm-search-bench-"))
     path = workdir / "contacts.sqlite3"
     print(f"loading {args.contacts:,} contacts into {path} ...", flush=True)

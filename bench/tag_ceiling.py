@@ -20,6 +20,7 @@ import orjson
 
 from crm_contacts.domain.text import fold
 from crm_shared.storage.sqlite_keys import stored_keys
+from crm_shared.storage.sqlite_tenants import stored_tenant
 
 
 def rewrite_tags(
@@ -35,13 +36,15 @@ def rewrite_tags(
         db.execute(f"DROP TRIGGER {trigger}")
     keys = stored_keys(db, "contacts")
     tags, norm, version = (keys.stored_key(name) for name in ("tags", "tags_norm", "version"))
+    # The rows hold the tenant's code (sqlite_tenants.py): looked up once, as the store does.
+    tenant_code = stored_tenant(db, tenant)
     started = time.perf_counter()
     written = 0
     last = ""
     while True:
         rows = db.execute(
             "SELECT id, doc FROM c_contacts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?",
-            (tenant, last, batch),
+            (tenant_code, last, batch),
         ).fetchall()
         if not rows:
             break
@@ -57,7 +60,7 @@ def rewrite_tags(
             after = {fold(t) for t in doc[tags]}
             gone += [(value, contact_id) for value in before - after]
             added += [(value, contact_id) for value in after - before]
-            updates.append((orjson.dumps(doc).decode(), tenant, contact_id))
+            updates.append((orjson.dumps(doc).decode(), tenant_code, contact_id))
         db.execute("BEGIN")
         db.executemany("UPDATE c_contacts SET doc = ? WHERE tenant = ? AND id = ?", updates)
         code = _code(db, tenant) if gone or added else None

@@ -11,6 +11,7 @@ from typing import Any
 
 from crm_shared.storage.sqlite_ids import read_id
 from crm_shared.storage.sqlite_keys import stored_keys
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_OF
 
 TENANT = "acme"
 # A contact's creation in the audit log: its own event, or its row of an import batch's event.
@@ -35,13 +36,12 @@ def _docs(database: Path, collection: str) -> list[dict[str, Any]]:
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
     try:
         keys = stored_keys(conn, collection)
-        sql = f"SELECT id, tenant, doc FROM c_{collection} WHERE tenant = ?"
+        sql = f"SELECT id, doc FROM c_{collection} WHERE tenant = {TENANT_CODE_OF}"
         rows = conn.execute(sql, (TENANT,)).fetchall()
     finally:
         conn.close()
     return [
-        {**keys.decode(json.loads(doc)), "id": read_id(id_), "tenant": tenant}
-        for id_, tenant, doc in rows
+        {**keys.decode(json.loads(doc)), "id": read_id(id_), "tenant": TENANT} for id_, doc in rows
     ]
 
 

@@ -69,6 +69,10 @@ async def test_live_by_emails_handles_more_emails_than_one_query_binds(store: Sq
 async def test_email_lookups_read_the_match_keys_index_not_the_tenant(store: SqliteStore) -> None:
     # Ordered by id alone over the whole tenant, imports would turn quadratic: the look-up must
     # read the emails' match-key entries (the side table), never walk the contacts table.
+    async with store.transaction() as session:
+        # The tenant has its code (sqlite_tenants.py): the reads below are its pages, not a look
+        # for a tenant the store has never seen.
+        await ContactRepository(session, "acme").add_many([_contact("c@x.io")])
     conn = store._reader
     assert conn is not None
     statements: list[str] = []

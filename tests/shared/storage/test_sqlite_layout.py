@@ -8,6 +8,7 @@ from typing import Any
 
 from crm_shared.ids import new_id
 from crm_shared.storage import CollectionSpec, Contains, Cursor, Eq, In, Index, Range
+from crm_shared.storage.sqlite_tenants import stored_tenant
 from tests.shared.storage.sqlite_people import started as _started
 from tests.shared.storage.sqlite_people import written
 
@@ -61,7 +62,8 @@ async def test_a_sparse_index_holds_only_documents_with_a_value_and_serves_value
             # A partial index's b-tree holds only its rows: count them straight off it.
             indexed = db.execute(
                 "SELECT count(*) FROM c_people INDEXED BY people_ix_left_at "
-                "WHERE tenant = 't' AND json_extract(doc, '$.left_at') IS NOT NULL"
+                "WHERE tenant = ? AND json_extract(doc, '$.left_at') IS NOT NULL",
+                (stored_tenant(db, "t"),),
             ).fetchone()[0]
         finally:
             db.close()

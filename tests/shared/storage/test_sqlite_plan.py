@@ -19,6 +19,7 @@ from crm_shared.storage import CollectionSpec, Contains, Cursor, Eq, Index, Wher
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_multi import Entry, MultiValueIndexes
 from crm_shared.storage.sqlite_plan import plan_source
+from crm_shared.storage.sqlite_tenants import TENANT_CODE_SQL
 
 T = "t"
 SPECS = (
@@ -130,6 +131,7 @@ async def _plan(
         async def fetch(sql: str, params: Sequence[Any]) -> list[Any]:
             return list(await conn.execute_fetchall(sql, params))
 
+        (code,) = (await fetch(TENANT_CODE_SQL, (T,)))[0]
         return await plan_source(
             fetch,
             "contacts",
@@ -140,6 +142,7 @@ async def _plan(
             multi=MULTI,
             descending=descending,
             after=Cursor(value=after, id=after) if after is not None else None,
+            code=code,
         )
 
 

@@ -48,6 +48,8 @@ async def _store_with_published(path: Path, count: int) -> tuple[SqliteStore, li
     await store.start(SPECS)
     async with store.transaction() as session:
         await session.add_events([_event(f"c-{i}") for i in range(count)])
+        # Tenant "t" has its code (sqlite_tenants.py): its later writes make none.
+        await session.insert("notes", {"id": new_id(), "tenant": "t"})
     pending = await store.pending_events(100)
     await store.mark_events_sent([p.outbox_id for p in pending[: count - 1]])
     return store, [p.outbox_id for p in pending]

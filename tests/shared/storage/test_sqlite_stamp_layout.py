@@ -19,6 +19,7 @@ from crm_shared.storage import sqlite_stamp_layout as layout
 from crm_shared.storage.derived import Derived
 from crm_shared.storage.sqlite import SqliteStore
 from crm_shared.storage.sqlite_keys import KeyMap, stored_keys, stored_path
+from crm_shared.storage.sqlite_tenants import stored_tenant
 from tests.shared.storage.conftest import STAMPED_SPEC
 from tests.shared.storage.test_store_timestamps import pages
 
@@ -120,7 +121,7 @@ async def test_a_declared_timestamp_is_stored_as_an_integer_and_read_as_its_text
     in_index = db.execute(
         f"SELECT typeof(json_extract(doc, '{at}')) FROM c_{STAMPED} INDEXED BY {STAMPED}_ix_at "
         f"WHERE tenant = ? ORDER BY json_extract(doc, '{at}')",
-        (T,),
+        (stored_tenant(db, T),),
     ).fetchall()
     db.close()
     assert [row[0] for row in in_index] == ["null"] + ["integer"] * 6 + ["text"]

@@ -100,6 +100,16 @@ from crm_shared.storage.sqlite_stamp_layout import (
     stamps_as_integers,
     stored_stamps,
 )
+from crm_shared.storage.sqlite_tenants import (
+    PLAIN_TABLE,
+    TENANT_CODE_SQL,
+    TENANT_TABLE,
+    create_tenant_table,
+    load_tenant_codes,
+    make_codes,
+    named_rows,
+    tenants_as_codes,
+)
 from crm_shared.storage.sqlite_text import (
     TextIndex,
     create_keyed_table,
@@ -134,6 +144,8 @@ _PRAGMAS = (
 # A store's side-table keys by collection, then (tenant, path): only committed ones, which
 # never change (sqlite_multi.py); a transaction's new keys join them when it commits.
 KeyCodes = dict[str, dict[tuple[str, str], int]]
+# A store's tenant codes by tenant (sqlite_tenants.py): committed ones only, as for KeyCodes.
+TenantCodes = dict[str, int]
 
 
 _fetch = fetch_all
@@ -153,6 +165,7 @@ class SqliteSession:
         codecs: dict[str, DocumentCodec] | None = None,
         keyed: frozenset[str] = frozenset(),
         key_codes: KeyCodes | None = None,
+        tenant_codes: TenantCodes | None = None,
         read: ReadBlock | None = None,
     ) -> None:
         self._conn = conn
@@ -162,6 +175,9 @@ class SqliteSession:
         self._key_codes: KeyCodes = {} if key_codes is None else key_codes
         # Keys this transaction made: known to the store only once it commits.
         self.new_key_codes: KeyCodes = {}
+        self._tenant_codes: TenantCodes = {} if tenant_codes is None else tenant_codes
+        # Tenant codes this transaction made: known to the store only once it commits.
+        self.new_tenant_codes: TenantCodes = {}
         self._writable = writable
         self._indexes = indexes or {}
         self._multi = multi or {}
@@ -195,9 +211,44 @@ class SqliteSession:
         if not self._writable:
             raise RuntimeError("write attempted in a read-only session")
 
+    async def _tenant_code(self, tenant: str) -> int | None:
+        """The code the tenant's rows hold (sqlite_tenants.py); None if it has none, so no
+        document. Never makes one."""
+        code = self._tenant_codes.get(tenant)
+        if code is None:
+            code = self.new_tenant_codes.get(tenant)
+        if code is None:
+            # Made by another process sharing the file since this one loaded its codes? A code
+            # read here is a committed one (this transaction's own are in new_tenant_codes).
+            rows = await self._point_rows(TENANT_CODE_SQL, (tenant,))
+            if rows:
+                code = self._tenant_codes[tenant] = int(rows[0][0])
+        return code
+
+    async def _written_codes(self, docs: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """The codes of the documents' tenants, made in this transaction for those without one."""
+        codes: dict[str, int] = {}
+        missing: list[str] = []
+        for tenant in {doc["tenant"] for doc in docs}:
+            code = self._tenant_codes.get(tenant)
+            if code is None:
+                code = self.new_tenant_codes.get(tenant)
+            if code is None:
+                missing.append(tenant)
+            else:
+                codes[tenant] = code
+        if missing:
+            made = await make_codes(self._conn, missing)
+            self.new_tenant_codes.update(made)
+            codes.update(made)
+        return codes
+
     async def get(self, collection: str, *, tenant: str, id: str) -> dict[str, Any] | None:
+        code = await self._tenant_code(tenant)
+        if code is None:
+            return None
         sql = f"SELECT doc FROM {_table(collection)} WHERE tenant = ? AND id = ?"
-        rows = await self._point_rows(sql, (tenant, stored_id(id)))
+        rows = await self._point_rows(sql, (code, stored_id(id)))
         return self._codec(collection).decode(rows[0][0], tenant=tenant, id=id) if rows else None
 
     async def find(
@@ -212,6 +263,9 @@ class SqliteSession:
         after: Cursor | None = None,
         fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
+        # No code: the tenant has no document, and `tenant = NULL` matches none (the query is
+        # still built, so a bad condition or field is refused as for any tenant).
+        code = await self._tenant_code(tenant)
         codec = self._codec(collection)
         # Derived fields a hashed look-up's candidates are checked on: read with each row and
         # checked here, not by SQL's function on every candidate (sqlite_derived.py).
@@ -219,14 +273,18 @@ class SqliteSession:
         also = tuple(name for name in checked if fields is not None and name not in fields)
         columns = codec.columns(None if fields is None else (*fields, *also))
         sql, params, checks = await self._page_sql(
-            collection, tenant, where, order_by, descending, after, columns, in_python=checked
+            collection, tenant, code, where, order_by, descending, after, columns, in_python=checked
         )
         read = self._point_rows if _few_ids(where) else self._rows
         while True:
             rows = await read(sql, [*params, limit])
             if fields is not None:
-                # The projection is complete in SQL but for the derived fields it names.
-                docs = codec.finish([orjson.loads(row[0]) for row in rows], (*fields, *also))
+                # The projection is complete in SQL but for the derived fields it names, and the
+                # tenant's name (the rows hold its code).
+                docs = [orjson.loads(row[0]) for row in rows]
+                for doc in docs:
+                    doc["tenant"] = tenant
+                docs = codec.finish(docs, (*fields, *also))
             else:
                 docs = [
                     codec.decode(row[1], tenant=tenant, id=read_id(row[0]), held=bool(checks))
@@ -251,10 +309,11 @@ class SqliteSession:
         limit: int = 100,
     ) -> list[tuple[str, bytes]]:
         """`json_pages.find_json`: the answer's text built in SQL (sqlite_json.py)."""
+        code = await self._tenant_code(tenant)  # None: no document, as in `find`
         column = "id, " + json_column(path_tree(paths), self._codec(collection))
         position = Cursor(value=after, id=after) if after is not None else None
         sql, params, _ = await self._page_sql(
-            collection, tenant, where, "id", False, position, column
+            collection, tenant, code, where, "id", False, position, column
         )
         rows = await self._rows(sql, [*params, limit])
         return [with_id(stored, body) for stored, body in rows]
@@ -263,6 +322,7 @@ class SqliteSession:
         self,
         collection: str,
         tenant: str,
+        code: int | None,
         where: Sequence[Where],
         order_by: str,
         descending: bool,
@@ -273,7 +333,7 @@ class SqliteSession:
     ) -> tuple[str, list[Any], list[Where]]:
         """A page's SELECT of `columns` and its parameters, but for the trailing LIMIT's; and
         the checks on the hashed entries' candidates left to the caller (on fields of
-        `in_python`)."""
+        `in_python`). The rows hold the tenant's `code`, the side table's keys its name."""
         codec = self._codec(collection)
         source = await plan_source(
             self._rows,
@@ -286,6 +346,7 @@ class SqliteSession:
             descending=descending,
             after=after,
             keys=codec.keys,
+            code=code,
         )
         on_entries: list[Where] = []
         # What the entries leading the page hold as hashes (sqlite_multi.py): checked on the
@@ -305,7 +366,9 @@ class SqliteSession:
         # A caller that checks the candidates itself is given them unchecked (port.ContainsAny).
         rechecked = [c for c in rechecked if not (isinstance(c, ContainsAny) and c.candidates)]
         params: list[Any] = []
-        clause = _where_clause(tenant, where, params, self._multi.get(collection), codec.keys)
+        clause = _where_clause(
+            tenant, where, params, self._multi.get(collection), codec.keys, code=code
+        )
         left = [c for c in rechecked if getattr(c, "field", None) in in_python]
         for cond in rechecked:
             if cond not in left:
@@ -382,13 +445,14 @@ class SqliteSession:
         return table, ""
 
     async def count(self, collection: str, *, tenant: str, where: Sequence[Where] = ()) -> int:
+        code = await self._tenant_code(tenant)  # None: no document, as in `find`
         params: list[Any] = []
         if (text := self._text.get(collection)) and (expression := text.search(where)):
             lead = text.members(expression, params) + " AND "
         else:
             lead = ""
         clause = lead + _where_clause(
-            tenant, where, params, self._multi.get(collection), self._keys(collection)
+            tenant, where, params, self._multi.get(collection), self._keys(collection), code=code
         )
         rows = await self._rows(
             f"SELECT COUNT(*) FROM {self._source(collection, where)} WHERE {clause}", params
@@ -396,14 +460,16 @@ class SqliteSession:
         return int(rows[0][0]) if rows else 0
 
     async def tenants(self, collection: str) -> list[str]:
-        # Off the (tenant, id) key: one seek per tenant, not one step per document.
+        # Off the (tenant, id) key: one seek per tenant, not one step per document; the rows
+        # hold codes, named by the tenant dictionary and sorted by name.
         table = _table(collection)
         sql = (
             f"WITH RECURSIVE t(tenant) AS (SELECT min(tenant) FROM {table} UNION ALL "
             f"SELECT (SELECT min(tenant) FROM {table} WHERE tenant > t.tenant) FROM t "
-            "WHERE t.tenant IS NOT NULL) SELECT tenant FROM t WHERE tenant IS NOT NULL"
+            f"WHERE t.tenant IS NOT NULL) SELECT k.tenant FROM t JOIN {TENANT_TABLE} AS k "
+            "ON k.code = t.tenant"
         )
-        return [str(row[0]) for row in await self._rows(sql, ())]
+        return sorted(str(row[0]) for row in await self._rows(sql, ()))
 
     async def insert(self, collection: str, doc: dict[str, Any]) -> None:
         await self.insert_many(collection, [doc])
@@ -413,12 +479,13 @@ class SqliteSession:
         table = _table(collection)
         encode = self._codec(collection).encode
         keyed = collection in self._keyed
+        codes = await self._written_codes(docs)
         first = await next_row_key(self._conn, table) if keyed else 0
         try:
             if keyed:
-                await insert_keyed(self._conn, table, docs, first, encode=encode)
+                await insert_keyed(self._conn, table, docs, first, codes=codes, encode=encode)
             else:
-                rows = [(d["tenant"], stored_id(d["id"]), encode(d)) for d in docs]
+                rows = [(codes[d["tenant"]], stored_id(d["id"]), encode(d)) for d in docs]
                 await self._conn.executemany(
                     f"INSERT INTO {table} (tenant, id, doc) VALUES (?, ?, ?)", rows
                 )
@@ -506,15 +573,17 @@ class SqliteSession:
         encode = self._codec(collection).encode
         sql = f"UPDATE {table} SET doc = ? WHERE tenant = ? AND id = ?"
         checked = f"{sql} AND {_expr('version', keys)} = ?"
+        # A tenant without a code binds NULL: it has no document, and `tenant = NULL` matches none.
+        codes = {t: await self._tenant_code(t) for t in {d["tenant"] for d in docs}}
         written = 0
         try:
             if all(v is not None for v in versions):
                 pairs = zip(docs, versions, strict=True)
-                rows = [(encode(d), d["tenant"], stored_id(d["id"]), v) for d, v in pairs]
+                rows = [(encode(d), codes[d["tenant"]], stored_id(d["id"]), v) for d, v in pairs]
                 written = (await self._conn.executemany(checked, rows)).rowcount
             else:
                 for doc, version in zip(docs, versions, strict=True):
-                    params = [encode(doc), doc["tenant"], stored_id(doc["id"])]
+                    params = [encode(doc), codes[doc["tenant"]], stored_id(doc["id"])]
                     if version is None:
                         cur = await self._conn.execute(sql, params)
                     else:
@@ -536,6 +605,7 @@ class SqliteSession:
             multi,
             self._text.get(collection),
             self._coder(multi),
+            {t: await self._tenant_code(t) for t in {d["tenant"] for d in docs}},
         )
         # Read, plan and write in one hand-off (aiosqlite's `_execute`, as sqlite_commit.py).
         run: Any = self._conn._execute
@@ -564,13 +634,17 @@ class SqliteSession:
 
     async def delete(self, collection: str, *, tenant: str, id: str) -> bool:
         self._require_write()
+        code = await self._tenant_code(tenant)
+        if code is None:
+            return False
         sql = f"DELETE FROM {_table(collection)} WHERE tenant = ? AND id = ?"
-        return await self._delete(collection, tenant, sql, (tenant, stored_id(id))) == 1
+        return await self._delete(collection, tenant, sql, (code, stored_id(id))) == 1
 
     async def delete_where(self, collection: str, *, tenant: str, where: Sequence[Where]) -> int:
         self._require_write()
+        code = await self._tenant_code(tenant)  # None: no document, as in `find`
         params: list[Any] = []
-        clause = _where_clause(tenant, where, params, keys=self._keys(collection))
+        clause = _where_clause(tenant, where, params, keys=self._keys(collection), code=code)
         # The index is named as `find` names it: without it SQLite walks the tenant's whole
         # table for each delete (an erasure of 5,000 contacts beside one contact's 10,000
         # timeline items read 50 million rows).
@@ -697,6 +771,7 @@ class SqliteStore:
         self._derived = DerivedFunction({})
         self._keyed: frozenset[str] = frozenset()
         self._key_codes: KeyCodes = {}
+        self._tenant_codes: TenantCodes = {}
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.outbox_signal = asyncio.Event()
@@ -745,6 +820,7 @@ class SqliteStore:
         await create_key_tables(w)
         await create_filled_table(w)
         await create_stamp_table(w)
+        await create_tenant_table(w)
         declared = collection_empties(specs)
         timestamps = collection_timestamps(specs)
         for spec in specs:
@@ -786,16 +862,17 @@ class SqliteStore:
             if spec.name in self._keyed:
                 await create_keyed_table(w, table, spec.name)
             else:
-                await w.execute(
-                    f"CREATE TABLE IF NOT EXISTS {table} (tenant TEXT NOT NULL, id TEXT NOT NULL, "
-                    "doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID"
-                )
+                await w.execute(f"CREATE TABLE IF NOT EXISTS {table} {PLAIN_TABLE}")
             keys = self._codecs.get(spec.name, _PLAIN).keys
             # Before the indexes: documents written with plain names are rewritten first.
             kept |= await recode_documents(w, table, spec.name, keys)
             rewritten += await store_ids_as_bytes(w, table, spec.name)
             # Before the indexes too: no field may hold timestamps as both text and integers.
             rewritten += await stamps_as_integers(w, table, spec.name, keys)
+            # Last: the rewrites above resume from positions holding tenants as the table did.
+            moved, dropped = await tenants_as_codes(w, table)
+            rewritten += moved
+            kept |= dropped  # the rewrite changed no value and no row key: entries still hold
             for index in spec.indexes:
                 if index.multi_value is not None or index.text:
                     continue  # kept in the side table or the text index below
@@ -813,8 +890,9 @@ class SqliteStore:
                 await w.execute(create)
                 self._indexes.setdefault(spec.name, {}).setdefault(index.fields[0], name)
             derived = all_derived.get(spec.name, ())
+            # Filled from the rows with their tenants' names: the side table's keys hold names.
             multi = await create_multi_value_indexes(
-                w, spec, table, keys, kept=kept, derived=derived
+                w, spec, named_rows(table), keys, kept=kept, derived=derived
             )
             if multi is not None:
                 known = self._multi.get(spec.name)
@@ -838,6 +916,7 @@ class SqliteStore:
             # Once, after a store written with text ids or timestamps was rewritten: their
             # bytes freed.
             await vacuum_if_alone(self._path)
+        self._tenant_codes.update(await load_tenant_codes(w))
         self._reader = await self._connect()
         if self._path != ":memory:":  # another connection to ":memory:" is another database
             self._loop_reader = await open_loop_reader(self._path, _PRAGMAS)
@@ -875,6 +954,7 @@ class SqliteStore:
                 codecs=self._codecs,
                 keyed=self._keyed,
                 key_codes=self._key_codes,
+                tenant_codes=self._tenant_codes,
             )
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
@@ -888,6 +968,7 @@ class SqliteStore:
             self._sent.forget(deleted)
             for collection, made in session.new_key_codes.items():
                 self._key_codes.setdefault(collection, {}).update(made)
+            self._tenant_codes.update(session.new_tenant_codes)
         self._checkpoints.after_commit()
         if session.added_events:
             self.outbox_signal.set()
@@ -907,6 +988,7 @@ class SqliteStore:
                 multi=self._multi,
                 text=self._text,
                 codecs=self._codecs,
+                tenant_codes=self._tenant_codes,
                 read=block,
             )
         finally:

@@ -114,7 +114,9 @@ class DocumentCodec:
         if fields is None:
             return "id, doc"
         shapes = {e.field: e.shape for e in self.empties}
-        parts = [f"'id', {ID_TEXT_SQL}", "'tenant', tenant"]
+        # The row holds the tenant's code (sqlite_tenants.py): the reader puts the page's
+        # tenant's name in its place, which stays second as in a whole document.
+        parts = [f"'id', {ID_TEXT_SQL}", "'tenant', NULL"]
         for name in (*projection(fields), *self._reads_for(fields)):
             if name in _COLUMNS:
                 continue  # already there, from the row's columns

@@ -199,7 +199,7 @@ async def recode_documents(
             if coded >= len(keys.codes):
                 return dropped or frozenset()
             if dropped is None:
-                dropped = await _drop_derived(conn, table)
+                dropped = await drop_derived(conn, table)
             target = target or len(keys.codes)
             rows = await rows_after(conn, table, after, batch)
             # Codes never change meaning: the documents use the first `coded` of them.
@@ -221,13 +221,23 @@ async def recode_documents(
 
 
 async def rows_after(
-    conn: aiosqlite.Connection, table: str, after: tuple[str, Any] | None, batch: int
+    conn: aiosqlite.Connection,
+    table: str,
+    after: tuple[Any, Any] | None,
+    batch: int,
+    *,
+    columns: str = "tenant, id, doc",
 ) -> list[Any]:
-    """A collection table's next `batch` rows (tenant, id, doc) in key order after `after`: the
-    batches of a resumable rewrite of every stored document (this one, sqlite_stamp_layout.py)."""
+    """A collection table's next `batch` rows (`columns`) in key order after `after`: the
+    batches of a resumable rewrite of every stored document (this one, sqlite_stamp_layout.py,
+    sqlite_tenants.py).
+
+    A position saved in a TEXT column holds a tenant's code as text: bound against the
+    INTEGER tenant column (sqlite_tenants.py), SQLite's affinity compares it as the integer.
+    """
     position = "WHERE (tenant, id) > (?, ?) " if after is not None else ""
     async with conn.execute(
-        f"SELECT tenant, id, doc FROM {table} {position}ORDER BY tenant, id LIMIT ?",
+        f"SELECT {columns} FROM {table} {position}ORDER BY tenant, id LIMIT ?",
         (*(after or ()), batch),
     ) as cur:
         return list(await cur.fetchall())
@@ -256,7 +266,7 @@ async def _layout(
     return int(row[0]), int(row[1]), position
 
 
-async def _drop_derived(conn: aiosqlite.Connection, table: str) -> frozenset[str]:
+async def drop_derived(conn: aiosqlite.Connection, table: str) -> frozenset[str]:
     """Drop the table's triggers and declared indexes (the store creates them again); return
     the triggers' names."""
     async with conn.execute(

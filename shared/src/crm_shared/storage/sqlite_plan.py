@@ -156,6 +156,7 @@ async def plan_source(
     descending: bool = False,
     after: Cursor | None = None,
     keys: KeyMap = NO_KEYS,
+    code: int | None,
 ) -> str | Entry | EntrySet:
     """Where a page is read from: the table, a named index, or one value's multi-value entries.
 
@@ -171,6 +172,7 @@ async def plan_source(
     driver's rows the others hold) reads, fewest when the driver is the rarer side. Otherwise
     SQLite walks the primary key or the index of the sort order, filtering as it goes.
     A ContainsAny alone (no other indexed condition) reads the ids of its values' entries.
+    `tenant` is the tenant's name (the side table's keys), `code` its code (the rows').
     """
     table = table_name(collection)
     named = named_index(collection, where, indexes)
@@ -199,7 +201,7 @@ async def plan_source(
         probes.append((entry, sql, params, reach if multi.in_id_order(entry.path) else "max"))
     for cond in ranges:
         source = f"{table} INDEXED BY {indexes[cond.field]}"
-        params = [tenant]
+        params = [code]  # the rows hold the tenant's code (sqlite_tenants.py)
         test = condition_sql(cond, params, keys=keys)
         sql = f"SELECT NULL AS r FROM {source} WHERE tenant = ? AND {test} LIMIT {PROBE_LIMIT}"
         probes.append((source, sql, params, "max"))

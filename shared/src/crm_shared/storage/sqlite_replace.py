@@ -15,7 +15,7 @@ do the same without a new document to diff against (sqlite_delete.py).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,8 @@ class Replacing:
     multi: MultiValueIndexes | None
     text: TextIndex | None
     code: Coder
+    # The documents' tenants' codes (sqlite_tenants.py): a tenant without one has no document.
+    tenant_codes: Mapping[str, int | None]
     # (stored key, name) of the fields a replace reads of the document it replaces: the
     # version it checks and the indexed fields, not the rest of the contact.
     read_fields: tuple[tuple[str, str], ...] = field(init=False)
@@ -90,9 +92,12 @@ def replace_documents(
         by_tenant.setdefault(doc["tenant"], []).append(doc["id"])
     held: dict[tuple[str, str], Held] = {}
     for tenant, ids in by_tenant.items():
+        tenant_code = r.tenant_codes.get(tenant)
+        if tenant_code is None:
+            continue  # no document of the tenant: nothing to replace
         for start in range(0, len(ids), _NAMED_CHUNK):
             named = ids[start : start + _NAMED_CHUNK]
-            rows = conn.execute(*_current_sql(r.table, tenant, named)).fetchall()
+            rows = conn.execute(*_current_sql(r.table, tenant_code, named)).fetchall()
             held.update(held_documents(rows, tenant, r.read_fields))
     plan = plan_replaces(docs, versions, held, encode=r.encode, multi=r.multi, text=r.text)
     if not plan.docs:
@@ -113,8 +118,8 @@ def replace_documents(
     )
 
 
-def _current_sql(table: str, tenant: str, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
-    """SELECT of the row key, id and stored JSON of one tenant's documents `ids`.
+def _current_sql(table: str, tenant: int, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
+    """SELECT of the row key, id and stored JSON of one tenant's (by code) documents `ids`.
 
     Bound one by one, as stored (sqlite_ids.py): a UUID's bytes, which a JSON list cannot hold.
     """

@@ -134,9 +134,13 @@ def where_sql(
     params: list[Any],
     multi: MultiValueIndexes | None = None,
     keys: KeyMap = NO_KEYS,
+    *,
+    code: int | None,
 ) -> str:
-    """The WHERE clause of a tenant's documents matching every condition."""
-    params.append(tenant)
+    """The WHERE clause of a tenant's documents matching every condition: the rows hold the
+    tenant's `code` (sqlite_tenants.py; None for a tenant without one: no row matches), the
+    side table's keys its name."""
+    params.append(code)
     clauses = ["tenant = ?"]
     clauses.extend(condition_sql(cond, params, multi, tenant, keys) for cond in where)
     return " AND ".join(clauses)

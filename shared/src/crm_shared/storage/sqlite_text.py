@@ -8,10 +8,11 @@ stored and before it is queried (`crm_shared.text.search_fold`).
 
 FTS5 keys rows by integer, so a collection with a text index (or a multi-value index, whose
 entries name documents by that key: sqlite_multi.py) is a rowid table with a stable
-`n INTEGER PRIMARY KEY` (VACUUM keeps it) and a unique (tenant, id) index; the other collections
-stay WITHOUT ROWID. Inserts, replaces and deletes write their text from Python in the writing
-transaction (sqlite_replace.py, sqlite_delete.py: a contentless table forgets a row only when
-given the text it indexed, which a delete reads from the deleted document). An existing store is
+`n INTEGER PRIMARY KEY` (VACUUM keeps it) and a unique (tenant code, id) index
+(sqlite_tenants.py); the other collections stay WITHOUT ROWID. Inserts, replaces and deletes
+write their text from Python in the writing transaction (sqlite_replace.py, sqlite_delete.py: a
+contentless table forgets a row only when given the text it indexed, which a delete reads from
+the deleted document). An existing store is
 migrated when it starts: a collection table without `n` is rebuilt with it, and the index is
 (re)filled whenever it is not marked filled (sqlite_filled.py).
 
@@ -31,7 +32,7 @@ the same ones the last such page checked).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,7 @@ from crm_shared.storage.sqlite_filled import (
 from crm_shared.storage.sqlite_ids import stored_id
 from crm_shared.storage.sqlite_keys import NO_KEYS, KeyMap
 from crm_shared.storage.sqlite_reads import Fetch
+from crm_shared.storage.sqlite_tenants import KEYED_TABLE, TENANT_COLUMN, tenant_type
 from crm_shared.storage.sqlite_text_plan import TrigramCounts, quoted
 from crm_shared.storage.sqlite_tx import immediate
 from crm_shared.text import MIN_INDEXED_LENGTH
@@ -242,19 +244,18 @@ async def insert_keyed(
     docs: Sequence[dict[str, Any]],
     first: int,
     *,
+    codes: Mapping[str, int],
     encode: Callable[[dict[str, Any]], str] = lambda doc: orjson.dumps(doc).decode(),
 ) -> None:
-    """Insert documents with the row keys `first`, `first + 1`, ... (`next_row_key`)."""
+    """Insert documents with the row keys `first`, `first + 1`, ... (`next_row_key`), their
+    tenants as their `codes` (sqlite_tenants.py)."""
     await conn.executemany(
         f"INSERT INTO {table} (n, tenant, id, doc) VALUES (?, ?, ?, ?)",
-        [(n, d["tenant"], stored_id(d["id"]), encode(d)) for n, d in enumerate(docs, start=first)],
+        [
+            (n, codes[d["tenant"]], stored_id(d["id"]), encode(d))
+            for n, d in enumerate(docs, start=first)
+        ],
     )
-
-
-KEYED_TABLE = (
-    "(n INTEGER PRIMARY KEY, tenant TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, "
-    "UNIQUE (tenant, id))"
-)
 
 
 async def create_keyed_table(conn: aiosqlite.Connection, table: str, collection: str) -> None:
@@ -270,8 +271,13 @@ async def create_keyed_table(conn: aiosqlite.Connection, table: str, collection:
         return
     if has_key:
         return
+    # Tenants as the table holds them: names in one written before tenant codes, rewritten
+    # after (sqlite_tenants.py), where an INTEGER column would turn a name like "42" into 42.
+    layout = KEYED_TABLE
+    if await tenant_type(conn, table) == "TEXT":
+        layout = KEYED_TABLE.replace(TENANT_COLUMN, "tenant TEXT NOT NULL")
     async with immediate(conn):
-        await conn.execute(f"CREATE TABLE {table}__keyed {KEYED_TABLE}")
+        await conn.execute(f"CREATE TABLE {table}__keyed {layout}")
         await conn.execute(
             f"INSERT INTO {table}__keyed (tenant, id, doc) "
             f"SELECT tenant, id, doc FROM {table} ORDER BY tenant, id"
