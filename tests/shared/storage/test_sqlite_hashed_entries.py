@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,21 +95,28 @@ async def test_lookups_on_a_hashed_index_return_only_matches_when_hashes_collide
 def _lay_out_with_text_entries(path: Path) -> None:
     """Give a store the layout code before hashing left: the emails index's entries hold the
     text values, marked filled under their earlier name."""
+    _lay_out_emails_entries(path, lambda text: text, "mv_people__emails_array_v3_n")
+
+
+def _lay_out_emails_entries(path: Path, value: Callable[[str], Any], marker: str) -> None:
+    """Fill the emails index's entries with `value` of each address, marked filled as `marker`
+    (the layout older code wrote)."""
     db = sqlite3.connect(path)
     try:
+        db.create_function("older_value", 1, value)
         code = db.execute("SELECT code FROM mvk_people WHERE path = 'emails'").fetchone()[0]
         db.execute("DELETE FROM mv_people WHERE e_key = ?", (code,))
         path_code = db.execute(
             "SELECT code FROM _doc_keys WHERE collection = 'people' AND name = 'emails'"
         ).fetchone()[0]
         db.execute(
-            "INSERT INTO mv_people (e_key, e_value, e_ref) SELECT ?, e.atom, c.n "
+            "INSERT INTO mv_people (e_key, e_value, e_ref) SELECT ?, older_value(e.atom), c.n "
             f"FROM c_people AS c, json_each(c.doc, '$.{path_code}') AS e",
             (code,),
         )
         db.execute(
-            "UPDATE _filled_entries SET name = 'mv_people__emails_array_v3_n' "
-            "WHERE name = 'mv_people__emails_array_v3_nh32'"
+            "UPDATE _filled_entries SET name = ? WHERE name = 'mv_people__emails_array_v3_nh32'",
+            (marker,),
         )
         db.commit()
     finally:
@@ -149,26 +157,7 @@ async def test_a_store_whose_lookup_entries_hold_text_is_refilled_with_hashes_on
 
 def _lay_out_with_wide_hashes(path: Path) -> None:
     """Give a store the layout of code that hashed lookup values to 47 bits (6 bytes each)."""
-    db = sqlite3.connect(path)
-    try:
-        db.create_function("wide_hash", 1, lambda text: _wide_hash(text))
-        code = db.execute("SELECT code FROM mvk_people WHERE path = 'emails'").fetchone()[0]
-        path_code = db.execute(
-            "SELECT code FROM _doc_keys WHERE collection = 'people' AND name = 'emails'"
-        ).fetchone()[0]
-        db.execute("DELETE FROM mv_people WHERE e_key = ?", (code,))
-        db.execute(
-            "INSERT INTO mv_people (e_key, e_value, e_ref) SELECT ?, wide_hash(e.atom), c.n "
-            f"FROM c_people AS c, json_each(c.doc, '$.{path_code}') AS e",
-            (code,),
-        )
-        db.execute(
-            "UPDATE _filled_entries SET name = 'mv_people__emails_array_v3_nh' "
-            "WHERE name = 'mv_people__emails_array_v3_nh32'"
-        )
-        db.commit()
-    finally:
-        db.close()
+    _lay_out_emails_entries(path, _wide_hash, "mv_people__emails_array_v3_nh")
 
 
 def _wide_hash(text: str) -> int:

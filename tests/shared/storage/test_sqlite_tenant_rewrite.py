@@ -63,27 +63,37 @@ def to_old_layout(path: Path) -> None:
         db.close()
 
 
+async def written(path: Path, counts: dict[str, int]) -> dict[str, Any]:
+    """Write `counts[tenant]` people of each tenant into a new store; what every read answers."""
+    store = await started(path)
+    try:
+        for tenant, count in counts.items():
+            await write(store, tenant, count)
+        return {tenant: await answers(store, tenant) for tenant in sorted(counts)}
+    finally:
+        await store.close()
+
+
+async def answered(path: Path, tenants: tuple[str, ...]) -> dict[str, Any]:
+    """What every read answers for each tenant once a store has started on `path`."""
+    store = await started(path)
+    try:
+        return {tenant: await answers(store, tenant) for tenant in sorted(tenants)}
+    finally:
+        await store.close()
+
+
 def index_names(path: Path) -> set[str]:
     return {row[0] for row in db_rows(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
 
 
 async def test_an_old_store_is_rewritten_at_start_and_answers_the_same(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
-    store = await started(path)
-    try:
-        await write(store, UUID_TENANT)
-        await write(store, ACME)
-        before = {t: await answers(store, t) for t in (ACME, UUID_TENANT)}
-    finally:
-        await store.close()
+    before = await written(path, {UUID_TENANT: 12, ACME: 12})
     indexes = index_names(path)
     to_old_layout(path)
 
-    store = await started(path)
-    try:
-        after = {t: await answers(store, t) for t in (ACME, UUID_TENANT)}
-    finally:
-        await store.close()
+    after = await answered(path, (ACME, UUID_TENANT))
 
     assert after == before
     for table in ("c_people", "c_notes"):
@@ -100,13 +110,7 @@ async def test_a_rewrite_killed_half_way_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "store.db"
-    store = await started(path)
-    try:
-        await write(store, UUID_TENANT, 9)
-        await write(store, ACME, 9)
-        before = {t: await answers(store, t) for t in (ACME, UUID_TENANT)}
-    finally:
-        await store.close()
+    before = await written(path, {UUID_TENANT: 9, ACME: 9})
     to_old_layout(path)
     kwdefaults = tenants_module.tenants_as_codes.__kwdefaults__
     assert kwdefaults is not None
@@ -135,11 +139,7 @@ async def test_a_rewrite_killed_half_way_resumes(
     assert {type(row[0]) for row in old} == {str} and {type(row[0]) for row in moved} == {int}
     monkeypatch.setattr(tenants_module, "made_codes", make)
 
-    store = await started(path)
-    try:
-        after = {t: await answers(store, t) for t in (ACME, UUID_TENANT)}
-    finally:
-        await store.close()
+    after = await answered(path, (ACME, UUID_TENANT))
     assert after == before
     assert db_rows(path, "SELECT DISTINCT typeof(tenant) FROM c_people") == [("integer",)]
     assert len(db_rows(path, "SELECT n FROM c_people")) == 18
@@ -149,12 +149,7 @@ async def test_stores_starting_together_share_the_rewrite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "store.db"
-    store = await started(path)
-    try:
-        await write(store, ACME, 9)
-        before = await answers(store, ACME)
-    finally:
-        await store.close()
+    before = (await written(path, {ACME: 9}))[ACME]
     to_old_layout(path)
     kwdefaults = tenants_module.tenants_as_codes.__kwdefaults__
     assert kwdefaults is not None
@@ -173,12 +168,7 @@ async def test_a_rewrite_another_store_finished_after_a_look_is_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "store.db"
-    store = await started(path)
-    try:
-        await write(store, ACME, 5)
-        before = await answers(store, ACME)
-    finally:
-        await store.close()
+    before = (await written(path, {ACME: 5}))[ACME]
     looks = 0
     look = tenants_module.tenant_type
 
@@ -195,8 +185,4 @@ async def test_a_rewrite_another_store_finished_after_a_look_is_left_alone(
     finally:
         await conn.close()
     monkeypatch.setattr(tenants_module, "tenant_type", look)
-    store = await started(path)
-    try:
-        assert await answers(store, ACME) == before
-    finally:
-        await store.close()
+    assert (await answered(path, (ACME,)))[ACME] == before
