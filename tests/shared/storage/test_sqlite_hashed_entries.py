@@ -123,34 +123,49 @@ def _lay_out_emails_entries(path: Path, value: Callable[[str], Any], marker: str
         db.close()
 
 
-async def test_a_store_whose_lookup_entries_hold_text_is_refilled_with_hashes_once(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "store.db"
-    docs = [person(n) for n in range(6)]
+async def _stored(path: Path, count: int) -> list[dict[str, Any]]:
+    """A new store at `path` holding `count` people; the people."""
+    docs = [person(n) for n in range(count)]
     store = await started(path)
     try:
         async with store.transaction() as session:
             await session.insert_many("people", docs)
     finally:
         await store.close()
-    _lay_out_with_text_entries(path)
-    assert {kind for _, kind in _emails_entry_values(path)} == {"text"}
+    return docs
 
-    stores = [SqliteStore(path) for _ in range(2)]  # processes starting together
+
+async def _started_together(path: Path) -> None:
+    """Two stores starting on `path` at once, as processes do, then closed."""
+    stores = [SqliteStore(path) for _ in range(2)]
     try:
         await asyncio.gather(*(s.start(SPECS) for s in stores))
     finally:
         for s in stores:
             await s.close()
-    assert "mv_people__emails_array_v3_nh32" in filled_markers(path)
-    assert "mv_people__emails_array_v3_n" not in filled_markers(path)
+
+
+async def _found_and_survivors(path: Path, email: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """The ids a look-up of `email` finds, and every stored document, once a store started."""
     store = await started(path)
     try:
-        found = await _ids(store, where=[Contains("emails", docs[4]["emails"][0])])
-        survivors = await stored_documents(store)
+        return await _ids(store, where=[Contains("emails", email)]), await stored_documents(store)
     finally:
         await store.close()
+
+
+async def test_a_store_whose_lookup_entries_hold_text_is_refilled_with_hashes_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    docs = await _stored(path, 6)
+    _lay_out_with_text_entries(path)
+    assert {kind for _, kind in _emails_entry_values(path)} == {"text"}
+
+    await _started_together(path)
+    assert "mv_people__emails_array_v3_nh32" in filled_markers(path)
+    assert "mv_people__emails_array_v3_n" not in filled_markers(path)
+    found, survivors = await _found_and_survivors(path, docs[4]["emails"][0])
     assert found == [docs[4]["id"]]
     assert entries(path) == (await fresh_entries(tmp_path / "fresh.db", survivors))[0]
 
@@ -168,31 +183,15 @@ async def test_lookup_entries_are_held_in_four_bytes_and_wider_ones_are_refilled
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "store.db"
-    docs = [person(n) for n in range(40)]
-    store = await started(path)
-    try:
-        async with store.transaction() as session:
-            await session.insert_many("people", docs)
-    finally:
-        await store.close()
+    docs = await _stored(path, 40)
     _lay_out_with_wide_hashes(path)
     assert max(abs(value) for value, _ in _emails_entry_values(path)) >= 2**31
 
-    stores = [SqliteStore(path) for _ in range(2)]  # processes starting together
-    try:
-        await asyncio.gather(*(s.start(SPECS) for s in stores))
-    finally:
-        for s in stores:
-            await s.close()
+    await _started_together(path)
     assert "mv_people__emails_array_v3_nh32" in filled_markers(path)
     assert "mv_people__emails_array_v3_nh" not in filled_markers(path)
     # What SQLite stores in four bytes: a signed 32-bit integer.
     assert all(-(2**31) <= value < 2**31 for value, _ in _emails_entry_values(path))
-    store = await started(path)
-    try:
-        found = await _ids(store, where=[Contains("emails", docs[17]["emails"][0])])
-        survivors = await stored_documents(store)
-    finally:
-        await store.close()
+    found, survivors = await _found_and_survivors(path, docs[17]["emails"][0])
     assert found == [docs[17]["id"]]
     assert entries(path) == (await fresh_entries(tmp_path / "fresh.db", survivors))[0]
